@@ -1,0 +1,228 @@
+"""Frozen configuration, one small dataclass per stage plus the composite.
+
+Each stage receives only its own sub-config. Every value is validated in
+``__post_init__`` and a bad value raises :class:`~dedup.errors.ConfigError`
+with a message that says what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+__all__ = [
+    "BoilerplateConfig",
+    "ReadConfig",
+    "RepeatsConfig",
+    "ClusterConfig",
+    "DedupConfig",
+    "IndexConfig",
+    "MinHashConfig",
+    "NormalizeConfig",
+    "ShingleConfig",
+    "VerifyConfig",
+]
+
+KEEP_POLICIES = ("earliest", "longest", "first", "source-priority")
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+def _unit(name: str, value: float) -> None:
+    _check(0.0 <= value <= 1.0, f"{name} must be between 0 and 1, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """How input files are read (see :mod:`dedup.io.readers`).
+
+    A field left as ``None`` is auto-detected from common names. With
+    ``skip_bad`` a malformed record is skipped and reported instead of
+    stopping the run.
+    """
+
+    id_field: str | None = None
+    text_field: str | None = None
+    title_field: str | None = None
+    date_field: str | None = None
+    source_field: str | None = None
+    format: str = "auto"
+    skip_bad: bool = False
+
+    def __post_init__(self) -> None:
+        formats = ("auto", "jsonl", "json", "csv", "tsv", "txt", "zip")
+        _check(self.format in formats, f"input format must be one of {', '.join(formats)}, got {self.format!r}")
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """How text is folded before tokenizing (see :mod:`dedup.normalize`)."""
+
+    fold_teh_marbuta: bool = True  # ة → ه
+    fold_alef_maksura: bool = True  # ى → ي
+
+
+@dataclass(frozen=True)
+class BoilerplateConfig:
+    """Lines repeated across articles of one source are left out of shingling.
+
+    A line is boilerplate when, after normalization, it occurs in at least
+    ``min_articles`` articles of the same source and has at most
+    ``max_tokens`` tokens (long repeated lines are content: copies of one story).
+    """
+
+    enabled: bool = True
+    min_articles: int = 4
+    max_tokens: int = 20
+
+    def __post_init__(self) -> None:
+        _check(self.min_articles >= 2, f"boilerplate min_articles must be >= 2, got {self.min_articles}")
+        _check(self.max_tokens >= 1, f"boilerplate max_tokens must be >= 1, got {self.max_tokens}")
+
+
+@dataclass(frozen=True)
+class ShingleConfig:
+    """Shingling of the normalized text.
+
+    ``kind="word"`` makes word k-grams, ``kind="char"`` character k-grams.
+    Articles with fewer than ``min_tokens`` tokens are skipped with a reason.
+    """
+
+    kind: Literal["word", "char"] = "word"
+    k: int = 3
+    min_tokens: int = 8
+
+    def __post_init__(self) -> None:
+        _check(self.kind in ("word", "char"), f"shingle kind must be 'word' or 'char', got {self.kind!r}")
+        _check(1 <= self.k <= 32, f"shingle size k must be between 1 and 32, got {self.k}")
+        _check(self.min_tokens >= 1, f"min_tokens must be >= 1, got {self.min_tokens}")
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    """MinHash parameters; the scheme is datasketch 2.x's ``affine32``."""
+
+    num_perm: int = 128
+    seed: int = 1
+
+    scheme: str = field(default="affine32", init=False)
+
+    def __post_init__(self) -> None:
+        _check(16 <= self.num_perm <= 1024, f"num_perm must be between 16 and 1024, got {self.num_perm}")
+        _check(0 <= self.seed < 2**32, f"seed must be between 0 and 2**32-1, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Candidate generation.
+
+    ``threshold`` is the Jaccard threshold the LSH bands are tuned for (by
+    datasketch); keep it below the decision threshold so that pairs at the
+    decision threshold are found with high probability. The anchor path finds
+    containment: articles sharing a sampled word ``anchor_k``-gram (1 in
+    ``anchor_sample`` of them) become candidates. Buckets with more than
+    ``max_bucket`` members contribute a star (each member with the first)
+    instead of all pairs, so no bucket can make the work quadratic.
+    """
+
+    threshold: float = 0.3
+    fp_weight: float = 0.5
+    anchors: bool = True
+    anchor_k: int = 8
+    anchor_sample: int = 8
+    max_bucket: int = 50
+    backend: Literal["numpy", "datasketch"] = "numpy"
+
+    def __post_init__(self) -> None:
+        _check(0.0 < self.threshold < 1.0, f"LSH threshold must be strictly between 0 and 1, got {self.threshold}")
+        _unit("fp_weight", self.fp_weight)
+        _check(self.anchor_k >= 2, f"anchor_k must be >= 2, got {self.anchor_k}")
+        _check(self.anchor_sample >= 1, f"anchor_sample must be >= 1, got {self.anchor_sample}")
+        _check(self.max_bucket >= 2, f"max_bucket must be >= 2, got {self.max_bucket}")
+        _check(self.backend in ("numpy", "datasketch"), f"index backend must be 'numpy' or 'datasketch', got {self.backend!r}")
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """The rule deciding whether a candidate pair is a duplicate.
+
+    A pair is a duplicate when its TF-IDF cosine is at least ``min_cosine`` and
+    either its Jaccard is at least ``jaccard`` (relation ``near``) or the
+    shorter article's containment in the longer is at least ``containment``
+    (relation ``contained``). Identical normalized text is ``exact``.
+    """
+
+    jaccard: float = 0.5
+    containment: float = 0.7
+    min_cosine: float = 0.5
+
+    def __post_init__(self) -> None:
+        _unit("jaccard threshold", self.jaccard)
+        _unit("containment threshold", self.containment)
+        _unit("min_cosine", self.min_cosine)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Grouping and the choice of the kept article in each group."""
+
+    keep: str = "earliest"
+    source_priority: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.keep in KEEP_POLICIES, f"keep policy must be one of {', '.join(KEEP_POLICIES)}, got {self.keep!r}")
+        _check(
+            self.keep != "source-priority" or bool(self.source_priority),
+            "keep policy 'source-priority' needs a source priority list (--source-priority a,b,c)",
+        )
+
+
+@dataclass(frozen=True)
+class RepeatsConfig:
+    """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats`).
+
+    Paragraphs with fewer than ``min_tokens`` normalized tokens are reported
+    as ``boilerplate``, never as repeated content. ``near`` is the similarity
+    from which two paragraphs count as a lightly edited repeat;
+    ``contained`` the share of a paragraph's shingles that must appear in
+    another paragraph for it to count as contained there.
+    """
+
+    min_tokens: int = 4
+    near: float = 0.8
+    contained: float = 0.9
+    shingle_k: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self.min_tokens >= 1, f"repeats min_tokens must be >= 1, got {self.min_tokens}")
+        _unit("repeats near threshold", self.near)
+        _unit("repeats contained threshold", self.contained)
+        _check(1 <= self.shingle_k <= 8, f"repeats shingle_k must be between 1 and 8, got {self.shingle_k}")
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Everything ``dedup dedupe`` needs, one sub-config per stage."""
+
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    n_jobs: int = 1
+    chunk_size: int = 2000
+
+    def __post_init__(self) -> None:
+        _check(self.n_jobs == -1 or self.n_jobs >= 1, f"n_jobs must be -1 (all cores) or >= 1, got {self.n_jobs}")
+        _check(self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters as plain JSON-able data (for ``summary.json``)."""
+        return asdict(self)

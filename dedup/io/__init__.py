@@ -1,0 +1,1 @@
+"""Input and output: every file format in, atomic outputs out. Ids live here."""

@@ -1,0 +1,170 @@
+"""Tokens, word/character shingles and their hashes, vectorized over a batch.
+
+A batch of articles is held as one flat ``uint64`` array of hashes plus an
+``offsets`` array of length ``n + 1`` (article ``i`` owns
+``hashes[offsets[i]:offsets[i+1]]``), so that every later step is a NumPy
+operation over the whole batch instead of a Python loop per shingle.
+
+Token hashes come from xxh3-64 of the token's UTF-8 bytes: stable across
+processes, runs and machines (Python's ``hash()`` is salted per process).
+Shingle hashes combine ``k`` consecutive token (or character) hashes with a
+polynomial in ``uint64`` arithmetic and finish with the MurmurHash3 64-bit
+finalizer so that every bit depends on every token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xxhash
+
+from .config import ShingleConfig
+
+__all__ = [
+    "char_shingles",
+    "fmix64",
+    "hash_tokens",
+    "shingle",
+    "token_hashes",
+    "unique_per_row",
+    "word_shingles",
+]
+
+_PRIME = np.uint64(0x100000001B3)  # FNV-64 prime, odd: the combination is a bijection per step
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, a bijection that avalanches every bit."""
+    h = h ^ (h >> _S33)
+    h = h * _M1
+    h = h ^ (h >> _S33)
+    h = h * _M2
+    return h ^ (h >> _S33)
+
+
+def hash_tokens(tokens: Sequence[str]) -> np.ndarray:
+    """xxh3-64 hashes of ``tokens`` as a ``uint64`` array.
+
+    >>> hash_tokens(["a", "b"]).dtype
+    dtype('uint64')
+    >>> bool((hash_tokens(["x"]) == hash_tokens(["x"])).all())
+    True
+    """
+    h = xxhash.xxh3_64_intdigest
+    return np.fromiter((h(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+
+
+def token_hashes(token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Hash a batch of token lists into ``(hashes, offsets)``."""
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    offsets = np.zeros(len(token_lists) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = [tok for toks in token_lists for tok in toks]
+    return hash_tokens(flat), offsets
+
+
+def _combine(h: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
+    """Polynomial combination of ``h[s:s+k]`` for every start ``s``, then fmix64."""
+    acc = h[starts].copy()
+    for j in range(1, k):
+        acc = acc * _PRIME + h[starts + j]
+    return fmix64(acc ^ np.uint64(k))
+
+
+def _windows(offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start positions of all k-windows that stay inside one row.
+
+    Rows shorter than ``k`` (but not empty) get one window over what they have;
+    returns ``(starts, widths, new_offsets)``.
+    """
+    lengths = np.diff(offsets)
+    counts = np.where(lengths >= k, lengths - k + 1, (lengths > 0).astype(np.int64))
+    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    total = int(new_offsets[-1])
+    row = np.repeat(np.arange(len(lengths)), counts)
+    starts = offsets[:-1][row] + (np.arange(total) - new_offsets[:-1][row])
+    widths = np.minimum(lengths[row], k)
+    return starts, widths, new_offsets
+
+
+def word_shingles(hashes: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word k-gram hashes from token hashes, never crossing article boundaries.
+
+    Args:
+        hashes: flat ``uint64`` token hashes of a batch.
+        offsets: ``(n + 1,)`` row offsets into ``hashes``.
+        k: shingle size in tokens.
+
+    Returns:
+        ``(shingle_hashes, shingle_offsets)``; an article with fewer than
+        ``k`` tokens gets one shingle made of all its tokens.
+
+    >>> h, o = word_shingles(hash_tokens("a b c d".split()), np.array([0, 4]), 3)
+    >>> o.tolist(), len(h)
+    ([0, 2], 2)
+    """
+    starts, widths, new_offsets = _windows(offsets, k)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint64), new_offsets
+    full = widths == k
+    out = np.empty(len(starts), dtype=np.uint64)
+    out[full] = _combine(hashes, starts[full], k)
+    for idx in np.flatnonzero(~full):  # rare: articles shorter than k tokens
+        s, w = int(starts[idx]), int(widths[idx])
+        out[idx] = _combine(hashes[s : s + w], np.array([0]), w)[0]
+    return out, new_offsets
+
+
+def char_shingles(texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Character k-gram hashes of (already normalized) texts.
+
+    >>> h, o = char_shingles(["abcd", ""], 3)
+    >>> o.tolist()
+    [0, 2, 2]
+    """
+    codes = [np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) for t in texts]
+    lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=len(codes))
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint64)
+    return word_shingles(fmix64(flat + np.uint64(1)), offsets, k)
+
+
+def unique_per_row(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row and drop repeated values within it (sets of shingles)."""
+    n = len(offsets) - 1
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((hashes, row))
+    h, r = hashes[order], row[order]
+    keep = np.ones(len(h), dtype=bool)
+    keep[1:] = (h[1:] != h[:-1]) | (r[1:] != r[:-1])
+    h, r = h[keep], r[keep]
+    new_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n), out=new_offsets[1:])
+    return h, new_offsets
+
+
+def shingle(
+    normalized: Sequence[str], config: ShingleConfig, tokens: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle sets (sorted, unique per article) for normalized texts.
+
+    Args:
+        normalized: texts already passed through :func:`dedup.normalize.normalize`.
+        config: shingle kind and size.
+        tokens: precomputed ``token_hashes`` of the same texts (word kind only).
+
+    Returns:
+        ``(hashes, offsets)`` of each article's unique shingle hashes.
+    """
+    if config.kind == "char":
+        h, o = char_shingles(normalized, config.k)
+    else:
+        th, to = tokens if tokens is not None else token_hashes([t.split() for t in normalized])
+        h, o = word_shingles(th, to, config.k)
+    return unique_per_row(h, o)
