@@ -1,0 +1,125 @@
+"""Atomic outputs: a reader of an output file sees the old file or the new one, never half of one.
+
+:func:`atomic_open` writes to ``.<name>.tmp-<pid>`` next to the target, then
+flushes, fsyncs and ``os.replace``-s it into place (an atomic rename on POSIX
+and Windows, because both files are in the same directory). If the block
+raises, the temporary file is deleted and an existing target is untouched.
+
+JSON is written as UTF-8 with ``ensure_ascii=False`` (Arabic stays readable)
+and ``\\n`` line ends on every platform. NumPy scalars and arrays (anything
+with ``tolist()``) and paths are converted, so stages can hand over their
+results as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["atomic_open", "write_json", "write_jsonl"]
+
+_MODES = ("w", "wt", "wb")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays, without importing numpy
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+# One encoder for every line: json.dumps with options would build a new one per row.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; not possible on every platform (e.g. Windows), so best effort."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Open ``path`` for writing so that it is replaced only if the block succeeds.
+
+    The parent directory is created if needed. Text mode writes ``\\n`` line
+    ends unchanged.
+
+    Args:
+        path: the final file.
+        mode: ``"w"`` (text, the default), ``"wt"`` or ``"wb"`` (bytes).
+        encoding: text encoding (ignored for ``"wb"``).
+
+    Yields:
+        The open temporary file.
+
+    Raises:
+        ValueError: ``mode`` is not a write mode.
+        OSError: the directory or file cannot be created or replaced.
+    """
+    if mode not in _MODES:
+        raise ValueError(f"atomic_open mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    handle: IO[Any]
+    if mode == "wb":
+        handle = open(tmp, "wb")
+    else:
+        handle = open(tmp, "w", encoding=encoding, newline="")
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:  # also on KeyboardInterrupt: never leave a partial file behind
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+
+
+def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> int:
+    """Write one compact JSON object per line, atomically.
+
+    Args:
+        path: the output file; its directory is created if needed.
+        rows: the objects, consumed once (a generator is fine).
+
+    Returns:
+        The number of lines written.
+
+    Raises:
+        TypeError: a value is not JSON serializable (the old file is kept).
+    """
+    count = 0
+    with atomic_open(path) as out:
+        for row in rows:
+            out.write(_LINE_ENCODER.encode(row) + "\n")
+            count += 1
+    return count
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON (2 spaces) with a trailing newline, atomically.
+
+    Raises:
+        TypeError: a value is not JSON serializable (the old file is kept).
+    """
+    with atomic_open(path) as out:
+        json.dump(obj, out, ensure_ascii=False, indent=2, default=_json_default)
+        out.write("\n")

@@ -1,0 +1,159 @@
+"""Tests for dedup.io.writers: atomic replacement and the JSON helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.io.writers import atomic_open, write_json, write_jsonl
+
+ARABIC = "قالَ الرئيسُ: «أهلاً»، يوم ٣"
+
+
+class Boom(Exception):
+    pass
+
+
+def tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def test_atomic_open_writes_through_a_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    with atomic_open(path) as out:
+        out.write("hello\n")
+        assert tmp_name(path).exists()
+        assert not path.exists()
+    assert path.read_text(encoding="utf-8") == "hello\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_open_binary(tmp_path: Path) -> None:
+    path = tmp_path / "out.bin"
+    with atomic_open(path, "wb") as out:
+        out.write(b"\x00\xff")
+    assert path.read_bytes() == b"\x00\xff"
+
+
+def test_atomic_open_keeps_newlines_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    with atomic_open(path) as out:
+        out.write("a\nb\n")
+    assert path.read_bytes() == b"a\nb\n"
+
+
+def _rows_then_boom() -> Iterator[dict]:
+    yield {"id": 1}
+    yield {"id": 2}
+    raise Boom("the producer failed")
+
+
+def _via_atomic_open(path: Path) -> None:
+    with atomic_open(path) as out:
+        out.write("partial")
+        raise Boom("the writer failed")
+
+
+WRITERS_THAT_FAIL: list[tuple[str, Callable[[Path], object], type[BaseException]]] = [
+    ("atomic-open", _via_atomic_open, Boom),
+    ("jsonl-generator-raises", lambda p: write_jsonl(p, _rows_then_boom()), Boom),
+    ("jsonl-not-serializable", lambda p: write_jsonl(p, [{"ok": 1}, {"bad": object()}]), TypeError),
+    ("json-not-serializable", lambda p: write_json(p, {"bad": {1, 2}}), TypeError),
+    (
+        "keyboard-interrupt",
+        lambda p: write_jsonl(p, ({"i": i} if i < 3 else _interrupt() for i in range(5))),
+        KeyboardInterrupt,
+    ),
+]
+
+
+def _interrupt() -> dict:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(("write", "error"), [pytest.param(w, e, id=i) for i, w, e in WRITERS_THAT_FAIL])
+@pytest.mark.parametrize("existing", [None, "old content\n"], ids=["no-old-file", "old-file"])
+def test_a_failing_writer_leaves_no_partial_file(
+    tmp_path: Path, write: Callable[[Path], object], error: type[BaseException], existing: str | None
+) -> None:
+    path = tmp_path / "out.jsonl"
+    if existing is not None:
+        path.write_text(existing, encoding="utf-8")
+    with pytest.raises(error):
+        write(path)
+    assert not tmp_name(path).exists()
+    if existing is None:
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert path.read_text(encoding="utf-8") == existing
+        assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_atomic_open_replaces_an_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    path.write_text("old", encoding="utf-8")
+    with atomic_open(path) as out:
+        out.write("new")
+    assert path.read_text(encoding="utf-8") == "new"
+
+
+@pytest.mark.parametrize("mode", ["a", "r", "w+", "x"])
+def test_atomic_open_rejects_other_modes(tmp_path: Path, mode: str) -> None:
+    with pytest.raises(ValueError, match="mode must be one of"), atomic_open(tmp_path / "out", mode):
+        pass  # pragma: no cover
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param([], "", id="empty"),
+        pytest.param([{"a": 1, "b": [1, 2]}], '{"a":1,"b":[1,2]}\n', id="compact"),
+        pytest.param(
+            [{"t": ARABIC}], json.dumps({"t": ARABIC}, ensure_ascii=False, separators=(",", ":")) + "\n", id="arabic"
+        ),
+        pytest.param([{"t": "a\nb"}, {"t": "\u2028"}], '{"t":"a\\nb"}\n{"t":"\u2028"}\n', id="newlines-escaped"),
+        pytest.param(
+            [{"n": np.int64(3), "x": np.float32(0.5), "v": np.arange(3)}], '{"n":3,"x":0.5,"v":[0,1,2]}\n', id="numpy"
+        ),
+    ],
+)
+def test_write_jsonl(tmp_path: Path, rows: list[dict], expected: str) -> None:
+    path = tmp_path / "out.jsonl"
+    assert write_jsonl(path, iter(rows)) == len(rows)
+    assert path.read_bytes() == expected.encode("utf-8")
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]] == json.loads(
+        json.dumps(rows, default=lambda o: o.tolist())
+    )
+
+
+def test_write_json(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    obj = {"title": ARABIC, "counts": {"n": np.int64(2)}, "path": tmp_path / "x"}
+    write_json(path, obj)
+    text = path.read_text(encoding="utf-8")
+    assert (
+        text
+        == json.dumps({"title": ARABIC, "counts": {"n": 2}, "path": str(tmp_path / "x")}, ensure_ascii=False, indent=2)
+        + "\n"
+    )
+    assert ARABIC in text
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda p: write_jsonl(p, [{"a": 1}]), id="jsonl"),
+        pytest.param(lambda p: write_json(p, {"a": 1}), id="json"),
+    ],
+)
+def test_parent_directories_are_created(tmp_path: Path, write: Callable[[Path], object]) -> None:
+    path = tmp_path / "results" / "run 1" / "out.json"
+    write(path)
+    assert path.is_file()
+    assert os.listdir(path.parent) == ["out.json"]
