@@ -130,7 +130,7 @@ class IndexConfig:
     instead of all pairs, so no bucket can make the work quadratic.
     """
 
-    threshold: float = 0.3
+    threshold: float = 0.4
     fp_weight: float = 0.5
     anchors: bool = True
     anchor_k: int = 8
@@ -186,23 +186,31 @@ class ClusterConfig:
 class RepeatsConfig:
     """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats`).
 
-    Paragraphs with fewer than ``min_tokens`` normalized tokens are reported
-    as ``boilerplate``, never as repeated content. ``near`` is the similarity
-    from which two paragraphs count as a lightly edited repeat;
-    ``contained`` the share of a paragraph's shingles that must appear in
-    another paragraph for it to count as contained there.
+    A paragraph is content when it has at least ``min_tokens`` normalized
+    tokens containing a letter (numbers do not count, so a dateline such as
+    ``آسيا 15-07-2025 | 11:56`` is short). Short lines repeated exactly are
+    reported as ``boilerplate`` (or left out with ``report_boilerplate=False``),
+    never as repeated content. ``near`` is the paragraph similarity (in-order
+    token matches, :func:`dedup.repeats.paragraph_similarity`) from which two
+    paragraphs count as a lightly edited repeat; the default comes from
+    ``scripts/calibrate_repeats.py`` (``results/repeats_calibration.json``).
+    With ``near_same_numbers`` a near repeat must also carry the same numbers
+    in the same order: "round 3" and "round 4" are different paragraphs.
+    Exact and contained repeats need no threshold: they match tokens exactly.
     """
 
     min_tokens: int = 4
     near: float = 0.8
-    contained: float = 0.9
-    shingle_k: int = 3
+    near_same_numbers: bool = True
+    report_boilerplate: bool = True
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
     def __post_init__(self) -> None:
         _check(self.min_tokens >= 1, f"repeats min_tokens must be >= 1, got {self.min_tokens}")
-        _unit("repeats near threshold", self.near)
-        _unit("repeats contained threshold", self.contained)
-        _check(1 <= self.shingle_k <= 8, f"repeats shingle_k must be between 1 and 8, got {self.shingle_k}")
+        _check(
+            0.5 <= self.near <= 1.0,
+            f"repeats near threshold must be between 0.5 and 1 (below 0.5 unrelated paragraphs match), got {self.near!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -218,10 +226,12 @@ class DedupConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     n_jobs: int = 1
     chunk_size: int = 2000
+    max_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
         _check(self.n_jobs == -1 or self.n_jobs >= 1, f"n_jobs must be -1 (all cores) or >= 1, got {self.n_jobs}")
         _check(self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}")
+        _check(self.max_chars >= 1, f"max_chars must be >= 1, got {self.max_chars}")
 
     def to_dict(self) -> dict[str, Any]:
         """All parameters as plain JSON-able data (for ``summary.json``)."""

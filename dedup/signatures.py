@@ -22,7 +22,7 @@ from .config import MinHashConfig
 __all__ = ["EMPTY", "fmix32", "lean_minhash", "minhash_signatures", "permutations", "to_uint32"]
 
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's "empty" value for affine32
-_CHUNK = 1 << 16  # shingles per kernel call: 65k x 128 perms x 4 B = 32 MiB
+_CHUNK = 1 << 14  # shingles per kernel call: 16k x 128 perms x 4 B = 8 MiB stays in cache
 
 _C1, _C2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
 _S16, _S13 = np.uint32(16), np.uint32(13)
@@ -65,16 +65,18 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, config: MinHashC
     out = np.full((n, config.num_perm), EMPTY, dtype=np.uint32)
     h32 = fmix32(to_uint32(hashes))
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    ends = offsets[nonempty + 1]
     i = 0
     while i < len(nonempty):
         # Take whole articles until the chunk holds about _CHUNK shingles.
         lo = int(offsets[nonempty[i]])
-        j = int(np.searchsorted(offsets[nonempty + 1], lo + _CHUNK, side="right"))
-        j = max(j, i + 1)
+        j = max(int(np.searchsorted(ends, lo + _CHUNK, side="right")), i + 1)
         rows = nonempty[i:j]
-        hi = int(offsets[rows[-1] + 1])
-        phv = h32[lo:hi, None] * a[None, :] + b[None, :]
-        out[rows] = np.minimum.reduceat(phv, offsets[rows] - lo, axis=0)
+        hi = int(ends[j - 1])
+        # (perms, shingles) layout: reduceat along the contiguous axis is ~4x faster.
+        phv = a[:, None] * h32[None, lo:hi]
+        phv += b[:, None]
+        out[rows] = np.minimum.reduceat(phv, offsets[rows] - lo, axis=1).T
         i = j
     return out
 

@@ -1,0 +1,315 @@
+"""The orchestrator: the only place that knows the order of the stages.
+
+``dedupe`` reads like a table of contents::
+
+    normalize → boilerplate → screen (skip / exact copies) → sketch (tokens,
+    shingles, MinHash) → candidates (LSH + anchors) → verify → cluster → explain
+
+Every stage is a pure function in its own module; this module wires them,
+times each one, and moves between integer spaces: article positions
+``0..n-1`` and representative positions ``0..R-1`` (one per distinct
+normalized text that is long enough to compare). External ids appear only in
+``io/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import xxhash
+
+from .boilerplate import Boilerplate, find_boilerplate, strip_boilerplate
+from .cluster import choose_keepers, duplicate_groups
+from .config import DedupConfig, MinHashConfig, NormalizeConfig, ShingleConfig
+from .index import Candidates, candidate_pairs
+from .normalize import normalize_batch
+from .parallel import map_chunks
+from .shingle import shingle, token_hashes
+from .signatures import minhash_signatures
+from .types import Article, BadRecord
+from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, Vectors, decide, score_pairs
+
+__all__ = ["KEPT", "DUPLICATE", "SKIPPED", "DedupResult", "Progress", "dedupe", "sketch_chunk"]
+
+log = logging.getLogger(__name__)
+
+KEPT, DUPLICATE, SKIPPED = 0, 1, 2
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, advance, total)``: called as work finishes."""
+
+
+@dataclass
+class StageTimer:
+    """Wall-clock seconds per stage, in the order the stages ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(time.perf_counter() - start, 4)
+            log.info("stage %s: %.3f s", stage, self.seconds[stage])
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """Everything a dedupe run decided, by article position.
+
+    Attributes:
+        articles: the input, in input order.
+        status: ``(n,)`` KEPT, DUPLICATE or SKIPPED.
+        reason_skipped: position → why the article was not compared.
+        group: ``(n,)`` smallest position of the article's duplicate group, or -1.
+        keeper: ``(n,)`` position of the kept article of the group, or -1.
+        relation: ``(n,)`` relation code of a duplicate to its keeper (NONE otherwise).
+        scores: ``(n, 3)`` jaccard, containment, cosine of a duplicate vs its keeper (NaN otherwise).
+        pairs, pair_scores, pair_relation: every verified duplicate edge.
+        candidates: candidate statistics.
+        boilerplate: lines left out of shingling, per source.
+        boilerplate_removed: ``(n,)`` how many lines of each article were boilerplate.
+        timings: seconds per stage.
+        config: the configuration used.
+        bad_records: input records skipped by the reader.
+    """
+
+    articles: list[Article]
+    status: np.ndarray
+    reason_skipped: dict[int, str]
+    group: np.ndarray
+    keeper: np.ndarray
+    relation: np.ndarray
+    scores: np.ndarray
+    pairs: np.ndarray
+    pair_scores: PairScores
+    pair_relation: np.ndarray
+    candidates: Candidates
+    boilerplate: Boilerplate
+    boilerplate_removed: np.ndarray
+    timings: dict[str, float]
+    config: DedupConfig
+    bad_records: list[BadRecord] = field(default_factory=list)
+
+
+# --- chunk workers (module level so joblib can pickle them) -----------------
+
+
+def normalize_chunk(texts: Sequence[str], config: NormalizeConfig) -> list[list[str]]:
+    """Normalized non-empty lines of each text."""
+    return normalize_batch(texts, config)
+
+
+def sketch_chunk(
+    contents: Sequence[str], shingle_cfg: ShingleConfig, minhash_cfg: MinHashConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes, unique shingle sets and signatures of normalized texts.
+
+    Returns:
+        ``(token_hashes, token_offsets, shingle_hashes, shingle_offsets, signatures)``.
+    """
+    th, to = token_hashes(contents)
+    sh, so = shingle(contents, shingle_cfg, tokens=(th, to))
+    return th, to, sh, so, minhash_signatures(sh, so, minhash_cfg)
+
+
+def _concat(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``(flat, offsets)`` batches into one."""
+    flats = [p[0] for p in parts]
+    offsets = [np.zeros(1, dtype=np.int64)]
+    base = 0
+    for flat, off in parts:
+        offsets.append(off[1:] + base)
+        base += len(flat)
+    flat = np.concatenate(flats) if flats else np.zeros(0, dtype=np.uint64)
+    return flat, np.concatenate(offsets)
+
+
+def _timestamp(value: str | None) -> float:
+    if not value:
+        return float("nan")
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return float("nan")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def policy_key(articles: Sequence[Article], config: DedupConfig) -> np.ndarray:
+    """The keeper policy as a number per article (smaller = preferred, NaN = last)."""
+    keep = config.cluster.keep
+    if keep == "earliest":
+        return np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
+    if keep == "longest":
+        return -np.array([len(a.text) for a in articles], dtype=np.float64)
+    if keep == "source-priority":
+        rank = {s: i for i, s in enumerate(config.cluster.source_priority)}
+        return np.array([rank.get(a.source, len(rank)) for a in articles], dtype=np.float64)
+    return np.zeros(len(articles), dtype=np.float64)
+
+
+def dedupe(
+    articles: Sequence[Article],
+    config: DedupConfig = DedupConfig(),
+    progress: Progress | None = None,
+    bad_records: Sequence[BadRecord] = (),
+) -> DedupResult:
+    """Find exact and near-duplicate articles and choose one keeper per group.
+
+    Args:
+        articles: the feed, in input order.
+        config: all stage settings.
+        progress: optional callback for long stages.
+        bad_records: reader skips, carried into the result for reporting.
+
+    Returns:
+        A :class:`DedupResult` with exactly one decision per article.
+    """
+    articles = list(articles)
+    n = len(articles)
+    timer = StageTimer()
+
+    def tick(stage: str, total: int) -> Callable[[int], None] | None:
+        return None if progress is None else (lambda k: progress(stage, k, total))
+
+    with timer("normalize"):
+        chunks = map_chunks(
+            normalize_chunk,
+            [a.text for a in articles],
+            n_jobs=config.n_jobs,
+            chunk_size=config.chunk_size,
+            progress=tick("normalize", n),
+            config=config.normalize,
+        )
+        lines = [art_lines for chunk in chunks for art_lines in chunk]
+
+    with timer("boilerplate"):
+        sources = [a.source for a in articles]
+        bp = find_boilerplate(lines, sources, config.boilerplate)
+        stripped = [strip_boilerplate(ls, s, bp) for ls, s in zip(lines, sources)]
+        contents = [c for c, _ in stripped]
+        removed = np.array([r for _, r in stripped], dtype=np.int64)
+        del lines, stripped
+
+    with timer("screen"):
+        reason_skipped: dict[int, str] = {}
+        min_tokens = config.shingle.min_tokens
+        for pos, (art, content) in enumerate(zip(articles, contents)):
+            if not art.text.strip():
+                reason_skipped[pos] = "empty text"
+            elif not content:
+                reason_skipped[pos] = "no text left after removing boilerplate"
+            elif len(art.text) > config.max_chars:
+                reason_skipped[pos] = f"text too long: {len(art.text)} characters > max_chars={config.max_chars}"
+            else:
+                ntok = content.count(" ") + 1
+                if ntok < min_tokens:
+                    reason_skipped[pos] = f"too short: {ntok} tokens < min_tokens={min_tokens}"
+        digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
+        rep_of = np.full(n, -1, dtype=np.int64)  # article → representative index
+        reps: list[int] = []
+        first_of: dict[int, int] = {}
+        for pos in range(n):
+            if pos in reason_skipped:
+                continue
+            r = first_of.setdefault(int(digest[pos]), len(reps))
+            if r == len(reps):
+                reps.append(pos)
+            rep_of[pos] = r
+        rep_pos = np.array(reps, dtype=np.int64)
+
+    with timer("sketch"):
+        parts = map_chunks(
+            sketch_chunk,
+            [contents[p] for p in reps],
+            n_jobs=config.n_jobs,
+            chunk_size=config.chunk_size,
+            progress=tick("sketch", len(reps)),
+            shingle_cfg=config.shingle,
+            minhash_cfg=config.minhash,
+        )
+        th, to = _concat([(p[0], p[1]) for p in parts])
+        sh, so = _concat([(p[2], p[3]) for p in parts])
+        sigs = (
+            np.concatenate([p[4] for p in parts])
+            if parts
+            else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
+        )
+        del parts, contents
+
+    with timer("candidates"):
+        cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash)
+
+    with timer("verify"):
+        vectors = Vectors.build(sh, so, th, to, digest[rep_pos])
+        scores = score_pairs(vectors, cands.pairs)
+        rel = decide(scores, config.verify)
+        keep_edge = rel != NONE
+        rep_pairs = cands.pairs[keep_edge]
+        edge_scores = PairScores(*(getattr(scores, f)[keep_edge] for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact")))
+        edge_rel = rel[keep_edge]
+
+    with timer("cluster"):
+        # Exact copies join their representative; verified edges link representatives.
+        copies = np.flatnonzero(rep_of >= 0)
+        copies = copies[rep_pos[rep_of[copies]] != copies]
+        art_pairs = np.concatenate([rep_pos[rep_pairs].reshape(-1, 2), np.stack([rep_pos[rep_of[copies]], copies], axis=1)])
+        art_rel = np.concatenate([edge_rel, np.full(len(copies), EXACT, dtype=np.int8)])
+        ones = np.ones(len(copies))
+        cij = np.concatenate([edge_scores.contain_ij, ones])
+        cji = np.concatenate([edge_scores.contain_ji, ones])
+        labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+        sizes = np.bincount(labels, minlength=n)
+        in_group = sizes[labels] >= 2
+        keeper = choose_keepers(labels, policy_key(articles, config))
+        status = np.full(n, KEPT, dtype=np.int8)
+        status[in_group & (keeper != np.arange(n))] = DUPLICATE
+        for pos in reason_skipped:
+            status[pos] = SKIPPED
+        group = np.where(in_group, labels, -1)
+        keeper = np.where(in_group, keeper, -1)
+
+    with timer("explain"):
+        dup = np.flatnonzero(status == DUPLICATE)
+        relation = np.full(n, NONE, dtype=np.int8)
+        score_arr = np.full((n, 3), np.nan)
+        if len(dup):
+            kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
+            same = kp[:, 0] == kp[:, 1]
+            ks = score_pairs(vectors, kp)
+            krel = decide(ks, config.verify)
+            # A member linked through others may miss the rule against the keeper itself.
+            fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
+            krel = np.where(krel == NONE, fallback, krel)
+            krel[same] = EXACT
+            relation[dup] = krel
+            score_arr[dup] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+
+    return DedupResult(
+        articles=articles,
+        status=status,
+        reason_skipped=reason_skipped,
+        group=group,
+        keeper=keeper,
+        relation=relation,
+        scores=score_arr,
+        pairs=rep_pos[rep_pairs].reshape(-1, 2),
+        pair_scores=edge_scores,
+        pair_relation=edge_rel,
+        candidates=cands,
+        boilerplate=bp,
+        boilerplate_removed=removed,
+        timings=dict(timer.seconds),
+        config=config,
+        bad_records=list(bad_records),
+    )
