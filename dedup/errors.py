@@ -5,10 +5,11 @@ the builtin exception it resembles, so callers may catch either::
 
     DedupError
     ├── ConfigError(DedupError, ValueError)        a parameter is out of range
-    └── InputError(DedupError)                     input cannot be read
-        ├── InputFormatError(InputError, ValueError)   malformed record, missing field,
-        │                                              repeated id, undecodable bytes
-        └── InputNotFoundError(InputError, FileNotFoundError)
+    ├── InputError(DedupError)                     input cannot be read
+    │   ├── InputFormatError(InputError, ValueError)   malformed record, missing field,
+    │   │                                              repeated id, undecodable bytes
+    │   └── InputNotFoundError(InputError, FileNotFoundError)
+    └── OutputError(DedupError, OSError)           an output cannot be written
 
 Messages name the file, the line and the fix. The CLI turns a ``DedupError``
 into one line on stderr and exit code 1.
@@ -16,7 +17,7 @@ into one line on stderr and exit code 1.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError"]
+__all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError"]
 
 
 class DedupError(Exception):
@@ -45,3 +46,7 @@ class InputFormatError(InputError, ValueError):
 
 class InputNotFoundError(InputError, FileNotFoundError):
     """An input path does not exist or cannot be opened."""
+
+
+class OutputError(DedupError, OSError):
+    """An output file or directory cannot be written."""

@@ -32,7 +32,15 @@ import numpy as np
 from .config import IndexConfig, MinHashConfig
 from .shingle import fmix64, word_shingles
 
-__all__ = ["Candidates", "anchor_pairs", "band_params", "candidate_pairs", "lsh_pairs", "lsh_pairs_datasketch"]
+__all__ = [
+    "Candidates",
+    "anchor_pairs",
+    "band_params",
+    "candidate_pairs",
+    "lsh_error_rates",
+    "lsh_pairs",
+    "lsh_pairs_datasketch",
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,13 @@ def band_params(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tupl
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(fp_weight, 1.0 - fp_weight))
     return int(lsh.b), int(lsh.r)
+
+
+def lsh_error_rates(threshold: float, bands: int, rows: int) -> tuple[float, float]:
+    """datasketch's false-positive and false-negative probabilities (integrated S-curve)."""
+    from datasketch.lsh import _false_negative_probability, _false_positive_probability
+
+    return _false_positive_probability(threshold, bands, rows), _false_negative_probability(threshold, bands, rows)
 
 
 def _empty_pairs() -> np.ndarray:

@@ -1,0 +1,237 @@
+"""The ``dedup`` command line: parse options, build a config, call the library, write.
+
+Errors a user can cause (``DedupError``) print one line and exit with code 1.
+Progress bars and tables go to stderr; ``--quiet`` silences them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .config import (
+    BoilerplateConfig,
+    ClusterConfig,
+    DedupConfig,
+    IndexConfig,
+    MinHashConfig,
+    ReadConfig,
+    ShingleConfig,
+    VerifyConfig,
+)
+from .errors import DedupError
+
+app = typer.Typer(
+    name="dedup",
+    help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Keep(str, Enum):
+    earliest = "earliest"
+    longest = "longest"
+    first = "first"
+    source_priority = "source-priority"
+
+
+class ShingleKind(str, Enum):
+    word = "word"
+    char = "char"
+
+
+class Format(str, Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    txt = "txt"
+    zip = "zip"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dedup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Find duplicate and near-duplicate news articles."""
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn a user's mistake into one line on stderr and exit code 1."""
+    try:
+        yield
+    except DedupError as exc:
+        typer.echo(f"dedup: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+# Shared input options -------------------------------------------------------
+Inputs = Annotated[
+    list[str],
+    typer.Argument(help="Input files or directories (.jsonl[.gz], .json, .csv, .tsv, .zip, a directory of .txt), or - for JSONL on stdin.", show_default=False),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Input format; auto = by file name.")]
+IdField = Annotated[Optional[str], typer.Option("--id-field", help="Field with the article id (default: id or url; else the position).")]
+TextField = Annotated[Optional[str], typer.Option("--text-field", help="Field with the body text (default: text, content, maintext or body).")]
+TitleField = Annotated[Optional[str], typer.Option("--title-field", help="Field with the headline (default: title or headline).")]
+DateField = Annotated[Optional[str], typer.Option("--date-field", help="Field with the date (default: date, published, date_publish or date_extracted).")]
+SourceField = Annotated[Optional[str], typer.Option("--source-field", help="Field with the outlet (default: source or source_domain).")]
+SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip malformed records and report them in summary.json instead of stopping.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (-1 = all cores).")]
+
+
+def _read(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
+    from .io.readers import read_articles
+
+    cfg = ReadConfig(
+        id_field=id_field,
+        text_field=text_field,
+        title_field=title_field,
+        date_field=date_field,
+        source_field=source_field,
+        format=fmt.value,
+        skip_bad=skip_bad,
+    )
+    return read_articles(inputs, cfg)
+
+
+@app.command()
+def dedupe(
+    inputs: Inputs,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)],
+    keep: Annotated[Keep, typer.Option(help="Which copy of a group to keep; ties go to the first in input order.")] = Keep.earliest,
+    source_priority: Annotated[str, typer.Option(help="Comma-separated sources, best first (with --keep source-priority).")] = "",
+    shingle: Annotated[ShingleKind, typer.Option(help="Shingle kind: word k-grams or character k-grams.")] = ShingleKind.word,
+    k: Annotated[Optional[int], typer.Option("-k", help="Shingle size (default 3 words or 5 characters).")] = None,
+    min_tokens: Annotated[int, typer.Option(help="Articles with fewer tokens are skipped (reported, passed through).")] = ShingleConfig.min_tokens,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
+    seed: Annotated[int, typer.Option(help="MinHash seed.")] = MinHashConfig.seed,
+    lsh_threshold: Annotated[float, typer.Option(help="Jaccard threshold the LSH bands are tuned for (keep it below --jaccard).")] = IndexConfig.threshold,
+    jaccard: Annotated[float, typer.Option(help="Jaccard from which a pair is a near-duplicate.")] = VerifyConfig.jaccard,
+    containment: Annotated[float, typer.Option(help="Containment of the shorter article from which it is a contained copy.")] = VerifyConfig.containment,
+    min_cosine: Annotated[float, typer.Option(help="TF-IDF cosine every duplicate pair must reach.")] = VerifyConfig.min_cosine,
+    anchors: Annotated[bool, typer.Option(help="Use the anchor index that finds contained copies.")] = True,
+    boilerplate: Annotated[bool, typer.Option(help="Leave per-source boilerplate lines out of the comparison.")] = True,
+    fmt: FormatOpt = Format.auto,
+    id_field: IdField = None,
+    text_field: TextField = None,
+    title_field: TitleField = None,
+    date_field: DateField = None,
+    source_field: SourceField = None,
+    skip_bad: SkipBad = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Deduplicate a feed: keep one article per duplicate group, explain every drop.
+
+    Writes unique.jsonl, decisions.jsonl (one line per input article),
+    pairs.jsonl and summary.json into --out.
+    """
+    from .io.results import write_dedupe_outputs
+    from .pipeline import dedupe as run_dedupe
+
+    with _user_errors():
+        priority = tuple(s.strip() for s in source_priority.split(",") if s.strip())
+        config = DedupConfig(
+            shingle=ShingleConfig(kind=shingle.value, k=k if k is not None else (3 if shingle == ShingleKind.word else 5), min_tokens=min_tokens),
+            minhash=MinHashConfig(num_perm=num_perm, seed=seed),
+            index=IndexConfig(threshold=lsh_threshold, anchors=anchors),
+            verify=VerifyConfig(jaccard=jaccard, containment=containment, min_cosine=min_cosine),
+            cluster=ClusterConfig(keep=keep.value, source_priority=priority),
+            boilerplate=BoilerplateConfig(enabled=boilerplate),
+            n_jobs=jobs,
+        )
+        articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        with _progress(quiet) as progress:
+            result = run_dedupe(articles, config, progress=progress, bad_records=bad)
+        info = write_dedupe_outputs(out, result, [str(p) for p in inputs])
+    if not quiet:
+        _print_summary(info, out)
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """A rich progress bar per long stage on stderr (nothing when quiet or not a terminal)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+
+        def update(stage: str, advance: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.advance(tasks[stage], advance)
+
+        yield update
+
+
+def _print_summary(info: dict, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    c = info["counts"]
+    table = Table(title="stage timings", show_header=True)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, sec in info["timings_seconds"].items():
+        table.add_row(stage, f"{sec:.2f}")
+    console.print(table)
+    rel = c["duplicates_by_relation"]
+    console.print(
+        f"{c['articles']} articles: {c['kept']} kept, {c['duplicates']} duplicates "
+        f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
+        f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
+    )
+    console.print(f"outputs in {out}/: unique.jsonl decisions.jsonl pairs.jsonl summary.json")
+
+
+@app.command("explain-params")
+def explain_params(
+    threshold: Annotated[float, typer.Option(help="Jaccard threshold for the LSH.")] = IndexConfig.threshold,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
+    fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights).")] = IndexConfig.fp_weight,
+) -> None:
+    """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
+    from .index import band_params, lsh_error_rates
+
+    with _user_errors():
+        IndexConfig(threshold=threshold, fp_weight=fp_weight)
+        MinHashConfig(num_perm=num_perm)
+        b, r = band_params(threshold, num_perm, fp_weight)
+        fp, fn = lsh_error_rates(threshold, b, r)
+    typer.echo(f"threshold {threshold}, num_perm {num_perm}: bands b={b}, rows r={r} (b*r={b * r})")
+    typer.echo(f"false positive probability (area below the threshold): {fp:.4f}")
+    typer.echo(f"false negative probability (area above the threshold): {fn:.4f}")
+    typer.echo("")
+    typer.echo("jaccard  P(candidate)")
+    for s in [i / 10 for i in range(1, 10)] + [0.95]:
+        p = 1.0 - (1.0 - s**r) ** b
+        typer.echo(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}")

@@ -1,0 +1,173 @@
+"""Turn a :class:`~dedup.pipeline.DedupResult` into the files of ``--out DIR``.
+
+This is where positions become ids again. Files:
+
+* ``unique.jsonl``: the original records of every article that is not a
+  duplicate (kept and skipped ones), in input order;
+* ``decisions.jsonl``: exactly one line per input article, in input order;
+* ``pairs.jsonl``: every verified duplicate edge with its scores;
+* ``summary.json``: counts, every parameter, stage timings, skipped records.
+
+Every file is written atomically, ``summary.json`` last: a directory with a
+``summary.json`` from this run holds complete outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import OutputError
+from ..pipeline import DUPLICATE, KEPT, SKIPPED, DedupResult
+from ..verify import CONTAINED, RELATIONS
+from .writers import write_json, write_jsonl
+
+__all__ = ["decision_rows", "pair_rows", "summary", "write_dedupe_outputs"]
+
+STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
+_POLICY = {
+    "earliest": "the earliest date",
+    "longest": "the longest text",
+    "first": "the first in input order",
+    "source-priority": "the highest source priority",
+}
+
+
+def _r(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 4)
+
+
+def decision_rows(result: DedupResult, repeats: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """One decision per article, in input order.
+
+    Args:
+        result: the run.
+        repeats: optional per-article count of internally repeated paragraphs.
+    """
+    arts = result.articles
+    sizes = np.bincount(result.group[result.group >= 0], minlength=len(arts)) if len(arts) else np.zeros(0, int)
+    policy = result.config.cluster.keep
+    for pos, art in enumerate(arts):
+        status = int(result.status[pos])
+        g = int(result.group[pos])
+        row: dict[str, Any] = {
+            "id": art.id,
+            "status": STATUS[status],
+            "group": arts[g].id if g >= 0 else None,
+            "duplicate_of": None,
+            "relation": None,
+            "scores": None,
+            "reason": "",
+        }
+        if status == SKIPPED:
+            row["reason"] = "skipped: " + result.reason_skipped[pos]
+        elif status == DUPLICATE:
+            k = int(result.keeper[pos])
+            rel = int(result.relation[pos])
+            jac, cont, cos = (_r(x) for x in result.scores[pos])
+            row["duplicate_of"] = arts[k].id
+            row["relation"] = RELATIONS[rel]
+            row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos}
+            if rel == CONTAINED:
+                inside = len(arts[pos].text) <= len(arts[k].text)
+                what = f"contained in {arts[k].id}" if inside else f"contains {arts[k].id}"
+            else:
+                what = f"{RELATIONS[rel]} copy of {arts[k].id}"
+            row["reason"] = f"{what}; {arts[k].id} kept as {_POLICY[policy]} of {sizes[g]} (--keep {policy})"
+        elif g >= 0:
+            row["reason"] = f"kept as {_POLICY[policy]} of {sizes[g]} copies (--keep {policy})"
+        else:
+            row["reason"] = "no duplicate found"
+        if repeats is not None:
+            row["repeats"] = repeats[pos]
+        yield row
+
+
+def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
+    """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
+    s = result.pair_scores
+    for m, (i, j) in enumerate(result.pairs.tolist()):
+        yield {
+            "id1": result.articles[i].id,
+            "id2": result.articles[j].id,
+            "relation": RELATIONS[int(result.pair_relation[m])],
+            "jaccard": _r(s.jaccard[m]),
+            "containment_1_in_2": _r(s.contain_ij[m]),
+            "containment_2_in_1": _r(s.contain_ji[m]),
+            "cosine": _r(s.cosine[m]),
+        }
+
+
+def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
+    """Counts, parameters and timings of a run."""
+    import datasketch
+
+    status = np.bincount(result.status, minlength=3)
+    rel = np.bincount(result.relation[result.status == DUPLICATE], minlength=4)
+    groups = np.unique(result.group[result.group >= 0])
+    skipped: dict[str, int] = {}
+    for why in result.reason_skipped.values():
+        key = why.split(":")[0]
+        skipped[key] = skipped.get(key, 0) + 1
+    cfg = result.config.to_dict()
+    cand = result.candidates
+    return {
+        "dedup_version": __version__,
+        "inputs": inputs,
+        "counts": {
+            "articles": len(result.articles),
+            "kept": int(status[KEPT]),
+            "duplicates": int(status[DUPLICATE]),
+            "skipped": int(status[SKIPPED]),
+            "skipped_by_reason": skipped,
+            "duplicate_groups": len(groups),
+            "duplicates_by_relation": {RELATIONS[k]: int(rel[k]) for k in (1, 2, 3)},
+            "candidate_pairs": len(cand.pairs),
+            "candidate_pairs_from_lsh": cand.from_lsh,
+            "candidate_pairs_from_anchors": cand.from_anchors,
+            "capped_buckets": cand.capped_buckets,
+            "verified_pairs": len(result.pairs),
+            "boilerplate_lines": sum(len(v) for v in result.boilerplate.lines.values()),
+            "articles_with_boilerplate": int((result.boilerplate_removed > 0).sum()),
+            "bad_records": len(result.bad_records),
+        },
+        "parameters": {
+            **cfg,
+            "sketch": {
+                "library": "datasketch",
+                "datasketch_version": datasketch.__version__,
+                "scheme": result.config.minhash.scheme,
+                "num_perm": result.config.minhash.num_perm,
+                "seed": result.config.minhash.seed,
+                "bands": cand.bands,
+                "rows": cand.rows,
+            },
+        },
+        "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
+        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in result.bad_records],
+        "boilerplate": result.boilerplate.report()[:100],
+    }
+
+
+def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[str], repeats: list[int] | None = None) -> dict[str, Any]:
+    """Write the four output files atomically; returns the summary.
+
+    Raises:
+        OutputError: a file cannot be written.
+    """
+    out = Path(out_dir)
+    try:
+        (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
+        write_jsonl(out / "unique.jsonl", (a.record for a, st in zip(result.articles, result.status) if st != DUPLICATE))
+        write_jsonl(out / "decisions.jsonl", decision_rows(result, repeats))
+        write_jsonl(out / "pairs.jsonl", pair_rows(result))
+        info = summary(result, inputs)
+        write_json(out / "summary.json", info)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
+    return info
