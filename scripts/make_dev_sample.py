@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import os
 import re
 import sys
 import time
@@ -67,6 +66,8 @@ STRATA = [
      lambda c, s: (c < 0.1) & (s >= 0.3) & (s < 0.5), 15),
 ]
 S8 = ("S8", "uniformly random article pair that is not a candidate pair", 15)
+# a stratum whose population cannot supply its target gives the shortfall to:
+OVERFLOW = {"S6": "S7"}
 
 # --------------------------------------------------------------------------- normalisation
 _DIACRITICS = "".join(chr(c) for c in range(0x064B, 0x0660)) + "\u0670" + "\u0640"
@@ -252,20 +253,30 @@ def main(argv: list[str] | None = None) -> int:
     log("features computed")
 
     # 5. stratified sampling ----------------------------------------------------
+    # Strata are filled in increasing order of population so that the article-use
+    # cap does not starve the small ones; a stratum whose population cannot supply
+    # its target hands the shortfall to its OVERFLOW stratum (filled afterwards).
     rng = np.random.default_rng(args.seed)
     uses = np.zeros(n, dtype=np.int64)
     n_identical = 0
     sample = []             # dicts
-    strata_info = []
     assigned = np.zeros(len(I), dtype=bool)
+    masks = {}
     for name, desc, pred, want in STRATA:
-        mask = pred(cont, cos) & ~assigned
-        assigned |= mask
-        idx = np.flatnonzero(mask)
-        got = 0
-        for p in rng.permutation(idx):
-            if got >= want:
-                break
+        masks[name] = pred(cont, cos) & ~assigned
+        assigned |= masks[name]
+    perms = {name: rng.permutation(np.flatnonzero(masks[name])) for name, *_ in STRATA}
+    pos = {name: 0 for name in perms}
+    got = {name: 0 for name in perms}
+    target = {name: want for name, _, _, want in STRATA}
+    received = {name: 0 for name in perms}
+
+    def fill(name: str) -> None:
+        nonlocal n_identical
+        perm = perms[name]
+        while got[name] < target[name] and pos[name] < len(perm):
+            p = perm[pos[name]]
+            pos[name] += 1
             i, j = int(I[p]), int(J[p])
             if uses[i] >= MAX_USES or uses[j] >= MAX_USES:
                 continue
@@ -275,24 +286,41 @@ def main(argv: list[str] | None = None) -> int:
                 n_identical += 1
             uses[i] += 1
             uses[j] += 1
-            got += 1
+            got[name] += 1
             sample.append(dict(stratum=name, i=i, j=j, jaccard=float(jac[p]),
                                containment=float(cont[p]), cosine=float(cos[p]),
                                days_apart=float(days[p]), identical=bool(identical[p])))
+
+    fill_order = sorted(perms, key=lambda nm: (len(perms[nm]), nm))
+    for name in fill_order:
+        fill(name)
+    for src, dst in OVERFLOW.items():
+        short = target[src] - got[src]
+        if short > 0:
+            target[dst] += short
+            received[dst] += short
+            log(f"{src} short by {short}: moved to {dst}")
+            fill(dst)
+    strata_info = []
+    for name, desc, pred, want in STRATA:
+        mask = masks[name]
         strata_info.append(dict(
             stratum=name, definition=desc, population=int(mask.sum()),
             population_byte_identical=int((mask & identical).sum()),
             population_same_source=int((mask & same_source).sum()),
-            target=want, sampled=got,
+            target_planned=want, target=target[name],
+            overflow_received=received[name], overflow_to=OVERFLOW.get(name),
+            sampled=got[name],
             sampled_byte_identical=sum(1 for s in sample if s["stratum"] == name and s["identical"]),
         ))
-        log(f"{name}: population {int(mask.sum())}, sampled {got}/{want}")
+        log(f"{name}: population {int(mask.sum())}, sampled {got[name]}/{target[name]} "
+            f"(planned {want})")
 
     # S8: uniformly random non-candidate pairs
     name, desc, want = S8
     cand_keys = set(keys.tolist())
-    got, tries = 0, 0
-    while got < want and tries < 100_000:
+    got8, tries = 0, 0
+    while got8 < want and tries < 100_000:
         tries += 1
         i, j = sorted(int(v) for v in rng.choice(n, size=2, replace=False))
         if i * n + j in cand_keys or uses[i] >= MAX_USES or uses[j] >= MAX_USES:
@@ -302,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         cand_keys.add(i * n + j)            # no repeats
         uses[i] += 1
         uses[j] += 1
-        got += 1
+        got8 += 1
         ii = float(g3[i].multiply(g3[j]).sum())
         ua, ub = size3[i], size3[j]
         sample.append(dict(
@@ -314,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     pop8 = n * (n - 1) // 2 - len(keys)
     strata_info.append(dict(stratum=name, definition=desc, population=pop8,
                             population_byte_identical=None, population_same_source=None,
-                            target=want, sampled=got, sampled_byte_identical=0))
-    log(f"{name}: population {pop8}, sampled {got}/{want}")
+                            target_planned=want, target=want, overflow_received=0,
+                            overflow_to=None, sampled=got8, sampled_byte_identical=0))
+    log(f"{name}: population {pop8}, sampled {got8}/{want}")
 
     # 6. shuffle, number, write --------------------------------------------------
     order = rng.permutation(len(sample))
@@ -365,7 +394,20 @@ def main(argv: list[str] | None = None) -> int:
             days_apart="|date_extracted difference| in days (crawl time)",
         ),
         constraints=dict(max_byte_identical_pairs=MAX_IDENTICAL, max_pairs_per_article=MAX_USES,
-                         byte_identical_sampled=n_identical + 0),
+                         byte_identical_sampled=n_identical),
+        sampling=dict(
+            within_stratum="uniform random order (numpy default_rng(seed).permutation); a pair is "
+                           "skipped if one of its articles is already in 2 sampled pairs, or if it "
+                           "is byte-identical and 5 byte-identical pairs are already in",
+            fill_order=fill_order + ["S8"],
+            overflow=OVERFLOW,
+            s8="random i<j drawn uniformly among kept articles, rejected if a candidate pair, "
+               "byte-identical, already drawn, or an article is used twice",
+        ),
+        population_note="population = number of candidate pairs that fall in the stratum "
+                        "(S8: all non-candidate pairs of kept articles); a per-stratum estimate "
+                        "is weighted by population / sampled. Candidate pairs with containment "
+                        "< 0.1 and cosine < 0.3 are in no stratum and are not represented.",
         strata=strata_info,
         total_sampled=len(rows),
     )
