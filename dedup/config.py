@@ -151,10 +151,10 @@ class IndexConfig:
 class VerifyConfig:
     """The rule deciding whether a candidate pair is a duplicate.
 
-    A pair is a duplicate when its TF-IDF cosine is at least ``min_cosine`` and
-    either its Jaccard is at least ``jaccard`` (relation ``near``) or the
-    shorter article's containment in the longer is at least ``containment``
-    (relation ``contained``). Identical normalized text is ``exact``.
+    A pair is ``near`` when its Jaccard is at least ``jaccard`` and its TF-IDF
+    cosine at least ``min_cosine``; otherwise ``contained`` when the shorter
+    article's containment in the longer is at least ``containment``.
+    Identical normalized text is ``exact``.
     """
 
     jaccard: float = 0.5
@@ -187,26 +187,34 @@ class RepeatsConfig:
     """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats`).
 
     A paragraph is content when it has at least ``min_tokens`` normalized
-    tokens containing a letter (numbers do not count, so a dateline such as
+    tokens that are not pure numbers (so a dateline such as
     ``آسيا 15-07-2025 | 11:56`` is short). Short lines repeated exactly are
     reported as ``boilerplate`` (or left out with ``report_boilerplate=False``),
     never as repeated content. ``near`` is the paragraph similarity (in-order
     token matches, :func:`dedup.repeats.paragraph_similarity`) from which two
     paragraphs count as a lightly edited repeat; the default comes from
     ``scripts/calibrate_repeats.py`` (``results/repeats_calibration.json``).
-    With ``near_same_numbers`` a near repeat must also carry the same numbers
-    in the same order: "round 3" and "round 4" are different paragraphs.
+    Both paragraphs of a near repeat need ``near_min_tokens`` such tokens: on
+    short lines one changed word marks a different list entry, poem line or
+    signature far more often than an edit. With ``near_same_numbers`` they
+    must also carry the same numbers in the same order: "round 3" and
+    "round 4" are different paragraphs.
     Exact and contained repeats need no threshold: they match tokens exactly.
     """
 
     min_tokens: int = 4
     near: float = 0.8
+    near_min_tokens: int = 8
     near_same_numbers: bool = True
     report_boilerplate: bool = True
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
     def __post_init__(self) -> None:
         _check(self.min_tokens >= 1, f"repeats min_tokens must be >= 1, got {self.min_tokens}")
+        _check(
+            self.near_min_tokens >= self.min_tokens,
+            f"repeats near_min_tokens ({self.near_min_tokens}) must be >= min_tokens ({self.min_tokens})",
+        )
         _check(
             0.5 <= self.near <= 1.0,
             f"repeats near threshold must be between 0.5 and 1 (below 0.5 unrelated paragraphs match), got {self.near!r}",

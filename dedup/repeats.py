@@ -20,7 +20,7 @@ character offsets into the original text.
 **Tokens**: the tokens of :func:`dedup.normalize.tokenize` (the one normalizer of
 every stage), each tied to the characters it came from, so that a match on
 normalized text can be located in the original. A paragraph is *content* when
-it has at least ``min_tokens`` tokens that contain a letter; shorter lines
+it has at least ``min_tokens`` tokens that are not pure numbers; shorter lines
 ("Loading...", a category label, a dateline such as ``آسيا 15-07-2025 | 11:56``)
 are not content.
 
@@ -40,7 +40,9 @@ in paragraph* ``in_``. ``start``/``end`` locate paragraph ``paragraph``;
   direction is forced: ``paragraph`` is the shorter one.
 - ``near``: a lightly edited copy: :func:`paragraph_similarity` of the two is
   at least ``config.near`` (calibrated on MSRP and Arabic cases by
-  ``scripts/calibrate_repeats.py``). The later paragraph points at the earlier.
+  ``scripts/calibrate_repeats.py``), both have ``near_min_tokens`` tokens and,
+  by default, the same numbers (:func:`near_eligible`). The later paragraph
+  points at the earlier.
 - ``boilerplate``: a short, non-content line repeated exactly (``Loading...``
   five times). Reported so callers can see it, never as repeated content, and
   never removed by the cleaner; ``report_boilerplate=False`` leaves it out.
@@ -74,6 +76,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, Literal
 
 from .config import NormalizeConfig, RepeatsConfig
@@ -87,6 +90,7 @@ __all__ = [
     "clean",
     "find_repeats",
     "find_repeats_batch",
+    "near_eligible",
     "paragraph_similarity",
     "paragraph_spans",
     "sentence_spans",
@@ -302,54 +306,71 @@ class _Paragraph:
     token_ends: tuple[int, ...]
     sentence_of: tuple[int, ...]  # sentence number of every token
     sentences: tuple[tuple[int, int], ...]
-    words: int  # tokens that contain a letter
+    words: int  # tokens that are not pure numbers
+    vocabulary: frozenset[str]
 
 
-def _located_tokens(text: str, start: int, end: int, config: NormalizeConfig) -> tuple[list[str], list[int], list[int]]:
-    """Tokens of ``text[start:end]`` with the character span each came from.
-
-    The text is cut into runs of non-separator characters (one run is one
-    token in all but odd cases such as ``½`` → ``1 2``); all runs are
-    normalized in one call, joined by a sentinel token, so a run that yields
-    several tokens (or none) is still attributed correctly.
-    """
+def _runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the maximal runs of non-separator characters in ``text[start:end]``."""
     segment = text[start:end]
     table = {ord(c): " " for c in set(segment) if _is_separator(c)}
-    runs = [(m.start() + start, m.end() + start) for m in _RUN.finditer(segment.translate(table))]
+    return [(m.start() + start, m.end() + start) for m in _RUN.finditer(segment.translate(table))]
+
+
+def _tokens_of_runs(text: str, runs: list[tuple[int, int]], config: NormalizeConfig) -> list[list[str]]:
+    """The normalized tokens of every run (almost always exactly one each).
+
+    All runs of an article go through the normalizer in one call, joined by
+    a sentinel token; a run that yields several tokens (``½`` → ``1 2``) or
+    none is still attributed correctly, by walking the sentinels.
+    """
     if not runs:
-        return [], [], []
-    tokens: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    if _SENTINEL not in segment:
-        joined = normalize(f" {_SENTINEL} ".join(text[a:b] for a, b in runs), config)
-        k = 0
-        for tok in joined.split(" "):
-            if tok == _SENTINEL:
-                k += 1
-            elif tok:
-                tokens.append(tok)
-                starts.append(runs[k][0])
-                ends.append(runs[k][1])
-    else:  # the text itself holds the sentinel: normalize run by run
-        for a, b in runs:
-            for tok in normalize(text[a:b], config).split():
-                tokens.append(tok)
-                starts.append(a)
-                ends.append(b)
-    return tokens, starts, ends
+        return []
+    pieces = [text[a:b] for a, b in runs]
+    if any(_SENTINEL in piece for piece in pieces):  # the text holds the sentinel itself
+        return [normalize(piece, config).split() for piece in pieces]
+    parts = normalize(f" {_SENTINEL} ".join(pieces), config).split(" ")
+    n = len(runs)
+    if len(parts) == 2 * n - 1 and parts[1::2].count(_SENTINEL) == n - 1 and parts.count(_SENTINEL) == n - 1 and "" not in parts:
+        return [[tok] for tok in parts[0::2]]  # fast path: one token per run
+    out: list[list[str]] = [[]]
+    for tok in parts:
+        if tok == _SENTINEL:
+            out.append([])
+        elif tok:
+            out[-1].append(tok)
+    assert len(out) == n, "sentinel count must match the number of runs"
+    return out
 
 
 def _analyse(text: str, config: NormalizeConfig) -> list[_Paragraph]:
+    """Paragraphs with located tokens and sentences; one normalizer call per text."""
+    spans = paragraph_spans(text)
+    runs_per_paragraph = [_runs(text, a, b) for a, b in spans]
+    all_runs = [run for runs in runs_per_paragraph for run in runs]
+    run_tokens = _tokens_of_runs(text, all_runs, config)
     paragraphs = []
-    for start, end in paragraph_spans(text):
-        tokens, starts, ends = _located_tokens(text, start, end, config)
+    k = 0
+    for (start, end), runs in zip(spans, runs_per_paragraph):
+        tokens: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for (a, b), toks in zip(runs, run_tokens[k : k + len(runs)]):
+            tokens.extend(toks)
+            starts.extend([a] * len(toks))
+            ends.extend([b] * len(toks))
+        k += len(runs)
         sentences = sentence_spans(text, start, end)
-        sentence_starts = [a for a, _ in sentences]
-        sentence_of = tuple(bisect_right(sentence_starts, a) - 1 for a in starts)
-        words = sum(1 for t in tokens if any(c.isalpha() for c in t))
+        if len(sentences) == 1:
+            sentence_of: tuple[int, ...] = (0,) * len(tokens)
+        else:
+            first_chars = [a for a, _ in sentences]
+            sentence_of = tuple(i - 1 for i in map(bisect_right, repeat(first_chars), starts))
+        words = len(tokens) - sum(map(str.isdigit, tokens))
         paragraphs.append(
-            _Paragraph(start, end, tuple(tokens), tuple(starts), tuple(ends), sentence_of, tuple(sentences), words)
+            _Paragraph(
+                start, end, tuple(tokens), tuple(starts), tuple(ends), sentence_of, tuple(sentences), words, frozenset(tokens)
+            )
         )
     return paragraphs
 
@@ -396,6 +417,27 @@ def _numbers(tokens: Sequence[str]) -> list[str]:
     return [t for t in tokens if t.isdigit()]
 
 
+def near_eligible(a: str, b: str, config: RepeatsConfig = RepeatsConfig()) -> bool:
+    """Whether two paragraphs may form a ``near`` repeat at all, whatever their similarity.
+
+    Both need ``config.near_min_tokens`` tokens that are not pure numbers and,
+    with ``config.near_same_numbers``, the same numbers in the same order.
+    :func:`find_repeats` applies exactly this rule before comparing
+    :func:`paragraph_similarity` with ``config.near``.
+
+    >>> near_eligible("Round 3 of the talks ended in Doha without a deal", "Round 4 of the talks ended in Doha without a deal")
+    False
+    >>> near_eligible("one two three", "one two three")
+    False
+    """
+    ta, tb = normalize(a, config.normalize).split(), normalize(b, config.normalize).split()
+    words_a = len(ta) - len(_numbers(ta))
+    words_b = len(tb) - len(_numbers(tb))
+    if min(words_a, words_b) < config.near_min_tokens:
+        return False
+    return not config.near_same_numbers or _numbers(ta) == _numbers(tb)
+
+
 # ---------------------------------------------------------------------------
 # detection
 
@@ -409,20 +451,29 @@ class _Match:
     aligned: bool  # whole sentences of the container
 
 
-def _containments(inner: _Paragraph, outer: _Paragraph, positions: dict[str, list[int]]) -> list[_Match]:
+def _containments(inner: _Paragraph, outer: _Paragraph) -> list[_Match]:
     """Every admissible occurrence of ``inner``'s tokens inside ``outer``.
 
     Admissible: starting at a sentence start of ``outer`` and ending at a
     sentence end of it (a glued copy), or starting at ``outer``'s first token
     (a truncated copy; then its last token may be the beginning of ``outer``'s
-    word, cut by the truncation).
+    word, cut by the truncation: ``شنغ`` for ``شنغهاي``).
     """
     t_in, t_out, sent = inner.tokens, outer.tokens, outer.sentence_of
     n, m = len(t_in), len(t_out)
     matches: list[_Match] = []
-    for p in positions.get(t_in[0], ()):
-        if p + n > m:
-            break
+    last_in, last_out = t_in[-1], t_out[n - 1]
+    if n >= 2 and last_out != last_in and last_out.startswith(last_in) and t_out[: n - 1] == t_in[:-1]:
+        matches.append(_Match(0, n, False))
+    if not inner.vocabulary <= outer.vocabulary:
+        return matches
+    first = t_in[0]
+    p = -1
+    while True:
+        try:
+            p = t_out.index(first, p + 1, m - n + 1)
+        except ValueError:
+            return matches
         if t_out[p : p + n] != t_in:
             continue
         starts_sentence = p == 0 or sent[p] != sent[p - 1]
@@ -431,9 +482,6 @@ def _containments(inner: _Paragraph, outer: _Paragraph, positions: dict[str, lis
             matches.append(_Match(p, p + n, True))
         elif p == 0:
             matches.append(_Match(0, n, False))
-    if not matches and n >= 2 and t_out[: n - 1] == t_in[:-1] and t_out[n - 1].startswith(t_in[-1]):
-        matches.append(_Match(0, n, False))  # truncated inside its last word
-    return matches
 
 
 def _copy_span(outer: _Paragraph, match: _Match) -> tuple[int, int]:
@@ -465,41 +513,41 @@ def _relations(paragraphs: list[_Paragraph], config: RepeatsConfig) -> tuple[lis
     related: set[tuple[int, int]] = set()
     for j in reps:
         outer = paragraphs[j]
-        positions: dict[str, list[int]] = {}
-        for k, tok in enumerate(outer.tokens):
-            positions.setdefault(tok, []).append(k)
         for i in reps:
             inner = paragraphs[i]
-            if i == j or len(inner.tokens) >= len(outer.tokens):
+            if len(inner.tokens) >= len(outer.tokens):
                 continue
-            for match in _containments(inner, outer, positions):
+            for match in _containments(inner, outer):
                 a, b = _copy_span(outer, match)
                 relations.append(Repeat(i, j, "contained", 1.0, inner.start, inner.end, a, b))
                 matches.append((i, j, match))
                 related.add((min(i, j), max(i, j)))
 
     threshold = config.near
-    for pos, later in enumerate(reps):
-        t_later = paragraphs[later].tokens
-        matcher = SequenceMatcher(None, autojunk=False)
-        matcher.set_seq2(t_later)
-        for earlier in reps[:pos]:
-            if (earlier, later) in related:
+    eligible = [i for i in reps if paragraphs[i].words >= config.near_min_tokens]
+    for pos, later in enumerate(eligible):
+        q = paragraphs[later]
+        m = len(q.tokens)
+        matcher: SequenceMatcher[str] | None = None
+        for earlier in eligible[:pos]:
+            p = paragraphs[earlier]
+            n = len(p.tokens)
+            if (earlier, later) in related or 2 * min(n, m) < threshold * (n + m):
                 continue
-            t_earlier = paragraphs[earlier].tokens
-            n, m = len(t_earlier), len(t_later)
-            if 2 * min(n, m) < threshold * (n + m):
+            # Upper bound on the tokens the two can share, from set sizes (C speed):
+            # the shared vocabulary plus the repeated tokens of either side.
+            shared = len(p.vocabulary & q.vocabulary) + min(n - len(p.vocabulary), m - len(q.vocabulary))
+            if 2 * shared < threshold * (n + m):
                 continue
-            matcher.set_seq1(t_earlier)
-            if matcher.quick_ratio() < threshold:
+            if config.near_same_numbers and _numbers(p.tokens) != _numbers(q.tokens):
                 continue
+            if matcher is None:
+                matcher = SequenceMatcher(None, autojunk=False)
+                matcher.set_seq2(q.tokens)
+            matcher.set_seq1(p.tokens)
             similarity = matcher.ratio()
-            if similarity < threshold:
-                continue
-            if config.near_same_numbers and _numbers(t_earlier) != _numbers(t_later):
-                continue
-            p, q = paragraphs[later], paragraphs[earlier]
-            relations.append(Repeat(later, earlier, "near", round(similarity, 4), p.start, p.end, q.start, q.end))
+            if similarity >= threshold:
+                relations.append(Repeat(later, earlier, "near", round(similarity, 4), q.start, q.end, p.start, p.end))
     relations.sort(key=lambda r: (r.paragraph, r.in_, r.in_start, r.kind))
     return relations, matches
 

@@ -11,9 +11,11 @@ normalized tokens:
   over token counts built from the shared token hashes).
 
 The rule (:func:`decide`): identical normalized text is ``exact``; otherwise a
-pair whose cosine is at least ``min_cosine`` is ``near`` when its Jaccard is at
-least ``jaccard``, else ``contained`` when the shorter article's containment
-is at least ``containment``; anything else is not a duplicate.
+pair is ``near`` when its Jaccard is at least ``jaccard`` and its cosine at
+least ``min_cosine``, else ``contained`` when the shorter article's
+containment is at least ``containment`` (no cosine condition: a short item
+inside a long roundup has a low cosine with it by construction); anything
+else is not a duplicate.
 """
 
 from __future__ import annotations
@@ -80,7 +82,10 @@ class Vectors:
         """Build from the shingle hashes and the token hashes of the same articles."""
         shingles = _sparse_rows(shingle_hashes, shingle_offsets, _SHINGLE_COLUMNS, binary=True)
         counts = _sparse_rows(token_hashes, token_offsets, _TOKEN_COLUMNS, binary=False)
-        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+        if counts.shape[0] == 0:
+            tfidf = counts
+        else:
+            tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
         return cls(shingles, tfidf, np.diff(shingles.indptr).astype(np.int64), digest)
 
 
@@ -130,8 +135,7 @@ def score_pairs(vectors: Vectors, pairs: np.ndarray) -> PairScores:
 def decide(scores: PairScores, config: VerifyConfig) -> np.ndarray:
     """The relation of each scored pair: ``EXACT``, ``NEAR``, ``CONTAINED`` or ``NONE``."""
     rel = np.full(len(scores.jaccard), NONE, dtype=np.int8)
-    ok = scores.cosine >= config.min_cosine
-    rel[ok & (scores.containment >= config.containment)] = CONTAINED
-    rel[ok & (scores.jaccard >= config.jaccard)] = NEAR
+    rel[scores.containment >= config.containment] = CONTAINED
+    rel[(scores.jaccard >= config.jaccard) & (scores.cosine >= config.min_cosine)] = NEAR
     rel[scores.exact] = EXACT
     return rel

@@ -1,0 +1,120 @@
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup import __version__
+from dedup.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_version() -> None:
+    r = run("--version")
+    assert r.exit_code == 0 and __version__ in r.output
+
+
+def test_dedupe_seeds_end_to_end(seeds_dir: Path, tmp_path: Path) -> None:
+    r = run("dedupe", seeds_dir, "--out", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    decisions = read_jsonl(tmp_path / "decisions.jsonl")
+    assert [d["id"] for d in decisions] == sorted(p.stem for p in seeds_dir.glob("*.txt"))
+    assert all(d["status"] in ("kept", "duplicate", "skipped") and d["reason"] for d in decisions)
+    assert set(decisions[0]) >= {"id", "status", "group", "duplicate_of", "relation", "scores", "reason"}
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["articles"] == 5
+    assert summary["parameters"]["sketch"]["scheme"] == "affine32"
+    assert {"bands", "rows", "num_perm", "seed"} <= set(summary["parameters"]["sketch"])
+    assert len(read_jsonl(tmp_path / "unique.jsonl")) == 5
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_dedupe_duplicates_explained(tmp_path: Path, seeds_dir: Path) -> None:
+    text = (seeds_dir / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    rows = [
+        {"id": "w1", "text": text, "date": "2024-01-02", "source": "a"},
+        {"id": "w2", "text": "عنوان جديد\n" + text, "date": "2024-01-01", "source": "b"},
+        {"id": "w3", "text": (seeds_dir / "001_9eacc07b82d68d60.txt").read_text(encoding="utf-8"), "source": "c"},
+        {"id": "w4", "text": "قصير"},
+    ]
+    src = tmp_path / "feed.jsonl.gz"
+    with gzip.open(src, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    out = tmp_path / "out"
+    r = run("dedupe", src, "--out", out, "-q")
+    assert r.exit_code == 0, r.output
+    d = {row["id"]: row for row in read_jsonl(out / "decisions.jsonl")}
+    assert d["w2"]["status"] == "kept" and d["w1"]["status"] == "duplicate"
+    assert d["w1"]["duplicate_of"] == "w2" and d["w1"]["group"] == d["w2"]["group"] == "w1"
+    assert d["w1"]["relation"] in ("near", "contained") and d["w1"]["scores"]["jaccard"] > 0.5
+    assert "--keep earliest" in d["w1"]["reason"]
+    assert d["w4"]["status"] == "skipped" and "too short" in d["w4"]["reason"]
+    assert [u["id"] for u in read_jsonl(out / "unique.jsonl")] == ["w2", "w3", "w4"]
+    pairs = read_jsonl(out / "pairs.jsonl")
+    assert {(p["id1"], p["id2"]) for p in pairs} == {("w1", "w2")}
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "needle"),
+    [
+        pytest.param('{"id": 1, "text": "a"}\n{"id": 2, "text": \n', ".jsonl", ":2:", id="malformed-json"),
+        pytest.param(b'{"id": 1, "text": "caf\xe9"}\n', ".jsonl", "UTF-8", id="undecodable"),
+        pytest.param('{"id": 1, "words": "x"}\n', ".jsonl", "--text-field", id="missing-text-field"),
+        pytest.param("", ".jsonl", "empty", id="empty-file"),
+        pytest.param('{"id": 1, "text": "a b"}\n{"id": 1, "text": "c d"}\n', ".jsonl", "repeated id", id="repeated-id"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line(tmp_path: Path, content, suffix: str, needle: str) -> None:
+    src = tmp_path / f"in{suffix}"
+    src.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    r = run("dedupe", src, "--out", tmp_path / "out", "-q")
+    assert r.exit_code == 1
+    assert needle in r.output and str(src.name) in r.output
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    r = run("dedupe", tmp_path / "nope.jsonl", "--out", tmp_path / "out")
+    assert r.exit_code == 1 and "nope.jsonl" in r.output and "Traceback" not in r.output
+
+
+def test_skip_bad_reports(tmp_path: Path, seeds_dir: Path) -> None:
+    text = (seeds_dir / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": text}) + "\n{broken\n" + json.dumps({"id": "b", "text": text}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = run("dedupe", src, "--out", out, "--skip-bad", "-q")
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["bad_records"] == 1 and summary["bad_records"][0]["line"] == 2
+    assert [d["status"] for d in read_jsonl(out / "decisions.jsonl")] == ["kept", "duplicate"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        pytest.param(["--lsh-threshold", "1.5"], "threshold", id="threshold"),
+        pytest.param(["--keep", "source-priority"], "source priority", id="priority-missing"),
+        pytest.param(["--num-perm", "4"], "num_perm", id="num-perm"),
+    ],
+)
+def test_bad_options_exit_1(seeds_dir: Path, tmp_path: Path, args, needle) -> None:
+    r = run("dedupe", seeds_dir, "--out", tmp_path, *args)
+    assert r.exit_code == 1 and needle in r.output and "Traceback" not in r.output
+
+
+def test_explain_params() -> None:
+    r = run("explain-params", "--threshold", "0.8", "--num-perm", "128")
+    assert r.exit_code == 0
+    assert "b=9, rows r=13" in r.output and "false positive" in r.output
