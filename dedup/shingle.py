@@ -106,29 +106,17 @@ def hash_tokens(tokens: Sequence[str]) -> np.ndarray:
     return token_hashes([" ".join(tokens)])[0]
 
 
-def _combine(h: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
-    """Polynomial combination of ``h[s:s+k]`` for every start ``s``, then fmix64."""
-    acc = h[starts].copy()
-    for j in range(1, k):
-        acc = acc * _PRIME + h[starts + j]
-    return fmix64(acc ^ np.uint64(k))
+def _rolling(h: np.ndarray, k: int) -> np.ndarray:
+    """Polynomial combination of every window ``h[p:p+k]`` of a flat array, then fmix64.
 
-
-def _windows(offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start positions of all k-windows that stay inside one row.
-
-    Rows shorter than ``k`` (but not empty) get one window over what they have;
-    returns ``(starts, widths, new_offsets)``.
+    Contiguous slices instead of gathers: ~4x faster on millions of tokens.
     """
-    lengths = np.diff(offsets)
-    counts = np.where(lengths >= k, lengths - k + 1, (lengths > 0).astype(np.int64))
-    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_offsets[1:])
-    total = int(new_offsets[-1])
-    row = np.repeat(np.arange(len(lengths)), counts)
-    starts = offsets[:-1][row] + (np.arange(total) - new_offsets[:-1][row])
-    widths = np.minimum(lengths[row], k)
-    return starts, widths, new_offsets
+    m = len(h) - k + 1
+    acc = h[:m].copy()
+    for j in range(1, k):
+        acc *= _PRIME
+        acc += h[j : j + m]
+    return fmix64(acc ^ np.uint64(k))
 
 
 def word_shingles(hashes: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,19 +131,27 @@ def word_shingles(hashes: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.n
         ``(shingle_hashes, shingle_offsets)``; an article with fewer than
         ``k`` tokens gets one shingle made of all its tokens.
 
-    >>> h, o = word_shingles(hash_tokens("a b c d".split()), np.array([0, 4]), 3)
+    >>> h, o = word_shingles(token_hashes(["a b c d"])[0], np.array([0, 4]), 3)
     >>> o.tolist(), len(h)
     ([0, 2], 2)
     """
-    starts, widths, new_offsets = _windows(offsets, k)
-    if len(starts) == 0:
-        return np.zeros(0, dtype=np.uint64), new_offsets
-    full = widths == k
-    out = np.empty(len(starts), dtype=np.uint64)
-    out[full] = _combine(hashes, starts[full], k)
-    for idx in np.flatnonzero(~full):  # rare: articles shorter than k tokens
-        s, w = int(starts[idx]), int(widths[idx])
-        out[idx] = _combine(hashes[s : s + w], np.array([0]), w)[0]
+    lengths = np.diff(offsets)
+    counts = np.where(lengths >= k, lengths - k + 1, (lengths > 0).astype(np.int64))
+    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    out = np.empty(int(new_offsets[-1]), dtype=np.uint64)
+    if len(out) == 0:
+        return out, new_offsets
+    if len(hashes) >= k:
+        # every window of the flat array, then keep those inside one row
+        row_end = np.repeat(offsets[1:], lengths)
+        valid = np.arange(len(hashes) - k + 1) + k <= row_end[: len(hashes) - k + 1]
+        full_rows = lengths >= k
+        out_mask = np.repeat(full_rows, counts)
+        out[out_mask] = _rolling(hashes, k)[valid]
+    for row in np.flatnonzero((lengths > 0) & (lengths < k)):  # rare: rows shorter than k
+        s, w = int(offsets[row]), int(lengths[row])
+        out[new_offsets[row]] = _rolling(hashes[s : s + w], w)[0]
     return out, new_offsets
 
 
