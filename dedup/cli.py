@@ -235,3 +235,84 @@ def explain_params(
     for s in [i / 10 for i in range(1, 10)] + [0.95]:
         p = 1.0 - (1.0 - s**r) ** b
         typer.echo(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}")
+
+
+class Level(str, Enum):
+    group = "group"
+    event = "event"
+    storyline = "storyline"
+
+
+class SweepScore(str, Enum):
+    jaccard = "jaccard"
+    containment = "containment"
+    cosine = "cosine"
+
+
+def _pair_counts(pred: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
+    """TP, FP, FN over all pairs of two assignments (from the contingency table)."""
+    from collections import Counter
+
+    ids = [i for i in gold if i in pred]
+    c2 = lambda k: k * (k - 1) / 2  # noqa: E731
+    both = sum(c2(k) for k in Counter((pred[i], gold[i]) for i in ids).values())
+    p_pairs = sum(c2(k) for k in Counter(pred[i] for i in ids).values())
+    g_pairs = sum(c2(k) for k in Counter(gold[i] for i in ids).values())
+    return both, p_pairs - both, g_pairs - both
+
+
+@app.command("eval")
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
+    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters {id,cluster}.")],
+    level: Annotated[Level, typer.Option(help="Which clustering of the run to score.")] = Level.group,
+    positive: Annotated[str, typer.Option(help="Comma-separated label names that mean 'same' in a pair file.")] = "DUP",
+    sweep: Annotated[Optional[SweepScore], typer.Option(help="Print the precision/recall curve of this score over the gold pairs (needs --input).")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option("--input", help="The run's input feed (for --sweep); repeat for several files.")] = None,
+    fmt: FormatOpt = Format.auto,
+    id_field: IdField = None,
+    text_field: TextField = None,
+) -> None:
+    """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters."""
+    import json
+
+    from .io.gold import read_gold, read_run
+    from .metrics import adjusted_rand, bcubed, pairwise_prf, prf_counts
+
+    with _user_errors():
+        kind, data = read_gold(gold, {s.strip() for s in positive.split(",") if s.strip()})
+        pred = read_run(run, level.value)
+        cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
+        report: dict = {"run": str(run), "gold": str(gold), "level": level.value, "kind": kind}
+        if kind == "pairs":
+            known = [(a, b, s) for a, b, s in data if a in cluster and b in cluster]  # type: ignore[union-attr]
+            report["pairs"] = len(known)
+            report["pairs_not_in_run"] = len(data) - len(known)
+            report["pairwise"] = pairwise_prf([cluster[a] == cluster[b] for a, b, _ in known], [s for _, _, s in known])
+            if sweep is not None:
+                report["sweep"] = _sweep(known, sweep.value, inputs or [], fmt, id_field, text_field)
+        else:
+            ids = [i for i in data if i in cluster]  # type: ignore[union-attr]
+            g = {i: data[i] for i in ids}  # type: ignore[index]
+            report["articles"] = len(ids)
+            report["pairwise"] = prf_counts(*_pair_counts(cluster, g))
+            report["bcubed"] = bcubed([cluster[i] for i in ids], [g[i] for i in ids])
+            report["ari"] = adjusted_rand([cluster[i] for i in ids], [g[i] for i in ids])
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def _sweep(known, score: str, inputs: list[str], fmt: Format, id_field, text_field) -> list[dict]:
+    import numpy as np
+
+    from .errors import ConfigError
+    from .metrics import sweep as prf_sweep
+    from .pipeline import score_articles
+
+    if not inputs:
+        raise ConfigError("--sweep needs the run's input feed: add --input FILE")
+    articles, _ = _read(inputs, fmt, id_field, text_field, None, None, None, False)
+    pos = {a.id: i for i, a in enumerate(articles)}
+    pairs = [(pos[a], pos[b], s) for a, b, s in known if a in pos and b in pos]
+    scores = score_articles(articles, np.array([[i, j] for i, j, _ in pairs], dtype=np.int64))
+    values = getattr(scores, score)
+    return prf_sweep(values, [s for _, _, s in pairs], [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)])

@@ -35,7 +35,7 @@ from .signatures import minhash_signatures
 from .types import Article, BadRecord
 from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, Vectors, decide, score_pairs
 
-__all__ = ["KEPT", "DUPLICATE", "SKIPPED", "DedupResult", "Progress", "dedupe", "sketch_chunk"]
+__all__ = ["KEPT", "DUPLICATE", "SKIPPED", "DedupResult", "Progress", "dedupe", "score_articles", "sketch_chunk"]
 
 log = logging.getLogger(__name__)
 
@@ -313,3 +313,171 @@ def dedupe(
         config=config,
         bad_records=list(bad_records),
     )
+
+
+# --- stories: events and storylines over the duplicate groups ----------------
+
+
+@dataclass(frozen=True)
+class StoriesResult:
+    """Events and storylines of a feed, by article position.
+
+    Attributes:
+        articles: the input, in input order.
+        dedup: the duplicate groups (the core ``dedupe`` run).
+        event, storyline: ``(n,)`` smallest member position of each level.
+        representative: ``(n,)`` per event label, the member nearest its centroid.
+        pairs, scores: candidate pairs within the window and their story scores.
+        timings: seconds per stage (the dedupe stages prefixed ``dedupe.``).
+        config: the stories configuration used.
+    """
+
+    articles: list[Article]
+    dedup: DedupResult
+    event: np.ndarray
+    storyline: np.ndarray
+    representative: np.ndarray
+    pairs: np.ndarray
+    scores: np.ndarray
+    timings: dict[str, float]
+    config: "StoriesConfig"
+
+
+def stories(
+    articles: Sequence[Article],
+    config: "StoriesConfig | None" = None,
+    dedup_config: DedupConfig = DedupConfig(),
+    progress: Progress | None = None,
+) -> StoriesResult:
+    """Group a feed into events (with their duplicate groups) and storylines.
+
+    Stages: dedupe (duplicate groups) → normalize (bodies without per-source
+    boilerplate, headlines; mojibake repaired first) → stories (vectors,
+    neighbours, event and storyline clustering).
+
+    Args:
+        articles: the feed, in input order.
+        config: events and storylines settings (default ``StoriesConfig()``).
+        dedup_config: settings of the duplicate detection whose groups nest in events.
+        progress: optional callback for long stages.
+
+    Returns:
+        A :class:`StoriesResult` with one event and storyline per article.
+    """
+    from .config import StoriesConfig
+    from .mojibake import fix_mojibake
+    from .stories import find_stories
+
+    config = config if config is not None else StoriesConfig()
+    articles = list(articles)
+    timer = StageTimer()
+    with timer("dedupe"):
+        dup = dedupe(articles, dedup_config, progress=progress)
+    with timer("normalize"):
+        bodies = normalize_batch(fix_mojibake([a.text for a in articles]), config.normalize)
+        sources = [a.source for a in articles]
+        bp = find_boilerplate(bodies, sources, dedup_config.boilerplate)
+        texts = [strip_boilerplate(ls, s, bp)[0] for ls, s in zip(bodies, sources)]
+        titles = [" ".join(ls) for ls in normalize_batch(fix_mojibake([a.title for a in articles]), config.normalize)]
+        times = np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
+        del bodies
+    with timer("stories"):
+        found = find_stories(texts, titles, times, config, groups=dup.group)
+    timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
+    return StoriesResult(
+        articles=articles,
+        dedup=dup,
+        event=found.event,
+        storyline=found.storyline,
+        representative=found.representative,
+        pairs=found.pairs,
+        scores=found.scores,
+        timings=timings,
+        config=config,
+    )
+
+
+@dataclass(frozen=True)
+class SimilarityResult:
+    """Scores of text pairs ``(text1[k], text2[k])``, each array ``(m,)``.
+
+    ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
+    ``"same_event"`` when the story score reaches the event threshold, else
+    ``"different"``.
+    """
+
+    jaccard: np.ndarray
+    containment: np.ndarray
+    cosine: np.ndarray
+    story_score: np.ndarray
+    verdict: list[str]
+
+
+def similarity(
+    text1: Sequence[str],
+    text2: Sequence[str],
+    config: "StoriesConfig | None" = None,
+    dedup_config: DedupConfig = DedupConfig(),
+    title1: Sequence[str] | None = None,
+    title2: Sequence[str] | None = None,
+) -> SimilarityResult:
+    """Score pairs of texts the way ``dedupe`` and ``stories`` do.
+
+    ``jaccard``, ``containment`` and ``cosine`` are the core verification
+    scores (shingle sets and token TF-IDF); ``story_score`` is the score the
+    event clustering uses. IDF weights are fitted on all texts given, so
+    scores of one pair depend a little on the rest of the batch (more pairs,
+    better IDF).
+
+    Args:
+        text1, text2: the two sides, raw text, same length.
+        config: stories settings (thresholds, vectors).
+        dedup_config: the core settings (shingles, duplicate rule).
+        title1, title2: optional headlines.
+
+    Raises:
+        ValueError: the sides differ in length.
+    """
+    from .config import StoriesConfig
+    from .mojibake import fix_mojibake
+    from .stories import number_sets, story_scores, story_vectors
+
+    config = config if config is not None else StoriesConfig()
+    if len(text1) != len(text2):
+        raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
+    m = len(text1)
+    raw = fix_mojibake(list(text1) + list(text2))
+    texts = [" ".join(ls) for ls in normalize_batch(raw, dedup_config.normalize)]
+    heads = list(title1 or [""] * m) + list(title2 or [""] * m)
+    titles = [" ".join(ls) for ls in normalize_batch(fix_mojibake(heads), config.normalize)]
+    pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
+    th, to, sh, so, _ = sketch_chunk(texts, dedup_config.shingle, dedup_config.minhash)
+    digest = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in texts], dtype=np.uint64)
+    core = score_pairs(Vectors.build(sh, so, th, to, digest), pairs)
+    rel = decide(core, dedup_config.verify)
+    x = story_vectors(texts, titles, config)
+    story = story_scores(x, number_sets(texts, titles), pairs, config)
+    verdict = [
+        "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
+        for r, s in zip(rel.tolist(), story.tolist())
+    ]
+    return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict)
+
+
+def score_articles(articles: Sequence[Article], pairs: np.ndarray, config: DedupConfig = DedupConfig()) -> PairScores:
+    """Scores of given article pairs, measured exactly as ``dedupe`` measures candidates.
+
+    Runs normalization, boilerplate removal and sketching over all ``articles``
+    (so TF-IDF weights come from the whole feed) and scores ``pairs`` (m, 2)
+    of positions. Used by ``dedup eval --sweep``.
+    """
+    articles = list(articles)
+    lines = [x for chunk in map_chunks(normalize_chunk, [a.text for a in articles], n_jobs=config.n_jobs, chunk_size=config.chunk_size, config=config.normalize) for x in chunk]
+    sources = [a.source for a in articles]
+    bp = find_boilerplate(lines, sources, config.boilerplate)
+    contents = [strip_boilerplate(ls, s, bp)[0] for ls, s in zip(lines, sources)]
+    parts = map_chunks(sketch_chunk, contents, n_jobs=config.n_jobs, chunk_size=config.chunk_size, shingle_cfg=config.shingle, minhash_cfg=config.minhash)
+    th, to = _concat([(p[0], p[1]) for p in parts])
+    sh, so = _concat([(p[2], p[3]) for p in parts])
+    digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
+    return score_pairs(Vectors.build(sh, so, th, to, digest), np.asarray(pairs, dtype=np.int64).reshape(-1, 2))

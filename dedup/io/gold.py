@@ -1,0 +1,67 @@
+"""Read gold labels for ``dedup eval``: labelled pairs or a cluster per article.
+
+Pairs: JSONL lines with ``id1``, ``id2`` and ``label`` (true/false, 1/0, or a
+name such as ``DUP``/``EVENT`` — which names count as "same" is the caller's
+choice). Clusters: JSONL lines with ``id`` and ``cluster``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputFormatError, InputNotFoundError
+
+__all__ = ["read_gold", "read_run"]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise InputNotFoundError(f"{path}: no such file; check the path")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputFormatError(f"malformed JSON ({exc.msg}); each line must be one JSON object", str(path), n) from None
+            if not isinstance(row, dict):
+                raise InputFormatError("each line must be a JSON object", str(path), n)
+            rows.append(row)
+    if not rows:
+        raise InputFormatError("empty gold file", str(path))
+    return rows
+
+
+def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
+    """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``."""
+    rows = _jsonl(Path(path))
+    first = rows[0]
+    if {"id1", "id2", "label"} <= set(first):
+        pairs = []
+        for n, r in enumerate(rows, 1):
+            lab = r.get("label")
+            same = lab in positive if isinstance(lab, str) else bool(lab)
+            pairs.append((str(r["id1"]), str(r["id2"]), same))
+        return "pairs", pairs
+    if {"id", "cluster"} <= set(first):
+        return "clusters", {str(r["id"]): str(r["cluster"]) for r in rows}
+    raise InputFormatError(
+        "gold lines need either id1, id2 and label (labelled pairs) or id and cluster (a cluster per article); "
+        f"found fields: {', '.join(sorted(first))}",
+        str(path),
+        1,
+    )
+
+
+def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
+    """Cluster of every article in a run: the duplicate group, or the event/storyline."""
+    run = Path(run_dir)
+    if level == "group":
+        rows = _jsonl(run / "decisions.jsonl")
+    else:
+        rows = _jsonl(run / "stories.jsonl")
+    return {str(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in rows}
