@@ -21,7 +21,7 @@ import numpy as np
 
 from .verify import CONTAINED, EXACT, NEAR
 
-__all__ = ["UnionFind", "choose_keepers", "duplicate_groups"]
+__all__ = ["UnionFind", "choose_keepers", "duplicate_groups", "star_groups"]
 
 
 class UnionFind:
@@ -99,6 +99,72 @@ def duplicate_groups(
     for rs in sorted(best):
         uf.union(rs, best[rs][1])
     return uf.labels()
+
+
+def star_groups(
+    n: int,
+    pairs: np.ndarray,
+    relation: np.ndarray,
+    contain_ij: np.ndarray,
+    contain_ji: np.ndarray,
+    strength: np.ndarray,
+    priority: np.ndarray,
+) -> np.ndarray:
+    """Group labels ``(n,)`` where every member is verified against its group's keeper.
+
+    Articles are visited in ``priority`` order (the keeper policy, ties by
+    position). An article not yet in a group opens one and takes in every
+    verified neighbour that is still free, strongest edge first. No chains:
+    two articles share a group only through the keeper. The containment guard
+    holds here too: when the keeper is itself the short item contained in
+    longer articles, it takes in only the best of those containers, so two
+    roundups that reprint it are not joined through it.
+
+    Args:
+        n: number of articles.
+        pairs, relation, contain_ij, contain_ji: verified edges (see :func:`duplicate_groups`).
+        strength: ``(m,)`` edge order within a keeper's neighbours (higher first).
+        priority: ``(n,)`` policy key, smaller = kept first; NaN last.
+
+    Returns:
+        For each article the smallest position in its group (itself if alone).
+
+    >>> p = np.array([[0, 1], [1, 2]])
+    >>> rel = np.array([NEAR, NEAR])
+    >>> star_groups(3, p, rel, np.ones(2), np.ones(2), np.ones(2), np.array([0.0, 1.0, 2.0])).tolist()
+    [0, 0, 2]
+    """
+    keep = relation != 0
+    pairs, relation, cij, cji, strength = pairs[keep], relation[keep], contain_ij[keep], contain_ji[keep], strength[keep]
+    # adjacency: for each article, its edges sorted by strength (desc), then neighbour
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    # "a inside b": a is the contained side of a CONTAINED edge
+    inside = np.concatenate([(relation == CONTAINED) & (cij >= cji), (relation == CONTAINED) & (cji > cij)])
+    st = np.concatenate([strength, strength])
+    order = np.lexsort((b, -st, a))
+    a, b, inside = a[order], b[order], inside[order]
+    starts = np.searchsorted(a, np.arange(n + 1))
+    key = np.where(np.isnan(priority), np.inf, priority)
+    group = np.full(n, -1, dtype=np.int64)
+    for c in np.lexsort((np.arange(n), key)).tolist():
+        if group[c] >= 0:
+            continue
+        group[c] = c
+        took_container = False
+        for e in range(starts[c], starts[c + 1]):
+            v = int(b[e])
+            if group[v] >= 0:
+                continue
+            if inside[e]:  # c is a short item inside v: only one container joins
+                if took_container:
+                    continue
+                took_container = True
+            group[v] = c
+    # label = smallest member position
+    smallest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(smallest, group, np.arange(n))
+    return smallest[group]
 
 
 def choose_keepers(labels: np.ndarray, primary: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ __all__ = [
     "MinHashConfig",
     "NormalizeConfig",
     "ShingleConfig",
+    "StoriesConfig",
     "VerifyConfig",
 ]
 
@@ -169,12 +170,19 @@ class VerifyConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """Grouping and the choice of the kept article in each group."""
+    """Grouping and the choice of the kept article in each group.
+
+    ``method="star"``: every member is verified against the group's keeper
+    (no chaining). ``method="union"``: connected components of the verified
+    edges, with the containment guard.
+    """
 
     keep: str = "earliest"
     source_priority: tuple[str, ...] = ()
+    method: str = "star"
 
     def __post_init__(self) -> None:
+        _check(self.method in ("star", "union"), f"cluster method must be 'star' or 'union', got {self.method!r}")
         _check(self.keep in KEEP_POLICIES, f"keep policy must be one of {', '.join(KEEP_POLICIES)}, got {self.keep!r}")
         _check(
             self.keep != "source-priority" or bool(self.source_priority),
@@ -203,7 +211,7 @@ class RepeatsConfig:
     """
 
     min_tokens: int = 4
-    near: float = 0.8
+    near: float = 0.89
     near_min_tokens: int = 8
     near_same_numbers: bool = True
     report_boilerplate: bool = True
@@ -244,3 +252,61 @@ class DedupConfig:
     def to_dict(self) -> dict[str, Any]:
         """All parameters as plain JSON-able data (for ``summary.json``)."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class StoriesConfig:
+    """Events and storylines (see :mod:`dedup.stories`).
+
+    Articles are compared by the cosine of sublinear TF-IDF vectors of the
+    normalized body plus the headline (weighted ``title_weight``): word
+    unigrams (and ``bigrams``) mixed with character ``char_k``-grams, the
+    latter with weight ``char_weight`` in the cosine. Each article's ``neighbours``
+    most similar articles with a cosine of at least ``min_candidate`` are the
+    candidates (sparse products in chunks of ``chunk_rows`` rows, no
+    all-pairs list). For events, two articles whose dates are both known and
+    more than ``window_days`` apart are never linked, and an event never
+    spans more than ``window_days``.
+
+    The story score of a pair is its cosine, times ``number_penalty`` when
+    both texts carry at least ``min_numbers`` distinct numbers and share none
+    of them (templated reports: weather, prices, results of different days).
+    An edge with a story score of at least ``event_threshold`` may merge two
+    events, and it does only when the *average* cosine over all cross pairs
+    of the two events is at least ``event_linkage`` (average linkage: one
+    strong link cannot chain two unrelated stories). Storylines cluster the
+    event centroids the same way, without a time window, at the lower
+    ``storyline_threshold`` / ``storyline_linkage``.
+    """
+
+    title_weight: float = 1.0
+    bigrams: bool = False
+    char_k: int = 4
+    char_weight: float = 0.7
+    neighbours: int = 20
+    min_candidate: float = 0.15
+    chunk_rows: int = 500
+    window_days: float = 3.0
+    event_threshold: float = 0.35
+    event_linkage: float = 0.25
+    storyline_threshold: float = 0.2
+    storyline_linkage: float = 0.12
+    number_penalty: float = 0.5
+    min_numbers: int = 3
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.title_weight >= 0, f"title_weight must be >= 0, got {self.title_weight}")
+        _check(1 <= self.char_k <= 16, f"char_k must be between 1 and 16, got {self.char_k}")
+        _unit("char_weight", self.char_weight)
+        _check(self.neighbours >= 1, f"neighbours must be >= 1, got {self.neighbours}")
+        _unit("min_candidate", self.min_candidate)
+        _check(self.chunk_rows >= 1, f"chunk_rows must be >= 1, got {self.chunk_rows}")
+        _check(self.window_days > 0, f"window_days must be > 0 (days), got {self.window_days}")
+        for name in ("event_threshold", "event_linkage", "storyline_threshold", "storyline_linkage", "number_penalty"):
+            _unit(name, getattr(self, name))
+        _check(self.min_numbers >= 1, f"min_numbers must be >= 1, got {self.min_numbers}")
+        _check(
+            self.storyline_threshold <= self.event_threshold,
+            f"storyline_threshold ({self.storyline_threshold}) must be <= event_threshold ({self.event_threshold}): storylines are the coarser level",
+        )

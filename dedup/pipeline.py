@@ -25,7 +25,7 @@ import numpy as np
 import xxhash
 
 from .boilerplate import Boilerplate, find_boilerplate, strip_boilerplate
-from .cluster import choose_keepers, duplicate_groups
+from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, MinHashConfig, NormalizeConfig, ShingleConfig
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
@@ -143,6 +143,29 @@ def _timestamp(value: str | None) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
+
+
+def _star_labels(
+    n: int, n_reps: int, rep_of: np.ndarray, rep_pairs: np.ndarray, rel: np.ndarray, scores: PairScores, priority: np.ndarray
+) -> np.ndarray:
+    """Star grouping over representatives; exact copies follow their representative.
+
+    A representative's place in the keeper order is that of its best copy.
+    """
+    key = np.where(np.isnan(priority), np.inf, priority)
+    rank = np.empty(n, dtype=np.float64)
+    rank[np.lexsort((np.arange(n), key))] = np.arange(n)
+    valid = np.flatnonzero(rep_of >= 0)
+    rep_rank = np.full(n_reps, np.inf)
+    np.minimum.at(rep_rank, rep_of[valid], rank[valid])
+    cont = np.maximum(scores.contain_ij, scores.contain_ji)
+    strength = np.where(rel == CONTAINED, cont, scores.jaccard)
+    rep_labels = star_groups(n_reps, rep_pairs.reshape(-1, 2), rel, scores.contain_ij, scores.contain_ji, strength, rep_rank)
+    group = np.arange(n, dtype=np.int64)
+    group[valid] = n + rep_labels[rep_of[valid]]
+    smallest = np.full(2 * n + n_reps, n, dtype=np.int64)
+    np.minimum.at(smallest, group, np.arange(n))
+    return smallest[group]
 
 
 def policy_key(articles: Sequence[Article], config: DedupConfig) -> np.ndarray:
@@ -268,10 +291,14 @@ def dedupe(
         ones = np.ones(len(copies))
         cij = np.concatenate([edge_scores.contain_ij, ones])
         cji = np.concatenate([edge_scores.contain_ji, ones])
-        labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+        priority = policy_key(articles, config)
+        if config.cluster.method == "star":
+            labels = _star_labels(n, len(reps), rep_of, rep_pairs, edge_rel, edge_scores, priority)
+        else:
+            labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
         sizes = np.bincount(labels, minlength=n)
         in_group = sizes[labels] >= 2
-        keeper = choose_keepers(labels, policy_key(articles, config))
+        keeper = choose_keepers(labels, priority)
         status = np.full(n, KEPT, dtype=np.int8)
         status[in_group & (keeper != np.arange(n))] = DUPLICATE
         for pos in reason_skipped:
