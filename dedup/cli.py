@@ -44,6 +44,11 @@ class Keep(str, Enum):
     source_priority = "source-priority"
 
 
+class Method(str, Enum):
+    star = "star"
+    union = "union"
+
+
 class ShingleKind(str, Enum):
     word = "word"
     char = "char"
@@ -121,6 +126,7 @@ def dedupe(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)],
     keep: Annotated[Keep, typer.Option(help="Which copy of a group to keep; ties go to the first in input order.")] = Keep.earliest,
     source_priority: Annotated[str, typer.Option(help="Comma-separated sources, best first (with --keep source-priority).")] = "",
+    cluster: Annotated[Method, typer.Option(help="union: connected components of verified pairs (with the containment guard); star: every copy verified against its keeper (more precise, less complete).")] = Method.union,
     shingle: Annotated[ShingleKind, typer.Option(help="Shingle kind: word k-grams or character k-grams.")] = ShingleKind.word,
     k: Annotated[Optional[int], typer.Option("-k", help="Shingle size (default 3 words or 5 characters).")] = None,
     min_tokens: Annotated[int, typer.Option(help="Articles with fewer tokens are skipped (reported, passed through).")] = ShingleConfig.min_tokens,
@@ -157,7 +163,7 @@ def dedupe(
             minhash=MinHashConfig(num_perm=num_perm, seed=seed),
             index=IndexConfig(threshold=lsh_threshold, anchors=anchors),
             verify=VerifyConfig(jaccard=jaccard, containment=containment, min_cosine=min_cosine),
-            cluster=ClusterConfig(keep=keep.value, source_priority=priority),
+            cluster=ClusterConfig(keep=keep.value, source_priority=priority, method=cluster.value),
             boilerplate=BoilerplateConfig(enabled=boilerplate),
             n_jobs=jobs,
         )

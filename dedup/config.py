@@ -159,7 +159,7 @@ class VerifyConfig:
     """
 
     jaccard: float = 0.5
-    containment: float = 0.7
+    containment: float = 0.55
     min_cosine: float = 0.5
 
     def __post_init__(self) -> None:
@@ -172,14 +172,16 @@ class VerifyConfig:
 class ClusterConfig:
     """Grouping and the choice of the kept article in each group.
 
-    ``method="star"``: every member is verified against the group's keeper
-    (no chaining). ``method="union"``: connected components of the verified
-    edges, with the containment guard.
+    ``method="union"`` (default): connected components of the verified edges,
+    with the containment guard. ``method="star"``: every member is verified
+    against the group's keeper (no chaining): more precise, less complete
+    (on the labelled dev pairs: precision 0.99 / recall 0.69 at containment
+    0.6, against 0.91 / 0.82 for union at 0.55).
     """
 
     keep: str = "earliest"
     source_priority: tuple[str, ...] = ()
-    method: str = "star"
+    method: str = "union"
 
     def __post_init__(self) -> None:
         _check(self.method in ("star", "union"), f"cluster method must be 'star' or 'union', got {self.method!r}")

@@ -274,7 +274,7 @@ def dedupe(
         cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash)
 
     with timer("verify"):
-        vectors = Vectors.build(sh, so, th, to, digest[rep_pos])
+        vectors = Vectors.build(sh, so, th, to, digest[rep_pos], rows=cands.pairs.ravel())
         scores = score_pairs(vectors, cands.pairs)
         rel = decide(scores, config.verify)
         keep_edge = rel != NONE
@@ -310,17 +310,17 @@ def dedupe(
         dup = np.flatnonzero(status == DUPLICATE)
         relation = np.full(n, NONE, dtype=np.int8)
         score_arr = np.full((n, 3), np.nan)
-        if len(dup):
-            kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
-            same = kp[:, 0] == kp[:, 1]
-            ks = score_pairs(vectors, kp)
+        kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
+        same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
+        relation[dup[same]] = EXACT
+        score_arr[dup[same]] = 1.0
+        if (~same).any():
+            d, ks = dup[~same], score_pairs(vectors, kp[~same])
             krel = decide(ks, config.verify)
             # A member linked through others may miss the rule against the keeper itself.
             fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
-            krel = np.where(krel == NONE, fallback, krel)
-            krel[same] = EXACT
-            relation[dup] = krel
-            score_arr[dup] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+            relation[d] = np.where(krel == NONE, fallback, krel)
+            score_arr[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
 
     return DedupResult(
         articles=articles,

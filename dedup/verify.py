@@ -56,18 +56,30 @@ def _sparse_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int, binary: 
     return m
 
 
+def _select_rows(hashes: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flat values and offsets of the given rows only."""
+    lengths = np.diff(offsets)[rows]
+    new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    idx = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(int(new_offsets[-1]))
+    return hashes[idx], new_offsets
+
+
 @dataclass(frozen=True)
 class Vectors:
-    """What verification compares, one row per article position.
+    """What verification compares, for the articles that take part in pairs.
 
-    ``shingles`` is a binary (n × shingles) matrix, ``tfidf`` an L2-normalized
-    (n × tokens) matrix; ``sizes`` the shingle-set sizes; ``digest`` a hash of
-    the normalized text (equal digests = exact copies).
+    ``shingles`` is a binary (rows × shingle buckets) matrix, ``tfidf`` an
+    L2-normalized (rows × token buckets) matrix, ``sizes`` the shingle-set
+    sizes; ``row_of`` maps an article position to its row (-1 when not
+    built); ``digest`` hashes each article's normalized text (equal digests =
+    exact copies).
     """
 
     shingles: sp.csr_matrix
     tfidf: sp.csr_matrix
     sizes: np.ndarray
+    row_of: np.ndarray
     digest: np.ndarray
 
     @classmethod
@@ -78,15 +90,29 @@ class Vectors:
         token_hashes: np.ndarray,
         token_offsets: np.ndarray,
         digest: np.ndarray,
+        rows: np.ndarray | None = None,
+        idf_sample: int = 5000,
     ) -> "Vectors":
-        """Build from the shingle hashes and the token hashes of the same articles."""
-        shingles = _sparse_rows(shingle_hashes, shingle_offsets, _SHINGLE_COLUMNS, binary=True)
-        counts = _sparse_rows(token_hashes, token_offsets, _TOKEN_COLUMNS, binary=False)
-        if counts.shape[0] == 0:
+        """Build the rows of the articles ``rows`` (default: all).
+
+        The IDF weights are fitted on an evenly spaced sample of at most
+        ``idf_sample`` articles of the whole batch (scikit-learn's
+        ``TfidfTransformer``): a sample estimates document frequencies well,
+        and only the rows verification needs are transformed.
+        """
+        n = len(shingle_offsets) - 1
+        rows = np.arange(n) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+        row_of = np.full(n, -1, dtype=np.int64)
+        row_of[rows] = np.arange(len(rows))
+        shingles = _sparse_rows(*_select_rows(shingle_hashes, shingle_offsets, rows), _SHINGLE_COLUMNS, binary=True)
+        counts = _sparse_rows(*_select_rows(token_hashes, token_offsets, rows), _TOKEN_COLUMNS, binary=False)
+        if counts.shape[0] == 0 or n == 0:
             tfidf = counts
         else:
-            tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
-        return cls(shingles, tfidf, np.diff(shingles.indptr).astype(np.int64), digest)
+            sample = np.unique(np.linspace(0, n - 1, min(n, idf_sample)).astype(np.int64))
+            fit_on = _sparse_rows(*_select_rows(token_hashes, token_offsets, sample), _TOKEN_COLUMNS, binary=False)
+            tfidf = TfidfTransformer(sublinear_tf=True).fit(fit_on).transform(counts).tocsr()
+        return cls(shingles, tfidf, np.diff(shingles.indptr).astype(np.int64), row_of, digest)
 
 
 @dataclass(frozen=True)
@@ -118,7 +144,10 @@ def score_pairs(vectors: Vectors, pairs: np.ndarray) -> PairScores:
 
     Rows are article positions in ``vectors``. Pairs of empty sets score 0.
     """
-    i, j = pairs[:, 0], pairs[:, 1]
+    gi, gj = pairs[:, 0], pairs[:, 1]
+    i, j = vectors.row_of[gi], vectors.row_of[gj]
+    if len(i) and (i.min() < 0 or j.min() < 0):
+        raise ValueError("score_pairs: a pair names an article whose vectors were not built")
     inter = _rowwise_dot(vectors.shingles, i, j)
     si, sj = vectors.sizes[i].astype(np.float64), vectors.sizes[j].astype(np.float64)
     union = si + sj - inter
@@ -127,7 +156,7 @@ def score_pairs(vectors: Vectors, pairs: np.ndarray) -> PairScores:
         cij = np.where(si > 0, inter / si, 0.0)
         cji = np.where(sj > 0, inter / sj, 0.0)
     cos = np.clip(_rowwise_dot(vectors.tfidf, i, j), 0.0, 1.0)
-    exact = vectors.digest[i] == vectors.digest[j]
+    exact = vectors.digest[gi] == vectors.digest[gj]
     jac, cij, cji, cos = (np.where(exact, 1.0, x) for x in (jac, cij, cji, cos))
     return PairScores(jac, cij, cji, cos, exact)
 

@@ -59,11 +59,13 @@ def test_teaser_prefix_is_contained() -> None:
     assert r.scores[1, 1] > 0.95  # containment of the teaser in the full piece
 
 
-def test_wire_item_inside_two_roundups_does_not_glue_them() -> None:
+@pytest.mark.parametrize("method", ["union", "star"])
+@pytest.mark.parametrize("keep", ["longest", "first"])
+def test_wire_item_inside_two_roundups_does_not_glue_them(method: str, keep: str) -> None:
     wire = "\n".join(body(3).splitlines()[6:9])  # a short item, three paragraphs
     roundup1 = body(1) + "\n" + wire
     roundup2 = body(2) + "\n" + wire
-    r = dedupe(arts(wire, roundup1, roundup2), config=DedupConfig(cluster=ClusterConfig(keep="longest")))
+    r = dedupe(arts(wire, roundup1, roundup2), config=DedupConfig(cluster=ClusterConfig(keep=keep, method=method)))
     g = r.group
     assert g[0] >= 0, "the wire item joins a roundup"
     assert g[1] != g[2] or g[1] == -1, "two different roundups are not copies of each other"
@@ -106,11 +108,12 @@ def test_huge_article_skipped() -> None:
         pytest.param("source-priority", None, ["c", "b", "a"], 2, id="source-priority"),
     ],
 )
-def test_keeper_policies(keep, dates, sources, expected_keeper) -> None:
+@pytest.mark.parametrize("method", ["union", "star"])
+def test_keeper_policies(keep, dates, sources, expected_keeper, method) -> None:
     base = body(4)
     texts = [base, base, base + "\nفقرة اضافية قصيرة في نهاية الخبر"]
     priority = ("a", "b") if keep == "source-priority" else ()
-    cfg = DedupConfig(cluster=ClusterConfig(keep=keep, source_priority=priority))
+    cfg = DedupConfig(cluster=ClusterConfig(keep=keep, source_priority=priority, method=method))
     r = dedupe(arts(*texts, dates=dates, sources=sources), config=cfg)
     assert (r.group >= 0).all()
     assert set(r.keeper.tolist()) == {expected_keeper}
@@ -133,6 +136,17 @@ def test_chaining_guard_unit() -> None:
     # near edges still merge transitively
     labels = duplicate_groups(3, pairs, np.array([NEAR, NEAR]), np.zeros(2), np.zeros(2))
     assert labels.tolist() == [0, 0, 0]
+
+
+def test_star_groups_no_chain() -> None:
+    from dedup.cluster import star_groups
+
+    # 0-1 and 1-2 verified, 0-2 not: keeper 0 takes 1, 2 stays alone
+    pairs = np.array([[0, 1], [1, 2]])
+    rel = np.array([NEAR, NEAR])
+    one = np.ones(2)
+    assert star_groups(3, pairs, rel, one, one, one, np.array([0.0, 1.0, 2.0])).tolist() == [0, 0, 2]
+    assert duplicate_groups(3, pairs, rel, one, one).tolist() == [0, 0, 0]
 
 
 def test_choose_keepers_tie_break() -> None:
