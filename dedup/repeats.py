@@ -70,14 +70,17 @@ sentence that was not repeated.
 from __future__ import annotations
 
 import logging
+import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import repeat
 from typing import Any, Literal
+
+import numpy as np
 
 from .config import NormalizeConfig, RepeatsConfig
 from .errors import ConfigError
@@ -100,7 +103,6 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["exact", "contained", "near", "boilerplate"]
 KINDS: tuple[str, ...] = ("exact", "contained", "near", "boilerplate")
-_CONTENT_KINDS = frozenset(("exact", "contained", "near"))
 
 # Sentence ends. The Arabic comma and semicolon are included on purpose: Arabic
 # news runs long chains of clauses joined by ، and scraped run-on lines glue
@@ -113,7 +115,9 @@ _SENTENCE_END = re.compile("[" + re.escape(_TERMINATORS) + "]+")
 _CLOSERS = "\"'”’»)]}›"
 _DECIMAL_POINTS = ".,،٫"
 _SENTINEL = "\ue000"  # private use: survives normalize() unchanged, marks run ends
-_RUN = re.compile("[^ ]+")
+_LINE_BREAK_CHARS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines cuts
+_LINE_BREAKS = frozenset(_LINE_BREAK_CHARS)
+_INDEX_FROM = 48  # content paragraphs from which candidate pairs come from an inverted index
 
 
 # ---------------------------------------------------------------------------
@@ -229,7 +233,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     offset = 0
     for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        body = line.rstrip(_LINE_BREAK_CHARS)
         stripped = body.strip()
         if stripped:
             lead = len(body) - len(body.lstrip())
@@ -310,66 +314,70 @@ class _Paragraph:
     vocabulary: frozenset[str]
 
 
-def _runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of the maximal runs of non-separator characters in ``text[start:end]``."""
-    segment = text[start:end]
-    table = {ord(c): " " for c in set(segment) if _is_separator(c)}
-    return [(m.start() + start, m.end() + start) for m in _RUN.finditer(segment.translate(table))]
+def _located_tokens(text: str, config: NormalizeConfig) -> tuple[list[str], list[int], list[int]]:
+    """The tokens of ``text`` with the character span each came from.
 
-
-def _tokens_of_runs(text: str, runs: list[tuple[int, int]], config: NormalizeConfig) -> list[list[str]]:
-    """The normalized tokens of every run (almost always exactly one each).
-
-    All runs of an article go through the normalizer in one call, joined by
-    a sentinel token; a run that yields several tokens (``½`` → ``1 2``) or
-    none is still attributed correctly, by walking the sentinels.
+    The text is cut into runs of characters the normalizer does not turn into
+    a break (line breaks always break: paragraphs never share a token). All
+    runs go through the normalizer in one call, joined by a sentinel token.
+    Almost always each run gives exactly one token; a run that gives several
+    (``½`` → ``1 2``) or none is still attributed correctly by walking the
+    sentinels. Concatenated, the tokens equal ``tokenize(text)``.
     """
-    if not runs:
-        return []
-    pieces = [text[a:b] for a, b in runs]
-    if any(_SENTINEL in piece for piece in pieces):  # the text holds the sentinel itself
-        return [normalize(piece, config).split() for piece in pieces]
-    parts = normalize(f" {_SENTINEL} ".join(pieces), config).split(" ")
-    n = len(runs)
-    if len(parts) == 2 * n - 1 and parts[1::2].count(_SENTINEL) == n - 1 and parts.count(_SENTINEL) == n - 1 and "" not in parts:
-        return [[tok] for tok in parts[0::2]]  # fast path: one token per run
-    out: list[list[str]] = [[]]
-    for tok in parts:
-        if tok == _SENTINEL:
-            out.append([])
-        elif tok:
-            out[-1].append(tok)
-    assert len(out) == n, "sentinel count must match the number of runs"
-    return out
+    table = {ord(c): " " for c in set(text) if c in _LINE_BREAKS or _is_separator(c)}
+    flat = text.translate(table)
+    codes = np.frombuffer(flat.encode("utf-32-le"), dtype=np.uint32)
+    inside = codes != 32
+    edges = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
+    starts: list[int] = np.flatnonzero(edges == 1).tolist()
+    ends: list[int] = np.flatnonzero(edges == -1).tolist()
+    if not starts:
+        return [], [], []
+    pieces = [w for w in flat.split(" ") if w]
+    assert len(pieces) == len(starts), "runs found by NumPy and by split must agree"
+    n = len(pieces)
+    if _SENTINEL in text:  # cannot use the sentinel: normalize run by run
+        run_tokens = [normalize(piece, config).split() for piece in pieces]
+    else:
+        parts = normalize(f" {_SENTINEL} ".join(pieces), config).split(" ")
+        # one token per run: tokens and sentinels alternate exactly
+        alternating = len(parts) == 2 * n - 1 and parts[1::2].count(_SENTINEL) == parts.count(_SENTINEL) == n - 1
+        if alternating and "" not in parts:
+            return parts[0::2], starts, ends
+        run_tokens = [[]]
+        for tok in parts:
+            if tok == _SENTINEL:
+                run_tokens.append([])
+            elif tok:
+                run_tokens[-1].append(tok)
+        assert len(run_tokens) == n, "sentinel count must match the number of runs"
+    tokens: list[str] = []
+    tok_starts: list[int] = []
+    tok_ends: list[int] = []
+    for toks, a, b in zip(run_tokens, starts, ends):
+        tokens.extend(toks)
+        tok_starts.extend([a] * len(toks))
+        tok_ends.extend([b] * len(toks))
+    return tokens, tok_starts, tok_ends
 
 
 def _analyse(text: str, config: NormalizeConfig) -> list[_Paragraph]:
     """Paragraphs with located tokens and sentences; one normalizer call per text."""
-    spans = paragraph_spans(text)
-    runs_per_paragraph = [_runs(text, a, b) for a, b in spans]
-    all_runs = [run for runs in runs_per_paragraph for run in runs]
-    run_tokens = _tokens_of_runs(text, all_runs, config)
+    tokens, starts, ends = _located_tokens(text, config)
     paragraphs = []
-    k = 0
-    for (start, end), runs in zip(spans, runs_per_paragraph):
-        tokens: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for (a, b), toks in zip(runs, run_tokens[k : k + len(runs)]):
-            tokens.extend(toks)
-            starts.extend([a] * len(toks))
-            ends.extend([b] * len(toks))
-        k += len(runs)
+    for start, end in paragraph_spans(text):
+        k0, k1 = bisect_left(starts, start), bisect_left(starts, end)
+        toks, tok_starts = tuple(tokens[k0:k1]), tuple(starts[k0:k1])
         sentences = sentence_spans(text, start, end)
         if len(sentences) == 1:
-            sentence_of: tuple[int, ...] = (0,) * len(tokens)
+            sentence_of: tuple[int, ...] = (0,) * len(toks)
         else:
-            first_chars = [a for a, _ in sentences]
-            sentence_of = tuple(i - 1 for i in map(bisect_right, repeat(first_chars), starts))
-        words = len(tokens) - sum(map(str.isdigit, tokens))
+            later_starts = [a for a, _ in sentences[1:]]  # tokens before the 2nd sentence are in the 1st
+            sentence_of = tuple(map(bisect_right, repeat(later_starts), tok_starts))
+        words = len(toks) - sum(map(str.isdigit, toks))
         paragraphs.append(
             _Paragraph(
-                start, end, tuple(tokens), tuple(starts), tuple(ends), sentence_of, tuple(sentences), words, frozenset(tokens)
+                start, end, toks, tok_starts, tuple(ends[k0:k1]), sentence_of, tuple(sentences), words, frozenset(toks)
             )
         )
     return paragraphs
@@ -425,7 +433,8 @@ def near_eligible(a: str, b: str, config: RepeatsConfig = RepeatsConfig()) -> bo
     :func:`find_repeats` applies exactly this rule before comparing
     :func:`paragraph_similarity` with ``config.near``.
 
-    >>> near_eligible("Round 3 of the talks ended in Doha without a deal", "Round 4 of the talks ended in Doha without a deal")
+    >>> near_eligible("Round 3 of the talks ended in Doha without a deal",
+    ...               "Round 4 of the talks ended in Doha without a deal")
     False
     >>> near_eligible("one two three", "one two three")
     False
@@ -509,12 +518,26 @@ def _relations(paragraphs: list[_Paragraph], config: RepeatsConfig) -> tuple[lis
             relations.append(Repeat(i, j, "boilerplate", 1.0, p.start, p.end, q.start, q.end))
 
     reps = [i for i, p in enumerate(paragraphs) if content[i] and first_of[p.tokens] == i]
+    # Small articles (nearly all) compare every pair; long ones go through an
+    # inverted index so that hundreds of lines stay near linear.
+    indexed = len(reps) > _INDEX_FROM
+    postings: dict[str, list[int]] = {}
+    if indexed:
+        for i in reps:
+            for tok in paragraphs[i].vocabulary:
+                postings.setdefault(tok, []).append(i)
+    rarity = {tok: (len(ps), tok) for tok, ps in postings.items()}
+
+    # Containment: every token of the inner paragraph (but a cut last one) is
+    # in the outer one, so only paragraphs holding its rarest such token can
+    # contain it.
     matches: list[tuple[int, int, _Match]] = []
     related: set[tuple[int, int]] = set()
-    for j in reps:
-        outer = paragraphs[j]
-        for i in reps:
-            inner = paragraphs[i]
+    for i in reps:
+        inner = paragraphs[i]
+        outers = postings[min(inner.tokens[:-1] or inner.tokens, key=rarity.__getitem__)] if indexed else reps
+        for j in outers:
+            outer = paragraphs[j]
             if len(inner.tokens) >= len(outer.tokens):
                 continue
             for match in _containments(inner, outer):
@@ -523,13 +546,24 @@ def _relations(paragraphs: list[_Paragraph], config: RepeatsConfig) -> tuple[lis
                 matches.append((i, j, match))
                 related.add((min(i, j), max(i, j)))
 
+    # Near: a prefix filter (as in set-similarity joins). Similarity >= t needs
+    # 2 * shared >= t * (n + m) with shared <= |A & B| + repeated tokens of A,
+    # and the length bound m >= n * t / (2 - t); so A and B share at least
+    # ``need`` distinct tokens and must meet in A's ``|A| - need + 1`` rarest.
     threshold = config.near
     eligible = [i for i in reps if paragraphs[i].words >= config.near_min_tokens]
-    for pos, later in enumerate(eligible):
+    eligible_set = set(eligible)
+    for later in eligible:
         q = paragraphs[later]
         m = len(q.tokens)
+        need = math.ceil(threshold * m / (2 - threshold) - (m - len(q.vocabulary)) - 1e-9)
+        if not indexed or need <= 0:
+            candidates = {e for e in eligible if e < later}
+        else:
+            prefix = sorted(q.vocabulary, key=rarity.__getitem__)[: len(q.vocabulary) - need + 1]
+            candidates = {e for tok in prefix for e in postings[tok] if e < later and e in eligible_set}
         matcher: SequenceMatcher[str] | None = None
-        for earlier in eligible[:pos]:
+        for earlier in sorted(candidates):
             p = paragraphs[earlier]
             n = len(p.tokens)
             if (earlier, later) in related or 2 * min(n, m) < threshold * (n + m):
@@ -691,7 +725,9 @@ def find_repeats_batch(texts: Sequence[str], config: RepeatsConfig = RepeatsConf
     """
     if not (n_jobs == -1 or n_jobs >= 1):
         raise ConfigError(f"n_jobs must be -1 (all cores) or >= 1, got {n_jobs}")
-    return [find_repeats(t, config) for t in texts]
+    results = [find_repeats(t, config) for t in texts]
+    logger.debug("repeats: %d texts, %d with content repeats", len(results), sum(1 for r in results if r.n_repeats))
+    return results
 
 
 # ---------------------------------------------------------------------------
@@ -768,7 +804,7 @@ def clean(text: str, repeats: ArticleRepeats) -> str:
             continue
         p = para_of[n]
         if p is not None and p in fragments:
-            body = line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+            body = line.rstrip(_LINE_BREAK_CHARS)
             ending = line[len(body) :]
             s, e = repeats.paragraphs[p]
             sep = ending or "\n"
