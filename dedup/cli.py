@@ -24,6 +24,7 @@ from .config import (
     MinHashConfig,
     ReadConfig,
     ShingleConfig,
+    StoriesConfig,
     VerifyConfig,
 )
 from .errors import DedupError
@@ -126,7 +127,7 @@ def dedupe(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)],
     keep: Annotated[Keep, typer.Option(help="Which copy of a group to keep; ties go to the first in input order.")] = Keep.earliest,
     source_priority: Annotated[str, typer.Option(help="Comma-separated sources, best first (with --keep source-priority).")] = "",
-    cluster: Annotated[Method, typer.Option(help="union: connected components of verified pairs (with the containment guard); star: every copy verified against its keeper (more precise, less complete).")] = Method.union,
+    cluster: Annotated[Method, typer.Option(help="star: every copy verified against its keeper; union: connected components of verified pairs with the containment guard (more complete, less precise).")] = Method.star,
     shingle: Annotated[ShingleKind, typer.Option(help="Shingle kind: word k-grams or character k-grams.")] = ShingleKind.word,
     k: Annotated[Optional[int], typer.Option("-k", help="Shingle size (default 3 words or 5 characters).")] = None,
     min_tokens: Annotated[int, typer.Option(help="Articles with fewer tokens are skipped (reported, passed through).")] = ShingleConfig.min_tokens,
@@ -322,3 +323,96 @@ def _sweep(known, score: str, inputs: list[str], fmt: Format, id_field, text_fie
     scores = score_articles(articles, np.array([[i, j] for i, j, _ in pairs], dtype=np.int64))
     values = getattr(scores, score)
     return prf_sweep(values, [s for _, _, s in pairs], [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)])
+
+
+@app.command()
+def stories(
+    inputs: Inputs,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)],
+    window_days: Annotated[float, typer.Option(help="Articles with known dates further apart than this are never one event.")] = StoriesConfig.window_days,
+    event_threshold: Annotated[float, typer.Option(help="Story score from which a pair may join two events.")] = StoriesConfig.event_threshold,
+    event_linkage: Annotated[float, typer.Option(help="Average cosine over all cross pairs two events need to merge (the chaining guard).")] = StoriesConfig.event_linkage,
+    storyline_threshold: Annotated[float, typer.Option(help="Centroid cosine from which two events may share a storyline.")] = StoriesConfig.storyline_threshold,
+    storyline_linkage: Annotated[float, typer.Option(help="Average centroid cosine two storylines need to merge.")] = StoriesConfig.storyline_linkage,
+    neighbours: Annotated[int, typer.Option(help="Candidate neighbours per article.")] = StoriesConfig.neighbours,
+    title_weight: Annotated[float, typer.Option(help="Weight of the headline against the body.")] = StoriesConfig.title_weight,
+    fmt: FormatOpt = Format.auto,
+    id_field: IdField = None,
+    text_field: TextField = None,
+    title_field: TitleField = None,
+    date_field: DateField = None,
+    source_field: SourceField = None,
+    skip_bad: SkipBad = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Group a feed into events (same happening, copies folded) and storylines (related events).
+
+    Writes stories.jsonl (one line per input article: id, event, storyline,
+    group), events.json and a self-contained report.html into --out.
+    """
+    from .io.stories_out import write_stories_outputs
+    from .pipeline import stories as run_stories
+
+    with _user_errors():
+        config = StoriesConfig(
+            window_days=window_days,
+            event_threshold=event_threshold,
+            event_linkage=event_linkage,
+            storyline_threshold=storyline_threshold,
+            storyline_linkage=storyline_linkage,
+            neighbours=neighbours,
+            title_weight=title_weight,
+        )
+        dedup_config = DedupConfig(n_jobs=jobs)
+        articles, _bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        with _progress(quiet) as progress:
+            result = run_stories(articles, config, dedup_config, progress=progress)
+        info = write_stories_outputs(out, result, [str(p) for p in inputs])
+    if not quiet:
+        typer.echo(
+            f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one article), "
+            f"{info['storylines']} storylines, {info['duplicate_groups']} duplicate groups; "
+            f"outputs in {out}/: stories.jsonl events.json report.html",
+            err=True,
+        )
+
+
+@app.command()
+def similarity(
+    pairs: Annotated[Path, typer.Argument(help="JSONL file, one object per line: {\"id\", \"text1\", \"text2\"} (optional \"title1\", \"title2\"), or - for stdin.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair.", dir_okay=False)],
+    event_threshold: Annotated[float, typer.Option(help="Story score from which a pair is the same event.")] = StoriesConfig.event_threshold,
+) -> None:
+    """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
+
+    The verdict is duplicate (the dedupe rule), same_event (story_score at
+    least --event-threshold) or different. story_score is the score the
+    event clustering of `dedup stories` uses. IDF weights come from all texts
+    of the file, so give many pairs at once for stable scores.
+    """
+    from .io.stories_out import read_text_pairs
+    from .io.writers import write_jsonl
+    from .pipeline import similarity as run_similarity
+
+    with _user_errors():
+        config = StoriesConfig(event_threshold=event_threshold, storyline_threshold=min(StoriesConfig.storyline_threshold, event_threshold))
+        rows = read_text_pairs(str(pairs))
+        res = run_similarity(
+            [r["text1"] for r in rows], [r["text2"] for r in rows], config,
+            title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows],
+        )
+        write_jsonl(
+            out,
+            (
+                {
+                    "id": r["id"],
+                    "jaccard": round(float(res.jaccard[k]), 4),
+                    "containment": round(float(res.containment[k]), 4),
+                    "cosine": round(float(res.cosine[k]), 4),
+                    "story_score": round(float(res.story_score[k]), 4),
+                    "verdict": res.verdict[k],
+                }
+                for k, r in enumerate(rows)
+            ),
+        )

@@ -6,7 +6,8 @@ scripts/labels/saudinewsnet_dev_labels.jsonl (gold positive = DUP). Reports
 plain counts over the 240 labelled pairs and stratum-weighted estimates
 (each pair weighted by its stratum's population / sample size), and, for the
 event level, DUP or EVENT as positive. With --sweep it also tabulates the
-decision thresholds on these dev labels (tuning is allowed on dev days only).
+decision thresholds and the grouping method on these dev labels (tuning is
+allowed on dev days only; the defaults were chosen from this table).
 
 Writes results/eval_dedupe_dev.json. Skips cleanly when the data is absent.
 """
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no labels yet: scripts/labels/saudinewsnet_dev_labels.jsonl is missing")
         return 0
 
-    from dedup.config import DedupConfig, VerifyConfig
+    from dedup.config import DedupConfig
     from dedup.io.readers import read_articles
     from dedup.pipeline import dedupe
 
@@ -114,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.sweep:
         rows = []
-        for jac in (0.3, 0.4, 0.5, 0.6, 0.7):
-            for cont in (0.5, 0.6, 0.7, 0.8, 0.9):
-                for cos in (0.0, 0.3, 0.5):
-                    cfg = replace(config, verify=VerifyConfig(jaccard=jac, containment=cont, min_cosine=cos))
+        for method in ("union", "star"):
+            for jac in (0.4, 0.5, 0.6):
+                for cont in (0.5, 0.55, 0.6, 0.7):
+                    cfg = replace(
+                        config,
+                        verify=replace(config.verify, jaccard=jac, containment=cont),
+                        cluster=replace(config.cluster, method=method),
+                    )
                     ev = evaluate(dedupe(articles, cfg), labels, w)
-                    rows.append({"jaccard": jac, "containment": cont, "min_cosine": cos, **{k: ev[k] for k in ("dup_pairs", "dup_pairs_stratum_weighted")}})
-                    print(jac, cont, cos, ev["dup_pairs"])
+                    rows.append({"method": method, "jaccard": jac, "containment": cont, **{k: ev[k] for k in ("dup_pairs", "dup_pairs_stratum_weighted", "event_level_pairs")}})
+                    print(method, jac, cont, ev["dup_pairs"], flush=True)
         payload["sweep"] = rows
     write_result("eval_dedupe_dev", payload)
     d = payload["default"]["dup_pairs"]
