@@ -23,6 +23,7 @@ from .config import (
     IndexConfig,
     MinHashConfig,
     ReadConfig,
+    RepeatsConfig,
     ShingleConfig,
     StoriesConfig,
     VerifyConfig,
@@ -138,6 +139,8 @@ def dedupe(
     containment: Annotated[float, typer.Option(help="Containment of the shorter article from which it is a contained copy.")] = VerifyConfig.containment,
     min_cosine: Annotated[float, typer.Option(help="TF-IDF cosine every duplicate pair must reach.")] = VerifyConfig.min_cosine,
     anchors: Annotated[bool, typer.Option(help="Use the anchor index that finds contained copies.")] = True,
+    repeats: Annotated[bool, typer.Option("--repeats", help="Count each article's internally repeated paragraphs into its decision (slower).")] = False,
+    clean_repeats: Annotated[bool, typer.Option("--clean-repeats", help="Remove internally repeated paragraphs before comparing (implies --repeats).")] = False,
     boilerplate: Annotated[bool, typer.Option(help="Leave per-source boilerplate lines out of the comparison.")] = True,
     fmt: FormatOpt = Format.auto,
     id_field: IdField = None,
@@ -166,6 +169,8 @@ def dedupe(
             verify=VerifyConfig(jaccard=jaccard, containment=containment, min_cosine=min_cosine),
             cluster=ClusterConfig(keep=keep.value, source_priority=priority, method=cluster.value),
             boilerplate=BoilerplateConfig(enabled=boilerplate),
+            count_repeats=repeats or clean_repeats,
+            clean_repeats=clean_repeats,
             n_jobs=jobs,
         )
         articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
@@ -218,6 +223,53 @@ def _print_summary(info: dict, out: Path) -> None:
         f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
     )
     console.print(f"outputs in {out}/: unique.jsonl decisions.jsonl pairs.jsonl summary.json")
+
+
+@app.command("repeats")
+def repeats_cmd(
+    inputs: Inputs,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)],
+    min_tokens: Annotated[int, typer.Option(help="Lines with fewer tokens are boilerplate, never repeated content.")] = RepeatsConfig.min_tokens,
+    near: Annotated[float, typer.Option(help="Similarity from which two paragraphs are a lightly edited repeat (calibrated: results/repeats_calibration.json).")] = RepeatsConfig.near,
+    boilerplate: Annotated[bool, typer.Option(help="Report repeated short lines with kind 'boilerplate' (--no-boilerplate leaves them out).")] = True,
+    fmt: FormatOpt = Format.auto,
+    id_field: IdField = None,
+    text_field: TextField = None,
+    title_field: TitleField = None,
+    date_field: DateField = None,
+    source_field: SourceField = None,
+    skip_bad: SkipBad = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Flag paragraphs repeated inside each article, and write cleaned copies.
+
+    Writes repeats.jsonl (one line per relation, with character offsets),
+    cleaned.jsonl (records with redundant copies removed), articles.jsonl
+    (per-article summary) and summary.json into --out.
+    """
+    import time
+
+    from .io.repeats_out import write_repeats_outputs
+    from .pipeline import find_repeats_feed
+
+    with _user_errors():
+        config = RepeatsConfig(min_tokens=min_tokens, near=near, report_boilerplate=boilerplate)
+        articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        start = time.perf_counter()
+        with _progress(quiet) as progress:
+            tick = None if progress is None else (lambda k: progress("repeats", k, len(articles)))
+            results = find_repeats_feed([a.text for a in articles], config, jobs, 2000, tick)
+        info = write_repeats_outputs(out, articles, results, config, [str(p) for p in inputs], time.perf_counter() - start, bad)
+    if not quiet:
+        c = info["counts"]
+        k = c["relations_by_kind"]
+        typer.echo(
+            f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs "
+            f"({k['exact']} exact, {k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); "
+            f"outputs in {out}/",
+            err=True,
+        )
 
 
 @app.command("explain-params")

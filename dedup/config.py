@@ -243,6 +243,9 @@ class DedupConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    repeats: RepeatsConfig = field(default_factory=RepeatsConfig)
+    count_repeats: bool = False
+    clean_repeats: bool = False
     n_jobs: int = 1
     chunk_size: int = 2000
     max_chars: int = 1_000_000

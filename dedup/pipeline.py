@@ -2,8 +2,9 @@
 
 ``dedupe`` reads like a table of contents::
 
-    normalize → boilerplate → screen (skip / exact copies) → sketch (tokens,
-    shingles, MinHash) → candidates (LSH + anchors) → verify → cluster → explain
+    [repeats] → normalize → boilerplate → screen (skip / exact copies) →
+    sketch (tokens, shingles, MinHash) → candidates (LSH + anchors) → verify →
+    cluster → explain
 
 Every stage is a pure function in its own module; this module wires them,
 times each one, and moves between integer spaces: article positions
@@ -26,16 +27,27 @@ import xxhash
 
 from .boilerplate import Boilerplate, find_boilerplate, strip_boilerplate
 from .cluster import choose_keepers, duplicate_groups, star_groups
-from .config import DedupConfig, MinHashConfig, NormalizeConfig, ShingleConfig
+from .config import DedupConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
 from .parallel import map_chunks
+from .repeats import ArticleRepeats, clean, find_repeats_batch
 from .shingle import shingle, token_hashes
 from .signatures import minhash_signatures
 from .types import Article, BadRecord
 from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, Vectors, decide, score_pairs
 
-__all__ = ["KEPT", "DUPLICATE", "SKIPPED", "DedupResult", "Progress", "dedupe", "score_articles", "sketch_chunk"]
+__all__ = [
+    "KEPT",
+    "DUPLICATE",
+    "SKIPPED",
+    "DedupResult",
+    "Progress",
+    "dedupe",
+    "find_repeats_feed",
+    "score_articles",
+    "sketch_chunk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +110,7 @@ class DedupResult:
     timings: dict[str, float]
     config: DedupConfig
     bad_records: list[BadRecord] = field(default_factory=list)
+    repeats: list[ArticleRepeats] | None = None
 
 
 # --- chunk workers (module level so joblib can pickle them) -----------------
@@ -205,10 +218,18 @@ def dedupe(
     def tick(stage: str, total: int) -> Callable[[int], None] | None:
         return None if progress is None else (lambda k: progress(stage, k, total))
 
+    texts = [a.text for a in articles]
+    repeats = None
+    if config.count_repeats or config.clean_repeats:
+        with timer("repeats"):
+            repeats = find_repeats_feed(texts, config.repeats, config.n_jobs, config.chunk_size, tick("repeats", n))
+            if config.clean_repeats:
+                texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, repeats)]
+
     with timer("normalize"):
         chunks = map_chunks(
             normalize_chunk,
-            [a.text for a in articles],
+            texts,
             n_jobs=config.n_jobs,
             chunk_size=config.chunk_size,
             progress=tick("normalize", n),
@@ -339,7 +360,20 @@ def dedupe(
         timings=dict(timer.seconds),
         config=config,
         bad_records=list(bad_records),
+        repeats=repeats,
     )
+
+
+def find_repeats_feed(
+    texts: Sequence[str],
+    config: RepeatsConfig,
+    n_jobs: int = 1,
+    chunk_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> list[ArticleRepeats]:
+    """Internally repeated paragraphs of every text, in parallel chunks."""
+    chunks = map_chunks(find_repeats_batch, list(texts), n_jobs=n_jobs, chunk_size=chunk_size, progress=progress, config=config)
+    return [r for chunk in chunks for r in chunk]
 
 
 # --- stories: events and storylines over the duplicate groups ----------------

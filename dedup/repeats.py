@@ -83,7 +83,6 @@ from typing import Any, Literal
 import numpy as np
 
 from .config import NormalizeConfig, RepeatsConfig
-from .errors import ConfigError
 from .normalize import normalize
 
 __all__ = [
@@ -704,27 +703,13 @@ def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleR
     )
 
 
-def find_repeats_batch(texts: Sequence[str], config: RepeatsConfig = RepeatsConfig(), n_jobs: int = 1) -> list[ArticleRepeats]:
+def find_repeats_batch(texts: Sequence[str], config: RepeatsConfig = RepeatsConfig()) -> list[ArticleRepeats]:
     """:func:`find_repeats` for every text, in input order.
 
-    This function runs in the calling process; a whole feed is spread over
-    processes by the orchestrator, which cuts it into coarse chunks with
-    :mod:`dedup.parallel` and calls this function once per chunk.
-
-    Args:
-        texts: article bodies.
-        config: shared by all texts.
-        n_jobs: ``-1`` or a positive number of workers the caller intends;
-            validated here, while this function itself always runs serially.
-
-    Returns:
-        One :class:`ArticleRepeats` per text.
-
-    Raises:
-        ConfigError: ``n_jobs`` is 0 or below -1.
+    This function runs in the calling process; the orchestrator
+    (:func:`dedup.pipeline.find_repeats_feed`) spreads a whole feed over
+    processes in coarse chunks and calls it once per chunk.
     """
-    if not (n_jobs == -1 or n_jobs >= 1):
-        raise ConfigError(f"n_jobs must be -1 (all cores) or >= 1, got {n_jobs}")
     results = [find_repeats(t, config) for t in texts]
     logger.debug("repeats: %d texts, %d with content repeats", len(results), sum(1 for r in results if r.n_repeats))
     return results

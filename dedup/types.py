@@ -25,6 +25,7 @@ class Article:
         source: outlet / feed name, or "".
         record: the original record (written back unchanged to ``unique.jsonl``).
         origin: "file:line" where the article was read, for messages.
+        text_key: the record field that holds the text (for writing cleaned copies).
     """
 
     id: str
@@ -34,6 +35,7 @@ class Article:
     source: str = ""
     record: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     origin: str = ""
+    text_key: str = "text"
 
 
 @dataclass(frozen=True, slots=True)

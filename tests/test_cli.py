@@ -118,3 +118,35 @@ def test_explain_params() -> None:
     r = run("explain-params", "--threshold", "0.8", "--num-perm", "128")
     assert r.exit_code == 0
     assert "b=9, rows r=13" in r.output and "false positive" in r.output
+
+
+def test_repeats_command_on_seeds(seeds_dir: Path, tmp_path: Path) -> None:
+    r = run("repeats", seeds_dir, "--out", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    rel = read_jsonl(tmp_path / "repeats.jsonl")
+    content = {(x["id"][:3], x["paragraph"], x["in"], x["kind"]) for x in rel if x["kind"] != "boilerplate"}
+    assert content == {
+        ("000", 2, 0, "exact"), ("000", 4, 0, "exact"), ("000", 11, 10, "exact"),
+        ("003", 1, 0, "exact"), ("003", 2, 4, "contained"),
+        ("003", 5, 3, "contained"), ("003", 6, 3, "contained"), ("003", 8, 3, "contained"),
+        ("003", 10, 3, "contained"), ("003", 11, 3, "contained"),
+    }
+    assert {x["id"][:3] for x in rel if x["kind"] == "boilerplate"} == {"002"}
+    text = (seeds_dir / "000_b8850f4b98589b0e.txt").read_text(encoding="utf-8")
+    first = next(x for x in rel if x["id"].startswith("000"))
+    assert text[first["start"] : first["end"]].strip() == text.splitlines()[0].strip()
+    cleaned = {c["id"][:3]: c for c in read_jsonl(tmp_path / "cleaned.jsonl")}
+    assert cleaned["000"]["repeats_removed"] and not cleaned["001"]["repeats_removed"]
+    assert cleaned["000"]["text"].count(text.splitlines()[0].strip()) == 1
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["articles_with_repeats"] == 2
+    assert len(read_jsonl(tmp_path / "articles.jsonl")) == 5
+
+
+def test_dedupe_counts_and_cleans_repeats(seeds_dir: Path, tmp_path: Path) -> None:
+    r = run("dedupe", seeds_dir, "--out", tmp_path, "--clean-repeats", "-q")
+    assert r.exit_code == 0, r.output
+    counts = {d["id"][:3]: d["repeats"] for d in read_jsonl(tmp_path / "decisions.jsonl")}
+    assert counts == {"000": 3, "001": 0, "002": 0, "003": 7, "004": 0}
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert "repeats" in summary["timings_seconds"]

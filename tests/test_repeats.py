@@ -409,11 +409,6 @@ def test_config_rejects(kwargs: dict) -> None:
         RepeatsConfig(**kwargs)
 
 
-def test_batch_rejects_bad_n_jobs() -> None:
-    with pytest.raises(ConfigError, match="n_jobs"):
-        find_repeats_batch(["x"], n_jobs=0)
-
-
 def test_clean_rejects_another_text() -> None:
     result = find_repeats(f"{P1}\n{P1}")
     with pytest.raises(ValueError, match="different text"):

@@ -246,6 +246,7 @@ class _Collector:
                 source=_optional_str(record.get(fields.source)) if fields.source is not None else "",
                 record=record,
                 origin=where,
+                text_key=fields.text,
             )
         )
 

@@ -42,13 +42,9 @@ def _r(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 4)
 
 
-def decision_rows(result: DedupResult, repeats: list[int] | None = None) -> Iterator[dict[str, Any]]:
-    """One decision per article, in input order.
-
-    Args:
-        result: the run.
-        repeats: optional per-article count of internally repeated paragraphs.
-    """
+def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
+    """One decision per article, in input order (with ``repeats`` when they were counted)."""
+    repeats = [r.n_repeats for r in result.repeats] if result.repeats is not None else None
     arts = result.articles
     sizes = np.bincount(result.group[result.group >= 0], minlength=len(arts)) if len(arts) else np.zeros(0, int)
     policy = result.config.cluster.keep
@@ -135,6 +131,11 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
             "boilerplate_lines": sum(len(v) for v in result.boilerplate.lines.values()),
             "articles_with_boilerplate": int((result.boilerplate_removed > 0).sum()),
             "bad_records": len(result.bad_records),
+            **(
+                {"articles_with_repeats": sum(1 for r in result.repeats if r.n_repeats)}
+                if result.repeats is not None
+                else {}
+            ),
         },
         "parameters": {
             **cfg,
@@ -154,7 +155,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
     }
 
 
-def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[str], repeats: list[int] | None = None) -> dict[str, Any]:
+def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[str]) -> dict[str, Any]:
     """Write the four output files atomically; returns the summary.
 
     Raises:
@@ -164,7 +165,7 @@ def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[
     try:
         (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
         write_jsonl(out / "unique.jsonl", (a.record for a, st in zip(result.articles, result.status) if st != DUPLICATE))
-        write_jsonl(out / "decisions.jsonl", decision_rows(result, repeats))
+        write_jsonl(out / "decisions.jsonl", decision_rows(result))
         write_jsonl(out / "pairs.jsonl", pair_rows(result))
         info = summary(result, inputs)
         write_json(out / "summary.json", info)
