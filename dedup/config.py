@@ -272,7 +272,8 @@ class StoriesConfig:
     candidates (sparse products in chunks of ``chunk_rows`` rows, no
     all-pairs list); neighbours are found on word TF-IDF without the words
     in more than ``max(candidate_max_df, candidate_max_df_fraction · n)``
-    articles, then scored with the full vectors. For events, two articles whose dates are both known and
+    articles (keeping pairs from ``min_word_cosine`` on), then scored with
+    the full vectors. For events, two articles whose dates are both known and
     more than ``window_days`` apart are never linked, and an event never
     spans more than ``window_days``.
 
@@ -294,6 +295,7 @@ class StoriesConfig:
     neighbours: int = 20
     candidate_max_df: int = 50
     candidate_max_df_fraction: float = 0.01
+    min_word_cosine: float = 0.03
     min_candidate: float = 0.15
     chunk_rows: int = 500
     window_days: float = 3.0
@@ -301,7 +303,7 @@ class StoriesConfig:
     event_linkage: float = 0.25
     storyline_threshold: float = 0.2
     storyline_linkage: float = 0.12
-    number_penalty: float = 0.5
+    number_penalty: float = 0.3
     min_numbers: int = 3
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
@@ -313,6 +315,7 @@ class StoriesConfig:
         _unit("min_candidate", self.min_candidate)
         _check(self.candidate_max_df >= 1, f"candidate_max_df must be >= 1, got {self.candidate_max_df}")
         _unit("candidate_max_df_fraction", self.candidate_max_df_fraction)
+        _unit("min_word_cosine", self.min_word_cosine)
         _check(self.chunk_rows >= 1, f"chunk_rows must be >= 1, got {self.chunk_rows}")
         _check(self.window_days > 0, f"window_days must be > 0 (days), got {self.window_days}")
         for name in ("event_threshold", "event_linkage", "storyline_threshold", "storyline_linkage", "number_penalty"):

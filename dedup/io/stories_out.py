@@ -1,0 +1,157 @@
+"""Outputs of ``dedup stories``: positions mapped back to ids.
+
+* ``stories.jsonl``: one line per input article, in input order:
+  ``{"id", "event", "storyline", "group"}`` where each level is named by the
+  id of its first member in input order (``group`` is ``null`` for an
+  article that is in no duplicate group);
+* ``events.json``: one entry per event, largest first, with a label (the
+  headline of the member nearest the event centroid), size, sources, first
+  and last date, members, and its duplicate groups;
+* ``report.html``: see :mod:`dedup.report`.
+
+All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..pipeline import StoriesResult
+from ..types import Article
+from ..errors import InputFormatError, InputNotFoundError
+from .writers import atomic_open, write_json, write_jsonl
+
+__all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
+
+
+def article_label(article: Article, limit: int = 120) -> str:
+    """The headline, or the start of the text when there is none."""
+    text = article.title.strip() or " ".join(article.text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def event_records(result: StoriesResult) -> list[dict[str, Any]]:
+    """One plain record per event (positions resolved to ids), largest events first."""
+    arts = result.articles
+    n = len(arts)
+    if n == 0:
+        return []
+    order = np.argsort(result.event, kind="stable")
+    labels, starts = np.unique(result.event[order], return_index=True)
+    members_of = np.split(order, starts[1:])
+    group = result.dedup.group
+    records = []
+    for e, members in zip(labels.tolist(), members_of):
+        members = np.sort(members)
+        dates = sorted(a.date for a in (arts[m] for m in members) if a.date)
+        groups: dict[int, list[int]] = {}
+        for m in members.tolist():
+            if group[m] >= 0:
+                groups.setdefault(int(group[m]), []).append(m)
+        rep = int(result.representative[e])
+        records.append(
+            {
+                "event": arts[e].id,
+                "storyline": arts[int(result.storyline[e])].id,
+                "label": article_label(arts[rep if rep >= 0 else e]),
+                "size": len(members),
+                "sources": sorted({arts[m].source for m in members.tolist() if arts[m].source}),
+                "first_date": dates[0] if dates else None,
+                "last_date": dates[-1] if dates else None,
+                "members": [arts[m].id for m in members.tolist()],
+                "groups": [
+                    {"group": arts[g].id, "size": len(ms), "members": [arts[m].id for m in ms]}
+                    for g, ms in sorted(groups.items())
+                ],
+            }
+        )
+    records.sort(key=lambda r: -r["size"])  # stable: ties stay in order of first member
+    return records
+
+
+def read_text_pairs(path: str) -> list[dict[str, str]]:
+    """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
+
+    ``title1``/``title2`` are optional; ``id`` defaults to the line number.
+    ``-`` reads standard input.
+
+    Raises:
+        InputNotFoundError: the file does not exist.
+        InputFormatError: a line is not a JSON object with string texts, or an id repeats.
+    """
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InputNotFoundError(f"{path}: cannot open the pairs file ({exc.strerror})") from None
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    with contextlib.nullcontext(handle) if path == "-" else handle:
+        try:
+            for lineno, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputFormatError(f"not valid JSON ({exc.msg}); expected one object per line", path, lineno) from None
+                if not isinstance(obj, dict):
+                    raise InputFormatError('expected a JSON object like {"id": ..., "text1": ..., "text2": ...}', path, lineno)
+                row = {"id": str(obj.get("id", lineno))}
+                for key in ("text1", "text2", "title1", "title2"):
+                    value = obj.get(key, "" if key.startswith("title") else None)
+                    if not isinstance(value, str):
+                        raise InputFormatError(f'field "{key}" must be a string, got {type(value).__name__}', path, lineno)
+                    row[key] = value
+                if row["id"] in seen:
+                    raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique", path, lineno)
+                seen.add(row["id"])
+                rows.append(row)
+        except UnicodeDecodeError:
+            raise InputFormatError("not UTF-8 text", path) from None
+    return rows
+
+
+def write_stories_outputs(out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str]) -> dict[str, Any]:
+    """Write stories.jsonl, events.json and report.html into ``out_dir``.
+
+    Returns:
+        A small summary (counts, timings) for the CLI to print.
+    """
+    from ..report import render_report
+
+    out = Path(out_dir)
+    arts = result.articles
+    group = result.dedup.group
+
+    def lines():
+        for pos, art in enumerate(arts):
+            g = int(group[pos])
+            yield {
+                "id": art.id,
+                "event": arts[int(result.event[pos])].id,
+                "storyline": arts[int(result.storyline[pos])].id,
+                "group": arts[g].id if g >= 0 else None,
+            }
+
+    write_jsonl(out / "stories.jsonl", lines())
+    events = event_records(result)
+    write_json(out / "events.json", events)
+    html = render_report(events, {a.id: a for a in arts}, title=f"dedup stories: {', '.join(inputs)}")
+    with atomic_open(out / "report.html") as f:
+        f.write(html)
+    sizes = [e["size"] for e in events]
+    return {
+        "articles": len(arts),
+        "events": len(events),
+        "multi_article_events": sum(s > 1 for s in sizes),
+        "storylines": len({e["storyline"] for e in events}),
+        "duplicate_groups": int(len(np.unique(group[group >= 0]))),
+        "timings_seconds": result.timings,
+    }

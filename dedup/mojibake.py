@@ -1,0 +1,33 @@
+"""Repair of mojibake: UTF-8 text that was decoded as Latin-1 / Windows-1252 somewhere upstream.
+
+Real feeds carry it (``KÃ¶ln`` for ``Köln``, ``Ø§Ù„`` for ``ال``): the bytes
+are intact, only decoded with the wrong codec, so the repair is exact. A
+repaired and an intact copy of one article must compare as copies, so the
+stories stage and ``dedup similarity`` compare repaired text. The input
+records themselves are never changed.
+
+``ftfy.fix_encoding`` does the repair (it only reverses decodings it is
+confident about, so correct text is left alone); texts with none of the
+characters mojibake is made of skip it, which keeps the common case fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import ftfy
+
+__all__ = ["fix_mojibake"]
+
+# Lead bytes of 2-4 byte UTF-8 sequences as seen through Latin-1/cp1252: Ã Â Ø Ù Ð Ñ Å Ä etc.
+_SUSPECT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+
+
+def fix_mojibake(texts: Sequence[str]) -> list[str]:
+    """Texts with UTF-8-read-as-Latin-1 mojibake repaired; other texts unchanged.
+
+    >>> fix_mojibake(["KÃ¶ln", "Köln", "Ø§Ù„Ø±ÙŠØ§Ø¶", "plain"])
+    ['Köln', 'Köln', 'الرياض', 'plain']
+    """
+    return [ftfy.fix_encoding(t) if t and _SUSPECT.search(t) else t for t in texts]

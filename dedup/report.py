@@ -1,0 +1,124 @@
+"""A static, self-contained HTML report of events, their members and folded duplicate groups.
+
+Feeds are untrusted input: every piece of text from them (headlines, bodies,
+ids, sources, dates) goes through :func:`html.escape` with ``quote=True``, so
+no markup or script from a feed can run or break out of an attribute. The
+page loads nothing (inline CSS, no scripts, no fonts, no images) and carries
+a Content-Security-Policy that forbids loading anything anyway. Article text
+gets ``dir="auto"`` so Arabic renders right-to-left and Latin text
+left-to-right, each paragraph by its own first strong character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from .types import Article
+
+__all__ = ["render_report"]
+
+_CSS = """
+body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin:.2rem 0}
+.event{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
+.meta{color:#555;font-size:.85rem}
+ul{padding-inline-start:1.2rem}li{margin:.25rem 0}
+.excerpt{color:#444;font-size:.9rem;display:block}
+details{margin:.25rem 0}summary{cursor:pointer}
+.copies{color:#a33;font-weight:600}
+"""
+
+_EXCERPT = 280
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1].rstrip() + "…"
+
+
+def _article_item(art: Article | None, aid: str) -> str:
+    if art is None:
+        return f'<li dir="auto">{_e(aid)}</li>'
+    head = art.title.strip() or _excerpt(art.text)[:120]
+    meta = " · ".join(x for x in (art.source, art.date or "", art.id) if x)
+    return (
+        f'<li><span class="headline" dir="auto">{_e(head)}</span> '
+        f'<span class="meta" dir="auto">{_e(meta)}</span>'
+        f'<span class="excerpt" dir="auto">{_e(_excerpt(art.text))}</span></li>'
+    )
+
+
+def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article]) -> str:
+    grouped = {m for g in event["groups"] for m in g["members"]}
+    items: list[str] = []
+    for g in event["groups"]:
+        first = articles.get(g["members"][0])
+        head = (first.title.strip() or _excerpt(first.text)[:120]) if first else g["group"]
+        inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
+        items.append(
+            f'<li><details><summary><span class="copies">{int(g["size"])} copies</span> '
+            f'<span dir="auto">{_e(head)}</span></summary><ul>{inner}</ul></details></li>'
+        )
+    items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
+    dates = event["first_date"] or ""
+    if event["last_date"] and event["last_date"] != event["first_date"]:
+        dates += f" … {event['last_date']}"
+    meta = f"{int(event['size'])} articles · {len(event['sources'])} sources"
+    if event["sources"]:
+        meta += f" ({', '.join(event['sources'])})"
+    if dates:
+        meta += f" · {dates}"
+    return (
+        f'<section class="event" data-event="{_e(event["event"])}" data-storyline="{_e(event["storyline"])}">'
+        f'<h2 dir="auto">{_e(event["label"])}</h2><div class="meta" dir="auto">{_e(meta)}</div>'
+        f"<ul>{''.join(items)}</ul></section>"
+    )
+
+
+def render_report(
+    events: Sequence[Mapping[str, Any]],
+    articles: Mapping[str, Article],
+    title: str = "dedup stories",
+    max_events: int = 1000,
+) -> str:
+    """The HTML page for ``events`` (as in ``events.json``), articles looked up by id.
+
+    Events with more than one member come first (largest first), up to
+    ``max_events``; single-article events are only counted, so a large feed
+    still gives a page a browser opens quickly.
+
+    >>> from dedup.types import Article
+    >>> a = Article(id="1", text="<b>x</b>", title="<script>alert(1)</script>")
+    >>> ev = [{"event": "1", "storyline": "1", "label": a.title, "size": 1, "sources": [],
+    ...        "first_date": None, "last_date": None, "members": ["1"], "groups": []}]
+    >>> page = render_report(ev, {"1": a}, max_events=5)
+    >>> "<script>" in page, "&lt;script&gt;" in page
+    (False, True)
+    """
+    multi = [e for e in events if e["size"] > 1]
+    single = [e for e in events if e["size"] <= 1]
+    shown = (multi + single)[:max_events]
+    storylines: dict[str, int] = {}
+    for e in events:
+        storylines[e["storyline"]] = storylines.get(e["storyline"], 0) + 1
+    n_articles = sum(int(e["size"]) for e in events)
+    summary = (
+        f"{n_articles} articles in {len(events)} events ({len(multi)} with more than one article), "
+        f"{len(storylines)} storylines; showing {len(shown)} events."
+    )
+    body = "".join(_event_section(e, articles) for e in shown)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="und"><head><meta charset="utf-8">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f'<h1 dir="auto">{_e(title)}</h1><p class="meta" id="summary">{_e(summary)}</p>'
+        f"<main>{body}</main></body></html>\n"
+    )

@@ -1,0 +1,482 @@
+"""Events and storylines: who reported the same happening, and which happenings belong together.
+
+Two levels over article positions ``0..n-1``:
+
+* an **event** groups articles about one specific happening (a meeting, an
+  attack, a match), copies or independently written, within a time window;
+* a **storyline** groups related events over any span of time.
+
+The stage is a pure function, :func:`find_stories`, over normalized texts,
+normalized headlines and timestamps (seconds, NaN when unknown):
+
+1. **vectors** (:func:`story_vectors`): sublinear TF-IDF of word unigrams and
+   bigrams hashed into one sparse space (the same token hashes and hashing
+   trick as :mod:`dedup.verify`); the headline is vectorized the same way and
+   added with weight ``title_weight`` before the final L2 normalization, so
+   headline words count more than body words.
+2. **candidates** (:func:`neighbour_pairs`): each article's top-k cosine
+   neighbours from sparse products in row chunks over word TF-IDF without
+   frequent words (:func:`candidate_vectors`); pairs whose dates are both
+   known and further apart than the window are dropped.
+3. **score** (:func:`story_scores`): the cosine, damped when both texts carry
+   several numbers and share none (templated reports: weather, prices,
+   results); this is the ``story_score`` of ``dedup similarity``.
+4. **events** (:func:`average_linkage`): candidate edges in decreasing score
+   order merge two clusters only if the average cosine over *all* their cross
+   pairs (exact, from the cluster sum vectors) reaches ``event_linkage`` and
+   the merged cluster spans no more than the window. Duplicate groups from the
+   core are merged first, so they nest inside events.
+5. **storylines**: the same average linkage over the event centroids, at lower
+   thresholds and without a time window.
+
+Labels are the smallest member position, so outputs are deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from .config import StoriesConfig
+from .shingle import char_shingles, token_hashes, word_shingles
+from .verify import _TOKEN_COLUMNS, _sparse_rows
+
+__all__ = [
+    "Stories",
+    "average_linkage",
+    "candidate_vectors",
+    "find_stories",
+    "neighbour_pairs",
+    "number_sets",
+    "pair_dots",
+    "story_scores",
+    "story_vectors",
+]
+
+log = logging.getLogger(__name__)
+
+_DAY = 86_400.0
+_BIGRAM_SALT = np.uint64(0x9E3779B97F4A7C15)  # keeps bigram columns apart from unigram columns
+_NUMBER = re.compile(r"(?<!\S)\d+(?!\S)")
+_YEAR = re.compile(r"(?:1[34]\d\d|19\d\d|20\d\d)")  # Hijri and Gregorian years: shared by every report
+
+
+@dataclass(frozen=True)
+class Stories:
+    """Events and storylines by article position.
+
+    Attributes:
+        event: ``(n,)`` smallest member position of the article's event.
+        storyline: ``(n,)`` smallest member position of the article's storyline.
+        representative: ``(n,)`` for an event label ``e``, ``representative[e]``
+            is the member closest to the event centroid (-1 for non-labels).
+        pairs: ``(m, 2)`` candidate pairs ``i < j`` (within the window).
+        scores: ``(m,)`` their story scores.
+    """
+
+    event: np.ndarray
+    storyline: np.ndarray
+    representative: np.ndarray
+    pairs: np.ndarray
+    scores: np.ndarray
+
+
+def _counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
+    th, to = token_hashes(list(texts))
+    counts = _sparse_rows(th, to, _TOKEN_COLUMNS, binary=False)
+    if bigrams:
+        lengths = np.diff(to)
+        bh, bo = word_shingles(th, to, 2)
+        # one-token texts get a one-token "shingle": drop it, the unigram is there
+        keep = np.repeat(lengths >= 2, np.diff(bo))
+        rows = np.repeat(np.arange(len(lengths)), np.diff(bo))[keep]
+        bo2 = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(lengths)), out=bo2[1:])
+        counts = counts + _sparse_rows(bh[keep] ^ _BIGRAM_SALT, bo2, _TOKEN_COLUMNS, binary=False)
+    return counts.tocsr()
+
+
+def _l2(m: sp.csr_matrix) -> sp.csr_matrix:
+    m = sp.csr_matrix(m)
+    m.sum_duplicates()
+    sq = np.zeros(m.shape[0])
+    nz = np.diff(m.indptr) > 0
+    sq[nz] = np.add.reduceat(m.data**2, m.indptr[:-1][nz])
+    norms = np.sqrt(sq)
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+
+
+def candidate_vectors(texts: Sequence[str], max_df: int) -> sp.csr_matrix:
+    """Word TF-IDF rows without the words found in more than ``max_df`` texts, for finding neighbours.
+
+    Frequent words add little to a cosine but make the sparse product
+    ``X @ X.T`` nearly dense; without them the product only visits pairs that
+    share a rarer word.
+    """
+    counts = _counts(texts, bigrams=False)
+    if counts.shape[0] == 0:
+        return counts
+    x = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsc()
+    df = np.diff(x.indptr)
+    x = x[:, np.flatnonzero((df > 0) & (df <= max_df))]
+    return _l2(x.tocsr())
+
+
+def _tfidf_block(body: sp.csr_matrix, title: sp.csr_matrix | None, title_weight: float) -> sp.csr_matrix:
+    """Sublinear TF-IDF of the bodies (IDF fitted on them) plus the weighted headlines, L2-normalized."""
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    x = tfidf.fit_transform(body)
+    if title is not None and title_weight > 0:
+        x = x + title_weight * tfidf.transform(title)
+    return _l2(sp.csr_matrix(x))
+
+
+def _char_counts(texts: Sequence[str], k: int) -> sp.csr_matrix:
+    h, o = char_shingles(list(texts), k)
+    return _sparse_rows(h, o, _TOKEN_COLUMNS, binary=False)
+
+
+def story_vectors(texts: Sequence[str], titles: Sequence[str], config: StoriesConfig = StoriesConfig()) -> sp.csr_matrix:
+    """L2-normalized TF-IDF rows of normalized bodies with their headlines weighted in.
+
+    Two blocks, each its own L2-normalized TF-IDF (IDF fitted on the bodies of
+    this batch, applied to bodies and headlines alike): word unigrams (+
+    bigrams) and character ``char_k``-grams. They are stacked with weights
+    ``sqrt(1 - char_weight)`` and ``sqrt(char_weight)``, so the cosine of two
+    rows is ``(1 - char_weight) · word cosine + char_weight · char cosine``.
+    Character n-grams see through Arabic clitics and spelling variants
+    (وبكين / بكين, جينبينغ / جين بينغ). An empty text gives an all-zero row.
+
+    >>> x = story_vectors(["a b c", "a b d", ""], ["", "", ""])
+    >>> x.shape[0], round(float(x[0].multiply(x[0]).sum()), 6), x[2].nnz
+    (3, 1.0, 0)
+    """
+    if len(texts) != len(titles):
+        raise ValueError(f"story_vectors: {len(texts)} texts but {len(titles)} titles")
+    if len(texts) == 0:
+        return sp.csr_matrix((0, _TOKEN_COLUMNS))
+    has_titles = any(titles)
+    word = _tfidf_block(
+        _counts(texts, config.bigrams), _counts(titles, config.bigrams) if has_titles else None, config.title_weight
+    )
+    if config.char_weight <= 0 or word.shape[0] == 0:
+        return word
+    char = _tfidf_block(
+        _char_counts(texts, config.char_k), _char_counts(titles, config.char_k) if has_titles else None, config.title_weight
+    )
+    x = sp.hstack([np.sqrt(1.0 - config.char_weight) * word, np.sqrt(config.char_weight) * char], format="csr")
+    x = _l2(x)  # rows with an empty block (no text) stay unit length
+    x.sort_indices()
+    return x
+
+
+def number_sets(texts: Sequence[str], titles: Sequence[str] = ()) -> sp.csr_matrix:
+    """Binary (n × numbers) matrix of the distinct numbers in each normalized text (+ headline).
+
+    Years (13xx, 14xx, 19xx, 20xx) are left out: every report of a month shares them.
+
+    >>> number_sets(["won 3 1 in 2015", "no numbers"]).getnnz(axis=1).tolist()
+    [2, 0]
+    """
+    titles = list(titles) or [""] * len(texts)
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, (t, h) in enumerate(zip(texts, titles)):
+        nums = {m for m in _NUMBER.findall(t + " " + h) if not _YEAR.fullmatch(m)}
+        for num in nums:
+            rows.append(i)
+            cols.append(int(num[-15:]) % _TOKEN_COLUMNS)
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), _TOKEN_COLUMNS))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def story_scores(
+    vectors: sp.csr_matrix, numbers: sp.csr_matrix, pairs: np.ndarray, config: StoriesConfig = StoriesConfig()
+) -> np.ndarray:
+    """The story score of each pair ``(m, 2)``: cosine, damped for templated reports.
+
+    Returns ``(m,)`` scores in [0, 1]; higher = more alike.
+    """
+    if len(pairs) == 0:
+        return np.zeros(0)
+    i, j = pairs[:, 0], pairs[:, 1]
+    cos = np.clip(pair_dots(vectors, i, vectors, j), 0.0, 1.0)
+    shared = pair_dots(numbers, i, numbers, j)
+    counts = numbers.getnnz(axis=1)
+    template = (counts[i] >= config.min_numbers) & (counts[j] >= config.min_numbers) & (shared == 0)
+    return np.where(template, cos * config.number_penalty, cos)
+
+
+def neighbour_pairs(
+    vectors: sp.csr_matrix,
+    k: int,
+    min_score: float,
+    chunk_rows: int = 500,
+    times: np.ndarray | None = None,
+    window_seconds: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` cosine neighbours of every row, as unique pairs ``i < j``.
+
+    Sparse products ``X[chunk] @ X.T`` in chunks of ``chunk_rows`` rows keep
+    memory bounded; nothing loops per pair in Python. With ``times`` and
+    ``window_seconds``, pairs whose times are both known and further apart
+    are dropped before the top-k cut.
+
+    Returns:
+        ``(pairs (m, 2), cosines (m,))`` sorted by pair.
+    """
+    n = vectors.shape[0]
+    xt = vectors.T.tocsr()
+    found_i, found_j, found_s = [], [], []
+    for lo in range(0, n, chunk_rows):
+        hi = min(n, lo + chunk_rows)
+        prod = (vectors[lo:hi] @ xt).tocoo()
+        r, c, s = prod.row.astype(np.int64) + lo, prod.col.astype(np.int64), prod.data
+        keep = (s >= min_score) & (r != c)
+        if times is not None and window_seconds is not None:
+            dt = np.abs(times[r] - times[c])
+            keep &= ~(dt > window_seconds)  # NaN (unknown date) keeps the pair
+        r, c, s = r[keep], c[keep], s[keep]
+        order = np.lexsort((c, -s, r))
+        r, c, s = r[order], c[order], s[order]
+        first = np.searchsorted(r, r, side="left")
+        top = (np.arange(len(r)) - first) < k
+        found_i.append(r[top])
+        found_j.append(c[top])
+        found_s.append(s[top])
+    if not found_i:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    i, j, s = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
+    pairs = np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
+    pairs, first = np.unique(pairs, axis=0, return_index=True)
+    return pairs.reshape(-1, 2), np.clip(s[first], 0.0, 1.0)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + l)`` for each start and length."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + (np.arange(total) - offsets)
+
+
+def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    """``a[i[k]] · b[j[k]]`` for every k, by merging sorted column indices.
+
+    Works in O(nonzeros of the rows involved); scipy's row-wise multiply on
+    matrices with millions of hashed columns costs far more.
+
+    >>> m = sp.csr_matrix(np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]))
+    >>> pair_dots(m, np.array([0, 0]), m, np.array([1, 0])).tolist()
+    [2.0, 5.0]
+    """
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    for m in (a, b):
+        if not m.has_sorted_indices:
+            m.sort_indices()
+    ncols = np.int64(max(a.shape[1], b.shape[1]))
+    out = np.zeros(len(i))
+    for lo in range(0, len(i), chunk):
+        ii, jj = np.asarray(i[lo : lo + chunk]), np.asarray(j[lo : lo + chunk])
+        li = (a.indptr[ii + 1] - a.indptr[ii]).astype(np.int64)
+        lj = (b.indptr[jj + 1] - b.indptr[jj]).astype(np.int64)
+        pos_i = _ranges(a.indptr[ii].astype(np.int64), li)
+        pos_j = _ranges(b.indptr[jj].astype(np.int64), lj)
+        pid_i = np.repeat(np.arange(len(ii), dtype=np.int64), li)
+        pid_j = np.repeat(np.arange(len(jj), dtype=np.int64), lj)
+        key_i = pid_i * ncols + a.indices[pos_i]  # increasing: pairs in order, columns sorted
+        key_j = pid_j * ncols + b.indices[pos_j]
+        if len(key_i) == 0 or len(key_j) == 0:
+            continue
+        k = np.minimum(np.searchsorted(key_i, key_j), len(key_i) - 1)
+        hit = key_i[k] == key_j
+        prod = a.data[pos_i[k[hit]]] * b.data[pos_j[hit]]
+        out[lo : lo + chunk] = np.bincount(pid_j[hit], weights=prod, minlength=len(ii))
+    return out
+
+
+def _find(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:  # iterative, with path halving
+        parent[x] = parent[parent[x]]
+        x = int(parent[x])
+    return x
+
+
+def average_linkage(
+    vectors: sp.csr_matrix,
+    pairs: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    linkage: float,
+    initial: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+    max_span_seconds: float | None = None,
+) -> np.ndarray:
+    """Cluster rows along candidate edges with an average-linkage guard against chaining.
+
+    Edges with ``scores >= threshold`` are taken in decreasing score order (ties
+    by pair); an edge merges its two clusters only when the mean cosine over
+    all cross pairs, ``(S_a · S_b) / (n_a n_b)`` with ``S`` the sum of the
+    cluster's unit rows, is at least ``linkage``, and (with ``times``) the
+    merged cluster spans at most ``max_span_seconds``.
+
+    Args:
+        vectors: ``(n, d)`` L2-normalized rows.
+        pairs, scores: candidate edges ``(m, 2)`` and their scores ``(m,)``.
+        threshold: minimum edge score.
+        linkage: minimum average cross-cluster cosine.
+        initial: ``(n,)`` labels merged unconditionally first (duplicate groups).
+        times: ``(n,)`` seconds, NaN when unknown.
+        max_span_seconds: the longest time span a cluster may cover.
+
+    Returns:
+        ``(n,)`` labels = smallest member position.
+
+    >>> import scipy.sparse as sp
+    >>> x = sp.csr_matrix(np.array([[1.0, 0, 0], [0.8, 0.6, 0], [0, 0.6, 0.8], [0, 0, 1.0]]))
+    >>> p = np.array([[0, 1], [1, 2], [2, 3]])
+    >>> average_linkage(x, p, np.array([0.8, 0.36, 0.8]), 0.3, 0.5).tolist()
+    [0, 0, 2, 2]
+    """
+    n = vectors.shape[0]
+    parent = np.arange(n, dtype=np.int64)
+    size = np.ones(n, dtype=np.int64)
+    t = np.full(n, np.nan) if times is None else np.asarray(times, dtype=np.float64)
+    tmin, tmax = t.copy(), t.copy()
+    # Cluster sums as (sorted column indices, values): scipy's binary ops on a
+    # 1 × millions row cost O(columns) each, these cost O(nonzeros).
+    indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
+    sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def vec(root: int) -> tuple[np.ndarray, np.ndarray]:
+        if root in sums:
+            return sums[root]
+        lo, hi = indptr[root], indptr[root + 1]
+        return indices[lo:hi], data[lo:hi]
+
+    def dot(u: tuple[np.ndarray, np.ndarray], v: tuple[np.ndarray, np.ndarray]) -> float:
+        _, iu, iv = np.intersect1d(u[0], v[0], assume_unique=True, return_indices=True)
+        return float(u[1][iu] @ v[1][iv])
+
+    def merge(a: int, b: int) -> None:
+        a, b = min(a, b), max(a, b)
+        (ia, va), (ib, vb) = vec(a), vec(b)
+        idx, inv = np.unique(np.concatenate([ia, ib]), return_inverse=True)
+        sums[a] = (idx, np.bincount(inv, weights=np.concatenate([va, vb]), minlength=len(idx)))
+        sums.pop(b, None)
+        parent[b] = a
+        size[a] += size[b]
+        tmin[a] = np.fmin(tmin[a], tmin[b])
+        tmax[a] = np.fmax(tmax[a], tmax[b])
+
+    if initial is not None:
+        order = np.argsort(initial, kind="stable")
+        lab = initial[order]
+        for k in np.flatnonzero(lab[1:] == lab[:-1]) + 1:
+            a, b = _find(parent, int(order[k - 1])), _find(parent, int(order[k]))
+            if a != b:
+                merge(a, b)
+
+    strong = np.flatnonzero(scores >= threshold)
+    strong = strong[np.lexsort((pairs[strong, 1], pairs[strong, 0], -scores[strong]))]
+    for e in strong:
+        a, b = _find(parent, int(pairs[e, 0])), _find(parent, int(pairs[e, 1]))
+        if a == b:
+            continue
+        if max_span_seconds is not None:
+            lo, hi = np.fmin(tmin[a], tmin[b]), np.fmax(tmax[a], tmax[b])
+            if hi - lo > max_span_seconds:  # False when a date is unknown
+                continue
+        if dot(vec(a), vec(b)) / (size[a] * size[b]) < linkage:
+            continue
+        merge(a, b)
+    roots = np.array([_find(parent, i) for i in range(n)], dtype=np.int64)
+    return roots  # a root is always its cluster's smallest position (merge keeps the min)
+
+
+def _representatives(vectors: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Per label, the member with the largest dot product with the cluster sum (ties: smallest)."""
+    n = len(labels)
+    rep = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return rep
+    member = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(n, n))
+    sums = sp.csr_matrix(member @ vectors)
+    sums.sort_indices()
+    ncols = np.int64(vectors.shape[1])
+    key_s = np.repeat(np.arange(n, dtype=np.int64), np.diff(sums.indptr)) * ncols + sums.indices
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(vectors.indptr))
+    key_x = labels[row] * ncols + vectors.indices  # every column of x_i is in its cluster's sum
+    k = np.searchsorted(key_s, key_x)
+    closeness = np.bincount(row, weights=vectors.data * sums.data[k], minlength=n)
+    order = np.lexsort((np.arange(n), -closeness, labels))
+    first = np.ones(n, dtype=bool)
+    first[1:] = labels[order][1:] != labels[order][:-1]
+    rep[labels[order][first]] = order[first]
+    return rep
+
+
+def find_stories(
+    texts: Sequence[str],
+    titles: Sequence[str],
+    times: np.ndarray,
+    config: StoriesConfig = StoriesConfig(),
+    groups: np.ndarray | None = None,
+) -> Stories:
+    """Cluster articles into events and events into storylines.
+
+    Args:
+        texts: normalized bodies (boilerplate removed), one per position.
+        titles: normalized headlines ("" when unknown).
+        times: ``(n,)`` POSIX seconds, NaN when the date is unknown.
+        config: thresholds, window and vector settings.
+        groups: ``(n,)`` duplicate-group labels (-1 = none); a group always
+            ends up inside one event.
+
+    Returns:
+        :class:`Stories`.
+    """
+    n = len(texts)
+    times = np.asarray(times, dtype=np.float64)
+    if len(times) != n:
+        raise ValueError(f"find_stories: {n} texts but {len(times)} times")
+    x = story_vectors(texts, titles, config)
+    nums = number_sets(texts, titles)
+    window = config.window_days * _DAY
+    max_df = max(config.candidate_max_df, int(config.candidate_max_df_fraction * n))
+    cand = candidate_vectors(texts, max_df)
+    pairs, _ = neighbour_pairs(cand, config.neighbours, config.min_word_cosine, config.chunk_rows, times, window)
+    scores = story_scores(x, nums, pairs, config)
+    keep = scores >= config.min_candidate
+    pairs, scores = pairs[keep], scores[keep]
+    initial = None
+    if groups is not None:
+        initial = np.where(np.asarray(groups) >= 0, groups, np.arange(n))
+    event = average_linkage(x, pairs, scores, config.event_threshold, config.event_linkage, initial, times, window)
+    log.info("stories: %d candidate pairs, %d events", len(pairs), len(np.unique(event)))
+
+    # Storylines: the same clustering over event centroids, no time window.
+    labels, inverse = np.unique(event, return_inverse=True)
+    member = sp.csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(len(labels), n))
+    centroids = _l2(sp.csr_matrix(member @ x))
+    epairs, _ = neighbour_pairs(_l2(member @ cand), config.neighbours, config.min_word_cosine, config.chunk_rows)
+    ecos = np.clip(pair_dots(centroids, epairs[:, 0], centroids, epairs[:, 1]), 0.0, 1.0) if len(epairs) else np.zeros(0)
+    elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage)
+    storyline = labels[elab][inverse]  # smallest event label = smallest article position
+    return Stories(
+        event=event,
+        storyline=storyline,
+        representative=_representatives(x, event),
+        pairs=pairs,
+        scores=scores,
+    )

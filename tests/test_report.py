@@ -1,0 +1,77 @@
+"""report.html: hostile text is escaped, Arabic is direction-aware, and a real browser renders it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.io.stories_out import write_stories_outputs
+from dedup.pipeline import stories
+from dedup.report import render_report
+from dedup.types import Article
+
+HOSTILE = [
+    '<script>document.title="pwned"</script>',
+    '"><img src=x onerror=alert(1)>',
+    "</li></ul></section><h1 id=injected>x</h1>",
+    "<style>body{display:none}</style>",
+]
+
+
+def _event(aid: str, label: str) -> dict:
+    return {"event": aid, "storyline": aid, "label": label, "size": 2, "sources": ['<b>src</b>'],
+            "first_date": "2025-07-15", "last_date": "2025-07-16", "members": [aid, aid + "b"],
+            "groups": [{"group": aid, "size": 2, "members": [aid, aid + "b"]}]}
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=["script", "attribute-breakout", "structure-breakout", "style"])
+def test_hostile_text_is_escaped(text: str) -> None:
+    arts = {"1": Article(id="1", text=text, title=text, source=text), "1b": Article(id="1b", text=text, title=text)}
+    page = render_report([_event("1", text)], arts)
+    for needle in ("<script", "<img", "<style>body{display", "<h1 id=injected", "<b>src"):
+        assert needle not in page.replace("<style>\nbody", "")
+
+
+def test_arabic_text_is_direction_aware_and_page_self_contained() -> None:
+    a = Article(id="1", text="قال الرئيس إن الاجتماع كان مثمرا", title="لقاء تاريخي")
+    page = render_report([_event("1", a.title)], {"1": a, "1b": a})
+    assert '<h2 dir="auto">لقاء تاريخي</h2>' in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def _articles() -> list[Article]:
+    body = ("president xi told foreign minister lavrov in beijing that china and russia must strengthen mutual "
+            "support and implement the consensus with putin xinhua reported on tuesday")
+    arts = [
+        Article(id="a", text=body, title="شي يلتقي لافروف", date="2025-07-15", source="s1"),
+        Article(id="b", text=body, title="شي يلتقي لافروف", date="2025-07-15", source="s2"),
+        Article(id="evil", text=HOSTILE[0] + " " + body, title=HOSTILE[1], date="2025-07-15", source=HOSTILE[2]),
+    ]
+    fill = ["central bank kept rates unchanged citing stable inflation", "heavy rain flooded roads in the north",
+            "the club signed a young striker on a four year contract", "a new metro line will reach the airport"]
+    return arts + [Article(id=f"f{k}", text=t) for k, t in enumerate(fill)]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    result = stories(_articles())
+    write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])
+    page = tmp_path / "out" / "report.html"
+    proc = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert 'id="summary"' in dom and "7 articles" in dom
+    assert "شي يلتقي لافروف" in dom and 'dir="auto"' in dom
+    assert "<details>" in dom and " copies</span>" in dom  # the folded duplicate group
+    # the hostile strings arrive as text, not as elements
+    assert "<script" not in dom and "<img" not in dom and "&lt;script&gt;" in dom
+    assert np.unique(result.event).size < len(result.articles)

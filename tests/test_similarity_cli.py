@@ -1,0 +1,90 @@
+"""The `dedup similarity` and `dedup stories` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+
+runner = CliRunner()
+
+BODY = ("president xi told foreign minister lavrov in beijing that china and russia must strengthen mutual "
+        "support and implement the consensus with putin xinhua reported on tuesday")
+OTHER = "the football club signed a young striker from abroad on a four year contract worth millions of riyals"
+REWRITE = ("lavrov met xi in beijing on tuesday and the chinese president said china and russia must strengthen "
+           "mutual support xinhua news agency reported")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
+    src = _write_jsonl(tmp_path / "pairs.jsonl", [
+        {"id": "copy", "text1": BODY, "text2": BODY + " on tuesday"},
+        {"id": "event", "text1": BODY, "text2": REWRITE},
+        {"id": "unrelated", "text1": BODY, "text2": OTHER},
+        {"id": "mojibake", "text1": "KÃ¶ln " + OTHER, "text2": "Köln " + OTHER},
+    ])
+    out = tmp_path / "scores.jsonl"
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "verdict"}
+    assert rows["copy"]["verdict"] == "duplicate"
+    assert rows["unrelated"]["verdict"] == "different"
+    assert rows["mojibake"]["verdict"] == "duplicate" and rows["mojibake"]["jaccard"] == 1.0
+    assert rows["event"]["story_score"] > rows["unrelated"]["story_score"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json\n", "not valid JSON"), ('{"id": 1, "text1": "a"}\n', '"text2"'), ("[1]\n", "JSON object")],
+    ids=["bad-json", "missing-text2", "not-an-object"],
+)
+def test_similarity_bad_input_exits_1(tmp_path: Path, content: str, message: str) -> None:
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(content, encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 1
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_similarity_missing_file_exits_1(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["similarity", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 1
+
+
+def test_stories_command_writes_three_outputs(tmp_path: Path) -> None:
+    src = _write_jsonl(tmp_path / "feed.jsonl", [
+        {"id": "a", "text": BODY, "title": "xi meets lavrov", "date": "2025-07-15"},
+        {"id": "b", "text": BODY, "title": "xi meets lavrov", "date": "2025-07-15"},
+        {"id": "c", "text": OTHER, "title": "club signs striker", "date": "2025-07-15"},
+    ])
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["stories", str(src), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in (out / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [set(x) for x in lines] == [{"id", "event", "storyline", "group"}] * 3
+    assert lines[0]["event"] == lines[1]["event"] == "a" and lines[0]["group"] == "a"
+    assert lines[2]["group"] is None and lines[2]["event"] == "c"
+    events = json.loads((out / "events.json").read_text(encoding="utf-8"))
+    assert events[0]["size"] == 2 and events[0]["groups"][0]["members"] == ["a", "b"]
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_stories_bad_option_exits_1(tmp_path: Path) -> None:
+    src = _write_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": BODY}])
+    res = runner.invoke(app, ["stories", str(src), "--out", str(tmp_path / "o"), "--window-days", "0"])
+    assert res.exit_code == 1 and "window_days" in res.output
+
+
+def test_help_texts() -> None:
+    for cmd in ("stories", "similarity"):
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0 and "--out" in res.output

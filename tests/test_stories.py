@@ -1,0 +1,164 @@
+"""Events and storylines: levels, time window, chaining guard, templated reports, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from dedup.config import ReadConfig, StoriesConfig
+from dedup.errors import ConfigError
+from dedup.io.readers import read_articles
+from dedup.normalize import normalize
+from dedup.pipeline import stories
+from dedup.stories import average_linkage, find_stories, pair_dots
+from dedup.types import Article
+
+DAY = 86_400.0
+
+# Filler: unrelated reports so that IDF weights mean something.
+FILLER = [
+    "the central bank kept interest rates unchanged citing stable inflation and steady growth in lending",
+    "heavy rain flooded roads in the northern province and schools closed for two days officials said",
+    "the football club signed a young striker from abroad on a four year contract worth millions",
+    "scientists discovered a new species of frog in the rainforest during a month long expedition",
+    "the ministry of health opened three new hospitals in rural areas to reduce waiting times",
+    "oil prices rose sharply after a pipeline outage cut supplies from the gulf region this week",
+    "the museum reopened after renovation with a large exhibition of ancient manuscripts and coins",
+    "a new metro line will connect the airport to the city centre by the end of next year",
+    "farmers protested against low wheat prices outside the parliament building on monday morning",
+    "the tech company reported record quarterly profits driven by strong cloud computing sales",
+]
+
+MEETING_2025 = [
+    "chinese president xi jinping told russian foreign minister sergei lavrov in beijing on tuesday that china and russia "
+    "must strengthen mutual support and implement the consensus reached with president putin xinhua reported",
+    "xi jinping told visiting foreign minister sergei lavrov in beijing on tuesday that the two countries must strengthen "
+    "mutual support in multilateral forums and implement the consensus reached with putin according to xinhua",
+    "russian foreign minister lavrov met chinese president xi jinping in beijing on tuesday xi said china and russia must "
+    "strengthen their mutual support and unite the global south xinhua news agency reported",
+]
+MEETING_2024 = [
+    "chinese leader xi jinping met russian foreign minister sergei lavrov in beijing in april praising the strong partnership "
+    "between china and russia amid western sanctions over the war in ukraine",
+]
+
+
+def _run(texts, days=None, titles=None, config=StoriesConfig()):
+    texts = [normalize(t) for t in texts]
+    titles = [normalize(t) for t in titles] if titles else [""] * len(texts)
+    times = np.array([np.nan if d is None else d * DAY for d in days]) if days else np.full(len(texts), np.nan)
+    return find_stories(texts, titles, times, config)
+
+
+def test_same_event_reports_group_and_another_meeting_is_another_event_of_the_storyline() -> None:
+    texts = MEETING_2025 + MEETING_2024 + FILLER
+    days = [0, 0, 1, -365] + [0] * len(FILLER)
+    r = _run(texts, days)
+    assert r.event[0] == r.event[1] == r.event[2] == 0
+    assert r.event[3] != r.event[0]  # a year apart: a different event ...
+    assert r.storyline[3] == r.storyline[0]  # ... of the same storyline
+    assert len(set(r.storyline[4:].tolist())) == len(FILLER)  # fillers stay alone
+    assert not set(r.storyline[4:].tolist()) & {int(r.storyline[0])}
+
+
+@pytest.mark.parametrize(
+    ("days", "same"),
+    [((0, 0), True), ((0, 2), True), ((0, 10), False), ((None, 10), True)],
+    ids=["same-day", "within-window", "ten-days-apart", "unknown-date"],
+)
+def test_time_window(days, same) -> None:
+    match = [
+        "al hilal beat al nassr 2 1 in the league derby with a late goal from the captain at the king fahd stadium",
+        "al hilal won the league derby against al nassr 2 1 thanks to a late goal by their captain at king fahd stadium",
+    ]
+    r = _run(match + FILLER, list(days) + [0] * len(FILLER), config=StoriesConfig(window_days=3))
+    assert bool(r.event[0] == r.event[1]) is same
+
+
+def test_templated_reports_are_not_one_event() -> None:
+    template = (
+        "weather forecast for {city}: maximum temperature {hi} degrees minimum {lo} degrees humidity {h} percent "
+        "winds {w} km per hour the meteorology authority said in its daily bulletin"
+    )
+    cities = [("riyadh", 45, 31, 12, 20), ("jeddah", 38, 29, 70, 25), ("dammam", 44, 33, 55, 30), ("abha", 27, 16, 40, 15)]
+    texts = [template.format(city=c, hi=a, lo=b, h=h, w=w) for c, a, b, h, w in cities]
+    r = _run(texts + FILLER, [0] * (len(texts) + len(FILLER)))
+    assert len(set(r.event[: len(texts)].tolist())) == len(texts)
+
+
+def test_chaining_guard_keeps_the_ends_of_a_chain_apart() -> None:
+    # a ~ b ~ c ~ d each neighbour fairly similar, a and d unrelated: connected components would make one cluster.
+    angles = np.deg2rad([0, 40, 80, 120])
+    x = sp.csr_matrix(np.stack([np.cos(angles), np.sin(angles)], axis=1).clip(0, None))
+    rows = np.asarray(x.todense())
+    x = sp.csr_matrix(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+    pairs = np.array([[0, 1], [1, 2], [2, 3]])
+    scores = pair_dots(x, pairs[:, 0], x, pairs[:, 1])
+    labels = average_linkage(x, pairs, scores, threshold=0.7, linkage=0.7)
+    assert len(set(labels.tolist())) >= 2
+    assert labels[0] != labels[3]
+
+
+def test_duplicate_groups_nest_inside_events() -> None:
+    r = _run(MEETING_2025 + FILLER)
+    groups = np.array([5, 5, -1] + [-1] * len(FILLER))
+    texts = [normalize(t) for t in MEETING_2025 + FILLER]
+    r = find_stories(texts, [""] * len(texts), np.full(len(texts), np.nan), StoriesConfig(), groups=np.where(groups >= 0, 0, -1))
+    assert r.event[0] == r.event[1]
+
+
+def test_empty_and_tiny_inputs() -> None:
+    r = _run([])
+    assert r.event.shape == (0,)
+    r = _run(["", "one"])
+    assert r.event.tolist() == [0, 1]
+
+
+def test_deterministic() -> None:
+    a = _run(MEETING_2025 + MEETING_2024 + FILLER)
+    b = _run(MEETING_2025 + MEETING_2024 + FILLER)
+    assert a.event.tolist() == b.event.tolist() and a.storyline.tolist() == b.storyline.tolist()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: on 5 seeds the IDF is degenerate; all seed pairs score 0.11-0.14 and 000-002 (0.117) is among "
+    "the lowest, so no storyline threshold links 000 and 002 without linking everything",
+)
+def test_seeds_000_and_002_share_a_storyline(seeds_dir) -> None:
+    articles, _ = read_articles([str(seeds_dir)], ReadConfig())
+    r = stories(articles)
+    ids = [a.id for a in articles]
+    i0 = next(k for k, x in enumerate(ids) if x.startswith("000_"))
+    i2 = next(k for k, x in enumerate(ids) if x.startswith("002_"))
+    assert r.storyline[i0] == r.storyline[i2]
+    assert r.event[i0] != r.event[i2]  # two different meetings
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"window_days": 0},
+        {"event_threshold": 1.5},
+        {"neighbours": 0},
+        {"storyline_threshold": 0.5, "event_threshold": 0.4},
+        {"char_weight": -0.1},
+    ],
+    ids=["zero-window", "threshold-above-1", "no-neighbours", "storyline-finer-than-event", "negative-char-weight"],
+)
+def test_config_validation(kwargs) -> None:
+    with pytest.raises(ConfigError):
+        StoriesConfig(**kwargs)
+
+
+def test_pipeline_dates_and_groups() -> None:
+    body = " ".join(MEETING_2025)
+    arts = [
+        Article(id="a", text=body, title="xi meets lavrov", date="2025-07-15T10:00:00", source="s1"),
+        Article(id="b", text=body, title="xi meets lavrov", date="2025-07-15T12:00:00", source="s2"),
+        Article(id="c", text=MEETING_2025[1], title="xi and lavrov", date="2025-07-16", source="s3"),
+    ] + [Article(id=f"f{k}", text=t, date="2025-07-15") for k, t in enumerate(FILLER)]
+    r = stories(arts)
+    assert r.dedup.group[0] == r.dedup.group[1] == 0
+    assert r.event[0] == r.event[1] == r.event[2]
