@@ -47,6 +47,19 @@ def fmix64(h: np.ndarray) -> np.ndarray:
 
 
 _BATCH = 64
+_PRIME_INV = np.uint64(pow(int(_PRIME), -1, 1 << 64))  # P is odd, so it has an inverse mod 2^64
+_POWERS: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``P^i`` and ``P^-i`` mod 2^64 for ``i < n`` (cached, grown by doubling)."""
+    if len(_POWERS[0]) < n:
+        size = max(n, 2 * len(_POWERS[0]))
+        for k, base in enumerate((_PRIME, _PRIME_INV)):
+            arr = np.full(size, base, dtype=np.uint64)
+            arr[0] = 1
+            _POWERS[k] = np.multiply.accumulate(arr)
+    return _POWERS[0][:n], _POWERS[1][:n]
 
 
 def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -83,14 +96,12 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.uint64), offsets
     ends = np.flatnonzero(~sep & np.concatenate((sep[1:], [True]))) + 1
     lengths = ends - starts
-    inside = np.flatnonzero(~sep)
-    pos = inside - np.repeat(starts, lengths)
-    powers = np.ones(int(lengths.max()), dtype=np.uint64)
-    if len(powers) > 1:
-        powers[1:] = _PRIME
-        powers = np.multiply.accumulate(powers)
-    terms = (data[inside].astype(np.uint64) + np.uint64(1)) * powers[pos]
-    hashes = np.add.reduceat(terms, np.concatenate(([0], np.cumsum(lengths)[:-1])))
+    # Σ_k (c_k + 1)·P^k over a token = (prefix[end] - prefix[start]) · P^-start, with
+    # prefix sums of (c_i + 1)·P^i over the whole batch: no per-token gathers.
+    powers, inverse = _powers(len(data))
+    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum(np.where(sep, np.uint64(0), data.astype(np.uint64) + np.uint64(1)) * powers, out=prefix[1:])
+    hashes = (prefix[ends] - prefix[starts]) * inverse[starts]
     hashes = fmix64(hashes ^ lengths.astype(np.uint64))
     doc = np.cumsum(data == 10)[starts]
     np.cumsum(np.bincount(doc, minlength=n), out=offsets[1:])
