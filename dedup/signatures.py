@@ -66,6 +66,7 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, config: MinHashC
     h32 = fmix32(to_uint32(hashes))
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
     ends = offsets[nonempty + 1]
+    buf = np.empty((config.num_perm, _CHUNK), dtype=np.uint32)  # reused: no page faults per chunk
     i = 0
     while i < len(nonempty):
         # Take whole articles until the chunk holds about _CHUNK shingles.
@@ -74,7 +75,10 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, config: MinHashC
         rows = nonempty[i:j]
         hi = int(ends[j - 1])
         # (perms, shingles) layout: reduceat along the contiguous axis is ~4x faster.
-        phv = a[:, None] * h32[None, lo:hi]
+        if hi - lo > buf.shape[1]:  # one article longer than a chunk
+            buf = np.empty((config.num_perm, hi - lo), dtype=np.uint32)
+        phv = buf[:, : hi - lo]
+        np.multiply(a[:, None], h32[None, lo:hi], out=phv)
         phv += b[:, None]
         out[rows] = np.minimum.reduceat(phv, offsets[rows] - lo, axis=1).T
         i = j
