@@ -110,7 +110,7 @@ def star_groups(
     strength: np.ndarray,
     priority: np.ndarray,
 ) -> np.ndarray:
-    """Group labels ``(n,)`` where every member is verified against its group's keeper.
+    """Groups ``(n,)`` where every member is verified against its group's keeper.
 
     Articles are visited in ``priority`` order (the keeper policy, ties by
     position). An article not yet in a group opens one and takes in every
@@ -127,7 +127,7 @@ def star_groups(
         priority: ``(n,)`` policy key, smaller = kept first; NaN last.
 
     Returns:
-        For each article the smallest position in its group (itself if alone).
+        For each article the position of its group's keeper (itself if alone).
 
     >>> p = np.array([[0, 1], [1, 2]])
     >>> rel = np.array([NEAR, NEAR])
@@ -161,10 +161,7 @@ def star_groups(
                     continue
                 took_container = True
             group[v] = c
-    # label = smallest member position
-    smallest = np.full(n, n, dtype=np.int64)
-    np.minimum.at(smallest, group, np.arange(n))
-    return smallest[group]
+    return group
 
 
 def choose_keepers(labels: np.ndarray, primary: np.ndarray) -> np.ndarray:

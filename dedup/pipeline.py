@@ -160,25 +160,42 @@ def _timestamp(value: str | None) -> float:
 
 def _star_labels(
     n: int, n_reps: int, rep_of: np.ndarray, rep_pairs: np.ndarray, rel: np.ndarray, scores: PairScores, priority: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Star grouping over representatives; exact copies follow their representative.
 
-    A representative's place in the keeper order is that of its best copy.
+    Keepers are taken most complete first: a text that is contained in
+    another verified text is never preferred over its container (so a teaser
+    or a wire item does not cause the longer piece that holds it to be
+    dropped); among the rest the keeper policy decides, a representative
+    ranking as its best exact copy.
+
+    Returns:
+        ``(labels, keeper)``: smallest member position of each article's group,
+        and the position of the group's kept article.
     """
     key = np.where(np.isnan(priority), np.inf, priority)
+    order = np.lexsort((np.arange(n), key))
     rank = np.empty(n, dtype=np.float64)
-    rank[np.lexsort((np.arange(n), key))] = np.arange(n)
+    rank[order] = np.arange(n)
     valid = np.flatnonzero(rep_of >= 0)
     rep_rank = np.full(n_reps, np.inf)
     np.minimum.at(rep_rank, rep_of[valid], rank[valid])
+    best_copy = np.full(n_reps, -1, dtype=np.int64)  # the policy's choice among exact copies
+    for pos in order[::-1].tolist():
+        if rep_of[pos] >= 0:
+            best_copy[rep_of[pos]] = pos
+    pairs = rep_pairs.reshape(-1, 2)
+    contained = rel == CONTAINED
+    inside = np.where(scores.contain_ij >= scores.contain_ji, pairs[:, 0], pairs[:, 1])[contained]
+    rep_rank[np.unique(inside)] += n  # after every text that is not inside another
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
-    strength = np.where(rel == CONTAINED, cont, scores.jaccard)
-    rep_labels = star_groups(n_reps, rep_pairs.reshape(-1, 2), rel, scores.contain_ij, scores.contain_ji, strength, rep_rank)
-    group = np.arange(n, dtype=np.int64)
-    group[valid] = n + rep_labels[rep_of[valid]]
-    smallest = np.full(2 * n + n_reps, n, dtype=np.int64)
-    np.minimum.at(smallest, group, np.arange(n))
-    return smallest[group]
+    strength = np.where(contained, cont, scores.jaccard)
+    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank)
+    keeper = np.arange(n, dtype=np.int64)
+    keeper[valid] = best_copy[centers[rep_of[valid]]]
+    smallest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(smallest, keeper, np.arange(n))
+    return smallest[keeper], keeper
 
 
 def policy_key(articles: Sequence[Article], config: DedupConfig) -> np.ndarray:
@@ -314,12 +331,12 @@ def dedupe(
         cji = np.concatenate([edge_scores.contain_ji, ones])
         priority = policy_key(articles, config)
         if config.cluster.method == "star":
-            labels = _star_labels(n, len(reps), rep_of, rep_pairs, edge_rel, edge_scores, priority)
+            labels, keeper = _star_labels(n, len(reps), rep_of, rep_pairs, edge_rel, edge_scores, priority)
         else:
             labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+            keeper = choose_keepers(labels, priority)
         sizes = np.bincount(labels, minlength=n)
         in_group = sizes[labels] >= 2
-        keeper = choose_keepers(labels, priority)
         status = np.full(n, KEPT, dtype=np.int8)
         status[in_group & (keeper != np.arange(n))] = DUPLICATE
         for pos in reason_skipped:

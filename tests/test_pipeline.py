@@ -59,6 +59,13 @@ def test_teaser_prefix_is_contained() -> None:
     assert r.scores[1, 1] > 0.95  # containment of the teaser in the full piece
 
 
+def test_full_piece_kept_over_earlier_teaser() -> None:
+    words = body(4).split()
+    teaser = " ".join(words[: len(words) // 3])
+    r = dedupe(arts(teaser, body(4), dates=["2024-01-01", "2024-01-02"]))  # keep=earliest by default
+    assert r.status.tolist() == [DUPLICATE, KEPT] and r.keeper[0] == 1
+
+
 @pytest.mark.parametrize("method", ["union", "star"])
 @pytest.mark.parametrize("keep", ["longest", "first"])
 def test_wire_item_inside_two_roundups_does_not_glue_them(method: str, keep: str) -> None:
