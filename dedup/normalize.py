@@ -71,6 +71,33 @@ def _lut(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> np.ndarray:
 
 _BATCH = 32
 _RECORD = "\x1e"  # separates texts of a batch; survives NFKD and casefold
+_SLOW = np.uint32(0xFFFFFFFF)
+
+
+@lru_cache(maxsize=8)
+def _direct(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> np.ndarray:
+    """Steps 1-3 precomputed per character: raw code point → folded code point.
+
+    NFKD, casefold and the table act on each character independently (the
+    only context-dependent part of NFKD, the reordering of combining marks,
+    does not matter because marks are deleted), so most characters fold to
+    one code point or none, and a text made only of those skips the ~1 s per
+    20k articles that ``unicodedata.normalize`` and ``str.casefold`` cost.
+    Characters that fold to several (ligatures like ﻻ, ß, fractions) are
+    marked ``_SLOW`` and send their batch down the full path.
+    """
+    lut = _lut(fold_teh_marbuta, fold_alef_maksura)
+    direct = np.full(_LUT_SIZE, _SLOW, dtype=np.uint32)
+    for cp in range(_LUT_SIZE):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        folded = [int(lut[ord(c)]) if ord(c) < _LUT_SIZE else -1 for c in unicodedata.normalize("NFKD", chr(cp)).casefold()]
+        folded = [c for c in folded if c != 0]
+        if not folded:
+            direct[cp] = 0
+        elif len(folded) == 1 and folded[0] >= 0:
+            direct[cp] = folded[0]
+    return direct
 
 
 def _fold(text: str, config: NormalizeConfig) -> str:
@@ -78,10 +105,19 @@ def _fold(text: str, config: NormalizeConfig) -> str:
 
     ``text`` may hold several texts joined by ``_RECORD``, which is kept.
     """
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    a = np.frombuffer(decomposed.encode("utf-32-le"), dtype=np.uint32)
-    small = a < _LUT_SIZE
-    a = np.where(small, _lut(config.fold_teh_marbuta, config.fold_alef_maksura)[np.where(small, a, 0)], a)
+    raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    fast = None
+    if not (raw >= _LUT_SIZE).any():
+        fast = _direct(config.fold_teh_marbuta, config.fold_alef_maksura)[raw]
+        if (fast == _SLOW).any():
+            fast = None
+    if fast is not None:
+        a = fast
+    else:
+        decomposed = unicodedata.normalize("NFKD", text).casefold()
+        a = np.frombuffer(decomposed.encode("utf-32-le"), dtype=np.uint32)
+        small = a < _LUT_SIZE
+        a = np.where(small, _lut(config.fold_teh_marbuta, config.fold_alef_maksura)[np.where(small, a, 0)], a)
     a = a[a != 0]
     ws = (a == _SPACE) | (a == _NEWLINE)
     if len(a) == 0:
