@@ -31,9 +31,9 @@ from .config import DedupConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, 
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
 from .parallel import map_chunks
+from .chunks import normalize_chunk, sketch_chunk
 from .repeats import ArticleRepeats, clean, find_repeats_batch
-from .shingle import shingle, token_hashes
-from .signatures import minhash_signatures
+from .signatures import permutations
 from .types import Article, BadRecord
 from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, Vectors, decide, score_pairs
 
@@ -111,27 +111,6 @@ class DedupResult:
     config: DedupConfig
     bad_records: list[BadRecord] = field(default_factory=list)
     repeats: list[ArticleRepeats] | None = None
-
-
-# --- chunk workers (module level so joblib can pickle them) -----------------
-
-
-def normalize_chunk(texts: Sequence[str], config: NormalizeConfig) -> list[list[str]]:
-    """Normalized non-empty lines of each text."""
-    return normalize_batch(texts, config)
-
-
-def sketch_chunk(
-    contents: Sequence[str], shingle_cfg: ShingleConfig, minhash_cfg: MinHashConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Token hashes, unique shingle sets and signatures of normalized texts.
-
-    Returns:
-        ``(token_hashes, token_offsets, shingle_hashes, shingle_offsets, signatures)``.
-    """
-    th, to = token_hashes(contents)
-    sh, so = shingle(contents, shingle_cfg, tokens=(th, to))
-    return th, to, sh, so, minhash_signatures(sh, so, minhash_cfg)
 
 
 def _concat(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -298,6 +277,7 @@ def dedupe(
             progress=tick("sketch", len(reps)),
             shingle_cfg=config.shingle,
             minhash_cfg=config.minhash,
+            perms=permutations(config.minhash.num_perm, config.minhash.seed),
         )
         th, to = _concat([(p[0], p[1]) for p in parts])
         sh, so = _concat([(p[2], p[3]) for p in parts])

@@ -15,7 +15,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 
 from .config import MinHashConfig
 
@@ -31,6 +30,8 @@ _S16, _S13 = np.uint32(16), np.uint32(13)
 @lru_cache(maxsize=16)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's affine32 permutation parameters ``(a, b)`` as uint32 arrays."""
+    from datasketch import MinHash  # imported here: worker processes never need datasketch
+
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 
@@ -49,18 +50,25 @@ def to_uint32(hashes: np.ndarray) -> np.ndarray:
     return (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
-def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, config: MinHashConfig) -> np.ndarray:
+def minhash_signatures(
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    config: MinHashConfig,
+    perms: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """MinHash signatures of a batch of shingle sets.
 
     Args:
         hashes: flat shingle hashes (``uint64``; the low 32 bits are used).
         offsets: ``(n + 1,)`` row offsets.
         config: ``num_perm`` and ``seed``.
+        perms: :func:`permutations` for ``config``, when the caller has them
+            (worker processes get them passed instead of importing datasketch).
 
     Returns:
         ``(n, num_perm)`` ``uint32`` array; rows of empty sets are all ``EMPTY``.
     """
-    a, b = permutations(config.num_perm, config.seed)
+    a, b = perms if perms is not None else permutations(config.num_perm, config.seed)
     n = len(offsets) - 1
     out = np.full((n, config.num_perm), EMPTY, dtype=np.uint32)
     h32 = fmix32(to_uint32(hashes))
@@ -85,6 +93,8 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, config: MinHashC
     return out
 
 
-def lean_minhash(signature: np.ndarray, config: MinHashConfig) -> LeanMinHash:
+def lean_minhash(signature: np.ndarray, config: MinHashConfig):  # -> datasketch.LeanMinHash
     """Wrap one signature row as a datasketch ``LeanMinHash``."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=config.seed, hashvalues=signature, scheme="affine32")
