@@ -128,7 +128,10 @@ class IndexConfig:
     containment: articles sharing a sampled word ``anchor_k``-gram (1 in
     ``anchor_sample`` of them) become candidates. Buckets with more than
     ``max_bucket`` members contribute a star (each member with the first)
-    instead of all pairs, so no bucket can make the work quadratic.
+    instead of all pairs, so no bucket can make the work quadratic. A
+    candidate whose containment estimated from the signatures is below
+    ``min_estimate`` is not verified (on the SaudiNewsNet dev days 0.15
+    screens out a third of the candidates and none of the pairs that verify).
     """
 
     threshold: float = 0.3
@@ -138,6 +141,7 @@ class IndexConfig:
     anchor_sample: int = 8
     max_bucket: int = 50
     backend: Literal["numpy", "datasketch"] = "numpy"
+    min_estimate: float = 0.15
 
     def __post_init__(self) -> None:
         _check(0.0 < self.threshold < 1.0, f"LSH threshold must be strictly between 0 and 1, got {self.threshold}")
@@ -145,6 +149,7 @@ class IndexConfig:
         _check(self.anchor_k >= 2, f"anchor_k must be >= 2, got {self.anchor_k}")
         _check(self.anchor_sample >= 1, f"anchor_sample must be >= 1, got {self.anchor_sample}")
         _check(self.max_bucket >= 2, f"max_bucket must be >= 2, got {self.max_bucket}")
+        _unit("min_estimate", self.min_estimate)
         _check(self.backend in ("numpy", "datasketch"), f"index backend must be 'numpy' or 'datasketch', got {self.backend!r}")
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "anchor_pairs",
     "band_params",
     "candidate_pairs",
+    "estimated_containment",
     "lsh_error_rates",
     "lsh_pairs",
     "lsh_pairs_datasketch",
@@ -53,6 +54,7 @@ class Candidates:
     capped_buckets: int
     bands: int
     rows: int
+    screened_out: int = 0
 
 
 @lru_cache(maxsize=32)
@@ -172,6 +174,19 @@ def anchor_pairs(token_hashes: np.ndarray, token_offsets: np.ndarray, members: n
     return _normalize_pairs(pairs), capped
 
 
+def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Containment of the smaller set in the larger, estimated from MinHash and set sizes.
+
+    With the Jaccard estimate ``J`` (share of equal signature values) and the
+    sizes, ``|A∩B| ≈ J (|A| + |B|) / (1 + J)``.
+    """
+    i, j = pairs[:, 0], pairs[:, 1]
+    est = (signatures[i] == signatures[j]).mean(axis=1)
+    si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nan_to_num(est * (si + sj) / (1.0 + est) / np.minimum(si, sj))
+
+
 def candidate_pairs(
     signatures: np.ndarray,
     members: np.ndarray,
@@ -179,6 +194,7 @@ def candidate_pairs(
     token_offsets: np.ndarray,
     config: IndexConfig,
     minhash: MinHashConfig,
+    sizes: np.ndarray | None = None,
 ) -> Candidates:
     """Union of the LSH and anchor candidates among ``members``.
 
@@ -187,6 +203,9 @@ def candidate_pairs(
         members: positions of the articles to index (representatives).
         token_hashes, token_offsets: token hashes of ``members`` (for anchors).
         config: index settings; minhash: the signature settings.
+        sizes: shingle counts per article; with ``config.min_estimate`` > 0,
+            candidates whose MinHash-estimated containment is below it are
+            dropped before the exact verification.
 
     Returns:
         :class:`Candidates` with pairs of article positions.
@@ -203,4 +222,9 @@ def candidate_pairs(
         capped += c2
         parts.append(anchors)
     pairs = _normalize_pairs(np.concatenate(parts))
-    return Candidates(pairs, len(lsh), len(anchors), capped, bands, rows)
+    screened = 0
+    if sizes is not None and config.min_estimate > 0 and len(pairs):
+        keep = estimated_containment(signatures, sizes, pairs) >= config.min_estimate
+        screened = int((~keep).sum())
+        pairs = pairs[keep]
+    return Candidates(pairs, len(lsh), len(anchors), capped, bands, rows, screened)

@@ -289,7 +289,7 @@ def dedupe(
         del parts, contents
 
     with timer("candidates"):
-        cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash)
+        cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash, sizes=np.diff(so))
 
     with timer("verify"):
         vectors = Vectors.build(sh, so, th, to, digest[rep_pos], rows=cands.pairs.ravel())

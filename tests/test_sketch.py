@@ -135,3 +135,13 @@ def test_configs_reject_bad_values() -> None:
         IndexConfig(threshold=1.5)
     with pytest.raises(ConfigError, match="kind"):
         ShingleConfig(kind="sentence")  # type: ignore[arg-type]
+
+
+def test_estimated_containment_tracks_exact() -> None:
+    from dedup.index import estimated_containment
+
+    words = [f"w{i}" for i in range(400)]
+    texts = [" ".join(words), " ".join(words[100:160]), " ".join(f"x{i}" for i in range(80))]
+    sig, h, o = _sigs(texts, num_perm=256)
+    est = estimated_containment(sig, np.diff(o), np.array([[0, 1], [0, 2]]))
+    assert est[0] > 0.7 and est[1] < 0.1

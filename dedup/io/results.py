@@ -127,6 +127,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
             "candidate_pairs_from_lsh": cand.from_lsh,
             "candidate_pairs_from_anchors": cand.from_anchors,
             "capped_buckets": cand.capped_buckets,
+            "candidate_pairs_screened_out": cand.screened_out,
             "verified_pairs": len(result.pairs),
             "boilerplate_lines": sum(len(v) for v in result.boilerplate.lines.values()),
             "articles_with_boilerplate": int((result.boilerplate_removed > 0).sum()),
