@@ -181,8 +181,8 @@ class ClusterConfig:
     group's keeper (no chaining). ``method="union"``: connected components of
     the verified edges, with the containment guard: more complete, less
     precise. On the labelled dev pairs, star at its default thresholds has
-    precision 0.97 / recall 0.72; union's best F1 (0.87) comes at precision
-    0.91 (results/eval_dedupe_dev.json).
+    precision 0.96 / recall 0.73; union's best F1 (0.87) comes at precision
+    0.90 (results/eval_dedupe_dev.json).
     """
 
     keep: str = "earliest"
