@@ -30,7 +30,7 @@ def _get(d: Any, *keys: str, default: Any = "n/a") -> Any:
 
 
 def _commit(d: dict[str, Any]) -> str:
-    c = _get(d, "run", "git_commit", default=None) or _get(d, "run", "commit", default="?")
+    c = _get(d, "run", "git", "commit", default=None) or _get(d, "run", "commit", default="?")
     return str(c)[:8]
 
 
@@ -93,7 +93,11 @@ def section() -> str:
         ]
     es = _load("eval_stories")
     if es:
-        lines += [f"**Stories**: see `results/eval_stories.json` (commit {_commit(es)}).", ""]
+        lines += [
+            f"**Stories** (`scripts/eval_stories.py`, commit {_commit(es)}): targets not reached; "
+            "see `results/eval_stories.json` and `results/bench_stories.json`.",
+            "",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
