@@ -27,7 +27,7 @@ import xxhash
 
 from .boilerplate import Boilerplate, find_boilerplate, strip_boilerplate
 from .cluster import choose_keepers, duplicate_groups, star_groups
-from .config import DedupConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
+from .config import DedupConfig, RepeatsConfig, StoriesConfig
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
 from .parallel import map_chunks
@@ -398,12 +398,12 @@ class StoriesResult:
     pairs: np.ndarray
     scores: np.ndarray
     timings: dict[str, float]
-    config: "StoriesConfig"
+    config: StoriesConfig
 
 
 def stories(
     articles: Sequence[Article],
-    config: "StoriesConfig | None" = None,
+    config: StoriesConfig | None = None,
     dedup_config: DedupConfig = DedupConfig(),
     progress: Progress | None = None,
 ) -> StoriesResult:
@@ -422,7 +422,6 @@ def stories(
     Returns:
         A :class:`StoriesResult` with one event and storyline per article.
     """
-    from .config import StoriesConfig
     from .mojibake import fix_mojibake
     from .stories import find_stories
 
@@ -474,7 +473,7 @@ class SimilarityResult:
 def similarity(
     text1: Sequence[str],
     text2: Sequence[str],
-    config: "StoriesConfig | None" = None,
+    config: StoriesConfig | None = None,
     dedup_config: DedupConfig = DedupConfig(),
     title1: Sequence[str] | None = None,
     title2: Sequence[str] | None = None,
@@ -496,7 +495,6 @@ def similarity(
     Raises:
         ValueError: the sides differ in length.
     """
-    from .config import StoriesConfig
     from .mojibake import fix_mojibake
     from .stories import number_sets, story_scores, story_vectors
 

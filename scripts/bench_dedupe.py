@@ -57,6 +57,7 @@ from _common import load_average, run_info, saudinewsnet_dir, write_dev_jsonl, w
 from datasketch import MinHash, MinHashLSH  # noqa: E402
 
 from dedup.config import MinHashConfig, ShingleConfig  # noqa: E402
+from dedup.cluster import UnionFind  # noqa: E402
 from dedup.normalize import normalize  # noqa: E402
 
 TARGET = 10.0  # x faster than the baseline, end to end
@@ -64,27 +65,6 @@ LSH_THRESHOLD = 0.8
 
 
 # --------------------------------------------------------------------------- baseline
-class UnionFind:
-    """Iterative union-find with path halving; the root is the smallest member."""
-
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            if rb < ra:
-                ra, rb = rb, ra
-            self.parent[rb] = ra
-
-
 def baseline(jsonl: Path, k: int, num_perm: int, seed: int, min_tokens: int) -> dict[str, Any]:
     """The datasketch-only pipeline; returns its stage seconds and counts."""
     stages: dict[str, float] = {}

@@ -7,30 +7,17 @@ choice). Clusters: JSONL lines with ``id`` and ``cluster``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputFormatError, InputNotFoundError
+from ..errors import InputFormatError
+from .jsonl import json_objects
 
 __all__ = ["read_gold", "read_run"]
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        raise InputNotFoundError(f"{path}: no such file; check the path")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFormatError(f"malformed JSON ({exc.msg}); each line must be one JSON object", str(path), n) from None
-            if not isinstance(row, dict):
-                raise InputFormatError("each line must be a JSON object", str(path), n)
-            rows.append(row)
+    rows = [obj for _, obj in json_objects(path)]
     if not rows:
         raise InputFormatError("empty gold file", str(path))
     return rows

@@ -14,10 +14,7 @@ All files are written atomically.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,8 @@ import numpy as np
 
 from ..pipeline import StoriesResult
 from ..types import Article
-from ..errors import InputFormatError, InputNotFoundError
+from ..errors import InputFormatError
+from .jsonl import json_objects
 from .writers import atomic_open, write_json, write_jsonl
 
 __all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
@@ -86,35 +84,19 @@ def read_text_pairs(path: str) -> list[dict[str, str]]:
         InputNotFoundError: the file does not exist.
         InputFormatError: a line is not a JSON object with string texts, or an id repeats.
     """
-    try:
-        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputNotFoundError(f"{path}: cannot open the pairs file ({exc.strerror})") from None
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
-    with contextlib.nullcontext(handle) if path == "-" else handle:
-        try:
-            for lineno, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputFormatError(f"not valid JSON ({exc.msg}); expected one object per line", path, lineno) from None
-                if not isinstance(obj, dict):
-                    raise InputFormatError('expected a JSON object like {"id": ..., "text1": ..., "text2": ...}', path, lineno)
-                row = {"id": str(obj.get("id", lineno))}
-                for key in ("text1", "text2", "title1", "title2"):
-                    value = obj.get(key, "" if key.startswith("title") else None)
-                    if not isinstance(value, str):
-                        raise InputFormatError(f'field "{key}" must be a string, got {type(value).__name__}', path, lineno)
-                    row[key] = value
-                if row["id"] in seen:
-                    raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique", path, lineno)
-                seen.add(row["id"])
-                rows.append(row)
-        except UnicodeDecodeError:
-            raise InputFormatError("not UTF-8 text", path) from None
+    for lineno, obj in json_objects(path):
+        row = {"id": str(obj.get("id", lineno))}
+        for key in ("text1", "text2", "title1", "title2"):
+            value = obj.get(key, "" if key.startswith("title") else None)
+            if not isinstance(value, str):
+                raise InputFormatError(f'field "{key}" must be a string, got {type(value).__name__}', path, lineno)
+            row[key] = value
+        if row["id"] in seen:
+            raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique", path, lineno)
+        seen.add(row["id"])
+        rows.append(row)
     return rows
 
 

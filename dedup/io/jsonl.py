@@ -1,0 +1,48 @@
+"""JSON Lines of plain objects (gold labels, text pairs): one reader with clear errors.
+
+Feeds go through :mod:`dedup.io.readers`; this small reader serves the side
+inputs whose lines are not articles.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputFormatError, InputNotFoundError
+
+__all__ = ["json_objects"]
+
+
+def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin.
+
+    Raises:
+        InputNotFoundError: the file cannot be opened.
+        InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named).
+    """
+    name = str(path)
+    try:
+        handle = sys.stdin if name == "-" else open(name, encoding="utf-8")
+    except OSError as exc:
+        raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror}); check the path") from None
+    lineno = 0
+    try:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputFormatError(f"malformed JSON ({exc.msg}); each line must be one JSON object", name, lineno) from None
+            if not isinstance(obj, dict):
+                raise InputFormatError("each line must be a JSON object", name, lineno)
+            yield lineno, obj
+    except UnicodeDecodeError:
+        raise InputFormatError("the file is not UTF-8 text; convert it (e.g. with iconv)", name, lineno + 1) from None
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
