@@ -81,6 +81,18 @@ def main(
     """Find duplicate and near-duplicate news articles."""
 
 
+def _logging(quiet: bool) -> None:
+    """Library warnings (e.g. skipped bad records) go to stderr; ``--quiet`` keeps only errors."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dedup: %(levelname)s: %(message)s"))
+    root = logging.getLogger("dedup")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.propagate = False
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn a user's mistake into one line on stderr and exit code 1."""
@@ -160,6 +172,7 @@ def dedupe(
     from .io.results import write_dedupe_outputs
     from .pipeline import dedupe as run_dedupe
 
+    _logging(quiet)
     with _user_errors():
         priority = tuple(s.strip() for s in source_priority.split(",") if s.strip())
         config = DedupConfig(
@@ -253,6 +266,7 @@ def repeats_cmd(
     from .io.repeats_out import write_repeats_outputs
     from .pipeline import find_repeats_feed
 
+    _logging(quiet)
     with _user_errors():
         config = RepeatsConfig(min_tokens=min_tokens, near=near, report_boilerplate=boilerplate)
         articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
@@ -406,6 +420,7 @@ def stories(
     from .io.stories_out import write_stories_outputs
     from .pipeline import stories as run_stories
 
+    _logging(quiet)
     with _user_errors():
         config = StoriesConfig(
             window_days=window_days,

@@ -254,7 +254,7 @@ def dedupe(
             else:
                 ntok = content.count(" ") + 1
                 if ntok < min_tokens:
-                    reason_skipped[pos] = f"too short: {ntok} tokens < min_tokens={min_tokens}"
+                    reason_skipped[pos] = f"too short: {ntok} token{'s' if ntok != 1 else ''} < min_tokens={min_tokens}"
         digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
         rep_of = np.full(n, -1, dtype=np.int64)  # article → representative index
         reps: list[int] = []

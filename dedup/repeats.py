@@ -616,6 +616,10 @@ def _plan(
             continue
         if resolve(j) == i:  # would close a cycle: i's text would be lost
             continue
+        if r.kind == "near" and i in target.values():
+            # i keeps the text of its exact copies; dropping it as an edited
+            # copy of j would lose their sentences too (found by the property test)
+            continue
         target[i] = j
 
     fragments: dict[int, list[tuple[int, int]]] = {}

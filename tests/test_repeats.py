@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig, RepeatsConfig
@@ -447,8 +447,15 @@ def articles(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
+_GLUED = (
+    "أفاد مساعد الرئيس الروسي يوري أوشاكوف، اليوم الأربعاء، بأن الرئيس فلاديمير بوتين ونظيره الصيني "
+    "شي جين بينغ قد يجريان اتصالات خلال فعاليات منظمة شنغهاي للتعاون."
+)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles())
+@example(text=f"الصين{_GLUED}Loading...\n{_GLUED}\n{_GLUED}")  # an exact pair whose first copy is a near copy of a glued line
 def test_cleaner_never_loses_a_sentence(text: str) -> None:
     result = find_repeats(text)
     cleaned = clean(text, result)

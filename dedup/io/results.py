@@ -23,7 +23,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import OutputError
-from ..pipeline import DUPLICATE, KEPT, SKIPPED, DedupResult
+from ..cluster import choose_keepers
+from ..pipeline import DUPLICATE, KEPT, SKIPPED, DedupResult, policy_key
 from ..verify import CONTAINED, RELATIONS
 from .writers import write_json, write_jsonl
 
@@ -48,6 +49,21 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     arts = result.articles
     sizes = np.bincount(result.group[result.group >= 0], minlength=len(arts)) if len(arts) else np.zeros(0, int)
     policy = result.config.cluster.keep
+
+    in_group = result.group >= 0
+    labels = np.where(in_group, result.group, np.arange(len(arts)))
+    by_policy = choose_keepers(labels, policy_key(arts, result.config)) if len(arts) else labels
+
+    def why_kept(k: int) -> str:
+        """What made ``k`` the keeper, in words."""
+        if policy == "earliest" and arts[k].date is None:
+            why = "the first in input order (no date to compare)"
+        else:
+            why = _POLICY[policy]
+        if by_policy[k] != k:  # star grouping never keeps a text contained in a longer one
+            why += " among the copies not contained in a longer article"
+        return why
+
     for pos, art in enumerate(arts):
         status = int(result.status[pos])
         g = int(result.group[pos])
@@ -74,9 +90,9 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
                 what = f"contained in {arts[k].id}" if inside else f"contains {arts[k].id}"
             else:
                 what = f"{RELATIONS[rel]} copy of {arts[k].id}"
-            row["reason"] = f"{what}; {arts[k].id} kept as {_POLICY[policy]} of {sizes[g]} (--keep {policy})"
+            row["reason"] = f"{what}; of {sizes[g]} copies {arts[k].id} is kept as {why_kept(k)} (--keep {policy})"
         elif g >= 0:
-            row["reason"] = f"kept as {_POLICY[policy]} of {sizes[g]} copies (--keep {policy})"
+            row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
         else:
             row["reason"] = "no duplicate found"
         if repeats is not None:
