@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,4 +29,5 @@ def shared_data(*parts: str) -> Path:
 from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("dedup", derandomize=True, print_blob=True)
-_hypothesis_settings.load_profile("dedup")
+_hypothesis_settings.register_profile("explore", derandomize=False, max_examples=1000, print_blob=True)
+_hypothesis_settings.load_profile(os.environ.get("DEDUP_HYPOTHESIS_PROFILE", "dedup"))  # "explore" hunts for new bugs
