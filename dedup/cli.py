@@ -46,6 +46,11 @@ class Keep(str, Enum):
     source_priority = "source-priority"
 
 
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 class Method(str, Enum):
     star = "star"
     union = "union"
@@ -162,6 +167,8 @@ def dedupe(
     source_field: SourceField = None,
     skip_bad: SkipBad = False,
     jobs: Jobs = 1,
+    backend: Annotated[Optional[Backend], typer.Option(help="local: this machine's processes (--jobs); dask: a Dask cluster (local one of --jobs workers, or --dask-address).")] = None,
+    dask_address: Annotated[Optional[str], typer.Option(help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies --backend dask).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Deduplicate a feed: keep one article per duplicate group, explain every drop.
@@ -185,6 +192,8 @@ def dedupe(
             count_repeats=repeats or clean_repeats,
             clean_repeats=clean_repeats,
             n_jobs=jobs,
+            backend="dask" if dask_address or backend == Backend.dask else "local",
+            dask_address=dask_address,
         )
         articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
         with _progress(quiet) as progress:

@@ -254,11 +254,14 @@ class DedupConfig:
     n_jobs: int = 1
     chunk_size: int = 2000
     max_chars: int = 1_000_000
+    backend: str = "local"
+    dask_address: str | None = None
 
     def __post_init__(self) -> None:
         _check(self.n_jobs == -1 or self.n_jobs >= 1, f"n_jobs must be -1 (all cores) or >= 1, got {self.n_jobs}")
         _check(self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}")
         _check(self.max_chars >= 1, f"max_chars must be >= 1, got {self.max_chars}")
+        _check(self.backend in ("local", "dask"), f"backend must be 'local' or 'dask', got {self.backend!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """All parameters as plain JSON-able data (for ``summary.json``)."""

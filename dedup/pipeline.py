@@ -16,6 +16,7 @@ normalized text that is long enough to compare). External ids appear only in
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
-from .parallel import map_chunks
+from .parallel import backend, map_chunks
 from .chunks import normalize_chunk, sketch_chunk
 from .repeats import ArticleRepeats, clean, find_repeats_batch
 from .signatures import permutations
@@ -207,6 +208,18 @@ def dedupe(
     Returns:
         A :class:`DedupResult` with exactly one decision per article.
     """
+    workers = config.n_jobs if config.n_jobs > 1 else (os.cpu_count() or 2)
+    with backend(config.backend, config.dask_address, workers):
+        return _dedupe(articles, config, progress, bad_records)
+
+
+def _dedupe(
+    articles: Sequence[Article],
+    config: DedupConfig = DedupConfig(),
+    progress: Progress | None = None,
+    bad_records: Sequence[BadRecord] = (),
+) -> DedupResult:
+    """:func:`dedupe` inside the chosen parallel backend."""
     articles = list(articles)
     n = len(articles)
     timer = StageTimer()
