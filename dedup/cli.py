@@ -154,7 +154,7 @@ def dedupe(
     lsh_threshold: Annotated[float, typer.Option(help="Jaccard threshold the LSH bands are tuned for (keep it below --jaccard).")] = IndexConfig.threshold,
     jaccard: Annotated[float, typer.Option(help="Jaccard from which a pair is a near-duplicate.")] = VerifyConfig.jaccard,
     containment: Annotated[float, typer.Option(help="Containment of the shorter article from which it is a contained copy.")] = VerifyConfig.containment,
-    min_cosine: Annotated[float, typer.Option(help="TF-IDF cosine every duplicate pair must reach.")] = VerifyConfig.min_cosine,
+    min_cosine: Annotated[float, typer.Option(help="TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt: a short item has a low cosine with a long roundup).")] = VerifyConfig.min_cosine,
     anchors: Annotated[bool, typer.Option(help="Use the anchor index that finds contained copies.")] = True,
     repeats: Annotated[bool, typer.Option("--repeats", help="Count each article's internally repeated paragraphs into its decision (slower).")] = False,
     clean_repeats: Annotated[bool, typer.Option("--clean-repeats", help="Remove internally repeated paragraphs before comparing (implies --repeats).")] = False,
