@@ -11,8 +11,9 @@ from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
 from dedup.normalize import normalize
 from dedup.pipeline import stories
-from dedup.stories import average_linkage, find_stories, pair_dots
+from dedup.stories import _compact_columns, _count_rows, average_linkage, find_stories, pair_dots
 from dedup.types import Article
+from dedup.verify import _sparse_rows
 
 DAY = 86_400.0
 
@@ -162,3 +163,87 @@ def test_pipeline_dates_and_groups() -> None:
     r = stories(arts)
     assert r.dedup.group[0] == r.dedup.group[1] == 0
     assert r.event[0] == r.event[1] == r.event[2]
+
+
+def _random_rows(rng: np.random.Generator, n: int, width: int, density: float) -> sp.csr_matrix:
+    dense = rng.random((n, width)) * (rng.random((n, width)) < density)
+    dense[0] = 0.0  # an empty row
+    return sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize(
+    ("n_a", "width_a", "width_b", "m"),
+    [(6, 10, 10, 0), (6, 10, 10, 40), (30, 50, 20, 500), (30, 20, 50, 500), (1, 5, 5, 7)],
+    ids=["no-pairs", "small", "a-wider", "b-wider", "one-row-many-partners"],
+)
+def test_pair_dots_matches_dense(n_a, width_a, width_b, m) -> None:
+    rng = np.random.default_rng(0)
+    a, b = _random_rows(rng, n_a, width_a, 0.3), _random_rows(rng, 25, width_b, 0.3)
+    i, j = rng.integers(0, n_a, m), rng.integers(0, 25, m)  # unsorted, repeated
+    width = max(width_a, width_b)
+    dense_a, dense_b = np.zeros((n_a, width)), np.zeros((25, width))
+    dense_a[:, :width_a], dense_b[:, :width_b] = a.toarray(), b.toarray()
+    expect = (dense_a[i] * dense_b[j]).sum(axis=1)
+    np.testing.assert_allclose(pair_dots(a, i, b, j, chunk=16), expect, rtol=1e-12, atol=1e-12)
+
+
+def test_pair_dots_sums_repeated_entries() -> None:
+    # not canonical: column 1 of row 0 stored twice (1 + 2)
+    a = sp.csr_matrix((np.array([1.0, 2.0, 4.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 3))
+    assert pair_dots(a, np.array([0, 1]), a, np.array([0, 1])).tolist() == [9.0, 16.0]
+
+
+def test_count_rows_matches_sparse_rows() -> None:
+    rng = np.random.default_rng(1)
+    hashes = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
+    hashes[::7] = hashes[3]  # repeats within and across rows
+    offsets = np.r_[0, np.sort(rng.integers(0, 5000, 40)), 5000]  # empty rows too
+    ours, ref = _count_rows(hashes, offsets, 1 << 12), _sparse_rows(hashes, offsets, 1 << 12, binary=False)
+    assert ours.shape == ref.shape and (ours != ref).nnz == 0
+    assert ours.has_sorted_indices
+
+
+def test_compact_columns_keeps_dots() -> None:
+    rng = np.random.default_rng(2)
+    x = sp.random(20, 1 << 20, density=1e-5, format="csr", random_state=rng)
+    c = _compact_columns(x)
+    assert c.shape[1] == len(np.unique(x.indices))
+    np.testing.assert_array_equal((c @ c.T).toarray(), (x @ x.T).toarray())
+
+
+def _reference_linkage(rows: np.ndarray, pairs: np.ndarray, scores: np.ndarray, threshold: float, linkage: float) -> list[int]:
+    """Average linkage with dense cluster sums and a plain label array: slow and obviously right."""
+    label = np.arange(len(rows))
+    for e in np.lexsort((pairs[:, 1], pairs[:, 0], -scores)):
+        a, b = label[pairs[e]]
+        if scores[e] < threshold or a == b:
+            continue
+        sa, sb = rows[label == a].sum(axis=0), rows[label == b].sum(axis=0)
+        if sa @ sb / ((label == a).sum() * (label == b).sum()) >= linkage:
+            label[(label == a) | (label == b)] = min(a, b)
+    return label.tolist()
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+@pytest.mark.parametrize("linkage", [0.8, 0.9])
+def test_average_linkage_matches_a_dense_reference(seed, linkage) -> None:
+    # a chain from topic A to topic B plus noise: sums grow long while small clusters join, and the guard bites
+    rng = np.random.default_rng(seed)
+    ends = rng.random((2, 300)) * (rng.random((2, 300)) < 0.3)
+    t = np.linspace(0, 1, 40)[:, None]
+    rows = (1 - t) * ends[0] + t * ends[1] + 0.2 * rng.random((40, 300)) * (rng.random((40, 300)) < 0.1)
+    rows = np.concatenate([rows, rng.random((10, 300)) * (rng.random((10, 300)) < 0.05)])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    pairs = np.array([(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))])
+    scores = (rows[pairs[:, 0]] * rows[pairs[:, 1]]).sum(axis=1)
+    got = average_linkage(sp.csr_matrix(rows), pairs, scores, threshold=0.2, linkage=linkage).tolist()
+    assert got == _reference_linkage(rows, pairs, scores, 0.2, linkage)
+    assert got[0] != got[39]  # the ends of the chain stay apart
+
+
+def test_representative_of_a_tie_is_the_first_member() -> None:
+    text = "the central bank kept interest rates unchanged citing stable inflation and steady growth in lending"
+    other = "the central bank kept interest rates unchanged citing steady inflation and stable growth in lending"
+    r = _run([text, other] + FILLER[1:], [0, 0] + [0] * len(FILLER[1:]))
+    assert r.event[0] == r.event[1] == 0
+    assert r.representative[0] == 0  # both members are equally close to the pair's sum
