@@ -33,7 +33,8 @@ Once built, the hashed vectors are narrowed to the columns in use
 (:func:`_compact_columns`: same dot products, a few hundred thousand columns
 instead of millions), so that :func:`pair_dots` can score each row's
 candidates by gathering from one dense buffer. On the ~20k dev articles this
-stage went from 81 s to 24 s with identical events and storylines.
+stage went from 80-81 s to 24-28 s (four benchmark runs) with identical events
+and storylines.
 
 Labels are the smallest member position, so outputs are deterministic.
 """
