@@ -72,9 +72,9 @@ def section() -> str:
         x = r.get("x_faster_than_baseline", {})
         lines += [
             f"**End to end** (`scripts/bench_dedupe.py`, {_get(bd, 'config', 'articles')} dev articles, commit {_commit(bd)}): "
-            f"`dedup dedupe` {_get(r, 'dedup_seconds_wall', 'jobs_1')} s wall (`--jobs 2`: {_get(r, 'dedup_seconds_wall', 'jobs_2')} s) "
+            f"`dedup dedupe` {_get(r, 'dedup_seconds_wall', 'jobs_1')} s wall (median of runs) "
             f"against {r.get('baseline_seconds_wall')} s for a datasketch-only pipeline (per-shingle update, MinHashLSH at 0.8, "
-            f"union-find): **{x.get('jobs_1')}×** (`--jobs 2`: {x.get('jobs_2')}×); target 10×: "
+            f"union-find): **{x.get('jobs_1')}×**; target 10×: "
             f"{'met' if bd.get('target_met') else 'not met'}. Duplicates found: {_get(r, 'duplicates', 'baseline')} by the baseline, "
             f"{_get(r, 'duplicates', 'dedup')} by dedup.",
             "",
