@@ -112,9 +112,18 @@ def section() -> str:
         ]
     es = _load("eval_stories")
     if es:
+        sem, uci, snn = es.get("semeval", {}), es.get("uci", {}), es.get("saudinewsnet", {})
+        ev = snn.get("same_event_cluster", {})
+        bst = _load("bench_stories") or {}
         lines += [
-            f"**Stories** (`scripts/eval_stories.py`, commit {_commit(es)}): targets not reached; "
-            "see `results/eval_stories.json` and `results/bench_stories.json`.",
+            f"**Stories** (`scripts/eval_stories.py`, `scripts/bench_stories.py`, commit {_commit(es)}): "
+            f"SaudiNewsNet dev event-level pairs precision {ev.get('precision')}, recall {ev.get('recall')}, F1 {ev.get('f1')} "
+            f"(target ≥ 0.93 at precision ≥ 0.93: not met); SemEval-2022 Task 8 training pairs Pearson "
+            f"{_get(sem, 'pearson', 'all')} overall, {_get(sem, 'pearson', 'ar')} Arabic (targets 0.75 / 0.80: not met; plain "
+            f"TF-IDF cosine {_get(sem, 'pearson_plain_tfidf_cosine', 'all')}); UCI headline stories: event ARI "
+            f"{_get(uci, 'event', 'ari')}, storyline ARI {_get(uci, 'storyline', 'ari')}. Clustering the "
+            f"{bst.get('articles')} dev articles takes {bst.get('seconds_total')} s (target ≤ {bst.get('target_seconds')} s: "
+            f"{'met' if bst.get('meets_target') else 'not met'}).",
             "",
         ]
     lines.append(END)
