@@ -191,6 +191,45 @@ def policy_key(articles: Sequence[Article], config: DedupConfig) -> np.ndarray:
     return np.zeros(len(articles), dtype=np.float64)
 
 
+def _normalized_lines(
+    texts: Sequence[str], config: DedupConfig, progress: Callable[[int], None] | None = None
+) -> list[list[str]]:
+    """Normalized non-empty lines of every text, in parallel chunks."""
+    chunks = map_chunks(
+        normalize_chunk, texts, n_jobs=config.n_jobs, chunk_size=config.chunk_size, progress=progress, config=config.normalize
+    )
+    return [art_lines for chunk in chunks for art_lines in chunk]
+
+
+def _without_boilerplate(
+    lines: Sequence[Sequence[str]], sources: Sequence[str], config: DedupConfig
+) -> tuple[list[str], Boilerplate, np.ndarray]:
+    """Each article's text to compare (boilerplate left out), the boilerplate, and how many lines it removed."""
+    bp = find_boilerplate(lines, sources, config.boilerplate)
+    stripped = [strip_boilerplate(ls, s, bp) for ls, s in zip(lines, sources)]
+    return [c for c, _ in stripped], bp, np.array([r for _, r in stripped], dtype=np.int64)
+
+
+def _sketches(
+    contents: Sequence[str], config: DedupConfig, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes, shingle hashes (flat + offsets each) and signatures, in parallel chunks."""
+    parts = map_chunks(
+        sketch_chunk,
+        contents,
+        n_jobs=config.n_jobs,
+        chunk_size=config.chunk_size,
+        progress=progress,
+        shingle_cfg=config.shingle,
+        minhash_cfg=config.minhash,
+        perms=permutations(config.minhash.num_perm, config.minhash.seed),
+    )
+    th, to = _concat([(p[0], p[1]) for p in parts])
+    sh, so = _concat([(p[2], p[3]) for p in parts])
+    sigs = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
+    return th, to, sh, so, sigs
+
+
 def dedupe(
     articles: Sequence[Article],
     config: DedupConfig = DedupConfig(),
@@ -236,23 +275,11 @@ def _dedupe(
                 texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, repeats)]
 
     with timer("normalize"):
-        chunks = map_chunks(
-            normalize_chunk,
-            texts,
-            n_jobs=config.n_jobs,
-            chunk_size=config.chunk_size,
-            progress=tick("normalize", n),
-            config=config.normalize,
-        )
-        lines = [art_lines for chunk in chunks for art_lines in chunk]
+        lines = _normalized_lines(texts, config, tick("normalize", n))
 
     with timer("boilerplate"):
-        sources = [a.source for a in articles]
-        bp = find_boilerplate(lines, sources, config.boilerplate)
-        stripped = [strip_boilerplate(ls, s, bp) for ls, s in zip(lines, sources)]
-        contents = [c for c, _ in stripped]
-        removed = np.array([r for _, r in stripped], dtype=np.int64)
-        del lines, stripped
+        contents, bp, removed = _without_boilerplate(lines, [a.source for a in articles], config)
+        del lines
 
     with timer("screen"):
         reason_skipped: dict[int, str] = {}
@@ -282,24 +309,8 @@ def _dedupe(
         rep_pos = np.array(reps, dtype=np.int64)
 
     with timer("sketch"):
-        parts = map_chunks(
-            sketch_chunk,
-            [contents[p] for p in reps],
-            n_jobs=config.n_jobs,
-            chunk_size=config.chunk_size,
-            progress=tick("sketch", len(reps)),
-            shingle_cfg=config.shingle,
-            minhash_cfg=config.minhash,
-            perms=permutations(config.minhash.num_perm, config.minhash.seed),
-        )
-        th, to = _concat([(p[0], p[1]) for p in parts])
-        sh, so = _concat([(p[2], p[3]) for p in parts])
-        sigs = (
-            np.concatenate([p[4] for p in parts])
-            if parts
-            else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
-        )
-        del parts, contents
+        th, to, sh, so, sigs = _sketches([contents[p] for p in reps], config, tick("sketch", len(reps)))
+        del contents
 
     with timer("candidates"):
         cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash, sizes=np.diff(so))
@@ -445,9 +456,7 @@ def stories(
         dup = dedupe(articles, dedup_config, progress=progress)
     with timer("normalize"):
         bodies = normalize_batch(fix_mojibake([a.text for a in articles]), config.normalize)
-        sources = [a.source for a in articles]
-        bp = find_boilerplate(bodies, sources, dedup_config.boilerplate)
-        texts = [strip_boilerplate(ls, s, bp)[0] for ls, s in zip(bodies, sources)]
+        texts, _, _ = _without_boilerplate(bodies, [a.source for a in articles], dedup_config)
         titles = [" ".join(ls) for ls in normalize_batch(fix_mojibake([a.title for a in articles]), config.normalize)]
         times = np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
         del bodies
@@ -541,12 +550,8 @@ def score_articles(articles: Sequence[Article], pairs: np.ndarray, config: Dedup
     of positions. Used by ``dedup eval --sweep``.
     """
     articles = list(articles)
-    lines = [x for chunk in map_chunks(normalize_chunk, [a.text for a in articles], n_jobs=config.n_jobs, chunk_size=config.chunk_size, config=config.normalize) for x in chunk]
-    sources = [a.source for a in articles]
-    bp = find_boilerplate(lines, sources, config.boilerplate)
-    contents = [strip_boilerplate(ls, s, bp)[0] for ls, s in zip(lines, sources)]
-    parts = map_chunks(sketch_chunk, contents, n_jobs=config.n_jobs, chunk_size=config.chunk_size, shingle_cfg=config.shingle, minhash_cfg=config.minhash)
-    th, to = _concat([(p[0], p[1]) for p in parts])
-    sh, so = _concat([(p[2], p[3]) for p in parts])
+    lines = _normalized_lines([a.text for a in articles], config)
+    contents, _, _ = _without_boilerplate(lines, [a.source for a in articles], config)
+    th, to, sh, so, _ = _sketches(contents, config)
     digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
     return score_pairs(Vectors.build(sh, so, th, to, digest), np.asarray(pairs, dtype=np.int64).reshape(-1, 2))

@@ -28,31 +28,58 @@ from sklearn.feature_extraction.text import TfidfTransformer
 
 from .config import VerifyConfig
 
-__all__ = ["EXACT", "NEAR", "CONTAINED", "NONE", "RELATIONS", "PairScores", "Vectors", "decide", "score_pairs"]
+__all__ = [
+    "CONTAINED",
+    "EXACT",
+    "NEAR",
+    "NONE",
+    "RELATIONS",
+    "SHINGLE_COLUMNS",
+    "TOKEN_COLUMNS",
+    "PairScores",
+    "Vectors",
+    "decide",
+    "hashed_rows",
+    "score_pairs",
+]
 
 NONE, EXACT, NEAR, CONTAINED = 0, 1, 2, 3
 RELATIONS = {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
 _PAIR_CHUNK = 50_000
 
 
-_SHINGLE_COLUMNS = 1 << 26  # binary matrix: only the shape grows, nothing per column
-_TOKEN_COLUMNS = 1 << 22  # IDF is stored per column: 4M buckets, ~3% of a 300k vocabulary collides
+SHINGLE_COLUMNS = 1 << 26  # binary matrix: only the shape grows, nothing per column
+TOKEN_COLUMNS = 1 << 22  # IDF is stored per column: 4M buckets, ~3% of a 300k vocabulary collides
 
 
-def _sparse_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int, binary: bool) -> sp.csr_matrix:
-    """A sparse (rows × buckets) matrix of counts (or 1s) from flat hashes.
+def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:
+    """Counts (or 1s) per (row, hash bucket) as a canonical CSR matrix.
 
     Columns are the hash modulo ``columns`` (the hashing trick): no vocabulary
-    to build or sort. Two different shingles of one pair share a bucket with
-    probability about ``|A| |B| / columns`` — negligible at these widths.
+    to build. Two different shingles of one pair share a bucket with
+    probability about ``|A| |B| / columns``, negligible at these widths. Built
+    with one sort of packed ``row << log2(columns) | bucket`` keys instead of
+    scipy's COO → CSR conversion and per-row sort (~2x faster).
+
+    >>> m = hashed_rows(np.array([5, 2, 5, 2], dtype=np.uint64), np.array([0, 3, 4]), 4)
+    >>> m.toarray().tolist()
+    [[0.0, 2.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
     """
+    assert columns & (columns - 1) == 0, "columns must be a power of two"
     n = len(offsets) - 1
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    cols = (hashes % np.uint64(columns)).astype(np.int64)
-    m = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n, columns))
-    m.sum_duplicates()
-    if binary:
-        m.data[:] = 1.0
+    shift = columns.bit_length() - 1
+    keys = np.repeat(np.arange(n, dtype=np.int64) << shift, np.diff(offsets))
+    keys |= (hashes & np.uint64(columns - 1)).astype(np.int64)
+    keys.sort()
+    first = np.ones(len(keys), dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.ones(len(starts)) if binary else np.diff(np.append(starts, len(keys))).astype(np.float64)
+    keys = keys[starts]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys >> shift, minlength=n), out=indptr[1:])
+    m = sp.csr_matrix((counts, (keys & (columns - 1)).astype(np.int32), indptr), shape=(n, columns))
+    m.has_canonical_format = True
     return m
 
 
@@ -104,13 +131,13 @@ class Vectors:
         rows = np.arange(n) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
         row_of = np.full(n, -1, dtype=np.int64)
         row_of[rows] = np.arange(len(rows))
-        shingles = _sparse_rows(*_select_rows(shingle_hashes, shingle_offsets, rows), _SHINGLE_COLUMNS, binary=True)
-        counts = _sparse_rows(*_select_rows(token_hashes, token_offsets, rows), _TOKEN_COLUMNS, binary=False)
+        shingles = hashed_rows(*_select_rows(shingle_hashes, shingle_offsets, rows), SHINGLE_COLUMNS, binary=True)
+        counts = hashed_rows(*_select_rows(token_hashes, token_offsets, rows), TOKEN_COLUMNS)
         if counts.shape[0] == 0 or n == 0:
             tfidf = counts
         else:
             sample = np.unique(np.linspace(0, n - 1, min(n, idf_sample)).astype(np.int64))
-            fit_on = _sparse_rows(*_select_rows(token_hashes, token_offsets, sample), _TOKEN_COLUMNS, binary=False)
+            fit_on = hashed_rows(*_select_rows(token_hashes, token_offsets, sample), TOKEN_COLUMNS)
             tfidf = TfidfTransformer(sublinear_tf=True).fit(fit_on).transform(counts).tocsr()
         return cls(shingles, tfidf, np.diff(shingles.indptr).astype(np.int64), row_of, digest)
 

@@ -11,9 +11,9 @@ from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
 from dedup.normalize import normalize
 from dedup.pipeline import stories
-from dedup.stories import _compact_columns, _count_rows, average_linkage, find_stories, pair_dots
+from dedup.stories import _compact_columns, average_linkage, find_stories, pair_dots
 from dedup.types import Article
-from dedup.verify import _sparse_rows
+from dedup.verify import hashed_rows
 
 DAY = 86_400.0
 
@@ -193,12 +193,18 @@ def test_pair_dots_sums_repeated_entries() -> None:
     assert pair_dots(a, np.array([0, 1]), a, np.array([0, 1])).tolist() == [9.0, 16.0]
 
 
-def test_count_rows_matches_sparse_rows() -> None:
+@pytest.mark.parametrize("binary", [False, True])
+def test_hashed_rows_matches_scipy(binary: bool) -> None:
     rng = np.random.default_rng(1)
     hashes = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
     hashes[::7] = hashes[3]  # repeats within and across rows
     offsets = np.r_[0, np.sort(rng.integers(0, 5000, 40)), 5000]  # empty rows too
-    ours, ref = _count_rows(hashes, offsets, 1 << 12), _sparse_rows(hashes, offsets, 1 << 12, binary=False)
+    rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    ref = sp.csr_matrix((np.ones(len(hashes)), (rows, (hashes % np.uint64(1 << 12)).astype(np.int64))), shape=(41, 1 << 12))
+    ref.sum_duplicates()
+    if binary:
+        ref.data[:] = 1.0
+    ours = hashed_rows(hashes, offsets, 1 << 12, binary=binary)
     assert ours.shape == ref.shape and (ours != ref).nnz == 0
     assert ours.has_sorted_indices
 
