@@ -20,6 +20,9 @@ Two paths, both returning integer pairs ``(m, 2)`` with ``i < j``, sorted:
 Buckets (equal band keys or equal anchors) with more than ``max_bucket``
 members contribute a star (every member with the bucket's first) instead of
 all pairs, so a boilerplate-heavy text cannot make the work quadratic.
+Finally, candidates whose containment estimated from the signatures and the
+set sizes is below ``min_estimate`` are screened out before the (costlier)
+exact verification.
 """
 
 from __future__ import annotations
