@@ -38,6 +38,7 @@ from .shingle import fmix64, word_shingles
 __all__ = [
     "Candidates",
     "anchor_pairs",
+    "band_keys",
     "band_params",
     "candidate_pairs",
     "estimated_containment",
@@ -131,15 +132,30 @@ def _normalize_pairs(pairs: np.ndarray) -> np.ndarray:
     return np.stack([key // width, key % width], axis=1)
 
 
+def band_keys(signatures: np.ndarray, members: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One 64-bit key per row ``members`` for band ``band`` (columns ``band*rows`` to ``(band+1)*rows``).
+
+    The chain starts from ``band + 1`` and mixes in one column at a time with
+    :func:`fmix64`, so equal band values give equal keys in every process, and
+    the same values in different bands almost surely do not.
+
+    >>> sig = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [1, 3, 3, 4]], dtype=np.uint32)
+    >>> k = band_keys(sig, np.arange(3), 0, 2)
+    >>> bool(k[0] == k[1]), bool(k[0] == k[2])
+    (True, False)
+    """
+    block = signatures[members, band * rows : (band + 1) * rows].astype(np.uint64)
+    key = np.full(len(members), np.uint64(band + 1), dtype=np.uint64)
+    for col in range(rows):
+        key = fmix64(key * np.uint64(0x100000001B3) + block[:, col])
+    return key
+
+
 def lsh_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, max_bucket: int) -> tuple[np.ndarray, int]:
     """Banding over signature rows ``members`` (positions); returns ``(pairs, capped buckets)``."""
     parts, capped = [], 0
     for band in range(bands):
-        block = signatures[members, band * rows : (band + 1) * rows].astype(np.uint64)
-        key = np.full(len(members), np.uint64(band + 1), dtype=np.uint64)
-        for col in range(rows):
-            key = fmix64(key * np.uint64(0x100000001B3) + block[:, col])
-        p, c = _bucket_pairs(key, members, max_bucket)
+        p, c = _bucket_pairs(band_keys(signatures, members, band, rows), members, max_bucket)
         parts.append(p)
         capped += c
     return _normalize_pairs(np.concatenate(parts) if parts else _empty_pairs()), capped
@@ -217,7 +233,9 @@ def candidate_pairs(
     if config.backend == "datasketch":
         lsh, capped = lsh_pairs_datasketch(signatures, members, config.threshold, minhash, config.fp_weight), 0
     else:
-        lsh, capped = lsh_pairs(signatures, members, bands, rows, config.max_bucket)
+        from .parallel import dask_active, lsh_pairs_dask  # local: parallel imports this module
+
+        lsh, capped = (lsh_pairs_dask if dask_active() else lsh_pairs)(signatures, members, bands, rows, config.max_bucket)
     parts = [lsh]
     anchors = _empty_pairs()
     if config.anchors:
