@@ -7,77 +7,121 @@ it occurs in at least ``min_articles`` of that source's articles and has at
 most ``max_tokens`` tokens. Long repeated lines are left alone: they are
 content, usually copies of one story. Boilerplate is left out of shingling;
 the records written out are never modified.
+
+The work is split so that a feed never has to be in memory at once: each
+chunk of articles yields the 64-bit keys of its distinct short lines
+(:func:`line_keys`, a hash of source and line), the counts over the whole
+feed decide (:func:`find_boilerplate`), and each chunk is then stripped
+(:func:`strip_boilerplate`) with the keys found.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import xxhash
 
 from .config import BoilerplateConfig
 
-__all__ = ["Boilerplate", "find_boilerplate", "strip_boilerplate"]
+__all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "strip_boilerplate"]
+
+
+def line_key(source: str, line: str) -> int:
+    """The 64-bit key of a normalized line of a source (same in every process and run)."""
+    return xxhash.xxh3_64_intdigest(f"{source}\x1f{line}".encode())
+
+
+def line_keys(lines: Sequence[Sequence[str]], sources: Sequence[str], config: BoilerplateConfig) -> np.ndarray:
+    """Keys of each article's distinct short lines (the only ones that can be boilerplate), flat."""
+    if not config.enabled:
+        return np.zeros(0, dtype=np.uint64)
+    keys = [
+        line_key(src, line)
+        for src, art_lines in zip(sources, lines)
+        for line in set(art_lines)
+        if line.count(" ") < config.max_tokens
+    ]
+    return np.array(keys, dtype=np.uint64)
 
 
 @dataclass(frozen=True)
 class Boilerplate:
-    """Boilerplate lines per source: ``lines[source]`` is a frozenset of normalized lines."""
+    """Boilerplate keys (sorted) with the number of articles holding each.
 
-    lines: dict[str, frozenset[str]]
-    counts: dict[tuple[str, str], int]
+    ``lines`` maps a key to its ``(source, line)`` text for reporting; it is
+    filled by the stripping pass (:meth:`with_lines`).
+    """
+
+    keys: np.ndarray
+    counts: np.ndarray
+    lines: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def key_set(self) -> frozenset[int]:
+        """The keys as a set, for fast membership tests per line."""
+        return frozenset(self.keys.tolist())
+
+    def with_lines(self, found: Iterable[dict[int, tuple[str, str]]]) -> "Boilerplate":
+        """The same boilerplate with the texts of the stripped lines attached."""
+        lines: dict[int, tuple[str, str]] = {}
+        for part in found:
+            for key, text in part.items():
+                lines.setdefault(key, text)
+        return Boilerplate(self.keys, self.counts, lines)
+
+    def per_source(self) -> dict[str, int]:
+        """Number of boilerplate lines of each source (those seen while stripping)."""
+        out: dict[str, int] = {}
+        for source, _ in self.lines.values():
+            out[source] = out.get(source, 0) + 1
+        return out
 
     def report(self) -> list[dict[str, object]]:
         """Rows ``{"source", "line", "articles"}``, most frequent first (deterministic)."""
-        rows = [
-            {"source": s, "line": line, "articles": c}
-            for (s, line), c in self.counts.items()
-            if line in self.lines.get(s, frozenset())
-        ]
+        count = dict(zip(self.keys.tolist(), self.counts.tolist()))
+        rows = [{"source": s, "line": line, "articles": count[k]} for k, (s, line) in self.lines.items()]
         rows.sort(key=lambda r: (-int(r["articles"]), str(r["source"]), str(r["line"])))  # type: ignore[call-overload]
         return rows
 
+    def __len__(self) -> int:
+        return len(self.keys)
 
-def find_boilerplate(
-    lines: Sequence[Sequence[str]], sources: Sequence[str], config: BoilerplateConfig
-) -> Boilerplate:
-    """Find boilerplate lines.
 
-    Args:
-        lines: per article, its normalized non-empty lines.
-        sources: per article, its source ("" when unknown: one shared source).
-        config: thresholds.
+def find_boilerplate(keys: np.ndarray, config: BoilerplateConfig) -> Boilerplate:
+    """Boilerplate from the :func:`line_keys` of every article of the feed.
 
-    Returns:
-        The boilerplate lines of each source.
-
+    >>> from dedup.config import BoilerplateConfig
+    >>> cfg = BoilerplateConfig(min_articles=4)
     >>> arts = [["share this", "a story %d here" % i] for i in range(4)]
-    >>> bp = find_boilerplate(arts, ["x"] * 4, BoilerplateConfig(min_articles=4))
-    >>> sorted(bp.lines["x"])
-    ['share this']
+    >>> bp = find_boilerplate(line_keys(arts, ["x"] * 4, cfg), cfg)
+    >>> strip_boilerplate(["share this", "a story"], "x", bp.key_set())[:2]
+    ('a story', 1)
     """
-    if not config.enabled:
-        return Boilerplate({}, {})
-    counts: Counter[tuple[str, str]] = Counter()
-    for src, art_lines in zip(sources, lines):
-        for line in set(art_lines):
-            if line.count(" ") < config.max_tokens:
-                counts[(src, line)] += 1
-    found: dict[str, set[str]] = {}
-    for (src, line), c in counts.items():
-        if c >= config.min_articles:
-            found.setdefault(src, set()).add(line)
-    return Boilerplate({s: frozenset(v) for s, v in found.items()}, {k: c for k, c in counts.items() if c >= config.min_articles})
+    if not config.enabled or len(keys) == 0:
+        return Boilerplate(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    uniq, counts = np.unique(keys, return_counts=True)
+    frequent = counts >= config.min_articles
+    return Boilerplate(uniq[frequent], counts[frequent].astype(np.int64))
 
 
-def strip_boilerplate(lines: Sequence[str], source: str, boilerplate: Boilerplate) -> tuple[str, int]:
+def strip_boilerplate(
+    lines: Sequence[str], source: str, keys: frozenset[int]
+) -> tuple[str, int, dict[int, tuple[str, str]]]:
     """Join an article's normalized lines without its source's boilerplate.
 
     Returns:
-        ``(content, removed)``: the text to shingle and how many lines were left out.
+        ``(content, removed, found)``: the text to shingle, how many lines were
+        left out, and the left-out lines by key.
     """
-    drop = boilerplate.lines.get(source)
-    if not drop:
-        return " ".join(lines), 0
-    kept = [line for line in lines if line not in drop]
-    return " ".join(kept), len(lines) - len(kept)
+    if not keys:
+        return " ".join(lines), 0, {}
+    kept: list[str] = []
+    found: dict[int, tuple[str, str]] = {}
+    for line in lines:
+        key = line_key(source, line)
+        if key in keys:
+            found[key] = (source, line)
+        else:
+            kept.append(line)
+    return " ".join(kept), len(lines) - len(kept), found

@@ -124,8 +124,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (-1 = all cores).")]
 
 
-def _read(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
-    from .io.readers import read_articles
+def _stream(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
+    """The inputs as an :class:`~dedup.io.readers.ArticleStream` (read lazily, once)."""
+    from .io.readers import ArticleStream
 
     cfg = ReadConfig(
         id_field=id_field,
@@ -136,7 +137,13 @@ def _read(inputs: list[str], fmt: Format, id_field, text_field, title_field, dat
         format=fmt.value,
         skip_bad=skip_bad,
     )
-    return read_articles(inputs, cfg)
+    return ArticleStream(inputs, cfg)
+
+
+def _read(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
+    """All articles of the inputs in memory, and the bad records skipped."""
+    stream = _stream(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+    return list(stream), stream.bad
 
 
 @app.command()
@@ -176,7 +183,7 @@ def dedupe(
     Writes unique.jsonl, decisions.jsonl (one line per input article),
     pairs.jsonl and summary.json into --out.
     """
-    from .io.results import write_dedupe_outputs
+    from .io.results import RecordSpool, write_dedupe_outputs
     from .pipeline import dedupe as run_dedupe
 
     _logging(quiet)
@@ -195,10 +202,14 @@ def dedupe(
             backend="dask" if dask_address or backend == Backend.dask else "local",
             dask_address=dask_address,
         )
-        articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
-        with _progress(quiet) as progress:
-            result = run_dedupe(articles, config, progress=progress, bad_records=bad)
-        info = write_dedupe_outputs(out, result, [str(p) for p in inputs])
+        stream = _stream(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
+        try:
+            with _progress(quiet) as progress:
+                result = run_dedupe(spool.tap(stream), config, progress=progress, bad_records=lambda: stream.bad)
+            info = write_dedupe_outputs(out, result, [str(p) for p in inputs], spool.lines())
+        finally:
+            spool.close()
     if not quiet:
         _print_summary(info, out)
 
@@ -220,7 +231,7 @@ def _progress(quiet: bool):
 
         def update(stage: str, advance: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
+                tasks[stage] = bar.add_task(stage, total=total or None)  # 0: not known (a stream)
             bar.advance(tasks[stage], advance)
 
         yield update

@@ -37,6 +37,7 @@ from .shingle import fmix64, word_shingles
 
 __all__ = [
     "Candidates",
+    "anchor_grams",
     "anchor_pairs",
     "band_keys",
     "band_params",
@@ -176,20 +177,22 @@ def lsh_pairs_datasketch(signatures: np.ndarray, members: np.ndarray, threshold:
     return _normalize_pairs(np.array(found, dtype=np.int64).reshape(-1, 2))
 
 
-def anchor_pairs(token_hashes: np.ndarray, token_offsets: np.ndarray, members: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
-    """Pairs of articles sharing a sampled word ``anchor_k``-gram.
+def anchor_grams(token_hashes: np.ndarray, token_offsets: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The anchors of each row: its word ``anchor_k``-grams in the sampled slice of the hash space.
 
-    Args:
-        token_hashes, token_offsets: the batch's token hashes (row ``t`` of the
-            offsets belongs to ``members[t]``).
-        members: article positions of the rows.
-        config: ``anchor_k``, ``anchor_sample``, ``max_bucket``.
+    Returns:
+        ``(grams, rows)``: anchor hashes and the row (0-based, as in the
+        offsets) each belongs to, rows ascending.
     """
     grams, offsets = word_shingles(token_hashes, token_offsets, config.anchor_k)
-    owner = np.repeat(members, np.diff(offsets))
+    rows = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
     keep = (grams >> np.uint64(40)) % np.uint64(config.anchor_sample) == 0
-    grams, owner = grams[keep], owner[keep]
-    pairs, capped = _bucket_pairs(grams, owner, config.max_bucket)
+    return grams[keep], rows[keep]
+
+
+def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
+    """Pairs of articles sharing an anchor (:func:`anchor_grams`); ``owners`` are article positions."""
+    pairs, capped = _bucket_pairs(grams, owners, config.max_bucket)
     return _normalize_pairs(pairs), capped
 
 
@@ -209,8 +212,7 @@ def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.n
 def candidate_pairs(
     signatures: np.ndarray,
     members: np.ndarray,
-    token_hashes: np.ndarray,
-    token_offsets: np.ndarray,
+    anchors: tuple[np.ndarray, np.ndarray] | None,
     config: IndexConfig,
     minhash: MinHashConfig,
     sizes: np.ndarray | None = None,
@@ -220,7 +222,8 @@ def candidate_pairs(
     Args:
         signatures: ``(n, num_perm)`` signatures of all articles.
         members: positions of the articles to index (representatives).
-        token_hashes, token_offsets: token hashes of ``members`` (for anchors).
+        anchors: ``(grams, owners)`` of :func:`anchor_grams`, owners being
+            article positions (None: no anchor path).
         config: index settings; minhash: the signature settings.
         sizes: shingle counts per article; with ``config.min_estimate`` > 0,
             candidates whose MinHash-estimated containment is below it are
@@ -237,15 +240,15 @@ def candidate_pairs(
 
         lsh, capped = (lsh_pairs_dask if dask_active() else lsh_pairs)(signatures, members, bands, rows, config.max_bucket)
     parts = [lsh]
-    anchors = _empty_pairs()
-    if config.anchors:
-        anchors, c2 = anchor_pairs(token_hashes, token_offsets, members, config)
+    from_anchors = _empty_pairs()
+    if config.anchors and anchors is not None:
+        from_anchors, c2 = anchor_pairs(*anchors, config)
         capped += c2
-        parts.append(anchors)
+        parts.append(from_anchors)
     pairs = _normalize_pairs(np.concatenate(parts))
     screened = 0
     if sizes is not None and config.min_estimate > 0 and len(pairs):
         keep = estimated_containment(signatures, sizes, pairs) >= config.min_estimate
         screened = int((~keep).sum())
         pairs = pairs[keep]
-    return Candidates(pairs, len(lsh), len(anchors), capped, bands, rows, screened)
+    return Candidates(pairs, len(lsh), len(from_anchors), capped, bands, rows, screened)

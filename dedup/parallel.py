@@ -17,7 +17,7 @@ the bucket pairs per destination, with exactly the local results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from operator import itemgetter
@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["backend", "chunked", "dask_active", "lsh_pairs_dask", "map_chunks"]
+__all__ = ["backend", "chunked", "dask_active", "imap_tasks", "lsh_pairs_dask", "map_chunks"]
 
 _DASK = ContextVar("dedup_dask_active", default=False)
 
@@ -90,6 +90,30 @@ def map_chunks(
         if progress is not None:
             progress(len(chunk))
     return results
+
+
+def imap_tasks(
+    func: Callable[..., R],
+    tasks: Iterable[tuple[Any, ...]],
+    *,
+    n_jobs: int = 1,
+    **kwargs: Any,
+) -> Iterator[R]:
+    """``func(*task, **kwargs)`` for each task, lazily, results in task order.
+
+    Unlike :func:`map_chunks` the tasks may come from a stream (a file being
+    read): only a few are taken ahead of the results (``2 * n_jobs``), so a
+    feed larger than memory passes through in bounded memory.
+    """
+    if not _DASK.get() and n_jobs == 1:
+        for task in tasks:
+            yield func(*task, **kwargs)
+        return
+    from joblib import Parallel, delayed
+
+    workers = -1 if _DASK.get() else n_jobs
+    parallel = Parallel(n_jobs=workers, backend=None if _DASK.get() else "loky", return_as="generator", pre_dispatch="2*n_jobs")
+    yield from parallel(delayed(func)(*task, **kwargs) for task in tasks)
 
 
 @contextmanager

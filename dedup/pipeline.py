@@ -2,41 +2,51 @@
 
 ``dedupe`` reads like a table of contents::
 
-    [repeats] → normalize → boilerplate → screen (skip / exact copies) →
-    sketch (tokens, shingles, MinHash) → candidates (LSH + anchors) → verify →
-    cluster → explain
+    normalize ([repeats], spill) → boilerplate → sketch (strip, screen,
+    exact copies, MinHash, anchors, features) → candidates (LSH + anchors) →
+    verify → cluster → explain
 
 Every stage is a pure function in its own module; this module wires them,
 times each one, and moves between integer spaces: article positions
 ``0..n-1`` and representative positions ``0..R-1`` (one per distinct
 normalized text that is long enough to compare). External ids appear only in
 ``io/``.
+
+The feed is consumed once, as a stream, in chunks: the text of an article is
+gone once its chunk is normalized (spilled to a temporary file) and sketched.
+What stays in memory is small per article: ids and dates
+(:class:`~dedup.types.ArticleTable`), a signature, anchors; the verification
+features wait on disk (:class:`~dedup.features.FeatureStore`) and are read
+back one block of pairs at a time. So memory grows by about 1.5 KB per
+article, not by the feed's text.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from itertools import islice
 
 import numpy as np
 import xxhash
 
-from .boilerplate import Boilerplate, find_boilerplate, strip_boilerplate
+from .boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
+from .chunks import normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
 from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
+from .features import FeatureStore, Features
 from .index import Candidates, candidate_pairs
 from .normalize import normalize_batch
-from .parallel import backend, map_chunks
-from .chunks import normalize_chunk, sketch_chunk
-from .repeats import ArticleRepeats, clean, find_repeats_batch
+from .parallel import backend, imap_tasks, map_chunks
+from .repeats import ArticleRepeats, find_repeats_batch
 from .signatures import permutations
-from .types import Article, BadRecord
-from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, Vectors, decide, score_pairs
+from .types import Article, ArticleTable, BadRecord, timestamp
+from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, fit_idf, score_pairs
 
 __all__ = [
     "KEPT",
@@ -55,7 +65,9 @@ log = logging.getLogger(__name__)
 KEPT, DUPLICATE, SKIPPED = 0, 1, 2
 
 Progress = Callable[[str, int, int], None]
-"""``progress(stage, advance, total)``: called as work finishes."""
+"""``progress(stage, advance, total)``: called as work finishes (``total`` 0 = unknown)."""
+
+_timestamp = timestamp
 
 
 @dataclass
@@ -79,7 +91,7 @@ class DedupResult:
     """Everything a dedupe run decided, by article position.
 
     Attributes:
-        articles: the input, in input order.
+        table: ids, sources, dates and lengths of the input, in input order.
         status: ``(n,)`` KEPT, DUPLICATE or SKIPPED.
         reason_skipped: position → why the article was not compared.
         group: ``(n,)`` smallest position of the article's duplicate group, or -1.
@@ -93,9 +105,10 @@ class DedupResult:
         timings: seconds per stage.
         config: the configuration used.
         bad_records: input records skipped by the reader.
+        repeat_counts: ``(n,)`` internally repeated paragraphs (when counted).
     """
 
-    articles: list[Article]
+    table: ArticleTable
     status: np.ndarray
     reason_skipped: dict[int, str]
     group: np.ndarray
@@ -111,31 +124,7 @@ class DedupResult:
     timings: dict[str, float]
     config: DedupConfig
     bad_records: list[BadRecord] = field(default_factory=list)
-    repeats: list[ArticleRepeats] | None = None
-
-
-def _concat(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``(flat, offsets)`` batches into one."""
-    flats = [p[0] for p in parts]
-    offsets = [np.zeros(1, dtype=np.int64)]
-    base = 0
-    for flat, off in parts:
-        offsets.append(off[1:] + base)
-        base += len(flat)
-    flat = np.concatenate(flats) if flats else np.zeros(0, dtype=np.uint64)
-    return flat, np.concatenate(offsets)
-
-
-def _timestamp(value: str | None) -> float:
-    if not value:
-        return float("nan")
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return float("nan")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    repeat_counts: np.ndarray | None = None
 
 
 def _star_labels(
@@ -178,17 +167,18 @@ def _star_labels(
     return smallest[keeper], keeper
 
 
-def policy_key(articles: Sequence[Article], config: DedupConfig) -> np.ndarray:
+def policy_key(table: ArticleTable, config: DedupConfig) -> np.ndarray:
     """The keeper policy as a number per article (smaller = preferred, NaN = last)."""
     keep = config.cluster.keep
     if keep == "earliest":
-        return np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
+        return table.times.copy()
     if keep == "longest":
-        return -np.array([len(a.text) for a in articles], dtype=np.float64)
+        return -table.lengths.astype(np.float64)
     if keep == "source-priority":
         rank = {s: i for i, s in enumerate(config.cluster.source_priority)}
-        return np.array([rank.get(a.source, len(rank)) for a in articles], dtype=np.float64)
-    return np.zeros(len(articles), dtype=np.float64)
+        by_code = np.array([rank.get(s, len(rank)) for s in table.source_names], dtype=np.float64)
+        return by_code[table.source_codes] if len(table) else np.zeros(0)
+    return np.zeros(len(table), dtype=np.float64)
 
 
 def _normalized_lines(
@@ -205,126 +195,296 @@ def _without_boilerplate(
     lines: Sequence[Sequence[str]], sources: Sequence[str], config: DedupConfig
 ) -> tuple[list[str], Boilerplate, np.ndarray]:
     """Each article's text to compare (boilerplate left out), the boilerplate, and how many lines it removed."""
-    bp = find_boilerplate(lines, sources, config.boilerplate)
-    stripped = [strip_boilerplate(ls, s, bp) for ls, s in zip(lines, sources)]
-    return [c for c, _ in stripped], bp, np.array([r for _, r in stripped], dtype=np.int64)
+    bp = find_boilerplate(line_keys(lines, sources, config.boilerplate), config.boilerplate)
+    keys = bp.key_set()
+    stripped = [strip_boilerplate(ls, s, keys) for ls, s in zip(lines, sources)]
+    bp = bp.with_lines(found for _, _, found in stripped)
+    return [c for c, _, _ in stripped], bp, np.array([r for _, r, _ in stripped], dtype=np.int64)
 
 
 def _sketches(
-    contents: Sequence[str], config: DedupConfig, progress: Callable[[int], None] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Token hashes, shingle hashes (flat + offsets each) and signatures, in parallel chunks."""
+    contents: Sequence[str], config: DedupConfig
+) -> tuple[np.ndarray, Features]:
+    """Signatures and verification features of normalized texts, in parallel chunks."""
+    perms = permutations(config.minhash.num_perm, config.minhash.seed)
     parts = map_chunks(
-        sketch_chunk,
-        contents,
-        n_jobs=config.n_jobs,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        shingle_cfg=config.shingle,
-        minhash_cfg=config.minhash,
-        perms=permutations(config.minhash.num_perm, config.minhash.seed),
+        sketch_chunk, contents, n_jobs=config.n_jobs, chunk_size=config.chunk_size,
+        shingle_cfg=config.shingle, minhash_cfg=config.minhash, perms=perms,
     )
-    th, to = _concat([(p[0], p[1]) for p in parts])
-    sh, so = _concat([(p[2], p[3]) for p in parts])
     sigs = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
-    return th, to, sh, so, sigs
+    return sigs, Features.concat([Features.from_hashes(p[2], p[3], p[0], p[1]) for p in parts])
+
+
+def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    it = iter(articles)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 def dedupe(
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     config: DedupConfig = DedupConfig(),
     progress: Progress | None = None,
-    bad_records: Sequence[BadRecord] = (),
+    bad_records: Sequence[BadRecord] | Callable[[], Sequence[BadRecord]] = (),
 ) -> DedupResult:
     """Find exact and near-duplicate articles and choose one keeper per group.
 
     Args:
-        articles: the feed, in input order.
+        articles: the feed, in input order: a list, or a stream consumed once
+            (e.g. :func:`dedup.io.readers.iter_articles`), so a feed larger
+            than memory can be deduplicated.
         config: all stage settings.
         progress: optional callback for long stages.
-        bad_records: reader skips, carried into the result for reporting.
+        bad_records: reader skips, carried into the result for reporting (a
+            callable is asked after the stream is consumed).
 
     Returns:
         A :class:`DedupResult` with exactly one decision per article.
     """
     workers = config.n_jobs if config.n_jobs > 1 else (os.cpu_count() or 2)
     with backend(config.backend, config.dask_address, workers):
-        return _dedupe(articles, config, progress, bad_records)
+        result = _dedupe(articles, config, progress)
+    bad = bad_records() if callable(bad_records) else bad_records
+    return replace(result, bad_records=list(bad))
 
 
-def _dedupe(
-    articles: Sequence[Article],
-    config: DedupConfig = DedupConfig(),
-    progress: Progress | None = None,
-    bad_records: Sequence[BadRecord] = (),
-) -> DedupResult:
+def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress | None) -> DedupResult:
     """:func:`dedupe` inside the chosen parallel backend."""
-    articles = list(articles)
-    n = len(articles)
     timer = StageTimer()
+    total = len(articles) if isinstance(articles, Sequence) else 0
 
-    def tick(stage: str, total: int) -> Callable[[int], None] | None:
-        return None if progress is None else (lambda k: progress(stage, k, total))
+    def tick(stage: str, k: int, of: int = 0) -> None:
+        if progress is not None:
+            progress(stage, k, of)
 
-    texts = [a.text for a in articles]
-    repeats = None
-    if config.count_repeats or config.clean_repeats:
-        with timer("repeats"):
-            repeats = find_repeats_feed(texts, config.repeats, config.n_jobs, config.chunk_size, tick("repeats", n))
-            if config.clean_repeats:
-                texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, repeats)]
+    # Workers on another machine cannot see this machine's temporary files:
+    # then the parent keeps the spill and ships the lines.
+    workers_share_disk = config.backend == "local" or config.dask_address is None
+    table = ArticleTable()
+    starts: list[int] = []  # first position of each chunk
+    chunk_codes: list[np.ndarray] = []
+    raw_empty: list[np.ndarray] = []
+    raw_long: list[np.ndarray] = []
+    repeat_counts: list[np.ndarray] = []
 
-    with timer("normalize"):
-        lines = _normalized_lines(texts, config, tick("normalize", n))
+    with tempfile.TemporaryDirectory(prefix="dedup-") as tmp:
+        def spill_path(c: int) -> str:
+            return os.path.join(tmp, "norm-%06d.pkl" % c)
 
-    with timer("boilerplate"):
-        contents, bp, removed = _without_boilerplate(lines, [a.source for a in articles], config)
-        del lines
+        def sources_of(c: int) -> list[str]:
+            return [table.source_names[s] for s in chunk_codes[c].tolist()]
 
-    with timer("screen"):
-        reason_skipped: dict[int, str] = {}
-        min_tokens = config.shingle.min_tokens
-        for pos, (art, content) in enumerate(zip(articles, contents)):
-            if not art.text.strip():
-                reason_skipped[pos] = "empty text"
-            elif not content:
-                reason_skipped[pos] = "no text left after removing boilerplate"
-            elif len(art.text) > config.max_chars:
-                reason_skipped[pos] = f"text too long: {len(art.text)} characters > max_chars={config.max_chars}"
-            else:
-                ntok = content.count(" ") + 1
-                if ntok < min_tokens:
-                    reason_skipped[pos] = f"too short: {ntok} token{'s' if ntok != 1 else ''} < min_tokens={min_tokens}"
-        digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
-        rep_of = np.full(n, -1, dtype=np.int64)  # article → representative index
-        reps: list[int] = []
-        first_of: dict[int, int] = {}
-        for pos in range(n):
-            if pos in reason_skipped:
-                continue
-            r = first_of.setdefault(int(digest[pos]), len(reps))
-            if r == len(reps):
-                reps.append(pos)
-            rep_of[pos] = r
-        rep_pos = np.array(reps, dtype=np.int64)
+        def prepare_tasks() -> Iterator[tuple[list[str], list[str], str | None]]:
+            for c, batch in enumerate(_batches(articles, config.chunk_size)):
+                starts.append(len(table))
+                chunk_codes.append(np.array(table.extend(batch), dtype=np.int32))
+                texts = [a.text for a in batch]
+                raw_empty.append(np.array([not t.strip() for t in texts], dtype=bool))
+                raw_long.append(np.array([len(t) > config.max_chars for t in texts], dtype=bool))
+                yield texts, sources_of(c), spill_path(c) if workers_share_disk else None
 
-    with timer("sketch"):
-        th, to, sh, so, sigs = _sketches([contents[p] for p in reps], config, tick("sketch", len(reps)))
-        del contents
+        count_repeats = config.count_repeats or config.clean_repeats
+        with timer("repeats+normalize" if count_repeats else "normalize"):
+            keys: list[np.ndarray] = []
+            for c, prepared in enumerate(
+                imap_tasks(
+                    prepare_chunk,
+                    prepare_tasks(),
+                    n_jobs=config.n_jobs,
+                    normalize_cfg=config.normalize,
+                    boilerplate_cfg=config.boilerplate,
+                    repeats_cfg=config.repeats if count_repeats else None,
+                    clean_repeats=config.clean_repeats,
+                )
+            ):
+                keys.append(prepared.line_keys)
+                if prepared.repeat_counts is not None:
+                    repeat_counts.append(prepared.repeat_counts)
+                if prepared.lines is not None:
+                    _spill(spill_path(c), prepared.lines)
+                tick("normalize", len(chunk_codes[c]), total)
+        n = len(table)
+        n_chunks = len(starts)
 
-    with timer("candidates"):
-        cands = candidate_pairs(sigs, np.arange(len(reps)), th, to, config.index, config.minhash, sizes=np.diff(so))
+        with timer("boilerplate"):
+            bp = find_boilerplate(np.concatenate(keys) if keys else np.zeros(0, np.uint64), config.boilerplate)
+            del keys
 
-    with timer("verify"):
-        vectors = Vectors.build(sh, so, th, to, digest[rep_pos], rows=cands.pairs.ravel())
-        scores = score_pairs(vectors, cands.pairs)
-        rel = decide(scores, config.verify)
-        keep_edge = rel != NONE
-        rep_pairs = cands.pairs[keep_edge]
-        edge_scores = PairScores(*(getattr(scores, f)[keep_edge] for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact")))
-        edge_rel = rel[keep_edge]
+        with timer("sketch"):
+            store = FeatureStore(tmp)
+            n_tokens = np.zeros(n, dtype=np.int64)
+            removed = np.zeros(n, dtype=np.int64)
+            digest = np.zeros(n, dtype=np.uint64)
+            rep_of = np.full(n, -1, dtype=np.int64)  # article → representative index
+            rep_pos: list[int] = []
+            first_of: dict[int, int] = {}
+            sig_parts: list[np.ndarray] = []
+            size_parts: list[np.ndarray] = []
+            gram_parts: list[np.ndarray] = []
+            owner_parts: list[np.ndarray] = []
+            bp_found: list[dict[int, tuple[str, str]]] = []
+            eligible = [~(e | lg) for e, lg in zip(raw_empty, raw_long)]
+            tasks = (
+                (spill_path(c) if workers_share_disk else _unspill(spill_path(c)), sources_of(c), eligible[c])
+                for c in range(n_chunks)
+            )
+            for c, sk in enumerate(
+                imap_tasks(
+                    sketch_spilled,
+                    tasks,
+                    n_jobs=config.n_jobs,
+                    boilerplate_keys=bp.key_set(),
+                    shingle_cfg=config.shingle,
+                    minhash_cfg=config.minhash,
+                    index_cfg=config.index,
+                    perms=permutations(config.minhash.num_perm, config.minhash.seed),
+                )
+            ):
+                base, m = starts[c], len(sk.n_tokens)
+                n_tokens[base : base + m] = sk.n_tokens
+                removed[base : base + m] = sk.removed
+                digest[base : base + m] = sk.digest
+                new_rows: list[int] = []
+                rep_index = np.full(len(sk.sketched), -1, dtype=np.int64)
+                for row, k in enumerate(sk.sketched.tolist()):
+                    r = first_of.setdefault(int(sk.digest[k]), len(rep_pos))
+                    if r == len(rep_pos):
+                        rep_pos.append(base + k)
+                        new_rows.append(row)
+                        rep_index[row] = r
+                    rep_of[base + k] = r
+                new = np.array(new_rows, dtype=np.int64)
+                sig_parts.append(sk.signatures[new])
+                size_parts.append(sk.n_shingles[new])
+                store.append(sk.features.gather(new))
+                mine = rep_index[sk.anchor_rows] >= 0
+                gram_parts.append(sk.anchor_grams[mine])
+                owner_parts.append(rep_index[sk.anchor_rows[mine]])
+                bp_found.append(sk.boilerplate)
+                tick("sketch", m, n)
+            bp = bp.with_lines(bp_found)
+            del bp_found
+            rep_pos_arr = np.array(rep_pos, dtype=np.int64)
+            sigs = np.concatenate(sig_parts) if sig_parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
+            sizes = np.concatenate(size_parts) if size_parts else np.zeros(0, dtype=np.int64)
+            anchors = (
+                np.concatenate(gram_parts) if gram_parts else np.zeros(0, np.uint64),
+                np.concatenate(owner_parts) if owner_parts else np.zeros(0, np.int64),
+            )
+            del sig_parts, size_parts, gram_parts, owner_parts
+            reason_skipped = _screen(
+                np.concatenate(raw_empty) if raw_empty else np.zeros(0, bool),
+                np.concatenate(raw_long) if raw_long else np.zeros(0, bool),
+                n_tokens,
+                table.lengths,
+                config,
+            )
 
-    with timer("cluster"):
+        with timer("candidates"):
+            cands = candidate_pairs(sigs, np.arange(len(rep_pos)), anchors, config.index, config.minhash, sizes=sizes)
+            del sigs, anchors
+
+        with timer("verify"):
+            rep_digest = digest[rep_pos_arr]
+            idf = fit_idf(store)
+            scores = score_pairs(store, cands.pairs, rep_digest, idf)
+            rel = decide(scores, config.verify)
+            keep_edge = rel != NONE
+            rep_pairs = cands.pairs[keep_edge]
+            edge_scores = PairScores(*(getattr(scores, f)[keep_edge] for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact")))
+            edge_rel = rel[keep_edge]
+
+        with timer("cluster"):
+            status, group, keeper = _groups(n, rep_of, rep_pos_arr, rep_pairs, edge_rel, edge_scores, reason_skipped, table, config)
+
+        with timer("explain"):
+            dup = np.flatnonzero(status == DUPLICATE)
+            relation = np.full(n, NONE, dtype=np.int8)
+            score_arr = np.full((n, 3), np.nan)
+            kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
+            same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
+            relation[dup[same]] = EXACT
+            score_arr[dup[same]] = 1.0
+            if (~same).any():
+                d, ks = dup[~same], score_pairs(store, kp[~same], rep_digest, idf)
+                krel = decide(ks, config.verify)
+                # A member linked through others may miss the rule against the keeper itself.
+                fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
+                relation[d] = np.where(krel == NONE, fallback, krel)
+                score_arr[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+            store.close()
+
+    return DedupResult(
+        table=table,
+        status=status,
+        reason_skipped=reason_skipped,
+        group=group,
+        keeper=keeper,
+        relation=relation,
+        scores=score_arr,
+        pairs=rep_pos_arr[rep_pairs].reshape(-1, 2),
+        pair_scores=edge_scores,
+        pair_relation=edge_rel,
+        candidates=cands,
+        boilerplate=bp,
+        boilerplate_removed=removed,
+        timings=dict(timer.seconds),
+        config=config,
+        repeat_counts=np.concatenate(repeat_counts) if repeat_counts else None,
+    )
+
+
+def _spill(path: str, lines: list[list[str]]) -> None:
+    import pickle
+
+    with open(path, "wb") as out:
+        pickle.dump(lines, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unspill(path: str) -> list[list[str]]:
+    import pickle
+
+    with open(path, "rb") as handle:
+        lines = pickle.load(handle)
+    os.remove(path)
+    return lines
+
+
+def _screen(
+    empty: np.ndarray, too_long: np.ndarray, n_tokens: np.ndarray, lengths: np.ndarray, config: DedupConfig
+) -> dict[int, str]:
+    """Why each skipped article was not compared (positions not listed were compared)."""
+    reason: dict[int, str] = {}
+    min_tokens, max_chars = config.shingle.min_tokens, config.max_chars
+    for pos in np.flatnonzero(empty | too_long | (n_tokens < min_tokens)).tolist():
+        if empty[pos]:
+            reason[pos] = "empty text"
+        elif n_tokens[pos] == 0:
+            reason[pos] = "no text left after removing boilerplate"
+        elif too_long[pos]:
+            reason[pos] = f"text too long: {lengths[pos]} characters > max_chars={max_chars}"
+        else:
+            ntok = int(n_tokens[pos])
+            reason[pos] = f"too short: {ntok} token{'s' if ntok != 1 else ''} < min_tokens={min_tokens}"
+    return reason
+
+
+def _groups(
+    n: int,
+    rep_of: np.ndarray,
+    rep_pos: np.ndarray,
+    rep_pairs: np.ndarray,
+    edge_rel: np.ndarray,
+    edge_scores: PairScores,
+    reason_skipped: dict[int, str],
+    table: ArticleTable,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status, group and keeper of every article from the verified edges between representatives."""
+    priority = policy_key(table, config)
+    if config.cluster.method == "star":
+        labels, keeper = _star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority)
+    else:
         # Exact copies join their representative; verified edges link representatives.
         copies = np.flatnonzero(rep_of >= 0)
         copies = copies[rep_pos[rep_of[copies]] != copies]
@@ -333,56 +493,15 @@ def _dedupe(
         ones = np.ones(len(copies))
         cij = np.concatenate([edge_scores.contain_ij, ones])
         cji = np.concatenate([edge_scores.contain_ji, ones])
-        priority = policy_key(articles, config)
-        if config.cluster.method == "star":
-            labels, keeper = _star_labels(n, len(reps), rep_of, rep_pairs, edge_rel, edge_scores, priority)
-        else:
-            labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
-            keeper = choose_keepers(labels, priority)
-        sizes = np.bincount(labels, minlength=n)
-        in_group = sizes[labels] >= 2
-        status = np.full(n, KEPT, dtype=np.int8)
-        status[in_group & (keeper != np.arange(n))] = DUPLICATE
-        for pos in reason_skipped:
-            status[pos] = SKIPPED
-        group = np.where(in_group, labels, -1)
-        keeper = np.where(in_group, keeper, -1)
-
-    with timer("explain"):
-        dup = np.flatnonzero(status == DUPLICATE)
-        relation = np.full(n, NONE, dtype=np.int8)
-        score_arr = np.full((n, 3), np.nan)
-        kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
-        same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
-        relation[dup[same]] = EXACT
-        score_arr[dup[same]] = 1.0
-        if (~same).any():
-            d, ks = dup[~same], score_pairs(vectors, kp[~same])
-            krel = decide(ks, config.verify)
-            # A member linked through others may miss the rule against the keeper itself.
-            fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
-            relation[d] = np.where(krel == NONE, fallback, krel)
-            score_arr[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
-
-    return DedupResult(
-        articles=articles,
-        status=status,
-        reason_skipped=reason_skipped,
-        group=group,
-        keeper=keeper,
-        relation=relation,
-        scores=score_arr,
-        pairs=rep_pos[rep_pairs].reshape(-1, 2),
-        pair_scores=edge_scores,
-        pair_relation=edge_rel,
-        candidates=cands,
-        boilerplate=bp,
-        boilerplate_removed=removed,
-        timings=dict(timer.seconds),
-        config=config,
-        bad_records=list(bad_records),
-        repeats=repeats,
-    )
+        labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+        keeper = choose_keepers(labels, priority)
+    sizes = np.bincount(labels, minlength=n)
+    in_group = sizes[labels] >= 2
+    status = np.full(n, KEPT, dtype=np.int8)
+    status[in_group & (keeper != np.arange(n))] = DUPLICATE
+    for pos in reason_skipped:
+        status[pos] = SKIPPED
+    return status, np.where(in_group, labels, -1), np.where(in_group, keeper, -1)
 
 
 def find_repeats_feed(
@@ -395,6 +514,21 @@ def find_repeats_feed(
     """Internally repeated paragraphs of every text, in parallel chunks."""
     chunks = map_chunks(find_repeats_batch, list(texts), n_jobs=n_jobs, chunk_size=chunk_size, progress=progress, config=config)
     return [r for chunk in chunks for r in chunk]
+
+
+def score_articles(articles: Sequence[Article], pairs: np.ndarray, config: DedupConfig = DedupConfig()) -> PairScores:
+    """Scores of given article pairs, measured exactly as ``dedupe`` measures candidates.
+
+    Runs normalization, boilerplate removal and sketching over all ``articles``
+    (so TF-IDF weights come from the whole feed) and scores ``pairs`` (m, 2)
+    of positions. Used by ``dedup eval --sweep``.
+    """
+    articles = list(articles)
+    lines = _normalized_lines([a.text for a in articles], config)
+    contents, _, _ = _without_boilerplate(lines, [a.source for a in articles], config)
+    _, feats = _sketches(contents, config)
+    digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
+    return score_pairs(feats, np.asarray(pairs, dtype=np.int64).reshape(-1, 2), digest, fit_idf(feats))
 
 
 # --- stories: events and storylines over the duplicate groups ----------------
@@ -531,7 +665,8 @@ def similarity(
     pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
     th, to, sh, so, _ = sketch_chunk(texts, dedup_config.shingle, dedup_config.minhash)
     digest = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in texts], dtype=np.uint64)
-    core = score_pairs(Vectors.build(sh, so, th, to, digest), pairs)
+    feats = Features.from_hashes(sh, so, th, to)
+    core = score_pairs(feats, pairs, digest, fit_idf(feats))
     rel = decide(core, dedup_config.verify)
     x = story_vectors(texts, titles, config)
     story = story_scores(x, number_sets(texts, titles), pairs, config)
@@ -541,17 +676,3 @@ def similarity(
     ]
     return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict)
 
-
-def score_articles(articles: Sequence[Article], pairs: np.ndarray, config: DedupConfig = DedupConfig()) -> PairScores:
-    """Scores of given article pairs, measured exactly as ``dedupe`` measures candidates.
-
-    Runs normalization, boilerplate removal and sketching over all ``articles``
-    (so TF-IDF weights come from the whole feed) and scores ``pairs`` (m, 2)
-    of positions. Used by ``dedup eval --sweep``.
-    """
-    articles = list(articles)
-    lines = _normalized_lines([a.text for a in articles], config)
-    contents, _, _ = _without_boilerplate(lines, [a.source for a in articles], config)
-    th, to, sh, so, _ = _sketches(contents, config)
-    digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
-    return score_pairs(Vectors.build(sh, so, th, to, digest), np.asarray(pairs, dtype=np.int64).reshape(-1, 2))

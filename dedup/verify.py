@@ -21,12 +21,14 @@ else is not a duplicate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from .config import VerifyConfig
+from .features import SHINGLE_COLUMNS, TOKEN_COLUMNS, Features, bucket_rows
 
 __all__ = [
     "CONTAINED",
@@ -36,110 +38,69 @@ __all__ = [
     "RELATIONS",
     "SHINGLE_COLUMNS",
     "TOKEN_COLUMNS",
+    "FeatureSource",
     "PairScores",
-    "Vectors",
     "decide",
+    "fit_idf",
     "hashed_rows",
+    "count_matrix",
     "score_pairs",
+    "shingle_matrix",
 ]
 
 NONE, EXACT, NEAR, CONTAINED = 0, 1, 2, 3
 RELATIONS = {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
 _PAIR_CHUNK = 50_000
-
-
-SHINGLE_COLUMNS = 1 << 26  # binary matrix: only the shape grows, nothing per column
-TOKEN_COLUMNS = 1 << 22  # IDF is stored per column: 4M buckets, ~3% of a 300k vocabulary collides
+_PAIR_BLOCK = 20_000  # pairs per gather: bounds the rows held at once
 
 
 def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:
-    """Counts (or 1s) per (row, hash bucket) as a canonical CSR matrix.
-
-    Columns are the hash modulo ``columns`` (the hashing trick): no vocabulary
-    to build. Two different shingles of one pair share a bucket with
-    probability about ``|A| |B| / columns``, negligible at these widths. Built
-    with one sort of packed ``row << log2(columns) | bucket`` keys instead of
-    scipy's COO → CSR conversion and per-row sort (~2x faster).
+    """Counts (or 1s) per (row, hash bucket) as a canonical CSR matrix (see :func:`~dedup.features.bucket_rows`).
 
     >>> m = hashed_rows(np.array([5, 2, 5, 2], dtype=np.uint64), np.array([0, 3, 4]), 4)
     >>> m.toarray().tolist()
     [[0.0, 2.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
     """
-    assert columns & (columns - 1) == 0, "columns must be a power of two"
-    n = len(offsets) - 1
-    shift = columns.bit_length() - 1
-    keys = np.repeat(np.arange(n, dtype=np.int64) << shift, np.diff(offsets))
-    keys |= (hashes & np.uint64(columns - 1)).astype(np.int64)
-    keys.sort()
-    first = np.ones(len(keys), dtype=bool)
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.ones(len(starts)) if binary else np.diff(np.append(starts, len(keys))).astype(np.float64)
-    keys = keys[starts]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys >> shift, minlength=n), out=indptr[1:])
-    m = sp.csr_matrix((counts, (keys & (columns - 1)).astype(np.int32), indptr), shape=(n, columns))
+    buckets, counts, indptr = bucket_rows(hashes, offsets, columns)
+    return _csr(buckets, np.ones(len(buckets)) if binary else counts.astype(np.float64), indptr, columns)
+
+
+def _csr(indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, columns: int) -> sp.csr_matrix:
+    m = sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(len(indptr) - 1, columns))
     m.has_canonical_format = True
     return m
 
 
-def _select_rows(hashes: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The flat values and offsets of the given rows only."""
-    lengths = np.diff(offsets)[rows]
-    new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    idx = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(int(new_offsets[-1]))
-    return hashes[idx], new_offsets
+def shingle_matrix(features: Features) -> sp.csr_matrix:
+    """Binary (rows × :data:`SHINGLE_COLUMNS`) matrix of the shingle sets."""
+    return _csr(features.shingles, np.ones(len(features.shingles)), features.shingle_offsets, SHINGLE_COLUMNS)
 
 
-@dataclass(frozen=True)
-class Vectors:
-    """What verification compares, for the articles that take part in pairs.
+def count_matrix(features: Features) -> sp.csr_matrix:
+    """Token counts (rows × :data:`TOKEN_COLUMNS`)."""
+    return _csr(features.tokens, features.counts.astype(np.float64), features.token_offsets, TOKEN_COLUMNS)
 
-    ``shingles`` is a binary (rows × shingle buckets) matrix, ``tfidf`` an
-    L2-normalized (rows × token buckets) matrix, ``sizes`` the shingle-set
-    sizes; ``row_of`` maps an article position to its row (-1 when not
-    built); ``digest`` hashes each article's normalized text (equal digests =
-    exact copies).
+
+class FeatureSource(Protocol):
+    """Anything that hands out the :class:`Features` of given rows."""
+
+    def __len__(self) -> int: ...
+
+    def gather(self, rows: np.ndarray) -> Features: ...
+
+
+def fit_idf(source: FeatureSource, sample: int = 5000) -> TfidfTransformer | None:
+    """IDF weights fitted on an evenly spaced sample of at most ``sample`` rows.
+
+    scikit-learn's ``TfidfTransformer`` (sublinear TF, smoothed IDF): a
+    sample estimates document frequencies well, and only the rows
+    verification needs are ever transformed. None for an empty source.
     """
-
-    shingles: sp.csr_matrix
-    tfidf: sp.csr_matrix
-    sizes: np.ndarray
-    row_of: np.ndarray
-    digest: np.ndarray
-
-    @classmethod
-    def build(
-        cls,
-        shingle_hashes: np.ndarray,
-        shingle_offsets: np.ndarray,
-        token_hashes: np.ndarray,
-        token_offsets: np.ndarray,
-        digest: np.ndarray,
-        rows: np.ndarray | None = None,
-        idf_sample: int = 5000,
-    ) -> "Vectors":
-        """Build the rows of the articles ``rows`` (default: all).
-
-        The IDF weights are fitted on an evenly spaced sample of at most
-        ``idf_sample`` articles of the whole batch (scikit-learn's
-        ``TfidfTransformer``): a sample estimates document frequencies well,
-        and only the rows verification needs are transformed.
-        """
-        n = len(shingle_offsets) - 1
-        rows = np.arange(n) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
-        row_of = np.full(n, -1, dtype=np.int64)
-        row_of[rows] = np.arange(len(rows))
-        shingles = hashed_rows(*_select_rows(shingle_hashes, shingle_offsets, rows), SHINGLE_COLUMNS, binary=True)
-        counts = hashed_rows(*_select_rows(token_hashes, token_offsets, rows), TOKEN_COLUMNS)
-        if counts.shape[0] == 0 or n == 0:
-            tfidf = counts
-        else:
-            sample = np.unique(np.linspace(0, n - 1, min(n, idf_sample)).astype(np.int64))
-            fit_on = hashed_rows(*_select_rows(token_hashes, token_offsets, sample), TOKEN_COLUMNS)
-            tfidf = TfidfTransformer(sublinear_tf=True).fit(fit_on).transform(counts).tocsr()
-        return cls(shingles, tfidf, np.diff(shingles.indptr).astype(np.int64), row_of, digest)
+    n = len(source)
+    if n == 0:
+        return None
+    rows = np.unique(np.linspace(0, n - 1, min(n, sample)).astype(np.int64))
+    return TfidfTransformer(sublinear_tf=True).fit(count_matrix(source.gather(rows)))
 
 
 @dataclass(frozen=True)
@@ -166,24 +127,43 @@ def _rowwise_dot(m: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return out
 
 
-def score_pairs(vectors: Vectors, pairs: np.ndarray) -> PairScores:
+def score_pairs(
+    source: FeatureSource,
+    pairs: np.ndarray,
+    digest: np.ndarray,
+    idf: TfidfTransformer | None,
+    block: int = _PAIR_BLOCK,
+) -> PairScores:
     """Exact Jaccard, containment both ways and TF-IDF cosine for ``pairs`` (m, 2).
 
-    Rows are article positions in ``vectors``. Pairs of empty sets score 0.
+    Pairs name rows of ``source`` (and of ``digest``, the hash of each row's
+    normalized text: equal digests are exact copies). Pairs are scored
+    ``block`` at a time, each block gathering only the rows it names, so
+    memory stays bounded however many pairs there are. Pairs of empty sets
+    score 0.
     """
-    gi, gj = pairs[:, 0], pairs[:, 1]
-    i, j = vectors.row_of[gi], vectors.row_of[gj]
-    if len(i) and (i.min() < 0 or j.min() < 0):
-        raise ValueError("score_pairs: a pair names an article whose vectors were not built")
-    inter = _rowwise_dot(vectors.shingles, i, j)
-    si, sj = vectors.sizes[i].astype(np.float64), vectors.sizes[j].astype(np.float64)
-    union = si + sj - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jac = np.where(union > 0, inter / union, 0.0)
-        cij = np.where(si > 0, inter / si, 0.0)
-        cji = np.where(sj > 0, inter / sj, 0.0)
-    cos = np.clip(_rowwise_dot(vectors.tfidf, i, j), 0.0, 1.0)
-    exact = vectors.digest[gi] == vectors.digest[gj]
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    m = len(pairs)
+    jac, cij, cji, cos = (np.zeros(m) for _ in range(4))
+    for lo in range(0, m, block):
+        part = pairs[lo : lo + block]
+        rows, local = np.unique(part.ravel(), return_inverse=True)
+        feats = source.gather(rows)
+        i, j = local.reshape(-1, 2).T
+        shingles = shingle_matrix(feats)
+        sizes = np.diff(feats.shingle_offsets).astype(np.float64)
+        inter = _rowwise_dot(shingles, i, j)
+        si, sj = sizes[i], sizes[j]
+        union = si + sj - inter
+        hi = lo + len(part)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jac[lo:hi] = np.where(union > 0, inter / union, 0.0)
+            cij[lo:hi] = np.where(si > 0, inter / si, 0.0)
+            cji[lo:hi] = np.where(sj > 0, inter / sj, 0.0)
+        counts = count_matrix(feats)
+        tfidf = counts if idf is None else idf.transform(counts).tocsr()
+        cos[lo:hi] = np.clip(_rowwise_dot(tfidf, i, j), 0.0, 1.0)
+    exact = digest[pairs[:, 0]] == digest[pairs[:, 1]]
     jac, cij, cji, cos = (np.where(exact, 1.0, x) for x in (jac, cij, cji, cos))
     return PairScores(jac, cij, cji, cos, exact)
 

@@ -149,4 +149,4 @@ def test_dedupe_counts_and_cleans_repeats(seeds_dir: Path, tmp_path: Path) -> No
     counts = {d["id"][:3]: d["repeats"] for d in read_jsonl(tmp_path / "decisions.jsonl")}
     assert counts == {"000": 3, "001": 0, "002": 0, "003": 7, "004": 0}
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert "repeats" in summary["timings_seconds"]
+    assert "repeats+normalize" in summary["timings_seconds"]

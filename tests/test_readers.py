@@ -602,5 +602,5 @@ def test_any_text_round_trips(texts: list[str], fmt: str) -> None:
 def test_public_api() -> None:
     from dedup.io import readers, writers
 
-    assert readers.__all__ == ["FIELD_ALIASES", "read_articles"]
-    assert writers.__all__ == ["atomic_open", "write_json", "write_jsonl"]
+    assert readers.__all__ == ["FIELD_ALIASES", "ArticleStream", "read_articles"]
+    assert writers.__all__ == ["atomic_open", "json_line", "write_json", "write_jsonl"]

@@ -56,7 +56,7 @@ from ..config import ReadConfig
 from ..errors import DedupError, InputFormatError, InputNotFoundError
 from ..types import Article, BadRecord
 
-__all__ = ["FIELD_ALIASES", "read_articles"]
+__all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class _Collector:
 
     def __init__(self, config: ReadConfig) -> None:
         self.config = config
-        self.articles: list[Article] = []
+        self.count = 0
         self.bad: list[BadRecord] = []
         self._first_seen: dict[str, str] = {}
 
@@ -182,11 +182,11 @@ class _Collector:
             raise loc.error(reason)
         self.bad.append(BadRecord(loc.path, loc.line, loc.reason(reason)))
 
-    def read_source(self, name: str, items: _Items) -> None:
+    def read_source(self, name: str, items: _Items) -> Iterator[Article]:
         """Read one file (or zip member, or stdin); fields are detected from its first object."""
         fields: _Fields | None = None
         n_items = 0
-        n_articles, n_bad = len(self.articles), len(self.bad)
+        n_articles, n_bad = self.count, len(self.bad)
         with closing(items):
             for loc, value in items:
                 n_items += 1
@@ -203,29 +203,32 @@ class _Collector:
                     continue
                 if fields is None:
                     fields = _detect_fields(value, self.config, loc)
-                self._add(loc, value, fields)
+                article = self._article(loc, value, fields)
+                if article is not None:
+                    self.count += 1
+                    yield article
         if n_items == 0:
             raise InputFormatError("empty input: no records found; check that this is the file you meant", name)
         n_bad = len(self.bad) - n_bad
-        logger.info("read %d articles from %s", len(self.articles) - n_articles, name)
+        logger.info("read %d articles from %s", self.count - n_articles, name)
         if n_bad:
             logger.warning("skipped %d bad records in %s", n_bad, name)
 
-    def _add(self, loc: _Loc, record: dict[str, Any], fields: _Fields) -> None:
+    def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields) -> Article | None:
         if fields.text not in record:
             self.reject(
                 loc,
                 f"no {fields.text!r} field (the text) in this record; fields: {', '.join(map(str, record)) or 'none'}",
             )
-            return
+            return None
         text = record[fields.text]
         if text is None:
             text = ""
         elif not isinstance(text, str):
             self.reject(loc, f"the text field {fields.text!r} is a JSON {_json_type(text)}, not a string")
-            return
+            return None
         raw_id = record.get(fields.id) if fields.id is not None else None
-        article_id = str(len(self.articles)) if raw_id is None or raw_id == "" else str(raw_id)
+        article_id = str(self.count) if raw_id is None or raw_id == "" else str(raw_id)
         where = str(loc)
         first = self._first_seen.get(article_id)
         if first is not None:
@@ -234,20 +237,18 @@ class _Collector:
                 f"repeated id {article_id!r}: first at {first}, again at {where}; ids must be unique "
                 "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)",
             )
-            return
+            return None
         self._first_seen[article_id] = where
         date = record.get(fields.date) if fields.date is not None else None
-        self.articles.append(
-            Article(
-                id=article_id,
-                text=text,
-                title=_optional_str(record.get(fields.title)) if fields.title is not None else "",
-                date=None if date is None or date == "" else _optional_str(date),
-                source=_optional_str(record.get(fields.source)) if fields.source is not None else "",
-                record=record,
-                origin=where,
-                text_key=fields.text,
-            )
+        return Article(
+            id=article_id,
+            text=text,
+            title=_optional_str(record.get(fields.title)) if fields.title is not None else "",
+            date=None if date is None or date == "" else _optional_str(date),
+            source=_optional_str(record.get(fields.source)) if fields.source is not None else "",
+            record=record,
+            origin=where,
+            text_key=fields.text,
         )
 
 
@@ -553,6 +554,48 @@ def _sources(arg: str | Path, config: ReadConfig) -> Iterator[_Source]:
 # --------------------------------------------------------------------------- public API
 
 
+class ArticleStream:
+    """The articles of some inputs, read lazily as they are iterated (once).
+
+    A feed larger than memory passes through this one record at a time.
+    Missing paths are reported when the stream is made; every other problem
+    (see the module docstring) while it is iterated. After iterating,
+    :attr:`bad` holds the records skipped with ``skip_bad``.
+    """
+
+    def __init__(self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig()) -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        if not paths:
+            raise InputFormatError("no input paths were given; pass at least one file, directory or '-'")
+        for arg in paths:  # fail before reading anything
+            if not (isinstance(arg, str) and arg == "-") and not os.path.exists(arg):
+                raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
+        self.paths = list(paths)
+        self.config = config
+        self._collector = _Collector(config)
+        self._used = False
+
+    @property
+    def bad(self) -> list[BadRecord]:
+        """Records skipped so far (``skip_bad``)."""
+        return self._collector.bad
+
+    def __iter__(self) -> Iterator[Article]:
+        if self._used:
+            raise RuntimeError("ArticleStream: a stream is read once")
+        self._used = True
+        collector = self._collector
+        for arg in self.paths:
+            for name, items in _sources(arg, self.config):
+                yield from collector.read_source(name, items)
+        if not collector.count:
+            raise InputFormatError(
+                f"no articles: every record was bad ({len(collector.bad)} skipped); "
+                "fix the input (see the bad records) or check --text-field"
+            )
+
+
 def read_articles(
     paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig()
 ) -> tuple[list[Article], list[BadRecord]]:
@@ -573,20 +616,6 @@ def read_articles(
             file-level problem (empty file, no text field, unreadable JSON
             document or archive), or no articles at all.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if not paths:
-        raise InputFormatError("no input paths were given; pass at least one file, directory or '-'")
-    for arg in paths:  # fail before reading anything
-        if not (isinstance(arg, str) and arg == "-") and not os.path.exists(arg):
-            raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
-    collector = _Collector(config)
-    for arg in paths:
-        for name, items in _sources(arg, config):
-            collector.read_source(name, items)
-    if not collector.articles:
-        raise InputFormatError(
-            f"no articles: every record was bad ({len(collector.bad)} skipped); "
-            "fix the input (see the bad records) or check --text-field"
-        )
-    return collector.articles, collector.bad
+    stream = ArticleStream(paths, config)
+    articles = list(stream)
+    return articles, stream.bad

@@ -10,14 +10,20 @@ This is where positions become ids again. Files:
 
 Every file is written atomically, ``summary.json`` last: a directory with a
 ``summary.json`` from this run holds complete outputs.
+
+A run keeps no article text, so ``unique.jsonl`` is written from the records
+as they streamed by: :class:`RecordSpool` serializes each record into a
+temporary file while the feed is read, and the kept ones are copied out once
+the decisions are known.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -25,10 +31,41 @@ from .. import __version__
 from ..errors import OutputError
 from ..cluster import choose_keepers
 from ..pipeline import DUPLICATE, KEPT, SKIPPED, DedupResult, policy_key
+from ..types import Article
 from ..verify import CONTAINED, RELATIONS
-from .writers import write_json, write_jsonl
+from .writers import atomic_open, json_line, write_json, write_jsonl
 
-__all__ = ["decision_rows", "pair_rows", "summary", "write_dedupe_outputs"]
+__all__ = ["RecordSpool", "decision_rows", "pair_rows", "summary", "write_dedupe_outputs"]
+
+
+class RecordSpool:
+    """The input records, one JSON line each, kept in a temporary file while a feed streams by.
+
+    >>> spool = RecordSpool()
+    >>> [a.id for a in spool.tap([Article("a", "x", record={"id": "a"})])]
+    ['a']
+    >>> list(spool.lines())
+    ['{"id":"a"}\\n']
+    >>> spool.close()
+    """
+
+    def __init__(self) -> None:
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="dedup-records-")
+
+    def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
+        """Pass ``articles`` through, writing down each one's record."""
+        for a in articles:
+            self._file.write(json_line(a.record))
+            yield a
+
+    def lines(self) -> Iterator[str]:
+        """The records written, in order, as JSON lines."""
+        self._file.flush()
+        self._file.seek(0)
+        yield from self._file
+
+    def close(self) -> None:
+        self._file.close()
 
 STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
 _POLICY = {
@@ -45,18 +82,20 @@ def _r(x: float) -> float | None:
 
 def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     """One decision per article, in input order (with ``repeats`` when they were counted)."""
-    repeats = [r.n_repeats for r in result.repeats] if result.repeats is not None else None
-    arts = result.articles
-    sizes = np.bincount(result.group[result.group >= 0], minlength=len(arts)) if len(arts) else np.zeros(0, int)
+    repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
+    table = result.table
+    ids, dated, lengths = table.ids, table.dated, table.lengths
+    n = len(table)
+    sizes = np.bincount(result.group[result.group >= 0], minlength=n) if n else np.zeros(0, int)
     policy = result.config.cluster.keep
 
     in_group = result.group >= 0
-    labels = np.where(in_group, result.group, np.arange(len(arts)))
-    by_policy = choose_keepers(labels, policy_key(arts, result.config)) if len(arts) else labels
+    labels = np.where(in_group, result.group, np.arange(n))
+    by_policy = choose_keepers(labels, policy_key(table, result.config)) if n else labels
 
     def why_kept(k: int) -> str:
         """What made ``k`` the keeper, in words."""
-        if policy == "earliest" and arts[k].date is None:
+        if policy == "earliest" and not dated[k]:
             why = "the first in input order (no date to compare)"
         else:
             why = _POLICY[policy]
@@ -64,13 +103,13 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             why += " among the copies not contained in a longer article"
         return why
 
-    for pos, art in enumerate(arts):
+    for pos in range(n):
         status = int(result.status[pos])
         g = int(result.group[pos])
         row: dict[str, Any] = {
-            "id": art.id,
+            "id": ids[pos],
             "status": STATUS[status],
-            "group": arts[g].id if g >= 0 else None,
+            "group": ids[g] if g >= 0 else None,
             "duplicate_of": None,
             "relation": None,
             "scores": None,
@@ -82,15 +121,14 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             k = int(result.keeper[pos])
             rel = int(result.relation[pos])
             jac, cont, cos = (_r(x) for x in result.scores[pos])
-            row["duplicate_of"] = arts[k].id
+            row["duplicate_of"] = ids[k]
             row["relation"] = RELATIONS[rel]
             row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos}
             if rel == CONTAINED:
-                inside = len(arts[pos].text) <= len(arts[k].text)
-                what = f"contained in {arts[k].id}" if inside else f"contains {arts[k].id}"
+                what = f"contained in {ids[k]}" if lengths[pos] <= lengths[k] else f"contains {ids[k]}"
             else:
-                what = f"{RELATIONS[rel]} copy of {arts[k].id}"
-            row["reason"] = f"{what}; of {sizes[g]} copies {arts[k].id} is kept as {why_kept(k)} (--keep {policy})"
+                what = f"{RELATIONS[rel]} copy of {ids[k]}"
+            row["reason"] = f"{what}; of {sizes[g]} copies {ids[k]} is kept as {why_kept(k)} (--keep {policy})"
         elif g >= 0:
             row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
         else:
@@ -103,10 +141,11 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
 def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
     s = result.pair_scores
+    ids = result.table.ids
     for m, (i, j) in enumerate(result.pairs.tolist()):
         yield {
-            "id1": result.articles[i].id,
-            "id2": result.articles[j].id,
+            "id1": ids[i],
+            "id2": ids[j],
             "relation": RELATIONS[int(result.pair_relation[m])],
             "jaccard": _r(s.jaccard[m]),
             "containment_1_in_2": _r(s.contain_ij[m]),
@@ -132,7 +171,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
         "dedup_version": __version__,
         "inputs": inputs,
         "counts": {
-            "articles": len(result.articles),
+            "articles": len(result.table),
             "kept": int(status[KEPT]),
             "duplicates": int(status[DUPLICATE]),
             "skipped": int(status[SKIPPED]),
@@ -145,12 +184,12 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
             "capped_buckets": cand.capped_buckets,
             "candidate_pairs_screened_out": cand.screened_out,
             "verified_pairs": len(result.pairs),
-            "boilerplate_lines": sum(len(v) for v in result.boilerplate.lines.values()),
+            "boilerplate_lines": len(result.boilerplate),
             "articles_with_boilerplate": int((result.boilerplate_removed > 0).sum()),
             "bad_records": len(result.bad_records),
             **(
-                {"articles_with_repeats": sum(1 for r in result.repeats if r.n_repeats)}
-                if result.repeats is not None
+                {"articles_with_repeats": int((result.repeat_counts > 0).sum())}
+                if result.repeat_counts is not None
                 else {}
             ),
         },
@@ -172,8 +211,17 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
     }
 
 
-def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[str]) -> dict[str, Any]:
+def write_dedupe_outputs(
+    out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str]
+) -> dict[str, Any]:
     """Write the four output files atomically; returns the summary.
+
+    Args:
+        out_dir: the output directory (created if needed).
+        result: the run.
+        inputs: the input paths, for the summary.
+        records: every input record in input order (one per article of the
+            run), as objects or as JSON lines (:meth:`RecordSpool.lines`).
 
     Raises:
         OutputError: a file cannot be written.
@@ -181,7 +229,7 @@ def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[
     out = Path(out_dir)
     try:
         (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
-        write_jsonl(out / "unique.jsonl", (a.record for a, st in zip(result.articles, result.status) if st != DUPLICATE))
+        _write_unique(out / "unique.jsonl", records, result.status)
         write_jsonl(out / "decisions.jsonl", decision_rows(result))
         write_jsonl(out / "pairs.jsonl", pair_rows(result))
         info = summary(result, inputs)
@@ -189,3 +237,17 @@ def write_dedupe_outputs(out_dir: str | Path, result: DedupResult, inputs: list[
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
     return info
+
+
+def _write_unique(path: Path, records: Iterable[dict[str, Any] | str], status: np.ndarray) -> None:
+    """Copy the records of every article that is not a duplicate."""
+    n = 0
+    with atomic_open(path) as out:
+        for pos, rec in enumerate(records):
+            if pos >= len(status):
+                raise ValueError(f"write_dedupe_outputs: more records than the {len(status)} articles of the run")
+            if status[pos] != DUPLICATE:
+                out.write(rec if isinstance(rec, str) else json_line(rec))
+            n += 1
+        if n != len(status):
+            raise ValueError(f"write_dedupe_outputs: {n} records for the {len(status)} articles of the run")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "write_json", "write_jsonl"]
+__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl"]
 
 _MODES = ("w", "wt", "wb")
 
@@ -93,6 +93,11 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
     _fsync_dir(target.parent)
 
 
+def json_line(row: dict[str, Any]) -> str:
+    """One compact JSON object and a newline, as :func:`write_jsonl` writes it."""
+    return _LINE_ENCODER.encode(row) + "\n"
+
+
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> int:
     """Write one compact JSON object per line, atomically.
 
@@ -109,7 +114,7 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) ->
     count = 0
     with atomic_open(path) as out:
         for row in rows:
-            out.write(_LINE_ENCODER.encode(row) + "\n")
+            out.write(json_line(row))
             count += 1
     return count
 
