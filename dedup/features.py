@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import os
+
 import numpy as np
 
 __all__ = ["SHINGLE_COLUMNS", "TOKEN_COLUMNS", "FeatureStore", "Features", "bucket_rows", "row_index"]
@@ -132,6 +134,7 @@ class Features:
 
 
 _FILES = ("shingles", "tokens", "counts")
+_GAP = 4096  # values (16 KB): rows closer than this are read together
 
 
 class FeatureStore:
@@ -155,6 +158,7 @@ class FeatureStore:
         self._handles = {name: open(path, "wb") for name, path in self._paths.items()}
         self._lengths: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
         self._offsets: tuple[np.ndarray, np.ndarray] | None = None
+        self._fds: dict[str, int] = {}
 
     def append(self, features: Features) -> None:
         """Add the rows of ``features`` after the rows already stored."""
@@ -166,9 +170,11 @@ class FeatureStore:
         self._lengths[1].append(np.diff(features.token_offsets))
 
     def _sealed(self) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets of both kinds; the first call closes the files for writing."""
+        """Offsets of both kinds; the first call closes the files for writing and opens them for reading."""
         if self._offsets is None:
-            self.close()
+            for handle in self._handles.values():
+                handle.close()
+            self._fds = {name: os.open(path, os.O_RDONLY) for name, path in self._paths.items()}
             offsets = []
             for lengths in self._lengths:
                 off = np.zeros(sum(len(x) for x in lengths) + 1, dtype=np.int64)
@@ -184,27 +190,56 @@ class FeatureStore:
             return len(self._offsets[0]) - 1
         return sum(len(x) for x in self._lengths[0])
 
-    def _read(self, name: str, idx: np.ndarray, total: int) -> np.ndarray:
-        if len(idx) == 0:
-            return np.zeros(0, dtype=np.uint32)
-        data = np.memmap(self._paths[name], dtype=np.uint32, mode="r", shape=(total,))
-        try:
-            return np.asarray(data[idx])
-        finally:
-            del data  # unmap: the touched pages stop counting against this process
+    def _read(self, name: str, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The values of rows given by ``starts`` (ascending) and ``lengths``: ``(flat, offsets)``.
+
+        Rows closer than :data:`_GAP` values apart are read with one
+        ``pread``; nothing is mapped, so only the values read are held.
+        """
+        offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] == 0:
+            return np.zeros(0, dtype=np.uint32), offsets
+        ends = starts + lengths
+        new_run = np.ones(len(starts), dtype=bool)
+        new_run[1:] = starts[1:] - np.maximum.accumulate(ends)[:-1] > _GAP
+        firsts = np.flatnonzero(new_run)
+        run_start = starts[firsts]
+        run_end = np.maximum.reduceat(ends, firsts)
+        fd = self._fds[name]
+        chunks = [
+            np.frombuffer(os.pread(fd, int(b - a) * 4, int(a) * 4), dtype=np.uint32)
+            for a, b in zip(run_start.tolist(), run_end.tolist())
+        ]
+        data = np.concatenate(chunks)
+        run_base = np.zeros(len(chunks), dtype=np.int64)
+        np.cumsum((run_end - run_start)[:-1], out=run_base[1:])
+        run_of = np.cumsum(new_run) - 1
+        row_at = starts - run_start[run_of] + run_base[run_of]  # where each row begins in ``data``
+        idx = np.repeat(row_at - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        return data[idx], offsets
 
     def gather(self, rows: np.ndarray) -> Features:
         """The features of ``rows`` (positions in append order), in that order."""
         shingle_offsets, token_offsets = self._sealed()
         rows = np.asarray(rows, dtype=np.int64)
-        sidx, so = row_index(shingle_offsets, rows)
-        tidx, to = row_index(token_offsets, rows)
-        n_sh, n_tok = int(shingle_offsets[-1]), int(token_offsets[-1])
-        return Features(
-            self._read("shingles", sidx, n_sh), so, self._read("tokens", tidx, n_tok), self._read("counts", tidx, n_tok), to
-        )
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        sh, so = self._read("shingles", shingle_offsets[sorted_rows], np.diff(shingle_offsets)[sorted_rows])
+        tstart, tlen = token_offsets[sorted_rows], np.diff(token_offsets)[sorted_rows]
+        tok, to = self._read("tokens", tstart, tlen)
+        counts, _ = self._read("counts", tstart, tlen)
+        feats = Features(sh, so, tok, counts, to)
+        if np.all(order[1:] > order[:-1]):
+            return feats
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return feats.gather(back)
 
     def close(self) -> None:
-        """Close the files for writing (they go with their directory)."""
+        """Close the files (they go with their directory)."""
         for handle in self._handles.values():
             handle.close()
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds = {}

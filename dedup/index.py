@@ -196,14 +196,19 @@ def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> 
     return _normalize_pairs(pairs), capped
 
 
-def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000) -> np.ndarray:
     """Containment of the smaller set in the larger, estimated from MinHash and set sizes.
 
     With the Jaccard estimate ``J`` (share of equal signature values) and the
-    sizes, ``|A∩B| ≈ J (|A| + |B|) / (1 + J)``.
+    sizes, ``|A∩B| ≈ J (|A| + |B|) / (1 + J)``. Pairs are compared ``block``
+    at a time (two gathered signature rows per pair would otherwise be the
+    largest arrays of the run).
     """
     i, j = pairs[:, 0], pairs[:, 1]
-    est = (signatures[i] == signatures[j]).mean(axis=1)
+    est = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), block):
+        hi = lo + block
+        est[lo:hi] = (signatures[i[lo:hi]] == signatures[j[lo:hi]]).mean(axis=1)
     si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.nan_to_num(est * (si + sj) / (1.0 + est) / np.minimum(si, sj))

@@ -51,7 +51,7 @@ __all__ = [
 NONE, EXACT, NEAR, CONTAINED = 0, 1, 2, 3
 RELATIONS = {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
 _PAIR_CHUNK = 50_000
-_PAIR_BLOCK = 20_000  # pairs per gather: bounds the rows held at once
+_PAIR_BLOCK = 5_000  # pairs per gather: bounds the rows (and their matrices) held at once
 
 
 def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:
@@ -72,8 +72,8 @@ def _csr(indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, columns: int
 
 
 def shingle_matrix(features: Features) -> sp.csr_matrix:
-    """Binary (rows × :data:`SHINGLE_COLUMNS`) matrix of the shingle sets."""
-    return _csr(features.shingles, np.ones(len(features.shingles)), features.shingle_offsets, SHINGLE_COLUMNS)
+    """Binary (rows × :data:`SHINGLE_COLUMNS`) matrix of the shingle sets (float32: sums of ones stay exact)."""
+    return _csr(features.shingles, np.ones(len(features.shingles), dtype=np.float32), features.shingle_offsets, SHINGLE_COLUMNS)
 
 
 def count_matrix(features: Features) -> sp.csr_matrix:
@@ -152,7 +152,7 @@ def score_pairs(
         i, j = local.reshape(-1, 2).T
         shingles = shingle_matrix(feats)
         sizes = np.diff(feats.shingle_offsets).astype(np.float64)
-        inter = _rowwise_dot(shingles, i, j)
+        inter = _rowwise_dot(shingles, i, j).astype(np.float64)
         si, sj = sizes[i], sizes[j]
         union = si + sj - inter
         hi = lo + len(part)

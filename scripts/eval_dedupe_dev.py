@@ -62,7 +62,7 @@ def prf(pred: np.ndarray, gold: np.ndarray, w: np.ndarray | None = None) -> dict
 
 
 def evaluate(result, labels: list[dict], w: np.ndarray) -> dict:
-    pos = {a.id: i for i, a in enumerate(result.articles)}
+    pos = {a: i for i, a in enumerate(result.table.ids)}
     g = result.group
     same = np.array([g[pos[lab["id1"]]] >= 0 and g[pos[lab["id1"]]] == g[pos[lab["id2"]]] for lab in labels])
     dup = np.array([lab["label"] == "DUP" for lab in labels])

@@ -28,7 +28,7 @@ def arts(*texts: str, dates=None, sources=None) -> list[Article]:
 
 
 def by_id(result):
-    return {a.id: i for i, a in enumerate(result.articles)}
+    return {a: i for i, a in enumerate(result.table.ids)}
 
 
 def test_seeds_one_decision_each_and_no_false_duplicates() -> None:
