@@ -49,8 +49,9 @@ For each size (``--sizes``, default 10k and 100k; add 1000000 to try 1M):
      roundup) are counted apart.
 
 Then one in-process run (``--breakdown-size``, default 100000 when that size
-ran) records the RSS after reading and the peak RSS of each stage, to show
-where the memory goes (the pipeline's stage log marks the stage ends).
+ran) records the RSS at the end and the peak RSS of each stage, to show
+where the memory goes (the pipeline's stage log marks the stage ends; the
+feed streams through the normalize stage, which therefore includes reading).
 
 Large temp files are deleted after each size (``--keep`` keeps them).
 Writes ``results/bench_scale.json``. Usage::
@@ -391,53 +392,29 @@ def breakdown_child(feed: str, out: str) -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     from dedup.config import DedupConfig, ReadConfig
-    from dedup.io.readers import read_articles
-    from dedup.io.results import write_dedupe_outputs
+    from dedup.io.readers import ArticleStream
+    from dedup.io.results import RecordSpool, write_dedupe_outputs
     from dedup.pipeline import dedupe
 
     record("start and imports")
-    articles, bad = read_articles([feed], ReadConfig())
-    record("read")
-    sample = articles[:: max(1, len(articles) // 2000)]
-    per_article = sum(_deep_size(a) for a in sample) / max(1, len(sample))
-    text_chars = sum(len(a.text) for a in articles)
+    # As the CLI runs it: the feed streams through once (reading is part of the normalize stage).
+    stream = ArticleStream([feed], ReadConfig())
+    spool = RecordSpool()
     mark[0] = time.perf_counter()
     log = logging.getLogger("dedup.pipeline")
     log.setLevel(logging.INFO)
     log.addHandler(StageEnd())
     log.propagate = False
-    result = dedupe(articles, DedupConfig(), bad_records=bad)
-    write_dedupe_outputs(out, result, [feed])
+    result = dedupe(spool.tap(stream), DedupConfig(), bad_records=lambda: stream.bad)
+    write_dedupe_outputs(out, result, [feed], spool.lines())
+    spool.close()
     record("write")
     stop.set()
+    n = len(result.table)
     for st in steps:
-        st["rss_end_kib_per_article"] = round(st["rss_end_mib"] * 1024 / max(1, len(articles)), 2)
-        st["peak_kib_per_article"] = round(st["peak_mib"] * 1024 / max(1, len(articles)), 2)
-    print(json.dumps({
-        "articles": len(articles),
-        "text_chars_total": text_chars,
-        "article_objects_bytes_estimate": round(per_article * len(articles)),
-        "article_object_bytes_mean": round(per_article),
-        "steps": steps,
-    }))
-
-
-def _deep_size(article) -> int:
-    """Bytes of one Article with its record dict (strings shared between the two counted once)."""
-    seen: set[int] = set()
-
-    def size(obj) -> int:
-        if id(obj) in seen:
-            return 0
-        seen.add(id(obj))
-        n = sys.getsizeof(obj)
-        if isinstance(obj, dict):
-            n += sum(size(k) + size(v) for k, v in obj.items())
-        elif isinstance(obj, (list, tuple)):
-            n += sum(size(v) for v in obj)
-        return n
-
-    return size(article) + sum(size(getattr(article, f)) for f in ("id", "text", "title", "date", "source", "record", "origin", "text_key"))
+        st["rss_end_kib_per_article"] = round(st["rss_end_mib"] * 1024 / max(1, n), 2)
+        st["peak_kib_per_article"] = round(st["peak_mib"] * 1024 / max(1, n), 2)
+    print(json.dumps({"articles": n, "steps": steps}))
 
 
 def run_breakdown(feed: Path, out: Path, timeout: float) -> dict[str, Any]:

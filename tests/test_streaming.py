@@ -1,0 +1,164 @@
+"""A feed streams through dedupe once, in chunks, and the result does not depend on how it was cut.
+
+These pin the pieces that keep memory bounded: the stream is read once, the
+chunk size and the pair block size change nothing, features read back from
+disk are the features computed in memory, and the chunk work gives the same
+answer whether the normalized lines travel through a spill file or in the
+result (workers on another machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dedup.chunks import prepare_chunk, sketch_spilled
+from dedup.config import BoilerplateConfig, DedupConfig, IndexConfig, MinHashConfig, NormalizeConfig, ShingleConfig
+from dedup.features import FeatureStore, Features
+from dedup.io.results import RecordSpool, write_dedupe_outputs
+from dedup.pipeline import dedupe
+from dedup.types import Article
+from dedup.verify import fit_idf, score_pairs
+
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+
+
+def feed() -> list[Article]:
+    """Seeds, re-headlined copies, teasers, an exact copy, shared boilerplate, and skips."""
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    arts = [Article(id=f"s{i}", text=t + "\nتابعونا على تويتر", source="wire") for i, t in enumerate(texts)]
+    arts += [Article(id=f"c{i}", text="عنوان آخر\n" + t, source="outlet", date=f"2024-01-0{i + 1}") for i, t in enumerate(texts)]
+    arts += [Article(id=f"t{i}", text=" ".join(t.split()[:120]), source="wire") for i, t in enumerate(texts)]
+    arts += [Article(id="x", text=texts[0] + "\nتابعونا على تويتر", source="wire"), Article(id="e", text="  "), Article(id="short", text="كلمتان فقط")]
+    return arts
+
+
+def outcome(r) -> tuple:
+    return (
+        r.status.tolist(),
+        r.group.tolist(),
+        r.keeper.tolist(),
+        r.relation.tolist(),
+        np.round(np.nan_to_num(r.scores, nan=-1), 12).tolist(),
+        r.pairs.tolist(),
+        sorted(r.reason_skipped.items()),
+        r.boilerplate.report(),
+    )
+
+
+def once(items: list[Article]) -> Iterator[Article]:
+    """A generator that fails if it is asked for a second pass."""
+    yield from items
+
+
+def test_stream_gives_the_list_result_and_is_read_once() -> None:
+    config = DedupConfig(boilerplate=BoilerplateConfig(min_articles=3))
+    expected = dedupe(feed(), config)
+    assert (expected.group >= 0).sum() >= 10 and len(expected.reason_skipped) == 2
+    assert sorted(line for _, line in expected.boilerplate.lines.values()) == ["تابعونا علي تويتر", "عنوان اخر"]  # per source
+    assert outcome(dedupe(once(feed()), config)) == outcome(expected)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 7])
+def test_chunking_changes_nothing(chunk_size: int) -> None:
+    config = DedupConfig(boilerplate=BoilerplateConfig(min_articles=3))
+    assert outcome(dedupe(feed(), replace(config, chunk_size=chunk_size))) == outcome(dedupe(feed(), config))
+
+
+def test_two_workers_give_the_same_result() -> None:
+    config = DedupConfig(chunk_size=4)
+    assert outcome(dedupe(feed(), replace(config, n_jobs=2))) == outcome(dedupe(feed(), config))
+
+
+def test_spill_file_or_lines_in_the_result_are_the_same(tmp_path: Path) -> None:
+    texts = [a.text for a in feed()]
+    sources = [a.source for a in feed()]
+    cfgs = dict(normalize_cfg=NormalizeConfig(), boilerplate_cfg=BoilerplateConfig(min_articles=2))
+    spilled = prepare_chunk(texts, sources, str(tmp_path / "c.pkl"), **cfgs)
+    carried = prepare_chunk(texts, sources, None, **cfgs)
+    assert spilled.lines is None and carried.lines is not None
+    assert spilled.line_keys.tolist() == carried.line_keys.tolist() and len(carried.line_keys) > 0
+    eligible = np.array([bool(t.strip()) for t in texts])
+    args = (frozenset(spilled.line_keys.tolist()), ShingleConfig(), MinHashConfig(), IndexConfig())
+    a = sketch_spilled(str(tmp_path / "c.pkl"), sources, eligible, *args)
+    b = sketch_spilled(carried.lines, sources, eligible, *args)
+    assert not (tmp_path / "c.pkl").exists()  # the spill is removed once read
+    assert a.sketched.tolist() == b.sketched.tolist() and len(a.sketched) == len(texts) - 2
+    assert np.array_equal(a.signatures, b.signatures) and np.array_equal(a.anchor_grams, b.anchor_grams)
+    assert np.array_equal(a.features.shingles, b.features.shingles)
+
+
+rows_strategy = st.lists(st.integers(0, 40), min_size=0, max_size=30)
+
+
+@given(lengths=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), min_size=1, max_size=40), rows=rows_strategy)
+def test_store_reads_back_what_was_stored(tmp_path_factory, lengths, rows) -> None:
+    rng = np.random.default_rng(len(lengths))
+    parts, start = [], 0
+    while start < len(lengths):
+        stop = start + int(rng.integers(1, 5))
+        ls = lengths[start:stop]
+        so = np.concatenate([[0], np.cumsum([a for a, _ in ls])]).astype(np.int64)
+        to = np.concatenate([[0], np.cumsum([b for _, b in ls])]).astype(np.int64)
+        parts.append(
+            Features(
+                rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so,
+                rng.integers(0, 1 << 22, to[-1]).astype(np.uint32), rng.integers(1, 5, to[-1]).astype(np.uint32), to,
+            )
+        )
+        start = stop
+    whole = Features.concat(parts)
+    rows_arr = np.array([r % len(whole) for r in rows], dtype=np.int64)
+    store = FeatureStore(tmp_path_factory.mktemp("store"))
+    for p in parts:
+        store.append(p)
+    try:
+        got, want = store.gather(rows_arr), whole.gather(rows_arr)
+    finally:
+        store.close()
+    for name in ("shingles", "shingle_offsets", "tokens", "counts", "token_offsets"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+
+
+def test_pair_blocks_change_no_score(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    sh = [np.unique(rng.integers(0, 300, rng.integers(5, 60))) for _ in range(30)]
+    tok = [np.unique(rng.integers(0, 100, rng.integers(3, 30))) for _ in range(30)]
+    feats = Features(
+        np.concatenate(sh).astype(np.uint32), np.concatenate([[0], np.cumsum([len(x) for x in sh])]),
+        np.concatenate(tok).astype(np.uint32), np.ones(sum(len(x) for x in tok), dtype=np.uint32),
+        np.concatenate([[0], np.cumsum([len(x) for x in tok])]),
+    )
+    store = FeatureStore(tmp_path)
+    store.append(feats)
+    pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30) if (i * j) % 3 == 0])
+    digest = np.arange(30, dtype=np.uint64)
+    digest[7] = digest[3]  # an exact copy
+    idf = fit_idf(feats)
+    one = score_pairs(feats, pairs, digest, idf, block=len(pairs))
+    many = score_pairs(store, pairs, digest, idf, block=4)
+    store.close()
+    assert one.jaccard.max() < 1.0 or one.exact.any()
+    for name in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact"):
+        assert np.allclose(getattr(one, name), getattr(many, name), rtol=0, atol=1e-12), name
+    assert one.exact[(pairs[:, 0] == 3) & (pairs[:, 1] == 7)].all()
+
+
+def test_unique_needs_one_record_per_article(tmp_path: Path) -> None:
+    arts = feed()
+    result = dedupe(arts)
+    with pytest.raises(ValueError, match="records for the"):
+        write_dedupe_outputs(tmp_path, result, ["x"], [a.record for a in arts[:-1]])
+    spool = RecordSpool()
+    consumed = list(spool.tap(arts))
+    info = write_dedupe_outputs(tmp_path, result, ["x"], spool.lines())
+    spool.close()
+    assert len(consumed) == len(arts)
+    n_unique = len((tmp_path / "unique.jsonl").read_text(encoding="utf-8").splitlines())
+    assert n_unique == info["counts"]["kept"] + info["counts"]["skipped"]
