@@ -75,3 +75,19 @@ def test_dask_banding_needs_a_client() -> None:
 def test_unreachable_scheduler_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="Dask scheduler"):
         dedupe(feed()[:2], DedupConfig(backend="dask", dask_address="tcp://127.0.0.1:1"))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")
+def test_existing_cluster_by_address_matches_local() -> None:
+    """With --dask-address the workers may be other machines: the normalized lines travel with the tasks."""
+    from distributed import LocalCluster
+
+    config = DedupConfig(chunk_size=4)
+    local = dedupe(feed(), config)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = dedupe(feed(), replace(config, backend="dask", dask_address=cluster.scheduler_address))
+    assert (local.group >= 0).sum() >= 10
+    assert local.status.tolist() == remote.status.tolist()
+    assert local.keeper.tolist() == remote.keeper.tolist()
+    assert local.pairs.tolist() == remote.pairs.tolist()
