@@ -86,51 +86,87 @@ def _empty_pairs() -> np.ndarray:
     return np.zeros((0, 2), dtype=np.int64)
 
 
+_PAIRS_PER_BATCH = 1_000_000  # pairs expanded at once before they are deduplicated
+
+
 def _bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
-    """All pairs of members sharing a key (a star for buckets over ``max_bucket``)."""
+    """All pairs of members sharing a key (a star for buckets over ``max_bucket``), normalized.
+
+    Memory stays near the size of the input: only the members of keys held
+    by two or more are kept past the sort (most anchors are held by one
+    article), and the buckets are expanded into pairs a batch at a time,
+    each batch deduplicated before the next (two near copies share dozens of
+    anchors, so the raw expansion repeats pairs many times).
+    """
     if len(keys) < 2:
         return _empty_pairs(), 0
-    order = np.lexsort((members, keys))
-    k, m = keys[order], members[order]
+    ordered = len(members) < 2 or bool(np.all(members[1:] >= members[:-1]))
+    order = np.argsort(keys, kind="stable") if ordered else np.lexsort((members, keys))  # same order
+    k = keys[order]
     new = np.ones(len(k), dtype=bool)
-    new[1:] = k[1:] != k[:-1]
+    np.not_equal(k[1:], k[:-1], out=new[1:])
+    del k
     starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, len(k)))
+    sizes = np.diff(np.append(starts, len(new)))
+    del new
     multi = sizes >= 2
     starts, sizes = starts[multi], sizes[multi]
+    if len(starts) == 0:
+        return _empty_pairs(), 0
+    m = members[order[_ranges(starts, sizes)]]  # members of shared keys only, bucket after bucket
+    del order
+    starts = np.cumsum(sizes) - sizes
     small = sizes <= max_bucket
-    parts = []
-    # all pairs within small buckets, vectorized
-    st, sz = starts[small], sizes[small]
-    if len(st):
-        elem = np.repeat(st, sz) + (np.arange(sz.sum()) - np.repeat(np.cumsum(sz) - sz, sz))
-        after = np.repeat(st + sz, sz) - elem - 1
-        left = np.repeat(elem, after)
-        right = left + 1 + (np.arange(after.sum()) - np.repeat(np.cumsum(after) - after, after))
-        parts.append(np.stack([m[left], m[right]], axis=1))
-    # star for big buckets
+    capped = int((~small).sum())
+    keys_out: list[np.ndarray] = []
+    # star for big buckets: every member with the bucket's first
     st, sz = starts[~small], sizes[~small]
     if len(st):
         left = np.repeat(st, sz - 1)
-        right = left + 1 + (np.arange((sz - 1).sum()) - np.repeat(np.cumsum(sz - 1) - (sz - 1), sz - 1))
-        parts.append(np.stack([m[left], m[right]], axis=1))
-    if not parts:
-        return _empty_pairs(), 0
-    return np.concatenate(parts), int((~small).sum())
+        keys_out.append(_pair_keys(m[left], m[left + 1 + _ranges(np.zeros(len(sz), np.int64), sz - 1)]))
+    # all pairs within small buckets, a batch of buckets at a time
+    st, sz = starts[small], sizes[small]
+    n_pairs = np.cumsum(sz * (sz - 1) // 2)
+    lo = 0
+    while lo < len(st):
+        hi = int(np.searchsorted(n_pairs, (n_pairs[lo - 1] if lo else 0) + _PAIRS_PER_BATCH, side="right"))
+        hi = max(hi, lo + 1)
+        bst, bsz = st[lo:hi], sz[lo:hi]
+        elem = _ranges(bst, bsz)
+        after = np.repeat(bst + bsz, bsz) - elem - 1
+        left = np.repeat(elem, after)
+        right = left + 1 + _ranges(np.zeros(len(after), np.int64), after)
+        keys_out.append(_pair_keys(m[left], m[right]))
+        lo = hi
+    return _from_keys(np.unique(np.concatenate(keys_out))), capped
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concat(arange(s, s + n) for s, n)``, vectorized."""
+    total = int(lengths.sum())
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+
+
+_KEY_SHIFT = np.int64(32)  # pair key = i << 32 | j: positions below 2^31
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted unique keys of the pairs ``(min, max)`` of ``a`` and ``b``, self-pairs dropped."""
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    keep = lo != hi
+    return np.unique((lo[keep] << _KEY_SHIFT) | hi[keep])
+
+
+def _from_keys(keys: np.ndarray) -> np.ndarray:
+    return np.stack([keys >> _KEY_SHIFT, keys & np.int64(0xFFFFFFFF)], axis=1)
 
 
 def _normalize_pairs(pairs: np.ndarray) -> np.ndarray:
     """Order each pair (i < j), drop self-pairs and duplicates, sort."""
     if len(pairs) == 0:
         return _empty_pairs()
-    lo = np.minimum(pairs[:, 0], pairs[:, 1])
-    hi = np.maximum(pairs[:, 0], pairs[:, 1])
-    keep = lo != hi
-    lo, hi = lo[keep], hi[keep]
     # One int64 key per pair: np.unique on 1-D keys is far faster than axis=0.
-    width = np.int64(hi.max() + 1) if len(hi) else np.int64(1)
-    key = np.unique(lo * width + hi)
-    return np.stack([key // width, key % width], axis=1)
+    return _from_keys(_pair_keys(pairs[:, 0], pairs[:, 1]))
 
 
 def band_keys(signatures: np.ndarray, members: np.ndarray, band: int, rows: int) -> np.ndarray:
@@ -157,9 +193,9 @@ def lsh_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int
     parts, capped = [], 0
     for band in range(bands):
         p, c = _bucket_pairs(band_keys(signatures, members, band, rows), members, max_bucket)
-        parts.append(p)
+        parts.append(_pair_keys(p[:, 0], p[:, 1]))  # 8 bytes a pair while the bands accumulate
         capped += c
-    return _normalize_pairs(np.concatenate(parts) if parts else _empty_pairs()), capped
+    return _from_keys(np.unique(np.concatenate(parts))) if parts else _empty_pairs(), capped
 
 
 def lsh_pairs_datasketch(signatures: np.ndarray, members: np.ndarray, threshold: float, minhash: MinHashConfig, fp_weight: float = 0.5) -> np.ndarray:
@@ -192,8 +228,7 @@ def anchor_grams(token_hashes: np.ndarray, token_offsets: np.ndarray, config: In
 
 def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
     """Pairs of articles sharing an anchor (:func:`anchor_grams`); ``owners`` are article positions."""
-    pairs, capped = _bucket_pairs(grams, owners, config.max_bucket)
-    return _normalize_pairs(pairs), capped
+    return _bucket_pairs(grams, owners, config.max_bucket)
 
 
 def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000) -> np.ndarray:
@@ -217,7 +252,7 @@ def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.n
 def candidate_pairs(
     signatures: np.ndarray,
     members: np.ndarray,
-    anchors: tuple[np.ndarray, np.ndarray] | None,
+    anchored: tuple[np.ndarray, int] | None,
     config: IndexConfig,
     minhash: MinHashConfig,
     sizes: np.ndarray | None = None,
@@ -227,8 +262,10 @@ def candidate_pairs(
     Args:
         signatures: ``(n, num_perm)`` signatures of all articles.
         members: positions of the articles to index (representatives).
-        anchors: ``(grams, owners)`` of :func:`anchor_grams`, owners being
-            article positions (None: no anchor path).
+        anchored: ``(pairs, capped buckets)`` of :func:`anchor_pairs` (None:
+            no anchor path). The caller groups the anchors first and lets
+            them go before the banding: at a million articles they are the
+            largest arrays of the run.
         config: index settings; minhash: the signature settings.
         sizes: shingle counts per article; with ``config.min_estimate`` > 0,
             candidates whose MinHash-estimated containment is below it are
@@ -246,8 +283,8 @@ def candidate_pairs(
         lsh, capped = (lsh_pairs_dask if dask_active() else lsh_pairs)(signatures, members, bands, rows, config.max_bucket)
     parts = [lsh]
     from_anchors = _empty_pairs()
-    if config.anchors and anchors is not None:
-        from_anchors, c2 = anchor_pairs(*anchors, config)
+    if config.anchors and anchored is not None:
+        from_anchors, c2 = anchored
         capped += c2
         parts.append(from_anchors)
     pairs = _normalize_pairs(np.concatenate(parts))

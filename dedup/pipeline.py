@@ -40,7 +40,7 @@ from .chunks import normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
 from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
 from .features import FeatureStore, Features
-from .index import Candidates, candidate_pairs
+from .index import Candidates, anchor_pairs, candidate_pairs
 from .normalize import normalize_batch
 from .parallel import backend, imap_tasks, map_chunks
 from .repeats import ArticleRepeats, find_repeats_batch
@@ -381,8 +381,10 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
             )
 
         with timer("candidates"):
-            cands = candidate_pairs(sigs, np.arange(len(rep_pos)), anchors, config.index, config.minhash, sizes=sizes)
-            del sigs, anchors
+            anchored = anchor_pairs(*anchors, config.index) if config.index.anchors else None
+            del anchors  # the largest arrays of a big run: gone before the banding
+            cands = candidate_pairs(sigs, np.arange(len(rep_pos)), anchored, config.index, config.minhash, sizes=sizes)
+            del sigs, anchored
 
         with timer("verify"):
             rep_digest = digest[rep_pos_arr]
@@ -616,7 +618,8 @@ class SimilarityResult:
 
     ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
     ``"same_event"`` when the story score reaches the event threshold, else
-    ``"different"``.
+    ``"different"``. ``story_features`` ``(m, 3)`` are what the story score
+    combines (columns :data:`dedup.stories.SCORE_FEATURES`).
     """
 
     jaccard: np.ndarray
@@ -624,6 +627,7 @@ class SimilarityResult:
     cosine: np.ndarray
     story_score: np.ndarray
     verdict: list[str]
+    story_features: np.ndarray
 
 
 def similarity(
@@ -652,7 +656,7 @@ def similarity(
         ValueError: the sides differ in length.
     """
     from .mojibake import fix_mojibake
-    from .stories import number_sets, story_scores, story_vectors
+    from .stories import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
     if len(text1) != len(text2):
@@ -668,11 +672,11 @@ def similarity(
     feats = Features.from_hashes(sh, so, th, to)
     core = score_pairs(feats, pairs, digest, fit_idf(feats))
     rel = decide(core, dedup_config.verify)
-    x = story_vectors(texts, titles, config)
-    story = story_scores(x, number_sets(texts, titles), pairs, config)
+    x, nums, lengths = story_vectors(texts, titles, config), number_sets(texts, titles), token_counts(texts)
+    story = story_scores(x, nums, lengths, pairs, config)
     verdict = [
         "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
         for r, s in zip(rel.tolist(), story.tolist())
     ]
-    return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict)
+    return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict, score_features(x, nums, lengths, pairs))
 
