@@ -23,6 +23,7 @@ article, not by the feed's text.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import tempfile
@@ -39,6 +40,7 @@ from .boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerp
 from .chunks import normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
 from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
+from .errors import DedupError, OutputError
 from .features import FeatureStore, Features
 from .index import Candidates, anchor_pairs, candidate_pairs
 from .normalize import normalize_batch
@@ -267,7 +269,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
     raw_long: list[np.ndarray] = []
     repeat_counts: list[np.ndarray] = []
 
-    with tempfile.TemporaryDirectory(prefix="dedup-") as tmp:
+    with _temporary_space() as tmp:
         def spill_path(c: int) -> str:
             return os.path.join(tmp, "norm-%06d.pkl" % c)
 
@@ -434,6 +436,23 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
         config=config,
         repeat_counts=np.concatenate(repeat_counts) if repeat_counts else None,
     )
+
+
+@contextmanager
+def _temporary_space() -> Iterator[str]:
+    """A temporary directory for the run; a full disk there becomes a clear :class:`OutputError`."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="dedup-") as tmp:
+            yield tmp
+    except DedupError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutputError(
+            f"{tempfile.gettempdir()}: no space left for temporary files ({exc.strerror}); a run keeps about "
+            "twice the feed's size there while it works: set TMPDIR to a disk with room"
+        ) from None
 
 
 def _spill(path: str, lines: list[list[str]]) -> None:

@@ -162,3 +162,17 @@ def test_unique_needs_one_record_per_article(tmp_path: Path) -> None:
     assert len(consumed) == len(arts)
     n_unique = len((tmp_path / "unique.jsonl").read_text(encoding="utf-8").splitlines())
     assert n_unique == info["counts"]["kept"] + info["counts"]["skipped"]
+
+
+def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import dedup.chunks
+    from dedup.errors import OutputError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dedup.chunks.pickle, "dump", full)
+    with pytest.raises(OutputError, match="TMPDIR"):
+        dedupe(feed())
