@@ -468,6 +468,10 @@ def average_linkage(
 
     strong = np.flatnonzero(scores >= threshold)
     strong = strong[np.lexsort((pairs[strong, 1], pairs[strong, 0], -scores[strong]))]
+    # A cluster only changes by growing, so (root, size) names its state: two clusters
+    # that failed the linkage test fail it again until one of them grows. Many edges
+    # join the same two clusters (dev storylines: 15 s -> 8 s, the same labels).
+    rejected: set[tuple[int, int, int, int]] = set()
     for e in strong:
         a, b = _find(parent, int(pairs[e, 0])), _find(parent, int(pairs[e, 1]))
         if a == b:
@@ -476,7 +480,11 @@ def average_linkage(
             lo, hi = np.fmin(tmin[a], tmin[b]), np.fmax(tmax[a], tmax[b])
             if hi - lo > max_span_seconds:  # False when a date is unknown
                 continue
+        state = (min(a, b), int(size[min(a, b)]), max(a, b), int(size[max(a, b)]))
+        if state in rejected:
+            continue
         if dot(a, b) / (size[a] * size[b]) < linkage:
+            rejected.add(state)
             continue
         merge(a, b)
     roots = np.array([_find(parent, i) for i in range(n)], dtype=np.int64)
