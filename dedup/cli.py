@@ -474,16 +474,18 @@ def similarity(
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
 
     The verdict is duplicate (the dedupe rule), same_event (story_score at
-    least --event-threshold) or different. story_score is the score the
-    event clustering of `dedup stories` uses. IDF weights come from all texts
-    of the file, so give many pairs at once for stable scores.
+    least --event-threshold) or different. story_score (0 to 1) estimates how
+    alike readers find the two stories and is the score the event clustering
+    of `dedup stories` uses. IDF weights come from all texts of the file plus
+    a background prior, so a single pair gets usable scores too; many pairs
+    at once give the most stable ones.
     """
     from .io.stories_out import read_text_pairs
     from .io.writers import write_jsonl
     from .pipeline import similarity as run_similarity
 
     with _user_errors():
-        config = StoriesConfig(event_threshold=event_threshold, storyline_threshold=min(StoriesConfig.storyline_threshold, event_threshold))
+        config = StoriesConfig(event_threshold=event_threshold)
         rows = read_text_pairs(str(pairs))
         res = run_similarity(
             [r["text1"] for r in rows], [r["text2"] for r in rows], config,

@@ -9,25 +9,33 @@ Two levels over article positions ``0..n-1``:
 The stage is a pure function, :func:`find_stories`, over normalized texts,
 normalized headlines and timestamps (seconds, NaN when unknown):
 
-1. **vectors** (:func:`story_vectors`): sublinear TF-IDF of word unigrams and
-   bigrams hashed into one sparse space (the same token hashes and hashing
-   trick as :mod:`dedup.verify`); the headline is vectorized the same way and
-   added with weight ``title_weight`` before the final L2 normalization, so
-   headline words count more than body words.
+1. **vectors** (:func:`story_vectors`): sublinear TF-IDF of word unigrams
+   (and bigrams) and of character 4-grams, hashed into one sparse space (the
+   same token hashes and hashing trick as :mod:`dedup.verify`); the headline
+   is vectorized the same way and added with weight ``title_weight`` before
+   the final L2 normalization, so headline words count more than body words.
+   IDF is squared (``idf_power``), so that names and places carry the cosine,
+   and counts ``idf_prior_documents`` background pseudo-documents
+   (:mod:`dedup.background`), so that a handful of articles, or a single
+   pair, still gets sensible weights.
 2. **candidates** (:func:`neighbour_pairs`): each article's top-k cosine
    neighbours from sparse products in row chunks over word TF-IDF without
    frequent words (:func:`candidate_vectors`); pairs whose dates are both
    known and further apart than the window are dropped.
-3. **score** (:func:`story_scores`): the cosine, damped when both texts carry
-   several numbers and share none (templated reports: weather, prices,
-   results); this is the ``story_score`` of ``dedup similarity``.
+3. **score** (:func:`story_scores`): a logistic function of the root of the
+   cosine, the length ratio and the shared numbers (:func:`score_features`),
+   with weights fitted on human same-story ratings (SemEval-2022 Task 8,
+   ``scripts/fit_story_score.py``), damped for templated reports (alike
+   wording, disjoint numbers: weather, prices, results); this is the
+   ``story_score`` of ``dedup similarity``, an estimate in (0, 1) of how
+   alike readers find the two stories.
 4. **events** (:func:`average_linkage`): candidate edges in decreasing score
    order merge two clusters only if the average cosine over *all* their cross
    pairs (exact, from the cluster sum vectors) reaches ``event_linkage`` and
    the merged cluster spans no more than the window. Duplicate groups from the
    core are merged first, so they nest inside events.
-5. **storylines**: the same average linkage over the event centroids, at lower
-   thresholds and without a time window.
+5. **storylines**: the same average linkage over the event centroids, by
+   centroid cosine and without a time window.
 
 Once built, the hashed vectors are narrowed to the columns in use
 (:func:`_compact_columns`: same dot products, a few hundred thousand columns
@@ -50,11 +58,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
+from .background import Kind, background_df
 from .config import StoriesConfig
 from .shingle import char_shingles, token_hashes, word_shingles
 from .verify import TOKEN_COLUMNS, hashed_rows
 
 __all__ = [
+    "SCORE_FEATURES",
     "Stories",
     "average_linkage",
     "candidate_vectors",
@@ -62,8 +72,10 @@ __all__ = [
     "neighbour_pairs",
     "number_sets",
     "pair_dots",
+    "score_features",
     "story_scores",
     "story_vectors",
+    "token_counts",
 ]
 
 log = logging.getLogger(__name__)
@@ -168,13 +180,52 @@ def _candidate_vectors(counts: sp.csr_matrix, max_df: int) -> sp.csr_matrix:
     return _l2(x.tocsr())
 
 
-def _tfidf_block(body: sp.csr_matrix, title: sp.csr_matrix | None, title_weight: float) -> sp.csr_matrix:
-    """Sublinear TF-IDF of the bodies (IDF fitted on them) plus the weighted headlines, L2-normalized."""
-    tfidf = TfidfTransformer(sublinear_tf=True)
-    x = tfidf.fit_transform(body)
+def _idf(body: sp.csr_matrix, power: float, prior_documents: float = 0.0, prior: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Smoothed IDF of the body columns with ``prior_documents`` background pseudo-documents, to the ``power``.
+
+    ``(ln((1 + n + N0) / (1 + df + N0 · p)) + 1) ** power`` where ``p`` is
+    the background share of documents holding the column (``prior`` =
+    ``(columns, shares)``, 0 elsewhere; see :mod:`dedup.background`). With
+    ``N0 = 0`` this is scikit-learn's ``smooth_idf``. The power sharpens it:
+    with ``power = 2`` a word in 1 % of the articles weighs ~30 times a word
+    in all of them instead of ~5.6 times, so names and places decide more of
+    the cosine than the common vocabulary of the language.
+
+    >>> _idf(sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0]])), 1.0).round(3).tolist()
+    [1.0, 1.405]
+    >>> _idf(sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0]])), 1.0, 100, (np.array([0]), np.array([1.0]))).round(3).tolist()
+    [1.0, 4.942]
+    """
+    n = body.shape[0]
+    df = np.bincount(body.indices, minlength=body.shape[1]).astype(np.float64)
+    if prior is not None and prior_documents > 0:
+        columns, shares = prior
+        np.add.at(df, columns[columns < len(df)], prior_documents * shares[columns < len(df)])
+    return (np.log((1.0 + n + prior_documents) / (1.0 + df)) + 1.0) ** power
+
+
+def _weighted(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear TF (``1 + ln count``) times ``idf``, rows L2-normalized."""
+    m = sp.csr_matrix(counts, dtype=np.float64)
+    m.sum_duplicates()
+    data = (1.0 + np.log(m.data)) * idf[m.indices]
+    return _l2(sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape))
+
+
+def _tfidf_block(
+    body: sp.csr_matrix, title: sp.csr_matrix | None, title_weight: float, idf: np.ndarray
+) -> sp.csr_matrix:
+    """Sublinear TF-IDF of the bodies plus the weighted headlines (same ``idf``), L2-normalized."""
+    x = _weighted(body, idf)
     if title is not None and title_weight > 0:
-        x = x + title_weight * tfidf.transform(title)
+        x = x + title_weight * _weighted(title, idf)
     return _l2(sp.csr_matrix(x))
+
+
+def _block_idf(body: sp.csr_matrix, kind: Kind, config: StoriesConfig) -> np.ndarray:
+    """IDF of one block (``"word"`` or ``"char"``), fitted on the bodies with the background prior of ``config``."""
+    prior = background_df(kind, config.char_k, config.normalize) if config.idf_prior_documents > 0 else None
+    return _idf(body, config.idf_power, config.idf_prior_documents, prior)
 
 
 def _char_counts(texts: Sequence[str], k: int) -> sp.csr_matrix:
@@ -186,8 +237,10 @@ def story_vectors(texts: Sequence[str], titles: Sequence[str], config: StoriesCo
     """L2-normalized TF-IDF rows of normalized bodies with their headlines weighted in.
 
     Two blocks, each its own L2-normalized TF-IDF (IDF fitted on the bodies of
-    this batch, applied to bodies and headlines alike): word unigrams (+
-    bigrams) and character ``char_k``-grams. They are stacked with weights
+    this batch plus ``idf_prior_documents`` background pseudo-documents,
+    raised to ``idf_power``, applied to bodies and headlines alike; see
+    :func:`_idf`): word unigrams (+ bigrams) and character ``char_k``-grams.
+    They are stacked with weights
     ``sqrt(1 - char_weight)`` and ``sqrt(char_weight)``, so the cosine of two
     rows is ``(1 - char_weight) · word cosine + char_weight · char cosine``.
     Character n-grams see through Arabic clitics and spelling variants
@@ -211,11 +264,16 @@ def _story_vectors(
     has_titles = any(titles)
     if body_words is None:
         body_words = _counts(texts, config.bigrams)
-    word = _tfidf_block(body_words, _counts(titles, config.bigrams) if has_titles else None, config.title_weight)
+    word_idf = _block_idf(body_words, "word", config)  # bigram buckets are not in the table: unseen there
+    word = _tfidf_block(body_words, _counts(titles, config.bigrams) if has_titles else None, config.title_weight, word_idf)
     if config.char_weight <= 0 or word.shape[0] == 0:
         return word
+    char_body = _char_counts(texts, config.char_k)
     char = _tfidf_block(
-        _char_counts(texts, config.char_k), _char_counts(titles, config.char_k) if has_titles else None, config.title_weight
+        char_body,
+        _char_counts(titles, config.char_k) if has_titles else None,
+        config.title_weight,
+        _block_idf(char_body, "char", config),
     )
     x = sp.hstack([np.sqrt(1.0 - config.char_weight) * word, np.sqrt(config.char_weight) * char], format="csr")
     x = _l2(x)  # rows with an empty block (no text) stay unit length
@@ -245,21 +303,86 @@ def number_sets(texts: Sequence[str], titles: Sequence[str] = ()) -> sp.csr_matr
     return m
 
 
-def story_scores(
-    vectors: sp.csr_matrix, numbers: sp.csr_matrix, pairs: np.ndarray, config: StoriesConfig = StoriesConfig()
-) -> np.ndarray:
-    """The story score of each pair ``(m, 2)``: cosine, damped for templated reports.
+def token_counts(texts: Sequence[str]) -> np.ndarray:
+    """``(n,)`` number of tokens of each normalized text (single spaces between tokens).
 
-    Returns ``(m,)`` scores in [0, 1]; higher = more alike.
+    >>> token_counts(["a b c", "", "d"]).tolist()
+    [3, 0, 1]
+    """
+    return np.fromiter((t.count(" ") + 1 if t else 0 for t in texts), dtype=np.int64, count=len(texts))
+
+
+SCORE_FEATURES = ("sqrt_cosine", "length_ratio", "shared_numbers")
+"""The columns of :func:`score_features`, in order."""
+
+
+def score_features(vectors: sp.csr_matrix, numbers: sp.csr_matrix, lengths: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """``(m, 3)`` features of each pair ``(m, 2)`` that :func:`story_scores` combines.
+
+    * ``sqrt_cosine``: the square root of the cosine of the story vectors
+      (the cosine's distribution is skewed towards 0; its root is closer to
+      linear in how alike human readers find two stories);
+    * ``length_ratio``: ``ln((1 + shorter) / (1 + longer))`` in tokens, <= 0
+      (a short report of an event shares only part of a long one's words,
+      which lowers the cosine without making the stories less alike);
+    * ``shared_numbers``: Jaccard of the two number sets (0 when neither
+      text carries a number).
+
+    >>> x = sp.csr_matrix(np.array([[0.6, 0.8], [1.0, 0.0]]))
+    >>> nums = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0]]))
+    >>> score_features(x, nums, np.array([9, 99]), np.array([[0, 1]])).round(3).tolist()
+    [[0.775, -2.303, 0.5]]
+    """
+    if len(pairs) == 0:
+        return np.zeros((0, len(SCORE_FEATURES)))
+    i, j = pairs[:, 0], pairs[:, 1]
+    cos = np.clip(pair_dots(vectors, i, vectors, j), 0.0, 1.0)
+    lengths = np.asarray(lengths, dtype=np.float64) + 1.0
+    ratio = np.log(np.minimum(lengths[i], lengths[j]) / np.maximum(lengths[i], lengths[j]))
+    shared = pair_dots(numbers, i, numbers, j)
+    counts = numbers.getnnz(axis=1)
+    union = counts[i] + counts[j] - shared
+    jaccard = np.divide(shared, union, out=np.zeros(len(i)), where=union > 0)
+    return np.stack([np.sqrt(cos), ratio, jaccard], axis=1)
+
+
+def story_scores(
+    vectors: sp.csr_matrix,
+    numbers: sp.csr_matrix,
+    lengths: np.ndarray,
+    pairs: np.ndarray,
+    config: StoriesConfig = StoriesConfig(),
+) -> np.ndarray:
+    """The story score of each pair ``(m, 2)``: how alike readers would find the two stories.
+
+    A logistic function of :func:`score_features` with the weights of
+    ``config`` (fitted by ``scripts/fit_story_score.py`` on SemEval-2022 Task 8
+    pairs, the target being ``(4 - Overall) / 3``: 1 = same story, 0 =
+    unrelated), times ``number_penalty`` for templated reports (weather,
+    prices, results of different days): texts worded alike (cosine at least
+    ``template_cosine``) that both carry at least ``min_numbers`` distinct
+    numbers and share none of them.
+
+    Args:
+        vectors: ``(n, d)`` story vectors (:func:`story_vectors`).
+        numbers: ``(n, k)`` number sets (:func:`number_sets`).
+        lengths: ``(n,)`` token counts of the bodies (:func:`token_counts`).
+        pairs: ``(m, 2)`` positions.
+        config: the weights and the template rule.
+
+    Returns:
+        ``(m,)`` scores in (0, 1); higher = more alike.
     """
     if len(pairs) == 0:
         return np.zeros(0)
-    i, j = pairs[:, 0], pairs[:, 1]
-    cos = np.clip(pair_dots(vectors, i, vectors, j), 0.0, 1.0)
-    shared = pair_dots(numbers, i, numbers, j)
+    f = score_features(vectors, numbers, lengths, pairs)
+    z = config.score_intercept + f @ np.array([config.score_cosine, config.score_length, config.score_numbers])
+    score = 1.0 / (1.0 + np.exp(-z))
     counts = numbers.getnnz(axis=1)
-    template = (counts[i] >= config.min_numbers) & (counts[j] >= config.min_numbers) & (shared == 0)
-    return np.where(template, cos * config.number_penalty, cos)
+    i, j = pairs[:, 0], pairs[:, 1]
+    template = (counts[i] >= config.min_numbers) & (counts[j] >= config.min_numbers) & (f[:, 2] == 0)
+    template &= f[:, 0] ** 2 >= config.template_cosine  # worded alike: independent reports of one story differ in words too
+    return np.where(template, score * config.number_penalty, score)
 
 
 def neighbour_pairs(
@@ -539,13 +662,14 @@ def find_stories(
     words = _counts(texts, bigrams=False)  # shared by the story vectors and the candidate search
     x = _story_vectors(texts, titles, config, None if config.bigrams else words)
     nums = number_sets(texts, titles)
+    lengths = token_counts(texts)
     window = config.window_days * _DAY
     max_df = max(config.candidate_max_df, int(config.candidate_max_df_fraction * n))
     cand = _candidate_vectors(words, max_df)
     del words
     x, cand, nums = _compact_columns(x), _compact_columns(cand), _compact_columns(nums)
     pairs, _ = neighbour_pairs(cand, config.neighbours, config.min_word_cosine, config.chunk_rows, times, window)
-    scores = story_scores(x, nums, pairs, config)
+    scores = story_scores(x, nums, lengths, pairs, config)
     keep = scores >= config.min_candidate
     pairs, scores = pairs[keep], scores[keep]
     initial = None

@@ -1,17 +1,20 @@
-"""Events and storylines: levels, time window, chaining guard, templated reports, seeds."""
+"""Events and storylines: levels, time window, chaining guard, templated reports, seeds, story score, small-batch IDF."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from dedup.config import ReadConfig, StoriesConfig
+from dedup.config import NormalizeConfig, ReadConfig, StoriesConfig
 from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
 from dedup.normalize import normalize
-from dedup.pipeline import stories
-from dedup.stories import _compact_columns, average_linkage, find_stories, pair_dots
+from dedup.pipeline import similarity, stories
+from dedup.stories import SCORE_FEATURES, _compact_columns, average_linkage, find_stories, pair_dots, story_scores
 from dedup.types import Article
 from dedup.verify import hashed_rows
 
@@ -122,19 +125,74 @@ def test_deterministic() -> None:
     assert a.event.tolist() == b.event.tolist() and a.storyline.tolist() == b.storyline.tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: on 5 seeds the IDF is degenerate; all seed pairs score 0.11-0.14 and 000-002 (0.117) is among "
-    "the lowest, so no storyline threshold links 000 and 002 without linking everything",
-)
+# Unrelated Arabic reports (written for these tests): weather, football, oil, vaccination, a crash, a book fair.
+ARABIC_CONTROLS = [
+    "توقعت الهيئة العامة للأرصاد هطول أمطار رعدية غزيرة على مرتفعات عسير وجازان ونجران مساء اليوم، مصحوبة برياح نشطة "
+    "تثير الأتربة والغبار على الطرق السريعة، ودعت الهيئة السائقين إلى الحذر وتجنب بطون الأودية حتى انتهاء الحالة الجوية.",
+    "فاز فريق الهلال على ضيفه النصر بهدفين مقابل هدف في قمة الجولة العاشرة من دوري المحترفين على ملعب المملكة أرينا، "
+    "وسجل المهاجم البرازيلي هدف الفوز في الدقيقة الأخيرة ليعزز الهلال صدارته للترتيب بفارق أربع نقاط عن أقرب منافسيه.",
+    "ارتفعت أسعار النفط في تعاملات الخميس بعد أن أظهرت بيانات رسمية تراجع المخزونات الأمريكية من الخام أكثر من المتوقع، "
+    "وصعد خام برنت إلى أعلى مستوى له في ثلاثة أسابيع وسط مخاوف من نقص الإمدادات خلال فصل الشتاء.",
+    "أطلقت وزارة الصحة حملة وطنية للتطعيم ضد الإنفلونزا الموسمية في جميع المراكز الصحية، وحثت كبار السن والحوامل "
+    "والمصابين بالأمراض المزمنة على أخذ اللقاح مبكرا، مؤكدة توفر الجرعات مجانا طوال أيام الأسبوع.",
+    "لقي شخصان مصرعهما وأصيب ثلاثة آخرون في حادث تصادم بين شاحنة وسيارة صغيرة على الطريق الدولي شمال المدينة فجر اليوم، "
+    "وباشرت فرق الهلال الأحمر نقل المصابين إلى المستشفى فيما فتحت إدارة المرور تحقيقا في أسباب الحادث.",
+    "افتتح أمير المنطقة مهرجان الكتاب الدولي في دورته الخامسة بمشاركة أكثر من خمسمئة دار نشر عربية وأجنبية، "
+    "ويتضمن برنامج المهرجان ندوات ثقافية وأمسيات شعرية وورش عمل للأطفال تستمر عشرة أيام.",
+]
+
+
+def _seed_positions(articles) -> dict[str, int]:
+    return {a.id[:3]: k for k, a in enumerate(articles)}
+
+
 def test_seeds_000_and_002_share_a_storyline(seeds_dir) -> None:
+    # All five seeds are Russia-China diplomacy: Xi-Lavrov in July 2025 (000) and April 2024 (002), Wang Yi-Lavrov (001),
+    # Ushakov on a Putin-Xi meeting (003), the 2022 Samarkand summit (004). On five documents the batch IDF is
+    # degenerate (000-002 came out among the least similar pairs); the background prior of dedup.background fixes it
+    # (without it, idf_prior_documents=0, 000 and 002 fall apart).
     articles, _ = read_articles([str(seeds_dir)], ReadConfig())
     r = stories(articles)
-    ids = [a.id for a in articles]
-    i0 = next(k for k, x in enumerate(ids) if x.startswith("000_"))
-    i2 = next(k for k, x in enumerate(ids) if x.startswith("002_"))
-    assert r.storyline[i0] == r.storyline[i2]
-    assert r.event[i0] != r.event[i2]  # two different meetings
+    pos = _seed_positions(articles)
+    assert r.storyline[pos["000"]] == r.storyline[pos["002"]]
+    assert r.event[pos["000"]] != r.event[pos["002"]]  # two different meetings
+    assert len(set(r.event.tolist())) == len(articles)  # no two seeds report the same happening
+
+
+def test_the_seed_storyline_leaves_unrelated_arabic_reports_out(seeds_dir) -> None:
+    # What keeps the storyline from being "everything": unrelated reports in the same language stay out of it
+    # (with storyline thresholds of 0 they join; with batch-only, plain IDF one of them does).
+    seeds, _ = read_articles([str(seeds_dir)], ReadConfig())
+    controls = [Article(id=f"control{k}", text=t) for k, t in enumerate(ARABIC_CONTROLS)]
+    r = stories(seeds + controls)
+    pos = _seed_positions(seeds)
+    assert r.storyline[pos["000"]] == r.storyline[pos["002"]]
+    seed_storylines = set(r.storyline[: len(seeds)].tolist())
+    control_storylines = r.storyline[len(seeds) :].tolist()
+    assert not seed_storylines & set(control_storylines)
+    assert len(set(control_storylines)) == len(controls)
+
+
+ARABIC_MEETING = (
+    "استقبل خادم الحرمين الشريفين الملك سلمان في جدة اليوم الرئيس المصري عبد الفتاح السيسي وبحثا العلاقات الثنائية "
+    "وتطورات الأوضاع في المنطقة",
+    "بحث الملك سلمان بن عبدالعزيز مع الرئيس عبد الفتاح السيسي خلال استقباله في جدة اليوم العلاقات بين المملكة ومصر "
+    "وتطورات المنطقة",
+)
+
+
+@pytest.mark.parametrize(
+    ("pair", "others"),
+    [((MEETING_2025[0], MEETING_2025[2]), FILLER), (ARABIC_MEETING, ARABIC_CONTROLS)],
+    ids=["english-same-event", "arabic-same-event"],
+)
+def test_a_pair_scores_the_same_alone_and_in_a_batch(pair, others) -> None:
+    # Batch IDF on two texts gives their shared words the lowest weight (0.79 alone vs 0.91 among fillers for the
+    # English pair without the prior); the background pseudo-documents keep a pair's score stable.
+    alone = similarity([pair[0]], [pair[1]]).story_score[0]
+    half = len(others) // 2
+    batch = similarity([pair[0], *others[:half]], [pair[1], *others[half : 2 * half]]).story_score[0]
+    assert abs(alone - batch) < 0.03
 
 
 @pytest.mark.parametrize(
@@ -143,10 +201,16 @@ def test_seeds_000_and_002_share_a_storyline(seeds_dir) -> None:
         {"window_days": 0},
         {"event_threshold": 1.5},
         {"neighbours": 0},
-        {"storyline_threshold": 0.5, "event_threshold": 0.4},
+        {"storyline_linkage": 0.3, "event_linkage": 0.2},
         {"char_weight": -0.1},
+        {"idf_power": -1.0},
+        {"idf_prior_documents": -5},
+        {"template_cosine": 1.5},
     ],
-    ids=["zero-window", "threshold-above-1", "no-neighbours", "storyline-finer-than-event", "negative-char-weight"],
+    ids=[
+        "zero-window", "threshold-above-1", "no-neighbours", "storyline-finer-than-event", "negative-char-weight",
+        "negative-idf-power", "negative-prior", "template-cosine-above-1",
+    ],
 )
 def test_config_validation(kwargs) -> None:
     with pytest.raises(ConfigError):
@@ -253,3 +317,59 @@ def test_representative_of_a_tie_is_the_first_member() -> None:
     r = _run([text, other] + FILLER[1:], [0, 0] + [0] * len(FILLER[1:]))
     assert r.event[0] == r.event[1] == 0
     assert r.representative[0] == 0  # both members are equally close to the pair's sum
+
+
+def _score(cos: float, lengths=(100, 100), numbers=((), ()), config: StoriesConfig = StoriesConfig()) -> float:
+    """story_scores of one pair with a given cosine, token counts and number sets."""
+    x = sp.csr_matrix(np.array([[1.0, 0.0], [cos, np.sqrt(1 - cos**2)]]))
+    cols = sorted({n for side in numbers for n in side})
+    nums = sp.csr_matrix(np.array([[float(c in side) for c in cols] for side in numbers]).reshape(2, len(cols)))
+    return float(story_scores(x, nums, np.array(lengths), np.array([[0, 1]]), config)[0])
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        ({"cos": 0.2}, {"cos": 0.4}),
+        ({"cos": 0.3}, {"cos": 0.3, "lengths": (50, 400)}),  # a short report inside a long one: same cosine, more alike
+        ({"cos": 0.3, "numbers": ((1, 2), (3,))}, {"cos": 0.3, "numbers": ((1, 2), (2,))}),
+        ({"cos": 0.8, "numbers": ((1, 2, 3), (4, 5, 6))}, {"cos": 0.8, "numbers": ((1, 2, 3), (1, 5, 6))}),  # a template
+    ],
+    ids=["cosine", "length-ratio", "shared-numbers", "templated-report"],
+)
+def test_story_score_moves_the_right_way(lower, higher) -> None:
+    assert 0.0 < _score(**lower) < _score(**higher) < 1.0
+
+
+def test_the_template_rule_needs_alike_wording() -> None:
+    # independent reports of one story often quote different numbers: only near-identical wording marks a template
+    disjoint = ((1, 2, 3), (4, 5, 6))
+    config = StoriesConfig()
+    assert _score(0.3, numbers=disjoint) == pytest.approx(_score(0.3))
+    assert _score(0.8, numbers=disjoint) == pytest.approx(_score(0.8) * config.number_penalty)
+
+
+def test_score_weights_match_the_fit() -> None:
+    # StoriesConfig holds the constants printed by scripts/fit_story_score.py; results/ keeps what the fit gave.
+    fit = json.loads((Path(__file__).resolve().parents[1] / "results" / "fit_story_score.json").read_text(encoding="utf-8"))
+    config = StoriesConfig()
+    assert fit["features"] == list(SCORE_FEATURES)
+    assert {k: getattr(config, k) for k in fit["fitted"]} == fit["fitted"]
+
+
+def test_score_features_shape_and_similarity_exposes_them() -> None:
+    res = similarity([MEETING_2025[0], FILLER[0]], [MEETING_2025[1], FILLER[1]])
+    assert res.story_features.shape == (2, len(SCORE_FEATURES))
+    assert res.story_score[0] > 0.8 > 0.2 > res.story_score[1]
+
+
+def test_background_table_with_another_scheme_is_not_used(monkeypatch) -> None:
+    from dedup import background
+
+    table = dict(background._table())
+    assert background.background_df("word", 4, NormalizeConfig()) is not None
+    assert background.background_df("char", 3, NormalizeConfig()) is None  # built with 4-grams
+    assert background.background_df("word", 4, NormalizeConfig(fold_teh_marbuta=False)) is None  # other folding
+    table["probe_word"] = np.array(table["probe_word"] + 1)  # as if the token hash had changed
+    monkeypatch.setattr(background, "_table", lambda: table)
+    assert background.background_df("word", 4, NormalizeConfig()) is None
