@@ -106,9 +106,12 @@ def find_boilerplate(keys: np.ndarray, config: BoilerplateConfig) -> Boilerplate
 
 
 def strip_boilerplate(
-    lines: Sequence[str], source: str, keys: frozenset[int]
+    lines: Sequence[str], source: str, keys: frozenset[int], max_tokens: int | None = None
 ) -> tuple[str, int, dict[int, tuple[str, str]]]:
     """Join an article's normalized lines without its source's boilerplate.
+
+    With ``max_tokens`` (the config's), lines too long to be boilerplate are
+    kept without being hashed.
 
     Returns:
         ``(content, removed, found)``: the text to shingle, how many lines were
@@ -119,6 +122,9 @@ def strip_boilerplate(
     kept: list[str] = []
     found: dict[int, tuple[str, str]] = {}
     for line in lines:
+        if max_tokens is not None and line.count(" ") >= max_tokens:
+            kept.append(line)
+            continue
         key = line_key(source, line)
         if key in keys:
             found[key] = (source, line)

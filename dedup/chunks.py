@@ -125,6 +125,7 @@ def sketch_spilled(
     sources: Sequence[str],
     eligible: np.ndarray,
     boilerplate_keys: frozenset[int],
+    max_tokens: int,
     shingle_cfg: ShingleConfig,
     minhash_cfg: MinHashConfig,
     index_cfg: IndexConfig,
@@ -138,6 +139,7 @@ def sketch_spilled(
         eligible: ``(n,)`` bool, False for articles skipped on their raw text
             (empty, too long): they are not sketched.
         boilerplate_keys: keys of the feed's boilerplate lines.
+        max_tokens: lines with this many tokens or more are never boilerplate.
     """
     if isinstance(spill, str):
         with open(spill, "rb") as handle:
@@ -149,7 +151,7 @@ def sketch_spilled(
     contents: list[str] = []
     removed = np.zeros(len(lines), dtype=np.int32)
     for k, (art_lines, src) in enumerate(zip(lines, sources)):
-        content, removed[k], stripped = strip_boilerplate(art_lines, src, boilerplate_keys)
+        content, removed[k], stripped = strip_boilerplate(art_lines, src, boilerplate_keys, max_tokens)
         contents.append(content)
         found.update(stripped)
     del lines

@@ -199,7 +199,7 @@ def _without_boilerplate(
     """Each article's text to compare (boilerplate left out), the boilerplate, and how many lines it removed."""
     bp = find_boilerplate(line_keys(lines, sources, config.boilerplate), config.boilerplate)
     keys = bp.key_set()
-    stripped = [strip_boilerplate(ls, s, keys) for ls, s in zip(lines, sources)]
+    stripped = [strip_boilerplate(ls, s, keys, config.boilerplate.max_tokens) for ls, s in zip(lines, sources)]
     bp = bp.with_lines(found for _, _, found in stripped)
     return [c for c, _, _ in stripped], bp, np.array([r for _, r, _ in stripped], dtype=np.int64)
 
@@ -336,6 +336,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
                     tasks,
                     n_jobs=config.n_jobs,
                     boilerplate_keys=bp.key_set(),
+                    max_tokens=config.boilerplate.max_tokens,
                     shingle_cfg=config.shingle,
                     minhash_cfg=config.minhash,
                     index_cfg=config.index,

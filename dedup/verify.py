@@ -51,7 +51,7 @@ __all__ = [
 NONE, EXACT, NEAR, CONTAINED = 0, 1, 2, 3
 RELATIONS = {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
 _PAIR_CHUNK = 50_000
-_PAIR_BLOCK = 5_000  # pairs per gather: bounds the rows (and their matrices) held at once
+_PAIR_BLOCK = 20_000  # pairs per gather: bounds the rows (and their matrices) held at once
 
 
 def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:

@@ -85,7 +85,7 @@ def test_spill_file_or_lines_in_the_result_are_the_same(tmp_path: Path) -> None:
     assert spilled.lines is None and carried.lines is not None
     assert spilled.line_keys.tolist() == carried.line_keys.tolist() and len(carried.line_keys) > 0
     eligible = np.array([bool(t.strip()) for t in texts])
-    args = (frozenset(spilled.line_keys.tolist()), ShingleConfig(), MinHashConfig(), IndexConfig())
+    args = (frozenset(spilled.line_keys.tolist()), BoilerplateConfig().max_tokens, ShingleConfig(), MinHashConfig(), IndexConfig())
     a = sketch_spilled(str(tmp_path / "c.pkl"), sources, eligible, *args)
     b = sketch_spilled(carried.lines, sources, eligible, *args)
     assert not (tmp_path / "c.pkl").exists()  # the spill is removed once read
