@@ -182,6 +182,10 @@ def dedupe(
 
     Writes unique.jsonl, decisions.jsonl (one line per input article),
     pairs.jsonl and summary.json into --out.
+
+    The feed is read once, as a stream: memory grows by about 3 KB per
+    article, and temporary files under $TMPDIR take about twice the feed's
+    size while the run works.
     """
     from .io.results import RecordSpool, write_dedupe_outputs
     from .pipeline import dedupe as run_dedupe
