@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
 
 from .boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
-from .chunks import normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
+from .chunks import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
 from .cluster import choose_keepers, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
 from .errors import DedupError, OutputError
@@ -61,6 +62,9 @@ __all__ = [
     "score_articles",
     "sketch_chunk",
 ]
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfTransformer
 
 log = logging.getLogger(__name__)
 
@@ -314,23 +318,13 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
 
         with timer("sketch"):
             store = FeatureStore(tmp)
-            n_tokens = np.zeros(n, dtype=np.int64)
-            removed = np.zeros(n, dtype=np.int64)
-            digest = np.zeros(n, dtype=np.uint64)
-            rep_of = np.full(n, -1, dtype=np.int64)  # article → representative index
-            rep_pos: list[int] = []
-            first_of: dict[int, int] = {}
-            sig_parts: list[np.ndarray] = []
-            size_parts: list[np.ndarray] = []
-            gram_parts: list[np.ndarray] = []
-            owner_parts: list[np.ndarray] = []
-            bp_found: list[dict[int, tuple[str, str]]] = []
+            reps = _Representatives(n, store)
             eligible = [~(e | lg) for e, lg in zip(raw_empty, raw_long)]
             tasks = (
                 (spill_path(c) if workers_share_disk else _unspill(spill_path(c)), sources_of(c), eligible[c])
                 for c in range(n_chunks)
             )
-            for c, sk in enumerate(
+            for c, sketched in enumerate(
                 imap_tasks(
                     sketch_spilled,
                     tasks,
@@ -343,42 +337,15 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
                     perms=permutations(config.minhash.num_perm, config.minhash.seed),
                 )
             ):
-                base, m = starts[c], len(sk.n_tokens)
-                n_tokens[base : base + m] = sk.n_tokens
-                removed[base : base + m] = sk.removed
-                digest[base : base + m] = sk.digest
-                new_rows: list[int] = []
-                rep_index = np.full(len(sk.sketched), -1, dtype=np.int64)
-                for row, k in enumerate(sk.sketched.tolist()):
-                    r = first_of.setdefault(int(sk.digest[k]), len(rep_pos))
-                    if r == len(rep_pos):
-                        rep_pos.append(base + k)
-                        new_rows.append(row)
-                        rep_index[row] = r
-                    rep_of[base + k] = r
-                new = np.array(new_rows, dtype=np.int64)
-                sig_parts.append(sk.signatures[new])
-                size_parts.append(sk.n_shingles[new])
-                store.append(sk.features.gather(new))
-                mine = rep_index[sk.anchor_rows] >= 0
-                gram_parts.append(sk.anchor_grams[mine])
-                owner_parts.append(rep_index[sk.anchor_rows[mine]])
-                bp_found.append(sk.boilerplate)
-                tick("sketch", m, n)
-            bp = bp.with_lines(bp_found)
-            del bp_found
-            rep_pos_arr = np.array(rep_pos, dtype=np.int64)
-            sigs = np.concatenate(sig_parts) if sig_parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
-            sizes = np.concatenate(size_parts) if size_parts else np.zeros(0, dtype=np.int64)
-            anchors = (
-                np.concatenate(gram_parts) if gram_parts else np.zeros(0, np.uint64),
-                np.concatenate(owner_parts) if owner_parts else np.zeros(0, np.int64),
-            )
-            del sig_parts, size_parts, gram_parts, owner_parts
+                reps.add(starts[c], sketched)
+                tick("sketch", len(sketched.n_tokens), n)
+            bp = bp.with_lines(reps.boilerplate_found)
+            rep_pos, sigs, sizes, anchors = reps.finish(config.minhash.num_perm)
+            rep_of, digest = reps.rep_of, reps.digest
             reason_skipped = _screen(
                 np.concatenate(raw_empty) if raw_empty else np.zeros(0, bool),
                 np.concatenate(raw_long) if raw_long else np.zeros(0, bool),
-                n_tokens,
+                reps.n_tokens,
                 table.lengths,
                 config,
             )
@@ -390,7 +357,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
             del sigs, anchored
 
         with timer("verify"):
-            rep_digest = digest[rep_pos_arr]
+            rep_digest = digest[rep_pos]
             idf = fit_idf(store)
             scores = score_pairs(store, cands.pairs, rep_digest, idf)
             rel = decide(scores, config.verify)
@@ -400,23 +367,10 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
             edge_rel = rel[keep_edge]
 
         with timer("cluster"):
-            status, group, keeper = _groups(n, rep_of, rep_pos_arr, rep_pairs, edge_rel, edge_scores, reason_skipped, table, config)
+            status, group, keeper = _groups(n, rep_of, rep_pos, rep_pairs, edge_rel, edge_scores, reason_skipped, table, config)
 
         with timer("explain"):
-            dup = np.flatnonzero(status == DUPLICATE)
-            relation = np.full(n, NONE, dtype=np.int8)
-            score_arr = np.full((n, 3), np.nan)
-            kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
-            same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
-            relation[dup[same]] = EXACT
-            score_arr[dup[same]] = 1.0
-            if (~same).any():
-                d, ks = dup[~same], score_pairs(store, kp[~same], rep_digest, idf)
-                krel = decide(ks, config.verify)
-                # A member linked through others may miss the rule against the keeper itself.
-                fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
-                relation[d] = np.where(krel == NONE, fallback, krel)
-                score_arr[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+            relation, score_arr = _explain(status, keeper, rep_of, store, rep_digest, idf, config)
             store.close()
 
     return DedupResult(
@@ -427,16 +381,106 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, progress: Progress
         keeper=keeper,
         relation=relation,
         scores=score_arr,
-        pairs=rep_pos_arr[rep_pairs].reshape(-1, 2),
+        pairs=rep_pos[rep_pairs].reshape(-1, 2),
         pair_scores=edge_scores,
         pair_relation=edge_rel,
         candidates=cands,
         boilerplate=bp,
-        boilerplate_removed=removed,
+        boilerplate_removed=reps.removed,
         timings=dict(timer.seconds),
         config=config,
         repeat_counts=np.concatenate(repeat_counts) if repeat_counts else None,
     )
+
+
+class _Representatives:
+    """The sketches of the distinct texts of a feed, gathered chunk by chunk.
+
+    The first article with a given text (equal digests) represents it:
+    representatives are numbered ``0..R-1`` in input order, each keeps its
+    signature, shingle count and anchors here and its verification features
+    in the store; exact copies only point at their representative
+    (``rep_of``).
+    """
+
+    def __init__(self, n: int, store: FeatureStore) -> None:
+        self.store = store
+        self.n_tokens = np.zeros(n, dtype=np.int64)
+        self.removed = np.zeros(n, dtype=np.int64)
+        self.digest = np.zeros(n, dtype=np.uint64)
+        self.rep_of = np.full(n, -1, dtype=np.int64)  # article → representative
+        self.boilerplate_found: list[dict[int, tuple[str, str]]] = []
+        self._first_of: dict[int, int] = {}
+        self._positions: list[int] = []
+        self._sigs: list[np.ndarray] = []
+        self._sizes: list[np.ndarray] = []
+        self._grams: list[np.ndarray] = []
+        self._owners: list[np.ndarray] = []
+
+    def add(self, base: int, sk: Sketched) -> None:
+        """Take in the sketched chunk whose first article is at position ``base``."""
+        m = len(sk.n_tokens)
+        self.n_tokens[base : base + m] = sk.n_tokens
+        self.removed[base : base + m] = sk.removed
+        self.digest[base : base + m] = sk.digest
+        rep_index = np.full(len(sk.sketched), -1, dtype=np.int64)  # sketched row → new representative
+        for row, k in enumerate(sk.sketched.tolist()):
+            r = self._first_of.setdefault(int(sk.digest[k]), len(self._positions))
+            if r == len(self._positions):
+                self._positions.append(base + k)
+                rep_index[row] = r
+            self.rep_of[base + k] = r
+        new = np.flatnonzero(rep_index >= 0)
+        self._sigs.append(sk.signatures[new])
+        self._sizes.append(sk.n_shingles[new])
+        self.store.append(sk.features.gather(new))
+        mine = rep_index[sk.anchor_rows] >= 0
+        self._grams.append(sk.anchor_grams[mine])
+        self._owners.append(rep_index[sk.anchor_rows[mine]])
+        self.boilerplate_found.append(sk.boilerplate)
+
+    def finish(self, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """``(positions, signatures, shingle counts, (anchor grams, owners))`` of the representatives."""
+
+        def cat(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+            return np.concatenate(parts) if parts else empty
+
+        out = (
+            np.array(self._positions, dtype=np.int64),
+            cat(self._sigs, np.zeros((0, num_perm), dtype=np.uint32)),
+            cat(self._sizes, np.zeros(0, dtype=np.int64)),
+            (cat(self._grams, np.zeros(0, dtype=np.uint64)), cat(self._owners, np.zeros(0, dtype=np.int64))),
+        )
+        self._sigs, self._sizes, self._grams, self._owners, self._first_of = [], [], [], [], {}
+        return out
+
+
+def _explain(
+    status: np.ndarray,
+    keeper: np.ndarray,
+    rep_of: np.ndarray,
+    store: FeatureStore,
+    rep_digest: np.ndarray,
+    idf: TfidfTransformer | None,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relation and scores (jaccard, containment, cosine) of every duplicate against its keeper."""
+    n = len(status)
+    dup = np.flatnonzero(status == DUPLICATE)
+    relation = np.full(n, NONE, dtype=np.int8)
+    scores = np.full((n, 3), np.nan)
+    kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
+    same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
+    relation[dup[same]] = EXACT
+    scores[dup[same]] = 1.0
+    if (~same).any():
+        d, ks = dup[~same], score_pairs(store, kp[~same], rep_digest, idf)
+        krel = decide(ks, config.verify)
+        # A member linked through others may miss the rule against the keeper itself.
+        fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
+        relation[d] = np.where(krel == NONE, fallback, krel)
+        scores[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+    return relation, scores
 
 
 @contextmanager
