@@ -39,33 +39,34 @@ __all__ = ["RecordSpool", "decision_rows", "pair_rows", "summary", "write_dedupe
 
 
 class RecordSpool:
-    """The input records, one JSON line each, kept in a temporary file while a feed streams by.
+    """The input records, one JSON line each (UTF-8 bytes), kept in a temporary file while a feed streams by.
 
     >>> spool = RecordSpool()
     >>> [a.id for a in spool.tap([Article("a", "x", record={"id": "a"})])]
     ['a']
     >>> list(spool.lines())
-    ['{"id":"a"}\\n']
+    [b'{"id":"a"}\\n']
     >>> spool.close()
     """
 
     def __init__(self) -> None:
-        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="dedup-records-")
+        self._file: IO[bytes] = tempfile.TemporaryFile("w+b", prefix="dedup-records-")
 
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
-            self._file.write(json_line(a.record))
+            self._file.write(json_line(a.record).encode("utf-8"))
             yield a
 
-    def lines(self) -> Iterator[str]:
-        """The records written, in order, as JSON lines."""
+    def lines(self) -> Iterator[bytes]:
+        """The records written, in order, as JSON lines (bytes: copied out without decoding)."""
         self._file.flush()
         self._file.seek(0)
         yield from self._file
 
     def close(self) -> None:
         self._file.close()
+
 
 STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
 _POLICY = {
@@ -212,7 +213,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
 
 
 def write_dedupe_outputs(
-    out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str]
+    out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes]
 ) -> dict[str, Any]:
     """Write the four output files atomically; returns the summary.
 
@@ -221,7 +222,8 @@ def write_dedupe_outputs(
         result: the run.
         inputs: the input paths, for the summary.
         records: every input record in input order (one per article of the
-            run), as objects or as JSON lines (:meth:`RecordSpool.lines`).
+            run), as objects or as JSON lines (str, or UTF-8 bytes as
+            :meth:`RecordSpool.lines` gives them).
 
     Raises:
         OutputError: a file cannot be written.
@@ -239,15 +241,17 @@ def write_dedupe_outputs(
     return info
 
 
-def _write_unique(path: Path, records: Iterable[dict[str, Any] | str], status: np.ndarray) -> None:
+def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes], status: np.ndarray) -> None:
     """Copy the records of every article that is not a duplicate."""
     n = 0
-    with atomic_open(path) as out:
+    with atomic_open(path, "wb") as out:
         for pos, rec in enumerate(records):
             if pos >= len(status):
                 raise ValueError(f"write_dedupe_outputs: more records than the {len(status)} articles of the run")
             if status[pos] != DUPLICATE:
-                out.write(rec if isinstance(rec, str) else json_line(rec))
+                if isinstance(rec, dict):
+                    rec = json_line(rec)
+                out.write(rec.encode("utf-8") if isinstance(rec, str) else rec)
             n += 1
         if n != len(status):
             raise ValueError(f"write_dedupe_outputs: {n} records for the {len(status)} articles of the run")
