@@ -287,7 +287,8 @@ class StoriesConfig:
     articles (keeping pairs from ``min_word_cosine`` on), then scored with
     the full vectors. For events, two articles whose dates are both known and
     more than ``window_days`` apart are never linked, and an event never
-    spans more than ``window_days``.
+    spans more than ``window_days``, not even to hold a whole duplicate group
+    (a copy republished later is cut off into a later event).
 
     The story score of a pair is ``sigmoid(score_intercept + score_cosine ·
     sqrt(cosine) + score_length · ln(shorter / longer) + score_numbers ·

@@ -16,7 +16,10 @@ Parts (each skipped with a message when its data is absent):
   (no dates, the subset spans 36 hours), ARI and B-cubed P/R/F1 against the
   silver STORY ids.
 * **saudinewsnet**: the hand-labelled dev pairs, event level (DUP or EVENT vs
-  TOPIC or NO), from ``scripts/labels/saudinewsnet_dev_labels.jsonl``.
+  TOPIC or NO), from ``scripts/labels/saudinewsnet_dev_labels.jsonl``; the
+  misclustered pairs are listed under ``errors`` (pair id, FP/FN, label,
+  stratum, days apart, story score, whether dedupe grouped them; no texts),
+  with ``events_longer_than_window`` as a label-free check of the window.
 
 Usage: ``python scripts/eval_stories.py``
 """
@@ -139,6 +142,19 @@ def eval_uci(config: StoriesConfig) -> dict:
     return out
 
 
+def _events_longer_than(event: np.ndarray, times: np.ndarray, seconds: float) -> int:
+    """How many events span more than ``seconds`` between their first and last known date (label-free check)."""
+    known = ~np.isnan(times)
+    if not known.any():
+        return 0
+    _, inv = np.unique(event[known], return_inverse=True)
+    lo = np.full(inv.max() + 1, np.inf)
+    hi = np.full(inv.max() + 1, -np.inf)
+    np.minimum.at(lo, inv, times[known])
+    np.maximum.at(hi, inv, times[known])
+    return int((hi - lo > seconds).sum())
+
+
 def eval_saudinewsnet(config: StoriesConfig) -> dict:
     labels_path = repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
     sample_path = repo_root() / "scripts" / "labels" / "saudinewsnet_dev_sample.jsonl"
@@ -167,11 +183,20 @@ def eval_saudinewsnet(config: StoriesConfig) -> dict:
     gold_a = np.array(gold)
     label = np.array([str(labels[p].get("label", "")).upper() for p in pairs])
     same_storyline = res.storyline[i] == res.storyline[j]
+    group = res.dedup.group
+    errors = [  # ids and numbers only: the texts stay out of the repository
+        {"pair": p, "error": "FP" if pred_event[k] else "FN", "label": str(label[k]), "stratum": sample[p].get("stratum"),
+         "days_apart": sample[p].get("days_apart"), "story_score": round(float(sim.story_score[k]), 3),
+         "same_duplicate_group": bool(group[i[k]] >= 0 and group[i[k]] == group[j[k]])}
+        for k, p in enumerate(pairs) if pred_event[k] != gold[k]
+    ]
     return {"pairs": len(pairs), "same_event_cluster": _prf(np.array(pred_event), gold_a),
             "pair_score_alone": _prf(np.array(pred_pair), gold_a),
             "share_in_one_storyline_by_label": {v: round(float(same_storyline[label == v].mean()), 4)
                                                 for v in ("DUP", "EVENT", "TOPIC", "NO") if (label == v).any()},
             "largest_event": int(np.bincount(res.event).max()), "largest_storyline": int(np.bincount(res.storyline).max()),
+            "events_longer_than_window": _events_longer_than(res.event, res.dedup.table.times, config.window_days * 86_400.0),
+            "errors": errors,
             "note": "dev labels: tuned-on data, not the held-out target"}
 
 

@@ -112,6 +112,27 @@ def test_duplicate_groups_nest_inside_events() -> None:
     assert r.event[0] == r.event[1]
 
 
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        ([0, 1, 2], [0, 0, 0]),
+        ([0, 1, 5], [0, 0, 2]),  # the copy republished four days later starts a later event
+        ([5, 0, 1], [0, 1, 1]),  # in time order, not position order
+        ([0, 4, 5, 9], [0, 1, 1, 3]),  # consecutive window-long runs
+        ([0, np.nan, 1], [0, 0, 0]),  # an unknown date never breaks a run
+        ([0, np.nan, 5], [0, 1, 1]),  # and joins the last one
+    ],
+    ids=["within-window", "late-copy", "time-order", "runs", "unknown-date-inside", "unknown-date-last"],
+)
+def test_duplicate_groups_nest_window_by_window(days, expected) -> None:
+    # one duplicate group, identical rows, no candidate edges: only the initial merges act
+    n = len(days)
+    x = sp.csr_matrix(np.ones((n, 1)))
+    labels = average_linkage(x, np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0.8, 0.2, initial=np.zeros(n, dtype=np.int64),
+                             times=np.array(days, dtype=np.float64) * DAY, max_span_seconds=3 * DAY)
+    assert labels.tolist() == expected
+
+
 def test_empty_and_tiny_inputs() -> None:
     r = _run([])
     assert r.event.shape == (0,)
