@@ -124,7 +124,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (-1 = all cores).")]
 
 
-def _stream(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
+def _stream(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad, keep_raw=False):
     """The inputs as an :class:`~dedup.io.readers.ArticleStream` (read lazily, once)."""
     from .io.readers import ArticleStream
 
@@ -137,7 +137,7 @@ def _stream(inputs: list[str], fmt: Format, id_field, text_field, title_field, d
         format=fmt.value,
         skip_bad=skip_bad,
     )
-    return ArticleStream(inputs, cfg)
+    return ArticleStream(inputs, cfg, keep_raw=keep_raw)
 
 
 def _read(inputs: list[str], fmt: Format, id_field, text_field, title_field, date_field, source_field, skip_bad):
@@ -206,7 +206,7 @@ def dedupe(
             backend="dask" if dask_address or backend == Backend.dask else "local",
             dask_address=dask_address,
         )
-        stream = _stream(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        stream = _stream(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad, keep_raw=True)
         spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
         try:
             with _progress(quiet) as progress:

@@ -150,3 +150,15 @@ def test_dedupe_counts_and_cleans_repeats(seeds_dir: Path, tmp_path: Path) -> No
     assert counts == {"000": 3, "001": 0, "002": 0, "003": 7, "004": 0}
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert "repeats+normalize" in summary["timings_seconds"]
+
+
+def test_unique_writes_jsonl_lines_back_unchanged(seeds_dir: Path, tmp_path: Path) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    lines = [json.dumps({"id": f"s{i}", "text": t}, ensure_ascii=True, indent=None) for i, t in enumerate(texts)]
+    lines.insert(1, '{ "text" : ' + json.dumps(texts[0]) + ' ,  "id":"copy" }')  # an exact copy of s0, spaced oddly
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    r = run("dedupe", feed, "--out", tmp_path / "out", "-q")
+    assert r.exit_code == 0, r.output
+    unique = (tmp_path / "out" / "unique.jsonl").read_text(encoding="utf-8").split("\n")
+    assert unique[:-1] == [lines[0]] + lines[2:] and unique[-1] == ""  # the copy dropped, lines as given, \n ends

@@ -115,7 +115,15 @@ class _Bad:
     reason: str
 
 
-_Item = tuple[_Loc, Any]  # a parsed JSON value / CSV row dict, or a _Bad
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A JSON value parsed from one line, with the line itself (written back unchanged)."""
+
+    value: Any
+    raw: str
+
+
+_Item = tuple[_Loc, Any]  # a parsed JSON value / CSV row dict, a _Line, or a _Bad
 _Items = Generator[_Item, None, None]
 
 
@@ -171,8 +179,9 @@ def _optional_str(value: Any) -> str:
 class _Collector:
     """Turns records into articles across all inputs: ids, duplicates, bad records."""
 
-    def __init__(self, config: ReadConfig) -> None:
+    def __init__(self, config: ReadConfig, keep_raw: bool = False) -> None:
         self.config = config
+        self.keep_raw = keep_raw
         self.count = 0
         self.bad: list[BadRecord] = []
         self._first_seen: dict[str, str] = {}
@@ -190,6 +199,9 @@ class _Collector:
         with closing(items):
             for loc, value in items:
                 n_items += 1
+                raw = None
+                if isinstance(value, _Line):
+                    value, raw = value.value, (value.raw if self.keep_raw else None)
                 if isinstance(value, _Bad):
                     self.reject(loc, value.reason)
                     continue
@@ -203,7 +215,7 @@ class _Collector:
                     continue
                 if fields is None:
                     fields = _detect_fields(value, self.config, loc)
-                article = self._article(loc, value, fields)
+                article = self._article(loc, value, fields, raw)
                 if article is not None:
                     self.count += 1
                     yield article
@@ -214,7 +226,7 @@ class _Collector:
         if n_bad:
             logger.warning("skipped %d bad records in %s", n_bad, name)
 
-    def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields) -> Article | None:
+    def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None) -> Article | None:
         if fields.text not in record:
             self.reject(
                 loc,
@@ -249,6 +261,7 @@ class _Collector:
             record=record,
             origin=where,
             text_key=fields.text,
+            raw=raw,
         )
 
 
@@ -315,7 +328,7 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
         if not text or text.isspace():
             continue
         try:
-            yield loc, json.loads(text)
+            yield loc, _Line(json.loads(text), text)
         except json.JSONDecodeError as err:
             hint = "each line must be one complete JSON object"
             if lineno == 1 and text.lstrip().startswith("["):
@@ -560,10 +573,14 @@ class ArticleStream:
     A feed larger than memory passes through this one record at a time.
     Missing paths are reported when the stream is made; every other problem
     (see the module docstring) while it is iterated. After iterating,
-    :attr:`bad` holds the records skipped with ``skip_bad``.
+    :attr:`bad` holds the records skipped with ``skip_bad``. With
+    ``keep_raw``, an article read from a JSONL line carries that line
+    (``Article.raw``), so it can be written back unchanged.
     """
 
-    def __init__(self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig()) -> None:
+    def __init__(
+        self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig(), keep_raw: bool = False
+    ) -> None:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         if not paths:
@@ -573,7 +590,7 @@ class ArticleStream:
                 raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
         self.paths = list(paths)
         self.config = config
-        self._collector = _Collector(config)
+        self._collector = _Collector(config, keep_raw)
         self._used = False
 
     @property

@@ -3,7 +3,8 @@
 This is where positions become ids again. Files:
 
 * ``unique.jsonl``: the original records of every article that is not a
-  duplicate (kept and skipped ones), in input order;
+  duplicate (kept and skipped ones), in input order (a record read from a
+  JSONL line is that line, unchanged);
 * ``decisions.jsonl``: exactly one line per input article, in input order;
 * ``pairs.jsonl``: every verified duplicate edge with its scores;
 * ``summary.json``: counts, every parameter, stage timings, skipped records.
@@ -41,6 +42,9 @@ __all__ = ["RecordSpool", "decision_rows", "pair_rows", "summary", "write_dedupe
 class RecordSpool:
     """The input records, one JSON line each (UTF-8 bytes), kept in a temporary file while a feed streams by.
 
+    A record read from a JSONL line is kept as that line, unchanged; others
+    (CSV rows, JSON arrays, text files) are written as compact JSON.
+
     >>> spool = RecordSpool()
     >>> [a.id for a in spool.tap([Article("a", "x", record={"id": "a"})])]
     ['a']
@@ -55,7 +59,8 @@ class RecordSpool:
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
-            self._file.write(json_line(a.record).encode("utf-8"))
+            line = json_line(a.record) if a.raw is None else a.raw.rstrip("\r\n") + "\n"
+            self._file.write(line.encode("utf-8"))
             yield a
 
     def lines(self) -> Iterator[bytes]:
