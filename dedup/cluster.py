@@ -21,7 +21,7 @@ import numpy as np
 
 from .verify import CONTAINED, EXACT, NEAR
 
-__all__ = ["UnionFind", "choose_keepers", "duplicate_groups", "star_groups"]
+__all__ = ["UnionFind", "choose_keepers", "copy_groups", "duplicate_groups", "star_groups"]
 
 
 class UnionFind:
@@ -98,6 +98,45 @@ def duplicate_groups(
             best[rs] = (score, rb)
     for rs in sorted(best):
         uf.union(rs, best[rs][1])
+    return uf.labels()
+
+
+def copy_groups(
+    group: np.ndarray,
+    pairs: np.ndarray,
+    relation: np.ndarray,
+    contain_ij: np.ndarray,
+    contain_ji: np.ndarray,
+) -> np.ndarray:
+    """Who copied whom, as labels ``(n,)``: the keeper groups joined with :func:`duplicate_groups`.
+
+    A keeper group (star) holds only what was verified against its keeper,
+    so two copies of one text may sit in two groups (each verified against
+    a different keeper). For events, what counts is that the texts are
+    copies: the verified edges grouped transitively, with the containment
+    guard (a short item joins only its best container, so one wire item
+    reprinted in two roundups does not join them). Every keeper group stays
+    whole inside one label.
+
+    Args:
+        group: ``(n,)`` keeper-group labels, -1 for an article in none.
+        pairs, relation, contain_ij, contain_ji: verified edges (see :func:`duplicate_groups`).
+
+    Returns:
+        ``(n,)`` smallest position of each article's label.
+
+    >>> p = np.array([[0, 1], [1, 2]])
+    >>> rel = np.array([NEAR, NEAR])
+    >>> copy_groups(np.array([0, 0, 2, -1]), p, rel, np.ones(2), np.ones(2)).tolist()
+    [0, 0, 0, 3]
+    """
+    n = len(group)
+    uf = UnionFind(n)
+    union = duplicate_groups(n, pairs, relation, contain_ij, contain_ji)
+    for a, b in zip(np.arange(n).tolist(), union.tolist()):
+        uf.union(a, b)
+    for a in np.flatnonzero(group >= 0).tolist():
+        uf.union(a, int(group[a]))
     return uf.labels()
 
 

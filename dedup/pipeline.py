@@ -39,7 +39,7 @@ import xxhash
 
 from .boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
 from .chunks import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
-from .cluster import choose_keepers, duplicate_groups, star_groups
+from .cluster import choose_keepers, copy_groups, duplicate_groups, star_groups
 from .config import DedupConfig, RepeatsConfig, StoriesConfig
 from .errors import DedupError, OutputError
 from .features import FeatureStore, Features
@@ -633,7 +633,7 @@ def stories(
 ) -> StoriesResult:
     """Group a feed into events (with their duplicate groups) and storylines.
 
-    Stages: dedupe (duplicate groups) → normalize (bodies without per-source
+    Stages: dedupe (duplicate groups, joined along the verified copy edges) → normalize (bodies without per-source
     boilerplate, headlines; mojibake repaired first) → stories (vectors,
     neighbours, event and storyline clustering).
 
@@ -661,7 +661,8 @@ def stories(
         times = np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
         del bodies
     with timer("stories"):
-        found = find_stories(texts, titles, times, config, groups=dup.group)
+        copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)
+        found = find_stories(texts, titles, times, config, groups=copies)
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
         articles=articles,

@@ -32,8 +32,11 @@ normalized headlines and timestamps (seconds, NaN when unknown):
 4. **events** (:func:`average_linkage`): candidate edges in decreasing score
    order merge two clusters only if the average cosine over *all* their cross
    pairs (exact, from the cluster sum vectors) reaches ``event_linkage`` and
-   the merged cluster spans no more than the window. Duplicate groups from the
-   core are merged first, so they nest inside events, window by window: a
+   the merged cluster spans no more than the window. Copies found by the
+   core are merged first (its duplicate groups joined along the verified copy
+   edges, :func:`dedup.cluster.copy_groups`; on the dev pairs event F1 0.907
+   -> 0.919 over the keeper groups alone), so they nest inside events, window
+   by window: a
    group is copied text, not one happening, and the same press release,
    weather template or roundup of wire items republished days later reports
    a later happening (on the dev days, forcing whole groups left 137 events,
@@ -660,7 +663,9 @@ def find_stories(
         titles: normalized headlines ("" when unknown).
         times: ``(n,)`` POSIX seconds, NaN when the date is unknown.
         config: thresholds, window and vector settings.
-        groups: ``(n,)`` duplicate-group labels (-1 = none); the members of
+        groups: ``(n,)`` copy labels (-1 = none; the pipeline passes
+            :func:`dedup.cluster.copy_groups`, which holds the duplicate
+            groups whole); the members of
             a group within one window of each other end up inside one event
             (a group spanning more is cut in time order into window-long runs).
 

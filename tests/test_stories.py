@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from dedup.cluster import copy_groups
 from dedup.config import NormalizeConfig, ReadConfig, StoriesConfig
 from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
@@ -16,7 +17,7 @@ from dedup.normalize import normalize
 from dedup.pipeline import similarity, stories
 from dedup.stories import SCORE_FEATURES, _compact_columns, average_linkage, find_stories, pair_dots, story_scores
 from dedup.types import Article
-from dedup.verify import hashed_rows
+from dedup.verify import CONTAINED, NEAR, hashed_rows
 
 DAY = 86_400.0
 
@@ -110,6 +111,17 @@ def test_duplicate_groups_nest_inside_events() -> None:
     texts = [normalize(t) for t in MEETING_2025 + FILLER]
     r = find_stories(texts, [""] * len(texts), np.full(len(texts), np.nan), StoriesConfig(), groups=np.where(groups >= 0, 0, -1))
     assert r.event[0] == r.event[1]
+
+
+def test_copy_groups_join_copies_across_keepers_but_not_roundups() -> None:
+    # keeper groups {0, 1} and {2}: 2 was verified as a copy of 1, not of the keeper 0;
+    # the short item 3 is inside the roundups 4 (0.9) and 5 (0.8): it joins 4 only
+    pairs = np.array([[0, 1], [1, 2], [3, 4], [3, 5]])
+    rel = np.array([NEAR, NEAR, CONTAINED, CONTAINED])
+    c_ij = np.array([0.9, 0.9, 0.9, 0.8])  # share of the first article inside the second
+    c_ji = np.array([0.9, 0.9, 0.2, 0.1])
+    labels = copy_groups(np.array([0, 0, 2, 3, 4, 5]), pairs, rel, c_ij, c_ji)
+    assert labels.tolist() == [0, 0, 0, 3, 3, 5]
 
 
 @pytest.mark.parametrize(
