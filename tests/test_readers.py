@@ -145,9 +145,33 @@ def test_txt_directory_reads_the_seeds() -> None:
     for article, file in zip(articles, files, strict=True):
         text = file.read_text(encoding="utf-8")
         assert article.text == text
-        assert article.title == next(line.strip() for line in text.splitlines() if line.strip())
+        assert article.title in [line.strip() for line in text.splitlines()[:8]]
         assert article.origin == f"{file}:1"
         assert article.record == {"id": file.stem, "title": article.title, "text": text}
+
+
+def test_txt_title_skips_site_chrome_before_the_headline() -> None:
+    # two seeds are saved pages that open with site chrome ("Get News Fast", a logo's alt text)
+    titles = {a.id: a.title for a in read_articles([SEEDS])[0]}
+    assert titles["001_9eacc07b82d68d60"].startswith("تأكيد الصين على التعاون مع روسيا")
+    assert titles["002_1f4e6ce772e1f267"] == "لقاء تاريخي بين شي جين بينغ وسيرغي لافروف"
+    assert titles["000_b8850f4b98589b0e"] == 'شي: يجب على موسكو وبكين "تعزيز الدعم المتبادل"'
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Get News Fast\n\nLavrov meets Xi in Beijing\nXi met Lavrov in Beijing.", "Lavrov meets Xi in Beijing"),
+        ("Menu Home Sports\nNothing here repeats the first lines\nat all, really", "Menu Home Sports"),  # no line fits: the first
+        ("\n\n  Only line  \n", "Only line"),
+        ("", ""),
+    ],
+    ids=["chrome-first", "fallback-first-line", "one-line", "empty"],
+)
+def test_txt_title_rule(tmp_path: Path, text: str, title: str) -> None:
+    put(tmp_path / "a.txt", text)
+    articles, _ = read_articles([tmp_path])
+    assert [a.title for a in articles] == [title]
 
 
 def test_txt_directory_skips_other_and_hidden_files(tmp_path: Path) -> None:

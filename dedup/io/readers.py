@@ -10,8 +10,9 @@ path                          read as
                               holds one such array
 ``*.csv``, ``*.tsv``          header row, then one record per row
 ``*.txt`` or a directory      one article per ``.txt`` file (sorted by
-                              name): id = file stem, title = first
-                              non-empty line, text = the whole file
+                              name): id = file stem, title = the first
+                              headline-like line (:func:`text_headline`),
+                              text = the whole file
 ``*.zip``                     its ``.json``/``.jsonl`` members, sorted
 ``-``                         JSONL on standard input
 ============================  ============================================
@@ -45,6 +46,7 @@ import os
 import sys
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ from typing import IO, Any
 
 from ..config import ReadConfig
 from ..errors import DedupError, InputFormatError, InputNotFoundError
+from ..normalize import normalize
 from ..types import Article, BadRecord
 
 __all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
@@ -456,8 +459,39 @@ def _txt_items(files: Sequence[Path]) -> _Items:
         if isinstance(text, tuple):
             yield _Loc(str(path), text[0]), _Bad(text[1])
             continue
-        title = next((s.strip() for s in text.splitlines() if s.strip()), "")
-        yield _Loc(str(path), 1), {"id": path.stem, "title": title, "text": text}
+        yield _Loc(str(path), 1), {"id": path.stem, "title": text_headline(text), "text": text}
+
+
+def text_headline(text: str, lines: int = 5) -> str:
+    r"""The headline of a plain-text article: the first of its first ``lines`` non-empty lines that reads like one.
+
+    Saved web pages often start with site chrome ("Get News Fast", a logo's
+    alt text) before the headline. A line reads like a headline when it has
+    at least three words (of two characters or more, normalized) and at
+    least half of its distinct words recur in the lines after it: a headline
+    announces what the body then tells. Failing that, the first non-empty
+    line.
+
+    >>> text_headline("Get News Fast\n\nLavrov meets Xi in Beijing\nXi met Lavrov in Beijing on Sunday.")
+    'Lavrov meets Xi in Beijing'
+    >>> text_headline("Short\nno body follows this line at all")
+    'Short'
+    """
+    tokens = [normalize(line).split() for line in text.splitlines()]
+    later = Counter(w for line in tokens for w in line)  # tokens after the line under test
+    first, tried = "", 0
+    for line, words in zip(text.splitlines(), tokens):
+        later.subtract(words)
+        if not line.strip():
+            continue
+        first = first or line.strip()
+        distinct = {w for w in words if len(w) >= 2}
+        if len(distinct) >= 3 and 2 * sum(later[w] > 0 for w in distinct) >= len(distinct):
+            return line.strip()
+        tried += 1
+        if tried == lines:
+            break
+    return first
 
 
 # --------------------------------------------------------------------------- paths → sources
