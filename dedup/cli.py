@@ -456,15 +456,16 @@ def stories(
             title_weight=title_weight,
         )
         dedup_config = DedupConfig(n_jobs=jobs)
-        articles, _bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
+        articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
         with _progress(quiet) as progress:
             result = run_stories(articles, config, dedup_config, progress=progress)
-        info = write_stories_outputs(out, result, [str(p) for p in inputs])
+        info = write_stories_outputs(out, result, [str(p) for p in inputs], bad)
     if not quiet:
         typer.echo(
             f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one article), "
-            f"{info['storylines']} storylines, {info['duplicate_groups']} duplicate groups; "
-            f"outputs in {out}/: stories.jsonl events.json report.html",
+            f"{info['storylines']} storylines, {info['duplicate_groups']} duplicate groups"
+            + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
+            + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json",
             err=True,
         )
 

@@ -1,4 +1,4 @@
-"""A static, self-contained HTML report of events, their members and folded duplicate groups.
+"""A static, self-contained HTML report of storylines, their events, members and folded duplicate groups.
 
 Feeds are untrusted input: every piece of text from them (headlines, bodies,
 ids, sources, dates) goes through :func:`html.escape` with ``quote=True``, so
@@ -21,13 +21,16 @@ __all__ = ["render_report"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin:.2rem 0}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin:.2rem 0}h3{margin:.2rem 0}
 .event{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
 .meta{color:#555;font-size:.85rem}
 ul{padding-inline-start:1.2rem}li{margin:.25rem 0}
 .excerpt{color:#444;font-size:.9rem;display:block}
 details{margin:.25rem 0}summary{cursor:pointer}
 .copies{color:#a33;font-weight:600}
+.storyline{border-inline-start:4px solid #4a7fb5;padding-inline-start:.8rem;margin:1.4rem 0}
+.storyline>h2{font-size:1.2rem;color:#234}
+.event h3{font-size:1.05rem;margin:.2rem 0}
 """
 
 _EXCERPT = 280
@@ -54,7 +57,7 @@ def _article_item(art: Article | None, aid: str) -> str:
     )
 
 
-def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article]) -> str:
+def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], heading: str = "h2") -> str:
     grouped = {m for g in event["groups"] for m in g["members"]}
     items: list[str] = []
     for g in event["groups"]:
@@ -69,15 +72,33 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article]) ->
     dates = event["first_date"] or ""
     if event["last_date"] and event["last_date"] != event["first_date"]:
         dates += f" … {event['last_date']}"
-    meta = f"{int(event['size'])} articles · {len(event['sources'])} sources"
+    meta = _count(int(event["size"]), "article")
     if event["sources"]:
-        meta += f" ({', '.join(event['sources'])})"
+        meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(event['sources'])})"
     if dates:
         meta += f" · {dates}"
     return (
         f'<section class="event" data-event="{_e(event["event"])}" data-storyline="{_e(event["storyline"])}">'
-        f'<h2 dir="auto">{_e(event["label"])}</h2><div class="meta" dir="auto">{_e(meta)}</div>'
+        f'<{heading} dir="auto">{_e(event["label"])}</{heading}><div class="meta" dir="auto">{_e(meta)}</div>'
         f"<ul>{''.join(items)}</ul></section>"
+    )
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
+def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[str, Article]) -> str:
+    """A storyline of two or more events: its label (its largest event's), span, then the events."""
+    first = min((e["first_date"] for e in events if e["first_date"]), default=None)
+    last = max((e["last_date"] for e in events if e["last_date"]), default=None)
+    meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
+    if first:
+        meta += f" · {first}" + (f" … {last}" if last and last != first else "")
+    inner = "".join(_event_section(e, articles, heading="h3") for e in events)
+    return (
+        f'<section class="storyline" data-storyline="{_e(events[0]["storyline"])}">'
+        f'<h2 dir="auto">{_e(events[0]["label"])}</h2><div class="meta" dir="auto">{_e(meta)}</div>{inner}</section>'
     )
 
 
@@ -89,8 +110,12 @@ def render_report(
 ) -> str:
     """The HTML page for ``events`` (as in ``events.json``), articles looked up by id.
 
-    Events with more than one member come first (largest first), up to
-    ``max_events``; single-article events are only counted, so a large feed
+    Events are shown inside their storyline: a storyline of two or more
+    events is one section (labelled by its largest event) holding its events,
+    largest first; an event alone in its storyline stands on its own.
+    Storylines and lone events are ordered by how many articles they hold
+    (ties: input order), so lone single-article events come last. Up to
+    ``max_events`` events are shown, the rest only counted, so a large feed
     still gives a page a browser opens quickly.
 
     >>> from dedup.types import Article
@@ -101,18 +126,27 @@ def render_report(
     >>> "<script>" in page, "&lt;script&gt;" in page
     (False, True)
     """
-    multi = [e for e in events if e["size"] > 1]
-    single = [e for e in events if e["size"] <= 1]
-    shown = (multi + single)[:max_events]
-    storylines: dict[str, int] = {}
+    by_storyline: dict[str, list[Mapping[str, Any]]] = {}
     for e in events:
-        storylines[e["storyline"]] = storylines.get(e["storyline"], 0) + 1
+        by_storyline.setdefault(e["storyline"], []).append(e)
+    blocks = sorted(by_storyline.values(), key=lambda es: -sum(int(e["size"]) for e in es))  # stable: input order on ties
+    parts: list[str] = []
+    shown = 0
+    for block in blocks:
+        block = sorted(block, key=lambda e: -int(e["size"]))
+        if shown >= max_events:
+            break
+        block = block[: max_events - shown]
+        shown += len(block)
+        parts.append(_storyline_section(block, articles) if len(block) > 1 else _event_section(block[0], articles))
+    multi = sum(int(e["size"]) > 1 for e in events)
     n_articles = sum(int(e["size"]) for e in events)
     summary = (
-        f"{n_articles} articles in {len(events)} events ({len(multi)} with more than one article), "
-        f"{len(storylines)} storylines; showing {len(shown)} events."
+        f"{_count(n_articles, 'article')} in {_count(len(events), 'event')} ({multi} with more than one article), "
+        f"{_count(len(by_storyline), 'storyline')} ({sum(len(b) > 1 for b in blocks)} linking two or more events); "
+        f"showing {_count(shown, 'event')}."
     )
-    body = "".join(_event_section(e, articles) for e in shown)
+    body = "".join(parts)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="und"><head><meta charset="utf-8">'

@@ -60,7 +60,7 @@ def test_similarity_missing_file_exits_1(tmp_path: Path) -> None:
     assert res.exit_code == 1
 
 
-def test_stories_command_writes_three_outputs(tmp_path: Path) -> None:
+def test_stories_command_writes_its_outputs(tmp_path: Path) -> None:
     src = _write_jsonl(tmp_path / "feed.jsonl", [
         {"id": "a", "text": BODY, "title": "xi meets lavrov", "date": "2025-07-15"},
         {"id": "b", "text": BODY, "title": "xi meets lavrov", "date": "2025-07-15"},
@@ -76,6 +76,21 @@ def test_stories_command_writes_three_outputs(tmp_path: Path) -> None:
     events = json.loads((out / "events.json").read_text(encoding="utf-8"))
     assert events[0]["size"] == 2 and events[0]["groups"][0]["members"] == ["a", "b"]
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["events"] == 2
+
+
+def test_stories_reports_skipped_records_in_its_summary(tmp_path: Path) -> None:
+    src = tmp_path / "feed.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": BODY}) + "\n{not json\n" + json.dumps({"id": "c", "text": OTHER}) + "\n",
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["stories", str(src), "--out", str(out), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    assert "line 2" in res.output and "1 bad records skipped" in res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["articles"] == 2 and summary["counts"]["bad_records"] == 1
+    assert [(b["path"], b["line"]) for b in summary["bad_records"]] == [(str(src), 2)]
+    assert summary["parameters"]["stories"]["window_days"] == 3.0
 
 
 def test_stories_bad_option_exits_1(tmp_path: Path) -> None:

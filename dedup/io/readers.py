@@ -227,7 +227,9 @@ class _Collector:
         n_bad = len(self.bad) - n_bad
         logger.info("read %d articles from %s", self.count - n_articles, name)
         if n_bad:
-            logger.warning("skipped %d bad records in %s", n_bad, name)
+            shown = self.bad[len(self.bad) - n_bad :][:3]
+            where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
+            logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
 
     def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None) -> Article | None:
         if fields.text not in record:

@@ -7,7 +7,9 @@
 * ``events.json``: one entry per event, largest first, with a label (the
   headline of the member nearest the event centroid), size, sources, first
   and last date, members, and its duplicate groups;
-* ``report.html``: see :mod:`dedup.report`.
+* ``report.html``: see :mod:`dedup.report`;
+* ``summary.json``: counts, the parameters used, stage timings and the
+  input records skipped with ``--skip-bad`` (file, line, reason).
 
 All files are written atomically.
 """
@@ -20,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline import StoriesResult
-from ..types import Article
+from .. import __version__
 from ..errors import InputFormatError
+from ..pipeline import StoriesResult
+from ..types import Article, BadRecord
 from .jsonl import json_objects
 from .writers import atomic_open, write_json, write_jsonl
 
@@ -100,11 +103,16 @@ def read_text_pairs(path: str) -> list[dict[str, str]]:
     return rows
 
 
-def write_stories_outputs(out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str]) -> dict[str, Any]:
-    """Write stories.jsonl, events.json and report.html into ``out_dir``.
+def write_stories_outputs(
+    out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str], bad_records: list[BadRecord] | tuple = ()
+) -> dict[str, Any]:
+    """Write stories.jsonl, events.json, report.html and summary.json into ``out_dir``.
+
+    ``summary.json`` goes last and is removed first, so a directory with a
+    stale or missing summary is recognizably incomplete.
 
     Returns:
-        A small summary (counts, timings) for the CLI to print.
+        The summary (counts, timings) for the CLI to print.
     """
     from ..report import render_report
 
@@ -122,6 +130,7 @@ def write_stories_outputs(out_dir: str | os.PathLike[str], result: StoriesResult
                 "group": arts[g].id if g >= 0 else None,
             }
 
+    (out / "summary.json").unlink(missing_ok=True)
     write_jsonl(out / "stories.jsonl", lines())
     events = event_records(result)
     write_json(out / "events.json", events)
@@ -129,11 +138,22 @@ def write_stories_outputs(out_dir: str | os.PathLike[str], result: StoriesResult
     with atomic_open(out / "report.html") as f:
         f.write(html)
     sizes = [e["size"] for e in events]
-    return {
+    info = {
         "articles": len(arts),
         "events": len(events),
         "multi_article_events": sum(s > 1 for s in sizes),
         "storylines": len({e["storyline"] for e in events}),
         "duplicate_groups": int(len(np.unique(group[group >= 0]))),
+        "bad_records": len(bad_records),
         "timings_seconds": result.timings,
     }
+    config = result.config
+    write_json(out / "summary.json", {
+        "dedup_version": __version__,
+        "inputs": inputs,
+        "counts": {k: v for k, v in info.items() if k != "timings_seconds"},
+        "parameters": {"stories": {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "normalize"}},
+        "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad_records],
+    })
+    return info
