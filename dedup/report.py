@@ -34,6 +34,7 @@ details{margin:.25rem 0}summary{cursor:pointer}
 """
 
 _EXCERPT = 280
+_OPEN_EVENTS = 5  # events of a storyline shown before the rest is folded
 
 
 def _e(value: Any) -> str:
@@ -95,7 +96,10 @@ def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[st
     meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
     if first:
         meta += f" · {first}" + (f" … {last}" if last and last != first else "")
-    inner = "".join(_event_section(e, articles, heading="h3") for e in events)
+    inner = "".join(_event_section(e, articles, heading="h3") for e in events[:_OPEN_EVENTS])
+    if len(events) > _OPEN_EVENTS:  # a long storyline stays one screen tall until asked
+        rest = "".join(_event_section(e, articles, heading="h3") for e in events[_OPEN_EVENTS:])
+        inner += f"<details><summary>{_count(len(events) - _OPEN_EVENTS, 'more event')}</summary>{rest}</details>"
     return (
         f'<section class="storyline" data-storyline="{_e(events[0]["storyline"])}">'
         f'<h2 dir="auto">{_e(events[0]["label"])}</h2><div class="meta" dir="auto">{_e(meta)}</div>{inner}</section>'

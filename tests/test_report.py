@@ -57,6 +57,20 @@ def _articles() -> list[Article]:
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded() -> None:
+    def ev(k: int, storyline: int, size: int) -> dict:
+        return {"event": f"e{k}", "storyline": f"e{storyline}", "label": f"event {k}", "size": size, "sources": [],
+                "first_date": None, "last_date": None, "members": [f"e{k}"], "groups": []}
+
+    events = [ev(0, 0, 1), ev(1, 1, 3)] + [ev(k, 2, 2) for k in range(2, 10)]  # storyline e2: 8 events, 16 articles
+    page = render_report(events, {})
+    assert page.index('data-storyline="e2"') < page.index('data-event="e1"') < page.index('data-event="e0"')
+    assert page.count('<section class="storyline"') == 1  # e0 and e1 are alone in theirs
+    assert "3 more events</summary>" in page and page.count('<section class="event"') == 10
+    assert "16 articles" in page and "1 storyline (" not in page and "3 storylines (1 linking" in page
+    assert page.count('data-event="e0"') == 1 and render_report(events, {}, max_events=3).count('<section class="event"') == 3
+
+
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())
     write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])
