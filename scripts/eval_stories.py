@@ -22,10 +22,22 @@ Parts (each skipped with a message when its data is absent):
   with ``events_longer_than_window`` as a label-free check of the window.
 
 Usage: ``python scripts/eval_stories.py``
+
+For other labelled days (the held-out later days, say), point it at their
+zips and pair files and give the result its own name, so the dev numbers
+are not overwritten::
+
+    python scripts/eval_stories.py --only saudinewsnet --data DIR_OF_ZIPS \
+        --sample PAIRS.jsonl --labels LABELS.jsonl --name eval_stories_heldout
+
+``PAIRS.jsonl`` has ``{"pair", "id1", "id2"}`` per line (article urls) and
+``LABELS.jsonl`` ``{"pair", "label"}`` with DUP, EVENT, TOPIC or NO, as in
+``scripts/labels/``.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -155,14 +167,16 @@ def _events_longer_than(event: np.ndarray, times: np.ndarray, seconds: float) ->
     return int((hi - lo > seconds).sum())
 
 
-def eval_saudinewsnet(config: StoriesConfig) -> dict:
-    labels_path = repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
-    sample_path = repo_root() / "scripts" / "labels" / "saudinewsnet_dev_sample.jsonl"
+def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: str | None = None, labels: str | None = None) -> dict:
+    labels_path = Path(labels) if labels else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
+    sample_path = Path(sample) if sample else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_sample.jsonl"
     if not labels_path.exists():
-        return {"skipped": f"{labels_path.relative_to(repo_root())} is not there yet (labels pending)"}
-    folder = saudinewsnet_dir()
+        return {"skipped": f"{labels_path} is not there"}
+    if not sample_path.exists():
+        return {"skipped": f"{sample_path} is not there"}
+    folder = saudinewsnet_dir(data)
     if folder is None:
-        return {"skipped": "SaudiNewsNet dev zips are absent"}
+        return {"skipped": f"no SaudiNewsNet zips in {data or 'the shared data folder'}"}
     sample = {r["pair"]: r for r in map(json.loads, sample_path.read_text(encoding="utf-8").splitlines())}
     labels = {r["pair"]: r for r in map(json.loads, labels_path.read_text(encoding="utf-8").splitlines())}
     docs = load_saudinewsnet(folder)
@@ -170,7 +184,10 @@ def eval_saudinewsnet(config: StoriesConfig) -> dict:
     res = stories(arts, config)
     pos = {a.id: k for k, a in enumerate(arts)}
     gold, pred_event, pred_pair = [], [], []
-    pairs = [p for p in sorted(labels) if p in sample]
+    pairs = [p for p in sorted(labels) if p in sample and sample[p]["id1"] in pos and sample[p]["id2"] in pos]
+    missing = sum(1 for p in labels if p not in sample or sample[p]["id1"] not in pos or sample[p]["id2"] not in pos)
+    if not pairs:
+        return {"skipped": f"none of the {len(labels)} labelled pairs has both articles in {folder}"}
     i = np.array([pos[sample[p]["id1"]] for p in pairs])
     j = np.array([pos[sample[p]["id2"]] for p in pairs])
     sim = similarity([arts[k].text for k in i], [arts[k].text for k in j], config,
@@ -190,24 +207,36 @@ def eval_saudinewsnet(config: StoriesConfig) -> dict:
          "same_duplicate_group": bool(group[i[k]] >= 0 and group[i[k]] == group[j[k]])}
         for k, p in enumerate(pairs) if pred_event[k] != gold[k]
     ]
-    return {"pairs": len(pairs), "same_event_cluster": _prf(np.array(pred_event), gold_a),
+    return {"pairs": len(pairs), "labelled_pairs_not_found": missing, "same_event_cluster": _prf(np.array(pred_event), gold_a),
             "pair_score_alone": _prf(np.array(pred_pair), gold_a),
             "share_in_one_storyline_by_label": {v: round(float(same_storyline[label == v].mean()), 4)
                                                 for v in ("DUP", "EVENT", "TOPIC", "NO") if (label == v).any()},
             "largest_event": int(np.bincount(res.event).max()), "largest_storyline": int(np.bincount(res.storyline).max()),
             "events_longer_than_window": _events_longer_than(res.event, res.dedup.table.times, config.window_days * 86_400.0),
             "errors": errors,
-            "note": "dev labels: tuned-on data, not the held-out target"}
+            "data": {"zips": sorted(p.name for p in folder.glob("*.zip")), "sample": sample_path.name, "labels": labels_path.name},
+            "note": "dev labels: tuned-on data, not the held-out target" if labels is None else "labels given on the command line"}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", choices=("semeval", "uci", "saudinewsnet"), action="append", help="run only these parts (repeatable)")
+    ap.add_argument("--data", help="folder of SaudiNewsNet zips (default: the shared dev days)")
+    ap.add_argument("--sample", help="pairs file {pair, id1, id2} (default: scripts/labels/saudinewsnet_dev_sample.jsonl)")
+    ap.add_argument("--labels", help="labels file {pair, label} (default: scripts/labels/saudinewsnet_dev_labels.jsonl)")
+    ap.add_argument("--name", default="eval_stories", help="results/NAME.json (default: eval_stories)")
+    args = ap.parse_args(argv)
     config = StoriesConfig()
     result = {"run": run_info(), "config": config.__dict__ | {"normalize": str(config.normalize)}}
-    for name, fn in (("semeval", eval_semeval), ("uci", eval_uci), ("saudinewsnet", eval_saudinewsnet)):
+    parts = {"semeval": lambda: eval_semeval(config), "uci": lambda: eval_uci(config),
+             "saudinewsnet": lambda: eval_saudinewsnet(config, args.data, args.sample, args.labels)}
+    for name, fn in parts.items():
+        if args.only and name not in args.only:
+            continue
         t = time.perf_counter()
-        result[name] = fn(config)
+        result[name] = fn()
         print(name, json.dumps(result[name], ensure_ascii=False)[:600], f"({time.perf_counter() - t:.1f} s)")
-    write_result("eval_stories", result)
+    write_result(args.name, result)
 
 
 if __name__ == "__main__":
