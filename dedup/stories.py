@@ -113,7 +113,32 @@ class Stories:
     scores: np.ndarray
 
 
+_BLOCK_ROWS = 4096  # texts hashed at a time: the flat per-character arrays of a whole feed cost ~40 bytes a character
+
+
+def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS) -> sp.csr_matrix:
+    """``make(texts)`` (canonical CSR rows) computed ``rows`` texts at a time and stacked: the same matrix.
+
+    Hashing a whole feed at once holds several arrays of one 8-byte value per
+    character (codes, hashes, sort keys): ~4 GB for 100k articles. In blocks,
+    only the counts of all texts stay.
+
+    >>> _in_blocks(lambda t: _char_counts(t, 2), ["ab", "abc", ""], rows=2).nnz == _char_counts(["ab", "abc", ""], 2).nnz
+    True
+    """
+    texts = list(texts)
+    if len(texts) <= rows:
+        return make(texts)
+    m = sp.vstack([make(texts[lo : lo + rows]) for lo in range(0, len(texts), rows)], format="csr")
+    m.has_canonical_format = True  # each block is canonical and stacking keeps rows as they are
+    return m
+
+
 def _counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
+    return _in_blocks(lambda block: _block_counts(block, bigrams), texts)
+
+
+def _block_counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
     th, to = token_hashes(list(texts))
     counts = hashed_rows(th, to)
     if bigrams:
@@ -128,14 +153,18 @@ def _counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
     return counts.tocsr()
 
 
-def _l2(m: sp.csr_matrix) -> sp.csr_matrix:
+def _l2(m: sp.csr_matrix, inplace: bool = False) -> sp.csr_matrix:
     """Rows scaled to unit length (all-zero rows stay zero), with sorted columns.
 
     Scales ``data`` directly rather than multiplying by a diagonal matrix:
     that product comes back with unsorted columns, and sorting them again
-    cost seconds on the dev days.
+    cost seconds on the dev days. With ``inplace`` (a float64 CSR matrix the
+    caller owns), ``m`` itself is scaled and returned: the character block of
+    100k articles is ~2 GB, and each copy counts.
     """
-    m = sp.csr_matrix(m)
+    if not (inplace and sp.isspmatrix_csr(m) and m.dtype == np.float64):
+        m = sp.csr_matrix(m)
+        inplace = False
     m.sum_duplicates()  # sorts columns: the norm below sums in column order
     lengths = np.diff(m.indptr)
     sq = np.zeros(m.shape[0])
@@ -143,6 +172,9 @@ def _l2(m: sp.csr_matrix) -> sp.csr_matrix:
     sq[nz] = np.add.reduceat(m.data**2, m.indptr[:-1][nz])
     norms = np.sqrt(sq)
     norms[norms == 0] = 1.0
+    if inplace:
+        m.data *= np.repeat(1.0 / norms, lengths)
+        return m
     out = sp.csr_matrix((m.data * np.repeat(1.0 / norms, lengths), m.indices.copy(), m.indptr.copy()), shape=m.shape)
     out.has_canonical_format = True
     return out
@@ -212,11 +244,11 @@ def _idf(body: sp.csr_matrix, power: float, prior_documents: float = 0.0, prior:
 
 
 def _weighted(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear TF (``1 + ln count``) times ``idf``, rows L2-normalized."""
+    """Sublinear TF (``1 + ln count``) times ``idf``, rows L2-normalized (new values over ``counts``' structure)."""
     m = sp.csr_matrix(counts, dtype=np.float64)
     m.sum_duplicates()
     data = (1.0 + np.log(m.data)) * idf[m.indices]
-    return _l2(sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape))
+    return _l2(sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape), inplace=True)
 
 
 def _tfidf_block(
@@ -225,8 +257,10 @@ def _tfidf_block(
     """Sublinear TF-IDF of the bodies plus the weighted headlines (same ``idf``), L2-normalized."""
     x = _weighted(body, idf)
     if title is not None and title_weight > 0:
-        x = x + title_weight * _weighted(title, idf)
-    return _l2(sp.csr_matrix(x))
+        t = _weighted(title, idf)
+        t.data *= title_weight
+        x = x + t
+    return _l2(x, inplace=True)
 
 
 def _block_idf(body: sp.csr_matrix, kind: Kind, config: StoriesConfig) -> np.ndarray:
@@ -236,8 +270,11 @@ def _block_idf(body: sp.csr_matrix, kind: Kind, config: StoriesConfig) -> np.nda
 
 
 def _char_counts(texts: Sequence[str], k: int) -> sp.csr_matrix:
-    h, o = char_shingles(list(texts), k)
-    return hashed_rows(h, o)
+    def block(part: list[str]) -> sp.csr_matrix:
+        h, o = char_shingles(part, k)
+        return hashed_rows(h, o)
+
+    return _in_blocks(block, texts)
 
 
 def story_vectors(texts: Sequence[str], titles: Sequence[str], config: StoriesConfig = StoriesConfig()) -> sp.csr_matrix:
@@ -276,14 +313,14 @@ def _story_vectors(
     if config.char_weight <= 0 or word.shape[0] == 0:
         return word
     char_body = _char_counts(texts, config.char_k)
-    char = _tfidf_block(
-        char_body,
-        _char_counts(titles, config.char_k) if has_titles else None,
-        config.title_weight,
-        _block_idf(char_body, "char", config),
-    )
-    x = sp.hstack([np.sqrt(1.0 - config.char_weight) * word, np.sqrt(config.char_weight) * char], format="csr")
-    x = _l2(x)  # rows with an empty block (no text) stay unit length
+    char_idf = _block_idf(char_body, "char", config)
+    char = _tfidf_block(char_body, _char_counts(titles, config.char_k) if has_titles else None, config.title_weight, char_idf)
+    del char_body
+    word.data *= np.sqrt(1.0 - config.char_weight)  # both blocks are this function's own
+    char.data *= np.sqrt(config.char_weight)
+    x = sp.hstack([word, char], format="csr")
+    del word, char
+    x = _l2(x, inplace=True)  # rows with an empty block (no text) stay unit length
     x.sort_indices()
     return x
 
