@@ -4,20 +4,31 @@ The target is clustering the ~20k dev articles in <= 60 s on this machine.
 Timings are per stage, from the orchestrator; the baseline measured in the
 same run is ``dedupe`` alone (the core), so the cost of stories is a ratio.
 
-Usage: ``python scripts/bench_stories.py [--data DIR]``
+With ``--sizes`` it also runs ``dedup stories`` as a child process on
+synthetic feeds of those sizes (``scripts/make_synthetic_feed.py``: real dev
+text, ~30 % injected copies) and writes results/bench_stories_scale.json:
+wall time, the child's own peak RSS (``VmHWM``), stage timings, and the
+dev-day run of the same benchmark as the baseline (seconds per 1k articles
+against the 20k dev run), so growth is a ratio measured in one run.
+
+Usage: ``python scripts/bench_stories.py [--data DIR] [--sizes 20000,50000,100000]``
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_saudinewsnet, run_info, saudinewsnet_dir, write_result  # noqa: E402
+from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, write_result  # noqa: E402
+from bench_scale import run_cli  # noqa: E402
+from make_synthetic_feed import DevCorpus, generate  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
 from dedup.pipeline import stories  # noqa: E402
@@ -27,6 +38,9 @@ from dedup.types import Article  # noqa: E402
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="folder of SaudiNewsNet dev zips (default ../shared/data/saudinewsnet/dataset)")
+    ap.add_argument("--sizes", default="", help="comma-separated synthetic feed sizes for the scale run (none by default)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds before a scale run is stopped")
+    ap.add_argument("--tmp", help="folder for the synthetic feeds (outside the repository; default: the system's)")
     args = ap.parse_args(argv)
     folder = saudinewsnet_dir(args.data)
     if folder is None:
@@ -61,6 +75,49 @@ def main(argv: list[str] | None = None) -> None:
     }
     print({k: payload[k] for k in ("articles", "seconds_total", "seconds_dedupe_baseline", "events", "storylines")})
     write_result("bench_stories", payload)
+    if args.sizes:
+        scale(folder, sorted({int(x) for x in args.sizes.split(",") if x.strip()}), payload, args)
+
+
+def scale(folder: Path, sizes: list[int], dev: dict, args: argparse.Namespace) -> None:
+    """``dedup stories`` on synthetic feeds of ``sizes`` articles, each in a child process."""
+    work = Path(tempfile.mkdtemp(prefix="bench_stories_", dir=args.tmp)).resolve()
+    if repo_root() in work.parents:
+        raise SystemExit("--tmp must be outside the repository (the feeds hold dev text)")
+    corpus = DevCorpus(load_saudinewsnet(folder), 0)
+    dev_per_1k = dev["seconds_total"] / (dev["articles"] / 1000)
+    runs = []
+    try:
+        for size in sizes:
+            feed, out = work / f"feed_{size}.jsonl", work / f"out_{size}"
+            generate(size, feed, folder, 0, corpus=corpus)
+            run = run_cli("stories", feed, out, args.timeout, rss_guard_mib=20 * 1024)
+            run.pop("rss_timeline_mib", None)
+            entry = {"size": size, **run}
+            if run["status"] == "ok":
+                entry["seconds_per_1k_articles"] = round(run["wall_seconds"] / (size / 1000), 3)
+                entry["per_1k_ratio_to_dev_run"] = round(entry["seconds_per_1k_articles"] / dev_per_1k, 2)
+            print(f"[{size}] {run['status']}: {run['wall_seconds']} s, peak RSS {run['peak_rss_mib']:.0f} MiB", flush=True)
+            runs.append(entry)
+            shutil.rmtree(out, ignore_errors=True)
+            feed.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ok = [r for r in runs if r["status"] == "ok"]
+    growth = None
+    if len(ok) >= 2:
+        a, b = ok[0], ok[-1]
+        growth = round(float(np.log(b["wall_seconds"] / a["wall_seconds"]) / np.log(b["size"] / a["size"])), 3)
+    write_result("bench_stories_scale", {
+        "run": run_info(),
+        "question": "how `dedup stories` grows with the feed (it holds the feed in memory)",
+        "baseline": {"dev_articles": dev["articles"], "dev_seconds_in_process": dev["seconds_total"],
+                     "dev_seconds_per_1k_articles": round(dev_per_1k, 3)},
+        "time_exponent_first_to_last": growth,
+        "runs": runs,
+        "notes": ["feeds: scripts/make_synthetic_feed.py, seed 0 (real dev text, ~30 % injected copies)",
+                  "peak RSS: the child's VmHWM at exit; wall time includes start-up, reading and writing the four outputs"],
+    })
 
 
 if __name__ == "__main__":
