@@ -151,6 +151,16 @@ def section() -> str:
             f"{'met' if bst.get('meets_target') else 'not met'}).",
             "",
         ]
+    sc = _load("bench_stories_scale")
+    if sc and sc.get("runs"):
+        ok = [r for r in sc["runs"] if r.get("status") == "ok"]
+        lines += [
+            f"**Stories at scale** (`scripts/bench_stories.py --sizes`, commit {_commit(sc)}): `dedup stories` on synthetic feeds of "
+            + ", ".join(f"{r['size']:,} articles {r['wall_seconds']} s ({r['peak_rss_mib'] / 1024:.1f} GiB peak)" for r in ok)
+            + f"; time exponent {sc.get('time_exponent_first_to_last')} (1 = linear). Unlike `dedupe`, `stories` holds the feed "
+            "and its vectors in memory: about 64 KiB per article.",
+            "",
+        ]
     ab = _load("semeval_ablation")
     if ab:
         pc = ab.get("pearson_cv", {})
