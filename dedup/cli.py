@@ -463,7 +463,7 @@ def stories(
     if not quiet:
         typer.echo(
             f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one article), "
-            f"{info['storylines']} storylines, {info['duplicate_groups']} duplicate groups"
+            f"{info['storylines']} storyline{'' if info['storylines'] == 1 else 's'}, {info['duplicate_groups']} duplicate groups"
             + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
             + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json",
             err=True,

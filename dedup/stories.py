@@ -21,7 +21,9 @@ normalized headlines and timestamps (seconds, NaN when unknown):
 2. **candidates** (:func:`neighbour_pairs`): each article's top-k cosine
    neighbours from sparse products in row chunks over word TF-IDF without
    frequent words (:func:`candidate_vectors`); pairs whose dates are both
-   known and further apart than the window are dropped.
+   known and further apart than the window are never computed (rows taken
+   in time order, each block against its own window: on 50k synthetic
+   articles over seven weeks 21.6 s -> 8.9 s, the same pairs).
 3. **score** (:func:`story_scores`): a logistic function of the root of the
    cosine, the length ratio and the shared numbers (:func:`score_features`),
    with weights fitted on human same-story ratings (SemEval-2022 Task 8,
@@ -442,36 +444,73 @@ def neighbour_pairs(
     Sparse products ``X[chunk] @ X.T`` in chunks of ``chunk_rows`` rows keep
     memory bounded; nothing loops per pair in Python. With ``times`` and
     ``window_seconds``, pairs whose times are both known and further apart
-    are dropped before the top-k cut.
+    are dropped before the top-k cut, and are never computed: rows are taken
+    in time order, in blocks, and each block is multiplied only with the
+    rows dated within the window of it (and the undated ones), so a feed
+    spanning months costs what its windows cost, not all pairs.
 
     Returns:
         ``(pairs (m, 2), cosines (m,))`` sorted by pair.
+
+    >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [0.8, 0.6], [1.0, 0.0]]))
+    >>> day = 86_400.0
+    >>> neighbour_pairs(x, 5, 0.1)[0].tolist()
+    [[0, 1], [0, 2], [1, 2]]
+    >>> neighbour_pairs(x, 5, 0.1, times=np.array([0.0, day, 9 * day]), window_seconds=3 * day)[0].tolist()
+    [[0, 1]]
     """
     n = vectors.shape[0]
-    xt = vectors.T.tocsr()
+    vectors = sp.csr_matrix(vectors)
+    windowed = times is not None and window_seconds is not None
+    if windowed:
+        times = np.asarray(times, dtype=np.float64)
+        order = np.argsort(np.where(np.isnan(times), np.inf, times), kind="stable")  # dated by time, undated last
+        dated = int((~np.isnan(times)).sum())
+        sorted_times = times[order[:dated]]
+        rows = vectors[order]
+        block = max(chunk_rows, _WINDOW_BLOCK_ROWS)
+    else:
+        order, dated, rows, block = np.arange(n), 0, vectors, n
     found_i, found_j, found_s = [], [], []
-    for lo in range(0, n, chunk_rows):
-        hi = min(n, lo + chunk_rows)
-        prod = (vectors[lo:hi] @ xt).tocoo()
-        r, c, s = prod.row.astype(np.int64) + lo, prod.col.astype(np.int64), prod.data
-        keep = (s >= min_score) & (r != c)
-        if times is not None and window_seconds is not None:
-            dt = np.abs(times[r] - times[c])
-            keep &= ~(dt > window_seconds)  # NaN (unknown date) keeps the pair
-        r, c, s = r[keep], c[keep], s[keep]
-        order = np.lexsort((c, -s, r))
-        r, c, s = r[order], c[order], s[order]
-        first = np.searchsorted(r, r, side="left")
-        top = (np.arange(len(r)) - first) < k
-        found_i.append(r[top])
-        found_j.append(c[top])
-        found_s.append(s[top])
+    for blo in range(0, n, max(block, 1)):
+        bhi = min(n, blo + block)
+        if windowed and bhi <= dated:  # columns: rows dated within the window of this block, and the undated
+            clo = int(np.searchsorted(sorted_times, sorted_times[blo] - window_seconds, side="left"))
+            chi = int(np.searchsorted(sorted_times, sorted_times[bhi - 1] + window_seconds, side="right"))
+            columns = np.r_[clo:chi, dated:n]
+        else:
+            columns = np.arange(n)
+        xt = (rows[columns] if len(columns) < n else rows).T.tocsr()
+        for lo in range(blo, bhi, chunk_rows):
+            hi = min(bhi, lo + chunk_rows)
+            prod = (rows[lo:hi] @ xt).tocoo()
+            r, c, s = prod.row.astype(np.int64) + lo, prod.col.astype(np.int64), prod.data
+            if windowed:  # back to positions
+                r, c = order[r], order[columns[c]]
+            keep = (s >= min_score) & (r != c)
+            if windowed:
+                dt = np.abs(times[r] - times[c])
+                keep &= ~(dt > window_seconds)  # NaN (unknown date) keeps the pair
+            r, c, s = r[keep], c[keep], s[keep]
+            top_order = np.lexsort((c, -s, r))
+            r, c, s = r[top_order], c[top_order], s[top_order]
+            first = np.searchsorted(r, r, side="left")
+            top = (np.arange(len(r)) - first) < k
+            found_i.append(r[top])
+            found_j.append(c[top])
+            found_s.append(s[top])
     if not found_i:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     i, j, s = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
+    if windowed:
+        by_row = np.lexsort((j, -s, i))  # as if the rows had been taken in position order
+        i, j, s = i[by_row], j[by_row], s[by_row]
     pairs = np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
     pairs, first = np.unique(pairs, axis=0, return_index=True)
     return pairs.reshape(-1, 2), np.clip(s[first], 0.0, 1.0)
+
+
+_WINDOW_BLOCK_ROWS = 2048  # rows sharing one column window in the windowed neighbour search
 
 
 def _canonical(m: sp.csr_matrix) -> sp.csr_matrix:

@@ -344,6 +344,35 @@ def test_average_linkage_matches_a_dense_reference(seed, linkage) -> None:
     assert got[0] != got[39]  # the ends of the chain stay apart
 
 
+def _reference_neighbours(x: sp.csr_matrix, k: int, min_score: float, times: np.ndarray, window: float) -> set:
+    dense = (x @ x.T).toarray()
+    found = set()
+    for r in range(dense.shape[0]):
+        cands = [(-dense[r, c], c) for c in range(dense.shape[0])
+                 if c != r and dense[r, c] >= min_score and not abs(times[r] - times[c]) > window]
+        found |= {(min(r, c), max(r, c)) for _, c in sorted(cands)[:k]}
+    return found
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_windowed_neighbours_equal_the_window_filter_over_all_pairs(seed, block, monkeypatch) -> None:
+    # rows in time order, in blocks with their own column window: the same top-k as filtering all products
+    import dedup.stories as stories_module
+
+    monkeypatch.setattr(stories_module, "_WINDOW_BLOCK_ROWS", block)
+    rng = np.random.default_rng(seed)
+    n = 40
+    x = _random_rows(rng, n, 12, 0.3)
+    x = sp.csr_matrix(x.multiply(1.0 / np.maximum(1e-12, np.sqrt(x.multiply(x).sum(axis=1)))))
+    times = rng.uniform(0, 20, n) * DAY
+    times[rng.random(n) < 0.15] = np.nan  # undated rows meet everyone
+    from dedup.stories import neighbour_pairs
+
+    pairs, _ = neighbour_pairs(x, 3, 0.05, chunk_rows=5, times=times, window_seconds=3 * DAY)
+    assert {tuple(p) for p in pairs.tolist()} == _reference_neighbours(x, 3, 0.05, times, 3 * DAY)
+
+
 def test_representative_of_a_tie_is_the_first_member() -> None:
     text = "the central bank kept interest rates unchanged citing stable inflation and steady growth in lending"
     other = "the central bank kept interest rates unchanged citing steady inflation and stable growth in lending"
