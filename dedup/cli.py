@@ -439,7 +439,9 @@ def stories(
     """Group a feed into events (same happening, copies folded) and storylines (related events).
 
     Writes stories.jsonl (one line per input article: id, event, storyline,
-    group), events.json and a self-contained report.html into --out.
+    group), events.json, a self-contained report.html (storylines holding
+    their events) and summary.json (counts, parameters, timings, skipped
+    records) into --out. Holds the feed in memory: about 64 KiB per article.
     """
     from .io.stories_out import write_stories_outputs
     from .pipeline import stories as run_stories
