@@ -662,7 +662,7 @@ def stories(
         del bodies
     with timer("stories"):
         copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)
-        found = find_stories(texts, titles, times, config, groups=copies)
+        found = find_stories(texts, titles, times, config, groups=copies, progress=progress)
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
         articles=articles,

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,10 +115,12 @@ class Stories:
     scores: np.ndarray
 
 
+Tick = Callable[[int], None] | None  # progress: called with how much more work is done
+_TICK_EDGES = 10_000  # strong edges between two progress ticks of the linkage
 _BLOCK_ROWS = 4096  # texts hashed at a time: the flat per-character arrays of a whole feed cost ~40 bytes a character
 
 
-def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS) -> sp.csr_matrix:
+def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS, tick: Tick = None) -> sp.csr_matrix:
     """``make(texts)`` (canonical CSR rows) computed ``rows`` texts at a time and stacked: the same matrix.
 
     Hashing a whole feed at once holds several arrays of one 8-byte value per
@@ -130,8 +132,16 @@ def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS) -> sp.csr_ma
     """
     texts = list(texts)
     if len(texts) <= rows:
-        return make(texts)
-    m = sp.vstack([make(texts[lo : lo + rows]) for lo in range(0, len(texts), rows)], format="csr")
+        m = make(texts)
+        if tick is not None:
+            tick(len(texts))
+        return m
+    blocks = []
+    for lo in range(0, len(texts), rows):
+        blocks.append(make(texts[lo : lo + rows]))
+        if tick is not None:
+            tick(len(blocks[-1].indptr) - 1)
+    m = sp.vstack(blocks, format="csr")
     m.has_canonical_format = True  # each block is canonical and stacking keeps rows as they are
     return m
 
@@ -271,12 +281,12 @@ def _block_idf(body: sp.csr_matrix, kind: Kind, config: StoriesConfig) -> np.nda
     return _idf(body, config.idf_power, config.idf_prior_documents, prior)
 
 
-def _char_counts(texts: Sequence[str], k: int) -> sp.csr_matrix:
+def _char_counts(texts: Sequence[str], k: int, tick: Tick = None) -> sp.csr_matrix:
     def block(part: list[str]) -> sp.csr_matrix:
         h, o = char_shingles(part, k)
         return hashed_rows(h, o)
 
-    return _in_blocks(block, texts)
+    return _in_blocks(block, texts, tick=tick)
 
 
 def story_vectors(texts: Sequence[str], titles: Sequence[str], config: StoriesConfig = StoriesConfig()) -> sp.csr_matrix:
@@ -302,7 +312,7 @@ def story_vectors(texts: Sequence[str], titles: Sequence[str], config: StoriesCo
 
 
 def _story_vectors(
-    texts: Sequence[str], titles: Sequence[str], config: StoriesConfig, body_words: sp.csr_matrix | None
+    texts: Sequence[str], titles: Sequence[str], config: StoriesConfig, body_words: sp.csr_matrix | None, tick: Tick = None
 ) -> sp.csr_matrix:
     """:func:`story_vectors`, optionally given the bodies' word counts ``_counts(texts, config.bigrams)``."""
     if len(texts) == 0:
@@ -314,7 +324,7 @@ def _story_vectors(
     word = _tfidf_block(body_words, _counts(titles, config.bigrams) if has_titles else None, config.title_weight, word_idf)
     if config.char_weight <= 0 or word.shape[0] == 0:
         return word
-    char_body = _char_counts(texts, config.char_k)
+    char_body = _char_counts(texts, config.char_k, tick)
     char_idf = _block_idf(char_body, "char", config)
     char = _tfidf_block(char_body, _char_counts(titles, config.char_k) if has_titles else None, config.title_weight, char_idf)
     del char_body
@@ -438,6 +448,7 @@ def neighbour_pairs(
     chunk_rows: int = 500,
     times: np.ndarray | None = None,
     window_seconds: float | None = None,
+    tick: Tick = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` cosine neighbours of every row, as unique pairs ``i < j``.
 
@@ -499,6 +510,8 @@ def neighbour_pairs(
             found_i.append(r[top])
             found_j.append(c[top])
             found_s.append(s[top])
+            if tick is not None:
+                tick(hi - lo)
     if not found_i:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     i, j, s = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
@@ -590,6 +603,7 @@ def average_linkage(
     initial: np.ndarray | None = None,
     times: np.ndarray | None = None,
     max_span_seconds: float | None = None,
+    tick: Tick = None,
 ) -> np.ndarray:
     """Cluster rows along candidate edges with an average-linkage guard against chaining.
 
@@ -610,6 +624,8 @@ def average_linkage(
             unless that would span more than ``max_span_seconds``.
         times: ``(n,)`` seconds, NaN when unknown.
         max_span_seconds: the longest time span a cluster may cover.
+        tick: called with how many strong edges were taken, now and then
+            (progress: ``(scores >= threshold).sum()`` in all).
 
     Returns:
         ``(n,)`` labels = smallest member position.
@@ -685,7 +701,9 @@ def average_linkage(
     # that failed the linkage test fail it again until one of them grows. Many edges
     # join the same two clusters (dev storylines: 15 s -> 8 s, the same labels).
     rejected: set[tuple[int, int, int, int]] = set()
-    for e in strong:
+    for done, e in enumerate(strong.tolist(), start=1):
+        if tick is not None and done % _TICK_EDGES == 0:
+            tick(_TICK_EDGES)
         a, b = _find(parent, int(pairs[e, 0])), _find(parent, int(pairs[e, 1]))
         if a == b:
             continue
@@ -700,6 +718,8 @@ def average_linkage(
             rejected.add(state)
             continue
         merge(a, b)
+    if tick is not None and len(strong) % _TICK_EDGES:
+        tick(len(strong) % _TICK_EDGES)
     roots = np.array([_find(parent, i) for i in range(n)], dtype=np.int64)
     return roots  # a root is always its cluster's smallest position (merge keeps the min)
 
@@ -725,12 +745,20 @@ def _representatives(vectors: sp.csr_matrix, labels: np.ndarray, inverse: np.nda
     return rep
 
 
+def _ticker(progress: Callable[[str, int, int], None] | None, stage: str, total: int) -> Tick:
+    """``advance -> progress(stage, advance, total)``, or None without a progress callback."""
+    if progress is None:
+        return None
+    return lambda advance: progress(stage, advance, total)
+
+
 def find_stories(
     texts: Sequence[str],
     titles: Sequence[str],
     times: np.ndarray,
     config: StoriesConfig = StoriesConfig(),
     groups: np.ndarray | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Stories:
     """Cluster articles into events and events into storylines.
 
@@ -744,6 +772,9 @@ def find_stories(
             groups whole); the members of
             a group within one window of each other end up inside one event
             (a group spanning more is cut in time order into window-long runs).
+        progress: called with ``(stage, advance, total)`` as the long steps
+            go: ``vectors`` and ``neighbours`` (articles), ``events`` (strong
+            pairs), ``storylines`` (events) and ``linking`` (strong event pairs).
 
     Returns:
         :class:`Stories`.
@@ -753,7 +784,7 @@ def find_stories(
     if len(times) != n:
         raise ValueError(f"find_stories: {n} texts but {len(times)} times")
     words = _counts(texts, bigrams=False)  # shared by the story vectors and the candidate search
-    x = _story_vectors(texts, titles, config, None if config.bigrams else words)
+    x = _story_vectors(texts, titles, config, None if config.bigrams else words, _ticker(progress, "vectors", n))
     nums = number_sets(texts, titles)
     lengths = token_counts(texts)
     window = config.window_days * _DAY
@@ -761,14 +792,16 @@ def find_stories(
     cand = _candidate_vectors(words, max_df)
     del words
     x, cand, nums = _compact_columns(x), _compact_columns(cand), _compact_columns(nums)
-    pairs, _ = neighbour_pairs(cand, config.neighbours, config.min_word_cosine, config.chunk_rows, times, window)
+    pairs, _ = neighbour_pairs(cand, config.neighbours, config.min_word_cosine, config.chunk_rows, times, window,
+                               _ticker(progress, "neighbours", n))
     scores = story_scores(x, nums, lengths, pairs, config)
     keep = scores >= config.min_candidate
     pairs, scores = pairs[keep], scores[keep]
     initial = None
     if groups is not None:
         initial = np.where(np.asarray(groups) >= 0, groups, np.arange(n))
-    event = average_linkage(x, pairs, scores, config.event_threshold, config.event_linkage, initial, times, window)
+    event = average_linkage(x, pairs, scores, config.event_threshold, config.event_linkage, initial, times, window,
+                            _ticker(progress, "events", int((scores >= config.event_threshold).sum())))
     log.info("stories: %d candidate pairs, %d events", len(pairs), len(np.unique(event)))
 
     # Storylines: the same clustering over event centroids, no time window.
@@ -776,9 +809,11 @@ def find_stories(
     member = sp.csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(len(labels), n))
     sums = sp.csr_matrix(member @ x)
     centroids = _l2(sums)
-    epairs, _ = neighbour_pairs(_l2(member @ cand), config.neighbours, config.min_word_cosine, config.chunk_rows)
+    epairs, _ = neighbour_pairs(_l2(member @ cand), config.neighbours, config.min_word_cosine, config.chunk_rows,
+                                tick=_ticker(progress, "storylines", len(labels)))
     ecos = np.clip(pair_dots(centroids, epairs[:, 0], centroids, epairs[:, 1]), 0.0, 1.0) if len(epairs) else np.zeros(0)
-    elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage)
+    elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage,
+                           tick=_ticker(progress, "linking", int((ecos >= config.storyline_threshold).sum())))
     storyline = labels[elab][inverse]  # smallest event label = smallest article position
     return Stories(
         event=event,

@@ -145,6 +145,22 @@ def test_duplicate_groups_nest_window_by_window(days, expected) -> None:
     assert labels.tolist() == expected
 
 
+def test_progress_reports_every_long_step_to_its_total() -> None:
+    texts = [normalize(t) for t in MEETING_2025 + FILLER]
+    seen: dict[str, list[int]] = {}
+
+    def progress(stage: str, advance: int, total: int) -> None:
+        done, _ = seen.get(stage, [0, total])
+        seen[stage] = [done + advance, total]
+
+    plain = find_stories(texts, [""] * len(texts), np.full(len(texts), np.nan), StoriesConfig())
+    r = find_stories(texts, [""] * len(texts), np.full(len(texts), np.nan), StoriesConfig(), progress=progress)
+    assert {"vectors", "neighbours", "storylines"} <= set(seen) <= {"vectors", "neighbours", "events", "storylines", "linking"}
+    assert all(done == total for done, total in seen.values()), seen
+    assert seen["vectors"][1] == seen["neighbours"][1] == len(texts)
+    assert r.event.tolist() == plain.event.tolist() and r.storyline.tolist() == plain.storyline.tolist()
+
+
 def test_empty_and_tiny_inputs() -> None:
     r = _run([])
     assert r.event.shape == (0,)
