@@ -283,22 +283,20 @@ def repeats_cmd(
 
     Writes repeats.jsonl (one line per relation, with character offsets),
     cleaned.jsonl (records with redundant copies removed), articles.jsonl
-    (per-article summary) and summary.json into --out.
+    (per-article summary) and summary.json into --out. The feed streams
+    through: any size, in about the memory of the chunks in flight.
     """
-    import time
-
     from .io.repeats_out import write_repeats_outputs
-    from .pipeline import find_repeats_feed
+    from .pipeline import repeats_stream
 
     _logging(quiet)
     with _user_errors():
         config = RepeatsConfig(min_tokens=min_tokens, near=near, report_boilerplate=boilerplate)
-        articles, bad = _read(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
-        start = time.perf_counter()
+        stream = _stream(inputs, fmt, id_field, text_field, title_field, date_field, source_field, skip_bad)
         with _progress(quiet) as progress:
-            tick = None if progress is None else (lambda k: progress("repeats", k, len(articles)))
-            results = find_repeats_feed([a.text for a in articles], config, jobs, 2000, tick)
-        info = write_repeats_outputs(out, articles, results, config, [str(p) for p in inputs], time.perf_counter() - start, bad)
+            tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
+            items = repeats_stream(stream, config, jobs, 2000, tick)
+            info = write_repeats_outputs(out, items, config, [str(p) for p in inputs], lambda: stream.bad)
     if not quiet:
         c = info["counts"]
         k = c["relations_by_kind"]

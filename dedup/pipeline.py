@@ -28,6 +28,7 @@ import logging
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -59,6 +60,7 @@ __all__ = [
     "Progress",
     "dedupe",
     "find_repeats_feed",
+    "repeats_stream",
     "score_articles",
     "sketch_chunk",
 ]
@@ -568,6 +570,33 @@ def _groups(
     for pos in reason_skipped:
         status[pos] = SKIPPED
     return status, np.where(in_group, labels, -1), np.where(in_group, keeper, -1)
+
+
+def repeats_stream(
+    articles: Iterable[Article],
+    config: RepeatsConfig,
+    n_jobs: int = 1,
+    chunk_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[Article, ArticleRepeats]]:
+    """Each article with its internally repeated paragraphs, in input order, as the feed streams by.
+
+    Articles are independent, so the feed is taken ``chunk_size`` articles at
+    a time and the chunks go to ``n_jobs`` processes; only the chunks in
+    flight are held (the texts of a feed larger than memory pass through).
+    """
+    waiting: deque[list[Article]] = deque()
+
+    def tasks() -> Iterator[tuple[list[str]]]:
+        for batch in _batches(articles, chunk_size):
+            waiting.append(batch)
+            yield ([a.text for a in batch],)
+
+    for results in imap_tasks(find_repeats_batch, tasks(), n_jobs=n_jobs, config=config):
+        batch = waiting.popleft()
+        yield from zip(batch, results, strict=True)
+        if progress is not None:
+            progress(len(batch))
 
 
 def find_repeats_feed(

@@ -176,3 +176,25 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(dedup.chunks.pickle, "dump", full)
     with pytest.raises(OutputError, match="TMPDIR"):
         dedupe(feed())
+
+
+@pytest.mark.parametrize(("chunk_size", "n_jobs"), [(1, 1), (3, 1), (4, 2), (100, 1)])
+def test_repeats_stream_is_the_whole_feed_result_in_order(chunk_size: int, n_jobs: int) -> None:
+    from dedup.config import RepeatsConfig
+    from dedup.pipeline import find_repeats_feed, repeats_stream
+
+    para = "the council met on monday to discuss the new water plan for the eastern district"
+    texts = [f"{para}\n\n{k} other words here and there\n\n{para}" if k % 3 == 0 else f"line {k} alone" for k in range(10)]
+    arts = [Article(id=str(k), text=t) for k, t in enumerate(texts)]
+    ticks: list[int] = []
+    pulled: list[int] = []
+
+    def feed() -> Iterator[Article]:
+        for a in arts:
+            pulled.append(1)
+            yield a
+
+    out = list(repeats_stream(feed(), RepeatsConfig(), n_jobs=n_jobs, chunk_size=chunk_size, progress=ticks.append))
+    assert [a.id for a, _ in out] == [a.id for a in arts] and len(pulled) == len(arts)
+    assert [r for _, r in out] == find_repeats_feed(texts, RepeatsConfig())
+    assert sum(ticks) == len(arts) and sum(r.n_repeats > 0 for _, r in out) == 4

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,59 +20,63 @@ from ..config import RepeatsConfig
 from ..errors import OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
-from .writers import write_json, write_jsonl
+from .writers import atomic_open, json_line, write_json
 
 __all__ = ["write_repeats_outputs"]
 
 
 def write_repeats_outputs(
     out_dir: str | Path,
-    articles: Sequence[Article],
-    results: Sequence[ArticleRepeats],
+    items: Iterable[tuple[Article, ArticleRepeats]],
     config: RepeatsConfig,
     inputs: list[str],
-    seconds: float,
-    bad_records: Sequence[BadRecord] = (),
+    bad_records: Callable[[], Sequence[BadRecord]] = tuple,
 ) -> dict[str, Any]:
-    """Write the four files atomically; returns the summary."""
+    """Write the four files from ``(article, repeats)`` pairs as they stream by; returns the summary.
+
+    The three JSONL files are written side by side, each to a temporary file
+    renamed into place only when the stream has ended without error;
+    ``summary.json`` is removed first and written last, so a directory
+    without it is recognizably incomplete. ``bad_records`` is asked once
+    the stream has ended (the reader knows them only then).
+    """
     out = Path(out_dir)
-
-    def relations():
-        for art, res in zip(articles, results):
-            for rep in res.repeats:
-                yield rep.as_record(art.id)
-
-    def cleaned():
-        for art, res in zip(articles, results):
-            record = dict(art.record)
-            if res.n_repeats:
-                record[art.text_key] = clean(art.text, res)
-            record["repeats_removed"] = bool(res.n_repeats)
-            yield record
-
+    start = time.perf_counter()
     by_kind = dict.fromkeys(KINDS, 0)
-    for res in results:
-        for k, v in res.by_kind().items():
-            by_kind[k] += v
-    info = {
-        "dedup_version": __version__,
-        "inputs": inputs,
-        "counts": {
-            "articles": len(articles),
-            "articles_with_repeats": sum(1 for r in results if r.n_repeats),
-            "relations_by_kind": by_kind,
-            "redundant_chars": sum(r.redundant_chars for r in results),
-            "bad_records": len(bad_records),
-        },
-        "parameters": {"repeats": {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "normalize"}},
-        "seconds": round(seconds, 3),
-        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad_records],
-    }
+    articles = with_repeats = redundant = 0
     try:
         (out / "summary.json").unlink(missing_ok=True)
-        write_jsonl(out / "repeats.jsonl", relations())
-        write_jsonl(out / "cleaned.jsonl", cleaned())
-        write_jsonl(out / "articles.jsonl", ({"id": a.id, **r.summary()} for a, r in zip(articles, results)))
+        with ExitStack() as stack:
+            rel_f, clean_f, art_f = (stack.enter_context(atomic_open(out / name)) for name in ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"))
+            for art, res in items:
+                articles += 1
+                for rep in res.repeats:
+                    rel_f.write(json_line(rep.as_record(art.id)))
+                record = dict(art.record)
+                if res.n_repeats:
+                    record[art.text_key] = clean(art.text, res)
+                    with_repeats += 1
+                record["repeats_removed"] = bool(res.n_repeats)
+                clean_f.write(json_line(record))
+                art_f.write(json_line({"id": art.id, **res.summary()}))
+                for k, v in res.by_kind().items():
+                    by_kind[k] += v
+                redundant += res.redundant_chars
+        bad = list(bad_records())
+        info = {
+            "dedup_version": __version__,
+            "inputs": inputs,
+            "counts": {
+                "articles": articles,
+                "articles_with_repeats": with_repeats,
+                "relations_by_kind": by_kind,
+                "redundant_chars": redundant,
+                "bad_records": len(bad),
+            },
+            "parameters": {"repeats": {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "normalize"}},
+            "seconds": round(time.perf_counter() - start, 3),
+            "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad],
+        }
         write_json(out / "summary.json", info)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
