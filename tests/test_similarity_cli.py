@@ -44,8 +44,8 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json\n", "malformed JSON"), ('{"id": 1, "text1": "a"}\n', '"text2"'), ("[1]\n", "JSON object")],
-    ids=["bad-json", "missing-text2", "not-an-object"],
+    [("{not json\n", "malformed JSON"), ('{"id": 1, "text1": "a"}\n', '"text2"'), ("[1]\n", "JSON object"), ("", "no pairs found")],
+    ids=["bad-json", "missing-text2", "not-an-object", "empty"],
 )
 def test_similarity_bad_input_exits_1(tmp_path: Path, content: str, message: str) -> None:
     src = tmp_path / "pairs.jsonl"

@@ -85,7 +85,8 @@ def read_text_pairs(path: str) -> list[dict[str, str]]:
 
     Raises:
         InputNotFoundError: the file does not exist.
-        InputFormatError: a line is not a JSON object with string texts, or an id repeats.
+        InputFormatError: a line is not a JSON object with string texts, an id
+            repeats, or there is no pair at all.
     """
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
@@ -100,6 +101,8 @@ def read_text_pairs(path: str) -> list[dict[str, str]]:
             raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique", path, lineno)
         seen.add(row["id"])
         rows.append(row)
+    if not rows:
+        raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}', path)
     return rows
 
 
