@@ -167,8 +167,8 @@ def _events_longer_than(event: np.ndarray, times: np.ndarray, seconds: float) ->
     return int((hi - lo > seconds).sum())
 
 
-def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: str | None = None, labels: str | None = None) -> dict:
-    labels_path = Path(labels) if labels else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
+def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: str | None = None, labels_file: str | None = None) -> dict:
+    labels_path = Path(labels_file) if labels_file else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
     sample_path = Path(sample) if sample else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_sample.jsonl"
     if not labels_path.exists():
         return {"skipped": f"{labels_path} is not there"}
@@ -215,7 +215,7 @@ def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: st
             "events_longer_than_window": _events_longer_than(res.event, res.dedup.table.times, config.window_days * 86_400.0),
             "errors": errors,
             "data": {"zips": sorted(p.name for p in folder.glob("*.zip")), "sample": sample_path.name, "labels": labels_path.name},
-            "note": "dev labels: tuned-on data, not the held-out target" if labels is None else "labels given on the command line"}
+            "note": "dev labels: tuned-on data, not the held-out target" if labels_file is None else "labels given on the command line"}
 
 
 def main(argv: list[str] | None = None) -> None:
