@@ -431,7 +431,7 @@ def stories(
     date_field: DateField = None,
     source_field: SourceField = None,
     skip_bad: SkipBad = False,
-    jobs: Jobs = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the duplicate detection that runs first (-1 = all cores); events and storylines run in this process.")] = 1,
     quiet: Quiet = False,
 ) -> None:
     """Group a feed into events (same happening, copies folded) and storylines (related events).
