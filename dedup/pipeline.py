@@ -663,7 +663,7 @@ def stories(
     """Group a feed into events (with their duplicate groups) and storylines.
 
     Stages: dedupe (duplicate groups, joined along the verified copy edges) → normalize (bodies without per-source
-    boilerplate, headlines; mojibake repaired first) → stories (vectors,
+    boilerplate, headlines; mojibake and HTML entities repaired first) → stories (vectors,
     neighbours, event and storyline clustering).
 
     Args:
@@ -675,7 +675,7 @@ def stories(
     Returns:
         A :class:`StoriesResult` with one event and storyline per article.
     """
-    from .mojibake import fix_mojibake
+    from .mojibake import repair_text
     from .stories import find_stories
 
     config = config if config is not None else StoriesConfig()
@@ -684,9 +684,9 @@ def stories(
     with timer("dedupe"):
         dup = dedupe(articles, dedup_config, progress=progress)
     with timer("normalize"):
-        bodies = normalize_batch(fix_mojibake([a.text for a in articles]), config.normalize)
+        bodies = normalize_batch(repair_text([a.text for a in articles]), config.normalize)
         texts, _, _ = _without_boilerplate(bodies, [a.source for a in articles], dedup_config)
-        titles = [" ".join(ls) for ls in normalize_batch(fix_mojibake([a.title for a in articles]), config.normalize)]
+        titles = [" ".join(ls) for ls in normalize_batch(repair_text([a.title for a in articles]), config.normalize)]
         times = np.array([_timestamp(a.date) for a in articles], dtype=np.float64)
         del bodies
     with timer("stories"):
@@ -749,17 +749,17 @@ def similarity(
     Raises:
         ValueError: the sides differ in length.
     """
-    from .mojibake import fix_mojibake
+    from .mojibake import repair_text
     from .stories import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
     if len(text1) != len(text2):
         raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
     m = len(text1)
-    raw = fix_mojibake(list(text1) + list(text2))
+    raw = repair_text(list(text1) + list(text2))
     texts = [" ".join(ls) for ls in normalize_batch(raw, dedup_config.normalize)]
     heads = list(title1 or [""] * m) + list(title2 or [""] * m)
-    titles = [" ".join(ls) for ls in normalize_batch(fix_mojibake(heads), config.normalize)]
+    titles = [" ".join(ls) for ls in normalize_batch(repair_text(heads), config.normalize)]
     pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
     th, to, sh, so, _ = sketch_chunk(texts, dedup_config.shingle, dedup_config.minhash)
     digest = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in texts], dtype=np.uint64)

@@ -161,6 +161,14 @@ def test_progress_reports_every_long_step_to_its_total() -> None:
     assert r.event.tolist() == plain.event.tolist() and r.storyline.tolist() == plain.storyline.tolist()
 
 
+def test_html_entities_in_headlines_are_text_not_a_shared_token() -> None:
+    # an outlet that escapes its quotes must not make all its headlines alike through "quot"
+    escaped = similarity([FILLER[0]], [FILLER[1]], title1=["&quot;Club&quot; signs &quot;striker&quot;"], title2=["&quot;Rain&quot; in &quot;Riyadh&quot;"])
+    plain = similarity([FILLER[0]], [FILLER[1]], title1=['"Club" signs "striker"'], title2=['"Rain" in "Riyadh"'])
+    assert escaped.story_score.tolist() == plain.story_score.tolist()
+    assert escaped.cosine.tolist() == plain.cosine.tolist()
+
+
 def test_empty_and_tiny_inputs() -> None:
     r = _run([])
     assert r.event.shape == (0,)
