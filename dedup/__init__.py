@@ -24,7 +24,7 @@ _EXPORTS = {
     "ConfigError": "errors",
     "DedupConfig": "config",
     "DedupError": "errors",
-    "DedupResult": "pipeline",
+    "DedupResult": "flows.dedupe",
     "IndexConfig": "config",
     "InputError": "errors",
     "InputFormatError": "errors",
@@ -37,13 +37,13 @@ _EXPORTS = {
     "ShingleConfig": "config",
     "StoriesConfig": "config",
     "VerifyConfig": "config",
-    "clean": "repeats",
-    "dedupe": "pipeline",
-    "find_repeats": "repeats",
-    "normalize": "normalize",
+    "clean": "repeats.find",
+    "dedupe": "flows.dedupe",
+    "find_repeats": "repeats.find",
+    "normalize": "text.normalize",
     "read_articles": "io.readers",
-    "similarity": "pipeline",
-    "stories": "pipeline",
+    "similarity": "flows.dedupe",
+    "stories": "flows.dedupe",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

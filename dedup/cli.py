@@ -187,8 +187,8 @@ def dedupe(
     article, and temporary files under $TMPDIR take about twice the feed's
     size while the run works.
     """
-    from .io.results import RecordSpool, write_dedupe_outputs
-    from .pipeline import dedupe as run_dedupe
+    from .io.dedupe_out import RecordSpool, write_dedupe_outputs
+    from .flows.dedupe import dedupe as run_dedupe
 
     _logging(quiet)
     with _user_errors():
@@ -287,7 +287,7 @@ def repeats_cmd(
     through: any size, in about the memory of the chunks in flight.
     """
     from .io.repeats_out import write_repeats_outputs
-    from .pipeline import repeats_stream
+    from .flows.dedupe import repeats_stream
 
     _logging(quiet)
     with _user_errors():
@@ -315,7 +315,7 @@ def explain_params(
     fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights).")] = IndexConfig.fp_weight,
 ) -> None:
     """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
-    from .index import band_params, lsh_error_rates
+    from .candidates.banding import band_params, lsh_error_rates
 
     with _user_errors():
         IndexConfig(threshold=threshold, fp_weight=fp_weight)
@@ -372,7 +372,7 @@ def evaluate(
     import json
 
     from .io.gold import read_gold, read_run
-    from .metrics import adjusted_rand, bcubed, pairwise_prf, prf_counts
+    from .eval.metrics import adjusted_rand, bcubed, pairwise_prf, prf_counts
 
     with _user_errors():
         kind, data = read_gold(gold, {s.strip() for s in positive.split(",") if s.strip()})
@@ -400,8 +400,8 @@ def _sweep(known, score: str, inputs: list[str], fmt: Format, id_field, text_fie
     import numpy as np
 
     from .errors import ConfigError
-    from .metrics import sweep as prf_sweep
-    from .pipeline import score_articles
+    from .eval.metrics import sweep as prf_sweep
+    from .flows.dedupe import score_articles
 
     if not inputs:
         raise ConfigError("--sweep needs the run's input feed: add --input FILE")
@@ -442,7 +442,7 @@ def stories(
     records) into --out. Holds the feed in memory: about 64 KiB per article.
     """
     from .io.stories_out import write_stories_outputs
-    from .pipeline import stories as run_stories
+    from .flows.dedupe import stories as run_stories
 
     _logging(quiet)
     with _user_errors():
@@ -487,7 +487,7 @@ def similarity(
     """
     from .io.stories_out import read_text_pairs
     from .io.writers import write_jsonl
-    from .pipeline import similarity as run_similarity
+    from .flows.dedupe import similarity as run_similarity
 
     with _user_errors():
         config = StoriesConfig(event_threshold=event_threshold)

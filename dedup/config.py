@@ -62,7 +62,7 @@ class ReadConfig:
 
 @dataclass(frozen=True)
 class NormalizeConfig:
-    """How text is folded before tokenizing (see :mod:`dedup.normalize`)."""
+    """How text is folded before tokenizing (see :mod:`dedup.text.normalize`)."""
 
     fold_teh_marbuta: bool = True  # ة → ه
     fold_alef_maksura: bool = True  # ى → ي
@@ -200,14 +200,14 @@ class ClusterConfig:
 
 @dataclass(frozen=True)
 class RepeatsConfig:
-    """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats`).
+    """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats.find`).
 
     A paragraph is content when it has at least ``min_tokens`` normalized
     tokens that are not pure numbers (so a dateline such as
     ``آسيا 15-07-2025 | 11:56`` is short). Short lines repeated exactly are
     reported as ``boilerplate`` (or left out with ``report_boilerplate=False``),
     never as repeated content. ``near`` is the paragraph similarity (in-order
-    token matches, :func:`dedup.repeats.paragraph_similarity`) from which two
+    token matches, :func:`dedup.repeats.find.paragraph_similarity`) from which two
     paragraphs count as a lightly edited repeat; the default comes from
     ``scripts/calibrate_repeats.py`` (``results/repeats_calibration.json``).
     Both paragraphs of a near repeat need ``near_min_tokens`` such tokens: on
@@ -270,7 +270,7 @@ class DedupConfig:
 
 @dataclass(frozen=True)
 class StoriesConfig:
-    """Events and storylines (see :mod:`dedup.stories`).
+    """Events and storylines (see :mod:`dedup.stories.find`).
 
     Articles are compared by the cosine of sublinear TF-IDF vectors of the
     normalized body plus the headline (weighted ``title_weight``): word
@@ -278,7 +278,7 @@ class StoriesConfig:
     latter with weight ``char_weight`` in the cosine. IDF counts
     ``idf_prior_documents`` background pseudo-documents besides the batch (so
     that a handful of articles still tells "the" from a name; see
-    :mod:`dedup.background`) and is raised to ``idf_power`` so that rare
+    :mod:`dedup.store.background`) and is raised to ``idf_power`` so that rare
     words (names, places) carry the cosine. Each article's ``neighbours``
     most similar articles with a story score of at least ``min_candidate``
     are the candidates (sparse products in chunks of ``chunk_rows`` rows, no

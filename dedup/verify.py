@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from .config import VerifyConfig
-from .features import SHINGLE_COLUMNS, TOKEN_COLUMNS, Features, bucket_rows
+from .sketch.features import SHINGLE_COLUMNS, TOKEN_COLUMNS, Features, bucket_rows
 
 __all__ = [
     "CONTAINED",
@@ -55,7 +55,7 @@ _PAIR_BLOCK = 20_000  # pairs per gather: bounds the rows (and their matrices) h
 
 
 def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:
-    """Counts (or 1s) per (row, hash bucket) as a canonical CSR matrix (see :func:`~dedup.features.bucket_rows`).
+    """Counts (or 1s) per (row, hash bucket) as a canonical CSR matrix (see :func:`~dedup.sketch.features.bucket_rows`).
 
     >>> m = hashed_rows(np.array([5, 2, 5, 2], dtype=np.uint64), np.array([0, 3, 4]), 4)
     >>> m.toarray().tolist()

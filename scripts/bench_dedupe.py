@@ -9,7 +9,7 @@ Both read the same JSONL file (the dev days, written to a temp directory):
 
   (a) ``baseline`` (written here, run once in this process, timed from
       reading the file to the duplicate groups): ``json.loads`` per line;
-      ``dedup.normalize.normalize`` of ``content`` (the same normalizer, so
+      ``dedup.text.normalize.normalize`` of ``content`` (the same normalizer, so
       both see the same tokens; its cost is timed separately); articles with
       fewer than ``ShingleConfig().min_tokens`` tokens are left out, as dedup
       skips them; per article its set of word 3-shingle strings, a new
@@ -57,8 +57,8 @@ from _common import load_average, run_info, saudinewsnet_dir, write_dev_jsonl, w
 from datasketch import MinHash, MinHashLSH  # noqa: E402
 
 from dedup.config import MinHashConfig, ShingleConfig  # noqa: E402
-from dedup.cluster import UnionFind  # noqa: E402
-from dedup.normalize import normalize  # noqa: E402
+from dedup.cluster.groups import UnionFind  # noqa: E402
+from dedup.text.normalize import normalize  # noqa: E402
 
 TARGET = 10.0  # x faster than the baseline, end to end
 LSH_THRESHOLD = 0.8
@@ -191,7 +191,7 @@ def profile(jsonl: Path, top: int = 30) -> None:
 
     from dedup.config import DedupConfig, ReadConfig
     from dedup.io.readers import read_articles
-    from dedup.pipeline import dedupe
+    from dedup.flows.dedupe import dedupe
 
     prof = cProfile.Profile()
     prof.enable()
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             "baseline_time_shares_of_wall": {k: round(v / base["seconds_wall"], 3) for k, v in base["stages_seconds"].items()},
         },
         "notes": [
-            "baseline: json.loads per line, dedup.normalize.normalize (timed as its own stage; "
+            "baseline: json.loads per line, dedup.text.normalize.normalize (timed as its own stage; "
             "x_faster_than_baseline_without_its_normalize leaves it out), articles with < min_tokens tokens left out, "
             "set of word 3-shingle strings, new MinHash(num_perm=128, seed=1) and update() per shingle, "
             "MinHashLSH(threshold=0.8) insert all then query all, every hit taken as a duplicate, union-find. "

@@ -38,7 +38,7 @@ For each size (``--sizes``, default 10k and 100k; add 1000000 to try 1M):
      construction: their provenance (the side file of the generator: the
      generation ``g`` and dev position ``i`` of every article whose text went
      into each line) shares no ``(g, i)`` and no pair ``(g, i), (g, j)`` of dev
-     articles that share a word 8-gram (after ``dedup.normalize``) occurring
+     articles that share a word 8-gram (after ``dedup.text.normalize``) occurring
      in at most 50 dev articles (real reprints, and anything sharing a
      sentence, are therefore never counted against dedup); else *related*
      (unknown: real reprints of the dev days, a copy and the donor of an
@@ -249,7 +249,7 @@ def related_dev_pairs(docs: list[dict]) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, of dev articles sharing a word 8-gram found in at most 50 articles."""
     import xxhash
 
-    from dedup.normalize import normalize
+    from dedup.text.normalize import normalize
 
     hashes, owners = [], []
     for i, d in enumerate(docs):
@@ -429,15 +429,15 @@ def breakdown_child(feed: str, out: str) -> None:
     threading.Thread(target=sample, daemon=True).start()
     from dedup.config import DedupConfig, ReadConfig
     from dedup.io.readers import ArticleStream
-    from dedup.io.results import RecordSpool, write_dedupe_outputs
-    from dedup.pipeline import dedupe
+    from dedup.io.dedupe_out import RecordSpool, write_dedupe_outputs
+    from dedup.flows.dedupe import dedupe
 
     record("start and imports")
     # As the CLI runs it: the feed streams through once (reading is part of the normalize stage).
     stream = ArticleStream([feed], ReadConfig())
     spool = RecordSpool()
     mark[0] = time.perf_counter()
-    log = logging.getLogger("dedup.pipeline")
+    log = logging.getLogger("dedup.flows.dedupe")
     log.setLevel(logging.INFO)
     log.addHandler(StageEnd())
     log.propagate = False

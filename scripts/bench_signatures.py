@@ -7,7 +7,7 @@ measured in the same run (machines are noisy; only the ratio is compared).
 
 Input: ``--docs`` SaudiNewsNet dev articles drawn at random (fixed seed) among
 those with at least ``ShingleConfig().min_tokens`` tokens; the content is
-normalized once with ``dedup.normalize.normalize`` and every variant starts
+normalized once with ``dedup.text.normalize.normalize`` and every variant starts
 from the same normalized strings and ends with 128-permutation signatures:
 
   (a) ``datasketch_update``: per document, its set of word 3-shingle strings
@@ -16,10 +16,10 @@ from the same normalized strings and ends with 128-permutation signatures:
       baseline;
   (b) ``datasketch_bulk``: the same shingle sets through ``MinHash.bulk``
       (permutations shared by all documents);
-  (c) ``dedup``: ``dedup.pipeline.sketch_chunk`` on chunks of
+  (c) ``dedup``: ``dedup.flows.dedupe.sketch_chunk`` on chunks of
       ``DedupConfig().chunk_size`` texts, as the pipeline calls it (token
       hashes, shingle hashes and signatures, vectorized);
-  (d) ``floor_token_hashes``: ``dedup.shingle.token_hashes`` only (tokenize and
+  (d) ``floor_token_hashes``: ``dedup.text.shingle.token_hashes`` only (tokenize and
       hash, no shingles, no MinHash): the part of (c) no sketch can avoid.
 
 Each variant runs ``--repeat`` times, round-robin over the variants so that a
@@ -62,11 +62,11 @@ from _common import load_average, load_saudinewsnet, run_info, saudinewsnet_dir,
 from datasketch import MinHash  # noqa: E402
 
 from dedup.config import DedupConfig, MinHashConfig, ShingleConfig  # noqa: E402
-from dedup.normalize import normalize  # noqa: E402
-from dedup.parallel import chunked  # noqa: E402
-from dedup.pipeline import sketch_chunk  # noqa: E402
-from dedup.shingle import shingle, token_hashes  # noqa: E402
-from dedup.signatures import minhash_signatures, to_uint32  # noqa: E402
+from dedup.text.normalize import normalize  # noqa: E402
+from dedup.exec.local import chunked  # noqa: E402
+from dedup.flows.dedupe import sketch_chunk  # noqa: E402
+from dedup.text.shingle import shingle, token_hashes  # noqa: E402
+from dedup.sketch.signatures import minhash_signatures, to_uint32  # noqa: E402
 
 TARGET = 100.0  # x datasketch per-shingle update
 JACCARD_BANDS = [(0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.8), (0.8, 1.0)]  # [lo, hi); J = 1 left out
@@ -371,9 +371,9 @@ def main(argv: list[str] | None = None) -> int:
             "dedup_time_shares: token hashing (= floor_token_hashes), word shingles from token hashes "
             "(part_dedup_shingles) and signatures from shingle hashes (part_dedup_minhash), each timed alone on the same chunks, "
             "as shares of dedup's median; rest = concatenation and overhead (can be slightly negative: separate runs).",
-            "dedup = dedup.pipeline.sketch_chunk per chunk of chunk_size texts: token hashes, word shingle hashes, signatures "
+            "dedup = dedup.flows.dedupe.sketch_chunk per chunk of chunk_size texts: token hashes, word shingle hashes, signatures "
             "(it also returns the token and shingle hashes the pipeline keeps for verification).",
-            "floor_token_hashes = dedup.shingle.token_hashes only: tokenizing and hashing, no shingles or MinHash.",
+            "floor_token_hashes = dedup.text.shingle.token_hashes only: tokenizing and hashing, no shingles or MinHash.",
             "Ratios are of median wall seconds; *_cpu ratios use process CPU seconds (less sensitive to other jobs).",
         ],
         "config": {
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             "tokens": n_tokens,
             "distinct_shingles": n_shingles,
             "sample": f"random articles (seed {args.seed}) with >= {shingle_cfg.min_tokens} normalized tokens",
-            "normalizer": "dedup.normalize.normalize (default NormalizeConfig)",
+            "normalizer": "dedup.text.normalize.normalize (default NormalizeConfig)",
             "shingles": f"word {k}-shingles",
             "num_perm": p,
             "seed": seed,

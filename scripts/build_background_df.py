@@ -9,7 +9,7 @@ stored, no text):
   the common words of the language reach article-like shares.
 
 Texts are normalized the way the stories stage does (mojibake repaired,
-:func:`dedup.normalize.normalize_batch`). For word unigrams and character
+:func:`dedup.text.normalize.normalize_batch`). For word unigrams and character
 ``char_k``-grams, the share of a bucket is the largest over the corpora of
 (documents holding it / documents); buckets with a share of at least
 ``--min-share`` are kept, the share quantized to 1/65535. The hashing scheme
@@ -29,10 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_saudinewsnet, repo_root, saudinewsnet_dir, shared_data  # noqa: E402
 
-from dedup.background import document_frequencies, scheme  # noqa: E402
+from dedup.store.background import document_frequencies, scheme  # noqa: E402
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.mojibake import fix_mojibake  # noqa: E402
-from dedup.normalize import normalize_batch  # noqa: E402
+from dedup.text.mojibake import fix_mojibake  # noqa: E402
+from dedup.text.normalize import normalize_batch  # noqa: E402
 
 
 def msrp_pseudo_articles(per_article: int) -> list[str] | None:

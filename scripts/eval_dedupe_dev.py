@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dedup.config import DedupConfig
     from dedup.io.readers import read_articles
-    from dedup.pipeline import dedupe
+    from dedup.flows.dedupe import dedupe
 
     labels = load_labels()
     w = weights(labels)

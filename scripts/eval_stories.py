@@ -51,7 +51,7 @@ from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, sh
 from fit_story_score import cross_validated_pearson, semeval_pairs  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.pipeline import dedupe, similarity, stories  # noqa: E402
+from dedup.flows.dedupe import dedupe, similarity, stories  # noqa: E402
 from dedup.types import Article  # noqa: E402
 
 

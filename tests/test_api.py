@@ -23,6 +23,6 @@ def test_errors_inherit_builtins() -> None:
 
 
 def test_worker_modules_stay_light() -> None:
-    code = "import sys, dedup.chunks; print('sklearn' in sys.modules, 'datasketch' in sys.modules)"
+    code = "import sys, dedup.sketch.prepare; print('sklearn' in sys.modules, 'datasketch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -8,9 +8,9 @@ import pytest
 
 from dedup.config import DedupConfig
 from dedup.errors import ConfigError
-from dedup.index import band_params, lsh_pairs
-from dedup.parallel import backend, dask_active, lsh_pairs_dask
-from dedup.pipeline import dedupe
+from dedup.candidates.banding import band_params, lsh_pairs
+from dedup.exec.local import backend, dask_active, lsh_pairs_dask
+from dedup.flows.dedupe import dedupe
 from dedup.types import Article
 
 pytest.importorskip("distributed")

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import app
-from dedup.metrics import adjusted_rand, bcubed, pairwise_prf, sweep
+from dedup.eval.metrics import adjusted_rand, bcubed, pairwise_prf, sweep
 
 runner = CliRunner()
 

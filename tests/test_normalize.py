@@ -1,7 +1,7 @@
 import pytest
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import normalize, normalize_batch, normalize_lines, tokenize
+from dedup.text.normalize import normalize, normalize_batch, normalize_lines, tokenize
 
 
 @pytest.mark.parametrize(

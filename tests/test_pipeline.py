@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import UnionFind, choose_keepers, duplicate_groups
+from dedup.cluster.groups import UnionFind, choose_keepers, duplicate_groups
 from dedup.config import ClusterConfig, DedupConfig
-from dedup.pipeline import DUPLICATE, KEPT, SKIPPED, dedupe
+from dedup.flows.dedupe import DUPLICATE, KEPT, SKIPPED, dedupe
 from dedup.types import Article
 from dedup.verify import CONTAINED, NEAR, RELATIONS
 
@@ -146,7 +146,7 @@ def test_chaining_guard_unit() -> None:
 
 
 def test_star_groups_no_chain() -> None:
-    from dedup.cluster import star_groups
+    from dedup.cluster.groups import star_groups
 
     # 0-1 and 1-2 verified, 0-2 not: keeper 0 takes 1, 2 stays alone
     pairs = np.array([[0, 1], [1, 2]])

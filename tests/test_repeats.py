@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig, RepeatsConfig
-from dedup import repeats as repeats_module
+from dedup.repeats import find as repeats_module
 from dedup.errors import ConfigError
-from dedup.normalize import normalize, tokenize
-from dedup.repeats import (
+from dedup.text.normalize import normalize, tokenize
+from dedup.repeats.find import (
     KINDS,
     ArticleRepeats,
     Repeat,

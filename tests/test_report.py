@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from dedup.io.stories_out import write_stories_outputs
-from dedup.pipeline import stories
-from dedup.report import render_report
+from dedup.flows.dedupe import stories
+from dedup.io.report import render_report
 from dedup.types import Article
 
 HOSTILE = [

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import IndexConfig, MinHashConfig, ShingleConfig
-from dedup.index import _bucket_pairs, band_params, lsh_pairs, lsh_pairs_datasketch
-from dedup.shingle import char_shingles, hash_tokens, token_hashes, unique_per_row, word_shingles
-from dedup.signatures import lean_minhash, minhash_signatures, to_uint32
+from dedup.candidates.banding import _bucket_pairs, band_params, lsh_pairs, lsh_pairs_datasketch
+from dedup.text.shingle import char_shingles, hash_tokens, token_hashes, unique_per_row, word_shingles
+from dedup.sketch.signatures import lean_minhash, minhash_signatures, to_uint32
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_minhash_estimates_jaccard(shared: int, extra: int, seed: int) -> None:
 
 def test_signatures_identical_across_processes() -> None:
     code = (
-        "from dedup.shingle import *; from dedup.signatures import *; from dedup.config import MinHashConfig;"
+        "from dedup.text.shingle import *; from dedup.sketch.signatures import *; from dedup.config import MinHashConfig;"
         "h,o=unique_per_row(*word_shingles(*token_hashes(['الرئيس قال اليوم في بكين شيئا']),3));"
         "print(minhash_signatures(h,o,MinHashConfig()).tobytes().hex())"
     )
@@ -138,7 +138,7 @@ def test_configs_reject_bad_values() -> None:
 
 
 def test_estimated_containment_tracks_exact() -> None:
-    from dedup.index import estimated_containment
+    from dedup.candidates.banding import estimated_containment
 
     words = [f"w{i}" for i in range(400)]
     texts = [" ".join(words), " ".join(words[100:160]), " ".join(f"x{i}" for i in range(80))]

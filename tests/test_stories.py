@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from dedup.cluster import copy_groups
+from dedup.cluster.groups import copy_groups
 from dedup.config import NormalizeConfig, ReadConfig, StoriesConfig
 from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
-from dedup.normalize import normalize
-from dedup.pipeline import similarity, stories
-from dedup.stories import SCORE_FEATURES, _compact_columns, average_linkage, find_stories, pair_dots, story_scores
+from dedup.text.normalize import normalize
+from dedup.flows.dedupe import similarity, stories
+from dedup.stories.find import SCORE_FEATURES, _compact_columns, average_linkage, find_stories, pair_dots, story_scores
 from dedup.types import Article
 from dedup.verify import CONTAINED, NEAR, hashed_rows
 
@@ -206,7 +206,7 @@ def _seed_positions(articles) -> dict[str, int]:
 def test_seeds_000_and_002_share_a_storyline(seeds_dir) -> None:
     # All five seeds are Russia-China diplomacy: Xi-Lavrov in July 2025 (000) and April 2024 (002), Wang Yi-Lavrov (001),
     # Ushakov on a Putin-Xi meeting (003), the 2022 Samarkand summit (004). On five documents the batch IDF is
-    # degenerate (000-002 came out among the least similar pairs); the background prior of dedup.background fixes it
+    # degenerate (000-002 came out among the least similar pairs); the background prior of dedup.store.background fixes it
     # (without it, idf_prior_documents=0, 000 and 002 fall apart).
     articles, _ = read_articles([str(seeds_dir)], ReadConfig())
     r = stories(articles)
@@ -382,7 +382,7 @@ def _reference_neighbours(x: sp.csr_matrix, k: int, min_score: float, times: np.
 @pytest.mark.parametrize("block", [1, 7, 64])
 def test_windowed_neighbours_equal_the_window_filter_over_all_pairs(seed, block, monkeypatch) -> None:
     # rows in time order, in blocks with their own column window: the same top-k as filtering all products
-    import dedup.stories as stories_module
+    import dedup.stories.find as stories_module
 
     monkeypatch.setattr(stories_module, "_WINDOW_BLOCK_ROWS", block)
     rng = np.random.default_rng(seed)
@@ -391,7 +391,7 @@ def test_windowed_neighbours_equal_the_window_filter_over_all_pairs(seed, block,
     x = sp.csr_matrix(x.multiply(1.0 / np.maximum(1e-12, np.sqrt(x.multiply(x).sum(axis=1)))))
     times = rng.uniform(0, 20, n) * DAY
     times[rng.random(n) < 0.15] = np.nan  # undated rows meet everyone
-    from dedup.stories import neighbour_pairs
+    from dedup.stories.find import neighbour_pairs
 
     pairs, _ = neighbour_pairs(x, 3, 0.05, chunk_rows=5, times=times, window_seconds=3 * DAY)
     assert {tuple(p) for p in pairs.tolist()} == _reference_neighbours(x, 3, 0.05, times, 3 * DAY)
@@ -450,7 +450,7 @@ def test_score_features_shape_and_similarity_exposes_them() -> None:
 
 
 def test_background_table_with_another_scheme_is_not_used(monkeypatch) -> None:
-    from dedup import background
+    from dedup.store import background
 
     table = dict(background._table())
     assert background.background_df("word", 4, NormalizeConfig()) is not None

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.chunks import prepare_chunk, sketch_spilled
+from dedup.sketch.prepare import prepare_chunk, sketch_spilled
 from dedup.config import BoilerplateConfig, DedupConfig, IndexConfig, MinHashConfig, NormalizeConfig, ShingleConfig
-from dedup.features import FeatureStore, Features
-from dedup.io.results import RecordSpool, write_dedupe_outputs
-from dedup.pipeline import dedupe
+from dedup.sketch.features import FeatureStore, Features
+from dedup.io.dedupe_out import RecordSpool, write_dedupe_outputs
+from dedup.flows.dedupe import dedupe
 from dedup.types import Article
 from dedup.verify import fit_idf, score_pairs
 
@@ -167,13 +167,13 @@ def test_unique_needs_one_record_per_article(tmp_path: Path) -> None:
 def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import dedup.chunks
+    import dedup.sketch.prepare
     from dedup.errors import OutputError
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(dedup.chunks.pickle, "dump", full)
+    monkeypatch.setattr(dedup.sketch.prepare.pickle, "dump", full)
     with pytest.raises(OutputError, match="TMPDIR"):
         dedupe(feed())
 
@@ -181,7 +181,7 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(("chunk_size", "n_jobs"), [(1, 1), (3, 1), (4, 2), (100, 1)])
 def test_repeats_stream_is_the_whole_feed_result_in_order(chunk_size: int, n_jobs: int) -> None:
     from dedup.config import RepeatsConfig
-    from dedup.pipeline import find_repeats_feed, repeats_stream
+    from dedup.flows.dedupe import find_repeats_feed, repeats_stream
 
     para = "the council met on monday to discuss the new water plan for the eastern district"
     texts = [f"{para}\n\n{k} other words here and there\n\n{para}" if k % 3 == 0 else f"line {k} alone" for k in range(10)]

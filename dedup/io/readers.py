@@ -56,7 +56,7 @@ from typing import IO, Any
 
 from ..config import ReadConfig
 from ..errors import DedupError, InputFormatError, InputNotFoundError
-from ..normalize import normalize
+from ..text.normalize import normalize
 from ..types import Article, BadRecord
 
 __all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]

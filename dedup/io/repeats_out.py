@@ -18,7 +18,7 @@ from typing import Any
 from .. import __version__
 from ..config import RepeatsConfig
 from ..errors import OutputError
-from ..repeats import KINDS, ArticleRepeats, clean
+from ..repeats.find import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .writers import atomic_open, json_line, write_json
 

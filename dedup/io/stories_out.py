@@ -7,7 +7,7 @@
 * ``events.json``: one entry per event, largest first, with a label (the
   headline of the member nearest the event centroid), size, sources, first
   and last date, members, and its duplicate groups;
-* ``report.html``: see :mod:`dedup.report`;
+* ``report.html``: see :mod:`dedup.io.report`;
 * ``summary.json``: counts, the parameters used, stage timings and the
   input records skipped with ``--skip-bad`` (file, line, reason).
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputFormatError
-from ..pipeline import StoriesResult
+from ..flows.dedupe import StoriesResult
 from ..types import Article, BadRecord
 from .jsonl import json_objects
 from .writers import atomic_open, write_json, write_jsonl
@@ -117,7 +117,7 @@ def write_stories_outputs(
     Returns:
         The summary (counts, timings) for the CLI to print.
     """
-    from ..report import render_report
+    from .report import render_report
 
     out = Path(out_dir)
     arts = result.articles

@@ -16,7 +16,7 @@ The feed is consumed once, as a stream, in chunks: the text of an article is
 gone once its chunk is normalized (spilled to a temporary file) and sketched.
 What stays in memory is small per article: ids and dates
 (:class:`~dedup.types.ArticleTable`), a signature, anchors; the verification
-features wait on disk (:class:`~dedup.features.FeatureStore`) and are read
+features wait on disk (:class:`~dedup.sketch.features.FeatureStore`) and are read
 back one block of pairs at a time. So memory grows by about 1.5 KB per
 article, not by the feed's text.
 """
@@ -38,19 +38,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from .boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
-from .chunks import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
-from .cluster import choose_keepers, copy_groups, duplicate_groups, star_groups
-from .config import DedupConfig, RepeatsConfig, StoriesConfig
-from .errors import DedupError, OutputError
-from .features import FeatureStore, Features
-from .index import Candidates, anchor_pairs, candidate_pairs
-from .normalize import normalize_batch
-from .parallel import backend, imap_tasks, map_chunks
-from .repeats import ArticleRepeats, find_repeats_batch
-from .signatures import permutations
-from .types import Article, ArticleTable, BadRecord, timestamp
-from .verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, fit_idf, score_pairs
+from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
+from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
+from ..cluster.groups import choose_keepers, copy_groups, duplicate_groups, star_groups
+from ..config import DedupConfig, RepeatsConfig, StoriesConfig
+from ..errors import DedupError, OutputError
+from ..sketch.features import FeatureStore, Features
+from ..candidates.banding import Candidates, anchor_pairs, candidate_pairs
+from ..text.normalize import normalize_batch
+from ..exec.local import backend, imap_tasks, map_chunks
+from ..repeats.find import ArticleRepeats, find_repeats_batch
+from ..sketch.signatures import permutations
+from ..types import Article, ArticleTable, BadRecord, timestamp
+from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, fit_idf, score_pairs
 
 __all__ = [
     "KEPT",
@@ -675,8 +675,8 @@ def stories(
     Returns:
         A :class:`StoriesResult` with one event and storyline per article.
     """
-    from .mojibake import repair_text
-    from .stories import find_stories
+    from ..text.mojibake import repair_text
+    from ..stories.find import find_stories
 
     config = config if config is not None else StoriesConfig()
     articles = list(articles)
@@ -713,7 +713,7 @@ class SimilarityResult:
     ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
     ``"same_event"`` when the story score reaches the event threshold, else
     ``"different"``. ``story_features`` ``(m, 3)`` are what the story score
-    combines (columns :data:`dedup.stories.SCORE_FEATURES`).
+    combines (columns :data:`dedup.stories.find.SCORE_FEATURES`).
     """
 
     jaccard: np.ndarray
@@ -749,8 +749,8 @@ def similarity(
     Raises:
         ValueError: the sides differ in length.
     """
-    from .mojibake import repair_text
-    from .stories import number_sets, score_features, story_scores, story_vectors, token_counts
+    from ..text.mojibake import repair_text
+    from ..stories.find import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
     if len(text1) != len(text2):

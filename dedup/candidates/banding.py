@@ -32,8 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import IndexConfig, MinHashConfig
-from .shingle import fmix64, word_shingles
+from ..config import IndexConfig, MinHashConfig
+from ..text.shingle import fmix64, word_shingles
 
 __all__ = [
     "Candidates",
@@ -202,7 +202,7 @@ def lsh_pairs_datasketch(signatures: np.ndarray, members: np.ndarray, threshold:
     """The same candidates through datasketch's ``MinHashLSH`` (insert, then query)."""
     from datasketch import MinHashLSH
 
-    from .signatures import lean_minhash
+    from ..sketch.signatures import lean_minhash
 
     lsh = MinHashLSH(threshold=threshold, num_perm=minhash.num_perm, weights=(fp_weight, 1.0 - fp_weight))
     sketches = [lean_minhash(signatures[i], minhash) for i in members]
@@ -278,7 +278,7 @@ def candidate_pairs(
     if config.backend == "datasketch":
         lsh, capped = lsh_pairs_datasketch(signatures, members, config.threshold, minhash, config.fp_weight), 0
     else:
-        from .parallel import dask_active, lsh_pairs_dask  # local: parallel imports this module
+        from ..exec.local import dask_active, lsh_pairs_dask  # local: parallel imports this module
 
         lsh, capped = (lsh_pairs_dask if dask_active() else lsh_pairs)(signatures, members, bands, rows, config.max_bucket)
     parts = [lsh]

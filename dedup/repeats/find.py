@@ -17,7 +17,7 @@ character offsets into the original text.
 ``"بريكس".وحسب``); a point between two digits (``2.5``) ends nothing. See
 :func:`sentence_spans`.
 
-**Tokens**: the tokens of :func:`dedup.normalize.tokenize` (the one normalizer of
+**Tokens**: the tokens of :func:`dedup.text.normalize.tokenize` (the one normalizer of
 every stage), each tied to the characters it came from, so that a match on
 normalized text can be located in the original. A paragraph is *content* when
 it has at least ``min_tokens`` tokens that are not pure numbers; shorter lines
@@ -82,8 +82,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .config import NormalizeConfig, RepeatsConfig
-from .normalize import normalize
+from ..config import NormalizeConfig, RepeatsConfig
+from ..text.normalize import normalize
 
 __all__ = [
     "KINDS",
@@ -292,7 +292,7 @@ def _is_separator(ch: str) -> bool:
     """Whether the normalizer turns ``ch`` into a token break (punctuation, space…).
 
     Asked of the normalizer itself, so the located tokens below can never
-    disagree with :func:`dedup.normalize.tokenize`. Marks, tatweel and format
+    disagree with :func:`dedup.text.normalize.tokenize`. Marks, tatweel and format
     characters are deleted inside a word, so they are not separators.
     """
     return normalize("a" + ch + "a") == "a a"
@@ -711,7 +711,7 @@ def find_repeats_batch(texts: Sequence[str], config: RepeatsConfig = RepeatsConf
     """:func:`find_repeats` for every text, in input order.
 
     This function runs in the calling process; the orchestrator
-    (:func:`dedup.pipeline.find_repeats_feed`) spreads a whole feed over
+    (:func:`dedup.flows.dedupe.find_repeats_feed`) spreads a whole feed over
     processes in coarse chunks and calls it once per chunk.
     """
     results = [find_repeats(t, config) for t in texts]

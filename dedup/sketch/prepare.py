@@ -1,6 +1,6 @@
 """The per-chunk work the orchestrator hands to worker processes.
 
-Kept apart from :mod:`dedup.pipeline` so that a worker process imports only
+Kept apart from :mod:`dedup.flows.dedupe` so that a worker process imports only
 NumPy and the text stages it runs (not scikit-learn, SciPy or datasketch,
 which would cost a second per worker): the MinHash permutations are computed
 once in the parent and passed in.
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from .boilerplate import line_keys, strip_boilerplate
-from .config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
-from .index import anchor_grams
-from .normalize import normalize_batch
-from .repeats import clean, find_repeats_batch
-from .shingle import shingle, token_hashes
+from ..text.boilerplate import line_keys, strip_boilerplate
+from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
+from ..candidates.banding import anchor_grams
+from ..text.normalize import normalize_batch
+from ..repeats.find import clean, find_repeats_batch
+from ..text.shingle import shingle, token_hashes
 from .signatures import minhash_signatures
 from .features import Features
 

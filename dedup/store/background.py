@@ -39,9 +39,9 @@ from typing import Literal
 
 import numpy as np
 
-from .config import NormalizeConfig
-from .features import TOKEN_COLUMNS
-from .shingle import char_shingles, token_hashes
+from ..config import NormalizeConfig
+from ..sketch.features import TOKEN_COLUMNS
+from ..text.shingle import char_shingles, token_hashes
 
 __all__ = ["PROBE", "Kind", "background_df", "document_frequencies", "scheme"]
 
@@ -59,7 +59,7 @@ def scheme(char_k: int, normalize: NormalizeConfig) -> dict[str, int]:
     >>> sorted(s)
     ['char_k', 'fold_alef_maksura', 'fold_teh_marbuta', 'probe_char', 'probe_word', 'token_columns']
     """
-    from .normalize import normalize as fold
+    from ..text.normalize import normalize as fold
 
     probe = fold(PROBE, normalize)
     word, _ = token_hashes([probe])
@@ -76,7 +76,7 @@ def scheme(char_k: int, normalize: NormalizeConfig) -> dict[str, int]:
 
 def document_frequencies(texts: Sequence[str], kind: Kind, char_k: int = 4) -> np.ndarray:
     """``(TOKEN_COLUMNS,)`` number of normalized texts holding each word (or character ``char_k``-gram) bucket."""
-    from .verify import hashed_rows
+    from ..verify import hashed_rows
 
     if kind == "word":
         hashes, offsets = token_hashes(list(texts))
@@ -89,7 +89,7 @@ def document_frequencies(texts: Sequence[str], kind: Kind, char_k: int = 4) -> n
 @lru_cache(maxsize=1)
 def _table() -> dict[str, np.ndarray] | None:
     try:
-        with resources.files(__package__).joinpath("data").joinpath(_TABLE).open("rb") as f, np.load(f) as z:
+        with resources.files("dedup").joinpath("data").joinpath(_TABLE).open("rb") as f, np.load(f) as z:
             return {k: z[k] for k in z.files}
     except FileNotFoundError:
         log.warning("background table %s is missing: small batches use their own IDF only", _TABLE)

@@ -1,4 +1,4 @@
-"""Turn a :class:`~dedup.pipeline.DedupResult` into the files of ``--out DIR``.
+"""Turn a :class:`~dedup.flows.dedupe.DedupResult` into the files of ``--out DIR``.
 
 This is where positions become ids again. Files:
 
@@ -30,8 +30,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import OutputError
-from ..cluster import choose_keepers
-from ..pipeline import DUPLICATE, KEPT, SKIPPED, DedupResult, policy_key
+from ..cluster.groups import choose_keepers
+from ..flows.dedupe import DUPLICATE, KEPT, SKIPPED, DedupResult, policy_key
 from ..types import Article
 from ..verify import CONTAINED, RELATIONS
 from .writers import atomic_open, json_line, write_json, write_jsonl

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import MinHashConfig
+from ..config import MinHashConfig
 
 __all__ = ["EMPTY", "fmix32", "lean_minhash", "minhash_signatures", "permutations", "to_uint32"]
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .config import ShingleConfig
+from ..config import ShingleConfig
 
 __all__ = [
     "char_shingles",
@@ -201,7 +201,7 @@ def shingle(
     """Shingle hashes (in text order, repeats kept) for normalized texts.
 
     Args:
-        normalized: texts already passed through :func:`dedup.normalize.normalize`.
+        normalized: texts already passed through :func:`dedup.text.normalize.normalize`.
         config: shingle kind and size.
         tokens: precomputed ``token_hashes`` of the same texts (word kind only).
 

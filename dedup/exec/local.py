@@ -10,7 +10,7 @@ through joblib's Dask backend on a ``distributed`` cluster: an existing one
 (``address``) or a ``LocalCluster`` started for the run. Dask's nanny sets
 ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers, which more than doubles their
 CPU time on this workload; a local cluster is started without it. There, too,
-:func:`dedup.index.candidate_pairs` bands through :func:`lsh_pairs_dask`: band
+:func:`dedup.candidates.banding.candidate_pairs` bands through :func:`lsh_pairs_dask`: band
 keys per row block, a shuffle of the records by key over a ``dask.bag``, and
 the bucket pairs per destination, with exactly the local results.
 """
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["backend", "chunked", "dask_active", "imap_tasks", "lsh_pairs_dask", "map_chunks"]
 
@@ -174,7 +174,7 @@ def _band_blocks(part: tuple[np.ndarray, np.ndarray], bands: int, rows: int, nou
     A record goes to destination ``key % nout``; the key depends on the band and
     the band's values only, so every record of a bucket meets in one destination.
     """
-    from .index import band_keys
+    from ..candidates.banding import band_keys
 
     sig, members = part
     local = np.arange(len(members))
@@ -193,8 +193,8 @@ def _band_blocks(part: tuple[np.ndarray, np.ndarray], bands: int, rows: int, nou
 
 
 def _group_pairs(group: tuple[int, list[tuple[int, tuple[np.ndarray, ...]]]], max_bucket: int) -> tuple[np.ndarray, int]:
-    """Pairs of one destination's buckets, band by band, by the rules of :func:`dedup.index.lsh_pairs`."""
-    from .index import _bucket_pairs, _empty_pairs
+    """Pairs of one destination's buckets, band by band, by the rules of :func:`dedup.candidates.banding.lsh_pairs`."""
+    from ..candidates.banding import _bucket_pairs, _empty_pairs
 
     _, blocks = group
     band, key, member = (np.concatenate(cols) for cols in zip(*(b for _, b in blocks)))
@@ -217,7 +217,7 @@ def lsh_pairs_dask(
     max_bucket: int,
     npartitions: int | None = None,
 ) -> tuple[np.ndarray, int]:
-    """:func:`dedup.index.lsh_pairs` through Dask collections on the active Dask client.
+    """:func:`dedup.candidates.banding.lsh_pairs` through Dask collections on the active Dask client.
 
     The signature rows of ``members`` are cut into ``npartitions`` row blocks
     and scattered to the workers. A ``dask.bag`` computes every band's keys per
@@ -230,18 +230,18 @@ def lsh_pairs_dask(
     Args:
         signatures: ``(n, num_perm)`` signatures.
         members: positions of the rows to band.
-        bands, rows: the band layout (from :func:`dedup.index.band_params`).
+        bands, rows: the band layout (from :func:`dedup.candidates.banding.band_params`).
         max_bucket: buckets with more members contribute a star.
         npartitions: row blocks (and shuffle destinations); default two per
             worker thread, with at least 1000 rows per block.
 
     Returns:
-        ``(pairs, capped buckets)``, identical to :func:`dedup.index.lsh_pairs`.
+        ``(pairs, capped buckets)``, identical to :func:`dedup.candidates.banding.lsh_pairs`.
 
     Raises:
         ConfigError: no Dask client is active (call it inside :func:`backend`).
     """
-    from .index import _empty_pairs, _normalize_pairs
+    from ..candidates.banding import _empty_pairs, _normalize_pairs
 
     try:
         import dask.bag as db
@@ -252,7 +252,7 @@ def lsh_pairs_dask(
     try:
         client = get_client()
     except ValueError:
-        raise ConfigError("lsh_pairs_dask needs a Dask client: call it inside dedup.parallel.backend('dask', ...)") from None
+        raise ConfigError("lsh_pairs_dask needs a Dask client: call it inside dedup.exec.local.backend('dask', ...)") from None
     members = np.asarray(members, dtype=np.int64)
     if len(members) < 2 or bands == 0:
         return _empty_pairs(), 0

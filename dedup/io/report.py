@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .types import Article
+from ..types import Article
 
 __all__ = ["render_report"]
 

@@ -16,7 +16,7 @@ normalized headlines and timestamps (seconds, NaN when unknown):
    the final L2 normalization, so headline words count more than body words.
    IDF is squared (``idf_power``), so that names and places carry the cosine,
    and counts ``idf_prior_documents`` background pseudo-documents
-   (:mod:`dedup.background`), so that a handful of articles, or a single
+   (:mod:`dedup.store.background`), so that a handful of articles, or a single
    pair, still gets sensible weights.
 2. **candidates** (:func:`neighbour_pairs`): each article's top-k cosine
    neighbours from sparse products in row chunks over word TF-IDF without
@@ -36,7 +36,7 @@ normalized headlines and timestamps (seconds, NaN when unknown):
    pairs (exact, from the cluster sum vectors) reaches ``event_linkage`` and
    the merged cluster spans no more than the window. Copies found by the
    core are merged first (its duplicate groups joined along the verified copy
-   edges, :func:`dedup.cluster.copy_groups`; on the dev pairs event F1 0.907
+   edges, :func:`dedup.cluster.groups.copy_groups`; on the dev pairs event F1 0.907
    -> 0.919 over the keeper groups alone), so they nest inside events, window
    by window: a
    group is copied text, not one happening, and the same press release,
@@ -67,10 +67,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from .background import Kind, background_df
-from .config import StoriesConfig
-from .shingle import char_shingles, token_hashes, word_shingles
-from .verify import TOKEN_COLUMNS, hashed_rows
+from ..store.background import Kind, background_df
+from ..config import StoriesConfig
+from ..text.shingle import char_shingles, token_hashes, word_shingles
+from ..verify import TOKEN_COLUMNS, hashed_rows
 
 __all__ = [
     "SCORE_FEATURES",
@@ -236,7 +236,7 @@ def _idf(body: sp.csr_matrix, power: float, prior_documents: float = 0.0, prior:
 
     ``(ln((1 + n + N0) / (1 + df + N0 · p)) + 1) ** power`` where ``p`` is
     the background share of documents holding the column (``prior`` =
-    ``(columns, shares)``, 0 elsewhere; see :mod:`dedup.background`). With
+    ``(columns, shares)``, 0 elsewhere; see :mod:`dedup.store.background`). With
     ``N0 = 0`` this is scikit-learn's ``smooth_idf``. The power sharpens it:
     with ``power = 2`` a word in 1 % of the articles weighs ~30 times a word
     in all of them instead of ~5.6 times, so names and places decide more of
@@ -768,7 +768,7 @@ def find_stories(
         times: ``(n,)`` POSIX seconds, NaN when the date is unknown.
         config: thresholds, window and vector settings.
         groups: ``(n,)`` copy labels (-1 = none; the pipeline passes
-            :func:`dedup.cluster.copy_groups`, which holds the duplicate
+            :func:`dedup.cluster.groups.copy_groups`, which holds the duplicate
             groups whole); the members of
             a group within one window of each other end up inside one event
             (a group spanning more is cut in time order into window-long runs).

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import NormalizeConfig
+from ..config import NormalizeConfig
 
 __all__ = ["normalize", "normalize_batch", "normalize_lines", "tokenize"]
 

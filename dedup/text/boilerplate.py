@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xxhash
 
-from .config import BoilerplateConfig
+from ..config import BoilerplateConfig
 
 __all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "strip_boilerplate"]
 

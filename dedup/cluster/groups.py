@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .verify import CONTAINED, EXACT, NEAR
+from ..verify import CONTAINED, EXACT, NEAR
 
 __all__ = ["UnionFind", "choose_keepers", "copy_groups", "duplicate_groups", "star_groups"]
 
