@@ -7,8 +7,10 @@ with a message that says what is allowed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_type_hints
 
 from .errors import ConfigError
 
@@ -24,9 +26,21 @@ __all__ = [
     "ShingleConfig",
     "StoriesConfig",
     "VerifyConfig",
+    "build_settings",
+    "cli_fields",
+    "from_dict",
+    "load_toml",
 ]
 
+T = TypeVar("T")
+
 KEEP_POLICIES = ("earliest", "longest", "first", "source-priority")
+
+
+def opt(default: Any, flag: str, help: str) -> Any:
+    """A config field that is also a command-line option ``flag`` (the CLI is generated from these)."""
+    factory = {"default_factory": lambda: default} if isinstance(default, (list, dict)) else {"default": default}
+    return field(metadata={"cli": flag, "help": help}, **factory)
 
 
 def _check(cond: bool, message: str) -> None:
@@ -77,7 +91,7 @@ class BoilerplateConfig:
     ``max_tokens`` tokens (long repeated lines are content: copies of one story).
     """
 
-    enabled: bool = True
+    enabled: bool = opt(True, "--boilerplate/--no-boilerplate", "Leave per-source boilerplate lines out of the comparison.")
     min_articles: int = 4
     max_tokens: int = 20
 
@@ -94,12 +108,14 @@ class ShingleConfig:
     Articles with fewer than ``min_tokens`` tokens are skipped with a reason.
     """
 
-    kind: Literal["word", "char"] = "word"
-    k: int = 3
-    min_tokens: int = 8
+    kind: Literal["word", "char"] = opt("word", "--shingle", "Shingle kind: word k-grams or character k-grams.")
+    k: int | None = opt(None, "-k", "Shingle size (default 3 words or 5 characters).")
+    min_tokens: int = opt(8, "--min-tokens", "Articles with fewer tokens are skipped (reported, passed through).")
 
     def __post_init__(self) -> None:
         _check(self.kind in ("word", "char"), f"shingle kind must be 'word' or 'char', got {self.kind!r}")
+        if self.k is None:  # the size that suits the kind
+            object.__setattr__(self, "k", 3 if self.kind == "word" else 5)
         _check(1 <= self.k <= 32, f"shingle size k must be between 1 and 32, got {self.k}")
         _check(self.min_tokens >= 1, f"min_tokens must be >= 1, got {self.min_tokens}")
 
@@ -108,8 +124,8 @@ class ShingleConfig:
 class MinHashConfig:
     """MinHash parameters; the scheme is datasketch 2.x's ``affine32``."""
 
-    num_perm: int = 128
-    seed: int = 1
+    num_perm: int = opt(128, "--num-perm", "MinHash permutations.")
+    seed: int = opt(1, "--seed", "MinHash seed.")
 
     scheme: str = field(default="affine32", init=False)
 
@@ -134,9 +150,9 @@ class IndexConfig:
     screens out a third of the candidates and none of the pairs that verify).
     """
 
-    threshold: float = 0.3
+    threshold: float = opt(0.3, "--lsh-threshold", "Jaccard threshold the LSH bands are tuned for (keep it below --jaccard).")
     fp_weight: float = 0.5
-    anchors: bool = True
+    anchors: bool = opt(True, "--anchors/--no-anchors", "Use the anchor index that finds contained copies.")
     anchor_k: int = 8
     anchor_sample: int = 8
     max_bucket: int = 50
@@ -163,9 +179,9 @@ class VerifyConfig:
     Identical normalized text is ``exact``.
     """
 
-    jaccard: float = 0.4
-    containment: float = 0.6
-    min_cosine: float = 0.5
+    jaccard: float = opt(0.4, "--jaccard", "Jaccard from which a pair is a near-duplicate.")
+    containment: float = opt(0.6, "--containment", "Containment of the shorter article from which it is a contained copy.")
+    min_cosine: float = opt(0.5, "--min-cosine", "TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt).")
 
     def __post_init__(self) -> None:
         _unit("jaccard threshold", self.jaccard)
@@ -185,9 +201,12 @@ class ClusterConfig:
     0.90 (results/eval_dedupe_dev.json).
     """
 
-    keep: str = "earliest"
-    source_priority: tuple[str, ...] = ()
-    method: str = "star"
+    keep: Literal["earliest", "longest", "first", "source-priority"] = opt(
+        "earliest", "--keep", "Which copy of a group to keep; ties go to the first in input order.")
+    source_priority: tuple[str, ...] = opt((), "--source-priority", "Comma-separated sources, best first (with --keep source-priority).")
+    method: Literal["star", "union"] = opt(
+        "star", "--cluster", "star: every copy verified against its keeper; union: connected components of verified pairs "
+        "with the containment guard (more complete, less precise).")
 
     def __post_init__(self) -> None:
         _check(self.method in ("star", "union"), f"cluster method must be 'star' or 'union', got {self.method!r}")
@@ -200,14 +219,14 @@ class ClusterConfig:
 
 @dataclass(frozen=True)
 class RepeatsConfig:
-    """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats.find`).
+    """Detection of paragraphs repeated inside one article (see :mod:`dedup.repeats`).
 
     A paragraph is content when it has at least ``min_tokens`` normalized
     tokens that are not pure numbers (so a dateline such as
     ``آسيا 15-07-2025 | 11:56`` is short). Short lines repeated exactly are
     reported as ``boilerplate`` (or left out with ``report_boilerplate=False``),
     never as repeated content. ``near`` is the paragraph similarity (in-order
-    token matches, :func:`dedup.repeats.find.paragraph_similarity`) from which two
+    token matches, :func:`dedup.repeats.paragraph_similarity`) from which two
     paragraphs count as a lightly edited repeat; the default comes from
     ``scripts/calibrate_repeats.py`` (``results/repeats_calibration.json``).
     Both paragraphs of a near repeat need ``near_min_tokens`` such tokens: on
@@ -218,11 +237,12 @@ class RepeatsConfig:
     Exact and contained repeats need no threshold: they match tokens exactly.
     """
 
-    min_tokens: int = 4
-    near: float = 0.89
+    min_tokens: int = opt(4, "--min-tokens", "Lines with fewer tokens are boilerplate, never repeated content.")
+    near: float = opt(0.89, "--near", "Similarity from which two paragraphs are a lightly edited repeat (results/repeats_calibration.json).")
     near_min_tokens: int = 8
     near_same_numbers: bool = True
-    report_boilerplate: bool = True
+    report_boilerplate: bool = opt(
+        True, "--boilerplate/--no-boilerplate", "Report repeated short lines with kind 'boilerplate' (--no-boilerplate leaves them out).")
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
     def __post_init__(self) -> None:
@@ -248,29 +268,24 @@ class DedupConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
-    repeats: RepeatsConfig = field(default_factory=RepeatsConfig)
-    count_repeats: bool = False
-    clean_repeats: bool = False
-    n_jobs: int = 1
-    chunk_size: int = 2000
-    max_chars: int = 1_000_000
-    backend: str = "local"
-    dask_address: str | None = None
+    repeats: RepeatsConfig = field(default_factory=RepeatsConfig, metadata={"cli": False})
+    count_repeats: bool = opt(False, "--repeats", "Count each article's internally repeated paragraphs into its decision (slower).")
+    clean_repeats: bool = opt(False, "--clean-repeats", "Remove internally repeated paragraphs before comparing (implies --repeats).")
+    max_chars: int = opt(1_000_000, "--max-chars", "Articles longer than this are skipped (reported, passed through).")
 
     def __post_init__(self) -> None:
-        _check(self.n_jobs == -1 or self.n_jobs >= 1, f"n_jobs must be -1 (all cores) or >= 1, got {self.n_jobs}")
-        _check(self.chunk_size >= 1, f"chunk_size must be >= 1, got {self.chunk_size}")
         _check(self.max_chars >= 1, f"max_chars must be >= 1, got {self.max_chars}")
-        _check(self.backend in ("local", "dask"), f"backend must be 'local' or 'dask', got {self.backend!r}")
+        if self.clean_repeats:  # cleaning needs the repeats found first
+            object.__setattr__(self, "count_repeats", True)
 
     def to_dict(self) -> dict[str, Any]:
-        """All parameters as plain JSON-able data (for ``summary.json``)."""
+        """All parameters as plain JSON-able data (``summary.json``'s ``parameters``; :func:`from_dict` reads it back)."""
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class StoriesConfig:
-    """Events and storylines (see :mod:`dedup.stories.find`).
+    """Events and storylines (see :mod:`dedup.stories`).
 
     Articles are compared by the cosine of sublinear TF-IDF vectors of the
     normalized body plus the headline (weighted ``title_weight``): word
@@ -304,26 +319,26 @@ class StoriesConfig:
     ``storyline_linkage`` on.
     """
 
-    title_weight: float = 1.0
+    title_weight: float = opt(1.0, "--title-weight", "Weight of the headline against the body.")
     bigrams: bool = False
     char_k: int = 4
     char_weight: float = 0.7
     idf_power: float = 2.0
     idf_prior_documents: float = 100.0
-    neighbours: int = 20
+    neighbours: int = opt(20, "--neighbours", "Candidate neighbours per article.")
     candidate_max_df: int = 50
     candidate_max_df_fraction: float = 0.01
     min_word_cosine: float = 0.03
     min_candidate: float = 0.35
     chunk_rows: int = 500
-    window_days: float = 3.0
+    window_days: float = opt(3.0, "--window-days", "Articles with known dates further apart than this are never one event.")
     # Thresholds chosen with scripts/eval_stories.py: events on the 240 labelled SaudiNewsNet dev pairs
     # (same event or not), storylines on the UCI storyline ARI and the dev pairs (same topic together,
     # unrelated apart); 0.07 and 0.1 tie there for storyline_threshold, 0.07 links the seeds 000 and 002.
-    event_threshold: float = 0.8
-    event_linkage: float = 0.2
-    storyline_threshold: float = 0.07
-    storyline_linkage: float = 0.05
+    event_threshold: float = opt(0.8, "--event-threshold", "Story score from which a pair may join two events (same event, for similarity).")
+    event_linkage: float = opt(0.2, "--event-linkage", "Average cosine over all cross pairs two events need to merge (the chaining guard).")
+    storyline_threshold: float = opt(0.07, "--storyline-threshold", "Centroid cosine from which two events may share a storyline.")
+    storyline_linkage: float = opt(0.05, "--storyline-linkage", "Average centroid cosine two storylines need to merge.")
     number_penalty: float = 0.3
     min_numbers: int = 3
     template_cosine: float = 0.5  # same-story SemEval pairs with disjoint numbers reach 0.41; templated reports ~0.7
@@ -356,3 +371,100 @@ class StoriesConfig:
             self.storyline_linkage <= self.event_linkage,
             f"storyline_linkage ({self.storyline_linkage}) must be <= event_linkage ({self.event_linkage}): storylines are the coarser level",
         )
+
+
+def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T:
+    """Build the frozen config ``cls`` from plain data (a TOML table, a ``summary.json`` section).
+
+    Nested tables fill nested configs; keys not given keep their defaults;
+    lists become tuples. An unknown key is an error naming it and the keys
+    allowed, so a typo in a config file never passes silently.
+
+    >>> from_dict(DedupConfig, {"verify": {"jaccard": 0.5}}).verify.jaccard
+    0.5
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    hints = get_type_hints(cls)
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r}; allowed: {', '.join(sorted(known))}")
+        if not known[key].init:  # fixed by the code (e.g. the sketch scheme): only its own value is accepted
+            if value != known[key].default:
+                raise ConfigError(f"{where}.{key} is fixed to {known[key].default!r} in this version, got {value!r}")
+            continue
+        hint = hints[key]
+        if is_dataclass(hint):
+            kwargs[key] = from_dict(hint, value, f"{where}.{key}")  # type: ignore[arg-type]
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML config file (``dedupe``, ``stories``, ``repeats``, ``runtime``).
+
+    Raises:
+        ConfigError: the file is missing or not valid TOML (the message names
+            the file and, for syntax errors, the line).
+    """
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+TABLES = ("dedupe", "stories", "repeats", "runtime")
+"""The tables of a config file, and of ``summary.json``'s ``config``."""
+
+
+def cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
+    """``(path, field, type)`` of every field of ``cls`` (nested configs included) that is a command-line option."""
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        hint = hints[f.name]
+        if is_dataclass(hint):
+            if f.metadata.get("cli", True) is not False:
+                yield from cli_fields(hint, (*path, f.name))
+        elif "cli" in f.metadata:
+            yield (*path, f.name), f, hint
+
+
+def build_settings(sections: dict[str, type], specs: list[tuple[str, str, tuple[str, ...], bool]], given: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
+    """Each section's config: its defaults, then the file's table, then the options given (not None).
+
+    ``specs`` are ``(option name, section, field path, is a comma list)``.
+    """
+    tables: dict[str, Any] = load_toml(config_file) if config_file is not None else {}
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise ConfigError(f"{config_file}: unknown table [{unknown[0]}]; allowed: {', '.join(f'[{t}]' for t in TABLES)}")
+    data = {section: _copy(tables.get(section, {})) for section in sections}
+    for name, section, path, is_list in specs:
+        value = given[name]
+        if value is None:
+            continue
+        if is_list:
+            value = [s.strip() for s in value.split(",") if s.strip()]
+        node = data[section]
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    where = str(config_file) if config_file else "options"
+    return {section: from_dict(cls, data[section], f"{where}: [{section}]") for section, cls in sections.items()}
+
+
+def _copy(table: Any) -> Any:
+    return {k: _copy(v) for k, v in table.items()} if isinstance(table, dict) else table

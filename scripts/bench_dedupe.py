@@ -179,7 +179,7 @@ def summarize_runs(runs: list[dict[str, Any]], jobs: int) -> dict[str, Any]:
             )
             if key in counts
         },
-        "lsh_bands_rows": [runs[0]["summary"]["parameters"]["sketch"].get("bands"), runs[0]["summary"]["parameters"]["sketch"].get("rows")],
+        "lsh_bands_rows": [runs[0]["summary"]["sketch"].get("bands"), runs[0]["summary"]["sketch"].get("rows")],
         "same_decisions_in_every_run": all(d == decisions[0] for d in decisions),
     }
 

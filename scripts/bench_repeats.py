@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark: ``dedup.repeats.find`` over the SaudiNewsNet dev days (speed, what it finds).
+"""Benchmark: ``dedup.repeats`` over the SaudiNewsNet dev days (speed, what it finds).
 
 Input: every article of the dev zips (``../shared/data/saudinewsnet/dataset``,
 2015-07-21..08-04, ~20k articles); ``content`` is the text, ``url`` the id.
 
 Timed, in one run:
 
-  (a) ``serial``: :func:`dedup.repeats.find.find_repeats_batch` over all texts in
+  (a) ``serial``: :func:`dedup.repeats.find_repeats_batch` over all texts in
       this process (median of ``--repeat`` runs; wall and CPU time, the
       latter less disturbed by other jobs on a shared machine);
   (b) ``parallel``: the same through :func:`dedup.exec.local.map_chunks` with
@@ -17,7 +17,7 @@ Timed, in one run:
       ``difflib.SequenceMatcher.ratio`` on normalized tokens plus a substring
       test on the normalized strings, no prefilter. Reported as the ratio of
       per-article times, (c) over (a) on the same articles.
-  (d) ``clean``: :func:`dedup.repeats.find.clean` of every article with repeats.
+  (d) ``clean``: :func:`dedup.repeats.clean` of every article with repeats.
 
 Measured: share of articles with content repeats (exact, contained, near),
 per kind and per source; redundant characters; how many content relations
@@ -58,7 +58,7 @@ from _common import load_average, load_saudinewsnet, run_info, saudinewsnet_dir,
 from dedup.config import RepeatsConfig  # noqa: E402
 from dedup.text.normalize import normalize, tokenize  # noqa: E402
 from dedup.exec.local import map_chunks  # noqa: E402
-from dedup.repeats.find import ArticleRepeats, clean, find_repeats_batch, paragraph_spans, sentence_spans  # noqa: E402
+from dedup.repeats import ArticleRepeats, clean, find_repeats_batch, paragraph_spans, sentence_spans  # noqa: E402
 
 logger = logging.getLogger("bench_repeats")
 

@@ -129,7 +129,7 @@ def _stage_of(traceback: str) -> str | None:
                 break
     for fr in frames:
         if "/dedup/io/" in fr["file"]:
-            return "read" if Path(fr["file"]).name == "readers.py" else "write"
+            return "read" if Path(fr["file"]).parent.name == "readers" else "write"
     return None
 
 

@@ -16,8 +16,8 @@ from the same normalized strings and ends with 128-permutation signatures:
       baseline;
   (b) ``datasketch_bulk``: the same shingle sets through ``MinHash.bulk``
       (permutations shared by all documents);
-  (c) ``dedup``: ``dedup.flows.dedupe.sketch_chunk`` on chunks of
-      ``DedupConfig().chunk_size`` texts, as the pipeline calls it (token
+  (c) ``dedup``: ``dedup.sketch.prepare.sketch_chunk`` on chunks of
+      ``Runtime().chunk_size`` texts, as the pipeline calls it (token
       hashes, shingle hashes and signatures, vectorized);
   (d) ``floor_token_hashes``: ``dedup.text.shingle.token_hashes`` only (tokenize and
       hash, no shingles, no MinHash): the part of (c) no sketch can avoid.
@@ -64,7 +64,8 @@ from datasketch import MinHash  # noqa: E402
 from dedup.config import DedupConfig, MinHashConfig, ShingleConfig  # noqa: E402
 from dedup.text.normalize import normalize  # noqa: E402
 from dedup.exec.local import chunked  # noqa: E402
-from dedup.flows.dedupe import sketch_chunk  # noqa: E402
+from dedup.runtime import Runtime  # noqa: E402
+from dedup.sketch.prepare import sketch_chunk  # noqa: E402
 from dedup.text.shingle import shingle, token_hashes  # noqa: E402
 from dedup.sketch.signatures import minhash_signatures, to_uint32  # noqa: E402
 
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
     info = run_info()
     shingle_cfg, minhash_cfg = ShingleConfig(), MinHashConfig()
-    chunk = DedupConfig().chunk_size
+    chunk = Runtime().chunk_size
     k, p, seed = shingle_cfg.k, minhash_cfg.num_perm, minhash_cfg.seed
     assert shingle_cfg.kind == "word"
 
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             "dedup_time_shares: token hashing (= floor_token_hashes), word shingles from token hashes "
             "(part_dedup_shingles) and signatures from shingle hashes (part_dedup_minhash), each timed alone on the same chunks, "
             "as shares of dedup's median; rest = concatenation and overhead (can be slightly negative: separate runs).",
-            "dedup = dedup.flows.dedupe.sketch_chunk per chunk of chunk_size texts: token hashes, word shingle hashes, signatures "
+            "dedup = dedup.sketch.prepare.sketch_chunk per chunk of chunk_size texts: token hashes, word shingle hashes, signatures "
             "(it also returns the token and shingle hashes the pipeline keeps for verification).",
             "floor_token_hashes = dedup.text.shingle.token_hashes only: tokenizing and hashing, no shingles or MinHash.",
             "Ratios are of median wall seconds; *_cpu ratios use process CPU seconds (less sensitive to other jobs).",

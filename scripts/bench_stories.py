@@ -31,7 +31,7 @@ from bench_scale import run_cli  # noqa: E402
 from make_synthetic_feed import DevCorpus, generate  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.flows.dedupe import stories  # noqa: E402
+from dedup.flows.stories import stories  # noqa: E402
 from dedup.types import Article  # noqa: E402
 
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Calibrate the ``near`` threshold of :mod:`dedup.repeats.find` (``RepeatsConfig.near``).
+"""Calibrate the ``near`` threshold of :mod:`dedup.repeats` (``RepeatsConfig.near``).
 
 A ``near`` repeat is a lightly edited copy of a paragraph inside the same
-article. The similarity is :func:`dedup.repeats.find.paragraph_similarity`
+article. The similarity is :func:`dedup.repeats.paragraph_similarity`
 (in-order token matches after the shared normalizer) and a pair is compared
-at all only when :func:`dedup.repeats.find.near_eligible` allows it (both sides
+at all only when :func:`dedup.repeats.near_eligible` allows it (both sides
 have ``near_min_tokens`` non-numeric tokens and carry the same numbers).
 Ineligible pairs count as *not flagged* at every threshold.
 
@@ -64,7 +64,7 @@ from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, sh
 
 from dedup.config import RepeatsConfig  # noqa: E402
 from dedup.text.normalize import normalize  # noqa: E402
-from dedup.repeats.find import near_eligible, paragraph_similarity, paragraph_spans  # noqa: E402
+from dedup.repeats import near_eligible, paragraph_similarity, paragraph_spans  # noqa: E402
 
 logger = logging.getLogger("calibrate_repeats")
 
@@ -539,11 +539,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "name": "repeats_calibration",
         "run": run_info(),
-        "measure": "dedup.repeats.find.paragraph_similarity: difflib ratio 2*M/(n_a+n_b) over normalized tokens, M matched in order",
+        "measure": "dedup.repeats.paragraph_similarity: difflib ratio 2*M/(n_a+n_b) over normalized tokens, M matched in order",
         "guards": {
             "near_min_tokens": config.near_min_tokens,
             "near_same_numbers": config.near_same_numbers,
-            "rule": "dedup.repeats.find.near_eligible; an ineligible pair is never flagged",
+            "rule": "dedup.repeats.near_eligible; an ineligible pair is never flagged",
         },
         "criterion": (
             f"precision at recall: the lowest threshold from which precision stays >= {target} at every higher "

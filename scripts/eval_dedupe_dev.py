@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import repo_root, run_info, saudinewsnet_dir, write_result  # noqa: E402
+from dedup.eval import pairwise_prf  # noqa: E402
 
 LABELS = repo_root() / "scripts" / "labels"
 
@@ -51,14 +52,9 @@ def weights(labels: list[dict]) -> np.ndarray:
 
 
 def prf(pred: np.ndarray, gold: np.ndarray, w: np.ndarray | None = None) -> dict:
-    w = np.ones(len(pred)) if w is None else w
-    tp = float((w * (pred & gold)).sum())
-    fp = float((w * (pred & ~gold)).sum())
-    fn = float((w * (~pred & gold)).sum())
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": round(tp, 1), "fp": round(fp, 1), "fn": round(fn, 1)}
+    """:func:`dedup.eval.pairwise_prf` with the counts rounded for the results file."""
+    out = pairwise_prf(pred, gold, w)
+    return {**out, **{k: round(out[k], 1) for k in ("tp", "fp", "fn")}}
 
 
 def evaluate(result, labels: list[dict], w: np.ndarray) -> dict:

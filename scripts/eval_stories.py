@@ -51,16 +51,17 @@ from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, sh
 from fit_story_score import cross_validated_pearson, semeval_pairs  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.flows.dedupe import dedupe, similarity, stories  # noqa: E402
+from dedup.eval import pairwise_prf  # noqa: E402
+from dedup.flows.dedupe import dedupe  # noqa: E402
+from dedup.flows.similarity import similarity  # noqa: E402
+from dedup.flows.stories import stories  # noqa: E402
 from dedup.types import Article  # noqa: E402
 
 
 def _prf(pred: np.ndarray, gold: np.ndarray) -> dict:
-    tp = int((pred & gold).sum())
-    p = tp / max(1, int(pred.sum()))
-    r = tp / max(1, int(gold.sum()))
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(1e-12, p + r), 4),
-            "positives": int(gold.sum()), "n": int(len(gold))}
+    """:func:`dedup.eval.pairwise_prf` with the number of positives and pairs."""
+    out = pairwise_prf(pred, gold)
+    return {k: out[k] for k in ("precision", "recall", "f1")} | {"positives": int(gold.sum()), "n": int(len(gold))}
 
 
 def _scrape_failures(data: dict) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Fit the story-score weights of ``StoriesConfig`` on the SemEval-2022 Task 8 sample; writes results/fit_story_score.json.
 
 The story score is ``sigmoid(b + w · features)`` over the three columns of
-:func:`dedup.stories.find.score_features` (square root of the story-vector cosine,
+:func:`dedup.stories.score_features` (square root of the story-vector cosine,
 log length ratio, shared-number Jaccard). The target is the human
 ``Overall`` rating mapped to [0, 1], ``t = (4 - Overall) / 3`` (1 = same
 story, 0 = unrelated). The fit is a *fractional* logistic regression
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import run_info, shared_data, write_result  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.flows.dedupe import similarity  # noqa: E402
-from dedup.stories.find import SCORE_FEATURES  # noqa: E402
+from dedup.flows.similarity import similarity  # noqa: E402
+from dedup.stories import SCORE_FEATURES  # noqa: E402
 
 FOLDS, REPEATS = 10, 10
 

@@ -1,6 +1,6 @@
 """How far word-overlap features go on SemEval-2022 Task 8; writes results/semeval_ablation.json.
 
-The story score combines three features (``dedup.stories.find.score_features``).
+The story score combines three features (``dedup.stories.score_features``).
 This script asks whether *more* lexical evidence would close the gap to the
 issue's targets (Pearson 0.75 overall, 0.80 Arabic): it adds, one at a time
 and then all together, the cosine of
@@ -34,7 +34,7 @@ from _common import run_info, write_result  # noqa: E402
 from fit_story_score import cross_validated_pearson, semeval_pairs  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
-from dedup.flows.dedupe import similarity  # noqa: E402
+from dedup.flows.similarity import similarity  # noqa: E402
 
 REPEATS = 5
 _CAPITALIZED = re.compile(r"\b[^\W\d_a-z][^\W\d_]+")  # a capital letter, then letters (no Arabic: no case)

@@ -8,7 +8,7 @@ def test_public_api_is_pinned() -> None:
     assert dedup.__all__ == [
         "Article", "BadRecord", "ClusterConfig", "ConfigError", "DedupConfig", "DedupError", "DedupResult",
         "IndexConfig", "InputError", "InputFormatError", "InputNotFoundError", "MinHashConfig", "NormalizeConfig",
-        "OutputError", "ReadConfig", "RepeatsConfig", "ShingleConfig", "StoriesConfig", "VerifyConfig",
+        "OutputError", "ReadConfig", "RepeatsConfig", "Runtime", "ShingleConfig", "StoriesConfig", "VerifyConfig",
         "__version__", "clean", "dedupe", "find_repeats", "normalize", "read_articles", "similarity", "stories",
     ]
     for name in dedup.__all__:

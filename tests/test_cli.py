@@ -33,8 +33,8 @@ def test_dedupe_seeds_end_to_end(seeds_dir: Path, tmp_path: Path) -> None:
     assert set(decisions[0]) >= {"id", "status", "group", "duplicate_of", "relation", "scores", "reason"}
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["articles"] == 5
-    assert summary["parameters"]["sketch"]["scheme"] == "affine32"
-    assert {"bands", "rows", "num_perm", "seed"} <= set(summary["parameters"]["sketch"])
+    assert summary["sketch"]["scheme"] == "affine32"
+    assert {"bands", "rows", "num_perm", "seed"} <= set(summary["sketch"])
     assert len(read_jsonl(tmp_path / "unique.jsonl")) == 5
     assert not list(tmp_path.glob(".*tmp*"))
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from dedup.cluster.groups import UnionFind, choose_keepers, duplicate_groups
 from dedup.config import ClusterConfig, DedupConfig
-from dedup.flows.dedupe import DUPLICATE, KEPT, SKIPPED, dedupe
+from dedup.flows.dedupe import dedupe
+from dedup.results import DUPLICATE, KEPT, SKIPPED
 from dedup.types import Article
 from dedup.verify import CONTAINED, NEAR, RELATIONS
 

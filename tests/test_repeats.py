@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig, RepeatsConfig
-from dedup.repeats import find as repeats_module
+from dedup.repeats import match as match_module
 from dedup.errors import ConfigError
 from dedup.text.normalize import normalize, tokenize
-from dedup.repeats.find import (
+from dedup.repeats.segment import located_tokens
+from dedup.repeats import (
     KINDS,
     ArticleRepeats,
     Repeat,
-    _located_tokens,
     clean,
     find_repeats,
     find_repeats_batch,
@@ -269,7 +269,7 @@ def test_paragraph_spans(text: str, expected: list[str]) -> None:
     ],
 )
 def test_located_tokens_agree_with_tokenize(text: str) -> None:
-    tokens, starts, ends = _located_tokens(text, NormalizeConfig())
+    tokens, starts, ends = located_tokens(text, NormalizeConfig())
     expected = [t for line in text.splitlines() for t in tokenize(line)]
     assert tokens == expected
     assert all(0 <= a < b <= len(text) for a, b in zip(starts, ends))
@@ -288,7 +288,7 @@ def test_long_article_uses_the_index_and_finds_the_same(monkeypatch: pytest.Monk
     text, expected = long_article()
     indexed = find_repeats(text)
     assert rel(indexed) == expected
-    monkeypatch.setattr(repeats_module, "_INDEX_FROM", 10**9)  # every pair, no index
+    monkeypatch.setattr(match_module, "_INDEX_FROM", 10**9)  # every pair, no index
     assert find_repeats(text) == indexed
 
 
@@ -475,11 +475,11 @@ WORDS = ["قال", "الوزير", "إن", "الاجتماع", "كان", "مثم
 def test_index_prefilters_lose_nothing(paragraphs: list[list[str]]) -> None:
     """With the inverted index forced on, the relations are those of the all-pairs path."""
     text = "\n".join(" ".join(words) + "." for words in paragraphs)
-    saved = repeats_module._INDEX_FROM
+    saved = match_module._INDEX_FROM
     try:
-        repeats_module._INDEX_FROM = 0
+        match_module._INDEX_FROM = 0
         indexed = find_repeats(text, RepeatsConfig(near=0.6, near_min_tokens=4))
-        repeats_module._INDEX_FROM = 10**9
+        match_module._INDEX_FROM = 10**9
         assert find_repeats(text, RepeatsConfig(near=0.6, near_min_tokens=4)) == indexed
     finally:
-        repeats_module._INDEX_FROM = saved
+        match_module._INDEX_FROM = saved

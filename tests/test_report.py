@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dedup.io.stories_out import write_stories_outputs
-from dedup.flows.dedupe import stories
+from dedup.flows.stories import stories
 from dedup.io.report import render_report
 from dedup.types import Article
 
@@ -56,7 +56,6 @@ def _articles() -> list[Article]:
     return arts + [Article(id=f"f{k}", text=t) for k, t in enumerate(fill)]
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
 def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded() -> None:
     def ev(k: int, storyline: int, size: int) -> dict:
         return {"event": f"e{k}", "storyline": f"e{storyline}", "label": f"event {k}", "size": size, "sources": [],
@@ -71,6 +70,7 @@ def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded(
     assert page.count('data-event="e0"') == 1 and render_report(events, {}, max_events=3).count('<section class="event"') == 3
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())
     write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import IndexConfig, MinHashConfig, ShingleConfig
-from dedup.candidates.banding import _bucket_pairs, band_params, lsh_pairs, lsh_pairs_datasketch
+from dedup.candidates.banding import band_params, lsh_pairs, lsh_pairs_datasketch
+from dedup.candidates.buckets import bucket_pairs
 from dedup.text.shingle import char_shingles, hash_tokens, token_hashes, unique_per_row, word_shingles
 from dedup.sketch.signatures import lean_minhash, minhash_signatures, to_uint32
 
@@ -124,7 +125,7 @@ def test_numpy_banding_equals_datasketch_lsh() -> None:
     ],
 )
 def test_bucket_pairs(keys, cap, expected) -> None:
-    pairs, _ = _bucket_pairs(np.array(keys, dtype=np.uint64), np.arange(len(keys)), cap)
+    pairs, _ = bucket_pairs(np.array(keys, dtype=np.uint64), np.arange(len(keys)), cap)
     assert sorted(map(list, pairs.tolist())) == expected
 
 
@@ -138,7 +139,7 @@ def test_configs_reject_bad_values() -> None:
 
 
 def test_estimated_containment_tracks_exact() -> None:
-    from dedup.candidates.banding import estimated_containment
+    from dedup.candidates import estimated_containment
 
     words = [f"w{i}" for i in range(400)]
     texts = [" ".join(words), " ".join(words[100:160]), " ".join(f"x{i}" for i in range(80))]

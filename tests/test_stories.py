@@ -14,8 +14,10 @@ from dedup.config import NormalizeConfig, ReadConfig, StoriesConfig
 from dedup.errors import ConfigError
 from dedup.io.readers import read_articles
 from dedup.text.normalize import normalize
-from dedup.flows.dedupe import similarity, stories
-from dedup.stories.find import SCORE_FEATURES, _compact_columns, average_linkage, find_stories, pair_dots, story_scores
+from dedup.flows.similarity import similarity
+from dedup.flows.stories import stories
+from dedup.stories import SCORE_FEATURES, average_linkage, find_stories, pair_dots, story_scores
+from dedup.stories.sparse import compact_columns
 from dedup.types import Article
 from dedup.verify import CONTAINED, NEAR, hashed_rows
 
@@ -333,7 +335,7 @@ def test_hashed_rows_matches_scipy(binary: bool) -> None:
 def test_compact_columns_keeps_dots() -> None:
     rng = np.random.default_rng(2)
     x = sp.random(20, 1 << 20, density=1e-5, format="csr", random_state=rng)
-    c = _compact_columns(x)
+    c = compact_columns(x)
     assert c.shape[1] == len(np.unique(x.indices))
     np.testing.assert_array_equal((c @ c.T).toarray(), (x @ x.T).toarray())
 
@@ -382,16 +384,16 @@ def _reference_neighbours(x: sp.csr_matrix, k: int, min_score: float, times: np.
 @pytest.mark.parametrize("block", [1, 7, 64])
 def test_windowed_neighbours_equal_the_window_filter_over_all_pairs(seed, block, monkeypatch) -> None:
     # rows in time order, in blocks with their own column window: the same top-k as filtering all products
-    import dedup.stories.find as stories_module
+    import dedup.stories.neighbours as neighbours_module
 
-    monkeypatch.setattr(stories_module, "_WINDOW_BLOCK_ROWS", block)
+    monkeypatch.setattr(neighbours_module, "_WINDOW_BLOCK_ROWS", block)
     rng = np.random.default_rng(seed)
     n = 40
     x = _random_rows(rng, n, 12, 0.3)
     x = sp.csr_matrix(x.multiply(1.0 / np.maximum(1e-12, np.sqrt(x.multiply(x).sum(axis=1)))))
     times = rng.uniform(0, 20, n) * DAY
     times[rng.random(n) < 0.15] = np.nan  # undated rows meet everyone
-    from dedup.stories.find import neighbour_pairs
+    from dedup.stories import neighbour_pairs
 
     pairs, _ = neighbour_pairs(x, 3, 0.05, chunk_rows=5, times=times, window_seconds=3 * DAY)
     assert {tuple(p) for p in pairs.tolist()} == _reference_neighbours(x, 3, 0.05, times, 3 * DAY)

@@ -23,6 +23,7 @@ from dedup.config import BoilerplateConfig, DedupConfig, IndexConfig, MinHashCon
 from dedup.sketch.features import FeatureStore, Features
 from dedup.io.dedupe_out import RecordSpool, write_dedupe_outputs
 from dedup.flows.dedupe import dedupe
+from dedup.runtime import Runtime
 from dedup.types import Article
 from dedup.verify import fit_idf, score_pairs
 
@@ -68,12 +69,12 @@ def test_stream_gives_the_list_result_and_is_read_once() -> None:
 @pytest.mark.parametrize("chunk_size", [1, 2, 7])
 def test_chunking_changes_nothing(chunk_size: int) -> None:
     config = DedupConfig(boilerplate=BoilerplateConfig(min_articles=3))
-    assert outcome(dedupe(feed(), replace(config, chunk_size=chunk_size))) == outcome(dedupe(feed(), config))
+    assert outcome(dedupe(feed(), config, runtime=Runtime(chunk_size=chunk_size))) == outcome(dedupe(feed(), config))
 
 
 def test_two_workers_give_the_same_result() -> None:
-    config = DedupConfig(chunk_size=4)
-    assert outcome(dedupe(feed(), replace(config, n_jobs=2))) == outcome(dedupe(feed(), config))
+    config = DedupConfig()
+    assert outcome(dedupe(feed(), config, runtime=Runtime(chunk_size=4, n_jobs=2))) == outcome(dedupe(feed(), config, runtime=Runtime(chunk_size=4)))
 
 
 def test_spill_file_or_lines_in_the_result_are_the_same(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_spill_file_or_lines_in_the_result_are_the_same(tmp_path: Path) -> None:
     assert spilled.lines is None and carried.lines is not None
     assert spilled.line_keys.tolist() == carried.line_keys.tolist() and len(carried.line_keys) > 0
     eligible = np.array([bool(t.strip()) for t in texts])
-    args = (frozenset(spilled.line_keys.tolist()), BoilerplateConfig().max_tokens, ShingleConfig(), MinHashConfig(), IndexConfig())
+    args = (np.unique(spilled.line_keys), BoilerplateConfig().max_tokens, ShingleConfig(), MinHashConfig(), IndexConfig())
     a = sketch_spilled(str(tmp_path / "c.pkl"), sources, eligible, *args)
     b = sketch_spilled(carried.lines, sources, eligible, *args)
     assert not (tmp_path / "c.pkl").exists()  # the spill is removed once read
@@ -181,7 +182,8 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(("chunk_size", "n_jobs"), [(1, 1), (3, 1), (4, 2), (100, 1)])
 def test_repeats_stream_is_the_whole_feed_result_in_order(chunk_size: int, n_jobs: int) -> None:
     from dedup.config import RepeatsConfig
-    from dedup.flows.dedupe import find_repeats_feed, repeats_stream
+    from dedup.exec import LocalExecutor
+    from dedup.flows.repeats import find_repeats_feed, repeats_stream
 
     para = "the council met on monday to discuss the new water plan for the eastern district"
     texts = [f"{para}\n\n{k} other words here and there\n\n{para}" if k % 3 == 0 else f"line {k} alone" for k in range(10)]
@@ -194,7 +196,7 @@ def test_repeats_stream_is_the_whole_feed_result_in_order(chunk_size: int, n_job
             pulled.append(1)
             yield a
 
-    out = list(repeats_stream(feed(), RepeatsConfig(), n_jobs=n_jobs, chunk_size=chunk_size, progress=ticks.append))
+    out = list(repeats_stream(feed(), RepeatsConfig(), LocalExecutor(n_jobs), chunk_size=chunk_size, progress=ticks.append))
     assert [a.id for a, _ in out] == [a.id for a in arts] and len(pulled) == len(arts)
     assert [r for _, r in out] == find_repeats_feed(texts, RepeatsConfig())
     assert sum(ticks) == len(arts) and sum(r.n_repeats > 0 for _, r in out) == 4

@@ -1,0 +1,116 @@
+"""Candidate pairs: LSH banding plus anchors, screened by a MinHash estimate.
+
+Both paths return integer pairs ``(m, 2)`` with ``i < j``, sorted. The
+banding itself is a callable handed in by the flow (the executor's: local
+NumPy or Dask collections), so this stage never asks which backend runs.
+Candidates whose containment estimated from the signatures and the set sizes
+is below ``min_estimate`` are screened out before the (costlier) exact
+verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import IndexConfig, MinHashConfig
+from .anchors import anchor_grams, anchor_pairs
+from .banding import band_keys, band_params, lsh_error_rates, lsh_pairs, lsh_pairs_datasketch
+from .buckets import empty_pairs, normalize_pairs
+
+__all__ = [
+    "Banding",
+    "Candidates",
+    "anchor_grams",
+    "anchor_pairs",
+    "band_keys",
+    "band_params",
+    "candidate_pairs",
+    "estimated_containment",
+    "lsh_error_rates",
+    "lsh_pairs",
+    "lsh_pairs_datasketch",
+]
+
+Banding = Callable[[np.ndarray, np.ndarray, int, int, int], "tuple[np.ndarray, int]"]
+"""``banding(signatures, members, bands, rows, max_bucket) -> (pairs, capped buckets)``."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate pairs and where they came from."""
+
+    pairs: np.ndarray  # (m, 2) int64, i < j, sorted, unique
+    from_lsh: int
+    from_anchors: int
+    capped_buckets: int
+    bands: int
+    rows: int
+    screened_out: int = 0
+
+
+def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000) -> np.ndarray:
+    """Containment of the smaller set in the larger, estimated from MinHash and set sizes.
+
+    With the Jaccard estimate ``J`` (share of equal signature values) and the
+    sizes, ``|A∩B| ≈ J (|A| + |B|) / (1 + J)``. Pairs are compared ``block``
+    at a time (two gathered signature rows per pair would otherwise be the
+    largest arrays of the run).
+    """
+    i, j = pairs[:, 0], pairs[:, 1]
+    est = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), block):
+        hi = lo + block
+        est[lo:hi] = (signatures[i[lo:hi]] == signatures[j[lo:hi]]).mean(axis=1)
+    si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nan_to_num(est * (si + sj) / (1.0 + est) / np.minimum(si, sj))
+
+
+def candidate_pairs(
+    signatures: np.ndarray,
+    members: np.ndarray,
+    anchored: tuple[np.ndarray, int] | None,
+    config: IndexConfig,
+    minhash: MinHashConfig,
+    sizes: np.ndarray | None = None,
+    banding: Banding = lsh_pairs,
+) -> Candidates:
+    """Union of the LSH and anchor candidates among ``members``.
+
+    Args:
+        signatures: ``(n, num_perm)`` signatures of all articles.
+        members: positions of the articles to index (representatives).
+        anchored: ``(pairs, capped buckets)`` of :func:`anchor_pairs` (None:
+            no anchor path). The caller groups the anchors first and lets
+            them go before the banding: at a million articles they are the
+            largest arrays of the run.
+        config: index settings; minhash: the signature settings.
+        sizes: shingle counts per article; with ``config.min_estimate`` > 0,
+            candidates whose MinHash-estimated containment is below it are
+            dropped before the exact verification.
+        banding: the band step (the executor's; :func:`lsh_pairs` by default).
+
+    Returns:
+        :class:`Candidates` with pairs of article positions.
+    """
+    bands, rows = band_params(config.threshold, minhash.num_perm, config.fp_weight)
+    if config.backend == "datasketch":
+        lsh, capped = lsh_pairs_datasketch(signatures, members, config.threshold, minhash, config.fp_weight), 0
+    else:
+        lsh, capped = banding(signatures, members, bands, rows, config.max_bucket)
+    parts = [lsh]
+    from_anchors = empty_pairs()
+    if config.anchors and anchored is not None:
+        from_anchors, c2 = anchored
+        capped += c2
+        parts.append(from_anchors)
+    pairs = normalize_pairs(np.concatenate(parts))
+    screened = 0
+    if sizes is not None and config.min_estimate > 0 and len(pairs):
+        keep = estimated_containment(signatures, sizes, pairs) >= config.min_estimate
+        screened = int((~keep).sum())
+        pairs = pairs[keep]
+    return Candidates(pairs, len(lsh), len(from_anchors), capped, bands, rows, screened)

@@ -76,3 +76,22 @@ def sweep(scores: Sequence[float], gold: Sequence[bool], thresholds: Sequence[fl
     """
     s = np.asarray(scores, dtype=np.float64)
     return [{"threshold": float(t), **pairwise_prf(s >= t, gold)} for t in thresholds]
+
+
+def pair_counts(pred: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
+    """TP, FP, FN over all pairs of two assignments (id → cluster), from the contingency table.
+
+    >>> pair_counts({"a": 1, "b": 1, "c": 2}, {"a": "x", "b": "y", "c": "y"})
+    (0.0, 1.0, 1.0)
+    """
+    from collections import Counter
+
+    ids = [i for i in gold if i in pred]
+
+    def c2(k: int) -> float:
+        return k * (k - 1) / 2
+
+    both = sum(c2(k) for k in Counter((pred[i], gold[i]) for i in ids).values())
+    p_pairs = sum(c2(k) for k in Counter(pred[i] for i in ids).values())
+    g_pairs = sum(c2(k) for k in Counter(gold[i] for i in ids).values())
+    return float(both), float(p_pairs - both), float(g_pairs - both)

@@ -1,0 +1,62 @@
+"""Executors: where chunks of work run. The only place that imports joblib and Dask.
+
+A flow receives an :class:`Executor` and maps its chunks through it; a stage
+never asks which one is running. Two implementations:
+
+* :class:`~dedup.exec.local.LocalExecutor`: this process (``n_jobs == 1``) or
+  joblib's loky processes;
+* :class:`~dedup.exec.dask.DaskExecutor`: joblib's Dask backend for the chunks
+  and Dask collections for the LSH banding, on a local or remote cluster.
+
+Both give identical results (``tests/test_exec.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from ..runtime import Runtime
+from .local import LocalExecutor, chunked, imap_tasks, map_chunks
+
+__all__ = ["Executor", "LocalExecutor", "chunked", "imap_tasks", "map_chunks", "open_executor"]
+
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    """What a flow needs from an executor."""
+
+    name: str
+    shares_disk: bool  # workers see this machine's temporary files
+
+    def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
+                   progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:
+        """``func(chunk, **kwargs)`` per consecutive chunk of ``items``, results in order."""
+        ...
+
+    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], **kwargs: Any) -> Iterator[R]:
+        """``func(*task, **kwargs)`` per task of a stream, lazily, results in task order."""
+        ...
+
+    def lsh_pairs(self, signatures: np.ndarray, members: np.ndarray, bands: int, rows: int,
+                  max_bucket: int) -> tuple[np.ndarray, int]:
+        """The LSH banding (:func:`dedup.candidates.banding.lsh_pairs`)."""
+        ...
+
+
+@contextmanager
+def open_executor(runtime: Runtime) -> Iterator[Executor]:
+    """The executor ``runtime`` asks for, started for the ``with`` block and shut down after it."""
+    if runtime.backend == "local":
+        yield LocalExecutor(runtime.n_jobs)
+        return
+    from .dask import dask_executor
+
+    workers = runtime.n_jobs if runtime.n_jobs > 1 else (os.cpu_count() or 2)
+    with dask_executor(runtime.dask_address, workers) as executor:
+        yield executor

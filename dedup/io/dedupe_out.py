@@ -30,8 +30,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import OutputError
-from ..cluster.groups import choose_keepers
-from ..flows.dedupe import DUPLICATE, KEPT, SKIPPED, DedupResult, policy_key
+from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED, STATUS, DedupResult
 from ..types import Article
 from ..verify import CONTAINED, RELATIONS
 from .writers import atomic_open, json_line, write_json, write_jsonl
@@ -73,7 +72,6 @@ class RecordSpool:
         self._file.close()
 
 
-STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
 _POLICY = {
     "earliest": "the earliest date",
     "longest": "the longest text",
@@ -90,22 +88,17 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     """One decision per article, in input order (with ``repeats`` when they were counted)."""
     repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
     table = result.table
-    ids, dated, lengths = table.ids, table.dated, table.lengths
+    ids, lengths = table.ids, table.lengths
     n = len(table)
     sizes = np.bincount(result.group[result.group >= 0], minlength=n) if n else np.zeros(0, int)
     policy = result.config.cluster.keep
-
-    in_group = result.group >= 0
-    labels = np.where(in_group, result.group, np.arange(n))
-    by_policy = choose_keepers(labels, policy_key(table, result.config)) if n else labels
+    keep_reason = result.keep_reason
 
     def why_kept(k: int) -> str:
-        """What made ``k`` the keeper, in words."""
-        if policy == "earliest" and not dated[k]:
-            why = "the first in input order (no date to compare)"
-        else:
-            why = _POLICY[policy]
-        if by_policy[k] != k:  # star grouping never keeps a text contained in a longer one
+        """What made ``k`` the keeper, in words (decided by the flow: ``keep_reason``)."""
+        flags = int(keep_reason[k])
+        why = "the first in input order (no date to compare)" if flags & KEEP_FIRST_UNDATED else _POLICY[policy]
+        if flags & KEEP_NOT_CONTAINED:  # star grouping never keeps a text contained in a longer one
             why += " among the copies not contained in a longer article"
         return why
 
@@ -199,17 +192,15 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
                 else {}
             ),
         },
-        "parameters": {
-            **cfg,
-            "sketch": {
-                "library": "datasketch",
-                "datasketch_version": datasketch.__version__,
-                "scheme": result.config.minhash.scheme,
-                "num_perm": result.config.minhash.num_perm,
-                "seed": result.config.minhash.seed,
-                "bands": cand.bands,
-                "rows": cand.rows,
-            },
+        "config": {"dedupe": cfg, "runtime": result.runtime},
+        "sketch": {
+            "library": "datasketch",
+            "datasketch_version": datasketch.__version__,
+            "scheme": result.config.minhash.scheme,
+            "num_perm": result.config.minhash.num_perm,
+            "seed": result.config.minhash.seed,
+            "bands": cand.bands,
+            "rows": cand.rows,
         },
         "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
         "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in result.bad_records],

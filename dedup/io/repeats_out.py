@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
@@ -18,7 +20,7 @@ from typing import Any
 from .. import __version__
 from ..config import RepeatsConfig
 from ..errors import OutputError
-from ..repeats.find import KINDS, ArticleRepeats, clean
+from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .writers import atomic_open, json_line, write_json
 
@@ -73,7 +75,7 @@ def write_repeats_outputs(
                 "redundant_chars": redundant,
                 "bad_records": len(bad),
             },
-            "parameters": {"repeats": {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "normalize"}},
+            "config": {"repeats": asdict(config)},
             "seconds": round(time.perf_counter() - start, 3),
             "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad],
         }

@@ -16,6 +16,8 @@ All files are written atomically.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputFormatError
-from ..flows.dedupe import StoriesResult
+from ..results import SimilarityResult, StoriesResult
 from ..types import Article, BadRecord
 from .jsonl import json_objects
 from .writers import atomic_open, write_json, write_jsonl
@@ -155,8 +157,26 @@ def write_stories_outputs(
         "dedup_version": __version__,
         "inputs": inputs,
         "counts": {k: v for k, v in info.items() if k != "timings_seconds"},
-        "parameters": {"stories": {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "normalize"}},
+        "config": {"stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad_records],
     })
     return info
+
+
+def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, str]], result: SimilarityResult) -> int:
+    """Write one line per scored pair (``id``, the scores, the verdict); returns the number of lines."""
+    return write_jsonl(
+        out,
+        (
+            {
+                "id": r["id"],
+                "jaccard": round(float(result.jaccard[k]), 4),
+                "containment": round(float(result.containment[k]), 4),
+                "cosine": round(float(result.cosine[k]), 4),
+                "story_score": round(float(result.story_score[k]), 4),
+                "verdict": result.verdict[k],
+            }
+            for k, r in enumerate(rows)
+        ),
+    )

@@ -27,9 +27,9 @@ import xxhash
 
 from ..text.boilerplate import line_keys, strip_boilerplate
 from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
-from ..candidates.banding import anchor_grams
+from ..candidates.anchors import anchor_grams
 from ..text.normalize import normalize_batch
-from ..repeats.find import clean, find_repeats_batch
+from ..repeats import clean, find_repeats_batch
 from ..text.shingle import shingle, token_hashes
 from .signatures import minhash_signatures
 from .features import Features
@@ -124,7 +124,7 @@ def sketch_spilled(
     spill: str | list[list[str]],
     sources: Sequence[str],
     eligible: np.ndarray,
-    boilerplate_keys: frozenset[int],
+    boilerplate_keys: np.ndarray,
     max_tokens: int,
     shingle_cfg: ShingleConfig,
     minhash_cfg: MinHashConfig,
@@ -138,7 +138,9 @@ def sketch_spilled(
         sources: the articles' sources.
         eligible: ``(n,)`` bool, False for articles skipped on their raw text
             (empty, too long): they are not sketched.
-        boilerplate_keys: keys of the feed's boilerplate lines.
+        boilerplate_keys: keys of the feed's boilerplate lines (an array: a
+            set would not survive joblib's Dask backend, which scatters the
+            members of containers and resolves them only in lists and tuples).
         max_tokens: lines with this many tokens or more are never boilerplate.
     """
     if isinstance(spill, str):
@@ -147,11 +149,12 @@ def sketch_spilled(
         os.remove(spill)
     else:
         lines = spill
+    keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
     found: dict[int, tuple[str, str]] = {}
     contents: list[str] = []
     removed = np.zeros(len(lines), dtype=np.int32)
     for k, (art_lines, src) in enumerate(zip(lines, sources)):
-        content, removed[k], stripped = strip_boilerplate(art_lines, src, boilerplate_keys, max_tokens)
+        content, removed[k], stripped = strip_boilerplate(art_lines, src, keys, max_tokens)
         contents.append(content)
         found.update(stripped)
     del lines

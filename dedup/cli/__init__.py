@@ -1,0 +1,197 @@
+"""The ``dedup`` command line: parse options into configs, call a flow, write the outputs.
+
+Options of the stage settings are generated from the configs
+(:mod:`dedup.cli.options`); errors a user can cause print one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .. import __version__
+from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, StoriesConfig
+from ..runtime import Runtime
+from ..io.console import logging_to_stderr, progress_bar
+from .options import Inputs, Out, Quiet, settings_from, user_errors
+
+app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dedup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+    """Find duplicate and near-duplicate news articles."""
+
+
+@app.command()
+@settings_from(read=True, dedupe=DedupConfig, runtime=Runtime)
+def dedupe(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None) -> None:
+    """Deduplicate a feed: keep one article per duplicate group, explain every drop.
+
+    Writes unique.jsonl, decisions.jsonl (one line per input article),
+    pairs.jsonl and summary.json into --out. The feed is read once, as a
+    stream: memory grows by about 3 KB per article, and temporary files under
+    $TMPDIR take about twice the feed's size while the run works.
+    """
+    from ..flows.dedupe import dedupe as run
+    from ..io.dedupe_out import RecordSpool, write_dedupe_outputs
+    from ..io.readers import ArticleStream
+
+    with user_errors(), progress_bar(quiet) as progress:
+        stream = ArticleStream(inputs, settings["read"], keep_raw=True)
+        spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
+        try:
+            result = run(spool.tap(stream), settings["dedupe"], progress, lambda: stream.bad, settings["runtime"])
+            info = write_dedupe_outputs(out, result, list(inputs), spool.lines())
+        finally:
+            spool.close()
+    if not quiet:
+        from ..io.console import print_dedupe_summary
+
+        print_dedupe_summary(info, out)
+
+
+@app.command("repeats")
+@settings_from(read=True, repeats=RepeatsConfig, runtime=Runtime)
+def repeats_cmd(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None) -> None:
+    """Flag paragraphs repeated inside each article, and write cleaned copies.
+
+    Writes repeats.jsonl (one line per relation, with character offsets),
+    cleaned.jsonl (records with redundant copies removed), articles.jsonl
+    (per-article summary) and summary.json into --out. The feed streams
+    through: any size, in about the memory of the chunks in flight.
+    """
+    from ..exec import open_executor
+    from ..flows.repeats import repeats_stream
+    from ..io.readers import ArticleStream
+    from ..io.repeats_out import write_repeats_outputs
+
+    runtime = settings["runtime"]
+    with user_errors(), progress_bar(quiet) as progress, open_executor(runtime) as executor:
+        stream = ArticleStream(inputs, settings["read"])
+        tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
+        items = repeats_stream(stream, settings["repeats"], executor, runtime.chunk_size, tick)
+        info = write_repeats_outputs(out, items, settings["repeats"], list(inputs), lambda: stream.bad)
+    if not quiet:
+        c, k = info["counts"], info["counts"]["relations_by_kind"]
+        typer.echo(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
+                   f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/", err=True)
+
+
+@app.command()
+@settings_from(read=True, stories=StoriesConfig, dedupe=DedupConfig, runtime=Runtime)
+def stories(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None) -> None:
+    """Group a feed into events (same happening, copies folded) and storylines (related events).
+
+    Writes stories.jsonl (one line per input article: id, event, storyline,
+    group), events.json, a self-contained report.html (storylines holding
+    their events) and summary.json into --out. The duplicate detection runs
+    first with the dedupe settings (and --jobs); events and storylines run in
+    this process and hold the feed in memory: about 64 KiB per article.
+    """
+    from ..flows.stories import stories as run
+    from ..io.readers import read_articles
+    from ..io.stories_out import write_stories_outputs
+
+    with user_errors(), progress_bar(quiet) as progress:
+        articles, bad = read_articles(inputs, settings["read"])
+        result = run(articles, settings["stories"], settings["dedupe"], progress, settings["runtime"])
+        info = write_stories_outputs(out, result, list(inputs), bad)
+    if not quiet:
+        n = info["storylines"]
+        typer.echo(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
+                   f"article), {n} storyline{'' if n == 1 else 's'}, {info['duplicate_groups']} duplicate groups"
+                   + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
+                   + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json", err=True)
+
+
+@app.command()
+@settings_from(stories=StoriesConfig, dedupe=DedupConfig)
+def similarity(
+    pairs: Annotated[Path, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
+                                          '"title2"), or - for stdin.', show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair.", dir_okay=False)],
+    settings: Any = None,
+) -> None:
+    """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
+
+    The verdict is duplicate (the dedupe rule), same_event (story_score at
+    least --event-threshold) or different. story_score (0 to 1) estimates how
+    alike readers find the two stories and is the score the event clustering
+    of `dedup stories` uses. IDF weights come from all texts of the file plus
+    a background prior, so a single pair gets usable scores too; many pairs
+    at once give the most stable ones.
+    """
+    from ..flows.similarity import similarity as run
+    from ..io.stories_out import read_text_pairs, write_similarity
+
+    logging_to_stderr(False)
+    with user_errors():
+        rows = read_text_pairs(str(pairs))
+        res = run([r["text1"] for r in rows], [r["text2"] for r in rows], settings["stories"], settings["dedupe"],
+                  title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+        write_similarity(out, rows, res)
+
+
+class Level(str, Enum):
+    group = "group"
+    event = "event"
+    storyline = "storyline"
+
+
+class SweepScore(str, Enum):
+    jaccard = "jaccard"
+    containment = "containment"
+    cosine = "cosine"
+
+
+@app.command("eval")
+@settings_from(read=True)
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
+    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters {id,cluster}.")],
+    level: Annotated[Level, typer.Option(help="Which clustering of the run to score.")] = Level.group,
+    positive: Annotated[str, typer.Option(help="Comma-separated label names that mean 'same' in a pair file.")] = "DUP",
+    sweep: Annotated[Optional[SweepScore], typer.Option(help="Print the precision/recall curve of this score over the gold pairs, "
+                                                         "measured with the run's settings (needs --input).")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option("--input", help="The run's input feed (for --sweep); repeat for several files.")] = None,
+    settings: Any = None,
+) -> None:
+    """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters."""
+    from ..eval.run import evaluate_run
+
+    with user_errors():
+        labels = [s.strip() for s in positive.split(",") if s.strip()]
+        report = evaluate_run(run, gold, level.value, labels, sweep.value if sweep else None, inputs or [], settings["read"])
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@app.command("explain-params")
+def explain_params(
+    threshold: Annotated[float, typer.Option(help="Jaccard threshold for the LSH.")] = IndexConfig.threshold,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
+    fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights).")] = IndexConfig.fp_weight,
+) -> None:
+    """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
+    from ..candidates.banding import band_params, lsh_error_rates, s_curve
+
+    with user_errors():
+        IndexConfig(threshold=threshold, fp_weight=fp_weight), MinHashConfig(num_perm=num_perm)
+        b, r = band_params(threshold, num_perm, fp_weight)
+        fp, fn = lsh_error_rates(threshold, b, r)
+    typer.echo(f"threshold {threshold}, num_perm {num_perm}: bands b={b}, rows r={r} (b*r={b * r})")
+    typer.echo(f"false positive probability (area below the threshold): {fp:.4f}")
+    typer.echo(f"false negative probability (area above the threshold): {fn:.4f}\n\njaccard  P(candidate)")
+    for s, p in s_curve(b, r):
+        typer.echo(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}")

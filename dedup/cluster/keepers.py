@@ -1,0 +1,166 @@
+"""Keepers: which copy of each duplicate group is kept, why, and how each drop is explained.
+
+Keepers are taken most complete first: a text contained in another verified
+text is never preferred over its container (so a teaser or a wire item does
+not cause the longer piece that holds it to be dropped); among the rest the
+``--keep`` policy decides, with the input position as the final tie-break.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import DedupConfig
+from ..results import DUPLICATE, KEEP_BY_POLICY, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED
+from ..sketch.features import FeatureStore
+from ..types import ArticleTable
+from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, score_pairs
+from .groups import choose_keepers, duplicate_groups, star_groups
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+__all__ = ["assign_groups", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
+
+
+def star_labels(
+    n: int, n_reps: int, rep_of: np.ndarray, rep_pairs: np.ndarray, rel: np.ndarray, scores: PairScores, priority: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Star grouping over representatives; exact copies follow their representative.
+
+    Keepers are taken most complete first: a text that is contained in
+    another verified text is never preferred over its container (so a teaser
+    or a wire item does not cause the longer piece that holds it to be
+    dropped); among the rest the keeper policy decides, a representative
+    ranking as its best exact copy.
+
+    Returns:
+        ``(labels, keeper)``: smallest member position of each article's group,
+        and the position of the group's kept article.
+    """
+    key = np.where(np.isnan(priority), np.inf, priority)
+    order = np.lexsort((np.arange(n), key))
+    rank = np.empty(n, dtype=np.float64)
+    rank[order] = np.arange(n)
+    valid = np.flatnonzero(rep_of >= 0)
+    rep_rank = np.full(n_reps, np.inf)
+    np.minimum.at(rep_rank, rep_of[valid], rank[valid])
+    best_copy = np.full(n_reps, -1, dtype=np.int64)  # the policy's choice among exact copies
+    for pos in order[::-1].tolist():
+        if rep_of[pos] >= 0:
+            best_copy[rep_of[pos]] = pos
+    pairs = rep_pairs.reshape(-1, 2)
+    contained = rel == CONTAINED
+    inside = np.where(scores.contain_ij >= scores.contain_ji, pairs[:, 0], pairs[:, 1])[contained]
+    rep_rank[np.unique(inside)] += n  # after every text that is not inside another
+    cont = np.maximum(scores.contain_ij, scores.contain_ji)
+    strength = np.where(contained, cont, scores.jaccard)
+    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank)
+    keeper = np.arange(n, dtype=np.int64)
+    keeper[valid] = best_copy[centers[rep_of[valid]]]
+    smallest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(smallest, keeper, np.arange(n))
+    return smallest[keeper], keeper
+
+
+def policy_key(table: ArticleTable, config: DedupConfig) -> np.ndarray:
+    """The keeper policy as a number per article (smaller = preferred, NaN = last)."""
+    keep = config.cluster.keep
+    if keep == "earliest":
+        return table.times.copy()
+    if keep == "longest":
+        return -table.lengths.astype(np.float64)
+    if keep == "source-priority":
+        rank = {s: i for i, s in enumerate(config.cluster.source_priority)}
+        by_code = np.array([rank.get(s, len(rank)) for s in table.source_names], dtype=np.float64)
+        return by_code[table.source_codes] if len(table) else np.zeros(0)
+    return np.zeros(len(table), dtype=np.float64)
+
+
+def explain_drops(
+    status: np.ndarray,
+    keeper: np.ndarray,
+    rep_of: np.ndarray,
+    store: FeatureStore,
+    rep_digest: np.ndarray,
+    idf: TfidfTransformer | None,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relation and scores (jaccard, containment, cosine) of every duplicate against its keeper."""
+    n = len(status)
+    dup = np.flatnonzero(status == DUPLICATE)
+    relation = np.full(n, NONE, dtype=np.int8)
+    scores = np.full((n, 3), np.nan)
+    kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
+    same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
+    relation[dup[same]] = EXACT
+    scores[dup[same]] = 1.0
+    if (~same).any():
+        d, ks = dup[~same], score_pairs(store, kp[~same], rep_digest, idf)
+        krel = decide(ks, config.verify)
+        # A member linked through others may miss the rule against the keeper itself.
+        fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
+        relation[d] = np.where(krel == NONE, fallback, krel)
+        scores[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+    return relation, scores
+
+
+def assign_groups(
+    n: int,
+    rep_of: np.ndarray,
+    rep_pos: np.ndarray,
+    rep_pairs: np.ndarray,
+    edge_rel: np.ndarray,
+    edge_scores: PairScores,
+    reason_skipped: dict[int, str],
+    table: ArticleTable,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status, group and keeper of every article from the verified edges between representatives."""
+    priority = policy_key(table, config)
+    if config.cluster.method == "star":
+        labels, keeper = star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority)
+    else:
+        # Exact copies join their representative; verified edges link representatives.
+        copies = np.flatnonzero(rep_of >= 0)
+        copies = copies[rep_pos[rep_of[copies]] != copies]
+        art_pairs = np.concatenate([rep_pos[rep_pairs].reshape(-1, 2), np.stack([rep_pos[rep_of[copies]], copies], axis=1)])
+        art_rel = np.concatenate([edge_rel, np.full(len(copies), EXACT, dtype=np.int8)])
+        ones = np.ones(len(copies))
+        cij = np.concatenate([edge_scores.contain_ij, ones])
+        cji = np.concatenate([edge_scores.contain_ji, ones])
+        labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+        keeper = choose_keepers(labels, priority)
+    sizes = np.bincount(labels, minlength=n)
+    in_group = sizes[labels] >= 2
+    status = np.full(n, KEPT, dtype=np.int8)
+    status[in_group & (keeper != np.arange(n))] = DUPLICATE
+    for pos in reason_skipped:
+        status[pos] = SKIPPED
+    return status, np.where(in_group, labels, -1), np.where(in_group, keeper, -1)
+
+
+def keep_reasons(status: np.ndarray, group: np.ndarray, keeper: np.ndarray, table: ArticleTable, config: DedupConfig) -> np.ndarray:
+    """Why each keeper was kept, as ``KEEP_*`` flags (0 for articles that keep no group).
+
+    ``KEEP_FIRST_UNDATED``: ``--keep earliest`` had no date to compare, so the
+    first in input order won. ``KEEP_NOT_CONTAINED``: the policy alone would
+    have chosen another member, a text contained in this longer one.
+    """
+    n = len(status)
+    reason = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return reason
+    in_group = group >= 0
+    labels = np.where(in_group, group, np.arange(n))
+    by_policy = choose_keepers(labels, policy_key(table, config))
+    keepers = np.unique(keeper[in_group])
+    reason[keepers] = KEEP_BY_POLICY
+    if config.cluster.keep == "earliest":
+        undated = keepers[~table.dated[keepers]]
+        reason[undated] |= KEEP_FIRST_UNDATED
+    guarded = keepers[by_policy[keepers] != keepers]
+    reason[guarded] |= KEEP_NOT_CONTAINED
+    return reason

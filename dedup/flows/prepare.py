@@ -1,0 +1,321 @@
+"""Preparation: every article from raw text to what the comparison needs.
+
+normalize ([repeats], spill) → boilerplate → sketch (strip, screen, collapse
+exact copies, MinHash, anchors, verification features). This is the one
+preparation of every flow: :func:`prepare_stream` for a feed that streams
+(``dedupe``, ``eval --sweep``), :func:`prepare_texts` for texts held in memory
+(``stories``, ``similarity``), both built from the same per-chunk stage
+functions of :mod:`dedup.sketch.prepare`.
+
+The feed is consumed once, in chunks: each chunk is normalized and its lines
+spilled to the run's temporary folder (boilerplate needs line counts over the
+whole feed before anything is stripped), then read back, stripped and
+sketched. What stays in memory per article is small: its
+:class:`~dedup.types.ArticleTable` row, one signature, its anchors; the
+verification features wait on disk in a :class:`~dedup.sketch.features.FeatureStore`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+import xxhash
+
+from ..config import DedupConfig, NormalizeConfig
+from ..exec import Executor
+from ..results import Progress
+from ..sketch.features import Features, FeatureStore
+from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
+from ..sketch.signatures import permutations
+from ..store.spill import spill, unspill
+from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
+from ..types import Article, ArticleTable
+from .timer import StageTimer
+
+__all__ = ["PreparedFeed", "Representatives", "batches", "prepare_stream", "prepare_texts", "screen"]
+
+
+def batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    """Consecutive lists of ``size`` articles from a stream."""
+    it = iter(articles)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    """A prepared feed, by article position ``0..n-1`` and representative ``0..R-1``.
+
+    A representative is the first article of each distinct comparable text;
+    exact copies point at it (``rep_of``; -1 for articles not compared).
+    """
+
+    table: ArticleTable
+    boilerplate: Boilerplate
+    removed: np.ndarray  # (n,) boilerplate lines left out of each article
+    reason_skipped: dict[int, str]  # position → why it was not compared
+    rep_of: np.ndarray  # (n,) representative of each article, or -1
+    digest: np.ndarray  # (n,) uint64 hash of the text compared
+    rep_pos: np.ndarray  # (R,) article position of each representative
+    signatures: np.ndarray  # (R, num_perm)
+    sizes: np.ndarray  # (R,) shingle counts
+    anchors: tuple[np.ndarray, np.ndarray]  # anchor grams and their representative
+    store: FeatureStore  # (R rows) verification features, on disk
+    repeat_counts: np.ndarray | None  # (n,) internally repeated paragraphs, when counted
+
+
+def prepare_stream(
+    articles: Iterable[Article],
+    config: DedupConfig,
+    executor: Executor,
+    tmp: str,
+    chunk_size: int,
+    timer: StageTimer,
+    progress: Progress | None = None,
+) -> PreparedFeed:
+    """Prepare a feed that streams by, in chunks of ``chunk_size`` through ``executor``.
+
+    ``tmp`` is the run's temporary folder (spill files and the feature store
+    live there); stages are timed into ``timer``.
+    """
+    total = len(articles) if isinstance(articles, Sequence) else 0
+
+    def tick(stage: str, k: int, of: int = 0) -> None:
+        if progress is not None:
+            progress(stage, k, of)
+
+    # Workers on another machine cannot see this machine's temporary files:
+    # then the parent keeps the spill and ships the lines.
+    share_disk = executor.shares_disk
+    table = ArticleTable()
+    starts: list[int] = []  # first position of each chunk
+    chunk_codes: list[np.ndarray] = []
+    raw_empty: list[np.ndarray] = []
+    raw_long: list[np.ndarray] = []
+    repeat_counts: list[np.ndarray] = []
+
+    def spill_path(c: int) -> str:
+        return os.path.join(tmp, "norm-%06d.pkl" % c)
+
+    def sources_of(c: int) -> list[str]:
+        return [table.source_names[s] for s in chunk_codes[c].tolist()]
+
+    def prepare_tasks() -> Iterator[tuple[list[str], list[str], str | None]]:
+        for c, batch in enumerate(batches(articles, chunk_size)):
+            starts.append(len(table))
+            chunk_codes.append(np.array(table.extend(batch), dtype=np.int32))
+            texts = [a.text for a in batch]
+            raw_empty.append(np.array([not t.strip() for t in texts], dtype=bool))
+            raw_long.append(np.array([len(t) > config.max_chars for t in texts], dtype=bool))
+            yield texts, sources_of(c), spill_path(c) if share_disk else None
+
+    count_repeats = config.count_repeats or config.clean_repeats
+    with timer("repeats+normalize" if count_repeats else "normalize"):
+        keys: list[np.ndarray] = []
+        for c, prepared in enumerate(
+            executor.imap(
+                prepare_chunk,
+                prepare_tasks(),
+                normalize_cfg=config.normalize,
+                boilerplate_cfg=config.boilerplate,
+                repeats_cfg=config.repeats if count_repeats else None,
+                clean_repeats=config.clean_repeats,
+            )
+        ):
+            keys.append(prepared.line_keys)
+            if prepared.repeat_counts is not None:
+                repeat_counts.append(prepared.repeat_counts)
+            if prepared.lines is not None:
+                spill(spill_path(c), prepared.lines)
+            tick("normalize", len(chunk_codes[c]), total)
+    n = len(table)
+
+    with timer("boilerplate"):
+        bp = find_boilerplate(np.concatenate(keys) if keys else np.zeros(0, np.uint64), config.boilerplate)
+        del keys
+
+    with timer("sketch"):
+        store = FeatureStore(tmp)
+        reps = Representatives(n, store)
+        eligible = [~(e | lg) for e, lg in zip(raw_empty, raw_long)]
+        tasks = (
+            (spill_path(c) if share_disk else unspill(spill_path(c)), sources_of(c), eligible[c])
+            for c in range(len(starts))
+        )
+        for c, sketched in enumerate(
+            executor.imap(
+                sketch_spilled,
+                tasks,
+                boilerplate_keys=bp.keys,
+                max_tokens=config.boilerplate.max_tokens,
+                shingle_cfg=config.shingle,
+                minhash_cfg=config.minhash,
+                index_cfg=config.index,
+                perms=permutations(config.minhash.num_perm, config.minhash.seed),
+            )
+        ):
+            reps.add(starts[c], sketched)
+            tick("sketch", len(sketched.n_tokens), n)
+        bp = bp.with_lines(reps.boilerplate_found)
+        rep_pos, sigs, sizes, anchors = reps.finish(config.minhash.num_perm)
+        reason_skipped = screen(
+            np.concatenate(raw_empty) if raw_empty else np.zeros(0, bool),
+            np.concatenate(raw_long) if raw_long else np.zeros(0, bool),
+            reps.n_tokens,
+            table.lengths,
+            config,
+        )
+    return PreparedFeed(
+        table=table,
+        boilerplate=bp,
+        removed=reps.removed,
+        reason_skipped=reason_skipped,
+        rep_of=reps.rep_of,
+        digest=reps.digest,
+        rep_pos=rep_pos,
+        signatures=sigs,
+        sizes=sizes,
+        anchors=anchors,
+        store=store,
+        repeat_counts=np.concatenate(repeat_counts) if repeat_counts else None,
+    )
+
+
+class Representatives:
+    """The sketches of the distinct texts of a feed, gathered chunk by chunk.
+
+    The first article with a given text (equal digests) represents it:
+    representatives are numbered ``0..R-1`` in input order, each keeps its
+    signature, shingle count and anchors here and its verification features
+    in the store; exact copies only point at their representative
+    (``rep_of``).
+    """
+
+    def __init__(self, n: int, store: FeatureStore) -> None:
+        self.store = store
+        self.n_tokens = np.zeros(n, dtype=np.int64)
+        self.removed = np.zeros(n, dtype=np.int64)
+        self.digest = np.zeros(n, dtype=np.uint64)
+        self.rep_of = np.full(n, -1, dtype=np.int64)  # article → representative
+        self.boilerplate_found: list[dict[int, tuple[str, str]]] = []
+        self._first_of: dict[int, int] = {}
+        self._positions: list[int] = []
+        self._sigs: list[np.ndarray] = []
+        self._sizes: list[np.ndarray] = []
+        self._grams: list[np.ndarray] = []
+        self._owners: list[np.ndarray] = []
+
+    def add(self, base: int, sk: Sketched) -> None:
+        """Take in the sketched chunk whose first article is at position ``base``."""
+        m = len(sk.n_tokens)
+        self.n_tokens[base : base + m] = sk.n_tokens
+        self.removed[base : base + m] = sk.removed
+        self.digest[base : base + m] = sk.digest
+        rep_index = np.full(len(sk.sketched), -1, dtype=np.int64)  # sketched row → new representative
+        for row, k in enumerate(sk.sketched.tolist()):
+            r = self._first_of.setdefault(int(sk.digest[k]), len(self._positions))
+            if r == len(self._positions):
+                self._positions.append(base + k)
+                rep_index[row] = r
+            self.rep_of[base + k] = r
+        new = np.flatnonzero(rep_index >= 0)
+        self._sigs.append(sk.signatures[new])
+        self._sizes.append(sk.n_shingles[new])
+        self.store.append(sk.features.gather(new))
+        mine = rep_index[sk.anchor_rows] >= 0
+        self._grams.append(sk.anchor_grams[mine])
+        self._owners.append(rep_index[sk.anchor_rows[mine]])
+        self.boilerplate_found.append(sk.boilerplate)
+
+    def finish(self, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """``(positions, signatures, shingle counts, (anchor grams, owners))`` of the representatives."""
+
+        def cat(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+            return np.concatenate(parts) if parts else empty
+
+        out = (
+            np.array(self._positions, dtype=np.int64),
+            cat(self._sigs, np.zeros((0, num_perm), dtype=np.uint32)),
+            cat(self._sizes, np.zeros(0, dtype=np.int64)),
+            (cat(self._grams, np.zeros(0, dtype=np.uint64)), cat(self._owners, np.zeros(0, dtype=np.int64))),
+        )
+        self._sigs, self._sizes, self._grams, self._owners, self._first_of = [], [], [], [], {}
+        return out
+
+
+def screen(
+    empty: np.ndarray, too_long: np.ndarray, n_tokens: np.ndarray, lengths: np.ndarray, config: DedupConfig
+) -> dict[int, str]:
+    """Why each skipped article was not compared (positions not listed were compared)."""
+    reason: dict[int, str] = {}
+    min_tokens, max_chars = config.shingle.min_tokens, config.max_chars
+    for pos in np.flatnonzero(empty | too_long | (n_tokens < min_tokens)).tolist():
+        if empty[pos]:
+            reason[pos] = "empty text"
+        elif n_tokens[pos] == 0:
+            reason[pos] = "no text left after removing boilerplate"
+        elif too_long[pos]:
+            reason[pos] = f"text too long: {lengths[pos]} characters > max_chars={max_chars}"
+        else:
+            ntok = int(n_tokens[pos])
+            reason[pos] = f"too short: {ntok} token{'s' if ntok != 1 else ''} < min_tokens={min_tokens}"
+    return reason
+
+
+# --- texts held in memory (stories, similarity) ---------------------------
+
+
+def normalized_lines(
+    texts: Sequence[str], config: NormalizeConfig, executor: Executor, chunk_size: int = 2000
+) -> list[list[str]]:
+    """Normalized non-empty lines of every text, in chunks through ``executor``."""
+    chunks = executor.map_chunks(normalize_chunk, texts, chunk_size=chunk_size, config=config)
+    return [art_lines for chunk in chunks for art_lines in chunk]
+
+
+def without_boilerplate(
+    lines: Sequence[Sequence[str]], sources: Sequence[str], config: DedupConfig
+) -> tuple[list[str], Boilerplate, np.ndarray]:
+    """Each article's text to compare (boilerplate left out), the boilerplate, and how many lines it removed."""
+    bp = find_boilerplate(line_keys(lines, sources, config.boilerplate), config.boilerplate)
+    keys = bp.key_set()
+    stripped = [strip_boilerplate(ls, s, keys, config.boilerplate.max_tokens) for ls, s in zip(lines, sources)]
+    bp = bp.with_lines(found for _, _, found in stripped)
+    return [c for c, _, _ in stripped], bp, np.array([r for _, r, _ in stripped], dtype=np.int64)
+
+
+def sketches(
+    contents: Sequence[str], config: DedupConfig, executor: Executor, chunk_size: int = 2000
+) -> tuple[np.ndarray, Features]:
+    """Signatures and verification features of normalized texts, in chunks through ``executor``."""
+    perms = permutations(config.minhash.num_perm, config.minhash.seed)
+    parts = executor.map_chunks(
+        sketch_chunk, contents, chunk_size=chunk_size, shingle_cfg=config.shingle, minhash_cfg=config.minhash, perms=perms,
+    )
+    sigs = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
+    return sigs, Features.concat([Features.from_hashes(p[2], p[3], p[0], p[1]) for p in parts])
+
+
+def prepare_texts(
+    texts: Sequence[str], sources: Sequence[str] | None, config: DedupConfig, executor: Executor, chunk_size: int = 2000
+) -> tuple[list[str], Features, np.ndarray]:
+    """Texts held in memory, prepared like a feed: ``(contents, features, digests)``.
+
+    ``contents`` are the normalized texts compared (with ``sources``, each
+    source's boilerplate lines left out; without, the lines are only joined),
+    ``features`` their verification features, ``digests`` the hash of each
+    content (equal digests: exact copies).
+    """
+    lines = normalized_lines(texts, config.normalize, executor, chunk_size)
+    if sources is None:
+        contents = [" ".join(ls) for ls in lines]
+    else:
+        contents, _, _ = without_boilerplate(lines, sources, config)
+    del lines
+    _, feats = sketches(contents, config, executor, chunk_size)
+    digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
+    return contents, feats, digest

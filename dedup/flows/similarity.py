@@ -1,0 +1,66 @@
+"""The similarity flow: scores of text pairs, as ``dedupe`` and ``stories`` measure them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..config import DedupConfig, StoriesConfig
+from ..exec import LocalExecutor
+from ..results import SimilarityResult
+from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
+from ..text.mojibake import repair_text
+from ..text.normalize import normalize_batch
+from ..verify import NONE, decide, fit_idf, score_pairs
+from .prepare import prepare_texts
+
+__all__ = ["similarity"]
+
+
+def similarity(
+    text1: Sequence[str],
+    text2: Sequence[str],
+    config: StoriesConfig | None = None,
+    dedup_config: DedupConfig = DedupConfig(),
+    title1: Sequence[str] | None = None,
+    title2: Sequence[str] | None = None,
+) -> SimilarityResult:
+    """Score pairs of texts the way ``dedupe`` and ``stories`` do.
+
+    ``jaccard``, ``containment`` and ``cosine`` are the core verification
+    scores (shingle sets and token TF-IDF); ``story_score`` is the score the
+    event clustering uses. IDF weights are fitted on all texts given, so
+    scores of one pair depend a little on the rest of the batch (more pairs,
+    better IDF).
+
+    Args:
+        text1, text2: the two sides, raw text, same length.
+        config: stories settings (thresholds, vectors).
+        dedup_config: the core settings (shingles, duplicate rule).
+        title1, title2: optional headlines.
+
+    Raises:
+        ValueError: the sides differ in length.
+    """
+    from ..text.mojibake import repair_text
+    from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
+
+    config = config if config is not None else StoriesConfig()
+    if len(text1) != len(text2):
+        raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
+    m = len(text1)
+    raw = repair_text(list(text1) + list(text2))
+    texts, feats, digest = prepare_texts(raw, None, dedup_config, LocalExecutor(1), chunk_size=max(1, len(raw)))
+    heads = list(title1 or [""] * m) + list(title2 or [""] * m)
+    titles = [" ".join(ls) for ls in normalize_batch(repair_text(heads), config.normalize)]
+    pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
+    core = score_pairs(feats, pairs, digest, fit_idf(feats))
+    rel = decide(core, dedup_config.verify)
+    x, nums, lengths = story_vectors(texts, titles, config), number_sets(texts, titles), token_counts(texts)
+    story = story_scores(x, nums, lengths, pairs, config)
+    verdict = [
+        "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
+        for r, s in zip(rel.tolist(), story.tolist())
+    ]
+    return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict, score_features(x, nums, lengths, pairs))

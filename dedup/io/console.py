@@ -1,0 +1,67 @@
+"""Human-readable output on the terminal: progress bars, the run summary, library warnings."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["logging_to_stderr", "print_dedupe_summary", "progress_bar"]
+
+
+def logging_to_stderr(quiet: bool) -> None:
+    """Library warnings (e.g. skipped bad records) go to stderr; ``--quiet`` keeps only errors."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dedup: %(levelname)s: %(message)s"))
+    root = logging.getLogger("dedup")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.propagate = False
+
+
+@contextmanager
+def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar per long stage on stderr (nothing when quiet or not a terminal)."""
+    logging_to_stderr(quiet)
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+
+        def update(stage: str, advance: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)  # 0: not known (a stream)
+            bar.advance(tasks[stage], advance)
+
+        yield update
+
+
+def print_dedupe_summary(info: dict[str, Any], out: Path) -> None:
+    """The stage timings and the counts of a dedupe run, on stderr."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    c = info["counts"]
+    table = Table(title="stage timings", show_header=True)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, sec in info["timings_seconds"].items():
+        table.add_row(stage, f"{sec:.2f}")
+    console.print(table)
+    rel = c["duplicates_by_relation"]
+    console.print(
+        f"{c['articles']} articles: {c['kept']} kept, {c['duplicates']} duplicates "
+        f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
+        f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
+    )
+    console.print(f"outputs in {out}/: unique.jsonl decisions.jsonl pairs.jsonl summary.json")

@@ -1,0 +1,152 @@
+"""Every input format in, :class:`~dedup.types.Article` objects out.
+
+Inputs are JSONL (``*.jsonl``, ``*.ndjson``, ``-`` for stdin), JSON
+(``*.json``), CSV and TSV, ``.txt`` files or a directory of them, and zip
+archives of JSON/JSONL; ``.gz`` is decompressed on the fly and bytes are
+decoded strictly as UTF-8. Fields are found in each file's first record
+(:data:`FIELD_ALIASES`). A record-level problem raises
+:class:`~dedup.errors.InputFormatError` naming the file and line, or with
+``ReadConfig.skip_bad`` becomes a :class:`~dedup.types.BadRecord`; a
+file-level problem always raises. ``docs/inputs.md`` has every rule.
+
+This module picks a reader per input (:func:`_sources`); the readers are
+:mod:`.jsonl`, :mod:`.delimited`, :mod:`.plaintext` and :mod:`.archive`, and
+:mod:`.records` turns what they yield into articles.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ...config import ReadConfig
+from ...errors import InputFormatError, InputNotFoundError
+from ...types import Article, BadRecord
+from .archive import _zip_sources
+from .plaintext import _txt_files, _txt_items
+from .plaintext import text_headline as text_headline
+from .records import FIELD_ALIASES, _Collector, _Source
+from .streams import _file_items, _read_guard, _stream_items
+
+__all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
+
+_SUFFIX_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "txt",
+    ".zip": "zip",
+}
+_STDIN = "<stdin>"
+
+
+def _guess_format(path: Path, name: str) -> str:
+    """The format of ``path`` from its suffix (``.gz`` aside); a directory is ``txt``."""
+    if path.is_dir():
+        return "txt"
+    base = path.name.lower().removesuffix(".gz")
+    fmt = _SUFFIX_FORMATS.get(os.path.splitext(base)[1])
+    if fmt is None:
+        raise InputFormatError(
+            "cannot tell the format from the file name; use --format jsonl, json, csv, tsv, txt or zip", name
+        )
+    return fmt
+
+
+def _sources(arg: str | Path, config: ReadConfig) -> Iterator[_Source]:
+    """The sources of one input argument: one per file or stdin, one per zip member."""
+    if isinstance(arg, str) and arg == "-":
+        if sys.stdin is None:
+            raise InputNotFoundError("-: there is no standard input to read; pass a file instead")
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so that decoding is strict
+        fmt = "jsonl" if config.format == "auto" else config.format
+        yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None), _STDIN)
+        return
+    path = Path(arg)
+    name = str(arg)
+    fmt = _guess_format(path, name) if config.format == "auto" else config.format
+    if fmt == "txt":
+        yield name, _txt_items(_txt_files(path))
+    elif fmt == "zip":
+        yield from _zip_sources(path, name)
+    elif path.is_dir():
+        raise InputFormatError(
+            f"is a directory, not a {fmt} file; a directory is read as .txt files (--format txt)", name
+        )
+    else:
+        yield name, _file_items(path, fmt, name)
+
+
+class ArticleStream:
+    """The articles of some inputs, read lazily as they are iterated (once).
+
+    A feed larger than memory passes through this one record at a time.
+    Missing paths are reported when the stream is made; every other problem
+    (see ``docs/inputs.md``) while it is iterated. After iterating,
+    :attr:`bad` holds the records skipped with ``skip_bad``. With
+    ``keep_raw``, an article read from a JSONL line carries that line
+    (``Article.raw``), so it can be written back unchanged.
+    """
+
+    def __init__(
+        self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig(), keep_raw: bool = False
+    ) -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        if not paths:
+            raise InputFormatError("no input paths were given; pass at least one file, directory or '-'")
+        for arg in paths:  # fail before reading anything
+            if not (isinstance(arg, str) and arg == "-") and not os.path.exists(arg):
+                raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
+        self.paths = list(paths)
+        self.config = config
+        self._collector = _Collector(config, keep_raw)
+        self._used = False
+
+    @property
+    def bad(self) -> list[BadRecord]:
+        """Records skipped so far (``skip_bad``)."""
+        return self._collector.bad
+
+    def __iter__(self) -> Iterator[Article]:
+        if self._used:
+            raise RuntimeError("ArticleStream: a stream is read once")
+        self._used = True
+        collector = self._collector
+        for arg in self.paths:
+            for name, items in _sources(arg, self.config):
+                yield from collector.read_source(name, items)
+        if not collector.count:
+            raise InputFormatError(
+                f"no articles: every record was bad ({len(collector.bad)} skipped); "
+                "fix the input (see the bad records) or check --text-field"
+            )
+
+
+def read_articles(
+    paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig()
+) -> tuple[list[Article], list[BadRecord]]:
+    """Read articles from files, directories, zip archives or ``-`` (stdin), in order.
+
+    Args:
+        paths: inputs, read in order and concatenated (a single path is accepted too).
+        config: field names, format, and whether to skip bad records.
+
+    Returns:
+        ``(articles, bad_records)``. An article without an id gets its position
+        in ``articles`` (0-based, across all paths) as its id. ``bad_records``
+        is empty unless ``config.skip_bad``.
+
+    Raises:
+        InputNotFoundError: a path does not exist or cannot be read.
+        InputFormatError: a record-level problem (without ``skip_bad``), a
+            file-level problem (empty file, no text field, unreadable JSON
+            document or archive), or no articles at all.
+    """
+    stream = ArticleStream(paths, config)
+    articles = list(stream)
+    return articles, stream.bad

@@ -1,0 +1,59 @@
+"""Zip inputs: the ``.json``, ``.jsonl`` and ``.ndjson`` members of an archive, sorted by name.
+
+Each member is read as its own source (``archive.zip:member``), with fields
+detected from its first record. Directories, other files and macOS droppings
+(``._*``, ``__MACOSX/``) are skipped; an archive without a readable member,
+an invalid archive and an encrypted member are file-level errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...errors import InputFormatError, InputNotFoundError
+from .records import _Items, _Source
+from .streams import _read_guard, _stream_items
+
+logger = logging.getLogger(__name__)
+
+_ZIP_MEMBER_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+
+
+def _zip_sources(path: Path, name: str) -> Iterator[_Source]:
+    """One source per readable member, in name order; the archive stays open while they are read."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise InputFormatError("not a valid zip archive; check the file or use --format", name) from None
+    except OSError as err:
+        raise InputNotFoundError(
+            f"{name}: cannot be read ({err.strerror}); check the path and its permissions"
+        ) from None
+    with archive:
+        members = []
+        for info in archive.infolist():
+            base = info.filename.rsplit("/", 1)[-1]
+            fmt = _ZIP_MEMBER_FORMATS.get(Path(base).suffix.lower())
+            if info.is_dir() or fmt is None or base.startswith("._") or info.filename.startswith("__MACOSX/"):
+                logger.debug("skipping zip member %s:%s", name, info.filename)
+                continue
+            members.append((info.filename, fmt))
+        if not members:
+            raise InputFormatError("empty input: the archive holds no .json, .jsonl or .ndjson files", name)
+        for member, fmt in sorted(members):
+            member_name = f"{name}:{member}"
+            yield member_name, _zip_member_items(archive, member, fmt, member_name)
+
+
+def _zip_member_items(archive: zipfile.ZipFile, member: str, fmt: str, name: str) -> _Items:
+    try:
+        stream = archive.open(member)
+    except (RuntimeError, NotImplementedError) as err:  # encrypted, or an unsupported compression
+        raise InputFormatError(
+            f"cannot open this zip member ({err}); re-pack the archive without encryption", name
+        ) from None
+    with stream:
+        yield from _read_guard(_stream_items(fmt, stream, name, member), name)

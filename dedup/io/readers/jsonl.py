@@ -1,0 +1,80 @@
+"""JSON inputs: JSON Lines streamed line by line, and JSON documents read whole.
+
+JSONL (``.jsonl``, ``.ndjson``, stdin): each non-blank line is one record; a
+line that does not parse becomes a bad record located at its line and column.
+JSON (``.json``): an array of records, or an object holding exactly one such
+array; records are numbered (``file:#k``), and a document that does not parse
+is a file-level error. (Not to be confused with :mod:`dedup.io.jsonl`, which
+reads side inputs such as gold labels.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from ...errors import InputFormatError
+from .lines import _decode_document
+from .records import _Bad, _Items, _Line, _Loc, _json_type
+
+
+def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
+    """One item per non-blank line: the parsed value with its line, or a ``_Bad`` locating the JSON error."""
+    for lineno, text in lines:
+        loc = _Loc(name, lineno)
+        if isinstance(text, _Bad):
+            yield loc, text
+            continue
+        if not text or text.isspace():
+            continue
+        try:
+            yield loc, _Line(json.loads(text), text)
+        except json.JSONDecodeError as err:
+            hint = "each line must be one complete JSON object"
+            if lineno == 1 and text.lstrip().startswith("["):
+                hint = "this looks like a JSON array: name the file .json or use --format json"
+            column = min(err.pos, len(text.rstrip("\r\n"))) + 1  # past the end: just after the last character
+            yield loc, _Bad(f"malformed JSON ({err.msg} at column {column}); {hint}")
+
+
+def _records_of(doc: Any, name: str) -> list[Any]:
+    """The list of records in a JSON document: the array itself, or the one array an object holds."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        lists = {k: v for k, v in doc.items() if isinstance(v, list)}
+        if len(lists) > 1:  # prefer the one list whose items are all objects
+            lists = {k: v for k, v in lists.items() if v and all(isinstance(r, dict) for r in v)}
+        if len(lists) == 1:
+            return next(iter(lists.values()))
+        keys = f" (several: {', '.join(map(repr, lists))})" if lists else ""
+        raise InputFormatError(
+            f"the top level is an object without exactly one list of records{keys}; "
+            "expected an array of objects, an object holding one, or JSONL (one object per line)",
+            name,
+        )
+    raise InputFormatError(f"the top level is a JSON {_json_type(doc)}; expected an array of objects", name)
+
+
+def _json_items(stream: IO[bytes] | IO[str], name: str, file: str | None) -> _Items:
+    """The records of one JSON document, numbered from 1; nothing for a blank document."""
+    data = stream.read()
+    if isinstance(data, str):  # a text stream is already decoded
+        text = data.removeprefix("\ufeff")
+    else:
+        decoded = _decode_document(data, file)
+        if isinstance(decoded, tuple):
+            raise InputFormatError(decoded[1], name, decoded[0])
+        text = decoded
+    if not text.strip():
+        return
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        hint = "fix the JSON"
+        if err.msg == "Extra data":
+            hint = "if the file holds one object per line, name it .jsonl or use --format jsonl"
+        raise InputFormatError(f"malformed JSON ({err.msg} at column {err.colno}); {hint}", name, err.lineno) from None
+    for k, value in enumerate(_records_of(doc, name), 1):
+        yield _Loc(name, k, is_index=True), value

@@ -1,0 +1,222 @@
+"""Records to articles: the half of reading that every format shares.
+
+A format reader (:mod:`.jsonl`, :mod:`.delimited`, :mod:`.plaintext`) yields
+*items*, ``(_Loc, value)`` pairs. The value is a parsed record (a dict), a
+:class:`_Line` (a JSON value with the line it came from), any other JSON
+value (rejected: not an object), or a :class:`_Bad` that says why the record
+could not be parsed. :class:`_Collector` turns the items of every input into
+:class:`~dedup.types.Article` objects: it finds the fields in each file's
+first record (:data:`FIELD_ALIASES`, or the names in ``ReadConfig``), gives
+an article without an id its position, refuses repeated ids, and raises
+:class:`~dedup.errors.InputFormatError` for a bad record or, with
+``ReadConfig.skip_bad``, keeps it as a :class:`~dedup.types.BadRecord`.
+The rules are spelled out in ``docs/inputs.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ...config import ReadConfig
+from ...errors import InputFormatError
+from ...types import Article, BadRecord
+
+logger = logging.getLogger(__name__)
+
+#: Field names tried, in order and case-insensitively, for each article field.
+FIELD_ALIASES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "id": ("id", "url"),
+        "text": ("text", "content", "maintext", "body"),
+        "title": ("title", "headline"),
+        "date": ("date", "published", "date_publish", "date_extracted"),
+        "source": ("source", "source_domain"),
+    }
+)
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Loc:
+    """Where a record was read: ``path`` and a 1-based line, or record number for JSON documents."""
+
+    path: str
+    line: int
+    is_index: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}:#{self.line}" if self.is_index else f"{self.path}:{self.line}"
+
+    def reason(self, message: str) -> str:
+        return f"record #{self.line}: {message}" if self.is_index else message
+
+    def error(self, message: str) -> InputFormatError:
+        if self.is_index:  # a record number is not a line: keep it out of InputFormatError.line
+            return InputFormatError(self.reason(message), self.path)
+        return InputFormatError(message, self.path, self.line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    """A record that could not be parsed; ``reason`` says why and how to fix it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A JSON value parsed from one line, with the line itself (written back unchanged)."""
+
+    value: Any
+    raw: str
+
+
+_Item = tuple[_Loc, Any]  # a parsed JSON value / CSV row dict, a _Line, or a _Bad
+_Items = Generator[_Item, None, None]
+_Source = tuple[str, _Items]  # display name (file, zip member or <stdin>), its items
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """The keys of one file's records that hold each article field (None: absent)."""
+
+    id: str | None
+    text: str
+    title: str | None
+    date: str | None
+    source: str | None
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _detect_fields(record: dict[str, Any], config: ReadConfig, loc: _Loc) -> _Fields:
+    """Map each article field to a key of ``record``; explicit names must exist."""
+    by_fold: dict[str, str] = {}
+    for key in record:
+        by_fold.setdefault(str(key).casefold(), key)
+    found = ", ".join(map(str, record)) or "none"
+    chosen: dict[str, str | None] = {}
+    for name, aliases in FIELD_ALIASES.items():
+        wanted: str | None = getattr(config, f"{name}_field")
+        if wanted is not None:
+            key = wanted if wanted in record else by_fold.get(wanted.casefold())
+            if key is None:
+                raise InputFormatError(
+                    f"the {name} field {wanted!r} (--{name}-field) is not in the first record; "
+                    f"fields found: {found}. Check the spelling, or leave --{name}-field out to auto-detect",
+                    loc.path,
+                )
+        else:
+            key = next((by_fold[a] for a in aliases if a in by_fold), None)
+        chosen[name] = key
+    text = chosen.pop("text")
+    if text is None:
+        raise InputFormatError(
+            f"no text field in the first record (looked for {', '.join(FIELD_ALIASES['text'])}); "
+            f"fields found: {found}. Name the field that holds the article body with --text-field",
+            loc.path,
+        )
+    return _Fields(text=text, **chosen)
+
+
+def _optional_str(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+class _Collector:
+    """Turns records into articles across all inputs: ids, duplicates, bad records."""
+
+    def __init__(self, config: ReadConfig, keep_raw: bool = False) -> None:
+        self.config = config
+        self.keep_raw = keep_raw
+        self.count = 0
+        self.bad: list[BadRecord] = []
+        self._first_seen: dict[str, str] = {}
+
+    def reject(self, loc: _Loc, reason: str) -> None:
+        if not self.config.skip_bad:
+            raise loc.error(reason)
+        self.bad.append(BadRecord(loc.path, loc.line, loc.reason(reason)))
+
+    def read_source(self, name: str, items: _Items) -> Iterator[Article]:
+        """Read one file (or zip member, or stdin); fields are detected from its first object."""
+        fields: _Fields | None = None
+        n_items = 0
+        n_articles, n_bad = self.count, len(self.bad)
+        with closing(items):
+            for loc, value in items:
+                n_items += 1
+                raw = None
+                if isinstance(value, _Line):
+                    value, raw = value.value, (value.raw if self.keep_raw else None)
+                if isinstance(value, _Bad):
+                    self.reject(loc, value.reason)
+                    continue
+                if not isinstance(value, dict):
+                    what = "the record" if loc.is_index else "the line"
+                    self.reject(
+                        loc,
+                        f"{what} is a JSON {_json_type(value)}, not an object; "
+                        "each record must be an object with a text field",
+                    )
+                    continue
+                if fields is None:
+                    fields = _detect_fields(value, self.config, loc)
+                article = self._article(loc, value, fields, raw)
+                if article is not None:
+                    self.count += 1
+                    yield article
+        if n_items == 0:
+            raise InputFormatError("empty input: no records found; check that this is the file you meant", name)
+        n_bad = len(self.bad) - n_bad
+        logger.info("read %d articles from %s", self.count - n_articles, name)
+        if n_bad:
+            shown = self.bad[len(self.bad) - n_bad :][:3]
+            where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
+            logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
+
+    def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None) -> Article | None:
+        if fields.text not in record:
+            self.reject(
+                loc,
+                f"no {fields.text!r} field (the text) in this record; fields: {', '.join(map(str, record)) or 'none'}",
+            )
+            return None
+        text = record[fields.text]
+        if text is None:
+            text = ""
+        elif not isinstance(text, str):
+            self.reject(loc, f"the text field {fields.text!r} is a JSON {_json_type(text)}, not a string")
+            return None
+        raw_id = record.get(fields.id) if fields.id is not None else None
+        article_id = str(self.count) if raw_id is None or raw_id == "" else str(raw_id)
+        where = str(loc)
+        first = self._first_seen.get(article_id)
+        if first is not None:
+            self.reject(
+                loc,
+                f"repeated id {article_id!r}: first at {first}, again at {where}; ids must be unique "
+                "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)",
+            )
+            return None
+        self._first_seen[article_id] = where
+        date = record.get(fields.date) if fields.date is not None else None
+        return Article(
+            id=article_id,
+            text=text,
+            title=_optional_str(record.get(fields.title)) if fields.title is not None else "",
+            date=None if date is None or date == "" else _optional_str(date),
+            source=_optional_str(record.get(fields.source)) if fields.source is not None else "",
+            record=record,
+            origin=where,
+            text_key=fields.text,
+            raw=raw,
+        )

@@ -1,0 +1,157 @@
+"""The entry point of the repeats stage: find an article's repeats and plan its cleaned copy.
+
+:func:`find_repeats` runs the steps in order (segment the text, find the
+relations, plan the removals) and returns an
+:class:`~dedup.repeats.records.ArticleRepeats`; :func:`dedup.repeats.clean`
+applies the plan. The cleaning rules are in ``docs/repeats.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from ..config import NormalizeConfig, RepeatsConfig
+from ..text.normalize import normalize
+from .match import Match, copy_span, find_relations
+from .records import ArticleRepeats, Repeat
+from .segment import Paragraph, analyse
+
+__all__ = ["find_repeats", "find_repeats_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+def _plan(
+    paragraphs: list[Paragraph], relations: list[Repeat], matches: list[tuple[int, int, Match]]
+) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
+    """Which paragraphs to remove whole, and which pieces of run-on lines to keep.
+
+    Returns:
+        ``target``: every paragraph removed whole, mapped to the paragraph
+        that keeps its text; ``fragments``: every run-on line that is cut,
+        mapped to the pieces between its glued copies (not yet stripped).
+    """
+    glued: dict[int, set[int]] = {}
+    for i, j, match in matches:
+        if match.aligned:
+            glued.setdefault(j, set()).add(i)
+    run_on = {j for j, members in glued.items() if len(members) >= 2}
+
+    target: dict[int, int] = {}
+
+    def resolve(k: int) -> int:
+        seen = set()
+        while k in target and k not in seen:
+            seen.add(k)
+            k = target[k]
+        return k
+
+    order = {"exact": 0, "contained": 1, "near": 2}
+    for r in sorted((r for r in relations if r.kind in order), key=lambda r: (order[r.kind], r.paragraph, r.in_)):
+        i, j = r.paragraph, r.in_
+        if i in target or (r.kind == "contained" and j in run_on):
+            continue
+        if resolve(j) == i:  # would close a cycle: i's text would be lost
+            continue
+        if r.kind == "near" and i in target.values():
+            # i keeps the text of its exact copies; dropping it as an edited
+            # copy of j would lose their sentences too (found by the property test)
+            continue
+        target[i] = j
+
+    fragments: dict[int, list[tuple[int, int]]] = {}
+    for j in sorted(run_on):
+        if j in target:
+            continue
+        outer = paragraphs[j]
+        cuts = []
+        for i, jj, match in matches:
+            if jj != j or not match.aligned:
+                continue
+            if resolve(i) == j:  # i's text survives only here
+                continue
+            cuts.append(copy_span(outer, match))
+        cuts.sort()
+        pieces = []
+        begin = outer.start
+        for a, b in cuts:
+            if a > begin:
+                pieces.append((begin, a))
+            begin = max(begin, b)
+        pieces.append((begin, outer.end))
+        fragments[j] = pieces
+    return target, fragments
+
+
+def _keepable(text: str, pieces: list[tuple[int, int]], config: NormalizeConfig) -> tuple[tuple[int, int], ...]:
+    """Strip the pieces and drop those without a single token (bare punctuation)."""
+    kept = []
+    for a, b in pieces:
+        piece = text[a:b]
+        stripped = piece.strip()
+        if not normalize(stripped, config):
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        kept.append((a + lead, a + lead + len(stripped)))
+    return tuple(kept)
+
+
+def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleRepeats:
+    """Find the paragraphs that ``text`` repeats, and plan a cleaned copy.
+
+    Args:
+        text: one article's body, as given (offsets refer to it).
+        config: thresholds; see :class:`dedup.config.RepeatsConfig`.
+
+    Returns:
+        The relations (sorted by paragraph, then the paragraph holding the
+        copy), summary numbers and the plan :func:`~dedup.repeats.clean` applies.
+
+    >>> r = find_repeats("Ministers meet in Beijing today\\nOther news here, all new\\nMinisters meet in Beijing today")
+    >>> [(x.paragraph, x.in_, x.kind) for x in r.repeats], r.drop
+    ([(2, 0, 'exact')], (2,))
+    >>> find_repeats("").n_paragraphs
+    0
+    """
+    paragraphs = analyse(text, config.normalize)
+    relations, matches = find_relations(paragraphs, config)
+    target, fragments = _plan(paragraphs, relations, matches)
+
+    kept_fragments: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+    drop = set(target)
+    for j, pieces in sorted(fragments.items()):
+        kept = _keepable(text, pieces, config.normalize)
+        if kept:
+            kept_fragments.append((j, kept))
+        else:
+            drop.add(j)
+    redundant = sum(paragraphs[k].end - paragraphs[k].start for k in drop)
+    for j, kept in kept_fragments:
+        redundant += paragraphs[j].end - paragraphs[j].start - sum(b - a for a, b in kept)
+    total = sum(p.end - p.start for p in paragraphs)
+    n_boilerplate = sum(1 for r in relations if r.kind == "boilerplate")
+    return ArticleRepeats(
+        repeats=tuple(relations),
+        n_paragraphs=len(paragraphs),
+        n_repeats=len(relations) - n_boilerplate,
+        n_boilerplate=n_boilerplate,
+        redundant_chars=redundant,
+        redundant_share=round(redundant / total, 6) if total else 0.0,
+        paragraphs=tuple((p.start, p.end) for p in paragraphs),
+        drop=tuple(sorted(drop)),
+        fragments=tuple(kept_fragments),
+        text_length=len(text),
+    )
+
+
+def find_repeats_batch(texts: Sequence[str], config: RepeatsConfig = RepeatsConfig()) -> list[ArticleRepeats]:
+    """:func:`find_repeats` for every text, in input order.
+
+    This function runs in the calling process; the orchestrator
+    (:func:`dedup.flows.dedupe.find_repeats_feed`) spreads a whole feed over
+    processes in coarse chunks and calls it once per chunk.
+    """
+    results = [find_repeats(t, config) for t in texts]
+    logger.debug("repeats: %d texts, %d with content repeats", len(results), sum(1 for r in results if r.n_repeats))
+    return results

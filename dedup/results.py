@@ -1,0 +1,132 @@
+"""The result records of the flows: what a run decided, by article position.
+
+Writers in :mod:`dedup.io` turn them into files (positions back to ids); they
+never recompute a decision. Status and relation codes are small integers in
+arrays; their names are :data:`STATUS` and :data:`dedup.verify.RELATIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidates import Candidates
+from .config import DedupConfig, StoriesConfig
+from .text.boilerplate import Boilerplate
+from .types import Article, ArticleTable, BadRecord
+from .verify import PairScores
+
+__all__ = [
+    "DUPLICATE",
+    "KEEP_BY_POLICY",
+    "KEEP_FIRST_UNDATED",
+    "KEEP_NOT_CONTAINED",
+    "KEPT",
+    "SKIPPED",
+    "STATUS",
+    "DedupResult",
+    "Progress",
+    "SimilarityResult",
+    "StoriesResult",
+]
+
+KEPT, DUPLICATE, SKIPPED = 0, 1, 2
+STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
+
+# Why a keeper was kept (``DedupResult.keep_reason``, flags per keeper position).
+KEEP_BY_POLICY = 0  # the --keep policy chose it
+KEEP_FIRST_UNDATED = 1  # --keep earliest with no date to compare: the first in input order won
+KEEP_NOT_CONTAINED = 2  # chosen among the copies not contained in a longer article (star grouping)
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, advance, total)``: called as work finishes (``total`` 0 = unknown)."""
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """Everything a dedupe run decided, by article position.
+
+    Attributes:
+        table: ids, sources, dates and lengths of the input, in input order.
+        status: ``(n,)`` KEPT, DUPLICATE or SKIPPED.
+        reason_skipped: position → why the article was not compared.
+        group: ``(n,)`` smallest position of the article's duplicate group, or -1.
+        keeper: ``(n,)`` position of the kept article of the group, or -1.
+        relation: ``(n,)`` relation code of a duplicate to its keeper (NONE otherwise).
+        scores: ``(n, 3)`` jaccard, containment, cosine of a duplicate vs its keeper (NaN otherwise).
+        pairs, pair_scores, pair_relation: every verified duplicate edge.
+        candidates: candidate statistics.
+        boilerplate: lines left out of shingling, per source.
+        boilerplate_removed: ``(n,)`` how many lines of each article were boilerplate.
+        timings: seconds per stage.
+        config: the configuration used.
+        keep_reason: ``(n,)`` for each keeper, why it was kept (``KEEP_*``).
+        bad_records: input records skipped by the reader.
+        repeat_counts: ``(n,)`` internally repeated paragraphs (when counted).
+        runtime: how the run was executed (:class:`~dedup.runtime.Runtime` as data).
+    """
+
+    table: ArticleTable
+    status: np.ndarray
+    reason_skipped: dict[int, str]
+    group: np.ndarray
+    keeper: np.ndarray
+    relation: np.ndarray
+    scores: np.ndarray
+    pairs: np.ndarray
+    pair_scores: PairScores
+    pair_relation: np.ndarray
+    candidates: Candidates
+    boilerplate: Boilerplate
+    boilerplate_removed: np.ndarray
+    timings: dict[str, float]
+    config: DedupConfig
+    keep_reason: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    bad_records: list[BadRecord] = field(default_factory=list)
+    repeat_counts: np.ndarray | None = None
+    runtime: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoriesResult:
+    """Events and storylines of a feed, by article position.
+
+    Attributes:
+        articles: the input, in input order.
+        dedup: the duplicate groups (the core ``dedupe`` run).
+        event, storyline: ``(n,)`` smallest member position of each level.
+        representative: ``(n,)`` per event label, the member nearest its centroid.
+        pairs, scores: candidate pairs within the window and their story scores.
+        timings: seconds per stage (the dedupe stages prefixed ``dedupe.``).
+        config: the stories configuration used.
+    """
+
+    articles: list[Article]
+    dedup: DedupResult
+    event: np.ndarray
+    storyline: np.ndarray
+    representative: np.ndarray
+    pairs: np.ndarray
+    scores: np.ndarray
+    timings: dict[str, float]
+    config: StoriesConfig
+
+
+@dataclass(frozen=True)
+class SimilarityResult:
+    """Scores of text pairs ``(text1[k], text2[k])``, each array ``(m,)``.
+
+    ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
+    ``"same_event"`` when the story score reaches the event threshold, else
+    ``"different"``. ``story_features`` ``(m, 3)`` are what the story score
+    combines (columns :data:`dedup.stories.SCORE_FEATURES`).
+    """
+
+    jaccard: np.ndarray
+    containment: np.ndarray
+    cosine: np.ndarray
+    story_score: np.ndarray
+    verdict: list[str]
+    story_features: np.ndarray

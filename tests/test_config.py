@@ -1,0 +1,107 @@
+"""Config checks, the round trip through plain data, and --config files on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+from dedup.config import (
+    BoilerplateConfig,
+    ClusterConfig,
+    DedupConfig,
+    IndexConfig,
+    MinHashConfig,
+    RepeatsConfig,
+    ShingleConfig,
+    StoriesConfig,
+    VerifyConfig,
+    from_dict,
+)
+from dedup.errors import ConfigError
+
+BAD = [
+    (ShingleConfig, {"kind": "sentence"}, "kind"),
+    (ShingleConfig, {"k": 0}, "between 1 and 32"),
+    (MinHashConfig, {"num_perm": 8}, "num_perm"),
+    (IndexConfig, {"threshold": 1.0}, "strictly between"),
+    (IndexConfig, {"max_bucket": 1}, "max_bucket"),
+    (VerifyConfig, {"jaccard": 1.5}, "between 0 and 1"),
+    (ClusterConfig, {"method": "chain"}, "star"),
+    (ClusterConfig, {"keep": "newest"}, "keep policy"),
+    (ClusterConfig, {"keep": "source-priority"}, "source priority list"),
+    (BoilerplateConfig, {"min_articles": 1}, "min_articles"),
+    (RepeatsConfig, {"near": 0.3}, "near threshold"),
+    (StoriesConfig, {"window_days": 0}, "window_days"),
+    (DedupConfig, {"max_chars": 0}, "max_chars"),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "message"), BAD, ids=[f"{c.__name__}-{next(iter(k))}" for c, k, _ in BAD])
+def test_bad_values_are_config_errors(cls: type, kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        cls(**kwargs)
+
+
+def test_shingle_size_follows_the_kind() -> None:
+    assert ShingleConfig().k == 3 and ShingleConfig(kind="char").k == 5 and ShingleConfig(kind="char", k=7).k == 7
+
+
+def test_clean_repeats_implies_counting_them() -> None:
+    assert DedupConfig(clean_repeats=True).count_repeats
+
+
+@pytest.mark.parametrize("config", [DedupConfig(), DedupConfig(verify=VerifyConfig(jaccard=0.7), cluster=ClusterConfig(
+    keep="source-priority", source_priority=("was", "spa")), shingle=ShingleConfig(kind="char"))], ids=["default", "changed"])
+def test_round_trip_through_plain_data(config: DedupConfig) -> None:
+    assert from_dict(DedupConfig, json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"verify": {"jacard": 0.5}}, "unknown setting 'jacard'"),
+    ({"minhash": {"scheme": "mod61"}}, "fixed to 'affine32'"),
+    ({"verify": 3}, "expected a table"),
+], ids=["typo", "fixed-field", "not-a-table"])
+def test_from_dict_rejects(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_dict(DedupConfig, data)
+
+
+def _dedupe(tmp_path: Path, seeds_dir: Path, *args: str) -> tuple[int, str, dict]:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(out), "--quiet", *args])
+    summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+    return res.exit_code, res.output, summary
+
+
+def test_config_file_sets_and_options_win(tmp_path: Path, seeds_dir: Path) -> None:
+    cfg = tmp_path / "dedup.toml"
+    cfg.write_text('[dedupe.verify]\njaccard = 0.55\ncontainment = 0.7\n[dedupe.cluster]\nkeep = "longest"\n[runtime]\nchunk_size = 3\n')
+    code, _, summary = _dedupe(tmp_path, seeds_dir, "--config", str(cfg), "--containment", "0.65")
+    assert code == 0
+    conf = summary["config"]
+    assert conf["dedupe"]["verify"] == {"jaccard": 0.55, "containment": 0.65, "min_cosine": 0.5}
+    assert conf["dedupe"]["cluster"]["keep"] == "longest" and conf["runtime"]["chunk_size"] == 3
+
+
+def test_summary_config_repeats_the_run(tmp_path: Path, seeds_dir: Path) -> None:
+    """summary.json's config section, written back as TOML tables, gives the same settings."""
+    code, _, first = _dedupe(tmp_path, seeds_dir, "--jaccard", "0.45", "--keep", "first", "--no-anchors")
+    assert code == 0
+    again = from_dict(DedupConfig, first["config"]["dedupe"])
+    assert again.verify.jaccard == 0.45 and again.cluster.keep == "first" and not again.index.anchors
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[dedupe.verify]\njacard = 0.5\n", "unknown setting 'jacard'"),
+    ("[dedup]\n", "unknown table"),
+    ("[dedupe\n", "not valid TOML"),
+], ids=["typo", "table", "syntax"])
+def test_bad_config_file_is_one_line(tmp_path: Path, seeds_dir: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
+    assert code == 1 and message in output and "Traceback" not in output

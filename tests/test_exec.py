@@ -1,0 +1,123 @@
+"""Executors change how fast a run goes, never what it decides.
+
+The same feed (copies in families, per-source boilerplate, skips) gives the
+same decision lines serially, in two joblib processes, and on a two-worker
+Dask cluster (local, and reached by address). The feed has boilerplate on
+purpose: the Dask backend once stripped none (joblib's Dask backend turned
+the members of the boilerplate key set into unresolved futures).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.candidates.banding import band_params, lsh_pairs
+from dedup.config import DedupConfig
+from dedup.errors import ConfigError
+from dedup.exec import LocalExecutor, open_executor
+from dedup.flows.dedupe import dedupe
+from dedup.io.dedupe_out import decision_rows, pair_rows
+from dedup.runtime import Runtime
+from dedup.types import Article
+
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+DASK_WARNINGS = ("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")
+
+
+def feed() -> list[Article]:
+    """Seeds, their re-headlined copies and teasers, all with their outlet's header and footer lines."""
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    header, footer = "وكالة الأنباء الرياض", "تابعونا على تويتر وفيسبوك"
+    arts = [Article(id=f"s{i}", text=f"{header}\n{t}\n{footer}", source="wire") for i, t in enumerate(texts)]
+    arts += [Article(id=f"c{i}", text=f"عنوان آخر\n{t}\n{footer}", source="outlet", date=f"2024-01-0{i + 1}") for i, t in enumerate(texts)]
+    arts += [Article(id=f"t{i}", text=f"{header}\n" + " ".join(t.split()[:120]), source="wire") for i, t in enumerate(texts)]
+    arts += [Article(id="e", text="  "), Article(id="short", text="كلمتان فقط")]
+    return arts
+
+
+def decisions(runtime: Runtime) -> tuple[list[dict], list[dict], np.ndarray]:
+    result = dedupe(feed(), DedupConfig(), runtime=runtime)
+    return list(decision_rows(result)), list(pair_rows(result)), result.boilerplate_removed
+
+
+def test_the_feed_has_boilerplate_and_copies() -> None:
+    rows, pairs, removed = decisions(Runtime(chunk_size=4))
+    assert (removed > 0).sum() >= 10
+    assert sum(r["status"] == "duplicate" for r in rows) >= 8 and len(pairs) >= 5
+    assert {r["status"] for r in rows} == {"kept", "duplicate", "skipped"}
+
+
+def test_two_joblib_workers_decide_as_one_process() -> None:
+    rows, pairs, removed = decisions(Runtime(chunk_size=4))
+    j_rows, j_pairs, j_removed = decisions(Runtime(chunk_size=4, n_jobs=2))
+    assert j_removed.tolist() == removed.tolist()
+    assert j_rows == rows and j_pairs == pairs
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_dask_local_cluster_decides_as_local() -> None:
+    pytest.importorskip("distributed")
+    rows, pairs, removed = decisions(Runtime(chunk_size=4))
+    d_rows, d_pairs, d_removed = decisions(Runtime(chunk_size=4, backend="dask", n_jobs=2))
+    assert d_removed.tolist() == removed.tolist()  # boilerplate stripped on the workers too
+    assert d_rows == rows and d_pairs == pairs
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_existing_cluster_by_address_decides_as_local() -> None:
+    """With an address the workers may be other machines: the normalized lines travel with the tasks."""
+    distributed = pytest.importorskip("distributed")
+    rows, pairs, _ = decisions(Runtime(chunk_size=4))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        d_rows, d_pairs, _ = decisions(Runtime(chunk_size=4, dask_address=cluster.scheduler_address))
+    assert d_rows == rows and d_pairs == pairs
+
+
+def planted_signatures() -> tuple[np.ndarray, np.ndarray]:
+    """Random signatures with near copies and one bucket of 80 (over a cap of 20)."""
+    rng = np.random.default_rng(7)
+    sig = rng.integers(0, 2**32, size=(600, 128), dtype=np.uint64).astype(np.uint32)
+    sig[300:400] = sig[:100]  # near copies: every 9th value changed
+    sig[300:400, ::9] = rng.integers(0, 2**32, size=(100, 15), dtype=np.uint64).astype(np.uint32)
+    sig[450:530, :5] = 7  # 80 rows share the first band (rows=5 at 0.5, 128)
+    members = rng.permutation(600)[:560]  # a subset, out of order
+    return sig, members
+
+
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_dask_banding_matches_local() -> None:
+    pytest.importorskip("distributed")
+    from dedup.exec.dask import lsh_pairs_dask
+
+    sig, members = planted_signatures()
+    bands, rows = band_params(0.5, 128)
+    pairs, capped = lsh_pairs(sig, members, bands, rows, max_bucket=20)
+    assert capped >= 1 and len(pairs) >= 100
+    with open_executor(Runtime(backend="dask", n_jobs=2)) as executor:
+        assert executor.lsh_pairs(sig, members, bands, rows, 20)[0].tolist() == pairs.tolist()
+        for npartitions in (1, 3, 7):
+            theirs, their_capped = lsh_pairs_dask(sig, members, bands, rows, 20, npartitions=npartitions, client=executor.client)
+            assert their_capped == capped
+            assert theirs.tolist() == pairs.tolist()
+
+
+def test_local_executor_bands_with_numpy() -> None:
+    sig, members = planted_signatures()
+    assert LocalExecutor(1).lsh_pairs(sig, members, 25, 5, 20)[0].tolist() == lsh_pairs(sig, members, 25, 5, 20)[0].tolist()
+
+
+def test_unreachable_scheduler_is_a_config_error() -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(ConfigError, match="Dask scheduler"):
+        dedupe(feed()[:2], DedupConfig(), runtime=Runtime(dask_address="tcp://127.0.0.1:1"))
+
+
+@pytest.mark.parametrize("kwargs", [{"n_jobs": 0}, {"n_jobs": -2}, {"chunk_size": 0}, {"backend": "spark"}], ids=str)
+def test_runtime_checks(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        Runtime(**kwargs)

@@ -1,0 +1,56 @@
+"""Keeper policies and the reasons a keeper was kept, decided before anything is written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedup.cluster.keepers import keep_reasons, policy_key
+from dedup.config import ClusterConfig, DedupConfig
+from dedup.flows.dedupe import dedupe
+from dedup.results import KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED
+from dedup.types import Article, ArticleTable
+
+BODY = " ".join(f"word{i} alpha beta gamma" for i in range(60))
+
+
+def table(dates: list[str | None], lengths: list[int], sources: list[str]) -> ArticleTable:
+    t = ArticleTable()
+    t.extend([Article(id=str(i), text="x" * n, date=d, source=s) for i, (d, n, s) in enumerate(zip(dates, lengths, sources))])
+    return t
+
+
+POLICIES = [  # keep, expected order of preference (smallest key first)
+    ("earliest", [1, 0, 2]),
+    ("longest", [2, 0, 1]),
+    ("first", [0, 1, 2]),
+    ("source-priority", [2, 1, 0]),
+]
+
+
+@pytest.mark.parametrize(("keep", "order"), POLICIES, ids=[k for k, _ in POLICIES])
+def test_policy_key_orders_articles(keep: str, order: list[int]) -> None:
+    t = table(["2024-01-02", "2024-01-01", None], [100, 50, 300], ["c", "b", "a"])
+    cfg = DedupConfig(cluster=ClusterConfig(keep=keep, source_priority=("a", "b") if keep == "source-priority" else ()))
+    key = policy_key(t, cfg)
+    assert np.lexsort((np.arange(3), np.where(np.isnan(key), np.inf, key))).tolist() == order
+
+
+def test_undated_keeper_is_the_first_in_input_order() -> None:
+    arts = [Article(id="a", text=BODY), Article(id="b", text=BODY + " extra words here")]
+    r = dedupe(arts)
+    assert r.keeper.tolist() == [0, 0]
+    assert r.keep_reason[0] & KEEP_FIRST_UNDATED
+
+
+def test_container_is_kept_over_an_earlier_teaser_and_says_why() -> None:
+    teaser = " ".join(BODY.split()[:80])
+    arts = [Article(id="teaser", text=teaser, date="2024-01-01"), Article(id="full", text=BODY, date="2024-01-02")]
+    r = dedupe(arts)
+    assert r.keeper.tolist() == [1, 1]
+    assert r.keep_reason[1] == KEEP_NOT_CONTAINED
+
+
+def test_articles_outside_groups_have_no_reason() -> None:
+    status = np.array([0, 0])
+    assert keep_reasons(status, np.array([-1, -1]), np.array([-1, -1]), table([None, None], [1, 1], ["", ""]), DedupConfig()).tolist() == [0, 0]
