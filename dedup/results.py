@@ -120,7 +120,8 @@ class SimilarityResult:
 
     ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
     ``"same_event"`` when the story score reaches the event threshold, else
-    ``"different"``. ``story_features`` ``(m, 3)`` are what the story score
+    ``"different"``; ``"skipped"`` (scores NaN) when a text has fewer tokens
+    than ``dedupe`` compares (``shingle.min_tokens``), empty texts included. ``story_features`` ``(m, 3)`` are what the story score
     combines (columns :data:`dedup.stories.SCORE_FEATURES`).
     """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import sys
 import tempfile
 import zipfile
@@ -266,7 +267,6 @@ def test_missing_optional_fields_get_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        pytest.param(None, "", id="null-text-is-empty"),
         pytest.param("", "", id="empty-text"),
         pytest.param(ARABIC, ARABIC, id="arabic"),
         pytest.param("line\u2028separator", "line\u2028separator", id="u2028-stays-in-one-record"),
@@ -296,14 +296,37 @@ def test_an_explicit_field_that_is_absent_is_an_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- ids
 
 
-def test_missing_ids_get_their_position_across_paths(tmp_path: Path) -> None:
-    first = put(tmp_path / "1.jsonl", jsonl([{"id": "k", "text": "a"}, {"text": "b"}]))
-    second = put(tmp_path / "2.jsonl", jsonl([{"id": None, "text": "c"}, {"id": "", "text": "d"}, {"text": "e"}]))
-    third = put(
-        tmp_path / "3.jsonl", jsonl([{"text": "f"}, {"id": "m", "text": "g"}])
-    )  # fields come from the first record
-    articles, _ = read_articles([first, second, third])
-    assert [a.id for a in articles] == ["k", "1", "2", "3", "4", "5", "6"]
+def test_files_without_ids_get_positions_across_paths(tmp_path: Path) -> None:
+    first = put(tmp_path / "1.jsonl", jsonl([{"text": "a"}, {"text": "b"}]))
+    second = put(tmp_path / "2.jsonl", jsonl([{"id": "k", "text": "c"}, {"id": "m", "text": "d"}]))
+    articles, _ = read_articles([first, second])
+    assert [a.id for a in articles] == ["0", "1", "k", "m"]
+
+
+BAD_RECORDS = [  # records, the line that is bad, what the reason says
+    ([{"id": "k", "text": "a"}, {"text": "b"}], 2, "'id' is missing"),
+    ([{"id": "k", "text": "a"}, {"id": None, "text": "b"}], 2, "'id' is empty"),
+    ([{"id": "1", "text": "a"}, {"id": "", "text": "b"}], 2, "'id' is empty"),
+    ([{"text": "a"}, {"id": "m", "text": "b"}], 2, "first record of the file had none"),
+    ([{"id": True, "text": "a"}], 1, "JSON boolean"),
+    ([{"id": {"x": 1}, "text": "a"}], 1, "JSON object"),
+    ([{"id": "k", "text": None}], 1, "JSON null, not a string"),
+    ([{"id": "k", "text": "abc \ud800 def"}], 1, "lone surrogate"),
+    ([{"id": "k\udfff", "text": "abc"}], 1, "the id holds a lone surrogate"),
+    ([{"id": "k", "text": "abc", "title": "t\ud800"}], 1, "the title holds a lone surrogate"),
+    ([{"id": "k", "text": "abc", "source": "\udc80"}], 1, "the source holds a lone surrogate"),
+]
+
+
+@pytest.mark.parametrize(("records", "line", "reason"), BAD_RECORDS, ids=[r for *_, r in BAD_RECORDS])
+def test_bad_ids_texts_and_surrogates_are_named_or_skipped(tmp_path: Path, records: list, line: int, reason: str) -> None:
+    records = records + [{"id": "good", "text": "fine"}] if len(records) == 1 else records  # one good record at least
+    text = "".join(json.dumps(r) + "\n" for r in records)  # ASCII escapes: the surrogates stay \uXXXX in the file
+    path = put(tmp_path / "in.jsonl", text)
+    with pytest.raises(InputFormatError, match=f":{line}: .*{re.escape(reason)}"):
+        read_articles([path])
+    articles, bad = read_articles([path], ReadConfig(skip_bad=True))
+    assert [b.line for b in bad] == [line] and len(articles) == len(records) - 1
 
 
 @pytest.mark.parametrize(

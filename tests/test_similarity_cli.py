@@ -103,3 +103,17 @@ def test_help_texts() -> None:
     for cmd in ("stories", "similarity"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0 and "--out" in res.output
+
+
+def test_empty_and_short_texts_are_skipped_not_duplicates(tmp_path: Path) -> None:
+    """Two empty texts used to be called duplicates with every score 1.0; dedupe never compares them."""
+    body = "the council met on monday to discuss the new water plan for the eastern district of the city"
+    rows = [{"id": "empty", "text1": "", "text2": ""}, {"id": "short", "text1": "two words", "text2": "two words"},
+            {"id": "real", "text1": body, "text2": body}]
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 0, res.output
+    out = {r["id"]: r for r in map(json.loads, (tmp_path / "o.jsonl").read_text().splitlines())}
+    assert out["empty"]["verdict"] == out["short"]["verdict"] == "skipped" and out["empty"]["jaccard"] is None
+    assert out["real"]["verdict"] == "duplicate" and out["real"]["jaccard"] == 1.0

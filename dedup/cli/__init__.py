@@ -127,7 +127,8 @@ def similarity(
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
 
     The verdict is duplicate (the dedupe rule), same_event (story_score at
-    least --event-threshold) or different. story_score (0 to 1) estimates how
+    least --event-threshold), different, or skipped (a text too short for
+    dedupe to compare, or empty: no scores). story_score (0 to 1) estimates how
     alike readers find the two stories and is the score the event clustering
     of `dedup stories` uses. IDF weights come from all texts of the file plus
     a background prior, so a single pair gets usable scores too; many pairs

@@ -63,4 +63,9 @@ def similarity(
         "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
         for r, s in zip(rel.tolist(), story.tolist())
     ]
-    return SimilarityResult(core.jaccard, core.containment, core.cosine, story, verdict, score_features(x, nums, lengths, pairs))
+    # As dedupe does, a text too short to compare (or empty) is not compared: no scores, verdict "skipped".
+    n_tokens = np.array([t.count(" ") + 1 if t else 0 for t in texts])
+    short = (n_tokens[:m] < dedup_config.shingle.min_tokens) | (n_tokens[m:] < dedup_config.shingle.min_tokens)
+    jac, cont, cos, story = (np.where(short, np.nan, a) for a in (core.jaccard, core.containment, core.cosine, story))
+    verdict = ["skipped" if sk else v for sk, v in zip(short.tolist(), verdict)]
+    return SimilarityResult(jac, cont, cos, story, verdict, score_features(x, nums, lengths, pairs))

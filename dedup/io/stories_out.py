@@ -164,6 +164,10 @@ def write_stories_outputs(
     return info
 
 
+def _score(x: float) -> float | None:
+    return None if np.isnan(x) else round(float(x), 4)
+
+
 def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, str]], result: SimilarityResult) -> int:
     """Write one line per scored pair (``id``, the scores, the verdict); returns the number of lines."""
     return write_jsonl(
@@ -171,10 +175,10 @@ def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, str]], re
         (
             {
                 "id": r["id"],
-                "jaccard": round(float(result.jaccard[k]), 4),
-                "containment": round(float(result.containment[k]), 4),
-                "cosine": round(float(result.cosine[k]), 4),
-                "story_score": round(float(result.story_score[k]), 4),
+                "jaccard": _score(result.jaccard[k]),
+                "containment": _score(result.containment[k]),
+                "cosine": _score(result.cosine[k]),
+                "story_score": _score(result.story_score[k]),
                 "verdict": result.verdict[k],
             }
             for k, r in enumerate(rows)

@@ -16,6 +16,7 @@ The rules are spelled out in ``docs/inputs.md``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -91,6 +92,9 @@ class _Fields:
     title: str | None
     date: str | None
     source: str | None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON escapes can carry them; UTF-8 cannot encode them
 
 
 def _json_type(value: Any) -> str:
@@ -183,6 +187,25 @@ class _Collector:
             where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
             logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
 
+    def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields) -> str | None:
+        """The article's id: the id field's string or number, else its position when the file has no ids."""
+        if fields.id is None:
+            other = next((k for k in record if str(k).casefold() in FIELD_ALIASES["id"] and record[k] not in (None, "")), None)
+            if other is not None:
+                self.reject(loc, f"this record has an id ({other!r}) but the first record of the file had none, so ids are "
+                                 "positions here; give every record an id, or name the field with --id-field")
+                return None
+            return str(self.count)
+        raw_id = record.get(fields.id)
+        if raw_id is None or raw_id == "":
+            self.reject(loc, f"the id field {fields.id!r} is {'missing' if fields.id not in record else 'empty'} in this record; "
+                             "every record needs its own id (a position could collide with another record's id)")
+            return None
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
+            self.reject(loc, f"the id field {fields.id!r} is a JSON {_json_type(raw_id)}; ids must be strings or numbers")
+            return None
+        return str(raw_id)
+
     def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None) -> Article | None:
         if fields.text not in record:
             self.reject(
@@ -191,13 +214,18 @@ class _Collector:
             )
             return None
         text = record[fields.text]
-        if text is None:
-            text = ""
-        elif not isinstance(text, str):
+        if not isinstance(text, str):
             self.reject(loc, f"the text field {fields.text!r} is a JSON {_json_type(text)}, not a string")
             return None
-        raw_id = record.get(fields.id) if fields.id is not None else None
-        article_id = str(self.count) if raw_id is None or raw_id == "" else str(raw_id)
+        article_id = self._id(loc, record, fields)
+        if article_id is None:
+            return None
+        for name, value in (("text", text), ("id", article_id), *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date"))):
+            bad = _SURROGATE.search(value) if isinstance(value, str) else None
+            if bad is not None:
+                self.reject(loc, f"the {name} holds a lone surrogate (\\u{ord(bad.group()):04x} at character {bad.start()}): "
+                                 "not valid Unicode text; fix the producer of this file or skip it with --skip-bad")
+                return None
         where = str(loc)
         first = self._first_seen.get(article_id)
         if first is not None:
