@@ -162,3 +162,16 @@ def test_unique_writes_jsonl_lines_back_unchanged(seeds_dir: Path, tmp_path: Pat
     assert r.exit_code == 0, r.output
     unique = (tmp_path / "out" / "unique.jsonl").read_text(encoding="utf-8").split("\n")
     assert unique[:-1] == [lines[0]] + lines[2:] and unique[-1] == ""  # the copy dropped, lines as given, \n ends
+
+
+@pytest.mark.parametrize("command", ["dedupe", "repeats", "stories", "similarity"])
+def test_unwritable_out_is_one_line_before_any_work(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """A folder under a file cannot be created: one line naming it, exit 1, for every command (stories and similarity printed tracebacks)."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"id": 1, "text1": "a b c", "text2": "a b c"}) + "\n")
+    args = [command, str(pairs if command == "similarity" else seeds_dir), "--out", str(blocker / "sub" / ("o.jsonl" if command == "similarity" else "out"))]
+    res = CliRunner().invoke(app, args + ([] if command == "similarity" else ["--quiet"]))
+    assert res.exit_code == 1 and "cannot write outputs there" in res.output
+    assert "Traceback" not in res.output

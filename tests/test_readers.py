@@ -651,3 +651,16 @@ def test_public_api() -> None:
 
     assert readers.__all__ == ["FIELD_ALIASES", "ArticleStream", "read_articles"]
     assert writers.__all__ == ["atomic_open", "json_line", "write_json", "write_jsonl"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_json_is_a_bad_record_not_a_recursion_error(tmp_path: Path, suffix: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    if suffix == ".jsonl":
+        path = put(tmp_path / "in.jsonl", '{"id": "a", "text": "fine"}\n{"id": "b", "text": "x", "z": ' + deep + "}\n")
+        articles, bad = read_articles([path], ReadConfig(skip_bad=True))
+        assert [a.id for a in articles] == ["a"] and [b.line for b in bad] == [2] and "nested too deeply" in bad[0].reason
+    else:
+        path = put(tmp_path / "in.json", '[{"id": "b", "text": "x", "z": ' + deep + "}]")
+    with pytest.raises(InputFormatError, match="nested too deeply"):
+        read_articles([path])

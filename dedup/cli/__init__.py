@@ -17,6 +17,7 @@ from .. import __version__
 from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, StoriesConfig
 from ..runtime import Runtime
 from ..io.console import logging_to_stderr, progress_bar
+from ..io.writers import check_output
 from .options import Inputs, Out, Quiet, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
@@ -49,6 +50,7 @@ def dedupe(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None)
     from ..io.readers import ArticleStream
 
     with user_errors(), progress_bar(quiet) as progress:
+        check_output(out)
         stream = ArticleStream(inputs, settings["read"], keep_raw=True)
         spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
         try:
@@ -79,6 +81,7 @@ def repeats_cmd(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = 
 
     runtime = settings["runtime"]
     with user_errors(), progress_bar(quiet) as progress, open_executor(runtime) as executor:
+        check_output(out)
         stream = ArticleStream(inputs, settings["read"])
         tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
         items = repeats_stream(stream, settings["repeats"], executor, runtime.chunk_size, tick)
@@ -105,6 +108,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None
     from ..io.stories_out import write_stories_outputs
 
     with user_errors(), progress_bar(quiet) as progress:
+        check_output(out)
         articles, bad = read_articles(inputs, settings["read"])
         result = run(articles, settings["stories"], settings["dedupe"], progress, settings["runtime"])
         info = write_stories_outputs(out, result, list(inputs), bad)
@@ -139,6 +143,7 @@ def similarity(
 
     logging_to_stderr(False)
     with user_errors():
+        check_output(out, is_dir=False)
         rows = read_text_pairs(str(pairs))
         res = run([r["text1"] for r in rows], [r["text2"] for r in rows], settings["stories"], settings["dedupe"],
                   title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])

@@ -38,6 +38,8 @@ def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputFormatError(f"malformed JSON ({exc.msg}); each line must be one JSON object", name, lineno) from None
+            except RecursionError:  # a value nested thousands deep exhausts the parser's stack
+                raise InputFormatError("JSON nested too deeply to read", name, lineno) from None
             if not isinstance(obj, dict):
                 raise InputFormatError("each line must be a JSON object", name, lineno)
             yield lineno, obj

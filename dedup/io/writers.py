@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -128,3 +129,31 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     with atomic_open(path) as out:
         json.dump(obj, out, ensure_ascii=False, indent=2, default=_json_default)
         out.write("\n")
+
+
+def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
+    """Make sure a run can write its outputs to ``path`` (a folder, or a file's folder) before it works.
+
+    The folder is created if needed and a probe file is written and removed,
+    so an unwritable place fails in a second with one line, not after the
+    whole computation.
+
+    Raises:
+        OutputError: the folder cannot be created or written (names it and why).
+    """
+    from ..errors import OutputError
+
+    target = Path(path)
+    folder = target if is_dir else (target.parent if str(target.parent) else Path("."))
+    if is_dir and target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a folder; choose another --out")
+    if not is_dir and target.is_dir():
+        raise OutputError(f"{target}: is a folder; --out names the output file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".dedup-probe-", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write outputs there ({exc.strerror or exc}); check the path and permissions") from None
+    return target

@@ -18,6 +18,8 @@ from ...errors import InputFormatError
 from .lines import _decode_document
 from .records import _Bad, _Items, _Line, _Loc, _json_type
 
+_TOO_DEEP = "JSON nested too deeply to read (thousands of brackets): not an article record"
+
 
 def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
     """One item per non-blank line: the parsed value with its line, or a ``_Bad`` locating the JSON error."""
@@ -36,6 +38,8 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
                 hint = "this looks like a JSON array: name the file .json or use --format json"
             column = min(err.pos, len(text.rstrip("\r\n"))) + 1  # past the end: just after the last character
             yield loc, _Bad(f"malformed JSON ({err.msg} at column {column}); {hint}")
+        except RecursionError:  # a value nested thousands deep exhausts the parser's stack
+            yield loc, _Bad(_TOO_DEEP)
 
 
 def _records_of(doc: Any, name: str) -> list[Any]:
@@ -76,5 +80,7 @@ def _json_items(stream: IO[bytes] | IO[str], name: str, file: str | None) -> _It
         if err.msg == "Extra data":
             hint = "if the file holds one object per line, name it .jsonl or use --format jsonl"
         raise InputFormatError(f"malformed JSON ({err.msg} at column {err.colno}); {hint}", name, err.lineno) from None
+    except RecursionError:
+        raise InputFormatError(_TOO_DEEP, name) from None
     for k, value in enumerate(_records_of(doc, name), 1):
         yield _Loc(name, k, is_index=True), value
