@@ -146,8 +146,8 @@ class IndexConfig:
     ``max_bucket`` members contribute a star (each member with the first)
     instead of all pairs, so no bucket can make the work quadratic. A
     candidate whose containment estimated from the signatures is below
-    ``min_estimate`` is not verified (on the SaudiNewsNet dev days 0.15
-    screens out a third of the candidates and none of the pairs that verify).
+    ``min_estimate`` is not verified: a cheap screen before the exact scores
+    (what it screens out on the dev days: ``results/bench_dedupe.json``).
     """
 
     threshold: float = opt(0.3, "--lsh-threshold", "Jaccard threshold the LSH bands are tuned for (keep it below --jaccard).")
@@ -196,9 +196,7 @@ class ClusterConfig:
     ``method="star"`` (default): every member is verified against the
     group's keeper (no chaining). ``method="union"``: connected components of
     the verified edges, with the containment guard: more complete, less
-    precise. On the labelled dev pairs, star at its default thresholds has
-    precision 0.96 / recall 0.73; union's best F1 (0.87) comes at precision
-    0.90 (results/eval_dedupe_dev.json).
+    precise (measured in ``results/eval_dedupe_dev.json``).
     """
 
     keep: Literal["earliest", "longest", "first", "source-priority"] = opt(

@@ -7,9 +7,8 @@ Options of the stage settings are generated from the configs
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -150,26 +149,14 @@ def similarity(
         write_similarity(out, rows, res)
 
 
-class Level(str, Enum):
-    group = "group"
-    event = "event"
-    storyline = "storyline"
-
-
-class SweepScore(str, Enum):
-    jaccard = "jaccard"
-    containment = "containment"
-    cosine = "cosine"
-
-
 @app.command("eval")
 @settings_from(read=True)
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
     gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters {id,cluster}.")],
-    level: Annotated[Level, typer.Option(help="Which clustering of the run to score.")] = Level.group,
+    level: Annotated[Literal["group", "event", "storyline"], typer.Option(help="Which clustering of the run to score.")] = "group",
     positive: Annotated[str, typer.Option(help="Comma-separated label names that mean 'same' in a pair file.")] = "DUP",
-    sweep: Annotated[Optional[SweepScore], typer.Option(help="Print the precision/recall curve of this score over the gold pairs, "
+    sweep: Annotated[Optional[Literal["jaccard", "containment", "cosine"]], typer.Option(help="Print the precision/recall curve of this score over the gold pairs, "
                                                          "measured with the run's settings (needs --input).")] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("--input", help="The run's input feed (for --sweep); repeat for several files.")] = None,
     settings: Any = None,
@@ -179,7 +166,7 @@ def evaluate(
 
     with user_errors():
         labels = [s.strip() for s in positive.split(",") if s.strip()]
-        report = evaluate_run(run, gold, level.value, labels, sweep.value if sweep else None, inputs or [], settings["read"])
+        report = evaluate_run(run, gold, level, labels, sweep, inputs or [], settings["read"])
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
 
 
