@@ -30,7 +30,7 @@ class Runtime:
         temp_dir: where the run's temporary files go (None: ``$TMPDIR``).
     """
 
-    n_jobs: int = opt(1, "--jobs", "Worker processes (-1 = all cores).")
+    n_jobs: int = opt(1, "--jobs -j", "Worker processes (-1 = all cores).")
     chunk_size: int = 2000
     backend: Literal["local", "dask"] = opt(
         "local", "--backend", "local: this machine's processes (--jobs); dask: a Dask cluster (a local one of --jobs workers, or --dask-address).")

@@ -43,7 +43,7 @@ def _option(flag: str, hint: Any, help: str, default: Any) -> tuple[str, Any]:
     name = decls[0].split("/")[0].lstrip("-").replace("-", "_")
     kind = str if hint == tuple[str, ...] else hint  # a list option is written comma-separated
     shown = ",".join(default) if isinstance(default, tuple) else default
-    text = help + ("" if shown in (None, "", ()) else f" [default: {str(shown).lower() if isinstance(shown, bool) else shown}]")
+    text = help + ("" if shown in (None, "", ()) else f" (default: {str(shown).lower() if isinstance(shown, bool) else shown})")
     return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False)]
 
 
