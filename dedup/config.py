@@ -58,7 +58,11 @@ class ReadConfig:
 
     A field left as ``None`` is auto-detected from common names. With
     ``skip_bad`` a malformed record is skipped and reported instead of
-    stopping the run.
+    stopping the run. A record (a line of JSONL, CSV or TSV, a ``.txt``
+    file) of more than ``max_record_bytes`` bytes is a bad record, skipped
+    while it is read and never held whole: one hostile line must not take
+    gigabytes (the default holds a ``max_chars`` text even written with
+    ``\\u`` escapes).
     """
 
     id_field: str | None = None
@@ -68,9 +72,11 @@ class ReadConfig:
     source_field: str | None = None
     format: str = "auto"
     skip_bad: bool = False
+    max_record_bytes: int = 16 * 2**20
 
     def __post_init__(self) -> None:
-        formats = ("auto", "jsonl", "json", "csv", "tsv", "txt", "zip")
+        _check(self.max_record_bytes >= 1, f"max_record_bytes must be >= 1, got {self.max_record_bytes}")
+        formats = ("auto", "jsonl", "json", "csv", "tsv", "txt", "zip", "parquet", "newsplease")
         _check(self.format in formats, f"input format must be one of {', '.join(formats)}, got {self.format!r}")
 
 

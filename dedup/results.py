@@ -27,6 +27,7 @@ __all__ = [
     "SKIPPED",
     "STATUS",
     "DedupResult",
+    "HistoryRefs",
     "Progress",
     "SimilarityResult",
     "StoriesResult",
@@ -42,6 +43,25 @@ KEEP_NOT_CONTAINED = 2  # chosen among the copies not contained in a longer arti
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, advance, total)``: called as work finishes (``total`` 0 = unknown)."""
+
+
+@dataclass(frozen=True)
+class HistoryRefs:
+    """Articles of earlier feeds (a history index) that a result names.
+
+    In a result with history, positions ``n + k`` (``n`` the feed's size) in
+    ``group``, ``keeper`` and ``pairs`` name ``ids[k]`` here.
+    """
+
+    rows: np.ndarray  # index rows
+    ids: list[str]
+    dates: list[str | None]
+    sources: list[str]
+    lengths: np.ndarray
+    groups: list[str]  # the stored group name (its first member's id)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,8 @@ class DedupResult:
         bad_records: input records skipped by the reader.
         repeat_counts: ``(n,)`` internally repeated paragraphs (when counted).
         runtime: how the run was executed (:class:`~dedup.runtime.Runtime` as data).
+        history: with an index, the stored articles named by positions ``n + k``
+            (:class:`HistoryRefs`), and ``history_counts`` what the index added.
     """
 
     table: ArticleTable
@@ -87,6 +109,20 @@ class DedupResult:
     bad_records: list[BadRecord] = field(default_factory=list)
     repeat_counts: np.ndarray | None = None
     runtime: dict[str, object] = field(default_factory=dict)
+    history: HistoryRefs | None = None
+    history_counts: dict[str, object] = field(default_factory=dict)
+
+    def name(self, pos: int) -> str:
+        """The id of an article position (``n + k``: a stored article of the history)."""
+        n = len(self.table)
+        return self.table.ids[pos] if pos < n else self.history.ids[pos - n]  # type: ignore[union-attr]
+
+    def group_name(self, g: int) -> str | None:
+        """The name of a group label: the id of its first member (None for -1)."""
+        n = len(self.table)
+        if g < 0:
+            return None
+        return self.table.ids[g] if g < n else self.history.groups[g - n]  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

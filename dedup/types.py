@@ -47,11 +47,17 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class BadRecord:
-    """An input line skipped with ``--skip-bad``: where it was and why."""
+    """An input line skipped with ``--skip-bad``: where it was and why.
+
+    ``position`` is how many articles were read before it, i.e. its place
+    among the articles in input order (``None``: unknown, listed after
+    them), so that the outputs can give it its line in input order.
+    """
 
     path: str
     line: int
     reason: str
+    position: int | None = None
 
 
 def timestamp(value: str | None) -> float:
@@ -96,16 +102,37 @@ class ArticleTable:
         assert self._frozen is None, "ArticleTable: extend after use"
         codes = []
         for a in articles:
-            self.ids.append(a.id)
-            code = self._source_code.setdefault(a.source, len(self._source_code))
-            if code == len(self.source_names):
-                self.source_names.append(a.source)
-            self._sources.append(code)
-            codes.append(code)
-            self._times.append(timestamp(a.date))
-            self._dated.append(a.date is not None)
-            self._lengths.append(len(a.text))
+            codes.append(self.add(a.id, a.source, a.date, len(a.text)))
         return codes
+
+    def add(self, id: str, source: str, date: str | None, length: int) -> int:
+        """Describe one more article (without its text); returns its source code."""
+        assert self._frozen is None, "ArticleTable: extend after use"
+        self.ids.append(id)
+        code = self._source_code.setdefault(source, len(self._source_code))
+        if code == len(self.source_names):
+            self.source_names.append(source)
+        self._sources.append(code)
+        self._times.append(timestamp(date))
+        self._dated.append(date is not None)
+        self._lengths.append(length)
+        return code
+
+    @classmethod
+    def concat(cls, first: "ArticleTable", second: "ArticleTable") -> "ArticleTable":
+        """The articles of ``first`` then those of ``second`` (both are left as they are)."""
+        table = cls()
+        table.ids = first.ids + second.ids
+        table.source_names = list(first.source_names)
+        table._source_code = {s: i for i, s in enumerate(table.source_names)}
+        recode = np.array([table._source_code.setdefault(s, len(table._source_code)) for s in second.source_names], dtype=np.int32)
+        table.source_names = list(table._source_code)
+        a, b = first._arrays(), second._arrays()
+        table._frozen = {
+            "source": np.concatenate([a["source"], recode[b["source"]] if len(recode) else b["source"]]),
+            **{k: np.concatenate([a[k], b[k]]) for k in ("time", "dated", "length")},
+        }
+        return table
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self._frozen is None:

@@ -98,7 +98,9 @@ def test_skip_bad_reports(tmp_path: Path, seeds_dir: Path) -> None:
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["bad_records"] == 1 and summary["bad_records"][0]["line"] == 2
-    assert [d["status"] for d in read_jsonl(out / "decisions.jsonl")] == ["kept", "duplicate"]
+    decisions = read_jsonl(out / "decisions.jsonl")  # a line per input record, the bad one included (issue 15, item 8)
+    assert [(d["id"], d["status"]) for d in decisions] == [("a", "kept"), (None, "skipped"), ("b", "duplicate")]
+    assert (decisions[1]["file"], decisions[1]["line"]) == (str(src), 2) and "malformed JSON" in decisions[1]["reason"]
 
 
 @pytest.mark.parametrize(

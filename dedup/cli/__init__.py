@@ -17,7 +17,7 @@ from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, Sto
 from ..runtime import Runtime
 from ..io.console import logging_to_stderr, progress_bar
 from ..io.writers import check_output
-from .options import Inputs, Out, Quiet, settings_from, user_errors
+from .options import Inputs, Out, OutputFormat, Quiet, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -30,19 +30,33 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False) -> None:
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.", metavar="")] = False) -> None:
     """Find duplicate and near-duplicate news articles."""
 
 
 @app.command()
 @settings_from(read=True, dedupe=DedupConfig, runtime=Runtime)
-def dedupe(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None) -> None:
+def dedupe(
+    inputs: Inputs,
+    out: Out,
+    quiet: Quiet = False,
+    output_format: OutputFormat = "jsonl",
+    index: Annotated[Optional[str], typer.Option(
+        "--index", metavar="LOCATION", help="History index: a file (SQLite, created when absent) or redis://host:port/N. "
+        "The feed is also compared with every article already in it, then added.")] = None,
+    window_days: Annotated[Optional[float], typer.Option(
+        "--window-days", min=0, help="With --index: compare only with stored articles dated within this many days.")] = None,
+    settings: Any = None,
+) -> None:
     """Deduplicate a feed: keep one article per duplicate group, explain every drop.
 
     Writes unique.jsonl, decisions.jsonl (one line per input article),
-    pairs.jsonl and summary.json into --out. The feed is read once, as a
+    pairs.jsonl and summary.json into --out (.parquet files instead with
+    --output-format parquet). The feed is read once, as a
     stream: memory grows by about 3 KB per article, and temporary files under
-    $TMPDIR take about twice the feed's size while the run works.
+    $TMPDIR take about twice the feed's size while the run works. With
+    --index, articles already in the index are reported as such, copies of
+    stored articles name them, and the feed is added to the index.
     """
     from ..flows.dedupe import dedupe as run
     from ..io.dedupe_out import RecordSpool, write_dedupe_outputs
@@ -50,13 +64,29 @@ def dedupe(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None)
 
     with user_errors(), progress_bar(quiet) as progress:
         check_output(out)
-        stream = ArticleStream(inputs, settings["read"], keep_raw=True)
-        spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
+        if output_format == "parquet":  # before the run, not after it
+            from ..io.parquet_out import check_pyarrow
+
+            check_pyarrow()
+        history = None
+        if index is not None:
+            from ..store.index import open_index
+
+            history = open_index(index, settings["dedupe"])
+        elif window_days is not None:
+            raise typer.BadParameter("--window-days needs --index")
         try:
-            result = run(spool.tap(stream), settings["dedupe"], progress, lambda: stream.bad, settings["runtime"])
-            info = write_dedupe_outputs(out, result, list(inputs), spool.lines())
+            stream = ArticleStream(inputs, settings["read"], keep_raw=True)
+            spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
+            try:
+                result = run(spool.tap(stream), settings["dedupe"], progress, lambda: stream.bad, settings["runtime"],
+                             index=history, window_days=window_days, on_wait=lambda msg: typer.echo(msg, err=True))
+                info = write_dedupe_outputs(out, result, list(inputs), spool, output_format)
+            finally:
+                spool.close()
         finally:
-            spool.close()
+            if history is not None:
+                history.close()
     if not quiet:
         from ..io.console import print_dedupe_summary
 
@@ -188,3 +218,8 @@ def explain_params(
     typer.echo(f"false negative probability (area above the threshold): {fn:.4f}\n\njaccard  P(candidate)")
     for s, p in s_curve(b, r):
         typer.echo(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}")
+
+
+from .index import index_app  # noqa: E402  (the `dedup index` commands)
+
+app.add_typer(index_app)

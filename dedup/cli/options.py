@@ -17,25 +17,30 @@ from typing import Annotated, Any, Literal, Optional
 
 import typer
 
-from ..config import build_settings, cli_fields
+from ..config import ReadConfig, build_settings, cli_fields
 from ..errors import DedupError
 
-__all__ = ["Inputs", "Out", "Quiet", "settings_from", "user_errors"]
+__all__ = ["Inputs", "Out", "OutputFormat", "Quiet", "settings_from", "user_errors"]
 
 Inputs = Annotated[list[str], typer.Argument(
-    help="Input files or directories (.jsonl[.gz], .json, .csv, .tsv, .zip, a directory of .txt), or - for JSONL on stdin.",
+    help="Input files or directories (.jsonl, .json, .csv, .tsv, each also .gz/.zst/.xz/.bz2; .zip; .parquet or a folder of them; "
+         "a folder of .txt; a news-please tree of .json), or - for JSONL on stdin.",
     show_default=False)]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.")]
+OutputFormat = Annotated[Literal["jsonl", "parquet"], typer.Option(
+    "--output-format", help="Format of the unique, decisions and pairs files: jsonl, or parquet (needs pyarrow: "
+    "pip install 'dedup[parquet]'; a Parquet input's kept rows are copied unchanged).")]
+# metavar="": a flag takes no value (typer would show "<bool>" beside it, as if it took one)
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.", metavar="")]
 _READ = {  # name: (flags, help) of the reading options every feed command has
-    "fmt": ("--format", "Input format: auto (by file name), jsonl, json, csv, tsv, txt or zip."),
+    "fmt": ("--format", "Input format: auto (by file name; a folder by its files), jsonl, json, csv, tsv, txt, zip, parquet or newsplease."),
     "id_field": ("--id-field", "Field with the article id (default: id or url; else the position)."),
     "text_field": ("--text-field", "Field with the body text (default: text, content, maintext or body)."),
     "title_field": ("--title-field", "Field with the headline (default: title or headline)."),
     "date_field": ("--date-field", "Field with the date (default: date, published, date_publish or date_extracted)."),
     "source_field": ("--source-field", "Field with the outlet (default: source or source_domain)."),
 }
-_FORMATS = Literal["auto", "jsonl", "json", "csv", "tsv", "txt", "zip"]
+_FORMATS = Literal["auto", "jsonl", "json", "csv", "tsv", "txt", "zip", "parquet", "newsplease"]
 
 
 def _option(flag: str, hint: Any, help: str, default: Any) -> tuple[str, Any]:
@@ -44,7 +49,8 @@ def _option(flag: str, hint: Any, help: str, default: Any) -> tuple[str, Any]:
     kind = str if hint == tuple[str, ...] else hint  # a list option is written comma-separated
     shown = ",".join(default) if isinstance(default, tuple) else default
     text = help + ("" if shown in (None, "", ()) else f" (default: {str(shown).lower() if isinstance(shown, bool) else shown})")
-    return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False)]
+    flag = {"metavar": ""} if kind is bool else {}
+    return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False, **flag)]
 
 
 def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -70,7 +76,11 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
                 extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                                annotation=Annotated[Optional[kind], typer.Option(flag, help=text)]))
             extra.append(inspect.Parameter("skip_bad", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
-                bool, typer.Option("--skip-bad", help="Skip malformed records and report them instead of stopping.")]))
+                bool, typer.Option("--skip-bad", help="Skip malformed records and report them instead of stopping.", metavar="")]))
+            extra.append(inspect.Parameter("max_record_bytes", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+                Optional[int], typer.Option("--max-record-bytes", show_default=False, help=(
+                    "Records (a line of JSONL, CSV or TSV, a .txt file) longer than this are bad records, skipped without "
+                    f"being read whole (default: {ReadConfig.max_record_bytes})."))]))
         extra.append(inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[Path], typer.Option("--config", help="TOML file of settings (tables dedupe, stories, repeats, runtime, as in summary.json); "
                                          "options given here win.", dir_okay=False)]))
@@ -78,13 +88,15 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
         def command(*args: Any, **kwargs: Any) -> Any:
             given = {name: kwargs.pop(name) for name, *_ in specs}
             config_file = kwargs.pop("config_file")
-            read_kw = {name: kwargs.pop(name) for name in (*_READ, "skip_bad")} if read else {}
+            read_kw = {name: kwargs.pop(name) for name in (*_READ, "skip_bad", "max_record_bytes")} if read else {}
             with user_errors():
                 settings = build_settings(sections, specs, given, config_file)
                 if read:
                     from ..config import ReadConfig
 
                     read_kw["format"] = read_kw.pop("fmt") or "auto"
+                    if read_kw["max_record_bytes"] is None:
+                        del read_kw["max_record_bytes"]
                     settings["read"] = ReadConfig(**read_kw)
             return func(*args, settings=settings, **kwargs)
 

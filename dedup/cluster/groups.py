@@ -148,6 +148,7 @@ def star_groups(
     contain_ji: np.ndarray,
     strength: np.ndarray,
     priority: np.ndarray,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Groups ``(n,)`` where every member is verified against its group's keeper.
 
@@ -164,6 +165,10 @@ def star_groups(
         pairs, relation, contain_ij, contain_ji: verified edges (see :func:`duplicate_groups`).
         strength: ``(m,)`` edge order within a keeper's neighbours (higher first).
         priority: ``(n,)`` policy key, smaller = kept first; NaN last.
+        fixed: ``(n,)`` a group already decided (its keeper) for articles of
+            earlier feeds (a history index), -1 for the others. Those are
+            never taken into another group; a fixed keeper still takes in the
+            free neighbours when its turn comes.
 
     Returns:
         For each article the position of its group's keeper (itself if alone).
@@ -185,9 +190,9 @@ def star_groups(
     a, b, inside = a[order], b[order], inside[order]
     starts = np.searchsorted(a, np.arange(n + 1))
     key = np.where(np.isnan(priority), np.inf, priority)
-    group = np.full(n, -1, dtype=np.int64)
+    group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     for c in np.lexsort((np.arange(n), key)).tolist():
-        if group[c] >= 0:
+        if group[c] >= 0 and (fixed is None or fixed[c] != c):
             continue
         group[c] = c
         took_container = False

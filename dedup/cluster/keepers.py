@@ -26,7 +26,14 @@ __all__ = ["assign_groups", "explain_drops", "keep_reasons", "policy_key", "star
 
 
 def star_labels(
-    n: int, n_reps: int, rep_of: np.ndarray, rep_pairs: np.ndarray, rel: np.ndarray, scores: PairScores, priority: np.ndarray
+    n: int,
+    n_reps: int,
+    rep_of: np.ndarray,
+    rep_pairs: np.ndarray,
+    rel: np.ndarray,
+    scores: PairScores,
+    priority: np.ndarray,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Star grouping over representatives; exact copies follow their representative.
 
@@ -35,6 +42,10 @@ def star_labels(
     or a wire item does not cause the longer piece that holds it to be
     dropped); among the rest the keeper policy decides, a representative
     ranking as its best exact copy.
+
+    ``fixed`` (``(n_reps,)``, a history index): the center representative
+    already decided for representatives of earlier feeds, -1 for new ones
+    (see :func:`~dedup.cluster.groups.star_groups`).
 
     Returns:
         ``(labels, keeper)``: smallest member position of each article's group,
@@ -57,7 +68,7 @@ def star_labels(
     rep_rank[np.unique(inside)] += n  # after every text that is not inside another
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
-    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank)
+    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed)
     keeper = np.arange(n, dtype=np.int64)
     keeper[valid] = best_copy[centers[rep_of[valid]]]
     smallest = np.full(n, n, dtype=np.int64)
@@ -117,11 +128,25 @@ def assign_groups(
     reason_skipped: dict[int, str],
     table: ArticleTable,
     config: DedupConfig,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Status, group and keeper of every article from the verified edges between representatives."""
+    """Status, group and keeper of every article from the verified edges between representatives.
+
+    ``fixed`` (``(R,)``): the center representative already decided for the
+    representatives of earlier feeds (a history index), -1 for new ones.
+    """
     priority = policy_key(table, config)
+    if fixed is not None and config.cluster.method != "star":
+        # union grouping: an earlier feed's member stays linked to its center
+        held = np.flatnonzero((fixed >= 0) & (fixed != np.arange(len(fixed))))
+        link = np.stack([held, fixed[held]], axis=1)
+        rep_pairs = np.concatenate([rep_pairs.reshape(-1, 2), np.sort(link, axis=1)])
+        edge_rel = np.concatenate([edge_rel, np.full(len(held), NEAR, dtype=np.int8)])
+        one = np.ones(len(held))
+        edge_scores = PairScores(*(np.concatenate([getattr(edge_scores, f), one]) for f in ("jaccard", "contain_ij", "contain_ji", "cosine")),
+                                 np.concatenate([edge_scores.exact, np.zeros(len(held), bool)]))
     if config.cluster.method == "star":
-        labels, keeper = star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority)
+        labels, keeper = star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority, fixed)
     else:
         # Exact copies join their representative; verified edges link representatives.
         copies = np.flatnonzero(rep_of >= 0)

@@ -20,11 +20,13 @@ from ..candidates import anchor_pairs, candidate_pairs
 from ..cluster.keepers import assign_groups, explain_drops, keep_reasons
 from ..config import DedupConfig
 from ..exec import Executor, open_executor
-from ..results import DedupResult, Progress
+from ..results import DUPLICATE, DedupResult, Progress
 from ..runtime import Runtime
+from ..store.index import HistoryIndex
 from ..store.spill import temporary_space
 from ..types import Article, BadRecord
 from ..verify import NONE, PairScores, decide, fit_idf, score_pairs
+from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
 from .prepare import prepare_stream
 from .timer import StageTimer
 
@@ -37,6 +39,9 @@ def dedupe(
     progress: Progress | None = None,
     bad_records: Sequence[BadRecord] | Callable[[], Sequence[BadRecord]] = (),
     runtime: Runtime = Runtime(),
+    index: HistoryIndex | None = None,
+    window_days: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> DedupResult:
     """Find exact and near-duplicate articles and choose one keeper per group.
 
@@ -50,48 +55,109 @@ def dedupe(
             callable is asked after the stream is consumed).
         runtime: how to run it (processes, executor, temporary folder); never
             changes the result.
+        index: a history index (:func:`dedup.store.index.open_index`): the
+            feed is compared with what it holds too, and then added to it.
+            The run holds the index's writer lock throughout.
+        window_days: with an index, compare only with stored articles dated
+            within this many days of the new one (undated ones always).
+        on_wait: told why the run waits, when another writer holds the index.
 
     Returns:
         A :class:`~dedup.results.DedupResult` with exactly one decision per article.
     """
     with open_executor(runtime) as executor:
-        result = _dedupe(articles, config, runtime, executor, progress)
+        if index is None:
+            result = _dedupe(articles, config, runtime, executor, progress)
+        else:
+            with index.writer(on_wait):
+                result = _dedupe(articles, config, runtime, executor, progress, index, window_days)
     bad = bad_records() if callable(bad_records) else bad_records
     return replace(result, bad_records=list(bad))
 
 
 def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, executor: Executor,
-            progress: Progress | None) -> DedupResult:
+            progress: Progress | None, index: HistoryIndex | None = None, window_days: float | None = None) -> DedupResult:
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
-        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress)
+        seen = seen_by(index) if index is not None else None
+        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen)
         n, rep_pos = len(feed.table), feed.rep_pos
 
         with timer("candidates"):
             anchored = anchor_pairs(*feed.anchors, config.index) if config.index.anchors else None
-            feed = replace(feed, anchors=(np.zeros(0, np.uint64), np.zeros(0, np.int64)))  # the largest arrays: gone before banding
+            if index is None:  # the largest arrays: gone before banding (an index still needs them)
+                feed = replace(feed, anchors=(np.zeros(0, np.uint64), np.zeros(0, np.int64)))
             cands = candidate_pairs(feed.signatures, np.arange(len(rep_pos)), anchored, config.index, config.minhash,
                                     sizes=feed.sizes, banding=executor.lsh_pairs)
             del anchored
 
+        met = None
+        if index is not None:
+            with timer("history"):
+                met = meet_history(index, feed, config, window_days)
+        h = met.size if met is not None else 0
+
         with timer("verify"):
             rep_digest = feed.digest[rep_pos]
             idf = fit_idf(feed.store)
-            scores = score_pairs(feed.store, cands.pairs, rep_digest, idf)
+            source = feed.store if met is None else Joined(met.features, feed.store)
+            digest = rep_digest if met is None else np.concatenate([met.digest, rep_digest])
+            pairs = cands.pairs if met is None else np.concatenate([met.pairs, cands.pairs + h])
+            scores = score_pairs(source, pairs, digest, idf)
             rel = decide(scores, config.verify)
             keep_edge = rel != NONE
-            rep_pairs = cands.pairs[keep_edge]
+            rep_pairs = pairs[keep_edge]
             edge_scores = PairScores(*(getattr(scores, f)[keep_edge] for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact")))
             edge_rel = rel[keep_edge]
 
         with timer("cluster"):
-            status, group, keeper = assign_groups(n, feed.rep_of, rep_pos, rep_pairs, edge_rel, edge_scores,
-                                                  feed.reason_skipped, feed.table, config)
-            reasons = keep_reasons(status, group, keeper, feed.table, config)
+            table, rep_of, all_pos, skipped, fixed = feed.table, feed.rep_of, rep_pos, feed.reason_skipped, None
+            if met is not None:  # the met stored articles come first, as in one batch over all days
+                table = joined_table(met, feed.table)
+                rep_of = np.concatenate([np.arange(h), np.where(feed.rep_of >= 0, feed.rep_of + h, -1)])
+                all_pos = np.concatenate([np.arange(h), rep_pos + h])
+                skipped = {p + h: why for p, why in feed.reason_skipped.items()}
+                fixed = met.fixed
+            status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
+                                                  skipped, table, config, fixed)
+            reasons = keep_reasons(status, group, keeper, table, config)
 
         with timer("explain"):
-            relation, score_arr = explain_drops(status, keeper, feed.rep_of, feed.store, rep_digest, idf, config)
-            feed.store.close()
+            relation, score_arr = explain_drops(status, keeper, rep_of, source, digest, idf, config)
+        art_pairs = all_pos[rep_pairs].reshape(-1, 2)
+
+        refs, counts = None, {}
+        if met is not None:
+            refs, ref_map = history_refs(met)
+
+            def back(x: np.ndarray, col: int) -> np.ndarray:
+                """Joined positions → result positions (stored ones: ``n + ref``)."""
+                out = np.where(x >= h, x - h, x)
+                old = (x >= 0) & (x < h)
+                out[old] = n + ref_map[x[old], col]
+                return out
+
+            status, relation, score_arr, reasons = status[h:], relation[h:], score_arr[h:], reasons[h:]
+            group, keeper = back(group[h:], 1), back(keeper[h:], 1)
+            art_pairs = back(art_pairs, 0)
+            with timer("index"):
+                known = {p for p, why in feed.reason_skipped.items() if why.startswith(ALREADY)}
+                added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
+                               edge_rel, edge_scores, runtime.chunk_size, known)
+            counts = {
+                "location": index.location,  # type: ignore[union-attr]
+                "already_indexed": len(known),
+                "added": added,
+                "stored_articles_met": h,
+                "candidate_pairs_with_history": len(met.pairs),
+                "from_bands": met.from_bands,
+                "from_anchors": met.from_anchors,
+                "from_digest": met.from_digest,
+                "screened_out": met.screened_out,
+                "duplicates_of_history": int(((keeper >= n) & (status == DUPLICATE)).sum()),
+                "window_days": window_days,
+            }
+        feed.store.close()
 
     return DedupResult(
         table=feed.table,
@@ -101,7 +167,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         keeper=keeper,
         relation=relation,
         scores=score_arr,
-        pairs=rep_pos[rep_pairs].reshape(-1, 2),
+        pairs=art_pairs,
         pair_scores=edge_scores,
         pair_relation=edge_rel,
         candidates=cands,
@@ -112,6 +178,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         keep_reason=reasons,
         repeat_counts=feed.repeat_counts,
         runtime=runtime.to_dict(),
+        history=refs,
+        history_counts=counts,
     )
 
 

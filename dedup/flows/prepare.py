@@ -36,7 +36,21 @@ from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_b
 from ..types import Article, ArticleTable
 from .timer import StageTimer
 
-__all__ = ["PreparedFeed", "Representatives", "batches", "prepare_stream", "prepare_texts", "screen"]
+__all__ = ["PreparedFeed", "Representatives", "Seen", "batches", "prepare_stream", "prepare_texts", "screen"]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a history index tells the preparation of a new feed.
+
+    ``skip(ids)`` gives per id a reason not to compare the article again (it
+    is already indexed) or None; ``line_counts(keys)`` how many indexed
+    articles hold each short line, so boilerplate is counted over the history
+    as well.
+    """
+
+    skip: Callable[[list[str]], list[str | None]]
+    line_counts: Callable[[np.ndarray], np.ndarray]
 
 
 def batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
@@ -66,6 +80,7 @@ class PreparedFeed:
     anchors: tuple[np.ndarray, np.ndarray]  # anchor grams and their representative
     store: FeatureStore  # (R rows) verification features, on disk
     repeat_counts: np.ndarray | None  # (n,) internally repeated paragraphs, when counted
+    line_keys: tuple[np.ndarray, np.ndarray] | None = None  # with history: short-line keys, and offsets (n + 1,) per article
 
 
 def prepare_stream(
@@ -76,11 +91,14 @@ def prepare_stream(
     chunk_size: int,
     timer: StageTimer,
     progress: Progress | None = None,
+    seen: Seen | None = None,
 ) -> PreparedFeed:
     """Prepare a feed that streams by, in chunks of ``chunk_size`` through ``executor``.
 
     ``tmp`` is the run's temporary folder (spill files and the feature store
-    live there); stages are timed into ``timer``.
+    live there); stages are timed into ``timer``. With ``seen`` (a history
+    index), articles it already holds are skipped with its reason, and
+    boilerplate counts the history's articles too.
     """
     total = len(articles) if isinstance(articles, Sequence) else 0
 
@@ -96,6 +114,8 @@ def prepare_stream(
     chunk_codes: list[np.ndarray] = []
     raw_empty: list[np.ndarray] = []
     raw_long: list[np.ndarray] = []
+    raw_known: list[np.ndarray] = []
+    known_reason: dict[int, str] = {}
     repeat_counts: list[np.ndarray] = []
 
     def spill_path(c: int) -> str:
@@ -111,11 +131,19 @@ def prepare_stream(
             texts = [a.text for a in batch]
             raw_empty.append(np.array([not t.strip() for t in texts], dtype=bool))
             raw_long.append(np.array([len(t) > config.max_chars for t in texts], dtype=bool))
+            known = np.zeros(len(batch), dtype=bool)
+            if seen is not None:
+                for k, why in enumerate(seen.skip([a.id for a in batch])):
+                    if why is not None:
+                        known[k] = True
+                        known_reason[starts[-1] + k] = why
+            raw_known.append(known)
             yield texts, sources_of(c), spill_path(c) if share_disk else None
 
     count_repeats = config.count_repeats or config.clean_repeats
     with timer("repeats+normalize" if count_repeats else "normalize"):
         keys: list[np.ndarray] = []
+        per_article: list[np.ndarray] = []
         for c, prepared in enumerate(
             executor.imap(
                 prepare_chunk,
@@ -127,6 +155,7 @@ def prepare_stream(
             )
         ):
             keys.append(prepared.line_keys)
+            per_article.append(prepared.keys_per_article)
             if prepared.repeat_counts is not None:
                 repeat_counts.append(prepared.repeat_counts)
             if prepared.lines is not None:
@@ -135,13 +164,25 @@ def prepare_stream(
     n = len(table)
 
     with timer("boilerplate"):
-        bp = find_boilerplate(np.concatenate(keys) if keys else np.zeros(0, np.uint64), config.boilerplate)
+        flat = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
         del keys
+        feed_keys = None
+        if seen is None:
+            bp = find_boilerplate(flat, config.boilerplate)
+        else:  # the articles already indexed are counted in the history, not again
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            if per_article:
+                np.cumsum(np.concatenate(per_article), out=offsets[1:])
+            known_all = np.concatenate(raw_known) if raw_known else np.zeros(0, bool)
+            fresh = ~np.repeat(known_all, np.diff(offsets))
+            bp = find_boilerplate(flat[fresh], config.boilerplate, prior=seen.line_counts)
+            feed_keys = (flat, offsets)
+        del flat
 
     with timer("sketch"):
         store = FeatureStore(tmp)
         reps = Representatives(n, store)
-        eligible = [~(e | lg) for e, lg in zip(raw_empty, raw_long)]
+        eligible = [~(e | lg | kn) for e, lg, kn in zip(raw_empty, raw_long, raw_known)]
         tasks = (
             (spill_path(c) if share_disk else unspill(spill_path(c)), sources_of(c), eligible[c])
             for c in range(len(starts))
@@ -169,6 +210,7 @@ def prepare_stream(
             table.lengths,
             config,
         )
+        reason_skipped.update(known_reason)
     return PreparedFeed(
         table=table,
         boilerplate=bp,
@@ -182,6 +224,7 @@ def prepare_stream(
         anchors=anchors,
         store=store,
         repeat_counts=np.concatenate(repeat_counts) if repeat_counts else None,
+        line_keys=feed_keys,
     )
 
 

@@ -64,4 +64,5 @@ def print_dedupe_summary(info: dict[str, Any], out: Path) -> None:
         f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
         f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
     )
-    console.print(f"outputs in {out}/: unique.jsonl decisions.jsonl pairs.jsonl summary.json")
+    ext = info.get("output_format", "jsonl")
+    console.print(f"outputs in {out}/: unique.{ext} decisions.{ext} pairs.{ext} summary.json")

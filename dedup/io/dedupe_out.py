@@ -5,9 +5,11 @@ This is where positions become ids again. Files:
 * ``unique.jsonl``: the original records of every article that is not a
   duplicate (kept and skipped ones), in input order (a record read from a
   JSONL line is that line, unchanged);
-* ``decisions.jsonl``: exactly one line per input article, in input order;
+* ``decisions.jsonl``: exactly one line per input record, in input order (a
+  record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``,
+  its ``file`` and ``line``: :mod:`dedup.io.skipped`);
 * ``pairs.jsonl``: every verified duplicate edge with its scores;
-* ``summary.json``: counts, every parameter, stage timings, skipped records.
+* ``summary.json``: counts, every parameter, stage timings, the first 100 skipped records.
 
 Every file is written atomically, ``summary.json`` last: a directory with a
 ``summary.json`` from this run holds complete outputs.
@@ -16,12 +18,19 @@ A run keeps no article text, so ``unique.jsonl`` is written from the records
 as they streamed by: :class:`RecordSpool` serializes each record into a
 temporary file while the feed is read, and the kept ones are copied out once
 the decisions are known.
+
+With ``output_format="parquet"`` the three files are ``unique.parquet``,
+``decisions.parquet`` and ``pairs.parquet`` (:mod:`dedup.io.parquet_out`;
+the spool remembers the file and row of each Parquet record, so that the
+original rows can be copied), and the other format's three files are removed
+from the folder, so that it never holds the outputs of two runs.
 """
 
 from __future__ import annotations
 
 import math
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -29,10 +38,12 @@ from typing import IO, Any
 import numpy as np
 
 from .. import __version__
-from ..errors import OutputError
+from ..errors import ConfigError, OutputError
 from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED, STATUS, DedupResult
 from ..types import Article
 from ..verify import CONTAINED, RELATIONS
+from .skipped import summary_bad, with_skipped
+from .readers.parquet import ParquetRow
 from .writers import atomic_open, json_line, write_json, write_jsonl
 
 __all__ = ["RecordSpool", "decision_rows", "pair_rows", "summary", "write_dedupe_outputs"]
@@ -54,13 +65,29 @@ class RecordSpool:
 
     def __init__(self) -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile("w+b", prefix="dedup-records-")
+        self._parquet_files: dict[str, int] = {}  # Parquet inputs, numbered as first seen
+        self._file_no = array("q")  # per record: its Parquet file's number, -1 for other formats
+        self._row_no = array("q")  # per record: its 0-based row in that file
 
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
             line = json_line(a.record) if a.raw is None else a.raw.rstrip("\r\n") + "\n"
             self._file.write(line.encode("utf-8"))
+            if isinstance(a.record, ParquetRow):
+                self._file_no.append(self._parquet_files.setdefault(a.record.file, len(self._parquet_files)))
+                self._row_no.append(a.record.row)
+            else:
+                self._file_no.append(-1)
+                self._row_no.append(-1)
             yield a
+
+    def parquet_rows(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+        """``(files, file_no, row_no)`` locating every record's Parquet row, or None unless all came from Parquet."""
+        file_no = np.array(self._file_no, dtype=np.int64)
+        if not len(file_no) or (file_no < 0).any():
+            return None
+        return list(self._parquet_files), file_no, np.array(self._row_no, dtype=np.int64)
 
     def lines(self) -> Iterator[bytes]:
         """The records written, in order, as JSON lines (bytes: copied out without decoding)."""
@@ -90,7 +117,8 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     table = result.table
     ids, lengths = table.ids, table.lengths
     n = len(table)
-    sizes = np.bincount(result.group[result.group >= 0], minlength=n) if n else np.zeros(0, int)
+    in_group = result.group[result.group >= 0]
+    sizes = np.bincount(in_group, minlength=max(n, int(in_group.max()) + 1 if len(in_group) else 0)) if n else np.zeros(0, int)
     policy = result.config.cluster.keep
     keep_reason = result.keep_reason
 
@@ -102,13 +130,18 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             why += " among the copies not contained in a longer article"
         return why
 
+    name, hist = result.name, result.history
+
+    def length(k: int) -> int:
+        return int(lengths[k]) if k < n else int(hist.lengths[k - n])  # type: ignore[union-attr]
+
     for pos in range(n):
         status = int(result.status[pos])
         g = int(result.group[pos])
         row: dict[str, Any] = {
             "id": ids[pos],
             "status": STATUS[status],
-            "group": ids[g] if g >= 0 else None,
+            "group": result.group_name(g),
             "duplicate_of": None,
             "relation": None,
             "scores": None,
@@ -120,14 +153,20 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             k = int(result.keeper[pos])
             rel = int(result.relation[pos])
             jac, cont, cos = (_r(x) for x in result.scores[pos])
-            row["duplicate_of"] = ids[k]
+            row["duplicate_of"] = name(k)
             row["relation"] = RELATIONS[rel]
             row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos}
             if rel == CONTAINED:
-                what = f"contained in {ids[k]}" if lengths[pos] <= lengths[k] else f"contains {ids[k]}"
+                what = f"contained in {name(k)}" if lengths[pos] <= length(k) else f"contains {name(k)}"
             else:
-                what = f"{RELATIONS[rel]} copy of {ids[k]}"
-            row["reason"] = f"{what}; of {sizes[g]} copies {ids[k]} is kept as {why_kept(k)} (--keep {policy})"
+                what = f"{RELATIONS[rel]} copy of {name(k)}"
+            if k >= n:  # an article of an earlier feed, from the history index
+                ref = k - n
+                row["seen_before"] = {"date": hist.dates[ref], "source": hist.sources[ref]}  # type: ignore[union-attr]
+                when = f" ({hist.dates[ref]})" if hist.dates[ref] else ""  # type: ignore[union-attr]
+                row["reason"] = f"{what}; seen before{when}: kept in an earlier feed, already in the index"
+            else:
+                row["reason"] = f"{what}; of {sizes[g]} copies {name(k)} is kept as {why_kept(k)} (--keep {policy})"
         elif g >= 0:
             row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
         else:
@@ -140,11 +179,11 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
 def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
     s = result.pair_scores
-    ids = result.table.ids
+    name = result.name
     for m, (i, j) in enumerate(result.pairs.tolist()):
         yield {
-            "id1": ids[i],
-            "id2": ids[j],
+            "id1": name(i),
+            "id2": name(j),
             "relation": RELATIONS[int(result.pair_relation[m])],
             "jaccard": _r(s.jaccard[m]),
             "containment_1_in_2": _r(s.contain_ij[m]),
@@ -202,14 +241,16 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
             "bands": cand.bands,
             "rows": cand.rows,
         },
+        **({"history": result.history_counts} if result.history_counts else {}),
         "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
-        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in result.bad_records],
+        **summary_bad(result.bad_records),
         "boilerplate": result.boilerplate.report()[:100],
     }
 
 
 def write_dedupe_outputs(
-    out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes]
+    out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes] | RecordSpool,
+    output_format: str = "jsonl",
 ) -> dict[str, Any]:
     """Write the four output files atomically; returns the summary.
 
@@ -219,19 +260,36 @@ def write_dedupe_outputs(
         inputs: the input paths, for the summary.
         records: every input record in input order (one per article of the
             run), as objects or as JSON lines (str, or UTF-8 bytes as
-            :meth:`RecordSpool.lines` gives them).
+            :meth:`RecordSpool.lines` gives them), or the spool itself (which
+            lets ``unique.parquet`` copy the rows of Parquet inputs).
+        output_format: ``"jsonl"`` or ``"parquet"`` (needs pyarrow).
 
     Raises:
         OutputError: a file cannot be written.
+        ConfigError: ``"parquet"`` without pyarrow.
     """
+    if output_format not in ("jsonl", "parquet"):
+        raise ConfigError(f"output format must be jsonl or parquet, got {output_format!r}")
     out = Path(out_dir)
     try:
         (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
-        _write_unique(out / "unique.jsonl", records, result.status)
-        write_jsonl(out / "decisions.jsonl", decision_rows(result))
-        write_jsonl(out / "pairs.jsonl", pair_rows(result))
+        for stale in ("unique", "decisions", "pairs"):  # nor may another format's files sit beside the new ones
+            (out / f"{stale}.{'jsonl' if output_format == 'parquet' else 'parquet'}").unlink(missing_ok=True)
+        blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
+        decisions = with_skipped(decision_rows(result), result.bad_records, blank)
+        if output_format == "parquet":
+            from .parquet_out import write_parquet_outputs
+
+            write_parquet_outputs(out, records, result.status != DUPLICATE, decisions, pair_rows(result))
+        else:
+            _write_unique(out / "unique.jsonl", records.lines() if isinstance(records, RecordSpool) else records, result.status)
+            write_jsonl(out / "decisions.jsonl", decisions)
+            write_jsonl(out / "pairs.jsonl", pair_rows(result))
         info = summary(result, inputs)
+        info["output_format"] = output_format
         write_json(out / "summary.json", info)
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
     return info

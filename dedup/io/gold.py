@@ -45,10 +45,19 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
 
 
 def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
-    """Cluster of every article in a run: the duplicate group, or the event/storyline."""
+    """Cluster of every article in a run: the duplicate group, or the event/storyline.
+
+    Lines without an id (a record skipped with ``--skip-bad`` has ``"id":
+    null``), or with an id that is not a string or number, name no article and
+    are left out.
+    """
     run = Path(run_dir)
     if level == "group":
         rows = _jsonl(run / "decisions.jsonl")
     else:
         rows = _jsonl(run / "stories.jsonl")
-    return {str(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in rows}
+    return {
+        str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
+        for r in rows
+        if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
+    }

@@ -4,7 +4,9 @@
 * ``cleaned.jsonl``: every article's original record with its text field replaced by
   the cleaned text (unchanged when nothing repeats), plus ``"repeats_removed"``;
 * ``articles.jsonl``: per article, how many repeats of each kind and how much text is redundant;
-* ``summary.json``: totals, parameters and timings (written last).
+  one line per input record: a record skipped with ``--skip-bad`` has ``"id": null``,
+  ``"status": "skipped"``, its ``file`` and ``line`` (:mod:`dedup.io.skipped`);
+* ``summary.json``: totals, parameters and timings, the first 100 skipped records (written last).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from ..config import RepeatsConfig
 from ..errors import OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
+from .skipped import summary_bad, with_skipped
 from .writers import atomic_open, json_line, write_json
 
 __all__ = ["write_repeats_outputs"]
@@ -39,8 +42,9 @@ def write_repeats_outputs(
     The three JSONL files are written side by side, each to a temporary file
     renamed into place only when the stream has ended without error;
     ``summary.json`` is removed first and written last, so a directory
-    without it is recognizably incomplete. ``bad_records`` is asked once
-    the stream has ended (the reader knows them only then).
+    without it is recognizably incomplete. ``bad_records`` gives the records
+    skipped so far, asked as the stream goes by (each gets its line of
+    ``articles.jsonl`` in input order) and once more at its end.
     """
     out = Path(out_dir)
     start = time.perf_counter()
@@ -50,20 +54,27 @@ def write_repeats_outputs(
         (out / "summary.json").unlink(missing_ok=True)
         with ExitStack() as stack:
             rel_f, clean_f, art_f = (stack.enter_context(atomic_open(out / name)) for name in ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"))
-            for art, res in items:
-                articles += 1
-                for rep in res.repeats:
-                    rel_f.write(json_line(rep.as_record(art.id)))
-                record = dict(art.record)
-                if res.n_repeats:
-                    record[art.text_key] = clean(art.text, res)
-                    with_repeats += 1
-                record["repeats_removed"] = bool(res.n_repeats)
-                clean_f.write(json_line(record))
-                art_f.write(json_line({"id": art.id, **res.summary()}))
-                for k, v in res.by_kind().items():
-                    by_kind[k] += v
-                redundant += res.redundant_chars
+
+            def article_rows() -> Iterator[dict[str, Any]]:
+                nonlocal articles, with_repeats, redundant
+                for art, res in items:
+                    articles += 1
+                    for rep in res.repeats:
+                        rel_f.write(json_line(rep.as_record(art.id)))
+                    record = dict(art.record)
+                    if res.n_repeats:
+                        record[art.text_key] = clean(art.text, res)
+                        with_repeats += 1
+                    record["repeats_removed"] = bool(res.n_repeats)
+                    clean_f.write(json_line(record))
+                    for k, v in res.by_kind().items():
+                        by_kind[k] += v
+                    redundant += res.redundant_chars
+                    yield {"id": art.id, **res.summary()}
+
+            blank = dict.fromkeys(("n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
+            for row in with_skipped(article_rows(), bad_records, blank):
+                art_f.write(json_line(row))
         bad = list(bad_records())
         info = {
             "dedup_version": __version__,
@@ -77,7 +88,7 @@ def write_repeats_outputs(
             },
             "config": {"repeats": asdict(config)},
             "seconds": round(time.perf_counter() - start, 3),
-            "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad],
+            **summary_bad(bad),
         }
         write_json(out / "summary.json", info)
     except OSError as exc:

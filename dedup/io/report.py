@@ -7,6 +7,13 @@ page loads nothing (inline CSS, no scripts, no fonts, no images) and carries
 a Content-Security-Policy that forbids loading anything anyway. Article text
 gets ``dir="auto"`` so Arabic renders right-to-left and Latin text
 left-to-right, each paragraph by its own first strong character.
+
+Layout holds against hostile text too: every string from the feed sits in an
+element of its own that isolates its direction (``dir="auto"``, or
+``<bdi>`` inside a line that lists several: sources, date, id), so an
+unterminated right-to-left override cannot reverse its neighbours; and long
+unbroken strings wrap anywhere (``overflow-wrap:anywhere``) instead of
+widening the page.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from ..types import Article
 __all__ = ["render_report"]
 
 _CSS = """
-body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222}
+body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
+bdi{unicode-bidi:isolate}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin:.2rem 0}h3{margin:.2rem 0}
 .event{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
 .meta{color:#555;font-size:.85rem}
@@ -41,6 +49,11 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+def _i(value: Any) -> str:
+    """A string from the feed in a line with others: escaped, its direction isolated from theirs."""
+    return f"<bdi>{_e(value)}</bdi>"
+
+
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1].rstrip() + "…"
@@ -50,10 +63,10 @@ def _article_item(art: Article | None, aid: str) -> str:
     if art is None:
         return f'<li dir="auto">{_e(aid)}</li>'
     head = art.title.strip() or _excerpt(art.text)[:120]
-    meta = " · ".join(x for x in (art.source, art.date or "", art.id) if x)
+    meta = " · ".join(_i(x) for x in (art.source, art.date or "", art.id) if x)
     return (
         f'<li><span class="headline" dir="auto">{_e(head)}</span> '
-        f'<span class="meta" dir="auto">{_e(meta)}</span>'
+        f'<span class="meta" dir="auto">{meta}</span>'
         f'<span class="excerpt" dir="auto">{_e(_excerpt(art.text))}</span></li>'
     )
 
@@ -70,17 +83,17 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
             f'<span dir="auto">{_e(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
-    dates = event["first_date"] or ""
+    dates = _i(event["first_date"]) if event["first_date"] else ""
     if event["last_date"] and event["last_date"] != event["first_date"]:
-        dates += f" … {event['last_date']}"
+        dates += f" … {_i(event['last_date'])}"
     meta = _count(int(event["size"]), "article")
     if event["sources"]:
-        meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(event['sources'])})"
+        meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(map(_i, event['sources']))})"
     if dates:
         meta += f" · {dates}"
     return (
         f'<section class="event" data-event="{_e(event["event"])}" data-storyline="{_e(event["storyline"])}">'
-        f'<{heading} dir="auto">{_e(event["label"])}</{heading}><div class="meta" dir="auto">{_e(meta)}</div>'
+        f'<{heading} dir="auto">{_e(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
         f"<ul>{''.join(items)}</ul></section>"
     )
 
@@ -95,14 +108,14 @@ def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[st
     last = max((e["last_date"] for e in events if e["last_date"]), default=None)
     meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
     if first:
-        meta += f" · {first}" + (f" … {last}" if last and last != first else "")
+        meta += f" · {_i(first)}" + (f" … {_i(last)}" if last and last != first else "")
     inner = "".join(_event_section(e, articles, heading="h3") for e in events[:_OPEN_EVENTS])
     if len(events) > _OPEN_EVENTS:  # a long storyline stays one screen tall until asked
         rest = "".join(_event_section(e, articles, heading="h3") for e in events[_OPEN_EVENTS:])
         inner += f"<details><summary>{_count(len(events) - _OPEN_EVENTS, 'more event')}</summary>{rest}</details>"
     return (
         f'<section class="storyline" data-storyline="{_e(events[0]["storyline"])}">'
-        f'<h2 dir="auto">{_e(events[0]["label"])}</h2><div class="meta" dir="auto">{_e(meta)}</div>{inner}</section>'
+        f'<h2 dir="auto">{_e(events[0]["label"])}</h2><div class="meta" dir="auto">{meta}</div>{inner}</section>'
     )
 
 

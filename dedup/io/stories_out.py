@@ -3,13 +3,15 @@
 * ``stories.jsonl``: one line per input article, in input order:
   ``{"id", "event", "storyline", "group"}`` where each level is named by the
   id of its first member in input order (``group`` is ``null`` for an
-  article that is in no duplicate group);
+  article that is in no duplicate group); a record skipped with ``--skip-bad``
+  has its line too, with ``"id": null``, ``"status": "skipped"``, its ``file``
+  and ``line`` (:mod:`dedup.io.skipped`), so the lines equal the input records;
 * ``events.json``: one entry per event, largest first, with a label (the
   headline of the member nearest the event centroid), size, sources, first
   and last date, members, and its duplicate groups;
 * ``report.html``: see :mod:`dedup.io.report`;
 * ``summary.json``: counts, the parameters used, stage timings and the
-  input records skipped with ``--skip-bad`` (file, line, reason).
+  first 100 input records skipped with ``--skip-bad`` (file, line, reason).
 
 All files are written atomically.
 """
@@ -29,6 +31,7 @@ from ..errors import InputFormatError
 from ..results import SimilarityResult, StoriesResult
 from ..types import Article, BadRecord
 from .jsonl import json_objects
+from .skipped import summary_bad, with_skipped
 from .writers import atomic_open, write_json, write_jsonl
 
 __all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
@@ -136,7 +139,7 @@ def write_stories_outputs(
             }
 
     (out / "summary.json").unlink(missing_ok=True)
-    write_jsonl(out / "stories.jsonl", lines())
+    write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
     events = event_records(result)
     write_json(out / "events.json", events)
     html = render_report(events, {a.id: a for a in arts}, title=f"dedup stories: {', '.join(inputs)}")
@@ -159,7 +162,7 @@ def write_stories_outputs(
         "counts": {k: v for k, v in info.items() if k != "timings_seconds"},
         "config": {"stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
-        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad_records],
+        **summary_bad(bad_records),
     })
     return info
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from ..text.boilerplate import line_keys, strip_boilerplate
+from ..text.boilerplate import line_keys_per_article, strip_boilerplate
 from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
 from ..candidates.anchors import anchor_grams
 from ..text.normalize import normalize_batch
@@ -63,6 +63,7 @@ class Prepared:
     """What the parent keeps of a prepared chunk."""
 
     line_keys: np.ndarray  # uint64 keys of each article's distinct short lines
+    keys_per_article: np.ndarray  # (n,) how many of ``line_keys`` belong to each article, in order
     repeat_counts: np.ndarray | None  # internally repeated paragraphs per article
     lines: list[list[str]] | None = None  # the normalized lines, when there was no spill file
 
@@ -91,12 +92,12 @@ def prepare_chunk(
         if clean_repeats:
             texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, found)]
     lines = normalize_batch(texts, normalize_cfg)
-    keys = line_keys(lines, sources, boilerplate_cfg)
+    keys, per_article = line_keys_per_article(lines, sources, boilerplate_cfg)
     if spill is None:
-        return Prepared(keys, counts, lines)
+        return Prepared(keys, per_article, counts, lines)
     with open(spill, "wb") as out:
         pickle.dump(lines, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return Prepared(keys, counts)
+    return Prepared(keys, per_article, counts)
 
 
 @dataclass(frozen=True)

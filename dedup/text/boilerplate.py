@@ -17,7 +17,7 @@ feed decide (:func:`find_boilerplate`), and each chunk is then stripped
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ import xxhash
 
 from ..config import BoilerplateConfig
 
-__all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "strip_boilerplate"]
+__all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "line_keys_per_article", "strip_boilerplate"]
 
 
 def line_key(source: str, line: str) -> int:
@@ -35,15 +35,22 @@ def line_key(source: str, line: str) -> int:
 
 def line_keys(lines: Sequence[Sequence[str]], sources: Sequence[str], config: BoilerplateConfig) -> np.ndarray:
     """Keys of each article's distinct short lines (the only ones that can be boilerplate), flat."""
+    return line_keys_per_article(lines, sources, config)[0]
+
+
+def line_keys_per_article(
+    lines: Sequence[Sequence[str]], sources: Sequence[str], config: BoilerplateConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`line_keys` and how many of them each article has (``(keys, counts)``)."""
     if not config.enabled:
-        return np.zeros(0, dtype=np.uint64)
-    keys = [
-        line_key(src, line)
-        for src, art_lines in zip(sources, lines)
-        for line in set(art_lines)
-        if line.count(" ") < config.max_tokens
-    ]
-    return np.array(keys, dtype=np.uint64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(lines), dtype=np.int64)
+    keys: list[int] = []
+    per_article = np.zeros(len(lines), dtype=np.int64)
+    for k, (src, art_lines) in enumerate(zip(sources, lines)):
+        mine = [line_key(src, line) for line in set(art_lines) if line.count(" ") < config.max_tokens]
+        per_article[k] = len(mine)
+        keys += mine
+    return np.array(keys, dtype=np.uint64), per_article
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,13 @@ class Boilerplate:
         return len(self.keys)
 
 
-def find_boilerplate(keys: np.ndarray, config: BoilerplateConfig) -> Boilerplate:
+def find_boilerplate(
+    keys: np.ndarray, config: BoilerplateConfig, prior: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Boilerplate:
     """Boilerplate from the :func:`line_keys` of every article of the feed.
+
+    ``prior`` gives, for distinct keys, how many articles seen before this
+    feed hold each line (a history index): they count towards ``min_articles``.
 
     >>> from dedup.config import BoilerplateConfig
     >>> cfg = BoilerplateConfig(min_articles=4)
@@ -101,6 +113,8 @@ def find_boilerplate(keys: np.ndarray, config: BoilerplateConfig) -> Boilerplate
     if not config.enabled or len(keys) == 0:
         return Boilerplate(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
     uniq, counts = np.unique(keys, return_counts=True)
+    if prior is not None:
+        counts = counts + np.asarray(prior(uniq), dtype=counts.dtype)
     frequent = counts >= config.min_articles
     return Boilerplate(uniq[frequent], counts[frequent].astype(np.int64))
 

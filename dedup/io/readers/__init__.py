@@ -1,17 +1,20 @@
 """Every input format in, :class:`~dedup.types.Article` objects out.
 
 Inputs are JSONL (``*.jsonl``, ``*.ndjson``, ``-`` for stdin), JSON
-(``*.json``), CSV and TSV, ``.txt`` files or a directory of them, and zip
-archives of JSON/JSONL; ``.gz`` is decompressed on the fly and bytes are
-decoded strictly as UTF-8. Fields are found in each file's first record
+(``*.json``), CSV and TSV, ``.txt`` files or a directory of them, zip
+archives of JSON/JSONL, Parquet files or a folder of them, and news-please
+trees (a folder of ``.json`` files, one article each); ``.gz``, ``.zst``,
+``.xz`` and ``.bz2`` are decompressed on the fly and bytes are decoded
+strictly as UTF-8. Fields are found in each file's first record
 (:data:`FIELD_ALIASES`). A record-level problem raises
 :class:`~dedup.errors.InputFormatError` naming the file and line, or with
 ``ReadConfig.skip_bad`` becomes a :class:`~dedup.types.BadRecord`; a
 file-level problem always raises. ``docs/inputs.md`` has every rule.
 
-This module picks a reader per input (:func:`_sources`); the readers are
-:mod:`.jsonl`, :mod:`.delimited`, :mod:`.plaintext` and :mod:`.archive`, and
-:mod:`.records` turns what they yield into articles.
+This module picks a reader per input (:func:`_sources`; a folder's files are
+listed by :mod:`.folders`); the readers are :mod:`.jsonl`, :mod:`.delimited`,
+:mod:`.plaintext`, :mod:`.archive`, :mod:`.parquet` and :mod:`.newsplease`,
+and :mod:`.records` turns what they yield into articles.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord
 from .archive import _zip_sources
-from .plaintext import _txt_files, _txt_items
+from .compression import compression_of
+from .folders import _folder_files
+from .newsplease import _newsplease_items
+from .parquet import _parquet_sources
+from .plaintext import _txt_items
 from .plaintext import text_headline as text_headline
 from .records import FIELD_ALIASES, _Collector, _Source
 from .streams import _file_items, _read_guard, _stream_items
@@ -40,19 +47,22 @@ _SUFFIX_FORMATS = {
     ".tsv": "tsv",
     ".txt": "txt",
     ".zip": "zip",
+    ".parquet": "parquet",
 }
+_STREAMED = ("jsonl", "json", "csv", "tsv")  # the formats that may be compressed
 _STDIN = "<stdin>"
 
 
 def _guess_format(path: Path, name: str) -> str:
-    """The format of ``path`` from its suffix (``.gz`` aside); a directory is ``txt``."""
+    """The format of ``path`` from its suffix (a compression suffix aside); a directory is ``auto`` (its files decide)."""
     if path.is_dir():
-        return "txt"
-    base = path.name.lower().removesuffix(".gz")
+        return "auto"
+    base = path.name.lower().removesuffix(compression_of(path.name) or "")
     fmt = _SUFFIX_FORMATS.get(os.path.splitext(base)[1])
     if fmt is None:
         raise InputFormatError(
-            "cannot tell the format from the file name; use --format jsonl, json, csv, tsv, txt or zip", name
+            "cannot tell the format from the file name; use --format jsonl, json, csv, tsv, txt, zip, parquet "
+            "or newsplease", name
         )
     return fmt
 
@@ -64,21 +74,31 @@ def _sources(arg: str | Path, config: ReadConfig) -> Iterator[_Source]:
             raise InputNotFoundError("-: there is no standard input to read; pass a file instead")
         stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so that decoding is strict
         fmt = "jsonl" if config.format == "auto" else config.format
-        yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None), _STDIN)
+        yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None, config.max_record_bytes), _STDIN)
         return
     path = Path(arg)
     name = str(arg)
     fmt = _guess_format(path, name) if config.format == "auto" else config.format
-    if fmt == "txt":
-        yield name, _txt_items(_txt_files(path))
-    elif fmt == "zip":
-        yield from _zip_sources(path, name)
-    elif path.is_dir():
-        raise InputFormatError(
-            f"is a directory, not a {fmt} file; a directory is read as .txt files (--format txt)", name
-        )
+    if path.is_dir():
+        fmt, files = _folder_files(path, fmt, name)
     else:
-        yield name, _file_items(path, fmt, name)
+        files = [path]
+        compression = compression_of(path.name)
+        if compression is not None and fmt not in _STREAMED:
+            raise InputFormatError(
+                f"{compression} files are decompressed on the fly only for JSONL, JSON, CSV and TSV; "
+                f"decompress this {fmt} file first", name
+            )
+    if fmt == "txt":
+        yield name, _txt_items(files, config.max_record_bytes)
+    elif fmt == "newsplease":
+        yield name, _newsplease_items(files, path if path.is_dir() else path.parent, config.max_record_bytes)
+    elif fmt == "parquet":
+        yield from _parquet_sources(files)
+    elif fmt == "zip":
+        yield from _zip_sources(path, name, config.max_record_bytes)
+    else:
+        yield name, _file_items(path, fmt, name, config.max_record_bytes)
 
 
 class ArticleStream:

@@ -2,8 +2,10 @@
 
 Each member is read as its own source (``archive.zip:member``), with fields
 detected from its first record. Directories, other files and macOS droppings
-(``._*``, ``__MACOSX/``) are skipped; an archive without a readable member,
-an invalid archive and an encrypted member are file-level errors.
+(``._*``, ``__MACOSX/``) are skipped, and so is an empty member (0 bytes, with
+a warning: it holds no records, and one failed export must not cost the
+others); an archive without a readable non-empty member, an invalid archive
+and an encrypted member are file-level errors.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ logger = logging.getLogger(__name__)
 _ZIP_MEMBER_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
 
-def _zip_sources(path: Path, name: str) -> Iterator[_Source]:
+def _zip_sources(path: Path, name: str, limit: int | None = None) -> Iterator[_Source]:
     """One source per readable member, in name order; the archive stays open while they are read."""
     try:
         archive = zipfile.ZipFile(path)
@@ -34,21 +36,27 @@ def _zip_sources(path: Path, name: str) -> Iterator[_Source]:
         ) from None
     with archive:
         members = []
+        empty = False
         for info in archive.infolist():
             base = info.filename.rsplit("/", 1)[-1]
             fmt = _ZIP_MEMBER_FORMATS.get(Path(base).suffix.lower())
             if info.is_dir() or fmt is None or base.startswith("._") or info.filename.startswith("__MACOSX/"):
                 logger.debug("skipping zip member %s:%s", name, info.filename)
                 continue
+            if info.file_size == 0:
+                logger.warning("skipping zip member %s:%s: it is empty (0 bytes)", name, info.filename)
+                empty = True
+                continue
             members.append((info.filename, fmt))
         if not members:
-            raise InputFormatError("empty input: the archive holds no .json, .jsonl or .ndjson files", name)
+            what = "only empty" if empty else "no"
+            raise InputFormatError(f"empty input: the archive holds {what} .json, .jsonl or .ndjson files", name)
         for member, fmt in sorted(members):
             member_name = f"{name}:{member}"
-            yield member_name, _zip_member_items(archive, member, fmt, member_name)
+            yield member_name, _zip_member_items(archive, member, fmt, member_name, limit)
 
 
-def _zip_member_items(archive: zipfile.ZipFile, member: str, fmt: str, name: str) -> _Items:
+def _zip_member_items(archive: zipfile.ZipFile, member: str, fmt: str, name: str, limit: int | None = None) -> _Items:
     try:
         stream = archive.open(member)
     except (RuntimeError, NotImplementedError) as err:  # encrypted, or an unsupported compression
@@ -56,4 +64,4 @@ def _zip_member_items(archive: zipfile.ZipFile, member: str, fmt: str, name: str
             f"cannot open this zip member ({err}); re-pack the archive without encryption", name
         ) from None
     with stream:
-        yield from _read_guard(_stream_items(fmt, stream, name, member), name)
+        yield from _read_guard(_stream_items(fmt, stream, name, member, limit), name)

@@ -36,6 +36,8 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
             hint = "each line must be one complete JSON object"
             if lineno == 1 and text.lstrip().startswith("["):
                 hint = "this looks like a JSON array: name the file .json or use --format json"
+            elif "\x00" in text:  # UTF-8 text has no NUL bytes; UTF-16 has one beside every ASCII character
+                hint = "the line holds NUL bytes: the file looks like UTF-16; convert it with iconv -f UTF-16 -t UTF-8"
             column = min(err.pos, len(text.rstrip("\r\n"))) + 1  # past the end: just after the last character
             yield loc, _Bad(f"malformed JSON ({err.msg} at column {column}); {hint}")
         except RecursionError:  # a value nested thousands deep exhausts the parser's stack

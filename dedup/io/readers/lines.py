@@ -5,33 +5,64 @@ costs only that record; a document read whole (a JSON file, a ``.txt``
 article) is decoded at once (:func:`_decode_document`) and its first bad byte
 is located by line and column. A leading byte-order mark is dropped either
 way. The message (:func:`_not_utf8`) names the bytes and the column, and
-shows the ``iconv`` command that converts the file.
+shows the ``iconv`` command that converts the file (from UTF-16 when the
+file starts with a UTF-16 byte-order mark or holds NUL bytes, which UTF-8
+text never does). A line longer than the record limit is skipped while it is
+read, in blocks, and never held whole.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterator
 from typing import IO
 
 from .records import _Bad
 
+_BLOCK = 1 << 20  # an over-long line is skipped this many bytes at a time
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)  # checked first: FF FE 00 00 also starts with FF FE
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _wide_encoding(data: bytes, nul: bool = True) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when ``data`` starts with their byte-order mark (or, with ``nul``, holds NUL bytes), else None."""
+    if data.startswith(_UTF32_BOMS):
+        return "UTF-32"
+    if data.startswith(_UTF16_BOMS) or (nul and b"\x00" in data):
+        return "UTF-16"
+    return None
+
+
+def _convert(file: str | None, source: str) -> str:
+    """The ``iconv`` command that converts ``file`` (None: stdin) from ``source`` to UTF-8."""
+    if file is None:
+        return f"pipe it through iconv -f {source} -t UTF-8"
+    return f"e.g. iconv -f {source} -t UTF-8 {file} > utf8-{os.path.basename(file)}"
+
+
+def _not_wide(encoding: str, file: str | None) -> str:
+    return (f"the file looks like {encoding} (a byte-order mark or NUL bytes), not UTF-8; "
+            f"convert it, {_convert(file, encoding)}")
+
 
 def _not_utf8(err: UnicodeDecodeError, file: str | None, line_start: int = 0) -> str:
     """The message for undecodable bytes; ``file`` (None for stdin) goes into the iconv example."""
+    wide = _wide_encoding(err.object)
+    if wide is not None:
+        return _not_wide(wide, file)
     bad = " ".join(f"0x{b:02X}" for b in err.object[err.start : err.end])
-    if file is None:
-        fix = "pipe it through iconv -f WINDOWS-1256 -t UTF-8"
-    else:
-        fix = f"e.g. iconv -f WINDOWS-1256 -t UTF-8 {file} > utf8-{os.path.basename(file)}"
     return (
         f"byte {bad} at column {err.start - line_start + 1} is not valid UTF-8: the file is not UTF-8; "
-        f"convert it, {fix} (with the file's real encoding after -f)"
+        f"convert it, {_convert(file, 'WINDOWS-1256')} (with the file's real encoding after -f)"
     )
 
 
 def _decode_document(data: bytes, file: str | None) -> str | tuple[int, str]:
     """Decode a whole document strictly: the text, or ``(line, reason)`` for undecodable bytes."""
+    wide = _wide_encoding(data[:4], nul=False)  # a BOM: NUL bytes alone are valid UTF-8, left to the parser
+    if wide is not None:
+        return 1, _not_wide(wide, file)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -40,14 +71,53 @@ def _decode_document(data: bytes, file: str | None) -> str | tuple[int, str]:
         return decoded.count(b"\n", 0, err.start) + 1, _not_utf8(err, file, line_start)
 
 
-def _lines(stream: IO[bytes] | IO[str], file: str | None) -> Iterator[tuple[int, str | _Bad]]:
-    """Yield ``(line number, text)`` for each line; a line that is not UTF-8 becomes a ``_Bad``."""
-    for lineno, raw in enumerate(stream, 1):
+def _too_long(length: int, limit: int, unit: str = "bytes") -> _Bad:
+    return _Bad(
+        f"record too long: {length} {unit} > the limit of {limit} (--max-record-bytes); it was skipped unread: "
+        "raise the limit if it is an article, or skip it with --skip-bad"
+    )
+
+
+def _skip_rest(stream: IO[bytes] | IO[str]) -> int:
+    """Read past the rest of the current line, a block at a time; returns its length without the line end."""
+    n = 0
+    while True:
+        block = stream.readline(_BLOCK)
+        if not block:
+            return n
+        if block[-1:] in (b"\n", "\n"):
+            return n + len(block) - 1
+        n += len(block)
+
+
+def _lines(
+    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None
+) -> Iterator[tuple[int, str | _Bad]]:
+    """Yield ``(line number, text)`` for each line; a line that is not UTF-8 becomes a ``_Bad``.
+
+    A line of more than ``limit`` bytes (line end aside; characters for a
+    text stream) becomes a ``_Bad`` without being held whole. A file that
+    starts with a UTF-16 or UTF-32 byte-order mark gives a ``_Bad`` for
+    every line that is not blank (each says how to convert the file).
+    """
+    size = -1 if limit is None else limit + 1  # one more: a line of exactly `limit` plus its "\n" still fits
+    wide: str | None = None
+    for lineno, raw in enumerate(iter(lambda: stream.readline(size), b""), 1):
+        if not raw:  # a text stream ends with "", not b""
+            return
+        if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
+            is_text = isinstance(raw, str)
+            yield lineno, _too_long(len(raw) + _skip_rest(stream), limit, "characters" if is_text else "bytes")
+            continue
         if isinstance(raw, str):  # a text stream (e.g. a replaced sys.stdin) is already decoded
             yield lineno, raw.removeprefix("\ufeff") if lineno == 1 else raw
             continue
+        if lineno == 1:  # only a byte-order mark marks the whole file: a NUL in one line may be one bad line
+            wide = _wide_encoding(raw[:4], nul=False)
         try:
             text: str | _Bad = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError as err:
             text = _Bad(_not_utf8(err, file))
+        if wide is not None and not (isinstance(text, str) and text.isspace()):
+            text = _Bad(_not_wide(wide, file))  # every line of it would fail, most with a less helpful message
         yield lineno, text

@@ -2,7 +2,8 @@
 
 The id is the file stem, the title the first headline-like line
 (:func:`text_headline`), the text the whole file. A file that is not UTF-8 is
-a bad record located at its first undecodable line.
+a bad record located at its first undecodable line; a file larger than the
+record limit is a bad record too, and is not read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ...errors import InputNotFoundError
 from ...text.normalize import normalize
-from .lines import _decode_document
+from .lines import _decode_document, _too_long
 from .records import _Bad, _Items, _Loc
 
 
@@ -27,9 +28,13 @@ def _txt_files(path: Path) -> list[Path]:
     return files
 
 
-def _txt_items(files: Sequence[Path]) -> _Items:
+def _txt_items(files: Sequence[Path], limit: int | None = None) -> _Items:
     for path in files:
         try:
+            size = path.stat().st_size
+            if limit is not None and size > limit:  # never read whole: one article of gigabytes
+                yield _Loc(str(path), 1), _too_long(size, limit)
+                continue
             data = path.read_bytes()
         except OSError as err:
             raise InputNotFoundError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None

@@ -1,10 +1,12 @@
 """Records to articles: the half of reading that every format shares.
 
-A format reader (:mod:`.jsonl`, :mod:`.delimited`, :mod:`.plaintext`) yields
-*items*, ``(_Loc, value)`` pairs. The value is a parsed record (a dict), a
-:class:`_Line` (a JSON value with the line it came from), any other JSON
-value (rejected: not an object), or a :class:`_Bad` that says why the record
-could not be parsed. :class:`_Collector` turns the items of every input into
+A format reader (:mod:`.jsonl`, :mod:`.delimited`, :mod:`.plaintext`,
+:mod:`.parquet`, :mod:`.newsplease`) yields *items*, ``(_Loc, value)`` pairs.
+The value is a parsed record (a dict), a :class:`_Line` (a JSON value with
+the line it came from), a :class:`_Named` record (one that falls back to an
+id of its own, e.g. a news-please file's path), any other JSON value
+(rejected: not an object), or a :class:`_Bad` that says why the record could
+not be parsed. :class:`_Collector` turns the items of every input into
 :class:`~dedup.types.Article` objects: it finds the fields in each file's
 first record (:data:`FIELD_ALIASES`, or the names in ``ReadConfig``), gives
 an article without an id its position, refuses repeated ids, and raises
@@ -45,17 +47,18 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", floa
 
 @dataclass(frozen=True, slots=True)
 class _Loc:
-    """Where a record was read: ``path`` and a 1-based line, or record number for JSON documents."""
+    """Where a record was read: ``path`` and a 1-based line, or record number (``unit``: a JSON record, a Parquet row)."""
 
     path: str
     line: int
     is_index: bool = False
+    unit: str = "record"
 
     def __str__(self) -> str:
         return f"{self.path}:#{self.line}" if self.is_index else f"{self.path}:{self.line}"
 
     def reason(self, message: str) -> str:
-        return f"record #{self.line}: {message}" if self.is_index else message
+        return f"{self.unit} #{self.line}: {message}" if self.is_index else message
 
     def error(self, message: str) -> InputFormatError:
         if self.is_index:  # a record number is not a line: keep it out of InputFormatError.line
@@ -78,7 +81,15 @@ class _Line:
     raw: str
 
 
-_Item = tuple[_Loc, Any]  # a parsed JSON value / CSV row dict, a _Line, or a _Bad
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A record that takes ``fallback_id`` when it has no id of its own (a news-please file: its path)."""
+
+    value: Any
+    fallback_id: str
+
+
+_Item = tuple[_Loc, Any]  # a parsed JSON value / CSV row dict, a _Line, a _Named, or a _Bad
 _Items = Generator[_Item, None, None]
 _Source = tuple[str, _Items]  # display name (file, zip member or <stdin>), its items
 
@@ -148,7 +159,7 @@ class _Collector:
     def reject(self, loc: _Loc, reason: str) -> None:
         if not self.config.skip_bad:
             raise loc.error(reason)
-        self.bad.append(BadRecord(loc.path, loc.line, loc.reason(reason)))
+        self.bad.append(BadRecord(loc.path, loc.line, loc.reason(reason), position=self.count))
 
     def read_source(self, name: str, items: _Items) -> Iterator[Article]:
         """Read one file (or zip member, or stdin); fields are detected from its first object."""
@@ -158,9 +169,11 @@ class _Collector:
         with closing(items):
             for loc, value in items:
                 n_items += 1
-                raw = None
+                raw = fallback_id = None
                 if isinstance(value, _Line):
                     value, raw = value.value, (value.raw if self.keep_raw else None)
+                elif isinstance(value, _Named):
+                    value, fallback_id = value.value, value.fallback_id
                 if isinstance(value, _Bad):
                     self.reject(loc, value.reason)
                     continue
@@ -174,7 +187,7 @@ class _Collector:
                     continue
                 if fields is None:
                     fields = _detect_fields(value, self.config, loc)
-                article = self._article(loc, value, fields, raw)
+                article = self._article(loc, value, fields, raw, fallback_id)
                 if article is not None:
                     self.count += 1
                     yield article
@@ -187,26 +200,33 @@ class _Collector:
             where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
             logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
 
-    def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields) -> str | None:
-        """The article's id: the id field's string or number, else its position when the file has no ids."""
-        if fields.id is None:
+    def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields, fallback: str | None = None) -> str | None:
+        """The article's id: the id field's string or number, else ``fallback``, else its position when the file has no ids."""
+        key = fields.id
+        if key is None:
             other = next((k for k in record if str(k).casefold() in FIELD_ALIASES["id"] and record[k] not in (None, "")), None)
-            if other is not None:
+            if other is None:
+                return fallback if fallback is not None else str(self.count)
+            if fallback is None:
                 self.reject(loc, f"this record has an id ({other!r}) but the first record of the file had none, so ids are "
                                  "positions here; give every record an id, or name the field with --id-field")
                 return None
-            return str(self.count)
-        raw_id = record.get(fields.id)
+            key = other  # a record with a fallback (one per file) may name itself
+        raw_id = record.get(key)
         if raw_id is None or raw_id == "":
-            self.reject(loc, f"the id field {fields.id!r} is {'missing' if fields.id not in record else 'empty'} in this record; "
+            if fallback is not None:
+                return fallback
+            self.reject(loc, f"the id field {key!r} is {'missing' if key not in record else 'empty'} in this record; "
                              "every record needs its own id (a position could collide with another record's id)")
             return None
         if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
-            self.reject(loc, f"the id field {fields.id!r} is a JSON {_json_type(raw_id)}; ids must be strings or numbers")
+            self.reject(loc, f"the id field {key!r} is a JSON {_json_type(raw_id)}; ids must be strings or numbers")
             return None
         return str(raw_id)
 
-    def _article(self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None) -> Article | None:
+    def _article(
+        self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None, fallback_id: str | None = None
+    ) -> Article | None:
         if fields.text not in record:
             self.reject(
                 loc,
@@ -217,7 +237,12 @@ class _Collector:
         if not isinstance(text, str):
             self.reject(loc, f"the text field {fields.text!r} is a JSON {_json_type(text)}, not a string")
             return None
-        article_id = self._id(loc, record, fields)
+        undecodable = [k for k in getattr(record, "undecodable", ()) if k in (fields.text, fields.id, fields.title, fields.date, fields.source)]
+        if undecodable:  # a Parquet binary column (ParquetRow): other columns are kept as base64, article fields must be text
+            self.reject(loc, f"the column {undecodable[0]!r} holds bytes that are not UTF-8; store text as UTF-8 "
+                             "(a string column), or skip this row with --skip-bad")
+            return None
+        article_id = self._id(loc, record, fields, fallback_id)
         if article_id is None:
             return None
         for name, value in (("text", text), ("id", article_id), *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date"))):

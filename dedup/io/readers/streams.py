@@ -1,14 +1,13 @@
 """Open inputs to items: the format dispatch shared by files, zip members and stdin.
 
 :func:`_stream_items` reads an open stream in one format; :func:`_file_items`
-opens a path (decompressing ``.gz`` on the fly); :func:`_read_guard` turns
-low-level read failures into one :class:`~dedup.errors.InputFormatError`
-that names the input.
+opens a path (decompressing ``.gz``, ``.zst``, ``.xz`` and ``.bz2`` on the fly,
+:mod:`.compression`); :func:`_read_guard` turns low-level read failures into
+one :class:`~dedup.errors.InputFormatError` that names the input.
 """
 
 from __future__ import annotations
 
-import gzip
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from ...errors import DedupError, InputFormatError, InputNotFoundError
+from .compression import compression_errors, compression_of, open_compressed
 from .delimited import _csv_items
 from .jsonl import _json_items, _jsonl_items
 from .lines import _lines
@@ -28,29 +28,32 @@ def _read_guard(items: Iterator[_Item], name: str) -> _Items:
         yield from items
     except DedupError:
         raise
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, *compression_errors()) as err:
         raise InputFormatError(
             f"cannot read the file ({err}); it may be truncated or corrupt, check it or download it again", name
         ) from None
 
 
-def _stream_items(fmt: str, stream: IO[bytes] | IO[str], name: str, file: str | None) -> _Items:
-    """The items of an open stream in ``fmt``; ``file`` (None for stdin) goes into encoding hints."""
+def _stream_items(fmt: str, stream: IO[bytes] | IO[str], name: str, file: str | None, limit: int | None = None) -> _Items:
+    """The items of an open stream in ``fmt``; ``file`` (None for stdin) goes into encoding hints.
+
+    A line of more than ``limit`` bytes is a bad record, skipped unread (``ReadConfig.max_record_bytes``).
+    """
     if fmt == "jsonl":
-        return _jsonl_items(_lines(stream, file), name)
+        return _jsonl_items(_lines(stream, file, limit), name)
     if fmt in ("csv", "tsv"):
-        return _csv_items(_lines(stream, file), name, "\t" if fmt == "tsv" else ",")
+        return _csv_items(_lines(stream, file, limit), name, "\t" if fmt == "tsv" else ",", limit)
     if fmt == "json":
         return _json_items(stream, name, file)
     raise InputFormatError(f"format {fmt!r} cannot be read from a stream; use jsonl, json, csv or tsv", name)
 
 
-def _file_items(path: Path, fmt: str, name: str) -> _Items:
+def _file_items(path: Path, fmt: str, name: str, limit: int | None = None) -> _Items:
     try:
-        stream: IO[bytes] = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+        stream: IO[bytes] = open_compressed(path, compression_of(path.name))
     except OSError as err:
         raise InputNotFoundError(
             f"{name}: cannot be read ({err.strerror}); check the path and its permissions"
         ) from None
     with stream:
-        yield from _read_guard(_stream_items(fmt, stream, name, name), name)
+        yield from _read_guard(_stream_items(fmt, stream, name, name, limit), name)

@@ -1,0 +1,303 @@
+"""A feed against the history index: what it meets there, and what it leaves behind.
+
+Used by :mod:`dedup.flows.dedupe` when a run has an index. The stored
+representatives that a new one meets (shared LSH band, shared anchor, equal
+digest; within ``window_days`` when asked; kept by the MinHash screen) are
+fetched with the centers of their stars, and put *before* the feed, in the
+order they were read, as one batch over all days would have them. Their
+groups are already decided (``fixed``): the feed's articles can join them,
+never take them over. What the run decided is then written back in
+transactions that each hold whole groups, so an interrupted run leaves no
+article pointing at one that is not there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..candidates import band_keys, estimated_containment
+from ..config import DedupConfig
+from ..results import DUPLICATE, KEPT, SKIPPED, HistoryRefs
+from ..sketch.features import Features, FeatureStore
+from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
+from ..types import ArticleTable
+from ..verify import NONE, PairScores
+from .prepare import PreparedFeed, Seen
+
+__all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by"]
+
+DAY = 86_400.0
+ALREADY = "already in the index"
+
+
+def _iso(t: float) -> str | None:
+    """A timestamp as the ISO-8601 date the index keeps (UTC), None when undated."""
+    if t != t:
+        return None
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def seen_by(index: HistoryIndex) -> Seen:
+    """What the preparation asks the index: articles already indexed, and line counts."""
+
+    def skip(ids: list[str]) -> list[str | None]:
+        known = index.known_ids(ids)
+        out: list[str | None] = []
+        for i in ids:
+            rec = known.get(i)
+            if rec is None:
+                out.append(None)
+                continue
+            what = {KEPT: "kept", DUPLICATE: "a duplicate", SKIPPED: "skipped"}[rec.status]
+            out.append(f"{ALREADY} (row {rec.row}, {what}{' in group ' + rec.group if rec.group else ''})")
+        return out
+
+    return Seen(skip=skip, line_counts=index.line_counts)
+
+
+@dataclass
+class Met:
+    """The stored representatives a feed meets, placed before the feed (positions ``0..H-1``)."""
+
+    records: list[ArticleRecord]  # by row
+    signatures: np.ndarray  # (H, num_perm)
+    sizes: np.ndarray  # (H,)
+    digest: np.ndarray  # (H,)
+    features: Features  # H rows
+    fixed: np.ndarray  # (H + R,) center of each representative (stored ones; new exact copies of them), else -1
+    pairs: np.ndarray  # (m, 2) (stored position, new representative + H), sorted
+    band_keys: np.ndarray  # (R, bands) the feed's band keys (also what the index stores for them)
+    from_bands: int
+    from_anchors: int
+    from_digest: int
+    screened_out: int
+    keepers: dict[int, ArticleRecord]  # row → record of every stored keeper named
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+
+def meet_history(index: HistoryIndex, feed: PreparedFeed, config: DedupConfig, window_days: float | None) -> Met:
+    """Candidates of the feed's representatives among the stored ones (see the module)."""
+    n_reps = len(feed.rep_pos)
+    bands, rows_per_band = int(index.params["bands"]), int(index.params["rows"])
+    keys = np.stack([band_keys(feed.signatures, np.arange(n_reps), b, rows_per_band) for b in range(bands)], axis=1) \
+        if n_reps else np.zeros((0, bands), np.uint64)
+    q, rows = index.rows_by_keys("band", keys.ravel(), config.index.max_bucket)
+    parts = [np.stack([rows, q // bands], axis=1)]
+    from_bands = len(parts[0])
+    from_anchors = 0
+    grams, owners = feed.anchors
+    if config.index.anchors and len(grams):
+        q, rows = index.rows_by_keys("anchor", grams, config.index.max_bucket)
+        parts.append(np.stack([rows, owners[q]], axis=1))
+        from_anchors = len(q)
+    rep_digest = feed.digest[feed.rep_pos]
+    by_digest = index.rows_by_digest(rep_digest)
+    exact = np.array([(by_digest[int(d)], r) for r, d in enumerate(rep_digest.tolist()) if int(d) in by_digest], dtype=np.int64).reshape(-1, 2)
+    parts.append(exact)
+    pairs = np.unique(np.concatenate(parts).reshape(-1, 2), axis=0)  # (stored row, new representative)
+
+    stored_rows = np.unique(pairs[:, 0])
+    recs = {r.row: r for r in index.articles(stored_rows)}
+    pairs = pairs[np.array([r in recs for r in pairs[:, 0].tolist()], dtype=bool)] if len(pairs) else pairs
+    if window_days is not None and len(pairs):
+        t_new = feed.table.times[feed.rep_pos[pairs[:, 1]]]
+        t_old = np.array([recs[r].time for r in pairs[:, 0].tolist()])
+        far = np.abs(t_new - t_old) > window_days * DAY  # NaN (undated) compares False: kept
+        pairs = pairs[~far]
+    screened = 0
+    stored_rows = np.unique(pairs[:, 0])
+    sk = index.sketches(stored_rows)
+    at = {r: k for k, r in enumerate(stored_rows.tolist())}
+    if config.index.min_estimate > 0 and len(pairs):
+        h = np.array([at[r] for r in pairs[:, 0].tolist()], dtype=np.int64)
+        sigs = np.concatenate([sk.signatures, feed.signatures])
+        sizes = np.concatenate([sk.sizes, feed.sizes])
+        est = estimated_containment(sigs, sizes, np.stack([h, pairs[:, 1] + len(stored_rows)], axis=1))
+        keep = (est >= config.index.min_estimate) | (sk.digest[h] == rep_digest[pairs[:, 1]])
+        screened = int((~keep).sum())
+        pairs = pairs[keep]
+
+    # the stars the met representatives belong to: their centers come too
+    met_rows = set(np.unique(pairs[:, 0]).tolist())
+    centers = {recs[r].center for r in met_rows} - met_rows
+    center_recs = {r.row: r for r in index.articles(np.array(sorted(centers), dtype=np.int64))}
+    recs.update(center_recs)
+    all_rows = sorted(met_rows | set(center_recs))
+    records = [recs[r] for r in all_rows]
+    sk = index.sketches(np.array(all_rows, dtype=np.int64))
+    pos = {r: k for k, r in enumerate(all_rows)}
+    H = len(all_rows)
+    fixed = np.full(H + n_reps, -1, dtype=np.int64)
+    for k, rec in enumerate(records):
+        fixed[k] = pos.get(rec.center, k)  # a center pruned from the index: the member stands alone
+    out = np.stack([[pos[r] for r in pairs[:, 0].tolist()], pairs[:, 1] + H], axis=1).astype(np.int64).reshape(-1, 2)
+    same = sk.digest[out[:, 0]] == rep_digest[out[:, 1] - H] if len(out) else np.zeros(0, bool)
+    for h, r in out[same].tolist():  # a new exact copy of a stored text goes where that text went
+        if fixed[r] < 0:
+            fixed[r] = fixed[h]
+    keeper_rows = np.array(sorted({rec.keeper for rec in records} - {-1}), dtype=np.int64)
+    keepers = {r.row: r for r in index.articles(keeper_rows)}
+    order = np.lexsort((out[:, 1], out[:, 0])) if len(out) else np.zeros(0, np.int64)
+    return Met(
+        records=records, signatures=sk.signatures, sizes=sk.sizes, digest=sk.digest, features=sk.features,
+        fixed=fixed, pairs=out[order], band_keys=keys, from_bands=from_bands, from_anchors=from_anchors,
+        from_digest=len(exact), screened_out=screened, keepers=keepers,
+    )
+
+
+class Joined:
+    """The met representatives' features (in memory) followed by the feed's (on disk), as one source."""
+
+    def __init__(self, first: Features, second: FeatureStore) -> None:
+        self.first, self.second, self.h = first, second, len(first)
+
+    def __len__(self) -> int:
+        return self.h + len(self.second)
+
+    def gather(self, rows: np.ndarray) -> Features:
+        rows = np.asarray(rows, dtype=np.int64)
+        old = rows < self.h
+        a = self.first.gather(rows[old])
+        b = self.second.gather(rows[~old] - self.h)
+        where = np.empty(len(rows), dtype=np.int64)
+        where[np.flatnonzero(old)] = np.arange(int(old.sum()))
+        where[np.flatnonzero(~old)] = int(old.sum()) + np.arange(int((~old).sum()))
+        return Features.concat([a, b]).gather(where)
+
+
+def joined_table(met: Met, table: ArticleTable) -> ArticleTable:
+    """The met articles (rows order) then the feed's, for the keeper policy."""
+    first = ArticleTable()
+    for r in met.records:
+        first.add(r.id, r.source, r.date, r.length)
+    return ArticleTable.concat(first, table)
+
+
+def history_refs(met: Met) -> tuple[HistoryRefs, np.ndarray]:
+    """The stored articles a result may name, and for each met position its keeper's ref."""
+    named = {r.row: r for r in met.records}
+    named.update(met.keepers)
+    rows = sorted(named)
+    ref_of_row = {r: k for k, r in enumerate(rows)}
+    refs = HistoryRefs(
+        rows=np.array(rows, dtype=np.int64),
+        ids=[named[r].id for r in rows],
+        dates=[named[r].date for r in rows],
+        sources=[named[r].source for r in rows],
+        lengths=np.array([named[r].length for r in rows], dtype=np.int64),
+        groups=[named[r].group or named[r].id for r in rows],
+    )
+    pos_ref = np.array([ref_of_row[r.row] for r in met.records], dtype=np.int64)
+    keeper_ref = np.array([ref_of_row.get(r.keeper, ref_of_row[r.row]) for r in met.records], dtype=np.int64)
+    return refs, np.stack([pos_ref, keeper_ref], axis=1).reshape(-1, 2)
+
+
+def commit(
+    index: HistoryIndex,
+    feed: PreparedFeed,
+    met: Met,
+    status: np.ndarray,
+    group: np.ndarray,
+    keeper: np.ndarray,
+    relation: np.ndarray,
+    scores: np.ndarray,
+    refs: HistoryRefs,
+    edges: np.ndarray,
+    edge_rel: np.ndarray,
+    edge_scores: PairScores,
+    chunk_size: int,
+    known: set[int],
+) -> int:
+    """Write the feed's articles into the index, whole groups per transaction; returns how many.
+
+    ``status``/``group``/``keeper``/``relation``/``scores`` are the result's
+    (positions ``0..n-1`` the feed, ``n + k`` the stored article ``refs[k]``);
+    ``edges`` are verified pairs of result positions. Articles in ``known``
+    (already indexed) are left out.
+    """
+    n = len(feed.table)
+    base = index.next_row()
+    ids = feed.table.ids
+
+    def row_of(p: int) -> int:
+        return base + p if p < n else int(refs.rows[p - n])
+
+    def group_name(g: int) -> str | None:
+        return None if g < 0 else (ids[g] if g < n else refs.groups[g - n])
+
+    rep_row = np.full(n, -1, dtype=np.int64)
+    has_rep = np.flatnonzero(feed.rep_of >= 0)
+    rep_row[has_rep] = base + feed.rep_pos[feed.rep_of[has_rep]]
+    stored_center = {r.row: r.center for r in met.records}
+    stored_center.update({r.row: r.center for r in met.keepers.values()})
+    todo = np.array([p for p in range(n) if p not in known], dtype=np.int64)
+    # whole new groups in one transaction: order by the group's first member
+    sort_key = np.where((group[todo] >= 0) & (group[todo] < n), group[todo], todo)
+    todo = todo[np.lexsort((todo, sort_key))]
+    sort_key = np.sort(sort_key, kind="stable")
+    cut = [0]
+    for k in range(1, len(todo)):
+        if k - cut[-1] >= chunk_size and sort_key[k] != sort_key[k - 1]:
+            cut.append(k)
+    cut.append(len(todo))
+    chunk_of = np.full(n, -1, dtype=np.int64)
+    for c in range(len(cut) - 1):
+        chunk_of[todo[cut[c] : cut[c + 1]]] = c
+    # an edge is written with the later of its new ends
+    new_end = np.where(edges < n, chunk_of[np.minimum(edges, n - 1)] if n else -1, -1)
+    edge_chunk = new_end.max(axis=1) if len(edges) else np.zeros(0, np.int64)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[feed.rep_pos] = np.arange(len(feed.rep_pos))
+    grams, owners = feed.anchors
+    bounds = np.searchsorted(owners, np.arange(len(feed.rep_pos) + 1))
+    key_flat, key_off = feed.line_keys if feed.line_keys is not None else (np.zeros(0, np.uint64), np.zeros(n + 1, np.int64))
+    added = 0
+    for c in range(len(cut) - 1):
+        members = np.sort(todo[cut[c] : cut[c + 1]])
+        records = []
+        for p in members.tolist():
+            st, k = int(status[p]), int(keeper[p])
+            if st == SKIPPED:
+                kr, center, rep = -1, -1, -1
+            else:
+                kr = row_of(k) if k >= 0 else base + p
+                if k >= n:
+                    center = stored_center.get(kr, kr)
+                else:
+                    kk = k if k >= 0 else p
+                    center = int(rep_row[kk])
+                rep = int(rep_row[p])
+            records.append(ArticleRecord(
+                row=base + p, id=ids[p], date=_iso(float(feed.table.times[p])),
+                time=float(feed.table.times[p]), source=feed.table.source_names[int(feed.table.source_codes[p])],
+                length=int(feed.table.lengths[p]), status=st, group=group_name(int(group[p])), keeper=kr,
+                center=center, rep=rep, relation=int(relation[p]), scores=tuple(float(x) for x in scores[p]),
+                reason=feed.reason_skipped.get(p, ""),
+            ))
+        reps = rep_index[members]
+        reps = reps[reps >= 0]
+        e = np.flatnonzero(edge_chunk == c)
+        batch = IndexBatch(
+            articles=records,
+            sketch_rows=base + feed.rep_pos[reps],
+            digest=feed.digest[feed.rep_pos[reps]],
+            sizes=feed.sizes[reps],
+            signatures=feed.signatures[reps],
+            features=feed.store.gather(reps),
+            band_keys=met.band_keys[reps],
+            anchors=[grams[bounds[r] : bounds[r + 1]] for r in reps.tolist()],
+            edges=np.array([[row_of(int(a)), row_of(int(b))] for a, b in edges[e].tolist()], dtype=np.int64).reshape(-1, 2),
+            edge_relation=edge_rel[e],
+            edge_scores=np.stack([edge_scores.jaccard[e], edge_scores.contain_ij[e], edge_scores.contain_ji[e], edge_scores.cosine[e]], axis=1),
+        )
+        lk = np.concatenate([key_flat[key_off[p] : key_off[p + 1]] for p in members.tolist()]) if len(members) else key_flat[:0]
+        index.add(batch, lk)
+        added += len(records)
+    return added

@@ -1,0 +1,82 @@
+"""Folders: which format a directory holds, and its files in reading order.
+
+A folder is read as one format:
+
+* ``txt``: its ``.txt`` files, top level only (one article per file);
+* ``newsplease``: ``.json`` files at any depth, one article object each (a
+  news-please tree);
+* ``parquet``: ``.parquet`` files at any depth (e.g. a dataset written by
+  Spark or pyarrow; partition values in folder names are not added as
+  columns).
+
+With ``--format auto`` the files decide; a folder that holds more than one of
+these kinds is refused with a message that names the counts and the
+``--format`` that picks one kind (the other files are then left out):
+guessing would silently drop articles or read notes as articles. Hidden files
+and folders (``.name``) and ``__MACOSX`` are skipped; files are sorted by
+their path relative to the folder (compared folder by folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ...errors import InputFormatError
+from .plaintext import _txt_files
+
+#: Folder formats and the suffix of the files each reads.
+FOLDER_FORMATS = {"txt": ".txt", "newsplease": ".json", "parquet": ".parquet"}
+
+
+def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
+    """``(format, files)`` of a folder read as ``fmt`` (``auto``: decided by its files).
+
+    Raises:
+        InputFormatError: ``fmt`` is not a folder format, the folder mixes
+            kinds (``auto``), or it holds no file of the kind.
+    """
+    if fmt != "auto" and fmt not in FOLDER_FORMATS:
+        raise InputFormatError(
+            f"is a directory, not a {fmt} file; a directory is read as .txt files, a news-please tree of .json files, "
+            "or .parquet files (--format txt, newsplease or parquet)",
+            name,
+        )
+    found = {"txt": _txt_files(path), **_tree_files(path)}
+    if fmt == "auto":
+        kinds = [k for k in FOLDER_FORMATS if found[k]]
+        if len(kinds) > 1:
+            counts = ", ".join(f"{len(found[k])} {FOLDER_FORMATS[k]}" for k in kinds)
+            raise InputFormatError(
+                f"the folder holds several kinds of input ({counts} files); a folder is read as one format: choose it "
+                f"with --format {' or --format '.join(kinds)} (the other files are then left out), or split the folder",
+                name,
+            )
+        if not kinds:
+            raise InputFormatError(
+                "empty input: the folder holds no .txt files (top level), no .json files (a news-please tree) and no "
+                ".parquet files; pass other files by name (e.g. DIR/*.jsonl)",
+                name,
+            )
+        fmt = kinds[0]
+    if not found[fmt]:
+        where = " at its top level" if fmt == "txt" else ""
+        raise InputFormatError(f"empty input: the folder holds no {FOLDER_FORMATS[fmt]} files{where}", name)
+    return fmt, found[fmt]
+
+
+def _tree_files(root: Path) -> dict[str, list[Path]]:
+    """The ``.json`` and ``.parquet`` files at any depth of ``root``, each list sorted by relative path."""
+    found: dict[str, list[Path]] = {"newsplease": [], "parquet": []}
+    by_suffix = {".json": found["newsplease"], ".parquet": found["parquet"]}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
+        for file in files:
+            bucket = by_suffix.get(os.path.splitext(file)[1].lower())
+            if bucket is not None and not file.startswith("."):
+                path = Path(folder, file)
+                if path.is_file():
+                    bucket.append(path)
+    for files in found.values():
+        files.sort(key=lambda p: p.relative_to(root).parts)
+    return found

@@ -1,0 +1,291 @@
+"""The history index: what a run keeps of every article it has seen, for the next feed.
+
+A feed deduplicated with ``--index LOCATION`` is compared within itself and
+with the history, then its articles are added. The index holds what
+verification needs and never the texts: per article its id, date, source,
+length and decision; per distinct text (representative) its signature,
+shingle count, digest, anchors and verification features; the LSH band keys
+and anchor grams that lead a new article to its candidates; per source the
+number of articles holding each short line (so boilerplate is counted over
+the history too); and the verified edges.
+
+Two kinds of location:
+
+* a file path: an embedded SQLite database (:mod:`dedup.store.index_sqlite`);
+* ``redis://host:port/N``: a shared Redis server (:mod:`dedup.store.index_redis`).
+
+Both implement :class:`HistoryIndex`. Rows are numbered in the order articles
+were read (each run reserves the numbers after the last one), so the input
+order of everything ever seen is known without the texts: a historical
+article comes before every new one, as it would in one batch over all days.
+
+Parameters that make sketches comparable are written when the index is
+created and checked on every open (:func:`sketch_params`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import DedupConfig
+from ..errors import DedupError
+from ..sketch.features import Features
+
+__all__ = [
+    "ArticleRecord",
+    "HistoryIndex",
+    "HistoryError",
+    "IndexBatch",
+    "StoredSketches",
+    "check_params",
+    "open_index",
+    "sketch_params",
+]
+
+SCHEMA_VERSION = 1
+
+
+class HistoryError(DedupError, RuntimeError):
+    """The index cannot be opened or used (wrong parameters, unreachable server, corrupt file)."""
+
+
+def sketch_params(config: DedupConfig) -> dict[str, Any]:
+    """The settings that make stored sketches comparable with a new run's.
+
+    Signatures (scheme, permutations, seed), what is shingled (normalization,
+    shingles, boilerplate rule), the LSH band layout and the anchors: a run
+    with different values would compare incomparable numbers.
+    """
+    from ..candidates import band_params
+
+    bands, rows = band_params(config.index.threshold, config.minhash.num_perm, config.index.fp_weight)
+    return {
+        "schema": SCHEMA_VERSION,
+        "scheme": config.minhash.scheme,
+        "num_perm": config.minhash.num_perm,
+        "seed": config.minhash.seed,
+        "shingle": {"kind": config.shingle.kind, "k": config.shingle.k},
+        "normalize": {
+            "fold_teh_marbuta": config.normalize.fold_teh_marbuta,
+            "fold_alef_maksura": config.normalize.fold_alef_maksura,
+        },
+        "boilerplate": {
+            "enabled": config.boilerplate.enabled,
+            "min_articles": config.boilerplate.min_articles,
+            "max_tokens": config.boilerplate.max_tokens,
+        },
+        "clean_repeats": config.clean_repeats,
+        "bands": bands,
+        "rows": rows,
+        "anchors": {"k": config.index.anchor_k, "sample": config.index.anchor_sample},
+    }
+
+
+def _diff(stored: Any, wanted: Any, prefix: str = "") -> list[str]:
+    if isinstance(stored, dict) and isinstance(wanted, dict):
+        out: list[str] = []
+        for key in sorted(set(stored) | set(wanted)):
+            out += _diff(stored.get(key), wanted.get(key), f"{prefix}{key}.")
+        return out
+    return [] if stored == wanted else [f"{prefix.rstrip('.')}={stored!r} (this run: {wanted!r})"]
+
+
+def check_params(location: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """Raise a one-line :class:`HistoryError` when the index was built with other sketch settings."""
+    diffs = _diff(stored, wanted)
+    if diffs:
+        raise HistoryError(
+            f"{location}: the index was built with other settings: {', '.join(diffs[:4])}"
+            f"{' …' if len(diffs) > 4 else ''}; run with the index's settings or use a new index"
+        )
+
+
+@dataclass
+class ArticleRecord:
+    """One article as the index keeps it (no text)."""
+
+    row: int
+    id: str
+    date: str | None
+    time: float  # NaN when undated
+    source: str
+    length: int
+    status: int  # results.KEPT / DUPLICATE / SKIPPED
+    group: str | None  # group name (the id of its first member), None when alone
+    keeper: int  # row of the group's kept article (own row when kept or alone, -1 skipped)
+    center: int  # representative row of the keeper (-1 skipped): the star the article belongs to
+    rep: int  # row of the representative of its text (-1 skipped)
+    relation: int  # relation code to the keeper (verify.NONE when not a duplicate)
+    scores: tuple[float, float, float]  # jaccard, containment, cosine vs the keeper (NaN when none)
+    reason: str  # why skipped, or ""
+
+    def to_json(self) -> dict[str, Any]:
+        from ..results import STATUS
+        from ..verify import RELATIONS
+
+        def r(x: float) -> float | None:
+            return None if x != x else round(float(x), 4)
+
+        return {
+            "row": self.row,
+            "id": self.id,
+            "date": self.date,
+            "source": self.source,
+            "length": self.length,
+            "status": STATUS[self.status],
+            "group": self.group,
+            "keeper_row": self.keeper if self.keeper >= 0 else None,
+            "relation": RELATIONS[self.relation],
+            "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine"), map(r, self.scores))),
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class StoredSketches:
+    """The comparison data of some representative rows, in the order asked."""
+
+    rows: np.ndarray  # (h,) int64
+    digest: np.ndarray  # (h,) uint64
+    sizes: np.ndarray  # (h,) int64
+    signatures: np.ndarray  # (h, num_perm) uint32
+    features: Features
+
+
+@dataclass
+class IndexBatch:
+    """Everything one transaction adds: articles, their sketches, keys and edges."""
+
+    articles: list[ArticleRecord]
+    sketch_rows: np.ndarray  # (r,) rows of the new representatives among ``articles``
+    digest: np.ndarray  # (r,) uint64
+    sizes: np.ndarray  # (r,)
+    signatures: np.ndarray  # (r, num_perm) uint32
+    features: Features  # r rows
+    band_keys: np.ndarray  # (r, bands) uint64
+    anchors: list[np.ndarray]  # per new representative, its anchor grams (uint64)
+    edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (e, 2) rows
+    edge_relation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    edge_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # jaccard, c_ab, c_ba, cosine
+
+
+class HistoryIndex(Protocol):
+    """What the dedupe flow asks of a history index (SQLite and Redis both answer it)."""
+
+    location: str
+    params: dict[str, Any]
+
+    def writer(self) -> Any:
+        """A context manager held for a whole run that adds: one writer at a time (others wait, with a message)."""
+        ...
+
+    def next_row(self) -> int:
+        """The row number after the last one ever used."""
+        ...
+
+    def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
+        """The records of those ``ids`` already in the index."""
+        ...
+
+    def line_counts(self, keys: np.ndarray) -> np.ndarray:
+        """How many indexed articles hold each boilerplate line key (0 when unseen)."""
+        ...
+
+    def rows_by_digest(self, digests: np.ndarray) -> dict[int, int]:
+        """digest → representative row, for the digests that are in the index."""
+        ...
+
+    def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(query positions, rows)`` of the stored ``kind`` ("band" or "anchor") keys equal to ``keys``.
+
+        A key shared by more than ``limit`` stored rows answers its first
+        ``limit`` rows only (a capped bucket, as in a batch run).
+        """
+        ...
+
+    def articles(self, rows: np.ndarray) -> list[ArticleRecord]:
+        """The article records of ``rows`` (rows not in the index are left out)."""
+        ...
+
+    def sketches(self, rows: np.ndarray) -> StoredSketches:
+        """The comparison data of representative ``rows`` (all must exist)."""
+        ...
+
+    def add(self, batch: IndexBatch, line_keys: np.ndarray) -> None:
+        """Add one batch atomically (all of it or nothing)."""
+        ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def prune(self, before: float) -> int:
+        """Remove the articles dated before ``before`` (epoch seconds); returns how many."""
+        ...
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every stored decision, in row order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_index(location: str, config: DedupConfig | None = None, create: bool = True) -> HistoryIndex:
+    """Open (or create) the index at ``location``: a SQLite file path or a ``redis://`` URL.
+
+    With ``config``, the index's sketch parameters must equal the run's (a new
+    index records them); without, it is opened as it is (stats, prune, export).
+
+    Raises:
+        HistoryError: the parameters differ from the stored ones, the file is
+            not an index, or the server cannot be reached.
+    """
+    params = sketch_params(config) if config is not None else None
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        from .index_redis import RedisIndex
+
+        return RedisIndex(location, params, create=create and params is not None)
+    from .index_sqlite import SQLiteIndex
+
+    return SQLiteIndex(location, params, create=create and params is not None)
+
+
+def pack_u64(values: np.ndarray) -> list[int]:
+    """uint64 values as signed 64-bit integers (what SQLite and struct keys store)."""
+    return np.asarray(values, dtype=np.uint64).view(np.int64).tolist()
+
+
+def unpack_u64(values: list[int] | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).view(np.uint64)
+
+
+def features_blob(features: Features, k: int) -> tuple[bytes, bytes, bytes]:
+    """Row ``k``'s shingle buckets, token buckets and counts as bytes."""
+    s0, s1 = features.shingle_offsets[k], features.shingle_offsets[k + 1]
+    t0, t1 = features.token_offsets[k], features.token_offsets[k + 1]
+    return (
+        features.shingles[s0:s1].astype("<u4").tobytes(),
+        features.tokens[t0:t1].astype("<u4").tobytes(),
+        features.counts[t0:t1].astype("<u4").tobytes(),
+    )
+
+
+def features_from_blobs(blobs: list[tuple[bytes, bytes, bytes]]) -> Features:
+    """Features of rows given as :func:`features_blob` triples."""
+    if not blobs:
+        return Features.empty()
+    sh = [np.frombuffer(b[0], dtype="<u4") for b in blobs]
+    tok = [np.frombuffer(b[1], dtype="<u4") for b in blobs]
+    cnt = [np.frombuffer(b[2], dtype="<u4") for b in blobs]
+
+    def offsets(parts: list[np.ndarray]) -> np.ndarray:
+        off = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=off[1:])
+        return off
+
+    return Features(
+        np.concatenate(sh).astype(np.uint32), offsets(sh),
+        np.concatenate(tok).astype(np.uint32), np.concatenate(cnt).astype(np.uint32), offsets(tok),
+    )

@@ -1,0 +1,351 @@
+"""The history index on a Redis server (``--index redis://host:port/N``), for several writers or machines.
+
+Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
+
+* ``P:meta`` hash: the sketch parameters, when it was created;
+* ``P:next``: the next row number; ``P:ids`` hash: id → row;
+* ``P:art`` hash: row → the article's record (JSON); ``P:t`` sorted set: rows by date;
+* ``P:sk`` hash: row → its sketch (digest, size, signature, features, anchors; little-endian);
+* ``P:dig`` hash: digest → first row with that text;
+* ``P:b:N``, ``P:a:N``, ``P:l:N`` hashes: band keys, anchor grams and short-line keys,
+  spread over 2^19 small hashes (``N``: high bits of the key) so each stays
+  in Redis's compact encoding; a field is the 8-byte key, its value the rows
+  (8 bytes each) or the count;
+* ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
+* ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it).
+
+Each :meth:`RedisIndex.add` is one ``MULTI``/``EXEC`` transaction. Writers take
+the lock for their whole run, so a band's rows can be read, extended and written
+back without another writer in between.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import numpy as np
+
+from .index import ArticleRecord, HistoryError, IndexBatch, StoredSketches, check_params, features_blob, features_from_blobs
+
+__all__ = ["RedisIndex"]
+
+_SPREAD = 19  # 2^19 hashes per kind of key
+_LOCK_TTL = 10.0
+_PER_CALL = 20_000  # keys per script call
+# Bulk work runs server-side, one call per many keys (a command per key costs ~30 µs in the client).
+_HGET_MANY = "local out = {} for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('HGET', ARGV[i], ARGV[i + 1]) end return out"
+_APPEND_MANY = """for i = 1, #ARGV, 3 do
+  local v = redis.call('HGET', ARGV[i], ARGV[i + 1])
+  redis.call('HSET', ARGV[i], ARGV[i + 1], (v or '') .. ARGV[i + 2])
+end return 1"""
+_INCR_MANY = "for i = 1, #ARGV, 3 do redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2]) end return 1"
+
+
+def _bucket(key: int) -> int:
+    return (key >> (64 - _SPREAD)) & ((1 << _SPREAD) - 1)
+
+
+def _u64(values: np.ndarray) -> list[int]:
+    return np.asarray(values, dtype=np.uint64).tolist()
+
+
+def _field(key: int) -> bytes:
+    return struct.pack("<Q", key)
+
+
+def _record(raw: bytes | str) -> ArticleRecord:
+    d = json.loads(raw)
+    d["time"] = float("nan") if d["time"] is None else d["time"]
+    d["scores"] = tuple(float("nan") if x is None else x for x in d["scores"])
+    return ArticleRecord(**d)
+
+
+def _json(a: ArticleRecord) -> str:
+    d = dict(a.__dict__)
+    d["time"] = None if a.time != a.time else a.time
+    d["scores"] = [None if x != x else x for x in a.scores]
+    return json.dumps(d, ensure_ascii=False)
+
+
+class RedisIndex:
+    """A :class:`~dedup.store.index.HistoryIndex` on a Redis server."""
+
+    def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise HistoryError(f"{location}: a Redis index needs redis-py: pip install 'dedup[redis]'") from None
+        self.location = location
+        parts = urlsplit(location)
+        query = parse_qs(parts.query)
+        self.prefix = query.pop("prefix", ["dedup"])[0]
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=5)
+        try:
+            stored = self.r.hget(self._k("meta"), "params")
+            if stored is None:
+                if not create or params is None:
+                    raise HistoryError(f"{location}: no dedup index under the prefix {self.prefix!r}")
+                self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True))
+                self.r.hsetnx(self._k("meta"), "created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                stored = self.r.hget(self._k("meta"), "params")
+        except redis.RedisError as exc:
+            raise HistoryError(f"{location}: cannot reach the Redis server ({exc})") from None
+        self.params = json.loads(stored)
+        if params is not None:
+            check_params(location, self.params, params)
+        self._redis = redis
+        self._hget_script = self.r.register_script(_HGET_MANY)
+        self._append_script = self.r.register_script(_APPEND_MANY)
+        self._incr_script = self.r.register_script(_INCR_MANY)
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    @contextmanager
+    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        lock = self.r.lock(self._k("lock"), timeout=_LOCK_TTL, thread_local=False)
+        if not lock.acquire(blocking=False):
+            if on_wait is not None:
+                on_wait(f"{self.location}: another dedup run is adding to this index; waiting for it to finish")
+            lock.acquire(blocking=True)
+        done = threading.Event()
+
+        def renew() -> None:  # a run may take longer than the lock's time to live; a killed one lets it lapse
+            while not done.wait(_LOCK_TTL / 3):
+                try:
+                    lock.reacquire()
+                except self._redis.RedisError:
+                    return
+
+        keeper = threading.Thread(target=renew, daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+            try:
+                lock.release()
+            except self._redis.exceptions.LockError:
+                pass
+
+    def next_row(self) -> int:
+        return int(self.r.get(self._k("next")) or 0)
+
+    def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
+        if not ids:
+            return {}
+        rows = self.r.hmget(self._k("ids"), ids)
+        found = [(i, int(r)) for i, r in zip(ids, rows) if r is not None]
+        recs = self.articles(np.array([r for _, r in found], dtype=np.int64))
+        return {rec.id: rec for rec in recs}
+
+    def _hget_many(self, kind: str, keys: list[int]) -> list[bytes | None]:
+        out: list[bytes | None] = []
+        for lo in range(0, len(keys), _PER_CALL):
+            args: list[object] = []
+            for key in keys[lo : lo + _PER_CALL]:
+                args += [self._k(kind, _bucket(key)), _field(key)]
+            got = self._hget_script(args=args)
+            out += [None if v is None or v is False else v for v in got]
+        return out
+
+    def _many(self, pipe: Any, script: Any, triples: list[tuple[str, bytes, object]]) -> None:
+        for lo in range(0, len(triples), _PER_CALL):
+            script(args=[x for t in triples[lo : lo + _PER_CALL] for x in t], client=pipe)
+
+    def line_counts(self, keys: np.ndarray) -> np.ndarray:
+        vals = self._hget_many("l", _u64(keys))
+        return np.array([int(v) if v is not None else 0 for v in vals], dtype=np.int64)
+
+    def rows_by_digest(self, digests: np.ndarray) -> dict[int, int]:
+        keys = _u64(digests)
+        if not keys:
+            return {}
+        vals = self.r.hmget(self._k("dig"), [_field(k) for k in keys])
+        return {k: int(v) for k, v in zip(keys, vals) if v is not None}
+
+    def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        vals = self._hget_many({"band": "b", "anchor": "a"}[kind], _u64(keys))
+        pos, rows = [], []
+        for q, v in enumerate(vals):
+            if v is None:
+                continue
+            got = np.frombuffer(v, dtype="<i8")
+            if len(got) > limit:
+                got = got[:1]  # a capped bucket answers its first row
+            pos.append(np.full(len(got), q, dtype=np.int64))
+            rows.append(got.astype(np.int64))
+        if not pos:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(pos), np.concatenate(rows)
+
+    def articles(self, rows: np.ndarray) -> list[ArticleRecord]:
+        rows = np.asarray(rows, dtype=np.int64).tolist()
+        if not rows:
+            return []
+        vals = self.r.hmget(self._k("art"), rows)
+        return [_record(v) for v in vals if v is not None]
+
+    def sketches(self, rows: np.ndarray) -> StoredSketches:
+        rows = np.asarray(rows, dtype=np.int64)
+        num_perm = int(self.params["num_perm"])
+        vals = self.r.hmget(self._k("sk"), rows.tolist()) if len(rows) else []
+        if any(v is None for v in vals):
+            raise HistoryError(f"{self.location}: {sum(v is None for v in vals)} sketches missing from the index")
+        digest, sizes, sigs, blobs = [], [], [], []
+        for v in vals:
+            d, size, nsh, ntok, _ = struct.unpack_from("<QqIII", v, 0)
+            o = struct.calcsize("<QqIII")
+            sig = v[o : o + 4 * num_perm]
+            o += 4 * num_perm
+            sh = v[o : o + 4 * nsh]
+            o += 4 * nsh
+            tok = v[o : o + 4 * ntok]
+            cnt = v[o + 4 * ntok : o + 8 * ntok]
+            digest.append(d)
+            sizes.append(size)
+            sigs.append(sig)
+            blobs.append((sh, tok, cnt))
+        return StoredSketches(
+            rows=rows,
+            digest=np.array(digest, dtype=np.uint64),
+            sizes=np.array(sizes, dtype=np.int64),
+            signatures=np.frombuffer(b"".join(sigs), dtype="<u4").reshape(-1, num_perm).astype(np.uint32),
+            features=features_from_blobs(blobs),
+        )
+
+    def _sketch_anchors(self, raw: bytes) -> np.ndarray:
+        num_perm = int(self.params["num_perm"])
+        _, _, nsh, ntok, nanc = struct.unpack_from("<QqIII", raw, 0)
+        o = struct.calcsize("<QqIII") + 4 * num_perm + 4 * nsh + 8 * ntok
+        return np.frombuffer(raw[o : o + 8 * nanc], dtype="<u8")
+
+    def add(self, batch: IndexBatch, line_keys: np.ndarray) -> None:
+        rows = batch.sketch_rows.tolist()
+        band_add: dict[int, list[int]] = {}
+        for row, keys in zip(rows, batch.band_keys):
+            for key in _u64(keys):
+                band_add.setdefault(key, []).append(row)
+        anchor_add: dict[int, list[int]] = {}
+        for row, grams in zip(rows, batch.anchors):
+            for key in _u64(np.unique(grams)):
+                anchor_add.setdefault(key, []).append(row)
+        uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
+        pipe = self.r.pipeline(transaction=True)
+        if batch.articles:
+            pipe.hset(self._k("art"), mapping={a.row: _json(a) for a in batch.articles})
+            pipe.hset(self._k("ids"), mapping={a.id: a.row for a in batch.articles})
+            dated = {a.row: a.time for a in batch.articles if a.time == a.time}
+            if dated:
+                pipe.zadd(self._k("t"), dated)
+        sketches = {}
+        for k, row in enumerate(rows):
+            sh, tok, cnt = features_blob(batch.features, k)
+            anchors = np.unique(np.asarray(batch.anchors[k], dtype=np.uint64)).astype("<u8").tobytes()
+            head = struct.pack("<QqIII", int(batch.digest[k]), int(batch.sizes[k]), len(sh) // 4, len(tok) // 4, len(anchors) // 8)
+            sketches[row] = head + batch.signatures[k].astype("<u4").tobytes() + sh + tok + cnt + anchors
+            pipe.hsetnx(self._k("dig"), _field(int(batch.digest[k])), row)
+        if sketches:
+            pipe.hset(self._k("sk"), mapping=sketches)
+        for kind, added in (("b", band_add), ("a", anchor_add)):
+            self._many(pipe, self._append_script,
+                       [(self._k(kind, _bucket(key)), _field(key), np.array(new_rows, dtype="<i8").tobytes()) for key, new_rows in added.items()])
+        self._many(pipe, self._incr_script, [(self._k("l", _bucket(key)), _field(key), c) for key, c in zip(_u64(uniq), counts.tolist())])
+        edges = {f"{a},{b}": json.dumps([r, *[None if x != x else x for x in s]])
+                 for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())}
+        if edges:
+            pipe.hset(self._k("e"), mapping=edges)
+        top = max([a.row for a in batch.articles], default=-1) + 1
+        pipe.eval("local v = tonumber(redis.call('GET', KEYS[1]) or '0'); if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end",
+                  1, self._k("next"), top)
+        pipe.execute()
+
+    def stats(self) -> dict[str, Any]:
+        from ..results import STATUS
+        from .index_sqlite import _iso
+
+        n = int(self.r.hlen(self._k("art")))
+        by_status: dict[str, int] = {}
+        for _, raw in self.r.hscan_iter(self._k("art"), count=5000):
+            s = STATUS[json.loads(raw)["status"]]
+            by_status[s] = by_status.get(s, 0) + 1
+        oldest = self.r.zrange(self._k("t"), 0, 0, withscores=True)
+        newest = self.r.zrange(self._k("t"), -1, -1, withscores=True)
+        mem = self.r.info("memory").get("used_memory")
+        return {
+            "location": self.location,
+            "kind": "redis",
+            "articles": n,
+            "by_status": dict(sorted(by_status.items())),
+            "distinct_texts": int(self.r.hlen(self._k("sk"))),
+            "undated": n - int(self.r.zcard(self._k("t"))),
+            "oldest": _iso(oldest[0][1]) if oldest else None,
+            "newest": _iso(newest[0][1]) if newest else None,
+            "server_used_memory_bytes": mem,
+            "created": (self.r.hget(self._k("meta"), "created") or b"").decode() or None,
+            "params": self.params,
+        }
+
+    def prune(self, before: float) -> int:
+        from ..candidates import band_keys
+
+        rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]
+        bands, per_band = int(self.params["bands"]), int(self.params["rows"])
+        for lo in range(0, len(rows), 2000):
+            part = rows[lo : lo + 2000]
+            recs = self.articles(np.array(part))
+            raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
+            drop: dict[tuple[str, int], set[int]] = {}
+            have = [r for r in part if raw_sk[r] is not None]
+            if have:
+                sk = self.sketches(np.array(have))
+                for b in range(bands):
+                    for key, row in zip(_u64(band_keys(sk.signatures, np.arange(len(have)), b, per_band)), have):
+                        drop.setdefault(("b", key), set()).add(row)
+                for row in have:
+                    for key in _u64(self._sketch_anchors(raw_sk[row])):
+                        drop.setdefault(("a", key), set()).add(row)
+            olds = self.r.pipeline(transaction=False)
+            for kind, key in drop:
+                olds.hget(self._k(kind, _bucket(key)), _field(key))
+            old_vals = olds.execute()
+            pipe = self.r.pipeline(transaction=True)
+            for ((kind, key), gone), val in zip(drop.items(), old_vals):
+                left = [x for x in np.frombuffer(val or b"", dtype="<i8").tolist() if x not in gone]
+                if left:
+                    pipe.hset(self._k(kind, _bucket(key)), _field(key), np.array(left, dtype="<i8").tobytes())
+                else:
+                    pipe.hdel(self._k(kind, _bucket(key)), _field(key))
+            for rec in recs:
+                pipe.hdel(self._k("art"), rec.row)
+                pipe.hdel(self._k("ids"), rec.id)
+                pipe.zrem(self._k("t"), rec.row)
+                pipe.hdel(self._k("sk"), rec.row)
+            pipe.execute()
+        if rows:
+            gone_rows = set(rows)
+            dig = [f for f, v in self.r.hscan_iter(self._k("dig"), count=5000) if int(v) in gone_rows]
+            edges = [f for f, _ in self.r.hscan_iter(self._k("e"), count=5000) if set(map(int, f.decode().split(","))) & gone_rows]
+            if dig:
+                self.r.hdel(self._k("dig"), *dig)
+            if edges:
+                self.r.hdel(self._k("e"), *edges)
+        return len(rows)
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        top = self.next_row()
+        for lo in range(0, top, 5000):
+            for rec in self.articles(np.arange(lo, min(top, lo + 5000))):
+                yield rec.to_json()
+
+    def close(self) -> None:
+        self.r.close()

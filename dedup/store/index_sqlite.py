@@ -1,0 +1,344 @@
+"""The history index in an embedded SQLite database (the default kind of ``--index``).
+
+One file (plus SQLite's ``-wal``/``-shm`` while open, and ``LOCATION.lock``
+for writers). Write-ahead logging; each :meth:`SQLiteIndex.add` is one
+transaction, so a run killed at any moment leaves every committed batch whole
+and nothing of the others. Lookups join the asked keys (a temporary table)
+with the band, anchor and digest tables through their primary keys: the
+index is never loaded whole. One writer at a time holds an exclusive
+``flock`` on ``LOCATION.lock`` for the whole run; a second one waits, with a
+message, and then sees everything the first added.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .index import (
+    ArticleRecord,
+    HistoryError,
+    IndexBatch,
+    StoredSketches,
+    check_params,
+    features_blob,
+    features_from_blobs,
+    pack_u64,
+    unpack_u64,
+)
+
+__all__ = ["SQLiteIndex"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles(
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, date TEXT, time REAL, source TEXT NOT NULL,
+    length INTEGER NOT NULL, status INTEGER NOT NULL, grp TEXT, keeper INTEGER NOT NULL,
+    center INTEGER NOT NULL, rep INTEGER NOT NULL, relation INTEGER NOT NULL,
+    jaccard REAL, containment REAL, cosine REAL, reason TEXT NOT NULL, added REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_time ON articles(time);
+CREATE TABLE IF NOT EXISTS sketches(
+    row INTEGER PRIMARY KEY, digest INTEGER NOT NULL, size INTEGER NOT NULL, signature BLOB NOT NULL,
+    shingles BLOB NOT NULL, tokens BLOB NOT NULL, counts BLOB NOT NULL, anchors BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
+CREATE TABLE IF NOT EXISTS bands(key INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY(key, row)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS anchors(key INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY(key, row)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lines(key INTEGER PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS edges(
+    a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
+    jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+"""
+_COLUMNS = "row, id, date, time, source, length, status, grp, keeper, center, rep, relation, jaccard, containment, cosine, reason"
+_KEY_TABLES = {"band": "bands", "anchor": "anchors"}
+
+
+def _nan(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _null(x: float) -> float | None:
+    return None if x != x else float(x)
+
+
+def _record(r: tuple) -> ArticleRecord:
+    return ArticleRecord(
+        row=r[0], id=r[1], date=r[2], time=_nan(r[3]), source=r[4], length=r[5], status=r[6], group=r[7],
+        keeper=r[8], center=r[9], rep=r[10], relation=r[11], scores=(_nan(r[12]), _nan(r[13]), _nan(r[14])), reason=r[15],
+    )
+
+
+class SQLiteIndex:
+    """A :class:`~dedup.store.index.HistoryIndex` in one SQLite file."""
+
+    def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True) -> None:
+        self.location = location
+        path = Path(location)
+        if not path.exists():
+            if not create:
+                raise HistoryError(f"{location}: no index here (it is created by `dedup dedupe FEED --index {location}`)")
+            if not path.parent.exists():
+                raise HistoryError(f"{location}: the folder {path.parent} does not exist")
+        elif path.is_dir():
+            raise HistoryError(f"{location}: is a folder; --index takes a file path (created when absent) or a redis:// URL")
+        try:
+            self.conn = sqlite3.connect(location, timeout=600, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
+            stored = self._meta("params")
+            if stored is None:
+                if not create:
+                    raise HistoryError(f"{location}: not a dedup index")
+                with self._transaction():
+                    for stmt in filter(str.strip, _SCHEMA.split(";")):
+                        self.conn.execute(stmt)
+                    self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('params', ?)", (json.dumps(params, sort_keys=True),))
+                    self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+                stored = self._meta("params")
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(f"{location}: cannot open the index as a SQLite database ({exc})") from None
+        self.params = json.loads(stored)
+        if params is not None:
+            check_params(location, self.params, params)
+        self._lock_fd: int | None = None
+
+    def _meta(self, key: str) -> str | None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return None if row is None else row[0]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                if on_wait is not None:
+                    on_wait(f"{self.location}: another dedup run is adding to this index ({holder}); waiting for it to finish")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock (also when the process is killed)
+
+    def next_row(self) -> int:
+        r = self.conn.execute("SELECT max(row) FROM articles").fetchone()[0]
+        return 0 if r is None else int(r) + 1
+
+    # --- lookups through a temporary table of asked keys -------------------
+
+    def _ask(self, values: list[int]) -> None:
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS ask(pos INTEGER PRIMARY KEY, key INTEGER NOT NULL)")
+        self.conn.execute("DELETE FROM temp.ask")
+        self.conn.executemany("INSERT INTO temp.ask VALUES (?, ?)", enumerate(values))
+
+    def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
+        if not ids:
+            return {}
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS ask_id(id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.ask_id")
+        self.conn.executemany("INSERT OR IGNORE INTO temp.ask_id VALUES (?)", ((i,) for i in ids))
+        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        found = self.conn.execute(f"SELECT {cols} FROM temp.ask_id q JOIN articles a ON a.id = q.id").fetchall()
+        return {r[1]: _record(r) for r in found}
+
+    def line_counts(self, keys: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(keys), dtype=np.int64)
+        if len(keys) == 0:
+            return out
+        self._ask(pack_u64(keys))
+        for pos, count in self.conn.execute("SELECT q.pos, l.count FROM temp.ask q JOIN lines l ON l.key = q.key"):
+            out[pos] = count
+        return out
+
+    def rows_by_digest(self, digests: np.ndarray) -> dict[int, int]:
+        if len(digests) == 0:
+            return {}
+        self._ask(pack_u64(digests))
+        found = self.conn.execute(
+            "SELECT q.key, min(s.row) FROM temp.ask q JOIN sketches s ON s.digest = q.key GROUP BY q.key"
+        ).fetchall()
+        return {int(np.int64(k).view(np.uint64)): int(r) for k, r in found}
+
+    def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        table = _KEY_TABLES[kind]
+        if len(keys) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self._ask(pack_u64(keys))
+        # A bucket over the limit answers only its first row (a star with the first, as in a batch).
+        big = self.conn.execute(
+            f"SELECT t.key, min(t.row) FROM {table} t WHERE t.key IN (SELECT key FROM temp.ask) "
+            "GROUP BY t.key HAVING count(*) > ?", (limit,)
+        ).fetchall()
+        found = self.conn.execute(f"SELECT q.pos, t.row FROM temp.ask q JOIN {table} t ON t.key = q.key").fetchall()
+        if big:
+            first = dict(big)
+            keys_at = dict(self.conn.execute("SELECT pos, key FROM temp.ask").fetchall())
+            found = [(p, r) for p, r in found if keys_at[p] not in first or first[keys_at[p]] == r]
+        arr = np.array(found, dtype=np.int64).reshape(-1, 2)
+        return arr[:, 0], arr[:, 1]
+
+    def articles(self, rows: np.ndarray) -> list[ArticleRecord]:
+        if len(rows) == 0:
+            return []
+        self._ask(np.asarray(rows, dtype=np.int64).tolist())
+        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        found = self.conn.execute(f"SELECT {cols} FROM temp.ask q JOIN articles a ON a.row = q.key ORDER BY q.pos").fetchall()
+        return [_record(r) for r in found]
+
+    def sketches(self, rows: np.ndarray) -> StoredSketches:
+        rows = np.asarray(rows, dtype=np.int64)
+        num_perm = int(self.params["num_perm"])
+        self._ask(rows.tolist())
+        found = self.conn.execute(
+            "SELECT s.row, s.digest, s.size, s.signature, s.shingles, s.tokens, s.counts "
+            "FROM temp.ask q JOIN sketches s ON s.row = q.key ORDER BY q.pos"
+        ).fetchall()
+        if len(found) != len(rows):
+            raise HistoryError(f"{self.location}: {len(rows) - len(found)} sketches missing from the index")
+        sigs = np.frombuffer(b"".join(r[3] for r in found), dtype="<u4").reshape(-1, num_perm).astype(np.uint32)
+        return StoredSketches(
+            rows=rows,
+            digest=unpack_u64([r[1] for r in found]),
+            sizes=np.array([r[2] for r in found], dtype=np.int64),
+            signatures=sigs if len(found) else np.zeros((0, num_perm), np.uint32),
+            features=features_from_blobs([(r[4], r[5], r[6]) for r in found]),
+        )
+
+    # --- writing ------------------------------------------------------------
+
+    def add(self, batch: IndexBatch, line_keys: np.ndarray) -> None:
+        now = time.time()
+        arts = [
+            (a.row, a.id, a.date, _null(a.time), a.source, a.length, a.status, a.group, a.keeper, a.center, a.rep,
+             a.relation, *map(_null, a.scores), a.reason, now)
+            for a in batch.articles
+        ]
+        sk = []
+        for k, row in enumerate(batch.sketch_rows.tolist()):
+            sh, tok, cnt = features_blob(batch.features, k)
+            sk.append((row, pack_u64(batch.digest[k : k + 1])[0], int(batch.sizes[k]),
+                       batch.signatures[k].astype("<u4").tobytes(), sh, tok, cnt,
+                       np.asarray(batch.anchors[k], dtype="<u8").tobytes()))
+        rows = batch.sketch_rows.tolist()
+        bands = [(key, row) for row, keys in zip(rows, batch.band_keys) for key in pack_u64(keys)]
+        anchors = [(key, row) for row, grams in zip(rows, batch.anchors) for key in pack_u64(np.unique(grams))]
+        uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
+        edges = [
+            (int(a), int(b), int(r), *map(_null, s))
+            for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())
+        ]
+        with self._transaction():
+            self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added) VALUES ({', '.join('?' * 17)})", arts)
+            self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sk)
+            self.conn.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", sorted(bands))
+            self.conn.executemany("INSERT OR IGNORE INTO anchors VALUES (?, ?)", sorted(anchors))
+            self.conn.executemany(
+                "INSERT INTO lines VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET count = count + excluded.count",
+                zip(pack_u64(uniq), counts.tolist()),
+            )
+            self.conn.executemany("INSERT OR REPLACE INTO edges VALUES (?, ?, ?, ?, ?, ?, ?)", edges)
+
+    # --- maintenance ----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        n, oldest, newest, undated = self.conn.execute(
+            "SELECT count(*), min(time), max(time), sum(time IS NULL) FROM articles"
+        ).fetchone()
+        by_status = dict(self.conn.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+        reps = self.conn.execute("SELECT count(*) FROM sketches").fetchone()[0]
+        size = sum(os.path.getsize(p) for p in (self.location, self.location + "-wal") if os.path.exists(p))
+        from ..results import STATUS
+
+        return {
+            "location": self.location,
+            "kind": "sqlite",
+            "articles": int(n),
+            "by_status": {STATUS[int(k)]: int(v) for k, v in sorted(by_status.items())},
+            "distinct_texts": int(reps),
+            "undated": int(undated or 0),
+            "oldest": _iso(oldest),
+            "newest": _iso(newest),
+            "bytes_on_disk": size,
+            "bytes_per_article": round(size / n, 1) if n else None,
+            "created": self._meta("created"),
+            "params": self.params,
+        }
+
+    def prune(self, before: float) -> int:
+        rows = [r for (r,) in self.conn.execute("SELECT row FROM articles WHERE time < ?", (before,))]
+        if not rows:
+            return 0
+        bands, rows_per_band = int(self.params["bands"]), int(self.params["rows"])
+        from ..candidates import band_keys
+
+        for lo in range(0, len(rows), 5000):
+            part = rows[lo : lo + 5000]
+            with self._transaction():
+                self._ask(part)
+                sk = self.conn.execute(
+                    "SELECT s.row, s.signature, s.anchors FROM temp.ask q JOIN sketches s ON s.row = q.key"
+                ).fetchall()
+                if sk:
+                    sigs = np.frombuffer(b"".join(r[1] for r in sk), dtype="<u4").reshape(len(sk), -1).astype(np.uint32)
+                    srows = [r[0] for r in sk]
+                    keys = [band_keys(sigs, np.arange(len(sk)), b, rows_per_band) for b in range(bands)]
+                    self.conn.executemany(
+                        "DELETE FROM bands WHERE key = ? AND row = ?",
+                        [(k, r) for kb in keys for k, r in zip(pack_u64(kb), srows)],
+                    )
+                    self.conn.executemany(
+                        "DELETE FROM anchors WHERE key = ? AND row = ?",
+                        [(k, r[0]) for r in sk for k in pack_u64(np.frombuffer(r[2], dtype="<u8"))],
+                    )
+                for table in ("sketches", "articles"):
+                    self.conn.execute(f"DELETE FROM {table} WHERE row IN (SELECT key FROM temp.ask)")
+                self.conn.execute("DELETE FROM edges WHERE a IN (SELECT key FROM temp.ask) OR b IN (SELECT key FROM temp.ask)")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(rows)
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        cur = self.conn.cursor()
+        for r in cur.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY row"):
+            yield _record(r).to_json()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))

@@ -1,0 +1,364 @@
+"""The history index (``--index``): day by day equals one batch, reruns change nothing,
+a killed run leaves a whole index, two writers lose nothing — on SQLite files and on
+a real ``redis-server`` started on a loopback port (skipped only where none can start).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+from dedup.config import DedupConfig, MinHashConfig
+from dedup.flows.dedupe import dedupe
+from dedup.io.dedupe_out import decision_rows
+from dedup.runtime import Runtime
+from dedup.store.index import HistoryError, open_index
+from dedup.types import Article
+
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+HEADER, FOOTER = "وكالة الأنباء الرياض", "تابعونا على تويتر وفيسبوك"
+
+
+# --- a feed over three days: copy families, boilerplate, bad and short records ---------
+
+
+def _vocabulary() -> list[str]:
+    words = sorted({w for p in SEEDS for w in p.read_text(encoding="utf-8").split() if len(w) > 2})
+    return words
+
+
+def _filler(rng: random.Random, words: list[str], n: int = 160) -> str:
+    paras = [" ".join(rng.choice(words) for _ in range(n // 4)) for _ in range(4)]
+    return "\n".join(paras)
+
+
+def days() -> list[list[Article]]:
+    """Three days: originals, then re-headlined copies, teasers, exact copies, edits, fresh articles."""
+    rng = random.Random(7)
+    words = _vocabulary()
+    seeds = [p.read_text(encoding="utf-8") for p in SEEDS]
+    fillers = [_filler(rng, words) for _ in range(40)]
+
+    def art(i: str, text: str, day: int, source: str, hour: int = 9) -> Article:
+        return Article(id=i, text=text, source=source, date=f"2024-03-{day:02d}T{hour:02d}:00:00")
+
+    d1 = [art(f"s{i}", f"{HEADER}\n{t}\n{FOOTER}", 1, "wire", 8 + i) for i, t in enumerate(seeds)]
+    d1 += [art(f"f{i}", f"{HEADER}\n{t}\n{FOOTER}", 1, "wire", 10) for i, t in enumerate(fillers[:15])]
+    d1 += [art("short1", "كلمتان فقط", 1, "wire")]
+    d2 = [art(f"c{i}", f"عنوان آخر\n{t}\nشارك الخبر", 2, "outlet", 9 + i) for i, t in enumerate(seeds)]
+    d2 += [art(f"t{i}", " ".join(t.split()[:110]), 2, "blog") for i, t in enumerate(seeds[:3])]
+    d2 += [art("x1", fillers[0], 2, "outlet"), art("x2", fillers[1] + "\n" + fillers[20][:300], 2, "outlet")]
+    d2 += [art(f"g{i}", f"{HEADER}\n{t}\n{FOOTER}", 2, "wire", 11) for i, t in enumerate(fillers[15:28])]
+    edited = fillers[2].split()
+    for k in range(0, len(edited), 25):
+        edited[k] = rng.choice(words)
+    d3 = [art("e1", " ".join(edited), 3, "agency"), art("c0b", f"{seeds[0]}\nشارك الخبر", 3, "agency")]
+    d3 += [art(f"h{i}", f"{HEADER}\n{t}\n{FOOTER}", 3, "wire", 12) for i, t in enumerate(fillers[28:40])]
+    d3 += [art("g0copy", fillers[15], 3, "outlet"), art("empty3", "   ", 3, "outlet")]
+    return [d1, d2, d3]
+
+
+def _rows(result) -> dict[str, dict]:
+    return {r["id"]: r for r in decision_rows(result)}
+
+
+def _verdicts(rows: dict[str, dict]) -> dict[str, tuple]:
+    return {i: (r["status"], r["duplicate_of"]) for i, r in rows.items()}
+
+
+def _write(path: Path, articles: list[Article]) -> Path:
+    with open(path, "w", encoding="utf-8") as out:
+        for a in articles:
+            out.write(json.dumps({"id": a.id, "text": a.text, "source": a.source, "date": a.date}, ensure_ascii=False) + "\n")
+    return path
+
+
+# --- real servers ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    port = _free_port()
+    work = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.skip("redis-server did not start on a loopback port")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    url = request.getfixturevalue("redis_url")
+    return f"{url}?prefix=t{uuid.uuid4().hex[:8]}"
+
+
+def _run(articles, location, config=DedupConfig(), **kw):
+    idx = open_index(location, config)
+    try:
+        return dedupe(articles, config, runtime=Runtime(chunk_size=kw.pop("chunk_size", 8)), index=idx, **kw)
+    finally:
+        idx.close()
+
+
+def _export(location: str) -> list[dict]:
+    idx = open_index(location, create=False)
+    try:
+        return list(idx.export())
+    finally:
+        idx.close()
+
+
+# --- properties ------------------------------------------------------------------------
+
+
+def test_the_days_have_copies_across_days_and_boilerplate() -> None:
+    batch = dedupe([a for d in days() for a in d], DedupConfig())
+    rows = _rows(batch)
+    assert sum(r["status"] == "duplicate" for r in rows.values()) >= 10
+    assert (batch.boilerplate_removed > 0).sum() >= 20
+    assert rows["c0b"]["status"] == "duplicate" and rows["x1"]["duplicate_of"] == "f0"
+
+
+def test_day_by_day_equals_one_batch(location: str) -> None:
+    feed = days()
+    batch = _verdicts(_rows(dedupe([a for d in feed for a in d], DedupConfig())))
+    for day in feed:
+        got = _verdicts(_rows(_run(day, location)))
+        assert got == {a.id: batch[a.id] for a in day}
+    stored = _export(location)
+    assert [r["id"] for r in stored] == [a.id for d in feed for a in d]  # rows in reading order
+
+
+def test_a_copy_of_history_names_it_with_date_and_source(location: str) -> None:
+    d1, d2, _ = days()
+    _run(d1, location)
+    rows = _rows(_run(d2, location))
+    x1 = rows["x1"]
+    assert x1["status"] == "duplicate" and x1["duplicate_of"] == "f0" and x1["relation"] == "exact"
+    assert x1["seen_before"] == {"date": "2024-03-01T10:00:00Z", "source": "wire"}
+    assert "seen before" in x1["reason"]
+    c0 = rows["c0"]
+    assert c0["duplicate_of"] == "s0" and c0["group"] == "s0" and c0["scores"]["jaccard"] > 0.5
+
+
+def test_rerunning_a_feed_changes_nothing(location: str) -> None:
+    d1, d2, _ = days()
+    _run(d1, location)
+    _run(d2, location)
+    before = _export(location)
+    again = _rows(_run(d2, location))
+    assert all(r["status"] == "skipped" and "already in the index" in r["reason"] for r in again.values())
+    assert _export(location) == before
+    mixed = _rows(_run(d2[:3] + days()[2][:2], location))  # known and new in one feed
+    assert [mixed[a.id]["status"] for a in d2[:3]] == ["skipped"] * 3
+    assert mixed["c0b"]["status"] == "duplicate"
+    assert len(_export(location)) == len(before) + 2
+
+
+def test_other_sketch_settings_are_refused(location: str) -> None:
+    _run(days()[0], location)
+    with pytest.raises(HistoryError, match="num_perm=128 \\(this run: 64\\)"):
+        open_index(location, DedupConfig(minhash=MinHashConfig(num_perm=64)))
+
+
+def test_window_days_limits_what_history_is_compared(location: str) -> None:
+    d1, _, _ = days()
+    _run(d1, location)
+    late = [Article(id="late", text=d1[0].text, source="x", date="2024-03-20T09:00:00")]
+    far = _rows(_run(late, location, window_days=5))["late"]
+    assert far["status"] == "kept"
+    near = [Article(id="late2", text=d1[0].text, source="x", date="2024-03-04T09:00:00")]
+    assert _rows(_run(near, location, window_days=5))["late2"]["duplicate_of"] == "s0"
+
+
+def test_index_commands(location: str, tmp_path: Path) -> None:
+    d1, d2, _ = days()
+    _run(d1, location)
+    _run(d2, location)
+    runner = CliRunner()
+    res = runner.invoke(app, ["index", "stats", location])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["articles"] == len(d1) + len(d2) and info["oldest"] == "2024-03-01T08:00:00Z"
+    assert info["params"]["num_perm"] == 128
+    res = runner.invoke(app, ["index", "export", location, "--out", str(tmp_path / "e.jsonl")])
+    assert res.exit_code == 0
+    lines = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == info["articles"] and {x["status"] for x in lines} == {"kept", "duplicate", "skipped"}
+    res = runner.invoke(app, ["index", "prune", location, "--before", "2024-03-02"])
+    assert res.exit_code == 0, res.output
+    assert [x["id"] for x in _export(location)] == [a.id for a in d2]
+    # pruned history is no longer met: a copy of day 1 is new again, a copy of day 2 is not
+    f5 = next(a for a in d1 if a.id == "f5")
+    rows = _rows(_run([Article("again-f5", f5.text, source="z", date="2024-03-03"),
+                       Article("again-g1", d2[-1].text, source="z", date="2024-03-03")], location))
+    assert rows["again-f5"]["status"] == "kept" and rows["again-g1"]["status"] == "duplicate"
+    res = runner.invoke(app, ["index", "prune", location, "--before", "yesterday"])
+    assert res.exit_code == 1 and "not an ISO-8601 date" in res.output
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    feed = _write(tmp_path / "d1.jsonl", days()[0])
+    runner = CliRunner()
+    loc = str(tmp_path / "h.db")
+    assert runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "--index", loc, "-q"]).exit_code == 0
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "--index", loc, "--num-perm", "64", "-q"])
+    assert res.exit_code == 1 and "Traceback" not in res.output and "other settings" in res.output
+    res = runner.invoke(app, ["index", "stats", str(tmp_path / "nothing.db")])
+    assert res.exit_code == 1 and "no index here" in res.output
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o3"), "--index", str(tmp_path / "junk.db"), "-q"])
+    assert res.exit_code == 1 and "cannot open the index" in res.output
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o4"), "--index", "redis://127.0.0.1:1/0", "-q"])
+    assert res.exit_code == 1 and "cannot reach the Redis server" in res.output
+
+
+# --- real processes: kill -9 and two writers ---------------------------------------------------
+
+_CHILD = r"""
+import os, signal, sys
+from dedup.store import index_sqlite, index_redis
+kill_at = int(os.environ["KILL_AT_COMMIT"])
+seen = [0]
+def dying(original):
+    def add(self, batch, keys):
+        if seen[0] == kill_at:  # mid-transaction: the inserts are made, the commit is not
+            if isinstance(self, index_sqlite.SQLiteIndex):
+                real = self.conn.execute
+                class Conn:
+                    def __getattr__(s, name): return getattr(self.conn_, name)
+                    def execute(s, sql, *a):
+                        if sql == "COMMIT":
+                            os.kill(os.getpid(), signal.SIGKILL)
+                        return real(sql, *a)
+                self.conn_ = self.conn
+                self.conn = Conn()
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        seen[0] += 1
+        return original(self, batch, keys)
+    return add
+index_sqlite.SQLiteIndex.add = dying(index_sqlite.SQLiteIndex.add)
+index_redis.RedisIndex.add = dying(index_redis.RedisIndex.add)
+from dedup.cli import app
+app(sys.argv[1:])
+"""
+
+
+def _dedupe_cmd(feed: Path, out: Path, location: str) -> list[str]:
+    """Small chunks (``[runtime] chunk_size``), so a run commits many transactions."""
+    cfg = feed.parent / "small-chunks.toml"
+    cfg.write_text("[runtime]\nchunk_size = 6\n", encoding="utf-8")
+    return ["dedupe", str(feed), "--out", str(out), "--index", location, "--config", str(cfg), "-q"]
+
+
+def _check_whole(location: str, expected_ids: list[str]) -> list[dict]:
+    stored = _export(location)
+    counts = collections.Counter(r["id"] for r in stored)
+    assert all(c == 1 for c in counts.values())
+    assert set(counts) <= set(expected_ids)
+    rows = {r["row"]: r for r in stored}
+    for r in stored:  # nothing points at an article that is not there
+        assert r["keeper_row"] is None or r["keeper_row"] in rows
+    return stored
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [0, 1, 3])
+def test_kill_9_mid_commit_leaves_a_whole_index_and_a_rerun_completes(location: str, tmp_path: Path, kill_at: int) -> None:
+    d1, d2, d3 = days()
+    _run(d1, location)
+    feed = _write(tmp_path / "d23.jsonl", d2 + d3)
+    env = {**os.environ, "KILL_AT_COMMIT": str(kill_at)}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, *_dedupe_cmd(feed, tmp_path / "o", location)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (tmp_path / "o" / "summary.json").exists()
+    ids = [a.id for a in d1 + d2 + d3]
+    partial = _check_whole(location, ids)
+    assert len(d1) <= len(partial) < len(ids)
+    res = CliRunner().invoke(app, _dedupe_cmd(feed, tmp_path / "o2", location))
+    assert res.exit_code == 0, res.output
+    stored = _check_whole(location, ids)
+    assert sorted(r["id"] for r in stored) == sorted(ids)
+    # the articles' decisions are those of a run never interrupted
+    clean = str(tmp_path / "clean.db") if "://" not in location else location.replace("prefix=", "prefix=clean")
+    _run(d1, clean)
+    _run(d2 + d3, clean, chunk_size=6)
+    assert {r["id"]: (r["status"], r["keeper_row"] is not None) for r in stored} == \
+        {r["id"]: (r["status"], r["keeper_row"] is not None) for r in _export(clean)}
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments(tmp_path: Path) -> None:
+    d1, d2, d3 = days()
+    location = str(tmp_path / "h.db")
+    feed = _write(tmp_path / "all.jsonl", d1 + d2 + d3)
+    ids = [a.id for a in d1 + d2 + d3]
+    for delay in (0.2, 0.9, 1.4, 1.8):
+        proc = subprocess.Popen([sys.executable, "-m", "dedup", *_dedupe_cmd(feed, tmp_path / "o", location)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if os.path.exists(location):
+            _check_whole(location, ids)
+    res = CliRunner().invoke(app, _dedupe_cmd(feed, tmp_path / "o", location))
+    assert res.exit_code == 0, res.output
+    assert sorted(r["id"] for r in _check_whole(location, ids)) == sorted(ids)
+
+
+@pytest.mark.slow
+def test_two_writers_at_once_lose_nothing(location: str, tmp_path: Path) -> None:
+    d1, d2, d3 = days()
+    _run(d1, location)
+    a = _write(tmp_path / "a.jsonl", d2)
+    b = _write(tmp_path / "b.jsonl", d3)
+    procs = [subprocess.Popen([sys.executable, "-m", "dedup", *_dedupe_cmd(f, tmp_path / f.stem, location)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in (a, b)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    stored = _check_whole(location, [x.id for x in d1 + d2 + d3])
+    assert sorted(r["id"] for r in stored) == sorted(x.id for x in d1 + d2 + d3)
+    by_id = {r["id"]: r for r in stored}
+    # g0copy (day 3) copies f15... and e1 edits f2 (day 1): found whoever wrote first
+    assert by_id["e1"]["status"] == "duplicate" and by_id["c0b"]["status"] == "duplicate"
+    assert sum("waiting for it to finish" in err for _, err in outs) <= 1
