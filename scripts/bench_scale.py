@@ -166,14 +166,14 @@ def run_dedupe(feed: Path, out: Path, timeout: float, rss_guard_mib: float) -> d
     return run_cli("dedupe", feed, out, timeout, rss_guard_mib)
 
 
-def run_cli(command: str, feed: Path, out: Path, timeout: float, rss_guard_mib: float) -> dict[str, Any]:
-    """Run ``dedup COMMAND FEED --out OUT -q`` in a child; wall time, peak RSS, RSS timeline, failure.
+def run_cli(command: str, feed: Path, out: Path, timeout: float, rss_guard_mib: float, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run ``dedup COMMAND FEED --out OUT -q [EXTRA...]`` in a child; wall time, peak RSS, RSS timeline, failure.
 
     ``COMMAND`` is one that writes ``summary.json`` with ``timings_seconds``
     and ``counts`` (``dedupe``, ``stories``).
     """
     hwm_path = out.parent / f"{out.name}.vmhwm"
-    cmd = [sys.executable, "-X", "faulthandler", "-c", _CHILD, str(hwm_path), command, str(feed), "--out", str(out), "-q"]
+    cmd = [sys.executable, "-X", "faulthandler", "-c", _CHILD, str(hwm_path), command, str(feed), "--out", str(out), "-q", *extra]
     err_path = out.parent / f"{out.name}.stderr"
     load = load_average()
     with open(err_path, "w", encoding="utf-8") as err:

@@ -286,7 +286,7 @@ app(sys.argv[1:])
 def _dedupe_cmd(feed: Path, out: Path, location: str) -> list[str]:
     """Small chunks (``[runtime] chunk_size``), so a run commits many transactions."""
     cfg = feed.parent / "small-chunks.toml"
-    cfg.write_text("[runtime]\nchunk_size = 6\n", encoding="utf-8")
+    cfg.write_text("[runtime]\nchunk_size = 1\n", encoding="utf-8")
     return ["dedupe", str(feed), "--out", str(out), "--index", location, "--config", str(cfg), "-q"]
 
 

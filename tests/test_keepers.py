@@ -54,3 +54,29 @@ def test_container_is_kept_over_an_earlier_teaser_and_says_why() -> None:
 def test_articles_outside_groups_have_no_reason() -> None:
     status = np.array([0, 0])
     assert keep_reasons(status, np.array([-1, -1]), np.array([-1, -1]), table([None, None], [1, 1], ["", ""]), DedupConfig()).tolist() == [0, 0]
+
+
+def test_fixed_groups_of_earlier_feeds_are_never_taken_over() -> None:
+    from dedup.cluster.groups import star_groups
+    from dedup.verify import CONTAINED, NEAR
+
+    # 0 (stored, a center) and 1 (stored, a member of 0); 2 and 3 are new. Visited 3, 1, 0, 2:
+    # free, 3 takes 0 in and 1 takes 2. Fixed, 3 cannot take 0, 1 (a member) takes nothing,
+    # and 0 still takes its free neighbour 2 when its turn comes.
+    pairs = np.array([[0, 2], [0, 3], [1, 2]])
+    rel = np.array([NEAR, CONTAINED, NEAR])
+    cij, cji = np.array([0.9, 0.95, 0.9]), np.array([0.9, 0.3, 0.9])
+    priority = np.array([1.0, 0.5, 2.0, 0.0])
+    free = star_groups(4, pairs, rel, cij, cji, np.ones(3), priority)
+    assert free.tolist() == [3, 1, 1, 3]
+    fixed = star_groups(4, pairs, rel, cij, cji, np.ones(3), priority, fixed=np.array([0, 0, -1, -1]))
+    assert fixed.tolist() == [0, 0, 0, 3]
+
+
+def test_article_tables_concatenate_with_their_sources() -> None:
+    a = table(["2024-01-01", None], [5, 6], ["x", "y"])
+    b = table([None, "2024-01-02"], [7, 8], ["y", "z"])
+    ab = ArticleTable.concat(a, b)
+    assert ab.ids == ["0", "1", "0", "1"] and ab.lengths.tolist() == [5, 6, 7, 8]
+    assert [ab.source_names[c] for c in ab.source_codes] == ["x", "y", "y", "z"]
+    assert ab.dated.tolist() == [True, False, False, True]
