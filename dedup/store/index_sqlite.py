@@ -25,10 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from .segments import SCHEMA as SEGMENT_SCHEMA
+from .segments import Segments
 from .index import (
     ArticleRecord,
     HistoryError,
     IndexBatch,
+    StoredGroup,
     StoredSketches,
     check_params,
     features_blob,
@@ -47,19 +50,17 @@ CREATE TABLE IF NOT EXISTS articles(
     center INTEGER NOT NULL, rep INTEGER NOT NULL, relation INTEGER NOT NULL,
     jaccard REAL, containment REAL, cosine REAL, reason TEXT NOT NULL, added REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS articles_time ON articles(time);
+CREATE INDEX IF NOT EXISTS articles_grp ON articles(grp);
 CREATE TABLE IF NOT EXISTS sketches(
     row INTEGER PRIMARY KEY, digest INTEGER NOT NULL, size INTEGER NOT NULL, signature BLOB NOT NULL,
     shingles BLOB NOT NULL, tokens BLOB NOT NULL, counts BLOB NOT NULL, anchors BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
-CREATE TABLE IF NOT EXISTS bands(key INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY(key, row)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS anchors(key INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY(key, row)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS lines(key INTEGER PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS edges(
     a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
     jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
 """
 _COLUMNS = "row, id, date, time, source, length, status, grp, keeper, center, rep, relation, jaccard, containment, cosine, reason"
-_KEY_TABLES = {"band": "bands", "anchor": "anchors"}
+_KINDS = ("band", "anchor", "line")
 
 
 def _nan(x: Any) -> float:
@@ -101,7 +102,7 @@ class SQLiteIndex:
                 if not create:
                     raise HistoryError(f"{location}: not a dedup index")
                 with self._transaction():
-                    for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    for stmt in [*filter(str.strip, _SCHEMA.split(";")), *SEGMENT_SCHEMA]:
                         self.conn.execute(stmt)
                     self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('params', ?)", (json.dumps(params, sort_keys=True),))
                     self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
@@ -111,7 +112,7 @@ class SQLiteIndex:
         self.params = json.loads(stored)
         if params is not None:
             check_params(location, self.params, params)
-        self._lock_fd: int | None = None
+        self._keys = {kind: Segments(self.conn, kind) for kind in _KINDS}
 
     def _meta(self, key: str) -> str | None:
         try:
@@ -171,13 +172,8 @@ class SQLiteIndex:
         return {r[1]: _record(r) for r in found}
 
     def line_counts(self, keys: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(keys), dtype=np.int64)
-        if len(keys) == 0:
-            return out
-        self._ask(pack_u64(keys))
-        for pos, count in self.conn.execute("SELECT q.pos, l.count FROM temp.ask q JOIN lines l ON l.key = q.key"):
-            out[pos] = count
-        return out
+        pos, counts = self._keys["line"].lookup(keys)
+        return np.bincount(pos, weights=counts, minlength=len(keys)).astype(np.int64)
 
     def rows_by_digest(self, digests: np.ndarray) -> dict[int, int]:
         if len(digests) == 0:
@@ -189,22 +185,17 @@ class SQLiteIndex:
         return {int(np.int64(k).view(np.uint64)): int(r) for k, r in found}
 
     def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        table = _KEY_TABLES[kind]
-        if len(keys) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        self._ask(pack_u64(keys))
-        # A bucket over the limit answers only its first row (a star with the first, as in a batch).
-        big = self.conn.execute(
-            f"SELECT t.key, min(t.row) FROM {table} t WHERE t.key IN (SELECT key FROM temp.ask) "
-            "GROUP BY t.key HAVING count(*) > ?", (limit,)
-        ).fetchall()
-        found = self.conn.execute(f"SELECT q.pos, t.row FROM temp.ask q JOIN {table} t ON t.key = q.key").fetchall()
-        if big:
-            first = dict(big)
-            keys_at = dict(self.conn.execute("SELECT pos, key FROM temp.ask").fetchall())
-            found = [(p, r) for p, r in found if keys_at[p] not in first or first[keys_at[p]] == r]
-        arr = np.array(found, dtype=np.int64).reshape(-1, 2)
-        return arr[:, 0], arr[:, 1]
+        pos, rows = self._keys[kind].lookup(keys)
+        if len(pos) == 0:
+            return pos, rows
+        order = np.lexsort((rows, pos))
+        pos, rows = pos[order], rows[order]
+        per = np.bincount(pos, minlength=len(keys))
+        big = per[pos] > limit  # a bucket over the limit answers only its first row (a star with the first, as in a batch)
+        first = np.ones(len(pos), dtype=bool)
+        first[1:] = pos[1:] != pos[:-1]
+        keep = ~big | first
+        return pos[keep], rows[keep]
 
     def articles(self, rows: np.ndarray) -> list[ArticleRecord]:
         if len(rows) == 0:
@@ -248,9 +239,11 @@ class SQLiteIndex:
             sk.append((row, pack_u64(batch.digest[k : k + 1])[0], int(batch.sizes[k]),
                        batch.signatures[k].astype("<u4").tobytes(), sh, tok, cnt,
                        np.asarray(batch.anchors[k], dtype="<u8").tobytes()))
-        rows = batch.sketch_rows.tolist()
-        bands = [(key, row) for row, keys in zip(rows, batch.band_keys) for key in pack_u64(keys)]
-        anchors = [(key, row) for row, grams in zip(rows, batch.anchors) for key in pack_u64(np.unique(grams))]
+        rows = batch.sketch_rows
+        band_keys = np.asarray(batch.band_keys, dtype=np.uint64)  # (r, bands)
+        grams = [np.unique(np.asarray(g, dtype=np.uint64)) for g in batch.anchors]
+        anchor_keys = np.concatenate(grams) if grams else np.zeros(0, np.uint64)
+        anchor_rows = np.repeat(rows, [len(g) for g in grams]) if grams else np.zeros(0, np.int64)
         uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
         edges = [
             (int(a), int(b), int(r), *map(_null, s))
@@ -259,12 +252,9 @@ class SQLiteIndex:
         with self._transaction():
             self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added) VALUES ({', '.join('?' * 17)})", arts)
             self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sk)
-            self.conn.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", sorted(bands))
-            self.conn.executemany("INSERT OR IGNORE INTO anchors VALUES (?, ?)", sorted(anchors))
-            self.conn.executemany(
-                "INSERT INTO lines VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET count = count + excluded.count",
-                zip(pack_u64(uniq), counts.tolist()),
-            )
+            self._keys["band"].append(band_keys.ravel(), np.repeat(rows, band_keys.shape[1]))
+            self._keys["anchor"].append(anchor_keys, anchor_rows)
+            self._keys["line"].append(uniq, counts)
             self.conn.executemany("INSERT OR REPLACE INTO edges VALUES (?, ?, ?, ?, ?, ?, ?)", edges)
 
     # --- maintenance ----------------------------------------------------------
@@ -284,6 +274,8 @@ class SQLiteIndex:
             "articles": int(n),
             "by_status": {STATUS[int(k)]: int(v) for k, v in sorted(by_status.items())},
             "distinct_texts": int(reps),
+            "band_keys": self._keys["band"].pairs(),
+            "anchor_keys": self._keys["anchor"].pairs(),
             "undated": int(undated or 0),
             "oldest": _iso(oldest),
             "newest": _iso(newest),
@@ -294,41 +286,46 @@ class SQLiteIndex:
         }
 
     def prune(self, before: float) -> int:
-        rows = [r for (r,) in self.conn.execute("SELECT row FROM articles WHERE time < ?", (before,))]
-        if not rows:
+        rows = np.array([r for (r,) in self.conn.execute("SELECT row FROM articles WHERE time < ?", (before,))], dtype=np.int64)
+        if len(rows) == 0:
             return 0
-        bands, rows_per_band = int(self.params["bands"]), int(self.params["rows"])
-        from ..candidates import band_keys
-
-        for lo in range(0, len(rows), 5000):
-            part = rows[lo : lo + 5000]
-            with self._transaction():
-                self._ask(part)
-                sk = self.conn.execute(
-                    "SELECT s.row, s.signature, s.anchors FROM temp.ask q JOIN sketches s ON s.row = q.key"
-                ).fetchall()
-                if sk:
-                    sigs = np.frombuffer(b"".join(r[1] for r in sk), dtype="<u4").reshape(len(sk), -1).astype(np.uint32)
-                    srows = [r[0] for r in sk]
-                    keys = [band_keys(sigs, np.arange(len(sk)), b, rows_per_band) for b in range(bands)]
-                    self.conn.executemany(
-                        "DELETE FROM bands WHERE key = ? AND row = ?",
-                        [(k, r) for kb in keys for k, r in zip(pack_u64(kb), srows)],
-                    )
-                    self.conn.executemany(
-                        "DELETE FROM anchors WHERE key = ? AND row = ?",
-                        [(k, r[0]) for r in sk for k in pack_u64(np.frombuffer(r[2], dtype="<u8"))],
-                    )
+        with self._transaction():
+            gone = np.sort(rows)
+            for kind in ("band", "anchor"):  # line counts stay: they describe the sources, not the articles
+                self._keys[kind].merge(keep=lambda k, v: ~np.isin(v, gone))
+            for lo in range(0, len(rows), 50_000):
+                self._ask(rows[lo : lo + 50_000].tolist())
                 for table in ("sketches", "articles"):
                     self.conn.execute(f"DELETE FROM {table} WHERE row IN (SELECT key FROM temp.ask)")
                 self.conn.execute("DELETE FROM edges WHERE a IN (SELECT key FROM temp.ask) OR b IN (SELECT key FROM temp.ask)")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
         cur = self.conn.cursor()
         for r in cur.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY row"):
             yield _record(r).to_json()
+
+    def group(self, name: str) -> StoredGroup | None:
+        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        # the article the group is named after may have been stored alone, before its first copy came
+        members = [_record(r) for r in self.conn.execute(
+            f"SELECT {cols} FROM articles a WHERE a.grp = ? OR a.id = ? ORDER BY a.row", (name, name)).fetchall()]
+        members = [m for m in members if m.group in (name, None)]
+        if not any(m.group == name for m in members):
+            return None
+        self._ask([m.row for m in members])
+        found = self.conn.execute(
+            "SELECT e.a, e.b, e.relation, e.jaccard, e.contain_ab, e.contain_ba, e.cosine FROM edges e "
+            "WHERE e.a IN (SELECT key FROM temp.ask) AND e.b IN (SELECT key FROM temp.ask) ORDER BY e.a, e.b"
+        ).fetchall()
+        return StoredGroup(
+            members=members,
+            edges=np.array([r[:2] for r in found], dtype=np.int64).reshape(-1, 2),
+            edge_relation=np.array([r[2] for r in found], dtype=np.int8),
+            edge_scores=np.array([[_nan(x) for x in r[3:]] for r in found], dtype=np.float64).reshape(-1, 4),
+        )
 
     def close(self) -> None:
         self.conn.close()
