@@ -64,5 +64,11 @@ def print_dedupe_summary(info: dict[str, Any], out: Path) -> None:
         f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
         f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
     )
+    hist = info.get("history")
+    if hist:
+        console.print(
+            f"history {hist['location']}: {hist['added']} added, {hist['already_indexed']} already there, "
+            f"{hist['duplicates_of_history']} duplicates of stored articles ({hist['stored_articles_met']} stored articles compared)"
+        )
     ext = info.get("output_format", "jsonl")
     console.print(f"outputs in {out}/: unique.{ext} decisions.{ext} pairs.{ext} summary.json")
