@@ -21,8 +21,8 @@ batches so that memory stays bounded like the JSONL path. This measures it:
    ids and decisions, whatever the format): ``decisions_identical``.
 
 Writes ``results/parquet_read.json``: ``n``, both runs, and the ratios
-Parquet / JSONL of wall time, peak RSS and the normalize stage (which
-includes reading the feed: it streams through it). Usage::
+Parquet / JSONL of wall time, CPU time, peak RSS and the normalize stage
+(which includes reading the feed: it streams through it). Usage::
 
     python scripts/bench_parquet.py [--n 1000000] [--row-group-rows 65536] [--tmp /tmp] [--keep]
 """
@@ -125,11 +125,18 @@ def main(argv: list[str] | None = None) -> int:
             "parquet": p,
             "ratio_parquet_to_jsonl": {
                 "wall_seconds": _ratio(j["wall_seconds"], p["wall_seconds"]),
+                "cpu_seconds": _ratio(j["cpu_seconds"], p["cpu_seconds"]),
                 "peak_rss_mib": _ratio(j["peak_rss_mib"], p["peak_rss_mib"]),
                 "normalize_stage_seconds (includes reading)": _ratio(j.get("stage_seconds", {}).get("normalize"),
                                                                     p.get("stage_seconds", {}).get("normalize")),
             },
             "decisions_identical": identical,
+            "notes": (
+                "Wall time is sensitive to the machine's load (load_average_before of each run: other work on a "
+                "shared 2-core machine slows both runs, not always equally); cpu_seconds (user + system of the "
+                "child) is the steadier comparison. Peak RSS is the child's VmHWM; the Parquet run also holds "
+                "the pyarrow library (~60 MiB) and its read buffers."
+            ),
         }
         write_result(args.name, payload)
         print(json.dumps(payload["ratio_parquet_to_jsonl"]), f"decisions identical: {identical}", flush=True)

@@ -264,7 +264,7 @@ def test_parquet_round_trip_keeps_rows_and_schema(tmp_path: Path, monkeypatch: p
     paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
     pq.write_table(table.slice(0, 12), paths[0], row_group_size=5)
     pq.write_table(table.slice(12), paths[1], row_group_size=5)
-    code, output = dedupe(*paths, "--out", tmp_path / "out", "--output-format", "parquet", "--skip-bad")
+    code, output = dedupe(*paths, "--out", tmp_path / "out", "--output-format", "parquet")  # no bad rows: no --skip-bad
     assert code == 0, output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "decisions.parquet", "pairs.parquet", "summary.json", "unique.parquet"]

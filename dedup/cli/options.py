@@ -28,8 +28,8 @@ Inputs = Annotated[list[str], typer.Argument(
     show_default=False)]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)]
 OutputFormat = Annotated[Literal["jsonl", "parquet"], typer.Option(
-    "--output-format", help="Format of the unique, decisions and pairs files: jsonl, or parquet (needs pyarrow: "
-    "pip install 'dedup[parquet]'; a Parquet input's kept rows are copied unchanged).")]
+    "--output-format", help="Format of the unique, decisions and pairs files: jsonl, or parquet (needs pyarrow, "
+    "dedup's 'parquet' extra; a Parquet input's kept rows are copied unchanged).")]
 # metavar="": a flag takes no value (typer would show "<bool>" beside it, as if it took one)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.", metavar="")]
 _READ = {  # name: (flags, help) of the reading options every feed command has
