@@ -101,12 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-history", type=int, default=None, help="history size for Redis (default: --history)")
     parser.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--merge", action="store_true", help="keep the other backends' entries of an existing results/bench_index.json")
     parser.add_argument("--work", type=Path, default=None,
                         help="keep the work folder here; a SQLite history index already built there is reused (its build is not re-timed)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="dedup-bench-index-", dir=args.tmp))
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"run": run_info(), "history_articles": args.history, "day_articles": args.day, "backends": {}}
+    previous = Path(__file__).resolve().parents[1] / "results" / "bench_index.json"
+    if args.merge and previous.exists():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        results["backends"] = {k: {**v, "run": old.get("run"), "baseline_day_without_index": old.get("baseline_day_without_index")}
+                              for k, v in old.get("backends", {}).items()}
     try:
         hist, day = work / "history.jsonl", work / "day.jsonl"
         if not (hist.exists() and day.exists()):

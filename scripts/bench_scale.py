@@ -111,13 +111,13 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+
 def _stage_of(traceback: str) -> str | None:
     """The stage the innermost dedup frame of a faulthandler dump was in.
 
-    The enclosing ``with timer("...")`` of the innermost ``pipeline.py`` frame
+    The enclosing ``with timer("...")`` of the innermost ``flows/dedupe.py`` frame
     that has one (searched back to the start of its function); else read or
     write by the ``dedup/io`` module on the stack.
     """
     frames = [m.groupdict() for m in _FRAME.finditer(traceback)]  # innermost first
-    pipeline = repo_root() / "dedup" / "pipeline.py"
-    source = pipeline.read_text(encoding="utf-8").splitlines()
+    pipeline = repo_root() / "dedup" / "flows" / "dedupe.py"
+    source = pipeline.read_text(encoding="utf-8").splitlines() if pipeline.exists() else []
     for fr in frames:
         if Path(fr["file"]).resolve() != pipeline:
             continue
