@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                     "peak_rss_gib_max": 2,
                     "wall_seconds": add.get("wall_seconds"),
                     "peak_rss_gib": round(add.get("peak_rss_mib", 0) / GIB, 3),
-                    "met": add.get("status") == "ok" and add["wall_seconds"] <= 60 and add["peak_rss_mib"] <= 2 * GIB,
+                    "met": size >= 1_000_000 and add.get("status") == "ok" and add["wall_seconds"] <= 60 and add["peak_rss_mib"] <= 2 * GIB,
                     "wall_ratio_to_baseline": round(add["wall_seconds"] / base["wall_seconds"], 2) if base.get("wall_seconds") else None,
                 }
                 print(backend, "target:", rec["target"], flush=True)

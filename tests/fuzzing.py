@@ -70,8 +70,9 @@ def _text(rng: Any, limit: int) -> str:
         return ""
     if roll < 0.12:
         return " \n\t "
-    if roll < 0.17:  # huge: past a small record limit, or just long
-        return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(limit // 6, limit // 2 + 10)))
+    if roll < 0.17:  # huge: around a small record limit, else long (tens of kB; the 16 MiB limit: tests/test_hardening.py)
+        size = limit if limit < 2**16 else 60_000
+        return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(size // 12, size // 4 + 10)))
     if roll < 0.2:
         return "".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(1, 60)))
     words = [rng.choice(_WORDS) for _ in range(rng.randint(1, 60))]
@@ -137,7 +138,8 @@ def _jsonl_line(rng: Any, limit: int, k: int) -> bytes:
         return b'{"id": "z%d", "text": "a\x00b c d e f g h"}' % k
     if roll < 0.97:
         return b'{"id": "s%d", "text": "abc \\ud800 def ghi jkl mno pqr stu vwx yz1 2345"}' % k
-    return b'{"id": "o%d", "text": "' % k + b"word " * rng.randint(limit // 5, limit // 5 + 50) + b'"}'  # over the limit
+    size = min(limit, 2**16)  # over a small limit; a long line under the default one
+    return b'{"id": "o%d", "text": "' % k + b"word " * rng.randint(size // 5, size // 5 + 50) + b'"}'
 
 
 def _jsonl_bytes(rng: Any, limit: int) -> bytes:
@@ -358,7 +360,8 @@ def check_outcome(
     if not summary.exists():
         return [_failure("complete_after_failure", where, "exit 0 without summary.json")]
     counts = json.loads(summary.read_text(encoding="utf-8"))["counts"]
-    rows = [json.loads(line) for line in (out / COMMANDS[command]).read_text(encoding="utf-8").splitlines()]
+    # split at "\n" only: ids and reasons may hold U+2028 and other characters str.splitlines() breaks at
+    rows = [json.loads(line) for line in (out / COMMANDS[command]).read_text(encoding="utf-8").split("\n")[:-1]]
     n_bad = sum(r["id"] is None for r in rows)
     problems = []
     if len(rows) != counts["articles"] + counts["bad_records"]:

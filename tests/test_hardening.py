@@ -132,6 +132,29 @@ def test_eval_reads_a_run_with_skipped_lines(tmp_path: Path) -> None:
     assert report["articles"] == 3 and report["ari"] == 1.0
 
 
+@pytest.mark.parametrize("command", ["dedupe", "repeats", "stories"])
+def test_lone_surrogates_the_reader_passes_through_are_written_escaped(tmp_path: Path, command: str) -> None:
+    """Found by scripts/fuzz.py: a surrogate in a field dedup does not read (written back with the record), or in a
+    key quoted by a bad record's reason, made the writers fail (UnicodeEncodeError) after the whole run."""
+    doc = tmp_path / "feed.json"
+    doc.write_text('[{"id": "a", "text": "%s", "extra": "x \\ud800 y"}]' % BODY, encoding="utf-8")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(_jsonl({"id": "a", "text": BODY}) + '{"id": "b", "\\udfff": "no text"}\n', encoding="utf-8")
+    for src, extra in ((doc, []), (feed, ["--skip-bad"])):
+        out = tmp_path / f"out-{src.suffix}"
+        r = _run(command, src, "--out", out, "-q", *extra)
+        assert r.exit_code == 0 and r.exception is None, r.output
+        for path in out.iterdir():
+            path.read_bytes().decode("utf-8")  # every output is valid UTF-8
+    records = {"dedupe": "unique.jsonl", "repeats": "cleaned.jsonl"}.get(command)  # stories writes no records
+    if records is not None:
+        assert '"x \\ud800 y"' in (tmp_path / "out-.json" / records).read_text(encoding="utf-8")  # its escape kept
+    per_article = _lines(tmp_path / "out-.jsonl" / {"dedupe": "decisions.jsonl", "repeats": "articles.jsonl",
+                                                    "stories": "stories.jsonl"}[command])
+    assert per_article[1]["id"] is None and "\udfff" in per_article[1]["reason"]  # read back: the same key
+    assert "\\udfff" in (tmp_path / "out-.jsonl" / "summary.json").read_text(encoding="utf-8")
+
+
 # ------------------------------------------------------------------ item 9: bounded memory on hostile sizes
 
 

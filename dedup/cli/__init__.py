@@ -45,7 +45,7 @@ def dedupe(
         "--index", metavar="LOCATION", help="History index: a file (SQLite, created when absent) or redis://host:port/N. "
         "The feed is also compared with every article already in it, then added.")] = None,
     window_days: Annotated[Optional[float], typer.Option(
-        "--window-days", min=0, help="With --index: compare only with stored articles dated within this many days.")] = None,
+        "--window-days", min=0, metavar="DAYS", help="With --index: compare only with stored articles dated within this many days.")] = None,
     settings: Any = None,
 ) -> None:
     """Deduplicate a feed: keep one article per duplicate group, explain every drop.
@@ -221,5 +221,7 @@ def explain_params(
 
 
 from .index import index_app  # noqa: E402  (the `dedup index` commands)
+from .serve import serve  # noqa: E402  (`dedup serve`: FastAPI and uvicorn are imported when it runs)
 
 app.add_typer(index_app)
+app.command("serve")(serve)

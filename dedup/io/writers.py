@@ -6,7 +6,10 @@ and Windows, because both files are in the same directory). If the block
 raises, the temporary file is deleted and an existing target is untouched.
 
 JSON is written as UTF-8 with ``ensure_ascii=False`` (Arabic stays readable)
-and ``\\n`` line ends on every platform. NumPy scalars and arrays (anything
+and ``\\n`` line ends on every platform; a line (or document) holding a lone
+surrogate, which UTF-8 cannot encode, is written with ASCII escapes instead
+(``\\ud800``, as a JSON input gave it: records pass through with fields dedup
+does not read, and a reason may quote a key). NumPy scalars and arrays (anything
 with ``tolist()``) and paths are converted, so stages can hand over their
 results as they are.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -36,6 +40,8 @@ def _json_default(obj: Any) -> Any:
 
 # One encoder for every line: json.dumps with options would build a new one per row.
 _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+_ASCII_LINE_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=_json_default)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -95,8 +101,15 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
 
 
 def json_line(row: dict[str, Any]) -> str:
-    """One compact JSON object and a newline, as :func:`write_jsonl` writes it."""
-    return _LINE_ENCODER.encode(row) + "\n"
+    r"""One compact JSON object and a newline, as :func:`write_jsonl` writes it.
+
+    >>> json_line({"t": "قال", "x": "a\ud800"})  # a lone surrogate: the line in ASCII escapes
+    '{"t":"\\u0642\\u0627\\u0644","x":"a\\ud800"}\n'
+    """
+    line = _LINE_ENCODER.encode(row)
+    if _SURROGATE.search(line) is not None:
+        line = _ASCII_LINE_ENCODER.encode(row)
+    return line + "\n"
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> int:
@@ -126,9 +139,11 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     Raises:
         TypeError: a value is not JSON serializable (the old file is kept).
     """
+    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+    if _SURROGATE.search(text) is not None:
+        text = json.dumps(obj, ensure_ascii=True, indent=2, default=_json_default)
     with atomic_open(path) as out:
-        json.dump(obj, out, ensure_ascii=False, indent=2, default=_json_default)
-        out.write("\n")
+        out.write(text + "\n")
 
 
 def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:

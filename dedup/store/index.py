@@ -40,6 +40,7 @@ __all__ = [
     "HistoryIndex",
     "HistoryError",
     "IndexBatch",
+    "StoredGroup",
     "StoredSketches",
     "check_params",
     "open_index",
@@ -157,6 +158,16 @@ class StoredSketches:
 
 
 @dataclass
+class StoredGroup:
+    """A duplicate group as the index holds it: members in row order and the verified edges among them."""
+
+    members: list[ArticleRecord]  # the members, and the article the group is named after (its first member)
+    edges: np.ndarray  # (e, 2) rows, a < b
+    edge_relation: np.ndarray  # (e,) relation codes
+    edge_scores: np.ndarray  # (e, 4) jaccard, containment of a in b, of b in a, cosine
+
+
+@dataclass
 class IndexBatch:
     """Everything one transaction adds: articles, their sketches, keys and edges."""
 
@@ -227,6 +238,10 @@ class HistoryIndex(Protocol):
 
     def export(self) -> Iterator[dict[str, Any]]:
         """Every stored decision, in row order."""
+        ...
+
+    def group(self, name: str) -> StoredGroup | None:
+        """The members of the group ``name`` and the edges among them; None when no article is in it."""
         ...
 
     def close(self) -> None: ...

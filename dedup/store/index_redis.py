@@ -12,6 +12,7 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
   in Redis's compact encoding; a field is the 8-byte key, its value the rows
   (8 bytes each) or the count;
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
+* ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
 * ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it).
 
 Each :meth:`RedisIndex.add` is one ``MULTI``/``EXEC`` transaction. Writers take
@@ -32,7 +33,9 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import numpy as np
 
-from .index import ArticleRecord, HistoryError, IndexBatch, StoredSketches, check_params, features_blob, features_from_blobs
+from .index import (
+    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, features_blob, features_from_blobs,
+)
 
 __all__ = ["RedisIndex"]
 
@@ -87,7 +90,8 @@ class RedisIndex:
         query = parse_qs(parts.query)
         self.prefix = query.pop("prefix", ["dedup"])[0]
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        self.r = redis.Redis.from_url(url, socket_connect_timeout=5)
+        # a transaction of whole groups can keep the server busy for seconds: no read timeout
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None)
         try:
             stored = self.r.hget(self._k("meta"), "params")
             if stored is None:
@@ -247,6 +251,12 @@ class RedisIndex:
             dated = {a.row: a.time for a in batch.articles if a.time == a.time}
             if dated:
                 pipe.zadd(self._k("t"), dated)
+            groups: dict[str, list[int]] = {}
+            for a in batch.articles:
+                if a.group is not None:
+                    groups.setdefault(a.group, []).append(a.row)
+            for name, members in groups.items():
+                pipe.sadd(self._k("g", name), *members)
         sketches = {}
         for k, row in enumerate(rows):
             sh, tok, cnt = features_blob(batch.features, k)
@@ -326,6 +336,8 @@ class RedisIndex:
                 else:
                     pipe.hdel(self._k(kind, _bucket(key)), _field(key))
             for rec in recs:
+                if rec.group is not None:
+                    pipe.srem(self._k("g", rec.group), rec.row)
                 pipe.hdel(self._k("art"), rec.row)
                 pipe.hdel(self._k("ids"), rec.id)
                 pipe.zrem(self._k("t"), rec.row)
@@ -346,6 +358,30 @@ class RedisIndex:
         for lo in range(0, top, 5000):
             for rec in self.articles(np.arange(lo, min(top, lo + 5000))):
                 yield rec.to_json()
+
+    def group(self, name: str) -> StoredGroup | None:
+        rows = {int(r) for r in self.r.smembers(self._k("g", name))}
+        if not rows:
+            return None
+        first = self.r.hget(self._k("ids"), name)  # the article the group is named after, maybe stored alone
+        if first is not None:
+            rows.add(int(first))
+        members = [m for m in self.articles(np.array(sorted(rows), dtype=np.int64)) if m.group in (name, None)]
+        ordered = [m.row for m in members]
+        fields = [f"{a},{b}" for k, a in enumerate(ordered) for b in ordered[k + 1 :]]
+        found: list[tuple[int, int, list]] = []
+        for lo in range(0, len(fields), _PER_CALL):
+            part = fields[lo : lo + _PER_CALL]
+            for f, v in zip(part, self.r.hmget(self._k("e"), part)):
+                if v is not None:
+                    a, b = map(int, f.split(","))
+                    found.append((a, b, json.loads(v)))
+        return StoredGroup(
+            members=members,
+            edges=np.array([(a, b) for a, b, _ in found], dtype=np.int64).reshape(-1, 2),
+            edge_relation=np.array([v[0] for _, _, v in found], dtype=np.int8),
+            edge_scores=np.array([[float("nan") if x is None else x for x in v[1:]] for _, _, v in found], dtype=np.float64).reshape(-1, 4),
+        )
 
     def close(self) -> None:
         self.r.close()

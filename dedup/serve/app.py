@@ -1,0 +1,264 @@
+"""The FastAPI app of ``dedup serve``: routes over an :class:`~.engine.Engine`, errors as JSON, limits, metrics.
+
+Routes (the OpenAPI description at ``/openapi.json`` is generated from them
+and from :mod:`.models`; the interactive docs pages are off, as they load
+scripts from a CDN):
+
+* ``POST /v1/articles``: a JSON array of records → one decision per article;
+  the articles are added to the index (all of them, or none when a record is bad);
+* ``GET /v1/articles/{id}``, ``GET /v1/groups/{group}``: what the index holds;
+* ``POST /v1/similarity``: two texts → the ``dedup similarity`` fields;
+* ``GET /healthz``, ``GET /metrics`` (Prometheus text);
+* ``GET /`` and ``GET /pair?a=ID&b=ID``: the pages (:mod:`.page`).
+
+Ids may contain slashes (URLs are common ids): the id is the rest of the path,
+percent-encoded or not. Every error is an :class:`~.models.ErrorOut`.
+Middleware, outermost first: metrics, the bearer token, the body limit
+(:mod:`.guard`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from .. import __version__
+from ..store.index import ArticleRecord, HistoryError
+from .engine import Engine, TooManyArticles
+from .guard import BearerToken, BodyLimit, error_body
+from .intake import RecordError, _record_id, read_records
+from .metrics import Metrics
+from .models import ArticleIn, Decision, ErrorOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
+from .page import render_groups, render_not_found, render_pair
+from .passages import shared_passages
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["create_app"]
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _err(status: int, code: str, message: str, record: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, record), status_code=status)
+
+
+class _Measure:
+    """Outermost middleware: every response counted and timed under its route template."""
+
+    def __init__(self, app: Any, metrics: Metrics, routes: Any) -> None:
+        self.app, self.metrics, self.routes = app, metrics, routes
+
+    def _endpoint(self, scope: dict[str, Any]) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return getattr(route, "path_format", None) or getattr(route, "path", "other")
+        return "unmatched"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), [500]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self.metrics.observe(self._endpoint(scope), scope["method"], status[0], time.perf_counter() - start)
+
+
+def _stored(rec: ArticleRecord, keeper: ArticleRecord | None, known: tuple[str, str] | None) -> dict[str, Any]:
+    return {**rec.to_json(), "keeper": None if keeper is None else keeper.id,
+            "title": None if known is None else known[0], "text": None if known is None else known[1]}
+
+
+def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int = 32 << 20,
+               metrics: Metrics | None = None) -> FastAPI:
+    """The app over ``engine``.
+
+    Args:
+        engine: the index and its text store (closed when the app shuts down).
+        token: when given, every request needs ``Authorization: Bearer <token>`` (else 401).
+        max_body_bytes: a larger request body gets 413.
+        metrics: where to count (a new :class:`~.metrics.Metrics` by default).
+    """
+    metrics = metrics if metrics is not None else Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.close()
+
+    errors: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut, "description": "A record is bad (named by its index and id)."},
+                                               413: {"model": ErrorOut, "description": f"The body is over {max_body_bytes} bytes, or the batch over {engine.max_batch} articles."},
+                                               400: {"model": ErrorOut, "description": "The body is not valid JSON."}}
+    if token is not None:
+        errors[401] = {"model": ErrorOut, "description": "No or wrong 'Authorization: Bearer <token>'."}
+    app = FastAPI(
+        title="dedup", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+        description="Duplicate and near-duplicate news articles against a history index: post a batch, get one "
+                    f"decision per article. Request bodies are limited to {max_body_bytes} bytes."
+                    + (" Every request needs `Authorization: Bearer <token>`." if token is not None else ""),
+        dependencies=[Security(HTTPBearer(auto_error=False))] if token is not None else [],
+        # on every route, also those that answer HTML or text: the errors are JSON all the same
+        responses={k: {"description": v, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+                   for k, v in ((401, errors.get(401, {}).get("description")), (422, "A bad body or parameter.")) if v},
+    )
+
+    # --- errors as JSON -------------------------------------------------------------
+
+    @app.exception_handler(RecordError)
+    async def bad_record(_: Request, exc: RecordError) -> JSONResponse:
+        metrics.error("invalid_record")
+        return _err(422, "invalid_record", str(exc), {"index": exc.index, "id": exc.record_id})
+
+    @app.exception_handler(TooManyArticles)
+    async def too_many(_: Request, exc: TooManyArticles) -> JSONResponse:
+        metrics.error("too_large")
+        return _err(413, "too_large", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = exc.errors()
+        bad_json = next((p for p in problems if p.get("type") == "json_invalid"), None)
+        if bad_json is not None:
+            metrics.error("bad_json")
+            where = bad_json["loc"][-1] if bad_json.get("loc") else "?"
+            reason = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
+            return _err(400, "bad_json", f"the body is not valid JSON: {reason} at character {where}")
+        first = problems[0] if problems else {"loc": (), "msg": "invalid"}
+        loc = list(first.get("loc", ()))[1:]
+        metrics.error("invalid_record")
+        body = exc.body
+        if loc and isinstance(loc[0], int) and isinstance(body, list) and loc[0] < len(body):
+            rid = _record_id(body[loc[0]])
+            field = f"the field {loc[1]!r}: " if len(loc) > 1 else ""
+            named = f" (id {rid!r})" if rid is not None else ""
+            return _err(422, "invalid_record", f"records[{loc[0]}]{named}: {field}{first['msg']}", {"index": loc[0], "id": rid})
+        if isinstance(body, (bytes, str)) or not loc:
+            return _err(422, "invalid_body", "the body must be JSON (Content-Type: application/json): "
+                        f"{'an array of article records' if not loc else first['msg']}")
+        return _err(422, "invalid_body", f"{'.'.join(map(str, loc))}: {first['msg']}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _CODES.get(exc.status_code, "error")
+        metrics.error(code)
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def failed(_: Request, exc: Exception) -> JSONResponse:
+        unavailable = isinstance(exc, (HistoryError, sqlite3.OperationalError)) or type(exc).__module__.startswith("redis")
+        metrics.error("index_unavailable" if unavailable else "internal")
+        logger.error("request failed: %s: %s", type(exc).__name__, exc)
+        if unavailable:
+            return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
+        return _err(500, "internal", f"{type(exc).__name__}: the request failed; nothing of it was added")
+
+    def not_found(message: str) -> JSONResponse:
+        metrics.error("not_found")
+        return _err(404, "not_found", message)
+
+    # --- the API ----------------------------------------------------------------------
+
+    @app.post("/v1/articles", response_model=list[Decision], response_model_exclude_unset=True,
+              responses={k: v for k, v in errors.items() if k != 401}, summary="Decide a batch and add it to the index")
+    def post_articles(records: list[ArticleIn]) -> Any:
+        """One decision per article, in order, with the fields of ``decisions.jsonl``.
+
+        The batch is compared within itself and with the index, then added in
+        one transaction: all of it, or (on any error) none. Posting an id that
+        is already in the index is a decision, not an error: ``skipped``,
+        "already in the index". Batches are decided one at a time.
+        """
+        articles = read_records([r.model_dump(exclude_unset=True) for r in records])
+        rows = engine.add(articles)
+        metrics.indexed(sum(not r["reason"].startswith("skipped: already in the index") for r in rows))
+        for status in ("kept", "duplicate", "skipped"):
+            metrics.decided(status, sum(r["status"] == status for r in rows))
+        return rows
+
+    @app.get("/v1/articles/{article_id:path}", response_model=StoredArticle,
+             responses={404: {"model": ErrorOut, "description": "No article with this id in the index."}},
+             summary="An article as the index holds it")
+    def get_article(article_id: str) -> Any:
+        found = engine.article(article_id)
+        if found is None:
+            return not_found(f"no article {article_id!r} in the index")
+        rec, keeper = found
+        return _stored(rec, keeper, engine.texts.get([rec.id]).get(rec.id))
+
+    @app.get("/v1/groups/{group:path}", response_model=GroupOut,
+             responses={404: {"model": ErrorOut, "description": "No group of this name in the index."}},
+             summary="A duplicate group: members, keeper, pair scores")
+    def get_group(group: str) -> Any:
+        view = engine.group(group)
+        if view is None:
+            return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
+        keeper = view.keeper
+        members = [_stored(m, keeper if m.keeper >= 0 else None, None) for m in view.members]
+        return {"group": view.name, "keeper": None if keeper is None else keeper.id, "size": len(members),
+                "members": members, "pairs": view.pairs}
+
+    @app.post("/v1/similarity", response_model=SimilarityOut, summary="Score two texts as dedup similarity does",
+              responses={k: v for k, v in errors.items() if k in (400, 413)})
+    def post_similarity(pair: SimilarityIn) -> Any:
+        return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2)
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, summary="Is the index reachable")
+    def healthz() -> Any:
+        return {"status": "ok", "index": engine.location, "next_row": engine.next_row()}
+
+    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text format 0.0.4)")
+    def get_metrics() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    # --- the pages ----------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)")
+    def index_page(limit: int = Query(20, ge=1, le=200)) -> HTMLResponse:
+        groups = engine.latest_groups(limit)
+        keepers = [g.keeper.id for g in groups if g.keeper is not None]
+        titles = {i: t for i, (t, _) in engine.texts.get(keepers).items()}
+        return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row()), headers=_PAGE_HEADERS)
+
+    @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",
+             responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}}})
+    def pair_page(a: str = Query(..., description="An article id."), b: str = Query(..., description="Another article id.")) -> HTMLResponse:
+        view = engine.pair(a, b)
+        if view is None:
+            metrics.error("not_found")
+            return HTMLResponse(render_not_found(f"{a!r} or {b!r} is not in the index"), status_code=404, headers=_PAGE_HEADERS)
+        spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        if a in view.texts and b in view.texts:
+            spans = shared_passages(view.texts[a][1], view.texts[b][1], config=engine.config.normalize)
+        return HTMLResponse(render_pair(view, spans), headers=_PAGE_HEADERS)
+
+    app.state.engine, app.state.metrics = engine, metrics
+    # Middleware, innermost first: the body limit, the token, then the metrics around everything.
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=metrics.error)
+    if token is not None:
+        app.add_middleware(BearerToken, token=token, on_reject=metrics.error)
+    app.add_middleware(_Measure, metrics=metrics, routes=app.router.routes)
+    return app

@@ -1,0 +1,98 @@
+"""Records posted to the service → articles, with the same field rules as the file readers.
+
+A request body is read the way a JSON file holding an array of records is
+read (:mod:`dedup.io.readers.records`): fields are detected in the first
+record (``id``/``url``, ``text``/``content``/``maintext``/``body``, ...), a
+null or missing text, a repeated id or a lone surrogate is a bad record. Two
+differences, both because a request is not a file:
+
+* every record needs an id: decisions and lookups name articles by id, and a
+  position would collide with the same position of the next request;
+* the first bad record stops the request (there is no ``--skip-bad``): a
+  request is added whole or not at all. :class:`RecordError` names the record
+  by its index in the array (0-based) and its id when it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..config import ReadConfig
+from ..errors import InputFormatError
+from ..types import Article
+from ..io.readers.records import FIELD_ALIASES, _Collector, _Fields, _Loc
+
+__all__ = ["RecordError", "read_records"]
+
+
+class RecordError(InputFormatError):
+    """A posted record cannot be read; ``index`` (0-based) and ``record_id`` (or None) name it."""
+
+    def __init__(self, index: int, record_id: str | None, reason: str) -> None:
+        self.index = index
+        self.record_id = record_id
+        named = f" (id {record_id!r})" if record_id is not None else ""
+        super().__init__(f"records[{index}]{named}: {reason}")
+        self.reason = reason
+
+
+def _record_id(value: Any) -> str | None:
+    """The id a record gives itself (first id field found, as the readers find it), for messages."""
+    if not isinstance(value, dict):
+        return None
+    by_fold = {str(k).casefold(): k for k in reversed(list(value))}
+    for alias in FIELD_ALIASES["id"]:
+        raw = value.get(by_fold[alias]) if alias in by_fold else None
+        if isinstance(raw, (str, int, float)) and not isinstance(raw, bool) and raw != "":
+            return str(raw)
+    return None
+
+
+class _RequestCollector(_Collector):
+    """The readers' collector, failing on the first bad record and requiring ids."""
+
+    def reject(self, loc: _Loc, reason: str) -> None:
+        raise RecordError(loc.line - 1, self._current_id, reason)
+
+    def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields, fallback: str | None = None) -> str | None:
+        if fields.id is None:
+            self.reject(loc, f"no id field ({' or '.join(FIELD_ALIASES['id'])}) in the first record; the service names "
+                             "articles by id, so every record needs its own (a string or a number)")
+        return super()._id(loc, record, fields, fallback)
+
+    _current_id: str | None = None
+
+
+def read_records(records: Sequence[Any], config: ReadConfig = ReadConfig()) -> list[Article]:
+    """The articles of ``records`` (parsed JSON values), in order.
+
+    >>> [a.id for a in read_records([{"url": "u1", "content": "some text"}, {"url": 2, "content": ""}])]
+    ['u1', '2']
+    >>> read_records([{"id": "a", "text": "x"}, {"id": "b", "title": "no text"}])
+    Traceback (most recent call last):
+    ...
+    dedup.serve.intake.RecordError: records[1] (id 'b'): no 'text' field (the text) in this record; fields: id, title
+
+    Raises:
+        RecordError: the first bad record (see the module).
+    """
+    if not records:
+        return []
+    collector = _RequestCollector(config)
+    at = [0]
+
+    def items() -> Iterator[tuple[_Loc, Any]]:
+        for k, value in enumerate(records):
+            at[0] = k
+            collector._current_id = _record_id(value)
+            yield _Loc("request", k + 1, is_index=True), value
+
+    try:
+        return list(collector.read_source("request", items()))
+    except RecordError:
+        raise
+    except InputFormatError as exc:  # raised about the file as a whole (no text field in the first record)
+        reason = str(exc).removeprefix(f"{exc.path}: ") if exc.path else str(exc)
+        reason = reason.split(". Name the field")[0] + "; send the body in one of those fields"
+        raise RecordError(at[0], _record_id(records[at[0]]), reason) from None

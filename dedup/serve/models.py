@@ -1,0 +1,157 @@
+"""Request and response bodies of the service (pydantic): they validate, and they are the OpenAPI description.
+
+A posted article has the fields the file readers accept (``docs/inputs.md``):
+the field names are matched case-insensitively, the first alias found in the
+first record is used for the whole request. Only the types the readers
+require are checked here; the rules on records (an id in every record, a
+text, unique ids) are :mod:`.intake`'s, and their errors name the record.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+__all__ = [
+    "ArticleIn",
+    "Decision",
+    "ErrorOut",
+    "GroupOut",
+    "Health",
+    "PairOut",
+    "Scores",
+    "SimilarityIn",
+    "SimilarityOut",
+    "StoredArticle",
+]
+
+Id = Optional[Union[StrictStr, StrictInt, StrictFloat]]
+Scalar = Optional[Union[StrictStr, StrictInt, StrictFloat]]
+Relation = Literal["exact", "near", "contained"]
+
+
+class ArticleIn(BaseModel):
+    """One article. Every record needs an id (``id`` or ``url``) and a text (``text``, ``content``, ``maintext`` or ``body``)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"examples": [{"id": "w1", "text": "Full text of the article…", "title": "Headline",
+                                         "date": "2024-03-01T09:00:00Z", "source": "wire"}]},
+    )
+
+    id: Id = Field(None, description="The article's id (string or number); unique. Alias: url.")
+    url: Id = None
+    text: Optional[str] = Field(None, description="The body text. Aliases: content, maintext, body.")
+    content: Optional[str] = None
+    maintext: Optional[str] = None
+    body: Optional[str] = None
+    title: Scalar = Field(None, description="Headline. Alias: headline.")
+    headline: Scalar = None
+    date: Scalar = Field(None, description="ISO-8601 date or date-time (UTC when no zone). Aliases: published, date_publish, date_extracted.")
+    published: Scalar = None
+    date_publish: Scalar = None
+    date_extracted: Scalar = None
+    source: Scalar = Field(None, description="The outlet. Alias: source_domain.")
+    source_domain: Scalar = None
+
+
+class Scores(BaseModel):
+    jaccard: Optional[float]
+    containment: Optional[float]
+    cosine: Optional[float]
+
+
+class SeenBefore(BaseModel):
+    date: Optional[str]
+    source: str
+
+
+class Decision(BaseModel):
+    """One line of ``decisions.jsonl``: what became of an article."""
+
+    id: str
+    status: Literal["kept", "duplicate", "skipped"]
+    group: Optional[str] = Field(description="The group's name: the id of its first member; null when alone.")
+    duplicate_of: Optional[str] = Field(description="The keeper this article copies (duplicates only).")
+    relation: Optional[Relation]
+    scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
+    reason: str
+    seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source.")
+    repeats: Optional[int] = Field(None, description="Paragraphs repeated inside the article (with clean_repeats).")
+
+
+class StoredArticle(BaseModel):
+    """An article as the index holds it (no text there), with the text when this service stored it."""
+
+    row: int
+    id: str
+    date: Optional[str]
+    source: str
+    length: int
+    status: Literal["kept", "duplicate", "skipped"]
+    group: Optional[str]
+    keeper_row: Optional[int]
+    keeper: Optional[str] = Field(description="The id of the keeper of its group (itself when kept).")
+    relation: Optional[Relation]
+    scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
+    reason: str
+    title: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
+    text: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
+
+
+class PairOut(BaseModel):
+    """A verified edge between two members (``pairs.jsonl``'s fields)."""
+
+    id1: str
+    id2: str
+    relation: Optional[Relation]
+    jaccard: Optional[float]
+    containment_1_in_2: Optional[float]
+    containment_2_in_1: Optional[float]
+    cosine: Optional[float]
+
+
+class GroupOut(BaseModel):
+    group: str
+    keeper: Optional[str]
+    size: int
+    members: list[StoredArticle] = Field(description="In the order they were read; texts left out (GET /v1/articles/{id} has them).")
+    pairs: list[PairOut] = Field(description="The verified edges among the members, as stored (between distinct texts; "
+                                             "an exact copy has its scores in its own record).")
+
+
+class SimilarityIn(BaseModel):
+    text1: str
+    text2: str
+    title1: str = ""
+    title2: str = ""
+
+
+class SimilarityOut(BaseModel):
+    """The fields of ``dedup similarity``: scores are null when a text is too short to compare (verdict ``skipped``)."""
+
+    jaccard: Optional[float]
+    containment: Optional[float]
+    cosine: Optional[float]
+    story_score: Optional[float]
+    verdict: Literal["duplicate", "same_event", "different", "skipped"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    index: str
+    next_row: int = Field(description="The row number the next article will get (rows are never reused).")
+
+
+class RecordRef(BaseModel):
+    index: int = Field(description="0-based position in the posted array.")
+    id: Optional[str]
+
+
+class ErrorOut(BaseModel):
+    """Every error: a short code, a message that says what to fix, and the record when one is at fault."""
+
+    error: str
+    message: str
+    record: Optional[RecordRef] = None

@@ -1,0 +1,166 @@
+"""The HTML of the service: ``/`` (the latest groups) and ``/pair`` (two articles side by side).
+
+Articles are untrusted input. Every string from them (ids, sources, dates,
+titles, texts, reasons) goes through :func:`html.escape` with ``quote=True``,
+and ids in links are percent-encoded first. Direction: each paragraph of a
+text and each title gets ``dir="auto"`` (Arabic right-to-left, Latin
+left-to-right, by its first strong character); a string in a line or cell
+with others sits in ``<bdi>``, so a stray right-to-left override (U+202E)
+cannot reverse its neighbours. The pages load nothing: inline CSS, no
+script, no font, no image (the app also sends a Content-Security-Policy
+that forbids loading anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from ..results import STATUS
+from ..store.index import ArticleRecord
+from ..verify import RELATIONS
+from .engine import GroupView, PairView
+
+__all__ = ["render_groups", "render_not_found", "render_pair"]
+
+_CSS = """
+body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.2rem auto;max-width:72rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
+bdi{unicode-bidi:isolate}
+h1{font-size:1.35rem}h2{font-size:1.05rem;margin:.2rem 0}
+.meta{color:#555;font-size:.85rem}
+.group{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;margin:.8rem 0}
+table{border-collapse:collapse;width:100%;font-size:.88rem}
+th,td{text-align:start;padding:.2rem .4rem;border-bottom:1px solid #eee;vertical-align:top}
+tr.keeper td{font-weight:600}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+article{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;min-width:0}
+article p{margin:.4rem 0;line-height:1.55}
+mark{background:#ffe58a}
+.none{color:#777;font-style:italic}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _i(value: Any) -> str:
+    """A string from the feed beside others: escaped, its direction isolated."""
+    return f"<bdi>{_e(value)}</bdi>"
+
+
+def _q(value: str) -> str:
+    """An id in a URL query, then in an attribute."""
+    return _e(quote(value, safe=""))
+
+
+def _score(x: Any) -> str:
+    return "–" if x is None or x != x else f"{float(x):.3f}"
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="und"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def _pair_link(a: str, b: str) -> str:
+    return f'<a href="/pair?a={_q(a)}&amp;b={_q(b)}">side by side</a>'
+
+
+def _member_row(m: ArticleRecord, keeper: ArticleRecord | None) -> str:
+    is_keeper = keeper is not None and m.row == keeper.row
+    j, c, cos = m.scores
+    link = "" if is_keeper or keeper is None else _pair_link(keeper.id, m.id)
+    return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td>{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
+            f"<td>{_i(m.id)}</td><td>{_i(m.source)}</td><td>{_i(m.date or '')}</td>"
+            f"<td>{_e(RELATIONS[m.relation] or '')}</td><td>{_score(j)}</td><td>{_score(c)}</td><td>{_score(cos)}</td>"
+            f"<td>{link}</td></tr>")
+
+
+def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
+    members = list(g.members)
+    if g.keeper is not None and all(m.row != g.keeper.row for m in members):
+        members.insert(0, g.keeper)
+    members.sort(key=lambda m: (g.keeper is None or m.row != g.keeper.row, m.row))
+    sources = sorted({m.source for m in members if m.source})
+    dates = sorted(m.date for m in members if m.date)
+    when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
+    title = titles.get(g.keeper.id, "") if g.keeper is not None else ""
+    head = f'<h2 dir="auto">{_e(title)}</h2>' if title else ""
+    rows = "\n".join(_member_row(m, g.keeper) for m in members)
+    return (f'<section class="group" data-group="{_e(g.name)}">{head}'
+            f'<p class="meta">group {_i(g.name)} · {len(members)} articles · sources: '
+            f'{", ".join(_i(s) for s in sources) or "none"} · {_e(when)} · '
+            f'<a href="/v1/groups/{_e(quote(g.name, safe=""))}">JSON</a></p>\n'
+            "<table><tr><th>role</th><th>id</th><th>source</th><th>date</th><th>relation</th><th>jaccard</th>"
+            f"<th>containment</th><th>cosine</th><th></th></tr>\n{rows}</table></section>")
+
+
+def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int) -> str:
+    """The page at ``/``: the latest groups, newest first; ``titles`` are the keepers' known titles."""
+    sections = "\n".join(_group_section(g, titles) for g in groups)
+    if not groups:
+        sections = '<p class="none">No duplicate groups yet: post articles to /v1/articles.</p>'
+    body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {next_row} rows · "
+            f"each copy opens side by side with its keeper · <a href=\"/metrics\">metrics</a> · "
+            f"<a href=\"/openapi.json\">OpenAPI</a></p>\n{sections}")
+    return _page("dedup · latest groups", body)
+
+
+def _highlighted(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` as ``<p dir="auto">`` paragraphs (one per line), ``spans`` in ``<mark>``, all escaped."""
+    out, start = [], 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        pieces, at = [], start
+        for s, e in spans:
+            s, e = max(s, start), min(e, end)
+            if s >= e:
+                continue
+            pieces.append(_e(text[at:s]) + f"<mark>{_e(text[s:e])}</mark>")
+            at = e
+        pieces.append(_e(text[at:end]))
+        if line.strip():
+            out.append(f'<p dir="auto">{"".join(pieces)}</p>')
+        start = end + 1
+    return "\n".join(out)
+
+
+def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tuple[int, int]]) -> str:
+    head = (f'<p class="meta">{_i(rec.id)} · {_i(rec.source)} · {_i(rec.date or "undated")} · '
+            f"{_e(STATUS[rec.status])}{' in group ' + _i(rec.group) if rec.group else ''}</p>")
+    if known is None:
+        return (f'<article data-id="{_e(rec.id)}">{head}<p class="none">No text: the index keeps none, and this article '
+                "was not posted to this service (added by <code>dedup dedupe --index</code>, or before the service kept "
+                "texts). Scores only.</p></article>")
+    title, text = known
+    return (f'<article data-id="{_e(rec.id)}">{head}' + (f'<h2 dir="auto">{_e(title)}</h2>' if title else "")
+            + f'<div class="text">{_highlighted(text, spans)}</div></article>')
+
+
+def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int]]]) -> str:
+    """The page at ``/pair``: both articles, their stored scores and fresh ones, shared passages marked."""
+    rows = []
+    for what, s in view.stored:
+        rows.append(f"<tr><td>{_i(what)}</td><td>{_e(s.get('relation') or '')}</td><td>{_score(s.get('jaccard'))}</td>"
+                    f"<td>{_score(s.get('containment', s.get('containment_1_in_2')))}</td><td>{_score(s.get('cosine'))}</td><td></td></tr>")
+    if view.measured is not None:
+        m = view.measured
+        rows.append(f"<tr><td>measured now on the two texts (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
+                    f"<td>{_score(m['jaccard'])}</td><td>{_score(m['containment'])}</td><td>{_score(m['cosine'])}</td>"
+                    f"<td>{_score(m['story_score'])}</td></tr>")
+    table = ("<table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th><th>cosine</th>"
+             "<th>story score</th></tr>\n" + "\n".join(rows) + "</table>") if rows else \
+        '<p class="none">No stored scores between these two: they are not in one group, and their texts are not both known.</p>'
+    marked = "" if view.measured is None else " Passages both texts share are marked."
+    body = (f'<h1>side by side</h1>\n<p class="meta"><a href="/">latest groups</a>.{marked}</p>\n{table}\n'
+            f'<div class="pair">{_side(view.a, view.texts.get(view.a.id), spans[0])}\n'
+            f"{_side(view.b, view.texts.get(view.b.id), spans[1])}</div>")
+    return _page("dedup · side by side", body)
+
+
+def render_not_found(message: str) -> str:
+    return _page("dedup · not found", f'<h1>not found</h1>\n<p>{_e(message)}</p>\n<p><a href="/">latest groups</a></p>')

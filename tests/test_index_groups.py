@@ -1,0 +1,90 @@
+"""``HistoryIndex.group(name)``: members and edges of a stored group, on SQLite and on a real redis-server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from _servers import batches, start_redis
+from dedup.config import DedupConfig
+from dedup.flows.dedupe import dedupe
+from dedup.io.dedupe_out import decision_rows
+from dedup.runtime import Runtime
+from dedup.store.index import open_index
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    return f"{request.getfixturevalue('redis_url')}?prefix=g{uuid.uuid4().hex[:8]}"
+
+
+def _add(location: str, articles) -> dict[str, dict]:
+    idx = open_index(location, DedupConfig())
+    try:
+        return {r["id"]: r for r in decision_rows(dedupe(articles, DedupConfig(), runtime=Runtime(chunk_size=4), index=idx))}
+    finally:
+        idx.close()
+
+
+def _group(location: str, name: str):
+    idx = open_index(location, create=False)
+    try:
+        return idx.group(name)
+    finally:
+        idx.close()
+
+
+def test_group_holds_its_members_in_row_order_and_their_edges(location: str) -> None:
+    d1, d2, d3 = batches()
+    rows = _add(location, d1)
+    assert rows["b2"]["group"] == "b1" and rows["lone"]["group"] is None
+    g = _group(location, "b1")
+    assert [m.id for m in g.members] == ["b1", "b2"] and [m.row for m in g.members] == sorted(m.row for m in g.members)
+    assert g.edges.tolist() == [[g.members[0].row, g.members[1].row]]
+    assert g.edge_scores.shape == (1, 4) and 0.5 < g.edge_scores[0, 0] <= 1 and g.edge_relation.tolist() != [0]
+    assert _group(location, "lone") is None and _group(location, "f0") is None and _group(location, "nothing") is None
+    _add(location, d2)
+    _add(location, d3)
+    g = _group(location, "b1")
+    assert [m.id for m in g.members] == ["b1", "b2", "b3", "b4"]
+    assert {m.group for m in g.members} == {"b1"}
+    member_rows = {m.row for m in g.members}
+    assert len(g.edges) >= 2 and set(g.edges.ravel().tolist()) <= member_rows and (g.edges[:, 0] < g.edges[:, 1]).all()
+
+
+def test_a_group_named_after_an_article_stored_alone_includes_it(location: str) -> None:
+    d1, d2, _ = batches()
+    _add(location, d1)
+    rows = _add(location, d2)
+    assert rows["lone-copy"]["duplicate_of"] == "lone" and rows["lone-copy"]["group"] == "lone"
+    g = _group(location, "lone")
+    assert [(m.id, m.group) for m in g.members] == [("lone", None), ("lone-copy", "lone")]  # the stored decision never changes
+    assert g.edges.tolist() == [[g.members[0].row, g.members[1].row]]
+
+
+def test_pruned_members_leave_their_group(location: str) -> None:
+    d1, d2, d3 = batches()
+    for d in (d1, d2, d3):
+        _add(location, d)
+    idx = open_index(location, create=False)
+    try:
+        with idx.writer():
+            idx.prune(1714694400.0)  # 2024-05-03: days 1 and 2 go
+        g = idx.group("b1")
+        assert [m.id for m in g.members] == ["b4"] and len(g.edges) == 0
+        assert idx.group("lone") is None
+        if hasattr(idx, "r"):  # Redis: the group's set lost the pruned rows too (not only their records)
+            assert idx.r.scard(idx._k("g", "b1")) == 1 and idx.r.scard(idx._k("g", "lone")) == 0
+    finally:
+        idx.close()

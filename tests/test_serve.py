@@ -1,0 +1,473 @@
+"""``dedup serve`` as a real server (``python -m dedup serve`` under uvicorn, on free loopback ports).
+
+One server on an SQLite index and one on a real redis-server (skipped only when
+redis-server is missing), both with a token file, a 1 MiB body limit and
+``chunk_size = 4`` (so at most 40 articles per request). Every endpoint, the
+auth, the limits, bad inputs, concurrent posts, decisions equal to ``dedup
+dedupe --index`` batch by batch, the OpenAPI description against what the
+server answered, and the page rendered by headless Chromium with hostile text.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from _servers import as_records, batches, free_port, start_redis, start_serve, stop
+from typer.testing import CliRunner
+
+from dedup.cli import app as cli
+from dedup.flows.similarity import similarity
+from dedup.store.index import open_index
+
+try:
+    import fastapi  # noqa: F401
+    import httpx
+    import uvicorn  # noqa: F401
+except ImportError:  # the server tests skip; the missing-extra message is still tested
+    httpx = None  # type: ignore[assignment]
+
+TOKEN = "s3cret-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+RLO = "\u202e"
+HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+SEEN: set[tuple[str, str, int]] = set()  # (method, route template, status) the servers answered, for the OpenAPI check
+
+
+class Server:
+    def __init__(self, kind: str, location: str, port: int, config: Path) -> None:
+        self.kind, self.location, self.config = kind, location, config
+        self.url = f"http://127.0.0.1:{port}"
+        self.client = httpx.Client(base_url=self.url, headers=AUTH, timeout=60)
+
+    def call(self, method: str, path: str, route: str | None = None, **kw) -> httpx.Response:
+        res = self.client.request(method, path, **kw)
+        SEEN.add((method, route or path.split("?")[0], res.status_code))
+        return res
+
+    def post(self, records, **kw) -> httpx.Response:
+        return self.call("POST", "/v1/articles", json=records, **kw)
+
+    def stored_ids(self) -> list[str]:
+        idx = open_index(self.location, create=False)
+        try:
+            return [r["id"] for r in idx.export()]
+        finally:
+            idx.close()
+
+
+def test_without_the_serve_extra_the_command_says_what_to_install(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # import fastapi → ImportError
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db")])
+    assert res.exit_code == 1 and "pip install 'dedup[serve]'" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_bad_token_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("two words\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--token-file", str(tmp_path / "token")])
+    assert res.exit_code == 1 and "one token" in res.output and "Traceback" not in res.output
+
+
+def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) -> None:
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    import uvicorn
+
+    ran: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(app=app, **kw))
+    (tmp_path / "cfg.toml").write_text("[runtime]\nchunk_size = 7\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--host", "0.0.0.0", "--port", "8123", "--coalesce",
+                                   "--window-days", "3", "--max-body-mb", "2", "--config", str(tmp_path / "cfg.toml")])
+    assert res.exit_code == 0, res.output
+    assert "without --token-file" in res.output and (ran["host"], ran["port"]) == ("0.0.0.0", 8123)
+    engine = ran["app"].state.engine
+    try:
+        assert engine.coalesce and engine.window_days == 3 and engine.max_batch == 70 and (tmp_path / "h.db").exists()
+        limits = [m for m in ran["app"].user_middleware if m.cls.__name__ == "BodyLimit"]
+        assert limits and limits[0].kwargs["max_bytes"] == 2 << 20
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra (pip install 'dedup[serve]') and the tests httpx (the test extra)")
+    work = tmp_path_factory.mktemp("serve")
+    (work / "token").write_text(TOKEN + "\n", encoding="utf-8")
+    config = work / "dedup.toml"
+    config.write_text("[runtime]\nchunk_size = 4\n", encoding="utf-8")
+    common = ["--token-file", str(work / "token"), "--max-body-mb", "1", "--config", str(config)]
+    redis_proc, redis_url, skip = None, None, None
+    try:
+        redis_proc, redis_url = start_redis(work)
+    except pytest.skip.Exception as exc:
+        skip = str(exc)
+    wanted = [("sqlite", str(work / "history.db"))] + ([("redis", f"{redis_url}?prefix=s{uuid.uuid4().hex[:6]}")] if redis_url else [])
+    ports = [free_port() for _ in wanted]
+    procs = []
+    try:
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(len(wanted)) as pool:  # start together: imports take seconds
+            futures = [pool.submit(start_serve, ["--index", loc, *common], port, TOKEN, work / f"{kind}.log")
+                       for (kind, loc), port in zip(wanted, ports)]
+            procs = [f.result() for f in futures]
+        running = {kind: Server(kind, loc, port, config) for (kind, loc), port in zip(wanted, ports)}
+        yield running, skip
+        for s in running.values():
+            s.client.close()
+    finally:
+        for p in procs:
+            stop(p)
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def server(request, servers) -> Server:
+    running, skip = servers
+    if request.param not in running:
+        pytest.skip(skip or f"no {request.param} server")
+    return running[request.param]
+
+
+@pytest.fixture
+def sqlite_server(servers) -> Server:
+    return servers[0]["sqlite"]
+
+
+def _cli_decisions(tmp: Path, batch_records: list[list[dict]], location: str, config: Path) -> list[list[dict]]:
+    out = []
+    for k, records in enumerate(batch_records):
+        feed = tmp / f"batch{k}.jsonl"
+        feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        res = CliRunner().invoke(cli, ["dedupe", str(feed), "--out", str(tmp / f"out{k}"), "--index", location,
+                                       "--config", str(config), "-q"])
+        assert res.exit_code == 0, res.output
+        out.append([json.loads(x) for x in (tmp / f"out{k}" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()])
+    return out
+
+
+# --- the API -------------------------------------------------------------------------------
+
+
+def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(server: Server, tmp_path: Path) -> None:
+    records = [as_records(b) for b in batches()]
+    served = []
+    for batch in records:
+        res = server.post(batch)
+        assert res.status_code == 200, res.text
+        served.append(res.json())
+    cli_location = str(tmp_path / "cli.db") if server.kind == "sqlite" else server.location.replace("?prefix=", "?prefix=cli")
+    assert served == _cli_decisions(tmp_path, records, cli_location, server.config)
+    by_id = {d["id"]: d for batch in served for d in batch}
+    assert by_id["b2"]["duplicate_of"] == "b1" and by_id["lone-copy"]["seen_before"] == {"date": "2024-05-01T09:00:00Z", "source": "wire"}
+    assert by_id["short1"]["status"] == "skipped" and by_id["b3"]["relation"] == "exact"
+
+    art = server.call("GET", "/v1/articles/b2", "/v1/articles/{article_id}").json()
+    assert (art["id"], art["status"], art["group"], art["keeper"], art["source"]) == ("b2", "duplicate", "b1", "b1", "outlet")
+    assert art["text"] == batches()[0][2].text and art["scores"]["jaccard"] > 0.5
+    missing = server.call("GET", "/v1/articles/nothing-here", "/v1/articles/{article_id}")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+    group = server.call("GET", "/v1/groups/b1", "/v1/groups/{group}").json()
+    assert group["keeper"] == "b1" and [m["id"] for m in group["members"]] == ["b1", "b2", "b3", "b4"]
+    assert group["pairs"] and all({p["id1"], p["id2"]} <= {"b1", "b2", "b3", "b4"} for p in group["pairs"])
+    lone = server.call("GET", "/v1/groups/lone", "/v1/groups/{group}").json()
+    assert [m["id"] for m in lone["members"]] == ["lone", "lone-copy"] and lone["keeper"] == "lone"
+    assert server.call("GET", "/v1/groups/f0", "/v1/groups/{group}").status_code == 404  # alone: no group
+
+    # field aliases of the readers, and an id with slashes and Arabic in the path
+    url_id = "http://example.com/news/خبر?id=1"
+    res = server.post([{"URL": url_id, "Content": batches()[0][0].text + " وأضاف", "headline": "عنوان"}])
+    assert res.status_code == 200 and res.json()[0]["duplicate_of"] == "lone"
+    got = server.call("GET", "/v1/articles/" + quote(url_id, safe=""), "/v1/articles/{article_id}").json()
+    assert got["id"] == url_id and got["title"] == "عنوان"
+
+    a, b = batches()[0][1].text, batches()[2][0].text
+    sim = server.call("POST", "/v1/similarity", json={"text1": a, "text2": b}).json()
+    ref = similarity([a], [b])
+    assert sim["verdict"] == ref.verdict[0] == "duplicate" and sim["jaccard"] == round(float(ref.jaccard[0]), 4)
+    assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "verdict"}
+    short = server.call("POST", "/v1/similarity", json={"text1": "two words", "text2": a}).json()
+    assert short["verdict"] == "skipped" and short["jaccard"] is None
+
+    total = sum(len(b) for b in records) + 1
+    health = server.call("GET", "/healthz").json()
+    assert health == {"status": "ok", "index": server.location, "next_row": total}
+    assert sorted(server.stored_ids()) == sorted([r["id"] for b in records for r in b] + [url_id])
+    metrics = server.call("GET", "/metrics").text
+    assert 'dedup_http_requests_total{endpoint="/v1/articles",method="POST",status="200"}' in metrics
+    assert 'dedup_http_request_duration_seconds_bucket{endpoint="/v1/articles",le="+Inf"}' in metrics
+    assert f"dedup_articles_indexed_total {total}" in metrics and 'dedup_errors_total{kind="not_found"}' in metrics
+
+
+def test_concurrent_posts_are_serialized_and_lose_nothing(server: Server, tmp_path: Path) -> None:
+    """Four clients post at once while `dedup dedupe --index` adds a feed to the same index from this process."""
+    rng = random.Random(5)
+    words = sorted({w for d in batches() for a in d for w in a.text.split()})
+    tag = uuid.uuid4().hex[:6]
+
+    def text() -> str:
+        return " ".join(rng.choice(words) for _ in range(60))
+
+    shared = [{"id": f"{tag}-shared{k}", "text": text()} for k in range(3)]  # posted by every client, and by the CLI
+    plan = [[[{"id": f"{tag}-t{t}-p{p}-{k}", "text": text()} for k in range(6)] + (shared if p == 0 else []) for p in range(3)]
+            for t in range(4)]
+    cli_feed = [{"id": f"{tag}-cli{k}", "text": text()} for k in range(8)] + shared
+    answers: list[list[dict]] = []
+    failures: list[str] = []
+    cli_rows: list[list[dict]] = []
+
+    def work(posts: list[list[dict]]) -> None:
+        with httpx.Client(base_url=server.url, headers=AUTH, timeout=120) as client:
+            for batch in posts:
+                res = client.post("/v1/articles", json=batch)
+                if res.status_code != 200:
+                    failures.append(res.text)
+                else:
+                    answers.append(res.json())
+
+    def cli_writer() -> None:
+        cli_rows.append(_cli_decisions(tmp_path, [cli_feed], server.location, server.config)[0])
+
+    threads = [threading.Thread(target=work, args=(posts,)) for posts in plan] + [threading.Thread(target=cli_writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures and len(answers) == 12 and len(cli_rows) == 1
+    decided = [d for a in answers for d in a] + cli_rows[0]
+    added = collections.Counter(d["id"] for d in decided if not d["reason"].startswith("skipped: already in the index"))
+    acknowledged = {d["id"] for d in decided}
+    assert acknowledged == {r["id"] for posts in plan for b in posts for r in b} | {r["id"] for r in cli_feed}
+    assert set(added) == acknowledged and set(added.values()) == {1}  # each id added once, by whoever came first
+    stored = collections.Counter(i for i in server.stored_ids() if i.startswith(tag))
+    assert set(stored) == acknowledged and set(stored.values()) == {1}
+
+
+@pytest.mark.parametrize("coalesce", [False, True], ids=["one-run-per-batch", "coalesce"])
+def test_engine_runs_one_batch_at_a_time_or_coalesces_the_waiting_ones(tmp_path: Path, monkeypatch, coalesce: bool) -> None:
+    from dedup.runtime import Runtime
+    from dedup.serve.engine import Engine
+    from dedup.serve.intake import read_records
+
+    engine = Engine(str(tmp_path / "h.db"), runtime=Runtime(chunk_size=4), coalesce=coalesce)  # runs of at most 40
+    rng = random.Random(3)
+    words = sorted({w for d in batches() for a in d for w in a.text.split()})
+    posts = [[{"id": f"p{t}-{k}", "text": " ".join(rng.choice(words) for _ in range(50))} for k in range(6)] for t in range(6)]
+    posts[5][0] = dict(posts[4][0])  # an id in two batches: never in one run
+    runs: list[int] = []
+    real = engine._decide
+
+    first_in = threading.Event()
+
+    def counting(articles):
+        first_in.set()
+        if coalesce and not runs:  # hold the first run (batch 0's) until every other batch waits
+            for _ in range(200):
+                if len(engine._waiting) == 5:
+                    break
+                time.sleep(0.02)
+        runs.append(len(articles))
+        return real(articles)
+
+    monkeypatch.setattr(engine, "_decide", counting)
+    answers: dict[int, list[dict]] = {}
+    threads = [threading.Thread(target=lambda t=t: answers.__setitem__(t, engine.add(read_records(posts[t])))) for t in range(6)]
+    try:
+        threads[0].start()
+        assert first_in.wait(60)
+        for t in threads[1:]:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        engine.close()
+    assert all([d["id"] for d in answers[t]] == [r["id"] for r in posts[t]] for t in range(6))
+    assert sum(runs) == 36
+    assert runs == [6] * 6 if not coalesce else (len(runs) == 3 and runs[0] == 6)  # the shared id splits the waiting five
+    stored = collections.Counter(r["id"] for r in _export(str(tmp_path / "h.db")))
+    assert set(stored.values()) == {1} and len(stored) == 35
+    shared = [d for t in (4, 5) for d in answers[t] if d["id"] == posts[4][0]["id"]]
+    assert sorted(d["reason"].startswith("skipped: already in the index") for d in shared) == [False, True]
+
+
+def _export(location: str) -> list[dict]:
+    idx = open_index(location, create=False)
+    try:
+        return list(idx.export())
+    finally:
+        idx.close()
+
+
+# --- auth, limits, bad input ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}],
+                         ids=["none", "wrong-token", "no-scheme", "basic"])
+@pytest.mark.parametrize("method,path", [("GET", "/healthz"), ("GET", "/"), ("GET", "/metrics"), ("POST", "/v1/articles"),
+                                         ("GET", "/v1/articles/b1"), ("GET", "/openapi.json")])
+def test_every_request_needs_the_token(sqlite_server: Server, headers: dict, method: str, path: str) -> None:
+    res = httpx.request(method, sqlite_server.url + path, headers=headers, json=[{"id": "x", "text": "y"}] if method == "POST" else None)
+    assert res.status_code == 401 and res.json()["error"] == "unauthorized" and res.headers["www-authenticate"].startswith("Bearer")
+    SEEN.add((method, path.replace("/b1", "/{article_id}"), 401))
+    assert "x" not in sqlite_server.stored_ids()
+
+
+def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) -> None:
+    before = sqlite_server.call("GET", "/healthz").json()["next_row"]
+    big = [{"id": f"big{k}", "text": "word " * 30_000} for k in range(8)]  # ~1.2 MB of JSON
+    res = sqlite_server.post(big)
+    assert res.status_code == 413 and res.json()["error"] == "too_large"
+    body = json.dumps(big).encode()
+
+    def chunks():  # no Content-Length: the server counts while reading
+        for k in range(0, len(body), 64 * 1024):
+            yield body[k : k + 64 * 1024]
+
+    res = sqlite_server.call("POST", "/v1/articles", content=chunks(), headers={"Content-Type": "application/json"})
+    assert res.status_code == 413 and "1048576 bytes" in res.json()["message"]
+    many = [{"id": f"many{k}", "text": f"short text number {k}"} for k in range(41)]  # 10 × chunk_size = 40 per request
+    res = sqlite_server.post(many)
+    assert res.status_code == 413 and "at most 40" in res.json()["message"]
+    assert sqlite_server.post(many[:40]).status_code == 200
+    assert sqlite_server.call("GET", "/healthz").json()["next_row"] == before + 40
+
+
+@pytest.mark.parametrize("body,status,error,index,rid,says", [
+    (b'[{"id": "j1", "text": "x"', 400, "bad_json", None, None, "not valid JSON"),
+    (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "array"),
+    (b'[{"id": "ok1", "text": "fine text"}, {"id": "nt1", "title": "no text"}]', 422, "invalid_record", 1, "nt1", "no 'text' field"),
+    (b'[{"id": "ok2", "text": "fine"}, {"id": "nt2", "text": null}]', 422, "invalid_record", 1, "nt2", "JSON null"),
+    (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3", "repeated id"),
+    (b'[{"id": "ok4", "text": "a"}, {"text": "no id"}]', 422, "invalid_record", 1, None, "id field 'id' is missing"),
+    (b'[{"text": "no id at all"}]', 422, "invalid_record", 0, None, "no id field"),
+    (b'[{"id": "ok5", "text": "a"}, {"id": true, "text": "b"}]', 422, "invalid_record", 1, None, "'id'"),
+    (b'[{"id": "ok6", "text": "a"}, {"id": "n6", "text": 5}]', 422, "invalid_record", 1, "n6", "'text'"),
+    (b'[{"id": "ok7", "text": "a"}, "just a string"]', 422, "invalid_record", 1, None, "records[1]"),
+], ids=["truncated-json", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
+        "number-text", "string-record"])
+def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_server: Server, body, status, error, index, rid, says) -> None:
+    res = sqlite_server.call("POST", "/v1/articles", content=body, headers={"Content-Type": "application/json"})
+    assert res.status_code == status, res.text
+    err = res.json()
+    assert err["error"] == error and says in err["message"], err
+    if index is not None:
+        assert err["record"] == {"index": index, "id": rid}
+    stored = set(sqlite_server.stored_ids())
+    assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7"} & stored  # all or nothing
+
+
+# --- the page in a real browser ---------------------------------------------------------------
+
+_PROBE = """<script>
+const out = {};
+const sides = document.querySelectorAll('article');
+out.articles = sides.length;
+out.marks = document.querySelectorAll('mark').length;
+out.directions = Array.from(document.querySelectorAll('article p[dir=auto]')).map(p => getComputedStyle(p).direction);
+const meta = sides[0].querySelector('p.meta');
+const bdis = meta.querySelectorAll('bdi');
+out.isolated = Array.from(bdis).map(b => getComputedStyle(b).unicodeBidi);
+const date = bdis[2].firstChild;  // the date follows the hostile source: it must still read left to right
+const at = k => { const r = document.createRange(); r.setStart(date, k); r.setEnd(date, k + 1); return r.getBoundingClientRect().left; };
+out.date_ltr = at(0) < at(1) && at(1) < at(2);
+out.scripts = document.scripts.length;
+document.body.setAttribute('data-probe', JSON.stringify(out));
+</script>"""
+
+
+def _tags_and_links(page: str) -> tuple[set[str], list[str]]:
+    from html.parser import HTMLParser
+
+    seen: tuple[set[str], list[str]] = (set(), [])
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            seen[0].add(tag)
+            seen[1].extend(v or "" for k, v in attrs if k in ("src", "href", "action", "srcset", "data", "poster"))
+
+    Parser().feed(page)
+    return seen
+
+
+def _chromium_dom(target: str, profile: Path) -> str:
+    proc = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", target],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_page_renders_in_headless_chromium_with_rtl_and_hostile_text_escaped(sqlite_server: Server, tmp_path: Path) -> None:
+    d1 = batches()[0]
+    arabic = d1[0].text
+    evil = {"id": "evil<b>1</b>", "text": HOSTILE + "\n" + arabic + "\n" + RLO + "tail", "title": HOSTILE,
+            "source": RLO + HOSTILE, "date": "2024-05-09T10:00:00"}
+    copy = {"id": "evil-copy", "text": arabic + "\nشارك", "title": "نسخة", "source": "مصدر", "date": "2024-05-09T11:00:00"}
+    res = sqlite_server.post([evil, copy])
+    assert res.status_code == 200 and {d["status"] for d in res.json()} >= {"duplicate"}
+    home = sqlite_server.call("GET", "/")
+    assert home.status_code == 200 and "default-src 'none'" in home.headers["content-security-policy"]
+    keeper = next(d["duplicate_of"] for d in res.json() if d["status"] == "duplicate")
+    other = "evil-copy" if keeper != "evil-copy" else evil["id"]
+    pair = sqlite_server.call("GET", f"/pair?a={quote(evil['id'], safe='')}&b={quote(copy['id'], safe='')}", "/pair")
+    assert pair.status_code == 200 and "<mark>" in pair.text
+    assert sqlite_server.call("GET", "/pair?a=nothing&b=b1", "/pair").status_code == 404
+    assert f'href="/pair?a={quote(keeper, safe="")}&amp;b={quote(other, safe="")}"'.replace("<", "%3C") in home.text or \
+        quote(other, safe="") in home.text
+    for page in (home.text, pair.text):
+        assert "&lt;script&gt;" in page and RLO in page
+        tags, links = _tags_and_links(page)
+        assert not tags & {"script", "img", "iframe", "link", "object", "embed", "b"}, tags  # no element from the feed
+        assert links and all(v.startswith("/") and not v.startswith("//") for v in links)  # nothing loaded from elsewhere
+
+    (tmp_path / "home.html").write_text(home.text, encoding="utf-8")
+    (tmp_path / "pair.html").write_text(pair.text.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    dom = _chromium_dom((tmp_path / "home.html").as_uri(), tmp_path / "profile")
+    assert "<script" not in dom and "<img" not in dom and "&lt;script&gt;" in dom and "pwned" not in dom.split("<title>")[1].split("</title>")[0]
+    assert 'data-group="' in dom and "side by side" in dom and "<bdi>" in dom
+    dom = _chromium_dom((tmp_path / "pair.html").as_uri(), tmp_path / "profile")
+    probe = json.loads(dom.split("data-probe=\"")[1].split('"')[0].replace("&quot;", '"'))
+    assert probe["articles"] == 2 and probe["marks"] >= 2 and probe["scripts"] == 1  # only the probe runs
+    assert "rtl" in probe["directions"] and "ltr" in probe["directions"]  # Arabic paragraphs right to left, the Latin one not
+    assert set(probe["isolated"]) == {"isolate"} and probe["date_ltr"] is True
+
+
+# --- last: the OpenAPI description against everything the servers answered above ----------------
+
+
+def test_openapi_describes_what_the_server_answered(sqlite_server: Server) -> None:
+    assert sqlite_server.call("GET", "/nowhere").json()["error"] == "not_found"  # unknown route: a JSON 404 too
+    spec = sqlite_server.call("GET", "/openapi.json").json()
+    assert "bearer" in json.dumps(spec["components"]["securitySchemes"]).lower()
+    for method, route, status in sorted(SEEN):
+        if route not in spec["paths"]:
+            assert (route, status) in {("/nowhere", 404), ("/openapi.json", 200), ("/openapi.json", 401)}
+            continue
+        op = spec["paths"][route][method.lower()]
+        assert str(status) in op["responses"] or (status == 200 and "200" in op["responses"]), (method, route, status)
+        if status >= 400 and "text/html" not in op["responses"][str(status)].get("content", {}):
+            assert op["responses"][str(status)]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    post = spec["paths"]["/v1/articles"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/ArticleIn")
+    decision = spec["components"]["schemas"]["Decision"]["properties"]
+    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "seen_before", "repeats"}
