@@ -44,3 +44,25 @@ def test_exact_scores_of_known_sets() -> None:
     assert s.jaccard.round(4).tolist() == [0.4, 1.0]
     assert s.contain_ij.round(4).tolist() == [0.5, 1.0] and s.contain_ji.round(4).tolist() == [0.6667, 1.0]
     assert s.exact.tolist() == [False, True]
+
+
+def test_idf_is_bit_identical_to_scikit_learns_transformer() -> None:
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from dedup.verify import TOKEN_COLUMNS, Idf
+
+    rng = np.random.default_rng(5)
+
+    def counts(rows: int) -> sp.csr_matrix:
+        m = sp.random(rows, TOKEN_COLUMNS, density=40 / TOKEN_COLUMNS, format="csr", random_state=rng)
+        m.data = np.ceil(m.data * 5)
+        m.sum_duplicates()
+        return m
+
+    fitted, other = counts(300), counts(120)  # ``other`` has columns the fit never saw
+    ours, theirs = Idf(fitted), TfidfTransformer(sublinear_tf=True).fit(fitted)
+    a, b = ours.transform(other), theirs.transform(other).tocsr()
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.data, b.data)  # bit for bit, not approximately
+    assert np.array_equal(ours.transform(fitted).data, theirs.transform(fitted).tocsr().data)

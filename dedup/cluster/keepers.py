@@ -20,7 +20,7 @@ from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, score_pai
 from .groups import choose_keepers, duplicate_groups, star_groups
 
 if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfTransformer
+    from ..verify import Idf
 
 __all__ = ["assign_groups", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
 
@@ -96,7 +96,7 @@ def explain_drops(
     rep_of: np.ndarray,
     store: FeatureStore,
     rep_digest: np.ndarray,
-    idf: TfidfTransformer | None,
+    idf: Idf | None,
     config: DedupConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relation and scores (jaccard, containment, cosine) of every duplicate against its keeper."""
