@@ -35,7 +35,7 @@ from dedup.flows.dedupe import dedupe  # noqa: E402
 from dedup.io.dedupe_out import decision_rows  # noqa: E402
 from dedup.io.readers import read_articles  # noqa: E402
 from dedup.runtime import Runtime  # noqa: E402
-from dedup.store.index import open_index  # noqa: E402
+from dedup.store.history import open_index  # noqa: E402
 
 
 def _decide(articles: list, config: DedupConfig) -> dict[str, dict]:

@@ -248,7 +248,7 @@ def _phase(server: Server, batches: dict[int, list[dict]], order: list[int], cli
 
 
 def _stored(index: Path) -> collections.Counter[str]:
-    from dedup.store.index import open_index
+    from dedup.store.history import open_index
 
     idx = open_index(str(index), create=False)
     try:
@@ -266,7 +266,7 @@ def _profile(records: list[dict], batch: int, warm: int, sample: int, work: Path
     from dedup.flows.dedupe import dedupe
     from dedup.runtime import Runtime
     from dedup.serve.intake import read_records
-    from dedup.store.index import open_index
+    from dedup.store.history import open_index
 
     arts = read_records(records[: warm + sample * batch])
     idx = open_index(str(work / "profile.db"), DedupConfig())

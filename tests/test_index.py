@@ -26,7 +26,8 @@ from dedup.config import DedupConfig, MinHashConfig
 from dedup.flows.dedupe import dedupe
 from dedup.io.dedupe_out import decision_rows
 from dedup.runtime import Runtime
-from dedup.store.index import HistoryError, open_index
+from dedup.store.history import open_index
+from dedup.store.index import HistoryError
 from dedup.types import Article
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))

@@ -11,7 +11,7 @@ from dedup.config import DedupConfig
 from dedup.flows.dedupe import dedupe
 from dedup.io.dedupe_out import decision_rows
 from dedup.runtime import Runtime
-from dedup.store.index import open_index
+from dedup.store.history import open_index
 
 
 @pytest.fixture(scope="module")

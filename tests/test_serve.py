@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from dedup.cli import app as cli
 from dedup.flows.similarity import similarity
-from dedup.store.index import open_index
+from dedup.store.history import open_index
 
 try:
     import fastapi  # noqa: F401

@@ -70,7 +70,7 @@ def dedupe(
             check_pyarrow()
         history = None
         if index is not None:
-            from ..store.index import open_index
+            from ..store.history import open_index
 
             history = open_index(index, settings["dedupe"])
         elif window_days is not None:

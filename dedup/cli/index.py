@@ -19,7 +19,7 @@ Location = Annotated[str, typer.Argument(metavar="LOCATION", help="The index: a 
 @index_app.command()
 def stats(location: Location) -> None:
     """Print what the index holds as JSON: articles, oldest and newest date, size, the fixed parameters."""
-    from ..store.index import open_index
+    from ..store.history import open_index
 
     with user_errors():
         idx = open_index(location, create=False)
@@ -37,7 +37,7 @@ def prune(
 ) -> None:
     """Remove old history: every article dated before DATE (undated articles stay)."""
     from ..errors import ConfigError
-    from ..store.index import open_index
+    from ..store.history import open_index
 
     with user_errors():
         try:
@@ -63,7 +63,7 @@ def export(
 ) -> None:
     """Write every stored decision as JSON lines, in the order the articles were read."""
     from ..io.writers import write_jsonl
-    from ..store.index import open_index
+    from ..store.history import open_index
 
     with user_errors():
         idx = open_index(location, create=False)

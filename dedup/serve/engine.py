@@ -37,7 +37,8 @@ from ..flows.dedupe import dedupe
 from ..flows.history import ALREADY
 from ..io.dedupe_out import decision_rows
 from ..runtime import Runtime
-from ..store.index import ArticleRecord, StoredGroup, open_index
+from ..store.history import open_index
+from ..store.index import ArticleRecord, StoredGroup
 from ..types import Article
 from ..verify import RELATIONS
 from .texts import open_texts

@@ -12,7 +12,9 @@ the history too); and the verified edges.
 Two kinds of location:
 
 * a file path: an embedded SQLite database (:mod:`dedup.store.index_sqlite`);
-* ``redis://host:port/N``: a shared Redis server (:mod:`dedup.store.index_redis`).
+* ``redis://host:port/N``: a shared Redis server (:mod:`dedup.store.index_redis`);
+
+:func:`dedup.store.history.open_index` opens either.
 
 Both implement :class:`HistoryIndex`. Rows are numbered in the order articles
 were read (each run reserves the numbers after the last one), so the input
@@ -43,7 +45,6 @@ __all__ = [
     "StoredGroup",
     "StoredSketches",
     "check_params",
-    "open_index",
     "sketch_params",
 ]
 
@@ -247,24 +248,14 @@ class HistoryIndex(Protocol):
     def close(self) -> None: ...
 
 
-def open_index(location: str, config: DedupConfig | None = None, create: bool = True) -> HistoryIndex:
-    """Open (or create) the index at ``location``: a SQLite file path or a ``redis://`` URL.
+def iso_time(t: float | None) -> str | None:
+    """Epoch seconds as an ISO-8601 UTC time (None when absent)."""
+    import math
+    import time
 
-    With ``config``, the index's sketch parameters must equal the run's (a new
-    index records them); without, it is opened as it is (stats, prune, export).
-
-    Raises:
-        HistoryError: the parameters differ from the stored ones, the file is
-            not an index, or the server cannot be reached.
-    """
-    params = sketch_params(config) if config is not None else None
-    if location.startswith(("redis://", "rediss://", "unix://")):
-        from .index_redis import RedisIndex
-
-        return RedisIndex(location, params, create=create and params is not None)
-    from .index_sqlite import SQLiteIndex
-
-    return SQLiteIndex(location, params, create=create and params is not None)
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))
 
 
 def pack_u64(values: np.ndarray) -> list[int]:

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import numpy as np
 
 from .index import (
-    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, features_blob, features_from_blobs,
+    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, features_blob, features_from_blobs, iso_time,
 )
 
 __all__ = ["RedisIndex"]
@@ -281,7 +281,6 @@ class RedisIndex:
 
     def stats(self) -> dict[str, Any]:
         from ..results import STATUS
-        from .index_sqlite import _iso
 
         n = int(self.r.hlen(self._k("art")))
         by_status: dict[str, int] = {}
@@ -298,8 +297,8 @@ class RedisIndex:
             "by_status": dict(sorted(by_status.items())),
             "distinct_texts": int(self.r.hlen(self._k("sk"))),
             "undated": n - int(self.r.zcard(self._k("t"))),
-            "oldest": _iso(oldest[0][1]) if oldest else None,
-            "newest": _iso(newest[0][1]) if newest else None,
+            "oldest": iso_time(oldest[0][1]) if oldest else None,
+            "newest": iso_time(newest[0][1]) if newest else None,
             "server_used_memory_bytes": mem,
             "created": (self.r.hget(self._k("meta"), "created") or b"").decode() or None,
             "params": self.params,

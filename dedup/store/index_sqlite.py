@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import sqlite3
 import time
@@ -36,6 +35,7 @@ from .index import (
     check_params,
     features_blob,
     features_from_blobs,
+    iso_time,
     pack_u64,
     unpack_u64,
 )
@@ -277,8 +277,8 @@ class SQLiteIndex:
             "band_keys": self._keys["band"].pairs(),
             "anchor_keys": self._keys["anchor"].pairs(),
             "undated": int(undated or 0),
-            "oldest": _iso(oldest),
-            "newest": _iso(newest),
+            "oldest": iso_time(oldest),
+            "newest": iso_time(newest),
             "bytes_on_disk": size,
             "bytes_per_article": round(size / n, 1) if n else None,
             "created": self._meta("created"),
@@ -333,9 +333,3 @@ class SQLiteIndex:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _iso(t: float | None) -> str | None:
-    if t is None or (isinstance(t, float) and math.isnan(t)):
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))
