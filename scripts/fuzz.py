@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         replay(args.seed, args.replay, Path(f"fuzz-case-{args.replay}"), weights)
         return 0
 
+    started_on = run_info()  # workers are replaced as they go (fresh imports): note the code at both ends
     shm = Path("/dev/shm")
     tmp_root = Path(tempfile.mkdtemp(prefix="dedup-fuzz-", dir=shm if shm.is_dir() else None))
     start = time.time()
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                           "last_line": (f["detail"].strip().splitlines() or [""])[-1][:300]}
                          for f in sorted(failures, key=lambda f: f["case"])[:1000]],
         "reproduce": "python scripts/fuzz.py --seed SEED --replay CASE",
+        "run_info_at_start": started_on,
         "run_info": run_info(),
     }
     write_result(args.name, payload)

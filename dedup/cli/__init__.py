@@ -17,7 +17,7 @@ from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, Sto
 from ..runtime import Runtime
 from ..io.console import logging_to_stderr, progress_bar
 from ..io.writers import check_output
-from .options import Inputs, Out, OutputFormat, Quiet, settings_from, user_errors
+from .options import Inputs, Out, OutputFormat, Quiet, Terminated, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -29,9 +29,18 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated  # unwinds like Ctrl-C: temporary files and folders are removed on the way out
+
+
 @app.callback()
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.", metavar="")] = False) -> None:
     """Find duplicate and near-duplicate news articles."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # the CLI called from a thread (tests, embedding) keeps its handlers
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 @app.command()

@@ -107,6 +107,10 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
     return decorate
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, Kubernetes), raised where the run is so that it unwinds and cleans up."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a user's mistake into one line on stderr and exit code 1."""
@@ -115,3 +119,7 @@ def user_errors() -> Iterator[None]:
     except DedupError as exc:
         typer.echo(f"dedup: error: {exc}", err=True)
         raise typer.Exit(code=1) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI turns it into Terminated)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        typer.echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
+        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130) from None

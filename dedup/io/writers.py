@@ -146,12 +146,22 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
         out.write(text + "\n")
 
 
+def _remove_stale_tmp(folder: Path) -> None:
+    """Remove the ``.<name>.tmp-<pid>`` files that a killed run left in ``folder``."""
+    from ..store.spill import alive
+
+    for tmp in folder.glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
 def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
     """Make sure a run can write its outputs to ``path`` (a folder, or a file's folder) before it works.
 
     The folder is created if needed and a probe file is written and removed,
     so an unwritable place fails in a second with one line, not after the
-    whole computation.
+    whole computation. Temporary files of a killed run are removed there.
 
     Raises:
         OutputError: the folder cannot be created or written (names it and why).
@@ -166,6 +176,7 @@ def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
         raise OutputError(f"{target}: is a folder; --out names the output file")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_tmp(folder)
         fd, probe = tempfile.mkstemp(prefix=".dedup-probe-", dir=folder)
         os.close(fd)
         os.remove(probe)

@@ -1,7 +1,8 @@
 """The run's temporary folder and the spill of normalized lines into it.
 
-A run keeps about twice the feed's size here while it works; the folder is
-removed when the run ends, however it ends.
+A run keeps about twice the feed's size here while it works; the folder
+(``dedup-<pid>-…``) is removed when the run ends, however it ends, and the
+next run removes the folders of runs whose process was killed outright.
 """
 
 from __future__ import annotations
@@ -15,14 +16,44 @@ from contextlib import contextmanager
 
 from ..errors import DedupError, OutputError
 
-__all__ = ["spill", "temporary_space", "unspill"]
+__all__ = ["alive", "remove_stale_work", "spill", "temporary_space", "unspill"]
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_work(parent: str) -> list[str]:
+    """Remove the work folders (``dedup-<pid>-*``) of runs whose process is gone (killed with SIGKILL, a crash)."""
+    import re
+    import shutil
+
+    removed = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in names:
+        m = re.fullmatch(r"dedup-(\d+)-\w+", name)
+        if m and int(m.group(1)) != os.getpid() and not alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(name)
+    return removed
 
 
 @contextmanager
 def temporary_space(parent: str | None = None) -> Iterator[str]:
     """A temporary directory for the run; a full disk there becomes a clear :class:`OutputError`."""
+    remove_stale_work(parent or tempfile.gettempdir())
     try:
-        with tempfile.TemporaryDirectory(prefix="dedup-", dir=parent) as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"dedup-{os.getpid()}-", dir=parent) as tmp:
             yield tmp
     except DedupError:
         raise

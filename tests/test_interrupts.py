@@ -1,0 +1,90 @@
+"""A run stopped by SIGTERM cleans up and says so; what a SIGKILL leaves is removed by the next run.
+
+Real child processes (``python -m dedup``), a real signal at a real moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def _feed(path: Path, n: int = 6000) -> Path:
+    rng = random.Random(1)
+    words = [w for p in sorted(SEEDS.glob("*.txt")) for w in p.read_text(encoding="utf-8").split()]
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(n):
+            out.write(json.dumps({"id": f"a{i}", "text": " ".join(rng.choice(words) for _ in range(150))}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _start(feed: Path, out: Path, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    return subprocess.Popen([sys.executable, "-m", "dedup", "dedupe", str(feed), "--out", str(out), "-q"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_work(tmp: Path, proc: subprocess.Popen) -> None:
+    """Until the run has its work folder (it is past start-up and reading)."""
+    for _ in range(400):
+        if any(tmp.iterdir()) or proc.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigterm_removes_temporary_files_and_says_so(tmp_path: Path) -> None:
+    feed, out, work = _feed(tmp_path / "feed.jsonl"), tmp_path / "out", tmp_path / "tmp"
+    work.mkdir()
+    proc = _start(feed, out, work)
+    _wait_for_work(work, proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1].startswith("dedup: terminated:") and "Traceback" not in err
+    assert list(work.iterdir()) == []
+    assert not (out / "summary.json").exists()
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name] if out.exists() else True
+
+
+@pytest.mark.slow
+def test_the_next_run_removes_what_a_sigkill_left(tmp_path: Path) -> None:
+    feed, out, work = _feed(tmp_path / "feed.jsonl"), tmp_path / "out", tmp_path / "tmp"
+    work.mkdir()
+    proc = _start(feed, out, work)
+    _wait_for_work(work, proc)
+    time.sleep(0.5)
+    proc.kill()
+    proc.communicate(timeout=60)
+    left = list(work.iterdir())
+    assert left, "a killed run leaves its work folder"
+    out.mkdir(exist_ok=True)
+    stale = out / f".decisions.jsonl.tmp-{_dead_pid()}"
+    stale.write_text("half a file")
+    mine = out / f".other.tmp-{os.getpid()}"  # a live process's temporary file is not touched
+    mine.write_text("x")
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(json.dumps({"id": p.stem, "text": p.read_text(encoding="utf-8")}, ensure_ascii=False) + "\n"
+                             for p in sorted(SEEDS.glob("*.txt"))), encoding="utf-8")
+    proc = _start(small, out, work)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert list(work.iterdir()) == [] and not stale.exists() and mine.exists()
+    assert (out / "summary.json").exists()
