@@ -424,3 +424,16 @@ def test_folder_errors(tmp_path: Path, files: dict[str, str], fmt: str, pattern:
         (tmp_path / name).write_text(text)
     with pytest.raises(InputFormatError, match=pattern):
         read_articles([tmp_path], ReadConfig(format=fmt))
+
+
+def test_parquet_outputs_hold_lone_surrogates_as_replacement_characters(tmp_path) -> None:
+    """JSON can carry a lone surrogate (a reason quoting a broken key, a record passed through); UTF-8 cannot."""
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from dedup.io.parquet_out import write_rows
+
+    rows = [{"id": "a", "reason": "key \ud800 here", "x": {"k\udfff": 1}}, '{"id": "b", "reason": "\\uD83D alone"}\n']
+    assert write_rows(tmp_path / "x.parquet", rows) == 2
+    got = pq.read_table(tmp_path / "x.parquet").to_pylist()
+    assert got[0]["reason"] == "key \ufffd here" and got[0]["x"] == {"k\ufffd": 1} and got[1]["reason"] == "\ufffd alone"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -201,10 +202,31 @@ def _spool(spool: Any, row: dict[str, Any] | str | bytes) -> None:
     spool.write(row.encode("utf-8") if isinstance(row, str) else row)
 
 
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_utf8(value: Any) -> Any:
+    """The value with every lone surrogate replaced by U+FFFD: Parquet strings are UTF-8, which cannot hold one."""
+    if isinstance(value, str):
+        return _LONE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_valid_utf8(k): _valid_utf8(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_utf8(v) for v in value]
+    return value
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    row = json.loads(line)
+    if b"\\ud" in line.lower():  # an escaped surrogate (JSON lines keep them as \udxxx)
+        row = _valid_utf8(row)
+    return row
+
+
 def _spooled_chunks(spool: Any) -> Iterator[list[dict[str, Any]]]:
     spool.flush()
     spool.seek(0)
-    return _chunks((json.loads(line) for line in spool), _DICT_ROWS)
+    return _chunks((_parse(line) for line in spool), _DICT_ROWS)
 
 
 def _write_spooled(path: str | Path, spool: Any, known: dict[str, Any]) -> int:
