@@ -224,6 +224,8 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert res.exit_code == 0
     lines = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(lines) == info["articles"] and {x["status"] for x in lines} == {"kept", "duplicate", "skipped"}
+    by_id = {x["id"]: x for x in lines}
+    assert by_id["x1"]["duplicate_of"] == "f0" and by_id["f0"]["duplicate_of"] is None  # the keeper named by its id
     res = runner.invoke(app, ["index", "prune", location, "--before", "2024-03-02"])
     assert res.exit_code == 0, res.output
     assert [x["id"] for x in _export(location)] == [a.id for a in d2]

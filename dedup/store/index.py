@@ -125,8 +125,9 @@ class ArticleRecord:
     scores: tuple[float, float, float]  # jaccard, containment, cosine vs the keeper (NaN when none)
     reason: str  # why skipped, or ""
 
-    def to_json(self) -> dict[str, Any]:
-        from ..results import STATUS
+    def to_json(self, keeper_id: str | None = None) -> dict[str, Any]:
+        """The record as data; ``keeper_id`` names the kept article of a duplicate (``duplicate_of``)."""
+        from ..results import DUPLICATE, STATUS
         from ..verify import RELATIONS
 
         def r(x: float) -> float | None:
@@ -141,6 +142,7 @@ class ArticleRecord:
             "status": STATUS[self.status],
             "group": self.group,
             "keeper_row": self.keeper if self.keeper >= 0 else None,
+            "duplicate_of": keeper_id if self.status == DUPLICATE else None,
             "relation": RELATIONS[self.relation],
             "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine"), map(r, self.scores))),
             "reason": self.reason,

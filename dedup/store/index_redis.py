@@ -355,8 +355,10 @@ class RedisIndex:
     def export(self) -> Iterator[dict[str, Any]]:
         top = self.next_row()
         for lo in range(0, top, 5000):
-            for rec in self.articles(np.arange(lo, min(top, lo + 5000))):
-                yield rec.to_json()
+            recs = self.articles(np.arange(lo, min(top, lo + 5000)))
+            keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
+            for rec in recs:
+                yield rec.to_json(keepers.get(rec.keeper))
 
     def group(self, name: str) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}

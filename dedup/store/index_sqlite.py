@@ -304,8 +304,9 @@ class SQLiteIndex:
 
     def export(self) -> Iterator[dict[str, Any]]:
         cur = self.conn.cursor()
-        for r in cur.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY row"):
-            yield _record(r).to_json()
+        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
+            yield _record(r[:-1]).to_json(r[-1])
 
     def group(self, name: str) -> StoredGroup | None:
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
