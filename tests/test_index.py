@@ -254,6 +254,28 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "cannot reach the Redis server" in res.output
 
 
+def test_an_index_file_appears_only_whole(tmp_path: Path) -> None:
+    """A first run killed while creating the index leaves no half-made file; an empty database reads as "no index yet"."""
+    import sqlite3
+
+    loc = tmp_path / "h.db"
+    cfg = DedupConfig()
+    (tmp_path / f".h.db.tmp-{2**22 + 12345}").write_bytes(b"left by a killed run")  # a pid that does not exist
+    open_index(str(loc), cfg).close()
+    assert loc.exists() and sorted(p.name for p in tmp_path.iterdir() if "tmp" in p.name) == []
+    blank = tmp_path / "blank.db"
+    sqlite3.connect(blank).execute("PRAGMA journal_mode=WAL").fetchall()  # what an older version left when killed early
+    with pytest.raises(HistoryError, match="no index here yet"):
+        open_index(str(blank), create=False)
+    open_index(str(blank), cfg).close()  # a run fills it
+    open_index(str(blank), create=False).close()
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t(x)")
+    with pytest.raises(HistoryError, match="not a dedup index"):
+        open_index(str(other), cfg)
+
+
 # --- real processes: kill -9 and two writers ---------------------------------------------------
 
 _CHILD = r"""
@@ -336,7 +358,7 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     location = str(tmp_path / "h.db")
     feed = _write(tmp_path / "all.jsonl", d1 + d2 + d3)
     ids = [a.id for a in d1 + d2 + d3]
-    for delay in (0.2, 0.9, 1.4, 1.8):
+    for delay in (0.2, 0.5, 0.6, 0.7, 0.9, 1.4, 1.8):  # 0.5-0.7 s: around the moment a first run creates the file
         proc = subprocess.Popen([sys.executable, "-m", "dedup", *_dedupe_cmd(feed, tmp_path / "o", location)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .segments import SCHEMA as SEGMENT_SCHEMA
+from .spill import alive
 from .segments import Segments
 from .index import (
     ArticleRecord,
@@ -71,6 +72,63 @@ def _null(x: float) -> float | None:
     return None if x != x else float(x)
 
 
+def _connect(location: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(location, timeout=600, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: a day touches leaves all over the band table
+    return conn
+
+
+def _init_schema(conn: sqlite3.Connection, params: dict[str, Any]) -> None:
+    for stmt in [*filter(str.strip, _SCHEMA.split(";")), *SEGMENT_SCHEMA]:
+        conn.execute(stmt)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('params', ?)", (json.dumps(params, sort_keys=True),))
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+
+
+def _create(path: Path, params: dict[str, Any]) -> None:
+    """Build an empty index under a temporary name and link it into place.
+
+    The index file exists only once its schema and parameters are committed, so a
+    first run killed while creating it leaves nothing at ``path`` (the temporary
+    ``.<name>.tmp-<pid>`` is removed by the next run). When two runs create the same
+    index at once, the first link wins and the other opens that one.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        conn = _connect(str(tmp))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            _init_schema(conn, params)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()  # the last connection closing folds the WAL into the file and removes it
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(f"{path}: cannot create the index ({exc})") from None
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot create the index ({exc.strerror or exc})") from None
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    _remove_stale(path)
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary index files of runs that were killed while creating this index."""
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
 def _record(r: tuple) -> ArticleRecord:
     return ArticleRecord(
         row=r[0], id=r[1], date=r[2], time=_nan(r[3]), source=r[4], length=r[5], status=r[6], group=r[7],
@@ -84,28 +142,25 @@ class SQLiteIndex:
     def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True) -> None:
         self.location = location
         path = Path(location)
+        if path.is_dir():
+            raise HistoryError(f"{location}: is a folder; --index takes a file path (created when absent) or a redis:// URL")
         if not path.exists():
-            if not create:
+            if not create or params is None:
                 raise HistoryError(f"{location}: no index here (it is created by `dedup dedupe FEED --index {location}`)")
             if not path.parent.exists():
                 raise HistoryError(f"{location}: the folder {path.parent} does not exist")
-        elif path.is_dir():
-            raise HistoryError(f"{location}: is a folder; --index takes a file path (created when absent) or a redis:// URL")
+            _create(path, params)
         try:
-            self.conn = sqlite3.connect(location, timeout=600, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA temp_store=MEMORY")
-            self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: a day touches leaves all over the band table
+            self.conn = _connect(location)
             stored = self._meta("params")
             if stored is None:
-                if not create:
-                    raise HistoryError(f"{location}: not a dedup index")
+                if not self._blank():
+                    raise HistoryError(f"{location}: not a dedup index (a SQLite database with other tables)")
+                if not create or params is None:  # an empty database: what a first run killed before it committed
+                    raise HistoryError(f"{location}: no index here yet (an empty database; "
+                                       f"`dedup dedupe FEED --index {location}` fills it)")
                 with self._transaction():
-                    for stmt in [*filter(str.strip, _SCHEMA.split(";")), *SEGMENT_SCHEMA]:
-                        self.conn.execute(stmt)
-                    self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('params', ?)", (json.dumps(params, sort_keys=True),))
-                    self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
+                    _init_schema(self.conn, params)
                 stored = self._meta("params")
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{location}: cannot open the index as a SQLite database ({exc})") from None
@@ -113,6 +168,9 @@ class SQLiteIndex:
         if params is not None:
             check_params(location, self.params, params)
         self._keys = {kind: Segments(self.conn, kind) for kind in _KINDS}
+
+    def _blank(self) -> bool:
+        return self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
     def _meta(self, key: str) -> str | None:
         try:
