@@ -31,6 +31,7 @@ import re
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -173,27 +174,35 @@ def candidates_tfidf(x: sp.csr_matrix, k: int, min_cos: float, chunk: int = 1000
 
 
 # --------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                    help="folder with the SaudiNewsNet dev zips (default: %(default)s)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                    help="folder for the sample/strata files (default: %(default)s)")
-    ap.add_argument("--render", type=Path, default=DEFAULT_RENDER,
-                    help="folder for the human-readable rendering (default: %(default)s)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+@dataclass
+class Candidates:
+    """The dev articles, the candidate pairs (I < J, rows of ``docs``) and their features."""
+    docs: list[dict]
+    urls: list[str]
+    n_raw: int
+    token_ids: list[np.ndarray]
+    I: np.ndarray
+    J: np.ndarray
+    keys: np.ndarray
+    jac: np.ndarray
+    cont: np.ndarray
+    cos: np.ndarray
+    days: np.ndarray
+    identical: np.ndarray
+    same_source: np.ndarray
+    g3: sp.csr_matrix
+    size3: np.ndarray
+    x: sp.csr_matrix
+    ts: np.ndarray
+    n_from_a: int
+    n_from_b: int
+    n_both: int
 
-    if not args.data.is_dir() or not glob.glob(str(args.data / "*.zip")):
-        print(f"make_dev_sample: data folder {args.data} is absent (or has no *.zip); "
-              f"nothing to do.")
-        return 0
 
-    t0 = time.time()
-    log = lambda msg: print(f"[{time.time() - t0:6.1f}s] {msg}", flush=True)  # noqa: E731
-
+def build_candidates(data: Path, log) -> Candidates:
+    """Steps 1-4: load, normalise, candidate pairs, per-pair features (also used by make_hard_sample.py)."""
     # 1. load ------------------------------------------------------------------
-    raw = load_articles(args.data)
+    raw = load_articles(data)
     n_raw = len(raw)
     docs = [d for d in raw if len((d.get("content") or "").split()) >= MIN_TOKENS]
     docs.sort(key=lambda d: d["url"])
@@ -251,6 +260,36 @@ def main(argv: list[str] | None = None) -> int:
     identical = np.array([content[i] == content[j] for i, j in zip(I, J)], dtype=bool)
     same_source = np.array([docs[i]["source"] == docs[j]["source"] for i, j in zip(I, J)])
     log("features computed")
+    return Candidates(docs=docs, urls=urls, n_raw=n_raw, token_ids=token_ids, I=I, J=J, keys=keys,
+                      jac=jac, cont=cont, cos=cos, days=days, identical=identical, same_source=same_source,
+                      g3=g3, size3=size3, x=x, ts=ts, n_from_a=n_from_a, n_from_b=n_from_b, n_both=n_both)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="folder with the SaudiNewsNet dev zips (default: %(default)s)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                    help="folder for the sample/strata files (default: %(default)s)")
+    ap.add_argument("--render", type=Path, default=DEFAULT_RENDER,
+                    help="folder for the human-readable rendering (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    if not args.data.is_dir() or not glob.glob(str(args.data / "*.zip")):
+        print(f"make_dev_sample: data folder {args.data} is absent (or has no *.zip); "
+              f"nothing to do.")
+        return 0
+
+    t0 = time.time()
+    log = lambda msg: print(f"[{time.time() - t0:6.1f}s] {msg}", flush=True)  # noqa: E731
+
+    c = build_candidates(args.data, log)
+    docs, urls, n_raw, n = c.docs, c.urls, c.n_raw, len(c.docs)
+    I, J, keys, jac, cont, cos, days = c.I, c.J, c.keys, c.jac, c.cont, c.cos, c.days
+    identical, same_source, g3, size3, x, ts = c.identical, c.same_source, c.g3, c.size3, c.x, c.ts
+    n_from_a, n_from_b, n_both = c.n_from_a, c.n_from_b, c.n_both
+    content = [d["content"] for d in docs]
 
     # 5. stratified sampling ----------------------------------------------------
     # Strata are filled in increasing order of population so that the article-use
