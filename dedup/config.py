@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_type_hints
 
@@ -62,7 +63,9 @@ class ReadConfig:
     file) of more than ``max_record_bytes`` bytes is a bad record, skipped
     while it is read and never held whole: one hostile line must not take
     gigabytes (the default holds a ``max_chars`` text even written with
-    ``\\u`` escapes).
+    ``\\u`` escapes). ``storage_options`` go to the fsspec filesystem of
+    URL inputs (``--storage-option KEY=VALUE``, :mod:`dedup.io.remote`); they
+    are never written into an output.
     """
 
     id_field: str | None = None
@@ -73,9 +76,12 @@ class ReadConfig:
     format: str = "auto"
     skip_bad: bool = False
     max_record_bytes: int = 16 * 2**20
+    storage_options: tuple[tuple[str, Any], ...] = field(default=(), repr=False)  # may hold secrets
 
     def __post_init__(self) -> None:
         _check(self.max_record_bytes >= 1, f"max_record_bytes must be >= 1, got {self.max_record_bytes}")
+        _check(all(isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.storage_options),
+               "storage_options must be (key, value) pairs, e.g. (('anon', True),)")
         formats = ("auto", "jsonl", "json", "csv", "tsv", "txt", "zip", "parquet", "newsplease")
         _check(self.format in formats, f"input format must be one of {', '.join(formats)}, got {self.format!r}")
 
@@ -177,7 +183,7 @@ class IndexConfig:
 
 @dataclass(frozen=True)
 class VerifyConfig:
-    """The rule deciding whether a candidate pair is a duplicate.
+    """What decides whether a candidate pair is a duplicate: the learned model (default) or the rule.
 
     A pair is ``near`` when its Jaccard is at least ``jaccard`` and its TF-IDF
     cosine at least ``min_cosine``; otherwise ``contained`` when the shorter
@@ -188,11 +194,22 @@ class VerifyConfig:
     jaccard: float = opt(0.4, "--jaccard", "Jaccard from which a pair is a near-duplicate.")
     containment: float = opt(0.6, "--containment", "Containment of the shorter article from which it is a contained copy.")
     min_cosine: float = opt(0.5, "--min-cosine", "TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt).")
+    decision: Literal["model", "rule"] = opt(
+        "model", "--decision", "model: the learned decision (a probability over scores, rare words, alignment, source and "
+        "time, fitted on labelled pairs); rule: the --jaccard/--containment/--min-cosine thresholds.")
+    min_probability: float = opt(
+        0.0, "--min-probability", "With --decision model: the probability from which a pair is a copy; 0 = the shipped "
+        "model's threshold (chosen by cross-validation for precision 0.97).")
+    model: str = opt(
+        "", "--decision-model", "With --decision model: a model file written by scripts/fit_decision.py (fitted on your "
+        "own labels); empty = the model shipped in the package.")
 
     def __post_init__(self) -> None:
         _unit("jaccard threshold", self.jaccard)
         _unit("containment threshold", self.containment)
         _unit("min_cosine", self.min_cosine)
+        _unit("min_probability", self.min_probability)
+        _check(self.decision in ("model", "rule"), f"decision must be 'model' or 'rule', got {self.decision!r}")
 
 
 @dataclass(frozen=True)
@@ -391,7 +408,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T
         raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
     known = {f.name: f for f in fields(cls)}
     kwargs: dict[str, Any] = {}
-    hints = get_type_hints(cls)
+    hints = _type_hints(cls)
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"{where}: unknown setting {key!r}; allowed: {', '.join(sorted(known))}")
@@ -434,9 +451,15 @@ TABLES = ("dedupe", "stories", "repeats", "runtime")
 """The tables of a config file, and of ``summary.json``'s ``config``."""
 
 
+@lru_cache(maxsize=None)
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``get_type_hints(cls)``, evaluated once per class: every command of the CLI asks for its configs' options at start-up."""
+    return get_type_hints(cls)
+
+
 def cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
     """``(path, field, type)`` of every field of ``cls`` (nested configs included) that is a command-line option."""
-    hints = get_type_hints(cls)
+    hints = _type_hints(cls)
     for f in fields(cls):
         hint = hints[f.name]
         if is_dataclass(hint):

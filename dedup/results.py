@@ -75,7 +75,7 @@ class DedupResult:
         group: ``(n,)`` smallest position of the article's duplicate group, or -1.
         keeper: ``(n,)`` position of the kept article of the group, or -1.
         relation: ``(n,)`` relation code of a duplicate to its keeper (NONE otherwise).
-        scores: ``(n, 3)`` jaccard, containment, cosine of a duplicate vs its keeper (NaN otherwise).
+        scores: ``(n, 4)`` jaccard, containment, cosine and probability (NaN under the rule) of a duplicate vs its keeper (NaN otherwise).
         pairs, pair_scores, pair_relation: every verified duplicate edge.
         candidates: candidate statistics.
         boilerplate: lines left out of shingling, per source.

@@ -83,7 +83,7 @@ def test_config_file_sets_and_options_win(tmp_path: Path, seeds_dir: Path) -> No
     code, _, summary = _dedupe(tmp_path, seeds_dir, "--config", str(cfg), "--containment", "0.65")
     assert code == 0
     conf = summary["config"]
-    assert conf["dedupe"]["verify"] == {"jaccard": 0.55, "containment": 0.65, "min_cosine": 0.5}
+    assert conf["dedupe"]["verify"] == {"jaccard": 0.55, "containment": 0.65, "min_cosine": 0.5, "decision": "model", "min_probability": 0.0, "model": ""}
     assert conf["dedupe"]["cluster"]["keep"] == "longest" and conf["runtime"]["chunk_size"] == 3
 
 

@@ -267,7 +267,7 @@ def test_parquet_round_trip_keeps_rows_and_schema(tmp_path: Path, monkeypatch: p
     code, output = dedupe(*paths, "--out", tmp_path / "out", "--output-format", "parquet")  # no bad rows: no --skip-bad
     assert code == 0, output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "decisions.parquet", "pairs.parquet", "summary.json", "unique.parquet"]
+        "decisions.parquet", "pairs.parquet", "report.html", "summary.json", "unique.parquet"]
     decisions = pq.read_table(tmp_path / "out" / "decisions.parquet").to_pylist()
     kept = [d["id"] for d in decisions if d["status"] != "duplicate"]
     assert 0 < len(kept) < len(decisions) == table.num_rows

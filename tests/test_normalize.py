@@ -47,3 +47,60 @@ def test_lines_and_batch_agree(seeds_dir) -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))] + ["", "\x1e odd \x1e"]
     assert normalize_batch(texts) == [normalize_lines(t) for t in texts]
     assert all(normalize(t) == " ".join(normalize_lines(t)) for t in texts)
+
+
+@pytest.mark.parametrize("folds", [(True, True), (False, False)], ids=["default", "none"])
+def test_tables_follow_their_per_character_definition(folds: tuple[bool, bool]) -> None:
+    """Every entry of the on-demand tables, asked for all at once, is what the step-by-step definition gives."""
+    import unicodedata
+
+    import numpy as np
+
+    from dedup.text import normalize as nz
+
+    tables = nz._Tables(*folds)
+    every = np.arange(nz._LUT_SIZE, dtype=np.uint32)
+    lut, direct = tables.lut(every), tables.direct(every)
+    want_lut = np.arange(nz._LUT_SIZE, dtype=np.uint32)
+    want_direct = np.full(nz._LUT_SIZE, nz._SLOW, dtype=np.uint32)
+    special = {0x0A: 10, 0x0D: 10, 0x1E: 0x1E, 0x0640: 0, 0x0671: 0x0627}
+    special.update({0x0629: 0x0647} if folds[0] else {})
+    special.update({0x0649: 0x064A} if folds[1] else {})
+    for cp in range(nz._LUT_SIZE):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        cat = unicodedata.category(chr(cp))
+        if cp in special:
+            want_lut[cp] = special[cp]
+        elif cat in ("Mn", "Me", "Cf"):
+            want_lut[cp] = 0
+        elif cat == "Nd":
+            want_lut[cp] = ord(str(unicodedata.decimal(chr(cp))))
+        elif cat[0] in ("P", "S") or cat in ("Zs", "Zl", "Zp", "Cc"):
+            want_lut[cp] = 32
+    for cp in range(nz._LUT_SIZE):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        folded = [int(want_lut[ord(c)]) if ord(c) < nz._LUT_SIZE else -1
+                  for c in unicodedata.normalize("NFKD", chr(cp)).casefold()]
+        folded = [c for c in folded if c != 0]
+        if not folded:
+            want_direct[cp] = 0
+        elif len(folded) == 1 and folded[0] >= 0:
+            want_direct[cp] = folded[0]
+    assert np.array_equal(lut, want_lut)
+    assert np.array_equal(direct, want_direct)
+
+
+def test_tables_fill_only_the_characters_met() -> None:
+    import numpy as np
+
+    from dedup.text import normalize as nz
+
+    tables = nz._Tables(True, True)
+    text = np.frombuffer("مدرسةٌ، ﻻ".encode("utf-32-le"), dtype=np.uint32)
+    folded = tables.direct(text)
+    assert folded[4] == ord("ه") and folded[5] == 0 and folded[6] == 32 and folded[-1] == nz._SLOW  # ة folded, harakah deleted, ، a space, ﻻ slow
+    assert int((tables._direct != nz._UNSET).sum()) == len(set(text.tolist()))
+    assert np.array_equal(tables.direct(text), folded)  # asked again: the same entries
+

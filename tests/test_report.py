@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,8 @@ from dedup.io.stories_out import write_stories_outputs
 from dedup.flows.stories import stories
 from dedup.io.report import render_report
 from dedup.types import Article
+
+from _chromium import dump_dom, needs_chromium
 
 HOSTILE = [
     '<script>document.title="pwned"</script>',
@@ -70,19 +70,11 @@ def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded(
     assert page.count('data-event="e0"') == 1 and render_report(events, {}, max_events=3).count('<section class="event"') == 3
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+@needs_chromium
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())
     write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])
-    page = tmp_path / "out" / "report.html"
-    proc = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--dump-dom", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    dom = proc.stdout
+    dom = dump_dom(tmp_path / "out" / "report.html", tmp_path)
     assert 'id="summary"' in dom and "7 articles" in dom
     assert "شي يلتقي لافروف" in dom and 'dir="auto"' in dom
     assert "<details>" in dom and " copies</span>" in dom  # the folded duplicate group

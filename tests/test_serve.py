@@ -470,4 +470,4 @@ def test_openapi_describes_what_the_server_answered(sqlite_server: Server) -> No
     post = spec["paths"]["/v1/articles"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/ArticleIn")
     decision = spec["components"]["schemas"]["Decision"]["properties"]
-    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "seen_before", "repeats"}
+    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before", "repeats"}

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..config import MinHashConfig
+from ..sketch.pinned import pinned_band_params
 from ..text.shingle import fmix64
 from .buckets import bucket_pairs, empty_pairs, from_keys, normalize_pairs, pair_keys
 
@@ -24,9 +25,14 @@ __all__ = ["band_keys", "band_params", "lsh_error_rates", "lsh_pairs", "lsh_pair
 def band_params(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tuple[int, int]:
     """``(bands, rows)`` that datasketch's ``MinHashLSH`` chooses for ``threshold``.
 
+    Pinned settings (:mod:`dedup.sketch.pinned`) do not import datasketch.
+
     >>> band_params(0.5, 128)
     (25, 5)
     """
+    pinned = pinned_band_params(threshold, num_perm, fp_weight)
+    if pinned is not None:
+        return pinned
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(fp_weight, 1.0 - fp_weight))

@@ -17,7 +17,7 @@ from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, Sto
 from ..runtime import Runtime
 from ..io.console import logging_to_stderr, progress_bar
 from ..io.writers import check_output
-from .options import Inputs, Out, OutputFormat, Quiet, Terminated, settings_from, user_errors
+from .options import Inputs, Out, OutputFormat, Quiet, StorageOptions, Terminated, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -55,12 +55,16 @@ def dedupe(
         "The feed is also compared with every article already in it, then added.")] = None,
     window_days: Annotated[Optional[float], typer.Option(
         "--window-days", min=0, metavar="DAYS", help="With --index: compare only with stored articles dated within this many days.")] = None,
+    report: Annotated[bool, typer.Option(
+        "--report/--no-report", metavar="", help="Write report.html: the duplicate groups, each copy beside its kept article with "
+        "the passages they share marked.")] = True,
     settings: Any = None,
 ) -> None:
     """Deduplicate a feed: keep one article per duplicate group, explain every drop.
 
     Writes unique.jsonl, decisions.jsonl (one line per input article),
-    pairs.jsonl and summary.json into --out (.parquet files instead with
+    pairs.jsonl, report.html (the groups, copies side by side) and
+    summary.json into --out (.parquet files instead with
     --output-format parquet). The feed is read once, as a
     stream: memory grows by about 3 KB per article, and temporary files under
     $TMPDIR take about twice the feed's size while the run works. With
@@ -68,11 +72,15 @@ def dedupe(
     stored articles name them, and the feed is added to the index.
     """
     from ..flows.dedupe import dedupe as run
-    from ..io.dedupe_out import RecordSpool, write_dedupe_outputs
+    from ..io.dedupe_out import RecordSpool, stale_outputs, write_dedupe_outputs
+    from ..io.dedupe_report import ReportSpool
     from ..io.readers import ArticleStream
+    from ..io.remote import staged_output
 
-    with user_errors(), progress_bar(quiet) as progress:
-        check_output(out)
+    storage = settings["read"].storage_options
+    stale = stale_outputs(output_format) + (() if report else ("report.html",))  # files this run's outputs replace
+    with user_errors(), progress_bar(quiet) as progress, staged_output(out, storage, stale=stale) as folder:
+        check_output(folder)
         if output_format == "parquet":  # before the run, not after it
             from ..io.parquet_out import check_pyarrow
 
@@ -86,11 +94,11 @@ def dedupe(
             raise typer.BadParameter("--window-days needs --index")
         try:
             stream = ArticleStream(inputs, settings["read"], keep_raw=True)
-            spool = RecordSpool()  # the records, for unique.jsonl: the run itself keeps no text
+            spool = ReportSpool() if report else RecordSpool()  # the records, for unique.jsonl and report.html: the run keeps no text
             try:
                 result = run(spool.tap(stream), settings["dedupe"], progress, lambda: stream.bad, settings["runtime"],
                              index=history, window_days=window_days, on_wait=lambda msg: typer.echo(msg, err=True))
-                info = write_dedupe_outputs(out, result, list(inputs), spool, output_format)
+                info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report)
             finally:
                 spool.close()
         finally:
@@ -99,7 +107,7 @@ def dedupe(
     if not quiet:
         from ..io.console import print_dedupe_summary
 
-        print_dedupe_summary(info, out)
+        print_dedupe_summary(info, out.rstrip("/"), report)
 
 
 @app.command("repeats")
@@ -115,19 +123,21 @@ def repeats_cmd(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = 
     from ..exec import open_executor
     from ..flows.repeats import repeats_stream
     from ..io.readers import ArticleStream
+    from ..io.remote import staged_output
     from ..io.repeats_out import write_repeats_outputs
 
     runtime = settings["runtime"]
-    with user_errors(), progress_bar(quiet) as progress, open_executor(runtime) as executor:
-        check_output(out)
+    with (user_errors(), progress_bar(quiet) as progress, open_executor(runtime) as executor,
+          staged_output(out, settings["read"].storage_options) as folder):
+        check_output(folder)
         stream = ArticleStream(inputs, settings["read"])
         tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
         items = repeats_stream(stream, settings["repeats"], executor, runtime.chunk_size, tick)
-        info = write_repeats_outputs(out, items, settings["repeats"], list(inputs), lambda: stream.bad)
+        info = write_repeats_outputs(folder, items, settings["repeats"], list(inputs), lambda: stream.bad)
     if not quiet:
         c, k = info["counts"], info["counts"]["relations_by_kind"]
         typer.echo(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
-                   f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/", err=True)
+                   f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out.rstrip('/')}/", err=True)
 
 
 @app.command()
@@ -143,27 +153,29 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None
     """
     from ..flows.stories import stories as run
     from ..io.readers import read_articles
+    from ..io.remote import staged_output
     from ..io.stories_out import write_stories_outputs
 
-    with user_errors(), progress_bar(quiet) as progress:
-        check_output(out)
+    with user_errors(), progress_bar(quiet) as progress, staged_output(out, settings["read"].storage_options) as folder:
+        check_output(folder)
         articles, bad = read_articles(inputs, settings["read"])
         result = run(articles, settings["stories"], settings["dedupe"], progress, settings["runtime"])
-        info = write_stories_outputs(out, result, list(inputs), bad)
+        info = write_stories_outputs(folder, result, list(inputs), bad)
     if not quiet:
         n = info["storylines"]
         typer.echo(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
                    f"article), {n} storyline{'' if n == 1 else 's'}, {info['duplicate_groups']} duplicate groups"
                    + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
-                   + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json", err=True)
+                   + f"; outputs in {out.rstrip('/')}/: stories.jsonl events.json report.html summary.json", err=True)
 
 
 @app.command()
 @settings_from(stories=StoriesConfig, dedupe=DedupConfig)
 def similarity(
-    pairs: Annotated[Path, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
-                                          '"title2"), or - for stdin.', show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair.", dir_okay=False)],
+    pairs: Annotated[str, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
+                                         '"title2"), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl).")],
+    storage_option: StorageOptions = None,
     settings: Any = None,
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
@@ -177,15 +189,18 @@ def similarity(
     at once give the most stable ones.
     """
     from ..flows.similarity import similarity as run
+    from ..io.remote import parse_storage_options, staged_output
     from ..io.stories_out import read_text_pairs, write_similarity
 
     logging_to_stderr(False)
     with user_errors():
-        check_output(out, is_dir=False)
-        rows = read_text_pairs(str(pairs))
-        res = run([r["text1"] for r in rows], [r["text2"] for r in rows], settings["stories"], settings["dedupe"],
-                  title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
-        write_similarity(out, rows, res)
+        storage = parse_storage_options(storage_option)
+        with staged_output(out, storage, is_dir=False) as target:
+            check_output(target, is_dir=False)
+            rows = read_text_pairs(pairs, storage)
+            res = run([r["text1"] for r in rows], [r["text2"] for r in rows], settings["stories"], settings["dedupe"],
+                      title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+            write_similarity(target, rows, res)
 
 
 @app.command("eval")

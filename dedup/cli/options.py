@@ -20,13 +20,19 @@ import typer
 from ..config import ReadConfig, build_settings, cli_fields
 from ..errors import DedupError
 
-__all__ = ["Inputs", "Out", "OutputFormat", "Quiet", "settings_from", "user_errors"]
+__all__ = ["Inputs", "Out", "OutputFormat", "Quiet", "StorageOptions", "settings_from", "user_errors"]
 
 Inputs = Annotated[list[str], typer.Argument(
     help="Input files or directories (.jsonl, .json, .csv, .tsv, each also .gz/.zst/.xz/.bz2; .zip; .parquet or a folder of them; "
-         "a folder of .txt; a news-please tree of .json), or - for JSONL on stdin.",
+         "a folder of .txt; a news-please tree of .json), - for JSONL on stdin, or URLs: s3://bucket/key, s3://bucket/prefix/ "
+         "(a folder), https://host/feed.jsonl, gs://… (needs dedup's 'cloud' extra).",
     show_default=False)]
-Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory (created if needed).", file_okay=False)]
+Out = Annotated[str, typer.Option("--out", "-o", help="Output directory (created if needed), or s3://bucket/prefix/: "
+                                  "written locally, uploaded when complete (summary.json last).")]
+StorageOptions = Annotated[Optional[list[str]], typer.Option(
+    "--storage-option", metavar="KEY=VALUE", show_default=False,
+    help="An option of the fsspec filesystem of s3://, gs://, https:// inputs and --out (repeat for several; "
+         "a value is read as JSON when it parses), e.g. anon=true or endpoint_url=http://127.0.0.1:9000.")]
 OutputFormat = Annotated[Literal["jsonl", "parquet"], typer.Option(
     "--output-format", help="Format of the unique, decisions and pairs files: jsonl, or parquet (needs pyarrow, "
     "dedup's 'parquet' extra; a Parquet input's kept rows are copied unchanged).")]
@@ -77,6 +83,7 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
                                                annotation=Annotated[Optional[kind], typer.Option(flag, help=text)]))
             extra.append(inspect.Parameter("skip_bad", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
                 bool, typer.Option("--skip-bad", help="Skip malformed records and report them instead of stopping.", metavar="")]))
+            extra.append(inspect.Parameter("storage_option", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=StorageOptions))
             extra.append(inspect.Parameter("max_record_bytes", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
                 Optional[int], typer.Option("--max-record-bytes", show_default=False, help=(
                     "Records (a line of JSONL, CSV or TSV, a .txt file) longer than this are bad records, skipped without "
@@ -88,13 +95,16 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
         def command(*args: Any, **kwargs: Any) -> Any:
             given = {name: kwargs.pop(name) for name, *_ in specs}
             config_file = kwargs.pop("config_file")
-            read_kw = {name: kwargs.pop(name) for name in (*_READ, "skip_bad", "max_record_bytes")} if read else {}
+            read_kw = {name: kwargs.pop(name) for name in (*_READ, "skip_bad", "max_record_bytes", "storage_option")} if read else {}
             with user_errors():
                 settings = build_settings(sections, specs, given, config_file)
                 if read:
                     from ..config import ReadConfig
 
+                    from ..io.remote import parse_storage_options
+
                     read_kw["format"] = read_kw.pop("fmt") or "auto"
+                    read_kw["storage_options"] = parse_storage_options(read_kw.pop("storage_option"))
                     if read_kw["max_record_bytes"] is None:
                         del read_kw["max_record_bytes"]
                     settings["read"] = ReadConfig(**read_kw)

@@ -8,15 +8,16 @@ not cause the longer piece that holds it to be dropped); among the rest the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEEP_BY_POLICY, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED
-from ..sketch.features import FeatureStore
+
 from ..types import ArticleTable
-from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores, decide, score_pairs
+from ..verify import CONTAINED, EXACT, NEAR, NONE, FeatureSource, PairScores, score_pairs
 from .groups import choose_keepers, duplicate_groups, star_groups
 
 if TYPE_CHECKING:
@@ -94,27 +95,32 @@ def explain_drops(
     status: np.ndarray,
     keeper: np.ndarray,
     rep_of: np.ndarray,
-    store: FeatureStore,
+    store: FeatureSource,
     rep_digest: np.ndarray,
     idf: Idf | None,
-    config: DedupConfig,
+    judge: Callable[[np.ndarray, PairScores], tuple[np.ndarray, PairScores]],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Relation and scores (jaccard, containment, cosine) of every duplicate against its keeper."""
+    """Relation and scores (jaccard, containment, cosine, probability) of every duplicate against its keeper.
+
+    ``judge`` is the run's decision (the orchestrator's ``Judge``); the
+    probability is NaN under the rule, and 1 for exact copies.
+    """
     n = len(status)
     dup = np.flatnonzero(status == DUPLICATE)
     relation = np.full(n, NONE, dtype=np.int8)
-    scores = np.full((n, 3), np.nan)
+    scores = np.full((n, 4), np.nan)
     kp = np.stack([rep_of[dup], rep_of[keeper[dup]]], axis=1)
     same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
     relation[dup[same]] = EXACT
     scores[dup[same]] = 1.0
     if (~same).any():
-        d, ks = dup[~same], score_pairs(store, kp[~same], rep_digest, idf)
-        krel = decide(ks, config.verify)
-        # A member linked through others may miss the rule against the keeper itself.
+        d = dup[~same]
+        krel, ks = judge(kp[~same], score_pairs(store, kp[~same], rep_digest, idf))
+        # A member linked through others may miss the decision against the keeper itself.
         fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
         relation[d] = np.where(krel == NONE, fallback, krel)
-        scores[d] = np.stack([ks.jaccard, ks.containment, ks.cosine], axis=1)
+        prob = ks.probability if ks.probability is not None else np.full(len(d), np.nan)
+        scores[d] = np.stack([ks.jaccard, ks.containment, ks.cosine, prob], axis=1)
     return relation, scores
 
 

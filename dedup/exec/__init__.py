@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..runtime import Runtime
-from .local import LocalExecutor, chunked, imap_tasks, map_chunks
+from .local import LocalExecutor, batches, chunked, imap_tasks, map_chunks
 
-__all__ = ["Executor", "LocalExecutor", "chunked", "imap_tasks", "map_chunks", "open_executor"]
+__all__ = ["Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor"]
 
 R = TypeVar("R")
 

@@ -3,17 +3,17 @@
 Work is cut into coarse chunks (thousands of articles) so that process
 start-up and pickling stay small next to the work; workers receive plain data
 and return compact NumPy arrays or lists. ``n_jobs == 1`` (or a single chunk)
-runs in this process without joblib at all.
+runs in this process without joblib at all, and so does a stream of a
+single task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import Any, TypeVar
 
-from ..candidates.banding import lsh_pairs
-
-__all__ = ["LocalExecutor", "chunked", "imap_tasks", "map_chunks"]
+__all__ = ["LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,6 +26,17 @@ def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     [[1, 2], [3, 4], [5]]
     """
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items from a stream (read as they are asked for).
+
+    >>> list(batches(iter("abcde"), 2))
+    [['a', 'b'], ['c', 'd'], ['e']]
+    """
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 def map_chunks(
@@ -82,16 +93,23 @@ def imap_tasks(
 
     Unlike :func:`map_chunks` the tasks may come from a stream (a file being
     read): only a few are taken ahead of the results (``2 * n_jobs``), so a
-    feed larger than memory passes through in bounded memory.
+    feed larger than memory passes through in bounded memory. A stream of a
+    single task (a feed within one chunk) runs in this process, as with
+    ``n_jobs == 1``: starting workers (and importing joblib) would cost more
+    than the task.
     """
-    if n_jobs == 1:
-        for task in tasks:
-            yield func(*task, **kwargs)
-        return
-    from joblib import Parallel, delayed
+    it = iter(tasks)
+    if n_jobs != 1:
+        head = list(islice(it, 2))  # the first two tasks tell whether workers can help
+        if len(head) > 1:
+            from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs")
-    yield from parallel(delayed(func)(*task, **kwargs) for task in tasks)
+            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs")
+            yield from parallel(delayed(func)(*task, **kwargs) for task in chain(head, it))
+            return
+        it = iter(head)
+    for task in it:
+        yield func(*task, **kwargs)
 
 
 class LocalExecutor:
@@ -114,4 +132,6 @@ class LocalExecutor:
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""
+        from ..candidates.banding import lsh_pairs  # here: flows without candidates (repeats) do not load them
+
         return lsh_pairs(signatures, members, bands, rows, max_bucket)

@@ -12,7 +12,8 @@ External ids appear only in ``io/``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,13 +23,14 @@ from ..config import DedupConfig
 from ..exec import Executor, open_executor
 from ..results import DUPLICATE, DedupResult, Progress
 from ..runtime import Runtime
-from ..store.index import HistoryIndex
 from ..store.spill import temporary_space
-from ..types import Article, BadRecord
-from ..verify import NONE, PairScores, decide, fit_idf, score_pairs
-from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
+from ..types import Article, ArticleTable, BadRecord
+from ..verify import NONE, FeatureSource, PairScores, decide, fit_idf, score_pairs
 from .prepare import prepare_stream
 from .timer import StageTimer
+
+if TYPE_CHECKING:
+    from ..store.index import HistoryIndex
 
 __all__ = ["dedupe", "score_articles"]
 
@@ -65,6 +67,10 @@ def dedupe(
     Returns:
         A :class:`~dedup.results.DedupResult` with exactly one decision per article.
     """
+    if config.verify.decision == "model":  # a bad model file fails now, not after the feed was read
+        from ..verify.decision import load_model
+
+        load_model(config.verify.model)
     with open_executor(runtime) as executor:
         if index is None:
             result = _dedupe(articles, config, runtime, executor, progress)
@@ -77,6 +83,8 @@ def dedupe(
 
 def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, executor: Executor,
             progress: Progress | None, index: HistoryIndex | None = None, window_days: float | None = None) -> DedupResult:
+    if index is not None:  # a run without a history index never loads its code
+        from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
@@ -97,33 +105,37 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
                 met = meet_history(index, feed, config, window_days)
         h = met.size if met is not None else 0
 
+        table, rep_of, all_pos, skipped, fixed = feed.table, feed.rep_of, rep_pos, feed.reason_skipped, None
+        if met is not None:  # the met stored articles come first, as in one batch over all days
+            table = joined_table(met, feed.table)
+            rep_of = np.concatenate([np.arange(h), np.where(feed.rep_of >= 0, feed.rep_of + h, -1)])
+            all_pos = np.concatenate([np.arange(h), rep_pos + h])
+            skipped = {p + h: why for p, why in feed.reason_skipped.items()}
+            fixed = met.fixed
+
         with timer("verify"):
             rep_digest = feed.digest[rep_pos]
-            idf = fit_idf(feed.store)
             source = feed.store if met is None else Joined(met.features, feed.store)
             digest = rep_digest if met is None else np.concatenate([met.digest, rep_digest])
             pairs = cands.pairs if met is None else np.concatenate([met.pairs, cands.pairs + h])
+            # Without a pair nothing is scored (copies of one text are not scored either): the
+            # IDF, and the sparse matrices that fit it (SciPy, ~0.25 s to import), are not needed.
+            idf = fit_idf(feed.store) if len(pairs) else None
+            judge = Judge(source, table, all_pos, config)
             scores = score_pairs(source, pairs, digest, idf)
-            rel = decide(scores, config.verify)
+            rel, scores = judge(pairs, scores)
             keep_edge = rel != NONE
             rep_pairs = pairs[keep_edge]
-            edge_scores = PairScores(*(getattr(scores, f)[keep_edge] for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "exact")))
+            edge_scores = scores.take(keep_edge)
             edge_rel = rel[keep_edge]
 
         with timer("cluster"):
-            table, rep_of, all_pos, skipped, fixed = feed.table, feed.rep_of, rep_pos, feed.reason_skipped, None
-            if met is not None:  # the met stored articles come first, as in one batch over all days
-                table = joined_table(met, feed.table)
-                rep_of = np.concatenate([np.arange(h), np.where(feed.rep_of >= 0, feed.rep_of + h, -1)])
-                all_pos = np.concatenate([np.arange(h), rep_pos + h])
-                skipped = {p + h: why for p, why in feed.reason_skipped.items()}
-                fixed = met.fixed
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
                                                   skipped, table, config, fixed)
             reasons = keep_reasons(status, group, keeper, table, config)
 
         with timer("explain"):
-            relation, score_arr = explain_drops(status, keeper, rep_of, source, digest, idf, config)
+            relation, score_arr = explain_drops(status, keeper, rep_of, source, digest, idf, judge)
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
 
         refs, counts = None, {}
@@ -194,14 +206,78 @@ def score_articles(
     not compare (empty, too short, too long) scores 0: it can never be found.
     Used by ``dedup eval --sweep`` with the evaluated run's configuration.
     """
+    return pair_features(articles, pairs, config, runtime)[0]
+
+
+def pair_features(
+    articles: Iterable[Article], pairs: np.ndarray, config: DedupConfig = DedupConfig(), runtime: Runtime = Runtime()
+) -> tuple[PairScores, np.ndarray, np.ndarray]:
+    """Scores and learned-decision features of given article pairs, as ``dedupe`` computes them for candidates.
+
+    Returns:
+        ``(scores, features, compared)``: :class:`PairScores` (zeros where a
+        pair is not compared), the ``(m, len(KNOWN))`` matrix of every feature
+        :mod:`dedup.verify.decision` knows (alignment included), and ``(m,)`` whether
+        ``dedupe`` compares the pair at all (both articles screened in).
+        Used to fit the decision model (``scripts/fit_decision.py``).
+    """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     with open_executor(runtime) as executor, temporary_space(runtime.temp_dir) as tmp:
         feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, StageTimer())
         rep_pairs = feed.rep_of[pairs] if len(pairs) else np.zeros((0, 2), np.int64)
         ok = (rep_pairs >= 0).all(axis=1)
         scored = score_pairs(feed.store, rep_pairs[ok], feed.digest[feed.rep_pos], fit_idf(feed.store))
+        from ..verify.decision import KNOWN
+
+        x = decision_features(feed.store, rep_pairs[ok], scored, feed.table, feed.rep_pos, KNOWN)
         feed.store.close()
-    out = [np.zeros(len(pairs)) for _ in range(4)] + [np.zeros(len(pairs), dtype=bool)]
-    for arr, part in zip(out, (scored.jaccard, scored.contain_ij, scored.contain_ji, scored.cosine, scored.exact)):
+    out = [np.zeros(len(pairs)) for _ in range(4)] + [np.zeros(len(pairs), dtype=bool)] + \
+        [np.zeros(len(pairs)) for _ in range(5)]
+    for arr, part in zip(out, (getattr(scored, f.name) for f in fields(scored))):
         arr[ok] = part
-    return PairScores(*out)
+    features = np.zeros((len(pairs), x.shape[1]))
+    features[ok] = x
+    return PairScores(*out), features, ok
+
+
+class Judge:
+    """The decision on scored pairs of ``source`` rows: the learned model's, or the rule's (``config.verify.decision``).
+
+    ``row_pos`` maps a row of ``source`` to its position in ``table`` (for
+    the source and date of each article).
+    """
+
+    def __init__(self, source: FeatureSource, table: ArticleTable, row_pos: np.ndarray, config: DedupConfig) -> None:
+        self.source, self.table, self.row_pos, self.config = source, table, row_pos, config.verify
+
+    def __call__(self, pairs: np.ndarray, scores: PairScores) -> tuple[np.ndarray, PairScores]:
+        """Relation codes ``(m,)``, and the scores with the probability of each pair (model only)."""
+        if self.config.decision == "rule" or not len(pairs):  # no pair: nothing for the model (nor its imports) to do
+            return decide(scores, self.config), scores
+        from ..verify.decision import load_model, relations
+
+        model = load_model(self.config.model)
+        prob = model.probability(decision_features(self.source, pairs, scores, self.table, self.row_pos, model.features))
+        threshold = self.config.min_probability or model.threshold
+        return relations(scores, prob, threshold), scores.with_probability(prob)
+
+
+def decision_features(source: FeatureSource, pairs: np.ndarray, scores: PairScores, table: ArticleTable,
+                      row_pos: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """The decision features ``names`` of scored pairs of ``source`` rows (``row_pos``: row → table position).
+
+    Passages are aligned only when ``names`` asks for alignment features.
+    """
+    from ..verify.decision import ALIGNMENT, Aligned, PairContext, feature_matrix
+
+    aligned = None
+    if any(f in ALIGNMENT for f in names):
+        from ..text.align import align_rows
+
+        al = align_rows(source, pairs)
+        i_short = scores.size_i <= scores.size_j
+        aligned = Aligned(np.where(i_short, al.share_ij, al.share_ji), np.where(i_short, al.share_ji, al.share_ij),
+                          al.longest.astype(np.float64))
+    pos = row_pos[pairs] if len(pairs) else np.zeros((0, 2), np.int64)
+    context = PairContext.of(table.source_codes, table.times, pos)
+    return feature_matrix(scores, context, aligned, names)

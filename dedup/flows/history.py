@@ -13,7 +13,7 @@ article pointing at one that is not there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -171,6 +171,19 @@ class Joined:
         where[np.flatnonzero(~old)] = int(old.sum()) + np.arange(int((~old).sum()))
         return Features.concat([a, b]).gather(where)
 
+    def gather_kgrams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.asarray(rows, dtype=np.int64)
+        old = rows < self.h
+        a = self.first.gather(rows[old])
+        b_kg, b_off = self.second.gather_kgrams(rows[~old] - self.h)
+        both = Features.concat([a, Features(np.zeros(0, np.uint32), np.zeros(int((~old).sum()) + 1, np.int64),
+                                            np.zeros(0, np.uint32), np.zeros(0, np.uint32),
+                                            np.zeros(int((~old).sum()) + 1, np.int64), b_kg, b_off)])
+        where = np.empty(len(rows), dtype=np.int64)
+        where[np.flatnonzero(old)] = np.arange(int(old.sum()))
+        where[np.flatnonzero(~old)] = int(old.sum()) + np.arange(int((~old).sum()))
+        return both.gather_kgrams(where)
+
 
 def joined_table(met: Met, table: ArticleTable) -> ArticleTable:
     """The met articles (rows order) then the feed's, for the keeper policy."""
@@ -278,7 +291,7 @@ def commit(
                 row=base + p, id=ids[p], date=_iso(float(feed.table.times[p])),
                 time=float(feed.table.times[p]), source=feed.table.source_names[int(feed.table.source_codes[p])],
                 length=int(feed.table.lengths[p]), status=st, group=group_name(int(group[p])), keeper=kr,
-                center=center, rep=rep, relation=int(relation[p]), scores=tuple(float(x) for x in scores[p]),
+                center=center, rep=rep, relation=int(relation[p]), scores=tuple(float(x) for x in scores[p][:3]),
                 reason=feed.reason_skipped.get(p, ""),
             ))
         reps = rep_index[members]
@@ -290,7 +303,7 @@ def commit(
             digest=feed.digest[feed.rep_pos[reps]],
             sizes=feed.sizes[reps],
             signatures=feed.signatures[reps],
-            features=feed.store.gather(reps),
+            features=replace(feed.store.gather(reps), **dict(zip(("kgrams", "kgram_offsets"), feed.store.gather_kgrams(reps)))),
             band_keys=met.band_keys[reps],
             anchors=[grams[bounds[r] : bounds[r + 1]] for r in reps.tolist()],
             edges=np.array([[row_of(int(a)), row_of(int(b))] for a, b in edges[e].tolist()], dtype=np.int64).reshape(-1, 2),

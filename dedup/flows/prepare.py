@@ -20,13 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 
 import numpy as np
 import xxhash
 
 from ..config import DedupConfig, NormalizeConfig
-from ..exec import Executor
+from ..exec import Executor, batches
 from ..results import Progress
 from ..sketch.features import Features, FeatureStore
 from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
@@ -51,13 +50,6 @@ class Seen:
 
     skip: Callable[[list[str]], list[str | None]]
     line_counts: Callable[[np.ndarray], np.ndarray]
-
-
-def batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    """Consecutive lists of ``size`` articles from a stream."""
-    it = iter(articles)
-    while batch := list(islice(it, size)):
-        yield batch
 
 
 @dataclass(frozen=True)

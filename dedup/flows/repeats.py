@@ -6,10 +6,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ..config import RepeatsConfig
-from ..exec import Executor, LocalExecutor
+from ..exec import Executor, LocalExecutor, batches
 from ..repeats import ArticleRepeats, find_repeats_batch
 from ..types import Article
-from .prepare import batches
 
 __all__ = ["find_repeats_feed", "repeats_stream"]
 

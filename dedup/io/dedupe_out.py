@@ -9,7 +9,9 @@ This is where positions become ids again. Files:
   record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``,
   its ``file`` and ``line``: :mod:`dedup.io.skipped`);
 * ``pairs.jsonl``: every verified duplicate edge with its scores;
-* ``summary.json``: counts, every parameter, stage timings, the first 100 skipped records.
+* ``summary.json``: counts, every parameter, stage timings, the first 100 skipped records;
+* ``report.html`` (unless ``report=False``): the groups, each copy beside its
+  kept article (:mod:`dedup.io.dedupe_report`).
 
 Every file is written atomically, ``summary.json`` last: a directory with a
 ``summary.json`` from this run holds complete outputs.
@@ -46,7 +48,7 @@ from .skipped import summary_bad, with_skipped
 from .readers.parquet import ParquetRow
 from .writers import atomic_open, json_line, write_json, write_jsonl
 
-__all__ = ["RecordSpool", "decision_rows", "pair_rows", "summary", "write_dedupe_outputs"]
+__all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
 
 
 class RecordSpool:
@@ -65,7 +67,7 @@ class RecordSpool:
 
     def __init__(self) -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile("w+b", prefix="dedup-records-")
-        self._parquet_files: dict[str, int] = {}  # Parquet inputs, numbered as first seen
+        self._parquet_files: dict[Any, int] = {}  # Parquet inputs (paths, or remote objects), numbered as first seen
         self._file_no = array("q")  # per record: its Parquet file's number, -1 for other formats
         self._row_no = array("q")  # per record: its 0-based row in that file
 
@@ -82,7 +84,7 @@ class RecordSpool:
                 self._row_no.append(-1)
             yield a
 
-    def parquet_rows(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    def parquet_rows(self) -> tuple[list[Any], np.ndarray, np.ndarray] | None:
         """``(files, file_no, row_no)`` locating every record's Parquet row, or None unless all came from Parquet."""
         file_no = np.array(self._file_no, dtype=np.int64)
         if not len(file_no) or (file_no < 0).any():
@@ -131,6 +133,7 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
         return why
 
     name, hist = result.name, result.history
+    containers = _containers(result)
 
     def length(k: int) -> int:
         return int(lengths[k]) if k < n else int(hist.lengths[k - n])  # type: ignore[union-attr]
@@ -152,10 +155,10 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
         elif status == DUPLICATE:
             k = int(result.keeper[pos])
             rel = int(result.relation[pos])
-            jac, cont, cos = (_r(x) for x in result.scores[pos])
+            jac, cont, cos, prob = (_r(x) for x in result.scores[pos])
             row["duplicate_of"] = name(k)
             row["relation"] = RELATIONS[rel]
-            row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos}
+            row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos, "probability": prob}
             if rel == CONTAINED:
                 what = f"contained in {name(k)}" if lengths[pos] <= length(k) else f"contains {name(k)}"
             else:
@@ -171,9 +174,21 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
         else:
             row["reason"] = "no duplicate found"
+        row["contained_in"] = [name(k) for k in containers.get(pos, ())]
         if repeats is not None:
             row["repeats"] = repeats[pos]
         yield row
+
+
+def _containers(result: DedupResult) -> dict[int, list[int]]:
+    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups)."""
+    out: dict[int, list[int]] = {}
+    rel, s = result.pair_relation, result.pair_scores
+    for m in np.flatnonzero(rel == CONTAINED).tolist():
+        i, j = (int(x) for x in result.pairs[m])
+        small, big = (i, j) if s.contain_ij[m] >= s.contain_ji[m] else (j, i)
+        out.setdefault(small, []).append(big)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
@@ -189,12 +204,13 @@ def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
             "containment_1_in_2": _r(s.contain_ij[m]),
             "containment_2_in_1": _r(s.contain_ji[m]),
             "cosine": _r(s.cosine[m]),
+            "probability": None if s.probability is None else _r(s.probability[m]),
         }
 
 
 def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
     """Counts, parameters and timings of a run."""
-    import datasketch
+    from ..sketch.pinned import datasketch_version  # the version without importing datasketch (~0.4 s)
 
     status = np.bincount(result.status, minlength=3)
     rel = np.bincount(result.relation[result.status == DUPLICATE], minlength=4)
@@ -234,7 +250,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
         "config": {"dedupe": cfg, "runtime": result.runtime},
         "sketch": {
             "library": "datasketch",
-            "datasketch_version": datasketch.__version__,
+            "datasketch_version": datasketch_version(),
             "scheme": result.config.minhash.scheme,
             "num_perm": result.config.minhash.num_perm,
             "seed": result.config.minhash.seed,
@@ -248,11 +264,21 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
     }
 
 
+def stale_outputs(output_format: str) -> tuple[str, ...]:
+    """The files of the other output format, which a run removes from its folder.
+
+    >>> stale_outputs("parquet")
+    ('unique.jsonl', 'decisions.jsonl', 'pairs.jsonl')
+    """
+    other = "jsonl" if output_format == "parquet" else "parquet"
+    return tuple(f"{name}.{other}" for name in ("unique", "decisions", "pairs"))
+
+
 def write_dedupe_outputs(
     out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes] | RecordSpool,
-    output_format: str = "jsonl",
+    output_format: str = "jsonl", report: bool = True,
 ) -> dict[str, Any]:
-    """Write the four output files atomically; returns the summary.
+    """Write the output files atomically (``report.html`` too unless ``report`` is False); returns the summary.
 
     Args:
         out_dir: the output directory (created if needed).
@@ -263,6 +289,8 @@ def write_dedupe_outputs(
             :meth:`RecordSpool.lines` gives them), or the spool itself (which
             lets ``unique.parquet`` copy the rows of Parquet inputs).
         output_format: ``"jsonl"`` or ``"parquet"`` (needs pyarrow).
+        report: write ``report.html`` (its texts are read back from
+            ``records``: a spool, or a list); else remove an old one.
 
     Raises:
         OutputError: a file cannot be written.
@@ -273,8 +301,8 @@ def write_dedupe_outputs(
     out = Path(out_dir)
     try:
         (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
-        for stale in ("unique", "decisions", "pairs"):  # nor may another format's files sit beside the new ones
-            (out / f"{stale}.{'jsonl' if output_format == 'parquet' else 'parquet'}").unlink(missing_ok=True)
+        for stale in stale_outputs(output_format) + (() if report else ("report.html",)):  # nor may another format's files sit beside the new ones
+            (out / stale).unlink(missing_ok=True)
         blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
         decisions = with_skipped(decision_rows(result), result.bad_records, blank)
         if output_format == "parquet":
@@ -285,6 +313,10 @@ def write_dedupe_outputs(
             _write_unique(out / "unique.jsonl", records.lines() if isinstance(records, RecordSpool) else records, result.status)
             write_jsonl(out / "decisions.jsonl", decisions)
             write_jsonl(out / "pairs.jsonl", pair_rows(result))
+        if report:
+            from .dedupe_report import write_dedupe_report
+
+            write_dedupe_report(out / "report.html", result, records, inputs)
         info = summary(result, inputs)
         info["output_format"] = output_format
         write_json(out / "summary.json", info)

@@ -6,19 +6,21 @@ inputs whose lines are not articles.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import InputFormatError, InputNotFoundError
+from .remote import is_url, remote_file
 
 __all__ = ["json_objects"]
 
 
-def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin.
+def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin, a URL is streamed.
 
     Raises:
         InputNotFoundError: the file cannot be opened.
@@ -26,7 +28,10 @@ def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """
     name = str(path)
     try:
-        handle = sys.stdin if name == "-" else open(name, encoding="utf-8")
+        if is_url(name):
+            handle: IO[str] = io.TextIOWrapper(remote_file(name, storage_options).open("rb"), encoding="utf-8")
+        else:
+            handle = sys.stdin if name == "-" else open(name, encoding="utf-8")
     except OSError as exc:
         raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror}); check the path") from None
     lineno = 0

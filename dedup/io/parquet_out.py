@@ -2,7 +2,7 @@
 
 * ``decisions.parquet`` and ``pairs.parquet`` hold the rows of
   ``decisions.jsonl`` and ``pairs.jsonl``, one column per key (``scores`` a
-  struct of three doubles; ids, statuses and reasons strings).
+  struct of four doubles; ids, statuses and reasons strings).
 * ``unique.parquet`` holds the articles that are not duplicates, in input
   order. When every article came from Parquet files it holds their original
   Arrow rows, unchanged, with the input's schema (metadata included): a run
@@ -135,16 +135,17 @@ def write_parquet_outputs(
 
 def decision_types(pa: Any) -> dict[str, Any]:
     """The Arrow types of the usual keys of ``decisions.jsonl`` (others are inferred)."""
-    scores = pa.struct([("jaccard", pa.float64()), ("containment", pa.float64()), ("cosine", pa.float64())])
+    scores = pa.struct([("jaccard", pa.float64()), ("containment", pa.float64()), ("cosine", pa.float64()),
+                        ("probability", pa.float64())])
     text = pa.string()
     return {"id": text, "status": text, "group": text, "duplicate_of": text, "relation": text, "scores": scores,
-            "reason": text, "repeats": pa.int64()}
+            "reason": text, "contained_in": pa.list_(text), "repeats": pa.int64()}
 
 
 def pair_types(pa: Any) -> dict[str, Any]:
     """The Arrow types of the keys of ``pairs.jsonl``."""
     return {"id1": pa.string(), "id2": pa.string(), "relation": pa.string(),
-            **{k: pa.float64() for k in ("jaccard", "containment_1_in_2", "containment_2_in_1", "cosine")}}
+            **{k: pa.float64() for k in ("jaccard", "containment_1_in_2", "containment_2_in_1", "cosine", "probability")}}
 
 
 # --------------------------------------------------------------------------- rows and records as dicts
@@ -278,12 +279,12 @@ def _json_fields(record: dict[str, Any], keys: set[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- unique.parquet from Parquet rows
 
 
-def write_unique_rows(path: str | Path, files: list[str], file_no: np.ndarray, row_no: np.ndarray, keep: np.ndarray) -> int:
+def write_unique_rows(path: str | Path, files: list[Any], file_no: np.ndarray, row_no: np.ndarray, keep: np.ndarray) -> int:
     """Copy the kept rows of Parquet inputs, unchanged and in input order, into one Parquet file.
 
     Args:
         path: the output file.
-        files: the input Parquet files.
+        files: the input Parquet files (paths, or objects in storage: :class:`~dedup.io.remote.RemoteFile`).
         file_no: per article, its file (an index into ``files``).
         row_no: per article, its 0-based row in that file.
         keep: per article, whether it is written.
@@ -308,9 +309,12 @@ def write_unique_rows(path: str | Path, files: list[str], file_no: np.ndarray, r
     return len(positions)
 
 
-def _merged_schema(pa: Any, pq: Any, files: list[str]) -> tuple[Any, bool]:
+def _merged_schema(pa: Any, pq: Any, files: list[Any]) -> tuple[Any, bool]:
     """The schema of the first file, or the merge of all when they differ; and whether they are all the same."""
-    schemas = [pq.read_schema(f) for f in files]
+    schemas = []
+    for f in files:
+        with _opened(f) as source:
+            schemas.append(pq.read_schema(source))
     first = schemas[0]
     if all(s.equals(first) for s in schemas[1:]):
         return first, True
@@ -324,8 +328,18 @@ def _merged_schema(pa: Any, pq: Any, files: list[str]) -> tuple[Any, bool]:
     return merged.with_metadata(first.metadata), False
 
 
-def _copy_rows(pa: Any, pq: Any, writer: _Writer, file: str, rows: np.ndarray, same: bool) -> None:
-    with pq.ParquetFile(file, **READ_OPTIONS) as pf:
+@contextlib.contextmanager
+def _opened(file: Any) -> Iterator[Any]:
+    """What pyarrow reads: a local path as it is, a remote object (:class:`~dedup.io.remote.RemoteFile`) as its stream."""
+    if isinstance(file, (str, Path)):
+        yield file
+        return
+    with file.open("rb", sequential=False) as stream:
+        yield stream
+
+
+def _copy_rows(pa: Any, pq: Any, writer: _Writer, file: Any, rows: np.ndarray, same: bool) -> None:
+    with _opened(file) as source, pq.ParquetFile(source, **READ_OPTIONS) as pf:
         if int(rows[-1]) >= pf.metadata.num_rows:
             raise OutputError(f"{file}: has fewer rows than when it was read; it changed during the run, run again")
         start = k = 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +83,11 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     return records
 
 
-def read_text_pairs(path: str) -> list[dict[str, str]]:
+def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[dict[str, str]]:
     """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
 
     ``title1``/``title2`` are optional; ``id`` defaults to the line number.
-    ``-`` reads standard input.
+    ``-`` reads standard input; a URL is streamed (with ``storage_options``).
 
     Raises:
         InputNotFoundError: the file does not exist.
@@ -95,7 +96,7 @@ def read_text_pairs(path: str) -> list[dict[str, str]]:
     """
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
-    for lineno, obj in json_objects(path):
+    for lineno, obj in json_objects(path, storage_options):
         row = {"id": str(obj.get("id", lineno))}
         for key in ("text1", "text2", "title1", "title2"):
             value = obj.get(key, "" if key.startswith("title") else None)

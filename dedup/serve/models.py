@@ -60,6 +60,8 @@ class Scores(BaseModel):
     jaccard: Optional[float]
     containment: Optional[float]
     cosine: Optional[float]
+    probability: Optional[float] = Field(None, description="Of being copies, under the learned decision (null under the rule, "
+                                                           "and as stored in the index).")
 
 
 class SeenBefore(BaseModel):
@@ -77,6 +79,8 @@ class Decision(BaseModel):
     relation: Optional[Relation]
     scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
     reason: str
+    contained_in: list[str] = Field(default_factory=list, description="Articles a verified edge says contain this one "
+                                                                      "(a short item reprinted inside roundups).")
     seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source.")
     repeats: Optional[int] = Field(None, description="Paragraphs repeated inside the article (with clean_repeats).")
 

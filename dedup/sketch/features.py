@@ -7,13 +7,20 @@ the hashing trick, no vocabulary) in flat ``uint32`` arrays with offsets,
 :mod:`dedup.verify` multiplies, so scores do not depend on where the features
 were kept.
 
-A million articles' features (~3.5 KB each) do not fit next to everything
-else in a few GiB, and verification only needs the rows of one block of pairs
-at a time: :class:`FeatureStore` appends each chunk's features to three flat
-files (offsets stay in memory, 16 bytes per article) and maps them only for
-the duration of one :meth:`FeatureStore.gather`, so the pages read are not
-held by the process afterwards (the kernel's page cache keeps them warm
-without counting them against it).
+Passage alignment (:mod:`dedup.text.align`) needs the text's order, which
+sets and counts forget: each article also keeps its word
+:data:`KGRAM_TOKENS`-gram hashes *in text order* (repeats kept, 32 bits each,
+:func:`kgram_sequences`), from the same token stream as the shingles.
+
+A million articles' features (~3.5 KB each, plus 4 bytes per token of
+k-grams) do not fit next to everything else in a few GiB, and verification
+only needs the rows of one block of pairs at a time: :class:`FeatureStore`
+appends each chunk's features to four flat files (offsets stay in memory, 24
+bytes per article) and reads back only the rows asked for, with ``pread``
+(:meth:`FeatureStore.gather` the three verification arrays,
+:meth:`FeatureStore.gather_kgrams` the k-gram sequences), so the pages read
+are not held by the process afterwards (the kernel's page cache keeps them
+warm without counting them against it).
 
 NumPy only: worker processes import this module.
 """
@@ -28,10 +35,25 @@ import os
 
 import numpy as np
 
-__all__ = ["SHINGLE_COLUMNS", "TOKEN_COLUMNS", "FeatureStore", "Features", "bucket_rows", "row_index"]
+__all__ = [
+    "KGRAM_TOKENS",
+    "SHINGLE_COLUMNS",
+    "TOKEN_COLUMNS",
+    "FeatureStore",
+    "Features",
+    "bucket_rows",
+    "kgram_sequences",
+    "row_index",
+]
 
 SHINGLE_COLUMNS = 1 << 26  # binary matrix: only the shape grows, nothing per column
 TOKEN_COLUMNS = 1 << 22  # IDF is stored per column: 4M buckets, ~3% of a 300k vocabulary collides
+# Word k-grams of the stored ordered sequences (the seeds of passage alignment).
+# Chosen by measurement (scripts/bench_align.py, "sweep"): see dedup/text/align.py.
+KGRAM_TOKENS = 5
+KGRAM_HASH = "fnv32-poly"  # the scheme of kgram_sequences' hashes (recorded with a history index's parameters)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_P32 = np.uint32(0x01000193)  # the FNV-32 prime: odd, so every term keeps its token's information
 
 
 def bucket_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +87,48 @@ def bucket_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int) -> tuple[
     return (keys & (columns - 1)).astype(np.uint32), counts, indptr
 
 
+def kgram_sequences(
+    token_hashes: np.ndarray, token_offsets: np.ndarray, k: int = KGRAM_TOKENS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's word k-gram hashes in text order (repeats kept), 32 bits each.
+
+    A k-gram's hash is a polynomial over the low 32 bits of its tokens'
+    hashes (:func:`dedup.text.shingle.token_hashes`, already avalanched),
+    in ``uint32`` arithmetic: ~4x faster than the shingler's 64-bit
+    polynomial with its final mix, and as good here. Two different k-grams
+    differ in some token, whose term is that token's (uniform) hash times an
+    odd power of an odd prime, so their hashes collide with probability
+    2^-32. Alignment only asks whether a k-gram of one article occurs in
+    another (a few hundred k-grams): a false yes has a probability of
+    ~1e-7 per k-gram, and moves one seed.
+
+    Returns:
+        ``(hashes uint32, offsets int64)``: row ``r`` of ``n`` tokens owns
+        ``max(n - k + 1, 0)`` hashes, the one at ``t`` for tokens ``t .. t+k-1``.
+
+    >>> h, o = kgram_sequences(np.arange(7, dtype=np.uint64), np.array([0, 2, 7]), 3)
+    >>> o.tolist(), h.dtype.name
+    ([0, 0, 3], 'uint32')
+    >>> g, _ = kgram_sequences(np.array([5, 6, 7, 9, 5, 6, 7], dtype=np.uint64), np.array([0, 7]), 3)
+    >>> bool(g[0] == g[4]), bool(g[0] != g[1])
+    (True, True)
+    """
+    lengths = np.diff(token_offsets)
+    counts = np.maximum(lengths - k + 1, 0)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    m = len(token_hashes) - k + 1
+    if m <= 0 or offsets[-1] == 0:
+        return np.zeros(0, dtype=np.uint32), offsets
+    h = (token_hashes & _LOW32).astype(np.uint32)
+    acc = h[:m].copy()  # every window of the flat array (contiguous slices, no gathers) ...
+    for j in range(1, k):
+        acc *= _P32
+        acc += h[j : j + m]
+    # ... then those inside one row
+    return acc[np.repeat(token_offsets[:-1] - offsets[:-1], counts) + np.arange(offsets[-1])], offsets
+
+
 def row_index(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flat positions of the given rows' values (in the order given), and their new offsets."""
     lengths = np.diff(offsets)[rows]
@@ -72,6 +136,13 @@ def row_index(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     np.cumsum(lengths, out=new_offsets[1:])
     idx = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(int(new_offsets[-1]))
     return idx, new_offsets
+
+
+def _inverse(order: np.ndarray) -> np.ndarray:
+    """The permutation that undoes ``order``."""
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return back
 
 
 def _concat_offsets(offsets: Sequence[np.ndarray]) -> np.ndarray:
@@ -87,39 +158,47 @@ def _concat_offsets(offsets: Sequence[np.ndarray]) -> np.ndarray:
 class Features:
     """Per row (article): its shingle buckets (modulo :data:`SHINGLE_COLUMNS`),
     and its token buckets (modulo :data:`TOKEN_COLUMNS`) with their counts;
-    each sorted and distinct within the row."""
+    each sorted and distinct within the row. And, when built from hashes, its
+    word k-gram hashes in text order (:func:`kgram_sequences`; ``None`` for
+    features made otherwise, e.g. read back from a history index)."""
 
     shingles: np.ndarray  # uint32
     shingle_offsets: np.ndarray  # (n + 1,) int64
     tokens: np.ndarray  # uint32
     counts: np.ndarray  # uint32
     token_offsets: np.ndarray  # (n + 1,) int64
+    kgrams: np.ndarray | None = None  # uint32, in text order, repeats kept
+    kgram_offsets: np.ndarray | None = None  # (n + 1,) int64
 
     @classmethod
     def from_hashes(
         cls, shingle_hashes: np.ndarray, shingle_offsets: np.ndarray, token_hashes: np.ndarray, token_offsets: np.ndarray
     ) -> "Features":
-        """Features of the rows whose shingle and token hashes are given (flat + offsets)."""
+        """Features of the rows whose shingle and token hashes (in text order) are given (flat + offsets)."""
         sh, _, so = bucket_rows(shingle_hashes, shingle_offsets, SHINGLE_COLUMNS)
         tok, counts, to = bucket_rows(token_hashes, token_offsets, TOKEN_COLUMNS)
-        return cls(sh, so, tok, counts, to)
+        kg, ko = kgram_sequences(token_hashes, token_offsets)
+        return cls(sh, so, tok, counts, to, kg, ko)
 
     @classmethod
     def empty(cls) -> "Features":
         z32, z64 = np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
-        return cls(z32, z64, z32, z32, z64)
+        return cls(z32, z64, z32, z32, z64, z32, z64)
 
     @classmethod
     def concat(cls, parts: Sequence["Features"]) -> "Features":
-        """The rows of ``parts``, one part after another."""
+        """The rows of ``parts``, one part after another (k-grams only when every part has them)."""
         if not parts:
             return cls.empty()
+        with_kgrams = all(p.kgrams is not None for p in parts)
         return cls(
             np.concatenate([p.shingles for p in parts]),
             _concat_offsets([p.shingle_offsets for p in parts]),
             np.concatenate([p.tokens for p in parts]),
             np.concatenate([p.counts for p in parts]),
             _concat_offsets([p.token_offsets for p in parts]),
+            np.concatenate([p.kgrams for p in parts]) if with_kgrams else None,  # type: ignore[misc]
+            _concat_offsets([p.kgram_offsets for p in parts]) if with_kgrams else None,  # type: ignore[misc]
         )
 
     def __len__(self) -> int:
@@ -130,47 +209,79 @@ class Features:
         rows = np.asarray(rows, dtype=np.int64)
         sidx, so = row_index(self.shingle_offsets, rows)
         tidx, to = row_index(self.token_offsets, rows)
-        return Features(self.shingles[sidx], so, self.tokens[tidx], self.counts[tidx], to)
+        kg = ko = None
+        if self.kgrams is not None:
+            kg, ko = self.gather_kgrams(rows)
+        return Features(self.shingles[sidx], so, self.tokens[tidx], self.counts[tidx], to, kg, ko)
+
+    def gather_kgrams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The k-gram sequences of ``rows`` (positions), in that order: ``(flat uint32, offsets)``.
+
+        Raises:
+            ValueError: these features carry no k-gram sequences.
+        """
+        if self.kgrams is None or self.kgram_offsets is None:
+            raise ValueError(
+                "these features carry no k-gram sequences (made without Features.from_hashes, e.g. read from a "
+                "history index): align only rows sketched in this run"
+            )
+        kidx, ko = row_index(self.kgram_offsets, np.asarray(rows, dtype=np.int64))
+        return self.kgrams[kidx], ko
 
 
-_FILES = ("shingles", "tokens", "counts")
+_FILES = ("shingles", "tokens", "counts", "kgrams")
 _GAP = 4096  # values (16 KB): rows closer than this are read together
 
 
 class FeatureStore:
     """Append-only, row-addressable :class:`Features` in files under ``directory``.
 
+    :meth:`gather` reads the verification arrays (shingles, tokens, counts),
+    :meth:`gather_kgrams` the ordered k-gram sequences, each only what it is
+    asked for.
+
     >>> import tempfile
     >>> f = Features(np.array([1, 2, 3], np.uint32), np.array([0, 2, 3]),
-    ...              np.array([5, 6], np.uint32), np.array([1, 2], np.uint32), np.array([0, 1, 2]))
+    ...              np.array([5, 6], np.uint32), np.array([1, 2], np.uint32), np.array([0, 1, 2]),
+    ...              np.array([7, 8, 9], np.uint32), np.array([0, 1, 3]))
     >>> with tempfile.TemporaryDirectory() as d:
     ...     store = FeatureStore(d)
     ...     store.append(f); store.append(f)
     ...     g = store.gather(np.array([3, 0]))
+    ...     k = store.gather_kgrams(np.array([3, 0]))
     ...     store.close()
     >>> len(store), g.shingles.tolist(), g.shingle_offsets.tolist(), g.counts.tolist()
     (4, [3, 1, 2], [0, 1, 3], [2, 1])
+    >>> k[0].tolist(), k[1].tolist()
+    ([8, 9, 7], [0, 2, 3])
     """
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._paths = {name: self.directory / f"{name}.u32" for name in _FILES}
         self._handles = {name: open(path, "wb") for name, path in self._paths.items()}
-        self._lengths: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-        self._offsets: tuple[np.ndarray, np.ndarray] | None = None
+        self._lengths: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+        self._offsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._fds: dict[str, int] = {}
+        self._kgrams_missing = False  # some appended rows came without k-grams
 
     def append(self, features: Features) -> None:
         """Add the rows of ``features`` after the rows already stored."""
         if self._offsets is not None:
             raise RuntimeError("FeatureStore: append after gather")
-        for name in _FILES:
+        for name in _FILES[:3]:
             getattr(features, name).astype(np.uint32, copy=False).tofile(self._handles[name])
         self._lengths[0].append(np.diff(features.shingle_offsets))
         self._lengths[1].append(np.diff(features.token_offsets))
+        if features.kgrams is None or features.kgram_offsets is None:
+            self._kgrams_missing = True
+            self._lengths[2].append(np.zeros(len(features), dtype=np.int64))
+        else:
+            features.kgrams.astype(np.uint32, copy=False).tofile(self._handles["kgrams"])
+            self._lengths[2].append(np.diff(features.kgram_offsets))
 
-    def _sealed(self) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets of both kinds; the first call closes the files for writing and opens them for reading."""
+    def _sealed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Offsets of every kind; the first call closes the files for writing and opens them for reading."""
         if self._offsets is None:
             for handle in self._handles.values():
                 handle.close()
@@ -181,8 +292,8 @@ class FeatureStore:
                 if lengths:
                     np.cumsum(np.concatenate(lengths), out=off[1:])
                 offsets.append(off)
-            self._offsets = (offsets[0], offsets[1])
-            self._lengths = ([], [])
+            self._offsets = (offsets[0], offsets[1], offsets[2])
+            self._lengths = ([], [], [])
         return self._offsets
 
     def __len__(self) -> int:
@@ -220,8 +331,12 @@ class FeatureStore:
         return data[idx], offsets
 
     def gather(self, rows: np.ndarray) -> Features:
-        """The features of ``rows`` (positions in append order), in that order."""
-        shingle_offsets, token_offsets = self._sealed()
+        """The verification features of ``rows`` (positions in append order), in that order.
+
+        The k-gram sequences are not read (``kgrams`` is None): scoring does
+        not need them; :meth:`gather_kgrams` reads them.
+        """
+        shingle_offsets, token_offsets, _ = self._sealed()
         rows = np.asarray(rows, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         sorted_rows = rows[order]
@@ -232,9 +347,28 @@ class FeatureStore:
         feats = Features(sh, so, tok, counts, to)
         if np.all(order[1:] > order[:-1]):
             return feats
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        return feats.gather(back)
+        return feats.gather(_inverse(order))
+
+    def gather_kgrams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The k-gram sequences of ``rows`` (positions in append order), in that order: ``(flat uint32, offsets)``.
+
+        Raises:
+            ValueError: some rows were appended without k-gram sequences.
+        """
+        _, _, kgram_offsets = self._sealed()
+        if self._kgrams_missing:
+            raise ValueError(
+                f"FeatureStore {self.directory}: some rows were appended without k-gram sequences "
+                "(Features not made by Features.from_hashes): align only stores filled by the sketch stage"
+            )
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        kg, ko = self._read("kgrams", kgram_offsets[sorted_rows], np.diff(kgram_offsets)[sorted_rows])
+        if np.all(order[1:] > order[:-1]):
+            return kg, ko
+        idx, new_offsets = row_index(ko, _inverse(order))
+        return kg[idx], new_offsets
 
     def close(self) -> None:
         """Close the files (they go with their directory)."""

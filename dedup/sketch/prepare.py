@@ -29,7 +29,6 @@ from ..text.boilerplate import line_keys_per_article, strip_boilerplate
 from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
 from ..candidates.anchors import anchor_grams
 from ..text.normalize import normalize_batch
-from ..repeats import clean, find_repeats_batch
 from ..text.shingle import shingle, token_hashes
 from .signatures import minhash_signatures
 from .features import Features
@@ -87,6 +86,8 @@ def prepare_chunk(
     """
     counts = None
     if repeats_cfg is not None:
+        from ..repeats import clean, find_repeats_batch  # here: a run that does not count repeats never loads that stage
+
         found = find_repeats_batch(texts, repeats_cfg)
         counts = np.array([r.n_repeats for r in found], dtype=np.int32)
         if clean_repeats:

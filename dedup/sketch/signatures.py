@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..config import MinHashConfig
+from .pinned import pinned_permutations
 
 __all__ = ["EMPTY", "fmix32", "lean_minhash", "minhash_signatures", "permutations", "to_uint32"]
 
@@ -29,7 +30,13 @@ _S16, _S13 = np.uint32(16), np.uint32(13)
 
 @lru_cache(maxsize=16)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutation parameters ``(a, b)`` as uint32 arrays."""
+    """datasketch's affine32 permutation parameters ``(a, b)`` as uint32 arrays.
+
+    Pinned settings (:mod:`dedup.sketch.pinned`) do not import datasketch.
+    """
+    pinned = pinned_permutations(num_perm, seed)
+    if pinned is not None:
+        return pinned
     from datasketch import MinHash  # imported here: worker processes never need datasketch
 
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations

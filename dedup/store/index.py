@@ -35,7 +35,7 @@ import numpy as np
 
 from ..config import DedupConfig
 from ..errors import DedupError
-from ..sketch.features import Features
+from ..sketch.features import KGRAM_HASH, KGRAM_TOKENS, Features
 
 __all__ = [
     "ArticleRecord",
@@ -48,7 +48,7 @@ __all__ = [
     "sketch_params",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: each sketch keeps its ordered word k-gram hashes (passage alignment)
 
 
 class HistoryError(DedupError, RuntimeError):
@@ -81,6 +81,7 @@ def sketch_params(config: DedupConfig) -> dict[str, Any]:
             "max_tokens": config.boilerplate.max_tokens,
         },
         "clean_repeats": config.clean_repeats,
+        "kgrams": {"k": KGRAM_TOKENS, "hash": KGRAM_HASH},  # the stored ordered k-gram sequences (passage alignment)
         "bands": bands,
         "rows": rows,
         "anchors": {"k": config.index.anchor_k, "sample": config.index.anchor_sample},
@@ -269,24 +270,27 @@ def unpack_u64(values: list[int] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).view(np.uint64)
 
 
-def features_blob(features: Features, k: int) -> tuple[bytes, bytes, bytes]:
-    """Row ``k``'s shingle buckets, token buckets and counts as bytes."""
+def features_blob(features: Features, k: int) -> tuple[bytes, bytes, bytes, bytes]:
+    """Row ``k``'s shingle buckets, token buckets, counts and ordered k-gram hashes as bytes."""
     s0, s1 = features.shingle_offsets[k], features.shingle_offsets[k + 1]
     t0, t1 = features.token_offsets[k], features.token_offsets[k + 1]
+    kg, _ = features.gather_kgrams(np.array([k]))
     return (
         features.shingles[s0:s1].astype("<u4").tobytes(),
         features.tokens[t0:t1].astype("<u4").tobytes(),
         features.counts[t0:t1].astype("<u4").tobytes(),
+        kg.astype("<u4").tobytes(),
     )
 
 
-def features_from_blobs(blobs: list[tuple[bytes, bytes, bytes]]) -> Features:
-    """Features of rows given as :func:`features_blob` triples."""
+def features_from_blobs(blobs: list[tuple[bytes, bytes, bytes, bytes]]) -> Features:
+    """Features of rows given as :func:`features_blob` quadruples."""
     if not blobs:
         return Features.empty()
     sh = [np.frombuffer(b[0], dtype="<u4") for b in blobs]
     tok = [np.frombuffer(b[1], dtype="<u4") for b in blobs]
     cnt = [np.frombuffer(b[2], dtype="<u4") for b in blobs]
+    kg = [np.frombuffer(b[3], dtype="<u4") for b in blobs]
 
     def offsets(parts: list[np.ndarray]) -> np.ndarray:
         off = np.zeros(len(parts) + 1, dtype=np.int64)
@@ -296,4 +300,5 @@ def features_from_blobs(blobs: list[tuple[bytes, bytes, bytes]]) -> Features:
     return Features(
         np.concatenate(sh).astype(np.uint32), offsets(sh),
         np.concatenate(tok).astype(np.uint32), np.concatenate(cnt).astype(np.uint32), offsets(tok),
+        np.concatenate(kg).astype(np.uint32), offsets(kg),
     )

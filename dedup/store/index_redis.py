@@ -40,6 +40,7 @@ from .index import (
 __all__ = ["RedisIndex"]
 
 _SPREAD = 19  # 2^19 hashes per kind of key
+_HEAD = "<QqIIII"  # a sketch: digest, size, then the counts of shingles, tokens, anchors, k-grams
 _LOCK_TTL = 10.0
 _PER_CALL = 20_000  # keys per script call
 # Bulk work runs server-side, one call per many keys (a command per key costs ~30 µs in the client).
@@ -207,18 +208,20 @@ class RedisIndex:
             raise HistoryError(f"{self.location}: {sum(v is None for v in vals)} sketches missing from the index")
         digest, sizes, sigs, blobs = [], [], [], []
         for v in vals:
-            d, size, nsh, ntok, _ = struct.unpack_from("<QqIII", v, 0)
-            o = struct.calcsize("<QqIII")
+            d, size, nsh, ntok, nanc, nkg = struct.unpack_from(_HEAD, v, 0)
+            o = struct.calcsize(_HEAD)
             sig = v[o : o + 4 * num_perm]
             o += 4 * num_perm
             sh = v[o : o + 4 * nsh]
             o += 4 * nsh
             tok = v[o : o + 4 * ntok]
             cnt = v[o + 4 * ntok : o + 8 * ntok]
+            o += 8 * ntok + 8 * nanc
+            kg = v[o : o + 4 * nkg]
             digest.append(d)
             sizes.append(size)
             sigs.append(sig)
-            blobs.append((sh, tok, cnt))
+            blobs.append((sh, tok, cnt, kg))
         return StoredSketches(
             rows=rows,
             digest=np.array(digest, dtype=np.uint64),
@@ -229,8 +232,8 @@ class RedisIndex:
 
     def _sketch_anchors(self, raw: bytes) -> np.ndarray:
         num_perm = int(self.params["num_perm"])
-        _, _, nsh, ntok, nanc = struct.unpack_from("<QqIII", raw, 0)
-        o = struct.calcsize("<QqIII") + 4 * num_perm + 4 * nsh + 8 * ntok
+        _, _, nsh, ntok, nanc, _ = struct.unpack_from(_HEAD, raw, 0)
+        o = struct.calcsize(_HEAD) + 4 * num_perm + 4 * nsh + 8 * ntok
         return np.frombuffer(raw[o : o + 8 * nanc], dtype="<u8")
 
     def add(self, batch: IndexBatch, line_keys: np.ndarray) -> None:
@@ -259,10 +262,11 @@ class RedisIndex:
                 pipe.sadd(self._k("g", name), *members)
         sketches = {}
         for k, row in enumerate(rows):
-            sh, tok, cnt = features_blob(batch.features, k)
+            sh, tok, cnt, kg = features_blob(batch.features, k)
             anchors = np.unique(np.asarray(batch.anchors[k], dtype=np.uint64)).astype("<u8").tobytes()
-            head = struct.pack("<QqIII", int(batch.digest[k]), int(batch.sizes[k]), len(sh) // 4, len(tok) // 4, len(anchors) // 8)
-            sketches[row] = head + batch.signatures[k].astype("<u4").tobytes() + sh + tok + cnt + anchors
+            head = struct.pack(_HEAD, int(batch.digest[k]), int(batch.sizes[k]), len(sh) // 4, len(tok) // 4, len(anchors) // 8,
+                               len(kg) // 4)
+            sketches[row] = head + batch.signatures[k].astype("<u4").tobytes() + sh + tok + cnt + anchors + kg
             pipe.hsetnx(self._k("dig"), _field(int(batch.digest[k])), row)
         if sketches:
             pipe.hset(self._k("sk"), mapping=sketches)

@@ -54,7 +54,7 @@ CREATE INDEX IF NOT EXISTS articles_time ON articles(time);
 CREATE INDEX IF NOT EXISTS articles_grp ON articles(grp);
 CREATE TABLE IF NOT EXISTS sketches(
     row INTEGER PRIMARY KEY, digest INTEGER NOT NULL, size INTEGER NOT NULL, signature BLOB NOT NULL,
-    shingles BLOB NOT NULL, tokens BLOB NOT NULL, counts BLOB NOT NULL, anchors BLOB NOT NULL);
+    shingles BLOB NOT NULL, tokens BLOB NOT NULL, counts BLOB NOT NULL, anchors BLOB NOT NULL, kgrams BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
 CREATE TABLE IF NOT EXISTS edges(
     a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
@@ -268,7 +268,7 @@ class SQLiteIndex:
         num_perm = int(self.params["num_perm"])
         self._ask(rows.tolist())
         found = self.conn.execute(
-            "SELECT s.row, s.digest, s.size, s.signature, s.shingles, s.tokens, s.counts "
+            "SELECT s.row, s.digest, s.size, s.signature, s.shingles, s.tokens, s.counts, s.kgrams "
             "FROM temp.ask q JOIN sketches s ON s.row = q.key ORDER BY q.pos"
         ).fetchall()
         if len(found) != len(rows):
@@ -279,7 +279,7 @@ class SQLiteIndex:
             digest=unpack_u64([r[1] for r in found]),
             sizes=np.array([r[2] for r in found], dtype=np.int64),
             signatures=sigs if len(found) else np.zeros((0, num_perm), np.uint32),
-            features=features_from_blobs([(r[4], r[5], r[6]) for r in found]),
+            features=features_from_blobs([(r[4], r[5], r[6], r[7]) for r in found]),
         )
 
     # --- writing ------------------------------------------------------------
@@ -293,10 +293,10 @@ class SQLiteIndex:
         ]
         sk = []
         for k, row in enumerate(batch.sketch_rows.tolist()):
-            sh, tok, cnt = features_blob(batch.features, k)
+            sh, tok, cnt, kg = features_blob(batch.features, k)
             sk.append((row, pack_u64(batch.digest[k : k + 1])[0], int(batch.sizes[k]),
                        batch.signatures[k].astype("<u4").tobytes(), sh, tok, cnt,
-                       np.asarray(batch.anchors[k], dtype="<u8").tobytes()))
+                       np.asarray(batch.anchors[k], dtype="<u8").tobytes(), kg))
         rows = batch.sketch_rows
         band_keys = np.asarray(batch.band_keys, dtype=np.uint64)  # (r, bands)
         grams = [np.unique(np.asarray(g, dtype=np.uint64)) for g in batch.anchors]
@@ -309,7 +309,7 @@ class SQLiteIndex:
         ]
         with self._transaction():
             self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added) VALUES ({', '.join('?' * 17)})", arts)
-            self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sk)
+            self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", sk)
             self._keys["band"].append(band_keys.ravel(), np.repeat(rows, band_keys.shape[1]))
             self._keys["anchor"].append(anchor_keys, anchor_rows)
             self._keys["line"].append(uniq, counts)

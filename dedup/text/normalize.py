@@ -21,7 +21,7 @@ Because step 3 runs before tokenizing, diacritics never split a word.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -37,67 +37,95 @@ _SPACE, _NEWLINE = 32, 10
 _LUT_SIZE = 0x20000  # the BMP and plane 1 hold every character that needs a rule
 
 
-@lru_cache(maxsize=8)
-def _lut(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> np.ndarray:
-    """Code point → code point table (0 = delete, 32 = space, 10 = line break).
-
-    Scanning 2 planes with ``unicodedata`` takes ~0.1 s once per process;
-    applying the table is one NumPy gather instead of a dict lookup per
-    character (``str.translate`` runs at ~130 ns per character).
-    """
-    lut = np.arange(_LUT_SIZE, dtype=np.uint32)
-    for cp in range(_LUT_SIZE):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        ch = chr(cp)
-        cat = unicodedata.category(ch)
-        if cat in ("Mn", "Me", "Cf"):
-            lut[cp] = 0
-        elif cat == "Nd":
-            lut[cp] = ord(str(unicodedata.decimal(ch)))
-        elif cat[0] in ("P", "S") or cat in ("Zs", "Zl", "Zp", "Cc"):
-            lut[cp] = _SPACE
-    lut[0x0A] = _NEWLINE
-    lut[ord(_RECORD)] = ord(_RECORD)
-    lut[0x0D] = _NEWLINE
-    lut[ord(_TATWEEL)] = 0
-    lut[0x0671] = 0x0627  # alef wasla → alef (أ إ آ already decomposed by NFKD)
-    if fold_alef_maksura:
-        lut[0x0649] = 0x064A  # ى → ي
-    if fold_teh_marbuta:
-        lut[0x0629] = 0x0647  # ة → ه
-    return lut
-
-
 _BATCH = 32
 _RECORD = "\x1e"  # separates texts of a batch; survives NFKD and casefold
 _SLOW = np.uint32(0xFFFFFFFF)
+_UNSET = np.uint32(0xFFFFFFFE)  # a table entry not computed yet
+
+
+class _Tables:
+    """Steps 1-3 as two tables over the code points below ``_LUT_SIZE``, filled as characters are met.
+
+    ``lut``: code point → code point (0 = delete, 32 = space, 10 = line
+    break). By Unicode category: marks (Mn, Me) and format characters (Cf)
+    are deleted, decimal digits (Nd) become ASCII digits, punctuation,
+    symbols, separators and controls become a space; tatweel is deleted and
+    the Arabic foldings apply; every other code point maps to itself.
+    Applying it is one NumPy gather instead of a dict lookup per character
+    (``str.translate`` runs at ~130 ns per character).
+
+    ``direct``: steps 1-3 at once, raw code point → folded code point. NFKD,
+    casefold and the table act on each character independently (the only
+    context-dependent part of NFKD, the reordering of combining marks, does
+    not matter because marks are deleted), so most characters fold to one
+    code point or none, and a text made only of those skips the ~1 s per 20k
+    articles that ``unicodedata.normalize`` and ``str.casefold`` cost.
+    Characters that fold to several (ligatures like ﻻ, ß, fractions) are
+    ``_SLOW`` and send their batch down the full path.
+
+    An entry is computed the first time its character is met (a few µs; a
+    feed holds a few hundred distinct characters), never for all 2^17 code
+    points up front: that took ~0.4 s per process, more than a run on a few
+    articles spends on its work.
+    """
+
+    def __init__(self, fold_teh_marbuta: bool, fold_alef_maksura: bool) -> None:
+        self.rules = {0x0A: _NEWLINE, 0x0D: _NEWLINE, ord(_RECORD): ord(_RECORD), ord(_TATWEEL): 0,
+                      0x0671: 0x0627}  # alef wasla → alef (أ إ آ already decomposed by NFKD)
+        if fold_alef_maksura:
+            self.rules[0x0649] = 0x064A  # ى → ي
+        if fold_teh_marbuta:
+            self.rules[0x0629] = 0x0647  # ة → ه
+        self._lut = np.full(_LUT_SIZE, _UNSET, dtype=np.uint32)
+        self._direct = np.full(_LUT_SIZE, _UNSET, dtype=np.uint32)
+
+    def lut(self, cps: np.ndarray) -> np.ndarray:
+        """The table entries of ``cps`` (code points below ``_LUT_SIZE``)."""
+        return self._take(self._lut, cps, self._lut_entry)
+
+    def direct(self, cps: np.ndarray) -> np.ndarray:
+        """The folded code point of each of ``cps`` (below ``_LUT_SIZE``), or ``_SLOW``."""
+        return self._take(self._direct, cps, self._direct_entry)
+
+    @staticmethod
+    def _take(table: np.ndarray, cps: np.ndarray, entry: Callable[[int], int]) -> np.ndarray:
+        out = table[cps]
+        unset = out == _UNSET
+        if unset.any():  # rewriting an entry with its own value is harmless: no lock needed
+            new = np.unique(cps[unset])
+            table[new] = [entry(cp) for cp in new.tolist()]
+            out = table[cps]
+        return out
+
+    def _lut_entry(self, cp: int) -> int:
+        if cp in self.rules:
+            return self.rules[cp]
+        if 0xD800 <= cp <= 0xDFFF:  # surrogates are not characters
+            return cp
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if cat in ("Mn", "Me", "Cf"):
+            return 0
+        if cat == "Nd":
+            return ord(str(unicodedata.decimal(ch)))
+        if cat[0] in ("P", "S") or cat in ("Zs", "Zl", "Zp", "Cc"):
+            return _SPACE
+        return cp
+
+    def _direct_entry(self, cp: int) -> int:
+        if 0xD800 <= cp <= 0xDFFF:
+            return int(_SLOW)
+        folded = [self._lut_entry(ord(c)) if ord(c) < _LUT_SIZE else -1
+                  for c in unicodedata.normalize("NFKD", chr(cp)).casefold()]
+        folded = [c for c in folded if c != 0]
+        if not folded:
+            return 0
+        return folded[0] if len(folded) == 1 and folded[0] >= 0 else int(_SLOW)
 
 
 @lru_cache(maxsize=8)
-def _direct(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> np.ndarray:
-    """Steps 1-3 precomputed per character: raw code point → folded code point.
-
-    NFKD, casefold and the table act on each character independently (the
-    only context-dependent part of NFKD, the reordering of combining marks,
-    does not matter because marks are deleted), so most characters fold to
-    one code point or none, and a text made only of those skips the ~1 s per
-    20k articles that ``unicodedata.normalize`` and ``str.casefold`` cost.
-    Characters that fold to several (ligatures like ﻻ, ß, fractions) are
-    marked ``_SLOW`` and send their batch down the full path.
-    """
-    lut = _lut(fold_teh_marbuta, fold_alef_maksura)
-    direct = np.full(_LUT_SIZE, _SLOW, dtype=np.uint32)
-    for cp in range(_LUT_SIZE):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        folded = [int(lut[ord(c)]) if ord(c) < _LUT_SIZE else -1 for c in unicodedata.normalize("NFKD", chr(cp)).casefold()]
-        folded = [c for c in folded if c != 0]
-        if not folded:
-            direct[cp] = 0
-        elif len(folded) == 1 and folded[0] >= 0:
-            direct[cp] = folded[0]
-    return direct
+def _tables(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> _Tables:
+    return _Tables(fold_teh_marbuta, fold_alef_maksura)
 
 
 def _fold(text: str, config: NormalizeConfig) -> str:
@@ -105,10 +133,11 @@ def _fold(text: str, config: NormalizeConfig) -> str:
 
     ``text`` may hold several texts joined by ``_RECORD``, which is kept.
     """
+    tables = _tables(config.fold_teh_marbuta, config.fold_alef_maksura)
     raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     fast = None
     if not (raw >= _LUT_SIZE).any():
-        fast = _direct(config.fold_teh_marbuta, config.fold_alef_maksura)[raw]
+        fast = tables.direct(raw)
         if (fast == _SLOW).any():
             fast = None
     if fast is not None:
@@ -117,7 +146,7 @@ def _fold(text: str, config: NormalizeConfig) -> str:
         decomposed = unicodedata.normalize("NFKD", text).casefold()
         a = np.frombuffer(decomposed.encode("utf-32-le"), dtype=np.uint32)
         small = a < _LUT_SIZE
-        a = np.where(small, _lut(config.fold_teh_marbuta, config.fold_alef_maksura)[np.where(small, a, 0)], a)
+        a = np.where(small, tables.lut(np.where(small, a, 0)), a)
     a = a[a != 0]
     ws = (a == _SPACE) | (a == _NEWLINE)
     if len(a) == 0:

@@ -5,14 +5,17 @@ Inputs are JSONL (``*.jsonl``, ``*.ndjson``, ``-`` for stdin), JSON
 archives of JSON/JSONL, Parquet files or a folder of them, and news-please
 trees (a folder of ``.json`` files, one article each); ``.gz``, ``.zst``,
 ``.xz`` and ``.bz2`` are decompressed on the fly and bytes are decoded
-strictly as UTF-8. Fields are found in each file's first record
+strictly as UTF-8. Any of them may be a URL (``s3://``, ``gs://``,
+``https://``; an ``s3://bucket/prefix/`` is a folder), listed when the
+stream is made and then streamed (:mod:`.urls`, :mod:`dedup.io.remote`).
+Fields are found in each file's first record
 (:data:`FIELD_ALIASES`). A record-level problem raises
 :class:`~dedup.errors.InputFormatError` naming the file and line, or with
 ``ReadConfig.skip_bad`` becomes a :class:`~dedup.types.BadRecord`; a
 file-level problem always raises. ``docs/inputs.md`` has every rule.
 
 This module picks a reader per input (:func:`_sources`; a folder's files are
-listed by :mod:`.folders`); the readers are :mod:`.jsonl`, :mod:`.delimited`,
+listed by :mod:`.folders`, a URL's objects by :mod:`.urls`); the readers are :mod:`.jsonl`, :mod:`.delimited`,
 :mod:`.plaintext`, :mod:`.archive`, :mod:`.parquet` and :mod:`.newsplease`,
 and :mod:`.records` turns what they yield into articles.
 """
@@ -23,52 +26,31 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord
+from ..remote import is_url
 from .archive import _zip_sources
 from .compression import compression_of
 from .folders import _folder_files
+from .formats import _STREAMED, _guess_format
 from .newsplease import _newsplease_items
 from .parquet import _parquet_sources
 from .plaintext import _txt_items
 from .plaintext import text_headline as text_headline
 from .records import FIELD_ALIASES, _Collector, _Source
 from .streams import _file_items, _read_guard, _stream_items
+from .urls import _Group, url_groups
 
 __all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
 
-_SUFFIX_FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "txt",
-    ".zip": "zip",
-    ".parquet": "parquet",
-}
-_STREAMED = ("jsonl", "json", "csv", "tsv")  # the formats that may be compressed
 _STDIN = "<stdin>"
 
 
-def _guess_format(path: Path, name: str) -> str:
-    """The format of ``path`` from its suffix (a compression suffix aside); a directory is ``auto`` (its files decide)."""
-    if path.is_dir():
-        return "auto"
-    base = path.name.lower().removesuffix(compression_of(path.name) or "")
-    fmt = _SUFFIX_FORMATS.get(os.path.splitext(base)[1])
-    if fmt is None:
-        raise InputFormatError(
-            "cannot tell the format from the file name; use --format jsonl, json, csv, tsv, txt, zip, parquet "
-            "or newsplease", name
-        )
-    return fmt
-
-
-def _sources(arg: str | Path, config: ReadConfig) -> Iterator[_Source]:
-    """The sources of one input argument: one per file or stdin, one per zip member."""
+def _sources(arg: str | Path, config: ReadConfig, groups: list[_Group] | None = None) -> Iterator[_Source]:
+    """The sources of one input argument: one per file or stdin, one per zip member; ``groups``: a URL's, resolved."""
     if isinstance(arg, str) and arg == "-":
         if sys.stdin is None:
             raise InputNotFoundError("-: there is no standard input to read; pass a file instead")
@@ -76,36 +58,48 @@ def _sources(arg: str | Path, config: ReadConfig) -> Iterator[_Source]:
         fmt = "jsonl" if config.format == "auto" else config.format
         yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None, config.max_record_bytes), _STDIN)
         return
+    for fmt, files, root, name in groups if groups is not None else [_local_group(arg, config)]:
+        yield from _group_sources(fmt, files, root, name, config.max_record_bytes)
+
+
+def _local_group(arg: str | Path, config: ReadConfig) -> _Group:
+    """A local file or folder: its format, its files, and the folder a news-please id is relative to."""
     path = Path(arg)
     name = str(arg)
     fmt = _guess_format(path, name) if config.format == "auto" else config.format
     if path.is_dir():
         fmt, files = _folder_files(path, fmt, name)
-    else:
-        files = [path]
-        compression = compression_of(path.name)
-        if compression is not None and fmt not in _STREAMED:
-            raise InputFormatError(
-                f"{compression} files are decompressed on the fly only for JSONL, JSON, CSV and TSV; "
-                f"decompress this {fmt} file first", name
-            )
+        return fmt, files, path, name
+    compression = compression_of(path.name)
+    if compression is not None and fmt not in _STREAMED:
+        raise InputFormatError(
+            f"{compression} files are decompressed on the fly only for JSONL, JSON, CSV and TSV; "
+            f"decompress this {fmt} file first", name
+        )
+    return fmt, [path], path.parent, name
+
+
+def _group_sources(fmt: str, files: list[Any], root: Any, name: str, limit: int | None) -> Iterator[_Source]:
+    """The sources of files of one format: local paths, or objects (:class:`~dedup.io.remote.RemoteFile`)."""
     if fmt == "txt":
-        yield name, _txt_items(files, config.max_record_bytes)
+        yield name, _txt_items(files, limit)
     elif fmt == "newsplease":
-        yield name, _newsplease_items(files, path if path.is_dir() else path.parent, config.max_record_bytes)
+        yield name, _newsplease_items(files, root, limit)
     elif fmt == "parquet":
         yield from _parquet_sources(files)
     elif fmt == "zip":
-        yield from _zip_sources(path, name, config.max_record_bytes)
+        yield from _zip_sources(files[0], name, limit)
     else:
-        yield name, _file_items(path, fmt, name, config.max_record_bytes)
+        yield name, _file_items(files[0], fmt, name, limit)
 
 
 class ArticleStream:
     """The articles of some inputs, read lazily as they are iterated (once).
 
     A feed larger than memory passes through this one record at a time.
-    Missing paths are reported when the stream is made; every other problem
+    Missing paths are reported when the stream is made, and so are URLs
+    that name nothing or whose storage cannot be reached (they are listed
+    then: :mod:`.urls`); every other problem
     (see ``docs/inputs.md``) while it is iterated. After iterating,
     :attr:`bad` holds the records skipped with ``skip_bad``. With
     ``keep_raw``, an article read from a JSONL line carries that line
@@ -120,8 +114,10 @@ class ArticleStream:
         if not paths:
             raise InputFormatError("no input paths were given; pass at least one file, directory or '-'")
         for arg in paths:  # fail before reading anything
-            if not (isinstance(arg, str) and arg == "-") and not os.path.exists(arg):
+            if not (isinstance(arg, str) and arg == "-") and not is_url(arg) and not os.path.exists(arg):
                 raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
+        # a URL is listed now: a missing object, missing credentials or an unreachable endpoint stop here too
+        self._groups = {k: url_groups(arg, config) for k, arg in enumerate(paths) if is_url(arg)}
         self.paths = list(paths)
         self.config = config
         self._collector = _Collector(config, keep_raw)
@@ -137,8 +133,8 @@ class ArticleStream:
             raise RuntimeError("ArticleStream: a stream is read once")
         self._used = True
         collector = self._collector
-        for arg in self.paths:
-            for name, items in _sources(arg, self.config):
+        for k, arg in enumerate(self.paths):
+            for name, items in _sources(arg, self.config, self._groups.get(k)):
                 yield from collector.read_source(name, items)
         if not collector.count:
             raise InputFormatError(

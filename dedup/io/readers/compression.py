@@ -16,6 +16,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 from pathlib import Path
 from typing import IO
 
@@ -40,10 +41,15 @@ def compression_of(name: str) -> str | None:
 def open_compressed(path: Path, suffix: str | None) -> IO[bytes]:
     """Open ``path`` for reading, decompressing it when ``suffix`` names a compression.
 
+    ``path`` may also be a remote object (:class:`~dedup.io.remote.RemoteFile`):
+    its stream is decompressed the same way, and closed with the result.
+
     Raises:
         OSError: the file cannot be opened.
         InputError: ``.zst`` without the ``zstandard`` package.
     """
+    if not isinstance(path, (str, os.PathLike)):  # a remote object: a buffered stream of its bytes
+        return _decompressed(path.open("rb"), suffix, str(path))
     if suffix == ".gz":
         return gzip.open(path, "rb")
     if suffix == ".xz":
@@ -54,6 +60,45 @@ def open_compressed(path: Path, suffix: str | None) -> IO[bytes]:
         zstd = _zstandard(str(path))
         return io.BufferedReader(_ZstdReader(open(path, "rb"), zstd), buffer_size=1 << 16)
     return open(path, "rb")
+
+
+def _decompressed(raw: IO[bytes], suffix: str | None, name: str) -> IO[bytes]:
+    """The decompressed bytes of an open stream; closing the result closes ``raw``."""
+    try:
+        if suffix == ".zst":
+            return io.BufferedReader(_ZstdReader(raw, _zstandard(name)), buffer_size=1 << 16)
+        codec = {".gz": gzip.GzipFile, ".xz": lzma.LZMAFile, ".bz2": bz2.BZ2File}.get(suffix or "")
+    except BaseException:
+        raw.close()
+        raise
+    return raw if codec is None else _Closing(codec(fileobj=raw) if codec is gzip.GzipFile else codec(raw), raw)
+
+
+class _Closing(io.BufferedIOBase):
+    """A decompressing reader over a stream it did not open, which it closes too (the codecs leave it open)."""
+
+    def __init__(self, reader: IO[bytes], raw: IO[bytes]) -> None:
+        self._reader, self._raw = reader, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._reader.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._reader.read1(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._reader.readline(size)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._reader.close()
+            finally:
+                self._raw.close()
+                super().close()
 
 
 def compression_errors() -> tuple[type[BaseException], ...]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ READ_OPTIONS = {"buffer_size": 1 << 20, "pre_buffer": False}
 
 
 class ParquetRow(dict):  # type: ignore[type-arg]
-    """A Parquet row as a record, with ``file`` (its path) and ``row`` (0-based) to find the original again.
+    """A Parquet row as a record, with ``file`` (its path, or a remote object) and ``row`` (0-based) to find it again.
 
     ``undecodable`` names the columns whose bytes were not UTF-8 (given as
     base64): the reader refuses the row if one of them is an article field.
@@ -79,22 +80,26 @@ def _first_line(err: BaseException) -> str:
 
 def _parquet_items(path: Path, name: str) -> _Items:
     pa, pq = pyarrow_parquet(lambda message: InputError(f"{name}: {message}"), "reading Parquet")
-    try:
-        if path.stat().st_size == 0:
-            return  # no rows: "empty input", like an empty JSONL file
-        pf = pq.ParquetFile(path, **READ_OPTIONS)
-    except pa.ArrowException as err:  # before OSError: pyarrow's I/O errors are both
-        raise InputFormatError(
-            f"not a valid Parquet file ({_first_line(err)}); check the file, or name its format with --format", name
-        ) from None
-    except OSError as err:
-        raise InputNotFoundError(f"{name}: cannot be read ({err.strerror or err}); check the path and its permissions") from None
-    try:
+    local = isinstance(path, Path)  # else an object in storage (RemoteFile): pyarrow reads its stream, in ranges
+    with ExitStack() as stack:  # closes the file, then (a remote object's) stream
+        try:
+            if path.stat().st_size == 0:
+                return  # no rows: "empty input", like an empty JSONL file
+            source = path if local else stack.enter_context(path.open("rb", sequential=False))
+            pf = pq.ParquetFile(source, **READ_OPTIONS)
+        except pa.ArrowException as err:  # before OSError: pyarrow's I/O errors are both
+            raise InputFormatError(
+                f"not a valid Parquet file ({_first_line(err)}); check the file, or name its format with --format", name
+            ) from None
+        except OSError as err:
+            raise InputNotFoundError(f"{name}: cannot be read ({err.strerror or err}); check the path and its permissions") from None
+        stack.callback(pf.close)
         names = pf.schema_arrow.names
         twice = sorted({c for c in names if names.count(c) > 1})
         if twice:
             raise InputFormatError(f"the schema names {', '.join(map(repr, twice))} more than once; rename the columns", name)
         converters = [None if _is_plain(pa, f.type) else _jsonable for f in pf.schema_arrow]
+        file = str(path) if local else path  # a remote object is kept, so that unique.parquet can read it again
         row = 0
         try:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
@@ -106,15 +111,13 @@ def _parquet_items(path: Path, name: str) -> _Items:
                 for i, values in enumerate(zip(*columns)):
                     row += 1
                     record = ParquetRow(zip(names, values))
-                    record.file, record.row, record.undecodable = str(path), row - 1, undecodable.get(i, ())
+                    record.file, record.row, record.undecodable = file, row - 1, undecodable.get(i, ())
                     yield _Loc(name, row, is_index=True, unit="row"), record
         except (pa.ArrowException, OSError) as err:
             raise InputFormatError(
                 f"cannot read the file ({_first_line(err)}); it may be truncated or corrupt, check it or write it again",
                 name,
             ) from None
-    finally:
-        pf.close()
 
 
 def _is_plain(pa: Any, t: Any) -> bool:

@@ -1,0 +1,140 @@
+"""The learned decision: its features, the shipped model, and what it changes in a run's decisions."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+from dedup.config import DedupConfig
+from dedup.errors import ConfigError
+from dedup.flows.dedupe import dedupe, pair_features
+from dedup.io.dedupe_out import decision_rows, pair_rows
+from dedup.types import Article
+from dedup.verify import CONTAINED, EXACT, NEAR, NONE, PairScores
+from dedup.verify.decision import KNOWN, DecisionModel, PairContext, feature_matrix, load_model, relations
+
+_WORDS = "the of and to in a for on with by at from as that this was were has have will said its their over after".split()
+
+
+def _para(n: int, seed: int) -> str:
+    """Text with many distinct rare tokens (word + number), so overlaps are what the test builds."""
+    r = random.Random(seed)
+    return " ".join(r.choice(_WORDS) + str(r.randint(0, 99999)) if r.random() < 0.5 else r.choice(_WORDS) for _ in range(n))
+
+
+_CABLE = (
+    "The Custodian of the Two Holy Mosques King Salman bin Abdulaziz sent a cable of congratulations to President {n} "
+    "of the Republic of {c} on the anniversary of the independence day of his country. The King expressed in the cable "
+    "his sincerest congratulations and best wishes of good health and happiness to the President and steady progress "
+    "and prosperity to the government and people of the friendly Republic of {c}. Crown Prince Mohammed bin Nayef also "
+    "sent a similar cable to President {n} on the occasion."
+)
+
+
+def _config(decision: str) -> DedupConfig:
+    base = DedupConfig()
+    return replace(base, verify=replace(base.verify, decision=decision))
+
+
+def _rows(articles: list[Article], decision: str) -> dict[str, dict]:
+    return {r["id"]: r for r in decision_rows(dedupe(articles, _config(decision)))}
+
+
+def test_the_shipped_model_loads_with_known_features_and_a_threshold() -> None:
+    model = load_model()
+    assert set(model.features) <= set(KNOWN) and len(model.coef) == len(model.features)
+    assert 0.5 <= model.threshold < 1.0
+    assert model.fit["labelled_pairs"] >= 1000 and model.fit["cross_validated"]["precision"] >= 0.97
+    again = DecisionModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    x = np.random.default_rng(0).random((5, len(model.features)))
+    assert np.array_equal(again.probability(x), model.probability(x))
+
+
+def test_a_template_filled_with_other_names_is_a_copy_by_the_rule_but_not_by_the_model() -> None:
+    arts = [Article("t1", _CABLE.format(n="Jamal Ahmadov", c="Azerbaijan"), source="spa", date="2024-03-01"),
+            Article("t2", _CABLE.format(n="Peter Mutharika", c="Malawi"), source="spa", date="2024-03-05")]
+    assert _rows(arts, "rule")["t2"]["status"] == "duplicate"
+    model = _rows(arts, "model")
+    assert model["t2"]["status"] == "kept" and model["t1"]["status"] == "kept"
+
+
+def test_a_copy_with_a_new_lead_is_found_with_its_probability() -> None:
+    body = _para(180, 1)
+    arts = [Article("a1", body, source="wire", date="2024-03-01"),
+            Article("a2", _para(40, 2) + " " + body[300:], source="outlet", date="2024-03-01")]
+    rows = _rows(arts, "model")
+    assert rows["a2"]["duplicate_of"] == "a1" and rows["a2"]["scores"]["probability"] > load_model().threshold
+    assert _rows(arts, "rule")["a2"]["scores"]["probability"] is None  # the rule has no probability
+
+
+def test_a_short_item_in_two_roundups_names_both_and_keeps_them_apart() -> None:
+    item = _para(70, 5)
+    arts = [Article("item", item, source="wire", date="2024-03-01"),
+            Article("r1", _para(200, 6) + " " + item + " " + _para(120, 7), source="p1", date="2024-03-01"),
+            Article("r2", _para(150, 8) + " " + item + " " + _para(200, 10), source="p2", date="2024-03-01")]
+    result = dedupe(arts, _config("model"))
+    rows = {r["id"]: r for r in decision_rows(result)}
+    assert rows["item"]["contained_in"] == ["r1", "r2"] and rows["item"]["relation"] == "contained"
+    assert rows["r1"]["status"] == rows["r2"]["status"] == "kept"  # the shared item does not join the roundups
+    assert rows["r1"]["contained_in"] == [] and rows["r1"]["group"] != rows["r2"]["group"]
+    edges = list(pair_rows(result))
+    assert {(e["id1"], e["id2"]) for e in edges} == {("item", "r1"), ("item", "r2")}
+    assert all(e["probability"] > 0.9 and e["relation"] == "contained" for e in edges)
+
+
+def test_relations_of_accepted_pairs() -> None:
+    s = PairScores(np.array([0.9, 0.2, 0.9, 0.3]), np.array([0.95, 1.0, 0.9, 0.4]), np.array([0.9, 0.2, 0.9, 0.3]),
+                   np.array([0.9, 0.5, 0.9, 0.6]), np.array([False, False, True, False]))
+    assert relations(s, np.array([0.99, 0.99, 0.1, 0.99]), 0.8).tolist() == [NEAR, CONTAINED, EXACT, NEAR]
+    assert relations(s, np.array([0.5, 0.5, 0.5, 0.5]), 0.8).tolist() == [NONE, NONE, EXACT, NONE]
+
+
+def test_features_are_oriented_by_the_shorter_side_and_alignment_is_asked_for_explicitly() -> None:
+    s = PairScores(np.array([0.2]), np.array([0.25]), np.array([0.9]), np.array([0.5]), np.array([False]),
+                   size_i=np.array([400.0]), size_j=np.array([100.0]), rare_inter=np.array([10.0]),
+                   rare_i=np.array([40.0]), rare_j=np.array([12.0]))
+    ctx = PairContext.of(np.array([0, 0]), np.array([0.0, 86400.0 * 3]), np.array([[0, 1]]))
+    x = dict(zip(KNOWN[:11], feature_matrix(s, ctx, None, KNOWN[:11])[0]))
+    assert x["contain_short"] == 0.9 and x["contain_long"] == 0.25  # j is the shorter article
+    assert x["rare_contain"] == pytest.approx(10 / 12) and x["rare_jaccard"] == pytest.approx(10 / 42)
+    assert x["same_source"] == 1.0 and x["log_days"] == pytest.approx(np.log1p(3.0)) and x["undated"] == 0.0
+    with pytest.raises(ValueError, match="alignment"):
+        feature_matrix(s, ctx, None, KNOWN)
+
+
+def test_pair_features_give_every_known_feature_and_alignment_sees_a_verbatim_body() -> None:
+    body = _para(180, 1)
+    arts = [Article("a1", body), Article("a2", _para(40, 2) + " " + body[300:]), Article("x", _para(150, 9))]
+    scores, x, compared = pair_features(arts, np.array([[0, 1], [0, 2]]))
+    assert x.shape == (2, len(KNOWN)) and compared.all()
+    f = dict(zip(KNOWN, x.T))
+    assert f["aligned_short"][0] > 0.6 and f["aligned_short"][1] == 0.0
+    assert scores.containment[0] > 0.6 and scores.containment[1] < 0.05
+
+
+def test_a_model_file_of_ones_own_is_used_and_a_bad_one_is_one_line(tmp_path: Path, seeds_dir: Path) -> None:
+    d = load_model().to_dict()
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({**d, "threshold": 0.999999}), encoding="utf-8")
+    body = _para(180, 1)
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("\n".join(json.dumps({"id": i, "text": t}) for i, t in
+                              (("a1", body), ("a2", _para(40, 2) + " " + body[300:]))) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "--decision-model", str(strict), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in (tmp_path / "o" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["status"] for r in rows] == ["kept", "kept"]  # nothing reaches that threshold
+    (tmp_path / "bad.json").write_text('{"features": ["no_such_feature"]}', encoding="utf-8")
+    for bad in (tmp_path / "bad.json", tmp_path / "missing.json"):
+        res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "--decision-model", str(bad), "-q"])
+        assert res.exit_code != 0 and "Traceback" not in res.output and "decision model" in res.output, res.output
+    with pytest.raises(ConfigError):
+        load_model(str(tmp_path / "missing.json"))

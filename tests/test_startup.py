@@ -1,0 +1,99 @@
+"""Start-up structure (issue 16): what each command imports, checked in fresh processes, not timed.
+
+A command pays for every module it loads on every run; the heavy optional
+libraries must stay out of the commands that do not use them. The times
+themselves are measured by ``scripts/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.candidates.banding import band_params
+from dedup.sketch import pinned
+from dedup.sketch.signatures import permutations
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Loaded by ``dedup dedupe seeds`` would mean a start-up cost for nothing: the
+# service, the Dask backend, Parquet, the redis index, plots, the worker pool
+# (a feed of one chunk runs in-process), datasketch with the SciPy integrators
+# it imports (its answers for the default settings are pinned), SciPy's sparse
+# matrices and scikit-learn (the seeds have no candidate pair to score), ftfy
+# (stories only) and rich (tables and bars on a terminal only).
+NEVER_FOR_A_SMALL_DEDUPE = ["dask", "distributed", "fastapi", "uvicorn", "redis", "pyarrow", "sklearn", "matplotlib",
+                            "joblib", "datasketch", "scipy", "ftfy", "rich"]
+
+
+def modules_after(*argv: str) -> set[str]:
+    """The modules loaded by ``dedup ARGV`` in a fresh interpreter (and its exit code, which must be 0)."""
+    code = (
+        "import json, runpy, sys\n"
+        f"sys.argv = ['dedup', *{list(argv)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('dedup', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], names: list[str]) -> list[str]:
+    return sorted(n for n in names if n in modules)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"], ids=["serial", "jobs-2"])
+def test_dedupe_seeds_loads_no_optional_library(tmp_path: Path, jobs: str) -> None:
+    modules = modules_after("dedupe", str(REPO / "seeds"), "--out", str(tmp_path), "-j", jobs)
+    assert loaded(modules, NEVER_FOR_A_SMALL_DEDUPE) == []
+    assert (tmp_path / "decisions.jsonl").exists()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["dedupe", "--help"]], ids=["help", "dedupe-help"])
+def test_help_loads_no_stage(argv: list[str]) -> None:
+    modules = modules_after(*argv)
+    assert loaded(modules, ["numpy", "scipy", "datasketch", "xxhash"]) == []
+    assert not [m for m in modules if m.startswith(("dedup.flows", "dedup.sketch", "dedup.candidates", "dedup.verify"))]
+
+
+def test_help_is_complete() -> None:
+    out = subprocess.run([sys.executable, "-m", "dedup", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    for command in ("dedupe", "repeats", "stories", "similarity", "eval", "explain-params", "index", "serve"):
+        assert command in out.stdout
+
+
+def test_pinned_answers_are_datasketchs() -> None:
+    """Every pinned entry equals what the installed datasketch answers (rebuild with scripts/build_datasketch_pinned.py)."""
+    from datasketch import MinHash, MinHashLSH
+
+    table = pinned._table()
+    assert table, "the pinned table does not match the installed datasketch: run scripts/build_datasketch_pinned.py"
+    assert (128, 1) in table["permutations"] and (0.3, 128, 0.5) in table["band_params"]  # the defaults
+    for (num_perm, seed), (a, b) in table["permutations"].items():
+        da, db = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        assert np.array_equal(np.array(a, np.uint64), da) and np.array_equal(np.array(b, np.uint64), db)
+        pa, pb = permutations(num_perm, seed)
+        assert pa.dtype == pb.dtype == np.uint32 and np.array_equal(pa, da) and np.array_equal(pb, db)
+    for (threshold, num_perm, w), (b, r) in table["band_params"].items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(w, 1.0 - w))
+        assert (lsh.b, lsh.r) == (b, r) == band_params(threshold, num_perm, w)
+
+
+def test_unpinned_settings_ask_datasketch() -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    assert pinned.pinned_band_params(0.33, 100, 0.5) is None and pinned.pinned_permutations(100, 7) is None
+    lsh = MinHashLSH(threshold=0.33, num_perm=100)
+    assert band_params(0.33, 100, 0.5) == (lsh.b, lsh.r)
+    a, b = permutations(100, 7)
+    assert np.array_equal(a, MinHash(num_perm=100, seed=7).permutations[0])
