@@ -32,7 +32,7 @@ from _common import load_saudinewsnet, run_info, saudinewsnet_dir, write_result 
 
 from dedup.config import DedupConfig  # noqa: E402
 from dedup.flows.dedupe import dedupe  # noqa: E402
-from dedup.io.dedupe_out import decision_rows  # noqa: E402
+from dedup.io.dedupe_rows import decision_rows  # noqa: E402
 from dedup.io.readers import read_articles  # noqa: E402
 from dedup.runtime import Runtime  # noqa: E402
 from dedup.store.history import open_index  # noqa: E402

@@ -101,9 +101,10 @@ def test_features_are_oriented_by_the_shorter_side_and_alignment_is_asked_for_ex
                    size_i=np.array([400.0]), size_j=np.array([100.0]), rare_inter=np.array([10.0]),
                    rare_i=np.array([40.0]), rare_j=np.array([12.0]))
     ctx = PairContext.of(np.array([0, 0]), np.array([0.0, 86400.0 * 3]), np.array([[0, 1]]))
-    x = dict(zip(KNOWN[:11], feature_matrix(s, ctx, None, KNOWN[:11])[0]))
+    x = dict(zip(KNOWN[:12], feature_matrix(s, ctx, None, KNOWN[:12])[0]))
     assert x["contain_short"] == 0.9 and x["contain_long"] == 0.25  # j is the shorter article
     assert x["rare_contain"] == pytest.approx(10 / 12) and x["rare_jaccard"] == pytest.approx(10 / 42)
+    assert x["rare_none"] == 0.0
     assert x["same_source"] == 1.0 and x["log_days"] == pytest.approx(np.log1p(3.0)) and x["undated"] == 0.0
     with pytest.raises(ValueError, match="alignment"):
         feature_matrix(s, ctx, None, KNOWN)

@@ -19,7 +19,7 @@ from dedup.config import DedupConfig
 from dedup.errors import ConfigError
 from dedup.exec import LocalExecutor, open_executor
 from dedup.flows.dedupe import dedupe
-from dedup.io.dedupe_out import decision_rows, pair_rows
+from dedup.io.dedupe_rows import decision_rows, pair_rows
 from dedup.runtime import Runtime
 from dedup.types import Article
 

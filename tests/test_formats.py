@@ -437,3 +437,21 @@ def test_parquet_outputs_hold_lone_surrogates_as_replacement_characters(tmp_path
     assert write_rows(tmp_path / "x.parquet", rows) == 2
     got = pq.read_table(tmp_path / "x.parquet").to_pylist()
     assert got[0]["reason"] == "key \ufffd here" and got[0]["x"] == {"k\ufffd": 1} and got[1]["reason"] == "\ufffd alone"
+
+
+def test_eval_reads_a_run_written_as_parquet(tmp_path: Path) -> None:
+    (tmp_path / "f.jsonl").write_bytes(jsonl_bytes(feed()))
+    gold = tmp_path / "gold.jsonl"
+    rows = feed()
+    pairs = [(0, 16), (1, 17), (2, 18), (3, 19), (0, 1), (2, 3), (4, 5), (6, 7)]  # copies of the originals, then not
+    gold.write_text("\n".join(json.dumps({"id1": rows[a]["url"], "id2": rows[b]["url"], "label": "DUP" if b >= 16 else "NO"})
+                              for a, b in pairs) + "\n", encoding="utf-8")
+    scores = []
+    for fmt in ("jsonl", "parquet"):
+        out = tmp_path / fmt
+        assert dedupe(tmp_path / "f.jsonl", "--out", out, "--output-format", fmt)[0] == 0
+        res = CliRunner().invoke(app, ["eval", str(out), "--gold", str(gold)])
+        assert res.exit_code == 0, res.output
+        report = json.loads(res.output)
+        scores.append({k: v for k, v in report.items() if k not in ("run", "run_dir")})
+    assert scores[0] == scores[1] and scores[0]["pairwise"]["tp"] == 4

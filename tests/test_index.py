@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from dedup.cli import app
 from dedup.config import DedupConfig, MinHashConfig
 from dedup.flows.dedupe import dedupe
-from dedup.io.dedupe_out import decision_rows
+from dedup.io.dedupe_rows import decision_rows
 from dedup.runtime import Runtime
 from dedup.store.history import open_index
 from dedup.store.index import HistoryError

@@ -9,7 +9,7 @@ import pytest
 from _servers import batches, start_redis
 from dedup.config import DedupConfig
 from dedup.flows.dedupe import dedupe
-from dedup.io.dedupe_out import decision_rows
+from dedup.io.dedupe_rows import decision_rows
 from dedup.runtime import Runtime
 from dedup.store.history import open_index
 

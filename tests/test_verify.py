@@ -66,3 +66,5 @@ def test_idf_is_bit_identical_to_scikit_learns_transformer() -> None:
     assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
     assert np.array_equal(a.data, b.data)  # bit for bit, not approximately
     assert np.array_equal(ours.transform(fitted).data, theirs.transform(fitted).tocsr().data)
+    empty_row = sp.vstack([other, sp.csr_matrix((1, TOKEN_COLUMNS))]).tocsr()  # a row with nothing stays empty
+    assert np.array_equal(ours.transform(empty_row).data, theirs.transform(empty_row).tocsr().data)

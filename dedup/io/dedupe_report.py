@@ -11,17 +11,12 @@ lists ``contained_in`` (a short item printed inside roundups) opens on
 those longer articles too.
 
 Feeds are untrusted input, and the page follows the rules of
-:mod:`dedup.io.report`: every string from the feed goes through
-:func:`html.escape` with ``quote=True`` (a marked text is cut at the
-passage bounds first and each piece escaped on its own, so a mark never
-splits an entity or a tag); the page loads nothing and carries a
-Content-Security-Policy; each feed string sits in an element that isolates
-its direction (``dir="auto"`` per paragraph, ``<bdi>`` in a line of
-several), so an unclosed right-to-left override cannot reverse its
-neighbours; and ``overflow-wrap:anywhere`` wraps unbroken strings.
+:mod:`dedup.io.safe_html`: every feed string escaped (a marked text cut at
+the passage bounds first, each piece escaped on its own), its direction
+isolated, nothing loaded, a Content-Security-Policy.
 
 Texts: a run keeps none, so they are read back from the records spooled
-while the feed streamed by (:class:`ReportSpool`), in one pass and only for
+while the feed streamed by (:mod:`dedup.io.spool`), in one pass and only for
 the articles the page shows. A budget bounds the memory and the page: at
 most :data:`TEXT_CHARS` characters of one text (shown and aligned), at most
 ``page_chars`` characters of text on the page, shared out group by group,
@@ -33,12 +28,8 @@ page shows its id, source and date and says it is from an earlier feed.
 
 from __future__ import annotations
 
-import json
-from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
-from itertools import groupby
 from os import PathLike
 from typing import Any
 
@@ -47,11 +38,12 @@ import numpy as np
 from .. import __version__
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
-from ..types import Article
-from .dedupe_out import RecordSpool, decision_rows
-from .readers.records import FIELD_ALIASES
+from .dedupe_rows import KEEP_WORDS, decision_rows
+from .safe_html import bdi, esc, marked_paragraphs, page, short
+from .spool import RecordSpool, ReportSpool, Shown, read_back
 from .writers import atomic_open
 
+# ReportSpool (from .spool) and marked_paragraphs (from .safe_html) are named here too, where callers found them
 __all__ = [
     "MAX_GROUPS", "PAGE_CHARS", "TEXT_CHARS", "ReportSpool", "marked_paragraphs", "render_dedupe_report", "write_dedupe_report",
 ]
@@ -93,59 +85,6 @@ mark{background:#ffe27a;color:inherit;padding:0}
 .also{margin-inline-start:1rem}
 """
 
-_KEEP_WORDS = {
-    "earliest": "the earliest date",
-    "longest": "the longest text",
-    "first": "the first in input order",
-    "source-priority": "the highest source priority",
-}
-
-
-class ReportSpool(RecordSpool):
-    """A :class:`~dedup.io.dedupe_out.RecordSpool` that also notes which fields of each record hold its text, headline and date.
-
-    A record's fields are found by the reader (per file, or named with
-    ``--text-field`` and the like); noting their keys while the feed streams
-    by (4 bytes an article) lets :func:`render_dedupe_report` take exactly
-    the reader's text out of a spooled record. Without it the keys are
-    guessed (:data:`~dedup.io.readers.FIELD_ALIASES`, and the text's length).
-
-    >>> spool = ReportSpool()
-    >>> [a.id for a in spool.tap([Article("a", "x y", title="T", record={"id": "a", "body": "x y", "hed": "T"}, text_key="body")])]
-    ['a']
-    >>> spool.keys(0)
-    ('body', 'hed', None)
-    >>> spool.close()
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._key_sets: dict[tuple[str, str | None, str | None], int] = {}
-        self._key_list: list[tuple[str, str | None, str | None]] = []
-        self._codes = array("I")
-
-    def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
-        """Pass ``articles`` through, writing down each one's record and the keys of its fields."""
-        return super().tap(self._note(articles))
-
-    def _note(self, articles: Iterable[Article]) -> Iterator[Article]:
-        for a in articles:
-            # the reader hands over the record's own string objects: identity finds the key without a second guess
-            title = next((k for k, v in a.record.items() if v is a.title), None) if a.title else None
-            date = next((k for k, v in a.record.items() if v is a.date), None) if a.date else None
-            keys = (a.text_key, title, date)
-            code = self._key_sets.get(keys)
-            if code is None:
-                code = self._key_sets[keys] = len(self._key_list)
-                self._key_list.append(keys)
-            self._codes.append(code)
-            yield a
-
-    def keys(self, pos: int) -> tuple[str, str | None, str | None]:
-        """The keys of the text, headline and date (None: absent) in the record at position ``pos``."""
-        return self._key_list[self._codes[pos]]
-
-
 # --- what the page shows -------------------------------------------------------------
 
 
@@ -155,16 +94,6 @@ class _Group:
     keeper: int  # a position; >= n: an article of the history index
     members: tuple[int, ...]  # the copies listed, in input order
     size: int  # articles of the group (a stored keeper counted)
-
-
-@dataclass(frozen=True)
-class _Shown:
-    """What the page shows of one article of the feed, read back from its record."""
-
-    title: str
-    date: str
-    text: str | None  # the first TEXT_CHARS characters, when a comparison shows it
-    length: int
 
 
 def _groups(result: DedupResult, max_groups: int) -> tuple[list[_Group], int, int]:
@@ -185,56 +114,6 @@ def _groups(result: DedupResult, max_groups: int) -> tuple[list[_Group], int, in
         copies = members[starts[g] : starts[g] + counts[g]]
         out.append(_Group(int(labels[g]), k, tuple(int(p) for p in copies if p != k), int(sizes[g])))
     return out, len(labels), int(sizes[order[max_groups:]].sum())
-
-
-def _guess_keys(record: Mapping[str, Any], length: int) -> tuple[str | None, str | None, str | None]:
-    """The keys of a record's text (an alias, else any string of the text's length), headline and date."""
-    fold = {str(k).casefold(): k for k in reversed(list(record))}  # the first key of each folded name wins
-
-    def alias(name: str) -> str | None:
-        return next((fold[a] for a in FIELD_ALIASES[name] if a in fold and isinstance(record[fold[a]], str)), None)
-
-    text = next((fold[a] for a in FIELD_ALIASES["text"] if a in fold and isinstance(record[fold[a]], str)
-                 and len(record[fold[a]]) == length), None)
-    if text is None:
-        text = next((k for k, v in record.items() if isinstance(v, str) and len(v) == length), None)
-    return text, alias("title"), alias("date")
-
-
-def _read_back(records: RecordSpool | Sequence[Any], wanted: Mapping[int, bool], lengths: np.ndarray) -> dict[int, _Shown]:
-    """One pass over the records: title, date (and, where ``wanted[pos]``, text) of each wanted position."""
-    out: dict[int, _Shown] = {}
-    if not wanted:
-        return out
-    last = max(wanted)
-    keys_of = records.keys if isinstance(records, ReportSpool) else None
-    lines = records.lines() if isinstance(records, RecordSpool) else iter(records)
-    for pos, rec in enumerate(lines):
-        if pos > last:
-            break
-        need_text = wanted.get(pos)
-        if need_text is None:
-            continue
-        try:
-            record = rec if isinstance(rec, dict) else json.loads(rec)
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
-        text_key, title_key, date_key = keys_of(pos) if keys_of is not None else _guess_keys(record, int(lengths[pos]))
-
-        def field(key: str | None) -> str:
-            value = record.get(key) if key is not None else None
-            return "" if value is None else value if isinstance(value, str) else str(value)
-
-        text = record.get(text_key) if text_key is not None else None
-        out[pos] = _Shown(
-            title=field(title_key)[:1000],
-            date=field(date_key)[:100],
-            text=text[:TEXT_CHARS] if need_text and isinstance(text, str) else None,
-            length=int(lengths[pos]),
-        )
-    return out
 
 
 def _positions(names: Iterable[str], result: DedupResult) -> dict[str, int]:
@@ -262,7 +141,7 @@ class _Plan:
     rows: dict[int, dict[str, Any]]  # decision rows of the keepers and copies listed
     containers: dict[int, list[int]]  # position → the longer articles its row lists (contained_in), by position
     compared: set[int]  # positions (keepers, copies) whose comparisons carry texts
-    shown: dict[int, _Shown]
+    shown: dict[int, Shown]
     have_texts: bool  # whether the records were at hand
 
 
@@ -305,90 +184,15 @@ def _plan(result: DedupResult, records: RecordSpool | Sequence[Any] | None, max_
         for o in [int(result.keeper[pos]), *containers.get(pos, ())]:
             if 0 <= o < n:
                 wanted[o] = True
-    shown = _read_back(records, wanted, lengths) if records is not None else {}
+    shown = read_back(records, wanted, lengths, TEXT_CHARS) if records is not None else {}
     return _Plan(groups, total, left_out, rows, containers, compared, shown, records is not None)
 
 
 # --- HTML ----------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def _i(value: Any) -> str:
-    """A string from the feed in a line with others: escaped, its direction isolated from theirs."""
-    return f"<bdi>{_e(value)}</bdi>"
-
-
 def _count(k: int, noun: str, plural: str | None = None) -> str:
     return f"{k:,} {noun if k == 1 else plural or noun + 's'}"
-
-
-def _short(text: str, limit: int = _TITLE_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def marked_paragraphs(text: str, spans: Sequence[tuple[int, int]], fold: bool = False) -> str:
-    """``text`` as one ``<p dir="auto">`` per line, the character ``spans`` in ``<mark>``.
-
-    The text is cut at the span bounds and at line ends first, then each
-    piece is escaped on its own: markup in the text stays text, and a mark
-    never lands inside an entity. With ``fold``, runs of two or more
-    paragraphs that neither hold a mark nor border one are folded into a
-    ``<details>`` (a short item inside a long roundup shows at once; the
-    rest of the roundup is one click away).
-
-    >>> marked_paragraphs('a <b> "c"\\nd e', [(2, 5), (10, 11)])
-    '<p dir="auto">a <mark>&lt;b&gt;</mark> &quot;c&quot;</p><p dir="auto"><mark>d</mark> e</p>'
-    """
-    pieces: list[tuple[str, bool]] = []
-    at = 0
-    for s, e in spans:
-        s = max(s, at)
-        if s > at:
-            pieces.append((text[at:s], False))
-        if e > s:
-            pieces.append((text[s:e], True))
-            at = e
-    if at < len(text):
-        pieces.append((text[at:], False))
-    paragraphs: list[list[str]] = [[]]
-    marked = [False]
-    for piece, mark in pieces:
-        for k, line in enumerate(piece.split("\n")):
-            if k:
-                paragraphs.append([])
-                marked.append(False)
-            if line:
-                paragraphs[-1].append(f"<mark>{_e(line)}</mark>" if mark else _e(line))
-                marked[-1] = marked[-1] or mark
-    html = [f'<p dir="auto">{"".join(p)}</p>' for p in paragraphs]
-    if not fold or not any(marked):
-        return "".join(html)
-    full = [k for k, p in enumerate(paragraphs) if p]  # the paragraphs with text (blank lines go with their neighbours)
-    near = set()
-    for r, k in enumerate(full):
-        if marked[k]:
-            near.update(full[max(r - 1, 0) : r + 2])
-    far = [False] * len(paragraphs)
-    prev = True  # before the first paragraph with text
-    for r, k in enumerate(full):
-        far[k] = k not in near
-        after = far[k] and (r + 1 == len(full) or full[r + 1] not in near)
-        for blank in range(full[r - 1] + 1 if r else 0, k):
-            far[blank] = prev and far[k]
-        prev = after
-    out: list[str] = []
-    for is_far, run in groupby(range(len(paragraphs)), key=far.__getitem__):
-        ks = list(run)
-        count = sum(1 for k in ks if paragraphs[k])
-        body = "".join(html[k] for k in ks)
-        if is_far and count >= 2:
-            body = f'<details class="fold"><summary>{count} paragraphs without shared passages</summary>{body}</details>'
-        out.append(body)
-    return "".join(out)
 
 
 class _Page:
@@ -416,11 +220,11 @@ class _Page:
 
     def title(self, pos: int) -> str:
         shown = self.plan.shown.get(pos)
-        return _short(shown.title) if shown else ""
+        return short(shown.title, _TITLE_CHARS) if shown else ""
 
     def meta(self, pos: int) -> str:
         """id · source · date, each isolated."""
-        parts = [_i(_short(x, _NAME_CHARS)) for x in (self.name(pos), self.source(pos), self.date(pos)) if x]
+        parts = [bdi(short(x, _NAME_CHARS)) for x in (self.name(pos), self.source(pos), self.date(pos)) if x]
         if pos >= self.n:
             parts.append("from an earlier feed")
         return " · ".join(parts)
@@ -428,9 +232,9 @@ class _Page:
     # the parts of the page
 
     def side(self, pos: int, label: str, spans: Sequence[tuple[int, int]] | None, share: float | None) -> str:
-        head = f'<h3 dir="auto">{label} · {_i(_short(self.name(pos), _NAME_CHARS))}</h3>'
+        head = f'<h3 dir="auto">{label} · {bdi(short(self.name(pos), _NAME_CHARS))}</h3>'
         title = self.title(pos)
-        head += (f'<div class="title" dir="auto">{_e(title)}</div>' if title else "") + f'<div class="meta">{self.meta(pos)}</div>'
+        head += (f'<div class="title" dir="auto">{esc(title)}</div>' if title else "") + f'<div class="meta">{self.meta(pos)}</div>'
         shown = self.plan.shown.get(pos)
         if pos >= self.n:
             return (f'<section class="side">{head}<p class="note">From an earlier feed (the history index): its text is '
@@ -476,21 +280,21 @@ class _Page:
                 parts.append(f'<div class="also">{what}</div>')
         rest = [c for c in named if c not in shown and c != self.name(keeper)]
         if rest:
-            parts.append(f'<div class="also">also contained in {", ".join(_i(_short(c, _NAME_CHARS)) for c in rest)}</div>')
+            parts.append(f'<div class="also">also contained in {", ".join(bdi(short(c, _NAME_CHARS)) for c in rest)}</div>')
         return "".join(parts)
 
     def scores(self, row: Mapping[str, Any]) -> str:
         s = row.get("scores") or {}
-        items = [f"{k} {_e(s[k])}" for k in ("jaccard", "containment", "cosine", "probability") if s.get(k) is not None]
+        items = [f"{k} {esc(s[k])}" for k in ("jaccard", "containment", "cosine", "probability") if s.get(k) is not None]
         return f'<span class="scores">{" · ".join(items)}</span>' if items else ""
 
     def copy(self, pos: int, keeper: int) -> str:
         row = self.plan.rows.get(pos, {})
         rel = row.get("relation") or row.get("status") or ""
         title = self.title(pos)
-        line = (f'<span class="rel rel-{_e(rel)}">{_e(rel)}</span> {self.meta(pos)}'
-                + (f' — <span dir="auto">{_e(title)}</span>' if title else "")
-                + self.scores(row) + f'<span class="reason" dir="auto">{_e(row.get("reason", ""))}</span>')
+        line = (f'<span class="rel rel-{esc(rel)}">{esc(rel)}</span> {self.meta(pos)}'
+                + (f' — <span dir="auto">{esc(title)}</span>' if title else "")
+                + self.scores(row) + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
         if pos not in self.plan.compared:
             why = "the page's size limit is reached" if self.plan.have_texts else "the texts are not available"
             return f'<li>{line}<span class="note">Text not shown: {why}; see decisions.jsonl.</span>{self.also(pos, keeper, "this copy")}</li>'
@@ -506,35 +310,35 @@ class _Page:
         row = self.plan.rows.get(k, {})
         title = self.title(k)
         line = (f'<span class="rel rel-kept">kept</span> {self.meta(k)}'
-                + (f' — <span dir="auto">{_e(title)}</span>' if title else "")
-                + f'<span class="reason" dir="auto">{_e(row.get("reason", ""))}</span>')
+                + (f' — <span dir="auto">{esc(title)}</span>' if title else "")
+                + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
         extra = self.also(k, k, "kept") if self.plan.containers.get(k) or row.get("contained_in") else ""
         return f'<div class="keeper">{line}{extra}</div>'
 
     def group(self, g: _Group) -> str:
         k = g.keeper
         head = self.title(k) if k < self.n else ""
-        head = head or _short(self.name(k))
+        head = head or short(self.name(k), _TITLE_CHARS)
         copies = "".join(self.copy(m, k) for m in g.members[:MAX_MEMBERS])
         more = len(g.members) - MAX_MEMBERS
         tail = f'<p class="note">…and {_count(more, "more copy", "more copies")}: see decisions.jsonl.</p>' if more > 0 else ""
-        return (f'<section class="group" data-group="{_e(self.result.group_name(g.label))}">'
-                f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="auto">{_e(head)}</span></h2>'
+        return (f'<section class="group" data-group="{esc(self.result.group_name(g.label))}">'
+                f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="auto">{esc(head)}</span></h2>'
                 f"{self.keeper(g)}<ol>{copies}</ol>{tail}</section>")
 
 
 def _settings(config: DedupConfig, history: Mapping[str, Any]) -> str:
     v, c, sh = config.verify, config.cluster, config.shingle
     if v.decision == "model":
-        model = f"the probability of the model in {_i(v.model)}" if v.model else "the shipped model's probability"
+        model = f"the probability of the model in {bdi(v.model)}" if v.model else "the shipped model's probability"
         at = f"{v.min_probability} (--min-probability)" if v.min_probability else "its threshold"
         decision = f"learned (--decision model): a candidate pair is a copy when {model} reaches {at}"
     else:
         decision = (f"rule (--decision rule): near when jaccard ≥ {v.jaccard} and cosine ≥ {v.min_cosine}; "
                     f"contained when the shorter text's containment ≥ {v.containment}")
-    keep = f"{_KEEP_WORDS.get(c.keep, c.keep)} (--keep {_e(c.keep)})"
+    keep = f"{KEEP_WORDS.get(c.keep, c.keep)} (--keep {esc(c.keep)})"
     if c.keep == "source-priority":
-        keep += ": " + ", ".join(map(_i, c.source_priority))
+        keep += ": " + ", ".join(map(bdi, c.source_priority))
     grouping = ("star (--cluster star): every copy is verified against its kept article" if c.method == "star"
                 else "union (--cluster union): connected components of the verified pairs")
     items = [
@@ -545,8 +349,8 @@ def _settings(config: DedupConfig, history: Mapping[str, Any]) -> str:
                      f"LSH candidates from Jaccard {config.index.threshold}"),
     ]
     if history:
-        items.append(("history index", f"{_i(history.get('location', ''))}"
-                      + (f", window {_e(history['window_days'])} days" if history.get("window_days") is not None else "")))
+        items.append(("history index", f"{bdi(history.get('location', ''))}"
+                      + (f", window {esc(history['window_days'])} days" if history.get("window_days") is not None else "")))
     items.append(("all settings", "summary.json"))
     return "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
 
@@ -564,8 +368,8 @@ def render_dedupe_report(
     Args:
         result: the run.
         records: where the texts are: the run's spool (a
-            :class:`ReportSpool` knows each record's fields, a plain
-            :class:`~dedup.io.dedupe_out.RecordSpool` has them guessed), or
+            :class:`~dedup.io.spool.ReportSpool` knows each record's fields, a plain
+            :class:`~dedup.io.spool.RecordSpool` has them guessed), or
             every input record in input order (dicts or JSON lines); None:
             no texts, the groups are listed without them.
         inputs: the input paths, named in the header.
@@ -578,12 +382,12 @@ def render_dedupe_report(
     if records is not None and not isinstance(records, (RecordSpool, Sequence)):
         records = None  # a one-pass iterable: unique.jsonl has read it already
     plan = _plan(result, records, max_groups, page_chars)
-    page = _Page(result, plan)
+    view = _Page(result, plan)
     status = np.bincount(result.status, minlength=3)
     counts = [("articles", len(result.table)), ("kept", int(status[KEPT])), ("duplicates", int(status[DUPLICATE])),
               ("skipped", int(status[SKIPPED])), ("duplicate groups", plan.total_groups)]
     count_html = "".join(f"<div><dt>{k}</dt><dd>{v:,}</dd></div>" for k, v in counts)
-    names = ", ".join(map(_i, inputs[:_INPUTS_SHOWN])) + (f" and {len(inputs) - _INPUTS_SHOWN} more" if len(inputs) > _INPUTS_SHOWN else "")
+    names = ", ".join(map(bdi, inputs[:_INPUTS_SHOWN])) + (f" and {len(inputs) - _INPUTS_SHOWN} more" if len(inputs) > _INPUTS_SHOWN else "")
     shown = len(plan.groups)
     if plan.total_groups == 0:
         about = "No duplicate groups: every article was kept (or skipped)."
@@ -593,20 +397,16 @@ def render_dedupe_report(
         if shown < plan.total_groups:
             about += (f" Showing the {shown:,} largest; {_count(plan.total_groups - shown, 'group')} "
                       f"({_count(plan.left_out_articles, 'article')}) left out: decisions.jsonl has every decision.")
-    body = "".join(page.group(g) for g in plan.groups)
+    body = "".join(view.group(g) for g in plan.groups)
     title = "dedup dedupe report"
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="und"><head><meta charset="utf-8">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{_CSS}</style></head><body>"
-        f'<header><h1>{title}</h1><p class="meta">dedup {_e(__version__)}'
+    return page(
+        title, _CSS,
+        f'<header><h1>{title}</h1><p class="meta">dedup {esc(__version__)}'
         + (f" · inputs: {names}" if names else "") + "</p>"
         f'<dl class="counts" id="counts">{count_html}</dl>'
         f'<dl class="settings">{_settings(result.config, result.history_counts)}</dl>'
         f'<p id="about">{about}</p></header>'
-        f"<main>{body}</main></body></html>\n"
+        f"<main>{body}</main>",
     )
 
 
@@ -622,6 +422,6 @@ def write_dedupe_report(
     Raises:
         OSError: the file cannot be written (the old one is kept).
     """
-    page = render_dedupe_report(result, records, inputs, **limits)
+    html = render_dedupe_report(result, records, inputs, **limits)
     with atomic_open(path) as f:
-        f.write(page)
+        f.write(html)

@@ -52,10 +52,13 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
     are left out.
     """
     run = Path(run_dir)
-    if level == "group":
-        rows = _jsonl(run / "decisions.jsonl")
+    name = "decisions" if level == "group" else "stories"
+    if not (run / f"{name}.jsonl").exists() and (run / f"{name}.parquet").exists():  # --output-format parquet
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(run / f"{name}.parquet", columns=["id", level]).to_pylist()
     else:
-        rows = _jsonl(run / "stories.jsonl")
+        rows = _jsonl(run / f"{name}.jsonl")
     return {
         str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
         for r in rows

@@ -116,7 +116,7 @@ def write_parquet_outputs(
 
     Args:
         out: the output folder.
-        records: a :class:`~dedup.io.dedupe_out.RecordSpool` (its
+        records: a :class:`~dedup.io.spool.RecordSpool` (its
             ``parquet_rows()`` lets the rows of Parquet inputs be copied), or
             the records as objects or JSON lines, one per article.
         keep: per article, whether it goes into ``unique.parquet``.

@@ -1,6 +1,7 @@
 """A static, self-contained HTML report of storylines, their events, members and folded duplicate groups.
 
-Feeds are untrusted input: every piece of text from them (headlines, bodies,
+Feeds are untrusted input, and the page follows the rules of
+:mod:`dedup.io.safe_html`: every piece of text from them (headlines, bodies,
 ids, sources, dates) goes through :func:`html.escape` with ``quote=True``, so
 no markup or script from a feed can run or break out of an attribute. The
 page loads nothing (inline CSS, no scripts, no fonts, no images) and carries
@@ -19,10 +20,10 @@ widening the page.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
 from ..types import Article
+from .safe_html import bdi, esc, page, short
 
 __all__ = ["render_report"]
 
@@ -45,29 +46,15 @@ _EXCERPT = 280
 _OPEN_EVENTS = 5  # events of a storyline shown before the rest is folded
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def _i(value: Any) -> str:
-    """A string from the feed in a line with others: escaped, its direction isolated from theirs."""
-    return f"<bdi>{_e(value)}</bdi>"
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1].rstrip() + "…"
-
-
 def _article_item(art: Article | None, aid: str) -> str:
     if art is None:
-        return f'<li dir="auto">{_e(aid)}</li>'
-    head = art.title.strip() or _excerpt(art.text)[:120]
-    meta = " · ".join(_i(x) for x in (art.source, art.date or "", art.id) if x)
+        return f'<li dir="auto">{esc(aid)}</li>'
+    head = art.title.strip() or short(art.text, _EXCERPT)[:120]
+    meta = " · ".join(bdi(x) for x in (art.source, art.date or "", art.id) if x)
     return (
-        f'<li><span class="headline" dir="auto">{_e(head)}</span> '
+        f'<li><span class="headline" dir="auto">{esc(head)}</span> '
         f'<span class="meta" dir="auto">{meta}</span>'
-        f'<span class="excerpt" dir="auto">{_e(_excerpt(art.text))}</span></li>'
+        f'<span class="excerpt" dir="auto">{esc(short(art.text, _EXCERPT))}</span></li>'
     )
 
 
@@ -76,24 +63,24 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
     items: list[str] = []
     for g in event["groups"]:
         first = articles.get(g["members"][0])
-        head = (first.title.strip() or _excerpt(first.text)[:120]) if first else g["group"]
+        head = (first.title.strip() or short(first.text, _EXCERPT)[:120]) if first else g["group"]
         inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
         items.append(
             f'<li><details><summary><span class="copies">{int(g["size"])} copies</span> '
-            f'<span dir="auto">{_e(head)}</span></summary><ul>{inner}</ul></details></li>'
+            f'<span dir="auto">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
-    dates = _i(event["first_date"]) if event["first_date"] else ""
+    dates = bdi(event["first_date"]) if event["first_date"] else ""
     if event["last_date"] and event["last_date"] != event["first_date"]:
-        dates += f" … {_i(event['last_date'])}"
+        dates += f" … {bdi(event['last_date'])}"
     meta = _count(int(event["size"]), "article")
     if event["sources"]:
-        meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(map(_i, event['sources']))})"
+        meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(map(bdi, event['sources']))})"
     if dates:
         meta += f" · {dates}"
     return (
-        f'<section class="event" data-event="{_e(event["event"])}" data-storyline="{_e(event["storyline"])}">'
-        f'<{heading} dir="auto">{_e(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
+        f'<section class="event" data-event="{esc(event["event"])}" data-storyline="{esc(event["storyline"])}">'
+        f'<{heading} dir="auto">{esc(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
         f"<ul>{''.join(items)}</ul></section>"
     )
 
@@ -108,14 +95,14 @@ def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[st
     last = max((e["last_date"] for e in events if e["last_date"]), default=None)
     meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
     if first:
-        meta += f" · {_i(first)}" + (f" … {_i(last)}" if last and last != first else "")
+        meta += f" · {bdi(first)}" + (f" … {bdi(last)}" if last and last != first else "")
     inner = "".join(_event_section(e, articles, heading="h3") for e in events[:_OPEN_EVENTS])
     if len(events) > _OPEN_EVENTS:  # a long storyline stays one screen tall until asked
         rest = "".join(_event_section(e, articles, heading="h3") for e in events[_OPEN_EVENTS:])
         inner += f"<details><summary>{_count(len(events) - _OPEN_EVENTS, 'more event')}</summary>{rest}</details>"
     return (
-        f'<section class="storyline" data-storyline="{_e(events[0]["storyline"])}">'
-        f'<h2 dir="auto">{_e(events[0]["label"])}</h2><div class="meta" dir="auto">{meta}</div>{inner}</section>'
+        f'<section class="storyline" data-storyline="{esc(events[0]["storyline"])}">'
+        f'<h2 dir="auto">{esc(events[0]["label"])}</h2><div class="meta" dir="auto">{meta}</div>{inner}</section>'
     )
 
 
@@ -164,12 +151,5 @@ def render_report(
         f"showing {_count(shown, 'event')}."
     )
     body = "".join(parts)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="und"><head><meta charset="utf-8">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1 dir="auto">{_e(title)}</h1><p class="meta" id="summary">{_e(summary)}</p>'
-        f"<main>{body}</main></body></html>\n"
-    )
+    head = f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p>'
+    return page(title, _CSS, f"{head}<main>{body}</main>")

@@ -14,7 +14,8 @@ fewer shingles:
   ``contain_long``, ``cosine``: the exact scores of :mod:`.scores`;
 * ``rare_jaccard``, ``rare_contain``: the same two over the *rare* words only
   (not common in news: names, places, figures): a template filled with other
-  names shares its wording but not these;
+  names shares its wording but not these; ``rare_none`` marks a shorter side
+  with no rare word at all (then the two say nothing, rather than "none shared");
 * ``log_size_ratio``, ``log_min_size``: how different the lengths are, and
   how long the shorter is (a short text shares a passage by chance less
   often than it seems);
@@ -52,6 +53,7 @@ KNOWN = (
     "cosine",
     "rare_jaccard",
     "rare_contain",
+    "rare_none",
     "log_size_ratio",
     "log_min_size",
     "same_source",
@@ -114,6 +116,7 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
         "cosine": scores.cosine,
         "rare_jaccard": rare_jaccard,
         "rare_contain": rare_contain,
+        "rare_none": (r_short == 0).astype(np.float64),
         "log_size_ratio": np.log((long_size + 1.0) / (short_size + 1.0)),
         "log_min_size": np.log1p(short_size),
         "same_source": context.same_source.astype(np.float64),

@@ -1,0 +1,129 @@
+"""The rows of ``decisions.jsonl`` and ``pairs.jsonl``: each article's decision and each verified edge, in words.
+
+Positions become ids here (:meth:`~dedup.results.DedupResult.name`, which
+also names the articles of the history index); every decision was made by
+the flow, and a row only says it: status, group, keeper, relation, scores
+(rounded to 4 places, NaN as null) and the reason, a sentence. The same rows
+feed the JSONL and Parquet writers (:mod:`dedup.io.dedupe_out`), the page
+(:mod:`dedup.io.dedupe_report`) and the service (:mod:`dedup.serve.engine`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, SKIPPED, STATUS, DedupResult
+from ..verify import CONTAINED, RELATIONS
+
+__all__ = ["KEEP_WORDS", "decision_rows", "pair_rows"]
+
+
+KEEP_WORDS = {  #: each --keep policy, as the reasons say it
+    "earliest": "the earliest date",
+    "longest": "the longest text",
+    "first": "the first in input order",
+    "source-priority": "the highest source priority",
+}
+
+
+def _r(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 4)
+
+
+def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
+    """One decision per article, in input order (with ``repeats`` when they were counted)."""
+    repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
+    table = result.table
+    ids, lengths = table.ids, table.lengths
+    n = len(table)
+    in_group = result.group[result.group >= 0]
+    sizes = np.bincount(in_group, minlength=max(n, int(in_group.max()) + 1 if len(in_group) else 0)) if n else np.zeros(0, int)
+    policy = result.config.cluster.keep
+    keep_reason = result.keep_reason
+
+    def why_kept(k: int) -> str:
+        """What made ``k`` the keeper, in words (decided by the flow: ``keep_reason``)."""
+        flags = int(keep_reason[k])
+        why = "the first in input order (no date to compare)" if flags & KEEP_FIRST_UNDATED else KEEP_WORDS[policy]
+        if flags & KEEP_NOT_CONTAINED:  # star grouping never keeps a text contained in a longer one
+            why += " among the copies not contained in a longer article"
+        return why
+
+    name, hist = result.name, result.history
+    containers = _containers(result)
+
+    def length(k: int) -> int:
+        return int(lengths[k]) if k < n else int(hist.lengths[k - n])  # type: ignore[union-attr]
+
+    for pos in range(n):
+        status = int(result.status[pos])
+        g = int(result.group[pos])
+        row: dict[str, Any] = {
+            "id": ids[pos],
+            "status": STATUS[status],
+            "group": result.group_name(g),
+            "duplicate_of": None,
+            "relation": None,
+            "scores": None,
+            "reason": "",
+        }
+        if status == SKIPPED:
+            row["reason"] = "skipped: " + result.reason_skipped[pos]
+        elif status == DUPLICATE:
+            k = int(result.keeper[pos])
+            rel = int(result.relation[pos])
+            jac, cont, cos, prob = (_r(x) for x in result.scores[pos])
+            row["duplicate_of"] = name(k)
+            row["relation"] = RELATIONS[rel]
+            row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos, "probability": prob}
+            if rel == CONTAINED:
+                what = f"contained in {name(k)}" if lengths[pos] <= length(k) else f"contains {name(k)}"
+            else:
+                what = f"{RELATIONS[rel]} copy of {name(k)}"
+            if k >= n:  # an article of an earlier feed, from the history index
+                ref = k - n
+                row["seen_before"] = {"date": hist.dates[ref], "source": hist.sources[ref]}  # type: ignore[union-attr]
+                when = f" ({hist.dates[ref]})" if hist.dates[ref] else ""  # type: ignore[union-attr]
+                row["reason"] = f"{what}; seen before{when}: kept in an earlier feed, already in the index"
+            else:
+                row["reason"] = f"{what}; of {sizes[g]} copies {name(k)} is kept as {why_kept(k)} (--keep {policy})"
+        elif g >= 0:
+            row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
+        else:
+            row["reason"] = "no duplicate found"
+        row["contained_in"] = [name(k) for k in containers.get(pos, ())]
+        if repeats is not None:
+            row["repeats"] = repeats[pos]
+        yield row
+
+
+def _containers(result: DedupResult) -> dict[int, list[int]]:
+    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups)."""
+    out: dict[int, list[int]] = {}
+    rel, s = result.pair_relation, result.pair_scores
+    for m in np.flatnonzero(rel == CONTAINED).tolist():
+        i, j = (int(x) for x in result.pairs[m])
+        small, big = (i, j) if s.contain_ij[m] >= s.contain_ji[m] else (j, i)
+        out.setdefault(small, []).append(big)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
+    """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
+    s = result.pair_scores
+    name = result.name
+    for m, (i, j) in enumerate(result.pairs.tolist()):
+        yield {
+            "id1": name(i),
+            "id2": name(j),
+            "relation": RELATIONS[int(result.pair_relation[m])],
+            "jaccard": _r(s.jaccard[m]),
+            "containment_1_in_2": _r(s.contain_ij[m]),
+            "containment_2_in_1": _r(s.contain_ji[m]),
+            "cosine": _r(s.cosine[m]),
+            "probability": None if s.probability is None else _r(s.probability[m]),
+        }

@@ -1,0 +1,126 @@
+"""Safe HTML from untrusted feed text: the rules both ``report.html`` pages follow, in one place.
+
+Feeds are untrusted input. Every string from them goes through
+:func:`html.escape` with ``quote=True`` (:func:`esc`), so no markup or script
+from a feed can run or break out of an attribute; a text with marks is cut at
+the mark bounds first and each piece escaped on its own, so a mark never
+splits an entity or a tag (:func:`marked_paragraphs`). A page loads nothing
+(inline CSS, no scripts, fonts or images) and carries a
+Content-Security-Policy that forbids loading anything anyway (:func:`page`).
+Every feed string sits in an element that isolates its direction
+(``dir="auto"`` per paragraph, :func:`bdi` in a line of several), so an
+unclosed right-to-left override cannot reverse its neighbours; the pages'
+CSS wraps unbroken strings anywhere (``overflow-wrap:anywhere``).
+
+Used by :mod:`dedup.io.report` (stories) and :mod:`dedup.io.dedupe_report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from itertools import groupby
+from typing import Any
+
+__all__ = ["bdi", "esc", "marked_paragraphs", "page", "short"]
+
+
+def esc(value: Any) -> str:
+    """``value`` as HTML text, quotes escaped too (None: empty).
+
+    >>> esc('<a href="x">') + esc(None)
+    '&lt;a href=&quot;x&quot;&gt;'
+    """
+    return escape("" if value is None else str(value), quote=True)
+
+
+def bdi(value: Any) -> str:
+    """A string from the feed in a line with others: escaped, its direction isolated from theirs.
+
+    >>> bdi("a&b")
+    '<bdi>a&amp;b</bdi>'
+    """
+    return f"<bdi>{esc(value)}</bdi>"
+
+
+def short(text: str, limit: int) -> str:
+    """``text`` on one line (runs of white space made one space), cut to ``limit`` characters with an ellipsis.
+
+    >>> short("a  b\\n c", 10), short("abcdef", 4)
+    ('a b c', 'abc…')
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def page(title: str, css: str, body: str) -> str:
+    """A self-contained HTML document: ``title`` (escaped), inline ``css``, a policy that loads nothing, then ``body`` (HTML)."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="und"><head><meta charset="utf-8">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{css}</style></head><body>"
+        f"{body}</body></html>\n"
+    )
+
+
+def marked_paragraphs(text: str, spans: Sequence[tuple[int, int]], fold: bool = False) -> str:
+    """``text`` as one ``<p dir="auto">`` per line, the character ``spans`` in ``<mark>``.
+
+    The text is cut at the span bounds and at line ends first, then each
+    piece is escaped on its own: markup in the text stays text, and a mark
+    never lands inside an entity. With ``fold``, runs of two or more
+    paragraphs that neither hold a mark nor border one are folded into a
+    ``<details>`` (a short item inside a long roundup shows at once; the
+    rest of the roundup is one click away).
+
+    >>> marked_paragraphs('a <b> "c"\\nd e', [(2, 5), (10, 11)])
+    '<p dir="auto">a <mark>&lt;b&gt;</mark> &quot;c&quot;</p><p dir="auto"><mark>d</mark> e</p>'
+    """
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for s, e in spans:
+        s = max(s, at)
+        if s > at:
+            pieces.append((text[at:s], False))
+        if e > s:
+            pieces.append((text[s:e], True))
+            at = e
+    if at < len(text):
+        pieces.append((text[at:], False))
+    paragraphs: list[list[str]] = [[]]
+    marked = [False]
+    for piece, mark in pieces:
+        for k, line in enumerate(piece.split("\n")):
+            if k:
+                paragraphs.append([])
+                marked.append(False)
+            if line:
+                paragraphs[-1].append(f"<mark>{esc(line)}</mark>" if mark else esc(line))
+                marked[-1] = marked[-1] or mark
+    html = [f'<p dir="auto">{"".join(p)}</p>' for p in paragraphs]
+    if not fold or not any(marked):
+        return "".join(html)
+    full = [k for k, p in enumerate(paragraphs) if p]  # the paragraphs with text (blank lines go with their neighbours)
+    near = set()
+    for r, k in enumerate(full):
+        if marked[k]:
+            near.update(full[max(r - 1, 0) : r + 2])
+    far = [False] * len(paragraphs)
+    prev = True  # before the first paragraph with text
+    for r, k in enumerate(full):
+        far[k] = k not in near
+        after = far[k] and (r + 1 == len(full) or full[r + 1] not in near)
+        for blank in range(full[r - 1] + 1 if r else 0, k):
+            far[blank] = prev and far[k]
+        prev = after
+    out: list[str] = []
+    for is_far, run in groupby(range(len(paragraphs)), key=far.__getitem__):
+        ks = list(run)
+        count = sum(1 for k in ks if paragraphs[k])
+        body = "".join(html[k] for k in ks)
+        if is_far and count >= 2:
+            body = f'<details class="fold"><summary>{count} paragraphs without shared passages</summary>{body}</details>'
+        out.append(body)
+    return "".join(out)
