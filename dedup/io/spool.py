@@ -40,6 +40,8 @@ class RecordSpool:
     ['a']
     >>> list(spool.lines())
     [b'{"id":"a"}\\n']
+    >>> next(spool.lines()), list(spool.lines())  # a reader that stops early leaves the spool readable
+    (b'{"id":"a"}\\n', [b'{"id":"a"}\\n'])
     >>> spool.close()
     """
 
@@ -73,7 +75,8 @@ class RecordSpool:
         """The records written, in order, as JSON lines (bytes: copied out without decoding)."""
         self._file.flush()
         self._file.seek(0)
-        yield from self._file
+        for line in self._file:  # not ``yield from``: closing this generator early would close the file too
+            yield line
 
     def close(self) -> None:
         self._file.close()
