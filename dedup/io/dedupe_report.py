@@ -48,11 +48,11 @@ __all__ = [
     "MAX_GROUPS", "PAGE_CHARS", "TEXT_CHARS", "ReportSpool", "marked_paragraphs", "render_dedupe_report", "write_dedupe_report",
 ]
 
-MAX_GROUPS = 300  #: groups shown, largest first
+MAX_GROUPS = 100  #: groups shown, largest first (a page to browse; decisions.jsonl holds every group)
 MAX_MEMBERS = 200  #: copies listed per group (the rest counted)
 MAX_CONTAINERS = 3  #: longer articles an item is compared with (``contained_in``; the rest named)
 TEXT_CHARS = 20_000  #: characters of one text shown and aligned
-PAGE_CHARS = 5_000_000  #: characters of text on the page (~10 MB of Arabic)
+PAGE_CHARS = 2_000_000  #: characters of text on the page (~4 MB of Arabic: a page a browser opens at once)
 _TITLE_CHARS = 160
 _NAME_CHARS = 120  # of an id, a source or a date in a line of several (hostile feeds have megabyte names)
 _INPUTS_SHOWN = 10
