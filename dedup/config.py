@@ -7,11 +7,8 @@ with a message that says what is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal, TypeVar, get_type_hints
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeVar
 
 from .errors import ConfigError
 
@@ -27,10 +24,6 @@ __all__ = [
     "ShingleConfig",
     "StoriesConfig",
     "VerifyConfig",
-    "build_settings",
-    "cli_fields",
-    "from_dict",
-    "load_toml",
 ]
 
 T = TypeVar("T")
@@ -392,106 +385,3 @@ class StoriesConfig:
             self.storyline_linkage <= self.event_linkage,
             f"storyline_linkage ({self.storyline_linkage}) must be <= event_linkage ({self.event_linkage}): storylines are the coarser level",
         )
-
-
-def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T:
-    """Build the frozen config ``cls`` from plain data (a TOML table, a ``summary.json`` section).
-
-    Nested tables fill nested configs; keys not given keep their defaults;
-    lists become tuples. An unknown key is an error naming it and the keys
-    allowed, so a typo in a config file never passes silently.
-
-    >>> from_dict(DedupConfig, {"verify": {"jaccard": 0.5}}).verify.jaccard
-    0.5
-    """
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    hints = _type_hints(cls)
-    for key, value in data.items():
-        if key not in known:
-            raise ConfigError(f"{where}: unknown setting {key!r}; allowed: {', '.join(sorted(known))}")
-        if not known[key].init:  # fixed by the code (e.g. the sketch scheme): only its own value is accepted
-            if value != known[key].default:
-                raise ConfigError(f"{where}.{key} is fixed to {known[key].default!r} in this version, got {value!r}")
-            continue
-        hint = hints[key]
-        if is_dataclass(hint):
-            kwargs[key] = from_dict(hint, value, f"{where}.{key}")  # type: ignore[arg-type]
-        elif isinstance(value, list):
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """The tables of a TOML config file (``dedupe``, ``stories``, ``repeats``, ``runtime``).
-
-    Raises:
-        ConfigError: the file is missing or not valid TOML (the message names
-            the file and, for syntax errors, the line).
-    """
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-
-
-TABLES = ("dedupe", "stories", "repeats", "runtime")
-"""The tables of a config file, and of ``summary.json``'s ``config``."""
-
-
-@lru_cache(maxsize=None)
-def _type_hints(cls: type) -> dict[str, Any]:
-    """``get_type_hints(cls)``, evaluated once per class: every command of the CLI asks for its configs' options at start-up."""
-    return get_type_hints(cls)
-
-
-def cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
-    """``(path, field, type)`` of every field of ``cls`` (nested configs included) that is a command-line option."""
-    hints = _type_hints(cls)
-    for f in fields(cls):
-        hint = hints[f.name]
-        if is_dataclass(hint):
-            if f.metadata.get("cli", True) is not False:
-                yield from cli_fields(hint, (*path, f.name))
-        elif "cli" in f.metadata:
-            yield (*path, f.name), f, hint
-
-
-def build_settings(sections: dict[str, type], specs: list[tuple[str, str, tuple[str, ...], bool]], given: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
-    """Each section's config: its defaults, then the file's table, then the options given (not None).
-
-    ``specs`` are ``(option name, section, field path, is a comma list)``.
-    """
-    tables: dict[str, Any] = load_toml(config_file) if config_file is not None else {}
-    unknown = sorted(set(tables) - set(TABLES))
-    if unknown:
-        raise ConfigError(f"{config_file}: unknown table [{unknown[0]}]; allowed: {', '.join(f'[{t}]' for t in TABLES)}")
-    data = {section: _copy(tables.get(section, {})) for section in sections}
-    for name, section, path, is_list in specs:
-        value = given[name]
-        if value is None:
-            continue
-        if is_list:
-            value = [s.strip() for s in value.split(",") if s.strip()]
-        node = data[section]
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    where = str(config_file) if config_file else "options"
-    return {section: from_dict(cls, data[section], f"{where}: [{section}]") for section, cls in sections.items()}
-
-
-def _copy(table: Any) -> Any:
-    return {k: _copy(v) for k, v in table.items()} if isinstance(table, dict) else table

@@ -19,8 +19,8 @@ from dedup.config import (
     ShingleConfig,
     StoriesConfig,
     VerifyConfig,
-    from_dict,
 )
+from dedup.settings import from_dict
 from dedup.errors import ConfigError
 
 BAD = [

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal, Optional
 
 import typer
 
-from ..config import ReadConfig, build_settings, cli_fields
+from ..config import ReadConfig
+from ..settings import build_settings, cli_fields
 from ..errors import DedupError
 
 __all__ = ["Inputs", "Out", "OutputFormat", "Quiet", "StorageOptions", "settings_from", "user_errors"]

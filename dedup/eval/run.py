@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DedupConfig, ReadConfig, from_dict
+from ..config import DedupConfig, ReadConfig
+from ..settings import from_dict
 from ..errors import ConfigError, InputFormatError
 from ..io.gold import read_gold, read_run
 from .metrics import adjusted_rand, bcubed, pair_counts, pairwise_prf, prf_counts, sweep
