@@ -353,6 +353,7 @@ class StoriesConfig:
     event_linkage: float = opt(0.2, "--event-linkage", "Average cosine over all cross pairs two events need to merge (the chaining guard).")
     storyline_threshold: float = opt(0.07, "--storyline-threshold", "Centroid cosine from which two events may share a storyline.")
     storyline_linkage: float = opt(0.05, "--storyline-linkage", "Average centroid cosine two storylines need to merge.")
+    centroid_terms: int = 256  # weights an event centroid keeps for storylines (events stream; the rows go)
     number_penalty: float = 0.3
     min_numbers: int = 3
     template_cosine: float = 0.5  # same-story SemEval pairs with disjoint numbers reach 0.41; templated reports ~0.7
@@ -375,6 +376,7 @@ class StoriesConfig:
         _unit("candidate_max_df_fraction", self.candidate_max_df_fraction)
         _unit("min_word_cosine", self.min_word_cosine)
         _check(self.chunk_rows >= 1, f"chunk_rows must be >= 1, got {self.chunk_rows}")
+        _check(self.centroid_terms >= 1, f"centroid_terms must be >= 1, got {self.centroid_terms}")
         _check(self.window_days > 0, f"window_days must be > 0 (days), got {self.window_days}")
         for name in ("event_threshold", "event_linkage", "storyline_threshold", "storyline_linkage", "number_penalty", "template_cosine"):
             _unit(name, getattr(self, name))

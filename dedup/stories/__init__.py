@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import StoriesConfig
-from .linkage import average_linkage, representatives
+from .events import EventTracker, TrackedEvents, arrival_order, build_day, copy_reach, day_blocks, pair_cosines
+from .linkage import average_linkage
 from .neighbours import neighbour_pairs
 from .score import SCORE_FEATURES, score_features, story_scores
 from .sparse import compact_columns, l2_rows, pair_dots
@@ -129,43 +130,56 @@ def find_stories(
     times = np.asarray(times, dtype=np.float64)
     if len(times) != n:
         raise ValueError(f"find_stories: {n} texts but {len(times)} times")
-    words = word_counts(texts, bigrams=False)  # shared by the story vectors and the candidate search
-    x = story_vectors_from_counts(texts, titles, config, None if config.bigrams else words, _ticker(progress, "vectors", n))
-    nums = number_sets(texts, titles)
-    lengths = token_counts(texts)
-    window = config.window_days * _DAY
-    max_df = max(config.candidate_max_df, int(config.candidate_max_df_fraction * n))
-    cand = candidate_vectors_from_counts(words, max_df)
-    del words
-    # Narrowed to the columns in use (same dot products): pair_dots gathers from one dense buffer per column.
-    x, cand, nums = compact_columns(x), compact_columns(cand), compact_columns(nums)
-    pairs, _ = neighbour_pairs(cand, config.neighbours, config.min_word_cosine, config.chunk_rows, times, window,
-                               _ticker(progress, "neighbours", n))
-    scores = story_scores(x, nums, lengths, pairs, config)
-    keep = scores >= config.min_candidate
-    pairs, scores = pairs[keep], scores[keep]
-    initial = None
-    if groups is not None:
-        initial = np.where(np.asarray(groups) >= 0, groups, np.arange(n))
-    event = average_linkage(x, pairs, scores, config.event_threshold, config.event_linkage, initial, times, window,
-                            _ticker(progress, "events", int((scores >= config.event_threshold).sum())))
-    log.info("stories: %d candidate pairs, %d events", len(pairs), len(np.unique(event)))
+    copies = np.full(n, -1, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    order = arrival_order(times)
+    until = copy_reach(copies, times, config.window_days * _DAY)
+    tracker = EventTracker(n, config, _ticker(progress, "events", n))
+    for lo, hi in day_blocks(times[order]):
+        pos = order[lo:hi]
+        tracker.add_day(build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos], copies[pos],
+                                  np.arange(lo, hi), config, until[pos]))
+    return stories_from_tracked(tracker.finish(), order, config, progress)
 
-    # Storylines: the same clustering over event centroids, no time window.
-    labels, inverse = np.unique(event, return_inverse=True)
-    member = sp.csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(len(labels), n))
-    sums = sp.csr_matrix(member @ x)
-    centroids = l2_rows(sums)
-    epairs, _ = neighbour_pairs(l2_rows(member @ cand), config.neighbours, config.min_word_cosine, config.chunk_rows,
+
+def stories_from_tracked(
+    tracked: TrackedEvents,
+    order: np.ndarray,
+    config: StoriesConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Stories:
+    """Storylines over the events' centroids, and everything mapped from arrival indices to positions.
+
+    Args:
+        tracked: what :class:`EventTracker` found.
+        order: ``(n,)`` the position of each arrival index.
+        config: the storyline settings.
+        progress: as for :func:`find_stories` (``storylines``, ``linking``).
+    """
+    n = len(order)
+    labels = tracked.labels
+    centroids, words = compact_columns(tracked.centroids), compact_columns(tracked.word_centroids)
+    epairs, _ = neighbour_pairs(words, config.neighbours, config.min_word_cosine, config.chunk_rows,
                                 tick=_ticker(progress, "storylines", len(labels)))
-    ecos = np.clip(pair_dots(centroids, epairs[:, 0], centroids, epairs[:, 1]), 0.0, 1.0) if len(epairs) else np.zeros(0)
+    ecos = pair_cosines(centroids, epairs)
     elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage,
                            tick=_ticker(progress, "linking", int((ecos >= config.storyline_threshold).sum())))
-    storyline = labels[elab][inverse]  # smallest event label = smallest article position
+    event = np.empty(n, dtype=np.int64)  # by position: the position of the event's first report
+    event[order] = order[tracked.event]
+    storyline_of_event = np.full(n, -1, dtype=np.int64)
+    storyline_of_event[labels] = labels[elab]
+    storyline = np.empty(n, dtype=np.int64)
+    storyline[order] = order[storyline_of_event[tracked.event]]
+    representative = np.full(n, -1, dtype=np.int64)
+    has = tracked.representative >= 0
+    representative[order[has]] = order[tracked.representative[has]]
+    pairs = order[tracked.pairs] if len(tracked.pairs) else np.zeros((0, 2), dtype=np.int64)
+    pairs = np.stack([pairs.min(axis=1), pairs.max(axis=1)], axis=1) if len(pairs) else pairs
+    by_pair = np.lexsort((pairs[:, 1], pairs[:, 0])) if len(pairs) else np.zeros(0, dtype=np.int64)
+    log.info("stories: %d candidate pairs, %d events", len(pairs), len(labels))
     return Stories(
         event=event,
         storyline=storyline,
-        representative=representatives(x, event, inverse, sums),
-        pairs=pairs,
-        scores=scores,
+        representative=representative,
+        pairs=pairs[by_pair],
+        scores=tracked.scores[by_pair],
     )

@@ -66,7 +66,7 @@ def compact_columns(m: sp.csr_matrix) -> sp.csr_matrix:
     """
     used = np.zeros(m.shape[1], dtype=bool)
     used[m.indices] = True
-    remap = (np.cumsum(used) - 1).astype(np.int32)
+    remap = np.cumsum(used, dtype=np.int32) - 1
     out = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], int(used.sum())))
     out.has_sorted_indices = m.has_sorted_indices
     return out

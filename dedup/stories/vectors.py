@@ -29,6 +29,7 @@ from .sparse import l2_rows
 __all__ = [
     "candidate_vectors",
     "candidate_vectors_from_counts",
+    "char_counts",
     "number_sets",
     "story_vectors",
     "story_vectors_from_counts",
@@ -49,7 +50,7 @@ def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS, tick: Callab
     character (codes, hashes, sort keys); in blocks, only the counts of all
     texts stay.
 
-    >>> _in_blocks(lambda t: _char_counts(t, 2), ["ab", "abc", ""], rows=2).nnz == _char_counts(["ab", "abc", ""], 2).nnz
+    >>> _in_blocks(lambda t: char_counts(t, 2), ["ab", "abc", ""], rows=2).nnz == char_counts(["ab", "abc", ""], 2).nnz
     True
     """
     texts = list(texts)
@@ -92,7 +93,9 @@ def _block_counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
     return counts.tocsr()
 
 
-def _char_counts(texts: Sequence[str], k: int, tick: Callable[[int], None] | None = None) -> sp.csr_matrix:
+def char_counts(texts: Sequence[str], k: int, tick: Callable[[int], None] | None = None) -> sp.csr_matrix:
+    """``(n, TOKEN_COLUMNS)`` hashed counts of the character ``k``-grams of normalized texts."""
+
     def block(part: list[str]) -> sp.csr_matrix:
         h, o = char_shingles(part, k)
         return hashed_rows(h, o)
@@ -220,9 +223,9 @@ def story_vectors_from_counts(
     word = _tfidf_block(body_words, word_counts(titles, config.bigrams) if has_titles else None, config.title_weight, word_idf)
     if config.char_weight <= 0 or word.shape[0] == 0:
         return word
-    char_body = _char_counts(texts, config.char_k, tick)
+    char_body = char_counts(texts, config.char_k, tick)
     char_idf = _block_idf(char_body, "char", config)
-    char = _tfidf_block(char_body, _char_counts(titles, config.char_k) if has_titles else None, config.title_weight, char_idf)
+    char = _tfidf_block(char_body, char_counts(titles, config.char_k) if has_titles else None, config.title_weight, char_idf)
     del char_body
     word.data *= np.sqrt(1.0 - config.char_weight)  # both blocks are this function's own
     char.data *= np.sqrt(config.char_weight)

@@ -1,0 +1,560 @@
+"""Events in time order: articles arrive day by day and join the events of the open window.
+
+The tracker is the one way events are made, for a feed held in memory and for
+one that streams: articles are taken in time order (dated ones by time, then
+the undated ones), a calendar day (UTC) at a time, and only the rows of the
+open window (the last ``window_days``) and of the events that can still grow
+are held. Everything an article is compared with came before it, so appending a
+later day never changes an earlier decision, and the result is the same
+whatever the block size (:class:`EventTracker` proves it by construction; the
+tests check it):
+
+* **vectors** (:mod:`dedup.stories.vectors`) weigh terms by an IDF whose
+  document frequencies count the articles up to the end of the article's day
+  (plus the background prior): a day's vectors do not depend on later days;
+* **neighbours**: each article's ``neighbours`` most similar *earlier*
+  articles within the window (word TF-IDF without the words in more than
+  ``max(candidate_max_df, candidate_max_df_fraction · seen)`` articles);
+* **linkage**: an arriving article first joins the event of the previous
+  member of its copy group (within the window), then its strong edges are
+  taken in decreasing score, each merging two events only when the average
+  cosine over their cross pairs is at least ``event_linkage`` and the merged
+  event spans at most ``window_days`` (average linkage, as
+  :func:`dedup.stories.linkage.average_linkage`);
+* **closing**: an event whose first report is older than the window can
+  no longer grow: its centroid is kept (truncated to its ``centroid_terms``
+  largest weights, for storylines) and its rows are let go once they leave
+  the window.
+
+Undated articles come last and are compared with each other only (no window);
+one that copies a dated article joins that article's event. Labels are
+arrival indices (the first report of an event), mapped to positions at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..cluster.groups import UnionFind
+from ..config import StoriesConfig
+from ..sketch.features import TOKEN_COLUMNS
+from ..store.background import background_df
+from .score import story_scores
+from .sparse import l2_rows, pair_dots
+
+__all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
+
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class DayInput:
+    """The story inputs of one block of arriving articles (one day, or the undated), in arrival order.
+
+    Counts are hashed rows over ``TOKEN_COLUMNS`` columns
+    (:func:`dedup.stories.vectors.word_counts` and friends); titles may be None
+    when no article has a headline.
+    """
+
+    arrival: np.ndarray  # (b,) arrival indices, consecutive
+    times: np.ndarray  # (b,) seconds, NaN = undated
+    body_words: sp.csr_matrix
+    title_words: sp.csr_matrix | None
+    body_chars: sp.csr_matrix | None
+    title_chars: sp.csr_matrix | None
+    numbers: sp.csr_matrix
+    lengths: np.ndarray
+    copies: np.ndarray  # (b,) copy-group label (any integer id), -1 for none
+    until: np.ndarray | None = None  # (b,) the time the article's copies reach (:func:`copy_reach`); None: its own
+
+
+@dataclass(frozen=True)
+class TrackedEvents:
+    """What the tracker found, by arrival index.
+
+    Attributes:
+        event: ``(n,)`` arrival index of each article's event (its first report).
+        representative: ``(n,)`` at an event label, the member nearest the centroid; -1 elsewhere.
+        centroids: ``(e, d)`` truncated, L2-normalized story-vector centroids, one per event.
+        word_centroids: ``(e, d)`` the same for the candidate (word) vectors.
+        labels: ``(e,)`` the event label of each centroid row.
+        pairs: ``(m, 2)`` candidate pairs (arrival indices, earlier first) with a score of at least ``min_candidate``.
+        scores: ``(m,)`` their story scores.
+    """
+
+    event: np.ndarray
+    representative: np.ndarray
+    centroids: sp.csr_matrix
+    word_centroids: sp.csr_matrix
+    labels: np.ndarray
+    pairs: np.ndarray
+    scores: np.ndarray
+
+
+def arrival_order(times: np.ndarray) -> np.ndarray:
+    """Positions in arrival order: dated by time, then the undated, ties by position."""
+    times = np.asarray(times, dtype=np.float64)
+    return np.lexsort((np.arange(len(times)), np.isnan(times), np.where(np.isnan(times), 0.0, times)))
+
+
+def copy_reach(copies: np.ndarray, times: np.ndarray, window_seconds: float) -> np.ndarray:
+    """``(n,)`` the latest time among an article's copies that one event can hold with it (NaN: undated).
+
+    A copy group is cut, in time order, into runs no longer than the window
+    (a copy republished later starts a new run). Each article reaches to the
+    end of its run: the tracker counts that time into its event's span from the
+    first copy on, so that an early copy does not join an older event that its
+    later copies could not follow.
+
+    >>> day = 86_400.0
+    >>> copy_reach(np.array([0, 0, 0, 1]), np.array([0.0, day, 5 * day, day]), 3 * day).tolist() == [day, day, 5 * day, day]
+    True
+    """
+    copies = np.asarray(copies, dtype=np.int64)
+    times = np.asarray(times, dtype=np.float64)
+    reach = times.copy()
+    dated = np.flatnonzero((copies >= 0) & ~np.isnan(times))
+    if len(dated) == 0:
+        return reach
+    order = dated[np.lexsort((times[dated], copies[dated]))]
+    g, t = copies[order], times[order]
+    run_start = np.zeros(len(order), dtype=bool)
+    run_start[0] = True
+    start_t = t[0]
+    for k in range(1, len(order)):  # runs restart where the group changes or the window is exceeded
+        if g[k] != g[k - 1] or t[k] - start_t > window_seconds:
+            run_start[k] = True
+            start_t = t[k]
+    run = np.cumsum(run_start) - 1
+    ends = np.maximum.reduceat(t, np.flatnonzero(run_start))
+    reach[order] = ends[run]
+    return reach
+
+
+def day_blocks(sorted_times: np.ndarray) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of arrival indices sharing a UTC calendar day; the undated form the last block."""
+    t = np.asarray(sorted_times, dtype=np.float64)
+    dated = int((~np.isnan(t)).sum())
+    days = np.floor(t[:dated] / _DAY)
+    cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
+    bounds = np.r_[0, cuts, dated].astype(np.int64)
+    blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    if dated < len(t):
+        blocks.append((dated, len(t)))
+    return blocks
+
+
+class _Weights:
+    """Document frequencies of what has arrived, and the term weights they give (no later day counts)."""
+
+    def __init__(self, config: StoriesConfig) -> None:
+        self.config = config
+        self.seen = 0
+        self.word_df = np.zeros(TOKEN_COLUMNS)
+        self.char_df = np.zeros(TOKEN_COLUMNS) if config.char_weight > 0 else None
+        if config.idf_prior_documents > 0:
+            for kind, df in (("word", self.word_df), ("char", self.char_df)):
+                prior = background_df(kind, config.char_k, config.normalize) if df is not None else None
+                if prior is not None:
+                    cols, shares = prior
+                    ok = cols < TOKEN_COLUMNS
+                    np.add.at(df, cols[ok], config.idf_prior_documents * shares[ok])
+        self.prior_documents = config.idf_prior_documents
+        self.word_seen = np.zeros(TOKEN_COLUMNS)  # the feed's own document frequencies (candidate vectors)
+
+    def count(self, day: DayInput) -> None:
+        """Count the day's articles in (each row's columns are distinct: canonical counts)."""
+        self.seen += len(day.arrival)
+        for df, m in ((self.word_df, day.body_words), (self.word_seen, day.body_words), (self.char_df, day.body_chars)):
+            if df is not None and m is not None and m.nnz:
+                cols, k = np.unique(m.indices, return_counts=True)
+                df[cols] += k
+
+    def _idf(self, df: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """``columns -> IDF`` with the frequencies counted so far (:func:`dedup.stories.vectors._idf`'s formula)."""
+        total = 1.0 + self.seen + self.prior_documents
+        power = self.config.idf_power
+        return lambda cols: (np.log(total / (1.0 + df[cols])) + 1.0) ** power
+
+    def story_vectors(self, day: DayInput) -> sp.csr_matrix:
+        """Word (and character) TF-IDF blocks with the headline weighted in, mixed as ``vectors.story_vectors``."""
+        c = self.config
+        word = _tfidf(day.body_words, day.title_words, c.title_weight, self._idf(self.word_df))
+        if self.char_df is None or day.body_chars is None:
+            return word
+        char = _tfidf(day.body_chars, day.title_chars, c.title_weight, self._idf(self.char_df))
+        word.data *= np.sqrt(1.0 - c.char_weight)
+        char.data *= np.sqrt(c.char_weight)
+        x = l2_rows(sp.hstack([word, char], format="csr"), inplace=True)
+        x.sort_indices()
+        return x
+
+    def word_vectors(self, day: DayInput) -> sp.csr_matrix:
+        """Sublinear word TF-IDF without the words in more than the candidate ``max_df`` articles seen."""
+        c = self.config
+        max_df = max(c.candidate_max_df, int(c.candidate_max_df_fraction * self.seen))
+        m = sp.csr_matrix(day.body_words, dtype=np.float64, copy=True)
+        m.sum_duplicates()
+        df = self.word_seen[m.indices]
+        idf = np.log((1.0 + self.seen) / (1.0 + df)) + 1.0
+        m.data = (1.0 + np.log(m.data)) * idf * (df <= max_df)
+        m.eliminate_zeros()
+        return l2_rows(m, inplace=True)
+
+
+def _tfidf(body: sp.csr_matrix, title: sp.csr_matrix | None, title_weight: float,
+           idf: Callable[[np.ndarray], np.ndarray]) -> sp.csr_matrix:
+    def weighted(counts: sp.csr_matrix) -> sp.csr_matrix:
+        m = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        m.sum_duplicates()
+        m.data = (1.0 + np.log(m.data)) * idf(m.indices)
+        return l2_rows(m, inplace=True)
+
+    x = weighted(body)
+    if title is not None and title_weight > 0:
+        t = weighted(title)
+        t.data *= title_weight
+        x = x + t
+    return l2_rows(sp.csr_matrix(x), inplace=True)
+
+
+class _Columns:
+    """Hashed columns renumbered densely in the order first seen, so that scoring buffers are as wide as the columns in use.
+
+    Dot products are unchanged; the numbering only grows, so rows narrowed on
+    different days stack together.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.ids = np.full(width, -1, dtype=np.int32)
+        self.width = 0
+
+    def narrow(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        m = sp.csr_matrix(m)
+        fresh = np.unique(m.indices[self.ids[m.indices] < 0])
+        self.ids[fresh] = np.arange(self.width, self.width + len(fresh), dtype=np.int32)
+        self.width += len(fresh)
+        out = sp.csr_matrix((m.data.copy(), self.ids[m.indices], m.indptr.copy()), shape=(m.shape[0], len(self.ids)))
+        out.sort_indices()
+        return out
+
+    def shaped(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        """``m`` (narrowed rows) with its width cut to the columns numbered so far."""
+        out = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], max(self.width, 1)))
+        out.has_sorted_indices = True
+        return out
+
+
+class _Rows:
+    """The rows held: arrival index → story vector, word vector, numbers, length, time (the open window)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray]] = []
+
+    def add(self, arrival, times, x, w, nums, lengths) -> None:
+        self.blocks.append((arrival, times, x, w, nums, lengths))
+
+    def drop_before(self, first_kept: int) -> None:
+        """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
+        kept = []
+        for a, t, x, w, nu, ln in self.blocks:
+            if len(a) == 0 or a[-1] < first_kept:
+                continue
+            if a[0] < first_kept:
+                k = int(np.searchsorted(a, first_kept))
+                a, t, x, w, nu, ln = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:]
+            kept.append((a, t, x, w, nu, ln))
+        self.blocks = kept
+
+    def stacked(self):
+        if not self.blocks:
+            return None
+        a = np.concatenate([b[0] for b in self.blocks])
+        t = np.concatenate([b[1] for b in self.blocks])
+        x, w, nu = (sp.vstack([b[k] for b in self.blocks], format="csr") for k in (2, 3, 4))
+        ln = np.concatenate([b[5] for b in self.blocks])
+        if len(self.blocks) > 1:
+            self.blocks = [(a, t, x, w, nu, ln)]
+        return a, t, x, w, nu, ln
+
+
+class EventTracker:
+    """Feed :class:`DayInput` blocks in arrival order with :meth:`add_day`; :meth:`finish` gives the events.
+
+    Args:
+        n: how many articles will arrive in all.
+        config: the stories settings.
+        tick: called with how many articles were placed.
+    """
+
+    def __init__(self, n: int, config: StoriesConfig, tick: Callable[[int], None] | None = None) -> None:
+        self.n, self.config, self.tick = n, config, tick
+        self.window = config.window_days * _DAY
+        self.weights = _Weights(config)
+        self.rows = _Rows()
+        self.sets = UnionFind(n)
+        self.size = np.ones(n, dtype=np.int64)
+        self.tmin = np.full(n, np.nan)
+        self.tmax = np.full(n, np.nan)
+        self.sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed story vector (sorted columns)
+        self.wsums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed word vector
+        self.single: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # live row → its x and w entries
+        self.open: set[int] = set()  # roots of events that may still grow
+        self.members: dict[int, list[int]] = {}  # root → arrival indices
+        self.last_of_copy: dict[int, int] = {}  # copy label → its latest arrived member
+        self.event = np.full(n, -1, dtype=np.int64)
+        self.representative = np.full(n, -1, dtype=np.int64)
+        self.closed: list[tuple[int, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = []
+        self.found_pairs: list[np.ndarray] = []
+        self.found_scores: list[np.ndarray] = []
+        self.undated = False
+        self.xcols, self.ncols = _Columns(2 * TOKEN_COLUMNS), _Columns(TOKEN_COLUMNS)
+
+    # --- clusters -----------------------------------------------------------------
+    def _vec(self, root: int, which: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        sums = self.sums if which == 0 else self.wsums
+        if root in sums:
+            return sums[root]
+        ix, vx, iw, vw = self.single[root]
+        return (ix, vx) if which == 0 else (iw, vw)
+
+    def _dot(self, a: int, b: int) -> float:
+        (ia, va), (ib, vb) = self._vec(a), self._vec(b)
+        if len(ia) > len(ib):
+            (ia, va), (ib, vb) = (ib, vb), (ia, va)
+        if len(ia) == 0:
+            return 0.0
+        k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
+        hit = ib[k] == ia
+        return float(np.einsum("i,i", va[hit], vb[k[hit]]))
+
+    @staticmethod
+    def _added(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        idx, val = np.concatenate([p[0], q[0]]), np.concatenate([p[1], q[1]])
+        order = np.argsort(idx, kind="stable")
+        idx, val = idx[order], val[order]
+        dup = np.flatnonzero(idx[1:] == idx[:-1])
+        val[dup] += val[dup + 1]
+        keep = np.ones(len(idx), dtype=bool)
+        keep[dup + 1] = False
+        return idx[keep], val[keep]
+
+    def _span_ok(self, a: int, b: int) -> bool:
+        if self.undated:
+            return True
+        span = max(self.tmax[a], self.tmax[b]) - min(self.tmin[a], self.tmin[b])
+        return not span > self.window
+
+    def _merge(self, a: int, b: int) -> None:
+        a, b = min(a, b), max(a, b)
+        self.sums[a] = self._added(self._vec(a, 0), self._vec(b, 0))
+        self.wsums[a] = self._added(self._vec(a, 1), self._vec(b, 1))
+        self.sums.pop(b, None)
+        self.wsums.pop(b, None)
+        self.sets.union(a, b)
+        self.size[a] += self.size[b]
+        self.tmin[a] = np.fmin(self.tmin[a], self.tmin[b])
+        self.tmax[a] = np.fmax(self.tmax[a], self.tmax[b])
+        self.members[a].extend(self.members.pop(b))
+        self.open.discard(b)
+
+    # --- days -----------------------------------------------------------------------
+    def add_day(self, day: DayInput) -> None:
+        """Place one day's articles (or, last, the undated ones)."""
+        c = self.config
+        self.undated = bool(len(day.times)) and bool(np.isnan(day.times[0]))
+        if not self.undated and len(day.times):
+            self._close_before(float(day.times[0]) - self.window)
+        self.weights.count(day)
+        x = self.weights.story_vectors(day)
+        w = self.weights.word_vectors(day)
+        for k, a in enumerate(day.arrival.tolist()):
+            self.single[a] = (x.indices[x.indptr[k]:x.indptr[k + 1]], x.data[x.indptr[k]:x.indptr[k + 1]],
+                              w.indices[w.indptr[k]:w.indptr[k + 1]], w.data[w.indptr[k]:w.indptr[k + 1]])
+        self.tmin[day.arrival] = day.times
+        # an article holds its event open for the copies still to come (within the window)
+        self.tmax[day.arrival] = day.times if day.until is None else np.fmax(day.times, day.until)
+        if self.undated:  # the undated meet the undated only
+            self._close_before(np.inf)
+            self.rows.drop_before(int(day.arrival[0]))
+        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths)
+        held = self.rows.stacked()
+        assert held is not None
+        a_all, t_all, x_all, w_all, nu_all, ln_all = held
+        x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
+        first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
+        for lo in range(first, first + len(day.arrival), c.chunk_rows):
+            hi = min(first + len(day.arrival), lo + c.chunk_rows)
+            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, nu_all, ln_all)
+            self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
+            if self.tick is not None:
+                self.tick(hi - lo)
+
+    def _pairs(self, lo, hi, t_all, x_all, w_all, nu_all, ln_all) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs (held-row indices ``(later, earlier)``) of rows ``lo:hi`` with the earlier held rows, and their scores."""
+        c = self.config
+        prod = (w_all[lo:hi] @ w_all[:hi].T).tocoo()
+        r = prod.row.astype(np.int64) + lo
+        col, s = prod.col.astype(np.int64), prod.data
+        keep = (col < r) & (s >= c.min_word_cosine)
+        if not self.undated:
+            keep &= ~(t_all[r] - t_all[col] > self.window)
+        r, col, s = r[keep], col[keep], s[keep]
+        order = np.lexsort((col, -s, r))
+        r, col = r[order], col[order]
+        first = np.searchsorted(r, r, side="left")
+        top = (np.arange(len(r)) - first) < c.neighbours
+        pairs = np.stack([r[top], col[top]], axis=1)
+        if len(pairs) == 0:
+            return pairs.reshape(0, 2), np.zeros(0)
+        scores = story_scores(x_all, nu_all, ln_all, pairs, c)
+        keep = scores >= c.min_candidate
+        return pairs[keep], scores[keep]
+
+    def _link(self, arrivals: np.ndarray, copies: np.ndarray, pairs: np.ndarray, scores: np.ndarray) -> None:
+        """Place arriving articles in order: copy group first, then strong edges in decreasing score."""
+        c = self.config
+        if len(pairs):
+            self.found_pairs.append(pairs[:, ::-1].astype(np.int64))
+            self.found_scores.append(scores)
+        strong = np.flatnonzero(scores >= c.event_threshold)
+        strong = strong[np.lexsort((pairs[strong, 1], -scores[strong], pairs[strong, 0]))]
+        edge_of = np.searchsorted(pairs[strong, 0], arrivals, side="left") if len(strong) else np.zeros(len(arrivals), np.int64)
+        edge_end = np.searchsorted(pairs[strong, 0], arrivals, side="right") if len(strong) else np.zeros(len(arrivals), np.int64)
+        sp_, ss = pairs[strong], scores[strong]
+        for k, a in enumerate(arrivals.tolist()):
+            self.members[a] = [a]
+            self.open.add(a)
+            g = int(copies[k])
+            if g >= 0:
+                prev = self.last_of_copy.get(g)
+                self.last_of_copy[g] = a
+                if prev is not None:
+                    rp = self.sets.find(prev)
+                    if rp in self.open and self._span_ok(rp, a):
+                        self._merge(rp, a)
+                    elif self.undated and np.isnan(self.tmin[a]) and rp not in self.open:
+                        self._attach_closed(a, rp)
+                        continue
+            rejected: set[tuple[int, int, int, int]] = set()
+            for e in range(int(edge_of[k]), int(edge_end[k])):
+                ra, rb = self.sets.find(a), self.sets.find(int(sp_[e, 1]))
+                if ra == rb or rb not in self.open or not self._span_ok(ra, rb):
+                    continue
+                state = (min(ra, rb), int(self.size[min(ra, rb)]), max(ra, rb), int(self.size[max(ra, rb)]))
+                if state in rejected:
+                    continue
+                if self._dot(ra, rb) / (self.size[ra] * self.size[rb]) < c.event_linkage:
+                    rejected.add(state)
+                    continue
+                self._merge(ra, rb)
+
+    def _attach_closed(self, a: int, root: int) -> None:
+        """An undated copy of an article whose event is already closed joins that event as it stands."""
+        self.event[a] = root
+        self.open.discard(a)
+        self.members.pop(a, None)
+        self.single.pop(a, None)
+
+    def _close_before(self, t0: float) -> None:
+        """Close the events whose first report is before ``t0``: centroid, representative; let their rows go."""
+        done = [r for r in self.open if not self.tmin[r] >= t0]
+        m = self.config.centroid_terms
+        for r in sorted(done):
+            members = sorted(self.members.pop(r))
+            self.open.discard(r)
+            sx, sw = self._vec(r, 0), self._vec(r, 1)
+            if len(members) == 1:
+                rep = r
+            else:
+                best, rep = -np.inf, r
+                for mbr in members:
+                    ix, vx = self.single[mbr][0], self.single[mbr][1]
+                    k = np.minimum(np.searchsorted(sx[0], ix), len(sx[0]) - 1)
+                    hit = sx[0][k] == ix
+                    d = round(float(np.einsum("i,i", vx[hit], sx[1][k[hit]])), 9)
+                    if d > best:
+                        best, rep = d, mbr
+            self.event[members] = r
+            self.representative[r] = rep
+            self.closed.append((r, _top(sx, m), _top(sw, m)))
+            self.sums.pop(r, None)
+            self.wsums.pop(r, None)
+            for mbr in members:
+                self.single.pop(mbr, None)
+        if np.isfinite(t0):
+            held = self.rows.stacked()
+            if held is not None:
+                a_all, t_all = held[0], held[1]
+                old = np.flatnonzero(t_all < t0)
+                if len(old):
+                    self.rows.drop_before(int(a_all[old[-1]]) + 1)
+        else:
+            self.rows.drop_before(self.n)
+
+    def finish(self) -> TrackedEvents:
+        """Close every event; return the events, their centroids and the candidate pairs."""
+        self._close_before(np.inf)
+        self.closed.sort(key=lambda e: e[0])
+        labels = np.array([e[0] for e in self.closed], dtype=np.int64)
+
+        def matrix(which: int) -> sp.csr_matrix:
+            idx = [e[which][0] for e in self.closed]
+            val = [e[which][1] for e in self.closed]
+            indptr = np.zeros(len(idx) + 1, dtype=np.int64)
+            np.cumsum([len(i) for i in idx], out=indptr[1:])
+            cat = (np.concatenate(idx) if idx else np.zeros(0, np.int64)), (np.concatenate(val) if val else np.zeros(0))
+            width = 2 * TOKEN_COLUMNS
+            return l2_rows(sp.csr_matrix((cat[1], cat[0], indptr), shape=(len(idx), width)), inplace=True)
+
+        pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
+        scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
+        return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
+
+
+def _top(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` largest weights of a sparse vector (sorted columns kept); all of it when shorter."""
+    idx, val = vec
+    if len(idx) <= m:
+        return idx.astype(np.int64), val.astype(np.float64)
+    keep = np.sort(np.argpartition(-val, m - 1)[:m])
+    return idx[keep].astype(np.int64), val[keep].astype(np.float64)
+
+
+def pair_cosines(centroids: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
+    """Cosines of centroid pairs (rows already unit length)."""
+    if len(pairs) == 0:
+        return np.zeros(0)
+    return np.clip(pair_dots(centroids, pairs[:, 0], centroids, pairs[:, 1]), 0.0, 1.0)
+
+
+def build_day(
+    texts: list[str],
+    titles: list[str],
+    times: np.ndarray,
+    copies: np.ndarray,
+    arrival: np.ndarray,
+    config: StoriesConfig,
+    until: np.ndarray | None = None,
+) -> DayInput:
+    """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles)."""
+    from .vectors import char_counts, number_sets, token_counts, word_counts
+
+    has_titles = any(titles)
+    chars = config.char_weight > 0
+    return DayInput(
+        arrival=np.asarray(arrival, dtype=np.int64),
+        times=np.asarray(times, dtype=np.float64),
+        body_words=word_counts(texts, config.bigrams),
+        title_words=word_counts(titles, config.bigrams) if has_titles else None,
+        body_chars=char_counts(texts, config.char_k) if chars else None,
+        title_chars=char_counts(titles, config.char_k) if chars and has_titles else None,
+        numbers=number_sets(texts, titles),
+        lengths=token_counts(texts),
+        copies=np.asarray(copies, dtype=np.int64),
+        until=None if until is None else np.asarray(until, dtype=np.float64),
+    )
