@@ -148,19 +148,21 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = None
     Writes stories.jsonl (one line per input article: id, event, storyline,
     group), events.json, a self-contained report.html (storylines holding
     their events) and summary.json into --out. The duplicate detection runs
-    first with the dedupe settings (and --jobs); events and storylines run in
-    this process and hold the feed in memory: about 64 KiB per article.
+    first with the dedupe settings (and --jobs); the feed streams through it
+    while its texts are put aside by day, then events are made a day at a
+    time in time order (--jobs prepares the days), holding only the open
+    window: a feed larger than memory passes through.
     """
     from ..flows.stories import stories as run
-    from ..io.readers import read_articles
+    from ..io.readers import ArticleStream
     from ..io.remote import staged_output
     from ..io.stories_out import write_stories_outputs
 
     with user_errors(), progress_bar(quiet) as progress, staged_output(out, settings["read"].storage_options) as folder:
         check_output(folder)
-        articles, bad = read_articles(inputs, settings["read"])
-        result = run(articles, settings["stories"], settings["dedupe"], progress, settings["runtime"])
-        info = write_stories_outputs(folder, result, list(inputs), bad)
+        stream = ArticleStream(inputs, settings["read"])
+        result = run(stream, settings["stories"], settings["dedupe"], progress, settings["runtime"])
+        info = write_stories_outputs(folder, result, list(inputs), stream.bad)
     if not quiet:
         n = info["storylines"]
         typer.echo(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "

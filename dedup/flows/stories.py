@@ -1,34 +1,54 @@
-"""The stories flow: duplicate groups, then events and storylines around them.
+"""The stories flow: duplicate groups, then events a day at a time, then storylines.
 
-    dedupe → normalize (bodies without per-source boilerplate, headlines;
-    mojibake and HTML entities repaired first) → stories (vectors,
-    neighbours, events, storylines)
+    dedupe (the feed streams by; its texts are put aside by day) → per day, in
+    time order: normalize (mojibake and HTML entities repaired, the
+    boilerplate dedupe found left out) and count (worker processes) → events
+    (this process: :class:`dedup.stories.events.EventTracker`) → storylines
+    over the event centroids.
+
+Only the open window's rows, the events that can still grow and one excerpt
+per article are held, so a feed larger than memory passes through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..cluster.groups import copy_groups
 from ..config import DedupConfig, StoriesConfig
-from ..exec import LocalExecutor
+from ..exec import open_executor
 from ..results import Progress, StoriesResult
 from ..runtime import Runtime
-from ..stories import find_stories
-from ..text.mojibake import repair_text
-from ..text.normalize import normalize_batch
-from ..types import Article, timestamp
+from ..store.days import DaySpool
+from ..store.spill import temporary_space
+from ..types import Article
 from .dedupe import dedupe
-from .prepare import normalized_lines, without_boilerplate
 from .timer import StageTimer
 
-__all__ = ["stories"]
+__all__ = ["day_input", "stories"]
+
+_DAY = 86_400.0
+
+
+def day_input(texts: Sequence[str], titles: Sequence[str], sources: Sequence[str], times: np.ndarray,
+              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, boilerplate: frozenset[int],
+              max_tokens: int | None, config: StoriesConfig):  # noqa: ANN201  (a DayInput; runs in a worker)
+    """One day's :class:`~dedup.stories.events.DayInput` from its raw texts: repaired, normalized, boilerplate left out."""
+    from ..stories.events import build_day
+    from ..text.boilerplate import strip_boilerplate
+    from ..text.mojibake import repair_text
+    from ..text.normalize import normalize_batch
+
+    lines = normalize_batch(repair_text(list(texts)), config.normalize)
+    bodies = [strip_boilerplate(ls, s, boilerplate, max_tokens)[0] for ls, s in zip(lines, sources)]
+    heads = [" ".join(ls) for ls in normalize_batch(repair_text(list(titles)), config.normalize)]
+    return build_day(bodies, heads, times, copies, arrival, config, until)
 
 
 def stories(
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     config: StoriesConfig | None = None,
     dedup_config: DedupConfig = DedupConfig(),
     progress: Progress | None = None,
@@ -36,41 +56,51 @@ def stories(
 ) -> StoriesResult:
     """Group a feed into events (with their duplicate groups) and storylines.
 
-    Stages: dedupe (duplicate groups, joined along the verified copy edges) → normalize (bodies without per-source
-    boilerplate, headlines; mojibake and HTML entities repaired first) → stories (vectors,
-    neighbours, event and storyline clustering).
-
     Args:
-        articles: the feed, in input order.
+        articles: the feed, in input order: a list, or a stream consumed once.
         config: events and storylines settings (default ``StoriesConfig()``).
         dedup_config: settings of the duplicate detection whose groups nest in events.
         progress: optional callback for long stages.
-        runtime: how to run the duplicate detection (events and storylines
-            run in this process).
+        runtime: how to run (processes, temporary folder); never changes the result.
 
     Returns:
-        A :class:`StoriesResult` with one event and storyline per article.
+        A :class:`StoriesResult` with one event and storyline per article; its
+        ``articles`` hold the first :data:`dedup.store.days.EXCERPT_CHARS`
+        characters of each text.
     """
-    from ..text.mojibake import repair_text
-    from ..stories import find_stories
+    from ..stories import stories_from_tracked
+    from ..stories.events import EventTracker, arrival_order, copy_reach, day_blocks
 
     config = config if config is not None else StoriesConfig()
-    articles = list(articles)
     timer = StageTimer()
-    with timer("dedupe"):
-        dup = dedupe(articles, dedup_config, progress=progress, runtime=runtime)
-    with timer("normalize"):
-        bodies = normalized_lines(repair_text([a.text for a in articles]), config.normalize, LocalExecutor(1), len(articles) or 1)
-        texts, _, _ = without_boilerplate(bodies, [a.source for a in articles], dedup_config)
-        titles = [" ".join(ls) for ls in normalize_batch(repair_text([a.title for a in articles]), config.normalize)]
-        times = np.array([timestamp(a.date) for a in articles], dtype=np.float64)
-        del bodies
-    with timer("stories"):
+    with temporary_space(runtime.temp_dir) as tmp:
+        spool = DaySpool(tmp)
+        with timer("dedupe"):
+            dup = dedupe(spool.tee(articles), dedup_config, progress=progress, runtime=runtime)
+        n = len(dup.table)
+        times = dup.table.times
         copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)
-        found = find_stories(texts, titles, times, config, groups=copies, progress=progress)
+        order = arrival_order(times)
+        until = copy_reach(copies, times, config.window_days * _DAY)
+        tick = (lambda k: progress("events", k, n)) if progress is not None else None
+        tracker = EventTracker(n, config, tick)
+
+        def tasks() -> Iterator[tuple]:
+            for lo, hi in day_blocks(times[order]):
+                pos = order[lo:hi]
+                texts, titles, sources = spool.read(pos.tolist())
+                yield texts, titles, sources, times[pos], copies[pos], until[pos], np.arange(lo, hi)
+
+        with timer("events"), open_executor(runtime) as executor:
+            for day in executor.imap(day_input, tasks(), boilerplate=dup.boilerplate.key_set(),
+                                     max_tokens=dedup_config.boilerplate.max_tokens, config=config):
+                tracker.add_day(day)
+            tracked = tracker.finish()
+        with timer("storylines"):
+            found = stories_from_tracked(tracked, order, config, progress)
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
-        articles=articles,
+        articles=spool.excerpts,
         dedup=dup,
         event=found.event,
         storyline=found.storyline,

@@ -98,7 +98,7 @@ class TrackedEvents:
 def arrival_order(times: np.ndarray) -> np.ndarray:
     """Positions in arrival order: dated by time, then the undated, ties by position."""
     times = np.asarray(times, dtype=np.float64)
-    return np.lexsort((np.arange(len(times)), np.isnan(times), np.where(np.isnan(times), 0.0, times)))
+    return np.lexsort((np.arange(len(times)), np.where(np.isnan(times), 0.0, times), np.isnan(times)))
 
 
 def copy_reach(copies: np.ndarray, times: np.ndarray, window_seconds: float) -> np.ndarray:
