@@ -387,17 +387,18 @@ class EventTracker:
         a_all, t_all, x_all, w_all, nu_all, ln_all = held
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
         first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
+        w_t = w_all.T.tocsr()  # once a day: each chunk meets every held row, the later ones masked out
         for lo in range(first, first + len(day.arrival), c.chunk_rows):
             hi = min(first + len(day.arrival), lo + c.chunk_rows)
-            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, nu_all, ln_all)
+            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all)
             self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
             if self.tick is not None:
                 self.tick(hi - lo)
 
-    def _pairs(self, lo, hi, t_all, x_all, w_all, nu_all, ln_all) -> tuple[np.ndarray, np.ndarray]:
+    def _pairs(self, lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all) -> tuple[np.ndarray, np.ndarray]:
         """Candidate pairs (held-row indices ``(later, earlier)``) of rows ``lo:hi`` with the earlier held rows, and their scores."""
         c = self.config
-        prod = (w_all[lo:hi] @ w_all[:hi].T).tocoo()
+        prod = (w_all[lo:hi] @ w_t).tocoo()
         r = prod.row.astype(np.int64) + lo
         col, s = prod.col.astype(np.int64), prod.data
         keep = (col < r) & (s >= c.min_word_cosine)
