@@ -20,14 +20,26 @@ server is always stopped at the end):
 5. **Phase B**: the batches in flight and those never sent are posted again
    the same way; then every article of the feed must be in the index exactly once.
 Steps 1-5 run once per ``--modes`` entry, each on a fresh index: ``batch-by-batch``
-(the server as it starts by default: one run of the flow per request, decisions
-equal to ``dedup dedupe --index`` batch by batch) and ``coalesce``
-(``dedup serve --coalesce``: the batches waiting for the index decided together).
+(the server as it starts by default: one run of the flow per request, first come
+first decided, decisions equal to ``dedup dedupe --index`` batch by batch) and
+``coalesce`` (``dedup serve --coalesce``: the batches waiting for the index
+decided together, one run and one commit for all of them). Each mode's runs and
+the batches they decided come from the server's ``/metrics``, read just before
+the kill. With ``--baseline-src DIR`` (another version of the package, e.g.
+``git archive HEAD dedup | tar -x -C DIR``, its commit in ``DIR/BASELINE_COMMIT``)
+each mode is run first with that server, then with this one, and the ratios
+are recorded: the machine is shared, so only a comparison made in the same run
+says what changed.
 
 6. **Profile**: the same flow in this process on a sample of batches
    (``dedupe(..., index=...)`` against an index already holding part of the
    feed), its stage timings, and the share of the IDF fit, to say where a
-   request's time goes.
+   request's time goes; then the same sample merged ``--clients`` batches at a
+   time, as a coalesced run decides them.
+7. **Coalesced vs batch by batch** (``--equivalence``): the feed in this
+   process through two fresh indexes, one batch per run and ``--clients``
+   consecutive batches per run (what coalescing does when every client
+   waits), and every difference between the two sets of decisions, by kind.
 
 The feed: ``--feed FILE`` (JSONL), else the SaudiNewsNet dev days from
 ``../shared/data`` (skipped cleanly, exit 0, when absent). Writes
@@ -101,8 +113,8 @@ def _id(rec: dict) -> str:
 
 
 class Server:
-    def __init__(self, index: Path, token: str, work: Path, options: list[str]) -> None:
-        self.index, self.token, self.work, self.options = index, token, work, options
+    def __init__(self, index: Path, token: str, work: Path, options: list[str], src: Path | None = None) -> None:
+        self.index, self.token, self.work, self.options, self.src = index, token, work, options, src
         self.port = _free_port()
         self.url = f"http://{HOST}:{self.port}"
         (work / "token").write_text(token, encoding="utf-8")
@@ -116,7 +128,8 @@ class Server:
         with open(self.work / f"serve{self.starts}.log", "wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "dedup", "serve", "--index", str(self.index), "--host", HOST,
                                           "--port", str(self.port), "--token-file", str(self.work / "token"), *self.options],
-                                         stdout=log, stderr=subprocess.STDOUT)
+                                         stdout=log, stderr=subprocess.STDOUT, env=self._env(),
+                                         cwd=self.src)  # `python -m` puts the working folder first on the path
         self.starts += 1
         while time.perf_counter() - t0 < timeout:
             if self.proc.poll() is not None:
@@ -130,9 +143,23 @@ class Server:
         self.stop()
         raise RuntimeError(f"dedup serve did not answer within {timeout} s")
 
+    def _env(self) -> dict[str, str] | None:
+        """The environment of the server: with ``src``, the ``dedup`` package found there comes first."""
+        if self.src is None:
+            return None
+        return {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.src), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process so far (Linux ``/proc``; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()  # type: ignore[union-attr]
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -171,6 +198,7 @@ def _phase(server: Server, batches: dict[int, list[dict]], order: list[int], cli
     errors: collections.Counter[str] = collections.Counter()
     unacked: set[int] = set()
     killed_at: list[float] = []
+    runs: dict[str, Any] = {}
 
     def client() -> None:
         with httpx.Client(base_url=server.url, headers=server.headers, timeout=120) as http:
@@ -205,12 +233,19 @@ def _phase(server: Server, batches: dict[int, list[dict]], order: list[int], cli
             if done.is_set():
                 return
         time.sleep(delay)
+        try:
+            runs.update(_runs(httpx.get(server.url + "/metrics", headers=server.headers, timeout=5).text))
+        except httpx.HTTPError:
+            pass
+        cpu_end.append(server.cpu_seconds())
         with lock:
             stop.set()
             killed_at.append(time.perf_counter())
         server.kill9()  # requests of other clients are in flight now
 
     done = threading.Event()
+    cpu_end: list[float | None] = []
+    cpu_start = server.cpu_seconds()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     if kill_after is not None:
@@ -223,6 +258,9 @@ def _phase(server: Server, batches: dict[int, list[dict]], order: list[int], cli
     for t in threads[clients:]:
         t.join()
     end = killed_at[0] if killed_at else time.perf_counter()
+    if not killed_at:
+        cpu_end.append(server.cpu_seconds())
+    cpu = cpu_end[0] - cpu_start if cpu_end and cpu_end[0] is not None and cpu_start is not None else None
     seconds = end - t0
     articles = sum(len(batches[b]) for b in acked)
     never_sent = []
@@ -243,8 +281,33 @@ def _phase(server: Server, batches: dict[int, list[dict]], order: list[int], cli
             "killed": bool(killed_at),
             "kill_delay_after_the_share_s": round(delay, 3) if kill_after is not None else None,
             "load_average_after": load_average(),
+            # what the load of the machine does not change much: the server's own CPU time per batch acknowledged
+            "server_cpu_seconds": round(cpu, 2) if cpu is not None else None,
+            "server_cpu_seconds_per_batch": round(cpu / len(acked), 4) if cpu is not None and acked else None,
+            **({"server_runs_until_the_kill": runs} if runs else {}),
         },
     }
+
+
+def _runs(metrics: str) -> dict[str, Any]:
+    """Runs of the flow and the batches they decided, from the server's /metrics."""
+    got = {}
+    for line in metrics.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("dedup_index_runs_total", "dedup_index_run_batches_total"):
+            got[name] = int(float(value))
+    runs, batches = got.get("dedup_index_runs_total"), got.get("dedup_index_run_batches_total")
+    if not runs or batches is None:
+        return {}
+    return {"runs": runs, "batches": batches, "batches_per_run": round(batches / runs, 2)}
+
+
+def _baseline(src: Path) -> dict[str, Any]:
+    """What the baseline server runs: its folder, and the commit it says it was taken from (``BASELINE_COMMIT`` in it)."""
+    if not (src / "dedup" / "__init__.py").is_file():
+        raise SystemExit(f"serve_load: --baseline-src {src}: no dedup package there (expected {src / 'dedup' / '__init__.py'})")
+    commit = src / "BASELINE_COMMIT"
+    return {"src": str(src), "commit": commit.read_text(encoding="utf-8").strip() if commit.is_file() else None}
 
 
 def _stored(index: Path) -> collections.Counter[str]:
@@ -257,8 +320,11 @@ def _stored(index: Path) -> collections.Counter[str]:
         idx.close()
 
 
-def _profile(records: list[dict], batch: int, warm: int, sample: int, work: Path) -> dict[str, Any]:
-    """Where a request's time goes: the flow in this process, per stage, on ``sample`` batches after ``warm`` articles."""
+def _profile(records: list[dict], batch: int, warm: int, sample: int, merge: int, work: Path) -> dict[str, Any]:
+    """Where a request's time goes: the flow in this process, per stage, on ``sample`` batches after ``warm`` articles.
+
+    Once one batch per run, once ``merge`` batches per run (``sample`` a multiple of ``merge``).
+    """
     import cProfile
     import pstats
 
@@ -269,47 +335,123 @@ def _profile(records: list[dict], batch: int, warm: int, sample: int, work: Path
     from dedup.store.history import open_index
 
     arts = read_records(records[: warm + sample * batch])
-    idx = open_index(str(work / "profile.db"), DedupConfig())
-    try:
-        for lo in range(0, warm, 2000):
-            dedupe(arts[lo : min(warm, lo + 2000)], DedupConfig(), runtime=Runtime(), index=idx)
-        prof = cProfile.Profile()
-        stages: collections.Counter[str] = collections.Counter()
-        took = []
-        for lo in range(warm, warm + sample * batch, batch):
-            t0 = time.perf_counter()
-            prof.enable()
-            result = dedupe(arts[lo : lo + batch], DedupConfig(), runtime=Runtime(), index=idx)
-            prof.disable()
-            took.append(time.perf_counter() - t0)
-            stages.update(result.timings)
-    finally:
-        idx.close()
-    stats = pstats.Stats(prof)
-    fit = sum(v[3] for k, v in stats.stats.items() if k[2] == "fit_idf")  # type: ignore[attr-defined]
-    n = len(took)
-    per_call = sum(took) / n
+    out: dict[str, Any] = {}
+    for run, name in ((batch, "one_batch_per_run"), (batch * merge, f"{merge}_batches_per_run")):
+        idx = open_index(str(work / f"profile-{run}.db"), DedupConfig())
+        try:
+            for lo in range(0, warm, 2000):
+                dedupe(arts[lo : min(warm, lo + 2000)], DedupConfig(), runtime=Runtime(), index=idx)
+            prof = cProfile.Profile()
+            stages: collections.Counter[str] = collections.Counter()
+            took = []
+            for lo in range(warm, warm + sample * batch, run):
+                t0 = time.perf_counter()
+                prof.enable()
+                result = dedupe(arts[lo : lo + run], DedupConfig(), runtime=Runtime(), index=idx)
+                prof.disable()
+                took.append(time.perf_counter() - t0)
+                stages.update(result.timings)
+        finally:
+            idx.close()
+        stats = pstats.Stats(prof)
+        fit = sum(v[3] for k, v in stats.stats.items() if k[2] == "fit_idf")  # type: ignore[attr-defined]
+        per_batch = sum(took) / sample
+        out[name] = {
+            "what": f"dedupe(runs of {run} articles, index=...) in this process: {sample} batches of {batch} after {warm} "
+                    "articles were indexed",
+            "seconds_per_batch": round(per_batch, 4),
+            "articles_per_s_serial": round(batch / per_batch, 1),
+            "stage_seconds_per_batch": {k: round(v / sample, 4) for k, v in stages.most_common()},
+            "fit_idf_seconds_per_batch": round(fit / sample, 4),
+            "fit_idf_share": round(fit / sum(took), 3),
+        }
+    out["load_average_after"] = load_average()
+    return out
+
+
+def _equivalence(records: list[dict], batch: int, merge: int, work: Path) -> dict[str, Any]:
+    """Step 7: the feed batch by batch vs ``merge`` consecutive batches per run, every difference by kind."""
+    from dedup.config import DedupConfig
+    from dedup.flows.dedupe import dedupe
+    from dedup.io.dedupe_rows import decision_rows
+    from dedup.runtime import Runtime
+    from dedup.serve.intake import read_records
+    from dedup.store.history import open_index
+
+    arts = read_records(records)
+    decided: list[dict[str, dict]] = []
+    seconds = []
+    for run in (batch, batch * merge):
+        idx = open_index(str(work / f"equivalence-{run}.db"), DedupConfig())
+        rows: dict[str, dict] = {}
+        t0 = time.perf_counter()
+        try:
+            for lo in range(0, len(arts), run):
+                for r in decision_rows(dedupe(arts[lo : lo + run], DedupConfig(), runtime=Runtime(), index=idx)):
+                    rows[r["id"]] = r
+        finally:
+            idx.close()
+        seconds.append(round(time.perf_counter() - t0, 1))
+        decided.append(rows)
+    one, merged = decided
+    at = {a.id: k for k, a in enumerate(arts)}
+    run_of = {i: k // (batch * merge) for i, k in at.items()}
+    kinds: collections.Counter[str] = collections.Counter()
+    fields: collections.Counter[str] = collections.Counter()
+    cosine, probability = [], []
+    examples: dict[str, list[dict]] = collections.defaultdict(list)
+    for i, a in one.items():
+        b = merged[i]
+        if a == b:
+            kinds["identical"] += 1
+            continue
+        if (a["status"], a.get("duplicate_of")) != (b["status"], b.get("duplicate_of")):
+            # Within one run (the article and a keeper named on either side decided together) the run is one
+            # batch: --keep and the containment guard choose over its members, and a later batch of the run can
+            # change an earlier one's decision, which one after another is stored and never changes. Otherwise
+            # the keepers are stored ones of earlier runs, whose groups were decided differently.
+            keepers = {x for x in (a.get("duplicate_of"), b.get("duplicate_of")) if x is not None}
+            together = any(run_of.get(k) == run_of[i] for k in keepers)
+            kind = ("status" if a["status"] != b["status"] else "keeper") + (
+                ": decided within one run, as one batch" if together else ": the keeper is from an earlier run, decided differently")
+            kinds[kind] += 1
+            if len(examples[kind]) < 3:
+                examples[kind].append({"id": i, "batch_by_batch": {k: a.get(k) for k in ("status", "duplicate_of", "scores", "reason")},
+                                       "coalesced": {k: b.get(k) for k in ("status", "duplicate_of", "scores", "reason")}})
+            continue
+        kinds["same status and keeper, other fields"] += 1
+        fields[",".join(sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)))] += 1
+        if a.get("scores") and b.get("scores"):
+            for name, out in (("cosine", cosine), ("probability", probability)):
+                x, y = a["scores"].get(name), b["scores"].get(name)
+                if x is not None and y is not None:
+                    out.append(abs(x - y))
     return {
-        "what": f"dedupe(batch of {batch}, index=...) in this process, {n} batches after {warm} articles were indexed",
-        "seconds_per_batch": round(per_call, 4),
-        "articles_per_s_serial": round(batch / per_call, 1),
-        "stage_seconds_per_batch": {k: round(v / n, 4) for k, v in stages.most_common()},
-        "fit_idf_seconds_per_batch": round(fit / n, 4),
-        "fit_idf_share": round(fit / sum(took), 3),
-        "note": "fit_idf (dedup.verify.Idf) keeps the IDF of the columns seen only; before, scikit-learn's TfidfTransformer "
-                "took ~0.06 s per call over all 2^22 token buckets, whatever the batch size",
+        "what": f"the feed in this process through a fresh index twice: one batch of {batch} per run, and {merge} consecutive "
+                f"batches per run (a coalesced run when every client waits); each article's decision compared",
+        "articles": len(one),
+        "seconds": {"batch_by_batch": seconds[0], "coalesced": seconds[1]},
+        "by_kind": dict(kinds.most_common()),
+        "other_fields_that_differ": dict(fields.most_common()),
+        "score_differences_same_decision": {
+            "cosine": {"median": _percentile(cosine, 0.5), "max": _percentile(cosine, 1.0)},
+            "probability": {"median": _percentile(probability, 0.5), "max": _percentile(probability, 1.0)},
+        },
+        "examples": dict(examples),
+        "load_average_after": load_average(),
     }
 
 
 def _run_mode(records: list[dict], batches: dict[int, list[dict]], args: argparse.Namespace, coalesce: bool,
-              work: Path) -> dict[str, Any]:
-    """Steps 1-5 with a fresh index: phase A, kill -9, restart and checks, phase B, final checks."""
+              work: Path, src: Path | None = None) -> dict[str, Any]:
+    """Steps 1-5 with a fresh index: phase A, kill -9, restart and checks, phase B, final checks (``src``: the baseline's code)."""
     import httpx
 
     feed_ids = [_id(r) for r in records]
     started = time.perf_counter()
     index = work / "index.db"
-    server = Server(index, os.urandom(16).hex(), work, ["--coalesce"] if coalesce else [])
+    options = ["--coalesce"] if coalesce else []
+    server = Server(index, os.urandom(16).hex(), work, options, src)
     load_before = load_average()
     try:
         startup = server.start()
@@ -354,8 +496,9 @@ def _run_mode(records: list[dict], batches: dict[int, list[dict]], args: argpars
     p99 = a["summary"]["batch_latency_s"]["p99"]
     lost = after_kill["acknowledged_lost"] + complete["missing"]
     return {
-        "server": "python -m dedup serve" + (" --coalesce" if coalesce else "") + ", SQLite index in a temporary folder, "
-                  "--token-file, defaults otherwise (chunk_size 2000: up to 20,000 articles per transaction)",
+        "server": "python -m dedup serve " + " ".join(options) + ", SQLite index in a temporary folder, "
+                  "--token-file, defaults otherwise (chunk_size 2000: up to 20,000 articles per transaction; "
+                  + ("the batches waiting at a run's turn decided together)" if coalesce else "one run per batch, first come first decided)"),
         "met": {"articles_per_s": bool(sustained and sustained >= 500), "p99_batch_seconds": bool(p99 is not None and p99 <= 1.0),
                 "acknowledged_lost": lost == 0 and after_kill["in_flight_partly_stored"] == 0},
         "startup_seconds": round(startup, 2),
@@ -366,6 +509,7 @@ def _run_mode(records: list[dict], batches: dict[int, list[dict]], args: argpars
         "final": complete,
         "server_metrics_at_the_end": [line for line in metrics.splitlines()
                                       if line.startswith(("dedup_articles_indexed_total", "dedup_decisions_total", "dedup_errors_total",
+                                                          "dedup_index_run",
                                                           'dedup_http_request_duration_seconds_bucket{endpoint="/v1/articles"'))],
     }
 
@@ -381,7 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=900.0, help="per mode: stop posting after this long")
     ap.add_argument("--modes", default="batch-by-batch,coalesce",
                     help="comma list: batch-by-batch (the default server), coalesce (dedup serve --coalesce)")
-    ap.add_argument("--profile-batches", type=int, default=20, help="batches timed in this process for the profile (0: none)")
+    ap.add_argument("--profile-batches", type=int, default=24, help="batches timed in this process for the profile (0: none)")
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="a folder holding another version of the dedup package (e.g. `git archive COMMIT | tar -x -C DIR`): "
+                         "each mode is also run with that server, just before, for ratios measured in the same run")
+    ap.add_argument("--equivalence", action=argparse.BooleanOptionalAction, default=True,
+                    help="step 7: decisions of coalesced runs vs batch by batch, in this process (a few minutes)")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"batch-by-batch", "coalesce"}:
@@ -400,14 +549,26 @@ def main(argv: list[str] | None = None) -> int:
         records, dropped = _read_feed(feed, args.max_articles)
         batches = {k: records[lo : lo + args.batch] for k, lo in enumerate(range(0, len(records), args.batch))}
         print(f"serve_load: {len(records)} articles in {len(batches)} batches of {args.batch}, {args.clients} clients")
+        baseline = _baseline(args.baseline_src) if args.baseline_src else None
         for mode in modes:
-            print(f"--- {mode}")
-            (work / mode).mkdir()
-            results[mode] = _run_mode(records, batches, args, mode == "coalesce", work / mode)
-        profile = _profile(records, args.batch, min(4000, len(records) // 2), args.profile_batches, work) \
-            if args.profile_batches > 0 and len(records) >= 2 * args.batch * args.profile_batches else None
+            for src, name in ([(args.baseline_src, f"{mode} (baseline)")] if baseline else []) + [(None, mode)]:
+                print(f"--- {name}")
+                (work / name).mkdir()
+                results[name] = _run_mode(records, batches, args, mode == "coalesce", work / name, src)
+            if baseline:
+                new, old = results[mode]["phase_a_until_kill"], results[f"{mode} (baseline)"]["phase_a_until_kill"]
+                results[mode]["against_the_baseline"] = {
+                    "articles_per_s_ratio": round(new["articles_per_s"] / old["articles_per_s"], 2),
+                    "p99_batch_seconds_ratio": round(new["batch_latency_s"]["p99"] / old["batch_latency_s"]["p99"], 2),
+                }
+        sample = args.profile_batches - args.profile_batches % args.clients
+        profile = _profile(records, args.batch, min(4000, len(records) // 2), sample, args.clients, work) \
+            if sample > 0 and len(records) >= 2 * args.batch * sample else None
         if profile:
             print(f"profile: {profile}")
+        equivalence = _equivalence(records, args.batch, args.clients, work) if args.equivalence else None
+        if equivalence:
+            print(f"coalesced vs batch by batch: {equivalence['by_kind']}")
 
     payload = {
         "run": run_info(),
@@ -415,8 +576,10 @@ def main(argv: list[str] | None = None) -> int:
                  "measured_on": "phase A (from the first post to the kill), the server as given in each mode"},
         "setup": {"feed": str(args.feed or "saudinewsnet dev days"), "articles": len(records), "repeated_ids_dropped": dropped,
                   "batch": args.batch, "clients": args.clients, "batches": len(batches), "kill_at_share": args.kill_at},
+        "baseline": baseline,
         "modes": results,
         "profile": profile,
+        "coalesced_vs_batch_by_batch": equivalence,
     }
     write_result("serve_load", payload)
     return 0

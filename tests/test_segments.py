@@ -48,3 +48,26 @@ def test_lookups_merges_and_removals_agree_with_a_dict(store) -> None:
     assert (vals % 2 == 0).all()
     assert len(vals) == sum(1 for k in hot.tolist() for r in truth[k] if r % 2 == 0)
     assert len(store._segs()) == 1
+
+
+def test_small_appends_rewrite_the_old_runs_only_when_as_many_pairs_came_after_them(store, monkeypatch) -> None:
+    """Many small transactions (the service's batches): the newest runs merge among themselves; the whole index is
+    rewritten a few times, not every eighth append."""
+    merged: list[tuple[int, int]] = []  # (pairs merged, pairs stored then)
+    real = store._merge
+
+    def counting(segs, keep=None):
+        sizes = dict(store._segs())
+        merged.append((sum(sizes[s] for s in segs), store.pairs()))
+        return real(segs, keep)
+
+    monkeypatch.setattr(store, "_merge", counting)
+    rng = np.random.default_rng(5)
+    appends, per = 256, 20
+    for batch in range(appends):
+        store.append(rng.integers(0, 2**64, size=per, dtype=np.uint64), np.arange(batch * per, (batch + 1) * per))
+        assert len(store._segs()) <= segments.MAX_SEGMENTS
+    whole = [m for m, total in merged if m == total]
+    assert 1 <= len(whole) <= 4  # merging every run whenever there were nine did so 31 times
+    assert sum(m for m, _ in merged) <= 3 * appends * per  # each pair rewritten ~2.6 times (15.6 times before)
+    assert store.pairs() == appends * per

@@ -280,7 +280,7 @@ def test_engine_runs_one_batch_at_a_time_or_coalesces_the_waiting_ones(tmp_path:
         first_in.set()
         if coalesce and not runs:  # hold the first run (batch 0's) until every other batch waits
             for _ in range(200):
-                if len(engine._waiting) == 5:
+                if len(engine._queue) == 5:
                     break
                 time.sleep(0.02)
         runs.append(len(articles))

@@ -48,8 +48,10 @@ def serve(
         "--window-days", min=0, help="Compare only with stored articles dated within this many days.")] = None,
     coalesce: Annotated[bool, typer.Option(
         "--coalesce", metavar="", help="Decide the batches that wait for the index together, in one run (up to 10 x chunk_size "
-        "articles): much higher throughput under concurrent load; each batch is still answered and added whole, but the "
-        "decisions are those of `dedup dedupe --index` over the merged batches, not batch by batch.")] = False,
+        "articles): one set of history lookups and one commit for all of them, more headroom under concurrent load. Each "
+        "batch is still answered with its own decisions and added whole, and a batch that waits alone is a run of its own; "
+        "but batches merged in a run are decided as one batch by `dedup dedupe --index` (a later one can change the keeper "
+        "of an earlier one's copies, scores use the run's IDF), not batch by batch.")] = False,
     settings: Any = None,
 ) -> None:
     """Serve the history index over HTTP: POST /v1/articles decides a batch and adds it.
@@ -57,8 +59,8 @@ def serve(
     Also GET /v1/articles/ID, GET /v1/groups/NAME, POST /v1/similarity,
     /healthz, /metrics (Prometheus), /openapi.json, and a page at / with the
     latest duplicate groups (each copy opens side by side with its keeper).
-    Batches are decided one at a time, as `dedup dedupe --index` would decide
-    them in the same order.
+    Batches are decided one at a time, first come first decided, as `dedup
+    dedupe --index` would decide them in the same order (see --coalesce).
     """
     try:
         import fastapi  # noqa: F401

@@ -107,6 +107,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        engine.warm_up()  # before the first request is accepted: it would wait for the imports, and the others behind it
         yield
         engine.close()
 
@@ -190,7 +191,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         The batch is compared within itself and with the index, then added in
         one transaction: all of it, or (on any error) none. Posting an id that
         is already in the index is a decision, not an error: ``skipped``,
-        "already in the index". Batches are decided one at a time.
+        "already in the index". Batches are decided one at a time, first come
+        first decided (with ``--coalesce``, those waiting together in one run).
         """
         articles = read_records([r.model_dump(exclude_unset=True) for r in records])
         rows = engine.add(articles)
@@ -232,7 +234,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text format 0.0.4)")
     def get_metrics() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return PlainTextResponse(metrics.render(runs=(engine.runs, engine.batches)), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # --- the pages ----------------------------------------------------------------------
 

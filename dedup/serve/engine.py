@@ -3,19 +3,35 @@
 The service is a thin layer over this: the HTTP app validates and answers,
 the engine decides, with the same flow ``dedup dedupe --index`` runs.
 
-* :meth:`Engine.add`: one :func:`~dedup.flows.dedupe.dedupe` call per batch,
-  under a lock (one batch at a time in this process; the index's own writer
-  lock keeps other processes out meanwhile). A batch of at most
-  :attr:`Engine.max_batch` articles (10 × ``chunk_size``) is written in one
-  transaction, so a batch is in the index whole or not at all, even when the
-  process is killed. The decisions are ``decisions.jsonl``'s, and equal those
-  of ``dedup dedupe --index`` given the same batches in the same order.
-* With ``coalesce`` (off by default), the batches that arrive while one is
-  being decided are decided together in the next run (group commit, up to
-  :attr:`Engine.max_batch` articles): each is still answered with its own
-  decisions and added whole, in one transaction with the others of its run,
-  but the decisions are those of ``dedup dedupe --index`` over the merged
-  batches. Far fewer runs under concurrent load (a run has fixed costs).
+* :meth:`Engine.add`: the batches wait in one queue, in arrival order, and
+  are decided by one :func:`~dedup.flows.dedupe.dedupe` run at a time (the
+  index's own writer lock keeps other processes out meanwhile). The request
+  whose turn comes runs the flow for the head of the queue, whoever posted it,
+  and every request returns as soon as its own batch is decided: first come,
+  first decided (a plain lock would let a request wait behind any number of
+  later ones). A batch of at most :attr:`Engine.max_batch` articles (10 ×
+  ``chunk_size``) is written in one transaction and answered only after it
+  is committed, so a batch is in the index whole or not at all, even when the
+  process is killed. One run per batch: the decisions are
+  ``decisions.jsonl``'s, and equal those of ``dedup dedupe --index`` given
+  the same batches in the same order.
+* With ``coalesce``, a run takes every batch waiting at its turn (group
+  commit: up to :attr:`Engine.max_batch` articles, never two batches with a
+  common id), merged in arrival order: one set of history lookups and one
+  commit for all of them (about half of what a run of 50 articles costs
+  against a few thousand stored ones, and the lookups grow with the index).
+  Each batch is answered with its own decisions and
+  added whole. The decisions are those of ``dedup dedupe --index`` over the
+  merged batches: copies in two batches of one run are found within the run,
+  not in the index (no ``seen_before``), their keeper is chosen over the
+  run's members by ``--keep`` and the containment guard, so a later batch can
+  change an earlier one's decision (one after another, the earlier one is
+  stored and a stored decision never changes), and the IDF of the cosine is
+  fitted on the run. ``scripts/serve_load.py`` counts these differences on
+  the dev days. A request that waits alone (one client posting one batch
+  after another) is a run of its own: batch by batch, exactly. When a run
+  of several batches fails and added nothing, its batches are decided again
+  one by one, so one batch that breaks the flow fails alone.
 * Lookups go through a second connection to the index (SQLite: it sees only
   committed transactions), under a lock of their own, so they never wait for
   a batch being decided.
@@ -29,7 +45,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
@@ -60,11 +76,11 @@ def _r(x: float) -> float | None:
 
 @dataclass
 class _Waiting:
-    """A batch waiting for the index (``coalesce``), and then its decisions or the error of its run."""
+    """A batch waiting for its turn, and then its decisions or the error of its run."""
 
     articles: list[Article]
     ids: set[str]
-    done: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
     rows: list[dict[str, Any]] | None = None
     error: BaseException | None = None
 
@@ -109,22 +125,38 @@ class Engine:
         self.location = location
         self.config, self.stories, self.runtime, self.window_days = config, stories, runtime, window_days
         self.coalesce = coalesce
-        self._waiting: list[_Waiting] = []  # batches queued for the index (coalesce)
-        self._waiting_lock = threading.Lock()
         self.max_batch = 10 * runtime.chunk_size  # flows.dedupe commits 10 × chunk_size articles per transaction
         self._writer = open_index(location, config)
         self._reader = open_index(location, config)
         self.texts = open_texts(location)
-        self._write_lock = threading.Lock()
+        self._queue: list[_Waiting] = []  # batches waiting for their turn, in arrival order
+        self._turn = threading.Condition()  # guards _queue and _busy; notified when a run ends
+        self._busy = False  # a request is running the flow
         self._read_lock = threading.Lock()
+        self.runs = 0  # runs of the flow, and the batches they decided
+        self.batches = 0
+
+    def warm_up(self) -> int:
+        """Run the flow once on two made-up near copies, without the index, before the first request.
+
+        The first run in a process imports and builds what every later one
+        reuses (SciPy's sparse matrices for the IDF, the decision model, the
+        normalizer's tables): about a second that the first requests would
+        otherwise wait for, each batch queued behind them included. Returns
+        the pairs verified (1: the whole decision ran).
+        """
+        words = [a + b for a in ("ka", "lo", "mi", "nu", "sa", "ta", "wi", "ze") for b in ("ba", "de", "fo", "gu", "ri", "so", "tu", "ve")]
+        text = " ".join(words[(k * k + 3 * k) % 61] for k in range(150))
+        copy = text + " " + " ".join(words[:6])  # a near copy: a pair is scored and decided
+        return len(dedupe([Article(id="warm-1", text=text), Article(id="warm-2", text=copy)], self.config, runtime=self.runtime).pairs)
 
     # --- adding -----------------------------------------------------------------
 
     def add(self, articles: list[Article]) -> list[dict[str, Any]]:
         """Decide ``articles`` against the index and add them; one decision per article, in order.
 
-        One run of the flow for this batch alone, or with ``coalesce`` one run
-        for it and the batches waiting with it (:meth:`_decide_together`).
+        One run of the flow for this batch alone, in its turn, or with
+        ``coalesce`` one run for it and the batches waiting with it (see the module).
 
         Raises:
             TooManyArticles: more than :attr:`max_batch` articles.
@@ -134,11 +166,7 @@ class Engine:
         if len(articles) > self.max_batch:
             raise TooManyArticles(f"{len(articles)} articles in one request; at most {self.max_batch} "
                                   f"(10 × chunk_size: what one index transaction holds); split the batch")
-        if self.coalesce:
-            rows = self._decide_together(articles)
-        else:
-            with self._write_lock:
-                rows = self._decide(articles)
+        rows = self._in_turn(articles)
         added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
         try:
             self.texts.put(added)
@@ -150,44 +178,76 @@ class Engine:
         result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days)
         return list(decision_rows(result))
 
-    def _decide_together(self, articles: list[Article]) -> list[dict[str, Any]]:
-        """Group commit: whoever gets the lock decides every batch waiting then, in arrival order, in one run.
-
-        A run takes the longest prefix of the waiting batches that fits one
-        transaction (:attr:`max_batch`) and shares no id (a repeated id within
-        one run is refused by the index), so each batch is still added whole.
-        """
+    def _in_turn(self, articles: list[Article]) -> list[dict[str, Any]]:
+        """Queue the batch; run the flow for the head of the queue whenever no one else does; return when decided."""
         me = _Waiting(articles, {a.id for a in articles})
-        with self._waiting_lock:
-            self._waiting.append(me)
-        while not me.done.is_set():
-            with self._write_lock:
-                if me.done.is_set():  # decided by the run of another request meanwhile
+        with self._turn:
+            self._queue.append(me)
+        while True:
+            with self._turn:
+                while self._busy and not me.done:
+                    self._turn.wait()
+                if me.done:
                     break
-                with self._waiting_lock:
-                    run: list[_Waiting] = []
-                    ids: set[str] = set()
-                    for w in self._waiting:
-                        if run and (sum(len(x.articles) for x in run) + len(w.articles) > self.max_batch or w.ids & ids):
-                            break
-                        run.append(w)
-                        ids |= w.ids
-                    del self._waiting[: len(run)]
-                try:
-                    rows = self._decide([a for w in run for a in w.articles])
-                    at = 0
-                    for w in run:
-                        w.rows, at = rows[at : at + len(w.articles)], at + len(w.articles)
-                except BaseException as exc:  # nothing of the run was added: every batch in it fails
-                    for w in run:
-                        w.error = exc
-                finally:
-                    for w in run:
-                        w.done.set()
+                self._busy = True
+                run = self._next_run()
+            try:
+                self._run(run)
+            finally:
+                with self._turn:
+                    self._busy = False
+                    self._turn.notify_all()
         if me.error is not None:
             raise me.error
         assert me.rows is not None
         return me.rows
+
+    def _next_run(self) -> list[_Waiting]:
+        """The head of the queue; with ``coalesce``, the longest prefix that fits one transaction and repeats no id."""
+        run, ids, size = [self._queue[0]], set(self._queue[0].ids), len(self._queue[0].articles)
+        if self.coalesce:
+            for w in self._queue[1:]:
+                if size + len(w.articles) > self.max_batch or not w.ids.isdisjoint(ids):
+                    break
+                run.append(w)
+                ids |= w.ids
+                size += len(w.articles)
+        del self._queue[: len(run)]
+        return run
+
+    def _run(self, run: list[_Waiting]) -> None:
+        """Decide ``run`` in one flow run: each batch gets its rows, or the run's error, and is marked done."""
+        before = None
+        try:
+            if len(run) > 1:
+                before = self._writer.next_row()
+            rows = self._decide([a for w in run for a in w.articles])
+        except Exception as exc:
+            if before is not None and not self._added_since(before):  # each alone: one that breaks the flow fails alone
+                logger.warning("a run of %d batches failed (%s: %s); deciding them one by one", len(run), type(exc).__name__, exc)
+                for w in run:
+                    self._run([w])
+                return
+            for w in run:  # the run is in the index whole or not at all: its batches share the outcome
+                w.error = exc
+        except BaseException as exc:
+            for w in run:
+                w.error = exc
+        else:
+            at = 0
+            for w in run:
+                w.rows, at = rows[at : at + len(w.articles)], at + len(w.articles)
+        with self._turn:
+            self.runs += 1
+            self.batches += len(run)
+            for w in run:
+                w.done = True
+
+    def _added_since(self, before: int) -> bool:
+        try:
+            return self._writer.next_row() != before
+        except Exception:  # the index cannot say: assume the worst (no batch is decided twice)
+            return True
 
     # --- looking up -------------------------------------------------------------
 

@@ -11,7 +11,10 @@ in one process, as in tests, would share or clash). Series:
 * ``dedup_articles_indexed_total``: articles this process added to the index;
 * ``dedup_decisions_total{status}``: decisions returned (kept, duplicate, skipped);
 * ``dedup_errors_total{kind}``: rejected or failed requests by kind
-  (unauthorized, too_large, bad_json, invalid_record, not_found, index_unavailable, internal).
+  (unauthorized, too_large, bad_json, invalid_record, not_found, index_unavailable, internal);
+* ``dedup_index_runs_total`` and ``dedup_index_run_batches_total``: runs of the
+  flow against the index and the posted batches they decided (more batches
+  than runs when waiting batches are coalesced), when the app passes them.
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ class Metrics:
         with self._lock:
             self._errors[kind] += 1
 
-    def render(self) -> str:
-        """The exposition text (``text/plain; version=0.0.4``)."""
+    def render(self, runs: tuple[int, int] | None = None) -> str:
+        """The exposition text (``text/plain; version=0.0.4``); ``runs``: (flow runs, batches they decided)."""
         with self._lock:
             out = ["# HELP dedup_http_requests_total HTTP responses by route, method and status.",
                    "# TYPE dedup_http_requests_total counter"]
@@ -103,4 +106,9 @@ class Metrics:
             out += ["# HELP dedup_errors_total Requests rejected or failed, by kind.", "# TYPE dedup_errors_total counter"]
             for kind, n in sorted(self._errors.items()):
                 out.append(f"dedup_errors_total{_labels(kind=kind)} {n}")
+        if runs is not None:
+            out += ["# HELP dedup_index_runs_total Runs of the flow against the index.", "# TYPE dedup_index_runs_total counter",
+                    f"dedup_index_runs_total {runs[0]}",
+                    "# HELP dedup_index_run_batches_total Posted batches decided by those runs.",
+                    "# TYPE dedup_index_run_batches_total counter", f"dedup_index_run_batches_total {runs[1]}"]
         return "\n".join(out) + "\n"

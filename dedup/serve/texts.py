@@ -29,7 +29,8 @@ __all__ = ["TextStore", "open_texts"]
 
 
 def _pack(title: str, text: str) -> bytes:
-    return zlib.compress(json.dumps([title, text], ensure_ascii=False).encode("utf-8"), 6)
+    # level 1: half the time of the default level for ~15% more bytes; it runs for every article posted
+    return zlib.compress(json.dumps([title, text], ensure_ascii=False).encode("utf-8"), 1)
 
 
 def _unpack(blob: bytes) -> tuple[str, str]:

@@ -8,10 +8,16 @@ never finishes in useful time (measured: 37M random keys did not load in 15
 minutes on this machine). Here each transaction instead *appends* its pairs
 as a new sorted run (a segment: blocks of :data:`BLOCK` pairs, each one blob);
 a lookup sorts the asked keys and reads the runs block by block, only the
-blocks whose key range holds an asked key; when there are more than
-:data:`MAX_SEGMENTS` runs of a kind they are merged into one, streaming block
-by block. Appends, merges and removals run inside the caller's transaction,
-so they are as atomic as the rest of it.
+blocks whose key range holds an asked key. When there are more than
+:data:`MAX_SEGMENTS` runs of a kind, the newest two are merged into one
+(streaming, block by block), together with each older run that holds no
+more pairs than the merged ones: small runs are merged among themselves and
+a large old run is rewritten only when as many pairs have arrived after it.
+(Merging every run into one each time rewrote the whole index every eighth
+transaction: a cost that grows with the index, paid by small transactions
+such as the service's batches of 50; a few large appends, a day each, merge
+as before.) Appends, merges and removals run inside the caller's
+transaction, so they are as atomic as the rest of it.
 
 Values are int64: a row number (bands, anchors) or a count (line keys: the
 counts of a key are summed over the runs).
@@ -53,8 +59,13 @@ class Segments:
         vals = np.asarray(vals, dtype=np.int64)
         order = np.lexsort((vals, keys))
         self._write(_blocks(keys[order], vals[order]))
-        if len(self._segs()) > MAX_SEGMENTS:
-            self.merge()
+        segs = self._segs()
+        if len(segs) > MAX_SEGMENTS:
+            k, total = len(segs) - 2, segs[-1][1] + segs[-2][1]
+            while k > 0 and segs[k - 1][1] <= total:
+                k -= 1
+                total += segs[k][1]
+            self._merge([s for s, _ in segs[k:]])
 
     def _write(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]]) -> int:
         seg = self.conn.execute("SELECT coalesce(max(seg), -1) + 1 FROM segments").fetchone()[0]
@@ -107,7 +118,9 @@ class Segments:
 
     def merge(self, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
         """Merge every run into one, streaming (``keep(keys, vals)`` → mask: pairs to keep)."""
-        segs = [s for s, _ in self._segs()]
+        self._merge([s for s, _ in self._segs()], keep)
+
+    def _merge(self, segs: list[int], keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
         if not segs:
             return
         readers = [self._read(s) for s in segs]

@@ -1,0 +1,282 @@
+"""The engine of ``dedup serve`` under concurrent requests: turns, coalesced runs, failures, warm-up.
+
+The engine is driven from threads in this process (no HTTP), with the first
+run held until the other requests wait, so the order in which batches queue
+and which of them share a run are known. The real server under a burst is
+in :func:`test_a_bad_request_in_a_burst_fails_alone_and_the_others_are_answered`.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from _servers import SEEDS, as_records, batches, free_port, start_serve, stop
+
+from dedup.config import DedupConfig
+from dedup.flows.dedupe import dedupe
+from dedup.io.dedupe_rows import decision_rows
+from dedup.serve.engine import Engine
+from dedup.store.history import open_index
+from dedup.types import Article
+
+ALREADY = "skipped: already in the index"
+
+
+class Held:
+    """Posts batches to ``engine`` from threads, in a known order, the first run held until all the others wait.
+
+    ``runs`` lists the ids of every run of the flow, in the order they ran;
+    ``fail(ids)`` (optional) raises inside a run, after it added its batch
+    when ``after_commit``.
+    """
+
+    def __init__(self, engine: Engine, monkeypatch, fail=None, after_commit: bool = False) -> None:
+        self.engine, self.fail, self.after_commit = engine, fail, after_commit
+        self.runs: list[list[str]] = []
+        self.waiting = 0
+        self.entered = threading.Event()
+        real = engine._decide
+
+        def deciding(articles: list[Article]) -> list[dict]:
+            if not self.runs:
+                self.entered.set()
+                deadline = time.monotonic() + 60
+                while len(engine._queue) < self.waiting and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            ids = [a.id for a in articles]
+            self.runs.append(ids)
+            if self.fail is not None and self.fail(ids) and not self.after_commit:
+                raise RuntimeError("the flow broke on this run")
+            rows = real(articles)
+            if self.fail is not None and self.fail(ids):
+                raise RuntimeError("the flow broke after the commit")
+            return rows
+
+        monkeypatch.setattr(engine, "_decide", deciding)
+
+    def post(self, posts: list[list[Article]]) -> tuple[dict[int, list[dict]], dict[int, BaseException]]:
+        """Post ``posts[0]`` (held), then each other batch once the previous one queued; wait for every answer."""
+        answers: dict[int, list[dict]] = {}
+        errors: dict[int, BaseException] = {}
+        self.waiting = len(posts) - 1
+
+        def post(k: int) -> None:
+            try:
+                answers[k] = self.engine.add(posts[k])
+            except Exception as exc:
+                errors[k] = exc
+
+        threads = [threading.Thread(target=post, args=(k,)) for k in range(len(posts))]
+        threads[0].start()
+        assert self.entered.wait(60)
+        for k, t in enumerate(threads[1:], 1):
+            t.start()
+            deadline = time.monotonic() + 60
+            while len(self.engine._queue) < k and time.monotonic() < deadline:
+                time.sleep(0.005)
+        for t in threads:
+            t.join(120)
+        return answers, errors
+
+
+def _fresh(n: int, tag: str, seed: int) -> list[Article]:
+    """``n`` unrelated articles of random seed words."""
+    rng = random.Random(seed)
+    words = sorted({w for p in SEEDS for w in p.read_text(encoding="utf-8").split() if len(w) > 2})
+    return [Article(id=f"{tag}{k}", text=" ".join(rng.choice(words) for _ in range(80)), date="2024-04-30T09:00:00")
+            for k in range(n)]
+
+
+def _one_after_another(location: str, posts: list[list[Article]]) -> list[list[dict]]:
+    """What ``dedup dedupe --index`` decides for ``posts``, one run each, in order, on a fresh index."""
+    idx = open_index(location, DedupConfig())
+    try:
+        return [list(decision_rows(dedupe(p, DedupConfig(), index=idx))) for p in posts]
+    finally:
+        idx.close()
+
+
+def _stored(location: str) -> collections.Counter[str]:
+    idx = open_index(location, create=False)
+    try:
+        return collections.Counter(r["id"] for r in idx.export())
+    finally:
+        idx.close()
+
+
+def test_batches_are_decided_in_the_order_they_arrived(tmp_path: Path, monkeypatch) -> None:
+    """One run per batch, first come first decided (a plain lock hands the index to any waiting request)."""
+    engine = Engine(str(tmp_path / "h.db"))
+    held = Held(engine, monkeypatch)
+    posts = [_fresh(3, f"p{k}-", k) for k in range(8)]
+    try:
+        answers, errors = held.post(posts)
+    finally:
+        engine.close()
+    assert not errors
+    assert held.runs == [[a.id for a in p] for p in posts]
+    assert all([d["id"] for d in answers[k]] == [a.id for a in posts[k]] for k in range(8))
+    assert (engine.runs, engine.batches) == (8, 8)
+
+
+def test_coalesced_batches_get_their_own_decisions_those_of_one_run_over_them(tmp_path: Path, monkeypatch) -> None:
+    """Copies across batches decided in one run: each request its own rows; equal to `dedupe --index` over the merged
+    batches; against the batches one after another, the same status, keeper and relation for every article, and
+    only the fields that say what came before differ (listed)."""
+    engine = Engine(str(tmp_path / "h.db"), coalesce=True)
+    held = Held(engine, monkeypatch)
+    opener = _fresh(4, "open", 1)
+    posts = [opener, *batches()]  # batches 2 and 3 hold copies of batch 1's articles (near, exact, of a lone one)
+    try:
+        answers, errors = held.post(posts)
+    finally:
+        engine.close()
+    assert not errors
+    assert held.runs == [[a.id for a in opener], [a.id for b in posts[1:] for a in b]]  # the three waiting ones: one run
+    assert all([d["id"] for d in answers[k]] == [a.id for a in posts[k]] for k in range(4))
+    assert (engine.runs, engine.batches) == (2, 4)
+
+    merged = _one_after_another(str(tmp_path / "merged.db"), [opener, [a for b in posts[1:] for a in b]])
+    assert [answers[0], [d for k in (1, 2, 3) for d in answers[k]]] == merged
+
+    seq = {d["id"]: d for rows in _one_after_another(str(tmp_path / "seq.db"), posts) for d in rows}
+    got = {d["id"]: d for k in range(4) for d in answers[k]}
+    differ = {}
+    for i, d in got.items():
+        for key in ("status", "duplicate_of", "relation", "contained_in"):
+            assert d.get(key) == seq[i].get(key), (i, key)
+        fields = sorted(k for k in set(d) | set(seq[i]) if d.get(k) != seq[i].get(k))
+        if fields:
+            differ[i] = fields
+    # lone: alone when its batch was decided by itself, the keeper of lone-copy's group within the run;
+    # the copies: their keeper came in the same run, not from the index (no seen_before); and the cosine of a
+    # pair is measured with the IDF of the articles decided together (the run, not the one batch)
+    assert set(differ) <= {"lone", "b1", "b2", "lone-copy", "b3", "b4"}
+    assert differ["lone"] == ["group", "reason"] and got["lone"]["group"] == "lone" and seq["lone"]["group"] is None
+    for copy in ("lone-copy", "b3", "b4"):
+        assert "seen_before" in seq[copy] and "seen_before" not in got[copy]
+        assert set(differ[copy]) <= {"reason", "scores", "seen_before"}
+        assert {k for k in got[copy]["scores"] if got[copy]["scores"][k] != seq[copy]["scores"][k]} <= {"cosine", "probability"}
+    assert all(set(f) <= {"group", "reason", "scores"} for i, f in differ.items() if i in ("b1", "b2"))
+
+
+def test_a_teaser_and_its_full_article_in_one_run_are_decided_as_one_batch_would(tmp_path: Path, monkeypatch) -> None:
+    """The one change of status coalescing makes: a later batch of the run changes an earlier one's decision.
+
+    One after another, the teaser is stored kept, and a stored decision never
+    changes; the full article, which contains it, cannot be its copy: both
+    stay kept. In one run the teaser is contained in the full article, as in
+    `dedup dedupe` over both.
+    """
+    full = SEEDS[2].read_text(encoding="utf-8")
+    teaser = " ".join(full.split()[: len(full.split()) // 3])
+    posts = [_fresh(2, "open", 2), [Article(id="teaser", text=teaser, date="2024-05-01T08:00:00", source="wire")],
+             [Article(id="full", text=full, date="2024-05-01T09:00:00", source="outlet")]]
+    engine = Engine(str(tmp_path / "h.db"), coalesce=True)
+    held = Held(engine, monkeypatch)
+    try:
+        answers, errors = held.post(posts)
+    finally:
+        engine.close()
+    assert not errors and len(held.runs) == 2
+    seq = [rows[0] for rows in _one_after_another(str(tmp_path / "seq.db"), posts)[1:]]
+    assert [(d["status"], d["duplicate_of"]) for d in seq] == [("kept", None), ("kept", None)]
+    got = [answers[1][0], answers[2][0]]
+    assert [(d["status"], d["duplicate_of"], d["relation"]) for d in got] == [("duplicate", "full", "contained"), ("kept", None, None)]
+    one_batch = list(decision_rows(dedupe([posts[1][0], posts[2][0]])))
+    assert [(d["status"], d["duplicate_of"]) for d in one_batch] == [(d["status"], d["duplicate_of"]) for d in got]
+
+
+def test_a_run_that_breaks_before_adding_anything_is_decided_again_batch_by_batch(tmp_path: Path, monkeypatch) -> None:
+    engine = Engine(str(tmp_path / "h.db"), coalesce=True)
+    held = Held(engine, monkeypatch, fail=lambda ids: "poison" in ids)
+    posts = [_fresh(2, "open", 3), _fresh(3, "a", 4), [*_fresh(2, "b", 5), Article(id="poison", text="x " * 50)], _fresh(3, "c", 6)]
+    try:
+        answers, errors = held.post(posts)
+    finally:
+        engine.close()
+    assert held.runs == [["open0", "open1"], ["a0", "a1", "a2", "b0", "b1", "poison", "c0", "c1", "c2"],
+                         ["a0", "a1", "a2"], ["b0", "b1", "poison"], ["c0", "c1", "c2"]]
+    assert set(answers) == {0, 1, 3} and set(errors) == {2} and "broke on this run" in str(errors[2])
+    assert all(d["status"] == "kept" and not d["reason"].startswith(ALREADY) for k in (1, 3) for d in answers[k])
+    assert _stored(str(tmp_path / "h.db")) == collections.Counter(["open0", "open1", "a0", "a1", "a2", "c0", "c1", "c2"])
+
+
+def test_a_run_that_breaks_after_adding_its_batches_fails_them_all_without_deciding_again(tmp_path: Path, monkeypatch) -> None:
+    """Decided again, its articles would be answered 'already in the index': every batch of the run gets the error."""
+    engine = Engine(str(tmp_path / "h.db"), coalesce=True)
+    held = Held(engine, monkeypatch, fail=lambda ids: "a0" in ids, after_commit=True)
+    posts = [_fresh(2, "open", 3), _fresh(3, "a", 4), _fresh(3, "b", 5)]
+    try:
+        answers, errors = held.post(posts)
+    finally:
+        engine.close()
+    assert len(held.runs) == 2 and set(answers) == {0} and set(errors) == {1, 2}
+    assert all("after the commit" in str(e) for e in errors.values())
+    assert set(_stored(str(tmp_path / "h.db"))) == {"open0", "open1", "a0", "a1", "a2", "b0", "b1", "b2"}
+
+
+def test_warm_up_runs_the_whole_decision_and_adds_nothing(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "h.db"))
+    try:
+        assert engine.warm_up() == 1  # one pair verified: the model and the IDF ran
+        assert engine.next_row() == 0 and engine.texts.get(["warm-1", "warm-2"]) == {}
+        assert (engine.runs, engine.batches) == (0, 0)
+    finally:
+        engine.close()
+
+
+def test_a_bad_request_in_a_burst_fails_alone_and_the_others_are_answered(tmp_path: Path) -> None:
+    """A real `dedup serve --coalesce` gets eight posts at once: a bad record and malformed JSON among them."""
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    port, token = free_port(), uuid.uuid4().hex
+    (tmp_path / "token").write_text(token, encoding="utf-8")
+    location = str(tmp_path / "h.db")
+    proc = start_serve(["--index", location, "--token-file", str(tmp_path / "token"), "--coalesce"], port, token, tmp_path / "log")
+    good = [as_records(b) for b in batches()] + [as_records(_fresh(5, f"x{k}-", 10 + k)) for k in range(3)]
+    bad_record = as_records(_fresh(3, "bad", 20))
+    bad_record[1]["text"] = None
+    bodies = [("json", b) for b in good[:3]] + [("json", bad_record)] + [("json", b) for b in good[3:5]] + \
+             [("raw", b'[{"id": "y", "text": "unterminated]')] + [("json", good[5])]
+    results: dict[int, httpx.Response] = {}
+    start = threading.Barrier(len(bodies))
+
+    def post(k: int) -> None:
+        kind, body = bodies[k]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+            start.wait()
+            if kind == "json":
+                results[k] = client.post("/v1/articles", json=body)
+            else:
+                results[k] = client.post("/v1/articles", content=body, headers={"Content-Type": "application/json"})
+
+    try:
+        threads = [threading.Thread(target=post, args=(k,)) for k in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30).text
+    finally:
+        stop(proc)
+    assert results[3].status_code == 422 and results[3].json()["record"] == {"index": 1, "id": "bad1"}
+    assert results[6].status_code == 400 and results[6].json()["error"] == "bad_json"
+    for k, (kind, body) in enumerate(bodies):
+        if k in (3, 6):
+            continue
+        assert results[k].status_code == 200, results[k].text
+        assert [d["id"] for d in results[k].json()] == [r["id"] for r in body]
+    stored = _stored(location)
+    assert set(stored.values()) == {1} and set(stored) == {r["id"] for b in good for r in b}
+    assert "dedup_index_run_batches_total 6" in metrics  # the two bad requests never queued
+    runs = int(next(line.split()[1] for line in metrics.splitlines() if line.startswith("dedup_index_runs_total ")))
+    assert 1 <= runs <= 6
+
