@@ -357,6 +357,13 @@ class StoriesConfig:
     number_penalty: float = 0.3
     min_numbers: int = 3
     template_cosine: float = 0.5  # same-story SemEval pairs with disjoint numbers reach 0.41; templated reports ~0.7
+    # Slots (dedup.stories.slots, events only): a pair filling at least slot_min_conflicts template frames differently
+    # (frames the open window fills with template_fillers different fillers) is scored times slot_penalty; a slot token
+    # is a number or a word with a background share under slot_max_share. slot_penalty = 1 turns the rule off.
+    slot_penalty: float = 1.0  # off by default: event F1 flat out of fold (results/eval_stories.json slots_cv), +30 % time; 0.5 = on
+    slot_min_conflicts: int = 1
+    template_fillers: int = 3
+    slot_max_share: float = 0.005
     # Fitted by scripts/fit_story_score.py (fractional logistic regression of
     # (4 - Overall) / 3 on the 645 same-language SemEval-2022 Task 8 training
     # pairs); plain constants so that scores do not depend on a model file.
@@ -381,6 +388,10 @@ class StoriesConfig:
         for name in ("event_threshold", "event_linkage", "storyline_threshold", "storyline_linkage", "number_penalty", "template_cosine"):
             _unit(name, getattr(self, name))
         _check(self.min_numbers >= 1, f"min_numbers must be >= 1, got {self.min_numbers}")
+        _unit("slot_penalty", self.slot_penalty)
+        _unit("slot_max_share", self.slot_max_share)
+        _check(self.slot_min_conflicts >= 1, f"slot_min_conflicts must be >= 1, got {self.slot_min_conflicts}")
+        _check(self.template_fillers >= 2, f"template_fillers must be >= 2 (a template is filled differently), got {self.template_fillers}")
         _check(self.idf_power >= 0, f"idf_power must be >= 0 (0 = no IDF, 1 = plain IDF), got {self.idf_power}")
         _check(self.idf_prior_documents >= 0, f"idf_prior_documents must be >= 0 (0 = IDF of the batch alone), got {self.idf_prior_documents}")
         _check(

@@ -15,17 +15,27 @@ Parts (each skipped with a message when its data is absent):
 * **uci**: the UCI News Aggregator headline subset: events over headlines only
   (no dates, the subset spans 36 hours), ARI and B-cubed P/R/F1 against the
   silver STORY ids.
-* **saudinewsnet**: the hand-labelled dev pairs, event level (DUP or EVENT vs
-  TOPIC or NO), from ``scripts/labels/saudinewsnet_dev_labels.jsonl``; the
-  misclustered pairs are listed under ``errors`` (pair id, FP/FN, label,
-  stratum, days apart, story score, whether dedupe grouped them; no texts),
-  with ``events_longer_than_window`` as a label-free check of the window.
+* **saudinewsnet**: the hand-labelled pairs of the dev days, event level (DUP
+  or EVENT vs TOPIC or NO), from the three samples of ``scripts/labels/``
+  (``dev`` 240, ``hard`` 800, ``story`` 300): precision/recall/F1 of "same
+  event cluster" on each, on the first two together (``dev+hard``, 1,040) and
+  on all; the pairs of kind ``template`` (different happenings on one
+  template) put in one event; and the same numbers with the slot rule off
+  (``slot_penalty = 1``, :mod:`dedup.stories.slots`), run on the same
+  articles, under ``slots_off``. The misclustered pairs are listed under
+  ``errors`` (pair id, FP/FN, label, stratum, days apart, story score, whether
+  dedupe grouped them; no texts), with ``events_longer_than_window`` as a
+  label-free check of the window.
+* **slots_cv**: the slot rule's settings (:data:`SLOT_GRID`, the rule off
+  among them) chosen on folds of the labelled pairs, measured on the held
+  fold (5 folds, 10 shuffles): the cross-validated counterpart of the
+  in-sample numbers above.
 
 Usage: ``python scripts/eval_stories.py``
 
 For other labelled days (the held-out later days, say), point it at their
-zips and pair files and give the result its own name, so the dev numbers
-are not overwritten::
+zips and pair files (one sample; its set is called ``given``) and give the
+result its own name, so the dev numbers are not overwritten::
 
     python scripts/eval_stories.py --only saudinewsnet --data DIR_OF_ZIPS \
         --sample PAIRS.jsonl --labels LABELS.jsonl --name eval_stories_heldout
@@ -42,6 +52,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -168,69 +179,165 @@ def _events_longer_than(event: np.ndarray, times: np.ndarray, seconds: float) ->
     return int((hi - lo > seconds).sum())
 
 
+LABEL_SETS = ("dev", "hard", "story")  # scripts/labels/saudinewsnet_{set}_sample.jsonl and _labels.jsonl
+
+
+def _labelled_pairs(sample: str | None, labels_file: str | None) -> tuple[list[dict], list[str]]:
+    """Every labelled pair ``{set, pair, id1, id2, label, kind, stratum, days_apart}``, and the files read."""
+    if labels_file or sample:
+        if not (labels_file and sample):
+            raise SystemExit("--sample and --labels go together")
+        files = [("given", Path(sample), Path(labels_file))]
+    else:
+        folder = repo_root() / "scripts" / "labels"
+        files = [(name, folder / f"saudinewsnet_{name}_sample.jsonl", folder / f"saudinewsnet_{name}_labels.jsonl") for name in LABEL_SETS]
+    rows, names = [], []
+    for name, sample_path, labels_path in files:
+        if not (sample_path.exists() and labels_path.exists()):
+            continue
+        pairs = {r["pair"]: r for r in map(json.loads, sample_path.read_text(encoding="utf-8").splitlines())}
+        for lab in map(json.loads, labels_path.read_text(encoding="utf-8").splitlines()):
+            if lab["pair"] in pairs:
+                rows.append(pairs[lab["pair"]] | {"set": name, "label": str(lab.get("label", "")).upper(), "kind": lab.get("kind")})
+        names += [sample_path.name, labels_path.name]
+    return rows, names
+
+
+def _event_metrics(event: np.ndarray, i: np.ndarray, j: np.ndarray, rows: list[dict]) -> dict:
+    """Same-event P/R/F1 of the event labels on the labelled pairs: all, per set, dev+hard, and the templates."""
+    pred = event[i] == event[j]
+    gold = np.array([r["label"] in ("DUP", "EVENT") for r in rows])
+    sets = np.array([r["set"] for r in rows])
+    kinds = np.array([str(r["kind"]) for r in rows])
+    out = {"all": _prf(pred, gold)}
+    for name in sorted(set(sets.tolist()), key=lambda v: (v not in LABEL_SETS, LABEL_SETS.index(v) if v in LABEL_SETS else 0)):
+        out[name] = _prf(pred[sets == name], gold[sets == name])
+    both = np.isin(sets, ("dev", "hard"))
+    if both.any() and not both.all():
+        out["dev+hard"] = _prf(pred[both], gold[both])
+    tmpl = kinds == "template"
+    out["template_pairs_in_one_event"] = {name: {"pairs": int((tmpl & (sets == name)).sum()), "together": int((pred & tmpl & (sets == name)).sum())}
+                                          for name in sorted(set(sets[tmpl].tolist()))}
+    return out
+
+
 def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: str | None = None, labels_file: str | None = None) -> dict:
-    labels_path = Path(labels_file) if labels_file else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_labels.jsonl"
-    sample_path = Path(sample) if sample else repo_root() / "scripts" / "labels" / "saudinewsnet_dev_sample.jsonl"
-    if not labels_path.exists():
-        return {"skipped": f"{labels_path} is not there"}
-    if not sample_path.exists():
-        return {"skipped": f"{sample_path} is not there"}
+    rows, files = _labelled_pairs(sample, labels_file)
+    if not rows:
+        return {"skipped": "no labelled pairs (scripts/labels/ or --sample/--labels)"}
     folder = saudinewsnet_dir(data)
     if folder is None:
         return {"skipped": f"no SaudiNewsNet zips in {data or 'the shared data folder'}"}
-    sample = {r["pair"]: r for r in map(json.loads, sample_path.read_text(encoding="utf-8").splitlines())}
-    labels = {r["pair"]: r for r in map(json.loads, labels_path.read_text(encoding="utf-8").splitlines())}
     docs = load_saudinewsnet(folder)
     arts = [Article(id=d["url"], text=d["content"], title=d["title"], date=d["date_extracted"], source=d["source"]) for d in docs]
+    t = time.perf_counter()
     res = stories(arts, config)
+    seconds = time.perf_counter() - t
     pos = {a.id: k for k, a in enumerate(arts)}
-    gold, pred_event, pred_pair = [], [], []
-    pairs = [p for p in sorted(labels) if p in sample and sample[p]["id1"] in pos and sample[p]["id2"] in pos]
-    missing = sum(1 for p in labels if p not in sample or sample[p]["id1"] not in pos or sample[p]["id2"] not in pos)
-    if not pairs:
-        return {"skipped": f"none of the {len(labels)} labelled pairs has both articles in {folder}"}
-    i = np.array([pos[sample[p]["id1"]] for p in pairs])
-    j = np.array([pos[sample[p]["id2"]] for p in pairs])
+    missing = sum(1 for r in rows if r["id1"] not in pos or r["id2"] not in pos)
+    rows = [r for r in rows if r["id1"] in pos and r["id2"] in pos]
+    if not rows:
+        return {"skipped": f"none of the labelled pairs has both articles in {folder}"}
+    i = np.array([pos[r["id1"]] for r in rows])
+    j = np.array([pos[r["id2"]] for r in rows])
     sim = similarity([arts[k].text for k in i], [arts[k].text for k in j], config,
                      title1=[arts[k].title for k in i], title2=[arts[k].title for k in j])
-    for k, p in enumerate(pairs):
-        lab = str(labels[p].get("label", "")).upper()
-        gold.append(lab in ("DUP", "EVENT"))
-        pred_event.append(bool(res.event[i[k]] == res.event[j[k]]))
-        pred_pair.append(bool(sim.story_score[k] >= config.event_threshold))
-    gold_a = np.array(gold)
-    label = np.array([str(labels[p].get("label", "")).upper() for p in pairs])
+    gold = np.array([r["label"] in ("DUP", "EVENT") for r in rows])
+    pred_event = res.event[i] == res.event[j]
+    label = np.array([r["label"] for r in rows])
     same_storyline = res.storyline[i] == res.storyline[j]
     group = res.dedup.group
     errors = [  # ids and numbers only: the texts stay out of the repository
-        {"pair": p, "error": "FP" if pred_event[k] else "FN", "label": str(label[k]), "stratum": sample[p].get("stratum"),
-         "days_apart": sample[p].get("days_apart"), "story_score": round(float(sim.story_score[k]), 3),
+        {"pair": r["pair"], "set": r["set"], "error": "FP" if pred_event[k] else "FN", "label": r["label"], "kind": r["kind"],
+         "stratum": r.get("stratum"), "days_apart": r.get("days_apart"), "story_score": round(float(sim.story_score[k]), 3),
          "same_duplicate_group": bool(group[i[k]] >= 0 and group[i[k]] == group[j[k]])}
-        for k, p in enumerate(pairs) if pred_event[k] != gold[k]
+        for k, r in enumerate(rows) if pred_event[k] != gold[k]
     ]
-    return {"pairs": len(pairs), "labelled_pairs_not_found": missing, "same_event_cluster": _prf(np.array(pred_event), gold_a),
-            "pair_score_alone": _prf(np.array(pred_pair), gold_a),
-            "share_in_one_storyline_by_label": {v: round(float(same_storyline[label == v].mean()), 4)
+    out = {"pairs": len(rows), "labelled_pairs_not_found": missing, "seconds": round(seconds, 1),
+           "same_event_cluster": _event_metrics(res.event, i, j, rows),
+           "pair_score_alone": _prf(sim.story_score >= config.event_threshold, gold)}
+    if config.slot_penalty < 1.0:  # the same articles without the slot rule: what the rule changes
+        off = replace(config, slot_penalty=1.0)
+        t = time.perf_counter()
+        res_off = stories(arts, off)
+        out["slots_off"] = {"seconds": round(time.perf_counter() - t, 1), "same_event_cluster": _event_metrics(res_off.event, i, j, rows)}
+    out |= {"share_in_one_storyline_by_label": {v: round(float(same_storyline[label == v].mean()), 4)
                                                 for v in ("DUP", "EVENT", "TOPIC", "NO") if (label == v).any()},
             "largest_event": int(np.bincount(res.event).max()), "largest_storyline": int(np.bincount(res.storyline).max()),
             "events_longer_than_window": _events_longer_than(res.event, res.dedup.table.times, config.window_days * 86_400.0),
             "errors": errors,
-            "data": {"zips": sorted(p.name for p in folder.glob("*.zip")), "sample": sample_path.name, "labels": labels_path.name},
+            "data": {"zips": sorted(p.name for p in folder.glob("*.zip")), "labels": files},
             "note": "dev labels: tuned-on data, not the held-out target" if labels_file is None else "labels given on the command line"}
+    return out
+
+
+SLOT_GRID = [  # (slot_max_share, slot_penalty, slot_min_conflicts, template_fillers); slot_penalty 1 = off
+    (0.005, 1.0, 1, 3), (0.005, 0.5, 1, 3), (0.005, 0.3, 1, 2), (0.02, 0.5, 1, 3), (0.02, 0.3, 1, 2), (0.05, 0.5, 1, 3), (0.05, 0.3, 1, 2),
+]
+
+
+def eval_slots_cv(config: StoriesConfig, data: str | None = None, folds: int = 5, shuffles: int = 10) -> dict:
+    """The slot rule's settings chosen on folds of the labelled pairs and measured on the held fold.
+
+    Every setting of :data:`SLOT_GRID` runs the whole stories flow once; for
+    each shuffle, each fold takes the setting with the best same-event F1 on
+    the other folds (ties: the rule off) and is measured with it. Reported for
+    the 1,040 dev+hard pairs and for all 1,340.
+    """
+    rows, _ = _labelled_pairs(None, None)
+    folder = saudinewsnet_dir(data)
+    if not rows or folder is None:
+        return {"skipped": "labelled pairs or SaudiNewsNet zips absent"}
+    docs = load_saudinewsnet(folder)
+    arts = [Article(id=d["url"], text=d["content"], title=d["title"], date=d["date_extracted"], source=d["source"]) for d in docs]
+    pos = {a.id: k for k, a in enumerate(arts)}
+    rows = [r for r in rows if r["id1"] in pos and r["id2"] in pos]
+    i = np.array([pos[r["id1"]] for r in rows])
+    j = np.array([pos[r["id2"]] for r in rows])
+    gold = np.array([r["label"] in ("DUP", "EVENT") for r in rows])
+    sets = np.array([r["set"] for r in rows])
+    preds = {}
+    for share, penalty, conflicts, fillers in SLOT_GRID:
+        cfg = replace(config, slot_max_share=share, slot_penalty=penalty, slot_min_conflicts=conflicts, template_fillers=fillers)
+        event = stories(arts, cfg).event
+        preds[(share, penalty, conflicts, fillers)] = event[i] == event[j]
+    off = next(k for k in preds if k[1] == 1.0)
+    out = {"grid": [list(k) for k in preds], "grid_fields": ["slot_max_share", "slot_penalty", "slot_min_conflicts", "template_fillers"],
+           "folds": folds, "shuffles": shuffles}
+    for scope, mask in (("dev+hard", np.isin(sets, ("dev", "hard"))), ("all", np.ones(len(rows), bool))):
+        idx = np.flatnonzero(mask)
+        metrics, chosen = [], {}
+        for seed in range(shuffles):
+            fold = np.random.default_rng(seed).permutation(len(idx)) % folds
+            pred = np.zeros(len(idx), bool)
+            for f in range(folds):
+                train, held = idx[fold != f], idx[fold == f]
+                best = max(preds, key=lambda k: (pairwise_prf(preds[k][train], gold[train])["f1"], k == off))
+                chosen[str(list(best))] = chosen.get(str(list(best)), 0) + 1
+                pred[fold == f] = preds[best][held]
+            metrics.append([pairwise_prf(pred, gold[idx])[m] for m in ("precision", "recall", "f1")])
+        mean, sd = np.mean(metrics, axis=0), np.std(metrics, axis=0)
+        out[scope] = {"cross_validated": {m: round(float(v), 4) for m, v in zip(("precision", "recall", "f1"), mean)},
+                      "cross_validated_sd": {m: round(float(v), 4) for m, v in zip(("precision", "recall", "f1"), sd)},
+                      "rule_off": _prf(preds[off][idx], gold[idx]),
+                      "in_sample_by_setting": {str(list(k)): _prf(v[idx], gold[idx]) for k, v in preds.items()},
+                      "chosen": chosen}
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=("semeval", "uci", "saudinewsnet"), action="append", help="run only these parts (repeatable)")
+    ap.add_argument("--only", choices=("semeval", "uci", "saudinewsnet", "slots_cv"), action="append", help="run only these parts (repeatable)")
     ap.add_argument("--data", help="folder of SaudiNewsNet zips (default: the shared dev days)")
-    ap.add_argument("--sample", help="pairs file {pair, id1, id2} (default: scripts/labels/saudinewsnet_dev_sample.jsonl)")
-    ap.add_argument("--labels", help="labels file {pair, label} (default: scripts/labels/saudinewsnet_dev_labels.jsonl)")
+    ap.add_argument("--sample", help="pairs file {pair, id1, id2} (default: the dev, hard and story samples of scripts/labels/)")
+    ap.add_argument("--labels", help="labels file {pair, label} to go with --sample")
     ap.add_argument("--name", default="eval_stories", help="results/NAME.json (default: eval_stories)")
     args = ap.parse_args(argv)
     config = StoriesConfig()
     result = {"run": run_info(), "config": config.__dict__ | {"normalize": str(config.normalize)}}
     parts = {"semeval": lambda: eval_semeval(config), "uci": lambda: eval_uci(config),
-             "saudinewsnet": lambda: eval_saudinewsnet(config, args.data, args.sample, args.labels)}
+             "saudinewsnet": lambda: eval_saudinewsnet(config, args.data, args.sample, args.labels),
+             "slots_cv": lambda: eval_slots_cv(config, args.data) if not args.labels else {"skipped": "dev labels only"}}
     for name, fn in parts.items():
         if args.only and name not in args.only:
             continue

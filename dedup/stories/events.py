@@ -44,6 +44,7 @@ from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
 from ..store.background import background_df
 from .score import story_scores
+from .slots import Slots
 from .sparse import l2_rows, pair_dots
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
@@ -70,6 +71,7 @@ class DayInput:
     lengths: np.ndarray
     copies: np.ndarray  # (b,) copy-group label (any integer id), -1 for none
     until: np.ndarray | None = None  # (b,) the time the article's copies reach (:func:`copy_reach`); None: its own
+    slots: sp.csr_matrix | None = None  # (b, ·) :func:`dedup.stories.slots.slot_rows`; None: no slot rule
 
 
 @dataclass(frozen=True)
@@ -250,24 +252,24 @@ class _Columns:
 
 
 class _Rows:
-    """The rows held: arrival index → story vector, word vector, numbers, length, time (the open window)."""
+    """The rows held: arrival index → story vector, word vector, numbers, length, time, slots (the open window)."""
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray]] = []
+        self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray, sp.csr_matrix | None]] = []
 
-    def add(self, arrival, times, x, w, nums, lengths) -> None:
-        self.blocks.append((arrival, times, x, w, nums, lengths))
+    def add(self, arrival, times, x, w, nums, lengths, slots=None) -> None:
+        self.blocks.append((arrival, times, x, w, nums, lengths, slots))
 
     def drop_before(self, first_kept: int) -> None:
         """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
         kept = []
-        for a, t, x, w, nu, ln in self.blocks:
+        for a, t, x, w, nu, ln, sl in self.blocks:
             if len(a) == 0 or a[-1] < first_kept:
                 continue
             if a[0] < first_kept:
                 k = int(np.searchsorted(a, first_kept))
-                a, t, x, w, nu, ln = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:]
-            kept.append((a, t, x, w, nu, ln))
+                a, t, x, w, nu, ln, sl = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:], (None if sl is None else sl[k:])
+            kept.append((a, t, x, w, nu, ln, sl))
         self.blocks = kept
 
     def stacked(self):
@@ -277,9 +279,10 @@ class _Rows:
         t = np.concatenate([b[1] for b in self.blocks])
         x, w, nu = (sp.vstack([b[k] for b in self.blocks], format="csr") for k in (2, 3, 4))
         ln = np.concatenate([b[5] for b in self.blocks])
+        sl = None if any(b[6] is None for b in self.blocks) else sp.vstack([b[6] for b in self.blocks], format="csr")
         if len(self.blocks) > 1:
-            self.blocks = [(a, t, x, w, nu, ln)]
-        return a, t, x, w, nu, ln
+            self.blocks = [(a, t, x, w, nu, ln, sl)]
+        return a, t, x, w, nu, ln, sl
 
 
 class EventTracker:
@@ -313,6 +316,7 @@ class EventTracker:
         self.found_scores: list[np.ndarray] = []
         self.undated = False
         self.xcols, self.ncols = _Columns(2 * TOKEN_COLUMNS), _Columns(TOKEN_COLUMNS)
+        self.slots_all: Slots | None = None
 
     # --- clusters -----------------------------------------------------------------
     def _vec(self, root: int, which: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -381,10 +385,11 @@ class EventTracker:
         if self.undated:  # the undated meet the undated only
             self._close_before(np.inf)
             self.rows.drop_before(int(day.arrival[0]))
-        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths)
+        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths, day.slots)
         held = self.rows.stacked()
         assert held is not None
-        a_all, t_all, x_all, w_all, nu_all, ln_all = held
+        a_all, t_all, x_all, w_all, nu_all, ln_all, sl_all = held
+        self.slots_all = None if sl_all is None else Slots.learn(sl_all, c.template_fillers)  # the open window's templates
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
         first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
         w_t = w_all.T.tocsr()  # once a day: each chunk meets every held row, the later ones masked out
@@ -412,7 +417,7 @@ class EventTracker:
         pairs = np.stack([r[top], col[top]], axis=1)
         if len(pairs) == 0:
             return pairs.reshape(0, 2), np.zeros(0)
-        scores = story_scores(x_all, nu_all, ln_all, pairs, c)
+        scores = story_scores(x_all, nu_all, ln_all, pairs, c, self.slots_all)
         keep = scores >= c.min_candidate
         return pairs[keep], scores[keep]
 
@@ -543,6 +548,7 @@ def build_day(
     until: np.ndarray | None = None,
 ) -> DayInput:
     """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles)."""
+    from .slots import slot_rows
     from .vectors import char_counts, number_sets, token_counts, word_counts
 
     has_titles = any(titles)
@@ -558,4 +564,5 @@ def build_day(
         lengths=token_counts(texts),
         copies=np.asarray(copies, dtype=np.int64),
         until=None if until is None else np.asarray(until, dtype=np.float64),
+        slots=slot_rows(texts, titles, config) if config.slot_penalty < 1.0 else None,
     )

@@ -2,9 +2,11 @@
 
 A logistic function of three pair features (:data:`SCORE_FEATURES`) with
 weights fitted on human same-story ratings (SemEval-2022 Task 8,
-``scripts/fit_story_score.py``), damped for templated reports (alike wording,
-disjoint numbers: weather, prices, results). The same score links events and
-is the ``story_score`` of ``dedup similarity``.
+``scripts/fit_story_score.py``), damped for templated reports: alike wording
+with disjoint numbers (weather, prices, results), and template places filled
+with other names or figures (:mod:`dedup.stories.slots`: cables to other
+countries, accidents elsewhere). The same score links events and is the
+``story_score`` of ``dedup similarity``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import StoriesConfig
+from .slots import Slots, slot_conflicts
 from .sparse import pair_dots
 
 __all__ = ["SCORE_FEATURES", "score_features", "story_scores"]
@@ -57,6 +60,7 @@ def story_scores(
     lengths: np.ndarray,
     pairs: np.ndarray,
     config: StoriesConfig = StoriesConfig(),
+    slots: Slots | None = None,
 ) -> np.ndarray:
     """The story score of each pair ``(m, 2)``: how alike readers would find the two stories.
 
@@ -66,14 +70,18 @@ def story_scores(
     unrelated), times ``number_penalty`` for templated reports (weather,
     prices, results of different days): texts worded alike (cosine at least
     ``template_cosine``) that both carry at least ``min_numbers`` distinct
-    numbers and share none of them.
+    numbers and share none of them; and times ``slot_penalty`` for pairs
+    that fill at least ``slot_min_conflicts`` template frames with other
+    names or figures (:func:`dedup.stories.slots.slot_conflicts`).
 
     Args:
         vectors: ``(n, d)`` story vectors (:func:`dedup.stories.vectors.story_vectors`).
         numbers: ``(n, k)`` number sets (:func:`dedup.stories.vectors.number_sets`).
         lengths: ``(n,)`` token counts of the bodies (:func:`dedup.stories.vectors.token_counts`).
         pairs: ``(m, 2)`` positions.
-        config: the weights and the template rule.
+        config: the weights and the template rules.
+        slots: the template frames learned from these rows
+            (:meth:`dedup.stories.slots.Slots.learn`); None: no slot rule.
 
     Returns:
         ``(m,)`` scores in (0, 1); higher = more alike.
@@ -87,4 +95,8 @@ def story_scores(
     i, j = pairs[:, 0], pairs[:, 1]
     template = (counts[i] >= config.min_numbers) & (counts[j] >= config.min_numbers) & (f[:, 2] == 0)
     template &= f[:, 0] ** 2 >= config.template_cosine  # worded alike: independent reports of one story differ in words too
-    return np.where(template, score * config.number_penalty, score)
+    score = np.where(template, score * config.number_penalty, score)
+    if slots is not None and config.slot_penalty < 1.0:
+        disagree = slot_conflicts(slots, pairs) >= config.slot_min_conflicts
+        score = np.where(disagree, score * config.slot_penalty, score)
+    return score
