@@ -217,7 +217,6 @@ def slot_rows(texts: Sequence[str], titles: Sequence[str], config: StoriesConfig
     keys = [e[0] for e in entries]
     number = np.array([e[2] == 1 for e in entries], dtype=bool)
     digits = np.array([e[2] > 0 for e in entries], dtype=bool)
-    year = digits & ~number
     shares = _rare_shares(vocab, config)
     rare = (shares < config.slot_max_share) & ~digits
     match = _hashes([e[1] for e in entries])

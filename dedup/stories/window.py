@@ -1,0 +1,158 @@
+"""What the event tracker holds between days: term weights so far, a dense column numbering, the open window's rows.
+
+:class:`Weights` turns a day's counts into story and candidate vectors with
+the document frequencies of the articles arrived so far (plus the background
+prior); :class:`Columns` renumbers hashed columns densely so that scoring
+buffers stay as wide as the columns in use; :class:`Rows` keeps the rows of
+the open window and lets the old ones go. See :mod:`dedup.stories.events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..config import StoriesConfig
+from ..sketch.features import TOKEN_COLUMNS
+from ..store.background import background_df
+from .sparse import l2_rows
+
+__all__ = ["Columns", "Rows", "Weights"]
+
+
+class Weights:
+    """Document frequencies of what has arrived, and the term weights they give (no later day counts)."""
+
+    def __init__(self, config: StoriesConfig) -> None:
+        self.config = config
+        self.seen = 0
+        self.word_df = np.zeros(TOKEN_COLUMNS)
+        self.char_df = np.zeros(TOKEN_COLUMNS) if config.char_weight > 0 else None
+        if config.idf_prior_documents > 0:
+            for kind, df in (("word", self.word_df), ("char", self.char_df)):
+                prior = background_df(kind, config.char_k, config.normalize) if df is not None else None
+                if prior is not None:
+                    cols, shares = prior
+                    ok = cols < TOKEN_COLUMNS
+                    np.add.at(df, cols[ok], config.idf_prior_documents * shares[ok])
+        self.prior_documents = config.idf_prior_documents
+        self.word_seen = np.zeros(TOKEN_COLUMNS)  # the feed's own document frequencies (candidate vectors)
+
+    def count(self, day: Any) -> None:  # day: a dedup.stories.events.DayInput (events imports this module)
+        """Count the day's articles in (each row's columns are distinct: canonical counts)."""
+        self.seen += len(day.arrival)
+        for df, m in ((self.word_df, day.body_words), (self.word_seen, day.body_words), (self.char_df, day.body_chars)):
+            if df is not None and m is not None and m.nnz:
+                cols, k = np.unique(m.indices, return_counts=True)
+                df[cols] += k
+
+    def _idf(self, df: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """``columns -> IDF`` with the frequencies counted so far (:func:`dedup.stories.vectors._idf`'s formula)."""
+        total = 1.0 + self.seen + self.prior_documents
+        power = self.config.idf_power
+        return lambda cols: (np.log(total / (1.0 + df[cols])) + 1.0) ** power
+
+    def story_vectors(self, day: Any) -> sp.csr_matrix:
+        """Word (and character) TF-IDF blocks with the headline weighted in, mixed as ``vectors.story_vectors``."""
+        c = self.config
+        word = _tfidf(day.body_words, day.title_words, c.title_weight, self._idf(self.word_df))
+        if self.char_df is None or day.body_chars is None:
+            return word
+        char = _tfidf(day.body_chars, day.title_chars, c.title_weight, self._idf(self.char_df))
+        word.data *= np.sqrt(1.0 - c.char_weight)
+        char.data *= np.sqrt(c.char_weight)
+        x = l2_rows(sp.hstack([word, char], format="csr"), inplace=True)
+        x.sort_indices()
+        return x
+
+    def word_vectors(self, day: Any) -> sp.csr_matrix:
+        """Sublinear word TF-IDF without the words in more than the candidate ``max_df`` articles seen."""
+        c = self.config
+        max_df = max(c.candidate_max_df, int(c.candidate_max_df_fraction * self.seen))
+        m = sp.csr_matrix(day.body_words, dtype=np.float64, copy=True)
+        m.sum_duplicates()
+        df = self.word_seen[m.indices]
+        idf = np.log((1.0 + self.seen) / (1.0 + df)) + 1.0
+        m.data = (1.0 + np.log(m.data)) * idf * (df <= max_df)
+        m.eliminate_zeros()
+        return l2_rows(m, inplace=True)
+
+
+def _tfidf(body: sp.csr_matrix, title: sp.csr_matrix | None, title_weight: float,
+           idf: Callable[[np.ndarray], np.ndarray]) -> sp.csr_matrix:
+    def weighted(counts: sp.csr_matrix) -> sp.csr_matrix:
+        m = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        m.sum_duplicates()
+        m.data = (1.0 + np.log(m.data)) * idf(m.indices)
+        return l2_rows(m, inplace=True)
+
+    x = weighted(body)
+    if title is not None and title_weight > 0:
+        t = weighted(title)
+        t.data *= title_weight
+        x = x + t
+    return l2_rows(sp.csr_matrix(x), inplace=True)
+
+
+class Columns:
+    """Hashed columns renumbered densely in the order first seen, so that scoring buffers are as wide as the columns in use.
+
+    Dot products are unchanged; the numbering only grows, so rows narrowed on
+    different days stack together.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.ids = np.full(width, -1, dtype=np.int32)
+        self.width = 0
+
+    def narrow(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        m = sp.csr_matrix(m)
+        fresh = np.unique(m.indices[self.ids[m.indices] < 0])
+        self.ids[fresh] = np.arange(self.width, self.width + len(fresh), dtype=np.int32)
+        self.width += len(fresh)
+        out = sp.csr_matrix((m.data.copy(), self.ids[m.indices], m.indptr.copy()), shape=(m.shape[0], len(self.ids)))
+        out.sort_indices()
+        return out
+
+    def shaped(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        """``m`` (narrowed rows) with its width cut to the columns numbered so far."""
+        out = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], max(self.width, 1)))
+        out.has_sorted_indices = True
+        return out
+
+
+class Rows:
+    """The rows held: arrival index → story vector, word vector, numbers, length, time, slots (the open window)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray, sp.csr_matrix | None]] = []
+
+    def add(self, arrival, times, x, w, nums, lengths, slots=None) -> None:
+        self.blocks.append((arrival, times, x, w, nums, lengths, slots))
+
+    def drop_before(self, first_kept: int) -> None:
+        """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
+        kept = []
+        for a, t, x, w, nu, ln, sl in self.blocks:
+            if len(a) == 0 or a[-1] < first_kept:
+                continue
+            if a[0] < first_kept:
+                k = int(np.searchsorted(a, first_kept))
+                a, t, x, w, nu, ln, sl = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:], (None if sl is None else sl[k:])
+            kept.append((a, t, x, w, nu, ln, sl))
+        self.blocks = kept
+
+    def stacked(self):
+        if not self.blocks:
+            return None
+        a = np.concatenate([b[0] for b in self.blocks])
+        t = np.concatenate([b[1] for b in self.blocks])
+        x, w, nu = (sp.vstack([b[k] for b in self.blocks], format="csr") for k in (2, 3, 4))
+        ln = np.concatenate([b[5] for b in self.blocks])
+        sl = None if any(b[6] is None for b in self.blocks) else sp.vstack([b[6] for b in self.blocks], format="csr")
+        if len(self.blocks) > 1:
+            self.blocks = [(a, t, x, w, nu, ln, sl)]
+        return a, t, x, w, nu, ln, sl
