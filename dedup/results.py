@@ -137,6 +137,13 @@ class StoriesResult:
         pairs, scores: candidate pairs within the window and their story scores.
         timings: seconds per stage (the dedupe stages prefixed ``dedupe.``).
         config: the stories configuration used.
+        history: with an index, articles of earlier feeds named by positions
+            ``n + k`` in ``event``, ``storyline`` and ``representative`` (id,
+            source and label as ``title``; no text).
+        earlier: with an index, per continued event (its id) the ids of its
+            members from earlier feeds.
+        tracking: with an index, counts: ``already_tracked`` (kept their stored
+            event), ``placed``, ``continued_events``.
     """
 
     articles: list[Article]
@@ -148,6 +155,14 @@ class StoriesResult:
     scores: np.ndarray
     timings: dict[str, float]
     config: StoriesConfig
+    history: list[Article] = field(default_factory=list)
+    earlier: dict[str, list[str]] = field(default_factory=dict)
+    tracking: dict[str, int] = field(default_factory=dict)
+
+    def name(self, pos: int) -> str:
+        """The id of a position (``n + k``: an article of an earlier feed)."""
+        n = len(self.articles)
+        return self.articles[pos].id if pos < n else self.history[pos - n].id
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Article", "ArticleTable", "BadRecord", "timestamp"]
+__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "timestamp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,12 @@ class BadRecord:
     line: int
     reason: str
     position: int | None = None
+
+
+def article_label(article: Article, limit: int = 120) -> str:
+    """The headline, or the start of the text when there is none (at most ``limit`` characters)."""
+    text = article.title.strip() or " ".join(article.text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def timestamp(value: str | None) -> float:

@@ -12,7 +12,7 @@ per article are held, so a feed larger than memory passes through.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ..exec import open_executor
 from ..results import Progress, StoriesResult
 from ..runtime import Runtime
 from ..store.days import DaySpool
+from ..store.index import HistoryIndex
 from ..store.spill import temporary_space
 from ..types import Article
 from .dedupe import dedupe
@@ -53,6 +54,8 @@ def stories(
     dedup_config: DedupConfig = DedupConfig(),
     progress: Progress | None = None,
     runtime: Runtime = Runtime(),
+    index: HistoryIndex | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> StoriesResult:
     """Group a feed into events (with their duplicate groups) and storylines.
 
@@ -62,6 +65,11 @@ def stories(
         dedup_config: settings of the duplicate detection whose groups nest in events.
         progress: optional callback for long stages.
         runtime: how to run (processes, temporary folder); never changes the result.
+        index: a history index: the feed is deduplicated against it and added
+            to it, and its reports join the events the index tracks
+            (:mod:`dedup.flows.story_history`); positions ``n + k`` of the
+            result then name ``history[k]``.
+        on_wait: with an index, told when another run holds it.
 
     Returns:
         A :class:`StoriesResult` with one event and storyline per article; its
@@ -76,7 +84,15 @@ def stories(
     with temporary_space(runtime.temp_dir) as tmp:
         spool = DaySpool(tmp)
         with timer("dedupe"):
-            dup = dedupe(spool.tee(articles), dedup_config, progress=progress, runtime=runtime)
+            dup = dedupe(spool.tee(articles), dedup_config, progress=progress, runtime=runtime, index=index, on_wait=on_wait)
+        if index is not None:
+            from .story_history import track_with_index
+
+            with timer("events"):
+                t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
+            return StoriesResult(spool.excerpts, dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
+                                 {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
+                                 history=t.history, earlier=t.earlier, tracking=t.counts)
         n = len(dup.table)
         times = dup.table.times
         copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)

@@ -30,7 +30,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputFormatError
 from ..results import SimilarityResult, StoriesResult
-from ..types import Article, BadRecord
+from ..types import Article, BadRecord, article_label
 from .jsonl import json_objects
 from .skipped import summary_bad, with_skipped
 from .writers import atomic_open, write_json, write_jsonl
@@ -38,15 +38,14 @@ from .writers import atomic_open, write_json, write_jsonl
 __all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
 
 
-def article_label(article: Article, limit: int = 120) -> str:
-    """The headline, or the start of the text when there is none."""
-    text = article.title.strip() or " ".join(article.text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def event_records(result: StoriesResult) -> list[dict[str, Any]]:
-    """One plain record per event (positions resolved to ids), largest events first."""
+    """One plain record per event (positions resolved to ids), largest events first.
+
+    With an index, an event continued from earlier feeds also lists its
+    ``earlier_members`` (ids); ``size`` and ``members`` count this feed's.
+    """
     arts = result.articles
+    everyone = arts + result.history  # positions n + k: articles of earlier feeds (id, source, label)
     n = len(arts)
     if n == 0:
         return []
@@ -54,6 +53,7 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     labels, starts = np.unique(result.event[order], return_index=True)
     members_of = np.split(order, starts[1:])
     group = result.dedup.group
+    tracked = bool(result.tracking)
     records = []
     for e, members in zip(labels.tolist(), members_of):
         members = np.sort(members)
@@ -62,23 +62,24 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
         for m in members.tolist():
             if group[m] >= 0:
                 groups.setdefault(int(group[m]), []).append(m)
-        rep = int(result.representative[e])
-        records.append(
-            {
-                "event": arts[e].id,
-                "storyline": arts[int(result.storyline[e])].id,
-                "label": article_label(arts[rep if rep >= 0 else e]),
-                "size": len(members),
-                "sources": sorted({arts[m].source for m in members.tolist() if arts[m].source}),
-                "first_date": dates[0] if dates else None,
-                "last_date": dates[-1] if dates else None,
-                "members": [arts[m].id for m in members.tolist()],
-                "groups": [
-                    {"group": arts[g].id, "size": len(ms), "members": [arts[m].id for m in ms]}
-                    for g, ms in sorted(groups.items())
-                ],
-            }
-        )
+        rep = int(result.representative[e]) if e < len(result.representative) else -1
+        record = {
+            "event": everyone[e].id,
+            "storyline": everyone[int(result.storyline[members[0]])].id,
+            "label": article_label(everyone[rep if rep >= 0 else e]),
+            "size": len(members),
+            "sources": sorted({arts[m].source for m in members.tolist() if arts[m].source}),
+            "first_date": dates[0] if dates else None,
+            "last_date": dates[-1] if dates else None,
+            "members": [arts[m].id for m in members.tolist()],
+            "groups": [
+                {"group": result.dedup.group_name(g), "size": len(ms), "members": [arts[m].id for m in ms]}
+                for g, ms in sorted(groups.items())
+            ],
+        }
+        if tracked:
+            record["earlier_members"] = result.earlier.get(everyone[e].id, [])
+        records.append(record)
     records.sort(key=lambda r: -r["size"])  # stable: ties stay in order of first member
     return records
 
@@ -134,9 +135,9 @@ def write_stories_outputs(
             g = int(group[pos])
             yield {
                 "id": art.id,
-                "event": arts[int(result.event[pos])].id,
-                "storyline": arts[int(result.storyline[pos])].id,
-                "group": arts[g].id if g >= 0 else None,
+                "event": result.name(int(result.event[pos])),
+                "storyline": result.name(int(result.storyline[pos])),
+                "group": result.dedup.group_name(g),
             }
 
     (out / "summary.json").unlink(missing_ok=True)
@@ -154,6 +155,7 @@ def write_stories_outputs(
         "storylines": len({e["storyline"] for e in events}),
         "duplicate_groups": int(len(np.unique(group[group >= 0]))),
         "bad_records": len(bad_records),
+        **({"index": result.tracking} if result.tracking else {}),
         "timings_seconds": result.timings,
     }
     config = result.config

@@ -193,6 +193,7 @@ class HistoryIndex(Protocol):
 
     location: str
     params: dict[str, Any]
+    stories: Any  # a dedup.store.story_log.StoryLog: the events tracked by `dedup stories --index`
 
     def writer(self) -> Any:
         """A context manager held for a whole run that adds: one writer at a time (others wait, with a message)."""

@@ -37,6 +37,8 @@ from .index import (
     ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, features_blob, features_from_blobs, iso_time,
 )
 
+from .story_redis import RedisStories
+
 __all__ = ["RedisIndex"]
 
 _SPREAD = 19  # 2^19 hashes per kind of key
@@ -110,6 +112,7 @@ class RedisIndex:
         self._hget_script = self.r.register_script(_HGET_MANY)
         self._append_script = self.r.register_script(_APPEND_MANY)
         self._incr_script = self.r.register_script(_INCR_MANY)
+        self.stories = RedisStories(self.r, self.prefix, location)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])

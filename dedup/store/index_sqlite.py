@@ -41,6 +41,8 @@ from .index import (
     unpack_u64,
 )
 
+from .story_log import SQLiteStories
+
 __all__ = ["SQLiteIndex"]
 
 _SCHEMA = """
@@ -168,6 +170,7 @@ class SQLiteIndex:
         if params is not None:
             check_params(location, self.params, params)
         self._keys = {kind: Segments(self.conn, kind) for kind in _KINDS}
+        self.stories = SQLiteStories(self.conn, location)
 
     def _blank(self) -> bool:
         return self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0

@@ -1,0 +1,86 @@
+"""Stories kept in a Redis history index (:class:`dedup.store.story_log.StoryLog`).
+
+Keys under the index's prefix ``P``:
+
+* ``P:st:state`` hash: ``version`` and ``state`` (the tracker's carried window);
+* ``P:st:art`` hash: article id → ``[event, storyline, time, source, label]`` (JSON);
+* ``P:st:ev:EVENT`` sorted set: the event's member ids by time;
+* ``P:st:recent`` sorted set: event → time of its latest report.
+
+A save is one ``MULTI``/``EXEC`` under ``WATCH`` of the state: when another
+run saved first, nothing is written and :class:`StoryConflict` is raised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .story_log import StoryConflict, StoryRow
+
+__all__ = ["RedisStories"]
+
+
+def _row(i: str, raw: bytes | str) -> StoryRow:
+    e, s, t, src, lab = json.loads(raw)
+    return StoryRow(i, e, s, float("nan") if t is None else float(t), src, lab)
+
+
+class RedisStories:
+    def __init__(self, r: Any, prefix: str, location: str) -> None:
+        self.r, self.location = r, location
+        self.state_key, self.art_key, self.recent_key = f"{prefix}:st:state", f"{prefix}:st:art", f"{prefix}:st:recent"
+        self.ev = lambda e: f"{prefix}:st:ev:{e}"
+
+    def load(self) -> tuple[int, bytes | None]:
+        v, state = self.r.hmget(self.state_key, ["version", "state"])
+        return int(v or 0), state
+
+    def save(self, version: int, state: bytes | None, rows: list[StoryRow]) -> None:
+        import redis
+
+        with self.r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(self.state_key)
+                if int(pipe.hget(self.state_key, "version") or 0) != version:
+                    raise redis.WatchError
+                ids = [r.id for r in rows]
+                old = dict(zip(ids, pipe.hmget(self.art_key, ids))) if ids else {}
+                pipe.multi()
+                if state is not None:
+                    pipe.hset(self.state_key, mapping={"version": version + 1, "state": state})
+                for r in rows:
+                    prev = _row(r.id, old[r.id]) if old.get(r.id) is not None else None
+                    storyline = r.storyline if r.storyline is not None else (prev.storyline if prev else None)
+                    t = None if r.time != r.time else r.time
+                    pipe.hset(self.art_key, r.id, json.dumps([r.event, storyline, t, r.source, r.label], ensure_ascii=False))
+                    if prev is not None and prev.event != r.event:
+                        pipe.zrem(self.ev(prev.event), r.id)
+                    score = -math.inf if t is None else t
+                    pipe.zadd(self.ev(r.event), {r.id: score})
+                    if t is not None:
+                        pipe.zadd(self.recent_key, {r.event: t}, gt=True)
+                pipe.execute()
+            except redis.WatchError:
+                raise StoryConflict(f"{self.location}: another `dedup stories` run updated this index's stories meanwhile; "
+                                    "run again (what it tracked is kept, the rest is placed)") from None
+
+    def lookup(self, ids: list[str]) -> dict[str, StoryRow]:
+        if not ids:
+            return {}
+        return {i: _row(i, raw) for i, raw in zip(ids, self.r.hmget(self.art_key, ids)) if raw is not None}
+
+    def members(self, events: list[str], limit: int) -> dict[str, list[str]]:
+        return {e: [m.decode() for m in self.r.zrange(self.ev(e), 0, limit - 1)] for e in events}
+
+    def recent(self, limit: int) -> list[dict]:
+        out = []
+        for e in (x.decode() for x in self.r.zrevrange(self.recent_key, 0, limit - 1)):
+            ids = [m.decode() for m in self.r.zrange(self.ev(e), 0, -1)]
+            rows = self.lookup(ids)
+            times = [r.time for r in rows.values() if r.time == r.time]
+            out.append({"event": e, "label": rows[e].label if e in rows else "", "size": len(ids),
+                        "first": min(times) if times else None, "last": max(times) if times else None,
+                        "sources": sorted({r.source for r in rows.values() if r.source})})
+        return out

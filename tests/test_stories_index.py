@@ -1,0 +1,140 @@
+"""Stories tracked in a history index: a feed continues the events of the feeds before it, as one batch would."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dedup.config import DedupConfig, StoriesConfig
+from dedup.flows.stories import stories
+from dedup.stories.carry import StateError, carry, from_bytes, resume, to_bytes
+from dedup.stories.events import EventTracker, arrival_order, build_day, copy_reach, day_blocks
+from dedup.store.history import open_index
+from dedup.store.index import HistoryError
+from dedup.store.story_log import StoryConflict, StoryRow
+from dedup.text.normalize import normalize_batch
+from dedup.types import Article, timestamp
+
+from _servers import start_redis
+from test_stories_stream import WIRES, _feed
+
+DAY = 86_400.0
+
+
+@contextmanager
+def _index(location: str):
+    index = open_index(location, DedupConfig())
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def _events(result) -> dict[str, str]:
+    return {a.id: result.name(int(result.event[p])) for p, a in enumerate(result.articles)}
+
+
+def _bridged_feed() -> list[Article]:
+    """Eight days of copies and reports, plus a follow-up each day that restates the previous day's wire."""
+    arts = _feed(8)
+    for d in range(1, 8):
+        text = WIRES[(d - 1) % len(WIRES)]
+        arts.append(Article(f"u{d}", "follow up " + text + " officials added on the next day", "", f"2015-07-{21 + d:02d} 06:00", "late"))
+    return arts
+
+
+def _two_feeds_equal_one_batch(location: str) -> None:
+    arts = _bridged_feed()
+    first = [a for a in arts if a.date < "2015-07-25"]
+    second = [a for a in arts if a.date >= "2015-07-25"]
+    batch = _events(stories(arts))
+    with _index(location) as index:
+        one = stories(first, index=index)
+        two = stories(second, index=index)
+        assert one.tracking == {"already_tracked": 0, "placed": len(first), "continued_events": 0}
+        assert two.tracking["placed"] == len(second) and two.tracking["continued_events"] >= 1
+        assert _events(one) | _events(two) == batch
+        continued = {e for a, e in _events(two).items() if e in {x.id for x in first}}
+        assert continued  # the day-5 follow-up joins the day-4 wire's event, named by its first report
+        again = stories(second, index=index)  # a rerun: every article already tracked, same answers, nothing saved
+        assert again.tracking == {"already_tracked": len(second), "placed": 0, "continued_events": 0}
+        assert _events(again) == _events(two)
+        stored = index.stories.lookup([a.id for a in arts])
+        assert {i: r.event for i, r in stored.items()} == batch
+
+
+def test_two_feeds_in_a_sqlite_index_equal_one_batch(tmp_path) -> None:
+    _two_feeds_equal_one_batch(str(tmp_path / "history.db"))
+
+
+def test_two_feeds_in_a_redis_index_equal_one_batch(tmp_path) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        _two_feeds_equal_one_batch(url)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _days(arts: list[Article], config: StoriesConfig):
+    texts = [" ".join(ls) for ls in normalize_batch([a.text for a in arts], config.normalize)]
+    titles = [" ".join(ls) for ls in normalize_batch([a.title for a in arts], config.normalize)]
+    times = np.array([timestamp(a.date) for a in arts])
+    order = arrival_order(times)
+    copies = np.full(len(arts), -1)
+    until = copy_reach(copies, times, config.window_days * DAY)
+    return [build_day([texts[p] for p in order[lo:hi]], [titles[p] for p in order[lo:hi]], times[order[lo:hi]],
+                      copies[order[lo:hi]], np.arange(lo, hi), config, until[order[lo:hi]])
+            for lo, hi in day_blocks(times[order])], order
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4, 6])
+def test_a_carried_tracker_places_the_next_days_as_one_tracker(cut: int) -> None:
+    config = StoriesConfig()
+    arts = _bridged_feed()
+    days, order = _days(arts, config)
+    whole = EventTracker(len(arts), config)
+    for d in days:
+        whole.add_day(d)
+    expected = whole.finish().event
+    head = EventTracker(len(arts), config)
+    for d in days[:cut]:
+        head.add_day(d)
+    limit = int(days[cut - 1].arrival[-1]) + 1
+    ids = lambda a: [str(x) for x in a.tolist()]  # noqa: E731
+    state = from_bytes(to_bytes(carry(head, limit, ids, np.zeros(limit), ids, ids, {})))
+    base = limit - len(state)
+    tail = resume(state, len(arts) - limit, config, {})
+    for d in days[cut:]:
+        tail.add_day(replace(d, arrival=d.arrival - base))
+    got = tail.finish().event
+    assert [int(s) + base for s in got[len(state):]] == expected[limit:].tolist()
+
+
+def test_other_story_settings_are_a_one_line_error(tmp_path) -> None:
+    arts = _feed(2)
+    with _index(str(tmp_path / "h.db")) as index:
+        stories(arts[:5], index=index)
+        with pytest.raises(HistoryError, match="other settings .*window_days"):
+            stories(arts[5:], StoriesConfig(window_days=5.0), index=index)
+        stories(arts[5:], StoriesConfig(storyline_threshold=0.2), index=index)  # storyline settings may change
+
+
+def test_a_save_after_another_run_saved_is_refused(tmp_path) -> None:
+    with _index(str(tmp_path / "h.db")) as index:
+        stories(_feed(1), index=index)
+        version, _ = index.stories.load()
+        index.stories.save(version, b"x", [])
+        with pytest.raises(StoryConflict, match="run again"):
+            index.stories.save(version, b"y", [StoryRow("a", "a", "a", 0.0, "s", "l")])
+        assert index.stories.lookup(["a"]) == {}
+
+
+def test_unreadable_state_is_a_one_line_error(tmp_path) -> None:
+    with pytest.raises(StateError, match="cannot be read"):
+        from_bytes(b'{"format": 1}\nnot an npz')
+    with pytest.raises(StateError, match="format 9"):
+        from_bytes(b'{"format": 9}\n')
