@@ -138,3 +138,47 @@ def test_unreadable_state_is_a_one_line_error(tmp_path) -> None:
         from_bytes(b'{"format": 1}\nnot an npz')
     with pytest.raises(StateError, match="format 9"):
         from_bytes(b'{"format": 9}\n')
+
+
+def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path) -> None:
+    import shutil
+
+    import httpx
+
+    from _chromium import dump_dom
+    from _servers import free_port, start_serve, stop
+
+    hostile = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+    arts = _feed(2)
+    arts.append(Article("ar-1", "التقى الرئيس الصيني شي جين بينغ وزير الخارجية الروسي سيرغي لافروف في بكين اليوم وبحثا العلاقات الثنائية",
+                        hostile + " لقاء شي ولافروف", "2015-07-22 09:00", "وكالة"))
+    arts.append(Article("ar-2", "بحث الرئيس الصيني شي جين بينغ مع وزير الخارجية الروسي سيرغي لافروف في بكين العلاقات الثنائية اليوم",
+                        "شي يستقبل لافروف", "2015-07-22 11:00", "صحيفة"))
+    loc = str(tmp_path / "h.db")
+    with _index(loc) as index:
+        res = stories(arts, index=index)
+    assert _events(res)["ar-2"] == "ar-1"
+    port = free_port()
+    proc = start_serve(["--index", loc], port, log=tmp_path / "serve.log")
+    try:
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30).text
+    finally:
+        stop(proc)
+    assert 'data-event="ar-1"' in page and "latest events" in page and "&lt;script&gt;" in page and "<script" not in page
+    assert 'href="/pair?a=ar-1&amp;b=ar-2"' in page
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    (tmp_path / "home.html").write_text(page, encoding="utf-8")
+    dom = dump_dom(tmp_path / "home.html", tmp_path)
+    assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0]
+
+
+def test_stats_and_prune_cover_the_tracked_stories(tmp_path) -> None:
+    arts = _feed(3)
+    with _index(str(tmp_path / "h.db")) as index:
+        stories(arts, index=index)
+        st = index.stats()["stories"]
+        assert st["tracked_articles"] == len(arts) and st["version"] == 1 and st["state_bytes"] > 0
+        index.prune(timestamp("2015-07-22"))
+        left = index.stories.lookup([a.id for a in arts])
+        assert sorted(left) == sorted(a.id for a in arts if a.date >= "2015-07-22")

@@ -283,6 +283,14 @@ class Engine:
         names = list(dict.fromkeys(r.group for r in reversed(recent) if r.group is not None))[:limit]
         return [g for g in (self.group(n) for n in names) if g is not None]
 
+    def latest_events(self, limit: int = 10, shown: int = 8) -> list[dict[str, Any]]:
+        """The events tracked by ``dedup stories --index`` with the latest reports, newest first, each with up to
+        ``shown`` member ids (first report first); empty when the index tracks no stories."""
+        with self._read_lock:
+            events = self._reader.stories.recent(limit)
+            members = self._reader.stories.members([e["event"] for e in events], shown)
+        return [e | {"members": members.get(e["event"], [])} for e in events]
+
     def pair(self, a: str, b: str) -> PairView | None:
         """Articles ``a`` and ``b`` side by side (None when either is not in the index)."""
         with self._read_lock:

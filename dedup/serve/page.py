@@ -99,14 +99,35 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
             f"<th>containment</th><th>cosine</th><th></th></tr>\n{rows}</table></section>")
 
 
-def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int) -> str:
-    """The page at ``/``: the latest groups, newest first; ``titles`` are the keepers' known titles."""
+def _event_section(e: Mapping[str, Any]) -> str:
+    """One tracked event: its label (the first report's headline), size, sources, span, and its first members."""
+    from ..store.index import iso_time
+
+    first, last = iso_time(e.get("first")), iso_time(e.get("last"))
+    when = f"{first} – {last}" if first and last and first != last else (first or "undated")
+    rows = "\n".join(f"<li>{_i(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>" for m in e["members"])
+    more = e["size"] - len(e["members"])
+    return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">{_e(e["label"])}</h2>'
+            f'<p class="meta">event {_i(e["event"])} · {e["size"]} reports · sources: '
+            f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
+            + (f'<p class="meta">and {more} more</p>' if more > 0 else "") + "</section>")
+
+
+def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int,
+                  events: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The page at ``/``: the latest groups, newest first (``titles``: the keepers' known titles), then the
+    latest events when the index tracks stories (``dedup stories --index``)."""
     sections = "\n".join(_group_section(g, titles) for g in groups)
     if not groups:
         sections = '<p class="none">No duplicate groups yet: post articles to /v1/articles.</p>'
+    if events:
+        sections += ("\n<h1 id=\"events\">latest events</h1>\n<p class=\"meta\">reports of one happening, tracked by "
+                     "<code>dedup stories --index</code>; each report opens side by side with the first one</p>\n"
+                     + "\n".join(_event_section(e) for e in events))
+    to_events = '<a href="#events">latest events</a> · ' if events else ""
     body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {next_row} rows · "
-            f"each copy opens side by side with its keeper · <a href=\"/metrics\">metrics</a> · "
-            f"<a href=\"/openapi.json\">OpenAPI</a></p>\n{sections}")
+            f"each copy opens side by side with its keeper · {to_events}"
+            f"<a href=\"/metrics\">metrics</a> · <a href=\"/openapi.json\">OpenAPI</a></p>\n{sections}")
     return _page("dedup · latest groups", body)
 
 

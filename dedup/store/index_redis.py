@@ -308,10 +308,12 @@ class RedisIndex:
             "newest": iso_time(newest[0][1]) if newest else None,
             "server_used_memory_bytes": mem,
             "created": (self.r.hget(self._k("meta"), "created") or b"").decode() or None,
+            "stories": self.stories.stats(),
             "params": self.params,
         }
 
     def prune(self, before: float) -> int:
+        self.stories.prune(before)  # the tracked stories of those dates go too
         from ..candidates import band_keys
 
         rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]

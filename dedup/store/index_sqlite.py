@@ -343,10 +343,12 @@ class SQLiteIndex:
             "bytes_on_disk": size,
             "bytes_per_article": round(size / n, 1) if n else None,
             "created": self._meta("created"),
+            "stories": self.stories.stats(),
             "params": self.params,
         }
 
     def prune(self, before: float) -> int:
+        self.stories.prune(before)  # the tracked stories of those dates go too
         rows = np.array([r for (r,) in self.conn.execute("SELECT row FROM articles WHERE time < ?", (before,))], dtype=np.int64)
         if len(rows) == 0:
             return 0

@@ -65,6 +65,14 @@ class StoryLog(Protocol):
         """Up to ``limit`` member ids of each event, in time order."""
         ...
 
+    def stats(self) -> dict:
+        """``{"tracked_articles", "events", "state_bytes", "version"}``."""
+        ...
+
+    def prune(self, before: float) -> int:
+        """Forget the tracked articles dated before ``before`` (the carried window is left as it is)."""
+        ...
+
     def recent(self, limit: int) -> list[dict]:
         """The events with the latest reports: ``{"event", "label", "size", "sources", "first", "last"}``, newest first."""
         ...
@@ -130,6 +138,21 @@ class SQLiteStories:
             for r in self.conn.execute(q, part):
                 out[r[0]] = StoryRow(r[0], r[1], r[2], _nan(r[3]), r[4], r[5])
         return out
+
+    def stats(self) -> dict:
+        if not self._exists():
+            return {"tracked_articles": 0, "events": 0, "state_bytes": 0, "version": 0}
+        n, e = self.conn.execute("SELECT count(*), count(DISTINCT event) FROM story_articles").fetchone()
+        v, size = self.conn.execute("SELECT version, length(state) FROM story_state WHERE k = 0").fetchone() or (0, 0)
+        return {"tracked_articles": int(n), "events": int(e), "state_bytes": int(size or 0), "version": int(v)}
+
+    def prune(self, before: float) -> int:
+        if not self._exists():
+            return 0
+        self.conn.execute("BEGIN IMMEDIATE")
+        n = self.conn.execute("DELETE FROM story_articles WHERE time < ?", (before,)).rowcount
+        self.conn.execute("COMMIT")
+        return int(n)
 
     def members(self, events: list[str], limit: int) -> dict[str, list[str]]:
         if not self._exists():

@@ -71,6 +71,24 @@ class RedisStories:
             return {}
         return {i: _row(i, raw) for i, raw in zip(ids, self.r.hmget(self.art_key, ids)) if raw is not None}
 
+    def stats(self) -> dict:
+        v = self.r.hget(self.state_key, "version")
+        return {"tracked_articles": int(self.r.hlen(self.art_key)), "events": int(self.r.zcard(self.recent_key)),
+                "state_bytes": int(self.r.hstrlen(self.state_key, "state")), "version": int(v or 0)}
+
+    def prune(self, before: float) -> int:
+        gone = [_row(i.decode(), raw) for i, raw in self.r.hscan_iter(self.art_key, count=5000)]
+        gone = [r for r in gone if r.time == r.time and r.time < before]
+        pipe = self.r.pipeline(transaction=True)
+        for r in gone:
+            pipe.hdel(self.art_key, r.id)
+            pipe.zrem(self.ev(r.event), r.id)
+        pipe.execute()
+        for e in {r.event for r in gone}:
+            if not self.r.zcard(self.ev(e)):
+                self.r.zrem(self.recent_key, e)
+        return len(gone)
+
     def members(self, events: list[str], limit: int) -> dict[str, list[str]]:
         return {e: [m.decode() for m in self.r.zrange(self.ev(e), 0, limit - 1)] for e in events}
 
