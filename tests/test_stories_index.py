@@ -182,3 +182,65 @@ def test_stats_and_prune_cover_the_tracked_stories(tmp_path) -> None:
         index.prune(timestamp("2015-07-22"))
         left = index.stories.lookup([a.id for a in arts])
         assert sorted(left) == sorted(a.id for a in arts if a.date >= "2015-07-22")
+
+
+# --- a real process killed while it tracks stories ------------------------------------------------
+
+_CHILD = r"""
+import os, signal, sys
+from dedup.store import story_log
+from dedup.config import DedupConfig
+from dedup.flows.stories import stories
+from dedup.io.readers import read_articles
+from dedup.store.history import open_index
+
+kill_at = os.environ["KILL_AT"]
+original = story_log.SQLiteStories.save
+def save(self, version, state, rows):
+    if kill_at == "before_save":  # the feed's dedupe decisions are committed, its stories are not
+        os.kill(os.getpid(), signal.SIGKILL)
+    real = self.conn
+    class Conn:  # mid-transaction: the rows are written, the commit is not
+        def execute(s, sql, *a):
+            if sql == "COMMIT":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real.execute(sql, *a)
+        def executemany(s, sql, *a):
+            return real.executemany(sql, *a)
+    self.conn = Conn()
+    return original(self, version, state, rows)
+story_log.SQLiteStories.save = save
+index = open_index(sys.argv[2], DedupConfig())
+stories(read_articles([sys.argv[1]])[0], index=index)
+"""
+
+
+@pytest.mark.parametrize("kill_at", ["before_save", "mid_commit"])
+def test_kill_9_while_tracking_leaves_a_whole_index_and_a_rerun_completes(tmp_path, kill_at: str) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    arts = _bridged_feed()
+    first = [a for a in arts if a.date < "2015-07-25"]
+    second = [a for a in arts if a.date >= "2015-07-25"]
+    feed = tmp_path / "second.jsonl"
+    feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "title": a.title, "date": a.date, "source": a.source}) + "\n"
+                            for a in second), encoding="utf-8")
+    loc = str(tmp_path / "h.db")
+    with _index(loc) as index:
+        stories(first, index=index)
+        before = index.stories.load()
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(feed), loc], env={**os.environ, "KILL_AT": kill_at},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    with _index(loc) as index:
+        assert index.stories.load() == before  # the state of the last whole run, nothing of the killed one
+        assert set(index.stories.lookup([a.id for a in arts])) == {a.id for a in first}
+        assert index.stats()["articles"] == len(arts)  # dedupe had committed the feed
+        rerun = stories(second, index=index)  # every article already in the dedupe index, none tracked yet
+        assert rerun.tracking["placed"] == len(second)
+        assert _events(rerun) == {k: v for k, v in _events(stories(arts)).items() if k in {a.id for a in second}}
+        assert len(index.stories.lookup([a.id for a in arts])) == len(arts)
