@@ -174,7 +174,7 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(dedup.sketch.prepare.pickle, "dump", full)
+    monkeypatch.setattr(dedup.sketch.prepare, "write_spill", full)
     with pytest.raises(OutputError, match="TMPDIR"):
         dedupe(feed())
 

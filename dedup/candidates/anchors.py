@@ -28,9 +28,14 @@ def anchor_grams(token_hashes: np.ndarray, token_offsets: np.ndarray, config: In
         offsets) each belongs to, rows ascending.
     """
     grams, offsets = word_shingles(token_hashes, token_offsets, config.anchor_k)
-    rows = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-    keep = (grams >> np.uint64(40)) % np.uint64(config.anchor_sample) == 0
-    return grams[keep], rows[keep]
+    sample = config.anchor_sample
+    high = grams >> np.uint64(40)
+    if sample & (sample - 1) == 0:  # a power of two (the default 8): a mask, not a division
+        high &= np.uint64(sample - 1)
+    else:
+        high %= np.uint64(sample)
+    at = np.flatnonzero(high == 0)
+    return grams[at], np.searchsorted(offsets, at, side="right") - 1
 
 
 def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:

@@ -28,9 +28,8 @@ from ..config import DedupConfig, NormalizeConfig
 from ..exec import Executor, batches
 from ..results import Progress
 from ..sketch.features import Features, FeatureStore
-from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, sketch_chunk, sketch_spilled
+from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, read_spill, sketch_chunk, sketch_task, write_spill
 from ..sketch.signatures import permutations
-from ..store.spill import spill, unspill
 from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
 from ..types import Article, ArticleTable
 from .timer import StageTimer
@@ -151,7 +150,7 @@ def prepare_stream(
             if prepared.repeat_counts is not None:
                 repeat_counts.append(prepared.repeat_counts)
             if prepared.lines is not None:
-                spill(spill_path(c), prepared.lines)
+                write_spill(spill_path(c), prepared.lines)
             tick("normalize", len(chunk_codes[c]), total)
     n = len(table)
 
@@ -159,16 +158,17 @@ def prepare_stream(
         flat = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
         del keys
         feed_keys = None
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        if per_article:
+            np.cumsum(np.concatenate(per_article), out=offsets[1:])
         if seen is None:
             bp = find_boilerplate(flat, config.boilerplate)
         else:  # the articles already indexed are counted in the history, not again
-            offsets = np.zeros(n + 1, dtype=np.int64)
-            if per_article:
-                np.cumsum(np.concatenate(per_article), out=offsets[1:])
             known_all = np.concatenate(raw_known) if raw_known else np.zeros(0, bool)
             fresh = ~np.repeat(known_all, np.diff(offsets))
             bp = find_boilerplate(flat[fresh], config.boilerplate, prior=seen.line_counts)
             feed_keys = (flat, offsets)
+        holds = holds_any(flat, offsets, bp.keys)
         del flat
 
     with timer("sketch"):
@@ -176,12 +176,13 @@ def prepare_stream(
         reps = Representatives(n, store)
         eligible = [~(e | lg | kn) for e, lg, kn in zip(raw_empty, raw_long, raw_known)]
         tasks = (
-            (spill_path(c) if share_disk else unspill(spill_path(c)), sources_of(c), eligible[c])
+            (spill_path(c) if share_disk else read_spill(spill_path(c)), sources_of(c), eligible[c],
+             holds[starts[c] : starts[c] + len(eligible[c])])
             for c in range(len(starts))
         )
         for c, sketched in enumerate(
             executor.imap(
-                sketch_spilled,
+                sketch_task,
                 tasks,
                 boilerplate_keys=bp.keys,
                 max_tokens=config.boilerplate.max_tokens,
@@ -220,6 +221,20 @@ def prepare_stream(
     )
 
 
+def holds_any(keys: np.ndarray, offsets: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``(n,)`` whether each article's keys (``keys[offsets[i]:offsets[i+1]]``) include one of ``wanted`` (sorted).
+
+    >>> holds_any(np.array([5, 7, 9], np.uint64), np.array([0, 1, 1, 3]), np.array([9], np.uint64)).tolist()
+    [False, False, True]
+    """
+    n = len(offsets) - 1
+    if len(wanted) == 0 or len(keys) == 0:
+        return np.zeros(n, dtype=bool)
+    at = np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    return np.bincount(owner[wanted[at] == keys], minlength=n) > 0
+
+
 class Representatives:
     """The sketches of the distinct texts of a feed, gathered chunk by chunk.
 
@@ -250,17 +265,22 @@ class Representatives:
         self.n_tokens[base : base + m] = sk.n_tokens
         self.removed[base : base + m] = sk.removed
         self.digest[base : base + m] = sk.digest
+        # Each distinct digest of the chunk once (first occurrences in input order): known ones point at
+        # their representative, new ones become representatives numbered in order of appearance.
+        digests, first, inverse = np.unique(sk.digest[sk.sketched], return_index=True, return_inverse=True)
+        known = np.array([self._first_of.get(d, -1) for d in digests.tolist()], dtype=np.int64)
+        fresh = np.flatnonzero(known < 0)
+        fresh = fresh[np.argsort(first[fresh], kind="stable")]
+        known[fresh] = len(self._positions) + np.arange(len(fresh))
+        self._first_of.update(zip(digests[fresh].tolist(), known[fresh].tolist()))
+        new = np.sort(first[fresh])  # sketched rows that are new representatives, in input order
+        self._positions.extend((base + sk.sketched[new]).tolist())
+        self.rep_of[base + sk.sketched] = known[inverse.ravel()]
         rep_index = np.full(len(sk.sketched), -1, dtype=np.int64)  # sketched row → new representative
-        for row, k in enumerate(sk.sketched.tolist()):
-            r = self._first_of.setdefault(int(sk.digest[k]), len(self._positions))
-            if r == len(self._positions):
-                self._positions.append(base + k)
-                rep_index[row] = r
-            self.rep_of[base + k] = r
-        new = np.flatnonzero(rep_index >= 0)
+        rep_index[new] = known[inverse.ravel()[new]]
         self._sigs.append(sk.signatures[new])
         self._sizes.append(sk.n_shingles[new])
-        self.store.append(sk.features.gather(new))
+        self.store.append(sk.features if len(new) == len(sk.sketched) else sk.features.gather(new))
         mine = rep_index[sk.anchor_rows] >= 0
         self._grams.append(sk.anchor_grams[mine])
         self._owners.append(rep_index[sk.anchor_rows[mine]])

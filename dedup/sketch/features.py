@@ -125,8 +125,14 @@ def kgram_sequences(
     for j in range(1, k):
         acc *= _P32
         acc += h[j : j + m]
-    # ... then those inside one row
-    return acc[np.repeat(token_offsets[:-1] - offsets[:-1], counts) + np.arange(offsets[-1])], offsets
+    # ... less those that run past the end of their row (the last k - 1 of each row, or all of a short one)
+    lo = np.maximum(token_offsets[:-1], token_offsets[1:] - k + 1)
+    crossing = np.maximum(np.minimum(token_offsets[1:], m) - lo, 0)
+    if crossing.any():
+        inside = np.ones(m, dtype=bool)
+        inside[np.repeat(lo - (np.cumsum(crossing) - crossing), crossing) + np.arange(int(crossing.sum()))] = False
+        acc = acc[inside]
+    return acc, offsets
 
 
 def row_index(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,17 +8,21 @@ once in the parent and passed in.
 A feed passes through in two sweeps of chunks, so that no stage needs the
 whole feed's text at once:
 
-1. :func:`prepare_chunk`: (repeats →) normalize; the normalized lines go to a
+1. :func:`prepare_chunk`: (repeats →) normalize; the normalized texts go to a
    spill file, the parent gets back only the keys of short lines (to find
    boilerplate over the whole feed).
 2. :func:`sketch_spilled`: read the spill back, strip the boilerplate, screen,
    and sketch: the parent gets signatures, anchors and verification features.
+
+A chunk's normalized texts travel as one string per article, its lines
+joined by line breaks, and are spilled as one UTF-16 string (for Arabic text
+its encoding and decoding are little more than a copy), not pickled as lists
+of lines (a Python object per line, twice).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,12 +32,45 @@ import xxhash
 from ..text.boilerplate import line_keys_per_article, strip_boilerplate
 from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
 from ..candidates.anchors import anchor_grams
-from ..text.normalize import normalize_batch
+from ..text.normalize import normalize_batch, normalize_texts
 from ..text.shingle import shingle, token_hashes
 from .signatures import minhash_signatures
-from .features import Features
+from .features import Features, row_index
 
-__all__ = ["Prepared", "Sketched", "normalize_chunk", "prepare_chunk", "sketch_chunk", "sketch_spilled"]
+__all__ = [
+    "Prepared",
+    "Sketched",
+    "normalize_chunk",
+    "prepare_chunk",
+    "read_spill",
+    "sketch_chunk",
+    "sketch_spilled",
+    "sketch_task",
+    "write_spill",
+]
+
+_RECORD = "\x1e"  # between the texts of a spill: normalized texts never hold one
+
+
+def write_spill(path: str, texts: Sequence[str]) -> None:
+    """Write a chunk's normalized texts (lines joined by ``"\\n"``) to ``path``: their number, then the texts.
+
+    UTF-16: Arabic takes two bytes a character as in UTF-8, and CPython
+    encodes and decodes it several times faster.
+    """
+    with open(path, "wb") as out:
+        out.write(len(texts).to_bytes(8, "little"))
+        out.write(_RECORD.join(texts).encode("utf-16-le"))
+
+
+def read_spill(path: str) -> list[str]:
+    """Read back (and remove) what :func:`write_spill` wrote."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    os.remove(path)
+    if int.from_bytes(data[:8], "little") == 0:
+        return []
+    return data[8:].decode("utf-16-le").split(_RECORD)
 
 
 def normalize_chunk(texts: Sequence[str], config: NormalizeConfig) -> list[list[str]]:
@@ -46,13 +83,16 @@ def sketch_chunk(
     shingle_cfg: ShingleConfig,
     minhash_cfg: MinHashConfig,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
+    tokens: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes, shingle hashes and signatures of normalized texts.
+
+    ``tokens``: their :func:`~dedup.text.shingle.token_hashes`, when the caller has them.
 
     Returns:
         ``(token_hashes, token_offsets, shingle_hashes, shingle_offsets, signatures)``.
     """
-    th, to = token_hashes(contents)
+    th, to = tokens if tokens is not None else token_hashes(contents)
     sh, so = shingle(contents, shingle_cfg, tokens=(th, to))
     return th, to, sh, so, minhash_signatures(sh, so, minhash_cfg, perms)
 
@@ -64,7 +104,7 @@ class Prepared:
     line_keys: np.ndarray  # uint64 keys of each article's distinct short lines
     keys_per_article: np.ndarray  # (n,) how many of ``line_keys`` belong to each article, in order
     repeat_counts: np.ndarray | None  # internally repeated paragraphs per article
-    lines: list[list[str]] | None = None  # the normalized lines, when there was no spill file
+    lines: list[str] | None = None  # the normalized texts (lines joined by "\n"), when there was no spill file
 
 
 def prepare_chunk(
@@ -92,12 +132,12 @@ def prepare_chunk(
         counts = np.array([r.n_repeats for r in found], dtype=np.int32)
         if clean_repeats:
             texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, found)]
-    lines = normalize_batch(texts, normalize_cfg)
+    normalized = normalize_texts(texts, normalize_cfg)
+    lines = [text.split("\n") if text else [] for text in normalized]
     keys, per_article = line_keys_per_article(lines, sources, boilerplate_cfg)
     if spill is None:
-        return Prepared(keys, per_article, counts, lines)
-    with open(spill, "wb") as out:
-        pickle.dump(lines, out, protocol=pickle.HIGHEST_PROTOCOL)
+        return Prepared(keys, per_article, counts, normalized)
+    write_spill(spill, normalized)
     return Prepared(keys, per_article, counts)
 
 
@@ -123,7 +163,7 @@ class Sketched:
 
 
 def sketch_spilled(
-    spill: str | list[list[str]],
+    spill: str | list[str],
     sources: Sequence[str],
     eligible: np.ndarray,
     boilerplate_keys: np.ndarray,
@@ -132,11 +172,12 @@ def sketch_spilled(
     minhash_cfg: MinHashConfig,
     index_cfg: IndexConfig,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
+    holds_boilerplate: np.ndarray | None = None,
 ) -> Sketched:
     """Strip, screen and sketch the chunk spilled by :func:`prepare_chunk` (the spill is removed).
 
     Args:
-        spill: the file :func:`prepare_chunk` wrote (or the lines themselves).
+        spill: the file :func:`prepare_chunk` wrote (or the texts themselves).
         sources: the articles' sources.
         eligible: ``(n,)`` bool, False for articles skipped on their raw text
             (empty, too long): they are not sketched.
@@ -144,26 +185,37 @@ def sketch_spilled(
             set would not survive joblib's Dask backend, which scatters the
             members of containers and resolves them only in lists and tuples).
         max_tokens: lines with this many tokens or more are never boilerplate.
+        holds_boilerplate: ``(n,)`` bool, whether each article has a line
+            among ``boilerplate_keys`` (the parent knows from the line keys);
+            only those are stripped line by line. None: every article is.
     """
-    if isinstance(spill, str):
-        with open(spill, "rb") as handle:
-            lines: list[list[str]] = pickle.load(handle)
-        os.remove(spill)
-    else:
-        lines = spill
+    texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
     found: dict[int, tuple[str, str]] = {}
-    contents: list[str] = []
-    removed = np.zeros(len(lines), dtype=np.int32)
-    for k, (art_lines, src) in enumerate(zip(lines, sources)):
-        content, removed[k], stripped = strip_boilerplate(art_lines, src, keys, max_tokens)
-        contents.append(content)
-        found.update(stripped)
-    del lines
-    n_tokens = np.array([c.count(" ") + 1 if c else 0 for c in contents], dtype=np.int64)
+    contents = [text.replace("\n", " ") for text in texts]  # the lines joined: what an article without boilerplate compares
+    removed = np.zeros(len(texts), dtype=np.int32)
+    if keys:
+        strip = range(len(texts)) if holds_boilerplate is None else np.flatnonzero(holds_boilerplate).tolist()
+        for k in strip:
+            contents[k], removed[k], stripped = strip_boilerplate(
+                texts[k].split("\n") if texts[k] else [], sources[k], keys, max_tokens)
+            found.update(stripped)
+    del texts
     digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
-    sketched = np.flatnonzero(np.asarray(eligible, dtype=bool) & (n_tokens >= shingle_cfg.min_tokens))
-    th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms)
+    # Tokens of every eligible article at once; their counts screen out the short ones.
+    eligible = np.asarray(eligible, dtype=bool)
+    candidates = np.flatnonzero(eligible)
+    th, to = token_hashes([contents[k] for k in candidates])
+    n_tokens = np.zeros(len(contents), dtype=np.int64)
+    n_tokens[candidates] = np.diff(to)
+    for k in np.flatnonzero(~eligible).tolist():  # empty or too long: counted, never hashed
+        n_tokens[k] = contents[k].count(" ") + 1 if contents[k] else 0
+    long_enough = n_tokens[candidates] >= shingle_cfg.min_tokens
+    sketched = candidates[long_enough]
+    if not long_enough.all():
+        idx, to = row_index(to, np.flatnonzero(long_enough))
+        th = th[idx]
+    th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms, tokens=(th, to))
     grams, rows = anchor_grams(th, to, index_cfg) if index_cfg.anchors else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
     return Sketched(
         n_tokens=n_tokens,
@@ -177,3 +229,10 @@ def sketch_spilled(
         anchor_rows=rows,
         boilerplate=found,
     )
+
+
+def sketch_task(
+    spill: str | list[str], sources: Sequence[str], eligible: np.ndarray, holds_boilerplate: np.ndarray, **settings: object
+) -> Sketched:
+    """:func:`sketch_spilled` in the form an executor maps: what differs per chunk first, the shared settings by name."""
+    return sketch_spilled(spill, sources, eligible, holds_boilerplate=holds_boilerplate, **settings)  # type: ignore[arg-type]

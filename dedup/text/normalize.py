@@ -20,6 +20,7 @@ Because step 3 runs before tokenizing, diacritics never split a word.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -28,26 +29,28 @@ import numpy as np
 
 from ..config import NormalizeConfig
 
-__all__ = ["normalize", "normalize_batch", "normalize_lines", "tokenize"]
+__all__ = ["normalize", "normalize_batch", "normalize_lines", "normalize_texts", "tokenize"]
 
 _TATWEEL = "\u0640"
 
 
 _SPACE, _NEWLINE = 32, 10
 _LUT_SIZE = 0x20000  # the BMP and plane 1 hold every character that needs a rule
+_CODE_POINTS = 0x110000
 
 
 _BATCH = 32
 _RECORD = "\x1e"  # separates texts of a batch; survives NFKD and casefold
+_SEP = ord(_RECORD)
 _SLOW = np.uint32(0xFFFFFFFF)
 _UNSET = np.uint32(0xFFFFFFFE)  # a table entry not computed yet
 
 
 class _Tables:
-    """Steps 1-3 as two tables over the code points below ``_LUT_SIZE``, filled as characters are met.
+    """Steps 1-3 as two tables over the code points, filled as characters are met.
 
     ``lut``: code point → code point (0 = delete, 32 = space, 10 = line
-    break). By Unicode category: marks (Mn, Me) and format characters (Cf)
+    break), below ``_LUT_SIZE``. By Unicode category: marks (Mn, Me) and format characters (Cf)
     are deleted, decimal digits (Nd) become ASCII digits, punctuation,
     symbols, separators and controls become a space; tatweel is deleted and
     the Arabic foldings apply; every other code point maps to itself.
@@ -60,8 +63,14 @@ class _Tables:
     not matter because marks are deleted), so most characters fold to one
     code point or none, and a text made only of those skips the ~1 s per 20k
     articles that ``unicodedata.normalize`` and ``str.casefold`` cost.
-    Characters that fold to several (ligatures like ﻻ, ß, fractions) are
-    ``_SLOW`` and send their batch down the full path.
+    Characters that fold to several (ligatures like ﻻ, the ellipsis, ß) are
+    ``_SLOW`` here; :meth:`expand` puts in their foldings, so a batch
+    holding them stays on the fast path too, unless it also holds a
+    character that decomposes to a combining mark the folding keeps (U+0345,
+    some Mc virama): only there could NFKD's reordering of marks across
+    characters show, and such a batch takes the full path. Code points at
+    or above ``_LUT_SIZE``, and foldings that reach there, are ``_SLOW``
+    and send their batch down the full path.
 
     An entry is computed the first time its character is met (a few µs; a
     feed holds a few hundred distinct characters), never for all 2^17 code
@@ -70,31 +79,36 @@ class _Tables:
     """
 
     def __init__(self, fold_teh_marbuta: bool, fold_alef_maksura: bool) -> None:
-        self.rules = {0x0A: _NEWLINE, 0x0D: _NEWLINE, ord(_RECORD): ord(_RECORD), ord(_TATWEEL): 0,
+        self.rules = {0x0A: _NEWLINE, 0x0D: _NEWLINE, _SEP: _SEP, ord(_TATWEEL): 0,
                       0x0671: 0x0627}  # alef wasla → alef (أ إ آ already decomposed by NFKD)
         if fold_alef_maksura:
             self.rules[0x0649] = 0x064A  # ى → ي
         if fold_teh_marbuta:
             self.rules[0x0629] = 0x0647  # ة → ه
         self._lut = np.full(_LUT_SIZE, _UNSET, dtype=np.uint32)
-        self._direct = np.full(_LUT_SIZE, _UNSET, dtype=np.uint32)
+        self._direct = np.full(_CODE_POINTS, _UNSET, dtype=np.uint32)  # pages never met are never touched
+        self._expansion: dict[int, np.ndarray | None] = {}  # code point → its folding of 2+ code points, or None
+        self._reorders = np.zeros(_LUT_SIZE, dtype=bool)  # see _reorders_marks; set with each direct entry
+        self._any_reorders = False  # whether any character met so far has such marks
+        self._lock = threading.Lock()
 
     def lut(self, cps: np.ndarray) -> np.ndarray:
         """The table entries of ``cps`` (code points below ``_LUT_SIZE``)."""
         return self._take(self._lut, cps, self._lut_entry)
 
     def direct(self, cps: np.ndarray) -> np.ndarray:
-        """The folded code point of each of ``cps`` (below ``_LUT_SIZE``), or ``_SLOW``."""
+        """The folded code point of each of ``cps``, or ``_SLOW``."""
         return self._take(self._direct, cps, self._direct_entry)
 
     @staticmethod
     def _take(table: np.ndarray, cps: np.ndarray, entry: Callable[[int], int]) -> np.ndarray:
         out = table[cps]
-        unset = out == _UNSET
-        if unset.any():  # rewriting an entry with its own value is harmless: no lock needed
-            new = np.unique(cps[unset])
-            table[new] = [entry(cp) for cp in new.tolist()]
-            out = table[cps]
+        if len(out) and out.max() >= _UNSET:  # one pass; rarely true once the feed's characters were met
+            unset = out == _UNSET
+            if unset.any():  # rewriting an entry with its own value is harmless: no lock needed
+                new = np.unique(cps[unset])
+                table[new] = [entry(cp) for cp in new.tolist()]
+                out = table[cps]
         return out
 
     def _lut_entry(self, cp: int) -> int:
@@ -112,15 +126,61 @@ class _Tables:
             return _SPACE
         return cp
 
-    def _direct_entry(self, cp: int) -> int:
-        if 0xD800 <= cp <= 0xDFFF:
-            return int(_SLOW)
+    def _folding(self, cp: int) -> list[int] | None:
+        """The code points ``cp`` folds to (deleted ones left out), or None when one is at or above ``_LUT_SIZE``."""
+        if cp >= _LUT_SIZE or 0xD800 <= cp <= 0xDFFF:
+            return None
         folded = [self._lut_entry(ord(c)) if ord(c) < _LUT_SIZE else -1
                   for c in unicodedata.normalize("NFKD", chr(cp)).casefold()]
         folded = [c for c in folded if c != 0]
+        return None if any(c < 0 for c in folded) else folded
+
+    def _direct_entry(self, cp: int) -> int:
+        if cp < _LUT_SIZE and self._reorders_marks(cp):
+            self._reorders[cp] = self._any_reorders = True
+        folded = self._folding(cp)
+        if folded is None:
+            return int(_SLOW)
         if not folded:
             return 0
-        return folded[0] if len(folded) == 1 and folded[0] >= 0 else int(_SLOW)
+        return folded[0] if len(folded) == 1 else int(_SLOW)
+
+    def _reorders_marks(self, cp: int) -> bool:
+        """Whether ``cp`` decomposes to a combining mark (canonical class > 0) that survives folding."""
+        if 0xD800 <= cp <= 0xDFFF:
+            return False
+        return any(
+            unicodedata.combining(mark) and any(ord(c) >= _LUT_SIZE or self._lut_entry(ord(c)) != 0 for c in mark.casefold())
+            for mark in unicodedata.normalize("NFKD", chr(cp))
+        )
+
+    def expand(self, raw: np.ndarray, folded: np.ndarray) -> np.ndarray | None:
+        """``folded`` (:meth:`direct` of ``raw``) with each ``_SLOW`` entry replaced by its folding.
+
+        None when some ``_SLOW`` character has no folding here (the full path
+        is needed), or when the batch holds a character whose marks could be
+        reordered (see the class docstring).
+        """
+        at = np.flatnonzero(folded == _SLOW)
+        cps = raw[at]
+        found = {}
+        for cp in np.unique(cps).tolist():
+            if cp not in self._expansion:
+                f = self._folding(cp)
+                with self._lock:
+                    self._expansion[cp] = None if f is None else np.array(f, dtype=np.uint32)
+            found[cp] = self._expansion[cp]
+            if found[cp] is None:
+                return None
+        # every code point here is below _LUT_SIZE (the others have no folding), and met: its flag is set
+        if self._any_reorders and self._reorders[raw].any():
+            return None
+        pieces, prev = [], 0
+        for p, cp in zip(at.tolist(), cps.tolist()):
+            pieces += [folded[prev:p], found[cp]]
+            prev = p + 1
+        pieces.append(folded[prev:])
+        return np.concatenate(pieces)
 
 
 @lru_cache(maxsize=8)
@@ -128,38 +188,75 @@ def _tables(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> _Tables:
     return _Tables(fold_teh_marbuta, fold_alef_maksura)
 
 
-def _fold(text: str, config: NormalizeConfig) -> str:
+def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
     """Steps 1-4, keeping line breaks: one line per input line, words single-spaced.
 
-    ``text`` may hold several texts joined by ``_RECORD``, which is kept.
+    No line is empty, and none starts or ends with a space. With
+    ``records``, ``text`` holds several texts joined by ``_RECORD`` (and no
+    other): the separators are kept, and no line of a text reaches across one.
     """
     tables = _tables(config.fold_teh_marbuta, config.fold_alef_maksura)
     raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    fast = None
-    if not (raw >= _LUT_SIZE).any():
-        fast = tables.direct(raw)
-        if (fast == _SLOW).any():
-            fast = None
-    if fast is not None:
-        a = fast
-    else:
+    a = tables.direct(raw)
+    if len(a) and a.max() == _SLOW:
+        a = tables.expand(raw, a)
+    if a is None:
         decomposed = unicodedata.normalize("NFKD", text).casefold()
         a = np.frombuffer(decomposed.encode("utf-32-le"), dtype=np.uint32)
         small = a < _LUT_SIZE
         a = np.where(small, tables.lut(np.where(small, a, 0)), a)
-    a = a[a != 0]
-    ws = (a == _SPACE) | (a == _NEWLINE)
-    if len(a) == 0:
-        return ""
-    # Collapse each run of white space to one character: a line break if the
-    # run holds one, else a space.
-    run_start = ws & ~np.concatenate(([False], ws[:-1]))
-    run_id = np.cumsum(run_start) - 1
-    has_nl = np.bincount(run_id[a == _NEWLINE], minlength=int(run_start.sum())) > 0
-    out = a.copy()
-    starts = np.flatnonzero(run_start)
-    out[starts] = np.where(has_nl, _NEWLINE, _SPACE)
-    return out[~ws | run_start].tobytes().decode("utf-32-le")
+    return _collapse(a, records).tobytes().decode("utf-32-le")
+
+
+def _collapse(a: np.ndarray, records: bool) -> np.ndarray:
+    """Folded code points → the output: deleted ones (0) gone, each run of white space one character.
+
+    A run of white space (spaces, line breaks and deleted characters between
+    two words) becomes a line break if it holds one, else a space; a run at
+    either end of the text, or of a record, is dropped, and record
+    separators are all kept (an empty text is two separators in a row).
+
+    Most white space is one space between two words: only the positions in
+    longer runs, deleted characters, record separators and the ends
+    (usually a few percent) are looked at one by one.
+    """
+    n = len(a)
+    if n == 0:
+        return a
+    # with records the separator counts as white space: the only code points <= 32 left are 0, 10, 30 and 32
+    white = a <= _SPACE if records else (a == 0) | (a == _SPACE) | (a == _NEWLINE)
+    crowded = np.empty(n, dtype=bool)  # next to white space or an end
+    crowded[0] = True
+    crowded[1:] = white[:-1]
+    crowded[:-1] |= white[1:]
+    crowded[-1] = True
+    crowded |= a == 0
+    if records:
+        crowded |= a == _SEP
+    odd = np.flatnonzero(white & crowded)
+    if len(odd) == 0:
+        return a
+    keep = np.ones(n, dtype=bool)
+    keep[odd] = False
+    v = a[odd]
+    run_start = np.empty(len(odd), dtype=bool)
+    run_start[0] = True
+    np.not_equal(odd[1:], odd[:-1] + 1, out=run_start[1:])
+    first = np.flatnonzero(run_start)
+    last = np.append(first[1:], len(odd)) - 1
+    has_nl = np.logical_or.reduceat(v == _NEWLINE, first)
+    has_space = np.logical_or.reduceat(v == _SPACE, first)
+    inner = (odd[first] > 0) & (odd[last] < n - 1)
+    one = (has_nl | has_space) & inner
+    if records:
+        sep = v == _SEP
+        keep[odd[sep]] = True
+        one &= ~np.logical_or.reduceat(sep, first)
+    at = odd[first[one]]
+    keep[at] = True
+    out = a.copy() if not a.flags.writeable else a
+    out[at] = np.where(has_nl[one], _NEWLINE, _SPACE)
+    return out[keep]
 
 
 def normalize_lines(text: str, config: NormalizeConfig = NormalizeConfig()) -> list[str]:
@@ -170,8 +267,23 @@ def normalize_lines(text: str, config: NormalizeConfig = NormalizeConfig()) -> l
     """
     if not text:
         return []
-    lines = (line.strip() for line in _fold(text, config).split("\n"))
+    lines = (line.strip() for line in _fold(text, config).split("\n"))  # strip: a _RECORD inside is kept here
     return [line for line in lines if line]
+
+
+def normalize_texts(texts: Sequence[str], config: NormalizeConfig = NormalizeConfig()) -> list[str]:
+    """Each text's :func:`normalize_lines` joined by ``"\\n"``, many texts in one NumPy pass.
+
+    >>> normalize_texts(["A,\\nB", "", "c  d"])
+    ['a\\nb', '', 'c d']
+    >>> normalize_texts(["\\ufefb شيء\\u2026 Straße", "ﬁne \\u0345"])  # ligatures expanded; a kept mark: the full path
+    ['لا شيء strasse', 'fine ι']
+    """
+    clean = [t.replace(_RECORD, " ") for t in texts]
+    folded: list[str] = []
+    for i in range(0, len(clean), _BATCH):  # ~100 texts keep the arrays in cache
+        folded.extend(_fold(_RECORD.join(clean[i : i + _BATCH]), config, records=True).split(_RECORD))
+    return folded
 
 
 def normalize_batch(texts: Sequence[str], config: NormalizeConfig = NormalizeConfig()) -> list[list[str]]:
@@ -180,15 +292,7 @@ def normalize_batch(texts: Sequence[str], config: NormalizeConfig = NormalizeCon
     >>> normalize_batch(["A,\\nB", "", "c"])
     [['a', 'b'], [], ['c']]
     """
-    clean = [t.replace(_RECORD, " ") for t in texts]
-    folded: list[str] = []
-    for i in range(0, len(clean), _BATCH):  # ~100 texts keep the arrays in cache
-        folded.extend(_fold(_RECORD.join(clean[i : i + _BATCH]), config).split(_RECORD))
-    out = []
-    for part in folded:
-        lines = (line.strip() for line in part.split("\n"))
-        out.append([line for line in lines if line])
-    return out
+    return [part.split("\n") if part else [] for part in normalize_texts(texts, config)]
 
 
 def normalize(text: str, config: NormalizeConfig = NormalizeConfig()) -> str:

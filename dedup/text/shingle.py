@@ -38,12 +38,13 @@ _S33 = np.uint64(33)
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer, a bijection that avalanches every bit."""
+    """MurmurHash3's 64-bit finalizer, a bijection that avalanches every bit (a new array)."""
     h = h ^ (h >> _S33)
-    h = h * _M1
-    h = h ^ (h >> _S33)
-    h = h * _M2
-    return h ^ (h >> _S33)
+    h *= _M1
+    h ^= h >> _S33
+    h *= _M2
+    h ^= h >> _S33
+    return h
 
 
 _BATCH = 64
@@ -90,22 +91,29 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return np.zeros(0, dtype=np.uint64), offsets
     data = np.frombuffer("\n".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    sep = (data == 32) | (data == 10)
-    starts = np.flatnonzero(~sep & np.concatenate(([True], sep[:-1])))
-    if len(starts) == 0:
+    newline = data == 10
+    inside = np.zeros(len(data) + 2, dtype=bool)  # inside a token, with a separator added at either end
+    np.not_equal(data, 32, out=inside[1:-1])
+    inside[1:-1] &= ~newline
+    edges = np.flatnonzero(inside[1:] != inside[:-1])  # token starts and ends, alternately
+    if len(edges) == 0:
         return np.zeros(0, dtype=np.uint64), offsets
-    ends = np.flatnonzero(~sep & np.concatenate((sep[1:], [True]))) + 1
-    lengths = ends - starts
+    starts, ends = edges[0::2], edges[1::2]
     # Σ_k (c_k + 1)·P^k over a token = (prefix[end] - prefix[start]) · P^-start, with
-    # prefix sums of (c_i + 1)·P^i over the whole batch: no per-token gathers.
+    # prefix sums of (c_i + 1)·P^i over the whole batch: no per-token gathers. The
+    # separators' terms fall outside every token's difference, so they need no zeroing.
     powers, inverse = _powers(len(data))
+    terms = np.add(data, np.uint64(1), dtype=np.uint64)
+    terms *= powers
     prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-    np.cumsum(np.where(sep, np.uint64(0), data.astype(np.uint64) + np.uint64(1)) * powers, out=prefix[1:])
-    hashes = (prefix[ends] - prefix[starts]) * inverse[starts]
-    hashes = fmix64(hashes ^ lengths.astype(np.uint64))
-    doc = np.cumsum(data == 10)[starts]
+    np.cumsum(terms, out=prefix[1:])
+    del terms
+    hashes = prefix[ends] - prefix[starts]
+    hashes *= inverse[starts]
+    hashes ^= (ends - starts).astype(np.uint64)
+    doc = np.searchsorted(np.flatnonzero(newline), starts)  # line breaks before each token: its text
     np.cumsum(np.bincount(doc, minlength=n), out=offsets[1:])
-    return hashes, offsets
+    return fmix64(hashes), offsets
 
 
 def hash_tokens(tokens: Sequence[str]) -> np.ndarray:
@@ -117,17 +125,36 @@ def hash_tokens(tokens: Sequence[str]) -> np.ndarray:
     return token_hashes([" ".join(tokens)])[0]
 
 
-def _rolling(h: np.ndarray, k: int) -> np.ndarray:
-    """Polynomial combination of every window ``h[p:p+k]`` of a flat array, then fmix64.
+def _poly(h: np.ndarray, k: int) -> np.ndarray:
+    """``Σ_j h[p+j]·P^(k-1-j)`` for every window ``h[p:p+k]`` of a flat array (``uint64``, wrapping).
 
-    Contiguous slices instead of gathers: ~4x faster on millions of tokens.
+    Built by doubling (windows of ``k`` from two windows of ``k // 2``, one
+    more token when ``k`` is odd): ~2·log2(k) passes over the array instead
+    of ``k - 1``, the same values (ring arithmetic modulo 2^64). Contiguous
+    slices, no gathers.
     """
-    m = len(h) - k + 1
-    acc = h[:m].copy()
-    for j in range(1, k):
+    if k == 1:
+        return h
+    a = k // 2
+    half = _poly(h, a)
+    m = len(h) - 2 * a + 1
+    acc = half[:m] * np.uint64(pow(int(_PRIME), a, 1 << 64))
+    acc += half[a : a + m]
+    if k % 2:
+        acc = acc[: m - 1]
         acc *= _PRIME
-        acc += h[j : j + m]
-    return fmix64(acc ^ np.uint64(k))
+        acc += h[2 * a :]
+    return acc
+
+
+def _rolling(h: np.ndarray, k: int) -> np.ndarray:
+    """Polynomial combination of every window ``h[p:p+k]`` of a flat array, then fmix64."""
+    return fmix64(_poly(h, k) ^ np.uint64(k))
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concat(arange(s, s + n) for s, n)``, vectorized."""
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
 
 
 def word_shingles(hashes: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,17 +177,26 @@ def word_shingles(hashes: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.n
     counts = np.where(lengths >= k, lengths - k + 1, (lengths > 0).astype(np.int64))
     new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(counts, out=new_offsets[1:])
-    out = np.empty(int(new_offsets[-1]), dtype=np.uint64)
-    if len(out) == 0:
-        return out, new_offsets
+    total = int(new_offsets[-1])
+    if total == 0:
+        return np.empty(0, dtype=np.uint64), new_offsets
+    short = np.flatnonzero((lengths > 0) & (lengths < k))  # rare: rows shorter than k
     if len(hashes) >= k:
-        # every window of the flat array, then keep those inside one row
-        row_end = np.repeat(offsets[1:], lengths)
-        valid = np.arange(len(hashes) - k + 1) + k <= row_end[: len(hashes) - k + 1]
-        full_rows = lengths >= k
-        out_mask = np.repeat(full_rows, counts)
-        out[out_mask] = _rolling(hashes, k)[valid]
-    for row in np.flatnonzero((lengths > 0) & (lengths < k)):  # rare: rows shorter than k
+        # every window of the flat array, less those that run past the end of their row
+        windows = _rolling(hashes, k)
+        lo = np.maximum(offsets[:-1], offsets[1:] - k + 1)
+        crossing = np.minimum(offsets[1:], len(windows)) - lo
+        if crossing.any():
+            inside = np.ones(len(windows), dtype=bool)
+            inside[_ranges(lo, np.maximum(crossing, 0))] = False
+            windows = windows[inside]
+        if len(short) == 0:
+            return windows, new_offsets
+        out = np.empty(total, dtype=np.uint64)
+        out[np.repeat(lengths >= k, counts)] = windows
+    else:
+        out = np.empty(total, dtype=np.uint64)
+    for row in short.tolist():
         s, w = int(offsets[row]), int(lengths[row])
         out[new_offsets[row]] = _rolling(hashes[s : s + w], w)[0]
     return out, new_offsets

@@ -55,6 +55,7 @@ NONE, EXACT, NEAR, CONTAINED = 0, 1, 2, 3
 RELATIONS = {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
 _PAIR_CHUNK = 50_000
 _PAIR_BLOCK = 20_000  # pairs per gather: bounds the rows (and their matrices) held at once
+_DENSE_FROM = 1 << 16  # values looked up at once from which a table of every column pays for itself
 
 
 def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_COLUMNS, binary: bool = False) -> sp.csr_matrix:
@@ -107,6 +108,7 @@ class Idf:
     """
 
     def __init__(self, counts: sp.csr_matrix) -> None:
+        self._dense: np.ndarray | None = None  # the weight of every column, once a block is large enough
         n = counts.shape[0]
         self.columns, df = np.unique(counts.indices, return_counts=True)  # canonical rows: each column once per row
         idf = np.full_like(df.astype(np.float64) + 1.0, fill_value=n + 1, dtype=np.float64)
@@ -123,10 +125,26 @@ class Idf:
         x = counts.astype(np.float64, copy=True).tocsr()
         np.log(x.data, x.data)
         x.data += 1.0
-        at = np.minimum(np.searchsorted(self.columns, x.indices), max(len(self.columns) - 1, 0))
-        known = self.columns[at] == x.indices if len(self.columns) else np.zeros(len(x.indices), bool)
-        x.data *= np.where(known, self.idf[at] if len(self.idf) else 0.0, self.unseen)
+        x.data *= self._weights(x.indices)
         return _l2_rows(x)
+
+    def _weights(self, columns: np.ndarray) -> np.ndarray:
+        """The IDF of each of ``columns`` (the same values either way).
+
+        A block of verification holds hundreds of thousands of values: one
+        gather from a table of every column (32 MB, built once) instead of a
+        binary search per value (some twenty dependent, cache-missing steps).
+        A small batch (a service request) searches, and never builds the table.
+        """
+        if self._dense is None and len(columns) >= _DENSE_FROM:
+            dense = np.full(TOKEN_COLUMNS, self.unseen, dtype=np.float64)
+            dense[self.columns] = self.idf
+            self._dense = dense
+        if self._dense is not None:
+            return self._dense[columns]
+        at = np.minimum(np.searchsorted(self.columns, columns), max(len(self.columns) - 1, 0))
+        known = self.columns[at] == columns if len(self.columns) else np.zeros(len(columns), bool)
+        return np.where(known, self.idf[at] if len(self.idf) else 0.0, self.unseen)
 
 
 def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
@@ -193,20 +211,33 @@ class PairScores:
         return np.maximum(self.contain_ij, self.contain_ji)
 
 
-def _rowwise_dot(m: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """``m[i[k]] · m[j[k]]`` for every k.
+def _rowwise_dot(
+    m: sp.csr_matrix, i: np.ndarray, j: np.ndarray, flagged: np.ndarray | None = None, binary: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``m[i[k]] · m[j[k]]`` for every k; with ``flagged`` (a bool per column), also how many columns the two rows share among the flagged ones.
 
     Row sums are taken over the stored products (``bincount``): scipy's
     ``sum(axis=1)`` multiplies by a dense vector of ones as long as the row
-    (2^26 shingle buckets: 256 MB).
+    (2^26 shingle buckets: 256 MB). The stored products are exactly the
+    shared columns when every stored value is positive (counts, TF-IDF
+    weights, the ones of a ``binary`` matrix), so a binary product is the
+    number stored in each row, and the flagged columns are counted from the
+    same product instead of a second one.
     """
     out = np.empty(len(i), dtype=np.float64)
+    shared = None if flagged is None else np.empty(len(i), dtype=np.float64)
     for lo in range(0, len(i), _PAIR_CHUNK):
         hi = lo + _PAIR_CHUNK
         prod = m[i[lo:hi]].multiply(m[j[lo:hi]]).tocsr()
-        rows = np.repeat(np.arange(prod.shape[0]), np.diff(prod.indptr))
+        per_row = np.diff(prod.indptr)
+        if binary:
+            out[lo:hi] = per_row
+            continue
+        rows = np.repeat(np.arange(prod.shape[0]), per_row)
         out[lo:hi] = np.bincount(rows, weights=prod.data, minlength=prod.shape[0])
-    return out
+        if shared is not None and flagged is not None:
+            shared[lo:hi] = np.bincount(rows[flagged[prod.indices]], minlength=prod.shape[0])
+    return out, shared
 
 
 def score_pairs(
@@ -227,7 +258,7 @@ def score_pairs(
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     m = len(pairs)
     jac, cij, cji, cos, size_i, size_j, r_inter, r_i, r_j = (np.zeros(m) for _ in range(9))
-    common = common_columns()
+    common = _common_mask()
     for lo in range(0, m, block):
         part = pairs[lo : lo + block]
         rows, local = np.unique(part.ravel(), return_inverse=True)
@@ -235,7 +266,7 @@ def score_pairs(
         i, j = local.reshape(-1, 2).T
         shingles = shingle_matrix(feats)
         sizes = np.diff(feats.shingle_offsets).astype(np.float64)
-        inter = _rowwise_dot(shingles, i, j)
+        inter, _ = _rowwise_dot(shingles, i, j, binary=True)
         si, sj = sizes[i], sizes[j]
         union = si + sj - inter
         hi = lo + len(part)
@@ -246,10 +277,12 @@ def score_pairs(
         size_i[lo:hi], size_j[lo:hi] = si, sj
         counts = count_matrix(feats)
         tfidf = counts if idf is None else idf.transform(counts).tocsr()
-        cos[lo:hi] = np.clip(_rowwise_dot(tfidf, i, j), 0.0, 1.0)
-        rare = _rare_rows(counts, common)
-        r_sizes = np.diff(rare.indptr).astype(np.float64)
-        r_inter[lo:hi], r_i[lo:hi], r_j[lo:hi] = _rowwise_dot(rare, i, j), r_sizes[i], r_sizes[j]
+        rare = ~common[counts.indices]  # the rare words (see common_columns) of every row
+        dot, r_inter[lo:hi] = _rowwise_dot(tfidf, i, j, flagged=~common)
+        cos[lo:hi] = np.clip(dot, 0.0, 1.0)
+        owner = np.repeat(np.arange(len(rows)), np.diff(counts.indptr))
+        r_sizes = np.bincount(owner[rare], minlength=len(rows)).astype(np.float64)
+        r_i[lo:hi], r_j[lo:hi] = r_sizes[i], r_sizes[j]
     exact = digest[pairs[:, 0]] == digest[pairs[:, 1]]
     jac, cij, cji, cos = (np.where(exact, 1.0, x) for x in (jac, cij, cji, cos))
     return PairScores(jac, cij, cji, cos, exact, size_i, size_j, r_inter, r_i, r_j)
@@ -276,17 +309,12 @@ def _common_columns() -> np.ndarray:
     return np.zeros(0, np.int64) if table is None else np.sort(table[0])
 
 
-def _rare_rows(counts: sp.csr_matrix, common: np.ndarray) -> sp.csr_matrix:
-    """Binary rows of the rare words (those not in ``common``)."""
-    import scipy.sparse as sp  # see _csr
-
-    at = np.minimum(np.searchsorted(common, counts.indices), max(len(common) - 1, 0))
-    rare = ~(common[at] == counts.indices) if len(common) else np.ones(len(counts.indices), bool)
-    keep = np.zeros(len(rare), dtype=np.float64)
-    keep[rare] = 1.0
-    m = sp.csr_matrix((keep, counts.indices, counts.indptr), shape=counts.shape)
-    m.eliminate_zeros()
-    return m
+@lru_cache(maxsize=1)
+def _common_mask() -> np.ndarray:
+    """:func:`common_columns` as one flag per token column (4 MB): a gather instead of a search per value."""
+    mask = np.zeros(TOKEN_COLUMNS, dtype=bool)
+    mask[_common_columns()] = True
+    return mask
 
 
 def decide(scores: PairScores, config: VerifyConfig) -> np.ndarray:
