@@ -61,22 +61,50 @@ class ReadConfig:
     are never written into an output.
     """
 
-    id_field: str | None = None
-    text_field: str | None = None
-    title_field: str | None = None
-    date_field: str | None = None
-    source_field: str | None = None
-    format: str = "auto"
-    skip_bad: bool = False
-    max_record_bytes: int = 16 * 2**20
+    id_field: str | None = opt(None, "--id-field", "Field with the article id (default: id or url; else the position).")
+    text_field: str | None = opt(None, "--text-field", "Field with the body text (default: text, content, maintext or body).")
+    title_field: str | None = opt(None, "--title-field", "Field with the headline (default: title or headline).")
+    date_field: str | None = opt(None, "--date-field", "Field with the date (default: date, published, date_publish or date_extracted).")
+    source_field: str | None = opt(None, "--source-field", "Field with the outlet (default: source or source_domain).")
+    format: str = opt("auto", "--format", "Input format: auto (by file name; a folder by its files), jsonl, json, csv, tsv, txt, "
+                      "zip, parquet or newsplease.")
+    skip_bad: bool = opt(False, "--skip-bad", "Skip malformed records and report them instead of stopping.")
+    max_record_bytes: int = opt(16 * 2**20, "--max-record-bytes", "Records (a line of JSONL, CSV or TSV, a .txt file) longer "
+                                "than this are bad records, skipped without being read whole.")
     storage_options: tuple[tuple[str, Any], ...] = field(default=(), repr=False)  # may hold secrets
 
     def __post_init__(self) -> None:
         _check(self.max_record_bytes >= 1, f"max_record_bytes must be >= 1, got {self.max_record_bytes}")
-        _check(all(isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.storage_options),
+        _check(isinstance(self.storage_options, tuple)
+               and all(isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.storage_options),
                "storage_options must be (key, value) pairs, e.g. (('anon', True),)")
         formats = ("auto", "jsonl", "json", "csv", "tsv", "txt", "zip", "parquet", "newsplease")
         _check(self.format in formats, f"input format must be one of {', '.join(formats)}, got {self.format!r}")
+
+    def to_table(self) -> dict[str, Any]:
+        """The settings as the ``[read]`` table of a config file or ``summary.json`` (never the storage options: secrets)."""
+        return {k: v for k, v in asdict(self).items() if k != "storage_options"}
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How ``dedup serve`` listens and guards the index (see :mod:`dedup.serve`): loopback by default; with a
+    ``token_file`` every request must bear its token; bodies over ``max_body_mb`` MiB are refused (413)."""
+
+    host: str = opt("127.0.0.1", "--host", "Address to listen on (loopback by default).")
+    port: int = opt(8000, "--port", "Port to listen on.")
+    token_file: str | None = opt(None, "--token-file", "File holding a token: every request then needs "
+                                 "'Authorization: Bearer <token>'.")
+    max_body_mb: float = opt(32.0, "--max-body-mb", "Largest request body, in MiB (413 beyond).")
+    window_days: float | None = opt(None, "--window-days", "Compare only with stored articles dated within this many days.")
+    coalesce: bool = opt(False, "--coalesce", "Decide the batches waiting for the index together (up to 10 x chunk_size "
+                         "articles): more headroom under load; each batch still gets its own decisions, but merged batches "
+                         "are decided as one batch (not batch by batch as `dedup dedupe --index` would).")
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.port <= 65535, f"port must be between 1 and 65535, got {self.port}")
+        _check(self.max_body_mb >= 0.001, f"max_body_mb must be at least 0.001, got {self.max_body_mb}")
+        _check(self.window_days is None or self.window_days >= 0, f"window_days must be >= 0, got {self.window_days}")
 
 
 @dataclass(frozen=True)
@@ -330,7 +358,10 @@ class StoriesConfig:
     ``event_linkage`` (average linkage: one strong link cannot chain two
     unrelated stories). Storylines cluster the event centroids by their
     cosine, without a time window, from ``storyline_threshold`` /
-    ``storyline_linkage`` on.
+    ``storyline_linkage`` on. With ``semantic`` the pairs whose story score
+    lies in the band of the shipped semantic model are re-scored with a
+    sentence encoder's cosine (:mod:`dedup.stories.semantic`; the extra
+    ``dedup[semantic]``, checked when a flow starts).
     """
 
     title_weight: float = opt(1.0, "--title-weight", "Weight of the headline against the body.")
@@ -364,6 +395,11 @@ class StoriesConfig:
     slot_min_conflicts: int = 1
     template_fillers: int = 3
     slot_max_share: float = 0.005
+    # The semantic story score (dedup.stories.semantic, extra dedup[semantic]): the pairs whose story score lies in the
+    # shipped model's band around event_threshold are re-scored with a sentence encoder's cosine beside the lexical
+    # features. Off by default: it embeds every article (about 11 CPU-s per 1,000 articles; docs/stories.md).
+    semantic: bool = opt(False, "--semantic", "Re-score the pairs near --event-threshold with a multilingual sentence "
+                         "encoder (pip install 'dedup[semantic]'; about 11 CPU-s per 1,000 articles).")
     # Fitted by scripts/fit_story_score.py (fractional logistic regression of
     # (4 - Overall) / 3 on the 645 same-language SemEval-2022 Task 8 training
     # pairs); plain constants so that scores do not depend on a model file.

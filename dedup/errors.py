@@ -11,13 +11,19 @@ the builtin exception it resembles, so callers may catch either::
     │   └── InputNotFoundError(InputError, FileNotFoundError)
     └── OutputError(DedupError, OSError)           an output cannot be written
 
-Messages name the file, the line and the fix. The CLI turns a ``DedupError``
-into one line on stderr and exit code 1.
+Messages name the file, the line and the fix. At the command line
+(:func:`one_line_errors`) a ``DedupError`` is one line on stderr and exit
+code 1; Ctrl-C and SIGTERM (:class:`Terminated`) unwind the run, which
+removes its temporary files, and say that its outputs are incomplete.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError"]
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError", "Terminated",
+           "one_line_errors", "terminate_on_sigterm"]
 
 
 class DedupError(Exception):
@@ -50,3 +56,35 @@ class InputNotFoundError(InputError, FileNotFoundError):
 
 class OutputError(DedupError, OSError):
     """An output file or directory cannot be written."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, Kubernetes), raised where the run is so that it unwinds and cleans up."""
+
+
+def terminate_on_sigterm() -> None:
+    """SIGTERM raises :class:`Terminated` (in the main thread: the CLI called from a thread keeps its handlers)."""
+    import signal
+    import threading
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        raise Terminated  # unwinds like Ctrl-C: temporary files and folders are removed on the way out
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raise_terminated)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A user's mistake as one line on stderr and exit code 1; an interruption as one line and 130 (143: SIGTERM)."""
+    import click  # typer's: writes UTF-8 even to an ASCII stream, so an Arabic path always prints
+
+    try:
+        yield
+    except DedupError as exc:
+        click.echo(f"dedup: error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        click.echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
+        raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None

@@ -75,7 +75,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
-TABLES = ("dedupe", "stories", "repeats", "runtime")
+TABLES = ("read", "dedupe", "stories", "repeats", "serve", "runtime")
 """The tables of a config file, and of ``summary.json``'s ``config``."""
 
 

@@ -1,16 +1,12 @@
-"""Command-line options: generated from the frozen configs, plus the ones every command shares.
-
-A config field declared with :func:`dedup.config.opt` is an option of every
-command that takes its config. A command's settings are the defaults, then
-the tables of ``--config FILE`` (``[dedupe]``, ``[stories]``, ``[repeats]``,
-``[runtime]``: the shape ``summary.json`` records), then the options given.
+"""Command-line options: generated from the frozen configs (a field declared with :func:`dedup.config.opt`), plus
+the shared ones. A command's settings: the defaults, then ``--config FILE``'s tables (the shape ``summary.json``
+records), then the options given.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import MISSING
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
@@ -18,10 +14,10 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 
 from ..config import ReadConfig
+from ..errors import one_line_errors as user_errors
 from ..settings import build_settings, cli_fields
-from ..errors import DedupError
 
-__all__ = ["Inputs", "Out", "OutputFormat", "Quiet", "StorageOptions", "settings_from", "user_errors"]
+__all__ = ["Index", "Inputs", "Out", "OutputFormat", "Quiet", "StorageOptions", "WindowDays", "settings_from", "user_errors"]
 
 Inputs = Annotated[list[str], typer.Argument(
     help="Input files or directories (.jsonl, .json, .csv, .tsv, each also .gz/.zst/.xz/.bz2; .zip; .parquet or a folder of them; "
@@ -37,20 +33,19 @@ StorageOptions = Annotated[Optional[list[str]], typer.Option(
 OutputFormat = Annotated[Literal["jsonl", "parquet"], typer.Option(
     "--output-format", help="Format of the unique, decisions and pairs files: jsonl, or parquet (needs pyarrow, "
     "dedup's 'parquet' extra; a Parquet input's kept rows are copied unchanged).")]
+Index = Annotated[Optional[str], typer.Option(
+    "--index", metavar="LOCATION", help="History index: a file (SQLite, created when absent) or redis://host:port/N. "
+    "The feed is also compared with every article already in it, then added (stories: its reports join the events it tracks).")]
+WindowDays = Annotated[Optional[float], typer.Option(
+    "--window-days", min=0, metavar="DAYS", help="With --index: compare only with stored articles dated within this many days.")]
 # metavar="": a flag takes no value (typer would show "<bool>" beside it, as if it took one)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.", metavar="")]
-_READ = {  # name: (flags, help) of the reading options every feed command has
-    "fmt": ("--format", "Input format: auto (by file name; a folder by its files), jsonl, json, csv, tsv, txt, zip, parquet or newsplease."),
-    "id_field": ("--id-field", "Field with the article id (default: id or url; else the position)."),
-    "text_field": ("--text-field", "Field with the body text (default: text, content, maintext or body)."),
-    "title_field": ("--title-field", "Field with the headline (default: title or headline)."),
-    "date_field": ("--date-field", "Field with the date (default: date, published, date_publish or date_extracted)."),
-    "source_field": ("--source-field", "Field with the outlet (default: source or source_domain)."),
-}
-_FORMATS = Literal["auto", "jsonl", "json", "csv", "tsv", "txt", "zip", "parquet", "newsplease"]
+_CONFIG = Annotated[Optional[Path], typer.Option(
+    "--config", dir_okay=False, help="TOML file of settings (tables read, dedupe, stories, repeats, serve, runtime, as in summary.json); "
+    "options given here win.")]
 
 
-def _option(flag: str, hint: Any, help: str, default: Any) -> tuple[str, Any]:
+def _option(flag: str, hint: Any, help: str, default: Any = None) -> tuple[str, Any]:
     decls = flag.split(" ")
     name = decls[0].split("/")[0].lstrip("-").replace("-", "_")
     kind = str if hint == tuple[str, ...] else hint  # a list option is written comma-separated
@@ -64,51 +59,35 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
     """Give a command the options of ``sections`` (table name → config class) and ``--config``.
 
     The command is called with ``settings``: table name → the built config
-    (and, with ``read``, ``"read"`` → a :class:`~dedup.config.ReadConfig`).
+    (and, with ``read``, ``"read"`` → a :class:`~dedup.config.ReadConfig`,
+    with the ``--storage-option`` values, which no file holds: they may be secrets).
     """
+    sections = {"read": ReadConfig, **sections} if read else sections
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "settings"]
-        extra: list[inspect.Parameter] = []
+        options: list[tuple[str, Any]] = []
         specs: list[tuple[str, str, tuple[str, ...], bool]] = []
         for section, cls in sections.items():
             for path, f, hint in cli_fields(cls):
                 default = f.default if f.default is not MISSING else f.default_factory()
-                name, annotation = _option(f.metadata["cli"], hint, f.metadata["help"], default)
-                extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
-                specs.append((name, section, path, hint == tuple[str, ...]))
-        if read:
-            for name, (flag, text) in _READ.items():
-                kind = _FORMATS if name == "fmt" else str
-                extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                               annotation=Annotated[Optional[kind], typer.Option(flag, help=text)]))
-            extra.append(inspect.Parameter("skip_bad", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
-                bool, typer.Option("--skip-bad", help="Skip malformed records and report them instead of stopping.", metavar="")]))
-            extra.append(inspect.Parameter("storage_option", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=StorageOptions))
-            extra.append(inspect.Parameter("max_record_bytes", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-                Optional[int], typer.Option("--max-record-bytes", show_default=False, help=(
-                    "Records (a line of JSONL, CSV or TSV, a .txt file) longer than this are bad records, skipped without "
-                    f"being read whole (default: {ReadConfig.max_record_bytes})."))]))
-        extra.append(inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Optional[Path], typer.Option("--config", help="TOML file of settings (tables dedupe, stories, repeats, runtime, as in summary.json); "
-                                         "options given here win.", dir_okay=False)]))
+                options.append(_option(f.metadata["cli"], hint, f.metadata["help"], default))
+                specs.append((options[-1][0], section, path, hint == tuple[str, ...]))
+        options += [*([("storage_option", StorageOptions)] if read else []), ("config_file", _CONFIG)]
+        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=a) for name, a in options]
 
         def command(*args: Any, **kwargs: Any) -> Any:
             given = {name: kwargs.pop(name) for name, *_ in specs}
             config_file = kwargs.pop("config_file")
-            read_kw = {name: kwargs.pop(name) for name in (*_READ, "skip_bad", "max_record_bytes", "storage_option")} if read else {}
+            storage = kwargs.pop("storage_option") if read else None
             with user_errors():
                 settings = build_settings(sections, specs, given, config_file)
                 if read:
-                    from ..config import ReadConfig
+                    from dataclasses import replace
 
                     from ..io.remote import parse_storage_options
 
-                    read_kw["format"] = read_kw.pop("fmt") or "auto"
-                    read_kw["storage_options"] = parse_storage_options(read_kw.pop("storage_option"))
-                    if read_kw["max_record_bytes"] is None:
-                        del read_kw["max_record_bytes"]
-                    settings["read"] = ReadConfig(**read_kw)
+                    settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
             return func(*args, settings=settings, **kwargs)
 
         command.__name__, command.__doc__ = func.__name__, func.__doc__
@@ -116,21 +95,3 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
         return command
 
     return decorate
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``timeout``, systemd, Kubernetes), raised where the run is so that it unwinds and cleans up."""
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a user's mistake into one line on stderr and exit code 1."""
-    try:
-        yield
-    except DedupError as exc:
-        typer.echo(f"dedup: error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI turns it into Terminated)
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        typer.echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
-        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130) from None

@@ -1,4 +1,4 @@
-"""Human-readable output on the terminal: progress bars, the run summary, library warnings."""
+"""Human-readable output on the terminal: progress bars, the summary of each run, answers, library warnings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["logging_to_stderr", "print_dedupe_summary", "progress_bar"]
+__all__ = ["logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh_params", "print_repeats_summary",
+           "print_stories_summary", "progress_bar", "say"]
+
+
+def say(message: str, err: bool = True) -> None:
+    """One line on stderr (``err=False``: stdout), written as typer writes it.
+
+    Through click, which writes UTF-8 even to a stream set up for ASCII, so an
+    Arabic id or path never fails to print.
+    """
+    import click
+
+    click.echo(message, err=err)
+
+
+def print_json(obj: Any) -> None:
+    """A command's JSON answer (``dedup eval``, ``dedup index stats``) on stdout, indented, non-ASCII kept."""
+    import json
+
+    say(json.dumps(obj, indent=2, ensure_ascii=False), err=False)
 
 
 def logging_to_stderr(quiet: bool) -> None:
@@ -84,3 +103,31 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
     console.print(table)
     for line in lines:
         console.print(line)
+
+
+def print_repeats_summary(info: dict[str, Any], out: str) -> None:
+    """The counts of a repeats run, in one line on stderr."""
+    c, k = info["counts"], info["counts"]["relations_by_kind"]
+    say(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
+        f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/")
+
+
+def print_stories_summary(info: dict[str, Any], out: str) -> None:
+    """The counts of a stories run, in one line on stderr."""
+    n = info["storylines"]
+    say(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
+        f"article), {n} storyline{'' if n == 1 else 's'}, {info['duplicate_groups']} duplicate groups"
+        + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
+        + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
+           f"{info['index']['continued_events']} earlier events continued" if "index" in info else "")
+        + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")
+
+
+def print_lsh_params(info: dict[str, Any]) -> None:
+    """The bands and rows of ``dedup explain-params``, their error rates and the S-curve as a bar chart, on stdout."""
+    threshold, num_perm, b, r = info["threshold"], info["num_perm"], info["bands"], info["rows"]
+    say(f"threshold {threshold}, num_perm {num_perm}: bands b={b}, rows r={r} (b*r={b * r})", err=False)
+    say(f"false positive probability (area below the threshold): {info['false_positive']:.4f}", err=False)
+    say(f"false negative probability (area above the threshold): {info['false_negative']:.4f}\n\njaccard  P(candidate)", err=False)
+    for s, p in info["s_curve"]:
+        say(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}", err=False)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..config import ReadConfig
 from ..errors import ConfigError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
@@ -51,7 +52,7 @@ from .writers import atomic_open, json_line, write_json, write_jsonl
 __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
 
 
-def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
+def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None) -> dict[str, Any]:
     """Counts, parameters and timings of a run."""
     from ..sketch.pinned import datasketch_version  # the version without importing datasketch (~0.4 s)
 
@@ -90,7 +91,7 @@ def summary(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
                 else {}
             ),
         },
-        "config": {"dedupe": cfg, "runtime": result.runtime},
+        "config": {**({"read": read.to_table()} if read is not None else {}), "dedupe": cfg, "runtime": result.runtime},
         "sketch": {
             "library": "datasketch",
             "datasketch_version": datasketch_version(),
@@ -119,7 +120,7 @@ def stale_outputs(output_format: str) -> tuple[str, ...]:
 
 def write_dedupe_outputs(
     out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes] | RecordSpool,
-    output_format: str = "jsonl", report: bool = True,
+    output_format: str = "jsonl", report: bool = True, read: ReadConfig | None = None,
 ) -> dict[str, Any]:
     """Write the output files atomically (``report.html`` too unless ``report`` is False); returns the summary.
 
@@ -134,6 +135,7 @@ def write_dedupe_outputs(
         output_format: ``"jsonl"`` or ``"parquet"`` (needs pyarrow).
         report: write ``report.html`` (its texts are read back from
             ``records``: a spool, or a list); else remove an old one.
+        read: how the inputs were read, recorded in ``summary.json``.
 
     Raises:
         OutputError: a file cannot be written.
@@ -158,7 +160,7 @@ def write_dedupe_outputs(
             write_jsonl(out / "pairs.jsonl", pair_rows(result))
         if report:
             write_dedupe_report(out / "report.html", result, records, inputs)
-        info = summary(result, inputs)
+        info = summary(result, inputs, read)
         info["output_format"] = output_format
         write_json(out / "summary.json", info)
     except OutputError:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..config import RepeatsConfig
+from ..config import ReadConfig, RepeatsConfig
 from ..errors import OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
@@ -36,6 +36,7 @@ def write_repeats_outputs(
     config: RepeatsConfig,
     inputs: list[str],
     bad_records: Callable[[], Sequence[BadRecord]] = tuple,
+    read: ReadConfig | None = None,
 ) -> dict[str, Any]:
     """Write the four files from ``(article, repeats)`` pairs as they stream by; returns the summary.
 
@@ -86,7 +87,7 @@ def write_repeats_outputs(
                 "redundant_chars": redundant,
                 "bad_records": len(bad),
             },
-            "config": {"repeats": asdict(config)},
+            "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config)},
             "seconds": round(time.perf_counter() - start, 3),
             **summary_bad(bad),
         }

@@ -1,0 +1,85 @@
+"""The job of ``dedup dedupe``: a feed in, the outputs of its duplicate detection out, with or without a history index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..config import DedupConfig, ReadConfig
+from ..errors import ConfigError
+from ..io.console import print_dedupe_summary, progress_bar, say
+from ..runtime import Runtime
+from .index import history
+
+__all__ = ["run_dedupe"]
+
+
+def run_dedupe(
+    inputs: Sequence[str],
+    out: str,
+    settings: Mapping[str, Any],
+    *,
+    quiet: bool = False,
+    output_format: str = "jsonl",
+    index: str | None = None,
+    window_days: float | None = None,
+    report: bool = True,
+    echo: Callable[[str], None] = say,
+) -> dict[str, Any]:
+    """Deduplicate the feed ``inputs`` and write the outputs into the folder ``out``, as ``dedup dedupe`` does.
+
+    The folder is checked before any work and the files appear whole (a URL
+    is staged locally and uploaded at the end). The input records are spooled
+    aside while the feed streams through the flow, so the run holds no text.
+
+    Args:
+        inputs: files, folders, ``-`` or URLs, read in order.
+        out: the output folder, or ``s3://bucket/prefix/``.
+        settings: table name → config: ``"read"`` (:class:`~dedup.config.ReadConfig`),
+            ``"dedupe"`` (:class:`~dedup.config.DedupConfig`), ``"runtime"``
+            (:class:`~dedup.runtime.Runtime`); a missing table takes the defaults.
+        quiet: no progress bars, stage timings or counts on stderr, only errors
+            among the library's warnings.
+        output_format: ``"jsonl"`` or ``"parquet"`` (needs pyarrow).
+        index: a history index (SQLite file or ``redis://…``) the feed is also
+            compared with, then added to.
+        window_days: with ``index``, compare only with stored articles dated
+            within this many days.
+        report: write ``report.html``.
+        echo: where one-line notices go (waiting for another writer of the index).
+
+    Returns:
+        The run's summary (what ``summary.json`` holds).
+
+    Raises:
+        DedupError: a bad input, setting or output place (one line says which).
+    """
+    from ..flows.dedupe import dedupe
+    from ..io.dedupe_out import RecordSpool, stale_outputs, write_dedupe_outputs
+    from ..io.dedupe_report import ReportSpool
+    from ..io.readers import ArticleStream
+    from ..io.remote import staged_output
+    from ..io.writers import check_output
+
+    read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
+    if window_days is not None and index is None:
+        raise ConfigError("window_days needs a history index (--window-days needs --index)")
+    stale = stale_outputs(output_format) + (() if report else ("report.html",))  # files this run's outputs replace
+    with progress_bar(quiet) as progress, staged_output(out, read.storage_options, stale=stale) as folder:
+        check_output(folder)
+        if output_format == "parquet":  # before the run, not after it
+            from ..io.parquet_out import check_pyarrow
+
+            check_pyarrow()
+        with history(index, config) as stored:
+            stream = ArticleStream(inputs, read, keep_raw=True)
+            spool = ReportSpool() if report else RecordSpool()  # the records, for unique.jsonl and report.html: the run keeps no text
+            try:
+                result = dedupe(spool.tap(stream), config, progress, lambda: stream.bad, settings.get("runtime", Runtime()),
+                                index=stored, window_days=window_days, on_wait=echo)
+                info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read)
+            finally:
+                spool.close()
+    if not quiet:
+        print_dedupe_summary(info, out.rstrip("/"), report)
+    return info

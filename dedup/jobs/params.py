@@ -1,0 +1,30 @@
+"""The job of ``dedup explain-params``: the LSH band layout datasketch picks, and what it costs in errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import IndexConfig, MinHashConfig
+
+__all__ = ["lsh_params"]
+
+
+def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHashConfig.num_perm,
+               fp_weight: float = IndexConfig.fp_weight) -> dict[str, Any]:
+    """The bands and rows for a Jaccard ``threshold``, their error rates and the S-curve.
+
+    Returns:
+        ``threshold``, ``num_perm``, ``bands``, ``rows``, ``false_positive`` and
+        ``false_negative`` (datasketch's integrated S-curve below and above the
+        threshold) and ``s_curve``: ``(jaccard, probability of becoming a candidate)``.
+
+    Raises:
+        ConfigError: a value the configs refuse (the same checks as a run's).
+    """
+    from ..candidates.banding import band_params, lsh_error_rates, s_curve
+
+    IndexConfig(threshold=threshold, fp_weight=fp_weight), MinHashConfig(num_perm=num_perm)  # validated as a run would
+    b, r = band_params(threshold, num_perm, fp_weight)
+    fp, fn = lsh_error_rates(threshold, b, r)
+    return {"threshold": threshold, "num_perm": num_perm, "bands": b, "rows": r, "false_positive": fp, "false_negative": fn,
+            "s_curve": s_curve(b, r)}

@@ -1,0 +1,80 @@
+"""The job of ``dedup serve``: the history index behind HTTP (:mod:`dedup.serve`), run by uvicorn.
+
+Two steps, so that a caller can tell a mistake in the settings (a
+:class:`~dedup.errors.DedupError` from :func:`serve_app`) from the server's
+own end: uvicorn answers Ctrl-C and SIGTERM itself in :func:`run_server`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..config import DedupConfig, ServeConfig, StoriesConfig
+from ..errors import ConfigError
+from ..io.console import say
+from ..runtime import Runtime
+
+__all__ = ["run_server", "serve_app"]
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_token(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the token file ({exc})") from None
+    if not token or any(c.isspace() for c in token):
+        raise ConfigError(f"{path}: the token file must hold one token (no spaces), e.g. from `openssl rand -hex 32`")
+    return token
+
+
+def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], None] = say) -> Any:
+    """The FastAPI app of ``dedup serve`` over the history index ``index``, ready for :func:`run_server`.
+
+    Args:
+        index: a SQLite file (created when absent) or ``redis://host:port/N``.
+        settings: table name → config: ``"serve"`` (:class:`~dedup.config.ServeConfig`: host, token file, body limit,
+            window, coalescing), ``"dedupe"``, ``"runtime"``; a missing table takes the defaults. The story score of
+            ``/v1/similarity`` uses the default stories settings, as ``dedup similarity`` does by default.
+        echo: told when the address is not a loopback one and there is no token.
+
+    Raises:
+        ConfigError: FastAPI or uvicorn is missing, or the token file is unusable.
+        HistoryError: the index cannot be opened with these settings.
+    """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ConfigError("dedup serve needs FastAPI and uvicorn: pip install 'dedup[serve]'") from None
+    from ..serve.app import create_app
+    from ..serve.engine import Engine
+
+    serve = settings.get("serve", ServeConfig())
+    host, token_file, max_body_mb = serve.host, serve.token_file, serve.max_body_mb
+    window_days, coalesce = serve.window_days, serve.coalesce
+    token = _read_token(Path(token_file)) if token_file is not None else None
+    engine = Engine(index, settings.get("dedupe", DedupConfig()), StoriesConfig(), settings.get("runtime", Runtime()),
+                    window_days, coalesce)
+    if token is None and not _loopback(host):
+        echo(f"dedup serve: warning: listening on {host} without --token-file: anyone who reaches it can add articles")
+    return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
+
+
+def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say) -> None:
+    """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    echo(f"dedup serve: {index} on http://{host}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=10)

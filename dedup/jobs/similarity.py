@@ -1,0 +1,40 @@
+"""The job of ``dedup similarity``: a file of text pairs in, their scores and verdicts out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..config import DedupConfig, StoriesConfig
+from ..io.console import logging_to_stderr
+
+__all__ = ["run_similarity"]
+
+
+def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_options: Sequence[tuple[str, Any]] = ()) -> int:
+    """Score every pair of the JSONL file ``pairs`` and write one line per pair to the file ``out``; returns the count.
+
+    Args:
+        pairs: a JSONL file of ``{"id", "text1", "text2"}`` (optional
+            ``"title1"``, ``"title2"``), ``-`` for stdin, or a URL.
+        out: the output JSONL file (or ``s3://bucket/key.jsonl``: staged, uploaded at the end).
+        settings: table name → config: ``"stories"``, ``"dedupe"``; a missing table takes the defaults.
+        storage_options: options of the fsspec filesystem of URLs.
+    """
+    from ..flows.similarity import similarity
+    from ..io.remote import staged_output
+    from ..io.stories_out import read_text_pairs, write_similarity
+    from ..io.writers import check_output
+
+    config = settings.get("stories", StoriesConfig())
+    if config.semantic:  # before any output place is made
+        from ..stories.semantic import require_encoder_for
+
+        require_encoder_for(config)
+    logging_to_stderr(False)
+    with staged_output(out, storage_options, is_dir=False) as target:
+        check_output(target, is_dir=False)
+        rows = read_text_pairs(pairs, storage_options)
+        res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
+                         settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+        return write_similarity(target, rows, res)
