@@ -16,26 +16,38 @@ from .jsonl import json_objects
 __all__ = ["read_gold", "read_run"]
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = [obj for _, obj in json_objects(path)]
+def _jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
+    rows = list(json_objects(path))
     if not rows:
-        raise InputFormatError("empty gold file", str(path))
+        raise InputFormatError(f"empty {what}", str(path))
     return rows
 
 
+def _needs(path: str | Path, lineno: int, row: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise InputFormatError(f"{what} line without {', '.join(missing)}", str(path), lineno)
+
+
 def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
-    """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``."""
-    rows = _jsonl(Path(path))
-    first = rows[0]
+    """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``.
+
+    The first line says which kind the file is; every line must then have its fields.
+    """
+    rows = _jsonl(Path(path), "gold file")
+    first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []
-        for n, r in enumerate(rows, 1):
+        for lineno, r in rows:
+            _needs(path, lineno, r, ("id1", "id2", "label"), "a labelled-pair")
             lab = r.get("label")
             same = lab in positive if isinstance(lab, str) else bool(lab)
             pairs.append((str(r["id1"]), str(r["id2"]), same))
         return "pairs", pairs
     if {"id", "cluster"} <= set(first):
-        return "clusters", {str(r["id"]): str(r["cluster"]) for r in rows}
+        for lineno, r in rows:
+            _needs(path, lineno, r, ("id", "cluster"), "a cluster")
+        return "clusters", {str(r["id"]): str(r["cluster"]) for _, r in rows}
     raise InputFormatError(
         "gold lines need either id1, id2 and label (labelled pairs) or id and cluster (a cluster per article); "
         f"found fields: {', '.join(sorted(first))}",
@@ -58,7 +70,7 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
 
         rows = pq.read_table(run / f"{name}.parquet", columns=["id", level]).to_pylist()
     else:
-        rows = _jsonl(run / f"{name}.jsonl")
+        rows = [r for _, r in _jsonl(run / f"{name}.jsonl", f"{name} file of a run")]
     return {
         str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
         for r in rows

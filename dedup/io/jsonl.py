@@ -6,7 +6,6 @@ inputs whose lines are not articles.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -29,14 +28,19 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
     name = str(path)
     try:
         if is_url(name):
-            handle: IO[str] = io.TextIOWrapper(remote_file(name, storage_options).open("rb"), encoding="utf-8")
-        else:
-            handle = sys.stdin if name == "-" else open(name, encoding="utf-8")
+            handle: IO[Any] = remote_file(name, storage_options).open("rb")
+        else:  # stdin as bytes when it has them (a text stream in tests, embedding: its lines as they are)
+            handle = getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else open(name, "rb")
+    except InputNotFoundError:
+        raise
     except OSError as exc:
-        raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror}); check the path") from None
-    lineno = 0
-    try:
-        for lineno, line in enumerate(handle, 1):
+        raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror or exc}); check the path") from None
+    try:  # line by line in bytes, each decoded on its own: an undecodable byte is reported at its own line
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            except UnicodeDecodeError:
+                raise InputFormatError("the file is not UTF-8 text; convert it (e.g. with iconv)", name, lineno) from None
             if not line.strip():
                 continue
             try:
@@ -48,8 +52,6 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             if not isinstance(obj, dict):
                 raise InputFormatError("each line must be a JSON object", name, lineno)
             yield lineno, obj
-    except UnicodeDecodeError:
-        raise InputFormatError("the file is not UTF-8 text; convert it (e.g. with iconv)", name, lineno + 1) from None
     finally:
-        if handle is not sys.stdin:
+        if name != "-":
             handle.close()

@@ -82,11 +82,12 @@ def marked_paragraphs(text: str, spans: Sequence[tuple[int, int]], fold: bool = 
     at = 0
     for s, e in spans:
         s = max(s, at)
+        if e <= s:  # empty, or inside what is already marked: adds nothing
+            continue
         if s > at:
             pieces.append((text[at:s], False))
-        if e > s:
-            pieces.append((text[s:e], True))
-            at = e
+        pieces.append((text[s:e], True))
+        at = e
     if at < len(text):
         pieces.append((text[at:], False))
     paragraphs: list[list[str]] = [[]]

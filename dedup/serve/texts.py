@@ -21,7 +21,7 @@ import threading
 import zlib
 from collections.abc import Sequence
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ..store.index import HistoryError
 
@@ -100,7 +100,7 @@ class RedisTexts:
         prefix = parse_qs(parts.query).get("prefix", ["dedup"])[0]
         self.location = location
         self.key = f"{prefix}:texts"
-        self.r = redis.Redis.from_url(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), socket_connect_timeout=5)
+        self.r = redis.Redis.from_url(location.split("?", 1)[0], socket_connect_timeout=5)  # the query holds the prefix
 
     def put(self, items: Sequence[tuple[str, str, str]]) -> None:
         pipe = self.r.pipeline(transaction=True)

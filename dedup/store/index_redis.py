@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
@@ -92,7 +92,7 @@ class RedisIndex:
         parts = urlsplit(location)
         query = parse_qs(parts.query)
         self.prefix = query.pop("prefix", ["dedup"])[0]
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        url = location.split("?", 1)[0]  # the query holds the prefix; urlunsplit would turn unix:///path into unix:/path
         # a transaction of whole groups can keep the server busy for seconds: no read timeout
         self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None)
         try:

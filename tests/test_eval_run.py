@@ -1,0 +1,211 @@
+"""dedup.eval.run: a finished run scored against gold labels; every expected number below is worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dedup.config import DedupConfig, VerifyConfig
+from dedup.errors import ConfigError, InputFormatError, InputNotFoundError
+from dedup.eval.run import evaluate_run, run_config
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+#: The run: groups g1 = {a, b} and g2 = {d, e}; c and f alone.
+RUN = {"a": "g1", "b": "g1", "c": None, "d": "g2", "e": "g2", "f": None}
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+DEFAULTS = DedupConfig()
+
+
+def _run_dir(tmp_path: Path, config: DedupConfig | None = DEFAULTS, level: str = "group") -> Path:
+    run = tmp_path / "run"
+    run.mkdir()
+    name = "decisions" if level == "group" else "stories"
+    _jsonl(run / f"{name}.jsonl", [{"id": i, level: c} for i, c in RUN.items()] + [{"id": None, level: None, "status": "skipped"}])
+    if config is not None:
+        (run / "summary.json").write_text(json.dumps({"config": {"dedupe": config.to_dict(), "runtime": {}}}), encoding="utf-8")
+    return run
+
+
+# ------------------------------------------------------------------ labelled pairs
+
+
+PAIRS = [
+    {"id1": "a", "id2": "b", "label": "DUP"},  # same group, same story: TP
+    {"id1": "a", "id2": "c", "label": "DUP"},  # c alone: FN
+    {"id1": "d", "id2": "e", "label": "NO"},  # same group, different: FP
+    {"id1": "c", "id2": "f", "label": "NO"},  # both alone: two clusters, not one (TN)
+    {"id1": "e", "id2": "f", "label": "EVENT"},  # TN, or FN when EVENT counts as the same
+    {"id1": "a", "id2": "zz", "label": "DUP"},  # zz is not in the run
+]
+
+
+@pytest.mark.parametrize(
+    ("positive", "counts"),
+    [(("DUP",), (1, 1, 1)), (("DUP", "EVENT"), (1, 1, 2))],
+    ids=["dup", "dup-and-event"],
+)
+def test_pairs(tmp_path: Path, positive: tuple[str, ...], counts: tuple[int, int, int]) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    report = evaluate_run(_run_dir(tmp_path), gold, positive=positive)
+    tp, fp, fn = counts
+    p, r = tp / (tp + fp), tp / (tp + fn)
+    assert report["kind"] == "pairs" and report["level"] == "group"
+    assert report["pairs"] == 5 and report["pairs_not_in_run"] == 1
+    pw = report["pairwise"]
+    assert (pw["tp"], pw["fp"], pw["fn"]) == counts
+    assert (pw["precision"], pw["recall"], pw["f1"]) == (round(p, 4), round(r, 4), round(2 * p * r / (p + r), 4))
+    assert "sweep" not in report
+
+
+def test_singletons_are_never_one_cluster(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "c", "id2": "f", "label": "DUP"}])
+    pw = evaluate_run(_run_dir(tmp_path), gold)["pairwise"]
+    assert (pw["tp"], pw["fp"], pw["fn"]) == (0, 0, 1)
+
+
+def test_pairs_at_the_event_level(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    report = evaluate_run(_run_dir(tmp_path, level="event"), gold, level="event")
+    assert report["level"] == "event" and report["pairwise"]["tp"] == 1 and report["pairs"] == 5
+
+
+def test_no_gold_pair_in_the_run(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "x", "id2": "y", "label": "DUP"}])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["pairs"] == 0 and report["pairs_not_in_run"] == 1
+    assert report["pairwise"]["tp"] == 0 and report["pairwise"]["fn"] == 0
+
+
+# ------------------------------------------------------------------ a cluster per article
+
+
+def test_clusters(tmp_path: Path) -> None:
+    """Gold: {a, b}, {c, d}, {e}; zz is not in the run and f not in the gold.
+
+    On a..e the run has {a, b}, {c}, {d, e}. Pairs: run (a,b), (d,e); gold (a,b), (c,d): TP 1, FP 1, FN 1.
+    B-cubed precision (1 + 1 + 1 + 1/2 + 1/2) / 5 = 0.8, recall (1 + 1 + 1/2 + 1/2 + 1) / 5 = 0.8.
+    ARI: contingency [[2,0,0],[0,1,0],[0,1,1]]: index 1, expected 2*2/10 = 0.4, max (2+2)/2 = 2: 0.6/1.6 = 0.375.
+    """
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}, {"id": "b", "cluster": 1}, {"id": "c", "cluster": 2},
+                                            {"id": "d", "cluster": 2}, {"id": "e", "cluster": 3}, {"id": "zz", "cluster": 9}])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["kind"] == "clusters" and report["articles"] == 5
+    assert {k: report["pairwise"][k] for k in ("tp", "fp", "fn", "precision", "recall", "f1")} == {
+        "tp": 1, "fp": 1, "fn": 1, "precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert report["bcubed"] == {"precision": 0.8, "recall": 0.8, "f1": 0.8}
+    assert report["ari"] == 0.375
+
+
+def test_clusters_that_agree(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": i, "cluster": c if c is not None else f"alone-{i}"} for i, c in RUN.items()])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["ari"] == 1.0 and report["bcubed"]["f1"] == 1.0 and report["pairwise"]["f1"] == 1.0
+
+
+def test_gold_errors_come_through(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"x": 1}])
+    with pytest.raises(InputFormatError, match="gold.jsonl:1: gold lines need either"):
+        evaluate_run(_run_dir(tmp_path), gold)
+
+
+def test_a_run_without_its_file(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    with pytest.raises(InputNotFoundError, match="stories.jsonl"):
+        evaluate_run(_run_dir(tmp_path), gold, level="storyline")  # a dedupe run has no stories
+
+
+# ------------------------------------------------------------------ run_config
+
+
+def test_run_config_reads_the_runs_configuration(tmp_path: Path) -> None:
+    config = replace(DedupConfig(), verify=VerifyConfig(jaccard=0.55, min_cosine=0.6), max_chars=5000)
+    assert run_config(_run_dir(tmp_path, config)) == config
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [None, "not json", "[]", '{"config": {}}', '{"config": {"stories": {}}}', '{"config": null}'],
+    ids=["no-summary", "not-json", "not-an-object", "no-dedupe-section", "a-stories-only-section", "null-config"],
+)
+def test_run_config_without_a_configuration(tmp_path: Path, summary: str | None) -> None:
+    run = _run_dir(tmp_path, None)
+    if summary is not None:
+        (run / "summary.json").write_text(summary, encoding="utf-8")
+    with pytest.raises(InputFormatError, match="no configuration of the run found .*rerun it with this version") as err:
+        run_config(run)
+    assert err.value.path == str(run / "summary.json")
+
+
+def test_run_config_with_an_unknown_setting(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path, None)
+    (run / "summary.json").write_text(json.dumps({"config": {"dedupe": {"verify": {"jacard": 0.5}}}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="summary.json: config.dedupe.verify: unknown setting 'jacard'"):
+        run_config(run)
+
+
+# ------------------------------------------------------------------ the sweep
+
+
+def _feed(tmp_path: Path) -> Path:
+    """a and b exact copies (Jaccard 1), d a near copy of a (one line added), c English words (no shingle in common)."""
+    text = (SEEDS / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    other = " ".join(["alpha beta gamma delta epsilon zeta eta theta iota kappa"] * 30)
+    return _jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": text}, {"id": "b", "text": text}, {"id": "c", "text": other},
+                                            {"id": "d", "text": text + "\nشارك الخبر"}])
+
+
+SWEEP_PAIRS = [
+    {"id1": "a", "id2": "b", "label": "DUP"},  # score 1
+    {"id1": "a", "id2": "d", "label": "DUP"},  # a near copy: above every threshold (< 0.95 would need 5% new shingles)
+    {"id1": "a", "id2": "c", "label": "NO"},  # score 0
+    {"id1": "c", "id2": "d", "label": "DUP"},  # score 0: missed at every threshold
+]
+
+
+@pytest.mark.parametrize("score", ["jaccard", "containment", "cosine"])
+def test_sweep(tmp_path: Path, score: str) -> None:
+    run = _run_dir(tmp_path)
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    report = evaluate_run(run, gold, sweep_score=score, inputs=[str(_feed(tmp_path))])
+    sweep = report["sweep"]
+    assert [row["threshold"] for row in sweep] == [round(0.05 * k, 2) for k in range(1, 20)]
+    for row in sweep:  # TP 2, FP 0, FN 1 at every threshold
+        assert (row["tp"], row["fp"], row["fn"], row["precision"], row["recall"], row["f1"]) == (2, 0, 1, 1.0, 0.6667, 0.8)
+
+
+def test_sweep_measures_with_the_runs_configuration(tmp_path: Path) -> None:
+    """A run whose articles were all too short to compare: every pair scores 0 under its configuration."""
+    config = replace(DedupConfig(), shingle=replace(DedupConfig().shingle, min_tokens=100_000))
+    run = _run_dir(tmp_path, config)
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    sweep = evaluate_run(run, gold, sweep_score="jaccard", inputs=[str(_feed(tmp_path))])["sweep"]
+    assert all((row["tp"], row["fp"], row["fn"]) == (0, 0, 3) for row in sweep)
+
+
+def test_sweep_leaves_out_pairs_not_in_the_inputs(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    gold = _jsonl(tmp_path / "gold.jsonl", [*SWEEP_PAIRS, {"id1": "e", "id2": "a", "label": "DUP"}])  # e: in the run only
+    report = evaluate_run(run, gold, sweep_score="jaccard", inputs=[str(_feed(tmp_path))])
+    assert report["pairs"] == 5 and all(row["fn"] == 1 for row in report["sweep"])
+
+
+def test_sweep_needs_the_inputs(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    with pytest.raises(ConfigError, match="--sweep needs the run's input feed: add --input FILE"):
+        evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")
+
+
+def test_no_sweep_for_clusters(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}])
+    report = evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")  # no inputs needed: nothing to sweep
+    assert "sweep" not in report

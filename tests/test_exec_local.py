@@ -1,0 +1,141 @@
+"""dedup.exec.local: chunking, the serial fast paths, results in input order, lazy streams, real worker processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from dedup.exec.local import LocalExecutor, batches, chunked, imap_tasks, map_chunks
+
+
+@pytest.mark.parametrize(
+    ("n", "size", "expected"),
+    [
+        (0, 3, []),
+        (1, 3, [[0]]),
+        (3, 3, [[0, 1, 2]]),
+        (7, 3, [[0, 1, 2], [3, 4, 5], [6]]),
+        (4, 1, [[0], [1], [2], [3]]),
+    ],
+)
+def test_chunked_and_batches_cut_alike(n, size, expected) -> None:
+    assert [list(c) for c in chunked(list(range(n)), size)] == expected
+    assert list(batches(iter(range(n)), size)) == expected
+    assert [list(c) for c in chunked(np.arange(n), size)] == expected  # any sequence: numpy slices too
+
+
+def test_batches_read_the_stream_only_as_asked() -> None:
+    pulled: list[int] = []
+
+    def stream() -> Iterator[int]:
+        for k in range(10):
+            pulled.append(k)
+            yield k
+
+    it = batches(stream(), 3)
+    assert next(it) == [0, 1, 2] and pulled == [0, 1, 2]
+    assert next(it) == [3, 4, 5] and len(pulled) == 6
+
+
+def _first_and_len(chunk, offset: int = 0) -> tuple[int, int]:
+    return chunk[0] + offset, len(chunk)
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "backend"),
+    [(1, "loky"), (2, "threading"), (-1, "threading")],
+    ids=["serial", "two-threads", "all-cores-threads"],
+)
+@pytest.mark.parametrize("n", [0, 1, 5, 23])
+def test_map_chunks_results_in_input_order_with_progress(n_jobs, backend, n) -> None:
+    done: list[int] = []
+    out = map_chunks(_first_and_len, list(range(n)), n_jobs=n_jobs, chunk_size=4, progress=done.append, backend=backend, offset=100)
+    assert out == [(100 + k, min(4, n - k)) for k in range(0, n, 4)]
+    assert done == [length for _, length in out] and sum(done) == n
+
+
+def test_map_chunks_in_worker_processes() -> None:
+    # loky processes (a builtin function: nothing of this module is imported there)
+    out = map_chunks(sum, list(range(10)), n_jobs=2, chunk_size=3)
+    assert out == [3, 12, 21, 9]
+
+
+def test_serial_paths_run_in_this_process() -> None:
+    assert map_chunks(lambda chunk: os.getpid(), [1, 2, 3], n_jobs=2, chunk_size=10) == [os.getpid()]  # one chunk
+    assert list(imap_tasks(os.getpid, [()], n_jobs=2)) == [os.getpid()]  # one task
+    assert set(imap_tasks(os.getpid, [(), (), ()], n_jobs=1)) == {os.getpid()}
+
+
+def test_imap_tasks_in_worker_processes_keeps_task_order() -> None:
+    tasks = [(2, k) for k in range(8)]
+    assert list(imap_tasks(pow, tasks, n_jobs=2)) == [2**k for k in range(8)]
+    pids = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert os.getpid() not in pids
+
+
+def test_imap_tasks_passes_keywords_and_handles_no_task() -> None:
+    assert list(imap_tasks(int, [("10",), ("ff",)], n_jobs=1, base=16)) == [16, 255]
+    assert list(imap_tasks(int, [("10",), ("ff",)], n_jobs=2, backend="threading", base=16)) == [16, 255]
+    assert list(imap_tasks(pow, iter([]), n_jobs=2)) == []
+
+
+def test_imap_tasks_serial_is_lazy() -> None:
+    pulled: list[int] = []
+
+    def tasks() -> Iterator[tuple[int, int]]:
+        for k in range(100):
+            pulled.append(k)
+            yield (k, 2)
+
+    it = imap_tasks(pow, tasks(), n_jobs=1)
+    assert next(it) == 0 and pulled == [0]
+    assert next(it) == 1 and pulled == [0, 1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="joblib's generator dispatches a new task whenever one completes, whether or not its result was taken: "
+    "with workers faster than the consumer the whole stream is read ahead (joblib 1.6), not 2 * n_jobs tasks",
+)
+def test_imap_tasks_parallel_reads_only_a_few_tasks_ahead_of_the_results() -> None:
+    total = 400
+    pulled: list[int] = []
+
+    def tasks() -> Iterator[tuple[int, int]]:
+        for k in range(total):
+            pulled.append(k)
+            yield (k, 2)
+
+    it = imap_tasks(pow, tasks(), n_jobs=2)
+    try:
+        assert next(it) == 0
+        deadline = time.monotonic() + 4.0  # give the workers time to ask for more (not a measurement)
+        while len(pulled) < total and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(pulled) < total  # one result taken: the stream must not have been read to its end
+    finally:
+        assert list(it) == [k * k for k in range(1, total)]  # drained either way: results stay in order
+
+
+def test_local_executor_delegates() -> None:
+    ex = LocalExecutor(n_jobs=1)
+    assert (ex.name, ex.shares_disk, ex.n_jobs) == ("local", True, 1)
+    done: list[int] = []
+    assert ex.map_chunks(_first_and_len, list(range(5)), chunk_size=2, progress=done.append, offset=1) == [(1, 2), (3, 2), (5, 1)]
+    assert done == [2, 2, 1]
+    assert list(ex.imap(divmod, [(7, 2), (9, 4)])) == [(3, 1), (2, 1)]
+
+
+def test_local_executor_bands_as_the_banding_module() -> None:
+    from dedup.candidates.banding import lsh_pairs
+
+    rng = np.random.default_rng(1)
+    sig = rng.integers(0, 4, (30, 8), dtype=np.uint64)  # few values: many shared bands
+    members = np.arange(30)
+    got = LocalExecutor().lsh_pairs(sig, members, 4, 2, 50)
+    expected = lsh_pairs(sig, members, 4, 2, 50)
+    assert got[0].tolist() == expected[0].tolist() and got[1] == expected[1] and len(got[0]) > 0

@@ -1,0 +1,91 @@
+"""dedup.flows.timer: seconds per stage in run order, kept when a stage fails, logged (on a fake clock: no timing)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from dedup.flows import timer as timer_module
+from dedup.flows.timer import StageTimer
+
+
+class _Clock:
+    """perf_counter stand-in: each reading advances by the next step."""
+
+    def __init__(self, *steps: float) -> None:
+        self.now, self.steps = 100.0, list(steps)
+
+    def __call__(self) -> float:
+        self.now += self.steps.pop(0) if self.steps else 0.0
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    def install(*steps: float) -> None:
+        monkeypatch.setattr(timer_module.time, "perf_counter", _Clock(*steps))
+
+    return install
+
+
+def test_stages_in_the_order_they_ran(clock) -> None:
+    clock(0.0, 1.5, 0.0, 0.25, 0.0, 2.0)  # start, end of each stage
+    timer = StageTimer()
+    for stage in ("read", "sketch", "verify"):
+        with timer(stage):
+            pass
+    assert list(timer.seconds) == ["read", "sketch", "verify"]
+    assert timer.seconds == {"read": 1.5, "sketch": 0.25, "verify": 2.0}
+
+
+def test_seconds_are_rounded_to_four_places(clock) -> None:
+    clock(0.0, 0.123456)
+    timer = StageTimer()
+    with timer("x"):
+        pass
+    assert timer.seconds == {"x": 0.1235}
+
+
+def test_a_failing_stage_is_still_timed_and_the_error_passes(clock) -> None:
+    clock(0.0, 3.0)
+    timer = StageTimer()
+    with pytest.raises(ValueError, match="bad input"), timer("read"):
+        raise ValueError("bad input")
+    assert timer.seconds == {"read": 3.0}
+
+
+def test_a_stage_run_again_keeps_its_place_and_the_last_time(clock) -> None:
+    clock(0.0, 1.0, 0.0, 2.0, 0.0, 4.0)
+    timer = StageTimer()
+    for stage in ("a", "b", "a"):
+        with timer(stage):
+            pass
+    assert list(timer.seconds.items()) == [("a", 4.0), ("b", 2.0)]
+
+
+def test_each_timer_has_its_own_record(clock) -> None:
+    clock(0.0, 1.0)
+    first, second = StageTimer(), StageTimer()
+    with first("x"):
+        pass
+    assert second.seconds == {}
+
+
+def test_each_stage_is_logged(clock, monkeypatch) -> None:
+    # a handler of our own on the module's logger: the CLI may have routed the "dedup" logger elsewhere
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    log = logging.getLogger("dedup.flows.timer")
+    monkeypatch.setattr(log, "handlers", [handler])
+    monkeypatch.setattr(log, "propagate", False)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        clock(0.0, 0.5)
+        with StageTimer()("cluster"):
+            pass
+    finally:
+        log.setLevel(level)
+    assert [(r.levelno, r.getMessage()) for r in records] == [(logging.INFO, "stage cluster: 0.500 s")]

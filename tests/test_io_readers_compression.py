@@ -1,0 +1,178 @@
+"""dedup.io.readers.compression: .gz, .zst, .xz and .bz2 read on the fly, a cut file always an error."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import sys
+from pathlib import Path
+
+import pytest
+
+from dedup.errors import InputError
+from dedup.io.readers.compression import (
+    COMPRESSED_SUFFIXES,
+    compression_errors,
+    compression_of,
+    open_compressed,
+)
+
+zstandard = pytest.importorskip("zstandard")
+
+PAYLOAD = "".join(f'{{"id": "{k}", "text": "قال الوزير في اليوم {k} إن المشروع سيبدأ"}}\n' for k in range(2000)).encode("utf-8")
+
+COMPRESS = {
+    ".gz": gzip.compress,
+    ".xz": lzma.compress,
+    ".bz2": bz2.compress,
+    ".zst": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("feed.jsonl.gz", ".gz"),
+        ("feed.JSONL.ZST", ".zst"),
+        ("feed.csv.xz", ".xz"),
+        ("feed.tsv.bz2", ".bz2"),
+        ("feed.tar.gz", ".gz"),
+        ("feed.jsonl", None),
+        ("feed.gz.jsonl", None),
+        ("feed.gzip", None),
+        ("feedgz", None),
+        ("", None),
+    ],
+)
+def test_compression_of(name: str, expected: str | None) -> None:
+    assert compression_of(name) == expected
+
+
+def test_every_suffix_has_a_codec() -> None:
+    assert set(COMPRESSED_SUFFIXES) == set(COMPRESS)
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_round_trip(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"feed.jsonl{suffix}"
+    path.write_bytes(COMPRESS[suffix](PAYLOAD))
+    with open_compressed(path, suffix) as stream:
+        assert stream.readline() == PAYLOAD.split(b"\n")[0] + b"\n"  # line by line, as the readers read
+        assert stream.read() == PAYLOAD[len(PAYLOAD.split(b"\n")[0]) + 1 :]
+
+
+def test_no_suffix_is_the_plain_file(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(PAYLOAD)
+    with open_compressed(path, None) as stream:
+        assert stream.read() == PAYLOAD
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_a_cut_file_raises_eof_error(tmp_path: Path, suffix: str) -> None:
+    data = COMPRESS[suffix](PAYLOAD)
+    path = tmp_path / f"feed.jsonl{suffix}"
+    path.write_bytes(data[: len(data) // 2])
+    with open_compressed(path, suffix) as stream, pytest.raises(EOFError):
+        while stream.read(4096):
+            pass
+
+
+def test_zstd_reads_every_frame(tmp_path: Path) -> None:
+    """pzstd and ``cat a.zst b.zst`` write several frames: all of them are the file."""
+    parts = [PAYLOAD[:1000], PAYLOAD[1000:50_000], b"", PAYLOAD[50_000:]]
+    path = tmp_path / "feed.jsonl.zst"
+    path.write_bytes(b"".join(zstandard.ZstdCompressor().compress(p) for p in parts))
+    with open_compressed(path, ".zst") as stream:
+        assert stream.read() == PAYLOAD
+
+
+def test_zstd_cut_in_a_later_frame(tmp_path: Path) -> None:
+    first = zstandard.ZstdCompressor().compress(PAYLOAD[:5000])
+    second = zstandard.ZstdCompressor().compress(PAYLOAD[5000:])
+    path = tmp_path / "feed.jsonl.zst"
+    path.write_bytes(first + second[: len(second) // 2])
+    with open_compressed(path, ".zst") as stream, pytest.raises(EOFError):
+        stream.read()
+
+
+def test_an_empty_zstd_file_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl.zst"
+    path.write_bytes(b"")
+    with open_compressed(path, ".zst") as stream:
+        assert stream.read() == b""
+
+
+@pytest.mark.parametrize("suffix", [".xz", ".zst"])
+def test_corrupt_data_raises_one_of_the_compression_errors(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"feed.jsonl{suffix}"
+    data = bytearray(COMPRESS[suffix](PAYLOAD))
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\x00" * 64
+    path.write_bytes(bytes(data))
+    with open_compressed(path, suffix) as stream, pytest.raises(compression_errors()):
+        stream.read()
+
+
+def test_compression_errors() -> None:
+    errors = compression_errors()
+    assert lzma.LZMAError in errors and zstandard.ZstdError in errors
+
+
+def test_a_missing_file_raises_os_error(tmp_path: Path) -> None:
+    for suffix in (None, *COMPRESS):
+        with pytest.raises(OSError):
+            open_compressed(tmp_path / "absent", suffix)
+
+
+def test_zst_without_zstandard_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "feed.jsonl.zst"
+    path.write_bytes(COMPRESS[".zst"](PAYLOAD))
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import zstandard now fails
+    with pytest.raises(InputError, match="feed.jsonl.zst: reading .zst files needs the zstandard package.*pip install zstandard"):
+        open_compressed(path, ".zst")
+    assert compression_errors() == (lzma.LZMAError,)
+
+
+class _Remote:
+    """What the readers use of a remote object: ``open("rb")`` gives a stream of its bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.opened: list[io.BytesIO] = []
+
+    def open(self, mode: str = "rb") -> io.BytesIO:
+        stream = io.BytesIO(self.data)
+        self.opened.append(stream)
+        return stream
+
+    def __str__(self) -> str:
+        return "s3://bucket/feed"
+
+
+@pytest.mark.parametrize("suffix", [None, *sorted(COMPRESS)])
+def test_a_remote_stream_is_decompressed_and_closed_with_the_result(suffix: str | None) -> None:
+    remote = _Remote(COMPRESS[suffix](PAYLOAD) if suffix else PAYLOAD)
+    stream = open_compressed(remote, suffix)  # type: ignore[arg-type]
+    first = stream.readline()
+    assert first + stream.read() == PAYLOAD
+    stream.close()
+    assert len(remote.opened) == 1 and remote.opened[0].closed
+
+
+def test_a_remote_zst_without_zstandard_closes_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = _Remote(COMPRESS[".zst"](PAYLOAD))
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    with pytest.raises(InputError, match="s3://bucket/feed"):
+        open_compressed(remote, ".zst")  # type: ignore[arg-type]
+    assert remote.opened[0].closed
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_a_cut_remote_stream_raises_eof_error(suffix: str) -> None:
+    data = COMPRESS[suffix](PAYLOAD)
+    stream = open_compressed(_Remote(data[: len(data) // 2]), suffix)  # type: ignore[arg-type]
+    with stream, pytest.raises(EOFError):
+        while stream.read(4096):
+            pass

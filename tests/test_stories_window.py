@@ -1,0 +1,247 @@
+"""dedup.stories.window: term weights of the articles so far (against the batch vectors), dense columns, held rows."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from dedup.config import StoriesConfig
+from dedup.sketch.features import TOKEN_COLUMNS
+from dedup.store.background import background_df
+from dedup.stories.vectors import (
+    _idf,
+    candidate_vectors_from_counts,
+    char_counts,
+    story_vectors,
+    word_counts,
+)
+from dedup.stories.window import Columns, Rows, Weights
+from dedup.text.normalize import normalize
+
+DAY1 = [
+    ("وزير الخارجية السعودي يلتقي نظيره الأمريكي في الرياض لبحث العلاقات الثنائية", "لقاء وزيري الخارجية"),
+    ("وزير الخارجية يبحث مع نظيره الأمريكي في الرياض العلاقات بين البلدين", ""),
+    ("أمطار غزيرة على منطقة عسير والدفاع المدني يحذر من السيول", "أمطار عسير"),
+]
+DAY2 = [
+    ("الدفاع المدني يحذر من السيول في منطقة عسير بعد الأمطار الغزيرة", ""),
+    ("the central bank kept interest rates unchanged citing stable inflation", "rates unchanged"),
+]
+
+
+def _day(pairs, first: int, config: StoriesConfig) -> SimpleNamespace:
+    """The parts of a day block that Weights reads (as dedup.stories.events builds them)."""
+    texts = [normalize(t) for t, _ in pairs]
+    titles = [normalize(h) for _, h in pairs]
+    has_titles = any(titles)
+    chars = config.char_weight > 0
+    return SimpleNamespace(
+        texts=texts,
+        titles=titles,
+        arrival=np.arange(first, first + len(texts)),
+        body_words=word_counts(texts, config.bigrams),
+        title_words=word_counts(titles, config.bigrams) if has_titles else None,
+        body_chars=char_counts(texts, config.char_k) if chars else None,
+        title_chars=char_counts(titles, config.char_k) if chars and has_titles else None,
+    )
+
+
+CONFIGS = [
+    pytest.param(StoriesConfig(), id="defaults-with-prior-and-characters"),
+    pytest.param(StoriesConfig(idf_prior_documents=0.0), id="no-prior"),
+    pytest.param(StoriesConfig(char_weight=0.0), id="words-only"),
+    pytest.param(StoriesConfig(char_weight=0.0, idf_prior_documents=0.0, idf_power=1.0, title_weight=0.0), id="plain-tfidf"),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_later_day_is_weighed_with_every_article_so_far(config) -> None:
+    day1, day2 = _day(DAY1, 0, config), _day(DAY2, len(DAY1), config)
+    weights = Weights(config)
+    weights.count(day1)
+    first = weights.story_vectors(day1)  # before day 2 is counted: day 2 changes nothing of day 1
+    weights.count(day2)
+    second = weights.story_vectors(day2)
+    assert weights.seen == len(DAY1) + len(DAY2)
+    alone = story_vectors(day1.texts, day1.titles, config)  # the batch vectors of the first day alone
+    assert first.shape == alone.shape and abs(first - alone).max() < 1e-12
+    both = story_vectors(day1.texts + day2.texts, day1.titles + day2.titles, config)
+    assert abs(second - both[len(DAY1):]).max() < 1e-12
+
+
+def test_document_frequencies_count_rows_not_occurrences() -> None:
+    config = StoriesConfig(char_weight=0.0, idf_prior_documents=0.0)
+    weights = Weights(config)
+    counts = sp.csr_matrix(np.array([[3.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+    weights.count(SimpleNamespace(arrival=np.arange(2), body_words=counts, body_chars=None))
+    assert weights.seen == 2
+    assert weights.word_df[:3].tolist() == [2.0, 0.0, 1.0]
+    assert weights.word_seen[:3].tolist() == [2.0, 0.0, 1.0]
+    assert weights.word_df.sum() == 3.0 and weights.char_df is None
+    idf = weights._idf(weights.word_df)(np.array([0, 1, 2]))
+    # (ln((1 + n) / (1 + df)) + 1) ** power, n = 2
+    np.testing.assert_allclose(idf, [(np.log(3 / 3) + 1) ** 2, (np.log(3 / 1) + 1) ** 2, (np.log(3 / 2) + 1) ** 2])
+
+
+@pytest.mark.parametrize("kind", ["word", "char"])
+def test_prior_documents_enter_as_vectors_idf_does(kind) -> None:
+    config = StoriesConfig()
+    day = _day(DAY1, 0, config)
+    weights = Weights(config)
+    weights.count(day)
+    body = day.body_words if kind == "word" else day.body_chars
+    df = weights.word_df if kind == "word" else weights.char_df
+    cols = np.unique(body.indices)
+    expected = _idf(body, config.idf_power, config.idf_prior_documents, background_df(kind, config.char_k, config.normalize))
+    np.testing.assert_allclose(weights._idf(df)(cols), expected[cols], rtol=1e-12)
+    assert weights.word_seen.sum() == weights.word_seen[np.unique(day.body_words.indices)].sum()  # no prior in it
+
+
+def test_word_vectors_are_the_batch_candidate_vectors() -> None:
+    config = StoriesConfig(candidate_max_df=2, candidate_max_df_fraction=0.0)
+    day = _day(DAY1 + DAY2, 0, config)
+    weights = Weights(config)
+    weights.count(day)
+    got = weights.word_vectors(day)
+    expected = candidate_vectors_from_counts(day.body_words, 2)  # words in more than two articles dropped
+    gram = (got @ got.T).toarray()
+    np.testing.assert_allclose(gram, (expected @ expected.T).toarray(), atol=1e-12)
+    assert gram[0, 1] > 0.1  # shared words held by two articles stay
+    assert weights.word_seen.max() > 2 and np.all(weights.word_seen[np.unique(got.indices)] <= 2)
+
+
+@pytest.mark.parametrize(
+    ("max_df", "fraction", "seen", "limit"),
+    [(50, 0.01, 1000, 50), (50, 0.01, 10_000, 100), (2, 0.5, 5, 2), (1, 0.5, 7, 3)],
+)
+def test_word_vectors_drop_words_over_max_df(max_df, fraction, seen, limit) -> None:
+    # column k is held by k articles of the feed; the limit is max(max_df, int(fraction * seen))
+    config = StoriesConfig(char_weight=0.0, idf_prior_documents=0.0, candidate_max_df=max_df, candidate_max_df_fraction=fraction)
+    weights = Weights(config)
+    weights.seen = seen
+    weights.word_seen[:6] = [0, 1, 2, 3, 50, 100]
+    row = sp.csr_matrix(np.array([[0.0, 1.0, 1.0, 1.0, 1.0, 1.0]]))
+    got = weights.word_vectors(SimpleNamespace(body_words=row))
+    expected_cols = [k for k, df in enumerate([0, 1, 2, 3, 50, 100]) if 0 < k and df <= limit]
+    assert got.indices.tolist() == expected_cols
+    assert np.sum(got.data**2) == pytest.approx(1.0)
+
+
+def test_a_row_of_only_frequent_words_is_all_zero() -> None:
+    config = StoriesConfig(char_weight=0.0, idf_prior_documents=0.0, candidate_max_df=1, candidate_max_df_fraction=0.0)
+    weights = Weights(config)
+    counts = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0]]))
+    day = SimpleNamespace(arrival=np.arange(2), body_words=counts, body_chars=None)
+    weights.count(day)
+    got = weights.word_vectors(day)
+    assert got[1].nnz == 0 and got[0].indices.tolist() == [1]
+
+
+def _random_rows(rng, n: int, width: int, density: float) -> sp.csr_matrix:
+    m = sp.random(n, width, density=density, format="csr", random_state=rng)
+    m.sum_duplicates()
+    return m
+
+
+def test_columns_keep_dot_products_across_days() -> None:
+    rng = np.random.default_rng(3)
+    width = 1 << 12
+    day1, day2 = _random_rows(rng, 6, width, 0.01), _random_rows(rng, 5, width, 0.01)
+    cols = Columns(width)
+    a, b = cols.narrow(day1), cols.narrow(day2)
+    used = len(np.unique(np.concatenate([day1.indices, day2.indices])))
+    assert cols.width == used
+    stacked = cols.shaped(sp.vstack([a, b], format="csr"))
+    assert stacked.shape == (11, used)
+    original = sp.vstack([day1, day2], format="csr")
+    np.testing.assert_allclose((stacked @ stacked.T).toarray(), (original @ original.T).toarray())
+    assert stacked.has_sorted_indices and all(np.all(np.diff(r.indices) > 0) for r in stacked)
+
+
+def test_columns_are_numbered_in_the_order_first_seen() -> None:
+    cols = Columns(100)
+    first = cols.narrow(sp.csr_matrix(([1.0, 2.0], [70, 40], [0, 2]), shape=(1, 100)))
+    second = cols.narrow(sp.csr_matrix(([3.0, 4.0, 5.0], [40, 90, 10], [0, 3]), shape=(1, 100)))
+    # within one call the new columns are numbered in column order; a later call only adds
+    assert cols.ids[[40, 70, 10, 90]].tolist() == [0, 1, 2, 3]
+    assert dict(zip(first.indices.tolist(), first.data.tolist())) == {0: 2.0, 1: 1.0}
+    assert dict(zip(second.indices.tolist(), second.data.tolist())) == {0: 3.0, 2: 5.0, 3: 4.0}
+    assert cols.width == 4
+
+
+def test_columns_of_an_empty_block() -> None:
+    cols = Columns(8)
+    out = cols.narrow(sp.csr_matrix((3, 8)))
+    assert out.nnz == 0 and cols.width == 0
+    assert cols.shaped(out).shape == (3, 1)  # never zero columns wide
+
+
+def test_narrow_leaves_its_input_alone() -> None:
+    m = sp.csr_matrix(([1.0, 2.0], [5, 3], [0, 2]), shape=(1, 8))
+    before = (m.data.copy(), m.indices.copy())
+    out = Columns(8).narrow(m)
+    out.data[:] = 0.0
+    assert m.data.tolist() == before[0].tolist() and m.indices.tolist() == before[1].tolist()
+
+
+def _block(arrival: list[int], with_slots: bool = True):
+    a = np.array(arrival, dtype=np.int64)
+    n = len(a)
+    rows = sp.csr_matrix(np.array(a, dtype=np.float64).reshape(n, 1) if n else np.zeros((0, 1)))
+    return (a, a * 10.0, rows, rows, rows, a + 100, rows if with_slots else None)
+
+
+def test_rows_stack_in_order_and_let_old_rows_go() -> None:
+    rows = Rows()
+    assert rows.stacked() is None
+    rows.add(*_block([0, 1, 2]))
+    rows.add(*_block([3, 4]))
+    rows.add(*_block([5, 6, 7]))
+    a, t, x, w, nu, ln, sl = rows.stacked()
+    assert a.tolist() == list(range(8)) and t.tolist() == [10.0 * k for k in range(8)]
+    assert x.toarray().ravel().tolist() == list(range(8)) and ln.tolist() == [100 + k for k in range(8)]
+    assert len(rows.blocks) == 1  # stacked once, kept stacked
+    rows.add(*_block([8, 9]))
+    rows.drop_before(4)  # the head of the first block goes
+    a, t, x, w, nu, ln, sl = rows.stacked()
+    assert a.tolist() == [4, 5, 6, 7, 8, 9]
+    for m in (x, w, nu, sl):
+        assert m.toarray().ravel().tolist() == [4, 5, 6, 7, 8, 9]
+    assert ln.tolist() == [104, 105, 106, 107, 108, 109]
+
+
+@pytest.mark.parametrize(
+    ("first_kept", "expected"),
+    [(0, list(range(6))), (2, [2, 3, 4, 5]), (3, [3, 4, 5]), (5, [5]), (6, []), (99, [])],
+)
+def test_drop_before_table(first_kept, expected) -> None:
+    rows = Rows()
+    rows.add(*_block([0, 1, 2]))
+    rows.add(*_block([3, 4, 5]))
+    rows.drop_before(first_kept)
+    held = rows.stacked()
+    assert (held is None and expected == []) or held[0].tolist() == expected
+    if held is not None:
+        assert held[2].shape[0] == len(expected) and held[5].tolist() == [100 + k for k in expected]
+
+
+def test_empty_blocks_are_let_go_and_slots_need_every_block() -> None:
+    rows = Rows()
+    rows.add(*_block([]))
+    rows.add(*_block([0, 1]))
+    rows.add(*_block([2], with_slots=False))
+    rows.drop_before(0)
+    assert len(rows.blocks) == 2
+    a, *_, sl = rows.stacked()
+    assert a.tolist() == [0, 1, 2] and sl is None
+    rows.drop_before(2)
+    a, *_, sl = rows.stacked()
+    assert a.tolist() == [2] and sl is None
+
+
+def test_width_of_the_token_columns() -> None:
+    weights = Weights(StoriesConfig(char_weight=0.0))
+    assert len(weights.word_df) == TOKEN_COLUMNS and weights.char_df is None
