@@ -158,6 +158,7 @@ class StoriesResult:
     history: list[Article] = field(default_factory=list)
     earlier: dict[str, list[str]] = field(default_factory=dict)
     tracking: dict[str, int] = field(default_factory=dict)
+    stored_groups: dict[int, str] = field(default_factory=dict)
 
     def name(self, pos: int) -> str:
         """The id of a position (``n + k``: an article of an earlier feed)."""

@@ -30,6 +30,16 @@ Parts (each skipped with a message when its data is absent):
   among them) chosen on folds of the labelled pairs, measured on the held
   fold (5 folds, 10 shuffles): the cross-validated counterpart of the
   in-sample numbers above.
+* **semantic**: the same event-level P/R/F1 on the same sets with the
+  semantic story score on (``--semantic``, :mod:`dedup.stories.semantic`,
+  needs the extra ``dedup[semantic]``) and off, in the same run, with the CPU
+  seconds of both ``dedup stories`` runs on the dev feed. The shipped model
+  (``dedup/data/semantic_model.json``) was fitted on the SemEval sample *and*
+  these labels, so its numbers are **in sample**; the **out-of-fold** ones
+  refit the model for each of 5 folds of the labelled pairs without the
+  fold's labels (weight of the dev pairs, band and coefficients, by the rule
+  of ``scripts/fit_semantic.py``) and measure the fold's pairs on the events
+  of that model.
 
 Usage: ``python scripts/eval_stories.py``
 
@@ -49,16 +59,19 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import resource
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, shared_data, write_result  # noqa: E402
+from _common import load_average, load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, shared_data, write_result  # noqa: E402
 from fit_story_score import cross_validated_pearson, semeval_pairs  # noqa: E402
 
 from dedup.config import StoriesConfig  # noqa: E402
@@ -205,7 +218,11 @@ def _labelled_pairs(sample: str | None, labels_file: str | None) -> tuple[list[d
 
 def _event_metrics(event: np.ndarray, i: np.ndarray, j: np.ndarray, rows: list[dict]) -> dict:
     """Same-event P/R/F1 of the event labels on the labelled pairs: all, per set, dev+hard, and the templates."""
-    pred = event[i] == event[j]
+    return _pair_metrics(event[i] == event[j], rows)
+
+
+def _pair_metrics(pred: np.ndarray, rows: list[dict]) -> dict:
+    """:func:`_event_metrics` of ``pred`` ``(m,)``: whether each labelled pair is put in one event."""
     gold = np.array([r["label"] in ("DUP", "EVENT") for r in rows])
     sets = np.array([r["set"] for r in rows])
     kinds = np.array([str(r["kind"]) for r in rows])
@@ -325,9 +342,205 @@ def eval_slots_cv(config: StoriesConfig, data: str | None = None, folds: int = 5
     return out
 
 
+SEMANTIC_FOLDS = 5
+
+
+@contextmanager
+def _semantic_model(model):
+    """Within the block, ``dedup.stories.semantic.load_model()`` gives ``model`` (the flows load the shipped one)."""
+    from dedup.stories import semantic
+
+    shipped = semantic.load_model
+    semantic.load_model = lambda path="": model
+    try:
+        yield
+    finally:
+        semantic.load_model = shipped
+
+
+@contextmanager
+def _embeddings_kept():
+    """Within the block, an ``embed`` call with the texts of an earlier call gives that call's vectors.
+
+    The out-of-fold runs embed the same days as the first run: they reuse its
+    vectors (bit for bit: the batch is the same) instead of paying for them
+    again. The flow runs in this process (one job), so the wrapper sees every call.
+    """
+    from dedup.stories import semantic
+
+    encode, kept = semantic.embed, {}
+
+    def embed(texts, model=None):
+        model = model if model is not None else semantic.load_model()
+        key = hashlib.sha256("\x00".join([model.encoder, str(model.max_chars), *texts]).encode("utf-8")).hexdigest()
+        if key not in kept:
+            kept[key] = encode(texts, model)
+        return kept[key]
+
+    semantic.embed = embed
+    try:
+        yield kept
+    finally:
+        semantic.embed = encode
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (worker processes count too)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def _timed_stories(arts: list[Article], config: StoriesConfig):
+    before, cpu, wall = load_average(), _cpu_seconds(), time.perf_counter()
+    res = stories(arts, config)
+    cost = {"cpu_seconds": round(_cpu_seconds() - cpu, 1), "wall_seconds": round(time.perf_counter() - wall, 1),
+            "load_average_before": before, "load_average_after": load_average()}
+    return res, cost
+
+
+def fit_semantic_model(x: np.ndarray, t: np.ndarray, factor: np.ndarray, m: int, gold: np.ndarray, d_score: np.ndarray,
+                       s_score: np.ndarray, overall: np.ndarray, lang: np.ndarray, cand: tuple[np.ndarray, np.ndarray, int],
+                       threshold: float):
+    """The semantic model ``scripts/fit_semantic.py`` fits from these rows: dev weight and band by its rule, then the logit.
+
+    ``x`` ``(m + k, 4)``, ``t``, ``factor``: the ``m`` SemEval pairs, then the
+    ``k`` dev pairs (``gold``: same event, ``d_score``: lexical story score);
+    ``cand``: the candidate pairs and scores of ``dedup stories`` on the dev
+    feed and its number of articles (the band's cost).
+    """
+    import fit_semantic as fs
+
+    from dedup.stories import semantic
+
+    k = len(gold)
+    lex_f1 = fs.f1(d_score >= threshold, gold)
+    same_story = overall <= 1.5
+    bands = []
+    for w in fs.WEIGHTS:
+        weights = np.concatenate([np.ones(m), np.full(k, w * m / k)])
+        oof = fs.out_of_fold(x, t, weights, fs.DEV_REPEATS) * factor
+        pearson = float(np.mean([fs._pearson_by_language(p[:m], overall, lang)["all"] for p in oof]))
+        for low in fs.LOWS:
+            for high in fs.HIGHS:
+                top = high if high < 1.0 else np.inf
+                in_s, in_d = (s_score >= low) & (s_score < top), (d_score >= low) & (d_score < top)
+                share, _ = fs.band_share(cand[1], cand[0], cand[2], low, high)
+                bands.append({"dev_weight": w, "band": (low, high), "pearson": round(pearson, 4),
+                              "dev_f1": round(float(np.mean([fs.f1(np.where(in_d, p[m:], d_score) >= threshold, gold) for p in oof])), 4),
+                              "same_story_f1": round(float(np.mean([fs.f1(np.where(in_s, p[:m], s_score) >= threshold, same_story)
+                                                                    for p in oof])), 4),
+                              "share": round(share, 4)})
+    feasible = [b for b in bands if b["dev_f1"] >= round(lex_f1, 4) - fs.F1_TOLERANCE]
+    if not feasible:
+        top_f1 = max(b["dev_f1"] for b in bands)
+        feasible = [b for b in bands if b["dev_f1"] == top_f1]
+    best = max(feasible, key=lambda b: (b["pearson"], b["same_story_f1"], -b["share"]))
+    weights = np.concatenate([np.ones(m), np.full(k, best["dev_weight"] * m / k)])
+    intercept, coef = fs.fit_weighted_logit(x, t, weights)
+    shipped = semantic.load_model()
+    return semantic.SemanticModel(shipped.encoder, shipped.max_chars, semantic.FEATURES, coef, intercept, best["band"],
+                                  {"dev_weight": best["dev_weight"]})
+
+
+def eval_semantic(config: StoriesConfig, data: str | None = None, folds: int = SEMANTIC_FOLDS) -> dict:
+    """Events with the semantic story score on and off on the labelled pairs: in sample, out of fold, and the cost."""
+    from dedup.stories import semantic
+
+    if not semantic.available():
+        return {"skipped": "the extra dedup[semantic] is not installed (pip install 'dedup[semantic]')"}
+    rows, _ = _labelled_pairs(None, None)
+    folder = saudinewsnet_dir(data)
+    sem = semeval_pairs()
+    if not rows or folder is None or sem is None:
+        return {"skipped": "labelled pairs, SaudiNewsNet zips or the SemEval sample absent"}
+    from fit_semantic import DEV_TARGET
+    from fit_story_score import target
+
+    docs = load_saudinewsnet(folder)
+    arts = [Article(id=d["url"], text=d["content"], title=d["title"], date=d["date_extracted"], source=d["source"]) for d in docs]
+    pos = {a.id: k for k, a in enumerate(arts)}
+    rows = [r for r in rows if r["id1"] in pos and r["id2"] in pos]
+    i = np.array([pos[r["id1"]] for r in rows])
+    j = np.array([pos[r["id2"]] for r in rows])
+    gold = np.array([r["label"] in ("DUP", "EVENT") for r in rows])
+    off_cfg, on_cfg = replace(config, semantic=False), replace(config, semantic=True)
+    shipped = semantic.load_model()
+    out: dict = {"pairs": len(rows), "articles": len(arts),
+                 "model": {"encoder": shipped.encoder, "max_chars": shipped.max_chars, "band": list(shipped.band),
+                           "dev_weight": shipped.fit.get("dev_weight")},
+                 "note": "in_sample: the shipped model, fitted on the SemEval sample and on these labels; out_of_fold: the "
+                         f"model refitted for each of {folds} folds of the labelled pairs (seed 0) without that fold's labels "
+                         "(dev weight, band and weights by the rule of scripts/fit_semantic.py), each fold's pairs measured "
+                         "on the events of its model. CPU seconds include worker processes; one job; the machine is shared"}
+    with _embeddings_kept():
+        res_off, cost_off = _timed_stories(arts, off_cfg)
+        res_on, cost_on = _timed_stories(arts, on_cfg)  # nothing kept yet: the embedding cost is paid here
+        out["off"] = {"same_event_cluster": _event_metrics(res_off.event, i, j, rows), **cost_off}
+        out["in_sample"] = {"same_event_cluster": _event_metrics(res_on.event, i, j, rows), **cost_on}
+        low, high = shipped.band
+        out["cost"] = {"cpu_ratio_on_to_off": round(cost_on["cpu_seconds"] / max(cost_off["cpu_seconds"], 1e-9), 2),
+                       "extra_cpu_seconds_per_1k_articles": round((cost_on["cpu_seconds"] - cost_off["cpu_seconds"]) * 1000 / len(arts), 2),
+                       "candidate_pairs_off": len(res_off.scores),
+                       "candidate_pairs_in_band_off": int(((res_off.scores >= low) & (res_off.scores < high)).sum())}
+
+        # the fit's inputs, as scripts/fit_semantic.py makes them: lexical features per pair, cosines of raw texts
+        s_res = similarity(sem["text1"], sem["text2"], off_cfg, title1=sem["title1"], title2=sem["title2"])
+        m = len(sem["overall"])
+        sv = semantic.embed([semantic.article_text(tt, b) for tt, b in zip(sem["title1"] + sem["title2"], sem["text1"] + sem["text2"])])
+        s_cos = semantic.pair_cosines(sv, np.stack([np.arange(m), np.arange(m) + m], axis=1))
+        d_res = similarity([arts[k].text for k in i], [arts[k].text for k in j], off_cfg,
+                           title1=[arts[k].title for k in i], title2=[arts[k].title for k in j])
+        d_rows = np.unique(np.concatenate([i, j]))
+        dv = semantic.embed([semantic.article_text(arts[k].title, arts[k].text) for k in d_rows])
+        d_cos = semantic.pair_cosines(dv, np.searchsorted(d_rows, np.stack([i, j], axis=1)))
+        sim_on = similarity([arts[k].text for k in i], [arts[k].text for k in j], on_cfg,
+                            title1=[arts[k].title for k in i], title2=[arts[k].title for k in j])
+        out["pair_score_alone"] = {"off": _prf(d_res.story_score >= config.event_threshold, gold),
+                                   "in_sample": _prf(sim_on.story_score >= config.event_threshold, gold)}
+        x = np.vstack([np.column_stack([s_res.story_features, s_cos]), np.column_stack([d_res.story_features, d_cos])])
+        t = np.concatenate([target(sem["overall"]), np.array([DEV_TARGET[r["label"]] for r in rows])])
+        factor = np.concatenate([semantic.template_factor(s_res.story_features, s_res.story_score, off_cfg),
+                                 semantic.template_factor(d_res.story_features, d_res.story_score, off_cfg)])
+        cand = (np.asarray(res_off.pairs), np.asarray(res_off.scores), len(arts))
+
+        def fit(train: np.ndarray):
+            keep = np.concatenate([np.ones(m, bool), train])
+            return fit_semantic_model(x[keep], t[keep], factor[keep], m, gold[train], d_res.story_score[train],
+                                      s_res.story_score, sem["overall"], sem["lang"], cand, config.event_threshold)
+
+        again = fit(np.ones(len(rows), bool))
+        out["refit_on_every_label"] = {"band": list(again.band), "dev_weight": again.fit["dev_weight"],
+                                       "max_abs_weight_difference_to_shipped": round(float(np.max(np.abs(
+                                           np.r_[again.intercept, again.coef] - np.r_[shipped.intercept, shipped.coef]))), 4),
+                                       "note": "the rule on every label, to check it is the shipped fit's"}
+        fold = np.random.default_rng(0).permutation(len(rows)) % folds
+        pred = np.zeros(len(rows), bool)
+        per_fold = []
+        pair_pred = np.zeros(len(rows), bool)
+        for f in range(folds):
+            model = fit(fold != f)
+            with _semantic_model(model):
+                event = stories(arts, on_cfg).event
+                held = np.flatnonzero(fold == f)
+                pred[held] = event[i[held]] == event[j[held]]
+                which = semantic.pairs_to_rescore(d_res.story_score[held])
+                score = semantic.rescore(d_res.story_score[held], which, d_res.story_features[held][which],
+                                         d_cos[held][which], off_cfg)
+                pair_pred[held] = score >= config.event_threshold
+            per_fold.append({"pairs": len(held), "dev_weight": model.fit["dev_weight"], "band": list(model.band),
+                             "coef": [round(float(c), 4) for c in model.coef], "intercept": round(float(model.intercept), 4),
+                             "same_event_cluster": _prf(pred[held], gold[held])})
+            print(f"semantic fold {f}: {json.dumps(per_fold[-1])}", flush=True)
+        out["out_of_fold"] = {"folds": folds, "same_event_cluster": _pair_metrics(pred, rows), "per_fold": per_fold}
+        out["pair_score_alone"]["out_of_fold"] = _prf(pair_pred, gold)
+    return out
+
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=("semeval", "uci", "saudinewsnet", "slots_cv"), action="append", help="run only these parts (repeatable)")
+    ap.add_argument("--only", choices=("semeval", "uci", "saudinewsnet", "slots_cv", "semantic"), action="append",
+                    help="run only these parts (repeatable)")
     ap.add_argument("--data", help="folder of SaudiNewsNet zips (default: the shared dev days)")
     ap.add_argument("--sample", help="pairs file {pair, id1, id2} (default: the dev, hard and story samples of scripts/labels/)")
     ap.add_argument("--labels", help="labels file {pair, label} to go with --sample")
@@ -337,7 +550,8 @@ def main(argv: list[str] | None = None) -> None:
     result = {"run": run_info(), "config": config.__dict__ | {"normalize": str(config.normalize)}}
     parts = {"semeval": lambda: eval_semeval(config), "uci": lambda: eval_uci(config),
              "saudinewsnet": lambda: eval_saudinewsnet(config, args.data, args.sample, args.labels),
-             "slots_cv": lambda: eval_slots_cv(config, args.data) if not args.labels else {"skipped": "dev labels only"}}
+             "slots_cv": lambda: eval_slots_cv(config, args.data) if not args.labels else {"skipped": "dev labels only"},
+             "semantic": lambda: eval_semantic(config, args.data) if not args.labels else {"skipped": "dev labels only"}}
     for name, fn in parts.items():
         if args.only and name not in args.only:
             continue

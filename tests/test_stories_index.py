@@ -114,6 +114,72 @@ def test_a_carried_tracker_places_the_next_days_as_one_tracker(cut: int) -> None
     assert [int(s) + base for s in got[len(state):]] == expected[limit:].tolist()
 
 
+def test_a_carried_state_keeps_the_embeddings_of_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup.stories import semantic
+
+    monkeypatch.setattr(semantic, "available", lambda encoder=None: True)  # the extra need not be installed: no encoding here
+    shipped = semantic.load_model()
+    wide = replace(shipped, band=(0.3, 0.97))  # the follow-ups (0.36 to 0.61) are re-scored, so the embeddings count
+    monkeypatch.setattr(semantic, "load_model", lambda path="": wide)
+    config = StoriesConfig(semantic=True)
+    arts = _bridged_feed()
+    plain, order = _days(arts, config)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(arts), 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    days = [replace(d, embeddings=vectors[d.arrival]) for d in plain]  # arrival k holds row k
+    whole = EventTracker(len(arts), config)
+    for d in days:
+        whole.add_day(d)
+    expected = whole.finish()
+    lexical = EventTracker(len(arts), StoriesConfig())
+    for d in plain:
+        lexical.add_day(d)
+    assert expected.scores.tolist() != lexical.finish().scores.tolist(), "the embeddings change scores"
+    cut = 4
+    head = EventTracker(len(arts), config)
+    for d in days[:cut]:
+        head.add_day(d)
+    limit = int(days[cut - 1].arrival[-1]) + 1
+    ids = lambda a: [str(x) for x in a.tolist()]  # noqa: E731
+    packed = carry(head, limit, ids, np.zeros(limit), ids, ids, {})
+    assert packed.config["semantic"] is True and packed.config["semantic_encoder"].startswith(semantic.load_model().encoder)
+    state = from_bytes(to_bytes(packed))
+    base = limit - len(state)
+    held = head.rows.stacked()[0]
+    assert state.arrays["rows_emb"].dtype == np.float32
+    assert np.array_equal(state.arrays["rows_emb"], vectors[held]), "the held rows' embeddings, bit for bit"
+    tail = resume(state, len(arts) - limit, config, {})
+    tail.rows.stacked()
+    assert np.array_equal(tail.rows.embeddings(), vectors[held])
+    for d in days[cut:]:
+        tail.add_day(replace(d, arrival=d.arrival - base))
+    got = tail.finish()
+    assert [int(e) + base for e in got.event[len(state):]] == expected.event[limit:].tolist()
+    later = got.pairs[:, 1] >= len(state)  # the pairs the tail scored (earlier, later), against carried rows too
+    assert later.sum() and (got.pairs[later, 0] < len(state)).any()
+    assert got.scores[later].tolist() == expected.scores[expected.pairs[:, 1] >= limit].tolist()
+    with pytest.raises(StateError, match="other settings .*semantic"):  # no embeddings to go on with: refused
+        resume(state, 1, StoriesConfig(), {})
+    older = from_bytes(to_bytes(carry(head, limit, ids, np.zeros(limit), ids, ids, {})))
+    older.config = {k: v for k, v in older.config.items() if not k.startswith("semantic")} | {"semantic": False}
+    with pytest.raises(StateError, match="other settings .*semantic"):  # a state made without it
+        resume(older, 1, config, {})
+
+
+def test_a_state_from_before_the_semantic_setting_resumes_with_it_off() -> None:
+    config = StoriesConfig()
+    days, _ = _days(_feed(2), config)
+    head = EventTracker(10, config)
+    head.add_day(days[0])
+    limit = int(days[0].arrival[-1]) + 1
+    ids = lambda a: [str(x) for x in a.tolist()]  # noqa: E731
+    state = from_bytes(to_bytes(carry(head, limit, ids, np.zeros(limit), ids, ids, {})))
+    assert "rows_emb" not in state.arrays
+    state.config = {k: v for k, v in state.config.items() if k != "semantic"}  # as written before the setting existed
+    resume(state, 10 - limit, config, {})
+
+
 def test_other_story_settings_are_a_one_line_error(tmp_path) -> None:
     arts = _feed(2)
     with _index(str(tmp_path / "h.db")) as index:

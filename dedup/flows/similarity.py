@@ -32,7 +32,10 @@ def similarity(
     scores (shingle sets and token TF-IDF); ``story_score`` is the score the
     event clustering uses. IDF weights are fitted on all texts given, so
     scores of one pair depend a little on the rest of the batch (more pairs,
-    better IDF).
+    better IDF). With ``config.semantic`` the pairs whose story score lies in
+    the semantic model's band get the semantic story score instead (their raw
+    headlines and texts embedded, :mod:`dedup.stories.semantic`), as events
+    do, and the verdict follows it.
 
     Args:
         text1, text2: the two sides, raw text, same length.
@@ -47,6 +50,10 @@ def similarity(
     from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
+    if config.semantic:
+        from ..stories.semantic import require_encoder_for
+
+        require_encoder_for(config)
     if len(text1) != len(text2):
         raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
     m = len(text1)
@@ -59,6 +66,9 @@ def similarity(
     rel = decide(core, dedup_config.verify)
     x, nums, lengths = story_vectors(texts, titles, config), number_sets(texts, titles), token_counts(texts)
     story = story_scores(x, nums, lengths, pairs, config)
+    features = score_features(x, nums, lengths, pairs)
+    if config.semantic:
+        story = _semantic(story, features, list(text1) + list(text2), heads, config)
     verdict = [
         "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
         for r, s in zip(rel.tolist(), story.tolist())
@@ -68,4 +78,22 @@ def similarity(
     short = (n_tokens[:m] < dedup_config.shingle.min_tokens) | (n_tokens[m:] < dedup_config.shingle.min_tokens)
     jac, cont, cos, story = (np.where(short, np.nan, a) for a in (core.jaccard, core.containment, core.cosine, story))
     verdict = ["skipped" if sk else v for sk, v in zip(short.tolist(), verdict)]
-    return SimilarityResult(jac, cont, cos, story, verdict, score_features(x, nums, lengths, pairs))
+    return SimilarityResult(jac, cont, cos, story, verdict, features)
+
+
+def _semantic(story: np.ndarray, features: np.ndarray, raw: list[str], heads: list[str], config: StoriesConfig) -> np.ndarray:
+    """``story`` with the pairs in the semantic model's band re-scored; only their texts are embedded.
+
+    ``raw`` and ``heads`` hold the ``2m`` texts and headlines as given (first
+    sides, then second sides): the encoder reads text as written.
+    """
+    from ..stories import semantic
+
+    m = len(story)
+    which = semantic.pairs_to_rescore(story)
+    if len(which) == 0:
+        return story
+    sides = np.concatenate([which, which + m])
+    vectors = semantic.embed([semantic.article_text(heads[k], raw[k]) for k in sides.tolist()])
+    local = np.stack([np.arange(len(which)), np.arange(len(which)) + len(which)], axis=1)
+    return semantic.rescore(story, which, features[which], semantic.pair_cosines(vectors, local), config)

@@ -36,7 +36,12 @@ _DAY = 86_400.0
 def day_input(texts: Sequence[str], titles: Sequence[str], sources: Sequence[str], times: np.ndarray,
               copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, boilerplate: frozenset[int],
               max_tokens: int | None, config: StoriesConfig):  # noqa: ANN201  (a DayInput; runs in a worker)
-    """One day's :class:`~dedup.stories.events.DayInput` from its raw texts: repaired, normalized, boilerplate left out."""
+    """One day's :class:`~dedup.stories.events.DayInput` from its raw texts: repaired, normalized, boilerplate left out.
+
+    With ``config.semantic`` the day's articles are embedded here too, from
+    the raw headline and body (:func:`dedup.stories.semantic.article_text`):
+    the worker holds the raw texts, which the tracker never sees.
+    """
     from ..stories.events import build_day
     from ..text.boilerplate import strip_boilerplate
     from ..text.mojibake import repair_text
@@ -45,7 +50,12 @@ def day_input(texts: Sequence[str], titles: Sequence[str], sources: Sequence[str
     lines = normalize_batch(repair_text(list(texts)), config.normalize)
     bodies = [strip_boilerplate(ls, s, boilerplate, max_tokens)[0] for ls, s in zip(lines, sources)]
     heads = [" ".join(ls) for ls in normalize_batch(repair_text(list(titles)), config.normalize)]
-    return build_day(bodies, heads, times, copies, arrival, config, until)
+    vectors = None
+    if config.semantic:
+        from ..stories import semantic
+
+        vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, texts)])
+    return build_day(bodies, heads, times, copies, arrival, config, until, embeddings=vectors)
 
 
 def stories(
@@ -80,6 +90,10 @@ def stories(
     from ..stories.events import EventTracker, arrival_order, copy_reach, day_blocks
 
     config = config if config is not None else StoriesConfig()
+    if config.semantic:  # before the feed is read
+        from ..stories.semantic import require_encoder_for
+
+        require_encoder_for(config)
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         spool = DaySpool(tmp)
@@ -92,7 +106,7 @@ def stories(
                 t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
             return StoriesResult(spool.excerpts, dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
-                                 history=t.history, earlier=t.earlier, tracking=t.counts)
+                                 history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups)
         n = len(dup.table)
         times = dup.table.times
         copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)

@@ -44,8 +44,9 @@ _DAY = 86_400.0
 EARLIER_SHOWN = 100  # earlier members named per continued event in events.json
 
 
-def copy_names(dup: DedupResult, index: HistoryIndex) -> list[str | None]:
-    """Per feed position, the name of its copy group (as the index names groups), None when it has no copy."""
+def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None], dict[int, str]]:
+    """Per feed position, the name of its copy group (as the index names groups), None when it has no copy; and the
+    stored group of each article the index held before this run (a rerun's dedupe reports those as already indexed)."""
     n = len(dup.table)
     group = np.asarray(dup.group, dtype=np.int64).copy()
     hist = group >= n
@@ -65,12 +66,14 @@ def copy_names(dup: DedupResult, index: HistoryIndex) -> list[str | None]:
             names[p] = stored[lab]
         elif members[lab] > 1:
             names[p] = dup.table.ids[lab]
-    known = index.known_ids([dup.table.ids[p] for p in range(n) if names[p] is None])  # indexed by an earlier run
+    known = index.known_ids([dup.table.ids[p] for p in range(n) if group[p] < 0])  # indexed by an earlier run
+    stored_groups: dict[int, str] = {}
     for p in range(n):
-        rec = known.get(dup.table.ids[p]) if names[p] is None else None
+        rec = known.get(dup.table.ids[p]) if group[p] < 0 else None
         if rec is not None and rec.group is not None:
-            names[p] = rec.group
-    return names
+            stored_groups[p] = rec.group
+            names[p] = names[p] or rec.group
+    return names, stored_groups
 
 
 class TrackedFeed:
@@ -78,8 +81,9 @@ class TrackedFeed:
     ``history[k]``), the history articles named, the earlier members of continued events, and counts."""
 
     def __init__(self, event: np.ndarray, storyline: np.ndarray, representative: np.ndarray, pairs: np.ndarray,
-                 scores: np.ndarray, history: list[Article], earlier: dict[str, list[str]], counts: dict[str, int]) -> None:
-        self.event, self.storyline, self.representative = event, storyline, representative
+                 scores: np.ndarray, history: list[Article], earlier: dict[str, list[str]], counts: dict[str, int],
+                 stored_groups: dict[int, str]) -> None:
+        self.event, self.storyline, self.representative, self.stored_groups = event, storyline, representative, stored_groups
         self.pairs, self.scores, self.history, self.earlier, self.counts = pairs, scores, history, earlier, counts
 
 
@@ -101,7 +105,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     except StateError as exc:
         raise HistoryError(f"{index.location}: {exc}") from None
     m = 0 if carried is None else len(carried)
-    names = copy_names(dup, index)
+    names, stored_groups = copy_names(dup, index)
     copy_ints: dict[str, int] = {}
     for name in [*(carried.copies if carried else {}), *(x for x in names if x is not None)]:
         copy_ints.setdefault(name, len(copy_ints))
@@ -183,4 +187,4 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     counts = {"already_tracked": n - len(order), "placed": int(len(order)),
               "continued_events": int(len({int(found.event[a]) for a in range(m, m + len(order))} & set(range(m))))}
     return TrackedFeed(event, storyline, rep, pairs[inside], found.scores[inside], history,
-                       {e: ms for e, ms in earlier.items() if ms}, counts)
+                       {e: ms for e, ms in earlier.items() if ms}, counts, stored_groups)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..config import ReadConfig
 from ..errors import InputFormatError
 from ..results import SimilarityResult, StoriesResult
 from ..types import Article, BadRecord, article_label
@@ -114,7 +115,8 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
 
 
 def write_stories_outputs(
-    out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str], bad_records: list[BadRecord] | tuple = ()
+    out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str], bad_records: list[BadRecord] | tuple = (),
+    read: ReadConfig | None = None,
 ) -> dict[str, Any]:
     """Write stories.jsonl, events.json, report.html and summary.json into ``out_dir``.
 
@@ -137,7 +139,7 @@ def write_stories_outputs(
                 "id": art.id,
                 "event": result.name(int(result.event[pos])),
                 "storyline": result.name(int(result.storyline[pos])),
-                "group": result.dedup.group_name(g),
+                "group": result.dedup.group_name(g) if g >= 0 else result.stored_groups.get(pos),
             }
 
     (out / "summary.json").unlink(missing_ok=True)
@@ -163,7 +165,7 @@ def write_stories_outputs(
         "dedup_version": __version__,
         "inputs": inputs,
         "counts": {k: v for k, v in info.items() if k != "timings_seconds"},
-        "config": {"stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
+        "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         **summary_bad(bad_records),
     })

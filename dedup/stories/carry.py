@@ -8,7 +8,8 @@ the id of its first report from one feed to the next.
 
 What is kept is bounded by the window: the term weights counted so far, the
 column numbering, the rows still held, the events still open (members, sums,
-span) and the latest member of each copy group still reachable; arrival
+span), the rows' sentence embeddings when the semantic story score is on,
+and the latest member of each copy group still reachable; arrival
 indices are renumbered from the first one still referenced (``base``). An
 article whose event has closed keeps nothing but its row (a candidate for
 later articles, no longer joinable). Per carried arrival the id, time, source
@@ -30,6 +31,7 @@ import scipy.sparse as sp
 from ..config import StoriesConfig
 from ..errors import DedupError
 from .events import EventTracker
+from .window import Weights
 
 __all__ = ["Carried", "StateError", "carry", "from_bytes", "resume", "state_settings", "to_bytes"]
 
@@ -38,8 +40,18 @@ _FREE = ("chunk_rows", "storyline_threshold", "storyline_linkage")  # settings t
 
 
 def state_settings(config: StoriesConfig) -> dict:
-    """The settings a carried state was made with, as JSON data (those that change how articles are placed)."""
-    return {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _FREE}
+    """The settings a carried state was made with, as JSON data (those that change how articles are placed).
+
+    With the semantic story score on, the encoder and the truncation of its
+    model are recorded too: embeddings of another encoder do not mix.
+    """
+    out = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _FREE}
+    if config.semantic:
+        from .semantic import load_model
+
+        model = load_model()
+        out["semantic_encoder"] = f"{model.encoder}:{model.max_chars}"
+    return out
 
 
 class StateError(DedupError, ValueError):
@@ -95,15 +107,16 @@ def _unpack_csr(prefix: str, a: dict[str, np.ndarray]) -> sp.csr_matrix | None:
     return m
 
 
-def _sparse_vector(prefix: str, v: np.ndarray | None, out: dict[str, np.ndarray]) -> None:
+def _sparse_vector(prefix: str, v: np.ndarray | None, start: np.ndarray | None, out: dict[str, np.ndarray]) -> None:
+    """The entries of ``v`` that differ from ``start`` (what a new tracker begins with: the background prior)."""
     if v is not None:
-        nz = np.flatnonzero(v)
+        nz = np.flatnonzero(v != start)
         out[f"{prefix}_cols"], out[f"{prefix}_vals"] = nz.astype(np.int64), v[nz]
 
 
 def _dense(prefix: str, a: dict[str, np.ndarray], into: np.ndarray | None) -> None:
+    """Put the carried entries back into a new tracker's vector (which holds the prior elsewhere)."""
     if into is not None and f"{prefix}_cols" in a:
-        into[:] = 0
         into[a[f"{prefix}_cols"]] = a[f"{prefix}_vals"]
 
 
@@ -136,15 +149,20 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
         ids_ = out.pop(name)
         nz = np.flatnonzero(ids_ >= 0)
         out[f"{name}_cols"], out[f"{name}_vals"] = nz.astype(np.int64), ids_[nz]
-    for name, v in (("word_df", t.weights.word_df), ("char_df", t.weights.char_df), ("word_seen", t.weights.word_seen)):
-        _sparse_vector(name, v, out)
+    fresh = Weights(t.config)  # the prior every tracker starts from: only what the feeds changed is carried
+    for name, v, start in (("word_df", t.weights.word_df, fresh.word_df), ("char_df", t.weights.char_df, fresh.char_df),
+                           ("word_seen", t.weights.word_seen, fresh.word_seen)):
+        _sparse_vector(name, v, start, out)
     members = sorted((r, sorted(ms)) for r, ms in t.members.items() if r in t.open)
     out["members_keys"] = np.array([r for r, _ in members], dtype=np.int64) - base
     out["members_off"] = np.cumsum([0] + [len(ms) for _, ms in members]).astype(np.int64)
     out["members"] = (np.concatenate([ms for _, ms in members]).astype(np.int64) - base) if members else np.zeros(0, np.int64)
     _pack_vecs("sums", t.sums, base, out)
     _pack_vecs("wsums", t.wsums, base, out)
-    live = {a: v for a, v in t.single.items() if a >= base}
+    # an open event's member keeps its own vectors (``single``); those with a held row are rebuilt from it on resume
+    in_rows = set() if held is None else set(held[0].tolist())
+    live = {a: v for a, v in t.single.items() if a >= base and a not in in_rows}
+    out["single_from_rows"] = np.array(sorted(a for a in t.single if a in in_rows), dtype=np.int64) - base
     _pack_vecs("single_x", {a: (v[0], v[1]) for a, v in live.items()}, base, out)
     _pack_vecs("single_w", {a: (v[2], v[3]) for a, v in live.items()}, base, out)
     if held is not None:
@@ -152,6 +170,9 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
         out["rows_arrival"], out["rows_times"], out["rows_lengths"] = a - base, tm, ln
         for name, m in (("rows_x", x), ("rows_w", w), ("rows_nu", nu), ("rows_sl", sl)):
             _pack_csr(name, m, out)
+        emb = t.rows.embeddings()
+        if emb is not None:
+            out["rows_emb"] = emb
     copies = {copy_names[g]: a - base for g, a in t.last_of_copy.items() if a >= base and g in copy_names}
     return Carried(state_settings(t.config), ids(span), times[base:limit].astype(np.float64), sources(span), labels(span), copies, out)
 
@@ -170,8 +191,10 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
     if carried is None:
         return t
     wanted = state_settings(config)
-    if carried.config != wanted:
-        diff = sorted(k for k in set(carried.config) | set(wanted) if carried.config.get(k) != wanted.get(k))
+    # a setting the state does not name came later, with a default that places articles as before it
+    have = {k: v for k, v in state_settings(StoriesConfig()).items() if k not in carried.config} | carried.config
+    if have != wanted:
+        diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         raise StateError(f"the index tracks stories with other settings ({', '.join(diff[:4])}); "
                          "run with the same stories settings or use a new index")
     a = carried.arrays
@@ -193,9 +216,28 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
         cols.width = int(a["widths"][width])
     if "rows_arrival" in a:
         t.rows.add(a["rows_arrival"], a["rows_times"], _unpack_csr("rows_x", a), _unpack_csr("rows_w", a),
-                   _unpack_csr("rows_nu", a), a["rows_lengths"], _unpack_csr("rows_sl", a))
+                   _unpack_csr("rows_nu", a), a["rows_lengths"], _unpack_csr("rows_sl", a), a.get("rows_emb"))
+        _singles_from_rows(t, a)
     t.last_of_copy = {copy_ints[name]: int(k) for name, k in carried.copies.items() if name in copy_ints}
     return t
+
+
+def _singles_from_rows(t: EventTracker, a: dict[str, np.ndarray]) -> None:
+    """Members' own vectors from their held rows: the story row's dense columns mapped back to hashed ones (sorted,
+    as the tracker keeps them), the word row as it is."""
+    want = a.get("single_from_rows")
+    if want is None or len(want) == 0:
+        return
+    hashed = np.flatnonzero(t.xcols.ids >= 0)
+    back = np.empty(t.xcols.width, dtype=np.int64)
+    back[t.xcols.ids[hashed]] = hashed
+    arrival = a["rows_arrival"]
+    x, w = _unpack_csr("rows_x", a), _unpack_csr("rows_w", a)
+    for r, k in zip(want.tolist(), np.searchsorted(arrival, want).tolist()):
+        cols = back[x.indices[x.indptr[k]:x.indptr[k + 1]]]
+        order = np.argsort(cols, kind="stable")
+        t.single[r] = (cols[order], x.data[x.indptr[k]:x.indptr[k + 1]][order],
+                       w.indices[w.indptr[k]:w.indptr[k + 1]], w.data[w.indptr[k]:w.indptr[k + 1]])
 
 
 def to_bytes(c: Carried) -> bytes:

@@ -26,6 +26,11 @@ tests check it):
   largest weights, for storylines) and its rows are let go once they leave
   the window.
 
+With ``config.semantic`` each day also carries the sentence embeddings of its
+articles, held with the window's rows, and the candidate pairs whose story
+score lies in the semantic model's band are re-scored
+(:mod:`dedup.stories.semantic`) before they are linked.
+
 Undated articles come last and are compared with each other only (no window);
 one that copies a dated article joins that article's event. Labels are
 arrival indices (the first report of an event), mapped to positions at the end.
@@ -42,7 +47,7 @@ import scipy.sparse as sp
 from ..cluster.groups import UnionFind
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
-from .score import story_scores
+from .score import score_features, story_scores
 from .slots import Slots
 from .window import Columns, Rows, Weights
 from .sparse import l2_rows, pair_dots
@@ -72,6 +77,7 @@ class DayInput:
     copies: np.ndarray  # (b,) copy-group label (any integer id), -1 for none
     until: np.ndarray | None = None  # (b,) the time the article's copies reach (:func:`copy_reach`); None: its own
     slots: sp.csr_matrix | None = None  # (b, ·) :func:`dedup.stories.slots.slot_rows`; None: no slot rule
+    embeddings: np.ndarray | None = None  # (b, d) float32 unit rows (:func:`dedup.stories.semantic.embed`); None: no semantic score
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,11 @@ class EventTracker:
         self.undated = False
         self.xcols, self.ncols = Columns(2 * TOKEN_COLUMNS), Columns(TOKEN_COLUMNS)
         self.slots_all: Slots | None = None
+        self.semantic = None  # the semantic model (dedup.stories.semantic, imported only when used)
+        if config.semantic:
+            from .semantic import load_model
+
+            self.semantic = load_model()
 
     # --- clusters -----------------------------------------------------------------
     def _vec(self, root: int, which: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -250,23 +261,33 @@ class EventTracker:
         if self.undated:  # the undated meet the undated only
             self._close_before(np.inf)
             self.rows.drop_before(int(day.arrival[0]))
-        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths, day.slots)
+        if self.semantic is not None and day.embeddings is None:
+            raise ValueError("EventTracker: config.semantic is on but the day has no embeddings (build_day(..., embeddings=))")
+        emb = day.embeddings if self.semantic is not None else None
+        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths, day.slots, emb)
         held = self.rows.stacked()
         assert held is not None
         a_all, t_all, x_all, w_all, nu_all, ln_all, sl_all = held
+        e_all = self.rows.embeddings()
         self.slots_all = None if sl_all is None else Slots.learn(sl_all, c.template_fillers)  # the open window's templates
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
         first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
         w_t = w_all.T.tocsr()  # once a day: each chunk meets every held row, the later ones masked out
         for lo in range(first, first + len(day.arrival), c.chunk_rows):
             hi = min(first + len(day.arrival), lo + c.chunk_rows)
-            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all)
+            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all, e_all)
             self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
             if self.tick is not None:
                 self.tick(hi - lo)
 
-    def _pairs(self, lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate pairs (held-row indices ``(later, earlier)``) of rows ``lo:hi`` with the earlier held rows, and their scores."""
+    def _pairs(self, lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all, e_all=None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs (held-row indices ``(later, earlier)``) of rows ``lo:hi`` with the earlier held rows, and their scores.
+
+        With the semantic model, the pairs in its band get the semantic story
+        score (``e_all``: the held rows' embeddings) before the
+        ``min_candidate`` cut, so that cut and the event threshold see the
+        score that decides.
+        """
         c = self.config
         prod = (w_all[lo:hi] @ w_t).tocoo()
         r = prod.row.astype(np.int64) + lo
@@ -283,6 +304,13 @@ class EventTracker:
         if len(pairs) == 0:
             return pairs.reshape(0, 2), np.zeros(0)
         scores = story_scores(x_all, nu_all, ln_all, pairs, c, self.slots_all)
+        if self.semantic is not None:
+            from . import semantic
+
+            which = semantic.pairs_to_rescore(scores, self.semantic)
+            sub = pairs[which]
+            scores = semantic.rescore(scores, which, score_features(x_all, nu_all, ln_all, sub),
+                                      semantic.pair_cosines(e_all, sub), c, self.semantic)
         keep = scores >= c.min_candidate
         return pairs[keep], scores[keep]
 
@@ -411,8 +439,14 @@ def build_day(
     arrival: np.ndarray,
     config: StoriesConfig,
     until: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> DayInput:
-    """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles)."""
+    """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles).
+
+    ``embeddings`` ``(b, d)``: the articles' sentence embeddings, made from
+    their raw texts by the caller (:func:`dedup.flows.stories.day_input`),
+    needed when ``config.semantic`` is on.
+    """
     from .slots import slot_rows
     from .vectors import char_counts, number_sets, token_counts, word_counts
 
@@ -430,4 +464,5 @@ def build_day(
         copies=np.asarray(copies, dtype=np.int64),
         until=None if until is None else np.asarray(until, dtype=np.float64),
         slots=slot_rows(texts, titles, config) if config.slot_penalty < 1.0 else None,
+        embeddings=None if embeddings is None else np.asarray(embeddings, dtype=np.float32),
     )

@@ -33,13 +33,20 @@ Use, over ``pairs`` ``(m, 2)`` of article positions with their lexical
     rows = np.unique(pairs[which])
     vectors = embed([article_text(titles[k], bodies[k]) for k in rows])
     local = np.searchsorted(rows, pairs[which])
-    cos = pair_cosines(vectors, local)
-    scores[which] = semantic_story_scores(features[which], cos) * template[which]
+    scores = rescore(scores, which, features[which], pair_cosines(vectors, local), config)
 
 with the raw (not normalized) headline and body: the encoders' own
 tokenizers expect text as written, and folding letters (ة→ه) makes other
-words of them. ``template`` is the story score's template penalty
-(:func:`template_factor`), a rule, carried over unchanged.
+words of them. :func:`rescore` multiplies by the story score's template
+penalty (:func:`template_factor`), a rule, carried over unchanged.
+
+Two places call it when ``StoriesConfig.semantic`` is on (``--semantic``):
+``dedup similarity`` (:mod:`dedup.flows.similarity`: the texts of the
+in-band pairs are embedded) and the event tracker (every article is embedded
+with the other inputs of its day, in the worker processes, since the raw
+texts are only there; :class:`dedup.stories.events.EventTracker` re-scores
+the in-band candidate pairs against the open window's embeddings, which the
+carried state of ``--index`` keeps too).
 """
 
 from __future__ import annotations
@@ -69,6 +76,9 @@ __all__ = [
     "load_model",
     "pair_cosines",
     "pairs_to_rescore",
+    "require_encoder",
+    "require_encoder_for",
+    "rescore",
     "semantic_story_scores",
     "template_factor",
 ]
@@ -176,6 +186,24 @@ def available(encoder: str | None = None) -> bool:
         return importlib.util.find_spec(ENCODERS[name].module) is not None
     except (ImportError, ValueError):  # a broken install, or a finder that refuses the name
         return False
+
+
+def require_encoder_for(config: StoriesConfig) -> None:
+    """With ``config.semantic``, check that the encoder is installed (the flows and jobs ask before reading a feed)."""
+    if config.semantic:
+        require_encoder()
+
+
+def require_encoder(model: SemanticModel | None = None) -> None:
+    """Check that the encoder of ``model`` (the shipped one by default) is installed, without loading it.
+
+    Raises:
+        ConfigError: it is not: one line naming ``pip install 'dedup[semantic]'``.
+    """
+    spec = ENCODERS[(model if model is not None else load_model()).encoder]
+    if not available(spec.name):
+        raise ConfigError(f"the semantic story score (--semantic) needs {spec.distribution}, which is not installed; "
+                          "pip install 'dedup[semantic]'")
 
 
 @lru_cache(maxsize=2)
@@ -296,6 +324,37 @@ def template_factor(lexical_features: np.ndarray, lexical_scores: np.ndarray, co
     plain = 1.0 / (1.0 + np.exp(-z))
     s = np.asarray(lexical_scores, dtype=np.float64)
     return np.where(np.isclose(s, plain, rtol=1e-9, atol=0.0), 1.0, s / plain)
+
+
+def rescore(lexical_scores: np.ndarray, which: np.ndarray, lexical_features: np.ndarray, cosines: np.ndarray,
+            config: StoriesConfig, model: SemanticModel | None = None) -> np.ndarray:
+    """A copy of ``lexical_scores`` ``(m,)`` whose positions ``which`` hold their semantic story scores.
+
+    Each re-scored pair keeps the template rules its lexical score had
+    (:func:`template_factor`); the other pairs are left as they are.
+
+    Args:
+        lexical_scores: ``(m,)`` :func:`.score.story_scores` with ``config``.
+        which: ``(k,)`` positions to re-score (:func:`pairs_to_rescore`).
+        lexical_features: ``(k, 3)`` :func:`.score.score_features` of those pairs.
+        cosines: ``(k,)`` their embedding cosines (:func:`pair_cosines`).
+        config: the stories settings the scores were made with.
+        model: the semantic model (the shipped one by default).
+
+    >>> m = SemanticModel("use", 500, FEATURES, np.array([1.0, 0.0, 0.0, 1.0]), -1.0, (0.4, 0.9), {})
+    >>> c, f = StoriesConfig(), np.array([[0.5, -1.0, 0.0]])
+    >>> plain = 1.0 / (1.0 + np.exp(-(c.score_intercept + f @ np.array([c.score_cosine, c.score_length, c.score_numbers]))))
+    >>> rescore(np.r_[0.2, plain], np.array([1]), f, np.array([0.5]), c, m).round(3).tolist()
+    [0.2, 0.5]
+    >>> rescore(np.r_[0.2, plain * c.number_penalty], np.array([1]), f, np.array([0.5]), c, m).round(3).tolist()
+    [0.2, 0.15]
+    """
+    out = np.array(lexical_scores, dtype=np.float64, copy=True)
+    which = np.asarray(which, dtype=np.int64)
+    if len(which):
+        factor = template_factor(lexical_features, out[which], config)
+        out[which] = semantic_story_scores(lexical_features, cosines, model) * factor
+    return out
 
 
 def pairs_to_rescore(lexical_scores: np.ndarray, model: SemanticModel | None = None) -> np.ndarray:

@@ -125,25 +125,33 @@ class Columns:
 
 
 class Rows:
-    """The rows held: arrival index → story vector, word vector, numbers, length, time, slots (the open window)."""
+    """The rows held: arrival index → story vector, word vector, numbers, length, time, slots (the open window).
+
+    And, when the semantic story score is on, each row's sentence embedding
+    (:meth:`embeddings`), kept block by block beside the other rows.
+    """
 
     def __init__(self) -> None:
         self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray, sp.csr_matrix | None]] = []
+        self.vectors: list[np.ndarray | None] = []  # per block: (rows, d) float32 embeddings, or None
 
-    def add(self, arrival, times, x, w, nums, lengths, slots=None) -> None:
+    def add(self, arrival, times, x, w, nums, lengths, slots=None, embeddings=None) -> None:
         self.blocks.append((arrival, times, x, w, nums, lengths, slots))
+        self.vectors.append(embeddings)
 
     def drop_before(self, first_kept: int) -> None:
         """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
-        kept = []
-        for a, t, x, w, nu, ln, sl in self.blocks:
+        kept, vectors = [], []
+        for (a, t, x, w, nu, ln, sl), em in zip(self.blocks, self.vectors):
             if len(a) == 0 or a[-1] < first_kept:
                 continue
             if a[0] < first_kept:
                 k = int(np.searchsorted(a, first_kept))
                 a, t, x, w, nu, ln, sl = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:], (None if sl is None else sl[k:])
+                em = None if em is None else em[k:]
             kept.append((a, t, x, w, nu, ln, sl))
-        self.blocks = kept
+            vectors.append(em)
+        self.blocks, self.vectors = kept, vectors
 
     def stacked(self):
         if not self.blocks:
@@ -155,4 +163,15 @@ class Rows:
         sl = None if any(b[6] is None for b in self.blocks) else sp.vstack([b[6] for b in self.blocks], format="csr")
         if len(self.blocks) > 1:
             self.blocks = [(a, t, x, w, nu, ln, sl)]
+            self.vectors = [self._embeddings()]
         return a, t, x, w, nu, ln, sl
+
+    def _embeddings(self) -> np.ndarray | None:
+        return None if not self.vectors or any(v is None for v in self.vectors) else np.concatenate(self.vectors)
+
+    def embeddings(self) -> np.ndarray | None:
+        """``(rows, d)`` the embeddings of the rows :meth:`stacked` gives, in its order; None when a block has none."""
+        em = self._embeddings()
+        if len(self.vectors) > 1:
+            self.vectors = [em]
+        return em
