@@ -310,3 +310,30 @@ def test_kill_9_while_tracking_leaves_a_whole_index_and_a_rerun_completes(tmp_pa
         assert rerun.tracking["placed"] == len(second)
         assert _events(rerun) == {k: v for k, v in _events(stories(arts)).items() if k in {a.id for a in second}}
         assert len(index.stories.lookup([a.id for a in arts])) == len(arts)
+
+
+def test_two_stories_runs_at_once_both_finish_and_track_everything_once(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    arts = _bridged_feed()
+    halves = [arts[0::2], arts[1::2]]
+    feeds = []
+    for k, half in enumerate(halves):
+        feed = tmp_path / f"f{k}.jsonl"
+        feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "title": a.title, "date": a.date, "source": a.source}) + "\n"
+                                for a in half), encoding="utf-8")
+        feeds.append(feed)
+    loc = str(tmp_path / "h.db")
+    procs = [subprocess.Popen([sys.executable, "-m", "dedup", "stories", str(f), "--out", str(tmp_path / f"o{k}"), "--index", loc, "-q"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k, f in enumerate(feeds)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    with _index(loc) as index:
+        tracked = index.stories.lookup([a.id for a in arts])
+        assert sorted(tracked) == sorted(a.id for a in arts)  # every article once (ids are the table's key)
+        assert index.stats()["articles"] == len(arts)
+    lines = [json.loads(x) for k in range(2) for x in (tmp_path / f"o{k}" / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["id"] for r in lines) == sorted(a.id for a in arts)  # each run wrote its whole half
+    assert {r["event"] for r in lines} <= {a.id for a in arts}  # events named by reports, of either run

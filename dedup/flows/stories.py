@@ -102,7 +102,8 @@ def stories(
         if index is not None:
             from .story_history import track_with_index
 
-            with timer("events"):
+            # one tracker at a time: a second run waits (with a message), then continues from what the first saved
+            with timer("events"), index.writer(on_wait):
                 t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
             return StoriesResult(spool.excerpts, dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
