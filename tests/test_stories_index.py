@@ -337,3 +337,18 @@ def test_two_stories_runs_at_once_both_finish_and_track_everything_once(tmp_path
     lines = [json.loads(x) for k in range(2) for x in (tmp_path / f"o{k}" / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(r["id"] for r in lines) == sorted(a.id for a in arts)  # each run wrote its whole half
     assert {r["event"] for r in lines} <= {a.id for a in arts}  # events named by reports, of either run
+
+
+def test_undated_feeds_through_the_index(tmp_path, seeds_dir) -> None:
+    """The seeds carry no dates: nothing is carried between runs, and a rerun reports what was stored."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    loc = str(tmp_path / "h.db")
+    for out in ("a", "b"):
+        res = CliRunner().invoke(app, ["stories", str(seeds_dir), "--out", str(tmp_path / out), "--index", loc, "-q"])
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "a" / "stories.jsonl").read_text(encoding="utf-8") == (tmp_path / "b" / "stories.jsonl").read_text(encoding="utf-8")
+    with _index(loc) as index:
+        assert index.stats()["stories"]["tracked_articles"] == 5

@@ -134,7 +134,7 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
     """
     t = tracker
     held = t.rows.stacked()
-    firsts = [limit] + ([int(held[0][0])] if held is not None and len(held[0]) else []) + [min(t.open)] * bool(t.open)
+    firsts = [limit] + ([int(held[0][0])] if held is not None and len(held[0]) else []) + ([min(t.open)] if t.open else [])
     base = min(firsts)
     span = np.arange(base, limit, dtype=np.int64)
     roots = np.array([t.sets.find(int(a)) for a in span], dtype=np.int64)
