@@ -113,6 +113,7 @@ class NormalizeConfig:
 
     fold_teh_marbuta: bool = True  # ة → ه
     fold_alef_maksura: bool = True  # ى → ي
+    repair: bool = True  # mojibake and HTML character references repaired first (dedup.text.mojibake)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,6 @@ from dedup.stories import (
     token_counts,
 )
 from dedup.stories.vectors import story_vectors_from_counts, word_counts
-from dedup.text.mojibake import repair_text
 from dedup.text.normalize import normalize_batch
 from dedup.types import Article
 
@@ -151,9 +150,9 @@ def pair_features(arts: list[Article], res, config: StoriesConfig, dedup_config:
     (cosine, shared numbers) are the stage's own; the score recomputed from
     them must equal the flow's, which is checked.
     """
-    bodies = normalized_lines(repair_text([a.text for a in arts]), config.normalize, LocalExecutor(1), len(arts) or 1)
+    bodies = normalized_lines([a.text for a in arts], dedup_config.normalize, LocalExecutor(1), len(arts) or 1)
     texts, _, _ = without_boilerplate(bodies, [a.source for a in arts], dedup_config)
-    titles = [" ".join(ls) for ls in normalize_batch(repair_text([a.title for a in arts]), config.normalize)]
+    titles = [" ".join(ls) for ls in normalize_batch([a.title for a in arts], dedup_config.normalize)]
     del bodies
     words = word_counts(texts, bigrams=False)
     x = story_vectors_from_counts(texts, titles, config, None if config.bigrams else words)

@@ -9,6 +9,7 @@ the members of the boilerplate key set into unresolved futures).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,25 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
 def test_runtime_checks(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         Runtime(**kwargs)
+
+
+def _stories(runtime: Runtime):  # noqa: ANN202
+    from dedup.config import StoriesConfig
+    from dedup.flows.stories import stories
+
+    dated = [replace(a, date=f"2015-07-{21 + k % 3:02d} {k % 24:02d}:00") for k, a in enumerate(feed())]
+    res = stories(dated, StoriesConfig(), runtime=runtime)
+    return res.event.tolist(), res.storyline.tolist(), res.dedup.boilerplate_removed.tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_stories_on_an_existing_cluster_equal_local() -> None:
+    """Workers elsewhere cannot write the compared texts into this machine's spool: they come back with the sketches."""
+    distributed = pytest.importorskip("distributed")
+    local = _stories(Runtime(chunk_size=4))
+    assert sum(r > 0 for r in local[2]) >= 10, "the feed has boilerplate that events must not see"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = _stories(Runtime(chunk_size=4, dask_address=cluster.scheduler_address))
+    assert remote == local
+    assert _stories(Runtime(chunk_size=4, n_jobs=2)) == local

@@ -104,3 +104,29 @@ def test_tables_fill_only_the_characters_met() -> None:
     assert int((tables._direct != nz._UNSET).sum()) == len(set(text.tolist()))
     assert np.array_equal(tables.direct(text), folded)  # asked again: the same entries
 
+
+
+def test_repair_is_part_of_normalizing_and_can_be_turned_off() -> None:
+    from dedup.text.normalize import normalize_texts
+
+    arabic = "أعلنت وزارة الصحة في الرياض عن حالات جديدة"
+    broken = arabic.encode("utf-8").decode("latin-1")  # UTF-8 read as Latin-1 somewhere upstream
+    texts = ["&quot;" + arabic + "&quot;", broken, "Köln &amp; Bonn", "KÃ¶ln", arabic]
+    assert normalize_texts(texts) == [normalize(arabic), normalize(arabic), "koln bonn", "koln", normalize(arabic)]
+    assert normalize_lines(broken) == [normalize(arabic)] and tokenize("KÃ¶ln") == ["koln"]
+    off = NormalizeConfig(repair=False)
+    assert normalize_texts(["&quot;x&quot;", "KÃ¶ln"], off) == ["quot x quot", "ka ln"]
+
+
+def test_a_mojibake_copy_is_a_duplicate_in_dedupe_only_with_repair() -> None:
+    from dedup.config import DedupConfig
+    from dedup.flows.dedupe import dedupe
+    from dedup.results import DUPLICATE
+    from dedup.types import Article
+
+    text = "أعلنت وزارة الصحة في الرياض عن تسجيل حالات جديدة من الفيروس ونقل المصابين إلى المستشفى المركزي لتلقي العلاج"
+    arts = [Article("a", text, "", None, "s"), Article("b", text.encode("utf-8").decode("latin-1"), "", None, "t")]
+    on = dedupe(arts)
+    assert int(on.status[1]) == DUPLICATE and int(on.keeper[1]) == 0
+    off = dedupe(arts, DedupConfig(normalize=NormalizeConfig(repair=False)))
+    assert int(off.status[1]) != DUPLICATE and int(off.keeper[1]) != 0

@@ -1,4 +1,4 @@
-"""dedup.store.days: UTC day numbers, and texts put aside by day and read back a day at a time."""
+"""dedup.store.days: UTC day numbers, headlines put aside by day, compared texts written by chunk and day, read back a day at a time."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import os
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dedup.store import days as days_module
-from dedup.store.days import EXCERPT_CHARS, DaySpool, day_key
+from dedup.store.days import EXCERPT_CHARS, UNDATED, DaySpool, DayTexts, day_key, put_texts
 from dedup.types import Article
 
 
@@ -47,6 +48,21 @@ def _articles() -> list[Article]:
     ]
 
 
+def _compared(arts: list[Article]) -> list[str]:
+    """Stand-ins for the texts dedupe compares (what its sketch stage writes)."""
+    return [f"c:{a.text[:20]}" for a in arts]
+
+
+def _teed(tmp_path: Path, arts: list[Article], raw_texts: bool = False, chunk: int = 2) -> DaySpool:
+    """A spool the feed streamed through, with the compared texts written chunk by chunk as dedupe writes them."""
+    spool = DaySpool(str(tmp_path), raw_texts=raw_texts)
+    for _ in spool.tee(arts):
+        pass
+    for base in range(0, len(arts), chunk):
+        put_texts(str(tmp_path), base, spool.days(base, min(len(arts), base + chunk)), _compared(arts[base : base + chunk]))
+    return spool
+
+
 def test_tee_yields_every_article_unchanged_in_order(tmp_path: Path) -> None:
     arts = _articles()
     spool = DaySpool(str(tmp_path))
@@ -57,36 +73,64 @@ def test_tee_yields_every_article_unchanged_in_order(tmp_path: Path) -> None:
     assert [(e.title, e.date, e.source) for e in spool.excerpts] == [(a.title, a.date, a.source) for a in arts]
     day = _days_since_epoch(2015, 7, 21)
     assert sorted(os.listdir(tmp_path)) == sorted([f"day-{day}.pkl", f"day-{day + 1}.pkl", "day-undated.pkl"])
+    assert spool.days(0, 5).tolist() == [day, UNDATED, day, day + 1, UNDATED]
 
 
 @pytest.mark.parametrize("flush", [1, 2, 20_000], ids=["flush-every-article", "flush-every-two", "flush-at-the-end"])
-def test_read_gives_a_days_texts_in_the_order_asked(tmp_path: Path, monkeypatch, flush: int) -> None:
+@pytest.mark.parametrize("chunk", [1, 2, 5], ids=["chunk-1", "chunk-2", "one-chunk"])
+def test_read_gives_a_days_texts_in_the_order_asked(tmp_path: Path, monkeypatch, flush: int, chunk: int) -> None:
     monkeypatch.setattr(days_module, "_FLUSH_RECORDS", flush)
     arts = _articles()
+    spool = _teed(tmp_path, arts, chunk=chunk)
+    c = _compared(arts)
+    assert spool.read([2, 0]) == DayTexts([c[2], c[0]], ["عنوان", "t1"], None)
+    assert spool.read([0]) == ([c[0]], ["t1"], None)  # read again: the files stay
+    assert spool.read([4, 1]) == ([c[4], c[1]], ["", ""], None)
+    assert spool.read([3]) == ([c[3]], ["t4"], None)
+    assert spool.read([]) == ([], [], None)
+
+
+def test_raw_texts_are_kept_only_when_asked(tmp_path: Path) -> None:
+    arts = _articles()
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "bare").mkdir()
+    with_raw, bare = _teed(tmp_path / "raw", arts, raw_texts=True), _teed(tmp_path / "bare", arts)
+    assert with_raw.read([2, 0]).raw == [arts[2].text, "x y"] and with_raw.read([]).raw == []
+    assert bare.read([2, 0]).raw is None
+    assert with_raw.read([2, 0])[:2] == bare.read([2, 0])[:2]
+    assert os.path.getsize(tmp_path / "bare" / os.listdir(tmp_path / "bare")[0]) > 0
+    assert sum(f.stat().st_size for f in (tmp_path / "bare").iterdir() if f.name.startswith("day-")) < sum(
+        f.stat().st_size for f in (tmp_path / "raw").iterdir() if f.name.startswith("day-")) - len(arts[2].text)
+
+
+def test_put_texts_writes_one_file_per_day_of_a_chunk(tmp_path: Path) -> None:
+    put_texts(str(tmp_path), 10, np.array([3, UNDATED, 3, 4]), ["a", "b", "c", "d"])
+    assert sorted(os.listdir(tmp_path)) == ["text-3-000000000010.pkl", "text-4-000000000010.pkl",
+                                            "text-undated-000000000010.pkl"]
+
+
+def test_a_position_whose_text_was_never_written_is_a_key_error(tmp_path: Path) -> None:
     spool = DaySpool(str(tmp_path))
-    for _ in spool.tee(arts):
-        pass
-    assert spool.read([2, 0]) == ([arts[2].text, "x y"], ["عنوان", "t1"], ["sabq", "sabq"])
-    assert spool.read([0]) == (["x y"], ["t1"], ["sabq"])  # read again: the files stay
-    assert spool.read([1, 4]) == (["z", "v"], ["", ""], ["okaz", "okaz"])
-    assert spool.read([3]) == (["w"], ["t4"], [""])
-    assert spool.read([]) == ([], [], [])
+    list(spool.tee(_articles()))
+    put_texts(str(tmp_path), 0, spool.days(0, 1), ["only the first"])
+    assert spool.read([0]).bodies == ["only the first"]
+    with pytest.raises(KeyError):
+        spool.read([2])
 
 
-def test_read_while_the_feed_is_still_streaming(tmp_path: Path) -> None:
+def test_headlines_can_be_read_while_the_feed_is_still_streaming(tmp_path: Path) -> None:
     spool = DaySpool(str(tmp_path))
     stream = spool.tee(_articles())
     next(stream), next(stream), next(stream)
-    assert spool.read([0, 2])[0][0] == "x y"  # what is held is written out before reading
+    put_texts(str(tmp_path), 0, spool.days(0, 3), ["x", "z", "w"])
+    assert spool.read([0, 2]).titles == ["t1", "عنوان"]  # what is held is written out before reading
     rest = list(stream)
     assert [a.id for a in rest] == ["d", "e"]
-    assert spool.read([0, 2])[1] == ["t1", "عنوان"] and spool.read([3]) == (["w"], ["t4"], [""])
 
 
 def test_two_spools_keep_to_their_folders(tmp_path: Path) -> None:
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
-    one, two = DaySpool(str(tmp_path / "one")), DaySpool(str(tmp_path / "two"))
-    list(one.tee([Article("a", "first", "", "2015-07-21", "s")]))
-    list(two.tee([Article("b", "second", "", "2015-07-21", "s")]))
-    assert one.read([0])[0] == ["first"] and two.read([0])[0] == ["second"]
+    one = _teed(tmp_path / "one", [Article("a", "first", "h1", "2015-07-21", "s")])
+    two = _teed(tmp_path / "two", [Article("b", "second", "h2", "2015-07-21", "s")])
+    assert one.read([0]) == (["c:first"], ["h1"], None) and two.read([0]) == (["c:second"], ["h2"], None)

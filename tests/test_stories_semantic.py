@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import app
-from dedup.config import StoriesConfig
+from dedup.config import NormalizeConfig, StoriesConfig
 from dedup.errors import ConfigError
 from dedup.flows.similarity import similarity
 from dedup.flows.stories import day_input, stories
@@ -95,8 +95,8 @@ def test_off_embeds_nothing_and_days_carry_no_embeddings(monkeypatch: pytest.Mon
         raise AssertionError("embed called with --semantic off")
 
     monkeypatch.setattr(semantic, "embed", refuse)
-    day = day_input(["a report of the day"], ["a headline"], ["s"], np.array([0.0]), np.array([-1]), np.array([0.0]),
-                    np.array([0]), boilerplate=frozenset(), max_tokens=None, config=StoriesConfig())
+    day = day_input(["a report of the day"], ["a headline"], None, np.array([0.0]), np.array([-1]), np.array([0.0]),
+                    np.array([0]), normalize=NormalizeConfig(), config=StoriesConfig())
     assert day.embeddings is None
     res = stories(_feed(3))
     assert len(res.event) == len(_feed(3))

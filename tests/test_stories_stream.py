@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from dedup.config import StoriesConfig
 from dedup.flows.stories import stories
@@ -110,3 +111,35 @@ def test_cli_streams_and_writes_the_same_events(tmp_path) -> None:
         lines = [json.loads(x) for x in f]
     by = {x["id"]: x["event"] for x in lines}
     assert by["w1-1"] == by["w1-0"] == "w1-0" and by["w0-0"] != by["w1-0"]
+
+
+def test_events_read_the_texts_dedupe_compared_and_normalize_only_headlines(monkeypatch) -> None:
+    """No body is normalized twice: events get dedupe's normalized text, its boilerplate left out."""
+    from dedup.sketch import prepare as sketch_module
+    from dedup.stories import events
+    from dedup.text import normalize as normalize_module
+
+    footer = "follow our channel for the latest news"
+    arts = [replace(a, text=a.text + "\n" + footer) if a.source == "o1" else a for a in _feed(6)]
+    seen_bodies: list[str] = []
+    build_day = events.build_day
+    monkeypatch.setattr(events, "build_day", lambda texts, *a, **k: seen_bodies.extend(texts) or build_day(texts, *a, **k))
+    normalized: list[str] = []
+    real = normalize_module.normalize_texts
+    for module in (normalize_module, sketch_module):  # every caller: dedupe's sketch stage imports it by name
+        monkeypatch.setattr(module, "normalize_texts", lambda texts, *a, **k: normalized.extend(texts) or real(texts, *a, **k))
+    res = stories(arts)
+    assert int((res.dedup.boilerplate_removed > 0).sum()) == 6, "the footer of o1 is boilerplate"
+    assert sorted(normalized) == sorted([a.text for a in arts] + [a.title for a in arts]), \
+        "each body normalized once (by dedupe), each headline once (for events)"
+    assert sorted(seen_bodies) == sorted(" ".join(ls) for ls in normalize_batch([a.text for a in _feed(6)]))
+
+
+def test_stories_and_dedupe_must_normalize_alike() -> None:
+    from dedup.config import DedupConfig, NormalizeConfig
+    from dedup.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[stories.normalize\].*must equal \[dedupe.normalize\]"):
+        stories(_feed(1), StoriesConfig(normalize=NormalizeConfig(fold_teh_marbuta=False)), DedupConfig())
+    alike = NormalizeConfig(fold_teh_marbuta=False)
+    assert len(stories(_feed(1), StoriesConfig(normalize=alike), DedupConfig(normalize=alike)).event) == 5

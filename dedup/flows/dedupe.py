@@ -30,6 +30,7 @@ from .prepare import prepare_stream
 from .timer import StageTimer
 
 if TYPE_CHECKING:
+    from ..store.days import DaySpool
     from ..store.index import HistoryIndex
 
 __all__ = ["dedupe", "score_articles"]
@@ -44,6 +45,7 @@ def dedupe(
     index: HistoryIndex | None = None,
     window_days: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    keep_texts: DaySpool | None = None,
 ) -> DedupResult:
     """Find exact and near-duplicate articles and choose one keeper per group.
 
@@ -63,6 +65,9 @@ def dedupe(
         window_days: with an index, compare only with stored articles dated
             within this many days of the new one (undated ones always).
         on_wait: told why the run waits, when another writer holds the index.
+        keep_texts: the spool ``articles`` stream through
+            (:meth:`dedup.store.days.DaySpool.tee`): each article's compared
+            text is written to it by day, for the stories stage.
 
     Returns:
         A :class:`~dedup.results.DedupResult` with exactly one decision per article.
@@ -73,22 +78,23 @@ def dedupe(
         load_model(config.verify.model)
     with open_executor(runtime) as executor:
         if index is None:
-            result = _dedupe(articles, config, runtime, executor, progress)
+            result = _dedupe(articles, config, runtime, executor, progress, keep_texts=keep_texts)
         else:
             with index.writer(on_wait):
-                result = _dedupe(articles, config, runtime, executor, progress, index, window_days)
+                result = _dedupe(articles, config, runtime, executor, progress, index, window_days, keep_texts)
     bad = bad_records() if callable(bad_records) else bad_records
     return replace(result, bad_records=list(bad))
 
 
 def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, executor: Executor,
-            progress: Progress | None, index: HistoryIndex | None = None, window_days: float | None = None) -> DedupResult:
+            progress: Progress | None, index: HistoryIndex | None = None, window_days: float | None = None,
+            keep_texts: DaySpool | None = None) -> DedupResult:
     if index is not None:  # a run without a history index never loads its code
         from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
-        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen)
+        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen, keep_texts=keep_texts)
         n, rep_pos = len(feed.table), feed.rep_pos
 
         with timer("candidates"):

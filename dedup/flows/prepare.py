@@ -30,6 +30,7 @@ from ..results import Progress
 from ..sketch.features import Features, FeatureStore
 from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, read_spill, sketch_chunk, sketch_task, write_spill
 from ..sketch.signatures import permutations
+from ..store.days import DaySpool, put_texts
 from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
 from ..types import Article, ArticleTable
 from .timer import StageTimer
@@ -83,13 +84,17 @@ def prepare_stream(
     timer: StageTimer,
     progress: Progress | None = None,
     seen: Seen | None = None,
+    keep_texts: DaySpool | None = None,
 ) -> PreparedFeed:
     """Prepare a feed that streams by, in chunks of ``chunk_size`` through ``executor``.
 
     ``tmp`` is the run's temporary folder (spill files and the feature store
     live there); stages are timed into ``timer``. With ``seen`` (a history
     index), articles it already holds are skipped with its reason, and
-    boilerplate counts the history's articles too.
+    boilerplate counts the history's articles too. With ``keep_texts`` (the
+    spool the feed was teed through), each article's compared text
+    (normalized, boilerplate left out) is also written to it by day, for the
+    stories stage.
     """
     total = len(articles) if isinstance(articles, Sequence) else 0
 
@@ -175,9 +180,15 @@ def prepare_stream(
         store = FeatureStore(tmp)
         reps = Representatives(n, store)
         eligible = [~(e | lg | kn) for e, lg, kn in zip(raw_empty, raw_long, raw_known)]
+
+        def keep(c: int) -> tuple[str | None, int, np.ndarray] | None:
+            if keep_texts is None:
+                return None
+            return (keep_texts.folder if share_disk else None, starts[c], keep_texts.days(starts[c], starts[c] + len(eligible[c])))
+
         tasks = (
             (spill_path(c) if share_disk else read_spill(spill_path(c)), sources_of(c), eligible[c],
-             holds[starts[c] : starts[c] + len(eligible[c])])
+             holds[starts[c] : starts[c] + len(eligible[c])], keep(c))
             for c in range(len(starts))
         )
         for c, sketched in enumerate(
@@ -193,6 +204,8 @@ def prepare_stream(
             )
         ):
             reps.add(starts[c], sketched)
+            if sketched.kept is not None and keep_texts is not None:  # workers elsewhere: the texts came back
+                put_texts(keep_texts.folder, starts[c], keep_texts.days(starts[c], starts[c] + len(sketched.kept)), sketched.kept)
             tick("sketch", len(sketched.n_tokens), n)
         bp = bp.with_lines(reps.boilerplate_found)
         rep_pos, sigs, sizes, anchors = reps.finish(config.minhash.num_perm)

@@ -10,10 +10,10 @@ from ..config import DedupConfig, StoriesConfig
 from ..exec import LocalExecutor
 from ..results import SimilarityResult
 from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
-from ..text.mojibake import repair_text
-from ..text.normalize import normalize_batch
+from ..text.normalize import normalize_texts
 from ..verify import NONE, decide, fit_idf, score_pairs
 from .prepare import prepare_texts
+from .stories import check_normalize
 
 __all__ = ["similarity"]
 
@@ -46,10 +46,10 @@ def similarity(
     Raises:
         ValueError: the sides differ in length.
     """
-    from ..text.mojibake import repair_text
     from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
+    check_normalize(config, dedup_config)
     if config.semantic:
         from ..stories.semantic import require_encoder_for
 
@@ -57,10 +57,10 @@ def similarity(
     if len(text1) != len(text2):
         raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
     m = len(text1)
-    raw = repair_text(list(text1) + list(text2))
+    raw = list(text1) + list(text2)  # repaired as they are normalized (NormalizeConfig.repair)
     texts, feats, digest = prepare_texts(raw, None, dedup_config, LocalExecutor(1), chunk_size=max(1, len(raw)))
     heads = list(title1 or [""] * m) + list(title2 or [""] * m)
-    titles = [" ".join(ls) for ls in normalize_batch(repair_text(heads), config.normalize)]
+    titles = [t.replace("\n", " ") for t in normalize_texts(heads, dedup_config.normalize)]
     pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
     core = score_pairs(feats, pairs, digest, fit_idf(feats))
     rel = decide(core, dedup_config.verify)

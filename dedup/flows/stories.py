@@ -1,10 +1,11 @@
 """The stories flow: duplicate groups, then events a day at a time, then storylines.
 
-    dedupe (the feed streams by; its texts are put aside by day) → per day, in
-    time order: normalize (mojibake and HTML entities repaired, the
-    boilerplate dedupe found left out) and count (worker processes) → events
-    (this process: :class:`dedup.stories.events.EventTracker`) → storylines
-    over the event centroids.
+    dedupe (the feed streams by; its headlines are put aside by day, and
+    dedupe's sketch stage writes each compared text, normalized and without
+    its boilerplate, beside them) → per day, in time order: count (worker
+    processes) → events (this process:
+    :class:`dedup.stories.events.EventTracker`) → storylines over the event
+    centroids.
 
 Only the open window's rows, the events that can still grow and one excerpt
 per article are held, so a feed larger than memory passes through.
@@ -17,7 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..cluster.groups import copy_groups
-from ..config import DedupConfig, StoriesConfig
+from ..config import DedupConfig, NormalizeConfig, StoriesConfig
+from ..errors import ConfigError
 from ..exec import open_executor
 from ..results import Progress, StoriesResult
 from ..runtime import Runtime
@@ -28,34 +30,41 @@ from ..types import Article
 from .dedupe import dedupe
 from .timer import StageTimer
 
-__all__ = ["day_input", "stories"]
+__all__ = ["check_normalize", "day_input", "stories"]
 
 _DAY = 86_400.0
 
 
-def day_input(texts: Sequence[str], titles: Sequence[str], sources: Sequence[str], times: np.ndarray,
-              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, boilerplate: frozenset[int],
-              max_tokens: int | None, config: StoriesConfig):  # noqa: ANN201  (a DayInput; runs in a worker)
-    """One day's :class:`~dedup.stories.events.DayInput` from its raw texts: repaired, normalized, boilerplate left out.
+def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] | None, times: np.ndarray,
+              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, normalize: NormalizeConfig,
+              config: StoriesConfig):  # noqa: ANN201  (a DayInput; runs in a worker)
+    """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here.
 
     With ``config.semantic`` the day's articles are embedded here too, from
-    the raw headline and body (:func:`dedup.stories.semantic.article_text`):
-    the worker holds the raw texts, which the tracker never sees.
+    the raw headline and text (``raw``, :func:`dedup.stories.semantic.article_text`):
+    the worker holds them, the tracker never does.
     """
     from ..stories.events import build_day
-    from ..text.boilerplate import strip_boilerplate
-    from ..text.mojibake import repair_text
-    from ..text.normalize import normalize_batch
+    from ..text.normalize import normalize_texts
 
-    lines = normalize_batch(repair_text(list(texts)), config.normalize)
-    bodies = [strip_boilerplate(ls, s, boilerplate, max_tokens)[0] for ls, s in zip(lines, sources)]
-    heads = [" ".join(ls) for ls in normalize_batch(repair_text(list(titles)), config.normalize)]
+    heads = [t.replace("\n", " ") for t in normalize_texts(titles, normalize)]
     vectors = None
     if config.semantic:
         from ..stories import semantic
 
-        vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, texts)])
-    return build_day(bodies, heads, times, copies, arrival, config, until, embeddings=vectors)
+        vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, raw or [""] * len(titles))])
+    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors)
+
+
+def check_normalize(config: StoriesConfig, dedup_config: DedupConfig) -> None:
+    """Events compare the texts dedupe normalized: both normalizations must be one.
+
+    Raises:
+        ConfigError: ``[stories.normalize]`` differs from ``[dedupe.normalize]``.
+    """
+    if config.normalize != dedup_config.normalize:
+        raise ConfigError(f"stories compare the texts dedupe normalized: [stories.normalize] ({config.normalize}) "
+                          f"must equal [dedupe.normalize] ({dedup_config.normalize})")
 
 
 def stories(
@@ -90,15 +99,17 @@ def stories(
     from ..stories.events import EventTracker, arrival_order, copy_reach, day_blocks
 
     config = config if config is not None else StoriesConfig()
+    check_normalize(config, dedup_config)
     if config.semantic:  # before the feed is read
         from ..stories.semantic import require_encoder_for
 
         require_encoder_for(config)
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
-        spool = DaySpool(tmp)
+        spool = DaySpool(tmp, raw_texts=config.semantic)
         with timer("dedupe"):
-            dup = dedupe(spool.tee(articles), dedup_config, progress=progress, runtime=runtime, index=index, on_wait=on_wait)
+            dup = dedupe(spool.tee(articles), dedup_config, progress=progress, runtime=runtime, index=index, on_wait=on_wait,
+                         keep_texts=spool)
         if index is not None:
             from .story_history import track_with_index
 
@@ -119,12 +130,11 @@ def stories(
         def tasks() -> Iterator[tuple]:
             for lo, hi in day_blocks(times[order]):
                 pos = order[lo:hi]
-                texts, titles, sources = spool.read(pos.tolist())
-                yield texts, titles, sources, times[pos], copies[pos], until[pos], np.arange(lo, hi)
+                bodies, titles, raw = spool.read(pos.tolist())
+                yield bodies, titles, raw, times[pos], copies[pos], until[pos], np.arange(lo, hi)
 
         with timer("events"), open_executor(runtime) as executor:
-            for day in executor.imap(day_input, tasks(), boilerplate=dup.boilerplate.key_set(),
-                                     max_tokens=dedup_config.boilerplate.max_tokens, config=config):
+            for day in executor.imap(day_input, tasks(), normalize=dedup_config.normalize, config=config):
                 tracker.add_day(day)
             tracked = tracker.finish()
         with timer("storylines"):

@@ -122,8 +122,8 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     def tasks(blocks: list[tuple[int, int]]) -> Iterator[tuple]:
         for lo, hi in blocks:
             pos = order[lo:hi]
-            texts, titles, sources = spool.read(pos.tolist())
-            yield texts, titles, sources, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi)
+            bodies, titles, raw = spool.read(pos.tolist())
+            yield bodies, titles, raw, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi)
 
     blocks = day_blocks(times[order])
     dated = [b for b in blocks if not np.isnan(times[order[b[0]]])]
@@ -133,7 +133,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     history = [Article(id=i, text="", title=lab, date=None, source=s) for i, lab, s in
                zip(carried.ids, carried.labels, carried.sources)] if carried else []
     with open_executor(runtime) as executor:
-        kwargs = dict(boilerplate=dup.boilerplate.key_set(), max_tokens=dedup_config.boilerplate.max_tokens, config=config)
+        kwargs = dict(normalize=dedup_config.normalize, config=config)
         for day in executor.imap(day_input, tasks(dated), **kwargs):
             tracker.add_day(day)
         label = lambda a: history[a].title if a < m else article_label(arts[int(order[a - m])])  # noqa: E731

@@ -160,6 +160,7 @@ class Sketched:
     anchor_grams: np.ndarray
     anchor_rows: np.ndarray
     boilerplate: dict[int, tuple[str, str]]  # key → (source, line) of the lines left out
+    kept: list[str] | None = None  # the compared texts, when asked to keep them and no folder is shared
 
 
 def sketch_spilled(
@@ -173,6 +174,7 @@ def sketch_spilled(
     index_cfg: IndexConfig,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
     holds_boilerplate: np.ndarray | None = None,
+    keep: tuple[str | None, int, np.ndarray] | None = None,
 ) -> Sketched:
     """Strip, screen and sketch the chunk spilled by :func:`prepare_chunk` (the spill is removed).
 
@@ -188,6 +190,11 @@ def sketch_spilled(
         holds_boilerplate: ``(n,)`` bool, whether each article has a line
             among ``boilerplate_keys`` (the parent knows from the line keys);
             only those are stripped line by line. None: every article is.
+        keep: ``(folder, base, days)`` to keep the compared texts for a later
+            stage (stories): written to ``folder`` by day
+            (:func:`dedup.store.days.put_texts`, the chunk's first position
+            ``base``, its articles' day keys ``days``), or, with no folder,
+            returned in :attr:`Sketched.kept`.
     """
     texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
@@ -201,6 +208,15 @@ def sketch_spilled(
                 texts[k].split("\n") if texts[k] else [], sources[k], keys, max_tokens)
             found.update(stripped)
     del texts
+    kept = None
+    if keep is not None:
+        folder, base, days = keep
+        if folder is None:
+            kept = contents
+        else:
+            from ..store.days import put_texts
+
+            put_texts(folder, base, days, contents)
     digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
     # Tokens of every eligible article at once; their counts screen out the short ones.
     eligible = np.asarray(eligible, dtype=bool)
@@ -228,11 +244,13 @@ def sketch_spilled(
         anchor_grams=grams,
         anchor_rows=rows,
         boilerplate=found,
+        kept=kept,
     )
 
 
 def sketch_task(
-    spill: str | list[str], sources: Sequence[str], eligible: np.ndarray, holds_boilerplate: np.ndarray, **settings: object
+    spill: str | list[str], sources: Sequence[str], eligible: np.ndarray, holds_boilerplate: np.ndarray,
+    keep: tuple[str | None, int, np.ndarray] | None = None, **settings: object
 ) -> Sketched:
     """:func:`sketch_spilled` in the form an executor maps: what differs per chunk first, the shared settings by name."""
-    return sketch_spilled(spill, sources, eligible, holds_boilerplate=holds_boilerplate, **settings)  # type: ignore[arg-type]
+    return sketch_spilled(spill, sources, eligible, holds_boilerplate=holds_boilerplate, keep=keep, **settings)  # type: ignore[arg-type]

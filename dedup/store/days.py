@@ -1,11 +1,15 @@
 """Texts put aside by day while a feed streams by, to be read back one day at a time in time order.
 
-The stories stage needs each article's text twice: once for the duplicate
-groups, then a day at a time, in time order, for events. The feed streams
-through :meth:`DaySpool.tee` into the first; the texts go to one file per UTC
-calendar day (and one for the undated) in the run's temporary folder, so the
-second pass reads exactly one day's file per step, whatever the input order.
-What stays in memory is a short excerpt of each article for the outputs.
+The stories stage reads each article twice: once for the duplicate groups,
+then a day at a time, in time order, for events. The feed streams through
+:meth:`DaySpool.tee` into the first; each article's headline (and, when
+asked, its raw text) goes to one file per UTC calendar day (and one for the
+undated) in the run's temporary folder. The text events compare is the one
+dedupe compared, normalized and without its boilerplate: dedupe's sketch
+stage writes it here, chunk by chunk and day by day (:func:`put_texts`), so
+no text is normalized twice. The second pass reads exactly one day's files
+per step, whatever the input order. What stays in memory is a short excerpt
+of each article for the outputs.
 """
 
 from __future__ import annotations
@@ -13,15 +17,40 @@ from __future__ import annotations
 import math
 import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
 
 from ..types import Article, timestamp
 
-__all__ = ["DaySpool", "EXCERPT_CHARS"]
+__all__ = ["DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "put_texts"]
 
 EXCERPT_CHARS = 300  # what the outputs show of an article's text (report excerpts, labels without a headline)
 _FLUSH_RECORDS = 20_000  # texts held before they are appended to their day files
 _DAY = 86_400.0
+UNDATED = np.iinfo(np.int64).min  # the day key of undated articles in arrays
+
+
+def put_texts(folder: str, base: int, days: np.ndarray, texts: Sequence[str]) -> None:
+    """Write the texts of one chunk (positions ``base..``) to ``folder``, one file per day (``days``: their day keys).
+
+    Runs where the chunk is (a worker process that shares the folder, or the parent).
+    """
+    days = np.asarray(days, dtype=np.int64)
+    for day in np.unique(days).tolist():
+        rows = np.flatnonzero(days == day)
+        name = "text-undated" if day == UNDATED else f"text-{day}"
+        with open(os.path.join(folder, f"{name}-{base:012d}.pkl"), "wb") as f:
+            pickle.dump((base + rows, [texts[k] for k in rows.tolist()]), f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class DayTexts(NamedTuple):
+    """One day's articles as the events stage reads them, in the order asked."""
+
+    bodies: list[str]  # the texts dedupe compared: normalized, boilerplate left out
+    titles: list[str]  # raw headlines
+    raw: list[str] | None  # raw texts, when the spool keeps them
 
 
 def day_key(date: str | None) -> int | None:
@@ -31,40 +60,48 @@ def day_key(date: str | None) -> int | None:
 
 
 class DaySpool:
-    """Per-day files of ``(position, title, text, source)`` under ``folder``, and each article's excerpt.
+    """Per-day files of each article's headline (and raw text, with ``raw_texts``), each article's excerpt,
+    and the compared texts :func:`put_texts` writes into ``folder``.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     spool = DaySpool(tmp)
-    ...     arts = [Article("a", "t", "x y", "2015-07-21", "s"), Article("b", "", "z", None, "s"), Article("c", "", "w", "2015-07-21 10:00", "s")]
+    ...     spool = DaySpool(tmp, raw_texts=True)
+    ...     arts = [Article("a", "X y", "t", "2015-07-21", "s"), Article("b", "Z", "", None, "s"), Article("c", "W", "", "2015-07-21 10:00", "s")]
     ...     seen = [a.id for a in spool.tee(arts)]
-    ...     spool.read([0, 2]), spool.read([1])[1]
-    ((['t', ''], ['x y', 'w'], ['s', 's']), ['z'])
+    ...     put_texts(tmp, 0, spool.days(0, 3), ["x y", "z", "w"])
+    ...     spool.read([0, 2]), spool.read([1]).bodies
+    (DayTexts(bodies=['x y', 'w'], titles=['t', ''], raw=['X y', 'W']), ['z'])
     """
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, raw_texts: bool = False) -> None:
         self.folder = folder
+        self.raw_texts = raw_texts
         self.excerpts: list[Article] = []
-        self._buffer: dict[int | None, list[tuple[int, str, str, str]]] = {}
+        self._buffer: dict[int | None, list[tuple[int, str, str]]] = {}
         self._held = 0
         self._day_of: list[int | None] = []
+        self._text_files: dict[str, list[str]] | None = None
 
     def _path(self, day: int | None) -> str:
         return os.path.join(self.folder, "day-undated.pkl" if day is None else f"day-{day}.pkl")
 
     def tee(self, articles: Iterable[Article]) -> Iterator[Article]:
-        """Yield the articles unchanged, putting each one's text aside by day."""
+        """Yield the articles unchanged, putting each one's headline (and raw text) aside by day."""
         for a in articles:
             pos = len(self.excerpts)
             day = day_key(a.date)
             self._day_of.append(day)
-            self._buffer.setdefault(day, []).append((pos, a.title, a.text, a.source))
+            self._buffer.setdefault(day, []).append((pos, a.title, a.text if self.raw_texts else ""))
             self._held += 1
             self.excerpts.append(Article(id=a.id, text=a.text[:EXCERPT_CHARS], title=a.title, date=a.date, source=a.source))
             if self._held >= _FLUSH_RECORDS:
                 self._flush()
             yield a
         self._flush()
+
+    def days(self, lo: int, hi: int) -> np.ndarray:
+        """Day keys of positions ``lo..hi-1`` (:data:`UNDATED` for undated articles), as :func:`put_texts` takes them."""
+        return np.array([UNDATED if d is None else d for d in self._day_of[lo:hi]], dtype=np.int64)
 
     def _flush(self) -> None:
         for day, rows in self._buffer.items():
@@ -73,19 +110,35 @@ class DaySpool:
         self._buffer.clear()
         self._held = 0
 
-    def read(self, positions: list[int]) -> tuple[list[str], list[str], list[str]]:
-        """``(texts, titles, sources)`` of ``positions``, which must all be of one day (or all undated)."""
+    def read(self, positions: list[int]) -> DayTexts:
+        """The :class:`DayTexts` of ``positions``, which must all be of one day (or all undated).
+
+        Raises:
+            KeyError: a position's compared text was never written with :func:`put_texts`.
+        """
         if not positions:
-            return [], [], []
+            return DayTexts([], [], [] if self.raw_texts else None)
         self._flush()
-        found: dict[int, tuple[str, str, str]] = {}
-        with open(self._path(self._day_of[positions[0]]), "rb") as f:
+        day = self._day_of[positions[0]]
+        heads: dict[int, tuple[str, str]] = {}
+        with open(self._path(day), "rb") as f:
             while True:
                 try:
                     rows = pickle.load(f)
                 except EOFError:
                     break
-                for pos, title, text, source in rows:
-                    found[pos] = (text, title, source)
-        texts, titles, sources = zip(*(found[p] for p in positions))
-        return list(texts), list(titles), list(sources)
+                for pos, title, text in rows:
+                    heads[pos] = (title, text)
+        if self._text_files is None:  # after dedupe: every chunk's files are there
+            self._text_files = {}
+            for name in sorted(os.listdir(self.folder)):
+                if name.startswith("text-"):
+                    self._text_files.setdefault(name.rsplit("-", 1)[0], []).append(os.path.join(self.folder, name))
+        bodies: dict[int, str] = {}
+        for path in self._text_files.get("text-undated" if day is None else f"text-{day}", []):
+            with open(path, "rb") as f:
+                where, texts = pickle.load(f)
+            bodies.update(zip(where.tolist(), texts))
+        titles = [heads[p][0] for p in positions]
+        raw = [heads[p][1] for p in positions] if self.raw_texts else None
+        return DayTexts([bodies[p] for p in positions], titles, raw)

@@ -74,6 +74,7 @@ def sketch_params(config: DedupConfig) -> dict[str, Any]:
         "normalize": {
             "fold_teh_marbuta": config.normalize.fold_teh_marbuta,
             "fold_alef_maksura": config.normalize.fold_alef_maksura,
+            "repair": config.normalize.repair,
         },
         "boilerplate": {
             "enabled": config.boilerplate.enabled,

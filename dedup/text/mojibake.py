@@ -3,8 +3,10 @@
 Real feeds carry it (``KÃ¶ln`` for ``Köln``, ``Ø§Ù„`` for ``ال``): the bytes
 are intact, only decoded with the wrong codec, so the repair is exact. A
 repaired and an intact copy of one article must compare as copies, so the
-stories stage and ``dedup similarity`` compare repaired text. The input
-records themselves are never changed.
+normalizer repairs every text first (``NormalizeConfig.repair``, on by
+default; :func:`dedup.text.normalize.normalize_texts` looks at a batch's code
+points and calls :func:`repair_text` only for batches that hold a ``&`` or
+a Latin-1 lead character). The input records themselves are never changed.
 
 ``ftfy.fix_encoding`` does the repair (it only reverses decodings it is
 confident about, so correct text is left alone); texts with none of the
@@ -23,8 +25,6 @@ import html
 import re
 from collections.abc import Sequence
 
-import ftfy
-
 __all__ = ["fix_mojibake", "repair_text"]
 
 # Lead bytes of 2-4 byte UTF-8 sequences as seen through Latin-1/cp1252: Ã Â Ø Ù Ð Ñ Å Ä etc.
@@ -37,7 +37,12 @@ def fix_mojibake(texts: Sequence[str]) -> list[str]:
     >>> fix_mojibake(["KÃ¶ln", "Köln", "Ø§Ù„Ø±ÙŠØ§Ø¶", "plain"])
     ['Köln', 'Köln', 'الرياض', 'plain']
     """
-    return [ftfy.fix_encoding(t) if t and _SUSPECT.search(t) else t for t in texts]
+    suspect = [bool(t) and _SUSPECT.search(t) is not None for t in texts]
+    if not any(suspect):
+        return list(texts)
+    import ftfy  # here: loading it costs ~0.1 s, and most runs never meet mojibake
+
+    return [ftfy.fix_encoding(t) if s else t for t, s in zip(texts, suspect)]
 
 
 def repair_text(texts: Sequence[str]) -> list[str]:

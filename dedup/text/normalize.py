@@ -14,6 +14,12 @@ The order matters and is:
    punctuation or symbol character (including ، ؛ ؟ « ») into a space.
 4. **whitespace**: split and join with single spaces.
 
+Before step 1, with ``NormalizeConfig.repair`` (the default), mojibake and
+HTML character references are repaired (:mod:`dedup.text.mojibake`): only
+texts holding a ``&`` or a character in U+00C2..U+00F4 (the lead bytes of
+UTF-8 read as Latin-1) are looked at, found with one NumPy comparison over
+the code points the folding reads anyway.
+
 Numbers are kept, not zeroed: "day 3" and "day 4" reports stay different.
 Because step 3 runs before tokenizing, diacritics never split a word.
 """
@@ -42,6 +48,7 @@ _CODE_POINTS = 0x110000
 _BATCH = 32
 _RECORD = "\x1e"  # separates texts of a batch; survives NFKD and casefold
 _SEP = ord(_RECORD)
+_AMP, _LEAD_LO, _LEAD_HI = 0x26, 0xC2, 0xF4  # what repair looks for: "&", and Ã..ô
 _SLOW = np.uint32(0xFFFFFFFF)
 _UNSET = np.uint32(0xFFFFFFFE)  # a table entry not computed yet
 
@@ -197,6 +204,13 @@ def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
     """
     tables = _tables(config.fold_teh_marbuta, config.fold_alef_maksura)
     raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    if config.repair and _may_need_repair(raw):
+        from .mojibake import repair_text
+
+        fixed = _RECORD.join(repair_text(text.split(_RECORD))) if records else repair_text([text])[0]
+        if fixed != text:
+            text = fixed
+            raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     a = tables.direct(raw)
     if len(a) and a.max() == _SLOW:
         a = tables.expand(raw, a)
@@ -206,6 +220,11 @@ def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
         small = a < _LUT_SIZE
         a = np.where(small, tables.lut(np.where(small, a, 0)), a)
     return _collapse(a, records).tobytes().decode("utf-32-le")
+
+
+def _may_need_repair(raw: np.ndarray) -> bool:
+    """Whether code points ``raw`` hold an ``&`` or a Latin-1 view of a UTF-8 lead byte (U+00C2..U+00F4)."""
+    return bool(np.count_nonzero((raw - np.uint32(_LEAD_LO)) <= np.uint32(_LEAD_HI - _LEAD_LO)) or np.count_nonzero(raw == _AMP))
 
 
 def _collapse(a: np.ndarray, records: bool) -> np.ndarray:
