@@ -11,7 +11,17 @@ wall time, the child's own peak RSS (``VmHWM``), stage timings, and the
 dev-day run of the same benchmark as the baseline (seconds per 1k articles
 against the 20k dev run), so growth is a ratio measured in one run.
 
-Usage: ``python scripts/bench_stories.py [--data DIR] [--sizes 20000,50000,100000]``
+With ``--feeds`` it times ``dedup stories`` (a child process, ``--jobs``)
+on given feed files instead, e.g. slices of a dense synthetic feed
+(``make_synthetic_feed.py --period-days 1``: a million articles over seven
+weeks, up to ~29k a day) and of a sparse one (the default 15 days a
+generation, ~2k a day), and writes results/bench_stories_feeds.json: wall
+time, peak RSS, stage timings, articles per day, and what the measured rate
+per article would give for 1M articles (a projection, labelled so: the cost
+per article of the event stage depends on how many articles a day holds,
+not on the feed's length, since only the open window is held).
+
+Usage: ``python scripts/bench_stories.py [--data DIR] [--sizes 20000,50000,100000] [--feeds A.jsonl,B.jsonl --jobs 2]``
 """
 
 from __future__ import annotations
@@ -41,7 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="", help="comma-separated synthetic feed sizes for the scale run (none by default)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a scale run is stopped")
     ap.add_argument("--tmp", help="folder for the synthetic feeds (outside the repository; default: the system's)")
+    ap.add_argument("--feeds", default="", help="comma-separated feed files to time instead (see the module docstring)")
+    ap.add_argument("--jobs", type=int, default=2, help="--jobs of the timed runs on --feeds")
     args = ap.parse_args(argv)
+    if args.feeds:
+        feeds([Path(f) for f in args.feeds.split(",") if f.strip()], args)
+        return
     folder = saudinewsnet_dir(args.data)
     if folder is None:
         print("SaudiNewsNet dev zips not found; nothing to benchmark")
@@ -116,6 +131,50 @@ def scale(folder: Path, sizes: list[int], dev: dict, args: argparse.Namespace) -
         "time_exponent_first_to_last": growth,
         "runs": runs,
         "notes": ["feeds: scripts/make_synthetic_feed.py, seed 0 (real dev text, ~30 % injected copies)",
+                  "peak RSS: the child's VmHWM at exit; wall time includes start-up, reading and writing the four outputs"],
+    })
+
+
+def _days(feed: Path) -> dict[str, int]:
+    """Articles per UTC day of a JSONL feed (its ``date`` field)."""
+    import json
+    from collections import Counter
+
+    per: Counter[str] = Counter()
+    with open(feed, encoding="utf-8") as f:
+        for line in f:
+            per[str(json.loads(line).get("date") or "")[:10]] += 1
+    return dict(sorted(per.items()))
+
+
+def feeds(paths: list[Path], args: argparse.Namespace) -> None:
+    """``dedup stories`` on each feed file, in a child process; one result file for all."""
+    runs = []
+    work = Path(tempfile.mkdtemp(prefix="bench_stories_", dir=args.tmp)).resolve()
+    try:
+        for feed in paths:
+            days = _days(feed)
+            n = sum(days.values())
+            out = work / f"out_{feed.stem}"
+            run = run_cli("stories", feed, out, args.timeout, rss_guard_mib=20 * 1024, extra=("--jobs", str(args.jobs)))
+            run.pop("rss_timeline_mib", None)
+            entry = {"feed": feed.name, "articles": n, "days": len(days), "max_articles_a_day": max(days.values()),
+                     "median_articles_a_day": int(np.median(list(days.values()))), "jobs": args.jobs, **run}
+            if run["status"] == "ok":
+                per = run["wall_seconds"] / n
+                entry["seconds_per_1k_articles"] = round(1000 * per, 3)
+                entry["projected_seconds_for_1m_at_this_density"] = round(1_000_000 * per)
+            print(f"[{feed.name}] {run['status']}: {run['wall_seconds']} s, peak RSS {run['peak_rss_mib']:.0f} MiB", flush=True)
+            runs.append(entry)
+            shutil.rmtree(out, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_result("bench_stories_feeds", {
+        "run": run_info(),
+        "question": "what `dedup stories` costs per article at the density of a sparse and of a dense feed",
+        "targets": {"1m_seconds": 1200, "1m_peak_gib": 4},
+        "runs": runs,
+        "notes": ["projected_seconds_for_1m_at_this_density is the measured rate times 1M, not a measurement",
                   "peak RSS: the child's VmHWM at exit; wall time includes start-up, reading and writing the four outputs"],
     })
 

@@ -33,7 +33,8 @@ real feed). Bases of every kind but ``roundup`` have at least 60 words.
 the order of the dev files (chronological), unchanged: generation 0. Larger
 feeds cycle through the dev articles again as generations 1, 2, …, each
 with a fresh id and dates shifted by one dev period (15 days) per
-generation. A generation ``g >= 1`` article is the dev article *relabelled*:
+generation (``--period-days`` less than 15 makes generations overlap in
+time: a feed over a few weeks, with many more articles a day). A generation ``g >= 1`` article is the dev article *relabelled*:
 every word (``\\w+`` run; digits, Latin and other words kept apart) is
 replaced through a seeded bijection of the dev vocabulary that only
 permutes words of similar corpus frequency (bands of ranks that double in
@@ -151,7 +152,8 @@ class DevCorpus:
     generation 0 is the real text.
     """
 
-    def __init__(self, docs: list[dict], seed: int) -> None:
+    def __init__(self, docs: list[dict], seed: int, period_days: float = PERIOD_DAYS) -> None:
+        self.period_days = period_days
         self.docs = docs
         self.seed = seed
         counts: Counter[str] = Counter()
@@ -209,7 +211,7 @@ class DevCorpus:
         return title.render(self.vocab, perm), text.render(self.vocab, perm)
 
     def date(self, g: int, i: int) -> datetime:
-        return self._date(self.docs[i]) + timedelta(days=PERIOD_DAYS * g)
+        return self._date(self.docs[i]) + timedelta(days=self.period_days * g)
 
     def random_word(self, rng: random.Random) -> str:
         """A word of the dev vocabulary, frequent words more likely (Pareto over the ranks)."""
@@ -373,6 +375,7 @@ def generate(
     copy_rate: float = 0.30,
     window: int = 5000,
     corpus: DevCorpus | None = None,
+    period_days: float = PERIOD_DAYS,
 ) -> FeedStats:
     """Write a feed of ``size`` lines to ``out`` and its provenance side file.
 
@@ -384,6 +387,9 @@ def generate(
         copy_rate: probability that a line is an injected copy.
         window: bases and other articles come from this many recent originals.
         corpus: a :class:`DevCorpus` to reuse across calls (must be built with ``seed``).
+        period_days: days between the starts of two generations: 15 (one dev
+            period) lays them end to end; less makes them overlap, so a
+            million articles span a few weeks (denser days).
 
     Returns:
         The counts written.
@@ -393,9 +399,9 @@ def generate(
         raise ValueError(f"{out}: the feed holds dev text, which may not be committed; write it outside the repository")
     t0 = time.perf_counter()
     if corpus is None:
-        corpus = DevCorpus(load_dev(data_dir), seed)
-    elif corpus.seed != seed:
-        raise ValueError(f"corpus was built with seed {corpus.seed}, not {seed}")
+        corpus = DevCorpus(load_dev(data_dir), seed, period_days)
+    elif corpus.seed != seed or corpus.period_days != period_days:
+        raise ValueError(f"corpus was built with seed {corpus.seed} and period {corpus.period_days}, not {seed} and {period_days}")
     stats = FeedStats(size, 0, {k: 0 for k in KINDS}, 0, 0.0)
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -416,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None, help="folder of SaudiNewsNet dev zips (default ../shared/data/...)")
     parser.add_argument("--copy-rate", type=float, default=0.30, help="share of lines that are injected copies")
     parser.add_argument("--window", type=int, default=5000, help="copies take their base among this many recent originals")
+    parser.add_argument("--period-days", type=float, default=PERIOD_DAYS,
+                        help="days between the starts of two generations (15: end to end; 1: 1M articles over ~7 weeks)")
     args = parser.parse_args(argv)
     if args.size < 1:
         parser.error("--size must be >= 1")
@@ -425,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     if data is None:
         print(f"SaudiNewsNet dev zips not found ({args.data or 'shared/data/saudinewsnet/dataset'}); nothing generated")
         return 0
-    stats = generate(args.size, args.out, data, args.seed, args.copy_rate, args.window)
+    if args.period_days <= 0:
+        parser.error("--period-days must be > 0")
+    stats = generate(args.size, args.out, data, args.seed, args.copy_rate, args.window, period_days=args.period_days)
     print(
         f"wrote {stats.size} lines to {args.out} ({stats.originals} originals in {stats.generations} generation(s), "
         f"{sum(stats.copies.values())} injected copies {stats.copies}) and {provenance_path(args.out)} in {stats.seconds} s"

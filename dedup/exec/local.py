@@ -10,6 +10,7 @@ single task.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+import warnings
 from itertools import chain, islice
 from typing import Any, TypeVar
 
@@ -74,6 +75,7 @@ def map_chunks(
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
+    _quiet_worker_restarts()
     for chunk, result in zip(chunks, parallel(delayed(func)(c, **kwargs) for c in chunks)):
         results.append(result)
         if progress is not None:
@@ -105,11 +107,22 @@ def imap_tasks(
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs")
+            _quiet_worker_restarts()
             yield from parallel(delayed(func)(*task, **kwargs) for task in chain(head, it))
             return
         it = iter(head)
     for task in it:
         yield func(*task, **kwargs)
+
+
+def _quiet_worker_restarts() -> None:
+    """Hide loky's warning that it restarted a worker.
+
+    loky lets a worker go after 300 s without work (the parent busy between
+    two stages) and warns when it starts one again for the next task: no task
+    is lost, so the warning would only alarm the user.
+    """
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given", category=UserWarning)
 
 
 class LocalExecutor:

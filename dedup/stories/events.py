@@ -55,6 +55,7 @@ from .sparse import l2_rows, pair_dots
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
 
 _DAY = 86_400.0
+_PRODUCT_ENTRIES = 4_000_000  # candidate-product entries computed at once (~100 MB with their filters); never changes a result
 
 
 @dataclass(frozen=True)
@@ -289,18 +290,26 @@ class EventTracker:
         score that decides.
         """
         c = self.config
-        prod = (w_all[lo:hi] @ w_t).tocoo()
-        r = prod.row.astype(np.int64) + lo
-        col, s = prod.col.astype(np.int64), prod.data
-        keep = (col < r) & (s >= c.min_word_cosine)
-        if not self.undated:
-            keep &= ~(t_all[r] - t_all[col] > self.window)
-        r, col, s = r[keep], col[keep], s[keep]
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        step = hi - lo
+        a = lo
+        while a < hi:  # rows in slices whose products stay near _PRODUCT_ENTRIES (a dense day meets ~10^5 held rows)
+            b = min(hi, a + step)
+            prod = w_all[a:b] @ w_t
+            r = np.repeat(np.arange(a, b, dtype=np.int64), np.diff(prod.indptr))
+            col, s = prod.indices.astype(np.int64), prod.data
+            keep = (col < r) & (s >= c.min_word_cosine)
+            if not self.undated:
+                keep &= ~(t_all[r] - t_all[col] > self.window)
+            r, col, s = r[keep], col[keep], s[keep]
+            top = _top_per_row(r, col, s, c.neighbours)
+            parts.append((r[top], col[top], s[top]))
+            step = max(1, min(hi - lo, int(_PRODUCT_ENTRIES * (b - a) / max(prod.nnz, 1))))
+            a = b
+            del prod
+        r, col, s = (np.concatenate(x) for x in zip(*parts))
         order = np.lexsort((col, -s, r))
-        r, col = r[order], col[order]
-        first = np.searchsorted(r, r, side="left")
-        top = (np.arange(len(r)) - first) < c.neighbours
-        pairs = np.stack([r[top], col[top]], axis=1)
+        pairs = np.stack([r[order], col[order]], axis=1)
         if len(pairs) == 0:
             return pairs.reshape(0, 2), np.zeros(0)
         scores = story_scores(x_all, nu_all, ln_all, pairs, c, self.slots_all)
@@ -413,6 +422,35 @@ class EventTracker:
         pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
         scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
         return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
+
+
+def _top_per_row(r: np.ndarray, col: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
+    """Which entries are among the ``k`` first of their row ``r`` (non-decreasing) by score ``s`` descending, then ``col``.
+
+    The same entries a sort of all of them by ``(r, -s, col)`` would put first
+    in each row, without that sort: a dense day gives millions of entries per
+    chunk, and only the rows holding more than ``k`` are looked at, each with
+    a partition.
+
+    >>> _top_per_row(np.array([0, 0, 0, 1]), np.array([5, 3, 4, 0]), np.array([0.5, 0.9, 0.5, 0.1]), 2).tolist()
+    [False, True, True, True]
+    """
+    n = len(r)
+    take = np.ones(n, dtype=bool)
+    if n == 0:
+        return take
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    ends = np.r_[starts[1:], n]
+    big = np.flatnonzero(ends - starts > k)
+    for a, b in zip(starts[big].tolist(), ends[big].tolist()):
+        v = s[a:b]
+        kth = np.partition(v, len(v) - k)[len(v) - k]  # the k-th largest score of the row
+        chosen = v > kth
+        tied = np.flatnonzero(v == kth)
+        need = k - int(chosen.sum())
+        chosen[tied[np.argsort(col[a:b][tied], kind="stable")[:need]]] = True  # ties: the smallest columns
+        take[a:b] = chosen
+    return take
 
 
 def _top(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,13 @@ __all__ = ["canonical", "compact_columns", "l2_rows", "pair_dots"]
 
 
 def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
-    """``m`` as CSR with sorted, summed columns (a copy only when ``m`` is not already so)."""
-    m = sp.csr_matrix(m)
+    """``m`` as CSR with sorted, summed columns (a copy only when ``m`` is not already so).
+
+    A CSR matrix is used as it is, so that scipy's cached answer to
+    ``has_canonical_format`` is kept (finding it again reads every index).
+    """
+    if not isinstance(m, sp.csr_matrix):
+        m = sp.csr_matrix(m)
     if not m.has_canonical_format:
         m = m.copy()
         m.sum_duplicates()

@@ -46,14 +46,14 @@ class Weights:
         self.seen += len(day.arrival)
         for df, m in ((self.word_df, day.body_words), (self.word_seen, day.body_words), (self.char_df, day.body_chars)):
             if df is not None and m is not None and m.nnz:
-                cols, k = np.unique(m.indices, return_counts=True)
-                df[cols] += k
+                df += np.bincount(m.indices, minlength=len(df))
 
     def _idf(self, df: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """``columns -> IDF`` with the frequencies counted so far (:func:`dedup.stories.vectors._idf`'s formula)."""
         total = 1.0 + self.seen + self.prior_documents
-        power = self.config.idf_power
-        return lambda cols: (np.log(total / (1.0 + df[cols])) + 1.0) ** power
+        idf = np.log(total / (1.0 + df)) + 1.0  # every column at once: cheaper than the power per stored value
+        idf **= self.config.idf_power
+        return lambda cols: idf[cols]
 
     def story_vectors(self, day: Any) -> sp.csr_matrix:
         """Word (and character) TF-IDF blocks with the headline weighted in, mixed as ``vectors.story_vectors``."""
@@ -120,7 +120,8 @@ class Columns:
     def shaped(self, m: sp.csr_matrix) -> sp.csr_matrix:
         """``m`` (narrowed rows) with its width cut to the columns numbered so far."""
         out = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], max(self.width, 1)))
-        out.has_sorted_indices = True
+        # found once a day here (it reads every index), not again by each chunk's scoring (dedup.stories.sparse.canonical)
+        out.has_canonical_format = sp.csr_matrix(m).has_canonical_format if not isinstance(m, sp.csr_matrix) else m.has_canonical_format
         return out
 
 
