@@ -94,16 +94,22 @@ def imap_tasks(
     """``func(*task, **kwargs)`` for each task, lazily, results in task order.
 
     Unlike :func:`map_chunks` the tasks may come from a stream (a file being
-    read): only a few are taken ahead of the results (``2 * n_jobs``), so a
-    feed larger than memory passes through in bounded memory. A stream of a
-    single task (a feed within one chunk) runs in this process, as with
-    ``n_jobs == 1``: starting workers (and importing joblib) would cost more
-    than the task.
+    read): with loky, at most ``2 * n_jobs`` tasks are in flight or waiting
+    to be taken, so a feed larger than memory passes through in bounded
+    memory however slow the consumer is (joblib's own generator dispatches a
+    new task whenever one completes, taken or not, and so reads the whole
+    stream ahead of a slow consumer). A stream of a single task (a feed
+    within one chunk) runs in this process, as with ``n_jobs == 1``: starting
+    workers would cost more than the task. ``backend=None`` uses joblib with
+    the backend active in ``joblib.parallel_config`` (Dask).
     """
     it = iter(tasks)
     if n_jobs != 1:
         head = list(islice(it, 2))  # the first two tasks tell whether workers can help
         if len(head) > 1:
+            if backend == "loky":
+                yield from _bounded(func, chain(head, it), n_jobs, kwargs)
+                return
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs")
@@ -113,6 +119,29 @@ def imap_tasks(
         it = iter(head)
     for task in it:
         yield func(*task, **kwargs)
+
+
+def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: int, kwargs: dict[str, Any]) -> Iterator[R]:
+    """Tasks on loky's reusable process pool (the one joblib uses), at most ``2 * workers`` submitted and not yet taken."""
+    from collections import deque
+
+    from joblib import cpu_count
+    from joblib.externals.loky import get_reusable_executor
+
+    workers = n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
+    _quiet_worker_restarts()
+    pool = get_reusable_executor(max_workers=workers)
+    pending: deque = deque()
+    try:
+        for task in tasks:
+            pending.append(pool.submit(func, *task, **kwargs))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:  # the consumer stopped early, or a task failed: drop what was not started
+            future.cancel()
 
 
 def _quiet_worker_restarts() -> None:
