@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tmp", help="folder for the synthetic feeds (outside the repository; default: the system's)")
     ap.add_argument("--feeds", default="", help="comma-separated feed files to time instead (see the module docstring)")
     ap.add_argument("--jobs", type=int, default=2, help="--jobs of the timed runs on --feeds")
+    ap.add_argument("--note", action="append", default=[], help="how a --feeds file was made (recorded with the result; repeatable)")
     args = ap.parse_args(argv)
     if args.feeds:
         feeds([Path(f) for f in args.feeds.split(",") if f.strip()], args)
@@ -174,6 +175,7 @@ def feeds(paths: list[Path], args: argparse.Namespace) -> None:
         "question": "what `dedup stories` costs per article at the density of a sparse and of a dense feed",
         "targets": {"1m_seconds": 1200, "1m_peak_gib": 4},
         "runs": runs,
+        "feeds_made_by": args.note,
         "notes": ["projected_seconds_for_1m_at_this_density is the measured rate times 1M, not a measurement",
                   "peak RSS: the child's VmHWM at exit; wall time includes start-up, reading and writing the four outputs"],
     })

@@ -164,7 +164,8 @@ def section() -> str:
                         f"so about {r['projected_seconds_for_1m_at_this_density']:,} s for 1M at that density (a projection)"
                         for r in ok)
             + f". Target for 1M: ≤ {tg.get('1m_seconds')} s and ≤ {tg.get('1m_peak_gib')} GiB. Only the open window is held, so the "
-            "cost per article follows how many articles a day holds, not the feed's length.",
+            "cost per article follows how many articles a day holds, not the feed's length. Feeds: "
+            + "; ".join(sf.get("feeds_made_by") or ["not recorded"]) + ".",
             "",
         ]
     ab = _load("semeval_ablation")
