@@ -276,3 +276,17 @@ def test_skipped_records_are_logged_per_source(caplog: pytest.LogCaptureFixture)
         _read({"id": "a", "text": "x"}, _Bad("r1"), _Bad("r2"), _Bad("r3"), _Bad("r4"), config=ReadConfig(skip_bad=True))
     assert "read 1 articles from f.jsonl" in caplog.text
     assert "skipped 4 bad records in f.jsonl (line 2: r1; line 3: r2; line 4: r3; …)" in caplog.text
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uD800", "\\uDfFf", "\\udc00"])
+def test_jsonl_lines_are_searched_for_surrogate_escapes_in_any_case(tmp_path, escape: str) -> None:
+    """Only a JSON escape can make a lone surrogate: lines without one skip the per-field search, the others are checked."""
+    from dedup.io.readers import read_articles
+
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "a", "text": "plain \\u0627 text", "title": ""}\n'
+                    f'{{"id": "b", "text": "x", "title": "t {escape}"}}\n'
+                    '{"id": "c", "text": "a pair \\ud83d\\ude00 is fine"}\n', encoding="utf-8")
+    arts, bad = read_articles([path], ReadConfig(skip_bad=True))
+    assert [a.id for a in arts] == ["a", "c"] and arts[1].text == "a pair \U0001f600 is fine"
+    assert [(b.line, "the title holds a lone surrogate" in b.reason) for b in bad] == [(2, True)]

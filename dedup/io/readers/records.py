@@ -106,6 +106,7 @@ class _Fields:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON escapes can carry them; UTF-8 cannot encode them
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON line without one holds no surrogate: one search instead of five
 
 
 def _json_type(value: Any) -> str:
@@ -170,7 +171,9 @@ class _Collector:
             for loc, value in items:
                 n_items += 1
                 raw = fallback_id = None
+                escapes = True  # whether the record may hold a lone surrogate (only a JSON escape can make one)
                 if isinstance(value, _Line):
+                    escapes = _SURROGATE_ESCAPE.search(value.raw) is not None
                     value, raw = value.value, (value.raw if self.keep_raw else None)
                 elif isinstance(value, _Named):
                     value, fallback_id = value.value, value.fallback_id
@@ -187,7 +190,7 @@ class _Collector:
                     continue
                 if fields is None:
                     fields = _detect_fields(value, self.config, loc)
-                article = self._article(loc, value, fields, raw, fallback_id)
+                article = self._article(loc, value, fields, raw, fallback_id, escapes)
                 if article is not None:
                     self.count += 1
                     yield article
@@ -225,7 +228,8 @@ class _Collector:
         return str(raw_id)
 
     def _article(
-        self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None, fallback_id: str | None = None
+        self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None, fallback_id: str | None = None,
+        escapes: bool = True,
     ) -> Article | None:
         if fields.text not in record:
             self.reject(
@@ -245,7 +249,8 @@ class _Collector:
         article_id = self._id(loc, record, fields, fallback_id)
         if article_id is None:
             return None
-        for name, value in (("text", text), ("id", article_id), *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date"))):
+        checked = (("text", text), ("id", article_id), *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date")))
+        for name, value in checked if escapes else ():
             bad = _SURROGATE.search(value) if isinstance(value, str) else None
             if bad is not None:
                 self.reject(loc, f"the {name} holds a lone surrogate (\\u{ord(bad.group()):04x} at character {bad.start()}): "
