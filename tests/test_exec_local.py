@@ -135,3 +135,13 @@ def test_local_executor_bands_as_the_banding_module() -> None:
     got = LocalExecutor().lsh_pairs(sig, members, 4, 2, 50)
     expected = lsh_pairs(sig, members, 4, 2, 50)
     assert got[0].tolist() == expected[0].tolist() and got[1] == expected[1] and len(got[0]) > 0
+
+
+def test_the_pool_is_joblibs_own_so_parallel_and_dedup_can_alternate() -> None:
+    """A bare loky pool would lack the temporary-folder manager joblib attaches: its next Parallel would fail."""
+    from joblib import Parallel, delayed
+
+    assert list(imap_tasks(pow, [(2, k) for k in range(6)], n_jobs=2)) == [2**k for k in range(6)]
+    assert Parallel(n_jobs=2)(delayed(pow)(2, k) for k in range(4)) == [1, 2, 4, 8]
+    assert map_chunks(sum, list(range(10)), n_jobs=2, chunk_size=3) == [3, 12, 21, 9]
+    assert Parallel(n_jobs=2)(delayed(pow)(3, k) for k in range(3)) == [1, 3, 9]

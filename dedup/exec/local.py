@@ -72,6 +72,12 @@ def map_chunks(
             if progress is not None:
                 progress(len(chunk))
         return results
+    if backend == "loky":  # the pool imap_tasks uses: one kind of worker pool in a run
+        for chunk, result in zip(chunks, _bounded(func, ((c,) for c in chunks), n_jobs, kwargs)):
+            results.append(result)
+            if progress is not None:
+                progress(len(chunk))
+        return results
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
@@ -122,15 +128,20 @@ def imap_tasks(
 
 
 def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: int, kwargs: dict[str, Any]) -> Iterator[R]:
-    """Tasks on loky's reusable process pool (the one joblib uses), at most ``2 * workers`` submitted and not yet taken."""
+    """Tasks on joblib's reusable loky pool, at most ``2 * workers`` submitted and not yet taken.
+
+    The pool is joblib's own (``get_memmapping_executor``, as ``Parallel``
+    gets it), so joblib used elsewhere in the process finds it as it expects
+    (a bare loky pool lacks the temporary-folder manager joblib attaches).
+    """
     from collections import deque
 
     from joblib import cpu_count
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
     workers = n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
     _quiet_worker_restarts()
-    pool = get_reusable_executor(max_workers=workers)
+    pool = get_memmapping_executor(workers)
     pending: deque = deque()
     try:
         for task in tasks:
