@@ -50,7 +50,7 @@ from ..sketch.features import TOKEN_COLUMNS
 from .score import score_features, story_scores
 from .slots import Slots
 from .window import Columns, Rows, Weights
-from .sparse import l2_rows, pair_dots
+from .sparse import l2_rows, pair_dots, top_per_row
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
 
@@ -302,7 +302,7 @@ class EventTracker:
             if not self.undated:
                 keep &= ~(t_all[r] - t_all[col] > self.window)
             r, col, s = r[keep], col[keep], s[keep]
-            top = _top_per_row(r, col, s, c.neighbours)
+            top = top_per_row(r, col, s, c.neighbours)
             parts.append((r[top], col[top], s[top]))
             step = max(1, min(hi - lo, int(_PRODUCT_ENTRIES * (b - a) / max(prod.nnz, 1))))
             a = b
@@ -422,35 +422,6 @@ class EventTracker:
         pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
         scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
         return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
-
-
-def _top_per_row(r: np.ndarray, col: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
-    """Which entries are among the ``k`` first of their row ``r`` (non-decreasing) by score ``s`` descending, then ``col``.
-
-    The same entries a sort of all of them by ``(r, -s, col)`` would put first
-    in each row, without that sort: a dense day gives millions of entries per
-    chunk, and only the rows holding more than ``k`` are looked at, each with
-    a partition.
-
-    >>> _top_per_row(np.array([0, 0, 0, 1]), np.array([5, 3, 4, 0]), np.array([0.5, 0.9, 0.5, 0.1]), 2).tolist()
-    [False, True, True, True]
-    """
-    n = len(r)
-    take = np.ones(n, dtype=bool)
-    if n == 0:
-        return take
-    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-    ends = np.r_[starts[1:], n]
-    big = np.flatnonzero(ends - starts > k)
-    for a, b in zip(starts[big].tolist(), ends[big].tolist()):
-        v = s[a:b]
-        kth = np.partition(v, len(v) - k)[len(v) - k]  # the k-th largest score of the row
-        chosen = v > kth
-        tied = np.flatnonzero(v == kth)
-        need = k - int(chosen.sum())
-        chosen[tied[np.argsort(col[a:b][tied], kind="stable")[:need]]] = True  # ties: the smallest columns
-        take[a:b] = chosen
-    return take
 
 
 def _top(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:

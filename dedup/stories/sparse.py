@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["canonical", "compact_columns", "l2_rows", "pair_dots"]
+__all__ = ["canonical", "compact_columns", "l2_rows", "pair_dots", "top_per_row"]
 
 
 def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -134,3 +134,32 @@ def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, 
             res[lo + nz] = np.add.reduceat(gathered, ptr[nz])
     out[order] = res
     return out
+
+
+def top_per_row(r: np.ndarray, col: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
+    """Which entries are among the ``k`` first of their row ``r`` (non-decreasing) by score ``s`` descending, then ``col``.
+
+    The same entries a sort of all of them by ``(r, -s, col)`` would put first
+    in each row, without that sort: a dense day gives millions of entries per
+    chunk, and only the rows holding more than ``k`` are looked at, each with
+    a partition.
+
+    >>> top_per_row(np.array([0, 0, 0, 1]), np.array([5, 3, 4, 0]), np.array([0.5, 0.9, 0.5, 0.1]), 2).tolist()
+    [False, True, True, True]
+    """
+    n = len(r)
+    take = np.ones(n, dtype=bool)
+    if n == 0:
+        return take
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    ends = np.r_[starts[1:], n]
+    big = np.flatnonzero(ends - starts > k)
+    for a, b in zip(starts[big].tolist(), ends[big].tolist()):
+        v = s[a:b]
+        kth = np.partition(v, len(v) - k)[len(v) - k]  # the k-th largest score of the row
+        chosen = v > kth
+        tied = np.flatnonzero(v == kth)
+        need = k - int(chosen.sum())
+        chosen[tied[np.argsort(col[a:b][tied], kind="stable")[:need]]] = True  # ties: the smallest columns
+        take[a:b] = chosen
+    return take
