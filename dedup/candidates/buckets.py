@@ -99,6 +99,9 @@ def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tupl
         return empty_pairs(), 0
     m = members[order[_ranges(starts, sizes)]]  # members of shared keys only, bucket after bucket
     del order
+    m, sizes = _distinct_members(m, sizes)
+    if len(sizes) == 0:
+        return empty_pairs(), 0
     starts = np.cumsum(sizes) - sizes
     small = sizes <= max_bucket
     capped = int((~small).sum())
@@ -123,6 +126,29 @@ def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tupl
         keys_out.append(pair_keys(m[left], m[right]))
         lo = hi
     return from_keys(sorted_unique(np.concatenate(keys_out))), capped
+
+
+def _distinct_members(m: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each bucket's members once (they come sorted within a bucket), and the buckets still shared by two.
+
+    An article holding a key several times (the anchors of a repeated
+    paragraph) is one member of its bucket: counted once, it neither makes a
+    small bucket look big (a star instead of all its pairs) nor keeps a
+    bucket of itself alone.
+
+    >>> m, s = _distinct_members(np.array([0, 0, 0, 1, 2, 5, 5, 3, 4]), np.array([5, 2, 2]))
+    >>> m.tolist(), s.tolist()
+    ([0, 1, 2, 3, 4], [3, 2])
+    """
+    bucket = np.repeat(np.arange(len(sizes)), sizes)
+    repeat = np.zeros(len(m), dtype=bool)
+    repeat[1:] = (m[1:] == m[:-1]) & (bucket[1:] == bucket[:-1])
+    if not repeat.any():
+        return m, sizes
+    m, bucket = m[~repeat], bucket[~repeat]
+    sizes = np.bincount(bucket, minlength=len(sizes))
+    shared = sizes >= 2
+    return m[shared[bucket]], sizes[shared]
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
