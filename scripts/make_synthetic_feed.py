@@ -29,6 +29,21 @@ hours after its base; its base is an original among the last
 ``--window`` originals (so copies follow their originals closely, as in a
 real feed). Bases of every kind but ``roundup`` have at least 60 words.
 
+**Large copy families** (``--families MIN,MAX``, e.g. ``10,100``): a second,
+differently built feed. Every original starts a family of MIN to MAX copies
+(log-uniform, so most are small and a few are large), and every copy is its
+original with a share of its body words replaced (``--replace``, default 3%
+or 35%, drawn per copy; a replacement is a dev vocabulary word, frequent
+words more likely): ``truth.kind`` is ``replaced_3`` or ``replaced_35``. The
+copies of about 200 open families are interleaved, each dated 10 minutes to
+36 hours after its original. So almost every article (~97% with the default
+sizes) is a copy, and copies come in families of tens to a hundred: the
+candidate and verification stages meet every member against every other, as
+wire copy reprinted by many outlets does. A 35% copy shares only about a
+quarter of its word 3-grams with its original (and fewer with its 35%
+siblings): a hard case, not necessarily a duplicate under the DUP
+definition; recall is reported per kind.
+
 **Originals.** The first ~20k originals are the dev articles themselves, in
 the order of the dev files (chronological), unchanged: generation 0. Larger
 feeds cycle through the dev articles again as generations 1, 2, …, each
@@ -94,6 +109,13 @@ from _common import load_saudinewsnet, repo_root, saudinewsnet_dir  # noqa: E402
 __all__ = ["KINDS", "DevCorpus", "FeedStats", "generate", "load_dev", "main", "provenance_path"]
 
 KINDS = ("retitled", "trimmed", "extended", "teaser", "roundup", "light_edit", "boilerplate")
+REPLACE_RATES = (0.03, 0.35)
+OPEN_FAMILIES = 200
+
+
+def family_kind(rate: float) -> str:
+    """The ``truth.kind`` of a family copy with ``rate`` of its words replaced: ``replaced_3``, ``replaced_35``."""
+    return f"replaced_{round(rate * 100)}"
 PERIOD_DAYS = 15  # the dev days span 2015-07-21 .. 2015-08-04
 MIN_BASE_WORDS = 60
 ROUNDUP_WORDS = (40, 200)
@@ -209,6 +231,16 @@ class DevCorpus:
         title, text = self.tokens[i]
         perm = self.perm(g)
         return title.render(self.vocab, perm), text.render(self.vocab, perm)
+
+    def replaced(self, g: int, i: int, rate: float, rng: np.random.Generator) -> str:
+        """The body of article ``(g, i)`` with a share ``rate`` of its words replaced by dev vocabulary words."""
+        _, text = self.tokens[i]
+        ids = self.perm(g)[text.ids]
+        hit = rng.random(len(ids)) < rate
+        others = self.class_ids["other"]
+        ranks = np.minimum(len(others) - 1, np.floor(rng.pareto(0.6, int(hit.sum())))).astype(np.int64)  # as random_word
+        ids[hit] = others[ranks]
+        return _Tokens(text.seps, ids).render(self.vocab, None)
 
     def date(self, g: int, i: int) -> datetime:
         return self._date(self.docs[i]) + timedelta(days=self.period_days * g)
@@ -359,6 +391,56 @@ def _records(size: int, corpus: DevCorpus, seed: int, copy_rate: float, window: 
         yield record, [orig.tid]
 
 
+@dataclass
+class _Family:
+    base: _Original
+    left: int  # copies still to write
+
+
+def _family_records(size: int, corpus: DevCorpus, seed: int, families: tuple[int, int], rates: tuple[float, ...],
+                    stats: FeedStats) -> Iterator[tuple[dict, list[str]]]:
+    """Yield ``(record, provenance)`` for ``size`` lines of large copy families (see the module doc)."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng([seed, 1 << 20])
+    n_dev = len(corpus.docs)
+    sources = sorted({d.get("source") or "" for d in corpus.docs} - {""})
+    lo, hi = np.log(families[0]), np.log(families[1] + 1)
+    open_: list[_Family] = []
+    next_orig = 0
+    for pos in range(size):
+        rid = f"n{pos:08d}"
+        if len(open_) >= OPEN_FAMILIES:
+            k = rng.randrange(len(open_))
+            fam = open_[k]
+            base, rate = fam.base, rates[rng.randrange(len(rates))]
+            kind = family_kind(rate)
+            g, i = map(int, base.tid.split(":"))
+            text = corpus.replaced(g, i, rate, nrng)
+            source = rng.choice([s for s in sources if s != base.source] or sources)
+            date = base.date + timedelta(seconds=rng.randint(600, 36 * 3600))
+            fam.left -= 1
+            if not fam.left:
+                open_[k] = open_[-1]
+                open_.pop()
+            stats.copies[kind] = stats.copies.get(kind, 0) + 1
+            yield ({"id": rid, "title": base.title, "text": text, "date": date.strftime(DATE_FMT), "source": source,
+                    "truth": {"base": base.id, "kind": kind}}, [base.tid])
+            continue
+        while True:  # originals with enough words to copy; the others are skipped
+            g, i = divmod(next_orig, n_dev)
+            next_orig += 1
+            if corpus.n_words[i] >= MIN_BASE_WORDS:
+                break
+        title, text = corpus.article(g, i)
+        d = corpus.docs[i]
+        orig = _Original(rid, f"{g}:{i}", title, text, corpus.date(g, i), d.get("source") or "", int(corpus.n_words[i]))
+        open_.append(_Family(orig, int(np.exp(rng.uniform(lo, hi)))))
+        stats.originals += 1
+        stats.generations = g + 1
+        yield ({"id": rid, "title": title, "text": text, "date": orig.date.strftime(DATE_FMT), "source": orig.source,
+                "truth": None}, [orig.tid])
+
+
 def _other(others: deque[_Original], base: _Original, rng: random.Random) -> _Original:
     for _ in range(20):
         other = others[rng.randrange(len(others))]
@@ -376,6 +458,8 @@ def generate(
     window: int = 5000,
     corpus: DevCorpus | None = None,
     period_days: float = PERIOD_DAYS,
+    families: tuple[int, int] | None = None,
+    replace_rates: tuple[float, ...] = REPLACE_RATES,
 ) -> FeedStats:
     """Write a feed of ``size`` lines to ``out`` and its provenance side file.
 
@@ -402,11 +486,14 @@ def generate(
         corpus = DevCorpus(load_dev(data_dir), seed, period_days)
     elif corpus.seed != seed or corpus.period_days != period_days:
         raise ValueError(f"corpus was built with seed {corpus.seed} and period {corpus.period_days}, not {seed} and {period_days}")
-    stats = FeedStats(size, 0, {k: 0 for k in KINDS}, 0, 0.0)
+    kinds = [family_kind(r) for r in replace_rates] if families else KINDS
+    stats = FeedStats(size, 0, {k: 0 for k in kinds}, 0, 0.0)
+    records = (_family_records(size, corpus, seed, families, replace_rates, stats) if families
+               else _records(size, corpus, seed, copy_rate, window, stats))
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as f, open(provenance_path(out), "w", encoding="utf-8") as p:
-        for record, prov in _records(size, corpus, seed, copy_rate, window, stats):
+        for record, prov in records:
             f.write(encoder.encode(record))
             f.write("\n")
             p.write(f"{record['id']}\t{' '.join(prov)}\n")
@@ -424,7 +511,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=5000, help="copies take their base among this many recent originals")
     parser.add_argument("--period-days", type=float, default=PERIOD_DAYS,
                         help="days between the starts of two generations (15: end to end; 1: 1M articles over ~7 weeks)")
+    parser.add_argument("--families", default=None, metavar="MIN,MAX",
+                        help="the large-family feed: every original gets MIN..MAX copies with words replaced (e.g. 10,100)")
+    parser.add_argument("--replace", default=",".join(str(r) for r in REPLACE_RATES), metavar="R[,R...]",
+                        help="with --families: shares of words a copy has replaced, one drawn per copy (default 0.03,0.35)")
     args = parser.parse_args(argv)
+    families = rates = None
+    try:
+        if args.families:
+            families = tuple(int(x) for x in args.families.split(","))
+        rates = tuple(float(x) for x in args.replace.split(","))
+    except ValueError:
+        parser.error("--families takes MIN,MAX (integers) and --replace rates (numbers)")
+    if families is not None and (len(families) != 2 or not 1 <= families[0] <= families[1]):
+        parser.error("--families takes MIN,MAX with 1 <= MIN <= MAX")
+    if not rates or not all(0 < r < 1 for r in rates):
+        parser.error("--replace rates must be in (0, 1)")
     if args.size < 1:
         parser.error("--size must be >= 1")
     if not 0 <= args.copy_rate < 1:
@@ -435,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.period_days <= 0:
         parser.error("--period-days must be > 0")
-    stats = generate(args.size, args.out, data, args.seed, args.copy_rate, args.window, period_days=args.period_days)
+    stats = generate(args.size, args.out, data, args.seed, args.copy_rate, args.window, period_days=args.period_days,
+                     families=families, replace_rates=rates)
     print(
         f"wrote {stats.size} lines to {args.out} ({stats.originals} originals in {stats.generations} generation(s), "
         f"{sum(stats.copies.values())} injected copies {stats.copies}) and {provenance_path(args.out)} in {stats.seconds} s"

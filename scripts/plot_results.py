@@ -52,9 +52,14 @@ def plot_scale(plt, data: dict) -> None:
     ok = [r for r in runs if r.get("status") == "ok"]
     failed = [r for r in runs if r.get("status") != "ok"]
     commit = (data["run"]["git"]["commit"] or "")[:8]
+    generators = list(dict.fromkeys(r.get("generator", "plain") for r in ok))
+
+    def of(g: str) -> list[dict]:
+        return [r for r in ok if r.get("generator", "plain") == g]
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([r["size"] for r in ok], [r["articles_per_second"] for r in ok], "o-", label="finished")
+    for g in generators:
+        ax.plot([r["size"] for r in of(g)], [r["articles_per_second"] for r in of(g)], "o-", label=f"{g} feed")
     for r in ok:
         ax.annotate(f"{r['seconds_per_1k_articles']:.2f} s/1k", (r["size"], r["articles_per_second"]), textcoords="offset points", xytext=(4, 6), fontsize=8)
     for r in failed:
@@ -72,7 +77,8 @@ def plot_scale(plt, data: dict) -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([r["size"] for r in ok], [r["peak_rss_mib"] / 1024 for r in ok], "o-", label="finished (peak RSS)")
+    for g in generators:
+        ax.plot([r["size"] for r in of(g)], [r["peak_rss_mib"] / 1024 for r in of(g)], "o-", label=f"{g} feed (peak RSS)")
     for r in ok:
         ax.annotate(f"{r['peak_rss_mib'] / 1024:.1f} GiB", (r["size"], r["peak_rss_mib"] / 1024), textcoords="offset points", xytext=(4, -12), fontsize=8)
     for r in failed:

@@ -35,17 +35,17 @@ def _met(*checks: tuple[Any, float]) -> str:
     return "met" if ok else "not met"
 
 
-def _scale_notes(sc: dict) -> list[str]:
-    """Growth and recall of the largest finished run, in words (from the file, never typed in)."""
-    ok = [r for r in sc.get("runs", []) if r.get("status") == "ok"]
+def _scale_notes(sc: dict, generator: str) -> list[str]:
+    """Growth and recall of one generator's largest finished run, in words (from the file, never typed in)."""
+    ok = [r for r in sc.get("runs", []) if r.get("status") == "ok" and r.get("generator", "plain") == generator]
     if len(ok) < 2:
         return []
     a, b = ok[0], ok[-1]
     marginal = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 1024 / (b["size"] - a["size"])
     rec = _get(b, "quality", "recall", "all", "recall", default=None)
-    sc_ = sc.get("scaling") or {}
+    sc_ = _get(sc, "feeds", generator, "scaling", default=None) or sc.get("scaling") or {}
     return [
-        f"From {a['size']:,} to {b['size']:,} articles the time grows with exponent {sc_.get('time_exponent')} "
+        f"`{generator}`: from {a['size']:,} to {b['size']:,} articles the time grows with exponent {sc_.get('time_exponent')} "
         f"(1 = linear) and the peak RSS by {marginal:.1f} KiB per extra article (the feed streams through; "
         f"text and verification features wait on disk). Recall of the injected copies at {b['size']:,}: {rec}. "
         f"Load average before the largest run: {b.get('load_average_before')} (2 cores).",
@@ -106,20 +106,24 @@ def section() -> str:
         ]
     sc = _load("bench_scale")
     if sc:
+        feeds = sc.get("feeds") or {"plain": {"verdict": sc.get("verdict")}}
         rows = [
-            f"| {r['size']:,} | {r.get('wall_seconds')} | {r.get('seconds_per_1k_articles', 'n/a')} | "
-            f"{round(r.get('peak_rss_mib', 0) / 1024, 2)} | {r.get('status')} |"
+            f"| {r.get('generator', 'plain')} | {r['size']:,} | {r.get('wall_seconds')} | {r.get('seconds_per_1k_articles', 'n/a')} | "
+            f"{round(r.get('peak_rss_mib', 0) / 1024, 2)} | {_get(r, 'quality', 'recall', 'all', 'recall', default='n/a')} | {r.get('status')} |"
             for r in sc.get("runs", [])
         ]
+        verdicts = "; ".join(f"`{g}` {f.get('verdict')}" + (f" (speed issue: {f['verdict_speed_issue']})" if f.get("verdict_speed_issue") else "")
+                             for g, f in feeds.items())
         lines += [
-            f"**Scale** (`scripts/bench_scale.py` on synthetic feeds built from dev text with injected copies, "
-            f"`results/scale_*.png`, commit {_commit(sc)}): {sc.get('verdict')}.",
+            f"**Scale** (`scripts/bench_scale.py` on two synthetic feeds built from dev text: `plain`, injected copies of seven "
+            f"kinds, and `families`, 10–100 copies per original with 3% or 35% of the words replaced; "
+            f"{_get(sc, 'config', 'dedup_options', default='--jobs 1')}; `results/scale_*.png`, commit {_commit(sc)}): {verdicts}.",
             "",
-            "| articles | wall s | s per 1k | peak RSS GiB | status |",
-            "|---:|---:|---:|---:|---|",
+            "| feed | articles | wall s | s per 1k | peak RSS GiB | recall | status |",
+            "|---|---:|---:|---:|---:|---:|---|",
             *rows,
             "",
-            *_scale_notes(sc),
+            *(line for g in feeds for line in _scale_notes(sc, g)),
         ]
     rc, br = _load("repeats_calibration"), _load("bench_repeats")
     if rc or br:
