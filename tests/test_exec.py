@@ -39,6 +39,14 @@ def feed() -> list[Article]:
     return arts
 
 
+@pytest.fixture(autouse=True)
+def small_verify_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate pairs verified 3 at a time, so that workers verify too (a real feed: 100k pairs a chunk)."""
+    import dedup.flows.dedupe as flow
+
+    monkeypatch.setattr(flow, "_VERIFY_CHUNK", 3)
+
+
 def decisions(runtime: Runtime) -> tuple[list[dict], list[dict], np.ndarray]:
     result = dedupe(feed(), DedupConfig(), runtime=runtime)
     return list(decision_rows(result)), list(pair_rows(result)), result.boilerplate_removed
@@ -51,9 +59,18 @@ def test_the_feed_has_boilerplate_and_copies() -> None:
     assert {r["status"] for r in rows} == {"kept", "duplicate", "skipped"}
 
 
-def test_two_joblib_workers_decide_as_one_process() -> None:
+def test_two_joblib_workers_decide_as_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
     rows, pairs, removed = decisions(Runtime(chunk_size=4))
+    mapped: list[str] = []
+    real = LocalExecutor.map_chunks
+
+    def spy(self, func, items, **kwargs):  # noqa: ANN001, ANN202
+        mapped.append(f"{func.__name__}:{len(items)}")
+        return real(self, func, items, **kwargs)
+
+    monkeypatch.setattr(LocalExecutor, "map_chunks", spy)
     j_rows, j_pairs, j_removed = decisions(Runtime(chunk_size=4, n_jobs=2))
+    assert any(m.startswith("_verify_chunk:") and int(m.split(":")[1]) > 3 for m in mapped)  # the pairs went to workers
     assert j_removed.tolist() == removed.tolist()
     assert j_rows == rows and j_pairs == pairs
 

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -146,3 +147,33 @@ def test_estimated_containment_tracks_exact() -> None:
     sig, h, o = _sigs(texts, num_perm=256)
     est = estimated_containment(sig, np.diff(o), np.array([[0, 1], [0, 2]]))
     assert est[0] > 0.7 and est[1] < 0.1
+
+
+def test_a_sealed_feature_store_pickles_as_its_files(tmp_path) -> None:
+    """A worker gets the paths and offsets and reads the same rows; an unsealed store refuses to travel."""
+    import pickle
+
+    from dedup.sketch.features import Features, FeatureStore
+
+    f = Features(np.array([1, 2, 3], np.uint32), np.array([0, 2, 3]), np.array([5, 6], np.uint32),
+                 np.array([1, 2], np.uint32), np.array([0, 1, 2]), np.array([7, 8, 9], np.uint32), np.array([0, 1, 3]))
+    store = FeatureStore(tmp_path)
+    store.append(f)
+    store.append(f)
+    with pytest.raises(TypeError, match="sealed"):
+        pickle.dumps(store)
+    want = store.gather(np.array([3, 0, 1]))
+    copy = pickle.loads(pickle.dumps(store))
+    got = copy.gather(np.array([3, 0, 1]))
+    assert got.shingles.tolist() == want.shingles.tolist() and got.counts.tolist() == want.counts.tolist()
+    assert copy.gather_kgrams(np.array([1]))[0].tolist() == [7, 8, 9][1:]
+    fds = list(copy._fds.values())
+    del copy, got
+    import gc
+
+    gc.collect()
+    for fd in fds:  # the copy's own descriptors are closed with it (a number may be reused, never for the store's files)
+        link = f"/proc/self/fd/{fd}"
+        assert not (os.path.exists(link) and os.readlink(link).startswith(str(tmp_path)))
+    assert store.gather(np.array([0])).shingles.tolist() == [1, 2]
+    store.close()

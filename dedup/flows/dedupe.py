@@ -25,7 +25,7 @@ from ..results import DUPLICATE, DedupResult, Progress
 from ..runtime import Runtime
 from ..store.spill import temporary_space
 from ..types import Article, ArticleTable, BadRecord
-from ..verify import NONE, FeatureSource, PairScores, decide, fit_idf, score_pairs
+from ..verify import NONE, FeatureSource, Idf, PairScores, decide, fit_idf, score_pairs
 from .prepare import prepare_stream
 from .timer import StageTimer
 
@@ -128,8 +128,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             # IDF, and the sparse matrices that fit it (SciPy, ~0.25 s to import), are not needed.
             idf = fit_idf(feed.store) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
-            scores = score_pairs(source, pairs, digest, idf)
-            rel, scores = judge(pairs, scores)
+            rel, scores = verify_pairs(executor, pairs, source, digest, idf, judge)
             keep_edge = rel != NONE
             rep_pairs = pairs[keep_edge]
             edge_scores = scores.take(keep_edge)
@@ -235,7 +234,7 @@ def pair_features(
         scored = score_pairs(feed.store, rep_pairs[ok], feed.digest[feed.rep_pos], fit_idf(feed.store))
         from ..verify.decision import KNOWN
 
-        x = decision_features(feed.store, rep_pairs[ok], scored, feed.table, feed.rep_pos, KNOWN)
+        x = decision_features(feed.store, rep_pairs[ok], scored, feed.table.source_codes, feed.table.times, feed.rep_pos, KNOWN)
         feed.store.close()
     out = [np.zeros(len(pairs)) for _ in range(4)] + [np.zeros(len(pairs), dtype=bool)] + \
         [np.zeros(len(pairs)) for _ in range(5)]
@@ -246,15 +245,40 @@ def pair_features(
     return PairScores(*out), features, ok
 
 
+_VERIFY_CHUNK = 100_000  # pairs per task when verification is spread over workers
+
+
+def verify_pairs(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
+                 idf: Idf | None, judge: Judge) -> tuple[np.ndarray, PairScores]:
+    """Scores and relation of every pair, in chunks over ``executor``'s workers when there are many.
+
+    Every pair is scored and judged on its own (the chunks change nothing but
+    where the work runs), so the result is the same whatever the job count.
+    Workers read the feature store's files, so chunks go to them only when
+    they share this machine's disk.
+    """
+    if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
+        return _verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge)
+    parts = executor.map_chunks(_verify_chunk, pairs, chunk_size=_VERIFY_CHUNK, source=source, digest=digest, idf=idf, judge=judge)
+    return np.concatenate([rel for rel, _ in parts]), PairScores.concat([sc for _, sc in parts])
+
+
+def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
+                  judge: Judge) -> tuple[np.ndarray, PairScores]:
+    return judge(pairs, score_pairs(source, pairs, digest, idf))
+
+
 class Judge:
     """The decision on scored pairs of ``source`` rows: the learned model's, or the rule's (``config.verify.decision``).
 
     ``row_pos`` maps a row of ``source`` to its position in ``table`` (for
-    the source and date of each article).
+    the source and date of each article). Holds arrays only, so it can be
+    sent to a worker.
     """
 
     def __init__(self, source: FeatureSource, table: ArticleTable, row_pos: np.ndarray, config: DedupConfig) -> None:
-        self.source, self.table, self.row_pos, self.config = source, table, row_pos, config.verify
+        self.source, self.row_pos, self.config = source, row_pos, config.verify
+        self.sources, self.times = table.source_codes, table.times
 
     def __call__(self, pairs: np.ndarray, scores: PairScores) -> tuple[np.ndarray, PairScores]:
         """Relation codes ``(m,)``, and the scores with the probability of each pair (model only)."""
@@ -263,14 +287,15 @@ class Judge:
         from ..verify.decision import load_model, relations
 
         model = load_model(self.config.model)
-        prob = model.probability(decision_features(self.source, pairs, scores, self.table, self.row_pos, model.features))
+        prob = model.probability(decision_features(self.source, pairs, scores, self.sources, self.times, self.row_pos,
+                                                   model.features))
         threshold = self.config.min_probability or model.threshold
         return relations(scores, prob, threshold), scores.with_probability(prob)
 
 
-def decision_features(source: FeatureSource, pairs: np.ndarray, scores: PairScores, table: ArticleTable,
+def decision_features(source: FeatureSource, pairs: np.ndarray, scores: PairScores, sources: np.ndarray, times: np.ndarray,
                       row_pos: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """The decision features ``names`` of scored pairs of ``source`` rows (``row_pos``: row → table position).
+    """The decision features ``names`` of scored pairs of ``source`` rows (``row_pos``: row → position in ``sources``/``times``).
 
     Passages are aligned only when ``names`` asks for alignment features.
     """
@@ -285,5 +310,5 @@ def decision_features(source: FeatureSource, pairs: np.ndarray, scores: PairScor
         aligned = Aligned(np.where(i_short, al.share_ij, al.share_ji), np.where(i_short, al.share_ji, al.share_ij),
                           al.longest.astype(np.float64))
     pos = row_pos[pairs] if len(pairs) else np.zeros((0, 2), np.int64)
-    context = PairContext.of(table.source_codes, table.times, pos)
+    context = PairContext.of(sources, times, pos)
     return feature_matrix(scores, context, aligned, names)

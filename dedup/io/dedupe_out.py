@@ -43,10 +43,10 @@ from ..errors import ConfigError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
 from .dedupe_report import write_dedupe_report
-from .dedupe_rows import decision_rows, pair_rows
+from .dedupe_rows import decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
-from .writers import atomic_open, json_line, write_json, write_jsonl
+from .writers import atomic_open, json_line, write_json, write_jsonl, write_lines
 
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
 __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
@@ -157,7 +157,7 @@ def write_dedupe_outputs(
         else:
             _write_unique(out / "unique.jsonl", records.lines() if isinstance(records, RecordSpool) else records, result.status)
             write_jsonl(out / "decisions.jsonl", decisions)
-            write_jsonl(out / "pairs.jsonl", pair_rows(result))
+            write_lines(out / "pairs.jsonl", pair_lines(result))
         if report:
             write_dedupe_report(out / "report.html", result, records, inputs)
         info = summary(result, inputs, read)

@@ -11,6 +11,7 @@ feed the JSONL and Parquet writers (:mod:`dedup.io.dedupe_out`), the page
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +20,10 @@ import numpy as np
 from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, SKIPPED, STATUS, DedupResult
 from ..verify import CONTAINED, RELATIONS
 
-__all__ = ["KEEP_WORDS", "decision_rows", "pair_rows"]
+__all__ = ["KEEP_WORDS", "decision_rows", "pair_lines", "pair_rows"]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 KEEP_WORDS = {  #: each --keep policy, as the reasons say it
     "earliest": "the earliest date",
     "longest": "the longest text",
@@ -112,18 +114,67 @@ def _containers(result: DedupResult) -> dict[int, list[int]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+_PAIR_BLOCK = 100_000
+_PAIR_KEYS = ("jaccard", "containment_1_in_2", "containment_2_in_1", "cosine", "probability")
+
+
+def pair_lines(result: DedupResult) -> Iterator[str]:
+    """:func:`pair_rows` as the lines ``write_jsonl`` would write, byte for byte, without a dict and an encoder call per edge.
+
+    A feed of large copy families has millions of edges: the scores are
+    formatted a block at a time (JSON writes a float as its ``repr``) and
+    each id is encoded once. An edge whose id holds a lone surrogate goes
+    through :func:`~dedup.io.writers.json_line` (which escapes the whole line).
+    """
+    from .writers import json_line
+
+    s = result.pair_scores
+    cols = [s.jaccard, s.contain_ij, s.contain_ji, s.cosine]
+    ids: dict[int, str | None] = {}
+
+    def encoded(pos: int) -> str | None:
+        if pos not in ids:
+            name = result.name(pos)
+            ids[pos] = None if _SURROGATE.search(name) else json_line(name)[:-1]
+        return ids[pos]
+
+    relation = {code: json_line(name)[:-1] for code, name in RELATIONS.items()}
+    for lo in range(0, len(result.pairs), _PAIR_BLOCK):
+        hi = lo + _PAIR_BLOCK
+        block = result.pairs[lo:hi].tolist()
+        values = [[_num(x) for x in c[lo:hi].tolist()] for c in cols]
+        prob = ["null"] * len(block) if s.probability is None else [_num(x) for x in s.probability[lo:hi].tolist()]
+        rels = result.pair_relation[lo:hi].tolist()
+        for m, (i, j) in enumerate(block):
+            a, b = encoded(i), encoded(j)
+            if a is None or b is None:
+                yield json_line(_pair_row(result, lo + m, i, j))
+                continue
+            yield (f'{{"id1":{a},"id2":{b},"relation":{relation[rels[m]]},"jaccard":{values[0][m]},'
+                   f'"containment_1_in_2":{values[1][m]},"containment_2_in_1":{values[2][m]},"cosine":{values[3][m]},'
+                   f'"probability":{prob[m]}}}\n')
+
+
+def _num(x: float) -> str:
+    """A score as JSON writes :func:`_r` of it."""
+    return "null" if x != x else repr(round(x, 4))
+
+
 def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
-    s = result.pair_scores
-    name = result.name
     for m, (i, j) in enumerate(result.pairs.tolist()):
-        yield {
-            "id1": name(i),
-            "id2": name(j),
-            "relation": RELATIONS[int(result.pair_relation[m])],
-            "jaccard": _r(s.jaccard[m]),
-            "containment_1_in_2": _r(s.contain_ij[m]),
-            "containment_2_in_1": _r(s.contain_ji[m]),
-            "cosine": _r(s.cosine[m]),
-            "probability": None if s.probability is None else _r(s.probability[m]),
-        }
+        yield _pair_row(result, m, i, j)
+
+
+def _pair_row(result: DedupResult, m: int, i: int, j: int) -> dict[str, Any]:
+    s = result.pair_scores
+    return {
+        "id1": result.name(i),
+        "id2": result.name(j),
+        "relation": RELATIONS[int(result.pair_relation[m])],
+        "jaccard": _r(s.jaccard[m]),
+        "containment_1_in_2": _r(s.contain_ij[m]),
+        "containment_2_in_1": _r(s.contain_ji[m]),
+        "cosine": _r(s.cosine[m]),
+        "probability": None if s.probability is None else _r(s.probability[m]),
+    }

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl"]
+__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl", "write_lines"]
 
 _MODES = ("w", "wt", "wb")
 
@@ -129,6 +129,20 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) ->
     with atomic_open(path) as out:
         for row in rows:
             out.write(json_line(row))
+            count += 1
+    return count
+
+
+def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
+    """Write lines that are already JSON (each ending in a newline, as :func:`json_line` makes them), atomically.
+
+    Returns:
+        The number of lines written.
+    """
+    count = 0
+    with atomic_open(path) as out:
+        for line in lines:
+            out.write(line)
             count += 1
     return count
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import os
+import weakref
 
 import numpy as np
 
@@ -260,6 +261,10 @@ class FeatureStore:
     (4, [3, 1, 2], [0, 1, 3], [2, 1])
     >>> k[0].tolist(), k[1].tolist()
     ([8, 9, 7], [0, 2, 3])
+
+    Once sealed (after the first read) a store pickles as its paths and
+    offsets, so worker processes on this machine read the same files (each
+    copy opens its own descriptors, closed when it is collected).
     """
 
     def __init__(self, directory: str | Path) -> None:
@@ -285,6 +290,18 @@ class FeatureStore:
         else:
             features.kgrams.astype(np.uint32, copy=False).tofile(self._handles["kgrams"])
             self._lengths[2].append(np.diff(features.kgram_offsets))
+
+    def __getstate__(self) -> dict:
+        if self._offsets is None:
+            raise TypeError(f"FeatureStore {self.directory}: only a sealed store (read from once) can be sent to a worker")
+        return {"directory": self.directory, "paths": self._paths, "offsets": self._offsets, "kgrams_missing": self._kgrams_missing}
+
+    def __setstate__(self, state: dict) -> None:
+        self.directory, self._paths, self._offsets = state["directory"], state["paths"], state["offsets"]
+        self._kgrams_missing = state["kgrams_missing"]
+        self._handles, self._lengths = {}, ([], [], [])
+        self._fds = {name: os.open(path, os.O_RDONLY) for name, path in self._paths.items()}
+        weakref.finalize(self, _close_fds, self._fds)
 
     def _sealed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Offsets of every kind; the first call closes the files for writing and opens them for reading."""
@@ -380,6 +397,11 @@ class FeatureStore:
         """Close the files (they go with their directory)."""
         for handle in self._handles.values():
             handle.close()
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds = {}
+        _close_fds(self._fds)
+
+
+def _close_fds(fds: dict[str, int]) -> None:
+    """Close and forget the descriptors (the dict is the store's own: a second call finds nothing to close)."""
+    for fd in fds.values():
+        os.close(fd)
+    fds.clear()

@@ -20,6 +20,7 @@ else is not a duplicate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
@@ -200,6 +201,15 @@ class PairScores:
 
     def with_probability(self, probability: np.ndarray) -> "PairScores":
         return replace(self, probability=probability)
+
+    @classmethod
+    def concat(cls, parts: Sequence["PairScores"]) -> "PairScores":
+        """The scores of several runs of pairs, one after the other (a field is None when any part lacks it)."""
+        def join(name: str) -> np.ndarray | None:
+            arrays = [getattr(p, name) for p in parts]
+            return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+        return cls(*(join(f.name) for f in fields(cls)))
 
     def take(self, keep: np.ndarray) -> "PairScores":
         """The scores of the pairs selected by ``keep`` (a mask or positions)."""
