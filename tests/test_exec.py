@@ -161,3 +161,22 @@ def test_stories_on_an_existing_cluster_equal_local() -> None:
         remote = _stories(Runtime(chunk_size=4, dask_address=cluster.scheduler_address))
     assert remote == local
     assert _stories(Runtime(chunk_size=4, n_jobs=2)) == local
+
+
+def test_verification_on_workers_with_a_history_index_decides_as_one_process(tmp_path: Path) -> None:
+    """With an index the pairs name stored and new articles together (one joined source): workers read both."""
+    from dedup.store.history import open_index
+
+    arts = feed()
+    runs = []
+    for jobs in (1, 2):
+        location = str(tmp_path / f"h{jobs}.db")
+        for part in (arts[:7], arts[7:]):  # the second feed meets the first one's copies in the index
+            idx = open_index(location, DedupConfig())
+            try:
+                result = dedupe(part, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=jobs), index=idx)
+            finally:
+                idx.close()
+        runs.append((list(decision_rows(result)), list(pair_rows(result))))
+    assert runs[0] == runs[1]
+    assert sum(r["status"] == "duplicate" for r in runs[0][0]) >= 3

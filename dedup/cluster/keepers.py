@@ -9,7 +9,6 @@ not cause the longer piece that holds it to be dropped); among the rest the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,11 +16,8 @@ from ..config import DedupConfig
 from ..results import DUPLICATE, KEEP_BY_POLICY, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED
 
 from ..types import ArticleTable
-from ..verify import CONTAINED, EXACT, NEAR, NONE, FeatureSource, PairScores, score_pairs
+from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores
 from .groups import choose_keepers, duplicate_groups, star_groups
-
-if TYPE_CHECKING:
-    from ..verify import Idf
 
 __all__ = ["assign_groups", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
 
@@ -95,15 +91,13 @@ def explain_drops(
     status: np.ndarray,
     keeper: np.ndarray,
     rep_of: np.ndarray,
-    store: FeatureSource,
-    rep_digest: np.ndarray,
-    idf: Idf | None,
-    judge: Callable[[np.ndarray, PairScores], tuple[np.ndarray, PairScores]],
+    verify: Callable[[np.ndarray], tuple[np.ndarray, PairScores]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relation and scores (jaccard, containment, cosine, probability) of every duplicate against its keeper.
 
-    ``judge`` is the run's decision (the orchestrator's ``Judge``); the
-    probability is NaN under the rule, and 1 for exact copies.
+    ``verify`` scores and judges pairs of representatives as the run's
+    verification does (the orchestrator's ``verify_pairs``); the probability
+    is NaN under the rule, and 1 for exact copies.
     """
     n = len(status)
     dup = np.flatnonzero(status == DUPLICATE)
@@ -115,7 +109,7 @@ def explain_drops(
     scores[dup[same]] = 1.0
     if (~same).any():
         d = dup[~same]
-        krel, ks = judge(kp[~same], score_pairs(store, kp[~same], rep_digest, idf))
+        krel, ks = verify(kp[~same])
         # A member linked through others may miss the decision against the keeper itself.
         fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
         relation[d] = np.where(krel == NONE, fallback, krel)

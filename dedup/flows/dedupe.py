@@ -140,7 +140,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             reasons = keep_reasons(status, group, keeper, table, config)
 
         with timer("explain"):
-            relation, score_arr = explain_drops(status, keeper, rep_of, source, digest, idf, judge)
+            relation, score_arr = explain_drops(status, keeper, rep_of,
+                                                lambda kp: verify_pairs(executor, kp, source, digest, idf, judge))
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
 
         refs, counts = None, {}

@@ -115,7 +115,6 @@ def _containers(result: DedupResult) -> dict[int, list[int]]:
 
 
 _PAIR_BLOCK = 100_000
-_PAIR_KEYS = ("jaccard", "containment_1_in_2", "containment_2_in_1", "cosine", "probability")
 
 
 def pair_lines(result: DedupResult) -> Iterator[str]:
