@@ -59,8 +59,10 @@ def test_bucket_pairs_table(keys, members, cap, expected, capped) -> None:
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("sorted_members", [True, False], ids=["members-ascending", "members-shuffled"])
 @pytest.mark.parametrize("batch", [1_000_000, 3], ids=["one-batch", "many-batches"])
-def test_bucket_pairs_match_the_reference(monkeypatch, seed, sorted_members, batch) -> None:
+@pytest.mark.parametrize("part", [1 << 22, 40], ids=["one-part", "parts-by-key"])
+def test_bucket_pairs_match_the_reference(monkeypatch, seed, sorted_members, batch, part) -> None:
     monkeypatch.setattr(buckets_module, "_PAIRS_PER_BATCH", batch)
+    monkeypatch.setattr(buckets_module, "_KEYS_PER_PART", part)  # 300 keys in 8 parts by their top 3 bits
     rng = np.random.default_rng(seed)
     n = 300
     members = np.sort(rng.integers(0, 80, n)) if sorted_members else rng.integers(0, 80, n)

@@ -71,6 +71,7 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
 
 
 _PAIRS_PER_BATCH = 1_000_000  # pairs expanded at once before they are deduplicated
+_KEYS_PER_PART = 1 << 22  # keys sorted at once: larger inputs are split by key (a hash) into parts of about this many
 
 
 def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
@@ -80,8 +81,30 @@ def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tupl
     by two or more are kept past the sort (most anchors are held by one
     article), and the buckets are expanded into pairs a batch at a time,
     each batch deduplicated before the next (two near copies share dozens of
-    anchors, so the raw expansion repeats pairs many times).
+    anchors, so the raw expansion repeats pairs many times). More than
+    :data:`_KEYS_PER_PART` keys (the anchors of a large feed: tens of
+    millions) are split by their top bits, and each part is sorted on its
+    own: a bucket lies in one part, so the pairs are the same, and the sort's
+    working arrays are those of one part, not of every key.
     """
+    if len(keys) < 2:
+        return empty_pairs(), 0
+    parts = -(-len(keys) // _KEYS_PER_PART)
+    if parts > 1 and keys.dtype == np.uint64:
+        bits = int(parts - 1).bit_length()  # 2**bits parts by the top bits
+        top = (keys >> np.uint64(64 - bits)).astype(np.int64)
+        found, capped = [], 0
+        for part in range(1 << bits):
+            at = np.flatnonzero(top == part)
+            p, c = _bucket_pairs(keys[at], members[at], max_bucket)
+            found.append(pair_keys(p[:, 0], p[:, 1]))
+            capped += c
+        del top
+        return from_keys(sorted_unique(np.concatenate(found))), capped
+    return _bucket_pairs(keys, members, max_bucket)
+
+
+def _bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
     if len(keys) < 2:
         return empty_pairs(), 0
     ordered = len(members) < 2 or bool(np.all(members[1:] >= members[:-1]))

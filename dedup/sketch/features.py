@@ -237,7 +237,8 @@ class Features:
 
 
 _FILES = ("shingles", "tokens", "counts", "kgrams")
-_GAP = 4096  # values (16 KB): rows closer than this are read together
+_GAP = 4096  # values (16 KB): rows closer than this (and than their mean length) are read together
+_MIN_GAP = 64
 
 
 class FeatureStore:
@@ -327,16 +328,20 @@ class FeatureStore:
     def _read(self, name: str, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The values of rows given by ``starts`` (ascending) and ``lengths``: ``(flat, offsets)``.
 
-        Rows closer than :data:`_GAP` values apart are read with one
-        ``pread``; nothing is mapped, so only the values read are held.
+        Rows closer than :data:`_GAP` values apart, and than the mean
+        length of the rows asked for, are read with one ``pread`` (so at
+        most about twice the values wanted are read: scattered rows of a
+        large store are not read with everything between them); nothing is
+        mapped, so only the values read are held.
         """
         offsets = np.zeros(len(starts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         if offsets[-1] == 0:
             return np.zeros(0, dtype=np.uint32), offsets
+        gap = min(_GAP, max(_MIN_GAP, int(offsets[-1]) // len(starts)))
         ends = starts + lengths
         new_run = np.ones(len(starts), dtype=bool)
-        new_run[1:] = starts[1:] - np.maximum.accumulate(ends)[:-1] > _GAP
+        new_run[1:] = starts[1:] - np.maximum.accumulate(ends)[:-1] > gap
         firsts = np.flatnonzero(new_run)
         run_start = starts[firsts]
         run_end = np.maximum.reduceat(ends, firsts)
