@@ -50,3 +50,15 @@ def test_missing_scores_are_null_and_blocks_join_seamlessly(monkeypatch: pytest.
     monkeypatch.setattr(rows, "_PAIR_BLOCK", 2)  # several blocks, one of them short
     _same(result)
     assert any('"cosine":null' in line for line in pair_lines(result))
+
+
+def test_scores_are_formatted_as_json_writes_them_rounded() -> None:
+    """The looked-up strings equal ``json(round(x, 4))`` for every kind of value, ties and edges included."""
+    from dedup.io.dedupe_rows import _num, _nums
+
+    rng = np.random.default_rng(0)
+    ties = (np.arange(0, 10000) + 0.5) / 10000  # x·10^4 at (or a rounding away from) a half
+    values = np.concatenate([rng.random(20000), ties, np.nextafter(ties, 0), np.nextafter(ties, 1),
+                             [0.0, -0.0, 1.0, np.nan, 1.00005, 2.5, -0.3, 1e-9, 0.99995, 0.00005, np.inf]])
+    assert _nums(values) == [_num(float(v)) for v in values]
+    assert _nums(np.array([-0.0, np.nan, 0.12345]))[:2] == ["-0.0", "null"]

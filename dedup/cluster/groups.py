@@ -179,15 +179,27 @@ def star_groups(
     [0, 0, 2]
     """
     keep = relation != 0
-    pairs, relation, cij, cji, strength = pairs[keep], relation[keep], contain_ij[keep], contain_ji[keep], strength[keep]
-    # adjacency: for each article, its edges sorted by strength (desc), then neighbour
-    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    if not keep.all():  # the flow passes verified edges only: no copy of millions of them then
+        pairs, relation, contain_ij, contain_ji, strength = (pairs[keep], relation[keep], contain_ij[keep],
+                                                             contain_ji[keep], strength[keep])
+    del keep
+    # adjacency: for each article, its edges sorted by strength (desc), then neighbour; positions in
+    # 32 bits when they fit (a feed of large copy families has tens of millions of edge ends)
+    pos = np.int32 if n < 2**31 else np.int64
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(pos, copy=False)
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(pos, copy=False)
     # "a inside b": a is the contained side of a CONTAINED edge
-    inside = np.concatenate([(relation == CONTAINED) & (cij >= cji), (relation == CONTAINED) & (cji > cij)])
+    contained = relation == CONTAINED
+    inside = np.concatenate([contained & (contain_ij >= contain_ji), contained & (contain_ji > contain_ij)])
+    del contained
     st = np.concatenate([strength, strength])
-    order = np.lexsort((b, -st, a))
-    a, b, inside = a[order], b[order], inside[order]
+    np.negative(st, out=st)  # strongest first
+    order = np.lexsort((b, st, a))
+    del st
+    a = a[order]
+    b = b[order]
+    inside = inside[order]
+    del order
     starts = np.searchsorted(a, np.arange(n + 1))
     key = np.where(np.isnan(priority), np.inf, priority)
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()

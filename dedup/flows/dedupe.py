@@ -133,6 +133,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             rep_pairs = pairs[keep_edge]
             edge_scores = scores.take(keep_edge)
             edge_rel = rel[keep_edge]
+            del rel, scores, keep_edge  # every candidate's scores (~90 bytes a pair): only the edges go on
 
         with timer("cluster"):
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
