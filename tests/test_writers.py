@@ -157,3 +157,19 @@ def test_parent_directories_are_created(tmp_path: Path, write: Callable[[Path], 
     write(path)
     assert path.is_file()
     assert os.listdir(path.parent) == ["out.json"]
+
+
+def test_write_lines_writes_the_lines_as_given_atomically(tmp_path: Path) -> None:
+    from dedup.io.writers import write_lines
+
+    path = tmp_path / "out" / "x.jsonl"
+    assert write_lines(path, ['{"a":1}\n', '{"b":"قال"}\n']) == 2
+    assert path.read_text(encoding="utf-8") == '{"a":1}\n{"b":"قال"}\n'
+
+    def failing():
+        yield '{"c":3}\n'
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        write_lines(path, failing())
+    assert path.read_text(encoding="utf-8") == '{"a":1}\n{"b":"قال"}\n'  # the old file stays whole
