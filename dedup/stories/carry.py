@@ -157,13 +157,15 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
     out["members_keys"] = np.array([r for r, _ in members], dtype=np.int64) - base
     out["members_off"] = np.cumsum([0] + [len(ms) for _, ms in members]).astype(np.int64)
     out["members"] = (np.concatenate([ms for _, ms in members]).astype(np.int64) - base) if members else np.zeros(0, np.int64)
-    _pack_vecs("sums", t.sums, base, out)
+    # story vectors are carried in hashed columns (the tracker sums them in its dense ones)
+    _pack_vecs("sums", {r: t.xcols.hashed(v) for r, v in t.sums.items()}, base, out)
     _pack_vecs("wsums", t.wsums, base, out)
-    # an open event's member keeps its own vectors (``single``); those with a held row are rebuilt from it on resume
+    # an open event's member's own vectors are its held row's; the few without a held row are carried whole
     in_rows = set() if held is None else set(held[0].tolist())
+    open_members = sorted(a for r in t.open for a in t.members.get(r, ()))
     live = {a: v for a, v in t.single.items() if a >= base and a not in in_rows}
-    out["single_from_rows"] = np.array(sorted(a for a in t.single if a in in_rows), dtype=np.int64) - base
-    _pack_vecs("single_x", {a: (v[0], v[1]) for a, v in live.items()}, base, out)
+    out["single_from_rows"] = np.array([a for a in open_members if a in in_rows], dtype=np.int64) - base
+    _pack_vecs("single_x", {a: t.xcols.hashed((v[0], v[1])) for a, v in live.items()}, base, out)
     _pack_vecs("single_w", {a: (v[2], v[3]) for a, v in live.items()}, base, out)
     if held is not None:
         a, tm, x, w, nu, ln, sl = held
@@ -203,41 +205,21 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
     t.open = set(a["open"].tolist())
     off = a["members_off"]
     t.members = {int(r): a["members"][off[j]:off[j + 1]].tolist() for j, r in enumerate(a["members_keys"].tolist())}
-    t.sums, t.wsums = _unpack_vecs("sums", a), _unpack_vecs("wsums", a)
+    for cols, name, width in ((t.xcols, "xcols", 0), (t.ncols, "ncols", 1)):
+        cols.restore(a[f"{name}_cols"], a[f"{name}_vals"], int(a["widths"][width]))
+    t.sums = {k: t.xcols.dense(v) for k, v in _unpack_vecs("sums", a).items()}
+    t.wsums = _unpack_vecs("wsums", a)
     sx, sw = _unpack_vecs("single_x", a), _unpack_vecs("single_w", a)
-    t.single = {k: (*sx[k], *sw[k]) for k in sx}
+    t.single = {k: (*t.xcols.dense(sx[k]), *sw[k]) for k in sx}  # members with a held row read it (single_from_rows)
     t.weights.seen = int(a["seen"][0])
     _dense("word_df", a, t.weights.word_df)
     _dense("char_df", a, t.weights.char_df)
     _dense("word_seen", a, t.weights.word_seen)
-    for cols, name, width in ((t.xcols, "xcols", 0), (t.ncols, "ncols", 1)):
-        cols.ids[:] = -1
-        cols.ids[a[f"{name}_cols"]] = a[f"{name}_vals"]
-        cols.width = int(a["widths"][width])
     if "rows_arrival" in a:
         t.rows.add(a["rows_arrival"], a["rows_times"], _unpack_csr("rows_x", a), _unpack_csr("rows_w", a),
                    _unpack_csr("rows_nu", a), a["rows_lengths"], _unpack_csr("rows_sl", a), a.get("rows_emb"))
-        _singles_from_rows(t, a)
     t.last_of_copy = {copy_ints[name]: int(k) for name, k in carried.copies.items() if name in copy_ints}
     return t
-
-
-def _singles_from_rows(t: EventTracker, a: dict[str, np.ndarray]) -> None:
-    """Members' own vectors from their held rows: the story row's dense columns mapped back to hashed ones (sorted,
-    as the tracker keeps them), the word row as it is."""
-    want = a.get("single_from_rows")
-    if want is None or len(want) == 0:
-        return
-    hashed = np.flatnonzero(t.xcols.ids >= 0)
-    back = np.empty(t.xcols.width, dtype=np.int64)
-    back[t.xcols.ids[hashed]] = hashed
-    arrival = a["rows_arrival"]
-    x, w = _unpack_csr("rows_x", a), _unpack_csr("rows_w", a)
-    for r, k in zip(want.tolist(), np.searchsorted(arrival, want).tolist()):
-        cols = back[x.indices[x.indptr[k]:x.indptr[k + 1]]]
-        order = np.argsort(cols, kind="stable")
-        t.single[r] = (cols[order], x.data[x.indptr[k]:x.indptr[k + 1]][order],
-                       w.indices[w.indptr[k]:w.indptr[k + 1]], w.data[w.indptr[k]:w.indptr[k + 1]])
 
 
 def to_bytes(c: Carried) -> bytes:

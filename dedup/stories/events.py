@@ -177,7 +177,10 @@ class EventTracker:
         self.tmax = np.full(n, np.nan)
         self.sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed story vector (sorted columns)
         self.wsums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed word vector
-        self.single: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # live row → its x and w entries
+        # a member's own vectors are read from its held row (x in the window's dense columns); ``single`` holds
+        # them only for members whose row is not held (a carried state's), in the same columns
+        self.single: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._held: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None  # arrivals, x, w of the held rows
         self.open: set[int] = set()  # roots of events that may still grow
         self.members: dict[int, list[int]] = {}  # root → arrival indices
         self.last_of_copy: dict[int, int] = {}  # copy label → its latest arrived member
@@ -197,11 +200,27 @@ class EventTracker:
 
     # --- clusters -----------------------------------------------------------------
     def _vec(self, root: int, which: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """An event's summed story (``which`` 0, dense columns) or word (1) vector; a lone article's own."""
         sums = self.sums if which == 0 else self.wsums
         if root in sums:
             return sums[root]
-        ix, vx, iw, vw = self.single[root]
+        ix, vx, iw, vw = self._own(root)
         return (ix, vx) if which == 0 else (iw, vw)
+
+    def _own(self, a: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Article ``a``'s story vector (dense columns) and word vector, from its held row (views, not copies)."""
+        got = self.single.get(a)
+        if got is not None:
+            return got
+        if self._held is None:
+            held = self.rows.stacked()
+            assert held is not None, f"EventTracker: article {a} is in an open event but no row is held"
+            self._held = (held[0], held[2], held[3])
+        arrival, x, w = self._held
+        k = int(np.searchsorted(arrival, a))
+        assert k < len(arrival) and arrival[k] == a, f"EventTracker: article {a} is in an open event but its row is not held"
+        xs, ws = slice(x.indptr[k], x.indptr[k + 1]), slice(w.indptr[k], w.indptr[k + 1])
+        return x.indices[xs], x.data[xs], w.indices[ws], w.data[ws]
 
     def _dot(self, a: int, b: int) -> float:
         (ia, va), (ib, vb) = self._vec(a), self._vec(b)
@@ -251,11 +270,8 @@ class EventTracker:
         if not self.undated and len(day.times):
             self._close_before(float(day.times[0]) - self.window)
         self.weights.count(day)
-        x = self.weights.story_vectors(day)
+        x = self.xcols.narrow(self.weights.story_vectors(day))  # only the window's dense columns are kept
         w = self.weights.word_vectors(day)
-        for k, a in enumerate(day.arrival.tolist()):
-            self.single[a] = (x.indices[x.indptr[k]:x.indptr[k + 1]], x.data[x.indptr[k]:x.indptr[k + 1]],
-                              w.indices[w.indptr[k]:w.indptr[k + 1]], w.data[w.indptr[k]:w.indptr[k + 1]])
         self.tmin[day.arrival] = day.times
         # an article holds its event open for the copies still to come (within the window)
         self.tmax[day.arrival] = day.times if day.until is None else np.fmax(day.times, day.until)
@@ -265,10 +281,12 @@ class EventTracker:
         if self.semantic is not None and day.embeddings is None:
             raise ValueError("EventTracker: config.semantic is on but the day has no embeddings (build_day(..., embeddings=))")
         emb = day.embeddings if self.semantic is not None else None
-        self.rows.add(day.arrival, day.times, self.xcols.narrow(x), w, self.ncols.narrow(day.numbers), day.lengths, day.slots, emb)
+        self.rows.add(day.arrival, day.times, x, w, self.ncols.narrow(day.numbers), day.lengths, day.slots, emb)
+        del x, w
         held = self.rows.stacked()
         assert held is not None
         a_all, t_all, x_all, w_all, nu_all, ln_all, sl_all = held
+        self._held = (a_all, x_all, w_all)
         e_all = self.rows.embeddings()
         self.slots_all = None if sl_all is None else Slots.learn(sl_all, c.template_fillers)  # the open window's templates
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
@@ -368,6 +386,18 @@ class EventTracker:
         self.members.pop(a, None)
         self.single.pop(a, None)
 
+    def _keep_own(self, first_kept: int) -> None:
+        """Copy out the own vectors of open events' members whose rows are let go (arrivals below ``first_kept``).
+
+        Rows go in arrival order, events close by their first report's time:
+        a member that arrived early but is dated late (a feed added to an
+        index after a later one) keeps an open event whose row may go first.
+        """
+        for r in self.open:
+            for a in self.members.get(r, ()):
+                if a < first_kept and a not in self.single:
+                    self.single[a] = tuple(v.copy() for v in self._own(a))  # type: ignore[assignment]
+
     def _close_before(self, t0: float) -> None:
         """Close the events whose first report is before ``t0``: centroid, representative; let their rows go."""
         done = [r for r in self.open if not self.tmin[r] >= t0]
@@ -381,7 +411,7 @@ class EventTracker:
             else:
                 best, rep = -np.inf, r
                 for mbr in members:
-                    ix, vx = self.single[mbr][0], self.single[mbr][1]
+                    ix, vx = self._own(mbr)[:2]
                     k = np.minimum(np.searchsorted(sx[0], ix), len(sx[0]) - 1)
                     hit = sx[0][k] == ix
                     d = round(float(np.einsum("i,i", vx[hit], sx[1][k[hit]])), 9)
@@ -389,7 +419,7 @@ class EventTracker:
                         best, rep = d, mbr
             self.event[members] = r
             self.representative[r] = rep
-            self.closed.append((r, _top(sx, m), _top(sw, m)))
+            self.closed.append((r, _top(self.xcols.hashed(sx), m), _top(sw, m)))  # centroids in hashed columns
             self.sums.pop(r, None)
             self.wsums.pop(r, None)
             for mbr in members:
@@ -400,9 +430,12 @@ class EventTracker:
                 a_all, t_all = held[0], held[1]
                 old = np.flatnonzero(t_all < t0)
                 if len(old):
-                    self.rows.drop_before(int(a_all[old[-1]]) + 1)
+                    first_kept = int(a_all[old[-1]]) + 1
+                    self._keep_own(first_kept)
+                    self.rows.drop_before(first_kept)
         else:
             self.rows.drop_before(self.n)
+        self._held = None
 
     def finish(self) -> TrackedEvents:
         """Close every event; return the events, their centroids and the candidate pairs."""

@@ -107,15 +107,44 @@ class Columns:
     def __init__(self, width: int) -> None:
         self.ids = np.full(width, -1, dtype=np.int32)
         self.width = 0
+        self._back = np.zeros(0, dtype=np.int64)  # dense column → hashed column, for the first ``width``
 
     def narrow(self, m: sp.csr_matrix) -> sp.csr_matrix:
         m = sp.csr_matrix(m)
         fresh = np.unique(m.indices[self.ids[m.indices] < 0])
         self.ids[fresh] = np.arange(self.width, self.width + len(fresh), dtype=np.int32)
+        self._grow(self.width + len(fresh))
+        self._back[self.width : self.width + len(fresh)] = fresh
         self.width += len(fresh)
         out = sp.csr_matrix((m.data.copy(), self.ids[m.indices], m.indptr.copy()), shape=(m.shape[0], len(self.ids)))
         out.sort_indices()
         return out
+
+    def _grow(self, need: int) -> None:
+        if need > len(self._back):
+            back = np.zeros(max(need, 2 * len(self._back), 1024), dtype=np.int64)
+            back[: len(self._back)] = self._back
+            self._back = back
+
+    def restore(self, hashed: np.ndarray, dense: np.ndarray, width: int) -> None:
+        """Set the numbering: hashed columns ``hashed`` are dense ``dense``, ``width`` numbered in all (a carried state)."""
+        self.ids[:] = -1
+        self.ids[hashed] = dense
+        self.width = int(width)
+        self._grow(self.width)
+        self._back[dense] = hashed
+
+    def hashed(self, vec: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A sparse vector in dense columns as ``(hashed columns, values)``, sorted by hashed column."""
+        cols = self._back[vec[0]]
+        order = np.argsort(cols, kind="stable")
+        return cols[order], vec[1][order]
+
+    def dense(self, vec: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A sparse vector in hashed columns (all numbered) as ``(dense columns, values)``, sorted by dense column."""
+        cols = self.ids[vec[0]]
+        order = np.argsort(cols, kind="stable")
+        return cols[order], vec[1][order]
 
     def shaped(self, m: sp.csr_matrix) -> sp.csr_matrix:
         """``m`` (narrowed rows) with its width cut to the columns numbered so far."""
