@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import StoriesConfig
-from .events import EventTracker, TrackedEvents, arrival_order, build_day, copy_reach, day_blocks, pair_cosines
+from .events import EventTracker, TrackedEvents, arrival_order, build_day, copy_reach, day_blocks
+from .sparse import pair_cosines
 from .linkage import average_linkage
 from .neighbours import neighbour_pairs
 from .score import SCORE_FEATURES, score_features, story_scores

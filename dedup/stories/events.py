@@ -50,7 +50,7 @@ from ..sketch.features import TOKEN_COLUMNS
 from .score import score_features, story_scores
 from .slots import Slots
 from .window import Columns, Rows, Weights
-from .sparse import l2_rows, pair_dots, top_per_row
+from .sparse import l2_rows, top_entries, top_per_row
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
 
@@ -419,7 +419,7 @@ class EventTracker:
                         best, rep = d, mbr
             self.event[members] = r
             self.representative[r] = rep
-            self.closed.append((r, _top(self.xcols.hashed(sx), m), _top(sw, m)))  # centroids in hashed columns
+            self.closed.append((r, top_entries(self.xcols.hashed(sx), m), top_entries(sw, m)))  # centroids in hashed columns
             self.sums.pop(r, None)
             self.wsums.pop(r, None)
             for mbr in members:
@@ -455,22 +455,6 @@ class EventTracker:
         pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
         scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
         return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
-
-
-def _top(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m`` largest weights of a sparse vector (sorted columns kept); all of it when shorter."""
-    idx, val = vec
-    if len(idx) <= m:
-        return idx.astype(np.int64), val.astype(np.float64)
-    keep = np.sort(np.argpartition(-val, m - 1)[:m])
-    return idx[keep].astype(np.int64), val[keep].astype(np.float64)
-
-
-def pair_cosines(centroids: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
-    """Cosines of centroid pairs (rows already unit length)."""
-    if len(pairs) == 0:
-        return np.zeros(0)
-    return np.clip(pair_dots(centroids, pairs[:, 0], centroids, pairs[:, 1]), 0.0, 1.0)
 
 
 def build_day(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["canonical", "compact_columns", "l2_rows", "pair_dots", "top_per_row"]
+__all__ = ["canonical", "compact_columns", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
 
 
 def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -163,3 +163,19 @@ def top_per_row(r: np.ndarray, col: np.ndarray, s: np.ndarray, k: int) -> np.nda
         chosen[tied[np.argsort(col[a:b][tied], kind="stable")[:need]]] = True  # ties: the smallest columns
         take[a:b] = chosen
     return take
+
+
+def top_entries(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` largest weights of a sparse vector (sorted columns kept); all of it when shorter."""
+    idx, val = vec
+    if len(idx) <= m:
+        return idx.astype(np.int64), val.astype(np.float64)
+    keep = np.sort(np.argpartition(-val, m - 1)[:m])
+    return idx[keep].astype(np.int64), val[keep].astype(np.float64)
+
+
+def pair_cosines(centroids: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
+    """Cosines of centroid pairs (rows already unit length)."""
+    if len(pairs) == 0:
+        return np.zeros(0)
+    return np.clip(pair_dots(centroids, pairs[:, 0], centroids, pairs[:, 1]), 0.0, 1.0)
