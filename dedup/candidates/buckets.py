@@ -92,7 +92,9 @@ def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tupl
     parts = -(-len(keys) // _KEYS_PER_PART)
     if parts > 1 and keys.dtype == np.uint64:
         bits = int(parts - 1).bit_length()  # 2**bits parts by the top bits
-        top = (keys >> np.uint64(64 - bits)).astype(np.int64)
+        top = np.empty(len(keys), dtype=np.uint8 if bits <= 8 else np.uint16)  # a byte a key, filled a part's worth at a time
+        for lo in range(0, len(keys), _KEYS_PER_PART):
+            top[lo : lo + _KEYS_PER_PART] = keys[lo : lo + _KEYS_PER_PART] >> np.uint64(64 - bits)
         found, capped = [], 0
         for part in range(1 << bits):
             at = np.flatnonzero(top == part)

@@ -11,7 +11,7 @@ External ids appear only in ``io/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
@@ -128,12 +128,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             # IDF, and the sparse matrices that fit it (SciPy, ~0.25 s to import), are not needed.
             idf = fit_idf(feed.store) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
-            rel, scores = verify_pairs(executor, pairs, source, digest, idf, judge)
-            keep_edge = rel != NONE
-            rep_pairs = pairs[keep_edge]
-            edge_scores = scores.take(keep_edge)
-            edge_rel = rel[keep_edge]
-            del rel, scores, keep_edge  # every candidate's scores (~90 bytes a pair): only the edges go on
+            rep_pairs, edge_rel, edge_scores = verified_edges(executor, pairs, source, digest, idf, judge)
 
         with timer("cluster"):
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
@@ -247,22 +242,65 @@ def pair_features(
     return PairScores(*out), features, ok
 
 
-_VERIFY_CHUNK = 100_000  # pairs per task when verification is spread over workers
+_VERIFY_CHUNK = 100_000  # pairs per task when verification is spread over workers (at least)
+_VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
+
+
+def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
+                    idf: Idf | None, judge: Judge) -> Iterator[tuple[int, np.ndarray, PairScores]]:
+    """``(first pair, relation codes, scores)`` of consecutive runs of ``pairs``, in order, as workers finish them.
+
+    Every pair is scored and judged on its own (the runs change nothing but
+    where the work runs), so the result is the same whatever the job count.
+    Workers read the feature store's files, so runs go to them only when
+    they share this machine's disk; at most 2 × jobs runs are in flight.
+    """
+    if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
+        yield 0, *_verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge)
+        return
+    size = max(_VERIFY_CHUNK, -(-len(pairs) // _VERIFY_TASKS))
+    starts = range(0, len(pairs), size)
+    done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
+                         idf=idf, judge=judge)
+    for lo, (rel, scores) in zip(starts, done):
+        yield lo, rel, scores
 
 
 def verify_pairs(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
                  idf: Idf | None, judge: Judge) -> tuple[np.ndarray, PairScores]:
-    """Scores and relation of every pair, in chunks over ``executor``'s workers when there are many.
+    """Relation codes and scores of every pair (:func:`_verified_parts`, joined)."""
+    parts = list(_verified_parts(executor, pairs, source, digest, idf, judge))
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2]
+    return np.concatenate([rel for _, rel, _ in parts]), PairScores.concat([sc for _, _, sc in parts])
 
-    Every pair is scored and judged on its own (the chunks change nothing but
-    where the work runs), so the result is the same whatever the job count.
-    Workers read the feature store's files, so chunks go to them only when
-    they share this machine's disk.
+
+def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
+                   idf: Idf | None, judge: Judge) -> tuple[np.ndarray, np.ndarray, PairScores]:
+    """The pairs judged copies, in input order: ``(pairs, relation codes, scores)``.
+
+    Each run's edges are kept as it comes back and its other pairs dropped,
+    so the scores of every candidate (~90 bytes a pair: tens of millions
+    in a feed of large copy families) are never held at once.
     """
-    if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
-        return _verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge)
-    parts = executor.map_chunks(_verify_chunk, pairs, chunk_size=_VERIFY_CHUNK, source=source, digest=digest, idf=idf, judge=judge)
-    return np.concatenate([rel for rel, _ in parts]), PairScores.concat([sc for _, sc in parts])
+    out_pairs = np.empty((len(pairs), 2), dtype=np.int64)  # pages are touched only as edges are written
+    out_rel = np.empty(len(pairs), dtype=np.int8)
+    fields: list[np.ndarray | None] | None = None
+    k = 0
+    for lo, rel, scores in _verified_parts(executor, pairs, source, digest, idf, judge):
+        keep = np.flatnonzero(rel != NONE)
+        got = scores.take(keep)
+        if fields is None:
+            fields = [None if v is None else np.empty(len(pairs), dtype=v.dtype) for v in got.arrays()]
+        out_pairs[k : k + len(keep)] = pairs[lo + keep]
+        out_rel[k : k + len(keep)] = rel[keep]
+        for f, v in zip(fields, got.arrays()):
+            if f is not None and v is not None:
+                f[k : k + len(keep)] = v
+        k += len(keep)
+    assert fields is not None  # _verified_parts yields at least one run, if empty
+    # views of the first k: the pages past them were never written, so they hold no memory
+    return out_pairs[:k], out_rel[:k], PairScores(*(None if f is None else f[:k] for f in fields))
 
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,

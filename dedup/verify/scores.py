@@ -211,6 +211,10 @@ class PairScores:
 
         return cls(*(join(f.name) for f in fields(cls)))
 
+    def arrays(self) -> list[np.ndarray | None]:
+        """The fields in order (None where not kept)."""
+        return [getattr(self, f.name) for f in fields(self)]
+
     def take(self, keep: np.ndarray) -> "PairScores":
         """The scores of the pairs selected by ``keep`` (a mask or positions)."""
         return PairScores(*(None if x is None else x[keep] for x in (getattr(self, f.name) for f in fields(self))))
