@@ -9,6 +9,7 @@ import pytest
 
 from dedup.candidates import buckets as buckets_module
 from dedup.candidates.buckets import (
+    KeyUnion,
     bucket_pairs,
     empty_pairs,
     from_keys,
@@ -60,8 +61,10 @@ def test_bucket_pairs_table(keys, members, cap, expected, capped) -> None:
 @pytest.mark.parametrize("sorted_members", [True, False], ids=["members-ascending", "members-shuffled"])
 @pytest.mark.parametrize("batch", [1_000_000, 3], ids=["one-batch", "many-batches"])
 @pytest.mark.parametrize("part", [1 << 22, 40], ids=["one-part", "parts-by-key"])
-def test_bucket_pairs_match_the_reference(monkeypatch, seed, sorted_members, batch, part) -> None:
+@pytest.mark.parametrize("floor", [1 << 22, 2], ids=["merged-at-the-end", "merged-as-found"])
+def test_bucket_pairs_match_the_reference(monkeypatch, seed, sorted_members, batch, part, floor) -> None:
     monkeypatch.setattr(buckets_module, "_PAIRS_PER_BATCH", batch)
+    monkeypatch.setattr(buckets_module, "_UNION_FLOOR", floor)
     monkeypatch.setattr(buckets_module, "_KEYS_PER_PART", part)  # 300 keys in 8 parts by their top 3 bits
     rng = np.random.default_rng(seed)
     n = 300
@@ -109,3 +112,43 @@ def test_pair_keys_round_trip() -> None:
 def test_empty_pairs_shape() -> None:
     e = empty_pairs()
     assert e.shape == (0, 2) and e.dtype == np.int64
+
+
+@pytest.mark.parametrize("floor", [1, 3, 1 << 22])
+@pytest.mark.parametrize("seed", range(6))
+def test_key_union_equals_one_sort_of_everything(seed, floor) -> None:
+    """Merged as parts arrive (floor 1: after nearly every part) or once at the end, the union is the same."""
+    rng = np.random.default_rng(seed)
+    parts = [np.unique(rng.integers(0, 40, rng.integers(0, 30))).astype(np.int64) for _ in range(rng.integers(1, 12))]
+    union = KeyUnion(floor=floor)
+    for part in parts:
+        union.add(part)
+    expected = np.unique(np.concatenate(parts))
+    got = union.result()
+    assert got.dtype == np.int64 and got.tolist() == expected.tolist()
+
+
+def test_key_union_holds_about_the_union_not_every_part() -> None:
+    """A hundred repeats of one part never wait in full: what is held stays within twice the union."""
+    part = np.arange(1000, dtype=np.int64)
+    union = KeyUnion(floor=10)
+    held = []
+    for _ in range(100):
+        union.add(part.copy())
+        held.append(sum(len(p) for p in union._parts))
+    assert max(held) <= 2 * len(part) + len(part)
+    assert union.result().tolist() == part.tolist()
+
+
+def test_key_union_of_nothing_is_empty() -> None:
+    assert KeyUnion().result().tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pair_keys_for_sorted_runs_equal_the_plain_sort(seed) -> None:
+    """``runs=True`` only picks the sort that suits bucket-ordered keys: on any input the keys are the same."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 50, 400), rng.integers(0, 50, 400)
+    assert pair_keys(a, b, runs=True).tolist() == pair_keys(a, b).tolist()
+    order = np.lexsort((np.maximum(a, b), np.minimum(a, b)))  # in runs, as a bucket's pairs come
+    assert pair_keys(a[order], b[order], runs=True).tolist() == pair_keys(a, b).tolist()

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import MinHashConfig
 from ..sketch.pinned import pinned_band_params
 from ..text.shingle import fmix64
-from .buckets import bucket_pairs, empty_pairs, from_keys, normalize_pairs, pair_keys, sorted_unique
+from .buckets import KeyUnion, bucket_keys, empty_pairs, from_keys, normalize_pairs
 
 __all__ = ["band_keys", "band_params", "lsh_error_rates", "lsh_pairs", "lsh_pairs_datasketch", "s_curve"]
 
@@ -67,12 +67,12 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, band: int, rows: int)
 
 def lsh_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, max_bucket: int) -> tuple[np.ndarray, int]:
     """Banding over signature rows ``members`` (positions); returns ``(pairs, capped buckets)``."""
-    parts, capped = [], 0
+    found, capped = KeyUnion(), 0
     for band in range(bands):
-        p, c = bucket_pairs(band_keys(signatures, members, band, rows), members, max_bucket)
-        parts.append(pair_keys(p[:, 0], p[:, 1]))  # 8 bytes a pair while the bands accumulate
+        keys, c = bucket_keys(band_keys(signatures, members, band, rows), members, max_bucket)
+        found.add(keys)  # 8 bytes a pair, merged as the bands accumulate
         capped += c
-    return from_keys(sorted_unique(np.concatenate(parts))) if parts else empty_pairs(), capped
+    return from_keys(found.result()) if bands else empty_pairs(), capped
 
 
 def lsh_pairs_datasketch(signatures: np.ndarray, members: np.ndarray, threshold: float, minhash: MinHashConfig, fp_weight: float = 0.5) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bucket_pairs", "empty_pairs", "normalize_pairs", "pair_keys", "from_keys", "sorted_unique", "stable_order"]
+__all__ = ["KeyUnion", "bucket_keys", "bucket_pairs", "empty_pairs", "normalize_pairs", "pair_keys", "from_keys", "sorted_unique", "stable_order"]
 
 
 def empty_pairs() -> np.ndarray:
@@ -28,7 +28,11 @@ def sorted_unique(keys: np.ndarray) -> np.ndarray:
     >>> sorted_unique(np.array([5, 1, 5, 3, 1])).tolist()
     [1, 3, 5]
     """
-    out = np.sort(keys)
+    return _first_of_runs(np.sort(keys))
+
+
+def _first_of_runs(out: np.ndarray) -> np.ndarray:
+    """The first of each run of equal values of a sorted array."""
     if len(out) < 2:
         return out
     first = np.empty(len(out), dtype=bool)
@@ -70,12 +74,69 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     return order
 
 
+_UNION_FLOOR = 1 << 22  # keys a KeyUnion lets wait before its first merge
+
+
+class KeyUnion:
+    """The sorted union of sorted key arrays added one at a time, held near the size of the union.
+
+    Pair keys repeat across the parts that find them (two copies share many
+    bands and dozens of anchors; in a family of a hundred copies every band
+    repeats thousands of pairs), so holding every part until the end costs
+    many times the union. Parts are merged into the union whenever what
+    waits exceeds the union held (and ``floor`` keys): each key is sorted a
+    bounded number of times, and memory stays within a few times the union.
+    The answer is the same as ``sorted_unique(np.concatenate(parts))``.
+
+    >>> u = KeyUnion(floor=2)
+    >>> for part in ([1, 3], [1, 2], [3], [5]):
+    ...     u.add(np.array(part, dtype=np.int64))
+    >>> u.result().tolist()
+    [1, 2, 3, 5]
+    """
+
+    def __init__(self, floor: int | None = None) -> None:
+        self._floor = _UNION_FLOOR if floor is None else floor
+        self._parts: list[np.ndarray] = []
+        self._union = 0  # keys in the merged union (the first part, once merged)
+        self._waiting = 0  # keys in the parts added since
+
+    def add(self, keys: np.ndarray) -> None:
+        self._parts.append(keys)
+        self._waiting += len(keys)
+        if self._waiting > max(self._union, self._floor):
+            self._merge()
+
+    def _merge(self) -> None:
+        merged = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0].copy()
+        self._parts = []
+        merged.sort(kind="stable")  # sorted runs: NumPy's stable sort (timsort) merges them in linear passes
+        self._parts = [_first_of_runs(merged)]
+        self._union, self._waiting = len(self._parts[0]), 0
+
+    def result(self) -> np.ndarray:
+        if not self._parts:
+            return np.zeros(0, dtype=np.int64)
+        if self._waiting or len(self._parts) > 1:
+            self._merge()
+        return self._parts[0]
+
+
 _PAIRS_PER_BATCH = 1_000_000  # pairs expanded at once before they are deduplicated
 _KEYS_PER_PART = 1 << 22  # keys sorted at once: larger inputs are split by key (a hash) into parts of about this many
 
 
 def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
     """All pairs of members sharing a key (a star for buckets over ``max_bucket``), normalized.
+
+    The pairs of :func:`bucket_keys`, as ``(m, 2)`` positions.
+    """
+    found, capped = bucket_keys(keys, members, max_bucket)
+    return from_keys(found), capped
+
+
+def bucket_keys(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
+    """Sorted unique pair keys (:func:`pair_keys`) of the members sharing a key, and the capped buckets.
 
     Memory stays near the size of the input: only the members of keys held
     by two or more are kept past the sort (most anchors are held by one
@@ -88,27 +149,30 @@ def bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tupl
     working arrays are those of one part, not of every key.
     """
     if len(keys) < 2:
-        return empty_pairs(), 0
+        return _NO_KEYS, 0
     parts = -(-len(keys) // _KEYS_PER_PART)
     if parts > 1 and keys.dtype == np.uint64:
         bits = int(parts - 1).bit_length()  # 2**bits parts by the top bits
         top = np.empty(len(keys), dtype=np.uint8 if bits <= 8 else np.uint16)  # a byte a key, filled a part's worth at a time
         for lo in range(0, len(keys), _KEYS_PER_PART):
             top[lo : lo + _KEYS_PER_PART] = keys[lo : lo + _KEYS_PER_PART] >> np.uint64(64 - bits)
-        found, capped = [], 0
+        found, capped = KeyUnion(), 0
         for part in range(1 << bits):
             at = np.flatnonzero(top == part)
-            p, c = _bucket_pairs(keys[at], members[at], max_bucket)
-            found.append(pair_keys(p[:, 0], p[:, 1]))
+            part_keys, c = _bucket_keys(keys[at], members[at], max_bucket)
+            found.add(part_keys)
             capped += c
         del top
-        return from_keys(sorted_unique(np.concatenate(found))), capped
-    return _bucket_pairs(keys, members, max_bucket)
+        return found.result(), capped
+    return _bucket_keys(keys, members, max_bucket)
 
 
-def _bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+
+
+def _bucket_keys(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
     if len(keys) < 2:
-        return empty_pairs(), 0
+        return _NO_KEYS, 0
     ordered = len(members) < 2 or bool(np.all(members[1:] >= members[:-1]))
     order = stable_order(keys) if ordered else np.lexsort((members, keys))  # same order
     k = keys[order]
@@ -121,21 +185,21 @@ def _bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tup
     multi = sizes >= 2
     starts, sizes = starts[multi], sizes[multi]
     if len(starts) == 0:
-        return empty_pairs(), 0
+        return _NO_KEYS, 0
     m = members[order[_ranges(starts, sizes)]]  # members of shared keys only, bucket after bucket
     del order
     m, sizes = _distinct_members(m, sizes)
     if len(sizes) == 0:
-        return empty_pairs(), 0
+        return _NO_KEYS, 0
     starts = np.cumsum(sizes) - sizes
     small = sizes <= max_bucket
     capped = int((~small).sum())
-    keys_out: list[np.ndarray] = []
+    keys_out = KeyUnion()
     # star for big buckets: every member with the bucket's first
     st, sz = starts[~small], sizes[~small]
     if len(st):
         left = np.repeat(st, sz - 1)
-        keys_out.append(pair_keys(m[left], m[left + 1 + _ranges(np.zeros(len(sz), np.int64), sz - 1)]))
+        keys_out.add(pair_keys(m[left], m[left + 1 + _ranges(np.zeros(len(sz), np.int64), sz - 1)], runs=True))
     # all pairs within small buckets, a batch of buckets at a time
     st, sz = starts[small], sizes[small]
     n_pairs = np.cumsum(sz * (sz - 1) // 2)
@@ -148,9 +212,9 @@ def _bucket_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tup
         after = np.repeat(bst + bsz, bsz) - elem - 1
         left = np.repeat(elem, after)
         right = left + 1 + _ranges(np.zeros(len(after), np.int64), after)
-        keys_out.append(pair_keys(m[left], m[right]))
+        keys_out.add(pair_keys(m[left], m[right], runs=True))
         lo = hi
-    return from_keys(sorted_unique(np.concatenate(keys_out))), capped
+    return keys_out.result(), capped
 
 
 def _distinct_members(m: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,11 +249,20 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 _KEY_SHIFT = np.int64(32)  # pair key = i << 32 | j: positions below 2^31
 
 
-def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted unique keys of the pairs ``(min, max)`` of ``a`` and ``b``, self-pairs dropped."""
+def pair_keys(a: np.ndarray, b: np.ndarray, runs: bool = False) -> np.ndarray:
+    """Sorted unique keys of the pairs ``(min, max)`` of ``a`` and ``b``, self-pairs dropped.
+
+    ``runs``: the keys come in long sorted runs (a bucket's pairs, its members
+    ascending), which NumPy's stable sort merges in a few linear passes; it is
+    slower than the default sort on keys in no order.
+    """
     lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
     keep = lo != hi
-    return sorted_unique((lo[keep] << _KEY_SHIFT) | hi[keep])
+    keys = (lo[keep] << _KEY_SHIFT) | hi[keep]
+    if not runs:
+        return sorted_unique(keys)
+    keys.sort(kind="stable")
+    return _first_of_runs(keys)
 
 
 def from_keys(keys: np.ndarray) -> np.ndarray:
