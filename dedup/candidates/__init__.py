@@ -18,7 +18,7 @@ import numpy as np
 from ..config import IndexConfig, MinHashConfig
 from .anchors import anchor_grams, anchor_pairs
 from .banding import band_keys, band_params, lsh_error_rates, lsh_pairs, lsh_pairs_datasketch
-from .buckets import empty_pairs, normalize_pairs
+from .buckets import KeyUnion, empty_pairs, from_keys
 
 __all__ = [
     "Banding",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 Banding = Callable[[np.ndarray, np.ndarray, int, int, int], "tuple[np.ndarray, int]"]
-"""``banding(signatures, members, bands, rows, max_bucket) -> (pairs, capped buckets)``."""
+"""``banding(signatures, members, bands, rows, max_bucket) -> (pairs, capped buckets)``, pairs normalized (``i < j``, sorted, unique)."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,14 @@ def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.n
     at a time (two gathered signature rows per pair would otherwise be the
     largest arrays of the run).
     """
-    i, j = pairs[:, 0], pairs[:, 1]
     est = np.empty(len(pairs), dtype=np.float64)
     for lo in range(0, len(pairs), block):
-        hi = lo + block
-        est[lo:hi] = (signatures[i[lo:hi]] == signatures[j[lo:hi]]).mean(axis=1)
-    si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.nan_to_num(est * (si + sj) / (1.0 + est) / np.minimum(si, sj))
+        i, j = pairs[lo : lo + block, 0], pairs[lo : lo + block, 1]
+        jac = (signatures[i] == signatures[j]).mean(axis=1)
+        si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est[lo : lo + block] = np.nan_to_num(jac * (si + sj) / (1.0 + jac) / np.minimum(si, sj))
+    return est
 
 
 def candidate_pairs(
@@ -107,10 +107,23 @@ def candidate_pairs(
         from_anchors, c2 = anchored
         capped += c2
         parts.append(from_anchors)
-    pairs = normalize_pairs(np.concatenate(parts))
+    pairs = _union_of_pairs(parts)
     screened = 0
     if sizes is not None and config.min_estimate > 0 and len(pairs):
         keep = estimated_containment(signatures, sizes, pairs) >= config.min_estimate
         screened = int((~keep).sum())
         pairs = pairs[keep]
     return Candidates(pairs, len(lsh), len(from_anchors), capped, bands, rows, screened)
+
+
+def _union_of_pairs(parts: list[np.ndarray]) -> np.ndarray:
+    """The union of normalized pair lists (each ``i < j``, sorted, unique), normalized.
+
+    Merged as one int64 key a pair, sorted runs by the stable sort: at a
+    million articles these are the run's largest arrays, and the two-column
+    form would be copied several times over.
+    """
+    union = KeyUnion()
+    for p in parts:
+        union.add((p[:, 0] << np.int64(32)) | p[:, 1])
+    return from_keys(union.result())

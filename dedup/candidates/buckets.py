@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["KeyUnion", "bucket_keys", "bucket_pairs", "empty_pairs", "normalize_pairs", "pair_keys", "from_keys", "sorted_unique", "stable_order"]
+__all__ = ["KeyUnion", "bucket_keys", "bucket_pairs", "empty_pairs", "from_keys", "normalize_pairs", "pair_keys", "sorted_unique", "stable_order"]
 
 
 def empty_pairs() -> np.ndarray:

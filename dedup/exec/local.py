@@ -9,8 +9,9 @@ single task.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import uuid
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, TypeVar
 
@@ -142,6 +143,13 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     workers = n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
     _quiet_worker_restarts()
     pool = get_memmapping_executor(workers)
+    # Large arrays sent to the workers are memory-mapped into a folder of this
+    # call's own; it is released when the call ends, as joblib's Parallel does
+    # (left to the end of the process, they are reported as leaked files).
+    manager = getattr(pool, "_temp_folder_manager", None)
+    context = f"dedup-{uuid.uuid4().hex}"
+    if manager is not None:
+        manager.set_current_context(context)
     pending: deque = deque()
     try:
         for task in tasks:
@@ -153,6 +161,8 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     finally:
         for future in pending:  # the consumer stopped early, or a task failed: drop what was not started
             future.cancel()
+        if manager is not None:
+            manager._clean_temporary_resources(context_id=context, force=False)
 
 
 def _quiet_worker_restarts() -> None:
@@ -185,6 +195,8 @@ class LocalExecutor:
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""
-        from ..candidates.banding import lsh_pairs  # here: flows without candidates (repeats) do not load them
+        from ..candidates.banding import (
+            lsh_pairs,  # here: flows without candidates (repeats) do not load them
+        )
 
         return lsh_pairs(signatures, members, bands, rows, max_bucket)
