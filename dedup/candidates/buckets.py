@@ -168,6 +168,7 @@ def bucket_keys(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
+_NO_KEYS.flags.writeable = False  # shared by every empty answer: nobody may sort it in place
 
 
 def _bucket_keys(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:

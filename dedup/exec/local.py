@@ -146,7 +146,9 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     # Large arrays sent to the workers are memory-mapped into a folder of this
     # call's own; it is released when the call ends, as joblib's Parallel does
     # (left to the end of the process, they are reported as leaked files).
-    manager = getattr(pool, "_temp_folder_manager", None)
+    manager = getattr(pool, "_temp_folder_manager", None)  # joblib's own (private) hooks: used only where present
+    if manager is not None and not (hasattr(manager, "set_current_context") and hasattr(manager, "_clean_temporary_resources")):
+        manager = None
     context = f"dedup-{uuid.uuid4().hex}"
     if manager is not None:
         manager.set_current_context(context)
@@ -195,8 +197,6 @@ class LocalExecutor:
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""
-        from ..candidates.banding import (
-            lsh_pairs,  # here: flows without candidates (repeats) do not load them
-        )
+        from ..candidates.banding import lsh_pairs  # here: flows without candidates (repeats) do not load them
 
         return lsh_pairs(signatures, members, bands, rows, max_bucket)
