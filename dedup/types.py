@@ -31,7 +31,8 @@ class Article:
         origin: "file:line" where the article was read, for messages.
         text_key: the record field that holds the text (for writing cleaned copies).
         raw: the input line the record was parsed from (JSONL), to write it back
-            byte for byte; None for other formats.
+            byte for byte: its bytes (a string when it was read from a text
+            stream); None for other formats.
     """
 
     id: str
@@ -42,7 +43,7 @@ class Article:
     record: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     origin: str = ""
     text_key: str = "text"
-    raw: str | None = field(default=None, compare=False, repr=False)
+    raw: bytes | str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

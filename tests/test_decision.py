@@ -86,6 +86,8 @@ def test_a_short_item_in_two_roundups_names_both_and_keeps_them_apart() -> None:
     assert rows["r1"]["contained_in"] == [] and rows["r1"]["group"] != rows["r2"]["group"]
     edges = list(pair_rows(result))
     assert {(e["id1"], e["id2"]) for e in edges} == {("item", "r1"), ("item", "r2")}
+    all_rows = list(decision_rows(result))
+    assert list(decision_rows(result, [2, 0])) == [all_rows[2], all_rows[0]]  # the rows of some positions, in their order
     assert all(e["probability"] > 0.9 and e["relation"] == "contained" for e in edges)
 
 

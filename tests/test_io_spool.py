@@ -62,13 +62,36 @@ def test_tap_is_lazy() -> None:
         pytest.param('{"text":"\\u0642"}\n', b'{"text":"\\u0642"}\n', id="escapes-kept"),
     ],
 )
-def test_a_jsonl_line_is_kept_as_it_was(raw: str, stored: bytes) -> None:
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["read-from-text", "read-as-bytes"])
+def test_a_jsonl_line_is_kept_as_it_was(raw: str, stored: bytes, as_bytes: bool) -> None:
     spool = RecordSpool()
     try:
-        list(spool.tap([Article("a", "x", record=json.loads(raw), raw=raw)]))
+        list(spool.tap([Article("a", "x", record=json.loads(raw), raw=raw.encode() if as_bytes else raw)]))
         assert list(spool.lines()) == [stored]
     finally:
         spool.close()
+
+
+def test_a_files_lines_are_spooled_byte_for_byte(tmp_path: Path) -> None:
+    """A BOM is left out, line ends become one LF, everything else (escapes, spacing, Arabic) is the file's own bytes."""
+    lines = ['{"id": "a", "text": "\u0642 قال"}\r\n', '{"id":"b","text":"x\\ud83d\\ude00 y"}\n', '{"id":"c","text":"z"}']
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
+    spool = RecordSpool()
+    try:
+        arts = list(spool.tap(ArticleStream([path], ReadConfig(), keep_raw=True)))
+        assert [a.text for a in arts] == ["\u0642 قال", "x\U0001f600 y", "z"]
+        assert list(spool.lines()) == [ln.rstrip("\r\n").encode() + b"\n" for ln in lines]
+    finally:
+        spool.close()
+
+
+def test_a_lone_surrogate_escape_is_found_in_a_raw_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b'{"id":"a","text":"fine"}\n{"id":"b","text":"x \\uD800 y"}\n')
+    stream = ArticleStream([path], ReadConfig(skip_bad=True), keep_raw=True)
+    assert [a.id for a in stream] == ["a"]
+    assert [(b.line, "lone surrogate" in b.reason) for b in stream.bad] == [(2, True)]
 
 
 def test_other_records_are_written_as_compact_utf8_json() -> None:

@@ -244,7 +244,7 @@ def pair_features(
     return PairScores(*out), features, ok
 
 
-_VERIFY_CHUNK = 100_000  # pairs per task when verification is spread over workers (at least)
+_VERIFY_CHUNK = 25_000  # pairs per task when verification is spread over workers (at least)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
 
 

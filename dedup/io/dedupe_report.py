@@ -149,7 +149,8 @@ def _plan(result: DedupResult, records: RecordSpool | Sequence[Any] | None, max_
     n = len(result.table)
     groups, total, left_out = _groups(result, max_groups)
     listed = {g.keeper for g in groups if g.keeper < n} | {m for g in groups for m in g.members[:MAX_MEMBERS]}
-    rows = {pos: row for pos, row in enumerate(decision_rows(result)) if pos in listed}
+    mine = sorted(p for p in listed if p < n)
+    rows = dict(zip(mine, decision_rows(result, mine)))  # the rows of the listed articles only, not all n
     named = {pos: list(row.get("contained_in") or ()) for pos, row in rows.items()}
     where = _positions((c for cs in named.values() for c in cs[:MAX_CONTAINERS]), result)
     containers = {pos: [where[c] for c in cs[:MAX_CONTAINERS] if c in where] for pos, cs in named.items() if cs}

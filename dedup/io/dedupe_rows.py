@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -37,8 +37,8 @@ def _r(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 4)
 
 
-def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
-    """One decision per article, in input order (with ``repeats`` when they were counted)."""
+def decision_rows(result: DedupResult, positions: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
+    """One decision per article, in input order (with ``repeats`` when they were counted); or those of ``positions`` only, in their order."""
     repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
     table = result.table
     ids, lengths = table.ids, table.lengths
@@ -62,7 +62,7 @@ def decision_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
     def length(k: int) -> int:
         return int(lengths[k]) if k < n else int(hist.lengths[k - n])  # type: ignore[union-attr]
 
-    for pos in range(n):
+    for pos in range(n) if positions is None else positions:
         status = int(result.status[pos])
         g = int(result.group[pos])
         row: dict[str, Any] = {

@@ -54,8 +54,7 @@ class RecordSpool:
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
-            line = json_line(a.record) if a.raw is None else a.raw.rstrip("\r\n") + "\n"
-            self._file.write(line.encode("utf-8"))
+            self._file.write(_line_bytes(a))
             if isinstance(a.record, ParquetRow):
                 self._file_no.append(self._parquet_files.setdefault(a.record.file, len(self._parquet_files)))
                 self._row_no.append(a.record.row)
@@ -80,6 +79,22 @@ class RecordSpool:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _line_bytes(a: Article) -> bytes:
+    """The spooled line of an article: its raw line with one ``\\n`` at the end, or its record as compact JSON.
+
+    >>> _line_bytes(Article("a", "x", raw=b'{"id":"a"}\\r\\n')), _line_bytes(Article("a", "x", raw='{"id":"a"}'))
+    (b'{"id":"a"}\\n', b'{"id":"a"}\\n')
+    """
+    raw = a.raw
+    if raw is None:
+        return json_line(a.record).encode("utf-8")
+    if isinstance(raw, str):  # read from a text stream
+        return (raw.rstrip("\r\n") + "\n").encode("utf-8")
+    if raw[-1:] == b"\n" and raw[-2:-1] not in (b"\r", b"\n"):  # the usual line: written as read, not copied
+        return raw
+    return raw.rstrip(b"\r\n") + b"\n"
 
 
 class ReportSpool(RecordSpool):

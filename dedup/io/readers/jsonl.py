@@ -21,9 +21,9 @@ from .records import _Bad, _Items, _Line, _Loc, _json_type
 _TOO_DEEP = "JSON nested too deeply to read (thousands of brackets): not an article record"
 
 
-def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
-    """One item per non-blank line: the parsed value with its line, or a ``_Bad`` locating the JSON error."""
-    for lineno, text in lines:
+def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], name: str) -> _Items:
+    """One item per non-blank line: the parsed value with its raw line, or a ``_Bad`` locating the JSON error."""
+    for lineno, text, raw in lines:
         loc = _Loc(name, lineno)
         if isinstance(text, _Bad):
             yield loc, text
@@ -31,7 +31,7 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad]], name: str) -> _Items:
         if not text or text.isspace():
             continue
         try:
-            yield loc, _Line(json.loads(text), text)
+            yield loc, _Line(json.loads(text), text if raw is None else raw)
         except json.JSONDecodeError as err:
             hint = "each line must be one complete JSON object"
             if lineno == 1 and text.lstrip().startswith("["):

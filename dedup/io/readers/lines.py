@@ -95,6 +95,22 @@ def _lines(
 ) -> Iterator[tuple[int, str | _Bad]]:
     """Yield ``(line number, text)`` for each line; a line that is not UTF-8 becomes a ``_Bad``.
 
+    The same as :func:`_raw_lines` without the raw line.
+    """
+    for lineno, text, _ in _raw_lines(stream, file, limit):
+        yield lineno, text
+
+
+def _raw_lines(
+    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None
+) -> Iterator[tuple[int, str | _Bad, bytes | str | None]]:
+    """Yield ``(line number, text, raw line)`` for each line; a line that is not UTF-8 becomes a ``_Bad``.
+
+    The raw line is the bytes read (a byte-order mark left out; the text
+    stream's own string for a text stream), kept so that a record can be
+    written back byte for byte without encoding its text again; None for a
+    line skipped unread.
+
     A line of more than ``limit`` bytes (line end aside; characters for a
     text stream) becomes a ``_Bad`` without being held whole. A file that
     starts with a UTF-16 or UTF-32 byte-order mark gives a ``_Bad`` for
@@ -107,17 +123,19 @@ def _lines(
             return
         if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
             is_text = isinstance(raw, str)
-            yield lineno, _too_long(len(raw) + _skip_rest(stream), limit, "characters" if is_text else "bytes")
+            yield lineno, _too_long(len(raw) + _skip_rest(stream), limit, "characters" if is_text else "bytes"), None
             continue
         if isinstance(raw, str):  # a text stream (e.g. a replaced sys.stdin) is already decoded
-            yield lineno, raw.removeprefix("\ufeff") if lineno == 1 else raw
+            text = raw.removeprefix("\ufeff") if lineno == 1 else raw
+            yield lineno, text, text
             continue
         if lineno == 1:  # only a byte-order mark marks the whole file: a NUL in one line may be one bad line
             wide = _wide_encoding(raw[:4], nul=False)
+            raw = raw.removeprefix(codecs.BOM_UTF8)
         try:
-            text: str | _Bad = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            text: str | _Bad = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             text = _Bad(_not_utf8(err, file))
         if wide is not None and not (isinstance(text, str) and text.isspace()):
             text = _Bad(_not_wide(wide, file))  # every line of it would fail, most with a less helpful message
-        yield lineno, text
+        yield lineno, text, raw

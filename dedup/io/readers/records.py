@@ -75,10 +75,10 @@ class _Bad:
 
 @dataclass(frozen=True, slots=True)
 class _Line:
-    """A JSON value parsed from one line, with the line itself (written back unchanged)."""
+    """A JSON value parsed from one line, with the line itself (written back unchanged): its bytes, or a text stream's string."""
 
     value: Any
-    raw: str
+    raw: bytes | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,7 @@ class _Fields:
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON escapes can carry them; UTF-8 cannot encode them
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON line without one holds no surrogate: one search instead of five
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")  # the same in a raw line
 
 
 def _json_type(value: Any) -> str:
@@ -173,7 +174,8 @@ class _Collector:
                 raw = fallback_id = None
                 escapes = True  # whether the record may hold a lone surrogate (only a JSON escape can make one)
                 if isinstance(value, _Line):
-                    escapes = _SURROGATE_ESCAPE.search(value.raw) is not None
+                    escape = _SURROGATE_ESCAPE_BYTES if isinstance(value.raw, bytes) else _SURROGATE_ESCAPE
+                    escapes = escape.search(value.raw) is not None  # type: ignore[arg-type]
                     value, raw = value.value, (value.raw if self.keep_raw else None)
                 elif isinstance(value, _Named):
                     value, fallback_id = value.value, value.fallback_id

@@ -18,7 +18,7 @@ from ...errors import DedupError, InputFormatError, InputNotFoundError
 from .compression import compression_errors, compression_of, open_compressed
 from .delimited import _csv_items
 from .jsonl import _json_items, _jsonl_items
-from .lines import _lines
+from .lines import _lines, _raw_lines
 from .records import _Item, _Items
 
 
@@ -40,7 +40,7 @@ def _stream_items(fmt: str, stream: IO[bytes] | IO[str], name: str, file: str | 
     A line of more than ``limit`` bytes is a bad record, skipped unread (``ReadConfig.max_record_bytes``).
     """
     if fmt == "jsonl":
-        return _jsonl_items(_lines(stream, file, limit), name)
+        return _jsonl_items(_raw_lines(stream, file, limit), name)
     if fmt in ("csv", "tsv"):
         return _csv_items(_lines(stream, file, limit), name, "\t" if fmt == "tsv" else ",", limit)
     if fmt == "json":
