@@ -18,6 +18,7 @@ verification features wait on disk in a :class:`~dedup.sketch.features.FeatureSt
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,9 +27,21 @@ import xxhash
 
 from ..config import DedupConfig, NormalizeConfig
 from ..exec import Executor, batches
+from ..io.readers.blocks import Block, JsonlBlocks
 from ..results import Progress
 from ..sketch.features import Features, FeatureStore
-from ..sketch.prepare import Sketched, normalize_chunk, prepare_chunk, read_spill, sketch_chunk, sketch_task, write_spill
+from ..sketch.prepare import (
+    Prepared,
+    Sketched,
+    kept_rows,
+    normalize_chunk,
+    prepare_block,
+    prepare_chunk,
+    read_spill,
+    sketch_chunk,
+    sketch_task,
+    write_spill,
+)
 from ..sketch.signatures import permutations
 from ..store.days import DaySpool, put_texts
 from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
@@ -76,7 +89,7 @@ class PreparedFeed:
 
 
 def prepare_stream(
-    articles: Iterable[Article],
+    articles: Iterable[Article] | JsonlBlocks,
     config: DedupConfig,
     executor: Executor,
     tmp: str,
@@ -87,6 +100,9 @@ def prepare_stream(
     keep_texts: DaySpool | None = None,
 ) -> PreparedFeed:
     """Prepare a feed that streams by, in chunks of ``chunk_size`` through ``executor``.
+
+    ``articles`` are read here, or (:class:`~dedup.io.readers.blocks.JsonlBlocks`)
+    cut into blocks of lines that the workers parse as they prepare them.
 
     ``tmp`` is the run's temporary folder (spill files and the feature store
     live there); stages are timed into ``timer``. With ``seen`` (a history
@@ -114,6 +130,8 @@ def prepare_stream(
     known_reason: dict[int, str] = {}
     repeat_counts: list[np.ndarray] = []
 
+    spills: list[str] = []  # each chunk's spill file
+
     def spill_path(c: int) -> str:
         return os.path.join(tmp, "norm-%06d.pkl" % c)
 
@@ -134,28 +152,56 @@ def prepare_stream(
                         known[k] = True
                         known_reason[starts[-1] + k] = why
             raw_known.append(known)
+            spills.append(spill_path(c))
             yield texts, sources_of(c), spill_path(c) if share_disk else None
 
+    def prepared_blocks(blocks: JsonlBlocks) -> Iterator[Prepared]:
+        """The feed parsed where it is prepared: each block's articles join the table as it comes back."""
+        sent: deque[tuple[Block, str]] = deque()
+
+        def tasks() -> Iterator[tuple[Block, str | None]]:
+            for b, block in enumerate(blocks.blocks(chunk_size)):
+                sent.append((block, spill_path(b)))
+                yield block, spill_path(b) if share_disk else None
+
+        for parsed, prepared in executor.imap(prepare_block, tasks(), read_cfg=blocks.config, **prepare_cfg):
+            block, spill = sent.popleft()
+            rows = blocks.admit(block, parsed)
+            if not len(rows):
+                continue
+            if len(rows) < len(parsed.ids):  # a repeated id did not join
+                prepared = kept_rows(prepared, rows, spill if share_disk else None)
+            starts.append(len(table))
+            chunk_codes.append(np.array([table.add(parsed.ids[k], parsed.sources[k], parsed.dates[k], int(parsed.lengths[k]))
+                                         for k in rows.tolist()], dtype=np.int32))
+            raw_empty.append(parsed.empty[rows])
+            raw_long.append(parsed.lengths[rows] > config.max_chars)
+            raw_known.append(np.zeros(len(rows), dtype=bool))
+            spills.append(spill)
+            yield prepared
+
     count_repeats = config.count_repeats or config.clean_repeats
+    prepare_cfg = dict(
+        normalize_cfg=config.normalize,
+        boilerplate_cfg=config.boilerplate,
+        repeats_cfg=config.repeats if count_repeats else None,
+        clean_repeats=config.clean_repeats,
+    )
+    if isinstance(articles, JsonlBlocks):
+        assert seen is None and keep_texts is None, "a feed read in blocks has no history index nor stories spool"
+        chunks = prepared_blocks(articles)
+    else:
+        chunks = executor.imap(prepare_chunk, prepare_tasks(), **prepare_cfg)
     with timer("repeats+normalize" if count_repeats else "normalize"):
         keys: list[np.ndarray] = []
         per_article: list[np.ndarray] = []
-        for c, prepared in enumerate(
-            executor.imap(
-                prepare_chunk,
-                prepare_tasks(),
-                normalize_cfg=config.normalize,
-                boilerplate_cfg=config.boilerplate,
-                repeats_cfg=config.repeats if count_repeats else None,
-                clean_repeats=config.clean_repeats,
-            )
-        ):
+        for c, prepared in enumerate(chunks):
             keys.append(prepared.line_keys)
             per_article.append(prepared.keys_per_article)
             if prepared.repeat_counts is not None:
                 repeat_counts.append(prepared.repeat_counts)
             if prepared.lines is not None:
-                write_spill(spill_path(c), prepared.lines)
+                write_spill(spills[c], prepared.lines)
             tick("normalize", len(chunk_codes[c]), total)
     n = len(table)
 
@@ -187,7 +233,7 @@ def prepare_stream(
             return (keep_texts.folder if share_disk else None, starts[c], keep_texts.days(starts[c], starts[c] + len(eligible[c])))
 
         tasks = (
-            (spill_path(c) if share_disk else read_spill(spill_path(c)), sources_of(c), eligible[c],
+            (spills[c] if share_disk else read_spill(spills[c]), sources_of(c), eligible[c],
              holds[starts[c] : starts[c] + len(eligible[c])], keep(c))
             for c in range(len(starts))
         )

@@ -22,6 +22,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..types import Article
+from .readers.blocks import spool_keys
 from .readers.parquet import ParquetRow
 from .readers.records import FIELD_ALIASES
 from .writers import json_line
@@ -63,6 +64,23 @@ class RecordSpool:
                 self._row_no.append(-1)
             yield a
 
+    def write_block(self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]]) -> None:
+        """Write down the records of a block of JSONL lines (:mod:`dedup.io.readers.blocks`): ``data[start:end]`` for each span.
+
+        ``whole``: the block is exactly those lines, each ending in one
+        ``"\\n"``, so it is written in one piece. ``keys`` (the fields of
+        each record) are noted by a :class:`ReportSpool`.
+        """
+        if whole:
+            self._file.write(data)
+        else:
+            view = memoryview(data)
+            for start, end in spans.tolist():
+                line = view[start:end]
+                self._file.write(line if line[-1:] == b"\n" and line[-2:-1] not in (b"\r", b"\n") else _line_end(bytes(line)))
+        self._file_no.extend([-1] * len(spans))
+        self._row_no.extend([-1] * len(spans))
+
     def parquet_rows(self) -> tuple[list[Any], np.ndarray, np.ndarray] | None:
         """``(files, file_no, row_no)`` locating every record's Parquet row, or None unless all came from Parquet."""
         file_no = np.array(self._file_no, dtype=np.int64)
@@ -94,6 +112,11 @@ def _line_bytes(a: Article) -> bytes:
         return (raw.rstrip("\r\n") + "\n").encode("utf-8")
     if raw[-1:] == b"\n" and raw[-2:-1] not in (b"\r", b"\n"):  # the usual line: written as read, not copied
         return raw
+    return _line_end(raw)
+
+
+def _line_end(raw: bytes) -> bytes:
+    """A raw line with its line end made one ``\\n``."""
     return raw.rstrip(b"\r\n") + b"\n"
 
 
@@ -124,18 +147,23 @@ class ReportSpool(RecordSpool):
         """Pass ``articles`` through, writing down each one's record and the keys of its fields."""
         return super().tap(self._note(articles))
 
+    def write_block(self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]]) -> None:
+        """As :meth:`RecordSpool.write_block`, noting the keys of each record's fields."""
+        super().write_block(data, spans, whole, keys)
+        for k in keys:
+            self._code(k)
+
     def _note(self, articles: Iterable[Article]) -> Iterator[Article]:
         for a in articles:
-            # the reader hands over the record's own string objects: identity finds the key without a second guess
-            title = next((k for k, v in a.record.items() if v is a.title), None) if a.title else None
-            date = next((k for k, v in a.record.items() if v is a.date), None) if a.date else None
-            keys = (a.text_key, title, date)
-            code = self._key_sets.get(keys)
-            if code is None:
-                code = self._key_sets[keys] = len(self._key_list)
-                self._key_list.append(keys)
-            self._codes.append(code)
+            self._code(spool_keys(a))
             yield a
+
+    def _code(self, keys: tuple[str, str | None, str | None]) -> None:
+        code = self._key_sets.get(keys)
+        if code is None:
+            code = self._key_sets[keys] = len(self._key_list)
+            self._key_list.append(keys)
+        self._codes.append(code)
 
     def keys(self, pos: int) -> tuple[str, str | None, str | None]:
         """The keys of the text, headline and date (None: absent) in the record at position ``pos``."""

@@ -58,6 +58,7 @@ def run_dedupe(
     from ..io.dedupe_out import RecordSpool, stale_outputs, write_dedupe_outputs
     from ..io.dedupe_report import ReportSpool
     from ..io.readers import ArticleStream
+    from ..io.readers.blocks import JsonlBlocks
     from ..io.remote import staged_output
     from ..io.writers import check_output
 
@@ -72,10 +73,16 @@ def run_dedupe(
 
             check_pyarrow()
         with history(index, config) as stored:
-            stream = ArticleStream(inputs, read, keep_raw=True)
             spool = ReportSpool() if report else RecordSpool()  # the records, for unique.jsonl and report.html: the run keeps no text
             try:
-                result = dedupe(spool.tap(stream), config, progress, lambda: stream.bad, settings.get("runtime", Runtime()),
+                feed: Any
+                if stored is None and JsonlBlocks.usable(inputs, read):  # local JSONL files: the workers parse them too
+                    feed = blocks = JsonlBlocks(inputs, read, spool)
+                    bad: Callable[[], Any] = lambda: blocks.bad  # noqa: E731
+                else:
+                    stream = ArticleStream(inputs, read, keep_raw=True)
+                    feed, bad = spool.tap(stream), lambda: stream.bad
+                result = dedupe(feed, config, progress, bad, settings.get("runtime", Runtime()),
                                 index=stored, window_days=window_days, on_wait=echo)
                 info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read)
             finally:

@@ -25,12 +25,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xxhash
 
 from ..text.boilerplate import line_keys_per_article, strip_boilerplate
-from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, RepeatsConfig, ShingleConfig
+from ..config import BoilerplateConfig, IndexConfig, MinHashConfig, NormalizeConfig, ReadConfig, RepeatsConfig, ShingleConfig
 from ..candidates.anchors import anchor_grams
 from ..text.normalize import normalize_batch, normalize_texts
 from ..text.shingle import shingle, token_hashes
@@ -40,7 +41,9 @@ from .features import Features, row_index
 __all__ = [
     "Prepared",
     "Sketched",
+    "kept_rows",
     "normalize_chunk",
+    "prepare_block",
     "prepare_chunk",
     "read_spill",
     "sketch_chunk",
@@ -139,6 +142,29 @@ def prepare_chunk(
         return Prepared(keys, per_article, counts, normalized)
     write_spill(spill, normalized)
     return Prepared(keys, per_article, counts)
+
+
+def prepare_block(block: Any, spill: str | None, read_cfg: ReadConfig, **kwargs: Any) -> tuple[Any, Prepared]:
+    """Parse a block of JSONL lines (:func:`dedup.io.readers.blocks.parse_block`) and prepare its texts (:func:`prepare_chunk`).
+
+    Returns what the parse found (texts apart) and the prepared chunk.
+    """
+    from ..io.readers.blocks import parse_block  # here: only a feed read in blocks needs the reader in its workers
+
+    parsed, texts = parse_block(block, read_cfg)
+    return parsed, prepare_chunk(texts, parsed.sources, spill, **kwargs)
+
+
+def kept_rows(prepared: Prepared, rows: np.ndarray, spill: str | None) -> Prepared:
+    """The prepared chunk of the articles ``rows`` only (the others did not join the feed), its spill file rewritten."""
+    per = prepared.keys_per_article
+    keys = prepared.line_keys[np.repeat(np.isin(np.arange(len(per)), rows), per)]
+    lines = None if prepared.lines is None else [prepared.lines[k] for k in rows.tolist()]
+    if spill is not None:
+        texts = read_spill(spill)
+        write_spill(spill, [texts[k] for k in rows.tolist()])
+    counts = None if prepared.repeat_counts is None else prepared.repeat_counts[rows]
+    return Prepared(keys, per[rows], counts, lines)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def _lines(
 
 
 def _raw_lines(
-    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None
+    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None, first: int = 1, wide: str | None = None
 ) -> Iterator[tuple[int, str | _Bad, bytes | str | None]]:
     """Yield ``(line number, text, raw line)`` for each line; a line that is not UTF-8 becomes a ``_Bad``.
 
@@ -115,10 +115,13 @@ def _raw_lines(
     text stream) becomes a ``_Bad`` without being held whole. A file that
     starts with a UTF-16 or UTF-32 byte-order mark gives a ``_Bad`` for
     every line that is not blank (each says how to convert the file).
+
+    A stream that starts inside a file (a block of its lines) gives its
+    first line number as ``first``, and what the file's start said of its
+    encoding as ``wide``.
     """
     size = -1 if limit is None else limit + 1  # one more: a line of exactly `limit` plus its "\n" still fits
-    wide: str | None = None
-    for lineno, raw in enumerate(iter(lambda: stream.readline(size), b""), 1):
+    for lineno, raw in enumerate(iter(lambda: stream.readline(size), b""), first):
         if not raw:  # a text stream ends with "", not b""
             return
         if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -110,6 +110,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON line without one 
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")  # the same in a raw line
 
 
+#: The id of an article whose file has no ids, until it is given its position in the feed.
+POSITION = "\x00position"
+
+
 def _json_type(value: Any) -> str:
     return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
 
@@ -148,6 +152,17 @@ def _optional_str(value: Any) -> str:
     return "" if value is None else value if isinstance(value, str) else str(value)
 
 
+@dataclass(slots=True)
+class _SourceState:
+    """What is known of one source while it is read: its fields (from its first object), its items so far."""
+
+    name: str
+    fields: _Fields | None = None
+    n_items: int = 0
+    n_articles: int = 0  # articles read before this source
+    n_bad: int = 0  # bad records before this source
+
+
 class _Collector:
     """Turns records into articles across all inputs: ids, duplicates, bad records."""
 
@@ -165,53 +180,77 @@ class _Collector:
 
     def read_source(self, name: str, items: _Items) -> Iterator[Article]:
         """Read one file (or zip member, or stdin); fields are detected from its first object."""
-        fields: _Fields | None = None
-        n_items = 0
-        n_articles, n_bad = self.count, len(self.bad)
+        source = self.open_source(name)
         with closing(items):
-            for loc, value in items:
-                n_items += 1
-                raw = fallback_id = None
-                escapes = True  # whether the record may hold a lone surrogate (only a JSON escape can make one)
-                if isinstance(value, _Line):
-                    escape = _SURROGATE_ESCAPE_BYTES if isinstance(value.raw, bytes) else _SURROGATE_ESCAPE
-                    escapes = escape.search(value.raw) is not None  # type: ignore[arg-type]
-                    value, raw = value.value, (value.raw if self.keep_raw else None)
-                elif isinstance(value, _Named):
-                    value, fallback_id = value.value, value.fallback_id
-                if isinstance(value, _Bad):
-                    self.reject(loc, value.reason)
-                    continue
-                if not isinstance(value, dict):
-                    what = "the record" if loc.is_index else "the line"
-                    self.reject(
-                        loc,
-                        f"{what} is a JSON {_json_type(value)}, not an object; "
-                        "each record must be an object with a text field",
-                    )
-                    continue
-                if fields is None:
-                    fields = _detect_fields(value, self.config, loc)
-                article = self._article(loc, value, fields, raw, fallback_id, escapes)
-                if article is not None:
-                    self.count += 1
-                    yield article
-        if n_items == 0:
-            raise InputFormatError("empty input: no records found; check that this is the file you meant", name)
-        n_bad = len(self.bad) - n_bad
-        logger.info("read %d articles from %s", self.count - n_articles, name)
+            yield from self.read_items(source, items)
+        self.close_source(source)
+
+    def open_source(self, name: str) -> _SourceState:
+        """Start reading a source: what is known of it grows as its items are read."""
+        return _SourceState(name, n_articles=self.count, n_bad=len(self.bad))
+
+    def read_items(self, source: _SourceState, items: Iterable[_Item]) -> Iterator[Article]:
+        """The articles of some items of ``source``, in order (its fields are detected from its first object)."""
+        for loc, value in items:
+            source.n_items += 1
+            found = self.record_of(loc, value)
+            if found is None:
+                continue
+            record, raw, fallback_id, escapes = found
+            if source.fields is None:
+                source.fields = _detect_fields(record, self.config, loc)
+            article = self.admit(loc, self.parsed(loc, record, source.fields, raw, fallback_id, escapes))
+            if article is not None:
+                self.count += 1
+                yield article
+
+    def close_source(self, source: _SourceState) -> None:
+        """Finish a source: it must have held a record; log what it gave."""
+        if source.n_items == 0:
+            raise InputFormatError("empty input: no records found; check that this is the file you meant", source.name)
+        self.log_source(source.name, self.count - source.n_articles, len(self.bad) - source.n_bad)
+
+    def record_of(self, loc: _Loc, value: Any) -> tuple[dict[str, Any], bytes | str | None, str | None, bool] | None:
+        """``(record, raw line, fallback id, whether it may hold a lone surrogate)`` of an item; None: rejected."""
+        raw = fallback_id = None
+        escapes = True  # whether the record may hold a lone surrogate (only a JSON escape can make one)
+        if isinstance(value, _Line):
+            escape = _SURROGATE_ESCAPE_BYTES if isinstance(value.raw, bytes) else _SURROGATE_ESCAPE
+            escapes = escape.search(value.raw) is not None  # type: ignore[arg-type]
+            value, raw = value.value, (value.raw if self.keep_raw else None)
+        elif isinstance(value, _Named):
+            value, fallback_id = value.value, value.fallback_id
+        if isinstance(value, _Bad):
+            self.reject(loc, value.reason)
+            return None
+        if not isinstance(value, dict):
+            what = "the record" if loc.is_index else "the line"
+            self.reject(
+                loc,
+                f"{what} is a JSON {_json_type(value)}, not an object; "
+                "each record must be an object with a text field",
+            )
+            return None
+        return value, raw, fallback_id, escapes
+
+    def log_source(self, name: str, n_articles: int, n_bad: int) -> None:
+        """Log what one source gave: its articles, and its bad records (the last ``n_bad`` of :attr:`bad`)."""
+        logger.info("read %d articles from %s", n_articles, name)
         if n_bad:
             shown = self.bad[len(self.bad) - n_bad :][:3]
             where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
             logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
 
     def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields, fallback: str | None = None) -> str | None:
-        """The article's id: the id field's string or number, else ``fallback``, else its position when the file has no ids."""
+        """The article's id: the id field's string or number, else ``fallback``, else :data:`POSITION` when the file has no ids.
+
+        None: the record was rejected.
+        """
         key = fields.id
         if key is None:
             other = next((k for k in record if str(k).casefold() in FIELD_ALIASES["id"] and record[k] not in (None, "")), None)
             if other is None:
-                return fallback if fallback is not None else str(self.count)
+                return fallback if fallback is not None else POSITION
             if fallback is None:
                 self.reject(loc, f"this record has an id ({other!r}) but the first record of the file had none, so ids are "
                                  "positions here; give every record an id, or name the field with --id-field")
@@ -229,10 +268,38 @@ class _Collector:
             return None
         return str(raw_id)
 
-    def _article(
-        self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: str | None = None, fallback_id: str | None = None,
-        escapes: bool = True,
+    def admit(self, loc: _Loc, article: Article | None) -> Article | None:
+        """The article as it joins the feed: a positional id is given its position; a repeated id is rejected."""
+        if article is None:
+            return None
+        article_id = self.admit_id(loc, article.id)
+        if article_id is None:
+            return None
+        return article if article_id is article.id else replace(article, id=article_id)
+
+    def admit_id(self, loc: _Loc, article_id: str) -> str | None:
+        """The id an article read at ``loc`` joins the feed with (:data:`POSITION`: its position); None: a repeated id."""
+        if article_id is POSITION:
+            article_id = str(self.count)
+        first = self._first_seen.get(article_id)
+        if first is not None:
+            self.reject(
+                loc,
+                f"repeated id {article_id!r}: first at {first}, again at {loc}; ids must be unique "
+                "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)",
+            )
+            return None
+        self._first_seen[article_id] = str(loc)
+        return article_id
+
+    def parsed(
+        self, loc: _Loc, record: dict[str, Any], fields: _Fields, raw: bytes | str | None = None,
+        fallback_id: str | None = None, escapes: bool = True,
     ) -> Article | None:
+        """The article a record holds, checked on its own (not yet against the others: :meth:`admit`); None: rejected.
+
+        An article without an id of its own has :data:`POSITION` for one.
+        """
         if fields.text not in record:
             self.reject(
                 loc,
@@ -251,23 +318,14 @@ class _Collector:
         article_id = self._id(loc, record, fields, fallback_id)
         if article_id is None:
             return None
-        checked = (("text", text), ("id", article_id), *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date")))
+        checked = (("text", text), ("id", article_id if article_id is not POSITION else ""),
+                   *((n, record.get(getattr(fields, n))) for n in ("title", "source", "date")))
         for name, value in checked if escapes else ():
             bad = _SURROGATE.search(value) if isinstance(value, str) else None
             if bad is not None:
                 self.reject(loc, f"the {name} holds a lone surrogate (\\u{ord(bad.group()):04x} at character {bad.start()}): "
                                  "not valid Unicode text; fix the producer of this file or skip it with --skip-bad")
                 return None
-        where = str(loc)
-        first = self._first_seen.get(article_id)
-        if first is not None:
-            self.reject(
-                loc,
-                f"repeated id {article_id!r}: first at {first}, again at {where}; ids must be unique "
-                "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)",
-            )
-            return None
-        self._first_seen[article_id] = where
         date = record.get(fields.date) if fields.date is not None else None
         return Article(
             id=article_id,
@@ -276,7 +334,7 @@ class _Collector:
             date=None if date is None or date == "" else _optional_str(date),
             source=_optional_str(record.get(fields.source)) if fields.source is not None else "",
             record=record,
-            origin=where,
+            origin=str(loc),
             text_key=fields.text,
             raw=raw,
         )

@@ -1,0 +1,289 @@
+"""Local JSONL files read as blocks of whole lines, each block parsed where it is sent.
+
+The line reader (:mod:`.lines`, :mod:`.jsonl`, :mod:`.records`) decodes,
+parses and checks every line in the process that reads the file. For a feed
+of local JSONL files that process only needs to cut the bytes into blocks of
+whole lines (:meth:`JsonlBlocks.blocks`): a worker decodes, parses and checks
+a block's lines with the same code (:func:`parse_block`) and sends back its
+articles' fields without their texts (:class:`Parsed`), and the reading
+process admits them in input order (:meth:`JsonlBlocks.admit`): positional
+ids, repeated ids and bad records in their places, the records spooled. The
+articles, the bad records and every message are those of the line reader.
+
+Each file's first block is read in the reading process itself (its fields
+are detected from its first object, and an error there is raised in its
+place); a line longer than ``ReadConfig.max_record_bytes`` is skipped there
+unread, as the line reader does.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ...config import ReadConfig
+from ...errors import InputFormatError, InputNotFoundError
+from ...types import Article, BadRecord
+from ..remote import is_url
+from .compression import compression_of, open_compressed
+from .formats import _guess_format
+from .jsonl import _jsonl_items
+from .lines import _raw_lines, _skip_rest, _too_long, _wide_encoding
+from .records import _Collector, _Fields, _Line, _Loc, _SourceState
+from .streams import _read_guard
+
+__all__ = ["Block", "JsonlBlocks", "Parsed", "parse_block", "spool_keys"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of one file from line ``first`` (what a worker parses), or the parent's own articles.
+
+    ``articles`` holds what the reading process read itself (a file's first
+    lines); ``data`` the bytes a worker parses with ``fields``.
+    """
+
+    name: str
+    first: int = 1
+    data: bytes = b""
+    wide: str | None = None
+    fields: _Fields | None = None
+    articles: tuple[Article, ...] = ()
+    too_long: int = 0  # a line of this many bytes, over the limit: skipped unread
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The articles of a block without their texts, and its bad records, in line order."""
+
+    lines: list[int]  # each article's line
+    ids: list[str]  # records.POSITION: the file has no ids
+    sources: list[str]
+    dates: list[str | None]
+    lengths: np.ndarray  # (m,) characters of each text
+    empty: np.ndarray  # (m,) whether the text is blank
+    keys: list[tuple[str, str | None, str | None]]  # the keys of text, headline and date in each record
+    spans: np.ndarray  # (m, 2) each record's line in the block's bytes
+    bad: list[tuple[int, int, str]]  # (articles before it, line, why)
+    n_items: int  # records and bad lines (blank lines aside)
+    whole: bool  # every line of the block is an article's, ending in one "\n": the block is spooled as it is
+
+
+def spool_keys(a: Article) -> tuple[str, str | None, str | None]:
+    """The keys of an article's text, headline and date in its record (None: absent).
+
+    The reader hands over the record's own string objects: identity finds the key.
+    """
+    title = next((k for k, v in a.record.items() if v is a.title), None) if a.title else None
+    date = next((k for k, v in a.record.items() if v is a.date), None) if a.date else None
+    return a.text_key, title, date
+
+
+class _Gather(_Collector):
+    """A collector that notes each rejected record with the count of articles before it, for the reading process."""
+
+    def __init__(self, config: ReadConfig) -> None:
+        super().__init__(config, keep_raw=True)
+        self.rejected: list[tuple[int, int, str]] = []
+
+    def reject(self, loc: _Loc, reason: str) -> None:
+        self.rejected.append((self.count, loc.line, reason))
+
+
+def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
+    """A block's articles (texts apart) and bad records, and the texts, as the line reader finds them."""
+    if block.articles:
+        arts = block.articles
+        return Parsed(
+            lines=[0] * len(arts), ids=[a.id for a in arts], sources=[a.source for a in arts],
+            dates=[a.date for a in arts], lengths=np.array([len(a.text) for a in arts], dtype=np.int64),
+            empty=np.array([not a.text.strip() for a in arts], dtype=bool), keys=[spool_keys(a) for a in arts],
+            spans=np.zeros((0, 2), np.int64), bad=[], n_items=len(arts), whole=False,
+        ), [a.text for a in arts]
+    gather = _Gather(config)
+    if block.too_long:
+        gather.reject(_Loc(block.name, block.first), _too_long(block.too_long, config.max_record_bytes or 0).reason)
+    stream = io.BytesIO(block.data)
+    items = _jsonl_items(_raw_lines(stream, block.name, config.max_record_bytes, block.first, block.wide), block.name)
+    lines: list[int] = []
+    texts: list[str] = []
+    arts: list[Article] = []
+    spans: list[tuple[int, int]] = []
+    n_items = 0
+    for loc, value in items:
+        n_items += 1
+        end = stream.tell()  # the item was made of the line just read
+        found = gather.record_of(loc, value)
+        if found is None:
+            continue
+        record, raw, fallback_id, escapes = found
+        assert block.fields is not None  # a block goes to a worker once the file's fields are known
+        article = gather.parsed(loc, record, block.fields, raw, fallback_id, escapes)
+        if article is None:
+            continue
+        gather.count += 1
+        arts.append(article)
+        lines.append(loc.line)
+        texts.append(article.text)
+        spans.append((end - len(value.raw), end) if isinstance(value, _Line) else (end, end))
+    data = block.data
+    whole = (len(arts) == data.count(b"\n") and not gather.rejected and data.endswith(b"\n")
+             and data.find(b"\r\n") < 0 and not (block.first == 1 and data.startswith(b"\xef\xbb\xbf")))
+    parsed = Parsed(
+        lines=lines, ids=[a.id for a in arts], sources=[a.source for a in arts], dates=[a.date for a in arts],
+        lengths=np.array([len(t) for t in texts], dtype=np.int64), empty=np.array([not t.strip() for t in texts], dtype=bool),
+        keys=[spool_keys(a) for a in arts], spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+        bad=gather.rejected, n_items=n_items + bool(block.too_long), whole=whole,
+    )
+    return parsed, texts
+
+
+class JsonlBlocks:
+    """The articles of local JSONL files, cut into blocks of whole lines for workers to parse.
+
+    :meth:`blocks` gives the blocks in order (to be parsed by
+    :func:`parse_block` anywhere), :meth:`admit` takes each parsed block
+    back in the same order. :attr:`bad` holds the records skipped with
+    ``skip_bad``, as :class:`~dedup.io.readers.ArticleStream` would.
+    """
+
+    def __init__(self, paths: Sequence[str | Path], config: ReadConfig = ReadConfig(), spool: Any = None) -> None:
+        for arg in paths:  # fail before reading anything
+            if not Path(arg).exists():
+                raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
+        self.paths = [str(p) for p in paths]
+        self.config = config
+        self.spool = spool
+        self._collector = _Collector(config, keep_raw=spool is not None)
+        self._sources: dict[str, _SourceState] = {}
+
+    @staticmethod
+    def usable(paths: Sequence[str | Path], config: ReadConfig) -> bool:
+        """Whether every input is a local JSONL file (compressed or not), which blocks can be cut from."""
+        if not paths or config.format not in ("auto", "jsonl"):
+            return False
+        for arg in paths:
+            if not isinstance(arg, (str, Path)) or str(arg) == "-" or is_url(str(arg)) or not Path(arg).is_file():
+                return False
+            try:
+                fmt = _guess_format(Path(arg), str(arg)) if config.format == "auto" else "jsonl"
+            except InputFormatError:
+                return False
+            if fmt != "jsonl":
+                return False
+        return True
+
+    @property
+    def bad(self) -> list[BadRecord]:
+        """Records skipped so far (``skip_bad``)."""
+        return self._collector.bad
+
+    @property
+    def count(self) -> int:
+        """Articles admitted so far."""
+        return self._collector.count
+
+    def blocks(self, lines_per_block: int, max_bytes: int = 64 << 20) -> Iterator[Block]:
+        """Every file's blocks in order, each of about ``lines_per_block`` lines; a file's end is a block of no lines.
+
+        A block is read ``max_bytes`` at most, then completed to its last line's end.
+        """
+        for name in self.paths:
+            path = Path(name)
+            try:
+                stream = open_compressed(path, compression_of(path.name))
+            except OSError as err:
+                raise InputNotFoundError(f"{name}: cannot be read ({err.strerror}); check the path and its permissions") from None
+            with stream:
+                yield from _read_guard(self._file_blocks(name, stream, lines_per_block, max_bytes), name)
+            yield Block(name, first=-1)  # the file ends here (a marker: admitting it closes the source)
+
+    def _file_blocks(self, name: str, stream: IO[bytes], lines_per_block: int, max_bytes: int) -> Iterator[Block]:
+        source = self._collector.open_source(name)
+        self._sources[name] = source
+        limit = self.config.max_record_bytes
+        # the first lines are read here, until the file's fields are known (from its first object)
+        first: list[Article] = []
+        line, wide = 1, None
+        for lineno, text, raw in _raw_lines(stream, name, limit):
+            if lineno == 1 and isinstance(raw, bytes):  # what the file's start says of its encoding holds for every line
+                wide = _wide_encoding(raw[:4], nul=False)
+            line = lineno + 1
+            first.extend(self._collector.read_items(source, _jsonl_items([(lineno, text, raw)], name)))
+            if source.fields is not None:
+                break
+        if first:
+            yield Block(name, articles=tuple(first))
+        if source.fields is None:  # the file ended before an object
+            return
+        low = min(1 << 16, max_bytes)
+        size = min(max_bytes, max(low, 4096 * lines_per_block))  # bytes a block, until the lines read tell
+        read_bytes = read_lines = 0
+        while data := stream.read(size):
+            cut = data.rfind(b"\n") + 1
+            data, tail = data[:cut], data[cut:]
+            too_long = 0
+            if tail:  # the last line goes on past the block: read the rest of it, up to the limit
+                room = -1 if limit is None else max(0, limit + 1 - len(tail))
+                tail += stream.readline(room) if room else b""
+                if limit is not None and len(tail) > limit and not tail.endswith(b"\n"):
+                    too_long = len(tail) + _skip_rest(stream)  # skipped unread, as the line reader does
+                else:
+                    data += tail
+            if data:
+                n_lines = data.count(b"\n") + (not data.endswith(b"\n"))
+                yield Block(name, first=line, data=data, wide=wide, fields=source.fields)
+                line += n_lines
+                read_bytes, read_lines = read_bytes + len(data), read_lines + n_lines
+                size = max(low, min(max_bytes, read_bytes * lines_per_block // read_lines))
+            if too_long:
+                yield Block(name, first=line, too_long=too_long)
+                line += 1
+
+    def admit(self, block: Block, parsed: Parsed) -> np.ndarray:
+        """Take a parsed block back, in order: the rows of ``parsed`` that join the feed (a repeated id does not).
+
+        Bad records are noted (or raised, without ``skip_bad``) in their
+        places, and the records of the rows that join are spooled.
+        """
+        col = self._collector
+        source = self._sources[block.name]
+        if block.first == -1:  # the file's end
+            col.close_source(source)
+            if block.name == self.paths[-1] and not col.count:
+                raise InputFormatError(
+                    f"no articles: every record was bad ({len(col.bad)} skipped); "
+                    "fix the input (see the bad records) or check --text-field"
+                )
+            return np.zeros(0, dtype=np.int64)
+        if block.articles:  # read and admitted here, spooled here
+            if self.spool is not None:
+                for _ in self.spool.tap(block.articles):
+                    pass
+            return np.arange(len(block.articles), dtype=np.int64)
+        source.n_items += parsed.n_items
+        keep: list[int] = []
+        bad = iter(parsed.bad)
+        nxt = next(bad, None)
+        for k, (line, art_id) in enumerate(zip(parsed.lines, parsed.ids)):
+            while nxt is not None and nxt[0] <= k:
+                col.reject(_Loc(block.name, nxt[1]), nxt[2])
+                nxt = next(bad, None)
+            admitted = col.admit_id(_Loc(block.name, line), art_id)
+            if admitted is not None:
+                col.count += 1
+                keep.append(k)
+                parsed.ids[k] = admitted
+        while nxt is not None:
+            col.reject(_Loc(block.name, nxt[1]), nxt[2])
+            nxt = next(bad, None)
+        rows = np.array(keep, dtype=np.int64)
+        if self.spool is not None:
+            self.spool.write_block(block.data, parsed.spans[rows], parsed.whole and len(rows) == len(parsed.ids),
+                                   [parsed.keys[k] for k in keep])
+        return rows

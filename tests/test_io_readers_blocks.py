@@ -1,0 +1,171 @@
+"""Local JSONL files cut into blocks and parsed where they are sent: the same articles, bad records and errors as the line reader."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dedup.config import DedupConfig, ReadConfig
+from dedup.errors import InputFormatError
+from dedup.io.readers import ArticleStream
+from dedup.io.readers.blocks import JsonlBlocks, parse_block
+from dedup.io.spool import ReportSpool
+from dedup.jobs.dedupe import run_dedupe
+from dedup.runtime import Runtime
+
+SKIP = ReadConfig(skip_bad=True)
+
+
+def _by_lines(path: Path, config: ReadConfig) -> tuple[list[tuple[Any, ...]], list[Any], list[bytes], list[Any]]:
+    spool = ReportSpool()
+    try:
+        stream = ArticleStream([path], config, keep_raw=True)
+        arts = [(a.id, a.text, a.source, a.date, len(a.text)) for a in spool.tap(stream)]
+        return arts, [(b.path, b.line, b.reason, b.position) for b in stream.bad], list(spool.lines()), \
+            [spool.keys(k) for k in range(len(arts))]
+    finally:
+        spool.close()
+
+
+def _by_blocks(paths: list[Path], config: ReadConfig, lines_per_block: int,
+               max_bytes: int = 64 << 20) -> tuple[list[tuple[Any, ...]], list[Any], list[bytes], list[Any]]:
+    spool = ReportSpool()
+    try:
+        blocks = JsonlBlocks([str(p) for p in paths], config, spool)
+        arts = []
+        for block in blocks.blocks(lines_per_block, max_bytes):
+            parsed, texts = parse_block(block, config)
+            for k in blocks.admit(block, parsed).tolist():
+                arts.append((parsed.ids[k], texts[k], parsed.sources[k], parsed.dates[k], int(parsed.lengths[k])))
+        return arts, [(b.path, b.line, b.reason, b.position) for b in blocks.bad], list(spool.lines()), \
+            [spool.keys(k) for k in range(len(arts))]
+    finally:
+        spool.close()
+
+
+def _lines(*records: Any) -> bytes:
+    return b"".join((r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n" for r in records)
+
+
+ARABIC = "قال الوزير إن المحادثات كانت مثمرة وبناءة"
+FEEDS = {
+    "plain": _lines(*({"id": f"a{k}", "text": f"{ARABIC} {k}", "title": f"T{k}", "source": "s", "date": "2024-01-02"}
+                      for k in range(40))),
+    "bom-crlf-blank-no-final-newline": b"\xef\xbb\xbf" + b"\r\n".join(
+        [json.dumps({"id": k, "body": f"x {k}", "headline": 7 if k % 3 else "h"}).encode() for k in range(25)]
+        + [b"", b"   "] + [json.dumps({"id": 99, "body": "last"}).encode()]),
+    "bad-lines-among-good": _lines(
+        b"not json", {"id": "a", "text": "one"}, [1, 2], {"id": "b"}, {"id": "c", "text": 5}, b"\xff\xfe bad utf8",
+        {"id": "a", "text": "repeated"}, b'{"id": "d", "text": "x \\ud800 y"}',
+        b'{"id": "e", "text": "lone \\udc00 escape"}', {"id": None, "text": "no id"}, {"id": "f", "text": "fine"},
+        *({"id": f"g{k}", "text": f"good {k}"} for k in range(30)), {"id": "g3", "text": "again"}),
+    "no-ids": _lines(*({"text": f"{ARABIC} {k}", "date": k} for k in range(33))),
+    "first-lines-bad": _lines(b"{oops", b"[]", {"id": "z", "text": "first object"}, {"id": "y", "text": "second"}),
+    "too-long-lines": _lines(*({"id": f"l{k}", "text": ("w " * (80 if k % 7 == 3 else 5)) + str(k)} for k in range(40))),
+    "utf16-bom": "\ufeff".encode("utf-16-le") + '{"id": "a", "text": "x"}\n'.encode("utf-16-le"),
+}
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+@pytest.mark.parametrize(("lines_per_block", "max_bytes"), [(1, 1 << 20), (3, 1 << 20), (1000, 1 << 20), (1, 7), (5, 61), (9, 150)])
+def test_blocks_give_what_the_line_reader_gives(tmp_path: Path, feed: str, lines_per_block: int, max_bytes: int) -> None:
+    """Blocks of a line or a few, and blocks cut inside lines (shorter than, or around, the record limit)."""
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(FEEDS[feed])
+    config = ReadConfig(skip_bad=True, max_record_bytes=120)
+    try:
+        expected = _by_lines(path, config)
+    except InputFormatError as err:
+        with pytest.raises(InputFormatError) as got:
+            _by_blocks([path], config, lines_per_block, max_bytes)
+        assert str(got.value) == str(err)
+        return
+    assert _by_blocks([path], config, lines_per_block, max_bytes) == expected
+
+
+@pytest.mark.parametrize("feed", ["bad-lines-among-good", "first-lines-bad", "too-long-lines", "utf16-bom"])
+def test_without_skip_bad_the_same_first_error(tmp_path: Path, feed: str) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(FEEDS[feed])
+    config = ReadConfig(max_record_bytes=120)
+    with pytest.raises(InputFormatError) as err:
+        _by_lines(path, config)
+    with pytest.raises(InputFormatError) as got:
+        _by_blocks([path], config, 2, 50)
+    assert str(got.value) == str(err.value)
+
+
+def test_several_files_positions_go_on_and_ids_are_checked_across_them(tmp_path: Path) -> None:
+    one, two, empty = tmp_path / "1.jsonl", tmp_path / "2.jsonl", tmp_path / "3.jsonl"
+    one.write_bytes(_lines(*({"text": f"t {k}"} for k in range(5))))
+    two.write_bytes(_lines({"text": "u"}, {"id": "0", "text": "clash"}) + _lines(*({"text": f"v {k}"} for k in range(5))))
+    stream = ArticleStream([one, two], SKIP)
+    expected = [(a.id, a.text) for a in stream]
+    got = _by_blocks([one, two], SKIP, 2)
+    assert [(a[0], a[1]) for a in got[0]] == expected
+    assert [b[:3] for b in got[1]] == [(b.path, b.line, b.reason) for b in stream.bad]
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(InputFormatError, match="empty input"):
+        _by_blocks([one, empty], SKIP, 2)
+
+
+def test_a_file_of_only_bad_records_then_no_articles(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(_lines(b"nope", [1]))
+    with pytest.raises(InputFormatError, match="no articles"):
+        _by_blocks([path], SKIP, 2)
+
+
+def test_usable_only_for_local_jsonl_files(tmp_path: Path) -> None:
+    (tmp_path / "f.jsonl").write_text("{}\n")
+    (tmp_path / "f.csv").write_text("id,text\n")
+    assert JsonlBlocks.usable([str(tmp_path / "f.jsonl")], ReadConfig())
+    assert not JsonlBlocks.usable([str(tmp_path / "f.csv")], ReadConfig())
+    assert not JsonlBlocks.usable([str(tmp_path)], ReadConfig())  # a folder
+    assert not JsonlBlocks.usable(["-"], ReadConfig())
+    assert not JsonlBlocks.usable([str(tmp_path / "f.jsonl")], ReadConfig(format="csv"))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_dedupe_outputs_are_those_of_the_line_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """A feed with copies, boilerplate, bad records and a repeated id: every output byte for byte."""
+    rng = np.random.default_rng(0)
+    words = [f"w{k}" for k in range(400)]
+    records: list[Any] = []
+    for k in range(60):
+        body = " ".join(rng.choice(words, 60))
+        records.append({"id": f"s{k}", "text": body + "\nتابعونا على تويتر", "source": f"o{k % 3}", "date": f"2024-01-{1 + k % 9:02d}"})
+        if k % 4 == 0:
+            records.append({"id": f"c{k}", "text": "عاجل " + body, "source": "wire", "date": "2024-01-05"})
+        if k % 13 == 0:
+            records.append(b"{broken")
+            records.append({"id": f"s{k}", "text": "a repeated id"})
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(_lines(*records))
+    settings = {"read": SKIP, "dedupe": DedupConfig(), "runtime": Runtime(n_jobs=jobs, chunk_size=7)}
+    run_dedupe([str(path)], str(tmp_path / "blocks"), settings, quiet=True)
+    monkeypatch.setattr(JsonlBlocks, "usable", staticmethod(lambda paths, config: False))
+    run_dedupe([str(path)], str(tmp_path / "lines"), settings, quiet=True)
+    for name in ("decisions.jsonl", "pairs.jsonl", "unique.jsonl", "report.html"):
+        assert (tmp_path / "blocks" / name).read_bytes() == (tmp_path / "lines" / name).read_bytes(), name
+    rows = [json.loads(x) for x in (tmp_path / "blocks" / "decisions.jsonl").read_text().splitlines()]
+    assert sum(r["status"] == "duplicate" for r in rows) >= 10 and sum(r["id"] is None for r in rows) == 10
+
+
+def test_warnings_name_the_bad_records_as_the_line_reader_does(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging.getLogger("dedup"), "propagate", True)  # a CLI run in this process may have turned it off
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(FEEDS["bad-lines-among-good"])
+    with caplog.at_level(logging.WARNING, logger="dedup"):
+        _by_lines(path, SKIP)
+    expected = [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dedup"):
+        _by_blocks([path], SKIP, 4)
+    assert [r.getMessage() for r in caplog.records] == expected and expected
