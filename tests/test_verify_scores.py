@@ -201,6 +201,30 @@ def test_scores_match_set_arithmetic(block: int) -> None:
     assert got.probability is None
 
 
+def test_the_compiled_merge_scores_bit_for_bit_as_scipy() -> None:
+    """Real rows (long, overlapping shingle sets; Arabic and Latin tokens), pairs in any order, empty rows and self-pairs."""
+    rng = np.random.default_rng(5)
+    rare, common = _rare_and_common()
+    base = [sorted(set(rng.integers(0, 5000, 700).tolist())) for _ in range(6)]
+    sets, tokens = [], []
+    for k in range(60):
+        own = base[k % 6]
+        keep = rng.random(len(own)) < rng.uniform(0.3, 1.0)
+        sets.append(sorted({*np.array(own)[keep].tolist(), *rng.integers(0, 1 << 26, rng.integers(0, 200)).tolist()}))
+        tokens.append(rng.choice(rare + common, rng.integers(1, 300)).tolist())
+    sets[9], tokens[9] = [], []
+    feats = _features(sets, tokens)
+    idf = Idf(count_matrix(feats))
+    pairs = rng.integers(0, 60, (3000, 2))
+    pairs[:5] = [[9, 9], [9, 1], [1, 1], [59, 0], [0, 59]]
+    digest = np.arange(60, dtype=np.uint64)
+    ref = score_pairs(feats, pairs, digest, idf)
+    got = score_pairs(feats, pairs, digest, idf, compiled=True)
+    for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "size_i", "size_j", "rare_inter", "rare_i", "rare_j"):
+        assert np.array_equal(getattr(got, f), getattr(ref, f)), f
+    assert 0 < ref.cosine[5:].mean() < 1 and 0 < ref.jaccard[5:].mean() < 1
+
+
 def test_pairs_of_empty_sets_score_zero() -> None:
     feats = _features([[], [], [1, 2]], [[], [], [5]])
     s = score_pairs(feats, np.array([[0, 1], [0, 2]]), np.array([1, 2, 3], dtype=np.uint64), Idf(count_matrix(feats)))

@@ -246,6 +246,7 @@ def pair_features(
 
 _VERIFY_CHUNK = 25_000  # pairs per task when verification is spread over workers (at least)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
+_KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
 
 
 def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
@@ -257,13 +258,14 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     Workers read the feature store's files, so runs go to them only when
     they share this machine's disk; at most 2 × jobs runs are in flight.
     """
+    compiled = len(pairs) >= _KERNEL_PAIRS
     if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
-        yield 0, *_verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge)
+        yield 0, *_verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge, compiled=compiled)
         return
     size = max(_VERIFY_CHUNK, -(-len(pairs) // _VERIFY_TASKS))
     starts = range(0, len(pairs), size)
     done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
-                         idf=idf, judge=judge)
+                         idf=idf, judge=judge, compiled=compiled)
     for lo, (rel, scores) in zip(starts, done):
         yield lo, rel, scores
 
@@ -306,8 +308,8 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
 
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
-                  judge: Judge) -> tuple[np.ndarray, PairScores]:
-    return judge(pairs, score_pairs(source, pairs, digest, idf))
+                  judge: Judge, compiled: bool = False) -> tuple[np.ndarray, PairScores]:
+    return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
 
 
 class Judge:

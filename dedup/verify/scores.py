@@ -226,7 +226,8 @@ class PairScores:
 
 
 def _rowwise_dot(
-    m: sp.csr_matrix, i: np.ndarray, j: np.ndarray, flagged: np.ndarray | None = None, binary: bool = False
+    m: sp.csr_matrix, i: np.ndarray, j: np.ndarray, flagged: np.ndarray | None = None, binary: bool = False,
+    compiled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``m[i[k]] · m[j[k]]`` for every k; with ``flagged`` (a bool per column), also how many columns the two rows share among the flagged ones.
 
@@ -237,7 +238,14 @@ def _rowwise_dot(
     weights, the ones of a ``binary`` matrix), so a binary product is the
     number stored in each row, and the flagged columns are counted from the
     same product instead of a second one.
+
+    ``compiled``: the same numbers from the compiled merge
+    (:func:`dedup.verify.kernels.pair_dots`), for a verification of many pairs.
     """
+    if compiled:
+        from .kernels import pair_dots
+
+        return pair_dots(m, i, j, flagged, binary)
     out = np.empty(len(i), dtype=np.float64)
     shared = None if flagged is None else np.empty(len(i), dtype=np.float64)
     for lo in range(0, len(i), _PAIR_CHUNK):
@@ -260,6 +268,7 @@ def score_pairs(
     digest: np.ndarray,
     idf: Idf | None,
     block: int = _PAIR_BLOCK,
+    compiled: bool = False,
 ) -> PairScores:
     """Exact Jaccard, containment both ways and TF-IDF cosine for ``pairs`` (m, 2).
 
@@ -267,7 +276,8 @@ def score_pairs(
     normalized text: equal digests are exact copies). Pairs are scored
     ``block`` at a time, each block gathering only the rows it names, so
     memory stays bounded however many pairs there are. Pairs of empty sets
-    score 0.
+    score 0. ``compiled``: rows are compared by the compiled merge (the same
+    scores, faster on many pairs; see :mod:`dedup.verify.kernels`).
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     m = len(pairs)
@@ -280,7 +290,7 @@ def score_pairs(
         i, j = local.reshape(-1, 2).T
         shingles = shingle_matrix(feats)
         sizes = np.diff(feats.shingle_offsets).astype(np.float64)
-        inter, _ = _rowwise_dot(shingles, i, j, binary=True)
+        inter, _ = _rowwise_dot(shingles, i, j, binary=True, compiled=compiled)
         si, sj = sizes[i], sizes[j]
         union = si + sj - inter
         hi = lo + len(part)
@@ -292,7 +302,7 @@ def score_pairs(
         counts = count_matrix(feats)
         tfidf = counts if idf is None else idf.transform(counts).tocsr()
         rare = ~common[counts.indices]  # the rare words (see common_columns) of every row
-        dot, r_inter[lo:hi] = _rowwise_dot(tfidf, i, j, flagged=~common)
+        dot, r_inter[lo:hi] = _rowwise_dot(tfidf, i, j, flagged=~common, compiled=compiled)
         cos[lo:hi] = np.clip(dot, 0.0, 1.0)
         owner = np.repeat(np.arange(len(rows)), np.diff(counts.indptr))
         r_sizes = np.bincount(owner[rare], minlength=len(rows)).astype(np.float64)
