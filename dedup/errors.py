@@ -77,14 +77,14 @@ def terminate_on_sigterm() -> None:
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """A user's mistake as one line on stderr and exit code 1; an interruption as one line and 130 (143: SIGTERM)."""
-    import click  # typer's: writes UTF-8 even to an ASCII stream, so an Arabic path always prints
+    from typer import echo  # typer's click (0.28 bundles it; click itself may be absent): UTF-8 even to an ASCII stream
 
     try:
         yield
     except DedupError as exc:
-        click.echo(f"dedup: error: {exc}", err=True)
+        echo(f"dedup: error: {exc}", err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        click.echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
+        echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
         raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None

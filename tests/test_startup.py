@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,14 @@ REPO = Path(__file__).resolve().parents[1]
 # matrices and scikit-learn (the seeds have no candidate pair to score), ftfy
 # (stories only) and rich (tables and bars on a terminal only).
 NEVER_FOR_A_SMALL_DEDUPE = ["dask", "distributed", "fastapi", "uvicorn", "redis", "pyarrow", "sklearn", "matplotlib",
-                            "joblib", "datasketch", "scipy", "ftfy", "rich"]
+                            "joblib", "datasketch", "scipy", "ftfy", "rich", "numba"]
+# Smaller, but paid on every run all the same: numpy.ma (the first plain np.unique imports it, ~12 ms: dedup uses
+# sorted_unique), importlib.metadata with the email parser (~20 ms: the datasketch version is read from its
+# dist-info), the background table (~40 ms: the seeds have no pair to score), the other commands' jobs, the
+# history index's flow, the passage alignment and the repeats stage.
+NOT_FOR_A_SMALL_DEDUPE = ["numpy.ma", "importlib.metadata", "email.parser", "dedup.store.background", "dedup.jobs.evaluate",
+                          "dedup.jobs.params", "dedup.jobs.repeats", "dedup.jobs.serve", "dedup.jobs.similarity",
+                          "dedup.jobs.stories", "dedup.flows.history", "dedup.text.align", "dedup.repeats"]
 
 
 def modules_after(*argv: str) -> set[str]:
@@ -55,6 +63,9 @@ def loaded(modules: set[str], names: list[str]) -> list[str]:
 def test_dedupe_seeds_loads_no_optional_library(tmp_path: Path, jobs: str) -> None:
     modules = modules_after("dedupe", str(REPO / "seeds"), "--out", str(tmp_path), "-j", jobs)
     assert loaded(modules, NEVER_FOR_A_SMALL_DEDUPE) == []
+    assert loaded(modules, NOT_FOR_A_SMALL_DEDUPE) == []
+    if find_spec("typer._click") is not None:  # typer 0.28 bundles click: the separate package is only dead weight
+        assert "click" not in modules
     assert (tmp_path / "decisions.jsonl").exists()
 
 
@@ -62,7 +73,8 @@ def test_dedupe_seeds_loads_no_optional_library(tmp_path: Path, jobs: str) -> No
 def test_help_loads_no_stage(argv: list[str]) -> None:
     modules = modules_after(*argv)
     assert loaded(modules, ["numpy", "scipy", "datasketch", "xxhash"]) == []
-    assert not [m for m in modules if m.startswith(("dedup.flows", "dedup.sketch", "dedup.candidates", "dedup.verify"))]
+    assert not [m for m in modules if m.startswith(("dedup.flows", "dedup.sketch", "dedup.candidates", "dedup.verify",
+                                                    "dedup.jobs.", "dedup.io.remote"))]
 
 
 def test_help_is_complete() -> None:
@@ -87,6 +99,14 @@ def test_pinned_answers_are_datasketchs() -> None:
     for (threshold, num_perm, w), (b, r) in table["band_params"].items():
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(w, 1.0 - w))
         assert (lsh.b, lsh.r) == (b, r) == band_params(threshold, num_perm, w)
+
+
+def test_datasketch_version_is_importlib_metadatas() -> None:
+    """The version read from the dist-info (no importlib.metadata at start-up) is the one importlib.metadata reads."""
+    from importlib import metadata
+
+    assert pinned._dist_info_version() in (None, metadata.version("datasketch"))  # None: not a dist-info install
+    assert pinned.datasketch_version() == metadata.version("datasketch")
 
 
 def test_unpinned_settings_ask_datasketch() -> None:

@@ -10,12 +10,9 @@ from typing import Annotated, Any, Literal, Optional
 
 import typer
 
-from .. import __version__
+from .. import __version__, jobs  # a job's module is imported when its command runs (dedup.jobs resolves names lazily)
 from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, ServeConfig, StoriesConfig
 from ..io.console import print_json, print_lsh_params
-from ..io.remote import parse_storage_options
-from ..jobs import (export_index, index_stats, lsh_params, prune_index, run_dedupe, run_eval, run_repeats, run_server, run_similarity,
-                    run_stories, serve_app)
 from ..runtime import Runtime
 from ..errors import terminate_on_sigterm
 from .options import Index, Inputs, Out, OutputFormat, Quiet, StorageOptions, WindowDays, settings_from, user_errors
@@ -59,7 +56,8 @@ def dedupe(
     if window_days is not None and index is None:
         raise typer.BadParameter("--window-days needs --index")
     with user_errors():
-        run_dedupe(inputs, out, settings, quiet=quiet, output_format=output_format, index=index, window_days=window_days, report=report)
+        jobs.run_dedupe(inputs, out, settings, quiet=quiet, output_format=output_format, index=index, window_days=window_days,
+                        report=report)
 
 
 @app.command("repeats")
@@ -71,7 +69,7 @@ def repeats_cmd(inputs: Inputs, out: Out, quiet: Quiet = False, settings: Any = 
     copies removed), articles.jsonl (per article) and summary.json into --out. The feed streams through.
     """
     with user_errors():
-        run_repeats(inputs, out, settings, quiet=quiet)
+        jobs.run_repeats(inputs, out, settings, quiet=quiet)
 
 
 @app.command()
@@ -84,7 +82,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
     are made a day at a time in time order, holding only the open window. An event is named by its first report.
     """
     with user_errors():
-        run_stories(inputs, out, settings, quiet=quiet, index=index)
+        jobs.run_stories(inputs, out, settings, quiet=quiet, index=index)
 
 
 @app.command()
@@ -103,7 +101,9 @@ def similarity(
     `dedup stories` clusters by. IDF weights come from all texts of the file plus a background prior.
     """
     with user_errors():
-        run_similarity(pairs, out, settings, parse_storage_options(storage_option))
+        from ..io.remote import parse_storage_options
+
+        jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option))
 
 
 @app.command("eval")
@@ -121,7 +121,7 @@ def evaluate(
     """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters."""
     labels = [s.strip() for s in positive.split(",") if s.strip()]
     with user_errors():
-        print_json(run_eval(run, gold, settings, level=level, positive=labels, sweep=sweep, inputs=inputs or []))
+        print_json(jobs.run_eval(run, gold, settings, level=level, positive=labels, sweep=sweep, inputs=inputs or []))
 
 
 @app.command("explain-params")
@@ -132,7 +132,7 @@ def explain_params(
 ) -> None:
     """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
     with user_errors():
-        print_lsh_params(lsh_params(threshold, num_perm, fp_weight))
+        print_lsh_params(jobs.lsh_params(threshold, num_perm, fp_weight))
 
 
 index_app = typer.Typer(name="index", help="Look after a history index (made by `dedup dedupe FEED --index LOCATION`).",
@@ -147,21 +147,21 @@ ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", help="Write to t
 def stats(location: Location) -> None:
     """Print what the index holds as JSON: articles, oldest and newest date, size, the fixed parameters."""
     with user_errors():
-        print_json(index_stats(location))
+        print_json(jobs.index_stats(location))
 
 
 @index_app.command()
 def prune(location: Location, before: Before) -> None:
     """Remove old history: every article dated before DATE (undated articles stay)."""
     with user_errors():
-        prune_index(location, before)
+        jobs.prune_index(location, before)
 
 
 @index_app.command()
 def export(location: Location, out: ExportTo = None) -> None:
     """Write every stored decision as JSON lines, in the order the articles were read."""
     with user_errors():
-        export_index(location, out)
+        jobs.export_index(location, out)
 
 
 app.add_typer(index_app)
@@ -180,5 +180,6 @@ def serve(
     at / (the latest groups and tracked events). Batches are decided first come first decided, as `dedup dedupe --index`.
     """
     with user_errors():
-        server = serve_app(index, settings)
-    run_server(server, index, settings["serve"].host, settings["serve"].port)  # outside user_errors: uvicorn answers Ctrl-C and SIGTERM
+        server = jobs.serve_app(index, settings)
+    # outside user_errors: uvicorn answers Ctrl-C and SIGTERM
+    jobs.run_server(server, index, settings["serve"].host, settings["serve"].port)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..candidates.buckets import sorted_unique  # not np.unique: its first call imports numpy.ma (~12 ms of a small run)
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEEP_BY_POLICY, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED
 
@@ -62,7 +63,7 @@ def star_labels(
     pairs = rep_pairs.reshape(-1, 2)
     contained = rel == CONTAINED
     inside = np.where(scores.contain_ij >= scores.contain_ji, pairs[:, 0], pairs[:, 1])[contained]
-    rep_rank[np.unique(inside)] += n  # after every text that is not inside another
+    rep_rank[sorted_unique(inside)] += n  # after every text that is not inside another
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
     centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed)
@@ -181,7 +182,7 @@ def keep_reasons(status: np.ndarray, group: np.ndarray, keeper: np.ndarray, tabl
     in_group = group >= 0
     labels = np.where(in_group, group, np.arange(n))
     by_policy = choose_keepers(labels, policy_key(table, config))
-    keepers = np.unique(keeper[in_group])
+    keepers = sorted_unique(keeper[in_group])
     reason[keepers] = KEEP_BY_POLICY
     if config.cluster.keep == "earliest":
         undated = keepers[~table.dated[keepers]]

@@ -15,12 +15,13 @@ __all__ = ["logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh
 def say(message: str, err: bool = True) -> None:
     """One line on stderr (``err=False``: stdout), written as typer writes it.
 
-    Through click, which writes UTF-8 even to a stream set up for ASCII, so an
+    Through typer's click (``typer.echo``: typer 0.28 bundles click and does not
+    install it), which writes UTF-8 even to a stream set up for ASCII, so an
     Arabic id or path never fails to print.
     """
-    import click
+    from typer import echo
 
-    click.echo(message, err=err)
+    echo(message, err=err)
 
 
 def print_json(obj: Any) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..candidates.buckets import sorted_unique  # not np.unique: its first call imports numpy.ma (~12 ms of a small run)
 from ..config import ReadConfig
 from ..errors import ConfigError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
@@ -58,7 +59,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
 
     status = np.bincount(result.status, minlength=3)
     rel = np.bincount(result.relation[result.status == DUPLICATE], minlength=4)
-    groups = np.unique(result.group[result.group >= 0])
+    groups = sorted_unique(result.group[result.group >= 0])
     skipped: dict[str, int] = {}
     for why in result.reason_skipped.values():
         key = why.split(":")[0]

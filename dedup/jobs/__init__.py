@@ -13,19 +13,41 @@ job per command; a Python program can call the same jobs::
 ``settings`` maps a table name (``"read"``, ``"dedupe"``, ``"stories"``,
 ``"repeats"``, ``"runtime"``, as in ``summary.json``) to its config; a missing
 table takes the defaults. Jobs import the flows and the heavy libraries when
-they run, so that importing this package (as ``dedup --help`` does) stays cheap.
+they run, and this package imports a job's module when its name is first asked
+for (PEP 562), so that a command loads its own job only (and ``dedup --help`` none).
 """
 
 from __future__ import annotations
 
-from .dedupe import run_dedupe
-from .evaluate import run_eval
-from .index import export_index, history, index_stats, prune_index
-from .params import lsh_params
-from .repeats import run_repeats
-from .serve import run_server, serve_app
-from .similarity import run_similarity
-from .stories import run_stories
+from importlib import import_module
+from typing import Any
 
-__all__ = ["export_index", "history", "index_stats", "lsh_params", "prune_index", "run_dedupe", "run_eval", "run_repeats",
-           "run_server", "run_similarity", "run_stories", "serve_app"]
+_EXPORTS = {
+    "export_index": "index",
+    "history": "index",
+    "index_stats": "index",
+    "lsh_params": "params",
+    "prune_index": "index",
+    "run_dedupe": "dedupe",
+    "run_eval": "evaluate",
+    "run_repeats": "repeats",
+    "run_server": "serve",
+    "run_similarity": "similarity",
+    "run_stories": "stories",
+    "serve_app": "serve",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dedup.jobs' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

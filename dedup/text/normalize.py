@@ -53,6 +53,16 @@ _SLOW = np.uint32(0xFFFFFFFF)
 _UNSET = np.uint32(0xFFFFFFFE)  # a table entry not computed yet
 
 
+def _distinct(cps: np.ndarray) -> np.ndarray:
+    """``np.unique(cps)`` by one sort: the first ``np.unique`` of a run imports ``numpy.ma`` (~12 ms; NumPy 2.4).
+
+    >>> _distinct(np.array([0x62C, 0x627, 0x62C], dtype=np.uint32)).tolist()
+    [1575, 1580]
+    """
+    out = np.sort(cps)
+    return out[np.concatenate(([True], out[1:] != out[:-1]))] if len(out) > 1 else out
+
+
 class _Tables:
     """Steps 1-3 as two tables over the code points, filled as characters are met.
 
@@ -113,7 +123,7 @@ class _Tables:
         if len(out) and out.max() >= _UNSET:  # one pass; rarely true once the feed's characters were met
             unset = out == _UNSET
             if unset.any():  # rewriting an entry with its own value is harmless: no lock needed
-                new = np.unique(cps[unset])
+                new = _distinct(cps[unset])
                 table[new] = [entry(cp) for cp in new.tolist()]
                 out = table[cps]
         return out
@@ -171,7 +181,7 @@ class _Tables:
         at = np.flatnonzero(folded == _SLOW)
         cps = raw[at]
         found = {}
-        for cp in np.unique(cps).tolist():
+        for cp in _distinct(cps).tolist():
             if cp not in self._expansion:
                 f = self._folding(cp)
                 with self._lock:
