@@ -246,6 +246,7 @@ def pair_features(
 
 _VERIFY_CHUNK = 25_000  # pairs per task when verification is spread over workers (at least)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
+_JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j")  # scores the judge reads and no later stage does
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
 
 
@@ -285,7 +286,10 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
 
     Each run's edges are kept as it comes back and its other pairs dropped,
     so the scores of every candidate (~90 bytes a pair: tens of millions
-    in a feed of large copy families) are never held at once.
+    in a feed of large copy families) are never held at once. Of the scores,
+    an edge keeps what the rest of the run reads (the four scores, exactness,
+    the probability): the decision's other inputs (set sizes, rare words)
+    were used by the judge and are not kept (40 bytes an edge).
     """
     out_pairs = np.empty((len(pairs), 2), dtype=np.int64)  # pages are touched only as edges are written
     out_rel = np.empty(len(pairs), dtype=np.int8)
@@ -293,7 +297,7 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
     k = 0
     for lo, rel, scores in _verified_parts(executor, pairs, source, digest, idf, judge):
         keep = np.flatnonzero(rel != NONE)
-        got = scores.take(keep)
+        got = replace(scores, **dict.fromkeys(_JUDGED_ONLY)).take(keep)
         if fields is None:
             fields = [None if v is None else np.empty(len(pairs), dtype=v.dtype) for v in got.arrays()]
         out_pairs[k : k + len(keep)] = pairs[lo + keep]
