@@ -18,6 +18,7 @@ THROUGH = {
     "dedup.io.console": ("test_cli.py", "progress bars and the one-line summaries, through every command"),
     "dedup.io.repeats_out": ("test_repeats.py", "the four files of dedup repeats, through the CLI"),
     "dedup.jobs.evaluate": ("test_eval.py", "dedup eval, through the CLI"),
+    "dedup.verify.kernels": ("test_verify_scores.py", "the compiled merge scores bit for bit as the SciPy path (score_pairs(compiled=True))"),
     "dedup.jobs.serve": ("test_serve.py", "dedup serve started for real on a loopback port"),
     "dedup.serve.app": ("test_serve.py", "every endpoint of a real server"),
     "dedup.serve.page": ("test_serve.py", "the pages of a real server, in headless Chromium"),
