@@ -74,7 +74,7 @@ def child(feed: str) -> None:
 
     digest = hashlib.sha256()
     arrays = [result.status, result.group, result.keeper, result.relation, result.scores, result.pairs,
-              result.pair_relation, result.candidates.pairs]
+              result.pair_relation]
     ps = result.pair_scores
     arrays += [getattr(ps, name) for name in sorted(vars(ps)) if isinstance(getattr(ps, name), np.ndarray)]
     for a in arrays:

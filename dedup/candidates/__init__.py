@@ -11,7 +11,7 @@ verification.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,16 @@ class Candidates:
     bands: int
     rows: int
     screened_out: int = 0
+    released: int = -1  # how many pairs there were, once ``pairs`` is let go (:meth:`release`); -1 while held
+
+    def __len__(self) -> int:
+        """How many candidate pairs (also after :meth:`release`)."""
+        return len(self.pairs) if self.released < 0 else self.released
+
+    def release(self) -> "Candidates":
+        """These counts without the pairs: a flow lets them go once they are verified (at a million articles of large
+        copy families, tens of millions of pairs, 16 bytes each)."""
+        return replace(self, pairs=empty_pairs(), released=len(self))
 
 
 def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000) -> np.ndarray:

@@ -131,6 +131,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             idf = fit_idf(feed.store) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
             rep_pairs, edge_rel, edge_scores = verified_edges(executor, pairs, source, digest, idf, judge)
+            del pairs
+            cands = cands.release()  # verified: only their counts are reported
 
         with timer("cluster"):
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,

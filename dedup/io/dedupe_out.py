@@ -77,7 +77,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
             "skipped_by_reason": skipped,
             "duplicate_groups": len(groups),
             "duplicates_by_relation": {RELATIONS[k]: int(rel[k]) for k in (1, 2, 3)},
-            "candidate_pairs": len(cand.pairs),
+            "candidate_pairs": len(cand),
             "candidate_pairs_from_lsh": cand.from_lsh,
             "candidate_pairs_from_anchors": cand.from_anchors,
             "capped_buckets": cand.capped_buckets,
