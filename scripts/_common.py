@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "SAUDINEWSNET",
+    "tree_rss_mib",
     "load_average",
     "load_saudinewsnet",
     "repo_root",
@@ -98,6 +99,32 @@ def write_dev_jsonl(path: str | Path, data_dir: str | Path | None = None) -> int
             f.write(json.dumps(d, ensure_ascii=False))
             f.write("\n")
     return len(docs)
+
+
+def tree_rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Sum of ``field`` over ``pid`` and its descendants, in MiB (0 for a process gone).
+
+    ``VmRSS`` (from ``/proc/PID/status``) counts a page shared by two processes
+    (libraries, memory-mapped files) in each; ``Pss`` (from
+    ``/proc/PID/smaps_rollup``) counts each page once, shared out among the
+    processes mapping it, so the sum is what the tree holds.
+    """
+    source = "smaps_rollup" if field == "Pss" else "status"
+    total, todo, seen = 0.0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/{source}", encoding="ascii") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith(field + ":")), 0) / 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def load_average() -> list[float] | None:

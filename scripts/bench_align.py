@@ -61,7 +61,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_average, load_saudinewsnet, run_info, saudinewsnet_dir, write_dev_jsonl, write_result  # noqa: E402
 
-from dedup.candidates import anchor_pairs, candidate_pairs  # noqa: E402
+from dedup.candidates import anchor_keys, candidate_pairs  # noqa: E402
 from dedup.config import DedupConfig  # noqa: E402
 from dedup.exec import open_executor  # noqa: E402
 from dedup.flows.prepare import prepare_stream, prepare_texts  # noqa: E402
@@ -93,7 +93,7 @@ def bench_feed(jsonl: Path, repeat: int, truth: dict[str, dict] | None = None) -
         timer = StageTimer()
         feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer)
         with timer("candidates"):
-            anchored = anchor_pairs(*feed.anchors, config.index) if config.index.anchors else None
+            anchored = anchor_keys(*feed.anchors, config.index) if config.index.anchors else None
             cands = candidate_pairs(feed.signatures, np.arange(len(feed.rep_pos)), anchored, config.index,
                                     config.minhash, sizes=feed.sizes, banding=executor.lsh_pairs)
         pairs = cands.pairs

@@ -113,7 +113,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_average, repo_root, run_info, saudinewsnet_dir, write_dev_jsonl, write_result  # noqa: E402
+from _common import load_average, repo_root, run_info, saudinewsnet_dir, tree_rss_mib, write_dev_jsonl, write_result  # noqa: E402
 
 NUM_PERM = 128
 SHINGLE_K = 3
@@ -533,25 +533,6 @@ def make_tools(peer_python: str | None) -> list[Tool]:
     return tools
 
 
-def _tree_rss_mib(pid: int) -> float:
-    """Sum of VmRSS over ``pid`` and its descendants (0 for a process gone)."""
-    total, todo, seen = 0.0, [pid], set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            with open(f"/proc/{p}/status", encoding="ascii") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0) / 1024
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
 def run_tool(tool: Tool, feed: Path, out: Path, timeout: float, rss_guard_mib: float, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """One run of ``tool`` on ``feed`` as a child process: wall, CPU, peak RSS, stage seconds, status."""
     from bench_scale import _CHILD  # dedup's CLI, writing its VmHWM at exit
@@ -575,7 +556,7 @@ def run_tool(tool: Tool, feed: Path, out: Path, timeout: float, rss_guard_mib: f
             if pid:
                 break
             elapsed = time.perf_counter() - t0
-            rss = _tree_rss_mib(proc.pid)
+            rss = tree_rss_mib(proc.pid)
             tree_peak = max(tree_peak, rss)
             if stopped is None and (elapsed > timeout or rss > rss_guard_mib):
                 stopped = {"reason": "timeout" if elapsed > timeout else "rss_guard", "after_seconds": round(elapsed, 1),

@@ -109,7 +109,8 @@ def section() -> str:
         feeds = sc.get("feeds") or {"plain": {"verdict": sc.get("verdict")}}
         rows = [
             f"| {r.get('generator', 'plain')} | {r['size']:,} | {r.get('wall_seconds')} | {r.get('seconds_per_1k_articles', 'n/a')} | "
-            f"{round(r.get('peak_rss_mib', 0) / 1024, 2)} | {_get(r, 'quality', 'recall', 'all', 'recall', default='n/a')} | {r.get('status')} |"
+            f"{round(r.get('peak_rss_mib', 0) / 1024, 2)} | {round(r['tree_peak_pss_mib'] / 1024, 2) if 'tree_peak_pss_mib' in r else 'n/a'} | "
+            f"{_get(r, 'quality', 'recall', 'all', 'recall', default='n/a')} | {r.get('status')} |"
             for r in sc.get("runs", [])
         ]
         verdicts = "; ".join(f"`{g}` {f.get('verdict')}" + (f" (speed issue: {f['verdict_speed_issue']})" if f.get("verdict_speed_issue") else "")
@@ -119,8 +120,8 @@ def section() -> str:
             f"kinds, and `families`, 10–100 copies per original with 3% or 35% of the words replaced; "
             f"{_get(sc, 'config', 'dedup_options', default='--jobs 1')}; `results/scale_*.png`, commit {_commit(sc)}): {verdicts}.",
             "",
-            "| feed | articles | wall s | s per 1k | peak RSS GiB | recall | status |",
-            "|---|---:|---:|---:|---:|---:|---|",
+            "| feed | articles | wall s | s per 1k | peak RSS GiB | with workers (PSS) GiB | recall | status |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
             *rows,
             "",
             *(line for g in feeds for line in _scale_notes(sc, g)),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import IndexConfig, MinHashConfig
-from .anchors import anchor_grams, anchor_pairs
+from .anchors import anchor_grams, anchor_keys, anchor_pairs
 from .banding import band_keys, band_params, lsh_error_rates, lsh_pairs, lsh_pairs_datasketch
 from .buckets import KeyUnion, empty_pairs, from_keys
 
@@ -24,6 +24,7 @@ __all__ = [
     "Banding",
     "Candidates",
     "anchor_grams",
+    "anchor_keys",
     "anchor_pairs",
     "band_keys",
     "band_params",
@@ -93,11 +94,10 @@ def candidate_pairs(
     Args:
         signatures: ``(n, num_perm)`` signatures of all articles.
         members: positions of the articles to index (representatives).
-        anchored: ``(pairs, capped buckets)`` of :func:`anchor_pairs` (None:
+        anchored: ``(pair keys, capped buckets)`` of :func:`anchor_keys` (None:
             no anchor path). The caller groups the anchors first and lets
             them go before the banding: at a million articles they are the
             largest arrays of the run.
-        config: index settings; minhash: the signature settings.
         sizes: shingle counts per article; with ``config.min_estimate`` > 0,
             candidates whose MinHash-estimated containment is below it are
             dropped before the exact verification.
@@ -111,29 +111,31 @@ def candidate_pairs(
         lsh, capped = lsh_pairs_datasketch(signatures, members, config.threshold, minhash, config.fp_weight), 0
     else:
         lsh, capped = banding(signatures, members, bands, rows, config.max_bucket)
-    parts = [lsh]
-    from_anchors = empty_pairs()
-    if config.anchors and anchored is not None:
-        from_anchors, c2 = anchored
-        capped += c2
-        parts.append(from_anchors)
-    pairs = _union_of_pairs(parts)
-    screened = 0
-    if sizes is not None and config.min_estimate > 0 and len(pairs):
-        keep = estimated_containment(signatures, sizes, pairs) >= config.min_estimate
-        screened = int((~keep).sum())
-        pairs = pairs[keep]
-    return Candidates(pairs, len(lsh), len(from_anchors), capped, bands, rows, screened)
-
-
-def _union_of_pairs(parts: list[np.ndarray]) -> np.ndarray:
-    """The union of normalized pair lists (each ``i < j``, sorted, unique), normalized.
-
-    Merged as one int64 key a pair, sorted runs by the stable sort: at a
-    million articles these are the run's largest arrays, and the two-column
-    form would be copied several times over.
-    """
+    # The union and the screen work on one int64 key a pair (8 bytes; the two columns are made once, at the end):
+    # at a million articles of large copy families these are the run's largest arrays.
     union = KeyUnion()
-    for p in parts:
-        union.add((p[:, 0] << np.int64(32)) | p[:, 1])
-    return from_keys(union.result())
+    n_lsh = len(lsh)
+    union.add((lsh[:, 0] << np.int64(32)) | lsh[:, 1])
+    del lsh
+    n_anchors = 0
+    if config.anchors and anchored is not None:
+        anchor_keys_, c2 = anchored
+        capped += c2
+        n_anchors = len(anchor_keys_)
+        union.add(anchor_keys_)
+    keys = union.result()
+    del union
+    screened = 0
+    if sizes is not None and config.min_estimate > 0 and len(keys):
+        keep = np.empty(len(keys), dtype=bool)
+        for lo in range(0, len(keys), _SCREEN_BLOCK):
+            block = from_keys(keys[lo : lo + _SCREEN_BLOCK])
+            keep[lo : lo + len(block)] = estimated_containment(signatures, sizes, block) >= config.min_estimate
+        screened = int((~keep).sum())
+        if screened:
+            keys = keys[keep]
+        del keep
+    return Candidates(from_keys(keys) if len(keys) else empty_pairs(), n_lsh, n_anchors, capped, bands, rows, screened)
+
+
+_SCREEN_BLOCK = 1_000_000  # candidate pairs screened at a time

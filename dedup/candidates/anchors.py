@@ -15,9 +15,9 @@ import numpy as np
 
 from ..config import IndexConfig
 from ..text.shingle import word_shingles
-from .buckets import bucket_pairs
+from .buckets import bucket_keys, bucket_pairs
 
-__all__ = ["anchor_grams", "anchor_pairs"]
+__all__ = ["anchor_grams", "anchor_keys", "anchor_pairs"]
 
 
 def anchor_grams(token_hashes: np.ndarray, token_offsets: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -41,3 +41,8 @@ def anchor_grams(token_hashes: np.ndarray, token_offsets: np.ndarray, config: In
 def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
     """Pairs of articles sharing an anchor (:func:`anchor_grams`); ``owners`` are article positions."""
     return bucket_pairs(grams, owners, config.max_bucket)
+
+
+def anchor_keys(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
+    """:func:`anchor_pairs` as sorted unique pair keys (``i << 32 | j``: 8 bytes a pair, half the two columns)."""
+    return bucket_keys(grams, owners, config.max_bucket)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..candidates import anchor_pairs, candidate_pairs
+from ..candidates import anchor_keys, candidate_pairs
 from ..cluster.keepers import assign_groups, explain_drops, keep_reasons
 from ..config import DedupConfig
 from ..exec import Executor, open_executor
@@ -27,6 +27,7 @@ from ..store.spill import temporary_space
 from ..types import Article, ArticleTable, BadRecord
 from ..verify import NONE, FeatureSource, Idf, PairScores, decide, fit_idf, score_pairs
 from .prepare import prepare_stream
+from ..exec.heap import release_heap
 from .timer import StageTimer
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         n, rep_pos = len(feed.table), feed.rep_pos
 
         with timer("candidates"):
-            anchored = anchor_pairs(*feed.anchors, config.index) if config.index.anchors else None
+            anchored = anchor_keys(*feed.anchors, config.index) if config.index.anchors else None
             if index is None:  # the largest arrays: gone before banding (an index still needs them)
                 feed = replace(feed, anchors=(np.zeros(0, np.uint64), np.zeros(0, np.int64)))
             cands = candidate_pairs(feed.signatures, np.arange(len(rep_pos)), anchored, config.index, config.minhash,
@@ -315,7 +316,10 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
                   judge: Judge, compiled: bool = False) -> tuple[np.ndarray, PairScores]:
-    return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
+    out = judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
+    if compiled:  # a large run of pairs in a worker: what it freed goes back before the next run is taken
+        release_heap()
+    return out
 
 
 class Judge:

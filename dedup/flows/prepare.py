@@ -27,6 +27,7 @@ import xxhash
 
 from ..config import DedupConfig, NormalizeConfig
 from ..exec import Executor, batches
+from ..exec.heap import release_heap
 from ..io.readers.blocks import Block, JsonlBlocks
 from ..results import Progress
 from ..sketch.features import Features, FeatureStore
@@ -294,6 +295,9 @@ def holds_any(keys: np.ndarray, offsets: np.ndarray, wanted: np.ndarray) -> np.n
     return np.bincount(owner[wanted[at] == keys], minlength=n) > 0
 
 
+_TRIM_EVERY = 64 << 20  # bytes of parts let go between two hand-backs of the freed heap (~10 ms each)
+
+
 class Representatives:
     """The sketches of the distinct texts of a feed, gathered chunk by chunk.
 
@@ -349,7 +353,24 @@ class Representatives:
         """``(positions, signatures, shingle counts, (anchor grams, owners))`` of the representatives."""
 
         def cat(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
-            return np.concatenate(parts) if parts else empty
+            """``np.concatenate(parts)``, each part let go once copied and the freed heap handed back as it grows:
+            the whole is not held twice (signatures and anchors of a million articles are the largest arrays of
+            the run, and their chunk-sized parts live on the heap, which keeps freed pages until trimmed)."""
+            if not parts:
+                return empty
+            out = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), dtype=np.result_type(*parts))
+            k = freed = 0
+            parts.reverse()
+            while parts:
+                part = parts.pop()
+                out[k : k + len(part)] = part
+                k += len(part)
+                freed += part.nbytes
+                del part
+                if freed > _TRIM_EVERY:
+                    release_heap()
+                    freed = 0
+            return out
 
         out = (
             np.array(self._positions, dtype=np.int64),
