@@ -119,6 +119,9 @@ def tree_rss_mib(pid: int, field: str = "VmRSS") -> float:
         try:
             with open(f"/proc/{p}/{source}", encoding="ascii") as f:
                 total += next((int(line.split()[1]) for line in f if line.startswith(field + ":")), 0) / 1024
+        except (OSError, ValueError):
+            pass  # gone, or not readable: its children are still counted
+        try:
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
                     todo.extend(int(c) for c in f.read().split())

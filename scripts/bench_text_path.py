@@ -16,7 +16,8 @@ path), runs :func:`dedup.flows.dedupe.dedupe` with the default settings and
 ``Runtime(n_jobs=1)``, with the stage timer's clock set to CPU time, and
 prints its stage times and a SHA-256 of the decisions (status, group,
 keeper, relation and the scores of every duplicate, every verified edge with
-its relation and scores, the candidate pairs).
+its relation and scores; the candidate pairs are let go once verified, so
+only their count is in the summary).
 
 Feeds: the SaudiNewsNet dev days (20,329 articles) and a synthetic feed
 (``--synthetic FILE``, or written by ``scripts/make_synthetic_feed.py

@@ -81,3 +81,37 @@ def test_no_text_no_anchor() -> None:
     assert len(grams) == len(rows) == 0
     pairs, capped = anchor_pairs(grams, rows, IndexConfig())
     assert pairs.shape == (0, 2) and capped == 0
+
+
+def test_candidates_union_and_screen_as_keys_equal_the_pairwise_reference(monkeypatch) -> None:
+    """LSH and anchor pairs joined and screened as one key a pair, in blocks: the pairs a pairwise union and screen give."""
+    import dedup.candidates as candidates
+    from dedup.candidates import anchor_keys, candidate_pairs, estimated_containment, lsh_pairs
+    from dedup.candidates.buckets import normalize_pairs
+    from dedup.config import MinHashConfig
+
+    rng = np.random.default_rng(3)
+    n = 60
+    base = rng.integers(0, 50, size=(6, 128), dtype=np.uint32)
+    sigs = base[rng.integers(0, 6, size=n)].copy()  # six families of near copies
+    noise = rng.random(sigs.shape) < 0.4
+    sigs[noise] = rng.integers(0, 1 << 30, size=int(noise.sum()), dtype=np.uint32)
+    sizes = rng.integers(20, 400, size=n)
+    grams = rng.integers(0, 40, size=300).astype(np.uint64)
+    owners = np.sort(rng.integers(0, n, size=300))
+    config = IndexConfig(min_estimate=0.3)
+    minhash = MinHashConfig()
+    keys, capped = anchor_keys(grams, owners, config)
+    kept_keys = keys.copy()
+    monkeypatch.setattr(candidates, "_SCREEN_BLOCK", 7)  # many blocks, one ending inside every run
+    got = candidate_pairs(sigs, np.arange(n), (keys, capped), config, minhash, sizes=sizes)
+    assert np.array_equal(keys, kept_keys)  # the caller's anchor keys are not touched
+
+    bands, rows = candidates.band_params(config.threshold, minhash.num_perm, config.fp_weight)
+    lsh, _ = lsh_pairs(sigs, np.arange(n), bands, rows, config.max_bucket)
+    anchored, _ = anchor_pairs(grams, owners, config)
+    union = normalize_pairs(np.concatenate([lsh, anchored]))
+    want = union[estimated_containment(sigs, sizes, union) >= config.min_estimate]
+    assert len(want) and got.screened_out == len(union) - len(want) > 0
+    assert got.pairs.dtype == np.int64 and np.array_equal(got.pairs, want)
+    assert (got.from_lsh, got.from_anchors, len(got)) == (len(lsh), len(anchored), len(want))

@@ -98,6 +98,7 @@ def candidate_pairs(
             no anchor path). The caller groups the anchors first and lets
             them go before the banding: at a million articles they are the
             largest arrays of the run.
+        config: index settings; minhash: the signature settings.
         sizes: shingle counts per article; with ``config.min_estimate`` > 0,
             candidates whose MinHash-estimated containment is below it are
             dropped before the exact verification.

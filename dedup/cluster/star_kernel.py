@@ -13,129 +13,121 @@ tied strengths, containment and fixed groups), without its two costs at scale:
   ends). Here the walk is compiled, and an article's neighbours are ordered
   only when it opens a group (most members of a large family never do).
 
-numba compiles the kernel once per machine (cached beside this module) and
-each process pays its import and the cache load (~0.7 s), so the flow uses it
-only for many edges (:data:`dedup.cluster.groups.KERNEL_EDGES`); a small feed
-never imports it.
+numba compiles the kernel once per machine (cached beside this module; the
+functions are module-level, so the cache key is the same in every process)
+and each process pays numba's import and the cache load (~1 s), so the flow
+imports this module only for many edges
+(:data:`dedup.cluster.groups.KERNEL_EDGES`); a small feed never loads numba.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
-
+import numba
 import numpy as np
 
 __all__ = ["star_centers"]
 
 
-@lru_cache(maxsize=1)
-def _kernel() -> Callable[..., Any]:
-    import numba  # here: importing numba costs ~0.5 s, paid only by a run with many edges
+@numba.njit(cache=True, nogil=True)
+def _before(e, v, f, w, strength):  # type: ignore[no-untyped-def]
+    """Edge ``e`` to ``v`` comes before edge ``f`` to ``w``: stronger first, then the smaller neighbour."""
+    se, sf = strength[e], strength[f]
+    if np.isnan(se) or np.isnan(sf):  # NaN last, as NumPy sorts it
+        if np.isnan(se) and np.isnan(sf):
+            return v < w
+        return np.isnan(sf)
+    if se != sf:
+        return se > sf
+    return v < w
 
-    @numba.njit(cache=True, nogil=True)
-    def before(e, v, f, w, strength):  # type: ignore[no-untyped-def]
-        """Edge ``e`` to ``v`` comes before edge ``f`` to ``w``: stronger first, then the smaller neighbour."""
-        se, sf = strength[e], strength[f]
-        if np.isnan(se) or np.isnan(sf):  # NaN last, as NumPy sorts it
-            if np.isnan(se) and np.isnan(sf):
-                return v < w
-            return np.isnan(sf)
-        if se != sf:
-            return se > sf
-        return v < w
-
-    @numba.njit(cache=True, nogil=True)
-    def order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-def]
-        """Sort ``adj[lo:hi]`` (edge numbers of article ``c``) by ``before`` (insertion sort, or a merge sort when long)."""
-        m = hi - lo
-        if m < 2:
-            return
-        seg = adj[lo:hi].copy()
-        nbr = np.empty(m, dtype=np.int64)
-        for k in range(m):
-            e = seg[k]
-            nbr[k] = pairs[e, 0] + pairs[e, 1] - c
-        idx = np.arange(m)
-        if m <= 32:
-            for k in range(1, m):
-                x = idx[k]
-                p = k - 1
-                while p >= 0 and before(seg[x], nbr[x], seg[idx[p]], nbr[idx[p]], strength):
-                    idx[p + 1] = idx[p]
-                    p -= 1
-                idx[p + 1] = x
-        else:  # bottom-up merge sort of positions (stable; the key is a total order, pairs being unique)
-            tmp = np.empty(m, dtype=np.int64)
-            width = 1
-            while width < m:
-                for start in range(0, m, 2 * width):
-                    mid = min(start + width, m)
-                    end = min(start + 2 * width, m)
-                    p, q, o = start, mid, start
-                    while p < mid and q < end:
-                        if before(seg[idx[q]], nbr[idx[q]], seg[idx[p]], nbr[idx[p]], strength):
-                            tmp[o] = idx[q]
-                            q += 1
-                        else:
-                            tmp[o] = idx[p]
-                            p += 1
-                        o += 1
-                    while p < mid:
-                        tmp[o] = idx[p]
-                        p += 1
-                        o += 1
-                    while q < end:
+@numba.njit(cache=True, nogil=True)
+def _order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-def]
+    """Sort ``adj[lo:hi]`` (edge numbers of article ``c``) by ``before`` (insertion sort, or a merge sort when long)."""
+    m = hi - lo
+    if m < 2:
+        return
+    seg = adj[lo:hi].copy()
+    nbr = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        e = seg[k]
+        nbr[k] = pairs[e, 0] + pairs[e, 1] - c
+    idx = np.arange(m)
+    if m <= 32:
+        for k in range(1, m):
+            x = idx[k]
+            p = k - 1
+            while p >= 0 and _before(seg[x], nbr[x], seg[idx[p]], nbr[idx[p]], strength):
+                idx[p + 1] = idx[p]
+                p -= 1
+            idx[p + 1] = x
+    else:  # bottom-up merge sort of positions (stable; the key is a total order, pairs being unique)
+        tmp = np.empty(m, dtype=np.int64)
+        width = 1
+        while width < m:
+            for start in range(0, m, 2 * width):
+                mid = min(start + width, m)
+                end = min(start + 2 * width, m)
+                p, q, o = start, mid, start
+                while p < mid and q < end:
+                    if _before(seg[idx[q]], nbr[idx[q]], seg[idx[p]], nbr[idx[p]], strength):
                         tmp[o] = idx[q]
                         q += 1
-                        o += 1
-                for k in range(m):
-                    idx[k] = tmp[k]
-                width *= 2
-        for k in range(m):
-            adj[lo + k] = seg[idx[k]]
+                    else:
+                        tmp[o] = idx[p]
+                        p += 1
+                    o += 1
+                while p < mid:
+                    tmp[o] = idx[p]
+                    p += 1
+                    o += 1
+                while q < end:
+                    tmp[o] = idx[q]
+                    q += 1
+                    o += 1
+            for k in range(m):
+                idx[k] = tmp[k]
+            width *= 2
+    for k in range(m):
+        adj[lo + k] = seg[idx[k]]
 
-    @numba.njit(cache=True, nogil=True)
-    def centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed):  # type: ignore[no-untyped-def]
-        m = len(pairs)
-        starts = np.zeros(n + 1, dtype=np.int64)
-        for e in range(m):
-            starts[pairs[e, 0] + 1] += 1
-            starts[pairs[e, 1] + 1] += 1
-        for x in range(n):
-            starts[x + 1] += starts[x]
-        fill = starts[:-1].copy()
-        adj = np.empty(2 * m, dtype=np.int32)
-        for e in range(m):
-            a, b = pairs[e, 0], pairs[e, 1]
-            adj[fill[a]] = e
-            fill[a] += 1
-            adj[fill[b]] = e
-            fill[b] += 1
-        for t in range(n):
-            c = visit[t]
-            if group[c] >= 0 and fixed[c] != c:
+@numba.njit(cache=True, nogil=True)
+def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed):  # type: ignore[no-untyped-def]
+    m = len(pairs)
+    starts = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        starts[pairs[e, 0] + 1] += 1
+        starts[pairs[e, 1] + 1] += 1
+    for x in range(n):
+        starts[x + 1] += starts[x]
+    fill = starts[:-1].copy()
+    adj = np.empty(2 * m, dtype=np.int32)
+    for e in range(m):
+        a, b = pairs[e, 0], pairs[e, 1]
+        adj[fill[a]] = e
+        fill[a] += 1
+        adj[fill[b]] = e
+        fill[b] += 1
+    for t in range(n):
+        c = visit[t]
+        if group[c] >= 0 and fixed[c] != c:
+            continue
+        group[c] = c
+        lo, hi = starts[c], starts[c + 1]
+        _order_segment(adj, lo, hi, c, pairs, strength)
+        took_container = False
+        for k in range(lo, hi):
+            e = adj[k]
+            v = pairs[e, 0] + pairs[e, 1] - c
+            if group[v] >= 0:
                 continue
-            group[c] = c
-            lo, hi = starts[c], starts[c + 1]
-            order_segment(adj, lo, hi, c, pairs, strength)
-            took_container = False
-            for k in range(lo, hi):
-                e = adj[k]
-                v = pairs[e, 0] + pairs[e, 1] - c
-                if group[v] >= 0:
+            # c is the contained side of a CONTAINED edge: only one container joins
+            if contained[e] and ((c == pairs[e, 0] and contain_ij[e] >= contain_ji[e])
+                                 or (c == pairs[e, 1] and contain_ji[e] > contain_ij[e])):
+                if took_container:
                     continue
-                # c is the contained side of a CONTAINED edge: only one container joins
-                if contained[e] and ((c == pairs[e, 0] and contain_ij[e] >= contain_ji[e])
-                                     or (c == pairs[e, 1] and contain_ji[e] > contain_ij[e])):
-                    if took_container:
-                        continue
-                    took_container = True
-                group[v] = c
-        return group
-
-    return centers
+                took_container = True
+            group[v] = c
+    return group
 
 
 def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray,
@@ -152,7 +144,7 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         raise ValueError(f"star_centers: {len(pairs)} edges (at most 2**31 - 1)")
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     fixed_arr = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
-    return _kernel()(
+    return _centers(
         n, np.ascontiguousarray(pairs, dtype=np.int64), np.ascontiguousarray(contained, dtype=np.bool_),
         np.ascontiguousarray(contain_ij, dtype=np.float64), np.ascontiguousarray(contain_ji, dtype=np.float64),
         np.ascontiguousarray(strength, dtype=np.float64), np.ascontiguousarray(visit, dtype=np.int64), group, fixed_arr,

@@ -317,7 +317,7 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
                   judge: Judge, compiled: bool = False) -> tuple[np.ndarray, PairScores]:
     out = judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
-    if compiled:  # a large run of pairs in a worker: what it freed goes back before the next run is taken
+    if compiled:  # a large run of pairs (in a worker, or here): what it freed goes back before the next run
         release_heap()
     return out
 

@@ -14,14 +14,18 @@ __all__ = ["StageTimer"]
 
 log = logging.getLogger(__name__)
 
+_TRIM_AFTER = 0.5  # seconds: stages at least this long hand their freed memory back when they end
+
 
 @dataclass
 class StageTimer:
     """Wall-clock seconds per stage, in the order the stages ran.
 
-    When a stage ends, the memory it freed is handed back to the system
-    (:func:`~dedup.exec.heap.release_heap`, outside the timed span): the next
-    stage starts without the last one's garbage in its peak.
+    When a stage of :data:`_TRIM_AFTER` seconds or more ends, the memory it
+    freed is handed back to the system (:func:`~dedup.exec.heap.release_heap`,
+    outside the timed span): the next stage starts without the last one's
+    garbage in its peak. A shorter stage made little garbage, and a small run
+    does not pay for loading ``ctypes``.
     """
 
     seconds: dict[str, float] = field(default_factory=dict)
@@ -34,4 +38,5 @@ class StageTimer:
         finally:
             self.seconds[stage] = round(time.perf_counter() - start, 4)
             log.info("stage %s: %.3f s", stage, self.seconds[stage])
-            release_heap()
+            if self.seconds[stage] >= _TRIM_AFTER:
+                release_heap()
