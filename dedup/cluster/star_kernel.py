@@ -40,9 +40,10 @@ def _before(e, v, f, w, strength):  # type: ignore[no-untyped-def]
         return se > sf
     return v < w
 
+
 @numba.njit(cache=True, nogil=True)
 def _order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-def]
-    """Sort ``adj[lo:hi]`` (edge numbers of article ``c``) by ``before`` (insertion sort, or a merge sort when long)."""
+    """Sort ``adj[lo:hi]`` (edge numbers of article ``c``) by ``_before`` (insertion sort, or a merge sort when long)."""
     m = hi - lo
     if m < 2:
         return
@@ -89,6 +90,7 @@ def _order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-
             width *= 2
     for k in range(m):
         adj[lo + k] = seg[idx[k]]
+
 
 @numba.njit(cache=True, nogil=True)
 def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed):  # type: ignore[no-untyped-def]
