@@ -78,13 +78,20 @@ def plot_scale(plt, data: dict) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for g in generators:
-        ax.plot([r["size"] for r in of(g)], [r["peak_rss_mib"] / 1024 for r in of(g)], "o-", label=f"{g} feed (peak RSS)")
+        line, = ax.plot([r["size"] for r in of(g)], [r["peak_rss_mib"] / 1024 for r in of(g)], "o-", label=f"{g} feed (peak RSS of dedup)")
+        tree = [r for r in of(g) if "tree_peak_pss_mib" in r]
+        if tree:  # the run's worker processes too (--jobs 2), each page counted once
+            ax.plot([r["size"] for r in tree], [r["tree_peak_pss_mib"] / 1024 for r in tree], "s--", color=line.get_color(),
+                    label=f"{g} feed (with its workers, PSS)")
     for r in ok:
         ax.annotate(f"{r['peak_rss_mib'] / 1024:.1f} GiB", (r["size"], r["peak_rss_mib"] / 1024), textcoords="offset points", xytext=(4, -12), fontsize=8)
     for r in failed:
         rss = r["failure"].get("rss_mib") or r["peak_rss_mib"]
         ax.plot([r["size"]], [rss / 1024], "x", color="red", markersize=10, label=f"{r['size']:,}: {r['status']}, stopped at {rss / 1024:.1f} GiB in {r['failure'].get('stage')}")
     ax.axhline(data["targets"]["peak_rss_gib_1m"], color="grey", linestyle="--", linewidth=1, label=f"target at 1M: {data['targets']['peak_rss_gib_1m']} GiB")
+    fast = data["targets"].get("speed_issue", {}).get("peak_rss_gib_1m")
+    if fast:
+        ax.axhline(fast, color="grey", linestyle=":", linewidth=1, label=f"speed issue's target at 1M: {fast} GiB")
     ax.set_xscale("log")
     ax.set_xlabel("articles in the feed")
     ax.set_ylabel("peak RSS (GiB)")
