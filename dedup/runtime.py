@@ -8,6 +8,7 @@ workers and a two-worker Dask cluster).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -46,6 +47,12 @@ class Runtime:
             raise ConfigError(f"backend must be 'local' or 'dask', got {self.backend!r}")
         if self.dask_address is not None and self.backend != "dask":
             object.__setattr__(self, "backend", "dask")
+
+    @property
+    def threads(self) -> int:
+        """Threads this process may give a compiled kernel that releases the GIL: ``n_jobs`` (-1: every core), at most the cores here."""
+        cores = os.cpu_count() or 1
+        return cores if self.n_jobs == -1 else max(1, min(self.n_jobs, cores))
 
     @property
     def workers_share_disk(self) -> bool:

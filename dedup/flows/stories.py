@@ -125,7 +125,7 @@ def stories(
         order = arrival_order(times)
         until = copy_reach(copies, times, config.window_days * _DAY)
         tick = (lambda k: progress("events", k, n)) if progress is not None else None
-        tracker = EventTracker(n, config, tick)
+        tracker = EventTracker(n, config, tick, runtime.threads)
 
         def tasks() -> Iterator[tuple]:
             for lo, hi in day_blocks(times[order]):
@@ -138,7 +138,7 @@ def stories(
                 tracker.add_day(day)
             tracked = tracker.finish()
         with timer("storylines"):
-            found = stories_from_tracked(tracked, order, config, progress)
+            found = stories_from_tracked(tracked, order, config, progress, runtime.threads)
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
         articles=spool.excerpts,

@@ -115,7 +115,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     until = copy_reach(copies[order], times[order], config.window_days * _DAY)  # by new arrival
     tick = (lambda k: progress("events", k, len(order))) if progress is not None else None
     try:
-        tracker = resume(carried, len(order), config, copy_ints, tick)
+        tracker = resume(carried, len(order), config, copy_ints, tick, runtime.threads)
     except StateError as exc:
         raise HistoryError(f"{index.location}: {exc}") from None
 
@@ -147,7 +147,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
         for day in executor.imap(day_input, tasks(undated), **kwargs):
             tracker.add_day(day)
     tracked = tracker.finish()
-    found = stories_from_tracked(tracked, np.arange(m + len(order)), config, progress)
+    found = stories_from_tracked(tracked, np.arange(m + len(order)), config, progress, runtime.threads)
     name = lambda a: history[a].id if a < m else ids[int(order[a - m])]  # noqa: E731
 
     # feed positions: placed ones from the tracker, tracked ones from the index (their ids become history stubs)

@@ -147,6 +147,7 @@ def stories_from_tracked(
     order: np.ndarray,
     config: StoriesConfig,
     progress: Callable[[str, int, int], None] | None = None,
+    threads: int = 1,
 ) -> Stories:
     """Storylines over the events' centroids, and everything mapped from arrival indices to positions.
 
@@ -155,12 +156,13 @@ def stories_from_tracked(
         order: ``(n,)`` the position of each arrival index.
         config: the storyline settings.
         progress: as for :func:`find_stories` (``storylines``, ``linking``).
+        threads: threads the neighbour search over many events may use (never changes a result).
     """
     n = len(order)
     labels = tracked.labels
     centroids, words = compact_columns(tracked.centroids), compact_columns(tracked.word_centroids)
     epairs, _ = neighbour_pairs(words, config.neighbours, config.min_word_cosine, config.chunk_rows,
-                                tick=_ticker(progress, "storylines", len(labels)))
+                                tick=_ticker(progress, "storylines", len(labels)), threads=threads)
     ecos = pair_cosines(centroids, epairs)
     elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage,
                            tick=_ticker(progress, "linking", int((ecos >= config.storyline_threshold).sum())))

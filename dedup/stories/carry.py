@@ -180,7 +180,7 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
 
 
 def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: dict[str, int],
-           tick: Callable[[int], None] | None = None) -> EventTracker:
+           tick: Callable[[int], None] | None = None, threads: int = 1) -> EventTracker:
     """A tracker for ``len(carried) + n`` arrivals whose first ``len(carried)`` are the carried ones.
 
     ``copy_ints`` maps copy-group names to the integers this run's copies use.
@@ -189,7 +189,7 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
         StateError: the state was made with other stories settings.
     """
     m = 0 if carried is None else len(carried)
-    t = EventTracker(m + n, config, tick)
+    t = EventTracker(m + n, config, tick, threads)
     if carried is None:
         return t
     wanted = state_settings(config)

@@ -47,15 +47,15 @@ import scipy.sparse as sp
 from ..cluster.groups import UnionFind
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
+from .neighbours import earlier_neighbours
 from .score import score_features, story_scores
 from .slots import Slots
+from .sparse import l2_rows, top_entries
 from .window import Columns, Rows, Weights
-from .sparse import l2_rows, top_entries, top_per_row
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
 
 _DAY = 86_400.0
-_PRODUCT_ENTRIES = 4_000_000  # candidate-product entries computed at once (~100 MB with their filters); never changes a result
 
 
 @dataclass(frozen=True)
@@ -164,10 +164,11 @@ class EventTracker:
         n: how many articles will arrive in all.
         config: the stories settings.
         tick: called with how many articles were placed.
+        threads: threads the candidate search of a large window may use (never changes a result).
     """
 
-    def __init__(self, n: int, config: StoriesConfig, tick: Callable[[int], None] | None = None) -> None:
-        self.n, self.config, self.tick = n, config, tick
+    def __init__(self, n: int, config: StoriesConfig, tick: Callable[[int], None] | None = None, threads: int = 1) -> None:
+        self.n, self.config, self.tick, self.threads = n, config, tick, max(1, threads)
         self.window = config.window_days * _DAY
         self.weights = Weights(config)
         self.rows = Rows()
@@ -308,26 +309,9 @@ class EventTracker:
         score that decides.
         """
         c = self.config
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        step = hi - lo
-        a = lo
-        while a < hi:  # rows in slices whose products stay near _PRODUCT_ENTRIES (a dense day meets ~10^5 held rows)
-            b = min(hi, a + step)
-            prod = w_all[a:b] @ w_t
-            r = np.repeat(np.arange(a, b, dtype=np.int64), np.diff(prod.indptr))
-            col, s = prod.indices.astype(np.int64), prod.data
-            keep = (col < r) & (s >= c.min_word_cosine)
-            if not self.undated:
-                keep &= ~(t_all[r] - t_all[col] > self.window)
-            r, col, s = r[keep], col[keep], s[keep]
-            top = top_per_row(r, col, s, c.neighbours)
-            parts.append((r[top], col[top], s[top]))
-            step = max(1, min(hi - lo, int(_PRODUCT_ENTRIES * (b - a) / max(prod.nnz, 1))))
-            a = b
-            del prod
-        r, col, s = (np.concatenate(x) for x in zip(*parts))
-        order = np.lexsort((col, -s, r))
-        pairs = np.stack([r[order], col[order]], axis=1)
+        r, col, _ = earlier_neighbours(w_all, w_t, lo, hi, c.neighbours, c.min_word_cosine,
+                                       None if self.undated else t_all, self.window, self.threads)
+        pairs = np.stack([r, col], axis=1)
         if len(pairs) == 0:
             return pairs.reshape(0, 2), np.zeros(0)
         scores = story_scores(x_all, nu_all, ln_all, pairs, c, self.slots_all)

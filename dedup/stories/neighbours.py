@@ -14,9 +14,66 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["neighbour_pairs"]
+from .sparse import top_per_row
+
+__all__ = ["KERNEL_ROWS", "earlier_neighbours", "neighbour_pairs"]
+
+# From this many rows searched (held rows, or events) the compiled kernel (:mod:`dedup.stories.topk_kernel`)
+# searches: below, numba's import (~1 s) would cost more than it saves, and SciPy's products stay
+KERNEL_ROWS = 25_000
 
 _WINDOW_BLOCK_ROWS = 2048  # rows sharing one column window in the windowed neighbour search
+_PRODUCT_ENTRIES = 4_000_000  # SciPy path: product entries computed at once (~100 MB with their filters); never changes a result
+
+
+def earlier_neighbours(
+    w: sp.csr_matrix,
+    w_t: sp.csr_matrix,
+    lo: int,
+    hi: int,
+    k: int,
+    min_score: float,
+    times: np.ndarray | None,
+    window: float,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row ``r`` in ``lo:hi``: its ``k`` most similar rows before it (``w[r] · w[c]``, ``c < r``).
+
+    The rows are one sequence in arrival order (the event tracker's held
+    rows), ``w_t`` their transpose. Scores below ``min_score`` and, with
+    ``times``, rows more than ``window`` seconds earlier are left out; ties go
+    to the smaller row. From :data:`KERNEL_ROWS`
+    rows the compiled kernel runs (over ``threads`` threads); below, SciPy
+    products in slices of about ``_PRODUCT_ENTRIES`` entries. Both give the
+    same entries, bit for bit.
+
+    Returns:
+        ``(rows, columns, scores)``: rows ascending, then scores descending, then columns ascending.
+    """
+    if w.shape[0] >= KERNEL_ROWS:
+        from .topk_kernel import top_neighbours
+
+        return top_neighbours(w, lo, hi, w_t, k, min_score, earlier_only=True, times=times, window=window, threads=threads)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
+    step = hi - lo
+    a = lo
+    while a < hi:  # rows in slices whose products stay near _PRODUCT_ENTRIES
+        b = min(hi, a + step)
+        prod = w[a:b] @ w_t
+        r = np.repeat(np.arange(a, b, dtype=np.int64), np.diff(prod.indptr))
+        col, s = prod.indices.astype(np.int64), prod.data
+        keep = (col < r) & (s >= min_score)
+        if times is not None:
+            keep &= ~(times[r] - times[col] > window)
+        r, col, s = r[keep], col[keep], s[keep]
+        top = top_per_row(r, col, s, k)
+        parts.append((r[top], col[top], s[top]))
+        step = max(1, min(hi - lo, int(_PRODUCT_ENTRIES * (b - a) / max(prod.nnz, 1))))
+        a = b
+        del prod
+    r, col, s = (np.concatenate(x) for x in zip(*parts))
+    order = np.lexsort((col, -s, r))
+    return r[order], col[order], s[order]
 
 
 def neighbour_pairs(
@@ -27,6 +84,7 @@ def neighbour_pairs(
     times: np.ndarray | None = None,
     window_seconds: float | None = None,
     tick: Callable[[int], None] | None = None,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` cosine neighbours of every row, as unique pairs ``i < j``.
 
@@ -46,6 +104,8 @@ def neighbour_pairs(
         times: ``(n,)`` seconds, NaN when unknown (an undated row meets every row).
         window_seconds: the largest time difference of a pair.
         tick: called with how many rows were searched.
+        threads: without ``times``, from :data:`KERNEL_ROWS` rows the
+            compiled kernel searches (the same pairs), its rows split over this many threads.
 
     Returns:
         ``(pairs (m, 2), cosines (m,))`` sorted by pair.
@@ -70,7 +130,20 @@ def neighbour_pairs(
     else:
         order, dated, rows, block = np.arange(n), 0, vectors, n
     found_i, found_j, found_s = [], [], []
-    for blo in range(0, n, max(block, 1)):
+    compiled = not windowed and n >= KERNEL_ROWS
+    if compiled:
+        from .topk_kernel import top_neighbours
+
+        xt = vectors.T.tocsr()
+        for lo in range(0, n, chunk_rows * 16):
+            hi = min(n, lo + chunk_rows * 16)
+            r, c, s = top_neighbours(vectors, lo, hi, xt, k, min_score, earlier_only=False, threads=threads)
+            found_i.append(r)
+            found_j.append(c)
+            found_s.append(s)
+            if tick is not None:
+                tick(hi - lo)
+    for blo in range(0, 0 if compiled else n, max(block, 1)):
         bhi = min(n, blo + block)
         if windowed and bhi <= dated:  # columns: rows dated within the window of this block, and the undated
             clo = int(np.searchsorted(sorted_times, sorted_times[blo] - window_seconds, side="left"))

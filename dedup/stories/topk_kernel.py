@@ -1,0 +1,181 @@
+"""Compiled top-k neighbour search over sparse unit rows (numba): the product, its filters and the cut in one pass.
+
+:func:`top_neighbours` gives, for each of a range of rows of ``a``, the ``k``
+best columns of ``a[row] @ b`` (``b`` the transposed rows searched, one
+posting list per term) by score descending, then column ascending, among the
+columns that pass the filters. It is what the stories stage did with SciPy
+(``(a[lo:hi] @ b)``, then masks, then :func:`dedup.stories.sparse.top_per_row`
+and a ``lexsort``), without its cost on dense days, where that product is
+millions of entries per chunk of which twenty per row are kept:
+
+* nothing is materialized but one dense accumulator row (Gustavson's
+  algorithm, the one SciPy's ``csr_matmat`` runs: products added in the same
+  order, so the same bits);
+* postings past a row's last allowed column are not visited (the held rows
+  are in arrival order, and an article meets only earlier ones);
+* the ``k`` best are kept in a bounded heap while the row is read.
+
+The kernel releases the GIL: rows are split over threads
+(:func:`top_neighbours`' ``threads``). numba compiles it once per machine
+(cached beside this module) and each process pays numba's import (~1 s), so
+callers use it only for large inputs (:data:`dedup.stories.neighbours.KERNEL_ROWS`); the SciPy path
+stays for small ones, and the tests check that both give the same pairs and
+scores.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["top_neighbours"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _worse(s1, c1, s2, c2):  # type: ignore[no-untyped-def]
+    """Entry (s1, c1) ranks after (s2, c2): lower score, or the same score and a larger column."""
+    return s1 < s2 or (s1 == s2 and c1 > c2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(hs, hc, size, p):  # type: ignore[no-untyped-def]
+    """Restore the heap (worst entry on top) below position ``p``."""
+    while True:
+        left = 2 * p + 1
+        if left >= size:
+            return
+        w = left
+        right = left + 1
+        if right < size and _worse(hs[right], hc[right], hs[left], hc[left]):
+            w = right
+        if _worse(hs[w], hc[w], hs[p], hc[p]):
+            hs[p], hs[w] = hs[w], hs[p]
+            hc[p], hc[w] = hc[w], hc[p]
+            p = w
+        else:
+            return
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, width, limit, skip_self, times, window,  # type: ignore[no-untyped-def]
+          k, min_score, out_c, out_s, out_n):
+    """Rows ``lo:hi`` of ``a`` against ``b``: each row's ``k`` best columns into ``out_c``/``out_s`` (row ``i`` at ``(i - lo) * k``), their count in ``out_n``."""
+    acc = np.zeros(width, dtype=np.float64)
+    stamp = np.full(width, -1, dtype=np.int64)
+    touched = np.empty(width, dtype=np.int64)
+    hs = np.empty(k, dtype=np.float64)
+    hc = np.empty(k, dtype=np.int64)
+    use_time = times.shape[0] > 0
+    for r in range(lo, hi):
+        end = width if limit < 0 else min(width, r + limit)  # limit 0: columns before r only
+        nt = 0
+        for p in range(a_ptr[r], a_ptr[r + 1]):
+            t = a_idx[p]
+            v = a_val[p]
+            for q in range(b_ptr[t], b_ptr[t + 1]):
+                j = b_idx[q]
+                if j >= end:
+                    break  # postings are sorted: the rest are later rows
+                if stamp[j] != r:
+                    stamp[j] = r
+                    touched[nt] = j
+                    nt += 1
+                acc[j] += v * b_val[q]
+        size = 0
+        for u in range(nt):
+            j = touched[u]
+            s = acc[j]
+            acc[j] = 0.0
+            if s == 0.0 or not s >= min_score or (skip_self and j == r):
+                continue
+            if use_time and times[r] - times[j] > window:
+                continue
+            if size < k:
+                hs[size] = s
+                hc[size] = j
+                size += 1
+                if size == k:  # heapify: worst on top
+                    for p in range(k // 2 - 1, -1, -1):
+                        _sift_down(hs, hc, k, p)
+            elif _worse(hs[0], hc[0], s, j):
+                hs[0] = s
+                hc[0] = j
+                _sift_down(hs, hc, k, 0)
+        # best first: score descending, then column ascending (insertion sort of at most k)
+        base = (r - lo) * k
+        for u in range(size):
+            s, j = hs[u], hc[u]
+            p = u - 1
+            while p >= 0 and _worse(out_s[base + p], out_c[base + p], s, j):
+                out_s[base + p + 1] = out_s[base + p]
+                out_c[base + p + 1] = out_c[base + p]
+                p -= 1
+            out_s[base + p + 1] = s
+            out_c[base + p + 1] = j
+        out_n[r - lo] = size
+
+
+def top_neighbours(
+    a: sp.csr_matrix,
+    lo: int,
+    hi: int,
+    b_t: sp.csr_matrix,
+    k: int,
+    min_score: float,
+    *,
+    earlier_only: bool,
+    times: np.ndarray | None = None,
+    window: float = np.inf,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` best columns of ``a[r] @ b_t`` for rows ``r`` in ``lo:hi``, as ``(rows, columns, scores)``.
+
+    Args:
+        a: ``(n, d)`` CSR rows (columns sorted and summed).
+        lo, hi: the rows searched.
+        b_t: ``(d, m)`` CSR, the rows searched among transposed (one sorted posting list per column of ``a``).
+        k: entries kept per row.
+        min_score: the smallest score kept (zero products are never kept).
+        earlier_only: keep only columns ``c < r`` (``a`` and the searched rows are one sequence, as the
+            tracker's held rows); otherwise every column but ``r`` itself.
+        times: ``(m,)`` seconds; with a finite ``window``, drop ``c`` when ``times[r] - times[c] > window``
+            (NaN keeps the entry).
+        window: see ``times``.
+        threads: rows split over this many threads (the kernel releases the GIL).
+
+    Returns:
+        ``rows`` ascending, and within a row scores descending, then columns ascending.
+    """
+    if not b_t.has_sorted_indices:  # the kernel stops reading a posting list at the row's last allowed column
+        b_t = b_t.sorted_indices()
+    a_ptr, a_idx, a_val = a.indptr, a.indices, a.data.astype(np.float64, copy=False)  # index arrays as they are: no copies
+    b_ptr, b_idx, b_val = b_t.indptr, b_t.indices, b_t.data.astype(np.float64, copy=False)
+    width = b_t.shape[1]
+    t = np.zeros(0) if times is None or not np.isfinite(window) else np.asarray(times, dtype=np.float64)
+    rows = hi - lo
+    out_c = np.empty(rows * k, dtype=np.int64)
+    out_s = np.empty(rows * k, dtype=np.float64)
+    out_n = np.zeros(rows, dtype=np.int64)
+    limit = 0 if earlier_only else -1
+
+    def part(bounds: tuple[int, int]) -> None:
+        p, q = bounds
+        if q > p:
+            _rows(a_ptr, a_idx, a_val, p, q, b_ptr, b_idx, b_val, width, limit, not earlier_only, t, float(window),
+                  k, float(min_score), out_c[(p - lo) * k:(q - lo) * k], out_s[(p - lo) * k:(q - lo) * k],
+                  out_n[p - lo:q - lo])
+
+    cuts = np.linspace(lo, hi, max(1, threads) + 1).astype(np.int64).tolist()
+    spans = list(pairwise(cuts))
+    if len(spans) == 1 or rows < 2 * threads:
+        part((lo, hi))
+    else:
+        with ThreadPoolExecutor(len(spans)) as pool:
+            list(pool.map(part, spans))
+    take = (np.arange(k)[None, :] < out_n[:, None]).ravel()
+    r = np.repeat(np.arange(lo, hi, dtype=np.int64), k)[take]
+    return r, out_c[take], out_s[take]
