@@ -441,6 +441,13 @@ class EventTracker:
         return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
 
 
+def _small(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """Counts as float32 (whole numbers, exact), so that a day in flight from a worker costs 8 bytes an entry, not 12."""
+    out = counts.astype(np.float32)
+    out.has_canonical_format = counts.has_canonical_format
+    return out
+
+
 def build_day(
     texts: list[str],
     titles: list[str],
@@ -465,10 +472,10 @@ def build_day(
     return DayInput(
         arrival=np.asarray(arrival, dtype=np.int64),
         times=np.asarray(times, dtype=np.float64),
-        body_words=word_counts(texts, config.bigrams),
-        title_words=word_counts(titles, config.bigrams) if has_titles else None,
-        body_chars=char_counts(texts, config.char_k) if chars else None,
-        title_chars=char_counts(titles, config.char_k) if chars and has_titles else None,
+        body_words=_small(word_counts(texts, config.bigrams)),
+        title_words=_small(word_counts(titles, config.bigrams)) if has_titles else None,
+        body_chars=_small(char_counts(texts, config.char_k)) if chars else None,
+        title_chars=_small(char_counts(titles, config.char_k)) if chars and has_titles else None,
         numbers=number_sets(texts, titles),
         lengths=token_counts(texts),
         copies=np.asarray(copies, dtype=np.int64),

@@ -162,39 +162,48 @@ class Rows:
     """
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray, sp.csr_matrix | None]] = []
+        # per block: arrivals, times, lengths, slots (small); the sparse rows live in one buffer each
+        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix | None]] = []
         self.vectors: list[np.ndarray | None] = []  # per block: (rows, d) float32 embeddings, or None
+        self.x, self.w, self.nu = _CsrRows(), _CsrRows(), _CsrRows()
 
     def add(self, arrival, times, x, w, nums, lengths, slots=None, embeddings=None) -> None:
-        self.blocks.append((arrival, times, x, w, nums, lengths, slots))
+        if len(arrival) and self.blocks and len(self.blocks[-1][0]) and arrival[0] <= self.blocks[-1][0][-1]:
+            raise ValueError("Rows.add: rows arrive in order")
+        self.blocks.append((arrival, times, lengths, slots))
         self.vectors.append(embeddings)
+        for buf, m in ((self.x, x), (self.w, w), (self.nu, nums)):
+            buf.append(m)
 
     def drop_before(self, first_kept: int) -> None:
         """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
-        kept, vectors = [], []
-        for (a, t, x, w, nu, ln, sl), em in zip(self.blocks, self.vectors):
+        kept, vectors, gone = [], [], 0
+        for (a, t, ln, sl), em in zip(self.blocks, self.vectors):
             if len(a) == 0 or a[-1] < first_kept:
+                gone += len(a)
                 continue
             if a[0] < first_kept:
                 k = int(np.searchsorted(a, first_kept))
-                a, t, x, w, nu, ln, sl = a[k:], t[k:], x[k:], w[k:], nu[k:], ln[k:], (None if sl is None else sl[k:])
+                gone += k
+                a, t, ln, sl = a[k:], t[k:], ln[k:], (None if sl is None else sl[k:])
                 em = None if em is None else em[k:]
-            kept.append((a, t, x, w, nu, ln, sl))
+            kept.append((a, t, ln, sl))
             vectors.append(em)
         self.blocks, self.vectors = kept, vectors
+        for buf in (self.x, self.w, self.nu):
+            buf.drop(gone)
 
     def stacked(self):
         if not self.blocks:
             return None
         a = np.concatenate([b[0] for b in self.blocks])
         t = np.concatenate([b[1] for b in self.blocks])
-        x, w, nu = (sp.vstack([b[k] for b in self.blocks], format="csr") for k in (2, 3, 4))
-        ln = np.concatenate([b[5] for b in self.blocks])
-        sl = None if any(b[6] is None for b in self.blocks) else sp.vstack([b[6] for b in self.blocks], format="csr")
+        ln = np.concatenate([b[2] for b in self.blocks])
+        sl = None if any(b[3] is None for b in self.blocks) else sp.vstack([b[3] for b in self.blocks], format="csr")
         if len(self.blocks) > 1:
-            self.blocks = [(a, t, x, w, nu, ln, sl)]
+            self.blocks = [(a, t, ln, sl)]
             self.vectors = [self._embeddings()]
-        return a, t, x, w, nu, ln, sl
+        return a, t, self.x.view(), self.w.view(), self.nu.view(), ln, sl
 
     def _embeddings(self) -> np.ndarray | None:
         return None if not self.vectors or any(v is None for v in self.vectors) else np.concatenate(self.vectors)
@@ -205,3 +214,80 @@ class Rows:
         if len(self.vectors) > 1:
             self.vectors = [em]
         return em
+
+
+class _CsrRows:
+    """Sparse rows appended at the tail and let go at the head, in one buffer that is never stacked again.
+
+    The tracker's window is gigabytes on dense days: stacking it anew every
+    day held the old and the new copy together. Here a day's rows are copied
+    once, behind the held ones; the rows let go are reclaimed by moving the
+    held ones to the front of the same buffer (a block at a time), and the
+    buffer grows (by a quarter beyond the need) only when what is held does
+    not fit. :meth:`view` is a CSR matrix over the buffer, valid until the
+    next :meth:`append`.
+    """
+
+    _MOVE = 1 << 22  # entries moved at a time when the held rows go to the front (bounds numpy's overlap buffer)
+
+    def __init__(self) -> None:
+        self.data = np.zeros(0)
+        self.indices = np.zeros(0, dtype=np.int32)
+        self.ptr = np.zeros(1, dtype=np.int64)  # row starts in the buffer: rows head..tail held
+        self.head = self.tail = 0
+        self.width = 0
+        self.canonical = True
+
+    def append(self, m: sp.csr_matrix) -> None:
+        m = sp.csr_matrix(m)
+        self.width = m.shape[1]
+        self.canonical = self.canonical and bool(m.has_canonical_format)
+        rows, nnz = m.shape[0], m.nnz
+        lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
+        held_rows = self.tail - self.head
+        if hi + nnz > len(self.data) or self.tail + rows + 1 > len(self.ptr):
+            if (hi - lo) + nnz <= len(self.data) and held_rows + rows + 1 <= len(self.ptr):
+                self._to_front(lo, hi)
+            else:
+                self._grow(lo, hi, nnz, rows)
+            lo, hi = 0, hi - lo
+        self.data[hi : hi + nnz] = m.data
+        self.indices[hi : hi + nnz] = m.indices
+        self.ptr[self.tail + 1 : self.tail + rows + 1] = hi + m.indptr[1:]
+        self.tail += rows
+
+    def _to_front(self, lo: int, hi: int) -> None:
+        for arr in (self.data, self.indices):
+            for off in range(0, hi - lo, self._MOVE):
+                end = min(hi - lo, off + self._MOVE)
+                arr[off:end] = arr[lo + off : lo + end]
+        held = self.tail - self.head
+        self.ptr[: held + 1] = self.ptr[self.head : self.tail + 1] - lo
+        self.head, self.tail = 0, held
+
+    def _grow(self, lo: int, hi: int, nnz: int, rows: int) -> None:
+        size = int(1.25 * ((hi - lo) + nnz)) + 1
+        data, indices = np.empty(size), np.empty(size, dtype=np.int32)
+        data[: hi - lo], indices[: hi - lo] = self.data[lo:hi], self.indices[lo:hi]
+        held = self.tail - self.head
+        ptr = np.zeros(int(1.25 * (held + rows)) + 2, dtype=np.int64)
+        ptr[: held + 1] = self.ptr[self.head : self.tail + 1] - lo
+        self.data, self.indices, self.ptr = data, indices, ptr
+        self.head, self.tail = 0, held
+
+    def drop(self, rows: int) -> None:
+        """Let go of the first ``rows`` held rows."""
+        self.head = min(self.tail, self.head + rows)
+        if self.head == self.tail:  # nothing held: start again at the front
+            self.head = self.tail = 0
+            self.ptr[0] = 0
+            if not self.canonical:
+                self.canonical = True
+
+    def view(self) -> sp.csr_matrix:
+        lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
+        indptr = self.ptr[self.head : self.tail + 1] - lo
+        out = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], indptr), shape=(self.tail - self.head, self.width), copy=False)
+        if self.canonical:
+            out.has_canonical_format = True
+        return out
