@@ -245,3 +245,28 @@ def test_empty_blocks_are_let_go_and_slots_need_every_block() -> None:
 def test_width_of_the_token_columns() -> None:
     weights = Weights(StoriesConfig(char_weight=0.0))
     assert len(weights.word_df) == TOKEN_COLUMNS and weights.char_df is None
+
+
+def test_held_rows_survive_growth_and_moves_to_the_front() -> None:
+    """Random days appended and old rows let go: the buffer's rows are always the rows a fresh stack would hold."""
+    from dedup.stories.window import _CsrRows
+
+    rng = np.random.default_rng(7)
+    buf, held = _CsrRows(), []
+    _CsrRows._MOVE, move = 5, _CsrRows._MOVE  # tiny moves: every overlap case of the move to the front
+    try:
+        for _ in range(60):
+            rows = int(rng.integers(0, 9))
+            dense = (rng.random((rows, 12)) < 0.4) * rng.random((rows, 12))
+            m = sp.csr_matrix(dense)
+            buf.append(m)
+            held.extend(dense)
+            gone = int(rng.integers(0, len(held) + 1)) if rng.random() < 0.5 else 0
+            buf.drop(gone)
+            held = held[gone:]
+            v = buf.view()
+            assert v.shape == (len(held), 12) and v.has_canonical_format
+            assert np.array_equal(v.toarray(), np.array(held).reshape(-1, 12))
+        assert len(buf.data) < 4 * max(buf.ptr[buf.tail], 1) + 200  # moved to the front, not grown without end
+    finally:
+        _CsrRows._MOVE = move
