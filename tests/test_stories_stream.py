@@ -143,3 +143,32 @@ def test_stories_and_dedupe_must_normalize_alike() -> None:
         stories(_feed(1), StoriesConfig(normalize=NormalizeConfig(fold_teh_marbuta=False)), DedupConfig())
     alike = NormalizeConfig(fold_teh_marbuta=False)
     assert len(stories(_feed(1), StoriesConfig(normalize=alike), DedupConfig(normalize=alike)).event) == 5
+
+
+@pytest.mark.parametrize("kernel_rows", [0, 10**9])
+def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_rows) -> None:
+    """Chunks searched and scored on other threads (and by the compiled kernel) while the tracker links in order."""
+    from dedup.stories import neighbours
+    from dedup.stories.events import EventTracker, build_day
+
+    arts = _feed(6)
+    config = StoriesConfig(chunk_rows=2)
+    texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
+    titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
+    times = np.array([timestamp(a.date) for a in arts])
+    order = arrival_order(times)
+
+    def track(threads: int):  # noqa: ANN202
+        tracker = EventTracker(len(arts), config, threads=threads)
+        for lo, hi in day_blocks(times[order]):
+            pos = order[lo:hi]
+            tracker.add_day(build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos],
+                                      np.full(len(pos), -1), np.arange(lo, hi), config))
+        return tracker.finish()
+
+    one = track(1)
+    monkeypatch.setattr(neighbours, "KERNEL_ROWS", kernel_rows)
+    two = track(2)
+    for field in ("event", "representative", "labels", "pairs", "scores"):
+        assert np.array_equal(getattr(one, field), getattr(two, field)), field
+    assert (one.centroids != two.centroids).nnz == 0 and len(one.pairs) > 0

@@ -39,6 +39,7 @@ arrival indices (the first report of an event), mapped to positions at the end.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -293,14 +294,29 @@ class EventTracker:
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
         first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
         w_t = w_all.T.tocsr()  # once a day: each chunk meets every held row, the later ones masked out
-        for lo in range(first, first + len(day.arrival), c.chunk_rows):
-            hi = min(first + len(day.arrival), lo + c.chunk_rows)
-            pairs, scores = self._pairs(lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all, e_all)
-            self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
-            if self.tick is not None:
-                self.tick(hi - lo)
+        end = first + len(day.arrival)
+        spans = [(lo, min(end, lo + c.chunk_rows)) for lo in range(first, end, c.chunk_rows)]
 
-    def _pairs(self, lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all, e_all=None) -> tuple[np.ndarray, np.ndarray]:
+        def pairs_of(span: tuple[int, int], threads: int) -> tuple[np.ndarray, np.ndarray]:
+            return self._pairs(span[0], span[1], t_all, x_all, w_all, w_t, nu_all, ln_all, e_all, threads)
+
+        # a chunk's candidates depend on the held rows only, so later chunks are searched and scored on other
+        # threads while this one links its chunks in order (the kernel and most NumPy work release the GIL)
+        if self.threads > 1 and len(spans) > 1:
+            pool = ThreadPoolExecutor(self.threads)
+            found = pool.map(lambda span: pairs_of(span, 1), spans)
+        else:
+            pool, found = None, (pairs_of(span, self.threads) for span in spans)
+        try:
+            for (lo, hi), (pairs, scores) in zip(spans, found):
+                self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
+                if self.tick is not None:
+                    self.tick(hi - lo)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    def _pairs(self, lo, hi, t_all, x_all, w_all, w_t, nu_all, ln_all, e_all=None, threads=1) -> tuple[np.ndarray, np.ndarray]:
         """Candidate pairs (held-row indices ``(later, earlier)``) of rows ``lo:hi`` with the earlier held rows, and their scores.
 
         With the semantic model, the pairs in its band get the semantic story
@@ -310,7 +326,7 @@ class EventTracker:
         """
         c = self.config
         r, col, _ = earlier_neighbours(w_all, w_t, lo, hi, c.neighbours, c.min_word_cosine,
-                                       None if self.undated else t_all, self.window, self.threads)
+                                       None if self.undated else t_all, self.window, threads)
         pairs = np.stack([r, col], axis=1)
         if len(pairs) == 0:
             return pairs.reshape(0, 2), np.zeros(0)
@@ -441,13 +457,6 @@ class EventTracker:
         return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
 
 
-def _small(counts: sp.csr_matrix) -> sp.csr_matrix:
-    """Counts as float32 (whole numbers, exact), so that a day in flight from a worker costs 8 bytes an entry, not 12."""
-    out = counts.astype(np.float32)
-    out.has_canonical_format = counts.has_canonical_format
-    return out
-
-
 def build_day(
     texts: list[str],
     titles: list[str],
@@ -469,13 +478,14 @@ def build_day(
 
     has_titles = any(titles)
     chars = config.char_weight > 0
+    # counts as float32 (whole numbers, exact): a day in flight from a worker costs 8 bytes an entry, not 12
     return DayInput(
         arrival=np.asarray(arrival, dtype=np.int64),
         times=np.asarray(times, dtype=np.float64),
-        body_words=_small(word_counts(texts, config.bigrams)),
-        title_words=_small(word_counts(titles, config.bigrams)) if has_titles else None,
-        body_chars=_small(char_counts(texts, config.char_k)) if chars else None,
-        title_chars=_small(char_counts(titles, config.char_k)) if chars and has_titles else None,
+        body_words=word_counts(texts, config.bigrams).astype(np.float32),
+        title_words=word_counts(titles, config.bigrams).astype(np.float32) if has_titles else None,
+        body_chars=char_counts(texts, config.char_k).astype(np.float32) if chars else None,
+        title_chars=char_counts(titles, config.char_k).astype(np.float32) if chars and has_titles else None,
         numbers=number_sets(texts, titles),
         lengths=token_counts(texts),
         copies=np.asarray(copies, dtype=np.int64),
