@@ -419,7 +419,8 @@ class EventTracker:
                         best, rep = d, mbr
             self.event[members] = r
             self.representative[r] = rep
-            self.closed.append((r, top_entries(self.xcols.hashed(sx), m), top_entries(sw, m)))  # centroids in hashed columns
+            (ci, cv), (wi, wv) = top_entries(self.xcols.hashed(sx), m), top_entries(sw, m)  # centroids in hashed columns
+            self.closed.append((r, (ci.astype(np.int32), cv), (wi.astype(np.int32), wv)))  # (< 2^23 columns: 4 bytes each)
             self.sums.pop(r, None)
             self.wsums.pop(r, None)
             for mbr in members:
