@@ -87,3 +87,19 @@ def test_unsorted_postings_are_sorted_first() -> None:
     want = top_neighbours(x, 0, 4, t, 3, 0.0, earlier_only=True)
     got = top_neighbours(x, 0, 4, shuffled, 3, 0.0, earlier_only=True)
     assert all(np.array_equal(a, b) for a, b in zip(want, got))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_each_pair_once_equals_every_row_against_all(seed: int) -> None:
+    """all_top_neighbours multiplies each pair once (by its later row) and gives every row's full search."""
+    from dedup.stories.topk_kernel import all_top_neighbours
+
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(1, 300))
+    x = _rows(rng, n, int(rng.integers(2, 40)), ties=True)
+    k, min_score = int(rng.integers(1, 7)), float(rng.choice([0.0, 0.05, 0.3]))
+    want = top_neighbours(x, 0, n, x.T.tocsr(), k, min_score, earlier_only=False)
+    for threads in (1, 2, 3):
+        ticks: list[int] = []
+        got = all_top_neighbours(x, k, min_score, threads, ticks.append)
+        assert all(np.array_equal(a, b) for a, b in zip(want, got)) and sum(ticks) == n

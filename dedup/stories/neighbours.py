@@ -131,18 +131,13 @@ def neighbour_pairs(
         order, dated, rows, block = np.arange(n), 0, vectors, n
     found_i, found_j, found_s = [], [], []
     compiled = not windowed and n >= KERNEL_ROWS
-    if compiled:
-        from .topk_kernel import top_neighbours
+    if compiled:  # each pair multiplied once, by its later row, and offered to both rows' lists
+        from .topk_kernel import all_top_neighbours
 
-        xt = vectors.T.tocsr()
-        for lo in range(0, n, chunk_rows * 16):
-            hi = min(n, lo + chunk_rows * 16)
-            r, c, s = top_neighbours(vectors, lo, hi, xt, k, min_score, earlier_only=False, threads=threads)
-            found_i.append(r)
-            found_j.append(c)
-            found_s.append(s)
-            if tick is not None:
-                tick(hi - lo)
+        r, c, s = all_top_neighbours(vectors, k, min_score, threads, tick)
+        found_i.append(r)
+        found_j.append(c)
+        found_s.append(s)
     for blo in range(0, 0 if compiled else n, max(block, 1)):
         bhi = min(n, blo + block)
         if windowed and bhi <= dated:  # columns: rows dated within the window of this block, and the undated

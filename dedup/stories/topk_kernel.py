@@ -15,7 +15,12 @@ millions of entries per chunk of which twenty per row are kept:
   are in arrival order, and an article meets only earlier ones);
 * the ``k`` best are kept in a bounded heap while the row is read.
 
-The kernel releases the GIL: rows are split over threads
+:func:`all_top_neighbours` is the same search of every row against all the
+others (storylines over event centroids): each pair is multiplied once, by its
+later row, and offered to both rows' lists, half the products of searching
+each row against all.
+
+The kernels release the GIL: rows are split over threads
 (:func:`top_neighbours`' ``threads``). numba compiles it once per machine
 (cached beside this module) and each process pays numba's import (~1 s), so
 callers use it only for large inputs (:data:`dedup.stories.neighbours.KERNEL_ROWS`); the SciPy path
@@ -25,6 +30,7 @@ scores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -32,7 +38,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["top_neighbours"]
+__all__ = ["all_top_neighbours", "top_neighbours"]
+
+_BLOCKS = 16  # all_top_neighbours: row blocks between two progress ticks
 
 
 @numba.njit(cache=True, nogil=True)
@@ -179,3 +187,119 @@ def top_neighbours(
     take = (np.arange(k)[None, :] < out_n[:, None]).ravel()
     r = np.repeat(np.arange(lo, hi, dtype=np.int64), k)[take]
     return r, out_c[take], out_s[take]
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(hs, hc, hn, row, s, c, k):  # type: ignore[no-untyped-def]
+    """Offer entry ``(s, c)`` to row ``row``'s heap of its ``k`` best (worst on top)."""
+    size = hn[row]
+    if size < k:
+        hs[row, size] = s
+        hc[row, size] = c
+        hn[row] = size + 1
+        if size + 1 == k:
+            for p in range(k // 2 - 1, -1, -1):
+                _sift_down(hs[row], hc[row], k, p)
+    elif _worse(hs[row, 0], hc[row, 0], s, c):
+        hs[row, 0] = s
+        hc[row, 0] = c
+        _sift_down(hs[row], hc[row], k, 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs_once(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, n, k, min_score, hs, hc, hn):  # type: ignore[no-untyped-def]
+    """Rows ``lo:hi`` against the rows before them; each pair offered to both its rows' heaps."""
+    acc = np.zeros(n, dtype=np.float64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    for r in range(lo, hi):
+        nt = 0
+        for p in range(a_ptr[r], a_ptr[r + 1]):
+            t = a_idx[p]
+            v = a_val[p]
+            for q in range(b_ptr[t], b_ptr[t + 1]):
+                j = b_idx[q]
+                if j >= r:
+                    break
+                if stamp[j] != r:
+                    stamp[j] = r
+                    touched[nt] = j
+                    nt += 1
+                acc[j] += v * b_val[q]
+        for u in range(nt):
+            j = touched[u]
+            s = acc[j]
+            acc[j] = 0.0
+            if s == 0.0 or not s >= min_score:
+                continue
+            _push(hs, hc, hn, r, s, j, k)
+            _push(hs, hc, hn, j, s, r, k)
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge(parts_s, parts_c, parts_n, k, out_c, out_s, out_n):  # type: ignore[no-untyped-def]
+    """Each row's ``k`` best over the threads' heaps, best first."""
+    n = parts_n.shape[1]
+    for row in range(n):
+        size = 0
+        base = row * k
+        for t in range(parts_n.shape[0]):
+            for u in range(parts_n[t, row]):
+                s, c = parts_s[t, row, u], parts_c[t, row, u]
+                if size == k and not _worse(out_s[base + size - 1], out_c[base + size - 1], s, c):
+                    continue
+                p = size - 1 if size < k else size - 2  # a full list drops its last (worst) entry
+                if size < k:
+                    size += 1
+                while p >= 0 and _worse(out_s[base + p], out_c[base + p], s, c):
+                    out_s[base + p + 1] = out_s[base + p]
+                    out_c[base + p + 1] = out_c[base + p]
+                    p -= 1
+                out_s[base + p + 1] = s
+                out_c[base + p + 1] = c
+        out_n[row] = size
+
+
+def all_top_neighbours(a: sp.csr_matrix, k: int, min_score: float, threads: int = 1,
+                       tick: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's ``k`` best other rows by ``a[r] · a[c]``, as :func:`top_neighbours` with ``earlier_only=False`` over all rows.
+
+    Each pair is multiplied once, by its later row (half the products), and
+    offered to both rows' lists: ``a[r] · a[c]`` adds the shared columns in
+    column order whichever row leads, so both directions have the same bits.
+    Threads take row ranges of equal work (a row meets the rows before it),
+    each with its own lists, merged at the end.
+
+    Returns:
+        ``(rows, columns, scores)``: rows ascending, then scores descending, then columns ascending.
+    """
+    n = a.shape[0]
+    a_t = a.T.tocsr()
+    if not a_t.has_sorted_indices:
+        a_t = a_t.sorted_indices()
+    val, t_val = a.data.astype(np.float64, copy=False), a_t.data.astype(np.float64, copy=False)
+    parts = max(1, min(threads, n))
+    hs = np.zeros((parts, n, k))
+    hc = np.zeros((parts, n, k), dtype=np.int64)
+    hn = np.zeros((parts, n), dtype=np.int64)
+    # rows in _BLOCKS blocks of equal work (a row meets the rows before it), each split over the threads the
+    # same way; a thread offers pairs to its own lists only
+    cuts = [int(round(n * np.sqrt(i / (_BLOCKS * parts)))) for i in range(_BLOCKS * parts + 1)]
+
+    def part(i: int, lo: int, hi: int) -> None:
+        if hi > lo:
+            _pairs_once(a.indptr, a.indices, val, lo, hi, a_t.indptr, a_t.indices, t_val, n, k, float(min_score),
+                        hs[i], hc[i], hn[i])
+
+    with ThreadPoolExecutor(parts) as pool:
+        for b in range(_BLOCKS):
+            spans = [(i, cuts[b * parts + i], cuts[b * parts + i + 1]) for i in range(parts)]
+            list(pool.map(lambda span: part(*span), spans))
+            if tick is not None:
+                tick(cuts[(b + 1) * parts] - cuts[b * parts])
+    out_c = np.empty(n * k, dtype=np.int64)
+    out_s = np.empty(n * k)
+    out_n = np.zeros(n, dtype=np.int64)
+    _merge(hs, hc, hn, k, out_c, out_s, out_n)
+    take = (np.arange(k)[None, :] < out_n[:, None]).ravel()
+    return np.repeat(np.arange(n, dtype=np.int64), k)[take], out_c[take], out_s[take]

@@ -267,9 +267,18 @@ class _CsrRows:
 
     def _grow(self, lo: int, hi: int, nnz: int, rows: int) -> None:
         size = int(1.25 * ((hi - lo) + nnz)) + 1
+        held = self.tail - self.head
+        try:  # in place when no view of the buffer is alive: glibc remaps a large block, no copy is held beside it
+            self._to_front(lo, hi)
+            # each called on the attribute itself: another reference to the array (a loop variable) makes numpy refuse
+            self.data.resize(size, refcheck=True)
+            self.indices.resize(size, refcheck=True)
+            self.ptr.resize(int(1.25 * (held + rows)) + 2, refcheck=True)
+            return
+        except ValueError:  # a view is alive (numpy refuses): a new buffer, the held rows copied over
+            lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
         data, indices = np.empty(size), np.empty(size, dtype=np.int32)
         data[: hi - lo], indices[: hi - lo] = self.data[lo:hi], self.indices[lo:hi]
-        held = self.tail - self.head
         ptr = np.zeros(int(1.25 * (held + rows)) + 2, dtype=np.int64)
         ptr[: held + 1] = self.ptr[self.head : self.tail + 1] - lo
         self.data, self.indices, self.ptr = data, indices, ptr
