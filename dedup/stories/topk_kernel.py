@@ -69,6 +69,40 @@ def _sift_down(hs, hc, size, p):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
+def _insert(out_s, out_c, base, size, k, s, c):  # type: ignore[no-untyped-def]
+    """Put ``(s, c)`` in its place in the list ``out[base : base + size]`` (best first, at most ``k``); its new size."""
+    if size == k and not _worse(out_s[base + size - 1], out_c[base + size - 1], s, c):
+        return size
+    p = size - 1 if size < k else size - 2  # a full list drops its last (worst) entry
+    while p >= 0 and _worse(out_s[base + p], out_c[base + p], s, c):
+        out_s[base + p + 1] = out_s[base + p]
+        out_c[base + p + 1] = out_c[base + p]
+        p -= 1
+    out_s[base + p + 1] = s
+    out_c[base + p + 1] = c
+    return size + 1 if size < k else size
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(r, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched):  # type: ignore[no-untyped-def]
+    """Row ``r`` of ``a`` times ``b`` into ``acc`` over the columns before ``end``; how many columns it touched (in ``touched``)."""
+    nt = 0
+    for p in range(a_ptr[r], a_ptr[r + 1]):
+        t = a_idx[p]
+        v = a_val[p]
+        for q in range(b_ptr[t], b_ptr[t + 1]):
+            j = b_idx[q]
+            if j >= end:
+                break  # postings are sorted: the rest are later rows
+            if stamp[j] != r:
+                stamp[j] = r
+                touched[nt] = j
+                nt += 1
+            acc[j] += v * b_val[q]
+    return nt
+
+
+@numba.njit(cache=True, nogil=True)
 def _rows(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, width, limit, skip_self, times, window,  # type: ignore[no-untyped-def]
           k, min_score, out_c, out_s, out_n):
     """Rows ``lo:hi`` of ``a`` against ``b``: each row's ``k`` best columns into ``out_c``/``out_s`` (row ``i`` at ``(i - lo) * k``), their count in ``out_n``."""
@@ -80,19 +114,7 @@ def _rows(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, width, limit, skip_s
     use_time = times.shape[0] > 0
     for r in range(lo, hi):
         end = width if limit < 0 else min(width, r + limit)  # limit 0: columns before r only
-        nt = 0
-        for p in range(a_ptr[r], a_ptr[r + 1]):
-            t = a_idx[p]
-            v = a_val[p]
-            for q in range(b_ptr[t], b_ptr[t + 1]):
-                j = b_idx[q]
-                if j >= end:
-                    break  # postings are sorted: the rest are later rows
-                if stamp[j] != r:
-                    stamp[j] = r
-                    touched[nt] = j
-                    nt += 1
-                acc[j] += v * b_val[q]
+        nt = _accumulate(r, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched)
         size = 0
         for u in range(nt):
             j = touched[u]
@@ -114,17 +136,10 @@ def _rows(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, width, limit, skip_s
                 hc[0] = j
                 _sift_down(hs, hc, k, 0)
         # best first: score descending, then column ascending (insertion sort of at most k)
-        base = (r - lo) * k
+        base, kept = (r - lo) * k, 0
         for u in range(size):
-            s, j = hs[u], hc[u]
-            p = u - 1
-            while p >= 0 and _worse(out_s[base + p], out_c[base + p], s, j):
-                out_s[base + p + 1] = out_s[base + p]
-                out_c[base + p + 1] = out_c[base + p]
-                p -= 1
-            out_s[base + p + 1] = s
-            out_c[base + p + 1] = j
-        out_n[r - lo] = size
+            kept = _insert(out_s, out_c, base, kept, k, hs[u], hc[u])
+        out_n[r - lo] = kept
 
 
 def top_neighbours(
@@ -213,19 +228,7 @@ def _pairs_once(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, n, k, min_scor
     stamp = np.full(n, -1, dtype=np.int64)
     touched = np.empty(n, dtype=np.int64)
     for r in range(lo, hi):
-        nt = 0
-        for p in range(a_ptr[r], a_ptr[r + 1]):
-            t = a_idx[p]
-            v = a_val[p]
-            for q in range(b_ptr[t], b_ptr[t + 1]):
-                j = b_idx[q]
-                if j >= r:
-                    break
-                if stamp[j] != r:
-                    stamp[j] = r
-                    touched[nt] = j
-                    nt += 1
-                acc[j] += v * b_val[q]
+        nt = _accumulate(r, r, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched)
         for u in range(nt):
             j = touched[u]
             s = acc[j]
@@ -245,18 +248,7 @@ def _merge(parts_s, parts_c, parts_n, k, out_c, out_s, out_n):  # type: ignore[n
         base = row * k
         for t in range(parts_n.shape[0]):
             for u in range(parts_n[t, row]):
-                s, c = parts_s[t, row, u], parts_c[t, row, u]
-                if size == k and not _worse(out_s[base + size - 1], out_c[base + size - 1], s, c):
-                    continue
-                p = size - 1 if size < k else size - 2  # a full list drops its last (worst) entry
-                if size < k:
-                    size += 1
-                while p >= 0 and _worse(out_s[base + p], out_c[base + p], s, c):
-                    out_s[base + p + 1] = out_s[base + p]
-                    out_c[base + p + 1] = out_c[base + p]
-                    p -= 1
-                out_s[base + p + 1] = s
-                out_c[base + p + 1] = c
+                size = _insert(out_s, out_c, base, size, k, parts_s[t, row, u], parts_c[t, row, u])
         out_n[row] = size
 
 
