@@ -163,7 +163,7 @@ def stories_from_tracked(
     centroids, words = compact_columns(tracked.centroids), compact_columns(tracked.word_centroids)
     epairs, _ = neighbour_pairs(words, config.neighbours, config.min_word_cosine, config.chunk_rows,
                                 tick=_ticker(progress, "storylines", len(labels)), threads=threads)
-    ecos = pair_cosines(centroids, epairs)
+    ecos = pair_cosines(centroids, epairs, threads)
     elab = average_linkage(centroids, epairs, ecos, config.storyline_threshold, config.storyline_linkage,
                            tick=_ticker(progress, "linking", int((ecos >= config.storyline_threshold).sum())))
     event = np.empty(n, dtype=np.int64)  # by position: the position of the event's first report

@@ -14,13 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .sparse import top_per_row
+from .sparse import KERNEL_ROWS, top_per_row
 
 __all__ = ["KERNEL_ROWS", "earlier_neighbours", "neighbour_pairs"]
-
-# From this many rows searched (held rows, or events) the compiled kernel (:mod:`dedup.stories.topk_kernel`)
-# searches: below, numba's import (~1 s) would cost more than it saves, and SciPy's products stay
-KERNEL_ROWS = 25_000
 
 _WINDOW_BLOCK_ROWS = 2048  # rows sharing one column window in the windowed neighbour search
 _PRODUCT_ENTRIES = 4_000_000  # SciPy path: product entries computed at once (~100 MB with their filters); never changes a result

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["canonical", "compact_columns", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
+__all__ = ["KERNEL_ROWS", "canonical", "compact_columns", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
+
+# From this many rows (held rows, or events) the compiled kernels run (the top-k search of
+# :mod:`dedup.stories.topk_kernel`, the pair dots of :mod:`dedup.stories.dots_kernel`): below, numba's
+# import (~1 s) would cost more than it saves, and the SciPy / NumPy paths stay. Both give the same bits.
+KERNEL_ROWS = 25_000
 
 
 def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -77,7 +82,7 @@ def compact_columns(m: sp.csr_matrix) -> sp.csr_matrix:
     return out
 
 
-def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, chunk: int = 2048) -> np.ndarray:
+def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, chunk: int = 2048, threads: int = 1) -> np.ndarray:
     """``a[i[k]] · b[j[k]]`` for every k.
 
     Pairs are grouped by ``i`` (top-k neighbour lists give each row many
@@ -94,6 +99,9 @@ def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, 
         a, b: CSR matrices of the same width.
         i, j: ``(m,)`` row positions in ``a`` and ``b``.
         chunk: pairs whose partner rows are copied out together.
+        threads: with :data:`KERNEL_ROWS` rows or more, the compiled kernel
+            (:mod:`dedup.stories.dots_kernel`: the same sums, bit for bit)
+            computes the products, its pairs split over this many threads.
 
     Returns:
         ``(m,)`` dot products.
@@ -104,6 +112,10 @@ def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, 
     """
     a, b = canonical(a), canonical(b)
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    if max(a.shape[0], b.shape[0]) >= KERNEL_ROWS and len(i):
+        from .dots_kernel import kernel_pair_dots
+
+        return kernel_pair_dots(a, i, b, j, threads)
     m = len(i)
     out = np.zeros(m)
     if m == 0:
@@ -174,8 +186,8 @@ def top_entries(vec: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray,
     return idx[keep].astype(np.int64), val[keep].astype(np.float64)
 
 
-def pair_cosines(centroids: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
+def pair_cosines(centroids: sp.csr_matrix, pairs: np.ndarray, threads: int = 1) -> np.ndarray:
     """Cosines of centroid pairs (rows already unit length)."""
     if len(pairs) == 0:
         return np.zeros(0)
-    return np.clip(pair_dots(centroids, pairs[:, 0], centroids, pairs[:, 1]), 0.0, 1.0)
+    return np.clip(pair_dots(centroids, pairs[:, 0], centroids, pairs[:, 1], threads=threads), 0.0, 1.0)

@@ -23,7 +23,7 @@ each row against all.
 The kernels release the GIL: rows are split over threads
 (:func:`top_neighbours`' ``threads``). numba compiles it once per machine
 (cached beside this module) and each process pays numba's import (~1 s), so
-callers use it only for large inputs (:data:`dedup.stories.neighbours.KERNEL_ROWS`); the SciPy path
+callers use it only for large inputs (:data:`dedup.stories.sparse.KERNEL_ROWS`); the SciPy path
 stays for small ones, and the tests check that both give the same pairs and
 scores.
 """
