@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["kernel_pair_dots"]
+__all__ = ["sorted_pair_dots"]
 
 _BLOCK = 128  # NumPy's pairwise-summation block (PW_BLOCKSIZE)
 
@@ -121,14 +121,9 @@ def _dots(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, si, sj, lo, hi, width, out):
         out[k] = tmp[0] + _pairwise(tmp, 1, n - 1)
 
 
-def kernel_pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, threads: int = 1) -> np.ndarray:
-    """``a[i[k]] · b[j[k]]`` for every k, as :func:`dedup.stories.sparse.pair_dots` gives them (``a``, ``b`` canonical CSR)."""
-    m = len(i)
-    out = np.zeros(m)
-    if m == 0:
-        return out
-    order = np.argsort(i, kind="stable")
-    si, sj = i[order], j[order]
+def sorted_pair_dots(a: sp.csr_matrix, si: np.ndarray, b: sp.csr_matrix, sj: np.ndarray, threads: int = 1) -> np.ndarray:
+    """``a[si[k]] · b[sj[k]]`` for pairs sorted by ``si`` (``a``, ``b`` canonical CSR), as :func:`dedup.stories.sparse.pair_dots` sums them."""
+    m = len(si)
     res = np.zeros(m)
     width = max(a.shape[1], b.shape[1])
     a_val, b_val = a.data.astype(np.float64, copy=False), b.data.astype(np.float64, copy=False)
@@ -145,5 +140,4 @@ def kernel_pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.nd
     else:
         with ThreadPoolExecutor(parts) as pool:
             list(pool.map(part, range(parts)))
-    out[order] = res
-    return out
+    return res

@@ -112,16 +112,17 @@ def pair_dots(a: sp.csr_matrix, i: np.ndarray, b: sp.csr_matrix, j: np.ndarray, 
     """
     a, b = canonical(a), canonical(b)
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
-    if max(a.shape[0], b.shape[0]) >= KERNEL_ROWS and len(i):
-        from .dots_kernel import kernel_pair_dots
-
-        return kernel_pair_dots(a, i, b, j, threads)
     m = len(i)
     out = np.zeros(m)
     if m == 0:
         return out
     order = np.argsort(i, kind="stable")
     si, sj = i[order], j[order]
+    if max(a.shape[0], b.shape[0]) >= KERNEL_ROWS:
+        from .dots_kernel import sorted_pair_dots
+
+        out[order] = sorted_pair_dots(a, si, b, sj, threads)
+        return out
     starts = np.flatnonzero(np.r_[True, si[1:] != si[:-1]])  # first pair of each distinct row
     ends = np.r_[starts[1:], m]
     # chunks of whole groups, about ``chunk`` pairs each
