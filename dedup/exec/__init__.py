@@ -39,8 +39,14 @@ class Executor(Protocol):
         """``func(chunk, **kwargs)`` per consecutive chunk of ``items``, results in order."""
         ...
 
-    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], **kwargs: Any) -> Iterator[R]:
-        """``func(*task, **kwargs)`` per task of a stream, lazily, results in task order."""
+    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
+             **kwargs: Any) -> Iterator[R]:
+        """``func(*task, **kwargs)`` per task of a stream, lazily, results in task order.
+
+        ``ahead``: at most this many tasks started and not yet taken
+        (default two per worker); fewer holds fewer large results waiting
+        for a slow consumer.
+        """
         ...
 
     def lsh_pairs(self, signatures: np.ndarray, members: np.ndarray, bands: int, rows: int,

@@ -49,11 +49,12 @@ class DaskExecutor:
         with parallel_config(backend="dask"):
             return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, **kwargs)
 
-    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], **kwargs: Any) -> Iterator[R]:
+    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
+             **kwargs: Any) -> Iterator[R]:
         from joblib import parallel_config
 
         with parallel_config(backend="dask"):
-            yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, **kwargs)
+            yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, **kwargs)
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)

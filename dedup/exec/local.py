@@ -96,13 +96,14 @@ def imap_tasks(
     *,
     n_jobs: int = 1,
     backend: str | None = "loky",
+    ahead: int | None = None,
     **kwargs: Any,
 ) -> Iterator[R]:
     """``func(*task, **kwargs)`` for each task, lazily, results in task order.
 
     Unlike :func:`map_chunks` the tasks may come from a stream (a file being
-    read): with loky, at most ``2 * n_jobs`` tasks are in flight or waiting
-    to be taken, so a feed larger than memory passes through in bounded
+    read): at most ``ahead`` (default ``2 * n_jobs``) tasks are in flight or
+    waiting to be taken, so a feed larger than memory passes through in bounded
     memory however slow the consumer is (joblib's own generator dispatches a
     new task whenever one completes, taken or not, and so reads the whole
     stream ahead of a slow consumer). A stream of a single task (a feed
@@ -115,11 +116,12 @@ def imap_tasks(
         head = list(islice(it, 2))  # the first two tasks tell whether workers can help
         if len(head) > 1:
             if backend == "loky":
-                yield from _bounded(func, chain(head, it), n_jobs, kwargs)
+                yield from _bounded(func, chain(head, it), n_jobs, kwargs, ahead)
                 return
             from joblib import Parallel, delayed
 
-            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", pre_dispatch="2*n_jobs")
+            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator",
+                                pre_dispatch="2*n_jobs" if ahead is None else max(1, ahead))
             _quiet_worker_restarts()
             yield from parallel(delayed(func)(*task, **kwargs) for task in chain(head, it))
             return
@@ -128,8 +130,9 @@ def imap_tasks(
         yield func(*task, **kwargs)
 
 
-def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: int, kwargs: dict[str, Any]) -> Iterator[R]:
-    """Tasks on joblib's reusable loky pool, at most ``2 * workers`` submitted and not yet taken.
+def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: int, kwargs: dict[str, Any],
+             ahead: int | None = None) -> Iterator[R]:
+    """Tasks on joblib's reusable loky pool, at most ``ahead`` (default ``2 * workers``) submitted and not yet taken.
 
     The pool is joblib's own (``get_memmapping_executor``, as ``Parallel``
     gets it), so joblib used elsewhere in the process finds it as it expects
@@ -152,11 +155,12 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     context = f"dedup-{uuid.uuid4().hex}"
     if manager is not None:
         manager.set_current_context(context)
+    limit = 2 * workers if ahead is None else max(1, ahead)
     pending: deque = deque()
     try:
         for task in tasks:
             pending.append(pool.submit(func, *task, **kwargs))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
@@ -191,9 +195,10 @@ class LocalExecutor:
         """:func:`map_chunks` over this executor's processes."""
         return map_chunks(func, items, n_jobs=self.n_jobs, chunk_size=chunk_size, progress=progress, **kwargs)
 
-    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], **kwargs: Any) -> Iterator[R]:
+    def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
+             **kwargs: Any) -> Iterator[R]:
         """:func:`imap_tasks` over this executor's processes."""
-        return imap_tasks(func, tasks, n_jobs=self.n_jobs, **kwargs)
+        return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, **kwargs)
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""

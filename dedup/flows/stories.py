@@ -96,7 +96,7 @@ def stories(
         characters of each text.
     """
     from ..stories import stories_from_tracked
-    from ..stories.events import EventTracker, arrival_order, copy_reach, day_blocks
+    from ..stories.events import DAYS_AHEAD, EventTracker, arrival_order, copy_reach, day_blocks
 
     config = config if config is not None else StoriesConfig()
     check_normalize(config, dedup_config)
@@ -134,7 +134,8 @@ def stories(
                 yield bodies, titles, raw, times[pos], copies[pos], until[pos], np.arange(lo, hi)
 
         with timer("events"), open_executor(runtime) as executor:
-            for day in executor.imap(day_input, tasks(), normalize=dedup_config.normalize, config=config):
+            days = executor.imap(day_input, tasks(), ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
+            for day in days:
                 tracker.add_day(day)
             tracked = tracker.finish()
         with timer("storylines"):

@@ -51,12 +51,13 @@ from ..sketch.features import TOKEN_COLUMNS
 from .neighbours import earlier_neighbours
 from .score import score_features, story_scores
 from .slots import Slots
-from .sparse import l2_rows, top_entries
-from .window import Columns, Rows, Weights
+from .sparse import top_entries
+from .window import Closed, Columns, Rows, Weights
 
-__all__ = ["DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
+__all__ = ["DAYS_AHEAD", "DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
 
 _DAY = 86_400.0
+DAYS_AHEAD = 2  # day inputs made ahead of the tracker (one ready, one being made; ~0.3 GB each on a dense day)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class EventTracker:
         self.last_of_copy: dict[int, int] = {}  # copy label → its latest arrived member
         self.event = np.full(n, -1, dtype=np.int64)
         self.representative = np.full(n, -1, dtype=np.int64)
-        self.closed: list[tuple[int, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = []
+        self.closed = Closed(2 * TOKEN_COLUMNS)
         self.found_pairs: list[np.ndarray] = []
         self.found_scores: list[np.ndarray] = []
         self.undated = False
@@ -402,6 +403,8 @@ class EventTracker:
         """Close the events whose first report is before ``t0``: centroid, representative; let their rows go."""
         done = [r for r in self.open if not self.tmin[r] >= t0]
         m = self.config.centroid_terms
+        story: list[tuple[np.ndarray, np.ndarray]] = []
+        word: list[tuple[np.ndarray, np.ndarray]] = []
         for r in sorted(done):
             members = sorted(self.members.pop(r))
             self.open.discard(r)
@@ -419,12 +422,13 @@ class EventTracker:
                         best, rep = d, mbr
             self.event[members] = r
             self.representative[r] = rep
-            (ci, cv), (wi, wv) = top_entries(self.xcols.hashed(sx), m), top_entries(sw, m)  # centroids in hashed columns
-            self.closed.append((r, (ci.astype(np.int32), cv), (wi.astype(np.int32), wv)))  # (< 2^23 columns: 4 bytes each)
+            story.append(top_entries(self.xcols.hashed(sx), m))  # centroids in hashed columns
+            word.append(top_entries(sw, m))
             self.sums.pop(r, None)
             self.wsums.pop(r, None)
             for mbr in members:
                 self.single.pop(mbr, None)
+        self.closed.add(sorted(done), story, word)
         if np.isfinite(t0):
             held = self.rows.stacked()
             if held is not None:
@@ -439,23 +443,21 @@ class EventTracker:
         self._held = None
 
     def finish(self) -> TrackedEvents:
-        """Close every event; return the events, their centroids and the candidate pairs."""
+        """Close every event; return the events, their centroids and the candidate pairs.
+
+        The tracker lets go of what it held (the window's buffers first, then
+        the closed centroids as their matrices are made): it cannot take
+        another day after this.
+        """
         self._close_before(np.inf)
-        self.closed.sort(key=lambda e: e[0])
-        labels = np.array([e[0] for e in self.closed], dtype=np.int64)
-
-        def matrix(which: int) -> sp.csr_matrix:
-            idx = [e[which][0] for e in self.closed]
-            val = [e[which][1] for e in self.closed]
-            indptr = np.zeros(len(idx) + 1, dtype=np.int64)
-            np.cumsum([len(i) for i in idx], out=indptr[1:])
-            cat = (np.concatenate(idx) if idx else np.zeros(0, np.int64)), (np.concatenate(val) if val else np.zeros(0))
-            width = 2 * TOKEN_COLUMNS
-            return l2_rows(sp.csr_matrix((cat[1], cat[0], indptr), shape=(len(idx), width)), inplace=True)
-
+        self.rows, self._held, self.slots_all = Rows(), None, None
+        self.sums, self.wsums, self.single, self.members, self.last_of_copy = {}, {}, {}, {}, {}
+        labels, story, word = self.closed.take()
         pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
+        self.found_pairs = []
         scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
-        return TrackedEvents(self.event, self.representative, matrix(1), matrix(2), labels, pairs, scores)
+        self.found_scores = []
+        return TrackedEvents(self.event, self.representative, story, word, labels, pairs, scores)
 
 
 def build_day(

@@ -4,7 +4,9 @@
 the document frequencies of the articles arrived so far (plus the background
 prior); :class:`Columns` renumbers hashed columns densely so that scoring
 buffers stay as wide as the columns in use; :class:`Rows` keeps the rows of
-the open window and lets the old ones go. See :mod:`dedup.stories.events`.
+the open window and lets the old ones go; :class:`Closed` keeps the truncated
+centroids of the events that can no longer grow, for storylines. See
+:mod:`dedup.stories.events`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..sketch.features import TOKEN_COLUMNS
 from ..store.background import background_df
 from .sparse import l2_rows
 
-__all__ = ["Columns", "Rows", "Weights"]
+__all__ = ["Closed", "Columns", "Rows", "Weights"]
 
 
 class Weights:
@@ -216,6 +218,53 @@ class Rows:
         return em
 
 
+class Closed:
+    """The closed events' truncated centroids (story and word vectors, hashed columns), one buffer each.
+
+    Events close by the hundred thousand in a large feed: a pair of small
+    arrays per event cost ~600 bytes of Python objects each, and stacking
+    them into matrices at the end held every centroid twice. Here each
+    closing step appends its events as rows of one buffer per kind, and
+    :meth:`take` hands the buffers over as CSR matrices, rows in label order.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.labels: list[np.ndarray] = []
+        self.story, self.word = _CsrRows(), _CsrRows()
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self.labels)
+
+    def add(self, labels: list[int], story: list[tuple[np.ndarray, np.ndarray]], word: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Append events ``labels`` with their centroids (``(columns, values)`` each, columns below ``width``)."""
+        if not labels:
+            return
+        self.labels.append(np.asarray(labels, dtype=np.int64))
+        for buf, vecs in ((self.story, story), (self.word, word)):
+            indptr = np.zeros(len(vecs) + 1, dtype=np.int64)
+            np.cumsum([len(i) for i, _ in vecs], out=indptr[1:])
+            idx = np.concatenate([i for i, _ in vecs]).astype(np.int32, copy=False)  # < 2^23 columns: 4 bytes each
+            val = np.concatenate([v for _, v in vecs]).astype(np.float64, copy=False)
+            buf.append(sp.csr_matrix((val, idx, indptr), shape=(len(vecs), self.width)))
+
+    def take(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+        """``(labels, story, word)``: every closed event in label order, rows L2-normalized; the buffers are let go."""
+        labels = np.concatenate(self.labels) if self.labels else np.zeros(0, dtype=np.int64)
+        order = None if np.all(labels[1:] > labels[:-1]) else np.argsort(labels, kind="stable")
+        out = []
+        for kind in ("story", "word"):
+            data, indices, indptr = getattr(self, kind).take()
+            setattr(self, kind, _CsrRows())
+            m = sp.csr_matrix((data, indices, indptr), shape=(len(labels), self.width))
+            del data, indices, indptr
+            if order is not None:  # closing follows the first reports' times, so mostly already in order
+                m = m[order]
+            out.append(l2_rows(m, inplace=True))
+        self.labels = []
+        return (labels if order is None else labels[order]), out[0], out[1]
+
+
 class _CsrRows:
     """Sparse rows appended at the tail and let go at the head, in one buffer that is never stacked again.
 
@@ -292,6 +341,19 @@ class _CsrRows:
             self.ptr[0] = 0
             if not self.canonical:
                 self.canonical = True
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(data, indices, indptr)`` of the held rows, cut to their size (in place when it can be); the buffer is left empty."""
+        lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
+        self._to_front(lo, hi)
+        for name, size in (("data", hi - lo), ("indices", hi - lo), ("ptr", self.tail + 1)):
+            try:  # called on the attribute itself (see _grow): glibc gives the tail back, nothing is copied
+                getattr(self, name).resize(size, refcheck=True)
+            except ValueError:  # a view is alive
+                setattr(self, name, getattr(self, name)[:size].copy())
+        out = self.data, self.indices, self.ptr
+        self.__init__()  # type: ignore[misc]
+        return out
 
     def view(self) -> sp.csr_matrix:
         lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
