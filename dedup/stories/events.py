@@ -273,7 +273,8 @@ class EventTracker:
         if not self.undated and len(day.times):
             self._close_before(float(day.times[0]) - self.window)
         self.weights.count(day)
-        x = self.xcols.narrow(self.weights.story_vectors(day))  # only the window's dense columns are kept
+        self.xcols.number(*self.weights.story_columns(day))  # only the window's dense columns are kept, and a
+        x = (self.xcols.renumber(b) for b in self.weights.story_blocks(day, 2048))  # block at a time (~30 MB)
         w = self.weights.word_vectors(day)
         self.tmin[day.arrival] = day.times
         # an article holds its event open for the copies still to come (within the window)

@@ -11,7 +11,7 @@ centroids of the events that can no longer grow, for storylines. See
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -59,11 +59,43 @@ class Weights:
 
     def story_vectors(self, day: Any) -> sp.csr_matrix:
         """Word (and character) TF-IDF blocks with the headline weighted in, mixed as ``vectors.story_vectors``."""
+        return self._story(day, slice(None), self._idf(self.word_df), self._char_idf(day))
+
+    def story_blocks(self, day: Any, rows: int) -> Iterator[sp.csr_matrix]:
+        """:meth:`story_vectors` of ``rows`` articles at a time: the same rows (each is weighed on its own), a block in memory.
+
+        A dense day's story vectors are ~0.5 GB, and making them at once held
+        two to three times that in temporaries.
+        """
+        word_idf, char_idf = self._idf(self.word_df), self._char_idf(day)
+        n = day.body_words.shape[0]
+        for lo in range(0, n, max(1, rows)):
+            yield self._story(day, slice(lo, min(n, lo + rows)), word_idf, char_idf)
+
+    def story_columns(self, day: Any) -> list[tuple[np.ndarray, int]]:
+        """The columns :meth:`story_vectors` can fill for ``day``, as ``(columns, offset)`` parts (with repeats).
+
+        Its counted words; its counted characters, offset past the words.
+        """
+        c, width = self.config, day.body_words.shape[1]
+        titles = c.title_weight > 0
+        parts = [(day.body_words.indices, 0)] + ([(day.title_words.indices, 0)] if titles and day.title_words is not None else [])
+        if self._char_idf(day) is not None:
+            parts += [(day.body_chars.indices, width)]
+            parts += [(day.title_chars.indices, width)] if titles and day.title_chars is not None else []
+        return parts
+
+    def _char_idf(self, day: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+        return None if self.char_df is None or day.body_chars is None else self._idf(self.char_df)
+
+    def _story(self, day: Any, rows: slice, word_idf: Callable[[np.ndarray], np.ndarray],
+               char_idf: Callable[[np.ndarray], np.ndarray] | None) -> sp.csr_matrix:
         c = self.config
-        word = _tfidf(day.body_words, day.title_words, c.title_weight, self._idf(self.word_df))
-        if self.char_df is None or day.body_chars is None:
+        cut = lambda m: None if m is None else m[rows]  # noqa: E731
+        word = _tfidf(cut(day.body_words), cut(day.title_words), c.title_weight, word_idf)
+        if char_idf is None:
             return word
-        char = _tfidf(day.body_chars, day.title_chars, c.title_weight, self._idf(self.char_df))
+        char = _tfidf(cut(day.body_chars), cut(day.title_chars), c.title_weight, char_idf)
         word.data *= np.sqrt(1.0 - c.char_weight)
         char.data *= np.sqrt(c.char_weight)
         x = l2_rows(sp.hstack([word, char], format="csr"), inplace=True)
@@ -112,13 +144,29 @@ class Columns:
         self._back = np.zeros(0, dtype=np.int64)  # dense column → hashed column, for the first ``width``
 
     def narrow(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        """``m`` in dense columns, its new columns numbered first (``m`` is left as it is)."""
         m = sp.csr_matrix(m)
-        fresh = np.unique(m.indices[self.ids[m.indices] < 0])
-        self.ids[fresh] = np.arange(self.width, self.width + len(fresh), dtype=np.int32)
-        self._grow(self.width + len(fresh))
-        self._back[self.width : self.width + len(fresh)] = fresh
-        self.width += len(fresh)
+        self.number((m.indices, 0))
         out = sp.csr_matrix((m.data.copy(), self.ids[m.indices], m.indptr.copy()), shape=(m.shape[0], len(self.ids)))
+        out.sort_indices()
+        return out
+
+    def number(self, *parts: tuple[np.ndarray, int]) -> None:
+        """Number the hashed columns ``columns + offset`` of ``parts`` not numbered yet, in the order of their hashed numbers."""
+        # looked up shifted, not added to: a day's characters are ~30M columns
+        fresh = [np.unique(cols[self.ids[offset:][cols] < 0]).astype(np.int64) + offset for cols, offset in parts]
+        new = np.unique(np.concatenate(fresh)) if len(fresh) > 1 else fresh[0]
+        self.ids[new] = np.arange(self.width, self.width + len(new), dtype=np.int32)
+        self._grow(self.width + len(new))
+        self._back[self.width : self.width + len(new)] = new
+        self.width += len(new)
+
+    def renumber(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        """:meth:`narrow` of a matrix whose columns are all numbered (:meth:`number`) and whose data may be taken, not copied."""
+        idx = self.ids[m.indices]
+        if len(idx) and idx.min() < 0:
+            raise ValueError("Columns.renumber: a column was not numbered first")
+        out = sp.csr_matrix((m.data, idx, m.indptr), shape=(m.shape[0], len(self.ids)))
         out.sort_indices()
         return out
 
@@ -170,11 +218,17 @@ class Rows:
         self.x, self.w, self.nu = _CsrRows(), _CsrRows(), _CsrRows()
 
     def add(self, arrival, times, x, w, nums, lengths, slots=None, embeddings=None) -> None:
+        """Hold a block of arriving rows; ``x`` may also come as consecutive blocks of rows (an iterable of CSR matrices)."""
         if len(arrival) and self.blocks and len(self.blocks[-1][0]) and arrival[0] <= self.blocks[-1][0][-1]:
             raise ValueError("Rows.add: rows arrive in order")
+        held = self.x.tail - self.x.head
+        for part in ([x] if sp.issparse(x) else x):
+            self.x.append(part)
+        if self.x.tail - self.x.head - held != len(arrival):
+            raise ValueError(f"Rows.add: {len(arrival)} arrivals but {self.x.tail - self.x.head - held} story rows")
         self.blocks.append((arrival, times, lengths, slots))
         self.vectors.append(embeddings)
-        for buf, m in ((self.x, x), (self.w, w), (self.nu, nums)):
+        for buf, m in ((self.w, w), (self.nu, nums)):
             buf.append(m)
 
     def drop_before(self, first_kept: int) -> None:
