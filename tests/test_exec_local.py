@@ -169,3 +169,38 @@ print("left", len(left))
     assert done.returncode == 0, done.stderr
     assert "left 0" in done.stdout
     assert "leaked" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("via", ["imap_tasks", "LocalExecutor.imap"])
+@pytest.mark.parametrize("ahead", [1, 3])
+def test_imap_ahead_bounds_the_tasks_drawn_before_each_result(ahead, via) -> None:
+    """With loky, ``ahead=N``: results in order (as serial), and the stream read at most N tasks past the one taken.
+
+    How far ahead is fixed by the main process alone (``_bounded`` draws a
+    task only while fewer than ``limit = max(1, ahead)`` are pending; the
+    workers' speed does not enter): when result ``k`` is handed over, tasks
+    ``0 .. k + limit - 1`` have been drawn, and never fewer than the two that
+    ``imap_tasks`` reads first to see whether workers can help. So the count
+    is exactly ``min(total, max(k + ahead, 2))``: the constant beyond
+    ``ahead`` is that head of two, which only ``ahead=1`` feels (one extra
+    task, on the first result).
+    """
+    total = 12
+    drawn: list[int] = []
+
+    def tasks() -> Iterator[tuple[int, int]]:
+        for k in range(total):
+            drawn.append(k)
+            yield (k, 3)
+
+    if via == "imap_tasks":
+        it = imap_tasks(pow, tasks(), n_jobs=2, ahead=ahead)
+    else:
+        it = LocalExecutor(n_jobs=2).imap(pow, tasks(), ahead=ahead)
+    got, seen = [], []
+    for result in it:
+        got.append(result)
+        seen.append(len(drawn))  # the tasks drawn when this result arrived
+    assert got == list(imap_tasks(pow, [(k, 3) for k in range(total)], n_jobs=1)) == [k**3 for k in range(total)]
+    assert all(n - k <= max(ahead, 2) for k, n in enumerate(seen)), seen
+    assert seen == [min(total, max(k + ahead, 2)) for k in range(total)], seen

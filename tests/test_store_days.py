@@ -68,11 +68,11 @@ def test_tee_yields_every_article_unchanged_in_order(tmp_path: Path) -> None:
     spool = DaySpool(str(tmp_path))
     out = list(spool.tee(iter(arts)))
     assert [a is b for a, b in zip(out, arts)] == [True] * len(arts)
-    assert [e.id for e in spool.excerpts] == ["a", "b", "c", "d", "e"]
-    assert spool.excerpts[2].text == arts[2].text[:EXCERPT_CHARS] and len(arts[2].text) > EXCERPT_CHARS
-    assert [(e.title, e.date, e.source) for e in spool.excerpts] == [(a.title, a.date, a.source) for a in arts]
+    assert [e.id for e in spool.excerpts()] == ["a", "b", "c", "d", "e"]
+    assert spool.excerpts()[2].text == arts[2].text[:EXCERPT_CHARS] and len(arts[2].text) > EXCERPT_CHARS
+    assert [(e.title, e.date, e.source) for e in spool.excerpts()] == [(a.title, a.date, a.source) for a in arts]
     day = _days_since_epoch(2015, 7, 21)
-    assert sorted(os.listdir(tmp_path)) == sorted([f"day-{day}.pkl", f"day-{day + 1}.pkl", "day-undated.pkl"])
+    assert sorted(os.listdir(tmp_path)) == sorted([f"day-{day}.pkl", f"day-{day + 1}.pkl", "day-undated.pkl", "excerpts.pkl"])
     assert spool.days(0, 5).tolist() == [day, UNDATED, day, day + 1, UNDATED]
 
 

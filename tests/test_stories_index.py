@@ -11,7 +11,8 @@ import pytest
 from dedup.config import DedupConfig, StoriesConfig
 from dedup.flows.stories import stories
 from dedup.stories.carry import StateError, carry, from_bytes, resume, to_bytes
-from dedup.stories.events import EventTracker, arrival_order, build_day, copy_reach, day_blocks
+from dedup.stories.arrival import arrival_order, copy_reach, day_blocks
+from dedup.stories.events import EventTracker, build_day
 from dedup.store.history import open_index
 from dedup.store.index import HistoryError
 from dedup.store.story_log import StoryConflict, StoryRow

@@ -11,7 +11,7 @@ import pytest
 from dedup.config import StoriesConfig
 from dedup.flows.stories import stories
 from dedup.stories import find_stories
-from dedup.stories.events import arrival_order, copy_reach, day_blocks
+from dedup.stories.arrival import arrival_order, copy_reach, day_blocks
 from dedup.cluster.groups import copy_groups
 from dedup.text.normalize import normalize_batch
 from dedup.types import Article, timestamp
@@ -173,3 +173,40 @@ def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_row
     for field in ("event", "representative", "labels", "pairs", "scores"):
         assert np.array_equal(getattr(one, field), getattr(two, field)), field
     assert (one.centroids != two.centroids).nnz == 0 and len(one.pairs) > 0
+
+
+def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
+    """After finish the tracker holds no window rows, sums or pairs; what it returns is whole and consistent."""
+    from dedup.stories.events import EventTracker, build_day
+
+    arts = _feed(4)
+    config = StoriesConfig()
+    texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
+    titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
+    times = np.array([timestamp(a.date) for a in arts])
+    order = arrival_order(times)
+    tracker = EventTracker(len(arts), config)
+    for lo, hi in day_blocks(times[order]):
+        pos = order[lo:hi]
+        tracker.add_day(build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos],
+                                  np.full(len(pos), -1), np.arange(lo, hi), config))
+    # before: the last days' rows are held, pairs were found, events are still open
+    assert tracker.rows.stacked() is not None and tracker.rows.x.tail > tracker.rows.x.head
+    assert min(len(tracker.rows.x.data), len(tracker.rows.w.data), len(tracker.rows.nu.data)) > 0
+    assert tracker.found_pairs and tracker.open
+
+    done = tracker.finish()
+    assert tracker.rows.stacked() is None and tracker.rows.x.tail == tracker.rows.x.head == 0
+    assert tracker.rows.w.tail == tracker.rows.nu.tail == 0 and tracker.rows.blocks == []
+    # the buffers themselves let go, not only their rows dropped (closing everything leaves them allocated)
+    assert len(tracker.rows.x.data) == len(tracker.rows.w.data) == len(tracker.rows.nu.data) == 0
+    assert tracker.found_pairs == [] and tracker.found_scores == []
+    assert tracker.sums == {} and tracker.wsums == {} and tracker.members == {} and len(tracker.closed) == 0
+
+    n_events = len(np.unique(done.event))
+    assert np.all(done.event >= 0) and n_events < len(arts)  # every article placed, copies joined
+    assert done.labels.tolist() == np.unique(done.event).tolist()  # one centroid per event, in label order
+    assert done.centroids.shape[0] == done.word_centroids.shape[0] == len(done.labels) == n_events
+    assert np.allclose(np.sqrt(done.centroids.multiply(done.centroids).sum(axis=1)), 1.0)
+    assert np.all(done.representative[done.labels] >= 0)
+    assert len(done.pairs) == len(done.scores) > 0 and np.all(done.pairs[:, 0] < done.pairs[:, 1])

@@ -277,3 +277,166 @@ def test_held_rows_survive_growth_and_moves_to_the_front() -> None:
         assert len(buf.data) < 4 * max(buf.ptr[buf.tail], 1) + 200  # moved to the front, not grown without end
     finally:
         _CsrRows._MOVE = move
+
+
+# --- a day's story vectors a block at a time, columns numbered first, closed centroids, buffers handed over -------
+
+DAY3 = [  # a third, longer day: rows with and without headlines, a short one, and one sharing words with day 1
+    ("وزير الخارجية الأمريكي يصل إلى الرياض في زيارة رسمية يلتقي خلالها ولي العهد", "زيارة وزير الخارجية"),
+    ("the national team won the cup final after extra time in front of a full stadium", ""),
+    ("ارتفاع", "عاجل"),
+    ("the central bank raised interest rates for the first time this year to curb inflation", "rates raised"),
+    ("أمطار على الرياض", ""),
+]
+
+
+def _same_csr(got: sp.csr_matrix, expected: sp.csr_matrix) -> None:
+    """The same matrix entry for entry, in the same stored order: indptr, indices, and the data's bytes."""
+    assert got.shape == expected.shape
+    assert np.array_equal(got.indptr, expected.indptr)
+    assert np.array_equal(got.indices, expected.indices)
+    assert got.data.dtype == expected.data.dtype == np.float64
+    assert got.data.tobytes() == expected.data.tobytes()
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_story_blocks_stack_to_the_days_story_vectors_bit_for_bit(config) -> None:
+    day1, day2 = _day(DAY1, 0, config), _day(DAY2 + DAY3, len(DAY1), config)
+    weights = Weights(config)
+    for day in (day1, day2):
+        weights.count(day)
+        whole = weights.story_vectors(day)
+        n = whole.shape[0]
+        assert whole.nnz > 0 and (day.body_chars is not None) == (config.char_weight > 0)
+        for rows in (1, 2, 3, n, n + 5):
+            blocks = list(weights.story_blocks(day, rows))
+            assert [b.shape[0] for b in blocks] == [min(rows, n - lo) for lo in range(0, n, rows)]
+            _same_csr(sp.vstack(blocks, format="csr"), whole)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_columns_numbered_first_then_renumbered_block_by_block_equal_narrow(config) -> None:
+    """Over two days (the second meeting columns the first numbered): the same numbering and the same matrices."""
+    numbered, narrowed = Columns(2 * TOKEN_COLUMNS), Columns(2 * TOKEN_COLUMNS)
+    weights = Weights(config)
+    for day in (_day(DAY1, 0, config), _day(DAY2 + DAY3, len(DAY1), config)):
+        weights.count(day)
+        before = numbered.width
+        numbered.number(*weights.story_columns(day))
+        got = [numbered.renumber(b) for b in weights.story_blocks(day, 2)]
+        expected = narrowed.narrow(weights.story_vectors(day))
+        assert numbered.width == narrowed.width > before
+        assert np.array_equal(numbered.ids, narrowed.ids)
+        assert np.array_equal(numbered._back[: numbered.width], narrowed._back[: narrowed.width])
+        _same_csr(sp.vstack(got, format="csr"), expected)
+        assert all(b.has_sorted_indices for b in got)
+    assert weights.story_columns(day)[0][1] == 0
+    if config.char_weight > 0:  # the character columns lie past the words' (the second day re-met both kinds)
+        assert numbered.ids[TOKEN_COLUMNS:].max() >= 0 and numbered.ids[:TOKEN_COLUMNS].max() >= 0
+
+
+def test_renumber_refuses_a_column_not_numbered() -> None:
+    cols = Columns(16)
+    cols.number((np.array([3, 5]), 0), (np.array([1]), 8))  # hashed 3, 5 and 9
+    assert cols.ids[[3, 5, 9]].tolist() == [0, 1, 2] and cols.width == 3
+    ok = cols.renumber(sp.csr_matrix(([1.0, 2.0], [9, 3], [0, 2]), shape=(1, 16)))
+    assert ok.indices.tolist() == [0, 2] and ok.data.tolist() == [2.0, 1.0]
+    with pytest.raises(ValueError, match="not numbered"):
+        cols.renumber(sp.csr_matrix(([1.0, 2.0], [3, 4], [0, 2]), shape=(1, 16)))
+    assert cols.renumber(sp.csr_matrix((2, 16))).nnz == 0  # no entry: nothing to refuse
+
+
+def _centroid(rng, width: int, nnz: int) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.sort(rng.choice(width, nnz, replace=False)).astype(np.int64)
+    return cols, rng.random(nnz) + 0.1
+
+
+def test_closed_centroids_come_back_in_label_order_normalized() -> None:
+    from dedup.stories.sparse import l2_rows
+    from dedup.stories.window import Closed
+
+    rng = np.random.default_rng(11)
+    width = 64
+    calls = [[5, 9], [2], [7, 3]]  # out of order across calls and within one
+    closed = Closed(width)
+    events: dict[int, tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {}
+    for labels in calls:
+        story = [_centroid(rng, width, int(rng.integers(1, 9))) for _ in labels]
+        word = [_centroid(rng, width, int(rng.integers(1, 9))) for _ in labels]
+        if labels == [2]:
+            story = [(np.zeros(0, np.int64), np.zeros(0))]  # an empty centroid keeps its (empty) row
+        events.update({label: (s, w) for label, s, w in zip(labels, story, word)})
+        closed.add(labels, story, word)
+    closed.add([], [], [])  # a closing step that closed nothing
+    assert len(closed) == 5
+
+    labels, story, word = closed.take()
+    assert labels.tolist() == [2, 3, 5, 7, 9]
+    for kind, got in ((0, story), (1, word)):
+        vecs = [events[label][kind] for label in sorted(events)]
+        indptr = np.concatenate([[0], np.cumsum([len(c) for c, _ in vecs])])
+        direct = sp.csr_matrix((np.concatenate([v for _, v in vecs]), np.concatenate([c for c, _ in vecs]), indptr),
+                               shape=(len(vecs), width))
+        _same_csr(got, l2_rows(direct))
+    assert story[0].nnz == 0 and np.allclose(sp.linalg.norm(story[1:], axis=1), 1.0)
+    assert len(closed) == 0 and closed.labels == [] and closed.files == {}  # the spill files are closed
+
+
+def test_closed_in_order_and_empty() -> None:
+    from dedup.stories.window import Closed
+
+    labels, story, word = Closed(8).take()
+    assert labels.tolist() == [] and labels.dtype == np.int64 and story.shape == word.shape == (0, 8)
+    closed = Closed(8)
+    closed.add([1, 4], [(np.array([0, 7]), np.array([3.0, 4.0])), (np.array([2]), np.array([5.0]))],
+               [(np.array([1]), np.array([2.0])), (np.array([3, 6]), np.array([1.0, 1.0]))])
+    labels, story, word = closed.take()
+    assert labels.tolist() == [1, 4]
+    assert np.allclose(story.toarray(), [[0.6, 0, 0, 0, 0, 0, 0, 0.8], [0, 0, 1.0, 0, 0, 0, 0, 0]])
+    assert np.allclose(word.toarray(), [[0, 1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0.5**0.5, 0, 0, 0.5**0.5, 0]])
+
+
+def _x_block(rng: np.random.Generator, arrivals: list[int], width: int = 6):
+    """One block of held rows: arrivals, times, x, w, numbers, lengths (random sparse rows, sorted columns)."""
+    n = len(arrivals)
+
+    def rows() -> sp.csr_matrix:
+        m = sp.random(n, width, density=0.5, format="csr", random_state=rng) if n else sp.csr_matrix((0, width))
+        m.sort_indices()
+        return m
+
+    return (np.array(arrivals, dtype=np.int64), np.arange(n, dtype=np.float64), rows(), rows(), rows(),
+            np.ones(n, dtype=np.int64))
+
+
+def test_rows_take_story_rows_as_blocks_as_one_matrix() -> None:
+    rng = np.random.default_rng(2)
+    whole, parts = Rows(), Rows()
+    days = [_x_block(rng, list(range(0, 8))), _x_block(rng, list(range(8, 12))), _x_block(rng, list(range(12, 19)))]
+    for k, (a, t, x, w, nu, ln) in enumerate(days):
+        whole.add(a, t, x, w, nu, ln)
+        cuts = [0, 1, 1, 3, len(a)] if k != 1 else [0, len(a)]  # an empty block among them
+        blocks = (x[lo:hi] for lo, hi in zip(cuts, cuts[1:]))  # a generator, as the tracker passes
+        head = parts.x.head
+        parts.add(a, t, blocks, w, nu, ln)
+        if k == 1:  # the first day's rows let go below: this day's rows moved the held ones to the front
+            assert head > 0 and parts.x.head == 0
+        for r in (whole, parts):
+            r.drop_before(6 if k == 0 else 0)
+        got, expected = parts.stacked(), whole.stacked()
+        assert got[0].tolist() == expected[0].tolist()
+        for i in (2, 3, 4):
+            _same_csr(got[i], expected[i])
+
+
+@pytest.mark.parametrize("rows", [2, 4])
+def test_rows_refuse_story_rows_not_one_per_arrival(rows) -> None:
+    rng = np.random.default_rng(4)
+    a, t, x, w, nu, ln = _x_block(rng, [0, 1, 2])
+    held = Rows()
+    held.add(*_x_block(rng, [])[:6])
+    with pytest.raises(ValueError, match=f"3 arrivals but {rows} story rows"):
+        held.add(a, t, [x[:1], sp.csr_matrix(np.ones((rows - 1, 6)))], w, nu, ln)
+    one = x[:2] if rows == 2 else sp.vstack([x, x[:1]], format="csr")
+    with pytest.raises(ValueError, match=f"3 arrivals but {rows} story rows"):
+        Rows().add(a, t, one, w, nu, ln)

@@ -96,7 +96,8 @@ def stories(
         characters of each text.
     """
     from ..stories import stories_from_tracked
-    from ..stories.events import DAYS_AHEAD, EventTracker, arrival_order, copy_reach, day_blocks
+    from ..stories.arrival import DAYS_AHEAD, arrival_order, copy_reach, day_blocks
+    from ..stories.events import EventTracker
 
     config = config if config is not None else StoriesConfig()
     check_normalize(config, dedup_config)
@@ -116,7 +117,7 @@ def stories(
             # one tracker at a time: a second run waits (with a message), then continues from what the first saved
             with timer("events"), index.writer(on_wait):
                 t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
-            return StoriesResult(spool.excerpts, dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
+            return StoriesResult(spool.excerpts(), dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
                                  history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups)
         n = len(dup.table)
@@ -125,7 +126,7 @@ def stories(
         order = arrival_order(times)
         until = copy_reach(copies, times, config.window_days * _DAY)
         tick = (lambda k: progress("events", k, n)) if progress is not None else None
-        tracker = EventTracker(n, config, tick, runtime.threads)
+        tracker = EventTracker(n, config, tick, runtime.threads, spill=tmp)
 
         def tasks() -> Iterator[tuple]:
             for lo, hi in day_blocks(times[order]):
@@ -137,12 +138,15 @@ def stories(
             days = executor.imap(day_input, tasks(), ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
             for day in days:
                 tracker.add_day(day)
+            day = None  # the last day's input (~0.3 GB on a dense day) is not held through storylines
             tracked = tracker.finish()
         with timer("storylines"):
             found = stories_from_tracked(tracked, order, config, progress, runtime.threads)
+        del tracked, tracker
+        excerpts = spool.excerpts()  # read back last: the window and the centroids are gone
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
-        articles=spool.excerpts,
+        articles=excerpts,
         dedup=dup,
         event=found.event,
         storyline=found.storyline,

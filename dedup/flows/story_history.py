@@ -93,11 +93,11 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     """Place the feed of ``dup`` (texts in ``spool``) into the events the index tracks, and save what changed."""
     from ..stories import stories_from_tracked
     from ..stories.carry import StateError, carry, from_bytes, resume, to_bytes
-    from ..stories.events import DAYS_AHEAD, arrival_order, copy_reach, day_blocks
+    from ..stories.arrival import DAYS_AHEAD, arrival_order, copy_reach, day_blocks
     from ..store.index import HistoryError
 
     n = len(dup.table)
-    ids, times, arts = dup.table.ids, dup.table.times, spool.excerpts
+    ids, times, arts = dup.table.ids, dup.table.times, spool.excerpts()
     stored = index.stories.lookup(list(ids))
     version, blob = index.stories.load()
     try:
@@ -115,7 +115,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     until = copy_reach(copies[order], times[order], config.window_days * _DAY)  # by new arrival
     tick = (lambda k: progress("events", k, len(order))) if progress is not None else None
     try:
-        tracker = resume(carried, len(order), config, copy_ints, tick, runtime.threads)
+        tracker = resume(carried, len(order), config, copy_ints, tick, runtime.threads, runtime.temp_dir)
     except StateError as exc:
         raise HistoryError(f"{index.location}: {exc}") from None
 

@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import StoriesConfig
-from .events import EventTracker, TrackedEvents, arrival_order, build_day, copy_reach, day_blocks
+from .arrival import arrival_order, copy_reach, day_blocks
+from .events import EventTracker, TrackedEvents, build_day
 from .sparse import pair_cosines
 from .linkage import average_linkage
 from .neighbours import neighbour_pairs

@@ -180,16 +180,17 @@ def carry(tracker: EventTracker, limit: int, ids: Callable[[np.ndarray], list[st
 
 
 def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: dict[str, int],
-           tick: Callable[[int], None] | None = None, threads: int = 1) -> EventTracker:
+           tick: Callable[[int], None] | None = None, threads: int = 1, spill: str | None = None) -> EventTracker:
     """A tracker for ``len(carried) + n`` arrivals whose first ``len(carried)`` are the carried ones.
 
-    ``copy_ints`` maps copy-group names to the integers this run's copies use.
+    ``copy_ints`` maps copy-group names to the integers this run's copies use;
+    ``spill`` is the folder of the closed events' centroids (:class:`EventTracker`).
 
     Raises:
         StateError: the state was made with other stories settings.
     """
     m = 0 if carried is None else len(carried)
-    t = EventTracker(m + n, config, tick, threads)
+    t = EventTracker(m + n, config, tick, threads, spill)
     if carried is None:
         return t
     wanted = state_settings(config)

@@ -54,10 +54,9 @@ from .slots import Slots
 from .sparse import top_entries
 from .window import Closed, Columns, Rows, Weights
 
-__all__ = ["DAYS_AHEAD", "DayInput", "EventTracker", "TrackedEvents", "arrival_order", "build_day", "copy_reach", "day_blocks"]
+__all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
 
 _DAY = 86_400.0
-DAYS_AHEAD = 2  # day inputs made ahead of the tracker (one ready, one being made; ~0.3 GB each on a dense day)
 
 
 @dataclass(frozen=True)
@@ -106,59 +105,6 @@ class TrackedEvents:
     scores: np.ndarray
 
 
-def arrival_order(times: np.ndarray) -> np.ndarray:
-    """Positions in arrival order: dated by time, then the undated, ties by position."""
-    times = np.asarray(times, dtype=np.float64)
-    return np.lexsort((np.arange(len(times)), np.where(np.isnan(times), 0.0, times), np.isnan(times)))
-
-
-def copy_reach(copies: np.ndarray, times: np.ndarray, window_seconds: float) -> np.ndarray:
-    """``(n,)`` the latest time among an article's copies that one event can hold with it (NaN: undated).
-
-    A copy group is cut, in time order, into runs no longer than the window
-    (a copy republished later starts a new run). Each article reaches to the
-    end of its run: the tracker counts that time into its event's span from the
-    first copy on, so that an early copy does not join an older event that its
-    later copies could not follow.
-
-    >>> day = 86_400.0
-    >>> copy_reach(np.array([0, 0, 0, 1]), np.array([0.0, day, 5 * day, day]), 3 * day).tolist() == [day, day, 5 * day, day]
-    True
-    """
-    copies = np.asarray(copies, dtype=np.int64)
-    times = np.asarray(times, dtype=np.float64)
-    reach = times.copy()
-    dated = np.flatnonzero((copies >= 0) & ~np.isnan(times))
-    if len(dated) == 0:
-        return reach
-    order = dated[np.lexsort((times[dated], copies[dated]))]
-    g, t = copies[order], times[order]
-    run_start = np.zeros(len(order), dtype=bool)
-    run_start[0] = True
-    start_t = t[0]
-    for k in range(1, len(order)):  # runs restart where the group changes or the window is exceeded
-        if g[k] != g[k - 1] or t[k] - start_t > window_seconds:
-            run_start[k] = True
-            start_t = t[k]
-    run = np.cumsum(run_start) - 1
-    ends = np.maximum.reduceat(t, np.flatnonzero(run_start))
-    reach[order] = ends[run]
-    return reach
-
-
-def day_blocks(sorted_times: np.ndarray) -> list[tuple[int, int]]:
-    """``[lo, hi)`` ranges of arrival indices sharing a UTC calendar day; the undated form the last block."""
-    t = np.asarray(sorted_times, dtype=np.float64)
-    dated = int((~np.isnan(t)).sum())
-    days = np.floor(t[:dated] / _DAY)
-    cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
-    bounds = np.r_[0, cuts, dated].astype(np.int64)
-    blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    if dated < len(t):
-        blocks.append((dated, len(t)))
-    return blocks
-
-
 class EventTracker:
     """Feed :class:`DayInput` blocks in arrival order with :meth:`add_day`; :meth:`finish` gives the events.
 
@@ -167,9 +113,11 @@ class EventTracker:
         config: the stories settings.
         tick: called with how many articles were placed.
         threads: threads the candidate search of a large window may use (never changes a result).
+        spill: the folder of the closed events' centroids until :meth:`finish` (None: the system's temporary folder).
     """
 
-    def __init__(self, n: int, config: StoriesConfig, tick: Callable[[int], None] | None = None, threads: int = 1) -> None:
+    def __init__(self, n: int, config: StoriesConfig, tick: Callable[[int], None] | None = None, threads: int = 1,
+                 spill: str | None = None) -> None:
         self.n, self.config, self.tick, self.threads = n, config, tick, max(1, threads)
         self.window = config.window_days * _DAY
         self.weights = Weights(config)
@@ -189,7 +137,7 @@ class EventTracker:
         self.last_of_copy: dict[int, int] = {}  # copy label → its latest arrived member
         self.event = np.full(n, -1, dtype=np.int64)
         self.representative = np.full(n, -1, dtype=np.int64)
-        self.closed = Closed(2 * TOKEN_COLUMNS)
+        self.closed = Closed(2 * TOKEN_COLUMNS, spill)
         self.found_pairs: list[np.ndarray] = []
         self.found_scores: list[np.ndarray] = []
         self.undated = False

@@ -273,19 +273,24 @@ class Rows:
 
 
 class Closed:
-    """The closed events' truncated centroids (story and word vectors, hashed columns), one buffer each.
+    """The closed events' truncated centroids (story and word vectors, hashed columns), kept on disk until storylines.
 
-    Events close by the hundred thousand in a large feed: a pair of small
-    arrays per event cost ~600 bytes of Python objects each, and stacking
-    them into matrices at the end held every centroid twice. Here each
-    closing step appends its events as rows of one buffer per kind, and
-    :meth:`take` hands the buffers over as CSR matrices, rows in label order.
+    Events close by the hundred thousand in a large feed (~1.8 GB of
+    centroids for a million articles) and none is read again before the
+    storylines: each closing step appends its events' columns and values to
+    unnamed temporary files in ``folder`` (gone when closed, or at exit), and
+    :meth:`take` reads them back as CSR matrices, rows in label order, once
+    the window's rows have been let go.
     """
 
-    def __init__(self, width: int) -> None:
-        self.width = width
+    def __init__(self, width: int, folder: str | None = None) -> None:
+        self.width, self.folder = width, folder
         self.labels: list[np.ndarray] = []
-        self.story, self.word = _CsrRows(), _CsrRows()
+        self.lengths: dict[str, list[np.ndarray]] = {"story": [], "word": []}
+        self.files: dict[tuple[str, str], Any] = {}  # opened at the first event closed
+
+    def __del__(self) -> None:  # a tracker let go before finish (a carried state's)
+        self.close()
 
     def __len__(self) -> int:
         return sum(len(x) for x in self.labels)
@@ -294,29 +299,50 @@ class Closed:
         """Append events ``labels`` with their centroids (``(columns, values)`` each, columns below ``width``)."""
         if not labels:
             return
+        if not self.files:
+            import tempfile
+
+            self.files = {(kind, part): tempfile.TemporaryFile(prefix=f"dedup-closed-{kind}-", dir=self.folder)
+                          for kind in ("story", "word") for part in ("indices", "data")}
         self.labels.append(np.asarray(labels, dtype=np.int64))
-        for buf, vecs in ((self.story, story), (self.word, word)):
-            indptr = np.zeros(len(vecs) + 1, dtype=np.int64)
-            np.cumsum([len(i) for i, _ in vecs], out=indptr[1:])
-            idx = np.concatenate([i for i, _ in vecs]).astype(np.int32, copy=False)  # < 2^23 columns: 4 bytes each
-            val = np.concatenate([v for _, v in vecs]).astype(np.float64, copy=False)
-            buf.append(sp.csr_matrix((val, idx, indptr), shape=(len(vecs), self.width)))
+        for kind, vecs in (("story", story), ("word", word)):
+            self.lengths[kind].append(np.array([len(i) for i, _ in vecs], dtype=np.int64))
+            # < 2^23 columns: 4 bytes each
+            np.concatenate([i for i, _ in vecs]).astype(np.int32, copy=False).tofile(self.files[kind, "indices"])
+            np.concatenate([v for _, v in vecs]).astype(np.float64, copy=False).tofile(self.files[kind, "data"])
 
     def take(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-        """``(labels, story, word)``: every closed event in label order, rows L2-normalized; the buffers are let go."""
+        """``(labels, story, word)``: every closed event in label order, rows L2-normalized; the files are closed."""
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0, dtype=np.int64)
         order = None if np.all(labels[1:] > labels[:-1]) else np.argsort(labels, kind="stable")
         out = []
         for kind in ("story", "word"):
-            data, indices, indptr = getattr(self, kind).take()
-            setattr(self, kind, _CsrRows())
-            m = sp.csr_matrix((data, indices, indptr), shape=(len(labels), self.width))
-            del data, indices, indptr
+            indptr = np.zeros(len(labels) + 1, dtype=np.int64)
+            if self.lengths[kind]:
+                np.cumsum(np.concatenate(self.lengths[kind]), out=indptr[1:])
+            read = []
+            for part, dtype in (("indices", np.int32), ("data", np.float64)):
+                f = self.files.pop((kind, part), None)
+                if f is None:  # no event closed
+                    read.append(np.zeros(0, dtype=dtype))
+                    continue
+                f.flush()
+                f.seek(0)
+                read.append(np.fromfile(f, dtype=dtype))
+                f.close()
+            m = sp.csr_matrix((read[1], read[0], indptr), shape=(len(labels), self.width))
+            del read
             if order is not None:  # closing follows the first reports' times, so mostly already in order
                 m = m[order]
             out.append(l2_rows(m, inplace=True))
-        self.labels = []
+        self.labels, self.lengths = [], {"story": [], "word": []}
         return (labels if order is None else labels[order]), out[0], out[1]
+
+    def close(self) -> None:
+        """Let the files go without reading them."""
+        for f in self.files.values():
+            f.close()
+        self.files = {}
 
 
 class _CsrRows:
@@ -395,19 +421,6 @@ class _CsrRows:
             self.ptr[0] = 0
             if not self.canonical:
                 self.canonical = True
-
-    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(data, indices, indptr)`` of the held rows, cut to their size (in place when it can be); the buffer is left empty."""
-        lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
-        self._to_front(lo, hi)
-        for name, size in (("data", hi - lo), ("indices", hi - lo), ("ptr", self.tail + 1)):
-            try:  # called on the attribute itself (see _grow): glibc gives the tail back, nothing is copied
-                getattr(self, name).resize(size, refcheck=True)
-            except ValueError:  # a view is alive
-                setattr(self, name, getattr(self, name)[:size].copy())
-        out = self.data, self.indices, self.ptr
-        self.__init__()  # type: ignore[misc]
-        return out
 
     def view(self) -> sp.csr_matrix:
         lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
