@@ -98,17 +98,18 @@ def test_imap_tasks_serial_is_lazy() -> None:
     assert next(it) == 1 and pulled == [0, 1]
 
 
+def _drawn_tasks(total: int, power: int, drawn: list[int]) -> Iterator[tuple[int, int]]:
+    """Tasks ``(k, power)``, noting in ``drawn`` each one as it is read from the stream."""
+    for k in range(total):
+        drawn.append(k)
+        yield (k, power)
+
+
 def test_imap_tasks_parallel_reads_only_a_few_tasks_ahead_of_the_results() -> None:
     """A slow consumer: the stream is read only a few tasks ahead (joblib's generator would read it all)."""
     total = 400
     pulled: list[int] = []
-
-    def tasks() -> Iterator[tuple[int, int]]:
-        for k in range(total):
-            pulled.append(k)
-            yield (k, 2)
-
-    it = imap_tasks(pow, tasks(), n_jobs=2)
+    it = imap_tasks(pow, _drawn_tasks(total, 2, pulled), n_jobs=2)
     try:
         assert next(it) == 0
         deadline = time.monotonic() + 4.0  # give the workers time to ask for more (not a measurement)
@@ -187,16 +188,11 @@ def test_imap_ahead_bounds_the_tasks_drawn_before_each_result(ahead, via) -> Non
     """
     total = 12
     drawn: list[int] = []
-
-    def tasks() -> Iterator[tuple[int, int]]:
-        for k in range(total):
-            drawn.append(k)
-            yield (k, 3)
-
+    tasks = _drawn_tasks(total, 3, drawn)
     if via == "imap_tasks":
-        it = imap_tasks(pow, tasks(), n_jobs=2, ahead=ahead)
+        it = imap_tasks(pow, tasks, n_jobs=2, ahead=ahead)
     else:
-        it = LocalExecutor(n_jobs=2).imap(pow, tasks(), ahead=ahead)
+        it = LocalExecutor(n_jobs=2).imap(pow, tasks, ahead=ahead)
     got, seen = [], []
     for result in it:
         got.append(result)
