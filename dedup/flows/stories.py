@@ -30,7 +30,7 @@ from ..types import Article
 from .dedupe import dedupe
 from .timer import StageTimer
 
-__all__ = ["check_normalize", "day_input", "stories"]
+__all__ = ["check_normalize", "day_input", "day_input_at", "stories"]
 
 _DAY = 86_400.0
 
@@ -54,6 +54,16 @@ def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] |
 
         vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, raw or [""] * len(titles))])
     return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors)
+
+
+def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *,  # noqa: ANN001, ANN201
+                 normalize: NormalizeConfig, config: StoriesConfig):
+    """:func:`day_input` of a day whose texts the worker reads from the spool itself (``ref``: a
+    :class:`~dedup.store.days.DayRef`; the worker shares this machine's disk), so that the parent never holds them."""
+    from ..store.days import read_day
+
+    bodies, titles, raw = read_day(ref)
+    return day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config)
 
 
 def check_normalize(config: StoriesConfig, dedup_config: DedupConfig) -> None:
@@ -128,14 +138,16 @@ def stories(
         tick = (lambda k: progress("events", k, n)) if progress is not None else None
         tracker = EventTracker(n, config, tick, runtime.threads, spill=tmp)
 
-        def tasks() -> Iterator[tuple]:
+        def tasks(shared: bool) -> Iterator[tuple]:
             for lo, hi in day_blocks(times[order]):
                 pos = order[lo:hi]
-                bodies, titles, raw = spool.read(pos.tolist())
-                yield bodies, titles, raw, times[pos], copies[pos], until[pos], np.arange(lo, hi)
+                texts = (spool.ref(pos.tolist()),) if shared else spool.read(pos.tolist())
+                yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi)
 
         with timer("events"), open_executor(runtime) as executor:
-            days = executor.imap(day_input, tasks(), ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
+            shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
+            days = executor.imap(day_input_at if shared else day_input, tasks(shared), ahead=DAYS_AHEAD,
+                                 normalize=dedup_config.normalize, config=config)
             for day in days:
                 tracker.add_day(day)
             day = None  # the last day's input (~0.3 GB on a dense day) is not held through storylines

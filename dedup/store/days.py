@@ -25,7 +25,7 @@ import numpy as np
 
 from ..types import Article, timestamp
 
-__all__ = ["DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "put_texts"]
+__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "put_texts", "read_day"]
 
 EXCERPT_CHARS = 300  # what the outputs show of an article's text (report excerpts, labels without a headline)
 _FLUSH_RECORDS = 20_000  # texts held before they are appended to their day files
@@ -81,7 +81,6 @@ class DaySpool:
         self._buffer: dict[int | None, list[tuple[int, str, str]]] = {}
         self._held = 0
         self._day_of: list[int | None] = []
-        self._text_files: dict[str, list[str]] | None = None
 
     def _path(self, day: int | None) -> str:
         return os.path.join(self.folder, "day-undated.pkl" if day is None else f"day-{day}.pkl")
@@ -136,29 +135,48 @@ class DaySpool:
         Raises:
             KeyError: a position's compared text was never written with :func:`put_texts`.
         """
-        if not positions:
-            return DayTexts([], [], [] if self.raw_texts else None)
+        return read_day(self.ref(positions))
+
+    def ref(self, positions: list[int]) -> DayRef:
+        """Where the texts of ``positions`` (all of one day) are, for a process that shares this disk to read them."""
         self._flush()
-        day = self._day_of[positions[0]]
-        heads: dict[int, tuple[str, str]] = {}
-        with open(self._path(day), "rb") as f:
-            while True:
-                try:
-                    rows = pickle.load(f)
-                except EOFError:
-                    break
-                for pos, title, text in rows:
-                    heads[pos] = (title, text)
-        if self._text_files is None:  # after dedupe: every chunk's files are there
-            self._text_files = {}
-            for name in sorted(os.listdir(self.folder)):
-                if name.startswith("text-"):
-                    self._text_files.setdefault(name.rsplit("-", 1)[0], []).append(os.path.join(self.folder, name))
-        bodies: dict[int, str] = {}
-        for path in self._text_files.get("text-undated" if day is None else f"text-{day}", []):
-            with open(path, "rb") as f:
+        return DayRef(self.folder, self._day_of[positions[0]] if positions else None, positions, self.raw_texts)
+
+
+class DayRef(NamedTuple):
+    """One day's texts in a :class:`DaySpool`'s folder: which positions, read by :func:`read_day` where the work runs."""
+
+    folder: str
+    day: int | None  # None: the undated
+    positions: list[int]
+    raw_texts: bool
+
+
+def read_day(ref: DayRef) -> DayTexts:
+    """The :class:`DayTexts` of ``ref.positions`` (all of day ``ref.day``), from the spool's files.
+
+    Raises:
+        KeyError: a position's compared text was never written with :func:`put_texts`.
+    """
+    if not ref.positions:
+        return DayTexts([], [], [] if ref.raw_texts else None)
+    day = ref.day
+    heads: dict[int, tuple[str, str]] = {}
+    with open(os.path.join(ref.folder, "day-undated.pkl" if day is None else f"day-{day}.pkl"), "rb") as f:
+        while True:
+            try:
+                rows = pickle.load(f)
+            except EOFError:
+                break
+            for pos, title, text in rows:
+                heads[pos] = (title, text)
+    prefix = ("text-undated" if day is None else f"text-{day}") + "-"
+    bodies: dict[int, str] = {}
+    for name in sorted(os.listdir(ref.folder)):
+        if name.startswith(prefix):
+            with open(os.path.join(ref.folder, name), "rb") as f:
                 where, texts = pickle.load(f)
             bodies.update(zip(where.tolist(), texts))
-        titles = [heads[p][0] for p in positions]
-        raw = [heads[p][1] for p in positions] if self.raw_texts else None
-        return DayTexts([bodies[p] for p in positions], titles, raw)
+    titles = [heads[p][0] for p in ref.positions]
+    raw = [heads[p][1] for p in ref.positions] if ref.raw_texts else None
+    return DayTexts([bodies[p] for p in ref.positions], titles, raw)
