@@ -134,3 +134,23 @@ def test_two_spools_keep_to_their_folders(tmp_path: Path) -> None:
     one = _teed(tmp_path / "one", [Article("a", "first", "h1", "2015-07-21", "s")])
     two = _teed(tmp_path / "two", [Article("b", "second", "h2", "2015-07-21", "s")])
     assert one.read([0]) == (["c:first"], ["h1"], None) and two.read([0]) == (["c:second"], ["h2"], None)
+
+
+@pytest.mark.parametrize("raw_texts", [False, True])
+def test_a_day_ref_reads_back_what_the_spool_reads(tmp_path: Path, raw_texts: bool) -> None:
+    """A worker given a DayRef (pickled, as it crosses to the process) reads what the spool reads itself."""
+    import pickle
+
+    from dedup.store.days import DayRef, read_day
+
+    arts = _articles()
+    spool = _teed(tmp_path, arts, raw_texts=raw_texts)
+    for positions in ([0, 2], [2, 0], [1, 4], [3], []):
+        ref = pickle.loads(pickle.dumps(spool.ref(positions)))
+        assert isinstance(ref, DayRef) and ref.positions == positions
+        assert read_day(ref) == spool.read(positions)
+    assert read_day(spool.ref([2, 0])).bodies == [_compared(arts)[2], _compared(arts)[0]]
+    day = _days_since_epoch(2015, 7, 21)
+    assert spool.ref([0]).day == day and spool.ref([1]).day is None
+    with pytest.raises(KeyError):  # a position of that day whose compared text was never written
+        read_day(DayRef(str(tmp_path), day, [0, 3], raw_texts))
