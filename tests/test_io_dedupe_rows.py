@@ -1,7 +1,8 @@
-"""pairs.jsonl is written line by line without an encoder call per edge: the lines must be what the row encoder writes."""
+"""pairs.jsonl and decisions.jsonl are written line by line without an encoder call per row: the lines must be what the row encoder writes."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,18 +11,23 @@ import pytest
 
 from dedup import Article, dedupe
 from dedup.config import DedupConfig, VerifyConfig
-from dedup.io.dedupe_rows import pair_lines, pair_rows
+from dedup.io.dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from dedup.io.writers import json_line
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
 
 
-def _result(ids: list[str], decision: str = "model"):
+def _articles(ids: list[str]) -> list[Article]:
     texts = [p.read_text(encoding="utf-8") for p in SEEDS]
     base = texts[0]
-    copies = [base, base + "\n\nفقرة مضافة في آخر الخبر.", base[: len(base) * 3 // 4], base.replace("،", ","), texts[1], texts[1] + " ."]
-    arts = [Article(id=i, text=t, date=f"2015-08-0{k + 1}", source=f"s{k}") for k, (i, t) in enumerate(zip(ids, copies))]
-    return dedupe(arts, DedupConfig(verify=VerifyConfig(decision=decision)))
+    copies = [base, base + "\n\nفقرة مضافة في آخر الخبر.", base[: len(base) * 3 // 4], base.replace("،", ","), texts[1], texts[1] + " .",
+              "", "قصير", texts[2], texts[3], texts[4] + "\n\n" + texts[3]]  # then: an empty and a too short one (skipped), one
+    # that copies nothing, and an item that a roundup holds
+    return [Article(id=i, text=t, date=f"2015-08-0{k % 9 + 1}", source=f"s{k}") for k, (i, t) in enumerate(zip(ids, copies))]
+
+
+def _result(ids: list[str], decision: str = "model", **config):
+    return dedupe(_articles(ids), DedupConfig(verify=VerifyConfig(decision=decision), **config))
 
 
 def _same(result) -> None:
@@ -62,3 +68,58 @@ def test_scores_are_formatted_as_json_writes_them_rounded() -> None:
                              [0.0, -0.0, 1.0, np.nan, 1.00005, 2.5, -0.3, 1e-9, 0.99995, 0.00005, np.inf]])
     assert _nums(values) == [_num(float(v)) for v in values]
     assert _nums(np.array([-0.0, np.nan, 0.12345]))[:2] == ["-0.0", "null"]
+
+
+# --- decisions.jsonl -----------------------------------------------------------------------
+
+
+def _same_decisions(result) -> list[str]:
+    lines = list(decision_lines(result))
+    assert lines == [json_line(r) for r in decision_rows(result)]
+    return lines
+
+
+_IDS = ["a", "خبر-١", 'quote"and\\back', "tab\tid", "é", "z", "empty", "short", "alone", "item", "roundup"]
+
+
+@pytest.mark.parametrize("decision", ["model", "rule"])
+@pytest.mark.parametrize("repeats", [False, True])
+def test_decision_lines_are_the_encoded_rows(decision: str, repeats: bool) -> None:
+    """Every kind of row (kept alone, kept for a group, each relation of a copy, skipped) is written as the encoder writes it."""
+    lines = _same_decisions(_result(_IDS, decision, count_repeats=repeats))
+    statuses = {json.loads(line)["status"] for line in lines}
+    relations = {json.loads(line)["relation"] for line in lines}
+    assert statuses == {"kept", "duplicate", "skipped"} and {"exact", "near"} <= relations
+    if decision == "model":  # the rule's thresholds do not take the roundup's item as a copy
+        assert "contained" in relations and any(json.loads(line)["contained_in"] for line in lines)
+    assert all(("\"repeats\":" in line) == repeats for line in lines)
+
+
+def test_a_decision_with_a_lone_surrogate_is_escaped_as_the_encoder_escapes_it() -> None:
+    ids = list(_IDS)
+    ids[0] = "a\ud800"  # the keeper of a group of four
+    lines = _same_decisions(_result(ids))
+    assert sum("\\ud800" in line for line in lines) == 4  # its own row, and the rows of its copies
+
+
+def test_nan_scores_are_null_in_the_decisions() -> None:
+    result = _result(_IDS)
+    scores = result.scores.copy()
+    scores[:, 3] = np.nan  # no probability (a run under the rule has none either)
+    lines = _same_decisions(replace(result, scores=scores))
+    assert any('"probability":null' in line for line in lines)
+
+
+def test_decision_lines_of_a_run_with_a_history_index(tmp_path: Path) -> None:
+    """Rows that name stored articles (``seen_before``, an earlier feed's group) are the encoder's too."""
+    from dedup.store.history import open_index
+
+    arts = _articles(_IDS)
+    idx = open_index(str(tmp_path / "h.db"), DedupConfig())
+    try:
+        dedupe(arts[:3], DedupConfig(), index=idx)
+        result = dedupe(arts[3:], DedupConfig(), index=idx)
+    finally:
+        idx.close()
+    lines = _same_decisions(result)
+    assert any('"seen_before"' in line for line in lines)

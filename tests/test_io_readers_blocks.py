@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -26,7 +27,7 @@ def _by_lines(path: Path, config: ReadConfig) -> tuple[list[tuple[Any, ...]], li
     try:
         stream = ArticleStream([path], config, keep_raw=True)
         arts = [(a.id, a.text, a.source, a.date, len(a.text)) for a in spool.tap(stream)]
-        return arts, [(b.path, b.line, b.reason, b.position) for b in stream.bad], list(spool.lines()), \
+        return arts, [(b.path, b.line, b.reason, b.position) for b in stream.bad], _copied(spool), \
             [spool.keys(k) for k in range(len(arts))]
     finally:
         spool.close()
@@ -42,10 +43,22 @@ def _by_blocks(paths: list[Path], config: ReadConfig, lines_per_block: int,
             parsed, texts = parse_block(block, config)
             for k in blocks.admit(block, parsed).tolist():
                 arts.append((parsed.ids[k], texts[k], parsed.sources[k], parsed.dates[k], int(parsed.lengths[k])))
-        return arts, [(b.path, b.line, b.reason, b.position) for b in blocks.bad], list(spool.lines()), \
+        return arts, [(b.path, b.line, b.reason, b.position) for b in blocks.bad], _copied(spool), \
             [spool.keys(k) for k in range(len(arts))]
     finally:
         spool.close()
+
+
+def _copied(spool: ReportSpool) -> list[bytes]:
+    """The spool's lines, after checking that runs of them copied by offset (as unique.jsonl is written) are those lines."""
+    lines = list(spool.lines())
+    keep = np.arange(len(lines)) % 3 != 1  # runs of two, and a first and last record kept
+    out = io.BytesIO()
+    spool.copy_lines(keep, out)
+    assert out.getvalue() == b"".join(line for line, k in zip(lines, keep) if k)
+    with pytest.raises(ValueError, match="records for the"):
+        spool.copy_lines(np.ones(len(lines) + 1, dtype=bool), out)
+    return lines
 
 
 def _lines(*records: Any) -> bytes:

@@ -44,7 +44,7 @@ from ..errors import ConfigError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
 from .dedupe_report import write_dedupe_report
-from .dedupe_rows import decision_rows, pair_lines, pair_rows
+from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
 from .writers import atomic_open, json_line, write_json, write_jsonl, write_lines
@@ -150,14 +150,15 @@ def write_dedupe_outputs(
         for stale in stale_outputs(output_format) + (() if report else ("report.html",)):  # nor may another format's files sit beside the new ones
             (out / stale).unlink(missing_ok=True)
         blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
-        decisions = with_skipped(decision_rows(result), result.bad_records, blank)
         if output_format == "parquet":
             from .parquet_out import write_parquet_outputs
 
+            decisions = with_skipped(decision_rows(result), result.bad_records, blank)
             write_parquet_outputs(out, records, result.status != DUPLICATE, decisions, pair_rows(result))
         else:
-            _write_unique(out / "unique.jsonl", records.lines() if isinstance(records, RecordSpool) else records, result.status)
-            write_jsonl(out / "decisions.jsonl", decisions)
+            _write_unique(out / "unique.jsonl", records, result.status)
+            lines = with_skipped(decision_lines(result), result.bad_records, blank)  # an article's line, or a bad record's row
+            write_lines(out / "decisions.jsonl", (x if isinstance(x, str) else json_line(x) for x in lines))
             write_lines(out / "pairs.jsonl", pair_lines(result))
         if report:
             write_dedupe_report(out / "report.html", result, records, inputs)
@@ -171,10 +172,16 @@ def write_dedupe_outputs(
     return info
 
 
-def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes], status: np.ndarray) -> None:
+def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes] | RecordSpool, status: np.ndarray) -> None:
     """Copy the records of every article that is not a duplicate."""
     n = 0
     with atomic_open(path, "wb") as out:
+        if isinstance(records, RecordSpool):
+            try:
+                records.copy_lines(status != DUPLICATE, out)
+            except ValueError as exc:
+                raise ValueError(f"write_dedupe_outputs: {exc}") from None
+            return
         for pos, rec in enumerate(records):
             if pos >= len(status):
                 raise ValueError(f"write_dedupe_outputs: more records than the {len(status)} articles of the run")

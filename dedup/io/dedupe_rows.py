@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from json.encoder import encode_basestring  # how json writes a str with ensure_ascii=False (its C speedup)
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, SKIPPED, STATUS, DedupResult
 from ..verify import CONTAINED, RELATIONS
 
-__all__ = ["KEEP_WORDS", "decision_rows", "pair_lines", "pair_rows"]
+__all__ = ["KEEP_WORDS", "decision_lines", "decision_rows", "pair_lines", "pair_rows"]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -39,69 +40,121 @@ def _r(x: float) -> float | None:
 
 def decision_rows(result: DedupResult, positions: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
     """One decision per article, in input order (with ``repeats`` when they were counted); or those of ``positions`` only, in their order."""
-    repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
-    table = result.table
-    ids, lengths = table.ids, table.lengths
-    n = len(table)
-    in_group = result.group[result.group >= 0]
-    sizes = np.bincount(in_group, minlength=max(n, int(in_group.max()) + 1 if len(in_group) else 0)) if n else np.zeros(0, int)
-    policy = result.config.cluster.keep
-    keep_reason = result.keep_reason
+    made = _Decisions(result)
+    for pos in range(made.n) if positions is None else positions:
+        yield made.row(pos)
 
-    def why_kept(k: int) -> str:
+
+def decision_lines(result: DedupResult) -> Iterator[str]:
+    """:func:`decision_rows` of every article as the lines ``write_jsonl`` would write, byte for byte.
+
+    The same row, without a dict and an encoder call per article (a million
+    articles: seconds of a run's serial tail): the scores are formatted a
+    column at a time, the ids encoded once. The rows of a run with a history
+    index (which name stored articles), and a row that holds a lone
+    surrogate, are made as dicts and encoded by :func:`~dedup.io.writers.json_line`.
+    """
+    from .writers import json_line
+
+    made = _Decisions(result)
+    if result.history is not None:  # rows that name stored articles (ids, groups, dates of the index): made as dicts
+        for pos in range(made.n):
+            yield json_line(made.row(pos))
+        return
+    n = made.n
+    status, group, keeper = result.status.tolist(), result.group.tolist(), result.keeper.tolist()
+    relation = result.relation.tolist()
+    dup = np.flatnonzero(result.status == DUPLICATE)
+    nums = [_nums(result.scores[dup, c]) if len(dup) else [] for c in range(4)]
+    scores = {int(p): f'{{"jaccard":{a},"containment":{b},"cosine":{c},"probability":{d}}}'
+              for p, a, b, c, d in zip(dup.tolist(), *nums)}
+    ids = [encode_basestring(i) for i in made.ids]
+    status_words = {code: encode_basestring(w) for code, w in STATUS.items()}
+    relation_words = {code: encode_basestring(w) for code, w in RELATIONS.items() if w is not None}
+    # a line holds text of the feed only in its ids and skip reasons: without a lone surrogate there, none is checked
+    unsafe = _SURROGATE.search("".join(made.ids)) or any(_SURROGATE.search(r) for r in result.reason_skipped.values())
+    for pos in range(n):
+        st, g, k, rel = status[pos], group[pos], keeper[pos], relation[pos]
+        if st == DUPLICATE:
+            copy_of = f'"duplicate_of":{ids[k]},"relation":{relation_words[rel]},"scores":{scores[pos]}'
+        else:
+            copy_of = '"duplicate_of":null,"relation":null,"scores":null'
+        contained = ",".join(ids[c] for c in made.containers.get(pos, ()))
+        repeats = "" if made.repeats is None else f',"repeats":{made.repeats[pos]}'
+        line = (f'{{"id":{ids[pos]},"status":{status_words[st]},"group":{"null" if g < 0 else ids[g]},{copy_of},'
+                f'"reason":{encode_basestring(made.reason(pos, st, g, k, rel))},"contained_in":[{contained}]{repeats}}}\n')
+        yield json_line(made.row(pos)) if unsafe and _SURROGATE.search(line) else line
+
+
+class _Decisions:
+    """What the decision rows of one result are made of, worked out once: group sizes, containers, the keep policy."""
+
+    def __init__(self, result: DedupResult) -> None:
+        self.result = result
+        self.repeats = result.repeat_counts.tolist() if result.repeat_counts is not None else None
+        table = result.table
+        self.ids, self.lengths, self.n = table.ids, table.lengths, len(table)
+        n = self.n
+        in_group = result.group[result.group >= 0]
+        self.sizes = np.bincount(in_group, minlength=max(n, int(in_group.max()) + 1 if len(in_group) else 0)) if n else np.zeros(0, int)
+        self.policy = result.config.cluster.keep
+        self.containers = _containers(result)
+
+    def why_kept(self, k: int) -> str:
         """What made ``k`` the keeper, in words (decided by the flow: ``keep_reason``)."""
-        flags = int(keep_reason[k])
-        why = "the first in input order (no date to compare)" if flags & KEEP_FIRST_UNDATED else KEEP_WORDS[policy]
+        flags = int(self.result.keep_reason[k])
+        why = "the first in input order (no date to compare)" if flags & KEEP_FIRST_UNDATED else KEEP_WORDS[self.policy]
         if flags & KEEP_NOT_CONTAINED:  # star grouping never keeps a text contained in a longer one
             why += " among the copies not contained in a longer article"
         return why
 
-    name, hist = result.name, result.history
-    containers = _containers(result)
+    def length(self, k: int) -> int:
+        return int(self.lengths[k]) if k < self.n else int(self.result.history.lengths[k - self.n])  # type: ignore[union-attr]
 
-    def length(k: int) -> int:
-        return int(lengths[k]) if k < n else int(hist.lengths[k - n])  # type: ignore[union-attr]
+    def reason(self, pos: int, status: int, g: int, k: int, rel: int) -> str:
+        """The row's reason, a sentence (the keeper ``k`` and the relation ``rel`` are read only for a duplicate)."""
+        name, policy = self.result.name, self.policy
+        if status == SKIPPED:
+            return "skipped: " + self.result.reason_skipped[pos]
+        if status == DUPLICATE:
+            if rel == CONTAINED:
+                what = f"contained in {name(k)}" if self.lengths[pos] <= self.length(k) else f"contains {name(k)}"
+            else:
+                what = f"{RELATIONS[rel]} copy of {name(k)}"
+            if k >= self.n:  # an article of an earlier feed, from the history index
+                date = self.result.history.dates[k - self.n]  # type: ignore[union-attr]
+                when = f" ({date})" if date else ""
+                return f"{what}; seen before{when}: kept in an earlier feed, already in the index"
+            return f"{what}; of {self.sizes[g]} copies {name(k)} is kept as {self.why_kept(k)} (--keep {policy})"
+        if g >= 0:
+            return f"kept: of {self.sizes[g]} copies this is {self.why_kept(pos)} (--keep {policy})"
+        return "no duplicate found"
 
-    for pos in range(n) if positions is None else positions:
+    def row(self, pos: int) -> dict[str, Any]:
+        result = self.result
         status = int(result.status[pos])
-        g = int(result.group[pos])
+        g, k, rel = int(result.group[pos]), int(result.keeper[pos]), int(result.relation[pos])
         row: dict[str, Any] = {
-            "id": ids[pos],
+            "id": self.ids[pos],
             "status": STATUS[status],
             "group": result.group_name(g),
             "duplicate_of": None,
             "relation": None,
             "scores": None,
-            "reason": "",
+            "reason": self.reason(pos, status, g, k, rel),
         }
-        if status == SKIPPED:
-            row["reason"] = "skipped: " + result.reason_skipped[pos]
-        elif status == DUPLICATE:
-            k = int(result.keeper[pos])
-            rel = int(result.relation[pos])
+        if status == DUPLICATE:
             jac, cont, cos, prob = (_r(x) for x in result.scores[pos])
-            row["duplicate_of"] = name(k)
+            row["duplicate_of"] = result.name(k)
             row["relation"] = RELATIONS[rel]
             row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos, "probability": prob}
-            if rel == CONTAINED:
-                what = f"contained in {name(k)}" if lengths[pos] <= length(k) else f"contains {name(k)}"
-            else:
-                what = f"{RELATIONS[rel]} copy of {name(k)}"
-            if k >= n:  # an article of an earlier feed, from the history index
-                ref = k - n
-                row["seen_before"] = {"date": hist.dates[ref], "source": hist.sources[ref]}  # type: ignore[union-attr]
-                when = f" ({hist.dates[ref]})" if hist.dates[ref] else ""  # type: ignore[union-attr]
-                row["reason"] = f"{what}; seen before{when}: kept in an earlier feed, already in the index"
-            else:
-                row["reason"] = f"{what}; of {sizes[g]} copies {name(k)} is kept as {why_kept(k)} (--keep {policy})"
-        elif g >= 0:
-            row["reason"] = f"kept: of {sizes[g]} copies this is {why_kept(pos)} (--keep {policy})"
-        else:
-            row["reason"] = "no duplicate found"
-        row["contained_in"] = [name(k) for k in containers.get(pos, ())]
-        if repeats is not None:
-            row["repeats"] = repeats[pos]
-        yield row
+            if k >= self.n:
+                ref = k - self.n
+                row["seen_before"] = {"date": result.history.dates[ref], "source": result.history.sources[ref]}  # type: ignore[union-attr]
+        row["contained_in"] = [result.name(c) for c in self.containers.get(pos, ())]
+        if self.repeats is not None:
+            row["repeats"] = self.repeats[pos]
+        return row
 
 
 def _containers(result: DedupResult) -> dict[int, list[int]]:

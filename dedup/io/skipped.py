@@ -20,11 +20,13 @@ summary of tens of megabytes).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ..types import BadRecord
 
 __all__ = ["LISTED", "skipped_row", "summary_bad", "with_skipped"]
+
+_Row = TypeVar("_Row")
 
 LISTED = 100  # bad records listed in summary.json; the rest are counted
 
@@ -40,11 +42,11 @@ def skipped_row(bad: BadRecord, blank: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def with_skipped(
-    rows: Iterable[dict[str, Any]],
+    rows: Iterable[_Row],
     bad: Sequence[BadRecord] | Callable[[], Sequence[BadRecord]],
     blank: Mapping[str, Any],
-) -> Iterator[dict[str, Any]]:
-    """The articles' ``rows`` (one per article, in input order) with a line for each bad record in its place.
+) -> Iterator[_Row | dict[str, Any]]:
+    """The articles' ``rows`` (one per article, in input order; dicts, or lines made already) with a row for each bad record in its place.
 
     ``bad`` may be a callable that returns the list as it grows (a stream
     being read while its rows are written): the records read before article

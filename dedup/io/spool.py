@@ -51,11 +51,14 @@ class RecordSpool:
         self._parquet_files: dict[Any, int] = {}  # Parquet inputs (paths, or remote objects), numbered as first seen
         self._file_no = array("q")  # per record: its Parquet file's number, -1 for other formats
         self._row_no = array("q")  # per record: its 0-based row in that file
+        self._ends = array("q")  # per record: the offset just past its line in the file
 
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
-            self._file.write(_line_bytes(a))
+            line = _line_bytes(a)
+            self._file.write(line)
+            self._ends.append((self._ends[-1] if self._ends else 0) + len(line))
             if isinstance(a.record, ParquetRow):
                 self._file_no.append(self._parquet_files.setdefault(a.record.file, len(self._parquet_files)))
                 self._row_no.append(a.record.row)
@@ -71,13 +74,16 @@ class RecordSpool:
         ``"\\n"``, so it is written in one piece. ``keys`` (the fields of
         each record) are noted by a :class:`ReportSpool`.
         """
+        end = self._ends[-1] if self._ends else 0
         if whole:
             self._file.write(data)
+            self._ends.extend((end + np.cumsum(spans[:, 1] - spans[:, 0])).tolist())
         else:
             view = memoryview(data)
-            for start, end in spans.tolist():
-                line = view[start:end]
-                self._file.write(line if line[-1:] == b"\n" and line[-2:-1] not in (b"\r", b"\n") else _line_end(bytes(line)))
+            for start, stop in spans.tolist():
+                line = view[start:stop]
+                end += self._file.write(line if line[-1:] == b"\n" and line[-2:-1] not in (b"\r", b"\n") else _line_end(bytes(line)))
+                self._ends.append(end)
         self._file_no.extend([-1] * len(spans))
         self._row_no.extend([-1] * len(spans))
 
@@ -94,6 +100,35 @@ class RecordSpool:
         self._file.seek(0)
         for line in self._file:  # not ``yield from``: closing this generator early would close the file too
             yield line
+
+    def copy_lines(self, keep: np.ndarray, out: IO[bytes]) -> None:
+        """Write the lines of the records where ``keep`` (a bool per record) holds to ``out``, in order.
+
+        Each run of consecutive kept records is one slice of the file, written
+        at once (a line at a time costs ~6 µs a record: a second a million).
+
+        >>> import io
+        >>> spool = RecordSpool()
+        >>> _ = list(spool.tap([Article(k, "x", record={"id": k}) for k in "abcd"]))
+        >>> out = io.BytesIO(); spool.copy_lines(np.array([True, True, False, True]), out); out.getvalue()
+        b'{"id":"a"}\\n{"id":"b"}\\n{"id":"d"}\\n'
+        >>> spool.close()
+        """
+        keep = np.asarray(keep, dtype=bool)
+        if len(keep) != len(self._ends):
+            raise ValueError(f"{len(self._ends)} records for the {len(keep)} articles of the run")
+        if not keep.any():
+            return
+        import mmap
+
+        self._file.flush()
+        ends = np.frombuffer(self._ends, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        edge = np.diff(np.concatenate([[False], keep, [False]]).astype(np.int8))  # +1 where a run starts, -1 past its end
+        first, past = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for a, b in zip(starts[first].tolist(), ends[past - 1].tolist()):
+                out.write(view[a:b])
 
     def close(self) -> None:
         self._file.close()
