@@ -123,3 +123,21 @@ def test_decision_lines_of_a_run_with_a_history_index(tmp_path: Path) -> None:
         idx.close()
     lines = _same_decisions(result)
     assert any('"seen_before"' in line for line in lines)
+
+
+@pytest.mark.parametrize("decision", ["model", "rule"])
+def test_a_drop_says_what_its_edge_in_pairs_says(decision: str) -> None:
+    """decisions.jsonl and pairs.jsonl agree on a dropped article and its keeper: one relation, one set of scores."""
+    result = _result(_IDS, decision)
+    decisions = {d["id"]: d for d in (json.loads(line) for line in decision_lines(result))}
+    edges = {frozenset((p["id1"], p["id2"])): p for p in (json.loads(line) for line in pair_lines(result))}
+    checked = 0
+    for d in decisions.values():
+        edge = edges.get(frozenset((d["id"], d["duplicate_of"])))
+        if d["status"] != "duplicate" or edge is None:
+            continue
+        assert (d["relation"], d["scores"]["jaccard"], d["scores"]["cosine"], d["scores"]["probability"]) == \
+            (edge["relation"], edge["jaccard"], edge["cosine"], edge["probability"])
+        assert d["scores"]["containment"] == max(edge["containment_1_in_2"], edge["containment_2_in_1"])
+        checked += 1
+    assert checked >= 3

@@ -80,3 +80,35 @@ def test_article_tables_concatenate_with_their_sources() -> None:
     assert ab.ids == ["0", "1", "0", "1"] and ab.lengths.tolist() == [5, 6, 7, 8]
     assert [ab.source_names[c] for c in ab.source_codes] == ["x", "y", "y", "z"]
     assert ab.dated.tolist() == [True, False, False, True]
+
+
+def test_a_drop_takes_the_scores_of_its_verified_edge_and_only_the_rest_are_verified_again() -> None:
+    """explain_drops: an edge to the keeper (either way round) is reused; a pair without one goes to ``verify``."""
+    from dedup.cluster.keepers import explain_drops
+    from dedup.results import DUPLICATE, KEPT
+    from dedup.verify import CONTAINED, EXACT, NEAR, NONE, PairScores
+
+    # articles 0..4, one representative each; 1 and 4 dropped for keeper 0, 3 for keeper 2 (exact copy of it: same rep)
+    status = np.array([KEPT, DUPLICATE, KEPT, DUPLICATE, DUPLICATE])
+    keeper = np.array([0, 0, 2, 2, 0])
+    rep_of = np.array([0, 1, 2, 2, 3])
+
+    def scores(*rows: tuple[float, float, float, float, float]) -> PairScores:
+        jac, cij, cji, cos, prob = (np.array(c) for c in zip(*rows))
+        return PairScores(jac, cij, cji, cos, np.zeros(len(jac), bool), probability=prob)
+
+    edges = (np.array([[0, 1], [2, 3]]), np.array([CONTAINED, NEAR], np.int8), scores((0.5, 0.6, 0.9, 0.8, 0.97), (0.7, 0.8, 0.8, 0.9, 0.99)))
+    asked: list[list[list[int]]] = []
+
+    def verify(kp: np.ndarray) -> tuple[np.ndarray, PairScores]:
+        asked.append(kp.tolist())
+        return np.array([NONE] * len(kp), np.int8), scores(*[(0.4, 0.3, 0.5, 0.6, 0.2)] * len(kp))
+
+    relation, got = explain_drops(status, keeper, rep_of, verify, edges=edges)
+    assert asked == [[[3, 0]]]  # article 4 (rep 3) has no edge to its keeper; article 1's edge is (0, 1), seen the other way round
+    assert relation.tolist() == [NONE, CONTAINED, NONE, EXACT, CONTAINED]  # 3: the same text as its keeper; 4: no decision
+    # against its keeper, containment 0.5 > jaccard 0.4: contained
+    assert got[1].tolist() == [0.5, 0.9, 0.8, 0.97]  # the edge's, with the larger containment
+    assert got[4].tolist() == [0.4, 0.5, 0.6, 0.2]  # verified again
+    again, scored = explain_drops(status, keeper, rep_of, verify)  # without edges every pair is verified
+    assert asked[-1] == [[1, 0], [3, 0]] and scored[1].tolist() == [0.4, 0.5, 0.6, 0.2]

@@ -93,12 +93,16 @@ def explain_drops(
     keeper: np.ndarray,
     rep_of: np.ndarray,
     verify: Callable[[np.ndarray], tuple[np.ndarray, PairScores]],
+    edges: tuple[np.ndarray, np.ndarray, PairScores] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relation and scores (jaccard, containment, cosine, probability) of every duplicate against its keeper.
 
     ``verify`` scores and judges pairs of representatives as the run's
     verification does (the orchestrator's ``verify_pairs``); the probability
-    is NaN under the rule, and 1 for exact copies.
+    is NaN under the rule, and 1 for exact copies. ``edges``, the verified
+    copy edges ``(pairs, relation codes, scores)`` between representatives:
+    a drop whose pair with its keeper is one of them (most are) takes the
+    edge's relation and scores, and only the others are verified again.
     """
     n = len(status)
     dup = np.flatnonzero(status == DUPLICATE)
@@ -108,15 +112,42 @@ def explain_drops(
     same = kp[:, 0] == kp[:, 1]  # exact copies of the keeper
     relation[dup[same]] = EXACT
     scores[dup[same]] = 1.0
-    if (~same).any():
-        d = dup[~same]
-        krel, ks = verify(kp[~same])
+    todo = np.flatnonzero(~same)
+    if edges is not None and len(todo) and len(edges[0]):
+        at = _edge_of(edges[0], kp[todo])
+        found = at >= 0
+        e, d = at[found], dup[todo[found]]
+        es = edges[2]
+        relation[d] = edges[1][e]
+        prob = es.probability[e] if es.probability is not None else np.full(len(e), np.nan)
+        scores[d] = np.stack([es.jaccard[e], np.maximum(es.contain_ij[e], es.contain_ji[e]), es.cosine[e], prob], axis=1)
+        todo = todo[~found]
+    if len(todo):
+        d = dup[todo]
+        krel, ks = verify(kp[todo])
         # A member linked through others may miss the decision against the keeper itself.
         fallback = np.where(ks.containment > ks.jaccard, CONTAINED, NEAR)
         relation[d] = np.where(krel == NONE, fallback, krel)
         prob = ks.probability if ks.probability is not None else np.full(len(d), np.nan)
         scores[d] = np.stack([ks.jaccard, ks.containment, ks.cosine, prob], axis=1)
     return relation, scores
+
+
+def _edge_of(edges: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """For each of ``pairs`` (either way round), the index of the same pair among ``edges``, or -1.
+
+    >>> _edge_of(np.array([[0, 3], [1, 2]]), np.array([[2, 1], [3, 0], [0, 2]])).tolist()
+    [1, 0, -1]
+    """
+    def keys(p: np.ndarray) -> np.ndarray:
+        return (np.minimum(p[:, 0], p[:, 1]).astype(np.int64) << 32) | np.maximum(p[:, 0], p[:, 1]).astype(np.int64)
+
+    edge_keys = keys(edges)
+    order = np.argsort(edge_keys, kind="stable")
+    sorted_keys = edge_keys[order]
+    want = keys(pairs)
+    at = np.minimum(np.searchsorted(sorted_keys, want), len(sorted_keys) - 1)
+    return np.where(sorted_keys[at] == want, order[at], -1)
 
 
 def assign_groups(

@@ -142,7 +142,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
 
         with timer("explain"):
             relation, score_arr = explain_drops(status, keeper, rep_of,
-                                                lambda kp: verify_pairs(executor, kp, source, digest, idf, judge))
+                                                lambda kp: verify_pairs(executor, kp, source, digest, idf, judge),
+                                                edges=(rep_pairs, edge_rel, edge_scores))
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
 
         refs, counts = None, {}
