@@ -7,7 +7,7 @@ back to ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -116,14 +116,38 @@ class ArticleTable:
         """Describe one more article (without its text); returns its source code."""
         assert self._frozen is None, "ArticleTable: extend after use"
         self.ids.append(id)
-        code = self._source_code.setdefault(source, len(self._source_code))
-        if code == len(self.source_names):
-            self.source_names.append(source)
+        code = self._code(source)
         self._sources.append(code)
         self._times.append(timestamp(date))
         self._dated.append(date is not None)
         self._lengths.append(length)
         return code
+
+    def _code(self, source: str) -> int:
+        code = self._source_code.get(source)
+        if code is None:
+            code = self._source_code[source] = len(self.source_names)
+            self.source_names.append(source)
+        return code
+
+    def add_many(self, ids: Sequence[str], sources: Sequence[str], dates: Sequence[str | None], lengths: Iterable[int],
+                 times: Iterable[float]) -> np.ndarray:
+        """Describe several articles at once, each date with its :func:`timestamp` (worked out already); their source codes.
+
+        >>> t = ArticleTable()
+        >>> t.add_many(["a", "b"], ["s", "r"], ["2024-01-02", None], [5, 7], [1704153600.0, float("nan")]).tolist()
+        [0, 1]
+        >>> t.add("c", "r", None, 3), t.source_names, t.dated.tolist()
+        (1, ['s', 'r'], [True, False, False])
+        """
+        assert self._frozen is None, "ArticleTable: extend after use"
+        codes = [self._code(source) for source in sources]
+        self.ids.extend(ids)
+        self._sources.extend(codes)
+        self._times.extend(times)
+        self._dated.extend(d is not None for d in dates)
+        self._lengths.extend(lengths)
+        return np.array(codes, dtype=np.int32)
 
     @classmethod
     def concat(cls, first: "ArticleTable", second: "ArticleTable") -> "ArticleTable":

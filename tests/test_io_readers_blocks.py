@@ -18,6 +18,7 @@ from dedup.io.readers.blocks import JsonlBlocks, parse_block
 from dedup.io.spool import ReportSpool
 from dedup.jobs.dedupe import run_dedupe
 from dedup.runtime import Runtime
+from dedup.types import timestamp
 
 SKIP = ReadConfig(skip_bad=True)
 
@@ -26,7 +27,7 @@ def _by_lines(path: Path, config: ReadConfig) -> tuple[list[tuple[Any, ...]], li
     spool = ReportSpool()
     try:
         stream = ArticleStream([path], config, keep_raw=True)
-        arts = [(a.id, a.text, a.source, a.date, len(a.text)) for a in spool.tap(stream)]
+        arts = [(a.id, a.text, a.source, a.date, _time(timestamp(a.date)), len(a.text)) for a in spool.tap(stream)]
         return arts, [(b.path, b.line, b.reason, b.position) for b in stream.bad], _copied(spool), \
             [spool.keys(k) for k in range(len(arts))]
     finally:
@@ -42,11 +43,16 @@ def _by_blocks(paths: list[Path], config: ReadConfig, lines_per_block: int,
         for block in blocks.blocks(lines_per_block, max_bytes):
             parsed, texts = parse_block(block, config)
             for k in blocks.admit(block, parsed).tolist():
-                arts.append((parsed.ids[k], texts[k], parsed.sources[k], parsed.dates[k], int(parsed.lengths[k])))
+                arts.append((parsed.ids[k], texts[k], parsed.sources[k], parsed.dates[k], _time(parsed.times[k]), int(parsed.lengths[k])))
         return arts, [(b.path, b.line, b.reason, b.position) for b in blocks.bad], _copied(spool), \
             [spool.keys(k) for k in range(len(arts))]
     finally:
         spool.close()
+
+
+def _time(t: float) -> float | None:
+    """A timestamp, comparable (NaN: None)."""
+    return None if t != t else float(t)
 
 
 def _copied(spool: ReportSpool) -> list[bytes]:
@@ -67,8 +73,8 @@ def _lines(*records: Any) -> bytes:
 
 ARABIC = "قال الوزير إن المحادثات كانت مثمرة وبناءة"
 FEEDS = {
-    "plain": _lines(*({"id": f"a{k}", "text": f"{ARABIC} {k}", "title": f"T{k}", "source": "s", "date": "2024-01-02"}
-                      for k in range(40))),
+    "plain": _lines(*({"id": f"a{k}", "text": f"{ARABIC[:20]} {k}", "title": f"T{k}", "source": "s",
+                       "date": ("2024-01-02", "2024-01-02T10:00+03:00", "no date", "2024-01-03Z")[k % 4]} for k in range(40))),
     "bom-crlf-blank-no-final-newline": b"\xef\xbb\xbf" + b"\r\n".join(
         [json.dumps({"id": k, "body": f"x {k}", "headline": 7 if k % 3 else "h"}).encode() for k in range(25)]
         + [b"", b"   "] + [json.dumps({"id": 99, "body": "last"}).encode()]),

@@ -173,8 +173,12 @@ def prepare_stream(
             if len(rows) < len(parsed.ids):  # a repeated id did not join
                 prepared = kept_rows(prepared, rows, spill if share_disk else None)
             starts.append(len(table))
-            chunk_codes.append(np.array([table.add(parsed.ids[k], parsed.sources[k], parsed.dates[k], int(parsed.lengths[k]))
-                                         for k in rows.tolist()], dtype=np.int32))
+            if len(rows) == len(parsed.ids):
+                chunk_codes.append(table.add_many(parsed.ids, parsed.sources, parsed.dates, parsed.lengths.tolist(), parsed.times.tolist()))
+            else:
+                at = rows.tolist()
+                chunk_codes.append(table.add_many([parsed.ids[k] for k in at], [parsed.sources[k] for k in at],
+                                                  [parsed.dates[k] for k in at], parsed.lengths[rows].tolist(), parsed.times[rows].tolist()))
             raw_empty.append(parsed.empty[rows])
             raw_long.append(parsed.lengths[rows] > config.max_chars)
             raw_known.append(np.zeros(len(rows), dtype=bool))

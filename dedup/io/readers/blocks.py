@@ -28,7 +28,7 @@ import numpy as np
 
 from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
-from ...types import Article, BadRecord
+from ...types import Article, BadRecord, timestamp
 from ..remote import is_url
 from .compression import compression_of, open_compressed
 from .formats import _guess_format
@@ -65,6 +65,7 @@ class Parsed:
     ids: list[str]  # records.POSITION: the file has no ids
     sources: list[str]
     dates: list[str | None]
+    times: np.ndarray  # (m,) each date as :func:`~dedup.types.timestamp` reads it (worked out where the block is parsed)
     lengths: np.ndarray  # (m,) characters of each text
     empty: np.ndarray  # (m,) whether the text is blank
     keys: list[tuple[str, str | None, str | None]]  # the keys of text, headline and date in each record
@@ -101,7 +102,7 @@ def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
         arts = block.articles
         return Parsed(
             lines=[0] * len(arts), ids=[a.id for a in arts], sources=[a.source for a in arts],
-            dates=[a.date for a in arts], lengths=np.array([len(a.text) for a in arts], dtype=np.int64),
+            dates=[a.date for a in arts], times=_times([a.date for a in arts]), lengths=np.array([len(a.text) for a in arts], dtype=np.int64),
             empty=np.array([not a.text.strip() for a in arts], dtype=bool), keys=[spool_keys(a) for a in arts],
             spans=np.zeros((0, 2), np.int64), bad=[], n_items=len(arts), whole=False,
         ), [a.text for a in arts]
@@ -136,11 +137,15 @@ def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
              and data.find(b"\r\n") < 0 and not (block.first == 1 and data.startswith(b"\xef\xbb\xbf")))
     parsed = Parsed(
         lines=lines, ids=[a.id for a in arts], sources=[a.source for a in arts], dates=[a.date for a in arts],
-        lengths=np.array([len(t) for t in texts], dtype=np.int64), empty=np.array([not t.strip() for t in texts], dtype=bool),
+        times=_times([a.date for a in arts]), lengths=np.array([len(t) for t in texts], dtype=np.int64), empty=np.array([not t.strip() for t in texts], dtype=bool),
         keys=[spool_keys(a) for a in arts], spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
         bad=gather.rejected, n_items=n_items + bool(block.too_long), whole=whole,
     )
     return parsed, texts
+
+
+def _times(dates: list[str | None]) -> np.ndarray:
+    return np.array([timestamp(d) for d in dates], dtype=np.float64)
 
 
 class JsonlBlocks:

@@ -171,7 +171,7 @@ class _Collector:
         self.keep_raw = keep_raw
         self.count = 0
         self.bad: list[BadRecord] = []
-        self._first_seen: dict[str, str] = {}
+        self._first_seen: dict[str, _Loc] = {}  # where each id was first read (formatted only for a repeat)
 
     def reject(self, loc: _Loc, reason: str) -> None:
         if not self.config.skip_bad:
@@ -289,7 +289,7 @@ class _Collector:
                 "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)",
             )
             return None
-        self._first_seen[article_id] = str(loc)
+        self._first_seen[article_id] = loc
         return article_id
 
     def parsed(
