@@ -83,9 +83,13 @@ _IDS = ["a", "خبر-١", 'quote"and\\back', "tab\tid", "é", "z", "empty", "sho
 
 
 @pytest.mark.parametrize("decision", ["model", "rule"])
-@pytest.mark.parametrize("repeats", [False, True])
-def test_decision_lines_are_the_encoded_rows(decision: str, repeats: bool) -> None:
-    """Every kind of row (kept alone, kept for a group, each relation of a copy, skipped) is written as the encoder writes it."""
+@pytest.mark.parametrize(("repeats", "block"), [(False, 100_000), (True, 100_000), (False, 3), (True, 4)])
+def test_decision_lines_are_the_encoded_rows(decision: str, repeats: bool, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of row (kept alone, kept for a group, each relation of a copy, skipped) is written as the encoder
+    writes it, in one block of rows or several (a keeper, a container in another block than its copy)."""
+    import dedup.io.dedupe_rows as rows
+
+    monkeypatch.setattr(rows, "_DECISION_BLOCK", block)
     lines = _same_decisions(_result(_IDS, decision, count_repeats=repeats))
     statuses = {json.loads(line)["status"] for line in lines}
     relations = {json.loads(line)["relation"] for line in lines}

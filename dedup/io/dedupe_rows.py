@@ -50,7 +50,7 @@ def decision_lines(result: DedupResult) -> Iterator[str]:
 
     The same row, without a dict and an encoder call per article (a million
     articles: seconds of a run's serial tail): the scores are formatted a
-    column at a time, the ids encoded once. The rows of a run with a history
+    column at a time, a block of rows at a time. The rows of a run with a history
     index (which name stored articles), and a row that holds a lone
     surrogate, are made as dicts and encoded by :func:`~dedup.io.writers.json_line`.
     """
@@ -61,29 +61,35 @@ def decision_lines(result: DedupResult) -> Iterator[str]:
         for pos in range(made.n):
             yield json_line(made.row(pos))
         return
-    n = made.n
-    status, group, keeper = result.status.tolist(), result.group.tolist(), result.keeper.tolist()
-    relation = result.relation.tolist()
-    dup = np.flatnonzero(result.status == DUPLICATE)
-    nums = [_nums(result.scores[dup, c]) if len(dup) else [] for c in range(4)]
-    scores = {int(p): f'{{"jaccard":{a},"containment":{b},"cosine":{c},"probability":{d}}}'
-              for p, a, b, c, d in zip(dup.tolist(), *nums)}
-    ids = [encode_basestring(i) for i in made.ids]
+    ids, n = made.ids, made.n
     status_words = {code: encode_basestring(w) for code, w in STATUS.items()}
     relation_words = {code: encode_basestring(w) for code, w in RELATIONS.items() if w is not None}
     # a line holds text of the feed only in its ids and skip reasons: without a lone surrogate there, none is checked
-    unsafe = _SURROGATE.search("".join(made.ids)) or any(_SURROGATE.search(r) for r in result.reason_skipped.values())
-    for pos in range(n):
-        st, g, k, rel = status[pos], group[pos], keeper[pos], relation[pos]
-        if st == DUPLICATE:
-            copy_of = f'"duplicate_of":{ids[k]},"relation":{relation_words[rel]},"scores":{scores[pos]}'
-        else:
-            copy_of = '"duplicate_of":null,"relation":null,"scores":null'
-        contained = ",".join(ids[c] for c in made.containers.get(pos, ()))
-        repeats = "" if made.repeats is None else f',"repeats":{made.repeats[pos]}'
-        line = (f'{{"id":{ids[pos]},"status":{status_words[st]},"group":{"null" if g < 0 else ids[g]},{copy_of},'
-                f'"reason":{encode_basestring(made.reason(pos, st, g, k, rel))},"contained_in":[{contained}]{repeats}}}\n')
-        yield json_line(made.row(pos)) if unsafe and _SURROGATE.search(line) else line
+    unsafe = _SURROGATE.search("".join(ids)) or any(_SURROGATE.search(r) for r in result.reason_skipped.values())
+    for lo in range(0, n, _DECISION_BLOCK):  # a block of rows at a time: a million rows' strings are never held at once
+        hi = min(lo + _DECISION_BLOCK, n)
+        status, group = result.status[lo:hi].tolist(), result.group[lo:hi].tolist()
+        keeper, relation = result.keeper[lo:hi].tolist(), result.relation[lo:hi].tolist()
+        dup = np.flatnonzero(result.status[lo:hi] == DUPLICATE)
+        nums = [_nums(result.scores[lo + dup, c]) if len(dup) else [] for c in range(4)]
+        scores = {int(p): f'{{"jaccard":{a},"containment":{b},"cosine":{c},"probability":{d}}}'
+                  for p, a, b, c, d in zip(dup.tolist(), *nums)}
+        for m in range(hi - lo):
+            pos = lo + m
+            st, g, k, rel = status[m], group[m], keeper[m], relation[m]
+            if st == DUPLICATE:
+                copy_of = f'"duplicate_of":{encode_basestring(ids[k])},"relation":{relation_words[rel]},"scores":{scores[m]}'
+            else:
+                copy_of = '"duplicate_of":null,"relation":null,"scores":null'
+            contained = ",".join(encode_basestring(ids[c]) for c in made.containers.get(pos, ()))
+            repeats = "" if made.repeats is None else f',"repeats":{made.repeats[pos]}'
+            line = (f'{{"id":{encode_basestring(ids[pos])},"status":{status_words[st]},'
+                    f'"group":{"null" if g < 0 else encode_basestring(ids[g])},{copy_of},'
+                    f'"reason":{encode_basestring(made.reason(pos, st, g, k, rel))},"contained_in":[{contained}]{repeats}}}\n')
+            yield json_line(made.row(pos)) if unsafe and _SURROGATE.search(line) else line
+
+
+_DECISION_BLOCK = 100_000
 
 
 class _Decisions:

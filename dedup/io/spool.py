@@ -13,6 +13,7 @@ wanted positions out of the spool (or out of a list of records) in one pass.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,8 @@ from .readers.records import FIELD_ALIASES
 from .writers import json_line
 
 __all__ = ["RecordSpool", "ReportSpool", "Shown", "read_back"]
+
+_COPY_BYTES = 16 << 20  # bytes of the spool read at once when its kept records are copied out
 
 
 class RecordSpool:
@@ -104,8 +107,11 @@ class RecordSpool:
     def copy_lines(self, keep: np.ndarray, out: IO[bytes]) -> None:
         """Write the lines of the records where ``keep`` (a bool per record) holds to ``out``, in order.
 
-        Each run of consecutive kept records is one slice of the file, written
-        at once (a line at a time costs ~6 µs a record: a second a million).
+        The spool is read a stretch of :data:`_COPY_BYTES` at a time (whole
+        records), and each run of consecutive kept records in it is written at
+        once: a line at a time costs ~6 µs a record (a second a million), and
+        a mapping of the whole file would count all of it (gigabytes) in the
+        run's resident memory.
 
         >>> import io
         >>> spool = RecordSpool()
@@ -119,19 +125,34 @@ class RecordSpool:
             raise ValueError(f"{len(self._ends)} records for the {len(keep)} articles of the run")
         if not keep.any():
             return
-        import mmap
-
         self._file.flush()
+        fd = self._file.fileno()
         ends = np.frombuffer(self._ends, dtype=np.int64)
         starts = np.concatenate([[0], ends[:-1]])
         edge = np.diff(np.concatenate([[False], keep, [False]]).astype(np.int8))  # +1 where a run starts, -1 past its end
-        first, past = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-        with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            for a, b in zip(starts[first].tolist(), ends[past - 1].tolist()):
-                out.write(view[a:b])
+        run_start, run_end = starts[np.flatnonzero(edge == 1)], ends[np.flatnonzero(edge == -1) - 1]
+        lo = 0
+        while lo < len(run_start):  # the runs whose bytes fit in one read (at least one run)
+            base = int(run_start[lo])
+            hi = max(lo + 1, int(np.searchsorted(run_end, base + _COPY_BYTES, side="right")))
+            data = memoryview(_pread(fd, int(run_end[hi - 1]) - base, base))
+            for a, b in zip((run_start[lo:hi] - base).tolist(), (run_end[lo:hi] - base).tolist()):
+                out.write(data[a:b])
+            lo = hi
 
     def close(self) -> None:
         self._file.close()
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes of a file from ``offset`` (``os.pread`` may return fewer)."""
+    data = os.pread(fd, size, offset)
+    while len(data) < size:
+        more = os.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise OSError(f"the record spool ended {size - len(data)} bytes early")
+        data += more
+    return data
 
 
 def _line_bytes(a: Article) -> bytes:
