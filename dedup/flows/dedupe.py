@@ -248,7 +248,7 @@ def pair_features(
     return PairScores(*out), features, ok
 
 
-_VERIFY_CHUNK = 25_000  # pairs per task when verification is spread over workers (at least)
+_VERIFY_CHUNK = 25_000  # pairs from which verification is spread over workers, and per task (about, at most)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
 _JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j")  # scores the judge reads and no later stage does
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
@@ -267,7 +267,10 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
         yield 0, *_verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge, compiled=compiled)
         return
-    size = max(_VERIFY_CHUNK, -(-len(pairs) // _VERIFY_TASKS))
+    # Runs of equal size, an even number of them: two workers finish together (25,001 pairs were a run of
+    # 25,000 and one of a single pair; 205k were nine runs, five for one worker and four for the other).
+    runs = min(_VERIFY_TASKS, -(-len(pairs) // _VERIFY_CHUNK))
+    size = -(-len(pairs) // (runs + runs % 2))
     starts = range(0, len(pairs), size)
     done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
                          idf=idf, judge=judge, compiled=compiled)
