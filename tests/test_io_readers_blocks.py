@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def _by_blocks(paths: list[Path], config: ReadConfig, lines_per_block: int,
 
 def _time(t: float) -> float | None:
     """A timestamp, comparable (NaN: None)."""
-    return None if t != t else float(t)
+    return None if math.isnan(t) else float(t)
 
 
 def _copied(spool: ReportSpool) -> list[bytes]:

@@ -110,5 +110,5 @@ def test_a_drop_takes_the_scores_of_its_verified_edge_and_only_the_rest_are_veri
     # against its keeper, containment 0.5 > jaccard 0.4: contained
     assert got[1].tolist() == [0.5, 0.9, 0.8, 0.97]  # the edge's, with the larger containment
     assert got[4].tolist() == [0.4, 0.5, 0.6, 0.2]  # verified again
-    again, scored = explain_drops(status, keeper, rep_of, verify)  # without edges every pair is verified
+    _, scored = explain_drops(status, keeper, rep_of, verify)  # without edges every pair is verified
     assert asked[-1] == [[1, 0], [3, 0]] and scored[1].tolist() == [0.4, 0.5, 0.6, 0.2]

@@ -47,7 +47,7 @@ from .dedupe_report import write_dedupe_report
 from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
-from .writers import atomic_open, json_line, write_json, write_jsonl, write_lines
+from .writers import atomic_open, json_line, write_json, write_lines
 
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
 __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
