@@ -342,6 +342,23 @@ def test_compact_columns_keeps_dots() -> None:
     np.testing.assert_array_equal((c @ c.T).toarray(), (x @ x.T).toarray())
 
 
+def test_compact_columns_in_place_is_the_copy_and_shares_the_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renumbered where they are, in several blocks: the same matrix as the copying path, over ``m``'s own arrays."""
+    import dedup.stories.sparse as sparse
+
+    rng = np.random.default_rng(5)
+    x = sp.random(40, 1 << 20, density=2e-5, format="csr", random_state=rng)
+    x.indices = x.indices.astype(np.int32)
+    expected = compact_columns(x.copy())
+    monkeypatch.setattr(sparse, "_RENUMBER_BLOCK", 7)
+    data, indices = x.data, x.indices
+    got = compact_columns(x, inplace=True)
+    assert got.data is data and np.shares_memory(got.indices, indices)
+    assert got.shape == expected.shape and got.has_sorted_indices == expected.has_sorted_indices
+    assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+    assert np.array_equal(got.data, expected.data)
+
+
 def _reference_linkage(rows: np.ndarray, pairs: np.ndarray, scores: np.ndarray, threshold: float, linkage: float) -> list[int]:
     """Average linkage with dense cluster sums and a plain label array: slow and obviously right."""
     label = np.arange(len(rows))

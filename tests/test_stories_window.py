@@ -279,6 +279,25 @@ def test_held_rows_survive_growth_and_moves_to_the_front() -> None:
         _CsrRows._MOVE = move
 
 
+def test_views_of_a_mostly_emptied_buffer_share_it() -> None:
+    """Once most held rows are let go, the window's views (and their narrowed width) still read the buffer, not a copy of it."""
+    from dedup.stories.window import Columns, _CsrRows
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((400, 30)) < 0.3) * rng.random((400, 30))
+    cols = Columns(30)
+    m = cols.narrow(sp.csr_matrix(dense))
+    buf = _CsrRows()
+    buf.append(m)
+    buf.drop(390)  # a tenth of a buffer's rows: SciPy's constructor would copy them (its prune)
+    v = buf.view()
+    w = cols.shaped(v)
+    for got in (v, w):
+        assert np.shares_memory(got.data, buf.data) and np.shares_memory(got.indices, buf.indices)
+        assert got.has_canonical_format and got.indptr.dtype == got.indices.dtype == np.int32
+    assert np.array_equal(w.toarray(), m[390:, : w.shape[1]].toarray()) and w.shape[1] == cols.width
+
+
 # --- a day's story vectors a block at a time, columns numbered first, closed centroids, buffers handed over -------
 
 DAY3 = [  # a third, longer day: rows with and without headlines, a short one, and one sharing words with day 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["KERNEL_ROWS", "canonical", "compact_columns", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
+__all__ = ["KERNEL_ROWS", "canonical", "compact_columns", "csr_over", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
 
 # From this many rows (held rows, or events) the compiled kernels run (the top-k search of
 # :mod:`dedup.stories.topk_kernel`, the pair dots of :mod:`dedup.stories.dots_kernel`): below, numba's
@@ -31,6 +31,31 @@ def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
         m = m.copy()
         m.sum_duplicates()
     return m
+
+
+def csr_over(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix over these arrays, never a copy of its entries.
+
+    SciPy's constructor copies ``data`` and ``indices`` when they are views of
+    less than half of a larger array (its ``prune``): the event tracker's
+    held rows are such views of one window buffer, which once cost a copy of
+    the window (~1 GB and ~2 s a dense day, the 1M feed's peak). Here the
+    matrix is made empty and given the arrays; the index arrays take one
+    dtype (int32 when the entries allow, as SciPy chooses), and SciPy's light
+    checks are made. The caller says whether the columns are canonical.
+
+    >>> big = np.arange(10.0)
+    >>> m = csr_over(big[:2], np.array([0, 1], np.int32), np.array([0, 1, 2]), (2, 3))
+    >>> bool(np.shares_memory(m.data, big)), m.toarray().tolist()
+    (True, [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    """
+    small = len(indices) <= np.iinfo(np.int32).max and max(shape) <= np.iinfo(np.int32).max
+    dtype = np.int32 if small else np.int64
+    out = sp.csr_matrix(shape, dtype=data.dtype)
+    out.data, out.indices, out.indptr = data, indices.astype(dtype, copy=False), indptr.astype(dtype, copy=False)
+    if not (len(out.indptr) == shape[0] + 1 and out.indptr[0] == 0 and out.indptr[-1] == len(data) == len(indices)):
+        raise ValueError(f"csr_over: arrays of {len(indptr)} row pointers and {len(indices)} entries do not make a {shape} matrix")
+    return out
 
 
 def l2_rows(m: sp.csr_matrix, inplace: bool = False) -> sp.csr_matrix:
@@ -63,13 +88,19 @@ def l2_rows(m: sp.csr_matrix, inplace: bool = False) -> sp.csr_matrix:
     return out
 
 
-def compact_columns(m: sp.csr_matrix) -> sp.csr_matrix:
+_RENUMBER_BLOCK = 1 << 22  # column indices renumbered at a time in place (bounds the temporary)
+
+
+def compact_columns(m: sp.csr_matrix, inplace: bool = False) -> sp.csr_matrix:
     """The same rows over only the columns used, renumbered in their order.
 
     Dot products, sums and the order of columns within a row are unchanged.
     Hashed rows use a few hundred thousand of their millions of columns, and
     the dense buffer of :func:`pair_dots` and scipy's products scale with
-    the width.
+    the width. With ``inplace`` (int32 indices the caller gives up: the
+    storylines' centroids of a large feed, ~2 GB) the column indices are
+    renumbered where they are, a block at a time, and the result shares
+    ``m``'s arrays; ``m`` itself must not be used again.
 
     >>> compact_columns(sp.csr_matrix(np.array([[0, 2.0, 0, 3.0], [0, 1.0, 0, 0]]))).toarray().tolist()
     [[2.0, 3.0], [1.0, 0.0]]
@@ -77,7 +108,14 @@ def compact_columns(m: sp.csr_matrix) -> sp.csr_matrix:
     used = np.zeros(m.shape[1], dtype=bool)
     used[m.indices] = True
     remap = np.cumsum(used, dtype=np.int32) - 1
-    out = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], int(used.sum())))
+    shape = (m.shape[0], int(used.sum()))
+    if inplace and sp.isspmatrix_csr(m) and m.indices.dtype == np.int32:
+        for lo in range(0, len(m.indices), _RENUMBER_BLOCK):
+            block = m.indices[lo : lo + _RENUMBER_BLOCK]
+            block[:] = remap[block]
+        out = csr_over(m.data, m.indices, m.indptr, shape)
+    else:
+        out = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=shape)
     out.has_sorted_indices = m.has_sorted_indices
     return out
 

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
 from ..store.background import background_df
-from .sparse import l2_rows
+from .sparse import csr_over, l2_rows
 
 __all__ = ["Closed", "Columns", "Rows", "Weights"]
 
@@ -198,7 +198,7 @@ class Columns:
 
     def shaped(self, m: sp.csr_matrix) -> sp.csr_matrix:
         """``m`` (narrowed rows) with its width cut to the columns numbered so far."""
-        out = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], max(self.width, 1)))
+        out = csr_over(m.data, m.indices, m.indptr, (m.shape[0], max(self.width, 1)))  # over the held rows: no copy
         # found once a day here (it reads every index), not again by each chunk's scoring (dedup.stories.sparse.canonical)
         out.has_canonical_format = sp.csr_matrix(m).has_canonical_format if not isinstance(m, sp.csr_matrix) else m.has_canonical_format
         return out
@@ -423,9 +423,10 @@ class _CsrRows:
                 self.canonical = True
 
     def view(self) -> sp.csr_matrix:
+        """The held rows as a CSR matrix over the buffer (never a copy: :func:`~dedup.stories.sparse.csr_over`)."""
         lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
         indptr = self.ptr[self.head : self.tail + 1] - lo
-        out = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], indptr), shape=(self.tail - self.head, self.width), copy=False)
+        out = csr_over(self.data[lo:hi], self.indices[lo:hi], indptr, (self.tail - self.head, self.width))
         if self.canonical:
             out.has_canonical_format = True
         return out
