@@ -17,11 +17,14 @@ def test_pairwise_is_numpys_segment_sum(n: int) -> None:
     assert x[0] + _pairwise(x, 1, n - 1) == np.add.reduceat(x, [0])[0]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("seed", range(10))
-def test_kernel_pair_dots_equal_numpy(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+def test_kernel_pair_dots_equal_numpy(monkeypatch: pytest.MonkeyPatch, seed: int, dtype: type) -> None:
+    """Float64 rows, and float32 ones (the tracker's window) taken as they are: each value widened, then multiplied."""
     rng = np.random.default_rng(seed)
     n, d = int(rng.integers(1, 150)), int(rng.integers(1, 2000))
     a = l2_rows(sp.csr_matrix((rng.random((n, d)) < rng.uniform(0.002, 0.6)) * rng.random((n, d))))
+    a = a.astype(dtype)
     m = int(rng.integers(0, 30_000))
     i, j = rng.integers(0, n, m), rng.integers(0, n, m)
     monkeypatch.setattr(sparse, "KERNEL_ROWS", 10**12)

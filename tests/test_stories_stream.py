@@ -210,3 +210,53 @@ def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
     assert np.allclose(np.sqrt(done.centroids.multiply(done.centroids).sum(axis=1)), 1.0)
     assert np.all(done.representative[done.labels] >= 0)
     assert len(done.pairs) == len(done.scores) > 0 and np.all(done.pairs[:, 0] < done.pairs[:, 1])
+
+
+def test_add_days_lets_each_day_go_before_its_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days handed to add_days are let go once their vectors are made (a dense day's counts are ~0.4 GB); the events are add_day's."""
+    import weakref
+
+    from dedup.stories import events
+    from dedup.stories.events import EventTracker, build_day
+
+    arts = _feed(4)
+    config = StoriesConfig()
+    texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
+    titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
+    times = np.array([timestamp(a.date) for a in arts])
+    order = arrival_order(times)
+    blocks = list(day_blocks(times[order]))
+
+    def day(lo: int, hi: int):  # noqa: ANN202
+        pos = order[lo:hi]
+        return build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos], np.full(len(pos), -1),
+                         np.arange(lo, hi), config)
+
+    one = EventTracker(len(arts), config)
+    for lo, hi in blocks:
+        one.add_day(day(lo, hi))
+    alive: list[bool] = []
+    made: list[weakref.ref] = []
+    search = events.earlier_neighbours
+
+    def watched(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        alive.append(made[-1]() is not None)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(events, "earlier_neighbours", watched)
+
+    def watched_day(lo: int, hi: int):  # noqa: ANN202
+        d = day(lo, hi)
+        made.append(weakref.ref(d))
+        return d
+
+    def stream():  # noqa: ANN202  (as the executor's stream: a day is yielded, not kept under a name)
+        for lo, hi in blocks:
+            yield watched_day(lo, hi)
+
+    two = EventTracker(len(arts), config)
+    two.add_days(stream())
+    assert len(made) == len(blocks) > 1 and alive and not any(alive)
+    a, b = one.finish(), two.finish()
+    for field in ("event", "representative", "labels", "pairs", "scores"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field

@@ -314,7 +314,7 @@ def _same_csr(got: sp.csr_matrix, expected: sp.csr_matrix) -> None:
     assert got.shape == expected.shape
     assert np.array_equal(got.indptr, expected.indptr)
     assert np.array_equal(got.indices, expected.indices)
-    assert got.data.dtype == expected.data.dtype == np.float64
+    assert got.data.dtype == expected.data.dtype and got.data.dtype in (np.float32, np.float64)  # the window holds story rows as float32
     assert got.data.tobytes() == expected.data.tobytes()
 
 
@@ -459,3 +459,19 @@ def test_rows_refuse_story_rows_not_one_per_arrival(rows) -> None:
     one = x[:2] if rows == 2 else sp.vstack([x, x[:1]], format="csr")
     with pytest.raises(ValueError, match=f"3 arrivals but {rows} story rows"):
         Rows().add(a, t, one, w, nu, ln)
+
+
+def test_story_rows_are_held_as_float32_and_scored_in_float64() -> None:
+    """The window's story rows are rounded once to float32; dot products of them are the float64 products of those values."""
+    from dedup.stories.sparse import pair_dots
+
+    rng = np.random.default_rng(4)
+    a, t, x, w, nu, ln = _x_block(rng, list(range(30)))
+    rows = Rows()
+    rows.add(a, t, x, w, nu, ln)
+    held = rows.stacked()[2]
+    assert held.data.dtype == np.float32 and rows.stacked()[3].data.dtype == np.float64  # word rows stay float64
+    wide = sp.csr_matrix((held.data.astype(np.float64), held.indices, held.indptr), shape=held.shape)
+    assert np.array_equal(wide.toarray(), x.toarray().astype(np.float32).astype(np.float64))
+    i, j = rng.integers(0, 30, 50), rng.integers(0, 30, 50)
+    assert np.array_equal(pair_dots(held, i, held, j), pair_dots(wide, i, wide, j))

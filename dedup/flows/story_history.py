@@ -134,8 +134,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
                zip(carried.ids, carried.labels, carried.sources)] if carried else []
     with open_executor(runtime) as executor:
         kwargs = dict(ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
-        for day in executor.imap(day_input, tasks(dated), **kwargs):
-            tracker.add_day(day)
+        tracker.add_days(executor.imap(day_input, tasks(dated), **kwargs))
         label = lambda a: history[a].title if a < m else article_label(arts[int(order[a - m])])  # noqa: E731
         t_all = np.concatenate([carried.times if carried else np.zeros(0), times[order]])
         state = carry(tracker, limit,
@@ -144,8 +143,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
                       sources=lambda arr: [history[a].source if a < m else arts[int(order[a - m])].source for a in arr.tolist()],
                       labels=lambda arr: [label(a) for a in arr.tolist()],
                       copy_names={v: k for k, v in copy_ints.items()})
-        for day in executor.imap(day_input, tasks(undated), **kwargs):
-            tracker.add_day(day)
+        tracker.add_days(executor.imap(day_input, tasks(undated), **kwargs))
     tracked = tracker.finish()
     found = stories_from_tracked(tracked, np.arange(m + len(order)), config, progress, runtime.threads)
     name = lambda a: history[a].id if a < m else ids[int(order[a - m])]  # noqa: E731

@@ -136,10 +136,9 @@ def find_stories(
     order = arrival_order(times)
     until = copy_reach(copies, times, config.window_days * _DAY)
     tracker = EventTracker(n, config, _ticker(progress, "events", n))
-    for lo, hi in day_blocks(times[order]):
-        pos = order[lo:hi]
-        tracker.add_day(build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos], copies[pos],
-                                  np.arange(lo, hi), config, until[pos]))
+    tracker.add_days(build_day([texts[p] for p in order[lo:hi]], [titles[p] for p in order[lo:hi]], times[order[lo:hi]],
+                               copies[order[lo:hi]], np.arange(lo, hi), config, until[order[lo:hi]])
+                     for lo, hi in day_blocks(times[order]))
     return stories_from_tracked(tracker.finish(), order, config, progress)
 
 

@@ -126,7 +126,9 @@ def sorted_pair_dots(a: sp.csr_matrix, si: np.ndarray, b: sp.csr_matrix, sj: np.
     m = len(si)
     res = np.zeros(m)
     width = max(a.shape[1], b.shape[1])
-    a_val, b_val = a.data.astype(np.float64, copy=False), b.data.astype(np.float64, copy=False)
+    # float32 values are used as they are (a window's story vectors: a float64 copy would be gigabytes); each is
+    # widened exactly to float64 before it is multiplied, as NumPy's mixed-type product in pair_dots does
+    a_val, b_val = (v.data if v.data.dtype in (np.float32, np.float64) else v.data.astype(np.float64) for v in (a, b))
     parts = max(1, min(threads, m // 10_000))
     cuts = [int(c) for c in np.searchsorted(si, si[np.linspace(0, m - 1, parts + 1).astype(np.int64)[1:-1]])]
     bounds = [0, *cuts, m]  # whole rows in each part

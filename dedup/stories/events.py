@@ -38,7 +38,7 @@ arrival indices (the first report of an event), mapped to positions at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -57,6 +57,7 @@ from .window import Closed, Columns, Rows, Weights
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
 
 _DAY = 86_400.0
+_TIE = 1e-6  # members whose closeness to their event's sum differs by less are equally close (float32 rows round at ~1e-7)
 
 
 @dataclass(frozen=True)
@@ -181,11 +182,11 @@ class EventTracker:
             return 0.0
         k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
         hit = ib[k] == ia
-        return float(np.einsum("i,i", va[hit], vb[k[hit]]))
+        return float(np.einsum("i,i", va[hit].astype(np.float64, copy=False), vb[k[hit]].astype(np.float64, copy=False)))
 
     @staticmethod
     def _added(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        idx, val = np.concatenate([p[0], q[0]]), np.concatenate([p[1], q[1]])
+        idx, val = np.concatenate([p[0], q[0]]), np.concatenate([p[1], q[1]], dtype=np.float64)  # held rows are float32: sums are not
         order = np.argsort(idx, kind="stable")
         idx, val = idx[order], val[order]
         dup = np.flatnonzero(idx[1:] == idx[:-1])
@@ -214,8 +215,26 @@ class EventTracker:
         self.open.discard(b)
 
     # --- days -----------------------------------------------------------------------
+    def add_days(self, days: Iterable[DayInput]) -> None:
+        """:meth:`add_day` of each day in turn, holding no day longer than its placing needs.
+
+        A dense day's counts are ~0.4 GB and are needed only until its
+        vectors are made: a day handed over here (not kept by the caller)
+        is let go then, before the day's search.
+        """
+        it = iter(days)
+        while (day := next(it, None)) is not None:
+            box = [day]
+            del day
+            self._place(box)
+
     def add_day(self, day: DayInput) -> None:
         """Place one day's articles (or, last, the undated ones)."""
+        self._place([day])
+
+    def _place(self, box: list[DayInput]) -> None:
+        """Place the day in ``box`` (taken out of it: once its vectors are made, nothing here holds its counts)."""
+        day = box.pop()
         c = self.config
         self.undated = bool(len(day.times)) and bool(np.isnan(day.times[0]))
         if not self.undated and len(day.times):
@@ -234,7 +253,8 @@ class EventTracker:
             raise ValueError("EventTracker: config.semantic is on but the day has no embeddings (build_day(..., embeddings=))")
         emb = day.embeddings if self.semantic is not None else None
         self.rows.add(day.arrival, day.times, x, w, self.ncols.narrow(day.numbers), day.lengths, day.slots, emb)
-        del x, w
+        arrival, copies = day.arrival, day.copies
+        del x, w, day  # the day's counts go here unless the caller keeps the day
         held = self.rows.stacked()
         assert held is not None
         a_all, t_all, x_all, w_all, nu_all, ln_all, sl_all = held
@@ -242,9 +262,9 @@ class EventTracker:
         e_all = self.rows.embeddings()
         self.slots_all = None if sl_all is None else Slots.learn(sl_all, c.template_fillers)  # the open window's templates
         x_all, nu_all = self.xcols.shaped(x_all), self.ncols.shaped(nu_all)
-        first = int(day.arrival[0]) - int(a_all[0])  # the day's first row among the held ones
+        first = int(arrival[0]) - int(a_all[0])  # the day's first row among the held ones
         w_t = w_all.T.tocsr()  # once a day: each chunk meets every held row, the later ones masked out
-        end = first + len(day.arrival)
+        end = first + len(arrival)
         spans = [(lo, min(end, lo + c.chunk_rows)) for lo in range(first, end, c.chunk_rows)]
 
         def pairs_of(span: tuple[int, int], threads: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +279,7 @@ class EventTracker:
             pool, found = None, (pairs_of(span, self.threads) for span in spans)
         try:
             for (lo, hi), (pairs, scores) in zip(spans, found):
-                self._link(a_all[lo:hi], day.copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
+                self._link(a_all[lo:hi], copies[lo - first:hi - first], pairs + int(a_all[0]), scores)
                 if self.tick is not None:
                     self.tick(hi - lo)
         finally:
@@ -361,14 +381,14 @@ class EventTracker:
             if len(members) == 1:
                 rep = r
             else:
-                best, rep = -np.inf, r
-                for mbr in members:
+                close = np.empty(len(members))
+                for q, mbr in enumerate(members):
                     ix, vx = self._own(mbr)[:2]
                     k = np.minimum(np.searchsorted(sx[0], ix), len(sx[0]) - 1)
                     hit = sx[0][k] == ix
-                    d = round(float(np.einsum("i,i", vx[hit], sx[1][k[hit]])), 9)
-                    if d > best:
-                        best, rep = d, mbr
+                    close[q] = np.einsum("i,i", vx[hit].astype(np.float64), sx[1][k[hit]].astype(np.float64, copy=False))
+                # the first member of those nearest the sum: closeness within _TIE is a tie (the rows are float32)
+                rep = members[int(np.flatnonzero(close >= close.max() - _TIE)[0])]
             self.event[members] = r
             self.representative[r] = rep
             story.append(top_entries(self.xcols.hashed(sx), m))  # centroids in hashed columns

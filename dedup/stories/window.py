@@ -215,7 +215,9 @@ class Rows:
         # per block: arrivals, times, lengths, slots (small); the sparse rows live in one buffer each
         self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix | None]] = []
         self.vectors: list[np.ndarray | None] = []  # per block: (rows, d) float32 embeddings, or None
-        self.x, self.w, self.nu = _CsrRows(), _CsrRows(), _CsrRows()
+        # story vectors held as float32 (~1,360 entries a row: a dense window's ~1.8 GB becomes ~1.2); every sum and
+        # dot product of them is taken in float64 (dedup.stories.events, dedup.stories.sparse.pair_dots)
+        self.x, self.w, self.nu = _CsrRows(np.float32), _CsrRows(), _CsrRows()
 
     def add(self, arrival, times, x, w, nums, lengths, slots=None, embeddings=None) -> None:
         """Hold a block of arriving rows; ``x`` may also come as consecutive blocks of rows (an iterable of CSR matrices)."""
@@ -352,15 +354,16 @@ class _CsrRows:
     day held the old and the new copy together. Here a day's rows are copied
     once, behind the held ones; the rows let go are reclaimed by moving the
     held ones to the front of the same buffer (a block at a time), and the
-    buffer grows (by a quarter beyond the need) only when what is held does
+    buffer grows (by a tenth beyond the need) only when what is held does
     not fit. :meth:`view` is a CSR matrix over the buffer, valid until the
     next :meth:`append`.
     """
 
     _MOVE = 1 << 22  # entries moved at a time when the held rows go to the front (bounds numpy's overlap buffer)
+    _SPARE = 1.1  # a grown buffer's room beyond the need: a dense window is ~1.2 GB, and grown in place it costs no copy
 
-    def __init__(self) -> None:
-        self.data = np.zeros(0)
+    def __init__(self, dtype: type = np.float64) -> None:
+        self.data = np.zeros(0, dtype=dtype)  # values are stored in this dtype (rounded to it when appended)
         self.indices = np.zeros(0, dtype=np.int32)
         self.ptr = np.zeros(1, dtype=np.int64)  # row starts in the buffer: rows head..tail held
         self.head = self.tail = 0
@@ -395,20 +398,20 @@ class _CsrRows:
         self.head, self.tail = 0, held
 
     def _grow(self, lo: int, hi: int, nnz: int, rows: int) -> None:
-        size = int(1.25 * ((hi - lo) + nnz)) + 1
+        size = int(self._SPARE * ((hi - lo) + nnz)) + 1
         held = self.tail - self.head
         try:  # in place when no view of the buffer is alive: glibc remaps a large block, no copy is held beside it
             self._to_front(lo, hi)
             # each called on the attribute itself: another reference to the array (a loop variable) makes numpy refuse
             self.data.resize(size, refcheck=True)
             self.indices.resize(size, refcheck=True)
-            self.ptr.resize(int(1.25 * (held + rows)) + 2, refcheck=True)
+            self.ptr.resize(int(self._SPARE * (held + rows)) + 2, refcheck=True)
             return
         except ValueError:  # a view is alive (numpy refuses): a new buffer, the held rows copied over
             lo, hi = int(self.ptr[self.head]), int(self.ptr[self.tail])
-        data, indices = np.empty(size), np.empty(size, dtype=np.int32)
+        data, indices = np.empty(size, dtype=self.data.dtype), np.empty(size, dtype=np.int32)
         data[: hi - lo], indices[: hi - lo] = self.data[lo:hi], self.indices[lo:hi]
-        ptr = np.zeros(int(1.25 * (held + rows)) + 2, dtype=np.int64)
+        ptr = np.zeros(int(self._SPARE * (held + rows)) + 2, dtype=np.int64)
         ptr[: held + 1] = self.ptr[self.head : self.tail + 1] - lo
         self.data, self.indices, self.ptr = data, indices, ptr
         self.head, self.tail = 0, held
