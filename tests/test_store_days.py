@@ -154,3 +154,24 @@ def test_a_day_ref_reads_back_what_the_spool_reads(tmp_path: Path, raw_texts: bo
     assert spool.ref([0]).day == day and spool.ref([1]).day is None
     with pytest.raises(KeyError):  # a position of that day whose compared text was never written
         read_day(DayRef(str(tmp_path), day, [0, 3], raw_texts))
+
+
+def test_a_parked_day_comes_back_whole_and_its_file_goes(tmp_path) -> None:
+    """A worker's finished day waits on disk (park) and is read back once (unpark), the same arrays, the file removed."""
+    import scipy.sparse as sp
+
+    from dedup.config import StoriesConfig
+    from dedup.stories.events import build_day
+    from dedup.store.days import park, unpark
+
+    day = build_day(["the cabinet approved a new airport plan today", "rain flooded the coastal road"], ["airports", ""],
+                    np.array([0.0, 60.0]), np.array([-1, 3]), np.array([5, 6]), StoriesConfig())
+    path = park(day, str(tmp_path))
+    assert os.path.dirname(path) == str(tmp_path) and os.listdir(tmp_path) == [os.path.basename(path)]
+    back = unpark(path)
+    assert os.listdir(tmp_path) == []
+    for field in ("arrival", "times", "lengths", "copies"):
+        assert np.array_equal(getattr(back, field), getattr(day, field))
+    for field in ("body_words", "title_words", "body_chars", "numbers"):
+        a, b = getattr(back, field), getattr(day, field)
+        assert sp.issparse(a) and a.dtype == b.dtype and (a != b).nnz == 0

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..exec import open_executor
 from ..results import Progress, StoriesResult
 from ..runtime import Runtime
-from ..store.days import DaySpool
+from ..store.days import DaySpool, unpark
 from ..store.index import HistoryIndex
 from ..store.spill import temporary_space
 from ..types import Article
@@ -57,13 +57,19 @@ def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] |
 
 
 def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *,  # noqa: ANN001, ANN201
-                 normalize: NormalizeConfig, config: StoriesConfig):
+                 normalize: NormalizeConfig, config: StoriesConfig, park_in: str | None = None):
     """:func:`day_input` of a day whose texts the worker reads from the spool itself (``ref``: a
-    :class:`~dedup.store.days.DayRef`; the worker shares this machine's disk), so that the parent never holds them."""
-    from ..store.days import read_day
+    :class:`~dedup.store.days.DayRef`; the worker shares this machine's disk), so that the parent never holds them.
+
+    With ``park_in`` (a folder) the day is written there and its path returned
+    (:func:`~dedup.store.days.park`): a finished day waits on disk, not in
+    the parent's memory, until the tracker takes it.
+    """
+    from ..store.days import park, read_day
 
     bodies, titles, raw = read_day(ref)
-    return day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config)
+    day = day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config)
+    return day if park_in is None else park(day, park_in)
 
 
 def check_normalize(config: StoriesConfig, dedup_config: DedupConfig) -> None:
@@ -146,8 +152,11 @@ def stories(
 
         with timer("events"), open_executor(runtime) as executor:
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
-            days = executor.imap(day_input_at if shared else day_input, tasks(shared), ahead=DAYS_AHEAD,
-                                 normalize=dedup_config.normalize, config=config)
+            if shared and runtime.n_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
+                days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD,
+                                                                 normalize=dedup_config.normalize, config=config, park_in=tmp))
+            else:
+                days = executor.imap(day_input, tasks(False), ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
             tracker.add_days(days)  # each day let go as soon as its vectors are made (~0.4 GB of counts a dense day)
             tracked = tracker.finish()
         with timer("storylines"):

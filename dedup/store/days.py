@@ -25,7 +25,7 @@ import numpy as np
 
 from ..types import Article, timestamp
 
-__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "put_texts", "read_day"]
+__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "park", "put_texts", "read_day", "unpark"]
 
 EXCERPT_CHARS = 300  # what the outputs show of an article's text (report excerpts, labels without a headline)
 _FLUSH_RECORDS = 20_000  # texts held before they are appended to their day files
@@ -180,3 +180,28 @@ def read_day(ref: DayRef) -> DayTexts:
     titles = [heads[p][0] for p in ref.positions]
     raw = [heads[p][1] for p in ref.positions] if ref.raw_texts else None
     return DayTexts([bodies[p] for p in ref.positions], titles, raw)
+
+
+def park(obj: object, folder: str) -> str:
+    """Write ``obj`` to a new file in ``folder`` and give its path: a result that waits on disk, not in memory.
+
+    A worker's finished day (its counts, ~0.4 GB on a dense day) would
+    otherwise wait in the parent's memory while the tracker places the day
+    before it; on disk it waits in the page cache, which the run's memory
+    does not count. :func:`unpark` reads it back and removes the file.
+    """
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="parked-", suffix=".pkl", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def unpark(path: str) -> object:
+    """What :func:`park` wrote at ``path``; the file is removed."""
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    finally:
+        os.remove(path)

@@ -65,13 +65,13 @@ class _Clusters:
         k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
         hit = ib[k] == ia
         # einsum, not ``@``: OpenBLAS threads a mid-size dot and stalls when another core is busy
-        return float(np.einsum("i,i", va[hit], vb[k[hit]]))
+        return float(np.einsum("i,i", va[hit].astype(np.float64, copy=False), vb[k[hit]].astype(np.float64, copy=False)))
 
     def merge(self, a: int, b: int) -> None:
         """Join the clusters of roots ``a`` and ``b`` under the smaller."""
         a, b = min(a, b), max(a, b)
         (ia, va), (ib, vb) = self._vec(a), self._vec(b)
-        idx, val = np.concatenate([ia, ib]), np.concatenate([va, vb])
+        idx, val = np.concatenate([ia, ib]), np.concatenate([va, vb], dtype=np.float64)  # rows may be float32: sums are not
         order = np.argsort(idx, kind="stable")  # two sorted runs: timsort merges them in linear time
         idx, val = idx[order], val[order]
         dup = np.flatnonzero(idx[1:] == idx[:-1])  # a's entry, then b's

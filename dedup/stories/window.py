@@ -314,7 +314,11 @@ class Closed:
             np.concatenate([v for _, v in vecs]).astype(np.float64, copy=False).tofile(self.files[kind, "data"])
 
     def take(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-        """``(labels, story, word)``: every closed event in label order, rows L2-normalized; the files are closed."""
+        """``(labels, story, word)``: every closed event in label order, rows L2-normalized; the files are closed.
+
+        The story rows come as float32 (storylines take their dot products and
+        sums in float64), the word rows (the neighbour search's) as float64.
+        """
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0, dtype=np.int64)
         order = None if np.all(labels[1:] > labels[:-1]) else np.argsort(labels, kind="stable")
         out = []
@@ -336,7 +340,10 @@ class Closed:
             del read
             if order is not None:  # closing follows the first reports' times, so mostly already in order
                 m = m[order]
-            out.append(l2_rows(m, inplace=True))
+            m = l2_rows(m, inplace=True)
+            if kind == "story":  # scored pair by pair (sums and dots in float64): float32 holds ~0.45 GB less at 1M
+                m.data = m.data.astype(np.float32)
+            out.append(m)
         self.labels, self.lengths = [], {"story": [], "word": []}
         return (labels if order is None else labels[order]), out[0], out[1]
 
