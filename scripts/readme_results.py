@@ -169,13 +169,15 @@ def section() -> str:
         lines += [
             f"**Stories at scale** (`scripts/bench_stories.py --feeds`, commit {_commit(sf)}, `--jobs {ok[0]['jobs'] if ok else '?'}`): "
             + "; ".join(f"{r['feed']}: {r['articles']:,} articles over {r['days']} days (up to {r['max_articles_a_day']:,} a day) "
-                        f"in {r['wall_seconds']} s ({_stories_gib(r):.2f} GiB peak{' with the workers' if 'tree_peak_pss_mib' in r else ''}; "
+                        f"in {r['wall_seconds']} s ({r['peak_rss_mib'] / 1024:.2f} GiB process peak"
+                        + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '') + "; "
                         f"events {_get(r, 'stage_seconds', 'events')} s, "
                         f"storylines {_get(r, 'stage_seconds', 'storylines')} s), {r['seconds_per_1k_articles']} s per 1k articles, "
                         + (f"so about {r['projected_seconds_for_1m_at_this_density']:,} s for 1M at that density (a projection)"
                            if r["articles"] < 1_000_000 else
                            f"the 1M target itself, measured: time {'met' if r['wall_seconds'] <= tg.get('1m_seconds', 0) else 'not met'}, "
-                           f"memory {'met' if _stories_gib(r) <= tg.get('1m_peak_gib', 0) else 'not met'}")
+                           f"memory {'met' if _stories_gib(r) <= tg.get('1m_peak_gib', 0) else 'not met'} with the workers counted"
+                           f" ({'met' if r['peak_rss_mib'] / 1024 <= tg.get('1m_peak_gib', 0) else 'not met'} by the process alone)")
                         for r in ok)
             + f". Target for 1M: ≤ {tg.get('1m_seconds')} s and ≤ {tg.get('1m_peak_gib')} GiB. Only the open window is held, so the "
             "cost per article follows how many articles a day holds, not the feed's length. Feeds: "

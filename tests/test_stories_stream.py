@@ -175,21 +175,33 @@ def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_row
     assert (one.centroids != two.centroids).nnz == 0 and len(one.pairs) > 0
 
 
-def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
-    """After finish the tracker holds no window rows, sums or pairs; what it returns is whole and consistent."""
-    from dedup.stories.events import EventTracker, build_day
+def _day_maker(days: int, config: StoriesConfig):  # noqa: ANN202
+    """The arrival-ordered day blocks of ``_feed(days)`` and a maker of each block's DayInput (no copy groups)."""
+    from dedup.stories.events import build_day
 
-    arts = _feed(4)
-    config = StoriesConfig()
+    arts = _feed(days)
     texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
     titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
     times = np.array([timestamp(a.date) for a in arts])
     order = arrival_order(times)
-    tracker = EventTracker(len(arts), config)
-    for lo, hi in day_blocks(times[order]):
+
+    def day(lo: int, hi: int):  # noqa: ANN202
         pos = order[lo:hi]
-        tracker.add_day(build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos],
-                                  np.full(len(pos), -1), np.arange(lo, hi), config))
+        return build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos], np.full(len(pos), -1),
+                         np.arange(lo, hi), config)
+
+    return len(arts), list(day_blocks(times[order])), day
+
+
+def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
+    """After finish the tracker holds no window rows, sums or pairs; what it returns is whole and consistent."""
+    from dedup.stories.events import EventTracker
+
+    config = StoriesConfig()
+    n, blocks, day = _day_maker(4, config)
+    tracker = EventTracker(n, config)
+    for lo, hi in blocks:
+        tracker.add_day(day(lo, hi))
     # before: the last days' rows are held, pairs were found, events are still open
     assert tracker.rows.stacked() is not None and tracker.rows.x.tail > tracker.rows.x.head
     assert min(len(tracker.rows.x.data), len(tracker.rows.w.data), len(tracker.rows.nu.data)) > 0
@@ -204,7 +216,7 @@ def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
     assert tracker.sums == {} and tracker.wsums == {} and tracker.members == {} and len(tracker.closed) == 0
 
     n_events = len(np.unique(done.event))
-    assert np.all(done.event >= 0) and n_events < len(arts)  # every article placed, copies joined
+    assert np.all(done.event >= 0) and n_events < n  # every article placed, copies joined
     assert done.labels.tolist() == np.unique(done.event).tolist()  # one centroid per event, in label order
     assert done.centroids.shape[0] == done.word_centroids.shape[0] == len(done.labels) == n_events
     assert np.allclose(np.sqrt(done.centroids.multiply(done.centroids).sum(axis=1)), 1.0)
@@ -217,22 +229,11 @@ def test_add_days_lets_each_day_go_before_its_search(monkeypatch: pytest.MonkeyP
     import weakref
 
     from dedup.stories import events
-    from dedup.stories.events import EventTracker, build_day
+    from dedup.stories.events import EventTracker
 
-    arts = _feed(4)
     config = StoriesConfig()
-    texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
-    titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
-    times = np.array([timestamp(a.date) for a in arts])
-    order = arrival_order(times)
-    blocks = list(day_blocks(times[order]))
-
-    def day(lo: int, hi: int):  # noqa: ANN202
-        pos = order[lo:hi]
-        return build_day([texts[p] for p in pos], [titles[p] for p in pos], times[pos], np.full(len(pos), -1),
-                         np.arange(lo, hi), config)
-
-    one = EventTracker(len(arts), config)
+    n, blocks, day = _day_maker(4, config)
+    one = EventTracker(n, config)
     for lo, hi in blocks:
         one.add_day(day(lo, hi))
     alive: list[bool] = []
@@ -254,7 +255,7 @@ def test_add_days_lets_each_day_go_before_its_search(monkeypatch: pytest.MonkeyP
         for lo, hi in blocks:
             yield watched_day(lo, hi)
 
-    two = EventTracker(len(arts), config)
+    two = EventTracker(n, config)
     two.add_days(stream())
     assert len(made) == len(blocks) > 1 and alive and not any(alive)
     a, b = one.finish(), two.finish()
