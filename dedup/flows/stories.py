@@ -69,7 +69,14 @@ def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, 
 
     bodies, titles, raw = read_day(ref)
     day = day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config)
-    return day if park_in is None else park(day, park_in)
+    if park_in is None:
+        return day
+    path = park(day, park_in)
+    del day, bodies, titles, raw
+    from ..exec.heap import release_heap
+
+    release_heap()  # a worker waits between days (one builds while the tracker places): its freed heap goes back
+    return path
 
 
 def check_normalize(config: StoriesConfig, dedup_config: DedupConfig) -> None:
