@@ -79,6 +79,18 @@ def test_imap_tasks_in_worker_processes_keeps_task_order() -> None:
     assert os.getpid() not in pids
 
 
+@pytest.mark.parametrize("via", ["imap_tasks", "LocalExecutor.imap"])
+def test_imap_with_one_worker_runs_every_task_in_one_other_process(via) -> None:
+    """``workers=1``: a worker process still (the caller goes on meanwhile), only one; the pool grows back after."""
+    tasks = [()] * 6
+    if via == "imap_tasks":
+        pids = list(imap_tasks(os.getpid, tasks, n_jobs=2, ahead=4, workers=1))
+    else:
+        pids = list(LocalExecutor(n_jobs=2).imap(os.getpid, tasks, ahead=4, workers=1))
+    assert len(pids) == 6 and len(set(pids)) == 1 and os.getpid() not in pids
+    assert list(imap_tasks(pow, [(2, k) for k in range(6)], n_jobs=2)) == [2**k for k in range(6)]
+
+
 def test_imap_tasks_passes_keywords_and_handles_no_task() -> None:
     assert list(imap_tasks(int, [("10",), ("ff",)], n_jobs=1, base=16)) == [16, 255]
     assert list(imap_tasks(int, [("10",), ("ff",)], n_jobs=2, backend="threading", base=16)) == [16, 255]

@@ -352,6 +352,19 @@ def test_repeated_id_across_files_and_the_same_file_twice(tmp_path: Path) -> Non
         read_articles([path, path])
 
 
+def test_a_stream_read_to_its_end_lets_its_ids_go_but_keeps_its_bad_records(tmp_path: Path) -> None:
+    """The first place of each id serves only while reading: a flow that read the stream runs on without it."""
+    from dedup.io.readers import ArticleStream
+
+    path = put(tmp_path / "in.jsonl", jsonl([{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}]))
+    stream = ArticleStream([path, path], ReadConfig(skip_bad=True))
+    it = iter(stream)
+    assert next(it).id == "1" and stream._collector._first_seen  # still reading: repeats are caught against it
+    assert [a.id for a in it] == ["2"]  # the second file is all repeats of the first
+    assert stream._collector._first_seen == {}
+    assert [(b.line, "repeated id" in b.reason) for b in stream.bad] == [(2, True), (1, True), (2, True), (3, True)]
+
+
 def test_repeated_id_with_skip_bad_is_reported(tmp_path: Path) -> None:
     path = put(tmp_path / "in.jsonl", jsonl([{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}]))
     articles, bad = read_articles([path], ReadConfig(skip_bad=True))

@@ -334,6 +334,23 @@ def test_hashed_rows_matches_scipy(binary: bool) -> None:
     assert ours.has_sorted_indices
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 2, 3, 1000])
+def test_counts_made_in_blocks_are_the_counts_of_all_texts_at_once(monkeypatch: pytest.MonkeyPatch, rows: int, dtype: type) -> None:
+    """Blocks copied into arrays that grow in place (empty texts and empty blocks among them): the one-block matrix, as ``dtype``."""
+    import dedup.stories.vectors as vectors
+
+    texts = ["", "the bank kept rates", "", "", "rates rose rates fell", "a", "kept the bank the rates", ""] * 3
+    whole = {"words": vectors.word_counts(texts, bigrams=True), "chars": vectors.char_counts(texts, 3)}
+    monkeypatch.setattr(vectors, "_BLOCK_ROWS", rows)
+    got = {"words": vectors.word_counts(texts, bigrams=True, dtype=dtype), "chars": vectors.char_counts(texts, 3, dtype=dtype)}
+    for kind, m in got.items():
+        ref = whole[kind]
+        assert m.dtype == dtype and m.shape == ref.shape and m.indices.dtype == np.int32 and m.has_canonical_format
+        assert np.array_equal(m.indptr, ref.indptr) and np.array_equal(m.indices, ref.indices)
+        assert np.array_equal(m.data, ref.data.astype(dtype)) and len(m.data) == m.nnz == ref.nnz
+
+
 def test_compact_columns_keeps_dots() -> None:
     rng = np.random.default_rng(2)
     x = sp.random(20, 1 << 20, density=1e-5, format="csr", random_state=rng)

@@ -40,12 +40,14 @@ class Executor(Protocol):
         ...
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
-             **kwargs: Any) -> Iterator[R]:
+             workers: int | None = None, **kwargs: Any) -> Iterator[R]:
         """``func(*task, **kwargs)`` per task of a stream, lazily, results in task order.
 
         ``ahead``: at most this many tasks started and not yet taken
         (default two per worker); fewer holds fewer large results waiting
-        for a slow consumer.
+        for a slow consumer. ``workers``: at most this many local worker
+        processes (default: the executor's), each one's memory counted
+        while it waits; a cluster's workers are what the cluster has.
         """
         ...
 

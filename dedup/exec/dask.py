@@ -50,8 +50,9 @@ class DaskExecutor:
             return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
-             **kwargs: Any) -> Iterator[R]:
+             workers: int | None = None, **kwargs: Any) -> Iterator[R]:
         from joblib import parallel_config
+        # ``workers`` bounds local processes only: the cluster's workers are what the cluster has
 
         with parallel_config(backend="dask"):
             yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, **kwargs)

@@ -97,6 +97,7 @@ def imap_tasks(
     n_jobs: int = 1,
     backend: str | None = "loky",
     ahead: int | None = None,
+    workers: int | None = None,
     **kwargs: Any,
 ) -> Iterator[R]:
     """``func(*task, **kwargs)`` for each task, lazily, results in task order.
@@ -109,14 +110,17 @@ def imap_tasks(
     stream ahead of a slow consumer). A stream of a single task (a feed
     within one chunk) runs in this process, as with ``n_jobs == 1``: starting
     workers would cost more than the task. ``backend=None`` uses joblib with
-    the backend active in ``joblib.parallel_config`` (Dask).
+    the backend active in ``joblib.parallel_config`` (Dask). ``workers``
+    (loky only): at most this many worker processes, even one, when tasks
+    are few at a time and a waiting worker's memory counts (the stories
+    stage's days: one is made while the tracker places the one before).
     """
     it = iter(tasks)
     if n_jobs != 1:
         head = list(islice(it, 2))  # the first two tasks tell whether workers can help
         if len(head) > 1:
             if backend == "loky":
-                yield from _bounded(func, chain(head, it), n_jobs, kwargs, ahead)
+                yield from _bounded(func, chain(head, it), n_jobs if workers is None else min(workers, _pool_size(n_jobs)), kwargs, ahead)
                 return
             from joblib import Parallel, delayed
 
@@ -140,10 +144,9 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     """
     from collections import deque
 
-    from joblib import cpu_count
     from joblib.executor import get_memmapping_executor
 
-    workers = n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
+    workers = _pool_size(n_jobs)
     _quiet_worker_restarts()
     pool = get_memmapping_executor(workers)
     # Large arrays sent to the workers are memory-mapped into a folder of this
@@ -171,6 +174,13 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
             manager._clean_temporary_resources(context_id=context, force=False)
 
 
+def _pool_size(n_jobs: int) -> int:
+    """Worker processes for joblib's ``n_jobs`` (negative: all cores but ``-n_jobs - 1``)."""
+    from joblib import cpu_count
+
+    return n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
+
+
 def _quiet_worker_restarts() -> None:
     """Hide loky's warning that it restarted a worker.
 
@@ -196,9 +206,9 @@ class LocalExecutor:
         return map_chunks(func, items, n_jobs=self.n_jobs, chunk_size=chunk_size, progress=progress, **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
-             **kwargs: Any) -> Iterator[R]:
-        """:func:`imap_tasks` over this executor's processes."""
-        return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, **kwargs)
+             workers: int | None = None, **kwargs: Any) -> Iterator[R]:
+        """:func:`imap_tasks` over this executor's processes (at most ``workers`` of them)."""
+        return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, workers=workers, **kwargs)
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""

@@ -119,7 +119,7 @@ def stories(
         characters of each text.
     """
     from ..stories import stories_from_tracked
-    from ..stories.arrival import DAYS_AHEAD, arrival_order, copy_reach, day_blocks
+    from ..stories.arrival import DAY_WORKERS, DAYS_AHEAD, arrival_order, copy_reach, day_blocks
     from ..stories.events import EventTracker
 
     config = config if config is not None else StoriesConfig()
@@ -160,10 +160,10 @@ def stories(
         with timer("events"), open_executor(runtime) as executor:
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
             if shared and runtime.n_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
-                days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD,
+                days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD, workers=DAY_WORKERS,
                                                                  normalize=dedup_config.normalize, config=config, park_in=tmp))
             else:
-                days = executor.imap(day_input, tasks(False), ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
+                days = executor.imap(day_input, tasks(False), ahead=DAYS_AHEAD, workers=DAY_WORKERS, normalize=dedup_config.normalize, config=config)
             tracker.add_days(days)  # each day let go as soon as its vectors are made (~0.4 GB of counts a dense day)
             tracked = tracker.finish()
         with timer("storylines"):

@@ -93,7 +93,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     """Place the feed of ``dup`` (texts in ``spool``) into the events the index tracks, and save what changed."""
     from ..stories import stories_from_tracked
     from ..stories.carry import StateError, carry, from_bytes, resume, to_bytes
-    from ..stories.arrival import DAYS_AHEAD, arrival_order, copy_reach, day_blocks
+    from ..stories.arrival import DAY_WORKERS, DAYS_AHEAD, arrival_order, copy_reach, day_blocks
     from ..store.index import HistoryError
 
     n = len(dup.table)
@@ -133,7 +133,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     history = [Article(id=i, text="", title=lab, date=None, source=s) for i, lab, s in
                zip(carried.ids, carried.labels, carried.sources)] if carried else []
     with open_executor(runtime) as executor:
-        kwargs = dict(ahead=DAYS_AHEAD, normalize=dedup_config.normalize, config=config)
+        kwargs = dict(ahead=DAYS_AHEAD, workers=DAY_WORKERS, normalize=dedup_config.normalize, config=config)
         tracker.add_days(executor.imap(day_input, tasks(dated), **kwargs))
         label = lambda a: history[a].title if a < m else article_label(arts[int(order[a - m])])  # noqa: E731
         t_all = np.concatenate([carried.times if carried else np.zeros(0), times[order]])
