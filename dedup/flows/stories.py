@@ -37,7 +37,7 @@ _DAY = 86_400.0
 
 def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] | None, times: np.ndarray,
               copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, normalize: NormalizeConfig,
-              config: StoriesConfig):  # noqa: ANN201  (a DayInput; runs in a worker)
+              config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
     """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here.
 
     With ``config.semantic`` the day's articles are embedded here too, from
@@ -53,7 +53,7 @@ def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] |
         from ..stories import semantic
 
         vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, raw or [""] * len(titles))])
-    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors)
+    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors, spill=spill)
 
 
 def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *,  # noqa: ANN001, ANN201
@@ -68,7 +68,8 @@ def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, 
     from ..store.days import park, read_day
 
     bodies, titles, raw = read_day(ref)
-    day = day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config)
+    # parked, the day's largest part (its character counts) goes to disk as it is made, never whole here
+    day = day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config, spill=park_in)
     if park_in is None:
         return day
     path = park(day, park_in)
@@ -157,7 +158,7 @@ def stories(
                 texts = (spool.ref(pos.tolist()),) if shared else spool.read(pos.tolist())
                 yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi)
 
-        with timer("events"), open_executor(runtime) as executor:
+        with timer("events"), open_executor(runtime, own_workers=True) as executor:  # a fresh worker; none idles through storylines
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
             if shared and runtime.n_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
                 days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD, workers=DAY_WORKERS,

@@ -132,7 +132,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     pos_of = np.concatenate([n + np.arange(m), order]).astype(np.int64)  # arrival → position (n + k: carried k)
     history = [Article(id=i, text="", title=lab, date=None, source=s) for i, lab, s in
                zip(carried.ids, carried.labels, carried.sources)] if carried else []
-    with open_executor(runtime) as executor:
+    with open_executor(runtime, own_workers=True) as executor:
         kwargs = dict(ahead=DAYS_AHEAD, workers=DAY_WORKERS, normalize=dedup_config.normalize, config=config)
         tracker.add_days(executor.imap(day_input, tasks(dated), **kwargs))
         label = lambda a: history[a].title if a < m else article_label(arts[int(order[a - m])])  # noqa: E731

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..types import Article, timestamp
 
-__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "UNDATED", "park", "put_texts", "read_day", "unpark"]
+__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "SpilledRows", "UNDATED", "park", "put_texts", "read_day", "unpark"]
 
 EXCERPT_CHARS = 300  # what the outputs show of an article's text (report excerpts, labels without a headline)
 _FLUSH_RECORDS = 20_000  # texts held before they are appended to their day files
@@ -205,3 +205,67 @@ def unpark(path: str) -> object:
             return pickle.load(f)
     finally:
         os.remove(path)
+
+
+class SpilledRows:
+    """Sparse rows written to disk a block at a time as they are made, and read back whole where they are unpickled.
+
+    A worker making a dense day's character counts (~0.25 GB) appends each
+    block's entries to two files instead of holding them all until the day
+    is parked; only the row offsets stay in memory. Pickled (into a
+    :func:`park` file), it is a reference to the files; unpickled (by
+    :func:`unpark`, in the parent), it is the ``csr_matrix`` itself, each
+    array read in one piece, and the files are removed. Both processes must
+    share the folder's disk.
+    """
+
+    def __init__(self, folder: str, n_rows: int, width: int, dtype: type) -> None:
+        import tempfile
+
+        fd, self.path = tempfile.mkstemp(prefix="rows-", suffix=".bin", dir=folder)
+        os.close(fd)
+        self.dtype = np.dtype(dtype)
+        self.indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        self.width = width
+        self._rows = 0
+        self._data = open(self.path + ".data", "wb")
+        self._indices = open(self.path, "wb")
+
+    def append(self, block) -> None:  # noqa: ANN001  (a canonical csr_matrix of the next rows)
+        """Add the next rows (a canonical CSR block)."""
+        lo, hi = self._rows, self._rows + block.shape[0]
+        if block.shape[1] != self.width or hi >= len(self.indptr):
+            raise ValueError(f"SpilledRows: a block of shape {block.shape} after {lo} of {len(self.indptr) - 1} rows of width {self.width}")
+        self.indptr[lo + 1 : hi + 1] = block.indptr[1:] + self.indptr[lo]
+        np.asarray(block.indices, dtype=np.int32).tofile(self._indices)
+        np.asarray(block.data, dtype=self.dtype).tofile(self._data)
+        self._rows = hi
+
+    def close(self) -> "SpilledRows":
+        """Every row is written: the files are complete (the object is then pickled, or read with :meth:`load`)."""
+        self._data.close()
+        self._indices.close()
+        return self
+
+    def __reduce__(self):  # noqa: ANN204
+        return _load_spilled, (self.path, self.indptr, self.width, self.dtype.str)
+
+    def load(self):  # noqa: ANN201
+        """The rows as a ``csr_matrix``; the files are removed."""
+        return _load_spilled(self.path, self.indptr, self.width, self.dtype.str)
+
+
+def _load_spilled(path: str, indptr: np.ndarray, width: int, dtype: str):  # noqa: ANN202
+    import scipy.sparse as sp
+
+    try:
+        indices = np.fromfile(path, dtype=np.int32)
+        data = np.fromfile(path + ".data", dtype=np.dtype(dtype))
+    finally:
+        for name in (path, path + ".data"):
+            os.remove(name)
+    if len(indices) != indptr[-1] or len(data) != indptr[-1]:
+        raise OSError(f"{path}: {len(indices)} column entries and {len(data)} values for {indptr[-1]} entries")
+    m = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, width), copy=False)
+    m.has_canonical_format = True
+    return m

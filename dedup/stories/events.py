@@ -438,12 +438,15 @@ def build_day(
     config: StoriesConfig,
     until: np.ndarray | None = None,
     embeddings: np.ndarray | None = None,
+    spill: str | None = None,
 ) -> DayInput:
     """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles).
 
     ``embeddings`` ``(b, d)``: the articles' sentence embeddings, made from
     their raw texts by the caller (:func:`dedup.flows.stories.day_input`),
-    needed when ``config.semantic`` is on.
+    needed when ``config.semantic`` is on. ``spill``: a folder the bodies'
+    character counts are written to as they are made (a worker's day that is
+    parked: :class:`~dedup.store.days.SpilledRows`, a matrix again once unparked).
     """
     from .slots import slot_rows
     from .vectors import char_counts, number_sets, token_counts, word_counts
@@ -456,7 +459,7 @@ def build_day(
         times=np.asarray(times, dtype=np.float64),
         body_words=word_counts(texts, config.bigrams, dtype=np.float32),
         title_words=word_counts(titles, config.bigrams, dtype=np.float32) if has_titles else None,
-        body_chars=char_counts(texts, config.char_k, dtype=np.float32) if chars else None,
+        body_chars=char_counts(texts, config.char_k, dtype=np.float32, spill=spill) if chars else None,
         title_chars=char_counts(titles, config.char_k, dtype=np.float32) if chars and has_titles else None,
         numbers=number_sets(texts, titles),
         lengths=token_counts(texts),

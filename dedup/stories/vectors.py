@@ -44,7 +44,7 @@ _BLOCK_ROWS = 512  # texts hashed at a time: the flat per-character arrays cost 
 
 
 def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS, tick: Callable[[int], None] | None = None,
-               dtype: type = np.float64) -> sp.csr_matrix:
+               dtype: type = np.float64, spill: str | None = None) -> sp.csr_matrix:
     """``make(texts)`` (canonical CSR rows) computed ``rows`` texts at a time, stacked as ``dtype``: the same matrix.
 
     Hashing a whole feed at once holds several arrays of one 8-byte value per
@@ -55,10 +55,24 @@ def _in_blocks(make, texts: Sequence[str], rows: int = _BLOCK_ROWS, tick: Callab
     the blocks at the end would hold them (a dense day's character counts:
     0.77 GB at the peak for a 0.25 GB result).
 
+    With ``spill`` (a folder), each block is written there as it is made
+    and a :class:`~dedup.store.days.SpilledRows` is returned instead: it
+    becomes the same matrix where it is unpickled (a worker's day, parked).
+
     >>> _in_blocks(lambda t: char_counts(t, 2), ["ab", "abc", ""], rows=2).nnz == char_counts(["ab", "abc", ""], 2).nnz
     True
     """
     texts = list(texts)
+    if spill is not None:
+        from ..store.days import SpilledRows
+
+        out = SpilledRows(spill, len(texts), TOKEN_COLUMNS, dtype)
+        for lo in range(0, len(texts), rows):
+            block = make(texts[lo : lo + rows])
+            out.append(block)
+            if tick is not None:
+                tick(block.shape[0])
+        return out.close()  # type: ignore[return-value]
     if len(texts) <= rows:
         m = make(texts)
         if tick is not None:
@@ -113,14 +127,17 @@ def _block_counts(texts: Sequence[str], bigrams: bool) -> sp.csr_matrix:
 
 
 def char_counts(texts: Sequence[str], k: int, tick: Callable[[int], None] | None = None,
-                dtype: type = np.float64) -> sp.csr_matrix:
-    """``(n, TOKEN_COLUMNS)`` hashed counts of the character ``k``-grams of normalized texts, as ``dtype``."""
+                dtype: type = np.float64, spill: str | None = None) -> sp.csr_matrix:
+    """``(n, TOKEN_COLUMNS)`` hashed counts of the character ``k``-grams of normalized texts, as ``dtype``.
+
+    ``spill``: written to that folder a block at a time (:func:`_in_blocks`).
+    """
 
     def block(part: list[str]) -> sp.csr_matrix:
         h, o = char_shingles(part, k)
         return hashed_rows(h, o)
 
-    return _in_blocks(block, texts, tick=tick, dtype=dtype)
+    return _in_blocks(block, texts, tick=tick, dtype=dtype, spill=spill)
 
 
 def candidate_vectors(texts: Sequence[str], max_df: int) -> sp.csr_matrix:
