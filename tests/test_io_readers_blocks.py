@@ -196,3 +196,86 @@ def test_warnings_name_the_bad_records_as_the_line_reader_does(tmp_path: Path, c
     with caplog.at_level(logging.WARNING, logger="dedup"):
         _by_blocks([path], SKIP, 4)
     assert [r.getMessage() for r in caplog.records] == expected and expected
+
+
+def _read_all(paths: list[Path], spool: ReportSpool, lines_per_block: int = 4) -> int:
+    blocks = JsonlBlocks([str(p) for p in paths], SKIP, spool)
+    n = 0
+    for block in blocks.blocks(lines_per_block):
+        parsed, _ = parse_block(block, SKIP)
+        n += len(blocks.admit(block, parsed))
+    return n
+
+
+def test_a_plain_files_lines_are_located_not_copied(tmp_path: Path) -> None:
+    import gzip
+
+    data = FEEDS["plain"] + FEEDS["bad-lines-among-good"]
+    plain, packed = tmp_path / "feed.jsonl", tmp_path / "feed.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    expected = _by_lines(plain, SKIP)[2]
+    for path, copied_all in ((plain, False), (packed, True)):
+        spool = ReportSpool()
+        try:
+            _read_all([path], spool)
+            assert _copied(spool) == expected
+            written = spool._file.seek(0, 2)
+            if copied_all:  # a compressed file cannot be read back by offset: every line is copied
+                assert written == sum(len(x) for x in expected)
+            else:  # only the first line (read before the fields were known) was copied
+                assert written == len(expected[0])
+        finally:
+            spool.close()
+
+
+def test_the_same_file_twice_is_located_twice(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(FEEDS["no-ids"])  # positions for ids: the second reading adds articles
+    spool = ReportSpool()
+    try:
+        assert _read_all([path, path], spool) == 66
+        lines = _copied(spool)
+        assert lines == _by_lines(path, SKIP)[2] * 2
+    finally:
+        spool.close()
+
+
+def test_an_input_changed_before_the_outputs_are_written_is_refused(tmp_path: Path) -> None:
+    from dedup.errors import InputError
+
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(FEEDS["plain"])
+    spool = ReportSpool()
+    try:
+        n = _read_all([path], spool)
+        with path.open("ab") as f:
+            f.write(_lines({"id": "late", "text": "added while the run went on"}))
+        with pytest.raises(InputError, match=r"feed\.jsonl: the file changed while dedup ran"):
+            spool.copy_lines(np.ones(n, dtype=bool), io.BytesIO())
+    finally:
+        spool.close()
+
+
+def test_dedupe_says_when_an_input_changed_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's one-line error, and no summary.json vouching for the outputs."""
+    from typer.testing import CliRunner
+
+    import dedup.io.dedupe_out as out_module
+    from dedup.cli import app
+
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(FEEDS["plain"] * 1 + _lines(*({"id": f"b{k}", "text": f"{ARABIC} {k}"} for k in range(20))))
+    write = out_module._write_unique
+
+    def touch_then_write(*args: Any, **kwargs: Any) -> None:
+        with path.open("ab") as f:
+            f.write(_lines({"id": "late", "text": "added while the run went on"}))
+        write(*args, **kwargs)
+
+    monkeypatch.setattr(out_module, "_write_unique", touch_then_write)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["dedupe", str(path), "--out", str(out), "-q", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "the file changed while dedup ran" in result.output
+    assert not (out / "summary.json").exists()

@@ -5,7 +5,10 @@ kept articles and ``report.html`` shows the texts of some: :class:`RecordSpool`
 writes each record, one JSON line, into a temporary file while the feed is
 read (a record read from a JSONL line is that line, unchanged; a Parquet
 record is also located by file and row, so that the original rows can be
-copied). :class:`ReportSpool` also notes which fields of each record hold its
+copied). The lines of a local, uncompressed JSONL file are not copied at
+all: the spool notes where each lies in the file and reads it back from
+there (a feed is not written to disk a second time; the file is checked to
+be unchanged first). :class:`ReportSpool` also notes which fields of each record hold its
 text, headline and date, and :func:`read_back` takes those fields of the
 wanted positions out of the spool (or out of a list of records) in one pass.
 """
@@ -22,6 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..types import Article
 from .readers.blocks import spool_keys
 from .readers.parquet import ParquetRow
@@ -51,17 +55,31 @@ class RecordSpool:
 
     def __init__(self) -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile("w+b", prefix="dedup-records-")
+        self._written = 0  # bytes written to the temporary file
         self._parquet_files: dict[Any, int] = {}  # Parquet inputs (paths, or remote objects), numbered as first seen
         self._file_no = array("q")  # per record: its Parquet file's number, -1 for other formats
         self._row_no = array("q")  # per record: its 0-based row in that file
-        self._ends = array("q")  # per record: the offset just past its line in the file
+        self._in = array("i")  # per record: -1 when its line is in the temporary file, else the input it is read back from
+        self._starts = array("q")  # per record: the offset of its line in that file
+        self._ends = array("q")  # per record: the offset just past its line in that file
+        self._inputs: list[tuple[str, int, int]] = []  # inputs located, not copied: (path, size, mtime_ns) when first read
+        self._input_of: dict[int, int] = {}  # the reader's number of an input → its place in _inputs
+        self._fds: dict[int, int] = {}  # open descriptors: -1 the temporary file, else the input's number
+
+    def _note_line(self, where: int, start: int, end: int) -> None:
+        self._in.append(where)
+        self._starts.append(start)
+        self._ends.append(end)
+
+    def _write(self, line: bytes | memoryview) -> None:
+        n = self._file.write(line)
+        self._note_line(-1, self._written, self._written + n)
+        self._written += n
 
     def tap(self, articles: Iterable[Article]) -> Iterator[Article]:
         """Pass ``articles`` through, writing down each one's record."""
         for a in articles:
-            line = _line_bytes(a)
-            self._file.write(line)
-            self._ends.append((self._ends[-1] if self._ends else 0) + len(line))
+            self._write(_line_bytes(a))
             if isinstance(a.record, ParquetRow):
                 self._file_no.append(self._parquet_files.setdefault(a.record.file, len(self._parquet_files)))
                 self._row_no.append(a.record.row)
@@ -70,23 +88,50 @@ class RecordSpool:
                 self._row_no.append(-1)
             yield a
 
-    def write_block(self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]]) -> None:
+    def write_block(
+        self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]],
+        at: tuple[int, str, int] | None = None,
+    ) -> None:
         """Write down the records of a block of JSONL lines (:mod:`dedup.io.readers.blocks`): ``data[start:end]`` for each span.
 
         ``whole``: the block is exactly those lines, each ending in one
-        ``"\\n"``, so it is written in one piece. ``keys`` (the fields of
-        each record) are noted by a :class:`ReportSpool`.
+        ``"\\n"``. ``keys`` (the fields of each record) are noted by a
+        :class:`ReportSpool`.
+
+        ``at``: ``(input number, path, offset)``, where ``data`` starts in a
+        local, uncompressed input file that the reader numbered (once per
+        time it read the file). Its lines that end in one ``"\\n"`` are then
+        located there rather than copied (the usual case: a whole block is
+        not copied at all), and read back from the input when the outputs
+        are written (:meth:`copy_lines` first checks that the file has not
+        changed since). Without it every line is copied.
         """
-        end = self._ends[-1] if self._ends else 0
-        if whole:
+        if at is not None:
+            number, path, offset = at
+            where = self._input_of.get(number)
+            if where is None:
+                info = os.stat(path)
+                where = self._input_of[number] = len(self._inputs)
+                self._inputs.append((path, info.st_size, info.st_mtime_ns))
+        if whole and at is not None:
+            self._in.extend([where] * len(spans))
+            self._starts.extend((spans[:, 0] + offset).tolist())
+            self._ends.extend((spans[:, 1] + offset).tolist())
+        elif whole:
             self._file.write(data)
-            self._ends.extend((end + np.cumsum(spans[:, 1] - spans[:, 0])).tolist())
+            self._in.extend([-1] * len(spans))
+            self._starts.extend((spans[:, 0] + self._written).tolist())
+            self._ends.extend((spans[:, 1] + self._written).tolist())
+            self._written += len(data)
         else:
             view = memoryview(data)
             for start, stop in spans.tolist():
                 line = view[start:stop]
-                end += self._file.write(line if line[-1:] == b"\n" and line[-2:-1] not in (b"\r", b"\n") else _line_end(bytes(line)))
-                self._ends.append(end)
+                plain = line[-1:] == b"\n" and line[-2:-1] not in (b"\r", b"\n")
+                if plain and at is not None:
+                    self._note_line(where, offset + start, offset + stop)
+                else:
+                    self._write(line if plain else _line_end(bytes(line)))
         self._file_no.extend([-1] * len(spans))
         self._row_no.extend([-1] * len(spans))
 
@@ -99,16 +144,15 @@ class RecordSpool:
 
     def lines(self) -> Iterator[bytes]:
         """The records written, in order, as JSON lines (bytes: copied out without decoding)."""
-        self._file.flush()
-        self._file.seek(0)
-        for line in self._file:  # not ``yield from``: closing this generator early would close the file too
-            yield line
+        for data, starts, ends in self._reads(np.arange(len(self._ends))):
+            for a, b in zip(starts.tolist(), ends.tolist()):
+                yield bytes(data[a:b])
 
     def copy_lines(self, keep: np.ndarray, out: IO[bytes]) -> None:
         """Write the lines of the records where ``keep`` (a bool per record) holds to ``out``, in order.
 
-        The spool is read a stretch of :data:`_COPY_BYTES` at a time (whole
-        records), and each run of consecutive kept records in it is written at
+        The lines are read a stretch of :data:`_COPY_BYTES` at a time (whole
+        records), and each run of them that lies end to end is written at
         once: a line at a time costs ~6 µs a record (a second a million), and
         a mapping of the whole file would count all of it (gigabytes) in the
         run's resident memory.
@@ -119,28 +163,69 @@ class RecordSpool:
         >>> out = io.BytesIO(); spool.copy_lines(np.array([True, True, False, True]), out); out.getvalue()
         b'{"id":"a"}\\n{"id":"b"}\\n{"id":"d"}\\n'
         >>> spool.close()
+
+        Raises:
+            InputError: an input whose lines were located, not copied, has
+                changed since it was read.
         """
         keep = np.asarray(keep, dtype=bool)
         if len(keep) != len(self._ends):
             raise ValueError(f"{len(self._ends)} records for the {len(keep)} articles of the run")
-        if not keep.any():
-            return
-        self._file.flush()
-        fd = self._file.fileno()
-        ends = np.frombuffer(self._ends, dtype=np.int64)
-        starts = np.concatenate([[0], ends[:-1]])
-        edge = np.diff(np.concatenate([[False], keep, [False]]).astype(np.int8))  # +1 where a run starts, -1 past its end
-        run_start, run_end = starts[np.flatnonzero(edge == 1)], ends[np.flatnonzero(edge == -1) - 1]
-        lo = 0
-        while lo < len(run_start):  # the runs whose bytes fit in one read (at least one run)
-            base = int(run_start[lo])
-            hi = max(lo + 1, int(np.searchsorted(run_end, base + _COPY_BYTES, side="right")))
-            data = memoryview(_pread(fd, int(run_end[hi - 1]) - base, base))
-            for a, b in zip((run_start[lo:hi] - base).tolist(), (run_end[lo:hi] - base).tolist()):
+        for data, starts, ends in self._reads(np.flatnonzero(keep)):
+            joined = np.ones(len(starts), dtype=bool)  # a line that starts where the one before ends: written with it
+            joined[0] = False
+            np.equal(starts[1:], ends[:-1], out=joined[1:])
+            first = np.flatnonzero(~joined)
+            last = np.append(first[1:], len(starts)) - 1
+            for a, b in zip(starts[first].tolist(), ends[last].tolist()):
                 out.write(data[a:b])
-            lo = hi
+
+    def _reads(self, rows: np.ndarray) -> Iterator[tuple[memoryview, np.ndarray, np.ndarray]]:
+        """The lines of records ``rows`` (in order), about :data:`_COPY_BYTES` at a time: ``(data, starts, ends)``,
+        the lines being ``data[starts[k]:ends[k]]``."""
+        if not len(rows):
+            return
+        where = np.frombuffer(self._in, dtype=np.int32)[rows]
+        starts = np.frombuffer(self._starts, dtype=np.int64)[rows]
+        ends = np.frombuffer(self._ends, dtype=np.int64)[rows]
+        cuts = np.concatenate([[0], np.flatnonzero(where[1:] != where[:-1]) + 1, [len(rows)]])
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):  # a stretch of rows whose lines are in one file, in order
+            fd = self._fd(int(where[lo]))
+            k = lo
+            while k < hi:
+                base = int(starts[k])
+                j = max(k + 1, lo + int(np.searchsorted(ends[lo:hi], base + _COPY_BYTES, side="right")))
+                yield memoryview(_pread(fd, int(ends[j - 1]) - base, base)), starts[k:j] - base, ends[k:j] - base
+                k = j
+
+    def _fd(self, where: int) -> int:
+        """An open descriptor of the temporary file (-1), or of input ``where``, checked to be as it was read."""
+        if where < 0:
+            self._file.flush()  # lines may have been written since the last read
+        fd = self._fds.get(where)
+        if fd is not None:
+            return fd
+        if where < 0:
+            fd = os.dup(self._file.fileno())
+        else:
+            path, size, mtime = self._inputs[where]
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError as exc:
+                raise InputError(f"{path}: cannot be read again to copy its records ({exc.strerror}); "
+                                 "leave the inputs in place until dedup has finished") from None
+            info = os.fstat(fd)
+            if (info.st_size, info.st_mtime_ns) != (size, mtime):
+                os.close(fd)
+                raise InputError(f"{path}: the file changed while dedup ran ({size} bytes when read, {info.st_size} now); "
+                                 "its records cannot be copied to the outputs: run again on a file that stays as it is")
+        self._fds[where] = fd
+        return fd
 
     def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
         self._file.close()
 
 
@@ -150,7 +235,7 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     while len(data) < size:
         more = os.pread(fd, size - len(data), offset + len(data))
         if not more:
-            raise OSError(f"the record spool ended {size - len(data)} bytes early")
+            raise OSError(f"a file of records ended {size - len(data)} bytes early")
         data += more
     return data
 
@@ -203,9 +288,12 @@ class ReportSpool(RecordSpool):
         """Pass ``articles`` through, writing down each one's record and the keys of its fields."""
         return super().tap(self._note(articles))
 
-    def write_block(self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]]) -> None:
+    def write_block(
+        self, data: bytes, spans: np.ndarray, whole: bool, keys: Sequence[tuple[str, str | None, str | None]],
+        at: tuple[int, str, int] | None = None,
+    ) -> None:
         """As :meth:`RecordSpool.write_block`, noting the keys of each record's fields."""
-        super().write_block(data, spans, whole, keys)
+        super().write_block(data, spans, whole, keys, at)
         for k in keys:
             self._code(k)
 

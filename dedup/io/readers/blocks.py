@@ -55,6 +55,7 @@ class Block:
     fields: _Fields | None = None
     articles: tuple[Article, ...] = ()
     too_long: int = 0  # a line of this many bytes, over the limit: skipped unread
+    at: tuple[int, int] | None = None  # (the file's number among the inputs read, the offset of ``data`` in it): a local, uncompressed file
 
 
 @dataclass(frozen=True)
@@ -198,17 +199,22 @@ class JsonlBlocks:
 
         A block is read ``max_bytes`` at most, then completed to its last line's end.
         """
-        for name in self.paths:
+        for number, name in enumerate(self.paths):
             path = Path(name)
+            compression = compression_of(path.name)
             try:
-                stream = open_compressed(path, compression_of(path.name))
+                stream = open_compressed(path, compression)
             except OSError as err:
                 raise InputNotFoundError(f"{name}: cannot be read ({err.strerror}); check the path and its permissions") from None
             with stream:
-                yield from _read_guard(self._file_blocks(name, stream, lines_per_block, max_bytes), name)
+                yield from _read_guard(self._file_blocks(name, stream, lines_per_block, max_bytes,
+                                                         number if compression is None else None), name)
             yield Block(name, first=-1)  # the file ends here (a marker: admitting it closes the source)
 
-    def _file_blocks(self, name: str, stream: IO[bytes], lines_per_block: int, max_bytes: int) -> Iterator[Block]:
+    def _file_blocks(
+        self, name: str, stream: IO[bytes], lines_per_block: int, max_bytes: int, number: int | None = None
+    ) -> Iterator[Block]:
+        """The blocks of one file; with ``number`` (a plain file's number among the inputs), each located in it."""
         source = self._collector.open_source(name)
         self._sources[name] = source
         limit = self.config.max_record_bytes
@@ -229,7 +235,11 @@ class JsonlBlocks:
         low = min(1 << 16, max_bytes)
         size = min(max_bytes, max(low, 4096 * lines_per_block))  # bytes a block, until the lines read tell
         read_bytes = read_lines = 0
-        while data := stream.read(size):
+        while True:
+            offset = stream.tell() if number is not None else -1
+            data = stream.read(size)
+            if not data:
+                break
             cut = data.rfind(b"\n") + 1
             data, tail = data[:cut], data[cut:]
             too_long = 0
@@ -242,7 +252,8 @@ class JsonlBlocks:
                     data += tail
             if data:
                 n_lines = data.count(b"\n") + (not data.endswith(b"\n"))
-                yield Block(name, first=line, data=data, wide=wide, fields=source.fields)
+                yield Block(name, first=line, data=data, wide=wide, fields=source.fields,
+                            at=(number, offset) if number is not None else None)
                 line += n_lines
                 read_bytes, read_lines = read_bytes + len(data), read_lines + n_lines
                 size = max(low, min(max_bytes, read_bytes * lines_per_block // read_lines))
@@ -290,5 +301,5 @@ class JsonlBlocks:
         rows = np.array(keep, dtype=np.int64)
         if self.spool is not None:
             self.spool.write_block(block.data, parsed.spans[rows], parsed.whole and len(rows) == len(parsed.ids),
-                                   [parsed.keys[k] for k in keep])
+                                   [parsed.keys[k] for k in keep], None if block.at is None else (block.at[0], block.name, block.at[1]))
         return rows
