@@ -10,6 +10,7 @@ import pytest
 from dedup.candidates import buckets as buckets_module
 from dedup.candidates.buckets import (
     KeyUnion,
+    bucket_keys,
     bucket_pairs,
     empty_pairs,
     from_keys,
@@ -74,6 +75,33 @@ def test_bucket_pairs_match_the_reference(monkeypatch, seed, sorted_members, bat
     expected, expected_capped = _reference(keys.tolist(), members.tolist(), 6)
     assert pairs.tolist() == expected and capped == expected_capped
     assert capped > 0 and len(expected) > 50  # both kinds of bucket were met
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_parts_on_threads_give_the_keys_of_parts_in_turn(monkeypatch, seed) -> None:
+    """The executor's threads map the parts; the keys, merged in part order, are the same whatever the job count."""
+    from dedup.exec import LocalExecutor
+
+    monkeypatch.setattr(buckets_module, "_KEYS_PER_PART", 40)
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 60, 300).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    members = rng.integers(0, 80, 300)
+    seen: set[str] = set()
+
+    def noting(func, items):  # the pool's map, noting the threads it ran on
+        import threading
+
+        def run(item):
+            seen.add(threading.current_thread().name)
+            return func(item)
+
+        return LocalExecutor(2).threads(run, items)
+
+    serial = bucket_keys(keys, members, 6)
+    threaded = bucket_keys(keys, members, 6, noting)
+    assert threaded[0].tolist() == serial[0].tolist() and threaded[1] == serial[1] and len(serial[0]) > 50
+    assert seen and all(name.startswith("dedup") for name in seen)  # the parts ran on the pool's threads
+    assert list(LocalExecutor(1).threads(lambda x: x * 2, range(5))) == [0, 2, 4, 6, 8]
 
 
 def test_the_cap_counts_members_not_repeated_entries() -> None:

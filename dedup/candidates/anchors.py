@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import IndexConfig
 from ..text.shingle import word_shingles
-from .buckets import bucket_keys, bucket_pairs
+from .buckets import Mapper, bucket_keys, bucket_pairs
 
 __all__ = ["anchor_grams", "anchor_keys", "anchor_pairs"]
 
@@ -43,6 +43,9 @@ def anchor_pairs(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> 
     return bucket_pairs(grams, owners, config.max_bucket)
 
 
-def anchor_keys(grams: np.ndarray, owners: np.ndarray, config: IndexConfig) -> tuple[np.ndarray, int]:
-    """:func:`anchor_pairs` as sorted unique pair keys (``i << 32 | j``: 8 bytes a pair, half the two columns)."""
-    return bucket_keys(grams, owners, config.max_bucket)
+def anchor_keys(grams: np.ndarray, owners: np.ndarray, config: IndexConfig, each: Mapper = map) -> tuple[np.ndarray, int]:
+    """:func:`anchor_pairs` as sorted unique pair keys (``i << 32 | j``: 8 bytes a pair, half the two columns).
+
+    ``each``: how the parts of many anchors are mapped (:func:`~dedup.candidates.buckets.bucket_keys`).
+    """
+    return bucket_keys(grams, owners, config.max_bucket, each)

@@ -26,6 +26,7 @@ from .local import LocalExecutor, batches, chunked, imap_tasks, map_chunks, rele
 __all__ = ["Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Executor(Protocol):
@@ -49,6 +50,10 @@ class Executor(Protocol):
         processes (default: the executor's), each one's memory counted
         while it waits; a cluster's workers are what the cluster has.
         """
+        ...
+
+    def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``map(func, items)`` in this process, on threads when the executor has several jobs; results in order."""
         ...
 
     def lsh_pairs(self, signatures: np.ndarray, members: np.ndarray, bands: int, rows: int,

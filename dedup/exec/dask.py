@@ -31,6 +31,7 @@ from .local import imap_tasks, map_chunks
 __all__ = ["DaskExecutor", "dask_executor", "lsh_pairs_dask"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class DaskExecutor:
@@ -56,6 +57,10 @@ class DaskExecutor:
 
         with parallel_config(backend="dask"):
             yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, **kwargs)
+
+    def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``map(func, items)`` here, in this thread: the cluster's cores are not this machine's."""
+        return map(func, items)
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)

@@ -192,6 +192,17 @@ def release_workers() -> bool:
     return True
 
 
+def _threads(func: Callable[[T], R], items: Iterable[T], n: int) -> Iterator[R]:
+    """``map(func, items)`` on ``n`` threads (``n == 1``: this thread), results in order."""
+    if n <= 1:
+        yield from map(func, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n, thread_name_prefix="dedup") as pool:
+        yield from pool.map(func, items)
+
+
 def _pool_size(n_jobs: int) -> int:
     """Worker processes for joblib's ``n_jobs`` (negative: all cores but ``-n_jobs - 1``)."""
     from joblib import cpu_count
@@ -227,6 +238,14 @@ class LocalExecutor:
              workers: int | None = None, **kwargs: Any) -> Iterator[R]:
         """:func:`imap_tasks` over this executor's processes (at most ``workers`` of them)."""
         return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, workers=workers, **kwargs)
+
+    def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``map(func, items)`` on as many threads of this process as the executor has jobs, results in order.
+
+        For NumPy work that lets go of the GIL (sorts, gathers of large
+        arrays) on data this process holds: nothing is copied to a worker.
+        """
+        return _threads(func, items, _pool_size(self.n_jobs))
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         """The LSH banding in this process (NumPy sorts of band keys)."""

@@ -99,7 +99,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         n, rep_pos = len(feed.table), feed.rep_pos
 
         with timer("candidates"):
-            anchored = anchor_keys(*feed.anchors, config.index) if config.index.anchors else None
+            anchored = anchor_keys(*feed.anchors, config.index, executor.threads) if config.index.anchors else None
             if index is None:  # the largest arrays: gone before banding (an index still needs them)
                 feed = replace(feed, anchors=(np.zeros(0, np.uint64), np.zeros(0, np.int64)))
             cands = candidate_pairs(feed.signatures, np.arange(len(rep_pos)), anchored, config.index, config.minhash,
