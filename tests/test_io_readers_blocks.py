@@ -279,3 +279,33 @@ def test_dedupe_says_when_an_input_changed_under_it(tmp_path: Path, monkeypatch:
     assert result.exit_code == 1, result.output
     assert "the file changed while dedup ran" in result.output
     assert not (out / "summary.json").exists()
+
+
+def test_a_located_block_is_parsed_from_the_file_itself(tmp_path: Path) -> None:
+    """What a worker on this machine gets: the block's place in the file, not its bytes; it parses the same."""
+    import gzip
+
+    from dedup.errors import InputError
+
+    data = FEEDS["plain"] + FEEDS["bad-lines-among-good"]
+    plain, packed = tmp_path / "feed.jsonl", tmp_path / "feed.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    located = 0
+    for path in (plain, packed):
+        blocks = JsonlBlocks([str(path)], SKIP)
+        for block in blocks.blocks(4, max_bytes=300):
+            light = block.located()
+            if path == packed or not block.data:
+                assert light is block  # a compressed file's bytes, and the parent's own articles, travel as they are
+            else:
+                assert light.data == b"" and light.size == len(block.data) and light.bytes() == block.data
+                located += 1
+            (p1, t1), (p2, t2) = parse_block(block, SKIP), parse_block(light, SKIP)
+            assert (t1, p1.ids, p1.lines, p1.bad, p1.whole, p1.spans.tolist()) == (t2, p2.ids, p2.lines, p2.bad, p2.whole, p2.spans.tolist())
+            blocks.admit(block, p1)
+    assert located > 5
+    last = next(b for b in reversed(list(JsonlBlocks([str(plain)], SKIP).blocks(4, max_bytes=300))) if b.data).located()
+    plain.write_bytes(data[: len(data) // 2])  # cut short while the run goes on
+    with pytest.raises(InputError, match=r"feed\.jsonl: the file changed while dedup ran"):
+        parse_block(last, SKIP)

@@ -34,6 +34,7 @@ class Executor(Protocol):
 
     name: str
     shares_disk: bool  # workers see this machine's temporary files
+    in_process: bool  # tasks run in this process: their arguments are not copied to a worker
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:

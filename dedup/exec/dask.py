@@ -42,6 +42,7 @@ class DaskExecutor:
     def __init__(self, client: Any, shares_disk: bool) -> None:
         self.client = client
         self.shares_disk = shares_disk
+        self.in_process = False
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:

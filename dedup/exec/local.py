@@ -228,6 +228,7 @@ class LocalExecutor:
 
     def __init__(self, n_jobs: int = 1) -> None:
         self.n_jobs = n_jobs
+        self.in_process = n_jobs == 1
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:

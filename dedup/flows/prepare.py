@@ -162,8 +162,11 @@ def prepare_stream(
 
         def tasks() -> Iterator[tuple[Block, str | None]]:
             for b, block in enumerate(blocks.blocks(chunk_size)):
-                sent.append((block, spill_path(b)))
-                yield block, spill_path(b) if share_disk else None
+                sent.append((block, spill_path(b)))  # the bytes stay here (the spool copies the lines not located) ...
+                if share_disk and not executor.in_process:  # ... and a worker on this machine reads them from the file itself
+                    yield block.located(), spill_path(b)
+                else:
+                    yield block, spill_path(b) if share_disk else None
 
         for parsed, prepared in executor.imap(prepare_block, tasks(), read_cfg=blocks.config, **prepare_cfg):
             block, spill = sent.popleft()

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from ...config import ReadConfig
-from ...errors import InputFormatError, InputNotFoundError
+from ...errors import InputError, InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord, timestamp
 from ..remote import is_url
 from .compression import compression_of, open_compressed
@@ -56,6 +56,35 @@ class Block:
     articles: tuple[Article, ...] = ()
     too_long: int = 0  # a line of this many bytes, over the limit: skipped unread
     at: tuple[int, int] | None = None  # (the file's number among the inputs read, the offset of ``data`` in it): a local, uncompressed file
+    size: int = 0  # the length of ``data``, also when it was left out to be read where the block is parsed (:meth:`located`)
+
+    def located(self) -> "Block":
+        """This block without its bytes, which :func:`parse_block` then reads from the file itself (the block's
+        ``at``): a worker on this machine reads them from the page cache instead of receiving them through a pipe.
+        A block read from a compressed file, or read here, is itself."""
+        if self.at is None or not self.data:
+            return self
+        return replace(self, data=b"")
+
+    def bytes(self) -> bytes:
+        """The block's lines: its data, or read from the file at ``at``.
+
+        Raises:
+            InputError: the file no longer holds them (it was cut short or removed while dedup ran).
+        """
+        if self.data or not self.size or self.at is None:
+            return self.data
+        try:
+            with open(self.name, "rb") as f:
+                f.seek(self.at[1])
+                data = f.read(self.size)
+        except OSError as err:
+            raise InputError(f"{self.name}: cannot be read again ({err.strerror}); leave the inputs in place until "
+                             "dedup has finished") from None
+        if len(data) != self.size:
+            raise InputError(f"{self.name}: the file changed while dedup ran (it ends before byte {self.at[1] + self.size}); "
+                             "run again on a file that stays as it is")
+        return data
 
 
 @dataclass(frozen=True)
@@ -110,7 +139,8 @@ def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
     gather = _Gather(config)
     if block.too_long:
         gather.reject(_Loc(block.name, block.first), _too_long(block.too_long, config.max_record_bytes or 0).reason)
-    stream = io.BytesIO(block.data)
+    data = block.bytes()
+    stream = io.BytesIO(data)
     items = _jsonl_items(_raw_lines(stream, block.name, config.max_record_bytes, block.first, block.wide), block.name)
     lines: list[int] = []
     texts: list[str] = []
@@ -133,7 +163,6 @@ def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
         lines.append(loc.line)
         texts.append(article.text)
         spans.append((end - len(value.raw), end) if isinstance(value, _Line) else (end, end))
-    data = block.data
     whole = (len(arts) == data.count(b"\n") and not gather.rejected and data.endswith(b"\n")
              and data.find(b"\r\n") < 0 and not (block.first == 1 and data.startswith(b"\xef\xbb\xbf")))
     parsed = Parsed(
@@ -253,7 +282,7 @@ class JsonlBlocks:
             if data:
                 n_lines = data.count(b"\n") + (not data.endswith(b"\n"))
                 yield Block(name, first=line, data=data, wide=wide, fields=source.fields,
-                            at=(number, offset) if number is not None else None)
+                            at=(number, offset) if number is not None else None, size=len(data))
                 line += n_lines
                 read_bytes, read_lines = read_bytes + len(data), read_lines + n_lines
                 size = max(low, min(max_bytes, read_bytes * lines_per_block // read_lines))
