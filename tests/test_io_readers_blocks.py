@@ -309,3 +309,38 @@ def test_a_located_block_is_parsed_from_the_file_itself(tmp_path: Path) -> None:
     plain.write_bytes(data[: len(data) // 2])  # cut short while the run goes on
     with pytest.raises(InputError, match=r"feed\.jsonl: the file changed while dedup ran"):
         parse_block(last, SKIP)
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_the_plain_path_reads_what_the_line_reader_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed: str) -> None:
+    """A usual block takes the plain path (one loop, no per-line machinery); it gives what the general path gives,
+    and any other block is left to the general path."""
+    import dedup.io.readers.blocks as blocks_module
+
+    path = tmp_path / "feed.jsonl"
+    variants = {"as-is": FEEDS[feed],
+                "numbers-for-titles": FEEDS[feed].replace(b'"title": "T1"', b'"title": 1').replace(b'"date": "no date"', b'"date": 7')}
+    taken = 0
+    for data in variants.values():
+        path.write_bytes(data)
+        for block in JsonlBlocks([str(path)], SKIP).blocks(3, max_bytes=200):
+            if block.articles or not block.data:
+                continue
+            plain = blocks_module._plain_block(block.data, block, SKIP)
+            with monkeypatch.context() as m:
+                m.setattr(blocks_module, "_plain_block", lambda *a: None)
+                parsed, texts = parse_block(block, SKIP)
+            if plain is None:
+                continue
+            taken += 1
+            p, t = plain
+            assert t == texts
+            for name in ("lines", "ids", "sources", "dates", "keys", "bad", "n_items", "whole"):
+                assert getattr(p, name) == getattr(parsed, name), name
+            for name in ("lengths", "empty", "spans"):
+                assert getattr(p, name).tolist() == getattr(parsed, name).tolist(), name
+            assert np.array_equal(p.times, parsed.times, equal_nan=True)
+    if feed in ("plain", "no-ids", "too-long-lines"):
+        assert taken > 3
+    if feed in ("utf16-bom",):
+        assert taken == 0
