@@ -249,3 +249,21 @@ def test_imap_ahead_bounds_the_tasks_drawn_before_each_result(ahead, via) -> Non
     assert got == list(imap_tasks(pow, [(k, 3) for k in range(total)], n_jobs=1)) == [k**3 for k in range(total)]
     assert all(n - k <= max(ahead, 2) for k, n in enumerate(seen)), seen
     assert seen == [min(total, max(k + ahead, 2)) for k in range(total)], seen
+
+
+def test_tune_heap_sets_the_thresholds_for_this_process_and_its_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc's thresholds set here with mallopt, and in the environment the workers started next read."""
+    from dedup.exec.heap import HEAP_ENV, tune_heap
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's heap only")
+    for name in HEAP_ENV:
+        monkeypatch.setenv(name, "0")  # recorded, so that the test's changes are undone after it
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "12345")  # a user's own setting stays
+    assert tune_heap() is True
+    assert os.environ["MALLOC_MMAP_THRESHOLD_"] == HEAP_ENV["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20)
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "12345"
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.environ['MALLOC_MMAP_THRESHOLD_'])"],
+                           capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == str(32 << 20)
