@@ -21,12 +21,15 @@ unmapped, each time faulting in zeroed pages (NumPy asks for huge pages
 from 4 MiB, 2 MiB zeroed a fault). A worker's first run of verification
 spent ~1 s in the kernel that way. :func:`tune_heap` starts a process (and
 the workers it starts) where glibc's own thresholds end up in a long run:
-32 MiB for ``mmap``, 64 MiB of free heap top kept. ``dedup dedupe``, three
-interleaved runs each: 100k synthetic ``--jobs 2`` 12.8-13.6 → 12.1-12.2 s
-(kernel time 5.5-6.5 → 4.4-4.5 s), dev days ``--jobs 2`` 3.6-4.1 → 3.4-3.5 s,
-``--jobs 1`` 3.4-3.8 → 3.4-3.6 s; peak RSS of the process +3 % (dev) to +10 %
-(100k, ``--jobs 2``). (Fixing a lower threshold instead cost 10-20 % more time:
-every mid-sized temporary then faults in fresh pages.)
+32 MiB for ``mmap``, 64 MiB of free heap top kept. ``dedup dedupe --jobs 2``
+with and without, alternating: on the 100k synthetic feed (five runs each)
+12.6 → 12.3 s mean, kernel time 5.4 → 4.5 s, the process's peak RSS 379 →
+432 MiB; on the dev days (three each) 3.6-4.1 → 3.4-3.5 s; on a 100k feed of
+large copy families (three each) no difference (29-31 s both; its kernel
+time, ~14 s, is the verification's own page faults after each
+``release_heap``). At 1M articles both scale targets still hold with it
+(``results/bench_scale.json``). (Fixing a lower threshold instead cost 10-20 %
+more time: every mid-sized temporary then faults in fresh pages.)
 
 Elsewhere than glibc (macOS, musl) this does nothing.
 """
