@@ -19,7 +19,7 @@ import pytest
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
-def _feed(path: Path, n: int = 6000) -> Path:
+def _feed(path: Path, n: int = 20000) -> Path:  # a run of a few seconds: the signal comes while it works
     rng = random.Random(1)
     words = [w for p in sorted(SEEDS.glob("*.txt")) for w in p.read_text(encoding="utf-8").split()]
     with open(path, "w", encoding="utf-8") as out:
