@@ -200,3 +200,21 @@ def test_repeats_stream_is_the_whole_feed_result_in_order(chunk_size: int, n_job
     assert [a.id for a, _ in out] == [a.id for a in arts] and len(pulled) == len(arts)
     assert [r for _, r in out] == find_repeats_feed(texts, RepeatsConfig())
     assert sum(ticks) == len(arts) and sum(r.n_repeats > 0 for _, r in out) == 4
+
+
+def test_store_leaves_out_what_lies_between_the_rows_asked(tmp_path: Path) -> None:
+    """Rows read with the values between them (one read), rows end to end, and a row asked twice: the same values."""
+    rng = np.random.default_rng(3)
+    lengths = [5, 0, 7, 3, 9, 1, 0, 4, 6, 2]
+    so = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    feats = Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so,
+                     rng.integers(0, 1 << 22, so[-1]).astype(np.uint32), rng.integers(1, 5, so[-1]).astype(np.uint32), so)
+    store = FeatureStore(tmp_path)
+    store.append(feats)
+    try:
+        for rows in ([0, 2, 4, 8], [8, 3, 1, 6], [2, 3, 4], [4, 4, 0], [1, 6], list(range(10))):
+            got, want = store.gather(np.array(rows)), feats.gather(np.array(rows))
+            for name in ("shingles", "shingle_offsets", "tokens", "counts", "token_offsets"):
+                assert getattr(got, name).tolist() == getattr(want, name).tolist(), (rows, name)
+    finally:
+        store.close()
