@@ -26,8 +26,8 @@ with and without, alternating: on the 100k synthetic feed (five runs each)
 12.6 → 12.3 s mean, kernel time 5.4 → 4.5 s, the process's peak RSS 379 →
 432 MiB; on the dev days (three each) 3.6-4.1 → 3.4-3.5 s; on a 100k feed of
 large copy families (three each) no difference (29-31 s both; its kernel
-time, ~14 s, is the verification's own page faults after each
-``release_heap``). At 1M articles both scale targets still hold with it
+time, ~14 s, is mostly the verification's own page faults on fresh large
+arrays). At 1M articles both scale targets still hold with it
 (``results/bench_scale.json``). (Fixing a lower threshold instead cost 10-20 %
 more time: every mid-sized temporary then faults in fresh pages.)
 
