@@ -218,3 +218,18 @@ def test_store_leaves_out_what_lies_between_the_rows_asked(tmp_path: Path) -> No
                 assert getattr(got, name).tolist() == getattr(want, name).tolist(), (rows, name)
     finally:
         store.close()
+
+
+def test_blocks_of_pairs_are_bounded_by_their_rows() -> None:
+    """Pairs that share rows (a copy family) make longer blocks; pairs of distinct rows keep blocks of ``block``."""
+    from dedup.verify.scores import _BLOCK_STRETCH, _pair_block
+
+    family = np.array([(i, j) for i in range(12) for j in range(i + 1, 12)])  # 66 pairs of 12 rows
+    part, rows, local = _pair_block(family, 0, 10)
+    assert len(part) == min(len(family), _BLOCK_STRETCH * 10) and len(rows) <= 20
+    assert (rows[local.reshape(-1, 2)] == part).all()
+    distinct = np.arange(200).reshape(-1, 2)  # 100 pairs, no row shared
+    part, rows, _ = _pair_block(distinct, 0, 10)
+    assert len(part) == 10 and len(rows) == 20
+    part, rows, _ = _pair_block(distinct, 95, 10)
+    assert len(part) == 5  # the last pairs
