@@ -177,3 +177,32 @@ def test_a_sealed_feature_store_pickles_as_its_files(tmp_path) -> None:
         assert not (os.path.exists(link) and os.readlink(link).startswith(str(tmp_path)))
     assert store.gather(np.array([0])).shingles.tolist() == [1, 2]
     store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 1500), max_size=40),
+    st.sampled_from([2, 4, 1 << 22, 1 << 26, 1 << 31]),
+    st.sampled_from([None, 3, 1 << 40]),
+    st.integers(0, 2**32 - 1),
+)
+def test_bucket_rows_equals_a_per_row_unique(lengths: list[int], columns: int, modulo: int | None, seed: int) -> None:
+    """The block presort and merge give each row's sorted distinct buckets and counts, whatever the row
+    lengths (rows of a few values leave their blocks unsorted) and the column width."""
+    from dedup.sketch.features import bucket_rows
+
+    rng = np.random.default_rng(seed)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    hashes = rng.integers(0, 2**64 - 1, int(offsets[-1]), dtype=np.uint64)
+    if modulo is not None:
+        hashes %= np.uint64(modulo)
+    buckets, counts, indptr = bucket_rows(hashes, offsets, columns)
+    want_b, want_c, want_o = [], [], [0]
+    for r in range(len(lengths)):
+        b, c = np.unique(hashes[offsets[r] : offsets[r + 1]] % np.uint64(columns), return_counts=True)
+        want_b += b.tolist()
+        want_c += c.tolist()
+        want_o.append(want_o[-1] + len(b))
+    assert buckets.dtype == np.uint32 and counts.dtype == np.uint32
+    assert buckets.tolist() == want_b and counts.tolist() == want_c and indptr.tolist() == want_o

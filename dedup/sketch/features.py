@@ -63,7 +63,7 @@ def bucket_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int) -> tuple[
     Two different shingles of one pair share a bucket with probability about
     ``|A| |B| / columns``, negligible at these widths. One sort of packed
     ``row << log2(columns) | bucket`` keys (~2x faster than scipy's COO → CSR
-    conversion with its per-row sort; see the sort's comment for its kind).
+    conversion with its per-row sort), in two steps (see :func:`_presort`).
 
     Returns:
         ``(buckets uint32, counts uint32, offsets int64)``.
@@ -75,10 +75,12 @@ def bucket_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int) -> tuple[
     assert columns & (columns - 1) == 0, "columns must be a power of two"
     n = len(offsets) - 1
     shift = columns.bit_length() - 1
-    keys = np.repeat(np.arange(n, dtype=np.int64) << shift, np.diff(offsets))
-    keys |= (hashes & np.uint64(columns - 1)).astype(np.int64)
-    # Rows come in order, so the keys are runs sorted on their high bits: NumPy's stable sort
-    # (timsort) merges the sorted rows in linear passes, ~2.5x faster here than its quicksort.
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    keys = (np.asarray(hashes, dtype=np.uint64) & np.uint64(columns - 1)).view(np.int64)
+    keys |= row << shift
+    _presort(keys, row, shift)
+    # The keys are now runs of _BLOCK sorted values (and rows come in order): NumPy's stable sort (timsort)
+    # finds the runs and merges them in linear passes, galloping over the runs that do not overlap.
     keys.sort(kind="stable")
     first = np.ones(len(keys), dtype=bool)
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
@@ -88,6 +90,36 @@ def bucket_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int) -> tuple[
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys >> shift, minlength=n), out=indptr[1:])
     return (keys & (columns - 1)).astype(np.uint32), counts, indptr
+
+
+_BLOCK = 512  # values sorted together by _presort
+
+
+def _presort(keys: np.ndarray, row: np.ndarray, shift: int) -> None:
+    """Sort ``keys`` in place within consecutive blocks of :data:`_BLOCK` values.
+
+    A block's keys less its first row's key fit 32 bits when it spans fewer
+    than ``2 ** (32 - shift)`` rows; NumPy sorts the rows of a ``uint32``
+    matrix this narrow with SIMD sorting networks, ~30x faster per value than
+    a sort of the whole array, and the stable sort that follows only merges
+    the sorted blocks (bucket_rows: ~2x faster on 2,000 news articles). Blocks
+    that span more rows (rows of a few values) are left as they are.
+    """
+    full = len(keys) // _BLOCK * _BLOCK
+    if full == 0 or shift >= 32:
+        return
+    base = row[:full:_BLOCK]
+    fits = row[_BLOCK - 1 : full : _BLOCK] - base < (1 << (32 - shift))
+    blocks = keys[:full].reshape(-1, _BLOCK)
+    if not fits.all():
+        blocks, base = blocks[fits], base[fits]  # a copy: written back below
+    base = (base << shift)[:, None]
+    rel = (blocks - base).astype(np.uint32)
+    rel.sort(axis=1)
+    if fits.all():
+        np.add(rel, base, out=blocks)
+    else:
+        keys[:full].reshape(-1, _BLOCK)[fits] = rel + base
 
 
 def kgram_sequences(
