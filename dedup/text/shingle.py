@@ -111,8 +111,8 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     hashes = prefix[ends] - prefix[starts]
     hashes *= inverse[starts]
     hashes ^= (ends - starts).astype(np.uint64)
-    doc = np.searchsorted(np.flatnonzero(newline), starts)  # line breaks before each token: its text
-    np.cumsum(np.bincount(doc, minlength=n), out=offsets[1:])
+    offsets[1:-1] = np.searchsorted(starts, np.flatnonzero(newline))  # the tokens before each text's end
+    offsets[-1] = len(starts)
     return fmix64(hashes), offsets
 
 
