@@ -127,6 +127,37 @@ def test_store_reads_back_what_was_stored(tmp_path_factory, lengths, rows) -> No
         assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
 
 
+@given(lengths=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), min_size=1, max_size=30),
+       keep=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_store_appends_chosen_rows_as_their_gather(tmp_path_factory, lengths, keep) -> None:
+    """``append(features, rows)`` (runs of rows written as slices) stores what ``append(features.gather(rows))`` does."""
+    from dedup.sketch.features import kgram_sequences
+
+    rng = np.random.default_rng(len(lengths))
+    so = np.concatenate([[0], np.cumsum([a for a, _ in lengths])]).astype(np.int64)
+    to = np.concatenate([[0], np.cumsum([b for _, b in lengths])]).astype(np.int64)
+    th = rng.integers(0, 1 << 62, to[-1]).astype(np.uint64)
+    kg, ko = kgram_sequences(th, to, 2)
+    feats = Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so, (th % (1 << 22)).astype(np.uint32),
+                     rng.integers(1, 5, to[-1]).astype(np.uint32), to, kg, ko)
+    rows = np.flatnonzero(np.array(keep[: len(lengths)]))
+    by_rows, by_gather = FeatureStore(tmp_path_factory.mktemp("a")), FeatureStore(tmp_path_factory.mktemp("b"))
+    by_rows.append(feats, rows)
+    by_rows.append(feats)
+    by_gather.append(feats.gather(rows))
+    by_gather.append(feats)
+    everything = np.arange(len(rows) + len(lengths))
+    try:
+        got, want = by_rows.gather(everything), by_gather.gather(everything)
+        got_k, want_k = by_rows.gather_kgrams(everything), by_gather.gather_kgrams(everything)
+    finally:
+        by_rows.close()
+        by_gather.close()
+    for name in ("shingles", "shingle_offsets", "tokens", "counts", "token_offsets"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+    assert got_k[0].tolist() == want_k[0].tolist() and got_k[1].tolist() == want_k[1].tolist()
+
+
 def test_pair_blocks_change_no_score(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     sh = [np.unique(rng.integers(0, 300, rng.integers(5, 60))) for _ in range(30)]

@@ -350,7 +350,7 @@ class Representatives:
         rep_index[new] = known[inverse.ravel()[new]]
         self._sigs.append(sk.signatures[new])
         self._sizes.append(sk.n_shingles[new])
-        self.store.append(sk.features if len(new) == len(sk.sketched) else sk.features.gather(new))
+        self.store.append(sk.features, None if len(new) == len(sk.sketched) else new)
         mine = rep_index[sk.anchor_rows] >= 0
         self._grams.append(sk.anchor_grams[mine])
         self._owners.append(rep_index[sk.anchor_rows[mine]])

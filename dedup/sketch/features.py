@@ -311,20 +311,38 @@ class FeatureStore:
         self._fds: dict[str, int] = {}
         self._kgrams_missing = False  # some appended rows came without k-grams
 
-    def append(self, features: Features) -> None:
-        """Add the rows of ``features`` after the rows already stored."""
+    def append(self, features: Features, rows: np.ndarray | None = None) -> None:
+        """Add the rows of ``features`` (or only ``rows`` of them, ascending positions) after the rows already stored.
+
+        Chosen rows are written as the slices of their runs of consecutive
+        rows, not gathered into new arrays first (a chunk leaves out only its
+        exact copies of earlier texts: a few runs).
+        """
         if self._offsets is not None:
             raise RuntimeError("FeatureStore: append after gather")
-        for name in _FILES[:3]:
-            getattr(features, name).astype(np.uint32, copy=False).tofile(self._handles[name])
-        self._lengths[0].append(np.diff(features.shingle_offsets))
-        self._lengths[1].append(np.diff(features.token_offsets))
-        if features.kgrams is None or features.kgram_offsets is None:
-            self._kgrams_missing = True
-            self._lengths[2].append(np.zeros(len(features), dtype=np.int64))
+        kinds = [("shingles", features.shingle_offsets), ("tokens", features.token_offsets),
+                 ("counts", features.token_offsets)]
+        has_kgrams = features.kgrams is not None and features.kgram_offsets is not None
+        if has_kgrams:
+            kinds.append(("kgrams", features.kgram_offsets))
+        if rows is None:
+            runs = [(0, len(features))]
         else:
-            features.kgrams.astype(np.uint32, copy=False).tofile(self._handles["kgrams"])
-            self._lengths[2].append(np.diff(features.kgram_offsets))
+            rows = np.asarray(rows, dtype=np.int64)
+            cut = np.flatnonzero(np.diff(rows) != 1) + 1
+            runs = list(zip(rows[np.r_[0, cut]].tolist(), (rows[np.r_[cut - 1, len(rows) - 1]] + 1).tolist())) if len(rows) else []
+        for name, offsets in kinds:
+            values = getattr(features, name)
+            for lo, hi in runs:
+                values[offsets[lo] : offsets[hi]].astype(np.uint32, copy=False).tofile(self._handles[name])
+        chosen = slice(None) if rows is None else rows
+        self._lengths[0].append(np.diff(features.shingle_offsets)[chosen])
+        self._lengths[1].append(np.diff(features.token_offsets)[chosen])
+        if has_kgrams:
+            self._lengths[2].append(np.diff(features.kgram_offsets)[chosen])  # type: ignore[arg-type]
+        else:
+            self._kgrams_missing = True
+            self._lengths[2].append(np.zeros(len(features) if rows is None else len(rows), dtype=np.int64))
 
     def __getstate__(self) -> dict:
         if self._offsets is None:
