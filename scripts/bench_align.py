@@ -111,7 +111,10 @@ def bench_feed(jsonl: Path, repeat: int, truth: dict[str, dict] | None = None) -
                 else:
                     s, aligned = _timed(lambda: align_rows(feed.store, pairs))
                     align_s.append(s)
-        store_files = {p.stem: p.stat().st_size for p in Path(feed.store.directory).glob("*.u32")}
+        store_files: dict[str, int] = {}  # by kind: the store's own files and any worker's ({prefix}.{kind}.u32)
+        for p in Path(feed.store.directory).glob("*.u32"):
+            kind = p.stem.rsplit(".", 1)[-1]
+            store_files[kind] = store_files.get(kind, 0) + p.stat().st_size
         n_rows = len(feed.store)
         by_kind = _shares_by_kind(articles, feed.rep_pos, pairs, scores, aligned, truth) if truth else None
         feed.store.close()

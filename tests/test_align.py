@@ -13,7 +13,8 @@ from dedup.exec import LocalExecutor
 from dedup.flows.prepare import prepare_texts
 from dedup.repeats.segment import located_tokens
 from dedup.serve.passages import shared_passages
-from dedup.sketch.features import KGRAM_TOKENS, Features, FeatureStore, kgram_sequences
+from dedup.sketch.feature_store import FeatureStore
+from dedup.sketch.features import KGRAM_TOKENS, Features, kgram_sequences
 from dedup.text.align import AlignConfig, Alignment, PairAlignment, align, align_pairs, align_rows, align_tokens
 from dedup.text.normalize import normalize
 from dedup.text.shingle import token_hashes

@@ -153,7 +153,8 @@ def test_a_sealed_feature_store_pickles_as_its_files(tmp_path) -> None:
     """A worker gets the paths and offsets and reads the same rows; an unsealed store refuses to travel."""
     import pickle
 
-    from dedup.sketch.features import Features, FeatureStore
+    from dedup.sketch.feature_store import FeatureStore
+    from dedup.sketch.features import Features
 
     f = Features(np.array([1, 2, 3], np.uint32), np.array([0, 2, 3]), np.array([5, 6], np.uint32),
                  np.array([1, 2], np.uint32), np.array([0, 1, 2]), np.array([7, 8, 9], np.uint32), np.array([0, 1, 3]))

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,7 +22,8 @@ from hypothesis import strategies as st
 
 from dedup.sketch.prepare import prepare_chunk, sketch_spilled
 from dedup.config import BoilerplateConfig, DedupConfig, IndexConfig, MinHashConfig, NormalizeConfig, ShingleConfig
-from dedup.sketch.features import FeatureStore, Features
+from dedup.sketch.feature_store import FeatureStore
+from dedup.sketch.features import Features
 from dedup.io.dedupe_out import RecordSpool, write_dedupe_outputs
 from dedup.flows.dedupe import dedupe
 from dedup.runtime import Runtime
@@ -155,6 +158,57 @@ def test_store_appends_chosen_rows_as_their_gather(tmp_path_factory, lengths, ke
         by_gather.close()
     for name in ("shingles", "shingle_offsets", "tokens", "counts", "token_offsets"):
         assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+    assert got_k[0].tolist() == want_k[0].tolist() and got_k[1].tolist() == want_k[1].tolist()
+
+
+@given(lengths=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), min_size=1, max_size=40),
+       ways=st.lists(st.sampled_from(["own", "seg-a", "seg-b"]), min_size=8, max_size=8),
+       keep=st.lists(st.booleans(), min_size=40, max_size=40), rows=rows_strategy)
+def test_store_reads_rows_written_by_several_writers(tmp_path_factory, lengths, ways, keep, rows) -> None:
+    """Chunks appended by the store and chunks other writers left in their own files (write_segment; two
+    writers, chunks interleaved, some rows left out) read back as if every chunk had been appended."""
+    from dedup.sketch.feature_store import write_segment
+    from dedup.sketch.features import kgram_sequences
+
+    rng = np.random.default_rng(len(lengths))
+    directory = tmp_path_factory.mktemp("store")
+    mixed, plain = FeatureStore(directory), FeatureStore(tmp_path_factory.mktemp("plain"))
+    writers = {"seg-a": directory / "a", "seg-b": directory / "b"}
+    for folder in writers.values():
+        folder.mkdir()
+    start, c = 0, 0
+    while start < len(lengths):
+        stop = start + int(rng.integers(1, 6))
+        ls = lengths[start:stop]
+        so = np.concatenate([[0], np.cumsum([a for a, _ in ls])]).astype(np.int64)
+        to = np.concatenate([[0], np.cumsum([b for _, b in ls])]).astype(np.int64)
+        th = rng.integers(0, 1 << 62, to[-1]).astype(np.uint64)
+        kg, ko = kgram_sequences(th, to, 2)
+        feats = Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so, (th % (1 << 22)).astype(np.uint32),
+                         rng.integers(1, 5, to[-1]).astype(np.uint32), to, kg, ko)
+        chosen = np.flatnonzero(np.array(keep[start : start + len(ls)], dtype=bool))
+        chosen_or_all = None if len(chosen) == len(ls) else chosen
+        way = ways[c % len(ways)]
+        if way == "own":
+            mixed.append(feats, chosen_or_all)
+        else:
+            mixed.add_segment(write_segment(str(writers[way]), feats), chosen_or_all)
+        plain.append(feats.gather(chosen))
+        start, c = stop, c + 1
+    try:
+        assert len(mixed) == len(plain)
+        if len(plain) == 0:
+            return
+        asked = np.array([r % len(plain) for r in rows], dtype=np.int64)
+        got, want = mixed.gather(asked), plain.gather(asked)
+        got_k, want_k = mixed.gather_kgrams(asked), plain.gather_kgrams(asked)
+        again = pickle.loads(pickle.dumps(mixed)).gather(asked)  # as a worker process gets it
+    finally:
+        mixed.close()
+        plain.close()
+    for name in ("shingles", "shingle_offsets", "tokens", "counts", "token_offsets"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+        assert getattr(again, name).tolist() == getattr(want, name).tolist(), name
     assert got_k[0].tolist() == want_k[0].tolist() and got_k[1].tolist() == want_k[1].tolist()
 
 

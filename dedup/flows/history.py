@@ -20,7 +20,8 @@ import numpy as np
 from ..candidates import band_keys, estimated_containment
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, HistoryRefs
-from ..sketch.features import Features, FeatureStore
+from ..sketch.feature_store import FeatureStore
+from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
 from ..types import ArticleTable
 from ..verify import NONE, PairScores

@@ -12,7 +12,7 @@ spilled to the run's temporary folder (boilerplate needs line counts over the
 whole feed before anything is stripped), then read back, stripped and
 sketched. What stays in memory per article is small: its
 :class:`~dedup.types.ArticleTable` row, one signature, its anchors; the
-verification features wait on disk in a :class:`~dedup.sketch.features.FeatureStore`.
+verification features wait on disk in a :class:`~dedup.sketch.feature_store.FeatureStore`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ..exec import Executor, batches
 from ..exec.heap import release_heap
 from ..io.readers.blocks import Block, JsonlBlocks
 from ..results import Progress
-from ..sketch.features import Features, FeatureStore
+from ..sketch.feature_store import FeatureStore, Segment
+from ..sketch.features import Features
 from ..sketch.prepare import (
     Prepared,
     Sketched,
@@ -255,6 +256,8 @@ def prepare_stream(
                 minhash_cfg=config.minhash,
                 index_cfg=config.index,
                 perms=permutations(config.minhash.num_perm, config.minhash.seed),
+                # workers on this machine write the features to the store's folder themselves
+                segments=tmp if share_disk and not executor.in_process else None,
             )
         ):
             reps.add(starts[c], sketched)
@@ -350,7 +353,11 @@ class Representatives:
         rep_index[new] = known[inverse.ravel()[new]]
         self._sigs.append(sk.signatures[new])
         self._sizes.append(sk.n_shingles[new])
-        self.store.append(sk.features, None if len(new) == len(sk.sketched) else new)
+        chosen = None if len(new) == len(sk.sketched) else new
+        if isinstance(sk.features, Segment):  # a worker wrote them to its own files of the store
+            self.store.add_segment(sk.features, chosen)
+        else:
+            self.store.append(sk.features, chosen)
         mine = rep_index[sk.anchor_rows] >= 0
         self._grams.append(sk.anchor_grams[mine])
         self._owners.append(rep_index[sk.anchor_rows[mine]])

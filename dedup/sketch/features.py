@@ -12,15 +12,8 @@ sets and counts forget: each article also keeps its word
 :data:`KGRAM_TOKENS`-gram hashes *in text order* (repeats kept, 32 bits each,
 :func:`kgram_sequences`), from the same token stream as the shingles.
 
-A million articles' features (~3.5 KB each, plus 4 bytes per token of
-k-grams) do not fit next to everything else in a few GiB, and verification
-only needs the rows of one block of pairs at a time: :class:`FeatureStore`
-appends each chunk's features to four flat files (offsets stay in memory, 24
-bytes per article) and reads back only the rows asked for, with ``pread``
-(:meth:`FeatureStore.gather` the three verification arrays,
-:meth:`FeatureStore.gather_kgrams` the k-gram sequences), so the pages read
-are not held by the process afterwards (the kernel's page cache keeps them
-warm without counting them against it).
+A feed's features wait on disk until verification, in a
+:class:`~dedup.sketch.feature_store.FeatureStore`.
 
 NumPy only: worker processes import this module.
 """
@@ -29,10 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-import os
-import weakref
 
 import numpy as np
 
@@ -40,7 +29,6 @@ __all__ = [
     "KGRAM_TOKENS",
     "SHINGLE_COLUMNS",
     "TOKEN_COLUMNS",
-    "FeatureStore",
     "Features",
     "bucket_rows",
     "kgram_sequences",
@@ -179,13 +167,6 @@ def row_index(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return idx, new_offsets
 
 
-def _inverse(order: np.ndarray) -> np.ndarray:
-    """The permutation that undoes ``order``."""
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return back
-
-
 def _concat_offsets(offsets: Sequence[np.ndarray]) -> np.ndarray:
     out = [np.zeros(1, dtype=np.int64)]
     base = 0
@@ -268,210 +249,3 @@ class Features:
             )
         kidx, ko = row_index(self.kgram_offsets, np.asarray(rows, dtype=np.int64))
         return self.kgrams[kidx], ko
-
-
-_FILES = ("shingles", "tokens", "counts", "kgrams")
-_GAP = 4096  # values (16 KB): rows closer than this (and than their mean length) are read together
-_MIN_GAP = 64
-
-
-class FeatureStore:
-    """Append-only, row-addressable :class:`Features` in files under ``directory``.
-
-    :meth:`gather` reads the verification arrays (shingles, tokens, counts),
-    :meth:`gather_kgrams` the ordered k-gram sequences, each only what it is
-    asked for.
-
-    >>> import tempfile
-    >>> f = Features(np.array([1, 2, 3], np.uint32), np.array([0, 2, 3]),
-    ...              np.array([5, 6], np.uint32), np.array([1, 2], np.uint32), np.array([0, 1, 2]),
-    ...              np.array([7, 8, 9], np.uint32), np.array([0, 1, 3]))
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     store = FeatureStore(d)
-    ...     store.append(f); store.append(f)
-    ...     g = store.gather(np.array([3, 0]))
-    ...     k = store.gather_kgrams(np.array([3, 0]))
-    ...     store.close()
-    >>> len(store), g.shingles.tolist(), g.shingle_offsets.tolist(), g.counts.tolist()
-    (4, [3, 1, 2], [0, 1, 3], [2, 1])
-    >>> k[0].tolist(), k[1].tolist()
-    ([8, 9, 7], [0, 2, 3])
-
-    Once sealed (after the first read) a store pickles as its paths and
-    offsets, so worker processes on this machine read the same files (each
-    copy opens its own descriptors, closed when it is collected).
-    """
-
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._paths = {name: self.directory / f"{name}.u32" for name in _FILES}
-        self._handles = {name: open(path, "wb") for name, path in self._paths.items()}
-        self._lengths: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-        self._offsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._fds: dict[str, int] = {}
-        self._kgrams_missing = False  # some appended rows came without k-grams
-
-    def append(self, features: Features, rows: np.ndarray | None = None) -> None:
-        """Add the rows of ``features`` (or only ``rows`` of them, ascending positions) after the rows already stored.
-
-        Chosen rows are written as the slices of their runs of consecutive
-        rows, not gathered into new arrays first (a chunk leaves out only its
-        exact copies of earlier texts: a few runs).
-        """
-        if self._offsets is not None:
-            raise RuntimeError("FeatureStore: append after gather")
-        kinds = [("shingles", features.shingle_offsets), ("tokens", features.token_offsets),
-                 ("counts", features.token_offsets)]
-        has_kgrams = features.kgrams is not None and features.kgram_offsets is not None
-        if has_kgrams:
-            kinds.append(("kgrams", features.kgram_offsets))
-        if rows is None:
-            runs = [(0, len(features))]
-        else:
-            rows = np.asarray(rows, dtype=np.int64)
-            cut = np.flatnonzero(np.diff(rows) != 1) + 1
-            runs = list(zip(rows[np.r_[0, cut]].tolist(), (rows[np.r_[cut - 1, len(rows) - 1]] + 1).tolist())) if len(rows) else []
-        for name, offsets in kinds:
-            values = getattr(features, name)
-            for lo, hi in runs:
-                values[offsets[lo] : offsets[hi]].astype(np.uint32, copy=False).tofile(self._handles[name])
-        chosen = slice(None) if rows is None else rows
-        self._lengths[0].append(np.diff(features.shingle_offsets)[chosen])
-        self._lengths[1].append(np.diff(features.token_offsets)[chosen])
-        if has_kgrams:
-            self._lengths[2].append(np.diff(features.kgram_offsets)[chosen])  # type: ignore[arg-type]
-        else:
-            self._kgrams_missing = True
-            self._lengths[2].append(np.zeros(len(features) if rows is None else len(rows), dtype=np.int64))
-
-    def __getstate__(self) -> dict:
-        if self._offsets is None:
-            raise TypeError(f"FeatureStore {self.directory}: only a sealed store (read from once) can be sent to a worker")
-        return {"directory": self.directory, "paths": self._paths, "offsets": self._offsets, "kgrams_missing": self._kgrams_missing}
-
-    def __setstate__(self, state: dict) -> None:
-        self.directory, self._paths, self._offsets = state["directory"], state["paths"], state["offsets"]
-        self._kgrams_missing = state["kgrams_missing"]
-        self._handles, self._lengths = {}, ([], [], [])
-        self._fds = {name: os.open(path, os.O_RDONLY) for name, path in self._paths.items()}
-        weakref.finalize(self, _close_fds, self._fds)
-
-    def _sealed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Offsets of every kind; the first call closes the files for writing and opens them for reading."""
-        if self._offsets is None:
-            for handle in self._handles.values():
-                handle.close()
-            self._fds = {name: os.open(path, os.O_RDONLY) for name, path in self._paths.items()}
-            offsets = []
-            for lengths in self._lengths:
-                off = np.zeros(sum(len(x) for x in lengths) + 1, dtype=np.int64)
-                if lengths:
-                    np.cumsum(np.concatenate(lengths), out=off[1:])
-                offsets.append(off)
-            self._offsets = (offsets[0], offsets[1], offsets[2])
-            self._lengths = ([], [], [])
-        return self._offsets
-
-    def __len__(self) -> int:
-        if self._offsets is not None:
-            return len(self._offsets[0]) - 1
-        return sum(len(x) for x in self._lengths[0])
-
-    def _read(self, name: str, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The values of rows given by ``starts`` (ascending) and ``lengths``: ``(flat, offsets)``.
-
-        Rows closer than :data:`_GAP` values apart, and than the mean
-        length of the rows asked for, are read with one ``pread`` (so at
-        most about twice the values wanted are read: scattered rows of a
-        large store are not read with everything between them); nothing is
-        mapped, so only the values read are held.
-        """
-        offsets = np.zeros(len(starts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if offsets[-1] == 0:
-            return np.zeros(0, dtype=np.uint32), offsets
-        gap = min(_GAP, max(_MIN_GAP, int(offsets[-1]) // len(starts)))
-        ends = starts + lengths
-        new_run = np.ones(len(starts), dtype=bool)
-        new_run[1:] = starts[1:] - np.maximum.accumulate(ends)[:-1] > gap
-        firsts = np.flatnonzero(new_run)
-        run_start = starts[firsts]
-        run_end = np.maximum.reduceat(ends, firsts)
-        fd = self._fds[name]
-        chunks = [
-            np.frombuffer(os.pread(fd, int(b - a) * 4, int(a) * 4), dtype=np.uint32)
-            for a, b in zip(run_start.tolist(), run_end.tolist())
-        ]
-        data = np.concatenate(chunks)
-        run_base = np.zeros(len(chunks), dtype=np.int64)
-        np.cumsum((run_end - run_start)[:-1], out=run_base[1:])
-        run_of = np.cumsum(new_run) - 1
-        row_at = starts - run_start[run_of] + run_base[run_of]  # where each row begins in ``data``
-        total = int(offsets[-1])
-        if total == len(data):  # the rows lie end to end in the file: nothing read between them
-            return data, offsets
-        if len(starts) > 1 and not bool((starts[1:] >= ends[:-1]).all()):  # a row asked twice: gathered by position
-            idx = np.repeat(row_at - offsets[:-1], lengths) + np.arange(total)
-            return data[idx], offsets
-        # The values between the rows (read with them) are left out by a mask, a byte a value, rather than
-        # gathered by an index of 8 bytes a value: a block of pairs reads tens of millions of values, and
-        # each array of that size is fresh memory the kernel must zero (a third of a large verification's time).
-        edge = np.zeros(len(data) + 1, dtype=np.int8)
-        full = lengths > 0
-        edge[row_at[full]] = 1
-        edge[row_at[full] + lengths[full]] -= 1  # where one row ends and the next begins: 1 - 1, still inside
-        inside = np.cumsum(edge[:-1], dtype=np.int8).view(bool)
-        return data[inside], offsets
-
-    def gather(self, rows: np.ndarray) -> Features:
-        """The verification features of ``rows`` (positions in append order), in that order.
-
-        The k-gram sequences are not read (``kgrams`` is None): scoring does
-        not need them; :meth:`gather_kgrams` reads them.
-        """
-        shingle_offsets, token_offsets, _ = self._sealed()
-        rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        sorted_rows = rows[order]
-        sh, so = self._read("shingles", shingle_offsets[sorted_rows], np.diff(shingle_offsets)[sorted_rows])
-        tstart, tlen = token_offsets[sorted_rows], np.diff(token_offsets)[sorted_rows]
-        tok, to = self._read("tokens", tstart, tlen)
-        counts, _ = self._read("counts", tstart, tlen)
-        feats = Features(sh, so, tok, counts, to)
-        if np.all(order[1:] > order[:-1]):
-            return feats
-        return feats.gather(_inverse(order))
-
-    def gather_kgrams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The k-gram sequences of ``rows`` (positions in append order), in that order: ``(flat uint32, offsets)``.
-
-        Raises:
-            ValueError: some rows were appended without k-gram sequences.
-        """
-        _, _, kgram_offsets = self._sealed()
-        if self._kgrams_missing:
-            raise ValueError(
-                f"FeatureStore {self.directory}: some rows were appended without k-gram sequences "
-                "(Features not made by Features.from_hashes): align only stores filled by the sketch stage"
-            )
-        rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        sorted_rows = rows[order]
-        kg, ko = self._read("kgrams", kgram_offsets[sorted_rows], np.diff(kgram_offsets)[sorted_rows])
-        if np.all(order[1:] > order[:-1]):
-            return kg, ko
-        idx, new_offsets = row_index(ko, _inverse(order))
-        return kg[idx], new_offsets
-
-    def close(self) -> None:
-        """Close the files (they go with their directory)."""
-        for handle in self._handles.values():
-            handle.close()
-        _close_fds(self._fds)
-
-
-def _close_fds(fds: dict[str, int]) -> None:
-    """Close and forget the descriptors (the dict is the store's own: a second call finds nothing to close)."""
-    for fd in fds.values():
-        os.close(fd)
-    fds.clear()

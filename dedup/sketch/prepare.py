@@ -36,6 +36,7 @@ from ..candidates.anchors import anchor_grams
 from ..text.normalize import normalize_batch, normalize_texts
 from ..text.shingle import shingle, token_hashes
 from .signatures import minhash_signatures
+from .feature_store import Segment, write_segment
 from .features import Features, row_index
 
 __all__ = [
@@ -182,7 +183,7 @@ class Sketched:
     sketched: np.ndarray  # (s,) chunk positions
     n_shingles: np.ndarray  # (s,) shingles (with repeats)
     signatures: np.ndarray  # (s, num_perm) uint32
-    features: Features  # s rows
+    features: Features | Segment  # s rows (a Segment: written to the worker's own files of the feature store)
     anchor_grams: np.ndarray
     anchor_rows: np.ndarray
     boilerplate: dict[int, tuple[str, str]]  # key → (source, line) of the lines left out
@@ -201,6 +202,7 @@ def sketch_spilled(
     perms: tuple[np.ndarray, np.ndarray] | None = None,
     holds_boilerplate: np.ndarray | None = None,
     keep: tuple[str | None, int, np.ndarray] | None = None,
+    segments: str | None = None,
 ) -> Sketched:
     """Strip, screen and sketch the chunk spilled by :func:`prepare_chunk` (the spill is removed).
 
@@ -221,6 +223,9 @@ def sketch_spilled(
             (:func:`dedup.store.days.put_texts`, the chunk's first position
             ``base``, its articles' day keys ``days``), or, with no folder,
             returned in :attr:`Sketched.kept`.
+        segments: the feature store's folder, when this process may write
+            its own files there (:func:`~dedup.sketch.features.write_segment`):
+            the features stay on disk and only where they went comes back.
     """
     texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
@@ -259,6 +264,7 @@ def sketch_spilled(
         th = th[idx]
     th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms, tokens=(th, to))
     grams, rows = anchor_grams(th, to, index_cfg) if index_cfg.anchors else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    features = Features.from_hashes(sh, so, th, to)
     return Sketched(
         n_tokens=n_tokens,
         removed=removed,
@@ -266,7 +272,7 @@ def sketch_spilled(
         sketched=sketched,
         n_shingles=np.diff(so),
         signatures=sigs,
-        features=Features.from_hashes(sh, so, th, to),
+        features=features if segments is None else write_segment(segments, features),
         anchor_grams=grams,
         anchor_rows=rows,
         boilerplate=found,

@@ -378,7 +378,7 @@ def align_pairs(
 
 class KgramSource(Protocol):
     """Anything that hands out the ordered k-gram sequences of given rows
-    (:class:`~dedup.sketch.features.Features`, :class:`~dedup.sketch.features.FeatureStore`)."""
+    (:class:`~dedup.sketch.features.Features`, :class:`~dedup.sketch.feature_store.FeatureStore`)."""
 
     def gather_kgrams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
