@@ -4,7 +4,7 @@ A million articles' features (~3.5 KB each, plus 4 bytes per token of
 k-grams) do not fit next to everything else in a few GiB, and verification
 only needs the rows of one block of pairs at a time: :class:`FeatureStore`
 keeps each chunk's :class:`~dedup.sketch.features.Features` in flat files
-(where each row starts, per kind, stays in memory: 48 bytes per article)
+(where each row starts and how long it is, per kind, stays in memory: 40 bytes per article)
 and reads back only the rows asked for, with ``pread``
 (:meth:`FeatureStore.gather` the three verification arrays,
 :meth:`FeatureStore.gather_kgrams` the k-gram sequences), so the pages read
@@ -168,7 +168,7 @@ class FeatureStore:
             if name != "counts":  # counts lie as tokens do
                 starts = np.zeros(len(lengths), dtype=np.int64)
                 np.cumsum(lengths[:-1], out=starts[1:])
-                self._parts[_KIND[name]].append((starts + self._own[name], lengths))
+                self._parts[_KIND[name]].append((starts + self._own[name], lengths.astype(np.int32)))
             self._own[name] += int(lengths.sum())
         if not has_kgrams:
             self._no_kgrams(len(features) if rows is None else len(rows))
@@ -185,13 +185,14 @@ class FeatureStore:
         if segment.kgram_offsets is not None:
             kinds.append((3, segment.kgram_offsets))
         for file, offsets in kinds:
-            self._parts[_KIND[_FILES[file]]].append((offsets[:-1][chosen] + (segment.bases[file] | high), np.diff(offsets)[chosen]))
+            self._parts[_KIND[_FILES[file]]].append(
+                (offsets[:-1][chosen] + (segment.bases[file] | high), np.diff(offsets)[chosen].astype(np.int32)))
         if segment.kgram_offsets is None:
             self._no_kgrams(len(segment) if rows is None else len(chosen))  # type: ignore[arg-type]
 
     def _no_kgrams(self, n: int) -> None:
         self._kgrams_missing = True
-        self._parts[2].append((np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)))
+        self._parts[2].append((np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int32)))
 
     def _open_for_adding(self) -> None:
         if self._rows is not None:
@@ -219,13 +220,13 @@ class FeatureStore:
             cols: list[np.ndarray] = []
             for parts in self._parts:
                 cols.append(np.concatenate([s for s, _ in parts]) if parts else np.zeros(0, dtype=np.int64))
-                cols.append(np.concatenate([n for _, n in parts]) if parts else np.zeros(0, dtype=np.int64))
+                cols.append(np.concatenate([n for _, n in parts]) if parts else np.zeros(0, dtype=np.int32))
             # The order rows lie in their files, the same for every kind (a row's values come after those of the
             # rows its writer wrote before it): by where the shingles start, then the tokens, then the k-grams
             # (equal starts in all three: rows of no values, whose order reads nothing).
             order = np.lexsort((cols[4], cols[2], cols[0]))
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
+            rank = np.empty(len(order), dtype=np.int32)  # (a store holds fewer than 2^31 rows, each fewer values)
+            rank[order] = np.arange(len(order), dtype=np.int32)
             self._rows = (*cols, rank)
             self._parts = ([], [], [])
             weakref.finalize(self, _close_fds, self._fds)
