@@ -553,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     if data is None:
         print(f"SaudiNewsNet dev zips not found ({args.data or 'shared/data/saudinewsnet/dataset'}); nothing measured")
         return 0
+    args.tmp.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench_scale_", dir=args.tmp)).resolve()
     if repo_root() in work.parents:
         parser.error("--tmp must be outside the repository (the feeds hold dev text)")

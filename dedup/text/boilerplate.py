@@ -46,8 +46,10 @@ def line_keys_per_article(
         return np.zeros(0, dtype=np.uint64), np.zeros(len(lines), dtype=np.int64)
     keys: list[int] = []
     per_article = np.zeros(len(lines), dtype=np.int64)
+    max_tokens = config.max_tokens
     for k, (src, art_lines) in enumerate(zip(sources, lines)):
-        mine = [line_key(src, line) for line in set(art_lines) if line.count(" ") < config.max_tokens]
+        # the short lines only go into the set: the long ones (most of a text) are never hashed as a whole
+        mine = [line_key(src, line) for line in {line for line in art_lines if line.count(" ") < max_tokens}]
         per_article[k] = len(mine)
         keys += mine
     return np.array(keys, dtype=np.uint64), per_article
