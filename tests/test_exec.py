@@ -182,3 +182,25 @@ def test_verification_on_workers_with_a_history_index_decides_as_one_process(tmp
         runs.append((list(decision_rows(result)), list(pair_rows(result))))
     assert runs[0] == runs[1]
     assert sum(r["status"] == "duplicate" for r in runs[0][0]) >= 3
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_edges_gathered_in_the_candidates_array_are_the_edges(monkeypatch: pytest.MonkeyPatch, n_jobs: int) -> None:
+    """The flow lets verified_edges gather the edges at the front of the candidate pairs (consume); the
+    edges, and every decision, are those of a separate array, in one process and in several runs on workers."""
+    import dedup.flows.dedupe as flow
+
+    runtime = Runtime(chunk_size=4, n_jobs=n_jobs)
+    seen: list[bool] = []
+    real = flow.verified_edges
+
+    def spy(*args, consume=False, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append(consume)
+        return real(*args, consume=consume, **kwargs)
+
+    monkeypatch.setattr(flow, "verified_edges", spy)
+    rows, pairs, _ = decisions(runtime)
+    monkeypatch.setattr(flow, "verified_edges", lambda *a, consume=False, **k: real(*a, consume=False, **k))
+    plain_rows, plain_pairs, _ = decisions(runtime)
+    assert seen == [True]
+    assert len(pairs) >= 5 and pairs == plain_pairs and rows == plain_rows
