@@ -98,6 +98,11 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen, keep_texts=keep_texts)
         n, rep_pos = len(feed.table), feed.rep_pos
 
+        if len(rep_pos) >= _IDLE_WORKERS_FROM and not executor.in_process:
+            # The candidate stage runs in this process (and its threads): the workers would sit through it holding
+            # what sketching left them (~0.15 GiB each), next to this process's largest arrays. They start again
+            # for verification (~1 s). A million articles of large copy families: the peak moves to verification.
+            release_workers()
         with timer("candidates"):
             anchored = anchor_keys(*feed.anchors, config.index, executor.threads) if config.index.anchors else None
             if index is None:  # the largest arrays: gone before banding (an index still needs them)
@@ -258,6 +263,7 @@ def pair_features(
 _VERIFY_CHUNK = 25_000  # pairs from which verification is spread over workers, and per task (about, at most)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
 _JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j")  # scores the judge reads and no later stage does
+_IDLE_WORKERS_FROM = 250_000  # distinct texts from which the workers are let go before the candidates (restart: ~1 s)
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
 
 

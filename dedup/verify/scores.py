@@ -73,7 +73,10 @@ def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_CO
 def _csr(indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, columns: int) -> sp.csr_matrix:
     import scipy.sparse as sp  # here: ~0.25 s to import, and a run with no pair to score builds no matrix
 
-    m = sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(len(indptr) - 1, columns))
+    # Buckets are below 2^26 (2^22 for tokens): the uint32 features read as int32 as they are, not copied (a block of
+    # a feed of large copy families holds tens of millions of them, next to the features they came from).
+    as_int32 = indices.view(np.int32) if indices.dtype == np.uint32 and columns <= 1 << 31 else indices.astype(np.int32)
+    m = sp.csr_matrix((data, as_int32, indptr), shape=(len(indptr) - 1, columns))
     m.has_canonical_format = True
     return m
 
