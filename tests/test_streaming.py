@@ -130,19 +130,24 @@ def test_store_reads_back_what_was_stored(tmp_path_factory, lengths, rows) -> No
         assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
 
 
-@given(lengths=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), min_size=1, max_size=30),
-       keep=st.lists(st.booleans(), min_size=30, max_size=30))
-def test_store_appends_chosen_rows_as_their_gather(tmp_path_factory, lengths, keep) -> None:
-    """``append(features, rows)`` (runs of rows written as slices) stores what ``append(features.gather(rows))`` does."""
+def random_features(rng: np.random.Generator, lengths: list[tuple[int, int]]) -> Features:
+    """Features of rows of the given (shingles, tokens) lengths, with their k-gram sequences (k = 2)."""
     from dedup.sketch.features import kgram_sequences
 
-    rng = np.random.default_rng(len(lengths))
     so = np.concatenate([[0], np.cumsum([a for a, _ in lengths])]).astype(np.int64)
     to = np.concatenate([[0], np.cumsum([b for _, b in lengths])]).astype(np.int64)
     th = rng.integers(0, 1 << 62, to[-1]).astype(np.uint64)
     kg, ko = kgram_sequences(th, to, 2)
-    feats = Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so, (th % (1 << 22)).astype(np.uint32),
-                     rng.integers(1, 5, to[-1]).astype(np.uint32), to, kg, ko)
+    return Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so, (th % (1 << 22)).astype(np.uint32),
+                    rng.integers(1, 5, to[-1]).astype(np.uint32), to, kg, ko)
+
+
+@given(lengths=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), min_size=1, max_size=30),
+       keep=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_store_appends_chosen_rows_as_their_gather(tmp_path_factory, lengths, keep) -> None:
+    """``append(features, rows)`` (runs of rows written as slices) stores what ``append(features.gather(rows))`` does."""
+    rng = np.random.default_rng(len(lengths))
+    feats = random_features(rng, lengths)
     rows = np.flatnonzero(np.array(keep[: len(lengths)]))
     by_rows, by_gather = FeatureStore(tmp_path_factory.mktemp("a")), FeatureStore(tmp_path_factory.mktemp("b"))
     by_rows.append(feats, rows)
@@ -168,7 +173,6 @@ def test_store_reads_rows_written_by_several_writers(tmp_path_factory, lengths, 
     """Chunks appended by the store and chunks other writers left in their own files (write_segment; two
     writers, chunks interleaved, some rows left out) read back as if every chunk had been appended."""
     from dedup.sketch.feature_store import write_segment
-    from dedup.sketch.features import kgram_sequences
 
     rng = np.random.default_rng(len(lengths))
     directory = tmp_path_factory.mktemp("store")
@@ -180,12 +184,7 @@ def test_store_reads_rows_written_by_several_writers(tmp_path_factory, lengths, 
     while start < len(lengths):
         stop = start + int(rng.integers(1, 6))
         ls = lengths[start:stop]
-        so = np.concatenate([[0], np.cumsum([a for a, _ in ls])]).astype(np.int64)
-        to = np.concatenate([[0], np.cumsum([b for _, b in ls])]).astype(np.int64)
-        th = rng.integers(0, 1 << 62, to[-1]).astype(np.uint64)
-        kg, ko = kgram_sequences(th, to, 2)
-        feats = Features(rng.integers(0, 1 << 26, so[-1]).astype(np.uint32), so, (th % (1 << 22)).astype(np.uint32),
-                         rng.integers(1, 5, to[-1]).astype(np.uint32), to, kg, ko)
+        feats = random_features(rng, ls)
         chosen = np.flatnonzero(np.array(keep[start : start + len(ls)], dtype=bool))
         chosen_or_all = None if len(chosen) == len(ls) else chosen
         way = ways[c % len(ways)]
