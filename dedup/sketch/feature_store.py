@@ -239,9 +239,14 @@ class FeatureStore:
 
     def _fd(self, segment: int, name: str) -> int:
         key = (segment, name)
-        if key not in self._fds:
-            self._fds[key] = os.open(self._path(segment, name), os.O_RDONLY)
-        return self._fds[key]
+        fd = self._fds.get(key)
+        if fd is None:  # opened on first read; two threads reading at once keep one descriptor and close the other
+            fd = os.open(self._path(segment, name), os.O_RDONLY)
+            kept = self._fds.setdefault(key, fd)
+            if kept != fd:
+                os.close(fd)
+            fd = kept
+        return fd
 
     def _read(self, name: str, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The values of rows given by ``starts`` (places, ascending) and ``lengths``: ``(flat, offsets)``.
