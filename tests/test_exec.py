@@ -17,9 +17,10 @@ import pytest
 
 from dedup.candidates.banding import band_params, lsh_pairs
 from dedup.config import DedupConfig
-from dedup.errors import ConfigError
+from dedup.errors import ConfigError, OutputError
 from dedup.exec import LocalExecutor, open_executor
 from dedup.flows.dedupe import dedupe
+from dedup.io.dedupe_out import write_dedupe_outputs
 from dedup.io.dedupe_rows import decision_rows, pair_rows
 from dedup.runtime import Runtime
 from dedup.types import Article
@@ -75,6 +76,53 @@ def test_two_joblib_workers_decide_as_one_process(monkeypatch: pytest.MonkeyPatc
     assert tasks and max(tasks) > 1  # the pairs went to the workers in several runs
     assert j_removed.tolist() == removed.tolist()
     assert j_rows == rows and j_pairs == pairs
+
+
+OUTPUTS = ("unique.jsonl", "decisions.jsonl", "pairs.jsonl", "report.html")
+
+
+def test_outputs_written_beside_by_workers_are_the_files_written_here(tmp_path: Path) -> None:
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    records = [{"id": a.id, "text": a.text} for a in arts]
+    here = write_dedupe_outputs(tmp_path / "here", result, ["x"], records)
+    dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=2))  # a run with workers: they stay for its outputs
+    there = write_dedupe_outputs(tmp_path / "there", result, ["x"], records, executor=LocalExecutor(2))
+    assert here == there
+    for name in OUTPUTS:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def test_a_file_a_worker_cannot_write_fails_the_outputs_after_the_others_are_over(tmp_path: Path) -> None:
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=2))
+    (tmp_path / "decisions.jsonl").mkdir()  # the worker's file cannot replace a folder
+    with pytest.raises(OutputError, match="cannot write the outputs"):
+        write_dedupe_outputs(tmp_path, result, ["x"], [{"id": a.id, "text": a.text} for a in arts], executor=LocalExecutor(2))
+    assert not (tmp_path / "summary.json").exists()  # nothing vouches for the files
+    assert (tmp_path / "pairs.jsonl").exists() and (tmp_path / "unique.jsonl").exists()  # the other calls ran to their end
+
+
+def test_a_worker_verifies_without_numpys_huge_page_advice_and_gives_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.flows.dedupe as flow
+    from dedup.exec import heap
+
+    seen: list[bool] = []
+    real = flow.score_pairs
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(heap.huge_pages(True))  # the setting while scoring (then put back as it was)
+        heap.huge_pages(seen[-1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "score_pairs", spy)
+    before = heap.huge_pages(True)
+    flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
+                       judge=lambda pairs, scores: (pairs, scores), huge_pages=False)
+    flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
+                       judge=lambda pairs, scores: (pairs, scores))
+    assert seen == [False, True] and heap.huge_pages(before) is True
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dedup.exec import open_executor
-from dedup.exec.local import LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
+from dedup.exec.local import LocalExecutor, batches, beside, chunked, imap_tasks, map_chunks, release_workers
 from dedup.runtime import Runtime
 
 
@@ -79,6 +79,35 @@ def test_imap_tasks_in_worker_processes_keeps_task_order() -> None:
     assert list(imap_tasks(pow, tasks, n_jobs=2)) == [2**k for k in range(8)]
     pids = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
     assert os.getpid() not in pids
+
+
+def test_beside_runs_the_calls_in_running_workers_and_gives_their_results_in_order() -> None:
+    list(imap_tasks(os.getpid, [()] * 4, n_jobs=2))  # a stage before started the workers
+    results = beside([(os.getpid, ()), (pow, (2, 10))], n_jobs=2)()
+    assert results[1] == 1024 and results[0] != os.getpid()
+    assert LocalExecutor(n_jobs=2).beside([(pow, (3, 2))])() == [9]
+
+
+def test_beside_starts_no_worker_for_its_calls() -> None:
+    release_workers()
+    assert beside([(os.getpid, ())], n_jobs=2)() == [os.getpid()]
+    assert release_workers() is False  # none was started
+
+
+def test_beside_with_one_job_runs_the_calls_here_when_asked() -> None:
+    seen: list[int] = []
+    wait = LocalExecutor(n_jobs=1).beside([(seen.append, (1,)), (os.getpid, ())])
+    assert seen == []  # nothing ran yet
+    assert wait() == [None, os.getpid()] and seen == [1]
+
+
+def test_beside_raises_the_first_failure_once_every_call_is_over(tmp_path) -> None:
+    done = tmp_path / "done"
+    list(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    wait = beside([(pow, (0, -1)), (subprocess.run, (["sh", "-c", f"sleep 0.5; touch {done}"],))], n_jobs=2)
+    with pytest.raises(ZeroDivisionError):
+        wait()
+    assert done.exists()  # the slow call was over before the fast one's failure was raised
 
 
 @pytest.mark.parametrize("via", ["imap_tasks", "LocalExecutor.imap"])

@@ -57,6 +57,14 @@ class Executor(Protocol):
         """``map(func, items)`` in this process, on threads when the executor has several jobs; results in order."""
         ...
 
+    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Callable[[], list[Any]]:
+        """Start each ``func(*args)`` of ``calls`` where it runs beside this process's own work.
+
+        The callable returned waits until all are over, then returns their
+        results in order or raises the first one's exception.
+        """
+        ...
+
     def lsh_pairs(self, signatures: np.ndarray, members: np.ndarray, bands: int, rows: int,
                   max_bucket: int) -> tuple[np.ndarray, int]:
         """The LSH banding (:func:`dedup.candidates.banding.lsh_pairs`)."""

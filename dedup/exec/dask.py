@@ -26,7 +26,7 @@ import numpy as np
 from ..candidates.banding import band_keys
 from ..candidates.buckets import bucket_pairs, empty_pairs, normalize_pairs
 from ..errors import ConfigError
-from .local import imap_tasks, map_chunks
+from .local import beside, imap_tasks, map_chunks
 
 __all__ = ["DaskExecutor", "dask_executor", "lsh_pairs_dask"]
 
@@ -62,6 +62,10 @@ class DaskExecutor:
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``map(func, items)`` here, in this thread: the cluster's cores are not this machine's."""
         return map(func, items)
+
+    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Callable[[], list[Any]]:
+        """The calls here, when their results are asked for: a cluster's workers may not see this machine's files."""
+        return beside(calls, n_jobs=1)
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)

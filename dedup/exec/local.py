@@ -9,13 +9,14 @@ single task.
 
 from __future__ import annotations
 
+import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, TypeVar
 
-__all__ = ["LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks"]
+__all__ = ["LocalExecutor", "batches", "beside", "chunked", "imap_tasks", "map_chunks"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -144,20 +145,8 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     """
     from collections import deque
 
-    from joblib.executor import get_memmapping_executor
-
     workers = _pool_size(n_jobs)
-    _quiet_worker_restarts()
-    pool = get_memmapping_executor(workers)
-    # Large arrays sent to the workers are memory-mapped into a folder of this
-    # call's own; it is released when the call ends, as joblib's Parallel does
-    # (left to the end of the process, they are reported as leaked files).
-    manager = getattr(pool, "_temp_folder_manager", None)  # joblib's own (private) hooks: used only where present
-    if manager is not None and not (hasattr(manager, "set_current_context") and hasattr(manager, "_clean_temporary_resources")):
-        manager = None
-    context = f"dedup-{uuid.uuid4().hex}"
-    if manager is not None:
-        manager.set_current_context(context)
+    pool, release = _pool(workers)
     limit = 2 * workers if ahead is None else max(1, ahead)
     pending: deque = deque()
     try:
@@ -170,8 +159,66 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     finally:
         for future in pending:  # the consumer stopped early, or a task failed: drop what was not started
             future.cancel()
-        if manager is not None:
-            manager._clean_temporary_resources(context_id=context, force=False)
+        release()
+
+
+def _pool(workers: int) -> tuple[Any, Callable[[], None]]:
+    """joblib's reusable loky pool of ``workers`` processes, with a memory-mapping folder of the caller's own; and what releases that folder.
+
+    Large arrays sent to the workers are memory-mapped into a folder of the
+    caller's own; it is released when the caller is done, as joblib's
+    Parallel does (left to the end of the process, they are reported as
+    leaked files).
+    """
+    from joblib.executor import get_memmapping_executor
+
+    _quiet_worker_restarts()
+    pool = get_memmapping_executor(workers)
+    manager = getattr(pool, "_temp_folder_manager", None)  # joblib's own (private) hooks: used only where present
+    if manager is None or not (hasattr(manager, "set_current_context") and hasattr(manager, "_clean_temporary_resources")):
+        return pool, lambda: None
+    context = f"dedup-{uuid.uuid4().hex}"
+    manager.set_current_context(context)
+    return pool, lambda: manager._clean_temporary_resources(context_id=context, force=False)
+
+
+def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: int = 1) -> Callable[[], list[Any]]:
+    """Start each ``func(*args)`` of ``calls`` in a worker of joblib's reusable loky pool; return what waits for them.
+
+    This process goes on with its own work meanwhile. The callable returned
+    waits until every call is over, then returns their results in order, or
+    raises the first one's exception. The calls go to workers that already
+    run (a stage before started them): starting some for this would cost
+    more than the calls (~1 s). With ``n_jobs == 1``, or no worker running,
+    nothing starts: the calls run here, in order, when their results are
+    asked for.
+    """
+    if n_jobs == 1 or not _workers_running():
+        return lambda: [func(*args) for func, args in calls]
+    pool, release = _pool(_pool_size(n_jobs))  # one memory-mapping folder for all the calls: each is pickled as it is sent
+    futures = [pool.submit(func, *args) for func, args in calls]
+
+    def results() -> list[Any]:
+        try:
+            done = [(f.exception(), f) for f in futures]  # every call over before anything is said
+        finally:
+            release()
+        for exc, _ in done:
+            if exc is not None:
+                raise exc
+        return [f.result() for _, f in done]
+
+    return results
+
+
+def _workers_running() -> bool:
+    """Whether joblib's reusable loky pool has workers (loky's own, private, handle on the pool: where present)."""
+    if "joblib" not in sys.modules:  # no stage used workers: not even joblib is loaded (nor is it loaded to know)
+        return False
+    from joblib.externals.loky import reusable_executor
+
+    pool = getattr(reusable_executor, "_executor", None)
+    return pool is not None and not getattr(getattr(pool, "_flags", None), "shutdown", True)
 
 
 def release_workers() -> bool:
@@ -185,10 +232,9 @@ def release_workers() -> bool:
     """
     from joblib.externals.loky import reusable_executor
 
-    pool = getattr(reusable_executor, "_executor", None)
-    if pool is None or getattr(getattr(pool, "_flags", None), "shutdown", True):
+    if not _workers_running():
         return False
-    pool.shutdown(wait=True)
+    reusable_executor._executor.shutdown(wait=True)
     return True
 
 
@@ -239,6 +285,10 @@ class LocalExecutor:
              workers: int | None = None, **kwargs: Any) -> Iterator[R]:
         """:func:`imap_tasks` over this executor's processes (at most ``workers`` of them)."""
         return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, workers=workers, **kwargs)
+
+    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Callable[[], list[Any]]:
+        """:func:`beside`: the calls in worker processes while this one works (with one job: here, when asked)."""
+        return beside(calls, n_jobs=self.n_jobs)
 
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``map(func, items)`` on as many threads of this process as the executor has jobs, results in order.

@@ -286,7 +286,7 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     size = -(-len(pairs) // (runs + runs % 2))
     starts = range(0, len(pairs), size)
     done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
-                         idf=idf, judge=judge, compiled=compiled)
+                         idf=idf, judge=judge, compiled=compiled, huge_pages=executor.in_process)
     for lo, (rel, scores) in zip(starts, done):
         yield lo, rel, scores
 
@@ -340,8 +340,18 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
 
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
-                  judge: Judge, compiled: bool = False) -> tuple[np.ndarray, PairScores]:
-    return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
+                  judge: Judge, compiled: bool = False, huge_pages: bool = True) -> tuple[np.ndarray, PairScores]:
+    """Scores and relations of ``pairs``; ``huge_pages=False`` (a worker): its arrays without NumPy's huge-page advice (:func:`dedup.exec.heap.huge_pages`)."""
+    if huge_pages:
+        return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
+    from ..exec.heap import huge_pages as advise
+
+    before = advise(False)
+    try:
+        return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
+    finally:
+        if before is not None:
+            advise(before)
 
 
 class Judge:

@@ -32,8 +32,9 @@ from the folder, so that it never holds the outputs of two runs.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,8 +50,16 @@ from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
 from .writers import atomic_open, json_line, write_json, write_lines
 
+if TYPE_CHECKING:
+    from ..exec import Executor
+
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
 __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
+
+# From this many articles the outputs are written in this process only: a worker writing decisions.jsonl or
+# pairs.jsonl gets its own copy of the result (the edges of a million articles of large copy families: ~0.4 GB).
+BESIDE_MAX_ARTICLES = 250_000
+
 
 
 def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None) -> dict[str, Any]:
@@ -121,7 +130,7 @@ def stale_outputs(output_format: str) -> tuple[str, ...]:
 
 def write_dedupe_outputs(
     out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes] | RecordSpool,
-    output_format: str = "jsonl", report: bool = True, read: ReadConfig | None = None,
+    output_format: str = "jsonl", report: bool = True, read: ReadConfig | None = None, executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Write the output files atomically (``report.html`` too unless ``report`` is False); returns the summary.
 
@@ -137,6 +146,10 @@ def write_dedupe_outputs(
         report: write ``report.html`` (its texts are read back from
             ``records``: a spool, or a list); else remove an old one.
         read: how the inputs were read, recorded in ``summary.json``.
+        executor: where ``decisions.jsonl`` and ``pairs.jsonl`` may be written
+            beside this process's own work (its workers, when it has some and
+            the feed has fewer than :data:`BESIDE_MAX_ARTICLES` articles), while
+            this process copies the records and makes the page; None: here.
 
     Raises:
         OutputError: a file cannot be written.
@@ -150,17 +163,29 @@ def write_dedupe_outputs(
         for stale in stale_outputs(output_format) + (() if report else ("report.html",)):  # nor may another format's files sit beside the new ones
             (out / stale).unlink(missing_ok=True)
         blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
+        beside = output_format == "jsonl" and executor is not None and len(result.table) < BESIDE_MAX_ARTICLES
         if output_format == "parquet":
             from .parquet_out import write_parquet_outputs
 
             decisions = with_skipped(decision_rows(result), result.bad_records, blank)
             write_parquet_outputs(out, records, result.status != DUPLICATE, decisions, pair_rows(result))
-        else:
+        elif not beside:
             _write_unique(out / "unique.jsonl", records, result.status)
-            lines = with_skipped(decision_lines(result), result.bad_records, blank)  # an article's line, or a bad record's row
-            write_lines(out / "decisions.jsonl", (x if isinstance(x, str) else json_line(x) for x in lines))
-            write_lines(out / "pairs.jsonl", pair_lines(result))
-        if report:
+            _write_decisions(out / "decisions.jsonl", result, blank)
+            _write_pairs(out / "pairs.jsonl", result)
+        else:  # decisions.jsonl and pairs.jsonl need the result only: workers write them while this process copies the records
+            written = executor.beside([(_write_decisions, (out / "decisions.jsonl", result, blank)),
+                                       (_write_pairs, (out / "pairs.jsonl", result))])
+            try:
+                _write_unique(out / "unique.jsonl", records, result.status)
+                if report:
+                    write_dedupe_report(out / "report.html", result, records, inputs)
+            except BaseException:
+                with suppress(BaseException):  # theirs over too: no file is written after this returns
+                    written()
+                raise
+            written()
+        if report and not beside:
             write_dedupe_report(out / "report.html", result, records, inputs)
         info = summary(result, inputs, read)
         info["output_format"] = output_format
@@ -170,6 +195,17 @@ def write_dedupe_outputs(
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
     return info
+
+
+def _write_decisions(path: Path, result: DedupResult, blank: dict[str, None]) -> None:
+    """``decisions.jsonl``: an article's line, or a bad record's row, in input order."""
+    lines = with_skipped(decision_lines(result), result.bad_records, blank)
+    write_lines(path, (x if isinstance(x, str) else json_line(x) for x in lines))
+
+
+def _write_pairs(path: Path, result: DedupResult) -> None:
+    """``pairs.jsonl``: every verified duplicate edge."""
+    write_lines(path, pair_lines(result))
 
 
 def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes] | RecordSpool, status: np.ndarray) -> None:

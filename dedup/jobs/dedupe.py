@@ -62,6 +62,7 @@ def run_dedupe(
     from ..io.remote import staged_output
     from ..io.writers import check_output
     from ..exec.heap import tune_heap
+    from ..exec.local import LocalExecutor
 
     read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
     if window_days is not None and index is None:
@@ -84,9 +85,11 @@ def run_dedupe(
                 else:
                     stream = ArticleStream(inputs, read, keep_raw=True)
                     feed, bad = spool.tap(stream), lambda: stream.bad
-                result = dedupe(feed, config, progress, bad, settings.get("runtime", Runtime()),
-                                index=stored, window_days=window_days, on_wait=echo)
-                info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read)
+                runtime = settings.get("runtime", Runtime())
+                result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
+                # the run's local workers (joblib keeps them) write two of the files while this process writes the others
+                writers = LocalExecutor(runtime.n_jobs) if runtime.backend == "local" else None
+                info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
             finally:
                 spool.close()
     if not quiet:
