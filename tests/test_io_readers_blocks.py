@@ -344,3 +344,20 @@ def test_the_plain_path_reads_what_the_line_reader_reads(tmp_path: Path, monkeyp
         assert taken > 3
     if feed in ("utf16-bom",):
         assert taken == 0
+
+
+@pytest.mark.parametrize("line", [
+    '{"id": "a", "a": "x", "title": "x", "text": "t t", "date": "2024-01-01"}',  # one character: a shared object, found first under "a"
+    '{"id": "a", "headline": "ab", "title": "ab", "text": "t t"}',  # longer: an object of its own, under "title"
+    '{"id": "a", "title": 7, "text": "t t", "date": ""}',  # not a string: no key holds the string read
+    '{"id": "a", "text": "t t"}',
+])
+def test_the_keys_of_the_title_and_date_are_found_as_the_record_scan_finds_them(line: str) -> None:
+    from dedup.io.readers.blocks import _key_of, record_keys
+
+    record = json.loads(line)
+    title = record.get("title")
+    title = "" if title is None else title if isinstance(title, str) else str(title)
+    date = record.get("date") or None
+    assert (record.get("text") and "text", _key_of(record, title, "title"), _key_of(record, date, "date")) == \
+        record_keys(record, "text", title, date)

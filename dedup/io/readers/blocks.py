@@ -123,6 +123,22 @@ def record_keys(record: Any, text_key: str, title: str, date: str | None) -> tup
     return text_key, title_key, date_key
 
 
+def _key_of(record: dict[str, Any], value: str | None, key: str | None) -> str | None:
+    """:func:`record_keys`' key of a value read from ``record[key]`` (None: none), without looking through the record.
+
+    The record's first key whose value is the object ``value``: ``key``
+    itself when it holds it and ``value`` is longer than one character (a
+    string parsed from JSON is then an object of its own, so no key before
+    holds the same; shorter ones may be interpreter-wide singletons), else
+    as :func:`record_keys` finds it.
+    """
+    if not value:
+        return None
+    if len(value) > 1 and key is not None and record.get(key) is value:
+        return key
+    return next((k for k, v in record.items() if v is value), None)
+
+
 class _Gather(_Collector):
     """A collector that notes each rejected record with the count of articles before it, for the reading process."""
 
@@ -246,7 +262,7 @@ def _plain_block(data: bytes, block: Block, config: ReadConfig) -> tuple[Parsed,
         texts.append(body)
         sources.append(_optional_str(record.get(source_key)) if source_key is not None else "")
         dates.append(date)
-        keys.append(record_keys(record, text_key, title, date))
+        keys.append((text_key, _key_of(record, title, title_key), _key_of(record, date, date_key)))
     if not rows or any(not row or row.isspace() for row in rows):
         return None
     parsed = Parsed(
