@@ -113,7 +113,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_average, repo_root, run_info, saudinewsnet_dir, tree_rss_mib, write_dev_jsonl, write_result  # noqa: E402
+from _common import ExitWatch, load_average, repo_root, run_info, saudinewsnet_dir, tree_rss_mib, write_dev_jsonl, write_result  # noqa: E402
 
 NUM_PERM = 128
 SHINGLE_K = 3
@@ -551,6 +551,7 @@ def run_tool(tool: Tool, feed: Path, out: Path, timeout: float, rss_guard_mib: f
     with open(err_path, "w", encoding="utf-8") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=str(out.parent), start_new_session=True)
+        watch = ExitWatch(proc.pid)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -564,8 +565,9 @@ def run_tool(tool: Tool, feed: Path, out: Path, timeout: float, rss_guard_mib: f
                 os.killpg(proc.pid, signal.SIGTERM)  # the child's own session: it and its workers
             elif stopped is not None and elapsed > stopped["after_seconds"] + 15:
                 os.killpg(proc.pid, signal.SIGKILL)
-            time.sleep(SAMPLE_EVERY)
+            watch.sleep(SAMPLE_EVERY)  # ends early when the child does: the wall time is not rounded up to a sample
         wall = time.perf_counter() - t0
+        watch.close()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if stopped is not None:
         try:  # workers left in the group after the leader exited

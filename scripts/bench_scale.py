@@ -89,7 +89,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_average, repo_root, run_info, saudinewsnet_dir, tree_rss_mib, write_result  # noqa: E402
+from _common import ExitWatch, load_average, repo_root, run_info, saudinewsnet_dir, tree_rss_mib, write_result  # noqa: E402
 from make_synthetic_feed import KINDS, DevCorpus, generate, load_dev, provenance_path  # noqa: E402
 
 TARGET_SECONDS_1M = 600.0  # issue "copies a desk can trust": the speed holds
@@ -188,6 +188,7 @@ def run_cli(command: str, feed: Path, out: Path, timeout: float, rss_guard_mib: 
     with open(err_path, "w", encoding="utf-8") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        watch = ExitWatch(proc.pid)
         timeline: list[tuple[float, float]] = []
         tree_peak = tree_pss_peak = 0.0  # the child and its worker processes (--jobs 2), summed at each sample
         stopped = None
@@ -210,8 +211,9 @@ def run_cli(command: str, feed: Path, out: Path, timeout: float, rss_guard_mib: 
                 os.kill(proc.pid, signal.SIGABRT)  # faulthandler prints the stack, then the child dies
             elif stopped is not None and elapsed > stopped["after_seconds"] + 60:
                 os.kill(proc.pid, signal.SIGKILL)
-            time.sleep(SAMPLE_EVERY)
+            watch.sleep(SAMPLE_EVERY)  # ends early when the child does: the wall time is not rounded up to a sample
         wall = time.perf_counter() - t0
+        watch.close()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; tell Popen
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     err_path.unlink()
