@@ -58,3 +58,31 @@ def test_released_candidates_keep_their_count() -> None:
     released = cands.release()
     assert len(cands) == 3 and len(released) == 3
     assert released.pairs.shape == (0, 2) and released.from_lsh == 2 and released.bands == 10
+
+
+def test_tune_gc_raises_the_young_threshold_only() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        heap.tune_gc()
+        assert gc.get_threshold() == (heap.GC_YOUNG, 10, 10)
+        gc.set_threshold(50_000, 5, 5)  # a caller's larger threshold is kept
+        heap.tune_gc()
+        assert gc.get_threshold() == (50_000, 5, 5)
+        gc.set_threshold(0, 10, 10)  # collection off: left off
+        heap.tune_gc()
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_workers_collect_cycles_at_the_raised_threshold() -> None:
+    import gc
+
+    from dedup.exec.local import beside, imap_tasks
+
+    seen = set(imap_tasks(gc.get_threshold, [()] * 4, n_jobs=2))
+    assert {t[0] for t in seen} == {heap.GC_YOUNG}
+    assert beside([(gc.get_threshold, ())], n_jobs=2)()[0][0] == heap.GC_YOUNG

@@ -1,4 +1,5 @@
-"""Freed memory handed back to the operating system between stages (glibc's ``malloc_trim``).
+"""How a process manages its memory: freed memory handed back between stages (glibc's ``malloc_trim``), the heap's
+thresholds, NumPy's huge-page advice (:func:`huge_pages`) and how often reference cycles are collected (:func:`tune_gc`).
 
 NumPy takes its arrays from C's ``malloc``. glibc serves an allocation above a
 threshold with its own ``mmap`` (returned whole when freed), but raises that
@@ -36,15 +37,17 @@ Elsewhere than glibc (macOS, musl) this does nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from functools import lru_cache
 from typing import Any, Callable
 
-__all__ = ["HEAP_ENV", "huge_pages", "release_heap", "tune_heap"]
+__all__ = ["GC_YOUNG", "HEAP_ENV", "huge_pages", "release_heap", "tune_gc", "tune_heap"]
 
 _MMAP_THRESHOLD = 32 << 20  # glibc's ceiling for its own climbing threshold (64-bit)
 _TRIM_THRESHOLD = 64 << 20  # twice it: what glibc sets along with it
+GC_YOUNG = 10_000  # container allocations between two collections of the young generation (CPython's default: 700)
 HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(_MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(_TRIM_THRESHOLD)}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 
@@ -107,6 +110,22 @@ def huge_pages(enabled: bool) -> bool | None:
         except ImportError:
             return None
     return bool(_set_madvise_hugepage(enabled))
+
+
+def tune_gc() -> None:
+    """Collect reference cycles less often: the young generation after :data:`GC_YOUNG` container allocations, not 700.
+
+    Reading a feed allocates a dict per record, and lists per text, that die
+    young and hold no cycle; at CPython's default a 100k-article run (the
+    synthetic feed, ``--jobs 1``) made ~750 collections that took 0.36 s,
+    0.25 s of it in full collections walking every live object; at this
+    threshold 63 collections took 0.09 s (timed with ``gc.callbacks``). What
+    waits for a collection meanwhile is at most that many young objects.
+    The workers set it at their first task (:func:`dedup.exec.local.imap_tasks`).
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < GC_YOUNG:  # 0: collection is off (a caller's choice): left so
+        gc.set_threshold(GC_YOUNG, middle, old)
 
 
 def release_heap() -> bool:

@@ -151,7 +151,7 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
     pending: deque = deque()
     try:
         for task in tasks:
-            pending.append(pool.submit(func, *task, **kwargs))
+            pending.append(pool.submit(_in_worker, func, *task, **kwargs))
             if len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:
@@ -160,6 +160,14 @@ def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: i
         for future in pending:  # the consumer stopped early, or a task failed: drop what was not started
             future.cancel()
         release()
+
+
+def _in_worker(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """``func(*args, **kwargs)`` in a worker process, set up as its parent (:func:`dedup.exec.heap.tune_gc`; idempotent)."""
+    from .heap import tune_gc
+
+    tune_gc()
+    return func(*args, **kwargs)
 
 
 def _pool(workers: int) -> tuple[Any, Callable[[], None]]:
@@ -196,7 +204,7 @@ def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: 
     if n_jobs == 1 or not _workers_running():
         return lambda: [func(*args) for func, args in calls]
     pool, release = _pool(_pool_size(n_jobs))  # one memory-mapping folder for all the calls: each is pickled as it is sent
-    futures = [pool.submit(func, *args) for func, args in calls]
+    futures = [pool.submit(_in_worker, func, *args) for func, args in calls]
 
     def results() -> list[Any]:
         try:

@@ -61,7 +61,7 @@ def run_dedupe(
     from ..io.readers.blocks import JsonlBlocks
     from ..io.remote import staged_output
     from ..io.writers import check_output
-    from ..exec.heap import tune_heap
+    from ..exec.heap import tune_gc, tune_heap
     from ..exec.local import LocalExecutor
 
     read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
@@ -69,6 +69,7 @@ def run_dedupe(
         raise ConfigError("window_days needs a history index (--window-days needs --index)")
     stale = stale_outputs(output_format) + (() if report else ("report.html",))  # files this run's outputs replace
     tune_heap()  # this process and its workers start with the heap thresholds a long run reaches (dedup.exec.heap)
+    tune_gc()  # reference cycles collected less often (dedup.exec.heap; its workers too)
     with progress_bar(quiet) as progress, staged_output(out, read.storage_options, stale=stale) as folder:
         check_output(folder)
         if output_format == "parquet":  # before the run, not after it
