@@ -100,7 +100,7 @@ def huge_pages(enabled: bool) -> bool | None:
     kernel time on each of its first blocks of pairs with the advice, ~0.05 s
     without. The process that ran the whole feed gains from it instead
     (its verification at ``--jobs 1``: 2.4-2.7 s with, 2.8-3.0 s without),
-    so only the workers' verification goes without (:func:`dedup.flows.dedupe.verify_pairs`).
+    so only the verification blocks a worker runs go without (``_verify_chunk`` in :mod:`dedup.flows.dedupe`).
     """
     try:
         from numpy._core.multiarray import _set_madvise_hugepage  # NumPy >= 2 (documented in its "global state" page)
@@ -119,7 +119,7 @@ def tune_gc() -> None:
     young and hold no cycle; at CPython's default a 100k-article run (the
     synthetic feed, ``--jobs 1``) made ~750 collections that took 0.36 s,
     0.25 s of it in full collections walking every live object; at this
-    threshold 63 collections took 0.09 s (timed with ``gc.callbacks``). What
+    threshold ~95 collections took 0.09 s (timed with ``gc.callbacks``). What
     waits for a collection meanwhile is at most that many young objects.
     The workers set it at their first task (:func:`dedup.exec.local.imap_tasks`).
     """

@@ -61,7 +61,6 @@ __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summar
 BESIDE_MAX_ARTICLES = 250_000
 
 
-
 def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None) -> dict[str, Any]:
     """Counts, parameters and timings of a run."""
     from ..sketch.pinned import datasketch_version  # the version without importing datasketch (~0.4 s)
