@@ -218,6 +218,29 @@ def test_local_executor_bands_as_the_banding_module() -> None:
     assert got[0].tolist() == expected[0].tolist() and got[1] == expected[1] and len(got[0]) > 0
 
 
+@pytest.mark.parametrize("n_jobs", [2, 3])
+def test_banding_on_threads_adds_the_bands_in_order(n_jobs: int) -> None:
+    """Bands mapped on threads, ``at_once`` at a time (3 does not divide 7 bands): the same pairs and capped buckets."""
+    from dedup.candidates.banding import lsh_pairs
+
+    rng = np.random.default_rng(2)
+    sig = rng.integers(0, 3, (200, 14), dtype=np.uint64)  # few values: buckets over the cap too
+    members = np.arange(200)
+    expected = lsh_pairs(sig, members, 7, 2, 15)
+    assert expected[1] > 0 and len(expected[0]) > 0
+    got = LocalExecutor(n_jobs).lsh_pairs(sig, members, 7, 2, 15)
+    assert got[0].tolist() == expected[0].tolist() and got[1] == expected[1]
+    seen: list[list[int]] = []
+
+    def each(f, bands):  # noqa: ANN001, ANN202
+        bands = list(bands)
+        seen.append(bands)
+        return map(f, bands)
+
+    assert lsh_pairs(sig, members, 7, 2, 15, each=each, at_once=n_jobs)[0].tolist() == expected[0].tolist()
+    assert [b for part in seen for b in part] == list(range(7)) and max(map(len, seen)) == n_jobs
+
+
 def test_the_pool_is_joblibs_own_so_parallel_and_dedup_can_alternate() -> None:
     """A bare loky pool would lack the temporary-folder manager joblib attaches: its next Parallel would fail."""
     from joblib import Parallel, delayed

@@ -292,3 +292,27 @@ def test_decision_of_many_pairs_and_of_none() -> None:
     assert got.dtype == np.int8 and got.tolist() == [p.values[5] for p in DECISION]
     assert decide(_scores([], [], [], [], []), VerifyConfig()).tolist() == []
     assert RELATIONS == {NONE: None, EXACT: "exact", NEAR: "near", CONTAINED: "contained"}
+
+
+@pytest.mark.parametrize("decision", ["model", "rule"])
+def test_ready_to_verify_loads_what_scoring_reads_and_fits_the_idf_when_asked(decision: str) -> None:
+    """What the workers run beside the candidate stage: the common-word table (and the model) loaded, the IDF fitted as ``fit_idf`` fits it."""
+    from dataclasses import replace
+
+    from dedup.config import DedupConfig
+    from dedup.flows.dedupe import _ready_to_verify
+    from dedup.verify.decision import load_model
+    from dedup.verify.scores import _common_mask
+
+    config = DedupConfig()
+    config = replace(config, verify=replace(config.verify, decision=decision))
+    _common_mask.cache_clear()
+    load_model.cache_clear()
+    source = _Source(_features([[k] for k in range(6)], [[k, 100] for k in range(6)]))
+    assert _ready_to_verify(None, config, False) is None and _ready_to_verify(source, config, False) is None
+    assert source.asked == []  # nothing read unless the IDF is asked for
+    assert _common_mask.cache_info().currsize == 1
+    assert load_model.cache_info().currsize == (1 if decision == "model" else 0)
+    idf, expected = _ready_to_verify(source, config, True), fit_idf(_Source(source.features))
+    assert idf is not None and expected is not None
+    assert idf.columns.tolist() == expected.columns.tolist() and idf.idf.tolist() == expected.idf.tolist()

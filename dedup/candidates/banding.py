@@ -16,7 +16,7 @@ import numpy as np
 from ..config import MinHashConfig
 from ..sketch.pinned import pinned_band_params
 from ..text.shingle import fmix64
-from .buckets import KeyUnion, bucket_keys, empty_pairs, from_keys, normalize_pairs
+from .buckets import KeyUnion, Mapper, bucket_keys, empty_pairs, from_keys, normalize_pairs
 
 __all__ = ["band_keys", "band_params", "lsh_error_rates", "lsh_pairs", "lsh_pairs_datasketch", "s_curve"]
 
@@ -65,13 +65,25 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, band: int, rows: int)
     return key
 
 
-def lsh_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, max_bucket: int) -> tuple[np.ndarray, int]:
-    """Banding over signature rows ``members`` (positions); returns ``(pairs, capped buckets)``."""
+def lsh_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, max_bucket: int,
+              each: Mapper = map, at_once: int = 1) -> tuple[np.ndarray, int]:
+    """Banding over signature rows ``members`` (positions); returns ``(pairs, capped buckets)``.
+
+    ``each``: how the bands are mapped, ``map`` or the executor's threads
+    (NumPy lets go of the GIL in a band's hashing and sorts), ``at_once``
+    bands at a time (the threads' count): only that many bands' pairs wait
+    beside the union. Their keys are added in band order: the answer is the
+    same either way.
+    """
+    def one(band: int) -> tuple[np.ndarray, int]:
+        return bucket_keys(band_keys(signatures, members, band, rows), members, max_bucket)
+
     found, capped = KeyUnion(), 0
-    for band in range(bands):
-        keys, c = bucket_keys(band_keys(signatures, members, band, rows), members, max_bucket)
-        found.add(keys)  # 8 bytes a pair, merged as the bands accumulate
-        capped += c
+    step = max(1, at_once)
+    for lo in range(0, bands, step):
+        for keys, c in each(one, range(lo, min(lo + step, bands))):
+            found.add(keys)  # 8 bytes a pair, merged as the bands accumulate
+            capped += c
     return from_keys(found.result()) if bands else empty_pairs(), capped
 
 

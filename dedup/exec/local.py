@@ -307,7 +307,8 @@ class LocalExecutor:
         return _threads(func, items, _pool_size(self.n_jobs))
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
-        """The LSH banding in this process (NumPy sorts of band keys)."""
+        """The LSH banding in this process (NumPy sorts of band keys), on as many threads as the executor has jobs."""
         from ..candidates.banding import lsh_pairs  # here: flows without candidates (repeats) do not load them
 
-        return lsh_pairs(signatures, members, bands, rows, max_bucket)
+        threads = _pool_size(self.n_jobs)
+        return lsh_pairs(signatures, members, bands, rows, max_bucket, each=self.threads, at_once=threads)

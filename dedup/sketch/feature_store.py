@@ -211,6 +211,11 @@ class FeatureStore:
         self._fds = {}
         weakref.finalize(self, _close_fds, self._fds)
 
+    def seal(self) -> "FeatureStore":
+        """No more rows: the store may be read, and sent to a worker (the first read seals it too)."""
+        self._sealed()
+        return self
+
     def _sealed(self) -> tuple[np.ndarray, ...]:
         """``(starts, lengths)`` of each kind, then every row's rank in the files' order; the first call closes the own files for writing."""
         if self._rows is None:

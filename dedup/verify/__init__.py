@@ -15,6 +15,7 @@ from .scores import (
     decide,
     fit_idf,
     hashed_rows,
+    preload,
     score_pairs,
     shingle_matrix,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "decide",
     "fit_idf",
     "hashed_rows",
+    "preload",
     "score_pairs",
     "shingle_matrix",
 ]

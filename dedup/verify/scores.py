@@ -364,6 +364,11 @@ def _common_columns() -> np.ndarray:
     return np.zeros(0, np.int64) if table is None else np.sort(table[0])
 
 
+def preload() -> None:
+    """Load what scoring reads at its first pair (the common-word table), so that this process starts scoring warm."""
+    _common_mask()
+
+
 @lru_cache(maxsize=1)
 def _common_mask() -> np.ndarray:
     """:func:`common_columns` as one flag per token column (4 MB): a gather instead of a search per value."""
