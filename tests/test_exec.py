@@ -9,6 +9,8 @@ the members of the boilerplate key set into unresolved futures).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,11 +106,13 @@ def test_a_file_a_worker_cannot_write_fails_the_outputs_after_the_others_are_ove
     assert (tmp_path / "pairs.jsonl").exists() and (tmp_path / "unique.jsonl").exists()  # the other calls ran to their end
 
 
-def test_a_worker_verifies_without_numpys_huge_page_advice_and_gives_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_verifies_from_a_kept_heap_without_numpys_huge_page_advice_and_gives_the_advice_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import dedup.flows.dedupe as flow
     from dedup.exec import heap
 
     seen: list[bool] = []
+    kept: list[bool] = []
     real = flow.score_pairs
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -117,12 +121,42 @@ def test_a_worker_verifies_without_numpys_huge_page_advice_and_gives_it_back(mon
         return real(*args, **kwargs)
 
     monkeypatch.setattr(flow, "score_pairs", spy)
+    monkeypatch.setattr(heap, "keep_heap", lambda: kept.append(True) or True)  # not this test process's heap
     before = heap.huge_pages(True)
     flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
-                       judge=lambda pairs, scores: (pairs, scores), huge_pages=False)
+                       judge=lambda pairs, scores: (pairs, scores), in_worker=True)
+    assert kept == [True]
     flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
                        judge=lambda pairs, scores: (pairs, scores))
-    assert seen == [False, True] and heap.huge_pages(before) is True
+    assert seen == [False, True] and heap.huge_pages(before) is True and kept == [True]
+
+
+_FAULTS_OF_A_SECOND_ARRAY = """
+import resource, sys
+import numpy as np
+from dedup.exec.heap import huge_pages, keep_heap
+huge_pages(False)
+if sys.argv[1] == "keep" and not keep_heap():
+    print("cannot")
+    raise SystemExit
+a = np.ones(8 << 20)  # 64 MiB: above glibc's largest mmap threshold
+del a
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+a = np.ones(8 << 20)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+"""
+
+
+def test_a_kept_heap_serves_a_freed_large_array_again_without_faulting_its_pages_in() -> None:
+    """In a child process: a freed 64 MiB array is mapped afresh (16k pages faulted in) unless the heap is kept."""
+    def faults(mode: str) -> str:
+        run = subprocess.run([sys.executable, "-c", _FAULTS_OF_A_SECOND_ARRAY, mode], capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    kept = faults("keep")
+    if kept == "cannot":
+        pytest.skip("not glibc: the heap's thresholds cannot be set")
+    assert int(faults("default")) > 8000 and int(kept) < 1000
 
 
 @pytest.mark.slow

@@ -291,7 +291,7 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     size = -(-len(pairs) // (runs + runs % 2))
     starts = range(0, len(pairs), size)
     done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
-                         idf=idf, judge=judge, compiled=compiled, huge_pages=executor.in_process)
+                         idf=idf, judge=judge, compiled=compiled, in_worker=not executor.in_process)
     for lo, (rel, scores) in zip(starts, done):
         yield lo, rel, scores
 
@@ -355,12 +355,19 @@ def _ready_to_verify(store: FeatureSource | None, config: DedupConfig, fit: bool
 
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
-                  judge: Judge, compiled: bool = False, huge_pages: bool = True) -> tuple[np.ndarray, PairScores]:
-    """Scores and relations of ``pairs``; ``huge_pages=False`` (a worker): its arrays without NumPy's huge-page advice (:func:`dedup.exec.heap.huge_pages`)."""
-    if huge_pages:
+                  judge: Judge, compiled: bool = False, in_worker: bool = False) -> tuple[np.ndarray, PairScores]:
+    """Scores and relations of ``pairs``.
+
+    ``in_worker``: run in a worker, which verifies run after run of pairs: its
+    arrays come from a heap it keeps from run to run (:func:`dedup.exec.heap.keep_heap`),
+    without NumPy's huge-page advice (:func:`dedup.exec.heap.huge_pages`).
+    """
+    if not in_worker:
         return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
     from ..exec.heap import huge_pages as advise
+    from ..exec.heap import keep_heap
 
+    keep_heap()
     before = advise(False)
     try:
         return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
