@@ -124,11 +124,33 @@ def test_a_worker_verifies_from_a_kept_heap_without_numpys_huge_page_advice_and_
     monkeypatch.setattr(heap, "keep_heap", lambda: kept.append(True) or True)  # not this test process's heap
     before = heap.huge_pages(True)
     flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
-                       judge=lambda pairs, scores: (pairs, scores), in_worker=True)
+                       judge=lambda pairs, scores: (pairs, scores), in_worker=True, keep_heap=True)
+    assert kept == [True]
+    flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
+                       judge=lambda pairs, scores: (pairs, scores), in_worker=True)  # a large verification's worker
     assert kept == [True]
     flow._verify_chunk(np.zeros((0, 2), np.int64), source=None, digest=np.zeros(0, np.uint64), idf=None,
                        judge=lambda pairs, scores: (pairs, scores))
-    assert seen == [False, True] and heap.huge_pages(before) is True and kept == [True]
+    assert seen == [False, False, True] and heap.huge_pages(before) is True and kept == [True]
+
+
+@pytest.mark.parametrize(("kept_below", "kept"), [(1_000_000, True), (2, False)])
+def test_workers_keep_their_heaps_only_for_a_verification_below_the_size(monkeypatch: pytest.MonkeyPatch, kept_below: int,
+                                                                          kept: bool) -> None:
+    import dedup.flows.dedupe as flow
+
+    asked: list[bool] = []
+    real = LocalExecutor.imap
+
+    def spy(self, func, tasks, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if func is flow._verify_chunk:
+            asked.append(kwargs["keep_heap"])
+        return real(self, func, tasks, **kwargs)
+
+    monkeypatch.setattr(LocalExecutor, "imap", spy)
+    monkeypatch.setattr(flow, "_KEPT_HEAP_PAIRS", kept_below)
+    dedupe(feed(), DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=2))
+    assert asked == [kept]
 
 
 _FAULTS_OF_A_SECOND_ARRAY = """

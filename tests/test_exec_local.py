@@ -101,6 +101,17 @@ def test_beside_with_one_job_runs_the_calls_here_when_asked() -> None:
     assert wait() == [None, os.getpid()] and seen == [1]
 
 
+def test_beside_calls_not_needed_are_not_run_here_but_are_waited_for_in_workers(tmp_path) -> None:
+    seen: list[int] = []
+    assert LocalExecutor(n_jobs=1).beside([(seen.append, (1,)), (os.getpid, ())])(needed=False) == [None, None]
+    assert seen == []  # never run
+    done = tmp_path / "done"
+    list(imap_tasks(os.getpid, [()] * 4, n_jobs=2))  # workers running: the call is sent at once
+    wait = beside([(subprocess.run, (["sh", "-c", f"sleep 0.3; touch {done}"],))], n_jobs=2)
+    wait(needed=False)
+    assert done.exists()  # over before the wait returned
+
+
 def test_beside_raises_the_first_failure_once_every_call_is_over(tmp_path) -> None:
     done = tmp_path / "done"
     list(imap_tasks(os.getpid, [()] * 4, n_jobs=2))

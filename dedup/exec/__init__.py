@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..runtime import Runtime
-from .local import LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
+from .local import Beside, LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
 
-__all__ = ["Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers"]
+__all__ = ["Beside", "Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers"]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -57,11 +57,12 @@ class Executor(Protocol):
         """``map(func, items)`` in this process, on threads when the executor has several jobs; results in order."""
         ...
 
-    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Callable[[], list[Any]]:
+    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Beside:
         """Start each ``func(*args)`` of ``calls`` where it runs beside this process's own work.
 
         The callable returned waits until all are over, then returns their
-        results in order or raises the first one's exception.
+        results in order or raises the first one's exception (with
+        ``needed=False``, calls not yet started are not run: :class:`Beside`).
         """
         ...
 

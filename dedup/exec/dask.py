@@ -26,7 +26,7 @@ import numpy as np
 from ..candidates.banding import band_keys
 from ..candidates.buckets import bucket_pairs, empty_pairs, normalize_pairs
 from ..errors import ConfigError
-from .local import beside, imap_tasks, map_chunks
+from .local import Beside, beside, imap_tasks, map_chunks
 
 __all__ = ["DaskExecutor", "dask_executor", "lsh_pairs_dask"]
 
@@ -63,7 +63,7 @@ class DaskExecutor:
         """``map(func, items)`` here, in this thread: the cluster's cores are not this machine's."""
         return map(func, items)
 
-    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Callable[[], list[Any]]:
+    def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Beside:
         """The calls here, when their results are asked for: a cluster's workers may not see this machine's files."""
         return beside(calls, n_jobs=1)
 

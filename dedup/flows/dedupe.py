@@ -103,10 +103,12 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             # what sketching left them (~0.15 GiB each), next to this process's largest arrays. They start again
             # for verification (~1 s). A million articles of large copy families: the peak moves to verification.
             release_workers()
-        # While this process finds the candidates, running workers fit the IDF and load what verification reads:
-        # it starts on warm workers, the IDF ready (100k articles, --jobs 2: ~0.4 s). Otherwise both wait here.
-        store = feed.store.seal()
-        ready = executor.beside([(_ready_to_verify, (store, config, True)), (_ready_to_verify, (None, config, False))])
+        # While this process finds the candidates, the workers (when they stay) fit the IDF and load what verification
+        # reads: it starts on warm workers, the IDF ready (100k articles, --jobs 2: ~0.4 s). Otherwise it is done here.
+        ready = None
+        if not executor.in_process and len(rep_pos) < _IDLE_WORKERS_FROM:
+            store = feed.store.seal()
+            ready = executor.beside([(_ready_to_verify, (store, config, True)), (_ready_to_verify, (None, config, False))])
         with timer("candidates"):
             anchored = anchor_keys(*feed.anchors, config.index, executor.threads) if config.index.anchors else None
             if index is None:  # the largest arrays: gone before banding (an index still needs them)
@@ -138,8 +140,11 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             pairs = cands.pairs if met is None else np.concatenate([met.pairs, cands.pairs + h])
             # Without a pair nothing is scored (copies of one text are not scored either): the
             # IDF, and the sparse matrices that fit it (SciPy, ~0.25 s to import), are not needed.
-            idf = ready()[0] if len(pairs) or not executor.in_process else None  # workers' calls are always collected
-            idf = idf if len(pairs) else None
+            if ready is not None:
+                fitted = ready(needed=len(pairs) > 0)[0]  # the workers' calls are waited for either way
+                idf = fitted if len(pairs) else None
+            else:
+                idf = _ready_to_verify(feed.store, config, True) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
             rep_pairs, edge_rel, edge_scores = verified_edges(executor, pairs, source, digest, idf, judge, consume=True)
             if len(pairs) >= _KERNEL_PAIRS:
@@ -270,6 +275,11 @@ _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the st
 _JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j")  # scores the judge reads and no later stage does
 _IDLE_WORKERS_FROM = 250_000  # distinct texts from which the workers are let go before the candidates (restart: ~1 s)
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
+# Below this many pairs, the workers verify from heaps they keep (exec.heap.keep_heap: 100k synthetic feed, --jobs 2, verify
+# 1.95 -> 1.53 s). A large verification's do not: a million articles of large copy families measured 3.18 GiB with the
+# workers counted (target 3 GiB) with kept heaps and two other changes at once (since undone at that size), and the
+# workers' part of it was not measured on its own.
+_KEPT_HEAP_PAIRS = 1_000_000
 
 
 def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
@@ -291,7 +301,8 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     size = -(-len(pairs) // (runs + runs % 2))
     starts = range(0, len(pairs), size)
     done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
-                         idf=idf, judge=judge, compiled=compiled, in_worker=not executor.in_process)
+                         idf=idf, judge=judge, compiled=compiled, in_worker=not executor.in_process,
+                         keep_heap=len(pairs) < _KEPT_HEAP_PAIRS)
     for lo, (rel, scores) in zip(starts, done):
         yield lo, rel, scores
 
@@ -355,25 +366,27 @@ def _ready_to_verify(store: FeatureSource | None, config: DedupConfig, fit: bool
 
 
 def _verify_chunk(pairs: np.ndarray, *, source: FeatureSource, digest: np.ndarray, idf: Idf | None,
-                  judge: Judge, compiled: bool = False, in_worker: bool = False) -> tuple[np.ndarray, PairScores]:
+                  judge: Judge, compiled: bool = False, in_worker: bool = False,
+                  keep_heap: bool = False) -> tuple[np.ndarray, PairScores]:
     """Scores and relations of ``pairs``.
 
-    ``in_worker``: run in a worker, which verifies run after run of pairs: its
-    arrays come from a heap it keeps from run to run (:func:`dedup.exec.heap.keep_heap`),
-    without NumPy's huge-page advice (:func:`dedup.exec.heap.huge_pages`).
+    ``in_worker``: run in a worker, which verifies run after run of pairs:
+    its arrays without NumPy's huge-page advice (:func:`dedup.exec.heap.huge_pages`),
+    and with ``keep_heap`` from a heap it keeps from run to run
+    (:func:`dedup.exec.heap.keep_heap`).
     """
     if not in_worker:
         return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
-    from ..exec.heap import huge_pages as advise
-    from ..exec.heap import keep_heap
+    from ..exec import heap
 
-    keep_heap()
-    before = advise(False)
+    if keep_heap:
+        heap.keep_heap()
+    before = heap.huge_pages(False)
     try:
         return judge(pairs, score_pairs(source, pairs, digest, idf, compiled=compiled))
     finally:
         if before is not None:
-            advise(before)
+            heap.huge_pages(before)
 
 
 class Judge:
