@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -230,7 +231,7 @@ def test_local_executor_bands_as_the_banding_module() -> None:
 
 
 @pytest.mark.parametrize("n_jobs", [2, 3])
-def test_banding_on_threads_adds_the_bands_in_order(n_jobs: int) -> None:
+def test_banding_on_threads_adds_the_bands_in_order(n_jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bands mapped on threads, ``at_once`` at a time (3 does not divide 7 bands): the same pairs and capped buckets."""
     from dedup.candidates.banding import lsh_pairs
 
@@ -239,8 +240,19 @@ def test_banding_on_threads_adds_the_bands_in_order(n_jobs: int) -> None:
     members = np.arange(200)
     expected = lsh_pairs(sig, members, 7, 2, 15)
     assert expected[1] > 0 and len(expected[0]) > 0
+    import dedup.exec.local as local
+
+    monkeypatch.setattr(local, "BANDS_ON_THREADS_FROM", 10)  # this small a feed would be banded in this thread
+    made_on: set[str] = set()
+    real = local._threads
+
+    def spy(func, items, n):  # noqa: ANN001, ANN202
+        return real(lambda band: made_on.add(threading.current_thread().name) or func(band), items, n)
+
+    monkeypatch.setattr(local, "_threads", spy)
     got = LocalExecutor(n_jobs).lsh_pairs(sig, members, 7, 2, 15)
     assert got[0].tolist() == expected[0].tolist() and got[1] == expected[1]
+    assert made_on and all(name.startswith("dedup") for name in made_on)  # the pool's threads made them
     seen: list[list[int]] = []
 
     def each(f, bands):  # noqa: ANN001, ANN202

@@ -293,6 +293,7 @@ def _quiet_worker_restarts() -> None:
 # families make several million pairs a band and hold the run's memory peak near its target; threads there are not
 # measured. Below it, 100k synthetic articles, --jobs 2: banding 0.33 -> 0.26 s.
 BANDS_ON_THREADS_BELOW = 250_000
+BANDS_ON_THREADS_FROM = 20_000  # ... and below which they are made in this thread too
 
 
 class LocalExecutor:
@@ -331,7 +332,9 @@ class LocalExecutor:
         """The LSH banding in this process (NumPy sorts of band keys), on as many threads as the executor has jobs."""
         from ..candidates.banding import lsh_pairs  # here: flows without candidates (repeats) do not load them
 
-        threads = _pool_size(self.n_jobs) if len(members) < BANDS_ON_THREADS_BELOW else 1
+        # (one job, or a small feed, whose bands take milliseconds: joblib, which counts the cores, is not even imported)
+        on_threads = self.n_jobs != 1 and BANDS_ON_THREADS_FROM <= len(members) < BANDS_ON_THREADS_BELOW
+        threads = _pool_size(self.n_jobs) if on_threads else 1
         if threads == 1:  # in this thread: a band made on another one takes its memory from that thread's own heap
             return lsh_pairs(signatures, members, bands, rows, max_bucket)
         return lsh_pairs(signatures, members, bands, rows, max_bucket, each=self.threads, at_once=threads)
