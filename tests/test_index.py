@@ -194,6 +194,18 @@ def test_rerunning_a_feed_changes_nothing(location: str) -> None:
     assert len(_export(location)) == len(before) + 2
 
 
+def test_the_summary_counts_the_articles_already_indexed_as_one_kind_of_skip(location: str) -> None:
+    """Their reasons name the stored row and group (an id may hold ``:``, as a URL does); the summary counts the kind."""
+    from dedup.io.dedupe_out import summary
+
+    d1, _, _ = days()
+    _run(d1, location)
+    urls = [Article(id=f"https://news.example/{a.id}", text=a.text, source=a.source, date=a.date) for a in d1]
+    _run(urls, location)
+    counts = summary(_run(urls, location), ["feed"])["counts"]
+    assert counts["skipped_by_reason"] == {"already in the index": len(d1)}
+
+
 def test_other_sketch_settings_are_refused(location: str) -> None:
     _run(days()[0], location)
     with pytest.raises(HistoryError, match="num_perm=128 \\(this run: 64\\)"):

@@ -61,6 +61,18 @@ __all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summar
 BESIDE_MAX_ARTICLES = 250_000
 
 
+def skip_kind(why: str) -> str:
+    """The kind of a skip reason, what the summary counts: the reason without its particulars (after ``:`` or `` (``).
+
+    >>> skip_kind("too short: 3 tokens < min_tokens=20")
+    'too short'
+    >>> skip_kind("already in the index (row 2, a duplicate in group http://a.example/1)")
+    'already in the index'
+    """
+    cut = [k for k in (why.find(":"), why.find(" (")) if k >= 0]
+    return why[: min(cut)] if cut else why
+
+
 def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None) -> dict[str, Any]:
     """Counts, parameters and timings of a run."""
     from ..sketch.pinned import datasketch_version  # the version without importing datasketch (~0.4 s)
@@ -70,7 +82,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
     groups = sorted_unique(result.group[result.group >= 0])
     skipped: dict[str, int] = {}
     for why in result.reason_skipped.values():
-        key = why.split(":")[0]
+        key = skip_kind(why)
         skipped[key] = skipped.get(key, 0) + 1
     cfg = result.config.to_dict()
     cand = result.candidates
