@@ -62,6 +62,9 @@ def test_dedupe_duplicates_explained(tmp_path: Path, seeds_dir: Path) -> None:
     assert [u["id"] for u in read_jsonl(out / "unique.jsonl")] == ["w2", "w3", "w4"]
     pairs = read_jsonl(out / "pairs.jsonl")
     assert {(p["id1"], p["id2"]) for p in pairs} == {("w1", "w2")}
+    told = run("dedupe", src, "--out", tmp_path / "told")  # not quiet: the summary says why articles were skipped
+    assert told.exit_code == 0, told.output
+    assert "1 skipped (1 too short)" in told.output, told.output
 
 
 @pytest.mark.parametrize(

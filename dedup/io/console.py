@@ -76,7 +76,8 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
     lines = [
         f"{c['articles']} articles: {c['kept']} kept, {c['duplicates']} duplicates "
         f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
-        f"{c['skipped']} skipped" + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
+        f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}"
+        + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
     ]
     hist = info.get("history")
     if hist:
@@ -104,6 +105,24 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
     console.print(table)
     for line in lines:
         console.print(line)
+
+
+def _why_skipped(by_reason: dict[str, int], shown: int = 3) -> str:
+    """`` (236 empty text, 145 too short)``: the kinds of skip, most first; the rest counted as "other".
+
+    >>> _why_skipped({"too short": 145, "empty text": 236})
+    ' (236 empty text, 145 too short)'
+    >>> _why_skipped({"a": 4, "b": 3, "c": 2, "d": 1, "e": 1}, shown=2)
+    ' (4 a, 3 b, 4 other)'
+    >>> _why_skipped({})
+    ''
+    """
+    if not by_reason:
+        return ""
+    kinds = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{n} {kind}" for kind, n in kinds[:shown]]
+    rest = sum(n for _, n in kinds[shown:])
+    return " (" + ", ".join(parts + ([f"{rest} other"] if rest else [])) + ")"
 
 
 def print_repeats_summary(info: dict[str, Any], out: str) -> None:
