@@ -106,7 +106,8 @@ def keep_heap() -> bool:
     memory stays near its largest run's until it ends or is trimmed. Kept
     without a bound, the workers of 10k articles of large copy families
     held 1,098 MiB with the parent (715 before); trimmed past 256 MiB,
-    785 MiB, as fast (``scripts/bench_scale.py``, one run each).
+    785 and 875 MiB in two runs, as fast (``scripts/bench_scale.py``;
+    ``results/bench_scale_small.json``).
     """
     libc = _libc()
     if libc is None:
