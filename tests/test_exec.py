@@ -95,6 +95,52 @@ def test_outputs_written_beside_by_workers_are_the_files_written_here(tmp_path: 
         assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("report", [True, False])
+def test_decisions_made_in_two_halves_by_the_workers_are_the_file_written_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                               report: bool) -> None:
+    import dedup.io.dedupe_out as dedupe_out
+    from dedup.types import BadRecord
+
+    arts = feed()
+    n, half = len(arts), len(arts) // 2
+    bad = [BadRecord("f.jsonl", 1, "malformed JSON", position=0), BadRecord("f.jsonl", 9, "no text", position=half - 1),
+           BadRecord("f.jsonl", 10, "no text", position=half), BadRecord("f.jsonl", 11, "no text", position=half),
+           BadRecord("f.jsonl", 40, "malformed JSON", position=n), BadRecord("g.jsonl", 2, "not UTF-8")]
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4), bad_records=bad)
+    records = [{"id": a.id, "text": a.text} for a in arts]
+    here = write_dedupe_outputs(tmp_path / "here", result, ["x"], records, report=report)
+    dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=2))  # a run with workers: they stay for its outputs
+    monkeypatch.setattr(dedupe_out, "SPLIT_DECISIONS_FROM", 1)
+    joined: list[int] = []
+    real = dedupe_out.join_parts
+    monkeypatch.setattr(dedupe_out, "join_parts", lambda path, parts: joined.append(len(parts)) or real(path, parts))
+    there = write_dedupe_outputs(tmp_path / "there", result, ["x"], records, report=report, executor=LocalExecutor(2))
+    assert joined == [2]  # the file was made in two parts
+    assert here == there
+    for name in OUTPUTS if report else OUTPUTS[:3]:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+    lines = (tmp_path / "there" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == n + len(bad) and sorted(p.name for p in (tmp_path / "there").iterdir()) == sorted(OUTPUTS[:3] + ("summary.json",) + (("report.html",) if report else ()))
+
+
+def test_a_half_of_the_decisions_a_worker_cannot_write_fails_the_outputs_and_leaves_no_part(tmp_path: Path,
+                                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.io.dedupe_out as dedupe_out
+    from dedup.io.writers import part_path
+
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=2))
+    monkeypatch.setattr(dedupe_out, "SPLIT_DECISIONS_FROM", 1)
+    part_path(tmp_path / "decisions.jsonl", 1).mkdir()  # the second half cannot be written where a folder is
+    with pytest.raises(OutputError, match="cannot write the outputs"):
+        write_dedupe_outputs(tmp_path, result, ["x"], [{"id": a.id, "text": a.text} for a in arts], report=False,
+                             executor=LocalExecutor(2))
+    assert not (tmp_path / "summary.json").exists() and not (tmp_path / "decisions.jsonl").exists()
+    assert not part_path(tmp_path / "decisions.jsonl", 0).exists()  # the half that was made is removed
+    assert (tmp_path / "pairs.jsonl").exists() and (tmp_path / "unique.jsonl").exists()
+
+
 def test_a_file_a_worker_cannot_write_fails_the_outputs_after_the_others_are_over(tmp_path: Path) -> None:
     arts = feed()
     result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))

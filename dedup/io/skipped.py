@@ -45,6 +45,8 @@ def with_skipped(
     rows: Iterable[_Row],
     bad: Sequence[BadRecord] | Callable[[], Sequence[BadRecord]],
     blank: Mapping[str, Any],
+    start: int = 0,
+    last: bool = True,
 ) -> Iterator[_Row | dict[str, Any]]:
     """The articles' ``rows`` (one per article, in input order; dicts, or lines made already) with a row for each bad record in its place.
 
@@ -52,17 +54,33 @@ def with_skipped(
     being read while its rows are written): the records read before article
     ``k`` are known when its row comes. A record without a ``position`` goes
     after the articles.
+
+    A part of the file: ``rows`` are those of the articles from ``start`` on,
+    and the bad records before article ``start`` belong to the part before;
+    only the ``last`` part ends with the records after the articles. Parts
+    that follow one another make the whole file's rows, in order.
+
+    >>> bad = [BadRecord("f", 1, "x", position=0), BadRecord("f", 3, "y", position=1), BadRecord("f", 9, "z")]
+    >>> [r.get("line", r.get("id")) for r in with_skipped([{"id": "a"}], bad, {}, last=False)]
+    [1, 'a']
+    >>> [r.get("line", r.get("id")) for r in with_skipped([{"id": "b"}], bad, {}, start=1)]
+    [3, 'b', 9]
     """
     get = bad if callable(bad) else (lambda: bad)
     done = 0
-    for k, row in enumerate(rows):
+    if start:
+        current = get()
+        while done < len(current) and current[done].position is not None and current[done].position < start:  # type: ignore[operator]
+            done += 1
+    for k, row in enumerate(rows, start):
         current = get()
         while done < len(current) and current[done].position is not None and current[done].position <= k:  # type: ignore[operator]
             yield skipped_row(current[done], blank)
             done += 1
         yield row
-    for b in get()[done:]:
-        yield skipped_row(b, blank)
+    if last:
+        for b in get()[done:]:
+            yield skipped_row(b, blank)
 
 
 def summary_bad(bad: Sequence[BadRecord], listed: int = LISTED) -> dict[str, Any]:

@@ -20,12 +20,13 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl", "write_lines"]
+__all__ = ["atomic_open", "join_parts", "json_line", "part_path", "write_json", "write_jsonl", "write_lines", "write_part"]
 
 _MODES = ("w", "wt", "wb")
 
@@ -145,6 +146,63 @@ def write_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
             out.write(line)
             count += 1
     return count
+
+
+def part_path(path: str | os.PathLike[str], k: int) -> Path:
+    """Where part ``k`` of the file ``path`` is made (:func:`write_part`): hidden beside it, named for this process.
+
+    A killed run's parts are removed as stale, as :func:`atomic_open`'s temporary files are.
+    """
+    target = Path(path)
+    return target.with_name(f".{target.name}.part{k}.tmp-{os.getpid()}")
+
+
+def write_part(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
+    """Write lines that are already JSON into a part of a file (no sync: :func:`join_parts` syncs the whole); the number written."""
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for line in lines:
+            out.write(line)
+            count += 1
+    return count
+
+
+def join_parts(path: str | os.PathLike[str], parts: Sequence[str | os.PathLike[str]]) -> None:
+    """Write ``path`` atomically as its ``parts`` one after another, and remove the parts (also when it fails).
+
+    The bytes are copied file to file inside the kernel where it can
+    (``os.copy_file_range``), else read and written.
+    """
+    try:
+        with atomic_open(path, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    _append(src, out)
+    finally:
+        for part in parts:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(part)
+
+
+def _append(src: IO[bytes], out: IO[bytes]) -> None:
+    copy = getattr(os, "copy_file_range", None)
+    if copy is not None:
+        out.flush()
+        size = os.fstat(src.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                n = copy(src.fileno(), out.fileno(), size - done)
+                if n <= 0:
+                    break
+                done += n
+        except OSError:
+            if done:
+                raise
+        if done == size:
+            return
+        src.seek(done)
+    shutil.copyfileobj(src, out)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
