@@ -385,3 +385,18 @@ def test_page_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> Non
     assert r["widest"] <= 0, r  # nor does any box scroll sideways
     assert r["arabic"] >= 4 and r["rtl"] == r["arabic"], r
     assert r["title"] == "dedup dedupe report" and not r["pwned"], r
+
+
+def test_a_page_of_articles_made_in_code_with_lone_surrogates_is_written_with_replacement_characters(tmp_path: Path) -> None:
+    """The readers refuse lone surrogates, but an Article made in code may hold one: the page shows U+FFFD, not a traceback."""
+    from dedup.io.dedupe_out import write_dedupe_outputs
+
+    text = " ".join(f"كلمة{k}" for k in range(80))
+    arts = [Article(id="a\ud800", title="عنوان\udc00", text=text, date="2015-08-01"),
+            Article(id="b", title="آخر", text=text + " ذيل", date="2015-08-02")]
+    result = dedupe(arts)
+    assert result.group[0] == result.group[1] >= 0
+    write_dedupe_outputs(tmp_path, result, ["x"], [{"id": a.id, "title": a.title, "text": a.text} for a in arts])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "a\ufffd" in page and "عنوان\ufffd" in page
+    assert '"a\\ud800"' in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8")  # the lines keep it, escaped

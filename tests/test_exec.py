@@ -123,6 +123,18 @@ def test_decisions_made_in_two_halves_by_the_workers_are_the_file_written_here(t
     assert len(lines) == n + len(bad) and sorted(p.name for p in (tmp_path / "there").iterdir()) == sorted(OUTPUTS[:3] + ("summary.json",) + (("report.html",) if report else ()))
 
 
+def test_with_no_worker_running_a_failed_output_runs_none_of_the_calls_left(tmp_path: Path) -> None:
+    from dedup.exec.local import release_workers
+
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    release_workers()
+    (tmp_path / "unique.jsonl").mkdir()  # this process's own file fails first
+    with pytest.raises(OutputError, match="cannot write the outputs"):
+        write_dedupe_outputs(tmp_path, result, ["x"], [{"id": a.id, "text": a.text} for a in arts], executor=LocalExecutor(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unique.jsonl"]  # nor were the others made after it
+
+
 def test_a_half_of_the_decisions_a_worker_cannot_write_fails_the_outputs_and_leaves_no_part(tmp_path: Path,
                                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import dedup.io.dedupe_out as dedupe_out

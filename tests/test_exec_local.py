@@ -95,6 +95,14 @@ def test_beside_starts_no_worker_for_its_calls() -> None:
     assert release_workers() is False  # none was started
 
 
+def test_beside_says_whether_its_calls_would_run_in_workers() -> None:
+    release_workers()
+    assert not LocalExecutor(n_jobs=2).beside_in_workers()  # none running: they would run here
+    list(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert LocalExecutor(n_jobs=2).beside_in_workers() and not LocalExecutor(n_jobs=1).beside_in_workers()
+    assert LocalExecutor(n_jobs=2).beside([(os.getpid, ())])() != [os.getpid()]
+
+
 def test_beside_with_one_job_runs_the_calls_here_when_asked() -> None:
     seen: list[int] = []
     wait = LocalExecutor(n_jobs=1).beside([(seen.append, (1,)), (os.getpid, ())])

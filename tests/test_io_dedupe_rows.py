@@ -127,6 +127,8 @@ def test_decision_lines_of_a_run_with_a_history_index(tmp_path: Path) -> None:
         idx.close()
     lines = _same_decisions(result)
     assert any('"seen_before"' in line for line in lines)
+    cut = len(lines) // 2  # and in parts, as two workers make the file
+    assert list(decision_lines(result, 0, cut)) + list(decision_lines(result, cut)) == lines
 
 
 @pytest.mark.parametrize("decision", ["model", "rule"])

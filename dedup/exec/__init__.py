@@ -66,6 +66,10 @@ class Executor(Protocol):
         """
         ...
 
+    def beside_in_workers(self) -> bool:
+        """Whether :meth:`beside` would run its calls in other processes now (else here, one after the other)."""
+        ...
+
     def lsh_pairs(self, signatures: np.ndarray, members: np.ndarray, bands: int, rows: int,
                   max_bucket: int) -> tuple[np.ndarray, int]:
         """The LSH banding (:func:`dedup.candidates.banding.lsh_pairs`)."""

@@ -67,6 +67,9 @@ class DaskExecutor:
         """The calls here, when their results are asked for: a cluster's workers may not see this machine's files."""
         return beside(calls, n_jobs=1)
 
+    def beside_in_workers(self) -> bool:
+        return False
+
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
 

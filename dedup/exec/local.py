@@ -320,6 +320,10 @@ class LocalExecutor:
         """:func:`beside`: the calls in worker processes while this one works (with one job: here, when asked)."""
         return beside(calls, n_jobs=self.n_jobs)
 
+    def beside_in_workers(self) -> bool:
+        """Whether :meth:`beside` would run its calls in workers: several jobs, and workers already running."""
+        return self.n_jobs != 1 and _workers_running()
+
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``map(func, items)`` on as many threads of this process as the executor has jobs, results in order.
 

@@ -163,7 +163,10 @@ def write_dedupe_outputs(
         executor: where ``decisions.jsonl`` and ``pairs.jsonl`` may be written
             beside this process's own work (its workers, when it has some and
             the feed has fewer than :data:`BESIDE_MAX_ARTICLES` articles), while
-            this process copies the records and makes the page; None: here.
+            this process copies the records and makes the page; from
+            :data:`SPLIT_DECISIONS_FROM` articles, with workers running, two of
+            them make one half of ``decisions.jsonl`` each and, with no page to
+            make, this process writes ``pairs.jsonl``; None: all here.
 
     Raises:
         OutputError: a file cannot be written.
@@ -190,7 +193,7 @@ def write_dedupe_outputs(
         else:  # decisions.jsonl and pairs.jsonl need the result only: workers write them while this process copies the records
             decisions_path = out / "decisions.jsonl"
             # two workers make one half of decisions.jsonl each; with no page to make, this process writes pairs.jsonl
-            split = not executor.in_process and len(result.table) >= SPLIT_DECISIONS_FROM  # type: ignore[union-attr]
+            split = len(result.table) >= SPLIT_DECISIONS_FROM and executor.beside_in_workers()  # type: ignore[union-attr]
             parts = [part_path(decisions_path, k) for k in range(2)] if split else []
             half = len(result.table) // 2
             calls: list[tuple[Any, tuple[Any, ...]]] = (
@@ -199,8 +202,8 @@ def write_dedupe_outputs(
             pairs_here = split and not report
             if not pairs_here:
                 calls.append((_write_pairs, (out / "pairs.jsonl", result)))
-            written = executor.beside(calls)  # type: ignore[union-attr]
             try:
+                written = executor.beside(calls)  # type: ignore[union-attr]
                 try:
                     _write_unique(out / "unique.jsonl", records, result.status)
                     if report:
@@ -208,8 +211,8 @@ def write_dedupe_outputs(
                     if pairs_here:
                         _write_pairs(out / "pairs.jsonl", result)
                 except BaseException:
-                    with suppress(BaseException):  # theirs over too: no file is written after this returns
-                        written()
+                    with suppress(BaseException):  # theirs over too (those not started here are not run): no file is written after this returns
+                        written(needed=False)
                     raise
                 written()
                 if parts:

@@ -17,6 +17,7 @@ Used by :mod:`dedup.io.report` (stories) and :mod:`dedup.io.dedupe_report`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from itertools import groupby
@@ -25,13 +26,21 @@ from typing import Any
 __all__ = ["bdi", "esc", "marked_paragraphs", "page", "short"]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def esc(value: Any) -> str:
-    """``value`` as HTML text, quotes escaped too (None: empty).
+    """``value`` as HTML text, quotes escaped too (None: empty); a lone surrogate (not Unicode text, so not writable as UTF-8) as U+FFFD.
 
     >>> esc('<a href="x">') + esc(None)
     '&lt;a href=&quot;x&quot;&gt;'
+    >>> esc("a" + chr(0xD800)) == "a" + chr(0xFFFD)
+    True
     """
-    return escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    if _SURROGATE.search(text) is not None:  # (the readers refuse them; an Article made in code may hold one)
+        text = _SURROGATE.sub("\ufffd", text)
+    return escape(text, quote=True)
 
 
 def bdi(value: Any) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "join_parts", "json_line", "part_path", "write_json", "write_jsonl", "write_lines", "write_part"]
+__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl", "write_lines"]
 
 _MODES = ("w", "wt", "wb")
 
