@@ -99,7 +99,8 @@ class StoredArticle(BaseModel):
     keeper: Optional[str] = Field(description="The id of the keeper of its group (itself when kept).")
     relation: Optional[Relation]
     scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
-    reason: str
+    reason: str = Field(description="Why it was skipped; empty for a kept or duplicate article (the index keeps the decision, "
+                                    "not the sentence the answer to its batch gave: status, group, keeper and scores say it).")
     title: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     text: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
 
