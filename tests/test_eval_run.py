@@ -67,6 +67,24 @@ def test_pairs(tmp_path: Path, positive: tuple[str, ...], counts: tuple[int, int
     assert "sweep" not in report
 
 
+def test_pairs_in_the_duplicate_graph_count_verified_edges_too(tmp_path: Path) -> None:
+    """A pair is found in one group or through an edge of pairs.jsonl (written both ways round: either order counts)."""
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    run = _run_dir(tmp_path)
+    assert "pairwise_with_edges" not in evaluate_run(run, gold)  # a run without pairs.jsonl: clusters only
+    (run / "pairs.jsonl").write_text("", encoding="utf-8")  # a run that verified no edge
+    assert evaluate_run(run, gold)["pairwise_with_edges"] == evaluate_run(run, gold)["pairwise"]
+    _jsonl(run / "pairs.jsonl", [{"id1": "c", "id2": "a", "relation": "contained"},  # a, c: the FN becomes a TP
+                                 {"id1": "f", "id2": "c", "relation": "near"}])  # c, f labelled NO: now an FP
+    report = evaluate_run(run, gold)
+    pw, graph = report["pairwise"], report["pairwise_with_edges"]
+    assert (pw["tp"], pw["fp"], pw["fn"]) == (1, 1, 1) and (graph["tp"], graph["fp"], graph["fn"]) == (2, 2, 0)
+    assert graph["precision"] == 0.5 and graph["recall"] == 1.0
+    events = _run_dir(tmp_path / "ev", level="event") if (tmp_path / "ev").mkdir() is None else None
+    _jsonl(events / "pairs.jsonl", [{"id1": "c", "id2": "a"}])
+    assert "pairwise_with_edges" not in evaluate_run(events, gold, level="event")  # edges are a dedupe run's
+
+
 def test_singletons_are_never_one_cluster(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "c", "id2": "f", "label": "DUP"}])
     pw = evaluate_run(_run_dir(tmp_path), gold)["pairwise"]

@@ -455,3 +455,4 @@ def test_eval_reads_a_run_written_as_parquet(tmp_path: Path) -> None:
         report = json.loads(res.output)
         scores.append({k: v for k, v in report.items() if k not in ("run", "run_dir")})
     assert scores[0] == scores[1] and scores[0]["pairwise"]["tp"] == 4
+    assert scores[0]["pairwise_with_edges"]["tp"] >= 4  # the verified edges, read from pairs.jsonl and from pairs.parquet

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import DedupConfig, ReadConfig
 from ..settings import from_dict
 from ..errors import ConfigError, InputFormatError
-from ..io.gold import read_gold, read_run
+from ..io.gold import read_edges, read_gold, read_run
 from .metrics import adjusted_rand, bcubed, pair_counts, pairwise_prf, prf_counts, sweep
 
 __all__ = ["evaluate_run", "run_config"]
@@ -47,7 +47,10 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """The report of ``dedup eval``: how the run's clustering agrees with the gold labels.
 
-    Labelled pairs give pairwise precision/recall/F1 (and, with
+    Labelled pairs give pairwise precision/recall/F1 of the clusters, and of a
+    dedupe run's duplicate graph too (``pairwise_with_edges``: a pair is found
+    when both share a group or ``pairs.jsonl`` holds a verified edge between
+    them, as the trusted-copies measurement counts it) (and, with
     ``sweep_score``, the precision/recall curve of that score, measured with
     the run's own configuration on its ``inputs``); a cluster per article gives
     pairwise counts, B-cubed and the adjusted Rand index.
@@ -61,6 +64,10 @@ def evaluate_run(
         report["pairs"] = len(known)
         report["pairs_not_in_run"] = len(data) - len(known)
         report["pairwise"] = pairwise_prf([cluster[a] == cluster[b] for a, b, _ in known], [s for _, _, s in known])
+        edges = read_edges(run_dir) if level == "group" else None
+        if edges is not None:  # the duplicate graph: one group, or a verified edge (a short item two roundups hold)
+            report["pairwise_with_edges"] = pairwise_prf([cluster[a] == cluster[b] or (a, b) in edges for a, b, _ in known],
+                                                         [s for _, _, s in known])
         if sweep_score is not None:
             report["sweep"] = _sweep(run_dir, known, sweep_score, inputs, read_config)
     else:

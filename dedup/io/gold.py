@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InputFormatError
 from .jsonl import json_objects
 
-__all__ = ["read_gold", "read_run"]
+__all__ = ["read_edges", "read_gold", "read_run"]
 
 
 def _jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
@@ -76,3 +76,27 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         for r in rows
         if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
     }
+
+
+def read_edges(run_dir: str | Path) -> set[tuple[str, str]] | None:
+    """The verified copy edges of a dedupe run (``pairs.jsonl``, or ``pairs.parquet``), each pair both ways; None without one.
+
+    With the groups they make the run's duplicate graph: a labelled pair is
+    found when both articles share a group or an edge joins them (a short item
+    that two roundups hold is in one group at most, and linked to both).
+    """
+    run = Path(run_dir)
+    if (run / "pairs.jsonl").exists():
+        rows = [r for _, r in json_objects(run / "pairs.jsonl")]  # (no edge at all: an empty file)
+    elif (run / "pairs.parquet").exists():  # --output-format parquet
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(run / "pairs.parquet", columns=["id1", "id2"]).to_pylist()
+    else:
+        return None
+    edges: set[tuple[str, str]] = set()
+    for r in rows:
+        a, b = r.get("id1"), r.get("id2")
+        if a is not None and b is not None:
+            edges.update(((str(a), str(b)), (str(b), str(a))))
+    return edges
