@@ -42,7 +42,8 @@ def test_random_graphs_group_alike(monkeypatch: pytest.MonkeyPatch, seed: int) -
         c = int(rng.integers(0, n))
         fixed[c] = c
         fixed[(c + 1) % n] = c
-    python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed)
+    cover = None if seed % 2 else rng.choice([0.2, 0.4, np.nan], size=len(pairs))  # ties and NaN: edge order decides
+    python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed, cover)
     assert compiled == python
 
 
@@ -72,3 +73,50 @@ def test_the_kernel_refuses_what_its_32_bit_adjacency_cannot_hold() -> None:
     with pytest.raises(ValueError, match="edges"):
         star_centers(1, np.zeros((1, 2), np.int64).view(Huge), np.zeros(1, bool), np.zeros(1), np.zeros(1), np.zeros(1),
                      np.zeros(1, np.int64), None)
+
+
+def _roundup() -> tuple:
+    """0 is a roundup holding items of two texts: 1 and 2 (copies of one item, 2 a teaser of 1) and 3 and 4
+    (copies of another); 5 is a near copy of the roundup. Edges: 0-1..0-4 contained, 1-2 contained, 3-4 near, 0-5 near."""
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [1, 2], [3, 4]])
+    rel = np.array([CONTAINED, CONTAINED, CONTAINED, CONTAINED, NEAR, CONTAINED, NEAR], np.int8)
+    cij = np.array([0.2, 0.1, 0.2, 0.2, 0.9, 0.3, 0.9])  # the roundup in the item: small
+    cji = np.array([0.95, 0.97, 0.9, 0.9, 0.9, 1.0, 0.9])
+    cover = np.array([0.30, 0.10, 0.20, 0.20, 0.85, 0.3, 0.8])  # item 1 covers most of the roundup
+    priority = np.array([0.0, 5.0, 6.0, 3.0, 4.0, 1.0])
+    return pairs, rel, cij, cji, np.maximum(cij, cji), priority, cover
+
+
+def test_a_roundup_keeper_takes_in_the_copies_of_one_item_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs, rel, cij, cji, strength, priority, cover = _roundup()
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, None, cover)
+    assert compiled == python
+    # 0 keeps its near copy 5 and the item covering most of it (1, with its teaser 2); 3 and 4, copies of
+    # another item, make their own group (3 ranks before 4), instead of joining 1 and 2 through the roundup
+    assert compiled == [0, 0, 0, 3, 3, 0]
+    # without ``cover`` the strongest edge chooses: item 2 (containment 0.97), whose family is 1 and 2 again
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, None)
+    assert compiled == python == [0, 0, 0, 3, 3, 0]
+    # item 3 covering most of the roundup: its family joins, 1 and 2 go apart
+    cover2 = cover.copy()
+    cover2[2] = 0.5
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, None, cover2)
+    assert compiled == python == [0, 1, 1, 0, 0, 0]
+
+
+def test_items_of_one_text_all_join_their_roundup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with the 1-3 edge the four items are copies of one text: nothing is split (the rule as it was)
+    pairs, rel, cij, cji, strength, priority, cover = _roundup()
+    pairs = np.concatenate([pairs, [[1, 3]]])
+    rel, cij, cji = np.append(rel, NEAR), np.append(cij, 0.8), np.append(cji, 0.8)
+    strength, cover = np.append(strength, 0.8), np.append(cover, 0.7)
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, None, cover)
+    assert compiled == python == [0] * 6
+
+
+def test_a_stored_item_stays_where_it_is_and_the_free_items_are_split_among_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    # item 1 is a member of an earlier feed's group (kept by 2): only 3 and 4 are free inside the roundup, one text
+    pairs, rel, cij, cji, strength, priority, cover = _roundup()
+    fixed = np.array([-1, 2, 2, -1, -1, -1])
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, fixed, cover)
+    assert compiled == python == [0, 2, 2, 0, 0, 0]

@@ -91,6 +91,26 @@ def test_a_short_item_in_two_roundups_names_both_and_keeps_them_apart() -> None:
     assert all(e["probability"] > 0.9 and e["relation"] == "contained" for e in edges)
 
 
+def test_a_roundup_of_two_items_keeps_the_copies_of_one_and_the_other_item_makes_its_own_group() -> None:
+    # the roundup holds a long item (copied once more, with a new lead) and a short one (reprinted by two outlets)
+    long_item, short_item = _para(160, 11), _para(60, 12)
+    arts = [Article("roundup", long_item + " " + _para(200, 13) + " " + short_item, source="digest", date="2024-03-01"),
+            Article("long", long_item, source="wire", date="2024-03-02"),
+            Article("short1", short_item, source="wire", date="2024-03-02"),
+            Article("short2", short_item + " " + _para(4, 14), source="outlet", date="2024-03-03")]
+    result = dedupe(arts, _config("model"))
+    rows = {r["id"]: r for r in decision_rows(result)}
+    # the roundup takes in the item covering most of it, not the copies of the other text through itself
+    assert rows["long"]["duplicate_of"] == "roundup" and rows["roundup"]["status"] == "kept"
+    assert rows["short2"]["duplicate_of"] == "short1" and rows["short1"]["status"] == "kept"
+    assert rows["short1"]["group"] != rows["roundup"]["group"]
+    assert rows["short1"]["contained_in"] == ["roundup"] and rows["short2"]["contained_in"] == ["roundup"]
+    assert "also appears inside a longer article (contained_in), grouped apart" in rows["short1"]["reason"]
+    # every copy edge is still in the graph: the short item is found inside the roundup both times
+    edges = {(e["id1"], e["id2"]) for e in pair_rows(result)}
+    assert {("roundup", "short1"), ("roundup", "short2"), ("roundup", "long"), ("short1", "short2")} <= edges
+
+
 def test_relations_of_accepted_pairs() -> None:
     s = PairScores(np.array([0.9, 0.2, 0.9, 0.3]), np.array([0.95, 1.0, 0.9, 0.4]), np.array([0.9, 0.2, 0.9, 0.3]),
                    np.array([0.9, 0.5, 0.9, 0.6]), np.array([False, False, True, False]))

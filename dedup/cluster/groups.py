@@ -10,6 +10,10 @@ Grouping has two steps:
    roundups that each reprint the same short wire item are not thereby made
    copies of each other: the item joins one of them, the roundups stay apart.
 
+Star grouping (:func:`star_groups`, the default) holds the same guard both
+ways: a group holds the copies of one text, so a roundup keeper takes in the
+copies of one of its items only.
+
 Group labels are the smallest member position, so they do not depend on the
 order edges arrive in. The keeper of a group is chosen by a policy key with the
 input position as the final tie-break.
@@ -153,6 +157,7 @@ def star_groups(
     strength: np.ndarray,
     priority: np.ndarray,
     fixed: np.ndarray | None = None,
+    cover: np.ndarray | None = None,
 ) -> np.ndarray:
     """Groups ``(n,)`` where every member is verified against its group's keeper.
 
@@ -160,9 +165,17 @@ def star_groups(
     position). An article not yet in a group opens one and takes in every
     verified neighbour that is still free, strongest edge first. No chains:
     two articles share a group only through the keeper. The containment guard
-    holds here too: when the keeper is itself the short item contained in
-    longer articles, it takes in only the best of those containers, so two
-    roundups that reprint it are not joined through it.
+    holds both ways, so a group holds the copies of one text:
+
+    * when the keeper is itself the short item contained in longer articles,
+      it takes in only the best of those containers, so two roundups that
+      reprint it are not joined through it;
+    * when the keeper is a roundup holding several short items, it takes in
+      the copies of one item only: the free items inside it are split into
+      families (joined by verified edges among themselves), and only the
+      family of the item covering most of the keeper (highest ``cover``, ties
+      by edge order) joins. The other items stay free and form groups of
+      their own later; their decisions name the roundup in ``contained_in``.
 
     Args:
         n: number of articles.
@@ -173,6 +186,9 @@ def star_groups(
             earlier feeds (a history index), -1 for the others. Those are
             never taken into another group; a fixed keeper still takes in the
             free neighbours when its turn comes.
+        cover: ``(m,)`` how much of the keeper an item inside it covers (the
+            Jaccard of the edge), to choose the family a roundup keeps; None:
+            ``strength``.
 
     Returns:
         For each article the position of its group's keeper (itself if alone).
@@ -182,26 +198,31 @@ def star_groups(
     >>> star_groups(3, p, rel, np.ones(2), np.ones(2), np.ones(2), np.array([0.0, 1.0, 2.0])).tolist()
     [0, 0, 2]
     """
+    if cover is None:
+        cover = strength
     keep = relation != 0
     if not keep.all():  # the flow passes verified edges only: no copy of millions of them then
-        pairs, relation, contain_ij, contain_ji, strength = (pairs[keep], relation[keep], contain_ij[keep],
-                                                             contain_ji[keep], strength[keep])
+        pairs, relation, contain_ij, contain_ji, strength, cover = (
+            pairs[keep], relation[keep], contain_ij[keep], contain_ji[keep], strength[keep], cover[keep])
     del keep
     key = np.where(np.isnan(priority), np.inf, priority)
     if len(pairs) >= KERNEL_EDGES:  # the same groups, in a fraction of the time and memory
         from .star_kernel import star_centers
 
         return star_centers(n, pairs, relation == CONTAINED, contain_ij, contain_ji, strength,
-                            np.lexsort((np.arange(n), key)), fixed)
+                            np.lexsort((np.arange(n), key)), fixed, cover)
     # adjacency: for each article, its edges sorted by strength (desc), then neighbour; positions in
     # 32 bits when they fit (a feed of large copy families has tens of millions of edge ends)
     pos = np.int32 if n < 2**31 else np.int64
     a = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(pos, copy=False)
     b = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(pos, copy=False)
-    # "a inside b": a is the contained side of a CONTAINED edge
+    # "a inside b": a is the contained side of a CONTAINED edge; "b inside a" is the other end's
     contained = relation == CONTAINED
-    inside = np.concatenate([contained & (contain_ij >= contain_ji), contained & (contain_ji > contain_ij)])
-    del contained
+    i_in_j = contained & (contain_ij >= contain_ji)
+    j_in_i = contained & (contain_ji > contain_ij)
+    inside = np.concatenate([i_in_j, j_in_i])
+    holds = np.concatenate([j_in_i, i_in_j])
+    del contained, i_in_j, j_in_i
     st = np.concatenate([strength, strength])
     np.negative(st, out=st)  # strongest first
     order = np.lexsort((b, st, a))
@@ -209,24 +230,55 @@ def star_groups(
     a = a[order]
     b = b[order]
     inside = inside[order]
+    holds = holds[order]
+    cov = np.concatenate([cover, cover])[order]
     del order
-    starts = np.searchsorted(a, np.arange(n + 1))
+    several = (np.bincount(a[holds], minlength=n) >= 2).tolist()  # holds several items: may need splitting
+    starts = np.searchsorted(a, np.arange(n + 1)).tolist()
+    b = b.tolist()
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     for c in np.lexsort((np.arange(n), key)).tolist():
         if group[c] >= 0 and (fixed is None or fixed[c] != c):
             continue
         group[c] = c
+        lo, hi = starts[c], starts[c + 1]
+        family = _item_family(c, lo, hi, b, holds, cov, starts, group) if several[c] else None
         took_container = False
-        for e in range(starts[c], starts[c + 1]):
-            v = int(b[e])
+        for e in range(lo, hi):
+            v = b[e]
             if group[v] >= 0:
                 continue
             if inside[e]:  # c is a short item inside v: only one container joins
                 if took_container:
                     continue
                 took_container = True
+            elif family is not None and holds[e] and v not in family:  # an item of another text inside c
+                continue
             group[v] = c
     return group
+
+
+def _item_family(c: int, lo: int, hi: int, b: list, holds: np.ndarray, cov: np.ndarray, starts: list,
+                 group: np.ndarray) -> set | None:
+    """The free items inside ``c`` that are copies of one text: the one covering most of ``c`` and
+    those joined to it by verified edges among the free items inside ``c``. None when all of them are."""
+    items = [e for e in np.flatnonzero(holds[lo:hi]).tolist() if group[b[lo + e]] < 0]
+    if len(items) < 2:
+        return None
+    seed, best = b[lo + items[0]], -np.inf
+    for e, value in zip(items, cov[lo:hi][items].tolist()):
+        if value > best:  # NaN never wins
+            seed, best = b[lo + e], value
+    free = {b[lo + e] for e in items}
+    family, todo = {seed}, [seed]
+    while todo and len(family) < len(free):
+        u = todo.pop()
+        for f in range(starts[u], starts[u + 1]):
+            w = b[f]
+            if w in free and w not in family:
+                family.add(w)
+                todo.append(w)
+    return None if len(family) == len(free) else family
 
 
 def choose_keepers(labels: np.ndarray, primary: np.ndarray) -> np.ndarray:

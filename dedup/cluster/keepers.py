@@ -66,7 +66,8 @@ def star_labels(
     rep_rank[sorted_unique(inside)] += n  # after every text that is not inside another
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
-    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed)
+    centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed,
+                          cover=scores.jaccard)
     keeper = np.arange(n, dtype=np.int64)
     keeper[valid] = best_copy[centers[rep_of[valid]]]
     smallest = np.full(n, n, dtype=np.int64)

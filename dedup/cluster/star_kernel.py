@@ -93,7 +93,55 @@ def _order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-
 
 
 @numba.njit(cache=True, nogil=True)
-def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed):  # type: ignore[no-untyped-def]
+def _holds(e, c, pairs, contained, contain_ij, contain_ji):  # type: ignore[no-untyped-def]
+    """The other end of edge ``e`` is a short item inside ``c``."""
+    if not contained[e]:
+        return False
+    if c == pairs[e, 0]:
+        return contain_ji[e] > contain_ij[e]
+    return contain_ij[e] >= contain_ji[e]
+
+
+@numba.njit(cache=True, nogil=True)
+def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue):  # type: ignore[no-untyped-def]
+    """Mark (``stamp == c + 1``) the free items inside ``c`` that are copies of one text, as the NumPy path's
+    ``_item_family`` chooses them; return whether that is fewer than all of them (``stamp == -(c + 1)``: the others)."""
+    n_free = 0
+    seed = -1
+    best = -np.inf
+    for k in range(lo, hi):
+        e = adj[k]
+        v = pairs[e, 0] + pairs[e, 1] - c
+        if group[v] >= 0 or not _holds(e, c, pairs, contained, contain_ij, contain_ji):
+            continue
+        stamp[v] = -(c + 1)
+        n_free += 1
+        if seed < 0:
+            seed = v
+        if cover[e] > best:
+            seed = v
+            best = cover[e]
+    if n_free < 2:
+        return False
+    stamp[seed] = c + 1
+    queue[0] = seed
+    head, tail, reached = 0, 1, 1
+    while head < tail and reached < n_free:
+        u = queue[head]
+        head += 1
+        for k in range(starts[u], starts[u + 1]):
+            f = adj[k]
+            w = pairs[f, 0] + pairs[f, 1] - u
+            if stamp[w] == -(c + 1):
+                stamp[w] = c + 1
+                queue[tail] = w
+                tail += 1
+                reached += 1
+    return reached < n_free
+
+
+@numba.njit(cache=True, nogil=True)
+def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed, cover):  # type: ignore[no-untyped-def]
     m = len(pairs)
     starts = np.zeros(n + 1, dtype=np.int64)
     for e in range(m):
@@ -109,6 +157,8 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
         fill[a] += 1
         adj[fill[b]] = e
         fill[b] += 1
+    stamp = np.zeros(n, dtype=np.int64)  # per keeper c: c + 1 on the chosen item family, -(c + 1) on the other items
+    queue = np.empty(n, dtype=np.int64)
     for t in range(n):
         c = visit[t]
         if group[c] >= 0 and fixed[c] != c:
@@ -116,6 +166,7 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
         group[c] = c
         lo, hi = starts[c], starts[c + 1]
         _order_segment(adj, lo, hi, c, pairs, strength)
+        split = _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue)
         took_container = False
         for k in range(lo, hi):
             e = adj[k]
@@ -128,12 +179,15 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
                 if took_container:
                     continue
                 took_container = True
+            elif split and stamp[v] == -(c + 1):  # an item of another text inside c
+                continue
             group[v] = c
     return group
 
 
 def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray,
-                 strength: np.ndarray, visit: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
+                 strength: np.ndarray, visit: np.ndarray, fixed: np.ndarray | None,
+                 cover: np.ndarray | None = None) -> np.ndarray:
     """Each article's group center, by the rule of :func:`~dedup.cluster.groups.star_groups`.
 
     Args:
@@ -141,6 +195,7 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         contained: ``(m,)`` whether the edge is a CONTAINED one; contain_ij, contain_ji, strength: ``(m,)``.
         visit: ``(n,)`` the articles in the order they may open a group.
         fixed: ``(n,)`` groups already decided (a history index), -1 for the others; or None.
+        cover: ``(m,)`` the key choosing the one item family a roundup keeper takes in; None: ``strength``.
     """
     if len(pairs) >= 2**31:
         raise ValueError(f"star_centers: {len(pairs)} edges (at most 2**31 - 1)")
@@ -150,4 +205,5 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         n, np.ascontiguousarray(pairs, dtype=np.int64), np.ascontiguousarray(contained, dtype=np.bool_),
         np.ascontiguousarray(contain_ij, dtype=np.float64), np.ascontiguousarray(contain_ji, dtype=np.float64),
         np.ascontiguousarray(strength, dtype=np.float64), np.ascontiguousarray(visit, dtype=np.int64), group, fixed_arr,
+        np.ascontiguousarray(strength if cover is None else cover, dtype=np.float64),
     )

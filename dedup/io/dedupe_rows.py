@@ -135,9 +135,14 @@ class _Decisions:
                 when = f" ({date})" if date else ""
                 return f"{what}; seen before{when}: kept in an earlier feed, already in the index"
             return f"{what}; of {self.sizes[g]} copies {name(k)} is kept as {self.why_kept(k)} (--keep {policy})"
+        inside = self.containers.get(pos, ())
+        held = ""
+        if inside:  # a group holds the copies of one text: the longer articles that hold this one are grouped apart
+            longer = "a longer article" if len(inside) == 1 else f"{len(inside)} longer articles"
+            held = f"; it also appears inside {longer} (contained_in), grouped apart: a group holds the copies of one text"
         if g >= 0:
-            return f"kept: of {self.sizes[g]} copies this is {self.why_kept(pos)} (--keep {policy})"
-        return "no duplicate found"
+            return f"kept: of {self.sizes[g]} copies this is {self.why_kept(pos)} (--keep {policy}){held}"
+        return f"kept: no other copy of this text{held}" if inside else "no duplicate found"
 
     def row(self, pos: int) -> dict[str, Any]:
         result = self.result
