@@ -6,8 +6,10 @@ scripts/labels/saudinewsnet_dev_labels.jsonl (gold positive = DUP). Reports
 plain counts over the 240 labelled pairs and stratum-weighted estimates
 (each pair weighted by its stratum's population / sample size), and, for the
 event level, DUP or EVENT as positive. With --sweep it also tabulates the
-decision thresholds and the grouping method on these dev labels (tuning is
-allowed on dev days only; the defaults were chosen from this table).
+hand rule's thresholds (``--decision rule``: the learned decision, the
+default, has no thresholds to sweep; ``scripts/fit_decision.py`` fits it)
+and the grouping method on these dev labels (tuning is allowed on dev days
+only; the rule's defaults were chosen from this table).
 
 Writes results/eval_dedupe_dev.json. Skips cleanly when the data is absent.
 """
@@ -116,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
                 for cont in (0.5, 0.55, 0.6, 0.7):
                     cfg = replace(
                         config,
-                        verify=replace(config.verify, jaccard=jac, containment=cont),
+                        verify=replace(config.verify, decision="rule", jaccard=jac, containment=cont),
                         cluster=replace(config.cluster, method=method),
                     )
                     ev = evaluate(dedupe(articles, cfg), labels, w)
-                    rows.append({"method": method, "jaccard": jac, "containment": cont, **{k: ev[k] for k in ("dup_pairs", "dup_pairs_stratum_weighted", "event_level_pairs")}})
+                    rows.append({"decision": "rule", "method": method, "jaccard": jac, "containment": cont, **{k: ev[k] for k in ("dup_pairs", "dup_pairs_stratum_weighted", "event_level_pairs")}})
                     print(method, jac, cont, ev["dup_pairs"], flush=True)
         payload["sweep"] = rows
     write_result("eval_dedupe_dev", payload)

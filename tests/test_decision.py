@@ -97,7 +97,8 @@ def test_a_roundup_of_two_items_keeps_the_copies_of_one_and_the_other_item_makes
     arts = [Article("roundup", long_item + " " + _para(200, 13) + " " + short_item, source="digest", date="2024-03-01"),
             Article("long", long_item, source="wire", date="2024-03-02"),
             Article("short1", short_item, source="wire", date="2024-03-02"),
-            Article("short2", short_item + " " + _para(4, 14), source="outlet", date="2024-03-03")]
+            Article("short2", short_item + " " + _para(4, 14), source="outlet", date="2024-03-03"),
+            Article("short1b", short_item, source="mirror", date="2024-03-04")]  # an exact copy of short1
     result = dedupe(arts, _config("model"))
     rows = {r["id"]: r for r in decision_rows(result)}
     # the roundup takes in the item covering most of it, not the copies of the other text through itself
@@ -107,8 +108,13 @@ def test_a_roundup_of_two_items_keeps_the_copies_of_one_and_the_other_item_makes
     assert rows["short1"]["contained_in"] == ["roundup"] and rows["short2"]["contained_in"] == ["roundup"]
     assert "also appears inside a longer article (contained_in), grouped apart" in rows["short1"]["reason"]
     # every copy edge is still in the graph: the short item is found inside the roundup both times
-    edges = {(e["id1"], e["id2"]) for e in pair_rows(result)}
-    assert {("roundup", "short1"), ("roundup", "short2"), ("roundup", "long"), ("short1", "short2")} <= edges
+    edges = [(e["id1"], e["id2"]) for e in pair_rows(result)]
+    assert {("roundup", "short1"), ("roundup", "short2"), ("roundup", "long"), ("short1", "short2")} <= set(edges)
+    # the exact copy, verified once as its text, has the edge to the roundup it is apart from; inside its own
+    # group (with short2) the group says it
+    assert rows["short1b"]["duplicate_of"] == "short1" and rows["short1b"]["relation"] == "exact"
+    assert ("roundup", "short1b") in edges and ("short1b", "short2") not in edges and len(edges) == len(set(edges))
+    assert rows["short1b"]["contained_in"] == ["roundup"]
 
 
 def test_relations_of_accepted_pairs() -> None:

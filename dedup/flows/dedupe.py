@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..candidates import anchor_keys, candidate_pairs
+from ..cluster.graph import copy_edges
 from ..cluster.keepers import assign_groups, explain_drops, keep_reasons
 from ..config import DedupConfig
 from ..exec import Executor, open_executor, release_workers
@@ -166,6 +167,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             relation, score_arr = explain_drops(status, keeper, rep_of,
                                                 lambda kp: verify_pairs(executor, kp, source, digest, idf, judge),
                                                 edges=(rep_pairs, edge_rel, edge_scores))
+            # exact copies of two texts in different groups: only an edge can link them, so each gets it
+            copy_edge, copy_pairs = copy_edges(rep_pairs, rep_of, all_pos, group)
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
 
         refs, counts = None, {}
@@ -181,7 +184,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
 
             status, relation, score_arr, reasons = status[h:], relation[h:], score_arr[h:], reasons[h:]
             group, keeper = back(group[h:], 1), back(keeper[h:], 1)
-            art_pairs = back(art_pairs, 0)
+            art_pairs, copy_pairs = back(art_pairs, 0), back(copy_pairs, 0)
             with timer("index"):
                 known = {p for p, why in feed.reason_skipped.items() if why.startswith(ALREADY)}
                 added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
@@ -209,9 +212,9 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         keeper=keeper,
         relation=relation,
         scores=score_arr,
-        pairs=art_pairs,
-        pair_scores=edge_scores,
-        pair_relation=edge_rel,
+        pairs=np.concatenate([art_pairs, copy_pairs]),
+        pair_scores=PairScores.concat([edge_scores, edge_scores.take(copy_edge)]) if len(copy_edge) else edge_scores,
+        pair_relation=np.concatenate([edge_rel, edge_rel[copy_edge]]),
         candidates=cands,
         boilerplate=feed.boilerplate,
         boilerplate_removed=feed.removed,
