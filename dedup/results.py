@@ -76,7 +76,11 @@ class DedupResult:
         keeper: ``(n,)`` position of the kept article of the group, or -1.
         relation: ``(n,)`` relation code of a duplicate to its keeper (NONE otherwise).
         scores: ``(n, 4)`` jaccard, containment, cosine and probability (NaN under the rule) of a duplicate vs its keeper (NaN otherwise).
-        pairs, pair_scores, pair_relation: every verified duplicate edge.
+        pairs, pair_scores, pair_relation: every verified duplicate edge. The
+            last ``copied_pairs`` rows carry an edge between two texts to
+            their other exact copies (:mod:`dedup.cluster.graph`); the rows
+            before them are the verified edges between texts, each named
+            between the first copies (:meth:`text_edges`).
         candidates: candidate statistics.
         boilerplate: lines left out of shingling, per source.
         boilerplate_removed: ``(n,)`` how many lines of each article were boilerplate.
@@ -111,6 +115,14 @@ class DedupResult:
     runtime: dict[str, object] = field(default_factory=dict)
     history: HistoryRefs | None = None
     history_counts: dict[str, object] = field(default_factory=dict)
+    copied_pairs: int = 0
+
+    def text_edges(self) -> tuple[np.ndarray, np.ndarray, PairScores]:
+        """``(pairs, relation, scores)`` of the verified edges between texts (without the rows carried to exact copies)."""
+        m = len(self.pairs) - self.copied_pairs
+        if not self.copied_pairs:
+            return self.pairs, self.pair_relation, self.pair_scores
+        return self.pairs[:m], self.pair_relation[:m], self.pair_scores.take(slice(0, m))
 
     def name(self, pos: int) -> str:
         """The id of an article position (``n + k``: a stored article of the history)."""

@@ -89,7 +89,7 @@ def child(feed: str) -> None:
         "wall": round(wall, 3),
         "stages_cpu": result.timings,
         "articles": len(result.status),
-        "verified_pairs": len(result.pairs),
+        "verified_pairs": len(result.pairs) - result.copied_pairs,
         "decisions_sha256": digest.hexdigest(),
     }))
 

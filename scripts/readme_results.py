@@ -55,11 +55,12 @@ def _scale_notes(sc: dict, generator: str) -> list[str]:
     a, b = ok[0], ok[-1]
     marginal = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 1024 / (b["size"] - a["size"])
     rec = _get(b, "quality", "recall", "all", "recall", default=None)
+    rec_e = _get(b, "quality", "recall", "all", "recall_with_edges", default=None)
     sc_ = _get(sc, "feeds", generator, "scaling", default=None) or sc.get("scaling") or {}
     return [
         f"`{generator}`: from {a['size']:,} to {b['size']:,} articles the time grows with exponent {sc_.get('time_exponent')} "
         f"(1 = linear) and the peak RSS by {marginal:.1f} KiB per extra article (the feed streams through; "
-        f"text and verification features wait on disk). Recall of the injected copies at {b['size']:,}: {rec}. "
+        f"text and verification features wait on disk). Recall of the injected copies at {b['size']:,}: {rec} by group, {rec_e} by group or edge. "
         f"Load average before the largest run: {b.get('load_average_before')} (2 cores).",
         "",
     ]
@@ -124,7 +125,9 @@ def section() -> str:
         rows = [
             f"| {r.get('generator', 'plain')} | {r['size']:,} | {r.get('wall_seconds')} | {r.get('seconds_per_1k_articles', 'n/a')} | "
             f"{round(r.get('peak_rss_mib', 0) / 1024, 2)} | {round(r['tree_peak_pss_mib'] / 1024, 2) if 'tree_peak_pss_mib' in r else 'n/a'} | "
-            f"{_get(r, 'quality', 'recall', 'all', 'recall', default='n/a')} | {r.get('status')} |"
+            f"{_get(r, 'quality', 'recall', 'all', 'recall', default='n/a')} | "
+            f"{_get(r, 'quality', 'recall', 'all', 'recall_with_edges', default='n/a')} | "
+            f"{_get(r, 'quality', 'precision', 'same_group_pairs', 'precision_known_pairs', default='n/a')} | {r.get('status')} |"
             for r in sc.get("runs", [])
         ]
         verdicts = "; ".join(f"`{g}` {f.get('verdict')}" + (f" (speed issue: {f['verdict_speed_issue']})" if f.get("verdict_speed_issue") else "")
@@ -134,9 +137,15 @@ def section() -> str:
             f"kinds, and `families`, 10–100 copies per original with 3% or 35% of the words replaced; "
             f"{_get(sc, 'config', 'dedup_options', default='--jobs 1')}; `results/scale_*.png`, commit {_commit(sc)}): {verdicts}.",
             "",
-            "| feed | articles | wall s | s per 1k | peak RSS GiB | with workers (PSS) GiB | recall | status |",
-            "|---|---:|---:|---:|---:|---:|---:|---|",
+            "| feed | articles | wall s | s per 1k | peak RSS GiB | with workers (PSS) GiB | recall (group) | recall (group or edge) "
+            "| same-group precision, known pairs | status |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
             *rows,
+            "",
+            "Recall (group) counts an injected copy found when it shares its base's duplicate group; (group or edge) also "
+            "when `pairs.jsonl` holds their verified edge, issue 11's measure: a group holds the copies of one text, so a wire "
+            "item inside a roundup of several items is linked to the roundup by its edge. Same-group precision counts every "
+            "pair of articles in one group whose truth is known by construction.",
             "",
             *(line for g in feeds for line in _scale_notes(sc, g)),
         ]

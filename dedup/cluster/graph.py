@@ -1,27 +1,36 @@
-"""The duplicate graph between articles: each verified edge between two texts, carried to their exact copies across groups.
+"""The duplicate graph between articles: each verified edge between two texts, carried to their exact copies.
 
 Verification compares representatives (one per normalized text), and the
 output names an edge once, between the first copies of its two texts. Inside
-one duplicate group nothing more is needed: the group already says that every
-copy of one is a copy of the other. Across groups it is not: a short item
-kept apart from the roundup that holds it (a group holds the copies of one
-text) is linked to the roundup only by the edge, so an exact copy of the item
-would be linked to nothing. :func:`copy_edges` lists those pairs.
+one duplicate group that says enough for a ``near`` edge: the group already
+says that every copy of one is a copy of the other. Across groups it does
+not: a short item kept apart from the roundup that holds it (a group holds
+the copies of one text) is linked to the roundup only by the edge, so an
+exact copy of the item would be linked to nothing. And a ``contained`` edge
+is what names an article's containers (``contained_in``), so every exact copy
+of the item needs it, in a group or not. :func:`copy_edges` lists those pairs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["copy_edges"]
+from ..verify import CONTAINED
+
+__all__ = ["COPY_PAIRS_PER_EDGE", "copy_edges"]
+
+# Past this many pairs of copies, an edge is carried to each copy once, against the other text's first copy
+# (two texts with 2,000 exact copies each would otherwise add four million lines for one edge).
+COPY_PAIRS_PER_EDGE = 4096
 
 
-def copy_edges(rep_pairs: np.ndarray, rep_of: np.ndarray, rep_pos: np.ndarray,
+def copy_edges(rep_pairs: np.ndarray, relation: np.ndarray, rep_of: np.ndarray, rep_pos: np.ndarray,
                group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The article pairs an edge between two texts adds when their copies sit in different groups.
+    """The article pairs an edge between two texts adds for their other exact copies.
 
     Args:
         rep_pairs: ``(m, 2)`` verified edges between representatives.
+        relation: ``(m,)`` their relation codes.
         rep_of: ``(n,)`` each article's representative, -1 for none (skipped).
         rep_pos: ``(R,)`` each representative's first article (where the edge is named).
         group: ``(n,)`` duplicate group label, -1 for an article in none.
@@ -29,15 +38,18 @@ def copy_edges(rep_pairs: np.ndarray, rep_of: np.ndarray, rep_pos: np.ndarray,
     Returns:
         ``(edge, pairs)``: for each added pair the index of its edge in
         ``rep_pairs``, and the ``(k, 2)`` article positions in the edge's
-        orientation; every pair of copies but the first copies' (already
-        named), for the edges whose texts are not in one group; ordered by
-        edge, then positions.
+        orientation. Edges carried: every ``contained`` edge, and the others
+        whose two texts are not in one group. An edge adds every pair of
+        copies but the first copies' (already named), or, past
+        :data:`COPY_PAIRS_PER_EDGE`, each other copy once against the other
+        text's first copy. Ordered by edge, then positions.
 
     Texts 0 and 2 share a group (articles 0, 2 and 4); text 1 (articles 1 and
-    3) is apart, linked to text 0 by edge 0 only:
+    3) is apart, linked to text 0 by a near edge (1) only:
 
     >>> rep_of = np.array([0, 1, 0, 1, 2])
-    >>> edge, pairs = copy_edges(np.array([[0, 1], [0, 2]]), rep_of, np.array([0, 1, 4]), np.array([0, 1, 0, 1, 0]))
+    >>> edge, pairs = copy_edges(np.array([[0, 1], [0, 2]]), np.array([1, 1]), rep_of, np.array([0, 1, 4]),
+    ...                          np.array([0, 1, 0, 1, 0]))
     >>> edge.tolist(), pairs.tolist()
     ([0, 0, 0], [[0, 3], [2, 1], [2, 3]])
     """
@@ -46,22 +58,35 @@ def copy_edges(rep_pairs: np.ndarray, rep_of: np.ndarray, rep_pos: np.ndarray,
     if len(rep_pairs) == 0:
         return none
     copies = np.bincount(rep_of[rep_of >= 0], minlength=len(rep_pos))
-    first = rep_pos[rep_pairs]
-    g = group[first]
-    apart = (g[:, 0] < 0) | (g[:, 0] != g[:, 1])
-    todo = np.flatnonzero(apart & ((copies[rep_pairs[:, 0]] > 1) | (copies[rep_pairs[:, 1]] > 1)))
+    g = group[rep_pos[rep_pairs]]
+    carried = (np.asarray(relation) == CONTAINED) | (g[:, 0] < 0) | (g[:, 0] != g[:, 1])
+    ca, cb = copies[rep_pairs[:, 0]], copies[rep_pairs[:, 1]]
+    todo = np.flatnonzero(carried & ((ca > 1) | (cb > 1)))
     if len(todo) == 0:
         return none
     valid = np.flatnonzero(rep_of >= 0)
     by_rep = valid[np.argsort(rep_of[valid], kind="stable")]  # each text's copies, in input order
     starts = np.zeros(len(rep_pos) + 1, dtype=np.int64)
     np.cumsum(copies, out=starts[1:])
-    edges, parts = [], []
-    for e in todo.tolist():
-        ra, rb = rep_pairs[e].tolist()
-        a = by_rep[starts[ra]:starts[ra + 1]]
-        b = by_rep[starts[rb]:starts[rb + 1]]
-        both = np.stack([np.repeat(a, len(b)), np.tile(b, len(a))], axis=1)[1:]  # the first row is the named pair
-        edges.append(np.full(len(both), e, dtype=np.int64))
-        parts.append(both)
-    return np.concatenate(edges), np.concatenate(parts)
+    ra, rb, ca, cb = rep_pairs[todo, 0], rep_pairs[todo, 1], ca[todo], cb[todo]
+    full = ca * cb <= COPY_PAIRS_PER_EDGE
+    # every pair of copies: pair t of an edge is (copy t // cb of a, copy t % cb of b)
+    k = np.where(full, ca * cb, 0)
+    e_full = np.repeat(np.arange(len(todo)), k)
+    t = np.arange(int(k.sum()), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    a_full = by_rep[starts[ra[e_full]] + t // cb[e_full]]
+    b_full = by_rep[starts[rb[e_full]] + t % cb[e_full]]
+    # past the cap: the other copies of a against b's first, then a's first against the other copies of b
+    ka, kb = np.where(full, 0, ca), np.where(full, 0, cb)
+    e_a, e_b = np.repeat(np.arange(len(todo)), ka), np.repeat(np.arange(len(todo)), kb)
+    ta = np.arange(int(ka.sum()), dtype=np.int64) - np.repeat(np.cumsum(ka) - ka, ka)
+    tb = np.arange(int(kb.sum()), dtype=np.int64) - np.repeat(np.cumsum(kb) - kb, kb)
+    a_side = np.stack([by_rep[starts[ra[e_a]] + ta], by_rep[starts[rb[e_a]]]], axis=1)
+    b_side = np.stack([by_rep[starts[ra[e_b]]], by_rep[starts[rb[e_b]] + tb]], axis=1)
+    edge = np.concatenate([e_full, e_a, e_b])
+    pairs = np.concatenate([np.stack([a_full, b_full], axis=1), a_side, b_side])
+    first = np.stack([rep_pos[ra[edge]], rep_pos[rb[edge]]], axis=1)
+    keep = ~(pairs == first).all(axis=1)  # the first copies' pair is the one already named
+    edge, pairs = edge[keep], pairs[keep]
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], edge))
+    return todo[edge[order]], pairs[order]

@@ -233,19 +233,18 @@ def star_groups(
     holds = holds[order]
     cov = np.concatenate([cover, cover])[order]
     del order
-    several = (np.bincount(a[holds], minlength=n) >= 2).tolist()  # holds several items: may need splitting
-    starts = np.searchsorted(a, np.arange(n + 1)).tolist()
-    b = b.tolist()
+    several = np.bincount(a[holds], minlength=n) >= 2  # holds several items: may need splitting
+    starts = np.searchsorted(a, np.arange(n + 1))
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     for c in np.lexsort((np.arange(n), key)).tolist():
         if group[c] >= 0 and (fixed is None or fixed[c] != c):
             continue
         group[c] = c
-        lo, hi = starts[c], starts[c + 1]
-        family = _item_family(c, lo, hi, b, holds, cov, starts, group) if several[c] else None
+        lo, hi = int(starts[c]), int(starts[c + 1])
+        family = _item_family(lo, hi, b, holds, cov, starts, group) if several[c] else None
         took_container = False
         for e in range(lo, hi):
-            v = b[e]
+            v = int(b[e])
             if group[v] >= 0:
                 continue
             if inside[e]:  # c is a short item inside v: only one container joins
@@ -258,23 +257,24 @@ def star_groups(
     return group
 
 
-def _item_family(c: int, lo: int, hi: int, b: list, holds: np.ndarray, cov: np.ndarray, starts: list,
+def _item_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, cov: np.ndarray, starts: np.ndarray,
                  group: np.ndarray) -> set | None:
-    """The free items inside ``c`` that are copies of one text: the one covering most of ``c`` and
-    those joined to it by verified edges among the free items inside ``c``. None when all of them are."""
-    items = [e for e in np.flatnonzero(holds[lo:hi]).tolist() if group[b[lo + e]] < 0]
-    if len(items) < 2:
+    """The free items inside the keeper whose edges are ``lo:hi`` that are copies of one text: the one covering
+    most of the keeper and those joined to it by verified edges among those free items. None when all of them are."""
+    at = np.flatnonzero(holds[lo:hi])
+    at = at[group[b[lo + at]] < 0]
+    if len(at) < 2:
         return None
-    seed, best = b[lo + items[0]], -np.inf
-    for e, value in zip(items, cov[lo:hi][items].tolist()):
+    items = b[lo + at].tolist()
+    seed, best = items[0], -np.inf
+    for v, value in zip(items, cov[lo + at].tolist()):
         if value > best:  # NaN never wins
-            seed, best = b[lo + e], value
-    free = {b[lo + e] for e in items}
+            seed, best = v, value
+    free = set(items)
     family, todo = {seed}, [seed]
     while todo and len(family) < len(free):
         u = todo.pop()
-        for f in range(starts[u], starts[u + 1]):
-            w = b[f]
+        for w in b[starts[u]:starts[u + 1]].tolist():
             if w in free and w not in family:
                 family.add(w)
                 todo.append(w)

@@ -20,7 +20,9 @@ from ..types import ArticleTable
 from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores
 from .groups import choose_keepers, duplicate_groups, star_groups
 
-__all__ = ["assign_groups", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
+__all__ = ["assign_groups", "containment_depth", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
+
+_MAX_DEPTH = 32
 
 
 def star_labels(
@@ -36,10 +38,10 @@ def star_labels(
     """Star grouping over representatives; exact copies follow their representative.
 
     Keepers are taken most complete first: a text that is contained in
-    another verified text is never preferred over its container (so a teaser
-    or a wire item does not cause the longer piece that holds it to be
-    dropped); among the rest the keeper policy decides, a representative
-    ranking as its best exact copy.
+    another verified text is never preferred over its container, however deep
+    (:func:`containment_depth`: so a teaser or a wire item does not cause the
+    longer piece that holds it to be dropped); among texts of one depth the
+    keeper policy decides, a representative ranking as its best exact copy.
 
     ``fixed`` (``(n_reps,)``, a history index): the center representative
     already decided for representatives of earlier feeds, -1 for new ones
@@ -62,8 +64,7 @@ def star_labels(
             best_copy[rep_of[pos]] = pos
     pairs = rep_pairs.reshape(-1, 2)
     contained = rel == CONTAINED
-    inside = np.where(scores.contain_ij >= scores.contain_ji, pairs[:, 0], pairs[:, 1])[contained]
-    rep_rank[sorted_unique(inside)] += n  # after every text that is not inside another
+    rep_rank += n * containment_depth(n_reps, pairs, contained, scores)  # a container before what it holds
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
     centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed,
@@ -73,6 +74,33 @@ def star_labels(
     smallest = np.full(n, n, dtype=np.int64)
     np.minimum.at(smallest, keeper, np.arange(n))
     return smallest[keeper], keeper
+
+
+def containment_depth(n: int, pairs: np.ndarray, contained: np.ndarray, scores: PairScores,
+                      most: int = _MAX_DEPTH) -> np.ndarray:
+    """How deep each text sits in others: 0 for a text inside none, else one more than its deepest container.
+
+    Star grouping visits texts by depth first, so a container always opens
+    its group before what it holds, however deep: a teaser of a wire item
+    that a roundup holds comes after the item, which comes after the roundup.
+    Chains are followed ``most`` levels at most (equal containment both ways
+    could make a cycle).
+
+    >>> s = PairScores(np.zeros(2), np.array([0.9, 0.9]), np.array([0.2, 0.3]), np.zeros(2), np.zeros(2, bool))
+    >>> containment_depth(3, np.array([[1, 0], [2, 1]]), np.array([True, True]), s).tolist()
+    [0, 1, 2]
+    """
+    depth = np.zeros(n, dtype=np.int64)
+    i_in_j = scores.contain_ij >= scores.contain_ji
+    inner = np.where(i_in_j, pairs[:, 0], pairs[:, 1])[contained]
+    outer = np.where(i_in_j, pairs[:, 1], pairs[:, 0])[contained]
+    for _ in range(most):
+        deeper = depth.copy()
+        np.maximum.at(deeper, inner, depth[outer] + 1)
+        if np.array_equal(deeper, depth):
+            break
+        depth = deeper
+    return depth
 
 
 def policy_key(table: ArticleTable, config: DedupConfig) -> np.ndarray:

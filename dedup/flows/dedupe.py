@@ -167,8 +167,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             relation, score_arr = explain_drops(status, keeper, rep_of,
                                                 lambda kp: verify_pairs(executor, kp, source, digest, idf, judge),
                                                 edges=(rep_pairs, edge_rel, edge_scores))
-            # exact copies of two texts in different groups: only an edge can link them, so each gets it
-            copy_edge, copy_pairs = copy_edges(rep_pairs, rep_of, all_pos, group)
+            # exact copies: a contained edge names their containers, and across groups only an edge links them
+            copy_edge, copy_pairs = copy_edges(rep_pairs, edge_rel, rep_of, all_pos, group)
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
 
         refs, counts = None, {}
@@ -215,6 +215,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         pairs=np.concatenate([art_pairs, copy_pairs]),
         pair_scores=PairScores.concat([edge_scores, edge_scores.take(copy_edge)]) if len(copy_edge) else edge_scores,
         pair_relation=np.concatenate([edge_rel, edge_rel[copy_edge]]),
+        copied_pairs=len(copy_edge),
         candidates=cands,
         boilerplate=feed.boilerplate,
         boilerplate_removed=feed.removed,

@@ -146,7 +146,9 @@ def stories(
                                  history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups)
         n = len(dup.table)
         times = dup.table.times
-        copies = copy_groups(dup.group, dup.pairs, dup.pair_relation, dup.pair_scores.contain_ij, dup.pair_scores.contain_ji)
+        # the edges between texts only: carried to exact copies, one would give the containment guard a second choice
+        pairs, rel, scores = dup.text_edges()
+        copies = copy_groups(dup.group, pairs, rel, scores.contain_ij, scores.contain_ji)
         order = arrival_order(times)
         until = copy_reach(copies, times, config.window_days * _DAY)
         tick = (lambda k: progress("events", k, n)) if progress is not None else None

@@ -54,9 +54,9 @@ def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None],
     for p in np.flatnonzero(hist).tolist():  # a stored group: labelled by its first feed member here
         first_local.setdefault(int(group[p]), p)
     local = np.where(hist, [first_local.get(int(g), -1) for g in group], group) if hist.any() else group
-    inside = (dup.pairs < n).all(axis=1) if len(dup.pairs) else np.zeros(0, dtype=bool)
-    labels = copy_groups(local, dup.pairs[inside], dup.pair_relation[inside],
-                         dup.pair_scores.contain_ij[inside], dup.pair_scores.contain_ji[inside])
+    pairs, rel, scores = dup.text_edges()  # not the rows carried to exact copies (see flows/stories.py)
+    inside = (pairs < n).all(axis=1) if len(pairs) else np.zeros(0, dtype=bool)
+    labels = copy_groups(local, pairs[inside], rel[inside], scores.contain_ij[inside], scores.contain_ji[inside])
     stored = {int(labels[p]): dup.group_name(int(group[p])) for p in np.flatnonzero(hist).tolist()}
     members = np.bincount(labels, minlength=n)
     names: list[str | None] = [None] * n

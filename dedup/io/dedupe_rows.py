@@ -135,14 +135,15 @@ class _Decisions:
                 when = f" ({date})" if date else ""
                 return f"{what}; seen before{when}: kept in an earlier feed, already in the index"
             return f"{what}; of {self.sizes[g]} copies {name(k)} is kept as {self.why_kept(k)} (--keep {policy})"
-        inside = self.containers.get(pos, ())
+        group = self.result.group
+        apart = [c for c in self.containers.get(pos, ()) if c >= self.n or g < 0 or group[c] != g]
         held = ""
-        if inside:  # a group holds the copies of one text: the longer articles that hold this one are grouped apart
-            longer = "a longer article" if len(inside) == 1 else f"{len(inside)} longer articles"
-            held = f"; it also appears inside {longer} (contained_in), grouped apart: a group holds the copies of one text"
+        if apart:  # longer articles that hold this one, in other groups (a star group holds the copies of one text)
+            longer = "a longer article" if len(apart) == 1 else f"{len(apart)} longer articles"
+            held = f"; it also appears inside {longer} of another group (contained_in)"
         if g >= 0:
             return f"kept: of {self.sizes[g]} copies this is {self.why_kept(pos)} (--keep {policy}){held}"
-        return f"kept: no other copy of this text{held}" if inside else "no duplicate found"
+        return f"kept: no other copy of this text{held}" if apart else "no duplicate found"
 
     def row(self, pos: int) -> dict[str, Any]:
         result = self.result
@@ -265,7 +266,9 @@ def _nums(x: np.ndarray) -> list[str]:
 
 
 def pair_rows(result: DedupResult) -> Iterator[dict[str, Any]]:
-    """Every verified duplicate edge, ``id1`` before ``id2`` in input order."""
+    """Every verified duplicate edge: those between texts first (``id1`` before ``id2`` in input order, named
+    between their first copies), then the same edges carried to other exact copies (``result.copied_pairs``,
+    in the edge's orientation: ``containment_1_in_2`` is always ``id1``'s)."""
     for m, (i, j) in enumerate(result.pairs.tolist()):
         yield _pair_row(result, m, i, j)
 
