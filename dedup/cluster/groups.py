@@ -233,7 +233,7 @@ def star_groups(
     holds = holds[order]
     cov = np.concatenate([cover, cover])[order]
     del order
-    several = np.bincount(a[holds], minlength=n) >= 2  # holds several items: may need splitting
+    several = (np.bincount(a[holds], minlength=n) >= 2).tolist()  # holds several items: may need splitting
     starts = np.searchsorted(a, np.arange(n + 1))
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     for c in np.lexsort((np.arange(n), key)).tolist():
@@ -261,15 +261,16 @@ def _item_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, cov: np.nda
                  group: np.ndarray) -> set | None:
     """The free items inside the keeper whose edges are ``lo:hi`` that are copies of one text: the one covering
     most of the keeper and those joined to it by verified edges among those free items. None when all of them are."""
-    at = np.flatnonzero(holds[lo:hi])
-    at = at[group[b[lo + at]] < 0]
-    if len(at) < 2:
+    items, seed, best = [], -1, -np.inf
+    for v, held, value in zip(b[lo:hi].tolist(), holds[lo:hi].tolist(), cov[lo:hi].tolist()):
+        if held and group[v] < 0:
+            if not items:
+                seed = v  # the first, unless another covers more (NaN never does)
+            items.append(v)
+            if value > best:
+                seed, best = v, value
+    if len(items) < 2:
         return None
-    items = b[lo + at].tolist()
-    seed, best = items[0], -np.inf
-    for v, value in zip(items, cov[lo + at].tolist()):
-        if value > best:  # NaN never wins
-            seed, best = v, value
     free = set(items)
     family, todo = {seed}, [seed]
     while todo and len(family) < len(free):
