@@ -340,7 +340,8 @@ def _settings(config: DedupConfig, history: Mapping[str, Any]) -> str:
     keep = f"{KEEP_WORDS.get(c.keep, c.keep)} (--keep {esc(c.keep)})"
     if c.keep == "source-priority":
         keep += ": " + ", ".join(map(bdi, c.source_priority))
-    grouping = ("star (--cluster star): every copy is verified against its kept article" if c.method == "star"
+    grouping = ("star (--cluster star): every copy is verified against its kept article, and a group holds the copies "
+                "of one text (a roundup keeps one item's copies; its other items group apart)" if c.method == "star"
                 else "union (--cluster union): connected components of the verified pairs")
     items = [
         ("decision", decision),
