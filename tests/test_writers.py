@@ -184,14 +184,14 @@ def test_parts_joined_make_the_file_and_are_removed(tmp_path: Path, monkeypatch:
             raise OSError(18, "Invalid cross-device link")
 
         monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
-    target = tmp_path / "decisions.jsonl"
+    target = tmp_path / "out" / "decisions.jsonl"  # a folder nobody made yet: a worker may write its part first
     chunks = [["ا\n", "b\n"], [], ["c" * 100_000 + "\n"]]
     parts = [part_path(target, k) for k in range(len(chunks))]
     assert all(p.name.startswith(".decisions.jsonl.part") and p.name.endswith(f".tmp-{os.getpid()}") for p in parts)
     assert [write_part(p, lines) for p, lines in zip(parts, chunks)] == [2, 0, 1]
     join_parts(target, parts)
     assert target.read_text(encoding="utf-8") == "".join(line for lines in chunks for line in lines)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.jsonl"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["decisions.jsonl"]
 
 
 def test_a_missing_part_fails_the_join_and_leaves_neither_file_nor_parts(tmp_path: Path) -> None:

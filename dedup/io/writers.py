@@ -158,8 +158,13 @@ def part_path(path: str | os.PathLike[str], k: int) -> Path:
 
 
 def write_part(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
-    """Write lines that are already JSON into a part of a file (no sync: :func:`join_parts` syncs the whole); the number written."""
+    """Write lines that are already JSON into a part of a file (no sync: :func:`join_parts` syncs the whole); the number written.
+
+    The folder is made when missing, as :func:`atomic_open` makes it: a worker may write its part before the
+    process that made the run has written anything there.
+    """
     count = 0
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as out:
         for line in lines:
             out.write(line)
