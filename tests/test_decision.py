@@ -18,7 +18,7 @@ from dedup.flows.dedupe import dedupe, pair_features
 from dedup.io.dedupe_out import decision_rows, pair_rows
 from dedup.types import Article
 from dedup.verify import CONTAINED, EXACT, NEAR, NONE, PairScores
-from dedup.verify.decision import KNOWN, DecisionModel, PairContext, feature_matrix, load_model, relations
+from dedup.verify.decision import ALIGNMENT, KNOWN, DecisionModel, PairContext, feature_matrix, load_model, relations
 
 _WORDS = "the of and to in a for on with by at from as that this was were has have will said its their over after".split()
 
@@ -127,12 +127,15 @@ def test_relations_of_accepted_pairs() -> None:
 def test_features_are_oriented_by_the_shorter_side_and_alignment_is_asked_for_explicitly() -> None:
     s = PairScores(np.array([0.2]), np.array([0.25]), np.array([0.9]), np.array([0.5]), np.array([False]),
                    size_i=np.array([400.0]), size_j=np.array([100.0]), rare_inter=np.array([10.0]),
-                   rare_i=np.array([40.0]), rare_j=np.array([12.0]))
+                   rare_i=np.array([40.0]), rare_j=np.array([12.0]), words_inter=np.array([30.0]),
+                   words_i=np.array([150.0]), words_j=np.array([40.0]))
     ctx = PairContext.of(np.array([0, 0]), np.array([0.0, 86400.0 * 3]), np.array([[0, 1]]))
-    x = dict(zip(KNOWN[:12], feature_matrix(s, ctx, None, KNOWN[:12])[0]))
+    plain = tuple(f for f in KNOWN if f not in ALIGNMENT)
+    x = dict(zip(plain, feature_matrix(s, ctx, None, plain)[0]))
     assert x["contain_short"] == 0.9 and x["contain_long"] == 0.25  # j is the shorter article
     assert x["rare_contain"] == pytest.approx(10 / 12) and x["rare_jaccard"] == pytest.approx(10 / 42)
     assert x["rare_none"] == 0.0
+    assert x["contain_words"] == pytest.approx(30 / 40)  # of the shorter side's words (j), not of the longer's
     assert x["same_source"] == 1.0 and x["log_days"] == pytest.approx(np.log1p(3.0)) and x["undated"] == 0.0
     with pytest.raises(ValueError, match="alignment"):
         feature_matrix(s, ctx, None, KNOWN)

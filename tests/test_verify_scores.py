@@ -176,6 +176,9 @@ def _reference(sets, tokens, digest, i, j, idf: Idf, common: set[int]) -> dict[s
         "rare_inter": len(ri & rj),
         "rare_i": len(ri),
         "rare_j": len(rj),
+        "words_inter": len(set(tokens[i]) & set(tokens[j])),
+        "words_i": len(set(tokens[i])),
+        "words_j": len(set(tokens[j])),
     }
 
 
@@ -220,7 +223,8 @@ def test_the_compiled_merge_scores_bit_for_bit_as_scipy() -> None:
     digest = np.arange(60, dtype=np.uint64)
     ref = score_pairs(feats, pairs, digest, idf)
     got = score_pairs(feats, pairs, digest, idf, compiled=True)
-    for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "size_i", "size_j", "rare_inter", "rare_i", "rare_j"):
+    for f in ("jaccard", "contain_ij", "contain_ji", "cosine", "size_i", "size_j", "rare_inter", "rare_i", "rare_j",
+              "words_inter", "words_i", "words_j"):
         assert np.array_equal(getattr(got, f), getattr(ref, f)), f
     assert 0 < ref.cosine[5:].mean() < 1 and 0 < ref.jaccard[5:].mean() < 1
 

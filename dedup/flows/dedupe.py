@@ -265,8 +265,8 @@ def pair_features(
 
         x = decision_features(feed.store, rep_pairs[ok], scored, feed.table.source_codes, feed.table.times, feed.rep_pos, KNOWN)
         feed.store.close()
-    out = [np.zeros(len(pairs)) for _ in range(4)] + [np.zeros(len(pairs), dtype=bool)] + \
-        [np.zeros(len(pairs)) for _ in range(5)]
+    out = [np.zeros(len(pairs), dtype=bool if f.name == "exact" else np.float64) for f in fields(scored)
+           if getattr(scored, f.name) is not None]
     for arr, part in zip(out, (getattr(scored, f.name) for f in fields(scored))):
         arr[ok] = part
     features = np.zeros((len(pairs), x.shape[1]))
@@ -276,7 +276,7 @@ def pair_features(
 
 _VERIFY_CHUNK = 25_000  # pairs from which verification is spread over workers, and per task (about, at most)
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
-_JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j")  # scores the judge reads and no later stage does
+_JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j", "words_inter", "words_i", "words_j")  # scores the judge reads and no later stage does
 _IDLE_WORKERS_FROM = 250_000  # distinct texts from which the workers are let go before the candidates (restart: ~1 s)
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
 # Below this many pairs, the workers verify from heaps they keep (exec.heap.keep_heap: 100k synthetic feed, --jobs 2, verify
@@ -328,7 +328,7 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
     so the scores of every candidate (~90 bytes a pair: tens of millions
     in a feed of large copy families) are never held at once. Of the scores,
     an edge keeps what the rest of the run reads (the four scores, exactness,
-    the probability): the decision's other inputs (set sizes, rare words)
+    the probability): the decision's other inputs (set sizes, rare and shared words)
     were used by the judge and are not kept (40 bytes an edge).
 
     ``consume``: the caller lets ``pairs`` go after this, so the edges are

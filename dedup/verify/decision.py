@@ -16,6 +16,10 @@ fewer shingles:
   (not common in news: names, places, figures): a template filled with other
   names shares its wording but not these; ``rare_none`` marks a shorter side
   with no rare word at all (then the two say nothing, rather than "none shared");
+* ``contain_words``: the share of the shorter article's distinct words (all of
+  them) that the longer one has. Word 3-shingles lose every shingle through an
+  edited word, a clitic or a reordered phrase, so a lightly edited item
+  inside a roundup can keep half its shingles and nearly all its words;
 * ``log_size_ratio``, ``log_min_size``: how different the lengths are, and
   how long the shorter is (a short text shares a passage by chance less
   often than it seems);
@@ -54,6 +58,7 @@ KNOWN = (
     "rare_jaccard",
     "rare_contain",
     "rare_none",
+    "contain_words",
     "log_size_ratio",
     "log_min_size",
     "same_source",
@@ -97,7 +102,8 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
 
     ``aligned`` is needed only when ``names`` holds an :data:`ALIGNMENT` feature.
     """
-    assert scores.size_i is not None and scores.rare_inter is not None, "score_pairs keeps the decision's inputs"
+    assert scores.size_i is not None and scores.rare_inter is not None and scores.words_inter is not None, \
+        "score_pairs keeps the decision's inputs"
     i_short = scores.size_i <= scores.size_j
     short_size = np.minimum(scores.size_i, scores.size_j)
     long_size = np.maximum(scores.size_i, scores.size_j)
@@ -106,6 +112,8 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
     with np.errstate(divide="ignore", invalid="ignore"):
         rare_jaccard = np.where(r_union > 0, scores.rare_inter / r_union, 0.0)
         rare_contain = np.where(r_short > 0, scores.rare_inter / r_short, 0.0)
+        w_short = np.where(i_short, scores.words_i, scores.words_j)
+        contain_words = np.where(w_short > 0, np.minimum(scores.words_inter / w_short, 1.0), 0.0)
     contain_short = np.where(i_short, scores.contain_ij, scores.contain_ji)
     contain_long = np.where(i_short, scores.contain_ji, scores.contain_ij)
     undated = np.isnan(context.days)
@@ -117,6 +125,7 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
         "rare_jaccard": rare_jaccard,
         "rare_contain": rare_contain,
         "rare_none": (r_short == 0).astype(np.float64),
+        "contain_words": contain_words,
         "log_size_ratio": np.log((long_size + 1.0) / (short_size + 1.0)),
         "log_min_size": np.log1p(short_size),
         "same_source": context.same_source.astype(np.float64),

@@ -200,6 +200,9 @@ class PairScores:
     rare_inter: np.ndarray | None = None  # shared rare words (see :func:`rare_columns`)
     rare_i: np.ndarray | None = None  # rare words of i
     rare_j: np.ndarray | None = None
+    words_inter: np.ndarray | None = None  # shared distinct words (all of them, common ones too)
+    words_i: np.ndarray | None = None  # distinct words of i
+    words_j: np.ndarray | None = None
     probability: np.ndarray | None = None  # of being copies, under the learned decision
 
     def with_probability(self, probability: np.ndarray) -> "PairScores":
@@ -231,8 +234,9 @@ class PairScores:
 def _rowwise_dot(
     m: sp.csr_matrix, i: np.ndarray, j: np.ndarray, flagged: np.ndarray | None = None, binary: bool = False,
     compiled: bool = False,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``m[i[k]] · m[j[k]]`` for every k; with ``flagged`` (a bool per column), also how many columns the two rows share among the flagged ones.
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """``m[i[k]] · m[j[k]]`` for every k; with ``flagged`` (a bool per column), also how many columns the two rows share
+    among the flagged ones (else None); and how many columns they share.
 
     Row sums are taken over the stored products (``bincount``): scipy's
     ``sum(axis=1)`` multiplies by a dense vector of ones as long as the row
@@ -251,10 +255,12 @@ def _rowwise_dot(
         return pair_dots(m, i, j, flagged, binary)
     out = np.empty(len(i), dtype=np.float64)
     shared = None if flagged is None else np.empty(len(i), dtype=np.float64)
+    common = np.empty(len(i), dtype=np.float64)
     for lo in range(0, len(i), _PAIR_CHUNK):
         hi = lo + _PAIR_CHUNK
         prod = m[i[lo:hi]].multiply(m[j[lo:hi]]).tocsr()
         per_row = np.diff(prod.indptr)
+        common[lo:hi] = per_row
         if binary:
             out[lo:hi] = per_row
             continue
@@ -262,7 +268,7 @@ def _rowwise_dot(
         out[lo:hi] = np.bincount(rows, weights=prod.data, minlength=prod.shape[0])
         if shared is not None and flagged is not None:
             shared[lo:hi] = np.bincount(rows[flagged[prod.indices]], minlength=prod.shape[0])
-    return out, shared
+    return out, shared, common
 
 
 def score_pairs(
@@ -284,7 +290,7 @@ def score_pairs(
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     m = len(pairs)
-    jac, cij, cji, cos, size_i, size_j, r_inter, r_i, r_j = (np.zeros(m) for _ in range(9))
+    jac, cij, cji, cos, size_i, size_j, r_inter, r_i, r_j, w_inter, w_i, w_j = (np.zeros(m) for _ in range(12))
     lo = 0
     while lo < m:
         common = _common_mask()  # in the loop (cached): without a pair the background table is never loaded (~40 ms)
@@ -293,7 +299,7 @@ def score_pairs(
         i, j = local.reshape(-1, 2).T
         shingles = shingle_matrix(feats)
         sizes = np.diff(feats.shingle_offsets).astype(np.float64)
-        inter, _ = _rowwise_dot(shingles, i, j, binary=True, compiled=compiled)
+        inter, _, _ = _rowwise_dot(shingles, i, j, binary=True, compiled=compiled)
         si, sj = sizes[i], sizes[j]
         union = si + sj - inter
         hi = lo + len(part)
@@ -305,15 +311,17 @@ def score_pairs(
         counts = count_matrix(feats)
         tfidf = counts if idf is None else idf.transform(counts).tocsr()
         rare = ~common[counts.indices]  # the rare words (see common_columns) of every row
-        dot, r_inter[lo:hi] = _rowwise_dot(tfidf, i, j, flagged=~common, compiled=compiled)
+        dot, r_inter[lo:hi], w_inter[lo:hi] = _rowwise_dot(tfidf, i, j, flagged=~common, compiled=compiled)
         cos[lo:hi] = np.clip(dot, 0.0, 1.0)
-        owner = np.repeat(np.arange(len(rows)), np.diff(counts.indptr))
+        w_sizes = np.diff(counts.indptr)
+        owner = np.repeat(np.arange(len(rows)), w_sizes)
         r_sizes = np.bincount(owner[rare], minlength=len(rows)).astype(np.float64)
         r_i[lo:hi], r_j[lo:hi] = r_sizes[i], r_sizes[j]
+        w_i[lo:hi], w_j[lo:hi] = w_sizes[i], w_sizes[j]
         lo = hi
     exact = digest[pairs[:, 0]] == digest[pairs[:, 1]]
     jac, cij, cji, cos = (np.where(exact, 1.0, x) for x in (jac, cij, cji, cos))
-    return PairScores(jac, cij, cji, cos, exact, size_i, size_j, r_inter, r_i, r_j)
+    return PairScores(jac, cij, cji, cos, exact, size_i, size_j, r_inter, r_i, r_j, w_inter, w_i, w_j)
 
 
 _BLOCK_STRETCH = 4  # a block of pairs holds up to this many times ``block`` pairs when they share rows
