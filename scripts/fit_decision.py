@@ -15,7 +15,9 @@ pair_features``: the same preparation, boilerplate, IDF and alignment), and:
 3. reports out-of-fold P/R/F1 overall, per stratum and per kind of pair (as
    the labellers named it), and ablations (without alignment, without the
    rare-word features, without the word containment; the last also over
-   several seeds, since one seed's threshold moves F1 as much as a feature);
+   several seeds, since one seed's threshold moves F1 as much as a feature,
+   and it is shipped only when it adds F1 without accepting more labelled
+   templates);
 4. fits the model on every labelled pair and writes it into the package
    (``dedup/data/decision_model.json``) with the threshold and these numbers.
 
@@ -45,6 +47,7 @@ ALIGN = ("aligned_short", "aligned_long", "longest_run")
 RARE = ("rare_jaccard", "rare_contain", "rare_none")
 WORDS = ("contain_words",)
 SPREAD_SEEDS = 8  # seeds of the repeated 5-folds compared with and without the word containment (one seed's F1 moves ~0.005)
+WORDS_GAIN = 0.005  # mean out-of-fold F1 over the seeds the word containment must add, without more templates accepted
 ALIGNMENT_GAIN = 0.005  # out-of-fold F1 the alignment features must add to be worth aligning every candidate pair
 
 
@@ -161,23 +164,28 @@ def end_to_end(articles, labels, pairs, xs, ys, compared, gold, strata, kinds, a
     return out
 
 
-def seed_spread(xs, ys, compared, exact, gold, args, sets: dict) -> dict:
-    """Out-of-fold F1 and recall (at the target precision) of feature sets over ``SPREAD_SEEDS`` seeds: mean and sd.
+def seed_spread(xs, ys, compared, exact, gold, template, args, sets: dict) -> dict:
+    """Out-of-fold F1, recall and labelled templates accepted (at the target precision) of feature sets over
+    ``SPREAD_SEEDS`` seeds: mean and sd.
 
     One seed's threshold choice moves F1 by about 0.005, as much as a feature adds, so a feature's gain is
     judged on the spread, not on one seed."""
-    out: dict = {"seeds": SPREAD_SEEDS, "repeats_per_seed": max(1, args.repeats // 2)}
+    out: dict = {"seeds": SPREAD_SEEDS, "repeats_per_seed": max(1, args.repeats // 2),
+                 "templates_labelled": int(template.sum())}
     for name, idx in sets.items():
-        f1, rec = [], []
+        f1, rec, tmpl = [], [], []
         for seed in range(SPREAD_SEEDS):
             p = np.zeros(len(gold))
             p[compared] = oof_probability(logistic, xs[:, idx], ys, max(1, args.repeats // 2), seed=1000 + 10 * seed)
             t = threshold_for(p[compared], ys, args.precision)
-            score = prf(((p >= t) & compared) | exact, gold)
+            pred = ((p >= t) & compared) | exact
+            score = prf(pred, gold)
             f1.append(score["f1"])
             rec.append(score["recall"])
+            tmpl.append(int((pred & template).sum()))
         out[name] = {"f1_mean": round(float(np.mean(f1)), 4), "f1_sd": round(float(np.std(f1)), 4),
-                     "recall_mean": round(float(np.mean(rec)), 4), "f1": f1}
+                     "recall_mean": round(float(np.mean(rec)), 4), "templates_accepted_mean": round(float(np.mean(tmpl)), 2),
+                     "f1": f1, "templates_accepted": tmpl}
     return out
 
 
@@ -225,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     xs, ys = x[compared], gold[compared]
     cols = {name: [KNOWN.index(f) for f in KNOWN if f not in drop]
             for name, drop in (("all", ()), ("no_alignment", ALIGN), ("no_rare_words", RARE), ("no_alignment_no_rare", ALIGN + RARE),
-                               ("no_alignment_no_word_containment", ALIGN + WORDS))}
+                               ("no_word_containment", WORDS), ("no_alignment_no_word_containment", ALIGN + WORDS))}
     report: dict = {"run": run_info(), "labels": {"pairs": len(labels), "by_set": dict(Counter(lab["set"] for lab in labels)),
                                                   "label_counts": dict(Counter(lab["label"] for lab in labels)),
                                                   "not_compared_by_dedupe": int((~compared).sum()),
@@ -241,11 +249,21 @@ def main(argv: list[str] | None = None) -> int:
         pred = ((p >= t) & compared) | exact
         models[name] = {"features": [KNOWN[i] for i in idx], "threshold": t, "overall": prf(pred, gold)}
         oof[name] = (p, t, pred)
-    # the shipped feature set: alignment doubles the time of verification, so it is shipped only when it
-    # lifts the out-of-fold F1 (at the target precision) by at least ALIGNMENT_GAIN; the rare-word features
-    # are cheap and always kept (they are what tells a template filled with other names from a copy)
-    gain = models["all"]["overall"]["f1"] - models["no_alignment"]["overall"]["f1"]
-    chosen_set = "all" if gain >= ALIGNMENT_GAIN else "no_alignment"
+    # the shipped feature set. The word containment lifts recall on lightly edited copies, and a template
+    # filled with other names shares nearly all its words too: it is shipped only when, over several seeds, it
+    # lifts the out-of-fold F1 by WORDS_GAIN and the labelled templates accepted do not rise. Alignment
+    # doubles the time of verification, so it is shipped only when it lifts the out-of-fold F1 (at the target
+    # precision) by at least ALIGNMENT_GAIN; the rare-word features are cheap and always kept (they are what
+    # tells a template filled with other names from a copy)
+    spread = seed_spread(xs, ys, compared, exact, gold, np.array(kinds) == "template", args,
+                         {"with": cols["no_alignment"], "without": cols["no_alignment_no_word_containment"]})
+    words = (spread["with"]["f1_mean"] - spread["without"]["f1_mean"] >= WORDS_GAIN
+             and spread["with"]["templates_accepted_mean"] <= spread["without"]["templates_accepted_mean"])
+    spread["shipped"] = bool(words)
+    report["word_containment_over_seeds"] = spread
+    with_align, without_align = ("all", "no_alignment") if words else ("no_word_containment", "no_alignment_no_word_containment")
+    gain = models[with_align]["overall"]["f1"] - models[without_align]["overall"]["f1"]
+    chosen_set = with_align if gain >= ALIGNMENT_GAIN else without_align
     idx = cols[chosen_set]
     (p_oof, chosen, best_pred) = oof[chosen_set]
     p = np.zeros(len(labels))
@@ -253,8 +271,6 @@ def main(argv: list[str] | None = None) -> int:
     t = threshold_for(p[compared], ys, args.precision)
     models["gradient_boosting_reference"] = {"threshold": t, "overall": prf(((p >= t) & compared) | exact, gold)}
     report["cross_validated"] = models
-    report["word_containment_over_seeds"] = seed_spread(xs, ys, compared, exact, gold, args,
-                                                        {"with": cols["no_alignment"], "without": cols["no_alignment_no_word_containment"]})
     report["chosen"] = {"model": f"logistic regression, feature set {chosen_set!r}", "features": models[chosen_set]["features"],
                         "threshold": chosen,
                         "overall": prf(best_pred, gold), "by_stratum": by(strata, best_pred, gold),

@@ -18,7 +18,7 @@ from dedup.flows.dedupe import dedupe, pair_features
 from dedup.io.dedupe_out import decision_rows, pair_rows
 from dedup.types import Article
 from dedup.verify import CONTAINED, EXACT, NEAR, NONE, PairScores
-from dedup.verify.decision import ALIGNMENT, KNOWN, DecisionModel, PairContext, feature_matrix, load_model, relations
+from dedup.verify.decision import ALIGNMENT, FEATURES, KNOWN, DecisionModel, PairContext, feature_matrix, load_model, relations
 
 _WORDS = "the of and to in a for on with by at from as that this was were has have will said its their over after".split()
 
@@ -50,6 +50,7 @@ def _rows(articles: list[Article], decision: str) -> dict[str, dict]:
 def test_the_shipped_model_loads_with_known_features_and_a_threshold() -> None:
     model = load_model()
     assert set(model.features) <= set(KNOWN) and len(model.coef) == len(model.features)
+    assert model.features == FEATURES  # what the docs and feature_matrix's default call the shipped model's
     assert 0.5 <= model.threshold < 1.0
     assert model.fit["labelled_pairs"] >= 1000 and model.fit["cross_validated"]["precision"] >= 0.97
     again = DecisionModel.from_dict(json.loads(json.dumps(model.to_dict())))
