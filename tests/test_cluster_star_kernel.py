@@ -120,3 +120,22 @@ def test_a_stored_item_stays_where_it_is_and_the_free_items_are_split_among_them
     fixed = np.array([-1, 2, 2, -1, -1, -1])
     python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, fixed, cover)
     assert compiled == python == [0, 2, 2, 0, 0, 0]
+
+
+def test_a_report_of_two_happenings_keeps_one_happenings_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0 reports two meetings; 1 and 2 are reworded copies of its first part (near, half its size), copies of each
+    # other; 3 is the second meeting's item, contained in 0, and 4 a copy of 3. The keeper 0 keeps the first
+    # meeting's copies (they cover more of it); the second meeting's item and its copy group apart
+    pairs = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [3, 4]])
+    rel = np.array([NEAR, NEAR, NEAR, CONTAINED, NEAR], np.int8)
+    cij = np.array([0.3, 0.3, 0.8, 0.2, 0.9])  # share of the first article of the pair inside the second
+    cji = np.array([0.6, 0.65, 0.8, 0.9, 0.9])
+    cover = np.array([0.45, 0.5, 0.7, 0.2, 0.85])
+    priority = np.arange(5, dtype=np.float64)
+    python, compiled = _both(monkeypatch, 5, pairs, rel, cij, cji, cover, priority, None, cover)
+    assert compiled == python == [0, 0, 0, 3, 3]
+    # a near copy less than PART_RATIO times smaller is the same text, not a part: nothing splits
+    near_whole = cji.copy()
+    near_whole[:2] = 0.3 * groups.PART_RATIO * 0.99
+    python, compiled = _both(monkeypatch, 5, pairs, rel, cij, near_whole, cover, priority, None, cover)
+    assert compiled == python == [0, 0, 0, 0, 4]

@@ -30,6 +30,10 @@ __all__ = ["KERNEL_EDGES", "UnionFind", "choose_keepers", "copy_groups", "duplic
 # From this many edges star grouping runs compiled (:mod:`dedup.cluster.star_kernel`); below, numba's import
 # and cache load (~1.3 s in the parent) cost more than the walk in Python (0.9 s at 1.3M edges).
 KERNEL_EDGES = 3_000_000
+# A near copy whose shingle set is at most 1 / PART_RATIO of the keeper's is a part of it, as a contained item is,
+# when a keeper's items are split into texts: a report of two meetings keeps one meeting's copies (the dev labels,
+# end to end out of fold: 3 false joins of two texts fewer, 1 copy fewer; 1.5 and 2 were tried, results/fit_decision.json)
+PART_RATIO = 1.25
 
 
 class UnionFind:
@@ -171,7 +175,9 @@ def star_groups(
       it takes in only the best of those containers, so two roundups that
       reprint it are not joined through it;
     * when the keeper is a roundup holding several short items, it takes in
-      the copies of one item only: the free items inside it are split into
+      the copies of one item only: the free items inside it (contained ones,
+      and near copies at most 1 / :data:`PART_RATIO` of its size: parts of a
+      longer report, reworded) are split into
       families (joined by verified edges among themselves), and only the
       family of the item covering most of the keeper (highest ``cover``, ties
       by edge order) joins. The other items stay free and form groups of
@@ -210,7 +216,7 @@ def star_groups(
         from .star_kernel import star_centers
 
         return star_centers(n, pairs, relation == CONTAINED, contain_ij, contain_ji, strength,
-                            np.lexsort((np.arange(n), key)), fixed, cover)
+                            np.lexsort((np.arange(n), key)), fixed, cover, PART_RATIO)
     # adjacency: for each article, its edges sorted by strength (desc), then neighbour; positions in
     # 32 bits when they fit (a feed of large copy families has tens of millions of edge ends)
     pos = np.int32 if n < 2**31 else np.int64
@@ -221,8 +227,12 @@ def star_groups(
     i_in_j = contained & (contain_ij >= contain_ji)
     j_in_i = contained & (contain_ji > contain_ij)
     inside = np.concatenate([i_in_j, j_in_i])
-    holds = np.concatenate([j_in_i, i_in_j])
-    del contained, i_in_j, j_in_i
+    # "b is a part of a" (held by it): the contained side, or a near copy PART_RATIO times smaller (the sizes'
+    # ratio is the containments': |i| / |j| = c_ji / c_ij)
+    i_part = i_in_j | (~contained & (contain_ij > 0) & (contain_ij >= PART_RATIO * contain_ji))
+    j_part = j_in_i | (~contained & (contain_ji > 0) & (contain_ji >= PART_RATIO * contain_ij))
+    holds = np.concatenate([j_part, i_part])
+    del contained, i_in_j, j_in_i, i_part, j_part
     st = np.concatenate([strength, strength])
     np.negative(st, out=st)  # strongest first
     order = np.lexsort((b, st, a))

@@ -93,17 +93,19 @@ def _order_segment(adj, lo, hi, c, pairs, strength):  # type: ignore[no-untyped-
 
 
 @numba.njit(cache=True, nogil=True)
-def _holds(e, c, pairs, contained, contain_ij, contain_ji):  # type: ignore[no-untyped-def]
-    """The other end of edge ``e`` is a short item inside ``c``."""
+def _holds(e, c, pairs, contained, contain_ij, contain_ji, part):  # type: ignore[no-untyped-def]
+    """The other end of edge ``e`` is a part of ``c``: a short item inside it, or a near copy ``part`` times smaller."""
     if not contained[e]:
-        return False
+        if c == pairs[e, 0]:
+            return contain_ji[e] > 0 and contain_ji[e] >= part * contain_ij[e]
+        return contain_ij[e] > 0 and contain_ij[e] >= part * contain_ji[e]
     if c == pairs[e, 0]:
         return contain_ji[e] > contain_ij[e]
     return contain_ij[e] >= contain_ji[e]
 
 
 @numba.njit(cache=True, nogil=True)
-def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue):  # type: ignore[no-untyped-def]
+def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue, part):  # type: ignore[no-untyped-def]
     """Mark (``stamp == c + 1``) the free items inside ``c`` that are copies of one text, as the NumPy path's
     ``_item_family`` chooses them; return whether that is fewer than all of them (``stamp == -(c + 1)``: the others)."""
     n_free = 0
@@ -112,7 +114,7 @@ def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_j
     for k in range(lo, hi):
         e = adj[k]
         v = pairs[e, 0] + pairs[e, 1] - c
-        if group[v] >= 0 or not _holds(e, c, pairs, contained, contain_ij, contain_ji):
+        if group[v] >= 0 or not _holds(e, c, pairs, contained, contain_ij, contain_ji, part):
             continue
         stamp[v] = -(c + 1)
         n_free += 1
@@ -141,7 +143,7 @@ def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_j
 
 
 @numba.njit(cache=True, nogil=True)
-def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed, cover):  # type: ignore[no-untyped-def]
+def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed, cover, part):  # type: ignore[no-untyped-def]
     m = len(pairs)
     starts = np.zeros(n + 1, dtype=np.int64)
     for e in range(m):
@@ -166,7 +168,8 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
         group[c] = c
         lo, hi = starts[c], starts[c + 1]
         _order_segment(adj, lo, hi, c, pairs, strength)
-        split = _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue)
+        split = _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue,
+                             part)
         took_container = False
         for k in range(lo, hi):
             e = adj[k]
@@ -187,7 +190,7 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
 
 def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray,
                  strength: np.ndarray, visit: np.ndarray, fixed: np.ndarray | None,
-                 cover: np.ndarray | None = None) -> np.ndarray:
+                 cover: np.ndarray | None = None, part: float = np.inf) -> np.ndarray:
     """Each article's group center, by the rule of :func:`~dedup.cluster.groups.star_groups`.
 
     Args:
@@ -196,6 +199,8 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         visit: ``(n,)`` the articles in the order they may open a group.
         fixed: ``(n,)`` groups already decided (a history index), -1 for the others; or None.
         cover: ``(m,)`` the key choosing the one item family a roundup keeper takes in; None: ``strength``.
+        part: a near copy this many times smaller than the keeper is a part of it (:data:`dedup.cluster.groups.PART_RATIO`;
+            the default: none is).
     """
     if len(pairs) >= 2**31:
         raise ValueError(f"star_centers: {len(pairs)} edges (at most 2**31 - 1)")
@@ -205,5 +210,5 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         n, np.ascontiguousarray(pairs, dtype=np.int64), np.ascontiguousarray(contained, dtype=np.bool_),
         np.ascontiguousarray(contain_ij, dtype=np.float64), np.ascontiguousarray(contain_ji, dtype=np.float64),
         np.ascontiguousarray(strength, dtype=np.float64), np.ascontiguousarray(visit, dtype=np.int64), group, fixed_arr,
-        np.ascontiguousarray(strength if cover is None else cover, dtype=np.float64),
+        np.ascontiguousarray(strength if cover is None else cover, dtype=np.float64), float(part),
     )
