@@ -265,10 +265,14 @@ def pair_features(
 
         x = decision_features(feed.store, rep_pairs[ok], scored, feed.table.source_codes, feed.table.times, feed.rep_pos, KNOWN)
         feed.store.close()
-    out = [np.zeros(len(pairs), dtype=bool if f.name == "exact" else np.float64) for f in fields(scored)
-           if getattr(scored, f.name) is not None]
-    for arr, part in zip(out, (getattr(scored, f.name) for f in fields(scored))):
-        arr[ok] = part
+    out: list[np.ndarray | None] = []
+    for f in fields(scored):
+        part = getattr(scored, f.name)
+        arr = None
+        if part is not None:
+            arr = np.zeros(len(pairs), dtype=part.dtype)
+            arr[ok] = part
+        out.append(arr)
     features = np.zeros((len(pairs), x.shape[1]))
     features[ok] = x
     return PairScores(*out), features, ok

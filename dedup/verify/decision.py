@@ -105,8 +105,8 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
 
     ``aligned`` is needed only when ``names`` holds an :data:`ALIGNMENT` feature.
     """
-    assert scores.size_i is not None and scores.rare_inter is not None and scores.words_inter is not None, \
-        "score_pairs keeps the decision's inputs"
+    assert scores.size_i is not None and scores.rare_inter is not None, "score_pairs keeps the decision's inputs"
+    assert "contain_words" not in names or scores.words_inter is not None, "score_pairs keeps the shared words"
     i_short = scores.size_i <= scores.size_j
     short_size = np.minimum(scores.size_i, scores.size_j)
     long_size = np.maximum(scores.size_i, scores.size_j)
@@ -115,8 +115,10 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
     with np.errstate(divide="ignore", invalid="ignore"):
         rare_jaccard = np.where(r_union > 0, scores.rare_inter / r_union, 0.0)
         rare_contain = np.where(r_short > 0, scores.rare_inter / r_short, 0.0)
-        w_short = np.where(i_short, scores.words_i, scores.words_j)
-        contain_words = np.where(w_short > 0, np.minimum(scores.words_inter / w_short, 1.0), 0.0)
+        contain_words = None
+        if scores.words_inter is not None:
+            w_short = np.where(i_short, scores.words_i, scores.words_j)
+            contain_words = np.where(w_short > 0, np.minimum(scores.words_inter / w_short, 1.0), 0.0)
     contain_short = np.where(i_short, scores.contain_ij, scores.contain_ji)
     contain_long = np.where(i_short, scores.contain_ji, scores.contain_ij)
     undated = np.isnan(context.days)
