@@ -180,3 +180,33 @@ def test_unwritable_out_is_one_line_before_any_work(tmp_path: Path, seeds_dir: P
     res = CliRunner().invoke(app, args + ([] if command == "similarity" else ["--quiet"]))
     assert res.exit_code == 1 and "cannot write outputs there" in res.output
     assert "Traceback" not in res.output
+
+
+def _names() -> list[str]:
+    from typer.main import get_command_name
+
+    return [get_command_name(c.name or c.callback.__name__) for c in app.registered_commands] + ["index"]
+
+
+@pytest.mark.parametrize("name", _names())
+def test_console_script_builds_only_the_command_asked_for(name: str) -> None:
+    """`dedup NAME ...` builds NAME alone (start-up), and its help, usage and errors read as with the whole app."""
+    from typer.main import get_command
+
+    from dedup.cli import app_for
+
+    one = app_for(name)
+    assert list(get_command(one).commands) == [name]  # type: ignore[attr-defined]
+    assert len(get_command(app).commands) > 5  # type: ignore[attr-defined]
+    args = [name, "stats", "--help"] if name == "index" else [name, "--help"]
+    whole, alone = runner.invoke(app, args, prog_name="dedup"), runner.invoke(one, args, prog_name="dedup")
+    assert alone.exit_code == whole.exit_code == 0 and alone.output == whole.output
+    bad = [name, "--no-such-option"]
+    assert runner.invoke(one, bad, prog_name="dedup").output == runner.invoke(app, bad, prog_name="dedup").output
+
+
+@pytest.mark.parametrize("asked", ["", "--help", "--version", "no-such-command"])
+def test_console_script_gets_the_whole_app_when_no_command_is_named(asked: str) -> None:
+    from dedup.cli import app_for
+
+    assert app_for(asked) is app

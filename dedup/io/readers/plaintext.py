@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...errors import InputNotFoundError
-from ...text.normalize import normalize
+from ...text.normalize import normalize_texts
 from .lines import _decode_document, _too_long
 from .records import _Bad, _Items, _Loc
 
@@ -60,7 +60,7 @@ def text_headline(text: str, lines: int = 5) -> str:
     >>> text_headline("Short\nno body follows this line at all")
     'Short'
     """
-    tokens = [normalize(line).split() for line in text.splitlines()]
+    tokens = [line.split() for line in normalize_texts(text.splitlines())]  # one NumPy pass for all the lines
     later = Counter(w for line in tokens for w in line)  # tokens after the line under test
     first, tried = "", 0
     for line, words in zip(text.splitlines(), tokens):
