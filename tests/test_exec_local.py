@@ -350,3 +350,17 @@ def test_tune_heap_sets_the_thresholds_for_this_process_and_its_workers(monkeypa
     child = subprocess.run([sys.executable, "-c", "import os; print(os.environ['MALLOC_MMAP_THRESHOLD_'])"],
                            capture_output=True, text=True, check=True)
     assert child.stdout.strip() == str(32 << 20)
+
+
+def _leak_bound() -> int:
+    from joblib.externals.loky import process_executor
+
+    return process_executor._MAX_MEMORY_LEAK_SIZE
+
+
+def test_workers_are_not_replaced_for_the_growth_they_are_meant_to_have() -> None:
+    """loky replaces a worker 300 MB larger than after its first task; dedup's workers keep heaps and load numba."""
+    from dedup.exec.local import _WORKER_GROWTH
+
+    bounds = set(imap_tasks(_leak_bound, [()] * 4, n_jobs=2))
+    assert bounds == {_WORKER_GROWTH} and _WORKER_GROWTH >= 1 << 30

@@ -88,16 +88,22 @@ def sketch_chunk(
     minhash_cfg: MinHashConfig,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
     tokens: tuple[np.ndarray, np.ndarray] | None = None,
+    compiled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes, shingle hashes and signatures of normalized texts.
 
     ``tokens``: their :func:`~dedup.text.shingle.token_hashes`, when the caller has them.
+    ``compiled``: the signatures come from the compiled kernel (:mod:`.compiled`: the same bits, faster).
 
     Returns:
         ``(token_hashes, token_offsets, shingle_hashes, shingle_offsets, signatures)``.
     """
     th, to = tokens if tokens is not None else token_hashes(contents)
     sh, so = shingle(contents, shingle_cfg, tokens=(th, to))
+    if compiled:
+        from . import compiled as kernels
+
+        return th, to, sh, so, kernels.minhash_signatures(sh, so, minhash_cfg, perms)
     return th, to, sh, so, minhash_signatures(sh, so, minhash_cfg, perms)
 
 
@@ -203,6 +209,7 @@ def sketch_spilled(
     holds_boilerplate: np.ndarray | None = None,
     keep: tuple[str | None, int, np.ndarray] | None = None,
     segments: str | None = None,
+    compiled: bool = False,
 ) -> Sketched:
     """Strip, screen and sketch the chunk spilled by :func:`prepare_chunk` (the spill is removed).
 
@@ -226,6 +233,8 @@ def sketch_spilled(
         segments: the feature store's folder, when this process may write
             its own files there (:func:`~dedup.sketch.features.write_segment`):
             the features stay on disk and only where they went comes back.
+        compiled: token hashes and signatures come from the compiled kernels
+            (:mod:`.compiled`: the same bits; worth numba's import on a large feed).
     """
     texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
@@ -252,7 +261,12 @@ def sketch_spilled(
     # Tokens of every eligible article at once; their counts screen out the short ones.
     eligible = np.asarray(eligible, dtype=bool)
     candidates = np.flatnonzero(eligible)
-    th, to = token_hashes([contents[k] for k in candidates])
+    if compiled:
+        from . import compiled as kernels
+
+        th, to = kernels.token_hashes([contents[k] for k in candidates])
+    else:
+        th, to = token_hashes([contents[k] for k in candidates])
     n_tokens = np.zeros(len(contents), dtype=np.int64)
     n_tokens[candidates] = np.diff(to)
     for k in np.flatnonzero(~eligible).tolist():  # empty or too long: counted, never hashed
@@ -262,7 +276,8 @@ def sketch_spilled(
     if not long_enough.all():
         idx, to = row_index(to, np.flatnonzero(long_enough))
         th = th[idx]
-    th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms, tokens=(th, to))
+    th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms, tokens=(th, to),
+                                        compiled=compiled)
     grams, rows = anchor_grams(th, to, index_cfg) if index_cfg.anchors else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
     features = Features.from_hashes(sh, so, th, to)
     return Sketched(
