@@ -52,9 +52,8 @@ from .timer import StageTimer
 
 __all__ = ["PreparedFeed", "Representatives", "Seen", "batches", "prepare_stream", "prepare_texts", "screen"]
 
-# From this many articles a feed is sketched by the compiled kernels (dedup.sketch.compiled, dedup.text.compiled: the
-# same bits, the text path ~30% faster), and the chunks read past this many are folded by the compiled kernel; below,
-# numba's import and cache load (~0.5 s a process) would cost more than they save.
+# From this many articles a feed is sketched by the compiled kernels (dedup.text.compiled for token hashes,
+# dedup.sketch.compiled for MinHash: the same bits, the sketch stage ~30% faster); below, numba's import and cache load (~0.5 s a process) would cost more than they save.
 COMPILED_ARTICLES = 50_000
 
 
@@ -145,7 +144,7 @@ def prepare_stream(
     def sources_of(c: int) -> list[str]:
         return [table.source_names[s] for s in chunk_codes[c].tolist()]
 
-    def prepare_tasks() -> Iterator[tuple[list[str], list[str], str | None, bool]]:
+    def prepare_tasks() -> Iterator[tuple[list[str], list[str], str | None]]:
         for c, batch in enumerate(batches(articles, chunk_size)):
             starts.append(len(table))
             chunk_codes.append(np.array(table.extend(batch), dtype=np.int32))
@@ -160,20 +159,19 @@ def prepare_stream(
                         known_reason[starts[-1] + k] = why
             raw_known.append(known)
             spills.append(spill_path(c))
-            yield texts, sources_of(c), spill_path(c) if share_disk else None, starts[-1] >= COMPILED_ARTICLES
+            yield texts, sources_of(c), spill_path(c) if share_disk else None
 
     def prepared_blocks(blocks: JsonlBlocks) -> Iterator[Prepared]:
         """The feed parsed where it is prepared: each block's articles join the table as it comes back."""
         sent: deque[tuple[Block, str]] = deque()
 
-        def tasks() -> Iterator[tuple[Block, str | None, bool]]:
+        def tasks() -> Iterator[tuple[Block, str | None]]:
             for b, block in enumerate(blocks.blocks(chunk_size)):
                 sent.append((block, spill_path(b)))  # the bytes stay here (the spool copies the lines not located) ...
-                compiled = b * chunk_size >= COMPILED_ARTICLES  # a block holds chunk_size lines at most
                 if share_disk and not executor.in_process:  # ... and a worker on this machine reads them from the file itself
-                    yield block.located(), spill_path(b), compiled
+                    yield block.located(), spill_path(b)
                 else:
-                    yield block, spill_path(b) if share_disk else None, compiled
+                    yield block, spill_path(b) if share_disk else None
 
         for parsed, prepared in executor.imap(prepare_block, tasks(), read_cfg=blocks.config, **prepare_cfg):
             block, spill = sent.popleft()

@@ -3,8 +3,8 @@
 :func:`minhash_signatures` gives what :func:`dedup.sketch.signatures.minhash_signatures`
 gives (datasketch's ``affine32``), each article's minima taken as its
 shingles stream by instead of through a ``(num_perm, shingles)`` product in
-memory: bit-identical (tested), ~2.5x faster on news articles. The text
-stage's compiled loops (folding, token hashes) are :mod:`dedup.text.compiled`.
+memory: bit-identical (tested), ~2.5x faster on news articles. Token hashes
+have their compiled twin in :mod:`dedup.text.compiled`.
 
 numba compiles it once per machine (cached beside this module) and each
 process pays numba's import and the cache load (~0.5 s), so the flow uses

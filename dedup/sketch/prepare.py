@@ -121,8 +121,6 @@ def prepare_chunk(
     texts: Sequence[str],
     sources: Sequence[str],
     spill: str | None,
-    compiled: bool = False,
-    *,
     normalize_cfg: NormalizeConfig,
     boilerplate_cfg: BoilerplateConfig,
     repeats_cfg: RepeatsConfig | None = None,
@@ -131,8 +129,7 @@ def prepare_chunk(
     """Normalize a chunk of texts into ``spill``; return its line keys (and repeat counts).
 
     Without a ``spill`` path (workers on another machine) the lines travel
-    back in the result instead. ``compiled``: the texts are folded by the
-    compiled kernel where it can (:mod:`dedup.text.compiled`; the same output).
+    back in the result instead.
 
     With ``repeats_cfg``, each text's internally repeated paragraphs are
     counted first, and with ``clean_repeats`` removed before normalizing.
@@ -145,7 +142,7 @@ def prepare_chunk(
         counts = np.array([r.n_repeats for r in found], dtype=np.int32)
         if clean_repeats:
             texts = [clean(t, r) if r.n_repeats else t for t, r in zip(texts, found)]
-    normalized = normalize_texts(texts, normalize_cfg, compiled=compiled)
+    normalized = normalize_texts(texts, normalize_cfg)
     lines = [text.split("\n") if text else [] for text in normalized]
     keys, per_article = line_keys_per_article(lines, sources, boilerplate_cfg)
     if spill is None:
@@ -154,8 +151,7 @@ def prepare_chunk(
     return Prepared(keys, per_article, counts)
 
 
-def prepare_block(block: Any, spill: str | None, compiled: bool = False, *, read_cfg: ReadConfig,
-                  **kwargs: Any) -> tuple[Any, Prepared]:
+def prepare_block(block: Any, spill: str | None, read_cfg: ReadConfig, **kwargs: Any) -> tuple[Any, Prepared]:
     """Parse a block of JSONL lines (:func:`dedup.io.readers.blocks.parse_block`) and prepare its texts (:func:`prepare_chunk`).
 
     Returns what the parse found (texts apart) and the prepared chunk.
@@ -163,7 +159,7 @@ def prepare_block(block: Any, spill: str | None, compiled: bool = False, *, read
     from ..io.readers.blocks import parse_block  # here: only a feed read in blocks needs the reader in its workers
 
     parsed, texts = parse_block(block, read_cfg)
-    return parsed, prepare_chunk(texts, parsed.sources, spill, compiled, **kwargs)
+    return parsed, prepare_chunk(texts, parsed.sources, spill, **kwargs)
 
 
 def kept_rows(prepared: Prepared, rows: np.ndarray, spill: str | None) -> Prepared:

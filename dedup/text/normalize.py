@@ -171,30 +171,6 @@ class _Tables:
             for mark in unicodedata.normalize("NFKD", chr(cp))
         )
 
-    def compiled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, int]:
-        """The tables as :func:`dedup.text.compiled.fold` reads them.
-
-        ``(direct, starts, lengths, values, reorders, any_reorders, longest)``:
-        the foldings of several code points known so far are ``values[starts[cp]
-        : starts[cp] + lengths[cp]]`` (``starts[cp] < 0``: none known),
-        ``longest`` the longest of them (at least 1). Rebuilt only when a
-        folding was added since.
-        """
-        cached = getattr(self, "_compiled", None)
-        if cached is None or cached[0] != len(self._expansion):
-            known = {cp: f for cp, f in self._expansion.items() if f is not None}
-            starts = np.full(_LUT_SIZE, -1, dtype=np.int64)
-            lengths = np.zeros(_LUT_SIZE, dtype=np.int64)
-            values = np.concatenate([known[cp] for cp in sorted(known)]) if known else np.zeros(0, dtype=np.uint32)
-            at = 0
-            for cp in sorted(known):
-                starts[cp], lengths[cp] = at, len(known[cp])
-                at += len(known[cp])
-            longest = max([1, *(len(f) for f in known.values())])
-            cached = self._compiled = (len(self._expansion), starts, lengths, values.astype(np.uint32), longest)
-        _, starts, lengths, values, longest = cached
-        return self._direct, starts, lengths, values, self._reorders, self._any_reorders, longest
-
     def expand(self, raw: np.ndarray, folded: np.ndarray) -> np.ndarray | None:
         """``folded`` (:meth:`direct` of ``raw``) with each ``_SLOW`` entry replaced by its folding.
 
@@ -229,23 +205,15 @@ def _tables(fold_teh_marbuta: bool, fold_alef_maksura: bool) -> _Tables:
     return _Tables(fold_teh_marbuta, fold_alef_maksura)
 
 
-def _fold(text: str, config: NormalizeConfig, records: bool = False, compiled: bool = False) -> str:
+def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
     """Steps 1-4, keeping line breaks: one line per input line, words single-spaced.
 
     No line is empty, and none starts or ends with a space. With
     ``records``, ``text`` holds several texts joined by ``_RECORD`` (and no
     other): the separators are kept, and no line of a text reaches across one.
-    ``compiled``: folded in one pass by :func:`dedup.text.compiled.fold` when
-    it can (the same output).
     """
     tables = _tables(config.fold_teh_marbuta, config.fold_alef_maksura)
     raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    if compiled:
-        from .compiled import fold
-
-        done = fold(raw, tables.compiled(), records, config.repair)
-        if done is not None:
-            return done.tobytes().decode("utf-32-le")
     if config.repair and _may_need_repair(raw):
         from .mojibake import repair_text
 
@@ -332,10 +300,8 @@ def normalize_lines(text: str, config: NormalizeConfig = NormalizeConfig()) -> l
     return [line for line in lines if line]
 
 
-def normalize_texts(texts: Sequence[str], config: NormalizeConfig = NormalizeConfig(), compiled: bool = False) -> list[str]:
+def normalize_texts(texts: Sequence[str], config: NormalizeConfig = NormalizeConfig()) -> list[str]:
     """Each text's :func:`normalize_lines` joined by ``"\\n"``, many texts in one NumPy pass.
-
-    ``compiled``: batches are folded by the compiled kernel where it can (:mod:`dedup.text.compiled`; the same output).
 
     >>> normalize_texts(["A,\\nB", "", "c  d"])
     ['a\\nb', '', 'c d']
@@ -345,7 +311,7 @@ def normalize_texts(texts: Sequence[str], config: NormalizeConfig = NormalizeCon
     clean = [t.replace(_RECORD, " ") for t in texts]
     folded: list[str] = []
     for i in range(0, len(clean), _BATCH):  # ~100 texts keep the arrays in cache
-        folded.extend(_fold(_RECORD.join(clean[i : i + _BATCH]), config, records=True, compiled=compiled).split(_RECORD))
+        folded.extend(_fold(_RECORD.join(clean[i : i + _BATCH]), config, records=True).split(_RECORD))
     return folded
 
 
