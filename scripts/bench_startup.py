@@ -69,7 +69,7 @@ def console_script() -> list[str]:
 def install(site: Path) -> Path:
     """Install this tree into ``site`` as the README's main command installs it (``pip install .``, not editable):
     pip compiles the bytecode at install time, whatever ``PYTHONDONTWRITEBYTECODE`` says. Returns its ``dedup`` script."""
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site),
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
                     str(repo_root())], check=True, capture_output=True)
     return site / "bin" / "dedup"
 

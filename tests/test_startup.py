@@ -33,10 +33,13 @@ NEVER_FOR_A_SMALL_DEDUPE = ["dask", "distributed", "fastapi", "uvicorn", "redis"
 # Smaller, but paid on every run all the same: numpy.ma (the first plain np.unique imports it, ~12 ms: dedup uses
 # sorted_unique), importlib.metadata with the email parser (~20 ms: the datasketch version is read from its
 # dist-info), the background table (~40 ms: the seeds have no pair to score), the other commands' jobs, the
-# history index's flow, the passage alignment and the repeats stage.
+# history index's flow, the passage alignment and the repeats stage; the object-storage layer and the readers of other
+# kinds of input (~10 ms).
 NOT_FOR_A_SMALL_DEDUPE = ["numpy.ma", "importlib.metadata", "email.parser", "dedup.store.background", "dedup.jobs.evaluate",
                           "dedup.jobs.params", "dedup.jobs.repeats", "dedup.jobs.serve", "dedup.jobs.similarity",
-                          "dedup.jobs.stories", "dedup.flows.history", "dedup.text.align", "dedup.repeats"]
+                          "dedup.jobs.stories", "dedup.flows.history", "dedup.text.align", "dedup.repeats",
+                          # the object-storage layer and the readers of inputs the seeds are not (zip, URLs, news-please)
+                          "dedup.io.remote", "dedup.io.readers.archive", "dedup.io.readers.urls", "dedup.io.readers.newsplease"]
 
 
 def modules_after(*argv: str) -> set[str]:

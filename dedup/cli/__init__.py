@@ -101,7 +101,7 @@ def similarity(
     `dedup stories` clusters by. IDF weights come from all texts of the file plus a background prior.
     """
     with user_errors():
-        from ..io.remote import parse_storage_options
+        from ..io.paths import parse_storage_options
 
         jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option))
 

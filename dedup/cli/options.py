@@ -85,7 +85,7 @@ def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..
                 if read:
                     from dataclasses import replace
 
-                    from ..io.remote import parse_storage_options
+                    from ..io.paths import parse_storage_options
 
                     settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
             return func(*args, settings=settings, **kwargs)

@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import logging
 import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -44,6 +42,9 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, DedupError, InputError, InputNotFoundError, OutputError
+from .paths import URL as _URL
+from .paths import is_url as is_url
+from .paths import parse_storage_options as parse_storage_options
 
 __all__ = ["BLOCK", "RemoteFile", "describe", "filesystem", "is_url", "parse_storage_options", "protocol_of",
            "remote_file", "staged_output"]
@@ -53,21 +54,10 @@ logger = logging.getLogger(__name__)
 #: Bytes read ahead by each ranged GET (beside a 1 MiB read buffer): about a dozen requests per 100 MB, and a few
 #: blocks in memory per open object whatever its size.
 BLOCK = 8 << 20
-# a scheme of two letters or more: "C://" is a Windows drive, not a URL
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 #: protocol → (the package it needs, the dedup extra that installs it)
 _PACKAGES = {"s3": ("s3fs", "cloud"), "s3a": ("s3fs", "cloud"), "http": ("aiohttp", "cloud"),
              "https": ("aiohttp", "cloud"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs")}
 _HTTP = ("http", "https")
-
-
-def is_url(arg: object) -> bool:
-    """Whether an input or ``--out`` argument is a URL (``scheme://…``) rather than a local path.
-
-    >>> is_url("s3://news/feed.jsonl"), is_url("https://example.org/f.jsonl"), is_url("feeds/f.jsonl"), is_url("C://x")
-    (True, True, False, False)
-    """
-    return isinstance(arg, str) and _URL.match(arg) is not None
 
 
 def protocol_of(url: str) -> str:
@@ -79,31 +69,6 @@ def protocol_of(url: str) -> str:
     match = _URL.match(url)
     assert match is not None, url
     return match.group(1).lower()
-
-
-def parse_storage_options(items: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
-    """``KEY=VALUE`` strings (``--storage-option``) as filesystem options, in order (a repeated key: the last wins).
-
-    A value is read as JSON when it parses (``true``, ``3``, an object), else
-    kept as the string.
-
-    >>> parse_storage_options(["anon=true", "endpoint_url=http://127.0.0.1:9000", 'client_kwargs={"region_name": "eu"}'])
-    (('anon', True), ('endpoint_url', 'http://127.0.0.1:9000'), ('client_kwargs', {'region_name': 'eu'}))
-
-    Raises:
-        ConfigError: an item without ``=`` or with an empty key.
-    """
-    options: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--storage-option {item!r}: expected KEY=VALUE, e.g. --storage-option anon=true")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    return tuple(options.items())
 
 
 def filesystem(url: str, storage_options: Sequence[tuple[str, Any]] = (), error: type[DedupError] = InputError) -> tuple[Any, str]:

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .paths import is_url
+
 __all__ = ["atomic_open", "json_line", "write_json", "write_jsonl", "write_lines"]
 
 _MODES = ("w", "wt", "wb")
@@ -260,3 +262,17 @@ def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write outputs there ({exc.strerror or exc}); check the path and permissions") from None
     return target
+
+
+@contextlib.contextmanager
+def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[str, Any]] = (), *, is_dir: bool = True,
+                  stale: Sequence[str] = ()) -> Iterator[Path]:
+    """The place a command writes its outputs to (:func:`dedup.io.remote.staged_output`): ``out`` itself for a local
+    path, without importing the object-storage layer; for a URL, a staging copy uploaded at the end."""
+    if not is_url(str(out)):
+        yield Path(out)
+        return
+    from .remote import staged_output as staged
+
+    with staged(out, storage_options, is_dir=is_dir, stale=stale) as place:
+        yield place

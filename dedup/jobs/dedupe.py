@@ -59,7 +59,7 @@ def run_dedupe(
     from ..io.dedupe_report import ReportSpool
     from ..io.readers import ArticleStream
     from ..io.readers.blocks import JsonlBlocks
-    from ..io.remote import staged_output
+    from ..io.writers import staged_output
     from ..io.writers import check_output
     from ..exec.heap import tune_gc, tune_heap
     from ..exec.local import LocalExecutor

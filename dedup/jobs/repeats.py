@@ -32,7 +32,7 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     from ..exec import open_executor
     from ..flows.repeats import repeats_stream
     from ..io.readers import ArticleStream
-    from ..io.remote import staged_output
+    from ..io.writers import staged_output
     from ..io.repeats_out import write_repeats_outputs
     from ..io.writers import check_output
 

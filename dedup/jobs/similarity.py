@@ -22,7 +22,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         storage_options: options of the fsspec filesystem of URLs.
     """
     from ..flows.similarity import similarity
-    from ..io.remote import staged_output
+    from ..io.writers import staged_output
     from ..io.stories_out import read_text_pairs, write_similarity
     from ..io.writers import check_output
 

@@ -36,7 +36,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     """
     from ..flows.stories import stories
     from ..io.readers import ArticleStream
-    from ..io.remote import staged_output
+    from ..io.writers import staged_output
     from ..io.stories_out import write_stories_outputs
     from ..io.console import say
     from ..io.writers import check_output

@@ -28,21 +28,25 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord
-from ..remote import is_url
-from .archive import _zip_sources
+from ..paths import is_url
 from .compression import compression_of
 from .folders import _folder_files
 from .formats import _STREAMED, _guess_format
-from .newsplease import _newsplease_items
-from .parquet import _parquet_sources
 from .plaintext import _txt_items
 from .plaintext import text_headline as text_headline
 from .records import FIELD_ALIASES, _Collector, _Source
 from .streams import _file_items, _read_guard, _stream_items
-from .urls import _Group, url_groups
+
+if TYPE_CHECKING:
+    from .urls import _Group
+
+# The readers of zip archives, Parquet, news-please trees and URLs are imported when an input needs them: a run
+# on other inputs never loads them (nor zipfile, the object-storage layer, ...).
 
 __all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
 
@@ -84,10 +88,16 @@ def _group_sources(fmt: str, files: list[Any], root: Any, name: str, limit: int 
     if fmt == "txt":
         yield name, _txt_items(files, limit)
     elif fmt == "newsplease":
+        from .newsplease import _newsplease_items
+
         yield name, _newsplease_items(files, root, limit)
     elif fmt == "parquet":
+        from .parquet import _parquet_sources
+
         yield from _parquet_sources(files)
     elif fmt == "zip":
+        from .archive import _zip_sources
+
         yield from _zip_sources(files[0], name, limit)
     else:
         yield name, _file_items(files[0], fmt, name, limit)
@@ -117,7 +127,11 @@ class ArticleStream:
             if not (isinstance(arg, str) and arg == "-") and not is_url(arg) and not os.path.exists(arg):
                 raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
         # a URL is listed now: a missing object, missing credentials or an unreachable endpoint stop here too
-        self._groups = {k: url_groups(arg, config) for k, arg in enumerate(paths) if is_url(arg)}
+        self._groups = {}
+        if any(is_url(arg) for arg in paths):
+            from .urls import url_groups
+
+            self._groups = {k: url_groups(arg, config) for k, arg in enumerate(paths) if is_url(arg)}
         self.paths = list(paths)
         self.config = config
         self._collector = _Collector(config, keep_raw)

@@ -30,7 +30,7 @@ import numpy as np
 from ...config import ReadConfig
 from ...errors import InputError, InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord, timestamp
-from ..remote import is_url
+from ..paths import is_url
 from .compression import compression_of, open_compressed
 from .formats import _guess_format
 from .jsonl import _jsonl_items

@@ -8,7 +8,6 @@ one :class:`~dedup.errors.InputFormatError` that names the input.
 
 from __future__ import annotations
 
-import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,13 +21,20 @@ from .lines import _lines, _raw_lines
 from .records import _Item, _Items
 
 
+def _bad_zip() -> type[Exception]:
+    """zipfile's error for a corrupt member, imported when an error is raised (a run on other inputs never loads zipfile)."""
+    import zipfile
+
+    return zipfile.BadZipFile
+
+
 def _read_guard(items: Iterator[_Item], name: str) -> _Items:
     """Turn low-level read failures (truncated gzip, bad zip CRC, I/O errors) into one clear error."""
     try:
         yield from items
     except DedupError:
         raise
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, *compression_errors()) as err:
+    except (OSError, EOFError, zlib.error, _bad_zip(), *compression_errors()) as err:
         raise InputFormatError(
             f"cannot read the file ({err}); it may be truncated or corrupt, check it or download it again", name
         ) from None
