@@ -22,7 +22,7 @@ from .records import _Item, _Items
 
 
 def _bad_zip() -> type[Exception]:
-    """zipfile's error for a corrupt member, imported when an error is raised (a run on other inputs never loads zipfile)."""
+    """zipfile's error for a corrupt member, imported only when an error is raised."""
     import zipfile
 
     return zipfile.BadZipFile
