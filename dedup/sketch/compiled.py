@@ -7,7 +7,7 @@ memory: bit-identical (tested), ~2.5x faster on news articles. Token hashes
 have their compiled twin in :mod:`dedup.text.compiled`.
 
 numba compiles it once per machine (cached beside this module) and each
-process pays numba's import and the cache load (~0.5 s), so the flow uses
+process pays numba's import and the cache load (0.5-1 s), so the flow uses
 it only for a feed large enough to repay it
 (:data:`dedup.flows.prepare.COMPILED_ARTICLES`); a small feed never imports numba.
 """

@@ -8,7 +8,7 @@ instead of NumPy's prefix sums over the whole batch: bit-identical (tested),
 :mod:`dedup.sketch.compiled`.
 
 numba compiles it once per machine (cached beside this module) and each
-process pays numba's import and the cache load (~0.5 s), so the flow uses it
+process pays numba's import and the cache load (0.5-1 s), so the flow uses it
 only for a feed large enough to repay it
 (:data:`dedup.flows.prepare.COMPILED_ARTICLES`); a small feed never imports
 numba. (Folding the texts was compiled too, in one pass over the code points:
