@@ -26,9 +26,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
@@ -46,7 +44,7 @@ if TYPE_CHECKING:
     from .urls import _Group
 
 # The readers of zip archives, Parquet, news-please trees and URLs are imported when an input needs them: a run
-# on other inputs never loads them (nor zipfile, the object-storage layer, ...).
+# on other inputs never loads them, nor the object-storage layer the URL reader needs.
 
 __all__ = ["FIELD_ALIASES", "ArticleStream", "read_articles"]
 
@@ -127,7 +125,7 @@ class ArticleStream:
             if not (isinstance(arg, str) and arg == "-") and not is_url(arg) and not os.path.exists(arg):
                 raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
         # a URL is listed now: a missing object, missing credentials or an unreachable endpoint stop here too
-        self._groups = {}
+        self._groups: dict[int, list[_Group]] = {}
         if any(is_url(arg) for arg in paths):
             from .urls import url_groups
 
