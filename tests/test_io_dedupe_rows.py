@@ -31,8 +31,13 @@ def _result(ids: list[str], decision: str = "model", **config):
 
 
 def _same(result) -> None:
+    """The lines, made line by line and by the kernel, are what the encoder writes."""
+    from dedup.io.pair_kernel import pair_blocks
+
     assert len(result.pairs) >= 3
-    assert "".join(pair_lines(result)) == "".join(json_line(r) for r in pair_rows(result))
+    encoded = "".join(json_line(r) for r in pair_rows(result))
+    assert "".join(pair_lines(result)) == encoded
+    assert b"".join(block.tobytes() for block in pair_blocks(result)) == encoded.encode("utf-8")
 
 
 @pytest.mark.parametrize("decision", ["model", "rule"])
@@ -54,6 +59,7 @@ def test_missing_scores_are_null_and_blocks_join_seamlessly(monkeypatch: pytest.
     nan_scores = replace(s, cosine=np.where(np.arange(len(s.cosine)) % 2 == 0, np.nan, s.cosine))
     result = replace(result, pair_scores=nan_scores)
     monkeypatch.setattr(rows, "_PAIR_BLOCK", 2)  # several blocks, one of them short
+    monkeypatch.setattr("dedup.io.pair_kernel._BLOCK", 2)
     _same(result)
     assert any('"cosine":null' in line for line in pair_lines(result))
 
@@ -68,6 +74,46 @@ def test_scores_are_formatted_as_json_writes_them_rounded() -> None:
                              [0.0, -0.0, 1.0, np.nan, 1.00005, 2.5, -0.3, 1e-9, 0.99995, 0.00005, np.inf]])
     assert _nums(values) == [_num(float(v)) for v in values]
     assert _nums(np.array([-0.0, np.nan, 0.12345]))[:2] == ["-0.0", "null"]
+
+
+def test_the_kernel_says_every_kind_of_score_as_the_encoder_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ties, values a rounding away from them, NaN, -0.0, values outside [0, 1], and no probability at all."""
+    result = _result(["a", "b", "c", "d", "e", "f"])
+    rng = np.random.default_rng(1)
+    ties = (np.arange(0, 10000, 7) + 0.5) / 10000
+    values = np.concatenate([rng.random(3000), ties, np.nextafter(ties, 0), np.nextafter(ties, 1),
+                             [0.0, -0.0, 1.0, np.nan, 1.00005, 2.5, -0.3, 1e-9, 0.99995, 0.00005, np.inf]])
+    m = len(values)
+    take = np.arange(m) % len(result.pairs)
+    s = result.pair_scores
+    scores = replace(s, jaccard=values, contain_ij=np.roll(values, 1), contain_ji=np.roll(values, 2), cosine=np.roll(values, 3),
+                     probability=np.roll(values, 4), exact=s.exact[take])
+    many = replace(result, pairs=result.pairs[take], pair_relation=result.pair_relation[take], pair_scores=scores)
+    monkeypatch.setattr("dedup.io.pair_kernel._BLOCK", 1000)
+    _same(many)
+    _same(replace(many, pair_scores=replace(scores, probability=None)))
+
+
+def test_pairs_jsonl_is_the_same_file_from_either_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_write_pairs`` by line and by kernel (the edge count it switches at set to 0), on a run with a history index too."""
+    import dedup.io.dedupe_out as out
+    from dedup.store.history import open_index
+
+    arts = _articles(_IDS)
+    idx = open_index(str(tmp_path / "h.db"), DedupConfig())
+    try:
+        dedupe(arts[:4], DedupConfig(), index=idx)
+        again = [replace(a, id=f"again {a.id}") for a in arts[:3]]  # copies of stored articles: their edges name them
+        later = dedupe(arts[4:] + again, DedupConfig(), index=idx)
+    finally:
+        idx.close()
+    assert len(later.pairs) and int(later.pairs.max()) >= len(later.table)
+    for result in (_result(_IDS), later):
+        out._write_pairs(tmp_path / "by_line.jsonl", result)
+        monkeypatch.setattr(out, "PAIR_KERNEL_EDGES", 0)
+        out._write_pairs(tmp_path / "by_kernel.jsonl", result)
+        monkeypatch.undo()
+        assert (tmp_path / "by_kernel.jsonl").read_bytes() == (tmp_path / "by_line.jsonl").read_bytes()
 
 
 # --- decisions.jsonl -----------------------------------------------------------------------

@@ -232,8 +232,10 @@ def pair_lines(result: DedupResult) -> Iterator[str]:
 
 
 def _num(x: float) -> str:
-    """A score as JSON writes :func:`_r` of it."""
-    return "null" if x != x else repr(round(x, 4))
+    """A score as JSON writes :func:`_r` of it (an infinity as ``json`` writes one)."""
+    if x != x:
+        return "null"
+    return ("Infinity" if x > 0 else "-Infinity") if math.isinf(x) else repr(round(x, 4))
 
 
 _TIES = 1e-6  # |x·10^4 − (k + ½)| below this: the rounding is left to Python's round()
