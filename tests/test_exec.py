@@ -164,6 +164,53 @@ def test_a_file_a_worker_cannot_write_fails_the_outputs_after_the_others_are_ove
     assert (tmp_path / "pairs.jsonl").exists() and (tmp_path / "unique.jsonl").exists()  # the other calls ran to their end
 
 
+@pytest.mark.parametrize("report", [True, False])
+def test_a_large_feeds_files_written_on_two_threads_are_the_files_written_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                               report: bool) -> None:
+    """From BESIDE_MAX_ARTICLES articles the files are written in this process, on the executor's threads; pairs.jsonl by the kernel."""
+    import threading
+
+    import dedup.io.dedupe_out as dedupe_out
+
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    records = [{"id": a.id, "text": a.text} for a in arts]
+    here = write_dedupe_outputs(tmp_path / "here", result, ["x"], records, report=report)
+    monkeypatch.setattr(dedupe_out, "BESIDE_MAX_ARTICLES", 1)
+    monkeypatch.setattr(dedupe_out, "PAIR_KERNEL_EDGES", 1)
+    where: dict[str, str] = {}
+    for name in ("_write_unique", "_write_decisions", "_write_pairs"):
+        real = getattr(dedupe_out, name)
+
+        def spy(*args, _real=real, _name=name):  # noqa: ANN002, ANN202
+            where[_name] = threading.current_thread().name
+            return _real(*args)
+
+        monkeypatch.setattr(dedupe_out, name, spy)
+    there = write_dedupe_outputs(tmp_path / "there", result, ["x"], records, report=report, executor=LocalExecutor(2))
+    assert here == there
+    assert where["_write_decisions"] == where["_write_unique"] != where["_write_pairs"]  # two threads, two files each
+    assert threading.main_thread().name not in where.values()
+    for name in OUTPUTS if report else OUTPUTS[:3]:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+    assert (tmp_path / "there" / "report.html").exists() == report
+
+
+def test_a_file_a_thread_cannot_write_fails_the_outputs_after_the_other_thread_is_over(tmp_path: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.io.dedupe_out as dedupe_out
+
+    arts = feed()
+    result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4))
+    monkeypatch.setattr(dedupe_out, "BESIDE_MAX_ARTICLES", 1)
+    (tmp_path / "decisions.jsonl").mkdir()  # the first thread's first file cannot replace a folder
+    with pytest.raises(OutputError, match="cannot write the outputs"):
+        write_dedupe_outputs(tmp_path, result, ["x"], [{"id": a.id, "text": a.text} for a in arts], executor=LocalExecutor(2))
+    assert not (tmp_path / "summary.json").exists()  # nothing vouches for the files
+    assert not (tmp_path / "unique.jsonl").exists()  # that thread stopped at its failure
+    assert (tmp_path / "pairs.jsonl").exists() and (tmp_path / "report.html").exists()  # the other thread ran to its end
+
+
 def test_a_worker_verifies_from_a_kept_heap_without_numpys_huge_page_advice_and_gives_the_advice_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import dedup.flows.dedupe as flow

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class RecordSpool:
         self._inputs: list[tuple[str, int, int]] = []  # inputs located, not copied: (path, size, mtime_ns) when first read
         self._input_of: dict[int, int] = {}  # the reader's number of an input → its place in _inputs
         self._fds: dict[int, int] = {}  # open descriptors: -1 the temporary file, else the input's number
+        self._fds_lock = threading.Lock()  # the outputs may read records on two threads (unique.jsonl, report.html)
 
     def _note_line(self, where: int, start: int, end: int) -> None:
         self._in.append(where)
@@ -248,27 +250,28 @@ class RecordSpool:
 
     def _fd(self, where: int) -> int:
         """An open descriptor of the temporary file (-1), or of input ``where``, checked to be as it was read."""
-        if where < 0:
-            self._file.flush()  # lines may have been written since the last read
-        fd = self._fds.get(where)
-        if fd is not None:
+        with self._fds_lock:
+            if where < 0:
+                self._file.flush()  # lines may have been written since the last read
+            fd = self._fds.get(where)
+            if fd is not None:
+                return fd
+            if where < 0:
+                fd = os.dup(self._file.fileno())
+            else:
+                path, size, mtime = self._inputs[where]
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError as exc:
+                    raise InputError(f"{path}: cannot be read again to copy its records ({exc.strerror}); "
+                                     "leave the inputs in place until dedup has finished") from None
+                info = os.fstat(fd)
+                if (info.st_size, info.st_mtime_ns) != (size, mtime):
+                    os.close(fd)
+                    raise InputError(f"{path}: the file changed while dedup ran ({size} bytes when read, {info.st_size} now); "
+                                     "its records cannot be copied to the outputs: run again on a file that stays as it is")
+            self._fds[where] = fd
             return fd
-        if where < 0:
-            fd = os.dup(self._file.fileno())
-        else:
-            path, size, mtime = self._inputs[where]
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError as exc:
-                raise InputError(f"{path}: cannot be read again to copy its records ({exc.strerror}); "
-                                 "leave the inputs in place until dedup has finished") from None
-            info = os.fstat(fd)
-            if (info.st_size, info.st_mtime_ns) != (size, mtime):
-                os.close(fd)
-                raise InputError(f"{path}: the file changed while dedup ran ({size} bytes when read, {info.st_size} now); "
-                                 "its records cannot be copied to the outputs: run again on a file that stays as it is")
-        self._fds[where] = fd
-        return fd
 
     def close(self) -> None:
         for fd in self._fds.values():
