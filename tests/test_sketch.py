@@ -149,6 +149,26 @@ def test_estimated_containment_tracks_exact() -> None:
     assert est[0] > 0.7 and est[1] < 0.1
 
 
+def test_estimated_containment_on_threads_is_the_serial_estimate() -> None:
+    """Blocks of pairs mapped on a thread pool (as the flow maps them) give the same estimates, in place."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dedup.candidates import estimated_containment
+
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 50, (300, 64), dtype=np.uint32)  # small values: many rows share some
+    sizes = rng.integers(0, 40, 300)  # empty sets too
+    pairs = np.sort(rng.integers(0, 300, (5000, 2)), axis=1)
+    serial = estimated_containment(sig, sizes, pairs)
+    jac, si, sj = (sig[pairs[:, 0]] == sig[pairs[:, 1]]).mean(axis=1), sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.nan_to_num(jac * (si + sj) / (1 + jac) / np.minimum(si, sj).astype(float))
+    np.testing.assert_array_equal(serial, expected)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = estimated_containment(sig, sizes, pairs, block=333, each=pool.map)
+    np.testing.assert_array_equal(threaded, serial)
+
+
 def test_a_sealed_feature_store_pickles_as_its_files(tmp_path) -> None:
     """A worker gets the paths and offsets and reads the same rows; an unsealed store refuses to travel."""
     import pickle

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import IndexConfig, MinHashConfig
 from .anchors import anchor_grams, anchor_keys, anchor_pairs
 from .banding import band_keys, band_params, lsh_error_rates, lsh_pairs, lsh_pairs_datasketch
-from .buckets import KeyUnion, empty_pairs, from_keys
+from .buckets import KeyUnion, Mapper, empty_pairs, from_keys
 
 __all__ = [
     "Banding",
@@ -62,21 +62,28 @@ class Candidates:
         return replace(self, pairs=empty_pairs(), released=len(self))
 
 
-def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000) -> np.ndarray:
+def estimated_containment(signatures: np.ndarray, sizes: np.ndarray, pairs: np.ndarray, block: int = 50_000,
+                          each: Mapper = map) -> np.ndarray:
     """Containment of the smaller set in the larger, estimated from MinHash and set sizes.
 
     With the Jaccard estimate ``J`` (share of equal signature values) and the
     sizes, ``|A∩B| ≈ J (|A| + |B|) / (1 + J)``. Pairs are compared ``block``
     at a time (two gathered signature rows per pair would otherwise be the
-    largest arrays of the run).
+    largest arrays of the run); ``each`` maps the blocks (``map``, or the
+    executor's threads: NumPy lets go of the GIL in the gathers and compares;
+    a block's estimates are the same either way).
     """
     est = np.empty(len(pairs), dtype=np.float64)
-    for lo in range(0, len(pairs), block):
+
+    def one(lo: int) -> None:
         i, j = pairs[lo : lo + block, 0], pairs[lo : lo + block, 1]
-        jac = (signatures[i] == signatures[j]).mean(axis=1)
+        jac = np.count_nonzero(signatures[i] == signatures[j], axis=1) / signatures.shape[1]
         si, sj = sizes[i].astype(np.float64), sizes[j].astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             est[lo : lo + block] = np.nan_to_num(jac * (si + sj) / (1.0 + jac) / np.minimum(si, sj))
+
+    for _ in each(one, range(0, len(pairs), block)):
+        pass
     return est
 
 
@@ -88,6 +95,7 @@ def candidate_pairs(
     minhash: MinHashConfig,
     sizes: np.ndarray | None = None,
     banding: Banding = lsh_pairs,
+    each: Mapper = map,
 ) -> Candidates:
     """Union of the LSH and anchor candidates among ``members``.
 
@@ -103,6 +111,7 @@ def candidate_pairs(
             candidates whose MinHash-estimated containment is below it are
             dropped before the exact verification.
         banding: the band step (the executor's; :func:`lsh_pairs` by default).
+        each: how the screen's blocks of pairs are mapped (``map``, or the executor's threads).
 
     Returns:
         :class:`Candidates` with pairs of article positions.
@@ -131,7 +140,7 @@ def candidate_pairs(
         keep = np.empty(len(keys), dtype=bool)
         for lo in range(0, len(keys), _SCREEN_BLOCK):
             block = from_keys(keys[lo : lo + _SCREEN_BLOCK])
-            keep[lo : lo + len(block)] = estimated_containment(signatures, sizes, block) >= config.min_estimate
+            keep[lo : lo + len(block)] = estimated_containment(signatures, sizes, block, each=each) >= config.min_estimate
         screened = int((~keep).sum())
         if screened:
             keys = keys[keep]

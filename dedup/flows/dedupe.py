@@ -115,7 +115,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             if index is None:  # the largest arrays: gone before banding (an index still needs them)
                 feed = replace(feed, anchors=(np.zeros(0, np.uint64), np.zeros(0, np.int64)))
             cands = candidate_pairs(feed.signatures, np.arange(len(rep_pos)), anchored, config.index, config.minhash,
-                                    sizes=feed.sizes, banding=executor.lsh_pairs)
+                                    sizes=feed.sizes, banding=executor.lsh_pairs, each=executor.threads)
             del anchored
             if index is None:  # signatures are not read past the candidates (at 1M articles: 512 MB)
                 feed = replace(feed, signatures=np.zeros((0, feed.signatures.shape[1]), feed.signatures.dtype))
