@@ -80,6 +80,9 @@ def _copied(spool: ReportSpool) -> list[bytes]:
         assert real.read() == b"before\n" + b"".join(line for line, k in zip(lines, keep) if k) + b"after\n"
     with pytest.raises(ValueError, match="records for the"):
         spool.copy_lines(np.ones(len(lines) + 1, dtype=bool), out)
+    some = np.flatnonzero(keep).tolist() + [len(lines), len(lines) + 5]  # (positions past the records have none)
+    for rows in (some, list(range(len(lines))), []):  # and each record read on its own, as the page reads its few
+        assert list(spool.lines_of(rows)) == [(k, lines[k]) for k in rows if k < len(lines)]
     return lines
 
 

@@ -150,6 +150,24 @@ class RecordSpool:
             for a, b in zip(starts.tolist(), ends.tolist()):
                 yield bytes(data[a:b])
 
+    def lines_of(self, rows: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        """``(position, line)`` of the records at ``rows`` (ascending), each read on its own: a few records of many
+        (the page's, of a million articles: ~10k records, 5.7 s when every line was read to find them).
+
+        >>> spool = RecordSpool()
+        >>> _ = list(spool.tap([Article(k, "x", record={"id": k}) for k in "abcd"]))
+        >>> list(spool.lines_of([1, 3, 7]))  # a position past the records has none
+        [(1, b'{"id":"b"}\\n'), (3, b'{"id":"d"}\\n')]
+        >>> spool.close()
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[(rows >= 0) & (rows < len(self._ends))]
+        where = np.frombuffer(self._in, dtype=np.int32)[rows].tolist()
+        starts = np.frombuffer(self._starts, dtype=np.int64)[rows].tolist()
+        ends = np.frombuffer(self._ends, dtype=np.int64)[rows].tolist()
+        for pos, w, a, b in zip(rows.tolist(), where, starts, ends):
+            yield pos, _pread(self._fd(w), b - a, a)
+
     def copy_lines(self, keep: np.ndarray, out: IO[bytes]) -> None:
         """Write the lines of the records where ``keep`` (a bool per record) holds to ``out``, in order.
 
@@ -392,7 +410,7 @@ def _guess_keys(record: Mapping[str, Any], length: int) -> tuple[str | None, str
 def read_back(
     records: RecordSpool | Sequence[Any], wanted: Mapping[int, bool], lengths: np.ndarray, text_chars: int,
 ) -> dict[int, Shown]:
-    """One pass over the records: title, date (and, where ``wanted[pos]``, text) of each wanted position.
+    """Title, date (and, where ``wanted[pos]``, text) of each wanted position, from its record only.
 
     Args:
         records: a spool (a :class:`ReportSpool` knows the keys of each
@@ -411,15 +429,14 @@ def read_back(
     out: dict[int, Shown] = {}
     if not wanted:
         return out
-    last = max(wanted)
     keys_of = records.keys if isinstance(records, ReportSpool) else None
-    lines = records.lines() if isinstance(records, RecordSpool) else iter(records)
-    for pos, rec in enumerate(lines):
-        if pos > last:
-            break
-        need_text = wanted.get(pos)
-        if need_text is None:
-            continue
+    found: Iterable[tuple[int, Any]]
+    if isinstance(records, RecordSpool):  # the wanted records only, each read where it lies
+        found = records.lines_of(sorted(wanted))
+    else:
+        found = ((pos, rec) for pos, rec in zip(range(max(wanted) + 1), records) if pos in wanted)
+    for pos, rec in found:
+        need_text = wanted[pos]
         try:
             record = rec if isinstance(rec, dict) else json.loads(rec)
         except ValueError:
