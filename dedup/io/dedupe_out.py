@@ -62,7 +62,7 @@ BESIDE_MAX_ARTICLES = 250_000
 # From this many articles, with workers, two of them make one half of decisions.jsonl each (100k articles: the
 # longest output, ~1.2 s, which this process waited for when it had no page to make); below, one file is as fast.
 SPLIT_DECISIONS_FROM = 20_000
-# From this many edges, pairs.jsonl is copied together by a compiled kernel (dedup.io.pair_kernel): 2.7M edges 9.2 -> ~2.5 s,
+# From this many edges, pairs.jsonl is copied together by a compiled kernel (dedup.io.pair_kernel): 2.7M edges 9.1 -> 3.2 s,
 # for numba's import and cache load (~0.5-1 s a process)
 PAIR_KERNEL_EDGES = 500_000
 
@@ -174,7 +174,8 @@ def write_dedupe_outputs(
             are written here, on the executor's threads (two, with several
             jobs): ``decisions.jsonl`` then ``unique.jsonl`` on one, ``pairs.jsonl``
             then the page on the other (a million articles of large copy
-            families: 55 -> ~30 s). None: all here, one after the other.
+            families: 55 s one after the other; the run's time outside
+            its stages 60 -> 40 s). None: all here, one after the other.
 
     Raises:
         OutputError: a file cannot be written.
