@@ -414,6 +414,12 @@ class JsonlBlocks:
                     pass
             return np.arange(len(block.articles), dtype=np.int64)
         source.n_items += parsed.n_items
+        if not parsed.bad and col.admit_ids(block.name, parsed.lines, parsed.ids):  # the usual block: all at once
+            rows = np.arange(len(parsed.ids), dtype=np.int64)
+            if self.spool is not None:
+                self.spool.write_block(block.data, parsed.spans, parsed.whole, parsed.keys,
+                                       None if block.at is None else (block.at[0], block.name, block.at[1]))
+            return rows
         keep: list[int] = []
         bad = iter(parsed.bad)
         nxt = next(bad, None)

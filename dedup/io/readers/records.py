@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -171,7 +172,7 @@ class _Collector:
         self.keep_raw = keep_raw
         self.count = 0
         self.bad: list[BadRecord] = []
-        self._first_seen: dict[str, _Loc] = {}  # where each id was first read (formatted only for a repeat)
+        self._first_seen: dict[str, _Loc | tuple[str, int]] = {}  # where each id was first read (formatted only for a repeat)
 
     def forget_ids(self) -> None:
         """Every input is read: where each id was first read is needed no more (~170 bytes an article)."""
@@ -281,12 +282,30 @@ class _Collector:
             return None
         return article if article_id is article.id else replace(article, id=article_id)
 
+    def admit_ids(self, path: str, lines: Sequence[int], ids: Sequence[str]) -> bool:
+        """Admit a block's articles at once when each has its own string id, met for the first time: whether it could.
+
+        The usual block; otherwise nothing is admitted, and each article goes
+        through :meth:`admit_id`, which finds and words the repeat. Where each
+        id was read is kept as a plain ``(path, line)`` (made a :class:`_Loc`
+        only for a repeat's message): a million articles of one feed went
+        through :meth:`admit_id` and a ``_Loc`` each, ~6 s of the reading process.
+        """
+        seen = self._first_seen
+        if POSITION in ids or len(set(ids)) != len(ids) or not seen.keys().isdisjoint(ids):
+            return False
+        seen.update(zip(ids, zip(repeat(path), lines)))
+        self.count += len(ids)
+        return True
+
     def admit_id(self, loc: _Loc, article_id: str) -> str | None:
         """The id an article read at ``loc`` joins the feed with (:data:`POSITION`: its position); None: a repeated id."""
         if article_id is POSITION:
             article_id = str(self.count)
         first = self._first_seen.get(article_id)
         if first is not None:
+            if isinstance(first, tuple):  # admitted with its block (admit_ids)
+                first = _Loc(*first)
             self.reject(
                 loc,
                 f"repeated id {article_id!r}: first at {first}, again at {loc}; ids must be unique "
