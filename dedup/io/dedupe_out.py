@@ -167,7 +167,8 @@ def write_dedupe_outputs(
         executor: where ``decisions.jsonl`` and ``pairs.jsonl`` may be written
             beside this process's own work (its workers, when it has some and
             the feed has fewer than :data:`BESIDE_MAX_ARTICLES` articles), while
-            this process copies the records and makes the page; from
+            this process copies the records and makes the page, on two of its
+            threads (100k articles: 2.97 -> 2.68 s, median of four); from
             :data:`SPLIT_DECISIONS_FROM` articles, with workers running, two of
             them make one half of ``decisions.jsonl`` each and, with no page to
             make, this process writes ``pairs.jsonl``. A larger feed's files
@@ -205,8 +206,8 @@ def write_dedupe_outputs(
                 if report:
                     write_dedupe_report(out / "report.html", result, records, inputs)
 
-            calls = (records_and_decisions, edges_and_page)
-            list(map(_call, calls) if executor is None else executor.threads(_call, calls))
+            mine = (records_and_decisions, edges_and_page)
+            list(map(_call, mine) if executor is None else executor.threads(_call, mine))
         else:  # decisions.jsonl and pairs.jsonl need the result only: workers write them while this process copies the records
             decisions_path = out / "decisions.jsonl"
             # two workers make one half of decisions.jsonl each; with no page to make, this process writes pairs.jsonl
@@ -221,12 +222,18 @@ def write_dedupe_outputs(
                 calls.append((_write_pairs, (out / "pairs.jsonl", result)))
             try:
                 written = executor.beside(calls)  # type: ignore[union-attr]
-                try:
+
+                def copy_records() -> None:  # file to file in the kernel, without the GIL
                     _write_unique(out / "unique.jsonl", records, result.status)
+
+                def page_or_edges() -> None:
                     if report:
                         write_dedupe_report(out / "report.html", result, records, inputs)
                     if pairs_here:
                         _write_pairs(out / "pairs.jsonl", result)
+
+                try:  # this process's two files on two of its threads (with several jobs), beside the workers' calls
+                    list(executor.threads(_call, (copy_records, page_or_edges)))  # type: ignore[union-attr]
                 except BaseException:
                     with suppress(BaseException):  # theirs over too (those not started here are not run): no file is written after this returns
                         written(needed=False)
