@@ -232,8 +232,9 @@ def write_dedupe_outputs(
                     if pairs_here:
                         _write_pairs(out / "pairs.jsonl", result)
 
-                try:  # this process's two files on two of its threads (with several jobs), beside the workers' calls
-                    list(executor.threads(_call, (copy_records, page_or_edges)))  # type: ignore[union-attr]
+                try:  # this process's two files on two of its threads with the decisions split (workers run); else in order
+                    mine = (copy_records, page_or_edges)
+                    list(executor.threads(_call, mine) if split else map(_call, mine))  # type: ignore[union-attr]
                 except BaseException:
                     with suppress(BaseException):  # theirs over too (those not started here are not run): no file is written after this returns
                         written(needed=False)
