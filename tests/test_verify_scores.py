@@ -229,6 +229,35 @@ def test_the_compiled_merge_scores_bit_for_bit_as_scipy() -> None:
     assert 0 < ref.cosine[5:].mean() < 1 and 0 < ref.jaccard[5:].mean() < 1
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_the_row_tables_score_bit_for_bit_as_the_merge_and_scipy(binary: bool) -> None:
+    """Pairs sorted by their first row (runs of one row against many: how candidates come), scored by the row's tables,
+    by the merge alone, by tables whose every build fails part-way (the run falls back to the merge), and by SciPy."""
+    from dedup.verify.kernels import pair_dots
+    from dedup.verify.scores import _rowwise_dot
+
+    rng = np.random.default_rng(11)
+    base = [np.unique(rng.integers(0, 1 << 26, 600)) for _ in range(4)]
+    rows = []
+    for k in range(80):
+        own = base[k % 4][rng.random(len(base[k % 4])) < rng.uniform(0.2, 1.0)]
+        rows.append(np.unique(np.concatenate([own, rng.integers(0, 1 << 26, rng.integers(0, 300))])))
+    rows[7] = rows[7][:0]  # an empty row, first and second
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    values = np.ones(indptr[-1]) if binary else rng.uniform(0.01, 3.0, indptr[-1])
+    m = sp.csr_matrix((values, np.concatenate(rows).astype(np.int32), indptr), shape=(80, 1 << 26))
+    flagged = None if binary else rng.random(1 << 26) < 0.4
+    pairs = np.unique(rng.integers(0, 80, (4000, 2)), axis=0)  # sorted: ~50 pairs a first row
+    pairs = np.concatenate([pairs, [[7, 7], [7, 3], [3, 7], [5, 5]]])
+    i, j = pairs.T
+    ref = _rowwise_dot(m, i, j, flagged=flagged, binary=binary)
+    for min_run, kicks in ((1, 64), (10**9, 64), (1, 0), (1, 1)):
+        got = pair_dots(m, i, j, flagged, binary, min_run=min_run, kicks=kicks)
+        for g, r in zip(got, ref):
+            assert (g is None and r is None) or np.array_equal(g, r), (min_run, kicks)
+    assert 0 < ref[2].mean() < 600
+
+
 def test_pairs_of_empty_sets_score_zero() -> None:
     feats = _features([[], [], [1, 2]], [[], [], [5]])
     s = score_pairs(feats, np.array([[0, 1], [0, 2]]), np.array([1, 2, 3], dtype=np.uint64), Idf(count_matrix(feats)))
