@@ -413,3 +413,34 @@ def test_edges_gathered_in_the_candidates_array_are_the_edges(monkeypatch: pytes
     plain_rows, plain_pairs, _ = decisions(runtime)
     assert seen == [True]
     assert len(pairs) >= 5 and pairs == plain_pairs and rows == plain_rows
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyPatch, n_jobs: int) -> None:
+    """From _FAMILY_ORDER_PAIRS pairs the candidates are verified in component order and the edges put back in
+    input order: the same edges, scores and decisions as in the pairs' own order, in one process and on workers.
+    The feed interleaves the copies of four texts, so the two orders differ."""
+    import dedup.flows.dedupe as flow
+    from dedup.verify import family_order
+
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS[:4]]
+    arts = [Article(id=f"v{k}-{i}", text=f"نسخة رقم {k}\n{t}\nانتهى {k}") for k in range(4) for i, t in enumerate(texts)]
+    arts += feed()
+
+    def run() -> tuple[list[dict], list[dict]]:
+        result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=n_jobs))
+        return list(decision_rows(result)), list(pair_rows(result))
+
+    rows, pairs = run()
+    made: list[bool] = []
+    real = family_order.FamilyOrder.__init__
+
+    def spy(self, p):  # noqa: ANN001, ANN202
+        real(self, p)
+        made.append(not (np.diff(self.positions(0, len(p))) == 1).all())
+
+    monkeypatch.setattr(family_order.FamilyOrder, "__init__", spy)
+    monkeypatch.setattr(flow, "_FAMILY_ORDER_PAIRS", 0)
+    o_rows, o_pairs = run()
+    assert made == [True]  # the family order was used, and differs from the pairs' own
+    assert len(pairs) >= 20 and o_pairs == pairs and o_rows == rows

@@ -34,6 +34,7 @@ from .timer import StageTimer
 if TYPE_CHECKING:
     from ..store.days import DaySpool
     from ..store.index import HistoryIndex
+    from ..verify.family_order import FamilyOrder
 
 __all__ = ["dedupe", "score_articles"]
 
@@ -283,6 +284,7 @@ _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the st
 _JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j", "words_inter", "words_i", "words_j")  # scores the judge reads and no later stage does
 _IDLE_WORKERS_FROM = 250_000  # distinct texts from which the workers are let go before the candidates (restart: ~1 s)
 _KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
+_FAMILY_ORDER_PAIRS = 1_000_000  # from this many pairs, verified family by family (numba's import: ~0.5 s in this process)
 # Below this many pairs, the workers verify from heaps they keep (exec.heap.keep_heap: 100k synthetic feed, --jobs 2, verify
 # 1.95 -> 1.53 s). A large verification's do not: a million articles of large copy families measured 3.18 GiB with the
 # workers counted (target 3 GiB) with kept heaps and two other changes at once (since undone at that size), and the
@@ -291,24 +293,29 @@ _KEPT_HEAP_PAIRS = 1_000_000
 
 
 def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
-                    idf: Idf | None, judge: Judge) -> Iterator[tuple[int, np.ndarray, PairScores]]:
-    """``(first pair, relation codes, scores)`` of consecutive runs of ``pairs``, in order, as workers finish them.
+                    idf: Idf | None, judge: Judge, order: FamilyOrder | None = None,
+                    ) -> Iterator[tuple[int, np.ndarray, PairScores]]:
+    """``(first place, relation codes, scores)`` of consecutive runs of ``pairs``, in order, as workers finish them.
 
     Every pair is scored and judged on its own (the runs change nothing but
     where the work runs), so the result is the same whatever the job count.
     Workers read the feature store's files, so runs go to them only when
     they share this machine's disk; at most 2 × jobs runs are in flight.
+    ``order``: the runs are of the pairs at places of that order (each place's
+    pair is ``pairs[order.positions(...)]``); else of ``pairs`` as they are.
     """
     compiled = len(pairs) >= _KERNEL_PAIRS
     if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
-        yield 0, *_verify_chunk(pairs, source=source, digest=digest, idf=idf, judge=judge, compiled=compiled)
+        part = pairs if order is None else pairs[order.positions(0, len(pairs))]
+        yield 0, *_verify_chunk(part, source=source, digest=digest, idf=idf, judge=judge, compiled=compiled)
         return
     # Runs of equal size, an even number of them: two workers finish together (25,001 pairs were a run of
     # 25,000 and one of a single pair; 205k were nine runs, five for one worker and four for the other).
     runs = min(_VERIFY_TASKS, -(-len(pairs) // _VERIFY_CHUNK))
     size = -(-len(pairs) // (runs + runs % 2))
     starts = range(0, len(pairs), size)
-    done = executor.imap(_verify_chunk, ((pairs[lo : lo + size],) for lo in starts), source=source, digest=digest,
+    parts = ((pairs[lo : lo + size] if order is None else pairs[order.positions(lo, lo + size)],) for lo in starts)
+    done = executor.imap(_verify_chunk, parts, source=source, digest=digest,
                          idf=idf, judge=judge, compiled=compiled, in_worker=not executor.in_process,
                          keep_heap=len(pairs) < _KEPT_HEAP_PAIRS)
     for lo, (rel, scores) in zip(starts, done):
@@ -335,30 +342,50 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
     the probability): the decision's other inputs (set sizes, rare and shared words)
     were used by the judge and are not kept (40 bytes an edge).
 
+    From :data:`_FAMILY_ORDER_PAIRS` pairs they are verified family by family
+    (:class:`dedup.verify.family_order.FamilyOrder`); the edges come back in
+    that order with their positions, and are put in input order at the end.
+
     ``consume``: the caller lets ``pairs`` go after this, so the edges are
     gathered at its front as the runs come back (an edge's place is never
     after its own pair's, and the runs still out were handed over with
     their own pairs), then copied out: the edges of a large verification do
     not grow a second array while the workers hold their blocks (a million
-    articles of large copy families: 6.7M edges, 107 MB).
+    articles of large copy families: 6.7M edges, 107 MB). Not in family
+    order, whose places are not the pairs' own.
     """
-    in_place = consume and pairs.flags.writeable and pairs.flags.c_contiguous
-    out_pairs = pairs if in_place else np.empty((len(pairs), 2), dtype=np.int64)  # pages touched only as edges are written
+    order = None
+    if len(pairs) >= _FAMILY_ORDER_PAIRS:
+        from ..verify.family_order import FamilyOrder
+
+        order = FamilyOrder(pairs)
+    in_place = consume and order is None and pairs.flags.writeable and pairs.flags.c_contiguous
+    # pages touched only as edges are written: the pairs (in place or not), or the positions of the edges (in order)
+    out_pairs = pairs if in_place or order is not None else np.empty((len(pairs), 2), dtype=np.int64)
+    at = np.empty(len(pairs) if order is not None else 0, dtype=np.int64)
     out_rel = np.empty(len(pairs), dtype=np.int8)
     fields: list[np.ndarray | None] | None = None
     k = 0
-    for lo, rel, scores in _verified_parts(executor, pairs, source, digest, idf, judge):
+    for lo, rel, scores in _verified_parts(executor, pairs, source, digest, idf, judge, order):
         keep = np.flatnonzero(rel != NONE)
         got = replace(scores, **dict.fromkeys(_JUDGED_ONLY)).take(keep)
         if fields is None:
             fields = [None if v is None else np.empty(len(pairs), dtype=v.dtype) for v in got.arrays()]
-        out_pairs[k : k + len(keep)] = pairs[lo + keep]
+        if order is None:
+            out_pairs[k : k + len(keep)] = pairs[lo + keep]
+        else:
+            at[k : k + len(keep)] = order.positions(lo, lo + len(rel))[keep]
         out_rel[k : k + len(keep)] = rel[keep]
         for f, v in zip(fields, got.arrays()):
             if f is not None and v is not None:
                 f[k : k + len(keep)] = v
         k += len(keep)
     assert fields is not None  # _verified_parts yields at least one run, if empty
+    if order is not None:  # the edges in input order
+        back = np.argsort(at[:k], kind="stable")
+        kept = at[:k][back]
+        del at
+        return pairs[kept], out_rel[:k][back], PairScores(*(None if f is None else f[:k][back] for f in fields))
     # views of the first k: the pages past them were never written, so they hold no memory
     return (out_pairs[:k].copy() if in_place else out_pairs[:k]), out_rel[:k], PairScores(*(None if f is None else f[:k] for f in fields))
 
