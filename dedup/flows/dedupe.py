@@ -148,14 +148,20 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             else:
                 idf = _ready_to_verify(feed.store, config, True) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
-            rep_pairs, edge_rel, edge_scores = verified_edges(executor, pairs, source, digest, idf, judge, consume=True)
-            if len(pairs) >= _KERNEL_PAIRS:
-                # A large verification's heaps go back once it is over, not after each run of pairs: the next
-                # run reused them (the peak is one run's either way), and handing them back after each made
-                # every run fault its pages in again (a 100k feed of large copy families: verify 21.8 -> 19.0 s,
-                # kernel time 10.0 -> 6.7 s). The workers go too: nothing after verification needs them.
-                release_heap()
-                release_workers()
+
+            def finished() -> None:
+                if len(pairs) >= _KERNEL_PAIRS:
+                    # A large verification's heaps go back once it is over, not after each run of pairs: the next
+                    # run reused them (the peak is one run's either way), and handing them back after each made
+                    # every run fault its pages in again (a 100k feed of large copy families: verify 21.8 -> 19.0 s,
+                    # kernel time 10.0 -> 6.7 s). The workers go too: nothing after verification needs them, and
+                    # they go before the edges are put in order (a million articles of large families: the
+                    # workers' 0.6 GiB and the order's 0.8 GiB at once were 3.46 GiB).
+                    release_heap()
+                    release_workers()
+
+            rep_pairs, edge_rel, edge_scores = verified_edges(executor, pairs, source, digest, idf, judge, consume=True,
+                                                              finished=finished)
             del pairs
             cands = cands.release()  # verified: only their counts are reported
 
@@ -332,7 +338,8 @@ def verify_pairs(executor: Executor, pairs: np.ndarray, source: FeatureSource, d
 
 
 def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource, digest: np.ndarray,
-                   idf: Idf | None, judge: Judge, consume: bool = False) -> tuple[np.ndarray, np.ndarray, PairScores]:
+                   idf: Idf | None, judge: Judge, consume: bool = False,
+                   finished: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray, PairScores]:
     """The pairs judged copies, in input order: ``(pairs, relation codes, scores)``.
 
     Each run's edges are kept as it comes back and its other pairs dropped,
@@ -381,11 +388,17 @@ def verified_edges(executor: Executor, pairs: np.ndarray, source: FeatureSource,
                 f[k : k + len(keep)] = v
         k += len(keep)
     assert fields is not None  # _verified_parts yields at least one run, if empty
-    if order is not None:  # the edges in input order
+    if finished is not None:
+        finished()
+    if order is not None:  # the edges in input order, one array at a time (each a temporary copy at most)
         back = np.argsort(at[:k], kind="stable")
-        kept = at[:k][back]
-        del at
-        return pairs[kept], out_rel[:k][back], PairScores(*(None if f is None else f[:k][back] for f in fields))
+        at[:k] = at[:k][back]
+        out_rel[:k] = out_rel[:k][back]
+        for f in fields:
+            if f is not None:
+                f[:k] = f[:k][back]
+        del back
+        return pairs[at[:k]], out_rel[:k], PairScores(*(None if f is None else f[:k] for f in fields))
     # views of the first k: the pages past them were never written, so they hold no memory
     return (out_pairs[:k].copy() if in_place else out_pairs[:k]), out_rel[:k], PairScores(*(None if f is None else f[:k] for f in fields))
 
