@@ -415,13 +415,16 @@ def test_edges_gathered_in_the_candidates_array_are_the_edges(monkeypatch: pytes
     assert len(pairs) >= 5 and pairs == plain_pairs and rows == plain_rows
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyPatch, n_jobs: int) -> None:
+@pytest.mark.parametrize(("n_jobs", "chunk"), [(1, 3), (2, 3), (2, 10**9)])
+def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyPatch, n_jobs: int, chunk: int) -> None:
     """From _FAMILY_ORDER_PAIRS pairs the candidates are verified in component order and the edges put back in
-    input order: the same edges, scores and decisions as in the pairs' own order, in one process and on workers.
-    The feed interleaves the copies of four texts, so the two orders differ."""
+    input order: the same edges, scores and decisions as in the pairs' own order, in one process, on workers, and
+    in one piece (as a run that does not share the disk with its workers verifies). The feed interleaves the
+    copies of four texts, so the two orders differ."""
     import dedup.flows.dedupe as flow
     from dedup.verify import family_order
+
+    monkeypatch.setattr(flow, "_VERIFY_CHUNK", chunk)
 
     texts = [p.read_text(encoding="utf-8") for p in SEEDS[:4]]
     arts = [Article(id=f"v{k}-{i}", text=f"نسخة رقم {k}\n{t}\nانتهى {k}") for k in range(4) for i, t in enumerate(texts)]
