@@ -64,30 +64,31 @@ def _merge(indptr, indices, data, a, b, flagged, binary):  # type: ignore[no-unt
         q += y <= x
     return s, float(c), float(n)
 
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _swap(keys, vals, flags, h, x, v, f):  # type: ignore[no-untyped-def]
+    """Column ``x`` (value ``v``, flag ``f``) into place ``h`` of one table; returns what was there (key -1: nothing)."""
+    old = keys[h], vals[h], flags[h]
+    keys[h], vals[h], flags[h] = x, v, f
+    return old
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _build(indptr, indices, data, a, flagged, keys1, keys2, vals1, vals2, flags1, flags2, shift, kicks):  # type: ignore[no-untyped-def]
     """Row ``a`` into the two tables (cuckoo hashing: each column at its place in one of them); False if one would not fit."""
     for p in range(indptr[a], indptr[a + 1]):
         x, v, f = indices[p], data[p], flagged[indices[p]]
-        placed = False
-        for _ in range(kicks):
-            h = (np.uint64(x) * _C1) >> shift
-            x, keys1[h] = keys1[h], x
-            v, vals1[h] = vals1[h], v
-            f, flags1[h] = flags1[h], f
+        for _ in range(kicks):  # put the column in its place in the first table, what was there in its place in the second...
+            x, v, f = _swap(keys1, vals1, flags1, (np.uint64(x) * _C1) >> shift, x, v, f)
             if x == -1:
-                placed = True
                 break
-            h = (np.uint64(x) * _C2) >> shift
-            x, keys2[h] = keys2[h], x
-            v, vals2[h] = vals2[h], v
-            f, flags2[h] = flags2[h], f
+            x, v, f = _swap(keys2, vals2, flags2, (np.uint64(x) * _C2) >> shift, x, v, f)
             if x == -1:
-                placed = True
                 break
-        if not placed:
+        if x != -1:  # still a column without a place
             return False
     return True
+
 
 @numba.njit(cache=True, nogil=True)
 def _dots(indptr, indices, data, i, j, flagged, binary, min_run, kicks):  # type: ignore[no-untyped-def]
