@@ -415,12 +415,18 @@ def test_edges_gathered_in_the_candidates_array_are_the_edges(monkeypatch: pytes
     assert len(pairs) >= 5 and pairs == plain_pairs and rows == plain_rows
 
 
-@pytest.mark.parametrize(("n_jobs", "chunk"), [(1, 3), (2, 3), (2, 10**9)])
-def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyPatch, n_jobs: int, chunk: int) -> None:
+@pytest.mark.parametrize(("n_jobs", "chunk", "backend"), [
+    (1, 3, "local"), (2, 3, "local"), (2, 10**9, "local"),
+    pytest.param(2, 3, "dask", marks=[pytest.mark.slow, pytest.mark.filterwarnings(*DASK_WARNINGS)]),
+])
+def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyPatch, n_jobs: int, chunk: int,
+                                                     backend: str) -> None:
     """From _FAMILY_ORDER_PAIRS pairs the candidates are verified in component order and the edges put back in
-    input order: the same edges, scores and decisions as in the pairs' own order, in one process, on workers, and
-    in one piece (as a run that does not share the disk with its workers verifies). The feed interleaves the
-    copies of four texts, so the two orders differ."""
+    input order: the same edges, scores and decisions as in the pairs' own order, in one process, on workers, in
+    one piece (as a run that does not share the disk with its workers verifies), and with the Dask backend. The
+    feed interleaves the copies of four texts, so the two orders differ."""
+    if backend == "dask":
+        pytest.importorskip("distributed")
     import dedup.flows.dedupe as flow
     from dedup.verify import family_order
 
@@ -431,7 +437,7 @@ def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyP
     arts += feed()
 
     def run() -> tuple[list[dict], list[dict]]:
-        result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=n_jobs))
+        result = dedupe(arts, DedupConfig(), runtime=Runtime(chunk_size=4, n_jobs=n_jobs, backend=backend))
         return list(decision_rows(result)), list(pair_rows(result))
 
     rows, pairs = run()
