@@ -289,7 +289,13 @@ _VERIFY_CHUNK = 25_000  # pairs from which verification is spread over workers, 
 _VERIFY_TASKS = 64  # ... and at most about this many tasks: each carries the store's offsets and the IDF table
 _JUDGED_ONLY = ("size_i", "size_j", "rare_inter", "rare_i", "rare_j", "words_inter", "words_i", "words_j")  # scores the judge reads and no later stage does
 _IDLE_WORKERS_FROM = 250_000  # distinct texts from which the workers are let go before the candidates (restart: ~1 s)
-_KERNEL_PAIRS = 1_000_000  # from this many pairs, rows are compared by the compiled merge (its import and cache load: ~0.7 s a process)
+_KERNEL_PAIRS = 1_000_000  # a verification of this many pairs is large: its heaps and workers go once it is over
+# From this many pairs, rows are compared by the compiled kernel (verify.kernels; numba's import and cache load:
+# ~0.7 s a process). Measured, three alternating runs each: the dev days (27k pairs) --jobs 1 verify 0.91 s with
+# SciPy, 1.4-1.7 s compiled; 100k plain synthetic (205k pairs) --jobs 1 4.4-4.6 -> 3.1-3.5 s, --jobs 2 2.6-2.8 s
+# either way; 25k articles of large families (396k pairs) --jobs 1 17.8-19.8 -> 9.1-11.0 s, --jobs 2 11.2-11.3
+# -> 7.7-9.3 s (two runs). Was 1M.
+_COMPILED_PAIRS = 100_000
 _FAMILY_ORDER_PAIRS = 1_000_000  # from this many pairs, verified family by family (numba's import: ~0.5 s in this process)
 # Below this many pairs, the workers verify from heaps they keep (exec.heap.keep_heap: 100k synthetic feed, --jobs 2, verify
 # 1.95 -> 1.53 s). A large verification's do not: a million articles of large copy families measured 3.18 GiB with the
@@ -310,7 +316,7 @@ def _verified_parts(executor: Executor, pairs: np.ndarray, source: FeatureSource
     ``order``: the runs are of the pairs at places of that order (each place's
     pair is ``pairs[order.positions(...)]``); else of ``pairs`` as they are.
     """
-    compiled = len(pairs) >= _KERNEL_PAIRS
+    compiled = len(pairs) >= _COMPILED_PAIRS
     if len(pairs) <= _VERIFY_CHUNK or not executor.shares_disk:
         part = pairs if order is None else pairs[order.positions(0, len(pairs))]
         yield 0, *_verify_chunk(part, source=source, digest=digest, idf=idf, judge=judge, compiled=compiled)

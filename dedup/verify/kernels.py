@@ -22,7 +22,7 @@ costs.
 numba compiles the kernel once per machine (cached beside this module, about
 1 s) and each process pays its import and the cache load (about 0.7 s), so
 the flow uses it only for a verification of many pairs
-(:data:`dedup.flows.dedupe._KERNEL_PAIRS`); a small feed never imports it.
+(:data:`dedup.flows.dedupe._COMPILED_PAIRS`); a small feed never imports it.
 """
 
 from __future__ import annotations
