@@ -222,3 +222,15 @@ def test_a_command_s_options_are_built_only_when_it_is_built() -> None:
             "print(sorted(c.callback.__name__ for c in app.registered_commands if getattr(c.callback, '_built', None) is not None))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "['dedupe']"
+
+
+def test_a_command_stops_the_workers_it_leaves_when_it_is_over(seeds_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    from dedup.exec.local import imap_tasks, stop_workers
+
+    assert os.getpid() not in set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))  # workers running, as a stage leaves them
+    r = run("dedupe", seeds_dir, "--out", tmp_path, "-q", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    assert len(read_jsonl(tmp_path / "decisions.jsonl")) == 5
+    assert stop_workers() is False  # the command stopped them

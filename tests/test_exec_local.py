@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dedup.exec import open_executor
-from dedup.exec.local import LocalExecutor, batches, beside, chunked, imap_tasks, map_chunks, release_workers
+from dedup.exec.local import LocalExecutor, batches, beside, chunked, imap_tasks, map_chunks, release_workers, stop_workers
 from dedup.runtime import Runtime
 
 
@@ -164,6 +164,17 @@ def test_released_workers_end_and_the_next_stage_starts_new_ones() -> None:
     assert release_workers() is False  # none left to stop
     again = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
     assert again and not (again & first) and os.getpid() not in again
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_stopped_workers_end_at_once_and_the_next_stage_starts_new_ones() -> None:
+    first = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert stop_workers() is True
+    assert all(_gone(pid) for pid in first)
+    assert stop_workers() is False and release_workers() is False  # none left to stop
+    again = set(imap_tasks(os.getpid, [()] * 4, n_jobs=2))
+    assert again and not (again & first) and os.getpid() not in again
+    release_workers()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -6,6 +6,7 @@ records), then the options given.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import MISSING
 from pathlib import Path
@@ -122,4 +123,10 @@ class _Command:
                 from ..io.paths import parse_storage_options
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
-        return self.func(*args, settings=settings, **kwargs)
+        try:
+            return self.func(*args, settings=settings, **kwargs)
+        finally:
+            if "joblib" in sys.modules:  # the command is the process's last work: its workers need not wind down (dedup.exec)
+                from ..exec.local import stop_workers
+
+                stop_workers()

@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..runtime import Runtime
-from .local import Beside, LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers
+from .local import Beside, LocalExecutor, batches, chunked, imap_tasks, map_chunks, release_workers, stop_workers
 
-__all__ = ["Beside", "Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers"]
+__all__ = ["Beside", "Executor", "LocalExecutor", "batches", "chunked", "imap_tasks", "map_chunks", "open_executor", "release_workers", "stop_workers"]
 
 R = TypeVar("R")
 T = TypeVar("T")

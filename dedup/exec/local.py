@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Beside", "LocalExecutor", "batches", "beside", "chunked", "imap_tasks", "map_chunks"]
+__all__ = ["Beside", "LocalExecutor", "batches", "beside", "chunked", "imap_tasks", "map_chunks", "stop_workers"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -285,6 +285,23 @@ def release_workers() -> bool:
     return True
 
 
+def stop_workers() -> bool:
+    """Stop joblib's reusable loky workers at once, if any run, without waiting for them to wind down; whether some did.
+
+    For the end of a process's work (a command of the command line), when
+    every task has returned: a worker left to exit on its own tears down its
+    interpreter and heap while the process waits at exit (100k synthetic
+    articles, ``--jobs 2``: ~0.35 s of the wall time, with both cores idle).
+    The next parallel stage, if any, starts workers again.
+    """
+    if not _workers_running():
+        return False
+    from joblib.externals.loky import reusable_executor
+
+    reusable_executor._executor.shutdown(wait=False, kill_workers=True)
+    return True
+
+
 def _threads(func: Callable[[T], R], items: Iterable[T], n: int) -> Iterator[R]:
     """``map(func, items)`` on ``n`` threads (``n == 1``: this thread), results in order."""
     if n <= 1:
@@ -298,6 +315,8 @@ def _threads(func: Callable[[T], R], items: Iterable[T], n: int) -> Iterator[R]:
 
 def _pool_size(n_jobs: int) -> int:
     """Worker processes for joblib's ``n_jobs`` (negative: all cores but ``-n_jobs - 1``)."""
+    if n_jobs > 0:
+        return n_jobs  # joblib not imported for it (~0.12 s: a --jobs 1 run never loads joblib)
     from joblib import cpu_count
 
     return n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
