@@ -137,6 +137,7 @@ def test_features_are_oriented_by_the_shorter_side_and_alignment_is_asked_for_ex
     assert x["rare_contain"] == pytest.approx(10 / 12) and x["rare_jaccard"] == pytest.approx(10 / 42)
     assert x["rare_none"] == 0.0
     assert x["contain_words"] == pytest.approx(30 / 40)  # of the shorter side's words (j), not of the longer's
+    assert x["contain_x_log_size"] == pytest.approx(0.9 * np.log1p(100.0))  # the shorter side's containment and length
     assert x["same_source"] == 1.0 and x["log_days"] == pytest.approx(np.log1p(3.0)) and x["undated"] == 0.0
     with pytest.raises(ValueError, match="alignment"):
         feature_matrix(s, ctx, None, KNOWN)

@@ -25,6 +25,14 @@ fewer shingles:
 * ``log_size_ratio``, ``log_min_size``: how different the lengths are, and
   how long the shorter is (a short text shares a passage by chance less
   often than it seems);
+* ``contain_x_log_size``: ``contain_short`` times ``log_min_size``. Half of a
+  long article found in another is a long passage copied; half of a short
+  one may be a few stock sentences: a product the linear model cannot form
+  from the two alone. Known and measured, but not in the shipped model: over
+  eight seeds of the folds it added out-of-fold F1 (0.912 -> 0.918) and
+  passed more labelled templates (5.4 -> 5.8 of 177), the word containment's
+  case; it was picked among nine candidate products on the same labels, so
+  part of that gain may be the choice;
 * ``same_source``, ``log_days``, ``undated``: whether one outlet published
   both, and how far apart (a recurring bulletin is days apart);
 * ``aligned_short``, ``aligned_long``, ``longest_run``: the passage
@@ -63,6 +71,7 @@ KNOWN = (
     "contain_words",
     "log_size_ratio",
     "log_min_size",
+    "contain_x_log_size",
     "same_source",
     "log_days",
     "undated",
@@ -71,8 +80,9 @@ KNOWN = (
     "longest_run",
 )
 ALIGNMENT = ("aligned_short", "aligned_long", "longest_run")
-# the shipped model's: alignment added nothing, the word containment passed more templates (results/fit_decision.json)
-FEATURES = tuple(f for f in KNOWN if f not in ALIGNMENT and f != "contain_words")
+# the shipped model's: alignment added nothing, the word containment and the product passed more templates
+# (results/fit_decision.json)
+FEATURES = tuple(f for f in KNOWN if f not in ALIGNMENT and f not in ("contain_words", "contain_x_log_size"))
 _MODEL = "decision_model.json"
 
 
@@ -133,6 +143,7 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
         "contain_words": contain_words,
         "log_size_ratio": np.log((long_size + 1.0) / (short_size + 1.0)),
         "log_min_size": np.log1p(short_size),
+        "contain_x_log_size": contain_short * np.log1p(short_size),
         "same_source": context.same_source.astype(np.float64),
         "log_days": np.log1p(np.where(undated, 0.0, context.days)),
         "undated": undated.astype(np.float64),
