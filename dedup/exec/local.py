@@ -319,7 +319,7 @@ def _pool_size(n_jobs: int) -> int:
         return n_jobs  # joblib not imported for it (~0.12 s: a --jobs 1 run never loads joblib)
     from joblib import cpu_count
 
-    return n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
+    return max(1, cpu_count() + 1 + n_jobs)
 
 
 def _quiet_worker_restarts() -> None:
