@@ -400,3 +400,46 @@ def test_a_page_of_articles_made_in_code_with_lone_surrogates_is_written_with_re
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "a\ufffd" in page and "عنوان\ufffd" in page
     assert '"a\\ud800"' in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8")  # the lines keep it, escaped
+
+
+def test_bad_records_are_counted_and_listed_escaped_on_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.io.dedupe_report as report
+
+    lines = [json.dumps(r, ensure_ascii=False) for r in feed_rows()]
+    lines.insert(2, "not json <script>alert(1)</script>")
+    lines.insert(5, json.dumps({"id": "zz", "<img src=x onerror=alert(2)>": "a record without its text"}))
+    src = tmp_path / "feed<i>x.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for shown, out in ((report.BAD_SHOWN, tmp_path / "out"), (1, tmp_path / "out1")):
+        monkeypatch.setattr(report, "BAD_SHOWN", shown)
+        r = runner.invoke(app, ["dedupe", str(src), "--out", str(out), "-q", "--skip-bad"])
+        assert r.exit_code == 0, r.output
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    p = parse(page)
+    for tag, attrs in p.tags:
+        assert tag in _TAGS and set(attrs) <= _ATTRS, (tag, attrs)
+    assert "<img" not in page and "<script>alert" not in page and "<i>x" not in page
+    text = "".join(p.text)
+    assert "bad records skipped2" in text  # the count beside the others (dt, then dd)
+    assert "2 input records skipped as bad" in text
+    assert f"{src.name}:3: malformed JSON" in text and f"{src.name}:6: " in text and "<img src=x onerror=alert(2)>" in text
+    assert "not listed here" not in text
+    one = "".join(parse((tmp_path / "out1" / "report.html").read_text(encoding="utf-8")).text)
+    assert f"{src.name}:3: " in one and f"{src.name}:6: " not in one and "1 more bad record not listed here." in one
+    clean = (tmp_path / "clean.jsonl")
+    clean.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in feed_rows()), encoding="utf-8")
+    assert runner.invoke(app, ["dedupe", str(clean), "--out", str(tmp_path / "c"), "-q"]).exit_code == 0
+    plain = (tmp_path / "c" / "report.html").read_text(encoding="utf-8")
+    assert 'id="bad"' not in plain and "bad records skipped" not in plain  # nothing said when nothing was skipped
+
+
+@needs_chromium
+def test_bad_records_render_in_headless_chromium(tmp_path: Path) -> None:
+    lines = [json.dumps(r, ensure_ascii=False) for r in feed_rows()]
+    lines.insert(1, json.dumps({"id": "zz", "<img id=injected src=x>": "a record without its text"}))
+    src = tmp_path / "feed.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["dedupe", str(src), "--out", str(tmp_path / "out"), "-q", "--skip-bad"]).exit_code == 0
+    dom = dump_dom(tmp_path / "out" / "report.html", tmp_path)
+    assert '<details class="bad" id="bad">' in dom and "1 input record skipped as bad" in dom
+    assert "feed.jsonl</bdi>:2: " in dom and "&lt;img id=injected src=x&gt;" in dom and 'id="injected"' not in dom
