@@ -403,15 +403,15 @@ def test_a_page_of_articles_made_in_code_with_lone_surrogates_is_written_with_re
 
 
 def test_bad_records_are_counted_and_listed_escaped_on_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dedup.io.dedupe_report as report
+    import dedup.io.skipped as skipped
 
     lines = [json.dumps(r, ensure_ascii=False) for r in feed_rows()]
     lines.insert(2, "not json <script>alert(1)</script>")
     lines.insert(5, json.dumps({"id": "zz", "<img src=x onerror=alert(2)>": "a record without its text"}))
     src = tmp_path / "feed<i>x.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for shown, out in ((report.BAD_SHOWN, tmp_path / "out"), (1, tmp_path / "out1")):
-        monkeypatch.setattr(report, "BAD_SHOWN", shown)
+    for shown, out in ((skipped.LISTED, tmp_path / "out"), (1, tmp_path / "out1")):
+        monkeypatch.setattr(skipped, "LISTED", shown)
         r = runner.invoke(app, ["dedupe", str(src), "--out", str(out), "-q", "--skip-bad"])
         assert r.exit_code == 0, r.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ import pytest
 from dedup.io.stories_out import write_stories_outputs
 from dedup.flows.stories import stories
 from dedup.io.report import render_report
-from dedup.types import Article
+from dedup.types import Article, BadRecord
 
 from _chromium import dump_dom, needs_chromium
 
@@ -34,6 +34,16 @@ def test_hostile_text_is_escaped(text: str) -> None:
     page = render_report([_event("1", text)], arts)
     for needle in ("<script", "<img", "<style>body{display", "<h1 id=injected", "<b>src"):
         assert needle not in page.replace("<style>\nbody", "")
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=["script", "attribute-breakout", "structure-breakout", "style"])
+def test_bad_records_are_listed_escaped(text: str) -> None:
+    arts = {"1": Article(id="1", text="x", title="t"), "1b": Article(id="1b", text="x", title="t")}
+    page = render_report([_event("1", "t")], arts, bad=[BadRecord(f"f{text}.jsonl", 7, f"no text: {text}", position=0)])
+    assert '<details class="bad" id="bad">' in page and "1 input record skipped as bad" in page and ":7: " in page
+    for needle in ("<script", "<img", "<style>body{display", "<h1 id=injected"):
+        assert needle not in page.replace("<style>\nbody", "")
+    assert 'id="bad"' not in render_report([_event("1", "t")], arts)  # none skipped: no block
 
 
 def test_arabic_text_is_direction_aware_and_page_self_contained() -> None:
@@ -73,8 +83,9 @@ def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded(
 @needs_chromium
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())
-    write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])
+    write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"], [BadRecord("feed.jsonl", 3, "malformed JSON <img src=x>")])
     dom = dump_dom(tmp_path / "out" / "report.html", tmp_path)
+    assert '<details class="bad" id="bad">' in dom and "feed.jsonl</bdi>:3: " in dom and "&lt;img src=x&gt;" in dom
     assert 'id="summary"' in dom and "7 articles" in dom
     assert "شي يلتقي لافروف" in dom and 'dir="auto"' in dom
     assert "<details>" in dom and " copies</span>" in dom  # the folded duplicate group

@@ -40,6 +40,7 @@ from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from .dedupe_rows import KEEP_WORDS, decision_rows
 from .safe_html import bdi, esc, marked_paragraphs, page, short
+from .skipped import BAD_CSS, bad_records_html
 from .spool import RecordSpool, ReportSpool, Shown, read_back
 from .writers import atomic_open
 
@@ -56,7 +57,6 @@ PAGE_CHARS = 2_000_000  #: characters of text on the page (~4 MB of Arabic: a pa
 _TITLE_CHARS = 160
 _NAME_CHARS = 120  # of an id, a source or a date in a line of several (hostile feeds have megabyte names)
 _INPUTS_SHOWN = 10
-BAD_SHOWN = 100  #: bad records listed (the rest counted; decisions.jsonl has a line for each)
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;color:#222;overflow-wrap:anywhere;line-height:1.45}
@@ -84,8 +84,6 @@ details{margin:.2rem 0}summary{cursor:pointer}
 mark{background:#ffe27a;color:inherit;padding:0}
 .note{color:#666;font-size:.85rem;font-style:italic}
 .also{margin-inline-start:1rem}
-.bad{border:1px solid #e0b4b4;border-radius:6px;background:#fdf6f6;padding:.3rem .9rem;margin:.6rem 0}
-.bad li{font-size:.85rem;margin:.15rem 0}
 """
 
 # --- what the page shows -------------------------------------------------------------
@@ -407,28 +405,14 @@ def render_dedupe_report(
     body = "".join(view.group(g) for g in plan.groups)
     title = "dedup dedupe report"
     return page(
-        title, _CSS,
+        title, _CSS + BAD_CSS,
         f'<header><h1>{title}</h1><p class="meta">dedup {esc(__version__)}'
         + (f" · inputs: {names}" if names else "") + "</p>"
         f'<dl class="counts" id="counts">{count_html}</dl>'
         f'<dl class="settings">{_settings(result.config, result.history_counts)}</dl>'
-        f'<p id="about">{about}</p>{_bad_records(result)}</header>'
+        f'<p id="about">{about}</p>{bad_records_html(result.bad_records, "decisions.jsonl")}</header>'
         f"<main>{body}</main>",
     )
-
-
-def _bad_records(result: DedupResult) -> str:
-    """The input records the reader skipped (``--skip-bad``): file, line and reason of the first :data:`BAD_SHOWN`, folded."""
-    bad = result.bad_records
-    if not bad:
-        return ""
-    items = "".join(f"<li>{bdi(short(b.path, _NAME_CHARS))}:{b.line}: {bdi(short(b.reason, _TITLE_CHARS))}</li>"
-                    for b in bad[:BAD_SHOWN])
-    more = (f'<p class="note">{_count(len(bad) - BAD_SHOWN, "more bad record")} not listed here.</p>'
-            if len(bad) > BAD_SHOWN else "")
-    return (f'<details class="bad" id="bad"><summary>{_count(len(bad), "input record")} skipped as bad (not articles, '
-            "so in no group): decisions.jsonl has a line for each</summary>"
-            f"<ol>{items}</ol>{more}</details>")
 
 
 def write_dedupe_report(

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..types import Article
+from ..types import Article, BadRecord
 from .safe_html import bdi, esc, page, short
+from .skipped import BAD_CSS, bad_records_html
 
 __all__ = ["render_report"]
 
@@ -111,8 +112,9 @@ def render_report(
     articles: Mapping[str, Article],
     title: str = "dedup stories",
     max_events: int = 1000,
+    bad: Sequence[BadRecord] = (),
 ) -> str:
-    """The HTML page for ``events`` (as in ``events.json``), articles looked up by id.
+    """The HTML page for ``events`` (as in ``events.json``), articles looked up by id; ``bad``: the input records skipped.
 
     Events are shown inside their storyline: a storyline of two or more
     events is one section (labelled by its largest event) holding its events,
@@ -151,5 +153,5 @@ def render_report(
         f"showing {_count(shown, 'event')}."
     )
     body = "".join(parts)
-    head = f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p>'
-    return page(title, _CSS, f"{head}<main>{body}</main>")
+    head = f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p>{bad_records_html(bad, "stories.jsonl")}'
+    return page(title, _CSS + BAD_CSS, f"{head}<main>{body}</main>")

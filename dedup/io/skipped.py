@@ -24,11 +24,18 @@ from typing import Any, TypeVar
 
 from ..types import BadRecord
 
-__all__ = ["LISTED", "skipped_row", "summary_bad", "with_skipped"]
+__all__ = ["BAD_CSS", "LISTED", "bad_records_html", "skipped_row", "summary_bad", "with_skipped"]
 
 _Row = TypeVar("_Row")
 
-LISTED = 100  # bad records listed in summary.json; the rest are counted
+LISTED = 100  # bad records listed in summary.json and on a report page; the rest are counted
+_NAME_CHARS, _REASON_CHARS = 120, 160  # of a file name and of a reason on a page (hostile feeds make long ones)
+
+BAD_CSS = """
+.bad{border:1px solid #e0b4b4;border-radius:6px;background:#fdf6f6;padding:.3rem .9rem;margin:.6rem 0}
+.bad li{font-size:.85rem;margin:.15rem 0}.bad .note{color:#666;font-size:.85rem;font-style:italic}
+"""
+"""The style of :func:`bad_records_html`'s block, for a page's own CSS."""
 
 
 def skipped_row(bad: BadRecord, blank: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,3 +96,31 @@ def summary_bad(bad: Sequence[BadRecord], listed: int = LISTED) -> dict[str, Any
         "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad[:listed]],
         "bad_records_not_listed": max(0, len(bad) - listed),
     }
+
+
+def bad_records_html(bad: Sequence[BadRecord], per_article: str) -> str:
+    """A report page's block on the input records skipped as bad: folded, file, line and reason of the first :data:`LISTED`.
+
+    ``per_article``: the output file with a line per input record (``decisions.jsonl``, ``stories.jsonl``).
+
+    Every string is escaped and isolated (:mod:`dedup.io.safe_html`); no
+    records skipped, no block.
+
+    >>> bad_records_html([BadRecord("f.jsonl", 3, "malformed <JSON>")], "decisions.jsonl").count("<li>")
+    1
+    >>> bad_records_html([], "decisions.jsonl")
+    ''
+    """
+    if not bad:
+        return ""
+    from .safe_html import bdi, short
+
+    def count(k: int, noun: str) -> str:
+        return f"{k:,} {noun if k == 1 else noun + 's'}"
+
+    items = "".join(f"<li>{bdi(short(b.path, _NAME_CHARS))}:{b.line}: {bdi(short(b.reason, _REASON_CHARS))}</li>"
+                    for b in bad[:LISTED])
+    more = f'<p class="note">{count(len(bad) - LISTED, "more bad record")} not listed here.</p>' if len(bad) > LISTED else ""
+    return (f'<details class="bad" id="bad"><summary>{count(len(bad), "input record")} skipped as bad (not articles, '
+            f"so in none of the results): {per_article} has a line for each</summary>"
+            f"<ol>{items}</ol>{more}</details>")

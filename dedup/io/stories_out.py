@@ -146,7 +146,7 @@ def write_stories_outputs(
     write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
     events = event_records(result)
     write_json(out / "events.json", events)
-    html = render_report(events, {a.id: a for a in arts}, title=f"dedup stories: {', '.join(inputs)}")
+    html = render_report(events, {a.id: a for a in arts}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
     with atomic_open(out / "report.html") as f:
         f.write(html)
     sizes = [e["size"] for e in events]
