@@ -237,3 +237,40 @@ def test_a_kept_item_names_only_containers_of_other_groups_in_its_reason() -> No
     rows = {r["id"]: r for r in decision_rows(dedupe(arts, replace(base, cluster=replace(base.cluster, method="union"))))}
     assert rows["item"]["status"] == "kept" and rows["roundup"]["duplicate_of"] == "item"
     assert rows["item"]["contained_in"] == ["roundup"] and "another group" not in rows["item"]["reason"]
+
+
+def test_kgram_sequences_are_made_only_where_alignment_or_a_history_index_reads_them(tmp_path: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.sketch.features as features_module
+    from dedup.store.history import open_index
+
+    made: list[int] = []
+    kgram_sequences = features_module.kgram_sequences
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        made.append(1)
+        return kgram_sequences(*args, **kwargs)
+
+    monkeypatch.setattr(features_module, "kgram_sequences", counted)
+    body = _para(180, 1)
+    arts = [Article("a1", body, date="2024-03-01"), Article("a2", _para(40, 2) + " " + body[300:], date="2024-03-01"),
+            Article("x", _para(150, 9), date="2024-03-02"), Article("t", body[: len(body) // 2], date="2024-03-03")]
+    plain = dedupe(arts, DedupConfig())
+    assert not made  # the shipped model reads no alignment
+    # the same model with an alignment feature of weight 0: the same probabilities, and the sequences are made
+    d = load_model().to_dict()
+    d = {**d, "features": d["features"] + ["aligned_short"], "mean": d["mean"] + [0.0], "scale": d["scale"] + [1.0],
+         "coef": d["coef"] + [0.0]}
+    path = tmp_path / "aligned.json"
+    path.write_text(json.dumps(d), encoding="utf-8")
+    aligned = dedupe(arts, replace(DedupConfig(), verify=replace(DedupConfig().verify, model=str(path))))
+    assert made
+    assert plain.status.tolist() == aligned.status.tolist() and plain.group.tolist() == aligned.group.tolist()
+    assert plain.group.max() >= 0  # the feed has copies to decide
+    made.clear()
+    index = open_index(str(tmp_path / "idx.sqlite"), DedupConfig())
+    try:
+        dedupe(arts, DedupConfig(), index=index)
+    finally:
+        index.close()
+    assert made  # an index stores them for later runs

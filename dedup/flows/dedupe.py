@@ -75,13 +75,14 @@ def dedupe(
     Returns:
         A :class:`~dedup.results.DedupResult` with exactly one decision per article.
     """
+    aligns = False  # whether the decision reads passage alignments (k-gram sequences)
     if config.verify.decision == "model":  # a bad model file fails now, not after the feed was read
-        from ..verify.decision import load_model
+        from ..verify.decision import ALIGNMENT, load_model
 
-        load_model(config.verify.model)
+        aligns = any(f in ALIGNMENT for f in load_model(config.verify.model).features)
     with open_executor(runtime) as executor:
         if index is None:
-            result = _dedupe(articles, config, runtime, executor, progress, keep_texts=keep_texts)
+            result = _dedupe(articles, config, runtime, executor, progress, keep_texts=keep_texts, kgrams=aligns)
         else:
             with index.writer(on_wait):
                 result = _dedupe(articles, config, runtime, executor, progress, index, window_days, keep_texts)
@@ -91,13 +92,15 @@ def dedupe(
 
 def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, executor: Executor,
             progress: Progress | None, index: HistoryIndex | None = None, window_days: float | None = None,
-            keep_texts: DaySpool | None = None) -> DedupResult:
+            keep_texts: DaySpool | None = None, kgrams: bool = True) -> DedupResult:
+    # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
         from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
-        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen, keep_texts=keep_texts)
+        feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen, keep_texts=keep_texts,
+                              kgrams=kgrams or index is not None)
         n, rep_pos = len(feed.table), feed.rep_pos
 
         if len(rep_pos) >= _IDLE_WORKERS_FROM and not executor.in_process:

@@ -105,6 +105,7 @@ def prepare_stream(
     progress: Progress | None = None,
     seen: Seen | None = None,
     keep_texts: DaySpool | None = None,
+    kgrams: bool = True,
 ) -> PreparedFeed:
     """Prepare a feed that streams by, in chunks of ``chunk_size`` through ``executor``.
 
@@ -117,7 +118,9 @@ def prepare_stream(
     boilerplate counts the history's articles too. With ``keep_texts`` (the
     spool the feed was teed through), each article's compared text
     (normalized, boilerplate left out) is also written to it by day, for the
-    stories stage.
+    stories stage. ``kgrams``: the feature store holds each article's k-gram
+    sequence (for passage alignment and a history index; see
+    :func:`~dedup.sketch.prepare.sketch_spilled`).
     """
     total = len(articles) if isinstance(articles, Sequence) else 0
 
@@ -264,6 +267,7 @@ def prepare_stream(
                 # workers on this machine write the features to the store's folder themselves
                 segments=tmp if share_disk and not executor.in_process else None,
                 compiled=n >= COMPILED_ARTICLES,
+                kgrams=kgrams,
             )
         ):
             reps.add(starts[c], sketched)

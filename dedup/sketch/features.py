@@ -194,11 +194,17 @@ class Features:
 
     @classmethod
     def from_hashes(
-        cls, shingle_hashes: np.ndarray, shingle_offsets: np.ndarray, token_hashes: np.ndarray, token_offsets: np.ndarray
+        cls, shingle_hashes: np.ndarray, shingle_offsets: np.ndarray, token_hashes: np.ndarray, token_offsets: np.ndarray,
+        kgrams: bool = True,
     ) -> "Features":
-        """Features of the rows whose shingle and token hashes (in text order) are given (flat + offsets)."""
+        """Features of the rows whose shingle and token hashes (in text order) are given (flat + offsets).
+
+        ``kgrams``: with the k-gram sequences (only passage alignment and a history index read them).
+        """
         sh, _, so = bucket_rows(shingle_hashes, shingle_offsets, SHINGLE_COLUMNS)
         tok, counts, to = bucket_rows(token_hashes, token_offsets, TOKEN_COLUMNS)
+        if not kgrams:
+            return cls(sh, so, tok, counts, to)
         kg, ko = kgram_sequences(token_hashes, token_offsets)
         return cls(sh, so, tok, counts, to, kg, ko)
 

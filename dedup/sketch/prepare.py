@@ -210,6 +210,7 @@ def sketch_spilled(
     keep: tuple[str | None, int, np.ndarray] | None = None,
     segments: str | None = None,
     compiled: bool = False,
+    kgrams: bool = True,
 ) -> Sketched:
     """Strip, screen and sketch the chunk spilled by :func:`prepare_chunk` (the spill is removed).
 
@@ -235,6 +236,10 @@ def sketch_spilled(
             the features stay on disk and only where they went comes back.
         compiled: token hashes and signatures come from the compiled kernels
             (:mod:`.compiled`: the same bits; worth numba's import on a large feed).
+        kgrams: the features hold each article's k-gram sequence
+            (:func:`~dedup.sketch.features.kgram_sequences`), which only passage
+            alignment and a history index read: a run that needs neither
+            neither makes nor stores them (4 bytes a token).
     """
     texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
@@ -279,7 +284,7 @@ def sketch_spilled(
     th, to, sh, so, sigs = sketch_chunk([contents[k] for k in sketched], shingle_cfg, minhash_cfg, perms, tokens=(th, to),
                                         compiled=compiled)
     grams, rows = anchor_grams(th, to, index_cfg) if index_cfg.anchors else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
-    features = Features.from_hashes(sh, so, th, to)
+    features = Features.from_hashes(sh, so, th, to, kgrams=kgrams)
     return Sketched(
         n_tokens=n_tokens,
         removed=removed,
