@@ -225,5 +225,7 @@ def test_bucket_rows_equals_a_per_row_unique(lengths: list[int], columns: int, m
         want_b += b.tolist()
         want_c += c.tolist()
         want_o.append(want_o[-1] + len(b))
-    assert buckets.dtype == np.uint32 and counts.dtype == np.uint32
+    assert buckets.dtype == np.uint32 and counts.dtype == np.uint32 and indptr.dtype == np.int64
     assert buckets.tolist() == want_b and counts.tolist() == want_c and indptr.tolist() == want_o
+    alone, none, offsets_alone = bucket_rows(hashes, offsets, columns, with_counts=False)
+    assert none is None and alone.tolist() == want_b and offsets_alone.tolist() == want_o

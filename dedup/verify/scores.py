@@ -66,8 +66,8 @@ def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_CO
     >>> m.toarray().tolist()
     [[0.0, 2.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
     """
-    buckets, counts, indptr = bucket_rows(hashes, offsets, columns)
-    return _csr(buckets, np.ones(len(buckets)) if binary else counts.astype(np.float64), indptr, columns)
+    buckets, counts, indptr = bucket_rows(hashes, offsets, columns, with_counts=not binary)
+    return _csr(buckets, np.ones(len(buckets)) if counts is None else counts.astype(np.float64), indptr, columns)
 
 
 def _csr(indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, columns: int) -> sp.csr_matrix:
