@@ -130,3 +130,21 @@ def test_a_mojibake_copy_is_a_duplicate_in_dedupe_only_with_repair() -> None:
     assert int(on.status[1]) == DUPLICATE and int(on.keeper[1]) == 0
     off = dedupe(arts, DedupConfig(normalize=NormalizeConfig(repair=False)))
     assert int(off.status[1]) != DUPLICATE and int(off.keeper[1]) != 0
+
+
+def test_a_batch_repairs_only_its_texts_that_need_it_and_gives_what_each_text_gives_alone() -> None:
+    """Texts of a batch with an & or a Latin-1 lead byte are repaired; the others, beside them, come out as alone."""
+    import random
+
+    from dedup.text.mojibake import repair_text
+    from dedup.text.normalize import normalize_texts
+
+    arabic = "أعلنت وزارة الصحة في الرياض عن حالات جديدة"
+    pool = [arabic, arabic.encode("utf-8").decode("latin-1"), "a &amp; b", "AT&T", "Ã", "é è ô", "plain words", "", "x\ny",
+            "&#1605;&#1575;", "Â£5", "ô" * 3, "ÃƒÂ¶"]
+    rng = random.Random(5)
+    for _ in range(40):
+        batch = [rng.choice(pool) for _ in range(rng.randint(1, 70))]
+        got = normalize_texts(batch)
+        assert got == [normalize_texts([t])[0] for t in batch]
+        assert got == normalize_texts(repair_text(batch), NormalizeConfig(repair=False))  # every text repaired, then folded

@@ -217,9 +217,7 @@ def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
     tables = _tables(config.fold_teh_marbuta, config.fold_alef_maksura)
     raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if config.repair and _may_need_repair(raw):
-        from .mojibake import repair_text
-
-        fixed = _RECORD.join(repair_text(text.split(_RECORD))) if records else repair_text([text])[0]
+        fixed = _repaired(text, raw) if records else _repair([text])[0]
         if fixed != text:
             text = fixed
             raw = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
@@ -232,6 +230,28 @@ def _fold(text: str, config: NormalizeConfig, records: bool = False) -> str:
         small = a < _LUT_SIZE
         a = np.where(small, tables.lut(np.where(small, a, 0)), a)
     return _collapse(a, records).tobytes().decode("utf-32-le")
+
+
+def _repair(texts: list[str]) -> list[str]:
+    from .mojibake import repair_text  # here: a batch with nothing to repair never loads it
+
+    return repair_text(texts)
+
+
+def _repaired(text: str, raw: np.ndarray) -> str:
+    """The texts joined by ``_RECORD`` in ``text`` (code points ``raw``), those that may need it repaired.
+
+    Only the texts that hold an ``&`` or a Latin-1 lead byte go through
+    :func:`~dedup.text.mojibake.repair_text`; it leaves any other text as it
+    is, so the batch comes out the same, and a batch where one text has an
+    ``&`` no longer runs the mojibake search over the other texts.
+    """
+    at = np.flatnonzero(((raw - np.uint32(_LEAD_LO)) <= np.uint32(_LEAD_HI - _LEAD_LO)) | (raw == _AMP))
+    which = np.unique(np.searchsorted(np.flatnonzero(raw == _SEP), at)).tolist()  # the texts holding them
+    parts = text.split(_RECORD)
+    for k, fixed in zip(which, _repair([parts[k] for k in which])):
+        parts[k] = fixed
+    return _RECORD.join(parts)
 
 
 def _may_need_repair(raw: np.ndarray) -> bool:
