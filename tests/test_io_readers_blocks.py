@@ -405,3 +405,25 @@ def test_the_keys_of_the_title_and_date_are_found_as_the_record_scan_finds_them(
     date = record.get("date") or None
     assert (record.get("text") and "text", _key_of(record, title, "title"), _key_of(record, date, "date")) == \
         record_keys(record, "text", title, date)
+
+
+def test_timestamps_of_a_block_equal_each_date_read_alone() -> None:
+    """The plain dates NumPy parses at once give what timestamp gives each one, and every other value goes its own way."""
+    import random
+
+    import numpy as np
+
+    from dedup.types import timestamp, timestamps
+
+    odd = ["0000-01-01", "2015-07-21 24:00:00", "2015-07-21 23:59:60", "2015-02-29", "2016-02-29 12:00:00", " 2015-07-21",
+           "2015-07-21Z", "2015-07-21T02:51:32Z", "2015-07-21 02:51:32+03:00", "2015-07-21 02:51", "2015-7-21", "", None,
+           "yesterday", "2015-07-21 02:51:32.5", "1969-12-31 23:59:59", "9999-12-31 23:59:59", "2015-13-01", "2015-00-10"]
+    rng = random.Random(3)
+    plain = [f"{rng.randint(1, 9999):04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 31):02d}"
+             + (f"{rng.choice(' T')}{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}" if rng.random() < .7 else "")
+             for _ in range(300)]
+    # each odd value also beside valid plain dates only (a block NumPy then parses whole)
+    blocks = [plain, odd, plain + odd, [v for v in plain if v[8:10] <= "28"], [], [None]] + [[v, "2015-07-21"] for v in odd]
+    for values in blocks:
+        want = np.array([timestamp(v) for v in values], dtype=np.float64)
+        assert np.array_equal(timestamps(values), want, equal_nan=True), values

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...config import ReadConfig
 from ...errors import InputError, InputFormatError, InputNotFoundError
-from ...types import Article, BadRecord, timestamp
+from ...types import Article, BadRecord, timestamps
 from ..paths import is_url
 from .compression import compression_of, open_compressed
 from .formats import _guess_format
@@ -275,7 +275,7 @@ def _plain_block(data: bytes, block: Block, config: ReadConfig) -> tuple[Parsed,
 
 
 def _times(dates: list[str | None]) -> np.ndarray:
-    return np.array([timestamp(d) for d in dates], dtype=np.float64)
+    return timestamps(dates)
 
 
 class JsonlBlocks:
