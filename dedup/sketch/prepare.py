@@ -239,7 +239,7 @@ def sketch_spilled(
         kgrams: the features hold each article's k-gram sequence
             (:func:`~dedup.sketch.features.kgram_sequences`), which only passage
             alignment and a history index read: a run that needs neither
-            neither makes nor stores them (4 bytes a token).
+            makes none and stores none (4 bytes a token).
     """
     texts = read_spill(spill) if isinstance(spill, str) else spill
     keys = frozenset(np.asarray(boilerplate_keys, dtype=np.uint64).tolist())
