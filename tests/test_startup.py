@@ -72,6 +72,14 @@ def test_dedupe_seeds_loads_no_optional_library(tmp_path: Path, jobs: str) -> No
     assert (tmp_path / "decisions.jsonl").exists()
 
 
+def test_stories_seeds_loads_no_scikit_learn(tmp_path: Path) -> None:
+    """The stories stage's TF-IDF is :class:`dedup.verify.Idf` (scikit-learn's arithmetic, tested bit for bit), so
+    scikit-learn, and the SciPy statistics it loads, stay out of a stories run (~1.5 s of a small feed's 3 s)."""
+    modules = modules_after("stories", str(REPO / "seeds"), "--out", str(tmp_path), "-q")
+    assert loaded(modules, ["sklearn", "scipy.stats", "dask", "fastapi", "redis", "pyarrow", "matplotlib"]) == []
+    assert (tmp_path / "stories.jsonl").exists()
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["dedupe", "--help"]], ids=["help", "dedupe-help"])
 def test_help_loads_no_stage(argv: list[str]) -> None:
     modules = modules_after(*argv)

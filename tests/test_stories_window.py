@@ -113,6 +113,23 @@ def test_word_vectors_are_the_batch_candidate_vectors() -> None:
     assert weights.word_seen.max() > 2 and np.all(weights.word_seen[np.unique(got.indices)] <= 2)
 
 
+def test_candidate_vectors_are_scikit_learns_tfidf_bit_for_bit() -> None:
+    """The batch candidate vectors use :class:`dedup.verify.Idf`, not scikit-learn's transformer (not imported by stories)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from dedup.stories.sparse import l2_rows
+
+    counts = word_counts([normalize(t) for t, _ in DAY1 + DAY2 + DAY1[:1]], bigrams=False)
+    for max_df in (1, 2, 100):
+        got = candidate_vectors_from_counts(counts, max_df)
+        x = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsc()
+        df = np.diff(x.indptr)
+        want = l2_rows(sp.csr_matrix(x[:, np.flatnonzero((df > 0) & (df <= max_df))]))
+        assert got.shape == want.shape and got.nnz > 0
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)
+
+
 @pytest.mark.parametrize(
     ("max_df", "fraction", "seen", "limit"),
     [(50, 0.01, 1000, 50), (50, 0.01, 10_000, 100), (2, 0.5, 5, 2), (1, 0.5, 7, 3)],
