@@ -93,7 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=base.DEFAULT_OUT)
     ap.add_argument("--render", type=Path, default=DEFAULT_RENDER)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--name", default="hard", help="the sample's name: writes saudinewsnet_NAME_sample.jsonl and _strata.json")
+    ap.add_argument("--exclude", type=Path, action="append",
+                    help="a sample file whose pairs are not drawn again (repeatable; default: the first sample)")
+    ap.add_argument("--exclude-articles", action="store_true",
+                    help="also leave out every article of the --exclude samples (a test set sharing no article with them)")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every stratum's size by this (rounded)")
+    ap.add_argument("--first-pair", type=int, default=FIRST_PAIR, help="number of the first pair")
+    ap.add_argument("--parts", type=int, default=PARTS, help="files the pairs are rendered into")
     args = ap.parse_args(argv)
+    if args.name != "hard" and args.out.resolve() == base.DEFAULT_OUT.resolve():
+        ap.error("another sample than 'hard' goes to its own --out folder (the fitting scripts read every label file of scripts/labels)")
     if not args.data.is_dir() or not glob.glob(str(args.data / "*.zip")):
         print(f"make_hard_sample: data folder {args.data} is absent (or has no *.zip); nothing to do.")
         return 0
@@ -114,11 +124,17 @@ def main(argv: list[str] | None = None) -> int:
                            for i, j in zip(I.tolist(), J.tolist())])
     log("extra features computed")
 
-    first = [json.loads(line) for line in open(args.out / "saudinewsnet_dev_sample.jsonl", encoding="utf-8")]
+    exclude = args.exclude or [base.DEFAULT_OUT / "saudinewsnet_dev_sample.jsonl"]
+    first = [json.loads(line) for path in exclude for line in open(path, encoding="utf-8")]
     row_of = {u: k for k, u in enumerate(urls)}
     taken = {min(row_of[r["id1"]], row_of[r["id2"]]) * n + max(row_of[r["id1"]], row_of[r["id2"]])
              for r in first if r["id1"] in row_of and r["id2"] in row_of}
     excluded = np.isin(c.keys, np.fromiter(taken, dtype=np.int64))
+    uses = np.zeros(n, dtype=np.int64)
+    if args.exclude_articles:  # an article of an excluded pair is in no pair of this sample (random pairs included)
+        seen = np.array(sorted({row_of[r[k]] for r in first for k in ("id1", "id2") if r[k] in row_of}), dtype=np.int64)
+        excluded |= np.isin(I, seen) | np.isin(J, seen)
+        uses[seen] = base.MAX_USES
 
     rng = np.random.default_rng(args.seed)
     assigned = excluded.copy()
@@ -127,11 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         masks[name] = pred(feats) & ~assigned
         assigned |= masks[name]
     perms = {name: rng.permutation(np.flatnonzero(m)) for name, m in masks.items()}
-    target = {name: want for name, _d, _p, want in STRATA}
+    target = {name: round(want * args.scale) for name, _d, _p, want in STRATA}
     got = dict.fromkeys(perms, 0)
     pos = dict.fromkeys(perms, 0)
     received = dict.fromkeys(perms, 0)
-    uses = np.zeros(n, dtype=np.int64)
     n_identical = 0
     sample: list[dict] = []
 
@@ -169,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             fill(nxt)
 
     name8, desc8, want8 = H8
+    want8 = round(want8 * args.scale)
     cand_keys = set(c.keys.tolist())
     got8 = tries = 0
     while got8 < want8 and tries < 100_000:
@@ -188,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                            days_apart=float(abs(c.ts[i] - c.ts[j]) / 86400.0)))
 
     rows = []
-    for k, o in enumerate(rng.permutation(len(sample)), start=FIRST_PAIR):
+    for k, o in enumerate(rng.permutation(len(sample)), start=args.first_pair):
         s = sample[o]
         i, j = (s["i"], s["j"]) if urls[s["i"]] < urls[s["j"]] else (s["j"], s["i"])
         rows.append(dict(pair=k, id1=urls[i], id2=urls[j], stratum=s["stratum"],
@@ -196,27 +212,30 @@ def main(argv: list[str] | None = None) -> int:
                             for f in ("jaccard", "containment", "cosine", "length_ratio", "numbers_jaccard",
                                       "same_title", "days_apart")},
                          _i=i, _j=j))
-    with open(args.out / "saudinewsnet_hard_sample.jsonl", "w", encoding="utf-8") as f:
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / f"saudinewsnet_{args.name}_sample.jsonl", "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}, ensure_ascii=False) + "\n")
     strata_doc = dict(
         dataset="SaudiNewsNet dev split (dataset/*.zip, 2015-07-21..2015-08-04)",
         seed=args.seed, articles_kept=n, candidate_pairs=int(len(c.keys)),
-        excluded_first_sample=int(excluded.sum()),
+        **(dict(excluded_first_sample=int(excluded.sum())) if args.name == "hard" else dict(
+            excluded_candidate_pairs=int(excluded.sum()), excluded_samples=[p.name for p in exclude],
+            excluded_articles=bool(args.exclude_articles), scale=args.scale)),
         extra_features=dict(
             length_ratio="longer / shorter whitespace-token count of the normalised text",
             numbers_jaccard="Jaccard of the sets of digit runs (Arabic-Indic digits folded); 1.0 if either has none",
             same_title="stripped titles equal"),
         constraints=dict(max_pairs_per_article=base.MAX_USES, max_byte_identical_pairs=base.MAX_IDENTICAL,
                          byte_identical_sampled=n_identical),
-        strata=[dict(stratum=name, definition=desc, population=int(masks[name].sum()), target_planned=want,
+        strata=[dict(stratum=name, definition=desc, population=int(masks[name].sum()), target_planned=round(want * args.scale),
                      target=target[name], overflow_received=received[name], sampled=got[name])
                 for name, desc, _p, want in STRATA]
         + [dict(stratum=name8, definition=desc8, population=n * (n - 1) // 2 - len(c.keys), target_planned=want8,
                 target=want8, overflow_received=0, sampled=got8)],
         total_sampled=len(rows),
     )
-    with open(args.out / "saudinewsnet_hard_strata.json", "w", encoding="utf-8") as f:
+    with open(args.out / f"saudinewsnet_{args.name}_strata.json", "w", encoding="utf-8") as f:
         json.dump(strata_doc, f, ensure_ascii=False, indent=2)
         f.write("\n")
     for st in strata_doc["strata"]:
@@ -228,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             d = docs[i]
             f.write(json.dumps({"url": d["url"], "source": d.get("source"), "date": d.get("date_extracted"),
                                 "title": d.get("title"), "content": d["content"]}, ensure_ascii=False) + "\n")
-    size = -(-len(rows) // PARTS)
-    for part in range(PARTS):
+    size = -(-len(rows) // args.parts)
+    for part in range(args.parts):
         chunk = rows[part * size:(part + 1) * size]
         with open(args.render / f"part{part + 1}.txt", "w", encoding="utf-8") as f:
             for r in chunk:
