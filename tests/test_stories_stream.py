@@ -261,3 +261,14 @@ def test_add_days_lets_each_day_go_before_its_search(monkeypatch: pytest.MonkeyP
     a, b = one.finish(), two.finish()
     for field in ("event", "representative", "labels", "pairs", "scores"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
+
+
+def test_undated_copies_of_a_dated_article_join_its_event_however_many() -> None:
+    """Each undated copy joins the event of the copy before it: the dated article's, also through an undated one."""
+    text = WIRES[0]
+    arts = [Article("d1", text, "wire", "2015-07-21 08:00", "a"), Article("x", FILLER[0], "", "2015-07-21 09:00", "b")]
+    arts += [Article(f"u{k}", text, "wire", None, f"o{k}") for k in range(1, 5)]
+    result = stories(arts)
+    labels = {a.id: (result.name(int(result.event[p])), result.name(int(result.storyline[p]))) for p, a in enumerate(result.articles)}
+    assert {labels[f"u{k}"] for k in range(1, 5)} == {("d1", "d1")}, labels  # (was: u2 in "u1", u3 in "u2", storylines of no event)
+    assert labels["x"] == ("x", "x")

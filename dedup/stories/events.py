@@ -334,7 +334,8 @@ class EventTracker:
                     if rp in self.open and self._span_ok(rp, a):
                         self._merge(rp, a)
                     elif self.undated and np.isnan(self.tmin[a]) and rp not in self.open:
-                        self._attach_closed(a, rp)
+                        # the event ``prev`` is in: ``prev`` may be an undated copy attached itself (not a root)
+                        self._attach_closed(a, int(self.event[prev]) if self.event[prev] >= 0 else rp)
                         continue
             rejected: set[tuple[int, int, int, int]] = set()
             for e in range(int(edge_of[k]), int(edge_end[k])):
