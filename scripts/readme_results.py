@@ -28,6 +28,18 @@ def _stories_gib(run: dict) -> float:
     return max(run["peak_rss_mib"], run.get("tree_peak_pss_mib", 0.0)) / 1024
 
 
+def _stopped_in(run: dict) -> str:
+    """Where a stopped run was: the outermost call into the innermost dedup module of the stack it left, if any."""
+    stack = _get(run, "failure", "python_stack", default="") or ""
+    frames = [(ln.split("/dedup/")[1].split('"')[0], ln.rsplit(" in ", 1)[1].strip())
+              for ln in stack.splitlines() if "/dedup/" in ln and " in " in ln]  # innermost first
+    if not frames:
+        return ""
+    module = frames[0][0]
+    function = [f for m, f in frames if m == module][-1]  # the outermost call in the innermost module
+    return f"{function} ({module})"
+
+
 def _load(name: str) -> dict[str, Any] | None:
     path = ROOT / "results" / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -209,8 +221,15 @@ def section() -> str:
         ok = [r for r in sf["runs"] if r.get("status") == "ok"]
         tg = sf.get("targets", {})
         lines += [
-            f"**Stories at scale** (`scripts/bench_stories.py --feeds`, commit {_commit(sf)}, `--jobs {ok[0]['jobs'] if ok else '?'}`): "
-            + "; ".join(f"{r['feed']}: {r['articles']:,} articles over {r['days']} days (up to {r['max_articles_a_day']:,} a day) "
+            f"**Stories at scale** (`scripts/bench_stories.py --feeds`, commit {_commit(sf)}, `--jobs {sf['runs'][0].get('jobs', '?')}`): "
+            + "; ".join([f"{r['feed']}: {r['articles']:,} articles over {r.get('days')} days (up to {r.get('max_articles_a_day', 0):,} a day) "
+                         f"**stopped at the benchmark's limit after {r['wall_seconds']} s** ({r.get('status')}"
+                         + (f", in {_stopped_in(r)}" if _stopped_in(r) else "") + f"), {r['peak_rss_mib'] / 1024:.2f} GiB process peak"
+                         + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '')
+                         + (": the 1M target not met (time, and memory "
+                            + ("met" if _stories_gib(r) <= tg.get('1m_peak_gib', 0) else "not met") + ")" if r["articles"] >= 1_000_000 else "")
+                         for r in sf["runs"] if r.get("status") != "ok"]
+                        + [f"{r['feed']}: {r['articles']:,} articles over {r['days']} days (up to {r['max_articles_a_day']:,} a day) "
                         f"in {r['wall_seconds']} s ({r['peak_rss_mib'] / 1024:.2f} GiB process peak"
                         + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '') + "; "
                         f"events {_get(r, 'stage_seconds', 'events')} s, "
@@ -219,7 +238,7 @@ def section() -> str:
                            if r["articles"] < 1_000_000 else
                            f"the 1M target itself, measured: time {'met' if r['wall_seconds'] <= tg.get('1m_seconds', 0) else 'not met'}, "
                            + _memory_verdict(_stories_gib(r), r['peak_rss_mib'] / 1024, tg.get('1m_peak_gib', 0)))
-                        for r in ok)
+                        for r in ok])
             + f". Target for 1M: ≤ {tg.get('1m_seconds')} s and ≤ {tg.get('1m_peak_gib')} GiB. Only the open window is held, so the "
             "cost per article follows how many articles a day holds, not the feed's length. Feeds: "
             + "; ".join(sf.get("feeds_made_by") or ["not recorded"]) + ".",
