@@ -144,8 +144,10 @@ def _reference(rows, pairs, scores, threshold, linkage, initial=None, times=None
     return label.tolist()
 
 
+@pytest.mark.parametrize("kernel_rows", [0, 10**9])  # the sums merged by the compiled kernel, or by NumPy
 @pytest.mark.parametrize("seed", range(4))
-def test_matches_the_reference_with_windows_and_initial_groups(seed) -> None:
+def test_matches_the_reference_with_windows_and_initial_groups(monkeypatch, seed, kernel_rows) -> None:
+    monkeypatch.setattr(linkage_module, "KERNEL_ROWS", kernel_rows)
     rng = np.random.default_rng(seed)
     n = 36
     topics = rng.random((4, 40)) * (rng.random((4, 40)) < 0.3)

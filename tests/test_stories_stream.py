@@ -148,7 +148,7 @@ def test_stories_and_dedupe_must_normalize_alike() -> None:
 @pytest.mark.parametrize("kernel_rows", [0, 10**9])
 def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_rows) -> None:
     """Chunks searched and scored on other threads (and by the compiled kernel) while the tracker links in order."""
-    from dedup.stories import neighbours, sparse
+    from dedup.stories import events, neighbours, sparse
     from dedup.stories.events import EventTracker, build_day
 
     arts = _feed(6)
@@ -169,6 +169,7 @@ def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_row
     one = track(1)
     monkeypatch.setattr(neighbours, "KERNEL_ROWS", kernel_rows)
     monkeypatch.setattr(sparse, "KERNEL_ROWS", kernel_rows)  # the compiled pair dots of the story scores
+    monkeypatch.setattr(events, "KERNEL_ROWS", kernel_rows)  # the compiled merge of the events' sums
     two = track(2)
     for field in ("event", "representative", "labels", "pairs", "scores"):
         assert np.array_equal(getattr(one, field), getattr(two, field)), field

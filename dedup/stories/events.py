@@ -51,7 +51,8 @@ from ..sketch.features import TOKEN_COLUMNS
 from .neighbours import earlier_neighbours
 from .score import score_features, story_scores
 from .slots import Slots
-from .sparse import top_entries
+from . import sums
+from .sparse import KERNEL_ROWS, top_entries
 from .window import Closed, Columns, Rows, Weights
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
@@ -127,8 +128,9 @@ class EventTracker:
         self.size = np.ones(n, dtype=np.int64)
         self.tmin = np.full(n, np.nan)
         self.tmax = np.full(n, np.nan)
-        self.sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed story vector (sorted columns)
-        self.wsums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # root → summed word vector
+        self.sums: dict[int, sums.Sum] = {}  # root → summed story vector (sorted columns)
+        self.wsums: dict[int, sums.Sum] = {}  # root → summed word vector
+        self.compiled = n >= KERNEL_ROWS  # a feed this large pays numba's import for the top-k search anyway
         # a member's own vectors are read from its held row (x in the window's dense columns); ``single`` holds
         # them only for members whose row is not held (a carried state's), in the same columns
         self.single: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -175,25 +177,7 @@ class EventTracker:
         return x.indices[xs], x.data[xs], w.indices[ws], w.data[ws]
 
     def _dot(self, a: int, b: int) -> float:
-        (ia, va), (ib, vb) = self._vec(a), self._vec(b)
-        if len(ia) > len(ib):
-            (ia, va), (ib, vb) = (ib, vb), (ia, va)
-        if len(ia) == 0:
-            return 0.0
-        k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
-        hit = ib[k] == ia
-        return float(np.einsum("i,i", va[hit].astype(np.float64, copy=False), vb[k[hit]].astype(np.float64, copy=False)))
-
-    @staticmethod
-    def _added(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        idx, val = np.concatenate([p[0], q[0]]), np.concatenate([p[1], q[1]], dtype=np.float64)  # held rows are float32: sums are not
-        order = np.argsort(idx, kind="stable")
-        idx, val = idx[order], val[order]
-        dup = np.flatnonzero(idx[1:] == idx[:-1])
-        val[dup] += val[dup + 1]
-        keep = np.ones(len(idx), dtype=bool)
-        keep[dup + 1] = False
-        return idx[keep], val[keep]
+        return sums.dot(self._vec(a), self._vec(b))
 
     def _span_ok(self, a: int, b: int) -> bool:
         if self.undated:
@@ -203,8 +187,8 @@ class EventTracker:
 
     def _merge(self, a: int, b: int) -> None:
         a, b = min(a, b), max(a, b)
-        self.sums[a] = self._added(self._vec(a, 0), self._vec(b, 0))
-        self.wsums[a] = self._added(self._vec(a, 1), self._vec(b, 1))
+        self.sums[a] = sums.add(self._vec(a, 0), self._vec(b, 0), self.compiled)
+        self.wsums[a] = sums.add(self._vec(a, 1), self._vec(b, 1), self.compiled)
         self.sums.pop(b, None)
         self.wsums.pop(b, None)
         self.sets.union(a, b)

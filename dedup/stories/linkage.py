@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..cluster.groups import UnionFind
-from .sparse import canonical, pair_dots
+from . import sums
+from .sparse import KERNEL_ROWS, canonical, pair_dots
 
 __all__ = ["average_linkage", "representatives"]
 
@@ -39,7 +40,8 @@ class _Clusters:
         self.size = np.ones(n, dtype=np.int64)
         self.tmin, self.tmax = times.copy(), times.copy()
         self._indptr, self._indices, self._data = vectors.indptr, vectors.indices, vectors.data
-        self._sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # roots of clusters with more than one row
+        self._sums: dict[int, sums.Sum] = {}  # roots of clusters with more than one row
+        self.compiled = n >= KERNEL_ROWS  # as many rows as make the compiled kernels pay
 
     def find(self, x: int) -> int:
         return self.sets.find(x)
@@ -48,7 +50,7 @@ class _Clusters:
         """Seconds from the earliest to the latest date of roots ``a`` and ``b`` together (NaN: a date unknown)."""
         return np.fmax(self.tmax[a], self.tmax[b]) - np.fmin(self.tmin[a], self.tmin[b])
 
-    def _vec(self, root: int) -> tuple[np.ndarray, np.ndarray]:
+    def _vec(self, root: int) -> sums.Sum:
         if root in self._sums:
             return self._sums[root]
         lo, hi = self._indptr[root], self._indptr[root + 1]
@@ -56,29 +58,12 @@ class _Clusters:
 
     def dot(self, a: int, b: int) -> float:
         """The dot product of the sum vectors of roots ``a`` and ``b``."""
-        (ia, va), (ib, vb) = self._vec(a), self._vec(b)
-        if len(ia) > len(ib):
-            (ia, va), (ib, vb) = (ib, vb), (ia, va)
-        if len(ia) == 0:
-            return 0.0
-        # look the shorter sorted columns up in the longer one: O(shorter · log longer)
-        k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
-        hit = ib[k] == ia
-        # einsum, not ``@``: OpenBLAS threads a mid-size dot and stalls when another core is busy
-        return float(np.einsum("i,i", va[hit].astype(np.float64, copy=False), vb[k[hit]].astype(np.float64, copy=False)))
+        return sums.dot(self._vec(a), self._vec(b))
 
     def merge(self, a: int, b: int) -> None:
         """Join the clusters of roots ``a`` and ``b`` under the smaller."""
         a, b = min(a, b), max(a, b)
-        (ia, va), (ib, vb) = self._vec(a), self._vec(b)
-        idx, val = np.concatenate([ia, ib]), np.concatenate([va, vb], dtype=np.float64)  # rows may be float32: sums are not
-        order = np.argsort(idx, kind="stable")  # two sorted runs: timsort merges them in linear time
-        idx, val = idx[order], val[order]
-        dup = np.flatnonzero(idx[1:] == idx[:-1])  # a's entry, then b's
-        val[dup] += val[dup + 1]
-        keep = np.ones(len(idx), dtype=bool)
-        keep[dup + 1] = False
-        self._sums[a] = (idx[keep], val[keep])
+        self._sums[a] = sums.add(self._vec(a), self._vec(b), self.compiled)
         self._sums.pop(b, None)
         self.sets.union(a, b)
         self.size[a] += self.size[b]

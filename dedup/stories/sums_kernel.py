@@ -1,0 +1,60 @@
+"""The compiled merge of two sorted sparse sums (numba): :func:`dedup.stories.sums.add` in one linear pass.
+
+NumPy's way (concatenate, stable argsort, gather, mask) reads and writes each
+entry about a dozen times; an event that keeps growing by copies merges a sum
+of thousands of columns per member, and that was a fifth of the tracker's time
+on a dense feed. Shared columns add as ``float64(a) + float64(b)``, as NumPy's
+way does, so the results have the same bits.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["merge_sorted"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge(ia, va, ib, vb, out_i, out_v):  # type: ignore[no-untyped-def]
+    """Merge the sorted runs into ``out``; how many entries were written."""
+    i = j = m = 0
+    na, nb = ia.shape[0], ib.shape[0]
+    while i < na and j < nb:
+        x, y = ia[i], ib[j]
+        if x < y:
+            out_i[m] = x
+            out_v[m] = np.float64(va[i])
+            i += 1
+        elif y < x:
+            out_i[m] = y
+            out_v[m] = np.float64(vb[j])
+            j += 1
+        else:
+            out_i[m] = x
+            out_v[m] = np.float64(va[i]) + np.float64(vb[j])
+            i += 1
+            j += 1
+        m += 1
+    while i < na:
+        out_i[m] = ia[i]
+        out_v[m] = np.float64(va[i])
+        i += 1
+        m += 1
+    while j < nb:
+        out_i[m] = ib[j]
+        out_v[m] = np.float64(vb[j])
+        j += 1
+        m += 1
+    return m
+
+
+def merge_sorted(ia: np.ndarray, va: np.ndarray, ib: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(columns, values)`` of the sum of two sorted sparse vectors (float64 values, the columns' common type)."""
+    n = len(ia) + len(ib)
+    out_i = np.empty(n, dtype=np.result_type(ia.dtype, ib.dtype))
+    out_v = np.empty(n, dtype=np.float64)
+    m = _merge(ia, va, ib, vb, out_i, out_v)
+    if m == n:
+        return out_i, out_v
+    return out_i[:m].copy(), out_v[:m].copy()  # not views: an event's sum should not hold its merge's slack
