@@ -38,13 +38,14 @@ def test_earlier_neighbours_equal_to_scipy(monkeypatch: pytest.MonkeyPatch, seed
     n, d = int(rng.integers(5, 300)), int(rng.integers(3, 50))
     w = _rows(rng, n, d, ties=seed % 2 == 0)
     w_t = w.T.tocsr()
-    times = np.sort(rng.uniform(0.0, 10.0, n))
+    times = np.sort(rng.uniform(0.0, 10.0, n) if seed % 2 else rng.integers(0, 10, n).astype(float))  # whole: pairs at the window's edge
     if seed % 3 == 0:
         times[rng.integers(0, n, 3)] = np.nan  # an unknown date keeps the pair
     k, min_score = int(rng.integers(1, 8)), float(rng.choice([0.0, 0.03, 0.3]))
     lo = int(rng.integers(0, n))
     hi = int(rng.integers(lo, n + 1))
-    for t, window in ((None, np.inf), (times, 2.0)):
+    shuffled = rng.permutation(times)  # out of time order: no window is a suffix of the columns
+    for t, window in ((None, np.inf), (times, 2.0), (times, 0.0), (shuffled, 2.0)):
         want = _scipy(monkeypatch, neighbours.earlier_neighbours, w, w_t, lo, hi, k, min_score, t, window)
         for threads in (1, 2, 3):
             got = _compiled(monkeypatch, neighbours.earlier_neighbours, w, w_t, lo, hi, k, min_score, t, window, threads)
@@ -89,10 +90,14 @@ def test_unsorted_postings_are_sorted_first() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(want, got))
 
 
+@pytest.mark.parametrize("tile", [16_384, 7, 1])  # columns a row meets at a time: one tile, or many
 @pytest.mark.parametrize("seed", range(6))
-def test_each_pair_once_equals_every_row_against_all(seed: int) -> None:
+def test_each_pair_once_equals_every_row_against_all(monkeypatch: pytest.MonkeyPatch, seed: int, tile: int) -> None:
     """all_top_neighbours multiplies each pair once (by its later row) and gives every row's full search."""
+    from dedup.stories import topk_kernel
     from dedup.stories.topk_kernel import all_top_neighbours
+
+    monkeypatch.setattr(topk_kernel, "_TILE", tile)
 
     rng = np.random.default_rng(200 + seed)
     n = int(rng.integers(1, 300))

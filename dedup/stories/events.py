@@ -177,7 +177,7 @@ class EventTracker:
         return x.indices[xs], x.data[xs], w.indices[ws], w.data[ws]
 
     def _dot(self, a: int, b: int) -> float:
-        return sums.dot(self._vec(a), self._vec(b))
+        return sums.dot(self._vec(a), self._vec(b), self.compiled)
 
     def _span_ok(self, a: int, b: int) -> bool:
         if self.undated:

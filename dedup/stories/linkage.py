@@ -58,7 +58,7 @@ class _Clusters:
 
     def dot(self, a: int, b: int) -> float:
         """The dot product of the sum vectors of roots ``a`` and ``b``."""
-        return sums.dot(self._vec(a), self._vec(b))
+        return sums.dot(self._vec(a), self._vec(b), self.compiled)
 
     def merge(self, a: int, b: int) -> None:
         """Join the clusters of roots ``a`` and ``b`` under the smaller."""

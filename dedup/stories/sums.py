@@ -44,8 +44,12 @@ def add(p: Sum, q: Sum, compiled: bool = False) -> Sum:
     return idx[keep], val[keep]
 
 
-def dot(p: Sum, q: Sum) -> float:
-    """The dot product of ``p`` and ``q``: the shorter one's columns looked up in the longer one.
+def dot(p: Sum, q: Sum, compiled: bool = False) -> float:
+    """The dot product of ``p`` and ``q``: the products over the columns both hold, added in column order.
+
+    The shorter one's columns are looked up in the longer one (NumPy: by
+    bisection; ``compiled``: by galloping, :func:`~dedup.stories.sums_kernel.shared_columns`);
+    either way the same products go to the same ``einsum``, so the same bits.
 
     >>> dot((np.array([1, 4]), np.array([0.5, 1.0])), (np.array([2, 4]), np.array([1.0, 0.25])))
     0.25
@@ -55,7 +59,14 @@ def dot(p: Sum, q: Sum) -> float:
         (ia, va), (ib, vb) = (ib, vb), (ia, va)
     if len(ia) == 0:
         return 0.0
-    k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)  # O(shorter · log longer)
-    hit = ib[k] == ia
+    if compiled:
+        from .sums_kernel import shared_columns
+
+        ka, kb = shared_columns(ia, ib)
+    else:
+        k = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)  # O(shorter · log longer)
+        ka = np.flatnonzero(ib[k] == ia)
+        kb = k[ka]
     # einsum, not ``@``: OpenBLAS threads a mid-size dot and stalls when another core is busy
-    return float(np.einsum("i,i", va[hit].astype(np.float64, copy=False), vb[k[hit]].astype(np.float64, copy=False)))
+    return float(np.einsum("i,i", va[ka].astype(np.float64, copy=False), vb[kb].astype(np.float64, copy=False)))
+

@@ -1,4 +1,4 @@
-"""The compiled merge of two sorted sparse sums (numba): :func:`dedup.stories.sums.add` in one linear pass.
+"""Compiled steps over sorted sparse sums (numba): :func:`dedup.stories.sums.add` in one linear pass, and the columns two sums share.
 
 NumPy's way (concatenate, stable argsort, gather, mask) reads and writes each
 entry about a dozen times; an event that keeps growing by copies merges a sum
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["merge_sorted"]
+__all__ = ["merge_sorted", "shared_columns"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -58,3 +58,42 @@ def merge_sorted(ia: np.ndarray, va: np.ndarray, ib: np.ndarray, vb: np.ndarray)
     if m == n:
         return out_i, out_v
     return out_i[:m].copy(), out_v[:m].copy()  # not views: an event's sum should not hold its merge's slack
+
+
+@numba.njit(cache=True, nogil=True)
+def _shared(ia, ib, ka, kb):  # type: ignore[no-untyped-def]
+    """Positions of the columns of ``ia`` found in ``ib`` (both sorted), galloping through ``ib``; how many."""
+    m = 0
+    j = 0
+    nb = ib.shape[0]
+    for i in range(ia.shape[0]):
+        x = ia[i]
+        if j >= nb:
+            break
+        if ib[j] < x:  # gallop: double the step until past x, then bisect
+            step = 1
+            while j + step < nb and ib[j + step] < x:
+                step *= 2
+            lo, hi = j + step // 2 + 1, min(j + step, nb)  # ib[lo - 1] < x; ib[hi] >= x (or hi == nb)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ib[mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo
+        if j < nb and ib[j] == x:
+            ka[m] = i
+            kb[m] = j
+            m += 1
+            j += 1
+    return m
+
+
+def shared_columns(ia: np.ndarray, ib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ka, kb)``: positions in ``ia`` and in ``ib`` of the columns both hold, ascending (both sorted and distinct)."""
+    n = min(len(ia), len(ib))
+    ka = np.empty(n, dtype=np.int64)
+    kb = np.empty(n, dtype=np.int64)
+    m = _shared(ia, ib, ka, kb)
+    return ka[:m], kb[:m]

@@ -12,7 +12,9 @@ millions of entries per chunk of which twenty per row are kept:
   algorithm, the one SciPy's ``csr_matmat`` runs: products added in the same
   order, so the same bits);
 * postings past a row's last allowed column are not visited (the held rows
-  are in arrival order, and an article meets only earlier ones);
+  are in arrival order, and an article meets only earlier ones), nor, when
+  the held rows are in time order, those before its window (found by
+  bisection in each posting list);
 * the ``k`` best are kept in a bounded heap while the row is read.
 
 :func:`all_top_neighbours` is the same search of every row against all the
@@ -41,6 +43,7 @@ import scipy.sparse as sp
 __all__ = ["all_top_neighbours", "top_neighbours"]
 
 _BLOCKS = 16  # all_top_neighbours: row blocks between two progress ticks
+_TILE = 16_384  # all_top_neighbours: columns a row meets at a time (its accumulator and stamps: 256 KB, within L2)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,16 +87,19 @@ def _insert(out_s, out_c, base, size, k, s, c):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _accumulate(r, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched):  # type: ignore[no-untyped-def]
-    """Row ``r`` of ``a`` times ``b`` into ``acc`` over the columns before ``end``; how many columns it touched (in ``touched``)."""
+def _accumulate(r, start, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched):  # type: ignore[no-untyped-def]
+    """Row ``r`` of ``a`` times ``b`` into ``acc`` over the columns ``start:end``; how many columns it touched (in ``touched``)."""
     nt = 0
     for p in range(a_ptr[r], a_ptr[r + 1]):
         t = a_idx[p]
         v = a_val[p]
-        for q in range(b_ptr[t], b_ptr[t + 1]):
+        q0, q1 = b_ptr[t], b_ptr[t + 1]
+        if start > 0 and q0 < q1 and b_idx[q0] < start:  # postings are sorted: skip the rows before ``start``
+            q0 += np.searchsorted(b_idx[q0:q1], start)
+        for q in range(q0, q1):
             j = b_idx[q]
             if j >= end:
-                break  # postings are sorted: the rest are later rows
+                break  # the rest are later rows
             if stamp[j] != r:
                 stamp[j] = r
                 touched[nt] = j
@@ -104,17 +110,25 @@ def _accumulate(r, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, to
 
 @numba.njit(cache=True, nogil=True)
 def _rows(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, width, limit, skip_self, times, window,  # type: ignore[no-untyped-def]
-          k, min_score, out_c, out_s, out_n):
-    """Rows ``lo:hi`` of ``a`` against ``b``: each row's ``k`` best columns into ``out_c``/``out_s`` (row ``i`` at ``(i - lo) * k``), their count in ``out_n``."""
+          sorted_times, k, min_score, out_c, out_s, out_n):
+    """Rows ``lo:hi`` of ``a`` against ``b``: each row's ``k`` best columns into ``out_c``/``out_s`` (row ``i`` at ``(i - lo) * k``), their count in ``out_n``.
+
+    With ``sorted_times`` (rows and columns one sequence, times ascending), the
+    columns a row's window drops are a prefix: their postings are not read.
+    """
     acc = np.zeros(width, dtype=np.float64)
     stamp = np.full(width, -1, dtype=np.int64)
     touched = np.empty(width, dtype=np.int64)
     hs = np.empty(k, dtype=np.float64)
     hc = np.empty(k, dtype=np.int64)
     use_time = times.shape[0] > 0
+    first = 0  # with sorted_times: the first column within row r's window (the same test as below, so the same columns)
     for r in range(lo, hi):
         end = width if limit < 0 else min(width, r + limit)  # limit 0: columns before r only
-        nt = _accumulate(r, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched)
+        if sorted_times:
+            while first < r and times[r] - times[first] > window:
+                first += 1
+        nt = _accumulate(r, first, end, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched)
         size = 0
         for u in range(nt):
             j = touched[u]
@@ -179,6 +193,8 @@ def top_neighbours(
     b_ptr, b_idx, b_val = b_t.indptr, b_t.indices, b_t.data.astype(np.float64, copy=False)
     width = b_t.shape[1]
     t = np.zeros(0) if times is None or not np.isfinite(window) else np.asarray(times, dtype=np.float64)
+    # rows and columns one sequence in time order (NaN compares false): each row's window is a suffix of the columns
+    sorted_times = earlier_only and len(t) > 0 and bool(np.all(t[1:] >= t[:-1]))
     rows = hi - lo
     out_c = np.empty(rows * k, dtype=np.int64)
     out_s = np.empty(rows * k, dtype=np.float64)
@@ -189,7 +205,7 @@ def top_neighbours(
         p, q = bounds
         if q > p:
             _rows(a_ptr, a_idx, a_val, p, q, b_ptr, b_idx, b_val, width, limit, not earlier_only, t, float(window),
-                  k, float(min_score), out_c[(p - lo) * k:(q - lo) * k], out_s[(p - lo) * k:(q - lo) * k],
+                  sorted_times, k, float(min_score), out_c[(p - lo) * k:(q - lo) * k], out_s[(p - lo) * k:(q - lo) * k],
                   out_n[p - lo:q - lo])
 
     cuts = np.linspace(lo, hi, max(1, threads) + 1).astype(np.int64).tolist()
@@ -205,8 +221,10 @@ def top_neighbours(
 
 
 @numba.njit(cache=True, nogil=True)
-def _push(hs, hc, hn, row, s, c, k):  # type: ignore[no-untyped-def]
-    """Offer entry ``(s, c)`` to row ``row``'s heap of its ``k`` best (worst on top)."""
+def _push(hs, hc, hn, hb, row, s, c, k):  # type: ignore[no-untyped-def]
+    """Offer entry ``(s, c)`` to row ``row``'s heap of its ``k`` best (worst on top); ``hb[row]``: the top's score once full."""
+    if s < hb[row]:
+        return  # worse than the worst kept: decided by one read, not by the heap's two rows of k
     size = hn[row]
     if size < k:
         hs[row, size] = s
@@ -215,28 +233,63 @@ def _push(hs, hc, hn, row, s, c, k):  # type: ignore[no-untyped-def]
         if size + 1 == k:
             for p in range(k // 2 - 1, -1, -1):
                 _sift_down(hs[row], hc[row], k, p)
+            hb[row] = hs[row, 0]
     elif _worse(hs[row, 0], hc[row, 0], s, c):
         hs[row, 0] = s
         hc[row, 0] = c
         _sift_down(hs[row], hc[row], k, 0)
+        hb[row] = hs[row, 0]
 
 
 @numba.njit(cache=True, nogil=True)
-def _pairs_once(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, n, k, min_score, hs, hc, hn):  # type: ignore[no-untyped-def]
-    """Rows ``lo:hi`` against the rows before them; each pair offered to both its rows' heaps."""
-    acc = np.zeros(n, dtype=np.float64)
-    stamp = np.full(n, -1, dtype=np.int64)
-    touched = np.empty(n, dtype=np.int64)
+def _pairs_once(a_ptr, a_idx, a_val, lo, hi, b_ptr, b_idx, b_val, k, min_score, tile, hs, hc, hn, hb):  # type: ignore[no-untyped-def]
+    """Rows ``lo:hi`` against the rows before them; each pair offered to both its rows' heaps.
+
+    A row meets the earlier rows a ``tile`` of columns at a time, each posting
+    list read on from where the last tile stopped: the accumulator, and the
+    heaps the pairs are offered to, stay within a tile (in cache) however many
+    rows there are. A pair's products are still added in the row's term
+    order, so the scores have the same bits.
+    """
+    acc = np.zeros(tile, dtype=np.float64)
+    stamp = np.full(tile, -1, dtype=np.int64)
+    touched = np.empty(tile, dtype=np.int64)
+    widest = 0
     for r in range(lo, hi):
-        nt = _accumulate(r, r, a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, acc, stamp, touched)
-        for u in range(nt):
-            j = touched[u]
-            s = acc[j]
-            acc[j] = 0.0
-            if s == 0.0 or not s >= min_score:
-                continue
-            _push(hs, hc, hn, r, s, j, k)
-            _push(hs, hc, hn, j, s, r, k)
+        widest = max(widest, a_ptr[r + 1] - a_ptr[r])
+    cursor = np.empty(widest, dtype=np.int64)
+    mark = 0
+    for r in range(lo, hi):
+        p0, p1 = a_ptr[r], a_ptr[r + 1]
+        for p in range(p0, p1):
+            cursor[p - p0] = b_ptr[a_idx[p]]
+        for c0 in range(0, r, tile):
+            c1 = min(c0 + tile, r)
+            mark += 1
+            nt = 0
+            for p in range(p0, p1):
+                v = a_val[p]
+                q, q1 = cursor[p - p0], b_ptr[a_idx[p] + 1]
+                while q < q1:
+                    j = b_idx[q]
+                    if j >= c1:
+                        break  # postings are sorted: the rest are in later tiles
+                    jj = j - c0
+                    if stamp[jj] != mark:
+                        stamp[jj] = mark
+                        touched[nt] = jj
+                        nt += 1
+                    acc[jj] += v * b_val[q]
+                    q += 1
+                cursor[p - p0] = q
+            for u in range(nt):
+                jj = touched[u]
+                s = acc[jj]
+                acc[jj] = 0.0
+                if s == 0.0 or not s >= min_score:
+                    continue
+                _push(hs, hc, hn, hb, r, s, jj + c0, k)
+                _push(hs, hc, hn, hb, jj + c0, s, r, k)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -274,14 +327,15 @@ def all_top_neighbours(a: sp.csr_matrix, k: int, min_score: float, threads: int 
     hs = np.zeros((parts, n, k))
     hc = np.zeros((parts, n, k), dtype=np.int64)
     hn = np.zeros((parts, n), dtype=np.int64)
+    hb = np.full((parts, n), -np.inf)  # each list's worst score once full (an entry below it cannot enter)
     # rows in _BLOCKS blocks of equal work (a row meets the rows before it), each split over the threads the
     # same way; a thread offers pairs to its own lists only
     cuts = [int(round(n * np.sqrt(i / (_BLOCKS * parts)))) for i in range(_BLOCKS * parts + 1)]
 
     def part(i: int, lo: int, hi: int) -> None:
         if hi > lo:
-            _pairs_once(a.indptr, a.indices, val, lo, hi, a_t.indptr, a_t.indices, t_val, n, k, float(min_score),
-                        hs[i], hc[i], hn[i])
+            _pairs_once(a.indptr, a.indices, val, lo, hi, a_t.indptr, a_t.indices, t_val, k, float(min_score), _TILE,
+                        hs[i], hc[i], hn[i], hb[i])
 
     with ThreadPoolExecutor(parts) as pool:
         for b in range(_BLOCKS):
