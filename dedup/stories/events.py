@@ -130,7 +130,7 @@ class EventTracker:
         self.tmax = np.full(n, np.nan)
         self.sums: dict[int, sums.Sum] = {}  # root → summed story vector (sorted columns)
         self.wsums: dict[int, sums.Sum] = {}  # root → summed word vector
-        self.compiled = n >= KERNEL_ROWS  # a feed this large pays numba's import for the top-k search anyway
+        self.compiled = n >= KERNEL_ROWS  # from this many articles numba's import (~1 s) is small beside the merges it speeds
         # a member's own vectors are read from its held row (x in the window's dense columns); ``single`` holds
         # them only for members whose row is not held (a carried state's), in the same columns
         self.single: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
