@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -348,6 +349,26 @@ def test_story_blocks_stack_to_the_days_story_vectors_bit_for_bit(config) -> Non
             blocks = list(weights.story_blocks(day, rows))
             assert [b.shape[0] for b in blocks] == [min(rows, n - lo) for lo in range(0, n, rows)]
             _same_csr(sp.vstack(blocks, format="csr"), whole)
+            with ThreadPoolExecutor(2) as pool:  # made on threads, a few ahead: the same blocks, in order
+                for ahead in (0, 1, 3):
+                    threaded = list(weights.story_blocks(day, rows, pool=pool, ahead=ahead))
+                    assert len(threaded) == len(blocks)
+                    for got, expected in zip(threaded, blocks):
+                        _same_csr(got, expected)
+
+
+def test_story_blocks_read_in_part_leave_nothing_running() -> None:
+    """A reader that stops after the first block: the blocks queued ahead are cancelled, not made."""
+    config = StoriesConfig()
+    day = _day(DAY1 + DAY2, 0, config)
+    weights = Weights(config)
+    weights.count(day)
+    made: list[int] = []
+    with ThreadPoolExecutor(1) as pool:
+        it = weights.story_blocks(day, 1, then=lambda b: made.append(b.shape[0]) or b, pool=pool, ahead=2)
+        assert next(it).shape[0] == 1
+        it.close()  # the generator's finally: the blocks not started are cancelled
+    assert day.body_words.shape[0] >= 5 and 1 <= len(made) <= 2  # the first, and at most the one running
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -369,6 +390,20 @@ def test_columns_numbered_first_then_renumbered_block_by_block_equal_narrow(conf
     assert weights.story_columns(day)[0][1] == 0
     if config.char_weight > 0:  # the character columns lie past the words' (the second day re-met both kinds)
         assert numbered.ids[TOKEN_COLUMNS:].max() >= 0 and numbered.ids[:TOKEN_COLUMNS].max() >= 0
+
+
+def test_number_takes_each_new_column_once_in_hashed_order_across_parts() -> None:
+    """Repeats within and across parts, known columns skipped, the offset part's columns shifted; nothing left marked."""
+    cols = Columns(32)
+    cols.number((np.array([7, 3, 7, 3], dtype=np.int32), 0))
+    assert cols.ids[[3, 7]].tolist() == [0, 1] and cols.width == 2
+    cols.number((np.array([9, 3, 1, 9], dtype=np.int32), 0), (np.array([1, 3], dtype=np.int32), 16), (np.array([1], dtype=np.int32), 8))
+    # new: 1, 9 (words), 9 (offset 8: 1 + 8, the same hashed column), 17, 19 (offset 16): in hashed order 1, 9, 17, 19
+    assert cols.ids[[1, 9, 17, 19]].tolist() == [2, 3, 4, 5] and cols.width == 6
+    assert cols._back[:6].tolist() == [3, 7, 1, 9, 17, 19]
+    assert cols._fresh is not None and not cols._fresh.any()
+    cols.number((np.zeros(0, dtype=np.int32), 0))
+    assert cols.width == 6
 
 
 def test_renumber_refuses_a_column_not_numbered() -> None:

@@ -219,14 +219,37 @@ class EventTracker:
     def _place(self, box: list[DayInput]) -> None:
         """Place the day in ``box`` (taken out of it: once its vectors are made, nothing here holds its counts)."""
         day = box.pop()
-        c = self.config
         self.undated = bool(len(day.times)) and bool(np.isnan(day.times[0]))
-        if not self.undated and len(day.times):
-            self._close_before(float(day.times[0]) - self.window)
+        # with threads, the day is counted and its columns numbered while the events it leaves behind close (closing
+        # reads neither the counts nor the new columns), and its story vectors are made a block at a time on the
+        # threads (~30 MB each, in order); the same numbers as one after the other
+        prep = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        try:
+            counted = None if prep is None else prep.submit(self._count, day)
+            if not self.undated and len(day.times):
+                self._close_before(float(day.times[0]) - self.window)
+            if counted is None:
+                self._count(day)
+            else:
+                counted.result()
+            # only the window's dense columns are kept
+            x = self.weights.story_blocks(day, 2048, then=self.xcols.renumber, pool=prep, ahead=self.threads)
+            w = self.weights.word_vectors(day)
+            self._hold(day, x, w)
+        finally:
+            if prep is not None:
+                prep.shutdown(cancel_futures=True)
+        arrival, copies = day.arrival, day.copies
+        del x, w, day  # the day's counts go here unless the caller keeps the day
+        self._search_and_link(arrival, copies)
+
+    def _count(self, day: DayInput) -> None:
+        """Count the day's articles into the weights and number its story columns."""
         self.weights.count(day)
-        self.xcols.number(*self.weights.story_columns(day))  # only the window's dense columns are kept, and a
-        x = (self.xcols.renumber(b) for b in self.weights.story_blocks(day, 2048))  # block at a time (~30 MB)
-        w = self.weights.word_vectors(day)
+        self.xcols.number(*self.weights.story_columns(day))
+
+    def _hold(self, day: DayInput, x: Iterable[sp.csr_matrix], w: sp.csr_matrix) -> None:
+        """Hold the day's rows (story blocks ``x``, word vectors ``w``) in the window; the undated close all before."""
         self.tmin[day.arrival] = day.times
         # an article holds its event open for the copies still to come (within the window)
         self.tmax[day.arrival] = day.times if day.until is None else np.fmax(day.times, day.until)
@@ -237,8 +260,10 @@ class EventTracker:
             raise ValueError("EventTracker: config.semantic is on but the day has no embeddings (build_day(..., embeddings=))")
         emb = day.embeddings if self.semantic is not None else None
         self.rows.add(day.arrival, day.times, x, w, self.ncols.narrow(day.numbers), day.lengths, day.slots, emb)
-        arrival, copies = day.arrival, day.copies
-        del x, w, day  # the day's counts go here unless the caller keeps the day
+
+    def _search_and_link(self, arrival: np.ndarray, copies: np.ndarray) -> None:
+        """Search the day's held rows (arrivals ``arrival``) against the window in chunks, on threads; link them in order."""
+        c = self.config
         held = self.rows.stacked()
         assert held is not None
         a_all, t_all, x_all, w_all, nu_all, ln_all, sl_all = held

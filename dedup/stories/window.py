@@ -11,7 +11,9 @@ centroids of the events that can no longer grow, for storylines. See
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
@@ -61,16 +63,39 @@ class Weights:
         """Word (and character) TF-IDF blocks with the headline weighted in, mixed as ``vectors.story_vectors``."""
         return self._story(day, slice(None), self._idf(self.word_df), self._char_idf(day))
 
-    def story_blocks(self, day: Any, rows: int) -> Iterator[sp.csr_matrix]:
+    def story_blocks(self, day: Any, rows: int, then: Callable[[sp.csr_matrix], sp.csr_matrix] | None = None,
+                     pool: Executor | None = None, ahead: int = 2) -> Iterator[sp.csr_matrix]:
         """:meth:`story_vectors` of ``rows`` articles at a time: the same rows (each is weighed on its own), a block in memory.
 
         A dense day's story vectors are ~0.5 GB, and making them at once held
-        two to three times that in temporaries.
+        two to three times that in temporaries. Each block is passed through
+        ``then`` (e.g. :meth:`Columns.renumber`) where it is made; with a
+        ``pool`` of threads, blocks are made there, at most ``ahead`` beyond
+        the one being read, and still given in order (the same blocks:
+        each is weighed on its own, with IDF fixed when this is called).
         """
         word_idf, char_idf = self._idf(self.word_df), self._char_idf(day)
         n = day.body_words.shape[0]
-        for lo in range(0, n, max(1, rows)):
-            yield self._story(day, slice(lo, min(n, lo + rows)), word_idf, char_idf)
+
+        def make(lo: int) -> sp.csr_matrix:
+            x = self._story(day, slice(lo, min(n, lo + rows)), word_idf, char_idf)
+            return x if then is None else then(x)
+
+        starts = range(0, n, max(1, rows))
+        if pool is None:
+            yield from map(make, starts)
+            return
+        waiting: deque[Future[sp.csr_matrix]] = deque()
+        try:
+            for lo in starts:
+                waiting.append(pool.submit(make, lo))
+                if len(waiting) > ahead:
+                    yield waiting.popleft().result()
+            while waiting:
+                yield waiting.popleft().result()
+        finally:  # a reader that stops early leaves no block being made
+            for f in waiting:
+                f.cancel()
 
     def story_columns(self, day: Any) -> list[tuple[np.ndarray, int]]:
         """The columns :meth:`story_vectors` can fill for ``day``, as ``(columns, offset)`` parts (with repeats).
@@ -141,6 +166,7 @@ class Columns:
     def __init__(self, width: int) -> None:
         self.ids = np.full(width, -1, dtype=np.int32)
         self.width = 0
+        self._fresh: np.ndarray | None = None  # (width,) bool, all False between calls of number: the new columns marked
         self._back = np.zeros(0, dtype=np.int64)  # dense column → hashed column, for the first ``width``
 
     def narrow(self, m: sp.csr_matrix) -> sp.csr_matrix:
@@ -153,9 +179,14 @@ class Columns:
 
     def number(self, *parts: tuple[np.ndarray, int]) -> None:
         """Number the hashed columns ``columns + offset`` of ``parts`` not numbered yet, in the order of their hashed numbers."""
-        # looked up shifted, not added to: a day's characters are ~30M columns
-        fresh = [np.unique(cols[self.ids[offset:][cols] < 0]).astype(np.int64) + offset for cols, offset in parts]
-        new = np.unique(np.concatenate(fresh)) if len(fresh) > 1 else fresh[0]
+        # looked up shifted, not added to: a day's characters are ~30M columns; the new ones are marked in a flag
+        # per column and read back in column order (what sorting them for np.unique gave, at a pass over the flags)
+        if self._fresh is None:
+            self._fresh = np.zeros(len(self.ids), dtype=bool)
+        for cols, offset in parts:
+            self._fresh[offset:][cols[self.ids[offset:][cols] < 0]] = True
+        new = np.flatnonzero(self._fresh)
+        self._fresh[new] = False
         self.ids[new] = np.arange(self.width, self.width + len(new), dtype=np.int32)
         self._grow(self.width + len(new))
         self._back[self.width : self.width + len(new)] = new
