@@ -64,3 +64,29 @@ def test_compiled_dot_has_numpys_bits() -> None:
 
     ka, kb = shared_columns(np.array([2, 5, 9, 40]), np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 40, 41]))
     assert ka.tolist() == [0, 1, 3] and kb.tolist() == [2, 5, 9]
+
+
+@pytest.mark.parametrize("vtype", [np.float32, np.float64])
+def test_rows_dot_sums_adds_in_column_order_compiled_or_not(vtype) -> None:
+    """Rows against their owners' sums: the products over shared columns, added one after the other (both paths)."""
+    rng = np.random.default_rng(11)
+    width = 300
+    sums_ = [_row(rng, n, width, np.int32, np.float64) for n in (0, 1, 40, 250)]
+    rows = [(int(rng.integers(len(sums_))), _row(rng, n, width, np.int32, vtype)) for n in (0, 1, 3, 30, 120, 200, 300) * 3]
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r[1][0]) for r in rows], out=ptr[1:])
+    idx, val = np.concatenate([r[1][0] for r in rows]), np.concatenate([r[1][1] for r in rows])
+    owner = np.array([r[0] for r in rows], dtype=np.int64)
+    s_ptr = np.zeros(len(sums_) + 1, dtype=np.int64)
+    np.cumsum([len(c) for c, _ in sums_], out=s_ptr[1:])
+    s_idx, s_val = np.concatenate([c for c, _ in sums_]), np.concatenate([v for _, v in sums_])
+    plain = sums.rows_dot_sums(ptr, idx, val, owner, s_ptr, s_idx, s_val)
+    compiled = sums.rows_dot_sums(ptr, idx, val, owner, s_ptr, s_idx, s_val, compiled=True)
+    assert plain.tobytes() == compiled.tobytes()
+    for q, (e, (cols, vals)) in enumerate(rows):
+        shared, a, b = np.intersect1d(cols, sums_[e][0], return_indices=True)
+        expected = 0.0
+        for x, y in zip(vals[a].astype(np.float64), sums_[e][1][b]):
+            expected += float(x) * float(y)
+        assert plain[q] == expected, q
+    assert (plain > 0).sum() > 10 and (plain == 0).sum() > 0

@@ -380,34 +380,23 @@ class EventTracker:
 
     def _close_before(self, t0: float) -> None:
         """Close the events whose first report is before ``t0``: centroid, representative; let their rows go."""
-        done = [r for r in self.open if not self.tmin[r] >= t0]
+        done = sorted(r for r in self.open if not self.tmin[r] >= t0)
         m = self.config.centroid_terms
-        story: list[tuple[np.ndarray, np.ndarray]] = []
-        word: list[tuple[np.ndarray, np.ndarray]] = []
-        for r in sorted(done):
-            members = sorted(self.members.pop(r))
-            self.open.discard(r)
-            sx, sw = self._vec(r, 0), self._vec(r, 1)
-            if len(members) == 1:
-                rep = r
-            else:
-                close = np.empty(len(members))
-                for q, mbr in enumerate(members):
-                    ix, vx = self._own(mbr)[:2]
-                    k = np.minimum(np.searchsorted(sx[0], ix), len(sx[0]) - 1)
-                    hit = sx[0][k] == ix
-                    close[q] = np.einsum("i,i", vx[hit].astype(np.float64), sx[1][k[hit]].astype(np.float64, copy=False))
-                # the first member of those nearest the sum: closeness within _TIE is a tie (the rows are float32)
-                rep = members[int(np.flatnonzero(close >= close.max() - _TIE)[0])]
-            self.event[members] = r
-            self.representative[r] = rep
-            story.append(top_entries(self.xcols.hashed(sx), m))  # centroids in hashed columns
-            word.append(top_entries(sw, m))
+        members = [sorted(self.members.pop(r)) for r in done]
+        self.open.difference_update(done)
+        sx, sw = [self._vec(r, 0) for r in done], [self._vec(r, 1) for r in done]
+        if done:
+            self.event[np.concatenate(members)] = np.repeat(np.asarray(done, dtype=np.int64), [len(g) for g in members])
+            self.representative[done] = self._representatives(done, members, sx)
+        story = [self._story_centroid(v, m) for v in sx]  # centroids in hashed columns
+        word = [top_entries(v, m) for v in sw]
+        for r, group in zip(done, members):
             self.sums.pop(r, None)
             self.wsums.pop(r, None)
-            for mbr in members:
-                self.single.pop(mbr, None)
-        self.closed.add(sorted(done), story, word)
+            if self.single:
+                for mbr in group:
+                    self.single.pop(mbr, None)
+        self.closed.add(done, story, word)
         if np.isfinite(t0):
             held = self.rows.stacked()
             if held is not None:
@@ -420,6 +409,65 @@ class EventTracker:
         else:
             self.rows.drop_before(self.n)
         self._held = None
+
+    def _representatives(self, done: list[int], members: list[list[int]], sx: list[sums.Sum]) -> np.ndarray:
+        """Each event's member nearest its summed story vector (the first of those within ``_TIE`` of the nearest).
+
+        All the events' members at once (:func:`dedup.stories.sums.rows_dot_sums`):
+        a member's closeness is its row's dot product with its event's sum,
+        the products added in column order.
+        """
+        reps = np.asarray(done, dtype=np.int64)
+        multi = [i for i, g in enumerate(members) if len(g) > 1]
+        if not multi:
+            return reps
+        sizes = np.array([len(members[i]) for i in multi])
+        flat = np.concatenate([members[i] for i in multi])
+        ptr, idx, val = self._own_story_rows(flat)
+        s_ptr = np.zeros(len(multi) + 1, dtype=np.int64)
+        np.cumsum([len(sx[i][0]) for i in multi], out=s_ptr[1:])
+        s_idx = np.concatenate([sx[i][0] for i in multi])
+        s_val = np.concatenate([sx[i][1] for i in multi]).astype(np.float64, copy=False)
+        owner = np.repeat(np.arange(len(multi), dtype=np.int64), sizes)
+        close = sums.rows_dot_sums(ptr, idx, val, owner, s_ptr, s_idx, s_val, self.compiled)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        near = np.flatnonzero(close >= np.repeat(np.maximum.reduceat(close, starts), sizes) - _TIE)
+        _, first = np.unique(owner[near], return_index=True)  # each event's first near member
+        reps[multi] = flat[near[first]]
+        return reps
+
+    def _own_story_rows(self, arrivals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The story rows of ``arrivals`` (dense columns) as CSR arrays ``(indptr, indices, data)``, in their order."""
+        if not self.single or not any(a in self.single for a in arrivals.tolist()):
+            if self._held is None:
+                held = self.rows.stacked()
+                assert held is not None, "EventTracker: an open event's members are not held"
+                self._held = (held[0], held[2], held[3])
+            arrival, x, _ = self._held
+            k = np.searchsorted(arrival, arrivals)
+            assert np.all(k < len(arrival)) and np.array_equal(arrival[np.minimum(k, len(arrival) - 1)], arrivals), \
+                "EventTracker: an open event's member row is not held"
+            sub = x[k]
+            return sub.indptr, sub.indices, sub.data
+        own = [self._own(int(a))[:2] for a in arrivals]  # some rows already let go (a carried state's members)
+        ptr = np.zeros(len(own) + 1, dtype=np.int64)
+        np.cumsum([len(i) for i, _ in own], out=ptr[1:])
+        return ptr, np.concatenate([i for i, _ in own]), np.concatenate([v for _, v in own])
+
+    def _story_centroid(self, vec: sums.Sum, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """``top_entries(hashed(vec), m)``: an event's story centroid in hashed columns, its ``m`` largest weights.
+
+        When the ``m``-th largest weight is not tied with the next, the kept
+        entries are the same whatever their order, so they are chosen in
+        dense columns and only they are hashed and sorted; a tie goes the
+        long way (its choice depends on the order).
+        """
+        if len(vec[0]) > m:
+            neg = np.partition(-vec[1], [m - 1, m])
+            if neg[m - 1] < neg[m]:
+                keep = np.flatnonzero(-vec[1] <= neg[m - 1])
+                return self.xcols.hashed((vec[0][keep], vec[1][keep].astype(np.float64)))
+        return top_entries(self.xcols.hashed(vec), m)
 
     def finish(self) -> TrackedEvents:
         """Close every event; return the events, their centroids and the candidate pairs.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Sum", "add", "dot"]
+__all__ = ["Sum", "add", "dot", "rows_dot_sums"]
 
 Sum = tuple[np.ndarray, np.ndarray]  # (sorted distinct columns, values)
 
@@ -70,3 +70,35 @@ def dot(p: Sum, q: Sum, compiled: bool = False) -> float:
     # einsum, not ``@``: OpenBLAS threads a mid-size dot and stalls when another core is busy
     return float(np.einsum("i,i", va[ka].astype(np.float64, copy=False), vb[kb].astype(np.float64, copy=False)))
 
+
+
+def rows_dot_sums(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, owner: np.ndarray,
+                  s_ptr: np.ndarray, s_idx: np.ndarray, s_val: np.ndarray, compiled: bool = False) -> np.ndarray:
+    """Each row's dot product with its sum: row ``q`` (CSR ``ptr, idx, val``, columns sorted) with sum ``owner[q]``
+    (CSR ``s_ptr, s_idx, s_val``), the products over the shared columns added one after the other in column order.
+
+    Many rows against a few sums at once (the members of closing events
+    against their events' sums). One row at a time in NumPy (``cumsum``
+    adds in order); ``compiled``, one merge per row in
+    :func:`~dedup.stories.sums_kernel.rows_dot_sums`: the same bits.
+
+    >>> rows_dot_sums(np.array([0, 2, 3]), np.array([1, 4, 2]), np.array([1.0, 2.0, 3.0]), np.array([0, 0]),
+    ...               np.array([0, 2]), np.array([1, 4]), np.array([0.5, 0.25])).tolist()
+    [1.0, 0.0]
+    """
+    if compiled:
+        from .sums_kernel import rows_dot_sums as kernel
+
+        return kernel(ptr, idx, val, owner, s_ptr, s_idx, s_val)
+    out = np.zeros(len(ptr) - 1, dtype=np.float64)
+    for q in range(len(out)):
+        e = owner[q]
+        cols, scols = idx[ptr[q] : ptr[q + 1]], s_idx[s_ptr[e] : s_ptr[e + 1]]
+        if len(cols) == 0 or len(scols) == 0:
+            continue
+        k = np.minimum(np.searchsorted(scols, cols), len(scols) - 1)
+        hit = np.flatnonzero(scols[k] == cols)
+        if len(hit):
+            products = val[ptr[q] + hit].astype(np.float64) * s_val[s_ptr[e] + k[hit]].astype(np.float64, copy=False)
+            out[q] = np.cumsum(products)[-1]
+    return out
