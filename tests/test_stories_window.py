@@ -377,9 +377,11 @@ def test_columns_numbered_first_then_renumbered_block_by_block_equal_narrow(conf
     numbered, narrowed = Columns(2 * TOKEN_COLUMNS), Columns(2 * TOKEN_COLUMNS)
     weights = Weights(config)
     for day in (_day(DAY1, 0, config), _day(DAY2 + DAY3, len(DAY1), config)):
-        weights.count(day)
+        counted = weights.count(day)  # the bodies' distinct columns: numbered as all their entries would be
+        assert np.array_equal(counted[0], np.unique(day.body_words.indices))
+        assert (counted[1] is None) == (day.body_chars is None)
         before = numbered.width
-        numbered.number(*weights.story_columns(day))
+        numbered.number(*weights.story_columns(day, counted))
         got = [numbered.renumber(b) for b in weights.story_blocks(day, 2)]
         expected = narrowed.narrow(weights.story_vectors(day))
         assert numbered.width == narrowed.width > before

@@ -245,8 +245,7 @@ class EventTracker:
 
     def _count(self, day: DayInput) -> None:
         """Count the day's articles into the weights and number its story columns."""
-        self.weights.count(day)
-        self.xcols.number(*self.weights.story_columns(day))
+        self.xcols.number(*self.weights.story_columns(day, self.weights.count(day)))
 
     def _hold(self, day: DayInput, x: Iterable[sp.csr_matrix], w: sp.csr_matrix) -> None:
         """Hold the day's rows (story blocks ``x``, word vectors ``w``) in the window; the undated close all before."""

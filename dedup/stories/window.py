@@ -45,12 +45,24 @@ class Weights:
         self.prior_documents = config.idf_prior_documents
         self.word_seen = np.zeros(TOKEN_COLUMNS)  # the feed's own document frequencies (candidate vectors)
 
-    def count(self, day: Any) -> None:  # day: a dedup.stories.events.DayInput (events imports this module)
-        """Count the day's articles in (each row's columns are distinct: canonical counts)."""
+    def count(self, day: Any) -> tuple[np.ndarray | None, np.ndarray | None]:  # day: a dedup.stories.events.DayInput
+        """Count the day's articles in (each row's columns are distinct: canonical counts).
+
+        Returns:
+            The distinct columns of the bodies' words and characters (None: no such counts), ascending.
+        """
         self.seen += len(day.arrival)
-        for df, m in ((self.word_df, day.body_words), (self.word_seen, day.body_words), (self.char_df, day.body_chars)):
-            if df is not None and m is not None and m.nnz:
-                df += np.bincount(m.indices, minlength=len(df))
+        distinct: list[np.ndarray | None] = []
+        for dfs, m in (((self.word_df, self.word_seen), day.body_words), ((self.char_df,), day.body_chars)):
+            dfs = tuple(df for df in dfs if df is not None)
+            if not dfs or m is None:
+                distinct.append(None if m is None else np.unique(m.indices))
+                continue
+            found = np.bincount(m.indices, minlength=len(dfs[0]))
+            for df in dfs:
+                df += found
+            distinct.append(np.flatnonzero(found))
+        return distinct[0], distinct[1]
 
     def _idf(self, df: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """``columns -> IDF`` with the frequencies counted so far (:func:`dedup.stories.vectors._idf`'s formula)."""
@@ -97,16 +109,20 @@ class Weights:
             for f in waiting:
                 f.cancel()
 
-    def story_columns(self, day: Any) -> list[tuple[np.ndarray, int]]:
+    def story_columns(self, day: Any, counted: tuple[np.ndarray | None, np.ndarray | None] | None = None) -> list[tuple[np.ndarray, int]]:
         """The columns :meth:`story_vectors` can fill for ``day``, as ``(columns, offset)`` parts (with repeats).
 
         Its counted words; its counted characters, offset past the words.
+        ``counted``: what :meth:`count` returned for the day (the bodies'
+        distinct columns: a dense day's characters are ~30M entries, ~300k distinct).
         """
         c, width = self.config, day.body_words.shape[1]
         titles = c.title_weight > 0
-        parts = [(day.body_words.indices, 0)] + ([(day.title_words.indices, 0)] if titles and day.title_words is not None else [])
+        words, chars = counted if counted is not None else (None, None)
+        words = day.body_words.indices if words is None else words
+        parts = [(words, 0)] + ([(day.title_words.indices, 0)] if titles and day.title_words is not None else [])
         if self._char_idf(day) is not None:
-            parts += [(day.body_chars.indices, width)]
+            parts += [(day.body_chars.indices if chars is None else chars, width)]
             parts += [(day.title_chars.indices, width)] if titles and day.title_chars is not None else []
         return parts
 
