@@ -83,8 +83,9 @@ class Weights:
         two to three times that in temporaries. Each block is passed through
         ``then`` (e.g. :meth:`Columns.renumber`) where it is made; with a
         ``pool`` of threads, blocks are made there, at most ``ahead`` beyond
-        the one being read, and still given in order (the same blocks:
-        each is weighed on its own, with IDF fixed when this is called).
+        the one being read (the first ones sent at once), and still given in
+        order (the same blocks: each is weighed on its own, with IDF fixed
+        when this is called).
         """
         word_idf, char_idf = self._idf(self.word_df), self._char_idf(day)
         n = day.body_words.shape[0]
@@ -95,19 +96,23 @@ class Weights:
 
         starts = range(0, n, max(1, rows))
         if pool is None:
-            yield from map(make, starts)
-            return
-        waiting: deque[Future[sp.csr_matrix]] = deque()
-        try:
-            for lo in starts:
-                waiting.append(pool.submit(make, lo))
-                if len(waiting) > ahead:
-                    yield waiting.popleft().result()
-            while waiting:
-                yield waiting.popleft().result()
-        finally:  # a reader that stops early leaves no block being made
-            for f in waiting:
-                f.cancel()
+            return map(make, starts)
+        # the first blocks are sent now, not when the first is asked for: the caller's work meanwhile overlaps them
+        waiting: deque[Future[sp.csr_matrix]] = deque(pool.submit(make, lo) for lo in starts[: ahead + 1])
+        rest = iter(starts[ahead + 1 :])
+
+        def in_order() -> Iterator[sp.csr_matrix]:
+            try:
+                while waiting:
+                    block = waiting.popleft().result()
+                    if (lo := next(rest, None)) is not None:
+                        waiting.append(pool.submit(make, lo))
+                    yield block
+            finally:  # a reader that stops early leaves no block being made
+                for f in waiting:
+                    f.cancel()
+
+        return in_order()
 
     def story_columns(self, day: Any, counted: tuple[np.ndarray | None, np.ndarray | None] | None = None) -> list[tuple[np.ndarray, int]]:
         """The columns :meth:`story_vectors` can fill for ``day``, as ``(columns, offset)`` parts (with repeats).
