@@ -38,7 +38,7 @@ arrival indices (the first report of an event), mapped to positions at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -220,20 +220,15 @@ class EventTracker:
         """Place the day in ``box`` (taken out of it: once its vectors are made, nothing here holds its counts)."""
         day = box.pop()
         self.undated = bool(len(day.times)) and bool(np.isnan(day.times[0]))
-        # with threads, the day is counted and its columns numbered while the events it leaves behind close (closing
-        # reads neither the counts nor the new columns), and its story vectors are made a block at a time on the
-        # threads (~30 MB each, in order); the same numbers as one after the other
+        # with threads, the day is counted, its columns numbered and its first story blocks made while the events it
+        # leaves behind close (closing reads neither the counts nor the new columns), the rest of its story vectors a
+        # block at a time on the threads (~30 MB each, in order); the same numbers as one after the other
         prep = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         try:
-            counted = None if prep is None else prep.submit(self._count, day)
+            blocks = None if prep is None else prep.submit(self._story_blocks, day, prep)
             if not self.undated and len(day.times):
                 self._close_before(float(day.times[0]) - self.window)
-            if counted is None:
-                self._count(day)
-            else:
-                counted.result()
-            # only the window's dense columns are kept
-            x = self.weights.story_blocks(day, 2048, then=self.xcols.renumber, pool=prep, ahead=self.threads)
+            x = self._story_blocks(day, None) if blocks is None else blocks.result()
             w = self.weights.word_vectors(day)
             self._hold(day, x, w)
         finally:
@@ -243,9 +238,14 @@ class EventTracker:
         del x, w, day  # the day's counts go here unless the caller keeps the day
         self._search_and_link(arrival, copies)
 
-    def _count(self, day: DayInput) -> None:
-        """Count the day's articles into the weights and number its story columns."""
+    def _story_blocks(self, day: DayInput, pool: ThreadPoolExecutor | None) -> Iterator[sp.csr_matrix]:
+        """Count the day's articles into the weights, number its story columns; its story rows in dense columns, in blocks.
+
+        With a ``pool``, the first blocks are sent to it before this returns.
+        """
         self.xcols.number(*self.weights.story_columns(day, self.weights.count(day)))
+        # only the window's dense columns are kept
+        return self.weights.story_blocks(day, 2048, then=self.xcols.renumber, pool=pool, ahead=self.threads)
 
     def _hold(self, day: DayInput, x: Iterable[sp.csr_matrix], w: sp.csr_matrix) -> None:
         """Hold the day's rows (story blocks ``x``, word vectors ``w``) in the window; the undated close all before."""
