@@ -285,52 +285,56 @@ def test_closing_all_events_at_once_picks_what_one_event_at_a_time_did(monkeypat
     one event at a time (the member's matched products added in order;
     ``top_entries`` of the whole vector in hashed columns).
     """
-    from dedup.stories.events import _TIE, EventTracker, build_day
+    from dedup.stories import closing, events
+    from dedup.stories.events import EventTracker, build_day
     from dedup.stories.sparse import top_entries
 
     seen = {"multi": 0, "cut": 0, "tied": 0}
-    rep_of, centroid_of = EventTracker._representatives, EventTracker._story_centroid
+    representatives_of, centroid_of = closing.representatives, closing.story_centroid
 
-    def representatives(self, done, members, sx):  # noqa: ANN001, ANN202
-        got = rep_of(self, done, members, sx)
-        for r, group, (cols, vals), rep in zip(done, members, sx, got):
+    def representatives(labels, members, summed, rows, compiled=False):  # noqa: ANN001, ANN202
+        got = representatives_of(labels, members, summed, rows, compiled)
+        for r, group, (cols, vals), rep in zip(labels, members, summed, got):
             if len(group) == 1:
                 assert rep == r
                 continue
             seen["multi"] += 1
             close = []
             for mbr in group:
-                ix, vx = self._own(mbr)[:2]
+                _, ix, vx = rows(np.array([mbr]))
                 k = np.minimum(np.searchsorted(cols, ix), len(cols) - 1)
                 hit = cols[k] == ix
                 products = vx[hit].astype(np.float64) * vals[k[hit]].astype(np.float64, copy=False)
                 close.append(sum(products.tolist()))  # added one after the other, in column order
             close = np.array(close)
-            assert rep == group[int(np.flatnonzero(close >= close.max() - _TIE)[0])]
+            assert rep == group[int(np.flatnonzero(close >= close.max() - closing.TIE)[0])]
         return got
 
-    def story_centroid(self, vec, m):  # noqa: ANN001, ANN202
-        got = centroid_of(self, vec, m)
-        expected = top_entries(self.xcols.hashed(vec), m)
+    def story_centroid(vec, m, hashed):  # noqa: ANN001, ANN202
+        got = centroid_of(vec, m, hashed)
+        expected = top_entries(hashed(vec), m)
         assert np.array_equal(got[0], expected[0]) and got[1].tobytes() == expected[1].tobytes()
         if len(vec[0]) > m:
             neg = np.sort(-np.asarray(vec[1], dtype=np.float64))
             seen["cut" if neg[m - 1] < neg[m] else "tied"] += 1
         return got
 
-    monkeypatch.setattr(EventTracker, "_representatives", representatives)
-    monkeypatch.setattr(EventTracker, "_story_centroid", story_centroid)
+    monkeypatch.setattr(closing, "representatives", representatives)
+    monkeypatch.setattr(closing, "story_centroid", story_centroid)
     arts = _feed(6)
     config = StoriesConfig(centroid_terms=terms)
     texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
     times = np.array([timestamp(a.date) for a in arts])
     order = arrival_order(times)
     copies = np.full(len(arts), -1)  # no copy groups: events made by the edges alone
-    tracker = EventTracker(len(arts), config)
-    for lo, hi in day_blocks(times[order]):
-        pos = order[lo:hi]
-        tracker.add_day(build_day([texts[p] for p in pos], [""] * len(pos), times[pos], copies[pos], np.arange(lo, hi), config))
-    tracked = tracker.finish()
-    assert seen["multi"] > 0 and len(tracked.labels) > 0
+    for compiled_from in (10**9, 0):  # the closeness pass in NumPy, then compiled
+        seen["multi"] = 0
+        monkeypatch.setattr(events, "KERNEL_ROWS", compiled_from)
+        tracker = EventTracker(len(arts), config)
+        for lo, hi in day_blocks(times[order]):
+            pos = order[lo:hi]
+            tracker.add_day(build_day([texts[p] for p in pos], [""] * len(pos), times[pos], copies[pos], np.arange(lo, hi), config))
+        tracked = tracker.finish()
+        assert seen["multi"] > 0 and len(tracked.labels) > 0
     if terms < 256:  # both ways of cutting a long centroid were taken
         assert seen["cut"] > 0 and seen["tied"] > 0

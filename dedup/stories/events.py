@@ -51,14 +51,13 @@ from ..sketch.features import TOKEN_COLUMNS
 from .neighbours import earlier_neighbours
 from .score import score_features, story_scores
 from .slots import Slots
-from . import sums
+from . import closing, sums
 from .sparse import KERNEL_ROWS, top_entries
 from .window import Closed, Columns, Rows, Weights
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
 
 _DAY = 86_400.0
-_TIE = 1e-6  # members whose closeness to their event's sum differs by less are equally close (float32 rows round at ~1e-7)
 
 
 @dataclass(frozen=True)
@@ -386,8 +385,8 @@ class EventTracker:
         sx, sw = [self._vec(r, 0) for r in done], [self._vec(r, 1) for r in done]
         if done:
             self.event[np.concatenate(members)] = np.repeat(np.asarray(done, dtype=np.int64), [len(g) for g in members])
-            self.representative[done] = self._representatives(done, members, sx)
-        story = [self._story_centroid(v, m) for v in sx]  # centroids in hashed columns
+            self.representative[done] = closing.representatives(done, members, sx, self._own_story_rows, self.compiled)
+        story = [closing.story_centroid(v, m, self.xcols.hashed) for v in sx]  # centroids in hashed columns
         word = [top_entries(v, m) for v in sw]
         for r, group in zip(done, members):
             self.sums.pop(r, None)
@@ -409,32 +408,6 @@ class EventTracker:
             self.rows.drop_before(self.n)
         self._held = None
 
-    def _representatives(self, done: list[int], members: list[list[int]], sx: list[sums.Sum]) -> np.ndarray:
-        """Each event's member nearest its summed story vector (the first of those within ``_TIE`` of the nearest).
-
-        All the events' members at once (:func:`dedup.stories.sums.rows_dot_sums`):
-        a member's closeness is its row's dot product with its event's sum,
-        the products added in column order.
-        """
-        reps = np.asarray(done, dtype=np.int64)
-        multi = [i for i, g in enumerate(members) if len(g) > 1]
-        if not multi:
-            return reps
-        sizes = np.array([len(members[i]) for i in multi])
-        flat = np.concatenate([members[i] for i in multi])
-        ptr, idx, val = self._own_story_rows(flat)
-        s_ptr = np.zeros(len(multi) + 1, dtype=np.int64)
-        np.cumsum([len(sx[i][0]) for i in multi], out=s_ptr[1:])
-        s_idx = np.concatenate([sx[i][0] for i in multi])
-        s_val = np.concatenate([sx[i][1] for i in multi]).astype(np.float64, copy=False)
-        owner = np.repeat(np.arange(len(multi), dtype=np.int64), sizes)
-        close = sums.rows_dot_sums(ptr, idx, val, owner, s_ptr, s_idx, s_val, self.compiled)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        near = np.flatnonzero(close >= np.repeat(np.maximum.reduceat(close, starts), sizes) - _TIE)
-        _, first = np.unique(owner[near], return_index=True)  # each event's first near member
-        reps[multi] = flat[near[first]]
-        return reps
-
     def _own_story_rows(self, arrivals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The story rows of ``arrivals`` (dense columns) as CSR arrays ``(indptr, indices, data)``, in their order."""
         if not self.single or not any(a in self.single for a in arrivals.tolist()):
@@ -452,21 +425,6 @@ class EventTracker:
         ptr = np.zeros(len(own) + 1, dtype=np.int64)
         np.cumsum([len(i) for i, _ in own], out=ptr[1:])
         return ptr, np.concatenate([i for i, _ in own]), np.concatenate([v for _, v in own])
-
-    def _story_centroid(self, vec: sums.Sum, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """``top_entries(hashed(vec), m)``: an event's story centroid in hashed columns, its ``m`` largest weights.
-
-        When the ``m``-th largest weight is not tied with the next, the kept
-        entries are the same whatever their order, so they are chosen in
-        dense columns and only they are hashed and sorted; a tie goes the
-        long way (its choice depends on the order).
-        """
-        if len(vec[0]) > m:
-            neg = np.partition(-vec[1], [m - 1, m])
-            if neg[m - 1] < neg[m]:
-                keep = np.flatnonzero(-vec[1] <= neg[m - 1])
-                return self.xcols.hashed((vec[0][keep], vec[1][keep].astype(np.float64)))
-        return top_entries(self.xcols.hashed(vec), m)
 
     def finish(self) -> TrackedEvents:
         """Close every event; return the events, their centroids and the candidate pairs.
