@@ -18,9 +18,10 @@ import numpy as np
 from . import sums
 from .sparse import top_entries
 
-__all__ = ["TIE", "representatives", "story_centroid"]
+__all__ = ["MEMBERS", "TIE", "representatives", "story_centroid"]
 
 TIE = 1e-6  # members whose closeness to their event's sum differs by less are equally close (float32 rows round at ~1e-7)
+MEMBERS = 4096  # members whose rows are copied at once (~1,400 entries each: ~50 MB with their events' sums, not a day's ~0.5 GB)
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR (indptr, indices, data) of some story rows, in a given order
 
@@ -45,22 +46,33 @@ def representatives(labels: list[int], members: list[list[int]], summed: list[su
     """
     reps = np.asarray(labels, dtype=np.int64)
     multi = [i for i, g in enumerate(members) if len(g) > 1]
-    if not multi:
-        return reps
-    sizes = np.array([len(members[i]) for i in multi])
-    flat = np.concatenate([members[i] for i in multi])
+    lo = 0
+    while lo < len(multi):  # events in batches of about MEMBERS members: their rows are copied together
+        hi, held = lo, 0
+        while hi < len(multi) and (hi == lo or held + len(members[multi[hi]]) <= MEMBERS):
+            held += len(members[multi[hi]])
+            hi += 1
+        batch = multi[lo:hi]
+        reps[batch] = _nearest([members[i] for i in batch], [summed[i] for i in batch], rows, compiled)
+        lo = hi
+    return reps
+
+
+def _nearest(members: list[list[int]], summed: list[sums.Sum], rows: Callable[[np.ndarray], Rows], compiled: bool) -> np.ndarray:
+    """:func:`representatives` of events of more than one member each."""
+    sizes = np.array([len(g) for g in members])
+    flat = np.concatenate(members)
     ptr, idx, val = rows(flat)
-    s_ptr = np.zeros(len(multi) + 1, dtype=np.int64)
-    np.cumsum([len(summed[i][0]) for i in multi], out=s_ptr[1:])
-    s_idx = np.concatenate([summed[i][0] for i in multi])
-    s_val = np.concatenate([summed[i][1] for i in multi]).astype(np.float64, copy=False)
-    owner = np.repeat(np.arange(len(multi), dtype=np.int64), sizes)
+    s_ptr = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum([len(c) for c, _ in summed], out=s_ptr[1:])
+    s_idx = np.concatenate([c for c, _ in summed])
+    s_val = np.concatenate([v for _, v in summed]).astype(np.float64, copy=False)
+    owner = np.repeat(np.arange(len(members), dtype=np.int64), sizes)
     close = sums.rows_dot_sums(ptr, idx, val, owner, s_ptr, s_idx, s_val, compiled)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     near = np.flatnonzero(close >= np.repeat(np.maximum.reduceat(close, starts), sizes) - TIE)
     _, first = np.unique(owner[near], return_index=True)  # each event's first near member
-    reps[multi] = flat[near[first]]
-    return reps
+    return flat[near[first]]
 
 
 def story_centroid(vec: sums.Sum, m: int, hashed: Callable[[sums.Sum], sums.Sum]) -> tuple[np.ndarray, np.ndarray]:
