@@ -32,7 +32,7 @@ def representatives(labels: list[int], members: list[list[int]], summed: list[su
 
     A member's closeness is its row's dot product with its event's sum, the
     products over the shared columns added in column order
-    (:func:`dedup.stories.sums.rows_dot_sums`, all the events' members in one pass).
+    (:func:`dedup.stories.sums.rows_dot_sums`, the events' members a batch of about :data:`MEMBERS` at a time).
 
     Args:
         labels: the events (their labels), one per entry of ``members`` and ``summed``.
