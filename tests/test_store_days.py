@@ -179,13 +179,13 @@ def test_a_parked_day_comes_back_whole_and_its_file_goes(tmp_path) -> None:
 
 @pytest.mark.parametrize("rows", [1, 2, 1000])
 def test_a_day_whose_character_counts_were_spilled_comes_back_the_same(tmp_path, monkeypatch, rows: int) -> None:
-    """Counts written a block at a time (SpilledRows) are a matrix again once unparked: the same as made in memory, files gone."""
+    """Counts written a block at a time (SpilledRows) are read back by rows once unparked (DiskRows): the same rows as made in memory; files gone once let go."""
     import scipy.sparse as sp
 
     import dedup.stories.vectors as vectors
     from dedup.config import StoriesConfig
     from dedup.stories.events import build_day
-    from dedup.store.days import SpilledRows, park, unpark
+    from dedup.store.days import DiskRows, SpilledRows, park, unpark
 
     texts = ["the cabinet approved a new airport plan today", "", "rain flooded the coastal road", "a"]
     args = (texts, ["airports", "", "", ""], np.zeros(4), np.full(4, -1), np.arange(4), StoriesConfig())
@@ -194,11 +194,20 @@ def test_a_day_whose_character_counts_were_spilled_comes_back_the_same(tmp_path,
     spilled = build_day(*args, spill=str(tmp_path))
     assert isinstance(spilled.body_chars, SpilledRows) and sp.issparse(spilled.body_words)
     back = unpark(park(spilled, str(tmp_path)))
-    assert os.listdir(tmp_path) == []  # the parked day and the counts' two files
-    a, b = back.body_chars, made.body_chars
-    assert sp.isspmatrix_csr(a) and a.shape == b.shape and a.dtype == b.dtype == np.float32 and a.has_canonical_format
-    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+    assert len(os.listdir(tmp_path)) == 2  # the parked day is gone; the counts' two files are read from where they are
+    disk, b = back.body_chars, made.body_chars
+    assert isinstance(disk, DiskRows) and disk.shape == b.shape and disk.nnz == b.nnz
+    assert np.array_equal(disk.column_counts(), np.bincount(b.indices, minlength=b.shape[1]))
+    for lo, hi in [(0, 4), (0, 1), (1, 3), (2, 2), (3, 4)]:  # any range of rows, as made in memory
+        a = disk[lo:hi]
+        assert sp.isspmatrix_csr(a) and a.shape == b[lo:hi].shape and a.dtype == b.dtype == np.float32 and a.has_canonical_format
+        assert np.array_equal(a.indptr, b[lo:hi].indptr) and np.array_equal(a.indices, b[lo:hi].indices)
+        assert np.array_equal(a.data, b[lo:hi].data)
+    with pytest.raises(TypeError, match="owns its files"):
+        park(back, str(tmp_path))
     assert (back.body_words != made.body_words).nnz == 0
+    del back, disk
+    assert os.listdir(tmp_path) == []  # let go: the files are gone (and the day that could not be parked left none)
 
 
 def test_spilled_rows_refuse_a_block_past_their_rows_and_a_short_file(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -355,6 +356,47 @@ def test_story_blocks_stack_to_the_days_story_vectors_bit_for_bit(config) -> Non
                     assert len(threaded) == len(blocks)
                     for got, expected in zip(threaded, blocks):
                         _same_csr(got, expected)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_word_blocks_stack_to_the_days_word_vectors_bit_for_bit(config) -> None:
+    weights = Weights(config)
+    for day in (_day(DAY1, 0, config), _day(DAY2 + DAY3, len(DAY1), config)):
+        weights.count(day)
+        whole = weights.word_vectors(day)
+        n = whole.shape[0]
+        for rows in (1, 2, 3, n, n + 5):
+            blocks = list(weights.word_blocks(day, rows))
+            assert [b.shape[0] for b in blocks] == [min(rows, n - lo) for lo in range(0, n, rows)]
+            _same_csr(sp.vstack(blocks, format="csr"), whole)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 1000])
+def test_a_parked_days_characters_read_from_disk_weigh_the_same(tmp_path, monkeypatch, rows: int) -> None:
+    """A worker's day parked with its character counts on disk (DiskRows): the same counts, columns and story blocks."""
+    import dedup.stories.vectors as vectors
+    from dedup.store.days import DiskRows, park, unpark
+
+    monkeypatch.setattr(vectors, "_BLOCK_ROWS", rows)
+    config = StoriesConfig()
+    in_memory, on_disk = Weights(config), Weights(config)
+    for first, pairs in ((0, DAY1), (len(DAY1), DAY2 + DAY3)):
+        day = _day(pairs, first, config)
+        parked = SimpleNamespace(**vars(day))
+        parked.body_chars = char_counts(day.texts, config.char_k, spill=str(tmp_path))
+        parked = unpark(park(parked, str(tmp_path)))
+        assert isinstance(parked.body_chars, DiskRows)
+        a, b = in_memory.count(day), on_disk.count(parked)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+        assert np.array_equal(in_memory.char_df, on_disk.char_df) and np.array_equal(in_memory.word_df, on_disk.word_df)
+        for counted in (None, a):  # the columns from the counts, or read from the rows themselves
+            got, expected = on_disk.story_columns(parked, counted), in_memory.story_columns(day, counted)
+            assert len(got) == len(expected) == 4
+            assert all(np.array_equal(np.unique(x), np.unique(y)) and i == j for (x, i), (y, j) in zip(got, expected))
+        for got, expected in zip(on_disk.story_blocks(parked, 2), in_memory.story_blocks(day, 2), strict=True):
+            _same_csr(got, expected)
+        del parked
+    assert os.listdir(tmp_path) == []
 
 
 def test_story_blocks_read_in_part_leave_nothing_running() -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..types import Article, timestamp
 
-__all__ = ["DayRef", "DaySpool", "DayTexts", "EXCERPT_CHARS", "SpilledRows", "UNDATED", "park", "put_texts", "read_day", "unpark"]
+__all__ = ["DayRef", "DaySpool", "DayTexts", "DiskRows", "EXCERPT_CHARS", "SpilledRows", "UNDATED", "park", "put_texts", "read_day", "unpark"]
 
 EXCERPT_CHARS = 300  # what the outputs show of an article's text (report excerpts, labels without a headline)
 _FLUSH_RECORDS = 20_000  # texts held before they are appended to their day files
@@ -193,8 +193,12 @@ def park(obj: object, folder: str) -> str:
     import tempfile
 
     fd, path = tempfile.mkstemp(prefix="parked-", suffix=".pkl", dir=folder)
-    with os.fdopen(fd, "wb") as f:
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        os.remove(path)  # no half-written day left behind
+        raise
     return path
 
 
@@ -208,15 +212,15 @@ def unpark(path: str) -> object:
 
 
 class SpilledRows:
-    """Sparse rows written to disk a block at a time as they are made, and read back whole where they are unpickled.
+    """Sparse rows written to disk a block at a time as they are made, and read back a block at a time where they are unpickled.
 
     A worker making a dense day's character counts (~0.25 GB) appends each
     block's entries to two files instead of holding them all until the day
     is parked; only the row offsets stay in memory. Pickled (into a
     :func:`park` file), it is a reference to the files; unpickled (by
-    :func:`unpark`, in the parent), it is the ``csr_matrix`` itself, each
-    array read in one piece, and the files are removed. Both processes must
-    share the folder's disk.
+    :func:`unpark`, in the parent), it is a :class:`DiskRows` over them: the
+    tracker reads the rows it weighs a block at a time, so the day's counts
+    are never all in its memory. Both processes must share the folder's disk.
     """
 
     def __init__(self, folder: str, n_rows: int, width: int, dtype: type) -> None:
@@ -248,24 +252,88 @@ class SpilledRows:
         return self
 
     def __reduce__(self):  # noqa: ANN204
-        return _load_spilled, (self.path, self.indptr, self.width, self.dtype.str)
+        return DiskRows, (self.path, self.indptr, self.width, self.dtype.str)
 
     def load(self):  # noqa: ANN201
         """The rows as a ``csr_matrix``; the files are removed."""
-        return _load_spilled(self.path, self.indptr, self.width, self.dtype.str)
+        return DiskRows(self.path, self.indptr, self.width, self.dtype.str).load()
 
 
-def _load_spilled(path: str, indptr: np.ndarray, width: int, dtype: str):  # noqa: ANN202
-    import scipy.sparse as sp
+class DiskRows:
+    """Rows a :class:`SpilledRows` wrote, read from its files a block of rows at a time; the files go with this object.
 
-    try:
-        indices = np.fromfile(path, dtype=np.int32)
-        data = np.fromfile(path + ".data", dtype=np.dtype(dtype))
-    finally:
-        for name in (path, path + ".data"):
+    What a parked day's character counts are in the parent: slicing a range
+    of rows (``rows[lo:hi]``) reads just their entries (a canonical
+    ``csr_matrix``), and :meth:`column_counts` reads the column numbers a
+    slice at a time, so the day's ~0.25 GB of counts pass through the page
+    cache, not the process's memory. Reads may run on several threads at
+    once. Not picklable: it owns files that are removed when it is let go
+    (or by :meth:`load`).
+    """
+
+    _READ = 1 << 23  # column entries read at a time by column_counts (32 MB)
+
+    def __init__(self, path: str, indptr: np.ndarray, width: int, dtype: str) -> None:
+        import weakref
+
+        self.path, self.indptr, self.dtype = path, np.asarray(indptr, dtype=np.int64), np.dtype(dtype)
+        self.shape = (len(self.indptr) - 1, int(width))
+        self.nnz = int(self.indptr[-1])
+        self._remove = weakref.finalize(self, _remove_files, path, path + ".data")
+        entries = os.path.getsize(path) // 4, os.path.getsize(path + ".data") // self.dtype.itemsize
+        if entries != (self.nnz, self.nnz):
+            self._remove()
+            raise OSError(f"{path}: {entries[0]} column entries and {entries[1]} values for {self.nnz} entries")
+
+    def __reduce__(self):  # noqa: ANN204
+        raise TypeError(f"DiskRows over {self.path} owns its files: load() it to send the rows elsewhere")
+
+    def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """The column numbers and values of entries ``lo:hi``."""
+        count = hi - lo
+        indices = np.fromfile(self.path, dtype=np.int32, count=count, offset=4 * lo)
+        data = np.fromfile(self.path + ".data", dtype=self.dtype, count=count, offset=self.dtype.itemsize * lo)
+        if len(indices) != count or len(data) != count:
+            raise OSError(f"{self.path}: {len(indices)} column entries and {len(data)} values where entries {lo}..{hi} "
+                          f"of {self.nnz} entries were written")
+        return indices, data
+
+    def __getitem__(self, rows: slice):  # noqa: ANN204
+        """Rows ``lo:hi`` (a slice with step 1) as a canonical ``csr_matrix``."""
+        import scipy.sparse as sp
+
+        if not isinstance(rows, slice):
+            raise TypeError("DiskRows: only a slice of rows (rows[lo:hi]) is read")
+        lo, hi, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise TypeError("DiskRows: only a slice of consecutive rows is read")
+        hi = max(lo, hi)
+        a, b = int(self.indptr[lo]), int(self.indptr[hi])
+        indices, data = self._read(a, b)
+        m = sp.csr_matrix((data, indices, self.indptr[lo : hi + 1] - a), shape=(hi - lo, self.shape[1]), copy=False)
+        m.has_canonical_format = True  # SpilledRows wrote canonical blocks
+        return m
+
+    def column_counts(self) -> np.ndarray:
+        """``(width,)`` how many entries each column has (``np.bincount`` of the column numbers, read a slice at a time)."""
+        counts = np.zeros(self.shape[1], dtype=np.int64)
+        for lo in range(0, self.nnz, self._READ):
+            indices, _ = self._read(lo, min(self.nnz, lo + self._READ))
+            counts += np.bincount(indices, minlength=self.shape[1])
+        return counts
+
+    def load(self):  # noqa: ANN201
+        """All the rows as one ``csr_matrix``; the files are removed."""
+        try:
+            m = self[0 : self.shape[0]]
+        finally:
+            self._remove()
+        return m
+
+
+def _remove_files(*paths: str) -> None:
+    for name in paths:
+        try:
             os.remove(name)
-    if len(indices) != indptr[-1] or len(data) != indptr[-1]:
-        raise OSError(f"{path}: {len(indices)} column entries and {len(data)} values for {indptr[-1]} entries")
-    m = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, width), copy=False)
-    m.has_canonical_format = True
-    return m
+        except FileNotFoundError:
+            pass

@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from ..cluster.groups import UnionFind
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
+from ..store.days import DiskRows
 from .neighbours import earlier_neighbours
 from .score import score_features, story_scores
 from .slots import Slots
@@ -73,7 +74,7 @@ class DayInput:
     times: np.ndarray  # (b,) seconds, NaN = undated
     body_words: sp.csr_matrix
     title_words: sp.csr_matrix | None
-    body_chars: sp.csr_matrix | None
+    body_chars: sp.csr_matrix | DiskRows | None  # DiskRows: a parked day's, read from disk a block of rows at a time
     title_chars: sp.csr_matrix | None
     numbers: sp.csr_matrix
     lengths: np.ndarray
@@ -228,7 +229,7 @@ class EventTracker:
             if not self.undated and len(day.times):
                 self._close_before(float(day.times[0]) - self.window)
             x = self._story_blocks(day, None) if blocks is None else blocks.result()
-            w = self.weights.word_vectors(day)
+            w = self.weights.word_blocks(day, 2048)
             self._hold(day, x, w)
         finally:
             if prep is not None:
@@ -461,7 +462,8 @@ def build_day(
     their raw texts by the caller (:func:`dedup.flows.stories.day_input`),
     needed when ``config.semantic`` is on. ``spill``: a folder the bodies'
     character counts are written to as they are made (a worker's day that is
-    parked: :class:`~dedup.store.days.SpilledRows`, a matrix again once unparked).
+    parked: :class:`~dedup.store.days.SpilledRows`; once unparked, a
+    :class:`~dedup.store.days.DiskRows` the tracker reads a block of rows at a time).
     """
     from .slots import slot_rows
     from .vectors import char_counts, number_sets, token_counts, word_counts

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS
 from ..store.background import background_df
+from ..store.days import DiskRows
 from .sparse import csr_over, l2_rows
 
 __all__ = ["Closed", "Columns", "Rows", "Weights"]
@@ -54,13 +55,14 @@ class Weights:
         self.seen += len(day.arrival)
         distinct: list[np.ndarray | None] = []
         for dfs, m in (((self.word_df, self.word_seen), day.body_words), ((self.char_df,), day.body_chars)):
-            dfs = tuple(df for df in dfs if df is not None)
-            if not dfs or m is None:
-                distinct.append(None if m is None else np.unique(m.indices))
+            if m is None:
+                distinct.append(None)
                 continue
-            found = np.bincount(m.indices, minlength=len(dfs[0]))
+            # a parked day's characters stay on disk (DiskRows): counted a slice at a time
+            found = m.column_counts() if isinstance(m, DiskRows) else np.bincount(m.indices, minlength=len(self.word_df))
             for df in dfs:
-                df += found
+                if df is not None:
+                    df += found[: len(df)]
             distinct.append(np.flatnonzero(found))
         return distinct[0], distinct[1]
 
@@ -127,7 +129,9 @@ class Weights:
         words = day.body_words.indices if words is None else words
         parts = [(words, 0)] + ([(day.title_words.indices, 0)] if titles and day.title_words is not None else [])
         if self._char_idf(day) is not None:
-            parts += [(day.body_chars.indices if chars is None else chars, width)]
+            if chars is None:
+                chars = np.flatnonzero(day.body_chars.column_counts()) if isinstance(day.body_chars, DiskRows) else day.body_chars.indices
+            parts += [(chars, width)]
             parts += [(day.title_chars.indices, width)] if titles and day.title_chars is not None else []
         return parts
 
@@ -150,12 +154,21 @@ class Weights:
 
     def word_vectors(self, day: Any) -> sp.csr_matrix:
         """Sublinear word TF-IDF without the words in more than the candidate ``max_df`` articles seen."""
+        return self._words(day.body_words, self.seen)
+
+    def word_blocks(self, day: Any, rows: int) -> Iterator[sp.csr_matrix]:
+        """:meth:`word_vectors` of ``rows`` articles at a time, made as they are read (each row is weighed on its own:
+        the same rows); a dense day's at once held ~0.2 GB of temporaries. Read them before the next :meth:`count`."""
+        seen, n = self.seen, day.body_words.shape[0]
+        return (self._words(day.body_words[lo : lo + rows], seen) for lo in range(0, n, max(1, rows)))
+
+    def _words(self, counts: sp.csr_matrix, seen: int) -> sp.csr_matrix:
         c = self.config
-        max_df = max(c.candidate_max_df, int(c.candidate_max_df_fraction * self.seen))
-        m = sp.csr_matrix(day.body_words, dtype=np.float64, copy=True)
+        max_df = max(c.candidate_max_df, int(c.candidate_max_df_fraction * seen))
+        m = sp.csr_matrix(counts, dtype=np.float64, copy=True)
         m.sum_duplicates()
         df = self.word_seen[m.indices]
-        idf = np.log((1.0 + self.seen) / (1.0 + df)) + 1.0
+        idf = np.log((1.0 + seen) / (1.0 + df)) + 1.0
         m.data = (1.0 + np.log(m.data)) * idf * (df <= max_df)
         m.eliminate_zeros()
         return l2_rows(m, inplace=True)
@@ -272,18 +285,18 @@ class Rows:
         self.x, self.w, self.nu = _CsrRows(np.float32), _CsrRows(), _CsrRows()
 
     def add(self, arrival, times, x, w, nums, lengths, slots=None, embeddings=None) -> None:
-        """Hold a block of arriving rows; ``x`` may also come as consecutive blocks of rows (an iterable of CSR matrices)."""
+        """Hold a block of arriving rows; ``x`` and ``w`` may also come as consecutive blocks of rows (iterables of CSR matrices)."""
         if len(arrival) and self.blocks and len(self.blocks[-1][0]) and arrival[0] <= self.blocks[-1][0][-1]:
             raise ValueError("Rows.add: rows arrive in order")
-        held = self.x.tail - self.x.head
-        for part in ([x] if sp.issparse(x) else x):
-            self.x.append(part)
-        if self.x.tail - self.x.head - held != len(arrival):
-            raise ValueError(f"Rows.add: {len(arrival)} arrivals but {self.x.tail - self.x.head - held} story rows")
+        for buf, m, what in ((self.x, x, "story"), (self.w, w, "word")):
+            held = buf.tail - buf.head
+            for part in ([m] if sp.issparse(m) else m):
+                buf.append(part)
+            if buf.tail - buf.head - held != len(arrival):
+                raise ValueError(f"Rows.add: {len(arrival)} arrivals but {buf.tail - buf.head - held} {what} rows")
         self.blocks.append((arrival, times, lengths, slots))
         self.vectors.append(embeddings)
-        for buf, m in ((self.w, w), (self.nu, nums)):
-            buf.append(m)
+        self.nu.append(nums)
 
     def drop_before(self, first_kept: int) -> None:
         """Let go of the rows with arrival index below ``first_kept`` (whole blocks, and the head of a block)."""
