@@ -145,6 +145,23 @@ def test_write_json(tmp_path: Path) -> None:
     assert ARABIC in text
 
 
+@pytest.mark.parametrize("piece", [1, 7, 1 << 20])
+def test_write_json_written_in_pieces_is_json_dumps_byte_for_byte(tmp_path: Path, monkeypatch, piece: int) -> None:
+    """However the text is cut into writes, the file is json.dumps' text; a lone surrogate escapes the whole file."""
+    import dedup.io.writers as writers
+
+    monkeypatch.setattr(writers, "_JSON_WRITE", piece)
+    events = [{"event": f"e{i}", "label": ARABIC * (i % 3), "members": [f"m{j}" for j in range(i)], "groups": [{"size": i}]}
+              for i in range(40)]
+    path = tmp_path / "events.json"
+    write_json(path, events)
+    assert path.read_bytes() == (json.dumps(events, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    events[25]["label"] = "bad \ud800 half"  # not encodable as UTF-8: escaped, every other character too
+    write_json(path, events)
+    assert path.read_bytes() == (json.dumps(events, ensure_ascii=True, indent=2) + "\n").encode("ascii")
+    assert os.listdir(tmp_path) == ["events.json"]
+
+
 @pytest.mark.parametrize(
     "write",
     [
