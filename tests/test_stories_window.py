@@ -466,9 +466,13 @@ def _centroid(rng, width: int, nnz: int) -> tuple[np.ndarray, np.ndarray]:
     return cols, rng.random(nnz) + 0.1
 
 
-def test_closed_centroids_come_back_in_label_order_normalized() -> None:
+@pytest.mark.parametrize("rows", [1, 2, 1 << 16])
+def test_closed_centroids_come_back_in_label_order_normalized(monkeypatch, rows: int) -> None:
+    """Read back and normalized a block of rows at a time (``rows``): the bits of normalizing them all at once."""
     from dedup.stories.sparse import l2_rows
     from dedup.stories.window import Closed
+
+    monkeypatch.setattr(Closed, "_READ_ROWS", rows)
 
     rng = np.random.default_rng(11)
     width = 64
