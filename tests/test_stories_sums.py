@@ -32,30 +32,6 @@ def test_compiled_add_has_numpys_bits(itypes, vtypes) -> None:
         assert np.array_equal(np.flatnonzero(dense), got[0]) and np.array_equal(dense[got[0]], got[1])
 
 
-@pytest.mark.parametrize("compiled", [False, True])
-@pytest.mark.parametrize("vtype", [np.float32, np.float64])
-def test_add_into_gives_adds_bits_in_place_or_declines(compiled: bool, vtype) -> None:
-    """A smaller sum whose columns the larger one all holds is added in place, with add's bits in either order;
-    a new column, a view or float32 values: nothing is changed and add is the caller's way."""
-    rng = np.random.default_rng(11)
-    for n, width in [(0, 10), (1, 10), (50, 60), (3000, 100_000)]:
-        big = sums.add(_row(rng, max(n, 1) * 3, width, np.int32, vtype), _row(rng, 5, width, np.int32, vtype), compiled)
-        take = np.sort(rng.choice(len(big[0]), size=min(n, len(big[0])), replace=False))
-        small = (big[0][take], rng.random(len(take)).astype(vtype))
-        want_pq, want_qp = sums.add(big, small, compiled), sums.add(small, big, compiled)
-        assert want_pq[1].tobytes() == want_qp[1].tobytes()
-        cols = big[0].copy()
-        assert sums.add_into(big, small, compiled)
-        assert np.array_equal(big[0], cols) and np.array_equal(big[0], want_pq[0]) and big[1].tobytes() == want_pq[1].tobytes()
-        before = big[1].copy()
-        extra = (np.array([width], dtype=np.int32), np.ones(1, dtype=vtype))  # a column big lacks
-        assert not sums.add_into(big, extra, compiled) and big[1].tobytes() == before.tobytes()
-        view = (big[0][:], big[1][:])
-        assert not sums.add_into(view, small, compiled) and big[1].tobytes() == before.tobytes()
-        as32 = (big[0], big[1].astype(np.float32))
-        assert not sums.add_into(as32, small, compiled)
-
-
 def test_a_sum_is_not_a_view_of_a_larger_buffer() -> None:
     """Shared columns shrink the merge: the compiled sum is trimmed to its own arrays (no slack held by an event)."""
     p = (np.array([1, 2, 3]), np.ones(3))

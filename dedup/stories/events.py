@@ -187,16 +187,10 @@ class EventTracker:
 
     def _merge(self, a: int, b: int) -> None:
         a, b = min(a, b), max(a, b)
-        for store, which in ((self.sums, 0), (self.wsums, 1)):
-            p, q = self._vec(a, which), self._vec(b, which)
-            # a copy joining a large event most often brings no column its sum lacks: added in place (the same bits)
-            if a in store and sums.add_into(p, q, self.compiled):
-                store.pop(b, None)
-            elif b in store and sums.add_into(q, p, self.compiled):
-                store[a] = store.pop(b)
-            else:
-                store[a] = sums.add(p, q, self.compiled)
-                store.pop(b, None)
+        self.sums[a] = sums.add(self._vec(a, 0), self._vec(b, 0), self.compiled)
+        self.wsums[a] = sums.add(self._vec(a, 1), self._vec(b, 1), self.compiled)
+        self.sums.pop(b, None)
+        self.wsums.pop(b, None)
         self.sets.union(a, b)
         self.size[a] += self.size[b]
         self.tmin[a] = np.fmin(self.tmin[a], self.tmin[b])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Sum", "add", "add_into", "dot", "rows_dot_sums"]
+__all__ = ["Sum", "add", "dot", "rows_dot_sums"]
 
 Sum = tuple[np.ndarray, np.ndarray]  # (sorted distinct columns, values)
 
@@ -42,42 +42,6 @@ def add(p: Sum, q: Sum, compiled: bool = False) -> Sum:
     keep = np.ones(len(idx), dtype=bool)
     keep[dup + 1] = False
     return idx[keep], val[keep]
-
-
-def add_into(big: Sum, small: Sum, compiled: bool = False) -> bool:
-    """Add ``small`` to ``big`` in place when every column of ``small`` is already in ``big``; whether it was.
-
-    Only a ``big`` whose values are float64 and their own array (a sum
-    this module made; not a view of a held row or of a carried state) is
-    added to; otherwise nothing is done. Each shared column becomes ``big + float64(small)``,
-    the bits :func:`add` gives in either order (IEEE addition commutes); the
-    columns are unchanged. A copy joining a large event most often brings no
-    column the event lacks: this costs what ``small`` holds (the columns
-    looked up in ``big``), not a new sum of ``big``'s size.
-
-    >>> s = (np.array([1, 4, 6]), np.array([0.5, 1.0, 2.0]))
-    >>> add_into(s, (np.array([4, 6]), np.array([0.25, 0.5]))), s[1].tolist()
-    (True, [0.5, 1.25, 2.5])
-    >>> add_into(s, (np.array([2]), np.array([1.0]))), s[1].tolist()
-    (False, [0.5, 1.25, 2.5])
-    """
-    (ib, vb), (ia, va) = big, small
-    if len(ia) > len(ib) or vb.dtype != np.float64 or vb.base is not None or not vb.flags.writeable:
-        return False
-    if len(ia) == 0:
-        return True
-    if compiled:
-        from .sums_kernel import shared_columns
-
-        ka, kb = shared_columns(ia, ib)
-        if len(ka) != len(ia):
-            return False
-    else:
-        kb = np.minimum(np.searchsorted(ib, ia), len(ib) - 1)
-        if not np.array_equal(ib[kb], ia):
-            return False
-    vb[kb] += va.astype(np.float64, copy=False)
-    return True
 
 
 def dot(p: Sum, q: Sum, compiled: bool = False) -> float:
