@@ -470,7 +470,7 @@ def _centroid(rng, width: int, nnz: int) -> tuple[np.ndarray, np.ndarray]:
 def test_closed_centroids_come_back_in_label_order_normalized(monkeypatch, rows: int) -> None:
     """Read back and normalized a block of rows at a time (``rows``): the bits of normalizing them all at once."""
     from dedup.stories.sparse import l2_rows
-    from dedup.stories.window import Closed
+    from dedup.stories.closed import Closed
 
     monkeypatch.setattr(Closed, "_READ_ROWS", rows)
 
@@ -506,7 +506,7 @@ def test_closed_centroids_come_back_in_label_order_normalized(monkeypatch, rows:
 
 
 def test_closed_in_order_and_empty() -> None:
-    from dedup.stories.window import Closed
+    from dedup.stories.closed import Closed
 
     labels, story, word = Closed(8).take()
     assert labels.tolist() == [] and labels.dtype == np.int64 and story.shape == word.shape == (0, 8)

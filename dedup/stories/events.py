@@ -54,7 +54,8 @@ from .score import score_features, story_scores
 from .slots import Slots
 from . import closing, sums
 from .sparse import KERNEL_ROWS, top_entries
-from .window import Closed, Columns, Rows, Weights
+from .closed import Closed
+from .window import Columns, Rows, Weights
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
 
