@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -400,17 +401,32 @@ def test_a_parked_days_characters_read_from_disk_weigh_the_same(tmp_path, monkey
 
 
 def test_story_blocks_read_in_part_leave_nothing_running() -> None:
-    """A reader that stops after the first block: the blocks queued ahead are cancelled, not made."""
+    """A reader that stops after the first block: the blocks queued ahead are cancelled, not made.
+
+    The one worker is held inside the second block until the reader has
+    closed, so which blocks had started is fixed, not left to timing.
+    """
     config = StoriesConfig()
     day = _day(DAY1 + DAY2, 0, config)
     weights = Weights(config)
     weights.count(day)
     made: list[int] = []
+    second_started, closed = threading.Event(), threading.Event()
+
+    def then(block):
+        made.append(block.shape[0])
+        if len(made) == 2:
+            second_started.set()
+            assert closed.wait(10)
+        return block
+
     with ThreadPoolExecutor(1) as pool:
-        it = weights.story_blocks(day, 1, then=lambda b: made.append(b.shape[0]) or b, pool=pool, ahead=2)
+        it = weights.story_blocks(day, 1, then=then, pool=pool, ahead=2)
         assert next(it).shape[0] == 1
+        assert second_started.wait(10)
         it.close()  # the generator's finally: the blocks not started are cancelled
-    assert day.body_words.shape[0] >= 5 and 1 <= len(made) <= 2  # the first, and at most the one running
+        closed.set()
+    assert day.body_words.shape[0] >= 5 and made == [1, 1]  # the first, and the one running when it closed
 
 
 @pytest.mark.parametrize("config", CONFIGS)
