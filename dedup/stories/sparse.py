@@ -15,8 +15,11 @@ __all__ = ["KERNEL_ROWS", "canonical", "compact_columns", "csr_over", "l2_rows",
 
 # From this many rows (held rows, or events) the compiled kernels run (the top-k search of
 # :mod:`dedup.stories.topk_kernel`, the pair dots of :mod:`dedup.stories.dots_kernel`): below, numba's
-# import (~1 s) would cost more than it saves, and the SciPy / NumPy paths stay. Both give the same bits.
-KERNEL_ROWS = 25_000
+# import and the kernels' cache load (~0.5 s a process here) would cost more than they save, and the SciPy /
+# NumPy paths stay. Both give the same bits. Measured (docs/stories.md): from 25,000 down to 2,000, events and
+# storylines of the 20,329 dev articles 13.8 -> 11.1 s, of the first 87,603 synthetic ones events 32.3 ->
+# ~25 s; feeds of 1,000-6,000 articles no slower.
+KERNEL_ROWS = 2_000
 
 
 def canonical(m: sp.csr_matrix) -> sp.csr_matrix:
