@@ -421,11 +421,13 @@ def test_story_blocks_read_in_part_leave_nothing_running() -> None:
         return block
 
     with ThreadPoolExecutor(1) as pool:
-        it = weights.story_blocks(day, 1, then=then, pool=pool, ahead=2)
-        assert next(it).shape[0] == 1
-        assert second_started.wait(10)
-        it.close()  # the generator's finally: the blocks not started are cancelled
-        closed.set()
+        try:
+            it = weights.story_blocks(day, 1, then=then, pool=pool, ahead=2)
+            assert next(it).shape[0] == 1
+            assert second_started.wait(10)
+            it.close()  # the generator's finally: the blocks not started are cancelled
+        finally:
+            closed.set()  # (a failure above does not leave the worker waiting)
     assert day.body_words.shape[0] >= 5 and made == [1, 1]  # the first, and the one running when it closed
 
 
