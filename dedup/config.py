@@ -398,9 +398,9 @@ class StoriesConfig:
     slot_max_share: float = 0.005
     # The semantic story score (dedup.stories.semantic, extra dedup[semantic]): the pairs whose story score lies in the
     # shipped model's band around event_threshold are re-scored with a sentence encoder's cosine beside the lexical
-    # features. Off by default: it embeds every article (about 11 CPU-s per 1,000 articles; docs/stories.md).
+    # features. Off by default: it embeds every article (11-27 CPU-s per 1,000 articles measured; docs/stories.md).
     semantic: bool = opt(False, "--semantic", "Re-score the pairs near --event-threshold with a multilingual sentence "
-                         "encoder (pip install 'dedup[semantic]'; about 11 CPU-s per 1,000 articles).")
+                         "encoder (pip install 'dedup[semantic]'; 11-27 CPU-s per 1,000 articles).")
     # Fitted by scripts/fit_story_score.py (fractional logistic regression of
     # (4 - Overall) / 3 on the 645 same-language SemEval-2022 Task 8 training
     # pairs); plain constants so that scores do not depend on a model file.

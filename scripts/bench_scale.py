@@ -3,8 +3,8 @@
 
 Targets (reported, nothing is tuned to meet them): 1M articles end to end in
 at most 10 minutes and at most 4 GiB peak RSS on a 2-core, 24 GiB machine,
-with a cost close to linear in the number of articles; and the speed issue's
-tighter 300 s and 3 GiB, on both generators.
+with a cost close to linear in the number of articles; and the tighter
+300 s and 3 GiB, on both generators.
 
 Two differently built feeds (``--generators``, both by default), each at
 every size (``--sizes``, default 10k and 100k; add 1000000 to try 1M):

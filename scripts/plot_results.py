@@ -91,7 +91,7 @@ def plot_scale(plt, data: dict) -> None:
     ax.axhline(data["targets"]["peak_rss_gib_1m"], color="grey", linestyle="--", linewidth=1, label=f"target at 1M: {data['targets']['peak_rss_gib_1m']} GiB")
     fast = data["targets"].get("speed_issue", {}).get("peak_rss_gib_1m")
     if fast:
-        ax.axhline(fast, color="grey", linestyle=":", linewidth=1, label=f"speed issue's target at 1M: {fast} GiB")
+        ax.axhline(fast, color="grey", linestyle=":", linewidth=1, label=f"tighter target at 1M: {fast} GiB")
     ax.set_xscale("log")
     ax.set_xlabel("articles in the feed")
     ax.set_ylabel("peak RSS (GiB)")

@@ -3,11 +3,13 @@
 Every number in that section comes from a committed result file written by a
 script in scripts/; this script only formats them, between the markers
 ``<!-- results:start -->`` and ``<!-- results:end -->``. Run it after any
-benchmark or evaluation: ``python3 scripts/readme_results.py``.
+benchmark or evaluation: ``python3 scripts/readme_results.py``;
+``--check`` only says whether the README's section is up to date (exit 1 if not).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -166,7 +168,7 @@ def section() -> str:
             f"{_get(r, 'quality', 'precision', 'same_group_pairs', 'precision_known_pairs', default='n/a')} | {r.get('status')} |"
             for r in sc.get("runs", [])
         ]
-        verdicts = "; ".join(f"`{g}` {f.get('verdict')}" + (f" (speed issue: {f['verdict_speed_issue']})" if f.get("verdict_speed_issue") else "")
+        verdicts = "; ".join(f"`{g}` {f.get('verdict')}" + (f" (the tighter 300 s / 3 GiB target: {f['verdict_speed_issue']})" if f.get("verdict_speed_issue") else "")
                              for g, f in feeds.items())
         lines += [
             f"**Scale** (`scripts/bench_scale.py` on two synthetic feeds built from dev text: `plain`, injected copies of seven "
@@ -179,7 +181,7 @@ def section() -> str:
             *rows,
             "",
             "Recall (group) counts an injected copy found when it shares its base's duplicate group; (group or edge) also "
-            "when `pairs.jsonl` holds their verified edge, issue 11's measure: a group holds the copies of one text, so a wire "
+            "when `pairs.jsonl` holds their verified edge, as the held-out pairs are counted: a group holds the copies of one text, so a wire "
             "item inside a roundup of several items is linked to the roundup by its edge. Same-group precision counts every "
             "pair of articles in one group whose truth is known by construction.",
             "",
@@ -309,16 +311,26 @@ def section() -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true",
+                    help="do not write: exit 1 (naming the file) when README.md's Results section differs from results/*.json")
+    args = ap.parse_args(argv)
     readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
+    old = readme.read_text(encoding="utf-8")
     block = section()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
+    if START in old and END in old:
+        before, rest = old.split(START, 1)
         after = rest.split(END, 1)[1]
         text = before + block + after
     else:
-        text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+        text = old.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+    if args.check:
+        if text != old:
+            print(f"{readme}: the Results section is out of date; run python3 scripts/readme_results.py")
+            return 1
+        print(f"{readme}: the Results section is up to date")
+        return 0
     readme.write_text(text, encoding="utf-8")
     print(f"updated {readme}")
     return 0

@@ -234,3 +234,11 @@ def test_a_command_stops_the_workers_it_leaves_when_it_is_over(seeds_dir: Path, 
     assert r.exit_code == 0, r.output
     assert len(read_jsonl(tmp_path / "decisions.jsonl")) == 5
     assert stop_workers() is False  # the command stopped them
+
+
+@pytest.mark.parametrize("command", ["stories", "similarity"])
+def test_help_keeps_square_brackets(command):
+    """The help is rich markup: an extra's name in brackets is printed, not taken for a style and dropped."""
+    res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0
+    assert "dedup[semantic]" in res.output

@@ -23,7 +23,7 @@ __all__ = ["Index", "Inputs", "Out", "OutputFormat", "Quiet", "StorageOptions", 
 Inputs = Annotated[list[str], typer.Argument(
     help="Input files or directories (.jsonl, .json, .csv, .tsv, each also .gz/.zst/.xz/.bz2; .zip; .parquet or a folder of them; "
          "a folder of .txt; a news-please tree of .json), - for JSONL on stdin, or URLs: s3://bucket/key, s3://bucket/prefix/ "
-         "(a folder), https://host/feed.jsonl, gs://… (needs dedup's 'cloud' extra).",
+         "(a folder), https://host/feed.jsonl, gs://… (needs dedup's 'gcs' extra).",
     show_default=False)]
 Out = Annotated[str, typer.Option("--out", "-o", help="Output directory (created if needed), or s3://bucket/prefix/: "
                                   "written locally, uploaded when complete (summary.json last).")]
@@ -52,6 +52,7 @@ def _option(flag: str, hint: Any, help: str, default: Any = None) -> tuple[str, 
     kind = str if hint == tuple[str, ...] else hint  # a list option is written comma-separated
     shown = ",".join(default) if isinstance(default, tuple) else default
     text = help + ("" if shown in (None, "", ()) else f" (default: {str(shown).lower() if isinstance(shown, bool) else shown})")
+    text = text.replace("[", "\\[")  # the help is rich markup: "dedup[semantic]" would lose its "[semantic]"
     flag = {"metavar": ""} if kind is bool else {}
     return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False, **flag)]
 
