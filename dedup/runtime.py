@@ -55,6 +55,12 @@ class Runtime:
         return cores if self.n_jobs == -1 else max(1, min(self.n_jobs, cores))
 
     @property
+    def local_jobs(self) -> int:
+        """``n_jobs`` for this machine's processes: at most its cores (the work is CPU-bound; ``--jobs 1000`` on two
+        cores would start a thousand interpreters), ``-1`` as it is."""
+        return self.n_jobs if self.n_jobs <= 1 else min(self.n_jobs, os.cpu_count() or 1)
+
+    @property
     def workers_share_disk(self) -> bool:
         """Whether workers see this machine's temporary files (not so on a remote Dask cluster)."""
         return self.backend == "local" or self.dask_address is None

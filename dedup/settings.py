@@ -60,17 +60,29 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T
 def load_toml(path: str | Path) -> dict[str, Any]:
     """The tables of a TOML config file (``dedupe``, ``stories``, ``repeats``, ``runtime``).
 
+    A UTF-8 byte-order mark is passed over (editors on Windows write one).
+
     Raises:
-        ConfigError: the file is missing or not valid TOML (the message names
-            the file and, for syntax errors, the line).
+        ConfigError: the file is missing, not UTF-8 or not valid TOML (the
+            message names the file and, for syntax errors and bad bytes, the line).
     """
     import tomllib
 
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a config file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: the config file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                          f"save it as UTF-8, e.g. iconv -f WINDOWS-1256 -t UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 

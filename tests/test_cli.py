@@ -242,3 +242,16 @@ def test_help_keeps_square_brackets(command):
     res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "250"})
     assert res.exit_code == 0
     assert "dedup[semantic]" in res.output
+
+
+@pytest.mark.parametrize("args", [["dedupe", "SEEDS", "--out", "OUT", "-q", "--lsh-threshold", "0.99"],
+                                  ["stories", "SEEDS", "--out", "OUT", "-q", "--lsh-threshold", "0.99"],
+                                  ["explain-params", "--threshold", "0.99"],
+                                  ["explain-params", "--fp-weight", "1"]])
+def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: Path, args: list[str]) -> None:
+    """datasketch tunes fewer than two bands for these: a one-line error (it was datasketch's traceback), before any work."""
+    args = [str(seeds_dir) if a == "SEEDS" else str(tmp_path / "out") if a == "OUT" else a for a in args]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert "no LSH banding" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out" / "summary.json").exists()

@@ -105,3 +105,19 @@ def test_bad_config_file_is_one_line(tmp_path: Path, seeds_dir: Path, text: str,
     cfg.write_text(text)
     code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
     assert code == 1 and message in output and "Traceback" not in output
+
+
+def test_config_file_not_utf8_is_one_line_naming_the_line(tmp_path: Path, seeds_dir: Path) -> None:
+    cfg = tmp_path / "cp.toml"
+    cfg.write_bytes("[dedupe]\n# مصادر\n".encode("cp1256"))  # it was a UnicodeDecodeError traceback
+    code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
+    assert code == 1 and "cp.toml:2: the config file is not UTF-8 text" in output and "Traceback" not in output
+
+
+def test_config_file_with_a_byte_order_mark_is_read(tmp_path: Path, seeds_dir: Path) -> None:
+    cfg = tmp_path / "bom.toml"
+    cfg.write_bytes("\ufeff[dedupe.verify]\njaccard = 0.45\n".encode("utf-8"))  # was "not valid TOML (... line 1, column 1)"
+    code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
+    assert code == 0, output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["config"]["dedupe"]["verify"]["jaccard"] == 0.45

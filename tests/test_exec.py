@@ -453,3 +453,30 @@ def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyP
     o_rows, o_pairs = run()
     assert made == [True]  # the family order was used, and differs from the pairs' own
     assert len(pairs) >= 20 and o_pairs == pairs and o_rows == rows
+
+
+def test_more_jobs_than_cores_start_one_process_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work is CPU-bound: ``--jobs 1000`` on two cores once started ~740 interpreters and ran the machine out of memory."""
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert Runtime(n_jobs=1000).local_jobs == 2
+    assert Runtime(n_jobs=2).local_jobs == 2
+    assert Runtime(n_jobs=1).local_jobs == 1
+    assert Runtime(n_jobs=-1).local_jobs == -1  # all cores, as it was
+    with open_executor(Runtime(n_jobs=1000)) as executor:
+        assert isinstance(executor, LocalExecutor) and executor.n_jobs == 2
+
+
+def test_the_cli_says_when_it_runs_fewer_processes_than_asked(tmp_path: Path) -> None:
+    import os
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join('{"id": "%d", "text": "word %d and more words here for the test"}\n' % (k, k) for k in range(5)),
+                    encoding="utf-8")
+    jobs = (os.cpu_count() or 1) + 50
+    run = subprocess.run([sys.executable, "-m", "dedup", "dedupe", str(feed), "--out", str(tmp_path / "out"), "-q",
+                          "--jobs", str(jobs)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"--jobs {jobs}: this machine has {os.cpu_count()} cores; running {os.cpu_count()} processes" in run.stderr
+    assert (tmp_path / "out" / "summary.json").exists()

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..config import MinHashConfig
+from ..errors import ConfigError
 from ..sketch.pinned import pinned_band_params
 from ..text.shingle import fmix64
 from .buckets import KeyUnion, Mapper, bucket_keys, empty_pairs, from_keys, normalize_pairs
@@ -35,7 +36,11 @@ def band_params(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tupl
         return pinned
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(fp_weight, 1.0 - fp_weight))
+    try:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(fp_weight, 1.0 - fp_weight))
+    except ValueError as e:  # datasketch tunes fewer than 2 bands: a setting the user can change, not a crash
+        raise ConfigError(f"no LSH banding for --lsh-threshold {threshold} with --num-perm {num_perm} and fp_weight {fp_weight} "
+                          f"({e}): lower --lsh-threshold or raise --num-perm") from None
     return int(lsh.b), int(lsh.r)
 
 

@@ -124,6 +124,16 @@ class _Command:
                 from ..io.paths import parse_storage_options
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
+            dedupe = settings.get("dedupe")
+            if dedupe is not None:  # the LSH banding of these settings exists: said now, not after the feed is read
+                from ..candidates.banding import band_params
+
+                band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)
+        runtime = settings.get("runtime")
+        if runtime is not None and runtime.backend == "local" and runtime.local_jobs < runtime.n_jobs:
+            from ..io.console import say
+
+            say(f"--jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")
         try:
             return self.func(*args, settings=settings, **kwargs)
         finally:

@@ -85,20 +85,21 @@ def open_executor(runtime: Runtime, own_workers: bool = False) -> Iterator[Execu
     its end (:func:`release_workers`): fresh processes hold only what the
     block's tasks import, and none idles, holding memory, after the block
     (the stories stage's days: ~0.1 GB less in the worker, ~0.2 GB less
-    through the serial steps after it).
+    through the serial steps after it). Local workers are at most this
+    machine's cores (:meth:`Runtime.local_jobs`): the work is CPU-bound.
     """
     if runtime.backend == "local":
         own = own_workers and runtime.n_jobs != 1
         if own:
             release_workers()
         try:
-            yield LocalExecutor(runtime.n_jobs)
+            yield LocalExecutor(runtime.local_jobs)
         finally:
             if own:
                 release_workers()
         return
     from .dask import dask_executor
 
-    workers = runtime.n_jobs if runtime.n_jobs > 1 else (os.cpu_count() or 2)
+    workers = (runtime.n_jobs if runtime.dask_address else runtime.local_jobs) if runtime.n_jobs > 1 else (os.cpu_count() or 2)
     with dask_executor(runtime.dask_address, workers) as executor:
         yield executor

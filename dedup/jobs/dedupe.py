@@ -89,7 +89,7 @@ def run_dedupe(
                 runtime = settings.get("runtime", Runtime())
                 result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
                 # the run's local workers (joblib keeps them) write two of the files while this process writes the others
-                writers = LocalExecutor(runtime.n_jobs) if runtime.backend == "local" else None
+                writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
                 info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
             finally:
                 spool.close()
