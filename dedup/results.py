@@ -19,6 +19,7 @@ from .types import Article, ArticleTable, BadRecord
 from .verify import PairScores
 
 __all__ = [
+    "ALREADY",
     "DUPLICATE",
     "KEEP_BY_POLICY",
     "KEEP_FIRST_UNDATED",
@@ -35,6 +36,7 @@ __all__ = [
 
 KEPT, DUPLICATE, SKIPPED = 0, 1, 2
 STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
+ALREADY = "already in the index"  # the skip reason of an article a history index holds (it was decided by an earlier run)
 
 # Why a keeper was kept (``DedupResult.keep_reason``, flags per keeper position).
 KEEP_BY_POLICY = 0  # the --keep policy chose it
@@ -116,6 +118,15 @@ class DedupResult:
     history: HistoryRefs | None = None
     history_counts: dict[str, object] = field(default_factory=dict)
     copied_pairs: int = 0
+
+    def unique(self) -> np.ndarray:
+        """``(n,)`` the articles ``unique.jsonl`` holds: every one not a duplicate, but those a history index
+        already holds (an earlier run wrote them out, or dropped them as duplicates)."""
+        out = self.status != DUPLICATE
+        for pos, why in self.reason_skipped.items():
+            if why.startswith(ALREADY):
+                out[pos] = False
+        return out
 
     def text_edges(self) -> tuple[np.ndarray, np.ndarray, PairScores]:
         """``(pairs, relation, scores)`` of the verified edges between texts (without the rows carried to exact copies)."""

@@ -399,3 +399,22 @@ def test_two_writers_at_once_lose_nothing(location: str, tmp_path: Path) -> None
     # g0copy (day 3) copies f15... and e1 edits f2 (day 1): found whoever wrote first
     assert by_id["e1"]["status"] == "duplicate" and by_id["c0b"]["status"] == "duplicate"
     assert sum("waiting for it to finish" in err for _, err in outs) <= 1
+
+
+def test_unique_jsonl_of_a_rerun_holds_nothing_the_index_already_had(tmp_path: Path) -> None:
+    """An article already indexed was written out (or dropped) by the run that stored it: a rerun's unique.jsonl is
+    empty, and a feed of known and new articles writes out the new non-duplicates only (all of it was written again)."""
+    d1, d2, d3 = days()
+    loc = str(tmp_path / "h.db")
+    runner = CliRunner()
+
+    def unique(feed: Path, out: str) -> list[str]:
+        res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / out), "--index", loc, "-q"])
+        assert res.exit_code == 0, res.output
+        return [json.loads(line)["id"] for line in (tmp_path / out / "unique.jsonl").read_text(encoding="utf-8").splitlines()]
+
+    assert unique(_write(tmp_path / "d1.jsonl", d1), "o1") == [a.id for a in d1]  # the first day holds no copies of itself
+    assert unique(_write(tmp_path / "d1.jsonl", d1), "o2") == []
+    mixed = unique(_write(tmp_path / "mixed.jsonl", d1[:4] + d3[:3]), "o3")
+    decisions = {json.loads(r)["id"]: json.loads(r) for r in (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert mixed == [a.id for a in d3[:3] if decisions[a.id]["status"] != "duplicate"]

@@ -22,7 +22,7 @@ from ..cluster.graph import copy_edges
 from ..cluster.keepers import assign_groups, explain_drops, keep_reasons
 from ..config import DedupConfig
 from ..exec import Executor, open_executor, release_workers
-from ..results import DUPLICATE, DedupResult, Progress
+from ..results import ALREADY, DUPLICATE, DedupResult, Progress
 from ..runtime import Runtime
 from ..store.spill import temporary_space
 from ..types import Article, ArticleTable, BadRecord
@@ -95,7 +95,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             keep_texts: DaySpool | None = None, kgrams: bool = True) -> DedupResult:
     # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
-        from .history import ALREADY, Joined, commit, history_refs, joined_table, meet_history, seen_by
+        from .history import Joined, commit, history_refs, joined_table, meet_history, seen_by
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None

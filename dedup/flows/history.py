@@ -19,7 +19,7 @@ import numpy as np
 
 from ..candidates import band_keys, estimated_containment
 from ..config import DedupConfig
-from ..results import DUPLICATE, KEPT, SKIPPED, HistoryRefs
+from ..results import ALREADY, DUPLICATE, KEPT, SKIPPED, HistoryRefs
 from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
@@ -30,7 +30,6 @@ from .prepare import PreparedFeed, Seen
 __all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by"]
 
 DAY = 86_400.0
-ALREADY = "already in the index"
 
 
 def _iso(t: float) -> str | None:

@@ -3,7 +3,8 @@
 This is where positions become ids again. Files:
 
 * ``unique.jsonl``: the original records of every article that is not a
-  duplicate (kept and skipped ones), in input order (a record read from a
+  duplicate (kept and skipped ones, but not those a history index already
+  holds: an earlier run decided them), in input order (a record read from a
   JSONL line is that line, unchanged);
 * ``decisions.jsonl``: exactly one line per input record, in input order (a
   record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``,
@@ -195,11 +196,11 @@ def write_dedupe_outputs(
             from .parquet_out import write_parquet_outputs
 
             decisions = with_skipped(decision_rows(result), result.bad_records, blank)
-            write_parquet_outputs(out, records, result.status != DUPLICATE, decisions, pair_rows(result))
+            write_parquet_outputs(out, records, result.unique(), decisions, pair_rows(result))
         elif not beside:  # on two threads of this process when the run has several jobs: two of the four files each
             def records_and_decisions() -> None:
                 _write_decisions(out / "decisions.jsonl", result, blank)
-                _write_unique(out / "unique.jsonl", records, result.status)  # copied by the kernel, without the GIL
+                _write_unique(out / "unique.jsonl", records, result.unique())  # copied by the kernel, without the GIL
 
             def edges_and_page() -> None:
                 _write_pairs(out / "pairs.jsonl", result)  # many edges: a compiled kernel's, without the GIL
@@ -224,7 +225,7 @@ def write_dedupe_outputs(
                 written = executor.beside(calls)  # type: ignore[union-attr]
 
                 def copy_records() -> None:  # file to file in the kernel, without the GIL
-                    _write_unique(out / "unique.jsonl", records, result.status)
+                    _write_unique(out / "unique.jsonl", records, result.unique())
 
                 def page_or_edges() -> None:
                     if report:
@@ -286,23 +287,23 @@ def _write_pairs(path: Path, result: DedupResult) -> None:
             out.write(block)
 
 
-def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes] | RecordSpool, status: np.ndarray) -> None:
-    """Copy the records of every article that is not a duplicate."""
+def _write_unique(path: Path, records: Iterable[dict[str, Any] | str | bytes] | RecordSpool, unique: np.ndarray) -> None:
+    """Copy the records of the articles ``unique`` (:meth:`DedupResult.unique`) marks."""
     n = 0
     with atomic_open(path, "wb") as out:
         if isinstance(records, RecordSpool):
             try:
-                records.copy_lines(status != DUPLICATE, out)
+                records.copy_lines(unique, out)
             except ValueError as exc:
                 raise ValueError(f"write_dedupe_outputs: {exc}") from None
             return
         for pos, rec in enumerate(records):
-            if pos >= len(status):
-                raise ValueError(f"write_dedupe_outputs: more records than the {len(status)} articles of the run")
-            if status[pos] != DUPLICATE:
+            if pos >= len(unique):
+                raise ValueError(f"write_dedupe_outputs: more records than the {len(unique)} articles of the run")
+            if unique[pos]:
                 if isinstance(rec, dict):
                     rec = json_line(rec)
                 out.write(rec.encode("utf-8") if isinstance(rec, str) else rec)
             n += 1
-        if n != len(status):
-            raise ValueError(f"write_dedupe_outputs: {n} records for the {len(status)} articles of the run")
+        if n != len(unique):
+            raise ValueError(f"write_dedupe_outputs: {n} records for the {len(unique)} articles of the run")

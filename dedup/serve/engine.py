@@ -50,7 +50,7 @@ from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
 from ..flows.dedupe import dedupe
-from ..flows.history import ALREADY
+from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..store.history import open_index
