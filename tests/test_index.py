@@ -418,3 +418,22 @@ def test_unique_jsonl_of_a_rerun_holds_nothing_the_index_already_had(tmp_path: P
     mixed = unique(_write(tmp_path / "mixed.jsonl", d1[:4] + d3[:3]), "o3")
     decisions = {json.loads(r)["id"]: json.loads(r) for r in (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()}
     assert mixed == [a.id for a in d3[:3] if decisions[a.id]["status"] != "duplicate"]
+
+
+def test_an_interruption_after_the_index_commit_says_the_index_holds_the_feed(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C while the outputs are written: the index was committed already (a rerun skips every article), and the
+    message says so and how to get the decisions back, instead of only "the outputs are incomplete"."""
+    import dedup.io.dedupe_out as dedupe_out
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedupe_out, "write_dedupe_outputs", interrupted)
+    feed, loc = _write(tmp_path / "d1.jsonl", days()[0]), str(tmp_path / "h.db")
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "--index", loc, "-q"])
+    assert res.exit_code == 130, res.output
+    assert "dedup: interrupted: the outputs of this run are incomplete" in res.output
+    assert f"the index {loc} already holds this feed's articles" in res.output and f"dedup index export {loc}" in res.output
+    assert len(_export(loc)) == len(days()[0])
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "-q"])  # no index: no such note
+    assert res.exit_code == 130 and "already holds" not in res.output

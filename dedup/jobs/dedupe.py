@@ -90,7 +90,13 @@ def run_dedupe(
                 result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
                 # the run's local workers (joblib keeps them) write two of the files while this process writes the others
                 writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
-                info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
+                try:
+                    info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
+                except KeyboardInterrupt as exc:  # the index holds the feed already: a rerun would skip every article
+                    if index is not None:
+                        exc.add_note(f"the index {index} already holds this feed's articles (committed before the outputs): "
+                                     f"`dedup index export {index}` lists their decisions; a rerun skips them")
+                    raise
             finally:
                 spool.close()
     if not quiet:
