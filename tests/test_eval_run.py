@@ -97,11 +97,26 @@ def test_pairs_at_the_event_level(tmp_path: Path) -> None:
     assert report["level"] == "event" and report["pairwise"]["tp"] == 1 and report["pairs"] == 5
 
 
-def test_no_gold_pair_in_the_run(tmp_path: Path) -> None:
+def test_no_gold_pair_in_the_run_is_an_error_not_a_perfect_score(tmp_path: Path) -> None:
+    """Over no pair at all every score read 1.0: the wrong gold file, or another feed's run, is said instead."""
     gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "x", "id2": "y", "label": "DUP"}])
-    report = evaluate_run(_run_dir(tmp_path), gold)
-    assert report["pairs"] == 0 and report["pairs_not_in_run"] == 1
-    assert report["pairwise"]["tp"] == 0 and report["pairwise"]["fn"] == 0
+    with pytest.raises(InputFormatError, match="none of the 1 labelled pairs has both articles in the run"):
+        evaluate_run(_run_dir(tmp_path), gold)
+
+
+def test_no_gold_article_in_the_run_is_an_error(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "x", "cluster": "1"}, {"id": "y", "cluster": "1"}])
+    with pytest.raises(InputFormatError, match="none of the 2 articles of the gold clusters is in the run"):
+        evaluate_run(_run_dir(tmp_path), gold)
+
+
+def test_no_positive_pair_is_a_warning(tmp_path: Path) -> None:
+    """A --positive name no pair carries (a typo) scored precision 0 and recall 1 without a word."""
+    run = _run_dir(tmp_path)
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    assert evaluate_run(run, gold)["warnings"] == []
+    report = evaluate_run(run, gold, positive=("FOO",))
+    assert len(report["warnings"]) == 1 and "--positive FOO" in report["warnings"][0]
 
 
 # ------------------------------------------------------------------ a cluster per article
@@ -227,3 +242,12 @@ def test_no_sweep_for_clusters(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}])
     report = evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")  # no inputs needed: nothing to sweep
     assert "sweep" not in report
+
+
+def test_sweep_over_an_input_without_the_labelled_articles_is_an_error(tmp_path: Path) -> None:
+    """Another feed given as --input: every threshold read precision and recall 1.0 over no pair."""
+    run = _run_dir(tmp_path)
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    other = _jsonl(tmp_path / "other.jsonl", [{"id": "zz", "text": "words of another feed " * 20}])
+    with pytest.raises(ConfigError, match="none of the 4 labelled pairs of the run has both articles in --input"):
+        evaluate_run(run, gold, sweep_score="jaccard", inputs=[str(other)])

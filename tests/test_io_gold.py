@@ -158,3 +158,23 @@ def test_an_empty_run_file_is_not_called_a_gold_file(tmp_path: Path) -> None:
     with pytest.raises(InputFormatError) as err:
         read_run(tmp_path, "group")
     assert "gold" not in str(err.value)
+
+
+def test_a_pair_of_an_article_with_itself_is_named(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id1": "a", "id2": "b", "label": "DUP"}, {"id1": "c", "id2": "c", "label": "DUP"})
+    with pytest.raises(InputFormatError, match=r"gold.jsonl:2: a pair of 'c' with itself"):
+        read_gold(gold, {"DUP"})
+
+
+def test_a_pair_labelled_twice_is_named_with_both_lines(tmp_path: Path) -> None:
+    """Either way round, same label or not: it counted twice."""
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id1": "a", "id2": "b", "label": "DUP"}, {"id1": "x", "id2": "y", "label": "NO"},
+                  {"id1": "b", "id2": "a", "label": "NO"})
+    with pytest.raises(InputFormatError, match=r"gold.jsonl:3: the pair 'b', 'a' is labelled twice \(line 1 and here\)"):
+        read_gold(gold, {"DUP"})
+
+
+def test_a_byte_order_mark_is_passed_over(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_bytes("\ufeff".encode("utf-8") + b'{"id1": "a", "id2": "b", "label": "DUP"}\n')
+    assert read_gold(gold, {"DUP"}) == ("pairs", [("a", "b", True)])

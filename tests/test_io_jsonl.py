@@ -122,3 +122,16 @@ def test_a_missing_url_says_why(memory_url) -> None:
     with pytest.raises(InputNotFoundError) as err:
         list(json_objects(f"memory://{root}/absent.jsonl"))
     assert "(None)" not in str(err.value)
+
+
+def test_json_objects_pass_over_a_byte_order_mark_and_locate_a_bad_byte(tmp_path: Path) -> None:
+    """Gold files and similarity pairs read like feeds: a BOM is no error, a non-UTF-8 byte is named with its column."""
+    from dedup.io.jsonl import json_objects
+
+    good = tmp_path / "bom.jsonl"
+    good.write_bytes("\ufeff".encode("utf-8") + b'{"a": 1}\n{"a": 2}\n')
+    assert [obj for _, obj in json_objects(good)] == [{"a": 1}, {"a": 2}]
+    bad = tmp_path / "cp.jsonl"
+    bad.write_bytes(b'{"a": 1}\n' + '{"t": "مصر"}\n'.encode("cp1256"))
+    with pytest.raises(InputFormatError, match=r"cp.jsonl:2: the file is not UTF-8 text \(byte 0x[0-9a-f]{2} at column 8\)"):
+        list(json_objects(bad))

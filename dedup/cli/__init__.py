@@ -121,7 +121,10 @@ def evaluate(
     """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters."""
     labels = [s.strip() for s in positive.split(",") if s.strip()]
     with user_errors():
-        print_json(jobs.run_eval(run, gold, settings, level=level, positive=labels, sweep=sweep, inputs=inputs or []))
+        report = jobs.run_eval(run, gold, settings, level=level, positive=labels, sweep=sweep, inputs=inputs or [])
+        for warning in report["warnings"]:
+            typer.echo(f"dedup eval: warning: {warning}", err=True)
+        print_json(report)
 
 
 @app.command("explain-params")

@@ -58,9 +58,15 @@ def evaluate_run(
     kind, data = read_gold(gold, set(positive))
     pred = read_run(run_dir, level)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
-    report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind}
+    report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind, "warnings": []}
+    if kind == "pairs" and not any(s for _, _, s in data):  # type: ignore[union-attr]
+        report["warnings"].append(f"no gold pair counts as same (--positive {','.join(positive)}): precision and recall "
+                                  "here say nothing of the copies found; is the label name right?")
     if kind == "pairs":
         known = [(a, b, s) for a, b, s in data if a in cluster and b in cluster]  # type: ignore[union-attr]
+        if not known:  # every score would read 1.0 over no pair at all
+            raise InputFormatError(f"none of the {len(data)} labelled pairs has both articles in the run {run_dir}: "  # type: ignore[arg-type]
+                                   "wrong gold file, or the run of another feed?", str(gold))
         report["pairs"] = len(known)
         report["pairs_not_in_run"] = len(data) - len(known)
         report["pairwise"] = pairwise_prf([cluster[a] == cluster[b] for a, b, _ in known], [s for _, _, s in known])
@@ -72,6 +78,9 @@ def evaluate_run(
             report["sweep"] = _sweep(run_dir, known, sweep_score, inputs, read_config)
     else:
         ids = [i for i in data if i in cluster]  # type: ignore[union-attr]
+        if not ids:
+            raise InputFormatError(f"none of the {len(data)} articles of the gold clusters is in the run {run_dir}: "  # type: ignore[arg-type]
+                                   "wrong gold file, or the run of another feed?", str(gold))
         g = {i: data[i] for i in ids}  # type: ignore[index]
         report["articles"] = len(ids)
         report["pairwise"] = prf_counts(*pair_counts(cluster, g))
@@ -90,6 +99,9 @@ def _sweep(run_dir: str | Path, known: list, score: str, inputs: Sequence[str], 
     articles, _ = read_articles(list(inputs), read_config)
     pos = {a.id: i for i, a in enumerate(articles)}
     pairs = [(pos[a], pos[b], s) for a, b, s in known if a in pos and b in pos]
+    if not pairs:
+        raise ConfigError(f"--sweep: none of the {len(known)} labelled pairs of the run has both articles in --input "
+                          f"({', '.join(inputs)}): give the run's own input feed")
     scores = score_articles(articles, np.array([[i, j] for i, j, _ in pairs], dtype=np.int64), config)
     values = getattr(scores, score)
     return sweep(values, [s for _, _, s in pairs], [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)])

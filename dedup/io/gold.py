@@ -33,16 +33,29 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
     """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``.
 
     The first line says which kind the file is; every line must then have its fields.
+
+    Raises:
+        InputFormatError: a line lacks its fields, or a pair is an article
+            with itself or is labelled twice (file and line named).
     """
     rows = _jsonl(Path(path), "gold file")
     first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []
+        seen: dict[tuple[str, str], int] = {}
         for lineno, r in rows:
             _needs(path, lineno, r, ("id1", "id2", "label"), "a labelled-pair")
             lab = r.get("label")
+            a, b = str(r["id1"]), str(r["id2"])
+            if a == b:
+                raise InputFormatError(f"a pair of {a!r} with itself: a pair names two articles", str(path), lineno)
+            key = (min(a, b), max(a, b))
+            if key in seen:
+                raise InputFormatError(f"the pair {a!r}, {b!r} is labelled twice (line {seen[key]} and here): "
+                                       "each pair once, or it counts twice", str(path), lineno)
+            seen[key] = lineno
             same = lab in positive if isinstance(lab, str) else bool(lab)
-            pairs.append((str(r["id1"]), str(r["id2"]), same))
+            pairs.append((a, b, same))
         return "pairs", pairs
     if {"id", "cluster"} <= set(first):
         for lineno, r in rows:

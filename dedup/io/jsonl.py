@@ -39,8 +39,11 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
         for lineno, raw in enumerate(handle, 1):
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            except UnicodeDecodeError:
-                raise InputFormatError("the file is not UTF-8 text; convert it (e.g. with iconv)", name, lineno) from None
+            except UnicodeDecodeError as exc:
+                raise InputFormatError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                                       "convert it, e.g. iconv -f WINDOWS-1256 -t UTF-8", name, lineno) from None
+            if lineno == 1 and line.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write
+                line = line[1:]
             if not line.strip():
                 continue
             try:
