@@ -255,3 +255,28 @@ def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: P
     assert res.exit_code == 1, res.output
     assert "no LSH banding" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-chars", "0"], "max_chars (--max-chars) must be >= 1"),
+    (["--jobs", "0"], "n_jobs (--jobs) must be a positive number"),
+    (["--min-probability", "2"], "min_probability (--min-probability) must be between 0 and 1"),
+])
+def test_a_bad_value_names_the_option_that_set_it(tmp_path: Path, seeds_dir: Path, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "out"), "-q", *args])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
+
+
+def test_a_skipped_records_reason_does_not_advise_skipping_it(tmp_path: Path) -> None:
+    """Under --skip-bad the reason read "... or skip it with --skip-bad"; and json's "at" came twice ("at at column")."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "a", "text": "one two three four five six seven"}\n{"id": "b", "text": "tab\there"}\n'
+                    '{"id": "a", "text": "a repeated id here"}\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "out"), "-q", "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    reasons = [json.loads(line).get("reason", "") for line in (tmp_path / "out" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    skipped = [r for r in reasons if "malformed JSON" in r or "repeated id" in r]
+    assert len(skipped) == 2 and not any("--skip-bad" in r for r in skipped), reasons
+    assert any("Invalid control character at column" in r for r in skipped) and not any("at at" in r for r in reasons)
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "out2"), "-q"])
+    assert res.exit_code == 1 and "Invalid control character at column" in res.output

@@ -208,7 +208,7 @@ def test_record_limit_is_an_option(tmp_path: Path) -> None:
     r = _run("dedupe", feed, "--out", tmp_path / "o", "-q", "--max-record-bytes", "150")
     assert r.exit_code == 1 and "feed.jsonl:1: record too long" in r.output and "--max-record-bytes" in r.output
     r = _run("dedupe", feed, "--out", tmp_path / "o", "-q", "--max-record-bytes", "0")
-    assert r.exit_code == 1 and "max_record_bytes must be >= 1" in r.output
+    assert r.exit_code == 1 and "max_record_bytes (--max-record-bytes) must be >= 1" in r.output
 
 
 # The child reports its own high-water RSS (VmHWM, which starts afresh at exec). Not ru_maxrss from

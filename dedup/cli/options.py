@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 
 from ..config import ReadConfig
+from ..errors import ConfigError
 from ..errors import one_line_errors as user_errors
 from ..settings import build_settings, cli_fields
 
@@ -117,7 +118,10 @@ class _Command:
         config_file = kwargs.pop("config_file")
         storage = kwargs.pop("storage_option") if self.read else None
         with user_errors():
-            settings = build_settings(self.sections, specs, given, config_file)
+            try:
+                settings = build_settings(self.sections, specs, given, config_file)
+            except ConfigError as exc:  # "max_chars must be >= 1": the option the user typed is named too
+                raise ConfigError(_named_option(str(exc), self.sections)) from None
             if self.read:
                 from dataclasses import replace
 
@@ -141,3 +145,19 @@ class _Command:
                 from ..exec.local import stop_workers
 
                 stop_workers()
+
+
+def _named_option(message: str, sections: dict[str, type]) -> str:
+    """A config error that starts with a setting's name, with the option that sets it named after it.
+
+    >>> from dedup.runtime import Runtime
+    >>> _named_option("n_jobs must be a positive number, got 0", {"runtime": Runtime})
+    'n_jobs (--jobs) must be a positive number, got 0'
+    """
+    name = message.split(" ", 1)[0]
+    for cls in sections.values():
+        for path, f, _ in cli_fields(cls):
+            if path[-1] == name:
+                flag = f.metadata["cli"].split(" ")[0].split("/")[0]
+                return f"{name} ({flag}){message[len(name):]}"
+    return message

@@ -77,7 +77,7 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
         f"{c['articles']} articles: {c['kept']} kept, {c['duplicates']} duplicates "
         f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
         f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}"
-        + (f", {c['bad_records']} bad records skipped" if c["bad_records"] else "")
+        + (f", {c['bad_records']} bad record{'' if c['bad_records'] == 1 else 's'} skipped" if c["bad_records"] else "")
     ]
     hist = info.get("history")
     if hist:
@@ -137,7 +137,7 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
     n = info["storylines"]
     say(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
         f"article), {n} storyline{'' if n == 1 else 's'}, {info['duplicate_groups']} duplicate groups"
-        + (f", {info['bad_records']} bad records skipped" if info["bad_records"] else "")
+        + (f", {info['bad_records']} bad record{'' if info['bad_records'] == 1 else 's'} skipped" if info["bad_records"] else "")
         + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
            f"{info['index']['continued_events']} earlier events continued" if "index" in info else "")
         + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")

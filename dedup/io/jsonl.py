@@ -15,7 +15,16 @@ from typing import IO, Any
 from ..errors import InputFormatError, InputNotFoundError
 from .remote import is_url, remote_file
 
-__all__ = ["json_objects"]
+__all__ = ["json_objects", "json_problem"]
+
+
+def json_problem(msg: str) -> str:
+    """The json module's message without the " at" some end with (their position follows in ours).
+
+    >>> json_problem("Invalid control character at")
+    'Invalid control character'
+    """
+    return msg.removesuffix(" at")
 
 
 def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -49,7 +58,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputFormatError(f"malformed JSON ({exc.msg}); each line must be one JSON object", name, lineno) from None
+                raise InputFormatError(f"malformed JSON ({json_problem(exc.msg)} at column {exc.colno}); each line must be one JSON object", name, lineno) from None
             except RecursionError:  # a value nested thousands deep exhausts the parser's stack
                 raise InputFormatError("JSON nested too deeply to read", name, lineno) from None
             if not isinstance(obj, dict):

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from ...errors import InputFormatError
+from ..jsonl import json_problem
 from .lines import _decode_document
 from .records import _Bad, _Items, _Line, _Loc, _json_type
 
@@ -39,7 +40,7 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], na
             elif "\x00" in text:  # UTF-8 text has no NUL bytes; UTF-16 has one beside every ASCII character
                 hint = "the line holds NUL bytes: the file looks like UTF-16; convert it with iconv -f UTF-16 -t UTF-8"
             column = min(err.pos, len(text.rstrip("\r\n"))) + 1  # past the end: just after the last character
-            yield loc, _Bad(f"malformed JSON ({err.msg} at column {column}); {hint}")
+            yield loc, _Bad(f"malformed JSON ({json_problem(err.msg)} at column {column}); {hint}")
         except RecursionError:  # a value nested thousands deep exhausts the parser's stack
             yield loc, _Bad(_TOO_DEEP)
 
@@ -81,7 +82,7 @@ def _json_items(stream: IO[bytes] | IO[str], name: str, file: str | None) -> _It
         hint = "fix the JSON"
         if err.msg == "Extra data":
             hint = "if the file holds one object per line, name it .jsonl or use --format jsonl"
-        raise InputFormatError(f"malformed JSON ({err.msg} at column {err.colno}); {hint}", name, err.lineno) from None
+        raise InputFormatError(f"malformed JSON ({json_problem(err.msg)} at column {err.colno}); {hint}", name, err.lineno) from None
     except RecursionError:
         raise InputFormatError(_TOO_DEEP, name) from None
     for k, value in enumerate(_records_of(doc, name), 1):

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...errors import InputNotFoundError
+from ..jsonl import json_problem
 from .jsonl import _TOO_DEEP
 from .lines import _decode_document, _too_long
 from .records import _Bad, _Items, _json_type, _Loc, _Named
@@ -51,7 +52,7 @@ def _newsplease_items(files: Sequence[Path], root: Path, limit: int | None = Non
             value = json.loads(text)
         except json.JSONDecodeError as err:
             yield _Loc(name, err.lineno), _Bad(
-                f"malformed JSON ({err.msg} at column {err.colno}); a news-please file holds one JSON object"
+                f"malformed JSON ({json_problem(err.msg)} at column {err.colno}); a news-please file holds one JSON object"
             )
             continue
         except RecursionError:

@@ -181,7 +181,7 @@ class _Collector:
     def reject(self, loc: _Loc, reason: str) -> None:
         if not self.config.skip_bad:
             raise loc.error(reason)
-        self.bad.append(BadRecord(loc.path, loc.line, loc.reason(reason), position=self.count))
+        self.bad.append(BadRecord(loc.path, loc.line, loc.reason(_skipped_reason(reason)), position=self.count))
 
     def read_source(self, name: str, items: _Items) -> Iterator[Article]:
         """Read one file (or zip member, or stdin); fields are detected from its first object."""
@@ -361,3 +361,18 @@ class _Collector:
             text_key=fields.text,
             raw=raw,
         )
+
+
+_SKIP_ADVICE = re.compile(r"(,| or|;)? (or )?(skip (it|this row|repeats) with --skip-bad)\)?")
+
+
+def _skipped_reason(reason: str) -> str:
+    """A reason as a skipped record's: without the advice to skip it with ``--skip-bad`` (it was).
+
+    >>> _skipped_reason("record too long: 9 bytes; raise the limit if it is an article, or skip it with --skip-bad")
+    'record too long: 9 bytes; raise the limit if it is an article'
+    >>> _skipped_reason("a repeated id (fix the input, choose another field with --id-field, or skip repeats with --skip-bad)")
+    'a repeated id (fix the input, choose another field with --id-field)'
+    """
+    out = _SKIP_ADVICE.sub(lambda m: ")" if m.group(0).endswith(")") else "", reason)
+    return out
