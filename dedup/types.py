@@ -221,6 +221,18 @@ class ArticleTable:
         """``(n,)`` whether the article came with a date at all."""
         return self._arrays()["dated"]
 
+    def unreadable_dates(self, first: int = 5) -> tuple[int, list[str]]:
+        """How many articles came with a date that could not be read (they count as undated), and the first ids.
+
+        >>> t = ArticleTable()
+        >>> _ = t.add_many(["a", "b", "c"], ["s"] * 3, ["2024-01-02", "yesterday", None], [1, 1, 1],
+        ...                timestamps(["2024-01-02", "yesterday", None]))
+        >>> t.unreadable_dates()
+        (1, ['b'])
+        """
+        bad = np.flatnonzero(self.dated & np.isnan(self.times))
+        return len(bad), [self.ids[k] for k in bad[:first].tolist()]
+
     @property
     def lengths(self) -> np.ndarray:
         """``(n,)`` characters of each text as given."""

@@ -280,3 +280,19 @@ def test_a_skipped_records_reason_does_not_advise_skipping_it(tmp_path: Path) ->
     assert any("Invalid control character at column" in r for r in skipped) and not any("at at" in r for r in reasons)
     res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "out2"), "-q"])
     assert res.exit_code == 1 and "Invalid control character at column" in res.output
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories"])
+def test_unreadable_dates_are_counted_and_said(tmp_path: Path, command: str) -> None:
+    """A date that is not ISO 8601 made the article undated without a word (it changes --keep earliest and the windows)."""
+    feed = tmp_path / "feed.jsonl"
+    rows = [{"id": "a", "text": "one two three four five six seven eight", "date": "2015-07-01"},
+            {"id": "b", "text": "other words here for this test article", "date": "yesterday-ish"},
+            {"id": "c", "text": "more words for the third article of the feed", "date": "32/13/2015"},
+            {"id": "d", "text": "an article without any date at all in it"}]
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, [command, str(feed), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "warning: 2 articles came with a date that could not be read" in res.output and "first: b, c" in res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["dates_unreadable"] == 2 and summary["dates_unreadable_ids"] == ["b", "c"]

@@ -79,6 +79,8 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
         f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}"
         + (f", {c['bad_records']} bad record{'' if c['bad_records'] == 1 else 's'} skipped" if c["bad_records"] else "")
     ]
+    if c.get("dates_unreadable"):
+        lines.append(_unreadable_dates(c["dates_unreadable"], info.get("dates_unreadable_ids", [])))
     hist = info.get("history")
     if hist:
         lines.append(
@@ -132,8 +134,16 @@ def print_repeats_summary(info: dict[str, Any], out: str) -> None:
         f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/")
 
 
+def _unreadable_dates(n: int, ids: list[str]) -> str:
+    """The warning for articles whose date could not be read (they count as undated)."""
+    return (f"warning: {n} article{'' if n == 1 else 's'} came with a date that could not be read (ISO 8601 expected), "
+            f"taken as undated by --keep earliest, --window-days and the stories' window; first: {', '.join(ids)}")
+
+
 def print_stories_summary(info: dict[str, Any], out: str) -> None:
-    """The counts of a stories run, in one line on stderr."""
+    """The counts of a stories run, in one line on stderr (and a warning for unreadable dates)."""
+    if info.get("dates_unreadable"):
+        say(_unreadable_dates(info["dates_unreadable"], info.get("dates_unreadable_ids", [])))
     n = info["storylines"]
     say(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
         f"article), {n} storyline{'' if n == 1 else 's'}, {info['duplicate_groups']} duplicate groups"

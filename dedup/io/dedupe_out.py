@@ -93,6 +93,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         skipped[key] = skipped.get(key, 0) + 1
     cfg = result.config.to_dict()
     cand = result.candidates
+    n_bad_dates, bad_date_ids = result.table.unreadable_dates()
     return {
         "dedup_version": __version__,
         "inputs": inputs,
@@ -114,6 +115,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
             "boilerplate_lines": len(result.boilerplate),
             "articles_with_boilerplate": int((result.boilerplate_removed > 0).sum()),
             "bad_records": len(result.bad_records),
+            "dates_unreadable": n_bad_dates,
             **(
                 {"articles_with_repeats": int((result.repeat_counts > 0).sum())}
                 if result.repeat_counts is not None
@@ -130,6 +132,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
             "bands": cand.bands,
             "rows": cand.rows,
         },
+        **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         **({"history": result.history_counts} if result.history_counts else {}),
         "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
         **summary_bad(result.bad_records),

@@ -150,6 +150,7 @@ def write_stories_outputs(
     with atomic_open(out / "report.html") as f:
         f.write(html)
     sizes = [e["size"] for e in events]
+    n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
     info = {
         "articles": len(arts),
         "events": len(events),
@@ -157,6 +158,8 @@ def write_stories_outputs(
         "storylines": len({e["storyline"] for e in events}),
         "duplicate_groups": int(len(np.unique(group[group >= 0]))),
         "bad_records": len(bad_records),
+        "dates_unreadable": n_bad_dates,
+        **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         **({"index": result.tracking} if result.tracking else {}),
         "timings_seconds": result.timings,
     }
@@ -164,7 +167,8 @@ def write_stories_outputs(
     write_json(out / "summary.json", {
         "dedup_version": __version__,
         "inputs": inputs,
-        "counts": {k: v for k, v in info.items() if k != "timings_seconds"},
+        "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
+        **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         **summary_bad(bad_records),
