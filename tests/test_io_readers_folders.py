@@ -100,3 +100,19 @@ def test_an_empty_folder_finds_nothing(tmp_path: Path) -> None:
 
 def test_folder_formats() -> None:
     assert dict(FOLDER_FORMATS) == {"txt": ".txt", "newsplease": ".json", "parquet": ".parquet"}
+
+
+def test_the_files_left_out_of_a_folder_are_counted_and_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A feed.jsonl beside .txt articles was left out without a word; hidden files and __MACOSX stay unmentioned."""
+    _make(tmp_path, "a.txt", "b.txt", "feed.jsonl", "notes.md", "sub/c.txt", ".hidden", "__MACOSX/x.txt")
+    with caplog.at_level("WARNING", logger="dedup"):
+        fmt, files = _folder_files(tmp_path, "auto", "dir")
+    assert fmt == "txt" and _rel(tmp_path, files) == ["a.txt", "b.txt"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "dir: 3 files left out (the folder is read as txt: its .txt files at its top level only): feed.jsonl, notes.md, "
+        "sub/c.txt; pass them by name to read them"]
+    caplog.clear()
+    only = _make(tmp_path / "clean", "a.txt")
+    with caplog.at_level("WARNING", logger="dedup"):
+        _folder_files(only, "auto", "dir")
+    assert caplog.records == []

@@ -14,16 +14,21 @@ these kinds is refused with a message that names the counts and the
 ``--format`` that picks one kind (the other files are then left out):
 guessing would silently drop articles or read notes as articles. Hidden files
 and folders (``.name``) and ``__MACOSX`` are skipped; files are sorted by
-their path relative to the folder (compared folder by folder).
+their path relative to the folder (compared folder by folder). The other
+files a folder holds (a ``feed.jsonl`` beside ``.txt`` articles, say) are
+left out with a warning that counts and names them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from ...errors import InputFormatError
 from .plaintext import _txt_files
+
+logger = logging.getLogger(__name__)
 
 #: Folder formats and the suffix of the files each reads.
 FOLDER_FORMATS = {"txt": ".txt", "newsplease": ".json", "parquet": ".parquet"}
@@ -62,7 +67,26 @@ def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
     if not found[fmt]:
         where = " at its top level" if fmt == "txt" else ""
         raise InputFormatError(f"empty input: the folder holds no {FOLDER_FORMATS[fmt]} files{where}", name)
+    read = set(found[fmt])
+    left = sorted((p for p in _visible_files(path) if p not in read), key=lambda p: p.relative_to(path).parts)
+    if left:
+        shown = ", ".join(str(p.relative_to(path)) for p in left[:3]) + (", ..." if len(left) > 3 else "")
+        where = " at its top level" if fmt == "txt" else ""
+        one = len(left) == 1
+        logger.warning("%s: %d file%s left out (the folder is read as %s: its %s files%s only): %s; pass %s by name to read %s",
+                       name, len(left), "" if one else "s", fmt, FOLDER_FORMATS[fmt], where, shown, "it" if one else "them",
+                       "it" if one else "them")
     return fmt, found[fmt]
+
+
+def _visible_files(root: Path) -> list[Path]:
+    """Every file at any depth of ``root`` but hidden ones (``.name``, in hidden folders), ``__MACOSX`` and a dataset's
+    metadata (``_SUCCESS``, ``_metadata``: Spark and Hadoop start their names with ``_``)."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
+        out += [Path(folder, f) for f in files if not f.startswith((".", "_"))]
+    return out
 
 
 def _tree_files(root: Path) -> dict[str, list[Path]]:
