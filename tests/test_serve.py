@@ -80,6 +80,21 @@ def test_a_bad_token_file_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "one token" in res.output and "Traceback" not in res.output
 
 
+def test_a_port_in_use_is_one_line_before_the_index_is_made(tmp_path: Path) -> None:
+    """uvicorn said it in its log after the index was created, and exited 3."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--port", str(port)])
+    assert res.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}: the port is in use" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "h.db").exists()
+
+
 def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) -> None:
     if httpx is None:
         pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")

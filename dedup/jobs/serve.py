@@ -7,6 +7,7 @@ own end: uvicorn answers Ctrl-C and SIGTERM itself in :func:`run_server`.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,7 +51,8 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
         echo: told when the address is not a loopback one and there is no token.
 
     Raises:
-        ConfigError: FastAPI or uvicorn is missing, or the token file is unusable.
+        ConfigError: FastAPI or uvicorn is missing, the token file is unusable, or nothing can listen on the
+            address (a port in use): said before the index is opened or created.
         HistoryError: the index cannot be opened with these settings.
     """
     try:
@@ -65,11 +67,31 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     host, token_file, max_body_mb = serve.host, serve.token_file, serve.max_body_mb
     window_days, coalesce = serve.window_days, serve.coalesce
     token = _read_token(Path(token_file)) if token_file is not None else None
+    _check_listen(host, serve.port)
     engine = Engine(index, settings.get("dedupe", DedupConfig()), StoriesConfig(), settings.get("runtime", Runtime()),
                     window_days, coalesce)
     if token is None and not _loopback(host):
         echo(f"dedup serve: warning: listening on {host} without --token-file: anyone who reaches it can add articles")
     return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
+
+
+def _check_listen(host: str, port: int) -> None:
+    """A one-line error now when ``host:port`` cannot be listened on (uvicorn would say so in its log, after the index
+    was opened or created, and exit 3). The socket is let go at once: the server binds its own."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror} (--host)") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            why = "the port is in use (another server there? choose another --port)" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ConfigError(f"cannot listen on {host}:{port}: {why}") from None
 
 
 def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say) -> None:
