@@ -220,6 +220,8 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "verdict"}
     short = server.call("POST", "/v1/similarity", json={"text1": "two words", "text2": a}).json()
     assert short["verdict"] == "skipped" and short["jaccard"] is None
+    wrong = server.call("POST", "/v1/similarity", json=[{"text1": a, "text2": b}])  # it said "an array of article records"
+    assert wrong.status_code == 422 and wrong.json()["message"] == "the body must be an object {text1, text2} (title1, title2 optional), got an array"
 
     total = sum(len(b) for b in records) + 1
     health = server.call("GET", "/healthz").json()
@@ -366,7 +368,7 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
 
 @pytest.mark.parametrize("body,status,error,index,rid,says", [
     (b'[{"id": "j1", "text": "x"', 400, "bad_json", None, None, "not valid JSON"),
-    (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "array"),
+    (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "must be an array of article records, got an object (one record"),
     (b'[{"id": "ok1", "text": "fine text"}, {"id": "nt1", "title": "no text"}]', 422, "invalid_record", 1, "nt1", "no 'text' field"),
     (b'[{"id": "ok2", "text": "fine"}, {"id": "nt2", "text": null}]', 422, "invalid_record", 1, "nt2", "JSON null"),
     (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3", "repeated id"),

@@ -140,7 +140,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         return _err(413, "too_large", str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = exc.errors()
         bad_json = next((p for p in problems if p.get("type") == "json_invalid"), None)
         if bad_json is not None:
@@ -157,9 +157,15 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             field = f"the field {loc[1]!r}: " if len(loc) > 1 else ""
             named = f" (id {rid!r})" if rid is not None else ""
             return _err(422, "invalid_record", f"records[{loc[0]}]{named}: {field}{first['msg']}", {"index": loc[0], "id": rid})
-        if isinstance(body, (bytes, str)) or not loc:
+        pair = request.url.path.endswith("/similarity")
+        expected = "an object {text1, text2} (title1, title2 optional)" if pair else "an array of article records"
+        if isinstance(body, (bytes, str)):
             return _err(422, "invalid_body", "the body must be JSON (Content-Type: application/json): "
-                        f"{'an array of article records' if not loc else first['msg']}")
+                        f"{expected if not loc else first['msg']}")
+        if not loc:  # JSON, but not an array: a single record, say
+            got = {dict: "an object", list: "an array", type(None): "nothing"}.get(type(body), f"a {type(body).__name__}")
+            hint = " (one record goes in an array too: [{...}])" if isinstance(body, dict) and not pair else ""
+            return _err(422, "invalid_body", f"the body must be {expected}, got {got}{hint}")
         return _err(422, "invalid_body", f"{'.'.join(map(str, loc))}: {first['msg']}")
 
     @app.exception_handler(StarletteHTTPException)
