@@ -251,3 +251,11 @@ def test_sweep_over_an_input_without_the_labelled_articles_is_an_error(tmp_path:
     other = _jsonl(tmp_path / "other.jsonl", [{"id": "zz", "text": "words of another feed " * 20}])
     with pytest.raises(ConfigError, match="none of the 4 labelled pairs of the run has both articles in --input"):
         evaluate_run(run, gold, sweep_score="jaccard", inputs=[str(other)])
+
+
+def test_a_run_without_its_summary_is_not_scored(tmp_path: Path) -> None:
+    """summary.json is written last: a folder without it holds an interrupted run (or two runs' files mixed)."""
+    run = _run_dir(tmp_path, None)
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    with pytest.raises(InputFormatError, match="no summary.json: the run did not finish"):
+        evaluate_run(run, gold)

@@ -437,3 +437,19 @@ def test_an_interruption_after_the_index_commit_says_the_index_holds_the_feed(tm
     assert len(_export(loc)) == len(days()[0])
     res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "-q"])  # no index: no such note
     assert res.exit_code == 130 and "already holds" not in res.output
+
+
+def test_an_interruption_before_the_outputs_says_nothing_was_written(tmp_path: Path, monkeypatch) -> None:
+    """An earlier run's complete outputs stay in the folder: the message said this run's were incomplete, and no more."""
+    import dedup.flows.dedupe as flow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    feed = _write(tmp_path / "d1.jsonl", days()[0])
+    assert CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "-q"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}
+    monkeypatch.setattr(flow, "dedupe", interrupted)
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 130 and f"nothing was written to {tmp_path / 'o'}" in res.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()} == before

@@ -55,6 +55,9 @@ def evaluate_run(
     the run's own configuration on its ``inputs``); a cluster per article gives
     pairwise counts, B-cubed and the adjusted Rand index.
     """
+    if not (Path(run_dir) / "summary.json").is_file():  # written last: without it the files may be half of a run
+        raise InputFormatError("no summary.json: the run did not finish (an interrupted run leaves incomplete files); "
+                               "run it again", str(run_dir))
     kind, data = read_gold(gold, set(positive))
     pred = read_run(run_dir, level)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster

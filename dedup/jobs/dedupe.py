@@ -87,7 +87,11 @@ def run_dedupe(
                     stream = ArticleStream(inputs, read, keep_raw=True)
                     feed, bad = spool.tap(stream), lambda: stream.bad
                 runtime = settings.get("runtime", Runtime())
-                result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
+                try:
+                    result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
+                except KeyboardInterrupt as exc:  # before any output: what the folder held (an earlier run's) is untouched
+                    exc.add_note(f"nothing was written to {out}; what it held before is as it was")
+                    raise
                 # the run's local workers (joblib keeps them) write two of the files while this process writes the others
                 writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
                 try:
