@@ -44,8 +44,14 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json\n", "malformed JSON"), ('{"id": 1, "text1": "a"}\n', '"text2"'), ("[1]\n", "JSON object"), ("", "no pairs found")],
-    ids=["bad-json", "missing-text2", "not-an-object", "empty"],
+    [("{not json\n", "malformed JSON"),
+     ('{"id": 1, "text1": "a"}\n', 'no field "text2": each line must be {"id", "text1", "text2"} (this one has: id, text1)'),
+     ('{"id": 1, "text1": "a", "text2": null}\n', 'field "text2" must be a string, got null'),
+     ('{"id": 1, "text": "a news feed by mistake"}\n', 'no field "text1"'),
+     ('{"text1": "a", "text2": "b"}\n{"id": "1", "text1": "a", "text2": "b"}\n',
+      "pairs.jsonl:2: repeated id '1': ids must be unique (line 1 has no id: its line number stands in"),
+     ("[1]\n", "JSON object"), ("", "no pairs found")],
+    ids=["bad-json", "missing-text2", "null-text2", "a-feed", "id-and-line-number", "not-an-object", "empty"],
 )
 def test_similarity_bad_input_exits_1(tmp_path: Path, content: str, message: str) -> None:
     src = tmp_path / "pairs.jsonl"
@@ -117,3 +123,14 @@ def test_empty_and_short_texts_are_skipped_not_duplicates(tmp_path: Path) -> Non
     out = {r["id"]: r for r in map(json.loads, (tmp_path / "o.jsonl").read_text().splitlines())}
     assert out["empty"]["verdict"] == out["short"]["verdict"] == "skipped" and out["empty"]["jaccard"] is None
     assert out["real"]["verdict"] == "duplicate" and out["real"]["jaccard"] == 1.0
+
+
+def test_similarity_writes_to_standard_output_with_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-o -`` wrote a file named "-"."""
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(json.dumps({"id": "p", "text1": BODY, "text2": BODY}) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", "-"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout.splitlines()[0])["verdict"] == "duplicate"
+    assert not (tmp_path / "-").exists()

@@ -90,7 +90,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
 def similarity(
     pairs: Annotated[str, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
                                          '"title2"), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
-    out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl, or - for standard output).")],
     storage_option: StorageOptions = None,
     settings: Any = None,
 ) -> None:

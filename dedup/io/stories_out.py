@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,17 +97,22 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
             repeats, or there is no pair at all.
     """
     rows: list[dict[str, str]] = []
-    seen: set[str] = set()
+    seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
     for lineno, obj in json_objects(path, storage_options):
         row = {"id": str(obj.get("id", lineno))}
         for key in ("text1", "text2", "title1", "title2"):
-            value = obj.get(key, "" if key.startswith("title") else None)
+            if key not in obj and not key.startswith("title"):
+                raise InputFormatError(f'no field "{key}": each line must be {{"id", "text1", "text2"}} (this one has: '
+                                       f'{", ".join(sorted(obj)) or "no field"})', path, lineno)
+            value = obj.get(key, "")
             if not isinstance(value, str):
-                raise InputFormatError(f'field "{key}" must be a string, got {type(value).__name__}', path, lineno)
+                raise InputFormatError(f'field "{key}" must be a string, got {_json_kind(value)}', path, lineno)
             row[key] = value
         if row["id"] in seen:
-            raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique", path, lineno)
-        seen.add(row["id"])
+            at = lineno if "id" not in obj else seen[row["id"]]
+            stands_in = "" if at is None else f" (line {at} has no id: its line number stands in; give every line an id)"
+            raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique{stands_in}", path, lineno)
+        seen[row["id"]] = None if "id" in obj else lineno
         rows.append(row)
     if not rows:
         raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}', path)
@@ -180,19 +185,25 @@ def _score(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 4)
 
 
+def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
+    """One output line per scored pair: ``id``, the scores, the verdict."""
+    for k, r in enumerate(rows):
+        yield {
+            "id": r["id"],
+            "jaccard": _score(result.jaccard[k]),
+            "containment": _score(result.containment[k]),
+            "cosine": _score(result.cosine[k]),
+            "story_score": _score(result.story_score[k]),
+            "verdict": result.verdict[k],
+        }
+
+
 def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, str]], result: SimilarityResult) -> int:
-    """Write one line per scored pair (``id``, the scores, the verdict); returns the number of lines."""
-    return write_jsonl(
-        out,
-        (
-            {
-                "id": r["id"],
-                "jaccard": _score(result.jaccard[k]),
-                "containment": _score(result.containment[k]),
-                "cosine": _score(result.cosine[k]),
-                "story_score": _score(result.story_score[k]),
-                "verdict": result.verdict[k],
-            }
-            for k, r in enumerate(rows)
-        ),
-    )
+    """Write :func:`similarity_rows` to the file ``out``; returns the number of lines."""
+    return write_jsonl(out, similarity_rows(rows, result))
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, as its reader would say it."""
+    return {type(None): "null", bool: "true or false", int: "a number", float: "a number", list: "an array",
+            dict: "an object"}.get(type(value), type(value).__name__)

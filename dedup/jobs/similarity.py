@@ -17,7 +17,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
     Args:
         pairs: a JSONL file of ``{"id", "text1", "text2"}`` (optional
             ``"title1"``, ``"title2"``), ``-`` for stdin, or a URL.
-        out: the output JSONL file (or ``s3://bucket/key.jsonl``: staged, uploaded at the end).
+        out: the output JSONL file (or ``s3://bucket/key.jsonl``: staged, uploaded at the end; ``-``: standard output).
         settings: table name → config: ``"stories"``, ``"dedupe"``; a missing table takes the defaults.
         storage_options: options of the fsspec filesystem of URLs.
     """
@@ -32,6 +32,23 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
 
         require_encoder_for(config)
     logging_to_stderr(False)
+    if out == "-":  # standard output, as the pairs may come from standard input
+        import sys
+
+        from ..io.stories_out import read_text_pairs, similarity_rows
+        from ..io.writers import json_line
+
+        rows = read_text_pairs(pairs, storage_options)
+        res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
+                         settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+        stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
+        for line in similarity_rows(rows, res):
+            if stream is not None:
+                stream.write(json_line(line).encode("utf-8"))
+            else:
+                sys.stdout.write(json_line(line))
+        sys.stdout.flush()
+        return len(rows)
     with staged_output(out, storage_options, is_dir=False) as target:
         check_output(target, is_dir=False)
         rows = read_text_pairs(pairs, storage_options)
