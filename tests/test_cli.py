@@ -296,3 +296,14 @@ def test_unreadable_dates_are_counted_and_said(tmp_path: Path, command: str) -> 
     assert "warning: 2 articles came with a date that could not be read" in res.output and "first: b, c" in res.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["dates_unreadable"] == 2 and summary["dates_unreadable_ids"] == ["b", "c"]
+
+
+def test_a_failed_run_leaves_no_empty_folder_it_made(tmp_path: Path) -> None:
+    feed = tmp_path / "bad.jsonl"
+    feed.write_text('{"id": "a"}\n', encoding="utf-8")  # no text field: an error once the feed is read
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "new" / "out"), "-q"])
+    assert res.exit_code == 1 and "no text field" in res.output
+    assert not (tmp_path / "new" / "out").exists()
+    (tmp_path / "mine").mkdir()  # a folder the user made stays
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "mine"), "-q"])
+    assert res.exit_code == 1 and (tmp_path / "mine").is_dir()

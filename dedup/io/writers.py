@@ -298,7 +298,15 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
     """The place a command writes its outputs to (:func:`dedup.io.remote.staged_output`): ``out`` itself for a local
     path, without importing the object-storage layer; for a URL, a staging copy uploaded at the end."""
     if not is_url(str(out)):
-        yield Path(out)
+        folder = Path(out) if is_dir else Path(out).parent
+        made = not folder.exists()
+        try:
+            yield Path(out)
+        except BaseException:  # a run that failed or was stopped leaves no empty folder it made
+            if made and folder.is_dir() and not any(folder.iterdir()):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
         return
     from .remote import staged_output as staged
 
