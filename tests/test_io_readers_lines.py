@@ -185,3 +185,12 @@ def test_a_text_stream_counts_characters() -> None:
 def test_a_byte_stream_counts_bytes() -> None:
     got = _read("ققق\n".encode(), limit=5)
     assert isinstance(got[0][1], _Bad) and "6 bytes" in got[0][1].reason
+
+
+def test_not_utf8_of_a_file_cut_inside_a_character_says_cut_off() -> None:
+    """UTF-8 that stops inside a character was called another encoding, with an iconv command that would garble it."""
+    cut = '{"text": "قال"}'.encode()[:-3]  # inside the last letter
+    message = _not_utf8(_decode_error(cut), "f.jsonl")
+    assert message.startswith("the line ends inside a character (byte 0xD9 at column 15): the file looks cut off")
+    assert "iconv" not in message
+    assert "is not valid UTF-8" in _not_utf8(_decode_error("قال".encode("cp1256") + b'"}'), "f.jsonl")  # another encoding

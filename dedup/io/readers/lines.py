@@ -52,6 +52,11 @@ def _not_utf8(err: UnicodeDecodeError, file: str | None, line_start: int = 0) ->
     if wide is not None:
         return _not_wide(wide, file)
     bad = " ".join(f"0x{b:02X}" for b in err.object[err.start : err.end])
+    head = err.object[line_start : err.start]
+    if err.reason == "unexpected end of data" and not err.object[err.end :].strip(b"\r\n") and max(head, default=0) >= 0x80:
+        # valid UTF-8 letters, then bytes that stop inside one: UTF-8 cut short (a truncated download or copy)
+        return (f"the line ends inside a character (byte {bad} at column {err.start - line_start + 1}): the file looks cut "
+                "off (an interrupted download or copy?); take a complete copy, or drop the last line")
     return (
         f"byte {bad} at column {err.start - line_start + 1} is not valid UTF-8: the file is not UTF-8; "
         f"convert it, {_convert(file, 'WINDOWS-1256')} (with the file's real encoding after -f)"
