@@ -307,3 +307,11 @@ def test_a_failed_run_leaves_no_empty_folder_it_made(tmp_path: Path) -> None:
     (tmp_path / "mine").mkdir()  # a folder the user made stays
     res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "mine"), "-q"])
     assert res.exit_code == 1 and (tmp_path / "mine").is_dir()
+
+
+def test_source_priority_without_its_keep_policy_is_a_warning(tmp_path: Path, seeds_dir: Path) -> None:
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--source-priority", "aawsat"])
+    assert res.exit_code == 0 and "--source-priority is read only with --keep source-priority" in res.output
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o2"), "-q", "--source-priority", "aawsat",
+                                   "--keep", "source-priority"])
+    assert res.exit_code == 0 and "warning" not in res.output

@@ -133,6 +133,11 @@ class _Command:
                 from ..candidates.banding import band_params
 
                 band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)
+                if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority":
+                    from ..io.console import say
+
+                    say(f"dedup: warning: --source-priority is read only with --keep source-priority; with --keep "
+                        f"{dedupe.cluster.keep} it changes nothing")
         runtime = settings.get("runtime")
         if runtime is not None and runtime.backend == "local" and runtime.local_jobs < runtime.n_jobs:
             from ..io.console import say
