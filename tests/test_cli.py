@@ -315,3 +315,25 @@ def test_source_priority_without_its_keep_policy_is_a_warning(tmp_path: Path, se
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o2"), "-q", "--source-priority", "aawsat",
                                    "--keep", "source-priority"])
     assert res.exit_code == 0 and "warning" not in res.output
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "similarity", "serve", "repeats"])
+def test_help_in_a_narrow_terminal_keeps_every_option_name_whole(command: str) -> None:
+    """At 80 columns rich's boxes cut names short ("--max-record-b…", 14 of dedupe's): narrower than
+    RICH_HELP_COLUMNS the console script prints click's plain help instead; wide, the boxes."""
+    import os
+    import subprocess
+    import sys
+
+    from typer.main import get_command
+
+    from dedup.cli import RICH_HELP_COLUMNS, app_for
+
+    names = [o for p in get_command(app_for(command)).commands[command].params for o in p.opts]  # type: ignore[attr-defined]
+    for columns, boxed in ((80, False), (RICH_HELP_COLUMNS, True)):
+        run = subprocess.run([sys.executable, "-m", "dedup", command, "--help"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "COLUMNS": str(columns)})
+        assert run.returncode == 0, run.stderr
+        assert ("╭" in run.stdout) == boxed
+        words = set(run.stdout.replace(",", " ").replace("/", " ").split())
+        assert [n for n in names if n.startswith("--") and n not in words] == [], columns

@@ -212,6 +212,18 @@ def run() -> None:
 
     ``dedup``, ``dedup --help`` and anything that names no command get the whole app.
     """
+    import shutil
     import sys
 
-    app_for(sys.argv[1] if len(sys.argv) > 1 else "")(prog_name="dedup")
+    one = app_for(sys.argv[1] if len(sys.argv) > 1 else "")
+    if shutil.get_terminal_size((80, 24)).columns < RICH_HELP_COLUMNS:  # boxed help cuts option names short there
+        from . import options
+
+        one.rich_markup_mode = None  # click's plain help: every name whole, the text wrapped under it
+        options.HELP_MARKUP = False
+    one(prog_name="dedup")
+
+
+# From this many columns the help is drawn in rich's boxes; narrower, their option names were cut short
+# ("--max-record-b…": 14 of dedupe's at 80 columns, 3 at 120, none at 140).
+RICH_HELP_COLUMNS = 140

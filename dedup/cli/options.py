@@ -47,13 +47,17 @@ _CONFIG = Annotated[Optional[Path], typer.Option(
     "options given here win.")]
 
 
+HELP_MARKUP = True  # the help is drawn by rich (markup read); False: click's plain help (dedup.cli.run, a narrow terminal)
+
+
 def _option(flag: str, hint: Any, help: str, default: Any = None) -> tuple[str, Any]:
     decls = flag.split(" ")
     name = decls[0].split("/")[0].lstrip("-").replace("-", "_")
     kind = str if hint == tuple[str, ...] else hint  # a list option is written comma-separated
     shown = ",".join(default) if isinstance(default, tuple) else default
     text = help + ("" if shown in (None, "", ()) else f" (default: {str(shown).lower() if isinstance(shown, bool) else shown})")
-    text = text.replace("[", "\\[")  # the help is rich markup: "dedup[semantic]" would lose its "[semantic]"
+    if HELP_MARKUP:  # the help is rich markup: "dedup[semantic]" would lose its "[semantic]"
+        text = text.replace("[", "\\[")
     flag = {"metavar": ""} if kind is bool else {}
     return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False, **flag)]
 
