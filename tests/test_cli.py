@@ -337,3 +337,15 @@ def test_help_in_a_narrow_terminal_keeps_every_option_name_whole(command: str) -
         assert ("╭" in run.stdout) == boxed
         words = set(run.stdout.replace(",", " ").replace("/", " ").split())
         assert [n for n in names if n.startswith("--") and n not in words] == [], columns
+
+
+def test_similarity_offers_only_the_settings_it_reads() -> None:
+    """Windows, groups, the LSH and the keeper policy are settings of a feed: similarity listed them and ignored them."""
+    from typer.main import get_command
+
+    from dedup.cli import app_for
+
+    names = {o for p in get_command(app_for("similarity")).commands["similarity"].params for o in p.opts}  # type: ignore[attr-defined]
+    assert {"--event-threshold", "--title-weight", "--jaccard", "--min-tokens", "--decision", "--semantic"} <= names
+    assert not names & {"--neighbours", "--window-days", "--keep", "--source-priority", "--cluster", "--lsh-threshold",
+                        "--num-perm", "--anchors", "--max-chars", "--repeats", "--storyline-threshold", "--boilerplate"}

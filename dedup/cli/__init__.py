@@ -86,7 +86,10 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
 
 
 @app.command()
-@settings_from(stories=StoriesConfig, dedupe=DedupConfig)
+@settings_from(stories=StoriesConfig, dedupe=DedupConfig, unused=(  # settings of feeds (windows, groups, LSH), not of pairs
+    "stories.neighbours", "stories.window_days", "stories.event_linkage", "stories.storyline_threshold",
+    "stories.storyline_linkage", "dedupe.boilerplate", "dedupe.minhash", "dedupe.index", "dedupe.cluster",
+    "dedupe.count_repeats", "dedupe.clean_repeats", "dedupe.max_chars"))
 def similarity(
     pairs: Annotated[str, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
                                          '"title2"), - for stdin, or a URL (s3://…, https://…).', show_default=False)],

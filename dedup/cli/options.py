@@ -62,17 +62,20 @@ def _option(flag: str, hint: Any, help: str, default: Any = None) -> tuple[str, 
     return name, Annotated[Optional[kind], typer.Option(*decls, help=text, show_default=False, **flag)]
 
 
-def settings_from(read: bool = False, **sections: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def settings_from(read: bool = False, unused: tuple[str, ...] = (), **sections: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command the options of ``sections`` (table name → config class) and ``--config``.
 
     The command is called with ``settings``: table name → the built config
     (and, with ``read``, ``"read"`` → a :class:`~dedup.config.ReadConfig`,
     with the ``--storage-option`` values, which no file holds: they may be secrets).
+    ``unused``: settings the command never reads, as ``"table.field"`` (a
+    nested config's whole name: all its fields), left out of its options
+    (a config file may still hold them).
     """
     sections = {"read": ReadConfig, **sections} if read else sections
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        return _Command(func, read, sections)
+        return _Command(func, read, sections, unused)
 
     return decorate
 
@@ -87,8 +90,8 @@ class _Command:
     ``typing.get_type_hints`` (:attr:`__annotations__`).
     """
 
-    def __init__(self, func: Callable[..., Any], read: bool, sections: dict[str, type]) -> None:
-        self.func, self.read, self.sections = func, read, sections
+    def __init__(self, func: Callable[..., Any], read: bool, sections: dict[str, type], unused: tuple[str, ...] = ()) -> None:
+        self.func, self.read, self.sections, self.unused = func, read, sections, unused
         self.__name__, self.__qualname__, self.__doc__ = func.__name__, func.__qualname__, func.__doc__
         self.__module__ = func.__module__
         self._built: tuple[inspect.Signature, list[tuple[str, str, tuple[str, ...], bool]]] | None = None
@@ -100,6 +103,8 @@ class _Command:
             specs: list[tuple[str, str, tuple[str, ...], bool]] = []
             for section, cls in self.sections.items():
                 for path, f, hint in cli_fields(cls):
+                    if any(f"{section}.{'.'.join(path[:k])}" in self.unused for k in range(1, len(path) + 1)):
+                        continue
                     default = f.default if f.default is not MISSING else f.default_factory()
                     options.append(_option(f.metadata["cli"], hint, f.metadata["help"], default))
                     specs.append((options[-1][0], section, path, hint == tuple[str, ...]))
