@@ -377,8 +377,9 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
     (b'[{"id": "ok5", "text": "a"}, {"id": true, "text": "b"}]', 422, "invalid_record", 1, None, "'id'"),
     (b'[{"id": "ok6", "text": "a"}, {"id": "n6", "text": 5}]', 422, "invalid_record", 1, "n6", "'text'"),
     (b'[{"id": "ok7", "text": "a"}, "just a string"]', 422, "invalid_record", 1, None, "records[1]"),
+    ('[{"id": "cp", "text": "مصر"}]'.encode("cp1256"), 400, "bad_request", None, None, "send UTF-8"),
 ], ids=["truncated-json", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
-        "number-text", "string-record"])
+        "number-text", "string-record", "not-utf8"])
 def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_server: Server, body, status, error, index, rid, says) -> None:
     res = sqlite_server.call("POST", "/v1/articles", content=body, headers={"Content-Type": "application/json"})
     assert res.status_code == status, res.text

@@ -172,7 +172,10 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(exc.status_code, "error")
         metrics.error(code)
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for bytes not UTF-8
+            detail = "the body could not be read as JSON text: send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)"
+        return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def failed(_: Request, exc: Exception) -> JSONResponse:
