@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError", "Terminated",
-           "one_line_errors", "terminate_on_sigterm"]
+           "json_problem", "one_line_errors", "terminate_on_sigterm"]
 
 
 class DedupError(Exception):
@@ -90,3 +90,12 @@ def one_line_errors() -> Iterator[None]:
         for note in getattr(exc, "__notes__", ()):  # what else the run had done (e.g. committed to a history index)
             echo(f"dedup: {note}", err=True)
         raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
+
+
+def json_problem(msg: str) -> str:
+    """The json module's message without the " at" some end with (their position follows in ours).
+
+    >>> json_problem("Invalid control character at")
+    'Invalid control character'
+    """
+    return msg.removesuffix(" at")

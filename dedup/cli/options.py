@@ -137,21 +137,7 @@ class _Command:
                 from ..io.paths import parse_storage_options
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
-            dedupe = settings.get("dedupe")
-            if dedupe is not None:  # the LSH banding of these settings exists: said now, not after the feed is read
-                from ..candidates.banding import band_params
-
-                band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)
-                if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority":
-                    from ..io.console import say
-
-                    say(f"dedup: warning: --source-priority is read only with --keep source-priority; with --keep "
-                        f"{dedupe.cluster.keep} it changes nothing")
-        runtime = settings.get("runtime")
-        if runtime is not None and runtime.backend == "local" and runtime.local_jobs < runtime.n_jobs:
-            from ..io.console import say
-
-            say(f"--jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")
+            _before_work(settings)
         try:
             return self.func(*args, settings=settings, **kwargs)
         finally:
@@ -159,6 +145,24 @@ class _Command:
                 from ..exec.local import stop_workers
 
                 stop_workers()
+
+
+def _before_work(settings: dict[str, Any]) -> None:
+    """What the settings of a run mean together, said before the feed is read: an error (no LSH banding for them),
+    or a line on stderr (a setting that changes nothing, fewer processes than asked)."""
+    from ..io.console import say
+
+    dedupe = settings.get("dedupe")
+    if dedupe is not None:
+        from ..candidates.banding import band_params
+
+        band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)  # ConfigError when none
+        if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority":
+            say(f"dedup: warning: --source-priority is read only with --keep source-priority; with --keep "
+                f"{dedupe.cluster.keep} it changes nothing")
+    runtime = settings.get("runtime")
+    if runtime is not None and runtime.backend == "local" and runtime.local_jobs < runtime.n_jobs:
+        say(f"dedup: --jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")
 
 
 def _named_option(message: str, sections: dict[str, type]) -> str:

@@ -12,19 +12,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputFormatError, InputNotFoundError
+from ..errors import InputFormatError, InputNotFoundError, json_problem
 from .remote import is_url, remote_file
 
-__all__ = ["json_objects", "json_problem"]
-
-
-def json_problem(msg: str) -> str:
-    """The json module's message without the " at" some end with (their position follows in ours).
-
-    >>> json_problem("Invalid control character at")
-    'Invalid control character'
-    """
-    return msg.removesuffix(" at")
+__all__ = ["json_objects"]
 
 
 def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = ()) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -14,8 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import IO, Any
 
-from ...errors import InputFormatError
-from ..jsonl import json_problem
+from ...errors import InputFormatError, json_problem
 from .lines import _decode_document
 from .records import _Bad, _Items, _Line, _Loc, _json_type
 

@@ -22,8 +22,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...errors import InputNotFoundError
-from ..jsonl import json_problem
+from ...errors import InputNotFoundError, json_problem
 from .jsonl import _TOO_DEEP
 from .lines import _decode_document, _too_long
 from .records import _Bad, _Items, _json_type, _Loc, _Named
