@@ -83,6 +83,8 @@ def one_line_errors() -> Iterator[None]:
         yield
     except DedupError as exc:
         echo(f"dedup: error: {exc}", err=True)
+        for note in getattr(exc, "__notes__", ()):
+            echo(f"dedup: {note}", err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"

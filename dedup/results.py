@@ -32,11 +32,27 @@ __all__ = [
     "Progress",
     "SimilarityResult",
     "StoriesResult",
+    "already_indexed",
 ]
 
 KEPT, DUPLICATE, SKIPPED = 0, 1, 2
 STATUS = {KEPT: "kept", DUPLICATE: "duplicate", SKIPPED: "skipped"}
 ALREADY = "already in the index"  # the skip reason of an article a history index holds (it was decided by an earlier run)
+_WHAT = {KEPT: "kept", DUPLICATE: "a duplicate", SKIPPED: "skipped"}
+
+
+def already_indexed(row: int, status: int, group: str | None) -> str:
+    """The skip reason of an article a history index holds at ``row``, decided ``status`` in ``group``.
+
+    >>> already_indexed(7, DUPLICATE, "http://a.example/1")
+    'already in the index (row 7, a duplicate in group http://a.example/1)'
+    """
+    return f"{ALREADY} (row {row}, {_WHAT[status]}{' in group ' + group if group else ''})"
+
+
+def _stored_duplicate(reason: str) -> bool:
+    """Whether a skip reason is :func:`already_indexed`'s for an article stored as a duplicate."""
+    return reason.startswith(f"{ALREADY} (row ") and reason.split(", ", 1)[-1].startswith(_WHAT[DUPLICATE] + " ")
 
 # Why a keeper was kept (``DedupResult.keep_reason``, flags per keeper position).
 KEEP_BY_POLICY = 0  # the --keep policy chose it
@@ -120,11 +136,16 @@ class DedupResult:
     copied_pairs: int = 0
 
     def unique(self) -> np.ndarray:
-        """``(n,)`` the articles ``unique.jsonl`` holds: every one not a duplicate, but those a history index
-        already holds (an earlier run wrote them out, or dropped them as duplicates)."""
+        """``(n,)`` the articles ``unique.jsonl`` holds: every one not a duplicate, nor stored as one by a history index.
+
+        An article the index holds as kept is written again: the index is
+        committed before the outputs are written, so it cannot tell whether the
+        run that stored it delivered its ``unique.jsonl`` (a run that failed
+        after its commit would lose those articles for good).
+        """
         out = self.status != DUPLICATE
         for pos, why in self.reason_skipped.items():
-            if why.startswith(ALREADY):
+            if _stored_duplicate(why):
                 out[pos] = False
         return out
 

@@ -401,9 +401,10 @@ def test_two_writers_at_once_lose_nothing(location: str, tmp_path: Path) -> None
     assert sum("waiting for it to finish" in err for _, err in outs) <= 1
 
 
-def test_unique_jsonl_of_a_rerun_holds_nothing_the_index_already_had(tmp_path: Path) -> None:
-    """An article already indexed was written out (or dropped) by the run that stored it: a rerun's unique.jsonl is
-    empty, and a feed of known and new articles writes out the new non-duplicates only (all of it was written again)."""
+def test_unique_jsonl_of_a_rerun_never_holds_a_stored_duplicate(tmp_path: Path) -> None:
+    """A rerun wrote every stored article to unique.jsonl again, earlier duplicates included. A stored duplicate is never
+    written out again; a stored kept article is (the index is committed before the outputs are written: it cannot
+    tell whether that run delivered its unique.jsonl, and a run that failed after its commit must lose nothing)."""
     d1, d2, d3 = days()
     loc = str(tmp_path / "h.db")
     runner = CliRunner()
@@ -414,10 +415,33 @@ def test_unique_jsonl_of_a_rerun_holds_nothing_the_index_already_had(tmp_path: P
         return [json.loads(line)["id"] for line in (tmp_path / out / "unique.jsonl").read_text(encoding="utf-8").splitlines()]
 
     assert unique(_write(tmp_path / "d1.jsonl", d1), "o1") == [a.id for a in d1]  # the first day holds no copies of itself
-    assert unique(_write(tmp_path / "d1.jsonl", d1), "o2") == []
-    mixed = unique(_write(tmp_path / "mixed.jsonl", d1[:4] + d3[:3]), "o3")
-    decisions = {json.loads(r)["id"]: json.loads(r) for r in (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()}
-    assert mixed == [a.id for a in d3[:3] if decisions[a.id]["status"] != "duplicate"]
+    second = unique(_write(tmp_path / "d2.jsonl", d2), "o2")
+    dropped = [a.id for a in d2 if a.id not in second]
+    assert dropped, "day 2 copies day 1: some of it is dropped"
+    assert unique(_write(tmp_path / "d2.jsonl", d2), "o3") == second  # a rerun: the stored kept again, no stored duplicate
+    mixed = unique(_write(tmp_path / "mixed.jsonl", d2 + d3[:3]), "o4")
+    decisions = {json.loads(r)["id"]: json.loads(r) for r in (tmp_path / "o4" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert mixed == second + [a.id for a in d3[:3] if decisions[a.id]["status"] != "duplicate"]
+    assert not set(dropped) & set(mixed)
+
+
+def test_a_run_that_fails_after_its_index_commit_loses_no_article(tmp_path: Path, monkeypatch) -> None:
+    """The outputs fail (a full disk) after the index was committed: the rerun writes the kept articles out."""
+    import dedup.io.dedupe_out as dedupe_out
+
+    feed, loc = _write(tmp_path / "d1.jsonl", days()[0]), str(tmp_path / "h.db")
+    real = dedupe_out.write_dedupe_outputs
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dedupe_out, "write_dedupe_outputs", full_disk)
+    assert CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o1"), "--index", loc, "-q"]).exit_code != 0
+    monkeypatch.setattr(dedupe_out, "write_dedupe_outputs", real)
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "--index", loc, "-q"])
+    assert res.exit_code == 0, res.output
+    written = [json.loads(line)["id"] for line in (tmp_path / "o2" / "unique.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert written == [a.id for a in days()[0]]
 
 
 def test_an_interruption_after_the_index_commit_says_the_index_holds_the_feed(tmp_path: Path, monkeypatch) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..candidates import band_keys, estimated_containment
 from ..config import DedupConfig
-from ..results import ALREADY, DUPLICATE, KEPT, SKIPPED, HistoryRefs
+from ..results import ALREADY, SKIPPED, HistoryRefs, already_indexed
 from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
@@ -52,8 +52,7 @@ def seen_by(index: HistoryIndex) -> Seen:
             if rec is None:
                 out.append(None)
                 continue
-            what = {KEPT: "kept", DUPLICATE: "a duplicate", SKIPPED: "skipped"}[rec.status]
-            out.append(f"{ALREADY} (row {rec.row}, {what}{' in group ' + rec.group if rec.group else ''})")
+            out.append(already_indexed(rec.row, rec.status, rec.group))
         return out
 
     return Seen(skip=skip, line_counts=index.line_counts)

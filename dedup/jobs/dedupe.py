@@ -96,10 +96,11 @@ def run_dedupe(
                 writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
                 try:
                     info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
-                except KeyboardInterrupt as exc:  # the index holds the feed already: a rerun would skip every article
+                except BaseException as exc:  # the index holds the feed already: a rerun skips every article
                     if index is not None:
                         exc.add_note(f"the index {index} already holds this feed's articles (committed before the outputs): "
-                                     f"`dedup index export {index}` lists their decisions; a rerun skips them")
+                                     f"`dedup index export {index}` lists their decisions; a rerun skips them and writes "
+                                     "the kept ones to unique.jsonl again")
                     raise
             finally:
                 spool.close()
