@@ -15,7 +15,16 @@ from typing import Any, Literal
 from .config import opt
 from .errors import ConfigError
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "usable_cores"]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system says (a container's limit of 2 of 64),
+    else every core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -51,14 +60,13 @@ class Runtime:
     @property
     def threads(self) -> int:
         """Threads this process may give a compiled kernel that releases the GIL: ``n_jobs`` (-1: every core), at most the cores here."""
-        cores = os.cpu_count() or 1
-        return cores if self.n_jobs == -1 else max(1, min(self.n_jobs, cores))
+        return usable_cores() if self.n_jobs == -1 else max(1, min(self.n_jobs, usable_cores()))
 
     @property
     def local_jobs(self) -> int:
         """``n_jobs`` for this machine's processes: at most its cores (the work is CPU-bound; ``--jobs 1000`` on two
         cores would start a thousand interpreters), ``-1`` as it is."""
-        return self.n_jobs if self.n_jobs <= 1 else min(self.n_jobs, os.cpu_count() or 1)
+        return self.n_jobs if self.n_jobs <= 1 else min(self.n_jobs, usable_cores())
 
     @property
     def workers_share_disk(self) -> bool:

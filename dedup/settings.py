@@ -77,9 +77,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: a folder, not a config file") from None
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: the config file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+    except UnicodeDecodeError as exc:  # offsets into exc.object: the bytes after a byte-order mark
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: the config file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
                           f"save it as UTF-8, e.g. iconv -f WINDOWS-1256 -t UTF-8") from None
     try:
         return tomllib.loads(text)

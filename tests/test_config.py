@@ -121,3 +121,10 @@ def test_config_file_with_a_byte_order_mark_is_read(tmp_path: Path, seeds_dir: P
     assert code == 0, output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["config"]["dedupe"]["verify"]["jaccard"] == 0.45
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_located_in_the_file(tmp_path: Path, seeds_dir: Path) -> None:
+    cfg = tmp_path / "bom_cp.toml"
+    cfg.write_bytes("\ufeff".encode("utf-8") + b"#\n\n" + "# مصادر\n".encode("cp1256"))
+    code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
+    assert code == 1 and "bom_cp.toml:3: the config file is not UTF-8 text (byte 0xe3)" in output

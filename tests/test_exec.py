@@ -459,7 +459,9 @@ def test_more_jobs_than_cores_start_one_process_a_core(monkeypatch: pytest.Monke
     """The work is CPU-bound: ``--jobs 1000`` on two cores once started ~740 interpreters and ran the machine out of memory."""
     import os
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    import dedup.runtime
+
+    monkeypatch.setattr(dedup.runtime, "usable_cores", lambda: 2)
     assert Runtime(n_jobs=1000).local_jobs == 2
     assert Runtime(n_jobs=2).local_jobs == 2
     assert Runtime(n_jobs=1).local_jobs == 1
@@ -474,9 +476,12 @@ def test_the_cli_says_when_it_runs_fewer_processes_than_asked(tmp_path: Path) ->
     feed = tmp_path / "feed.jsonl"
     feed.write_text("".join('{"id": "%d", "text": "word %d and more words here for the test"}\n' % (k, k) for k in range(5)),
                     encoding="utf-8")
-    jobs = (os.cpu_count() or 1) + 50
+    from dedup.runtime import usable_cores
+
+    cores = usable_cores()
+    jobs = cores + 50
     run = subprocess.run([sys.executable, "-m", "dedup", "dedupe", str(feed), "--out", str(tmp_path / "out"), "-q",
                           "--jobs", str(jobs)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert f"--jobs {jobs}: this machine has {os.cpu_count()} cores; running {os.cpu_count()} processes" in run.stderr
+    assert f"--jobs {jobs}: this machine has {cores} cores; running {cores} processes" in run.stderr
     assert (tmp_path / "out" / "summary.json").exists()

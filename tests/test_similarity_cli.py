@@ -134,3 +134,13 @@ def test_similarity_writes_to_standard_output_with_dash(tmp_path: Path, monkeypa
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.splitlines()[0])["verdict"] == "duplicate"
     assert not (tmp_path / "-").exists()
+
+
+def test_similarity_ignores_the_feed_settings_of_a_config_file(tmp_path: Path) -> None:
+    """A config file written for dedupe (an LSH threshold no banding fits, a source priority) failed or warned here."""
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(json.dumps({"id": "p", "text1": BODY, "text2": BODY}) + "\n", encoding="utf-8")
+    cfg = tmp_path / "dedup.toml"
+    cfg.write_text('[dedupe.index]\nthreshold = 0.99\n[dedupe.cluster]\nsource_priority = ["a"]\n', encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl"), "--config", str(cfg)])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output

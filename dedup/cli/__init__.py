@@ -218,8 +218,10 @@ def run() -> None:
     import shutil
     import sys
 
-    one = app_for(sys.argv[1] if len(sys.argv) > 1 else "")
-    if shutil.get_terminal_size((80, 24)).columns < RICH_HELP_COLUMNS:  # boxed help cuts option names short there
+    asked = sys.argv[1] if len(sys.argv) > 1 else ""
+    one = app_for(asked)
+    command = any(c.name == asked or c.callback.__name__ == asked for c in one.registered_commands) and one is not app
+    if command and shutil.get_terminal_size((80, 24)).columns < RICH_HELP_COLUMNS:  # boxes cut a command's option names short
         from . import options
 
         one.rich_markup_mode = None  # click's plain help: every name whole, the text wrapped under it
@@ -227,6 +229,7 @@ def run() -> None:
     one(prog_name="dedup")
 
 
-# From this many columns the help is drawn in rich's boxes; narrower, their option names were cut short
-# ("--max-record-b…": 14 of dedupe's at 80 columns, 3 at 120, none at 140).
+# From this many columns a command's help is drawn in rich's boxes; narrower, their option names were cut short
+# ("--max-record-b…": 14 of dedupe's at 80 columns, 3 at 120, none at 140). The list of commands (`dedup --help`,
+# `dedup index --help`) stays in boxes, which wrap each summary whole where click's plain help cuts it.
 RICH_HELP_COLUMNS = 140

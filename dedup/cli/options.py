@@ -103,7 +103,7 @@ class _Command:
             specs: list[tuple[str, str, tuple[str, ...], bool]] = []
             for section, cls in self.sections.items():
                 for path, f, hint in cli_fields(cls):
-                    if any(f"{section}.{'.'.join(path[:k])}" in self.unused for k in range(1, len(path) + 1)):
+                    if _unused(section, path, self.unused):
                         continue
                     default = f.default if f.default is not MISSING else f.default_factory()
                     options.append(_option(f.metadata["cli"], hint, f.metadata["help"], default))
@@ -130,14 +130,14 @@ class _Command:
             try:
                 settings = build_settings(self.sections, specs, given, config_file)
             except ConfigError as exc:  # "max_chars must be >= 1": the option the user typed is named too
-                raise ConfigError(_named_option(str(exc), self.sections)) from None
+                raise ConfigError(_named_option(str(exc), self.sections, self.unused)) from None
             if self.read:
                 from dataclasses import replace
 
                 from ..io.paths import parse_storage_options
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
-            _before_work(settings)
+            _before_work(settings, self.unused)
         try:
             return self.func(*args, settings=settings, **kwargs)
         finally:
@@ -147,25 +147,32 @@ class _Command:
                 stop_workers()
 
 
-def _before_work(settings: dict[str, Any]) -> None:
+def _unused(section: str, path: tuple[str, ...], unused: tuple[str, ...]) -> bool:
+    """Whether the setting ``section.path`` is one of a command's ``unused`` (itself, or a config that holds it)."""
+    return any(f"{section}.{'.'.join(path[:k])}" in unused for k in range(1, len(path) + 1))
+
+
+def _before_work(settings: dict[str, Any], unused: tuple[str, ...] = ()) -> None:
     """What the settings of a run mean together, said before the feed is read: an error (no LSH banding for them),
-    or a line on stderr (a setting that changes nothing, fewer processes than asked)."""
+    or a line on stderr (a setting that changes nothing, fewer processes than asked). Settings the command never
+    reads (``unused``) are not checked."""
     from ..io.console import say
 
     dedupe = settings.get("dedupe")
     if dedupe is not None:
-        from ..candidates.banding import band_params
+        if not _unused("dedupe", ("index",), unused) and not _unused("dedupe", ("minhash",), unused):
+            from ..candidates.banding import band_params
 
-        band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)  # ConfigError when none
-        if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority":
+            band_params(dedupe.index.threshold, dedupe.minhash.num_perm, dedupe.index.fp_weight)  # ConfigError when none
+        if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority" and not _unused("dedupe", ("cluster",), unused):
             say(f"dedup: warning: --source-priority is read only with --keep source-priority; with --keep "
                 f"{dedupe.cluster.keep} it changes nothing")
     runtime = settings.get("runtime")
-    if runtime is not None and runtime.backend == "local" and runtime.local_jobs < runtime.n_jobs:
+    if runtime is not None and runtime.dask_address is None and runtime.local_jobs < runtime.n_jobs:  # local, or a local Dask cluster
         say(f"dedup: --jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")
 
 
-def _named_option(message: str, sections: dict[str, type]) -> str:
+def _named_option(message: str, sections: dict[str, type], unused: tuple[str, ...] = ()) -> str:
     """A config error that starts with a setting's name, with the option that sets it named after it.
 
     >>> from dedup.runtime import Runtime
@@ -173,9 +180,9 @@ def _named_option(message: str, sections: dict[str, type]) -> str:
     'n_jobs (--jobs) must be a positive number, got 0'
     """
     name = message.split(" ", 1)[0]
-    for cls in sections.values():
+    for section, cls in sections.items():
         for path, f, _ in cli_fields(cls):
-            if path[-1] == name:
+            if path[-1] == name and not _unused(section, path, unused):
                 flag = f.metadata["cli"].split(" ")[0].split("/")[0]
                 return f"{name} ({flag}){message[len(name):]}"
     return message

@@ -162,7 +162,7 @@ def stories(
 
         with timer("events"), open_executor(runtime, own_workers=True) as executor:  # a fresh worker; none idles through storylines
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
-            if shared and runtime.n_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
+            if shared and runtime.local_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
                 days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD, workers=DAY_WORKERS,
                                                                  normalize=dedup_config.normalize, config=config, park_in=tmp))
             else:

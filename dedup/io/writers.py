@@ -298,14 +298,14 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
     """The place a command writes its outputs to (:func:`dedup.io.remote.staged_output`): ``out`` itself for a local
     path, without importing the object-storage layer; for a URL, a staging copy uploaded at the end."""
     if not is_url(str(out)):
-        folder = Path(out) if is_dir else Path(out).parent
-        made = not folder.exists()
+        folder = (Path(out) if is_dir else Path(out).parent).absolute()
+        made = [p for p in (folder, *folder.parents) if not p.exists()]  # the folders the run may create, deepest first
         try:
             yield Path(out)
         except BaseException:  # a run that failed or was stopped leaves no empty folder it made
-            if made and folder.is_dir() and not any(folder.iterdir()):
+            for p in made:
                 with contextlib.suppress(OSError):
-                    folder.rmdir()
+                    p.rmdir()  # only when empty: a folder something was written to stays
             raise
         return
     from .remote import staged_output as staged

@@ -77,21 +77,28 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
 
 def _check_listen(host: str, port: int) -> None:
     """A one-line error now when ``host:port`` cannot be listened on (uvicorn would say so in its log, after the index
-    was opened or created, and exit 3). The socket is let go at once: the server binds its own."""
+    was opened or created, and exit 3). Every address the host resolves to is bound, as asyncio binds them (IPv6
+    sockets IPv6 only), all at once; the sockets are let go at once: the server binds its own."""
     import socket
+    from contextlib import ExitStack
 
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror} (--host)") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            why = "the port is in use (another server there? choose another --port)" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise ConfigError(f"cannot listen on {host}:{port}: {why}") from None
+        raise ConfigError(f"cannot listen on {shown}: {exc.strerror} (--host)") from None
+    with ExitStack() as held:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = held.enter_context(socket.socket(family, kind, proto))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                why = ("the port is in use (another server there? choose another --port)" if exc.errno == errno.EADDRINUSE
+                       else exc.strerror)
+                raise ConfigError(f"cannot listen on {shown}: {why}") from None
 
 
 def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say) -> None:

@@ -41,13 +41,23 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         rows = read_text_pairs(pairs, storage_options)
         res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
                          settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
-        stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
-        for line in similarity_rows(rows, res):
-            if stream is not None:
-                stream.write(json_line(line).encode("utf-8"))
-            else:
-                sys.stdout.write(json_line(line))
         sys.stdout.flush()
+        stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
+        try:
+            for line in similarity_rows(rows, res):
+                if stream is not None:
+                    stream.write(json_line(line).encode("utf-8"))
+                else:
+                    sys.stdout.write(json_line(line))
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped (| head): what it read is what it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        except OSError as exc:
+            from ..errors import OutputError
+
+            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
         return len(rows)
     with staged_output(out, storage_options, is_dir=False) as target:
         check_output(target, is_dir=False)

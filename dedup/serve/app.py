@@ -173,8 +173,11 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         code = _CODES.get(exc.status_code, "error")
         metrics.error(code)
         detail = str(exc.detail)
-        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for bytes not UTF-8
-            detail = "the body could not be read as JSON text: send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)"
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for any cause
+            if isinstance(exc.__cause__, UnicodeDecodeError):
+                detail = "the body could not be read as JSON text: send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)"
+            elif isinstance(exc.__cause__, RecursionError):
+                detail = "the body is JSON nested too deeply to read"
         return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -363,7 +363,7 @@ class _Collector:
         )
 
 
-_SKIP_ADVICE = re.compile(r"(,| or|;)? (or )?(skip (it|this row|repeats) with --skip-bad)\)?")
+_SKIP_ADVICE = re.compile(r"(,| or|;)? (or )?(skip (it|this row|repeats) with --skip-bad)(\))?$")  # at the end only
 
 
 def _skipped_reason(reason: str) -> str:
@@ -374,5 +374,4 @@ def _skipped_reason(reason: str) -> str:
     >>> _skipped_reason("a repeated id (fix the input, choose another field with --id-field, or skip repeats with --skip-bad)")
     'a repeated id (fix the input, choose another field with --id-field)'
     """
-    out = _SKIP_ADVICE.sub(lambda m: ")" if m.group(0).endswith(")") else "", reason)
-    return out
+    return _SKIP_ADVICE.sub(lambda m: ")" if m.group(5) else "", reason)
