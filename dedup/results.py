@@ -51,8 +51,18 @@ def already_indexed(row: int, status: int, group: str | None) -> str:
 
 
 def _stored_duplicate(reason: str) -> bool:
-    """Whether a skip reason is :func:`already_indexed`'s for an article stored as a duplicate."""
-    return reason.startswith(f"{ALREADY} (row ") and reason.split(", ", 1)[-1].startswith(_WHAT[DUPLICATE] + " ")
+    """Whether a skip reason is :func:`already_indexed`'s for an article stored as a duplicate.
+
+    >>> _stored_duplicate(already_indexed(7, DUPLICATE, "g")), _stored_duplicate(already_indexed(7, DUPLICATE, None))
+    (True, True)
+    >>> _stored_duplicate(already_indexed(7, KEPT, "g")), _stored_duplicate("too short: 3 tokens < min_tokens=20")
+    (False, False)
+    """
+    if not reason.startswith(f"{ALREADY} (row "):
+        return False
+    what = reason.split(", ", 1)[-1]
+    return what == _WHAT[DUPLICATE] + ")" or what.startswith(_WHAT[DUPLICATE] + " ")
+
 
 # Why a keeper was kept (``DedupResult.keep_reason``, flags per keeper position).
 KEEP_BY_POLICY = 0  # the --keep policy chose it
