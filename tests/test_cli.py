@@ -349,3 +349,38 @@ def test_similarity_offers_only_the_settings_it_reads() -> None:
     assert {"--event-threshold", "--title-weight", "--jaccard", "--min-tokens", "--decision", "--semantic"} <= names
     assert not names & {"--neighbours", "--window-days", "--keep", "--source-priority", "--cluster", "--lsh-threshold",
                         "--num-perm", "--anchors", "--max-chars", "--repeats", "--storyline-threshold", "--boilerplate"}
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_a_warning_quiet_hides_is_kept_in_the_summary(seeds_dir: Path, tmp_path: Path, command: str) -> None:
+    """-q hid the warning naming a file left out of a folder, and no output said so; summary.json now keeps it."""
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    for path in sorted(seeds_dir.glob("*.txt")):
+        (feed / path.name).write_bytes(path.read_bytes())
+    (feed / "more.jsonl").write_text('{"id": "x", "text": "y"}\n', encoding="utf-8")
+    for quiet in (["-q"], []):
+        out = tmp_path / f"out{len(quiet)}"
+        res = run(command, feed, "--out", out, *quiet)
+        assert res.exit_code == 0, res.output
+        warnings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"]
+        assert len(warnings) == 1 and "1 file left out" in warnings[0] and "more.jsonl" in warnings[0]
+        assert ("more.jsonl" in res.stderr) == (not quiet)
+    clean = tmp_path / "clean"
+    assert run(command, seeds_dir, "--out", clean, "-q").exit_code == 0
+    assert "warnings" not in json.loads((clean / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_kept_warnings_counts_what_it_does_not_keep() -> None:
+    import logging
+
+    from dedup.io.console import KEPT_WARNINGS, kept_warnings
+
+    with kept_warnings() as notes:
+        for k in range(KEPT_WARNINGS + 3):
+            logging.getLogger("dedup.io.readers").warning("warning %d", k)
+    assert len(notes) == KEPT_WARNINGS + 1
+    assert notes[0] == "warning 0" and notes[KEPT_WARNINGS - 1] == f"warning {KEPT_WARNINGS - 1}"
+    assert notes[-1] == "... and 3 more warnings"
+    logging.getLogger("dedup.io.readers").warning("after the block")
+    assert len(notes) == KEPT_WARNINGS + 1

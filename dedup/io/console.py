@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh_params", "print_repeats_summary",
+__all__ = ["kept_warnings", "logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh_params", "print_repeats_summary",
            "print_stories_summary", "progress_bar", "say"]
 
 
@@ -32,15 +32,65 @@ def print_json(obj: Any) -> None:
 
 
 def logging_to_stderr(quiet: bool) -> None:
-    """Library warnings (e.g. skipped bad records) go to stderr; ``--quiet`` keeps only errors."""
+    """Library warnings (e.g. skipped bad records) go to stderr; ``--quiet`` keeps only errors there.
+
+    The ``dedup`` logger itself passes warnings on even when quiet, so that
+    :func:`kept_warnings` records them for ``summary.json``.
+    """
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("dedup: %(levelname)s: %(message)s"))
+    handler.setLevel(logging.ERROR if quiet else logging.WARNING)
     root = logging.getLogger("dedup")
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root.setLevel(logging.WARNING)
     root.propagate = False
+
+
+#: At most this many warnings are kept for ``summary.json`` (with their count, when there were more).
+KEPT_WARNINGS = 100
+
+
+@contextmanager
+def kept_warnings() -> Iterator[list[str]]:
+    """The library's warnings during the block (the ``dedup`` logger's, WARNING and up), for ``summary.json``.
+
+    Whatever ``--quiet`` hides from stderr still lands in the run's summary:
+    a file left out of a folder, an empty zip member, a bad record skipped.
+    The list fills as the block runs; a summary written inside the block
+    reads it as it then is. At most :data:`KEPT_WARNINGS` are kept, and then
+    one more line says how many more there were.
+
+    >>> import logging
+    >>> with kept_warnings() as notes:
+    ...     logging.getLogger("dedup.io.readers").warning("feed: %d file left out", 1)
+    >>> notes
+    ['feed: 1 file left out']
+    """
+    import logging
+
+    kept: list[str] = []
+    more = 0
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            nonlocal more
+            if len(kept) < KEPT_WARNINGS:
+                kept.append(record.getMessage())
+                return
+            more += 1
+            kept[KEPT_WARNINGS:] = [f"... and {more} more warning{'' if more == 1 else 's'}"]
+
+    logger = logging.getLogger("dedup")
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    handler = _Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield kept
+    finally:
+        logger.removeHandler(handler)
 
 
 @contextmanager

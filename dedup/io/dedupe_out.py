@@ -32,7 +32,7 @@ from the folder, so that it never holds the outputs of two runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,8 +80,9 @@ def skip_kind(why: str) -> str:
     return why[: min(cut)] if cut else why
 
 
-def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None) -> dict[str, Any]:
-    """Counts, parameters and timings of a run."""
+def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None,
+            warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """Counts, parameters and timings of a run (and the warnings it gave, :func:`dedup.io.console.kept_warnings`)."""
     from ..sketch.pinned import datasketch_version  # the version without importing datasketch (~0.4 s)
 
     status = np.bincount(result.status, minlength=3)
@@ -137,6 +138,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
         **summary_bad(result.bad_records),
         "boilerplate": result.boilerplate.report()[:100],
+        **({"warnings": list(warnings)} if warnings else {}),
     }
 
 
@@ -153,6 +155,7 @@ def stale_outputs(output_format: str) -> tuple[str, ...]:
 def write_dedupe_outputs(
     out_dir: str | Path, result: DedupResult, inputs: list[str], records: Iterable[dict[str, Any] | str | bytes] | RecordSpool,
     output_format: str = "jsonl", report: bool = True, read: ReadConfig | None = None, executor: Executor | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write the output files atomically (``report.html`` too unless ``report`` is False); returns the summary.
 
@@ -168,6 +171,8 @@ def write_dedupe_outputs(
         report: write ``report.html`` (its texts are read back from
             ``records``: a spool, or a list); else remove an old one.
         read: how the inputs were read, recorded in ``summary.json``.
+        warnings: the run's warnings so far, recorded in ``summary.json`` (read
+            when it is written).
         executor: where ``decisions.jsonl`` and ``pairs.jsonl`` may be written
             beside this process's own work (its workers, when it has some and
             the feed has fewer than :data:`BESIDE_MAX_ARTICLES` articles), while
@@ -252,7 +257,7 @@ def write_dedupe_outputs(
                         part.unlink(missing_ok=True)
         if report and output_format == "parquet":
             write_dedupe_report(out / "report.html", result, records, inputs)
-        info = summary(result, inputs, read)
+        info = summary(result, inputs, read, warnings)
         info["output_format"] = output_format
         write_json(out / "summary.json", info)
     except OutputError:

@@ -37,6 +37,7 @@ def write_repeats_outputs(
     inputs: list[str],
     bad_records: Callable[[], Sequence[BadRecord]] = tuple,
     read: ReadConfig | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write the four files from ``(article, repeats)`` pairs as they stream by; returns the summary.
 
@@ -45,7 +46,8 @@ def write_repeats_outputs(
     ``summary.json`` is removed first and written last, so a directory
     without it is recognizably incomplete. ``bad_records`` gives the records
     skipped so far, asked as the stream goes by (each gets its line of
-    ``articles.jsonl`` in input order) and once more at its end.
+    ``articles.jsonl`` in input order) and once more at its end. ``warnings``:
+    the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary.
     """
     out = Path(out_dir)
     start = time.perf_counter()
@@ -90,6 +92,7 @@ def write_repeats_outputs(
             "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config)},
             "seconds": round(time.perf_counter() - start, 3),
             **summary_bad(bad),
+            **({"warnings": list(warnings)} if warnings else {}),
         }
         write_json(out / "summary.json", info)
     except OSError as exc:

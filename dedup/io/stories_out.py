@@ -121,9 +121,11 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
 
 def write_stories_outputs(
     out_dir: str | os.PathLike[str], result: StoriesResult, inputs: list[str], bad_records: list[BadRecord] | tuple = (),
-    read: ReadConfig | None = None,
+    read: ReadConfig | None = None, warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write stories.jsonl, events.json, report.html and summary.json into ``out_dir``.
+
+    ``warnings``: the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary.
 
     ``summary.json`` goes last and is removed first, so a directory with a
     stale or missing summary is recognizably incomplete.
@@ -177,6 +179,7 @@ def write_stories_outputs(
         "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         **summary_bad(bad_records),
+        **({"warnings": list(warnings)} if warnings else {}),
     })
     return info
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..config import DedupConfig, ReadConfig
 from ..errors import ConfigError
-from ..io.console import print_dedupe_summary, progress_bar, say
+from ..io.console import kept_warnings, print_dedupe_summary, progress_bar, say
 from ..runtime import Runtime
 from .index import history
 
@@ -70,7 +70,7 @@ def run_dedupe(
     stale = stale_outputs(output_format) + (() if report else ("report.html",))  # files this run's outputs replace
     tune_heap()  # this process and its workers start with the heap thresholds a long run reaches (dedup.exec.heap)
     tune_gc()  # reference cycles collected less often (dedup.exec.heap; its workers too)
-    with progress_bar(quiet) as progress, staged_output(out, read.storage_options, stale=stale) as folder:
+    with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options, stale=stale) as folder:
         check_output(folder)
         if output_format == "parquet":  # before the run, not after it
             from ..io.parquet_out import check_pyarrow
@@ -95,7 +95,7 @@ def run_dedupe(
                 # the run's local workers (joblib keeps them) write two of the files while this process writes the others
                 writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
                 try:
-                    info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers)
+                    info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers, notes)
                 except BaseException as exc:  # the index holds the feed already: a rerun skips every article
                     if index is not None:
                         exc.add_note(f"the index {index} already holds this feed's articles (committed before the outputs): "

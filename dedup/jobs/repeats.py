@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import ReadConfig, RepeatsConfig
-from ..io.console import print_repeats_summary, progress_bar
+from ..io.console import kept_warnings, print_repeats_summary, progress_bar
 from ..runtime import Runtime
 
 __all__ = ["run_repeats"]
@@ -38,12 +38,13 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
 
     read, config = settings.get("read", ReadConfig()), settings.get("repeats", RepeatsConfig())
     runtime = settings.get("runtime", Runtime())
-    with progress_bar(quiet) as progress, open_executor(runtime) as executor, staged_output(out, read.storage_options) as folder:
+    with (progress_bar(quiet) as progress, kept_warnings() as notes, open_executor(runtime) as executor,
+          staged_output(out, read.storage_options) as folder):
         check_output(folder)
         stream = ArticleStream(inputs, read)
         tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
         items = repeats_stream(stream, config, executor, runtime.chunk_size, tick)
-        info = write_repeats_outputs(folder, items, config, list(inputs), lambda: stream.bad, read)
+        info = write_repeats_outputs(folder, items, config, list(inputs), lambda: stream.bad, read, notes)
     if not quiet:
         print_repeats_summary(info, out.rstrip("/"))
     return info

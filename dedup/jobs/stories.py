@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import DedupConfig, ReadConfig, StoriesConfig
-from ..io.console import print_stories_summary, progress_bar
+from ..io.console import kept_warnings, print_stories_summary, progress_bar
 from ..runtime import Runtime
 
 __all__ = ["run_stories"]
@@ -49,13 +49,13 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
         from ..stories.semantic import require_encoder_for
 
         require_encoder_for(stories_config)
-    with progress_bar(quiet) as progress, staged_output(out, read.storage_options) as folder:
+    with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options) as folder:
         check_output(folder)
         with history(index, dedupe) as store:
             stream = ArticleStream(inputs, read)
             result = stories(stream, stories_config, dedupe, progress, settings.get("runtime", Runtime()),
                              index=store, on_wait=lambda msg: say(msg))
-        info = write_stories_outputs(folder, result, list(inputs), stream.bad, read)
+        info = write_stories_outputs(folder, result, list(inputs), stream.bad, read, notes)
     if not quiet:
         print_stories_summary(info, out.rstrip("/"))
     return info
