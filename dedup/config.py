@@ -96,7 +96,7 @@ class ServeConfig:
     token_file: str | None = opt(None, "--token-file", "File holding a token: every request then needs "
                                  "'Authorization: Bearer <token>'.")
     max_body_mb: float = opt(32.0, "--max-body-mb", "Largest request body, in MiB (413 beyond).")
-    window_days: float | None = opt(None, "--window-days", "Compare only with stored articles dated within this many days.")
+    window_days: float | None = opt(None, "--window-days", "Compare only with stored articles dated within this many days (>= 0).")
     coalesce: bool = opt(False, "--coalesce", "Decide the batches waiting for the index together (up to 10 x chunk_size "
                          "articles): more headroom under load; each batch still gets its own decisions, but merged batches "
                          "are decided as one batch (not batch by batch as `dedup dedupe --index` would).")
