@@ -477,3 +477,35 @@ def test_an_interruption_before_the_outputs_says_nothing_was_written(tmp_path: P
     res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 130 and f"nothing was written to {tmp_path / 'o'}" in res.output
     assert {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()} == before
+
+
+@pytest.mark.parametrize("method", ["star", "union"])
+@pytest.mark.parametrize("stored_date", [None, "2024-03-05T09:00:00"])
+def test_a_copy_of_a_stored_keeper_the_policy_would_rank_first_is_its_duplicate(location: str, stored_date,
+                                                                                  method: str) -> None:
+    """A stored keeper undated or dated later than a new near copy: the copy opened its own group first (earliest
+    kept first) and the stored keeper, decided for good, could no longer take it in: both kept, found in review
+    (with --cluster union the new copy was the keeper of the stored one's group)."""
+    from dedup.config import ClusterConfig
+
+    config = DedupConfig(cluster=ClusterConfig(method=method))
+    text = SEEDS[0].read_text(encoding="utf-8")
+    words = text.split()
+    _run([Article(id="orig", text=text, source="wire", date=stored_date)], location, config)
+    near = Article(id="near", text="عنوان آخر\n" + " ".join(words[: int(len(words) * 0.8)]), source="outlet",
+                   date="2024-03-01T09:00:00")
+    exact = Article(id="exact", text=text, source="outlet", date="2024-03-02T09:00:00")
+    rows = _rows(_run([exact, near], location, config))
+    for row in rows.values():
+        assert row["status"] == "duplicate" and row["duplicate_of"] == "orig" and row["group"] == "orig"
+        assert "seen_before" in row
+    assert _verdicts(_rows(_run([near], location, config))) == {"near": ("skipped", None)}  # and it stays decided
+
+
+def test_a_new_article_holding_a_stored_teaser_is_not_dropped_for_it(location: str) -> None:
+    """The longer text stays kept: a stored keeper goes first only among texts of its containment depth."""
+    text = SEEDS[1].read_text(encoding="utf-8")
+    teaser = " ".join(text.split()[:60])
+    _run([Article(id="teaser", text=teaser, source="blog", date="2024-03-05T09:00:00")], location)
+    row = _rows(_run([Article(id="full", text=text, source="wire", date="2024-03-06T09:00:00")], location))["full"]
+    assert row["status"] == "kept"

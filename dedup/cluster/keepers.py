@@ -45,7 +45,12 @@ def star_labels(
 
     ``fixed`` (``(n_reps,)``, a history index): the center representative
     already decided for representatives of earlier feeds, -1 for new ones
-    (see :func:`~dedup.cluster.groups.star_groups`).
+    (see :func:`~dedup.cluster.groups.star_groups`). Among texts of one
+    depth, the stored keepers go first: a new copy that the policy ranks
+    before its stored keeper (dated earlier, or the stored one undated; longer,
+    with ``--keep longest``) would otherwise open a group of its own, and the
+    stored keeper, which cannot be dropped, could no longer take it in: both
+    kept. The new copy is its duplicate, seen before.
 
     Returns:
         ``(labels, keeper)``: smallest member position of each article's group,
@@ -64,7 +69,9 @@ def star_labels(
             best_copy[rep_of[pos]] = pos
     pairs = rep_pairs.reshape(-1, 2)
     contained = rel == CONTAINED
-    rep_rank += n * containment_depth(n_reps, pairs, contained, scores)  # a container before what it holds
+    if fixed is not None:  # a stored keeper, decided for good, goes before the new texts of its depth (see above)
+        rep_rank += n * (fixed != np.arange(n_reps))
+    rep_rank += 2 * n * containment_depth(n_reps, pairs, contained, scores)  # a container before what it holds
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
     centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed,
@@ -218,6 +225,12 @@ def assign_groups(
         cij = np.concatenate([edge_scores.contain_ij, ones])
         cji = np.concatenate([edge_scores.contain_ji, ones])
         labels = duplicate_groups(n, art_pairs, art_rel, cij, cji)
+        if fixed is not None:  # a stored keeper, decided for good, keeps its component (as in star_labels)
+            key = np.where(np.isnan(priority), np.inf, priority)
+            rank = np.empty(n, dtype=np.float64)
+            rank[np.lexsort((np.arange(n), key))] = np.arange(n)
+            rank[rep_pos[np.flatnonzero(fixed == np.arange(len(fixed)))]] -= n
+            priority = rank
         keeper = choose_keepers(labels, priority)
     sizes = np.bincount(labels, minlength=n)
     in_group = sizes[labels] >= 2
