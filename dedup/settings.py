@@ -47,14 +47,60 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T
         hint = hints[key]
         if is_dataclass(hint):
             kwargs[key] = from_dict(hint, value, f"{where}.{key}")  # type: ignore[arg-type]
-        elif isinstance(value, list):
-            kwargs[key] = tuple(value)
         else:
-            kwargs[key] = value
+            kwargs[key] = _typed(hint, tuple(value) if isinstance(value, list) else value, f"{where}: {key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _typed(hint: Any, value: Any, where: str) -> Any:
+    """``value`` as the field's type ``hint`` (an int where a float is asked is a float), or a :class:`ConfigError`.
+
+    A config file's ``coalesce = "no"`` was taken as true (a string is truthy)
+    and ``host = 5`` failed later with a traceback; a non-finite number
+    (``inf``, ``nan``: TOML and the CLI both read them) passed range checks it
+    cannot mean (``window_days = inf`` broke the stories tracker).
+
+    >>> _typed(float, 3, "x")
+    3.0
+    >>> _typed(bool, "no", "[serve]: coalesce")
+    Traceback (most recent call last):
+    ...
+    dedup.errors.ConfigError: [serve]: coalesce must be true or false, got 'no'
+    >>> _typed(float | None, float("inf"), "[serve]: window_days")
+    Traceback (most recent call last):
+    ...
+    dedup.errors.ConfigError: [serve]: window_days must be a finite number, got inf
+    """
+    import math
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # X | None
+        return None if value is None else _typed(next(a for a in args if a is not type(None)), value, where)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin is tuple and args[-1:] == (Ellipsis,) and args[0] is str:
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+        return value
+    if hint in _NAMES:
+        ok = isinstance(value, hint) and not (hint is not bool and isinstance(value, bool))
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(f"{where} must be {_NAMES[hint]}, got {value!r}")
+        if hint is float and not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return value
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

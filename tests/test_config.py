@@ -64,7 +64,15 @@ def test_round_trip_through_plain_data(config: DedupConfig) -> None:
     ({"verify": {"jacard": 0.5}}, "unknown setting 'jacard'"),
     ({"minhash": {"scheme": "mod61"}}, "fixed to 'affine32'"),
     ({"verify": 3}, "expected a table"),
-], ids=["typo", "fixed-field", "not-a-table"])
+    ({"verify": {"jaccard": "high"}}, "jaccard must be a number, got 'high'"),
+    ({"verify": {"jaccard": float("nan")}}, "jaccard must be a finite number, got nan"),
+    ({"index": {"anchors": "no"}}, "anchors must be true or false, got 'no'"),
+    ({"minhash": {"num_perm": 12.5}}, "num_perm must be a whole number, got 12.5"),
+    ({"minhash": {"num_perm": True}}, "num_perm must be a whole number, got True"),
+    ({"cluster": {"source_priority": [1, 2]}}, "source_priority must be a list of strings"),
+    ({"cluster": {"keep": 3}}, "keep must be one of 'earliest'"),
+], ids=["typo", "fixed-field", "not-a-table", "str-for-float", "nan", "str-for-bool", "float-for-int", "bool-for-int",
+        "list-of-numbers", "literal"])
 def test_from_dict_rejects(data: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         from_dict(DedupConfig, data)
@@ -128,3 +136,27 @@ def test_a_bad_byte_after_a_byte_order_mark_is_located_in_the_file(tmp_path: Pat
     cfg.write_bytes("\ufeff".encode("utf-8") + b"#\n\n" + "# مصادر\n".encode("cp1256"))
     code, output, _ = _dedupe(tmp_path, seeds_dir, "--config", str(cfg))
     assert code == 1 and "bom_cp.toml:3: the config file is not UTF-8 text (byte 0xe3)" in output
+
+
+@pytest.mark.parametrize(("command", "args", "message"), [
+    ("serve", ["--index", "{tmp}/x.db", "--config", "{cfg}"], "[serve]: host must be a string, got 5"),
+    ("repeats", ["seeds", "--out", "{tmp}/o", "--config", "{cfg}"], "[serve]: host must be a string, got 5"),
+    ("stories", ["seeds", "--out", "{tmp}/o", "--window-days", "inf"], "window_days (--window-days) must be a finite number"),
+    ("dedupe", ["seeds", "--out", "{tmp}/o", "--jaccard", "nan"], "jaccard (--jaccard) must be a finite number, got nan"),
+    ("dedupe", ["seeds", "--out", "{tmp}/o", "--index", "{tmp}/x.db", "--window-days", "nan"],
+     "window_days (--window-days) must be a finite number >= 0, got nan"),
+], ids=["serve-host", "repeats-ignores-serve", "stories-window-inf", "jaccard-nan", "window-nan"])
+def test_a_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path: Path, seeds_dir: Path, command: str,
+                                                                 args: list[str], message: str) -> None:
+    """``host = 5`` was a traceback, ``coalesce = "no"`` turned coalescing on, ``--window-days inf`` broke the stories
+    tracker with a traceback, ``nan`` passed every range check (found in review)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[serve]\nhost = 5\n')
+    argv = [a.format(tmp=tmp_path, cfg=cfg).replace("seeds", str(seeds_dir)) if a == "seeds" else a.format(tmp=tmp_path, cfg=cfg)
+            for a in args]
+    res = CliRunner().invoke(app, [command, *argv])
+    if command == "repeats":  # a command that reads no [serve] table does not check it
+        assert res.exit_code == 0, res.output
+        return
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "x.db").exists() and not (tmp_path / "o" / "summary.json").exists()

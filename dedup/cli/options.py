@@ -178,7 +178,12 @@ def _named_option(message: str, sections: dict[str, type], unused: tuple[str, ..
     >>> from dedup.runtime import Runtime
     >>> _named_option("n_jobs must be a positive number, got 0", {"runtime": Runtime})
     'n_jobs (--jobs) must be a positive number, got 0'
+    >>> _named_option("options: [runtime]: n_jobs must be a whole number, got 1.5", {"runtime": Runtime})
+    'n_jobs (--jobs) must be a whole number, got 1.5'
     """
+    import re
+
+    message = re.sub(r"^options: \[\w+\](\.\w+)*: ", "", message)  # a value typed as an option: its option names it
     name = message.split(" ", 1)[0]
     for section, cls in sections.items():
         for path, f, _ in cli_fields(cls):

@@ -67,6 +67,8 @@ def run_dedupe(
     read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
     if window_days is not None and index is None:
         raise ConfigError("window_days needs a history index (--window-days needs --index)")
+    if window_days is not None and not 0 <= window_days < float("inf"):  # nan passed the option's range, as no window
+        raise ConfigError(f"window_days (--window-days) must be a finite number >= 0, got {window_days}")
     stale = stale_outputs(output_format) + (() if report else ("report.html",))  # files this run's outputs replace
     tune_heap()  # this process and its workers start with the heap thresholds a long run reaches (dedup.exec.heap)
     tune_gc()  # reference cycles collected less often (dedup.exec.heap; its workers too)
