@@ -509,3 +509,29 @@ def test_a_new_article_holding_a_stored_teaser_is_not_dropped_for_it(location: s
     _run([Article(id="teaser", text=teaser, source="blog", date="2024-03-05T09:00:00")], location)
     row = _rows(_run([Article(id="full", text=text, source="wire", date="2024-03-06T09:00:00")], location))["full"]
     assert row["status"] == "kept"
+
+
+def test_rows_of_pruned_articles_are_never_given_again(location: str) -> None:
+    """SQLite numbered a new article past the highest row left: after the newest rows were pruned, a new article took a
+    pruned keeper's row and that keeper's stored copies became its copies (found in review; Redis kept a counter)."""
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    _run([Article(id="X", text=texts[0], source="a", date="2020-02-10T00:00:00")], location)
+    _run([Article(id="O2", text=texts[1], source="a", date="2020-03-01T00:00:00"),
+          Article(id="O", text=texts[1], source="b", date="2019-01-01T00:00:00")], location)
+    idx = open_index(location, DedupConfig())
+    try:
+        with idx.writer():
+            assert idx.prune(_epoch("2020-01-01T00:00:00")) == 1  # O, the highest row
+    finally:
+        idx.close()
+    _run([Article(id="N", text=texts[2], source="a", date="2020-03-05T00:00:00")], location)
+    rows = {r["id"]: r for r in _export(location)}
+    assert rows["N"]["row"] == 3 and rows["O2"]["duplicate_of"] != "N"
+    o3 = _rows(_run([Article(id="O3", text=texts[1], source="c", date="2020-03-06T00:00:00")], location))["O3"]
+    assert o3["status"] == "duplicate" and o3["duplicate_of"] != "N" and o3["group"] != "N"
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime, timezone
+
+    return datetime.fromisoformat(iso).replace(tzinfo=timezone.utc).timestamp()

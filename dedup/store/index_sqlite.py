@@ -212,8 +212,16 @@ class SQLiteIndex:
             os.close(fd)  # closing releases the lock (also when the process is killed)
 
     def next_row(self) -> int:
+        """The row of the next article: past every row ever given, pruned ones too.
+
+        Rows are never reused: a stored copy names its keeper by row, and a
+        pruned keeper's row given to a new article made its copies that
+        article's (an exact copy of an unrelated text, found in review).
+        ``prune`` records the high-water mark in ``meta``.
+        """
         r = self.conn.execute("SELECT max(row) FROM articles").fetchone()[0]
-        return 0 if r is None else int(r) + 1
+        after_prune = self._meta("next_row")
+        return max(0 if r is None else int(r) + 1, 0 if after_prune is None else int(after_prune))
 
     # --- lookups through a temporary table of asked keys -------------------
 
@@ -353,6 +361,7 @@ class SQLiteIndex:
         if len(rows) == 0:
             return 0
         with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_row', ?)", (str(self.next_row()),))
             gone = np.sort(rows)
             for kind in ("band", "anchor"):  # line counts stay: they describe the sources, not the articles
                 self._keys[kind].merge(keep=lambda k, v: ~np.isin(v, gone))
