@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,42 @@ def history(location: str | None, config: DedupConfig | None = None, create: boo
     index = open_index(location, config, create=create)
     try:
         yield index
-    finally:
-        index.close()
+    except Exception as exc:
+        with suppress(Exception):  # a server gone away fails its close too: the first failure is the one to tell
+            index.close()
+        problem = store_failure(exc, location)
+        if problem is None:
+            raise
+        raise problem from None
+    index.close()
+
+
+def store_failure(exc: BaseException, location: str) -> Exception | None:
+    """The one-line error for a failure of the index's own storage (SQLite, Redis) during a run; None for others.
+
+    A read-only index file and a Redis server stopped mid-run were tracebacks
+    (found in review).
+
+    >>> import sqlite3
+    >>> print(store_failure(sqlite3.OperationalError("attempt to write a readonly database"), "h.db"))
+    h.db: the index cannot be written (attempt to write a readonly database); check the permissions of the file and its folder
+    >>> store_failure(ValueError("x"), "h.db") is None
+    True
+    """
+    import sqlite3
+
+    from ..store.index import HistoryError
+
+    if isinstance(exc, HistoryError):
+        return None
+    if isinstance(exc, sqlite3.Error):
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            return HistoryError(f"{location}: the index cannot be written ({exc}); check the permissions of the file and its folder")
+        return HistoryError(f"{location}: the index failed ({type(exc).__name__}: {exc})")
+    if type(exc).__module__.split(".")[0] == "redis":
+        return HistoryError(f"{location}: the Redis server failed during the run ({type(exc).__name__}: {exc}); "
+                            "the index holds what was committed before; a rerun completes the feed")
+    return None
 
 
 def index_stats(location: str) -> dict[str, Any]:

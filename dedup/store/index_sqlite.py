@@ -196,7 +196,19 @@ class SQLiteIndex:
 
     @contextmanager
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        # Before the run's work, not at its commit: a read-only file, folder or file system (an immutable file too,
+        # which root cannot write either) failed at the end with a traceback (found in review)
+        fd = -1
+        try:
+            fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            with open(self.location, "r+b"):
+                pass
+        except OSError as exc:
+            if fd >= 0:
+                os.close(fd)
+            where = exc.filename if isinstance(exc.filename, str) else self.location
+            raise HistoryError(f"{self.location}: the index cannot be written ({where}: {exc.strerror}); check the "
+                               "permissions of the file and its folder") from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
