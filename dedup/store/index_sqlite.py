@@ -198,17 +198,11 @@ class SQLiteIndex:
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         # Before the run's work, not at its commit: a read-only file, folder or file system (an immutable file too,
         # which root cannot write either) failed at the end with a traceback (found in review)
-        fd = -1
         try:
             fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-            with open(self.location, "r+b"):
-                pass
         except OSError as exc:
-            if fd >= 0:
-                os.close(fd)
-            where = exc.filename if isinstance(exc.filename, str) else self.location
-            raise HistoryError(f"{self.location}: the index cannot be written ({where}: {exc.strerror}); check the "
-                               "permissions of the file and its folder") from None
+            raise HistoryError(f"{self.location}: the index cannot be written ({exc.filename}: {exc.strerror}); check "
+                               "the permissions of the file and its folder") from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -219,6 +213,18 @@ class SQLiteIndex:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+            try:  # a write undone, through SQLite (a descriptor of the file opened and closed here would drop this
+                # process's locks on it); SQLite opens a file it cannot write read-only, and fails only at a write
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('probe', '')")
+                finally:
+                    self.conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc):
+                    raise
+                raise HistoryError(f"{self.location}: the index cannot be written ({exc}); check the permissions of "
+                                   "the file and its folder") from None
             yield
         finally:
             os.close(fd)  # closing releases the lock (also when the process is killed)
