@@ -185,8 +185,10 @@ def test_other_story_settings_are_a_one_line_error(tmp_path) -> None:
     arts = _feed(2)
     with _index(str(tmp_path / "h.db")) as index:
         stories(arts[:5], index=index)
+        before = index.stats()["articles"]
         with pytest.raises(HistoryError, match="other settings .*window_days"):
             stories(arts[5:], StoriesConfig(window_days=5.0), index=index)
+        assert index.stats()["articles"] == before  # refused before the feed went in (it went in, without events)
         stories(arts[5:], StoriesConfig(storyline_threshold=0.2), index=index)  # storyline settings may change
 
 

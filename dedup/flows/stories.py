@@ -129,6 +129,14 @@ def stories(
         from ..stories.semantic import require_encoder_for
 
         require_encoder_for(config)
+    if index is not None:  # before the feed goes into the index: a refusal after it left the day there without events
+        from ..stories.carry import StateError, check_state
+        from ..store.index import HistoryError
+
+        try:
+            check_state(index.stories.load()[1], config)
+        except StateError as exc:
+            raise HistoryError(f"{index.location}: {exc}") from None
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         spool = DaySpool(tmp, raw_texts=config.semantic)

@@ -24,6 +24,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,7 +34,7 @@ from ..errors import DedupError
 from .events import EventTracker
 from .window import Weights
 
-__all__ = ["Carried", "StateError", "carry", "from_bytes", "resume", "state_settings", "to_bytes"]
+__all__ = ["Carried", "StateError", "carry", "check_state", "from_bytes", "resume", "state_settings", "to_bytes"]
 
 FORMAT = 1
 _FREE = ("chunk_rows", "storyline_threshold", "storyline_linkage")  # settings that do not shape the carried state
@@ -193,13 +194,7 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
     t = EventTracker(m + n, config, tick, threads, spill)
     if carried is None:
         return t
-    wanted = state_settings(config)
-    # a setting the state does not name came later, with a default that places articles as before it
-    have = {k: v for k, v in state_settings(StoriesConfig()).items() if k not in carried.config} | carried.config
-    if have != wanted:
-        diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
-        raise StateError(f"the index tracks stories with other settings ({', '.join(diff[:4])}); "
-                         "run with the same stories settings or use a new index")
+    _same_settings(carried.config, config)
     a = carried.arrays
     t.sets.parent[:m] = a["parent"].tolist()
     t.size[:m], t.tmin[:m], t.tmax[:m] = a["size"], a["tmin"], a["tmax"]
@@ -221,6 +216,38 @@ def resume(carried: Carried | None, n: int, config: StoriesConfig, copy_ints: di
                    _unpack_csr("rows_nu", a), a["rows_lengths"], _unpack_csr("rows_sl", a), a.get("rows_emb"))
     t.last_of_copy = {copy_ints[name]: int(k) for name, k in carried.copies.items() if name in copy_ints}
     return t
+
+
+def _same_settings(stored: dict[str, Any], config: StoriesConfig) -> None:
+    """Raise :class:`StateError` when the state's settings (``stored``) place articles otherwise than ``config``'s."""
+    wanted = state_settings(config)
+    # a setting the state does not name came later, with a default that places articles as before it
+    have = {k: v for k, v in state_settings(StoriesConfig()).items() if k not in stored} | stored
+    if have != wanted:
+        diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
+        raise StateError(f"the index tracks stories with other settings ({', '.join(diff[:4])}); "
+                         "run with the same stories settings or use a new index")
+
+
+def check_state(blob: bytes | None, config: StoriesConfig) -> None:
+    """What :func:`resume` would refuse in a saved state, from its header alone: said before a run adds its feed.
+
+    ``stories --index`` with other settings was refused only after the feed was
+    deduplicated into the index, which then held the day without its events
+    (found in review).
+
+    Raises:
+        StateError: another format, or other stories settings.
+    """
+    if blob is None:
+        return
+    try:
+        head = json.loads(blob.split(b"\n", 1)[0])
+    except ValueError as exc:
+        raise StateError(f"the index's story state cannot be read ({exc})") from None
+    if head.get("format") != FORMAT:
+        raise StateError(f"the index holds a story state of format {head.get('format')!r}; this dedup reads format {FORMAT}")
+    _same_settings(head.get("config", {}), config)
 
 
 def to_bytes(c: Carried) -> bytes:
