@@ -611,3 +611,16 @@ def test_an_interruption_while_the_index_is_added_to_says_it_may_hold_part_of_th
     assert res.exit_code == 130
     assert f"the index {db} may hold part of this feed already" in res.output and "a rerun skips what it holds" in res.output
     assert f"nothing was written to {tmp_path / 'o'}" in res.output
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("redis://127.0.0.1:{port}/abc?prefix=x", "the path of a Redis URL is a database number"),
+    ("redis://127.0.0.1:{port}/1/2", "the path of a Redis URL is a database number"),
+    ("redis://127.0.0.1:{port}/0?prefx=typo", "unknown option 'prefx' in the URL"),
+    ("redis://127.0.0.1:{port}/99", "the Redis server refused (DB index is out of range)"),
+], ids=["path-not-a-number", "two-numbers", "query-typo", "db-out-of-range"])
+def test_a_redis_url_mistake_is_named(redis_url: str, tmp_path: Path, seeds_dir: Path, url: str, message: str) -> None:
+    """/abc wrote to db 0, /1/2 to db 12, ?prefx= under the default prefix; /99 was "cannot reach" (found in review)."""
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--index", url.format(port=port)])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output

@@ -23,6 +23,7 @@ back without another writer in between.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import threading
 import time
@@ -90,11 +91,20 @@ class RedisIndex:
             raise HistoryError(f"{location}: a Redis index needs redis-py: pip install 'dedup[redis]'") from None
         self.location = location
         parts = urlsplit(location)
-        query = parse_qs(parts.query)
+        query = parse_qs(parts.query, keep_blank_values=True)
         self.prefix = query.pop("prefix", ["dedup"])[0]
+        db = query.pop("db", [None])[0] if parts.scheme == "unix" else None  # a socket's database: unix:///path?db=N
+        if db is not None and not db.isdigit():
+            raise HistoryError(f"{location}: ?db= takes a database number, got {db!r}")
+        if query:  # a typo (?prefx=) wrote under the default prefix
+            raise HistoryError(f"{location}: unknown option {sorted(query)[0]!r} in the URL; the options are ?prefix=NAME "
+                               "(and ?db=N for a unix:// socket)")
+        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?|/\d+", parts.path):  # /abc was db 0, /1/2 db 12
+            raise HistoryError(f"{location}: the path of a Redis URL is a database number (redis://host:port/N), "
+                               f"got {parts.path!r}")
         url = location.split("?", 1)[0]  # the query holds the prefix; urlunsplit would turn unix:///path into unix:/path
         # a transaction of whole groups can keep the server busy for seconds: no read timeout
-        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None)
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, **({"db": int(db)} if db else {}))
         try:
             stored = self.r.hget(self._k("meta"), "params")
             if stored is None:
@@ -103,6 +113,8 @@ class RedisIndex:
                 self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True))
                 self.r.hsetnx(self._k("meta"), "created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
                 stored = self.r.hget(self._k("meta"), "params")
+        except redis.ResponseError as exc:  # it answered: e.g. "DB index is out of range"
+            raise HistoryError(f"{location}: the Redis server refused ({exc})") from None
         except redis.RedisError as exc:
             raise HistoryError(f"{location}: cannot reach the Redis server ({exc})") from None
         self.params = json.loads(stored)
