@@ -13,6 +13,7 @@ article pointing at one that is not there.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -29,6 +30,8 @@ from .prepare import PreparedFeed, Seen
 
 __all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by"]
 
+log = logging.getLogger(__name__)
+
 DAY = 86_400.0
 
 
@@ -44,15 +47,24 @@ def _iso(t: float) -> str | None:
 def seen_by(index: HistoryIndex) -> Seen:
     """What the preparation asks the index: articles already indexed, and line counts."""
 
-    def skip(ids: list[str]) -> list[str | None]:
+    def skip(ids: list[str], lengths: list[int]) -> list[str | None]:
         known = index.known_ids(ids)
         out: list[str | None] = []
-        for i in ids:
+        changed = 0
+        for i, length in zip(ids, lengths):
             rec = known.get(i)
             if rec is None:
                 out.append(None)
                 continue
-            out.append(already_indexed(rec.row, rec.status, rec.group))
+            why = already_indexed(rec.row, rec.status, rec.group)
+            if rec.length != length:  # an id sent again with another text: skipped without a word before review
+                changed += 1
+                why += (f"; this text is not the stored one ({length} characters, stored {rec.length}): the stored "
+                        "decision stands, give the text a new id to decide it")
+            out.append(why)
+        if changed:
+            log.warning("%d article%s came again under an id the index holds, with another text: skipped as already "
+                        "indexed (their decisions say so)", changed, "" if changed == 1 else "s")
         return out
 
     return Seen(skip=skip, line_counts=index.line_counts)

@@ -62,8 +62,9 @@ COMPILED_ARTICLES = 50_000
 class Seen:
     """What a history index tells the preparation of a new feed.
 
-    ``skip(ids)`` gives per id a reason not to compare the article again (it
-    is already indexed) or None; ``line_counts(keys)`` how many indexed
+    ``skip(ids, lengths)`` gives per id a reason not to compare the article
+    again (it is already indexed; the reason says when its text is not the
+    stored one, told by its length) or None; ``line_counts(keys)`` how many indexed
     articles hold each short line, so boilerplate is counted over the history
     as well.
     """
@@ -157,7 +158,7 @@ def prepare_stream(
             raw_long.append(np.array([len(t) > config.max_chars for t in texts], dtype=bool))
             known = np.zeros(len(batch), dtype=bool)
             if seen is not None:
-                for k, why in enumerate(seen.skip([a.id for a in batch])):
+                for k, why in enumerate(seen.skip([a.id for a in batch], [len(a.text) for a in batch])):
                     if why is not None:
                         known[k] = True
                         known_reason[starts[-1] + k] = why
