@@ -290,6 +290,27 @@ def test_pipeline_dates_and_groups() -> None:
     assert r.event[0] == r.event[1] == r.event[2]
 
 
+def test_an_event_s_dates_are_compared_as_times_and_unreadable_ones_left_out() -> None:
+    """first_date came after last_date: dates were sorted as text ("2024-3-5" after "2024-03-06"), an unreadable one
+    was an event's last date, and a zone was ignored (found in review)."""
+    from dedup.io.report import render_report
+    from dedup.io.stories_out import event_records
+
+    body = " ".join(MEETING_2025)
+    arts = [
+        Article(id="a", text=body, title="xi meets lavrov", date="2025-07-16T01:00:00Z", source="s1"),
+        Article(id="b", text=body, title="xi meets lavrov", date="2025-07-15T23:00:00-05:00", source="s2"),
+        Article(id="c", text=body, title="xi meets lavrov", date="2025-7-15 10:00", source="s3"),
+        Article(id="d", text=body, title="xi meets lavrov", date="2025-07-15T22:00:00Z", source="s4"),
+    ] + [Article(id=f"f{k}", text=t, date="2025-07-15") for k, t in enumerate(FILLER)]
+    r = stories(arts)
+    event = next(e for e in event_records(r) if "a" in e["members"])
+    assert {"a", "b", "c", "d"} <= set(event["members"])
+    assert (event["first_date"], event["last_date"]) == ("2025-07-15T22:00:00Z", "2025-07-15T23:00:00-05:00")  # 04:00Z
+    html = render_report([event], {a.id: a for a in arts})
+    assert "<bdi>2025-07-15T22:00:00Z</bdi> … <bdi>2025-07-15T23:00:00-05:00</bdi>" in html
+
+
 def _random_rows(rng: np.random.Generator, n: int, width: int, density: float) -> sp.csr_matrix:
     dense = rng.random((n, width)) * (rng.random((n, width)) < density)
     dense[0] = 0.0  # an empty row

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..types import Article, BadRecord
+from ..types import Article, BadRecord, timestamp
 from .safe_html import bdi, esc, page, short
 from .skipped import BAD_CSS, bad_records_html
 
@@ -92,8 +92,8 @@ def _count(k: int, noun: str) -> str:
 
 def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[str, Article]) -> str:
     """A storyline of two or more events: its label (its largest event's), span, then the events."""
-    first = min((e["first_date"] for e in events if e["first_date"]), default=None)
-    last = max((e["last_date"] for e in events if e["last_date"]), default=None)
+    first = min((e["first_date"] for e in events if e["first_date"]), key=timestamp, default=None)  # by time, not text
+    last = max((e["last_date"] for e in events if e["last_date"]), key=timestamp, default=None)
     meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
     if first:
         meta += f" · {bdi(first)}" + (f" … {bdi(last)}" if last and last != first else "")

@@ -54,11 +54,14 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     labels, starts = np.unique(result.event[order], return_index=True)
     members_of = np.split(order, starts[1:])
     group = result.dedup.group
+    times = result.dedup.table.times
     tracked = bool(result.tracking)
     records = []
     for e, members in zip(labels.tolist(), members_of):
         members = np.sort(members)
-        dates = sorted(a.date for a in (arts[m] for m in members) if a.date)
+        # by time, readable dates only: sorted as strings, "2024-3-5" came after "2024-03-06" and zones were ignored
+        dated = sorted((times[m], m) for m in members.tolist() if times[m] == times[m])
+        dates = [arts[m].date for _, m in dated]
         groups: dict[int, list[int]] = {}
         for m in members.tolist():
             if group[m] >= 0:
