@@ -133,5 +133,5 @@ def test_json_objects_pass_over_a_byte_order_mark_and_locate_a_bad_byte(tmp_path
     assert [obj for _, obj in json_objects(good)] == [{"a": 1}, {"a": 2}]
     bad = tmp_path / "cp.jsonl"
     bad.write_bytes(b'{"a": 1}\n' + '{"t": "مصر"}\n'.encode("cp1256"))
-    with pytest.raises(InputFormatError, match=r"cp.jsonl:2: the file is not UTF-8 text \(byte 0x[0-9a-f]{2} at column 8\)"):
+    with pytest.raises(InputFormatError, match=r"cp.jsonl:2: byte 0x[0-9A-F]{2} at column 8 is not valid UTF-8: the file is not UTF-8"):
         list(json_objects(bad))

@@ -144,3 +144,34 @@ def test_similarity_ignores_the_feed_settings_of_a_config_file(tmp_path: Path) -
     cfg.write_text('[dedupe.index]\nthreshold = 0.99\n[dedupe.cluster]\nsource_priority = ["a"]\n', encoding="utf-8")
     res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl"), "--config", str(cfg)])
     assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+def test_similarity_refuses_to_write_over_its_input(tmp_path: Path) -> None:
+    """``-o pairs.jsonl`` replaced the pairs by their scores, exit 0 (found in review)."""
+    pairs = _write_jsonl(tmp_path / "pairs.jsonl", [{"id": "a", "text1": "one two three", "text2": "one two three four"}])
+    before = pairs.read_bytes()
+    res = runner.invoke(app, ["similarity", str(pairs), "-o", str(tmp_path / "." / "pairs.jsonl")])
+    assert res.exit_code == 1 and "is the input file" in res.output and pairs.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["gzip", "utf16", "not-gzip", "cut-gzip"])
+def test_similarity_reads_compressed_pairs_and_names_other_encodings(tmp_path: Path, kind: str) -> None:
+    """A .gz file was "not UTF-8: iconv -f WINDOWS-1256", UTF-16 too (found in review)."""
+    import gzip
+
+    line = json.dumps({"id": "a", "text1": "one two three four five", "text2": "one two three four five six"}) + "\n"
+    if kind == "gzip":
+        (src := tmp_path / "p.jsonl.gz").write_bytes(gzip.compress(line.encode()))
+    elif kind == "utf16":
+        (src := tmp_path / "p.jsonl").write_bytes(line.encode("utf-16"))
+    elif kind == "not-gzip":
+        (src := tmp_path / "p.jsonl.gz").write_bytes(line.encode())
+    else:
+        (src := tmp_path / "p.jsonl.gz").write_bytes(gzip.compress(line.encode() * 50)[:40])
+    res = runner.invoke(app, ["similarity", str(src), "-o", str(tmp_path / "out.jsonl")])
+    if kind == "gzip":
+        assert res.exit_code == 0, res.output
+        assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == "a"
+        return
+    assert res.exit_code == 1 and "Traceback" not in res.output and "WINDOWS-1256" not in res.output
+    assert {"utf16": "looks like UTF-16", "not-gzip": "cannot decompress", "cut-gzip": "cannot decompress"}[kind] in res.output

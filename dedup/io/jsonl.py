@@ -25,23 +25,26 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
         InputNotFoundError: the file cannot be opened.
         InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named).
     """
+    from .readers.compression import compression_errors, compression_of, open_compressed
+    from .readers.lines import _not_utf8
+
     name = str(path)
-    try:
+    try:  # .gz, .zst, .xz, .bz2 decompressed as the feeds' readers do (a .gz was "not UTF-8, iconv it")
         if is_url(name):
-            handle: IO[Any] = remote_file(name, storage_options).open("rb")
+            handle: IO[Any] = open_compressed(remote_file(name, storage_options), compression_of(name))  # type: ignore[arg-type]
         else:  # stdin as bytes when it has them (a text stream in tests, embedding: its lines as they are)
-            handle = getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else open(name, "rb")
+            handle = getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else open_compressed(Path(name), compression_of(name))
     except InputNotFoundError:
         raise
     except OSError as exc:
         raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror or exc}); check the path") from None
+    lineno = 0
     try:  # line by line in bytes, each decoded on its own: an undecodable byte is reported at its own line
         for lineno, raw in enumerate(handle, 1):
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            except UnicodeDecodeError as exc:
-                raise InputFormatError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
-                                       "convert it, e.g. iconv -f WINDOWS-1256 -t UTF-8", name, lineno) from None
+            except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off
+                raise InputFormatError(_not_utf8(exc, None if name == "-" else name), name, lineno) from None
             if lineno == 1 and line.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write
                 line = line[1:]
             if not line.strip():
@@ -55,6 +58,14 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             if not isinstance(obj, dict):
                 raise InputFormatError("each line must be a JSON object", name, lineno)
             yield lineno, obj
+    except (EOFError, *compression_errors()) as exc:  # gzip's OSError too: cut short, or not compressed as named
+        raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
+                               name, lineno + 1) from None
+    except OSError as exc:
+        if compression_of(name) is None:
+            raise
+        raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
+                               name, lineno + 1) from None
     finally:
         if name != "-":
             handle.close()

@@ -26,6 +26,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
     from ..io.stories_out import read_text_pairs, write_similarity
     from ..io.writers import check_output
 
+    _not_the_input(pairs, out)
     config = settings.get("stories", StoriesConfig())
     if config.semantic:  # before any output place is made
         from ..stories.semantic import require_encoder_for
@@ -65,3 +66,20 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
                          settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
         return write_similarity(target, rows, res)
+
+
+def _not_the_input(pairs: str, out: str) -> None:
+    """Refuse an output file that is the input file: the scores replaced the pairs, exit 0 (found in review)."""
+    import os
+
+    from ..errors import ConfigError
+    from ..io.remote import is_url
+
+    if "-" in (pairs, out) or is_url(pairs) or is_url(out) or not os.path.exists(out):
+        return
+    try:
+        same = os.path.samefile(pairs, out)
+    except OSError:  # the input is missing: reading it says so
+        return
+    if same:
+        raise ConfigError(f"--out {out} is the input file {pairs}: the scores would replace the pairs; write them to another file")
