@@ -80,6 +80,21 @@ def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded(
     assert page.count('data-event="e0"') == 1 and render_report(events, {}, max_events=3).count('<section class="event"') == 3
 
 
+def test_the_page_s_budget_shows_the_largest_events_and_says_what_it_leaves_out() -> None:
+    """The budget went to whole storylines in order: one long storyline's single reports filled the page while events
+    of 30 articles were left out, and a cut storyline's header counted only what was shown (found in review)."""
+    def ev(k: int, storyline: int, size: int) -> dict:
+        return {"event": f"e{k}", "storyline": f"e{storyline}", "label": f"event {k}", "size": size, "sources": [],
+                "first_date": None, "last_date": None, "members": [f"e{k}"], "groups": []}
+
+    events = [ev(0, 0, 4)] + [ev(k, 0, 1) for k in range(1, 40)] + [ev(40, 40, 30), ev(41, 41, 2)]  # e0's: 43 articles
+    page = render_report(events, {}, max_events=5)
+    assert page.count('<section class="event"') == 5
+    assert 'data-event="e40"' in page and 'data-event="e41"' in page and 'data-event="e0"' in page
+    assert "storyline · 40 events · 43 articles · 3 shown here (events.json has all)" in page
+    assert "showing 5 events" in page
+
+
 @needs_chromium
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())

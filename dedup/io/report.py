@@ -90,13 +90,18 @@ def _count(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
-def _storyline_section(events: Sequence[Mapping[str, Any]], articles: Mapping[str, Article]) -> str:
-    """A storyline of two or more events: its label (its largest event's), span, then the events."""
-    first = min((e["first_date"] for e in events if e["first_date"]), key=timestamp, default=None)  # by time, not text
-    last = max((e["last_date"] for e in events if e["last_date"]), key=timestamp, default=None)
-    meta = f"storyline · {_count(len(events), 'event')} · {_count(sum(int(e['size']) for e in events), 'article')}"
+def _storyline_section(whole: Sequence[Mapping[str, Any]], articles: Mapping[str, Article],
+                       events: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """A storyline of two or more events (``whole``): its label (its largest event's), size and span, then the events
+    shown (``events``, default all; the header says when some are left out for the page's budget)."""
+    events = whole if events is None else events
+    first = min((e["first_date"] for e in whole if e["first_date"]), key=timestamp, default=None)  # by time, not text
+    last = max((e["last_date"] for e in whole if e["last_date"]), key=timestamp, default=None)
+    meta = f"storyline · {_count(len(whole), 'event')} · {_count(sum(int(e['size']) for e in whole), 'article')}"
     if first:
         meta += f" · {bdi(first)}" + (f" … {bdi(last)}" if last and last != first else "")
+    if len(events) < len(whole):
+        meta += f" · {len(events)} shown here (events.json has all)"
     inner = "".join(_event_section(e, articles, heading="h3") for e in events[:_OPEN_EVENTS])
     if len(events) > _OPEN_EVENTS:  # a long storyline stays one screen tall until asked
         rest = "".join(_event_section(e, articles, heading="h3") for e in events[_OPEN_EVENTS:])
@@ -120,9 +125,10 @@ def render_report(
     events is one section (labelled by its largest event) holding its events,
     largest first; an event alone in its storyline stands on its own.
     Storylines and lone events are ordered by how many articles they hold
-    (ties: input order), so lone single-article events come last. Up to
-    ``max_events`` events are shown, the rest only counted, so a large feed
-    still gives a page a browser opens quickly.
+    (ties: input order), so lone single-article events come last. The
+    ``max_events`` largest events are shown, each in its storyline (whose
+    header counts all its events and says how many are shown), the rest only
+    counted, so a large feed still gives a page a browser opens quickly.
 
     >>> from dedup.types import Article
     >>> a = Article(id="1", text="<b>x</b>", title="<script>alert(1)</script>")
@@ -136,15 +142,18 @@ def render_report(
     for e in events:
         by_storyline.setdefault(e["storyline"], []).append(e)
     blocks = sorted(by_storyline.values(), key=lambda es: -sum(int(e["size"]) for e in es))  # stable: input order on ties
+    # the largest events of the feed are the ones shown (storylines taken whole, the page filled with the single
+    # reports of a few long storylines and left out events of 30 articles), each in its storyline
+    chosen = {id(e) for e in sorted(events, key=lambda e: -int(e["size"]))[:max_events]}
     parts: list[str] = []
     shown = 0
     for block in blocks:
         block = sorted(block, key=lambda e: -int(e["size"]))
-        if shown >= max_events:
-            break
-        block = block[: max_events - shown]
-        shown += len(block)
-        parts.append(_storyline_section(block, articles) if len(block) > 1 else _event_section(block[0], articles))
+        picked = [e for e in block if id(e) in chosen]
+        if not picked:
+            continue
+        shown += len(picked)
+        parts.append(_storyline_section(block, articles, picked) if len(block) > 1 else _event_section(block[0], articles))
     multi = sum(int(e["size"]) > 1 for e in events)
     n_articles = sum(int(e["size"]) for e in events)
     summary = (
