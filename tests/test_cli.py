@@ -255,6 +255,8 @@ def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: P
     assert res.exit_code == 1, res.output
     assert "no LSH banding" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "out" / "summary.json").exists()
+    flag = "--threshold" if args[0] == "explain-params" else "--lsh-threshold"  # the command's own option is named
+    assert f"lower {flag} " in res.output and ("--lsh-threshold" in res.output) == (flag == "--lsh-threshold")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import IndexConfig, MinHashConfig
+from ..errors import ConfigError
 
 __all__ = ["lsh_params"]
 
@@ -24,7 +25,10 @@ def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHash
     from ..candidates.banding import band_params, lsh_error_rates, s_curve
 
     IndexConfig(threshold=threshold, fp_weight=fp_weight), MinHashConfig(num_perm=num_perm)  # validated as a run would
-    b, r = band_params(threshold, num_perm, fp_weight)
+    try:
+        b, r = band_params(threshold, num_perm, fp_weight)
+    except ConfigError as exc:  # its advice names a run's options; this command's threshold is --threshold
+        raise ConfigError(str(exc).replace("--lsh-threshold", "--threshold")) from None
     fp, fn = lsh_error_rates(threshold, b, r)
     return {"threshold": threshold, "num_perm": num_perm, "bands": b, "rows": r, "false_positive": fp, "false_negative": fn,
             "s_curve": s_curve(b, r)}
