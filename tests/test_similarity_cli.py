@@ -99,6 +99,17 @@ def test_stories_reports_skipped_records_in_its_summary(tmp_path: Path) -> None:
     assert summary["config"]["stories"]["window_days"] == 3.0
 
 
+def test_stories_reports_the_articles_it_did_not_compare(tmp_path: Path) -> None:
+    """--help says short and long articles are skipped "(reported, passed through)": stories reported nothing."""
+    src = _write_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": BODY}, {"id": "e", "text": ""}, {"id": "s", "text": "two words"}])
+    res = runner.invoke(app, ["stories", str(src), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "2 not compared (1 empty text, 1 too short) (each its own event)" in res.output
+    counts = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["counts"]
+    assert counts["skipped"] == 2 and counts["skipped_by_reason"] == {"empty text": 1, "too short": 1}
+    assert "1 duplicate groups" not in res.output
+
+
 def test_stories_bad_option_exits_1(tmp_path: Path) -> None:
     src = _write_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": BODY}])
     res = runner.invoke(app, ["stories", str(src), "--out", str(tmp_path / "o"), "--window-days", "0"])

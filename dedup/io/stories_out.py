@@ -161,8 +161,15 @@ def write_stories_outputs(
         f.write(html)
     sizes = [e["size"] for e in events]
     n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
+    from .dedupe_out import skip_kind
+
+    skipped: dict[str, int] = {}  # not compared (too short, empty, too long, already indexed): each its own event
+    for why in result.dedup.reason_skipped.values():
+        skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
     info = {
         "articles": len(arts),
+        "skipped": sum(skipped.values()),
+        "skipped_by_reason": skipped,
         "events": len(events),
         "multi_article_events": sum(s > 1 for s in sizes),
         "storylines": len({e["storyline"] for e in events}),
