@@ -35,7 +35,7 @@ from .compression import compression_of, open_compressed
 from .formats import _guess_format
 from .jsonl import _jsonl_items
 from .lines import _raw_lines, _skip_rest, _too_long, _wide_encoding
-from .records import FIELD_ALIASES, POSITION, _SURROGATE_ESCAPE_BYTES, _Collector, _Fields, _Line, _Loc, _SourceState, _optional_str
+from .records import FIELD_ALIASES, POSITION, _SURROGATE_ESCAPE_BYTES, _Collector, _Fields, _Line, _Loc, _SourceState, _optional_str, own_key
 from .streams import _read_guard
 
 __all__ = ["Block", "JsonlBlocks", "Parsed", "parse_block", "record_keys", "spool_keys"]
@@ -255,6 +255,10 @@ def _plain_block(data: bytes, block: Block, config: ReadConfig) -> tuple[Parsed,
             return None  # an id where the file's first record had none: the line reader rejects it
         else:
             art_id = POSITION
+        if None in (title_key, date_key, source_key) and any(
+                own_key(record, n) is not None for n, k in (("title", title_key), ("date", date_key), ("source", source_key))
+                if k is None):
+            return None  # a field the file's first record lacked: the line reader reads this record's own
         title = _optional_str(record.get(title_key)) if title_key is not None else ""
         date = record.get(date_key) if date_key is not None else None
         date = None if date is None or date == "" else _optional_str(date)

@@ -149,6 +149,20 @@ def _detect_fields(record: dict[str, Any], config: ReadConfig, loc: _Loc) -> _Fi
     return _Fields(text=text, **chosen)
 
 
+def own_key(record: dict[str, Any], name: str) -> str | None:
+    """The key of an optional field (title, date, source) in a record whose file's first record had none of its names.
+
+    Fields are found in a file's first record; an undated first record made
+    every later date of the file unread, silently and for good in a history
+    index (found in review). Exact names only (the first record's names are
+    also matched regardless of case).
+
+    >>> own_key({"text": "t", "published": "2020-01-01"}, "date"), own_key({"text": "t"}, "date")
+    ('published', None)
+    """
+    return next((a for a in FIELD_ALIASES[name] if a in record), None)
+
+
 def _optional_str(value: Any) -> str:
     return "" if value is None else value if isinstance(value, str) else str(value)
 
@@ -333,6 +347,8 @@ class _Collector:
         if not isinstance(text, str):
             self.reject(loc, f"the text field {fields.text!r} is a JSON {_json_type(text)}, not a string")
             return None
+        if None in (fields.title, fields.date, fields.source):  # the file's first record lacked one: this one may have it
+            fields = replace(fields, **{n: own_key(record, n) for n in ("title", "date", "source") if getattr(fields, n) is None})
         undecodable = [k for k in getattr(record, "undecodable", ()) if k in (fields.text, fields.id, fields.title, fields.date, fields.source)]
         if undecodable:  # a Parquet binary column (ParquetRow): other columns are kept as base64, article fields must be text
             self.reject(loc, f"the column {undecodable[0]!r} holds bytes that are not UTF-8; store text as UTF-8 "
