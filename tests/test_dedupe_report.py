@@ -277,11 +277,11 @@ def test_roundups_holding_an_item_are_shown_with_it(run_dir: Path) -> None:
 def test_marked_paragraphs_escapes_each_piece() -> None:
     text = 'a<b>&amp;</b>\n"c" d'
     out = marked_paragraphs(text, [(1, 9), (14, 17)])
-    assert out == ('<p dir="auto">a<mark>&lt;b&gt;&amp;amp;</mark>&lt;/b&gt;</p>'
-                   '<p dir="auto"><mark>&quot;c&quot;</mark> d</p>')
+    assert out == ('<p dir="ltr">a<mark>&lt;b&gt;&amp;amp;</mark>&lt;/b&gt;</p>'
+                   '<p dir="ltr"><mark>&quot;c&quot;</mark> d</p>')
     folded = marked_paragraphs("one\ntwo\nthree\nfour\nfive", [(19, 23)], fold=True)
     assert folded.startswith('<details class="fold"><summary>3 paragraphs without shared passages</summary>')
-    assert folded.endswith('<p dir="auto">four</p><p dir="auto"><mark>five</mark></p>')
+    assert folded.endswith('<p dir="ltr">four</p><p dir="ltr"><mark>five</mark></p>')
 
 
 def _result(rows: list[dict]) -> tuple[object, ReportSpool]:

@@ -39,7 +39,7 @@ from .. import __version__
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from .dedupe_rows import KEEP_WORDS, decision_rows
-from .safe_html import bdi, esc, marked_paragraphs, page, short
+from .safe_html import bdi, direction, esc, marked_paragraphs, page, short
 from .skipped import BAD_CSS, bad_records_html
 from .spool import RecordSpool, ReportSpool, Shown, read_back
 from .writers import atomic_open
@@ -236,7 +236,7 @@ class _Page:
     def side(self, pos: int, label: str, spans: Sequence[tuple[int, int]] | None, share: float | None) -> str:
         head = f'<h3 dir="auto">{label} · {bdi(short(self.name(pos), _NAME_CHARS))}</h3>'
         title = self.title(pos)
-        head += (f'<div class="title" dir="auto">{esc(title)}</div>' if title else "") + f'<div class="meta">{self.meta(pos)}</div>'
+        head += (f'<div class="title" dir="{direction(title)}">{esc(title)}</div>' if title else "") + f'<div class="meta">{self.meta(pos)}</div>'
         shown = self.plan.shown.get(pos)
         if pos >= self.n:
             return (f'<section class="side">{head}<p class="note">From an earlier feed (the history index): its text is '
@@ -295,7 +295,7 @@ class _Page:
         rel = row.get("relation") or row.get("status") or ""
         title = self.title(pos)
         line = (f'<span class="rel rel-{esc(rel)}">{esc(rel)}</span> {self.meta(pos)}'
-                + (f' — <span dir="auto">{esc(title)}</span>' if title else "")
+                + (f' — <span dir="{direction(title)}">{esc(title)}</span>' if title else "")
                 + self.scores(row) + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
         if pos not in self.plan.compared:
             why = "the page's size limit is reached" if self.plan.have_texts else "the texts are not available"
@@ -312,7 +312,7 @@ class _Page:
         row = self.plan.rows.get(k, {})
         title = self.title(k)
         line = (f'<span class="rel rel-kept">kept</span> {self.meta(k)}'
-                + (f' — <span dir="auto">{esc(title)}</span>' if title else "")
+                + (f' — <span dir="{direction(title)}">{esc(title)}</span>' if title else "")
                 + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
         extra = self.also(k, k, "kept") if self.plan.containers.get(k) or row.get("contained_in") else ""
         return f'<div class="keeper">{line}{extra}</div>'
@@ -325,7 +325,7 @@ class _Page:
         more = len(g.members) - MAX_MEMBERS
         tail = f'<p class="note">…and {_count(more, "more copy", "more copies")}: see decisions.jsonl.</p>' if more > 0 else ""
         return (f'<section class="group" data-group="{esc(self.result.group_name(g.label))}">'
-                f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="auto">{esc(head)}</span></h2>'
+                f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="{direction(head)}">{esc(head)}</span></h2>'
                 f"{self.keeper(g)}<ol>{copies}</ol>{tail}</section>")
 
 

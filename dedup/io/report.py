@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import Article, BadRecord, timestamp
-from .safe_html import bdi, esc, page, short
+from .safe_html import bdi, direction, esc, page, short
 from .skipped import BAD_CSS, bad_records_html
 
 __all__ = ["render_report"]
@@ -53,9 +53,9 @@ def _article_item(art: Article | None, aid: str) -> str:
     head = art.title.strip() or short(art.text, _EXCERPT)[:120]
     meta = " · ".join(bdi(x) for x in (art.source, art.date or "", art.id) if x)
     return (
-        f'<li><span class="headline" dir="auto">{esc(head)}</span> '
+        f'<li><span class="headline" dir="{direction(head)}">{esc(head)}</span> '
         f'<span class="meta" dir="auto">{meta}</span>'
-        f'<span class="excerpt" dir="auto">{esc(short(art.text, _EXCERPT))}</span></li>'
+        f'<span class="excerpt" dir="{direction(art.text[:2000])}">{esc(short(art.text, _EXCERPT))}</span></li>'
     )
 
 
@@ -68,7 +68,7 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
         items.append(
             f'<li><details><summary><span class="copies">{int(g["size"])} copies</span> '
-            f'<span dir="auto">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
+            f'<span dir="{direction(head)}">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
     dates = bdi(event["first_date"]) if event["first_date"] else ""
@@ -81,7 +81,7 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         meta += f" · {dates}"
     return (
         f'<section class="event" data-event="{esc(event["event"])}" data-storyline="{esc(event["storyline"])}">'
-        f'<{heading} dir="auto">{esc(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
+        f'<{heading} dir="{direction(event["label"])}">{esc(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
         f"<ul>{''.join(items)}</ul></section>"
     )
 
@@ -108,7 +108,7 @@ def _storyline_section(whole: Sequence[Mapping[str, Any]], articles: Mapping[str
         inner += f"<details><summary>{_count(len(events) - _OPEN_EVENTS, 'more event')}</summary>{rest}</details>"
     return (
         f'<section class="storyline" data-storyline="{esc(events[0]["storyline"])}">'
-        f'<h2 dir="auto">{esc(events[0]["label"])}</h2><div class="meta" dir="auto">{meta}</div>{inner}</section>'
+        f'<h2 dir="{direction(events[0]["label"])}">{esc(events[0]["label"])}</h2><div class="meta" dir="auto">{meta}</div>{inner}</section>'
     )
 
 
