@@ -639,3 +639,19 @@ def test_an_id_sent_again_with_another_text_is_said(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["skipped_by_reason"] == {"already in the index": 1}
     assert any("came again" in w for w in summary["warnings"])
+
+
+def test_a_keeper_stored_alone_keeps_the_group_its_later_copy_joins(location: str) -> None:
+    """Its record said "group": null ever after, in export and in the service's answers (found in review)."""
+    text = SEEDS[0].read_text(encoding="utf-8")
+    _run([Article(id="K", text=text, source="a", date="2024-03-01T00:00:00")], location)
+    row = _rows(_run([Article(id="C", text=text + "\nشارك الخبر", source="b", date="2024-03-02T00:00:00")], location))["C"]
+    assert row["status"] == "duplicate" and row["group"] == "K"
+    stored = {r["id"]: r for r in _export(location)}
+    assert stored["K"]["group"] == "K" and stored["C"]["group"] == "K"
+    idx = open_index(location, create=False)
+    try:
+        assert sorted(m.id for m in idx.group("K").members) == ["C", "K"]
+        assert {m.id: m.group for m in idx.group("K").members} == {"C": "K", "K": "K"}
+    finally:
+        idx.close()

@@ -69,7 +69,9 @@ def test_a_group_named_after_an_article_stored_alone_includes_it(location: str) 
     rows = _add(location, d2)
     assert rows["lone-copy"]["duplicate_of"] == "lone" and rows["lone-copy"]["group"] == "lone"
     g = _group(location, "lone")
-    assert [(m.id, m.group) for m in g.members] == [("lone", None), ("lone-copy", "lone")]  # the stored decision never changes
+    # the stored decision never changes (kept, its own keeper); the group it now keeps is recorded (it read null ever after)
+    assert [(m.id, m.group, m.status, m.keeper) for m in g.members] == [("lone", "lone", 0, g.members[0].row),
+                                                                        ("lone-copy", "lone", 1, g.members[0].row)]
     assert g.edges.tolist() == [[g.members[0].row, g.members[1].row]]
 
 

@@ -283,11 +283,18 @@ def commit(
     bounds = np.searchsorted(owners, np.arange(len(feed.rep_pos) + 1))
     key_flat, key_off = feed.line_keys if feed.line_keys is not None else (np.zeros(0, np.uint64), np.zeros(n + 1, np.int64))
     added = 0
+    regrouped: set[int] = set()
     for c in range(len(cut) - 1):
         members = np.sort(todo[cut[c] : cut[c + 1]])
         records = []
+        now_keeping = []
         for p in members.tolist():
             st, k = int(status[p]), int(keeper[p])
+            if k >= n and st != SKIPPED:  # a copy of a stored keeper: if it was alone, it keeps a group now
+                stored = met.keepers.get(row_of(k))
+                if stored is not None and stored.group is None and stored.row not in regrouped and group[p] >= 0:
+                    regrouped.add(stored.row)
+                    now_keeping.append(replace(stored, group=group_name(int(group[p]))))
             if st == SKIPPED:
                 kr, center, rep = -1, -1, -1
             else:
@@ -320,6 +327,7 @@ def commit(
             edges=np.array([[row_of(int(a)), row_of(int(b))] for a, b in edges[e].tolist()], dtype=np.int64).reshape(-1, 2),
             edge_relation=edge_rel[e],
             edge_scores=np.stack([edge_scores.jaccard[e], edge_scores.contain_ij[e], edge_scores.contain_ji[e], edge_scores.cosine[e]], axis=1),
+            regrouped=now_keeping,
         )
         lk = np.concatenate([key_flat[key_off[p] : key_off[p + 1]] for p in members.tolist()]) if len(members) else key_flat[:0]
         index.add(batch, lk)

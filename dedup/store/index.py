@@ -187,6 +187,9 @@ class IndexBatch:
     edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (e, 2) rows
     edge_relation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
     edge_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # jaccard, c_ab, c_ba, cosine
+    # stored keepers that were alone and now keep a group (their records with it): the group of a keeper stored
+    # before its first copy read null ever after, in export and in the service's answers (found in review)
+    regrouped: list[ArticleRecord] = field(default_factory=list)
 
 
 class HistoryIndex(Protocol):

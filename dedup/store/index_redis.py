@@ -263,6 +263,9 @@ class RedisIndex:
                 anchor_add.setdefault(key, []).append(row)
         uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
         pipe = self.r.pipeline(transaction=True)
+        for a in batch.regrouped:  # a stored keeper that now keeps a group
+            pipe.hset(self._k("art"), a.row, _json(a))
+            pipe.sadd(self._k("g", a.group), a.row)
         if batch.articles:
             pipe.hset(self._k("art"), mapping={a.row: _json(a) for a in batch.articles})
             pipe.hset(self._k("ids"), mapping={a.id: a.row for a in batch.articles})

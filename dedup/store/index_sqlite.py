@@ -343,6 +343,8 @@ class SQLiteIndex:
             self._keys["anchor"].append(anchor_keys, anchor_rows)
             self._keys["line"].append(uniq, counts)
             self.conn.executemany("INSERT OR REPLACE INTO edges VALUES (?, ?, ?, ?, ?, ?, ?)", edges)
+            self.conn.executemany("UPDATE articles SET grp = ? WHERE row = ? AND grp IS NULL",
+                                  [(a.group, a.row) for a in batch.regrouped])
 
     # --- maintenance ----------------------------------------------------------
 
