@@ -107,3 +107,11 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # the hostile strings arrive as text, not as elements
     assert "<script" not in dom and "<img" not in dom and "&lt;script&gt;" in dom
     assert np.unique(result.event).size < len(result.articles)
+
+
+def test_a_group_cut_at_the_window_says_where_its_other_copies_are() -> None:
+    """A fragment of a group split across events read "1 copies", with no word of the rest (found in review)."""
+    a = Article(id="1", text="x", title="t")
+    ev = {"event": "1", "storyline": "1", "label": "t", "size": 1, "sources": [], "first_date": None, "last_date": None,
+          "members": ["1"], "groups": [{"group": "g", "size": 1, "members": ["1"], "size_in_feed": 4}]}
+    assert "1 of 4 copies (the others in other events)" in render_report([ev], {"1": a})

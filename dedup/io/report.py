@@ -67,7 +67,7 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         head = (first.title.strip() or short(first.text, _EXCERPT)[:120]) if first else g["group"]
         inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
         items.append(
-            f'<li><details><summary><span class="copies">{int(g["size"])} copies</span> '
+            f'<li><details><summary><span class="copies">{_copies(g)}</span> '
             f'<span dir="{direction(head)}">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
@@ -84,6 +84,18 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         f'<{heading} dir="{direction(event["label"])}">{esc(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
         f"<ul>{''.join(items)}</ul></section>"
     )
+
+
+def _copies(group: Mapping[str, Any]) -> str:
+    """A group's copies in this event; a group cut at the window says where the rest are ("1 copies" said nothing).
+
+    >>> _copies({"size": 3}), _copies({"size": 1, "size_in_feed": 4})
+    ('3 copies', '1 of 4 copies (the others in other events)')
+    """
+    size, whole = int(group["size"]), int(group.get("size_in_feed", group["size"]))
+    if whole == size:
+        return _count(size, "copy").replace("copys", "copies")
+    return f"{size} of {whole} copies (the others in other events)"
 
 
 def _count(k: int, noun: str) -> str:

@@ -54,6 +54,7 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     labels, starts = np.unique(result.event[order], return_index=True)
     members_of = np.split(order, starts[1:])
     group = result.dedup.group
+    in_feed = np.bincount(group[group >= 0]) if (group >= 0).any() else np.zeros(0, np.int64)  # a group's members in the feed
     times = result.dedup.table.times
     tracked = bool(result.tracking)
     records = []
@@ -77,7 +78,8 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
             "last_date": dates[-1] if dates else None,
             "members": [arts[m].id for m in members.tolist()],
             "groups": [
-                {"group": result.dedup.group_name(g), "size": len(ms), "members": [arts[m].id for m in ms]}
+                {"group": result.dedup.group_name(g), "size": len(ms), "members": [arts[m].id for m in ms],
+                 **({"size_in_feed": int(in_feed[g])} if int(in_feed[g]) != len(ms) else {})}  # a group cut at the window
                 for g, ms in sorted(groups.items())
             ],
         }
