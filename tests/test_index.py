@@ -216,8 +216,10 @@ def test_window_days_limits_what_history_is_compared(location: str) -> None:
     d1, _, _ = days()
     _run(d1, location)
     late = [Article(id="late", text=d1[0].text, source="x", date="2024-03-20T09:00:00")]
-    far = _rows(_run(late, location, window_days=5))["late"]
+    result = _run(late, location, window_days=5)
+    far = _rows(result)["late"]
     assert far["status"] == "kept"
+    assert result.history_counts["window_days"] == 5  # in summary.json: the option is no config setting (review)
     near = [Article(id="late2", text=d1[0].text, source="x", date="2024-03-04T09:00:00")]
     assert _rows(_run(near, location, window_days=5))["late2"]["duplicate_of"] == "s0"
 

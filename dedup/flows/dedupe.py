@@ -206,6 +206,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
                     raise
             counts = {
                 "location": index.location,  # type: ignore[union-attr]
+                "window_days": window_days,  # not a config setting (an option of the run): recorded here
                 "already_indexed": len(known),
                 "added": added,
                 "stored_articles_met": h,
