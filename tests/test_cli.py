@@ -75,6 +75,7 @@ def test_dedupe_duplicates_explained(tmp_path: Path, seeds_dir: Path) -> None:
         pytest.param('{"id": 1, "words": "x"}\n', ".jsonl", "--text-field", id="missing-text-field"),
         pytest.param("", ".jsonl", "empty", id="empty-file"),
         pytest.param('{"id": 1, "text": "a b"}\n{"id": 1, "text": "c d"}\n', ".jsonl", "repeated id", id="repeated-id"),
+        pytest.param('id,text\na,hello world\n', ".jsonl", "looks like a CSV or TSV header: pass --format csv", id="csv-as-jsonl"),
     ],
 )
 def test_bad_input_exits_1_with_one_line(tmp_path: Path, content, suffix: str, needle: str) -> None:

@@ -38,6 +38,9 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], na
                 hint = "this looks like a JSON array: name the file .json or use --format json"
             elif "\x00" in text:  # UTF-8 text has no NUL bytes; UTF-16 has one beside every ASCII character
                 hint = "the line holds NUL bytes: the file looks like UTF-16; convert it with iconv -f UTF-16 -t UTF-8"
+            elif lineno == 1 and not text.lstrip().startswith("{") and ("," in text or "\t" in text):
+                # a header line: CSV on stdin (or under another name) is read as JSONL unless told
+                hint = "this looks like a CSV or TSV header: pass --format csv or --format tsv"
             column = min(err.pos, len(text.rstrip("\r\n"))) + 1  # past the end: just after the last character
             yield loc, _Bad(f"malformed JSON ({json_problem(err.msg)} at column {column}); {hint}")
         except RecursionError:  # a value nested thousands deep exhausts the parser's stack
