@@ -378,8 +378,12 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
     (b'[{"id": "ok6", "text": "a"}, {"id": "n6", "text": 5}]', 422, "invalid_record", 1, "n6", "'text'"),
     (b'[{"id": "ok7", "text": "a"}, "just a string"]', 422, "invalid_record", 1, None, "records[1]"),
     ('[{"id": "cp", "text": "مصر"}]'.encode("cp1256"), 400, "bad_request", None, None, "send UTF-8"),
+    # the 422 quotes the id, which UTF-8 cannot encode: it was a 500 "internal" (UnicodeEncodeError)
+    (b'[{"id": "ok8", "text": "a"}, {"id": "\\ud800x", "text": "b"}]', 422, "invalid_record", 1, "\ud800x",
+     "the id holds a lone surrogate (\\ud800 at character 0)"),
+    (b'[{"id": "ok9", "text": "a \\udc00 b"}]', 422, "invalid_record", 0, "ok9", "the text holds a lone surrogate"),
 ], ids=["truncated-json", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
-        "number-text", "string-record", "not-utf8"])
+        "number-text", "string-record", "not-utf8", "surrogate-id", "surrogate-text"])
 def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_server: Server, body, status, error, index, rid, says) -> None:
     res = sqlite_server.call("POST", "/v1/articles", content=body, headers={"Content-Type": "application/json"})
     assert res.status_code == status, res.text
@@ -388,7 +392,19 @@ def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_ser
     if index is not None:
         assert err["record"] == {"index": index, "id": rid}
     stored = set(sqlite_server.stored_ids())
-    assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7"} & stored  # all or nothing
+    assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7", "ok8", "ok9"} & stored  # all or nothing
+
+
+@pytest.mark.parametrize("field", ["text1", "text2", "title2"])
+def test_a_lone_surrogate_in_a_similarity_body_is_a_422_naming_the_field(sqlite_server: Server, field: str) -> None:
+    """The normalizer cannot encode it: it was a 500 "internal" (UnicodeEncodeError in text/normalize.py)."""
+    body = {"text1": "one two three four five six", "text2": "one two three four five seven"}
+    body[field] = body.get(field, "") + " \\ud800 more"
+    res = sqlite_server.call("POST", "/v1/similarity", content=json.dumps(body).replace("\\\\", "\\").encode(),
+                             headers={"Content-Type": "application/json"})
+    assert res.status_code == 422, res.text
+    err = res.json()
+    assert err["error"] == "invalid_body" and f"the field {field!r} holds a lone surrogate (\\ud800 at character" in err["message"]
 
 
 # --- the page in a real browser ---------------------------------------------------------------

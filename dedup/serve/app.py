@@ -19,6 +19,7 @@ Middleware, outermost first: metrics, the bearer token, the body limit
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -34,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .. import __version__
+from ..io.readers.records import _SURROGATE
 from ..store.index import ArticleRecord, HistoryError
 from .engine import Engine, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
@@ -55,8 +57,19 @@ _PAGE_HEADERS = {
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
-def _err(status: int, code: str, message: str, record: dict[str, Any] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, record), status_code=status)
+class _JSON(JSONResponse):
+    """JSON that a lone surrogate cannot break: an error quotes what was posted (a record's id may hold one, from a
+    JSON escape such as ``\\ud800``), which UTF-8 cannot encode; such a body is written in ASCII escapes instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _err(status: int, code: str, message: str, record: dict[str, Any] | None = None, headers: Any = None) -> JSONResponse:
+    return _JSON(error_body(code, message, record), status_code=status, headers=headers)
 
 
 class _Measure:
@@ -178,7 +191,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 detail = "the body could not be read as JSON text: send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)"
             elif isinstance(exc.__cause__, RecursionError):
                 detail = "the body is JSON nested too deeply to read"
-        return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+        return _err(exc.status_code, code, detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def failed(_: Request, exc: Exception) -> JSONResponse:
@@ -238,6 +251,12 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     @app.post("/v1/similarity", response_model=SimilarityOut, summary="Score two texts as dedup similarity does",
               responses={k: v for k, v in errors.items() if k in (400, 413)})
     def post_similarity(pair: SimilarityIn) -> Any:
+        for name in ("text1", "text2", "title1", "title2"):  # the normalizer cannot read one: a bad body, not a failure
+            bad = _SURROGATE.search(getattr(pair, name))
+            if bad is not None:
+                metrics.error("invalid_body")
+                return _err(422, "invalid_body", f"the field {name!r} holds a lone surrogate (\\u{ord(bad.group()):04x} at "
+                            f"character {bad.start()}): not valid Unicode text")
         return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, summary="Is the index reachable")
