@@ -95,6 +95,20 @@ def test_a_port_in_use_is_one_line_before_the_index_is_made(tmp_path: Path) -> N
     assert "Traceback" not in res.output and not (tmp_path / "h.db").exists()
 
 
+@pytest.mark.parametrize("model", ["missing", "not-a-model"])
+def test_a_bad_decision_model_is_one_line_before_the_index_is_made(tmp_path: Path, model: str) -> None:
+    """It was loaded by the engine's warm-up, after the server said it listened: a traceback, exit 3."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    path = tmp_path / model
+    if model == "not-a-model":
+        path.write_text('{"features": 1}', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--port", str(free_port()),
+                                   "--decision-model", str(path)])
+    assert res.exit_code == 1 and f"{path}: " in res.output and "decision model" in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "h.db").exists()
+
+
 def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) -> None:
     if httpx is None:
         pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")

@@ -51,8 +51,8 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
         echo: told when the address is not a loopback one and there is no token.
 
     Raises:
-        ConfigError: FastAPI or uvicorn is missing, the token file is unusable, or nothing can listen on the
-            address (a port in use): said before the index is opened or created.
+        ConfigError: FastAPI or uvicorn is missing, the token file or the decision model (``--decision-model``) is
+            unusable, or nothing can listen on the address (a port in use): said before the index is opened or created.
         HistoryError: the index cannot be opened with these settings.
     """
     try:
@@ -67,9 +67,13 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     host, token_file, max_body_mb = serve.host, serve.token_file, serve.max_body_mb
     window_days, coalesce = serve.window_days, serve.coalesce
     token = _read_token(Path(token_file)) if token_file is not None else None
+    dedupe = settings.get("dedupe", DedupConfig())
+    if dedupe.verify.decision == "model":  # the engine loads it at start-up, after the index is opened and the port bound
+        from ..verify.decision import load_model
+
+        load_model(dedupe.verify.model)
     _check_listen(host, serve.port)
-    engine = Engine(index, settings.get("dedupe", DedupConfig()), StoriesConfig(), settings.get("runtime", Runtime()),
-                    window_days, coalesce)
+    engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce)
     if token is None and not _loopback(host):
         echo(f"dedup serve: warning: listening on {host} without --token-file: anyone who reaches it can add articles")
     return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
