@@ -72,6 +72,17 @@ def _err(status: int, code: str, message: str, record: dict[str, Any] | None = N
     return _JSON(error_body(code, message, record), status_code=status, headers=headers)
 
 
+def _unavailable_errors() -> list[type[BaseException]]:
+    """The errors of an index that cannot be used right now (a 503): SQLite locked, read-only or its disk failing, the
+    Redis server gone. Handled as errors the service understands (one log line); any other exception is a bug."""
+    kinds: list[type[BaseException]] = [HistoryError, sqlite3.OperationalError]
+    try:
+        import redis
+    except ImportError:  # no Redis index without it
+        return kinds
+    return [*kinds, redis.exceptions.RedisError]
+
+
 class _Measure:
     """Outermost middleware: every response counted and timed under its route template."""
 
@@ -193,13 +204,19 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 detail = "the body is JSON nested too deeply to read"
         return _err(exc.status_code, code, detail, headers=exc.headers)
 
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        metrics.error("index_unavailable")
+        logger.error("request failed: %s: %s", type(exc).__name__, exc)  # understood: one line, no traceback
+        return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
+
+    for kind in _unavailable_errors():  # handled by the exception middleware, which answers and is done
+        app.add_exception_handler(kind, unavailable)
+
     @app.exception_handler(Exception)
     async def failed(_: Request, exc: Exception) -> JSONResponse:
-        unavailable = isinstance(exc, (HistoryError, sqlite3.OperationalError)) or type(exc).__module__.startswith("redis")
-        metrics.error("index_unavailable" if unavailable else "internal")
+        # Starlette's outermost middleware answers with this, then re-raises: uvicorn logs the traceback of the bug
+        metrics.error("internal")
         logger.error("request failed: %s: %s", type(exc).__name__, exc)
-        if unavailable:
-            return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
         return _err(500, "internal", f"{type(exc).__name__}: the request failed; nothing of it was added")
 
     def not_found(message: str) -> JSONResponse:
