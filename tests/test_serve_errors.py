@@ -7,7 +7,12 @@ the log: one line for an error the service understands, a traceback only for a b
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,3 +53,50 @@ def test_an_index_gone_away_is_a_503_and_one_log_line_without_a_traceback(tmp_pa
     said = log.read_text(encoding="utf-8", errors="replace")
     assert said.count("request failed: ConnectionError") == 4, said
     assert "Traceback" not in said and "Exception in ASGI application" not in said, said
+
+
+@contextmanager
+def _read_only(path: Path):
+    """``path`` made read-only: its mode (enough for a user), else (root writes whatever the mode says) the immutable
+    flag; skips when neither holds."""
+    mode = path.stat().st_mode
+    path.chmod(0o444)
+    immutable = False
+    try:
+        if os.access(path, os.W_OK):  # root
+            path.chmod(mode)
+            if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+                pytest.skip("cannot make a file read-only here (root, and no chattr +i on this file system)")
+            immutable = True
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(mode)
+
+
+@pytest.mark.parametrize("which", ["index", "texts"])
+def test_an_index_that_cannot_be_written_is_one_line_at_start_up(tmp_path: Path, which: str) -> None:
+    """It was accepted, then every POST answered 503 "attempt to write a readonly database"."""
+    db = tmp_path / "h.db"
+    port = free_port()
+    server = start_serve(["--index", str(db)], port)  # makes the index and its text store, adds a batch
+    try:
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/articles", json=as_records(batches()[0]), timeout=60).status_code == 200
+    finally:
+        stop(server)
+    rows = db.stat().st_size
+    with _read_only(db if which == "index" else tmp_path / "h.db.texts"):
+        try:  # a process of its own: it served (and would serve on) before
+            res = subprocess.run([sys.executable, "-m", "dedup", "serve", "--index", str(db), "--port", str(free_port())],
+                                 capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"dedup serve started on an index it cannot write: {exc.stderr}") from None
+    said = res.stdout + res.stderr
+    assert res.returncode == 1 and f"{db}: the index cannot be written" in said, said
+    assert "readonly database" in said and ("h.db.texts" in said) == (which == "texts")
+    assert "Traceback" not in said and len(said.strip().splitlines()) == 1
+    assert db.stat().st_size == rows
+    # writable again, it serves
+    server = start_serve(["--index", str(db)], port)
+    stop(server)

@@ -53,7 +53,7 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     Raises:
         ConfigError: FastAPI or uvicorn is missing, the token file or the decision model (``--decision-model``) is
             unusable, or nothing can listen on the address (a port in use): said before the index is opened or created.
-        HistoryError: the index cannot be opened with these settings.
+        HistoryError: the index cannot be opened with these settings, or (a file) cannot be written.
     """
     try:
         import fastapi  # noqa: F401
@@ -74,9 +74,47 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
         load_model(dedupe.verify.model)
     _check_listen(host, serve.port)
     engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce)
+    try:
+        _check_writable(index)
+    except BaseException:
+        engine.close()
+        raise
     if token is None and not _loopback(host):
         echo(f"dedup serve: warning: listening on {host} without --token-file: anyone who reaches it can add articles")
     return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
+
+
+def _check_writable(index: str) -> None:
+    """A one-line error now when the SQLite index, its lock file or the service's text store cannot be written (a
+    read-only file or folder, an immutable file, a read-only mount): SQLite opens such a file read-only, and every
+    POST would answer 503 "attempt to write a readonly database". A write that changes nothing (the header's
+    ``user_version`` set to itself) in a transaction rolled back; a file held by another writer passes (it is being
+    written). A Redis index is not probed."""
+    import os
+    import sqlite3
+
+    from ..store.index import HistoryError
+
+    if index.startswith(("redis://", "rediss://", "unix://")):
+        return
+    fix = "dedup serve adds every batch posted to it: make the file and its folder writable, or serve a copy"
+    try:
+        os.close(os.open(index + ".lock", os.O_RDWR | os.O_CREAT, 0o644))  # the writer lock, taken by every batch
+    except OSError as exc:
+        raise HistoryError(f"{index}: the index cannot be written (its lock file {index}.lock: {exc.strerror}); {fix}") from None
+    for path in (index, index + ".texts"):
+        conn = sqlite3.connect(path, timeout=1, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                what = "" if path == index else f" (the service's text store {path})"
+                raise HistoryError(f"{index}: the index cannot be written{what}: {exc}; {fix}") from None
+        finally:
+            conn.close()
 
 
 def _check_listen(host: str, port: int) -> None:
