@@ -115,7 +115,12 @@ def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) 
     import uvicorn
 
     ran: dict = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(app=app, **kw))
+
+    def run(self, sockets=None) -> None:
+        self.started = True
+        ran.update(app=self.config.app, host=self.config.host, port=self.config.port)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     (tmp_path / "cfg.toml").write_text("[runtime]\nchunk_size = 7\n", encoding="utf-8")
     res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--host", "0.0.0.0", "--port", "8123", "--coalesce",
                                    "--window-days", "3", "--max-body-mb", "2", "--config", str(tmp_path / "cfg.toml")])

@@ -223,6 +223,41 @@ def test_a_run_that_breaks_after_adding_its_batches_fails_them_all_without_decid
     assert set(_stored(str(tmp_path / "h.db"))) == {"open0", "open1", "a0", "a1", "a2", "b0", "b1", "b2"}
 
 
+@pytest.mark.parametrize("coalesce", [False, True], ids=["one-run-per-batch", "coalesce"])
+def test_stop_refuses_the_batches_not_started_and_finishes_those_of_the_run_under_way(tmp_path: Path, monkeypatch,
+                                                                                      coalesce: bool) -> None:
+    """SIGTERM calls stop() during a run. One run per batch: stopped in batch 0's run, batches 1-3 (waiting) are
+    refused whole. Coalescing: stopped in the run of batches 1-3, which their three requests wait for, all are
+    answered (refusing a batch another request is deciding would answer an error for a batch then committed)."""
+    from dedup.serve.engine import Stopping
+
+    engine = Engine(str(tmp_path / "h.db"), coalesce=coalesce)
+    real, calls = engine._decide, []
+
+    def deciding(articles: list[Article]) -> list[dict]:
+        calls.append(len(articles))
+        if len(calls) == (2 if coalesce else 1):
+            engine.stop()
+            time.sleep(0.2)  # the waiting requests wake meanwhile
+        return real(articles)
+
+    monkeypatch.setattr(engine, "_decide", deciding)
+    held = Held(engine, monkeypatch)
+    posts = [_fresh(3, f"s{k}-", k) for k in range(4)]
+    try:
+        answers, errors = held.post(posts)
+        with pytest.raises(Stopping):
+            engine.add(_fresh(2, "late-", 9))
+    finally:
+        engine.close()
+    if coalesce:
+        assert not errors and sorted(answers) == [0, 1, 2, 3] and calls == [3, 9]
+    else:
+        assert sorted(answers) == [0] and sorted(errors) == [1, 2, 3] and calls == [3]
+        assert all(isinstance(e, Stopping) and "nothing of this batch was added" in str(e) for e in errors.values())
+    assert set(_stored(str(tmp_path / "h.db"))) == {a.id for k in answers for a in posts[k]}
+
+
 def test_warm_up_runs_the_whole_decision_and_adds_nothing(tmp_path: Path) -> None:
     engine = Engine(str(tmp_path / "h.db"))
     try:

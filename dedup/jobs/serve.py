@@ -143,9 +143,31 @@ def _check_listen(host: str, port: int) -> None:
                 raise ConfigError(f"cannot listen on {shown}: {why}") from None
 
 
-def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say) -> None:
-    """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM."""
+def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say,
+               grace: float = 60.0) -> None:
+    """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM.
+
+    On the signal the engine stops at once (:meth:`~dedup.serve.engine.Engine.stop`): the batches waiting are answered
+    503 and nothing of them is added, the one being decided is finished and answered. uvicorn waits up to ``grace``
+    seconds for the answers (past that it cancels them: the batch is still committed whole, with its texts, before the
+    index is closed); it used to wait 10 s while the queue went on being decided, then cancel the requests
+    (plain-text 500s) and close the index under the batch being decided.
+    """
     import uvicorn
 
+    engine = app.state.engine
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            engine.stop()
+            super().handle_exit(sig, frame)
+
     echo(f"dedup serve: {index} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace)
+    server = Server(config)
+    try:  # as uvicorn.run does
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:  # the app's start-up failed (uvicorn said why)
+        raise SystemExit(3)

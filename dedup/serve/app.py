@@ -31,13 +31,14 @@ from fastapi import FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .. import __version__
 from ..io.readers.records import _SURROGATE
 from ..store.index import ArticleRecord, HistoryError
-from .engine import Engine, TooManyArticles
+from .engine import Engine, Stopping, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records
 from .metrics import Metrics
@@ -133,7 +134,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         engine.warm_up()  # before the first request is accepted: it would wait for the imports, and the others behind it
         yield
-        engine.close()
+        await run_in_threadpool(engine.close)  # waits for the batch under way (its run and texts), which a thread holds
 
     errors: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut, "description": "A record is bad (named by its index and id)."},
                                                413: {"model": ErrorOut, "description": f"The body is over {max_body_bytes} bytes, or the batch over {engine.max_batch} articles."},
@@ -157,6 +158,11 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     async def bad_record(_: Request, exc: RecordError) -> JSONResponse:
         metrics.error("invalid_record")
         return _err(422, "invalid_record", str(exc), {"index": exc.index, "id": exc.record_id})
+
+    @app.exception_handler(Stopping)
+    async def stopping(_: Request, exc: Stopping) -> JSONResponse:
+        metrics.error("stopping")
+        return _err(503, "stopping", str(exc), headers={"Retry-After": "5", "Connection": "close"})
 
     @app.exception_handler(TooManyArticles)
     async def too_many(_: Request, exc: TooManyArticles) -> JSONResponse:

@@ -38,6 +38,11 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
 * The titles and texts of the articles added are kept in :mod:`.texts`, after
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
+* Stopping (:meth:`Engine.stop`, on SIGTERM): the batches still waiting are
+  refused at once (:class:`Stopping`: nothing of them added), the run under
+  way is finished and answered; :meth:`Engine.close` waits for it and its
+  texts before closing the index, so a batch whose answer is lost all the
+  same is still committed whole, with its texts.
 """
 
 from __future__ import annotations
@@ -61,13 +66,17 @@ from .texts import open_texts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Engine", "GroupView", "PairView", "TooManyArticles"]
+__all__ = ["Engine", "GroupView", "PairView", "Stopping", "TooManyArticles"]
 
 _ALREADY = "skipped: " + ALREADY
 
 
 class TooManyArticles(ValueError):
     """A batch larger than one index transaction holds."""
+
+
+class Stopping(RuntimeError):
+    """The service is stopping: a batch not yet started is refused whole (nothing of it added)."""
 
 
 def _r(x: float) -> float | None:
@@ -80,6 +89,7 @@ class _Waiting:
 
     articles: list[Article]
     ids: set[str]
+    started: bool = False  # taken off the queue by a run
     done: bool = False
     rows: list[dict[str, Any]] | None = None
     error: BaseException | None = None
@@ -132,6 +142,8 @@ class Engine:
         self._queue: list[_Waiting] = []  # batches waiting for their turn, in arrival order
         self._turn = threading.Condition()  # guards _queue and _busy; notified when a run ends
         self._busy = False  # a request is running the flow
+        self._stopping = False  # set by stop(): no batch is started any more
+        self._adding = 0  # add() calls under way (a run, then the texts): close() waits for them
         self._read_lock = threading.Lock()
         self.runs = 0  # runs of the flow, and the batches they decided
         self.batches = 0
@@ -166,13 +178,22 @@ class Engine:
         if len(articles) > self.max_batch:
             raise TooManyArticles(f"{len(articles)} articles in one request; at most {self.max_batch} "
                                   f"(10 × chunk_size: what one index transaction holds); split the batch")
-        rows = self._in_turn(articles)
-        added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
+        with self._turn:
+            if self._stopping:
+                raise Stopping("the service is stopping: nothing of this batch was added; post it again when it is back")
+            self._adding += 1
         try:
-            self.texts.put(added)
-        except Exception:  # the decisions are committed: the texts are a convenience of the page
-            logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(added))
-        return rows
+            rows = self._in_turn(articles)
+            added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
+            try:
+                self.texts.put(added)
+            except Exception:  # the decisions are committed: the texts are a convenience of the page
+                logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(added))
+            return rows
+        finally:
+            with self._turn:
+                self._adding -= 1
+                self._turn.notify_all()
 
     def _decide(self, articles: list[Article]) -> list[dict[str, Any]]:
         result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days)
@@ -185,10 +206,13 @@ class Engine:
             self._queue.append(me)
         while True:
             with self._turn:
-                while self._busy and not me.done:
-                    self._turn.wait()
+                while not me.done and (me.started or (self._busy and not self._stopping)):
+                    self._turn.wait()  # a started batch is done before its run lets go of the turn
                 if me.done:
                     break
+                if self._stopping:  # not started: refused whole
+                    self._queue.remove(me)
+                    raise Stopping("the service is stopping: nothing of this batch was added; post it again when it is back")
                 self._busy = True
                 run = self._next_run()
             try:
@@ -213,6 +237,8 @@ class Engine:
                 ids |= w.ids
                 size += len(w.articles)
         del self._queue[: len(run)]
+        for w in run:
+            w.started = True
         return run
 
     def _run(self, run: list[_Waiting]) -> None:
@@ -327,7 +353,30 @@ class Engine:
         return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
                 "story_score": _r(res.story_score[0]), "verdict": res.verdict[0]}
 
+    def stop(self) -> None:
+        """Start no batch any more: those waiting are refused (:class:`Stopping`), the run under way is finished.
+
+        Safe in a signal handler (the server's, on SIGTERM): it only sets a flag; a thread wakes the waiting requests.
+        """
+        self._stopping = True
+
+        def wake() -> None:
+            with self._turn:
+                self._turn.notify_all()
+
+        threading.Thread(target=wake, name="dedup-serve-stop", daemon=True).start()
+
     def close(self) -> None:
+        """Stop, wait for the batches under way (their run, then their texts), and close the index and the texts."""
+        with self._turn:
+            self._stopping = True
+            self._turn.notify_all()
+            while self._adding:
+                self._turn.wait()
+        with self._read_lock:  # a lookup under way finishes first
+            self._close()
+
+    def _close(self) -> None:
         for closing in (self._writer.close, self._reader.close, self.texts.close):
             try:
                 closing()
