@@ -426,6 +426,18 @@ def test_a_lone_surrogate_in_a_similarity_body_is_a_422_naming_the_field(sqlite_
     assert err["error"] == "invalid_body" and f"the field {field!r} holds a lone surrogate (\\ud800 at character" in err["message"]
 
 
+@pytest.mark.parametrize("path", ["/", "/healthz", "/metrics", "/v1/articles/b1"])
+def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) -> None:
+    """Uptime monitors use HEAD: it answered 405."""
+    head = sqlite_server.client.head(path)
+    get = sqlite_server.client.get(path)
+    assert head.status_code == get.status_code and head.content == b"", head.text
+    assert head.headers["content-type"] == get.headers["content-type"]
+    if path == "/healthz":
+        assert head.headers["content-length"] == get.headers["content-length"]
+    assert sqlite_server.client.head("/v1/articles").status_code == 405  # a POST route is still not a GET
+
+
 # --- the page in a real browser ---------------------------------------------------------------
 
 _PROBE = """<script>

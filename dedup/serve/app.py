@@ -14,7 +14,7 @@ scripts from a CDN):
 Ids may contain slashes (URLs are common ids): the id is the rest of the path,
 percent-encoded or not. Every error is an :class:`~.models.ErrorOut`.
 Middleware, outermost first: metrics, the bearer token, the body limit
-(:mod:`.guard`).
+(:mod:`.guard`), HEAD answered as GET without the body.
 """
 
 from __future__ import annotations
@@ -111,6 +111,25 @@ class _Measure:
             await self.app(scope, receive, sending)
         finally:
             self.metrics.observe(self._endpoint(scope), scope["method"], status[0], time.perf_counter() - start)
+
+
+class _Head:
+    """HEAD is GET without the body (uptime monitors use it): the route answers as to a GET, the headers go out
+    (Content-Length included), the body does not. FastAPI routes answer HEAD 405 otherwise."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def _stored(rec: ArticleRecord, keeper: ArticleRecord | None, known: tuple[str, str] | None) -> dict[str, Any]:
@@ -313,7 +332,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         return HTMLResponse(render_pair(view, spans), headers=_PAGE_HEADERS)
 
     app.state.engine, app.state.metrics = engine, metrics
-    # Middleware, innermost first: the body limit, the token, then the metrics around everything.
+    # Middleware, innermost first: HEAD as GET, the body limit, the token, then the metrics around everything.
+    app.add_middleware(_Head)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=metrics.error)
     if token is not None:
         app.add_middleware(BearerToken, token=token, on_reject=metrics.error)
