@@ -135,6 +135,30 @@ def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) 
         engine.close()
 
 
+def test_an_ipv6_host_is_shown_in_brackets(monkeypatch, tmp_path: Path) -> None:
+    """It printed http://::1:PORT/, which no browser or curl reads as a URL."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    import socket
+
+    import uvicorn
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+
+    def run(self, sockets=None) -> None:
+        self.started = True
+        self.config.app.state.engine.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--host", "::1", "--port", str(port)])
+    assert res.exit_code == 0 and f"on http://[::1]:{port}/ (Ctrl-C stops)" in res.output, res.output
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     if httpx is None:

@@ -162,7 +162,8 @@ def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, 
             engine.stop()
             super().handle_exit(sig, frame)
 
-    echo(f"dedup serve: {index} on http://{host}:{port}/ (Ctrl-C stops)")
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL goes in brackets
+    echo(f"dedup serve: {index} on http://{shown}:{port}/ (Ctrl-C stops)")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace)
     server = Server(config)
     try:  # as uvicorn.run does
