@@ -414,7 +414,8 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
     (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "must be an array of article records, got an object (one record"),
     (b'[{"id": "ok1", "text": "fine text"}, {"id": "nt1", "title": "no text"}]', 422, "invalid_record", 1, "nt1", "no 'text' field"),
     (b'[{"id": "ok2", "text": "fine"}, {"id": "nt2", "text": null}]', 422, "invalid_record", 1, "nt2", "JSON null"),
-    (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3", "repeated id"),
+    (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3",
+     "repeated id 'ok3': first at records[0], again at records[1]; ids must be unique (fix the input)"),
     (b'[{"id": "ok4", "text": "a"}, {"text": "no id"}]', 422, "invalid_record", 1, None, "id field 'id' is missing"),
     (b'[{"text": "no id at all"}]', 422, "invalid_record", 0, None, "no id field"),
     (b'[{"id": "ok5", "text": "a"}, {"id": true, "text": "b"}]', 422, "invalid_record", 1, None, "'id'"),
@@ -432,6 +433,9 @@ def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_ser
     assert res.status_code == status, res.text
     err = res.json()
     assert err["error"] == error and says in err["message"], err
+    # the service has no --skip-bad nor --id-field, and names records 0-based (it said request:#2 of records[1])
+    for cli_only in ("--skip-bad", "--id-field", "request:#", "this file"):
+        assert cli_only not in err["message"], err
     if index is not None:
         assert err["record"] == {"index": index, "id": rid}
     stored = set(sqlite_server.stored_ids())
