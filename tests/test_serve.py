@@ -442,6 +442,19 @@ def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_ser
     assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7", "ok8", "ok9"} & stored  # all or nothing
 
 
+@pytest.mark.parametrize("path", ["/v1/articles", "/v1/similarity"])
+def test_a_compressed_body_is_a_415_saying_so(sqlite_server: Server, path: str) -> None:
+    """A gzip body was told 'send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)'."""
+    import gzip
+
+    body = [{"id": "gz1", "text": "some text"}] if path == "/v1/articles" else {"text1": "a b", "text2": "a c"}
+    res = sqlite_server.call("POST", path, content=gzip.compress(json.dumps(body).encode()),
+                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert res.status_code == 415 and res.json()["error"] == "unsupported_encoding", res.text
+    assert "compressed request bodies are not accepted (Content-Encoding: gzip)" in res.json()["message"]
+    assert "gz1" not in sqlite_server.stored_ids()
+
+
 @pytest.mark.parametrize("field", ["text1", "text2", "title2"])
 def test_a_lone_surrogate_in_a_similarity_body_is_a_422_naming_the_field(sqlite_server: Server, field: str) -> None:
     """The normalizer cannot encode it: it was a 500 "internal" (UnicodeEncodeError in text/normalize.py)."""

@@ -157,7 +157,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     errors: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut, "description": "A record is bad (named by its index and id)."},
                                                413: {"model": ErrorOut, "description": f"The body is over {max_body_bytes} bytes, or the batch over {engine.max_batch} articles."},
-                                               400: {"model": ErrorOut, "description": "The body is not valid JSON."}}
+                                               400: {"model": ErrorOut, "description": "The body is not valid JSON."},
+                                               415: {"model": ErrorOut, "description": "The body is compressed (Content-Encoding)."}}
     if token is not None:
         errors[401] = {"model": ErrorOut, "description": "No or wrong 'Authorization: Bearer <token>'."}
     app = FastAPI(
@@ -291,7 +292,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 "members": members, "pairs": view.pairs}
 
     @app.post("/v1/similarity", response_model=SimilarityOut, summary="Score two texts as dedup similarity does",
-              responses={k: v for k, v in errors.items() if k in (400, 413)})
+              responses={k: v for k, v in errors.items() if k in (400, 413, 415)})
     def post_similarity(pair: SimilarityIn) -> Any:
         for name in ("text1", "text2", "title1", "title2"):  # the normalizer cannot read one: a bad body, not a failure
             bad = _SURROGATE.search(getattr(pair, name))
