@@ -479,6 +479,19 @@ def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) ->
     assert sqlite_server.client.head("/v1/articles").status_code == 405  # a POST route is still not a GET
 
 
+@pytest.mark.parametrize("address,says", [("/?limit=0", "the query parameter 'limit': Input should be greater than or equal to 1"),
+                                           ("/?limit=many", "the query parameter 'limit'"),
+                                           ("/pair?a=b1", "the query parameter 'b': Field required")])
+def test_a_bad_query_parameter_of_a_page_is_a_short_page_about_it(sqlite_server: Server, address: str, says: str) -> None:
+    """It answered JSON 'invalid_body' (nothing was wrong with a body)."""
+    from html import unescape
+
+    res = sqlite_server.call("GET", address, address.split("?")[0])
+    assert res.status_code == 422 and res.headers["content-type"].startswith("text/html"), res.text
+    assert says in unescape(res.text) and "<h1>bad address</h1>" in res.text and "body" not in unescape(res.text).split("<body>")[1].split("</body>")[0]
+    assert "default-src 'none'" in res.headers["content-security-policy"]
+
+
 # --- the page in a real browser ---------------------------------------------------------------
 
 _PROBE = """<script>

@@ -55,6 +55,7 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+_PAGES = {"/": "/?limit=N shows the latest N groups, 1 to 200", "/pair": "/pair?a=ID&b=ID shows two articles side by side"}
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -199,7 +200,15 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             reason = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
             return _err(400, "bad_json", f"the body is not valid JSON: {reason} at character {where}")
         first = problems[0] if problems else {"loc": (), "msg": "invalid"}
-        loc = list(first.get("loc", ()))[1:]
+        where = list(first.get("loc", ()))
+        if where and where[0] in ("query", "path"):  # the address, not the body: a page answers a page
+            metrics.error("invalid_parameter")
+            message = f"the {where[0]} parameter {'.'.join(map(str, where[1:]))!r}: {first['msg']}"
+            if request.url.path in _PAGES:
+                return HTMLResponse(render_not_found(message + f" ({_PAGES[request.url.path]})", "bad address"),
+                                    status_code=422, headers=_PAGE_HEADERS)
+            return _err(422, "invalid_parameter", message)
+        loc = where[1:]
         metrics.error("invalid_record")
         body = exc.body
         if loc and isinstance(loc[0], int) and isinstance(body, list) and loc[0] < len(body):
@@ -312,7 +321,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     # --- the pages ----------------------------------------------------------------------
 
-    @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)")
+    bad_address = {422: {"description": "A bad query parameter (an HTML page).", "content": {"text/html": {}}}}
+
+    @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)", responses=bad_address)
     def index_page(limit: int = Query(20, ge=1, le=200)) -> HTMLResponse:
         groups = engine.latest_groups(limit)
         keepers = [g.keeper.id for g in groups if g.keeper is not None]
@@ -321,7 +332,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row(), events), headers=_PAGE_HEADERS)
 
     @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",
-             responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}}})
+             responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}},
+                        **bad_address})
     def pair_page(a: str = Query(..., description="An article id."), b: str = Query(..., description="Another article id.")) -> HTMLResponse:
         view = engine.pair(a, b)
         if view is None:

@@ -183,5 +183,6 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
     return _page("dedup · side by side", body)
 
 
-def render_not_found(message: str) -> str:
-    return _page("dedup · not found", f'<h1>not found</h1>\n<p>{_e(message)}</p>\n<p><a href="/">latest groups</a></p>')
+def render_not_found(message: str, heading: str = "not found") -> str:
+    """A short page for a page that cannot be shown: ``heading`` ("not found", "bad address") and what to fix."""
+    return _page(f"dedup · {heading}", f'<h1>{_e(heading)}</h1>\n<p>{_e(message)}</p>\n<p><a href="/">latest groups</a></p>')
