@@ -492,6 +492,27 @@ def test_a_bad_query_parameter_of_a_page_is_a_short_page_about_it(sqlite_server:
     assert "default-src 'none'" in res.headers["content-security-policy"]
 
 
+def test_the_pair_page_labels_which_containment_each_number_is(sqlite_server: Server) -> None:
+    """The edge's row showed containment_1_in_2 under 'containment', the keeper row the larger of the two ways."""
+    import re
+    from html import unescape
+
+    rng = random.Random(99)
+    vocabulary = sorted({w for d in batches() for a in d for w in a.text.split()})
+    words = [rng.choice(vocabulary) for _ in range(300)]  # a text of its own; the copy is its first two thirds
+    res = sqlite_server.post([{"id": "cont-full", "text": " ".join(words)}, {"id": "cont-part", "text": " ".join(words[:200])}])
+    assert res.status_code == 200 and res.json()[1]["duplicate_of"] == "cont-full", res.text
+    page = sqlite_server.call("GET", "/pair?a=cont-full&b=cont-part", "/pair")
+    assert page.status_code == 200
+    text = re.sub(r"<[^>]+>", "", unescape(page.text))
+    cells = re.findall(r"(\d\.\d{3}) \((A in B|B in A|shorter in longer)\)", text)
+    kinds = [k for _, k in cells]
+    assert kinds.count("A in B") == kinds.count("B in A") >= 1 and kinds.count("shorter in longer") >= 1, text[:3000]
+    ab, ba = (next(float(v) for v, k in cells if k == way) for way in ("A in B", "B in A"))
+    assert ba > ab  # the part is contained in the full text, not the other way
+    assert "A · cont-full" in text and "B · cont-part" in text
+
+
 # --- the page in a real browser ---------------------------------------------------------------
 
 _PROBE = """<script>
