@@ -513,6 +513,18 @@ def test_the_pair_page_labels_which_containment_each_number_is(sqlite_server: Se
     assert "A · cont-full" in text and "B · cont-part" in text
 
 
+def test_an_unreadable_date_is_a_warning_in_the_answer_row(sqlite_server: Server) -> None:
+    """It was stored as undated without a word (dedup dedupe warns on stderr)."""
+    res = sqlite_server.post([{"id": "dated-bad", "text": "a text with a date nobody can read", "date": "yesterday"},
+                              {"id": "dated-ok", "text": "a text with a date in ISO 8601 form", "date": "2024-03-01"}])
+    assert res.status_code == 200, res.text
+    bad, ok = res.json()
+    assert bad["warnings"] == ["the date 'yesterday' could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): "
+                               "the article is stored undated"]
+    assert "warnings" not in ok
+    assert sqlite_server.call("GET", "/v1/articles/dated-bad", "/v1/articles/{article_id}").json()["date"] is None
+
+
 # --- the page in a real browser ---------------------------------------------------------------
 
 _PROBE = """<script>
@@ -610,4 +622,5 @@ def test_openapi_describes_what_the_server_answered(sqlite_server: Server) -> No
     post = spec["paths"]["/v1/articles"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/ArticleIn")
     decision = spec["components"]["schemas"]["Decision"]["properties"]
-    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before", "repeats"}
+    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before",
+                             "repeats", "warnings"}

@@ -40,7 +40,7 @@ from ..io.readers.records import _SURROGATE
 from ..store.index import ArticleRecord, HistoryError
 from .engine import Engine, Stopping, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
-from .intake import RecordError, _record_id, read_records
+from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
 from .models import ArticleIn, Decision, ErrorOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
 from .page import render_groups, render_not_found, render_pair
@@ -273,6 +273,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         """
         articles = read_records([r.model_dump(exclude_unset=True) for r in records])
         rows = engine.add(articles)
+        for article, row in zip(articles, rows):
+            if warned := warnings_of(article):
+                row["warnings"] = warned
         metrics.indexed(sum(not r["reason"].startswith("skipped: already in the index") for r in rows))
         for status in ("kept", "duplicate", "skipped"):
             metrics.decided(status, sum(r["status"] == status for r in rows))

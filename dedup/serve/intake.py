@@ -15,16 +15,17 @@ differences, both because a request is not a file:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..config import ReadConfig
 from ..errors import InputFormatError
-from ..types import Article
+from ..types import Article, timestamp
 from ..io.readers.records import FIELD_ALIASES, _Collector, _Fields, _Loc
 
-__all__ = ["RecordError", "read_records"]
+__all__ = ["RecordError", "read_records", "warnings_of"]
 
 
 class RecordError(InputFormatError):
@@ -82,6 +83,21 @@ class _RequestCollector(_Collector):
         return super()._id(loc, record, fields, fallback)
 
     _current_id: str | None = None
+
+
+def warnings_of(article: Article) -> list[str]:
+    """What the answer row of ``article`` should warn about: a date that could not be read (stored as undated, as
+    ``dedup dedupe`` warns on stderr; a request has no stderr).
+
+    >>> warnings_of(Article(id="a", text="x", date="yesterday"))
+    ["the date 'yesterday' could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): the article is stored undated"]
+    >>> warnings_of(Article(id="a", text="x", date="2024-03-01"))
+    []
+    """
+    if article.date and math.isnan(timestamp(article.date)):
+        return [f"the date {article.date!r} could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): "
+                "the article is stored undated"]
+    return []
 
 
 def read_records(records: Sequence[Any], config: ReadConfig = ReadConfig()) -> list[Article]:
