@@ -276,6 +276,23 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     assert f"dedup_articles_indexed_total {total}" in metrics and 'dedup_errors_total{kind="not_found"}' in metrics
 
 
+def test_a_keeper_stored_alone_names_its_group_once_copies_joined_it(server: Server) -> None:
+    """GET /v1/articles/ID of the keeper said "group": null after its copies came: a client could not tell it had any."""
+    tag = uuid.uuid4().hex[:6]
+    rng = random.Random(tag)
+    vocabulary = sorted({w for d in batches() for a in d for w in a.text.split()})
+    text = " ".join(rng.choice(vocabulary) for _ in range(200))  # a text of its own
+    first = server.post([{"id": f"{tag}-k", "text": text + " " + tag}])
+    assert first.status_code == 200 and first.json()[0]["group"] is None
+    assert server.call("GET", f"/v1/articles/{tag}-k", "/v1/articles/{article_id}").json()["group"] is None  # alone
+    copy = server.post([{"id": f"{tag}-c", "text": text + " " + tag + " شارك"}])
+    assert copy.json()[0]["duplicate_of"] == f"{tag}-k" and copy.json()[0]["group"] == f"{tag}-k", copy.text
+    keeper = server.call("GET", f"/v1/articles/{tag}-k", "/v1/articles/{article_id}").json()
+    assert keeper["group"] == f"{tag}-k" and keeper["status"] == "kept" and keeper["keeper"] == f"{tag}-k"
+    group = server.call("GET", f"/v1/groups/{tag}-k", "/v1/groups/{group}").json()
+    assert [(m["id"], m["group"]) for m in group["members"]] == [(f"{tag}-k", f"{tag}-k"), (f"{tag}-c", f"{tag}-k")]
+
+
 def test_concurrent_posts_are_serialized_and_lose_nothing(server: Server, tmp_path: Path) -> None:
     """Four clients post at once while `dedup dedupe --index` adds a feed to the same index from this process."""
     rng = random.Random(5)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
@@ -282,11 +282,20 @@ class Engine:
             return self._reader.next_row()
 
     def article(self, article_id: str) -> tuple[ArticleRecord, ArticleRecord | None] | None:
-        """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent."""
+        """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent.
+
+        A keeper stored alone keeps ``group`` None in its record (a stored decision never changes), also after
+        copies joined it in a group named after it: the group is then given here, so that a client can tell the
+        article has copies.
+        """
         with self._read_lock:
             rec = self._reader.known_ids([article_id]).get(article_id)
             if rec is None:
                 return None
+            if rec.group is None and rec.keeper == rec.row:
+                joined = self._reader.group(rec.id)
+                if joined is not None and any(m.row == rec.row for m in joined.members):
+                    rec = replace(rec, group=rec.id)
             keeper = None
             if rec.keeper >= 0:
                 keeper = rec if rec.keeper == rec.row else next(iter(self._reader.articles(_rows([rec.keeper]))), None)
