@@ -95,13 +95,32 @@ def test_a_port_in_use_is_one_line_before_the_index_is_made(tmp_path: Path) -> N
     assert "Traceback" not in res.output and not (tmp_path / "h.db").exists()
 
 
+@pytest.mark.parametrize("model", ["missing", "not-a-model"])
+def test_a_bad_decision_model_is_one_line_before_the_index_is_made(tmp_path: Path, model: str) -> None:
+    """It was loaded by the engine's warm-up, after the server said it listened: a traceback, exit 3."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    path = tmp_path / model
+    if model == "not-a-model":
+        path.write_text('{"features": 1}', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--port", str(free_port()),
+                                   "--decision-model", str(path)])
+    assert res.exit_code == 1 and f"{path}: " in res.output and "decision model" in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "h.db").exists()
+
+
 def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) -> None:
     if httpx is None:
         pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
     import uvicorn
 
     ran: dict = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(app=app, **kw))
+
+    def run(self, sockets=None) -> None:
+        self.started = True
+        ran.update(app=self.config.app, host=self.config.host, port=self.config.port)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     (tmp_path / "cfg.toml").write_text("[runtime]\nchunk_size = 7\n", encoding="utf-8")
     res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--host", "0.0.0.0", "--port", "8123", "--coalesce",
                                    "--window-days", "3", "--max-body-mb", "2", "--config", str(tmp_path / "cfg.toml")])
@@ -114,6 +133,30 @@ def test_the_command_passes_its_options_to_the_app(monkeypatch, tmp_path: Path) 
         assert limits and limits[0].kwargs["max_bytes"] == 2 << 20
     finally:
         engine.close()
+
+
+def test_an_ipv6_host_is_shown_in_brackets(monkeypatch, tmp_path: Path) -> None:
+    """It printed http://::1:PORT/, which no browser or curl reads as a URL."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra: pip install 'dedup[serve]'")
+    import socket
+
+    import uvicorn
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+
+    def run(self, sockets=None) -> None:
+        self.started = True
+        self.config.app.state.engine.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    res = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "h.db"), "--host", "::1", "--port", str(port)])
+    assert res.exit_code == 0 and f"on http://[::1]:{port}/ (Ctrl-C stops)" in res.output, res.output
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +274,23 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     assert 'dedup_http_requests_total{endpoint="/v1/articles",method="POST",status="200"}' in metrics
     assert 'dedup_http_request_duration_seconds_bucket{endpoint="/v1/articles",le="+Inf"}' in metrics
     assert f"dedup_articles_indexed_total {total}" in metrics and 'dedup_errors_total{kind="not_found"}' in metrics
+
+
+def test_a_keeper_stored_alone_names_its_group_once_copies_joined_it(server: Server) -> None:
+    """GET /v1/articles/ID of the keeper said "group": null after its copies came: a client could not tell it had any."""
+    tag = uuid.uuid4().hex[:6]
+    rng = random.Random(tag)
+    vocabulary = sorted({w for d in batches() for a in d for w in a.text.split()})
+    text = " ".join(rng.choice(vocabulary) for _ in range(200))  # a text of its own
+    first = server.post([{"id": f"{tag}-k", "text": text + " " + tag}])
+    assert first.status_code == 200 and first.json()[0]["group"] is None
+    assert server.call("GET", f"/v1/articles/{tag}-k", "/v1/articles/{article_id}").json()["group"] is None  # alone
+    copy = server.post([{"id": f"{tag}-c", "text": text + " " + tag + " شارك"}])
+    assert copy.json()[0]["duplicate_of"] == f"{tag}-k" and copy.json()[0]["group"] == f"{tag}-k", copy.text
+    keeper = server.call("GET", f"/v1/articles/{tag}-k", "/v1/articles/{article_id}").json()
+    assert keeper["group"] == f"{tag}-k" and keeper["status"] == "kept" and keeper["keeper"] == f"{tag}-k"
+    group = server.call("GET", f"/v1/groups/{tag}-k", "/v1/groups/{group}").json()
+    assert [(m["id"], m["group"]) for m in group["members"]] == [(f"{tag}-k", f"{tag}-k"), (f"{tag}-c", f"{tag}-k")]
 
 
 def test_concurrent_posts_are_serialized_and_lose_nothing(server: Server, tmp_path: Path) -> None:
@@ -371,24 +431,115 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
     (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "must be an array of article records, got an object (one record"),
     (b'[{"id": "ok1", "text": "fine text"}, {"id": "nt1", "title": "no text"}]', 422, "invalid_record", 1, "nt1", "no 'text' field"),
     (b'[{"id": "ok2", "text": "fine"}, {"id": "nt2", "text": null}]', 422, "invalid_record", 1, "nt2", "JSON null"),
-    (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3", "repeated id"),
+    (b'[{"id": "ok3", "text": "a"}, {"id": "ok3", "text": "b"}]', 422, "invalid_record", 1, "ok3",
+     "repeated id 'ok3': first at records[0], again at records[1]; ids must be unique (fix the input)"),
     (b'[{"id": "ok4", "text": "a"}, {"text": "no id"}]', 422, "invalid_record", 1, None, "id field 'id' is missing"),
     (b'[{"text": "no id at all"}]', 422, "invalid_record", 0, None, "no id field"),
     (b'[{"id": "ok5", "text": "a"}, {"id": true, "text": "b"}]', 422, "invalid_record", 1, None, "'id'"),
     (b'[{"id": "ok6", "text": "a"}, {"id": "n6", "text": 5}]', 422, "invalid_record", 1, "n6", "'text'"),
     (b'[{"id": "ok7", "text": "a"}, "just a string"]', 422, "invalid_record", 1, None, "records[1]"),
     ('[{"id": "cp", "text": "مصر"}]'.encode("cp1256"), 400, "bad_request", None, None, "send UTF-8"),
+    # the 422 quotes the id, which UTF-8 cannot encode: it was a 500 "internal" (UnicodeEncodeError)
+    (b'[{"id": "ok8", "text": "a"}, {"id": "\\ud800x", "text": "b"}]', 422, "invalid_record", 1, "\ud800x",
+     "the id holds a lone surrogate (\\ud800 at character 0)"),
+    (b'[{"id": "ok9", "text": "a \\udc00 b"}]', 422, "invalid_record", 0, "ok9", "the text holds a lone surrogate"),
 ], ids=["truncated-json", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
-        "number-text", "string-record", "not-utf8"])
+        "number-text", "string-record", "not-utf8", "surrogate-id", "surrogate-text"])
 def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_server: Server, body, status, error, index, rid, says) -> None:
     res = sqlite_server.call("POST", "/v1/articles", content=body, headers={"Content-Type": "application/json"})
     assert res.status_code == status, res.text
     err = res.json()
     assert err["error"] == error and says in err["message"], err
+    # the service has no --skip-bad nor --id-field, and names records 0-based (it said request:#2 of records[1])
+    for cli_only in ("--skip-bad", "--id-field", "request:#", "this file"):
+        assert cli_only not in err["message"], err
     if index is not None:
         assert err["record"] == {"index": index, "id": rid}
     stored = set(sqlite_server.stored_ids())
-    assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7"} & stored  # all or nothing
+    assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7", "ok8", "ok9"} & stored  # all or nothing
+
+
+@pytest.mark.parametrize("path", ["/v1/articles", "/v1/similarity"])
+def test_a_compressed_body_is_a_415_saying_so(sqlite_server: Server, path: str) -> None:
+    """A gzip body was told 'send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)'."""
+    import gzip
+
+    body = [{"id": "gz1", "text": "some text"}] if path == "/v1/articles" else {"text1": "a b", "text2": "a c"}
+    res = sqlite_server.call("POST", path, content=gzip.compress(json.dumps(body).encode()),
+                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert res.status_code == 415 and res.json()["error"] == "unsupported_encoding", res.text
+    assert "compressed request bodies are not accepted (Content-Encoding: gzip)" in res.json()["message"]
+    assert "gz1" not in sqlite_server.stored_ids()
+
+
+@pytest.mark.parametrize("field", ["text1", "text2", "title2"])
+def test_a_lone_surrogate_in_a_similarity_body_is_a_422_naming_the_field(sqlite_server: Server, field: str) -> None:
+    """The normalizer cannot encode it: it was a 500 "internal" (UnicodeEncodeError in text/normalize.py)."""
+    body = {"text1": "one two three four five six", "text2": "one two three four five seven"}
+    body[field] = body.get(field, "") + " \\ud800 more"
+    res = sqlite_server.call("POST", "/v1/similarity", content=json.dumps(body).replace("\\\\", "\\").encode(),
+                             headers={"Content-Type": "application/json"})
+    assert res.status_code == 422, res.text
+    err = res.json()
+    assert err["error"] == "invalid_body" and f"the field {field!r} holds a lone surrogate (\\ud800 at character" in err["message"]
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/metrics", "/v1/articles/b1"])
+def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) -> None:
+    """Uptime monitors use HEAD: it answered 405."""
+    head = sqlite_server.client.head(path)
+    get = sqlite_server.client.get(path)
+    assert head.status_code == get.status_code and head.content == b"", head.text
+    assert head.headers["content-type"] == get.headers["content-type"]
+    if path == "/healthz":
+        assert head.headers["content-length"] == get.headers["content-length"]
+    assert sqlite_server.client.head("/v1/articles").status_code == 405  # a POST route is still not a GET
+
+
+@pytest.mark.parametrize("address,says", [("/?limit=0", "the query parameter 'limit': Input should be greater than or equal to 1"),
+                                           ("/?limit=many", "the query parameter 'limit'"),
+                                           ("/pair?a=b1", "the query parameter 'b': Field required")])
+def test_a_bad_query_parameter_of_a_page_is_a_short_page_about_it(sqlite_server: Server, address: str, says: str) -> None:
+    """It answered JSON 'invalid_body' (nothing was wrong with a body)."""
+    from html import unescape
+
+    res = sqlite_server.call("GET", address, address.split("?")[0])
+    assert res.status_code == 422 and res.headers["content-type"].startswith("text/html"), res.text
+    assert says in unescape(res.text) and "<h1>bad address</h1>" in res.text and "body" not in unescape(res.text).split("<body>")[1].split("</body>")[0]
+    assert "default-src 'none'" in res.headers["content-security-policy"]
+
+
+def test_the_pair_page_labels_which_containment_each_number_is(sqlite_server: Server) -> None:
+    """The edge's row showed containment_1_in_2 under 'containment', the keeper row the larger of the two ways."""
+    import re
+    from html import unescape
+
+    rng = random.Random(99)
+    vocabulary = sorted({w for d in batches() for a in d for w in a.text.split()})
+    words = [rng.choice(vocabulary) for _ in range(300)]  # a text of its own; the copy is its first two thirds
+    res = sqlite_server.post([{"id": "cont-full", "text": " ".join(words)}, {"id": "cont-part", "text": " ".join(words[:200])}])
+    assert res.status_code == 200 and res.json()[1]["duplicate_of"] == "cont-full", res.text
+    page = sqlite_server.call("GET", "/pair?a=cont-full&b=cont-part", "/pair")
+    assert page.status_code == 200
+    text = re.sub(r"<[^>]+>", "", unescape(page.text))
+    cells = re.findall(r"(\d\.\d{3}) \((A in B|B in A|shorter in longer)\)", text)
+    kinds = [k for _, k in cells]
+    assert kinds.count("A in B") == kinds.count("B in A") >= 1 and kinds.count("shorter in longer") >= 1, text[:3000]
+    ab, ba = (next(float(v) for v, k in cells if k == way) for way in ("A in B", "B in A"))
+    assert ba > ab  # the part is contained in the full text, not the other way
+    assert "A · cont-full" in text and "B · cont-part" in text
+
+
+def test_an_unreadable_date_is_a_warning_in_the_answer_row(sqlite_server: Server) -> None:
+    """It was stored as undated without a word (dedup dedupe warns on stderr)."""
+    res = sqlite_server.post([{"id": "dated-bad", "text": "a text with a date nobody can read", "date": "yesterday"},
+                              {"id": "dated-ok", "text": "a text with a date in ISO 8601 form", "date": "2024-03-01"}])
+    assert res.status_code == 200, res.text
+    bad, ok = res.json()
+    assert bad["warnings"] == ["the date 'yesterday' could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): "
+                               "the article is stored undated"]
+    assert "warnings" not in ok
+    assert sqlite_server.call("GET", "/v1/articles/dated-bad", "/v1/articles/{article_id}").json()["date"] is None
 
 
 # --- the page in a real browser ---------------------------------------------------------------
@@ -488,4 +639,5 @@ def test_openapi_describes_what_the_server_answered(sqlite_server: Server) -> No
     post = spec["paths"]["/v1/articles"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/ArticleIn")
     decision = spec["components"]["schemas"]["Decision"]["properties"]
-    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before", "repeats"}
+    assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before",
+                             "repeats", "warnings"}

@@ -223,6 +223,72 @@ def test_a_run_that_breaks_after_adding_its_batches_fails_them_all_without_decid
     assert set(_stored(str(tmp_path / "h.db"))) == {"open0", "open1", "a0", "a1", "a2", "b0", "b1", "b2"}
 
 
+@pytest.mark.parametrize("coalesce", [False, True], ids=["one-run-per-batch", "coalesce"])
+def test_stop_refuses_the_batches_not_started_and_finishes_those_of_the_run_under_way(tmp_path: Path, monkeypatch,
+                                                                                      coalesce: bool) -> None:
+    """SIGTERM calls stop() during a run. One run per batch: stopped in batch 0's run, batches 1-3 (waiting) are
+    refused whole. Coalescing: stopped in the run of batches 1-3, which their three requests wait for, all are
+    answered (refusing a batch another request is deciding would answer an error for a batch then committed)."""
+    from dedup.serve.engine import Stopping
+
+    engine = Engine(str(tmp_path / "h.db"), coalesce=coalesce)
+    real, calls = engine._decide, []
+
+    def deciding(articles: list[Article]) -> list[dict]:
+        calls.append(len(articles))
+        if len(calls) == (2 if coalesce else 1):
+            engine.stop()
+            time.sleep(0.2)  # the waiting requests wake meanwhile
+        return real(articles)
+
+    monkeypatch.setattr(engine, "_decide", deciding)
+    held = Held(engine, monkeypatch)
+    posts = [_fresh(3, f"s{k}-", k) for k in range(4)]
+    try:
+        answers, errors = held.post(posts)
+        with pytest.raises(Stopping):
+            engine.add(_fresh(2, "late-", 9))
+    finally:
+        engine.close()
+    if coalesce:
+        assert not errors and sorted(answers) == [0, 1, 2, 3] and calls == [3, 9]
+    else:
+        assert sorted(answers) == [0] and sorted(errors) == [1, 2, 3] and calls == [3]
+        assert all(isinstance(e, Stopping) and "nothing of this batch was added" in str(e) for e in errors.values())
+    assert set(_stored(str(tmp_path / "h.db"))) == {a.id for k in answers for a in posts[k]}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")  # Dask's own, as in test_exec
+def test_with_dask_the_runs_share_one_cluster_and_decide_as_local_processes(tmp_path: Path, monkeypatch) -> None:
+    """--backend dask opened a Dask cluster per batch (1.4-2.6 s each); the decisions do not depend on the backend."""
+    pytest.importorskip("distributed")
+    import dedup.exec as exec_module
+    from dedup.runtime import Runtime
+
+    opened = []
+    real_open = exec_module.open_executor
+
+    def counting(runtime, *args, **kwargs):
+        opened.append(runtime.backend)
+        return real_open(runtime, *args, **kwargs)
+
+    monkeypatch.setattr(exec_module, "open_executor", counting)
+    monkeypatch.setattr("dedup.flows.dedupe.open_executor", counting)
+    posts = [_fresh(4, f"d{k}-", k) for k in range(3)]
+    posts[2] += [Article(id="d-copy", text=posts[0][0].text + " وأضاف", date="2024-04-30T10:00:00")]
+    answers = {}
+    for backend in ("dask", "local"):
+        engine = Engine(str(tmp_path / f"{backend}.db"), runtime=Runtime(backend=backend, n_jobs=2))
+        try:
+            engine.warm_up()
+            answers[backend] = [engine.add(p) for p in posts]
+        finally:
+            engine.close()
+    assert opened.count("dask") == 1 and opened.count("local") == 4  # dask: once for the warm-up and the 3 batches (was 4)
+    assert answers["dask"] == answers["local"] and answers["dask"][2][-1]["duplicate_of"] == "d0-0"
+
+
 def test_warm_up_runs_the_whole_decision_and_adds_nothing(tmp_path: Path) -> None:
     engine = Engine(str(tmp_path / "h.db"))
     try:

@@ -167,6 +167,16 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
     assert body["error"] == "too_large" and "over the limit of 10 bytes (--max-body-mb)" in body["message"]
 
 
+def test_a_compressed_body_is_refused_before_reading() -> None:
+    app, rejected = _App(), []
+    scope = {**_post(4), "headers": [*_post(4)["headers"], (b"content-encoding", b"GZIP ")]}
+    response, received = _run(BodyLimit(app, 10, rejected.append), scope, _chunks(b"x" * 4))
+    assert response["status"] == 415 and received == [0] and app.calls == 0 and rejected == ["unsupported_encoding"]
+    assert "(Content-Encoding: gzip)" in _json_error(response)["message"]
+    identity = {**_post(4), "headers": [*_post(4)["headers"], (b"content-encoding", b"identity")]}
+    assert _run(BodyLimit(app, 10), identity, _chunks(b"x" * 4))[0]["status"] == 200
+
+
 def test_a_body_of_exactly_the_limit_is_handed_on_whole() -> None:
     app = _App()
     response, _ = _run(BodyLimit(app, 10), _post(10), _chunks(b"12345", b"67890"))

@@ -12,6 +12,7 @@ External ids appear only in ``io/``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,7 @@ def dedupe(
     window_days: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     keep_texts: DaySpool | None = None,
+    executor: Executor | None = None,
 ) -> DedupResult:
     """Find exact and near-duplicate articles and choose one keeper per group.
 
@@ -68,6 +70,8 @@ def dedupe(
         window_days: with an index, compare only with stored articles dated
             within this many days of the new one (undated ones always).
         on_wait: told why the run waits, when another writer holds the index.
+        executor: one already open, kept across runs (``dedup serve``'s: a Dask cluster takes seconds to start);
+            by default the one ``runtime`` asks for, opened for this run.
         keep_texts: the spool ``articles`` stream through
             (:meth:`dedup.store.days.DaySpool.tee`): each article's compared
             text is written to it by day, for the stories stage.
@@ -80,7 +84,7 @@ def dedupe(
         from ..verify.decision import ALIGNMENT, load_model
 
         aligns = any(f in ALIGNMENT for f in load_model(config.verify.model).features)
-    with open_executor(runtime) as executor:
+    with open_executor(runtime) if executor is None else nullcontext(executor) as executor:
         if index is None:
             result = _dedupe(articles, config, runtime, executor, progress, keep_texts=keep_texts, kgrams=aligns)
         else:

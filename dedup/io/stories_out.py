@@ -33,6 +33,7 @@ from ..errors import InputFormatError
 from ..results import SimilarityResult, StoriesResult
 from ..types import Article, BadRecord, article_label
 from .jsonl import json_objects
+from .readers.records import _SURROGATE
 from .skipped import summary_bad, with_skipped
 from .writers import atomic_open, write_json, write_jsonl
 
@@ -98,8 +99,8 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
 
     Raises:
         InputNotFoundError: the file does not exist.
-        InputFormatError: a line is not a JSON object with string texts, an id
-            repeats, or there is no pair at all.
+        InputFormatError: a line is not a JSON object with string texts (a lone
+            surrogate in a text or title is not text), an id repeats, or there is no pair at all.
     """
     rows: list[dict[str, str]] = []
     seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
@@ -112,6 +113,10 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
             value = obj.get(key, "")
             if not isinstance(value, str):
                 raise InputFormatError(f'field "{key}" must be a string, got {_json_kind(value)}', path, lineno)
+            bad = _SURROGATE.search(value)
+            if bad is not None:  # a JSON escape such as \ud800: no text can be made of it (the normalizer would fail)
+                raise InputFormatError(f'field "{key}" holds a lone surrogate (\\u{ord(bad.group()):04x} at character '
+                                       f"{bad.start()}): not valid Unicode text; fix the producer of this file", path, lineno)
             row[key] = value
         if row["id"] in seen:
             at = lineno if "id" not in obj else seen[row["id"]]

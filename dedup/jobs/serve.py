@@ -51,9 +51,9 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
         echo: told when the address is not a loopback one and there is no token.
 
     Raises:
-        ConfigError: FastAPI or uvicorn is missing, the token file is unusable, or nothing can listen on the
-            address (a port in use): said before the index is opened or created.
-        HistoryError: the index cannot be opened with these settings.
+        ConfigError: FastAPI or uvicorn is missing, the token file or the decision model (``--decision-model``) is
+            unusable, or nothing can listen on the address (a port in use): said before the index is opened or created.
+        HistoryError: the index cannot be opened with these settings, or (a file) cannot be written.
     """
     try:
         import fastapi  # noqa: F401
@@ -67,12 +67,54 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     host, token_file, max_body_mb = serve.host, serve.token_file, serve.max_body_mb
     window_days, coalesce = serve.window_days, serve.coalesce
     token = _read_token(Path(token_file)) if token_file is not None else None
+    dedupe = settings.get("dedupe", DedupConfig())
+    if dedupe.verify.decision == "model":  # the engine loads it at start-up, after the index is opened and the port bound
+        from ..verify.decision import load_model
+
+        load_model(dedupe.verify.model)
     _check_listen(host, serve.port)
-    engine = Engine(index, settings.get("dedupe", DedupConfig()), StoriesConfig(), settings.get("runtime", Runtime()),
-                    window_days, coalesce)
+    engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce)
+    try:
+        _check_writable(index)
+    except BaseException:
+        engine.close()
+        raise
     if token is None and not _loopback(host):
         echo(f"dedup serve: warning: listening on {host} without --token-file: anyone who reaches it can add articles")
     return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
+
+
+def _check_writable(index: str) -> None:
+    """A one-line error now when the SQLite index, its lock file or the service's text store cannot be written (a
+    read-only file or folder, an immutable file, a read-only mount): SQLite opens such a file read-only, and every
+    POST would answer 503 "attempt to write a readonly database". A write that changes nothing (the header's
+    ``user_version`` set to itself) in a transaction rolled back; a file held by another writer passes (it is being
+    written). A Redis index is not probed."""
+    import os
+    import sqlite3
+
+    from ..store.index import HistoryError
+
+    if index.startswith(("redis://", "rediss://", "unix://")):
+        return
+    fix = "dedup serve adds every batch posted to it: make the file and its folder writable, or serve a copy"
+    try:
+        os.close(os.open(index + ".lock", os.O_RDWR | os.O_CREAT, 0o644))  # the writer lock, taken by every batch
+    except OSError as exc:
+        raise HistoryError(f"{index}: the index cannot be written (its lock file {index}.lock: {exc.strerror}); {fix}") from None
+    for path in (index, index + ".texts"):
+        conn = sqlite3.connect(path, timeout=1, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                what = "" if path == index else f" (the service's text store {path})"
+                raise HistoryError(f"{index}: the index cannot be written{what}: {exc}; {fix}") from None
+        finally:
+            conn.close()
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -101,9 +143,32 @@ def _check_listen(host: str, port: int) -> None:
                 raise ConfigError(f"cannot listen on {shown}: {why}") from None
 
 
-def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say) -> None:
-    """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM."""
+def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say,
+               grace: float = 60.0) -> None:
+    """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM.
+
+    On the signal the engine stops at once (:meth:`~dedup.serve.engine.Engine.stop`): the batches waiting are answered
+    503 and nothing of them is added, the one being decided is finished and answered. uvicorn waits up to ``grace``
+    seconds for the answers (past that it cancels them: the batch is still committed whole, with its texts, before the
+    index is closed); it used to wait 10 s while the queue went on being decided, then cancel the requests
+    (plain-text 500s) and close the index under the batch being decided.
+    """
     import uvicorn
 
-    echo(f"dedup serve: {index} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    engine = app.state.engine
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            engine.stop()
+            super().handle_exit(sig, frame)
+
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL goes in brackets
+    echo(f"dedup serve: {index} on http://{shown}:{port}/ (Ctrl-C stops)")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace)
+    server = Server(config)
+    try:  # as uvicorn.run does
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:  # the app's start-up failed (uvicorn said why)
+        raise SystemExit(3)

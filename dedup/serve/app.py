@@ -14,11 +14,12 @@ scripts from a CDN):
 Ids may contain slashes (URLs are common ids): the id is the rest of the path,
 percent-encoded or not. Every error is an :class:`~.models.ErrorOut`.
 Middleware, outermost first: metrics, the bearer token, the body limit
-(:mod:`.guard`).
+(:mod:`.guard`), HEAD answered as GET without the body.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -30,14 +31,16 @@ from fastapi import FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .. import __version__
+from ..io.readers.records import _SURROGATE
 from ..store.index import ArticleRecord, HistoryError
-from .engine import Engine, TooManyArticles
+from .engine import Engine, Stopping, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
-from .intake import RecordError, _record_id, read_records
+from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
 from .models import ArticleIn, Decision, ErrorOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
 from .page import render_groups, render_not_found, render_pair
@@ -52,11 +55,34 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+_PAGES = {"/": "/?limit=N shows the latest N groups, 1 to 200", "/pair": "/pair?a=ID&b=ID shows two articles side by side"}
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
-def _err(status: int, code: str, message: str, record: dict[str, Any] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, record), status_code=status)
+class _JSON(JSONResponse):
+    """JSON that a lone surrogate cannot break: an error quotes what was posted (a record's id may hold one, from a
+    JSON escape such as ``\\ud800``), which UTF-8 cannot encode; such a body is written in ASCII escapes instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _err(status: int, code: str, message: str, record: dict[str, Any] | None = None, headers: Any = None) -> JSONResponse:
+    return _JSON(error_body(code, message, record), status_code=status, headers=headers)
+
+
+def _unavailable_errors() -> list[type[BaseException]]:
+    """The errors of an index that cannot be used right now (a 503): SQLite locked, read-only or its disk failing, the
+    Redis server gone. Handled as errors the service understands (one log line); any other exception is a bug."""
+    kinds: list[type[BaseException]] = [HistoryError, sqlite3.OperationalError]
+    try:
+        import redis
+    except ImportError:  # no Redis index without it
+        return kinds
+    return [*kinds, redis.exceptions.RedisError]
 
 
 class _Measure:
@@ -88,6 +114,25 @@ class _Measure:
             self.metrics.observe(self._endpoint(scope), scope["method"], status[0], time.perf_counter() - start)
 
 
+class _Head:
+    """HEAD is GET without the body (uptime monitors use it): the route answers as to a GET, the headers go out
+    (Content-Length included), the body does not. FastAPI routes answer HEAD 405 otherwise."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def _stored(rec: ArticleRecord, keeper: ArticleRecord | None, known: tuple[str, str] | None) -> dict[str, Any]:
     return {**rec.to_json(), "keeper": None if keeper is None else keeper.id,
             "title": None if known is None else known[0], "text": None if known is None else known[1]}
@@ -109,11 +154,12 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         engine.warm_up()  # before the first request is accepted: it would wait for the imports, and the others behind it
         yield
-        engine.close()
+        await run_in_threadpool(engine.close)  # waits for the batch under way (its run and texts), which a thread holds
 
     errors: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut, "description": "A record is bad (named by its index and id)."},
                                                413: {"model": ErrorOut, "description": f"The body is over {max_body_bytes} bytes, or the batch over {engine.max_batch} articles."},
-                                               400: {"model": ErrorOut, "description": "The body is not valid JSON."}}
+                                               400: {"model": ErrorOut, "description": "The body is not valid JSON."},
+                                               415: {"model": ErrorOut, "description": "The body is compressed (Content-Encoding)."}}
     if token is not None:
         errors[401] = {"model": ErrorOut, "description": "No or wrong 'Authorization: Bearer <token>'."}
     app = FastAPI(
@@ -134,6 +180,11 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         metrics.error("invalid_record")
         return _err(422, "invalid_record", str(exc), {"index": exc.index, "id": exc.record_id})
 
+    @app.exception_handler(Stopping)
+    async def stopping(_: Request, exc: Stopping) -> JSONResponse:
+        metrics.error("stopping")
+        return _err(503, "stopping", str(exc), headers={"Retry-After": "5", "Connection": "close"})
+
     @app.exception_handler(TooManyArticles)
     async def too_many(_: Request, exc: TooManyArticles) -> JSONResponse:
         metrics.error("too_large")
@@ -149,7 +200,15 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             reason = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
             return _err(400, "bad_json", f"the body is not valid JSON: {reason} at character {where}")
         first = problems[0] if problems else {"loc": (), "msg": "invalid"}
-        loc = list(first.get("loc", ()))[1:]
+        where = list(first.get("loc", ()))
+        if where and where[0] in ("query", "path"):  # the address, not the body: a page answers a page
+            metrics.error("invalid_parameter")
+            message = f"the {where[0]} parameter {'.'.join(map(str, where[1:]))!r}: {first['msg']}"
+            if request.url.path in _PAGES:
+                return HTMLResponse(render_not_found(message + f" ({_PAGES[request.url.path]})", "bad address"),
+                                    status_code=422, headers=_PAGE_HEADERS)
+            return _err(422, "invalid_parameter", message)
+        loc = where[1:]
         metrics.error("invalid_record")
         body = exc.body
         if loc and isinstance(loc[0], int) and isinstance(body, list) and loc[0] < len(body):
@@ -178,15 +237,21 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 detail = "the body could not be read as JSON text: send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)"
             elif isinstance(exc.__cause__, RecursionError):
                 detail = "the body is JSON nested too deeply to read"
-        return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+        return _err(exc.status_code, code, detail, headers=exc.headers)
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        metrics.error("index_unavailable")
+        logger.error("request failed: %s: %s", type(exc).__name__, exc)  # understood: one line, no traceback
+        return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
+
+    for kind in _unavailable_errors():  # handled by the exception middleware, which answers and is done
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(Exception)
     async def failed(_: Request, exc: Exception) -> JSONResponse:
-        unavailable = isinstance(exc, (HistoryError, sqlite3.OperationalError)) or type(exc).__module__.startswith("redis")
-        metrics.error("index_unavailable" if unavailable else "internal")
+        # Starlette's outermost middleware answers with this, then re-raises: uvicorn logs the traceback of the bug
+        metrics.error("internal")
         logger.error("request failed: %s: %s", type(exc).__name__, exc)
-        if unavailable:
-            return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
         return _err(500, "internal", f"{type(exc).__name__}: the request failed; nothing of it was added")
 
     def not_found(message: str) -> JSONResponse:
@@ -208,6 +273,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         """
         articles = read_records([r.model_dump(exclude_unset=True) for r in records])
         rows = engine.add(articles)
+        for article, row in zip(articles, rows):
+            if warned := warnings_of(article):
+                row["warnings"] = warned
         metrics.indexed(sum(not r["reason"].startswith("skipped: already in the index") for r in rows))
         for status in ("kept", "duplicate", "skipped"):
             metrics.decided(status, sum(r["status"] == status for r in rows))
@@ -231,13 +299,20 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         if view is None:
             return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
         keeper = view.keeper
-        members = [_stored(m, keeper if m.keeper >= 0 else None, None) for m in view.members]
+        members = [_stored(m, keeper if m.keeper >= 0 else None, None) | ({"group": view.name} if m.group is None else {})
+                   for m in view.members]  # a keeper stored alone, joined later: its record says no group
         return {"group": view.name, "keeper": None if keeper is None else keeper.id, "size": len(members),
                 "members": members, "pairs": view.pairs}
 
     @app.post("/v1/similarity", response_model=SimilarityOut, summary="Score two texts as dedup similarity does",
-              responses={k: v for k, v in errors.items() if k in (400, 413)})
+              responses={k: v for k, v in errors.items() if k in (400, 413, 415)})
     def post_similarity(pair: SimilarityIn) -> Any:
+        for name in ("text1", "text2", "title1", "title2"):  # the normalizer cannot read one: a bad body, not a failure
+            bad = _SURROGATE.search(getattr(pair, name))
+            if bad is not None:
+                metrics.error("invalid_body")
+                return _err(422, "invalid_body", f"the field {name!r} holds a lone surrogate (\\u{ord(bad.group()):04x} at "
+                            f"character {bad.start()}): not valid Unicode text")
         return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, summary="Is the index reachable")
@@ -250,7 +325,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     # --- the pages ----------------------------------------------------------------------
 
-    @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)")
+    bad_address = {422: {"description": "A bad query parameter (an HTML page).", "content": {"text/html": {}}}}
+
+    @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)", responses=bad_address)
     def index_page(limit: int = Query(20, ge=1, le=200)) -> HTMLResponse:
         groups = engine.latest_groups(limit)
         keepers = [g.keeper.id for g in groups if g.keeper is not None]
@@ -259,7 +336,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row(), events), headers=_PAGE_HEADERS)
 
     @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",
-             responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}}})
+             responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}},
+                        **bad_address})
     def pair_page(a: str = Query(..., description="An article id."), b: str = Query(..., description="Another article id.")) -> HTMLResponse:
         view = engine.pair(a, b)
         if view is None:
@@ -271,7 +349,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         return HTMLResponse(render_pair(view, spans), headers=_PAGE_HEADERS)
 
     app.state.engine, app.state.metrics = engine, metrics
-    # Middleware, innermost first: the body limit, the token, then the metrics around everything.
+    # Middleware, innermost first: HEAD as GET, the body limit, the token, then the metrics around everything.
+    app.add_middleware(_Head)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=metrics.error)
     if token is not None:
         app.add_middleware(BearerToken, token=token, on_reject=metrics.error)

@@ -38,6 +38,11 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
 * The titles and texts of the articles added are kept in :mod:`.texts`, after
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
+* Stopping (:meth:`Engine.stop`, on SIGTERM): the batches still waiting are
+  refused at once (:class:`Stopping`: nothing of them added), the run under
+  way is finished and answered; :meth:`Engine.close` waits for it and its
+  texts before closing the index, so a batch whose answer is lost all the
+  same is still committed whole, with its texts.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
@@ -61,13 +67,17 @@ from .texts import open_texts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Engine", "GroupView", "PairView", "TooManyArticles"]
+__all__ = ["Engine", "GroupView", "PairView", "Stopping", "TooManyArticles"]
 
 _ALREADY = "skipped: " + ALREADY
 
 
 class TooManyArticles(ValueError):
     """A batch larger than one index transaction holds."""
+
+
+class Stopping(RuntimeError):
+    """The service is stopping: a batch not yet started is refused whole (nothing of it added)."""
 
 
 def _r(x: float) -> float | None:
@@ -80,6 +90,7 @@ class _Waiting:
 
     articles: list[Article]
     ids: set[str]
+    started: bool = False  # taken off the queue by a run
     done: bool = False
     rows: list[dict[str, Any]] | None = None
     error: BaseException | None = None
@@ -132,7 +143,11 @@ class Engine:
         self._queue: list[_Waiting] = []  # batches waiting for their turn, in arrival order
         self._turn = threading.Condition()  # guards _queue and _busy; notified when a run ends
         self._busy = False  # a request is running the flow
+        self._stopping = False  # set by stop(): no batch is started any more
+        self._adding = 0  # add() calls under way (a run, then the texts): close() waits for them
         self._read_lock = threading.Lock()
+        self._held = ExitStack()  # what the runs share: the Dask executor (see _runs_executor)
+        self._executor: Any = None
         self.runs = 0  # runs of the flow, and the batches they decided
         self.batches = 0
 
@@ -148,7 +163,17 @@ class Engine:
         words = [a + b for a in ("ka", "lo", "mi", "nu", "sa", "ta", "wi", "ze") for b in ("ba", "de", "fo", "gu", "ri", "so", "tu", "ve")]
         text = " ".join(words[(k * k + 3 * k) % 61] for k in range(150))
         copy = text + " " + " ".join(words[:6])  # a near copy: a pair is scored and decided
-        return len(dedupe([Article(id="warm-1", text=text), Article(id="warm-2", text=copy)], self.config, runtime=self.runtime).pairs)
+        return len(dedupe([Article(id="warm-1", text=text), Article(id="warm-2", text=copy)], self.config, runtime=self.runtime,
+                          executor=self._runs_executor()).pairs)
+
+    def _runs_executor(self) -> Any:
+        """The executor every run shares, with ``--backend dask`` (opened at the first run, closed by :meth:`close`): a
+        Dask cluster opened per run took 1.4-2.6 s a batch. None with local processes (joblib keeps those)."""
+        if self._executor is None and self.runtime.backend == "dask":
+            from ..exec import open_executor
+
+            self._executor = self._held.enter_context(open_executor(self.runtime))
+        return self._executor
 
     # --- adding -----------------------------------------------------------------
 
@@ -166,16 +191,26 @@ class Engine:
         if len(articles) > self.max_batch:
             raise TooManyArticles(f"{len(articles)} articles in one request; at most {self.max_batch} "
                                   f"(10 × chunk_size: what one index transaction holds); split the batch")
-        rows = self._in_turn(articles)
-        added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
+        with self._turn:
+            if self._stopping:
+                raise Stopping("the service is stopping: nothing of this batch was added; post it again when it is back")
+            self._adding += 1
         try:
-            self.texts.put(added)
-        except Exception:  # the decisions are committed: the texts are a convenience of the page
-            logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(added))
-        return rows
+            rows = self._in_turn(articles)
+            added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
+            try:
+                self.texts.put(added)
+            except Exception:  # the decisions are committed: the texts are a convenience of the page
+                logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(added))
+            return rows
+        finally:
+            with self._turn:
+                self._adding -= 1
+                self._turn.notify_all()
 
     def _decide(self, articles: list[Article]) -> list[dict[str, Any]]:
-        result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days)
+        result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days,
+                        executor=self._runs_executor())
         return list(decision_rows(result))
 
     def _in_turn(self, articles: list[Article]) -> list[dict[str, Any]]:
@@ -185,10 +220,13 @@ class Engine:
             self._queue.append(me)
         while True:
             with self._turn:
-                while self._busy and not me.done:
-                    self._turn.wait()
+                while not me.done and (me.started or (self._busy and not self._stopping)):
+                    self._turn.wait()  # a started batch is done before its run lets go of the turn
                 if me.done:
                     break
+                if self._stopping:  # not started: refused whole
+                    self._queue.remove(me)
+                    raise Stopping("the service is stopping: nothing of this batch was added; post it again when it is back")
                 self._busy = True
                 run = self._next_run()
             try:
@@ -213,6 +251,8 @@ class Engine:
                 ids |= w.ids
                 size += len(w.articles)
         del self._queue[: len(run)]
+        for w in run:
+            w.started = True
         return run
 
     def _run(self, run: list[_Waiting]) -> None:
@@ -256,11 +296,20 @@ class Engine:
             return self._reader.next_row()
 
     def article(self, article_id: str) -> tuple[ArticleRecord, ArticleRecord | None] | None:
-        """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent."""
+        """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent.
+
+        A keeper stored alone keeps ``group`` None in its record (a stored decision never changes), also after
+        copies joined it in a group named after it: the group is then given here, so that a client can tell the
+        article has copies.
+        """
         with self._read_lock:
             rec = self._reader.known_ids([article_id]).get(article_id)
             if rec is None:
                 return None
+            if rec.group is None and rec.keeper == rec.row:
+                joined = self._reader.group(rec.id)
+                if joined is not None and any(m.row == rec.row for m in joined.members):
+                    rec = replace(rec, group=rec.id)
             keeper = None
             if rec.keeper >= 0:
                 keeper = rec if rec.keeper == rec.row else next(iter(self._reader.articles(_rows([rec.keeper]))), None)
@@ -327,8 +376,31 @@ class Engine:
         return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
                 "story_score": _r(res.story_score[0]), "verdict": res.verdict[0]}
 
+    def stop(self) -> None:
+        """Start no batch any more: those waiting are refused (:class:`Stopping`), the run under way is finished.
+
+        Safe in a signal handler (the server's, on SIGTERM): it only sets a flag; a thread wakes the waiting requests.
+        """
+        self._stopping = True
+
+        def wake() -> None:
+            with self._turn:
+                self._turn.notify_all()
+
+        threading.Thread(target=wake, name="dedup-serve-stop", daemon=True).start()
+
     def close(self) -> None:
-        for closing in (self._writer.close, self._reader.close, self.texts.close):
+        """Stop, wait for the batches under way (their run, then their texts), and close the index and the texts."""
+        with self._turn:
+            self._stopping = True
+            self._turn.notify_all()
+            while self._adding:
+                self._turn.wait()
+        with self._read_lock:  # a lookup under way finishes first
+            self._close()
+
+    def _close(self) -> None:
+        for closing in (self._writer.close, self._reader.close, self.texts.close, self._held.close):
             try:
                 closing()
             except Exception:  # closing is best effort: the data is committed

@@ -7,7 +7,10 @@ and tell ``on_reject`` the kind of error, for the metrics.
   Bearer <token>`` gets 401 (compared in constant time), whatever its path.
 * :class:`BodyLimit`: a declared ``Content-Length`` over the limit gets 413
   before a byte is read; a body without one (chunked) is read up to the limit
-  and gets 413 as soon as it goes over. The body read is handed on whole.
+  and gets 413 as soon as it goes over. The body read is handed on whole. A
+  compressed body (``Content-Encoding: gzip``, ...) gets 415 before it is read:
+  the app reads JSON text, and a compressed body was told to convert its
+  "encoding" with iconv.
 """
 
 from __future__ import annotations
@@ -77,6 +80,11 @@ class BodyLimit:
                 return await self._too_large(send)
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
+        coding = next((v for k, v in scope["headers"] if k == b"content-encoding"), b"").strip().lower()
+        if coding not in (b"", b"identity"):
+            self.on_reject("unsupported_encoding")
+            return await _respond(send, 415, "unsupported_encoding", f"compressed request bodies are not accepted "
+                                  f"(Content-Encoding: {coding.decode('latin-1')}): send the JSON uncompressed")
         chunks, size = [], 0
         while True:
             message = await receive()

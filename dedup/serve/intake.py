@@ -15,15 +15,17 @@ differences, both because a request is not a file:
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..config import ReadConfig
 from ..errors import InputFormatError
-from ..types import Article
+from ..types import Article, timestamp
 from ..io.readers.records import FIELD_ALIASES, _Collector, _Fields, _Loc
 
-__all__ = ["RecordError", "read_records"]
+__all__ = ["RecordError", "read_records", "warnings_of"]
 
 
 class RecordError(InputFormatError):
@@ -49,11 +51,30 @@ def _record_id(value: Any) -> str | None:
     return None
 
 
+_CLI_ADVICE = re.compile(r"(,? or|,) (skip (it|this row|repeats) with --skip-bad|(choose another|name the) field with --id-field)")
+_POSITION = re.compile(r"request:#(\d+)")
+
+
+def _for_request(reason: str) -> str:
+    """A reader's reason worded for a request: no advice to use options the service does not have (``--skip-bad``,
+    ``--id-field``), and records named as ``records[K]`` (0-based, as :class:`RecordError` names them), not
+    ``request:#K+1``.
+
+    >>> _for_request("repeated id 'a': first at request:#1, again at request:#2; ids must be unique "
+    ...              "(fix the input, choose another field with --id-field, or skip repeats with --skip-bad)")
+    "repeated id 'a': first at records[0], again at records[1]; ids must be unique (fix the input)"
+    >>> _for_request("not valid Unicode text; fix the producer of this file or skip it with --skip-bad")
+    'not valid Unicode text; fix the producer of these records'
+    """
+    reason = _CLI_ADVICE.sub("", reason).replace("the producer of this file", "the producer of these records")
+    return _POSITION.sub(lambda m: f"records[{int(m.group(1)) - 1}]", reason)
+
+
 class _RequestCollector(_Collector):
     """The readers' collector, failing on the first bad record and requiring ids."""
 
     def reject(self, loc: _Loc, reason: str) -> None:
-        raise RecordError(loc.line - 1, self._current_id, reason)
+        raise RecordError(loc.line - 1, self._current_id, _for_request(reason))
 
     def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields, fallback: str | None = None) -> str | None:
         if fields.id is None:
@@ -62,6 +83,21 @@ class _RequestCollector(_Collector):
         return super()._id(loc, record, fields, fallback)
 
     _current_id: str | None = None
+
+
+def warnings_of(article: Article) -> list[str]:
+    """What the answer row of ``article`` should warn about: a date that could not be read (stored as undated, as
+    ``dedup dedupe`` warns on stderr; a request has no stderr).
+
+    >>> warnings_of(Article(id="a", text="x", date="yesterday"))
+    ["the date 'yesterday' could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): the article is stored undated"]
+    >>> warnings_of(Article(id="a", text="x", date="2024-03-01"))
+    []
+    """
+    if article.date and math.isnan(timestamp(article.date)):
+        return [f"the date {article.date!r} could not be read (ISO 8601 expected, e.g. 2024-03-01T09:00:00Z): "
+                "the article is stored undated"]
+    return []
 
 
 def read_records(records: Sequence[Any], config: ReadConfig = ReadConfig()) -> list[Article]:

@@ -83,6 +83,8 @@ class Decision(BaseModel):
                                                                       "(a short item reprinted inside roundups).")
     seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source.")
     repeats: Optional[int] = Field(None, description="Paragraphs repeated inside the article (with clean_repeats).")
+    warnings: Optional[list[str]] = Field(None, description="Present when something of the record was not used as "
+                                                            "given: a date that could not be read (stored undated).")
 
 
 class StoredArticle(BaseModel):

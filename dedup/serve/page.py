@@ -150,8 +150,19 @@ def _highlighted(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "\n".join(out)
 
 
-def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tuple[int, int]]) -> str:
-    head = (f'<p class="meta">{_i(rec.id)} · {_i(rec.source)} · {_i(rec.date or "undated")} · '
+def _containment(s: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """The containment cell: both ways for an edge (``A in B`` and ``B in A``, the sides' letters), else the one number
+    the decisions and ``dedup similarity`` give, the shorter text's in the longer: labelled, so the edge's first way
+    and that maximum are not read as one quantity."""
+    if "containment_1_in_2" in s:
+        one, two = names.get(s["id1"], s["id1"]), names.get(s["id2"], s["id2"])
+        return (f"{_score(s['containment_1_in_2'])} ({_i(one)} in {_i(two)}) · "
+                f"{_score(s['containment_2_in_1'])} ({_i(two)} in {_i(one)})")
+    return f"{_score(s.get('containment'))} (shorter in longer)"
+
+
+def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tuple[int, int]], letter: str) -> str:
+    head = (f'<p class="meta">{letter} · {_i(rec.id)} · {_i(rec.source)} · {_i(rec.date or "undated")} · '
             f"{_e(STATUS[rec.status])}{' in group ' + _i(rec.group) if rec.group else ''}</p>")
     if known is None:
         return (f'<article data-id="{_e(rec.id)}">{head}<p class="none">No text: the index keeps none, and this article '
@@ -165,23 +176,25 @@ def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tup
 def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int]]]) -> str:
     """The page at ``/pair``: both articles, their stored scores and fresh ones, shared passages marked."""
     rows = []
+    names = {view.a.id: "A", view.b.id: "B"}
     for what, s in view.stored:
         rows.append(f"<tr><td>{_i(what)}</td><td>{_e(s.get('relation') or '')}</td><td>{_score(s.get('jaccard'))}</td>"
-                    f"<td>{_score(s.get('containment', s.get('containment_1_in_2')))}</td><td>{_score(s.get('cosine'))}</td><td></td></tr>")
+                    f"<td>{_containment(s, names)}</td><td>{_score(s.get('cosine'))}</td><td></td></tr>")
     if view.measured is not None:
         m = view.measured
         rows.append(f"<tr><td>measured now on the two texts (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
-                    f"<td>{_score(m['jaccard'])}</td><td>{_score(m['containment'])}</td><td>{_score(m['cosine'])}</td>"
+                    f"<td>{_score(m['jaccard'])}</td><td>{_containment(m, names)}</td><td>{_score(m['cosine'])}</td>"
                     f"<td>{_score(m['story_score'])}</td></tr>")
     table = ("<table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th><th>cosine</th>"
              "<th>story score</th></tr>\n" + "\n".join(rows) + "</table>") if rows else \
         '<p class="none">No stored scores between these two: they are not in one group, and their texts are not both known.</p>'
     marked = "" if view.measured is None else " Passages both texts share are marked."
     body = (f'<h1>side by side</h1>\n<p class="meta"><a href="/">latest groups</a>.{marked}</p>\n{table}\n'
-            f'<div class="pair">{_side(view.a, view.texts.get(view.a.id), spans[0])}\n'
-            f"{_side(view.b, view.texts.get(view.b.id), spans[1])}</div>")
+            f'<div class="pair">{_side(view.a, view.texts.get(view.a.id), spans[0], "A")}\n'
+            f"{_side(view.b, view.texts.get(view.b.id), spans[1], 'B')}</div>")
     return _page("dedup · side by side", body)
 
 
-def render_not_found(message: str) -> str:
-    return _page("dedup · not found", f'<h1>not found</h1>\n<p>{_e(message)}</p>\n<p><a href="/">latest groups</a></p>')
+def render_not_found(message: str, heading: str = "not found") -> str:
+    """A short page for a page that cannot be shown: ``heading`` ("not found", "bad address") and what to fix."""
+    return _page(f"dedup · {heading}", f'<h1>{_e(heading)}</h1>\n<p>{_e(message)}</p>\n<p><a href="/">latest groups</a></p>')
