@@ -298,9 +298,9 @@ class Engine:
     def article(self, article_id: str) -> tuple[ArticleRecord, ArticleRecord | None] | None:
         """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent.
 
-        A keeper stored alone keeps ``group`` None in its record (a stored decision never changes), also after
-        copies joined it in a group named after it: the group is then given here, so that a client can tell the
-        article has copies.
+        A keeper stored alone before its first copy came records that copy's group (the index writes it since this
+        version); an index written before that kept ``group`` None: the group named after it is then given here,
+        so that a client can tell the article has copies.
         """
         with self._read_lock:
             rec = self._reader.known_ids([article_id]).get(article_id)
