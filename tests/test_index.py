@@ -600,13 +600,13 @@ def test_an_interruption_while_the_index_is_added_to_says_it_may_hold_part_of_th
     (they are added whole groups at a time); found in review."""
     import dedup.flows.history as history
 
-    real = history.commit
+    real = history._commit
 
     def stopped(index, *args, **kwargs):
         real(index, *args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(history, "commit", stopped)
+    monkeypatch.setattr(history, "_commit", stopped)
     db = tmp_path / "h.db"
     res = CliRunner().invoke(app, ["dedupe", str(_write(tmp_path / "d1.jsonl", days()[0])), "--out", str(tmp_path / "o"),
                                    "-q", "--index", str(db)])

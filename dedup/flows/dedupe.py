@@ -201,13 +201,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             art_pairs, copy_pairs = back(art_pairs, 0), back(copy_pairs, 0)
             with timer("index"):
                 known = {p for p, why in feed.reason_skipped.items() if why.startswith(ALREADY)}
-                try:
-                    added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
-                                   edge_rel, edge_scores, 10 * runtime.chunk_size, known)
-                except BaseException as exc:  # whole groups per transaction: those before the stop are in the index
-                    exc.add_note(f"the index {index.location} may hold part of this feed already (it was being added, "  # type: ignore[union-attr]
-                                 "whole groups at a time); a rerun skips what it holds and adds the rest")
-                    raise
+                added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
+                               edge_rel, edge_scores, 10 * runtime.chunk_size, known)
             counts = {
                 "location": index.location,  # type: ignore[union-attr]
                 "window_days": window_days,  # not a config setting (an option of the run): recorded here

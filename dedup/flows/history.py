@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,17 @@ def history_refs(met: Met) -> tuple[HistoryRefs, np.ndarray]:
     return refs, np.stack([pos_ref, keeper_ref], axis=1).reshape(-1, 2)
 
 
-def commit(
+def commit(index: HistoryIndex, *args: Any, **kwargs: Any) -> int:
+    """:func:`_commit`, and what an interruption or failure during it leaves: the index may hold part of the feed."""
+    try:
+        return _commit(index, *args, **kwargs)
+    except BaseException as exc:  # whole groups per transaction: those before the stop are in the index
+        exc.add_note(f"the index {index.location} may hold part of this feed already (it was being added, whole groups "
+                     "at a time); a rerun skips what it holds and adds the rest")
+        raise
+
+
+def _commit(
     index: HistoryIndex,
     feed: PreparedFeed,
     met: Met,
