@@ -13,6 +13,7 @@ from dedup.config import NormalizeConfig, RepeatsConfig
 from dedup.repeats import match as match_module
 from dedup.errors import ConfigError
 from dedup.text.normalize import normalize, tokenize
+from dedup.repeats.match import light_edit
 from dedup.repeats.segment import located_tokens
 from dedup.repeats import (
     KINDS,
@@ -43,9 +44,14 @@ FRAGMENT = "بوتين يقبل دعوة لزيارة الصين في النصف
 HEADLINE = 'شي: يجب على موسكو وبكين "تعزيز الدعم المتبادل"'
 LONG = "The foreign ministers of both countries met in Beijing on Tuesday to prepare the summit of next month."
 LONG_EDITED = "The foreign ministers of both countries met in Beijing on Tuesday to prepare the summit of next week."
+LONG_LIGHT = "The foreign ministers of both countries met in Beijing on Tuesday to prepare for the summit of next month."
 ARABIC_LONG = "وقال المتحدث الرسمي باسم وزارة الخارجية إن بكين وموسكو تحافظان على تنسيق وثيق في القضايا الأساسية للبلدين"
 ARABIC_LONG_DIACRITICS = (
     "وَقالَ المُتَحَدِّثُ الرَّسْمِيُّ بِاسْمِ وِزارَةِ الخارِجِيَّةِ إِنَّ بَكِينَ وَمُوسكو تُحافِظانِ عَلى تَنْسِيقٍ "
+    "وَثِيقٍ فِي القَضايا الأَساسِيَّةِ لِلْبَلَدَيْنِ"
+)
+ARABIC_LONG_TRIMMED = (  # diacritics added, one word (الرسمي) dropped
+    "وَقالَ المُتَحَدِّثُ بِاسْمِ وِزارَةِ الخارِجِيَّةِ إِنَّ بَكِينَ وَمُوسكو تُحافِظانِ عَلى تَنْسِيقٍ "
     "وَثِيقٍ فِي القَضايا الأَساسِيَّةِ لِلْبَلَدَيْنِ"
 )
 ARABIC_LONG_EDITED = (
@@ -59,12 +65,15 @@ def rel(result: ArticleRepeats) -> set[tuple[int, int, str]]:
 
 
 def lost_sentences(text: str, result: ArticleRepeats, cleaned: str) -> list[str]:
-    """Sentences of ``text`` absent from ``cleaned`` (paragraphs removed as near copies excepted)."""
-    near_removed = {r.paragraph for r in result.repeats if r.kind == "near"} & set(result.drop)
+    """Sentences of ``text`` absent from ``cleaned``; a paragraph removed as a near copy must be a light edit of its target."""
+    spans = paragraph_spans(text)
+    near_removed = {r.paragraph: r.in_ for r in result.repeats if r.kind == "near" and r.paragraph in result.drop}
     haystack = " " + normalize(cleaned) + " "
     lost = []
-    for k, (a, b) in enumerate(paragraph_spans(text)):
+    for k, (a, b) in enumerate(spans):
         if k in near_removed:
+            if not light_edit(text[slice(*spans[near_removed[k]])], text[a:b]):
+                lost.append(text[a:b])
             continue
         for s, e in sentence_spans(text, a, b):
             folded = normalize(text[s:e])
@@ -122,16 +131,68 @@ CASES = [
         id="one-glued-copy-keeps-the-longer-line",
     ),
     pytest.param(
-        f"{LONG}\n{P1}\n{LONG_EDITED}",
+        f"{LONG}\n{P1}\n{LONG_LIGHT}",
         {(2, 0, "near")},
         f"{LONG}\n{P1}",
-        id="near-one-word-changed",
+        id="near-function-word-added",
     ),
     pytest.param(
-        f"{ARABIC_LONG}\n{P1}\n{ARABIC_LONG_EDITED}",
+        f"{ARABIC_LONG}\n{P1}\n{ARABIC_LONG_TRIMMED}",
         {(2, 0, "near")},
         f"{ARABIC_LONG}\n{P1}",
-        id="near-arabic-diacritics-and-one-word",
+        id="near-arabic-diacritics-and-a-word-dropped",
+    ),
+    pytest.param(
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n"
+        f"{P1}\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية الدولية والأمور ذات الاهتمام المشترك.",
+        {(2, 0, "near")},
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n" + P1,
+        id="near-clitic-variant",
+    ),
+    # A content word replaced (a name, a place, an adjective) is another statement, not a repeat.
+    pytest.param(f"{LONG}\n{P1}\n{LONG_EDITED}", set(), None, id="near-content-word-replaced-is-not-a-repeat"),
+    pytest.param(
+        f"{ARABIC_LONG}\n{P1}\n{ARABIC_LONG_EDITED}", set(), None, id="near-arabic-content-word-replaced-is-not-a-repeat"
+    ),
+    pytest.param(
+        "Health officials said the number of confirmed infections rose sharply in the province of Idlib on Monday.\n\n"
+        "Health officials said the number of confirmed infections rose sharply in the province of Hama on Monday.\n\n"
+        "Health officials said the number of confirmed infections rose sharply in the province of Aleppo on Monday.\n\n"
+        "No new cases were reported elsewhere in the country, the ministry added in its statement.",
+        set(),
+        None,
+        id="template-lines-with-another-place",
+    ),
+    pytest.param(
+        "بعث خادم الحرمين الشريفين الملك سلمان بن عبدالعزيز آل سعود برقية عزاء ومواساة لرئيس جمهورية مصر العربية في ضحايا الفيضانات\n\n"
+        "بعث خادم الحرمين الشريفين الملك سلمان بن عبدالعزيز آل سعود برقية عزاء ومواساة لرئيس جمهورية السودان في ضحايا الفيضانات\n\n"
+        "وأعرب الملك في البرقيتين عن بالغ التعازي وصادق المواساة لأسر الضحايا وللشعبين الشقيقين.",
+        set(),
+        None,
+        id="arabic-template-lines-with-another-country",
+    ),
+    pytest.param(
+        "The spokesman said the government would accept the proposal put forward by the opposition parties last week.\n\n"
+        "The spokesman said the government would not accept the proposal put forward by the opposition parties last week.",
+        set(),
+        None,
+        id="negation-added-is-not-a-repeat",
+    ),
+    pytest.param(
+        "The spokesman said the government would not accept the proposal put forward by the opposition parties last week.\n\n"
+        "The spokesman said the government would accept the proposal put forward by the opposition parties last week.",
+        set(),
+        None,
+        id="negation-dropped-is-not-a-repeat",
+    ),
+    pytest.param(
+        "ومن جهته قال وزير حقوق الانسان عزالدين الاصبحي ان التمرد المسلح يشكل اعتداء مباشرا ومتواصلا على حق الشعوب في تقرير مصيرها\n"
+        f"{P1}\n"
+        "وأضاف اليامي إن التمرد المسلح يشكل اعتداء مباشرا ومتواصلا على حق الشعوب في تقرير مصيرها",
+        set(),
+        None,
+        id="another-speaker-is-not-a-repeat",
     ),
     pytest.param(
         "The talks in round 3 ended in Doha on Monday without any agreement at all.\n"
@@ -278,7 +339,7 @@ def test_located_tokens_agree_with_tokenize(text: str) -> None:
 def long_article() -> tuple[str, set[tuple[int, int, str]]]:
     """70 distinct paragraphs plus a truncated copy, a run-on line and a near copy."""
     paras = [" ".join(f"{w}{k}" for w in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()) + "." for k in range(70)]
-    near = paras[20].replace("kappa20", "changed")
+    near = paras[20].replace(" eta20", "")  # a word dropped: the earlier paragraph says it all
     lines = paras + [" ".join(paras[5].split()[:6]), paras[10] + paras[11] + "Tail words of another story here.", near]
     expected = {(70, 5, "contained"), (10, 71, "contained"), (11, 71, "contained"), (72, 20, "near")}
     return "\n".join(lines), expected
@@ -301,6 +362,30 @@ def test_similarity_in_order() -> None:
     words = LONG.split()
     swapped = " ".join(words[len(words) // 2 :] + words[: len(words) // 2])
     assert paragraph_similarity(LONG, swapped) < 0.6  # a reordered text is not a light edit
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "expected"),
+    [
+        pytest.param(LONG, LONG_LIGHT, True, id="function-word-added"),
+        pytest.param(LONG_LIGHT, LONG, True, id="function-word-dropped"),
+        pytest.param(LONG, LONG_EDITED, False, id="content-word-replaced"),
+        pytest.param(LONG, LONG + " Officials", False, id="content-word-added"),
+        pytest.param(LONG + " Officials", LONG, True, id="content-word-dropped-the-earlier-says-more"),
+        pytest.param(LONG, LONG.replace("met", "did not meet"), False, id="negation-added"),
+        pytest.param("لم يلتق الوزيران في بكين يوم الثلاثاء", "التقى الوزيران في بكين يوم الثلاثاء", False, id="arabic-negation-dropped"),
+        pytest.param(ARABIC_LONG, ARABIC_LONG_DIACRITICS, True, id="diacritics"),
+        pytest.param("جرى استعراض الأوضاع الإقليمية والدولية", "جرى استعراض الأوضاع الإقليمية الدولية", True, id="clitic-dropped"),
+        pytest.param("talks in round 3 ended", "talks in round 4 ended", False, id="number-replaced"),
+    ],
+)
+def test_light_edit(earlier: str, later: str, expected: bool) -> None:
+    assert light_edit(earlier, later) is expected
+
+
+def test_light_edit_lets_numbers_differ_when_asked() -> None:
+    config = RepeatsConfig(near_same_numbers=False)
+    assert light_edit("talks in round 3 ended", "talks in round 4 ended", config)
 
 
 def test_near_eligible_guards() -> None:

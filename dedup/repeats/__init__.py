@@ -15,7 +15,7 @@ Modules, in the order the work is done:
 """
 
 from .cleaner import clean
-from .match import near_eligible, paragraph_similarity
+from .match import light_edit, near_eligible, paragraph_similarity
 from .plan import find_repeats, find_repeats_batch
 from .records import KINDS, ArticleRepeats, Repeat
 from .segment import paragraph_spans, sentence_spans
@@ -27,6 +27,7 @@ __all__ = [
     "clean",
     "find_repeats",
     "find_repeats_batch",
+    "light_edit",
     "near_eligible",
     "paragraph_similarity",
     "paragraph_spans",

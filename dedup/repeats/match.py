@@ -10,16 +10,18 @@ The relations are defined in ``docs/repeats.md``.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from ..config import NormalizeConfig, RepeatsConfig
 from ..text.normalize import normalize
 from .records import Repeat
 from .segment import Paragraph
 
-__all__ = ["Match", "copy_span", "find_relations", "near_eligible", "paragraph_similarity"]
+__all__ = ["Match", "copy_span", "find_relations", "light_edit", "near_eligible", "paragraph_similarity"]
 
 _INDEX_FROM = 48  # content paragraphs from which candidate pairs come from an inverted index
 
@@ -86,6 +88,98 @@ def near_eligible(a: str, b: str, config: RepeatsConfig = RepeatsConfig()) -> bo
     if min(words_a, words_b) < config.near_min_tokens:
         return False
     return not config.near_same_numbers or _numbers(ta) == _numbers(tb)
+
+
+# ---------------------------------------------------------------------------
+# light edits: what a near copy may add or drop without saying something else
+
+# Words whose presence or absence does not change what a paragraph states
+# (articles, prepositions, conjunctions, auxiliaries). A similarity ratio alone
+# cannot tell "rose in Idlib" from "rose in Hama" or "would accept" from "would
+# not accept": one token apart either way. So a near copy may differ from the
+# paragraph kept in its place only by these words and by clitic variants of
+# the same word (``والدولية`` for ``الدولية``); a name, a place, a number or a
+# negation added or replaced makes it another statement, not a repeat.
+_FUNCTION_WORDS = (
+    "في من على إلى الى عن أن إن ان و ف ب ل ك قد وقد فقد كما التي الذي الذين هذا هذه ذلك تلك ثم أو او مع عند حيث "
+    "كان كانت أيضا ايضا به بها له لها فيه فيها منه منها عليه عليها "
+    "the a an of to in on at for and or by with from as that this these those is are was were be been being "
+    "has have had it its also which who whom then there their"
+)
+# Never trivial, even as a function word: adding or dropping one reverses the meaning.
+_NEGATIONS = (
+    "لا لم لن ليس ليست لست لسنا ليسوا غير ما دون بدون بلا عدم "
+    "not no never nor none neither nothing nobody without cannot t"
+)
+# Arabic proclitics (conjunctions, prepositions, the article) written glued to a word.
+_CLITICS = ("و", "ف", "ب", "ل", "ك", "ال", "وال", "فال", "بال", "كال", "لل", "ولل", "فلل")
+
+
+@lru_cache(maxsize=8)
+def _word_lists(config: NormalizeConfig) -> tuple[frozenset[str], frozenset[str]]:
+    """The function words and negations above, through the normalizer (``إلى`` folds to ``الي``)."""
+
+    def fold(words: str) -> frozenset[str]:
+        return frozenset(normalize(words, config).split())
+
+    negations = fold(_NEGATIONS)
+    return fold(_FUNCTION_WORDS) - negations, negations
+
+
+def _clitic_variant(token: str, vocabulary: frozenset[str] | set[str]) -> bool:
+    """Whether ``token`` is a word of ``vocabulary`` with a proclitic added or removed."""
+    for c in _CLITICS:
+        if token.startswith(c) and len(token) - len(c) >= 2 and token[len(c) :] in vocabulary:
+            return True
+        if c + token in vocabulary:
+            return True
+    return False
+
+
+def _light_edit(earlier: Sequence[str], later: Sequence[str], config: RepeatsConfig) -> bool:
+    """Whether ``later`` says nothing that ``earlier`` does not (tokens, any order).
+
+    Every token ``later`` has more than ``earlier`` (as multisets) must be a
+    function word or a clitic variant of a token of ``earlier``; a negation
+    added or dropped on either side disqualifies; numbers count as content
+    unless ``config.near_same_numbers`` is off. Tokens only ``earlier`` has
+    are allowed: removing ``later`` loses nothing, ``earlier`` is the more
+    complete version.
+    """
+    function_words, negations = _word_lists(config.normalize)
+    count_earlier, count_later = Counter(earlier), Counter(later)
+    added, dropped = count_later - count_earlier, count_earlier - count_later
+    if any(t in negations for t in added) or any(t in negations for t in dropped):
+        return False
+    vocabulary = set(count_earlier)
+    for token in added:
+        if token in function_words or _clitic_variant(token, vocabulary):
+            continue
+        if token.isdigit() and not config.near_same_numbers:
+            continue
+        return False
+    return True
+
+
+def light_edit(earlier: str, later: str, config: RepeatsConfig = RepeatsConfig()) -> bool:
+    """Whether ``later`` may be removed as a lightly edited copy of ``earlier``, on raw texts.
+
+    Besides :func:`near_eligible` and the similarity threshold, a ``near``
+    repeat needs this: every word ``later`` adds is a function word (``the``,
+    ``في``) or the same word with a clitic (``والدولية``/``الدولية``), and no
+    negation is added or dropped. A template line with another name, place
+    or number, or with ``not`` inserted, is another statement.
+
+    >>> light_edit("The talks ended in Doha on Monday without any agreement",
+    ...            "The talks ended in Doha on Monday, without any agreement at all")
+    False
+    >>> light_edit("Prices rose sharply in the province of Idlib on Monday",
+    ...            "Prices rose sharply in province of Idlib on Monday")
+    True
+    >>> light_edit("the government would accept the proposal", "the government would not accept the proposal")
+    False
+    """
+    return _light_edit(normalize(earlier, config.normalize).split(), normalize(later, config.normalize).split(), config)
 
 
 # ---------------------------------------------------------------------------
@@ -230,7 +324,7 @@ def find_relations(paragraphs: list[Paragraph], config: RepeatsConfig) -> tuple[
                 matcher.set_seq2(q.tokens)
             matcher.set_seq1(p.tokens)
             similarity = matcher.ratio()
-            if similarity >= threshold:
+            if similarity >= threshold and _light_edit(p.tokens, q.tokens, config):
                 relations.append(Repeat(later, earlier, "near", round(similarity, 4), q.start, q.end, p.start, p.end))
     relations.sort(key=lambda r: (r.paragraph, r.in_, r.in_start, r.kind))
     return relations, matches
