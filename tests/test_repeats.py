@@ -115,8 +115,26 @@ CASES = [
     pytest.param(
         f"{P1}{P2}{P3}{FRAGMENT}\n{P1}\n{P2}\n{P3}",
         {(1, 0, "contained"), (2, 0, "contained"), (3, 0, "contained")},
-        f"{FRAGMENT}\n{P1}\n{P2}\n{P3}",
+        f"{P1}\n{P2}\n{P3}\n{FRAGMENT}",  # the tail followed P3 in the run-on line: it still does
         id="glued-run-on-without-spaces",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n\n{P1} {P2} {P3} {FRAGMENT}\n\n{P1}\n\n{P2}\n\n{P3}",
+        {(2, 1, "contained"), (3, 1, "contained"), (4, 1, "contained")},
+        f"{HEADLINE}\n\n{P1}\n\n{P2}\n\n{P3}\n\n{FRAGMENT}",
+        id="run-on-tail-is-not-moved-under-the-headline",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{FRAGMENT}. {P1} {P2}\n{P1}\n{P3}\n{P2}",
+        {(2, 1, "contained"), (4, 1, "contained")},
+        f"{HEADLINE}\n{FRAGMENT}.\n{P1}\n{P3}\n{P2}",
+        id="run-on-head-stays-in-place",
+    ),
+    pytest.param(
+        f"{P1} {FRAGMENT}. {P2}\n{P1}\n{P3}\n{P2}\n",
+        {(1, 0, "contained"), (3, 0, "contained")},
+        f"{P1}\n{FRAGMENT}.\n{P3}\n{P2}\n",
+        id="run-on-middle-piece-follows-the-paragraph-before-it",
     ),
     pytest.param(
         f"{P1} {P2}\n{P1}\n{P2}",
@@ -447,15 +465,17 @@ def test_seed_relations(name: str) -> None:
 def test_seed_003_cleaned() -> None:
     text = seed_text("003_22720e8775c9177e.txt")
     result = find_repeats(text)
-    assert result.drop == (1, 2)
+    assert result.drop == (1, 2, 3)
     cleaned = clean(text, result)
     lines = cleaned.splitlines()
     spans = paragraph_spans(text)
     original = [text[a:b] for a, b in spans]
-    # title once, the glued headline of another story in place of the run-on line, then the full paragraphs
-    assert lines[0] == original[0]
-    assert lines[1].startswith("بوتين يقبل دعوة شي جين بينغ") and lines[1].endswith("2026")
-    assert lines[2:] == original[4:]
+    # title once, then the full paragraphs; the glued headline of another story, last in the
+    # run-on line after the copy of paragraph 11, comes after paragraph 11 (not under the title)
+    (tail,) = [line for line in lines if line not in original]
+    assert tail.startswith("بوتين يقبل دعوة شي جين بينغ") and tail.endswith("2026")
+    assert result.moved == ((11, ((text.index(tail), text.index(tail) + len(tail)),)),)
+    assert lines == [original[0], *original[4:12], tail, *original[12:]]
     assert find_repeats(cleaned).n_repeats == 0
 
 

@@ -92,11 +92,11 @@ def test_a_run_on_line_keeps_its_new_fragment() -> None:
     fragment = "A fragment that repeats nothing at all in this text"
     text = f"{A} {C} {fragment}\n{A}\n{C}"
     r = find_repeats(text)
-    assert r.drop == ()  # the separate paragraphs stay
-    ((line, kept),) = r.fragments
-    assert line == 0 and [text[a:b] for a, b in kept] == [fragment]
+    assert r.drop == (0,) and r.fragments == ()  # the separate paragraphs stay, the run-on line goes
+    ((after, kept),) = r.moved  # its new fragment followed C: it goes after C's own line
+    assert after == 2 and [text[a:b] for a, b in kept] == [fragment]
     assert r.redundant_chars == len(A) + len(C) + 2  # the glued copies and the spaces between the pieces
-    assert clean(text, r) == f"{fragment}\n{A}\n{C}"
+    assert clean(text, r) == f"{A}\n{C}\n{fragment}"
 
 
 def test_a_run_on_line_of_copies_only_is_dropped_whole() -> None:

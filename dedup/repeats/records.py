@@ -73,9 +73,13 @@ class ArticleRepeats:
             paragraphs (0.0 for an empty article).
         paragraphs: ``(start, end)`` of every paragraph.
         drop: paragraphs the cleaner removes whole.
-        fragments: for every run-on line the cleaner cuts, ``(paragraph,
-            spans)`` where ``spans`` are the pieces it keeps.
+        fragments: for every run-on line the cleaner cuts and keeps, ``(paragraph,
+            spans)`` where ``spans`` are the pieces it keeps in its place.
         text_length: ``len(text)``, checked by :func:`~dedup.repeats.clean`.
+        moved: pieces of run-on lines written elsewhere, ``(paragraph,
+            spans)``: each span on its own line right after paragraph
+            ``paragraph`` (the kept copy of the paragraph the piece followed
+            in its run-on line), in this order.
     """
 
     repeats: tuple[Repeat, ...]
@@ -88,6 +92,7 @@ class ArticleRepeats:
     drop: tuple[int, ...]
     fragments: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
     text_length: int
+    moved: tuple[tuple[int, tuple[tuple[int, int], ...]], ...] = ()
 
     def by_kind(self) -> dict[str, int]:
         """Number of relations of each kind, every kind present as a key."""
