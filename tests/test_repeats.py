@@ -243,6 +243,78 @@ CASES = [
         None,
         id="mid-sentence-phrase-is-not-contained",
     ),
+    # Short lines an article legitimately repeats far from their copy (fewer than context_tokens words).
+    pytest.param(
+        f"{HEADLINE}\nأولا: الموافقة على نظام المناطق المحمية للحياة الفطرية.\nوقد أعد مرسوم ملكي بذلك.\n"
+        "ثانيا: الموافقة على اتفاقية الاتحاد البريدي العالمي.\nوقد أُعد مرسوم ملكي بذلك .\n"
+        "ثالثا: تفويض وزير الخارجية بالتباحث مع ساحل العاج.",
+        set(),
+        None,
+        id="formula-after-each-cabinet-decision",
+    ),
+    pytest.param(
+        "Spinach omelette - ingredients:\n\n- 1 teaspoon of ground cumin seeds.\n\n- 1 cup of fresh spinach leaves, chopped.\n\n"
+        "Avocado toast - ingredients:\n\n- 1 slice of wholegrain toast bread.\n\n- 1 teaspoon of ground cumin.\n\n"
+        "- 1 cup of fresh spinach leaves, chopped.",
+        set(),
+        None,
+        id="ingredients-of-a-second-recipe",
+    ),
+    pytest.param(
+        "تلقى ولي العهد اتصالا هاتفيا من رئيس وزراء بريطانيا بحثا خلاله العلاقات الثنائية.\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n"
+        "وتلقى ولي العهد اتصالا هاتفيا آخر من وزير الدفاع الأمريكي تناولا فيه التعاون العسكري.\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.",
+        set(),
+        None,
+        id="closing-formula-of-a-second-phone-call",
+    ),
+    pytest.param(
+        "قصيدة الجماهير في ليلة الفوز الكبير بالبطولة\nفايز عليك فايز عليك\nفي ملعبي او ملعبك\nما دام قلبي معك يا نادي\n"
+        "والليل يشهد والنجوم العالية\nفايز عليك فايز عليك\nفي ملعبي او ملعبك",
+        set(),
+        None,
+        id="poem-refrain",
+    ),
+    pytest.param(
+        "Top iPhone apps this week:\n1. Minecraft – Pocket Edition game\n2. Facebook Messenger for phones\n"
+        "Top Android apps this week:\n1. Minecraft – Pocket Edition game\n2. WhatsApp Messenger for phones",
+        set(),
+        None,
+        id="entries-of-a-second-chart",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n- ويجيب عن هذا السؤال أيضاً قسم التثقيف الصحي: النشاط الحركي يحقق للفرد حياة أفضل وفوائد صحية "
+        f"عديدة من جوانب كثيرة وفي أي مرحلة من المراحل العمرية.\n{P1}\nويجيب عن هذا السؤال أيضاً قسم التثقيف الصحي:\n{P2}",
+        set(),
+        None,
+        id="complete-short-sentence-is-not-a-truncated-copy",
+    ),
+    # Short repeats where scrapers put them still count.
+    pytest.param(
+        f"{HEADLINE}\n{LEAD_TRUNCATED}\n{P1}\n{LEAD}",
+        {(1, 3, "contained")},
+        f"{HEADLINE}\n{P1}\n{LEAD}",
+        id="short-truncated-copy-far-from-the-lead",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{LEAD}\nOfficials react to the talks\n{LONG}\n{P1}\nOfficials react to the talks\n{LONG}",
+        {(5, 2, "exact"), (6, 3, "exact")},
+        f"{HEADLINE}\n{LEAD}\nOfficials react to the talks\n{LONG}\n{P1}",
+        id="short-subheading-in-a-repeated-block",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{P1}\n{P2}\n{HEADLINE}\n{P3}",
+        {(3, 0, "exact")},
+        f"{HEADLINE}\n{P1}\n{P2}\n{P3}",
+        id="short-copy-of-the-headline",
+    ),
+    pytest.param(
+        f"{P3}\n{P1}\n{P1}\n{P2}",
+        {(2, 1, "exact")},
+        f"{P3}\n{P1}\n{P2}",
+        id="short-copy-next-to-its-copy",
+    ),
 ]
 
 
@@ -355,8 +427,9 @@ def test_located_tokens_agree_with_tokenize(text: str) -> None:
 
 
 def long_article() -> tuple[str, set[tuple[int, int, str]]]:
-    """70 distinct paragraphs plus a truncated copy, a run-on line and a near copy."""
-    paras = [" ".join(f"{w}{k}" for w in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()) + "." for k in range(70)]
+    """70 distinct paragraphs plus a truncated copy, a run-on line and a near copy (all long: context_tokens words)."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split()
+    paras = [" ".join(f"{w}{k}" for w in words) + "." for k in range(70)]
     near = paras[20].replace(" eta20", "")  # a word dropped: the earlier paragraph says it all
     lines = paras + [" ".join(paras[5].split()[:6]), paras[10] + paras[11] + "Tail words of another story here.", near]
     expected = {(70, 5, "contained"), (10, 71, "contained"), (11, 71, "contained"), (72, 20, "near")}
@@ -507,6 +580,7 @@ def test_batch_is_deterministic_and_matches_single() -> None:
         pytest.param({"near": 0.3}, id="near-too-low"),
         pytest.param({"near": 1.5}, id="near-above-one"),
         pytest.param({"min_tokens": 6, "near_min_tokens": 5}, id="near-min-below-min"),
+        pytest.param({"context_tokens": 3}, id="context-tokens-below-min"),
     ],
 )
 def test_config_rejects(kwargs: dict) -> None:

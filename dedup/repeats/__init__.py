@@ -9,6 +9,7 @@ Modules, in the order the work is done:
 
 - :mod:`~dedup.repeats.segment`: paragraphs, sentences, tokens located in the text;
 - :mod:`~dedup.repeats.match`: which paragraph repeats which (the relations);
+- :mod:`~dedup.repeats.context`: which repeats of short paragraphs count;
 - :mod:`~dedup.repeats.plan`: :func:`find_repeats`, the relations plus the removal plan;
 - :mod:`~dedup.repeats.cleaner`: :func:`clean`, the plan applied to the text;
 - :mod:`~dedup.repeats.records`: :class:`Repeat` and :class:`ArticleRepeats`.

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..config import NormalizeConfig, RepeatsConfig
 from ..text.normalize import normalize
+from .context import in_context
 from .match import Match, copy_span, find_relations
 from .records import ArticleRepeats, Repeat
 from .segment import Paragraph, analyse
@@ -126,7 +127,7 @@ def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleR
     0
     """
     paragraphs = analyse(text, config.normalize)
-    relations, matches = find_relations(paragraphs, config)
+    relations, matches = in_context(text, paragraphs, *find_relations(paragraphs, config), config)
     target, fragments = _plan(paragraphs, relations, matches)
 
     kept_fragments: list[tuple[int, tuple[tuple[int, int], ...]]] = []
