@@ -662,3 +662,55 @@ def test_index_prefilters_lose_nothing(paragraphs: list[list[str]]) -> None:
         assert find_repeats(text, RepeatsConfig(near=0.6, near_min_tokens=4)) == indexed
     finally:
         match_module._INDEX_FROM = saved
+
+
+# --------------------------------------------------------------------------- work on list-like articles
+def _template_lines(n: int, numbered: bool) -> str:
+    """``n`` lines of one template, each with its own member number or name (no line repeats another)."""
+    names = [f"{a}{b}{c}" for a in "bcdfg" for b in "aeiou" for c in "klmnprstvz"]  # 250 made-up names (+ q: none a function word)
+    label = (lambda k: str(k)) if numbered else (lambda k: names[k % 250] + "q" + "x" * (k // 250))
+    return "\n".join(
+        f"The committee member {label(k)} attended the annual general meeting of the association on the second day."
+        for k in range(n)
+    )
+
+
+def test_near_candidates_on_a_list_of_one_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines differing only in a name: the earlier line must hold the name, so none is compared (was every pair)."""
+    calls = []
+
+    class Counting(match_module.SequenceMatcher):
+        def ratio(self) -> float:
+            calls.append(1)
+            return super().ratio()
+
+    monkeypatch.setattr(match_module, "SequenceMatcher", Counting)
+    n = 400
+    assert find_repeats(_template_lines(n, numbered=False)).repeats == ()
+    assert len(calls) <= n
+
+
+def test_numbers_are_computed_once_per_paragraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    numbers = match_module._numbers
+    monkeypatch.setattr(match_module, "_numbers", lambda tokens: calls.append(1) or numbers(tokens))
+    n = 400
+    assert find_repeats(_template_lines(n, numbered=True)).repeats == ()
+    assert len(calls) <= n
+
+
+def test_near_candidates_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line sharing every word a light edit needs with all earlier lines is compared with a bounded number of them."""
+    calls = []
+
+    class Counting(match_module.SequenceMatcher):
+        def ratio(self) -> float:
+            calls.append(1)
+            return super().ratio()
+
+    monkeypatch.setattr(match_module, "SequenceMatcher", Counting)
+    # the last line's name is a function word: every earlier line holds all its other words
+    text = _template_lines(300, numbered=False) + "\nThe committee member for attended the annual general meeting of the association on the second day."
+    result = find_repeats(text)
+    assert len(calls) <= match_module._NEAR_CANDIDATES
+    assert {r.in_ for r in result.repeats} == set(range(match_module._NEAR_CANDIDATES))  # the first ones, in text order

@@ -24,6 +24,10 @@ from .segment import Paragraph
 __all__ = ["Match", "copy_span", "find_relations", "light_edit", "near_eligible", "paragraph_similarity"]
 
 _INDEX_FROM = 48  # content paragraphs from which candidate pairs come from an inverted index
+# With the index, at most this many earlier paragraphs (the first ones) are compared with
+# one paragraph for a near repeat: a bound on the work when a line shares everything a
+# light edit needs with hundreds of others (only a contrived list reaches it).
+_NEAR_CANDIDATES = 64
 
 
 # ---------------------------------------------------------------------------
@@ -134,6 +138,16 @@ def _clitic_variant(token: str, vocabulary: frozenset[str] | set[str]) -> bool:
         if c + token in vocabulary:
             return True
     return False
+
+
+def _clitic_forms(token: str) -> list[str]:
+    """``token`` and every word that :func:`_clitic_variant` would take for it."""
+    forms = [token]
+    for c in _CLITICS:
+        if token.startswith(c) and len(token) - len(c) >= 2:
+            forms.append(token[len(c) :])
+        forms.append(c + token)
+    return forms
 
 
 def _light_edit(earlier: Sequence[str], later: Sequence[str], config: RepeatsConfig) -> bool:
@@ -290,24 +304,41 @@ def find_relations(paragraphs: list[Paragraph], config: RepeatsConfig) -> tuple[
                 matches.append((i, j, match))
                 related.add((min(i, j), max(i, j)))
 
-    # Near: a prefix filter (as in set-similarity joins). Similarity >= t needs
+    # Near. With the index, the earlier paragraph must hold the later one's
+    # rarest token that a light edit may not add (not a function word), or a
+    # clitic variant of it (_light_edit requires that), so only the paragraphs
+    # listed under that token and its variants are candidates. On list-like
+    # articles (every line the same template) the rarest such token is the
+    # one that differs, so the candidates are few. Without such a token, a
+    # prefix filter (as in set-similarity joins): similarity >= t needs
     # 2 * shared >= t * (n + m) with shared <= |A & B| + repeated tokens of A,
     # and the length bound m >= n * t / (2 - t); so A and B share at least
     # ``need`` distinct tokens and must meet in A's ``|A| - need + 1`` rarest.
+    # Per-paragraph values (numbers, the token) are computed once.
     threshold = config.near
     eligible = [i for i in reps if paragraphs[i].words >= config.near_min_tokens]
     eligible_set = set(eligible)
+    numbers = {i: _numbers(paragraphs[i].tokens) for i in eligible} if config.near_same_numbers else {}
+    function_words = _word_lists(config.normalize)[0]
     for later in eligible:
         q = paragraphs[later]
         m = len(q.tokens)
         need = math.ceil(threshold * m / (2 - threshold) - (m - len(q.vocabulary)) - 1e-9)
-        if not indexed or need <= 0:
-            candidates = {e for e in eligible if e < later}
+        if not indexed:
+            candidates: Sequence[int] = [e for e in eligible if e < later]
         else:
-            prefix = sorted(q.vocabulary, key=rarity.__getitem__)[: len(q.vocabulary) - need + 1]
-            candidates = {e for tok in prefix for e in postings[tok] if e < later and e in eligible_set}
+            required = [t for t in q.vocabulary if t not in function_words and (config.near_same_numbers or not t.isdigit())]
+            if required:
+                token = min(required, key=rarity.__getitem__)
+                holders = {e for v in _clitic_forms(token) for e in postings.get(v, ())}
+            elif need > 0:
+                prefix = sorted(q.vocabulary, key=rarity.__getitem__)[: len(q.vocabulary) - need + 1]
+                holders = {e for tok in prefix for e in postings[tok]}
+            else:
+                holders = eligible_set
+            candidates = sorted(e for e in holders if e < later and e in eligible_set)[:_NEAR_CANDIDATES]
         matcher: SequenceMatcher[str] | None = None
-        for earlier in sorted(candidates):
+        for earlier in candidates:
             p = paragraphs[earlier]
             n = len(p.tokens)
             if (earlier, later) in related or 2 * min(n, m) < threshold * (n + m):
@@ -317,7 +348,7 @@ def find_relations(paragraphs: list[Paragraph], config: RepeatsConfig) -> tuple[
             shared = len(p.vocabulary & q.vocabulary) + min(n - len(p.vocabulary), m - len(q.vocabulary))
             if 2 * shared < threshold * (n + m):
                 continue
-            if config.near_same_numbers and _numbers(p.tokens) != _numbers(q.tokens):
+            if config.near_same_numbers and numbers[earlier] != numbers[later]:
                 continue
             if matcher is None:
                 matcher = SequenceMatcher(None, autojunk=False)
