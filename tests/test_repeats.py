@@ -552,6 +552,17 @@ def test_seed_003_cleaned() -> None:
     assert find_repeats(cleaned).n_repeats == 0
 
 
+A_EN = "The finance ministry announced on Tuesday a new package of measures to support small businesses hit by the floods."
+B_EN = "Officials said the package would be worth about two billion dollars and would be paid out over three years."
+C_EN = "Opposition parties criticised the plan, saying it came too late for many owners who had already closed their shops."
+
+
+def test_copies_ending_together_in_a_run_on_line() -> None:
+    """A run-on line gluing another run-on line: the tail follows the paragraph kept on its own line."""
+    text = f"{A_EN} {B_EN}\n\n{A_EN} {B_EN} {C_EN}\n\n{A_EN}\n\n{B_EN}"
+    assert clean(text, find_repeats(text)) == f"{A_EN}\n\n{B_EN}\n\n{C_EN}"
+
+
 def test_seed_000_cleaned_keeps_first_headline_and_caption() -> None:
     text = seed_text("000_b8850f4b98589b0e.txt")
     result = find_repeats(text)

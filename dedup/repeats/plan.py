@@ -91,6 +91,8 @@ def _plan(
                 pieces.append((begin, a, after))
             if b > begin:
                 begin, after = b, keeper
+            elif b == begin and after == j:  # copies ending together: follow the one kept on its own line
+                after = keeper
         pieces.append((begin, outer.end, after))
         fragments[j] = pieces
     return target, fragments
