@@ -368,6 +368,8 @@ def test_record_has_the_documented_keys() -> None:
         "similarity": 1.0,
         "start": len(P1) + 1,
         "end": 2 * len(P1) + 1,
+        "in_start": 0,
+        "in_end": len(P1),
     }
     assert set(result.summary()) == {"n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"}
     assert set(result.by_kind()) == set(KINDS)
@@ -552,9 +554,39 @@ def test_seed_003_cleaned() -> None:
     assert find_repeats(cleaned).n_repeats == 0
 
 
+def test_seed_003_records_locate_the_glued_copies() -> None:
+    """repeats.jsonl says where, inside the run-on line, the copy the cleaner cuts is."""
+    text = seed_text("003_22720e8775c9177e.txt")
+    spans = paragraph_spans(text)
+    records = [r.as_record("003") for r in find_repeats(text).repeats if r.in_ == 3]
+    assert [x["paragraph"] for x in records] == [5, 6, 8, 10, 11]
+    for x in records:
+        assert spans[3][0] <= x["in_start"] < x["in_end"] <= spans[3][1]
+        assert normalize(text[x["in_start"] : x["in_end"]]) == normalize(text[x["start"] : x["end"]])
+
+
 A_EN = "The finance ministry announced on Tuesday a new package of measures to support small businesses hit by the floods."
 B_EN = "Officials said the package would be worth about two billion dollars and would be paid out over three years."
 C_EN = "Opposition parties criticised the plan, saying it came too late for many owners who had already closed their shops."
+
+
+def test_a_paragraph_glued_twice_into_one_line_is_kept_once() -> None:
+    text = f"{A_EN}\n\n{B_EN} {A_EN} {C_EN} {A_EN}"
+    result = find_repeats(text)
+    rows = [r.as_record("x") for r in result.repeats]
+    assert [(x["paragraph"], x["in"], x["kind"]) for x in rows] == [(0, 1, "contained")] * 2
+    assert rows[0] != rows[1]  # the two glued copies, told apart by in_start/in_end
+    assert [text[x["in_start"] : x["in_end"]] for x in rows] == [A_EN, A_EN]
+    cleaned = clean(text, result)
+    assert cleaned == f"{B_EN} {A_EN} {C_EN}"
+    assert find_repeats(cleaned).n_repeats == 0
+
+
+def test_a_paragraph_glued_twice_into_a_run_on_line_is_cut_twice() -> None:
+    text = f"{A_EN} {B_EN} {A_EN} {C_EN}\n{A_EN}\n{B_EN}"
+    result = find_repeats(text)
+    assert len({(r.in_start, r.in_end) for r in result.repeats if r.paragraph == 1}) == 2
+    assert clean(text, result) == f"{A_EN}\n{C_EN}\n{B_EN}"  # C followed (the second copy of) A in the run-on line
 
 
 def test_copies_ending_together_in_a_run_on_line() -> None:

@@ -42,10 +42,14 @@ def _plan(
         written after, or the run-on line itself for a piece kept in place.
     """
     glued: dict[int, set[int]] = {}
+    copies: dict[tuple[int, int], int] = {}
     for i, j, match in matches:
         if match.aligned:
             glued.setdefault(j, set()).add(i)
+            copies[i, j] = copies.get((i, j), 0) + 1
     run_on = {j for j, members in glued.items() if len(members) >= 2}
+    # a line holding one paragraph glued twice or more is cut too: one copy is enough
+    glued_twice = {j for (_, j), n in copies.items() if n >= 2}
 
     target: dict[int, int] = {}
 
@@ -70,19 +74,19 @@ def _plan(
         target[i] = j
 
     fragments: dict[int, list[tuple[int, int, int]]] = {}
-    for j in sorted(run_on):
+    for j in sorted(run_on | glued_twice):
         if j in target:
             continue
         outer = paragraphs[j]
         cuts = []
-        for i, jj, match in matches:
-            if jj != j or not match.aligned:
-                continue
+        kept_here: set[int] = set()
+        for i, _, match in sorted((m for m in matches if m[1] == j and m[2].aligned), key=lambda m: (m[2].first, m[0])):
             keeper = resolve(i)
-            if keeper == j:  # i's text survives only here
+            if keeper == j and i not in kept_here:  # i's text survives only here: its first copy stays
+                kept_here.add(i)
                 continue
-            # after the keeper of i's text, unless that is a run-on line (maybe dropped whole): then in place
-            cuts.append((*copy_span(outer, match), j if keeper in run_on else keeper))
+            # after the keeper of i's text, unless that is a run-on line (maybe dropped whole) or this one: then in place
+            cuts.append((*copy_span(outer, match), j if keeper in run_on or keeper == j else keeper))
         cuts.sort()
         pieces = []
         begin, after = outer.start, j

@@ -44,8 +44,12 @@ class Repeat:
     def as_record(self, article_id: str) -> dict[str, Any]:
         """The ``repeats.jsonl`` line of this relation, keyed as documented.
 
+        ``in_start``/``in_end`` locate the copy inside paragraph ``in``: for a
+        paragraph glued into a run-on line, the piece the cleaner cuts (two
+        copies glued into one line are two lines, told apart by these).
+
         >>> Repeat(2, 0, "exact", 1.0, 50, 96, 0, 46).as_record("a1")
-        {'id': 'a1', 'paragraph': 2, 'in': 0, 'kind': 'exact', 'similarity': 1.0, 'start': 50, 'end': 96}
+        {'id': 'a1', 'paragraph': 2, 'in': 0, 'kind': 'exact', 'similarity': 1.0, 'start': 50, 'end': 96, 'in_start': 0, 'in_end': 46}
         """
         return {
             "id": article_id,
@@ -55,6 +59,8 @@ class Repeat:
             "similarity": self.similarity,
             "start": self.start,
             "end": self.end,
+            "in_start": self.in_start,
+            "in_end": self.in_end,
         }
 
 
