@@ -61,7 +61,7 @@ def in_context(
     - it sits in a block of repeats: the paragraph before or after it repeats
       the paragraph before or after its copy and is long, or
     - it is glued (as whole sentences) into a run-on line: a line that glues
-      another paragraph too, or a long one.
+      another paragraph too.
     """
     if not relations:
         return relations, matches
@@ -85,7 +85,7 @@ def in_context(
     for i, j, m in matches:
         if m.aligned:
             glued.setdefault(j, set()).add(i)
-    run_on = {j for j, members in glued.items() if len(members) >= 2 or any(long[i] for i in members)}
+    run_on = {j for j, members in glued.items() if len(members) >= 2}
     truncated = {(i, j) for i, j, m in matches if not m.aligned and long[j]}
 
     def counts(r: Repeat) -> bool:
