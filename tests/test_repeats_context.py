@@ -9,6 +9,8 @@ from dedup.repeats.context import complete_sentence, in_context
 from dedup.repeats.match import find_relations
 from dedup.repeats.segment import analyse
 
+from _repeats_texts import HEADLINE, LEAD, LEAD_TRUNCATED, LONG, P1, P2, P3, check_case
+
 SHORT = "A royal decree has been prepared for this."  # 8 words: under context_tokens
 OTHER = "The cabinet approved the new law on protected areas and wildlife."
 THIRD = "The cabinet also approved an agreement with the universal postal union."
@@ -79,3 +81,84 @@ def test_context_tokens_sets_what_is_short() -> None:
 )
 def test_complete_sentence(text: str, expected: bool) -> None:
     assert complete_sentence(text) is expected
+
+
+END_TO_END = [
+    # Short lines an article legitimately repeats far from their copy (fewer than context_tokens words).
+    pytest.param(
+        f"{HEADLINE}\nأولا: الموافقة على نظام المناطق المحمية للحياة الفطرية.\nوقد أعد مرسوم ملكي بذلك.\n"
+        "ثانيا: الموافقة على اتفاقية الاتحاد البريدي العالمي.\nوقد أُعد مرسوم ملكي بذلك .\n"
+        "ثالثا: تفويض وزير الخارجية بالتباحث مع ساحل العاج.",
+        set(),
+        None,
+        id="formula-after-each-cabinet-decision",
+    ),
+    pytest.param(
+        "Spinach omelette - ingredients:\n\n- 1 teaspoon of ground cumin seeds.\n\n- 1 cup of fresh spinach leaves, chopped.\n\n"
+        "Avocado toast - ingredients:\n\n- 1 slice of wholegrain toast bread.\n\n- 1 teaspoon of ground cumin.\n\n"
+        "- 1 cup of fresh spinach leaves, chopped.",
+        set(),
+        None,
+        id="ingredients-of-a-second-recipe",
+    ),
+    pytest.param(
+        "تلقى ولي العهد اتصالا هاتفيا من رئيس وزراء بريطانيا بحثا خلاله العلاقات الثنائية.\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n"
+        "وتلقى ولي العهد اتصالا هاتفيا آخر من وزير الدفاع الأمريكي تناولا فيه التعاون العسكري.\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.",
+        set(),
+        None,
+        id="closing-formula-of-a-second-phone-call",
+    ),
+    pytest.param(
+        "قصيدة الجماهير في ليلة الفوز الكبير بالبطولة\nفايز عليك فايز عليك\nفي ملعبي او ملعبك\nما دام قلبي معك يا نادي\n"
+        "والليل يشهد والنجوم العالية\nفايز عليك فايز عليك\nفي ملعبي او ملعبك",
+        set(),
+        None,
+        id="poem-refrain",
+    ),
+    pytest.param(
+        "Top iPhone apps this week:\n1. Minecraft – Pocket Edition game\n2. Facebook Messenger for phones\n"
+        "Top Android apps this week:\n1. Minecraft – Pocket Edition game\n2. WhatsApp Messenger for phones",
+        set(),
+        None,
+        id="entries-of-a-second-chart",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n- ويجيب عن هذا السؤال أيضاً قسم التثقيف الصحي: النشاط الحركي يحقق للفرد حياة أفضل وفوائد صحية "
+        f"عديدة من جوانب كثيرة وفي أي مرحلة من المراحل العمرية.\n{P1}\nويجيب عن هذا السؤال أيضاً قسم التثقيف الصحي:\n{P2}",
+        set(),
+        None,
+        id="complete-short-sentence-is-not-a-truncated-copy",
+    ),
+    # Short repeats where scrapers put them still count.
+    pytest.param(
+        f"{HEADLINE}\n{LEAD_TRUNCATED}\n{P1}\n{LEAD}",
+        {(1, 3, "contained")},
+        f"{HEADLINE}\n{P1}\n{LEAD}",
+        id="short-truncated-copy-far-from-the-lead",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{LEAD}\nOfficials react to the talks\n{LONG}\n{P1}\nOfficials react to the talks\n{LONG}",
+        {(5, 2, "exact"), (6, 3, "exact")},
+        f"{HEADLINE}\n{LEAD}\nOfficials react to the talks\n{LONG}\n{P1}",
+        id="short-subheading-in-a-repeated-block",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{P1}\n{P2}\n{HEADLINE}\n{P3}",
+        {(3, 0, "exact")},
+        f"{HEADLINE}\n{P1}\n{P2}\n{P3}",
+        id="short-copy-of-the-headline",
+    ),
+    pytest.param(
+        f"{P3}\n{P1}\n{P1}\n{P2}",
+        {(2, 1, "exact")},
+        f"{P3}\n{P1}\n{P2}",
+        id="short-copy-next-to-its-copy",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "cleaned"), END_TO_END)
+def test_short_repeats_end_to_end(text: str, expected: set[tuple[int, int, str]], cleaned: str | None) -> None:
+    check_case(text, expected, cleaned)
