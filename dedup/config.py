@@ -278,12 +278,18 @@ class RepeatsConfig:
     must also carry the same numbers in the same order: "round 3" and
     "round 4" are different paragraphs.
     Exact and contained repeats need no threshold: they match tokens exactly.
+    A repeated paragraph of fewer than ``context_tokens`` such tokens counts
+    only where scrapers repeat lines (next to its copy, at the headline, in a
+    block of repeats, glued into a run-on line, as a truncated copy): far
+    from its copy a short line is a formula, a list entry or a refrain
+    (:mod:`dedup.repeats.context`).
     """
 
     min_tokens: int = opt(4, "--min-tokens", "Lines with fewer tokens are boilerplate, never repeated content.")
     near: float = opt(0.89, "--near", "Similarity from which two paragraphs are a lightly edited repeat (results/repeats_calibration.json).")
     near_min_tokens: int = 8
     near_same_numbers: bool = True
+    context_tokens: int = 15
     report_boilerplate: bool = opt(
         True, "--boilerplate/--no-boilerplate", "Report repeated short lines with kind 'boilerplate' (--no-boilerplate leaves them out).")
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -293,6 +299,10 @@ class RepeatsConfig:
         _check(
             self.near_min_tokens >= self.min_tokens,
             f"repeats near_min_tokens ({self.near_min_tokens}) must be >= min_tokens ({self.min_tokens})",
+        )
+        _check(
+            self.context_tokens >= self.min_tokens,
+            f"repeats context_tokens ({self.context_tokens}) must be >= min_tokens ({self.min_tokens})",
         )
         _check(
             0.5 <= self.near <= 1.0,

@@ -16,7 +16,6 @@ from dedup.text.normalize import normalize, tokenize
 from dedup.repeats.segment import located_tokens
 from dedup.repeats import (
     KINDS,
-    ArticleRepeats,
     Repeat,
     clean,
     find_repeats,
@@ -27,51 +26,27 @@ from dedup.repeats import (
     sentence_spans,
 )
 
+from _repeats_texts import (
+    ARABIC_LONG,
+    ARABIC_LONG_DIACRITICS,
+    ARABIC_LONG_TRIMMED,
+    FRAGMENT,
+    HEADLINE,
+    LEAD,
+    LEAD_CUT_IN_WORD,
+    LEAD_TRUNCATED,
+    LONG,
+    LONG_EDITED,
+    LONG_LIGHT,
+    P1,
+    P2,
+    P3,
+    check_case,
+    lost_sentences,
+    rel,
+)
+
 REPO = Path(__file__).resolve().parents[1]
-
-# Paragraphs of constructed articles (content: at least 4 non-numeric tokens).
-LEAD = (
-    "أفاد مساعد الرئيس الروسي يوري أوشاكوف، اليوم الأربعاء، بأن الرئيس فلاديمير بوتين "
-    "ونظيره الصيني شي جين بينغ قد يجريان اتصالات خلال فعاليات منظمة شنغهاي للتعاون."
-)
-LEAD_TRUNCATED = "أفاد مساعد الرئيس الروسي يوري أوشاكوف، اليوم الأربعاء، بأن الرئيس فلاديمير بوتين"
-LEAD_CUT_IN_WORD = "أفاد مساعد الرئيس الروسي يوري أوشاكوف، اليوم الأربعاء، بأن الرئيس فلاديمير بوت"
-P1 = 'وأوضح أوشاكوف للصحفيين أن الاجتماعات ستعقد بالتزامن مع فعاليات مجموعة "بريكس".'
-P2 = "وحسب أوشاكوف، ناقش الرئيسان الموضوعات التي طرحت في المشاورات الأخيرة بين البلدين."
-P3 = "ووصل سكرتير مجلس الأمن الروسي إلى الصين في وقت سابق من الأسبوع الجاري."
-FRAGMENT = "بوتين يقبل دعوة لزيارة الصين في النصف الأول من العام المقبل"
-HEADLINE = 'شي: يجب على موسكو وبكين "تعزيز الدعم المتبادل"'
-LONG = "The foreign ministers of both countries met in Beijing on Tuesday to prepare the summit of next month."
-LONG_EDITED = "The foreign ministers of both countries met in Beijing on Tuesday to prepare the summit of next week."
-ARABIC_LONG = "وقال المتحدث الرسمي باسم وزارة الخارجية إن بكين وموسكو تحافظان على تنسيق وثيق في القضايا الأساسية للبلدين"
-ARABIC_LONG_DIACRITICS = (
-    "وَقالَ المُتَحَدِّثُ الرَّسْمِيُّ بِاسْمِ وِزارَةِ الخارِجِيَّةِ إِنَّ بَكِينَ وَمُوسكو تُحافِظانِ عَلى تَنْسِيقٍ "
-    "وَثِيقٍ فِي القَضايا الأَساسِيَّةِ لِلْبَلَدَيْنِ"
-)
-ARABIC_LONG_EDITED = (
-    "وَقالَ المُتَحَدِّثُ الرَّسْمِيُّ بِاسْمِ وِزارَةِ الخارِجِيَّةِ إِنَّ بَكِينَ وَمُوسكو تُحافِظانِ عَلى تَنْسِيقٍ "
-    "قَوِيٍّ فِي القَضايا الأَساسِيَّةِ لِلْبَلَدَيْنِ"
-)
-
-
-def rel(result: ArticleRepeats) -> set[tuple[int, int, str]]:
-    return {(r.paragraph, r.in_, r.kind) for r in result.repeats}
-
-
-def lost_sentences(text: str, result: ArticleRepeats, cleaned: str) -> list[str]:
-    """Sentences of ``text`` absent from ``cleaned`` (paragraphs removed as near copies excepted)."""
-    near_removed = {r.paragraph for r in result.repeats if r.kind == "near"} & set(result.drop)
-    haystack = " " + normalize(cleaned) + " "
-    lost = []
-    for k, (a, b) in enumerate(paragraph_spans(text)):
-        if k in near_removed:
-            continue
-        for s, e in sentence_spans(text, a, b):
-            folded = normalize(text[s:e])
-            if folded and " " + folded not in haystack:
-                lost.append(text[s:e])
-    return lost
-
 
 # --------------------------------------------------------------------------- constructed cases
 CASES = [
@@ -106,8 +81,26 @@ CASES = [
     pytest.param(
         f"{P1}{P2}{P3}{FRAGMENT}\n{P1}\n{P2}\n{P3}",
         {(1, 0, "contained"), (2, 0, "contained"), (3, 0, "contained")},
-        f"{FRAGMENT}\n{P1}\n{P2}\n{P3}",
+        f"{P1}\n{P2}\n{P3}\n{FRAGMENT}",  # the tail followed P3 in the run-on line: it still does
         id="glued-run-on-without-spaces",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n\n{P1} {P2} {P3} {FRAGMENT}\n\n{P1}\n\n{P2}\n\n{P3}",
+        {(2, 1, "contained"), (3, 1, "contained"), (4, 1, "contained")},
+        f"{HEADLINE}\n\n{P1}\n\n{P2}\n\n{P3}\n\n{FRAGMENT}",
+        id="run-on-tail-is-not-moved-under-the-headline",
+    ),
+    pytest.param(
+        f"{HEADLINE}\n{FRAGMENT}. {P1} {P2}\n{P1}\n{P3}\n{P2}",
+        {(2, 1, "contained"), (4, 1, "contained")},
+        f"{HEADLINE}\n{FRAGMENT}.\n{P1}\n{P3}\n{P2}",
+        id="run-on-head-stays-in-place",
+    ),
+    pytest.param(
+        f"{P1} {FRAGMENT}. {P2}\n{P1}\n{P3}\n{P2}\n",
+        {(1, 0, "contained"), (3, 0, "contained")},
+        f"{P1}\n{FRAGMENT}.\n{P3}\n{P2}\n",
+        id="run-on-middle-piece-follows-the-paragraph-before-it",
     ),
     pytest.param(
         f"{P1} {P2}\n{P1}\n{P2}",
@@ -122,23 +115,24 @@ CASES = [
         id="one-glued-copy-keeps-the-longer-line",
     ),
     pytest.param(
-        f"{LONG}\n{P1}\n{LONG_EDITED}",
+        f"{LONG}\n{P1}\n{LONG_LIGHT}",
         {(2, 0, "near")},
         f"{LONG}\n{P1}",
-        id="near-one-word-changed",
+        id="near-function-word-added",
     ),
     pytest.param(
-        f"{ARABIC_LONG}\n{P1}\n{ARABIC_LONG_EDITED}",
+        f"{ARABIC_LONG}\n{P1}\n{ARABIC_LONG_TRIMMED}",
         {(2, 0, "near")},
         f"{ARABIC_LONG}\n{P1}",
-        id="near-arabic-diacritics-and-one-word",
+        id="near-arabic-diacritics-and-a-word-dropped",
     ),
     pytest.param(
-        "The talks in round 3 ended in Doha on Monday without any agreement at all.\n"
-        "The talks in round 4 ended in Doha on Monday without any agreement at all.",
-        set(),
-        None,
-        id="near-needs-the-same-numbers",
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n"
+        f"{P1}\n"
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية الدولية والأمور ذات الاهتمام المشترك.",
+        {(2, 0, "near")},
+        "كما جرى استعراض مستجدات الأوضاع الإقليمية والدولية والأمور ذات الاهتمام المشترك.\n" + P1,
+        id="near-clitic-variant",
     ),
     pytest.param(
         "الرغبة الأولى: علوم الحاسب في الكلية الجامعية\nالرغبة الثانية: علوم الحاسب في الكلية الجامعية",
@@ -169,15 +163,7 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "expected", "cleaned"), CASES)
 def test_constructed(text: str, expected: set[tuple[int, int, str]], cleaned: str | None) -> None:
-    result = find_repeats(text)
-    assert rel(result) == expected
-    out = clean(text, result)
-    if cleaned is not None:
-        assert out == cleaned
-    assert lost_sentences(text, result, out) == []
-    assert result.n_repeats == sum(1 for r in result.repeats if r.kind != "boilerplate")
-    if not result.n_repeats:
-        assert out == text and result.redundant_chars == 0
+    check_case(text, expected, cleaned)
 
 
 def test_boilerplate_left_out_by_option() -> None:
@@ -217,6 +203,8 @@ def test_record_has_the_documented_keys() -> None:
         "similarity": 1.0,
         "start": len(P1) + 1,
         "end": 2 * len(P1) + 1,
+        "in_start": 0,
+        "in_end": len(P1),
     }
     assert set(result.summary()) == {"n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"}
     assert set(result.by_kind()) == set(KINDS)
@@ -276,9 +264,10 @@ def test_located_tokens_agree_with_tokenize(text: str) -> None:
 
 
 def long_article() -> tuple[str, set[tuple[int, int, str]]]:
-    """70 distinct paragraphs plus a truncated copy, a run-on line and a near copy."""
-    paras = [" ".join(f"{w}{k}" for w in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()) + "." for k in range(70)]
-    near = paras[20].replace("kappa20", "changed")
+    """70 distinct paragraphs plus a truncated copy, a run-on line and a near copy (all long: context_tokens words)."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split()
+    paras = [" ".join(f"{w}{k}" for w in words) + "." for k in range(70)]
+    near = paras[20].replace(" eta20", "")  # a word dropped: the earlier paragraph says it all
     lines = paras + [" ".join(paras[5].split()[:6]), paras[10] + paras[11] + "Tail words of another story here.", near]
     expected = {(70, 5, "contained"), (10, 71, "contained"), (11, 71, "contained"), (72, 20, "near")}
     return "\n".join(lines), expected
@@ -362,16 +351,29 @@ def test_seed_relations(name: str) -> None:
 def test_seed_003_cleaned() -> None:
     text = seed_text("003_22720e8775c9177e.txt")
     result = find_repeats(text)
-    assert result.drop == (1, 2)
+    assert result.drop == (1, 2, 3)
     cleaned = clean(text, result)
     lines = cleaned.splitlines()
     spans = paragraph_spans(text)
     original = [text[a:b] for a, b in spans]
-    # title once, the glued headline of another story in place of the run-on line, then the full paragraphs
-    assert lines[0] == original[0]
-    assert lines[1].startswith("بوتين يقبل دعوة شي جين بينغ") and lines[1].endswith("2026")
-    assert lines[2:] == original[4:]
+    # title once, then the full paragraphs; the glued headline of another story, last in the
+    # run-on line after the copy of paragraph 11, comes after paragraph 11 (not under the title)
+    (tail,) = [line for line in lines if line not in original]
+    assert tail.startswith("بوتين يقبل دعوة شي جين بينغ") and tail.endswith("2026")
+    assert result.moved == ((11, ((text.index(tail), text.index(tail) + len(tail)),)),)
+    assert lines == [original[0], *original[4:12], tail, *original[12:]]
     assert find_repeats(cleaned).n_repeats == 0
+
+
+def test_seed_003_records_locate_the_glued_copies() -> None:
+    """repeats.jsonl says where, inside the run-on line, the copy the cleaner cuts is."""
+    text = seed_text("003_22720e8775c9177e.txt")
+    spans = paragraph_spans(text)
+    records = [r.as_record("003") for r in find_repeats(text).repeats if r.in_ == 3]
+    assert [x["paragraph"] for x in records] == [5, 6, 8, 10, 11]
+    for x in records:
+        assert spans[3][0] <= x["in_start"] < x["in_end"] <= spans[3][1]
+        assert normalize(text[x["in_start"] : x["in_end"]]) == normalize(text[x["start"] : x["end"]])
 
 
 def test_seed_000_cleaned_keeps_first_headline_and_caption() -> None:
@@ -402,6 +404,7 @@ def test_batch_is_deterministic_and_matches_single() -> None:
         pytest.param({"near": 0.3}, id="near-too-low"),
         pytest.param({"near": 1.5}, id="near-above-one"),
         pytest.param({"min_tokens": 6, "near_min_tokens": 5}, id="near-min-below-min"),
+        pytest.param({"context_tokens": 3}, id="context-tokens-below-min"),
     ],
 )
 def test_config_rejects(kwargs: dict) -> None:

@@ -10,8 +10,9 @@ from dedup.repeats.records import ArticleRepeats
 from dedup.repeats.segment import paragraph_spans
 
 
-def _plan(text: str, drop=(), fragments=()) -> ArticleRepeats:
-    """A plan for ``text``: paragraphs to drop, and for run-on lines the pieces kept (as substrings of the line)."""
+def _plan(text: str, drop=(), fragments=(), moved=()) -> ArticleRepeats:
+    """A plan for ``text``: paragraphs to drop, for run-on lines the pieces kept (as substrings of the line),
+    and pieces moved after a paragraph (as ``(paragraph, [(run-on paragraph, substring), ...])``)."""
     spans = paragraph_spans(text)
     located = []
     for k, pieces in fragments:
@@ -21,9 +22,16 @@ def _plan(text: str, drop=(), fragments=()) -> ArticleRepeats:
             at = text.index(piece, s, e)
             out.append((at, at + len(piece)))
         located.append((k, tuple(out)))
+    placed = []
+    for k, pieces in moved:
+        out = []
+        for j, piece in pieces:
+            at = text.index(piece, *spans[j])
+            out.append((at, at + len(piece)))
+        placed.append((k, tuple(out)))
     return ArticleRepeats(
         repeats=(), n_paragraphs=len(spans), n_repeats=0, n_boilerplate=0, redundant_chars=0, redundant_share=0.0,
-        paragraphs=tuple(spans), drop=tuple(drop), fragments=tuple(located), text_length=len(text),
+        paragraphs=tuple(spans), drop=tuple(drop), fragments=tuple(located), text_length=len(text), moved=tuple(placed),
     )
 
 
@@ -56,6 +64,26 @@ CLEAN_TABLE = [
 @pytest.mark.parametrize(("text", "drop", "fragments", "expected"), CLEAN_TABLE)
 def test_clean_table(text, drop, fragments, expected) -> None:
     assert clean(text, _plan(text, drop, fragments)) == expected
+
+
+MOVE_TABLE = [
+    # text, paragraphs dropped, pieces moved after a paragraph, cleaned
+    pytest.param("x y. new. z w.\nx y.\nz w.\nq", (0,), ((2, [(0, "new.")]),), "x y.\nz w.\nnew.\nq",
+                 id="after-a-middle-line"),
+    pytest.param("x y. z w. new.\n\nx y.\n\nz w.\n\nq\n", (0,), ((2, [(0, "new.")]),), "x y.\n\nz w.\n\nnew.\n\nq\n",
+                 id="blank-lines-kept-between-paragraphs"),
+    pytest.param("x y. z w. new.\n\nx y.\n\nz w.", (0,), ((2, [(0, "new.")]),), "x y.\n\nz w.\n\nnew.",
+                 id="after-the-last-line-without-ending"),
+    pytest.param("x y. z w. one. two.\r\nx y.\r\nz w.\r\n", (0,), ((2, [(0, "one."), (0, "two.")]),),
+                 "x y.\r\nz w.\r\none.\r\ntwo.\r\n", id="two-pieces-crlf"),
+    pytest.param("head. x y. z w. new.\nx y.\nz w.", (), ((2, [(0, "new.")]),), "head. x y. z w. new.\nx y.\nz w.\nnew.",
+                 id="moved-piece-without-other-changes"),
+]
+
+
+@pytest.mark.parametrize(("text", "drop", "moved", "expected"), MOVE_TABLE)
+def test_clean_moves_pieces_after_their_paragraph(text, drop, moved, expected) -> None:
+    assert clean(text, _plan(text, drop, (), moved)) == expected
 
 
 def test_no_plan_returns_the_text_itself() -> None:

@@ -92,11 +92,11 @@ def test_a_run_on_line_keeps_its_new_fragment() -> None:
     fragment = "A fragment that repeats nothing at all in this text"
     text = f"{A} {C} {fragment}\n{A}\n{C}"
     r = find_repeats(text)
-    assert r.drop == ()  # the separate paragraphs stay
-    ((line, kept),) = r.fragments
-    assert line == 0 and [text[a:b] for a, b in kept] == [fragment]
+    assert r.drop == (0,) and r.fragments == ()  # the separate paragraphs stay, the run-on line goes
+    ((after, kept),) = r.moved  # its new fragment followed C: it goes after C's own line
+    assert after == 2 and [text[a:b] for a, b in kept] == [fragment]
     assert r.redundant_chars == len(A) + len(C) + 2  # the glued copies and the spaces between the pieces
-    assert clean(text, r) == f"{fragment}\n{A}\n{C}"
+    assert clean(text, r) == f"{A}\n{C}\n{fragment}"
 
 
 def test_a_run_on_line_of_copies_only_is_dropped_whole() -> None:
@@ -111,3 +111,34 @@ def test_batch_is_one_by_one_in_order() -> None:
     config = RepeatsConfig(near=0.95)
     assert find_repeats_batch(texts, config) == [find_repeats(t, config) for t in texts]
     assert find_repeats_batch([], config) == []
+
+
+# --------------------------------------------------------------------------- a paragraph glued more than once
+A_EN = "The finance ministry announced on Tuesday a new package of measures to support small businesses hit by the floods."
+B_EN = "Officials said the package would be worth about two billion dollars and would be paid out over three years."
+C_EN = "Opposition parties criticised the plan, saying it came too late for many owners who had already closed their shops."
+
+
+def test_a_paragraph_glued_twice_into_one_line_is_kept_once() -> None:
+    text = f"{A_EN}\n\n{B_EN} {A_EN} {C_EN} {A_EN}"
+    result = find_repeats(text)
+    rows = [r.as_record("x") for r in result.repeats]
+    assert [(x["paragraph"], x["in"], x["kind"]) for x in rows] == [(0, 1, "contained")] * 2
+    assert rows[0] != rows[1]  # the two glued copies, told apart by in_start/in_end
+    assert [text[x["in_start"] : x["in_end"]] for x in rows] == [A_EN, A_EN]
+    cleaned = clean(text, result)
+    assert cleaned == f"{B_EN} {A_EN} {C_EN}"
+    assert find_repeats(cleaned).n_repeats == 0
+
+
+def test_a_paragraph_glued_twice_into_a_run_on_line_is_cut_twice() -> None:
+    text = f"{A_EN} {B_EN} {A_EN} {C_EN}\n{A_EN}\n{B_EN}"
+    result = find_repeats(text)
+    assert len({(r.in_start, r.in_end) for r in result.repeats if r.paragraph == 1}) == 2
+    assert clean(text, result) == f"{A_EN}\n{C_EN}\n{B_EN}"  # C followed (the second copy of) A in the run-on line
+
+
+def test_copies_ending_together_in_a_run_on_line() -> None:
+    """A run-on line gluing another run-on line: the tail follows the paragraph kept on its own line."""
+    text = f"{A_EN} {B_EN}\n\n{A_EN} {B_EN} {C_EN}\n\n{A_EN}\n\n{B_EN}"
+    assert clean(text, find_repeats(text)) == f"{A_EN}\n\n{B_EN}\n\n{C_EN}"

@@ -28,15 +28,19 @@ def test_kinds_are_the_literal_of_kind() -> None:
     ("repeat", "record"),
     [
         pytest.param(Repeat(2, 0, "exact", 1.0, 50, 96, 0, 46), {"paragraph": 2, "in": 0, "kind": "exact", "similarity": 1.0,
-                                                               "start": 50, "end": 96}, id="exact"),
+                                                               "start": 50, "end": 96, "in_start": 0, "in_end": 46}, id="exact"),
         pytest.param(Repeat(3, 1, "near", 0.9123, 7, 9, 1, 3), {"paragraph": 3, "in": 1, "kind": "near", "similarity": 0.9123,
-                                                               "start": 7, "end": 9}, id="near-keeps-its-similarity"),
+                                                               "start": 7, "end": 9, "in_start": 1, "in_end": 3},
+                     id="near-keeps-its-similarity"),
+        pytest.param(Repeat(5, 3, "contained", 1.0, 1661, 1907, 522, 768),
+                     {"paragraph": 5, "in": 3, "kind": "contained", "similarity": 1.0, "start": 1661, "end": 1907,
+                      "in_start": 522, "in_end": 768}, id="contained-locates-the-glued-copy"),
     ],
 )
-def test_as_record_has_the_documented_keys_and_no_copy_span(repeat, record) -> None:
+def test_as_record_has_the_documented_keys_and_the_copy_span(repeat, record) -> None:
     out = repeat.as_record("مقال-1")
     assert out == {"id": "مقال-1", **record}
-    assert list(out) == ["id", "paragraph", "in", "kind", "similarity", "start", "end"]
+    assert list(out) == ["id", "paragraph", "in", "kind", "similarity", "start", "end", "in_start", "in_end"]
     assert json.loads(json.dumps(out, ensure_ascii=False)) == out
 
 

@@ -19,8 +19,12 @@ def clean(text: str, repeats: ArticleRepeats) -> str:
     A removed paragraph takes its line and the blank lines after it (after
     the last kept paragraph, the blank lines before it), so the spacing
     between kept paragraphs stays as it was. A run-on line is replaced by the
-    pieces it keeps, one per line. Everything else is kept byte for byte; an
-    article without repeats comes back unchanged.
+    pieces it keeps in place, one per line; a piece planned after another
+    paragraph (``repeats.moved``) gets its own line right after that
+    paragraph's line, separated as that line is from the next (its line
+    ending and the blank lines after it), so the reading order of the
+    run-on line is kept. Everything else is kept byte for byte; an article
+    without repeats comes back unchanged.
 
     Args:
         text: the same text that was given to :func:`~dedup.repeats.find_repeats`.
@@ -43,10 +47,11 @@ def clean(text: str, repeats: ArticleRepeats) -> str:
             f"({repeats.text_length} characters, {repeats.n_paragraphs} paragraphs; got {len(text)} characters): "
             "call find_repeats(text) on the text you clean"
         )
-    if not repeats.drop and not repeats.fragments:
+    if not repeats.drop and not repeats.fragments and not repeats.moved:
         return text
     drop = set(repeats.drop)
     fragments = dict(repeats.fragments)
+    moved = dict(repeats.moved)
     lines = text.splitlines(keepends=True)
     starts = []
     offset = 0
@@ -83,15 +88,28 @@ def clean(text: str, repeats: ArticleRepeats) -> str:
         if remove[n]:
             continue
         p = para_of[n]
+        body = line.rstrip(LINE_BREAK_CHARS)
+        ending = line[len(body) :]
         if p is not None and p in fragments:
-            body = line.rstrip(LINE_BREAK_CHARS)
-            ending = line[len(body) :]
             s, e = repeats.paragraphs[p]
             sep = ending or "\n"
             pieces = sep.join(text[a:b] for a, b in fragments[p])
-            out.append(text[starts[n] : s] + pieces + text[e : starts[n] + len(body)] + ending)
-        else:
-            out.append(line)
+            line = text[starts[n] : s] + pieces + text[e : starts[n] + len(body)] + ending
+        if p is not None and p in moved:
+            # The separation before each moved piece: the blank lines after this
+            # line, or, after the last line, those before it and their line break.
+            f = n + 1
+            while f < len(lines) and para_of[f] is None:
+                f += 1
+            b0 = n
+            while b0 > 0 and para_of[b0 - 1] is None:
+                b0 -= 1
+            gap = "".join(lines[n + 1 : f]) if f > n + 1 or f < len(lines) else "".join(lines[b0:n])
+            before = lines[n - 1] if n else ""
+            brk = ending or before[len(before.rstrip(LINE_BREAK_CHARS)) :] or "\n"
+            for a, b in moved[p]:
+                line += ("" if line.endswith(tuple(LINE_BREAK_CHARS)) else brk) + gap + text[a:b] + ending
+        out.append(line)
     cleaned = "".join(out)
     if not text.endswith(("\n", "\r")) and cleaned.endswith(("\n", "\r")) and last_kept_line < len(lines) - 1:
         cleaned = cleaned.rstrip("\r\n")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..config import NormalizeConfig, RepeatsConfig
 from ..text.normalize import normalize
+from .context import in_context
 from .match import Match, copy_span, find_relations
 from .records import ArticleRepeats, Repeat
 from .segment import Paragraph, analyse
@@ -24,19 +25,31 @@ logger = logging.getLogger(__name__)
 
 def _plan(
     paragraphs: list[Paragraph], relations: list[Repeat], matches: list[tuple[int, int, Match]]
-) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
-    """Which paragraphs to remove whole, and which pieces of run-on lines to keep.
+) -> tuple[dict[int, int], dict[int, list[tuple[int, int, int]]]]:
+    """Which paragraphs to remove whole, and which pieces of run-on lines to keep, and where.
+
+    A piece of a run-on line that follows the glued copy of paragraph ``i``
+    is placed after the paragraph that keeps ``i``'s text: in the run-on
+    line it was read after ``i``, and the line itself often comes first
+    (under the headline), where a tail glued from another story would pass
+    for the lead. A piece before the first glued copy stays in place.
 
     Returns:
         ``target``: every paragraph removed whole, mapped to the paragraph
         that keeps its text; ``fragments``: every run-on line that is cut,
-        mapped to the pieces between its glued copies (not yet stripped).
+        mapped to the pieces between its glued copies (not yet stripped),
+        each as ``(start, end, after)``: ``after`` is the paragraph it is
+        written after, or the run-on line itself for a piece kept in place.
     """
     glued: dict[int, set[int]] = {}
+    copies: dict[tuple[int, int], int] = {}
     for i, j, match in matches:
         if match.aligned:
             glued.setdefault(j, set()).add(i)
+            copies[i, j] = copies.get((i, j), 0) + 1
     run_on = {j for j, members in glued.items() if len(members) >= 2}
+    # a line holding one paragraph glued twice or more is cut too: one copy is enough
+    glued_twice = {j for (_, j), n in copies.items() if n >= 2}
 
     target: dict[int, int] = {}
 
@@ -60,26 +73,31 @@ def _plan(
             continue
         target[i] = j
 
-    fragments: dict[int, list[tuple[int, int]]] = {}
-    for j in sorted(run_on):
+    fragments: dict[int, list[tuple[int, int, int]]] = {}
+    for j in sorted(run_on | glued_twice):
         if j in target:
             continue
         outer = paragraphs[j]
         cuts = []
-        for i, jj, match in matches:
-            if jj != j or not match.aligned:
+        kept_here: set[int] = set()
+        for i, _, match in sorted((m for m in matches if m[1] == j and m[2].aligned), key=lambda m: (m[2].first, m[0])):
+            keeper = resolve(i)
+            if keeper == j and i not in kept_here:  # i's text survives only here: its first copy stays
+                kept_here.add(i)
                 continue
-            if resolve(i) == j:  # i's text survives only here
-                continue
-            cuts.append(copy_span(outer, match))
+            # after the keeper of i's text, unless that is a run-on line (maybe dropped whole) or this one: then in place
+            cuts.append((*copy_span(outer, match), j if keeper in run_on or keeper == j else keeper))
         cuts.sort()
         pieces = []
-        begin = outer.start
-        for a, b in cuts:
+        begin, after = outer.start, j
+        for a, b, keeper in cuts:
             if a > begin:
-                pieces.append((begin, a))
-            begin = max(begin, b)
-        pieces.append((begin, outer.end))
+                pieces.append((begin, a, after))
+            if b > begin:
+                begin, after = b, keeper
+            elif b == begin and after == j:  # copies ending together: follow the one kept on its own line
+                after = keeper
+        pieces.append((begin, outer.end, after))
         fragments[j] = pieces
     return target, fragments
 
@@ -115,20 +133,26 @@ def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleR
     0
     """
     paragraphs = analyse(text, config.normalize)
-    relations, matches = find_relations(paragraphs, config)
+    relations, matches = in_context(text, paragraphs, *find_relations(paragraphs, config), config)
     target, fragments = _plan(paragraphs, relations, matches)
 
     kept_fragments: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+    moved: dict[int, list[tuple[int, int]]] = {}
     drop = set(target)
+    redundant = 0
     for j, pieces in sorted(fragments.items()):
-        kept = _keepable(text, pieces, config.normalize)
-        if kept:
-            kept_fragments.append((j, kept))
+        in_place: list[tuple[int, int]] = []
+        kept_chars = 0
+        for a, b, after in pieces:
+            for span in _keepable(text, [(a, b)], config.normalize):
+                (in_place if after == j else moved.setdefault(after, [])).append(span)
+                kept_chars += span[1] - span[0]
+        if in_place:
+            kept_fragments.append((j, tuple(in_place)))
         else:
             drop.add(j)
-    redundant = sum(paragraphs[k].end - paragraphs[k].start for k in drop)
-    for j, kept in kept_fragments:
-        redundant += paragraphs[j].end - paragraphs[j].start - sum(b - a for a, b in kept)
+        redundant += paragraphs[j].end - paragraphs[j].start - kept_chars
+    redundant += sum(paragraphs[k].end - paragraphs[k].start for k in target)
     total = sum(p.end - p.start for p in paragraphs)
     n_boilerplate = sum(1 for r in relations if r.kind == "boilerplate")
     return ArticleRepeats(
@@ -141,6 +165,7 @@ def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleR
         paragraphs=tuple((p.start, p.end) for p in paragraphs),
         drop=tuple(sorted(drop)),
         fragments=tuple(kept_fragments),
+        moved=tuple((k, tuple(spans)) for k, spans in sorted(moved.items())),
         text_length=len(text),
     )
 

@@ -44,8 +44,12 @@ class Repeat:
     def as_record(self, article_id: str) -> dict[str, Any]:
         """The ``repeats.jsonl`` line of this relation, keyed as documented.
 
+        ``in_start``/``in_end`` locate the copy inside paragraph ``in``: for a
+        paragraph glued into a run-on line, the piece the cleaner cuts (two
+        copies glued into one line are two lines, told apart by these).
+
         >>> Repeat(2, 0, "exact", 1.0, 50, 96, 0, 46).as_record("a1")
-        {'id': 'a1', 'paragraph': 2, 'in': 0, 'kind': 'exact', 'similarity': 1.0, 'start': 50, 'end': 96}
+        {'id': 'a1', 'paragraph': 2, 'in': 0, 'kind': 'exact', 'similarity': 1.0, 'start': 50, 'end': 96, 'in_start': 0, 'in_end': 46}
         """
         return {
             "id": article_id,
@@ -55,6 +59,8 @@ class Repeat:
             "similarity": self.similarity,
             "start": self.start,
             "end": self.end,
+            "in_start": self.in_start,
+            "in_end": self.in_end,
         }
 
 
@@ -73,9 +79,13 @@ class ArticleRepeats:
             paragraphs (0.0 for an empty article).
         paragraphs: ``(start, end)`` of every paragraph.
         drop: paragraphs the cleaner removes whole.
-        fragments: for every run-on line the cleaner cuts, ``(paragraph,
-            spans)`` where ``spans`` are the pieces it keeps.
+        fragments: for every run-on line the cleaner cuts and keeps, ``(paragraph,
+            spans)`` where ``spans`` are the pieces it keeps in its place.
         text_length: ``len(text)``, checked by :func:`~dedup.repeats.clean`.
+        moved: pieces of run-on lines written elsewhere, ``(paragraph,
+            spans)``: each span on its own line right after paragraph
+            ``paragraph`` (the kept copy of the paragraph the piece followed
+            in its run-on line), in this order.
     """
 
     repeats: tuple[Repeat, ...]
@@ -88,6 +98,7 @@ class ArticleRepeats:
     drop: tuple[int, ...]
     fragments: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
     text_length: int
+    moved: tuple[tuple[int, tuple[tuple[int, int], ...]], ...] = ()
 
     def by_kind(self) -> dict[str, int]:
         """Number of relations of each kind, every kind present as a key."""
