@@ -64,7 +64,7 @@ from _common import load_saudinewsnet, repo_root, run_info, saudinewsnet_dir, sh
 
 from dedup.config import RepeatsConfig  # noqa: E402
 from dedup.text.normalize import normalize  # noqa: E402
-from dedup.repeats import near_eligible, paragraph_similarity, paragraph_spans  # noqa: E402
+from dedup.repeats import light_edit, near_eligible, paragraph_similarity, paragraph_spans  # noqa: E402
 
 logger = logging.getLogger("calibrate_repeats")
 
@@ -425,6 +425,10 @@ def evaluate(name: str, labels: np.ndarray, pairs: list[tuple[str, str]], config
             "threshold": pick(raw, labels, target),
             "at_guarded_threshold": None if threshold is None else at(raw, labels, threshold),
         },
+        # what the stage flags: besides the threshold, a near repeat must be a light edit (dedup.repeats.light_edit);
+        # measured, not tuned (the threshold above is chosen without it)
+        "with_light_edit_rule": None if threshold is None else at(
+            np.where([light_edit(a, b, config) for a, b in pairs], guarded, 0.0), labels, threshold),
         "curve": rows,
     }
     logger.info("%s: %d pairs, threshold %s", name, len(labels), threshold)
@@ -543,7 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "guards": {
             "near_min_tokens": config.near_min_tokens,
             "near_same_numbers": config.near_same_numbers,
-            "rule": "dedup.repeats.near_eligible; an ineligible pair is never flagged",
+            "rule": "dedup.repeats.near_eligible; an ineligible pair is never flagged (and, since the review of the "
+                    "cleaned copies, a near pair must be a light edit too: with_light_edit_rule)",
         },
         "criterion": (
             f"precision at recall: the lowest threshold from which precision stays >= {target} at every higher "
