@@ -558,24 +558,15 @@ def test_an_index_that_cannot_be_written_is_one_line_before_the_run(tmp_path: Pa
 
 def test_a_redis_server_that_stops_during_the_run_is_one_line(tmp_path: Path, seeds_dir: Path, monkeypatch) -> None:
     """Redis stopped mid-run was ~180 lines of chained tracebacks (the lock's release failing too); found in review."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
-    import redis
+    from _servers import start_redis
 
     import dedup.flows.dedupe as flow
 
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, url = start_redis(tmp_path)
+    import redis
+
     try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+        client = redis.Redis.from_url(url)
         real = flow._dedupe
 
         def stop_then_run(*args, **kwargs):
@@ -585,8 +576,7 @@ def test_a_redis_server_that_stops_during_the_run_is_one_line(tmp_path: Path, se
             return real(*args, **kwargs)
 
         monkeypatch.setattr(flow, "_dedupe", stop_then_run)
-        res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q",
-                                       "--index", f"redis://127.0.0.1:{port}/0"])
+        res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--index", url])
         assert res.exit_code == 1, res.output
         assert "the Redis server failed during the run" in res.output and "Traceback" not in res.output
         assert len(res.output.strip().splitlines()) <= 3
