@@ -647,3 +647,32 @@ def test_a_keeper_stored_alone_keeps_the_group_its_later_copy_joins(location: st
         assert {m.id: m.group for m in idx.group("K").members} == {"C": "K", "K": "K"}
     finally:
         idx.close()
+
+
+def test_the_index_of_a_run_is_closed_however_the_run_ends(tmp_path: Path, monkeypatch) -> None:
+    """An interruption left it open (found in the review of this change); a storage failure keeps the notes it had."""
+    import sqlite3
+
+    import dedup.store.history as store
+    from dedup.jobs.index import history
+
+    closed: list[bool] = []
+    real = store.open_index
+
+    def recording(*args, **kwargs):
+        idx = real(*args, **kwargs)
+        close = idx.close
+        idx.close = lambda: (closed.append(True), close())  # type: ignore[method-assign]
+        return idx
+
+    monkeypatch.setattr(store, "open_index", recording)
+    for raised in (KeyboardInterrupt(), ValueError("x")):
+        with pytest.raises(type(raised)):
+            with history(str(tmp_path / "h.db"), DedupConfig()):
+                raise raised
+    failure = sqlite3.OperationalError("disk I/O error")
+    failure.add_note("the index may hold part of this feed already")
+    with pytest.raises(HistoryError) as err:
+        with history(str(tmp_path / "h.db"), DedupConfig()):
+            raise failure
+    assert closed == [True, True, True] and err.value.__notes__ == ["the index may hold part of this feed already"]

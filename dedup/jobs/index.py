@@ -37,12 +37,14 @@ def history(location: str | None, config: DedupConfig | None = None, create: boo
     index = open_index(location, config, create=create)
     try:
         yield index
-    except Exception as exc:
+    except BaseException as exc:  # closed however the block ends (an interruption too)
         with suppress(Exception):  # a server gone away fails its close too: the first failure is the one to tell
             index.close()
         problem = store_failure(exc, location)
         if problem is None:
             raise
+        for note in getattr(exc, "__notes__", ()):  # e.g. that the index may hold part of the feed
+            problem.add_note(note)
         raise problem from None
     index.close()
 
@@ -63,7 +65,7 @@ def store_failure(exc: BaseException, location: str) -> Exception | None:
 
     from ..store.index import HistoryError
 
-    if isinstance(exc, HistoryError):
+    if isinstance(exc, HistoryError) or not isinstance(exc, Exception):
         return None
     if isinstance(exc, sqlite3.Error):
         if "readonly" in str(exc) or "read-only" in str(exc):
