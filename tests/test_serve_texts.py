@@ -102,7 +102,7 @@ def test_a_unix_socket_location() -> None:
 
 
 @pytest.mark.parametrize(("location", "key"), [("redis://h:1/0?prefix=news", "news:texts"), ("redis://h:1/0", "dedup:texts"),
-                                               ("redis://h:1/2?prefix=a:b&x=1", "a:b:texts")])
+                                               ("redis://h:1/2?prefix=a:b", "a:b:texts")])
 def test_the_redis_hash_is_under_the_index_prefix(location: str, key: str) -> None:
     texts = RedisTexts(location)
     try:
@@ -178,3 +178,17 @@ def test_sqlite_texts_from_many_threads(tmp_path: Path) -> None:
         assert len(got) == 80 and got["3-19"] == ("t3", "text 3 19")
     finally:
         texts.close()
+
+
+def test_the_texts_live_where_the_index_does() -> None:
+    """unix://...?db=N put the index in database N and the texts in database 0, shared with any other index of the
+    prefix; an empty ?prefix= gave the index the prefix "" and the texts "dedup" (found in review)."""
+    from dedup.store.index import HistoryError
+
+    texts = open_texts("unix:///tmp/dedup-redis.sock?db=5&prefix=p")  # no connection yet
+    try:
+        assert texts.key == "p:texts" and texts.r.connection_pool.connection_kwargs["db"] == 5
+    finally:
+        texts.close()
+    with pytest.raises(HistoryError, match=r"\?prefix= needs a name"):
+        open_texts("redis://127.0.0.1:6379/0?prefix=")

@@ -21,7 +21,6 @@ import threading
 import zlib
 from collections.abc import Sequence
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
 
 from ..store.index import HistoryError
 
@@ -96,11 +95,12 @@ class RedisTexts:
     def __init__(self, location: str) -> None:
         import redis
 
-        parts = urlsplit(location)
-        prefix = parse_qs(parts.query).get("prefix", ["dedup"])[0]
+        from ..store.index_redis import redis_address
+
+        url, prefix, db = redis_address(location)  # the index's own reading of it: its database and prefix
         self.location = location
         self.key = f"{prefix}:texts"
-        self.r = redis.Redis.from_url(location.split("?", 1)[0], socket_connect_timeout=5)  # the query holds the prefix
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, **db)
 
     def put(self, items: Sequence[tuple[str, str, str]]) -> None:
         pipe = self.r.pipeline(transaction=True)

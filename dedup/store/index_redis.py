@@ -81,6 +81,37 @@ def _json(a: ArticleRecord) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
+def redis_address(location: str) -> tuple[str, str, dict[str, int]]:
+    """``(url for redis-py, key prefix, {"db": N} or {})`` of an index location; every store of one index uses this.
+
+    The query holds dedup's options, not redis-py's: ``?prefix=NAME`` (default
+    ``dedup``) and, for a ``unix://`` socket, ``?db=N``.
+
+    >>> redis_address("redis://h:6379/2?prefix=feeds"), redis_address("unix:///run/r.sock?db=3")
+    (('redis://h:6379/2', 'feeds', {}), ('unix:///run/r.sock', 'dedup', {'db': 3}))
+
+    Raises:
+        HistoryError: a path that is not one database number (``/abc`` was db
+            0, ``/1/2`` db 12), an empty prefix, an unknown option (``?prefx=``
+            wrote under the default prefix): found in review.
+    """
+    parts = urlsplit(location)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    prefix = query.pop("prefix", ["dedup"])[0]
+    if not prefix:
+        raise HistoryError(f"{location}: ?prefix= needs a name (without it the prefix is 'dedup')")
+    db = query.pop("db", [None])[0] if parts.scheme == "unix" else None
+    if db is not None and not db.isdigit():
+        raise HistoryError(f"{location}: ?db= takes a database number, got {db!r}")
+    if query:
+        raise HistoryError(f"{location}: unknown option {sorted(query)[0]!r} in the URL; the options are ?prefix=NAME "
+                           "(and ?db=N for a unix:// socket)")
+    if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?|/\d+", parts.path):
+        raise HistoryError(f"{location}: the path of a Redis URL is a database number (redis://host:port/N), got {parts.path!r}")
+    # the query is dedup's; urlunsplit would turn unix:///path into unix:/path
+    return location.split("?", 1)[0], prefix, ({"db": int(db)} if db is not None else {})
+
+
 class RedisIndex:
     """A :class:`~dedup.store.index.HistoryIndex` on a Redis server."""
 
@@ -90,21 +121,9 @@ class RedisIndex:
         except ImportError:
             raise HistoryError(f"{location}: a Redis index needs redis-py: pip install 'dedup[redis]'") from None
         self.location = location
-        parts = urlsplit(location)
-        query = parse_qs(parts.query, keep_blank_values=True)
-        self.prefix = query.pop("prefix", ["dedup"])[0]
-        db = query.pop("db", [None])[0] if parts.scheme == "unix" else None  # a socket's database: unix:///path?db=N
-        if db is not None and not db.isdigit():
-            raise HistoryError(f"{location}: ?db= takes a database number, got {db!r}")
-        if query:  # a typo (?prefx=) wrote under the default prefix
-            raise HistoryError(f"{location}: unknown option {sorted(query)[0]!r} in the URL; the options are ?prefix=NAME "
-                               "(and ?db=N for a unix:// socket)")
-        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?|/\d+", parts.path):  # /abc was db 0, /1/2 db 12
-            raise HistoryError(f"{location}: the path of a Redis URL is a database number (redis://host:port/N), "
-                               f"got {parts.path!r}")
-        url = location.split("?", 1)[0]  # the query holds the prefix; urlunsplit would turn unix:///path into unix:/path
+        url, self.prefix, db = redis_address(location)
         # a transaction of whole groups can keep the server busy for seconds: no read timeout
-        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, **({"db": int(db)} if db else {}))
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, **db)
         try:
             stored = self.r.hget(self._k("meta"), "params")
             if stored is None:
