@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -355,3 +356,19 @@ def test_undated_feeds_through_the_index(tmp_path, seeds_dir) -> None:
     assert (tmp_path / "a" / "stories.jsonl").read_text(encoding="utf-8") == (tmp_path / "b" / "stories.jsonl").read_text(encoding="utf-8")
     with _index(loc) as index:
         assert index.stats()["stories"]["tracked_articles"] == 5
+
+
+def test_a_rerun_does_not_call_the_tracked_articles_their_own_events(tmp_path) -> None:
+    """The summary line said articles already in the index were "not compared (each its own event)" while they kept
+    the events the index tracks (found in the review of this session's diff)."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "date": a.date, "source": a.source}, ensure_ascii=False) + "\n"
+                            for a in _feed(1)), encoding="utf-8")
+    db = tmp_path / "h.db"
+    assert CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o1"), "--index", str(db)]).exit_code == 0
+    res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o2"), "--index", str(db)])
+    assert res.exit_code == 0 and "already tracked" in res.output and "each its own event" not in res.output

@@ -194,10 +194,13 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
     """The counts of a stories run, in one line on stderr (and a warning for unreadable dates)."""
     if info.get("dates_unreadable"):
         say(_unreadable_dates(info["dates_unreadable"], info.get("dates_unreadable_ids", [])))
-    n, g, k = info["storylines"], info["duplicate_groups"], info.get("skipped", 0)
+    n, g = info["storylines"], info["duplicate_groups"]
+    # articles already in an index keep the events it tracks for them (the index part of the line counts them)
+    alone = {why: c for why, c in info.get("skipped_by_reason", {}).items() if why != "already in the index"}
+    k = sum(alone.values())
     say(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
         f"article), {n} storyline{'' if n == 1 else 's'}, {g} duplicate group{'' if g == 1 else 's'}"
-        + (f", {k} not compared{_why_skipped(info.get('skipped_by_reason', {}))} (each its own event)" if k else "")
+        + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
         + (f", {info['bad_records']} bad record{'' if info['bad_records'] == 1 else 's'} skipped" if info["bad_records"] else "")
         + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
            f"{info['index']['continued_events']} earlier events continued" if "index" in info else "")
