@@ -494,6 +494,8 @@ def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) ->
     if path == "/healthz":
         assert head.headers["content-length"] == get.headers["content-length"]
     assert sqlite_server.client.head("/v1/articles").status_code == 405  # a POST route is still not a GET
+    metrics = sqlite_server.client.get("/metrics").text  # counted by route template, not as "unmatched" (review)
+    assert 'endpoint="unmatched",method="HEAD",status="200"' not in metrics and 'method="HEAD",status="200"' in metrics
 
 
 @pytest.mark.parametrize("address,says", [("/?limit=0", "the query parameter 'limit': Input should be greater than or equal to 1"),
@@ -540,6 +542,8 @@ def test_an_unreadable_date_is_a_warning_in_the_answer_row(sqlite_server: Server
                                "the article is stored undated"]
     assert "warnings" not in ok
     assert sqlite_server.call("GET", "/v1/articles/dated-bad", "/v1/articles/{article_id}").json()["date"] is None
+    again = sqlite_server.post([{"id": "dated-ok", "text": "a text with a date in ISO 8601 form", "date": "yesterday"}])
+    assert "warnings" not in again.json()[0]  # already in the index: its stored record (dated) stands, nothing stored
 
 
 # --- the page in a real browser ---------------------------------------------------------------

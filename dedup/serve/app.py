@@ -92,6 +92,8 @@ class _Measure:
         self.app, self.metrics, self.routes = app, metrics, routes
 
     def _endpoint(self, scope: dict[str, Any]) -> str:
+        if scope.get("method") == "HEAD":  # answered as GET (_Head): counted under the GET route's template
+            scope = {**scope, "method": "GET"}
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is Match.FULL:
@@ -273,8 +275,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         """
         articles = read_records([r.model_dump(exclude_unset=True) for r in records])
         rows = engine.add(articles)
-        for article, row in zip(articles, rows):
-            if warned := warnings_of(article):
+        for article, row in zip(articles, rows):  # not for an id the index holds: its stored record stands
+            if not row["reason"].startswith("skipped: already in the index") and (warned := warnings_of(article)):
                 row["warnings"] = warned
         metrics.indexed(sum(not r["reason"].startswith("skipped: already in the index") for r in rows))
         for status in ("kept", "duplicate", "skipped"):
