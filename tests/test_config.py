@@ -160,3 +160,11 @@ def test_a_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path: Path, s
         return
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_a_bad_option_value_is_not_blamed_on_the_config_file(tmp_path: Path, seeds_dir: Path) -> None:
+    """With --config, `--jaccard nan` read "c.toml: [dedupe].verify: jaccard must be ..." (found in review)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[stories]\nneighbours = 20\n")
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "--config", str(cfg), "--jaccard", "nan"])
+    assert res.exit_code == 1 and "jaccard (--jaccard) must be a finite number, got nan" in res.output and "c.toml" not in res.output
