@@ -630,7 +630,7 @@ def test_an_id_sent_again_with_another_text_is_said(tmp_path: Path) -> None:
     assert row["status"] == "skipped" and f"this text is not the stored one ({len(text)} characters, stored 0)" in row["reason"]
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["skipped_by_reason"] == {"already in the index": 1}
-    assert any("came again" in w for w in summary["warnings"])
+    assert sum("came again" in w for w in summary["warnings"]) == 1
 
 
 def test_a_keeper_stored_alone_keeps_the_group_its_later_copy_joins(location: str) -> None:
@@ -676,3 +676,17 @@ def test_the_index_of_a_run_is_closed_however_the_run_ends(tmp_path: Path, monke
         with history(str(tmp_path / "h.db"), DedupConfig()):
             raise failure
     assert closed == [True, True, True] and err.value.__notes__ == ["the index may hold part of this feed already"]
+
+
+def test_ids_sent_again_with_other_texts_are_one_warning_a_run(tmp_path: Path) -> None:
+    """The warning came once per chunk of the feed (found in the review of this session's diff)."""
+    from dedup.io.console import kept_warnings
+
+    db = str(tmp_path / "h.db")
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    _run([Article(id=f"a{k}", text=texts[k % 5][: 500 + k]) for k in range(20)], db)
+    with kept_warnings() as notes:
+        _run([Article(id=f"a{k}", text=texts[k % 5][: 400 + k]) for k in range(20)], db, chunk_size=4)
+    said = [w for w in notes if "came again" in w]
+    assert said == ["20 articles came again under an id the index holds, with another text: skipped as already indexed "
+                    "(their decisions say so)"]

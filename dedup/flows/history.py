@@ -45,13 +45,15 @@ def _iso(t: float) -> str | None:
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+_CHANGED = "this text is not the stored one"
+
+
 def seen_by(index: HistoryIndex) -> Seen:
     """What the preparation asks the index: articles already indexed, and line counts."""
 
     def skip(ids: list[str], lengths: list[int]) -> list[str | None]:
         known = index.known_ids(ids)
         out: list[str | None] = []
-        changed = 0
         for i, length in zip(ids, lengths):
             rec = known.get(i)
             if rec is None:
@@ -59,13 +61,9 @@ def seen_by(index: HistoryIndex) -> Seen:
                 continue
             why = already_indexed(rec.row, rec.status, rec.group)
             if rec.length != length:  # an id sent again with another text: skipped without a word before review
-                changed += 1
-                why += (f"; this text is not the stored one ({length} characters, stored {rec.length}): the stored "
-                        "decision stands, give the text a new id to decide it")
+                why += (f"; {_CHANGED} ({length} characters, stored {rec.length}): the stored decision stands, give "
+                        "the text a new id to decide it")
             out.append(why)
-        if changed:
-            log.warning("%d article%s came again under an id the index holds, with another text: skipped as already "
-                        "indexed (their decisions say so)", changed, "" if changed == 1 else "s")
         return out
 
     return Seen(skip=skip, line_counts=index.line_counts)
@@ -96,6 +94,10 @@ class Met:
 
 def meet_history(index: HistoryIndex, feed: PreparedFeed, config: DedupConfig, window_days: float | None) -> Met:
     """Candidates of the feed's representatives among the stored ones (see the module)."""
+    changed = sum(_CHANGED in why for why in feed.reason_skipped.values())  # once a run, not once a chunk (review)
+    if changed:
+        log.warning("%d article%s came again under an id the index holds, with another text: skipped as already "
+                    "indexed (their decisions say so)", changed, "" if changed == 1 else "s")
     n_reps = len(feed.rep_pos)
     bands, rows_per_band = int(index.params["bands"]), int(index.params["rows"])
     keys = np.stack([band_keys(feed.signatures, np.arange(n_reps), b, rows_per_band) for b in range(bands)], axis=1) \
