@@ -171,7 +171,7 @@ def build_settings(sections: dict[str, type], specs: list[tuple[str, str, tuple[
             continue
         if is_list:
             value = [s.strip() for s in value.split(",") if s.strip()]
-        else:  # checked here: a bad option value was blamed on the config file when there was one (found in review)
+        else:  # checked here: a bad option value was blamed on the config file when there was one
             cls = sections[section]
             for key in path[:-1]:
                 cls = _type_hints(cls)[key]

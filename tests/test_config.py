@@ -149,7 +149,7 @@ def test_a_bad_byte_after_a_byte_order_mark_is_located_in_the_file(tmp_path: Pat
 def test_a_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path: Path, seeds_dir: Path, command: str,
                                                                  args: list[str], message: str) -> None:
     """``host = 5`` was a traceback, ``coalesce = "no"`` turned coalescing on, ``--window-days inf`` broke the stories
-    tracker with a traceback, ``nan`` passed every range check (found in review)."""
+    tracker with a traceback, ``nan`` passed every range check."""
     cfg = tmp_path / "c.toml"
     cfg.write_text('[serve]\nhost = 5\n')
     argv = [a.format(tmp=tmp_path, cfg=cfg).replace("seeds", str(seeds_dir)) if a == "seeds" else a.format(tmp=tmp_path, cfg=cfg)
@@ -163,7 +163,7 @@ def test_a_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path: Path, s
 
 
 def test_a_bad_option_value_is_not_blamed_on_the_config_file(tmp_path: Path, seeds_dir: Path) -> None:
-    """With --config, `--jaccard nan` read "c.toml: [dedupe].verify: jaccard must be ..." (found in review)."""
+    """With --config, `--jaccard nan` read "c.toml: [dedupe].verify: jaccard must be ..."."""
     cfg = tmp_path / "c.toml"
     cfg.write_text("[stories]\nneighbours = 20\n")
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "--config", str(cfg), "--jaccard", "nan"])

@@ -219,7 +219,7 @@ def test_window_days_limits_what_history_is_compared(location: str) -> None:
     result = _run(late, location, window_days=5)
     far = _rows(result)["late"]
     assert far["status"] == "kept"
-    assert result.history_counts["window_days"] == 5  # in summary.json: the option is no config setting (review)
+    assert result.history_counts["window_days"] == 5  # in summary.json: the option is no config setting
     near = [Article(id="late2", text=d1[0].text, source="x", date="2024-03-04T09:00:00")]
     assert _rows(_run(near, location, window_days=5))["late2"]["duplicate_of"] == "s0"
 
@@ -486,7 +486,7 @@ def test_an_interruption_before_the_outputs_says_nothing_was_written(tmp_path: P
 def test_a_copy_of_a_stored_keeper_the_policy_would_rank_first_is_its_duplicate(location: str, stored_date,
                                                                                   method: str) -> None:
     """A stored keeper undated or dated later than a new near copy: the copy opened its own group first (earliest
-    kept first) and the stored keeper, decided for good, could no longer take it in: both kept, found in review
+    kept first) and the stored keeper, decided for good, could no longer take it in: both kept
     (with --cluster union the new copy was the keeper of the stored one's group)."""
     from dedup.config import ClusterConfig
 
@@ -515,7 +515,7 @@ def test_a_new_article_holding_a_stored_teaser_is_not_dropped_for_it(location: s
 
 def test_rows_of_pruned_articles_are_never_given_again(location: str) -> None:
     """SQLite numbered a new article past the highest row left: after the newest rows were pruned, a new article took a
-    pruned keeper's row and that keeper's stored copies became its copies (found in review; Redis kept a counter)."""
+    pruned keeper's row and that keeper's stored copies became its copies (Redis kept a counter)."""
     texts = [p.read_text(encoding="utf-8") for p in SEEDS]
     _run([Article(id="X", text=texts[0], source="a", date="2020-02-10T00:00:00")], location)
     _run([Article(id="O2", text=texts[1], source="a", date="2020-03-01T00:00:00"),
@@ -541,7 +541,7 @@ def _epoch(iso: str) -> float:
 
 def test_an_index_that_cannot_be_written_is_one_line_before_the_run(tmp_path: Path, seeds_dir: Path) -> None:
     """A read-only index (here an immutable file, which root cannot write either) failed at the commit, after the
-    whole run, with a sqlite3 traceback (found in review)."""
+    whole run, with a sqlite3 traceback."""
     if shutil.which("chattr") is None:
         pytest.skip("chattr is not installed")
     db = tmp_path / "h.db"
@@ -557,7 +557,7 @@ def test_an_index_that_cannot_be_written_is_one_line_before_the_run(tmp_path: Pa
 
 
 def test_a_redis_server_that_stops_during_the_run_is_one_line(tmp_path: Path, seeds_dir: Path, monkeypatch) -> None:
-    """Redis stopped mid-run was ~180 lines of chained tracebacks (the lock's release failing too); found in review."""
+    """Redis stopped mid-run was ~180 lines of chained tracebacks (the lock's release failing too)."""
     from _servers import start_redis
 
     import dedup.flows.dedupe as flow
@@ -587,7 +587,7 @@ def test_a_redis_server_that_stops_during_the_run_is_one_line(tmp_path: Path, se
 
 def test_an_interruption_while_the_index_is_added_to_says_it_may_hold_part_of_the_feed(tmp_path: Path, monkeypatch) -> None:
     """The message said only that nothing was written to the folder, while the index held 20,002 of 20,329 articles
-    (they are added whole groups at a time); found in review."""
+    (they are added whole groups at a time)."""
     import dedup.flows.history as history
 
     real = history._commit
@@ -612,14 +612,14 @@ def test_an_interruption_while_the_index_is_added_to_says_it_may_hold_part_of_th
     ("redis://127.0.0.1:{port}/99", "the Redis server refused (DB index is out of range)"),
 ], ids=["path-not-a-number", "two-numbers", "query-typo", "db-out-of-range"])
 def test_a_redis_url_mistake_is_named(redis_url: str, tmp_path: Path, seeds_dir: Path, url: str, message: str) -> None:
-    """/abc wrote to db 0, /1/2 to db 12, ?prefx= under the default prefix; /99 was "cannot reach" (found in review)."""
+    """/abc wrote to db 0, /1/2 to db 12, ?prefx= under the default prefix; /99 was "cannot reach"."""
     port = redis_url.rsplit(":", 1)[1].split("/")[0]
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--index", url.format(port=port)])
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
 
 
 def test_an_id_sent_again_with_another_text_is_said(tmp_path: Path) -> None:
-    """It was skipped as already indexed without a word, its new text written out as if decided (found in review)."""
+    """It was skipped as already indexed without a word, its new text written out as if decided."""
     db, text = tmp_path / "h.db", SEEDS[0].read_text(encoding="utf-8")
     first = _write(tmp_path / "e1.jsonl", [Article(id="X", text="", source="a", date="2024-03-01T00:00:00")])
     again = _write(tmp_path / "e2.jsonl", [Article(id="X", text=text, source="a", date="2024-03-01T00:00:00")])
@@ -634,7 +634,7 @@ def test_an_id_sent_again_with_another_text_is_said(tmp_path: Path) -> None:
 
 
 def test_a_keeper_stored_alone_keeps_the_group_its_later_copy_joins(location: str) -> None:
-    """Its record said "group": null ever after, in export and in the service's answers (found in review)."""
+    """Its record said "group": null ever after, in export and in the service's answers."""
     text = SEEDS[0].read_text(encoding="utf-8")
     _run([Article(id="K", text=text, source="a", date="2024-03-01T00:00:00")], location)
     row = _rows(_run([Article(id="C", text=text + "\nشارك الخبر", source="b", date="2024-03-02T00:00:00")], location))["C"]
@@ -650,7 +650,7 @@ def test_a_keeper_stored_alone_keeps_the_group_its_later_copy_joins(location: st
 
 
 def test_the_index_of_a_run_is_closed_however_the_run_ends(tmp_path: Path, monkeypatch) -> None:
-    """An interruption left it open (found in the review of this change); a storage failure keeps the notes it had."""
+    """An interruption left it open; a storage failure keeps the notes it had."""
     import sqlite3
 
     import dedup.store.history as store
@@ -679,7 +679,7 @@ def test_the_index_of_a_run_is_closed_however_the_run_ends(tmp_path: Path, monke
 
 
 def test_ids_sent_again_with_other_texts_are_one_warning_a_run(tmp_path: Path) -> None:
-    """The warning came once per chunk of the feed (found in the review of this session's diff)."""
+    """The warning came once per chunk of the feed."""
     from dedup.io.console import kept_warnings
 
     db = str(tmp_path / "h.db")

@@ -433,7 +433,7 @@ def test_timestamps_of_a_block_equal_each_date_read_alone() -> None:
 
 def test_a_later_record_s_date_is_read_when_the_first_record_had_none(tmp_path: Path) -> None:
     """Fields were found in the first record only: an undated first record left every later date unread, silently
-    (and for good in a history index); found in review. Both readers read each record's own."""
+    (and for good in a history index). Both readers read each record's own."""
     path = tmp_path / "f.jsonl"
     path.write_bytes(FEEDS["first-record-undated"])
     dates = [a[3] for a in _by_lines(path, SKIP)[0]]

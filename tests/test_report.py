@@ -82,7 +82,7 @@ def test_events_sit_inside_their_storyline_largest_first_long_storylines_folded(
 
 def test_the_page_s_budget_shows_the_largest_events_and_says_what_it_leaves_out() -> None:
     """The budget went to whole storylines in order: one long storyline's single reports filled the page while events
-    of 30 articles were left out, and a cut storyline's header counted only what was shown (found in review)."""
+    of 30 articles were left out, and a cut storyline's header counted only what was shown."""
     def ev(k: int, storyline: int, size: int) -> dict:
         return {"event": f"e{k}", "storyline": f"e{storyline}", "label": f"event {k}", "size": size, "sources": [],
                 "first_date": None, "last_date": None, "members": [f"e{k}"], "groups": []}
@@ -110,7 +110,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
 
 
 def test_a_group_cut_at_the_window_says_where_its_other_copies_are() -> None:
-    """A fragment of a group split across events read "1 copies", with no word of the rest (found in review)."""
+    """A fragment of a group split across events read "1 copies", with no word of the rest."""
     a = Article(id="1", text="x", title="t")
     ev = {"event": "1", "storyline": "1", "label": "t", "size": 1, "sources": [], "first_date": None, "last_date": None,
           "members": ["1"], "groups": [{"group": "g", "size": 1, "members": ["1"], "size_in_feed": 4}]}

@@ -494,7 +494,7 @@ def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) ->
     if path == "/healthz":
         assert head.headers["content-length"] == get.headers["content-length"]
     assert sqlite_server.client.head("/v1/articles").status_code == 405  # a POST route is still not a GET
-    metrics = sqlite_server.client.get("/metrics").text  # counted by route template, not as "unmatched" (review)
+    metrics = sqlite_server.client.get("/metrics").text  # counted by route template, not as "unmatched"
     assert 'endpoint="unmatched",method="HEAD",status="200"' not in metrics and 'method="HEAD",status="200"' in metrics
 
 

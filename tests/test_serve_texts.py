@@ -182,7 +182,7 @@ def test_sqlite_texts_from_many_threads(tmp_path: Path) -> None:
 
 def test_the_texts_live_where_the_index_does() -> None:
     """unix://...?db=N put the index in database N and the texts in database 0, shared with any other index of the
-    prefix; an empty ?prefix= gave the index the prefix "" and the texts "dedup" (found in review)."""
+    prefix; an empty ?prefix= gave the index the prefix "" and the texts "dedup"."""
     from dedup.store.index import HistoryError
 
     texts = open_texts("unix:///tmp/dedup-redis.sock?db=5&prefix=p")  # no connection yet

@@ -161,7 +161,7 @@ def test_similarity_ignores_the_feed_settings_of_a_config_file(tmp_path: Path) -
 
 
 def test_similarity_refuses_to_write_over_its_input(tmp_path: Path) -> None:
-    """``-o pairs.jsonl`` replaced the pairs by their scores, exit 0 (found in review)."""
+    """``-o pairs.jsonl`` replaced the pairs by their scores, exit 0."""
     pairs = _write_jsonl(tmp_path / "pairs.jsonl", [{"id": "a", "text1": "one two three", "text2": "one two three four"}])
     before = pairs.read_bytes()
     res = runner.invoke(app, ["similarity", str(pairs), "-o", str(tmp_path / "." / "pairs.jsonl")])
@@ -170,7 +170,7 @@ def test_similarity_refuses_to_write_over_its_input(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["gzip", "utf16", "not-gzip", "cut-gzip"])
 def test_similarity_reads_compressed_pairs_and_names_other_encodings(tmp_path: Path, kind: str) -> None:
-    """A .gz file was "not UTF-8: iconv -f WINDOWS-1256", UTF-16 too (found in review)."""
+    """A .gz file was "not UTF-8: iconv -f WINDOWS-1256", UTF-16 too."""
     import gzip
 
     line = json.dumps({"id": "a", "text1": "one two three four five", "text2": "one two three four five six"}) + "\n"

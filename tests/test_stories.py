@@ -292,7 +292,7 @@ def test_pipeline_dates_and_groups() -> None:
 
 def test_an_event_s_dates_are_compared_as_times_and_unreadable_ones_left_out() -> None:
     """first_date came after last_date: dates were sorted as text ("2024-3-5" after "2024-03-06"), an unreadable one
-    was an event's last date, and a zone was ignored (found in review)."""
+    was an event's last date, and a zone was ignored."""
     from dedup.io.report import render_report
     from dedup.io.stories_out import event_records
 

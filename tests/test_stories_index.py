@@ -360,7 +360,7 @@ def test_undated_feeds_through_the_index(tmp_path, seeds_dir) -> None:
 
 def test_a_rerun_does_not_call_the_tracked_articles_their_own_events(tmp_path) -> None:
     """The summary line said articles already in the index were "not compared (each its own event)" while they kept
-    the events the index tracks (found in the review of this session's diff)."""
+    the events the index tracks."""
     from typer.testing import CliRunner
 
     from dedup.cli import app

@@ -60,7 +60,7 @@ def seen_by(index: HistoryIndex) -> Seen:
                 out.append(None)
                 continue
             why = already_indexed(rec.row, rec.status, rec.group)
-            if rec.length != length:  # an id sent again with another text: skipped without a word before review
+            if rec.length != length:  # an id sent again with another text: it was skipped without a word
                 why += (f"; {_CHANGED} ({length} characters, stored {rec.length}): the stored decision stands, give "
                         "the text a new id to decide it")
             out.append(why)
@@ -94,7 +94,7 @@ class Met:
 
 def meet_history(index: HistoryIndex, feed: PreparedFeed, config: DedupConfig, window_days: float | None) -> Met:
     """Candidates of the feed's representatives among the stored ones (see the module)."""
-    changed = sum(_CHANGED in why for why in feed.reason_skipped.values())  # once a run, not once a chunk (review)
+    changed = sum(_CHANGED in why for why in feed.reason_skipped.values())  # once a run, not once a chunk
     if changed:
         log.warning("%d article%s came again under an id the index holds, with another text: skipped as already "
                     "indexed (their decisions say so)", changed, "" if changed == 1 else "s")

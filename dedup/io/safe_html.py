@@ -37,7 +37,7 @@ def direction(text: str, default: str = "auto") -> str:
 
     ``dir="auto"`` takes the first strong letter: an Arabic paragraph that
     opens with an agency tag, ``(CNN)`` or ``AFP -``, was laid out left to
-    right, its words in the wrong order (found in review).
+    right, its words in the wrong order.
 
     >>> direction("(CNN) قال الرئيس إن المحادثات كانت مثمرة"), direction("Xi meets Lavrov"), direction("2015")
     ('rtl', 'ltr', 'auto')

@@ -52,8 +52,7 @@ def history(location: str | None, config: DedupConfig | None = None, create: boo
 def store_failure(exc: BaseException, location: str) -> Exception | None:
     """The one-line error for a failure of the index's own storage (SQLite, Redis) during a run; None for others.
 
-    A read-only index file and a Redis server stopped mid-run were tracebacks
-    (found in review).
+    A read-only index file and a Redis server stopped mid-run were tracebacks.
 
     >>> import sqlite3
     >>> print(store_failure(sqlite3.OperationalError("attempt to write a readonly database"), "h.db"))

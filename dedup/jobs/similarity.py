@@ -69,7 +69,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
 
 
 def _not_the_input(pairs: str, out: str) -> None:
-    """Refuse an output file that is the input file: the scores replaced the pairs, exit 0 (found in review)."""
+    """Refuse an output file that is the input file: the scores replaced the pairs, exit 0."""
     import os
 
     from ..errors import ConfigError

@@ -188,7 +188,7 @@ class IndexBatch:
     edge_relation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
     edge_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # jaccard, c_ab, c_ba, cosine
     # stored keepers that were alone and now keep a group (their records with it): the group of a keeper stored
-    # before its first copy read null ever after, in export and in the service's answers (found in review)
+    # before its first copy read null ever after, in export and in the service's answers
     regrouped: list[ArticleRecord] = field(default_factory=list)
 
 

@@ -93,7 +93,7 @@ def redis_address(location: str) -> tuple[str, str, dict[str, int]]:
     Raises:
         HistoryError: a path that is not one database number (``/abc`` was db
             0, ``/1/2`` db 12), an empty prefix, an unknown option (``?prefx=``
-            wrote under the default prefix): found in review.
+            wrote under the default prefix).
     """
     parts = urlsplit(location)
     query = parse_qs(parts.query, keep_blank_values=True)

@@ -197,7 +197,7 @@ class SQLiteIndex:
     @contextmanager
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         # Before the run's work, not at its commit: a read-only file, folder or file system (an immutable file too,
-        # which root cannot write either) failed at the end with a traceback (found in review)
+        # which root cannot write either) failed at the end with a traceback
         try:
             fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -234,7 +234,7 @@ class SQLiteIndex:
 
         Rows are never reused: a stored copy names its keeper by row, and a
         pruned keeper's row given to a new article made its copies that
-        article's (an exact copy of an unrelated text, found in review).
+        article's (an exact copy of an unrelated text).
         ``prune`` records the high-water mark in ``meta``.
         """
         r = self.conn.execute("SELECT max(row) FROM articles").fetchone()[0]

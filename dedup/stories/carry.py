@@ -233,8 +233,7 @@ def check_state(blob: bytes | None, config: StoriesConfig) -> None:
     """What :func:`resume` would refuse in a saved state, from its header alone: said before a run adds its feed.
 
     ``stories --index`` with other settings was refused only after the feed was
-    deduplicated into the index, which then held the day without its events
-    (found in review).
+    deduplicated into the index, which then held the day without its events.
 
     Raises:
         StateError: another format, or other stories settings.

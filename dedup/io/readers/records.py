@@ -154,7 +154,7 @@ def own_key(record: dict[str, Any], name: str) -> str | None:
 
     Fields are found in a file's first record; an undated first record made
     every later date of the file unread, silently and for good in a history
-    index (found in review). Exact names only (the first record's names are
+    index. Exact names only (the first record's names are
     also matched regardless of case).
 
     >>> own_key({"text": "t", "published": "2020-01-01"}, "date"), own_key({"text": "t"}, "date")
