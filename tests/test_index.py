@@ -690,3 +690,20 @@ def test_ids_sent_again_with_other_texts_are_one_warning_a_run(tmp_path: Path) -
     said = [w for w in notes if "came again" in w]
     assert said == ["20 articles came again under an id the index holds, with another text: skipped as already indexed "
                     "(their decisions say so)"]
+
+
+def test_export_says_why_for_every_decision(location: str) -> None:
+    """Kept and duplicate rows had reason "" (only skips store a reason); a copy whose keeper was pruned says so."""
+    text = SEEDS[0].read_text(encoding="utf-8")
+    _run([Article(id="K", text=text, source="a", date="2020-01-01T00:00:00"),
+          Article(id="C", text=text, source="b", date="2021-01-01T00:00:00"),
+          Article(id="L", text=SEEDS[1].read_text(encoding="utf-8"), source="a", date="2021-01-01T00:00:00")], location)
+    rows = {r["id"]: r["reason"] for r in _export(location)}
+    assert rows == {"K": "kept: the keeper of group K", "C": "exact copy of K", "L": "no duplicate found"}
+    idx = open_index(location, create=False)
+    try:
+        with idx.writer():
+            idx.prune(_epoch("2020-06-01T00:00:00"))
+    finally:
+        idx.close()
+    assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"

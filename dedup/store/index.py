@@ -127,8 +127,9 @@ class ArticleRecord:
     scores: tuple[float, float, float]  # jaccard, containment, cosine vs the keeper (NaN when none)
     reason: str  # why skipped, or ""
 
-    def to_json(self, keeper_id: str | None = None) -> dict[str, Any]:
-        """The record as data; ``keeper_id`` names the kept article of a duplicate (``duplicate_of``)."""
+    def to_json(self, keeper_id: str | None = None, said: bool = False) -> dict[str, Any]:
+        """The record as data; ``keeper_id`` names the kept article of a duplicate (``duplicate_of``); with ``said``
+        (``dedup index export``), a kept or duplicate record's reason is said from what is stored (it was "")."""
         from ..results import DUPLICATE, STATUS
         from ..verify import RELATIONS
 
@@ -147,8 +148,22 @@ class ArticleRecord:
             "duplicate_of": keeper_id if self.status == DUPLICATE else None,
             "relation": RELATIONS[self.relation],
             "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine"), map(r, self.scores))),
-            "reason": self.reason,
+            "reason": self.reason or (self._said(keeper_id) if said else ""),
         }
+
+    def _said(self, keeper_id: str | None) -> str:
+        """A kept or duplicate record's reason, from what is stored (only skips store theirs); ``keeper_id`` None:
+        its keeper is no longer in the index (pruned)."""
+        from ..results import DUPLICATE, KEPT
+        from ..verify import RELATIONS
+
+        if self.status == DUPLICATE:
+            if keeper_id is None:  # its keeper was pruned from the index
+                return f"{RELATIONS[self.relation]} copy of row {self.keeper}, no longer in the index (pruned)"
+            return f"{RELATIONS[self.relation]} copy of {keeper_id}"
+        if self.status == KEPT:
+            return f"kept: the keeper of group {self.group}" if self.group is not None else "no duplicate found"
+        return ""
 
 
 @dataclass

@@ -401,7 +401,7 @@ class RedisIndex:
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
             for rec in recs:
-                yield rec.to_json(keepers.get(rec.keeper))
+                yield rec.to_json(keepers.get(rec.keeper), said=True)
 
     def group(self, name: str) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}

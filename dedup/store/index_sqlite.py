@@ -398,7 +398,7 @@ class SQLiteIndex:
         cur = self.conn.cursor()
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
         for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
-            yield _record(r[:-1]).to_json(r[-1])
+            yield _record(r[:-1]).to_json(r[-1], said=True)
 
     def group(self, name: str) -> StoredGroup | None:
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
