@@ -252,7 +252,6 @@ def test_unique_needs_one_record_per_article(tmp_path: Path) -> None:
 def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import dedup.flows.prepare
     import dedup.sketch.prepare
     from dedup.errors import OutputError
 
@@ -260,31 +259,8 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(dedup.sketch.prepare, "write_spill", full)
-    monkeypatch.setattr(dedup.flows.prepare, "write_spill", full)
-    monkeypatch.setattr(dedup.flows.prepare, "HELD_CHARS", 0)  # nothing held in memory: every chunk spills
     with pytest.raises(OutputError, match="TMPDIR"):
         dedupe(feed())
-
-
-@pytest.mark.parametrize("held", [0, 3000, 10**9])
-def test_texts_held_in_memory_or_spilled_give_the_same_result(monkeypatch: pytest.MonkeyPatch, held: int) -> None:
-    """In one process the normalized texts stay in memory up to HELD_CHARS, the chunks beyond it spill: same result."""
-    import dedup.flows.prepare
-
-    config = DedupConfig(boilerplate=BoilerplateConfig(min_articles=3))
-    expected = outcome(dedupe(feed(), config, runtime=Runtime(chunk_size=4, n_jobs=2)))  # workers always spill
-    writes: list[int] = []
-    spill = dedup.flows.prepare.write_spill
-    monkeypatch.setattr(dedup.flows.prepare, "write_spill", lambda path, texts: (writes.append(len(texts)), spill(path, texts)))
-    monkeypatch.setattr(dedup.flows.prepare, "HELD_CHARS", held)
-    assert outcome(dedupe(feed(), config, runtime=Runtime(chunk_size=4))) == expected
-    chunks = -(-len(feed()) // 4)
-    if held == 0:
-        assert len(writes) == chunks
-    elif held == 10**9:
-        assert writes == []
-    else:
-        assert 0 < len(writes) < chunks  # the first chunks held, the rest spilled
 
 
 @pytest.mark.parametrize(("chunk_size", "n_jobs"), [(1, 1), (3, 1), (4, 2), (100, 1)])

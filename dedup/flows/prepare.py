@@ -10,8 +10,7 @@ functions of :mod:`dedup.sketch.prepare`.
 The feed is consumed once, in chunks: each chunk is normalized and its lines
 spilled to the run's temporary folder (boilerplate needs line counts over the
 whole feed before anything is stripped), then read back, stripped and
-sketched. A run whose tasks hand their lines back to this process keeps the
-first :data:`HELD_CHARS` of them in memory instead of spilling them. What stays in memory per article is small: its
+sketched. What stays in memory per article is small: its
 :class:`~dedup.types.ArticleTable` row, one signature, its anchors; the
 verification features wait on disk in a :class:`~dedup.sketch.feature_store.FeatureStore`.
 """
@@ -57,12 +56,6 @@ __all__ = ["PreparedFeed", "Representatives", "Seen", "batches", "prepare_stream
 # dedup.sketch.compiled for MinHash: the same bits; sketching 20k articles in one process 2.2 -> 1.4 CPU-s); below,
 # numba's import and cache load (0.5-1 s a process) would cost more than they save.
 COMPILED_ARTICLES = 50_000
-
-# Normalized text (in characters) a run whose tasks come back to this process holds in memory between its two sweeps
-# instead of spilling it: writing, reading and decoding the spill cost 0.4 s of a 3 s run on 20k dev articles. Beyond
-# it, chunks spill as before, so a large feed's memory stays bounded (64M characters: at most 256 MiB as str objects,
-# usually 128 MiB: Arabic and Latin text take 2 bytes or 1 a character).
-HELD_CHARS = 64_000_000
 
 
 @dataclass(frozen=True)
@@ -149,11 +142,6 @@ def prepare_stream(
     repeat_counts: list[np.ndarray] = []
 
     spills: list[str] = []  # each chunk's spill file
-    # Tasks run in this process (or far away) hand the normalized texts back instead of spilling them; the first
-    # HELD_CHARS of them stay here until the sketch sweep.
-    lines_back = executor.in_process or not share_disk
-    held: dict[int, list[str]] = {}
-    held_chars = 0
 
     def spill_path(c: int) -> str:
         return os.path.join(tmp, "norm-%06d.pkl" % c)
@@ -176,7 +164,7 @@ def prepare_stream(
                         known_reason[starts[-1] + k] = why
             raw_known.append(known)
             spills.append(spill_path(c))
-            yield texts, sources_of(c), None if lines_back else spill_path(c)
+            yield texts, sources_of(c), spill_path(c) if share_disk else None
 
     def prepared_blocks(blocks: JsonlBlocks) -> Iterator[Prepared]:
         """The feed parsed where it is prepared: each block's articles join the table as it comes back."""
@@ -185,10 +173,10 @@ def prepare_stream(
         def tasks() -> Iterator[tuple[Block, str | None]]:
             for b, block in enumerate(blocks.blocks(chunk_size)):
                 sent.append((block, spill_path(b)))  # the bytes stay here (the spool copies the lines not located) ...
-                if not lines_back:  # ... and a worker on this machine reads them from the file itself
+                if share_disk and not executor.in_process:  # ... and a worker on this machine reads them from the file itself
                     yield block.located(), spill_path(b)
                 else:
-                    yield block, None
+                    yield block, spill_path(b) if share_disk else None
 
         for parsed, prepared in executor.imap(prepare_block, tasks(), read_cfg=blocks.config, **prepare_cfg):
             block, spill = sent.popleft()
@@ -196,7 +184,7 @@ def prepare_stream(
             if not len(rows):
                 continue
             if len(rows) < len(parsed.ids):  # a repeated id did not join
-                prepared = kept_rows(prepared, rows, None if lines_back else spill)
+                prepared = kept_rows(prepared, rows, spill if share_disk else None)
             starts.append(len(table))
             if len(rows) == len(parsed.ids):
                 chunk_codes.append(table.add_many(parsed.ids, parsed.sources, parsed.dates, parsed.lengths.tolist(), parsed.times.tolist()))
@@ -231,12 +219,7 @@ def prepare_stream(
             if prepared.repeat_counts is not None:
                 repeat_counts.append(prepared.repeat_counts)
             if prepared.lines is not None:
-                size = sum(map(len, prepared.lines))
-                if held_chars + size <= HELD_CHARS:
-                    held[c] = prepared.lines
-                    held_chars += size
-                else:
-                    write_spill(spills[c], prepared.lines)
+                write_spill(spills[c], prepared.lines)
             tick("normalize", len(chunk_codes[c]), total)
     n = len(table)
 
@@ -267,13 +250,8 @@ def prepare_stream(
                 return None
             return (keep_texts.folder if share_disk else None, starts[c], keep_texts.days(starts[c], starts[c] + len(eligible[c])))
 
-        def texts_of(c: int) -> str | list[str]:
-            if c in held:
-                return held.pop(c)
-            return spills[c] if share_disk else read_spill(spills[c])
-
         tasks = (
-            (texts_of(c), sources_of(c), eligible[c],
+            (spills[c] if share_disk else read_spill(spills[c]), sources_of(c), eligible[c],
              holds[starts[c] : starts[c] + len(eligible[c])], keep(c))
             for c in range(len(starts))
         )
