@@ -60,6 +60,10 @@ def compare(days: list[list], name: str, tmp: Path) -> dict:
         finally:
             idx.close()
     daily_s = time.perf_counter() - t0
+    members_of: dict[str, list[str]] = {}  # the day-by-day groups: keeper -> its duplicates
+    for i, r in daily.items():
+        if r["duplicate_of"] is not None:
+            members_of.setdefault(r["duplicate_of"], []).append(i)
     status_diff, keeper_diff, per_day = [], [], []
     for k in range(1, len(days)):
         batch = _decide([a for d in days[: k + 1] for a in d], config)
@@ -68,9 +72,11 @@ def compare(days: list[list], name: str, tmp: Path) -> dict:
         for a in days[k]:
             b, x = batch[a.id], daily[a.id]
             if b["status"] != x["status"]:
-                # an earlier article involved (either run's keeper) whose stored decision the batch
-                # over days 1..k changed: a stored decision never changes, so the day's follows
-                involved = {i for i in (b["duplicate_of"], x["duplicate_of"]) if i is not None and i not in today}
+                # an earlier article involved (either run's keeper, or an earlier member of its group: the item
+                # family a stored roundup keeps) whose stored decision the batch over days 1..k changed: a stored
+                # decision never changes, so the day's follows
+                keepers = {i for i in (b["duplicate_of"], x["duplicate_of"]) if i is not None and i not in today}
+                involved = keepers | {m for i in keepers for m in members_of.get(i, ()) if m in batch and m not in today}
                 changed = sorted(i for i in involved if batch[i]["status"] != daily[i]["status"]
                                  or batch[i]["duplicate_of"] != daily[i]["duplicate_of"])
                 status_diff.append({"day": k + 1, **_entry(a.id, b, x), "earlier_decision_changed_by_the_batch": changed})

@@ -268,7 +268,8 @@ def section() -> str:
                 f"{f['feed']} ({f['days']} days, {f['articles_after_day_1']:,} articles after day 1): "
                 f"{f['status_differences']} status differences (agreement {f['status_agreement']}), "
                 f"{f.get('explained_by_an_earlier_decision_the_batch_changed')} of them where the batch over days 1..k changed "
-                f"an earlier day's decision involved (a stored decision never changes); against one batch over all days "
+                f"an earlier day's decision involved (either run's keeper, or an earlier member of its group: a stored decision "
+                f"never changes); against one batch over all days "
                 f"{whole.get('status_differences')} differ, {whole.get('of_which_the_batch_keeper_is_from_a_later_day')} of them "
                 f"because the batch keeps an article of a later day"
             )

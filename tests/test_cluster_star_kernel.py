@@ -45,6 +45,10 @@ def test_random_graphs_group_alike(monkeypatch: pytest.MonkeyPatch, seed: int) -
     cover = None if seed % 2 else rng.choice([0.2, 0.4, np.nan], size=len(pairs))  # ties and NaN: edge order decides
     python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed, cover)
     assert compiled == python
+    if fixed is not None:  # the stored center holds an item family, its member here
+        family = np.where(fixed >= 0, fixed, -1)
+        python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed, cover, family)
+        assert compiled == python
 
 
 def test_a_dense_family_has_one_center_and_keeps_the_containment_guard(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,6 +124,24 @@ def test_a_stored_item_stays_where_it_is_and_the_free_items_are_split_among_them
     fixed = np.array([-1, 2, 2, -1, -1, -1])
     python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, fixed, cover)
     assert compiled == python == [0, 2, 2, 0, 0, 0]
+
+
+def test_a_stored_roundup_keeps_the_copies_of_the_item_it_holds_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0 is a stored keeper whose group holds item 1 (its family, chosen when stored); 2 (a copy of item 1: an edge
+    # to it) joins; 3 and 4, copies of the other item, stay apart although they cover more of the roundup than 2
+    pairs, rel, cij, cji, strength, priority, cover = _roundup()
+    fixed = np.array([0, 0, -1, -1, -1, -1])
+    family = np.array([0, 0, -1, -1, -1, -1])
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, fixed, cover, family)
+    assert compiled == python == [0, 0, 0, 3, 3, 0]
+    # without the stored family the free items are split among themselves: 3 and 4 cover most, 2 goes apart
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, fixed, cover)
+    assert compiled == python == [0, 0, 2, 0, 0, 0]
+    # the stored family's member not here: no free item inside the roundup joins it, its near copy 5 does
+    family = np.array([0, -1, -1, -1, -1, -1])
+    python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, np.array([0, 1, -1, -1, -1, -1]),
+                             cover, family)
+    assert compiled == python == [0, 1, 1, 3, 3, 0]
 
 
 def test_a_report_of_two_happenings_keeps_one_happenings_copies(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,3 +90,35 @@ def test_pruned_members_leave_their_group(location: str) -> None:
             assert idx.r.scard(idx._k("g", "b1")) == 1 and idx.r.scard(idx._k("g", "lone")) == 0
     finally:
         idx.close()
+
+
+def _roundup_days():
+    """Day 1: a roundup K of items X and Y (and a third), two copies of X (K keeps X's copies); day 2: a copy of Y
+    alone; day 3: a new copy of X."""
+    from pathlib import Path
+
+    from dedup.types import Article
+
+    words = [p.read_text(encoding="utf-8").split() for p in sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))]
+    x, y, z = " ".join(words[0][:160]), " ".join(words[3][:90]), " ".join(words[4][:40])
+    day1 = [Article(id="K", text=f"{x}\n{y}\n{z}", date="2024-01-01"),
+            Article(id="X1", text="خبر عاجل\n" + x, date="2024-01-02"),
+            Article(id="X2", text=" ".join(words[0][:150]), date="2024-01-02")]
+    day2 = [Article(id="Y1", text="عنوان جديد للخبر\n" + y, date="2024-01-03")]
+    day3 = [Article(id="X3", text=" ".join(words[0][5:160]), date="2024-01-04")]
+    return day1, day2, day3
+
+
+def test_a_stored_roundup_keeps_the_copies_of_its_one_item_when_new_copies_come(location: str) -> None:
+    """A new copy of a stored roundup's other item is not a copy of the roundup's group (it joined it: the
+    roundup rule held within a feed only); a new copy of the item its group holds joins it. As one batch."""
+    day1, day2, day3 = _roundup_days()
+    batch = {r["id"]: r for r in decision_rows(dedupe(day1 + day2 + day3, DedupConfig()))}
+    assert batch["X1"]["duplicate_of"] == batch["X2"]["duplicate_of"] == batch["X3"]["duplicate_of"] == "K"
+    assert batch["Y1"]["status"] == "kept" and batch["Y1"]["group"] is None and batch["Y1"]["contained_in"] == ["K"]
+    assert _add(location, day1)["X1"]["duplicate_of"] == "K"
+    y1 = _add(location, day2)["Y1"]
+    assert (y1["status"], y1["group"], y1["contained_in"]) == ("kept", None, ["K"])
+    x3 = _add(location, day3)["X3"]
+    assert (x3["status"], x3["duplicate_of"], x3["group"]) == ("duplicate", "K", "K")
+    assert [m.id for m in _group(location, "K").members] == ["K", "X1", "X2", "X3"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..verify import CONTAINED, EXACT, NEAR
 
-__all__ = ["KERNEL_EDGES", "UnionFind", "choose_keepers", "copy_groups", "duplicate_groups", "star_groups"]
+__all__ = ["KERNEL_EDGES", "UnionFind", "choose_keepers", "copy_groups", "duplicate_groups", "parts", "star_groups"]
 
 # From this many edges star grouping runs compiled (:mod:`dedup.cluster.star_kernel`); below, numba's import
 # and cache load (~1.3 s in the parent) cost more than the walk in Python (0.9 s at 1.3M edges).
@@ -152,6 +152,22 @@ def copy_groups(
     return uf.labels()
 
 
+def parts(relation: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge ``(i, j)``: whether ``i`` is a part of ``j`` (held by it), and whether ``j`` is a part of ``i``.
+
+    A part is the contained side of a CONTAINED edge, or a near copy
+    :data:`PART_RATIO` times smaller (the sizes' ratio is the containments':
+    ``|i| / |j| = c_ji / c_ij``).
+
+    >>> [x.tolist() for x in parts(np.array([CONTAINED, NEAR]), np.array([0.9, 0.9]), np.array([0.2, 0.5]))]
+    [[True, True], [False, False]]
+    """
+    contained = relation == CONTAINED
+    i_part = (contained & (contain_ij >= contain_ji)) | (~contained & (contain_ij > 0) & (contain_ij >= PART_RATIO * contain_ji))
+    j_part = (contained & (contain_ji > contain_ij)) | (~contained & (contain_ji > 0) & (contain_ji >= PART_RATIO * contain_ij))
+    return i_part, j_part
+
+
 def star_groups(
     n: int,
     pairs: np.ndarray,
@@ -162,6 +178,7 @@ def star_groups(
     priority: np.ndarray,
     fixed: np.ndarray | None = None,
     cover: np.ndarray | None = None,
+    family: np.ndarray | None = None,
 ) -> np.ndarray:
     """Groups ``(n,)`` where every member is verified against its group's keeper.
 
@@ -195,6 +212,13 @@ def star_groups(
         cover: ``(m,)`` how much of the keeper an item inside it covers (the
             Jaccard of the edge), to choose the family a roundup keeps; None:
             ``strength``.
+        family: ``(n,)`` for a stored keeper ``c`` whose group already holds
+            the copies of one item (chosen when it was stored), ``family[c] ==
+            c`` and ``family[w] == c`` for those copies present here; -1
+            elsewhere. Such a keeper takes in a free item inside it only when
+            verified edges among its free items join the item to a copy of the
+            item it holds (as they join a family around its seed): a copy of its
+            roundup's other item stays apart, as in one batch over all feeds.
 
     Returns:
         For each article the position of its group's keeper (itself if alone).
@@ -216,7 +240,7 @@ def star_groups(
         from .star_kernel import star_centers
 
         return star_centers(n, pairs, relation == CONTAINED, contain_ij, contain_ji, strength,
-                            np.lexsort((np.arange(n), key)), fixed, cover, PART_RATIO)
+                            np.lexsort((np.arange(n), key)), fixed, cover, PART_RATIO, family)
     # adjacency: for each article, its edges sorted by strength (desc), then neighbour; positions in
     # 32 bits when they fit (a feed of large copy families has tens of millions of edge ends)
     pos = np.int32 if n < 2**31 else np.int64
@@ -227,10 +251,7 @@ def star_groups(
     i_in_j = contained & (contain_ij >= contain_ji)
     j_in_i = contained & (contain_ji > contain_ij)
     inside = np.concatenate([i_in_j, j_in_i])
-    # "b is a part of a" (held by it): the contained side, or a near copy PART_RATIO times smaller (the sizes'
-    # ratio is the containments': |i| / |j| = c_ji / c_ij)
-    i_part = i_in_j | (~contained & (contain_ij > 0) & (contain_ij >= PART_RATIO * contain_ji))
-    j_part = j_in_i | (~contained & (contain_ji > 0) & (contain_ji >= PART_RATIO * contain_ij))
+    i_part, j_part = parts(relation, contain_ij, contain_ji)
     holds = np.concatenate([j_part, i_part])
     del contained, i_in_j, j_in_i, i_part, j_part
     st = np.concatenate([strength, strength])
@@ -244,6 +265,13 @@ def star_groups(
     cov = np.concatenate([cover, cover])[order]
     del order
     several = (np.bincount(a[holds], minlength=n) >= 2).tolist()  # holds several items: may need splitting
+    seeds_of: dict[int, list[int]] = {}  # stored keeper with an item family -> the family's members here
+    if family is not None:
+        for w, c in enumerate(np.asarray(family, dtype=np.int64).tolist()):
+            if c >= 0:
+                seeds_of.setdefault(c, [])
+                if w != c:
+                    seeds_of[c].append(w)
     starts = np.searchsorted(a, np.arange(n + 1))
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     for c in np.lexsort((np.arange(n), key)).tolist():
@@ -251,7 +279,10 @@ def star_groups(
             continue
         group[c] = c
         lo, hi = int(starts[c]), int(starts[c + 1])
-        family = _item_family(lo, hi, b, holds, cov, starts, group) if several[c] else None
+        if c in seeds_of:  # a stored keeper's item family is chosen already
+            family = _stored_family(lo, hi, b, holds, starts, group, seeds_of[c])
+        else:
+            family = _item_family(lo, hi, b, holds, cov, starts, group) if several[c] else None
         took_container = False
         for e in range(lo, hi):
             v = int(b[e])
@@ -265,6 +296,23 @@ def star_groups(
                 continue
             group[v] = c
     return group
+
+
+def _stored_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, starts: np.ndarray, group: np.ndarray,
+                   seeds: list[int]) -> set:
+    """The free items inside a stored keeper (edges ``lo:hi``) that verified edges among them join to ``seeds``, the
+    members of the item family its stored group holds (present here): copies of that item, as :func:`_item_family`
+    joins them around its seed. Every other free item inside it stays apart."""
+    free = {v for v, held in zip(b[lo:hi].tolist(), holds[lo:hi].tolist()) if held and group[v] < 0}
+    family: set = set()
+    todo = list(seeds)
+    while todo and len(family) < len(free):
+        u = todo.pop()
+        for w in b[starts[u]:starts[u + 1]].tolist():
+            if w in free and w not in family:
+                family.add(w)
+                todo.append(w)
+    return family
 
 
 def _item_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, cov: np.ndarray, starts: np.ndarray,

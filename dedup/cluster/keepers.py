@@ -34,6 +34,7 @@ def star_labels(
     scores: PairScores,
     priority: np.ndarray,
     fixed: np.ndarray | None = None,
+    family: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Star grouping over representatives; exact copies follow their representative.
 
@@ -50,7 +51,9 @@ def star_labels(
     before its stored keeper (dated earlier, or the stored one undated; longer,
     with ``--keep longest``) would otherwise open a group of its own, and the
     stored keeper, which cannot be dropped, could no longer take it in: both
-    kept. The new copy is its duplicate, seen before.
+    kept. The new copy is its duplicate, seen before. ``family`` (``(n_reps,)``):
+    the item family a stored roundup keeper's group already holds (see
+    :func:`~dedup.cluster.groups.star_groups`).
 
     Returns:
         ``(labels, keeper)``: smallest member position of each article's group,
@@ -75,7 +78,7 @@ def star_labels(
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
     centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed,
-                          cover=scores.jaccard)
+                          cover=scores.jaccard, family=family)
     keeper = np.arange(n, dtype=np.int64)
     keeper[valid] = best_copy[centers[rep_of[valid]]]
     smallest = np.full(n, n, dtype=np.int64)
@@ -197,11 +200,14 @@ def assign_groups(
     table: ArticleTable,
     config: DedupConfig,
     fixed: np.ndarray | None = None,
+    family: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status, group and keeper of every article from the verified edges between representatives.
 
     ``fixed`` (``(R,)``): the center representative already decided for the
-    representatives of earlier feeds (a history index), -1 for new ones.
+    representatives of earlier feeds (a history index), -1 for new ones;
+    ``family`` (``(R,)``): the item families stored roundup keepers hold
+    (star grouping; see :func:`~dedup.cluster.groups.star_groups`).
     """
     priority = policy_key(table, config)
     if fixed is not None and config.cluster.method != "star":
@@ -214,7 +220,7 @@ def assign_groups(
         edge_scores = PairScores(*(np.concatenate([getattr(edge_scores, f), one]) for f in ("jaccard", "contain_ij", "contain_ji", "cosine")),
                                  np.concatenate([edge_scores.exact, np.zeros(len(held), bool)]))
     if config.cluster.method == "star":
-        labels, keeper = star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority, fixed)
+        labels, keeper = star_labels(n, len(rep_pos), rep_of, rep_pairs, edge_rel, edge_scores, priority, fixed, family)
     else:
         # Exact copies join their representative; verified edges link representatives.
         copies = np.flatnonzero(rep_of >= 0)

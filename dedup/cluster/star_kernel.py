@@ -143,7 +143,35 @@ def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_j
 
 
 @numba.njit(cache=True, nogil=True)
-def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed, cover, part):  # type: ignore[no-untyped-def]
+def _stored_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, group, stamp, queue, seeds, part):  # type: ignore[no-untyped-def]
+    """Mark (``stamp == c + 1``) the free items inside the stored keeper ``c`` that verified edges among them join to
+    ``seeds`` (the members here of the item family its stored group holds), as the NumPy path's ``_stored_family``
+    chooses them; the other free items inside it ``stamp == -(c + 1)``."""
+    for k in range(lo, hi):
+        e = adj[k]
+        v = pairs[e, 0] + pairs[e, 1] - c
+        if group[v] < 0 and _holds(e, c, pairs, contained, contain_ij, contain_ji, part):
+            stamp[v] = -(c + 1)
+    tail = 0
+    for s in seeds:
+        queue[tail] = s
+        tail += 1
+    head = 0
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for k in range(starts[u], starts[u + 1]):
+            f = adj[k]
+            w = pairs[f, 0] + pairs[f, 1] - u
+            if stamp[w] == -(c + 1):
+                stamp[w] = c + 1
+                queue[tail] = w
+                tail += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group, fixed, cover, part, family,  # type: ignore[no-untyped-def]
+             family_nodes, family_keys):
     m = len(pairs)
     starts = np.zeros(n + 1, dtype=np.int64)
     for e in range(m):
@@ -168,8 +196,14 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
         group[c] = c
         lo, hi = starts[c], starts[c + 1]
         _order_segment(adj, lo, hi, c, pairs, strength)
-        split = _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp, queue,
-                             part)
+        if family[c] == c:  # a stored keeper whose group holds an item family: only copies of that item join
+            first, last = np.searchsorted(family_keys, c), np.searchsorted(family_keys, c + 1)
+            _stored_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, group, stamp, queue,
+                           family_nodes[first:last], part)
+            split = True
+        else:
+            split = _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_ji, cover, group, stamp,
+                                 queue, part)
         took_container = False
         for k in range(lo, hi):
             e = adj[k]
@@ -190,7 +224,7 @@ def _centers(n, pairs, contained, contain_ij, contain_ji, strength, visit, group
 
 def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray,
                  strength: np.ndarray, visit: np.ndarray, fixed: np.ndarray | None,
-                 cover: np.ndarray | None = None, part: float = np.inf) -> np.ndarray:
+                 cover: np.ndarray | None = None, part: float = np.inf, family: np.ndarray | None = None) -> np.ndarray:
     """Each article's group center, by the rule of :func:`~dedup.cluster.groups.star_groups`.
 
     Args:
@@ -201,14 +235,20 @@ def star_centers(n: int, pairs: np.ndarray, contained: np.ndarray, contain_ij: n
         cover: ``(m,)`` the key choosing the one item family a roundup keeper takes in; None: ``strength``.
         part: a near copy this many times smaller than the keeper is a part of it (:data:`dedup.cluster.groups.PART_RATIO`;
             the default: none is).
+        family: ``(n,)`` the item family a stored keeper's group holds (see :func:`~dedup.cluster.groups.star_groups`); or None.
     """
     if len(pairs) >= 2**31:
         raise ValueError(f"star_centers: {len(pairs)} edges (at most 2**31 - 1)")
     group = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64).copy()
     fixed_arr = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
+    family = np.full(n, -1, dtype=np.int64) if family is None else np.ascontiguousarray(family, dtype=np.int64)
+    # each stored keeper's family members (not itself), found by binary search: sorted by keeper
+    members = np.flatnonzero((family >= 0) & (family != np.arange(n)))
+    members = members[np.argsort(family[members], kind="stable")]
     return _centers(
         n, np.ascontiguousarray(pairs, dtype=np.int64), np.ascontiguousarray(contained, dtype=np.bool_),
         np.ascontiguousarray(contain_ij, dtype=np.float64), np.ascontiguousarray(contain_ji, dtype=np.float64),
         np.ascontiguousarray(strength, dtype=np.float64), np.ascontiguousarray(visit, dtype=np.int64), group, fixed_arr,
         np.ascontiguousarray(strength if cover is None else cover, dtype=np.float64), float(part),
+        family, members.astype(np.int64), family[members],
     )

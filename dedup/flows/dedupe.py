@@ -99,7 +99,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             keep_texts: DaySpool | None = None, kgrams: bool = True) -> DedupResult:
     # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
-        from .history import Joined, commit, history_refs, joined_table, meet_history, seen_by
+        from .history import Joined, commit, history_refs, joined_table, meet_history, seen_by, stored_families
     timer = StageTimer()
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
@@ -173,8 +173,10 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             cands = cands.release()  # verified: only their counts are reported
 
         with timer("cluster"):
+            family = stored_families(index, met, rep_pairs, edge_rel, edge_scores, len(all_pos)) \
+                if met is not None and config.cluster.method == "star" else None
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
-                                                  skipped, table, config, fixed)
+                                                  skipped, table, config, fixed, family)
             reasons = keep_reasons(status, group, keeper, table, config)
 
         with timer("explain"):

@@ -29,7 +29,7 @@ from ..types import ArticleTable
 from ..verify import NONE, PairScores
 from .prepare import PreparedFeed, Seen
 
-__all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by"]
+__all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by", "stored_families"]
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,49 @@ def meet_history(index: HistoryIndex, feed: PreparedFeed, config: DedupConfig, w
         fixed=fixed, pairs=out[order], band_keys=keys, from_bands=from_bands, from_anchors=from_anchors,
         from_digest=len(exact), screened_out=screened, keepers=keepers,
     )
+
+
+def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_rel: np.ndarray,
+                    edge_scores: PairScores, n_reps: int) -> np.ndarray | None:
+    """The item families that stored roundup keepers already hold, for star grouping (its ``family``; None: none).
+
+    A stored keeper that holds copies of one short item keeps them only: a
+    new copy of another item inside it must not join its group (in one
+    batch over all feeds it would not have). Only the stored keepers that a
+    new text is a part of are looked up (:meth:`HistoryIndex.group`): their
+    stored members held by them (contained, or a smaller near copy) are that
+    family; those among the met positions are marked.
+    """
+    from ..cluster.groups import parts
+
+    h = met.size
+    pairs = rep_pairs.reshape(-1, 2)
+    if h == 0 or not len(pairs):
+        return None
+    i_part, j_part = parts(edge_rel, edge_scores.contain_ij, edge_scores.contain_ji)
+    new_i, new_j = pairs[:, 0] >= h, pairs[:, 1] >= h
+    # stored keepers (own center) holding a new text: the new end is a part of the stored one
+    holders = np.concatenate([pairs[:, 1][i_part & new_i & ~new_j], pairs[:, 0][j_part & new_j & ~new_i]])
+    holders = [int(c) for c in np.unique(holders) if met.fixed[c] == c and met.records[c].group is not None]
+    if not holders:
+        return None
+    pos = {r.row: k for k, r in enumerate(met.records)}
+    family = np.full(n_reps, -1, dtype=np.int64)
+    for c in holders:
+        stored = index.group(met.records[c].group)
+        if stored is None or not len(stored.edges):
+            continue
+        row = met.records[c].row
+        a, b = stored.edges[:, 0], stored.edges[:, 1]
+        a_part, b_part = parts(stored.edge_relation, stored.edge_scores[:, 1], stored.edge_scores[:, 2])
+        held = np.concatenate([b[(a == row) & b_part], a[(b == row) & a_part]])
+        if not len(held):
+            continue
+        family[c] = c
+        for m in held.tolist():
+            if m in pos:
+                family[pos[m]] = c
+    return family if (family >= 0).any() else None
 
 
 class Joined:
