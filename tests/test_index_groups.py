@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pytest
 
 from _servers import batches, start_redis
@@ -61,6 +62,16 @@ def test_group_holds_its_members_in_row_order_and_their_edges(location: str) -> 
     assert {m.group for m in g.members} == {"b1"}
     member_rows = {m.row for m in g.members}
     assert len(g.edges) >= 2 and set(g.edges.ravel().tolist()) <= member_rows and (g.edges[:, 0] < g.edges[:, 1]).all()
+    for m in g.members:  # around one member: its own edges only, the same rows and scores, in the same order
+        idx = open_index(location, create=False)
+        try:
+            own = idx.group("b1", around=m.row)
+        finally:
+            idx.close()
+        mine = (g.edges == m.row).any(axis=1)
+        assert [x.id for x in own.members] == [x.id for x in g.members]
+        assert own.edges.tolist() == g.edges[mine].tolist() and own.edge_relation.tolist() == g.edge_relation[mine].tolist()
+        assert np.array_equal(own.edge_scores, g.edge_scores[mine], equal_nan=True)
 
 
 def test_a_group_named_after_an_article_stored_alone_includes_it(location: str) -> None:

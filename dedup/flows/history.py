@@ -193,10 +193,10 @@ def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_r
     pos = {r.row: k for k, r in enumerate(met.records)}
     family = np.full(n_reps, -1, dtype=np.int64)
     for c in holders:
-        stored = index.group(met.records[c].group)
+        row = met.records[c].row
+        stored = index.group(met.records[c].group, around=row)
         if stored is None or not len(stored.edges):
             continue
-        row = met.records[c].row
         a, b = stored.edges[:, 0], stored.edges[:, 1]
         a_part, b_part = parts(stored.edge_relation, stored.edge_scores[:, 1], stored.edge_scores[:, 2])
         held = np.concatenate([b[(a == row) & b_part], a[(b == row) & a_part]])

@@ -264,8 +264,11 @@ class HistoryIndex(Protocol):
         """Every stored decision, in row order."""
         ...
 
-    def group(self, name: str) -> StoredGroup | None:
-        """The members of the group ``name`` and the edges among them; None when no article is in it."""
+    def group(self, name: str, around: int | None = None) -> StoredGroup | None:
+        """The members of the group ``name`` and the edges among them; None when no article is in it.
+
+        ``around`` (a member's row): only the edges between it and the other members (a group of many copies holds
+        edges by the thousand, a keeper's own are one per member)."""
         ...
 
     def close(self) -> None: ...

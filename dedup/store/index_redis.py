@@ -403,7 +403,7 @@ class RedisIndex:
             for rec in recs:
                 yield rec.to_json(keepers.get(rec.keeper), said=True)
 
-    def group(self, name: str) -> StoredGroup | None:
+    def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}
         if not rows:
             return None
@@ -412,7 +412,10 @@ class RedisIndex:
             rows.add(int(first))
         members = [m for m in self.articles(np.array(sorted(rows), dtype=np.int64)) if m.group in (name, None)]
         ordered = [m.row for m in members]
-        fields = [f"{a},{b}" for k, a in enumerate(ordered) for b in ordered[k + 1 :]]
+        if around is None:
+            fields = [f"{a},{b}" for k, a in enumerate(ordered) for b in ordered[k + 1 :]]
+        else:
+            fields = [f"{min(a, around)},{max(a, around)}" for a in ordered if a != around]
         found: list[tuple[int, int, list]] = []
         for lo in range(0, len(fields), _PER_CALL):
             part = fields[lo : lo + _PER_CALL]

@@ -400,7 +400,7 @@ class SQLiteIndex:
         for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
             yield _record(r[:-1]).to_json(r[-1], said=True)
 
-    def group(self, name: str) -> StoredGroup | None:
+    def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
         # the article the group is named after may have been stored alone, before its first copy came
         members = [_record(r) for r in self.conn.execute(
@@ -409,10 +409,16 @@ class SQLiteIndex:
         if not any(m.group == name for m in members):
             return None
         self._ask([m.row for m in members])
-        found = self.conn.execute(
-            "SELECT e.a, e.b, e.relation, e.jaccard, e.contain_ab, e.contain_ba, e.cosine FROM edges e "
-            "WHERE e.a IN (SELECT key FROM temp.ask) AND e.b IN (SELECT key FROM temp.ask) ORDER BY e.a, e.b"
-        ).fetchall()
+        cols = "SELECT e.a, e.b, e.relation, e.jaccard, e.contain_ab, e.contain_ba, e.cosine FROM edges e "
+        if around is None:
+            found = self.conn.execute(
+                cols + "WHERE e.a IN (SELECT key FROM temp.ask) AND e.b IN (SELECT key FROM temp.ask) ORDER BY e.a, e.b"
+            ).fetchall()
+        else:
+            found = self.conn.execute(
+                cols + "WHERE (e.a = ? AND e.b IN (SELECT key FROM temp.ask)) OR (e.b = ? AND e.a IN (SELECT key FROM temp.ask)) "
+                "ORDER BY e.a, e.b", (int(around), int(around))
+            ).fetchall()
         return StoredGroup(
             members=members,
             edges=np.array([r[:2] for r in found], dtype=np.int64).reshape(-1, 2),
