@@ -177,3 +177,60 @@ def test_sigterm_under_load_refuses_the_waiting_batches_and_finishes_the_one_bei
     answered = {r["id"] for t, code in statuses.items() if code == 200 for r in posts[t]}
     assert stored == answered and with_texts == answered  # every answered batch whole with its texts, nothing refused
     assert took < 30 and "Traceback" not in said and "CancelledError" not in said and "Exception in ASGI" not in said, said
+
+
+def _start_replica(work: Path, primary: str) -> tuple[subprocess.Popen, str]:
+    """A second real redis-server on a free loopback port, a read-only replica of ``primary``, synced."""
+    import time
+
+    import redis
+
+    host_port = primary.split("//", 1)[1].split("/", 1)[0]
+    port = free_port()
+    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(work), "--replicaof", *host_port.split(":")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with redis.Redis(host="127.0.0.1", port=port) as client:
+        for _ in range(200):
+            try:
+                if client.info("replication").get("master_link_status") == "up":
+                    return proc, f"redis://127.0.0.1:{port}/0"
+            except redis.ConnectionError:
+                pass
+            time.sleep(0.05)
+    proc.kill()
+    pytest.skip("the Redis replica did not sync on loopback")
+
+
+def test_a_read_only_redis_replica_is_one_line_at_start_up_and_in_dedupe(tmp_path: Path) -> None:
+    """serve started on a replica, then answered 503 to every POST; dedupe --index said "failed during the run ...
+    a rerun completes the feed", which no rerun would."""
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "replica").mkdir()
+    primary, url = start_redis(tmp_path / "primary")
+    replica = None
+    try:
+        prefix = f"?prefix=r{uuid.uuid4().hex[:6]}"
+        seeds = str(Path(__file__).resolve().parents[1] / "seeds")
+        made = subprocess.run([sys.executable, "-m", "dedup", "dedupe", seeds, "--out", str(tmp_path / "o1"), "-q",
+                               "--index", url + prefix], capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        replica, copy = _start_replica(tmp_path / "replica", url)
+        for args in (["serve", "--index", copy + prefix, "--port", str(free_port())],
+                     ["dedupe", seeds, "--out", str(tmp_path / "o2"), "-q", "--index", copy + prefix]):
+            try:
+                res = subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True, text=True, timeout=60)
+            except subprocess.TimeoutExpired as exc:
+                raise AssertionError(f"dedup {args[0]} ran on a read-only replica: {exc.stderr}") from None
+            said = res.stdout + res.stderr
+            assert res.returncode == 1 and f"{copy + prefix}: the index cannot be written" in said, said
+            assert "read-only replica" in said and "point" in said and "rerun" not in said, said
+            assert "Traceback" not in said and len(said.strip().splitlines()) == 1, said
+        # the primary still serves
+        port = free_port()
+        stop(start_serve(["--index", url + prefix], port))
+    finally:
+        for proc in (replica, primary):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)

@@ -59,6 +59,9 @@ def store_failure(exc: BaseException, location: str) -> Exception | None:
     h.db: the index cannot be written (attempt to write a readonly database); check the permissions of the file and its folder
     >>> store_failure(ValueError("x"), "h.db") is None
     True
+    >>> from redis.exceptions import ReadOnlyError
+    >>> print(store_failure(ReadOnlyError("You can't write against a read only replica."), "redis://r:6379/0"))
+    redis://r:6379/0: the index cannot be written: the Redis server is a read-only replica (You can't write against a read only replica.); point the index at the primary
     """
     import sqlite3
 
@@ -71,6 +74,9 @@ def store_failure(exc: BaseException, location: str) -> Exception | None:
             return HistoryError(f"{location}: the index cannot be written ({exc}); check the permissions of the file and its folder")
         return HistoryError(f"{location}: the index failed ({type(exc).__name__}: {exc})")
     if type(exc).__module__.split(".")[0] == "redis":
+        if type(exc).__name__ == "ReadOnlyError":  # nothing was written: "a rerun completes the feed" misled
+            return HistoryError(f"{location}: the index cannot be written: the Redis server is a read-only replica "
+                                f"({exc}); point the index at the primary")
         return HistoryError(f"{location}: the Redis server failed during the run ({type(exc).__name__}: {exc}); "
                             "the index holds what was committed before; a rerun completes the feed")
     return None

@@ -89,13 +89,14 @@ def _check_writable(index: str) -> None:
     read-only file or folder, an immutable file, a read-only mount): SQLite opens such a file read-only, and every
     POST would answer 503 "attempt to write a readonly database". A write that changes nothing (the header's
     ``user_version`` set to itself) in a transaction rolled back; a file held by another writer passes (it is being
-    written). A Redis index is not probed."""
+    written). A Redis index is probed by :func:`_check_redis_writable`."""
     import os
     import sqlite3
 
     from ..store.index import HistoryError
 
     if index.startswith(("redis://", "rediss://", "unix://")):
+        _check_redis_writable(index)
         return
     fix = "dedup serve adds every batch posted to it: make the file and its folder writable, or serve a copy"
     try:
@@ -115,6 +116,28 @@ def _check_writable(index: str) -> None:
                 raise HistoryError(f"{index}: the index cannot be written{what}: {exc}; {fix}") from None
         finally:
             conn.close()
+
+
+def _check_redis_writable(index: str) -> None:
+    """A one-line error now when the Redis server refuses writes (a read-only replica, a user without write
+    permission): every POST would answer 503. The probe is a write that changes nothing: ``EXPIRE`` of a key the
+    index never holds (refused as a write, a no-op where writes are allowed)."""
+    import redis
+
+    from ..store.index import HistoryError
+    from ..store.index_redis import redis_address
+
+    url, prefix, db = redis_address(index)
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10, **db)
+    try:
+        client.expire(f"{prefix}:write-probe", 1)
+    except redis.exceptions.ReadOnlyError as exc:
+        raise HistoryError(f"{index}: the index cannot be written: the Redis server is a read-only replica ({exc}); "
+                           "dedup serve adds every batch posted to it: point --index at the primary") from None
+    except redis.exceptions.ResponseError as exc:  # e.g. NOPERM: the user may not write these keys
+        raise HistoryError(f"{index}: the index cannot be written ({exc}); dedup serve adds every batch posted to it") from None
+    finally:
+        client.close()
 
 
 def _check_listen(host: str, port: int) -> None:
