@@ -17,6 +17,7 @@ from .context import in_context
 from .match import Match, copy_span, find_relations
 from .records import ArticleRepeats, Repeat
 from .segment import Paragraph, analyse
+from .within import self_repeats
 
 __all__ = ["find_repeats", "find_repeats_batch"]
 
@@ -102,6 +103,35 @@ def _plan(
     return target, fragments
 
 
+def _inside(paragraphs: list[Paragraph], matches: list[tuple[int, int, Match]], config: RepeatsConfig) -> list[Repeat]:
+    """The runs of sentences a paragraph repeats within itself (:func:`~dedup.repeats.within.self_repeats`), except
+    where the copy is another paragraph glued into that line twice: the run-on relations already say so."""
+    glued: dict[int, list[tuple[int, int]]] = {}
+    for _, j, match in matches:
+        if match.aligned:
+            glued.setdefault(j, []).append(copy_span(paragraphs[j], match))
+    return [r for r in self_repeats(paragraphs, config)
+            if not any(a < r.end and r.start < b for a, b in glued.get(r.paragraph, ()))]
+
+
+def _cut_inside(paragraphs: list[Paragraph], target: dict[int, int], fragments: dict[int, list[tuple[int, int, int]]],
+                inside: list[Repeat]) -> None:
+    """Cut the later copies of :func:`_inside` out of their paragraphs' pieces (``fragments``, in place); a paragraph
+    removed whole (``target``) keeps its text elsewhere."""
+    for r in inside:
+        j = r.paragraph
+        if j in target:
+            continue
+        pieces = fragments.get(j, [(paragraphs[j].start, paragraphs[j].end, j)])
+        cut = []
+        for a, b, after in pieces:
+            if a < r.start:
+                cut.append((a, min(b, r.start), after))
+            if b > r.end:
+                cut.append((max(a, r.end), b, after))
+        fragments[j] = cut
+
+
 def _keepable(text: str, pieces: list[tuple[int, int]], config: NormalizeConfig) -> tuple[tuple[int, int], ...]:
     """Strip the pieces and drop those without a single token (bare punctuation)."""
     kept = []
@@ -135,6 +165,10 @@ def find_repeats(text: str, config: RepeatsConfig = RepeatsConfig()) -> ArticleR
     paragraphs = analyse(text, config.normalize)
     relations, matches = in_context(text, paragraphs, *find_relations(paragraphs, config), config)
     target, fragments = _plan(paragraphs, relations, matches)
+    inside = _inside(paragraphs, matches, config)
+    if inside:
+        _cut_inside(paragraphs, target, fragments, inside)
+        relations = sorted([*relations, *inside], key=lambda r: (r.paragraph, r.in_, r.in_start))
 
     kept_fragments: list[tuple[int, tuple[tuple[int, int], ...]]] = []
     moved: dict[int, list[tuple[int, int]]] = {}

@@ -172,7 +172,8 @@ def located_tokens(text: str, config: NormalizeConfig) -> tuple[list[str], list[
                 run_tokens.append([])
             elif tok:
                 run_tokens[-1].append(tok)
-        assert len(run_tokens) == n, "sentinel count must match the number of runs"
+        if len(run_tokens) != n:  # the repair of mojibake read across a break ("Å\x9f" is one letter): run by run
+            run_tokens = [normalize(piece, config).split() for piece in pieces]
     tokens: list[str] = []
     tok_starts: list[int] = []
     tok_ends: list[int] = []
