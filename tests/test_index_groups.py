@@ -133,3 +133,16 @@ def test_a_stored_roundup_keeps_the_copies_of_its_one_item_when_new_copies_come(
     x3 = _add(location, day3)["X3"]
     assert (x3["status"], x3["duplicate_of"], x3["group"]) == ("duplicate", "K", "K")
     assert [m.id for m in _group(location, "K").members] == ["K", "X1", "X2", "X3"]
+
+
+def test_export_names_the_articles_that_contain_each_text(location: str) -> None:
+    """`dedup index export` had no contained_in: the roundup a short item was kept apart from went unnamed."""
+    day1, day2, day3 = _roundup_days()
+    decided = {**_add(location, day1), **_add(location, day2), **_add(location, day3)}
+    idx = open_index(location, create=False)
+    try:
+        rows = {r["id"]: r for r in idx.export()}
+    finally:
+        idx.close()
+    assert rows["Y1"]["contained_in"] == ["K"] and rows["Y1"]["status"] == "kept"
+    assert {i: r["contained_in"] for i, r in rows.items()} == {i: decided[i]["contained_in"] for i in rows}

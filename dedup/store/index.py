@@ -261,7 +261,8 @@ class HistoryIndex(Protocol):
         ...
 
     def export(self) -> Iterator[dict[str, Any]]:
-        """Every stored decision, in row order."""
+        """Every stored decision, in row order; ``contained_in``: the ids of the stored articles a verified contained
+        edge says hold its text (:func:`containers`, the first copies of those texts)."""
         ...
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
@@ -272,6 +273,23 @@ class HistoryIndex(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def containers(edges: list[tuple[int, int, int, float, float]]) -> dict[int, list[int]]:
+    """Stored edges ``(a, b, relation, contain_ab, contain_ba)`` → for each representative row, the rows a ``contained``
+    edge says hold it, in row order (``contained_in`` of an export, as the dedupe decisions read it off their edges).
+
+    >>> containers([(3, 9, 3, 0.95, 0.2), (3, 5, 3, 0.9, 0.4), (5, 9, 2, 0.9, 0.9), (4, 7, 3, 0.1, 0.99)])
+    {3: [5, 9], 7: [4]}
+    """
+    from ..verify import CONTAINED
+
+    held: dict[int, list[int]] = {}
+    for a, b, rel, c_ab, c_ba in edges:
+        if rel == CONTAINED:
+            inner, outer = (a, b) if c_ab >= c_ba else (b, a)  # NaN never: a contained edge has its containments
+            held.setdefault(inner, []).append(outer)
+    return {k: sorted(v) for k, v in sorted(held.items())}
 
 
 def iso_time(t: float | None) -> str | None:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .index import (
-    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, features_blob, features_from_blobs, iso_time,
+    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
 )
 
 from .story_redis import RedisStories
@@ -396,12 +396,23 @@ class RedisIndex:
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
+        from ..verify import CONTAINED
+
+        edges = []
+        for f, v in self.r.hscan_iter(self._k("e"), count=5000):
+            rel, _, c_ab, c_ba, _ = json.loads(v)
+            if rel == CONTAINED:
+                a, b = map(int, f.decode().split(","))
+                edges.append((a, b, rel, c_ab, c_ba))
+        held = containers(edges)
+        names = {r.row: r.id for r in self.articles(np.array(sorted({c for v in held.values() for c in v}), dtype=np.int64))}
         top = self.next_row()
         for lo in range(0, top, 5000):
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
             for rec in recs:
-                yield rec.to_json(keepers.get(rec.keeper), said=True)
+                yield {**rec.to_json(keepers.get(rec.keeper), said=True),
+                       "contained_in": [names[c] for c in held.get(rec.rep, ()) if c in names]}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}

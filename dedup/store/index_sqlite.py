@@ -34,6 +34,7 @@ from .index import (
     StoredGroup,
     StoredSketches,
     check_params,
+    containers,
     features_blob,
     features_from_blobs,
     iso_time,
@@ -395,10 +396,16 @@ class SQLiteIndex:
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
+        from ..verify import CONTAINED
+
+        held = containers(self.conn.execute(
+            "SELECT a, b, relation, contain_ab, contain_ba FROM edges WHERE relation = ?", (int(CONTAINED),)).fetchall())
+        names = {r.row: r.id for r in self.articles(np.array(sorted({c for v in held.values() for c in v}), dtype=np.int64))}
         cur = self.conn.cursor()
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
         for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
-            yield _record(r[:-1]).to_json(r[-1], said=True)
+            rec = _record(r[:-1])
+            yield {**rec.to_json(r[-1], said=True), "contained_in": [names[c] for c in held.get(rec.rep, ()) if c in names]}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
