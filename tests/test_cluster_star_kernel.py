@@ -49,6 +49,10 @@ def test_random_graphs_group_alike(monkeypatch: pytest.MonkeyPatch, seed: int) -
         family = np.where(fixed >= 0, fixed, -1)
         python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed, cover, family)
         assert compiled == python
+        family[rng.choice(n, size=min(n, 3), replace=False)] = c  # new texts known to be copies of its item: free seeds
+        family[c] = c
+        python, compiled = _both(monkeypatch, n, pairs, rel, cij, cji, strength, priority, fixed, cover, family)
+        assert compiled == python
 
 
 def test_a_dense_family_has_one_center_and_keeps_the_containment_guard(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,6 +146,17 @@ def test_a_stored_roundup_keeps_the_copies_of_the_item_it_holds_only(monkeypatch
     python, compiled = _both(monkeypatch, 6, pairs, rel, cij, cji, strength, priority, np.array([0, 1, -1, -1, -1, -1]),
                              cover, family)
     assert compiled == python == [0, 1, 1, 3, 3, 0]
+
+
+def test_free_seeds_of_a_stored_family_join_and_never_overflow_the_kernels_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0 a stored keeper; 1, 2 and 3 new items inside it, copies of one another, each known to be a copy of its item:
+    # every seed queued once (the queue has n places; a seed reached again was queued twice)
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]])
+    rel = np.array([CONTAINED] * 3 + [NEAR] * 3, np.int8)
+    cij, cji = np.array([0.1, 0.1, 0.1, 1.0, 1.0, 1.0]), np.array([0.9, 0.9, 0.9, 1.0, 1.0, 1.0])
+    fixed, family = np.array([0, -1, -1, -1]), np.array([0, 0, 0, 0])
+    python, compiled = _both(monkeypatch, 4, pairs, rel, cij, cji, np.maximum(cij, cji), np.arange(4.0), fixed, None, family)
+    assert compiled == python == [0, 0, 0, 0]
 
 
 def test_a_report_of_two_happenings_keeps_one_happenings_copies(monkeypatch: pytest.MonkeyPatch) -> None:

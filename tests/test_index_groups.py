@@ -146,3 +146,38 @@ def test_export_names_the_articles_that_contain_each_text(location: str) -> None
         idx.close()
     assert rows["Y1"]["contained_in"] == ["K"] and rows["Y1"]["status"] == "kept"
     assert {i: r["contained_in"] for i, r in rows.items()} == {i: decided[i]["contained_in"] for i in rows}
+
+
+def test_a_new_copy_of_a_stored_roundups_item_joins_it_though_no_stored_copy_is_met(location: str) -> None:
+    """Outside --window-days the run meets the roundup but not the item's stored copies: the new copy was kept alone."""
+    from pathlib import Path
+
+    from dedup.types import Article
+
+    day1, _, _ = _roundup_days()
+    day1 = [Article(id=a.id, text=a.text, date="2024-01-01" if a.id == "K" else "2024-01-09") for a in day1]
+    words = [p.read_text(encoding="utf-8").split() for p in sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))]
+    late = [Article(id="X3", text=" ".join(words[0][5:160]), date="2023-12-28")]
+    _add(location, day1)
+    idx = open_index(location, DedupConfig())
+    try:
+        x3 = next(decision_rows(dedupe(late, DedupConfig(), runtime=Runtime(chunk_size=4), index=idx, window_days=5)))
+    finally:
+        idx.close()
+    assert (x3["status"], x3["duplicate_of"], x3["group"]) == ("duplicate", "K", "K")
+
+
+def test_a_new_text_covering_more_of_a_stored_roundup_than_its_item_joins_it(location: str) -> None:
+    """K holds a short item's copy (X1); a new text holding most of K but not that item (a trimmed copy of K) was kept
+    alone: one batch, choosing the family covering most of K, takes it in."""
+    from pathlib import Path
+
+    from dedup.types import Article
+
+    words = [p.read_text(encoding="utf-8").split() for p in sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))]
+    x, y = " ".join(words[0][:100]), " ".join(words[3][:200])
+    day1 = [Article(id="K", text=f"{x}\n{y}", date="2024-01-01"), Article(id="X1", text="خبر عاجل\n" + x, date="2024-01-02")]
+    day2 = [Article(id="T", text=f"{y}\n" + " ".join(words[4][:10]), date="2024-01-03")]
+    assert _add(location, day1)["X1"]["duplicate_of"] == "K"
+    t = _add(location, day2)["T"]
+    assert (t["status"], t["duplicate_of"]) == ("duplicate", "K"), t

@@ -72,3 +72,14 @@ def test_mojibake_read_across_a_break_is_located_without_an_error(word: str) -> 
     tokens, starts, ends = located_tokens(f"كلمة {word} أخرى", NormalizeConfig())
     assert tokens[0] == "كلمه" and tokens[-1] == "اخري" and len(tokens) == len(starts) == len(ends)
     find_repeats(f"{word} {' '.join(S)}\n{word} {' '.join(S)}")
+
+
+@pytest.mark.parametrize("copies", [3, 4])
+def test_a_run_repeated_several_times_in_a_row_leaves_one_copy(copies: int) -> None:
+    """The third copy was compared with the first only (no longer adjacent): two copies stayed, a second pass cut more."""
+    text = " ".join([S[0]] * copies) + " " + S[1]
+    r = find_repeats(text)
+    assert 1 <= len([x for x in r.repeats if x.paragraph == x.in_]) <= copies - 1  # A A A A: A, then "A A" again
+    cleaned = clean(text, r)
+    assert cleaned.count(S[0]) == 1 and S[1] in cleaned
+    assert find_repeats(cleaned).repeats == ()  # nothing left for a second pass

@@ -214,7 +214,8 @@ def star_groups(
             ``strength``.
         family: ``(n,)`` for a stored keeper ``c`` whose group already holds
             the copies of one item (chosen when it was stored), ``family[c] ==
-            c`` and ``family[w] == c`` for those copies present here; -1
+            c`` and ``family[w] == c`` for those copies present here (stored
+            ones, or new texts known to be copies of that item); -1
             elsewhere. Such a keeper takes in a free item inside it only when
             verified edges among its free items join the item to a copy of the
             item it holds (as they join a family around its seed): a copy of its
@@ -304,7 +305,7 @@ def _stored_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, starts: n
     members of the item family its stored group holds (present here): copies of that item, as :func:`_item_family`
     joins them around its seed. Every other free item inside it stays apart."""
     free = {v for v, held in zip(b[lo:hi].tolist(), holds[lo:hi].tolist()) if held and group[v] < 0}
-    family: set = set()
+    family = {s for s in seeds if s in free}  # a seed may be a free item itself (a new copy of the family's item)
     todo = list(seeds)
     while todo and len(family) < len(free):
         u = todo.pop()

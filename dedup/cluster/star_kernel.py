@@ -153,7 +153,9 @@ def _stored_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain
         if group[v] < 0 and _holds(e, c, pairs, contained, contain_ij, contain_ji, part):
             stamp[v] = -(c + 1)
     tail = 0
-    for s in seeds:
+    for s in seeds:  # a seed may be a free item itself: it joins, and is never queued twice (at most n entries)
+        if stamp[s] == -(c + 1):
+            stamp[s] = c + 1
         queue[tail] = s
         tail += 1
     head = 0

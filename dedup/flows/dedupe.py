@@ -173,8 +173,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             cands = cands.release()  # verified: only their counts are reported
 
         with timer("cluster"):
-            family = stored_families(index, met, rep_pairs, edge_rel, edge_scores, len(all_pos)) \
-                if met is not None and config.cluster.method == "star" else None
+            family = stored_families(index, met, rep_pairs, edge_rel, edge_scores, feed.signatures, feed.sizes,
+                                     config.index.min_estimate) if met is not None and config.cluster.method == "star" else None
             status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
                                                   skipped, table, config, fixed, family)
             reasons = keep_reasons(status, group, keeper, table, config)

@@ -166,8 +166,14 @@ def meet_history(index: HistoryIndex, feed: PreparedFeed, config: DedupConfig, w
     )
 
 
+# Stored members of a roundup's item family a new text inside it is compared with by MinHash, at most (the first in
+# row order): its copies of the item reach them whether or not the run met them.
+FAMILY_SAMPLE = 32
+
+
 def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_rel: np.ndarray,
-                    edge_scores: PairScores, n_reps: int) -> np.ndarray | None:
+                    edge_scores: PairScores, signatures: np.ndarray, sizes: np.ndarray,
+                    min_estimate: float) -> np.ndarray | None:
     """The item families that stored roundup keepers already hold, for star grouping (its ``family``; None: none).
 
     A stored keeper that holds copies of one short item keeps them only: a
@@ -175,37 +181,78 @@ def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_r
     batch over all feeds it would not have). Only the stored keepers that a
     new text is a part of are looked up (:meth:`HistoryIndex.group`): their
     stored members held by them (contained, or a smaller near copy) are that
-    family; those among the met positions are marked.
+    family. Marked as its members here: those the run met; each new text
+    inside the keeper whose MinHash containment estimate with one of the
+    family's members (the first :data:`FAMILY_SAMPLE`, read from the index)
+    reaches ``min_estimate`` (the history's candidate screen): a new copy of
+    the item joins even when the run met none of its stored copies (outside
+    ``--window-days``, say), a copy of another item (sharing next to nothing
+    with it) does not; and the new text inside the keeper that covers most of
+    it (Jaccard), when it covers more than any member of the family: one
+    batch, choosing the family covering most, would have chosen its.
+
+    ``signatures``/``sizes``: the feed's representatives' (positions
+    ``met.size`` on).
     """
+    from ..candidates import estimated_containment
     from ..cluster.groups import parts
 
     h = met.size
+    n_reps = h + len(sizes)
     pairs = rep_pairs.reshape(-1, 2)
     if h == 0 or not len(pairs):
         return None
     i_part, j_part = parts(edge_rel, edge_scores.contain_ij, edge_scores.contain_ji)
     new_i, new_j = pairs[:, 0] >= h, pairs[:, 1] >= h
     # stored keepers (own center) holding a new text: the new end is a part of the stored one
-    holders = np.concatenate([pairs[:, 1][i_part & new_i & ~new_j], pairs[:, 0][j_part & new_j & ~new_i]])
-    holders = [int(c) for c in np.unique(holders) if met.fixed[c] == c and met.records[c].group is not None]
-    if not holders:
+    one, two = i_part & new_i & ~new_j, j_part & new_j & ~new_i
+    held_new = np.concatenate([pairs[one][:, ::-1], pairs[two]])  # (keeper, new)
+    cover = np.concatenate([edge_scores.jaccard[one], edge_scores.jaccard[two]])
+    inside: dict[int, list[int]] = {}
+    covers: dict[int, float] = {}  # new text -> how much of its keeper it covers (the edge's Jaccard)
+    for (c, v), jac in zip(held_new.tolist(), cover.tolist()):
+        if met.fixed[c] == c and met.records[c].group is not None:
+            inside.setdefault(c, []).append(v)
+            covers[v] = max(covers.get(v, 0.0), jac)
+    if not inside:
         return None
     pos = {r.row: k for k, r in enumerate(met.records)}
     family = np.full(n_reps, -1, dtype=np.int64)
-    for c in holders:
+    sample: dict[int, list[int]] = {}  # keeper -> rows of its family compared with the new texts inside it
+    for c in sorted(inside):
         row = met.records[c].row
         stored = index.group(met.records[c].group, around=row)
         if stored is None or not len(stored.edges):
             continue
         a, b = stored.edges[:, 0], stored.edges[:, 1]
         a_part, b_part = parts(stored.edge_relation, stored.edge_scores[:, 1], stored.edge_scores[:, 2])
-        held = np.concatenate([b[(a == row) & b_part], a[(b == row) & a_part]])
+        mine = ((a == row) & b_part) | ((b == row) & a_part)
+        held = np.unique(np.where(a == row, b, a)[mine])
         if not len(held):
             continue
         family[c] = c
         for m in held.tolist():
             if m in pos:
                 family[pos[m]] = c
+        sample[c] = held[:FAMILY_SAMPLE].tolist()
+        # one batch chooses the family of the item covering most of the keeper: a new text covering more than the
+        # stored family (a trimmed copy of the keeper itself, say) would have been chosen, and joins
+        best = float(np.nanmax(stored.edge_scores[mine, 0], initial=0.0))
+        top = max(inside[c], key=lambda v: (covers[v], -v))  # the one family one batch would choose: the best cover's
+        if covers[top] > best and family[top] < 0:
+            family[top] = c
+    rows = sorted({m for ms in sample.values() for m in ms})
+    if rows:
+        sk = index.sketches(np.array(rows, dtype=np.int64))
+        at = {r: k for k, r in enumerate(rows)}
+        sigs, szs = np.concatenate([sk.signatures, signatures]), np.concatenate([sk.sizes, sizes])
+        for c, ms in sample.items():
+            new = sorted(set(inside[c]))
+            ask = np.array([(at[m], len(rows) + v - h) for v in new for m in ms], dtype=np.int64).reshape(-1, 2)
+            est = estimated_containment(sigs, szs, ask).reshape(len(new), len(ms))
+            for v, best in zip(new, est.max(axis=1).tolist()):
+                if best >= min_estimate and family[v] < 0:
+                    family[v] = c
     return family if (family >= 0).any() else None
 
 

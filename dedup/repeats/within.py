@@ -46,9 +46,10 @@ def self_repeats(paragraphs: list[Paragraph], config: RepeatsConfig) -> list[Rep
     """Every later copy, inside its own paragraph, of a run of that paragraph's sentences.
 
     Each relation has ``paragraph == in_``; ``start``/``end`` locate the later
-    copy and ``in_start``/``in_end`` the earlier one. Copies are taken left to
-    right, each as long as it goes (its sentences never overlap the run it
-    repeats, nor another copy), and count only where a scraper puts them (see the module).
+    copy and ``in_start``/``in_end`` the earlier one (which may be a copy
+    itself: ``A A A`` is two copies, each of the one before). Copies are taken
+    left to right, each as long as it goes (its sentences never overlap the
+    run it repeats), and count only where a scraper puts them (see the module).
 
     >>> from dedup.repeats.segment import analyse
     >>> from dedup.config import NormalizeConfig
@@ -65,17 +66,14 @@ def self_repeats(paragraphs: list[Paragraph], config: RepeatsConfig) -> list[Rep
         at: dict[tuple[str, ...], list[int]] = {}
         for k, key in enumerate(keys):
             at.setdefault(key, []).append(k)
-        copy = [False] * len(keys)  # sentences that are a later copy
         b = 1
         while b < len(keys):
             best, best_len = -1, 0
-            for a in at[keys[b]]:
+            for a in at[keys[b]]:  # a source may itself be a later copy: A A A is two copies of A, each after the last
                 if a >= b:
                     break
-                if copy[a]:
-                    continue
                 n = 0
-                while b + n < len(keys) and a + n < b and not copy[a + n] and keys[a + n] == keys[b + n]:
+                while b + n < len(keys) and a + n < b and keys[a + n] == keys[b + n]:
                     n += 1
                 need = config.context_tokens if a + n == b else FAR_RUNS * config.context_tokens
                 if n > best_len and sum(words[a : a + n]) >= need:
@@ -83,8 +81,6 @@ def self_repeats(paragraphs: list[Paragraph], config: RepeatsConfig) -> list[Rep
             if best < 0:
                 b += 1
                 continue
-            for k in range(b, b + best_len):
-                copy[k] = True
             first, last = p.sentences[numbers[best]], p.sentences[numbers[best + best_len - 1]]
             again, again_last = p.sentences[numbers[b]], p.sentences[numbers[b + best_len - 1]]
             out.append(Repeat(j, j, "exact", 1.0, again[0], again_last[1], first[0], last[1]))
