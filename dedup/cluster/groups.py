@@ -306,7 +306,11 @@ def _stored_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, starts: n
     joins them around its seed. Every other free item inside it stays apart."""
     free = {v for v, held in zip(b[lo:hi].tolist(), holds[lo:hi].tolist()) if held and group[v] < 0}
     family = {s for s in seeds if s in free}  # a seed may be a free item itself (a new copy of the family's item)
-    todo = list(seeds)
+    return _flood(family, list(seeds), free, b, starts)
+
+
+def _flood(family: set, todo: list, free: set, b: np.ndarray, starts: np.ndarray) -> set:
+    """``family`` grown by every item of ``free`` that verified edges reach from the articles in ``todo``."""
     while todo and len(family) < len(free):
         u = todo.pop()
         for w in b[starts[u]:starts[u + 1]].tolist():
@@ -331,13 +335,7 @@ def _item_family(lo: int, hi: int, b: np.ndarray, holds: np.ndarray, cov: np.nda
     if len(items) < 2:
         return None
     free = set(items)
-    family, todo = {seed}, [seed]
-    while todo and len(family) < len(free):
-        u = todo.pop()
-        for w in b[starts[u]:starts[u + 1]].tolist():
-            if w in free and w not in family:
-                family.add(w)
-                todo.append(w)
+    family = _flood({seed}, [seed], free, b, starts)
     return None if len(family) == len(free) else family
 
 

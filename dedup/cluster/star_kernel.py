@@ -127,8 +127,15 @@ def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_j
         return False
     stamp[seed] = c + 1
     queue[0] = seed
-    head, tail, reached = 0, 1, 1
-    while head < tail and reached < n_free:
+    return _flood(c, queue, 1, 1, n_free, starts, adj, pairs, stamp) < n_free
+
+
+@numba.njit(cache=True, nogil=True)
+def _flood(c, queue, tail, reached, limit, starts, adj, pairs, stamp):  # type: ignore[no-untyped-def]
+    """From the ``tail`` articles queued, stamp ``c + 1`` on every item stamped ``-(c + 1)`` that verified edges reach
+    (breadth first), until ``reached`` (counting them) gets to ``limit``; returns ``reached``."""
+    head = 0
+    while head < tail and reached < limit:
         u = queue[head]
         head += 1
         for k in range(starts[u], starts[u + 1]):
@@ -139,7 +146,7 @@ def _item_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain_j
                 queue[tail] = w
                 tail += 1
                 reached += 1
-    return reached < n_free
+    return reached
 
 
 @numba.njit(cache=True, nogil=True)
@@ -158,17 +165,7 @@ def _stored_family(c, lo, hi, adj, starts, pairs, contained, contain_ij, contain
             stamp[s] = c + 1
         queue[tail] = s
         tail += 1
-    head = 0
-    while head < tail:
-        u = queue[head]
-        head += 1
-        for k in range(starts[u], starts[u + 1]):
-            f = adj[k]
-            w = pairs[f, 0] + pairs[f, 1] - u
-            if stamp[w] == -(c + 1):
-                stamp[w] = c + 1
-                queue[tail] = w
-                tail += 1
+    _flood(c, queue, tail, 0, len(queue) + 1, starts, adj, pairs, stamp)
 
 
 @numba.njit(cache=True, nogil=True)
