@@ -209,11 +209,11 @@ def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_r
     held_new = np.concatenate([pairs[one][:, ::-1], pairs[two]])  # (keeper, new)
     cover = np.concatenate([edge_scores.jaccard[one], edge_scores.jaccard[two]])
     inside: dict[int, list[int]] = {}
-    covers: dict[int, float] = {}  # new text -> how much of its keeper it covers (the edge's Jaccard)
+    covers: dict[tuple[int, int], float] = {}  # (keeper, new text) -> how much of the keeper it covers (the edge's Jaccard)
     for (c, v), jac in zip(held_new.tolist(), cover.tolist()):
         if met.fixed[c] == c and met.records[c].group is not None:
             inside.setdefault(c, []).append(v)
-            covers[v] = max(covers.get(v, 0.0), jac)
+            covers[c, v] = jac
     if not inside:
         return None
     pos = {r.row: k for k, r in enumerate(met.records)}
@@ -238,8 +238,8 @@ def stored_families(index: HistoryIndex, met: Met, rep_pairs: np.ndarray, edge_r
         # one batch chooses the family of the item covering most of the keeper: a new text covering more than the
         # stored family (a trimmed copy of the keeper itself, say) would have been chosen, and joins
         best = float(np.nanmax(stored.edge_scores[mine, 0], initial=0.0))
-        top = max(inside[c], key=lambda v: (covers[v], -v))  # the one family one batch would choose: the best cover's
-        if covers[top] > best and family[top] < 0:
+        top = max(inside[c], key=lambda v: (covers[c, v], -v))  # the family one batch would choose: the best cover's
+        if covers[c, top] > best and family[top] < 0:
             family[top] = c
     rows = sorted({m for ms in sample.values() for m in ms})
     if rows:
