@@ -197,7 +197,10 @@ class StoriesResult:
         earlier: with an index, per continued event (its id) the ids of its
             members from earlier feeds.
         tracking: with an index, counts: ``already_tracked`` (kept their stored
-            event), ``placed``, ``continued_events``.
+            event), ``placed``, ``continued_events``, ``merged_events`` (stored
+            events this run merged into another: a report bridged them).
+        merged: with an index, per event (its id) the ids of the stored events
+            merged into it by this run (their members now carry its id).
     """
 
     articles: list[Article]
@@ -213,6 +216,7 @@ class StoriesResult:
     earlier: dict[str, list[str]] = field(default_factory=dict)
     tracking: dict[str, int] = field(default_factory=dict)
     stored_groups: dict[int, str] = field(default_factory=dict)
+    merged: dict[str, list[str]] = field(default_factory=dict)
 
     def name(self, pos: int) -> str:
         """The id of a position (``n + k``: an article of an earlier feed)."""

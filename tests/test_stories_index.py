@@ -11,6 +11,7 @@ import pytest
 
 from dedup.config import DedupConfig, StoriesConfig
 from dedup.flows.stories import stories
+from dedup.io.stories_out import write_stories_outputs
 from dedup.stories.carry import StateError, carry, from_bytes, resume, to_bytes
 from dedup.stories.arrival import arrival_order, copy_reach, day_blocks
 from dedup.stories.events import EventTracker, build_day
@@ -56,13 +57,13 @@ def _two_feeds_equal_one_batch(location: str) -> None:
     with _index(location) as index:
         one = stories(first, index=index)
         two = stories(second, index=index)
-        assert one.tracking == {"already_tracked": 0, "placed": len(first), "continued_events": 0}
+        assert one.tracking == {"already_tracked": 0, "placed": len(first), "continued_events": 0, "merged_events": 0}
         assert two.tracking["placed"] == len(second) and two.tracking["continued_events"] >= 1
         assert _events(one) | _events(two) == batch
         continued = {e for a, e in _events(two).items() if e in {x.id for x in first}}
         assert continued  # the day-5 follow-up joins the day-4 wire's event, named by its first report
         again = stories(second, index=index)  # a rerun: every article already tracked, same answers, nothing saved
-        assert again.tracking == {"already_tracked": len(second), "placed": 0, "continued_events": 0}
+        assert again.tracking == {"already_tracked": len(second), "placed": 0, "continued_events": 0, "merged_events": 0}
         assert _events(again) == _events(two)
         stored = index.stories.lookup([a.id for a in arts])
         assert {i: r.event for i, r in stored.items()} == batch
@@ -76,6 +77,43 @@ def test_two_feeds_in_a_redis_index_equal_one_batch(tmp_path) -> None:
     proc, url = start_redis(tmp_path)
     try:
         _two_feeds_equal_one_batch(url)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _bridge_merges_two_stored_events(location: str, tmp_path) -> None:
+    """Two wires on day 1 are two events; a report on day 2 that carries both merges them, as one batch does. The
+    later event's stored members take the earlier id and its storyline, the run names the event it merged, and the
+    merged id leaves the index's list of events."""
+    a = Article("a", WIRES[0], "", "2015-07-21 06:00", "s1")
+    b = Article("b", WIRES[3], "", "2015-07-21 07:00", "s2")
+    c = Article("c", WIRES[0] + " and " + WIRES[3], "", "2015-07-22 06:00", "s3")
+    assert _events(stories([a, b, c])) == {"a": "a", "b": "a", "c": "a"}
+    with _index(location) as index:
+        one = stories([a, b], index=index)
+        assert _events(one) == {"a": "a", "b": "b"} and one.tracking["merged_events"] == 0
+        two = stories([c], index=index)
+        assert _events(two) == {"c": "a"}
+        assert two.tracking == {"already_tracked": 0, "placed": 1, "continued_events": 1, "merged_events": 1}
+        assert two.merged == {"a": ["b"]}
+        stored = index.stories.lookup(["a", "b", "c"])
+        assert {i: (r.event, r.storyline) for i, r in stored.items()} == {i: ("a", "a") for i in "abc"}
+        assert [e["event"] for e in index.stories.recent(10)] == ["a"]
+        assert index.stories.stats()["events"] == 1
+        write_stories_outputs(str(tmp_path / "out"), two, ["day2.jsonl"])
+        (record,) = json.loads((tmp_path / "out" / "events.json").read_text(encoding="utf-8"))
+        assert record["merged_events"] == ["b"] and record["earlier_members"] == ["a", "b"]
+
+
+def test_a_bridging_report_merges_two_events_in_a_sqlite_index(tmp_path) -> None:
+    _bridge_merges_two_stored_events(str(tmp_path / "history.db"), tmp_path)
+
+
+def test_a_bridging_report_merges_two_events_in_a_redis_index(tmp_path) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        _bridge_merges_two_stored_events(url, tmp_path)
     finally:
         proc.kill()
         proc.wait()
@@ -261,6 +299,7 @@ import os, signal, sys
 from dedup.store import story_log
 from dedup.config import DedupConfig
 from dedup.flows.stories import stories
+from dedup.io.stories_out import write_stories_outputs
 from dedup.io.readers import read_articles
 from dedup.store.history import open_index
 

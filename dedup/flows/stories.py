@@ -151,7 +151,8 @@ def stories(
                 t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
             return StoriesResult(spool.excerpts(), dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
-                                 history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups)
+                                 history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups,
+                                 merged=t.merged)
         n = len(dup.table)
         times = dup.table.times
         # the edges between texts only: carried to exact copies, one would give the containment guard a second choice

@@ -13,6 +13,11 @@ feed is deduplicated against the history (and added to it), then:
    then meet each other only, as in a batch), and saved with every placed
    article's event in one transaction (:mod:`dedup.store.story_log`).
 
+When a report of this feed bridges two events still open in the window,
+they merge as in a batch: the later event's stored members are rewritten to
+the earlier id (and to the storyline their event now has), and the run says
+which stored events it merged into which (``merged``).
+
 Copy groups are named as the index names duplicate groups (the id of their
 first member), so a copy of a stored article joins the event of that
 article's copies. Articles dated before the index's last tracked day are
@@ -78,13 +83,15 @@ def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None],
 
 class TrackedFeed:
     """A feed placed against the index: per feed position its event and storyline (positions; ``n + k`` names
-    ``history[k]``), the history articles named, the earlier members of continued events, and counts."""
+    ``history[k]``), the history articles named, the earlier members of continued events, the stored events merged
+    into each event, and counts."""
 
     def __init__(self, event: np.ndarray, storyline: np.ndarray, representative: np.ndarray, pairs: np.ndarray,
                  scores: np.ndarray, history: list[Article], earlier: dict[str, list[str]], counts: dict[str, int],
-                 stored_groups: dict[int, str]) -> None:
+                 stored_groups: dict[int, str], merged: dict[str, list[str]]) -> None:
         self.event, self.storyline, self.representative, self.stored_groups = event, storyline, representative, stored_groups
         self.pairs, self.scores, self.history, self.earlier, self.counts = pairs, scores, history, earlier, counts
+        self.merged = merged
 
 
 def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, config: StoriesConfig,
@@ -173,16 +180,27 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     pairs = pos_of[found.pairs] if len(found.pairs) else np.zeros((0, 2), np.int64)
     inside = (pairs < n).all(axis=1) if len(pairs) else np.zeros(0, dtype=bool)
 
-    rows = [StoryRow(name(a), name(int(found.event[a])), name(int(found.storyline[a])) if a >= m else None,
-                     float(t_all[a]),
-                     history[a].source if a < m else arts[int(order[a - m])].source, label(a))
-            for a in range(m + len(order)) if a >= m or tracked.event[a] >= 0]
+    # a carried article keeps its stored storyline, unless this run merged its event into another
+    was = {i: r.event for i, r in index.stories.lookup([history[a].id for a in range(m) if tracked.event[a] >= 0]).items()}
+    merged: dict[str, set[str]] = {}
+    rows = []
+    for a in range(m + len(order)):
+        if a < m and tracked.event[a] < 0:
+            continue
+        event_id = name(int(found.event[a]))
+        moved = a < m and was.get(history[a].id, event_id) != event_id
+        if moved:
+            merged.setdefault(event_id, set()).add(was[history[a].id])
+        rows.append(StoryRow(name(a), event_id, name(int(found.storyline[a])) if a >= m or moved else None, float(t_all[a]),
+                             history[a].source if a < m else arts[int(order[a - m])].source, label(a)))
     if len(order):
         index.stories.save(version, to_bytes(state), rows)
     feed_ids = set(ids)
     events = sorted({(ids[e] if e < n else history[e - n].id) for e in event.tolist()})
     earlier = {e: [i for i in ms if i not in feed_ids] for e, ms in index.stories.members(events, EARLIER_SHOWN).items()}
     counts = {"already_tracked": n - len(order), "placed": int(len(order)),
-              "continued_events": int(len({int(found.event[a]) for a in range(m, m + len(order))} & set(range(m))))}
+              "continued_events": int(len({int(found.event[a]) for a in range(m, m + len(order))} & set(range(m)))),
+              "merged_events": sum(len(v) for v in merged.values())}
     return TrackedFeed(event, storyline, rep, pairs[inside], found.scores[inside], history,
-                       {e: ms for e, ms in earlier.items() if ms}, counts, stored_groups)
+                       {e: ms for e, ms in earlier.items() if ms}, counts, stored_groups,
+                       {e: sorted(v) for e, v in sorted(merged.items())})

@@ -203,8 +203,14 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
         + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
         + (f", {info['bad_records']} bad record{'' if info['bad_records'] == 1 else 's'} skipped" if info["bad_records"] else "")
         + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
-           f"{info['index']['continued_events']} earlier events continued" if "index" in info else "")
+           f"{_count(info['index']['continued_events'], 'earlier event')} continued"
+           + (f", {info['index']['merged_events']} merged into another (a report bridged them)"
+              if info['index'].get("merged_events") else "") if "index" in info else "")
         + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 def print_lsh_params(info: dict[str, Any]) -> None:

@@ -44,7 +44,9 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     """One plain record per event (positions resolved to ids), largest events first.
 
     With an index, an event continued from earlier feeds also lists its
-    ``earlier_members`` (ids); ``size`` and ``members`` count this feed's.
+    ``earlier_members`` (ids) and the stored events this feed's reports merged
+    into it (``merged_events``, ids: their members now carry this event's id);
+    ``size`` and ``members`` count this feed's.
     """
     arts = result.articles
     everyone = arts + result.history  # positions n + k: articles of earlier feeds (id, source, label)
@@ -86,6 +88,7 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
         }
         if tracked:
             record["earlier_members"] = result.earlier.get(everyone[e].id, [])
+            record["merged_events"] = result.merged.get(everyone[e].id, [])
         records.append(record)
     records.sort(key=lambda r: -r["size"])  # stable: ties stay in order of first member
     return records

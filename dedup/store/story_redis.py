@@ -47,6 +47,7 @@ class RedisStories:
                     raise redis.WatchError
                 ids = [r.id for r in rows]
                 old = dict(zip(ids, pipe.hmget(self.art_key, ids))) if ids else {}
+                left: set[str] = set()  # events that members left (merged into another): dropped from recent once empty
                 pipe.multi()
                 if state is not None:
                     pipe.hset(self.state_key, mapping={"version": version + 1, "state": state})
@@ -57,6 +58,7 @@ class RedisStories:
                     pipe.hset(self.art_key, r.id, json.dumps([r.event, storyline, t, r.source, r.label], ensure_ascii=False))
                     if prev is not None and prev.event != r.event:
                         pipe.zrem(self.ev(prev.event), r.id)
+                        left.add(prev.event)
                     score = -math.inf if t is None else t
                     pipe.zadd(self.ev(r.event), {r.id: score})
                     if t is not None:
@@ -65,6 +67,13 @@ class RedisStories:
             except redis.WatchError:
                 raise StoryConflict(f"{self.location}: another `dedup stories` run updated this index's stories meanwhile; "
                                     "run again (what it tracked is kept, the rest is placed)") from None
+        self._forget_empty(left)
+
+    def _forget_empty(self, events: set[str]) -> None:
+        """Take events left without members (merged into another, or pruned) off the list of recent ones."""
+        for e in sorted(events):
+            if not self.r.zcard(self.ev(e)):
+                self.r.zrem(self.recent_key, e)
 
     def lookup(self, ids: list[str]) -> dict[str, StoryRow]:
         if not ids:
@@ -84,9 +93,7 @@ class RedisStories:
             pipe.hdel(self.art_key, r.id)
             pipe.zrem(self.ev(r.event), r.id)
         pipe.execute()
-        for e in {r.event for r in gone}:
-            if not self.r.zcard(self.ev(e)):
-                self.r.zrem(self.recent_key, e)
+        self._forget_empty({r.event for r in gone})
         return len(gone)
 
     def members(self, events: list[str], limit: int) -> dict[str, list[str]]:
