@@ -53,7 +53,7 @@ def test_group_holds_its_members_in_row_order_and_their_edges(location: str) -> 
     g = _group(location, "b1")
     assert [m.id for m in g.members] == ["b1", "b2"] and [m.row for m in g.members] == sorted(m.row for m in g.members)
     assert g.edges.tolist() == [[g.members[0].row, g.members[1].row]]
-    assert g.edge_scores.shape == (1, 4) and 0.5 < g.edge_scores[0, 0] <= 1 and g.edge_relation.tolist() != [0]
+    assert g.edge_scores.shape == (1, 5) and 0.5 < g.edge_scores[0, 0] <= 1 and 0.5 < g.edge_scores[0, 4] <= 1 and g.edge_relation.tolist() != [0]
     assert _group(location, "lone") is None and _group(location, "f0") is None and _group(location, "nothing") is None
     _add(location, d2)
     _add(location, d3)
@@ -181,3 +181,53 @@ def test_a_new_text_covering_more_of_a_stored_roundup_than_its_item_joins_it(loc
     assert _add(location, day1)["X1"]["duplicate_of"] == "K"
     t = _add(location, day2)["T"]
     assert (t["status"], t["duplicate_of"]) == ("duplicate", "K"), t
+
+
+def _scores(rows: dict[str, dict]) -> dict[str, dict | None]:
+    return {i: r["scores"] for i, r in rows.items()}
+
+
+def test_export_and_the_group_edges_carry_the_probability_of_the_decisions(location: str) -> None:
+    """The index kept jaccard, containment and cosine but not the learned decision's probability: `dedup index export`
+    and the service's answers about stored articles lacked what decisions.jsonl says."""
+    day1, day2, day3 = _roundup_days()
+    decided = {**_add(location, day1), **_add(location, day2), **_add(location, day3)}
+    assert any(s is not None and s["probability"] is not None for s in _scores(decided).values())
+    idx = open_index(location, create=False)
+    try:
+        rows = {r["id"]: r for r in idx.export()}
+        group = idx.group("K")
+    finally:
+        idx.close()
+    assert _scores(rows) == _scores({i: decided[i] for i in rows})
+    assert len(group.edges) and not np.isnan(group.edge_scores[:, 4]).any()
+    assert ((group.edge_scores[:, 4] > 0) & (group.edge_scores[:, 4] <= 1)).all()
+
+
+def test_an_index_made_before_the_probability_was_kept_reads_and_takes_it(tmp_path) -> None:
+    """An index written by an earlier version lacks the columns: it is read with the probability null (export, also
+    when the file cannot be written), and the next run that writes to it adds them."""
+    import sqlite3
+
+    location = str(tmp_path / "history.db")
+    day1, day2, day3 = _roundup_days()
+    _add(location, day1)
+    with sqlite3.connect(location) as conn:
+        for table in ("articles", "edges"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN probability")
+    idx = open_index(location, create=False)
+    try:
+        old = {r["id"]: r for r in idx.export()}
+    finally:
+        idx.close()
+    assert {s["probability"] for s in _scores(old).values() if s is not None} == {None}
+    assert any(s is not None for s in _scores(old).values())
+    decided = {**_add(location, day2), **_add(location, day3)}
+    idx = open_index(location, create=False)
+    try:
+        rows = {r["id"]: r for r in idx.export()}
+    finally:
+        idx.close()
+    assert _scores({i: rows[i] for i in old}) == _scores(old)
+    assert _scores({i: rows[i] for i in decided}) == _scores(decided)
+    assert any(s is not None and s["probability"] is not None for i, s in _scores(rows).items() if i in decided)

@@ -412,7 +412,7 @@ def _commit(
                 row=base + p, id=ids[p], date=_iso(float(feed.table.times[p])),
                 time=float(feed.table.times[p]), source=feed.table.source_names[int(feed.table.source_codes[p])],
                 length=int(feed.table.lengths[p]), status=st, group=group_name(int(group[p])), keeper=kr,
-                center=center, rep=rep, relation=int(relation[p]), scores=tuple(float(x) for x in scores[p][:3]),
+                center=center, rep=rep, relation=int(relation[p]), scores=tuple(float(x) for x in scores[p][:4]),
                 reason=feed.reason_skipped.get(p, ""),
             ))
         reps = rep_index[members]
@@ -429,7 +429,8 @@ def _commit(
             anchors=[grams[bounds[r] : bounds[r + 1]] for r in reps.tolist()],
             edges=np.array([[row_of(int(a)), row_of(int(b))] for a, b in edges[e].tolist()], dtype=np.int64).reshape(-1, 2),
             edge_relation=edge_rel[e],
-            edge_scores=np.stack([edge_scores.jaccard[e], edge_scores.contain_ij[e], edge_scores.contain_ji[e], edge_scores.cosine[e]], axis=1),
+            edge_scores=np.stack([edge_scores.jaccard[e], edge_scores.contain_ij[e], edge_scores.contain_ji[e], edge_scores.cosine[e],
+                                  np.full(len(e), np.nan) if edge_scores.probability is None else edge_scores.probability[e]], axis=1),
             regrouped=now_keeping,
         )
         lk = np.concatenate([key_flat[key_off[p] : key_off[p + 1]] for p in members.tolist()]) if len(members) else key_flat[:0]

@@ -359,9 +359,10 @@ class Engine:
                     stored.append(("verified edge between their texts", _pair_fields(first.id, second.id, rel, s)))
         for copy, keeper in ((rb, ra), (ra, rb)):
             if copy.keeper == keeper.row and copy.row != keeper.row and copy.scores[0] == copy.scores[0]:
-                j, c, cos = copy.scores
+                j, c, cos, prob = copy.scores
                 stored.append((f"{copy.id} against its keeper {keeper.id}",
-                               {"relation": RELATIONS[copy.relation], "jaccard": _r(j), "containment": _r(c), "cosine": _r(cos)}))
+                               {"relation": RELATIONS[copy.relation], "jaccard": _r(j), "containment": _r(c), "cosine": _r(cos),
+                                "probability": _r(prob)}))
         texts = self.texts.get([a, b])
         measured = None
         if a in texts and b in texts:
@@ -415,7 +416,7 @@ def _rows(values: Any) -> Any:
 
 def _pair_fields(id1: str, id2: str, rel: int, s: list[float]) -> dict[str, Any]:
     return {"id1": id1, "id2": id2, "relation": RELATIONS[int(rel)], "jaccard": _r(s[0]),
-            "containment_1_in_2": _r(s[1]), "containment_2_in_1": _r(s[2]), "cosine": _r(s[3])}
+            "containment_1_in_2": _r(s[1]), "containment_2_in_1": _r(s[2]), "cosine": _r(s[3]), "probability": _r(s[4])}
 
 
 def _view(name: str, stored: StoredGroup, outside: list[ArticleRecord]) -> GroupView:

@@ -61,7 +61,7 @@ class Scores(BaseModel):
     containment: Optional[float]
     cosine: Optional[float]
     probability: Optional[float] = Field(None, description="Of being copies, under the learned decision (null under the rule, "
-                                                           "and as stored in the index).")
+                                                           "and for articles an index stored before it kept them).")
 
 
 class SeenBefore(BaseModel):
@@ -117,6 +117,7 @@ class PairOut(BaseModel):
     containment_1_in_2: Optional[float]
     containment_2_in_1: Optional[float]
     cosine: Optional[float]
+    probability: Optional[float] = Field(None, description="Of being copies, under the learned decision (null under the rule).")
 
 
 class GroupOut(BaseModel):

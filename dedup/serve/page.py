@@ -72,7 +72,7 @@ def _pair_link(a: str, b: str) -> str:
 
 def _member_row(m: ArticleRecord, keeper: ArticleRecord | None) -> str:
     is_keeper = keeper is not None and m.row == keeper.row
-    j, c, cos = m.scores
+    j, c, cos = m.scores[:3]
     link = "" if is_keeper or keeper is None else _pair_link(keeper.id, m.id)
     return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td>{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
             f"<td>{_i(m.id)}</td><td>{_i(m.source)}</td><td>{_i(m.date or '')}</td>"

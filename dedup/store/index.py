@@ -124,7 +124,8 @@ class ArticleRecord:
     center: int  # representative row of the keeper (-1 skipped): the star the article belongs to
     rep: int  # row of the representative of its text (-1 skipped)
     relation: int  # relation code to the keeper (verify.NONE when not a duplicate)
-    scores: tuple[float, float, float]  # jaccard, containment, cosine vs the keeper (NaN when none)
+    scores: tuple[float, float, float, float]  # jaccard, containment, cosine, probability vs the keeper (NaN when none;
+    # probability NaN under the rule, and for articles stored before the index kept it)
     reason: str  # why skipped, or ""
 
     def to_json(self, keeper_id: str | None = None, said: bool = False) -> dict[str, Any]:
@@ -147,7 +148,8 @@ class ArticleRecord:
             "keeper_row": self.keeper if self.keeper >= 0 else None,
             "duplicate_of": keeper_id if self.status == DUPLICATE else None,
             "relation": RELATIONS[self.relation],
-            "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine"), map(r, self.scores))),
+            "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine", "probability"),
+                                                                           map(r, self.scores))),
             "reason": self.reason or (self._said(keeper_id) if said else ""),
         }
 
@@ -184,7 +186,7 @@ class StoredGroup:
     members: list[ArticleRecord]  # the members, and the article the group is named after (its first member)
     edges: np.ndarray  # (e, 2) rows, a < b
     edge_relation: np.ndarray  # (e,) relation codes
-    edge_scores: np.ndarray  # (e, 4) jaccard, containment of a in b, of b in a, cosine
+    edge_scores: np.ndarray  # (e, 5) jaccard, containment of a in b, of b in a, cosine, probability (NaN: none kept)
 
 
 @dataclass
@@ -201,7 +203,7 @@ class IndexBatch:
     anchors: list[np.ndarray]  # per new representative, its anchor grams (uint64)
     edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (e, 2) rows
     edge_relation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    edge_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # jaccard, c_ab, c_ba, cosine
+    edge_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))  # jaccard, c_ab, c_ba, cosine, probability
     # stored keepers that were alone and now keep a group (their records with it): the group of a keeper stored
     # before its first copy read null ever after, in export and in the service's answers
     regrouped: list[ArticleRecord] = field(default_factory=list)

@@ -70,7 +70,7 @@ def _field(key: int) -> bytes:
 def _record(raw: bytes | str) -> ArticleRecord:
     d = json.loads(raw)
     d["time"] = float("nan") if d["time"] is None else d["time"]
-    d["scores"] = tuple(float("nan") if x is None else x for x in d["scores"])
+    d["scores"] = tuple(float("nan") if x is None else x for x in [*d["scores"], None][:4])  # 3 before probability was kept
     return ArticleRecord(**d)
 
 
@@ -400,7 +400,7 @@ class RedisIndex:
 
         edges = []
         for f, v in self.r.hscan_iter(self._k("e"), count=5000):
-            rel, _, c_ab, c_ba, _ = json.loads(v)
+            rel, _, c_ab, c_ba = json.loads(v)[:4]  # a probability follows in edges stored since it was kept
             if rel == CONTAINED:
                 a, b = map(int, f.decode().split(","))
                 edges.append((a, b, rel, c_ab, c_ba))
@@ -438,7 +438,8 @@ class RedisIndex:
             members=members,
             edges=np.array([(a, b) for a, b, _ in found], dtype=np.int64).reshape(-1, 2),
             edge_relation=np.array([v[0] for _, _, v in found], dtype=np.int8),
-            edge_scores=np.array([[float("nan") if x is None else x for x in v[1:]] for _, _, v in found], dtype=np.float64).reshape(-1, 4),
+            edge_scores=np.array([[float("nan") if x is None else x for x in [*v[1:], None][:5]] for _, _, v in found],
+                                 dtype=np.float64).reshape(-1, 5),
         )
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS articles(
     row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, date TEXT, time REAL, source TEXT NOT NULL,
     length INTEGER NOT NULL, status INTEGER NOT NULL, grp TEXT, keeper INTEGER NOT NULL,
     center INTEGER NOT NULL, rep INTEGER NOT NULL, relation INTEGER NOT NULL,
-    jaccard REAL, containment REAL, cosine REAL, reason TEXT NOT NULL, added REAL NOT NULL);
+    jaccard REAL, containment REAL, cosine REAL, reason TEXT NOT NULL, added REAL NOT NULL, probability REAL);
 CREATE INDEX IF NOT EXISTS articles_time ON articles(time);
 CREATE INDEX IF NOT EXISTS articles_grp ON articles(grp);
 CREATE TABLE IF NOT EXISTS sketches(
@@ -61,9 +61,11 @@ CREATE TABLE IF NOT EXISTS sketches(
 CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
 CREATE TABLE IF NOT EXISTS edges(
     a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
-    jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+    jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, probability REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
 """
 _COLUMNS = "row, id, date, time, source, length, status, grp, keeper, center, rep, relation, jaccard, containment, cosine, reason"
+# a column later versions added, with ALTER TABLE when a run first writes to an index made before it (read as NULL until then)
+_ADDED = (("articles", "probability"), ("edges", "probability"))
 _KINDS = ("band", "anchor", "line")
 
 
@@ -133,9 +135,11 @@ def _remove_stale(path: Path) -> None:
 
 
 def _record(r: tuple) -> ArticleRecord:
+    """An article from the columns ``_COLUMNS`` and its probability (:meth:`SQLiteIndex._cols`)."""
     return ArticleRecord(
         row=r[0], id=r[1], date=r[2], time=_nan(r[3]), source=r[4], length=r[5], status=r[6], group=r[7],
-        keeper=r[8], center=r[9], rep=r[10], relation=r[11], scores=(_nan(r[12]), _nan(r[13]), _nan(r[14])), reason=r[15],
+        keeper=r[8], center=r[9], rep=r[10], relation=r[11], scores=(_nan(r[12]), _nan(r[13]), _nan(r[14]), _nan(r[16])),
+        reason=r[15],
     )
 
 
@@ -172,6 +176,19 @@ class SQLiteIndex:
             check_params(location, self.params, params)
         self._keys = {kind: Segments(self.conn, kind) for kind in _KINDS}
         self.stories = SQLiteStories(self.conn, location)
+        self._missing = self._missing_columns()
+
+    def _missing_columns(self) -> set[tuple[str, str]]:
+        """The columns of ``_ADDED`` this index's tables lack (made by an earlier version, not written since)."""
+        have = {(t, r[1]) for t in {t for t, _ in _ADDED} for r in self.conn.execute(f"PRAGMA table_info({t})")}
+        return {tc for tc in _ADDED if tc not in have}
+
+    def _col(self, table: str, column: str, alias: str) -> str:
+        return "NULL" if (table, column) in self._missing else f"{alias}.{column}"
+
+    def _cols(self, alias: str = "a") -> str:
+        """The columns :func:`_record` reads, of the articles table named ``alias``."""
+        return ", ".join(f"{alias}." + c.strip() for c in _COLUMNS.split(",")) + ", " + self._col("articles", "probability", alias)
 
     def _blank(self) -> bool:
         return self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
@@ -226,6 +243,11 @@ class SQLiteIndex:
                     raise
                 raise HistoryError(f"{self.location}: the index cannot be written ({exc}); check the permissions of "
                                    "the file and its folder") from None
+            if self._missing:  # under the writer's lock: one run adds them
+                with self._transaction():
+                    for table, column in sorted(self._missing_columns()):
+                        self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
+                self._missing = set()
             yield
         finally:
             os.close(fd)  # closing releases the lock (also when the process is killed)
@@ -255,7 +277,7 @@ class SQLiteIndex:
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS ask_id(id TEXT PRIMARY KEY)")
         self.conn.execute("DELETE FROM temp.ask_id")
         self.conn.executemany("INSERT OR IGNORE INTO temp.ask_id VALUES (?)", ((i,) for i in ids))
-        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        cols = self._cols()
         found = self.conn.execute(f"SELECT {cols} FROM temp.ask_id q JOIN articles a ON a.id = q.id").fetchall()
         return {r[1]: _record(r) for r in found}
 
@@ -289,7 +311,7 @@ class SQLiteIndex:
         if len(rows) == 0:
             return []
         self._ask(np.asarray(rows, dtype=np.int64).tolist())
-        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        cols = self._cols()
         found = self.conn.execute(f"SELECT {cols} FROM temp.ask q JOIN articles a ON a.row = q.key ORDER BY q.pos").fetchall()
         return [_record(r) for r in found]
 
@@ -318,7 +340,7 @@ class SQLiteIndex:
         now = time.time()
         arts = [
             (a.row, a.id, a.date, _null(a.time), a.source, a.length, a.status, a.group, a.keeper, a.center, a.rep,
-             a.relation, *map(_null, a.scores), a.reason, now)
+             a.relation, *map(_null, a.scores[:3]), a.reason, now, _null(a.scores[3]))
             for a in batch.articles
         ]
         sk = []
@@ -338,12 +360,13 @@ class SQLiteIndex:
             for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())
         ]
         with self._transaction():
-            self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added) VALUES ({', '.join('?' * 17)})", arts)
+            self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added, probability) VALUES ({', '.join('?' * 18)})", arts)
             self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", sk)
             self._keys["band"].append(band_keys.ravel(), np.repeat(rows, band_keys.shape[1]))
             self._keys["anchor"].append(anchor_keys, anchor_rows)
             self._keys["line"].append(uniq, counts)
-            self.conn.executemany("INSERT OR REPLACE INTO edges VALUES (?, ?, ?, ?, ?, ?, ?)", edges)
+            self.conn.executemany("INSERT OR REPLACE INTO edges(a, b, relation, jaccard, contain_ab, contain_ba, cosine, "
+                                  "probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", edges)
             self.conn.executemany("UPDATE articles SET grp = ? WHERE row = ? AND grp IS NULL",
                                   [(a.group, a.row) for a in batch.regrouped])
 
@@ -402,13 +425,13 @@ class SQLiteIndex:
             "SELECT a, b, relation, contain_ab, contain_ba FROM edges WHERE relation = ?", (int(CONTAINED),)).fetchall())
         names = {r.row: r.id for r in self.articles(np.array(sorted({c for v in held.values() for c in v}), dtype=np.int64))}
         cur = self.conn.cursor()
-        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        cols = self._cols()
         for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
             rec = _record(r[:-1])
             yield {**rec.to_json(r[-1], said=True), "contained_in": [names[c] for c in held.get(rec.rep, ()) if c in names]}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
-        cols = ", ".join("a." + c.strip() for c in _COLUMNS.split(","))
+        cols = self._cols()
         # the article the group is named after may have been stored alone, before its first copy came
         members = [_record(r) for r in self.conn.execute(
             f"SELECT {cols} FROM articles a WHERE a.grp = ? OR a.id = ? ORDER BY a.row", (name, name)).fetchall()]
@@ -416,7 +439,7 @@ class SQLiteIndex:
         if not any(m.group == name for m in members):
             return None
         self._ask([m.row for m in members])
-        cols = "SELECT e.a, e.b, e.relation, e.jaccard, e.contain_ab, e.contain_ba, e.cosine FROM edges e "
+        cols = f"SELECT e.a, e.b, e.relation, e.jaccard, e.contain_ab, e.contain_ba, e.cosine, {self._col('edges', 'probability', 'e')} FROM edges e "
         if around is None:
             found = self.conn.execute(
                 cols + "WHERE e.a IN (SELECT key FROM temp.ask) AND e.b IN (SELECT key FROM temp.ask) ORDER BY e.a, e.b"
@@ -430,7 +453,7 @@ class SQLiteIndex:
             members=members,
             edges=np.array([r[:2] for r in found], dtype=np.int64).reshape(-1, 2),
             edge_relation=np.array([r[2] for r in found], dtype=np.int8),
-            edge_scores=np.array([[_nan(x) for x in r[3:]] for r in found], dtype=np.float64).reshape(-1, 4),
+            edge_scores=np.array([[_nan(x) for x in r[3:]] for r in found], dtype=np.float64).reshape(-1, 5),
         )
 
     def close(self) -> None:
