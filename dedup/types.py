@@ -63,8 +63,18 @@ class BadRecord:
 
 
 def article_label(article: Article, limit: int = 120) -> str:
-    """The headline, or the start of the text when there is none (at most ``limit`` characters)."""
-    text = article.title.strip() or " ".join(article.text.split())
+    """The headline, or the start of the text when there is none (at most ``limit`` characters), as it reads.
+
+    Whitespace runs (tabs and line breaks scraped into headlines) read as one
+    space, and HTML character references and mojibake as their characters
+    (:func:`dedup.text.mojibake.readable`).
+
+    >>> article_label(Article("a", "body", "Xi meets\\t\\t Lavrov\\n"))
+    'Xi meets Lavrov'
+    """
+    from .text.mojibake import readable
+
+    text = readable(article.title) or readable(article.text[: 8 * limit])
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from .. import __version__
 from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
+from ..text.mojibake import readable
 from .dedupe_rows import KEEP_WORDS, decision_rows
 from .safe_html import bdi, direction, esc, marked_paragraphs, page, short
 from .skipped import BAD_CSS, bad_records_html
@@ -222,7 +223,7 @@ class _Page:
 
     def title(self, pos: int) -> str:
         shown = self.plan.shown.get(pos)
-        return short(shown.title, _TITLE_CHARS) if shown else ""
+        return short(readable(shown.title), _TITLE_CHARS) if shown else ""
 
     def meta(self, pos: int) -> str:
         """id · source · date, each isolated."""

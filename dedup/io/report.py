@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..types import Article, BadRecord, timestamp
+from ..text.mojibake import readable
+from ..types import Article, BadRecord, article_label, timestamp
 from .safe_html import bdi, direction, esc, page, short
 from .skipped import BAD_CSS, bad_records_html
 
@@ -50,12 +51,12 @@ _OPEN_EVENTS = 5  # events of a storyline shown before the rest is folded
 def _article_item(art: Article | None, aid: str) -> str:
     if art is None:
         return f'<li dir="auto">{esc(aid)}</li>'
-    head = art.title.strip() or short(art.text, _EXCERPT)[:120]
+    head = article_label(art)
     meta = " · ".join(bdi(x) for x in (art.source, art.date or "", art.id) if x)
     return (
         f'<li><span class="headline" dir="{direction(head)}">{esc(head)}</span> '
         f'<span class="meta" dir="auto">{meta}</span>'
-        f'<span class="excerpt" dir="{direction(art.text[:2000])}">{esc(short(art.text, _EXCERPT))}</span></li>'
+        f'<span class="excerpt" dir="{direction(art.text[:2000])}">{esc(short(readable(art.text[:4 * _EXCERPT]), _EXCERPT))}</span></li>'
     )
 
 
@@ -64,7 +65,7 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
     items: list[str] = []
     for g in event["groups"]:
         first = articles.get(g["members"][0])
-        head = (first.title.strip() or short(first.text, _EXCERPT)[:120]) if first else g["group"]
+        head = article_label(first) if first else g["group"]
         inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
         items.append(
             f'<li><details><summary><span class="copies">{_copies(g)}</span> '

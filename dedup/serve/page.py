@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from ..results import STATUS
 from ..store.index import ArticleRecord
+from ..text.mojibake import readable
 from ..verify import RELATIONS
 from .engine import GroupView, PairView
 
@@ -88,7 +89,7 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
     sources = sorted({m.source for m in members if m.source})
     dates = sorted(m.date for m in members if m.date)
     when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
-    title = titles.get(g.keeper.id, "") if g.keeper is not None else ""
+    title = readable(titles.get(g.keeper.id, "")) if g.keeper is not None else ""
     head = f'<h2 dir="auto">{_e(title)}</h2>' if title else ""
     rows = "\n".join(_member_row(m, g.keeper) for m in members)
     return (f'<section class="group" data-group="{_e(g.name)}">{head}'
@@ -168,7 +169,7 @@ def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tup
         return (f'<article data-id="{_e(rec.id)}">{head}<p class="none">No text: the index keeps none, and this article '
                 "was not posted to this service (added by <code>dedup dedupe --index</code>, or before the service kept "
                 "texts). Scores only.</p></article>")
-    title, text = known
+    title, text = readable(known[0]), known[1]
     return (f'<article data-id="{_e(rec.id)}">{head}' + (f'<h2 dir="auto">{_e(title)}</h2>' if title else "")
             + f'<div class="text">{_highlighted(text, spans)}</div></article>')
 

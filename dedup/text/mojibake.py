@@ -25,7 +25,7 @@ import html
 import re
 from collections.abc import Sequence
 
-__all__ = ["fix_mojibake", "repair_text"]
+__all__ = ["fix_mojibake", "readable", "repair_text"]
 
 # Lead bytes of 2-4 byte UTF-8 sequences as seen through Latin-1/cp1252: Ã Â Ø Ù Ð Ñ Å Ä etc.
 _SUSPECT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
@@ -52,3 +52,15 @@ def repair_text(texts: Sequence[str]) -> list[str]:
     ['"سبق" تؤكد', 'ö & ü', 'a & b', 'م']
     """
     return [html.unescape(t) if "&" in t else t for t in fix_mojibake(texts)]
+
+
+def readable(text: str) -> str:
+    """``text`` as a page or a label shows it: repaired (:func:`repair_text`) and on one line.
+
+    For headlines and excerpts only: a text whose passages are marked by
+    offsets is shown as it came.
+
+    >>> readable("هادي يعين &#8220;نايف البكري&#8221;\\t\\t محافظاً")
+    'هادي يعين “نايف البكري” محافظاً'
+    """
+    return " ".join(repair_text([text])[0].split()) if text else ""
