@@ -100,6 +100,8 @@ def _bridge_merges_two_stored_events(location: str, tmp_path) -> None:
         stored = index.stories.lookup(["a", "b", "c"])
         assert {i: (r.event, r.storyline) for i, r in stored.items()} == {i: ("a", "a") for i in "abc"}
         assert [e["event"] for e in index.stories.recent(10)] == ["a"]
+        assert index.stories.event("b") is None and index.stories.event("a")["size"] == 3
+        assert index.stories.event("a")["sources"] == ["s1", "s2", "s3"]
         assert index.stories.stats()["events"] == 1
         write_stories_outputs(str(tmp_path / "out"), two, ["day2.jsonl"])
         (record,) = json.loads((tmp_path / "out" / "events.json").read_text(encoding="utf-8"))
@@ -270,8 +272,17 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
     proc = start_serve(["--index", loc], port, log=tmp_path / "serve.log")
     try:
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30).text
+        article = httpx.get(f"http://127.0.0.1:{port}/v1/articles/ar-2", timeout=30).json()
+        event = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-1", timeout=30).json()
+        one = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-1?limit=1", timeout=30).json()
+        missing = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-2", timeout=30)
     finally:
         stop(proc)
+    assert (article["event"], article["storyline"]) == ("ar-1", res.name(int(res.storyline[[a.id for a in arts].index("ar-2")])))
+    assert event["members"] == ["ar-1", "ar-2"] and event["size"] == 2 and event["sources"] == ["صحيفة", "وكالة"]
+    assert event["label"].endswith("لقاء شي ولافروف") and event["first_date"] == "2015-07-22T09:00:00Z"
+    assert one["members"] == ["ar-1"] and one["size"] == 2
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     assert 'data-event="ar-1"' in page and "latest events" in page and "&lt;script&gt;" in page and "<script" not in page
     assert 'href="/pair?a=ar-1&amp;b=ar-2"' in page
     if shutil.which("chromium") is None:

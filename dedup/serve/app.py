@@ -6,7 +6,7 @@ scripts from a CDN):
 
 * ``POST /v1/articles``: a JSON array of records → one decision per article;
   the articles are added to the index (all of them, or none when a record is bad);
-* ``GET /v1/articles/{id}``, ``GET /v1/groups/{group}``: what the index holds;
+* ``GET /v1/articles/{id}``, ``GET /v1/groups/{group}``, ``GET /v1/events/{event}``: what the index holds;
 * ``POST /v1/similarity``: two texts → the ``dedup similarity`` fields;
 * ``GET /healthz``, ``GET /metrics`` (Prometheus text);
 * ``GET /`` and ``GET /pair?a=ID&b=ID``: the pages (:mod:`.page`).
@@ -37,12 +37,12 @@ from starlette.routing import Match
 
 from .. import __version__
 from ..io.readers.records import _SURROGATE
-from ..store.index import ArticleRecord, HistoryError
+from ..store.index import ArticleRecord, HistoryError, iso_time
 from .engine import Engine, Stopping, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
-from .models import ArticleIn, Decision, ErrorOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
+from .models import ArticleIn, Decision, ErrorOut, EventOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
 from .page import render_groups, render_not_found, render_pair
 from .passages import shared_passages
 
@@ -291,7 +291,20 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         if found is None:
             return not_found(f"no article {article_id!r} in the index")
         rec, keeper = found
-        return _stored(rec, keeper, engine.texts.get([rec.id]).get(rec.id))
+        story = engine.story(rec.id)
+        return _stored(rec, keeper, engine.texts.get([rec.id]).get(rec.id)) | (
+            {} if story is None else {"event": story[0], "storyline": story[1]})
+
+    @app.get("/v1/events/{event:path}", response_model=EventOut,
+             responses={404: {"model": ErrorOut, "description": "No tracked article is in this event."}},
+             summary="An event tracked by dedup stories --index: its reports")
+    def get_event(event: str, limit: int = Query(100, ge=1, le=10_000)) -> Any:
+        found = engine.event(event, limit)
+        if found is None:
+            return not_found(f"no event {event!r} in the index (an event is named after its first report's id; events "
+                             "are tracked by `dedup stories --index`, and one merged into another goes by the other's id)")
+        return {"event": found["event"], "label": found["label"], "size": found["size"], "sources": found["sources"],
+                "first_date": iso_time(found["first"]), "last_date": iso_time(found["last"]), "members": found["members"]}
 
     @app.get("/v1/groups/{group:path}", response_model=GroupOut,
              responses={404: {"model": ErrorOut, "description": "No group of this name in the index."}},

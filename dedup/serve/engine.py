@@ -340,6 +340,21 @@ class Engine:
             members = self._reader.stories.members([e["event"] for e in events], shown)
         return [e | {"members": members.get(e["event"], [])} for e in events]
 
+    def story(self, article_id: str) -> tuple[str, str | None] | None:
+        """The event and storyline ``dedup stories --index`` gave ``article_id``; None when it tracked no such article."""
+        with self._read_lock:
+            row = self._reader.stories.lookup([article_id]).get(article_id)
+        return None if row is None else (row.event, row.storyline)
+
+    def event(self, name: str, shown: int = 100) -> dict[str, Any] | None:
+        """One tracked event as :meth:`latest_events` gives it, with up to ``shown`` member ids (in time order); None
+        when no tracked article is in it."""
+        with self._read_lock:
+            found = self._reader.stories.event(name)
+            if found is None:
+                return None
+            return found | {"members": self._reader.stories.members([name], shown).get(name, [])}
+
     def pair(self, a: str, b: str) -> PairView | None:
         """Articles ``a`` and ``b`` side by side (None when either is not in the index)."""
         with self._read_lock:

@@ -105,6 +105,9 @@ class StoredArticle(BaseModel):
                                     "not the sentence the answer to its batch gave: status, group, keeper and scores say it).")
     title: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     text: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
+    event: Optional[str] = Field(None, description="The event `dedup stories --index` placed it in (the id of the "
+                                                   "event's first report; GET /v1/events/{event}); null when not tracked.")
+    storyline: Optional[str] = Field(None, description="The storyline of that event (the id of its first event).")
 
 
 class PairOut(BaseModel):
@@ -127,6 +130,18 @@ class GroupOut(BaseModel):
     members: list[StoredArticle] = Field(description="In the order they were read; texts left out (GET /v1/articles/{id} has them).")
     pairs: list[PairOut] = Field(description="The verified edges among the members, as stored (between distinct texts; "
                                              "an exact copy has its scores in its own record).")
+
+
+class EventOut(BaseModel):
+    """An event tracked by ``dedup stories --index``: reports of one happening."""
+
+    event: str = Field(description="The id of its first report.")
+    label: str = Field(description="The first report's headline.")
+    size: int = Field(description="Tracked reports in it.")
+    sources: list[str]
+    first_date: Optional[str] = Field(description="Of its earliest report (ISO-8601, UTC); null when all are undated.")
+    last_date: Optional[str]
+    members: list[str] = Field(description="Report ids in time order, up to `limit`.")
 
 
 class SimilarityIn(BaseModel):

@@ -77,6 +77,11 @@ class StoryLog(Protocol):
         """The events with the latest reports: ``{"event", "label", "size", "sources", "first", "last"}``, newest first."""
         ...
 
+    def event(self, name: str) -> dict | None:
+        """One event as :meth:`recent` describes it (``first``/``last``: epoch seconds or None); None when no tracked
+        article is in it (never tracked, merged into another, or pruned)."""
+        ...
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS story_state(k INTEGER PRIMARY KEY CHECK (k = 0), version INTEGER NOT NULL, state BLOB)",
@@ -169,11 +174,15 @@ class SQLiteStories:
                 events.append(e)
                 if len(events) == limit:
                     break
+        return [d for d in map(self.event, events) if d is not None]
+
+    def event(self, name: str) -> dict | None:
+        if not self._exists():
+            return None
         q = ("SELECT count(*), min(time), max(time), group_concat(DISTINCT source), "
              "(SELECT label FROM story_articles WHERE id = ?) FROM story_articles WHERE event = ?")
-        out = []
-        for e in events:
-            size, first, last, sources, label = self.conn.execute(q, (e, e)).fetchone()
-            out.append({"event": e, "label": label or "", "size": int(size), "first": first, "last": last,
-                        "sources": sorted(s for s in (sources or "").split(",") if s)})
-        return out
+        size, first, last, sources, label = self.conn.execute(q, (name, name)).fetchone()
+        if not size:
+            return None
+        return {"event": name, "label": label or "", "size": int(size), "first": first, "last": last,
+                "sources": sorted(s for s in (sources or "").split(",") if s)}

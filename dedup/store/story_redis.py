@@ -100,12 +100,15 @@ class RedisStories:
         return {e: [m.decode() for m in self.r.zrange(self.ev(e), 0, limit - 1)] for e in events}
 
     def recent(self, limit: int) -> list[dict]:
-        out = []
-        for e in (x.decode() for x in self.r.zrevrange(self.recent_key, 0, limit - 1)):
-            ids = [m.decode() for m in self.r.zrange(self.ev(e), 0, -1)]
-            rows = self.lookup(ids)
-            times = [r.time for r in rows.values() if r.time == r.time]
-            out.append({"event": e, "label": rows[e].label if e in rows else "", "size": len(ids),
-                        "first": min(times) if times else None, "last": max(times) if times else None,
-                        "sources": sorted({r.source for r in rows.values() if r.source})})
-        return out
+        found = (self.event(x.decode()) for x in self.r.zrevrange(self.recent_key, 0, limit - 1))
+        return [d for d in found if d is not None]
+
+    def event(self, name: str) -> dict | None:
+        ids = [m.decode() for m in self.r.zrange(self.ev(name), 0, -1)]
+        if not ids:
+            return None
+        rows = self.lookup(ids)
+        times = [r.time for r in rows.values() if r.time == r.time]
+        return {"event": name, "label": rows[name].label if name in rows else "", "size": len(ids),
+                "first": min(times) if times else None, "last": max(times) if times else None,
+                "sources": sorted({r.source for r in rows.values() if r.source})}
