@@ -100,9 +100,12 @@ class ServeConfig:
     coalesce: bool = opt(False, "--coalesce", "Decide the batches waiting for the index together (up to 10 x chunk_size "
                          "articles): more headroom under load; each batch still gets its own decisions, but merged batches "
                          "are decided as one batch (not batch by batch as `dedup dedupe --index` would).")
+    stories_every: float | None = opt(None, "--stories-every", "Place the articles added into events, as `dedup stories "
+                                      "--index` does, every this many seconds (GET /v1/events/ID); off by default.")
 
     def __post_init__(self) -> None:
         _check(1 <= self.port <= 65535, f"port must be between 1 and 65535, got {self.port}")
+        _check(self.stories_every is None or self.stories_every > 0, f"stories_every must be > 0 seconds, got {self.stories_every}")
         _check(self.max_body_mb >= 0.001, f"max_body_mb must be at least 0.001, got {self.max_body_mb}")
         _check(self.window_days is None or self.window_days >= 0, f"window_days must be >= 0, got {self.window_days}")
 

@@ -292,6 +292,60 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0]
 
 
+def _placed_by_the_service(location: str, tmp_path) -> None:
+    import time
+
+    import httpx
+
+    from _servers import as_records, free_port, start_serve, stop
+
+    arts = _bridged_feed()
+    first = [a for a in arts if a.date < "2015-07-25"]
+    second = [a for a in arts if a.date >= "2015-07-25"]
+    port = free_port()
+    proc = start_serve(["--index", location, "--stories-every", "0.5"], port, log=tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for batch in (first, second):
+            assert httpx.post(f"{url}/v1/articles", json=as_records(batch), timeout=60).status_code == 200
+        deadline, got = time.monotonic() + 60, {}
+        while time.monotonic() < deadline and len(got) < len(arts):
+            got = {a.id: e for a in arts if (e := httpx.get(f"{url}/v1/articles/{a.id}", timeout=30).json()["event"])}
+            time.sleep(0.2)
+        events = {e: httpx.get(f"{url}/v1/events/{e}", timeout=30).json() for e in set(got.values())}
+    finally:
+        stop(proc)
+    assert got == _events(stories(arts))  # as one batch over both posts (and as dedup stories --index, feed by feed)
+    assert all(sorted(ev["members"]) == sorted(i for i, e in got.items() if e == name) for name, ev in events.items())
+    assert "could not place" not in (tmp_path / "serve.log").read_text(encoding="utf-8")
+
+
+def test_the_service_places_what_it_adds_into_events_on_sqlite(tmp_path) -> None:
+    _placed_by_the_service(str(tmp_path / "history.db"), tmp_path)
+
+
+def test_the_service_places_what_it_adds_into_events_on_redis(tmp_path) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        _placed_by_the_service(url, tmp_path)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_service_refuses_to_place_with_other_story_settings(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from _servers import free_port
+    from dedup.cli import app
+
+    loc = str(tmp_path / "h.db")
+    with _index(loc) as index:
+        stories(_feed(2), StoriesConfig(window_days=2.0), index=index)
+    res = CliRunner().invoke(app, ["serve", "--index", loc, "--port", str(free_port()), "--stories-every", "5"])
+    assert res.exit_code == 1 and "other settings" in res.output and "Traceback" not in res.output, res.output
+
+
 def test_stats_and_prune_cover_the_tracked_stories(tmp_path) -> None:
     arts = _feed(3)
     with _index(str(tmp_path / "h.db")) as index:

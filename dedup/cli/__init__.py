@@ -182,8 +182,9 @@ def serve(
 ) -> None:
     """Serve the history index over HTTP: POST /v1/articles decides a batch and adds it.
 
-    Also GET /v1/articles/ID, GET /v1/groups/NAME, POST /v1/similarity, /healthz, /metrics, /openapi.json, and a page
-    at / (the latest groups and tracked events). Batches are decided first come first decided, as `dedup dedupe --index`.
+    Also GET /v1/articles/ID, GET /v1/groups/NAME, GET /v1/events/ID, POST /v1/similarity, /healthz, /metrics,
+    /openapi.json, and a page at / (the latest groups and tracked events). Batches are decided first come first
+    decided, as `dedup dedupe --index`; with --stories-every, what is added is also placed into events.
     """
     with user_errors():
         server = jobs.serve_app(index, settings)

@@ -73,9 +73,12 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
 
         load_model(dedupe.verify.model)
     _check_listen(host, serve.port)
-    engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce)
+    engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce,
+                    serve.stories_every)
     try:
         _check_writable(index)
+        if serve.stories_every is not None:
+            engine.check_stories()
     except BaseException:
         engine.close()
         raise

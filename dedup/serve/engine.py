@@ -38,6 +38,14 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
 * The titles and texts of the articles added are kept in :mod:`.texts`, after
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
+* With ``stories_every`` (seconds), a thread places the articles added
+  since its last pass into events, as ``dedup stories --index`` does over
+  them, every that many seconds: in a turn of its own in the queue (batches
+  posted meanwhile wait for it), so that ``GET /v1/articles/{id}`` and
+  ``GET /v1/events/{event}`` name an article's event within about that
+  delay. Articles added but not yet placed when the service stops are
+  placed by the next ``dedup stories --index`` over them (the index knows
+  which it tracks).
 * Stopping (:meth:`Engine.stop`, on SIGTERM): the batches still waiting are
   refused at once (:class:`Stopping`: nothing of them added), the run under
   way is finished and answered; :meth:`Engine.close` waits for it and its
@@ -126,13 +134,15 @@ class Engine:
         stories: settings of the story score (``/v1/similarity``, the pair view).
         runtime: how a batch runs (``chunk_size`` sets :attr:`max_batch`).
         window_days: as ``dedup dedupe --window-days``.
+        stories_every: place the added articles into events every this many seconds (None: never).
 
     Raises:
         HistoryError: the index cannot be opened or has other settings.
     """
 
     def __init__(self, location: str, config: DedupConfig = DedupConfig(), stories: StoriesConfig = StoriesConfig(),
-                 runtime: Runtime = Runtime(), window_days: float | None = None, coalesce: bool = False) -> None:
+                 runtime: Runtime = Runtime(), window_days: float | None = None, coalesce: bool = False,
+                 stories_every: float | None = None) -> None:
         self.location = location
         self.config, self.stories, self.runtime, self.window_days = config, stories, runtime, window_days
         self.coalesce = coalesce
@@ -150,6 +160,13 @@ class Engine:
         self._executor: Any = None
         self.runs = 0  # runs of the flow, and the batches they decided
         self.batches = 0
+        self.stories_every = stories_every
+        self._unplaced: list[Article] = []  # added, not yet placed into events (with stories_every)
+        self.placed = 0  # articles placed into events by this service
+        self._placer: threading.Thread | None = None
+        if stories_every is not None:
+            self._placer = threading.Thread(target=self._place_loop, name="dedup-serve-stories", daemon=True)
+            self._placer.start()
 
     def warm_up(self) -> int:
         """Run the flow once on two made-up near copies, without the index, before the first request.
@@ -197,11 +214,14 @@ class Engine:
             self._adding += 1
         try:
             rows = self._in_turn(articles)
-            added = [(a.id, a.title, a.text) for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
+            new = [a for a, r in zip(articles, rows) if not r["reason"].startswith(_ALREADY)]
             try:
-                self.texts.put(added)
+                self.texts.put([(a.id, a.title, a.text) for a in new])
             except Exception:  # the decisions are committed: the texts are a convenience of the page
-                logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(added))
+                logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(new))
+            if self.stories_every is not None:
+                with self._turn:
+                    self._unplaced.extend(new)
             return rows
         finally:
             with self._turn:
@@ -282,6 +302,56 @@ class Engine:
             self.batches += len(run)
             for w in run:
                 w.done = True
+
+    # --- placing into events (stories_every) ---------------------------------------
+
+    def _place_loop(self) -> None:
+        """Every :attr:`stories_every` seconds, in a turn of its own, place what was added since (until stopped)."""
+        from ..stories.carry import StateError
+
+        assert self.stories_every is not None
+        while True:
+            with self._turn:
+                self._turn.wait_for(lambda: self._stopping, timeout=self.stories_every)
+                while self._busy and not self._stopping:
+                    self._turn.wait()
+                if self._stopping:
+                    return
+                batch, self._unplaced = self._unplaced, []
+                if not batch:
+                    continue
+                self._busy = True
+            try:
+                self.place(batch)
+            except StateError as exc:  # other stories settings: these can only be placed by a run with those
+                logger.error("could not place %d articles into events: %s", len(batch), exc)
+            except Exception:  # another stories run saved first, the index is down, ...: the next pass tries again
+                logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.stories_every)
+                with self._turn:
+                    self._unplaced[:0] = batch
+            finally:
+                with self._turn:
+                    self._busy = False
+                    self._turn.notify_all()
+
+    def check_stories(self) -> None:
+        """Raise :class:`~dedup.stories.carry.StateError` now when the index tracks stories with other settings than
+        this service would place articles with (every placement would fail)."""
+        from ..stories.carry import check_state
+
+        with self._read_lock:
+            _, state = self._reader.stories.load()
+        check_state(state, self.stories)
+
+    def place(self, articles: list[Article]) -> dict[str, int]:
+        """Place ``articles`` (already added) into the events the index tracks, as ``dedup stories --index`` over them
+        would; the tracking counts (:attr:`dedup.results.StoriesResult.tracking`). Run in the turn of a batch."""
+        from ..flows.stories import stories
+
+        result = stories(articles, self.stories, self.config, runtime=self.runtime, index=self._writer)
+        self.placed += result.tracking.get("placed", 0)
+        logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
+        return result.tracking
 
     def _added_since(self, before: int) -> bool:
         try:
@@ -406,12 +476,15 @@ class Engine:
         threading.Thread(target=wake, name="dedup-serve-stop", daemon=True).start()
 
     def close(self) -> None:
-        """Stop, wait for the batches under way (their run, then their texts), and close the index and the texts."""
+        """Stop, wait for the batches under way (their run, then their texts) and for a placement into events under
+        way, and close the index and the texts."""
         with self._turn:
             self._stopping = True
             self._turn.notify_all()
             while self._adding:
                 self._turn.wait()
+        if self._placer is not None:
+            self._placer.join()
         with self._read_lock:  # a lookup under way finishes first
             self._close()
 
