@@ -346,3 +346,36 @@ def test_a_bad_request_in_a_burst_fails_alone_and_the_others_are_answered(tmp_pa
     runs = int(next(line.split()[1] for line in metrics.splitlines() if line.startswith("dedup_index_runs_total ")))
     assert 1 <= runs <= 6
 
+
+
+def test_a_failed_placement_into_events_is_tried_again_by_the_next_pass(tmp_path: Path, monkeypatch) -> None:
+    """--stories-every: a pass that fails (another stories run saved first, Redis down) loses nothing: its articles go
+    back to the next pass; the batches posted meanwhile are decided as usual."""
+    import dedup.flows.stories as flow
+
+    real, calls = flow.stories, []
+
+    def flaky(articles, *args, **kw):
+        calls.append(len(articles))
+        if len(calls) == 1:
+            raise RuntimeError("a pass that fails")
+        return real(articles, *args, **kw)
+
+    monkeypatch.setattr(flow, "stories", flaky)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig(), stories_every=0.2)
+    try:
+        first, second = batches()[:2]
+        engine.add(first)
+        deadline = time.monotonic() + 30
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        engine.add(second)
+        ids = [a.id for a in first + second]
+        while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
+            time.sleep(0.1)
+        tracked = engine._reader.stories.lookup(ids)
+    finally:
+        engine.close()
+    assert calls[0] == len(first) and sum(calls[1:]) == len(first) + len(second)
+    assert sorted(tracked) == sorted(ids) and engine.placer is not None and engine.placer.placed == len(ids)

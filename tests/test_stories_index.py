@@ -276,8 +276,14 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
         event = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-1", timeout=30).json()
         one = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-1?limit=1", timeout=30).json()
         missing = httpx.get(f"http://127.0.0.1:{port}/v1/events/ar-2", timeout=30)
+        event_page = httpx.get(f"http://127.0.0.1:{port}/event", params={"e": "ar-1"}, timeout=30)
+        no_page = httpx.get(f"http://127.0.0.1:{port}/event", params={"e": "ar-2"}, timeout=30)
     finally:
         stop(proc)
+    assert event_page.status_code == 200 and no_page.status_code == 404 and "<script" not in no_page.text
+    assert 'href="/pair?a=ar-1&amp;b=ar-2"' in event_page.text and "first report" in event_page.text
+    assert "&lt;script&gt;" in event_page.text and "<script" not in event_page.text and "شي يستقبل لافروف" in event_page.text
+    assert 'href="/event?e=ar-1"' in page
     assert (article["event"], article["storyline"]) == ("ar-1", res.name(int(res.storyline[[a.id for a in arts].index("ar-2")])))
     assert event["members"] == ["ar-1", "ar-2"] and event["size"] == 2 and event["sources"] == ["صحيفة", "وكالة"]
     assert event["label"].endswith("لقاء شي ولافروف") and event["first_date"] == "2015-07-22T09:00:00Z"
@@ -290,6 +296,9 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
     (tmp_path / "home.html").write_text(page, encoding="utf-8")
     dom = dump_dom(tmp_path / "home.html", tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0]
+    (tmp_path / "event.html").write_text(event_page.text, encoding="utf-8")
+    dom = dump_dom(tmp_path / "event.html", tmp_path)
+    assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0] and "ar-2" in dom
 
 
 def _placed_by_the_service(location: str, tmp_path) -> None:

@@ -77,8 +77,8 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
                     serve.stories_every)
     try:
         _check_writable(index)
-        if serve.stories_every is not None:
-            engine.check_stories()
+        if engine.placer is not None:
+            engine.placer.check()
     except BaseException:
         engine.close()
         raise

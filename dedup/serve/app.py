@@ -43,7 +43,7 @@ from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
 from .models import ArticleIn, Decision, ErrorOut, EventOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
-from .page import render_groups, render_not_found, render_pair
+from .page import render_event, render_groups, render_not_found, render_pair
 from .passages import shared_passages
 
 logger = logging.getLogger(__name__)
@@ -362,6 +362,18 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         if a in view.texts and b in view.texts:
             spans = shared_passages(view.texts[a][1], view.texts[b][1], config=engine.config.normalize)
         return HTMLResponse(render_pair(view, spans), headers=_PAGE_HEADERS)
+
+    @app.get("/event", response_class=HTMLResponse, summary="One tracked event and its reports (HTML)",
+             responses={404: {"description": "No tracked article is in this event (an HTML page).", "content": {"text/html": {}}},
+                        **bad_address})
+    def event_page(e: str = Query(..., description="An event id (its first report's id)."),
+                   limit: int = Query(1000, ge=1, le=10_000)) -> HTMLResponse:
+        found = engine.event(e, limit)
+        if found is None:
+            metrics.error("not_found")
+            return HTMLResponse(render_not_found(f"no event {e!r} in the index (events are tracked by dedup stories --index "
+                                                 "or dedup serve --stories-every)"), status_code=404, headers=_PAGE_HEADERS)
+        return HTMLResponse(render_event(found), headers=_PAGE_HEADERS)
 
     app.state.engine, app.state.metrics = engine, metrics
     # Middleware, innermost first: HEAD as GET, the body limit, the token, then the metrics around everything.

@@ -38,14 +38,9 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
 * The titles and texts of the articles added are kept in :mod:`.texts`, after
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
-* With ``stories_every`` (seconds), a thread places the articles added
-  since its last pass into events, as ``dedup stories --index`` does over
-  them, every that many seconds: in a turn of its own in the queue (batches
-  posted meanwhile wait for it), so that ``GET /v1/articles/{id}`` and
-  ``GET /v1/events/{event}`` name an article's event within about that
-  delay. Articles added but not yet placed when the service stops are
-  placed by the next ``dedup stories --index`` over them (the index knows
-  which it tracks).
+* With ``stories_every`` (seconds), a :class:`~.placer.Placer` places the
+  articles added into events every that many seconds, in a turn of its own
+  (:meth:`Engine.exclusive`).
 * Stopping (:meth:`Engine.stop`, on SIGTERM): the batches still waiting are
   refused at once (:class:`Stopping`: nothing of them added), the run under
   way is finished and answered; :meth:`Engine.close` waits for it and its
@@ -60,7 +55,8 @@ import threading
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..config import DedupConfig, StoriesConfig
 from ..flows.dedupe import dedupe
@@ -68,9 +64,10 @@ from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..store.history import open_index
-from ..store.index import ArticleRecord, StoredGroup
+from ..store.index import ArticleRecord, HistoryIndex, StoredGroup
 from ..types import Article
 from ..verify import RELATIONS
+from .placer import Placer
 from .texts import open_texts
 
 logger = logging.getLogger(__name__)
@@ -78,6 +75,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["Engine", "GroupView", "PairView", "Stopping", "TooManyArticles"]
 
 _ALREADY = "skipped: " + ALREADY
+T = TypeVar("T")
 
 
 class TooManyArticles(ValueError):
@@ -160,13 +158,7 @@ class Engine:
         self._executor: Any = None
         self.runs = 0  # runs of the flow, and the batches they decided
         self.batches = 0
-        self.stories_every = stories_every
-        self._unplaced: list[Article] = []  # added, not yet placed into events (with stories_every)
-        self.placed = 0  # articles placed into events by this service
-        self._placer: threading.Thread | None = None
-        if stories_every is not None:
-            self._placer = threading.Thread(target=self._place_loop, name="dedup-serve-stories", daemon=True)
-            self._placer.start()
+        self.placer = Placer(self, stories_every) if stories_every is not None else None
 
     def warm_up(self) -> int:
         """Run the flow once on two made-up near copies, without the index, before the first request.
@@ -219,9 +211,8 @@ class Engine:
                 self.texts.put([(a.id, a.title, a.text) for a in new])
             except Exception:  # the decisions are committed: the texts are a convenience of the page
                 logger.exception("%s: could not store the texts of %d articles", self.texts.location, len(new))
-            if self.stories_every is not None:
-                with self._turn:
-                    self._unplaced.extend(new)
+            if self.placer is not None:
+                self.placer.added(new)
             return rows
         finally:
             with self._turn:
@@ -303,55 +294,21 @@ class Engine:
             for w in run:
                 w.done = True
 
-    # --- placing into events (stories_every) ---------------------------------------
-
-    def _place_loop(self) -> None:
-        """Every :attr:`stories_every` seconds, in a turn of its own, place what was added since (until stopped)."""
-        from ..stories.carry import StateError
-
-        assert self.stories_every is not None
-        while True:
+    def exclusive(self, work: Callable[[HistoryIndex], T]) -> tuple[bool, T | None]:
+        """Run ``work(index)`` on the writing index in a turn of its own in the queue (batches posted meanwhile wait
+        for it); ``(False, None)`` without running it when the service is stopping."""
+        with self._turn:
+            while self._busy and not self._stopping:
+                self._turn.wait()
+            if self._stopping:
+                return False, None
+            self._busy = True
+        try:
+            return True, work(self._writer)
+        finally:
             with self._turn:
-                self._turn.wait_for(lambda: self._stopping, timeout=self.stories_every)
-                while self._busy and not self._stopping:
-                    self._turn.wait()
-                if self._stopping:
-                    return
-                batch, self._unplaced = self._unplaced, []
-                if not batch:
-                    continue
-                self._busy = True
-            try:
-                self.place(batch)
-            except StateError as exc:  # other stories settings: these can only be placed by a run with those
-                logger.error("could not place %d articles into events: %s", len(batch), exc)
-            except Exception:  # another stories run saved first, the index is down, ...: the next pass tries again
-                logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.stories_every)
-                with self._turn:
-                    self._unplaced[:0] = batch
-            finally:
-                with self._turn:
-                    self._busy = False
-                    self._turn.notify_all()
-
-    def check_stories(self) -> None:
-        """Raise :class:`~dedup.stories.carry.StateError` now when the index tracks stories with other settings than
-        this service would place articles with (every placement would fail)."""
-        from ..stories.carry import check_state
-
-        with self._read_lock:
-            _, state = self._reader.stories.load()
-        check_state(state, self.stories)
-
-    def place(self, articles: list[Article]) -> dict[str, int]:
-        """Place ``articles`` (already added) into the events the index tracks, as ``dedup stories --index`` over them
-        would; the tracking counts (:attr:`dedup.results.StoriesResult.tracking`). Run in the turn of a batch."""
-        from ..flows.stories import stories
-
-        result = stories(articles, self.stories, self.config, runtime=self.runtime, index=self._writer)
-        self.placed += result.tracking.get("placed", 0)
-        logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
-        return result.tracking
+                self._busy = False
+                self._turn.notify_all()
 
     def _added_since(self, before: int) -> bool:
         try:
@@ -417,13 +374,16 @@ class Engine:
         return None if row is None else (row.event, row.storyline)
 
     def event(self, name: str, shown: int = 100) -> dict[str, Any] | None:
-        """One tracked event as :meth:`latest_events` gives it, with up to ``shown`` member ids (in time order); None
-        when no tracked article is in it."""
+        """One tracked event as :meth:`latest_events` gives it, with up to ``shown`` member ids (in time order) and
+        their stored rows (``reports``: :class:`~dedup.store.story_log.StoryRow`, in that order); None when no
+        tracked article is in it."""
         with self._read_lock:
             found = self._reader.stories.event(name)
             if found is None:
                 return None
-            return found | {"members": self._reader.stories.members([name], shown).get(name, [])}
+            members = self._reader.stories.members([name], shown).get(name, [])
+            rows = self._reader.stories.lookup(members)
+        return found | {"members": members, "reports": [rows[m] for m in members if m in rows]}
 
     def pair(self, a: str, b: str) -> PairView | None:
         """Articles ``a`` and ``b`` side by side (None when either is not in the index)."""
@@ -483,8 +443,8 @@ class Engine:
             self._turn.notify_all()
             while self._adding:
                 self._turn.wait()
-        if self._placer is not None:
-            self._placer.join()
+        if self.placer is not None:
+            self.placer.stop()
         with self._read_lock:  # a lookup under way finishes first
             self._close()
 

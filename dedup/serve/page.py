@@ -35,6 +35,7 @@ h1{font-size:1.35rem}h2{font-size:1.05rem;margin:.2rem 0}
 table{border-collapse:collapse;width:100%;font-size:.88rem}
 th,td{text-align:start;padding:.2rem .4rem;border-bottom:1px solid #eee;vertical-align:top}
 tr.keeper td{font-weight:600}
+td.nw{white-space:nowrap;overflow-wrap:normal}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 article{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;min-width:0}
 article p{margin:.4rem 0;line-height:1.55}
@@ -108,10 +109,37 @@ def _event_section(e: Mapping[str, Any]) -> str:
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
     rows = "\n".join(f"<li>{_i(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>" for m in e["members"])
     more = e["size"] - len(e["members"])
-    return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">{_e(e["label"])}</h2>'
+    return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">'
+            f'<a href="{_event_href(e["event"])}">{_e(e["label"])}</a></h2>'
             f'<p class="meta">event {_i(e["event"])} · {e["size"]} reports · sources: '
             f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
-            + (f'<p class="meta">and {more} more</p>' if more > 0 else "") + "</section>")
+            + (f'<p class="meta">and {more} more: <a href="{_event_href(e["event"])}">every report</a></p>' if more > 0 else "")
+            + "</section>")
+
+
+def _event_href(event: str) -> str:
+    return f"/event?e={_q(event)}"
+
+
+def render_event(e: Mapping[str, Any]) -> str:
+    """The page at ``/event``: one tracked event, its reports in time order (id, source, date, headline), each
+    opening side by side with the first report."""
+    from ..store.index import iso_time
+
+    first, last = iso_time(e.get("first")), iso_time(e.get("last"))
+    when = f"{first} – {last}" if first and last and first != last else (first or "undated")
+    rows = "\n".join(
+        f'<tr><td>{_i(r.id)}</td><td class="nw">{_i(r.source)}</td><td class="nw">{_i(iso_time(r.time) or "undated")}</td>'
+        f'<td dir="auto">{_e(readable(r.label))}</td><td>{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
+        for r in e["reports"])
+    more = e["size"] - len(e["reports"])
+    body = (f'<h1 dir="auto">{_e(readable(e["label"]))}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
+            f'event {_i(e["event"])} · {e["size"]} reports · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
+            f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n'
+            f'<section class="group event" data-event="{_e(e["event"])}"><table><tr><th>id</th><th>source</th><th>date</th>'
+            f"<th>headline</th><th></th></tr>\n{rows}</table>"
+            + (f'<p class="meta">and {more} more (the first {len(e["reports"])} shown)</p>' if more > 0 else "") + "</section>")
+    return _page(f"dedup · event {e['event']}", body)
 
 
 def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int,

@@ -1,0 +1,102 @@
+"""``dedup serve --stories-every``: the articles the service adds are placed into events, a pass every few seconds.
+
+A pass takes the articles added since the last one and runs the flow of
+``dedup stories --index`` over them (:func:`dedup.flows.stories.stories`:
+their dedupe finds them already indexed, and the event tracker resumes from
+the state the index holds), in a turn of its own in the engine's queue
+(:meth:`~.engine.Engine.exclusive`), so that no batch is added meanwhile. The
+state is loaded and saved once a pass, not once a batch. ``GET
+/v1/articles/{id}`` and ``GET /v1/events/{event}`` then name an article's
+event. A pass that fails is tried again with the next one (another ``stories``
+run saved first, the index was down), except when the index tracks stories
+with other settings (:class:`~dedup.stories.carry.StateError`), which
+:meth:`Placer.check` says at start-up. Articles added but not yet placed when
+the service stops are placed by the next ``dedup stories --index`` over them
+(the index knows which it tracks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..config import DedupConfig, StoriesConfig
+from ..runtime import Runtime
+from ..store.index import HistoryIndex
+from ..types import Article
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Placer"]
+
+
+class Turns(Protocol):
+    """What a placer needs of the engine (:class:`~.engine.Engine`): its settings and a turn of its own."""
+
+    config: DedupConfig
+    stories: StoriesConfig
+    runtime: Runtime
+
+    def exclusive(self, work: Callable[[HistoryIndex], Any]) -> tuple[bool, Any]: ...
+
+
+class Placer:
+    """Places what ``engine`` adds into events every ``every`` seconds, on a thread of its own (see the module)."""
+
+    def __init__(self, engine: Turns, every: float) -> None:
+        self.engine, self.every = engine, every
+        self.placed = 0  # articles placed into events by this service
+        self._pending: list[Article] = []
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dedup-serve-stories", daemon=True)
+        self._thread.start()
+
+    def added(self, articles: list[Article]) -> None:
+        """Articles just added to the index: placed by the next pass."""
+        with self._lock:
+            self._pending.extend(articles)
+
+    def check(self) -> None:
+        """Raise :class:`~dedup.stories.carry.StateError` when the index tracks stories with other settings than the
+        service places articles with (every pass would fail)."""
+        from ..stories.carry import check_state
+
+        self.engine.exclusive(lambda index: check_state(index.stories.load()[1], self.engine.stories))
+
+    def stop(self) -> None:
+        """No pass after this one; wait for a pass under way."""
+        self._halt.set()
+        self._thread.join()
+
+    def place(self, index: HistoryIndex, articles: list[Article]) -> dict[str, int]:
+        """Place ``articles`` (already in ``index``) into its events; the tracking counts of the run."""
+        from ..flows.stories import stories
+
+        e = self.engine
+        result = stories(articles, e.stories, e.config, runtime=e.runtime, index=index)
+        self.placed += result.tracking.get("placed", 0)
+        logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
+        return result.tracking
+
+    def _loop(self) -> None:
+        from ..stories.carry import StateError
+
+        while not self._halt.wait(self.every):
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                ran, _ = self.engine.exclusive(lambda index: self.place(index, batch))
+            except StateError as exc:  # other stories settings: only a run with those can place these
+                logger.error("could not place %d articles into events: %s", len(batch), exc)
+                continue
+            except Exception:  # another stories run saved first, the index is down, ...: the next pass tries again
+                logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
+                ran = False
+            if not ran:
+                with self._lock:
+                    self._pending[:0] = batch
