@@ -253,8 +253,24 @@ def to_bytes(c: Carried) -> bytes:
     """The state as bytes: a JSON header line, then an ``.npz`` of the arrays."""
     head = {"format": FORMAT, "config": c.config, "ids": c.ids, "sources": c.sources, "labels": c.labels, "copies": c.copies}
     buf = io.BytesIO()
-    np.savez_compressed(buf, times=c.times, **c.arrays)
+    _write_npz(buf, {"times": c.times, **c.arrays})
     return json.dumps(head, ensure_ascii=False).encode() + b"\n" + buf.getvalue()
+
+
+def _write_npz(out: io.BytesIO, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as an ``.npz`` (what :func:`numpy.load` reads), deflated at level 1.
+
+    ``np.savez_compressed`` deflates at level 6: on the dev days' window (a
+    116 MB state) that took 6.0 s of every ``stories --index`` run and every
+    pass of ``serve --stories-every``, for 65.8 MB; level 1 takes 1.9 s for
+    68.3 MB (read back in the same 0.4 s).
+    """
+    import zipfile
+
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, value in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def from_bytes(blob: bytes) -> Carried:
