@@ -222,7 +222,13 @@ def test_an_index_made_before_the_probability_was_kept_reads_and_takes_it(tmp_pa
         idx.close()
     assert {s["probability"] for s in _scores(old).values() if s is not None} == {None}
     assert any(s is not None for s in _scores(old).values())
+    reader = open_index(location, create=False)  # opened before the column is added (the service's reader)
     decided = {**_add(location, day2), **_add(location, day3)}
+    try:
+        seen = {r["id"]: r for r in reader.export()}
+    finally:
+        reader.close()
+    assert _scores({i: seen[i] for i in decided}) == _scores(decided)
     idx = open_index(location, create=False)
     try:
         rows = {r["id"]: r for r in idx.export()}

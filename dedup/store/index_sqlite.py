@@ -184,6 +184,8 @@ class SQLiteIndex:
         return {tc for tc in _ADDED if tc not in have}
 
     def _col(self, table: str, column: str, alias: str) -> str:
+        if (table, column) in self._missing:  # another connection (the service's writer) may have added it since
+            self._missing = self._missing_columns()
         return "NULL" if (table, column) in self._missing else f"{alias}.{column}"
 
     def _cols(self, alias: str = "a") -> str:
