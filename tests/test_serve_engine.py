@@ -379,3 +379,57 @@ def test_a_failed_placement_into_events_is_tried_again_by_the_next_pass(tmp_path
         engine.close()
     assert calls[0] == len(first) and sum(calls[1:]) == len(first) + len(second)
     assert sorted(tracked) == sorted(ids) and engine.placer is not None and engine.placer.placed == len(ids)
+
+
+def test_placement_follows_the_dedupe_normalization_and_a_bad_pair_is_said_at_start(tmp_path: Path) -> None:
+    """[dedupe.normalize] repair = false: stories compare the texts dedupe normalized, so the placer must normalize the
+    same way (every pass failed, retried forever); a placer built otherwise is refused at start-up."""
+    from dedup.config import NormalizeConfig, StoriesConfig
+    from dedup.errors import ConfigError
+
+    plain = DedupConfig(normalize=NormalizeConfig(repair=False))
+    engine = Engine(str(tmp_path / "a.db"), plain, StoriesConfig(normalize=plain.normalize), stories_every=0.2)
+    try:
+        engine.placer.check()
+        first = batches()[0]
+        engine.add(first)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and engine.placer.placed < len(first):
+            time.sleep(0.1)
+    finally:
+        engine.close()
+    assert engine.placer.placed == len(first) and engine.placer.given_up == 0
+    other = Engine(str(tmp_path / "b.db"), plain, StoriesConfig(), stories_every=5)
+    try:
+        with pytest.raises(ConfigError, match="normalize"):
+            other.placer.check()
+    finally:
+        other.close()
+
+
+def test_a_pass_that_cannot_succeed_is_given_up_at_once(tmp_path: Path, caplog) -> None:
+    """A `dedup stories --index` run with other settings saved first (after the service started): no pass can place
+    the articles; they were retried forever, each pass a traceback."""
+    from dedup.config import StoriesConfig
+    from dedup.flows.stories import stories
+
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig(), stories_every=0.2)
+    try:
+        engine.placer.check()  # no story state yet: nothing to disagree with
+        first, second = batches()[:2]
+        index = open_index(loc, DedupConfig())
+        try:
+            stories(first, StoriesConfig(window_days=2.0), index=index)
+        finally:
+            index.close()
+        engine.add(second)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and engine.placer.given_up < len(second):
+            time.sleep(0.1)
+        time.sleep(0.5)  # a pass more, were it retried
+    finally:
+        engine.close()
+    assert engine.placer.given_up == len(second) and engine.placer.placed == 0
+    gave_up = [r for r in caplog.records if "gave up placing" in r.getMessage()]
+    assert len(gave_up) == 1 and "other settings" in gave_up[0].getMessage() and not gave_up[0].exc_info

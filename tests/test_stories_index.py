@@ -243,6 +243,29 @@ def test_a_save_after_another_run_saved_is_refused(tmp_path) -> None:
         assert index.stories.lookup(["a"]) == {}
 
 
+def _sources_with_commas(location: str) -> None:
+    with _index(location) as index:
+        version, _ = index.stories.load()
+        index.stories.save(version, b"state", [StoryRow("a", "a", "a", 1.0, "Reuters, London", "l"),
+                                               StoryRow("b", "a", "a", 2.0, "AP", "l"), StoryRow("c", "a", "a", 3.0, "AP", "l")])
+        assert index.stories.event("a")["sources"] == ["AP", "Reuters, London"]
+        assert index.stories.recent(5)[0]["sources"] == ["AP", "Reuters, London"]
+
+
+def test_an_events_sources_keep_their_commas_in_sqlite(tmp_path) -> None:
+    """SQLite's list was a group_concat split on commas: "Reuters, London" came back as two sources."""
+    _sources_with_commas(str(tmp_path / "h.db"))
+
+
+def test_an_events_sources_keep_their_commas_in_redis(tmp_path) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        _sources_with_commas(url)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_unreadable_state_is_a_one_line_error(tmp_path) -> None:
     with pytest.raises(StateError, match="cannot be read"):
         from_bytes(b'{"format": 1}\nnot an npz')

@@ -73,8 +73,9 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
 
         load_model(dedupe.verify.model)
     _check_listen(host, serve.port)
-    engine = Engine(index, dedupe, StoriesConfig(), settings.get("runtime", Runtime()), window_days, coalesce,
-                    serve.stories_every)
+    # events compare the texts dedupe normalized (dedup stories asks [stories.normalize] = [dedupe.normalize])
+    stories = StoriesConfig(normalize=dedupe.normalize)
+    engine = Engine(index, dedupe, stories, settings.get("runtime", Runtime()), window_days, coalesce, serve.stories_every)
     try:
         _check_writable(index)
         if engine.placer is not None:

@@ -130,10 +130,10 @@ def render_event(e: Mapping[str, Any]) -> str:
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
     rows = "\n".join(
         f'<tr><td>{_i(r.id)}</td><td class="nw">{_i(r.source)}</td><td class="nw">{_i(iso_time(r.time) or "undated")}</td>'
-        f'<td dir="auto">{_e(readable(r.label))}</td><td>{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
+        f'<td dir="auto">{_e(r.label)}</td><td>{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
         for r in e["reports"])
     more = e["size"] - len(e["reports"])
-    body = (f'<h1 dir="auto">{_e(readable(e["label"]))}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
+    body = (f'<h1 dir="auto">{_e(e["label"])}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
             f'event {_i(e["event"])} · {e["size"]} reports · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
             f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n'
             f'<section class="group event" data-event="{_e(e["event"])}"><table><tr><th>id</th><th>source</th><th>date</th>'

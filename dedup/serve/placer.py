@@ -8,11 +8,13 @@ the state the index holds), in a turn of its own in the engine's queue
 state is loaded and saved once a pass, not once a batch. ``GET
 /v1/articles/{id}`` and ``GET /v1/events/{event}`` then name an article's
 event. A pass that fails is tried again with the next one (another ``stories``
-run saved first, the index was down), except when the index tracks stories
-with other settings (:class:`~dedup.stories.carry.StateError`), which
-:meth:`Placer.check` says at start-up. Articles added but not yet placed when
-the service stops are placed by the next ``dedup stories --index`` over them
-(the index knows which it tracks).
+run saved first, the index was down), at most :data:`MAX_FAILED_PASSES` times
+in a row; a pass that cannot succeed (the index tracks stories with other
+settings: :meth:`Placer.check` says so at start-up, and a ``dedup stories
+--index`` run with other settings may save first later) is given up at once.
+Articles given up, and those not yet placed when the service stops, are
+placed by the next ``dedup stories --index`` over them (the index knows which
+it tracks); the log says how many.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from ..types import Article
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Placer"]
+__all__ = ["MAX_FAILED_PASSES", "Placer"]
+
+MAX_FAILED_PASSES = 5  # failed passes in a row after which the articles waiting are given up (see the module)
 
 
 class Turns(Protocol):
@@ -48,6 +52,8 @@ class Placer:
     def __init__(self, engine: Turns, every: float) -> None:
         self.engine, self.every = engine, every
         self.placed = 0  # articles placed into events by this service
+        self.given_up = 0  # articles given up (see the module)
+        self._failed = 0  # passes failed in a row
         self._pending: list[Article] = []
         self._lock = threading.Lock()
         self._halt = threading.Event()
@@ -60,11 +66,18 @@ class Placer:
             self._pending.extend(articles)
 
     def check(self) -> None:
-        """Raise :class:`~dedup.stories.carry.StateError` when the index tracks stories with other settings than the
-        service places articles with (every pass would fail)."""
+        """Raise :class:`~dedup.errors.ConfigError` or :class:`~dedup.stories.carry.StateError` when the service
+        cannot place articles into this index's events (every pass would fail): the stories and dedupe
+        normalizations differ, or the index tracks stories with other settings."""
+        from ..flows.stories import check_normalize
+
+        check_normalize(self.engine.stories, self.engine.config)
+        self.engine.exclusive(self._check_state)
+
+    def _check_state(self, index: HistoryIndex) -> None:
         from ..stories.carry import check_state
 
-        self.engine.exclusive(lambda index: check_state(index.stories.load()[1], self.engine.stories))
+        check_state(index.stories.load()[1], self.engine.stories)
 
     def stop(self) -> None:
         """No pass after this one; wait for a pass under way."""
@@ -76,12 +89,14 @@ class Placer:
         from ..flows.stories import stories
 
         e = self.engine
+        self._check_state(index)  # said as such: stories() would say it as a HistoryError, like a passing failure
         result = stories(articles, e.stories, e.config, runtime=e.runtime, index=index)
         self.placed += result.tracking.get("placed", 0)
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
 
     def _loop(self) -> None:
+        from ..errors import ConfigError
         from ..stories.carry import StateError
 
         while not self._halt.wait(self.every):
@@ -91,12 +106,28 @@ class Placer:
                 continue
             try:
                 ran, _ = self.engine.exclusive(lambda index: self.place(index, batch))
-            except StateError as exc:  # other stories settings: only a run with those can place these
-                logger.error("could not place %d articles into events: %s", len(batch), exc)
+            except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
+                self._give_up(batch, str(exc))
                 continue
-            except Exception:  # another stories run saved first, the index is down, ...: the next pass tries again
-                logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
+            except Exception as exc:  # another stories run saved first, the index is down, ...: the next pass tries again
+                self._failed += 1
+                if self._failed == 1:
+                    logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
+                else:
+                    logger.warning("could not place %d articles into events (%d passes failed in a row): %s: %s",
+                                   len(batch), self._failed, type(exc).__name__, exc)
+                if self._failed >= MAX_FAILED_PASSES:
+                    self._give_up(batch, f"{self._failed} passes failed in a row")
+                    continue
                 ran = False
+            else:
+                self._failed = 0
             if not ran:
                 with self._lock:
                     self._pending[:0] = batch
+
+    def _give_up(self, batch: list[Article], why: str) -> None:
+        self._failed = 0
+        self.given_up += len(batch)
+        logger.error("gave up placing %d articles into events (%s); `dedup stories --index` over them places them",
+                     len(batch), why)

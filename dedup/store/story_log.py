@@ -179,10 +179,12 @@ class SQLiteStories:
     def event(self, name: str) -> dict | None:
         if not self._exists():
             return None
-        q = ("SELECT count(*), min(time), max(time), group_concat(DISTINCT source), "
+        q = ("SELECT count(*), min(time), max(time), "
              "(SELECT label FROM story_articles WHERE id = ?) FROM story_articles WHERE event = ?")
-        size, first, last, sources, label = self.conn.execute(q, (name, name)).fetchone()
+        size, first, last, label = self.conn.execute(q, (name, name)).fetchone()
         if not size:
             return None
+        # their own query: a source's name may hold a comma ("Reuters, London"), which group_concat would split
+        sources = [s for (s,) in self.conn.execute("SELECT DISTINCT source FROM story_articles WHERE event = ?", (name,))]
         return {"event": name, "label": label or "", "size": int(size), "first": first, "last": last,
-                "sources": sorted(s for s in (sources or "").split(",") if s)}
+                "sources": sorted(s for s in sources if s)}
