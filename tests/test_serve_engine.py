@@ -433,3 +433,29 @@ def test_a_pass_that_cannot_succeed_is_given_up_at_once(tmp_path: Path, caplog) 
     assert engine.placer.given_up == len(second) and engine.placer.placed == 0
     gave_up = [r for r in caplog.records if "gave up placing" in r.getMessage()]
     assert len(gave_up) == 1 and "other settings" in gave_up[0].getMessage() and not gave_up[0].exc_info
+
+
+def test_passes_that_keep_failing_are_given_up_after_five(tmp_path: Path, monkeypatch) -> None:
+    """A backlog retried forever grows with every batch and holds the queue's turn each pass: after MAX_FAILED_PASSES
+    failed passes in a row, the articles waiting are given up (placed later by `dedup stories --index`)."""
+    import dedup.flows.stories as flow
+    from dedup.serve.placer import MAX_FAILED_PASSES
+
+    calls = []
+
+    def broken(articles, *args, **kw):
+        calls.append(len(articles))
+        raise RuntimeError("the index is down")
+
+    monkeypatch.setattr(flow, "stories", broken)
+    engine = Engine(str(tmp_path / "h.db"), DedupConfig(), stories_every=0.1)
+    try:
+        first = batches()[0]
+        engine.add(first)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and engine.placer.given_up < len(first):
+            time.sleep(0.05)
+        time.sleep(0.3)  # passes after it find nothing waiting
+    finally:
+        engine.close()
+    assert calls == [len(first)] * MAX_FAILED_PASSES and engine.placer.given_up == len(first) and engine.placer.placed == 0
