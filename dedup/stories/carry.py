@@ -257,20 +257,33 @@ def to_bytes(c: Carried) -> bytes:
     return json.dumps(head, ensure_ascii=False).encode() + b"\n" + buf.getvalue()
 
 
-def _write_npz(out: io.BytesIO, arrays: dict[str, np.ndarray]) -> None:
-    """``arrays`` as an ``.npz`` (what :func:`numpy.load` reads), deflated at level 1.
+_SAMPLE = 1 << 16  # bytes of an array deflated to judge whether deflating it pays
+_STORE_ABOVE = 0.8  # a sample deflated to more than this share of its size: the array is stored as it is
 
-    ``np.savez_compressed`` deflates at level 6: on the dev days' window (a
-    116 MB state) that took 6.0 s of every ``stories --index`` run and every
-    pass of ``serve --stories-every``, for 65.8 MB; level 1 takes 1.9 s for
-    68.3 MB (read back in the same 0.4 s).
+
+def _write_npz(out: io.BytesIO, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as an ``.npz`` (what :func:`numpy.load` reads), deflated at level 1 where deflating pays.
+
+    ``np.savez_compressed`` deflates every array at level 6: on the dev days'
+    window (a 116 MB state) that took 6.0 s of every ``stories --index`` run
+    and every pass of ``serve --stories-every``, for 65.8 MB; level 1 took
+    1.9 s for 68.3 MB (read back in the same 0.4 s). Of that, 0.86 s went to
+    the held rows' float32 weights, which deflate to 87 % of their 33.5 MB:
+    an array whose first 64 KiB deflate to more than 80 % is stored as it is.
     """
     import zipfile
+    import zlib
 
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, value in arrays.items():
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+            value = np.asanyarray(value)
+            entry: str | zipfile.ZipInfo = f"{name}.npy"
+            sample = np.ascontiguousarray(value.reshape(-1)[: _SAMPLE // max(1, value.itemsize)]).tobytes()
+            if len(sample) >= 4096 and len(zlib.compress(sample, 1)) > _STORE_ABOVE * len(sample):
+                entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_STORED
+            with zf.open(entry, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, value, allow_pickle=False)
 
 
 def from_bytes(blob: bytes) -> Carried:
