@@ -53,9 +53,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..config import DedupConfig, StoriesConfig
