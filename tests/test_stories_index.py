@@ -345,11 +345,13 @@ def _placed_by_the_service(location: str, tmp_path) -> None:
             got = {a.id: e for a in arts if (e := httpx.get(f"{url}/v1/articles/{a.id}", timeout=30).json()["event"])}
             time.sleep(0.2)
         events = {e: httpx.get(f"{url}/v1/events/{e}", timeout=30).json() for e in set(got.values())}
+        metrics = httpx.get(f"{url}/metrics", timeout=30).text
     finally:
         stop(proc)
     assert got == _events(stories(arts))  # as one batch over both posts (and as dedup stories --index, feed by feed)
     assert all(sorted(ev["members"]) == sorted(i for i, e in got.items() if e == name) for name, ev in events.items())
     assert "could not place" not in (tmp_path / "serve.log").read_text(encoding="utf-8")
+    assert f"dedup_events_placed_total {len(arts)}\n" in metrics and "dedup_events_given_up_total 0\n" in metrics
 
 
 def test_the_service_places_what_it_adds_into_events_on_sqlite(tmp_path) -> None:

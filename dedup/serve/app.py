@@ -336,7 +336,10 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text format 0.0.4)")
     def get_metrics() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(runs=(engine.runs, engine.batches)), media_type="text/plain; version=0.0.4; charset=utf-8")
+        placer = engine.placer
+        placed = None if placer is None else (placer.placed, placer.given_up)
+        return PlainTextResponse(metrics.render(runs=(engine.runs, engine.batches), placed=placed),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # --- the pages ----------------------------------------------------------------------
 

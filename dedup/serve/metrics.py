@@ -82,8 +82,9 @@ class Metrics:
         with self._lock:
             self._errors[kind] += 1
 
-    def render(self, runs: tuple[int, int] | None = None) -> str:
-        """The exposition text (``text/plain; version=0.0.4``); ``runs``: (flow runs, batches they decided)."""
+    def render(self, runs: tuple[int, int] | None = None, placed: tuple[int, int] | None = None) -> str:
+        """The exposition text (``text/plain; version=0.0.4``); ``runs``: (flow runs, batches they decided);
+        ``placed`` (with ``--stories-every``): (articles placed into events, articles given up)."""
         with self._lock:
             out = ["# HELP dedup_http_requests_total HTTP responses by route, method and status.",
                    "# TYPE dedup_http_requests_total counter"]
@@ -111,4 +112,9 @@ class Metrics:
                     f"dedup_index_runs_total {runs[0]}",
                     "# HELP dedup_index_run_batches_total Posted batches decided by those runs.",
                     "# TYPE dedup_index_run_batches_total counter", f"dedup_index_run_batches_total {runs[1]}"]
+        if placed is not None:
+            out += ["# HELP dedup_events_placed_total Articles this process placed into events (--stories-every).",
+                    "# TYPE dedup_events_placed_total counter", f"dedup_events_placed_total {placed[0]}",
+                    "# HELP dedup_events_given_up_total Articles whose placement into events was given up.",
+                    "# TYPE dedup_events_given_up_total counter", f"dedup_events_given_up_total {placed[1]}"]
         return "\n".join(out) + "\n"
