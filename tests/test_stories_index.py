@@ -106,6 +106,9 @@ def _bridge_merges_two_stored_events(location: str, tmp_path) -> None:
         write_stories_outputs(str(tmp_path / "out"), two, ["day2.jsonl"])
         (record,) = json.loads((tmp_path / "out" / "events.json").read_text(encoding="utf-8"))
         assert record["merged_events"] == ["b"] and record["earlier_members"] == ["a", "b"]
+        page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+        assert "continues an event of earlier feeds (2 earlier reports)" in page
+        assert "joined here with 1 earlier event (<bdi>b</bdi>)" in page
 
 
 def test_a_bridging_report_merges_two_events_in_a_sqlite_index(tmp_path) -> None:

@@ -46,6 +46,8 @@ details{margin:.25rem 0}summary{cursor:pointer}
 
 _EXCERPT = 280
 _OPEN_EVENTS = 5  # events of a storyline shown before the rest is folded
+_EARLIER_SHOWN = 100  # earlier members events.json names per continued event (flows.story_history.EARLIER_SHOWN)
+_MERGED_NAMED = 5  # merged earlier events named in an event's line
 
 
 def _article_item(art: Article | None, aid: str) -> str:
@@ -80,6 +82,13 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(map(bdi, event['sources']))})"
     if dates:
         meta += f" · {dates}"
+    earlier, merged = event.get("earlier_members") or [], event.get("merged_events") or []
+    if earlier:  # with an index: the event began in an earlier feed (events.json names up to EARLIER_SHOWN of them)
+        meta += f" · continues an event of earlier feeds ({_count(len(earlier), 'earlier report')}" + (
+            " or more" if len(earlier) >= _EARLIER_SHOWN else "") + ")"
+    if merged:
+        meta += f" · joined here with {_count(len(merged), 'earlier event')} ({', '.join(map(bdi, merged[:_MERGED_NAMED]))}" + (
+            ", …" if len(merged) > _MERGED_NAMED else "") + ")"
     return (
         f'<section class="event" data-event="{esc(event["event"])}" data-storyline="{esc(event["storyline"])}">'
         f'<{heading} dir="{direction(event["label"])}">{esc(event["label"])}</{heading}><div class="meta" dir="auto">{meta}</div>'
