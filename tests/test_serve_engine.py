@@ -470,3 +470,25 @@ def test_passes_that_keep_failing_are_given_up_after_five(tmp_path: Path, monkey
     finally:
         engine.close()
     assert calls == [len(first)] * MAX_FAILED_PASSES and engine.placer.given_up == len(first) and engine.placer.placed == 0
+
+
+def test_articles_left_unplaced_at_stop_are_counted_in_the_log(tmp_path: Path) -> None:
+    import logging
+
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    keep = Keep(logging.WARNING)
+    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    engine = Engine(str(tmp_path / "h.db"), DedupConfig(), stories_every=3600)  # no pass before the stop
+    try:
+        first = batches()[0]
+        engine.add(first)
+    finally:
+        engine.close()
+        logging.getLogger("dedup.serve.placer").removeHandler(keep)
+    assert said == [f"{len(first)} articles added were not placed into events before the service stopped; "
+                    "`dedup stories --index` over them places them"]

@@ -80,9 +80,14 @@ class Placer:
         check_state(index.stories.load()[1], self.engine.stories)
 
     def stop(self) -> None:
-        """No pass after this one; wait for a pass under way."""
+        """No pass after this one; wait for a pass under way; say how many articles are left unplaced."""
         self._halt.set()
         self._thread.join()
+        with self._lock:
+            left = len(self._pending)
+        if left:
+            logger.warning("%d articles added were not placed into events before the service stopped; "
+                           "`dedup stories --index` over them places them", left)
 
     def place(self, index: HistoryIndex, articles: list[Article]) -> dict[str, int]:
         """Place ``articles`` (already in ``index``) into its events; the tracking counts of the run."""
