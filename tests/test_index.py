@@ -707,3 +707,36 @@ def test_export_says_why_for_every_decision(location: str) -> None:
     finally:
         idx.close()
     assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"
+
+
+def test_the_tracker_lock_keeps_one_stories_run_at_a_time_and_lets_writers_add(location) -> None:
+    """A stories run places articles under the tracker's lock, not the writer's: a dedupe run adds to the index
+    meanwhile (the service's batches), and a second tracker waits for the first, saying so."""
+    import threading
+
+    holder, other = open_index(location, DedupConfig()), open_index(location, DedupConfig())
+    said: list[str] = []
+    entered, added = threading.Event(), []
+    try:
+        with holder.tracker():
+            adder = threading.Thread(target=lambda: added.append(_run([Article("t1", " ".join(f"w{k}" for k in range(40)))], location)))
+            adder.start()
+            adder.join(60)
+            assert added and len(added[0].table) == 1  # not kept out by the tracker
+
+            def second() -> None:
+                with other.tracker(said.append):
+                    entered.set()
+
+            waiter = threading.Thread(target=second)
+            waiter.start()
+            deadline = time.monotonic() + 30
+            while not said and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert said and "placing articles into this index's events" in said[0]
+            assert not entered.is_set()
+        waiter.join(30)
+        assert entered.is_set()
+    finally:
+        holder.close()
+        other.close()

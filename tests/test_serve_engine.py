@@ -492,3 +492,40 @@ def test_articles_left_unplaced_at_stop_are_counted_in_the_log(tmp_path: Path) -
         logging.getLogger("dedup.serve.placer").removeHandler(keep)
     assert said == [f"{len(first)} articles added were not placed into events before the service stopped; "
                     "`dedup stories --index` over them places them"]
+
+
+def test_batches_are_decided_while_a_pass_places_articles_into_events(tmp_path: Path, monkeypatch) -> None:
+    """--stories-every: a pass places its articles under the index's tracker lock, on a connection of its own, so a
+    batch posted while it places is decided and answered at once, not after the pass; both are placed in the end."""
+    import dedup.flows.story_history as story_history
+
+    real, placing, go = story_history.track_with_index, threading.Event(), threading.Event()
+
+    def held(*args, **kw):
+        placing.set()
+        assert go.wait(60)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(story_history, "track_with_index", held)
+    engine = Engine(str(tmp_path / "h.db"), DedupConfig(), stories_every=0.1)
+    decided: list[list[dict]] = []
+    try:
+        first, second = batches()[:2]
+        engine.add(first)
+        assert placing.wait(60)  # the pass is placing the first batch, and stays there until `go`
+        poster = threading.Thread(target=lambda: decided.append(engine.add(second)))
+        poster.start()
+        poster.join(60)
+        during = bool(decided) and not go.is_set()
+        go.set()
+        ids = [a.id for a in first + second]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
+            time.sleep(0.1)
+        tracked = engine._reader.stories.lookup(ids)
+    finally:
+        go.set()
+        engine.close()
+    assert during, "the batch waited for the pass"
+    assert [r["id"] for r in decided[0]] == [a.id for a in second]
+    assert sorted(tracked) == sorted(ids) and engine.placer is not None and engine.placer.placed == len(ids)

@@ -146,8 +146,10 @@ def stories(
         if index is not None:
             from .story_history import track_with_index
 
-            # one tracker at a time: a second run waits (with a message), then continues from what the first saved
-            with timer("events"), index.writer(on_wait):
+            # one tracker at a time: a second run waits (with a message), then continues from what the first saved.
+            # Not the writer's lock: dedupe runs (the service's batches) add articles meanwhile; these are placed by
+            # a later run, and this one saves only if no other tracker saved since it read the state
+            with timer("events"), index.tracker(on_wait):
                 t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
             return StoriesResult(spool.excerpts(), dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,

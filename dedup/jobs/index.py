@@ -106,7 +106,7 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
     if before.tzinfo is None:
         before = before.replace(tzinfo=timezone.utc)
     with history(location, create=False) as index:
-        with index.writer(echo):
+        with index.writer(echo), index.tracker(echo):  # a stories run saving meanwhile would write pruned rows back
             removed = index.prune(before.timestamp())
         left = index.stats()["articles"]
     echo(f"{removed} articles dated before {before.isoformat()} removed; {left} left in {location}")

@@ -39,8 +39,9 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
 * With ``stories_every`` (seconds), a :class:`~.placer.Placer` places the
-  articles added into events every that many seconds, in a turn of its own
-  (:meth:`Engine.exclusive`).
+  articles added into events every that many seconds, on a thread and a
+  connection of its own: batches are decided meanwhile (it takes the
+  index's tracker lock, not the writer's, for the placing).
 * Stopping (:meth:`Engine.stop`, on SIGTERM): the batches still waiting are
   refused at once (:class:`Stopping`: nothing of them added), the run under
   way is finished and answered; :meth:`Engine.close` waits for it and its
@@ -56,7 +57,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
 from ..flows.dedupe import dedupe
@@ -75,7 +76,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Engine", "GroupView", "PairView", "Stopping", "TooManyArticles"]
 
 _ALREADY = "skipped: " + ALREADY
-T = TypeVar("T")
 
 
 class TooManyArticles(ValueError):
@@ -293,22 +293,6 @@ class Engine:
             self.batches += len(run)
             for w in run:
                 w.done = True
-
-    def exclusive(self, work: Callable[[HistoryIndex], T]) -> tuple[bool, T | None]:
-        """Run ``work(index)`` on the writing index in a turn of its own in the queue (batches posted meanwhile wait
-        for it); ``(False, None)`` without running it when the service is stopping."""
-        with self._turn:
-            while self._busy and not self._stopping:
-                self._turn.wait()
-            if self._stopping:
-                return False, None
-            self._busy = True
-        try:
-            return True, work(self._writer)
-        finally:
-            with self._turn:
-                self._busy = False
-                self._turn.notify_all()
 
     def _added_since(self, before: int) -> bool:
         try:

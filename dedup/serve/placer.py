@@ -3,8 +3,11 @@
 A pass takes the articles added since the last one and runs the flow of
 ``dedup stories --index`` over them (:func:`dedup.flows.stories.stories`:
 their dedupe finds them already indexed, and the event tracker resumes from
-the state the index holds), in a turn of its own in the engine's queue
-(:meth:`~.engine.Engine.exclusive`), so that no batch is added meanwhile. The
+the state the index holds), on a thread and a connection to the index of its
+own. Batches go on being decided meanwhile: a pass holds the index's writer
+lock only while its dedupe looks its articles up (milliseconds; the engine's
+batches hold it too), and places them under the tracker's lock
+(:meth:`~dedup.store.index.HistoryIndex.tracker`), which no batch takes. The
 state is loaded and saved once a pass, not once a batch. ``GET
 /v1/articles/{id}`` and ``GET /v1/events/{event}`` then name an article's
 event. A pass that fails is tried again with the next one (another ``stories``
@@ -21,8 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..config import DedupConfig, StoriesConfig
 from ..runtime import Runtime
@@ -36,20 +38,19 @@ __all__ = ["MAX_FAILED_PASSES", "Placer"]
 MAX_FAILED_PASSES = 5  # failed passes in a row after which the articles waiting are given up (see the module)
 
 
-class Turns(Protocol):
-    """What a placer needs of the engine (:class:`~.engine.Engine`): its settings and a turn of its own."""
+class Settings(Protocol):
+    """What a placer needs of the engine (:class:`~.engine.Engine`): where the index is, and its settings."""
 
+    location: str
     config: DedupConfig
     stories: StoriesConfig
     runtime: Runtime
-
-    def exclusive(self, work: Callable[[HistoryIndex], Any]) -> tuple[bool, Any]: ...
 
 
 class Placer:
     """Places what ``engine`` adds into events every ``every`` seconds, on a thread of its own (see the module)."""
 
-    def __init__(self, engine: Turns, every: float) -> None:
+    def __init__(self, engine: Settings, every: float) -> None:
         self.engine, self.every = engine, every
         self.placed = 0  # articles placed into events by this service
         self.given_up = 0  # articles given up (see the module)
@@ -57,6 +58,7 @@ class Placer:
         self._pending: list[Article] = []
         self._lock = threading.Lock()
         self._halt = threading.Event()
+        self._index: HistoryIndex | None = None  # the passes' own connection, opened by the first one
         self._thread = threading.Thread(target=self._loop, name="dedup-serve-stories", daemon=True)
         self._thread.start()
 
@@ -70,9 +72,14 @@ class Placer:
         cannot place articles into this index's events (every pass would fail): the stories and dedupe
         normalizations differ, or the index tracks stories with other settings."""
         from ..flows.stories import check_normalize
+        from ..store.history import open_index
 
         check_normalize(self.engine.stories, self.engine.config)
-        self.engine.exclusive(self._check_state)
+        index = open_index(self.engine.location, self.engine.config)
+        try:
+            self._check_state(index)
+        finally:
+            index.close()
 
     def _check_state(self, index: HistoryIndex) -> None:
         from ..stories.carry import check_state
@@ -100,36 +107,48 @@ class Placer:
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
 
+    def _pass(self, batch: list[Article]) -> None:
+        from ..store.history import open_index
+
+        if self._index is None:
+            self._index = open_index(self.engine.location, self.engine.config)
+        self.place(self._index, batch)
+
     def _loop(self) -> None:
         from ..errors import ConfigError
         from ..stories.carry import StateError
 
-        while not self._halt.wait(self.every):
-            with self._lock:
-                batch, self._pending = self._pending, []
-            if not batch:
-                continue
-            try:
-                ran, _ = self.engine.exclusive(lambda index: self.place(index, batch))
-            except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
-                self._give_up(batch, str(exc))
-                continue
-            except Exception as exc:  # another stories run saved first, the index is down, ...: the next pass tries again
-                self._failed += 1
-                if self._failed == 1:
-                    logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
-                else:
-                    logger.warning("could not place %d articles into events (%d passes failed in a row): %s: %s",
-                                   len(batch), self._failed, type(exc).__name__, exc)
-                if self._failed >= MAX_FAILED_PASSES:
-                    self._give_up(batch, f"{self._failed} passes failed in a row")
-                    continue
-                ran = False
-            else:
-                self._failed = 0
-            if not ran:
+        try:
+            while not self._halt.wait(self.every):
                 with self._lock:
-                    self._pending[:0] = batch
+                    batch, self._pending = self._pending, []
+                if not batch:
+                    continue
+                try:
+                    self._pass(batch)
+                except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
+                    self._give_up(batch, str(exc))
+                    continue
+                except Exception as exc:  # another stories run saved first, the index is down, ...: the next pass tries again
+                    self._failed += 1
+                    if self._failed == 1:
+                        logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
+                    else:
+                        logger.warning("could not place %d articles into events (%d passes failed in a row): %s: %s",
+                                       len(batch), self._failed, type(exc).__name__, exc)
+                    if self._failed >= MAX_FAILED_PASSES:
+                        self._give_up(batch, f"{self._failed} passes failed in a row")
+                        continue
+                    with self._lock:
+                        self._pending[:0] = batch
+                else:
+                    self._failed = 0
+        finally:
+            if self._index is not None:
+                try:
+                    self._index.close()
+                except Exception:  # closing is best effort: what a pass placed is committed
+                    logger.exception("closing %s", self.engine.location)
 
     def _give_up(self, batch: list[Article], why: str) -> None:
         self._failed = 0

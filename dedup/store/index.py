@@ -220,6 +220,12 @@ class HistoryIndex(Protocol):
         """A context manager held for a whole run that adds: one writer at a time (others wait, with a message)."""
         ...
 
+    def tracker(self) -> Any:
+        """A context manager held while a ``stories`` run places articles into the events the index tracks: one
+        tracker at a time (others wait, with a message), while writers add articles meanwhile (the stories state has
+        a version of its own: :mod:`dedup.store.story_log`)."""
+        ...
+
     def next_row(self) -> int:
         """The row number after the last one ever used."""
         ...

@@ -13,7 +13,8 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
   (8 bytes each) or the count;
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
-* ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it).
+* ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it);
+  ``P:stories-lock``: the same for a ``dedup stories`` run placing articles into events.
 
 Each :meth:`RedisIndex.add` is one ``MULTI``/``EXEC`` transaction. Writers take
 the lock for their whole run, so a band's rows can be read, extended and written
@@ -148,12 +149,20 @@ class RedisIndex:
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
 
+    def writer(self, on_wait: Callable[[str], None] | None = None) -> Any:
+        return self._held("lock", "another dedup run is adding to this index", on_wait)
+
+    def tracker(self, on_wait: Callable[[str], None] | None = None) -> Any:
+        return self._held("stories-lock", "another dedup run is placing articles into this index's events", on_wait)
+
     @contextmanager
-    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        lock = self.r.lock(self._k("lock"), timeout=_LOCK_TTL, thread_local=False)
+    def _held(self, key: str, busy: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+        """The lock key ``key`` while the block runs, renewed while it runs (a second holder waits: ``on_wait`` is told
+        ``busy``)."""
+        lock = self.r.lock(self._k(key), timeout=_LOCK_TTL, thread_local=False)
         if not lock.acquire(blocking=False):
             if on_wait is not None:
-                on_wait(f"{self.location}: another dedup run is adding to this index; waiting for it to finish")
+                on_wait(f"{self.location}: {busy}; waiting for it to finish")
             lock.acquire(blocking=True)
         done = threading.Event()
 

@@ -1,7 +1,8 @@
 """The history index in an embedded SQLite database (the default kind of ``--index``).
 
-One file (plus SQLite's ``-wal``/``-shm`` while open, and ``LOCATION.lock``
-for writers). Write-ahead logging; each :meth:`SQLiteIndex.add` is one
+One file (plus SQLite's ``-wal``/``-shm`` while open, ``LOCATION.lock`` for
+writers and ``LOCATION.stories.lock`` for ``dedup stories`` runs placing
+articles into events). Write-ahead logging; each :meth:`SQLiteIndex.add` is one
 transaction, so a run killed at any moment leaves every committed batch whole
 and nothing of the others. Lookups join the asked keys (a temporary table)
 with the band, anchor and digest tables through their primary keys: the
@@ -216,10 +217,25 @@ class SQLiteIndex:
 
     @contextmanager
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        with self._flock(".lock", "another dedup run is adding to this index", on_wait):
+            if self._missing:  # under the writer's lock: one run adds them
+                with self._transaction():
+                    for table, column in sorted(self._missing_columns()):
+                        self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
+                self._missing = set()
+            yield
+
+    def tracker(self, on_wait: Callable[[str], None] | None = None) -> Any:
+        return self._flock(".stories.lock", "another dedup run is placing articles into this index's events", on_wait)
+
+    @contextmanager
+    def _flock(self, suffix: str, busy: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+        """An exclusive ``flock`` on ``LOCATION`` + ``suffix`` while the block runs (a second holder, in this process
+        or another, waits: ``on_wait`` is told ``busy``), once the index is known to be writable."""
         # Before the run's work, not at its commit: a read-only file, folder or file system (an immutable file too,
         # which root cannot write either) failed at the end with a traceback
         try:
-            fd = os.open(self.location + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.location + suffix, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise HistoryError(f"{self.location}: the index cannot be written ({exc.filename}: {exc.strerror}); check "
                                "the permissions of the file and its folder") from None
@@ -229,7 +245,7 @@ class SQLiteIndex:
             except BlockingIOError:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
                 if on_wait is not None:
-                    on_wait(f"{self.location}: another dedup run is adding to this index ({holder}); waiting for it to finish")
+                    on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish")
                 fcntl.flock(fd, fcntl.LOCK_EX)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
@@ -245,11 +261,6 @@ class SQLiteIndex:
                     raise
                 raise HistoryError(f"{self.location}: the index cannot be written ({exc}); check the permissions of "
                                    "the file and its folder") from None
-            if self._missing:  # under the writer's lock: one run adds them
-                with self._transaction():
-                    for table, column in sorted(self._missing_columns()):
-                        self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
-                self._missing = set()
             yield
         finally:
             os.close(fd)  # closing releases the lock (also when the process is killed)
