@@ -35,6 +35,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -69,7 +70,7 @@ def _post_day(server: Server, records: list[dict], batch: int, pause: float, set
             time.sleep(pause)
         time.sleep(settle)  # the last articles' pass
         ids = [_id(r) for r in records]
-        placed = sum(1 for i in ids if client.get(f"{server.url}/v1/articles/{i}").json().get("event"))
+        placed = sum(1 for i in ids if client.get(f"{server.url}/v1/articles/{quote(i, safe='/')}").json().get("event"))
     return {"batches": len(latencies), "failed": failed, "latencies": [round(x, 4) for x in latencies],
             "placed": placed, "articles": len(ids)}
 
