@@ -529,3 +529,29 @@ def test_batches_are_decided_while_a_pass_places_articles_into_events(tmp_path: 
     assert during, "the batch waited for the pass"
     assert [r["id"] for r in decided[0]] == [a.id for a in second]
     assert sorted(tracked) == sorted(ids) and engine.placer is not None and engine.placer.placed == len(ids)
+
+
+def test_with_dask_the_passes_place_the_articles_as_local_processes(tmp_path: Path) -> None:
+    """--backend dask with --stories-every: each pass runs the stories flow on Dask (a cluster of its own, started by
+    the pass's thread, not the service's batches'), and the events are those of local processes."""
+    pytest.importorskip("distributed")
+    from dedup.runtime import Runtime
+
+    posts = [_fresh(4, f"d{k}-", k) for k in range(2)]
+    posts[1] += [Article(id="d-copy", text=posts[0][0].text + " وأضاف", date="2024-04-30T10:00:00")]
+    ids = [a.id for p in posts for a in p]
+    events = {}
+    for backend in ("dask", "local"):
+        engine = Engine(str(tmp_path / f"{backend}.db"), runtime=Runtime(backend=backend, n_jobs=2), stories_every=0.2)
+        try:
+            for p in posts:
+                engine.add(p)
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
+                time.sleep(0.2)
+            events[backend] = {i: r.event for i, r in engine._reader.stories.lookup(ids).items()}
+        finally:
+            engine.close()
+        assert engine.placer is not None and engine.placer.given_up == 0
+    assert sorted(events["dask"]) == sorted(ids) and events["dask"] == events["local"]
+    assert events["dask"]["d-copy"] == events["dask"]["d0-0"]  # the copy joins its original's event

@@ -92,7 +92,9 @@ def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[Da
             environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
             environ.pop("MALLOC_TRIM_THRESHOLD_", None)
             with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-                cluster = LocalCluster(n_workers=max(1, n_workers), threads_per_worker=1, processes=True, dashboard_address=None)
+                # the dashboard on a free port (None meant 8787: a second cluster on this machine at once, such as a
+                # serve --stories-every pass beside the service's own, warned of the port taken, an error under -W error)
+                cluster = LocalCluster(n_workers=max(1, n_workers), threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
         else:
             client = Client(address, timeout=5)
