@@ -228,7 +228,8 @@ class StoriesResult:
 class SimilarityResult:
     """Scores of text pairs ``(text1[k], text2[k])``, each array ``(m,)``.
 
-    ``verdict`` is ``"duplicate"`` when the core rule finds a copy,
+    ``verdict`` is ``"duplicate"`` when ``dedupe``'s decision finds a copy (the learned model by default, whose
+    ``probability`` is kept; None under the rule),
     ``"same_event"`` when the story score reaches the event threshold, else
     ``"different"``; ``"skipped"`` (scores NaN) when a text has fewer tokens
     than ``dedupe`` compares (``shingle.min_tokens``), empty texts included. ``story_features`` ``(m, 3)`` are what the story score
@@ -241,3 +242,4 @@ class SimilarityResult:
     story_score: np.ndarray
     verdict: list[str]
     story_features: np.ndarray
+    probability: np.ndarray | None = None

@@ -260,9 +260,10 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     sim = server.call("POST", "/v1/similarity", json={"text1": a, "text2": b}).json()
     ref = similarity([a], [b])
     assert sim["verdict"] == ref.verdict[0] == "duplicate" and sim["jaccard"] == round(float(ref.jaccard[0]), 4)
-    assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "verdict"}
+    assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "probability", "verdict"}
+    assert sim["probability"] == round(float(ref.probability[0]), 4) >= 0.5  # the learned decision's, as dedupe's
     short = server.call("POST", "/v1/similarity", json={"text1": "two words", "text2": a}).json()
-    assert short["verdict"] == "skipped" and short["jaccard"] is None
+    assert short["verdict"] == "skipped" and short["jaccard"] is None and short["probability"] is None
     wrong = server.call("POST", "/v1/similarity", json=[{"text1": a, "text2": b}])  # it said "an array of article records"
     assert wrong.status_code == 422 and wrong.json()["message"] == "the body must be an object {text1, text2} (title1, title2 optional), got an array"
 
@@ -565,6 +566,21 @@ document.body.setAttribute('data-probe', JSON.stringify(out));
 </script>"""
 
 
+# the home page's tables: a header, a role, a date or a score never wraps (they broke mid-word: "keepe|r",
+# "containme|nt"), long ids and sources wrap anywhere instead; in a narrow window a group's table scrolls in its box,
+# the page does not grow wider; in a desktop window nothing scrolls
+_LAYOUT_PROBE = """<script>
+const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
+const cells = Array.from(document.querySelectorAll('section.group th, section.group td.nw')).filter(c => c.textContent.trim());
+const out = {cells: cells.length, ids: document.querySelectorAll('section.group td.id').length,
+  broken: cells.filter(c => lines(c) > 1).map(c => c.textContent.trim()),
+  wider: document.documentElement.scrollWidth > window.innerWidth,
+  scrolled: Array.from(document.querySelectorAll('section.group')).filter(g => g.scrollWidth > g.clientWidth).length};
+document.body.setAttribute('data-probe', JSON.stringify(out));
+</script>"""
+
+
 def _tags_and_links(page: str) -> tuple[set[str], list[str]]:
     from html.parser import HTMLParser
 
@@ -579,10 +595,11 @@ def _tags_and_links(page: str) -> tuple[set[str], list[str]]:
     return seen
 
 
-def _chromium_dom(target: str, profile: Path) -> str:
+def _chromium_dom(target: str, profile: Path, window: str = "800,600") -> str:
     proc = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", target],
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+         f"--window-size={window}", "--dump-dom", target],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -618,6 +635,12 @@ def test_page_renders_in_headless_chromium_with_rtl_and_hostile_text_escaped(sql
     dom = _chromium_dom((tmp_path / "home.html").as_uri(), tmp_path / "profile")
     assert "<script" not in dom and "<img" not in dom and "&lt;script&gt;" in dom and "pwned" not in dom.split("<title>")[1].split("</title>")[0]
     assert 'data-group="' in dom and "side by side" in dom and "<bdi>" in dom
+    (tmp_path / "layout.html").write_text(home.text.replace("</body>", _LAYOUT_PROBE + "</body>"), encoding="utf-8")
+    for window, scrolled in (("760,900", None), ("1280,900", 0)):
+        dom = _chromium_dom((tmp_path / "layout.html").as_uri(), tmp_path / "profile", window=window)
+        layout = json.loads(dom.split("data-probe=\"")[1].split('"')[0].replace("&quot;", '"'))
+        assert layout["cells"] >= 10 and layout["ids"] >= 2 and layout["broken"] == [] and layout["wider"] is False, layout
+        assert scrolled is None or layout["scrolled"] == scrolled, layout
     dom = _chromium_dom((tmp_path / "pair.html").as_uri(), tmp_path / "profile")
     probe = json.loads(dom.split("data-probe=\"")[1].split('"')[0].replace("&quot;", '"'))
     assert probe["articles"] == 2 and probe["marks"] >= 2 and probe["scripts"] == 1  # only the probe runs

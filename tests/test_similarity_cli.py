@@ -35,11 +35,51 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
     res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
-    assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "verdict"}
-    assert rows["copy"]["verdict"] == "duplicate"
+    assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "probability", "verdict"}
+    assert rows["copy"]["verdict"] == "duplicate" and rows["copy"]["probability"] > 0.9
     assert rows["unrelated"]["verdict"] == "different"
     assert rows["mojibake"]["verdict"] == "duplicate" and rows["mojibake"]["jaccard"] == 1.0
     assert rows["event"]["story_score"] > rows["unrelated"]["story_score"]
+
+
+TEMPLATE = ("president putin told foreign minister wang yi in moscow that russia and china must strengthen mutual "
+            "support and implement the consensus with xi tass reported on friday")
+# one official template filled for two meetings (as a feed's reports of a king's talks with two heads of state)
+RECEIVED = ("the king received at his palace in riyadh this evening {who} and during the meeting they discussed the "
+            "bilateral relations between the two friendly countries and ways to enhance them in all fields in addition to "
+            "reviewing the latest developments in the regional and international arenas the meeting was attended by {att}")
+HOLLANDE = RECEIVED.format(who="president francois hollande of the french republic",
+                           att="foreign minister laurent fabius and defence minister jean yves le drian and ambassador bertrand besancenot")
+MOROCCO = RECEIVED.format(who="king mohammed the sixth of the kingdom of morocco",
+                          att="prince moulay rachid brother of the moroccan king and foreign minister salaheddine mezouar")
+
+
+def test_the_duplicate_verdict_is_the_decision_dedupe_makes(tmp_path: Path) -> None:
+    """`dedup similarity` says duplicate exactly when `dedupe` drops one of the two as a copy of the other (the learned
+    decision, not the rule it replaced: a templated report of another meeting passed the rule's containment), and
+    gives the decision's probability; under --decision rule, the rule's verdict and no probability."""
+    from dedup.config import DedupConfig, VerifyConfig
+    from dedup.flows.dedupe import dedupe
+    from dedup.flows.similarity import similarity
+    from dedup.results import DUPLICATE
+    from dedup.types import Article
+
+    pairs = [(BODY, BODY + " on tuesday"), (BODY, REWRITE), (BODY, OTHER), (BODY, TEMPLATE), (TEMPLATE, REWRITE),
+             (BODY + " " + OTHER, BODY), (HOLLANDE, MOROCCO)]
+    verdicts = []
+    for config in (DedupConfig(), DedupConfig(verify=VerifyConfig(decision="rule"))):
+        res = similarity([a for a, _ in pairs], [b for _, b in pairs], dedup_config=config)
+        verdicts.append(res.verdict)
+        for k, (a, b) in enumerate(pairs):
+            run = dedupe([Article(id="a", text=a, source="one"), Article(id="b", text=b, source="two")], config)
+            dropped = bool((run.status == DUPLICATE).any())
+            assert (res.verdict[k] == "duplicate") == dropped, (k, config.verify.decision, res.verdict[k])
+            if config.verify.decision == "rule":
+                assert res.probability is None
+            else:
+                assert 0.0 <= res.probability[k] <= 1.0
+    # the two decisions part on some pair (the template's, today: the rule passed it), or this test could not fail
+    assert verdicts[0] != verdicts[1] and len(set(verdicts[0])) >= 2
 
 
 @pytest.mark.parametrize(

@@ -99,9 +99,10 @@ def similarity(
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
 
-    The verdict is duplicate (the dedupe rule), same_event (story_score at least --event-threshold), different, or
-    skipped (a text too short to compare). story_score (0 to 1) is how alike readers find the two stories, the score
-    `dedup stories` clusters by. IDF weights come from all texts of the file plus a background prior.
+    The verdict is duplicate (as dedupe decides: the learned model by default, whose probability is given), same_event
+    (story_score at least --event-threshold), different, or skipped (a text too short to compare). story_score (0 to 1)
+    is how alike readers find the two stories, the score `dedup stories` clusters by. IDF weights come from all texts
+    of the file plus a background prior.
     """
     with user_errors():
         from ..io.paths import parse_storage_options

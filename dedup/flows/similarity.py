@@ -40,7 +40,8 @@ def similarity(
     Args:
         text1, text2: the two sides, raw text, same length.
         config: stories settings (thresholds, vectors).
-        dedup_config: the core settings (shingles, duplicate rule).
+        dedup_config: the core settings (shingles, the duplicate decision: the learned model or the rule, as
+            ``dedupe`` decides).
         title1, title2: optional headlines.
 
     Raises:
@@ -63,7 +64,7 @@ def similarity(
     titles = [t.replace("\n", " ") for t in normalize_texts(heads, dedup_config.normalize)]
     pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
     core = score_pairs(feats, pairs, digest, fit_idf(feats))
-    rel = decide(core, dedup_config.verify)
+    rel, probability = _decision(feats, pairs, core, dedup_config)
     x, nums, lengths = story_vectors(texts, titles, config), number_sets(texts, titles), token_counts(texts)
     story = story_scores(x, nums, lengths, pairs, config)
     features = score_features(x, nums, lengths, pairs)
@@ -77,8 +78,29 @@ def similarity(
     n_tokens = np.array([t.count(" ") + 1 if t else 0 for t in texts])
     short = (n_tokens[:m] < dedup_config.shingle.min_tokens) | (n_tokens[m:] < dedup_config.shingle.min_tokens)
     jac, cont, cos, story = (np.where(short, np.nan, a) for a in (core.jaccard, core.containment, core.cosine, story))
+    if probability is not None:
+        probability = np.where(short, np.nan, probability)
     verdict = ["skipped" if sk else v for sk, v in zip(short.tolist(), verdict)]
-    return SimilarityResult(jac, cont, cos, story, verdict, features)
+    return SimilarityResult(jac, cont, cos, story, verdict, features, probability)
+
+
+def _decision(feats, pairs: np.ndarray, core, config: DedupConfig) -> tuple[np.ndarray, np.ndarray | None]:  # noqa: ANN001
+    """The relation of each pair as ``dedupe`` decides it, and the learned decision's probability (None under the rule).
+
+    The pair's sides are texts alone, with no outlet nor date: the model
+    reads them as two outlets' articles of the same day (``same_source``
+    false, ``log_days`` 0, ``undated``), as it reads an undated pair in a feed.
+    """
+    if config.verify.decision == "rule" or not len(pairs):
+        return decide(core, config.verify), None
+    from ..verify.decision import load_model, relations
+    from .dedupe import decision_features
+
+    model = load_model(config.verify.model)
+    n = int(pairs.max()) + 1
+    sides = np.arange(n)
+    prob = model.probability(decision_features(feats, pairs, core, sides, np.full(n, np.nan), sides, model.features))
+    return relations(core, prob, config.verify.min_probability or model.threshold), prob
 
 
 def _semantic(story: np.ndarray, features: np.ndarray, raw: list[str], heads: list[str], config: StoriesConfig) -> np.ndarray:

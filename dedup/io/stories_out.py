@@ -209,7 +209,8 @@ def _score(x: float) -> float | None:
 
 
 def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
-    """One output line per scored pair: ``id``, the scores, the verdict."""
+    """One output line per scored pair: ``id``, the scores, the learned decision's probability (null under
+    ``--decision rule``), the verdict."""
     for k, r in enumerate(rows):
         yield {
             "id": r["id"],
@@ -217,6 +218,7 @@ def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Ite
             "containment": _score(result.containment[k]),
             "cosine": _score(result.cosine[k]),
             "story_score": _score(result.story_score[k]),
+            "probability": None if result.probability is None else _score(result.probability[k]),
             "verdict": result.verdict[k],
         }
 

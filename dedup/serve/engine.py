@@ -404,7 +404,8 @@ class Engine:
 
         res = similarity([text1], [text2], self.stories, self.config, title1=[title1], title2=[title2])
         return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
-                "story_score": _r(res.story_score[0]), "verdict": res.verdict[0]}
+                "story_score": _r(res.story_score[0]),
+                "probability": None if res.probability is None else _r(res.probability[0]), "verdict": res.verdict[0]}
 
     def stop(self) -> None:
         """Start no batch any more: those waiting are refused (:class:`Stopping`), the run under way is finished.

@@ -158,6 +158,8 @@ class SimilarityOut(BaseModel):
     containment: Optional[float]
     cosine: Optional[float]
     story_score: Optional[float]
+    probability: Optional[float] = Field(None, description="The learned decision's probability that the two are copies "
+                                                             "(null under --decision rule, or when skipped).")
     verdict: Literal["duplicate", "same_event", "different", "skipped"]
 
 

@@ -31,11 +31,13 @@ body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.2r
 bdi{unicode-bidi:isolate}
 h1{font-size:1.35rem}h2{font-size:1.05rem;margin:.2rem 0}
 .meta{color:#555;font-size:.85rem}
-.group{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;margin:.8rem 0}
+.group{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;margin:.8rem 0;overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.88rem}
-th,td{text-align:start;padding:.2rem .4rem;border-bottom:1px solid #eee;vertical-align:top}
+th,td{text-align:start;padding:.2rem .4rem;border-bottom:1px solid #eee;vertical-align:top;overflow-wrap:normal}
 tr.keeper td{font-weight:600}
-td.nw{white-space:nowrap;overflow-wrap:normal}
+td.nw,th{white-space:nowrap}
+td.id{overflow-wrap:anywhere;min-width:12rem}
+td.src{overflow-wrap:anywhere;min-width:7rem}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 article{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;min-width:0}
 article p{margin:.4rem 0;line-height:1.55}
@@ -76,10 +78,10 @@ def _member_row(m: ArticleRecord, keeper: ArticleRecord | None) -> str:
     is_keeper = keeper is not None and m.row == keeper.row
     j, c, cos = m.scores[:3]
     link = "" if is_keeper or keeper is None else _pair_link(keeper.id, m.id)
-    return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td>{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
-            f"<td>{_i(m.id)}</td><td>{_i(m.source)}</td><td>{_i(m.date or '')}</td>"
-            f"<td>{_e(RELATIONS[m.relation] or '')}</td><td>{_score(j)}</td><td>{_score(c)}</td><td>{_score(cos)}</td>"
-            f"<td>{link}</td></tr>")
+    return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td class="nw">{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
+            f'<td class="id">{_i(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_i(m.date or "")}</td>'
+            f'<td class="nw">{_e(RELATIONS[m.relation] or "")}</td><td class="nw">{_score(j)}</td><td class="nw">{_score(c)}</td>'
+            f'<td class="nw">{_score(cos)}</td><td class="nw">{link}</td></tr>')
 
 
 def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
@@ -111,10 +113,14 @@ def _event_section(e: Mapping[str, Any]) -> str:
     more = e["size"] - len(e["members"])
     return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">'
             f'<a href="{_event_href(e["event"])}">{_e(e["label"])}</a></h2>'
-            f'<p class="meta">event {_i(e["event"])} · {e["size"]} reports · sources: '
+            f'<p class="meta">event {_i(e["event"])} · {_reports(e["size"])} · sources: '
             f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
             + (f'<p class="meta">and {more} more: <a href="{_event_href(e["event"])}">every report</a></p>' if more > 0 else "")
             + "</section>")
+
+
+def _reports(n: int) -> str:
+    return "1 report" if n == 1 else f"{n} reports"
 
 
 def _event_href(event: str) -> str:
@@ -129,12 +135,12 @@ def render_event(e: Mapping[str, Any]) -> str:
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
     rows = "\n".join(
-        f'<tr><td>{_i(r.id)}</td><td class="nw">{_i(r.source)}</td><td class="nw">{_i(iso_time(r.time) or "undated")}</td>'
-        f'<td dir="auto">{_e(r.label)}</td><td>{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
+        f'<tr><td class="id">{_i(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_i(iso_time(r.time) or "undated")}</td>'
+        f'<td dir="auto">{_e(r.label)}</td><td class="nw">{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
         for r in e["reports"])
     more = e["size"] - len(e["reports"])
     body = (f'<h1 dir="auto">{_e(e["label"])}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
-            f'event {_i(e["event"])} · {e["size"]} reports · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
+            f'event {_i(e["event"])} · {_reports(e["size"])} · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
             f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n'
             f'<section class="group event" data-event="{_e(e["event"])}"><table><tr><th>id</th><th>source</th><th>date</th>'
             f"<th>headline</th><th></th></tr>\n{rows}</table>"
@@ -208,14 +214,15 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
     names = {view.a.id: "A", view.b.id: "B"}
     for what, s in view.stored:
         rows.append(f"<tr><td>{_i(what)}</td><td>{_e(s.get('relation') or '')}</td><td>{_score(s.get('jaccard'))}</td>"
-                    f"<td>{_containment(s, names)}</td><td>{_score(s.get('cosine'))}</td><td></td></tr>")
+                    f"<td>{_containment(s, names)}</td><td>{_score(s.get('cosine'))}</td><td>{_score(s.get('probability'))}</td>"
+                    "<td></td></tr>")
     if view.measured is not None:
         m = view.measured
         rows.append(f"<tr><td>measured now on the two texts (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
                     f"<td>{_score(m['jaccard'])}</td><td>{_containment(m, names)}</td><td>{_score(m['cosine'])}</td>"
-                    f"<td>{_score(m['story_score'])}</td></tr>")
+                    f"<td>{_score(m.get('probability'))}</td><td>{_score(m['story_score'])}</td></tr>")
     table = ("<table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th><th>cosine</th>"
-             "<th>story score</th></tr>\n" + "\n".join(rows) + "</table>") if rows else \
+             "<th>probability</th><th>story score</th></tr>\n" + "\n".join(rows) + "</table>") if rows else \
         '<p class="none">No stored scores between these two: they are not in one group, and their texts are not both known.</p>'
     marked = "" if view.measured is None else " Passages both texts share are marked."
     body = (f'<h1>side by side</h1>\n<p class="meta"><a href="/">latest groups</a>.{marked}</p>\n{table}\n'
