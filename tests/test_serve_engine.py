@@ -555,3 +555,49 @@ def test_with_dask_the_passes_place_the_articles_as_local_processes(tmp_path: Pa
         assert engine.placer is not None and engine.placer.given_up == 0
     assert sorted(events["dask"]) == sorted(ids) and events["dask"] == events["local"]
     assert events["dask"]["d-copy"] == events["dask"]["d0-0"]  # the copy joins its original's event
+
+
+def test_with_local_workers_a_pass_runs_in_this_process_and_batches_meanwhile_all_succeed(tmp_path: Path, monkeypatch) -> None:
+    """--jobs 2 --stories-every: the engine's batches use the process's pool of workers, and a pass whose tracking
+    started workers of its own shut that pool down under a batch running meanwhile (ShutdownExecutorError: a failed
+    POST). A pass now runs in this process with local workers (on Dask, on its own cluster); batches posted by two
+    clients while passes run all succeed, and everything is placed."""
+    import dedup.flows.stories as flow
+    from dedup.runtime import Runtime
+    from dedup.serve.placer import pass_runtime
+
+    assert pass_runtime(Runtime(n_jobs=2)).n_jobs == 1 and pass_runtime(Runtime(n_jobs=2, backend="dask")).n_jobs == 2
+    real, runtimes = flow.stories, []
+
+    def seen(*args, **kw):
+        runtimes.append(kw["runtime"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(flow, "stories", seen)
+    engine = Engine(str(tmp_path / "h.db"), DedupConfig(), runtime=Runtime(n_jobs=2, chunk_size=20), stories_every=0.1)
+    posts = [_fresh(30, f"c{c}b{b}-", 100 * c + b) for c in range(2) for b in range(4)]
+    failures: list[BaseException] = []
+
+    def client(mine: list[list[Article]]) -> None:
+        for batch in mine:
+            try:
+                engine.add(batch)
+            except BaseException as exc:  # noqa: BLE001  (what a POST would answer 500 for)
+                failures.append(exc)
+            time.sleep(0.05)
+
+    try:
+        threads = [threading.Thread(target=client, args=(posts[c * 4:(c + 1) * 4],)) for c in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        ids = [a.id for p in posts for a in p]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
+            time.sleep(0.1)
+        tracked = engine._reader.stories.lookup(ids)
+    finally:
+        engine.close()
+    assert failures == [] and sorted(tracked) == sorted(ids)
+    assert runtimes and all(r.n_jobs == 1 for r in runtimes)

@@ -234,3 +234,22 @@ def test_a_read_only_redis_replica_is_one_line_at_start_up_and_in_dedupe(tmp_pat
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(10)
+
+
+def test_a_stories_lock_that_cannot_be_opened_is_one_line_at_start_up_with_stories_every(tmp_path: Path) -> None:
+    """--stories-every: every pass takes LOCATION.stories.lock; one that cannot be opened (here a folder in its place)
+    made every pass fail and its articles be given up, in the log only. Now the start says so; without the option the
+    service starts (no pass takes it)."""
+    db = tmp_path / "h.db"
+    (tmp_path / "h.db.stories.lock").mkdir()
+    res = subprocess.run([sys.executable, "-m", "dedup", "serve", "--index", str(db), "--port", str(free_port()),
+                          "--stories-every", "5"], capture_output=True, text=True, timeout=60)
+    said = res.stdout + res.stderr
+    assert res.returncode == 1 and f"{db}: the index cannot be written (its lock file {db}.stories.lock" in said, said
+    assert "Traceback" not in said and len(said.strip().splitlines()) == 1
+    port = free_port()
+    server = start_serve(["--index", str(db)], port)
+    try:
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/articles", json=as_records(batches()[0]), timeout=60).status_code == 200
+    finally:
+        stop(server)

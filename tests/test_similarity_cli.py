@@ -55,9 +55,9 @@ MOROCCO = RECEIVED.format(who="king mohammed the sixth of the kingdom of morocco
 
 
 def test_the_duplicate_verdict_is_the_decision_dedupe_makes(tmp_path: Path) -> None:
-    """`dedup similarity` says duplicate exactly when `dedupe` drops one of the two as a copy of the other (the learned
-    decision, not the rule it replaced: a templated report of another meeting passed the rule's containment), and
-    gives the decision's probability; under --decision rule, the rule's verdict and no probability."""
+    """`dedup similarity` says duplicate when `dedupe` drops one of the two as a copy of the other, for pairs dedupe
+    compares (the learned decision, not the rule it replaced: a templated report of another meeting passed the rule's
+    containment), and gives the decision's probability; under --decision rule, the rule's verdict and no probability."""
     from dedup.config import DedupConfig, VerifyConfig
     from dedup.flows.dedupe import dedupe
     from dedup.flows.similarity import similarity

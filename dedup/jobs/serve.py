@@ -77,7 +77,7 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     stories = StoriesConfig(normalize=dedupe.normalize)
     engine = Engine(index, dedupe, stories, settings.get("runtime", Runtime()), window_days, coalesce, serve.stories_every)
     try:
-        _check_writable(index)
+        _check_writable(index, stories=engine.placer is not None)
         if engine.placer is not None:
             engine.placer.check()
     except BaseException:
@@ -88,12 +88,13 @@ def serve_app(index: str, settings: Mapping[str, Any], *, echo: Callable[[str], 
     return create_app(engine, token=token, max_body_bytes=int(max_body_mb * (1 << 20)))
 
 
-def _check_writable(index: str) -> None:
+def _check_writable(index: str, stories: bool = False) -> None:
     """A one-line error now when the SQLite index, its lock file or the service's text store cannot be written (a
     read-only file or folder, an immutable file, a read-only mount): SQLite opens such a file read-only, and every
     POST would answer 503 "attempt to write a readonly database". A write that changes nothing (the header's
     ``user_version`` set to itself) in a transaction rolled back; a file held by another writer passes (it is being
-    written). A Redis index is probed by :func:`_check_redis_writable`."""
+    written). With ``stories`` (``--stories-every``) the stories lock file too, which every pass takes. A Redis
+    index is probed by :func:`_check_redis_writable`."""
     import os
     import sqlite3
 
@@ -103,10 +104,12 @@ def _check_writable(index: str) -> None:
         _check_redis_writable(index)
         return
     fix = "dedup serve adds every batch posted to it: make the file and its folder writable, or serve a copy"
-    try:
-        os.close(os.open(index + ".lock", os.O_RDWR | os.O_CREAT, 0o644))  # the writer lock, taken by every batch
-    except OSError as exc:
-        raise HistoryError(f"{index}: the index cannot be written (its lock file {index}.lock: {exc.strerror}); {fix}") from None
+    # the writer lock, taken by every batch; the stories lock, by every pass placing articles into events
+    for lock in (".lock", ".stories.lock") if stories else (".lock",):
+        try:
+            os.close(os.open(index + lock, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as exc:
+            raise HistoryError(f"{index}: the index cannot be written (its lock file {index}{lock}: {exc.strerror}); {fix}") from None
     for path in (index, index + ".texts"):
         conn = sqlite3.connect(path, timeout=1, isolation_level=None)
         try:

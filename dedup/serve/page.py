@@ -38,6 +38,7 @@ tr.keeper td{font-weight:600}
 td.nw,th{white-space:nowrap}
 td.id{overflow-wrap:anywhere;min-width:12rem}
 td.src{overflow-wrap:anywhere;min-width:7rem}
+.scroll{overflow-x:auto}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 article{border:1px solid #ccc;border-radius:6px;padding:.5rem .8rem;min-width:0}
 article p{margin:.4rem 0;line-height:1.55}
@@ -221,8 +222,8 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
         rows.append(f"<tr><td>measured now on the two texts (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
                     f"<td>{_score(m['jaccard'])}</td><td>{_containment(m, names)}</td><td>{_score(m['cosine'])}</td>"
                     f"<td>{_score(m.get('probability'))}</td><td>{_score(m['story_score'])}</td></tr>")
-    table = ("<table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th><th>cosine</th>"
-             "<th>probability</th><th>story score</th></tr>\n" + "\n".join(rows) + "</table>") if rows else \
+    table = ('<div class="scroll"><table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th>'
+             "<th>cosine</th><th>probability</th><th>story score</th></tr>\n" + "\n".join(rows) + "</table></div>") if rows else \
         '<p class="none">No stored scores between these two: they are not in one group, and their texts are not both known.</p>'
     marked = "" if view.measured is None else " Passages both texts share are marked."
     body = (f'<h1>side by side</h1>\n<p class="meta"><a href="/">latest groups</a>.{marked}</p>\n{table}\n'

@@ -5,9 +5,11 @@ A pass takes the articles added since the last one and runs the flow of
 their dedupe finds them already indexed, and the event tracker resumes from
 the state the index holds), on a thread and a connection to the index of its
 own. Batches go on being decided meanwhile: a pass holds the index's writer
-lock only while its dedupe looks its articles up (milliseconds; the engine's
-batches hold it too), and places them under the tracker's lock
-(:meth:`~dedup.store.index.HistoryIndex.tracker`), which no batch takes. The
+lock only while its dedupe looks its articles up (a fraction of a second; the
+engine's batches hold it too), places them under the tracker's lock
+(:meth:`~dedup.store.index.HistoryIndex.tracker`), which no batch takes, and
+then saves the state in one transaction that a batch's commit waits for. With
+local workers a pass runs in this process (:func:`pass_runtime`). The
 state is loaded and saved once a pass, not once a batch. ``GET
 /v1/articles/{id}`` and ``GET /v1/events/{event}`` then name an article's
 event. A pass that fails is tried again with the next one (another ``stories``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Protocol
 
 from ..config import DedupConfig, StoriesConfig
@@ -33,9 +36,16 @@ from ..types import Article
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_FAILED_PASSES", "Placer"]
+__all__ = ["MAX_FAILED_PASSES", "Placer", "pass_runtime"]
 
 MAX_FAILED_PASSES = 5  # failed passes in a row after which the articles waiting are given up (see the module)
+
+
+def pass_runtime(runtime: Runtime) -> Runtime:
+    """How a pass runs: in this process with local workers (the engine's batches use the process's pool of workers,
+    which the tracking, starting workers of its own, would shut down under a batch running meanwhile); on Dask as the
+    service is told (a pass's cluster is its own)."""
+    return replace(runtime, n_jobs=1) if runtime.backend == "local" else runtime
 
 
 class Settings(Protocol):
@@ -58,7 +68,6 @@ class Placer:
         self._pending: list[Article] = []
         self._lock = threading.Lock()
         self._halt = threading.Event()
-        self._index: HistoryIndex | None = None  # the passes' own connection, opened by the first one
         self._thread = threading.Thread(target=self._loop, name="dedup-serve-stories", daemon=True)
         self._thread.start()
 
@@ -102,7 +111,7 @@ class Placer:
 
         e = self.engine
         self._check_state(index)  # said as such: stories() would say it as a HistoryError, like a passing failure
-        result = stories(articles, e.stories, e.config, runtime=e.runtime, index=index)
+        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index)
         self.placed += result.tracking.get("placed", 0)
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
@@ -110,45 +119,42 @@ class Placer:
     def _pass(self, batch: list[Article]) -> None:
         from ..store.history import open_index
 
-        if self._index is None:
-            self._index = open_index(self.engine.location, self.engine.config)
-        self.place(self._index, batch)
+        # a connection of the pass's own, closed after it: a SQLite connection keeps up to 256 MiB of pages, and a
+        # pass reads the tracker's state (tens of MB) through it
+        index = open_index(self.engine.location, self.engine.config)
+        try:
+            self.place(index, batch)
+        finally:
+            index.close()
 
     def _loop(self) -> None:
         from ..errors import ConfigError
         from ..stories.carry import StateError
 
-        try:
-            while not self._halt.wait(self.every):
-                with self._lock:
-                    batch, self._pending = self._pending, []
-                if not batch:
-                    continue
-                try:
-                    self._pass(batch)
-                except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
-                    self._give_up(batch, str(exc))
-                    continue
-                except Exception as exc:  # another stories run saved first, the index is down, ...: the next pass tries again
-                    self._failed += 1
-                    if self._failed == 1:
-                        logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
-                    else:
-                        logger.warning("could not place %d articles into events (%d passes failed in a row): %s: %s",
-                                       len(batch), self._failed, type(exc).__name__, exc)
-                    if self._failed >= MAX_FAILED_PASSES:
-                        self._give_up(batch, f"{self._failed} passes failed in a row")
-                        continue
-                    with self._lock:
-                        self._pending[:0] = batch
+        while not self._halt.wait(self.every):
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                self._pass(batch)
+            except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
+                self._give_up(batch, str(exc))
+                continue
+            except Exception as exc:  # another stories run saved first, the index is down, ...: the next pass tries again
+                self._failed += 1
+                if self._failed == 1:
+                    logger.exception("could not place %d articles into events; trying again in %s s", len(batch), self.every)
                 else:
-                    self._failed = 0
-        finally:
-            if self._index is not None:
-                try:
-                    self._index.close()
-                except Exception:  # closing is best effort: what a pass placed is committed
-                    logger.exception("closing %s", self.engine.location)
+                    logger.warning("could not place %d articles into events (%d passes failed in a row): %s: %s",
+                                   len(batch), self._failed, type(exc).__name__, exc)
+                if self._failed >= MAX_FAILED_PASSES:
+                    self._give_up(batch, f"{self._failed} passes failed in a row")
+                    continue
+                with self._lock:
+                    self._pending[:0] = batch
+            else:
+                self._failed = 0
 
     def _give_up(self, batch: list[Article], why: str) -> None:
         self._failed = 0
