@@ -115,3 +115,23 @@ def test_a_group_cut_at_the_window_says_where_its_other_copies_are() -> None:
     ev = {"event": "1", "storyline": "1", "label": "t", "size": 1, "sources": [], "first_date": None, "last_date": None,
           "members": ["1"], "groups": [{"group": "g", "size": 1, "members": ["1"], "size_in_feed": 4}]}
     assert "1 of 4 copies (the others in other events)" in render_report([ev], {"1": a})
+
+
+def test_an_excerpt_leaves_out_its_source_s_boilerplate_lines(tmp_path: Path) -> None:
+    """A site's navigation line on every article ("Next Previous ...") led each excerpt of the page; dedupe leaves such
+    lines out of the comparison, and the page now leaves them out of the excerpts too. The machine outputs keep the
+    records as they came, and a line that only looks alike (another source's) stays."""
+    from test_stories_stream import WIRES
+
+    header = "Next | Previous  Site – Agency"
+    arts = [Article(id=f"s{k}", text=f"{header}\n{w}", title=f"story {k}", date="2015-07-21 08:00", source="site")
+            for k, w in enumerate(WIRES[:5])]
+    arts.append(Article(id="o1", text=f"{header}\n{WIRES[5]}", title="other", date="2015-07-21 09:00", source="other"))
+    result = stories(arts)
+    assert len(result.dedup.boilerplate) >= 1
+    write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"])
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.count("Next | Previous") == 1  # the other source's line only
+    for w in WIRES[:6]:
+        assert w[:60] in page
+    assert result.articles[0].text.startswith(header)  # the result (and stories.jsonl's records) unchanged

@@ -166,7 +166,7 @@ def write_stories_outputs(
     write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
     events = event_records(result)
     write_json(out / "events.json", events)
-    html = render_report(events, {a.id: a for a in arts}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
+    html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
     with atomic_open(out / "report.html") as f:
         f.write(html)
     sizes = [e["size"] for e in events]
@@ -206,6 +206,19 @@ def write_stories_outputs(
 
 def _score(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 4)
+
+
+def _shown(result: StoriesResult) -> list[Article]:
+    """The articles as the page shows them: each excerpt without its source's boilerplate lines (a site's navigation,
+    a byline), which dedupe left out of the comparison too."""
+    from dataclasses import replace
+
+    from ..text.boilerplate import without_boilerplate
+
+    arts, cfg = result.articles, result.dedup.config
+    texts = without_boilerplate([a.text for a in arts], [a.source for a in arts], result.dedup.boilerplate.key_set(),
+                                cfg.normalize, cfg.boilerplate.max_tokens)
+    return [a if t == a.text else replace(a, text=t.lstrip("\n")) for a, t in zip(arts, texts)]
 
 
 def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Iterator[dict[str, Any]]:

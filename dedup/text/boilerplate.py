@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xxhash
 
-from ..config import BoilerplateConfig
+from ..config import BoilerplateConfig, NormalizeConfig
 
-__all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "line_keys_per_article", "strip_boilerplate"]
+__all__ = ["Boilerplate", "find_boilerplate", "line_key", "line_keys", "line_keys_per_article", "strip_boilerplate",
+           "without_boilerplate"]
 
 
 def line_key(source: str, line: str) -> int:
@@ -147,3 +148,34 @@ def strip_boilerplate(
         else:
             kept.append(line)
     return " ".join(kept), len(lines) - len(kept), found
+
+
+def without_boilerplate(texts: Sequence[str], sources: Sequence[str], keys: frozenset[int], normalize: NormalizeConfig,
+                        max_tokens: int) -> list[str]:
+    """Each raw text without the lines its source's boilerplate holds (the raw lines kept as they are), for display.
+
+    A line is keyed as the comparison keys it: normalized (``normalize``,
+    the run's), then :func:`line_key` with the article's source; lines of
+    ``max_tokens`` tokens or more are never boilerplate.
+
+    >>> keys = frozenset({line_key("site", "next previous site news")})
+    >>> without_boilerplate(["Next | Previous Site – News\\nThe story.", "Next Previous"], ["site", "site"], keys,
+    ...                     NormalizeConfig(), 20)
+    ['The story.', 'Next Previous']
+    """
+    from .normalize import normalize_texts
+
+    if not keys:
+        return list(texts)
+    split = [t.split("\n") for t in texts]
+    flat = [line for lines in split for line in lines]
+    normal = iter(normalize_texts(flat, normalize))
+    out: list[str] = []
+    for src, lines in zip(sources, split):
+        kept = []
+        for raw in lines:
+            line = next(normal).strip()
+            if not line or line.count(" ") >= max_tokens or line_key(src, line) not in keys:
+                kept.append(raw)
+        out.append("\n".join(kept))
+    return out
