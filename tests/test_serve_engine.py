@@ -494,6 +494,14 @@ def test_articles_left_unplaced_at_stop_are_counted_in_the_log(tmp_path: Path) -
                     "`dedup stories --index` over them places them"]
 
 
+def _placed(engine: Engine, ids: list[str], seconds: float) -> dict:
+    """The stored story rows of ``ids`` once the service's passes have placed them all (or ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
+        time.sleep(0.1)
+    return engine._reader.stories.lookup(ids)
+
+
 def test_batches_are_decided_while_a_pass_places_articles_into_events(tmp_path: Path, monkeypatch) -> None:
     """--stories-every: a pass places its articles under the index's tracker lock, on a connection of its own, so a
     batch posted while it places is decided and answered at once, not after the pass; both are placed in the end."""
@@ -519,10 +527,7 @@ def test_batches_are_decided_while_a_pass_places_articles_into_events(tmp_path: 
         during = bool(decided) and not go.is_set()
         go.set()
         ids = [a.id for a in first + second]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
-            time.sleep(0.1)
-        tracked = engine._reader.stories.lookup(ids)
+        tracked = _placed(engine, ids, 60)
     finally:
         go.set()
         engine.close()
@@ -546,10 +551,7 @@ def test_with_dask_the_passes_place_the_articles_as_local_processes(tmp_path: Pa
         try:
             for p in posts:
                 engine.add(p)
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
-                time.sleep(0.2)
-            events[backend] = {i: r.event for i, r in engine._reader.stories.lookup(ids).items()}
+            events[backend] = {i: r.event for i, r in _placed(engine, ids, 180).items()}
         finally:
             engine.close()
         assert engine.placer is not None and engine.placer.given_up == 0
@@ -592,11 +594,8 @@ def test_with_local_workers_a_pass_runs_in_this_process_and_batches_meanwhile_al
             t.start()
         for t in threads:
             t.join(300)
+        tracked = _placed(engine, [a.id for p in posts for a in p], 120)
         ids = [a.id for p in posts for a in p]
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(engine._reader.stories.lookup(ids)) < len(ids):
-            time.sleep(0.1)
-        tracked = engine._reader.stories.lookup(ids)
     finally:
         engine.close()
     assert failures == [] and sorted(tracked) == sorted(ids)
