@@ -600,3 +600,36 @@ def test_with_local_workers_a_pass_runs_in_this_process_and_batches_meanwhile_al
         engine.close()
     assert failures == [] and sorted(tracked) == sorted(ids)
     assert runtimes and all(r.n_jobs == 1 for r in runtimes)
+
+
+def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: Path) -> None:
+    """A `dedup stories --index` run of another process holds the stories lock: the pass waits for it, and the service's
+    log says why no article is being placed, then the pass places them once the lock is free."""
+    import logging
+
+    said: list[str] = []
+
+    class Keep(logging.Handler):  # on the placer's own logger: a CLI run in this process stops the `dedup` logger's propagation
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    keep = Keep()
+    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig(), stories_every=0.1)
+    other = open_index(loc, DedupConfig())
+    try:
+        first = batches()[0]
+        with other.tracker():
+            engine.add(first)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any("placing articles into this index's events" in m for m in said):
+                time.sleep(0.05)
+            assert engine._reader.stories.lookup([a.id for a in first]) == {}
+        tracked = _placed(engine, [a.id for a in first], 60)
+    finally:
+        other.close()
+        engine.close()
+        logging.getLogger("dedup.serve.placer").removeHandler(keep)
+    assert any("waiting for it to finish" in m for m in said), said
+    assert sorted(tracked) == sorted(a.id for a in first)

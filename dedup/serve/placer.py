@@ -111,7 +111,8 @@ class Placer:
 
         e = self.engine
         self._check_state(index)  # said as such: stories() would say it as a HistoryError, like a passing failure
-        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index)
+        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index,
+                         on_wait=logger.warning)  # another process holds a lock the pass needs: the log says so
         self.placed += result.tracking.get("placed", 0)
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
