@@ -48,6 +48,12 @@ def pass_runtime(runtime: Runtime) -> Runtime:
     return replace(runtime, n_jobs=1) if runtime.backend == "local" else runtime
 
 
+def _waiting(message: str) -> None:
+    """A pass waits for a lock: for the stories lock (another process's stories run, which may take long) the log says
+    so; the writer's lock is the service's own batches' most of the time, held briefly: not worth a line."""
+    (logger.warning if "placing articles into this index's events" in message else logger.debug)(message)
+
+
 class Settings(Protocol):
     """What a placer needs of the engine (:class:`~.engine.Engine`): where the index is, and its settings."""
 
@@ -111,8 +117,7 @@ class Placer:
 
         e = self.engine
         self._check_state(index)  # said as such: stories() would say it as a HistoryError, like a passing failure
-        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index,
-                         on_wait=logger.warning)  # another process holds a lock the pass needs: the log says so
+        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index, on_wait=_waiting)
         self.placed += result.tracking.get("placed", 0)
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
