@@ -668,3 +668,27 @@ def test_openapi_describes_what_the_server_answered(sqlite_server: Server) -> No
     decision = spec["components"]["schemas"]["Decision"]["properties"]
     assert set(decision) == {"id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "seen_before",
                              "repeats", "warnings"}
+
+
+def test_the_home_page_boxes_the_events_of_several_reports_and_lists_single_reports_a_line_each() -> None:
+    """On a busy feed most of the latest events are single reports: a box each buried the events several reports
+    carry. Those come first, boxed; the single reports follow, one line each (headline linking to the event's page,
+    outlet, date), escaped."""
+    from dedup.serve.page import render_groups
+
+    def event(name: str, size: int, label: str, first: float) -> dict:
+        return {"event": name, "label": label, "size": size, "sources": ["وكالة"], "first": first, "last": first + 60,
+                "members": [name] + [f"{name}-{k}" for k in range(1, size)]}
+
+    events = [event("s1", 1, HOSTILE, 1.7e9 + 300), event("m1", 3, "قمة", 1.7e9 + 200), event("s2", 1, "", 1.7e9 + 100),
+              event("m2", 2, "لقاء", 1.7e9)]
+    page = render_groups([], {}, "h.db", 0, events)
+    boxes = [page.index(f'<section class="group event" data-event="{n}"') for n in ("m1", "m2")]
+    singles = page.index('<section class="group singles">')
+    assert boxes[0] < boxes[1] < singles  # newest first among each kind
+    assert page.index('<li data-event="s1">') < page.index('<li data-event="s2">')
+    assert 'href="/event?e=s2" dir="auto">s2</a>' in page  # no headline: the id stands in
+    assert "&lt;script&gt;" in page and "<script" not in page and "<img" not in page
+    assert page.count('<section class="group event"') == 2
+    capped = render_groups([], {}, "h.db", 0, events, boxes=1)  # the page's ?limit= caps the boxes
+    assert 'data-event="m1"' in capped and 'data-event="m2"' not in capped and '<li data-event="s2">' in capped

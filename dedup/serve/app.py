@@ -350,8 +350,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         groups = engine.latest_groups(limit)
         keepers = [g.keeper.id for g in groups if g.keeper is not None]
         titles = {i: t for i, (t, _) in engine.texts.get(keepers).items()}
-        events = engine.latest_events(min(limit, 20))
-        return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row(), events), headers=_PAGE_HEADERS)
+        events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)
+        return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row(), events, boxes=limit),
+                            headers=_PAGE_HEADERS)
 
     @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",
              responses={404: {"description": "Either article is not in the index (an HTML page).", "content": {"text/html": {}}},

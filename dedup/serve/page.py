@@ -120,6 +120,15 @@ def _event_section(e: Mapping[str, Any]) -> str:
             + "</section>")
 
 
+def _single_item(e: Mapping[str, Any]) -> str:
+    """A one-report event on one line: its headline (linking to its page), outlet and date."""
+    from ..store.index import iso_time
+
+    meta = " · ".join(x for x in (", ".join(_i(s) for s in e["sources"]), _e(iso_time(e.get("first")) or "undated")) if x)
+    return (f'<li data-event="{_e(e["event"])}"><a href="{_event_href(e["event"])}" dir="auto">{_e(e["label"] or e["event"])}</a>'
+            f' <span class="meta">· {meta}</span></li>')
+
+
 def _reports(n: int) -> str:
     return "1 report" if n == 1 else f"{n} reports"
 
@@ -150,16 +159,23 @@ def render_event(e: Mapping[str, Any]) -> str:
 
 
 def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int,
-                  events: Sequence[Mapping[str, Any]] = ()) -> str:
+                  events: Sequence[Mapping[str, Any]] = (), boxes: int = 20) -> str:
     """The page at ``/``: the latest groups, newest first (``titles``: the keepers' known titles), then the
-    latest events when the index tracks stories (``dedup stories --index``)."""
+    latest events when the index tracks stories (``dedup stories --index``): at most ``boxes`` of several reports, each
+    in its box, then the single reports a line each."""
     sections = "\n".join(_group_section(g, titles) for g in groups)
     if not groups:
         sections = '<p class="none">No duplicate groups yet: post articles to /v1/articles.</p>'
     if events:
+        # the events several outlets or reports carry first, each in its box; the single reports after them, a line
+        # each (on a busy feed most of the latest events are single reports, and a box each buried the others)
+        multi, single = [e for e in events if e["size"] > 1][:boxes], [e for e in events if e["size"] <= 1]
         sections += ("\n<h1 id=\"events\">latest events</h1>\n<p class=\"meta\">reports of one happening, tracked by "
                      "<code>dedup stories --index</code>; each report opens side by side with the first one</p>\n"
-                     + "\n".join(_event_section(e) for e in events))
+                     + "\n".join(_event_section(e) for e in multi))
+        if single:
+            sections += ('\n<section class="group singles"><h2>single reports</h2><ul>'
+                         + "".join(_single_item(e) for e in single) + "</ul></section>")
     to_events = '<a href="#events">latest events</a> · ' if events else ""
     body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {next_row} rows · "
             f"each copy opens side by side with its keeper · {to_events}"
