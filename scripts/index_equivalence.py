@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +39,47 @@ from dedup.runtime import Runtime  # noqa: E402
 from dedup.store.history import open_index  # noqa: E402
 
 
-def _decide(articles: list, config: DedupConfig) -> dict[str, dict]:
-    return {r["id"]: r for r in decision_rows(dedupe(articles, config, runtime=Runtime(n_jobs=2)))}
+def _decide(articles: list, config: DedupConfig, edges: set | None = None) -> dict[str, dict]:
+    """The batch's decision rows by id; with ``edges``, its verified edges are added to it (as id pairs, both ways)."""
+    res = dedupe(articles, config, runtime=Runtime(n_jobs=2))
+    if edges is not None:
+        ids = res.table.ids
+        n = len(ids)
+        for i, j in res.pairs.tolist():
+            if i < n and j < n:
+                edges.update({(ids[i], ids[j]), (ids[j], ids[i])})
+    return {r["id"]: r for r in decision_rows(res)}
+
+
+def _why(diffs: list[dict], articles: list, batch: dict[str, dict], daily: dict[str, dict], edges: set, today: set,
+         config: DedupConfig) -> None:
+    """Say of each difference no changed earlier decision explains what the batch over days 1..k made of the pair the
+    two runs disagree on (``diffs[i]["pair_in_the_batch"]``): its learned probability there (the batch's boilerplate
+    and IDF come from days 1..k, the day's run's from the day and the history), whether the batch verified it, and
+    the other article's status in each run."""
+    from dedup.flows.dedupe import pair_features
+    from dedup.verify.decision import KNOWN, load_model
+
+    todo = [d for d in diffs if not d["earlier_decision_changed_by_the_batch"]]
+    if not todo:
+        return
+    pos = {a.id: k for k, a in enumerate(articles)}
+    other = [d["index"]["duplicate_of"] or d["batch"]["duplicate_of"] for d in todo]
+    pairs = [[pos[d["id"]], pos[o]] for d, o in zip(todo, other)]
+    scores, x, compared = pair_features(articles, pairs, config)
+    model = load_model(config.verify.model)
+    prob = model.probability(x[:, [KNOWN.index(f) for f in model.features]])
+    for d, o, p, ok, exact in zip(todo, other, prob.tolist(), compared.tolist(), scores.exact.tolist()):
+        verified = (d["id"], o) in edges
+        copy = bool(ok and (exact or p >= model.threshold))
+        if d["index"]["status"] == "duplicate":  # the batch kept it apart
+            kind = ("verified as copies in the batch, grouped otherwise there" if verified
+                    else "copies by the batch's scores, not one of its candidates" if copy
+                    else "under the threshold with the batch's scores")
+        else:
+            kind = "a pair within the day" if o in today else "verified in the batch, not by the day's run against the stored article"
+        d["pair_in_the_batch"] = {"other": o, "probability": round(float(p), 4) if ok else None, "verified": verified,
+                                  "kind": kind, "other_status": {"batch": batch[o]["status"], "index": daily[o]["status"]}}
 
 
 def _entry(a_id: str, b: dict, x: dict) -> dict:
@@ -66,8 +106,11 @@ def compare(days: list[list], name: str, tmp: Path) -> dict:
             members_of.setdefault(r["duplicate_of"], []).append(i)
     status_diff, keeper_diff, per_day = [], [], []
     for k in range(1, len(days)):
-        batch = _decide([a for d in days[: k + 1] for a in d], config)
+        upto = [a for d in days[: k + 1] for a in d]
+        edges: set = set()
+        batch = _decide(upto, config, edges)
         diffs = 0
+        first_diff = len(status_diff)
         today = {y.id for y in days[k]}
         for a in days[k]:
             b, x = batch[a.id], daily[a.id]
@@ -83,6 +126,7 @@ def compare(days: list[list], name: str, tmp: Path) -> dict:
                 diffs += 1
             elif b["duplicate_of"] != x["duplicate_of"]:
                 keeper_diff.append({"day": k + 1, **_entry(a.id, b, x)})
+        _why(status_diff[first_diff:], upto, batch, daily, edges, today, config)
         per_day.append({"day": k + 1, "articles": len(days[k]), "status_differences": diffs})
     # and against one batch over every day: later days can change an earlier day's decision there
     # (a later container takes in an earlier item), which no day-by-day run can foresee
@@ -100,6 +144,8 @@ def compare(days: list[list], name: str, tmp: Path) -> dict:
         "comparison": "day k through the index vs one batch over days 1..k, for each k >= 2",
         "status_differences": len(status_diff),
         "explained_by_an_earlier_decision_the_batch_changed": sum(bool(d["earlier_decision_changed_by_the_batch"]) for d in status_diff),
+        "the_others_by_what_the_batch_made_of_the_pair": dict(Counter(d["pair_in_the_batch"]["kind"] for d in status_diff
+                                                                      if "pair_in_the_batch" in d)),
         "status_agreement": round(1 - len(status_diff) / later, 6) if later else None,
         "same_status_other_keeper": len(keeper_diff),
         "per_day": per_day,

@@ -264,12 +264,15 @@ def section() -> str:
         parts = []
         for f in eq.get("feeds", []):
             whole = f.get("against_one_batch_over_all_days", {})
+            others = f.get("the_others_by_what_the_batch_made_of_the_pair") or {}
+            rest = ("; the others, by what the batch made of the pair the two runs disagree on: "
+                    + " · ".join(f"{n} {k}" for k, n in sorted(others.items(), key=lambda kv: -kv[1]))) if others else ""
             parts.append(
                 f"{f['feed']} ({f['days']} days, {f['articles_after_day_1']:,} articles after day 1): "
                 f"{f['status_differences']} status differences (agreement {f['status_agreement']}), "
                 f"{f.get('explained_by_an_earlier_decision_the_batch_changed')} of them where the batch over days 1..k changed "
                 f"an earlier day's decision involved (either run's keeper, or an earlier member of its group: a stored decision "
-                f"never changes); against one batch over all days "
+                f"never changes){rest}; against one batch over all days "
                 f"{whole.get('status_differences')} differ, {whole.get('of_which_the_batch_keeper_is_from_a_later_day')} of them "
                 f"because the batch keeps an article of a later day"
             )
