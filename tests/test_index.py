@@ -709,6 +709,76 @@ def test_export_says_why_for_every_decision(location: str) -> None:
     assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"
 
 
+@pytest.mark.parametrize("lock", ["writer", "tracker"])
+def test_a_wait_for_another_runs_lock_can_be_called_off_and_takes_nothing(location, lock: str) -> None:
+    """A waiter whose ``on_wait`` returns an event (the service's, set when it stops): setting the event ends the wait
+    with WaitCalledOff, the lock never taken (the holder still holds it); left unset, the waiter takes the lock once
+    the holder lets go, as a plain waiter does."""
+    import threading
+
+    from dedup.store.index import WaitCalledOff
+
+    holder, other = open_index(location, DedupConfig()), open_index(location, DedupConfig())
+    halt = threading.Event()
+    said: list[str] = []
+    outcome: list[object] = []
+
+    def on_wait(message: str) -> threading.Event:
+        said.append(message)
+        return halt
+
+    def wait_for_it() -> None:
+        try:
+            with getattr(other, lock)(on_wait):
+                outcome.append("took it")
+        except WaitCalledOff as exc:
+            outcome.append(exc)
+
+    def waiting() -> threading.Thread:
+        waiter = threading.Thread(target=wait_for_it)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert said and "waiting for it to finish" in said[0]
+        return waiter
+
+    try:
+        with getattr(holder, lock)():
+            waiter = waiting()
+            halt.set()
+            waiter.join(30)
+            assert not waiter.is_alive() and len(outcome) == 1 and isinstance(outcome[0], WaitCalledOff), outcome
+            assert "stopped waiting" in str(outcome[0])
+            probe = open_index(location, DedupConfig())  # still the holder's: a third run is told to wait (and gives up)
+            told: list[str] = []
+
+            def give_up(message: str) -> threading.Event:
+                told.append(message)
+                gone = threading.Event()
+                gone.set()
+                return gone
+
+            try:
+                with pytest.raises(WaitCalledOff), getattr(probe, lock)(give_up):
+                    outcome.append("the third took it")
+            finally:
+                probe.close()
+            assert len(told) == 1 and len(outcome) == 1
+        halt.clear()
+        said.clear()
+        outcome.clear()
+        with getattr(holder, lock)():
+            waiter = waiting()
+            time.sleep(0.3)  # over a poll or so: still waiting
+            assert outcome == []
+        waiter.join(30)
+        assert outcome == ["took it"]
+    finally:
+        holder.close()
+        other.close()
+
+
 def test_the_tracker_lock_keeps_one_stories_run_at_a_time_and_lets_writers_add(location) -> None:
     """A stories run places articles under the tracker's lock, not the writer's: a dedupe run adds to the index
     meanwhile (the service's batches), and a second tracker waits for the first, saying so."""

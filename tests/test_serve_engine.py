@@ -633,3 +633,96 @@ def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: 
         logging.getLogger("dedup.serve.placer").removeHandler(keep)
     assert any("waiting for it to finish" in m for m in said), said
     assert sorted(tracked) == sorted(a.id for a in first)
+
+
+def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: Path) -> None:
+    """Another process's `dedup stories --index` holds the stories lock for long: the service stops at once (the pass
+    waiting for it is called off, having changed nothing), and its log counts the articles left unplaced."""
+    import logging
+
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    keep = Keep(logging.WARNING)
+    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig(), stories_every=0.1)
+    other = open_index(loc, DedupConfig())
+    closer = threading.Thread(target=engine.close)
+    try:
+        first = batches()[0]
+        with other.tracker():
+            engine.add(first)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any("placing articles into this index's events" in m for m in said):
+                time.sleep(0.05)
+            closer.start()
+            closer.join(30)
+            stopped_while_held = not closer.is_alive()
+    finally:
+        other.close()
+        closer.join(60) if closer.is_alive() else None
+        logging.getLogger("dedup.serve.placer").removeHandler(keep)
+    assert stopped_while_held, "the service waited for the other stories run to end"
+    assert said[-1] == (f"{len(first)} articles added were not placed into events before the service stopped; "
+                        "`dedup stories --index` over them places them"), said
+    index = open_index(loc, DedupConfig())
+    try:
+        assert index.stories.lookup([a.id for a in first]) == {}
+    finally:
+        index.close()
+
+
+def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_index(tmp_path: Path) -> None:
+    """A `dedup dedupe --index` run of another process holds the writer's lock: a batch posted meanwhile waits (the
+    log says why), and when the service stops it is refused as not added (Stopping) instead of holding the stop
+    until the other run ends; nothing of it is in the index."""
+    import logging
+
+    from dedup.serve.engine import Stopping
+
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    log = logging.getLogger("dedup.serve.engine")
+    keep, level = Keep(logging.INFO), log.level
+    log.addHandler(keep)
+    log.setLevel(logging.INFO)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig())
+    other = open_index(loc, DedupConfig())
+    first, outcome = batches()[0], []
+
+    def post() -> None:
+        try:
+            outcome.append(engine.add(first))
+        except Exception as exc:
+            outcome.append(exc)
+
+    poster, closer = threading.Thread(target=post), threading.Thread(target=engine.close)
+    try:
+        with other.writer():
+            poster.start()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(m.startswith("a batch waits:") for m in said):
+                time.sleep(0.05)
+            closer.start()
+            closer.join(30)
+            poster.join(30)
+            stopped_while_held = not closer.is_alive() and not poster.is_alive()
+    finally:
+        other.close()
+        for t in (poster, closer):
+            t.join(60) if t.is_alive() else None
+        log.removeHandler(keep)
+        log.setLevel(level)
+    assert any("another dedup run is adding to this index" in m for m in said), said
+    assert stopped_while_held, "the service waited for the other run to end"
+    assert len(outcome) == 1 and isinstance(outcome[0], Stopping) and "nothing of this batch was added" in str(outcome[0])
+    assert not set(_stored(loc)) & {a.id for a in first}

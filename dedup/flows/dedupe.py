@@ -34,7 +34,7 @@ from .timer import StageTimer
 
 if TYPE_CHECKING:
     from ..store.days import DaySpool
-    from ..store.index import HistoryIndex
+    from ..store.index import HistoryIndex, Waiting
     from ..verify.family_order import FamilyOrder
 
 __all__ = ["dedupe", "score_articles"]
@@ -48,7 +48,7 @@ def dedupe(
     runtime: Runtime = Runtime(),
     index: HistoryIndex | None = None,
     window_days: float | None = None,
-    on_wait: Callable[[str], None] | None = None,
+    on_wait: Waiting | None = None,
     keep_texts: DaySpool | None = None,
     executor: Executor | None = None,
 ) -> DedupResult:
@@ -69,7 +69,8 @@ def dedupe(
             The run holds the index's writer lock throughout.
         window_days: with an index, compare only with stored articles dated
             within this many days of the new one (undated ones always).
-        on_wait: told why the run waits, when another writer holds the index.
+        on_wait: told why the run waits, when another writer holds the index (it may call the wait off:
+            :data:`~dedup.store.index.Waiting`).
         executor: one already open, kept across runs (``dedup serve``'s: a Dask cluster takes seconds to start);
             by default the one ``runtime`` asks for, opened for this run.
         keep_texts: the spool ``articles`` stream through

@@ -24,7 +24,7 @@ from ..exec import open_executor
 from ..results import Progress, StoriesResult
 from ..runtime import Runtime
 from ..store.days import DaySpool, unpark
-from ..store.index import HistoryIndex
+from ..store.index import HistoryIndex, Waiting
 from ..store.spill import temporary_space
 from ..types import Article
 from .dedupe import dedupe
@@ -98,7 +98,7 @@ def stories(
     progress: Progress | None = None,
     runtime: Runtime = Runtime(),
     index: HistoryIndex | None = None,
-    on_wait: Callable[[str], None] | None = None,
+    on_wait: Waiting | None = None,
 ) -> StoriesResult:
     """Group a feed into events (with their duplicate groups) and storylines.
 
@@ -112,7 +112,8 @@ def stories(
             to it, and its reports join the events the index tracks
             (:mod:`dedup.flows.story_history`); positions ``n + k`` of the
             result then name ``history[k]``.
-        on_wait: with an index, told when another run holds it.
+        on_wait: with an index, told when another run holds it (it may call the wait off:
+            :data:`~dedup.store.index.Waiting`).
 
     Returns:
         A :class:`StoriesResult` with one event and storyline per article; its

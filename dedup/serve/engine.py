@@ -46,7 +46,11 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
   refused at once (:class:`Stopping`: nothing of them added), the run under
   way is finished and answered; :meth:`Engine.close` waits for it and its
   texts before closing the index, so a batch whose answer is lost all the
-  same is still committed whole, with its texts.
+  same is still committed whole, with its texts. A run still waiting for
+  another process's hold on the index (a long ``dedup dedupe --index``),
+  and a placement pass waiting likewise, is called off instead: nothing of
+  it was added (the batch is refused as :class:`Stopping`), so the service
+  stops at once rather than when the other run ends.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..store.history import open_index
-from ..store.index import ArticleRecord, HistoryIndex, StoredGroup
+from ..store.index import ArticleRecord, HistoryIndex, StoredGroup, WaitCalledOff
 from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer
@@ -152,6 +156,7 @@ class Engine:
         self._turn = threading.Condition()  # guards _queue and _busy; notified when a run ends
         self._busy = False  # a request is running the flow
         self._stopping = False  # set by stop(): no batch is started any more
+        self._halt = threading.Event()  # set once stopping: a run waiting for another process's hold on the index gives up
         self._adding = 0  # add() calls under way (a run, then the texts): close() waits for them
         self._read_lock = threading.Lock()
         self._held = ExitStack()  # what the runs share: the Dask executor (see _runs_executor)
@@ -220,9 +225,19 @@ class Engine:
                 self._turn.notify_all()
 
     def _decide(self, articles: list[Article]) -> list[dict[str, Any]]:
-        result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days,
-                        executor=self._runs_executor())
+        try:
+            result = dedupe(articles, self.config, runtime=self.runtime, index=self._writer, window_days=self.window_days,
+                            executor=self._runs_executor(), on_wait=self._waiting)
+        except WaitCalledOff:  # it never took the writer's lock: nothing was added
+            raise Stopping("the service is stopping: nothing of this batch was added (it waited for another run that "
+                           "holds the index); post it again when it is back") from None
         return list(decision_rows(result))
+
+    def _waiting(self, message: str) -> threading.Event:
+        """A run waits for the writer's lock: a placement pass of this service holds it briefly, another process's
+        run (``dedup dedupe --index``) maybe for minutes; the wait is called off when the service stops."""
+        logger.info("a batch waits: %s", message)
+        return self._halt
 
     def _in_turn(self, articles: list[Article]) -> list[dict[str, Any]]:
         """Queue the batch; run the flow for the head of the queue whenever no one else does; return when decided."""
@@ -415,6 +430,7 @@ class Engine:
         self._stopping = True
 
         def wake() -> None:
+            self._halt.set()
             with self._turn:
                 self._turn.notify_all()
 
@@ -423,6 +439,7 @@ class Engine:
     def close(self) -> None:
         """Stop, wait for the batches under way (their run, then their texts) and for a placement into events under
         way, and close the index and the texts."""
+        self._halt.set()
         with self._turn:
             self._stopping = True
             self._turn.notify_all()

@@ -19,7 +19,9 @@ settings: :meth:`Placer.check` says so at start-up, and a ``dedup stories
 --index`` run with other settings may save first later) is given up at once.
 Articles given up, and those not yet placed when the service stops, are
 placed by the next ``dedup stories --index`` over them (the index knows which
-it tracks); the log says how many.
+it tracks); the log says how many. A pass still waiting for another
+process's lock when the service stops is called off (it has changed nothing):
+the service does not wait for that other run to end.
 """
 
 from __future__ import annotations
@@ -48,10 +50,6 @@ def pass_runtime(runtime: Runtime) -> Runtime:
     return replace(runtime, n_jobs=1) if runtime.backend == "local" else runtime
 
 
-def _waiting(message: str) -> None:
-    """A pass waits for a lock: for the stories lock (another process's stories run, which may take long) the log says
-    so; the writer's lock is the service's own batches' most of the time, held briefly: not worth a line."""
-    (logger.warning if "placing articles into this index's events" in message else logger.debug)(message)
 
 
 class Settings(Protocol):
@@ -101,8 +99,16 @@ class Placer:
 
         check_state(index.stories.load()[1], self.engine.stories)
 
+    def _waiting(self, message: str) -> threading.Event:
+        """A pass waits for a lock: for the stories lock (another process's stories run, which may take long) the log
+        says so; the writer's lock is the service's own batches' most of the time, held briefly: not worth a line.
+        Either wait is called off when the service stops (:meth:`stop`): another process may hold the lock for minutes."""
+        (logger.warning if "placing articles into this index's events" in message else logger.debug)(message)
+        return self._halt
+
     def stop(self) -> None:
-        """No pass after this one; wait for a pass under way; say how many articles are left unplaced."""
+        """No pass after this one; wait for a pass under way (one still waiting for another run's lock is called off);
+        say how many articles are left unplaced."""
         self._halt.set()
         self._thread.join()
         with self._lock:
@@ -117,7 +123,7 @@ class Placer:
 
         e = self.engine
         self._check_state(index)  # said as such: stories() would say it as a HistoryError, like a passing failure
-        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index, on_wait=_waiting)
+        result = stories(articles, e.stories, e.config, runtime=pass_runtime(e.runtime), index=index, on_wait=self._waiting)
         self.placed += result.tracking.get("placed", 0)
         logger.info("placed %d articles into events (%s)", len(articles), result.tracking)
         return result.tracking
@@ -136,6 +142,7 @@ class Placer:
     def _loop(self) -> None:
         from ..errors import ConfigError
         from ..stories.carry import StateError
+        from ..store.index import WaitCalledOff
 
         while not self._halt.wait(self.every):
             with self._lock:
@@ -144,6 +151,10 @@ class Placer:
                 continue
             try:
                 self._pass(batch)
+            except WaitCalledOff:  # the service stops: these are left unplaced, and counted as such
+                with self._lock:
+                    self._pending[:0] = batch
+                return
             except (StateError, ConfigError) as exc:  # no pass can place these: a stories run with those settings can
                 self._give_up(batch, str(exc))
                 continue

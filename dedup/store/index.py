@@ -27,7 +27,8 @@ created and checked on every open (:func:`sketch_params`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +45,8 @@ __all__ = [
     "IndexBatch",
     "StoredGroup",
     "StoredSketches",
+    "WaitCalledOff",
+    "Waiting",
     "check_params",
     "sketch_params",
 ]
@@ -53,6 +56,18 @@ SCHEMA_VERSION = 2  # 2: each sketch keeps its ordered word k-gram hashes (passa
 
 class HistoryError(DedupError, RuntimeError):
     """The index cannot be opened or used (wrong parameters, unreachable server, corrupt file)."""
+
+
+class WaitCalledOff(HistoryError):
+    """A run waiting for another run's lock on the index was called off (the service stops) before it took the lock."""
+
+
+# How a run waits for another run's lock (:meth:`HistoryIndex.writer`, :meth:`HistoryIndex.tracker`): told why, once,
+# before it waits. It may return an event: setting it calls the wait off (:class:`WaitCalledOff`), which a service
+# that stops does (another process's run may hold the lock for minutes); None waits for as long as it takes.
+Waiting = Callable[[str], "threading.Event | None"]
+LOCK_POLL_SECONDS = 0.25  # how often a wait that may be called off tries the lock again
+
 
 
 def sketch_params(config: DedupConfig) -> dict[str, Any]:
@@ -216,13 +231,14 @@ class HistoryIndex(Protocol):
     params: dict[str, Any]
     stories: Any  # a dedup.store.story_log.StoryLog: the events tracked by `dedup stories --index`
 
-    def writer(self) -> Any:
-        """A context manager held for a whole run that adds: one writer at a time (others wait, with a message)."""
+    def writer(self, on_wait: Waiting | None = None) -> Any:
+        """A context manager held for a whole run that adds: one writer at a time (others wait, with a message:
+        :data:`Waiting`)."""
         ...
 
-    def tracker(self) -> Any:
+    def tracker(self, on_wait: Waiting | None = None) -> Any:
         """A context manager held while a ``stories`` run places articles into the events the index tracks: one
-        tracker at a time (others wait, with a message), while writers add articles meanwhile (the stories state has
+        tracker at a time (others wait, with a message: :data:`Waiting`), while writers add articles meanwhile (the stories state has
         a version of its own: :mod:`dedup.store.story_log`)."""
         ...
 

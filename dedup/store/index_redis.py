@@ -28,7 +28,7 @@ import re
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .index import (
-    ArticleRecord, HistoryError, IndexBatch, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
+    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
 )
 
 from .story_redis import RedisStories
@@ -149,21 +149,25 @@ class RedisIndex:
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
 
-    def writer(self, on_wait: Callable[[str], None] | None = None) -> Any:
+    def writer(self, on_wait: Waiting | None = None) -> Any:
         return self._held("lock", "another dedup run is adding to this index", on_wait)
 
-    def tracker(self, on_wait: Callable[[str], None] | None = None) -> Any:
+    def tracker(self, on_wait: Waiting | None = None) -> Any:
         return self._held("stories-lock", "another dedup run is placing articles into this index's events", on_wait)
 
     @contextmanager
-    def _held(self, key: str, busy: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+    def _held(self, key: str, busy: str, on_wait: Waiting | None) -> Iterator[None]:
         """The lock key ``key`` while the block runs, renewed while it runs (a second holder waits: ``on_wait`` is told
-        ``busy``)."""
+        ``busy``, and may call the wait off: :data:`~.index.Waiting`)."""
         lock = self.r.lock(self._k(key), timeout=_LOCK_TTL, thread_local=False)
         if not lock.acquire(blocking=False):
-            if on_wait is not None:
-                on_wait(f"{self.location}: {busy}; waiting for it to finish")
-            lock.acquire(blocking=True)
+            halt = on_wait(f"{self.location}: {busy}; waiting for it to finish") if on_wait is not None else None
+            if halt is None:
+                lock.acquire(blocking=True)
+            else:  # in slices of LOCK_POLL_SECONDS until it is free or the wait is called off
+                while not lock.acquire(blocking=True, blocking_timeout=LOCK_POLL_SECONDS):
+                    if halt.is_set():
+                        raise WaitCalledOff(f"{self.location}: stopped waiting for another run ({busy})")
         done = threading.Event()
 
         def renew() -> None:  # a run may take longer than the lock's time to live; a killed one lets it lapse

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,13 @@ from .spill import alive
 from .segments import Segments
 from .index import (
     ArticleRecord,
+    LOCK_POLL_SECONDS,
     HistoryError,
     IndexBatch,
     StoredGroup,
     StoredSketches,
+    WaitCalledOff,
+    Waiting,
     check_params,
     containers,
     features_blob,
@@ -216,7 +219,7 @@ class SQLiteIndex:
         self.conn.execute("COMMIT")
 
     @contextmanager
-    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    def writer(self, on_wait: Waiting | None = None) -> Iterator[None]:
         with self._flock(".lock", "another dedup run is adding to this index", on_wait):
             if self._missing:  # under the writer's lock: one run adds them
                 with self._transaction():
@@ -225,13 +228,14 @@ class SQLiteIndex:
                 self._missing = set()
             yield
 
-    def tracker(self, on_wait: Callable[[str], None] | None = None) -> Any:
+    def tracker(self, on_wait: Waiting | None = None) -> Any:
         return self._flock(".stories.lock", "another dedup run is placing articles into this index's events", on_wait)
 
     @contextmanager
-    def _flock(self, suffix: str, busy: str, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+    def _flock(self, suffix: str, busy: str, on_wait: Waiting | None) -> Iterator[None]:
         """An exclusive ``flock`` on ``LOCATION`` + ``suffix`` while the block runs (a second holder, in this process
-        or another, waits: ``on_wait`` is told ``busy``), once the index is known to be writable."""
+        or another, waits: ``on_wait`` is told ``busy``, and may call the wait off: :data:`~.index.Waiting`), once the
+        index is known to be writable."""
         # Before the run's work, not at its commit: a read-only file, folder or file system (an immutable file too,
         # which root cannot write either) failed at the end with a traceback
         try:
@@ -244,9 +248,18 @@ class SQLiteIndex:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-                if on_wait is not None:
-                    on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish")
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                halt = on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish") if on_wait is not None else None
+                if halt is None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                else:  # tried again every LOCK_POLL_SECONDS until it is free or the wait is called off
+                    while True:
+                        if halt.wait(LOCK_POLL_SECONDS):
+                            raise WaitCalledOff(f"{self.location}: stopped waiting for {holder} ({busy})")
+                        try:
+                            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                            break
+                        except BlockingIOError:
+                            continue
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
             try:  # a write undone, through SQLite (a descriptor of the file opened and closed here would drop this
