@@ -238,6 +238,52 @@ def _pair_metrics(pred: np.ndarray, rows: list[dict]) -> dict:
     return out
 
 
+ERROR_CAUSES = {  # why a labelled pair's events are wrong, from what the tracker found (StoriesResult.pairs / .scores)
+    "FN": ("further apart than the window", "not a candidate within the window", "scored under the event threshold",
+           "scored over the threshold, the merge refused (average linkage or span)"),
+    "FP": ("scored over the event threshold", "joined through other reports"),
+}
+
+
+def _error_causes(res, i: np.ndarray, j: np.ndarray, pred: np.ndarray, gold: np.ndarray, config: StoriesConfig) -> list[str | None]:
+    """For each labelled pair the events get wrong, the stage that made the error (:data:`ERROR_CAUSES`); None if right.
+
+    A missed pair was never compared (further apart than ``window_days``, or
+    not among each other's neighbours / under ``min_candidate``), was compared
+    and scored under ``event_threshold``, or scored over it and the tracker
+    refused the merge of the two events. A false pair scored over the threshold
+    itself, or was put in one event through other reports.
+    """
+    n = len(res.event)
+    key = res.pairs[:, 0].astype(np.int64) * n + res.pairs[:, 1]  # sorted: the pairs come ordered (i, j), i < j
+    want = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
+    at = np.minimum(np.searchsorted(key, want), max(len(key) - 1, 0))
+    found = key[at] == want if len(key) else np.zeros(len(want), dtype=bool)
+    score = np.where(found, res.scores[at], np.nan) if len(key) else np.full(len(want), np.nan)
+    times = res.dedup.table.times
+    apart = np.abs(times[i] - times[j]) > config.window_days * 86_400.0
+    out: list[str | None] = []
+    for k in range(len(i)):
+        if pred[k] == gold[k]:
+            out.append(None)
+        elif gold[k]:
+            out.append(ERROR_CAUSES["FN"][0] if not found[k] and apart[k] else ERROR_CAUSES["FN"][1] if not found[k]
+                       else ERROR_CAUSES["FN"][2] if score[k] < config.event_threshold else ERROR_CAUSES["FN"][3])
+        else:
+            out.append(ERROR_CAUSES["FP"][0] if found[k] and score[k] >= config.event_threshold else ERROR_CAUSES["FP"][1])
+    return out
+
+
+def _causes_by_set(errors: list[dict]) -> dict:
+    """How many errors of each set have each cause."""
+    out: dict = {}
+    for e in errors:
+        for name in (e["set"], *(("dev+hard",) if e["set"] in ("dev", "hard") else ())):
+            by = out.setdefault(name, {})
+            by[e["cause"]] = by.get(e["cause"], 0) + 1
+    return {name: dict(sorted(by.items(), key=lambda kv: -kv[1])) for name, by in out.items()}
+
+
 def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: str | None = None, labels_file: str | None = None) -> dict:
     rows, files = _labelled_pairs(sample, labels_file)
     if not rows:
@@ -264,10 +310,11 @@ def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: st
     label = np.array([r["label"] for r in rows])
     same_storyline = res.storyline[i] == res.storyline[j]
     group = res.dedup.group
+    causes = _error_causes(res, i, j, pred_event, gold, config)
     errors = [  # ids and numbers only: the texts stay out of the repository
         {"pair": r["pair"], "set": r["set"], "error": "FP" if pred_event[k] else "FN", "label": r["label"], "kind": r["kind"],
          "stratum": r.get("stratum"), "days_apart": r.get("days_apart"), "story_score": round(float(sim.story_score[k]), 3),
-         "same_duplicate_group": bool(group[i[k]] >= 0 and group[i[k]] == group[j[k]])}
+         "same_duplicate_group": bool(group[i[k]] >= 0 and group[i[k]] == group[j[k]]), "cause": causes[k]}
         for k, r in enumerate(rows) if pred_event[k] != gold[k]
     ]
     out = {"pairs": len(rows), "labelled_pairs_not_found": missing, "seconds": round(seconds, 1),
@@ -282,6 +329,7 @@ def eval_saudinewsnet(config: StoriesConfig, data: str | None = None, sample: st
                                                 for v in ("DUP", "EVENT", "TOPIC", "NO") if (label == v).any()},
             "largest_event": int(np.bincount(res.event).max()), "largest_storyline": int(np.bincount(res.storyline).max()),
             "events_longer_than_window": _events_longer_than(res.event, res.dedup.table.times, config.window_days * 86_400.0),
+            "errors_by_cause": _causes_by_set(errors),
             "errors": errors,
             "data": {"zips": sorted(p.name for p in folder.glob("*.zip")), "labels": files},
             "note": "dev labels: tuned-on data, not the held-out target" if labels_file is None else "labels given on the command line"}
