@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
-from _servers import as_records, batches, free_port, start_redis, start_serve, stop
+from _servers import SEEDS, as_records, batches, free_port, start_redis, start_serve, stop
 from typer.testing import CliRunner
 
 from dedup.cli import app as cli
@@ -471,6 +471,20 @@ def test_a_compressed_body_is_a_415_saying_so(sqlite_server: Server, path: str) 
     assert res.status_code == 415 and res.json()["error"] == "unsupported_encoding", res.text
     assert "compressed request bodies are not accepted (Content-Encoding: gzip)" in res.json()["message"]
     assert "gz1" not in sqlite_server.stored_ids()
+
+
+def test_similarity_weighs_the_dates_and_outlets_of_a_body_and_refuses_an_unreadable_date(sqlite_server: Server) -> None:
+    """POST /v1/similarity reads ``date1``/``date2``/``source1``/``source2`` as `dedup similarity` does: one outlet's
+    copy ten days later is no copy for the learned decision; an unreadable date is a 422 naming the field."""
+    text = SEEDS[0].read_text(encoding="utf-8")
+    body = {"text1": text, "text2": text[: len(text) // 2]}
+    alone = sqlite_server.call("POST", "/v1/similarity", json=body)
+    dated = sqlite_server.call("POST", "/v1/similarity",
+                               json=body | {"date1": "2024-03-01", "date2": "2024-03-11", "source1": "wire", "source2": "wire"})
+    assert alone.status_code == dated.status_code == 200, (alone.text, dated.text)
+    assert dated.json()["probability"] < alone.json()["probability"]
+    bad = sqlite_server.call("POST", "/v1/similarity", json=body | {"date2": "next week"})
+    assert bad.status_code == 422 and "the field 'date2' is not an ISO-8601 date" in bad.json()["message"], bad.text
 
 
 @pytest.mark.parametrize("field", ["text1", "text2", "title2"])

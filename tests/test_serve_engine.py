@@ -726,3 +726,26 @@ def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_i
     assert stopped_while_held, "the service waited for the other run to end"
     assert len(outcome) == 1 and isinstance(outcome[0], Stopping) and "nothing of this batch was added" in str(outcome[0])
     assert not set(_stored(loc)) & {a.id for a in first}
+
+
+def test_the_pair_page_measures_two_stored_articles_with_their_dates_and_outlets(tmp_path: Path) -> None:
+    """The pair page's "measured now" row scores the two stored texts as dedupe did: with the dates and outlets the
+    index holds (one outlet, ten days apart weighs against a copy), not as two undated texts of two outlets."""
+    from dedup.flows.similarity import similarity
+    from dedup.types import timestamp
+
+    text = SEEDS[0].read_text(encoding="utf-8")
+    part = text[: len(text) // 2]
+    engine = Engine(str(tmp_path / "h.db"), DedupConfig())
+    try:
+        engine.add([Article(id="full", text=text, source="wire", date="2024-03-01T09:00:00"),
+                    Article(id="part", text=part, source="wire", date="2024-03-11T09:00:00")])
+        view = engine.pair("full", "part")
+    finally:
+        engine.close()
+    assert view is not None and view.measured is not None
+    dated = similarity([text], [part], time1=[timestamp("2024-03-01T09:00:00")], time2=[timestamp("2024-03-11T09:00:00")],
+                       source1=["wire"], source2=["wire"])
+    alone = similarity([text], [part])
+    assert view.measured["probability"] == round(float(dated.probability[0]), 4)
+    assert dated.probability[0] < alone.probability[0]

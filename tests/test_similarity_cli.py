@@ -82,6 +82,37 @@ def test_the_duplicate_verdict_is_the_decision_dedupe_makes(tmp_path: Path) -> N
     assert verdicts[0] != verdicts[1] and len(set(verdicts[0])) >= 2
 
 
+def test_similarity_weighs_the_dates_and_outlets_given_as_dedupe_does(tmp_path: Path) -> None:
+    """With ``date1``/``date2`` and ``source1``/``source2``, the learned decision reads the pair as dedupe reads those two
+    articles (one outlet's copy days later weighs less, ten days later it is no copy); without them, as two outlets'
+    texts, undated."""
+    from dedup.config import DedupConfig
+    from dedup.flows.dedupe import dedupe
+    from dedup.results import DUPLICATE
+    from dedup.types import Article
+
+    trimmed = BODY + " " + OTHER
+    rows = {}
+    for pair in ({"id": "alone", "text1": trimmed, "text2": BODY},
+                 {"id": "2 days", "text1": trimmed, "text2": BODY, "date1": "2024-03-01", "date2": "2024-03-03T00:00:00Z",
+                  "source1": "wire", "source2": "wire"},
+                 {"id": "10 days", "text1": trimmed, "text2": BODY, "date1": "2024-03-01", "date2": "2024-03-11",
+                  "source1": "wire", "source2": "wire"}):  # one pair a run: the IDF is fitted on the texts of a run
+        src, out = _write_jsonl(tmp_path / "pairs.jsonl", [pair]), tmp_path / "scores.jsonl"
+        res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        rows[pair["id"]] = json.loads(out.read_text(encoding="utf-8"))
+    assert rows["10 days"]["probability"] < rows["2 days"]["probability"] < rows["alone"]["probability"]
+    for name, date2 in (("2 days", "2024-03-03T00:00:00Z"), ("10 days", "2024-03-11")):
+        run = dedupe([Article(id="a", text=trimmed, source="wire", date="2024-03-01"),
+                      Article(id="b", text=BODY, source="wire", date=date2)], DedupConfig())
+        dropped = run.status == DUPLICATE
+        assert (rows[name]["verdict"] == "duplicate") == bool(dropped.any()), name
+        if dropped.any():
+            assert round(float(run.scores[dropped][0, 3]), 4) == rows[name]["probability"]
+    assert rows["alone"]["verdict"] == "duplicate" and rows["10 days"]["verdict"] != "duplicate"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("{not json\n", "malformed JSON"),
@@ -93,8 +124,12 @@ def test_the_duplicate_verdict_is_the_decision_dedupe_makes(tmp_path: Path) -> N
      ("[1]\n", "JSON object"), ("", "no pairs found"),
      # the normalizer cannot encode one: it was a UnicodeEncodeError traceback (docs/inputs.md: a bad record)
      ('{"id": 1, "text1": "a b", "text2": "c d"}\n{"id": 2, "text1": "a b c", "text2": "x \\ud800 y"}\n',
-      'pairs.jsonl:2: field "text2" holds a lone surrogate (\\ud800 at character 2)')],
-    ids=["bad-json", "missing-text2", "null-text2", "a-feed", "id-and-line-number", "not-an-object", "empty", "lone-surrogate"],
+      'pairs.jsonl:2: field "text2" holds a lone surrogate (\\ud800 at character 2)'),
+     ('{"id": 1, "text1": "a b", "text2": "c d", "date1": "last tuesday"}\n',
+      'pairs.jsonl:1: field "date1" is not an ISO-8601 date (\'last tuesday\')'),
+     ('{"id": 1, "text1": "a b", "text2": "c d", "source2": 7}\n', 'pairs.jsonl:1: field "source2" must be a string or null, got')],
+    ids=["bad-json", "missing-text2", "null-text2", "a-feed", "id-and-line-number", "not-an-object", "empty", "lone-surrogate",
+         "unreadable-date", "numeric-source"],
 )
 def test_similarity_bad_input_exits_1(tmp_path: Path, content: str, message: str) -> None:
     src = tmp_path / "pairs.jsonl"

@@ -25,6 +25,10 @@ def similarity(
     dedup_config: DedupConfig = DedupConfig(),
     title1: Sequence[str] | None = None,
     title2: Sequence[str] | None = None,
+    time1: Sequence[float] | None = None,
+    time2: Sequence[float] | None = None,
+    source1: Sequence[str] | None = None,
+    source2: Sequence[str] | None = None,
 ) -> SimilarityResult:
     """Score pairs of texts the way ``dedupe`` and ``stories`` do.
 
@@ -43,6 +47,10 @@ def similarity(
         dedup_config: the core settings (shingles, the duplicate decision: the learned model or the rule, as
             ``dedupe`` decides).
         title1, title2: optional headlines.
+        time1, time2: the sides' dates as :func:`~dedup.types.timestamp` seconds (NaN: undated), for the learned
+            decision (the days between two copies); by default undated, as two texts alone are.
+        source1, source2: the sides' outlets, for the learned decision (the same outlet or two); by default each
+            side its own.
 
     Raises:
         ValueError: the sides differ in length.
@@ -64,7 +72,11 @@ def similarity(
     titles = [t.replace("\n", " ") for t in normalize_texts(heads, dedup_config.normalize)]
     pairs = np.stack([np.arange(m), np.arange(m) + m], axis=1).astype(np.int64)
     core = score_pairs(feats, pairs, digest, fit_idf(feats))
-    rel, probability = _decision(feats, pairs, core, dedup_config)
+    times = np.concatenate([_side(time1, m, np.nan, "time1"), _side(time2, m, np.nan, "time2")]).astype(np.float64)
+    named = list(_side(source1, m, None, "source1")) + list(_side(source2, m, None, "source2"))
+    codes: dict[str, int] = {}  # an outlet's code; a side without one its own (never the same outlet as another)
+    sources = np.array([codes.setdefault(x, len(codes)) if x is not None else -1 - k for k, x in enumerate(named)], dtype=np.int64)
+    rel, probability = _decision(feats, pairs, core, dedup_config, sources, times)
     x, nums, lengths = story_vectors(texts, titles, config), number_sets(texts, titles), token_counts(texts)
     story = story_scores(x, nums, lengths, pairs, config)
     features = score_features(x, nums, lengths, pairs)
@@ -84,12 +96,23 @@ def similarity(
     return SimilarityResult(jac, cont, cos, story, verdict, features, probability)
 
 
-def _decision(feats, pairs: np.ndarray, core, config: DedupConfig) -> tuple[np.ndarray, np.ndarray | None]:  # noqa: ANN001
+def _side(values: Sequence | None, m: int, default: object, name: str) -> list:
+    """One side's dates or outlets, ``m`` of them (``default`` each when not given)."""
+    if values is None:
+        return [default] * m
+    if len(values) != m:
+        raise ValueError(f"similarity: {m} pairs but {len(values)} values of {name}")
+    return list(values)
+
+
+def _decision(feats, pairs: np.ndarray, core, config: DedupConfig, sources: np.ndarray,  # noqa: ANN001
+              times: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The relation of each pair as ``dedupe`` decides it, and the learned decision's probability (None under the rule).
 
-    The pair's sides are texts alone, with no outlet nor date: the model
-    reads them as two outlets' articles of the same day (``same_source``
-    false, ``log_days`` 0, ``undated``), as it reads an undated pair in a feed.
+    ``sources`` (codes) and ``times`` (seconds, NaN undated) are per side, as
+    ``dedupe``'s table has them: texts alone are two outlets' articles,
+    undated (``same_source`` false, ``undated``), as the model reads an
+    undated pair in a feed.
     """
     if config.verify.decision == "rule" or not len(pairs):
         return decide(core, config.verify), None
@@ -97,9 +120,8 @@ def _decision(feats, pairs: np.ndarray, core, config: DedupConfig) -> tuple[np.n
     from .dedupe import decision_features
 
     model = load_model(config.verify.model)
-    n = int(pairs.max()) + 1
-    sides = np.arange(n)
-    prob = model.probability(decision_features(feats, pairs, core, sides, np.full(n, np.nan), sides, model.features))
+    sides = np.arange(len(sources))
+    prob = model.probability(decision_features(feats, pairs, core, sources, times, sides, model.features))
     return relations(core, prob, config.verify.min_probability or model.threshold), prob
 
 

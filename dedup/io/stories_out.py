@@ -31,7 +31,7 @@ from .. import __version__
 from ..config import ReadConfig
 from ..errors import InputFormatError
 from ..results import SimilarityResult, StoriesResult
-from ..types import Article, BadRecord, article_label
+from ..types import Article, BadRecord, article_label, timestamp
 from .jsonl import json_objects
 from .readers.records import _SURROGATE
 from .skipped import summary_bad, with_skipped
@@ -94,10 +94,13 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     return records
 
 
-def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[dict[str, str]]:
+def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[dict[str, str | None]]:
     """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
 
-    ``title1``/``title2`` are optional; ``id`` defaults to the line number.
+    ``title1``/``title2`` are optional (empty when absent), and so are
+    ``date1``/``date2`` and ``source1``/``source2`` (None when absent: the
+    learned decision then reads the sides as undated, of two outlets);
+    ``id`` defaults to the line number.
     ``-`` reads standard input; a URL is streamed (with ``storage_options``).
 
     Raises:
@@ -105,7 +108,7 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
         InputFormatError: a line is not a JSON object with string texts (a lone
             surrogate in a text or title is not text), an id repeats, or there is no pair at all.
     """
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | None]] = []
     seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
     for lineno, obj in json_objects(path, storage_options):
         row = {"id": str(obj.get("id", lineno))}
@@ -120,6 +123,14 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
             if bad is not None:  # a JSON escape such as \ud800: no text can be made of it (the normalizer would fail)
                 raise InputFormatError(f'field "{key}" holds a lone surrogate (\\u{ord(bad.group()):04x} at character '
                                        f"{bad.start()}): not valid Unicode text; fix the producer of this file", path, lineno)
+            row[key] = value
+        for key in ("date1", "date2", "source1", "source2"):
+            value = obj.get(key)
+            if value is not None and not isinstance(value, str):
+                raise InputFormatError(f'field "{key}" must be a string or null, got {_json_kind(value)}', path, lineno)
+            if key.startswith("date") and value and timestamp(value) != timestamp(value):
+                raise InputFormatError(f'field "{key}" is not an ISO-8601 date ({value[:40]!r}); give e.g. '
+                                       '"2024-03-01" or "2024-03-01T09:00:00Z", or leave it out', path, lineno)
             row[key] = value
         if row["id"] in seen:
             at = lineno if "id" not in obj else seen[row["id"]]

@@ -16,12 +16,12 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
 
     Args:
         pairs: a JSONL file of ``{"id", "text1", "text2"}`` (optional
-            ``"title1"``, ``"title2"``), ``-`` for stdin, or a URL.
+            ``"title1"``, ``"title2"``; ``"date1"``, ``"date2"``, ``"source1"``,
+            ``"source2"`` for the learned decision), ``-`` for stdin, or a URL.
         out: the output JSONL file (or ``s3://bucket/key.jsonl``: staged, uploaded at the end; ``-``: standard output).
         settings: table name → config: ``"stories"``, ``"dedupe"``; a missing table takes the defaults.
         storage_options: options of the fsspec filesystem of URLs.
     """
-    from ..flows.similarity import similarity
     from ..io.writers import staged_output
     from ..io.stories_out import read_text_pairs, write_similarity
     from ..io.writers import check_output
@@ -40,8 +40,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         from ..io.writers import json_line
 
         rows = read_text_pairs(pairs, storage_options)
-        res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
-                         settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+        res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         sys.stdout.flush()
         stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
         try:
@@ -63,9 +62,19 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
     with staged_output(out, storage_options, is_dir=False) as target:
         check_output(target, is_dir=False)
         rows = read_text_pairs(pairs, storage_options)
-        res = similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config,
-                         settings.get("dedupe", DedupConfig()), title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows])
+        res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         return write_similarity(target, rows, res)
+
+
+def _scored(rows: list[dict[str, Any]], config: StoriesConfig, dedup_config: DedupConfig) -> Any:
+    """:func:`~dedup.flows.similarity.similarity` of the pairs read, with their titles, dates and outlets."""
+    from ..flows.similarity import similarity
+    from ..types import timestamps
+
+    return similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config, dedup_config,
+                      title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows],
+                      time1=timestamps([r["date1"] for r in rows]), time2=timestamps([r["date2"] for r in rows]),
+                      source1=[r["source1"] for r in rows], source2=[r["source2"] for r in rows])
 
 
 def _not_the_input(pairs: str, out: str) -> None:

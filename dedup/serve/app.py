@@ -38,6 +38,7 @@ from starlette.routing import Match
 from .. import __version__
 from ..io.readers.records import _SURROGATE
 from ..store.index import ArticleRecord, HistoryError, iso_time
+from ..types import timestamp
 from .engine import Engine, Stopping, TooManyArticles
 from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records, warnings_of
@@ -328,7 +329,13 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 metrics.error("invalid_body")
                 return _err(422, "invalid_body", f"the field {name!r} holds a lone surrogate (\\u{ord(bad.group()):04x} at "
                             f"character {bad.start()}): not valid Unicode text")
-        return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2)
+        for name in ("date1", "date2"):
+            value = getattr(pair, name)
+            if value and timestamp(value) != timestamp(value):
+                metrics.error("invalid_body")
+                return _err(422, "invalid_body", f"the field {name!r} is not an ISO-8601 date ({value[:40]!r})")
+        return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2, (timestamp(pair.date1), timestamp(pair.date2)),
+                                 (pair.source1, pair.source2))
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, summary="Is the index reachable")
     def healthz() -> Any:

@@ -410,14 +410,19 @@ class Engine:
         texts = self.texts.get([a, b])
         measured = None
         if a in texts and b in texts:
-            measured = self.similarity(texts[a][1], texts[b][1], texts[a][0], texts[b][0])
+            # with the dates and outlets the index holds: the learned decision weighs them as dedupe did
+            measured = self.similarity(texts[a][1], texts[b][1], texts[a][0], texts[b][0], (ra.time, rb.time), (ra.source, rb.source))
         return PairView(ra, rb, texts, stored, measured)
 
-    def similarity(self, text1: str, text2: str, title1: str = "", title2: str = "") -> dict[str, Any]:
-        """The fields ``dedup similarity`` writes for one pair (without ``id``)."""
+    def similarity(self, text1: str, text2: str, title1: str = "", title2: str = "",
+                   times: tuple[float, float] | None = None, sources: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
+        """The fields ``dedup similarity`` writes for one pair (without ``id``); ``times`` (seconds, NaN undated) and
+        ``sources``: the two articles' dates and outlets, when known (else two outlets' texts, undated)."""
         from ..flows.similarity import similarity
 
-        res = similarity([text1], [text2], self.stories, self.config, title1=[title1], title2=[title2])
+        res = similarity([text1], [text2], self.stories, self.config, title1=[title1], title2=[title2],
+                         time1=None if times is None else [times[0]], time2=None if times is None else [times[1]],
+                         source1=None if sources is None else [sources[0]], source2=None if sources is None else [sources[1]])
         return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
                 "story_score": _r(res.story_score[0]),
                 "probability": None if res.probability is None else _r(res.probability[0]), "verdict": res.verdict[0]}

@@ -145,10 +145,17 @@ class EventOut(BaseModel):
 
 
 class SimilarityIn(BaseModel):
+    """Two texts; their dates and outlets, when given, are weighed by the learned decision as ``dedupe`` weighs them
+    (the same outlet or two, the days between); without them the two are read as two outlets' texts, undated."""
+
     text1: str
     text2: str
     title1: str = ""
     title2: str = ""
+    date1: Optional[str] = Field(None, description="ISO-8601 date of the first text.")
+    date2: Optional[str] = Field(None, description="ISO-8601 date of the second text.")
+    source1: Optional[str] = Field(None, description="The first text's outlet.")
+    source2: Optional[str] = Field(None, description="The second text's outlet.")
 
 
 class SimilarityOut(BaseModel):

@@ -235,7 +235,7 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
                     "<td></td></tr>")
     if view.measured is not None:
         m = view.measured
-        rows.append(f"<tr><td>measured now on the two texts (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
+        rows.append(f"<tr><td>measured now on the two texts, with their dates and outlets (dedup similarity)</td><td>{_e(m['verdict'])}</td>"
                     f"<td>{_score(m['jaccard'])}</td><td>{_containment(m, names)}</td><td>{_score(m['cosine'])}</td>"
                     f"<td>{_score(m.get('probability'))}</td><td>{_score(m['story_score'])}</td></tr>")
     table = ('<div class="scroll"><table><tr><th>scores</th><th>relation / verdict</th><th>jaccard</th><th>containment</th>'
