@@ -709,6 +709,13 @@ def test_export_says_why_for_every_decision(location: str) -> None:
     assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"
 
 
+def _until(done, seconds: float = 30) -> None:  # noqa: ANN001
+    """Wait until ``done()`` (or ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("lock", ["writer", "tracker"])
 def test_a_wait_for_another_runs_lock_can_be_called_off_and_takes_nothing(location, lock: str) -> None:
     """A waiter whose ``on_wait`` returns an event (the service's, set when it stops): setting the event ends the wait
@@ -737,9 +744,7 @@ def test_a_wait_for_another_runs_lock_can_be_called_off_and_takes_nothing(locati
     def waiting() -> threading.Thread:
         waiter = threading.Thread(target=wait_for_it)
         waiter.start()
-        deadline = time.monotonic() + 30
-        while not said and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _until(lambda: bool(said))
         assert said and "waiting for it to finish" in said[0]
         return waiter
 
@@ -800,9 +805,7 @@ def test_the_tracker_lock_keeps_one_stories_run_at_a_time_and_lets_writers_add(l
 
             waiter = threading.Thread(target=second)
             waiter.start()
-            deadline = time.monotonic() + 30
-            while not said and time.monotonic() < deadline:
-                time.sleep(0.02)
+            _until(lambda: bool(said))
             assert said and "placing articles into this index's events" in said[0]
             assert not entered.is_set()
         waiter.join(30)

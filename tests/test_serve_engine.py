@@ -9,6 +9,7 @@ in :func:`test_a_bad_request_in_a_burst_fails_alone_and_the_others_are_answered`
 from __future__ import annotations
 
 import collections
+import logging
 import random
 import threading
 import time
@@ -27,6 +28,43 @@ from dedup.store.history import open_index
 from dedup.types import Article
 
 ALREADY = "skipped: already in the index"
+
+
+@pytest.fixture
+def log_of():
+    """``log_of(name, level)``: the records logger ``name`` emits from ``level`` up during the test, on a handler of its
+    own (a CLI run in this process stops the `dedup` logger's propagation); detached, its level restored, after."""
+    attached: list[tuple[logging.Logger, logging.Handler, int]] = []
+
+    def attach(name: str, level: int = logging.NOTSET) -> list[logging.LogRecord]:
+        records: list[logging.LogRecord] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        log, handler = logging.getLogger(name), Keep(level)
+        attached.append((log, handler, log.level))
+        log.addHandler(handler)
+        if level and log.getEffectiveLevel() > level:
+            log.setLevel(level)
+        return records
+
+    yield attach
+    for log, handler, level in reversed(attached):
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _said(records: list[logging.LogRecord]) -> list[str]:
+    return [r.getMessage() for r in records]
+
+
+def _until_said(records: list[logging.LogRecord], text: str, seconds: float = 60) -> None:
+    """Wait until a message of ``records`` holds ``text`` (or ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not any(text in m for m in _said(records)):
+        time.sleep(0.05)
 
 
 class Held:
@@ -407,22 +445,13 @@ def test_placement_follows_the_dedupe_normalization_and_a_bad_pair_is_said_at_st
         other.close()
 
 
-def test_a_pass_that_cannot_succeed_is_given_up_at_once(tmp_path: Path) -> None:
+def test_a_pass_that_cannot_succeed_is_given_up_at_once(tmp_path: Path, log_of) -> None:
     """A `dedup stories --index` run with other settings saved first (after the service started): no pass can place
     the articles; they were retried forever, each pass a traceback."""
-    import logging
-
     from dedup.config import StoriesConfig
     from dedup.flows.stories import stories
 
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):  # on the placer's own logger: a CLI run in this process stops the `dedup` logger's propagation
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    keep = Keep(logging.ERROR)
-    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    records = log_of("dedup.serve.placer", logging.ERROR)
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig(), stories_every=0.2)
     try:
@@ -440,7 +469,6 @@ def test_a_pass_that_cannot_succeed_is_given_up_at_once(tmp_path: Path) -> None:
         time.sleep(0.5)  # a pass more, were it retried
     finally:
         engine.close()
-        logging.getLogger("dedup.serve.placer").removeHandler(keep)
     assert engine.placer.given_up == len(second) and engine.placer.placed == 0
     gave_up = [r for r in records if "gave up placing" in r.getMessage()]
     assert len(gave_up) == 1 and "other settings" in gave_up[0].getMessage() and not gave_up[0].exc_info
@@ -472,25 +500,15 @@ def test_passes_that_keep_failing_are_given_up_after_five(tmp_path: Path, monkey
     assert calls == [len(first)] * MAX_FAILED_PASSES and engine.placer.given_up == len(first) and engine.placer.placed == 0
 
 
-def test_articles_left_unplaced_at_stop_are_counted_in_the_log(tmp_path: Path) -> None:
-    import logging
-
-    said: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            said.append(record.getMessage())
-
-    keep = Keep(logging.WARNING)
-    logging.getLogger("dedup.serve.placer").addHandler(keep)
+def test_articles_left_unplaced_at_stop_are_counted_in_the_log(tmp_path: Path, log_of) -> None:
+    records = log_of("dedup.serve.placer", logging.WARNING)
     engine = Engine(str(tmp_path / "h.db"), DedupConfig(), stories_every=3600)  # no pass before the stop
     try:
         first = batches()[0]
         engine.add(first)
     finally:
         engine.close()
-        logging.getLogger("dedup.serve.placer").removeHandler(keep)
-    assert said == [f"{len(first)} articles added were not placed into events before the service stopped; "
+    assert _said(records) == [f"{len(first)} articles added were not placed into events before the service stopped; "
                     "`dedup stories --index` over them places them"]
 
 
@@ -602,19 +620,10 @@ def test_with_local_workers_a_pass_runs_in_this_process_and_batches_meanwhile_al
     assert runtimes and all(r.n_jobs == 1 for r in runtimes)
 
 
-def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: Path) -> None:
+def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: Path, log_of) -> None:
     """A `dedup stories --index` run of another process holds the stories lock: the pass waits for it, and the service's
     log says why no article is being placed, then the pass places them once the lock is free."""
-    import logging
-
-    said: list[str] = []
-
-    class Keep(logging.Handler):  # on the placer's own logger: a CLI run in this process stops the `dedup` logger's propagation
-        def emit(self, record: logging.LogRecord) -> None:
-            said.append(record.getMessage())
-
-    keep = Keep()
-    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    records = log_of("dedup.serve.placer")
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig(), stories_every=0.1)
     other = open_index(loc, DedupConfig())
@@ -622,32 +631,20 @@ def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: 
         first = batches()[0]
         with other.tracker():
             engine.add(first)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any("placing articles into this index's events" in m for m in said):
-                time.sleep(0.05)
+            _until_said(records, "placing articles into this index's events")
             assert engine._reader.stories.lookup([a.id for a in first]) == {}
         tracked = _placed(engine, [a.id for a in first], 60)
     finally:
         other.close()
         engine.close()
-        logging.getLogger("dedup.serve.placer").removeHandler(keep)
-    assert any("waiting for it to finish" in m for m in said), said
+    assert any("waiting for it to finish" in m for m in _said(records)), _said(records)
     assert sorted(tracked) == sorted(a.id for a in first)
 
 
-def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: Path) -> None:
+def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: Path, log_of) -> None:
     """Another process's `dedup stories --index` holds the stories lock for long: the service stops at once (the pass
     waiting for it is called off, having changed nothing), and its log counts the articles left unplaced."""
-    import logging
-
-    said: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            said.append(record.getMessage())
-
-    keep = Keep(logging.WARNING)
-    logging.getLogger("dedup.serve.placer").addHandler(keep)
+    records = log_of("dedup.serve.placer", logging.WARNING)
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig(), stories_every=0.1)
     other = open_index(loc, DedupConfig())
@@ -656,17 +653,15 @@ def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: 
         first = batches()[0]
         with other.tracker():
             engine.add(first)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any("placing articles into this index's events" in m for m in said):
-                time.sleep(0.05)
+            _until_said(records, "placing articles into this index's events")
             closer.start()
             closer.join(30)
             stopped_while_held = not closer.is_alive()
     finally:
         other.close()
         closer.join(60) if closer.is_alive() else None
-        logging.getLogger("dedup.serve.placer").removeHandler(keep)
     assert stopped_while_held, "the service waited for the other stories run to end"
+    said = _said(records)
     assert said[-1] == (f"{len(first)} articles added were not placed into events before the service stopped; "
                         "`dedup stories --index` over them places them"), said
     index = open_index(loc, DedupConfig())
@@ -676,24 +671,13 @@ def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: 
         index.close()
 
 
-def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_index(tmp_path: Path) -> None:
+def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_index(tmp_path: Path, log_of) -> None:
     """A `dedup dedupe --index` run of another process holds the writer's lock: a batch posted meanwhile waits (the
     log says why), and when the service stops it is refused as not added (Stopping) instead of holding the stop
     until the other run ends; nothing of it is in the index."""
-    import logging
-
     from dedup.serve.engine import Stopping
 
-    said: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            said.append(record.getMessage())
-
-    log = logging.getLogger("dedup.serve.engine")
-    keep, level = Keep(logging.INFO), log.level
-    log.addHandler(keep)
-    log.setLevel(logging.INFO)
+    records = log_of("dedup.serve.engine", logging.INFO)
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig())
     other = open_index(loc, DedupConfig())
@@ -709,9 +693,7 @@ def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_i
     try:
         with other.writer():
             poster.start()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any(m.startswith("a batch waits:") for m in said):
-                time.sleep(0.05)
+            _until_said(records, "a batch waits:")
             closer.start()
             closer.join(30)
             poster.join(30)
@@ -720,9 +702,7 @@ def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_i
         other.close()
         for t in (poster, closer):
             t.join(60) if t.is_alive() else None
-        log.removeHandler(keep)
-        log.setLevel(level)
-    assert any("another dedup run is adding to this index" in m for m in said), said
+    assert any("another dedup run is adding to this index" in m for m in _said(records)), _said(records)
     assert stopped_while_held, "the service waited for the other run to end"
     assert len(outcome) == 1 and isinstance(outcome[0], Stopping) and "nothing of this batch was added" in str(outcome[0])
     assert not set(_stored(loc)) & {a.id for a in first}
