@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,25 @@ import pytest
 from dedup.types import Article
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+
+
+@contextmanager
+def held_by_another_process(location: str, lock: str) -> Iterator[subprocess.Popen]:
+    """Another process (a real one: a service tells its own holds from others') holds the index's ``lock``
+    (``"writer"`` or ``"tracker"``) as a long `dedup dedupe --index` or `dedup stories --index` run would, until the
+    block ends."""
+    code = ("import sys\nfrom dedup.config import DedupConfig\nfrom dedup.store.history import open_index\n"
+            f"index = open_index({location!r}, DedupConfig())\n"
+            f"with index.{lock}():\n    print('held', flush=True)\n    sys.stdin.read()\nindex.close()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held", "the other process took no lock"
+        yield proc
+    finally:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait(60)
+        proc.stdout.close()
 
 
 def free_port() -> int:

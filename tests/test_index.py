@@ -723,7 +723,7 @@ def test_a_wait_for_another_runs_lock_can_be_called_off_and_takes_nothing(locati
     the holder lets go, as a plain waiter does."""
     import threading
 
-    from dedup.store.index import WaitCalledOff
+    from dedup.store.index import WaitCalledOff, this_process
 
     holder, other = open_index(location, DedupConfig()), open_index(location, DedupConfig())
     halt = threading.Event()
@@ -745,7 +745,7 @@ def test_a_wait_for_another_runs_lock_can_be_called_off_and_takes_nothing(locati
         waiter = threading.Thread(target=wait_for_it)
         waiter.start()
         _until(lambda: bool(said))
-        assert said and "waiting for it to finish" in said[0]
+        assert said and said[0].endswith(f"({this_process()}); waiting for it to finish"), said  # the holder named
         return waiter
 
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from _servers import SEEDS, as_records, batches, free_port, start_serve, stop
+from _servers import SEEDS, as_records, batches, free_port, held_by_another_process, start_serve, stop
 
 from dedup.config import DedupConfig
 from dedup.flows.dedupe import dedupe
@@ -626,16 +626,14 @@ def test_a_pass_that_waits_for_another_stories_run_says_so_in_the_log(tmp_path: 
     records = log_of("dedup.serve.placer")
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig(), stories_every=0.1)
-    other = open_index(loc, DedupConfig())
     try:
         first = batches()[0]
-        with other.tracker():
+        with held_by_another_process(loc, "tracker"):
             engine.add(first)
             _until_said(records, "placing articles into this index's events")
             assert engine._reader.stories.lookup([a.id for a in first]) == {}
         tracked = _placed(engine, [a.id for a in first], 60)
     finally:
-        other.close()
         engine.close()
     assert any("waiting for it to finish" in m for m in _said(records)), _said(records)
     assert sorted(tracked) == sorted(a.id for a in first)
@@ -647,19 +645,17 @@ def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: 
     records = log_of("dedup.serve.placer", logging.WARNING)
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig(), stories_every=0.1)
-    other = open_index(loc, DedupConfig())
     closer = threading.Thread(target=engine.close)
     try:
         first = batches()[0]
-        with other.tracker():
+        with held_by_another_process(loc, "tracker"):
             engine.add(first)
             _until_said(records, "placing articles into this index's events")
             closer.start()
             closer.join(30)
             stopped_while_held = not closer.is_alive()
     finally:
-        other.close()
-        closer.join(60) if closer.is_alive() else None
+        _joined(closer)
     assert stopped_while_held, "the service waited for the other stories run to end"
     said = _said(records)
     assert said[-1] == (f"{len(first)} articles added were not placed into events before the service stopped; "
@@ -671,6 +667,25 @@ def test_stopping_calls_off_a_pass_that_waits_for_another_stories_run(tmp_path: 
         index.close()
 
 
+def _poster_and_closer(engine: Engine, batch: list[Article]) -> tuple[threading.Thread, threading.Thread, list]:
+    """Two threads, not started: one posts ``batch`` (its rows, or its error, go into the list), one closes ``engine``."""
+    outcome: list = []
+
+    def post() -> None:
+        try:
+            outcome.append(engine.add(batch))
+        except Exception as exc:
+            outcome.append(exc)
+
+    return threading.Thread(target=post), threading.Thread(target=engine.close), outcome
+
+
+def _joined(*threads: threading.Thread) -> None:
+    for t in threads:
+        if t.is_alive():
+            t.join(60)
+
+
 def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_index(tmp_path: Path, log_of) -> None:
     """A `dedup dedupe --index` run of another process holds the writer's lock: a batch posted meanwhile waits (the
     log says why), and when the service stops it is refused as not added (Stopping) instead of holding the stop
@@ -680,18 +695,10 @@ def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_i
     records = log_of("dedup.serve.engine", logging.INFO)
     loc = str(tmp_path / "h.db")
     engine = Engine(loc, DedupConfig())
-    other = open_index(loc, DedupConfig())
-    first, outcome = batches()[0], []
-
-    def post() -> None:
-        try:
-            outcome.append(engine.add(first))
-        except Exception as exc:
-            outcome.append(exc)
-
-    poster, closer = threading.Thread(target=post), threading.Thread(target=engine.close)
+    first = batches()[0]
+    poster, closer, outcome = _poster_and_closer(engine, first)
     try:
-        with other.writer():
+        with held_by_another_process(loc, "writer"):
             poster.start()
             _until_said(records, "a batch waits:")
             closer.start()
@@ -699,9 +706,7 @@ def test_stopping_refuses_a_batch_that_waits_for_another_process_adding_to_the_i
             poster.join(30)
             stopped_while_held = not closer.is_alive() and not poster.is_alive()
     finally:
-        other.close()
-        for t in (poster, closer):
-            t.join(60) if t.is_alive() else None
+        _joined(poster, closer)
     assert any("another dedup run is adding to this index" in m for m in _said(records)), _said(records)
     assert stopped_while_held, "the service waited for the other run to end"
     assert len(outcome) == 1 and isinstance(outcome[0], Stopping) and "nothing of this batch was added" in str(outcome[0])
@@ -729,3 +734,60 @@ def test_the_pair_page_measures_two_stored_articles_with_their_dates_and_outlets
     alone = similarity([text], [part])
     assert view.measured["probability"] == round(float(dated.probability[0]), 4)
     assert dated.probability[0] < alone.probability[0]
+
+
+def test_stopping_finishes_a_batch_that_waits_for_this_services_own_brief_hold(tmp_path: Path, log_of) -> None:
+    """The writer's lock held by this service itself (its placement pass looks its articles up, briefly): a batch
+    waiting for it when the service stops is not called off but finished and answered, as a run under way is; the
+    log holds no warning for such a wait."""
+    records = log_of("dedup.serve.engine", logging.DEBUG)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig())
+    own = open_index(loc, DedupConfig())  # this process: as the service's own pass holds it
+    first = batches()[0]
+    poster, closer, outcome = _poster_and_closer(engine, first)
+    try:
+        with own.writer():
+            poster.start()
+            _until_said(records, "a batch waits:")
+            closer.start()
+            time.sleep(1.0)  # well past a poll: a wait that could be called off would be
+            assert poster.is_alive() and closer.is_alive()
+        poster.join(60)
+        closer.join(60)
+    finally:
+        own.close()
+        _joined(poster, closer)
+    assert len(outcome) == 1 and isinstance(outcome[0], list) and len(outcome[0]) == len(first), outcome
+    assert not [r for r in records if r.levelno >= logging.WARNING], _said(records)
+    assert set(_stored(loc)) >= {a.id for a in first}
+
+
+def test_a_coalesced_run_called_off_at_stop_is_refused_whole_without_deciding_its_batches_one_by_one(
+        tmp_path: Path, monkeypatch, log_of) -> None:
+    """A run of several batches waits for another process's hold on the index and is called off (the service stops):
+    nothing was added, so each batch is refused (Stopping) at once; they are not decided again one by one (each would
+    wait anew, and one might be added after the stop began)."""
+    from dedup.serve.engine import Stopping, _Waiting
+
+    records = log_of("dedup.serve.engine", logging.WARNING)
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc, DedupConfig(), coalesce=True)
+    real, calls = engine._decide, []
+
+    def deciding(articles: list[Article]) -> list[dict]:
+        calls.append(len(articles))
+        return real(articles)
+
+    monkeypatch.setattr(engine, "_decide", deciding)
+    run = [_Waiting(b, {a.id for a in b}) for b in batches()[:2]]
+    try:
+        with held_by_another_process(loc, "writer"):
+            engine._halt.set()  # as stop() does
+            engine._run(run)
+    finally:
+        engine.close()
+    assert calls == [sum(len(w.articles) for w in run)]
+    assert all(w.done and isinstance(w.error, Stopping) for w in run)
+    assert not any("deciding them one by one" in m for m in _said(records)), _said(records)
+    assert not set(_stored(loc)) & {a.id for w in run for a in w.articles}

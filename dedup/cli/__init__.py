@@ -92,8 +92,9 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
     "dedupe.count_repeats", "dedupe.clean_repeats", "dedupe.max_chars"))
 def similarity(
     pairs: Annotated[str, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
-                                         '"title2"; "date1", "date2", "source1", "source2", which the learned decision '
-                                         'weighs as dedupe does), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
+                                         '"title2"; "date1", "date2", "source1", "source2": the learned decision weighs '
+                                         'the days between and one outlet or two, as dedupe does; a side without them is '
+                                         'undated, its own outlet), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
     out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl, or - for standard output).")],
     storage_option: StorageOptions = None,
     settings: Any = None,

@@ -49,8 +49,9 @@ def similarity(
         title1, title2: optional headlines.
         time1, time2: the sides' dates as :func:`~dedup.types.timestamp` seconds (NaN: undated), for the learned
             decision (the days between two copies); by default undated, as two texts alone are.
-        source1, source2: the sides' outlets, for the learned decision (the same outlet or two); by default each
-            side its own.
+        source1, source2: the sides' outlets, for the learned decision (the same outlet or two); by default, and
+            for a side given None, each side its own (a feed's records without a source are one outlet, ``""``, to
+            ``dedupe``: give ``""`` for that).
 
     Raises:
         ValueError: the sides differ in length.

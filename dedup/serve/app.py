@@ -333,7 +333,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             value = getattr(pair, name)
             if value and timestamp(value) != timestamp(value):
                 metrics.error("invalid_body")
-                return _err(422, "invalid_body", f"the field {name!r} is not an ISO-8601 date ({value[:40]!r})")
+                return _err(422, "invalid_body", f"the field {name!r} is not an ISO-8601 date ({value[:40]!r}); give e.g. "
+                            '"2024-03-01" or "2024-03-01T09:00:00Z", or leave it out')
         return engine.similarity(pair.text1, pair.text2, pair.title1, pair.title2, (timestamp(pair.date1), timestamp(pair.date2)),
                                  (pair.source1, pair.source2))
 

@@ -69,7 +69,7 @@ from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..store.history import open_index
-from ..store.index import ArticleRecord, HistoryIndex, StoredGroup, WaitCalledOff
+from ..store.index import ArticleRecord, HistoryIndex, StoredGroup, WaitCalledOff, this_process
 from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer
@@ -233,10 +233,14 @@ class Engine:
                            "holds the index); post it again when it is back") from None
         return list(decision_rows(result))
 
-    def _waiting(self, message: str) -> threading.Event:
-        """A run waits for the writer's lock: a placement pass of this service holds it briefly, another process's
-        run (``dedup dedupe --index``) maybe for minutes; the wait is called off when the service stops."""
-        logger.info("a batch waits: %s", message)
+    def _waiting(self, message: str) -> threading.Event | None:
+        """A run waits for the writer's lock. Held by this service (a placement pass looks its articles up, briefly):
+        waited for, as a run under way is finished when the service stops. Held by another process's run (``dedup
+        dedupe --index``, maybe for minutes): the log says so, and the wait is called off when the service stops."""
+        if f"({this_process()})" in message:
+            logger.debug("a batch waits: %s", message)
+            return None
+        logger.warning("a batch waits: %s", message)
         return self._halt
 
     def _in_turn(self, articles: list[Article]) -> list[dict[str, Any]]:
@@ -288,6 +292,9 @@ class Engine:
             if len(run) > 1:
                 before = self._writer.next_row()
             rows = self._decide([a for w in run for a in w.articles])
+        except Stopping as exc:  # it waited for another process's run and was called off: nothing added, none retried
+            for w in run:
+                w.error = exc
         except Exception as exc:
             if before is not None and not self._added_since(before):  # each alone: one that breaks the flow fails alone
                 logger.warning("a run of %d batches failed (%s: %s); deciding them one by one", len(run), type(exc).__name__, exc)

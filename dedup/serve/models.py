@@ -146,7 +146,7 @@ class EventOut(BaseModel):
 
 class SimilarityIn(BaseModel):
     """Two texts; their dates and outlets, when given, are weighed by the learned decision as ``dedupe`` weighs them
-    (the same outlet or two, the days between); without them the two are read as two outlets' texts, undated."""
+    (the same outlet or two, the days between); a side without them is undated, its own outlet."""
 
     text1: str
     text2: str

@@ -33,7 +33,7 @@ from typing import Protocol
 
 from ..config import DedupConfig, StoriesConfig
 from ..runtime import Runtime
-from ..store.index import HistoryIndex
+from ..store.index import HistoryIndex, this_process
 from ..types import Article
 
 logger = logging.getLogger(__name__)
@@ -99,10 +99,14 @@ class Placer:
 
         check_state(index.stories.load()[1], self.engine.stories)
 
-    def _waiting(self, message: str) -> threading.Event:
-        """A pass waits for a lock: for the stories lock (another process's stories run, which may take long) the log
-        says so; the writer's lock is the service's own batches' most of the time, held briefly: not worth a line.
-        Either wait is called off when the service stops (:meth:`stop`): another process may hold the lock for minutes."""
+    def _waiting(self, message: str) -> threading.Event | None:
+        """A pass waits for a lock. Held by this service (its batches hold the writer's lock briefly): waited for, not
+        worth a line. Held by another process's run (a stories run, a long dedupe, maybe for minutes): the log says so
+        (for the stories lock, which keeps articles from their events), and the wait is called off when the service
+        stops (:meth:`stop`)."""
+        if f"({this_process()})" in message:
+            logger.debug(message)
+            return None
         (logger.warning if "placing articles into this index's events" in message else logger.debug)(message)
         return self._halt
 

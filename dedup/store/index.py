@@ -27,6 +27,8 @@ created and checked on every open (:func:`sketch_params`).
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ __all__ = [
     "WaitCalledOff",
     "Waiting",
     "check_params",
+    "this_process",
     "sketch_params",
 ]
 
@@ -67,6 +70,12 @@ class WaitCalledOff(HistoryError):
 # that stops does (another process's run may hold the lock for minutes); None waits for as long as it takes.
 Waiting = Callable[[str], "threading.Event | None"]
 LOCK_POLL_SECONDS = 0.25  # how often a wait that may be called off tries the lock again
+
+
+def this_process() -> str:
+    """How a lock on the index names its holder, this process (in the message another run waiting for it is told:
+    ``(pid 123 on host)``), so that a service tells its own brief holds from another process's run."""
+    return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
 

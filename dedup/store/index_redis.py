@@ -28,6 +28,7 @@ import re
 import struct
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .index import (
-    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
+    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
 )
 
 from .story_redis import RedisStories
@@ -160,14 +161,17 @@ class RedisIndex:
         """The lock key ``key`` while the block runs, renewed while it runs (a second holder waits: ``on_wait`` is told
         ``busy``, and may call the wait off: :data:`~.index.Waiting`)."""
         lock = self.r.lock(self._k(key), timeout=_LOCK_TTL, thread_local=False)
-        if not lock.acquire(blocking=False):
-            halt = on_wait(f"{self.location}: {busy}; waiting for it to finish") if on_wait is not None else None
+        token = f"{this_process()} {uuid.uuid4().hex}".encode()  # the holder, named to a run that waits for it
+        if not lock.acquire(blocking=False, token=token):
+            held = self.r.get(self._k(key))
+            holder = held.decode(errors="replace").rsplit(" ", 1)[0] if held else "another process"
+            halt = on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish") if on_wait is not None else None
             if halt is None:
-                lock.acquire(blocking=True)
+                lock.acquire(blocking=True, token=token)
             else:  # in slices of LOCK_POLL_SECONDS until it is free or the wait is called off
-                while not lock.acquire(blocking=True, blocking_timeout=LOCK_POLL_SECONDS):
+                while not lock.acquire(blocking=True, blocking_timeout=LOCK_POLL_SECONDS, token=token):
                     if halt.is_set():
-                        raise WaitCalledOff(f"{self.location}: stopped waiting for another run ({busy})")
+                        raise WaitCalledOff(f"{self.location}: stopped waiting for {holder} ({busy})")
         done = threading.Event()
 
         def renew() -> None:  # a run may take longer than the lock's time to live; a killed one lets it lapse

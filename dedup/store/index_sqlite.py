@@ -38,6 +38,7 @@ from .index import (
     WaitCalledOff,
     Waiting,
     check_params,
+    this_process,
     containers,
     features_blob,
     features_from_blobs,
@@ -261,7 +262,7 @@ class SQLiteIndex:
                         except BlockingIOError:
                             continue
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, f"{this_process()}\n".encode(), 0)
             try:  # a write undone, through SQLite (a descriptor of the file opened and closed here would drop this
                 # process's locks on it); SQLite opens a file it cannot write read-only, and fails only at a write
                 self.conn.execute("BEGIN IMMEDIATE")
