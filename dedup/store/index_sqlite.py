@@ -248,7 +248,7 @@ class SQLiteIndex:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
                 halt = on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish") if on_wait is not None else None
                 if halt is None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
