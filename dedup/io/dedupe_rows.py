@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, SKIPPED, STATUS, DedupResult
+from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED, STATUS, DedupResult
 from ..verify import CONTAINED, RELATIONS
 
 __all__ = ["KEEP_WORDS", "decision_lines", "decision_rows", "pair_lines", "pair_rows"]
@@ -69,6 +69,9 @@ def decision_lines(result: DedupResult, start: int = 0, stop: int | None = None)
     relation_words = {code: encode_basestring(w) for code, w in RELATIONS.items() if w is not None}
     # a line holds text of the feed only in its ids and skip reasons: without a lone surrogate there, none is checked
     unsafe = _SURROGATE.search("".join(ids)) or any(_SURROGATE.search(r) for r in result.reason_skipped.values())
+    alone = '"duplicate_of":null,"relation":null,"scores":null'
+    lone = encode_basestring(made.reason(-1, KEPT, -1, 0, 0))  # "no duplicate found" (no group, held by none): most rows
+    containers = made.containers
     for lo in range(start, stop, _DECISION_BLOCK):  # a block of rows at a time: a million rows' strings are never held at once
         hi = min(lo + _DECISION_BLOCK, stop)
         status, group = result.status[lo:hi].tolist(), result.group[lo:hi].tolist()
@@ -77,18 +80,23 @@ def decision_lines(result: DedupResult, start: int = 0, stop: int | None = None)
         nums = [_nums(result.scores[lo + dup, c]) if len(dup) else [] for c in range(4)]
         scores = {int(p): f'{{"jaccard":{a},"containment":{b},"cosine":{c},"probability":{d}}}'
                   for p, a, b, c, d in zip(dup.tolist(), *nums)}
-        for m in range(hi - lo):
+        named = list(map(encode_basestring, ids[lo:hi]))
+        for m, (st, g, k, rel, me) in enumerate(zip(status, group, keeper, relation, named)):
             pos = lo + m
-            st, g, k, rel = status[m], group[m], keeper[m], relation[m]
+            held = containers.get(pos)
             if st == DUPLICATE:
                 copy_of = f'"duplicate_of":{encode_basestring(ids[k])},"relation":{relation_words[rel]},"scores":{scores[m]}'
             else:
-                copy_of = '"duplicate_of":null,"relation":null,"scores":null'
-            contained = ",".join(encode_basestring(ids[c]) for c in made.containers.get(pos, ()))
+                copy_of = alone
+            if st == KEPT and g < 0 and held is None:
+                why = lone
+            else:
+                why = encode_basestring(made.reason(pos, st, g, k, rel))
+            contained = "" if held is None else ",".join(encode_basestring(ids[c]) for c in held)
             repeats = "" if made.repeats is None else f',"repeats":{made.repeats[pos]}'
-            line = (f'{{"id":{encode_basestring(ids[pos])},"status":{status_words[st]},'
-                    f'"group":{"null" if g < 0 else encode_basestring(ids[g])},{copy_of},'
-                    f'"reason":{encode_basestring(made.reason(pos, st, g, k, rel))},"contained_in":[{contained}]{repeats}}}\n')
+            line = (f'{{"id":{me},"status":{status_words[st]},'
+                    f'"group":{"null" if g < 0 else (me if g == pos else encode_basestring(ids[g]))},{copy_of},'
+                    f'"reason":{why},"contained_in":[{contained}]{repeats}}}\n')
             yield json_line(made.row(pos)) if unsafe and _SURROGATE.search(line) else line
 
 
@@ -217,18 +225,21 @@ def pair_lines(result: DedupResult) -> Iterator[str]:
     relation = {code: json_line(name)[:-1] for code, name in RELATIONS.items()}
     for lo in range(0, len(result.pairs), _PAIR_BLOCK):
         hi = lo + _PAIR_BLOCK
-        block = result.pairs[lo:hi].tolist()
+        block = result.pairs[lo:hi]
+        at, where = np.unique(block, return_inverse=True)  # each id of the block encoded once, then looked up by column
+        names = np.array([encoded(p) for p in at.tolist()] + [None], dtype=object)[:-1]
+        where = where.reshape(-1, 2)
+        first, second = names[where[:, 0]].tolist(), names[where[:, 1]].tolist()
         values = [_nums(c[lo:hi]) for c in cols]
         prob = ["null"] * len(block) if s.probability is None else _nums(s.probability[lo:hi])
-        rels = result.pair_relation[lo:hi].tolist()
-        for m, (i, j) in enumerate(block):
-            a, b = encoded(i), encoded(j)
+        rels = [relation[r] for r in result.pair_relation[lo:hi].tolist()]
+        for m, (a, b, rel, jac, c12, c21, cos, pr) in enumerate(zip(first, second, rels, *values, prob)):
             if a is None or b is None:
+                i, j = block[m].tolist()
                 yield json_line(_pair_row(result, lo + m, i, j))
                 continue
-            yield (f'{{"id1":{a},"id2":{b},"relation":{relation[rels[m]]},"jaccard":{values[0][m]},'
-                   f'"containment_1_in_2":{values[1][m]},"containment_2_in_1":{values[2][m]},"cosine":{values[3][m]},'
-                   f'"probability":{prob[m]}}}\n')
+            yield (f'{{"id1":{a},"id2":{b},"relation":{rel},"jaccard":{jac},"containment_1_in_2":{c12},'
+                   f'"containment_2_in_1":{c21},"cosine":{cos},"probability":{pr}}}\n')
 
 
 def _num(x: float) -> str:
