@@ -22,8 +22,9 @@ imports this module only for many edges
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ..jit import numba
 
 __all__ = ["star_centers"]
 

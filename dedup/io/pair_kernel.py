@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from json.encoder import encode_basestring
 
-import numba
 import numpy as np
 
+from ..jit import numba
 from ..results import DedupResult
 from ..verify import RELATIONS
 from .dedupe_rows import _SURROGATE, _TIES, _num, _pair_row

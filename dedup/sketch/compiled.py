@@ -7,8 +7,8 @@ memory: bit-identical (tested), ~2.5x faster on news articles. Token hashes
 have their compiled twin in :mod:`dedup.text.compiled`.
 
 numba compiles it once per machine (cached beside this module) and each
-process pays numba's import and the cache load (0.5-1 s), so the flow uses
-it only for a feed large enough to repay it
+process pays numba's import and the cache load (~0.4 s: :mod:`dedup.jit`),
+so the flow uses it only for a feed large enough to repay it
 (:data:`dedup.flows.prepare.COMPILED_ARTICLES`); a small feed never imports numba.
 """
 
@@ -27,7 +27,7 @@ __all__ = ["minhash_signatures"]
 
 @lru_cache(maxsize=1)
 def _kernel() -> Callable[..., Any]:
-    import numba  # here: importing numba costs ~0.3 s, paid only by a process that sketches a large feed
+    from ..jit import numba  # here: numba's import and registries cost ~0.4 s, paid only by a process that sketches a large feed
 
     @numba.njit(cache=True, nogil=True)
     def minhash(h32, offsets, a, b, out):  # type: ignore[no-untyped-def]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import scipy.sparse as sp
+
+from ..jit import numba
 
 __all__ = ["sorted_pair_dots"]
 

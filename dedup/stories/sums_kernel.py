@@ -9,8 +9,9 @@ way does, so the results have the same bits.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ..jit import numba
 
 __all__ = ["merge_sorted", "rows_dot_sums", "shared_columns"]
 

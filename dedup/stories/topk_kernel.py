@@ -36,9 +36,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
-import numba
 import numpy as np
 import scipy.sparse as sp
+
+from ..jit import numba
 
 __all__ = ["all_top_neighbours", "top_neighbours"]
 

@@ -8,8 +8,8 @@ instead of NumPy's prefix sums over the whole batch: bit-identical (tested),
 :mod:`dedup.sketch.compiled`.
 
 numba compiles it once per machine (cached beside this module) and each
-process pays numba's import and the cache load (0.5-1 s), so the flow uses it
-only for a feed large enough to repay it
+process pays numba's import and the cache load (~0.4 s: :mod:`dedup.jit`), so
+the flow uses it only for a feed large enough to repay it
 (:data:`dedup.flows.prepare.COMPILED_ARTICLES`); a small feed never imports
 numba. (Folding the texts was compiled too, in one pass over the code points:
 on the 100k synthetic feed it saved nothing measurable, three alternating
@@ -29,7 +29,7 @@ __all__ = ["token_hashes"]
 
 @lru_cache(maxsize=1)
 def _kernel() -> Callable[..., Any]:
-    import numba  # here: importing numba costs ~0.3 s, paid only by a process that sketches a large feed
+    from ..jit import numba  # here: numba's import and registries cost ~0.4 s, paid only by a process that sketches a large feed
 
     from .shingle import _M1, _M2, _PRIME, _S33
 

@@ -17,8 +17,9 @@ Every pair is scored on its own, so the order changes no score.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ..jit import numba
 
 __all__ = ["FamilyOrder", "component_roots"]
 

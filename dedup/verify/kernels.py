@@ -27,9 +27,10 @@ the flow uses it only for a verification of many pairs
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import scipy.sparse as sp
+
+from ..jit import numba
 
 __all__ = ["pair_dots"]
 
