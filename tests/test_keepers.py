@@ -51,6 +51,49 @@ def test_container_is_kept_over_an_earlier_teaser_and_says_why() -> None:
     assert r.keep_reason[1] == KEEP_NOT_CONTAINED
 
 
+PIECE = " ".join(f"kalima{i} wa{i % 7}" for i in range(150))  # 300 words, every 3-word shingle distinct
+
+
+@pytest.mark.parametrize("share", [0.55, 0.7, 0.85])
+def test_the_full_piece_is_kept_over_an_earlier_teaser_the_decision_calls_near(share: float) -> None:
+    # a teaser holding more than half the piece shares more than half its shingles: the decision calls the pair
+    # "near", not "contained"; the piece is kept all the same (README: a text inside a longer one is never kept over it)
+    words = PIECE.split()
+    teaser = " ".join(words[: int(len(words) * share)])
+    arts = [Article(id="teaser", text=teaser, date="2024-01-01"), Article(id="full", text=PIECE, date="2024-01-02")]
+    r = dedupe(arts)
+    assert r.keeper.tolist() == [1, 1]
+    assert r.keep_reason[1] == KEEP_NOT_CONTAINED
+
+
+def test_a_lightly_edited_copy_of_the_same_length_leaves_the_choice_to_the_policy() -> None:
+    words = PIECE.split()
+    edited = " ".join("badal" if k in (40, 120, 200) else w for k, w in enumerate(words)) + " khitam"
+    arts = [Article(id="first", text=PIECE, date="2024-01-01"), Article(id="later", text=edited, date="2024-01-02")]
+    r = dedupe(arts)
+    assert r.keeper.tolist() == [0, 0]
+    assert not r.keep_reason[0] & KEEP_NOT_CONTAINED
+
+
+def test_a_stored_teaser_stays_kept_and_the_later_full_piece_is_its_copy(tmp_path) -> None:
+    # with a history index a stored decision never changes: the full piece arriving later is the teaser's duplicate
+    # (seen before), not a second kept article
+    from dedup.io.dedupe_rows import decision_rows
+    from dedup.runtime import Runtime
+    from dedup.store.history import open_index
+
+    teaser = " ".join(PIECE.split()[:180])
+    config = DedupConfig()
+    rows = []
+    for day in ([Article(id="teaser", text=teaser, date="2024-01-01")], [Article(id="full", text=PIECE, date="2024-01-02")]):
+        index = open_index(str(tmp_path / "h.db"), config)
+        try:
+            rows += decision_rows(dedupe(day, config, runtime=Runtime(), index=index))
+        finally:
+            index.close()
+    assert [(r["id"], r["status"], r["duplicate_of"]) for r in rows] == [("teaser", "kept", None), ("full", "duplicate", "teaser")]
+
+
 def test_articles_outside_groups_have_no_reason() -> None:
     status = np.array([0, 0])
     assert keep_reasons(status, np.array([-1, -1]), np.array([-1, -1]), table([None, None], [1, 1], ["", ""]), DedupConfig()).tolist() == [0, 0]

@@ -2,8 +2,10 @@
 
 Keepers are taken most complete first: a text contained in another verified
 text is never preferred over its container (so a teaser or a wire item does
-not cause the longer piece that holds it to be dropped); among the rest the
-``--keep`` policy decides, with the input position as the final tie-break.
+not cause the longer piece that holds it to be dropped), whether the decision
+called the pair ``contained`` or ``near`` (a teaser that is most of the
+piece: :func:`inside_edges`); among the rest the ``--keep`` policy decides,
+with the input position as the final tie-break.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from ..types import ArticleTable
 from ..verify import CONTAINED, EXACT, NEAR, NONE, PairScores
 from .groups import choose_keepers, duplicate_groups, star_groups
 
-__all__ = ["assign_groups", "containment_depth", "explain_drops", "keep_reasons", "policy_key", "star_labels"]
+__all__ = ["assign_groups", "containment_depth", "explain_drops", "inside_edges", "keep_reasons", "policy_key", "star_labels"]
 
 _MAX_DEPTH = 32
+# A verified copy lies inside the other text, for the keeper order, when this share of its shingles is in it ...
+INSIDE_SHARE = 0.9
+# ... and the other is at least this much longer (in shingles): a trimmed copy or a teaser, not the same text lightly
+# edited (that one, the policy decides). A pair the decision calls ``contained`` lies inside whatever the shares.
+INSIDE_RATIO = 1.1
 
 
 def star_labels(
@@ -74,7 +81,10 @@ def star_labels(
     contained = rel == CONTAINED
     if fixed is not None:  # a stored keeper, decided for good, goes before the new texts of its depth (see above)
         rep_rank += n * (fixed != np.arange(n_reps))
-    rep_rank += 2 * n * containment_depth(n_reps, pairs, contained, scores)  # a container before what it holds
+    inside = inside_edges(rel, scores)
+    if fixed is not None:  # a stored text is never dropped: a new near copy holding it is its copy, seen before (the
+        inside &= (rel == CONTAINED) | ((fixed[pairs[:, 0]] < 0) & (fixed[pairs[:, 1]] < 0))  # stored one stays kept)
+    rep_rank += 2 * n * containment_depth(n_reps, pairs, inside, scores)  # a container before what it holds
     cont = np.maximum(scores.contain_ij, scores.contain_ji)
     strength = np.where(contained, cont, scores.jaccard)
     centers = star_groups(n_reps, pairs, rel, scores.contain_ij, scores.contain_ji, strength, rep_rank, fixed,
@@ -84,6 +94,30 @@ def star_labels(
     smallest = np.full(n, n, dtype=np.int64)
     np.minimum.at(smallest, keeper, np.arange(n))
     return smallest[keeper], keeper
+
+
+def inside_edges(rel: np.ndarray, scores: PairScores) -> np.ndarray:
+    """Which verified edges put one text inside the other, for the keeper order: ``(m,)`` bool.
+
+    Those the decision calls ``contained``, and the ``near`` ones whose
+    shorter text lies almost whole in a longer one (:data:`INSIDE_SHARE` of
+    its shingles, the other at least :data:`INSIDE_RATIO` times its size): a
+    teaser that is the first half of the piece shares half the piece's
+    shingles, which the decision calls ``near``, and it must not be kept
+    over the piece because it came first. (With a history index, a stored
+    text is never dropped: a new near copy that holds it is its duplicate, as
+    before; one batch over all the feeds keeps the longer copy.)
+
+    >>> s = PairScores(np.array([0.55, 0.9, 0.3]), np.array([1.0, 0.95, 0.6]), np.array([0.55, 0.94, 0.4]), np.zeros(3),
+    ...                np.zeros(3, bool))
+    >>> inside_edges(np.array([NEAR, NEAR, CONTAINED]), s).tolist()
+    [True, False, True]
+    """
+    short = np.maximum(scores.contain_ij, scores.contain_ji)
+    long = np.minimum(scores.contain_ij, scores.contain_ji)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        longer = short >= INSIDE_RATIO * long  # |longer| / |shorter| = short / long: the shared shingles are the same
+    return (rel == CONTAINED) | ((rel == NEAR) & (short >= INSIDE_SHARE) & longer)
 
 
 def containment_depth(n: int, pairs: np.ndarray, contained: np.ndarray, scores: PairScores,
