@@ -216,9 +216,9 @@ class VerifyConfig:
     Identical normalized text is ``exact``.
     """
 
-    jaccard: float = opt(0.4, "--jaccard", "Jaccard from which a pair is a near-duplicate.")
-    containment: float = opt(0.6, "--containment", "Containment of the shorter article from which it is a contained copy.")
-    min_cosine: float = opt(0.5, "--min-cosine", "TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt).")
+    jaccard: float = opt(0.4, "--jaccard", "With --decision rule: Jaccard from which a pair is a near-duplicate.")
+    containment: float = opt(0.6, "--containment", "With --decision rule: containment of the shorter article from which it is a contained copy.")
+    min_cosine: float = opt(0.5, "--min-cosine", "With --decision rule: TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt).")
     decision: Literal["model", "rule"] = opt(
         "model", "--decision", "model: the learned decision (a probability over scores, rare words, alignment, source and "
         "time, fitted on labelled pairs); rule: the --jaccard/--containment/--min-cosine thresholds.")

@@ -356,7 +356,8 @@ def test_similarity_offers_only_the_settings_it_reads() -> None:
 
 @pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
 def test_a_warning_quiet_hides_is_kept_in_the_summary(seeds_dir: Path, tmp_path: Path, command: str) -> None:
-    """-q hid the warning naming a file left out of a folder, and no output said so; summary.json now keeps it."""
+    """-q hid the warning naming a file left out of a folder, and no output said so; summary.json keeps it, and -q
+    (no progress, no counts) no longer hides it from stderr."""
     feed = tmp_path / "feed"
     feed.mkdir()
     for path in sorted(seeds_dir.glob("*.txt")):
@@ -368,7 +369,7 @@ def test_a_warning_quiet_hides_is_kept_in_the_summary(seeds_dir: Path, tmp_path:
         assert res.exit_code == 0, res.output
         warnings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"]
         assert len(warnings) == 1 and "1 file left out" in warnings[0] and "more.jsonl" in warnings[0]
-        assert ("more.jsonl" in res.stderr) == (not quiet)
+        assert "more.jsonl" in res.stderr
     clean = tmp_path / "clean"
     assert run(command, seeds_dir, "--out", clean, "-q").exit_code == 0
     assert "warnings" not in json.loads((clean / "summary.json").read_text(encoding="utf-8"))
@@ -387,3 +388,23 @@ def test_kept_warnings_counts_what_it_does_not_keep() -> None:
     assert notes[-1] == "... and 3 more warnings"
     logging.getLogger("dedup.io.readers").warning("after the block")
     assert len(notes) == KEPT_WARNINGS + 1
+
+
+def test_quiet_hides_the_counts_not_the_warnings(tmp_path: Path, seeds_dir: Path) -> None:
+    """-q said "no progress bars or tables", and hid the warnings of records skipped and dates unread too."""
+    text = (seeds_dir / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    feed = tmp_path / "in.jsonl"
+    feed.write_text(json.dumps({"id": "a", "text": text, "date": "soon"}) + "\n{broken\n", encoding="utf-8")
+    for command in ("dedupe", "stories"):
+        res = CliRunner().invoke(app, [command, str(feed), "--out", str(tmp_path / command), "-q", "--skip-bad"])
+        assert res.exit_code == 0, res.output
+        assert "skipped 1 bad record" in res.output and "could not be read" in res.output, (command, res.output)
+        assert "kept" not in res.output and "stage timings" not in res.output  # the counts and the table stay hidden
+
+
+def test_a_threshold_the_decision_does_not_read_is_a_warning(tmp_path: Path, seeds_dir: Path) -> None:
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--jaccard", "0.9", "--min-cosine", "0.2"])
+    assert res.exit_code == 0
+    assert "--jaccard is read only with --decision rule" in res.output and "--min-cosine is read only" in res.output
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o2"), "-q", "--jaccard", "0.9", "--decision", "rule"])
+    assert res.exit_code == 0 and "warning" not in res.output

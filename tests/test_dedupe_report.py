@@ -66,7 +66,8 @@ def feed_rows() -> list[dict]:
         {"id": "lat-3", "title": "Minister meets envoy", "text": lat, "date": "2025-07-01T10:00", "source": "copycat"},
         {"id": "ara-1", "title": "لقاء تاريخي", "text": ara, "date": "2025-07-02T08:00", "source": "وكالة"},
         {"id": "ara-2", "title": "لقاء تاريخي", "text": _diacritize(ara), "date": "2025-07-02T09:00", "source": "صحيفة"},
-        {"id": "ara-3", "title": "لقاء", "text": ara + "\n\n" + _para(rng, arabic, 25), "date": "2025-07-02T11:00", "source": "موقع"},
+        # a paragraph more, under a fifth of the text: the policy keeps the earliest (a longer one would be kept over it)
+        {"id": "ara-3", "title": "لقاء", "text": ara + "\n\n" + _para(rng, arabic, 15), "date": "2025-07-02T11:00", "source": "موقع"},
         {"id": "item", "title": "Short item", "text": item, "date": "2025-07-03T08:00", "source": "wire"},
         {"id": "roundup-1", "title": "Morning roundup", "text": "\n\n".join([_para(rng, latin, 40), item, _para(rng, latin, 40)]),
          "date": "2025-07-03T12:00", "source": "digest"},

@@ -90,3 +90,40 @@ def test_the_next_run_removes_what_a_sigkill_left(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert list(work.iterdir()) == [] and not stale.exists() and mine.exists()
     assert (out / "summary.json").exists()
+
+
+def _group_gone(pgid: int, within: float = 10.0) -> bool:
+    """Whether every process of the group (the run and its workers) has exited within ``within`` seconds."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["dedupe", "stories"])
+def test_ctrl_c_with_two_jobs_is_one_message_not_the_workers_tracebacks(tmp_path: Path, command: str) -> None:
+    """Ctrl-C signals the terminal's whole process group: workers still importing NumPy printed their own tracebacks
+    under the run's one-line message (issue seen 5 runs in 7 with --jobs 2), and stories waited for a worker's task."""
+    feed = _feed(tmp_path / "feed.jsonl", 6000)
+    for k, delay in enumerate((0.0, 0.15, 0.3, 0.5, 1.0, 2.0)):
+        work, out = tmp_path / f"tmp{k}", tmp_path / f"out{k}"
+        work.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2"],
+                                env={**os.environ, "TMPDIR": str(work)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        _wait_for_work(work, proc)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the run and its workers
+        _, err = proc.communicate(timeout=60)
+        assert _group_gone(proc.pid), (command, delay)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (command, delay, err)
+        if proc.returncode == 130:
+            assert err.startswith("dedup: interrupted:"), err
+        else:  # the run was over before the signal
+            assert proc.returncode == 0, err

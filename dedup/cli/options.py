@@ -41,7 +41,7 @@ Index = Annotated[Optional[str], typer.Option(
 WindowDays = Annotated[Optional[float], typer.Option(
     "--window-days", min=0, metavar="DAYS", help="With --index: compare only with stored articles dated within this many days.")]
 # metavar="": a flag takes no value (typer would show "<bool>" beside it, as if it took one)
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables on stderr.", metavar="")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or counts on stderr (warnings and errors still show).", metavar="")]
 _CONFIG = Annotated[Optional[Path], typer.Option(
     "--config", dir_okay=False, help="TOML file of settings (tables read, dedupe, stories, repeats, serve, runtime, as in summary.json); "
     "options given here win.")]
@@ -167,9 +167,32 @@ def _before_work(settings: dict[str, Any], unused: tuple[str, ...] = ()) -> None
         if dedupe.cluster.source_priority and dedupe.cluster.keep != "source-priority" and not _unused("dedupe", ("cluster",), unused):
             say(f"dedup: warning: --source-priority is read only with --keep source-priority; with --keep "
                 f"{dedupe.cluster.keep} it changes nothing")
+        if not _unused("dedupe", ("verify",), unused):
+            for option in _unread_decision_options(dedupe.verify):
+                say(f"dedup: warning: {option} is read only with --decision "
+                    f"{'rule' if dedupe.verify.decision == 'model' else 'model'}; with --decision {dedupe.verify.decision} it changes nothing")
     runtime = settings.get("runtime")
     if runtime is not None and runtime.dask_address is None and runtime.local_jobs < runtime.n_jobs:  # local, or a local Dask cluster
         say(f"dedup: --jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")
+
+
+def _unread_decision_options(verify: Any) -> list[str]:
+    """The options set away from their defaults that the chosen decision does not read: the rule's thresholds under the
+    learned model, the model's file and probability under the rule.
+
+    >>> from dedup.config import VerifyConfig
+    >>> _unread_decision_options(VerifyConfig(jaccard=0.9, min_probability=0.5))
+    ['--jaccard']
+    >>> _unread_decision_options(VerifyConfig(decision="rule", jaccard=0.9, min_probability=0.5))
+    ['--min-probability']
+    """
+    from dataclasses import fields
+
+    from ..config import VerifyConfig
+
+    unread = {"model": ("jaccard", "containment", "min_cosine"), "rule": ("min_probability", "model")}[verify.decision]
+    default = VerifyConfig()
+    return [f.metadata.get("cli", f.name) for f in fields(verify) if f.name in unread and getattr(verify, f.name) != getattr(default, f.name)]
 
 
 def _named_option(message: str, sections: dict[str, type], unused: tuple[str, ...] = ()) -> str:

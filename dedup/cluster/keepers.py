@@ -27,9 +27,10 @@ __all__ = ["assign_groups", "containment_depth", "explain_drops", "inside_edges"
 _MAX_DEPTH = 32
 # A verified copy lies inside the other text, for the keeper order, when this share of its shingles is in it ...
 INSIDE_SHARE = 0.9
-# ... and the other is at least this much longer (in shingles): a trimmed copy or a teaser, not the same text lightly
-# edited (that one, the policy decides). A pair the decision calls ``contained`` lies inside whatever the shares.
-INSIDE_RATIO = 1.1
+# ... and the other is at least this much longer (in shingles): the copy lacks more than a fifth of the other's text (a
+# teaser, a first part), not a trimmed ending or a few words edited (those, the policy decides). A pair the decision
+# calls ``contained`` lies inside whatever the shares.
+INSIDE_RATIO = 1.25
 
 
 def star_labels(

@@ -94,6 +94,11 @@ def open_executor(runtime: Runtime, own_workers: bool = False) -> Iterator[Execu
             release_workers()
         try:
             yield LocalExecutor(runtime.local_jobs)
+        except BaseException:  # an interrupt, an error: the workers are stopped at once, not waited for through their task
+            if own:
+                stop_workers()
+                own = False
+            raise
         finally:
             if own:
                 release_workers()

@@ -218,6 +218,7 @@ def _pool(workers: int) -> tuple[Any, Callable[[], None]]:
 
     _quiet_worker_restarts()
     pool = get_memmapping_executor(workers)
+    _start_deaf_to_interrupts(pool)
     manager = getattr(pool, "_temp_folder_manager", None)  # joblib's own (private) hooks: used only where present
     if manager is None or not (hasattr(manager, "set_current_context") and hasattr(manager, "_clean_temporary_resources")):
         return pool, lambda: None
@@ -320,6 +321,32 @@ def _pool_size(n_jobs: int) -> int:
     from joblib import cpu_count
 
     return max(1, cpu_count() + 1 + n_jobs)
+
+
+def _start_deaf_to_interrupts(pool: Any) -> None:
+    """Start the pool's missing workers ignoring SIGINT (loky's private start, used where present).
+
+    Ctrl-C on a terminal signals the whole process group: a worker still
+    importing NumPy at its start printed a traceback of its own (dozens of
+    lines) under the parent's one-line "interrupted" message. The parent
+    alone answers the interrupt (it stops the run, removes its temporary
+    files, and loky ends the workers with it). An ignored signal stays
+    ignored through fork and exec (a blocked one does not: loky's start
+    clears the mask), so SIGINT is ignored here while the workers start, a
+    few milliseconds; only the main thread may do that, so elsewhere (the
+    service's threads) the workers start as before.
+    """
+    import signal
+    import threading
+
+    start = getattr(pool, "_ensure_executor_running", None)
+    if start is None or threading.current_thread() is not threading.main_thread():
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        start()
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _quiet_worker_restarts() -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["kept_warnings", "logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh_params", "print_repeats_summary",
+__all__ = ["kept_warnings", "logging_to_stderr", "print_dedupe_summary", "print_json", "print_lsh_params", "print_repeats_summary", "print_run_warnings",
            "print_stories_summary", "progress_bar", "say"]
 
 
@@ -32,16 +32,17 @@ def print_json(obj: Any) -> None:
 
 
 def logging_to_stderr(quiet: bool) -> None:
-    """Library warnings (e.g. skipped bad records) go to stderr; ``--quiet`` keeps only errors there.
+    """Library warnings (e.g. skipped bad records, files left out of a folder) go to stderr, with ``--quiet`` too.
 
-    The ``dedup`` logger itself passes warnings on even when quiet, so that
-    :func:`kept_warnings` records them for ``summary.json``.
+    ``--quiet`` hides progress, tables and counts, not what a run lost or
+    left out: a nightly job's stderr is where that must show. The warnings
+    are also recorded for ``summary.json`` (:func:`kept_warnings`).
     """
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("dedup: %(levelname)s: %(message)s"))
-    handler.setLevel(logging.ERROR if quiet else logging.WARNING)
+    handler.setLevel(logging.WARNING)
     root = logging.getLogger("dedup")
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -182,6 +183,13 @@ def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     c, k = info["counts"], info["counts"]["relations_by_kind"]
     say(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
         f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/")
+
+
+def print_run_warnings(info: dict[str, Any]) -> None:
+    """What a run's summary lines warn of, alone (``--quiet`` prints no summary, but still the warnings)."""
+    n = info.get("dates_unreadable") or info.get("counts", {}).get("dates_unreadable")
+    if n:
+        say(_unreadable_dates(n, info.get("dates_unreadable_ids", [])))
 
 
 def _unreadable_dates(n: int, ids: list[str]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..config import DedupConfig, ReadConfig
 from ..errors import ConfigError
-from ..io.console import kept_warnings, print_dedupe_summary, progress_bar, say
+from ..io.console import kept_warnings, print_dedupe_summary, print_run_warnings, progress_bar, say
 from ..runtime import Runtime
 from .index import history
 
@@ -38,8 +38,8 @@ def run_dedupe(
         settings: table name → config: ``"read"`` (:class:`~dedup.config.ReadConfig`),
             ``"dedupe"`` (:class:`~dedup.config.DedupConfig`), ``"runtime"``
             (:class:`~dedup.runtime.Runtime`); a missing table takes the defaults.
-        quiet: no progress bars, stage timings or counts on stderr, only errors
-            among the library's warnings.
+        quiet: no progress bars, stage timings or counts on stderr; warnings
+            (records skipped, files left out, unreadable dates) still show.
         output_format: ``"jsonl"`` or ``"parquet"`` (needs pyarrow).
         index: a history index (SQLite file or ``redis://…``) the feed is also
             compared with, then added to.
@@ -108,4 +108,6 @@ def run_dedupe(
                 spool.close()
     if not quiet:
         print_dedupe_summary(info, out.rstrip("/"), report)
+    else:
+        print_run_warnings(info)
     return info

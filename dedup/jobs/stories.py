@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import DedupConfig, ReadConfig, StoriesConfig
-from ..io.console import kept_warnings, print_stories_summary, progress_bar
+from ..io.console import kept_warnings, print_run_warnings, print_stories_summary, progress_bar
 from ..runtime import Runtime
 
 __all__ = ["run_stories"]
@@ -26,7 +26,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
         settings: table name → config: ``"read"``, ``"stories"``
             (:class:`~dedup.config.StoriesConfig`), ``"dedupe"``, ``"runtime"``;
             a missing table takes the defaults.
-        quiet: no progress bars or counts on stderr.
+        quiet: no progress bars or counts on stderr; warnings still show.
         index: a history index (SQLite file or ``redis://``): the feed is
             deduplicated against it and added, and its reports join the
             events it tracks (:mod:`dedup.flows.story_history`).
@@ -58,4 +58,6 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
         info = write_stories_outputs(folder, result, list(inputs), stream.bad, read, notes)
     if not quiet:
         print_stories_summary(info, out.rstrip("/"))
+    else:
+        print_run_warnings(info)
     return info
