@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import random
+import sqlite3
 import threading
 import time
 import uuid
@@ -791,3 +792,34 @@ def test_a_coalesced_run_called_off_at_stop_is_refused_whole_without_deciding_it
     assert all(w.done and isinstance(w.error, Stopping) for w in run)
     assert not any("deciding them one by one" in m for m in _said(records)), _said(records)
     assert not set(_stored(loc)) & {a.id for w in run for a in w.articles}
+
+
+def test_a_pruned_articles_text_goes_with_it_and_its_id_posted_again_shows_the_new_text(tmp_path: Path) -> None:
+    """`dedup index prune` left the service's texts behind: a pruned article's text stayed on disk, and the same id
+    posted again was shown (JSON and page) with the old, pruned text (the store kept the first text of an id)."""
+    from dedup.jobs.index import prune_index
+
+    location = str(tmp_path / "h.db")
+    old, other = _fresh(2, "o", 3)
+    old = Article(id="same-id", text=old.text, title="old title", date="2010-01-01T00:00:00")
+    engine = Engine(location)
+    try:
+        engine.add([old, other])
+    finally:
+        engine.close()
+    said: list[str] = []
+    assert prune_index(location, "2011-01-01", echo=said.append) == 1
+    assert "(and the texts the service kept of 1)" in said[-1]
+    con = sqlite3.connect(location + ".texts")
+    try:
+        assert [i for (i,) in con.execute("SELECT id FROM texts ORDER BY id")] == [other.id]
+    finally:
+        con.close()
+    new = Article(id="same-id", text=_fresh(1, "n", 4)[0].text, title="new title", date="2015-07-30T00:00:00")
+    engine = Engine(location)
+    try:
+        assert engine.add([new])[0]["status"] == "kept"
+        view = engine.pair("same-id", other.id)
+    finally:
+        engine.close()
+    assert view is not None and view.texts["same-id"] == ("new title", new.text)

@@ -65,11 +65,29 @@ def test_get_only_what_is_stored(store) -> None:
     assert store.get(["missing", "a", "a"]) == {"a": ("T", "x")}
 
 
-def test_the_first_text_of_an_id_stays(store) -> None:
+def test_an_id_put_again_takes_its_new_text_and_the_first_of_one_call(store) -> None:
+    # the service puts only articles it just added: an id put again was pruned from the index and posted anew
     store.put([("a", "first", "one")])
     store.put([("a", "second", "two"), ("b", "B", "b")])
-    store.put([("c", "c1", "x"), ("c", "c2", "y")])  # twice in one call: the first too
-    assert store.get(["a", "b", "c"]) == {"a": ("first", "one"), "b": ("B", "b"), "c": ("c1", "x")}
+    store.put([("c", "c1", "x"), ("c", "c2", "y")])  # twice in one call: the first, as the index keeps it
+    assert store.get(["a", "b", "c"]) == {"a": ("second", "two"), "b": ("B", "b"), "c": ("c1", "x")}
+
+
+def test_drop_texts_keeps_only_what_the_index_holds(store, tmp_path: Path) -> None:
+    from dedup.serve.texts import drop_texts
+
+    store.put([(f"id{k}", "T", f"text {k}") for k in range(25)])
+    location = store.location[: -len(".texts")] if isinstance(store, SQLiteTexts) else store.location
+    asked: list[list[str]] = []
+
+    def in_index(ids: list[str]) -> list[str]:
+        asked.append(ids)
+        return [i for i in ids if int(i[2:]) % 5 == 0]
+
+    assert drop_texts(location, in_index) == 20
+    assert sorted(store.get([f"id{k}" for k in range(25)])) == ["id0", "id10", "id15", "id20", "id5"]
+    assert sorted(i for batch in asked for i in batch) == sorted(f"id{k}" for k in range(25))
+    assert drop_texts(str(tmp_path / "never-served.db"), in_index) == 0 and not (tmp_path / "never-served.db.texts").exists()
 
 
 def test_an_empty_put(store) -> None:
@@ -147,7 +165,7 @@ def test_a_failed_put_leaves_nothing(tmp_path: Path) -> None:
     try:
         texts.put([("a", "T", "x")])
         with pytest.raises(sqlite3.Error):
-            texts.put([("b", "T", "y"), (["not", "an", "id"], "T", "z")])  # type: ignore[list-item]  # fails on the second row
+            texts.put([("b", "T", "y"), (("not", "an", "id"), "T", "z")])  # type: ignore[list-item]  # fails on the second row
         assert texts.get(["a", "b"]) == {"a": ("T", "x")}
         texts.put([("c", "T", "z")])  # the store is usable after the failure
         assert texts.get(["c"]) == {"c": ("T", "z")}

@@ -105,11 +105,16 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
             raise ConfigError(f"--before {before!r}: not an ISO-8601 date (e.g. 2026-01-31)") from None
     if before.tzinfo is None:
         before = before.replace(tzinfo=timezone.utc)
+    from ..serve.texts import drop_texts
+
     with history(location, create=False) as index:
         with index.writer(echo), index.tracker(echo):  # a stories run saving meanwhile would write pruned rows back
             removed = index.prune(before.timestamp())
+            # the service's texts of the removed articles go too (retention; and an id posted again gets its own text)
+            texts = drop_texts(location, lambda ids: list(index.known_ids(ids))) if removed else 0
         left = index.stats()["articles"]
-    echo(f"{removed} articles dated before {before.isoformat()} removed; {left} left in {location}")
+    echo(f"{removed} articles dated before {before.isoformat()} removed{f' (and the texts the service kept of {texts})' if texts else ''}; "
+         f"{left} left in {location}")
     return removed
 
 
