@@ -240,6 +240,10 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert len(lines) == info["articles"] and {x["status"] for x in lines} == {"kept", "duplicate", "skipped"}
     by_id = {x["id"]: x for x in lines}
     assert by_id["x1"]["duplicate_of"] == "f0" and by_id["f0"]["duplicate_of"] is None  # the keeper named by its id
+    for to in ([], ["--out", "-"]):  # standard output, the same bytes as the file ("-o -" wrote a file named "-")
+        res = runner.invoke(app, ["index", "export", location, *to])
+        assert res.exit_code == 0 and res.stdout == (tmp_path / "e.jsonl").read_text(encoding="utf-8")
+    assert not Path("-").exists()
     res = runner.invoke(app, ["index", "prune", location, "--before", "2024-03-02"])
     assert res.exit_code == 0, res.output
     assert [x["id"] for x in _export(location)] == [a.id for a in d2]

@@ -538,6 +538,7 @@ def test_the_pair_page_labels_which_containment_each_number_is(sqlite_server: Se
     assert res.status_code == 200 and res.json()[1]["duplicate_of"] == "cont-full", res.text
     page = sqlite_server.call("GET", "/pair?a=cont-full&b=cont-part", "/pair")
     assert page.status_code == 200
+    assert '<bdi dir="ltr">cont-full</bdi>' in page.text  # an id reads left to right (an URL's Arabic slug kept its order)
     text = re.sub(r"<[^>]+>", "", unescape(page.text))
     cells = re.findall(r"(\d\.\d{3}) \((A in B|B in A|shorter in longer)\)", text)
     kinds = [k for _, k in cells]
@@ -635,7 +636,9 @@ def test_page_renders_in_headless_chromium_with_rtl_and_hostile_text_escaped(sql
     other = "evil-copy" if keeper != "evil-copy" else evil["id"]
     pair = sqlite_server.call("GET", f"/pair?a={quote(evil['id'], safe='')}&b={quote(copy['id'], safe='')}", "/pair")
     assert pair.status_code == 200 and "<mark>" in pair.text
-    assert sqlite_server.call("GET", "/pair?a=nothing&b=b1", "/pair").status_code == 404
+    missing = sqlite_server.call("GET", "/pair?a=nothing&b=b1", "/pair")
+    assert missing.status_code == 404 and "&#x27;nothing&#x27; is not in the index" in missing.text  # the one missing, named
+    assert "neither &#x27;x&#x27; nor &#x27;y&#x27; is in the index" in sqlite_server.call("GET", "/pair?a=x&b=y", "/pair").text
     assert f'href="/pair?a={quote(keeper, safe="")}&amp;b={quote(other, safe="")}"'.replace("<", "%3C") in home.text or \
         quote(other, safe="") in home.text
     for page in (home.text, pair.text):

@@ -149,7 +149,7 @@ index_app = typer.Typer(name="index", help="Look after a history index (made by 
 
 Location = Annotated[str, typer.Argument(metavar="LOCATION", help="The index: a SQLite file or redis://host:port/N.")]
 Before = Annotated[str, typer.Option("--before", metavar="DATE", help="Remove the articles dated before this ISO-8601 date (UTC when no zone).")]
-ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", help="Write to this file (default: standard output).")]
+ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", help="Write to this file (default, or -: standard output).")]
 
 
 @index_app.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -119,12 +119,14 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
 
 
 def export_index(location: str, out: str | None = None) -> None:
-    """Write every stored decision as a JSON line, in the order the articles were read, to ``out`` (default: stdout)."""
-    from ..io.writers import write_jsonl
+    """Write every stored decision as a JSON line, in the order the articles were read, to ``out`` (default, or
+    ``-``: stdout); the same compact lines either way."""
+    from ..io.writers import json_line, write_jsonl
 
     with history(location, create=False) as index:
-        if out is None:
+        if out is None or out == "-":
             for row in index.export():
-                say(json.dumps(row, ensure_ascii=False), err=False)
+                sys.stdout.write(json_line(row))
+            sys.stdout.flush()
         else:
             write_jsonl(out, index.export())

@@ -369,7 +369,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         view = engine.pair(a, b)
         if view is None:
             metrics.error("not_found")
-            return HTMLResponse(render_not_found(f"{a!r} or {b!r} is not in the index"), status_code=404, headers=_PAGE_HEADERS)
+            missing = [x for x in dict.fromkeys((a, b)) if engine.article(x) is None] or [a, b]  # the one(s) to name
+            message = f"{missing[0]!r} is not in the index" if len(missing) == 1 else f"neither {a!r} nor {b!r} is in the index"
+            return HTMLResponse(render_not_found(message), status_code=404, headers=_PAGE_HEADERS)
         spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         if a in view.texts and b in view.texts:
             spans = shared_passages(view.texts[a][1], view.texts[b][1], config=engine.config.normalize)

@@ -55,6 +55,12 @@ def _i(value: Any) -> str:
     """A string from the feed beside others: escaped, its direction isolated."""
     return f"<bdi>{_e(value)}</bdi>"
 
+def _id(value: Any) -> str:
+    """An id, a group or event name, a date: isolated and left to right (an URL with an Arabic slug kept its segments
+    in order only so: isolated alone, its parts were laid out right to left)."""
+    return f'<bdi dir="ltr">{_e(value)}</bdi>'
+
+
 
 def _q(value: str) -> str:
     """An id in a URL query, then in an attribute."""
@@ -80,7 +86,7 @@ def _member_row(m: ArticleRecord, keeper: ArticleRecord | None) -> str:
     j, c, cos = m.scores[:3]
     link = "" if is_keeper or keeper is None else _pair_link(keeper.id, m.id)
     return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td class="nw">{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
-            f'<td class="id">{_i(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_i(m.date or "")}</td>'
+            f'<td class="id">{_id(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_id(m.date or "")}</td>'
             f'<td class="nw">{_e(RELATIONS[m.relation] or "")}</td><td class="nw">{_score(j)}</td><td class="nw">{_score(c)}</td>'
             f'<td class="nw">{_score(cos)}</td><td class="nw">{link}</td></tr>')
 
@@ -97,7 +103,7 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
     head = f'<h2 dir="auto">{_e(title)}</h2>' if title else ""
     rows = "\n".join(_member_row(m, g.keeper) for m in members)
     return (f'<section class="group" data-group="{_e(g.name)}">{head}'
-            f'<p class="meta">group {_i(g.name)} · {len(members)} articles · sources: '
+            f'<p class="meta">group {_id(g.name)} · {len(members)} articles · sources: '
             f'{", ".join(_i(s) for s in sources) or "none"} · {_e(when)} · '
             f'<a href="/v1/groups/{_e(quote(g.name, safe=""))}">JSON</a></p>\n'
             "<table><tr><th>role</th><th>id</th><th>source</th><th>date</th><th>relation</th><th>jaccard</th>"
@@ -110,11 +116,11 @@ def _event_section(e: Mapping[str, Any]) -> str:
 
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
-    rows = "\n".join(f"<li>{_i(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>" for m in e["members"])
+    rows = "\n".join(f"<li>{_id(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>" for m in e["members"])
     more = e["size"] - len(e["members"])
     return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">'
             f'<a href="{_event_href(e["event"])}">{_e(e["label"])}</a></h2>'
-            f'<p class="meta">event {_i(e["event"])} · {_reports(e["size"])} · sources: '
+            f'<p class="meta">event {_id(e["event"])} · {_reports(e["size"])} · sources: '
             f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
             + (f'<p class="meta">and {more} more: <a href="{_event_href(e["event"])}">every report</a></p>' if more > 0 else "")
             + "</section>")
@@ -145,12 +151,12 @@ def render_event(e: Mapping[str, Any]) -> str:
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
     rows = "\n".join(
-        f'<tr><td class="id">{_i(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_i(iso_time(r.time) or "undated")}</td>'
+        f'<tr><td class="id">{_id(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_id(iso_time(r.time) or "undated")}</td>'
         f'<td dir="auto">{_e(r.label)}</td><td class="nw">{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
         for r in e["reports"])
     more = e["size"] - len(e["reports"])
     body = (f'<h1 dir="auto">{_e(e["label"])}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
-            f'event {_i(e["event"])} · {_reports(e["size"])} · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
+            f'event {_id(e["event"])} · {_reports(e["size"])} · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
             f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n'
             f'<section class="group event" data-event="{_e(e["event"])}"><table><tr><th>id</th><th>source</th><th>date</th>'
             f"<th>headline</th><th></th></tr>\n{rows}</table>"
@@ -208,14 +214,14 @@ def _containment(s: Mapping[str, Any], names: Mapping[str, str]) -> str:
     and that maximum are not read as one quantity."""
     if "containment_1_in_2" in s:
         one, two = names.get(s["id1"], s["id1"]), names.get(s["id2"], s["id2"])
-        return (f"{_score(s['containment_1_in_2'])} ({_i(one)} in {_i(two)}) · "
-                f"{_score(s['containment_2_in_1'])} ({_i(two)} in {_i(one)})")
+        return (f"{_score(s['containment_1_in_2'])} ({_id(one)} in {_id(two)}) · "
+                f"{_score(s['containment_2_in_1'])} ({_id(two)} in {_id(one)})")
     return f"{_score(s.get('containment'))} (shorter in longer)"
 
 
 def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tuple[int, int]], letter: str) -> str:
-    head = (f'<p class="meta">{letter} · {_i(rec.id)} · {_i(rec.source)} · {_i(rec.date or "undated")} · '
-            f"{_e(STATUS[rec.status])}{' in group ' + _i(rec.group) if rec.group else ''}</p>")
+    head = (f'<p class="meta">{letter} · {_id(rec.id)} · {_i(rec.source)} · {_id(rec.date or "undated")} · '
+            f"{_e(STATUS[rec.status])}{' in group ' + _id(rec.group) if rec.group else ''}</p>")
     if known is None:
         return (f'<article data-id="{_e(rec.id)}">{head}<p class="none">No text: the index keeps none, and this article '
                 "was not posted to this service (added by <code>dedup dedupe --index</code>, or before the service kept "
