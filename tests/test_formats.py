@@ -414,7 +414,8 @@ def test_a_folder_mixing_txt_and_json_is_refused_unless_format_chooses(tmp_path:
     ("files", "fmt", "pattern"),
     [
         pytest.param({}, "auto", r"empty input: the folder holds no \.txt files \(top level\), no \.json", id="empty"),
-        pytest.param({"a.jsonl": "{}"}, "auto", r"empty input: .*pass other files by name", id="only-jsonl"),
+        pytest.param({"notes.md": "x"}, "auto", r"empty input: .*no files of records .*pass other files by name", id="nothing-readable"),
+        pytest.param({"a.jsonl": '{"id": "x"}'}, "auto", r"a\.jsonl: no text field in the first record", id="only-jsonl-is-read"),
         pytest.param({"a.txt": "x"}, "parquet", r"empty input: the folder holds no \.parquet files", id="parquet-none"),
         pytest.param({"a.txt": "x"}, "csv", r"is a directory, not a csv file.*--format txt, newsplease or parquet", id="csv"),
     ],

@@ -116,3 +116,38 @@ def test_the_files_left_out_of_a_folder_are_counted_and_named(tmp_path: Path, mo
     said.clear()
     _folder_files(_make(tmp_path / "clean", "a.txt", "_SUCCESS"), "auto", "dir")
     assert said == []
+
+
+def test_a_folder_of_record_files_is_read_file_by_file_as_if_named(tmp_path: Path) -> None:
+    """A folder of daily dumps (.zip, .jsonl, ...) was "empty input", though a prefix of them in object storage is read."""
+    import gzip
+    import json
+    import zipfile
+
+    from dedup.io.readers import ArticleStream
+    from dedup.io.readers.folders import record_files
+
+    def rows(tag: str, n: int) -> list[dict]:
+        return [{"id": f"{tag}{k}", "text": f"text of {tag} {k}"} for k in range(n)]
+
+    root = tmp_path / "dumps"
+    root.mkdir()
+    (root / "b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows("b", 2)), encoding="utf-8")
+    with gzip.open(root / "c.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write("".join(json.dumps(r) + "\n" for r in rows("c", 2)))
+    (root / "d.csv").write_text("id,text\n" + "".join(f"{r['id']},{r['text']}\n" for r in rows("d", 2)), encoding="utf-8")
+    with zipfile.ZipFile(root / "a.zip", "w") as z:
+        z.writestr("day.jsonl", "".join(json.dumps(r) + "\n" for r in rows("a", 2)))
+    (root / "notes.md").write_text("not records", encoding="utf-8")
+    (root / "_SUCCESS").write_text("", encoding="utf-8")
+    assert [(f, p.name) for f, p in record_files(root)] == [("zip", "a.zip"), ("jsonl", "b.jsonl"), ("jsonl", "c.jsonl.gz"),
+                                                              ("csv", "d.csv")]
+    from dedup.io.console import kept_warnings
+
+    with kept_warnings() as said:  # the dedup logger's warnings (it may not propagate to pytest's: the CLI's tests)
+        got = [a.id for a in ArticleStream([root])]
+    named = [a.id for a in ArticleStream([root / n for n in ("a.zip", "b.jsonl", "c.jsonl.gz", "d.csv")])]
+    assert got == named == ["a0", "a1", "b0", "b1", "c0", "c1", "d0", "d1"]
+    assert any("1 file left out" in m and "notes.md" in m for m in said), said
+    (root / "e.txt").write_text("an article of its own, in a folder of .txt files", encoding="utf-8")
+    assert [a.id for a in ArticleStream([root])] == ["e"]  # a .txt file makes it a folder of .txt articles, as before

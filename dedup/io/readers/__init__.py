@@ -33,7 +33,7 @@ from ...errors import InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord
 from ..paths import is_url
 from .compression import compression_of
-from .folders import _folder_files
+from .folders import _folder_files, _folder_kinds, _leave_out, record_files
 from .formats import _STREAMED, _guess_format
 from .plaintext import _txt_items
 from .plaintext import text_headline as text_headline
@@ -60,8 +60,19 @@ def _sources(arg: str | Path, config: ReadConfig, groups: list[_Group] | None = 
         fmt = "jsonl" if config.format == "auto" else config.format
         yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None, config.max_record_bytes), _STDIN)
         return
-    for fmt, files, root, name in groups if groups is not None else [_local_group(arg, config)]:
+    for fmt, files, root, name in groups if groups is not None else _local_groups(arg, config):
         yield from _group_sources(fmt, files, root, name, config.max_record_bytes)
+
+
+def _local_groups(arg: str | Path, config: ReadConfig) -> list[_Group]:
+    """A local input's groups: one (:func:`_local_group`), or a folder of record files, one a file."""
+    path = Path(arg)
+    if config.format == "auto" and path.is_dir():
+        records = record_files(path)
+        if records and not any(_folder_kinds(path).values()):
+            _leave_out(path, str(arg), {f for _, f in records}, "files of records (.jsonl, .csv, .tsv, .zip) at its top level")
+            return [(fmt, [file], path, str(file)) for fmt, file in records]
+    return [_local_group(arg, config)]
 
 
 def _local_group(arg: str | Path, config: ReadConfig) -> _Group:

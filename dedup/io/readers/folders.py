@@ -7,7 +7,12 @@ A folder is read as one format:
   news-please tree);
 * ``parquet``: ``.parquet`` files at any depth (e.g. a dataset written by
   Spark or pyarrow; partition values in folder names are not added as
-  columns).
+  columns);
+* otherwise, its files of records at the top level (``.jsonl``, ``.csv``,
+  ``.tsv``, each perhaps compressed, a compressed ``.json``, and ``.zip``: a
+  day's dump each, say), each read as its name says, in name order: what
+  passing them by name would read (:func:`record_files`), as an object
+  storage prefix of feed files is.
 
 With ``--format auto`` the files decide; a folder that holds more than one of
 these kinds is refused with a message that names the counts and the
@@ -47,7 +52,7 @@ def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
             "or .parquet files (--format txt, newsplease or parquet)",
             name,
         )
-    found = {"txt": _txt_files(path), **_tree_files(path)}
+    found = _folder_kinds(path)
     if fmt == "auto":
         kinds = [k for k in FOLDER_FORMATS if found[k]]
         if len(kinds) > 1:
@@ -59,24 +64,57 @@ def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
             )
         if not kinds:
             raise InputFormatError(
-                "empty input: the folder holds no .txt files (top level), no .json files (a news-please tree) and no "
-                ".parquet files; pass other files by name (e.g. DIR/*.jsonl)",
+                "empty input: the folder holds no .txt files (top level), no .json files (a news-please tree), no "
+                ".parquet files and no files of records (.jsonl, .csv, .tsv, .zip) at its top level; pass other files "
+                "by name",
                 name,
             )
         fmt = kinds[0]
     if not found[fmt]:
         where = " at its top level" if fmt == "txt" else ""
         raise InputFormatError(f"empty input: the folder holds no {FOLDER_FORMATS[fmt]} files{where}", name)
-    read = set(found[fmt])
+    _leave_out(path, name, set(found[fmt]), f"{fmt}: its {FOLDER_FORMATS[fmt]} files{' at its top level' if fmt == 'txt' else ''}")
+    return fmt, found[fmt]
+
+
+def _folder_kinds(path: Path) -> dict[str, list[Path]]:
+    """The files of each folder format (:data:`FOLDER_FORMATS`) that ``path`` holds."""
+    return {"txt": _txt_files(path), **_tree_files(path)}
+
+
+def _leave_out(path: Path, name: str, read: set[Path], what: str) -> None:
+    """Warn of the visible files of the folder ``path`` that are not ``read`` (the folder is read as ``what``)."""
     left = sorted((p for p in _visible_files(path) if p not in read), key=lambda p: p.relative_to(path).parts)
     if left:
         shown = ", ".join(str(p.relative_to(path)) for p in left[:3]) + (", ..." if len(left) > 3 else "")
-        where = " at its top level" if fmt == "txt" else ""
         one = len(left) == 1
-        logger.warning("%s: %d file%s left out (the folder is read as %s: its %s files%s only): %s; pass %s by name to read %s",
-                       name, len(left), "" if one else "s", fmt, FOLDER_FORMATS[fmt], where, shown, "it" if one else "them",
-                       "it" if one else "them")
-    return fmt, found[fmt]
+        logger.warning("%s: %d file%s left out (the folder is read as %s only): %s; pass %s by name to read %s",
+                       name, len(left), "" if one else "s", what, shown, "it" if one else "them", "it" if one else "them")
+
+
+#: The formats a folder of record files is read in, file by file (see the module).
+RECORD_FORMATS = ("jsonl", "csv", "tsv", "zip")
+
+
+def record_files(path: Path) -> list[tuple[str, Path]]:
+    """``(format, file)`` of the files of records at the top level of ``path``, in name order (hidden ones and a
+    dataset's ``_`` files aside); empty when it holds none.
+
+    A folder is read this way only when it holds no ``.txt``, news-please ``.json`` or ``.parquet`` file
+    (:func:`_folder_files` decides those first); the other files it holds are left out with a warning.
+    """
+    from .compression import compression_of
+    from .formats import _format_of_name
+
+    out = []
+    for file in sorted(os.listdir(path)):
+        full = path / file
+        if file.startswith((".", "_")) or not full.is_file():
+            continue
+        fmt = _format_of_name(file)
+        if fmt in RECORD_FORMATS or (fmt == "json" and compression_of(file)):  # a compressed .json: a feed, as in a prefix
+            out.append((fmt, full))
+    return out
 
 
 def _visible_files(root: Path) -> list[Path]:
