@@ -408,3 +408,28 @@ def test_a_threshold_the_decision_does_not_read_is_a_warning(tmp_path: Path, see
     assert "--jaccard is read only with --decision rule" in res.output and "--min-cosine is read only" in res.output
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o2"), "-q", "--jaccard", "0.9", "--decision", "rule"])
     assert res.exit_code == 0 and "warning" not in res.output
+
+
+def test_an_input_given_twice_is_said_at_once(tmp_path: Path, seeds_dir: Path) -> None:
+    """The same file twice only met its own ids again ("repeated id 'A': first at f.jsonl:1, again at f.jsonl:1")."""
+    feed = tmp_path / "f.jsonl"
+    feed.write_text(json.dumps({"id": "A", "text": "one two three four five six seven eight"}) + "\n", encoding="utf-8")
+    res = run("dedupe", feed, f"{tmp_path}/./f.jsonl", "--out", tmp_path / "o", "-q")
+    assert res.exit_code == 1 and "(the same as" in res.output and "is given twice" in res.output
+    res = runner.invoke(app, ["dedupe", "-", "-", "--out", str(tmp_path / "o2"), "-q"], input=feed.read_text(encoding="utf-8"))
+    assert res.exit_code == 1 and "standard input (-) is given twice" in res.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o2").exists()
+
+
+def test_a_write_failure_names_the_file(tmp_path: Path, seeds_dir: Path) -> None:
+    (tmp_path / "o" / "report.html").mkdir(parents=True)  # a folder where the page goes
+    res = run("dedupe", seeds_dir, "--out", tmp_path / "o", "-q")
+    assert res.exit_code == 1 and f"Is a directory: {tmp_path / 'o' / 'report.html'}" in res.output
+
+
+def test_the_summary_line_says_one_group_not_one_groups(tmp_path: Path) -> None:
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("".join(json.dumps({"id": i, "text": text}) + "\n" for i in "ab"), encoding="utf-8")
+    res = run("dedupe", feed, "--out", tmp_path / "o")
+    assert res.exit_code == 0 and "2 articles: 1 kept, 1 duplicate (1 exact, 0 near, 0 contained) in 1 group," in res.output

@@ -137,6 +137,10 @@ class _Command:
                 from ..io.paths import parse_storage_options
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
+            if self.read and kwargs.get("inputs"):
+                from ..io.paths import check_inputs
+
+                check_inputs(kwargs["inputs"])
             _before_work(settings, self.unused)
         try:
             return self.func(*args, settings=settings, **kwargs)

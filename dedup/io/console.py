@@ -125,8 +125,8 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
     c = info["counts"]
     rel = c["duplicates_by_relation"]
     lines = [
-        f"{c['articles']} articles: {c['kept']} kept, {c['duplicates']} duplicates "
-        f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {c['duplicate_groups']} groups, "
+        f"{_count(c['articles'], 'article')}: {c['kept']} kept, {_count(c['duplicates'], 'duplicate')} "
+        f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {_count(c['duplicate_groups'], 'group')}, "
         f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}"
         + (f", {c['bad_records']} bad record{'' if c['bad_records'] == 1 else 's'} skipped" if c["bad_records"] else "")
     ]
@@ -183,6 +183,15 @@ def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     c, k = info["counts"], info["counts"]["relations_by_kind"]
     say(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
         f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/")
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural but for one.
+
+    >>> _count(1, "group"), _count(0, "group"), _count(2, "duplicate")
+    ('1 group', '0 groups', '2 duplicates')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def print_run_warnings(info: dict[str, Any]) -> None:

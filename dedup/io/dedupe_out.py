@@ -49,7 +49,7 @@ from .dedupe_report import write_dedupe_report
 from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
-from .writers import atomic_open, join_parts, json_line, part_path, write_json, write_lines, write_part
+from .writers import atomic_open, join_parts, json_line, part_path, write_failure, write_json, write_lines, write_part
 
 if TYPE_CHECKING:
     from ..exec import Executor
@@ -263,7 +263,7 @@ def write_dedupe_outputs(
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
+        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path and permissions") from exc
     return info
 
 

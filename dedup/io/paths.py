@@ -1,5 +1,5 @@
-"""Whether an input or output argument names a URL (object storage, HTTP) or a local path, and the storage options
-given for URLs.
+"""Whether an input or output argument names a URL (object storage, HTTP) or a local path, the storage options
+given for URLs, and the inputs checked before anything is read (:func:`check_inputs`).
 
 Kept apart from :mod:`dedup.io.remote` (the object-storage layer, which every
 URL needs) so that a run on local files never imports that layer.
@@ -8,13 +8,15 @@ URL needs) so that a run on local files never imports that layer.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputFormatError, InputNotFoundError
 
-__all__ = ["is_url", "parse_storage_options"]
+__all__ = ["check_inputs", "is_url", "parse_storage_options"]
 
 # a scheme of two letters or more: "C://" is a Windows drive, not a URL
 URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
@@ -53,3 +55,28 @@ def parse_storage_options(items: Sequence[str] | None) -> tuple[tuple[str, Any],
             options[key] = value
     return tuple(options.items())
 
+
+def check_inputs(paths: Sequence[str | Path]) -> None:
+    """Refuse, before anything is read, a local path that does not exist and an input given twice (the command line's
+    inputs; the readers themselves read what they are given).
+
+    The same file (or standard input) given twice would only meet its own ids again ("repeated id 'a': first at
+    f.jsonl:1, again at f.jsonl:1"), so it is said at once.
+
+    Raises:
+        InputNotFoundError: a local path does not exist.
+        InputFormatError: an input is given twice (the same file by two names too).
+    """
+    seen: dict[str, str] = {}
+    for arg in paths:
+        text = str(arg)
+        if text == "-" or is_url(text):
+            key = text
+        elif not os.path.exists(arg):
+            raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
+        else:
+            key = os.path.realpath(arg)
+        if key in seen:
+            what = "standard input (-)" if text == "-" else (text if seen[key] == text else f"{text} (the same as {seen[key]})")
+            raise InputFormatError(f"{what} is given twice; each input is read once: pass it once")
+        seen[key] = text

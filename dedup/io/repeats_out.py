@@ -25,7 +25,7 @@ from ..errors import OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .skipped import summary_bad, with_skipped
-from .writers import atomic_open, json_line, write_json
+from .writers import atomic_open, json_line, write_failure, write_json
 
 __all__ = ["write_repeats_outputs"]
 
@@ -96,5 +96,5 @@ def write_repeats_outputs(
         }
         write_json(out / "summary.json", info)
     except OSError as exc:
-        raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc}); check the path and permissions") from exc
+        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path and permissions") from exc
     return info

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from .paths import is_url
 
-__all__ = ["atomic_open", "json_line", "write_json", "write_jsonl", "write_lines"]
+__all__ = ["atomic_open", "json_line", "write_failure", "write_json", "write_jsonl", "write_lines"]
 
 _MODES = ("w", "wt", "wb")
 
@@ -312,3 +312,13 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
 
     with staged(out, storage_options, is_dir=is_dir, stale=stale) as place:
         yield place
+
+
+def write_failure(exc: OSError) -> str:
+    """Why a file could not be written, naming it when the system said which (a rename: the file it would replace).
+
+    >>> write_failure(IsADirectoryError(21, "Is a directory", "out/.report.html.tmp-7", None, "out/report.html"))
+    'Is a directory: out/report.html'
+    """
+    named = exc.filename2 or exc.filename
+    return f"{exc.strerror}: {named}" if exc.strerror and named else str(exc.strerror or exc)
