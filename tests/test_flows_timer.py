@@ -89,3 +89,15 @@ def test_each_stage_is_logged(clock, monkeypatch) -> None:
     finally:
         log.setLevel(level)
     assert [(r.levelno, r.getMessage()) for r in records] == [(logging.INFO, "stage cluster: 0.500 s")]
+
+
+def test_each_stage_is_announced_to_the_progress_as_it_starts() -> None:
+    """A progress bar showed `sketch N/N` all through candidates and verification: only stages that count articles
+    told it anything."""
+    heard: list[tuple[str, int, int]] = []
+    timer = StageTimer(progress=lambda stage, k, of: heard.append((stage, k, of)))
+    with timer("candidates"):
+        assert heard == [("candidates", 0, 0)]
+    with timer("verify"):
+        pass
+    assert heard == [("candidates", 0, 0), ("verify", 0, 0)] and list(timer.seconds) == ["candidates", "verify"]

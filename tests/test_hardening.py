@@ -316,6 +316,18 @@ def test_utf16_file_gets_the_utf16_hint(tmp_path: Path, suffix: str) -> None:
     assert "looks like UTF-16" in r.output and "iconv -f UTF-16 -t UTF-8" in r.output and "WINDOWS-1256" not in r.output
 
 
+def test_one_stray_nul_byte_in_utf8_is_not_called_utf16(tmp_path: Path) -> None:
+    """A UTF-8 line with one NUL byte was told to convert the file from UTF-16 (which would garble it)."""
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(b'{"id": "a", "te\x00xt": "x"}\n')
+    r = _run("dedupe", path, "--out", tmp_path / "o", "-q")
+    assert r.exit_code == 1 and "feed.jsonl:1:" in r.output and "UTF-16" not in r.output
+    assert "holds a NUL byte (column 16)" in r.output
+    path.write_bytes('{"id": "a", "text": "x"}\n'.encode("utf-16-le"))  # UTF-16 without a byte-order mark
+    r = _run("dedupe", path, "--out", tmp_path / "o2", "-q")
+    assert r.exit_code == 1 and "looks like UTF-16" in r.output
+
+
 def test_utf16_without_bom_jsonl_gets_the_hint(tmp_path: Path) -> None:
     path = tmp_path / "feed.jsonl"
     path.write_bytes(_jsonl({"id": "a", "text": "hello"}).encode("utf-16-le"))

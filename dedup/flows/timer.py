@@ -7,8 +7,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..exec.heap import release_heap
+
+if TYPE_CHECKING:
+    from ..results import Progress
 
 __all__ = ["StageTimer"]
 
@@ -26,12 +30,20 @@ class StageTimer:
     outside the timed span): the next stage starts without the last one's
     garbage in its peak. A shorter stage made little garbage, and a small run
     does not pay for loading ``ctypes``.
+
+    With ``progress``, each stage is announced as it starts (``progress(stage,
+    0, 0)``: a stage whose size is not known), so a progress bar shows the
+    stage under way, the stages that count no articles (candidates,
+    verification) too, and not the last one that did.
     """
 
     seconds: dict[str, float] = field(default_factory=dict)
+    progress: Progress | None = None
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(stage, 0, 0)
         start = time.perf_counter()
         try:
             yield

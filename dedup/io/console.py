@@ -109,8 +109,16 @@ def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None
                   console=Console(stderr=True), transient=True) as bar:
 
         def update(stage: str, advance: int, total: int) -> None:
+            shown = {t.id: t for t in bar.tasks}
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)  # 0: not known (a stream)
+                for task in tasks.values():  # a new stage: the others are over (their clocks stop, their bars full)
+                    if not shown[task].finished:
+                        done = shown[task].completed or 1
+                        bar.update(task, total=done, completed=done)
+                        bar.stop_task(task)
+                tasks[stage] = bar.add_task(stage, total=total or None)  # 0: not known (a stream, or a stage announced)
+            elif total and shown[tasks[stage]].total is None:
+                bar.update(tasks[stage], total=total)  # announced before its size was known
             bar.advance(tasks[stage], advance)
 
         yield update

@@ -36,8 +36,11 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], na
             hint = "each line must be one complete JSON object"
             if lineno == 1 and text.lstrip().startswith("["):
                 hint = "this looks like a JSON array: name the file .json or use --format json"
-            elif "\x00" in text:  # UTF-8 text has no NUL bytes; UTF-16 has one beside every ASCII character
+            elif text.count("\x00") * 4 >= len(text):  # UTF-16 has a NUL beside every ASCII character
                 hint = "the line holds NUL bytes: the file looks like UTF-16; convert it with iconv -f UTF-16 -t UTF-8"
+            elif "\x00" in text:  # a stray one in UTF-8 text: a binary byte, not another encoding
+                hint = (f"the line holds a NUL byte (column {text.index(chr(0)) + 1}), which is not text; "
+                        "remove it (e.g. tr -d '\\000')")
             elif lineno == 1 and not text.lstrip().startswith("{") and ("," in text or "\t" in text):
                 # a header line: CSV on stdin (or under another name) is read as JSONL unless told
                 hint = "this looks like a CSV or TSV header: pass --format csv or --format tsv"
