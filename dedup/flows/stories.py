@@ -138,7 +138,7 @@ def stories(
             check_state(index.stories.load()[1], config)
         except StateError as exc:
             raise HistoryError(f"{index.location}: {exc}") from None
-    timer = StageTimer()
+    timer = StageTimer(progress=progress)
     with temporary_space(runtime.temp_dir) as tmp:
         spool = DaySpool(tmp, raw_texts=config.semantic)
         with timer("dedupe"):
