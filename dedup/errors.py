@@ -44,6 +44,7 @@ class InputFormatError(InputError, ValueError):
     def __init__(self, message: str, path: str | None = None, line: int | None = None):
         self.path = path
         self.line = line
+        self.message = message  # without the place
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "

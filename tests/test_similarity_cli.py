@@ -264,3 +264,26 @@ def test_similarity_reads_compressed_pairs_and_names_other_encodings(tmp_path: P
         return
     assert res.exit_code == 1 and "Traceback" not in res.output and "WINDOWS-1256" not in res.output
     assert {"utf16": "looks like UTF-16", "not-gzip": "cannot decompress", "cut-gzip": "cannot decompress"}[kind] in res.output
+
+
+def test_skip_bad_gives_each_bad_line_an_output_line_in_its_place(tmp_path: Path) -> None:
+    """One bad line stopped the whole file, and similarity had no --skip-bad as the other commands have."""
+    text = "one two three four five six seven eight nine ten"
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("\n".join([json.dumps({"id": "a", "text1": text, "text2": text}), json.dumps({"id": "b", "text1": text}),
+                              "{broken", json.dumps({"id": "a", "text1": text, "text2": text}),
+                              json.dumps({"id": "c", "text1": text, "text2": text + " more"})]) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl"), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    assert "skipped 3 bad lines" in res.output
+    out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(o["id"], o["verdict"], o.get("line")) for o in out] == [
+        ("a", "duplicate", None), ("b", "skipped", 2), (None, "skipped", 3), ("a", "skipped", 4), ("c", out[4]["verdict"], None)]
+    assert out[4]["jaccard"] is not None  # scored, as the first
+    assert 'no field "text2"' in out[1]["reason"] and "malformed JSON" in out[2]["reason"] and "repeated id" in out[3]["reason"]
+    assert out[1]["jaccard"] is None and out[0]["jaccard"] == 1.0
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o2.jsonl")])
+    assert res.exit_code == 1 and "pairs.jsonl:2:" in res.output and not (tmp_path / "o2.jsonl").exists()
+    src.write_text("{broken\n", encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o3.jsonl"), "--skip-bad"])
+    assert res.exit_code == 1 and "no pairs found" in res.output and "1 bad lines skipped" in res.output

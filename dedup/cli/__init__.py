@@ -97,6 +97,8 @@ def similarity(
                                          'undated, its own outlet), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
     out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl, or - for standard output).")],
     storage_option: StorageOptions = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="A bad line (not JSON, a text missing, a repeated id) gets an "
+                                           "output line with the verdict skipped and the reason, instead of stopping the run.")] = False,
     settings: Any = None,
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
@@ -109,7 +111,7 @@ def similarity(
     with user_errors():
         from ..io.paths import parse_storage_options
 
-        jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option))
+        jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option), skip_bad=skip_bad)
 
 
 @app.command("eval")

@@ -18,13 +18,29 @@ from .remote import is_url, remote_file
 __all__ = ["json_objects"]
 
 
-def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = (),
+                 bad: list[tuple[int, str]] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin, a URL is streamed.
+
+    ``bad``: a line that is not UTF-8, not JSON or not an object is noted there as ``(line number, why)`` and
+    skipped, instead of raised.
 
     Raises:
         InputNotFoundError: the file cannot be opened.
-        InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named).
+        InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named; not with ``bad``),
+            or a compressed file cannot be decompressed.
     """
+    for lineno, obj in _json_lines(path, storage_options):
+        if isinstance(obj, InputFormatError):
+            if bad is None:
+                raise obj
+            bad.append((lineno, obj.message))
+            continue
+        yield lineno, obj
+
+
+def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) -> Iterator[tuple[int, Any]]:
+    """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
     from .readers.compression import compression_errors, compression_of, open_compressed
     from .readers.lines import _not_utf8
 
@@ -44,7 +60,8 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off
-                raise InputFormatError(_not_utf8(exc, None if name == "-" else name), name, lineno) from None
+                yield lineno, InputFormatError(_not_utf8(exc, None if name == "-" else name), name, lineno)
+                continue
             if lineno == 1 and line.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write
                 line = line[1:]
             if not line.strip():
@@ -52,11 +69,12 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputFormatError(f"malformed JSON ({json_problem(exc.msg)} at column {exc.colno}); each line must be one JSON object", name, lineno) from None
+                obj = InputFormatError(f"malformed JSON ({json_problem(exc.msg)} at column {exc.colno}); each line must be one "
+                                       "JSON object", name, lineno)
             except RecursionError:  # a value nested thousands deep exhausts the parser's stack
-                raise InputFormatError("JSON nested too deeply to read", name, lineno) from None
-            if not isinstance(obj, dict):
-                raise InputFormatError("each line must be a JSON object", name, lineno)
+                obj = InputFormatError("JSON nested too deeply to read", name, lineno)
+            if not isinstance(obj, (dict, InputFormatError)):
+                obj = InputFormatError("each line must be a JSON object", name, lineno)
             yield lineno, obj
     except (EOFError, *compression_errors()) as exc:  # gzip's OSError too: cut short, or not compressed as named
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",

@@ -94,7 +94,7 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     return records
 
 
-def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[dict[str, str | None]]:
+def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), skip_bad: bool = False) -> list[dict[str, Any]]:
     """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
 
     ``title1``/``title2`` are optional (empty when absent), and so are
@@ -102,45 +102,64 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = ()) 
     learned decision then reads the sides as undated, of two outlets);
     ``id`` defaults to the line number.
     ``-`` reads standard input; a URL is streamed (with ``storage_options``).
+    With ``skip_bad``, a bad line is a row ``{"id", "line", "bad": why}`` in its
+    place (its id when it gives a readable one, else None), not an error.
 
     Raises:
         InputNotFoundError: the file does not exist.
         InputFormatError: a line is not a JSON object with string texts (a lone
-            surrogate in a text or title is not text), an id repeats, or there is no pair at all.
+            surrogate in a text or title is not text), an id repeats (not with
+            ``skip_bad``), or there is no pair at all.
     """
-    rows: list[dict[str, str | None]] = []
+    rows: list[dict[str, Any]] = []
+    bad: list[tuple[int, str]] = []
     seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
-    for lineno, obj in json_objects(path, storage_options):
-        row = {"id": str(obj.get("id", lineno))}
-        for key in ("text1", "text2", "title1", "title2"):
-            if key not in obj and not key.startswith("title"):
-                raise InputFormatError(f'no field "{key}": each line must be {{"id", "text1", "text2"}} (this one has: '
-                                       f'{", ".join(sorted(obj)) or "no field"})', path, lineno)
-            value = obj.get(key, "")
-            if not isinstance(value, str):
-                raise InputFormatError(f'field "{key}" must be a string, got {_json_kind(value)}', path, lineno)
-            bad = _SURROGATE.search(value)
-            if bad is not None:  # a JSON escape such as \ud800: no text can be made of it (the normalizer would fail)
-                raise InputFormatError(f'field "{key}" holds a lone surrogate (\\u{ord(bad.group()):04x} at character '
-                                       f"{bad.start()}): not valid Unicode text; fix the producer of this file", path, lineno)
-            row[key] = value
-        for key in ("date1", "date2", "source1", "source2"):
-            value = obj.get(key)
-            if value is not None and not isinstance(value, str):
-                raise InputFormatError(f'field "{key}" must be a string or null, got {_json_kind(value)}', path, lineno)
-            if key.startswith("date") and value and timestamp(value) != timestamp(value):
-                raise InputFormatError(f'field "{key}" is not an ISO-8601 date ({value[:40]!r}); give e.g. '
-                                       '"2024-03-01" or "2024-03-01T09:00:00Z", or leave it out', path, lineno)
-            row[key] = value
-        if row["id"] in seen:
-            at = lineno if "id" not in obj else seen[row["id"]]
-            stands_in = "" if at is None else f" (line {at} has no id: its line number stands in; give every line an id)"
-            raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique{stands_in}", path, lineno)
-        seen[row["id"]] = None if "id" in obj else lineno
-        rows.append(row)
-    if not rows:
-        raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}', path)
+    for lineno, obj in json_objects(path, storage_options, bad if skip_bad else None):
+        rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
+        bad.clear()
+        try:
+            rows.append(_text_pair(path, lineno, obj, seen))
+        except InputFormatError as err:
+            if not skip_bad:
+                raise
+            given = obj.get("id")
+            rows.append({"id": str(given) if isinstance(given, (str, int)) else None, "line": lineno, "bad": err.message})
+    rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
+    if all("bad" in r for r in rows):
+        raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}'
+                               + (f" ({len(rows)} bad lines skipped)" if rows else ""), path)
     return rows
+
+
+def _text_pair(path: str, lineno: int, obj: dict[str, Any], seen: dict[str, int | None]) -> dict[str, Any]:
+    """The row of one line of ``dedup similarity`` input (:func:`read_text_pairs`); ``seen``: the ids before it (updated)."""
+    row: dict[str, Any] = {"id": str(obj.get("id", lineno))}
+    for key in ("text1", "text2", "title1", "title2"):
+        if key not in obj and not key.startswith("title"):
+            raise InputFormatError(f'no field "{key}": each line must be {{"id", "text1", "text2"}} (this one has: '
+                                   f'{", ".join(sorted(obj)) or "no field"})', path, lineno)
+        value = obj.get(key, "")
+        if not isinstance(value, str):
+            raise InputFormatError(f'field "{key}" must be a string, got {_json_kind(value)}', path, lineno)
+        bad = _SURROGATE.search(value)
+        if bad is not None:  # a JSON escape such as \ud800: no text can be made of it (the normalizer would fail)
+            raise InputFormatError(f'field "{key}" holds a lone surrogate (\\u{ord(bad.group()):04x} at character '
+                                   f"{bad.start()}): not valid Unicode text; fix the producer of this file", path, lineno)
+        row[key] = value
+    for key in ("date1", "date2", "source1", "source2"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InputFormatError(f'field "{key}" must be a string or null, got {_json_kind(value)}', path, lineno)
+        if key.startswith("date") and value and timestamp(value) != timestamp(value):
+            raise InputFormatError(f'field "{key}" is not an ISO-8601 date ({value[:40]!r}); give e.g. '
+                                   '"2024-03-01" or "2024-03-01T09:00:00Z", or leave it out', path, lineno)
+        row[key] = value
+    if row["id"] in seen:
+        at = lineno if "id" not in obj else seen[row["id"]]
+        stands_in = "" if at is None else f" (line {at} has no id: its line number stands in; give every line an id)"
+        raise InputFormatError(f"repeated id {row['id']!r}: ids must be unique{stands_in}", path, lineno)
+    seen[row["id"]] = None if "id" in obj else lineno
+    return row
 
 
 def write_stories_outputs(
@@ -232,10 +251,17 @@ def _shown(result: StoriesResult) -> list[Article]:
     return [a if t == a.text else replace(a, text=t.lstrip("\n")) for a, t in zip(arts, texts)]
 
 
-def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
-    """One output line per scored pair: ``id``, the scores, the learned decision's probability (null under
-    ``--decision rule``), the verdict."""
-    for k, r in enumerate(rows):
+def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
+    """One output line per input line: ``id``, the scores, the learned decision's probability (null under
+    ``--decision rule``), the verdict; a bad line skipped (``--skip-bad``) gives its ``line``, the verdict
+    ``skipped`` and the ``reason``, and no scores. ``result`` holds the scores of the other rows, in order."""
+    k = -1
+    for r in rows:
+        if "bad" in r:
+            yield {"id": r["id"], "line": r["line"], "jaccard": None, "containment": None, "cosine": None, "story_score": None,
+                   "probability": None, "verdict": "skipped", "reason": r["bad"]}
+            continue
+        k += 1
         yield {
             "id": r["id"],
             "jaccard": _score(result.jaccard[k]),
@@ -247,7 +273,7 @@ def similarity_rows(rows: list[dict[str, str]], result: SimilarityResult) -> Ite
         }
 
 
-def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, str]], result: SimilarityResult) -> int:
+def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, Any]], result: SimilarityResult) -> int:
     """Write :func:`similarity_rows` to the file ``out``; returns the number of lines."""
     return write_jsonl(out, similarity_rows(rows, result))
 

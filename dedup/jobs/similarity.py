@@ -11,7 +11,8 @@ from ..io.console import logging_to_stderr
 __all__ = ["run_similarity"]
 
 
-def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_options: Sequence[tuple[str, Any]] = ()) -> int:
+def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_options: Sequence[tuple[str, Any]] = (),
+                   skip_bad: bool = False) -> int:
     """Score every pair of the JSONL file ``pairs`` and write one line per pair to the file ``out``; returns the count.
 
     Args:
@@ -21,9 +22,11 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         out: the output JSONL file (or ``s3://bucket/key.jsonl``: staged, uploaded at the end; ``-``: standard output).
         settings: table name → config: ``"stories"``, ``"dedupe"``; a missing table takes the defaults.
         storage_options: options of the fsspec filesystem of URLs.
+        skip_bad: a bad line is an output line with the verdict ``skipped`` and the reason (and a warning on
+            stderr), not an error that stops the run.
     """
     from ..io.writers import staged_output
-    from ..io.stories_out import read_text_pairs, write_similarity
+    from ..io.stories_out import write_similarity
     from ..io.writers import check_output
 
     _not_the_input(pairs, out)
@@ -36,10 +39,10 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
     if out == "-":  # standard output, as the pairs may come from standard input
         import sys
 
-        from ..io.stories_out import read_text_pairs, similarity_rows
+        from ..io.stories_out import similarity_rows
         from ..io.writers import json_line
 
-        rows = read_text_pairs(pairs, storage_options)
+        rows = _read(pairs, storage_options, skip_bad)
         res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         sys.stdout.flush()
         stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
@@ -61,15 +64,33 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         return len(rows)
     with staged_output(out, storage_options, is_dir=False) as target:
         check_output(target, is_dir=False)
-        rows = read_text_pairs(pairs, storage_options)
+        rows = _read(pairs, storage_options, skip_bad)
         res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         return write_similarity(target, rows, res)
 
 
+def _read(pairs: str, storage_options: Sequence[tuple[str, Any]], skip_bad: bool) -> list[dict[str, Any]]:
+    """The rows of the file of pairs, the bad lines said on stderr (as the feeds' readers say theirs)."""
+    import logging
+
+    from ..io.stories_out import read_text_pairs
+
+    rows = read_text_pairs(pairs, storage_options, skip_bad)
+    bad = [r for r in rows if "bad" in r]
+    if bad:
+        shown = "; ".join(f"line {r['line']}: {r['bad']}" for r in bad[:3]) + ("; …" if len(bad) > 3 else "")
+        logging.getLogger("dedup.jobs.similarity").warning("skipped %d bad line%s in %s (%s); their output lines say "
+                                                           "\"skipped\" and why", len(bad), "" if len(bad) == 1 else "s", pairs, shown)
+    return rows
+
+
 def _scored(rows: list[dict[str, Any]], config: StoriesConfig, dedup_config: DedupConfig) -> Any:
-    """:func:`~dedup.flows.similarity.similarity` of the pairs read, with their titles, dates and outlets."""
+    """:func:`~dedup.flows.similarity.similarity` of the pairs read (not the bad lines), with their titles, dates and
+    outlets."""
     from ..flows.similarity import similarity
     from ..types import timestamps
+
+    rows = [r for r in rows if "bad" not in r]
 
     return similarity([r["text1"] for r in rows], [r["text2"] for r in rows], config, dedup_config,
                       title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows],
