@@ -239,6 +239,8 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     art = server.call("GET", "/v1/articles/b2", "/v1/articles/{article_id}").json()
     assert (art["id"], art["status"], art["group"], art["keeper"], art["source"]) == ("b2", "duplicate", "b1", "b1", "outlet")
     assert art["text"] == batches()[0][2].text and art["scores"]["jaccard"] > 0.5
+    assert art["reason"] == f"{art['relation']} copy of b1"  # said from what is stored, as `dedup index export` says it (was "")
+    assert server.call("GET", "/v1/articles/b1", "/v1/articles/{article_id}").json()["reason"] == "kept: the keeper of group b1"
     missing = server.call("GET", "/v1/articles/nothing-here", "/v1/articles/{article_id}")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 

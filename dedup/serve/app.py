@@ -137,7 +137,7 @@ class _Head:
 
 
 def _stored(rec: ArticleRecord, keeper: ArticleRecord | None, known: tuple[str, str] | None) -> dict[str, Any]:
-    return {**rec.to_json(), "keeper": None if keeper is None else keeper.id,
+    return {**rec.to_json(None if keeper is None else keeper.id, said=True), "keeper": None if keeper is None else keeper.id,
             "title": None if known is None else known[0], "text": None if known is None else known[1]}
 
 

@@ -101,8 +101,9 @@ class StoredArticle(BaseModel):
     keeper: Optional[str] = Field(description="The id of the keeper of its group (itself when kept).")
     relation: Optional[Relation]
     scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
-    reason: str = Field(description="Why it was skipped; empty for a kept or duplicate article (the index keeps the decision, "
-                                    "not the sentence the answer to its batch gave: status, group, keeper and scores say it).")
+    reason: str = Field(description="Why it was skipped, or what it is, as `dedup index export` says it from what the "
+                                    "index holds (\"near copy of ID\", \"kept: the keeper of group G\", \"no duplicate found\"); "
+                                    "not the whole sentence the answer to its batch gave.")
     title: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     text: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     event: Optional[str] = Field(None, description="The event `dedup stories --index` placed it in (the id of the "
