@@ -517,7 +517,9 @@ def test_head_answers_as_get_without_a_body(sqlite_server: Server, path: str) ->
 
 @pytest.mark.parametrize("address,says", [("/?limit=0", "the query parameter 'limit': Input should be greater than or equal to 1"),
                                            ("/?limit=many", "the query parameter 'limit'"),
-                                           ("/pair?a=b1", "the query parameter 'b': Field required")])
+                                           ("/pair?a=b1", "the query parameter 'b': Field required"),
+                                           ("/event?limit=5", "the query parameter 'e': Field required"),
+                                           ("/event?e=x&limit=abc", "the query parameter 'limit'")])
 def test_a_bad_query_parameter_of_a_page_is_a_short_page_about_it(sqlite_server: Server, address: str, says: str) -> None:
     """It answered JSON 'invalid_body' (nothing was wrong with a body)."""
     from html import unescape

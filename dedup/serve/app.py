@@ -56,7 +56,8 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-_PAGES = {"/": "/?limit=N shows the latest N groups, 1 to 200", "/pair": "/pair?a=ID&b=ID shows two articles side by side"}
+_PAGES = {"/": "/?limit=N shows the latest N groups, 1 to 200", "/pair": "/pair?a=ID&b=ID shows two articles side by side",
+          "/event": "/event?e=ID shows an event and its reports (limit=N: its first N, 1 to 10000)"}
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
