@@ -69,3 +69,20 @@ def test_eval_bad_gold(run_dir, tmp_path: Path) -> None:
     gold.write_text('{"x": 1}\n', encoding="utf-8")
     r = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
     assert r.exit_code == 1 and "gold.jsonl:1" in r.output
+
+
+def test_a_level_the_run_does_not_have_says_which_run_it_is(tmp_path: Path) -> None:
+    """`eval` of a dedupe run at --level event said "stories.jsonl: cannot open the file"."""
+    from dedup.errors import InputFormatError
+    from dedup.io.gold import read_run
+
+    dedupe_run, stories_run = tmp_path / "d", tmp_path / "s"
+    dedupe_run.mkdir()
+    stories_run.mkdir()
+    (dedupe_run / "decisions.jsonl").write_text('{"id": "a", "group": null}\n', encoding="utf-8")
+    (stories_run / "stories.jsonl").write_text('{"id": "a", "event": "a", "storyline": "a"}\n', encoding="utf-8")
+    with pytest.raises(InputFormatError, match="a dedupe run .*not a stories run: --level event .*use --level group"):
+        read_run(dedupe_run, "event")
+    with pytest.raises(InputFormatError, match="a stories run .*not a dedupe run: --level group .*use --level event or storyline"):
+        read_run(stories_run, "group")
+    assert read_run(dedupe_run, "group") == {"a": None} and read_run(stories_run, "storyline") == {"a": "a"}

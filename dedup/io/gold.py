@@ -78,6 +78,12 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
     """
     run = Path(run_dir)
     name = "decisions" if level == "group" else "stories"
+    other = "stories" if level == "group" else "decisions"
+    if not any((run / f"{name}.{ext}").exists() for ext in ("jsonl", "parquet")) and (run / f"{other}.jsonl").exists():
+        raise InputFormatError(f"a {'stories' if other == 'stories' else 'dedupe'} run ({other}.jsonl), not a "
+                               f"{'dedupe' if level == 'group' else 'stories'} run: --level {level} scores "
+                               f"{'duplicate groups (dedup dedupe)' if level == 'group' else 'the events and storylines of dedup stories'}"
+                               f"; {'use --level event or storyline' if level == 'group' else 'use --level group'}", str(run))
     if not (run / f"{name}.jsonl").exists() and (run / f"{name}.parquet").exists():  # --output-format parquet
         import pyarrow.parquet as pq
 
