@@ -153,8 +153,13 @@ def test_gold_errors_come_through(tmp_path: Path) -> None:
 
 def test_a_run_without_its_file(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
-    with pytest.raises(InputNotFoundError, match="stories.jsonl"):
+    with pytest.raises(InputFormatError, match="a dedupe run .*not a stories run"):
         evaluate_run(_run_dir(tmp_path), gold, level="storyline")  # a dedupe run has no stories
+    (tmp_path / "gone").mkdir()
+    run = _run_dir(tmp_path / "gone")
+    (run / "decisions.jsonl").unlink()
+    with pytest.raises(InputNotFoundError, match="decisions.jsonl"):
+        evaluate_run(run, gold, level="group")  # its own file missing: named
 
 
 # ------------------------------------------------------------------ run_config
