@@ -415,10 +415,13 @@ def test_an_input_given_twice_is_said_at_once(tmp_path: Path, seeds_dir: Path) -
     feed = tmp_path / "f.jsonl"
     feed.write_text(json.dumps({"id": "A", "text": "one two three four five six seven eight"}) + "\n", encoding="utf-8")
     res = run("dedupe", feed, f"{tmp_path}/./f.jsonl", "--out", tmp_path / "o", "-q")
-    assert res.exit_code == 1 and "(the same as" in res.output and "is given twice" in res.output
+    assert res.exit_code == 1 and "is the same as" in res.output and "each input is read once" in res.output
     res = runner.invoke(app, ["dedupe", "-", "-", "--out", str(tmp_path / "o2"), "-q"], input=feed.read_text(encoding="utf-8"))
     assert res.exit_code == 1 and "standard input (-) is given twice" in res.output
     assert not (tmp_path / "o").exists() and not (tmp_path / "o2").exists()
+    (tmp_path / "hard.jsonl").hardlink_to(feed)  # the same file by another name
+    res = run("dedupe", feed, tmp_path / "hard.jsonl", "--out", tmp_path / "o3", "-q")
+    assert res.exit_code == 1 and "hard.jsonl is the same as" in res.output
 
 
 def test_a_write_failure_names_the_file(tmp_path: Path, seeds_dir: Path) -> None:
@@ -433,3 +436,16 @@ def test_the_summary_line_says_one_group_not_one_groups(tmp_path: Path) -> None:
     feed.write_text("".join(json.dumps({"id": i, "text": text}) + "\n" for i in "ab"), encoding="utf-8")
     res = run("dedupe", feed, "--out", tmp_path / "o")
     assert res.exit_code == 0 and "2 articles: 1 kept, 1 duplicate (1 exact, 0 near, 0 contained) in 1 group," in res.output
+
+
+def test_an_output_folder_inside_an_input_folder_is_refused(tmp_path: Path, seeds_dir: Path) -> None:
+    """The next run read the outputs (summary.json as a news-please article, unique.jsonl as records) as input."""
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    for p in sorted(seeds_dir.glob("*.txt")):
+        (feed / p.name).write_bytes(p.read_bytes())
+    for out in (feed, feed / "out"):
+        res = run("dedupe", feed, "--out", out, "-q")
+        assert res.exit_code == 1 and "input folder" in res.output and "outside it" in res.output, res.output
+    assert sorted(p.name for p in feed.iterdir()) == sorted(p.name for p in seeds_dir.glob("*.txt"))
+    assert run("dedupe", feed, "--out", tmp_path / "out", "-q").exit_code == 0

@@ -398,11 +398,13 @@ def test_newsplease_ids_fall_back_to_the_relative_path(tmp_path: Path) -> None:
 
 
 def test_a_folder_mixing_txt_and_json_is_refused_unless_format_chooses(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("A note\nwith a body of words", encoding="utf-8")
-    sub = tmp_path / "crawl" / "example.com"
-    sub.mkdir(parents=True)
-    (sub / "x.json").write_text(json.dumps({"url": "https://example.com/x", "maintext": "crawled text"}), encoding="utf-8")
-    code, output = dedupe(tmp_path, "--out", tmp_path / "out")
+    feed = tmp_path / "in"
+    (feed / "crawl" / "example.com").mkdir(parents=True)
+    (feed / "notes.txt").write_text("A note\nwith a body of words", encoding="utf-8")
+    (feed / "crawl" / "example.com" / "x.json").write_text(json.dumps({"url": "https://example.com/x", "maintext": "crawled text"}),
+                                                          encoding="utf-8")
+    tmp_path = feed  # (the outputs go beside it: an output folder inside an input folder is refused)
+    code, output = dedupe(tmp_path, "--out", tmp_path.parent / "out")
     assert code == 1 and output.strip().count("\n") == 0
     assert "holds several kinds of input (1 .txt, 1 .json files)" in output
     assert "--format txt or --format newsplease" in output

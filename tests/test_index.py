@@ -817,3 +817,24 @@ def test_the_tracker_lock_keeps_one_stories_run_at_a_time_and_lets_writers_add(l
     finally:
         holder.close()
         other.close()
+
+
+def test_export_to_standard_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """The export to stdout went through the locale's encoding: an Arabic id failed with a traceback under ASCII."""
+    location = str(tmp_path / "h.db")
+    _run([Article(id="مقال-1", text="كلمات عربية كثيرة في هذا النص الطويل بما يكفي للمقارنة", date="2024-03-01")], location)
+    done = subprocess.run([sys.executable, "-m", "dedup", "index", "export", location], capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=120)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout.decode("utf-8"))["id"] == "مقال-1"
+
+
+def test_prune_says_what_it_removed_when_the_service_texts_cannot_be_touched(tmp_path: Path) -> None:
+    """The prune is committed before the service's texts are removed: a broken text store failed the command (exit 1,
+    no count) though the articles were gone."""
+    location = str(tmp_path / "h.db")
+    _run([Article(id="old", text="one two three four five six seven eight nine", date="2020-01-01")], location)
+    Path(location + ".texts").write_text("not a database", encoding="utf-8")
+    res = CliRunner().invoke(app, ["index", "prune", location, "--before", "2021-01-01"])
+    assert res.exit_code == 0, res.output
+    assert "could not be removed" in res.output and "1 articles dated before" in res.output

@@ -138,9 +138,11 @@ class _Command:
 
                 settings["read"] = replace(settings["read"], storage_options=parse_storage_options(storage))
             if self.read and kwargs.get("inputs"):
-                from ..io.paths import check_inputs
+                from ..io.paths import check_inputs, check_output_outside
 
                 check_inputs(kwargs["inputs"])
+                if isinstance(kwargs.get("out"), str):
+                    check_output_outside(kwargs["inputs"], kwargs["out"])
             _before_work(settings, self.unused)
         try:
             return self.func(*args, settings=settings, **kwargs)

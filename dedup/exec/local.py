@@ -334,7 +334,9 @@ def _start_deaf_to_interrupts(pool: Any) -> None:
     ignored through fork and exec (a blocked one does not: loky's start
     clears the mask), so SIGINT is ignored here while the workers start, a
     few milliseconds; only the main thread may do that, so elsewhere (the
-    service's threads) the workers start as before.
+    service's threads) the workers start as before, and so do the workers
+    loky starts later on its own (replacing one grown past its bound, or
+    idle 300 s): a Ctrl-C then may still print their tracebacks, never more.
     """
     import signal
     import threading

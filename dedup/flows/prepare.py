@@ -210,7 +210,8 @@ def prepare_stream(
         chunks = prepared_blocks(articles)
     else:
         chunks = executor.imap(prepare_chunk, prepare_tasks(), **prepare_cfg)
-    with timer("repeats+normalize" if count_repeats else "normalize"):
+    normalize_stage = "repeats+normalize" if count_repeats else "normalize"
+    with timer(normalize_stage):
         keys: list[np.ndarray] = []
         per_article: list[np.ndarray] = []
         for c, prepared in enumerate(chunks):
@@ -220,7 +221,7 @@ def prepare_stream(
                 repeat_counts.append(prepared.repeat_counts)
             if prepared.lines is not None:
                 write_spill(spills[c], prepared.lines)
-            tick("normalize", len(chunk_codes[c]), total)
+            tick(normalize_stage, len(chunk_codes[c]), total)
     n = len(table)
 
     with timer("boilerplate"):

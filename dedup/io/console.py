@@ -111,11 +111,15 @@ def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None
         def update(stage: str, advance: int, total: int) -> None:
             shown = {t.id: t for t in bar.tasks}
             if stage not in tasks:
-                for task in tasks.values():  # a new stage: the others are over (their clocks stop, their bars full)
-                    if not shown[task].finished:
-                        done = shown[task].completed or 1
-                        bar.update(task, total=done, completed=done)
-                        bar.stop_task(task)
+                for name, task in list(tasks.items()):  # a new stage: the others are over
+                    if task not in shown or shown[task].finished:
+                        continue
+                    if not shown[task].completed:  # announced, never counted (candidates, verify): gone from the bars
+                        bar.remove_task(task)
+                        del tasks[name]
+                        continue
+                    bar.update(task, total=shown[task].completed)  # counted: full, its clock stopped
+                    bar.stop_task(task)
                 tasks[stage] = bar.add_task(stage, total=total or None)  # 0: not known (a stream, or a stage announced)
             elif total and shown[tasks[stage]].total is None:
                 bar.update(tasks[stage], total=total)  # announced before its size was known

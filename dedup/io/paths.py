@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputFormatError, InputNotFoundError
 
-__all__ = ["check_inputs", "is_url", "parse_storage_options"]
+__all__ = ["check_inputs", "check_output_outside", "is_url", "parse_storage_options"]
 
 # a scheme of two letters or more: "C://" is a Windows drive, not a URL
 URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
@@ -67,16 +68,51 @@ def check_inputs(paths: Sequence[str | Path]) -> None:
         InputNotFoundError: a local path does not exist.
         InputFormatError: an input is given twice (the same file by two names too).
     """
-    seen: dict[str, str] = {}
+    def named(given: str) -> str:
+        return "standard input (-)" if given == "-" else given
+
+    seen: dict[object, str] = {}  # what identifies an input (a URL, -, a file's device and inode) → how it was given
     for arg in paths:
         text = str(arg)
-        if text == "-" or is_url(text):
-            key = text
+        keys: list[object]
+        if is_url(text):
+            keys = [text]
+        elif text == "-":
+            keys = ["-"]
+            try:
+                st = os.fstat(0)
+                if stat.S_ISREG(st.st_mode):  # redirected from a file (< f.jsonl): that file too
+                    keys.append((st.st_dev, st.st_ino))
+            except OSError:
+                pass
         elif not os.path.exists(arg):
             raise InputNotFoundError(f"{arg}: no such file or directory; check the path")
         else:
-            key = os.path.realpath(arg)
-        if key in seen:
-            what = "standard input (-)" if text == "-" else (text if seen[key] == text else f"{text} (the same as {seen[key]})")
-            raise InputFormatError(f"{what} is given twice; each input is read once: pass it once")
-        seen[key] = text
+            st = os.stat(arg)
+            keys = [(st.st_dev, st.st_ino)]  # the same file by two names: ./x and x, a symlink, a hard link
+        for key in keys:
+            if key in seen:
+                first = seen[key]
+                said = f"{named(text)} is given twice" if first == text else f"{named(text)} is the same as {named(first)}"
+                raise InputFormatError(f"{said}; each input is read once: pass it once")
+        seen.update(dict.fromkeys(keys, text))
+
+
+def check_output_outside(paths: Sequence[str | Path], out: str) -> None:
+    """Refuse an output folder that is a local input folder or lies inside one: the next run would read the outputs
+    (``unique.jsonl``, ``summary.json``) as input.
+
+    Raises:
+        ConfigError: ``out`` is (inside) an input folder.
+    """
+    if is_url(out):
+        return
+    target = os.path.realpath(out)
+    for arg in paths:
+        text = str(arg)
+        if text == "-" or is_url(text) or not os.path.isdir(arg):
+            continue
+        folder = os.path.realpath(arg)
+        if target == folder or target.startswith(folder.rstrip(os.sep) + os.sep):
+            raise ConfigError(f"--out {out} is {'the' if target == folder else 'inside the'} input folder {text}: the next run "
+                              "would read its outputs as input; write them to a folder outside it")

@@ -111,7 +111,13 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
         with index.writer(echo), index.tracker(echo):  # a stories run saving meanwhile would write pruned rows back
             removed = index.prune(before.timestamp())
             # the service's texts of the removed articles go too (retention; and an id posted again gets its own text)
-            texts = drop_texts(location, lambda ids: list(index.known_ids(ids))) if removed else 0
+            texts = 0
+            if removed:
+                try:
+                    texts = drop_texts(location, lambda ids: list(index.known_ids(ids)))
+                except Exception as exc:  # the prune is committed: the texts are the service's convenience (its pages)
+                    echo(f"dedup: warning: the texts the service kept of the removed articles could not be removed ({exc}); "
+                         "they are no longer shown, and an id posted again replaces its text")
         left = index.stats()["articles"]
     echo(f"{removed} articles dated before {before.isoformat()} removed{f' (and the texts the service kept of {texts})' if texts else ''}; "
          f"{left} left in {location}")
@@ -125,8 +131,31 @@ def export_index(location: str, out: str | None = None) -> None:
 
     with history(location, create=False) as index:
         if out is None or out == "-":
-            for row in index.export():
-                sys.stdout.write(json_line(row))
-            sys.stdout.flush()
+            _to_stdout(json_line(row) for row in index.export())
         else:
             write_jsonl(out, index.export())
+
+
+def _to_stdout(lines: Iterator[str]) -> None:
+    """Write ``lines`` to standard output as UTF-8 whatever the locale says (an Arabic id never fails to print); a
+    reader that stops early (``| head``) ends it quietly.
+
+    Raises:
+        OutputError: standard output cannot be written (a full disk, a closed descriptor).
+    """
+    from ..errors import OutputError
+
+    stream = getattr(sys.stdout, "buffer", None)  # a text stream in tests
+    try:
+        for line in lines:
+            if stream is not None:
+                stream.write(line.encode("utf-8"))
+            else:
+                sys.stdout.write(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None

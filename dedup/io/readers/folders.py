@@ -49,7 +49,8 @@ def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
     if fmt != "auto" and fmt not in FOLDER_FORMATS:
         raise InputFormatError(
             f"is a directory, not a {fmt} file; a directory is read as .txt files, a news-please tree of .json files, "
-            "or .parquet files (--format txt, newsplease or parquet)",
+            "or .parquet files (--format txt, newsplease or parquet), or, with --format auto (the default), as its "
+            "files of records (.jsonl, .csv, .tsv, .zip) when it holds none of those",
             name,
         )
     found = _folder_kinds(path)

@@ -36,7 +36,7 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], na
             hint = "each line must be one complete JSON object"
             if lineno == 1 and text.lstrip().startswith("["):
                 hint = "this looks like a JSON array: name the file .json or use --format json"
-            elif text.count("\x00") * 4 >= len(text):  # UTF-16 has a NUL beside every ASCII character
+            elif _utf16_nuls(text):  # UTF-16 has a NUL beside every ASCII character (a space, a digit), all on one side
                 hint = "the line holds NUL bytes: the file looks like UTF-16; convert it with iconv -f UTF-16 -t UTF-8"
             elif "\x00" in text:  # a stray one in UTF-8 text: a binary byte, not another encoding
                 hint = (f"the line holds a NUL byte (column {text.index(chr(0)) + 1}), which is not text; "
@@ -48,6 +48,20 @@ def _jsonl_items(lines: Iterable[tuple[int, str | _Bad, bytes | str | None]], na
             yield loc, _Bad(f"malformed JSON ({json_problem(err.msg)} at column {column}); {hint}")
         except RecursionError:  # a value nested thousands deep exhausts the parser's stack
             yield loc, _Bad(_TOO_DEEP)
+
+
+def _utf16_nuls(text: str) -> bool:
+    r"""Whether the NULs of a line read as UTF-8 look like UTF-16: two or more, all at even or all at odd positions.
+
+    UTF-16 puts a NUL beside each ASCII character (spaces, digits, punctuation), on the same side of every two-byte
+    unit; an Arabic or Cyrillic letter is two non-NUL bytes, so such a line has few NULs, but they keep to one side.
+    A stray NUL in UTF-8 text is one, or falls anywhere.
+
+    >>> _utf16_nuls('{\x00"\x00a\x00'), _utf16_nuls('{"id": "a\x00"}'), _utf16_nuls("a\x00b\x00\x00")
+    (True, False, False)
+    """
+    at = [k for k, ch in enumerate(text) if ch == "\x00"]
+    return len(at) >= 2 and len({k % 2 for k in at}) == 1
 
 
 def _records_of(doc: Any, name: str) -> list[Any]:
