@@ -55,11 +55,11 @@ def _i(value: Any) -> str:
     """A string from the feed beside others: escaped, its direction isolated."""
     return f"<bdi>{_e(value)}</bdi>"
 
+
 def _id(value: Any) -> str:
     """An id, a group or event name, a date: isolated and left to right (an URL with an Arabic slug kept its segments
     in order only so: isolated alone, its parts were laid out right to left)."""
-    return f'<bdi dir="ltr">{_e(value)}</bdi>'
-
+    return f'<bdi dir="ltr">{_e(value).replace("/", "/<wbr>")}</bdi>'  # a long URL id wraps after a slash, not mid-number
 
 
 def _q(value: str) -> str:
