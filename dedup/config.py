@@ -198,7 +198,8 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         _check(0.0 < self.threshold < 1.0, f"LSH threshold must be strictly between 0 and 1, got {self.threshold}")
-        _unit("fp_weight", self.fp_weight)
+        _check(0.0 <= self.fp_weight < 1.0, f"fp_weight must be at least 0 and below 1 (at 1 false negatives weigh "
+                                            f"nothing and no banding has the two bands LSH needs), got {self.fp_weight!r}")
         _check(self.anchor_k >= 2, f"anchor_k must be >= 2, got {self.anchor_k}")
         _check(self.anchor_sample >= 1, f"anchor_sample must be >= 1, got {self.anchor_sample}")
         _check(self.max_bucket >= 2, f"max_bucket must be >= 2, got {self.max_bucket}")

@@ -89,7 +89,10 @@ def one_line_errors() -> Iterator[None]:
         raise SystemExit(1) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        echo(f"dedup: {what}: the outputs of this run are incomplete (no summary.json); temporary files removed", err=True)
+        # the run had not written its summary.json: a summary.json still in --out is the previous run's, whose
+        # files are untouched (a run removes it before its first file)
+        echo(f"dedup: {what}: the outputs of this run are incomplete (it writes summary.json last, and did not); "
+             "temporary files removed", err=True)
         for note in getattr(exc, "__notes__", ()):  # what else the run had done (e.g. committed to a history index)
             echo(f"dedup: {note}", err=True)
         raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None

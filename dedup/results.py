@@ -230,9 +230,11 @@ class SimilarityResult:
 
     ``verdict`` is ``"duplicate"`` when ``dedupe``'s decision finds a copy (the learned model by default, whose
     ``probability`` is kept; None under the rule),
-    ``"same_event"`` when the story score reaches the event threshold, else
+    ``"same_event"`` when the story score reaches the event threshold (and
+    the two are not dated further apart than the event window), else
     ``"different"``; ``"skipped"`` (scores NaN) when a text has fewer tokens
-    than ``dedupe`` compares (``shingle.min_tokens``), empty texts included. ``story_features`` ``(m, 3)`` are what the story score
+    than ``dedupe`` compares (``shingle.min_tokens``), empty texts included;
+    ``reason`` says why for those two cases. ``story_features`` ``(m, 3)`` are what the story score
     combines (columns :data:`dedup.stories.SCORE_FEATURES`).
     """
 
@@ -243,3 +245,5 @@ class SimilarityResult:
     verdict: list[str]
     story_features: np.ndarray
     probability: np.ndarray | None = None
+    relation: list[str | None] | None = None  # of a duplicate: exact, near or contained (as dedupe names it)
+    reason: list[str | None] | None = None  # why, where the verdict needs saying: skipped, or same-event wording too far apart

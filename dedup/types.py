@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "timestamp", "timestamps"]
+__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "iso_time", "timestamp", "timestamps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,20 @@ def timestamp(value: str | None) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
+
+
+def iso_time(t: float | None) -> str | None:
+    """Epoch seconds as an ISO-8601 UTC time (None when absent or NaN): how outputs give a date, whatever the feed's form.
+
+    >>> iso_time(timestamp("2015-07-21 12:00:00+03:00")), iso_time(float("nan"))
+    ('2015-07-21T09:00:00Z', None)
+    """
+    import math
+    import time
+
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))
 
 
 # A date, or a date and time to the second, with no zone and no space around: NumPy parses a block of these at once.

@@ -247,8 +247,7 @@ def test_help_keeps_square_brackets(command):
 
 @pytest.mark.parametrize("args", [["dedupe", "SEEDS", "--out", "OUT", "-q", "--lsh-threshold", "0.99"],
                                   ["stories", "SEEDS", "--out", "OUT", "-q", "--lsh-threshold", "0.99"],
-                                  ["explain-params", "--threshold", "0.99"],
-                                  ["explain-params", "--fp-weight", "1"]])
+                                  ["explain-params", "--threshold", "0.99"]])
 def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: Path, args: list[str]) -> None:
     """datasketch tunes fewer than two bands for these: a one-line error (it was datasketch's traceback), before any work."""
     args = [str(seeds_dir) if a == "SEEDS" else str(tmp_path / "out") if a == "OUT" else a for a in args]
@@ -258,6 +257,14 @@ def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: P
     assert not (tmp_path / "out" / "summary.json").exists()
     flag = "--threshold" if args[0] == "explain-params" else "--lsh-threshold"  # the command's own option is named
     assert f"lower {flag} " in res.output and ("--lsh-threshold" in res.output) == (flag == "--lsh-threshold")
+
+
+def test_an_fp_weight_of_one_is_refused_as_such() -> None:
+    """At 1 no banding can ever be found: the advice to lower the threshold was wrong."""
+    res = CliRunner().invoke(app, ["explain-params", "--fp-weight", "1"])
+    assert res.exit_code == 1 and "fp_weight must be at least 0 and below 1" in res.output
+    assert "lower --threshold" not in res.output
+    assert CliRunner().invoke(app, ["explain-params", "--fp-weight", "0.99"]).exit_code == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -408,6 +415,9 @@ def test_a_threshold_the_decision_does_not_read_is_a_warning(tmp_path: Path, see
     assert "--jaccard is read only with --decision rule" in res.output and "--min-cosine is read only" in res.output
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o2"), "-q", "--jaccard", "0.9", "--decision", "rule"])
     assert res.exit_code == 0 and "warning" not in res.output
+    res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o3"), "-q", "--jaccard", "0.4",
+                                   "--lsh-threshold", "0.9", "--decision", "rule"])
+    assert res.exit_code == 0 and "--lsh-threshold 0.9 is above --jaccard 0.4" in res.output
 
 
 def test_an_input_given_twice_is_said_at_once(tmp_path: Path, seeds_dir: Path) -> None:

@@ -81,8 +81,79 @@ def test_a_level_the_run_does_not_have_says_which_run_it_is(tmp_path: Path) -> N
     stories_run.mkdir()
     (dedupe_run / "decisions.jsonl").write_text('{"id": "a", "group": null}\n', encoding="utf-8")
     (stories_run / "stories.jsonl").write_text('{"id": "a", "event": "a", "storyline": "a"}\n', encoding="utf-8")
-    with pytest.raises(InputFormatError, match="a dedupe run .*not a stories run: --level event .*use --level group"):
+    with pytest.raises(InputFormatError, match="a dedupe run.*not a stories run: --level event .*use --level group"):
         read_run(dedupe_run, "event")
-    with pytest.raises(InputFormatError, match="a stories run .*not a dedupe run: --level group .*use --level event or storyline"):
+    with pytest.raises(InputFormatError, match="a stories run.*not a dedupe run: --level group .*use --level event or storyline"):
         read_run(stories_run, "group")
     assert read_run(dedupe_run, "group") == {"a": None} and read_run(stories_run, "storyline") == {"a": "a"}
+
+
+def test_a_run_into_another_commands_folder_leaves_none_of_its_files(tmp_path: Path) -> None:
+    """A dedupe run into a folder holding a stories run left stories.jsonl and events.json beside its summary.json,
+    and `eval --level event` scored them as the run's; a repeats run after both left their files too."""
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    out = tmp_path / "R"
+    assert runner.invoke(app, ["stories", str(seeds), "--out", str(out), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["dedupe", str(seeds), "--out", str(out), "-q"]).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["decisions.jsonl", "pairs.jsonl", "report.html", "summary.json",
+                                                    "unique.jsonl"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["command"] == "dedupe"
+    ids = [json.loads(line)["id"] for line in (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id1": ids[0], "id2": ids[1], "label": "DUP"}) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold), "--level", "event"])
+    assert r.exit_code == 1 and "a dedupe run, not a stories run" in r.output
+    assert runner.invoke(app, ["repeats", str(seeds), "--out", str(out), "-q"]).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["articles.jsonl", "cleaned.jsonl", "repeats.jsonl", "summary.json"]
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
+    assert r.exit_code == 1 and "a repeats run" in r.output and "cannot open" not in r.output
+
+
+def test_eval_refuses_a_file_that_is_not_the_runs(run_dir, tmp_path: Path) -> None:
+    """A decisions file cut short (or written by another run) no longer scores as the run's."""
+    out, _ = run_dir
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for name in ("summary.json", "pairs.jsonl"):
+        (cut / name).write_bytes((out / name).read_bytes())
+    lines = (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (cut / "decisions.jsonl").write_text("".join(lines[:-1]), encoding="utf-8")
+    ids = [json.loads(line)["id"] for line in lines]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id1": ids[0], "id2": ids[1], "label": "DUP"}) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(cut), "--gold", str(gold)])
+    assert r.exit_code == 1 and f"{len(lines) - 1} lines, but the run's summary.json counts {len(lines)} records" in r.output
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
+    assert r.exit_code == 0 and isinstance(json.loads(r.stdout)["pairwise"]["tp"], int)
+
+
+@pytest.mark.parametrize("lines, says", [
+    ([{"id1": "a", "id2": "b", "label": None}], "label null: a pair needs a label"),
+    ([{"id1": "a", "id2": "b", "label": ""}], 'label "": a pair needs a label'),
+    ([{"id": "a", "cluster": None}], "cluster null of 'a'"),
+    ([{"id": "a", "cluster": ""}], "cluster \"\" of 'a'"),
+    ([{"id": "a", "cluster": "x"}, {"id": "a", "cluster": "y"}], "'a' is listed twice (line 1 and here)"),
+])
+def test_gold_that_would_score_silently_wrong_is_refused(tmp_path: Path, lines: list[dict], says: str) -> None:
+    """A null label counted as "not same"; null clusters made one gold cluster; an id listed twice: the last won."""
+    from dedup.errors import InputFormatError
+    from dedup.io.gold import read_gold
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    with pytest.raises(InputFormatError) as err:
+        read_gold(gold, {"DUP"})
+    assert says in str(err.value) and f"gold.jsonl:{len(lines)}" in str(err.value)
+
+
+def test_gold_articles_not_in_the_run_are_counted_and_warned(run_dir, tmp_path: Path) -> None:
+    out, _ = run_dir
+    ids = [json.loads(line)["id"] for line in (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = tmp_path / "clusters.jsonl"
+    gold.write_text("".join(json.dumps({"id": i, "cluster": i}) + "\n" for i in [*ids, "nowhere1", "nowhere2"]),
+                    encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["articles_not_in_run"] == 2 and "2 of the" in report["warnings"][0]
+    assert "warning: 2 of the" in r.stderr

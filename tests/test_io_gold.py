@@ -27,12 +27,10 @@ def _jsonl(path: Path, *rows: object) -> Path:
         pytest.param("NO", {"DUP"}, False, id="another-name"),
         pytest.param("EVENT", {"DUP"}, False, id="event-not-positive-by-default"),
         pytest.param("EVENT", {"DUP", "EVENT"}, True, id="event-when-the-caller-says-so"),
-        pytest.param("", {"DUP"}, False, id="empty-name"),
         pytest.param(True, {"DUP"}, True, id="true"),
         pytest.param(False, {"DUP"}, False, id="false"),
         pytest.param(1, {"DUP"}, True, id="one"),
         pytest.param(0, {"DUP"}, False, id="zero"),
-        pytest.param(None, {"DUP"}, False, id="null"),
     ],
 )
 def test_pair_labels(tmp_path: Path, label: object, positive: set[str], same: bool) -> None:

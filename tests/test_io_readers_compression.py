@@ -14,8 +14,11 @@ import pytest
 from dedup.errors import InputError
 from dedup.io.readers.compression import (
     COMPRESSED_SUFFIXES,
+    compression_by_magic,
     compression_errors,
     compression_of,
+    decompressed_stdin,
+    file_compression,
     open_compressed,
 )
 
@@ -176,3 +179,45 @@ def test_a_cut_remote_stream_raises_eof_error(suffix: str) -> None:
     with stream, pytest.raises(EOFError):
         while stream.read(4096):
             pass
+
+
+@pytest.mark.parametrize("suffix", COMPRESSED_SUFFIXES)
+def test_compressed_bytes_are_known_by_their_first_bytes(tmp_path: Path, suffix: str) -> None:
+    """A gzip file named .jsonl, or gzip on stdin, was reported as UTF-16 (the NULs of compressed data)."""
+    data = COMPRESS[suffix](PAYLOAD)
+    assert compression_by_magic(data[:10]) == suffix
+    named_plain = tmp_path / "feed.jsonl"
+    named_plain.write_bytes(data)
+    assert file_compression(named_plain) == suffix
+    with open_compressed(named_plain, file_compression(named_plain)) as f:
+        assert f.read() == PAYLOAD
+    stdin = io.BufferedReader(io.BytesIO(data))
+    with decompressed_stdin(stdin) as f:
+        assert f.read() == PAYLOAD
+    assert not stdin.closed  # standard input stays open
+
+
+@pytest.mark.parametrize("head", [b'{"id": 1}', b"id,text\n", b"BZh9 heading,text", b"\x1f\x8b", b"", b"\xef\xbb\xbf{"])
+def test_text_is_never_taken_for_compressed_data(tmp_path: Path, head: bytes) -> None:
+    assert compression_by_magic(head) is None
+    plain = tmp_path / "feed.csv"
+    plain.write_bytes(head)
+    assert file_compression(plain) is None
+    stdin = io.BufferedReader(io.BytesIO(head))
+    assert decompressed_stdin(stdin) is stdin
+
+
+def test_gzip_on_stdin_is_read_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    rows = "".join('{"id": "%s", "text": %s}\n' % (p.stem, __import__("json").dumps(p.read_text(encoding="utf-8")))
+                   for p in sorted(seeds.glob("*.txt")))
+    data = gzip.compress(rows.encode("utf-8"))
+    for command in ("dedupe", "stories", "repeats"):
+        out = tmp_path / command
+        res = CliRunner().invoke(app, [command, "-", "--out", str(out), "-q"], input=data)
+        assert res.exit_code == 0, (command, res.output)
+        assert __import__("json").loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["articles"] == 5

@@ -35,8 +35,11 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
     res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
-    assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "probability", "verdict"}
+    assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "probability", "verdict",
+                                 "relation", "reason"}
     assert rows["copy"]["verdict"] == "duplicate" and rows["copy"]["probability"] > 0.9
+    assert rows["copy"]["relation"] in ("near", "contained") and rows["copy"]["reason"] is None
+    assert rows["unrelated"]["relation"] is None
     assert rows["unrelated"]["verdict"] == "different"
     assert rows["mojibake"]["verdict"] == "duplicate" and rows["mojibake"]["jaccard"] == 1.0
     assert rows["event"]["story_score"] > rows["unrelated"]["story_score"]
@@ -287,3 +290,52 @@ def test_skip_bad_gives_each_bad_line_an_output_line_in_its_place(tmp_path: Path
     src.write_text("{broken\n", encoding="utf-8")
     res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o3.jsonl"), "--skip-bad"])
     assert res.exit_code == 1 and "no pairs found" in res.output and "1 bad lines skipped" in res.output
+
+
+def test_similarity_names_the_relation_and_says_why(tmp_path: Path) -> None:
+    """An exact copy says so (the probability alone looked like a contradiction); a same-event score for two reports
+    dated months apart is not one event, as stories decides; a skipped pair says which text is too short."""
+    src = _write_jsonl(tmp_path / "pairs.jsonl", [
+        {"id": "exact", "text1": BODY, "text2": BODY},
+        {"id": "far", "text1": BODY, "text2": BODY + " on tuesday", "date1": "2015-01-01", "date2": "2015-07-01"},
+        {"id": "near", "text1": BODY, "text2": BODY + " on tuesday", "date1": "2015-01-01", "date2": "2015-01-02"},
+        {"id": "short", "text1": "two words", "text2": BODY},
+    ])
+    out = tmp_path / "scores.jsonl"
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out), "--decision", "rule"])
+    assert res.exit_code == 0, res.output
+    rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows["exact"]["verdict"] == "duplicate" and rows["exact"]["relation"] == "exact"
+    assert rows["near"]["verdict"] == "duplicate"  # the rule reads no dates
+    assert rows["far"]["verdict"] == "duplicate"
+    both = _write_jsonl(tmp_path / "event.jsonl", [
+        {"id": "far", "text1": BODY, "text2": REWRITE, "date1": "2015-01-01", "date2": "2015-07-01"},
+        {"id": "close", "text1": BODY, "text2": REWRITE, "date1": "2015-01-01", "date2": "2015-01-02"},
+    ])
+    res = runner.invoke(app, ["similarity", str(both), "--out", str(out), "--event-threshold", "0.01"])
+    assert res.exit_code == 0, res.output
+    rows2 = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows2["close"]["verdict"] == "same_event" and rows2["close"]["reason"] is None
+    assert rows2["far"]["verdict"] == "different" and "181.0 days apart" in rows2["far"]["reason"]
+    assert rows["short"]["verdict"] == "skipped" and rows["short"]["reason"].startswith("too short to compare: text1 has 2 words")
+
+
+def test_an_output_named_compressed_is_refused(tmp_path: Path) -> None:
+    """--out scores.jsonl.gz wrote plain lines under a .gz name."""
+    src = _write_jsonl(tmp_path / "pairs.jsonl", [{"id": "copy", "text1": BODY, "text2": BODY}])
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "scores.jsonl.gz")])
+    assert res.exit_code == 1 and "written as plain JSON lines, not .gz" in res.output
+    assert not (tmp_path / "scores.jsonl.gz").exists()
+
+
+def test_a_write_that_fails_is_one_error(tmp_path: Path) -> None:
+    """A full disk while writing the scores was a traceback (here the output's place is a folder, a real failure)."""
+    from dedup.errors import OutputError
+    from dedup.flows.similarity import similarity
+    from dedup.io.stories_out import write_similarity
+
+    rows = [{"id": "a", "text1": BODY, "text2": BODY}]
+    target = tmp_path / "scores.jsonl"
+    (target / "inside").mkdir(parents=True)
+    with pytest.raises(OutputError, match="cannot write the output"):
+        write_similarity(target, rows, similarity([BODY], [BODY]))

@@ -306,9 +306,41 @@ def test_an_event_s_dates_are_compared_as_times_and_unreadable_ones_left_out() -
     r = stories(arts)
     event = next(e for e in event_records(r) if "a" in e["members"])
     assert {"a", "b", "c", "d"} <= set(event["members"])
-    assert (event["first_date"], event["last_date"]) == ("2025-07-15T22:00:00Z", "2025-07-15T23:00:00-05:00")  # 04:00Z
+    # in one form, UTC: the feed's own strings mixed forms and zones ("2025-07-15T23:00:00-05:00" is 04:00Z)
+    assert (event["first_date"], event["last_date"]) == ("2025-07-15T22:00:00Z", "2025-07-16T04:00:00Z")
     html = render_report([event], {a.id: a for a in arts})
-    assert "<bdi>2025-07-15T22:00:00Z</bdi> … <bdi>2025-07-15T23:00:00-05:00</bdi>" in html
+    assert "<bdi>2025-07-15 22:00 UTC</bdi> … <bdi>2025-07-16 04:00 UTC</bdi>" in html
+    assert "2025-7-15 10:00" not in html  # unreadable (counted undated): not shown as a date
+    assert "2025-07-16 01:00 UTC" in html  # an article's date in the event's form
+
+
+def test_an_unreadable_date_is_not_shown_as_a_date() -> None:
+    """An epoch number the run counts undated was printed in the report's article line as if it were a date."""
+    from dedup.io.report import render_report
+    from dedup.io.stories_out import event_records
+
+    body = " ".join(MEETING_2025)
+    arts = [Article(id="a", text=body, title="xi meets lavrov", date="1394525728525", source="s1"),
+            Article(id="b", text=body, title="xi meets lavrov", date="2025-07-15", source="s2")]
+    r = stories(arts)
+    event = next(e for e in event_records(r) if "a" in e["members"])
+    assert event["first_date"] == event["last_date"] == "2025-07-15T00:00:00Z"
+    html = render_report([event], {a.id: a for a in arts})
+    assert "1394525728525" not in html and "2025-07-15 00:00 UTC" in html
+
+
+def test_a_stories_run_that_cannot_write_says_so_in_one_line(tmp_path: Path, seeds_dir: Path) -> None:
+    """A write that failed (the disk full, here a folder where a file goes) was a traceback; no summary is left."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    out = tmp_path / "out"
+    (out / "events.json").mkdir(parents=True)
+    (out / "events.json" / "x").write_text("x", encoding="utf-8")
+    res = CliRunner().invoke(app, ["stories", str(seeds_dir), "--out", str(out), "-q"])
+    assert res.exit_code == 1 and "cannot write the outputs" in res.output and "events.json" in res.output
+    assert "Traceback" not in res.output and not (out / "summary.json").exists()
 
 
 def _random_rows(rng: np.random.Generator, n: int, width: int, density: float) -> sp.csr_matrix:

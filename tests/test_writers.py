@@ -219,3 +219,28 @@ def test_a_missing_part_fails_the_join_and_leaves_neither_file_nor_parts(tmp_pat
     with pytest.raises(FileNotFoundError):
         join_parts(target, [part_path(target, 0), part_path(target, 1)])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_device_or_a_pipe_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    """`dedup similarity … --out /dev/null` run as root renamed its file onto /dev/null: the null device became a file."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    with atomic_open(fifo) as f:
+        f.write("one line\n")
+    reader.join(10)
+    assert got == [b"one line\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    try:
+        os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of our own (needs root)
+    except PermissionError:
+        return
+    with atomic_open(tmp_path / "null", "wb") as f:
+        f.write(b"gone")
+    assert stat.S_ISCHR(os.stat(tmp_path / "null").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]  # no temporary file left beside them

@@ -139,7 +139,7 @@ def evaluate(
 def explain_params(
     threshold: Annotated[float, typer.Option(help="Jaccard threshold for the LSH.")] = IndexConfig.threshold,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
-    fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights).")] = IndexConfig.fp_weight,
+    fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights), from 0 up to (not including) 1.")] = IndexConfig.fp_weight,
 ) -> None:
     """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
     with user_errors():

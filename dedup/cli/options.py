@@ -177,6 +177,10 @@ def _before_work(settings: dict[str, Any], unused: tuple[str, ...] = ()) -> None
             for option in _unread_decision_options(dedupe.verify):
                 say(f"dedup: warning: {option} is read only with --decision "
                     f"{'rule' if dedupe.verify.decision == 'model' else 'model'}; with --decision {dedupe.verify.decision} it changes nothing")
+            lsh = dedupe.index.threshold
+            if dedupe.verify.decision == "rule" and not _unused("dedupe", ("index",), unused) and lsh > dedupe.verify.jaccard:
+                say(f"dedup: warning: --lsh-threshold {lsh:g} is above --jaccard {dedupe.verify.jaccard:g}: pairs the rule "
+                    "would accept are rarely made candidates, so many of them are never compared; keep it below")
     runtime = settings.get("runtime")
     if runtime is not None and runtime.dask_address is None and runtime.local_jobs < runtime.n_jobs:  # local, or a local Dask cluster
         say(f"dedup: --jobs {runtime.n_jobs}: this machine has {runtime.local_jobs} cores; running {runtime.local_jobs} processes")

@@ -36,7 +36,9 @@ def pairwise_prf(predicted: Sequence[bool], gold: Sequence[bool], weights: Seque
     """
     pred = np.asarray(predicted, dtype=bool)
     true = np.asarray(gold, dtype=bool)
-    w = np.ones(len(pred)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights is None:  # counts of pairs: whole numbers
+        return prf_counts(int((pred & true).sum()), int((pred & ~true).sum()), int((~pred & true).sum()))
+    w = np.asarray(weights, dtype=np.float64)
     return prf_counts(float(w[pred & true].sum()), float(w[pred & ~true].sum()), float(w[~pred & true].sum()))
 
 
@@ -78,20 +80,20 @@ def sweep(scores: Sequence[float], gold: Sequence[bool], thresholds: Sequence[fl
     return [{"threshold": float(t), **pairwise_prf(s >= t, gold)} for t in thresholds]
 
 
-def pair_counts(pred: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
+def pair_counts(pred: dict[str, str], gold: dict[str, str]) -> tuple[int, int, int]:
     """TP, FP, FN over all pairs of two assignments (id → cluster), from the contingency table.
 
     >>> pair_counts({"a": 1, "b": 1, "c": 2}, {"a": "x", "b": "y", "c": "y"})
-    (0.0, 1.0, 1.0)
+    (0, 1, 1)
     """
     from collections import Counter
 
     ids = [i for i in gold if i in pred]
 
-    def c2(k: int) -> float:
-        return k * (k - 1) / 2
+    def c2(k: int) -> int:
+        return k * (k - 1) // 2
 
     both = sum(c2(k) for k in Counter((pred[i], gold[i]) for i in ids).values())
     p_pairs = sum(c2(k) for k in Counter(pred[i] for i in ids).values())
     g_pairs = sum(c2(k) for k in Counter(gold[i] for i in ids).values())
-    return float(both), float(p_pairs - both), float(g_pairs - both)
+    return both, p_pairs - both, g_pairs - both

@@ -71,7 +71,10 @@ def evaluate_run(
             raise InputFormatError(f"none of the {len(data)} labelled pairs has both articles in the run {run_dir}: "  # type: ignore[arg-type]
                                    "wrong gold file, or the run of another feed?", str(gold))
         report["pairs"] = len(known)
-        report["pairs_not_in_run"] = len(data) - len(known)
+        report["pairs_not_in_run"] = len(data) - len(known)  # type: ignore[arg-type]
+        if report["pairs_not_in_run"]:
+            report["warnings"].append(f"{report['pairs_not_in_run']} of the {len(data)} labelled pairs name an article "  # type: ignore[arg-type]
+                                      "that is not in the run: left out of the scores")
         report["pairwise"] = pairwise_prf([cluster[a] == cluster[b] for a, b, _ in known], [s for _, _, s in known])
         edges = read_edges(run_dir) if level == "group" else None
         if edges is not None:  # the duplicate graph: one group, or a verified edge (a short item two roundups hold)
@@ -86,6 +89,10 @@ def evaluate_run(
                                    "wrong gold file, or the run of another feed?", str(gold))
         g = {i: data[i] for i in ids}  # type: ignore[index]
         report["articles"] = len(ids)
+        report["articles_not_in_run"] = len(data) - len(ids)  # type: ignore[arg-type]
+        if report["articles_not_in_run"]:
+            report["warnings"].append(f"{report['articles_not_in_run']} of the {len(data)} articles of the gold clusters "  # type: ignore[arg-type]
+                                      "are not in the run: left out of the scores")
         report["pairwise"] = prf_counts(*pair_counts(cluster, g))
         report["bcubed"] = bcubed([cluster[i] for i in ids], [g[i] for i in ids])
         report["ari"] = adjusted_rand([cluster[i] for i in ids], [g[i] for i in ids])

@@ -11,7 +11,7 @@ from ..exec import LocalExecutor
 from ..results import SimilarityResult
 from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
 from ..text.normalize import normalize_texts
-from ..verify import NONE, decide, fit_idf, score_pairs
+from ..verify import NONE, RELATIONS, decide, fit_idf, score_pairs
 from .prepare import prepare_texts
 from .stories import check_normalize
 
@@ -83,18 +83,35 @@ def similarity(
     features = score_features(x, nums, lengths, pairs)
     if config.semantic:
         story = _semantic(story, features, list(text1) + list(text2), heads, config)
-    verdict = [
-        "duplicate" if r != NONE else ("same_event" if s >= config.event_threshold else "different")
-        for r, s in zip(rel.tolist(), story.tolist())
-    ]
+    # as stories does: two reports with known dates further apart than the window are never one event
+    days = np.abs(times[:m] - times[m:]) / 86_400.0
+    apart = (days > config.window_days).tolist()  # NaN (a side undated): False
+    verdict, reason = [], []
+    for r, s, far, d in zip(rel.tolist(), story.tolist(), apart, days.tolist()):
+        if r != NONE:
+            verdict.append("duplicate")
+            reason.append(None)
+        elif s >= config.event_threshold and far:
+            verdict.append("different")
+            reason.append(f"dated {d:.1f} days apart: reports further apart than the event window "
+                          f"({config.window_days:g} days) are never one event")
+        else:
+            verdict.append("same_event" if s >= config.event_threshold else "different")
+            reason.append(None)
     # As dedupe does, a text too short to compare (or empty) is not compared: no scores, verdict "skipped".
     n_tokens = np.array([t.count(" ") + 1 if t else 0 for t in texts])
-    short = (n_tokens[:m] < dedup_config.shingle.min_tokens) | (n_tokens[m:] < dedup_config.shingle.min_tokens)
+    least = dedup_config.shingle.min_tokens
+    short = (n_tokens[:m] < least) | (n_tokens[m:] < least)
     jac, cont, cos, story = (np.where(short, np.nan, a) for a in (core.jaccard, core.containment, core.cosine, story))
     if probability is not None:
         probability = np.where(short, np.nan, probability)
-    verdict = ["skipped" if sk else v for sk, v in zip(short.tolist(), verdict)]
-    return SimilarityResult(jac, cont, cos, story, verdict, features, probability)
+    for k in np.flatnonzero(short).tolist():
+        verdict[k] = "skipped"
+        sides = [f"text{i + 1} has {n_tokens[k + i * m]} word{'' if n_tokens[k + i * m] == 1 else 's'}"
+                 for i in (0, 1) if n_tokens[k + i * m] < least]
+        reason[k] = f"too short to compare: {' and '.join(sides)} (dedupe compares texts of {least} or more)"
+    relation = [RELATIONS[r] if r != NONE and not sk else None for r, sk in zip(rel.tolist(), short.tolist())]
+    return SimilarityResult(jac, cont, cos, story, verdict, features, probability, relation, reason)
 
 
 def _side(values: Sequence | None, m: int, default: object, name: str) -> list:

@@ -193,8 +193,8 @@ def _why_skipped(by_reason: dict[str, int], shown: int = 3) -> str:
 def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     """The counts of a repeats run, in one line on stderr."""
     c, k = info["counts"], info["counts"]["relations_by_kind"]
-    say(f"{c['articles']} articles, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
-        f"{k['contained']} contained, {k['near']} near; {k['boilerplate']} boilerplate lines); outputs in {out}/")
+    say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
+        f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')}); outputs in {out}/")
 
 
 def _count(n: int, noun: str) -> str:
@@ -227,8 +227,8 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
     # articles already in an index keep the events it tracks for them (the index part of the line counts them)
     alone = {why: c for why, c in info.get("skipped_by_reason", {}).items() if why != "already in the index"}
     k = sum(alone.values())
-    say(f"{info['articles']} articles: {info['events']} events ({info['multi_article_events']} with more than one "
-        f"article), {n} storyline{'' if n == 1 else 's'}, {g} duplicate group{'' if g == 1 else 's'}"
+    say(f"{_count(info['articles'], 'article')}: {_count(info['events'], 'event')} ({info['multi_article_events']} with "
+        f"more than one article), {_count(n, 'storyline')}, {_count(g, 'duplicate group')}"
         + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
         + (f", {info['bad_records']} bad record{'' if info['bad_records'] == 1 else 's'} skipped" if info["bad_records"] else "")
         + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
@@ -236,10 +236,6 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
            + (f", {info['index']['merged_events']} merged into another (a report bridged them)"
               if info['index'].get("merged_events") else "") if "index" in info else "")
         + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")
-
-
-def _count(k: int, noun: str) -> str:
-    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 def print_lsh_params(info: dict[str, Any]) -> None:

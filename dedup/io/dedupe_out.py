@@ -27,7 +27,8 @@ With ``output_format="parquet"`` the three files are ``unique.parquet``,
 ``decisions.parquet`` and ``pairs.parquet`` (:mod:`dedup.io.parquet_out`;
 the spool remembers the file and row of each Parquet record, so that the
 original rows can be copied), and the other format's three files are removed
-from the folder, so that it never holds the outputs of two runs.
+from the folder, so that it never holds the outputs of two runs (nor do the
+files of the other commands stay: :func:`dedup.io.writers.start_run`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ from .dedupe_report import write_dedupe_report
 from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
-from .writers import atomic_open, join_parts, json_line, part_path, write_failure, write_json, write_lines, write_part
+from .writers import (atomic_open, join_parts, json_line, part_path, start_run, write_failure, write_json, write_lines,
+                      write_part)
 
 if TYPE_CHECKING:
     from ..exec import Executor
@@ -97,6 +99,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
     n_bad_dates, bad_date_ids = result.table.unreadable_dates()
     return {
         "dedup_version": __version__,
+        "command": "dedupe",
         "inputs": inputs,
         "counts": {
             "articles": len(result.table),
@@ -195,9 +198,7 @@ def write_dedupe_outputs(
         raise ConfigError(f"output format must be jsonl or parquet, got {output_format!r}")
     out = Path(out_dir)
     try:
-        (out / "summary.json").unlink(missing_ok=True)  # a stale summary must not vouch for new files
-        for stale in stale_outputs(output_format) + (() if report else ("report.html",)):  # nor may another format's files sit beside the new ones
-            (out / stale).unlink(missing_ok=True)
+        start_run(out, "dedupe", also=stale_outputs(output_format) + (() if report else ("report.html",)))  # nor another format's files
         blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
         beside = output_format == "jsonl" and executor is not None and len(result.table) < BESIDE_MAX_ARTICLES
         if output_format == "parquet":
@@ -263,7 +264,7 @@ def write_dedupe_outputs(
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path and permissions") from exc
+        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc
     return info
 
 

@@ -7,6 +7,7 @@ choice). Clusters: JSONL lines with ``id`` and ``cluster``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,11 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
     The first line says which kind the file is; every line must then have its fields.
 
     Raises:
-        InputFormatError: a line lacks its fields, or a pair is an article
-            with itself or is labelled twice (file and line named).
+        InputFormatError: a line lacks its fields, a label or cluster is
+            null or empty (it would silently count as "not same", or join
+            every such article in one cluster), a pair is an article with
+            itself or is labelled twice, or an article is given two clusters
+            (file and line named).
     """
     rows = _jsonl(Path(path), "gold file")
     first = rows[0][1]
@@ -46,6 +50,9 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
         for lineno, r in rows:
             _needs(path, lineno, r, ("id1", "id2", "label"), "a labelled-pair")
             lab = r.get("label")
+            if lab is None or lab == "" or isinstance(lab, (list, dict)):
+                raise InputFormatError(f"label {json.dumps(lab)}: a pair needs a label (a name such as DUP, true or "
+                                       "false, 1 or 0)", str(path), lineno)
             a, b = str(r["id1"]), str(r["id2"])
             if a == b:
                 raise InputFormatError(f"a pair of {a!r} with itself: a pair names two articles", str(path), lineno)
@@ -58,9 +65,19 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
             pairs.append((a, b, same))
         return "pairs", pairs
     if {"id", "cluster"} <= set(first):
+        clusters: dict[str, str] = {}
+        first_line: dict[str, int] = {}
         for lineno, r in rows:
             _needs(path, lineno, r, ("id", "cluster"), "a cluster")
-        return "clusters", {str(r["id"]): str(r["cluster"]) for _, r in rows}
+            c, i = r["cluster"], str(r["id"])
+            if c is None or c == "" or isinstance(c, (list, dict)):
+                raise InputFormatError(f"cluster {json.dumps(c)} of {i!r}: every article needs a cluster name (an "
+                                       "article alone in its cluster gets a name of its own)", str(path), lineno)
+            if i in clusters:
+                raise InputFormatError(f"{i!r} is listed twice (line {first_line[i]} and here): an article is in one "
+                                       "cluster", str(path), lineno)
+            clusters[i], first_line[i] = str(c), lineno
+        return "clusters", clusters
     raise InputFormatError(
         "gold lines need either id1, id2 and label (labelled pairs) or id and cluster (a cluster per article); "
         f"found fields: {', '.join(sorted(first))}",
@@ -75,26 +92,59 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
     Lines without an id (a record skipped with ``--skip-bad`` has ``"id":
     null``), or with an id that is not a string or number, name no article and
     are left out.
+
+    Raises:
+        InputFormatError: the run is of another command than ``level`` scores
+            (``summary.json`` names it; a run of an older version, by its files),
+            or its file does not hold one line per record that ``summary.json``
+            counts (a file of another run, or one cut short).
     """
     run = Path(run_dir)
     name = "decisions" if level == "group" else "stories"
-    other = "stories" if level == "group" else "decisions"
-    if not any((run / f"{name}.{ext}").exists() for ext in ("jsonl", "parquet")) and (run / f"{other}.jsonl").exists():
-        raise InputFormatError(f"a {'stories' if other == 'stories' else 'dedupe'} run ({other}.jsonl), not a "
-                               f"{'dedupe' if level == 'group' else 'stories'} run: --level {level} scores "
-                               f"{'duplicate groups (dedup dedupe)' if level == 'group' else 'the events and storylines of dedup stories'}"
-                               f"; {'use --level event or storyline' if level == 'group' else 'use --level group'}", str(run))
+    wanted = "dedupe" if level == "group" else "stories"
+    summary = _summary(run)
+    command = summary.get("command")
+    if command is None:  # a run of an earlier version: told by its files
+        other = "stories" if level == "group" else "decisions"
+        if not any((run / f"{name}.{ext}").exists() for ext in ("jsonl", "parquet")) and (run / f"{other}.jsonl").exists():
+            command = "stories" if other == "stories" else "dedupe"
+        elif not any((run / f"{n}.jsonl").exists() for n in ("decisions", "stories")) and (run / "repeats.jsonl").exists():
+            command = "repeats"
+    if command is not None and command != wanted:
+        hint = {"group": "use --level event or storyline", "event": "use --level group", "storyline": "use --level group"}
+        what = ("duplicate groups (dedup dedupe)" if level == "group"
+                else "the events and storylines of dedup stories")
+        raise InputFormatError(f"a {command} run, not a {wanted} run: --level {level} scores {what}; "
+                               + (hint[level] if command in ("dedupe", "stories") else
+                                  "dedup eval scores the runs of dedup dedupe and dedup stories"), str(run))
     if not (run / f"{name}.jsonl").exists() and (run / f"{name}.parquet").exists():  # --output-format parquet
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(run / f"{name}.parquet", columns=["id", level]).to_pylist()
+        file = run / f"{name}.parquet"
+        rows = pq.read_table(file, columns=["id", level]).to_pylist()
     else:
-        rows = [r for _, r in _jsonl(run / f"{name}.jsonl", f"{name} file of a run")]
+        file = run / f"{name}.jsonl"
+        rows = [r for _, r in _jsonl(file, f"{name} file of a run")]
+    counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
+    expected = counts.get("articles", 0) + counts.get("bad_records", 0) if "articles" in counts else None
+    if expected is not None and len(rows) != expected:
+        raise InputFormatError(f"{len(rows)} lines, but the run's summary.json counts {expected} records: the file is "
+                               "not this run's (another run wrote into the folder, or it was cut short); run it again",
+                               str(file))
     return {
         str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
         for r in rows
         if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
     }
+
+
+def _summary(run: Path) -> dict[str, Any]:
+    """The run's ``summary.json`` as an object ({} when it cannot be read: the caller checked that it is there)."""
+    try:
+        data = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_edges(run_dir: str | Path) -> set[tuple[str, str]] | None:

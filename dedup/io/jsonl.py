@@ -41,7 +41,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
 
 def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) -> Iterator[tuple[int, Any]]:
     """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
-    from .readers.compression import compression_errors, compression_of, open_compressed
+    from .readers.compression import compression_errors, compression_of, decompressed_stdin, file_compression, open_compressed
     from .readers.lines import _not_utf8
 
     name = str(path)
@@ -49,7 +49,8 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
         if is_url(name):
             handle: IO[Any] = open_compressed(remote_file(name, storage_options), compression_of(name))  # type: ignore[arg-type]
         else:  # stdin as bytes when it has them (a text stream in tests, embedding: its lines as they are)
-            handle = getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else open_compressed(Path(name), compression_of(name))
+            handle = (decompressed_stdin(getattr(sys.stdin, "buffer", sys.stdin)) if name == "-"
+                      else open_compressed(Path(name), file_compression(Path(name))))
     except InputNotFoundError:
         raise
     except OSError as exc:
@@ -80,7 +81,7 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
                                name, lineno + 1) from None
     except OSError as exc:
-        if compression_of(name) is None:
+        if compression_of(name) is None and (name == "-" or file_compression(Path(name)) is None):
             raise
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
                                name, lineno + 1) from None

@@ -25,7 +25,7 @@ from ..errors import OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .skipped import summary_bad, with_skipped
-from .writers import atomic_open, json_line, write_failure, write_json
+from .writers import atomic_open, json_line, start_run, write_failure, write_json
 
 __all__ = ["write_repeats_outputs"]
 
@@ -54,7 +54,7 @@ def write_repeats_outputs(
     by_kind = dict.fromkeys(KINDS, 0)
     articles = with_repeats = redundant = 0
     try:
-        (out / "summary.json").unlink(missing_ok=True)
+        start_run(out, "repeats")
         with ExitStack() as stack:
             rel_f, clean_f, art_f = (stack.enter_context(atomic_open(out / name)) for name in ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"))
 
@@ -81,6 +81,7 @@ def write_repeats_outputs(
         bad = list(bad_records())
         info = {
             "dedup_version": __version__,
+            "command": "repeats",
             "inputs": inputs,
             "counts": {
                 "articles": articles,
@@ -96,5 +97,5 @@ def write_repeats_outputs(
         }
         write_json(out / "summary.json", info)
     except OSError as exc:
-        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path and permissions") from exc
+        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc
     return info

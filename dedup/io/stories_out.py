@@ -29,13 +29,13 @@ import numpy as np
 
 from .. import __version__
 from ..config import ReadConfig
-from ..errors import InputFormatError
+from ..errors import InputFormatError, OutputError
 from ..results import SimilarityResult, StoriesResult
-from ..types import Article, BadRecord, article_label, timestamp
+from ..types import Article, BadRecord, article_label, iso_time, timestamp
 from .jsonl import json_objects
 from .readers.records import _SURROGATE
 from .skipped import summary_bad, with_skipped
-from .writers import atomic_open, write_json, write_jsonl
+from .writers import atomic_open, start_run, write_failure, write_json, write_jsonl
 
 __all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
 
@@ -65,7 +65,7 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
         members = np.sort(members)
         # by time, readable dates only: sorted as strings, "2024-3-5" came after "2024-03-06" and zones were ignored
         dated = sorted((times[m], m) for m in members.tolist() if times[m] == times[m])
-        dates = [arts[m].date for _, m in dated]
+        dates = [iso_time(t) for t, _ in dated]  # one form, UTC (the feed's own strings mixed forms and zones)
         groups: dict[int, list[int]] = {}
         for m in members.tolist():
             if group[m] >= 0:
@@ -192,45 +192,49 @@ def write_stories_outputs(
                 "group": result.dedup.group_name(g) if g >= 0 else result.stored_groups.get(pos),
             }
 
-    (out / "summary.json").unlink(missing_ok=True)
-    write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
-    events = event_records(result)
-    write_json(out / "events.json", events)
-    html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
-    with atomic_open(out / "report.html") as f:
-        f.write(html)
-    sizes = [e["size"] for e in events]
-    n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
-    from .dedupe_out import skip_kind
+    try:
+        start_run(out, "stories")
+        write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
+        events = event_records(result)
+        write_json(out / "events.json", events)
+        html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
+        with atomic_open(out / "report.html") as f:
+            f.write(html)
+        sizes = [e["size"] for e in events]
+        n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
+        from .dedupe_out import skip_kind
 
-    skipped: dict[str, int] = {}  # not compared (too short, empty, too long, already indexed): each its own event
-    for why in result.dedup.reason_skipped.values():
-        skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
-    info = {
-        "articles": len(arts),
-        "skipped": sum(skipped.values()),
-        "skipped_by_reason": skipped,
-        "events": len(events),
-        "multi_article_events": sum(s > 1 for s in sizes),
-        "storylines": len({e["storyline"] for e in events}),
-        "duplicate_groups": int(len(np.unique(group[group >= 0]))),
-        "bad_records": len(bad_records),
-        "dates_unreadable": n_bad_dates,
-        **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
-        **({"index": result.tracking} if result.tracking else {}),
-        "timings_seconds": result.timings,
-    }
-    config = result.config
-    write_json(out / "summary.json", {
-        "dedup_version": __version__,
-        "inputs": inputs,
-        "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
-        **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
-        "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
-        "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
-        **summary_bad(bad_records),
-        **({"warnings": list(warnings)} if warnings else {}),
-    })
+        skipped: dict[str, int] = {}  # not compared (too short, empty, too long, already indexed): each its own event
+        for why in result.dedup.reason_skipped.values():
+            skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
+        info = {
+            "articles": len(arts),
+            "skipped": sum(skipped.values()),
+            "skipped_by_reason": skipped,
+            "events": len(events),
+            "multi_article_events": sum(s > 1 for s in sizes),
+            "storylines": len({e["storyline"] for e in events}),
+            "duplicate_groups": int(len(np.unique(group[group >= 0]))),
+            "bad_records": len(bad_records),
+            "dates_unreadable": n_bad_dates,
+            **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
+            **({"index": result.tracking} if result.tracking else {}),
+            "timings_seconds": result.timings,
+        }
+        config = result.config
+        write_json(out / "summary.json", {
+            "dedup_version": __version__,
+            "command": "stories",
+            "inputs": inputs,
+            "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
+            **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
+            "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
+            "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            **summary_bad(bad_records),
+            **({"warnings": list(warnings)} if warnings else {}),
+        })
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc
     return info
 
 
@@ -253,13 +257,14 @@ def _shown(result: StoriesResult) -> list[Article]:
 
 def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
     """One output line per input line: ``id``, the scores, the learned decision's probability (null under
-    ``--decision rule``), the verdict; a bad line skipped (``--skip-bad``) gives its ``line``, the verdict
+    ``--decision rule``), the verdict, the ``relation`` of a duplicate (``exact``, ``near``, ``contained``: an exact
+    copy is one whatever the probability) and the ``reason`` where the verdict needs one (null elsewhere); a bad line skipped (``--skip-bad``) gives its ``line``, the verdict
     ``skipped`` and the ``reason``, and no scores. ``result`` holds the scores of the other rows, in order."""
     k = -1
     for r in rows:
         if "bad" in r:
             yield {"id": r["id"], "line": r["line"], "jaccard": None, "containment": None, "cosine": None, "story_score": None,
-                   "probability": None, "verdict": "skipped", "reason": r["bad"]}
+                   "probability": None, "verdict": "skipped", "relation": None, "reason": r["bad"]}
             continue
         k += 1
         yield {
@@ -270,12 +275,22 @@ def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Ite
             "story_score": _score(result.story_score[k]),
             "probability": None if result.probability is None else _score(result.probability[k]),
             "verdict": result.verdict[k],
+            "relation": None if result.relation is None else result.relation[k],
+            "reason": None if result.reason is None else result.reason[k],
         }
 
 
 def write_similarity(out: str | os.PathLike[str], rows: list[dict[str, Any]], result: SimilarityResult) -> int:
-    """Write :func:`similarity_rows` to the file ``out``; returns the number of lines."""
-    return write_jsonl(out, similarity_rows(rows, result))
+    """Write :func:`similarity_rows` to the file ``out``; returns the number of lines.
+
+    Raises:
+        OutputError: the file cannot be written (the disk full, say).
+    """
+    try:
+        return write_jsonl(out, similarity_rows(rows, result))
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the output ({write_failure(exc)}); check the path, its permissions and "
+                          "free space") from exc
 
 
 def _json_kind(value: Any) -> str:

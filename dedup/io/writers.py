@@ -28,7 +28,18 @@ from typing import IO, Any
 
 from .paths import is_url
 
-__all__ = ["atomic_open", "json_line", "write_failure", "write_json", "write_jsonl", "write_lines"]
+__all__ = ["RUN_FILES", "atomic_open", "json_line", "other_runs_files", "start_run", "write_failure", "write_json",
+           "write_jsonl", "write_lines"]
+
+# The files each command writes into its --out folder, beside the summary.json it writes last. A folder
+# with a summary.json holds one complete run, so a run removes the files of the other commands as it starts
+# (a stories run's events.json left beside a dedupe run's summary was scored by ``dedup eval`` as its own).
+RUN_FILES: dict[str, tuple[str, ...]] = {
+    "dedupe": ("unique.jsonl", "decisions.jsonl", "pairs.jsonl", "unique.parquet", "decisions.parquet", "pairs.parquet",
+               "report.html"),
+    "stories": ("stories.jsonl", "events.json", "report.html"),
+    "repeats": ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"),
+}
 
 _MODES = ("w", "wt", "wb")
 
@@ -66,7 +77,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
     """Open ``path`` for writing so that it is replaced only if the block succeeds.
 
     The parent directory is created if needed. Text mode writes ``\\n`` line
-    ends unchanged.
+    ends unchanged. A device or a pipe (``/dev/null``, ``/dev/stdout``, a
+    FIFO) is written in place: there is no file to replace.
 
     Args:
         path: the final file.
@@ -83,6 +95,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
     if mode not in _MODES:
         raise ValueError(f"atomic_open mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     target = Path(path)
+    if _is_device(target):  # /dev/null, /dev/stdout, a named pipe: written in place; a rename replaced the device node
+        with (open(target, "wb") if mode == "wb" else open(target, "w", encoding=encoding, newline="")) as handle:
+            yield handle
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     handle: IO[Any]
@@ -101,6 +117,18 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
             tmp.unlink()
         raise
     _fsync_dir(target.parent)
+
+
+def _is_device(path: Path) -> bool:
+    """Whether ``path`` is there and is neither a regular file nor a folder: a device or a pipe, which a file renamed
+    onto it would replace (``--out /dev/null`` run as root left a regular file where the null device was)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -251,6 +279,30 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
             return
         except _Surrogate:
             continue
+
+
+def other_runs_files(command: str) -> tuple[str, ...]:
+    """The output files of the other commands that a run of ``command`` does not write itself.
+
+    >>> other_runs_files("repeats")
+    ('decisions.jsonl', 'decisions.parquet', 'events.json', 'pairs.jsonl', 'pairs.parquet', 'report.html', 'stories.jsonl', 'unique.jsonl', 'unique.parquet')
+    """
+    own = set(RUN_FILES[command])
+    return tuple(sorted({name for other, names in RUN_FILES.items() if other != command for name in names} - own))
+
+
+def start_run(out: str | os.PathLike[str], command: str, also: Sequence[str] = ()) -> None:
+    """Before a run of ``command`` writes into ``out``: remove the previous ``summary.json`` (it must not vouch
+    for the new files), then the other commands' files and the names in ``also`` (this command's files that
+    this run replaces under another name or leaves out), so none of them sits beside the new run's files.
+
+    Raises:
+        OSError: a file cannot be removed.
+    """
+    folder = Path(out)
+    (folder / "summary.json").unlink(missing_ok=True)
+    for name in (*other_runs_files(command), *also):
+        (folder / name).unlink(missing_ok=True)
 
 
 def _remove_stale_tmp(folder: Path) -> None:

@@ -30,6 +30,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
     from ..io.writers import check_output
 
     _not_the_input(pairs, out)
+    _plain_output(out)
     config = settings.get("stories", StoriesConfig())
     if config.semantic:  # before any output place is made
         from ..stories.semantic import require_encoder_for
@@ -96,6 +97,18 @@ def _scored(rows: list[dict[str, Any]], config: StoriesConfig, dedup_config: Ded
                       title1=[r["title1"] for r in rows], title2=[r["title2"] for r in rows],
                       time1=timestamps([r["date1"] for r in rows]), time2=timestamps([r["date2"] for r in rows]),
                       source1=[r["source1"] for r in rows], source2=[r["source2"] for r in rows])
+
+
+def _plain_output(out: str) -> None:
+    """Refuse an output named as compressed (``scores.jsonl.gz``): the lines are written plain, and a reader of the name
+    would fail on them."""
+    from ..errors import ConfigError
+    from ..io.readers.compression import compression_of
+
+    suffix = compression_of(out.split("?", 1)[0]) if out != "-" else None
+    if suffix is not None:
+        raise ConfigError(f"--out {out}: the scores are written as plain JSON lines, not {suffix}; name the file "
+                          f"without {suffix} (or write to - and pipe through a compressor)")
 
 
 def _not_the_input(pairs: str, out: str) -> None:

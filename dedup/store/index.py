@@ -39,6 +39,7 @@ import numpy as np
 from ..config import DedupConfig
 from ..errors import DedupError
 from ..sketch.features import KGRAM_HASH, KGRAM_TOKENS, Features
+from ..types import iso_time  # noqa: F401 - where the service has always found it
 
 __all__ = [
     "ArticleRecord",
@@ -323,16 +324,6 @@ def containers(edges: list[tuple[int, int, int, float, float]]) -> dict[int, lis
             inner, outer = (a, b) if c_ab >= c_ba else (b, a)  # NaN never: a contained edge has its containments
             held.setdefault(inner, []).append(outer)
     return {k: sorted(v) for k, v in sorted(held.items())}
-
-
-def iso_time(t: float | None) -> str | None:
-    """Epoch seconds as an ISO-8601 UTC time (None when absent)."""
-    import math
-    import time
-
-    if t is None or (isinstance(t, float) and math.isnan(t)):
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))
 
 
 def pack_u64(values: np.ndarray) -> list[int]:

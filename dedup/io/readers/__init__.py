@@ -32,7 +32,7 @@ from ...config import ReadConfig
 from ...errors import InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord
 from ..paths import is_url
-from .compression import compression_of
+from .compression import decompressed_stdin, file_compression
 from .folders import _folder_files, _folder_kinds, _leave_out, record_files
 from .formats import _STREAMED, _guess_format
 from .plaintext import _txt_items
@@ -56,7 +56,7 @@ def _sources(arg: str | Path, config: ReadConfig, groups: list[_Group] | None = 
     if isinstance(arg, str) and arg == "-":
         if sys.stdin is None:
             raise InputNotFoundError("-: there is no standard input to read; pass a file instead")
-        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so that decoding is strict
+        stream = decompressed_stdin(getattr(sys.stdin, "buffer", sys.stdin))  # bytes, so that decoding is strict
         fmt = "jsonl" if config.format == "auto" else config.format
         yield _STDIN, _read_guard(_stream_items(fmt, stream, _STDIN, None, config.max_record_bytes), _STDIN)
         return
@@ -83,7 +83,7 @@ def _local_group(arg: str | Path, config: ReadConfig) -> _Group:
     if path.is_dir():
         fmt, files = _folder_files(path, fmt, name)
         return fmt, files, path, name
-    compression = compression_of(path.name)
+    compression = file_compression(path)
     if compression is not None and fmt not in _STREAMED:
         raise InputFormatError(
             f"{compression} files are decompressed on the fly only for JSONL, JSON, CSV and TSV; "

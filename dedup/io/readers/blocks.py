@@ -31,7 +31,7 @@ from ...config import ReadConfig
 from ...errors import InputError, InputFormatError, InputNotFoundError
 from ...types import Article, BadRecord, timestamps
 from ..paths import is_url
-from .compression import compression_of, open_compressed
+from .compression import file_compression, open_compressed
 from .formats import _guess_format
 from .jsonl import _jsonl_items
 from .lines import _raw_lines, _skip_rest, _too_long, _wide_encoding
@@ -334,7 +334,7 @@ class JsonlBlocks:
         """
         for number, name in enumerate(self.paths):
             path = Path(name)
-            compression = compression_of(path.name)
+            compression = file_compression(path)
             try:
                 stream = open_compressed(path, compression)
             except OSError as err:

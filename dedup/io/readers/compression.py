@@ -22,10 +22,17 @@ from typing import IO
 
 from ...errors import InputError
 
-__all__ = ["COMPRESSED_SUFFIXES", "compression_errors", "compression_of", "open_compressed"]
+__all__ = ["COMPRESSED_SUFFIXES", "compression_by_magic", "compression_errors", "compression_of", "decompressed_stdin",
+           "file_compression", "open_compressed"]
 
 #: Suffixes of the compressed files read on the fly (after the format's suffix: ``feed.jsonl.zst``).
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2")
+
+# The first bytes of each format's stream (gzip with deflate; bzip2 with its block header after the level digit), so
+# that a compressed stream on stdin, or a file named without its suffix, is read as what it is: it was reported as
+# UTF-16 (the NUL bytes of compressed data). No text record begins with any of them.
+_MAGIC = ((b"\x1f\x8b\x08", ".gz"), (b"\x28\xb5\x2f\xfd", ".zst"), (b"\xfd7zXZ\x00", ".xz"))
+_HEAD = 10
 
 
 def compression_of(name: str) -> str | None:
@@ -36,6 +43,80 @@ def compression_of(name: str) -> str | None:
     """
     lower = name.lower()
     return next((s for s in COMPRESSED_SUFFIXES if lower.endswith(s)), None)
+
+
+def compression_by_magic(head: bytes) -> str | None:
+    """The compression whose stream begins with ``head`` (its first 10 bytes or fewer), or None.
+
+    >>> compression_by_magic(b"\\x1f\\x8b\\x08\\x00"), compression_by_magic(b"BZh91AY&SY"), compression_by_magic(b'{"id": 1}')
+    ('.gz', '.bz2', None)
+    """
+    for magic, suffix in _MAGIC:
+        if head.startswith(magic):
+            return suffix
+    if len(head) >= 10 and head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return ".bz2"  # a block, or the end of an empty stream
+    return None
+
+
+def file_compression(path: Path) -> str | None:
+    """How a local file is compressed: by its suffix, or when its name has none, by its first bytes (a gzip file
+    named ``feed.jsonl``); None for a plain file, or one that cannot be opened (opening it says why)."""
+    named = compression_of(path.name)
+    if named is not None or not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        return named  # a remote object (:class:`~dedup.io.remote.RemoteFile`) goes by its name
+    try:
+        with open(path, "rb") as f:
+            return compression_by_magic(f.read(_HEAD))
+    except OSError:
+        return None
+
+
+def decompressed_stdin(stream: IO[bytes]) -> IO[bytes]:
+    """Standard input as bytes, decompressed when its first bytes are a compressed stream's (``gzip -c feed | dedup
+    … -``); left open when the result is closed. A stream that can be neither peeked at nor rewound (or a text
+    stream) is returned as it is."""
+    if isinstance(stream, io.TextIOBase):
+        return stream
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        head = b""
+        while len(head) < _HEAD:  # a pipe gives what has been written so far: wait for the first bytes, or its end
+            more = peek(_HEAD)
+            if len(more) <= len(head):
+                break
+            head = more
+    elif stream.seekable():  # an in-memory stream (a test's, an embedding's)
+        at = stream.tell()
+        head = stream.read(_HEAD)
+        stream.seek(at)
+    else:
+        return stream
+    suffix = compression_by_magic(head[:_HEAD])
+    if suffix is None:
+        return stream
+    if suffix == ".zst":
+        return io.BufferedReader(_ZstdReader(_Unclosed(stream), _zstandard("<stdin>")), buffer_size=1 << 16)
+    codec = {".gz": gzip.GzipFile, ".xz": lzma.LZMAFile, ".bz2": bz2.BZ2File}[suffix]
+    return codec(fileobj=stream) if codec is gzip.GzipFile else codec(stream)  # these leave ``stream`` open
+
+
+class _Unclosed(io.RawIOBase):
+    """A stream read through without closing it (standard input under a decompressing reader)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        data = self._stream.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
 
 
 def open_compressed(path: Path, suffix: str | None) -> IO[bytes]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from ...errors import DedupError, InputFormatError, InputNotFoundError
-from .compression import compression_errors, compression_of, open_compressed
+from .compression import compression_errors, file_compression, open_compressed
 from .delimited import _csv_items
 from .jsonl import _json_items, _jsonl_items
 from .lines import _lines, _raw_lines
@@ -56,7 +56,7 @@ def _stream_items(fmt: str, stream: IO[bytes] | IO[str], name: str, file: str | 
 
 def _file_items(path: Path, fmt: str, name: str, limit: int | None = None) -> _Items:
     try:
-        stream: IO[bytes] = open_compressed(path, compression_of(path.name))
+        stream: IO[bytes] = open_compressed(path, file_compression(path))
     except OSError as err:
         raise InputNotFoundError(
             f"{name}: cannot be read ({err.strerror}); check the path and its permissions"
