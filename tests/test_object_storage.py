@@ -243,6 +243,11 @@ def test_output_to_s3_holds_the_local_files(s3: Any, bucket: str, tmp_path: Path
     names = {Path(k).name for k in s3.find(f"{bucket}/runs/today")}
     assert names >= {"decisions.parquet", "pairs.parquet", "summary.json", "unique.parquet"}
     assert not {n for n in names if n.endswith(".jsonl")}
+    # another command's run replaces them all, as in a local folder (a summary.json vouches for one run)
+    code, output = run("stories", feed_file, "--out", f"s3://{bucket}/runs/today")
+    assert code == 0, output
+    names = {Path(k).name for k in s3.find(f"{bucket}/runs/today")}
+    assert names == {"events.json", "report.html", "stories.jsonl", "summary.json"}
 
 
 def test_a_failed_run_publishes_nothing(s3: Any, bucket: str, tmp_path: Path, reference: Path,
