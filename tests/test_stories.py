@@ -550,3 +550,21 @@ def test_background_table_with_another_scheme_is_not_used(monkeypatch) -> None:
     table["probe_word"] = np.array(table["probe_word"] + 1)  # as if the token hash had changed
     monkeypatch.setattr(background, "_table", lambda: table)
     assert background.background_df("word", 4, NormalizeConfig()) is None
+
+
+def test_an_article_not_compared_says_so_in_stories_jsonl(tmp_path: Path, seeds_dir: Path) -> None:
+    """Empty and too-short articles looked like ordinary one-article events; dedupe's decisions said why."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    feed = tmp_path / "feed.jsonl"
+    rows = [{"id": "empty", "text": ""}, {"id": "short", "text": "two words"}]
+    rows += [{"id": p.stem, "text": p.read_text(encoding="utf-8")} for p in sorted(seeds_dir.glob("*.txt"))]
+    feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in (tmp_path / "out" / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["status"] == "skipped" and lines[0]["reason"] == "skipped: empty text" and lines[0]["event"] == "empty"
+    assert lines[1]["status"] == "skipped" and lines[1]["reason"].startswith("skipped: too short")
+    assert all("status" not in x for x in lines[2:])

@@ -182,15 +182,24 @@ def write_stories_outputs(
     arts = result.articles
     group = result.dedup.group
 
+    from .dedupe_out import skip_kind
+
+    # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
+    # dedupe's decision does (one already in the index keeps the event the index tracks: not marked)
+    alone = {pos: why for pos, why in result.dedup.reason_skipped.items() if skip_kind(why) != "already in the index"}
+
     def lines():
         for pos, art in enumerate(arts):
             g = int(group[pos])
-            yield {
+            row = {
                 "id": art.id,
                 "event": result.name(int(result.event[pos])),
                 "storyline": result.name(int(result.storyline[pos])),
                 "group": result.dedup.group_name(g) if g >= 0 else result.stored_groups.get(pos),
             }
+            if pos in alone:
+                row["status"], row["reason"] = "skipped", f"skipped: {alone[pos]}"
+            yield row
 
     try:
         start_run(out, "stories")
@@ -202,8 +211,6 @@ def write_stories_outputs(
             f.write(html)
         sizes = [e["size"] for e in events]
         n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
-        from .dedupe_out import skip_kind
-
         skipped: dict[str, int] = {}  # not compared (too short, empty, too long, already indexed): each its own event
         for why in result.dedup.reason_skipped.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
