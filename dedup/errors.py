@@ -83,9 +83,9 @@ def one_line_errors() -> Iterator[None]:
     try:
         yield
     except DedupError as exc:
-        echo(f"dedup: error: {exc}", err=True)
+        echo(redact(f"dedup: error: {exc}"), err=True)  # a location's password never reaches the terminal or a log
         for note in getattr(exc, "__notes__", ()):
-            echo(f"dedup: {note}", err=True)
+            echo(redact(f"dedup: {note}"), err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
@@ -94,8 +94,22 @@ def one_line_errors() -> Iterator[None]:
         echo(f"dedup: {what}: the outputs of this run are incomplete (it writes summary.json last, and did not); "
              "temporary files removed", err=True)
         for note in getattr(exc, "__notes__", ()):  # what else the run had done (e.g. committed to a history index)
-            echo(f"dedup: {note}", err=True)
+            echo(redact(f"dedup: {note}"), err=True)
         raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***`` (``redis://:s3cret@host``): what outputs,
+    pages and messages show of a location, which may carry its secret.
+
+    >>> redact("redis://:s3cret@127.0.0.1:6391/0: cannot reach"), redact("rediss://user:p%40ss@h/1?prefix=a")
+    ('redis://:***@127.0.0.1:6391/0: cannot reach', 'rediss://user:***@h/1?prefix=a')
+    >>> redact("history.db"), redact("redis://127.0.0.1:6379/0")
+    ('history.db', 'redis://127.0.0.1:6379/0')
+    """
+    import re
+
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", r"\1***@", text) if "@" in text else text
 
 
 def json_problem(msg: str) -> str:

@@ -838,3 +838,73 @@ def test_prune_says_what_it_removed_when_the_service_texts_cannot_be_touched(tmp
     res = CliRunner().invoke(app, ["index", "prune", location, "--before", "2021-01-01"])
     assert res.exit_code == 0, res.output
     assert "could not be removed" in res.output and "1 articles dated before" in res.output
+
+
+def test_an_export_onto_the_index_or_a_folder_is_refused(tmp_path: Path) -> None:
+    """`dedup index export X -o X` replaced the index with its own JSON lines and exited 0."""
+    loc = str(tmp_path / "h.db")
+    _run(days()[0], loc)
+    before = Path(loc).read_bytes()
+    runner = CliRunner()
+    for out in (loc, f"{tmp_path}/./h.db", f"{loc}.texts", f"{loc}-wal"):
+        res = runner.invoke(app, ["index", "export", loc, "-o", out])
+        assert res.exit_code == 1 and "the export would replace it" in res.output, out
+    assert Path(loc).read_bytes() == before
+    (tmp_path / "folder").mkdir()
+    res = runner.invoke(app, ["index", "export", loc, "-o", str(tmp_path / "folder")])
+    assert res.exit_code == 1 and "is a folder" in res.output and "Traceback" not in res.output
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    """It was switched to WAL (its header rewritten, -wal and -shm files made) before the refusal."""
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE users (id, name)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(HistoryError, match="not a dedup index"):
+        open_index(str(other), DedupConfig())
+    assert other.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_an_index_with_anchors_and_one_without_are_not_mixed(location: str) -> None:
+    """One --no-anchors run on an anchored index left its long articles unfindable by later runs' anchors."""
+    from dedup.config import IndexConfig
+
+    _run(days()[0], location)
+    with pytest.raises(HistoryError, match=r"anchors \(this run: --no-anchors\)"):
+        open_index(location, DedupConfig(index=IndexConfig(anchors=False)))
+
+
+def test_an_export_names_every_copy_of_a_container(location: str) -> None:
+    """A short item inside a roundup reprinted word for word: decisions named both roundups, the export one."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    feed = [Article("L1", roundup, source="a", date="2024-03-01T10:00:00"),
+            Article("L2", roundup, source="b", date="2024-03-01T11:00:00"),
+            Article("T", d1[0].text, source="c", date="2024-03-01T12:00:00")]
+    rows = _rows(_run(feed, location))
+    exported = {x["id"]: x for x in _export(location)}
+    assert rows["T"]["contained_in"] == ["L1", "L2"]
+    assert exported["T"]["contained_in"] == rows["T"]["contained_in"]
+
+
+def test_a_redis_password_never_reaches_outputs_or_messages(redis_url: str, tmp_path: Path) -> None:
+    """The password of the index URL was in summary.json, the page, /healthz and every message."""
+    from dedup.errors import redact
+
+    secret = redis_url.replace("redis://", "redis://:s3cret@")  # the server takes any password when it sets none
+    feed = _write(tmp_path / "d1.jsonl", days()[0])
+    runner = CliRunner()
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "--index", secret, "-q"])
+    if res.exit_code != 0:  # redis-server 6+ refuses AUTH when it has no password: the message still hides it
+        assert "s3cret" not in res.output and "***" in res.output, res.output
+    else:
+        assert "s3cret" not in (tmp_path / "o" / "summary.json").read_text(encoding="utf-8")
+    assert redact(secret) == redis_url.replace("redis://", "redis://:***@")
+    for bad in ("redis://127.0.0.1:99999/0", "redis://127.0.0.1:abc/0", "redis://[::1/0"):
+        res = runner.invoke(app, ["index", "stats", bad])
+        assert res.exit_code == 1 and "not a Redis URL dedup can use" in res.output and "Traceback" not in res.output

@@ -102,6 +102,11 @@ def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[Da
         if cluster is not None:
             cluster.close()
         raise ConfigError(f"cannot reach the Dask scheduler {address!r} ({exc}); check --dask-address") from None
+    except ValueError as exc:  # distributed's reading of the address: no port, a scheme it has no transport for
+        if cluster is not None:
+            cluster.close()
+        raise ConfigError(f"--dask-address {address!r} is not a scheduler address ({exc}); the form is "
+                          "tcp://host:port (the scheduler's port, 8786 by default, not its dashboard's)") from None
     try:
         yield DaskExecutor(client, shares_disk=address is None)
     finally:

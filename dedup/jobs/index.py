@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -127,13 +128,36 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
 def export_index(location: str, out: str | None = None) -> None:
     """Write every stored decision as a JSON line, in the order the articles were read, to ``out`` (default, or
     ``-``: stdout); the same compact lines either way."""
-    from ..io.writers import json_line, write_jsonl
+    from ..errors import OutputError
+    from ..io.writers import json_line, write_failure, write_jsonl
 
+    if out is not None and out != "-":
+        _not_the_index(location, out)
+        if os.path.isdir(out):
+            raise OutputError(f"{out}: is a folder; -o names the file to write the JSON lines to")
     with history(location, create=False) as index:
         if out is None or out == "-":
             _to_stdout(json_line(row) for row in index.export())
         else:
-            write_jsonl(out, index.export())
+            try:
+                write_jsonl(out, index.export())
+            except OSError as exc:
+                raise OutputError(f"{out}: cannot write the export ({write_failure(exc)})") from None
+
+
+def _not_the_index(location: str, out: str) -> None:
+    """Refuse an export onto the index itself or one of its files (``LOCATION.texts``, ``-wal``…): it replaced the
+    database with its own JSON lines, exit 0."""
+    from ..errors import ConfigError
+    from ..io.paths import is_url
+
+    if is_url(location) or "://" in location:
+        return
+    index, target = os.path.realpath(location), os.path.realpath(out)
+    same = os.path.exists(out) and os.path.exists(location) and os.path.samefile(location, out)
+    if same or target == index or (target.startswith(index) and target[len(index):][:1] in (".", "-")):
+        raise ConfigError(f"-o {out} is the index {location} or one of its files: the export would replace it; "
+                          "write it to another file")
 
 
 def _to_stdout(lines: Iterator[str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DedupConfig, ServeConfig, StoriesConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, redact
 from ..io.console import say
 from ..runtime import Runtime
 
@@ -193,7 +193,7 @@ def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, 
             super().handle_exit(sig, frame)
 
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL goes in brackets
-    echo(f"dedup serve: {index} on http://{shown}:{port}/ (Ctrl-C stops)")
+    echo(f"dedup serve: {redact(index)} on http://{shown}:{port}/ (Ctrl-C stops)")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace)
     server = Server(config)
     try:  # as uvicorn.run does

@@ -68,6 +68,7 @@ from ..flows.dedupe import dedupe
 from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
+from ..errors import redact
 from ..store.history import open_index
 from ..store.index import ArticleRecord, HistoryIndex, StoredGroup, WaitCalledOff, this_process
 from ..types import Article
@@ -145,7 +146,7 @@ class Engine:
     def __init__(self, location: str, config: DedupConfig = DedupConfig(), stories: StoriesConfig = StoriesConfig(),
                  runtime: Runtime = Runtime(), window_days: float | None = None, coalesce: bool = False,
                  stories_every: float | None = None) -> None:
-        self.location = location
+        self.location = redact(location)  # shown by /healthz and the pages: never a Redis password
         self.config, self.stories, self.runtime, self.window_days = config, stories, runtime, window_days
         self.coalesce = coalesce
         self.max_batch = 10 * runtime.chunk_size  # flows.dedupe commits 10 × chunk_size articles per transaction

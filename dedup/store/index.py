@@ -110,7 +110,10 @@ def sketch_params(config: DedupConfig) -> dict[str, Any]:
         "kgrams": {"k": KGRAM_TOKENS, "hash": KGRAM_HASH},  # the stored ordered k-gram sequences (passage alignment)
         "bands": bands,
         "rows": rows,
-        "anchors": {"k": config.index.anchor_k, "sample": config.index.anchor_sample},
+        # without anchors (--no-anchors) no anchor key is stored: such an index and an anchored one cannot be mixed (one
+        # run without them left the stored long articles unfindable by the containment anchors of later runs)
+        "anchors": ({"k": config.index.anchor_k, "sample": config.index.anchor_sample} if config.index.anchors
+                    else {"k": config.index.anchor_k, "sample": config.index.anchor_sample, "enabled": False}),
     }
 
 
@@ -120,7 +123,15 @@ def _diff(stored: Any, wanted: Any, prefix: str = "") -> list[str]:
         for key in sorted(set(stored) | set(wanted)):
             out += _diff(stored.get(key), wanted.get(key), f"{prefix}{key}.")
         return out
-    return [] if stored == wanted else [f"{prefix.rstrip('.')}={stored!r} (this run: {wanted!r})"]
+    if stored == wanted:
+        return []
+    if prefix == "anchors.enabled.":  # said as the option says it
+        return [f"{'--no-anchors' if stored is False else 'anchors'} (this run: {'--no-anchors' if wanted is False else 'anchors'})"]
+    if prefix == "schema.":  # not a setting: the layout of another version of dedup
+        return [f"schema={stored!r} (this version of dedup reads {wanted!r}: the index was made by "
+                f"{'a newer' if isinstance(stored, int) and isinstance(wanted, int) and stored > wanted else 'an older'} "
+                "version)"]
+    return [f"{prefix.rstrip('.')}={stored!r} (this run: {wanted!r})"]
 
 
 def check_params(location: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
@@ -324,6 +335,26 @@ def containers(edges: list[tuple[int, int, int, float, float]]) -> dict[int, lis
             inner, outer = (a, b) if c_ab >= c_ba else (b, a)  # NaN never: a contained edge has its containments
             held.setdefault(inner, []).append(outer)
     return {k: sorted(v) for k, v in sorted(held.items())}
+
+
+def container_names(index: Any, held: dict[int, list[int]]) -> dict[int, list[str]]:
+    """Per representative row that ``held`` (:func:`containers`) names inside others, the ids of every article holding
+    its text: each container and its exact copies, in row order, as ``decisions.jsonl`` names them (an export named
+    only the first copy of a roundup reprinted word for word)."""
+    outers = sorted({c for v in held.values() for c in v})
+    copies: dict[int, list[ArticleRecord]] = {}
+    for rec in index.articles(np.array(outers, dtype=np.int64)):
+        same = [rec]
+        if rec.group is not None:
+            found = index.group(rec.group, around=rec.row)
+            if found is not None:
+                same = [m for m in found.members if m.rep == rec.row] or [rec]
+        copies[rec.row] = sorted(same, key=lambda m: m.row)
+    out: dict[int, list[str]] = {}
+    for inner, rows in held.items():
+        recs = sorted({m.row: m for c in rows for m in copies.get(c, ())}.values(), key=lambda m: m.row)
+        out[inner] = [m.id for m in recs]
+    return out
 
 
 def pack_u64(values: np.ndarray) -> list[int]:

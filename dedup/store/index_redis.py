@@ -37,10 +37,11 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .index import (
-    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, containers, features_blob, features_from_blobs, iso_time,
+    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, container_names, containers, features_blob, features_from_blobs, iso_time,
 )
 
 from .story_redis import RedisStories
+from ..errors import redact
 
 __all__ = ["RedisIndex"]
 
@@ -97,7 +98,11 @@ def redis_address(location: str) -> tuple[str, str, dict[str, int]]:
             0, ``/1/2`` db 12), an empty prefix, an unknown option (``?prefx=``
             wrote under the default prefix).
     """
-    parts = urlsplit(location)
+    try:
+        parts = urlsplit(location)
+        parts.port  # noqa: B018 - read for its check: a port out of range or not a number raises here
+    except ValueError as exc:
+        raise HistoryError(f"{location}: not a Redis URL dedup can use ({exc}); the form is redis://host:port/N") from None
     query = parse_qs(parts.query, keep_blank_values=True)
     prefix = query.pop("prefix", ["dedup"])[0]
     if not prefix:
@@ -122,11 +127,11 @@ class RedisIndex:
             import redis
         except ImportError:
             raise HistoryError(f"{location}: a Redis index needs redis-py: pip install 'dedup[redis]'") from None
-        self.location = location
+        self.location = redact(location)  # what outputs and pages show: never the password
         url, self.prefix, db = redis_address(location)
-        # a transaction of whole groups can keep the server busy for seconds: no read timeout
-        self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, **db)
         try:
+            # a transaction of whole groups can keep the server busy for seconds: no read timeout
+            self.r = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, **db)
             stored = self.r.hget(self._k("meta"), "params")
             if stored is None:
                 if not create or params is None:
@@ -134,10 +139,19 @@ class RedisIndex:
                 self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True))
                 self.r.hsetnx(self._k("meta"), "created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
                 stored = self.r.hget(self._k("meta"), "params")
+        except (redis.AuthenticationError, redis.AuthenticationWrongNumberOfArgsError) as exc:
+            raise HistoryError(f"{location}: the Redis server refused the credentials ({exc}); give its password in the "
+                               "URL, before the host (redis://:***@host:port/N, *** the password)") from None
         except redis.ResponseError as exc:  # it answered: e.g. "DB index is out of range"
+            if "authenticat" in str(exc).lower() or "NOAUTH" in str(exc):
+                raise HistoryError(f"{location}: the Redis server asks for a password ({exc}); give it in the URL, "
+                                   "before the host (redis://:***@host:port/N, *** the password)") from None
             raise HistoryError(f"{location}: the Redis server refused ({exc})") from None
         except redis.RedisError as exc:
             raise HistoryError(f"{location}: cannot reach the Redis server ({exc})") from None
+        except ValueError as exc:  # redis-py's reading of the URL: a port out of range, a host it cannot parse
+            raise HistoryError(f"{location}: not a Redis URL dedup can use ({exc}); the form is "
+                               "redis://host:port/N") from None
         self.params = json.loads(stored)
         if params is not None:
             check_params(location, self.params, params)
@@ -422,14 +436,14 @@ class RedisIndex:
                 a, b = map(int, f.decode().split(","))
                 edges.append((a, b, rel, c_ab, c_ba))
         held = containers(edges)
-        names = {r.row: r.id for r in self.articles(np.array(sorted({c for v in held.values() for c in v}), dtype=np.int64))}
+        named = container_names(self, held)
         top = self.next_row()
         for lo in range(0, top, 5000):
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
             for rec in recs:
                 yield {**rec.to_json(keepers.get(rec.keeper), said=True),
-                       "contained_in": [names[c] for c in held.get(rec.rep, ()) if c in names]}
+                       "contained_in": named.get(rec.rep, [])}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}

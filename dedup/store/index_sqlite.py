@@ -39,6 +39,7 @@ from .index import (
     Waiting,
     check_params,
     this_process,
+    container_names,
     containers,
     features_blob,
     features_from_blobs,
@@ -89,6 +90,23 @@ def _connect(location: str) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: a day touches leaves all over the band table
     return conn
+
+
+def _dedup_or_blank(location: str) -> bool:
+    """Whether the database at ``location`` is a dedup index or holds no table at all, read without writing to it
+    (opening it for the index switched another application's database to WAL, before the refusal).
+
+    Raises:
+        sqlite3.DatabaseError: the file is not a SQLite database.
+    """
+    from urllib.parse import quote
+
+    conn = sqlite3.connect(f"file:{quote(os.path.abspath(location))}?mode=ro", uri=True, timeout=600)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    return not tables or "meta" in tables
 
 
 def _init_schema(conn: sqlite3.Connection, params: dict[str, Any]) -> None:
@@ -163,6 +181,8 @@ class SQLiteIndex:
                 raise HistoryError(f"{location}: the folder {path.parent} does not exist")
             _create(path, params)
         try:
+            if not _dedup_or_blank(location):  # looked at read-only: another application's database stays as it was
+                raise HistoryError(f"{location}: not a dedup index (a SQLite database with other tables)")
             self.conn = _connect(location)
             stored = self._meta("params")
             if stored is None:
@@ -450,12 +470,12 @@ class SQLiteIndex:
 
         held = containers(self.conn.execute(
             "SELECT a, b, relation, contain_ab, contain_ba FROM edges WHERE relation = ?", (int(CONTAINED),)).fetchall())
-        names = {r.row: r.id for r in self.articles(np.array(sorted({c for v in held.values() for c in v}), dtype=np.int64))}
+        named = container_names(self, held)
         cur = self.conn.cursor()
         cols = self._cols()
         for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
             rec = _record(r[:-1])
-            yield {**rec.to_json(r[-1], said=True), "contained_in": [names[c] for c in held.get(rec.rep, ()) if c in names]}
+            yield {**rec.to_json(r[-1], said=True), "contained_in": named.get(rec.rep, [])}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = self._cols()
