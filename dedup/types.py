@@ -94,15 +94,16 @@ def timestamp(value: str | None) -> float:
 def iso_time(t: float | None) -> str | None:
     """Epoch seconds as an ISO-8601 UTC time (None when absent or NaN): how outputs give a date, whatever the feed's form.
 
-    >>> iso_time(timestamp("2015-07-21 12:00:00+03:00")), iso_time(float("nan"))
-    ('2015-07-21T09:00:00Z', None)
+    >>> iso_time(timestamp("2015-07-21 12:00:00+03:00")), iso_time(float("nan")), iso_time(timestamp("0999-03-01"))
+    ('2015-07-21T09:00:00Z', None, '0999-03-01T00:00:00Z')
     """
     import math
     import time
 
     if t is None or (isinstance(t, float) and math.isnan(t)):
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))
+    g = time.gmtime(float(t))  # the year padded to four digits: %Y is not, for years before 1000
+    return f"{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}T{g.tm_hour:02d}:{g.tm_min:02d}:{g.tm_sec:02d}Z"
 
 
 # A date, or a date and time to the second, with no zone and no space around: NumPy parses a block of these at once.

@@ -133,6 +133,8 @@ def test_eval_refuses_a_file_that_is_not_the_runs(run_dir, tmp_path: Path) -> No
     ([{"id": "a", "cluster": None}], "cluster null of 'a'"),
     ([{"id": "a", "cluster": ""}], "cluster \"\" of 'a'"),
     ([{"id": "a", "cluster": "x"}, {"id": "a", "cluster": "y"}], "'a' is listed twice (line 1 and here)"),
+    ([{"id": None, "cluster": "x"}], "id null: each line names an article"),
+    ([{"id1": "a", "id2": None, "label": "DUP"}], "id2 null: a pair names two articles"),
 ])
 def test_gold_that_would_score_silently_wrong_is_refused(tmp_path: Path, lines: list[dict], says: str) -> None:
     """A null label counted as "not same"; null clusters made one gold cluster; an id listed twice: the last won."""
@@ -157,3 +159,21 @@ def test_gold_articles_not_in_the_run_are_counted_and_warned(run_dir, tmp_path: 
     report = json.loads(r.stdout)
     assert report["articles_not_in_run"] == 2 and "2 of the" in report["warnings"][0]
     assert "warning: 2 of the" in r.stderr
+
+
+def test_a_run_never_removes_its_own_input(tmp_path: Path) -> None:
+    """`dedup dedupe feed --out o && dedup repeats o/unique.jsonl --out o` removed unique.jsonl before reading it; a
+    feed named articles.jsonl in the output folder was removed by a stories run; a folder without a dedup summary
+    loses nothing."""
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    out = tmp_path / "o"
+    assert runner.invoke(app, ["dedupe", str(seeds), "--out", str(out), "-q"]).exit_code == 0
+    res = runner.invoke(app, ["repeats", str(out / "unique.jsonl"), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["articles.jsonl", "cleaned.jsonl", "repeats.jsonl", "summary.json",
+                                                    "unique.jsonl"]
+    own = tmp_path / "mine"
+    own.mkdir()
+    (own / "events.json").write_text("[]", encoding="utf-8")  # a file of the user's, no dedup run here
+    assert runner.invoke(app, ["dedupe", str(seeds), "--out", str(own), "-q"]).exit_code == 0
+    assert (own / "events.json").read_text(encoding="utf-8") == "[]"

@@ -908,3 +908,25 @@ def test_a_redis_password_never_reaches_outputs_or_messages(redis_url: str, tmp_
     for bad in ("redis://127.0.0.1:99999/0", "redis://127.0.0.1:abc/0", "redis://[::1/0"):
         res = runner.invoke(app, ["index", "stats", bad])
         assert res.exit_code == 1 and "not a Redis URL dedup can use" in res.output and "Traceback" not in res.output
+
+
+def test_a_redis_index_that_vanished_is_not_a_new_history(redis_url: str) -> None:
+    """After FLUSHDB (or a restart without persistence) the service went on as if the history were empty: articles
+    stored before came back "kept", into an index without its settings."""
+    import redis
+
+    location = f"{redis_url}?prefix=gone{uuid.uuid4().hex[:6]}"
+    _run(days()[0], location)
+    idx = open_index(location, DedupConfig())
+    try:
+        assert idx.next_row() == len(days()[0])
+        client = redis.Redis.from_url(redis_url)
+        client.delete(*client.keys(f"{location.rsplit('=', 1)[1]}:*"))
+        with pytest.raises(HistoryError, match="the index is gone from the Redis server"):
+            idx.next_row()
+        with pytest.raises(HistoryError, match="the index is gone"):
+            with idx.writer():
+                pass
+        assert client.keys(f"{location.rsplit('=', 1)[1]}:*") == []  # nothing written under the prefix
+    finally:
+        idx.close()

@@ -203,8 +203,31 @@ def test_text_is_never_taken_for_compressed_data(tmp_path: Path, head: bytes) ->
     plain = tmp_path / "feed.csv"
     plain.write_bytes(head)
     assert file_compression(plain) is None
-    stdin = io.BufferedReader(io.BytesIO(head))
-    assert decompressed_stdin(stdin) is stdin
+    stdin = io.BufferedReader(io.BytesIO(head + b"rest"))
+    assert decompressed_stdin(stdin).read() == head + b"rest"  # the first bytes put back in front
+
+
+def test_compressed_stdin_waits_for_a_slow_writers_first_bytes() -> None:
+    """A pipe whose writer sent one byte, then the rest: peeking saw one byte and read gzip as text ("UTF-16")."""
+    import os
+    import threading
+    import time
+
+    data = COMPRESS[".gz"](PAYLOAD)
+    r, w = os.pipe()
+
+    def write() -> None:
+        os.write(w, data[:1])
+        time.sleep(0.3)
+        with os.fdopen(w, "wb") as f:
+            f.write(data[1:])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with os.fdopen(r, "rb") as stdin:
+        got = decompressed_stdin(stdin).read()
+    writer.join()
+    assert got == PAYLOAD
 
 
 def test_gzip_on_stdin_is_read_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -663,8 +663,8 @@ def test_public_api() -> None:
     from dedup.io import readers, writers
 
     assert readers.__all__ == ["FIELD_ALIASES", "ArticleStream", "read_articles"]
-    assert writers.__all__ == ["RUN_FILES", "atomic_open", "json_line", "other_runs_files", "start_run", "write_failure",
-                               "write_json", "write_jsonl", "write_lines"]
+    assert writers.__all__ == ["RUN_FILES", "atomic_open", "json_line", "replaced_files", "run_command", "start_run",
+                               "write_failure", "write_json", "write_jsonl", "write_lines"]
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])

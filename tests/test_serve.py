@@ -262,7 +262,8 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     sim = server.call("POST", "/v1/similarity", json={"text1": a, "text2": b}).json()
     ref = similarity([a], [b])
     assert sim["verdict"] == ref.verdict[0] == "duplicate" and sim["jaccard"] == round(float(ref.jaccard[0]), 4)
-    assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "probability", "verdict"}
+    assert set(sim) == {"jaccard", "containment", "cosine", "story_score", "probability", "verdict", "relation", "reason"}
+    assert sim["relation"] == ref.relation[0] and sim["reason"] is None
     assert sim["probability"] == round(float(ref.probability[0]), 4) >= 0.5  # the learned decision's, as dedupe's
     short = server.call("POST", "/v1/similarity", json={"text1": "two words", "text2": a}).json()
     assert short["verdict"] == "skipped" and short["jaccard"] is None and short["probability"] is None

@@ -44,6 +44,9 @@ def test_an_index_gone_away_is_a_503_and_one_log_line_without_a_traceback(tmp_pa
             assert res.status_code == 503 and res.json()["error"] == "index_unavailable", res.text
             health = httpx.get(base + "/healthz", timeout=60)
             assert health.status_code == 503 and health.json()["error"] == "index_unavailable", health.text
+        page = httpx.get(base + "/", timeout=60)  # an editor's browser gets a page saying so, not a JSON body
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html"), page.text
+        assert "index unavailable" in page.text and "reload the page" in page.text
     finally:
         if server is not None:
             stop(server)
@@ -51,7 +54,7 @@ def test_an_index_gone_away_is_a_503_and_one_log_line_without_a_traceback(tmp_pa
             redis_proc.terminate()
             redis_proc.wait(10)
     said = log.read_text(encoding="utf-8", errors="replace")
-    assert said.count("request failed: ConnectionError") == 4, said
+    assert said.count("request failed: ConnectionError") == 5, said
     assert "Traceback" not in said and "Exception in ASGI application" not in said, said
 
 

@@ -244,3 +244,13 @@ def test_a_device_or_a_pipe_is_written_in_place_not_replaced(tmp_path: Path) -> 
         f.write(b"gone")
     assert stat.S_ISCHR(os.stat(tmp_path / "null").st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]  # no temporary file left beside them
+
+
+def test_check_output_of_a_device_writes_no_probe_beside_it(tmp_path: Path) -> None:
+    """Checking --out /dev/null wrote a probe file into /dev (and failed for a user who may not write there)."""
+    from dedup.io.writers import check_output
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert check_output(fifo, is_dir=False) == fifo
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]

@@ -87,7 +87,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
 
 @app.command()
 @settings_from(stories=StoriesConfig, dedupe=DedupConfig, unused=(  # settings of feeds (windows, groups, LSH), not of pairs
-    "stories.neighbours", "stories.window_days", "stories.event_linkage", "stories.storyline_threshold",
+    "stories.neighbours", "stories.event_linkage", "stories.storyline_threshold",
     "stories.storyline_linkage", "dedupe.boilerplate", "dedupe.minhash", "dedupe.index", "dedupe.cluster",
     "dedupe.count_repeats", "dedupe.clean_repeats", "dedupe.max_chars"))
 def similarity(
@@ -103,8 +103,10 @@ def similarity(
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
 
-    The verdict is duplicate (as dedupe decides: the learned model by default, whose probability is given), same_event
-    (story_score at least --event-threshold), different, or skipped (a text too short to compare). story_score (0 to 1)
+    The verdict is duplicate (as dedupe decides: the learned model by default, whose probability is given; its
+    relation exact, near or contained), same_event (story_score at least --event-threshold, and when both dates are
+    given, no further apart than --window-days), different, or skipped (a text too short to compare); a reason says
+    why where the verdict needs one. story_score (0 to 1)
     is how alike readers find the two stories, the score `dedup stories` clusters by. IDF weights come from all texts
     of the file plus a background prior.
     """

@@ -83,7 +83,8 @@ def similarity(
     features = score_features(x, nums, lengths, pairs)
     if config.semantic:
         story = _semantic(story, features, list(text1) + list(text2), heads, config)
-    # as stories does: two reports with known dates further apart than the window are never one event
+    # two reports with known dates further apart than the window are never one event (stories' rule; an undated side
+    # is not judged by date here)
     days = np.abs(times[:m] - times[m:]) / 86_400.0
     apart = (days > config.window_days).tolist()  # NaN (a side undated): False
     verdict, reason = [], []

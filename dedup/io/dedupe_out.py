@@ -43,7 +43,7 @@ import numpy as np
 from .. import __version__
 from ..candidates.buckets import sorted_unique  # not np.unique: its first call imports numpy.ma (~12 ms of a small run)
 from ..config import ReadConfig
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError, InputError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
 from .dedupe_report import write_dedupe_report
@@ -198,7 +198,7 @@ def write_dedupe_outputs(
         raise ConfigError(f"output format must be jsonl or parquet, got {output_format!r}")
     out = Path(out_dir)
     try:
-        start_run(out, "dedupe", also=stale_outputs(output_format) + (() if report else ("report.html",)))  # nor another format's files
+        start_run(out, "dedupe", also=stale_outputs(output_format) + (() if report else ("report.html",)), inputs=inputs)
         blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
         beside = output_format == "jsonl" and executor is not None and len(result.table) < BESIDE_MAX_ARTICLES
         if output_format == "parquet":
@@ -262,6 +262,8 @@ def write_dedupe_outputs(
         info["output_format"] = output_format
         write_json(out / "summary.json", info)
     except OutputError:
+        raise
+    except InputError:  # reading the input went wrong (it streams by as the files are written): said as such
         raise
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc

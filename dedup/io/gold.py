@@ -30,6 +30,11 @@ def _needs(path: str | Path, lineno: int, row: dict[str, Any], keys: tuple[str, 
         raise InputFormatError(f"{what} line without {', '.join(missing)}", str(path), lineno)
 
 
+def _an_id(value: Any) -> bool:
+    """Whether a gold file's id names an article: a non-empty string or a number (null read as "None" before)."""
+    return (isinstance(value, str) and value != "") or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
 def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
     """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``.
 
@@ -53,6 +58,10 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
             if lab is None or lab == "" or isinstance(lab, (list, dict)):
                 raise InputFormatError(f"label {json.dumps(lab)}: a pair needs a label (a name such as DUP, true or "
                                        "false, 1 or 0)", str(path), lineno)
+            for key in ("id1", "id2"):
+                if not _an_id(r[key]):
+                    raise InputFormatError(f"{key} {json.dumps(r[key])}: a pair names two articles by their ids",
+                                           str(path), lineno)
             a, b = str(r["id1"]), str(r["id2"])
             if a == b:
                 raise InputFormatError(f"a pair of {a!r} with itself: a pair names two articles", str(path), lineno)
@@ -69,6 +78,8 @@ def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str
         first_line: dict[str, int] = {}
         for lineno, r in rows:
             _needs(path, lineno, r, ("id", "cluster"), "a cluster")
+            if not _an_id(r["id"]):
+                raise InputFormatError(f"id {json.dumps(r['id'])}: each line names an article by its id", str(path), lineno)
             c, i = r["cluster"], str(r["id"])
             if c is None or c == "" or isinstance(c, (list, dict)):
                 raise InputFormatError(f"cluster {json.dumps(c)} of {i!r}: every article needs a cluster name (an "
@@ -97,7 +108,8 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         InputFormatError: the run is of another command than ``level`` scores
             (``summary.json`` names it; a run of an older version, by its files),
             or its file does not hold one line per record that ``summary.json``
-            counts (a file of another run, or one cut short).
+            counts (a file of another run, or one cut short; checked for runs
+            that name their command).
     """
     run = Path(run_dir)
     name = "decisions" if level == "group" else "stories"
@@ -126,7 +138,10 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         file = run / f"{name}.jsonl"
         rows = [r for _, r in _jsonl(file, f"{name} file of a run")]
     counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
-    expected = counts.get("articles", 0) + counts.get("bad_records", 0) if "articles" in counts else None
+    # a run that names its command writes a line per record, bad ones too (an earlier version's stories.jsonl
+    # had no lines for its bad records: not checked)
+    expected = (counts.get("articles", 0) + counts.get("bad_records", 0)
+                if "articles" in counts and "command" in summary else None)
     if expected is not None and len(rows) != expected:
         raise InputFormatError(f"{len(rows)} lines, but the run's summary.json counts {expected} records: the file is "
                                "not this run's (another run wrote into the folder, or it was cut short); run it again",

@@ -6,6 +6,7 @@ inputs whose lines are not articles.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -81,7 +82,10 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
                                name, lineno + 1) from None
     except OSError as exc:
-        if compression_of(name) is None and (name == "-" or file_compression(Path(name)) is None):
+        decompressing = (handle is not getattr(sys.stdin, "buffer", sys.stdin)
+                         and not isinstance(handle, io.BufferedReader)) if name == "-" else (
+            compression_of(name) is not None or file_compression(Path(name)) is not None)
+        if not decompressing:
             raise
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
                                name, lineno + 1) from None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -301,7 +302,7 @@ class _RemoteRaw(io.RawIOBase):
 @contextmanager
 def staged_output(
     out: str | os.PathLike[str], storage_options: Sequence[tuple[str, Any]] = (), *, is_dir: bool = True,
-    stale: Sequence[str] = (),
+    stale: Sequence[str] = (), command: str | None = None, inputs: Sequence[str] = (),
 ) -> Iterator[Path]:
     """The local place a command writes its outputs to: ``out`` itself, or for a URL a staging copy uploaded at the end.
 
@@ -319,6 +320,10 @@ def staged_output(
         stale: names in the folder that this run's outputs replace under
             another name (the other ``--output-format``): deleted on upload,
             as the local writers delete them.
+        command: the command writing (``dedupe``, ``stories``, ``repeats``):
+            when the folder's ``summary.json`` is another command's run, that
+            run's files are deleted too (:func:`dedup.io.writers.replaced_files`),
+            but for the objects of ``inputs``.
 
     Raises:
         OutputError: the destination cannot be written (names it and why).
@@ -341,7 +346,7 @@ def staged_output(
         local = Path(tmp, "out")
         local.mkdir()
         yield local if is_dir else local / PurePosixPath(root).name
-        _publish(fs, local, root if is_dir else folder, url, stale)
+        _publish(fs, local, root if is_dir else folder, url, stale, command, inputs)
 
 
 def _probe(fs: Any, folder: str, url: str) -> None:
@@ -354,7 +359,8 @@ def _probe(fs: Any, folder: str, url: str) -> None:
         raise OutputError(f"{url}: cannot write outputs there: {describe(err)}") from None
 
 
-def _publish(fs: Any, local: Path, root: str, url: str, stale: Sequence[str]) -> None:
+def _publish(fs: Any, local: Path, root: str, url: str, stale: Sequence[str], command: str | None = None,
+             inputs: Sequence[str] = ()) -> None:
     """Upload every file of ``local`` under ``root``: the old ``summary.json`` deleted first, the new one last.
 
     Each upload is one object that appears whole when complete; a failure
@@ -363,6 +369,15 @@ def _publish(fs: Any, local: Path, root: str, url: str, stale: Sequence[str]) ->
     """
     files = sorted((p for p in local.rglob("*") if p.is_file()), key=lambda p: (p.name == "summary.json", p.parts))
     done = 0
+    if command is not None:  # another command's run there: its files go too, but never an input of this run
+        from .writers import replaced_files
+
+        try:
+            previous = json.loads(fs.cat_file(f"{root}/summary.json"))
+        except Exception:  # none there (or unreadable): nothing of another run to remove
+            previous = None
+        given = {i.rstrip("/") for i in inputs}
+        stale = [*stale, *(n for n in replaced_files(previous, command) if f"{url.rstrip('/')}/{n}" not in given)]
     try:
         if any(p.name == "summary.json" and p.parent == local for p in files):
             _remove(fs, f"{root}/summary.json")  # a stale summary must not vouch for a mix of old and new files

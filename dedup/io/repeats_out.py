@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import ReadConfig, RepeatsConfig
-from ..errors import OutputError
+from ..errors import InputError, OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .skipped import summary_bad, with_skipped
@@ -54,7 +54,7 @@ def write_repeats_outputs(
     by_kind = dict.fromkeys(KINDS, 0)
     articles = with_repeats = redundant = 0
     try:
-        start_run(out, "repeats")
+        start_run(out, "repeats", inputs=inputs)
         with ExitStack() as stack:
             rel_f, clean_f, art_f = (stack.enter_context(atomic_open(out / name)) for name in ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"))
 
@@ -96,6 +96,8 @@ def write_repeats_outputs(
             **({"warnings": list(warnings)} if warnings else {}),
         }
         write_json(out / "summary.json", info)
+    except InputError:  # reading the input went wrong (it streams by as the files are written): said as such
+        raise
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc
     return info

@@ -56,9 +56,15 @@ def _when(value: str | None) -> str:
 
     >>> _when("2015-07-21 12:00:00+03:00"), _when("2015-07-21T09:00:00Z"), _when("1394525728525"), _when(None)
     ('2015-07-21 09:00 UTC', '2015-07-21 09:00 UTC', '', '')
+    >>> _when("2015-07-21"), _when("2015-07-21T00:00:00Z")
+    ('2015-07-21', '2015-07-21')
+
+    A date at midnight UTC is shown as the day alone (a feed of dates without times was given an invented 00:00).
     """
     shown = iso_time(timestamp(value)) if value else None
-    return "" if shown is None else f"{shown[:10]} {shown[11:16]} UTC"
+    if shown is None:
+        return ""
+    return shown[:10] if shown.endswith("T00:00:00Z") else f"{shown[:10]} {shown[11:16]} UTC"
 
 
 def _article_item(art: Article | None, aid: str) -> str:

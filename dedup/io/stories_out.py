@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import ReadConfig
-from ..errors import InputFormatError, OutputError
+from ..errors import InputError, InputFormatError, OutputError
 from ..results import SimilarityResult, StoriesResult
 from ..types import Article, BadRecord, article_label, iso_time, timestamp
 from .jsonl import json_objects
@@ -202,7 +202,7 @@ def write_stories_outputs(
             yield row
 
     try:
-        start_run(out, "stories")
+        start_run(out, "stories", inputs=inputs)
         write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
         events = event_records(result)
         write_json(out / "events.json", events)
@@ -240,6 +240,8 @@ def write_stories_outputs(
             **summary_bad(bad_records),
             **({"warnings": list(warnings)} if warnings else {}),
         })
+    except InputError:  # reading the input went wrong (it streams by as the files are written): said as such
+        raise
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the outputs ({write_failure(exc)}); check the path, its permissions and free space") from exc
     return info

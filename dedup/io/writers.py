@@ -28,12 +28,13 @@ from typing import IO, Any
 
 from .paths import is_url
 
-__all__ = ["RUN_FILES", "atomic_open", "json_line", "other_runs_files", "start_run", "write_failure", "write_json",
-           "write_jsonl", "write_lines"]
+__all__ = ["RUN_FILES", "atomic_open", "json_line", "replaced_files", "run_command", "start_run",
+           "write_failure", "write_json", "write_jsonl", "write_lines"]
 
-# The files each command writes into its --out folder, beside the summary.json it writes last. A folder
-# with a summary.json holds one complete run, so a run removes the files of the other commands as it starts
-# (a stories run's events.json left beside a dedupe run's summary was scored by ``dedup eval`` as its own).
+# The files each command writes into its --out folder, beside the summary.json it writes last. A folder with a
+# summary.json holds one complete run, so a run replacing another command's run removes that run's files (a stories
+# run's events.json left beside a dedupe run's summary was scored by ``dedup eval`` as its own): only what the
+# previous summary.json says was written, and never an input of the run.
 RUN_FILES: dict[str, tuple[str, ...]] = {
     "dedupe": ("unique.jsonl", "decisions.jsonl", "pairs.jsonl", "unique.parquet", "decisions.parquet", "pairs.parquet",
                "report.html"),
@@ -120,15 +121,24 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
 
 
 def _is_device(path: Path) -> bool:
-    """Whether ``path`` is there and is neither a regular file nor a folder: a device or a pipe, which a file renamed
-    onto it would replace (``--out /dev/null`` run as root left a regular file where the null device was)."""
+    """Whether ``path`` is written in place rather than replaced: a device or a pipe, which a file renamed onto it
+    would replace (``--out /dev/null`` run as root left a regular file where the null device was), or a link to a
+    process's open file (``/dev/stdout`` → ``/proc/self/fd/1``, which may be a regular file: the rename replaced the
+    link, and the output never reached the redirection)."""
     import stat
 
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return True
+    hop, seen = str(path), 0
+    while os.path.islink(hop) and seen < 40:  # each link of the chain: realpath resolves /proc/self/fd/1 to the file
+        if hop.startswith(("/proc/", "/dev/fd/")):
+            return True
+        hop, seen = os.path.join(os.path.dirname(hop), os.readlink(hop)), seen + 1
+    return hop.startswith(("/proc/", "/dev/fd/"))
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -281,28 +291,70 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
             continue
 
 
-def other_runs_files(command: str) -> tuple[str, ...]:
-    """The output files of the other commands that a run of ``command`` does not write itself.
+def run_command(summary: Any) -> str | None:
+    """The command whose run a ``summary.json`` (parsed) describes; None for anything else (no dedup summary).
 
-    >>> other_runs_files("repeats")
-    ('decisions.jsonl', 'decisions.parquet', 'events.json', 'pairs.jsonl', 'pairs.parquet', 'report.html', 'stories.jsonl', 'unique.jsonl', 'unique.parquet')
+    A summary of an earlier version has no ``command``: its counts tell.
+
+    >>> run_command({"dedup_version": "0.1.0", "command": "stories"}), run_command({"dedup_version": "0", "counts": {"kept": 1}})
+    ('stories', 'dedupe')
+    >>> run_command({"counts": {"kept": 1}}), run_command([1])
+    (None, None)
     """
-    own = set(RUN_FILES[command])
-    return tuple(sorted({name for other, names in RUN_FILES.items() if other != command for name in names} - own))
+    if not isinstance(summary, dict) or "dedup_version" not in summary:
+        return None
+    if summary.get("command") in RUN_FILES:
+        return summary["command"]
+    counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
+    return next((c for key, c in (("kept", "dedupe"), ("events", "stories"), ("articles_with_repeats", "repeats"))
+                 if key in counts), None)
 
 
-def start_run(out: str | os.PathLike[str], command: str, also: Sequence[str] = ()) -> None:
-    """Before a run of ``command`` writes into ``out``: remove the previous ``summary.json`` (it must not vouch
-    for the new files), then the other commands' files and the names in ``also`` (this command's files that
-    this run replaces under another name or leaves out), so none of them sits beside the new run's files.
+def replaced_files(previous: Any, command: str) -> tuple[str, ...]:
+    """The files of the run a ``summary.json`` (``previous``, parsed; None: none) describes that a run of ``command``
+    does not write over: another command's run, whose files must not sit beside this run's summary.
+
+    >>> replaced_files({"dedup_version": "0.1.0", "command": "stories"}, "dedupe")
+    ('stories.jsonl', 'events.json')
+    >>> replaced_files(None, "dedupe"), replaced_files({"dedup_version": "0.1.0", "command": "dedupe"}, "dedupe")
+    ((), ())
+    """
+    before = run_command(previous)
+    if before is None or before == command:
+        return ()
+    return tuple(n for n in RUN_FILES[before] if n not in RUN_FILES[command])
+
+
+def start_run(out: str | os.PathLike[str], command: str, also: Sequence[str] = (),
+              inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Before a run of ``command`` writes into ``out``: remove the previous ``summary.json`` (it must not vouch for
+    the new files), then, when it described another command's run, that run's files (:func:`replaced_files`), and
+    the names in ``also`` (this command's files that this run replaces under another name or leaves out); a file that
+    is one of the run's ``inputs`` (``dedup repeats out/unique.jsonl --out out``) stays.
 
     Raises:
         OSError: a file cannot be removed.
     """
     folder = Path(out)
+    try:
+        previous = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
     (folder / "summary.json").unlink(missing_ok=True)
-    for name in (*other_runs_files(command), *also):
-        (folder / name).unlink(missing_ok=True)
+    for name in (*replaced_files(previous, command), *also):
+        path = folder / name
+        if path.exists() and not _is_input(path, inputs):
+            path.unlink(missing_ok=True)
+
+
+def _is_input(path: Path, inputs: Sequence[str | os.PathLike[str]]) -> bool:
+    for given in inputs:
+        try:
+            if os.path.samefile(path, given):
+                return True
+        except (OSError, ValueError, TypeError):  # "-", a URL, a file gone
+            continue
+    return False
 
 
 def _remove_stale_tmp(folder: Path) -> None:
@@ -328,6 +380,10 @@ def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
     from ..errors import OutputError
 
     target = Path(path)
+    if not is_dir and _is_device(target):  # written in place (atomic_open): only the device itself must take it
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"{target}: cannot write there (permission denied)")
+        return target
     folder = target if is_dir else (target.parent if str(target.parent) else Path("."))
     if is_dir and target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder; choose another --out")
@@ -346,7 +402,7 @@ def check_output(path: str | os.PathLike[str], is_dir: bool = True) -> Path:
 
 @contextlib.contextmanager
 def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[str, Any]] = (), *, is_dir: bool = True,
-                  stale: Sequence[str] = ()) -> Iterator[Path]:
+                  stale: Sequence[str] = (), command: str | None = None, inputs: Sequence[str] = ()) -> Iterator[Path]:
     """The place a command writes its outputs to (:func:`dedup.io.remote.staged_output`): ``out`` itself for a local
     path, without importing the object-storage layer; for a URL, a staging copy uploaded at the end."""
     if not is_url(str(out)):
@@ -362,7 +418,7 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
         return
     from .remote import staged_output as staged
 
-    with staged(out, storage_options, is_dir=is_dir, stale=stale) as place:
+    with staged(out, storage_options, is_dir=is_dir, stale=stale, command=command, inputs=inputs) as place:
         yield place
 
 

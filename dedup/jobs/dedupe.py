@@ -59,7 +59,7 @@ def run_dedupe(
     from ..io.dedupe_report import ReportSpool
     from ..io.readers import ArticleStream
     from ..io.readers.blocks import JsonlBlocks
-    from ..io.writers import other_runs_files, staged_output
+    from ..io.writers import staged_output
     from ..io.writers import check_output
     from ..exec.heap import tune_gc, tune_heap
     from ..exec.local import LocalExecutor
@@ -69,11 +69,11 @@ def run_dedupe(
         raise ConfigError("window_days needs a history index (--window-days needs --index)")
     if window_days is not None and not 0 <= window_days < float("inf"):  # nan passed the option's range, as no window
         raise ConfigError(f"window_days (--window-days) must be a finite number >= 0, got {window_days}")
-    # files this run's outputs replace, and the other commands' (a folder with a summary.json holds one run)
-    stale = stale_outputs(output_format) + (() if report else ("report.html",)) + other_runs_files("dedupe")
+    stale = stale_outputs(output_format) + (() if report else ("report.html",))
     tune_heap()  # this process and its workers start with the heap thresholds a long run reaches (dedup.exec.heap)
     tune_gc()  # reference cycles collected less often (dedup.exec.heap; its workers too)
-    with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options, stale=stale) as folder:
+    with (progress_bar(quiet) as progress, kept_warnings() as notes,
+          staged_output(out, read.storage_options, stale=stale, command="dedupe", inputs=list(inputs)) as folder):
         check_output(folder)
         if output_format == "parquet":  # before the run, not after it
             from ..io.parquet_out import check_pyarrow

@@ -32,14 +32,14 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     from ..exec import open_executor
     from ..flows.repeats import repeats_stream
     from ..io.readers import ArticleStream
-    from ..io.writers import other_runs_files, staged_output
+    from ..io.writers import staged_output
     from ..io.repeats_out import write_repeats_outputs
     from ..io.writers import check_output
 
     read, config = settings.get("read", ReadConfig()), settings.get("repeats", RepeatsConfig())
     runtime = settings.get("runtime", Runtime())
     with (progress_bar(quiet) as progress, kept_warnings() as notes, open_executor(runtime) as executor,
-          staged_output(out, read.storage_options, stale=other_runs_files("repeats")) as folder):
+          staged_output(out, read.storage_options, command="repeats", inputs=list(inputs)) as folder):
         check_output(folder)
         stream = ArticleStream(inputs, read)
         tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total

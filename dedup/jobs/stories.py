@@ -36,7 +36,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     """
     from ..flows.stories import stories
     from ..io.readers import ArticleStream
-    from ..io.writers import other_runs_files, staged_output
+    from ..io.writers import staged_output
     from ..io.stories_out import write_stories_outputs
     from ..io.console import say
     from ..io.writers import check_output
@@ -49,7 +49,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
         from ..stories.semantic import require_encoder_for
 
         require_encoder_for(stories_config)
-    with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options, stale=other_runs_files("stories")) as folder:
+    with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options, command="stories", inputs=list(inputs)) as folder:
         check_output(folder)
         with history(index, dedupe) as store:
             stream = ArticleStream(inputs, read)

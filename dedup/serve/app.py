@@ -243,10 +243,14 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                 detail = "the body is JSON nested too deeply to read"
         return _err(exc.status_code, code, detail, headers=exc.headers)
 
-    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def unavailable(request: Request, exc: Exception) -> Any:
         metrics.error("index_unavailable")
         logger.error("request failed: %s: %s", type(exc).__name__, exc)  # understood: one line, no traceback
-        return _err(503, "index_unavailable", f"the index cannot be used right now ({type(exc).__name__}: {exc})")
+        message = f"the index cannot be used right now ({type(exc).__name__}: {exc})"
+        if request.url.path in _PAGES:  # an editor's browser: a page that says so, not a JSON body
+            return HTMLResponse(render_not_found(message + "; reload the page once it is back", "index unavailable"),
+                                status_code=503, headers=_PAGE_HEADERS)
+        return _err(503, "index_unavailable", message)
 
     for kind in _unavailable_errors():  # handled by the exception middleware, which answers and is done
         app.add_exception_handler(kind, unavailable)

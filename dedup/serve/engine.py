@@ -433,7 +433,9 @@ class Engine:
                          source1=None if sources is None else [sources[0]], source2=None if sources is None else [sources[1]])
         return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
                 "story_score": _r(res.story_score[0]),
-                "probability": None if res.probability is None else _r(res.probability[0]), "verdict": res.verdict[0]}
+                "probability": None if res.probability is None else _r(res.probability[0]), "verdict": res.verdict[0],
+                "relation": None if res.relation is None else res.relation[0],
+                "reason": None if res.reason is None else res.reason[0]}
 
     def stop(self) -> None:
         """Start no batch any more: those waiting are refused (:class:`Stopping`), the run under way is finished.

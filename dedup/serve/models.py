@@ -169,6 +169,10 @@ class SimilarityOut(BaseModel):
     probability: Optional[float] = Field(None, description="The learned decision's probability that the two are copies "
                                                              "(null under --decision rule, or when skipped).")
     verdict: Literal["duplicate", "same_event", "different", "skipped"]
+    relation: Optional[Literal["exact", "near", "contained"]] = Field(None, description="Of a duplicate: how the two "
+                                                                      "are copies (an exact copy is one whatever the probability).")
+    reason: Optional[str] = Field(None, description="Why, where the verdict needs saying: too short to compare, or "
+                                                    "dated further apart than the event window.")
 
 
 class Health(BaseModel):

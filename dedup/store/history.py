@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from ..config import DedupConfig
-from .index import HistoryIndex, sketch_params
+from .index import HistoryError, HistoryIndex, sketch_params
 
 __all__ = ["open_index"]
 
@@ -23,6 +25,11 @@ def open_index(location: str, config: DedupConfig | None = None, create: bool = 
         from .index_redis import RedisIndex
 
         return RedisIndex(location, params, create=create and params is not None)
+    if not location.strip():
+        raise HistoryError("--index needs a location: a file path (a SQLite index, created when absent) or a redis:// URL")
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", location):  # http://, s3://…: not a file path either
+        raise HistoryError(f"{location}: an index lives in a SQLite file (a path) or on a Redis server (redis://, "
+                           f"rediss://, unix://), not at {location.split('://', 1)[0]}://")
     from .index_sqlite import SQLiteIndex
 
     return SQLiteIndex(location, params, create=create and params is not None)

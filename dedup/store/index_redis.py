@@ -23,6 +23,7 @@ back without another writer in between.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import struct
@@ -186,6 +187,12 @@ class RedisIndex:
                 while not lock.acquire(blocking=True, blocking_timeout=LOCK_POLL_SECONDS, token=token):
                     if halt.is_set():
                         raise WaitCalledOff(f"{self.location}: stopped waiting for {holder} ({busy})")
+        try:
+            self._still_there()
+        except HistoryError:
+            with contextlib.suppress(self._redis.exceptions.LockError):
+                lock.release()
+            raise
         done = threading.Event()
 
         def renew() -> None:  # a run may take longer than the lock's time to live; a killed one lets it lapse
@@ -208,7 +215,17 @@ class RedisIndex:
                 pass
 
     def next_row(self) -> int:
-        return int(self.r.get(self._k("next")) or 0)
+        top = self.r.get(self._k("next"))
+        if top is None:
+            self._still_there()  # no row yet, or no index any more
+        return int(top or 0)
+
+    def _still_there(self) -> None:
+        if not self.r.exists(self._k("meta")):  # flushed, or a server restarted without persistence: not a new history
+            raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix "
+                               f"{self.prefix!r} is missing: the database was flushed, or the server restarted without "
+                               "persistence); nothing was added. Start a new index deliberately: run `dedup dedupe FEED "
+                               "--index LOCATION` (the service does not create one)")
 
     def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
         if not ids:

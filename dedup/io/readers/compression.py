@@ -74,49 +74,45 @@ def file_compression(path: Path) -> str | None:
 
 def decompressed_stdin(stream: IO[bytes]) -> IO[bytes]:
     """Standard input as bytes, decompressed when its first bytes are a compressed stream's (``gzip -c feed | dedup
-    … -``); left open when the result is closed. A stream that can be neither peeked at nor rewound (or a text
-    stream) is returned as it is."""
+    … -``); ``stream`` is left open when the result is closed. Its first bytes are read (a pipe's writer may still be
+    writing them) and put back in front of the rest; a text stream is returned as it is."""
     if isinstance(stream, io.TextIOBase):
         return stream
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
-        head = b""
-        while len(head) < _HEAD:  # a pipe gives what has been written so far: wait for the first bytes, or its end
-            more = peek(_HEAD)
-            if len(more) <= len(head):
-                break
-            head = more
-    elif stream.seekable():  # an in-memory stream (a test's, an embedding's)
-        at = stream.tell()
-        head = stream.read(_HEAD)
-        stream.seek(at)
-    else:
-        return stream
-    suffix = compression_by_magic(head[:_HEAD])
+    head = b""
+    while len(head) < _HEAD:  # a pipe gives what was written so far: read on until the first bytes are in, or its end
+        more = stream.read(_HEAD - len(head))
+        if not more:
+            break
+        head += more
+    whole = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
+    suffix = compression_by_magic(head)
     if suffix is None:
-        return stream
+        return whole
     if suffix == ".zst":
-        return io.BufferedReader(_ZstdReader(_Unclosed(stream), _zstandard("<stdin>")), buffer_size=1 << 16)
+        return io.BufferedReader(_ZstdReader(whole, _zstandard("<stdin>")), buffer_size=1 << 16)
     codec = {".gz": gzip.GzipFile, ".xz": lzma.LZMAFile, ".bz2": bz2.BZ2File}[suffix]
-    return codec(fileobj=stream) if codec is gzip.GzipFile else codec(stream)  # these leave ``stream`` open
+    return codec(fileobj=whole) if codec is gzip.GzipFile else codec(whole)
 
 
-class _Unclosed(io.RawIOBase):
-    """A stream read through without closing it (standard input under a decompressing reader)."""
+class _Prefixed(io.RawIOBase):
+    """The bytes ``head`` then the rest of ``stream``, which closing this leaves open (standard input)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head, self._stream = head, stream
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
-        data = self._stream.read(len(b))
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        read1 = getattr(self._stream, "read1", self._stream.read)  # what the pipe has now, not a full buffer's wait
+        data = read1(len(b))
         b[: len(data)] = data
         return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
 
 
 def open_compressed(path: Path, suffix: str | None) -> IO[bytes]:
