@@ -225,3 +225,17 @@ def test_a_client_that_leaves_while_sending_gets_nothing() -> None:
     app = _App()
     response, _ = _run(BodyLimit(app, 100), _post(None), [{"type": "http.request", "body": b"12", "more_body": True}])
     assert response == {} and app.calls == 0  # the queue then says http.disconnect
+
+
+def test_a_body_of_another_media_type_is_refused_before_reading() -> None:
+    """Content-Type: text/plain (or curl's default form type) got a 422 about the records, not about the type."""
+    app, rejected = _App(), []
+    for media in (b"text/plain", b"application/x-www-form-urlencoded"):
+        scope = {**_post(4), "headers": [(b"content-type", media), (b"content-length", b"4")]}
+        response, received = _run(BodyLimit(app, 10, rejected.append), scope, _chunks(b"x" * 4))
+        assert response["status"] == 415 and received == [0] and app.calls == 0
+        assert "Content-Type: application/json" in _json_error(response)["message"]
+    assert rejected == ["unsupported_media_type"] * 2
+    for media in (b"application/json; charset=utf-8", b"application/vnd.api+json"):
+        scope = {**_post(4), "headers": [(b"content-type", media), (b"content-length", b"4")]}
+        assert _run(BodyLimit(app, 10), scope, _chunks(b"x" * 4))[0]["status"] == 200

@@ -85,6 +85,11 @@ class BodyLimit:
             self.on_reject("unsupported_encoding")
             return await _respond(send, 415, "unsupported_encoding", f"compressed request bodies are not accepted "
                                   f"(Content-Encoding: {coding.decode('latin-1')}): send the JSON uncompressed")
+        media = next((v for k, v in scope["headers"] if k == b"content-type"), b"").split(b";")[0].strip().lower()
+        if media and media != b"application/json" and not media.endswith(b"+json"):  # a form, text: not what is read
+            self.on_reject("unsupported_media_type")
+            return await _respond(send, 415, "unsupported_media_type", f"the body is read as JSON, and it says it is "
+                                  f"{media.decode('latin-1')}: send it with Content-Type: application/json")
         chunks, size = [], 0
         while True:
             message = await receive()

@@ -11,7 +11,8 @@ in one process, as in tests, would share or clash). Series:
 * ``dedup_articles_indexed_total``: articles this process added to the index;
 * ``dedup_decisions_total{status}``: decisions returned (kept, duplicate, skipped);
 * ``dedup_errors_total{kind}``: rejected or failed requests by kind
-  (unauthorized, too_large, bad_json, invalid_record, not_found, index_unavailable, internal);
+  (unauthorized, too_large, unsupported_encoding, unsupported_media_type, bad_json, invalid_record, not_found,
+  index_unavailable, internal);
 * ``dedup_index_runs_total`` and ``dedup_index_run_batches_total``: runs of the
   flow against the index and the posted batches they decided (more batches
   than runs when waiting batches are coalesced), when the app passes them.
