@@ -318,7 +318,7 @@ def test_bad_parquet_rows_are_named_by_file_and_row(tmp_path: Path) -> None:
                       "text": pa.array([b"one two", b"three", b"four", None, b"caf\xe9", b"six", b"seven"]),  # binary text
                       "image": pa.array([b"\x89PNG\xff"] * 7)})  # bytes that are not text: kept (as base64 in JSON)
     pq.write_table(table, path)
-    with pytest.raises(InputFormatError, match=rf"^{path}: row #2: the id field 'id' is empty"):
+    with pytest.raises(InputFormatError, match=rf"^{path}: row #2: the id field 'id' is null"):
         read_articles([path])
     articles, bad = read_articles([path], ReadConfig(skip_bad=True))
     assert [(a.id, a.text, a.record["image"]) for a in articles] == [

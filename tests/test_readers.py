@@ -305,7 +305,7 @@ def test_files_without_ids_get_positions_across_paths(tmp_path: Path) -> None:
 
 BAD_RECORDS = [  # records, the line that is bad, what the reason says
     ([{"id": "k", "text": "a"}, {"text": "b"}], 2, "'id' is missing"),
-    ([{"id": "k", "text": "a"}, {"id": None, "text": "b"}], 2, "'id' is empty"),
+    ([{"id": "k", "text": "a"}, {"id": None, "text": "b"}], 2, "'id' is null"),
     ([{"id": "1", "text": "a"}, {"id": "", "text": "b"}], 2, "'id' is empty"),
     ([{"text": "a"}, {"id": "m", "text": "b"}], 2, "first record of the file had none"),
     ([{"id": True, "text": "a"}], 1, "JSON boolean"),

@@ -279,7 +279,7 @@ class _Collector:
         if raw_id is None or raw_id == "":
             if fallback is not None:
                 return fallback
-            self.reject(loc, f"the id field {key!r} is {'missing' if key not in record else 'empty'} in this record; "
+            self.reject(loc, f"the id field {key!r} is {'missing' if key not in record else 'null' if raw_id is None else 'empty'} in this record; "
                              "every record needs its own id (a position could collide with another record's id)")
             return None
         if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
