@@ -104,12 +104,14 @@ def redact(text: str) -> str:
 
     >>> redact("redis://:s3cret@127.0.0.1:6391/0: cannot reach"), redact("rediss://user:p%40ss@h/1?prefix=a")
     ('redis://:***@127.0.0.1:6391/0: cannot reach', 'rediss://user:***@h/1?prefix=a')
-    >>> redact("history.db"), redact("redis://127.0.0.1:6379/0")
-    ('history.db', 'redis://127.0.0.1:6379/0')
+    >>> redact("history.db"), redact("redis://127.0.0.1:6379/0"), redact("redis://:s3cr@t@h:6391/0")
+    ('history.db', 'redis://127.0.0.1:6379/0', 'redis://:***@h:6391/0')
+    >>> redact("mailto:x@y"), redact("http://host:8080/a@b"), redact("write to bob@x.org")
+    ('mailto:x@y', 'http://host:8080/a@b', 'write to bob@x.org')
     """
     import re
 
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", r"\1***@", text) if "@" in text else text
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/?#\s]*@", r"\1***@", text) if "@" in text else text
 
 
 def json_problem(msg: str) -> str:

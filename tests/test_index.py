@@ -850,6 +850,8 @@ def test_an_export_onto_the_index_or_a_folder_is_refused(tmp_path: Path) -> None
         res = runner.invoke(app, ["index", "export", loc, "-o", out])
         assert res.exit_code == 1 and "the export would replace it" in res.output, out
     assert Path(loc).read_bytes() == before
+    for name in ("h.db.jsonl", "h.db-export.jsonl"):  # a name that merely starts like the index's
+        assert runner.invoke(app, ["index", "export", loc, "-o", str(tmp_path / name)]).exit_code == 0, name
     (tmp_path / "folder").mkdir()
     res = runner.invoke(app, ["index", "export", loc, "-o", str(tmp_path / "folder")])
     assert res.exit_code == 1 and "is a folder" in res.output and "Traceback" not in res.output
@@ -930,3 +932,34 @@ def test_a_redis_index_that_vanished_is_not_a_new_history(redis_url: str) -> Non
         assert client.keys(f"{location.rsplit('=', 1)[1]}:*") == []  # nothing written under the prefix
     finally:
         idx.close()
+
+
+def test_an_export_names_a_later_exact_copy_of_a_container_too(location: str) -> None:
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    _run([Article("L1", roundup, source="a", date="2024-03-01T10:00:00"),
+          Article("T", d1[0].text, source="c", date="2024-03-01T12:00:00")], location)
+    _run([Article("L-late", roundup, source="b", date="2024-03-02T10:00:00")], location)
+    exported = {x["id"]: x for x in _export(location)}
+    assert exported["L-late"]["relation"] == "exact" and exported["L-late"]["duplicate_of"] == "L1"
+    assert exported["T"]["contained_in"] == ["L1", "L-late"]
+
+
+def test_an_index_made_without_anchors_before_the_setting_was_recorded_is_known_by_its_keys(tmp_path: Path) -> None:
+    """Such an index records the anchors' sizes as an anchored one does; it has no anchor key."""
+    import sqlite3
+
+    from dedup.config import IndexConfig
+
+    loc = str(tmp_path / "h.db")
+    no = DedupConfig(index=IndexConfig(anchors=False))
+    _run(days()[0], loc, no)
+    conn = sqlite3.connect(loc)  # as the version before wrote it: no "enabled"
+    params = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()[0])
+    params["anchors"].pop("enabled")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'params'", (json.dumps(params, sort_keys=True),))
+    conn.commit()
+    conn.close()
+    open_index(loc, no).close()  # its own setting: opens
+    with pytest.raises(HistoryError, match=r"--no-anchors \(this run: anchors\)"):
+        open_index(loc, DedupConfig())

@@ -137,7 +137,7 @@ def _is_device(path: Path) -> bool:
     while os.path.islink(hop) and seen < 40:  # each link of the chain: realpath resolves /proc/self/fd/1 to the file
         if hop.startswith(("/proc/", "/dev/fd/")):
             return True
-        hop, seen = os.path.join(os.path.dirname(hop), os.readlink(hop)), seen + 1
+        hop, seen = os.path.normpath(os.path.join(os.path.dirname(hop), os.readlink(hop))), seen + 1
     return hop.startswith(("/proc/", "/dev/fd/"))
 
 

@@ -155,7 +155,8 @@ def _not_the_index(location: str, out: str) -> None:
         return
     index, target = os.path.realpath(location), os.path.realpath(out)
     same = os.path.exists(out) and os.path.exists(location) and os.path.samefile(location, out)
-    if same or target == index or (target.startswith(index) and target[len(index):][:1] in (".", "-")):
+    own = ("", "-wal", "-shm", "-journal", ".lock", ".stories.lock", ".texts", ".texts-wal", ".texts-shm", ".texts-journal")
+    if same or any(target == index + suffix for suffix in own):
         raise ConfigError(f"-o {out} is the index {location} or one of its files: the export would replace it; "
                           "write it to another file")
 

@@ -147,6 +147,7 @@ class Engine:
                  runtime: Runtime = Runtime(), window_days: float | None = None, coalesce: bool = False,
                  stories_every: float | None = None) -> None:
         self.location = redact(location)  # shown by /healthz and the pages: never a Redis password
+        self.opened_at = location  # what the index is opened from again (the placer's runs): the password kept
         self.config, self.stories, self.runtime, self.window_days = config, stories, runtime, window_days
         self.coalesce = coalesce
         self.max_batch = 10 * runtime.chunk_size  # flows.dedupe commits 10 × chunk_size articles per transaction

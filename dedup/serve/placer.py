@@ -88,7 +88,7 @@ class Placer:
         from ..store.history import open_index
 
         check_normalize(self.engine.stories, self.engine.config)
-        index = open_index(self.engine.location, self.engine.config)
+        index = open_index(self.engine.opened_at, self.engine.config)
         try:
             self._check_state(index)
         finally:
@@ -137,7 +137,7 @@ class Placer:
 
         # a connection of the pass's own, closed after it: a SQLite connection keeps up to 256 MiB of pages, and a
         # pass reads the tracker's state (tens of MB) through it
-        index = open_index(self.engine.location, self.engine.config)
+        index = open_index(self.engine.opened_at, self.engine.config)
         try:
             self.place(index, batch)
         finally:

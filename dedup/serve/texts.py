@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from ..errors import redact
 from ..store.index import HistoryError
 
 __all__ = ["TextStore", "drop_texts", "open_texts"]
@@ -135,7 +136,7 @@ class RedisTexts:
         from ..store.index_redis import redis_address
 
         url, prefix, db = redis_address(location)  # the index's own reading of it: its database and prefix
-        self.location = location
+        self.location = redact(location)  # logged when storing fails: never the password
         self.key = f"{prefix}:texts"
         self.r = redis.Redis.from_url(url, socket_connect_timeout=5, **db)
 

@@ -134,6 +134,21 @@ def _diff(stored: Any, wanted: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}={stored!r} (this run: {wanted!r})"]
 
 
+def anchors_as_made(stored: dict[str, Any], texts: Callable[[], int], anchor_keys: Callable[[], int]) -> dict[str, Any]:
+    """The stored settings, with ``anchors.enabled`` false for an index made without anchors before the setting was
+    recorded: its texts have no anchor key (an index made then recorded the anchors' sizes either way).
+
+    >>> anchors_as_made({"anchors": {"k": 8, "sample": 8}}, lambda: 3, lambda: 0)
+    {'anchors': {'k': 8, 'sample': 8, 'enabled': False}}
+    >>> anchors_as_made({"anchors": {"k": 8, "sample": 8}}, lambda: 3, lambda: 40)
+    {'anchors': {'k': 8, 'sample': 8}}
+    """
+    made = stored.get("anchors")
+    if isinstance(made, dict) and "enabled" not in made and texts() > 0 and anchor_keys() == 0:
+        return {**stored, "anchors": {**made, "enabled": False}}
+    return stored
+
+
 def check_params(location: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
     """Raise a one-line :class:`HistoryError` when the index was built with other sketch settings."""
     diffs = _diff(stored, wanted)
@@ -341,14 +356,17 @@ def container_names(index: Any, held: dict[int, list[int]]) -> dict[int, list[st
     """Per representative row that ``held`` (:func:`containers`) names inside others, the ids of every article holding
     its text: each container and its exact copies, in row order, as ``decisions.jsonl`` names them (an export named
     only the first copy of a roundup reprinted word for word)."""
+    from ..verify import EXACT
+
     outers = sorted({c for v in held.values() for c in v})
     copies: dict[int, list[ArticleRecord]] = {}
     for rec in index.articles(np.array(outers, dtype=np.int64)):
         same = [rec]
         if rec.group is not None:
             found = index.group(rec.group, around=rec.row)
-            if found is not None:
-                same = [m for m in found.members if m.rep == rec.row] or [rec]
+            if found is not None:  # its copies in its run (one representative), and those of later runs (exact to it)
+                same = [m for m in found.members
+                        if m.rep == rec.row or (m.relation == EXACT and m.keeper == rec.row)] or [rec]
         copies[rec.row] = sorted(same, key=lambda m: m.row)
     out: dict[int, list[str]] = {}
     for inner, rows in held.items():

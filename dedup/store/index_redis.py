@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .index import (
-    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, container_names, containers, features_blob, features_from_blobs, iso_time,
+    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, anchors_as_made, container_names, containers, features_blob, features_from_blobs, iso_time,
 )
 
 from .story_redis import RedisStories
@@ -153,14 +153,16 @@ class RedisIndex:
         except ValueError as exc:  # redis-py's reading of the URL: a port out of range, a host it cannot parse
             raise HistoryError(f"{location}: not a Redis URL dedup can use ({exc}); the form is "
                                "redis://host:port/N") from None
-        self.params = json.loads(stored)
+        first = self._first_sketches(64)
+        self.params = anchors_as_made(json.loads(stored), lambda: len(first),
+                                      lambda: sum(struct.unpack_from(_HEAD, raw, 0)[4] for raw in first))
         if params is not None:
             check_params(location, self.params, params)
         self._redis = redis
         self._hget_script = self.r.register_script(_HGET_MANY)
         self._append_script = self.r.register_script(_APPEND_MANY)
         self._incr_script = self.r.register_script(_INCR_MANY)
-        self.stories = RedisStories(self.r, self.prefix, location)
+        self.stories = RedisStories(self.r, self.prefix, self.location)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
@@ -311,6 +313,16 @@ class RedisIndex:
             signatures=np.frombuffer(b"".join(sigs), dtype="<u4").reshape(-1, num_perm).astype(np.uint32),
             features=features_from_blobs(blobs),
         )
+
+    def _first_sketches(self, n: int) -> list[bytes]:
+        """Up to ``n`` stored sketches, whichever the server gives first (their anchor counts tell an index made
+        without anchors)."""
+        out: list[bytes] = []
+        for _, raw in self.r.hscan_iter(self._k("sk"), count=n):
+            out.append(raw)
+            if len(out) >= n:
+                break
+        return out
 
     def _sketch_anchors(self, raw: bytes) -> np.ndarray:
         num_perm = int(self.params["num_perm"])

@@ -14,6 +14,7 @@ message, and then sees everything the first added.
 from __future__ import annotations
 
 import fcntl
+import contextlib
 import json
 import os
 import sqlite3
@@ -39,6 +40,7 @@ from .index import (
     Waiting,
     check_params,
     this_process,
+    anchors_as_made,
     container_names,
     containers,
     features_blob,
@@ -101,12 +103,19 @@ def _dedup_or_blank(location: str) -> bool:
     """
     from urllib.parse import quote
 
-    conn = sqlite3.connect(f"file:{quote(os.path.abspath(location))}?mode=ro", uri=True, timeout=600)
+    path = os.path.abspath(location)
+    made = [s for s in ("-wal", "-shm") if not os.path.exists(path + s)]  # what a read of a WAL database leaves
+    conn = sqlite3.connect(f"file:{quote(os.fsencode(path))}?mode=ro", uri=True, timeout=600)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         conn.close()
-    return not tables or "meta" in tables
+    ours = not tables or "meta" in tables
+    if not ours:  # another application's WAL database: the read's -wal and -shm files removed, as they were not there
+        for suffix in made:
+            with contextlib.suppress(OSError):
+                os.remove(path + suffix)
+    return ours
 
 
 def _init_schema(conn: sqlite3.Connection, params: dict[str, Any]) -> None:
@@ -196,7 +205,9 @@ class SQLiteIndex:
                 stored = self._meta("params")
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{location}: cannot open the index as a SQLite database ({exc})") from None
-        self.params = json.loads(stored)
+        self.params = anchors_as_made(
+            json.loads(stored), lambda: self.conn.execute("SELECT EXISTS (SELECT 1 FROM sketches)").fetchone()[0],
+            lambda: Segments(self.conn, "anchor").pairs())
         if params is not None:
             check_params(location, self.params, params)
         self._keys = {kind: Segments(self.conn, kind) for kind in _KINDS}
