@@ -485,3 +485,27 @@ def test_the_cli_says_when_it_runs_fewer_processes_than_asked(tmp_path: Path) ->
     assert run.returncode == 0, run.stderr
     assert f"--jobs {jobs}: this machine has {cores} cores; running {cores} processes" in run.stderr
     assert (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_port_that_is_not_a_scheduler_is_said_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Something that accepts the connection and never answers the handshake (a Redis port): the run waited forever."""
+    pytest.importorskip("distributed")
+    import socket
+
+    import dedup.exec.dask as dask_exec
+
+    monkeypatch.setattr(dask_exec, "_HANDSHAKE_SECONDS", 2.0)
+    with socket.socket() as quiet:  # a real listener that never speaks
+        quiet.bind(("127.0.0.1", 0))
+        quiet.listen(4)
+        address = f"tcp://127.0.0.1:{quiet.getsockname()[1]}"
+        with pytest.raises(ConfigError, match="no Dask scheduler answered") as err:
+            dedupe(feed()[:2], DedupConfig(), runtime=Runtime(dask_address=address))
+    assert "is not a scheduler address" not in str(err.value)
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "http://127.0.0.1:8787"])
+def test_a_dask_address_that_is_none_is_one_error(address: str) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(ConfigError, match="is not a scheduler address"):
+        dedupe(feed()[:2], DedupConfig(), runtime=Runtime(dask_address=address))

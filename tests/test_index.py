@@ -963,3 +963,20 @@ def test_an_index_made_without_anchors_before_the_setting_was_recorded_is_known_
     open_index(loc, no).close()  # its own setting: opens
     with pytest.raises(HistoryError, match=r"--no-anchors \(this run: anchors\)"):
         open_index(loc, DedupConfig())
+
+
+def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dedup.store.redis_address import redis_address
+    from dedup.store.sqlite_file import dedup_or_blank
+
+    blank = tmp_path / "blank.db"
+    sqlite3.connect(blank).close()
+    assert dedup_or_blank(str(blank))
+    loc = str(tmp_path / "h.db")
+    _run(days()[0], loc)
+    assert dedup_or_blank(loc)
+    assert redis_address("redis://:pw@h:6379/2?prefix=feeds") == ("redis://:pw@h:6379/2", "feeds", {})
+    with pytest.raises(HistoryError, match="not a Redis URL dedup can use"):
+        redis_address("redis://h:99999/0")

@@ -663,8 +663,7 @@ def test_public_api() -> None:
     from dedup.io import readers, writers
 
     assert readers.__all__ == ["FIELD_ALIASES", "ArticleStream", "read_articles"]
-    assert writers.__all__ == ["RUN_FILES", "atomic_open", "json_line", "replaced_files", "run_command", "start_run",
-                               "write_failure", "write_json", "write_jsonl", "write_lines"]
+    assert writers.__all__ == ["atomic_open", "json_line", "write_failure", "write_json", "write_jsonl", "write_lines"]
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])

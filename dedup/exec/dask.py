@@ -74,6 +74,39 @@ class DaskExecutor:
         return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
 
 
+_HANDSHAKE_SECONDS = 30.0
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    """A client of the scheduler at ``address``, connected in a thread of its own: a port where something else listens
+    (the dashboard's, a Redis server) accepts the connection and never answers the handshake, and the client waited
+    for it with no end (its own timeout covers the connection, not the handshake).
+
+    Raises:
+        ConfigError: nothing answered as a scheduler within :data:`_HANDSHAKE_SECONDS`.
+        OSError, ValueError: the client's own (unreachable, or not an address).
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_class(address, timeout=5)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dedup-dask-connect", daemon=True)
+    thread.start()
+    thread.join(_HANDSHAKE_SECONDS)
+    if thread.is_alive():
+        raise ConfigError(f"no Dask scheduler answered at {address!r} within {_HANDSHAKE_SECONDS:g} s: something listens "
+                          "there, but not a scheduler (its dashboard, another service?); check --dask-address")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
+
+
 @contextmanager
 def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[DaskExecutor]:
     """A :class:`DaskExecutor` on the cluster at ``address``, or on a new local one of ``n_workers``.
@@ -97,7 +130,9 @@ def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[Da
                 cluster = LocalCluster(n_workers=max(1, n_workers), threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
         else:
-            client = Client(address, timeout=5)
+            client = _connect(Client, address)
+    except ConfigError:
+        raise
     except OSError as exc:
         if cluster is not None:
             cluster.close()

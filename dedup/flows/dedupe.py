@@ -218,7 +218,6 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
                 "from_digest": met.from_digest,
                 "screened_out": met.screened_out,
                 "duplicates_of_history": int(((keeper >= n) & (status == DUPLICATE)).sum()),
-                "window_days": window_days,
             }
         feed.store.close()
 

@@ -26,7 +26,7 @@ from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
 from ..types import ArticleTable
-from ..verify import NONE, PairScores
+from ..verify import PairScores
 from .prepare import PreparedFeed, Seen
 
 __all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by", "stored_families"]

@@ -56,7 +56,6 @@ def similarity(
     Raises:
         ValueError: the sides differ in length.
     """
-    from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
 
     config = config if config is not None else StoriesConfig()
     check_normalize(config, dedup_config)

@@ -13,7 +13,7 @@ per article are held, so a feed larger than memory passes through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 

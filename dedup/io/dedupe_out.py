@@ -28,7 +28,7 @@ With ``output_format="parquet"`` the three files are ``unique.parquet``,
 the spool remembers the file and row of each Parquet record, so that the
 original rows can be copied), and the other format's three files are removed
 from the folder, so that it never holds the outputs of two runs (nor do the
-files of the other commands stay: :func:`dedup.io.writers.start_run`).
+files of the other commands stay: `dedup.io.run_files.start_run`).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from .dedupe_report import write_dedupe_report
 from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
-from .writers import (atomic_open, join_parts, json_line, part_path, start_run, write_failure, write_json, write_lines,
-                      write_part)
+from .run_files import start_run
+from .writers import atomic_open, join_parts, json_line, part_path, write_failure, write_json, write_lines, write_part
 
 if TYPE_CHECKING:
     from ..exec import Executor

@@ -322,7 +322,7 @@ def staged_output(
             as the local writers delete them.
         command: the command writing (``dedupe``, ``stories``, ``repeats``):
             when the folder's ``summary.json`` is another command's run, that
-            run's files are deleted too (:func:`dedup.io.writers.replaced_files`),
+            run's files are deleted too (:func:`dedup.io.run_files.replaced_files`),
             but for the objects of ``inputs``.
 
     Raises:
@@ -370,7 +370,7 @@ def _publish(fs: Any, local: Path, root: str, url: str, stale: Sequence[str], co
     files = sorted((p for p in local.rglob("*") if p.is_file()), key=lambda p: (p.name == "summary.json", p.parts))
     done = 0
     if command is not None:  # another command's run there: its files go too, but never an input of this run
-        from .writers import replaced_files
+        from .run_files import replaced_files
 
         try:
             previous = json.loads(fs.cat_file(f"{root}/summary.json"))

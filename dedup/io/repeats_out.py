@@ -25,7 +25,8 @@ from ..errors import InputError, OutputError
 from ..repeats import KINDS, ArticleRepeats, clean
 from ..types import Article, BadRecord
 from .skipped import summary_bad, with_skipped
-from .writers import atomic_open, json_line, start_run, write_failure, write_json
+from .run_files import start_run
+from .writers import atomic_open, json_line, write_failure, write_json
 
 __all__ = ["write_repeats_outputs"]
 

@@ -35,7 +35,8 @@ from ..types import Article, BadRecord, article_label, iso_time, timestamp
 from .jsonl import json_objects
 from .readers.records import _SURROGATE
 from .skipped import summary_bad, with_skipped
-from .writers import atomic_open, start_run, write_failure, write_json, write_jsonl
+from .run_files import start_run
+from .writers import atomic_open, write_failure, write_json, write_jsonl
 
 __all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
 

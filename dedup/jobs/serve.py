@@ -132,7 +132,7 @@ def _check_redis_writable(index: str) -> None:
     import redis
 
     from ..store.index import HistoryError
-    from ..store.index_redis import redis_address
+    from ..store.redis_address import redis_address
 
     url, prefix, db = redis_address(index)
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10, **db)

@@ -58,7 +58,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,7 +69,7 @@ from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..errors import redact
 from ..store.history import open_index
-from ..store.index import ArticleRecord, HistoryIndex, StoredGroup, WaitCalledOff, this_process
+from ..store.index import ArticleRecord, StoredGroup, WaitCalledOff, this_process
 from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer

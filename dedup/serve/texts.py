@@ -133,7 +133,7 @@ class RedisTexts:
     def __init__(self, location: str) -> None:
         import redis
 
-        from ..store.index_redis import redis_address
+        from ..store.redis_address import redis_address
 
         url, prefix, db = redis_address(location)  # the index's own reading of it: its database and prefix
         self.location = redact(location)  # logged when storing fails: never the password

@@ -14,7 +14,6 @@ message, and then sees everything the first added.
 from __future__ import annotations
 
 import fcntl
-import contextlib
 import json
 import os
 import sqlite3
@@ -26,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .segments import SCHEMA as SEGMENT_SCHEMA
-from .spill import alive
 from .segments import Segments
+from .sqlite_file import connect, dedup_or_blank, init_schema, make_file
 from .index import (
     ArticleRecord,
     LOCK_POLL_SECONDS,
@@ -54,23 +52,6 @@ from .story_log import SQLiteStories
 
 __all__ = ["SQLiteIndex"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles(
-    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, date TEXT, time REAL, source TEXT NOT NULL,
-    length INTEGER NOT NULL, status INTEGER NOT NULL, grp TEXT, keeper INTEGER NOT NULL,
-    center INTEGER NOT NULL, rep INTEGER NOT NULL, relation INTEGER NOT NULL,
-    jaccard REAL, containment REAL, cosine REAL, reason TEXT NOT NULL, added REAL NOT NULL, probability REAL);
-CREATE INDEX IF NOT EXISTS articles_time ON articles(time);
-CREATE INDEX IF NOT EXISTS articles_grp ON articles(grp);
-CREATE TABLE IF NOT EXISTS sketches(
-    row INTEGER PRIMARY KEY, digest INTEGER NOT NULL, size INTEGER NOT NULL, signature BLOB NOT NULL,
-    shingles BLOB NOT NULL, tokens BLOB NOT NULL, counts BLOB NOT NULL, anchors BLOB NOT NULL, kgrams BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
-CREATE TABLE IF NOT EXISTS edges(
-    a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
-    jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, probability REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
-"""
 _COLUMNS = "row, id, date, time, source, length, status, grp, keeper, center, rep, relation, jaccard, containment, cosine, reason"
 # a column later versions added, with ALTER TABLE when a run first writes to an index made before it (read as NULL until then)
 _ADDED = (("articles", "probability"), ("edges", "probability"))
@@ -83,87 +64,6 @@ def _nan(x: Any) -> float:
 
 def _null(x: float) -> float | None:
     return None if x != x else float(x)
-
-
-def _connect(location: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(location, timeout=600, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: a day touches leaves all over the band table
-    return conn
-
-
-def _dedup_or_blank(location: str) -> bool:
-    """Whether the database at ``location`` is a dedup index or holds no table at all, read without writing to it
-    (opening it for the index switched another application's database to WAL, before the refusal).
-
-    Raises:
-        sqlite3.DatabaseError: the file is not a SQLite database.
-    """
-    from urllib.parse import quote
-
-    path = os.path.abspath(location)
-    made = [s for s in ("-wal", "-shm") if not os.path.exists(path + s)]  # what a read of a WAL database leaves
-    conn = sqlite3.connect(f"file:{quote(os.fsencode(path))}?mode=ro", uri=True, timeout=600)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    finally:
-        conn.close()
-    ours = not tables or "meta" in tables
-    if not ours:  # another application's WAL database: the read's -wal and -shm files removed, as they were not there
-        for suffix in made:
-            with contextlib.suppress(OSError):
-                os.remove(path + suffix)
-    return ours
-
-
-def _init_schema(conn: sqlite3.Connection, params: dict[str, Any]) -> None:
-    for stmt in [*filter(str.strip, _SCHEMA.split(";")), *SEGMENT_SCHEMA]:
-        conn.execute(stmt)
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('params', ?)", (json.dumps(params, sort_keys=True),))
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (_now(),))
-
-
-def _create(path: Path, params: dict[str, Any]) -> None:
-    """Build an empty index under a temporary name and link it into place.
-
-    The index file exists only once its schema and parameters are committed, so a
-    first run killed while creating it leaves nothing at ``path`` (the temporary
-    ``.<name>.tmp-<pid>`` is removed by the next run). When two runs create the same
-    index at once, the first link wins and the other opens that one.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        conn = _connect(str(tmp))
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            _init_schema(conn, params)
-            conn.execute("COMMIT")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()  # the last connection closing folds the WAL into the file and removes it
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"{path}: cannot create the index ({exc})") from None
-    except OSError as exc:
-        raise HistoryError(f"{path}: cannot create the index ({exc.strerror or exc})") from None
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-    _remove_stale(path)
-
-
-def _remove_stale(path: Path) -> None:
-    """Remove temporary index files of runs that were killed while creating this index."""
-    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
-            tmp.unlink(missing_ok=True)
 
 
 def _record(r: tuple) -> ArticleRecord:
@@ -188,11 +88,11 @@ class SQLiteIndex:
                 raise HistoryError(f"{location}: no index here (it is created by `dedup dedupe FEED --index {location}`)")
             if not path.parent.exists():
                 raise HistoryError(f"{location}: the folder {path.parent} does not exist")
-            _create(path, params)
+            make_file(path, params)
         try:
-            if not _dedup_or_blank(location):  # looked at read-only: another application's database stays as it was
+            if not dedup_or_blank(location):  # looked at read-only: another application's database stays as it was
                 raise HistoryError(f"{location}: not a dedup index (a SQLite database with other tables)")
-            self.conn = _connect(location)
+            self.conn = connect(location)
             stored = self._meta("params")
             if stored is None:
                 if not self._blank():
@@ -201,7 +101,7 @@ class SQLiteIndex:
                     raise HistoryError(f"{location}: no index here yet (an empty database; "
                                        f"`dedup dedupe FEED --index {location}` fills it)")
                 with self._transaction():
-                    _init_schema(self.conn, params)
+                    init_schema(self.conn, params)
                 stored = self._meta("params")
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{location}: cannot open the index as a SQLite database ({exc})") from None
@@ -516,7 +416,3 @@ class SQLiteIndex:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

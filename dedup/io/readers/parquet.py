@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DedupError, InputError, InputFormatError, InputNotFoundError
-from .records import _Bad, _Items, _Loc, _Source
+from .records import _Items, _Loc, _Source
 
 __all__ = ["BATCH_ROWS", "READ_OPTIONS", "ParquetRow", "pyarrow_parquet"]
 
