@@ -45,8 +45,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
-    """A redis-server on a free loopback port, nothing saved; skips the test when none can start."""
+def start_redis(work: Path, password: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A redis-server on a free loopback port, nothing saved (with ``password`` required); skips the test when none
+    can start. The URL returned carries no password."""
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
@@ -54,8 +55,9 @@ def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
 
     port = free_port()
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with redis.Redis(host="127.0.0.1", port=port) as client:
+                             "--dir", str(work), *(("--requirepass", password) if password else ())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with redis.Redis(host="127.0.0.1", port=port, password=password) as client:
         for _ in range(100):
             try:
                 client.ping()

@@ -827,29 +827,11 @@ def test_a_pruned_articles_text_goes_with_it_and_its_id_posted_again_shows_the_n
 
 def test_the_placer_opens_a_redis_index_with_its_password_and_shows_none(tmp_path: Path) -> None:
     """The engine's location is shown redacted; the placer opened the index from it, with the password "***"."""
-    import shutil
-    import subprocess
+    from _servers import start_redis
 
-    import redis
-
-    from _servers import free_port
-
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--requirepass", "s3cr@t", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, url = start_redis(tmp_path, password="s3cr@t")
     try:
-        client = redis.Redis(host="127.0.0.1", port=port, password="s3cr@t")
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        loc = f"redis://:s3cr%40t@127.0.0.1:{port}/0"
+        loc = url.replace("redis://", "redis://:s3cr%40t@")
         engine = Engine(loc, DedupConfig(), stories_every=0.2)
         try:
             assert "s3cr" not in engine.location and "***" in engine.location
