@@ -568,3 +568,16 @@ def test_an_article_not_compared_says_so_in_stories_jsonl(tmp_path: Path, seeds_
     assert lines[0]["status"] == "skipped" and lines[0]["reason"] == "skipped: empty text" and lines[0]["event"] == "empty"
     assert lines[1]["status"] == "skipped" and lines[1]["reason"].startswith("skipped: too short")
     assert all("status" not in x for x in lines[2:])
+
+
+def test_an_arabic_item_is_laid_out_right_to_left_and_its_count_reads_left_to_right() -> None:
+    """The bullet and headline of an Arabic item sat at the left under a right-aligned excerpt; once the item was
+    right to left, "2 copies" read "copies 2"."""
+    from dedup.io.report import render_report
+
+    arts = {i: Article(id=i, text="قال الوزير إن الاجتماع كان مثمرا", title="لقاء الوزيرين") for i in ("a", "b", "c")}
+    event = {"event": "a", "storyline": "a", "label": "لقاء الوزيرين", "size": 3, "sources": [], "first_date": None,
+             "last_date": None, "members": ["a", "b", "c"], "groups": [{"group": "a", "size": 2, "members": ["a", "b"]}]}
+    html = render_report([event], arts)
+    assert '<li dir="rtl"><details><summary><span class="copies" dir="ltr">2 copies</span>' in html
+    assert '<li dir="rtl"><span class="headline" dir="rtl">' in html

@@ -87,7 +87,7 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
         head = article_label(first) if first else g["group"]
         inner = "".join(_article_item(articles.get(m), m) for m in g["members"])
         items.append(
-            f'<li dir="{direction(head)}"><details><summary><span class="copies">{_copies(g)}</span> '
+            f'<li dir="{direction(head)}"><details><summary><span class="copies" dir="ltr">{_copies(g)}</span> '
             f'<span dir="{direction(head)}">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
