@@ -40,7 +40,7 @@ from ..config import DedupConfig
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..text.mojibake import readable
 from .dedupe_rows import KEEP_WORDS, decision_rows
-from .safe_html import bdi, direction, esc, marked_paragraphs, page, short
+from .safe_html import bdi, direction, esc, marked_paragraphs, page, short, shown_date
 from .skipped import BAD_CSS, bad_records_html
 from .spool import RecordSpool, ReportSpool, Shown, read_back
 from .writers import atomic_open
@@ -217,9 +217,9 @@ class _Page:
 
     def date(self, pos: int) -> str:
         if pos >= self.n:
-            return self.result.history.dates[pos - self.n] or ""  # type: ignore[union-attr]
+            return shown_date(self.result.history.dates[pos - self.n])  # type: ignore[union-attr]
         shown = self.plan.shown.get(pos)
-        return shown.date if shown else ""
+        return shown_date(shown.date) if shown else ""  # one form, UTC, as the stories page; unreadable: not shown
 
     def title(self, pos: int) -> str:
         shown = self.plan.shown.get(pos)

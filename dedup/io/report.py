@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..text.mojibake import readable
-from ..types import Article, BadRecord, article_label, iso_time, timestamp
-from .safe_html import bdi, direction, esc, page, short
+from ..types import Article, BadRecord, article_label, timestamp
+from .safe_html import bdi, direction, esc, page, short, shown_date
 from .skipped import BAD_CSS, bad_records_html
 
 __all__ = ["render_report"]
@@ -50,28 +50,11 @@ _EARLIER_SHOWN = 100  # earlier members events.json names per continued event (f
 _MERGED_NAMED = 5  # merged earlier events named in an event's line
 
 
-def _when(value: str | None) -> str:
-    """A date for the page: the feed's date in one form, UTC, to the minute; "" when absent or unreadable (the run
-    counts it undated: an epoch number or a free-text date is not shown as if it were one).
-
-    >>> _when("2015-07-21 12:00:00+03:00"), _when("2015-07-21T09:00:00Z"), _when("1394525728525"), _when(None)
-    ('2015-07-21 09:00 UTC', '2015-07-21 09:00 UTC', '', '')
-    >>> _when("2015-07-21"), _when("2015-07-21T00:00:00Z")
-    ('2015-07-21', '2015-07-21')
-
-    A date at midnight UTC is shown as the day alone (a feed of dates without times was given an invented 00:00).
-    """
-    shown = iso_time(timestamp(value)) if value else None
-    if shown is None:
-        return ""
-    return shown[:10] if shown.endswith("T00:00:00Z") else f"{shown[:10]} {shown[11:16]} UTC"
-
-
 def _article_item(art: Article | None, aid: str) -> str:
     if art is None:
         return f'<li dir="auto">{esc(aid)}</li>'
     head = article_label(art)
-    meta = " · ".join(bdi(x) for x in (art.source, _when(art.date), art.id) if x)
+    meta = " · ".join(bdi(x) for x in (art.source, shown_date(art.date), art.id) if x)
     return (
         f'<li dir="{direction(head)}"><span class="headline" dir="{direction(head)}">{esc(head)}</span> '
         f'<span class="meta" dir="auto">{meta}</span>'
@@ -91,9 +74,9 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
             f'<span dir="{direction(head)}">{esc(head)}</span></summary><ul>{inner}</ul></details></li>'
         )
     items.extend(_article_item(articles.get(m), m) for m in event["members"] if m not in grouped)
-    dates = bdi(_when(event["first_date"])) if event["first_date"] else ""
-    if event["last_date"] and _when(event["last_date"]) != _when(event["first_date"]):
-        dates += f" … {bdi(_when(event['last_date']))}"
+    dates = bdi(shown_date(event["first_date"])) if event["first_date"] else ""
+    if event["last_date"] and shown_date(event["last_date"]) != shown_date(event["first_date"]):
+        dates += f" … {bdi(shown_date(event['last_date']))}"
     meta = _count(int(event["size"]), "article")
     if event["sources"]:
         meta += f" · {_count(len(event['sources']), 'source')} ({', '.join(map(bdi, event['sources']))})"
@@ -138,7 +121,7 @@ def _storyline_section(whole: Sequence[Mapping[str, Any]], articles: Mapping[str
     last = max((e["last_date"] for e in whole if e["last_date"]), key=timestamp, default=None)
     meta = f"storyline · {_count(len(whole), 'event')} · {_count(sum(int(e['size']) for e in whole), 'article')}"
     if first:
-        meta += f" · {bdi(_when(first))}" + (f" … {bdi(_when(last))}" if last and _when(last) != _when(first) else "")
+        meta += f" · {bdi(shown_date(first))}" + (f" … {bdi(shown_date(last))}" if last and shown_date(last) != shown_date(first) else "")
     if len(events) < len(whole):
         meta += f" · {len(events)} shown here (events.json has all)"
     inner = "".join(_event_section(e, articles, heading="h3") for e in events[:_OPEN_EVENTS])

@@ -24,7 +24,7 @@ from html import escape
 from itertools import groupby
 from typing import Any
 
-__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "short"]
+__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "short", "shown_date"]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -152,3 +152,22 @@ def marked_paragraphs(text: str, spans: Sequence[tuple[int, int]], fold: bool = 
             body = f'<details class="fold"><summary>{count} paragraphs without shared passages</summary>{body}</details>'
         out.append(body)
     return "".join(out)
+
+
+def shown_date(value: str | None) -> str:
+    """A date for the page: the feed's date in one form, UTC, to the minute; "" when absent or unreadable (the run
+    counts it undated: an epoch number or a free-text date is not shown as if it were one).
+
+    >>> shown_date("2015-07-21 12:00:00+03:00"), shown_date("2015-07-21T09:00:00Z"), shown_date("1394525728525"), shown_date(None)
+    ('2015-07-21 09:00 UTC', '2015-07-21 09:00 UTC', '', '')
+    >>> shown_date("2015-07-21"), shown_date("2015-07-21T00:00:00Z")
+    ('2015-07-21', '2015-07-21')
+
+    A date at midnight UTC is shown as the day alone (a feed of dates without times was given an invented 00:00).
+    """
+    from ..types import iso_time, timestamp
+
+    shown = iso_time(timestamp(value)) if value else None
+    if shown is None:
+        return ""
+    return shown[:10] if shown.endswith("T00:00:00Z") else f"{shown[:10]} {shown[11:16]} UTC"
