@@ -965,6 +965,20 @@ def test_an_index_made_without_anchors_before_the_setting_was_recorded_is_known_
         open_index(loc, DedupConfig())
 
 
+def test_an_anchored_index_of_short_texts_opens_again(location: str) -> None:
+    """Headlines hold no sampled anchor k-gram: the index must not be taken for one made with --no-anchors."""
+    texts = ["alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu",
+             "nu xi omicron pi rho sigma tau upsilon phi chi psi omega one two"]
+    _run([Article("a", texts[0], date="2024-03-01T10:00:00")], location)
+    _run([Article("b", texts[1], date="2024-03-02T10:00:00"), Article("c", texts[0], date="2024-03-02T11:00:00")], location)
+    exported = {x["id"]: x for x in _export(location)}
+    assert exported["c"]["duplicate_of"] == "a"
+    with pytest.raises(HistoryError, match=r"anchors \(this run: --no-anchors\)"):
+        from dedup.config import IndexConfig
+
+        open_index(location, DedupConfig(index=IndexConfig(anchors=False)))
+
+
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
     import sqlite3
 

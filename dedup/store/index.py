@@ -112,8 +112,8 @@ def sketch_params(config: DedupConfig) -> dict[str, Any]:
         "rows": rows,
         # without anchors (--no-anchors) no anchor key is stored: such an index and an anchored one cannot be mixed (one
         # run without them left the stored long articles unfindable by the containment anchors of later runs)
-        "anchors": ({"k": config.index.anchor_k, "sample": config.index.anchor_sample} if config.index.anchors
-                    else {"k": config.index.anchor_k, "sample": config.index.anchor_sample, "enabled": False}),
+        # recorded either way: an anchored index of short texts holds no anchor key, like one made without anchors
+        "anchors": {"k": config.index.anchor_k, "sample": config.index.anchor_sample, "enabled": config.index.anchors},
     }
 
 
@@ -135,17 +135,23 @@ def _diff(stored: Any, wanted: Any, prefix: str = "") -> list[str]:
 
 
 def anchors_as_made(stored: dict[str, Any], texts: Callable[[], int], anchor_keys: Callable[[], int]) -> dict[str, Any]:
-    """The stored settings, with ``anchors.enabled`` false for an index made without anchors before the setting was
-    recorded: its texts have no anchor key (an index made then recorded the anchors' sizes either way).
+    """The stored settings, with ``anchors.enabled`` filled in for an index made before the setting was recorded.
+
+    Such an index recorded the anchors' sizes either way; one made without
+    anchors is known by its texts holding no anchor key. (An index made
+    since records the setting: an anchored index of short texts holds no
+    anchor key either.)
 
     >>> anchors_as_made({"anchors": {"k": 8, "sample": 8}}, lambda: 3, lambda: 0)
     {'anchors': {'k': 8, 'sample': 8, 'enabled': False}}
     >>> anchors_as_made({"anchors": {"k": 8, "sample": 8}}, lambda: 3, lambda: 40)
-    {'anchors': {'k': 8, 'sample': 8}}
+    {'anchors': {'k': 8, 'sample': 8, 'enabled': True}}
+    >>> anchors_as_made({"anchors": {"k": 8, "sample": 8, "enabled": True}}, lambda: 3, lambda: 0)
+    {'anchors': {'k': 8, 'sample': 8, 'enabled': True}}
     """
     made = stored.get("anchors")
-    if isinstance(made, dict) and "enabled" not in made and texts() > 0 and anchor_keys() == 0:
-        return {**stored, "anchors": {**made, "enabled": False}}
+    if isinstance(made, dict) and "enabled" not in made:
+        return {**stored, "anchors": {**made, "enabled": not (texts() > 0 and anchor_keys() == 0)}}
     return stored
 
 
