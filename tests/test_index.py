@@ -926,6 +926,10 @@ def test_a_redis_index_that_vanished_is_not_a_new_history(redis_url: str) -> Non
         client.delete(*client.keys(f"{location.rsplit('=', 1)[1]}:*"))
         with pytest.raises(HistoryError, match="the index is gone from the Redis server"):
             idx.next_row()
+        with pytest.raises(HistoryError, match="the index is gone"):  # not "no such article" (the service's 404)
+            idx.known_ids([days()[0][0].id])
+        with pytest.raises(HistoryError, match="the index is gone"):
+            idx.group(days()[0][0].id)
         with pytest.raises(HistoryError, match="the index is gone"):
             with idx.writer():
                 pass

@@ -58,6 +58,33 @@ def test_an_index_gone_away_is_a_503_and_one_log_line_without_a_traceback(tmp_pa
     assert "Traceback" not in said and "Exception in ASGI application" not in said, said
 
 
+def test_an_index_flushed_under_the_service_is_a_503_not_a_404(tmp_path: Path) -> None:
+    """After FLUSHDB the lookups found nothing and answered 404 "no such article": a client took its articles for
+    never sent."""
+    import redis
+
+    redis_proc, url = start_redis(tmp_path)
+    port = free_port()
+    server = None
+    try:
+        server = start_serve(["--index", f"{url}?prefix=f{uuid.uuid4().hex[:6]}"], port)
+        base = f"http://127.0.0.1:{port}"
+        sent = as_records(batches()[0])
+        assert httpx.post(base + "/v1/articles", json=sent, timeout=60).status_code == 200
+        assert httpx.get(base + "/v1/articles/" + sent[0]["id"], timeout=60).status_code == 200
+        assert httpx.get(base + "/v1/articles/no-such-id", timeout=60).status_code == 404
+        redis.Redis.from_url(url).flushdb()
+        for path in ("/v1/articles/" + sent[0]["id"], "/v1/groups/" + sent[0]["id"]):
+            res = httpx.get(base + path, timeout=60)
+            assert res.status_code == 503 and res.json()["error"] == "index_unavailable", (path, res.text)
+            assert "the index is gone" in res.text, res.text
+    finally:
+        if server is not None:
+            stop(server)
+        redis_proc.terminate()
+        redis_proc.wait(10)
+
+
 @contextmanager
 def _read_only(path: Path):
     """``path`` made read-only: its mode (enough for a user), else (root writes whatever the mode says) the immutable

@@ -198,6 +198,8 @@ class RedisIndex:
             return {}
         rows = self.r.hmget(self._k("ids"), ids)
         found = [(i, int(r)) for i, r in zip(ids, rows) if r is not None]
+        if len(found) < len(ids):
+            self._still_there()  # an id not found in a flushed index is not "unknown"
         recs = self.articles(np.array([r for _, r in found], dtype=np.int64))
         return {rec.id: rec for rec in recs}
 
@@ -441,6 +443,7 @@ class RedisIndex:
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         rows = {int(r) for r in self.r.smembers(self._k("g", name))}
         if not rows:
+            self._still_there()
             return None
         first = self.r.hget(self._k("ids"), name)  # the article the group is named after, maybe stored alone
         if first is not None:
