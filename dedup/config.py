@@ -94,7 +94,7 @@ class ServeConfig:
     host: str = opt("127.0.0.1", "--host", "Address to listen on (loopback by default).")
     port: int = opt(8000, "--port", "Port to listen on.")
     token_file: str | None = opt(None, "--token-file", "File holding a token: every request then needs "
-                                 "'Authorization: Bearer <token>'.")
+                                 "'Authorization: Bearer <token>' (a browser: any user name, the token as password).")
     max_body_mb: float = opt(32.0, "--max-body-mb", "Largest request body, in MiB (413 beyond).")
     window_days: float | None = opt(None, "--window-days", "Compare only with stored articles dated within this many days (>= 0).")
     coalesce: bool = opt(False, "--coalesce", "Decide the batches waiting for the index together (up to 10 x chunk_size "

@@ -670,6 +670,22 @@ def test_page_renders_in_headless_chromium_with_rtl_and_hostile_text_escaped(sql
     assert set(probe["isolated"]) == {"isolate"} and probe["date_ltr"] is True
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_an_editor_opens_the_page_of_a_service_with_a_token_in_headless_chromium(sqlite_server: Server, tmp_path: Path) -> None:
+    """A browser cannot send a bearer token: the page was a JSON 401 to every editor. It sends the token as the
+    password of Basic authentication; without it, it gets a page saying what to enter."""
+    host = sqlite_server.url.split("://", 1)[1]
+    dom = _chromium_dom(f"http://editor:{TOKEN}@{host}/", tmp_path / "profile")
+    assert "Latest duplicate groups" in dom or "duplicate groups" in dom.lower(), dom[:2000]
+    assert "unauthorized" not in dom and "needs its token" not in dom
+    dom = _chromium_dom(f"http://editor:wrong@{host}/", tmp_path / "profile2")
+    assert "duplicate groups" not in dom.lower(), dom[:2000]  # (headless, it cannot ask: an empty page)
+    # what a browser without the token is answered: the challenge that makes it ask, and a page saying what to enter
+    ask = httpx.get(sqlite_server.url + "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert ask.status_code == 401 and ask.headers["www-authenticate"].startswith("Basic realm=")
+    assert "needs its token" in ask.text and "--token-file" in ask.text
+
+
 # --- last: the OpenAPI description against everything the servers answered above ----------------
 
 

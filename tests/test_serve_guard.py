@@ -116,6 +116,41 @@ def test_without_the_token_401(headers: list) -> None:
     assert body["error"] == "unauthorized" and "Authorization: Bearer <token>" in body["message"]
 
 
+def _basic(user: bytes, password: bytes) -> bytes:
+    import base64
+
+    return b"Basic " + base64.b64encode(user + b":" + password)
+
+
+@pytest.mark.parametrize("header", [_basic(b"editor", b"s3cret"), _basic(b"", b"s3cret"), _basic("محرر".encode(), b"s3cret"),
+                                    b"basic " + _basic(b"x", b"s3cret")[6:]],
+                         ids=["a-user", "no-user", "arabic-user", "lower-case-scheme"])
+def test_a_browser_sends_the_token_as_the_basic_password(header: bytes) -> None:
+    app, rejected = _App(), []
+    response, _ = _run(BearerToken(app, "s3cret", rejected.append), _scope(headers=[(b"authorization", header)]))
+    assert response["status"] == 200 and app.calls == 1 and rejected == []
+
+
+@pytest.mark.parametrize("header", [_basic(b"s3cret", b""), _basic(b"x", b"wrong"), _basic(b"x", b"s3cret2"),
+                                    b"Basic !!not-base64!!", b"Basic " + b"s3cret"], ids=["token-as-user", "wrong", "more", "not-base64", "raw"])
+def test_a_wrong_basic_password_401(header: bytes) -> None:
+    app = _App()
+    response, _ = _run(BearerToken(app, "s3cret"), _scope(headers=[(b"authorization", header)]))
+    assert response["status"] == 401 and app.calls == 0
+
+
+def test_a_browser_asking_for_a_page_gets_a_basic_challenge_and_a_page_saying_what_to_enter() -> None:
+    accept = (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    app, rejected = _App(), []
+    response, _ = _run(BearerToken(app, "s3cret", rejected.append), _scope(path="/", headers=[accept]))
+    assert response["status"] == 401 and app.calls == 0 and rejected == ["unauthorized"]
+    assert response["headers"][b"www-authenticate"].startswith(b"Basic realm=")
+    assert response["headers"][b"content-type"].startswith(b"text/html")
+    assert b"--token-file" in response["body"] and b"password" in response["body"]
+    api, _ = _run(BearerToken(_App(), "s3cret"), _scope(path="/v1/articles/x"))  # a client without Accept: text/html
+    assert api["headers"][b"www-authenticate"] == b'Bearer realm="dedup"' and _json_error(api)["error"] == "unauthorized"
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/metrics", "/", "/docs"])
 def test_every_path_needs_the_token(path: str) -> None:
     response, _ = _run(BearerToken(_App(), "s3cret"), _scope(path=path))

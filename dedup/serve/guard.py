@@ -5,6 +5,12 @@ and tell ``on_reject`` the kind of error, for the metrics.
 
 * :class:`BearerToken`: with a token, a request without ``Authorization:
   Bearer <token>`` gets 401 (compared in constant time), whatever its path.
+  A browser cannot send a bearer token, so the pages would be closed to the
+  editors they are for: a request may also carry the token as the password
+  of HTTP Basic authentication (any user name), and a browser asking for a
+  page (``Accept: text/html``) without it is answered with a Basic challenge
+  and a short HTML page saying what to enter: the browser asks for them
+  once and sends them with every later request to the service.
 * :class:`BodyLimit`: a declared ``Content-Length`` over the limit gets 413
   before a byte is read; a body without one (chunked) is read up to the limit
   and gets 413 as soon as it goes over. The body read is handed on whole. A
@@ -15,6 +21,8 @@ and tell ``on_reject`` the kind of error, for the metrics.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -47,16 +55,45 @@ class BearerToken:
         self.app, self.on_reject = app, on_reject
         self._token = token.encode("utf-8")
 
+    def _given(self, header: bytes) -> bool:
+        """Whether an ``Authorization`` header carries the token: as a bearer token, or as a Basic password."""
+        scheme, _, value = header.strip().partition(b" ")
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == b"basic":
+            try:
+                value = base64.b64decode(value, validate=True).partition(b":")[2]
+            except (binascii.Error, ValueError):
+                return False
+        elif scheme != b"bearer":
+            return False
+        return hmac.compare_digest(value, self._token)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        scheme, _, value = given.strip().partition(b" ")
-        if not (hmac.compare_digest(value.strip(), self._token) and scheme.lower() == b"bearer"):
+        if not self._given(given):
             self.on_reject("unauthorized")
+            accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+            if scope["method"] in ("GET", "HEAD") and b"text/html" in accept.lower():
+                return await _ask_browser(send)
             return await _respond(send, 401, "unauthorized", "this service needs 'Authorization: Bearer <token>' "
                                   "with the token of its --token-file", [(b"www-authenticate", b'Bearer realm="dedup"')])
         await self.app(scope, receive, send)
+
+
+_ASK = (b"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>dedup: token needed</title></head><body>"
+        b"<h1>This service needs its token</h1><p>Sign in with any user name and, as the password, the token of the "
+        b"service's <code>--token-file</code> (ask whoever runs it), then reload the page.</p></body></html>")
+
+
+async def _ask_browser(send: Send) -> None:
+    """401 with a Basic challenge (the browser asks for a user name and a password) and a page saying what to enter."""
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(_ASK)).encode()),
+                            (b"www-authenticate", b'Basic realm="dedup", charset="UTF-8"'),
+                            (b"content-security-policy", b"default-src 'none'"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": _ASK})
 
 
 class BodyLimit:
