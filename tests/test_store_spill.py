@@ -100,3 +100,33 @@ def test_spill_round_trip_removes_the_file(tmp_path: Path, lines) -> None:
     assert path.exists()
     assert unspill(str(path)) == lines
     assert not path.exists()
+
+
+def test_an_interrupt_while_a_worker_still_writes_stays_an_interrupt(tmp_path: Path) -> None:
+    """Ctrl-C with --jobs 2: a worker wrote into the work folder while it was removed, and "Directory not empty"
+    replaced the interrupt (a traceback under the one-line message)."""
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def worker(folder: str) -> None:
+        k = 0
+        while not stop.is_set():
+            for j in range(20):
+                try:
+                    Path(folder, f"part{k}-{j}").write_bytes(b"x")
+                except OSError:
+                    pass
+            k += 1
+        time.sleep(0)
+
+    with pytest.raises(KeyboardInterrupt):
+        with temporary_space(str(tmp_path)) as work:
+            writer = threading.Thread(target=worker, args=(work,))
+            writer.start()
+            threading.Timer(0.3, stop.set).start()
+            time.sleep(0.05)
+            raise KeyboardInterrupt
+    writer.join()
+    assert not Path(work).exists()

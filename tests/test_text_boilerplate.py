@@ -113,7 +113,7 @@ STRIP_TABLE = [
                  id="another-source-keeps-it"),
     pytest.param(["a b c", "x"], "s", [("s", "a b c")], 2, "a b c x", 0, id="long-line-kept-without-hashing"),
     pytest.param(["a b c", "x"], "s", [("s", "a b c")], 3, "x", 1, id="at-max-tokens-stripped"),
-    pytest.param([SHARE, SHARE], "s", [("s", SHARE)], None, "", 2, id="every-line"),
+    pytest.param([SHARE, SHARE], "s", [("s", SHARE)], None, f"{SHARE} {SHARE}", 0, id="every-line-kept-whole"),
     pytest.param([], "s", [("s", SHARE)], None, "", 0, id="no-lines"),
     pytest.param(["a", "b"], "s", [], None, "a b", 0, id="no-boilerplate"),
 ]
@@ -125,7 +125,28 @@ def test_strip_table(lines, source, bp, max_tokens, text, removed) -> None:
     content, n, found = strip_boilerplate(lines, source, keys, max_tokens)
     assert (content, n) == (text, removed)
     short = [line for line in lines if max_tokens is None or line.count(" ") < max_tokens]
-    assert found == {line_key(source, line): (source, line) for line in short if (source, line) in bp}
+    assert found == {line_key(source, line): (source, line) for line in short if (source, line) in bp and n}
+
+
+def test_copies_of_a_short_flash_are_duplicates_not_boilerplate(tmp_path) -> None:
+    """Six copies of a one-line item in a feed without sources: its line recurs in four articles or more, so it was
+    taken for boilerplate, every copy stripped to nothing and skipped, and all six passed to unique.jsonl."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    flash = "عاجل: زلزال بقوة 5 درجات يضرب جنوب البلاد دون أنباء عن إصابات حتى الآن"
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"x{k}", "text": flash}) + "\n" for k in range(6))
+                    + json.dumps({"id": "other", "text": "خبر آخر تماما عن مباراة كرة القدم في الرياض مساء أمس"}) + "\n",
+                    encoding="utf-8")
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (tmp_path / "o" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["status"] for r in rows] == ["kept"] + ["duplicate"] * 5 + ["kept"]
+    assert len((tmp_path / "o" / "unique.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
 
 def test_find_then_strip_end_to_end() -> None:

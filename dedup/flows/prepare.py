@@ -418,7 +418,7 @@ def screen(
         if empty[pos]:
             reason[pos] = "empty text"
         elif n_tokens[pos] == 0:
-            reason[pos] = "no text left after removing boilerplate"
+            reason[pos] = "no words: only punctuation, symbols or marks"  # (boilerplate never strips a text to nothing)
         elif too_long[pos]:
             reason[pos] = f"text too long: {lengths[pos]} characters > max_chars={max_chars}"
         else:

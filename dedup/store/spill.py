@@ -53,8 +53,11 @@ def temporary_space(parent: str | None = None) -> Iterator[str]:
     """A temporary directory for the run; a full disk there becomes a clear :class:`OutputError`."""
     remove_stale_work(parent or tempfile.gettempdir())
     try:
-        with tempfile.TemporaryDirectory(prefix=f"dedup-{os.getpid()}-", dir=parent) as tmp:
+        tmp = tempfile.mkdtemp(prefix=f"dedup-{os.getpid()}-", dir=parent)
+        try:
             yield tmp
+        finally:
+            _remove_work(tmp)
     except DedupError:
         raise
     except OSError as exc:
@@ -64,6 +67,24 @@ def temporary_space(parent: str | None = None) -> Iterator[str]:
             f"{parent or tempfile.gettempdir()}: no space left for temporary files ({exc.strerror}); a run keeps about "
             "twice the feed's size there while it works: set TMPDIR to a disk with room"
         ) from None
+
+
+def _remove_work(tmp: str, tries: int = 40) -> None:
+    """Remove the work folder, waiting a little for workers still writing into it (an interrupted run).
+
+    ``TemporaryDirectory`` raised "Directory not empty" when a worker wrote a
+    file while the folder was being removed (Ctrl-C with ``--jobs 2``): the
+    error replaced the interrupt and a traceback was printed. What is still
+    there after two seconds is left to the next run (:func:`remove_stale_work`).
+    """
+    import shutil
+    import time
+
+    for _ in range(tries):
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.lexists(tmp):
+            return
+        time.sleep(0.05)
 
 
 def spill(path: str, lines: list[list[str]]) -> None:

@@ -5,7 +5,11 @@ an outlet's articles and would make unrelated articles look alike. They are
 found from the feed itself: a normalized line is boilerplate for a source when
 it occurs in at least ``min_articles`` of that source's articles and has at
 most ``max_tokens`` tokens. Long repeated lines are left alone: they are
-content, usually copies of one story. Boilerplate is left out of shingling;
+content, usually copies of one story. Nor is an article ever stripped to
+nothing: one whose every line recurs is itself the recurring text (a short
+flash reprinted four times, most often in a feed without sources, where every
+article is of the one source ""), and is compared whole, so that its copies
+are found instead of all being skipped. Boilerplate is left out of shingling;
 the records written out are never modified.
 
 The work is split so that a feed never has to be in memory at once: each
@@ -132,7 +136,12 @@ def strip_boilerplate(
 
     Returns:
         ``(content, removed, found)``: the text to shingle, how many lines were
-        left out, and the left-out lines by key.
+        left out, and the left-out lines by key. An article whose every line
+        is boilerplate is kept whole (see the module docstring).
+
+    >>> keys = frozenset({line_key("", "breaking a short flash"), line_key("", "share")})
+    >>> strip_boilerplate(["breaking a short flash", "share"], "", keys)
+    ('breaking a short flash share', 0, {})
     """
     if not keys:
         return " ".join(lines), 0, {}
@@ -147,6 +156,8 @@ def strip_boilerplate(
             found[key] = (source, line)
         else:
             kept.append(line)
+    if not kept:
+        return " ".join(lines), 0, {}
     return " ".join(kept), len(lines) - len(kept), found
 
 
@@ -172,10 +183,11 @@ def without_boilerplate(texts: Sequence[str], sources: Sequence[str], keys: froz
     normal = iter(normalize_texts(flat, normalize))
     out: list[str] = []
     for src, lines in zip(sources, split):
-        kept = []
+        kept, words = [], False
         for raw in lines:
             line = next(normal).strip()
             if not line or line.count(" ") >= max_tokens or line_key(src, line) not in keys:
                 kept.append(raw)
-        out.append("\n".join(kept))
+                words = words or bool(line)
+        out.append("\n".join(kept) if words else "\n".join(lines))  # every line boilerplate: compared whole
     return out
