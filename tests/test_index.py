@@ -235,7 +235,7 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert info["articles"] == len(d1) + len(d2) and info["oldest"] == "2024-03-01T08:00:00Z"
     assert info["params"]["num_perm"] == 128
     res = runner.invoke(app, ["index", "export", location, "--out", str(tmp_path / "e.jsonl")])
-    assert res.exit_code == 0
+    assert res.exit_code == 0, res.output
     lines = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(lines) == info["articles"] and {x["status"] for x in lines} == {"kept", "duplicate", "skipped"}
     by_id = {x["id"]: x for x in lines}
@@ -981,6 +981,39 @@ def test_an_anchored_index_of_short_texts_opens_again(location: str) -> None:
         from dedup.config import IndexConfig
 
         open_index(location, DedupConfig(index=IndexConfig(anchors=False)))
+
+
+def test_an_index_in_a_folder_this_user_cannot_write_is_read_by_stats_and_export(tmp_path: Path) -> None:
+    """An archived index (a read-only folder): stats and export said "unable to open database file", as did a run,
+    without saying why."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    loc = str(folder / "h.db")
+    _run(days()[0], loc)
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if os.access(folder, os.W_OK):  # root: the mode does not stop it, the immutable flag does
+            if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+                pytest.skip("cannot make a folder read-only here (root, and no chattr +i on this file system)")
+            immutable = True
+        before = sorted(p.name for p in folder.iterdir())
+        runner = CliRunner()
+        res = runner.invoke(app, ["index", "stats", loc])
+        assert res.exit_code == 0 and json.loads(res.output)["articles"] == len(days()[0]), res.output
+        out = tmp_path / "export.jsonl"
+        res = runner.invoke(app, ["index", "export", loc, "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert len(out.read_text(encoding="utf-8").splitlines()) == len(days()[0])
+        feed = tmp_path / "day2.jsonl"
+        feed.write_text("".join(json.dumps({"id": a.id + "-again", "text": a.text}) + "\n" for a in days()[1]), encoding="utf-8")
+        res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "--index", loc, "-q"])
+        assert res.exit_code == 1 and "cannot be written" in res.output and "Traceback" not in res.output, res.output
+        assert sorted(p.name for p in folder.iterdir()) == before  # nothing made beside the index
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
 
 
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ __all__ = ["export_index", "history", "index_stats", "prune_index"]
 
 
 @contextmanager
-def history(location: str | None, config: DedupConfig | None = None, create: bool = True) -> Iterator[HistoryIndex | None]:
+def history(location: str | None, config: DedupConfig | None = None, create: bool = True,
+            read_only: bool = False) -> Iterator[HistoryIndex | None]:
     """The history index at ``location`` for the block, closed however the block ends (``None`` without a location).
 
     With ``config`` the index must hold the run's sketch parameters (a new one
@@ -35,7 +36,7 @@ def history(location: str | None, config: DedupConfig | None = None, create: boo
         return
     from ..store.history import open_index
 
-    index = open_index(location, config, create=create)
+    index = open_index(location, config, create=create, read_only=read_only)
     try:
         yield index
     except BaseException as exc:  # closed however the block ends (an interruption too)
@@ -85,7 +86,7 @@ def store_failure(exc: BaseException, location: str) -> Exception | None:
 
 def index_stats(location: str) -> dict[str, Any]:
     """What the index holds: articles, oldest and newest date, size, the fixed parameters."""
-    with history(location, create=False) as index:
+    with history(location, create=False, read_only=True) as index:
         return index.stats()
 
 
@@ -135,7 +136,7 @@ def export_index(location: str, out: str | None = None) -> None:
         _not_the_index(location, out)
         if os.path.isdir(out):
             raise OutputError(f"{out}: is a folder; -o names the file to write the JSON lines to")
-    with history(location, create=False) as index:
+    with history(location, create=False, read_only=True) as index:
         if out is None or out == "-":
             _to_stdout(json_line(row) for row in index.export())
         else:

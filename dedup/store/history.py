@@ -10,11 +10,13 @@ from .index import HistoryError, HistoryIndex, sketch_params
 __all__ = ["open_index"]
 
 
-def open_index(location: str, config: DedupConfig | None = None, create: bool = True) -> HistoryIndex:
+def open_index(location: str, config: DedupConfig | None = None, create: bool = True, read_only: bool = False) -> HistoryIndex:
     """Open (or create) the index at ``location``: a SQLite file path or a ``redis://`` URL.
 
     With ``config``, the index's sketch parameters must equal the run's (a new
     index records them); without, it is opened as it is (stats, prune, export).
+    ``read_only`` (stats, export): a SQLite index is opened for reading only,
+    and can be read in a folder this user cannot write.
 
     Raises:
         HistoryError: the parameters differ from the stored ones, the file is
@@ -32,4 +34,4 @@ def open_index(location: str, config: DedupConfig | None = None, create: bool = 
                            f"rediss://, unix://), not at {location.split('://', 1)[0]}://")
     from .index_sqlite import SQLiteIndex
 
-    return SQLiteIndex(location, params, create=create and params is not None)
+    return SQLiteIndex(location, params, create=create and params is not None and not read_only, read_only=read_only)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .segments import Segments
-from .sqlite_file import connect, dedup_or_blank, init_schema, make_file
+from .sqlite_file import connect, connect_read_only, dedup_or_blank, init_schema, make_file
 from .index import (
     ArticleRecord,
     LOCK_POLL_SECONDS,
@@ -78,7 +78,7 @@ def _record(r: tuple) -> ArticleRecord:
 class SQLiteIndex:
     """A :class:`~dedup.store.index.HistoryIndex` in one SQLite file."""
 
-    def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True) -> None:
+    def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True, read_only: bool = False) -> None:
         self.location = location
         path = Path(location)
         if path.is_dir():
@@ -90,9 +90,12 @@ class SQLiteIndex:
                 raise HistoryError(f"{location}: the folder {path.parent} does not exist")
             make_file(path, params)
         try:
-            if not dedup_or_blank(location):  # looked at read-only: another application's database stays as it was
+            if read_only:
+                self.conn = connect_read_only(location)
+            elif not dedup_or_blank(location):  # looked at read-only: another application's database stays as it was
                 raise HistoryError(f"{location}: not a dedup index (a SQLite database with other tables)")
-            self.conn = connect(location)
+            else:
+                self.conn = connect(location)
             stored = self._meta("params")
             if stored is None:
                 if not self._blank():
@@ -104,6 +107,11 @@ class SQLiteIndex:
                     init_schema(self.conn, params)
                 stored = self._meta("params")
         except sqlite3.DatabaseError as exc:
+            folder = path.parent
+            if not read_only and "unable to open" in str(exc) and not os.access(folder, os.W_OK):
+                raise HistoryError(f"{location}: the folder {folder} cannot be written, and a run adds to the index there "
+                                   "(SQLite keeps its log beside the file); `dedup index stats` and `export` read it "
+                                   "as it is") from None
             raise HistoryError(f"{location}: cannot open the index as a SQLite database ({exc})") from None
         self.params = anchors_as_made(
             json.loads(stored), lambda: self.conn.execute("SELECT EXISTS (SELECT 1 FROM sketches)").fetchone()[0],

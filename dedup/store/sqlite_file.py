@@ -21,7 +21,7 @@ from .segments import SCHEMA as SEGMENT_SCHEMA
 from .index import HistoryError
 from .spill import alive
 
-__all__ = ["connect", "dedup_or_blank", "init_schema", "make_file", "now", "remove_stale"]
+__all__ = ["connect", "connect_read_only", "dedup_or_blank", "init_schema", "make_file", "now", "remove_stale"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +47,28 @@ def connect(location: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: a day touches leaves all over the band table
+    return conn
+
+
+def connect_read_only(location: str) -> sqlite3.Connection:
+    """Open the index for reading only (``dedup index stats``, ``export``): nothing is written to it or beside it.
+
+    A read of a WAL database makes its ``-shm`` file beside it: in a folder
+    this user cannot write (an archive, a shared index of another account)
+    that failed with "unable to open database file". There it is opened
+    ``immutable``: read as it is, without the shared memory or locks. That is
+    safe because a writer could not work in that folder either, unless it
+    runs as another user who may write there: then a read racing its commit
+    may see part of it (SQLite's documentation of ``immutable``).
+    """
+    from urllib.parse import quote
+
+    path = os.path.abspath(location)
+    uri = f"file:{quote(os.fsencode(path))}?mode=ro"
+    if not os.access(os.path.dirname(path), os.W_OK) or (os.path.exists(path + "-wal") and not os.access(path + "-shm", os.W_OK)):
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, timeout=600, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA temp_store=MEMORY")  # lookups go through temporary tables: in memory, not beside the file
     return conn
 
 
