@@ -1016,6 +1016,18 @@ def test_an_index_in_a_folder_this_user_cannot_write_is_read_by_stats_and_export
         folder.chmod(0o755)
 
 
+@pytest.mark.parametrize("command", ["dedupe", "stories"])
+def test_a_feed_without_ids_is_refused_with_an_index(tmp_path: Path, command: str) -> None:
+    """Positions were the ids: the next day's articles got the same ones and were all skipped as already stored."""
+    feed = tmp_path / "day.jsonl"
+    feed.write_text("".join(json.dumps({"text": a.text}) + "\n" for a in days()[0]), encoding="utf-8")
+    res = CliRunner().invoke(app, [command, str(feed), "--out", str(tmp_path / "o"), "--index", str(tmp_path / "h.db"), "-q"])
+    assert res.exit_code == 1 and f"{feed}:1: the article has no id" in res.output and "--id-field" in res.output, res.output
+    assert not (tmp_path / "o").exists()
+    res = CliRunner().invoke(app, [command, str(feed), "--out", str(tmp_path / "o"), "-q"])  # without an index: positions
+    assert res.exit_code == 0, res.output
+
+
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
     import sqlite3
 

@@ -9,7 +9,7 @@ from ..config import DedupConfig, ReadConfig
 from ..errors import ConfigError
 from ..io.console import kept_warnings, print_dedupe_summary, print_run_warnings, progress_bar, say
 from ..runtime import Runtime
-from .index import history
+from .index import NEEDS_IDS, history
 
 __all__ = ["run_dedupe"]
 
@@ -87,7 +87,7 @@ def run_dedupe(
                     feed = blocks = JsonlBlocks(inputs, read, spool)
                     bad: Callable[[], Any] = lambda: blocks.bad  # noqa: E731
                 else:
-                    stream = ArticleStream(inputs, read, keep_raw=True)
+                    stream = ArticleStream(inputs, read, keep_raw=True, needs_ids=NEEDS_IDS if stored is not None else None)
                     feed, bad = spool.tap(stream), lambda: stream.bad
                 runtime = settings.get("runtime", Runtime())
                 try:

@@ -16,7 +16,11 @@ from ..io.console import say
 if TYPE_CHECKING:
     from ..store.index import HistoryIndex
 
-__all__ = ["export_index", "history", "index_stats", "prune_index"]
+__all__ = ["NEEDS_IDS", "export_index", "history", "index_stats", "prune_index"]
+
+# why a run with a history index refuses articles without an id of their own (their positions repeat every feed)
+NEEDS_IDS = ("a history index knows articles by their ids, and positions (the ids of a feed without them) repeat from "
+             "feed to feed: the next feed's articles would be taken for those already stored")
 
 
 @contextmanager

@@ -40,7 +40,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     from ..io.stories_out import write_stories_outputs
     from ..io.console import say
     from ..io.writers import check_output
-    from .index import history
+    from .index import NEEDS_IDS, history
 
     read = settings.get("read", ReadConfig())
     dedupe = settings.get("dedupe", DedupConfig())
@@ -52,7 +52,7 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     with progress_bar(quiet) as progress, kept_warnings() as notes, staged_output(out, read.storage_options, command="stories", inputs=list(inputs)) as folder:
         check_output(folder)
         with history(index, dedupe) as store:
-            stream = ArticleStream(inputs, read)
+            stream = ArticleStream(inputs, read, needs_ids=NEEDS_IDS if store is not None else None)
             result = stories(stream, stories_config, dedupe, progress, settings.get("runtime", Runtime()),
                              index=store, on_wait=lambda msg: say(msg))
         info = write_stories_outputs(folder, result, list(inputs), stream.bad, read, notes)

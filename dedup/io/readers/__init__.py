@@ -122,11 +122,15 @@ class ArticleStream:
     (see ``docs/inputs.md``) while it is iterated. After iterating,
     :attr:`bad` holds the records skipped with ``skip_bad``. With
     ``keep_raw``, an article read from a JSONL line carries that line
-    (``Article.raw``), so it can be written back unchanged.
+    (``Article.raw``), so it can be written back unchanged. With
+    ``needs_ids`` (why), an article without an id of its own is an error
+    naming its file and line: a history index knows articles by their ids,
+    and positions repeat from feed to feed.
     """
 
     def __init__(
-        self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig(), keep_raw: bool = False
+        self, paths: Sequence[str | Path] | str | Path, config: ReadConfig = ReadConfig(), keep_raw: bool = False,
+        needs_ids: str | None = None,
     ) -> None:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -143,7 +147,7 @@ class ArticleStream:
             self._groups = {k: url_groups(arg, config) for k, arg in enumerate(paths) if is_url(arg)}
         self.paths = list(paths)
         self.config = config
-        self._collector = _Collector(config, keep_raw)
+        self._collector = _Collector(config, keep_raw, needs_ids)
         self._used = False
 
     @property

@@ -181,9 +181,10 @@ class _SourceState:
 class _Collector:
     """Turns records into articles across all inputs: ids, duplicates, bad records."""
 
-    def __init__(self, config: ReadConfig, keep_raw: bool = False) -> None:
+    def __init__(self, config: ReadConfig, keep_raw: bool = False, needs_ids: str | None = None) -> None:
         self.config = config
         self.keep_raw = keep_raw
+        self.needs_ids = needs_ids  # why every article must have an id of its own (a history index), or None
         self.count = 0
         self.bad: list[BadRecord] = []
         self._first_seen: dict[str, _Loc | tuple[str, int]] = {}  # where each id was first read (formatted only for a repeat)
@@ -315,6 +316,9 @@ class _Collector:
     def admit_id(self, loc: _Loc, article_id: str) -> str | None:
         """The id an article read at ``loc`` joins the feed with (:data:`POSITION`: its position); None: a repeated id."""
         if article_id is POSITION:
+            if self.needs_ids is not None:  # not a bad record to skip: every article of the file is without one
+                raise loc.error(f"the article has no id: {self.needs_ids}; name the field that holds one with --id-field "
+                                "(a url, say)")
             article_id = str(self.count)
         first = self._first_seen.get(article_id)
         if first is not None:
