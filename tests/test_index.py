@@ -1028,6 +1028,18 @@ def test_a_feed_without_ids_is_refused_with_an_index(tmp_path: Path, command: st
     assert res.exit_code == 0, res.output
 
 
+def test_an_exact_copy_of_a_stored_article_has_probability_1_as_in_one_batch(tmp_path: Path) -> None:
+    """In one batch an exact copy's probability is 1; met in the history it was the model's (0.05 for a short text)."""
+    text = "The finance minister announced on Tuesday a new package of measures to support small businesses."
+    loc = str(tmp_path / "h.db")
+    _run([Article("a", text, date="2024-03-01T10:00:00")], loc)
+    rows = _rows(_run([Article("b", text, date="2024-03-02T10:00:00")], loc))
+    assert rows["b"]["relation"] == "exact" and rows["b"]["scores"]["probability"] == 1.0, rows["b"]
+    batch = _rows(dedupe([Article("a", text, date="2024-03-01T10:00:00"), Article("b", text, date="2024-03-02T10:00:00")],
+                         DedupConfig()))
+    assert batch["b"]["scores"] == rows["b"]["scores"]
+
+
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
     import sqlite3
 

@@ -42,6 +42,7 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
     assert rows["unrelated"]["relation"] is None
     assert rows["unrelated"]["verdict"] == "different"
     assert rows["mojibake"]["verdict"] == "duplicate" and rows["mojibake"]["jaccard"] == 1.0
+    assert rows["mojibake"]["relation"] == "exact" and rows["mojibake"]["probability"] == 1.0  # as dedupe reports a copy
     assert rows["event"]["story_score"] > rows["unrelated"]["story_score"]
 
 

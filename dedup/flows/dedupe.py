@@ -469,11 +469,11 @@ class Judge:
         """Relation codes ``(m,)``, and the scores with the probability of each pair (model only)."""
         if self.config.decision == "rule" or not len(pairs):  # no pair: nothing for the model (nor its imports) to do
             return decide(scores, self.config), scores
-        from ..verify.decision import load_model, relations
+        from ..verify.decision import copy_probability, load_model, relations
 
         model = load_model(self.config.model)
-        prob = model.probability(decision_features(self.source, pairs, scores, self.sources, self.times, self.row_pos,
-                                                   model.features))
+        prob = copy_probability(scores, model.probability(decision_features(
+            self.source, pairs, scores, self.sources, self.times, self.row_pos, model.features)))
         threshold = self.config.min_probability or model.threshold
         return relations(scores, prob, threshold), scores.with_probability(prob)
 

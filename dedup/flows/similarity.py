@@ -134,12 +134,12 @@ def _decision(feats, pairs: np.ndarray, core, config: DedupConfig, sources: np.n
     """
     if config.verify.decision == "rule" or not len(pairs):
         return decide(core, config.verify), None
-    from ..verify.decision import load_model, relations
+    from ..verify.decision import copy_probability, load_model, relations
     from .dedupe import decision_features
 
     model = load_model(config.verify.model)
     sides = np.arange(len(sources))
-    prob = model.probability(decision_features(feats, pairs, core, sources, times, sides, model.features))
+    prob = copy_probability(core, model.probability(decision_features(feats, pairs, core, sources, times, sides, model.features)))
     return relations(core, prob, config.verify.min_probability or model.threshold), prob
 
 

@@ -57,7 +57,7 @@ import numpy as np
 
 from .scores import CONTAINED, EXACT, NEAR, NONE, PairScores
 
-__all__ = ["ALIGNMENT", "FEATURES", "KNOWN", "Aligned", "DecisionModel", "PairContext", "feature_matrix", "load_model",
+__all__ = ["ALIGNMENT", "FEATURES", "KNOWN", "Aligned", "DecisionModel", "PairContext", "copy_probability", "feature_matrix", "load_model",
            "relations"]
 
 KNOWN = (
@@ -212,6 +212,17 @@ def load_model(path: str = "") -> DecisionModel:
         raise ConfigError(f"{path or _MODEL}: cannot read the decision model ({exc.strerror or exc})") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path or _MODEL}: not a decision model of this version ({exc})") from None
+
+
+def copy_probability(scores: PairScores, probability: np.ndarray) -> np.ndarray:
+    """The probability reported for each pair: the model's, and 1 for an exact copy (equal normalized texts).
+
+    Exact copies within a feed share one text and are never put to the
+    model (their edges carry 1); an exact copy met as a pair (a stored
+    article and a new one, or ``dedup similarity``) was reported with the
+    model's value, 0.05 for a short text: the same copy, other numbers.
+    """
+    return np.where(scores.exact, 1.0, probability)
 
 
 def relations(scores: PairScores, probability: np.ndarray, threshold: float) -> np.ndarray:
