@@ -217,6 +217,12 @@ class StoriesResult:
     tracking: dict[str, int] = field(default_factory=dict)
     stored_groups: dict[int, str] = field(default_factory=dict)
     merged: dict[str, list[str]] = field(default_factory=dict)
+    stored_skips: dict[int, str] = field(default_factory=dict)  # an earlier run's reason for not comparing one
+
+    def group_of(self, pos: int) -> str | None:
+        """The duplicate group of a feed position: this run's, or (an article an earlier run decided) the stored one."""
+        g = int(self.dedup.group[pos])
+        return self.dedup.group_name(g) if g >= 0 else self.stored_groups.get(pos)
 
     def name(self, pos: int) -> str:
         """The id of a position (``n + k``: an article of an earlier feed)."""

@@ -513,3 +513,38 @@ def test_a_rerun_does_not_call_the_tracked_articles_their_own_events(tmp_path) -
     assert CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o1"), "--index", str(db)]).exit_code == 0
     res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o2"), "--index", str(db)])
     assert res.exit_code == 0 and "already tracked" in res.output and "each its own event" not in res.output
+
+
+def test_stories_after_dedupe_on_the_same_index_reports_the_groups_dedupe_stored(tmp_path) -> None:
+    """The README's flow (dedupe the feed into the index, then its stories): the articles dedupe had decided were
+    counted as skipped, the duplicate groups as 0 and events.json listed none, and the articles dedupe had not
+    compared lost their "skipped" status."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    arts = _feed(2) + [Article("short1", "too short", "", "2015-07-21 08:00", "x")]
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "date": a.date, "source": a.source}, ensure_ascii=False) + "\n"
+                            for a in arts), encoding="utf-8")
+    runner = CliRunner()
+    plain = tmp_path / "plain"
+    assert runner.invoke(app, ["stories", str(feed), "--out", str(plain), "-q"]).exit_code == 0
+    db = str(tmp_path / "h.db")
+    assert runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "d"), "--index", db, "-q"]).exit_code == 0
+    res = runner.invoke(app, ["stories", str(feed), "--out", str(tmp_path / "s"), "--index", db, "-q"])
+    assert res.exit_code == 0, res.output
+
+    def read(folder):
+        counts = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["counts"]
+        lines = [json.loads(x) for x in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+        groups = sorted((g["group"], tuple(g["members"])) for e in json.loads((folder / "events.json").read_text(encoding="utf-8"))
+                        for g in e["groups"])
+        return counts, lines, groups
+
+    counts, lines, groups = read(tmp_path / "s")
+    want_counts, want_lines, want_groups = read(plain)
+    assert counts["duplicate_groups"] == want_counts["duplicate_groups"] > 0
+    assert counts["skipped"] == want_counts["skipped"] == 1 and counts["decided_by_an_earlier_run"] == len(arts)
+    assert groups == want_groups
+    assert [(x["id"], x["group"], x.get("status")) for x in lines] == [(x["id"], x["group"], x.get("status")) for x in want_lines]

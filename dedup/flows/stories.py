@@ -155,7 +155,7 @@ def stories(
             return StoriesResult(spool.excerpts(), dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
                                  history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups,
-                                 merged=t.merged)
+                                 merged=t.merged, stored_skips=t.stored_skips)
         n = len(dup.table)
         times = dup.table.times
         # the edges between texts only: carried to exact copies, one would give the containment guard a second choice

@@ -36,7 +36,7 @@ import numpy as np
 from ..cluster.groups import copy_groups
 from ..config import DedupConfig, StoriesConfig
 from ..exec import open_executor
-from ..results import DedupResult, Progress
+from ..results import SKIPPED, DedupResult, Progress
 from ..runtime import Runtime
 from ..store.days import DaySpool
 from ..store.index import HistoryIndex
@@ -49,9 +49,10 @@ _DAY = 86_400.0
 EARLIER_SHOWN = 100  # earlier members named per continued event in events.json
 
 
-def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None], dict[int, str]]:
-    """Per feed position, the name of its copy group (as the index names groups), None when it has no copy; and the
-    stored group of each article the index held before this run (a rerun's dedupe reports those as already indexed)."""
+def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None], dict[int, str], dict[int, str]]:
+    """Per feed position, the name of its copy group (as the index names groups), None when it has no copy; the
+    stored group of each article the index held before this run (a rerun's dedupe reports those as already indexed);
+    and the stored reason of each of those an earlier run did not compare (empty, too short...)."""
     n = len(dup.table)
     group = np.asarray(dup.group, dtype=np.int64).copy()
     hist = group >= n
@@ -73,12 +74,15 @@ def copy_names(dup: DedupResult, index: HistoryIndex) -> tuple[list[str | None],
             names[p] = dup.table.ids[lab]
     known = index.known_ids([dup.table.ids[p] for p in range(n) if group[p] < 0])  # indexed by an earlier run
     stored_groups: dict[int, str] = {}
+    stored_skips: dict[int, str] = {}
     for p in range(n):
         rec = known.get(dup.table.ids[p]) if group[p] < 0 else None
         if rec is not None and rec.group is not None:
             stored_groups[p] = rec.group
             names[p] = names[p] or rec.group
-    return names, stored_groups
+        elif rec is not None and rec.status == SKIPPED:
+            stored_skips[p] = rec.reason
+    return names, stored_groups, stored_skips
 
 
 class TrackedFeed:
@@ -88,8 +92,9 @@ class TrackedFeed:
 
     def __init__(self, event: np.ndarray, storyline: np.ndarray, representative: np.ndarray, pairs: np.ndarray,
                  scores: np.ndarray, history: list[Article], earlier: dict[str, list[str]], counts: dict[str, int],
-                 stored_groups: dict[int, str], merged: dict[str, list[str]]) -> None:
+                 stored_groups: dict[int, str], merged: dict[str, list[str]], stored_skips: dict[int, str]) -> None:
         self.event, self.storyline, self.representative, self.stored_groups = event, storyline, representative, stored_groups
+        self.stored_skips = stored_skips
         self.pairs, self.scores, self.history, self.earlier, self.counts = pairs, scores, history, earlier, counts
         self.merged = merged
 
@@ -112,7 +117,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     except StateError as exc:
         raise HistoryError(f"{index.location}: {exc}") from None
     m = 0 if carried is None else len(carried)
-    names, stored_groups = copy_names(dup, index)
+    names, stored_groups, stored_skips = copy_names(dup, index)
     copy_ints: dict[str, int] = {}
     for name in [*(carried.copies if carried else {}), *(x for x in names if x is not None)]:
         copy_ints.setdefault(name, len(copy_ints))
@@ -203,4 +208,4 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
               "merged_events": sum(len(v) for v in merged.values())}
     return TrackedFeed(event, storyline, rep, pairs[inside], found.scores[inside], history,
                        {e: ms for e, ms in earlier.items() if ms}, counts, stored_groups,
-                       {e: sorted(v) for e, v in sorted(merged.items())})
+                       {e: sorted(v) for e, v in sorted(merged.items())}, stored_skips)

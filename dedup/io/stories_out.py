@@ -18,6 +18,8 @@ All files are written atomically.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dataclasses import asdict
 
 import os
@@ -57,8 +59,8 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     order = np.argsort(result.event, kind="stable")
     labels, starts = np.unique(result.event[order], return_index=True)
     members_of = np.split(order, starts[1:])
-    group = result.dedup.group
-    in_feed = np.bincount(group[group >= 0]) if (group >= 0).any() else np.zeros(0, np.int64)  # a group's members in the feed
+    group_of = [result.group_of(p) for p in range(n)]  # this run's groups, and the stored ones of articles decided before
+    in_feed = Counter(g for g in group_of if g is not None)  # a group's members in the feed
     times = result.dedup.table.times
     tracked = bool(result.tracking)
     records = []
@@ -67,10 +69,10 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
         # by time, readable dates only: sorted as strings, "2024-3-5" came after "2024-03-06" and zones were ignored
         dated = sorted((times[m], m) for m in members.tolist() if times[m] == times[m])
         dates = [iso_time(t) for t, _ in dated]  # one form, UTC (the feed's own strings mixed forms and zones)
-        groups: dict[int, list[int]] = {}
+        groups: dict[str, list[int]] = {}
         for m in members.tolist():
-            if group[m] >= 0:
-                groups.setdefault(int(group[m]), []).append(m)
+            if group_of[m] is not None:
+                groups.setdefault(group_of[m], []).append(m)
         rep = int(result.representative[e]) if e < len(result.representative) else -1
         record = {
             "event": everyone[e].id,
@@ -82,9 +84,9 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
             "last_date": dates[-1] if dates else None,
             "members": [arts[m].id for m in members.tolist()],
             "groups": [
-                {"group": result.dedup.group_name(g), "size": len(ms), "members": [arts[m].id for m in ms],
-                 **({"size_in_feed": int(in_feed[g])} if int(in_feed[g]) != len(ms) else {})}  # a group cut at the window
-                for g, ms in sorted(groups.items())
+                {"group": g, "size": len(ms), "members": [arts[m].id for m in ms],
+                 **({"size_in_feed": in_feed[g]} if in_feed[g] != len(ms) else {})}  # a group cut at the window
+                for g, ms in sorted(groups.items(), key=lambda kv: kv[1][0])  # in order of first member
             ],
         }
         if tracked:
@@ -181,22 +183,24 @@ def write_stories_outputs(
 
     out = Path(out_dir)
     arts = result.articles
-    group = result.dedup.group
 
     from .dedupe_out import skip_kind
 
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
-    # dedupe's decision does (one already in the index keeps the event the index tracks: not marked)
+    # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
+    # run did not compare it either (its stored reason)
+    decided_before = [pos for pos, why in result.dedup.reason_skipped.items() if skip_kind(why) == "already in the index"]
     alone = {pos: why for pos, why in result.dedup.reason_skipped.items() if skip_kind(why) != "already in the index"}
+    alone.update(result.stored_skips)
+    group_of = [result.group_of(p) for p in range(len(arts))]
 
     def lines():
         for pos, art in enumerate(arts):
-            g = int(group[pos])
             row = {
                 "id": art.id,
                 "event": result.name(int(result.event[pos])),
                 "storyline": result.name(int(result.storyline[pos])),
-                "group": result.dedup.group_name(g) if g >= 0 else result.stored_groups.get(pos),
+                "group": group_of[pos],
             }
             if pos in alone:
                 row["status"], row["reason"] = "skipped", f"skipped: {alone[pos]}"
@@ -212,17 +216,18 @@ def write_stories_outputs(
             f.write(html)
         sizes = [e["size"] for e in events]
         n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
-        skipped: dict[str, int] = {}  # not compared (too short, empty, too long, already indexed): each its own event
-        for why in result.dedup.reason_skipped.values():
+        skipped: dict[str, int] = {}  # not compared (too short, empty, too long): each its own event
+        for why in alone.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
         info = {
             "articles": len(arts),
             "skipped": sum(skipped.values()),
             "skipped_by_reason": skipped,
+            **({"decided_by_an_earlier_run": len(decided_before)} if decided_before else {}),
             "events": len(events),
             "multi_article_events": sum(s > 1 for s in sizes),
             "storylines": len({e["storyline"] for e in events}),
-            "duplicate_groups": int(len(np.unique(group[group >= 0]))),
+            "duplicate_groups": len({g for g in group_of if g is not None}),
             "bad_records": len(bad_records),
             "dates_unreadable": n_bad_dates,
             **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
