@@ -78,8 +78,19 @@ def article_label(article: Article, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+_FIRST, _LAST = -62135596800.0, 253402300800.0  # 0001-01-01 and 10000-01-01 UTC: the years a date can have
+
+
 def timestamp(value: str | None) -> float:
-    """Seconds since the epoch of an ISO-8601 date (UTC when no zone is given); NaN when absent or unreadable."""
+    """Seconds since the epoch of an ISO-8601 date (UTC when no zone is given); NaN when absent or unreadable.
+
+    A date whose zone takes it out of the years 1-9999 in UTC is unreadable
+    too: every output gives dates in UTC, and such a date crashed a run with
+    a history index (which keeps them so).
+
+    >>> timestamp("9999-12-31T23:59:59-12:00"), timestamp("0001-01-01T00:00:00+05:00"), timestamp("9999-12-31T23:59:59Z")
+    (nan, nan, 253402300799.0)
+    """
     if not value:
         return float("nan")
     try:
@@ -88,7 +99,11 @@ def timestamp(value: str | None) -> float:
         return float("nan")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    try:
+        t = dt.timestamp()
+    except (OverflowError, ValueError):
+        return float("nan")
+    return t if _FIRST <= t < _LAST else float("nan")
 
 
 def iso_time(t: float | None) -> str | None:

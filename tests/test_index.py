@@ -1040,6 +1040,16 @@ def test_an_exact_copy_of_a_stored_article_has_probability_1_as_in_one_batch(tmp
     assert batch["b"]["scores"] == rows["b"]["scores"]
 
 
+@pytest.mark.parametrize("date", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+05:00"])
+def test_a_date_out_of_the_years_in_utc_is_undated_not_a_crash(location: str, date: str) -> None:
+    """It parsed, then its zone took it past year 9999 (or before year 1) in UTC: the index's date crashed the run."""
+    text = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu"
+    rows = _rows(_run([Article("ok", "one two three four five six seven eight nine ten eleven", date="2015-07-25T10:00:00Z"),
+                       Article("odd", text, date=date)], location))
+    assert rows["odd"]["status"] == "kept"
+    assert {x["id"]: x["date"] for x in _export(location)} == {"ok": "2015-07-25T10:00:00Z", "odd": None}
+
+
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
     import sqlite3
 

@@ -215,7 +215,7 @@ def print_run_warnings(info: dict[str, Any]) -> None:
 
 def _unreadable_dates(n: int, ids: list[str]) -> str:
     """The warning for articles whose date could not be read (they count as undated)."""
-    return (f"warning: {n} article{'' if n == 1 else 's'} came with a date that could not be read (ISO 8601 expected), "
+    return (f"dedup: warning: {n} article{'' if n == 1 else 's'} came with a date that could not be read (ISO 8601 expected), "
             f"taken as undated by --keep earliest, --window-days and the stories' window; first: {', '.join(ids)}")
 
 
