@@ -1050,6 +1050,17 @@ def test_a_date_out_of_the_years_in_utc_is_undated_not_a_crash(location: str, da
     assert {x["id"]: x["date"] for x in _export(location)} == {"ok": "2015-07-25T10:00:00Z", "odd": None}
 
 
+def test_a_new_redis_index_is_said_to_be_new(redis_url: str, tmp_path: Path) -> None:
+    """A process cannot tell a first run from a history the server lost: a lost history passed without a word."""
+    feed = _write(tmp_path / "d1.jsonl", days()[0])
+    location = f"{redis_url}?prefix=new{uuid.uuid4().hex[:6]}"
+    runner = CliRunner()
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o1"), "--index", location, "-q"])
+    assert res.exit_code == 0 and "a new, empty one is made" in res.output, res.output
+    res = runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o2"), "--index", location, "-q"])
+    assert res.exit_code == 0 and "a new, empty one is made" not in res.output, res.output
+
+
 def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tmp_path: Path) -> None:
     import sqlite3
 

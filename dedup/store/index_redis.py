@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import struct
 import threading
 import time
@@ -101,7 +102,13 @@ class RedisIndex:
             if stored is None:
                 if not create or params is None:
                     raise HistoryError(f"{location}: no dedup index under the prefix {self.prefix!r}")
-                self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True))
+                if self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True)):
+                    # a new process cannot tell a first run from a history the server lost (a flush, a restart
+                    # without persistence): it says what it does, so that a lost history does not pass unseen
+                    logging.getLogger("dedup").warning(
+                        "%s: no index under the prefix %r: a new, empty one is made (if an index was there, the server "
+                        "lost it: a flush, or a restart without persistence; keep a history with appendonly yes)",
+                        self.location, self.prefix)
                 self.r.hsetnx(self._k("meta"), "created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
                 stored = self.r.hget(self._k("meta"), "params")
         except (redis.AuthenticationError, redis.AuthenticationWrongNumberOfArgsError) as exc:
@@ -191,7 +198,7 @@ class RedisIndex:
             raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix "
                                f"{self.prefix!r} is missing: the database was flushed, or the server restarted without "
                                "persistence); nothing was added. Start a new index deliberately: run `dedup dedupe FEED "
-                               "--index LOCATION` (the service does not create one)")
+                               "--index LOCATION` (a running process never makes a new one)")
 
     def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
         if not ids:
