@@ -87,6 +87,7 @@ class HistoryRefs:
     sources: list[str]
     lengths: np.ndarray
     groups: list[str]  # the stored group name (its first member's id)
+    kept: np.ndarray | None = None  # (bool) stored as kept; a stored duplicate is named as a keeper once its own was pruned
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -847,3 +847,32 @@ def test_the_placer_opens_a_redis_index_with_its_password_and_shows_none(tmp_pat
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_after_a_prune_a_group_names_each_members_own_keeper_and_none_for_the_pruned(tmp_path: Path) -> None:
+    """The keeper K pruned, its copy D stays; N copies D. The group said keeper null and gave N "copy of row 1, no
+    longer in the index (pruned)" (row 1 is D, still there), and the decision said D was "kept in an earlier feed"."""
+    from dedup.jobs.index import prune_index
+
+    text = ("The finance minister announced on Tuesday a new package of measures to support small businesses hit by "
+            "rising energy prices across the country this winter.")
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc)
+    try:
+        engine.add([Article("K", text, date="2024-03-01")])
+        engine.add([Article("D", text + " Reporting by Jane Doe.", date="2024-03-02")])
+    finally:
+        engine.close()
+    prune_index(loc, "2024-03-02", echo=lambda _: None)
+    engine = Engine(loc)
+    try:
+        [n] = engine.add([Article("N", text, date="2024-03-03")])
+        view = engine.group("K")
+    finally:
+        engine.close()
+    assert n["duplicate_of"] == "D" and "since pruned" in n["reason"] and "kept in an earlier feed" not in n["reason"]
+    assert view is not None and view.keeper is None
+    own = {m.id: (view.keeper_of(m).id if view.keeper_of(m) is not None else None) for m in view.members}
+    assert own == {"D": None, "N": "D"}
+    said = {m.id: m.to_json(own[m.id], said=True)["reason"] for m in view.members}
+    assert "pruned" in said["D"] and said["N"] == "near copy of D"

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..candidates import band_keys, estimated_containment
 from ..config import DedupConfig
-from ..results import ALREADY, SKIPPED, HistoryRefs, already_indexed
+from ..results import ALREADY, KEPT, SKIPPED, HistoryRefs, already_indexed
 from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
@@ -310,6 +310,7 @@ def history_refs(met: Met) -> tuple[HistoryRefs, np.ndarray]:
         sources=[named[r].source for r in rows],
         lengths=np.array([named[r].length for r in rows], dtype=np.int64),
         groups=[named[r].group or named[r].id for r in rows],
+        kept=np.array([named[r].status == KEPT for r in rows], dtype=bool),
     )
     pos_ref = np.array([ref_of_row[r.row] for r in met.records], dtype=np.int64)
     keeper_ref = np.array([ref_of_row.get(r.keeper, ref_of_row[r.row]) for r in met.records], dtype=np.int64)

@@ -141,6 +141,10 @@ class _Decisions:
             if k >= self.n:  # an article of an earlier feed, from the history index
                 date = self.result.history.dates[k - self.n]  # type: ignore[union-attr]
                 when = f" ({date})" if date else ""
+                kept = self.result.history.kept  # type: ignore[union-attr]
+                if kept is not None and not kept[k - self.n]:  # its own keeper was pruned (dedup index prune)
+                    return (f"{what}; seen before{when}: in an earlier feed, stored as a copy of an article since "
+                            "pruned from the index")
                 return f"{what}; seen before{when}: kept in an earlier feed, already in the index"
             return f"{what}; of {self.sizes[g]} copies {name(k)} is kept as {self.why_kept(k)} (--keep {policy})"
         group = self.result.group

@@ -320,7 +320,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         if view is None:
             return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
         keeper = view.keeper
-        members = [_stored(m, keeper if m.keeper >= 0 else None, None) | ({"group": view.name} if m.group is None else {})
+        members = [_stored(m, view.keeper_of(m), None) | ({"group": view.name} if m.group is None else {})
                    for m in view.members]  # a keeper stored alone, joined later: its record says no group
         return {"group": view.name, "keeper": None if keeper is None else keeper.id, "size": len(members),
                 "members": members, "pairs": view.pairs}

@@ -59,12 +59,12 @@ import logging
 import threading
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
 from ..flows.dedupe import dedupe
-from ..results import ALREADY
+from ..results import ALREADY, KEPT
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..errors import redact
@@ -112,8 +112,13 @@ class GroupView:
 
     name: str
     members: list[ArticleRecord]
-    keeper: ArticleRecord | None
+    keeper: ArticleRecord | None  # None: the group's keeper was pruned from the index
     pairs: list[dict[str, Any]]  # pairs.jsonl fields
+    known: dict[int, ArticleRecord] = field(default_factory=dict)  # rows → records: the members and the keepers outside
+
+    def keeper_of(self, member: ArticleRecord) -> ArticleRecord | None:
+        """The article ``member`` was found a copy of (None: it has none, or it was pruned)."""
+        return self.known.get(member.keeper) if member.keeper >= 0 else None
 
 
 @dataclass
@@ -486,7 +491,9 @@ def _pair_fields(id1: str, id2: str, rel: int, s: list[float]) -> dict[str, Any]
 
 def _view(name: str, stored: StoredGroup, outside: list[ArticleRecord]) -> GroupView:
     by_row = {m.row: m for m in [*stored.members, *outside]}
-    named = Counter(m.keeper for m in stored.members if m.keeper >= 0)
+    # a keeper outside the group (a group joined later keeps it); not a pruned one, nor a stored copy that the
+    # members of a pruned keeper's group were found copies of
+    named = Counter(m.keeper for m in stored.members if m.keeper in by_row and by_row[m.keeper].status == KEPT)
     kept = [m for m in stored.members if m.keeper == m.row and m.group == name]
     keeper_row = kept[0].row if kept else (named.most_common(1)[0][0] if named else -1)
     rep_ids: dict[int, str] = {}
@@ -494,4 +501,4 @@ def _view(name: str, stored: StoredGroup, outside: list[ArticleRecord]) -> Group
         rep_ids.setdefault(m.rep, by_row[m.rep].id if m.rep in by_row else m.id)
     pairs = [_pair_fields(rep_ids.get(a, str(a)), rep_ids.get(b, str(b)), rel, s)
              for (a, b), rel, s in zip(stored.edges.tolist(), stored.edge_relation.tolist(), stored.edge_scores.tolist())]
-    return GroupView(name, stored.members, by_row.get(keeper_row), pairs)
+    return GroupView(name, stored.members, by_row.get(keeper_row), pairs, by_row)

@@ -81,10 +81,12 @@ def _pair_link(a: str, b: str) -> str:
     return f'<a href="/pair?a={_q(a)}&amp;b={_q(b)}">side by side</a>'
 
 
-def _member_row(m: ArticleRecord, keeper: ArticleRecord | None) -> str:
+def _member_row(m: ArticleRecord, keeper: ArticleRecord | None, own: ArticleRecord | None) -> str:
+    """A member's row: ``keeper`` the group's, ``own`` the article it was found a copy of (side by side with it)."""
     is_keeper = keeper is not None and m.row == keeper.row
     j, c, cos = m.scores[:3]
-    link = "" if is_keeper or keeper is None else _pair_link(keeper.id, m.id)
+    own = own if own is not None and own.row != m.row else None
+    link = "" if is_keeper or own is None else _pair_link(own.id, m.id)
     return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td class="nw">{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
             f'<td class="id">{_id(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_id(m.date or "")}</td>'
             f'<td class="nw">{_e(RELATIONS[m.relation] or "")}</td><td class="nw">{_score(j)}</td><td class="nw">{_score(c)}</td>'
@@ -101,7 +103,7 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
     when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
     title = readable(titles.get(g.keeper.id, "")) if g.keeper is not None else ""
     head = f'<h2 dir="auto">{_e(title)}</h2>' if title else ""
-    rows = "\n".join(_member_row(m, g.keeper) for m in members)
+    rows = "\n".join(_member_row(m, g.keeper, g.keeper_of(m)) for m in members)
     return (f'<section class="group" data-group="{_e(g.name)}">{head}'
             f'<p class="meta">group {_id(g.name)} · {len(members)} articles · sources: '
             f'{", ".join(_i(s) for s in sources) or "none"} · {_e(when)} · '
