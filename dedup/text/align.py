@@ -67,10 +67,8 @@ need 10 tokens (5 tokens: 0.52% of unrelated pairs have one; 10: 0.19%).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Protocol
 
