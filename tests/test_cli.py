@@ -460,3 +460,33 @@ def test_an_output_folder_inside_an_input_folder_is_refused(tmp_path: Path, seed
         assert res.exit_code == 1 and "input folder" in res.output and "outside it" in res.output, res.output
     assert sorted(p.name for p in feed.iterdir()) == sorted(p.name for p in seeds_dir.glob("*.txt"))
     assert run("dedupe", feed, "--out", tmp_path / "out", "-q").exit_code == 0
+
+
+ONE = {"id": "a", "text": "alpha beta gamma delta epsilon zeta eta theta iota kappa"}
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_out_dash_is_refused_where_the_outputs_are_a_folder(tmp_path: Path, command: str, monkeypatch) -> None:
+    """`--out -` made a folder named "-" ("outputs in -/")."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f.jsonl").write_text(json.dumps(ONE) + "\n", encoding="utf-8")
+    res = runner.invoke(app, [command, "f.jsonl", "--out", "-", "-q"])
+    assert res.exit_code == 1 and "--out -" in res.output and "folder" in res.output, res.output
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(("name", "content", "hint"), [
+    ("arr.jsonl", json.dumps([ONE]) + "\n", "use --format json"),
+    ("t.csv", "id\ttext\na\t" + ONE["text"] + "\n", "use --format tsv"),
+    ("s.csv", "id;text\na;" + ONE["text"] + "\n", "another separator than the comma"),
+])
+def test_a_feed_in_another_shape_than_its_name_says_gets_a_hint(tmp_path: Path, name: str, content: str, hint: str) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    res = runner.invoke(app, ["dedupe", str(tmp_path / name), "--out", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 1 and hint in res.output and "Traceback" not in res.output, res.output
+
+
+def test_the_repeats_line_counts_the_bad_records_skipped(tmp_path: Path) -> None:
+    (tmp_path / "f.jsonl").write_text(json.dumps(ONE) + "\nnot json\n", encoding="utf-8")
+    res = runner.invoke(app, ["repeats", str(tmp_path / "f.jsonl"), "--out", str(tmp_path / "o"), "--skip-bad"])
+    assert res.exit_code == 0 and "1 bad record skipped" in res.output, res.output

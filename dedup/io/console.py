@@ -194,7 +194,8 @@ def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     """The counts of a repeats run, in one line on stderr."""
     c, k = info["counts"], info["counts"]["relations_by_kind"]
     say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
-        f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')}); outputs in {out}/")
+        f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')})"
+        + (f", {_count(c['bad_records'], 'bad record')} skipped" if c.get("bad_records") else "") + f"; outputs in {out}/")
 
 
 def _count(n: int, noun: str) -> str:

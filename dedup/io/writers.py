@@ -327,6 +327,11 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
                   stale: Sequence[str] = (), command: str | None = None, inputs: Sequence[str] = ()) -> Iterator[Path]:
     """The place a command writes its outputs to (:func:`dedup.io.remote.staged_output`): ``out`` itself for a local
     path, without importing the object-storage layer; for a URL, a staging copy uploaded at the end."""
+    if is_dir and str(out) == "-":  # not standard output: a folder named "-" was made, "outputs in -/"
+        from ..errors import OutputError
+
+        raise OutputError(f"--out -: {command or 'this command'} writes several files, into a folder: name one "
+                          "(standard output takes one file, as dedup similarity --out - does)")
     if not is_url(str(out)):
         folder = (Path(out) if is_dir else Path(out).parent).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the folders the run may create, deepest first

@@ -141,9 +141,14 @@ def _detect_fields(record: dict[str, Any], config: ReadConfig, loc: _Loc) -> _Fi
         chosen[name] = key
     text = chosen.pop("text")
     if text is None:
+        other = next((sep for sep, name in (("\t", "tsv"), (";", "csv"), ("|", "csv")) if len(record) == 1
+                      and any(sep in str(k) and any(a in str(k).casefold().split(sep) for a in FIELD_ALIASES["text"])
+                              for k in record)), None)
+        hint = (" (one field whose name holds tabs: a tab-separated file, use --format tsv)" if other == "\t" else
+                f" (one field whose name holds {other!r}: another separator than the comma)" if other else "")
         raise InputFormatError(
             f"no text field in the first record (looked for {', '.join(FIELD_ALIASES['text'])}); "
-            f"fields found: {found}. Name the field that holds the article body with --text-field",
+            f"fields found: {found}{hint}. Name the field that holds the article body with --text-field",
             loc.path,
         )
     return _Fields(text=text, **chosen)
@@ -245,10 +250,12 @@ class _Collector:
             return None
         if not isinstance(value, dict):
             what = "the record" if loc.is_index else "the line"
+            hint = ("; a JSON array of records on one line: use --format json (or give each record its own line)"
+                    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value) else "")
             self.reject(
                 loc,
                 f"{what} is a JSON {_json_type(value)}, not an object; "
-                "each record must be an object with a text field",
+                f"each record must be an object with a text field{hint}",
             )
             return None
         return value, raw, fallback_id, escapes
