@@ -51,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["create_app"]
 
+# the record fields that take a string or a number (models.Id, models.Scalar)
+_SCALARS = frozenset(("id", "url", "title", "headline", "date", "published", "date_publish", "date_extracted", "source",
+                      "source_domain"))
+
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -219,7 +223,12 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             rid = _record_id(body[loc[0]])
             field = f"the field {loc[1]!r}: " if len(loc) > 1 else ""
             named = f" (id {rid!r})" if rid is not None else ""
-            return _err(422, "invalid_record", f"records[{loc[0]}]{named}: {field}{first['msg']}", {"index": loc[0], "id": rid})
+            msg = first["msg"]
+            if len(loc) > 1 and loc[1] in _SCALARS:  # the union's first member's words ("a valid string") misled
+                got = first.get("input")
+                kind = {bool: "a boolean", dict: "an object", list: "an array"}.get(type(got), f"a {type(got).__name__}")
+                msg = f"must be a string or a number, got {kind}"
+            return _err(422, "invalid_record", f"records[{loc[0]}]{named}: {field}{msg}", {"index": loc[0], "id": rid})
         pair = request.url.path.endswith("/similarity")
         expected = "an object {text1, text2} (title1, title2 optional)" if pair else "an array of article records"
         if isinstance(body, (bytes, str)):

@@ -70,6 +70,9 @@ def _for_request(reason: str) -> str:
     return _POSITION.sub(lambda m: f"records[{int(m.group(1)) - 1}]", reason)
 
 
+MAX_ID_CHARS = 2048  # as long as an address a browser takes (a percent-encoded Arabic id is six times as many bytes)
+
+
 class _RequestCollector(_Collector):
     """The readers' collector, failing on the first bad record and requiring ids."""
 
@@ -80,7 +83,11 @@ class _RequestCollector(_Collector):
         if fields.id is None:
             self.reject(loc, f"no id field ({' or '.join(FIELD_ALIASES['id'])}) in the first record; the service names "
                              "articles by id, so every record needs its own (a string or a number)")
-        return super()._id(loc, record, fields, fallback)
+        found = super()._id(loc, record, fields, fallback)
+        if isinstance(found, str) and len(found) > MAX_ID_CHARS:  # GET /v1/articles/{id} could not be asked for it
+            self.reject(loc, f"the id is {len(found)} characters long; the service takes ids of at most {MAX_ID_CHARS} "
+                             "(an id is looked up in a URL: GET /v1/articles/{id})")
+        return found
 
     _current_id: str | None = None
 
