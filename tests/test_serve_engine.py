@@ -798,6 +798,7 @@ def test_a_pruned_articles_text_goes_with_it_and_its_id_posted_again_shows_the_n
     """`dedup index prune` left the service's texts behind: a pruned article's text stayed on disk, and the same id
     posted again was shown (JSON and page) with the old, pruned text (the store kept the first text of an id)."""
     from dedup.jobs.index import prune_index
+    from dedup.serve.views import GroupView
 
     location = str(tmp_path / "h.db")
     old, other = _fresh(2, "o", 3)
@@ -853,6 +854,7 @@ def test_after_a_prune_a_group_names_each_members_own_keeper_and_none_for_the_pr
     """The keeper K pruned, its copy D stays; N copies D. The group said keeper null and gave N "copy of row 1, no
     longer in the index (pruned)" (row 1 is D, still there), and the decision said D was "kept in an earlier feed"."""
     from dedup.jobs.index import prune_index
+    from dedup.serve.views import GroupView
 
     text = ("The finance minister announced on Tuesday a new package of measures to support small businesses hit by "
             "rising energy prices across the country this winter.")
@@ -871,7 +873,7 @@ def test_after_a_prune_a_group_names_each_members_own_keeper_and_none_for_the_pr
     finally:
         engine.close()
     assert n["duplicate_of"] == "D" and "since pruned" in n["reason"] and "kept in an earlier feed" not in n["reason"]
-    assert view is not None and view.keeper is None
+    assert isinstance(view, GroupView) and view.keeper is None
     own = {m.id: (view.keeper_of(m).id if view.keeper_of(m) is not None else None) for m in view.members}
     assert own == {"D": None, "N": "D"}
     said = {m.id: m.to_json(own[m.id], said=True)["reason"] for m in view.members}

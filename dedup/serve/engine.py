@@ -57,23 +57,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import DedupConfig, StoriesConfig
 from ..flows.dedupe import dedupe
-from ..results import ALREADY, KEPT
+from ..results import ALREADY
 from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..errors import redact
 from ..store.history import open_index
-from ..store.index import ArticleRecord, StoredGroup, WaitCalledOff, this_process
+from ..store.index import ArticleRecord, WaitCalledOff, this_process
 from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer
 from .texts import open_texts
+from .views import GroupView, PairView, group_view, pair_fields, rounded
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +90,6 @@ class Stopping(RuntimeError):
     """The service is stopping: a batch not yet started is refused whole (nothing of it added)."""
 
 
-def _r(x: float) -> float | None:
-    return None if x != x else round(float(x), 4)
-
-
 @dataclass
 class _Waiting:
     """A batch waiting for its turn, and then its decisions or the error of its run."""
@@ -104,32 +100,6 @@ class _Waiting:
     done: bool = False
     rows: list[dict[str, Any]] | None = None
     error: BaseException | None = None
-
-
-@dataclass
-class GroupView:
-    """A stored group with its keeper found and its edges named by id."""
-
-    name: str
-    members: list[ArticleRecord]
-    keeper: ArticleRecord | None  # None: the group's keeper was pruned from the index
-    pairs: list[dict[str, Any]]  # pairs.jsonl fields
-    known: dict[int, ArticleRecord] = field(default_factory=dict)  # rows → records: the members and the keepers outside
-
-    def keeper_of(self, member: ArticleRecord) -> ArticleRecord | None:
-        """The article ``member`` was found a copy of (None: it has none, or it was pruned)."""
-        return self.known.get(member.keeper) if member.keeper >= 0 else None
-
-
-@dataclass
-class PairView:
-    """Two stored articles, their stored scores, their texts when known, and fresh scores of the texts."""
-
-    a: ArticleRecord
-    b: ArticleRecord
-    texts: dict[str, tuple[str, str]]  # id → (title, text), for those this service stored
-    stored: list[tuple[str, dict[str, Any]]]  # (what, pairs.jsonl-like fields): the edge, or the copy's scores vs its keeper
-    measured: dict[str, Any] | None  # dedup similarity fields, when both texts are known
 
 
 class Engine:
@@ -361,7 +331,7 @@ class Engine:
             if stored is not None:  # a keeper from an earlier group may lie outside (a group joined later keeps it)
                 have = {m.row for m in stored.members}
                 extra = self._reader.articles(_rows(sorted({m.keeper for m in stored.members} - have - {-1})))
-        return None if stored is None else _view(name, stored, extra)
+        return None if stored is None else group_view(name, stored, extra)
 
     def latest_groups(self, limit: int = 20, scan: int = 2000) -> list[GroupView]:
         """The ``limit`` groups with the most recently added members, newest first (among the last ``scan`` rows)."""
@@ -413,13 +383,13 @@ class Engine:
             for (x, y), rel, s in zip(edges.edges.tolist(), edges.edge_relation.tolist(), edges.edge_scores.tolist()):
                 if {x, y} == want and x != y:
                     first, second = (ra, rb) if x == ra.rep else (rb, ra)
-                    stored.append(("verified edge between their texts", _pair_fields(first.id, second.id, rel, s)))
+                    stored.append(("verified edge between their texts", pair_fields(first.id, second.id, rel, s)))
         for copy, keeper in ((rb, ra), (ra, rb)):
             if copy.keeper == keeper.row and copy.row != keeper.row and copy.scores[0] == copy.scores[0]:
                 j, c, cos, prob = copy.scores
                 stored.append((f"{copy.id} against its keeper {keeper.id}",
-                               {"relation": RELATIONS[copy.relation], "jaccard": _r(j), "containment": _r(c), "cosine": _r(cos),
-                                "probability": _r(prob)}))
+                               {"relation": RELATIONS[copy.relation], "jaccard": rounded(j), "containment": rounded(c), "cosine": rounded(cos),
+                                "probability": rounded(prob)}))
         texts = self.texts.get([a, b])
         measured = None
         if a in texts and b in texts:
@@ -436,9 +406,9 @@ class Engine:
         res = similarity([text1], [text2], self.stories, self.config, title1=[title1], title2=[title2],
                          time1=None if times is None else [times[0]], time2=None if times is None else [times[1]],
                          source1=None if sources is None else [sources[0]], source2=None if sources is None else [sources[1]])
-        return {"jaccard": _r(res.jaccard[0]), "containment": _r(res.containment[0]), "cosine": _r(res.cosine[0]),
-                "story_score": _r(res.story_score[0]),
-                "probability": None if res.probability is None else _r(res.probability[0]), "verdict": res.verdict[0],
+        return {"jaccard": rounded(res.jaccard[0]), "containment": rounded(res.containment[0]), "cosine": rounded(res.cosine[0]),
+                "story_score": rounded(res.story_score[0]),
+                "probability": None if res.probability is None else rounded(res.probability[0]), "verdict": res.verdict[0],
                 "relation": None if res.relation is None else res.relation[0],
                 "reason": None if res.reason is None else res.reason[0]}
 
@@ -482,23 +452,3 @@ def _rows(values: Any) -> Any:
     import numpy as np
 
     return np.array(list(values), dtype=np.int64)
-
-
-def _pair_fields(id1: str, id2: str, rel: int, s: list[float]) -> dict[str, Any]:
-    return {"id1": id1, "id2": id2, "relation": RELATIONS[int(rel)], "jaccard": _r(s[0]),
-            "containment_1_in_2": _r(s[1]), "containment_2_in_1": _r(s[2]), "cosine": _r(s[3]), "probability": _r(s[4])}
-
-
-def _view(name: str, stored: StoredGroup, outside: list[ArticleRecord]) -> GroupView:
-    by_row = {m.row: m for m in [*stored.members, *outside]}
-    # a keeper outside the group (a group joined later keeps it); not a pruned one, nor a stored copy that the
-    # members of a pruned keeper's group were found copies of
-    named = Counter(m.keeper for m in stored.members if m.keeper in by_row and by_row[m.keeper].status == KEPT)
-    kept = [m for m in stored.members if m.keeper == m.row and m.group == name]
-    keeper_row = kept[0].row if kept else (named.most_common(1)[0][0] if named else -1)
-    rep_ids: dict[int, str] = {}
-    for m in stored.members:  # an edge joins representative rows: name it by the representative article
-        rep_ids.setdefault(m.rep, by_row[m.rep].id if m.rep in by_row else m.id)
-    pairs = [_pair_fields(rep_ids.get(a, str(a)), rep_ids.get(b, str(b)), rel, s)
-             for (a, b), rel, s in zip(stored.edges.tolist(), stored.edge_relation.tolist(), stored.edge_scores.tolist())]
-    return GroupView(name, stored.members, by_row.get(keeper_row), pairs, by_row)

@@ -22,7 +22,7 @@ from ..results import STATUS
 from ..store.index import ArticleRecord
 from ..text.mojibake import readable
 from ..verify import RELATIONS
-from .engine import GroupView, PairView
+from .views import GroupView, PairView
 
 __all__ = ["render_groups", "render_not_found", "render_pair"]
 
