@@ -72,6 +72,25 @@ def test_dedupe_seeds_loads_no_optional_library(tmp_path: Path, jobs: str) -> No
     assert (tmp_path / "decisions.jsonl").exists()
 
 
+def test_a_verifying_run_loads_no_optional_numpy_part(tmp_path: Path) -> None:
+    """A feed with pairs to verify loads SciPy's sparse matrices (:mod:`dedup.sparse`) without the NumPy submodules
+    SciPy's array-API layer would clone (numpy.f2py, numpy.testing, numpy.ma...: ~80 ms), and without the report's
+    module when ``--no-report`` asks for no page."""
+    texts = [" ".join(f"t{k}w{i}" for i in range(60)) for k in range(4)]
+    rows = [{"id": f"a{k}", "text": t} for k, t in enumerate(texts)] + [{"id": f"c{k}", "text": t + " tail"} for k, t in enumerate(texts)]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    modules = modules_after("dedupe", str(feed), "--out", str(tmp_path / "out"), "-q", "--no-report")
+    assert "scipy.sparse" in modules  # it did verify pairs
+    assert loaded(modules, ["numpy.f2py", "numpy.testing", "numpy.ma", "numpy.polynomial", "numpy.ctypeslib",
+                            "dedup.io.dedupe_report", "sklearn", "numba"]) == []
+    decisions = [json.loads(x) for x in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+    assert sum(d["status"] == "duplicate" for d in decisions) == 4
+    import numpy
+
+    assert {"f2py", "testing", "ma"} <= set(numpy.__all__) and "ma" in dir(numpy)  # NumPy's own namespace as it was
+
+
 def test_stories_seeds_loads_no_scikit_learn(tmp_path: Path) -> None:
     """The stories stage's TF-IDF is :class:`dedup.verify.Idf` (scikit-learn's arithmetic, tested bit for bit), so
     scikit-learn, and the SciPy statistics it loads, stay out of a stories run (~1.5 s of a small feed's 3 s)."""

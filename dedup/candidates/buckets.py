@@ -72,7 +72,7 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     if len(mixed):
         run_start = np.flatnonzero(np.concatenate(([True], high[1:] != high[:-1])))
         run_end = np.append(run_start[1:], n)
-        for r in np.unique(np.searchsorted(run_start, mixed, side="right") - 1).tolist():
+        for r in _first_of_runs(np.searchsorted(run_start, mixed, side="right") - 1).tolist():  # sorted: no np.unique (numpy.ma)
             a, b = int(run_start[r]), int(run_end[r])
             sub = order[a:b]
             order[a:b] = sub[np.lexsort((sub, keys[sub]))]

@@ -56,7 +56,7 @@ def run_dedupe(
     """
     from ..flows.dedupe import dedupe
     from ..io.dedupe_out import RecordSpool, stale_outputs, write_dedupe_outputs
-    from ..io.dedupe_report import ReportSpool
+    from ..io.spool import ReportSpool
     from ..io.readers import ArticleStream
     from ..io.readers.blocks import JsonlBlocks
     from ..io.writers import staged_output

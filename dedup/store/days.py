@@ -300,7 +300,7 @@ class DiskRows:
 
     def __getitem__(self, rows: slice):  # noqa: ANN204
         """Rows ``lo:hi`` (a slice with step 1) as a canonical ``csr_matrix``."""
-        import scipy.sparse as sp
+        from ..sparse import sp
 
         if not isinstance(rows, slice):
             raise TypeError("DiskRows: only a slice of rows (rows[lo:hi]) is read")

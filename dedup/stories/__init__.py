@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from .arrival import arrival_order, copy_reach, day_blocks

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from ..errors import DedupError

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from .sparse import l2_rows
 

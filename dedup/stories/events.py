@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..cluster.groups import UnionFind
 from ..config import StoriesConfig

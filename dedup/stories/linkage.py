@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..cluster.groups import UnionFind
 from . import sums

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from .sparse import KERNEL_ROWS, top_per_row
 

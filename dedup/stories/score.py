@@ -12,7 +12,7 @@ countries, accidents elsewhere). The same score links events and is the
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from .slots import Slots, slot_conflicts

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS

@@ -9,7 +9,7 @@ add in one fixed order and two runs give the same bits.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 __all__ = ["KERNEL_ROWS", "canonical", "compact_columns", "csr_over", "l2_rows", "pair_cosines", "pair_dots", "top_entries", "top_per_row"]
 

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..jit import numba
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from ..store.background import Kind, background_df

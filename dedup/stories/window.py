@@ -17,7 +17,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..config import StoriesConfig
 from ..sketch.features import TOKEN_COLUMNS

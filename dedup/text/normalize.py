@@ -247,7 +247,7 @@ def _repaired(text: str, raw: np.ndarray) -> str:
     ``&`` no longer runs the mojibake search over the other texts.
     """
     at = np.flatnonzero(((raw - np.uint32(_LEAD_LO)) <= np.uint32(_LEAD_HI - _LEAD_LO)) | (raw == _AMP))
-    which = np.unique(np.searchsorted(np.flatnonzero(raw == _SEP), at)).tolist()  # the texts holding them
+    which = _distinct(np.searchsorted(np.flatnonzero(raw == _SEP), at)).tolist()  # the texts holding them (not np.unique: numpy.ma)
     parts = text.split(_RECORD)
     for k, fixed in zip(which, _repair([parts[k] for k in which])):
         parts[k] = fixed

@@ -28,7 +28,7 @@ the flow uses it only for a verification of many pairs
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
+from ..sparse import sp
 
 from ..jit import numba
 

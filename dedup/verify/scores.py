@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..candidates.buckets import sorted_unique
 from ..config import VerifyConfig
 from ..sketch.features import SHINGLE_COLUMNS, TOKEN_COLUMNS, Features, bucket_rows
 
@@ -71,7 +72,7 @@ def hashed_rows(hashes: np.ndarray, offsets: np.ndarray, columns: int = TOKEN_CO
 
 
 def _csr(indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, columns: int) -> sp.csr_matrix:
-    import scipy.sparse as sp  # here: ~0.25 s to import, and a run with no pair to score builds no matrix
+    from ..sparse import sp  # here: ~0.25 s to import, and a run with no pair to score builds no matrix
 
     # Buckets are below 2^26 (2^22 for tokens): the uint32 features read as int32 as they are, not copied (a block of
     # a feed of large copy families holds tens of millions of them, next to the features they came from).
@@ -160,7 +161,7 @@ def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     add pairwise and round differently. Spares importing scikit-learn (about a
     second) in every run that verifies a pair.
     """
-    import scipy.sparse as sp
+    from ..sparse import sp
 
     nnz = np.diff(x.indptr)
     squares = sp.csr_matrix((x.data * x.data, np.zeros(len(x.data), dtype=np.int32), x.indptr), shape=(x.shape[0], 1))
@@ -181,7 +182,7 @@ def fit_idf(source: FeatureSource, sample: int = 5000) -> Idf | None:
     n = len(source)
     if n == 0:
         return None
-    rows = np.unique(np.linspace(0, n - 1, min(n, sample)).astype(np.int64))
+    rows = sorted_unique(np.linspace(0, n - 1, min(n, sample)).astype(np.int64))  # not np.unique: numpy.ma (~10 ms)
     return Idf(count_matrix(source.gather(rows)))
 
 
