@@ -51,6 +51,24 @@ def test_eval_pairs_and_sweep(run_dir, tmp_path: Path) -> None:
     report = json.loads(r.output)
     assert report["pairwise"]["f1"] == 1.0
     assert report["sweep"][0]["recall"] == 1.0 and len(report["sweep"]) == 19
+    assert report["sweep_pairs"] == 2 and report["warnings"] == []
+
+
+def test_a_sweep_over_another_feed_says_how_many_pairs_it_scored(run_dir, tmp_path: Path) -> None:
+    """A sweep reads the articles from --input: a feed that is not the run's held one labelled pair of two, and the
+    sweep counted one pair without a word."""
+    out, feed = run_dir
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(line for line in feed.read_text(encoding="utf-8").splitlines(keepends=True) if '"id": "b"' not in line),
+                     encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id1": "a", "id2": "b", "label": "DUP"}\n{"id1": "a", "id2": "c", "label": "NO"}\n', encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold), "--sweep", "jaccard", "--input", str(other)])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["pairs"] == 2 and report["sweep_pairs"] == 1
+    assert report["warnings"] == [f"--sweep: 1 of the 2 labelled pairs of the run has an article that is not in --input "
+                                  f"({other}): the sweep scores the other 1 only; is --input the run's own feed?"]
 
 
 def test_eval_clusters(run_dir, tmp_path: Path) -> None:

@@ -459,3 +459,21 @@ def test_eval_reads_a_run_written_as_parquet(tmp_path: Path) -> None:
         scores.append({k: v for k, v in report.items() if k not in ("run", "run_dir")})
     assert scores[0] == scores[1] and scores[0]["pairwise"]["tp"] == 4
     assert scores[0]["pairwise_with_edges"]["tp"] >= 4  # the verified edges, read from pairs.jsonl and from pairs.parquet
+
+
+def test_the_warning_names_a_json_documents_bad_records_by_number(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON array on one line: the warning said "line 2: record #2: ..." of a file with one line."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("dedup"), "propagate", True)  # a CLI run in this process may have turned it off
+
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([{"id": "a", "text": "one two three"}, "a string", None, {"id": "b", "text": "four five"}]),
+                    encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="dedup"):
+        articles, bad = read_articles([path], ReadConfig(skip_bad=True))
+    assert [a.id for a in articles] == ["a", "b"] and [b.line for b in bad] == [2, 3]
+    warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert f"skipped 2 bad records in {path} (record #2: the record is a JSON string" in warning
+    assert "line 2" not in warning and "; record #3: the record is a JSON null" in warning

@@ -72,11 +72,13 @@ def test_closed_quotes_over_several_lines_still_read(tmp_path: Path) -> None:
     assert articles[0].text.endswith('second "line"')
 
 
-def test_quoted_row_past_the_record_limit_is_an_error_not_held(tmp_path: Path) -> None:
+def test_quoted_row_past_the_record_limit_is_a_bad_record_not_held(tmp_path: Path) -> None:
     path = tmp_path / "feed.csv"
     path.write_text('id,text\na,"' + "word word word\n" * 200 + '"\nb,x\n', encoding="utf-8")
-    with pytest.raises(InputFormatError, match=r"feed\.csv:2: the row that starts here runs on for more than 1000"):
-        read_articles([path], ReadConfig(max_record_bytes=1000, skip_bad=True))
+    with pytest.raises(InputFormatError, match=r"feed\.csv:2: record too long: \d+ bytes > the limit of 1000"):
+        read_articles([path], ReadConfig(max_record_bytes=1000))
+    articles, bad = read_articles([path], ReadConfig(max_record_bytes=1000, skip_bad=True))
+    assert [a.id for a in articles] == ["b"] and [(b.line, b.reason[:15]) for b in bad] == [(2, "record too long")]
     assert len(read_articles([path])[0]) == 2  # under the default limit it is one long quoted field
 
 

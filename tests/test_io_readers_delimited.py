@@ -100,12 +100,35 @@ def test_a_quote_never_closed_on_the_last_line() -> None:
     assert err.value.line == 2
 
 
-def test_a_row_over_the_limit_across_lines_is_an_error_where_it_started() -> None:
-    text = 'id,text\na,x\nb,"' + "\n".join(["word " * 4] * 10) + '"\nc,y\n'
-    with pytest.raises(InputFormatError, match="runs on for more than 50 characters") as err:
-        _items(text, limit=50)
-    assert err.value.line == 3
+def test_a_row_over_the_limit_across_lines_is_a_bad_record_where_it_started() -> None:
+    """A quoted row of many short lines past the limit is skipped as a record too long (in bytes, as JSONL counts them),
+    and the rows after it are read; it was a file-level error ("runs on for more than 50 characters")."""
+    text = 'id,text\na,x\nb,"' + "\n".join(["كلمة " * 4] * 10) + '"\nc,y\n'
+    got = _rows(_items(text, limit=100))
+    assert got[0] == (2, {"id": "a", "text": "x"}) and got[2] == (13, {"id": "c", "text": "y"})
+    assert got[1][0] == 3 and got[1][1].startswith("record too long: 3") and "bytes > the limit of 100" in got[1][1]
     assert len(_items(text, limit=500)) == 3  # under the limit the same rows are read
+    # 10 lines of 20 characters: 200 characters, 390 bytes; a limit between the two skips it
+    assert _rows(_items(text, limit=300))[1][1].startswith("record too long")
+
+
+@pytest.mark.parametrize("quotes_in_long_line", [1, 3], ids=["closes-the-row", "closes-the-row-after-doubled-quotes"])
+def test_a_line_too_long_inside_a_quoted_row_skips_the_row_not_the_file(quotes_in_long_line: int) -> None:
+    """The line reader skips a line over the limit unread; inside a quoted row that lost the closing quote, and the
+    rest of the file was "a quote opened in this row is never closed". Its quotes are counted as it is read past."""
+    inner = '""' * (quotes_in_long_line // 2)
+    text = 'id,text\na,"first\nsecond\n' + "x" * 200 + inner + '"\nc,y\n'
+    got = _rows(_items(text, limit=100))
+    assert got[0][0] == 2 and got[0][1].startswith("record too long") and got[1] == (5, {"id": "c", "text": "y"})
+
+
+def test_a_line_too_long_that_opens_a_quoted_row_skips_the_whole_row() -> None:
+    text = 'id,text\na,"' + "x" * 200 + '\nstill the same field\n"\nc,y\n'
+    got = _rows(_items(text, limit=100))
+    assert got[0][0] == 2 and got[0][1].startswith("record too long") and got[1] == (5, {"id": "c", "text": "y"})
+    with pytest.raises(InputFormatError, match="never closed") as err:  # a row too long whose quote never closes
+        _items('id,text\na,"' + "x" * 200 + "\nno closing quote\n", limit=100)
+    assert err.value.line == 2
 
 
 def test_one_line_over_the_limit_is_a_bad_record() -> None:

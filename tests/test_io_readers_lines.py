@@ -108,19 +108,20 @@ def test_too_long() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rest", "length", "after"),
+    ("rest", "length", "quotes", "after"),
     [
-        pytest.param(b"abc\nnext\n", 3, b"next\n", id="to-the-line-end"),
-        pytest.param(b"\nnext", 0, b"next", id="at-the-line-end"),
-        pytest.param(b"abc", 3, b"", id="to-the-end-of-the-file"),
-        pytest.param(b"", 0, b"", id="at-the-end-of-the-file"),
-        pytest.param(b"x" * 10 + b"\nz", 10, b"z", id="several-blocks"),
+        pytest.param(b"abc\nnext\n", 3, 0, b"next\n", id="to-the-line-end"),
+        pytest.param(b"\nnext", 0, 0, b"next", id="at-the-line-end"),
+        pytest.param(b"abc", 3, 0, b"", id="to-the-end-of-the-file"),
+        pytest.param(b"", 0, 0, b"", id="at-the-end-of-the-file"),
+        pytest.param(b"x" * 10 + b"\nz", 10, 0, b"z", id="several-blocks"),
+        pytest.param(b'a"b""c"' + b"x" * 5 + b'"\n"z"', 13, 5, b'"z"', id="quotes-of-the-line-only"),
     ],
 )
-def test_skip_rest(monkeypatch: pytest.MonkeyPatch, rest: bytes, length: int, after: bytes) -> None:
+def test_skip_rest(monkeypatch: pytest.MonkeyPatch, rest: bytes, length: int, quotes: int, after: bytes) -> None:
     monkeypatch.setattr(lines_module, "_BLOCK", 3)
     stream = io.BytesIO(rest)
-    assert _skip_rest(stream) == length
+    assert _skip_rest(stream) == (length, quotes)  # the quotes: a CSV row goes on past the line when they are odd
     assert stream.read() == after
 
 

@@ -131,9 +131,14 @@ def test_similarity_weighs_the_dates_and_outlets_given_as_dedupe_does(tmp_path: 
       'pairs.jsonl:2: field "text2" holds a lone surrogate (\\ud800 at character 2)'),
      ('{"id": 1, "text1": "a b", "text2": "c d", "date1": "last tuesday"}\n',
       'pairs.jsonl:1: field "date1" is not an ISO-8601 date (\'last tuesday\')'),
-     ('{"id": 1, "text1": "a b", "text2": "c d", "source2": 7}\n', 'pairs.jsonl:1: field "source2" must be a string or null, got')],
+     ('{"id": 1, "text1": "a b", "text2": "c d", "source2": 7}\n', 'pairs.jsonl:1: field "source2" must be a string or null, got'),
+     # ids as the feeds' readers take them: a string or a number (these were scored as "None", "True", "{'x': 1}", "")
+     ('{"id": null, "text1": "a b", "text2": "a b"}\n', 'pairs.jsonl:1: field "id" is null: ids must be strings or numbers'),
+     ('{"id": true, "text1": "a b", "text2": "a b"}\n', 'pairs.jsonl:1: field "id" is a boolean: ids must be strings or numbers'),
+     ('{"id": {"x": 1}, "text1": "a b", "text2": "a b"}\n', 'pairs.jsonl:1: field "id" is an object: ids must be strings'),
+     ('{"id": "", "text1": "a b", "text2": "a b"}\n', 'pairs.jsonl:1: field "id" is empty: ids must be strings or numbers')],
     ids=["bad-json", "missing-text2", "null-text2", "a-feed", "id-and-line-number", "not-an-object", "empty", "lone-surrogate",
-         "unreadable-date", "numeric-source"],
+         "unreadable-date", "numeric-source", "null-id", "boolean-id", "object-id", "empty-id"],
 )
 def test_similarity_bad_input_exits_1(tmp_path: Path, content: str, message: str) -> None:
     src = tmp_path / "pairs.jsonl"

@@ -81,7 +81,13 @@ def evaluate_run(
             report["pairwise_with_edges"] = pairwise_prf([cluster[a] == cluster[b] or (a, b) in edges for a, b, _ in known],
                                                          [s for _, _, s in known])
         if sweep_score is not None:
-            report["sweep"] = _sweep(run_dir, known, sweep_score, inputs, read_config)
+            report["sweep"], report["sweep_pairs"] = _sweep(run_dir, known, sweep_score, inputs, read_config)
+            if report["sweep_pairs"] < len(known):
+                report["warnings"].append(
+                    f"--sweep: {len(known) - report['sweep_pairs']} of the {len(known)} labelled pairs of the run "
+                    f"{'has' if len(known) - report['sweep_pairs'] == 1 else 'have'} an "
+                    f"article that is not in --input ({', '.join(inputs)}): the sweep scores the other "
+                    f"{report['sweep_pairs']} only; is --input the run's own feed?")
     else:
         ids = [i for i in data if i in cluster]  # type: ignore[union-attr]
         if not ids:
@@ -99,7 +105,8 @@ def evaluate_run(
     return report
 
 
-def _sweep(run_dir: str | Path, known: list, score: str, inputs: Sequence[str], read_config: ReadConfig) -> list[dict]:
+def _sweep(run_dir: str | Path, known: list, score: str, inputs: Sequence[str], read_config: ReadConfig) -> tuple[list[dict], int]:
+    """The sweep of ``score`` over the labelled pairs ``known`` found in ``inputs``, and how many of them were."""
     from ..flows.dedupe import score_articles
     from ..io.readers import read_articles
 
@@ -114,4 +121,4 @@ def _sweep(run_dir: str | Path, known: list, score: str, inputs: Sequence[str], 
                           f"({', '.join(inputs)}): give the run's own input feed")
     scores = score_articles(articles, np.array([[i, j] for i, j, _ in pairs], dtype=np.int64), config)
     values = getattr(scores, score)
-    return sweep(values, [s for _, _, s in pairs], [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)])
+    return sweep(values, [s for _, _, s in pairs], [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)]), len(pairs)

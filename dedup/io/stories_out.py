@@ -126,7 +126,8 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
             if not skip_bad:
                 raise
             given = obj.get("id")
-            rows.append({"id": str(given) if isinstance(given, (str, int)) else None, "line": lineno, "bad": err.message})
+            readable = given != "" and not isinstance(given, bool) and isinstance(given, (str, int, float))
+            rows.append({"id": str(given) if readable else None, "line": lineno, "bad": err.message})
     rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
     if all("bad" in r for r in rows):
         raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}'
@@ -136,7 +137,11 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
 
 def _text_pair(path: str, lineno: int, obj: dict[str, Any], seen: dict[str, int | None]) -> dict[str, Any]:
     """The row of one line of ``dedup similarity`` input (:func:`read_text_pairs`); ``seen``: the ids before it (updated)."""
-    row: dict[str, Any] = {"id": str(obj.get("id", lineno))}
+    given = obj.get("id", lineno)
+    if given is None or given == "" or isinstance(given, bool) or not isinstance(given, (str, int, float)):
+        raise InputFormatError(f'field "id" is {"empty" if given == "" else "a boolean" if isinstance(given, bool) else _json_kind(given)}: ids must be strings or '
+                               "numbers (leave the field out to number the line by its position)", path, lineno)
+    row: dict[str, Any] = {"id": str(given)}
     for key in ("text1", "text2", "title1", "title2"):
         if key not in obj and not key.startswith("title"):
             raise InputFormatError(f'no field "{key}": each line must be {{"id", "text1", "text2"}} (this one has: '

@@ -380,7 +380,7 @@ class JsonlBlocks:
                 room = -1 if limit is None else max(0, limit + 1 - tail)
                 rest = stream.readline(room) if room else b""
                 if limit is not None and tail + len(rest) > limit and not rest.endswith(b"\n"):
-                    too_long = tail + len(rest) + _skip_rest(stream)  # skipped unread, as the line reader does
+                    too_long = tail + len(rest) + _skip_rest(stream)[0]  # skipped unread, as the line reader does
                     data = data[:cut]
                 elif rest:
                     data += rest  # one copy of the block (not a slice, then the slice and the line's end joined)

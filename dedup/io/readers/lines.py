@@ -76,22 +76,25 @@ def _decode_document(data: bytes, file: str | None) -> str | tuple[int, str]:
         return decoded.count(b"\n", 0, err.start) + 1, _not_utf8(err, file, line_start)
 
 
-def _too_long(length: int, limit: int, unit: str = "bytes") -> _Bad:
+def _too_long(length: int, limit: int, unit: str = "bytes", quotes: int = 0, what: str = "record") -> _Bad:
     return _Bad(
-        f"record too long: {length} {unit} > the limit of {limit} (--max-record-bytes); it was skipped unread: "
-        "raise the limit if it is an article, or skip it with --skip-bad"
+        f"{what} too long: {length} {unit} > the limit of {limit} (--max-record-bytes); it was skipped unread: "
+        "raise the limit if it is an article, or skip it with --skip-bad",
+        length, quotes,
     )
 
 
-def _skip_rest(stream: IO[bytes] | IO[str]) -> int:
-    """Read past the rest of the current line, a block at a time; returns its length without the line end."""
-    n = 0
+def _skip_rest(stream: IO[bytes] | IO[str]) -> tuple[int, int]:
+    """Read past the rest of the current line, a block at a time; returns its length without the line end, and the
+    double quotes it held."""
+    n = quotes = 0
     while True:
         block = stream.readline(_BLOCK)
         if not block:
-            return n
+            return n, quotes
+        quotes += block.count(b'"' if isinstance(block, bytes) else '"')
         if block[-1:] in (b"\n", "\n"):
-            return n + len(block) - 1
+            return n + len(block) - 1, quotes
         n += len(block)
 
 
@@ -131,7 +134,9 @@ def _raw_lines(
             return
         if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
             is_text = isinstance(raw, str)
-            yield lineno, _too_long(len(raw) + _skip_rest(stream), limit, "characters" if is_text else "bytes"), None
+            rest, quotes = _skip_rest(stream)
+            yield lineno, _too_long(len(raw) + rest, limit, "characters" if is_text else "bytes",
+                                    raw.count('"' if is_text else b'"') + quotes), None
             continue
         if isinstance(raw, str):  # a text stream (e.g. a replaced sys.stdin) is already decoded
             text = raw.removeprefix("\ufeff") if lineno == 1 else raw

@@ -69,9 +69,15 @@ class _Loc:
 
 @dataclass(frozen=True, slots=True)
 class _Bad:
-    """A record that could not be parsed; ``reason`` says why and how to fix it."""
+    """A record that could not be parsed; ``reason`` says why and how to fix it.
+
+    A line skipped unread for its length also says how long it was (``size``) and how many double quotes it held
+    (``quotes``): a CSV row of several lines continues past it when that number is odd.
+    """
 
     reason: str
+    size: int = 0
+    quotes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,7 @@ class _Fields:
     source: str | None
 
 
+_NUMBERED = re.compile(r"(record|row) #\d+: ")  # the reason of a bad record located by number (_Loc.reason), not by line
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON escapes can carry them; UTF-8 cannot encode them
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON line without one holds no surrogate: one search instead of five
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")  # the same in a raw line
@@ -265,7 +272,8 @@ class _Collector:
         logger.info("read %d articles from %s", n_articles, name)
         if n_bad:
             shown = self.bad[len(self.bad) - n_bad :][:3]
-            where = "; ".join(f"line {b.line}: {b.reason}" for b in shown) + ("; …" if n_bad > len(shown) else "")
+            where = "; ".join(b.reason if _NUMBERED.match(b.reason) else f"line {b.line}: {b.reason}" for b in shown) + (
+                "; …" if n_bad > len(shown) else "")  # a record of a JSON document or Parquet file says its number itself
             logger.warning("skipped %d bad record%s in %s (%s)", n_bad, "" if n_bad == 1 else "s", name, where)
 
     def _id(self, loc: _Loc, record: dict[str, Any], fields: _Fields, fallback: str | None = None) -> str | None:
