@@ -203,38 +203,6 @@ def test_dedupe_outputs_are_those_of_the_line_reader(tmp_path: Path, monkeypatch
     assert sum(r["status"] == "duplicate" for r in rows) >= 10 and sum(r["id"] is None for r in rows) == 10
 
 
-def test_texts_held_in_memory_or_spilled_give_the_same_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In one process the first HOLD_CHARS of normalized text stay in memory and the rest spill to files: wherever that
-    line falls (every chunk spilled, some held, all held), every output byte for byte; and a small feed writes no spill."""
-    import dedup.flows.prepare as flow
-    import dedup.sketch.prepare as chunks
-
-    path = _copies_feed(tmp_path)
-    settings = {"read": SKIP, "dedupe": DedupConfig(), "runtime": Runtime(n_jobs=1, chunk_size=7)}
-    spilled: list[str] = []
-
-    def counted(write):  # type: ignore[no-untyped-def]
-        return lambda spill, texts: (spilled.append(spill), write(spill, texts))[1]
-
-    monkeypatch.setattr(flow, "write_spill", counted(flow.write_spill))
-    monkeypatch.setattr(chunks, "write_spill", counted(chunks.write_spill))
-    run_dedupe([str(path)], str(tmp_path / "held"), settings, quiet=True)
-    assert spilled == []  # a feed this small is never written out and read back
-    spills = []
-    for hold in (0, 2000):
-        monkeypatch.setattr(flow, "HOLD_CHARS", hold)
-        run_dedupe([str(path)], str(tmp_path / f"hold-{hold}"), settings, quiet=True)
-        spills.append(len(spilled))
-        spilled.clear()
-        for name in ("decisions.jsonl", "pairs.jsonl", "unique.jsonl", "summary.json"):
-            if name == "summary.json":  # the same but for the timings
-                a, b = (json.loads((tmp_path / d / name).read_text()) for d in ("held", f"hold-{hold}"))
-                assert {k: v for k, v in a.items() if k != "timings_seconds"} == {k: v for k, v in b.items() if k != "timings_seconds"}
-                continue
-            assert (tmp_path / "held" / name).read_bytes() == (tmp_path / f"hold-{hold}" / name).read_bytes(), (hold, name)
-    assert spills[0] > spills[1] > 0, spills  # hold 0: every chunk; 2,000 characters: some
-
-
 def test_warnings_name_the_bad_records_as_the_line_reader_does(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logging.getLogger("dedup"), "propagate", True)  # a CLI run in this process may have turned it off

@@ -252,7 +252,6 @@ def test_unique_needs_one_record_per_article(tmp_path: Path) -> None:
 def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import dedup.flows.prepare
     import dedup.sketch.prepare
     from dedup.errors import OutputError
 
@@ -260,8 +259,6 @@ def test_full_temporary_disk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(dedup.sketch.prepare, "write_spill", full)
-    monkeypatch.setattr(dedup.flows.prepare, "write_spill", full)
-    monkeypatch.setattr(dedup.flows.prepare, "HOLD_CHARS", 0)  # a feed this small is held in memory, not spilled
     with pytest.raises(OutputError, match="TMPDIR"):
         dedupe(feed())
 
