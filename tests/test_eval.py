@@ -106,6 +106,21 @@ def test_a_level_the_run_does_not_have_says_which_run_it_is(tmp_path: Path) -> N
     assert read_run(dedupe_run, "group") == {"a": None} and read_run(stories_run, "storyline") == {"a": "a"}
 
 
+def test_without_level_a_stories_run_is_scored_by_its_events(tmp_path: Path, seeds_dir: Path) -> None:
+    """`eval` of a stories run stopped with "--level group scores duplicate groups" unless --level was given."""
+    out = tmp_path / "st"
+    assert runner.invoke(app, ["stories", str(seeds_dir), "--out", str(out), "-q"]).exit_code == 0
+    rows = [json.loads(x) for x in (out / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"id": r["id"], "cluster": r["event"]}) + "\n" for r in rows), encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["level"] == "event" and report["ari"] == 1.0 and report["articles"] == len(rows) == 5
+    r = runner.invoke(app, ["eval", str(out), "--gold", str(gold), "--level", "group"])  # asked for: still refused
+    assert r.exit_code == 1 and "use --level event or storyline" in r.output
+
+
 def test_a_run_into_another_commands_folder_leaves_none_of_its_files(tmp_path: Path) -> None:
     """A dedupe run into a folder holding a stories run left stories.jsonl and events.json beside its summary.json,
     and `eval --level event` scored them as the run's; a repeats run after both left their files too."""

@@ -121,7 +121,8 @@ def similarity(
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
     gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters {id,cluster}.")],
-    level: Annotated[Literal["group", "event", "storyline"], typer.Option(help="Which clustering of the run to score.")] = "group",
+    level: Annotated[Optional[Literal["group", "event", "storyline"]], typer.Option(
+        help="Which clustering of the run to score.  [default: group for a dedupe run, event for a stories run]")] = None,
     positive: Annotated[str, typer.Option(help="Comma-separated label names that mean 'same' in a pair file.")] = "DUP",
     sweep: Annotated[Optional[Literal["jaccard", "containment", "cosine"]], typer.Option(help="Print the precision/recall curve of this score over the gold pairs, "
                                                          "measured with the run's settings (needs --input).")] = None,

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import DedupConfig, ReadConfig
 from ..settings import from_dict
 from ..errors import ConfigError, InputFormatError
-from ..io.gold import read_edges, read_gold, read_run
+from ..io.gold import read_edges, read_gold, read_run, run_command
 from .metrics import adjusted_rand, bcubed, pair_counts, pairwise_prf, prf_counts, sweep
 
 __all__ = ["evaluate_run", "run_config"]
@@ -39,7 +39,7 @@ def run_config(run_dir: str | Path) -> DedupConfig:
 def evaluate_run(
     run_dir: str | Path,
     gold: str | Path,
-    level: str = "group",
+    level: str | None = None,
     positive: Sequence[str] = ("DUP",),
     sweep_score: str | None = None,
     inputs: Sequence[str] = (),
@@ -58,6 +58,8 @@ def evaluate_run(
     if not (Path(run_dir) / "summary.json").is_file():  # written last: without it the files may be half of a run
         raise InputFormatError("no summary.json: the run did not finish (an interrupted run leaves incomplete files); "
                                "run it again", str(run_dir))
+    if level is None:  # the run's own clustering: a stories run's events, a dedupe run's duplicate groups
+        level = "event" if run_command(run_dir) == "stories" else "group"
     kind, data = read_gold(gold, set(positive))
     pred = read_run(run_dir, level)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster

@@ -243,7 +243,9 @@ def print_lsh_params(info: dict[str, Any]) -> None:
     """The bands and rows of ``dedup explain-params``, their error rates and the S-curve as a bar chart, on stdout."""
     threshold, num_perm, b, r = info["threshold"], info["num_perm"], info["bands"], info["rows"]
     say(f"threshold {threshold}, num_perm {num_perm}: bands b={b}, rows r={r} (b*r={b * r})", err=False)
-    say(f"false positive probability (area below the threshold): {info['false_positive']:.4f}", err=False)
-    say(f"false negative probability (area above the threshold): {info['false_negative']:.4f}\n\njaccard  P(candidate)", err=False)
+    # datasketch's names for them; not probabilities of one pair: the areas it weighs to choose b and r
+    say(f"false positive weight (area under P(candidate) below the threshold): {info['false_positive']:.4f}", err=False)
+    say(f"false negative weight (area over P(candidate) above the threshold): {info['false_negative']:.4f}\n\njaccard  P(candidate)",
+        err=False)
     for s, p in info["s_curve"]:
         say(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}", err=False)

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InputFormatError
 from .jsonl import json_objects
 
-__all__ = ["read_edges", "read_gold", "read_run"]
+__all__ = ["read_edges", "read_gold", "read_run", "run_command"]
 
 
 def _jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
@@ -151,6 +151,12 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         for r in rows
         if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
     }
+
+
+def run_command(run_dir: str | Path) -> str | None:
+    """The command that wrote the run in ``run_dir`` (``summary.json``'s ``command``; None when it does not say)."""
+    command = _summary(Path(run_dir)).get("command")
+    return command if isinstance(command, str) else None
 
 
 def _summary(run: Path) -> dict[str, Any]:

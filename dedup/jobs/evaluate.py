@@ -11,7 +11,7 @@ from ..config import ReadConfig
 __all__ = ["run_eval"]
 
 
-def run_eval(run: str | Path, gold: str | Path, settings: Mapping[str, Any], *, level: str = "group",
+def run_eval(run: str | Path, gold: str | Path, settings: Mapping[str, Any], *, level: str | None = None,
              positive: Sequence[str] = ("DUP",), sweep: str | None = None, inputs: Sequence[str] = ()) -> dict[str, Any]:
     """The report of ``dedup eval`` on the output folder ``run`` (see :func:`dedup.eval.run.evaluate_run`).
 
