@@ -247,6 +247,11 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     res = runner.invoke(app, ["index", "prune", location, "--before", "2024-03-02"])
     assert res.exit_code == 0, res.output
     assert [x["id"] for x in _export(location)] == [a.id for a in d2]
+    idx = open_index(location, create=False)
+    try:  # what the service's page counts: the articles held, not the rows ever given
+        assert idx.article_count() == len(d2) and idx.next_row() == len(d1) + len(d2)
+    finally:
+        idx.close()
     # pruned history is no longer met: a copy of day 1 is new again, a copy of day 2 is not
     f5 = next(a for a in d1 if a.id == "f5")
     rows = _rows(_run([Article("again-f5", f5.text, source="z", date="2024-03-03"),
@@ -855,6 +860,20 @@ def test_an_export_onto_the_index_or_a_folder_is_refused(tmp_path: Path) -> None
     (tmp_path / "folder").mkdir()
     res = runner.invoke(app, ["index", "export", loc, "-o", str(tmp_path / "folder")])
     assert res.exit_code == 1 and "is a folder" in res.output and "Traceback" not in res.output
+
+
+def test_an_index_path_under_a_file_or_ending_in_a_slash_is_one_line_and_makes_nothing(tmp_path: Path, seeds_dir: Path) -> None:
+    """A path under a regular file was a traceback (NotADirectoryError) in dedupe, stories and serve; one ending in a
+    slash made a file of that name and then failed on its lock ("Not a directory")."""
+    afile = tmp_path / "afile"
+    afile.write_text("{}", encoding="utf-8")
+    runner = CliRunner()
+    for loc, says in ((f"{afile}/x.sqlite", "is a file, not a folder"), (f"{tmp_path}/trail.sqlite/", "is a folder")):
+        for cmd in (["dedupe", str(seeds_dir), "--out", str(tmp_path / "o")], ["stories", str(seeds_dir), "--out", str(tmp_path / "s")],
+                    ["serve", "--port", "1"]):
+            res = runner.invoke(app, [*cmd, "--index", loc, "-q"] if cmd[0] != "serve" else [*cmd, "--index", loc])
+            assert res.exit_code == 1 and says in res.output and "Traceback" not in res.output, (cmd, res.output)
+    assert afile.read_text(encoding="utf-8") == "{}" and not (tmp_path / "trail.sqlite").exists()
 
 
 def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:

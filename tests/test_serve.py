@@ -432,6 +432,7 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
 
 @pytest.mark.parametrize("body,status,error,index,rid,says", [
     (b'[{"id": "j1", "text": "x"', 400, "bad_json", None, None, "not valid JSON"),
+    (b'[{"id": "j1", "text": "abc', 400, "bad_json", None, None, "Unterminated string starting at character 22"),
     (b'{"id": "j1", "text": "x"}', 422, "invalid_body", None, None, "must be an array of article records, got an object (one record"),
     (b'[{"id": "ok1", "text": "fine text"}, {"id": "nt1", "title": "no text"}]', 422, "invalid_record", 1, "nt1", "no 'text' field"),
     (b'[{"id": "ok2", "text": "fine"}, {"id": "nt2", "text": null}]', 422, "invalid_record", 1, "nt2", "JSON null"),
@@ -451,7 +452,7 @@ def test_bodies_over_the_limit_get_413_and_add_nothing(sqlite_server: Server) ->
     # a GET of its id could not be asked for (the connection was reset)
     (b'[{"id": "ok10", "text": "a"}, {"id": "' + b"x" * 2049 + b'", "text": "b"}]', 422, "invalid_record", 1, "x" * 2049,
      "the id is 2049 characters long; the service takes ids of at most 2048"),
-], ids=["truncated-json", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
+], ids=["truncated-json", "unterminated-string", "not-an-array", "no-text", "null-text", "repeated-id", "missing-id", "no-id-field", "bool-id",
         "number-text", "string-record", "not-utf8", "surrogate-id", "surrogate-text", "long-id"])
 def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_server: Server, body, status, error, index, rid, says) -> None:
     res = sqlite_server.call("POST", "/v1/articles", content=body, headers={"Content-Type": "application/json"})
@@ -465,6 +466,22 @@ def test_bad_input_is_a_json_error_naming_the_record_and_adds_nothing(sqlite_ser
         assert err["record"] == {"index": index, "id": rid}
     stored = set(sqlite_server.stored_ids())
     assert not {"j1", "ok1", "nt1", "ok2", "ok3", "ok4", "ok5", "ok6", "ok7", "ok8", "ok9", "ok10"} & stored  # all or nothing
+
+
+def test_errors_are_counted_by_their_own_kind_and_the_page_counts_the_articles_held(sqlite_server: Server) -> None:
+    """A body that is not an array was answered invalid_body and counted invalid_record; the page said "N rows" of
+    the rows ever given (pruned ones too), not the articles the index holds."""
+    def count(kind: str) -> float:
+        text = sqlite_server.call("GET", "/metrics").text
+        line = next((x for x in text.splitlines() if x.startswith(f'dedup_errors_total{{kind="{kind}"}}')), None)
+        return 0.0 if line is None else float(line.split()[-1])
+
+    before = {k: count(k) for k in ("invalid_body", "invalid_record")}
+    res = sqlite_server.call("POST", "/v1/articles", content=b'{"a": 1}', headers={"Content-Type": "application/json"})
+    assert res.status_code == 422 and res.json()["error"] == "invalid_body"
+    assert count("invalid_body") == before["invalid_body"] + 1 and count("invalid_record") == before["invalid_record"]
+    page = sqlite_server.call("GET", "/").text
+    assert f" · {len(sqlite_server.stored_ids())} articles · " in page and " rows · " not in page
 
 
 @pytest.mark.parametrize("path", ["/v1/articles", "/v1/similarity"])

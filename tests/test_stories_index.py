@@ -394,6 +394,45 @@ def test_stats_and_prune_cover_the_tracked_stories(tmp_path) -> None:
         assert sorted(left) == sorted(a.id for a in arts if a.date >= "2015-07-22")
 
 
+def _pruned_articles_stay_forgotten(location: str) -> None:
+    """A prune forgot the tracked articles of its dates, and the next stories run wrote every one of them back (the
+    carried window still holds them): stats counted them again and an event listed its pruned first report."""
+    arts = _feed(3)
+    with _index(location) as index:
+        stories(arts, index=index)
+        n_pruned = index.prune(timestamp("2015-07-22"))
+        left = {a.id for a in arts if a.date >= "2015-07-22"}
+        assert n_pruned == len(arts) - len(left) and index.stories.stats()["tracked_articles"] == len(left)
+        text = WIRES[1]  # a fourth report of day 2's wire, whose event is named by its first report (pruned: no)
+        two = stories([Article("late", text + " more more more", text[:30], "2015-07-23 22:00", "o9")], index=index)
+        assert two.tracking["placed"] == 1
+        assert index.stories.stats()["tracked_articles"] == len(left) + 1
+        assert sorted(index.stories.lookup([a.id for a in arts] + ["late"])) == sorted(left | {"late"})
+        gone = {a.id for a in arts if a.date < "2015-07-22"}
+        events = sorted({r.event for r in index.stories.lookup([a.id for a in arts] + ["late"]).values()})
+        assert not gone & {i for ms in index.stories.members(events, 1000).values() for i in ms}
+        # an event whose first report was pruned keeps its name, labelled by the earliest report left
+        arts2 = [Article("x1", WIRES[0], "first wire", "2015-07-25 06:00", "s1"),
+                 Article("x2", WIRES[0] + " more", "second copy", "2015-07-26 06:00", "s2")]
+        stories(arts2, index=index)
+        assert index.stories.event("x1")["label"] and index.stories.lookup(["x2"])["x2"].event == "x1"
+        index.prune(timestamp("2015-07-26"))
+        assert index.stories.event("x1") == {**index.stories.event("x1"), "size": 1, "label": index.stories.lookup(["x2"])["x2"].label}
+
+
+def test_pruned_articles_stay_forgotten_in_a_sqlite_index(tmp_path) -> None:
+    _pruned_articles_stay_forgotten(str(tmp_path / "h.db"))
+
+
+def test_pruned_articles_stay_forgotten_in_a_redis_index(tmp_path) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        _pruned_articles_stay_forgotten(url)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 # --- a real process killed while it tracks stories ------------------------------------------------
 
 _CHILD = r"""

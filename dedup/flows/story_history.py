@@ -190,8 +190,8 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     merged: dict[str, set[str]] = {}
     rows = []
     for a in range(m + len(order)):
-        if a < m and tracked.event[a] < 0:
-            continue
+        if a < m and (tracked.event[a] < 0 or history[a].id not in was):
+            continue  # not tracked, or pruned from the index since it was carried: it stays forgotten
         event_id = name(int(found.event[a]))
         moved = a < m and was.get(history[a].id, event_id) != event_id
         if moved:

@@ -20,6 +20,7 @@ Middleware, outermost first: metrics, the bearer token, the body limit
 from __future__ import annotations
 
 import json
+import re
 import logging
 import sqlite3
 import time
@@ -206,6 +207,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             metrics.error("bad_json")
             where = bad_json["loc"][-1] if bad_json.get("loc") else "?"
             reason = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
+            reason = re.sub(r"\s+at$", "", reason)  # json's "Unterminated string starting at" + ours: "at at"
             return _err(400, "bad_json", f"the body is not valid JSON: {reason} at character {where}")
         first = problems[0] if problems else {"loc": (), "msg": "invalid"}
         where = list(first.get("loc", ()))
@@ -217,9 +219,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
                                     status_code=422, headers=_PAGE_HEADERS)
             return _err(422, "invalid_parameter", message)
         loc = where[1:]
-        metrics.error("invalid_record")
         body = exc.body
         if loc and isinstance(loc[0], int) and isinstance(body, list) and loc[0] < len(body):
+            metrics.error("invalid_record")
             rid = _record_id(body[loc[0]])
             field = f"the field {loc[1]!r}: " if len(loc) > 1 else ""
             named = f" (id {rid!r})" if rid is not None else ""
@@ -231,6 +233,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
             return _err(422, "invalid_record", f"records[{loc[0]}]{named}: {field}{msg}", {"index": loc[0], "id": rid})
         pair = request.url.path.endswith("/similarity")
         expected = "an object {text1, text2} (title1, title2 optional)" if pair else "an array of article records"
+        metrics.error("invalid_body")
         if isinstance(body, (bytes, str)):
             return _err(422, "invalid_body", "the body must be JSON (Content-Type: application/json): "
                         f"{expected if not loc else first['msg']}")
@@ -373,7 +376,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         keepers = [g.keeper.id for g in groups if g.keeper is not None]
         titles = {i: t for i, (t, _) in engine.texts.get(keepers).items()}
         events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)
-        return HTMLResponse(render_groups(groups, titles, engine.location, engine.next_row(), events, boxes=limit),
+        return HTMLResponse(render_groups(groups, titles, engine.location, engine.article_count(), events, boxes=limit),
                             headers=_PAGE_HEADERS)
 
     @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",

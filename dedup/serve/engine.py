@@ -304,6 +304,11 @@ class Engine:
         with self._read_lock:
             return self._reader.next_row()
 
+    def article_count(self) -> int:
+        """How many articles the index holds."""
+        with self._read_lock:
+            return self._reader.article_count()
+
     def article(self, article_id: str) -> tuple[ArticleRecord, ArticleRecord | None] | None:
         """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent.
 

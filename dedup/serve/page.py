@@ -166,7 +166,7 @@ def render_event(e: Mapping[str, Any]) -> str:
     return _page(f"dedup · event {e['event']}", body)
 
 
-def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, next_row: int,
+def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, articles: int,
                   events: Sequence[Mapping[str, Any]] = (), boxes: int = 20) -> str:
     """The page at ``/``: the latest groups, newest first (``titles``: the keepers' known titles), then the
     latest events when the index tracks stories (``dedup stories --index``): at most ``boxes`` of several reports, each
@@ -185,7 +185,7 @@ def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], locati
             sections += ('\n<section class="group singles"><h2>single reports</h2><ul>'
                          + "".join(_single_item(e) for e in single) + "</ul></section>")
     to_events = '<a href="#events">latest events</a> · ' if events else ""
-    body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {next_row} rows · "
+    body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {articles} articles · "
             f"each copy opens side by side with its keeper · {to_events}"
             f"<a href=\"/metrics\">metrics</a> · <a href=\"/openapi.json\">OpenAPI</a></p>\n{sections}")
     return _page("dedup · latest groups", body)

@@ -288,6 +288,10 @@ class HistoryIndex(Protocol):
         """The row number after the last one ever used."""
         ...
 
+    def article_count(self) -> int:
+        """How many articles the index holds (pruned ones gone: fewer than :meth:`next_row` after a prune)."""
+        ...
+
     def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
         """The records of those ``ids`` already in the index."""
         ...

@@ -187,6 +187,9 @@ class RedisIndex:
             except self._redis.exceptions.LockError:
                 pass
 
+    def article_count(self) -> int:
+        return int(self.r.hlen(self._k("art")))
+
     def next_row(self) -> int:
         top = self.r.get(self._k("next"))
         if top is None:

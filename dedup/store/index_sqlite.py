@@ -81,13 +81,15 @@ class SQLiteIndex:
     def __init__(self, location: str, params: dict[str, Any] | None, create: bool = True, read_only: bool = False) -> None:
         self.location = location
         path = Path(location)
-        if path.is_dir():
+        if path.is_dir() or location.endswith(("/", os.sep)):
             raise HistoryError(f"{location}: is a folder; --index takes a file path (created when absent) or a redis:// URL")
         if not path.exists():
             if not create or params is None:
                 raise HistoryError(f"{location}: no index here (it is created by `dedup dedupe FEED --index {location}`)")
             if not path.parent.exists():
                 raise HistoryError(f"{location}: the folder {path.parent} does not exist")
+            if not path.parent.is_dir():
+                raise HistoryError(f"{location}: {path.parent} is a file, not a folder")
             make_file(path, params)
         try:
             if read_only:
@@ -217,6 +219,9 @@ class SQLiteIndex:
             yield
         finally:
             os.close(fd)  # closing releases the lock (also when the process is killed)
+
+    def article_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def next_row(self) -> int:
         """The row of the next article: past every row ever given, pruned ones too.

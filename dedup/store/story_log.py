@@ -70,7 +70,8 @@ class StoryLog(Protocol):
         ...
 
     def prune(self, before: float) -> int:
-        """Forget the tracked articles dated before ``before`` (the carried window is left as it is)."""
+        """Forget the tracked articles dated before ``before``. The carried window is left as it is: a later run
+        still places articles against the pruned ones it holds, and never writes them back."""
         ...
 
     def recent(self, limit: int) -> list[dict]:
@@ -78,8 +79,9 @@ class StoryLog(Protocol):
         ...
 
     def event(self, name: str) -> dict | None:
-        """One event as :meth:`recent` describes it (``first``/``last``: epoch seconds or None); None when no tracked
-        article is in it (never tracked, merged into another, or pruned)."""
+        """One event as :meth:`recent` describes it (``first``/``last``: epoch seconds or None; ``label``: its first
+        report's, or the earliest left's when that was pruned); None when no tracked article is in it (never tracked,
+        merged into another, or pruned)."""
         ...
 
 
@@ -179,9 +181,11 @@ class SQLiteStories:
     def event(self, name: str) -> dict | None:
         if not self._exists():
             return None
-        q = ("SELECT count(*), min(time), max(time), "
-             "(SELECT label FROM story_articles WHERE id = ?) FROM story_articles WHERE event = ?")
-        size, first, last, label = self.conn.execute(q, (name, name)).fetchone()
+        # the label of the first report, or of the earliest one left when the first was pruned
+        q = ("SELECT count(*), min(time), max(time), coalesce((SELECT label FROM story_articles WHERE id = ?), "
+             "(SELECT label FROM story_articles WHERE event = ? ORDER BY time, id LIMIT 1)) "
+             "FROM story_articles WHERE event = ?")
+        size, first, last, label = self.conn.execute(q, (name, name, name)).fetchone()
         if not size:
             return None
         # their own query: a source's name may hold a comma ("Reuters, London"), which group_concat would split

@@ -109,6 +109,7 @@ class RedisStories:
             return None
         rows = self.lookup(ids)
         times = [r.time for r in rows.values() if r.time == r.time]
-        return {"event": name, "label": rows[name].label if name in rows else "", "size": len(ids),
+        first = rows.get(name) or next((rows[i] for i in ids if i in rows), None)  # ids in time order
+        return {"event": name, "label": first.label if first else "", "size": len(ids),
                 "first": min(times) if times else None, "last": max(times) if times else None,
                 "sources": sorted({r.source for r in rows.values() if r.source})}
