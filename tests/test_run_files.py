@@ -37,3 +37,31 @@ def test_no_dedup_summary_no_removal_and_never_an_input(tmp_path: Path) -> None:
     start_run(tmp_path, "repeats", inputs=[str(tmp_path / "unique.jsonl")])  # repeats of the dedupe run's unique.jsonl
     assert (tmp_path / "unique.jsonl").exists() and not (tmp_path / "summary.json").exists()
     assert replaced_files({"command": "stories"}, "dedupe") == ()  # not a dedup summary: no dedup_version
+
+
+def test_a_second_run_into_a_folder_another_run_holds_stops_at_once_and_touches_nothing(tmp_path: Path, seeds_dir: Path) -> None:
+    """Two runs into one --out (a nightly job that overran its slot) both exited 0, and the folder's summary.json
+    described one run while unique.jsonl was the other's."""
+    import fcntl
+    import os
+
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["dedupe", str(seeds_dir), "--out", str(out), "-q"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # what a run in progress holds
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for cmd in ("dedupe", "stories", "repeats"):
+            res = runner.invoke(app, [cmd, str(seeds_dir), "--out", str(out), "-q"])
+            assert res.exit_code == 1 and "another dedup run is writing its outputs into this folder" in res.output, res.output
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    finally:
+        os.close(fd)
+    for cmd in ("stories", "dedupe"):  # the folder released, runs go on as before
+        assert runner.invoke(app, [cmd, str(seeds_dir), "--out", str(out), "-q"]).exit_code == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["command"] == "dedupe"

@@ -335,18 +335,59 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
     if not is_url(str(out)):
         folder = (Path(out) if is_dir else Path(out).parent).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the folders the run may create, deepest first
+        held = _hold_folder(folder, str(out)) if is_dir else None
         try:
             yield Path(out)
         except BaseException:  # a run that failed or was stopped leaves no empty folder it made
+            if held is not None:
+                os.close(held)
+                held = None
             for p in made:
                 with contextlib.suppress(OSError):
                     p.rmdir()  # only when empty: a folder something was written to stays
             raise
+        finally:
+            if held is not None:
+                os.close(held)
         return
     from .remote import staged_output as staged
 
     with staged(out, storage_options, is_dir=is_dir, stale=stale, command=command, inputs=inputs) as place:
         yield place
+
+
+def _hold_folder(folder: Path, out: str) -> int | None:
+    """Make the output folder and hold it for this run (an exclusive ``flock`` on the folder itself, released when the
+    run ends, however it ends), so that a second run into the same folder stops at once instead of writing its files
+    among this one's (a nightly job that overran its slot left a summary.json naming the other run's files).
+
+    Returns the held folder's descriptor, or None when the folder cannot be made or locked here (the run's own
+    check of the folder then says why it cannot be written; a filesystem without locks runs unguarded).
+
+    Raises:
+        OutputError: another run holds the folder.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        from ..errors import OutputError
+
+        raise OutputError(f"{out}: another dedup run is writing its outputs into this folder; wait for it to end, "
+                          "or choose another --out") from None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def write_failure(exc: OSError) -> str:
