@@ -274,3 +274,26 @@ def test_kgram_sequences_are_made_only_where_alignment_or_a_history_index_reads_
     finally:
         index.close()
     assert made  # an index stores them for later runs
+
+
+def test_a_runs_summary_names_the_decision_model_it_used(tmp_path: Path, seeds_dir: Path) -> None:
+    """Two runs with different model files wrote the same summary.json apart from their counts: nothing said which
+    model (or threshold) decided."""
+    import hashlib
+    from importlib import resources
+
+    shipped = resources.files("dedup").joinpath("data").joinpath("decision_model.json").read_bytes()
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps({**load_model().to_dict(), "threshold": 0.9}), encoding="utf-8")
+    runner = CliRunner()
+    for cmd, extra, file, sha, threshold in (
+            ("dedupe", [], "shipped", hashlib.sha256(shipped).hexdigest(), load_model().threshold),
+            ("stories", [], "shipped", hashlib.sha256(shipped).hexdigest(), load_model().threshold),
+            ("dedupe", ["--decision-model", str(own)], str(own), hashlib.sha256(own.read_bytes()).hexdigest(), 0.9)):
+        out = tmp_path / f"o-{cmd}-{len(extra)}"
+        assert runner.invoke(app, [cmd, str(seeds_dir), "--out", str(out), "-q", *extra]).exit_code == 0
+        used = json.loads((out / "summary.json").read_text(encoding="utf-8"))["decision_model"]
+        assert file in used["file"] and used["sha256"] == sha and used["threshold"] == used["min_probability"] == threshold
+    out = tmp_path / "rule"
+    assert runner.invoke(app, ["dedupe", str(seeds_dir), "--out", str(out), "-q", "--decision", "rule"]).exit_code == 0
+    assert "decision_model" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))

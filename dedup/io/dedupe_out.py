@@ -81,6 +81,17 @@ def skip_kind(why: str) -> str:
     return why[: min(cut)] if cut else why
 
 
+def decision_used(verify: Any) -> dict[str, Any]:
+    """``{"decision_model": …}`` (:func:`dedup.verify.decision.model_identity`, the probability a pair needs beside
+    it) for a run with the learned decision; nothing for the rule."""
+    if verify.decision != "model":
+        return {}
+    from ..verify.decision import model_identity
+
+    used = model_identity(verify.model)
+    return {"decision_model": {**used, "min_probability": verify.min_probability or used["threshold"]}}
+
+
 def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None,
             warnings: Sequence[str] = ()) -> dict[str, Any]:
     """Counts, parameters and timings of a run (and the warnings it gave, :func:`dedup.io.console.kept_warnings`)."""
@@ -126,6 +137,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
             ),
         },
         "config": {**({"read": read.to_table()} if read is not None else {}), "dedupe": cfg, "runtime": result.runtime},
+        **decision_used(result.config.verify),
         "sketch": {
             "library": "datasketch",
             "datasketch_version": datasketch_version(),

@@ -189,7 +189,7 @@ def write_stories_outputs(
     out = Path(out_dir)
     arts = result.articles
 
-    from .dedupe_out import skip_kind
+    from .dedupe_out import decision_used, skip_kind
 
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
@@ -247,6 +247,7 @@ def write_stories_outputs(
             "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
             **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
             "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
+            **decision_used(result.dedup.config.verify),
             "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
             **summary_bad(bad_records),
             **({"warnings": list(warnings)} if warnings else {}),

@@ -58,7 +58,7 @@ import numpy as np
 from .scores import CONTAINED, EXACT, NEAR, NONE, PairScores
 
 __all__ = ["ALIGNMENT", "FEATURES", "KNOWN", "Aligned", "DecisionModel", "PairContext", "copy_probability", "feature_matrix", "load_model",
-           "relations"]
+           "model_identity", "relations"]
 
 KNOWN = (
     "jaccard",
@@ -212,6 +212,20 @@ def load_model(path: str = "") -> DecisionModel:
         raise ConfigError(f"{path or _MODEL}: cannot read the decision model ({exc.strerror or exc})") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path or _MODEL}: not a decision model of this version ({exc})") from None
+
+
+def model_identity(path: str = "") -> dict[str, Any]:
+    """Which decision model a run used, for its ``summary.json``: the file (``""``: the one shipped in the package),
+    the SHA-256 of its bytes, and its threshold, so two runs' decisions can be told apart by the model they used."""
+    import hashlib
+
+    if path:
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        data = resources.files("dedup").joinpath("data").joinpath(_MODEL).read_bytes()
+    return {"file": path or f"dedup/data/{_MODEL} (shipped)", "sha256": hashlib.sha256(data).hexdigest(),
+            "threshold": load_model(path).threshold}
 
 
 def copy_probability(scores: PairScores, probability: np.ndarray) -> np.ndarray:
