@@ -136,13 +136,17 @@ def interacting():
                          StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
 
 
+UPPER = ("log_days",)  # features held at the largest value the fit saw (the time gap: a history holds months, the labels two weeks)
+
+
 def fitted_model(x: np.ndarray, y: np.ndarray, threshold: float, names: list[str], fit: dict):
     """A logistic regression over the columns ``names`` fitted on every row, as the package's :class:`DecisionModel`."""
     from dedup.verify.decision import DecisionModel
 
     final = logistic().fit(x, y)
     scaler, lr = final.steps[0][1], final.steps[1][1]
-    return DecisionModel(tuple(names), scaler.mean_, scaler.scale_, lr.coef_[0], float(lr.intercept_[0]), threshold, fit)
+    upper = {f: float(x[:, names.index(f)].max()) for f in UPPER if f in names}
+    return DecisionModel(tuple(names), scaler.mean_, scaler.scale_, lr.coef_[0], float(lr.intercept_[0]), threshold, fit, upper)
 
 
 def end_to_end(articles, labels, pairs, xs, ys, compared, gold, strata, kinds, args, names) -> dict:

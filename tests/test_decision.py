@@ -297,3 +297,22 @@ def test_a_runs_summary_names_the_decision_model_it_used(tmp_path: Path, seeds_d
     out = tmp_path / "rule"
     assert runner.invoke(app, ["dedupe", str(seeds_dir), "--out", str(out), "-q", "--decision", "rule"]).exit_code == 0
     assert "decision_model" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_a_copy_months_later_is_scored_as_at_the_longest_gap_the_labels_showed(tmp_path: Path) -> None:
+    """The time gap's linear weight, carried past the two weeks the labelled pairs span, made a copy with three
+    commas changed 'no duplicate found' 90 days later (probability 0.51; 0.97 at two weeks)."""
+    model = load_model()
+    assert set(model.upper) == {"log_days"} and 14 < np.expm1(model.upper["log_days"]) < 16
+    body = _para(200, 40)
+    edited = body.replace(" ", " and ", 3) + " the source added"
+    probs = {}
+    for days in (1, 14, 90, 400):
+        later = (np.datetime64("2025-01-01") + np.timedelta64(days, "D")).astype(str)
+        arts = [Article("a", body, source="wire", date="2025-01-01"), Article("b", edited, source="paper", date=later)]
+        rows = {r["id"]: r for r in decision_rows(dedupe(arts, _config("model")))}
+        assert rows["b"]["status"] == "duplicate" and rows["b"]["duplicate_of"] == "a", (days, rows["b"])
+        probs[days] = rows["b"]["scores"]["probability"]
+    assert probs[1] > probs[14] > probs[90] == probs[400]
+    with pytest.raises(ValueError, match="upper"):
+        DecisionModel.from_dict({**model.to_dict(), "upper": {"contain_words": 1.0}})

@@ -48,7 +48,7 @@ Exact copies (equal normalized text) are always copies, whatever the model.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -158,7 +158,16 @@ def feature_matrix(scores: PairScores, context: PairContext, aligned: Aligned | 
 
 @dataclass(frozen=True)
 class DecisionModel:
-    """A fitted logistic regression over standardized features (any of :data:`KNOWN`), and its threshold."""
+    """A fitted logistic regression over standardized features (any of :data:`KNOWN`), and its threshold.
+
+    ``upper``: for some features, the largest value the fit saw; a pair
+    beyond it is scored as if it were at it. The labelled pairs are at most
+    about two weeks apart, and a linear weight on the time between two
+    articles, carried months out (a history index holds months), turned a
+    copy with one comma changed into "no duplicate" at 90 days (0.51 where
+    the same pair scored 0.97 two weeks apart): what the labels never showed,
+    the model does not extrapolate.
+    """
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -167,9 +176,15 @@ class DecisionModel:
     intercept: float
     threshold: float
     fit: dict[str, Any]
+    upper: dict[str, float] = field(default_factory=dict)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Probability of being copies, per row of a :func:`feature_matrix`."""
+        if self.upper:
+            x = x.copy()
+            for name, top in self.upper.items():
+                col = self.features.index(name)
+                np.minimum(x[:, col], top, out=x[:, col])
         z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
@@ -181,6 +196,7 @@ class DecisionModel:
             "coef": self.coef.tolist(),
             "intercept": self.intercept,
             "threshold": self.threshold,
+            **({"upper": dict(self.upper)} if self.upper else {}),
             "fit": self.fit,
         }
 
@@ -189,8 +205,11 @@ class DecisionModel:
         unknown = [f for f in d["features"] if f not in KNOWN]
         if unknown:
             raise ValueError(f"decision model features {unknown} are not among this version's {list(KNOWN)}")
+        upper = {str(k): float(v) for k, v in dict(d.get("upper") or {}).items()}
+        if any(k not in d["features"] for k in upper):
+            raise ValueError(f"upper names features {sorted(set(upper) - set(d['features']))} the model does not have")
         return cls(tuple(d["features"]), np.asarray(d["mean"], float), np.asarray(d["scale"], float),
-                   np.asarray(d["coef"], float), float(d["intercept"]), float(d["threshold"]), dict(d.get("fit", {})))
+                   np.asarray(d["coef"], float), float(d["intercept"]), float(d["threshold"]), dict(d.get("fit", {})), upper)
 
 
 @lru_cache(maxsize=4)
