@@ -86,3 +86,44 @@ def test_workers_collect_cycles_at_the_raised_threshold() -> None:
     seen = set(imap_tasks(gc.get_threshold, [()] * 4, n_jobs=2))
     assert {t[0] for t in seen} == {heap.GC_YOUNG}
     assert beside([(gc.get_threshold, ())], n_jobs=2)()[0][0] == heap.GC_YOUNG
+
+
+_SMALL_RUN_FAULTS = """
+import resource, sys
+import numpy as np
+from dedup.exec import heap
+heap.huge_pages(False)
+size = None if sys.argv[1] == "none" else int(sys.argv[1])
+with heap.small_run_heap(size) as kept:
+    a = np.ones(8 << 20)  # 64 MiB: above every threshold glibc sets itself
+    del a
+    heap.release_heap()  # a stage's end: inside the small run, nothing goes back
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a = np.ones(8 << 20)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    inside = heap.heap_kept()
+print(kept, inside, heap.heap_kept(), faults)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap thresholds")
+@pytest.mark.parametrize("size, kept", [(1 << 20, True), (heap.SMALL_FEED, True), (heap.SMALL_FEED + 1, False), ("none", False)])
+def test_a_small_feeds_run_keeps_its_whole_heap_and_only_while_it_runs(size: object, kept: bool) -> None:
+    """In a child process: inside small_run_heap (a feed of at most SMALL_FEED bytes) a freed 64 MiB array, handed
+    back at a stage's end elsewhere, is served again without faulting its pages in; a larger or unknown feed, as before."""
+    import subprocess
+
+    if heap._libc() is None:
+        pytest.skip("not glibc")
+    run = subprocess.run([sys.executable, "-c", _SMALL_RUN_FAULTS, str(size)], capture_output=True, text=True, check=True)
+    was_kept, inside, after, faults = run.stdout.split()
+    assert (was_kept, inside, after) == (str(kept), str(kept), "False")
+    assert (int(faults) < 1000) if kept else (int(faults) > 8000), faults
+
+
+def test_a_small_run_leaves_thresholds_the_user_set_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    if heap._libc() is None:
+        pytest.skip("not glibc")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    with heap.small_run_heap(1000) as kept:
+        assert kept is False and heap.heap_kept() is False

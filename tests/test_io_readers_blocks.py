@@ -203,6 +203,43 @@ def test_dedupe_outputs_are_those_of_the_line_reader(tmp_path: Path, monkeypatch
     assert sum(r["status"] == "duplicate" for r in rows) >= 10 and sum(r["id"] is None for r in rows) == 10
 
 
+def test_texts_held_in_memory_or_spilled_give_the_same_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small feed's run in one process keeps its heap and holds the first HOLD_CHARS of normalized text in memory,
+    spilling the rest to files: wherever that line falls (every chunk spilled, some held, all held), and without the
+    kept heap (every chunk spilled), every output byte for byte; and a small feed writes no spill."""
+    import dedup.exec.heap as heap
+    import dedup.flows.prepare as flow
+    import dedup.sketch.prepare as chunks
+
+    if heap._libc() is None:
+        pytest.skip("not glibc: no heap kept, nothing held")
+    path = _copies_feed(tmp_path)
+    settings = {"read": SKIP, "dedupe": DedupConfig(), "runtime": Runtime(n_jobs=1, chunk_size=7)}
+    spilled: list[str] = []
+
+    def counted(write):  # type: ignore[no-untyped-def]
+        return lambda spill, texts: (spilled.append(spill), write(spill, texts))[1]
+
+    monkeypatch.setattr(flow, "write_spill", counted(flow.write_spill))
+    monkeypatch.setattr(chunks, "write_spill", counted(chunks.write_spill))
+    run_dedupe([str(path)], str(tmp_path / "held"), settings, quiet=True)
+    assert spilled == []  # a feed this small is never written out and read back
+    spills = []
+    for name, hold, small in (("none", 0, heap.SMALL_FEED), ("some", 2000, heap.SMALL_FEED), ("large", 1 << 30, 0)):
+        monkeypatch.setattr(flow, "HOLD_CHARS", hold)
+        monkeypatch.setattr(heap, "SMALL_FEED", small)  # 0: this feed is too large to keep the heap
+        run_dedupe([str(path)], str(tmp_path / name), settings, quiet=True)
+        spills.append(len(set(spilled)))  # the chunks spilled (a chunk with a repeated id is written again)
+        spilled.clear()
+        for file in ("decisions.jsonl", "pairs.jsonl", "unique.jsonl", "summary.json"):
+            if file == "summary.json":  # the same but for the timings
+                a, b = (json.loads((tmp_path / d / file).read_text()) for d in ("held", name))
+                assert {k: v for k, v in a.items() if k != "timings_seconds"} == {k: v for k, v in b.items() if k != "timings_seconds"}
+                continue
+            assert (tmp_path / "held" / file).read_bytes() == (tmp_path / name / file).read_bytes(), (name, file)
+    assert spills[0] > spills[1] > 0 and spills[2] >= spills[0], spills  # hold 0 or no kept heap: every chunk; 2,000 characters: some
+
+
 def test_warnings_name_the_bad_records_as_the_line_reader_does(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logging.getLogger("dedup"), "propagate", True)  # a CLI run in this process may have turned it off

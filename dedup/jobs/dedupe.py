@@ -61,7 +61,7 @@ def run_dedupe(
     from ..io.readers.blocks import JsonlBlocks
     from ..io.writers import staged_output
     from ..io.writers import check_output
-    from ..exec.heap import tune_gc, tune_heap
+    from ..exec.heap import small_run_heap, tune_gc, tune_heap
     from ..exec.local import LocalExecutor
 
     read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
@@ -85,26 +85,30 @@ def run_dedupe(
                 feed: Any
                 if stored is None and JsonlBlocks.usable(inputs, read):  # local JSONL files: the workers parse them too
                     feed = blocks = JsonlBlocks(inputs, read, spool)
+                    size = blocks.plain_bytes()
                     bad: Callable[[], Any] = lambda: blocks.bad  # noqa: E731
                 else:
                     stream = ArticleStream(inputs, read, keep_raw=True, needs_ids=NEEDS_IDS if stored is not None else None)
                     feed, bad = spool.tap(stream), lambda: stream.bad
+                    size = None
                 runtime = settings.get("runtime", Runtime())
-                try:
-                    result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
-                except KeyboardInterrupt as exc:  # before any output: what the folder held (an earlier run's) is untouched
-                    exc.add_note(f"nothing was written to {out}; what it held before is as it was")
-                    raise
-                # the run's local workers (joblib keeps them) write two of the files while this process writes the others
-                writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
-                try:
-                    info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers, notes)
-                except BaseException as exc:  # the index holds the feed already: a rerun skips every article
-                    if index is not None:
-                        exc.add_note(f"the index {index} already holds this feed's articles (committed before the outputs): "
-                                     f"`dedup index export {index}` lists their decisions; a rerun skips them and writes "
-                                     "the kept ones to unique.jsonl again")
-                    raise
+                # a small feed's run keeps its heap whole, and its texts in memory (dedup.exec.heap)
+                with small_run_heap(size):
+                    try:
+                        result = dedupe(feed, config, progress, bad, runtime, index=stored, window_days=window_days, on_wait=echo)
+                    except KeyboardInterrupt as exc:  # before any output: what the folder held (an earlier run's) is untouched
+                        exc.add_note(f"nothing was written to {out}; what it held before is as it was")
+                        raise
+                    # the run's local workers (joblib keeps them) write two of the files while this process writes the others
+                    writers = LocalExecutor(runtime.local_jobs) if runtime.backend == "local" else None
+                    try:
+                        info = write_dedupe_outputs(folder, result, list(inputs), spool, output_format, report, read, writers, notes)
+                    except BaseException as exc:  # the index holds the feed already: a rerun skips every article
+                        if index is not None:
+                            exc.add_note(f"the index {index} already holds this feed's articles (committed before the outputs): "
+                                         f"`dedup index export {index}` lists their decisions; a rerun skips them and writes "
+                                         "the kept ones to unique.jsonl again")
+                        raise
             finally:
                 spool.close()
     if not quiet:

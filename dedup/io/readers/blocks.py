@@ -317,6 +317,12 @@ class JsonlBlocks:
                 return False
         return True
 
+    def plain_bytes(self) -> int | None:
+        """The input's size in bytes when no file of it is compressed (its text takes about as many); else None."""
+        if any(file_compression(Path(p)) is not None for p in self.paths):
+            return None
+        return sum(Path(p).stat().st_size for p in self.paths)
+
     @property
     def bad(self) -> list[BadRecord]:
         """Records skipped so far (``skip_bad``)."""
