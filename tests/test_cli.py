@@ -1,5 +1,6 @@
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -517,3 +518,14 @@ def test_decision_help_names_only_what_the_shipped_model_weighs() -> None:
         help_text = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "400"}).output.split())
         assert "model: the learned decision (a probability over the scores, rare words, lengths, source and time" in help_text
         assert "alignment" not in help_text, command
+
+
+@pytest.mark.parametrize(("args", "shown"), [(["dedupe"], "DIR"), (["stories"], "DIR"), (["repeats"], "DIR"),
+                                             (["similarity"], "FILE"), (["index", "export"], "FILE")])
+def test_out_says_what_it_takes(args: list[str], shown: str) -> None:
+    """--out was shown as '--out <str>' everywhere: a folder for dedupe, stories and repeats, a file for similarity
+    and index export (whose help also read 'Write to this file (default, or -: standard output)')."""
+    res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0
+    text = " ".join(res.output.replace("│", " ").split())
+    assert re.search(rf"(-o, --out|--out -o) {shown}\b", text), text  # plain help, or rich's table
