@@ -53,8 +53,6 @@ def dedupe(
     side by side) and summary.json into --out (.parquet with --output-format parquet). The feed streams through:
     about 3 KB of memory per article, temporary files of twice its size under $TMPDIR while the run works.
     """
-    if window_days is not None and index is None:
-        raise typer.BadParameter("--window-days needs --index")
     with user_errors():
         jobs.run_dedupe(inputs, out, settings, quiet=quiet, output_format=output_format, index=index, window_days=window_days,
                         report=report)
