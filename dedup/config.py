@@ -221,7 +221,7 @@ class VerifyConfig:
     containment: float = opt(0.6, "--containment", "With --decision rule: containment of the shorter article from which it is a contained copy.")
     min_cosine: float = opt(0.5, "--min-cosine", "With --decision rule: TF-IDF cosine a near-duplicate pair must also reach (contained copies are exempt).")
     decision: Literal["model", "rule"] = opt(
-        "model", "--decision", "model: the learned decision (a probability over scores, rare words, alignment, source and "
+        "model", "--decision", "model: the learned decision (a probability over the scores, rare words, lengths, source and "
         "time, fitted on labelled pairs); rule: the --jaccard/--containment/--min-cosine thresholds.")
     min_probability: float = opt(
         0.0, "--min-probability", "With --decision model: the probability from which a pair is a copy; 0 = the shipped "

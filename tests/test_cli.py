@@ -1,5 +1,6 @@
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -490,3 +491,41 @@ def test_the_repeats_line_counts_the_bad_records_skipped(tmp_path: Path) -> None
     (tmp_path / "f.jsonl").write_text(json.dumps(ONE) + "\nnot json\n", encoding="utf-8")
     res = runner.invoke(app, ["repeats", str(tmp_path / "f.jsonl"), "--out", str(tmp_path / "o"), "--skip-bad"])
     assert res.exit_code == 0 and "1 bad record skipped" in res.output, res.output
+
+
+def test_library_warnings_read_as_the_commands_own(tmp_path: Path, seeds_dir: Path) -> None:
+    """A run's stderr said "dedup: WARNING: skipped 1 bad record …" above "dedup: warning: 1 article came with a
+    date that could not be read": one run, two spellings of its warnings (the library's came through logging's
+    level name)."""
+    text = (seeds_dir / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    feed = tmp_path / "in.jsonl"
+    feed.write_text(json.dumps({"id": "a", "text": text, "date": "soon"}) + "\n{broken\n", encoding="utf-8")
+    res = run("dedupe", feed, "--out", tmp_path / "out", "-q", "--skip-bad")
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()
+    assert any(line.startswith("dedup: warning: skipped 1 bad record") for line in lines), lines
+    assert any(line.startswith("dedup: warning: 1 article came with a date") for line in lines), lines
+    assert "WARNING" not in res.stderr
+
+
+def test_decision_help_names_only_what_the_shipped_model_weighs() -> None:
+    """`--decision`'s help said the model is "a probability over scores, rare words, alignment, source and time";
+    the shipped model has no alignment feature (measured, added nothing: README, "The decision")."""
+    from dedup.verify.decision import ALIGNMENT, load_model
+
+    assert not set(ALIGNMENT) & set(load_model().features)
+    for command in ("dedupe", "stories", "similarity", "serve"):
+        help_text = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "400"}).output.split())
+        assert "model: the learned decision (a probability over the scores, rare words, lengths, source and time" in help_text
+        assert "alignment" not in help_text, command
+
+
+@pytest.mark.parametrize(("args", "shown"), [(["dedupe"], "DIR"), (["stories"], "DIR"), (["repeats"], "DIR"),
+                                             (["similarity"], "FILE"), (["index", "export"], "FILE")])
+def test_out_says_what_it_takes(args: list[str], shown: str) -> None:
+    """--out was shown as '--out <str>' everywhere: a folder for dedupe, stories and repeats, a file for similarity
+    and index export (whose help also read 'Write to this file (default, or -: standard output)')."""
+    res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0
+    text = " ".join(res.output.replace("│", " ").split())
+    assert re.search(rf"(-o, --out|--out -o) {shown}\b", text), text  # plain help, or rich's table

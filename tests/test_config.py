@@ -145,11 +145,13 @@ def test_a_bad_byte_after_a_byte_order_mark_is_located_in_the_file(tmp_path: Pat
     ("dedupe", ["seeds", "--out", "{tmp}/o", "--jaccard", "nan"], "jaccard (--jaccard) must be a finite number, got nan"),
     ("dedupe", ["seeds", "--out", "{tmp}/o", "--index", "{tmp}/x.db", "--window-days", "nan"],
      "window_days (--window-days) must be a finite number >= 0, got nan"),
-], ids=["serve-host", "repeats-ignores-serve", "stories-window-inf", "jaccard-nan", "window-nan"])
+    ("dedupe", ["seeds", "--out", "{tmp}/o", "--window-days", "3"], "--window-days needs --index"),
+], ids=["serve-host", "repeats-ignores-serve", "stories-window-inf", "jaccard-nan", "window-nan", "window-without-index"])
 def test_a_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path: Path, seeds_dir: Path, command: str,
                                                                  args: list[str], message: str) -> None:
     """``host = 5`` was a traceback, ``coalesce = "no"`` turned coalescing on, ``--window-days inf`` broke the stories
-    tracker with a traceback, ``nan`` passed every range check."""
+    tracker with a traceback, ``nan`` passed every range check; ``--window-days`` without ``--index`` was click's
+    three-line usage error with exit code 2 where every other setting that needs another is one line, exit 1."""
     cfg = tmp_path / "c.toml"
     cfg.write_text('[serve]\nhost = 5\n')
     argv = [a.format(tmp=tmp_path, cfg=cfg).replace("seeds", str(seeds_dir)) if a == "seeds" else a.format(tmp=tmp_path, cfg=cfg)

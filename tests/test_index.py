@@ -842,7 +842,18 @@ def test_prune_says_what_it_removed_when_the_service_texts_cannot_be_touched(tmp
     Path(location + ".texts").write_text("not a database", encoding="utf-8")
     res = CliRunner().invoke(app, ["index", "prune", location, "--before", "2021-01-01"])
     assert res.exit_code == 0, res.output
-    assert "could not be removed" in res.output and "1 articles dated before" in res.output
+    assert "could not be removed" in res.output and "1 article dated before" in res.output
+
+
+def test_prune_names_its_date_as_the_outputs_do(tmp_path: Path) -> None:
+    """`dedup index prune --before 2021-01-01` said "1 articles dated before 2021-01-01T00:00:00+00:00 removed" where
+    `index stats`, `index export` and events.json write 2021-01-01T00:00:00Z."""
+    location = str(tmp_path / "h.db")
+    _run([Article(id="old", text="one two three four five six seven eight nine", date="2020-01-01"),
+          Article(id="new", text="ten eleven twelve thirteen fourteen fifteen sixteen seventeen", date="2022-01-01")], location)
+    res = CliRunner().invoke(app, ["index", "prune", location, "--before", "2021-01-01"])
+    assert res.exit_code == 0, res.output
+    assert f"1 article dated before 2021-01-01T00:00:00Z removed; 1 left in {location}" in res.output
 
 
 def test_an_export_onto_the_index_or_a_folder_is_refused(tmp_path: Path) -> None:

@@ -53,8 +53,6 @@ def dedupe(
     side by side) and summary.json into --out (.parquet with --output-format parquet). The feed streams through:
     about 3 KB of memory per article, temporary files of twice its size under $TMPDIR while the run works.
     """
-    if window_days is not None and index is None:
-        raise typer.BadParameter("--window-days needs --index")
     with user_errors():
         jobs.run_dedupe(inputs, out, settings, quiet=quiet, output_format=output_format, index=index, window_days=window_days,
                         report=report)
@@ -95,7 +93,7 @@ def similarity(
                                          '"title2"; "date1", "date2", "source1", "source2": the learned decision weighs '
                                          'the days between and one outlet or two, as dedupe does; a side without them is '
                                          'undated, its own outlet), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
-    out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl, or - for standard output).")],
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Output JSONL file, one line per input pair (or s3://bucket/key.jsonl, or - for standard output).")],
     storage_option: StorageOptions = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="A bad line (not JSON, a text missing, a repeated id) gets an "
                                            "output line with the verdict skipped and the reason, instead of stopping the run.")] = False,
@@ -154,7 +152,7 @@ index_app = typer.Typer(name="index", help="Look after a history index (made by 
 
 Location = Annotated[str, typer.Argument(metavar="LOCATION", help="The index: a SQLite file or redis://host:port/N.")]
 Before = Annotated[str, typer.Option("--before", metavar="DATE", help="Remove the articles dated before this ISO-8601 date (UTC when no zone).")]
-ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", help="Write to this file (default, or -: standard output).")]
+ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", metavar="FILE", help="Write to this file (without --out, or with -: to standard output).")]
 
 
 @index_app.command()

@@ -26,7 +26,7 @@ Inputs = Annotated[list[str], typer.Argument(
          "a folder of .txt; a news-please tree of .json), - for JSONL on stdin, or URLs: s3://bucket/key, s3://bucket/prefix/ "
          "(a folder), https://host/feed.jsonl, gs://… (needs dedup's 'gcs' extra).",
     show_default=False)]
-Out = Annotated[str, typer.Option("--out", "-o", help="Output directory (created if needed), or s3://bucket/prefix/: "
+Out = Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output directory (created if needed), or s3://bucket/prefix/: "
                                   "written locally, uploaded when complete (summary.json last).")]
 StorageOptions = Annotated[Optional[list[str]], typer.Option(
     "--storage-option", metavar="KEY=VALUE", show_default=False,

@@ -40,8 +40,12 @@ def logging_to_stderr(quiet: bool) -> None:
     """
     import logging
 
+    class Lowercase(logging.Formatter):  # "dedup: warning: …", as the commands' own warning lines read
+        def formatMessage(self, record: logging.LogRecord) -> str:
+            return f"dedup: {record.levelname.lower()}: {record.message}"
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("dedup: %(levelname)s: %(message)s"))
+    handler.setFormatter(Lowercase())
     handler.setLevel(logging.WARNING)
     root = logging.getLogger("dedup")
     root.handlers[:] = [handler]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import DedupConfig
 from ..errors import ConfigError
 from ..io.console import say
+from ..types import iso_time
 
 if TYPE_CHECKING:
     from ..store.index import HistoryIndex
@@ -125,8 +126,8 @@ def prune_index(location: str, before: str | datetime, echo: Callable[[str], Non
                     echo(f"dedup: warning: the texts the service kept of the removed articles could not be removed ({exc}); "
                          "they are no longer shown, and an id posted again replaces its text")
         left = index.stats()["articles"]
-    echo(f"{removed} articles dated before {before.isoformat()} removed{f' (and the texts the service kept of {texts})' if texts else ''}; "
-         f"{left} left in {location}")
+    echo(f"{removed} article{'' if removed == 1 else 's'} dated before {iso_time(before.timestamp())} removed"  # the outputs' form of a date
+         f"{f' (and the texts the service kept of {texts})' if texts else ''}; {left} left in {location}")
     return removed
 
 

@@ -75,9 +75,10 @@ def _records_of(doc: Any, name: str) -> list[Any]:
         if len(lists) == 1:
             return next(iter(lists.values()))
         keys = f" (several: {', '.join(map(repr, lists))})" if lists else ""
+        one = "" if lists else "; a file holding one article (news-please's) is read with --format newsplease"
         raise InputFormatError(
             f"the top level is an object without exactly one list of records{keys}; "
-            "expected an array of objects, an object holding one, or JSONL (one object per line)",
+            f"expected an array of objects, an object holding one, or JSONL (one object per line){one}",
             name,
         )
     raise InputFormatError(f"the top level is a JSON {_json_type(doc)}; expected an array of objects", name)
