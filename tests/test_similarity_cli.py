@@ -281,13 +281,17 @@ def test_skip_bad_gives_each_bad_line_an_output_line_in_its_place(tmp_path: Path
     src = tmp_path / "pairs.jsonl"
     src.write_text("\n".join([json.dumps({"id": "a", "text1": text, "text2": text}), json.dumps({"id": "b", "text1": text}),
                               "{broken", json.dumps({"id": "a", "text1": text, "text2": text}),
-                              json.dumps({"id": "c", "text1": text, "text2": text + " more"})]) + "\n", encoding="utf-8")
+                              json.dumps({"id": "c", "text1": text, "text2": text + " more"}),
+                              json.dumps({"id": "b", "text1": text, "text2": text})]) + "\n", encoding="utf-8")
     res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl"), "--skip-bad"])
     assert res.exit_code == 0, res.output
-    assert "skipped 3 bad lines" in res.output
+    assert "skipped 4 bad lines" in res.output
     out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    # two output lines never carry one id: a repeat's is null (its line says which), whether the first was good or bad
     assert [(o["id"], o["verdict"], o.get("line")) for o in out] == [
-        ("a", "duplicate", None), ("b", "skipped", 2), (None, "skipped", 3), ("a", "skipped", 4), ("c", out[4]["verdict"], None)]
+        ("a", "duplicate", None), ("b", "skipped", 2), (None, "skipped", 3), (None, "skipped", 4), ("c", out[4]["verdict"], None),
+        (None, "skipped", 6)]
+    assert "repeated id 'b'" in out[5]["reason"]
     assert out[4]["jaccard"] is not None  # scored, as the first
     assert 'no field "text2"' in out[1]["reason"] and "malformed JSON" in out[2]["reason"] and "repeated id" in out[3]["reason"]
     assert out[1]["jaccard"] is None and out[0]["jaccard"] == 1.0

@@ -106,7 +106,8 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
     ``id`` defaults to the line number.
     ``-`` reads standard input; a URL is streamed (with ``storage_options``).
     With ``skip_bad``, a bad line is a row ``{"id", "line", "bad": why}`` in its
-    place (its id when it gives a readable one, else None), not an error.
+    place (its id when it gives a readable one no line before it claimed, else
+    None: two rows never carry one id), not an error.
 
     Raises:
         InputNotFoundError: the file does not exist.
@@ -127,7 +128,10 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
                 raise
             given = obj.get("id")
             readable = given != "" and not isinstance(given, bool) and isinstance(given, (str, int, float))
-            rows.append({"id": str(given) if readable else None, "line": lineno, "bad": err.message})
+            claimed = readable and str(given) not in seen  # two output lines never carry one id: a repeat's is None
+            if claimed:
+                seen[str(given)] = None  # a later line with this id is the repeat
+            rows.append({"id": str(given) if claimed else None, "line": lineno, "bad": err.message})
     rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
     if all("bad" in r for r in rows):
         raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}'
