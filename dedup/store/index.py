@@ -198,7 +198,7 @@ class ArticleRecord:
             "row": self.row,
             "id": self.id,
             "date": self.date,
-            "source": self.source,
+            "source": self.source or None,  # null when unknown, as the date (stored as "")
             "length": self.length,
             "status": STATUS[self.status],
             "group": self.group,
