@@ -715,7 +715,7 @@ def test_export_says_why_for_every_decision(location: str) -> None:
             idx.prune(_epoch("2020-06-01T00:00:00"))
     finally:
         idx.close()
-    assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"
+    assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of K (row 0), since pruned from the index"
 
 
 def _until(done, seconds: float = 30) -> None:  # noqa: ANN001

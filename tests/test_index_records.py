@@ -70,3 +70,57 @@ def test_an_unknown_date_and_source_are_both_null(location: str) -> None:
     assert stored["k"]["date"] is None and stored["k"]["source"] is None
     assert stored["c"]["source"] == "paper"
     StoredArticle.model_validate({**stored["k"], "keeper": "k", "title": None, "text": None})
+
+
+def _prune(location: str, before: str) -> None:
+    res = CliRunner().invoke(app, ["index", "prune", location, "--before", before])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_copy_whose_keeper_was_pruned_still_names_it_in_the_export(location: str) -> None:
+    """After ``dedup index prune`` removed a keeper, its copy was exported with ``duplicate_of: null``, which reads as
+    kept. The decision names its keeper still (prune keeps the id of a keeper a stored article names), and says it
+    was pruned; once the copy goes too, so does the keeper's id."""
+    _run([Article(id="k", text=TEXT, source="wire", date="2026-01-01"),
+          Article(id="other", text=OTHER, source="wire", date="2026-01-01")], location)
+    _run([Article(id="c", text=TEXT, source="paper", date="2026-03-01"),
+          Article(id="later", text=OTHER, source="paper", date="2026-05-01")], location)
+    before = _export(location)
+    assert before["c"]["duplicate_of"] == "k" and before["c"]["keeper_pruned"] is False
+    assert before["k"]["keeper_pruned"] is False and before["k"]["duplicate_of"] is None
+    _prune(location, "2026-02-01")
+    after = _export(location)
+    assert set(after) == {"c", "later"}
+    c = after["c"]
+    assert c["status"] == "duplicate" and c["duplicate_of"] == "k" and c["keeper_row"] == 0
+    assert c["keeper_pruned"] is True and "pruned" in c["reason"] and "k" in c["reason"], c
+    assert {k: v for k, v in c.items() if k not in ("duplicate_of", "keeper_pruned", "reason")} == \
+        {k: v for k, v in before["c"].items() if k not in ("duplicate_of", "keeper_pruned", "reason")}
+    assert (after["later"]["duplicate_of"], after["later"]["keeper_pruned"]) == ("other", True)
+    # a keeper's id goes with the last article that names it
+    _prune(location, "2026-04-01")
+    assert set(_export(location)) == {"later"} and _export(location)["later"]["duplicate_of"] == "other"
+    idx = open_index(location, create=False)
+    try:
+        if location.startswith("redis://"):
+            kept = {int(k): v.decode() for k, v in idx.r.hgetall(idx._k("pruned")).items()}
+        else:
+            kept = dict(idx.conn.execute("SELECT row, id FROM pruned_keepers").fetchall())
+    finally:
+        idx.close()
+    assert kept == {1: "other"}
+
+
+def test_an_index_pruned_before_keeper_ids_were_kept_says_the_keeper_was_pruned(tmp_path: Path) -> None:
+    """An index pruned by an earlier version has no id of the keeper: ``duplicate_of`` null, ``keeper_pruned`` true."""
+    location = str(tmp_path / "h.db")
+    _run([Article(id="k", text=TEXT, date="2026-01-01")], location)
+    _run([Article(id="c", text=TEXT, date="2026-03-01")], location)
+    _prune(location, "2026-02-01")
+    idx = open_index(location, create=False)
+    try:
+        idx.conn.execute("DROP TABLE pruned_keepers")  # as an earlier version left it
+    finally:
+        idx.close()
+    c = _export(location)["c"]
+    assert c["duplicate_of"] is None and c["keeper_pruned"] is True and "no longer in the index (pruned)" in c["reason"]

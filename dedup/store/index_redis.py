@@ -13,6 +13,7 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
   (8 bytes each) or the count;
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
+* ``P:pruned`` hash: row → id of a pruned keeper that stored articles still name;
 * ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it);
   ``P:stories-lock``: the same for a ``dedup stories`` run placing articles into events.
 
@@ -36,13 +37,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import redact
 from .index import (
     LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, anchors_as_made, container_names, containers, features_blob, features_from_blobs, iso_time,
 )
-
 from .redis_address import redis_address
 from .story_redis import RedisStories
-from ..errors import redact
 
 __all__ = ["RedisIndex"]
 
@@ -387,6 +387,8 @@ class RedisIndex:
         from ..candidates import band_keys
 
         rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]
+        if rows:
+            self._keep_pruned_keepers(set(rows))
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
@@ -431,7 +433,19 @@ class RedisIndex:
                 self.r.hdel(self._k("e"), *edges)
         return len(rows)
 
+    def _keep_pruned_keepers(self, gone: set[int]) -> None:
+        """Keep the ids of ``gone`` rows that articles left name as keeper (``P:pruned``), drop those none names now."""
+        named = {_record(v).keeper for f, v in self.r.hscan_iter(self._k("art"), count=5000) if int(f) not in gone}
+        keep = {r.row: r.id for r in self.articles(np.array(sorted(named & gone), dtype=np.int64))}
+        pipe = self.r.pipeline(transaction=True)
+        if keep:
+            pipe.hset(self._k("pruned"), mapping=keep)
+        for f in [f for f in self.r.hkeys(self._k("pruned")) if int(f) not in named]:
+            pipe.hdel(self._k("pruned"), f)
+        pipe.execute()
+
     def export(self) -> Iterator[dict[str, Any]]:
+        from ..results import DUPLICATE
         from ..verify import CONTAINED
 
         edges = []
@@ -446,8 +460,11 @@ class RedisIndex:
         for lo in range(0, top, 5000):
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
+            gone = sorted({r.keeper for r in recs if r.status == DUPLICATE and r.keeper not in keepers})  # pruned
+            keepers |= {k: v.decode() for k, v in zip(gone, self.r.hmget(self._k("pruned"), gone) if gone else []) if v}
             for rec in recs:
-                yield {**rec.to_json(keepers.get(rec.keeper), said=True),
+                out = rec.status == DUPLICATE and rec.keeper in gone
+                yield {**rec.to_json(keepers.get(rec.keeper), said=True, keeper_pruned=out), "keeper_pruned": out,
                        "contained_in": named.get(rec.rep, [])}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
