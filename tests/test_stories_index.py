@@ -343,6 +343,16 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
     (tmp_path / "home.html").write_text(page, encoding="utf-8")
     dom = dump_dom(tmp_path / "home.html", tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0]
+    # each report of the event by its headline, not its id alone (user audit), right to left for Arabic
+    probe = """<script>document.body.setAttribute('data-probe', JSON.stringify(Array.from(
+      document.querySelectorAll('section.event[data-event="ar-1"] li bdi[dir=auto]')).map(
+      b => [b.textContent, getComputedStyle(b).direction])));</script>"""
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    import html
+
+    dom = dump_dom(tmp_path / "probe.html", tmp_path)
+    got = json.loads(html.unescape(dom.split('data-probe="')[1].split('"')[0]))
+    assert got == [[hostile + " لقاء شي ولافروف", "ltr"], ["شي يستقبل لافروف", "rtl"]], got
     (tmp_path / "event.html").write_text(event_page.text, encoding="utf-8")
     dom = dump_dom(tmp_path / "event.html", tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0] and "ar-2" in dom
