@@ -225,7 +225,7 @@ def _same_settings(stored: dict[str, Any], config: StoriesConfig) -> None:
     have = {k: v for k, v in state_settings(StoriesConfig()).items() if k not in stored} | stored
     if have != wanted:
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
-        raise StateError(f"the index tracks stories with other settings: {'; '.join(_differs(k, have, wanted) for k in diff)}; "
+        raise StateError(f"the index tracks stories with other settings than this run's: {'; '.join(_differs(k, have, wanted) for k in diff)}; "
                          "run with the index's values (the options named, or the [stories] table of --config) or use a "
                          "new index")
 
