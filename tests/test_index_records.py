@@ -124,3 +124,25 @@ def test_an_index_pruned_before_keeper_ids_were_kept_says_the_keeper_was_pruned(
         idx.close()
     c = _export(location)["c"]
     assert c["duplicate_of"] is None and c["keeper_pruned"] is True and "no longer in the index (pruned)" in c["reason"]
+
+
+@pytest.mark.parametrize("first", ["", "   ", "two words"], ids=["empty", "blank", "too-short"])
+def test_an_id_stored_as_a_skip_is_decided_when_its_text_comes(location: str, first: str) -> None:
+    """An article first stored with no text to compare (skipped: empty, too short) and sent again with its text was
+    "already in the index" for ever, though nothing of its text was stored: it is decided as a new article now, its
+    record replaced (one record per id), and found by later copies. The same text again stays skipped."""
+    assert _run([Article(id="x", text=first, date="2026-01-01")], location)["x"]["status"] == "skipped"
+    again = _run([Article(id="x", text=first, date="2026-01-01")], location)["x"]
+    assert again["status"] == "skipped" and "already in the index" in again["reason"]
+    row = _run([Article(id="x", text=TEXT, title="Rates", source="wire", date="2026-01-01")], location)["x"]
+    assert (row["status"], row["reason"]) == ("kept", "no duplicate found"), row
+    stored = _export(location)
+    assert list(stored) == ["x"] and stored["x"]["status"] == "kept" and stored["x"]["length"] == len(TEXT)
+    later = _run([Article(id="x", text=TEXT, date="2026-01-01"), Article(id="y", text=TEXT, date="2026-01-02")], location)
+    assert later["x"]["status"] == "skipped" and "already in the index" in later["x"]["reason"]
+    assert later["y"]["duplicate_of"] == "x" and later["y"]["relation"] == "exact"
+    idx = open_index(location, create=False)
+    try:
+        assert idx.article_count() == 2 and idx.known_ids(["x"])["x"].status == 0  # KEPT
+    finally:
+        idx.close()

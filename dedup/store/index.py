@@ -267,6 +267,10 @@ class IndexBatch:
     # stored keepers that were alone and now keep a group (their records with it): the group of a keeper stored
     # before its first copy read null ever after, in export and in the service's answers
     regrouped: list[ArticleRecord] = field(default_factory=list)
+    # rows of stored skips (nothing of their text stored: empty, too short…) whose ids come again with another text,
+    # decided anew in this batch: their records are replaced (an id stored empty was skipped as "already in the index"
+    # ever after)
+    replaced: list[int] = field(default_factory=list)
 
 
 class HistoryIndex(Protocol):

@@ -24,7 +24,6 @@ back without another writer in between.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import struct
@@ -32,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
@@ -163,7 +162,7 @@ class RedisIndex:
         try:
             self._still_there()
         except HistoryError:
-            with contextlib.suppress(self._redis.exceptions.LockError):
+            with suppress(self._redis.exceptions.LockError):
                 lock.release()
             raise
         done = threading.Event()
@@ -198,10 +197,9 @@ class RedisIndex:
 
     def _still_there(self) -> None:
         if not self.r.exists(self._k("meta")):  # flushed, or a server restarted without persistence: not a new history
-            raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix "
-                               f"{self.prefix!r} is missing: the database was flushed, or the server restarted without "
-                               "persistence); nothing was added. Start a new index deliberately: run `dedup dedupe FEED "
-                               "--index LOCATION` (a running process never makes a new one)")
+            raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix {self.prefix!r} "
+                               "is missing: the database was flushed, or the server restarted without persistence); nothing was "
+                               "added. Start a new index deliberately: run `dedup dedupe FEED --index LOCATION` (a running process never makes a new one)")
 
     def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
         if not ids:
@@ -318,6 +316,9 @@ class RedisIndex:
                 anchor_add.setdefault(key, []).append(row)
         uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
         pipe = self.r.pipeline(transaction=True)
+        for row in batch.replaced:  # a stored skip of an id decided anew: its record goes, the new one takes the id
+            pipe.hdel(self._k("art"), row)
+            pipe.zrem(self._k("t"), row)
         for a in batch.regrouped:  # a stored keeper that now keeps a group
             pipe.hset(self._k("art"), a.row, _json(a))
             pipe.sadd(self._k("g", a.group), a.row)
@@ -328,9 +329,8 @@ class RedisIndex:
             if dated:
                 pipe.zadd(self._k("t"), dated)
             groups: dict[str, list[int]] = {}
-            for a in batch.articles:
-                if a.group is not None:
-                    groups.setdefault(a.group, []).append(a.row)
+            for a in (a for a in batch.articles if a.group is not None):
+                groups.setdefault(a.group, []).append(a.row)
             for name, members in groups.items():
                 pipe.sadd(self._k("g", name), *members)
         sketches = {}

@@ -48,6 +48,7 @@ from .index import (
     unpack_u64,
 )
 
+from ..results import SKIPPED
 from .story_log import SQLiteStories
 
 __all__ = ["SQLiteIndex"]
@@ -331,6 +332,8 @@ class SQLiteIndex:
             for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())
         ]
         with self._transaction():
+            # a stored skip of an id decided anew (nothing of its text was stored): its record goes, the new one takes the id
+            self.conn.executemany("DELETE FROM articles WHERE row = ? AND status = ?", ((r, SKIPPED) for r in batch.replaced))
             self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added, probability) VALUES ({', '.join('?' * 18)})", arts)
             self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", sk)
             self._keys["band"].append(band_keys.ravel(), np.repeat(rows, band_keys.shape[1]))
