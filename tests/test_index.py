@@ -628,15 +628,16 @@ def test_a_redis_url_mistake_is_named(redis_url: str, tmp_path: Path, seeds_dir:
 
 
 def test_an_id_sent_again_with_another_text_is_said(tmp_path: Path) -> None:
-    """It was skipped as already indexed without a word, its new text written out as if decided."""
-    db, text = tmp_path / "h.db", SEEDS[0].read_text(encoding="utf-8")
-    first = _write(tmp_path / "e1.jsonl", [Article(id="X", text="", source="a", date="2024-03-01T00:00:00")])
+    """It was skipped as already indexed without a word, its new text written out as if decided. (A stored skip, whose
+    text nothing was stored of, is decided again instead: tests/test_index_records.py.)"""
+    db, old, text = tmp_path / "h.db", SEEDS[1].read_text(encoding="utf-8"), SEEDS[0].read_text(encoding="utf-8")
+    first = _write(tmp_path / "e1.jsonl", [Article(id="X", text=old, source="a", date="2024-03-01T00:00:00")])
     again = _write(tmp_path / "e2.jsonl", [Article(id="X", text=text, source="a", date="2024-03-01T00:00:00")])
     assert CliRunner().invoke(app, ["dedupe", str(first), "--out", str(tmp_path / "o1"), "-q", "--index", str(db)]).exit_code == 0
     res = CliRunner().invoke(app, ["dedupe", str(again), "--out", str(tmp_path / "o2"), "--index", str(db)])
     assert res.exit_code == 0 and "1 article came again under an id the index holds, with another text" in res.output
     row = json.loads((tmp_path / "o2" / "decisions.jsonl").read_text(encoding="utf-8"))
-    assert row["status"] == "skipped" and f"this text is not the stored one ({len(text)} characters, stored 0)" in row["reason"]
+    assert row["status"] == "skipped" and f"this text is not the stored one ({len(text)} characters, stored {len(old)})" in row["reason"]
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["skipped_by_reason"] == {"already in the index": 1}
     assert sum("came again" in w for w in summary["warnings"]) == 1
@@ -715,7 +716,7 @@ def test_export_says_why_for_every_decision(location: str) -> None:
             idx.prune(_epoch("2020-06-01T00:00:00"))
     finally:
         idx.close()
-    assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of row 0, no longer in the index (pruned)"
+    assert {r["id"]: r["reason"] for r in _export(location)}["C"] == "exact copy of K (row 0), since pruned from the index"
 
 
 def _until(done, seconds: float = 30) -> None:  # noqa: ANN001

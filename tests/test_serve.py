@@ -11,6 +11,7 @@ server answered, and the page rendered by headless Chromium with hostile text.
 from __future__ import annotations
 
 import collections
+import html
 import json
 import random
 import shutil
@@ -705,6 +706,53 @@ def test_an_editor_opens_the_page_of_a_service_with_a_token_in_headless_chromium
     ask = httpx.get(sqlite_server.url + "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert ask.status_code == 401 and ask.headers["www-authenticate"].startswith("Basic realm=")
     assert "needs its token" in ask.text and "--token-file" in ask.text
+
+
+_HEADLINE_PROBE = """<script>
+const out = {};
+for (const g of document.querySelectorAll('section.group[data-group]')) {
+  const h = g.querySelector('h2'), none = g.querySelector('p.none');
+  out[g.dataset.group] = h ? {text: h.textContent, direction: getComputedStyle(h).direction} : {none: none && none.textContent};
+}
+out.scripts = document.scripts.length;
+document.body.setAttribute('data-probe', JSON.stringify(out));
+</script>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_each_group_on_the_home_page_shows_its_keepers_headline_in_headless_chromium(tmp_path: Path) -> None:
+    """The page listed the groups by ids only when the keeper had no title (user audit): an editor could not browse
+    it. Each group shows its keeper's headline, else the start of its text, escaped and in its own direction; the
+    index keeps neither, so a group whose keeper came from `dedup dedupe --index` says why it has none."""
+    d1 = batches()[0]
+    arabic, latin = d1[0].text, "Heavy rain flooded the coastal road overnight and the ferry service stopped " * 6
+    feed = tmp_path / "cli.jsonl"  # a group added by the CLI: no text kept anywhere
+    feed.write_text("".join(json.dumps({"id": i, "text": latin + tail, "date": "2024-05-01"}) + "\n"
+                            for i, tail in (("cli-k", ""), ("cli-c", " More."))), encoding="utf-8")
+    loc = str(tmp_path / "h.db")
+    res = CliRunner().invoke(cli, ["dedupe", str(feed), "--out", str(tmp_path / "out"), "--index", loc, "-q"])
+    assert res.exit_code == 0, res.output
+    port = free_port()
+    proc = start_serve(["--index", loc], port, log=tmp_path / "serve.log")
+    try:
+        posted = httpx.post(f"http://127.0.0.1:{port}/v1/articles", timeout=60, json=[
+            {"id": "t-k", "title": "عنوان الخبر " + HOSTILE, "text": arabic, "date": "2024-05-02T09:00:00"},
+            {"id": "t-c", "title": "نسخة", "text": arabic + "\nشارك", "date": "2024-05-02T10:00:00"},
+            {"id": "u-k", "text": "خبر بلا عنوان\n" + d1[1].text, "date": "2024-05-03T09:00:00"},  # no title
+            {"id": "u-c", "text": "خبر بلا عنوان\n" + d1[1].text + "\nشارك", "date": "2024-05-03T10:00:00"}])
+        assert posted.status_code == 200 and [d["status"] for d in posted.json()] == ["kept", "duplicate"] * 2, posted.text
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=30).text
+    finally:
+        stop(proc)
+    assert "&lt;script&gt;" in home and "<script" not in home and "<img" not in home
+    (tmp_path / "home.html").write_text(home.replace("</body>", _HEADLINE_PROBE + "</body>"), encoding="utf-8")
+    dom = _chromium_dom((tmp_path / "home.html").as_uri(), tmp_path / "profile")
+    probe = json.loads(html.unescape(dom.split('data-probe="')[1].split('"')[0]))
+    assert probe.pop("scripts") == 1 and set(probe) == {"t-k", "u-k", "cli-k"}, probe
+    assert probe["t-k"] == {"text": "عنوان الخبر " + HOSTILE, "direction": "rtl"}  # escaped, right to left
+    start = " ".join(("خبر بلا عنوان\n" + d1[1].text).split())[:60]  # the start of its text, as one line
+    assert probe["u-k"]["text"].startswith(start) and probe["u-k"]["direction"] == "rtl", probe["u-k"]
+    assert "no headline" in probe["cli-k"]["none"] and "dedup dedupe --index" in probe["cli-k"]["none"]
 
 
 # --- last: the OpenAPI description against everything the servers answered above ----------------

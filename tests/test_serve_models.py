@@ -143,3 +143,13 @@ def test_the_guards_error_body_is_an_error_out() -> None:
     assert with_record.record is not None and with_record.record.index == 3
     with pytest.raises(ValidationError):
         ErrorOut.model_validate(error_body("invalid_record", "m", {"id": "a"}))  # a record is named by its index
+
+
+def test_an_unknown_date_and_source_are_null_in_the_schema() -> None:
+    """The OpenAPI schema (made from these models) let ``seen_before.source`` and a stored article's source be a
+    string only, where the answers now say null for an unknown one, as for its date."""
+    seen = Decision.model_json_schema()["$defs"]["SeenBefore"]["properties"]
+    stored = StoredArticle.model_json_schema()["properties"]
+    for props in (seen, stored):
+        for name in ("date", "source"):
+            assert {"type": "null"} in props[name]["anyOf"], (name, props[name])

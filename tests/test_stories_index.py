@@ -236,6 +236,27 @@ def test_other_story_settings_are_a_one_line_error(tmp_path) -> None:
         stories(arts[5:], StoriesConfig(storyline_threshold=0.2), index=index)  # storyline settings may change
 
 
+def test_other_story_settings_are_named_with_both_values_and_what_to_do(tmp_path) -> None:
+    """The line named the settings that differ but neither value: which to give was guesswork (user audit)."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "title": a.title, "date": a.date, "source": a.source},
+                                       ensure_ascii=False) + "\n" for a in _feed(2)[:5]), encoding="utf-8")
+    loc = str(tmp_path / "h.db")
+    first = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o1"), "--index", loc, "-q"])
+    assert first.exit_code == 0, first.output
+    res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o2"), "--index", loc, "-q",
+                                   "--window-days", "5", "--event-threshold", "0.7"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    line = " ".join(res.output.split())
+    assert "event_threshold (--event-threshold) is 0.8 in the index, 0.7 in this run" in line, line
+    assert "window_days (--window-days) is 3.0 in the index, 5.0 in this run" in line, line
+    assert "run with the index's values" in line and "or use a new index" in line
+
+
 def test_a_save_after_another_run_saved_is_refused(tmp_path) -> None:
     with _index(str(tmp_path / "h.db")) as index:
         stories(_feed(1), index=index)
@@ -322,6 +343,16 @@ def test_the_service_page_lists_the_tracked_events_escaped_in_chromium(tmp_path)
     (tmp_path / "home.html").write_text(page, encoding="utf-8")
     dom = dump_dom(tmp_path / "home.html", tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0]
+    # each report of the event by its headline, not its id alone (user audit), right to left for Arabic
+    probe = """<script>document.body.setAttribute('data-probe', JSON.stringify(Array.from(
+      document.querySelectorAll('section.event[data-event="ar-1"] li bdi[dir=auto]')).map(
+      b => [b.textContent, getComputedStyle(b).direction])));</script>"""
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    import html
+
+    dom = dump_dom(tmp_path / "probe.html", tmp_path)
+    got = json.loads(html.unescape(dom.split('data-probe="')[1].split('"')[0]))
+    assert got == [[hostile + " لقاء شي ولافروف", "ltr"], ["شي يستقبل لافروف", "rtl"]], got
     (tmp_path / "event.html").write_text(event_page.text, encoding="utf-8")
     dom = dump_dom(tmp_path / "event.html", tmp_path)
     assert 'data-event="ar-1"' in dom and "<img" not in dom and "pwned" not in dom.split("</title>")[0] and "ar-2" in dom

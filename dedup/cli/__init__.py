@@ -171,7 +171,8 @@ def prune(location: Location, before: Before) -> None:
 
 @index_app.command()
 def export(location: Location, out: ExportTo = None) -> None:
-    """Write every stored decision as JSON lines, in the order the articles were read."""
+    """Write every stored decision as JSON lines, in the order the articles were read (a copy whose keeper was pruned
+    still names it, with keeper_pruned true)."""
     with user_errors():
         jobs.export_index(location, out)
 

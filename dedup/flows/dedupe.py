@@ -205,7 +205,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             with timer("index"):
                 known = {p for p, why in feed.reason_skipped.items() if why.startswith(ALREADY)}
                 added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
-                               edge_rel, edge_scores, 10 * runtime.chunk_size, known)
+                               edge_rel, edge_scores, 10 * runtime.chunk_size, known, seen.again)  # type: ignore[union-attr]
             counts = {
                 "location": index.location,  # type: ignore[union-attr]
                 "window_days": window_days,  # not a config setting (an option of the run): recorded here

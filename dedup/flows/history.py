@@ -50,13 +50,18 @@ _CHANGED = "this text is not the stored one"
 
 def seen_by(index: HistoryIndex) -> Seen:
     """What the preparation asks the index: articles already indexed, and line counts."""
+    again: dict[str, int] = {}
 
     def skip(ids: list[str], lengths: list[int]) -> list[str | None]:
         known = index.known_ids(ids)
         out: list[str | None] = []
         for i, length in zip(ids, lengths):
             rec = known.get(i)
-            if rec is None:
+            if rec is None or (rec.status == SKIPPED and rec.length != length):
+                # a stored skip (empty, too short…) stored nothing of its text: another text under its id is decided as
+                # a new article and takes its record (:func:`commit`); it was "already in the index" for ever
+                if rec is not None:
+                    again[i] = rec.row
                 out.append(None)
                 continue
             why = already_indexed(rec.row, rec.status, rec.group)
@@ -66,7 +71,7 @@ def seen_by(index: HistoryIndex) -> Seen:
             out.append(why)
         return out
 
-    return Seen(skip=skip, line_counts=index.line_counts)
+    return Seen(skip=skip, line_counts=index.line_counts, again=again)
 
 
 @dataclass
@@ -342,14 +347,16 @@ def _commit(
     edge_scores: PairScores,
     chunk_size: int,
     known: set[int],
+    again: dict[str, int] | None = None,
 ) -> int:
     """Write the feed's articles into the index, whole groups per transaction; returns how many.
 
     ``status``/``group``/``keeper``/``relation``/``scores`` are the result's
     (positions ``0..n-1`` the feed, ``n + k`` the stored article ``refs[k]``);
     ``edges`` are verified pairs of result positions. Articles in ``known``
-    (already indexed) are left out.
+    (already indexed) are left out; those whose ids are in ``again`` (:class:`Seen`) replace the stored row named.
     """
+    again = again or {}
     n = len(feed.table)
     base = index.next_row()
     ids = feed.table.ids
@@ -433,6 +440,7 @@ def _commit(
             edge_scores=np.stack([edge_scores.jaccard[e], edge_scores.contain_ij[e], edge_scores.contain_ji[e], edge_scores.cosine[e],
                                   np.full(len(e), np.nan) if edge_scores.probability is None else edge_scores.probability[e]], axis=1),
             regrouped=now_keeping,
+            replaced=[again[ids[p]] for p in members.tolist() if ids[p] in again],
         )
         lk = np.concatenate([key_flat[key_off[p] : key_off[p + 1]] for p in members.tolist()]) if len(members) else key_flat[:0]
         index.add(batch, lk)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
@@ -69,11 +69,13 @@ class Seen:
     again (it is already indexed; the reason says when its text is not the
     stored one, told by its length) or None; ``line_counts(keys)`` how many indexed
     articles hold each short line, so boilerplate is counted over the history
-    as well.
+    as well. ``again``: the ids ``skip`` let through although stored, as a skip that stored nothing of its text
+    (empty, too short…) now sent with another text, each with its stored row (the new decision replaces it).
     """
 
     skip: Callable[[list[str]], list[str | None]]
     line_counts: Callable[[np.ndarray], np.ndarray]
+    again: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

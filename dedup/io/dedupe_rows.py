@@ -177,7 +177,8 @@ class _Decisions:
             row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos, "probability": prob}
             if k >= self.n:
                 ref = k - self.n
-                row["seen_before"] = {"date": result.history.dates[ref], "source": result.history.sources[ref]}  # type: ignore[union-attr]
+                # null for an unknown date or source alike (the source was "", which read as a source named "")
+                row["seen_before"] = {"date": result.history.dates[ref], "source": result.history.sources[ref] or None}  # type: ignore[union-attr]
         row["contained_in"] = [result.name(c) for c in self.containers.get(pos, ())]
         if self.repeats is not None:
             row["repeats"] = self.repeats[pos]

@@ -373,8 +373,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)", responses=bad_address)
     def index_page(limit: int = Query(20, ge=1, le=200)) -> HTMLResponse:
         groups = engine.latest_groups(limit)
-        keepers = [g.keeper.id for g in groups if g.keeper is not None]
-        titles = {i: t for i, (t, _) in engine.texts.get(keepers).items()}
+        titles = engine.headlines([g.keeper.id for g in groups if g.keeper is not None])
         events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)
         return HTMLResponse(render_groups(groups, titles, engine.location, engine.article_count(), events, boxes=limit),
                             headers=_PAGE_HEADERS)

@@ -348,11 +348,28 @@ class Engine:
 
     def latest_events(self, limit: int = 10, shown: int = 8) -> list[dict[str, Any]]:
         """The events tracked by ``dedup stories --index`` with the latest reports, newest first, each with up to
-        ``shown`` member ids (first report first); empty when the index tracks no stories."""
+        ``shown`` member ids (first report first) and their headlines (``labels``: id → the stored label, the headline
+        or the start of the text); empty when the index tracks no stories."""
         with self._read_lock:
             events = self._reader.stories.recent(limit)
             members = self._reader.stories.members([e["event"] for e in events], shown)
-        return [e | {"members": members.get(e["event"], [])} for e in events]
+            rows = self._reader.stories.lookup([m for ms in members.values() for m in ms])
+        return [e | {"members": members.get(e["event"], []),
+                     "labels": {m: rows[m].label for m in members.get(e["event"], []) if m in rows}} for e in events]
+
+    def headlines(self, ids: list[str]) -> dict[str, str]:
+        """id → the headline of each article whose title or text is known, or the start of its text when it has no
+        title (:func:`~dedup.types.article_label`): from the texts this service stored, else from the label
+        ``dedup stories --index`` stored when it tracked the article. The index itself keeps neither titles nor texts:
+        an article added by ``dedup dedupe --index`` and never tracked has none."""
+        from ..types import Article, article_label
+
+        out = {i: article_label(Article(i, text, title)) for i, (title, text) in self.texts.get(ids).items()}
+        missing = [i for i in dict.fromkeys(ids) if not out.get(i)]
+        if missing:
+            with self._read_lock:
+                out |= {i: r.label for i, r in self._reader.stories.lookup(missing).items() if r.label}
+        return {i: t for i, t in out.items() if t}
 
     def story(self, article_id: str) -> tuple[str, str | None] | None:
         """The event and storyline ``dedup stories --index`` gave ``article_id``; None when it tracked no such article."""

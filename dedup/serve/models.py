@@ -65,8 +65,10 @@ class Scores(BaseModel):
 
 
 class SeenBefore(BaseModel):
-    date: Optional[str]
-    source: str
+    """The stored keeper of an earlier batch or feed."""
+
+    date: Optional[str] = Field(description="Its date (ISO-8601, UTC); null when it had none.")
+    source: Optional[str] = Field(description="Its outlet; null when it had none.")
 
 
 class Decision(BaseModel):
@@ -81,7 +83,8 @@ class Decision(BaseModel):
     reason: str
     contained_in: list[str] = Field(default_factory=list, description="Articles a verified edge says contain this one "
                                                                       "(a short item reprinted inside roundups).")
-    seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source.")
+    seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source "
+                                                                "(each null when unknown).")
     repeats: Optional[int] = Field(None, description="Paragraphs repeated inside the article (with clean_repeats).")
     warnings: Optional[list[str]] = Field(None, description="Present when something of the record was not used as "
                                                             "given: a date that could not be read (stored undated).")
@@ -92,8 +95,8 @@ class StoredArticle(BaseModel):
 
     row: int
     id: str
-    date: Optional[str]
-    source: str
+    date: Optional[str] = Field(description="ISO-8601, UTC; null when undated.")
+    source: Optional[str] = Field(description="The outlet; null when it had none.")
     length: int
     status: Literal["kept", "duplicate", "skipped"]
     group: Optional[str]

@@ -101,8 +101,12 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
     sources = sorted({m.source for m in members if m.source})
     dates = sorted(m.date for m in members if m.date)
     when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
-    title = readable(titles.get(g.keeper.id, "")) if g.keeper is not None else ""
-    head = f'<h2 dir="auto">{_e(title)}</h2>' if title else ""
+    title = titles.get(g.keeper.id, "") if g.keeper is not None else ""
+    # the keeper's headline (or the start of its text); the index keeps neither, so say why there is none
+    head = f'<h2 dir="auto">{_e(title)}</h2>' if title else (
+        '<p class="none">no headline: the keeper was pruned from the index</p>' if g.keeper is None else
+        '<p class="none">no headline: the index keeps no titles or texts, and this keeper was not posted to this '
+        "service (added by <code>dedup dedupe --index</code>)</p>")
     rows = "\n".join(_member_row(m, g.keeper, g.keeper_of(m)) for m in members)
     return (f'<section class="group" data-group="{_e(g.name)}">{head}'
             f'<p class="meta">group {_id(g.name)} · {len(members)} articles · sources: '
@@ -118,7 +122,9 @@ def _event_section(e: Mapping[str, Any]) -> str:
 
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
-    rows = "\n".join(f"<li>{_id(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>" for m in e["members"])
+    labels = e.get("labels", {})  # each report's headline (or the start of its text), as dedup stories stored it
+    rows = "\n".join(f"<li>{_headline(labels.get(m))}{_id(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>"
+                     for m in e["members"])
     more = e["size"] - len(e["members"])
     return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">'
             f'<a href="{_event_href(e["event"])}">{_e(e["label"])}</a></h2>'
@@ -126,6 +132,11 @@ def _event_section(e: Mapping[str, Any]) -> str:
             f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
             + (f'<p class="meta">and {more} more: <a href="{_event_href(e["event"])}">every report</a></p>' if more > 0 else "")
             + "</section>")
+
+
+def _headline(label: str | None) -> str:
+    """A report's headline before its id in a line: escaped, its direction its own (Arabic right to left)."""
+    return f'<bdi dir="auto">{_e(label)}</bdi> · ' if label else ""
 
 
 def _single_item(e: Mapping[str, Any]) -> str:
@@ -168,7 +179,8 @@ def render_event(e: Mapping[str, Any]) -> str:
 
 def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], location: str, articles: int,
                   events: Sequence[Mapping[str, Any]] = (), boxes: int = 20) -> str:
-    """The page at ``/``: the latest groups, newest first (``titles``: the keepers' known titles), then the
+    """The page at ``/``: the latest groups, newest first (``titles``: the keepers' known headlines, or the starts of
+    their texts: :meth:`~.engine.Engine.headlines`), then the
     latest events when the index tracks stories (``dedup stories --index``): at most ``boxes`` of several reports, each
     in its box, then the single reports a line each."""
     sections = "\n".join(_group_section(g, titles) for g in groups)

@@ -185,9 +185,10 @@ class ArticleRecord:
     # probability NaN under the rule, and for articles stored before the index kept it)
     reason: str  # why skipped, or ""
 
-    def to_json(self, keeper_id: str | None = None, said: bool = False) -> dict[str, Any]:
+    def to_json(self, keeper_id: str | None = None, said: bool = False, keeper_pruned: bool = False) -> dict[str, Any]:
         """The record as data; ``keeper_id`` names the kept article of a duplicate (``duplicate_of``); with ``said``
-        (``dedup index export``), a kept or duplicate record's reason is said from what is stored (it was "")."""
+        (``dedup index export``), a kept or duplicate record's reason is said from what is stored (it was "");
+        ``keeper_pruned``: that keeper was pruned from the index (``keeper_id`` the id prune kept of it, or None)."""
         from ..results import DUPLICATE, STATUS
         from ..verify import RELATIONS
 
@@ -198,7 +199,7 @@ class ArticleRecord:
             "row": self.row,
             "id": self.id,
             "date": self.date,
-            "source": self.source,
+            "source": self.source or None,  # null when unknown, as the date (stored as "")
             "length": self.length,
             "status": STATUS[self.status],
             "group": self.group,
@@ -207,18 +208,20 @@ class ArticleRecord:
             "relation": RELATIONS[self.relation],
             "scores": None if self.scores[0] != self.scores[0] else dict(zip(("jaccard", "containment", "cosine", "probability"),
                                                                            map(r, self.scores))),
-            "reason": self.reason or (self._said(keeper_id) if said else ""),
+            "reason": self.reason or (self._said(keeper_id, keeper_pruned or keeper_id is None) if said else ""),
         }
 
-    def _said(self, keeper_id: str | None) -> str:
-        """A kept or duplicate record's reason, from what is stored (only skips store theirs); ``keeper_id`` None:
-        its keeper is no longer in the index (pruned)."""
+    def _said(self, keeper_id: str | None, pruned: bool = False) -> str:
+        """A kept or duplicate record's reason, from what is stored (only skips store theirs); ``pruned``: its keeper
+        is no longer in the index, ``keeper_id`` None when its id was not kept either (pruned by an earlier version)."""
         from ..results import DUPLICATE, KEPT
         from ..verify import RELATIONS
 
         if self.status == DUPLICATE:
-            if keeper_id is None:  # its keeper was pruned from the index
+            if keeper_id is None:  # its keeper was pruned from the index, its id with it
                 return f"{RELATIONS[self.relation]} copy of row {self.keeper}, no longer in the index (pruned)"
+            if pruned:
+                return f"{RELATIONS[self.relation]} copy of {keeper_id} (row {self.keeper}), since pruned from the index"
             return f"{RELATIONS[self.relation]} copy of {keeper_id}"
         if self.status == KEPT:
             return f"kept: the keeper of group {self.group}" if self.group is not None else "no duplicate found"
@@ -264,6 +267,10 @@ class IndexBatch:
     # stored keepers that were alone and now keep a group (their records with it): the group of a keeper stored
     # before its first copy read null ever after, in export and in the service's answers
     regrouped: list[ArticleRecord] = field(default_factory=list)
+    # rows of stored skips (nothing of their text stored: empty, too short…) whose ids come again with another text,
+    # decided anew in this batch: their records are replaced (an id stored empty was skipped as "already in the index"
+    # ever after)
+    replaced: list[int] = field(default_factory=list)
 
 
 class HistoryIndex(Protocol):
@@ -327,12 +334,16 @@ class HistoryIndex(Protocol):
     def stats(self) -> dict[str, Any]: ...
 
     def prune(self, before: float) -> int:
-        """Remove the articles dated before ``before`` (epoch seconds); returns how many."""
+        """Remove the articles dated before ``before`` (epoch seconds); returns how many. Of a removed keeper that
+        an article left names, the id is kept (row → id), so that the export still names the keeper of its copies;
+        it goes once no article names it."""
         ...
 
     def export(self) -> Iterator[dict[str, Any]]:
         """Every stored decision, in row order; ``contained_in``: the ids of the stored articles a verified contained
-        edge says hold its text (:func:`containers`, the first copies of those texts)."""
+        edge says hold its text (:func:`containers`, the first copies of those texts); ``keeper_pruned``: a
+        duplicate's keeper was pruned (``duplicate_of`` still names it: :meth:`prune` keeps the ids of the keepers
+        that articles left still name; null for one pruned by a version that did not keep them)."""
         ...
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:

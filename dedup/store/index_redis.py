@@ -13,6 +13,7 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
   (8 bytes each) or the count;
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
+* ``P:pruned`` hash: row → id of a pruned keeper that stored articles still name;
 * ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it);
   ``P:stories-lock``: the same for a ``dedup stories`` run placing articles into events.
 
@@ -23,7 +24,6 @@ back without another writer in between.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import struct
@@ -31,18 +31,17 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
 
+from ..errors import redact
 from .index import (
     LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, anchors_as_made, container_names, containers, features_blob, features_from_blobs, iso_time,
 )
-
 from .redis_address import redis_address
 from .story_redis import RedisStories
-from ..errors import redact
 
 __all__ = ["RedisIndex"]
 
@@ -163,7 +162,7 @@ class RedisIndex:
         try:
             self._still_there()
         except HistoryError:
-            with contextlib.suppress(self._redis.exceptions.LockError):
+            with suppress(self._redis.exceptions.LockError):
                 lock.release()
             raise
         done = threading.Event()
@@ -198,10 +197,9 @@ class RedisIndex:
 
     def _still_there(self) -> None:
         if not self.r.exists(self._k("meta")):  # flushed, or a server restarted without persistence: not a new history
-            raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix "
-                               f"{self.prefix!r} is missing: the database was flushed, or the server restarted without "
-                               "persistence); nothing was added. Start a new index deliberately: run `dedup dedupe FEED "
-                               "--index LOCATION` (a running process never makes a new one)")
+            raise HistoryError(f"{self.location}: the index is gone from the Redis server (its meta key under the prefix {self.prefix!r} "
+                               "is missing: the database was flushed, or the server restarted without persistence); nothing was "
+                               "added. Start a new index deliberately: run `dedup dedupe FEED --index LOCATION` (a running process never makes a new one)")
 
     def known_ids(self, ids: list[str]) -> dict[str, ArticleRecord]:
         if not ids:
@@ -318,6 +316,9 @@ class RedisIndex:
                 anchor_add.setdefault(key, []).append(row)
         uniq, counts = np.unique(np.asarray(line_keys, dtype=np.uint64), return_counts=True)
         pipe = self.r.pipeline(transaction=True)
+        for row in batch.replaced:  # a stored skip of an id decided anew: its record goes, the new one takes the id
+            pipe.hdel(self._k("art"), row)
+            pipe.zrem(self._k("t"), row)
         for a in batch.regrouped:  # a stored keeper that now keeps a group
             pipe.hset(self._k("art"), a.row, _json(a))
             pipe.sadd(self._k("g", a.group), a.row)
@@ -328,9 +329,8 @@ class RedisIndex:
             if dated:
                 pipe.zadd(self._k("t"), dated)
             groups: dict[str, list[int]] = {}
-            for a in batch.articles:
-                if a.group is not None:
-                    groups.setdefault(a.group, []).append(a.row)
+            for a in (a for a in batch.articles if a.group is not None):
+                groups.setdefault(a.group, []).append(a.row)
             for name, members in groups.items():
                 pipe.sadd(self._k("g", name), *members)
         sketches = {}
@@ -387,6 +387,8 @@ class RedisIndex:
         from ..candidates import band_keys
 
         rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]
+        if rows:
+            self._keep_pruned_keepers(set(rows))
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
@@ -431,7 +433,19 @@ class RedisIndex:
                 self.r.hdel(self._k("e"), *edges)
         return len(rows)
 
+    def _keep_pruned_keepers(self, gone: set[int]) -> None:
+        """Keep the ids of ``gone`` rows that articles left name as keeper (``P:pruned``), drop those none names now."""
+        named = {_record(v).keeper for f, v in self.r.hscan_iter(self._k("art"), count=5000) if int(f) not in gone}
+        keep = {r.row: r.id for r in self.articles(np.array(sorted(named & gone), dtype=np.int64))}
+        pipe = self.r.pipeline(transaction=True)
+        if keep:
+            pipe.hset(self._k("pruned"), mapping=keep)
+        for f in [f for f in self.r.hkeys(self._k("pruned")) if int(f) not in named]:
+            pipe.hdel(self._k("pruned"), f)
+        pipe.execute()
+
     def export(self) -> Iterator[dict[str, Any]]:
+        from ..results import DUPLICATE
         from ..verify import CONTAINED
 
         edges = []
@@ -446,8 +460,11 @@ class RedisIndex:
         for lo in range(0, top, 5000):
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
+            gone = sorted({r.keeper for r in recs if r.status == DUPLICATE and r.keeper not in keepers})  # pruned
+            keepers |= {k: v.decode() for k, v in zip(gone, self.r.hmget(self._k("pruned"), gone) if gone else []) if v}
             for rec in recs:
-                yield {**rec.to_json(keepers.get(rec.keeper), said=True),
+                out = rec.status == DUPLICATE and rec.keeper in gone
+                yield {**rec.to_json(keepers.get(rec.keeper), said=True, keeper_pruned=out), "keeper_pruned": out,
                        "contained_in": named.get(rec.rep, [])}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:

@@ -48,6 +48,7 @@ from .index import (
     unpack_u64,
 )
 
+from ..results import SKIPPED
 from .story_log import SQLiteStories
 
 __all__ = ["SQLiteIndex"]
@@ -331,6 +332,8 @@ class SQLiteIndex:
             for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())
         ]
         with self._transaction():
+            # a stored skip of an id decided anew (nothing of its text was stored): its record goes, the new one takes the id
+            self.conn.executemany("DELETE FROM articles WHERE row = ? AND status = ?", ((r, SKIPPED) for r in batch.replaced))
             self.conn.executemany(f"INSERT INTO articles({_COLUMNS}, added, probability) VALUES ({', '.join('?' * 18)})", arts)
             self.conn.executemany("INSERT INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", sk)
             self._keys["band"].append(band_keys.ravel(), np.repeat(rows, band_keys.shape[1]))
@@ -377,6 +380,12 @@ class SQLiteIndex:
             return 0
         with self._transaction():
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_row', ?)", (str(self.next_row()),))
+            # the ids of the removed keepers that articles left still name: the export names their copies' keeper
+            # (it said duplicate_of null, as of a kept article); rows are never reused, so a row here is that one
+            self.conn.execute("CREATE TABLE IF NOT EXISTS pruned_keepers(row INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+            self.conn.execute(
+                "INSERT OR REPLACE INTO pruned_keepers SELECT k.row, k.id FROM articles k WHERE k.time < ? AND k.row IN "
+                "(SELECT a.keeper FROM articles a WHERE a.time IS NULL OR a.time >= ?)", (before, before))
             gone = np.sort(rows)
             for kind in ("band", "anchor"):  # line counts stay: they describe the sources, not the articles
                 self._keys[kind].merge(keep=lambda k, v: ~np.isin(v, gone))
@@ -385,11 +394,14 @@ class SQLiteIndex:
                 for table in ("sketches", "articles"):
                     self.conn.execute(f"DELETE FROM {table} WHERE row IN (SELECT key FROM temp.ask)")
                 self.conn.execute("DELETE FROM edges WHERE a IN (SELECT key FROM temp.ask) OR b IN (SELECT key FROM temp.ask)")
+            # and those no article names any more go (their last copies were removed now)
+            self.conn.execute("DELETE FROM pruned_keepers WHERE row NOT IN (SELECT keeper FROM articles)")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.execute("VACUUM")
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
+        from ..results import DUPLICATE
         from ..verify import CONTAINED
 
         held = containers(self.conn.execute(
@@ -397,9 +409,19 @@ class SQLiteIndex:
         named = container_names(self, held)
         cur = self.conn.cursor()
         cols = self._cols()
-        for r in cur.execute(f"SELECT {cols}, k.id FROM articles a LEFT JOIN articles k ON k.row = a.keeper ORDER BY a.row"):
-            rec = _record(r[:-1])
-            yield {**rec.to_json(r[-1], said=True), "contained_in": named.get(rec.rep, [])}
+        pruned = "p.id" if self._has_table("pruned_keepers") else "NULL"  # none before a prune of this version
+        join = " LEFT JOIN pruned_keepers p ON p.row = a.keeper" if pruned != "NULL" else ""
+        for r in cur.execute(f"SELECT {cols}, k.id, k.row IS NULL, {pruned} FROM articles a "
+                             f"LEFT JOIN articles k ON k.row = a.keeper{join} ORDER BY a.row"):
+            rec = _record(r[:-3])
+            gone = rec.status == DUPLICATE and bool(r[-2])
+            keeper_id = r[-1] if gone else r[-3]
+            yield {**rec.to_json(keeper_id, said=True, keeper_pruned=gone), "keeper_pruned": gone,
+                   "contained_in": named.get(rec.rep, [])}
+
+    def _has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
+                                 (name,)).fetchone()[0] == 1
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = self._cols()

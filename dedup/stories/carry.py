@@ -225,8 +225,29 @@ def _same_settings(stored: dict[str, Any], config: StoriesConfig) -> None:
     have = {k: v for k, v in state_settings(StoriesConfig()).items() if k not in stored} | stored
     if have != wanted:
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
-        raise StateError(f"the index tracks stories with other settings ({', '.join(diff[:4])}); "
-                         "run with the same stories settings or use a new index")
+        raise StateError(f"the index tracks stories with other settings than this run's: {'; '.join(_differs(k, have, wanted) for k in diff)}; "
+                         "run with the index's values (the options named, or the [stories] table of --config) or use a "
+                         "new index")
+
+
+def _differs(key: str, have: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """One setting that differs, named as the settings name it (and its option, when it has one), with the index's
+    value and this run's (the message named the settings only: which values to give was guesswork).
+
+    >>> _differs("window_days", {"window_days": 3.0}, {"window_days": 5.0})
+    'window_days (--window-days) is 3.0 in the index, 5.0 in this run'
+    >>> _differs("semantic_encoder", {"semantic_encoder": "e5:512"}, {})
+    "semantic_encoder is 'e5:512' in the index, none in this run"
+    """
+    from dataclasses import fields
+
+    flag = next((f.metadata["cli"].split(" ")[0].split("/")[0] for f in fields(StoriesConfig)
+                 if f.name == key and "cli" in f.metadata), None)
+
+    def shown(d: dict[str, Any]) -> str:
+        return repr(d[key]) if key in d else "none"
+
+    return f"{key}{f' ({flag})' if flag else ''} is {shown(have)} in the index, {shown(wanted)} in this run"
 
 
 def check_state(blob: bytes | None, config: StoriesConfig) -> None:
