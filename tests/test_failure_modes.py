@@ -2,17 +2,24 @@
 
 1  a UTF-16 feed or pairs file is refused whole, in one line naming it and its encoding, also with --skip-bad
    (its lines were split at the byte 0x0A: 6 records were "22 bad records", 21 in the other byte order);
+4  a full disk (ENOSPC) while a run writes: the --out folder the run made is removed with the files it had written
+   (stories left stories.jsonl alone in it, dedupe unique.jsonl, repeats its three files: outputs without a summary);
 """
 
 from __future__ import annotations
 
+import builtins
 import codecs
+import errno
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import dedup.io.writers as writers
 from dedup.cli import app
 
 runner = CliRunner()
@@ -47,3 +54,65 @@ def test_a_utf16_file_is_refused_in_one_line(tmp_path: Path, command: str, bom: 
         f"dedup: error: {feed}: the file is UTF-16 (it starts with its byte-order mark), not UTF-8, and was not read; "
         f"convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8 {feed} > utf8-feed.jsonl"]
     assert not out.exists() or not (out / "summary.json").exists()
+
+
+class _FullDisk:
+    """A file whose writes fail with ENOSPC once more than ``room`` characters were written."""
+
+    def __init__(self, handle: Any, room: int) -> None:
+        self._handle, self._room = handle, room
+
+    def write(self, data: Any) -> int:
+        self._room -= len(data)
+        if self._room < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._handle.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+    def __enter__(self) -> "_FullDisk":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.__exit__(*exc)
+
+
+def _disk_full_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The disk fills while ``name`` is written (through dedup.io.writers, as every output is)."""
+    def full_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = builtins.open(path, *args, **kwargs)
+        return _FullDisk(handle, 100) if os.path.basename(str(path)).startswith(f".{name}.tmp-") else handle
+
+    monkeypatch.setattr(writers, "open", full_open, raising=False)
+
+
+@pytest.mark.parametrize(("command", "name"), [
+    ("stories", "events.json"), ("stories", "report.html"), ("stories", "summary.json"),
+    ("dedupe", "decisions.jsonl"), ("dedupe", "summary.json"), ("repeats", "summary.json"),
+])
+def test_a_full_disk_leaves_no_folder_the_run_made(tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    command: str, name: str) -> None:
+    _disk_full_at(monkeypatch, name)
+    out = tmp_path / "new" / "out"
+    r = runner.invoke(app, [command, str(seeds_dir), "--out", str(out), "-q"])
+    assert r.exit_code == 1, r.output
+    assert r.output.splitlines() == [
+        f"dedup: error: {out}: cannot write the outputs (No space left on device); check the path, its permissions and free space",
+        f"dedup: {out}: removed with the files this run had written there (the run had made the folder)"]
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", ["stories", "dedupe"])
+def test_a_full_disk_in_a_folder_that_was_there_leaves_whole_files_and_no_summary(
+        tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    _disk_full_at(monkeypatch, "summary.json")
+    r = runner.invoke(app, [command, str(seeds_dir), "--out", str(out), "-q"])
+    assert r.exit_code == 1 and len(r.output.splitlines()) == 1, r.output
+    left = sorted(p.name for p in out.iterdir())
+    assert "summary.json" not in left and "notes.txt" in left and not [n for n in left if ".tmp-" in n]
+    first = {"stories": "stories.jsonl", "dedupe": "decisions.jsonl"}[command]
+    assert len((out / first).read_text(encoding="utf-8").splitlines()) == len(list(seeds_dir.glob("*.txt")))  # whole
