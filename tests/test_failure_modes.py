@@ -4,6 +4,8 @@
    (its lines were split at the byte 0x0A: 6 records were "22 bad records", 21 in the other byte order);
 4  a full disk (ENOSPC) while a run writes: the --out folder the run made is removed with the files it had written
    (stories left stories.jsonl alone in it, dedupe unique.jsonl, repeats its three files: outputs without a summary);
+5  repeats stopped by a bad record late in its input left an earlier run's files without their summary.json (it
+   removed it before reading): now the folder is as it was;
 """
 
 from __future__ import annotations
@@ -116,3 +118,21 @@ def test_a_full_disk_in_a_folder_that_was_there_leaves_whole_files_and_no_summar
     assert "summary.json" not in left and "notes.txt" in left and not [n for n in left if ".tmp-" in n]
     first = {"stories": "stories.jsonl", "dedupe": "decisions.jsonl"}[command]
     assert len((out / first).read_text(encoding="utf-8").splitlines()) == len(list(seeds_dir.glob("*.txt")))  # whole
+
+
+def test_a_bad_record_late_in_repeats_input_leaves_the_earlier_run_as_it_was(tmp_path: Path) -> None:
+    rows = [json.dumps({"id": f"a{k}", "text": f"{TEXTS[k % 3]}\n\n{TEXTS[k % 3]}\n\nparagraph {k}"}, ensure_ascii=False)
+            for k in range(300)]
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows[249] = '{"id": "broken", "text": "a quote never closed'
+    bad.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["repeats", str(good), "--out", str(out), "-q"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"repeats.jsonl", "cleaned.jsonl", "articles.jsonl", "summary.json"}
+    r = runner.invoke(app, ["repeats", str(bad), "--out", str(out), "-q"])
+    assert r.exit_code == 1
+    assert r.output.splitlines() == [f"dedup: error: {bad}:250: malformed JSON (Invalid control character at column 47); "
+                                     "each line must be one complete JSON object"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # summary.json too: the earlier run is still whole
