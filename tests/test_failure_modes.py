@@ -6,6 +6,8 @@
    (stories left stories.jsonl alone in it, dedupe unique.jsonl, repeats its three files: outputs without a summary);
 5  repeats stopped by a bad record late in its input left an earlier run's files without their summary.json (it
    removed it before reading): now the folder is as it was;
+6  a TMPDIR that does not exist (or is not a folder) is one line and exit 1 before anything is made, not Python's
+   silent fallback to /tmp; a [runtime] temp_dir that does not exist was a traceback.
 """
 
 from __future__ import annotations
@@ -136,3 +138,27 @@ def test_a_bad_record_late_in_repeats_input_leaves_the_earlier_run_as_it_was(tmp
     assert r.output.splitlines() == [f"dedup: error: {bad}:250: malformed JSON (Invalid control character at column 47); "
                                      "each line must be one complete JSON object"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # summary.json too: the earlier run is still whole
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+@pytest.mark.parametrize(("make", "problem"), [(None, "no such folder; create it, or set"), ("file", "not a folder; set")],
+                         ids=["missing", "a-file"])
+def test_a_tmpdir_that_cannot_be_used_is_one_line(tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  command: str, make: str | None, problem: str) -> None:
+    place = tmp_path / "scratch"
+    if make == "file":
+        place.write_text("x")
+    monkeypatch.setenv("TMPDIR", str(place))
+    out = tmp_path / "out"
+    r = runner.invoke(app, [command, str(seeds_dir), "--out", str(out), "-q"])
+    assert r.exit_code == 1
+    assert r.output.splitlines() == [f"dedup: error: TMPDIR={place}: {problem} TMPDIR to a folder with room for the run's "
+                                     "temporary files (about twice the feed's size)"]
+    assert not out.exists()
+
+
+def test_a_temp_dir_setting_that_does_not_exist_is_one_line(tmp_path: Path, seeds_dir: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(f'[runtime]\ntemp_dir = "{tmp_path / "gone"}"\n')
+    r = runner.invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "out"), "-q", "--config", str(config)])
+    assert r.exit_code == 1 and r.output.startswith(f"dedup: error: temp_dir={tmp_path / 'gone'}: no such folder"), r.output
