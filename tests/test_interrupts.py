@@ -197,13 +197,15 @@ def test_signals_to_the_whole_group_unwind_the_run_once(tmp_path: Path, sig: int
     cleaned up: killed by the signal (-2), loky's traceback at exit, a .tmp file left in --out; SIGHUP: killed (-1),
     its work folder left in $TMPDIR, loky's resource tracker killed too (a KeyError traceback per semaphore)."""
     feed = _feed(tmp_path / "feed.jsonl")
-    for k, delay in enumerate((0.3, 1.0, 2.0)):
+    for k, delay in enumerate((0.3, 0.8, 1.4)):
         work, out = tmp_path / f"tmp{k}", tmp_path / f"out{k}"
         work.mkdir()
         proc = _run_in_group("dedupe", feed, out, work)
         _wait_for_work(work, proc)
         time.sleep(delay)
         if proc.poll() is not None:  # the run was over before the signal
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, (delay, err)
             continue
         os.killpg(proc.pid, sig)
         while sig == signal.SIGINT and proc.poll() is None:  # and again, while the run stops
