@@ -13,8 +13,9 @@ the builtin exception it resembles, so callers may catch either::
 
 Messages name the file, the line and the fix. At the command line
 (:func:`one_line_errors`) a ``DedupError`` is one line on stderr and exit
-code 1; Ctrl-C and SIGTERM (:class:`Terminated`) unwind the run, which
-removes its temporary files, and say that its outputs are incomplete.
+code 1; Ctrl-C, SIGTERM and SIGHUP (:class:`Terminated`,
+:func:`unwind_on_signals`) unwind the run, which removes its temporary
+files, and say that its outputs are incomplete.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError", "Terminated",
-           "json_problem", "one_line_errors", "terminate_on_sigterm"]
+           "json_problem", "one_line_errors", "unwind_on_signals"]
 
 
 class DedupError(Exception):
@@ -60,24 +61,60 @@ class OutputError(DedupError, OSError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (``timeout``, systemd, Kubernetes), raised where the run is so that it unwinds and cleans up."""
+    """SIGTERM (``timeout``, systemd, Kubernetes) or SIGHUP (the terminal closed, an ssh session dropped), raised where
+    the run is so that it unwinds and cleans up; ``signum`` says which (the exit code is ``128 + signum``: 143, 129)."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def terminate_on_sigterm() -> None:
-    """SIGTERM raises :class:`Terminated` (in the main thread: the CLI called from a thread keeps its handlers)."""
+_HUNG_UP, _TERMINATED = 1, 15  # SIGHUP, SIGTERM (the same numbers on every POSIX system)
+
+
+def unwind_on_signals() -> None:
+    """Ctrl-C (SIGINT) raises ``KeyboardInterrupt``, SIGTERM and SIGHUP :class:`Terminated`, so that the run unwinds
+    and removes its temporary files; the first of them makes the process deaf to all three.
+
+    Deaf, because a second Ctrl-C (people press it twice) cut the unwinding
+    short: a temporary file or folder stayed, or, at exit, the shutdown of
+    the worker processes died with a traceback of its own (the interpreter
+    gives the signals back their default action there, so it was even
+    killed by it). The unwinding takes a second or less; SIGKILL still
+    ends it. A signal the process was started ignoring stays ignored
+    (``nohup`` ignores SIGHUP; a background job of a script, SIGINT). Only
+    in the main thread: the CLI called from a thread keeps its handlers.
+    """
     import signal
     import threading
 
-    def raise_terminated(signum: int, frame: object) -> None:
-        raise Terminated  # unwinds like Ctrl-C: temporary files and folders are removed on the way out
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in _stop_signals():
+        if signal.getsignal(s) in (signal.SIG_DFL, signal.default_int_handler, _unwind):
+            signal.signal(s, _unwind)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, raise_terminated)
+
+def _stop_signals() -> list[int]:
+    import signal
+
+    return [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+def _unwind(signum: int, frame: object) -> None:
+    """:func:`unwind_on_signals`' handler."""
+    import signal
+
+    for s in _stop_signals():
+        signal.signal(s, signal.SIG_IGN)  # the run is stopping: nothing may cut its cleaning up short
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)  # unwinds like Ctrl-C: temporary files and folders are removed on the way out
 
 
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """A user's mistake as one line on stderr and exit code 1; an interruption as one line and 130 (143: SIGTERM)."""
+    """A user's mistake as one line on stderr and exit code 1; an interruption as one line and 130 (SIGTERM 143, SIGHUP 129)."""
     from typer import echo  # typer's click (0.28 bundles it; click itself may be absent): UTF-8 even to an ASCII stream
 
     try:
@@ -87,15 +124,20 @@ def one_line_errors() -> Iterator[None]:
         for note in getattr(exc, "__notes__", ()):
             echo(redact(f"dedup: {note}"), err=True)
         raise SystemExit(1) from None
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (terminate_on_sigterm turns it into Terminated)
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM and SIGHUP (unwind_on_signals turns them into Terminated)
+        signum = exc.signum if isinstance(exc, Terminated) else 2
+        what = {_HUNG_UP: "hung up (SIGHUP)", _TERMINATED: "terminated"}.get(signum, "interrupted")
         # the run had not written its summary.json: a summary.json still in --out is the previous run's, whose
         # files are untouched (a run removes it before its first file)
-        echo(f"dedup: {what}: the outputs of this run are incomplete (it writes summary.json last, and did not); "
-             "temporary files removed", err=True)
-        for note in getattr(exc, "__notes__", ()):  # what else the run had done (e.g. committed to a history index)
-            echo(redact(f"dedup: {note}"), err=True)
-        raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
+        said = [f"dedup: {what}: the outputs of this run are incomplete (it writes summary.json last, and did not); "
+                "temporary files removed"]
+        said += [redact(f"dedup: {note}") for note in getattr(exc, "__notes__", ())]  # e.g. committed to a history index
+        try:
+            for line in said:
+                echo(line, err=True)
+        except OSError:  # a hung-up terminal takes no more output: the exit code still tells
+            pass
+        raise SystemExit(128 + signum) from None
 
 
 def redact(text: str) -> str:

@@ -5,6 +5,7 @@ Real child processes (``python -m dedup``), a real signal at a real moment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -131,3 +132,92 @@ def test_ctrl_c_with_two_jobs_is_one_message_not_the_workers_tracebacks(tmp_path
             assert (out / "summary.json").exists(), err
         else:  # the run was over before the signal
             assert proc.returncode == 0, err
+
+
+# A run's cleaning up, in a child process (the test's own signal handlers stay as they are): the first signal raises
+# where the run is, a second one comes while the run removes its files
+_UNWIND = """
+import os, pathlib, signal, sys, time
+from dedup.cli import main
+from dedup.errors import one_line_errors
+if sys.argv[2] == "nohup":
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+main(version=False)  # what every command's start sets up
+first, second = (getattr(signal, s) for s in sys.argv[1].split(","))
+with one_line_errors():
+    try:
+        os.kill(os.getpid(), first)
+        time.sleep(5)
+        print("not stopped", flush=True)
+    finally:
+        os.kill(os.getpid(), second)  # Ctrl-C pressed again, the terminal closing, while the run cleans up
+        time.sleep(0.2)
+        pathlib.Path(sys.argv[3]).write_text("cleaned up")
+"""
+
+
+@pytest.mark.parametrize(("signals", "code", "said"), [
+    ("SIGINT,SIGINT", 130, "interrupted"),
+    ("SIGTERM,SIGINT", 143, "terminated"),
+    ("SIGHUP,SIGHUP", 129, "hung up (SIGHUP)"),
+    ("SIGINT,SIGHUP", 130, "interrupted"),
+])
+def test_a_second_signal_does_not_cut_the_cleaning_up_short(tmp_path: Path, signals: str, code: int, said: str) -> None:
+    """Ctrl-C twice: the second KeyboardInterrupt broke off the unwinding (a .tmp file left in --out, or at exit loky's
+    shutdown printed 'Exception ignored ... KeyboardInterrupt' with a traceback, or the process was killed by the
+    signal); SIGHUP (the terminal closed, ssh dropped) killed the run outright, leaving its temporary folder."""
+    marker = tmp_path / "cleaned"
+    proc = subprocess.run([sys.executable, "-c", _UNWIND, signals, "-", str(marker)], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.splitlines() == [f"dedup: {said}: the outputs of this run are incomplete (it writes summary.json "
+                                        "last, and did not); temporary files removed"]
+    assert marker.read_text() == "cleaned up" and "not stopped" not in proc.stdout
+
+
+def test_a_hangup_ignored_from_the_start_stays_ignored(tmp_path: Path) -> None:
+    """nohup: the run goes on when the terminal closes."""
+    marker = tmp_path / "cleaned"
+    proc = subprocess.run([sys.executable, "-c", _UNWIND, "SIGHUP,SIGINT", "nohup", str(marker)], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 130 and "not stopped" in proc.stdout, proc.stderr  # the SIGINT after it stops it
+
+
+def _run_in_group(command: str, feed: Path, out: Path, work: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2"],
+                            env={**os.environ, "TMPDIR": str(work)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGHUP, 129, "hung up (SIGHUP)")],
+                         ids=["ctrl-c-again-and-again", "hangup"])
+def test_signals_to_the_whole_group_unwind_the_run_once(tmp_path: Path, sig: int, code: int, said: str) -> None:
+    """The terminal signals the run and its workers (Ctrl-C, or SIGHUP when it closes). Ctrl-C pressed again while the run
+    cleaned up: killed by the signal (-2), loky's traceback at exit, a .tmp file left in --out; SIGHUP: killed (-1),
+    its work folder left in $TMPDIR, loky's resource tracker killed too (a KeyError traceback per semaphore)."""
+    feed = _feed(tmp_path / "feed.jsonl")
+    for k, delay in enumerate((0.3, 0.8, 1.4)):
+        work, out = tmp_path / f"tmp{k}", tmp_path / f"out{k}"
+        work.mkdir()
+        proc = _run_in_group("dedupe", feed, out, work)
+        _wait_for_work(work, proc)
+        time.sleep(delay)
+        if proc.poll() is not None:  # the run was over before the signal
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, (delay, err)
+            continue
+        os.killpg(proc.pid, sig)
+        while sig == signal.SIGINT and proc.poll() is None:  # and again, while the run stops
+            time.sleep(0.02)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+        assert _group_gone(proc.pid), delay
+        assert proc.returncode == code, (delay, err)
+        lines = err.splitlines()
+        assert lines[0] == (f"dedup: {said}: the outputs of this run are incomplete (it writes summary.json last, and did "
+                            "not); temporary files removed"), (delay, err)
+        assert "Traceback" not in err and "Warning" not in err and len(lines) <= 2, (delay, err)
+        assert list(work.iterdir()) == [], delay
+        assert not out.exists(), (delay, sorted(p.name for p in out.iterdir()))  # the run made it: removed with what it wrote

@@ -400,7 +400,7 @@ def test_a_located_block_is_parsed_from_the_file_itself(tmp_path: Path) -> None:
         parse_block(last, SKIP)
 
 
-@pytest.mark.parametrize("feed", sorted(FEEDS))
+@pytest.mark.parametrize("feed", sorted(set(FEEDS) - {"utf16-bom"}))  # a UTF-16 file is refused whole: it has no blocks
 def test_the_plain_path_reads_what_the_line_reader_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed: str) -> None:
     """A usual block takes the plain path (one loop, no per-line machinery); it gives what the general path gives,
     and any other block is left to the general path."""
@@ -431,8 +431,6 @@ def test_the_plain_path_reads_what_the_line_reader_reads(tmp_path: Path, monkeyp
             assert np.array_equal(p.times, parsed.times, equal_nan=True)
     if feed in ("plain", "no-ids", "too-long-lines"):
         assert taken > 3
-    if feed in ("utf16-bom",):
-        assert taken == 0
 
 
 @pytest.mark.parametrize("line", [

@@ -8,6 +8,7 @@ import io
 import pytest
 
 import dedup.io.readers.lines as lines_module
+from dedup.errors import InputFormatError
 from dedup.io.readers.lines import (
     _decode_document,
     _lines,
@@ -15,6 +16,7 @@ from dedup.io.readers.lines import (
     _skip_rest,
     _too_long,
     _wide_encoding,
+    wide_start,
 )
 from dedup.io.readers.records import _Bad
 
@@ -150,10 +152,64 @@ def test_a_nul_in_one_line_is_left_to_the_parser() -> None:
     assert _read(b'{"a": 1}\n{"b": "\x00"}\n') == [(1, '{"a": 1}\n'), (2, '{"b": "\x00"}\n')]
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
-def test_a_wide_bom_makes_every_line_bad(encoding: str) -> None:
-    got = _read('{"a": 1}\n{"b": 2}\n'.encode(encoding))
-    assert got and all(isinstance(t, _Bad) and encoding.upper() in t.reason for _, t in got)
+# U+010A and U+0A0A hold the byte 0x0A in UTF-16, and UTF-16's line end is two bytes: split at 0x0A, the two records
+# of these lines were 4 or 5 bad lines, depending on the byte order
+_WIDE_RECORDS = '{"id": "a", "text": "\u010a one"}\n{"id": "b", "text": "\u0a0a two \u0627"}\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        pytest.param(_WIDE_RECORDS.encode("utf-16"), "UTF-16", id="utf16-bom"),
+        pytest.param(codecs.BOM_UTF16_LE + _WIDE_RECORDS.encode("utf-16-le"), "UTF-16", id="utf16-le-bom"),
+        pytest.param(codecs.BOM_UTF16_BE + _WIDE_RECORDS.encode("utf-16-be"), "UTF-16", id="utf16-be-bom"),
+        pytest.param(_WIDE_RECORDS.encode("utf-16-le"), "UTF-16LE", id="utf16-le"),
+        pytest.param(_WIDE_RECORDS.encode("utf-16-be"), "UTF-16BE", id="utf16-be"),
+        pytest.param(_WIDE_RECORDS.encode("utf-32"), "UTF-32", id="utf32-bom"),
+        pytest.param("id,text\na,\u010a\n".encode("utf-16"), "UTF-16", id="utf16-csv"),
+    ],
+)
+def test_a_wide_file_is_refused_whole(data: bytes, name: str) -> None:
+    """A UTF-16 file was read as lines split at the byte 0x0A: one bad record per piece, a wrong count (--skip-bad)."""
+    with pytest.raises(InputFormatError) as got:
+        _read(data)
+    assert str(got.value) == (f"f.jsonl: the file is {name} ({'NUL bytes beside its ASCII characters' if name[-1] == 'E' else 'it starts with its byte-order mark'}), "
+                              f"not UTF-8, and was not read; convert it to UTF-8, e.g. iconv -f {name} -t UTF-8 f.jsonl > utf8-f.jsonl")
+    with pytest.raises(InputFormatError, match=r"^<stdin>: the file is .*pipe it through iconv -f UTF-"):
+        _read(data, file=None)
+
+
+@pytest.mark.parametrize(
+    ("file", "how"),
+    [
+        pytest.param("d/f.jsonl.gz", "e.g. zcat d/f.jsonl.gz | iconv -f UTF-16 -t UTF-8 > utf8-f.jsonl", id="gz"),
+        pytest.param("f.csv.ZST", "e.g. zstdcat f.csv.ZST | iconv -f UTF-16 -t UTF-8 > utf8-f.csv", id="zst"),
+        pytest.param("f.jsonl", "e.g. iconv -f UTF-16 -t UTF-8 f.jsonl > utf8-f.jsonl", id="plain"),
+    ],
+)
+def test_a_compressed_wide_file_is_decompressed_before_iconv(file: str, how: str) -> None:
+    with pytest.raises(InputFormatError) as got:
+        _read('{"a": 1}\n'.encode("utf-16"), file=file)
+    assert str(got.value).endswith(how)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        pytest.param(b'{"id": "a\x00\x00"}\n', None, id="utf8-with-nuls"),
+        pytest.param(b'{\x00"\x00a\x00"\x00:\x00\x00\n', None, id="nuls-on-both-sides"),
+        pytest.param(b"\x00\x00\x00{", None, id="utf32-be-without-bom"),
+        pytest.param(b"\xd8\x00\x00", None, id="not-ascii-first"),
+        pytest.param(b"{\x00", None, id="too-short"),
+        pytest.param("\u0627\u0644".encode("utf-16-le"), None, id="no-ascii-start"),
+        pytest.param(codecs.BOM_UTF8 + b'{"a": 1}\n', None, id="utf8-bom"),
+        pytest.param(b"", None, id="empty"),
+        pytest.param('{"a": "\u0627"}\n'.encode("utf-16-le"), "UTF-16LE", id="le"),
+        pytest.param('id,text\n'.encode("utf-16-be"), "UTF-16BE", id="be"),
+    ],
+)
+def test_wide_start(head: bytes, expected: str | None) -> None:
+    assert wide_start(head) == expected
 
 
 @pytest.mark.parametrize(

@@ -272,7 +272,7 @@ def test_similarity_reads_compressed_pairs_and_names_other_encodings(tmp_path: P
         assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == "a"
         return
     assert res.exit_code == 1 and "Traceback" not in res.output and "WINDOWS-1256" not in res.output
-    assert {"utf16": "looks like UTF-16", "not-gzip": "cannot decompress", "cut-gzip": "cannot decompress"}[kind] in res.output
+    assert {"utf16": "is UTF-16", "not-gzip": "cannot decompress", "cut-gzip": "cannot decompress"}[kind] in res.output
 
 
 def test_skip_bad_gives_each_bad_line_an_output_line_in_its_place(tmp_path: Path) -> None:

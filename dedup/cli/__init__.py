@@ -14,7 +14,7 @@ from .. import __version__, jobs  # a job's module is imported when its command 
 from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, ServeConfig, StoriesConfig
 from ..io.console import print_json, print_lsh_params
 from ..runtime import Runtime
-from ..errors import terminate_on_sigterm
+from ..errors import unwind_on_signals
 from .options import Index, Inputs, Out, OutputFormat, Quiet, StorageOptions, WindowDays, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
@@ -30,7 +30,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.", metavar="")] = False) -> None:
     """Find duplicate and near-duplicate news articles."""
-    terminate_on_sigterm()
+    unwind_on_signals()
 
 
 @app.command()

@@ -9,6 +9,7 @@ single task.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 import warnings
@@ -217,8 +218,12 @@ def _pool(workers: int) -> tuple[Any, Callable[[], None]]:
     from joblib.executor import get_memmapping_executor
 
     _quiet_worker_restarts()
-    pool = get_memmapping_executor(workers)
-    _start_deaf_to_interrupts(pool)
+    with _deaf_to_the_terminal():  # the helper processes loky starts ignore the terminal's signals to the whole group
+        _tracker_running()
+        pool = get_memmapping_executor(workers)
+        start = getattr(pool, "_ensure_executor_running", None)  # loky's private start, used where present
+        if start is not None:
+            start()
     manager = getattr(pool, "_temp_folder_manager", None)  # joblib's own (private) hooks: used only where present
     if manager is None or not (hasattr(manager, "set_current_context") and hasattr(manager, "_clean_temporary_resources")):
         return pool, lambda: None
@@ -323,32 +328,50 @@ def _pool_size(n_jobs: int) -> int:
     return max(1, cpu_count() + 1 + n_jobs)
 
 
-def _start_deaf_to_interrupts(pool: Any) -> None:
-    """Start the pool's missing workers ignoring SIGINT (loky's private start, used where present).
+@contextlib.contextmanager
+def _deaf_to_the_terminal() -> Iterator[None]:
+    """SIGINT and SIGHUP ignored while loky starts its processes: its workers and its resource tracker.
 
-    Ctrl-C on a terminal signals the whole process group: a worker still
-    importing NumPy at its start printed a traceback of its own (dozens of
-    lines) under the parent's one-line "interrupted" message. The parent
-    alone answers the interrupt (it stops the run, removes its temporary
-    files, and loky ends the workers with it). An ignored signal stays
-    ignored through fork and exec (a blocked one does not: loky's start
-    clears the mask), so SIGINT is ignored here while the workers start, a
-    few milliseconds; only the main thread may do that, so elsewhere (the
-    service's threads) the workers start as before, and so do the workers
-    loky starts later on its own (replacing one grown past its bound, or
-    idle 300 s): a Ctrl-C then may still print their tracebacks, never more.
+    Ctrl-C on a terminal signals the whole process group, and so does the
+    terminal closing (SIGHUP): a worker still importing NumPy at its start
+    printed a traceback of its own (dozens of lines) under the parent's
+    one-line "interrupted" message, and the resource tracker (which ignores
+    SIGINT and SIGTERM itself, not SIGHUP) died, was started again by the
+    parent knowing nothing of what the first one tracked, and printed a
+    KeyError traceback for each semaphore and memory-mapping folder let go.
+    The parent alone answers these signals (it stops the run, removes its
+    temporary files, and loky ends the workers with it). An ignored signal
+    stays ignored through fork and exec (a blocked one does not: loky's
+    start clears the mask), so they are ignored here while the processes
+    start, a few milliseconds (~20 ms the first time, when the tracker
+    starts too; a Ctrl-C in exactly that moment is lost); only the main
+    thread may do that, so elsewhere (the service's threads) the processes
+    start as before, and so do the workers loky starts later on its own
+    (replacing one grown past its bound, or idle 300 s): a Ctrl-C then may
+    still print their tracebacks, never more.
     """
     import signal
     import threading
 
-    start = getattr(pool, "_ensure_executor_running", None)
-    if start is None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    deaf = [signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    before = [signal.signal(s, signal.SIG_IGN) for s in deaf]
     try:
-        start()
+        yield
     finally:
-        signal.signal(signal.SIGINT, before)
+        for s, handler in zip(deaf, before):
+            signal.signal(s, handler)
+
+
+def _tracker_running() -> None:
+    """Start loky's resource tracker now, if it does not run (it would start on the pool's first semaphore)."""
+    try:
+        from joblib.externals.loky.backend.resource_tracker import ensure_running
+    except ImportError:  # pragma: no cover - another joblib layout: the tracker starts where loky starts it
+        return
+    ensure_running()
 
 
 def _quiet_worker_restarts() -> None:

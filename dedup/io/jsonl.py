@@ -29,7 +29,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
     Raises:
         InputNotFoundError: the file cannot be opened.
         InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named; not with ``bad``),
-            or a compressed file cannot be decompressed.
+            the file is UTF-16 or UTF-32 (also with ``bad``), or a compressed file cannot be decompressed.
     """
     for lineno, obj in _json_lines(path, storage_options):
         if isinstance(obj, InputFormatError):
@@ -43,7 +43,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
 def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) -> Iterator[tuple[int, Any]]:
     """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
     from .readers.compression import compression_errors, compression_of, decompressed_stdin, file_compression, open_compressed
-    from .readers.lines import _not_utf8
+    from .readers.lines import _not_utf8, refuse_wide, wide_start
 
     name = str(path)
     try:  # .gz, .zst, .xz, .bz2 decompressed as the feeds' readers do (a .gz was "not UTF-8, iconv it")
@@ -59,6 +59,8 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
     lineno = 0
     try:  # line by line in bytes, each decoded on its own: an undecodable byte is reported at its own line
         for lineno, raw in enumerate(handle, 1):
+            if lineno == 1 and isinstance(raw, bytes) and (wide := wide_start(raw)) is not None:
+                raise refuse_wide(wide, None if name == "-" else name)  # its lines are not split at its line ends
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off

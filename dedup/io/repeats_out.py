@@ -44,8 +44,10 @@ def write_repeats_outputs(
 
     The three JSONL files are written side by side, each to a temporary file
     renamed into place only when the stream has ended without error;
-    ``summary.json`` is removed first and written last, so a directory
-    without it is recognizably incomplete. ``bad_records`` gives the records
+    ``summary.json`` is removed then, before the first rename, and written
+    last, so a directory without it is recognizably incomplete, and a run
+    whose input fails on the way (a bad record on line 5,000) leaves the
+    folder as it was, an earlier run's summary and files together. ``bad_records`` gives the records
     skipped so far, asked as the stream goes by (each gets its line of
     ``articles.jsonl`` in input order) and once more at its end. ``warnings``:
     the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary.
@@ -55,7 +57,6 @@ def write_repeats_outputs(
     by_kind = dict.fromkeys(KINDS, 0)
     articles = with_repeats = redundant = 0
     try:
-        start_run(out, "repeats", inputs=inputs)
         with ExitStack() as stack:
             rel_f, clean_f, art_f = (stack.enter_context(atomic_open(out / name)) for name in ("repeats.jsonl", "cleaned.jsonl", "articles.jsonl"))
 
@@ -79,6 +80,7 @@ def write_repeats_outputs(
             blank = dict.fromkeys(("n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
             for row in with_skipped(article_rows(), bad_records, blank):
                 art_f.write(json_line(row))
+            start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
         bad = list(bad_records())
         info = {
             "dedup_version": __version__,

@@ -338,13 +338,15 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
         held = _hold_folder(folder, str(out)) if is_dir else None
         try:
             yield Path(out)
-        except BaseException:  # a run that failed or was stopped leaves no empty folder it made
+        except BaseException as exc:  # a run that failed or was stopped leaves no folder it made
             if held is not None:
                 os.close(held)
                 held = None
+            if is_dir and folder in made and _remove_files(folder):
+                exc.add_note(f"{out}: removed with the files this run had written there (the run had made the folder)")
             for p in made:
                 with contextlib.suppress(OSError):
-                    p.rmdir()  # only when empty: a folder something was written to stays
+                    p.rmdir()  # only when empty: a folder something else was put in stays
             raise
         finally:
             if held is not None:
@@ -354,6 +356,19 @@ def staged_output(out: str | os.PathLike[str], storage_options: Sequence[tuple[s
 
     with staged(out, storage_options, is_dir=is_dir, stale=stale, command=command, inputs=inputs) as place:
         yield place
+
+
+def _remove_files(folder: Path) -> bool:
+    """Remove the files at the top of ``folder``, a folder the failed run made and held (so they are all its own: whole
+    outputs beside no ``summary.json``, nothing a user asked for); whether any was removed."""
+    removed = False
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.remove(entry.path)
+                    removed = True
+    return removed
 
 
 def _hold_folder(folder: Path, out: str) -> int | None:

@@ -63,6 +63,7 @@ def run_dedupe(
     from ..io.writers import check_output
     from ..exec.heap import small_run_heap, tune_gc, tune_heap
     from ..exec.local import LocalExecutor
+    from ..store.spill import check_temp_dir
 
     read, config = settings.get("read", ReadConfig()), settings.get("dedupe", DedupConfig())
     if window_days is not None and index is None:
@@ -70,6 +71,7 @@ def run_dedupe(
     if window_days is not None and not 0 <= window_days < float("inf"):  # nan passed the option's range, as no window
         raise ConfigError(f"window_days (--window-days) must be a finite number >= 0, got {window_days}")
     stale = stale_outputs(output_format) + (() if report else ("report.html",))
+    check_temp_dir(settings.get("runtime", Runtime()).temp_dir)  # before anything is made: no silent fallback to /tmp
     tune_heap()  # this process and its workers start with the heap thresholds a long run reaches (dedup.exec.heap)
     tune_gc()  # reference cycles collected less often (dedup.exec.heap; its workers too)
     with (progress_bar(quiet) as progress, kept_warnings() as notes,

@@ -31,6 +31,7 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     """
     from ..exec import open_executor
     from ..flows.repeats import repeats_stream
+    from ..store.spill import check_temp_dir
     from ..io.readers import ArticleStream
     from ..io.writers import staged_output
     from ..io.repeats_out import write_repeats_outputs
@@ -38,6 +39,7 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
 
     read, config = settings.get("read", ReadConfig()), settings.get("repeats", RepeatsConfig())
     runtime = settings.get("runtime", Runtime())
+    check_temp_dir(runtime.temp_dir)  # before anything is made: no silent fallback to /tmp
     with (progress_bar(quiet) as progress, kept_warnings() as notes, open_executor(runtime) as executor,
           staged_output(out, read.storage_options, command="repeats", inputs=list(inputs)) as folder):
         check_output(folder)

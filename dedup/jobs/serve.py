@@ -173,6 +173,18 @@ def _check_listen(host: str, port: int) -> None:
                 raise ConfigError(f"cannot listen on {shown}: {why}") from None
 
 
+def _hang_up_as_before() -> None:
+    """SIGHUP ends the server as it always has (its default action) rather than raising in the middle of uvicorn's loop,
+    as the batch commands' handler (:func:`~dedup.errors.unwind_on_signals`) would: uvicorn answers SIGINT and SIGTERM
+    only, and stops gracefully on them."""
+    import signal
+
+    from ..errors import _unwind
+
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is _unwind:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = say,
                grace: float = 60.0) -> None:
     """Serve ``app`` (from :func:`serve_app` over ``index``) on ``host:port`` until Ctrl-C or SIGTERM.
@@ -196,6 +208,7 @@ def run_server(app: Any, index: str, host: str = "127.0.0.1", port: int = 8000, 
     echo(f"dedup serve: {redact(index)} on http://{shown}:{port}/ (Ctrl-C stops)")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=grace)
     server = Server(config)
+    _hang_up_as_before()
     try:  # as uvicorn.run does
         server.run()
     except KeyboardInterrupt:

@@ -40,11 +40,13 @@ def run_stories(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
     from ..io.stories_out import write_stories_outputs
     from ..io.console import say
     from ..io.writers import check_output
+    from ..store.spill import check_temp_dir
     from .index import NEEDS_IDS, history
 
     read = settings.get("read", ReadConfig())
     dedupe = settings.get("dedupe", DedupConfig())
     stories_config = settings.get("stories", StoriesConfig())
+    check_temp_dir(settings.get("runtime", Runtime()).temp_dir)  # before anything is made: no silent fallback to /tmp
     if stories_config.semantic:  # before any output place is made
         from ..stories.semantic import require_encoder_for
 

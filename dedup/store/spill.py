@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from ..errors import DedupError, OutputError
 
-__all__ = ["alive", "remove_stale_work", "spill", "temporary_space", "unspill"]
+__all__ = ["alive", "check_temp_dir", "remove_stale_work", "spill", "temporary_space", "unspill"]
 
 
 def alive(pid: int) -> bool:
@@ -46,6 +46,36 @@ def remove_stale_work(parent: str) -> list[str]:
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def check_temp_dir(parent: str | None = None) -> None:
+    """Make sure the temporary folder a run was asked to use is one it can write to, before the run starts.
+
+    ``parent`` (``Runtime.temp_dir``), else the first of ``TMPDIR``, ``TEMP``,
+    ``TMP`` that is set (the order Python's ``tempfile`` reads them in); none
+    set: the system's default, not checked. Python falls back to ``/tmp``
+    (or the working folder) without a word when the folder named does not
+    exist or cannot be written; but a run keeps about twice the feed's size
+    there, and the place was named for that (a disk with room; a small
+    ``/tmp`` filled up is what ``TMPDIR`` is set to avoid), so a place that
+    cannot be used is an error instead.
+
+    Raises:
+        OutputError: the folder does not exist, is not a folder, or cannot be written (names the variable).
+    """
+    if parent is not None:
+        name, where = "temp_dir", parent
+    else:
+        name, where = next(((v, os.environ[v]) for v in ("TMPDIR", "TEMP", "TMP") if os.environ.get(v)), ("", ""))
+        if not name:
+            return
+    fix = f"set {name} to a folder with room for the run's temporary files (about twice the feed's size)"
+    if not os.path.exists(where):
+        raise OutputError(f"{name}={where}: no such folder; create it, or {fix}")
+    if not os.path.isdir(where):
+        raise OutputError(f"{name}={where}: not a folder; {fix}")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise OutputError(f"{name}={where}: cannot write there (permission denied); {fix}")
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from ..paths import is_url
 from .compression import file_compression, open_compressed
 from .formats import _guess_format
 from .jsonl import _jsonl_items
-from .lines import _raw_lines, _skip_rest, _too_long, _wide_encoding
+from .lines import _raw_lines, _skip_rest, _too_long
 from .records import FIELD_ALIASES, POSITION, _SURROGATE_ESCAPE_BYTES, _Collector, _Fields, _Line, _Loc, _SourceState, _optional_str, own_key
 from .streams import _read_guard
 
@@ -54,7 +54,6 @@ class Block:
     name: str
     first: int = 1
     data: bytes = b""
-    wide: str | None = None
     fields: _Fields | None = None
     articles: tuple[Article, ...] = ()
     too_long: int = 0  # a line of this many bytes, over the limit: skipped unread
@@ -168,7 +167,7 @@ def parse_block(block: Block, config: ReadConfig) -> tuple[Parsed, list[str]]:
     if block.too_long:
         gather.reject(_Loc(block.name, block.first), _too_long(block.too_long, config.max_record_bytes or 0).reason)
     stream = io.BytesIO(data)
-    items = _jsonl_items(_raw_lines(stream, block.name, config.max_record_bytes, block.first, block.wide), block.name)
+    items = _jsonl_items(_raw_lines(stream, block.name, config.max_record_bytes, block.first), block.name)
     lines: list[int] = []
     texts: list[str] = []
     arts: list[Article] = []
@@ -216,7 +215,7 @@ def _plain_block(data: bytes, block: Block, config: ReadConfig) -> tuple[Parsed,
     every feed of the block tests.
     """
     fields = block.fields
-    if (fields is None or block.wide is not None or block.too_long or not data.endswith(b"\n") or b"\r" in data
+    if (fields is None or block.too_long or not data.endswith(b"\n") or b"\r" in data
             or _SURROGATE_ESCAPE_BYTES.search(data) is not None):
         return None
     try:
@@ -359,10 +358,8 @@ class JsonlBlocks:
         limit = self.config.max_record_bytes
         # the first lines are read here, until the file's fields are known (from its first object)
         first: list[Article] = []
-        line, wide = 1, None
-        for lineno, text, raw in _raw_lines(stream, name, limit):
-            if lineno == 1 and isinstance(raw, bytes):  # what the file's start says of its encoding holds for every line
-                wide = _wide_encoding(raw[:4], nul=False)
+        line = 1
+        for lineno, text, raw in _raw_lines(stream, name, limit):  # a UTF-16 or UTF-32 file is refused at its first line
             line = lineno + 1
             first.extend(self._collector.read_items(source, _jsonl_items([(lineno, text, raw)], name)))
             if source.fields is not None:
@@ -393,7 +390,7 @@ class JsonlBlocks:
             if data:
                 # the line ends counted by NumPy (bytes.count goes a byte at a time: 0.23 s of a 100k feed's 350 MB)
                 n_lines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10)) + (not data.endswith(b"\n"))
-                yield Block(name, first=line, data=data, wide=wide, fields=source.fields,
+                yield Block(name, first=line, data=data, fields=source.fields,
                             at=(number, offset) if number is not None else None, size=len(data))
                 line += n_lines
                 read_bytes, read_lines = read_bytes + len(data), read_lines + n_lines

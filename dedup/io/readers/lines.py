@@ -7,8 +7,11 @@ is located by line and column. A leading byte-order mark is dropped either
 way. The message (:func:`_not_utf8`) names the bytes and the column, and
 shows the ``iconv`` command that converts the file (from UTF-16 when the
 file starts with a UTF-16 byte-order mark or holds NUL bytes, which UTF-8
-text never does). A line longer than the record limit is skipped while it is
-read, in blocks, and never held whole.
+text never does). A file read line by line whose start shows it is UTF-16 or
+UTF-32 is refused whole (:func:`wide_start`): its lines cannot be found by
+their UTF-8 line ends, so counting them as bad records would count wrong.
+A line longer than the record limit is skipped while it is read, in blocks,
+and never held whole.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import os
 from collections.abc import Iterator
 from typing import IO
 
+from ...errors import InputFormatError
 from .records import _Bad
 
 _BLOCK = 1 << 20  # an over-long line is skipped this many bytes at a time
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)  # checked first: FF FE 00 00 also starts with FF FE
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_CATS = {".gz": "zcat", ".zst": "zstdcat", ".xz": "xzcat", ".bz2": "bzcat"}  # what decompresses to stdout, by suffix
 
 
 def _wide_encoding(data: bytes, nul: bool = True) -> str | None:
@@ -32,6 +37,44 @@ def _wide_encoding(data: bytes, nul: bool = True) -> str | None:
     if data.startswith(_UTF16_BOMS) or (nul and b"\x00" in data):
         return "UTF-16"
     return None
+
+
+def wide_start(head: bytes) -> str | None:
+    r"""The encoding a file read line by line is in when its first line shows UTF-16 or UTF-32, else None.
+
+    A byte-order mark says it (``"UTF-16"``, ``"UTF-32"``: iconv reads the
+    byte order from it); without one, UTF-16 text of records starts with an
+    ASCII character and a NUL (``"UTF-16LE"``) or a NUL and an ASCII
+    character (``"UTF-16BE"``), and every NUL of the line falls on that side.
+    UTF-8 text holds no NUL (a stray one is one bad line, left to the parser).
+
+    >>> wide_start(b"\xff\xfe{\x00"), wide_start('{"a"\n'.encode("utf-16-le")), wide_start('{"a"'.encode("utf-16-be"))
+    ('UTF-16', 'UTF-16LE', 'UTF-16BE')
+    >>> wide_start(b'{"a": 1}\n'), wide_start(b'{"a\x00": "\x00"}\n'), wide_start(b"\xef\xbb\xbf{}")
+    (None, None, None)
+    """
+    if head.startswith(_UTF32_BOMS):
+        return "UTF-32"
+    if head.startswith(_UTF16_BOMS):
+        return "UTF-16"
+    if len(head) < 4 or (head[0] == 0) == (head[1] == 0) or max(head[:2]) >= 0x80:
+        return None
+    side = 0 if head[0] == 0 else 1
+    nuls = [k for k, b in enumerate(head) if b == 0]
+    if len(nuls) >= 2 and all(k % 2 == side for k in nuls):
+        return "UTF-16BE" if side == 0 else "UTF-16LE"
+    return None
+
+
+def refuse_wide(encoding: str, file: str | None) -> InputFormatError:
+    """The error that refuses a whole file in ``encoding`` (see :func:`wide_start`); ``file`` None is stdin."""
+    why = "it starts with its byte-order mark" if encoding in ("UTF-16", "UTF-32") else "NUL bytes beside its ASCII characters"
+    how = _convert(file, encoding)
+    suffix = next((s for s in _CATS if file is not None and file.lower().endswith(s)), None)
+    if suffix is not None:  # the text inside the compression is what needs converting
+        how = f"e.g. {_CATS[suffix]} {file} | iconv -f {encoding} -t UTF-8 > utf8-{os.path.basename(str(file))[: -len(suffix)]}"
+    return InputFormatError(f"the file is {encoding} ({why}), not UTF-8, and was not read; convert it to UTF-8, {how}",
+                            file or "<stdin>")
 
 
 def _convert(file: str | None, source: str) -> str:
@@ -110,7 +153,7 @@ def _lines(
 
 
 def _raw_lines(
-    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None, first: int = 1, wide: str | None = None
+    stream: IO[bytes] | IO[str], file: str | None, limit: int | None = None, first: int = 1
 ) -> Iterator[tuple[int, str | _Bad, bytes | str | None]]:
     """Yield ``(line number, text, raw line)`` for each line; a line that is not UTF-8 becomes a ``_Bad``.
 
@@ -120,18 +163,21 @@ def _raw_lines(
     line skipped unread.
 
     A line of more than ``limit`` bytes (line end aside; characters for a
-    text stream) becomes a ``_Bad`` without being held whole. A file that
-    starts with a UTF-16 or UTF-32 byte-order mark gives a ``_Bad`` for
-    every line that is not blank (each says how to convert the file).
+    text stream) becomes a ``_Bad`` without being held whole. A stream that
+    starts inside a file (a block of its lines) gives its first line number
+    as ``first``.
 
-    A stream that starts inside a file (a block of its lines) gives its
-    first line number as ``first``, and what the file's start said of its
-    encoding as ``wide``.
+    Raises:
+        InputFormatError: the file's first line shows UTF-16 or UTF-32 (:func:`wide_start`): split at the byte
+            0x0A its lines are not its records (UTF-16's line end is two bytes, and 0x0A is a byte of other
+            characters), so it is refused whole, with or without ``skip_bad``, instead of read as bad lines.
     """
     size = -1 if limit is None else limit + 1  # one more: a line of exactly `limit` plus its "\n" still fits
     for lineno, raw in enumerate(iter(lambda: stream.readline(size), b""), first):
         if not raw:  # a text stream ends with "", not b""
             return
+        if lineno == 1 and isinstance(raw, bytes) and (wide := wide_start(raw)) is not None:
+            raise refuse_wide(wide, file)
         if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
             is_text = isinstance(raw, str)
             rest, quotes = _skip_rest(stream)
@@ -142,13 +188,10 @@ def _raw_lines(
             text = raw.removeprefix("\ufeff") if lineno == 1 else raw
             yield lineno, text, text
             continue
-        if lineno == 1:  # only a byte-order mark marks the whole file: a NUL in one line may be one bad line
-            wide = _wide_encoding(raw[:4], nul=False)
+        if lineno == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         try:
             text: str | _Bad = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             text = _Bad(_not_utf8(err, file))
-        if wide is not None and not (isinstance(text, str) and text.isspace()):
-            text = _Bad(_not_wide(wide, file))  # every line of it would fail, most with a less helpful message
         yield lineno, text, raw
