@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["ConfigError", "DedupError", "InputError", "InputFormatError", "InputNotFoundError", "OutputError", "Terminated",
-           "json_problem", "one_line_errors", "unwind_on_signals"]
+           "deaf_after_run", "json_problem", "one_line_errors", "unwind_on_signals"]
 
 
 class DedupError(Exception):
@@ -93,6 +93,26 @@ def unwind_on_signals() -> None:
     for s in _stop_signals():
         if signal.getsignal(s) in (signal.SIG_DFL, signal.default_int_handler, _unwind):
             signal.signal(s, _unwind)
+
+
+def deaf_after_run() -> None:
+    """The command is over (its outputs written, or its error said): the process exits deaf to the signals
+    :func:`unwind_on_signals` answered.
+
+    Python gives the signals it handles their default action back while it
+    shuts down (and the worker pool's shutdown takes a moment): a Ctrl-C
+    pressed as a run ended killed the process there, with no word and a
+    status of -2, after it had written complete outputs. Only the signals
+    whose handler is still :func:`unwind_on_signals`' are changed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in _stop_signals():
+        if signal.getsignal(s) is _unwind:
+            signal.signal(s, signal.SIG_IGN)
 
 
 def _stop_signals() -> list[int]:

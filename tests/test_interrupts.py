@@ -214,6 +214,9 @@ def test_signals_to_the_whole_group_unwind_the_run_once(tmp_path: Path, sig: int
                 os.killpg(proc.pid, sig)
         _, err = proc.communicate(timeout=60)
         assert _group_gone(proc.pid), delay
+        if proc.returncode == 0:  # the signals came as the run ended, its outputs written: it exits deaf to them
+            assert err == "" and (out / "summary.json").exists(), (delay, err)
+            continue
         assert proc.returncode == code, (delay, err)
         lines = err.splitlines()
         assert lines[0] == (f"dedup: {said}: the outputs of this run are incomplete (it writes summary.json last, and did "
@@ -221,3 +224,21 @@ def test_signals_to_the_whole_group_unwind_the_run_once(tmp_path: Path, sig: int
         assert "Traceback" not in err and "Warning" not in err and len(lines) <= 2, (delay, err)
         assert list(work.iterdir()) == [], delay
         assert not out.exists(), (delay, sorted(p.name for p in out.iterdir()))  # the run made it: removed with what it wrote
+
+
+_SIGNAL_AT_EXIT = """
+import atexit, os, signal, sys
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))  # Ctrl-C as the process shuts down, its run over
+sys.argv = ["dedup", "dedupe", sys.argv[1], "--out", sys.argv[2], "-q"]
+from dedup.cli import run
+run()
+"""
+
+
+def test_a_ctrl_c_as_the_process_exits_after_its_run_is_ignored(tmp_path: Path) -> None:
+    """A Ctrl-C pressed as a run ended, its outputs written, came during the interpreter's shutdown: a KeyboardInterrupt
+    traceback there, or (once Python gave SIGINT its default action back) death by the signal with no word (-2)."""
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    proc = subprocess.run([sys.executable, "-c", _SIGNAL_AT_EXIT, str(seeds), str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, "") and (tmp_path / "out" / "summary.json").exists()

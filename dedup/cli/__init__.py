@@ -14,7 +14,7 @@ from .. import __version__, jobs  # a job's module is imported when its command 
 from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, ServeConfig, StoriesConfig
 from ..io.console import print_json, print_lsh_params
 from ..runtime import Runtime
-from ..errors import unwind_on_signals
+from ..errors import deaf_after_run, unwind_on_signals
 from .options import Index, Inputs, Out, OutputFormat, Quiet, StorageOptions, WindowDays, settings_from, user_errors
 
 app = typer.Typer(name="dedup", help="Find duplicate and near-duplicate news articles (Arabic- and Latin-script aware).",
@@ -234,7 +234,10 @@ def run() -> None:
 
         one.rich_markup_mode = None  # click's plain help: every name whole, the text wrapped under it
         options.HELP_MARKUP = False
-    one(prog_name="dedup")
+    try:
+        one(prog_name="dedup")
+    finally:
+        deaf_after_run()  # a Ctrl-C as the process shuts down would kill it with no word (dedup.errors)
 
 
 # From this many columns a command's help is drawn in rich's boxes; narrower, their option names were cut short
