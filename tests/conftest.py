@@ -15,6 +15,27 @@ def seeds_dir() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """A redis-server of the test module's own on a free loopback port, nothing saved (skips when none can start)."""
+    from _servers import start_redis
+
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A history index of the test's own: a SQLite file, or a fresh prefix on the module's redis-server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    import uuid
+
+    return f"{request.getfixturevalue('redis_url')}?prefix=t{uuid.uuid4().hex[:8]}"
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 
 import numpy as np
-import pytest
 
-from _servers import batches, start_redis
+from _servers import batches
 from dedup.config import DedupConfig
 from dedup.flows.dedupe import dedupe
 from dedup.io.dedupe_rows import decision_rows
 from dedup.runtime import Runtime
 from dedup.store.history import open_index
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def location(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.db")
-    return f"{request.getfixturevalue('redis_url')}?prefix=g{uuid.uuid4().hex[:8]}"
 
 
 def _add(location: str, articles) -> dict[str, dict]:

@@ -4,14 +4,11 @@ redis-server (skipped only where none can start)."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from _servers import start_redis
 from dedup.cli import app
 from dedup.config import DedupConfig
 from dedup.flows.dedupe import dedupe
@@ -26,21 +23,6 @@ TEXT = ("The central bank raised interest rates by half a point on Tuesday, citi
         "not slow. ") * 3
 OTHER = ("Heavy rain flooded the coastal road overnight and the ferry service stopped until the harbour master "
          "judged the swell safe again, leaving hundreds of travellers waiting in the terminal with little food. ") * 3
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def location(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.db")
-    return f"{request.getfixturevalue('redis_url')}?prefix=r{uuid.uuid4().hex[:8]}"
 
 
 def _run(articles: list[Article], location: str) -> dict[str, dict]:

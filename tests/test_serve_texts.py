@@ -10,20 +10,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-from _servers import start_redis
 
 from dedup.serve.texts import RedisTexts, SQLiteTexts, _pack, _unpack, open_texts
 from dedup.store.index import HistoryError
 
 LONG = "قال الوزير اليوم إن المشروع سيبدأ في الربيع. " * 200
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
