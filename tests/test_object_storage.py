@@ -318,6 +318,15 @@ def test_missing_objects_are_one_line_naming_the_url(bucket: str, tmp_path: Path
     assert code == run("dedupe", tmp_path / "missing.jsonl", "--out", tmp_path / "out")[0] == 1
 
 
+def test_a_missing_key_in_a_bucket_named_bucket_is_no_such_object(s3: Any, tmp_path: Path) -> None:
+    """s3fs names a missing key by its path: the word "bucket" in a bucket's name ("news-bucket") is not a missing bucket."""
+    name = f"news-bucket-{uuid.uuid4().hex[:8]}"
+    s3.mkdir(name)
+    url = f"s3://{name}/feeds/missing.jsonl"
+    code, output = run("dedupe", url, "--out", tmp_path / "out")
+    assert (code, one_line(output)) == (1, f"dedup: error: {url}: no such object; check the URL")
+
+
 @pytest.mark.parametrize("compress", [lambda b: b, gzip.compress], ids=["plain", "gzip"])
 def test_a_bad_line_in_an_object_names_the_url_and_line(s3: Any, bucket: str, tmp_path: Path, compress: Any) -> None:
     data = jsonl_bytes(feed()[:5]) + b'{"url": "x", "maintext": \n' + jsonl_bytes(feed()[5:])

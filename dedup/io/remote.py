@@ -116,6 +116,17 @@ def _chain(err: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _no_bucket(chain: list[BaseException], names: set[str]) -> bool:
+    """Whether the storage said the bucket is missing: botocore's ``NoSuchBucket``, a 404 to ``HeadBucket``, or the
+    message S3 and GCS give ("The specified bucket does not exist").
+
+    Not the word "bucket" anywhere in the error: s3fs's FileNotFoundError for a
+    missing key is the key's path, and ``news-bucket/feed.jsonl`` holds it.
+    """
+    return ("NoSuchBucket" in names or any(getattr(e, "operation_name", None) == "HeadBucket" for e in chain)
+            or any("specified bucket does not exist" in _first_line(e).lower() for e in chain))
+
+
 def describe(err: BaseException) -> str:
     """What went wrong with a storage call and what to check, in one line (no URL: the caller puts it first).
 
@@ -146,7 +157,7 @@ def describe(err: BaseException) -> str:
     if status is not None:
         return f"the server answered HTTP {status}; check the URL"
     if isinstance(err, FileNotFoundError):
-        if "bucket" in str(err).lower():
+        if _no_bucket(chain, names):
             return "no such bucket; check the bucket name (and the endpoint)"
         return "no such object; check the URL"
     return f"{_first_line(err)}; check the URL and the storage settings"
