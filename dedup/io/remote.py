@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 #: Bytes read ahead by each ranged GET (beside a 1 MiB read buffer): about a dozen requests per 100 MB, and a few
 #: blocks in memory per open object whatever its size.
 BLOCK = 8 << 20
+#: Seconds an HTTP(S) response may send nothing before the read stops (aiohttp's ``sock_read``). A feed is one
+#: response read as the run goes, so its whole transfer has no limit (aiohttp's default of 300 s for a request failed
+#: any feed read for longer); a server that stops sending is still found out.
+HTTP_READ_TIMEOUT = 300.0
 #: protocol → (the package it needs, the dedup extra that installs it)
 _PACKAGES = {"s3": ("s3fs", "cloud"), "s3a": ("s3fs", "cloud"), "http": ("aiohttp", "cloud"),
              "https": ("aiohttp", "cloud"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs")}
@@ -95,11 +99,25 @@ def filesystem(url: str, storage_options: Sequence[tuple[str, Any]] = (), error:
     except ValueError:
         raise ConfigError(f"{url}: unknown protocol {protocol}://; use s3://, gs://, https:// or a local path") from None
     options = dict(storage_options)
+    if protocol in _HTTP:
+        options["client_kwargs"] = _http_client(options.get("client_kwargs"))
     try:
         fs = cls(skip_instance_cache=True, **options)
     except TypeError as err:
         raise ConfigError(f"--storage-option: {protocol}:// does not take these options ({err})") from None
     return fs, cls._strip_protocol(url) if protocol not in _HTTP else url
+
+
+def _http_client(given: Any) -> Any:
+    """aiohttp's session arguments: ``given`` (``--storage-option client_kwargs=…``) with a timeout of no total and
+    :data:`HTTP_READ_TIMEOUT` between reads, unless it sets its own."""
+    if given is not None and not isinstance(given, dict):
+        return given  # the filesystem says what is wrong with it
+    if given is not None and "timeout" in given:
+        return given
+    import aiohttp
+
+    return {**(given or {}), "timeout": aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=HTTP_READ_TIMEOUT)}
 
 
 def _first_line(err: BaseException) -> str:
@@ -141,6 +159,9 @@ def describe(err: BaseException) -> str:
     if "DefaultCredentialsError" in names:  # google-auth, for gs://
         return ("no credentials: set GOOGLE_APPLICATION_CREDENTIALS (or run gcloud auth application-default login), "
                 "or pass --storage-option token=anon for a public bucket")
+    if "SocketTimeoutError" in names or any(_first_line(e).startswith("Timeout on reading data") for e in chain):
+        # aiohttp's sock_read (before 3.10 a ServerTimeoutError with that text): the response started, then nothing came
+        return f"the server sent nothing for {HTTP_READ_TIMEOUT:g} s; check the server, or try again"
     unreachable = {"EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError", "ConnectionRefusedError",
                    "ServerTimeoutError", "gaierror", "InvalidURL"}
     cause = next((e for e in chain if {c.__name__ for c in type(e).__mro__} & unreachable), None)
