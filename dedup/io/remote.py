@@ -100,12 +100,33 @@ def filesystem(url: str, storage_options: Sequence[tuple[str, Any]] = (), error:
         raise ConfigError(f"{url}: unknown protocol {protocol}://; use s3://, gs://, https:// or a local path") from None
     options = dict(storage_options)
     if protocol in _HTTP:
+        options = _http_options(cls, options, url)
         options["client_kwargs"] = _http_client(options.get("client_kwargs"))
     try:
         fs = cls(skip_instance_cache=True, **options)
     except TypeError as err:
         raise ConfigError(f"--storage-option: {protocol}:// does not take these options ({err})") from None
     return fs, cls._strip_protocol(url) if protocol not in _HTTP else url
+
+
+def _http_options(cls: Any, options: dict[str, Any], url: str) -> dict[str, Any]:
+    """The storage options an HTTP filesystem takes: its own and aiohttp's request arguments (``headers``, ``auth``…).
+
+    Storage options go to every URL of a run, and the HTTP filesystem passes
+    the ones it does not know to each request, where S3's ``endpoint_url`` or
+    ``anon`` made every read fail (reported as "no such object"): those are
+    left out for http(s):// URLs, with a warning naming them.
+    """
+    import inspect
+
+    import aiohttp
+
+    takes = {*inspect.signature(cls.__init__).parameters, *inspect.signature(aiohttp.ClientSession._request).parameters}
+    takes -= {"self", "method", "str_or_url", "storage_options"}
+    left = sorted(k for k in options if k not in takes)
+    if left:
+        logger.warning("%s: --storage-option %s left out: not an option of http(s):// URLs", url, ", ".join(left))
+    return {k: v for k, v in options.items() if k in takes}
 
 
 def _http_client(given: Any) -> Any:
