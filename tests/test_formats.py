@@ -289,9 +289,40 @@ def test_parquet_decisions_and_pairs_hold_the_jsonl_rows(tmp_path: Path) -> None
     code, output = dedupe(tmp_path / "f.jsonl", "--out", out, "--output-format", "parquet")
     assert code == 0, output
     assert not list(out.glob("*.jsonl"))  # the other format's files are gone: one run's outputs per folder
+    absent = {"decisions": {"file": None, "line": None}}  # a bad record's keys: columns of every run, null here
     for name, rows in lines.items():
-        assert pq.read_table(out / f"{name}.parquet").to_pylist() == rows, name
+        assert pq.read_table(out / f"{name}.parquet").to_pylist() == [{**r, **absent.get(name, {})} for r in rows], name
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["output_format"] == "parquet"
+
+
+def _schemas(out: Path) -> dict[str, object]:
+    return {name: pq.read_schema(out / f"{name}.parquet") for name in ("decisions", "pairs")}
+
+
+def test_parquet_decisions_have_one_schema_whatever_the_feed_held(tmp_path: Path) -> None:
+    """A day's decisions.parquet and pairs.parquet have the columns of the settings, not of the day's data: a day with a
+    bad record (file, line), a day of copies of stored articles (seen_before), a day of articles all too short (no
+    pair) all give the schema of an ordinary day, so a folder of days reads as one table."""
+    rows = feed()
+    days = {"plain": jsonl_bytes(rows[:20]), "bad": jsonl_bytes(rows[20:25]) + b'{"url": "x", "maintext": null}\n',
+            "short": jsonl_bytes([{"url": f"s{k}", "maintext": "too short"} for k in range(3)]),
+            "copies": jsonl_bytes([{**r, "url": r["url"] + "-again"} for r in rows[:20]])}
+    schemas = {}
+    for history in (False, True):
+        for day, data in days.items():
+            (tmp_path / f"{day}.jsonl").write_bytes(data)
+            out = tmp_path / f"{day}-{history}"
+            code, output = dedupe(tmp_path / f"{day}.jsonl", "--out", out, "--output-format", "parquet", "--skip-bad",
+                                  *(("--index", tmp_path / "history.db") if history else ()))
+            assert code == 0, output
+            schemas[day, history] = _schemas(out)
+    seen = pq.read_table(tmp_path / "copies-True" / "decisions.parquet").column("seen_before").drop_null()
+    assert len(seen) == 20  # the copies of stored articles say so
+    for history in (False, True):
+        assert schemas["plain", history] == schemas["bad", history] == schemas["short", history] == schemas["copies", history]
+    assert schemas["plain", True]["decisions"].names == schemas["plain", False]["decisions"].names[:8] + [
+        "seen_before", "file", "line"]
+    assert schemas["plain", True]["decisions"].field("seen_before").type == pa.struct([("date", pa.string()), ("source", pa.string())])
 
 
 def test_unique_parquet_from_records_of_mixed_types(tmp_path: Path) -> None:

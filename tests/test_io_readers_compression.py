@@ -118,6 +118,34 @@ def test_corrupt_data_raises_one_of_the_compression_errors(tmp_path: Path, suffi
         stream.read()
 
 
+@pytest.mark.parametrize("suffix", [".bz2", ".xz", ".gz", ".zst"])
+def test_every_stream_of_a_file_is_read(tmp_path: Path, suffix: str) -> None:
+    """pbzip2 (one bzip2 stream per block of its input), ``cat a.xz b.xz``, multi-member gzip: all of it is the file
+    (xz's stream padding, NUL bytes between and after streams, included)."""
+    parts = [PAYLOAD[:1000], PAYLOAD[1000:50_000], PAYLOAD[50_000:]]
+    pad = b"\0" * 8 if suffix == ".xz" else b""
+    path = tmp_path / f"feed.jsonl{suffix}"
+    path.write_bytes(b"".join(COMPRESS[suffix](p) + pad for p in parts))
+    with open_compressed(path, suffix) as stream:
+        assert stream.read() == PAYLOAD
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz", ".gz", ".zst"])
+@pytest.mark.parametrize("where", ["local", "remote", "stdin"])
+def test_a_damaged_later_stream_is_an_error_not_a_shorter_feed(tmp_path: Path, suffix: str, where: str) -> None:
+    """The standard library's BZ2File and LZMAFile took a second stream whose first bytes are damaged for padding and
+    stopped there: the records of the rest were dropped without a word."""
+    first, second = COMPRESS[suffix](PAYLOAD[:5000]), COMPRESS[suffix](PAYLOAD[5000:])
+    data = first + b"\x01" + second[1:]  # its magic number broken
+    path = tmp_path / f"feed.jsonl{suffix}"
+    path.write_bytes(data)
+    stream = {"local": lambda: open_compressed(path, suffix),
+              "remote": lambda: open_compressed(_Remote(data), suffix),  # type: ignore[arg-type]
+              "stdin": lambda: decompressed_stdin(io.BytesIO(data))}[where]()
+    with stream, pytest.raises((OSError, EOFError, *compression_errors())):
+        stream.read()
+
+
 def test_compression_errors() -> None:
     errors = compression_errors()
     assert lzma.LZMAError in errors and zstandard.ZstdError in errors

@@ -216,7 +216,8 @@ def write_dedupe_outputs(
             from .parquet_out import write_parquet_outputs
 
             decisions = with_skipped(decision_rows(result), result.bad_records, blank)
-            write_parquet_outputs(out, records, result.unique(), decisions, pair_rows(result))
+            write_parquet_outputs(out, records, result.unique(), decisions, pair_rows(result),
+                                  history=result.history is not None, repeats=result.repeat_counts is not None)
         elif not beside:  # on two threads of this process when the run has several jobs: two of the four files each
             def records_and_decisions() -> None:
                 _write_decisions(out / "decisions.jsonl", result, blank)

@@ -2,7 +2,13 @@
 
 * ``decisions.parquet`` and ``pairs.parquet`` hold the rows of
   ``decisions.jsonl`` and ``pairs.jsonl``, one column per key (``scores`` a
-  struct of four doubles; ids, statuses and reasons strings).
+  struct of four doubles; ids, statuses and reasons strings). Their columns
+  are fixed by the run's settings, never by its data
+  (:func:`decision_types`): a key only some lines have (``file`` and ``line``
+  of a bad record, ``seen_before`` of a copy of a stored article) is a column
+  of every run that could write it, null where a line lacks it, so the files
+  of day after day (a folder a query engine reads as one table) share one
+  schema whatever each day held.
 * ``unique.parquet`` holds the articles that are not duplicates, in input
   order. When every article came from Parquet files it holds their original
   Arrow rows, unchanged, with the input's schema (metadata included): a run
@@ -110,7 +116,8 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def write_parquet_outputs(
-    out: Path, records: Any, keep: np.ndarray, decisions: Iterable[dict[str, Any]], pairs: Iterable[dict[str, Any]]
+    out: Path, records: Any, keep: np.ndarray, decisions: Iterable[dict[str, Any]], pairs: Iterable[dict[str, Any]],
+    history: bool = False, repeats: bool = False,
 ) -> None:
     """Write ``unique.parquet``, ``decisions.parquet`` and ``pairs.parquet`` into ``out``.
 
@@ -122,6 +129,8 @@ def write_parquet_outputs(
         keep: per article, whether it goes into ``unique.parquet``.
         decisions: the rows of ``decisions.jsonl``.
         pairs: the rows of ``pairs.jsonl``.
+        history: the run had a history index (``decisions.parquet`` has ``seen_before``).
+        repeats: the run counted repeats (``decisions.parquet`` has ``repeats``).
     """
     pa, _ = _modules()
     origins = records.parquet_rows() if hasattr(records, "parquet_rows") else None
@@ -129,17 +138,25 @@ def write_parquet_outputs(
         write_unique_rows(out / "unique.parquet", *origins, keep)
     else:
         write_unique_records(out / "unique.parquet", records.lines() if hasattr(records, "lines") else records, keep)
-    write_rows(out / "decisions.parquet", decisions, decision_types(pa))
-    write_rows(out / "pairs.parquet", pairs, pair_types(pa))
+    write_rows(out / "decisions.parquet", decisions, decision_types(pa, history, repeats), fixed=True)
+    write_rows(out / "pairs.parquet", pairs, pair_types(pa), fixed=True)
 
 
-def decision_types(pa: Any) -> dict[str, Any]:
-    """The Arrow types of the usual keys of ``decisions.jsonl`` (others are inferred)."""
+def decision_types(pa: Any, history: bool = False, repeats: bool = False) -> dict[str, Any]:
+    """The columns of ``decisions.parquet`` and their Arrow types, in order: every key a line of ``decisions.jsonl``
+    may have in a run with a history index or not (``seen_before``), counting repeats or not (``repeats``).
+
+    >>> import pyarrow as pa
+    >>> list(decision_types(pa, history=True))
+    ['id', 'status', 'group', 'duplicate_of', 'relation', 'scores', 'reason', 'contained_in', 'seen_before', 'file', 'line']
+    """
     scores = pa.struct([("jaccard", pa.float64()), ("containment", pa.float64()), ("cosine", pa.float64()),
                         ("probability", pa.float64())])
     text = pa.string()
     return {"id": text, "status": text, "group": text, "duplicate_of": text, "relation": text, "scores": scores,
-            "reason": text, "contained_in": pa.list_(text), "repeats": pa.int64()}
+            "reason": text, "contained_in": pa.list_(text),
+            **({"seen_before": pa.struct([("date", text), ("source", text)])} if history else {}),
+            **({"repeats": pa.int64()} if repeats else {}), "file": text, "line": pa.int64()}
 
 
 def pair_types(pa: Any) -> dict[str, Any]:
@@ -151,7 +168,8 @@ def pair_types(pa: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- rows and records as dicts
 
 
-def write_rows(path: str | Path, rows: Iterable[dict[str, Any] | str | bytes], types: dict[str, Any] | None = None) -> int:
+def write_rows(path: str | Path, rows: Iterable[dict[str, Any] | str | bytes], types: dict[str, Any] | None = None,
+               fixed: bool = False) -> int:
     """Write dicts (or their JSON lines) as one Parquet table, atomically.
 
     The rows are copied to a temporary file as JSON lines, read once to find
@@ -165,6 +183,8 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any] | str | bytes], t
             from all their values, merged with permissive promotion, or are
             written as JSON text when their values cannot share a type. With
             no rows at all, the columns are ``types``.
+        fixed: every key of ``types`` is a column, in its order, first
+            (null in the rows without it), whatever the rows hold.
 
     Returns:
         The number of rows written.
@@ -172,7 +192,7 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any] | str | bytes], t
     with tempfile.TemporaryFile("w+b", prefix="dedup-rows-") as spool:
         for row in rows:
             _spool(spool, row)
-        return _write_spooled(path, spool, types or {})
+        return _write_spooled(path, spool, types or {}, fixed)
 
 
 def write_unique_records(path: str | Path, records: Iterable[dict[str, Any] | str | bytes], keep: np.ndarray) -> int:
@@ -230,9 +250,9 @@ def _spooled_chunks(spool: Any) -> Iterator[list[dict[str, Any]]]:
     return _chunks((_parse(line) for line in spool), _DICT_ROWS)
 
 
-def _write_spooled(path: str | Path, spool: Any, known: dict[str, Any]) -> int:
+def _write_spooled(path: str | Path, spool: Any, known: dict[str, Any], fixed: bool = False) -> int:
     pa, _ = _modules()
-    types: dict[str, Any] = {}
+    types: dict[str, Any] = dict(known) if fixed else {}
     as_json: set[str] = set()
     for chunk in _spooled_chunks(spool):
         _merge_types(pa, chunk, types, as_json, known)

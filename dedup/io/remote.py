@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 #: Bytes read ahead by each ranged GET (beside a 1 MiB read buffer): about a dozen requests per 100 MB, and a few
 #: blocks in memory per open object whatever its size.
 BLOCK = 8 << 20
+#: Seconds an HTTP(S) response may send nothing before the read stops (aiohttp's ``sock_read``). A feed is one
+#: response read as the run goes, so its whole transfer has no limit (aiohttp's default of 300 s for a request failed
+#: any feed read for longer); a server that stops sending is still found out.
+HTTP_READ_TIMEOUT = 300.0
 #: protocol → (the package it needs, the dedup extra that installs it)
 _PACKAGES = {"s3": ("s3fs", "cloud"), "s3a": ("s3fs", "cloud"), "http": ("aiohttp", "cloud"),
              "https": ("aiohttp", "cloud"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs")}
@@ -95,11 +99,46 @@ def filesystem(url: str, storage_options: Sequence[tuple[str, Any]] = (), error:
     except ValueError:
         raise ConfigError(f"{url}: unknown protocol {protocol}://; use s3://, gs://, https:// or a local path") from None
     options = dict(storage_options)
+    if protocol in _HTTP:
+        options = _http_options(cls, options, url)
+        options["client_kwargs"] = _http_client(options.get("client_kwargs"))
     try:
         fs = cls(skip_instance_cache=True, **options)
     except TypeError as err:
         raise ConfigError(f"--storage-option: {protocol}:// does not take these options ({err})") from None
     return fs, cls._strip_protocol(url) if protocol not in _HTTP else url
+
+
+def _http_options(cls: Any, options: dict[str, Any], url: str) -> dict[str, Any]:
+    """The storage options an HTTP filesystem takes: its own and aiohttp's request arguments (``headers``, ``auth``…).
+
+    Storage options go to every URL of a run, and the HTTP filesystem passes
+    the ones it does not know to each request, where S3's ``endpoint_url`` or
+    ``anon`` made every read fail (reported as "no such object"): those are
+    left out for http(s):// URLs, with a warning naming them.
+    """
+    import inspect
+
+    import aiohttp
+
+    takes = {*inspect.signature(cls.__init__).parameters, *inspect.signature(aiohttp.ClientSession._request).parameters}
+    takes -= {"self", "method", "str_or_url", "storage_options"}
+    left = sorted(k for k in options if k not in takes)
+    if left:
+        logger.warning("%s: --storage-option %s left out: not an option of http(s):// URLs", url, ", ".join(left))
+    return {k: v for k, v in options.items() if k in takes}
+
+
+def _http_client(given: Any) -> Any:
+    """aiohttp's session arguments: ``given`` (``--storage-option client_kwargs=…``) with a timeout of no total and
+    :data:`HTTP_READ_TIMEOUT` between reads, unless it sets its own."""
+    if given is not None and not isinstance(given, dict):
+        return given  # the filesystem says what is wrong with it
+    if given is not None and "timeout" in given:
+        return given
+    import aiohttp
+
+    return {**(given or {}), "timeout": aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=HTTP_READ_TIMEOUT)}
 
 
 def _first_line(err: BaseException) -> str:
@@ -116,6 +155,17 @@ def _chain(err: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _no_bucket(chain: list[BaseException], names: set[str]) -> bool:
+    """Whether the storage said the bucket is missing: botocore's ``NoSuchBucket``, a 404 to ``HeadBucket``, or the
+    message S3 and GCS give ("The specified bucket does not exist").
+
+    Not the word "bucket" anywhere in the error: s3fs's FileNotFoundError for a
+    missing key is the key's path, and ``news-bucket/feed.jsonl`` holds it.
+    """
+    return ("NoSuchBucket" in names or any(getattr(e, "operation_name", None) == "HeadBucket" for e in chain)
+            or any("specified bucket does not exist" in _first_line(e).lower() for e in chain))
+
+
 def describe(err: BaseException) -> str:
     """What went wrong with a storage call and what to check, in one line (no URL: the caller puts it first).
 
@@ -130,6 +180,9 @@ def describe(err: BaseException) -> str:
     if "DefaultCredentialsError" in names:  # google-auth, for gs://
         return ("no credentials: set GOOGLE_APPLICATION_CREDENTIALS (or run gcloud auth application-default login), "
                 "or pass --storage-option token=anon for a public bucket")
+    if "SocketTimeoutError" in names or any(_first_line(e).startswith("Timeout on reading data") for e in chain):
+        # aiohttp's sock_read (before 3.10 a ServerTimeoutError with that text): the response started, then nothing came
+        return f"the server sent nothing for {HTTP_READ_TIMEOUT:g} s; check the server, or try again"
     unreachable = {"EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError", "ConnectionRefusedError",
                    "ServerTimeoutError", "gaierror", "InvalidURL"}
     cause = next((e for e in chain if {c.__name__ for c in type(e).__mro__} & unreachable), None)
@@ -146,7 +199,7 @@ def describe(err: BaseException) -> str:
     if status is not None:
         return f"the server answered HTTP {status}; check the URL"
     if isinstance(err, FileNotFoundError):
-        if "bucket" in str(err).lower():
+        if _no_bucket(chain, names):
             return "no such bucket; check the bucket name (and the endpoint)"
         return "no such object; check the URL"
     return f"{_first_line(err)}; check the URL and the storage settings"

@@ -7,7 +7,12 @@ with Python; zstandard needs the ``zstandard`` package (a dependency of
 dedup). A file that ends before its compressed stream does (a truncated
 download) raises :class:`EOFError` for every codec, so it is reported, never
 read as a shorter feed: the zstandard package's own reader stops quietly at a
-cut frame, hence :class:`_ZstdReader`.
+cut frame, hence :class:`_ZstdReader`. Nor is a damaged stream after the first
+of a file of several (``pbzip2`` writes one per block of the input, and ``cat
+a.bz2 b.bz2`` makes one): the standard library's ``BZ2File`` and ``LZMAFile``
+take bytes after a stream that do not start a valid one for padding and stop
+there, so the records of the rest were dropped without a word;
+:class:`_Streams` reads ``.bz2`` and ``.xz`` and says the file is corrupt.
 """
 
 from __future__ import annotations
@@ -90,8 +95,7 @@ def decompressed_stdin(stream: IO[bytes]) -> IO[bytes]:
         return whole
     if suffix == ".zst":
         return io.BufferedReader(_ZstdReader(whole, _zstandard("<stdin>")), buffer_size=1 << 16)
-    codec = {".gz": gzip.GzipFile, ".xz": lzma.LZMAFile, ".bz2": bz2.BZ2File}[suffix]
-    return codec(fileobj=whole) if codec is gzip.GzipFile else codec(whole)
+    return gzip.GzipFile(fileobj=whole) if suffix == ".gz" else _streams(whole, suffix)
 
 
 class _Prefixed(io.RawIOBase):
@@ -129,10 +133,8 @@ def open_compressed(path: Path, suffix: str | None) -> IO[bytes]:
         return _decompressed(path.open("rb"), suffix, str(path))
     if suffix == ".gz":
         return gzip.open(path, "rb")
-    if suffix == ".xz":
-        return lzma.open(path, "rb")
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")
+    if suffix in (".xz", ".bz2"):
+        return _streams(open(path, "rb"), suffix)
     if suffix == ".zst":
         zstd = _zstandard(str(path))
         return io.BufferedReader(_ZstdReader(open(path, "rb"), zstd), buffer_size=1 << 16)
@@ -144,11 +146,12 @@ def _decompressed(raw: IO[bytes], suffix: str | None, name: str) -> IO[bytes]:
     try:
         if suffix == ".zst":
             return io.BufferedReader(_ZstdReader(raw, _zstandard(name)), buffer_size=1 << 16)
-        codec = {".gz": gzip.GzipFile, ".xz": lzma.LZMAFile, ".bz2": bz2.BZ2File}.get(suffix or "")
+        if suffix in (".xz", ".bz2"):
+            return _streams(raw, suffix)
     except BaseException:
         raw.close()
         raise
-    return raw if codec is None else _Closing(codec(fileobj=raw) if codec is gzip.GzipFile else codec(raw), raw)
+    return _Closing(gzip.GzipFile(fileobj=raw), raw) if suffix == ".gz" else raw
 
 
 class _Closing(io.BufferedIOBase):
@@ -239,6 +242,71 @@ class _ZstdReader(io.RawIOBase):
             data = self._obj.unused_data  # the next frame (files may hold several: pzstd, cat a.zst b.zst)
             self._obj = None
         self._pending, self._pos = b"".join(out), 0
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def _streams(raw: IO[bytes], suffix: str) -> IO[bytes]:
+    """The decompressed bytes of a ``.bz2`` or ``.xz`` stream (closing the result closes ``raw``)."""
+    new = bz2.BZ2Decompressor if suffix == ".bz2" else lzma.LZMADecompressor
+    return io.BufferedReader(_Streams(raw, new, padding=suffix == ".xz"), buffer_size=1 << 16)
+
+
+class _Streams(io.RawIOBase):
+    """Decompressed bytes of every bzip2 or xz stream of a file in turn.
+
+    Bytes after a stream must start another one (or, for xz, be its stream
+    padding: NUL bytes): anything else raises the codec's error for corrupt
+    data (bzip2 :class:`OSError`, xz :class:`lzma.LZMAError`), and a file
+    that ends inside a stream raises :class:`EOFError`. Output is handed out
+    at most a buffer at a time (``max_length``), so a stream that expands
+    greatly is never held whole.
+    """
+
+    _CHUNK = 1 << 17
+
+    def __init__(self, raw: IO[bytes], new, padding: bool) -> None:  # type: ignore[no-untyped-def]
+        self._raw, self._new, self._padding = raw, new, padding
+        self._obj = new()
+        self._data = b""  # input read and not yet given to the decompressor
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        size = len(buffer)
+        while size:
+            obj = self._obj
+            if obj.eof:  # a stream ended: the file ends here, or another stream starts
+                rest = self._after_stream(obj.unused_data)
+                if not rest:
+                    return 0
+                self._obj, self._data = self._new(), rest
+                continue
+            if obj.needs_input:
+                data, self._data = self._data or self._raw.read(self._CHUNK), b""
+                if not data:
+                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                out = obj.decompress(data, size)
+            else:
+                out = obj.decompress(b"", size)
+            if out:
+                buffer[: len(out)] = out
+                return len(out)
+        return 0
+
+    def _after_stream(self, rest: bytes) -> bytes:
+        """The bytes that follow a stream, up to the next one (xz stream padding skipped); b"" at the file's end."""
+        while True:
+            rest = rest or self._raw.read(self._CHUNK)
+            if not rest or not self._padding:
+                return rest
+            rest = rest.lstrip(b"\0")
+            if rest:
+                return rest
 
     def close(self) -> None:
         if not self.closed:
