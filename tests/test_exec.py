@@ -346,6 +346,32 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
         dedupe(feed()[:2], DedupConfig(), runtime=Runtime(dask_address="tcp://127.0.0.1:1"))
 
 
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_a_cluster_gone_under_the_run_is_one_error_and_a_tasks_own_error_is_its_own() -> None:
+    """A scheduler gone mid-run (or a worker killed with data of the run) ended `dedup dedupe --dask-address` with
+    the Dask client's traceback (OSError "Timed out trying to connect", CommClosedError, FutureCancelledError)."""
+    distributed = pytest.importorskip("distributed")
+    from dedup.errors import DedupError
+    from dedup.exec.dask import dask_executor
+
+    sig, members = planted_signatures()
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    try:
+        with dask_executor(cluster.scheduler_address) as executor:
+            with pytest.raises(FileNotFoundError):  # the task's own error, the cluster still there
+                list(executor.imap(Path.stat, [(Path("/nonexistent/a"),), (Path("/nonexistent/b"),)]))
+            cluster.close()
+            calls = {"banding": lambda: executor.lsh_pairs(sig, members, 25, 5, 20),
+                     "stream": lambda: list(executor.imap(len, [([1, 2],), ([3],)])),
+                     "chunks": lambda: executor.map_chunks(len, [1, 2, 3], chunk_size=1)}
+            for what, call in calls.items():
+                with pytest.raises(DedupError, match=f"the Dask cluster at {cluster.scheduler_address} failed under the run") as err:
+                    call()
+                assert "run it again" in str(err.value), what
+    finally:
+        cluster.close()
+
+
 @pytest.mark.parametrize("kwargs", [{"n_jobs": 0}, {"n_jobs": -2}, {"chunk_size": 0}, {"backend": "spark"}], ids=str)
 def test_runtime_checks(kwargs: dict) -> None:
     with pytest.raises(ConfigError):

@@ -74,10 +74,14 @@ def test_an_index_flushed_under_the_service_is_a_503_not_a_404(tmp_path: Path) -
         assert httpx.get(base + "/v1/articles/" + sent[0]["id"], timeout=60).status_code == 200
         assert httpx.get(base + "/v1/articles/no-such-id", timeout=60).status_code == 404
         redis.Redis.from_url(url).flushdb()
-        for path in ("/v1/articles/" + sent[0]["id"], "/v1/groups/" + sent[0]["id"]):
+        # an event's lookups (the route and its page) answered 404 "no event ... in the index": an editor following
+        # a link from the page was told the event never existed
+        for path in ("/v1/articles/" + sent[0]["id"], "/v1/groups/" + sent[0]["id"], "/v1/events/" + sent[0]["id"]):
             res = httpx.get(base + path, timeout=60)
             assert res.status_code == 503 and res.json()["error"] == "index_unavailable", (path, res.text)
             assert "the index is gone" in res.text, res.text
+        page = httpx.get(base + "/event", params={"e": sent[0]["id"]}, timeout=60)
+        assert page.status_code == 503 and "index unavailable" in page.text, page.text
     finally:
         if server is not None:
             stop(server)

@@ -25,30 +25,62 @@ import numpy as np
 
 from ..candidates.banding import band_keys
 from ..candidates.buckets import bucket_pairs, empty_pairs, normalize_pairs
-from ..errors import ConfigError
+from ..errors import ConfigError, DedupError
 from .local import Beside, beside, imap_tasks, map_chunks
 
-__all__ = ["DaskExecutor", "dask_executor", "lsh_pairs_dask"]
+__all__ = ["ClusterLost", "DaskExecutor", "dask_executor", "lsh_pairs_dask"]
 
 R = TypeVar("R")
 T = TypeVar("T")
 
 
+class ClusterLost(DedupError, RuntimeError):
+    """The Dask cluster failed under a run: a worker died holding data of the run, or the scheduler went away."""
+
+
 class DaskExecutor:
-    """Runs chunks and the LSH banding on the Dask cluster of ``client``."""
+    """Runs chunks and the LSH banding on the Dask cluster of ``client`` (``address``: None for a local cluster)."""
 
     name = "dask"
 
-    def __init__(self, client: Any, shares_disk: bool) -> None:
+    def __init__(self, client: Any, shares_disk: bool, address: str | None = None) -> None:
         self.client = client
         self.shares_disk = shares_disk
         self.in_process = False
+        self.address = address
+
+    @contextmanager
+    def _cluster_failures(self) -> Iterator[None]:
+        """A failure of the cluster itself as :class:`ClusterLost`, one line, not the client's traceback.
+
+        A worker killed (out of memory, ``kill -9``) with data scattered to it cancels the tasks that read it
+        (``FutureCancelledError``: "already forgotten"); a scheduler gone fails the next call (``CommClosedError``,
+        ``OSError`` "Timed out trying to connect", joblib's ``ValueError`` "first create a Dask Client"). A task's own
+        exception, on a cluster still connected, passes through as it is.
+        """
+        from concurrent.futures import CancelledError
+
+        from distributed.comm.core import CommClosedError
+        from distributed.scheduler import KilledWorker
+
+        try:
+            yield
+        except DedupError:
+            raise
+        except (CancelledError, KilledWorker, CommClosedError, OSError, ValueError) as exc:
+            lost = isinstance(exc, (CancelledError, KilledWorker, CommClosedError)) or self.client.status != "running"
+            if not lost:
+                raise
+            where = f"at {self.address}" if self.address else "started for this run"
+            raise ClusterLost(f"the Dask cluster {where} failed under the run ({type(exc).__name__}: {exc}): a worker "
+                              "died holding data of the run (out of memory? killed?), or the scheduler went away; nothing "
+                              "of the run was kept: run it again (the workers' and the scheduler's logs say what happened)") from None
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:
         from joblib import parallel_config
 
-        with parallel_config(backend="dask"):
+        with self._cluster_failures(), parallel_config(backend="dask"):
             return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
@@ -56,7 +88,7 @@ class DaskExecutor:
         from joblib import parallel_config
         # ``workers`` bounds local processes only: the cluster's workers are what the cluster has
 
-        with parallel_config(backend="dask"):
+        with self._cluster_failures(), parallel_config(backend="dask"):
             yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, **kwargs)
 
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -71,7 +103,8 @@ class DaskExecutor:
         return False
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
-        return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
+        with self._cluster_failures():
+            return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
 
 
 _HANDSHAKE_SECONDS = 30.0
@@ -143,7 +176,7 @@ def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[Da
         raise ConfigError(f"--dask-address {address!r} is not a scheduler address ({exc}); the form is "
                           "tcp://host:port (the scheduler's port, 8786 by default, not its dashboard's)") from None
     try:
-        yield DaskExecutor(client, shares_disk=address is None)
+        yield DaskExecutor(client, shares_disk=address is None, address=address)
     finally:
         client.close()
         if cluster is not None:

@@ -132,7 +132,7 @@ class RedisIndex:
         self._hget_script = self.r.register_script(_HGET_MANY)
         self._append_script = self.r.register_script(_APPEND_MANY)
         self._incr_script = self.r.register_script(_INCR_MANY)
-        self.stories = RedisStories(self.r, self.prefix, self.location)
+        self.stories = RedisStories(self.r, self.prefix, self.location, self._still_there)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])

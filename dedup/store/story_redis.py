@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .story_log import StoryConflict, StoryRow
@@ -28,8 +29,11 @@ def _row(i: str, raw: bytes | str) -> StoryRow:
 
 
 class RedisStories:
-    def __init__(self, r: Any, prefix: str, location: str) -> None:
-        self.r, self.location = r, location
+    """``still_there`` raises :class:`~dedup.store.index.HistoryError` when the index is gone from the server: an
+    event found nowhere in a flushed index is not "no such event"."""
+
+    def __init__(self, r: Any, prefix: str, location: str, still_there: Callable[[], None] = lambda: None) -> None:
+        self.r, self.location, self.still_there = r, location, still_there
         self.state_key, self.art_key, self.recent_key = f"{prefix}:st:state", f"{prefix}:st:art", f"{prefix}:st:recent"
         self.ev = lambda e: f"{prefix}:st:ev:{e}"
 
@@ -100,12 +104,16 @@ class RedisStories:
         return {e: [m.decode() for m in self.r.zrange(self.ev(e), 0, limit - 1)] for e in events}
 
     def recent(self, limit: int) -> list[dict]:
-        found = (self.event(x.decode()) for x in self.r.zrevrange(self.recent_key, 0, limit - 1))
+        names = self.r.zrevrange(self.recent_key, 0, limit - 1)
+        if not names:
+            self.still_there()
+        found = (self.event(x.decode()) for x in names)
         return [d for d in found if d is not None]
 
     def event(self, name: str) -> dict | None:
         ids = [m.decode() for m in self.r.zrange(self.ev(name), 0, -1)]
         if not ids:
+            self.still_there()
             return None
         rows = self.lookup(ids)
         times = [r.time for r in rows.values() if r.time == r.time]
