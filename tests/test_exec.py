@@ -19,7 +19,7 @@ import pytest
 
 from dedup.candidates.banding import band_params, lsh_pairs
 from dedup.config import DedupConfig
-from dedup.errors import ConfigError, OutputError
+from dedup.errors import ConfigError, DedupError, OutputError
 from dedup.exec import LocalExecutor, open_executor
 from dedup.flows.dedupe import dedupe
 from dedup.io.dedupe_out import write_dedupe_outputs
@@ -327,12 +327,21 @@ def test_dask_banding_matches_local() -> None:
     bands, rows = band_params(0.5, 128)
     pairs, capped = lsh_pairs(sig, members, bands, rows, max_bucket=20)
     assert capped >= 1 and len(pairs) >= 100
-    with open_executor(Runtime(backend="dask", n_jobs=2)) as executor:
-        assert executor.lsh_pairs(sig, members, bands, rows, 20)[0].tolist() == pairs.tolist()
-        for npartitions in (1, 3, 7):
-            theirs, their_capped = lsh_pairs_dask(sig, members, bands, rows, 20, npartitions=npartitions, client=executor.client)
-            assert their_capped == capped
-            assert theirs.tolist() == pairs.tolist()
+    from concurrent.futures import CancelledError
+
+    for attempt in (1, 2):  # a local cluster that loses its scheduler under a loaded CI machine is tried once more
+        try:
+            with open_executor(Runtime(backend="dask", n_jobs=2)) as executor:
+                assert executor.lsh_pairs(sig, members, bands, rows, 20)[0].tolist() == pairs.tolist()
+                for npartitions in (1, 3, 7):
+                    theirs, their_capped = lsh_pairs_dask(sig, members, bands, rows, 20, npartitions=npartitions,
+                                                          client=executor.client)
+                    assert their_capped == capped
+                    assert theirs.tolist() == pairs.tolist()
+            return
+        except (CancelledError, DedupError) as exc:  # the cluster lost (FutureCancelledError "lost dependencies", once)
+            if attempt == 2 or "lost" not in str(exc):
+                raise
 
 
 def test_local_executor_bands_with_numpy() -> None:

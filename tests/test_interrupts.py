@@ -183,6 +183,12 @@ def test_a_hangup_ignored_from_the_start_stays_ignored(tmp_path: Path) -> None:
     assert proc.returncode == 130 and "not stopped" in proc.stdout, proc.stderr  # the SIGINT after it stops it
 
 
+def _resource_tracker_line(line: str) -> bool:
+    """A line of loky's resource tracker's own warning about a semaphore it cleaned up (two lines each)."""
+    return ("loky/backend/resource_tracker.py" in line and "UserWarning: resource_tracker:" in line) or \
+        line.strip().startswith(("warnings.warn('resource_tracker:", "warnings.warn("))
+
+
 def _run_in_group(command: str, feed: Path, out: Path, work: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2"],
                             env={**os.environ, "TMPDIR": str(work)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -218,6 +224,10 @@ def test_signals_to_the_whole_group_unwind_the_run_once(tmp_path: Path, sig: int
             assert err == "" and (out / "summary.json").exists(), (delay, err)
             continue
         assert proc.returncode == code, (delay, err)
+        # loky's resource tracker (a process of its own, writing to the same terminal) may still say it cleaned up a
+        # semaphore of a pool stopped while it started (seen once in CI under load, at 0.3 s): its cleaning up,
+        # not a traceback of the run; everything else said must be the run's one line
+        err = "".join(line for line in err.splitlines(keepends=True) if not _resource_tracker_line(line))
         lines = err.splitlines()
         assert lines[0] == (f"dedup: {said}: the outputs of this run are incomplete (it writes summary.json last, and did "
                             "not); temporary files removed"), (delay, err)
