@@ -14,6 +14,7 @@ import io
 import json
 import lzma
 import random
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -338,6 +339,30 @@ def test_unique_parquet_from_records_of_mixed_types(tmp_path: Path) -> None:
         {"id": '"two"', "text": rows[1]["text"], "extra": None, "tags": None},
         {"id": "3", "text": rows[2]["text"], "extra": '"five"', "tags": ["x"]},
     ]
+
+
+@pytest.mark.parametrize(("one", "two", "shown", "says"), [
+    (pa.array(["a1", "a2"]), pa.array([1, 2], pa.int64()), ['"a1"', '"a2"', "1", "2"],
+     r"column 'id' is string in \S+a\.parquet but int64 in \S+b\.parquet"),
+    (pa.array([2**60 + 1, 2**60 + 3], pa.int64()), pa.array([1.5, 2.5]), [str(2**60 + 1), str(2**60 + 3), "1.5", "2.5"],
+     r"column 'id' is int64 in \S+a\.parquet, and a value of it does not fit double"),
+], ids=["types-that-cannot-merge", "a-value-that-does-not-fit-the-merged-type"])
+def test_parquet_inputs_whose_rows_cannot_share_a_schema(tmp_path: Path, one, two, shown: list[str], says: str) -> None:
+    """Two Parquet files, each readable, whose ``id`` columns cannot be one column: the run failed only when it wrote
+    unique.parquet, after all its work (an OutputError that named no file; for a value beyond the merged type, a
+    pyarrow traceback). Now unique.parquet holds the kept records as unique.jsonl has them, and a warning names the
+    column and the files."""
+    texts = [" ".join(LATIN[k * 40:(k + 1) * 40]) for k in range(4)]
+    pq.write_table(pa.table({"id": one, "text": texts[:2]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"id": two, "text": texts[2:]}), tmp_path / "b.parquet")
+    code, output = dedupe(tmp_path / "a.parquet", tmp_path / "b.parquet", "--out", tmp_path / "out", "--output-format", "parquet")
+    assert code == 0, output
+    assert re.search(r"unique\.parquet: the Parquet inputs' rows cannot share one schema \(" + says, output), output
+    unique = pq.read_table(tmp_path / "out" / "unique.parquet")
+    assert unique.column_names == ["id", "text"]
+    assert unique.to_pylist() == [{"id": i, "text": t} for i, t in zip(shown, texts)]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any("cannot share one schema" in w for w in summary["warnings"])
 
 
 # --------------------------------------------------------------------------- bad rows, missing pyarrow
