@@ -47,8 +47,9 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
 
     name = str(path)
     try:  # .gz, .zst, .xz, .bz2 decompressed as the feeds' readers do (a .gz was "not UTF-8, iconv it")
-        if is_url(name):
-            handle: IO[Any] = open_compressed(remote_file(name, storage_options), compression_of(name))  # type: ignore[arg-type]
+        if is_url(name):  # compressed as its name says, a query aside (a signed URL's ?sig=…), as a feed's URL
+            remote = remote_file(name, storage_options)
+            handle: IO[Any] = open_compressed(remote, compression_of(remote.name))  # type: ignore[arg-type]
         else:  # stdin as bytes when it has them (a text stream in tests, embedding: its lines as they are)
             handle = (decompressed_stdin(getattr(sys.stdin, "buffer", sys.stdin)) if name == "-"
                       else open_compressed(Path(name), file_compression(Path(name))))
