@@ -403,6 +403,39 @@ def test_file_level_problems(tmp_path: Path, name: str, content: bytes, pattern:
         read_articles([tmp_path / name], ReadConfig(skip_bad=True))
 
 
+def _zip_of_feed(path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("feed.jsonl", jsonl_bytes(feed()))
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "args", "advice"),
+    [
+        pytest.param("feed.jsonl", lambda p: pq.write_table(parquet_table(feed()), p), ["dedupe", "--skip-bad"],
+                     "a Parquet file (it starts with PAR1), not text; read it with --format parquet", id="parquet-as-jsonl"),
+        pytest.param("feed.parquet", lambda p: pq.write_table(parquet_table(feed()), p), ["dedupe", "--format", "csv"],
+                     "a Parquet file (it starts with PAR1), not text; read it with --format parquet", id="parquet-as-csv"),
+        pytest.param("feed.jsonl", _zip_of_feed, ["dedupe"],
+                     "a zip archive (it starts with PK), not text; read it with --format zip", id="zip-as-jsonl"),
+        pytest.param("pairs.parquet", lambda p: pq.write_table(parquet_table(feed()), p), ["similarity", "--skip-bad"],
+                     "a Parquet file (it starts with PAR1), not text; this input is JSON Lines: write it as JSONL, one "
+                     "object per line", id="similarity-pairs"),
+    ],
+)
+def test_a_binary_file_read_as_text_is_named_not_called_utf16(tmp_path: Path, name: str, write: Callable, args: list[str],
+                                                              advice: str) -> None:
+    """A Parquet file or a zip archive given where text is read was 'looks like UTF-16 ... iconv -f UTF-16' (its NUL
+    bytes), or with --skip-bad a run of bad lines; it is one line saying what the file is and what to do."""
+    path = tmp_path / name
+    write(path)
+    command, *options = args
+    result = runner.invoke(app, [command, str(path), "--out", str(tmp_path / "out"), *options])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"dedup: error: {path}: the file is {advice}"
+
+
 @pytest.mark.parametrize(
     ("suffix", "compress"),
     [(".zst", lambda b: zstandard.ZstdCompressor().compress(b)), (".xz", lzma.compress), (".bz2", bz2.compress)],
