@@ -14,6 +14,7 @@ import io
 import json
 import lzma
 import random
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -340,6 +341,30 @@ def test_unique_parquet_from_records_of_mixed_types(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(("one", "two", "shown", "says"), [
+    (pa.array(["a1", "a2"]), pa.array([1, 2], pa.int64()), ['"a1"', '"a2"', "1", "2"],
+     r"column 'id' is string in \S+a\.parquet but int64 in \S+b\.parquet"),
+    (pa.array([2**60 + 1, 2**60 + 3], pa.int64()), pa.array([1.5, 2.5]), [str(2**60 + 1), str(2**60 + 3), "1.5", "2.5"],
+     r"column 'id' is int64 in \S+a\.parquet, and a value of it does not fit double"),
+], ids=["types-that-cannot-merge", "a-value-that-does-not-fit-the-merged-type"])
+def test_parquet_inputs_whose_rows_cannot_share_a_schema(tmp_path: Path, one, two, shown: list[str], says: str) -> None:
+    """Two Parquet files, each readable, whose ``id`` columns cannot be one column: the run failed only when it wrote
+    unique.parquet, after all its work (an OutputError that named no file; for a value beyond the merged type, a
+    pyarrow traceback). Now unique.parquet holds the kept records as unique.jsonl has them, and a warning names the
+    column and the files."""
+    texts = [" ".join(LATIN[k * 40:(k + 1) * 40]) for k in range(4)]
+    pq.write_table(pa.table({"id": one, "text": texts[:2]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"id": two, "text": texts[2:]}), tmp_path / "b.parquet")
+    code, output = dedupe(tmp_path / "a.parquet", tmp_path / "b.parquet", "--out", tmp_path / "out", "--output-format", "parquet")
+    assert code == 0, output
+    assert re.search(r"unique\.parquet: the Parquet inputs' rows cannot share one schema \(" + says, output), output
+    unique = pq.read_table(tmp_path / "out" / "unique.parquet")
+    assert unique.column_names == ["id", "text"]
+    assert unique.to_pylist() == [{"id": i, "text": t} for i, t in zip(shown, texts)]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any("cannot share one schema" in w for w in summary["warnings"])
+
+
 # --------------------------------------------------------------------------- bad rows, missing pyarrow
 
 
@@ -376,6 +401,39 @@ def test_file_level_problems(tmp_path: Path, name: str, content: bytes, pattern:
     (tmp_path / name).write_bytes(content)
     with pytest.raises(InputFormatError, match=pattern):
         read_articles([tmp_path / name], ReadConfig(skip_bad=True))
+
+
+def _zip_of_feed(path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("feed.jsonl", jsonl_bytes(feed()))
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "args", "advice"),
+    [
+        pytest.param("feed.jsonl", lambda p: pq.write_table(parquet_table(feed()), p), ["dedupe", "--skip-bad"],
+                     "a Parquet file (it starts with PAR1), not text; read it with --format parquet", id="parquet-as-jsonl"),
+        pytest.param("feed.parquet", lambda p: pq.write_table(parquet_table(feed()), p), ["dedupe", "--format", "csv"],
+                     "a Parquet file (it starts with PAR1), not text; read it with --format parquet", id="parquet-as-csv"),
+        pytest.param("feed.jsonl", _zip_of_feed, ["dedupe"],
+                     "a zip archive (it starts with PK), not text; read it with --format zip", id="zip-as-jsonl"),
+        pytest.param("pairs.parquet", lambda p: pq.write_table(parquet_table(feed()), p), ["similarity", "--skip-bad"],
+                     "a Parquet file (it starts with PAR1), not text; this input is JSON Lines: write it as JSONL, one "
+                     "object per line", id="similarity-pairs"),
+    ],
+)
+def test_a_binary_file_read_as_text_is_named_not_called_utf16(tmp_path: Path, name: str, write: Callable, args: list[str],
+                                                              advice: str) -> None:
+    """A Parquet file or a zip archive given where text is read was 'looks like UTF-16 ... iconv -f UTF-16' (its NUL
+    bytes), or with --skip-bad a run of bad lines; it is one line saying what the file is and what to do."""
+    path = tmp_path / name
+    write(path)
+    command, *options = args
+    result = runner.invoke(app, [command, str(path), "--out", str(tmp_path / "out"), *options])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"dedup: error: {path}: the file is {advice}"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import gzip
 import io
 import lzma
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,44 @@ def test_gzip_on_stdin_is_read_by_every_command(tmp_path: Path, monkeypatch: pyt
         res = CliRunner().invoke(app, [command, "-", "--out", str(out), "-q"], input=data)
         assert res.exit_code == 0, (command, res.output)
         assert __import__("json").loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["articles"] == 5
+
+
+def _one_huge_line(suffix: str, size: int) -> bytes:
+    """Two articles around a line of ``size`` bytes (one repeated letter), compressed piece by piece: a small file
+    (zstd: ~4 KB for 64 MiB) that expands ~30,000 times, as a decompression bomb does."""
+    new = {".gz": lambda: zlib.compressobj(6, zlib.DEFLATED, 31), ".bz2": bz2.BZ2Compressor, ".xz": lzma.LZMACompressor,
+           ".zst": lambda: zstandard.ZstdCompressor().compressobj()}[suffix]
+    article = b'{"id": "%s", "text": "the minister said on tuesday that the project would start next year"}\n'
+    piece = b"a" * (1 << 20)
+    c = new()
+    out = [c.compress(article % b"first"), c.compress(b'{"id": "huge", "text": "')]
+    out += [c.compress(piece) for _ in range(size >> 20)]
+    out += [c.compress(b'"}\n' + article % b"last"), c.flush()]
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("suffix", COMPRESSED_SUFFIXES)
+def test_a_line_that_expands_hugely_is_skipped_without_being_held(tmp_path: Path, suffix: str) -> None:
+    """gzip, bzip2 and xz hand out a buffer at a time, so a line past --max-record-bytes is skipped unread; zstd's
+    decompressor gave all the output of each 128 KiB read at once (up to 4 GiB; here the whole 64 MiB line, twice
+    over with the join). Every codec now holds a bounded amount whatever the line (zstd: at most 8 MiB of output a
+    call, held twice while the zstandard package joins its pieces); the other codecs' lines are shorter only to keep
+    the test fast (xz and bzip2 compress slowly), their bound does not depend on it."""
+    import tracemalloc
+
+    from dedup.config import ReadConfig
+    from dedup.io.readers import read_articles
+
+    size = (64 if suffix == ".zst" else 16) << 20
+    path = tmp_path / f"feed.jsonl{suffix}"
+    path.write_bytes(_one_huge_line(suffix, size))
+    assert path.stat().st_size < size // 256
+    tracemalloc.start()
+    try:
+        articles, bad = read_articles(path, ReadConfig(max_record_bytes=1 << 18, skip_bad=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [a.id for a in articles] == ["first", "last"]
+    assert len(bad) == 1 and bad[0].line == 2 and "record too long" in bad[0].reason
+    assert peak < 24 << 20, f"{peak / 2**20:.1f} MiB held while reading"

@@ -453,3 +453,52 @@ def test_s3_options_leave_http_inputs_of_the_run_alone(web: tuple[str, Path], en
     assert code == 0, output
     assert output.strip() == f"dedup: warning: {base}/rest.jsonl: --storage-option endpoint_url left out: not an option of http(s):// URLs"
     assert (tmp_path / "out" / "decisions.jsonl").read_bytes() == (reference / "decisions.jsonl").read_bytes()
+
+
+# --------------------------------------------------------------------------- side inputs
+
+
+def test_eval_takes_its_gold_file_from_a_url_as_feeds_do(web: tuple[str, Path], s3: Any, bucket: str, tmp_path: Path,
+                                                          reference: Path) -> None:
+    """``dedup eval --gold`` was a local path only: an https:// or s3:// URL became the path ``https:/host/…`` ("cannot
+    open the file"). It is now read as a feed's URL is (compressed too), and a missing object or an unreachable
+    server is the same one line as for a feed."""
+    base, root = web
+    rows = feed()
+    gold = jsonl_bytes([{"id1": rows[0]["url"], "id2": rows[16]["url"], "label": "DUP"},  # an exact copy
+                        {"id1": rows[0]["url"], "id2": rows[1]["url"], "label": "NO"}])
+    (tmp_path / "gold.jsonl").write_bytes(gold)
+    (root / "gold.jsonl.gz").write_bytes(gzip.compress(gold))
+
+    def score(where: object) -> tuple[int, str]:
+        result = runner.invoke(app, ["eval", str(reference), "--gold", str(where)])
+        return result.exit_code, result.output
+
+    code, output = score(tmp_path / "gold.jsonl")
+    assert code == 0, output
+    expected = {k: v for k, v in json.loads(output).items() if k != "gold"}
+    assert expected["pairs"] == 2 and expected["pairwise"]["f1"] == 1.0
+    for url in (f"{base}/gold.jsonl.gz?sig=abc", _put(s3, f"{bucket}/labels/gold.jsonl", gold)):
+        code, output = score(url)
+        assert code == 0, output
+        report = json.loads(output)
+        assert report.pop("gold") == url and report == expected
+    closed = f"http://127.0.0.1:{free_port()}/gold.jsonl"
+    for url in (f"{base}/missing.jsonl", f"s3://{bucket}/labels/missing.jsonl", "s3://no-such-bucket-here/gold.jsonl", closed):
+        code, output = score(url)
+        feed_code, feed_output = run("dedupe", url, "--out", tmp_path / "out")
+        assert code == feed_code == 1 and one_line(output) == one_line(feed_output), url
+        assert one_line(output).startswith(f"dedup: error: {url}: "), output
+
+
+def test_a_compressed_side_input_at_a_signed_url_is_decompressed(web: tuple[str, Path], tmp_path: Path) -> None:
+    """A side input's compression was told by the whole URL, so ``pairs.jsonl.gz?sig=…`` (a signed URL) was read as
+    plain text ("looks like UTF-16"), where a feed's URL is named without its query."""
+    base, root = web
+    rows = feed()
+    (root / "pairs.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes([{"id": "p1", "text1": rows[0]["maintext"],
+                                                                      "text2": rows[16]["maintext"]}])))
+    code, output = run("similarity", f"{base}/pairs.jsonl.gz?sig=abc", "--out", tmp_path / "scored.jsonl")
+    assert code == 0, output
+    [row] = [json.loads(line) for line in (tmp_path / "scored.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (row["id"], row["verdict"]) == ("p1", "duplicate")

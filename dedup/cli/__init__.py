@@ -118,7 +118,8 @@ def similarity(
 @settings_from(read=True)
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
-    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters {id,cluster}.")],
+    gold: Annotated[str, typer.Option("--gold", metavar="PATH|URL", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters "
+                                      "{id,cluster}; a file (also .gz/.zst/.xz/.bz2), - for stdin, or a URL as the feed inputs take.")],
     level: Annotated[Optional[Literal["group", "event", "storyline"]], typer.Option(
         help="Which clustering of the run to score.  [default: group for a dedupe run, event for a stories run]")] = None,
     positive: Annotated[str, typer.Option(help="Comma-separated label names that mean 'same' in a pair file.")] = "DUP",

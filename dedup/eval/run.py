@@ -60,7 +60,7 @@ def evaluate_run(
                                "run it again", str(run_dir))
     if level is None:  # the run's own clustering: a stories run's events, a dedupe run's duplicate groups
         level = "event" if run_command(run_dir) == "stories" else "group"
-    kind, data = read_gold(gold, set(positive))
+    kind, data = read_gold(gold, set(positive), read_config.storage_options)
     pred = read_run(run_dir, level)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
     report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind, "warnings": []}

@@ -2,12 +2,15 @@
 
 Pairs: JSONL lines with ``id1``, ``id2`` and ``label`` (true/false, 1/0, or a
 name such as ``DUP``/``EVENT`` — which names count as "same" is the caller's
-choice). Clusters: JSONL lines with ``id`` and ``cluster``.
+choice). Clusters: JSONL lines with ``id`` and ``cluster``. A gold file is a
+path, ``-`` (stdin) or a URL (``s3://``, ``gs://``, ``https://``), perhaps
+compressed, read as a feed's JSONL file is (:func:`~dedup.io.jsonl.json_objects`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,8 @@ from .jsonl import json_objects
 __all__ = ["read_edges", "read_gold", "read_run", "run_command"]
 
 
-def _jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
-    rows = list(json_objects(path))
+def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[tuple[int, dict[str, Any]]]:
+    rows = list(json_objects(path, storage_options))
     if not rows:
         raise InputFormatError(f"empty {what}", str(path))
     return rows
@@ -35,19 +38,24 @@ def _an_id(value: Any) -> bool:
     return (isinstance(value, str) and value != "") or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def read_gold(path: str | Path, positive: set[str]) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
+def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tuple[str, Any]] = ()
+              ) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
     """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``.
 
     The first line says which kind the file is; every line must then have its fields.
+    ``path`` may be a URL, read with ``storage_options`` (``--storage-option``).
 
     Raises:
+        InputNotFoundError: the file cannot be opened; for a URL, the object
+            is not there or the storage cannot be reached (one line, as for a
+            feed's URL).
         InputFormatError: a line lacks its fields, a label or cluster is
             null or empty (it would silently count as "not same", or join
             every such article in one cluster), a pair is an article with
             itself or is labelled twice, or an article is given two clusters
             (file and line named).
     """
-    rows = _jsonl(Path(path), "gold file")
+    rows = _jsonl(path, "gold file", storage_options)
     first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []

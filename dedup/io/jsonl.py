@@ -29,7 +29,8 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
     Raises:
         InputNotFoundError: the file cannot be opened.
         InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named; not with ``bad``),
-            the file is UTF-16 or UTF-32 (also with ``bad``), or a compressed file cannot be decompressed.
+            the file is UTF-16 or UTF-32, a Parquet file or a zip archive (also with ``bad``), or a compressed file
+            cannot be decompressed.
     """
     for lineno, obj in _json_lines(path, storage_options):
         if isinstance(obj, InputFormatError):
@@ -43,12 +44,13 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
 def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) -> Iterator[tuple[int, Any]]:
     """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
     from .readers.compression import compression_errors, compression_of, decompressed_stdin, file_compression, open_compressed
-    from .readers.lines import _not_utf8, refuse_wide, wide_start
+    from .readers.lines import _not_utf8, refuse_binary, refuse_wide, wide_start
 
     name = str(path)
     try:  # .gz, .zst, .xz, .bz2 decompressed as the feeds' readers do (a .gz was "not UTF-8, iconv it")
-        if is_url(name):
-            handle: IO[Any] = open_compressed(remote_file(name, storage_options), compression_of(name))  # type: ignore[arg-type]
+        if is_url(name):  # compressed as its name says, a query aside (a signed URL's ?sig=…), as a feed's URL
+            remote = remote_file(name, storage_options)
+            handle: IO[Any] = open_compressed(remote, compression_of(remote.name))  # type: ignore[arg-type]
         else:  # stdin as bytes when it has them (a text stream in tests, embedding: its lines as they are)
             handle = (decompressed_stdin(getattr(sys.stdin, "buffer", sys.stdin)) if name == "-"
                       else open_compressed(Path(name), file_compression(Path(name))))
@@ -64,6 +66,10 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off
+                binary = refuse_binary(raw, None if name == "-" else name, "this input is JSON Lines: write it as JSONL, "
+                                       "one object per line") if lineno == 1 else None
+                if binary is not None:  # a Parquet or zip file was reported as UTF-16, with an iconv command
+                    raise binary
                 yield lineno, InputFormatError(_not_utf8(exc, None if name == "-" else name), name, lineno)
                 continue
             if lineno == 1 and line.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write

@@ -135,8 +135,13 @@ def write_parquet_outputs(
     pa, _ = _modules()
     origins = records.parquet_rows() if hasattr(records, "parquet_rows") else None
     if origins is not None:
-        write_unique_rows(out / "unique.parquet", *origins, keep)
-    else:
+        try:
+            write_unique_rows(out / "unique.parquet", *origins, keep)
+        except _CannotMerge as why:
+            logger.warning("unique.parquet: the Parquet inputs' rows cannot share one schema (%s); the kept records are "
+                           "written as unique.jsonl has them (a column per field, types inferred), not copied unchanged", why)
+            origins = None
+    if origins is None:
         write_unique_records(out / "unique.parquet", records.lines() if hasattr(records, "lines") else records, keep)
     write_rows(out / "decisions.parquet", decisions, decision_types(pa, history, repeats), fixed=True)
     write_rows(out / "pairs.parquet", pairs, pair_types(pa), fixed=True)
@@ -299,6 +304,10 @@ def _json_fields(record: dict[str, Any], keys: set[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- unique.parquet from Parquet rows
 
 
+class _CannotMerge(OutputError):
+    """The rows of the Parquet inputs cannot be written as one table; the message (one line) names the column and files."""
+
+
 def write_unique_rows(path: str | Path, files: list[Any], file_no: np.ndarray, row_no: np.ndarray, keep: np.ndarray) -> int:
     """Copy the kept rows of Parquet inputs, unchanged and in input order, into one Parquet file.
 
@@ -314,7 +323,9 @@ def write_unique_rows(path: str | Path, files: list[Any], file_no: np.ndarray, r
 
     Raises:
         OutputError: an input file changed since it was read, or the inputs'
-            schemas cannot be merged.
+            rows cannot share one schema (their schemas cannot be merged, or a
+            value does not fit the merged type; the message names the column
+            and the files).
     """
     pa, pq = _modules()
     schema, same = _merged_schema(pa, pq, files)
@@ -340,12 +351,49 @@ def _merged_schema(pa: Any, pq: Any, files: list[Any]) -> tuple[Any, bool]:
         return first, True
     try:
         merged = pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise OutputError(
-            f"unique.parquet: the Parquet inputs have schemas that cannot be merged ({err}); "
-            "write them one at a time or use --output-format jsonl"
-        ) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as err:
+        raise _CannotMerge(_conflict(pa, schemas, files) or _first_line(err)) from None
     return merged.with_metadata(first.metadata), False
+
+
+def _unify(pa: Any, name: str, one: Any, two: Any) -> Any:
+    """The type a column of types ``one`` and ``two`` is merged to (permissive promotion), or None."""
+    try:
+        return pa.unify_schemas([pa.schema([(name, one)]), pa.schema([(name, two)])],
+                                promote_options="permissive").field(name).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+def _conflict(pa: Any, schemas: list[Any], files: list[Any]) -> str | None:
+    """Which column of which files keeps ``schemas`` from merging, in words; None when no one column does.
+
+    >>> import pyarrow as pa
+    >>> _conflict(pa, [pa.schema([("id", pa.string())]), pa.schema([("id", pa.int64())])], ["a.parquet", "b.parquet"])
+    "column 'id' is string in a.parquet but int64 in b.parquet"
+    """
+    seen: dict[str, list[tuple[Any, Any]]] = {}  # column -> (its type, the file) in each file before
+    merged: dict[str, Any] = {}
+    for schema, file in zip(schemas, files):
+        for field in schema:
+            before = seen.setdefault(field.name, [])
+            if before:
+                kind = _unify(pa, field.name, merged[field.name], field.type)
+                if kind is None:
+                    other = next(((t, f) for t, f in before if _unify(pa, field.name, t, field.type) is None), None)
+                    if other is None:  # each pair merges, not all together
+                        return f"column {field.name!r} is {field.type} in {file}, which does not merge with " \
+                               f"{merged[field.name]} of the files before it"
+                    return f"column {field.name!r} is {other[0]} in {other[1]} but {field.type} in {file}"
+                merged[field.name] = kind
+            else:
+                merged[field.name] = field.type
+            before.append((field.type, file))
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 @contextlib.contextmanager
@@ -368,17 +416,29 @@ def _copy_rows(pa: Any, pq: Any, writer: _Writer, file: Any, rows: np.ndarray, s
             j = int(np.searchsorted(rows, end))
             if j > k:
                 taken = batch.take(pa.array(rows[k:j] - start))
-                writer.write(pa.RecordBatch.from_arrays(taken.columns, schema=writer.schema) if same else _conform(pa, taken, writer.schema))
+                writer.write(pa.RecordBatch.from_arrays(taken.columns, schema=writer.schema) if same
+                             else _conform(pa, taken, writer.schema, file))
             k, start = j, end
             if k == len(rows):
                 break
 
 
-def _conform(pa: Any, batch: Any, schema: Any) -> Any:
-    """``batch`` with the columns of ``schema``, in its order and types (absent columns null)."""
+def _conform(pa: Any, batch: Any, schema: Any, file: Any) -> Any:
+    """``batch`` (rows of ``file``) with the columns of ``schema``, in its order and types (absent columns null).
+
+    Raises:
+        _CannotMerge: a value does not fit its column's merged type (an
+            integer beyond 2**53 as a double, a timestamp out of range).
+    """
     columns = []
     for field in schema:
         i = batch.schema.get_field_index(field.name)
         column = batch.column(i) if i >= 0 else pa.nulls(batch.num_rows, field.type)
-        columns.append(column if column.type.equals(field.type) else column.cast(field.type))
+        if not column.type.equals(field.type):
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+                raise _CannotMerge(f"column {field.name!r} is {column.type} in {file}, and a value of it does not fit "
+                                   f"{field.type}, its type merged with the other files' ({_first_line(err)})") from None
+        columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=schema)

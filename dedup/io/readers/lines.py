@@ -10,6 +10,8 @@ file starts with a UTF-16 byte-order mark or holds NUL bytes, which UTF-8
 text never does). A file read line by line whose start shows it is UTF-16 or
 UTF-32 is refused whole (:func:`wide_start`): its lines cannot be found by
 their UTF-8 line ends, so counting them as bad records would count wrong.
+So is a Parquet file or a zip archive read as text (:func:`refuse_binary`):
+its undecodable bytes were reported as UTF-16, with an ``iconv`` command.
 A line longer than the record limit is skipped while it is read, in blocks,
 and never held whole.
 """
@@ -28,6 +30,25 @@ _BLOCK = 1 << 20  # an over-long line is skipped this many bytes at a time
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)  # checked first: FF FE 00 00 also starts with FF FE
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _CATS = {".gz": "zcat", ".zst": "zstdcat", ".xz": "xzcat", ".bz2": "bzcat"}  # what decompresses to stdout, by suffix
+#: The first bytes of the binary inputs dedup reads (Parquet's magic, then the 0x15 that starts the thrift header after
+#: it; a zip's local file header), and their format: a text reader given one names it.
+_BINARY = (("PAR1", b"PAR1\x15", "parquet", "a Parquet file"), ("PK", b"PK\x03\x04", "zip", "a zip archive"))
+
+
+def refuse_binary(first_line: bytes, file: str | None, hint: str | None = None) -> InputFormatError | None:
+    r"""The error that refuses a whole file read as text whose undecodable first line starts as a Parquet file or a
+    zip archive does, or None; ``hint`` says what to do (default: name its format with ``--format``).
+
+    >>> print(refuse_binary(b"PAR1\x15\x04\x15\xa0", "feed.jsonl"))
+    feed.jsonl: the file is a Parquet file (it starts with PAR1), not text; read it with --format parquet
+    >>> refuse_binary(b"PAR1,PAR2,caf\xe9", "feed.csv") is None  # a header of Latin-1 text that starts so
+    True
+    """
+    for shown, magic, fmt, what in _BINARY:
+        if first_line.startswith(magic):
+            return InputFormatError(f"the file is {what} (it starts with {shown}), not text; "
+                                    f"{hint or f'read it with --format {fmt}'}", file or "<stdin>")
+    return None
 
 
 def _wide_encoding(data: bytes, nul: bool = True) -> str | None:
@@ -193,5 +214,7 @@ def _raw_lines(
         try:
             text: str | _Bad = raw.decode("utf-8")
         except UnicodeDecodeError as err:
+            if lineno == 1 and (binary := refuse_binary(raw, file)) is not None:
+                raise binary from None  # not bad records: none of its "lines" is one
             text = _Bad(_not_utf8(err, file))
         yield lineno, text, raw
