@@ -109,10 +109,16 @@ def test_the_files_left_out_of_a_folder_are_counted_and_named(tmp_path: Path, mo
     said: list[str] = []
     monkeypatch.setattr(folders.logger, "warning", lambda msg, *args: said.append(msg % args))  # the CLI's handler aside
     _make(tmp_path, "a.txt", "b.txt", "feed.jsonl", "notes.md", "sub/c.txt", ".hidden", "__MACOSX/x.txt")
-    fmt, files = _folder_files(tmp_path, "auto", "dir")
+    fmt, files = _folder_files(tmp_path, "txt", "dir")  # chosen: a feed beside the articles is a kind of its own (below)
     assert fmt == "txt" and _rel(tmp_path, files) == ["a.txt", "b.txt"]
     assert said == ["dir: 3 files left out (the folder is read as txt: its .txt files at its top level only): feed.jsonl, "
                     "notes.md, sub/c.txt; pass them by name to read them"]
+    said.clear()
+    (tmp_path / "feed.jsonl").unlink()
+    fmt, files = _folder_files(tmp_path, "auto", "dir")
+    assert fmt == "txt" and _rel(tmp_path, files) == ["a.txt", "b.txt"]
+    assert said == ["dir: 2 files left out (the folder is read as txt: its .txt files at its top level only): notes.md, "
+                    "sub/c.txt; pass them by name to read them"]
     said.clear()
     _folder_files(_make(tmp_path / "clean", "a.txt", "_SUCCESS"), "auto", "dir")
     assert said == []
@@ -124,6 +130,7 @@ def test_a_folder_of_record_files_is_read_file_by_file_as_if_named(tmp_path: Pat
     import json
     import zipfile
 
+    from dedup.config import ReadConfig
     from dedup.io.readers import ArticleStream
     from dedup.io.readers.folders import record_files
 
@@ -150,4 +157,19 @@ def test_a_folder_of_record_files_is_read_file_by_file_as_if_named(tmp_path: Pat
     assert got == named == ["a0", "a1", "b0", "b1", "c0", "c1", "d0", "d1"]
     assert any("1 file left out" in m and "notes.md" in m for m in said), said
     (root / "e.txt").write_text("an article of its own, in a folder of .txt files", encoding="utf-8")
-    assert [a.id for a in ArticleStream([root])] == ["e"]  # a .txt file makes it a folder of .txt articles, as before
+    with pytest.raises(InputFormatError, match=r"several kinds of input \(1 \.txt, 4 feed"):  # not the .txt alone
+        list(ArticleStream([root]))
+    assert [a.id for a in ArticleStream([root], ReadConfig(format="txt"))] == ["e"]  # chosen: the feeds left out, said
+
+
+@pytest.mark.parametrize("kind", ["a.txt", "sub/a.json", "sub/a.parquet"])
+def test_feed_files_beside_another_kind_are_refused_as_in_a_prefix(tmp_path: Path, kind: str) -> None:
+    """A feed.jsonl beside .txt articles (or a news-please tree, or Parquet files) was left out with a warning only,
+    a whole feed unread in a run that went on; an object-storage prefix holding the same is refused with the counts."""
+    _make(tmp_path, kind, "feed.jsonl", "day.csv.gz")
+    with pytest.raises(InputFormatError) as err:
+        _folder_files(tmp_path, "auto", "dir")
+    message = str(err.value)
+    suffix = Path(kind).suffix
+    assert message.startswith(f"dir: the folder holds several kinds of input (1 {suffix}, 2 feed (.jsonl, .csv, …) files)")
+    assert "--format jsonl (json, csv, tsv or zip: the feed files' format)" in message

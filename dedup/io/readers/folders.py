@@ -15,13 +15,14 @@ A folder is read as one format:
   storage prefix of feed files is.
 
 With ``--format auto`` the files decide; a folder that holds more than one of
-these kinds is refused with a message that names the counts and the
-``--format`` that picks one kind (the other files are then left out):
-guessing would silently drop articles or read notes as articles. Hidden files
-and folders (``.name``) and ``__MACOSX`` are skipped; files are sorted by
-their path relative to the folder (compared folder by folder). The other
-files a folder holds (a ``feed.jsonl`` beside ``.txt`` articles, say) are
-left out with a warning that counts and names them.
+these kinds (files of records at the top level counting as one, as in an
+object-storage prefix: a ``feed.jsonl`` beside ``.txt`` articles) is refused
+with a message that names the counts and the ``--format`` that picks one kind
+(the other files are then left out): guessing would silently drop articles or
+read notes as articles. Hidden files and folders (``.name``) and ``__MACOSX``
+are skipped; files are sorted by their path relative to the folder (compared
+folder by folder). The other files a folder holds (notes, checksums) are left
+out with a warning that counts and names them.
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def _folder_files(path: Path, fmt: str, name: str) -> tuple[str, list[Path]]:
     found = _folder_kinds(path)
     if fmt == "auto":
         kinds = [k for k in FOLDER_FORMATS if found[k]]
-        if len(kinds) > 1:
-            counts = ", ".join(f"{len(found[k])} {FOLDER_FORMATS[k]}" for k in kinds)
+        feeds = record_files(path) if kinds else []  # files of records beside them: a fourth kind, as in a prefix
+        if len(kinds) + bool(feeds) > 1:
+            counts = ", ".join([f"{len(found[k])} {FOLDER_FORMATS[k]}" for k in kinds] + ([f"{len(feeds)} feed (.jsonl, .csv, …)"] if feeds else []))
+            choices = [f"--format {k}" for k in kinds] + (["--format jsonl (json, csv, tsv or zip: the feed files' format)"] if feeds else [])
             raise InputFormatError(
                 f"the folder holds several kinds of input ({counts} files); a folder is read as one format: choose it "
-                f"with --format {' or --format '.join(kinds)} (the other files are then left out), or split the folder",
+                f"with {' or '.join(choices)} (the other files are then left out), or split the folder",
                 name,
             )
         if not kinds:
