@@ -160,6 +160,11 @@ class DedupResult:
                 out[pos] = False
         return out
 
+    def not_compared(self) -> dict[int, str]:
+        """position → why, of the articles this run did not compare (empty, too short, too long…); not those a history
+        index held (an earlier run decided them, and stored why when it did not compare one either)."""
+        return {pos: why for pos, why in self.reason_skipped.items() if not why.startswith(ALREADY)}
+
     def text_edges(self) -> tuple[np.ndarray, np.ndarray, PairScores]:
         """``(pairs, relation, scores)`` of the verified edges between texts (without the rows carried to exact copies)."""
         m = len(self.pairs) - self.copied_pairs
@@ -219,6 +224,11 @@ class StoriesResult:
     stored_groups: dict[int, str] = field(default_factory=dict)
     merged: dict[str, list[str]] = field(default_factory=dict)
     stored_skips: dict[int, str] = field(default_factory=dict)  # an earlier run's reason for not comparing one
+
+    def alone(self) -> dict[int, str]:
+        """position → why, of the articles no dedupe run compared: each is an event of its own (nothing of it was
+        compared, so nothing of it links it to another report)."""
+        return self.dedup.not_compared() | self.stored_skips
 
     def group_of(self, pos: int) -> str | None:
         """The duplicate group of a feed position: this run's, or (an article an earlier run decided) the stored one."""

@@ -298,6 +298,47 @@ def test_a_keeper_stored_alone_names_its_group_once_copies_joined_it(server: Ser
     assert [(m["id"], m["group"]) for m in group["members"]] == [(f"{tag}-k", f"{tag}-k"), (f"{tag}-c", f"{tag}-k")]
 
 
+def test_a_copy_whose_keeper_was_pruned_names_it_as_the_export_does(location: str, tmp_path: Path) -> None:
+    """`dedup index prune` removed the keeper K of the copy D. GET /v1/articles/D said "keeper": null, "copy of row
+    0, no longer in the index (pruned)", while `dedup index export` names K with keeper_pruned true; the group said
+    keeper null, and the page "the keeper was pruned" without naming it. N, posted after the prune, copies D."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra (pip install 'dedup[serve]') and the tests httpx (the test extra)")
+    from dedup.jobs.index import prune_index
+    from dedup.serve.engine import Engine
+    from dedup.types import Article
+
+    text = ("The finance minister announced on Tuesday a new package of measures to support small businesses hit by "
+            "rising energy prices across the country this winter.")
+    engine = Engine(location)
+    try:
+        engine.add([Article("K", text, date="2024-03-01"), Article("D", text + " Reporting by Jane Doe.", date="2024-03-02")])
+    finally:
+        engine.close()
+    assert prune_index(location, "2024-03-02", echo=lambda _: None) == 1
+    port = free_port()
+    proc = start_serve(["--index", location], port, log=tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            posted = client.post("/v1/articles", json=[{"id": "N", "text": text + " Reporting by Jane Doe. More.", "date": "2024-03-03"}])
+            assert posted.status_code == 200 and posted.json()[0]["duplicate_of"] == "D", posted.text
+            d, n = (client.get(f"/v1/articles/{i}").json() for i in ("D", "N"))
+            group = client.get("/v1/groups/K").json()
+            home = client.get("/").text
+    finally:
+        stop(proc)
+    exported = {r["id"]: r for r in _export(location)}
+    assert (d["keeper"], d["keeper_pruned"], d["keeper_row"]) == ("K", True, 0), d
+    assert d["reason"] == exported["D"]["reason"] == "near copy of K (row 0), since pruned from the index"
+    assert (exported["D"]["duplicate_of"], exported["D"]["keeper_pruned"]) == ("K", True)
+    assert (n["keeper"], n["keeper_pruned"], n["reason"]) == ("D", False, exported["N"]["reason"]), n
+    assert (group["keeper"], group["keeper_pruned"]) == ("K", True) and [m["id"] for m in group["members"]] == ["D", "N"]
+    assert [(m["keeper"], m["keeper_pruned"]) for m in group["members"]] == [("K", True), ("D", False)]
+    section = home.split('data-group="K"')[1].split("</section>")[0]
+    assert 'the keeper <bdi dir="ltr">K</bdi> was pruned from the index' in section, section
+    assert 'copy of <bdi dir="ltr">K</bdi>, pruned from the index' in section and "/pair?a=D&amp;b=N" in section
+
+
 def test_concurrent_posts_are_serialized_and_lose_nothing(server: Server, tmp_path: Path) -> None:
     """Four clients post at once while `dedup dedupe --index` adds a feed to the same index from this process."""
     rng = random.Random(5)

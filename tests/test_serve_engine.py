@@ -798,7 +798,6 @@ def test_a_pruned_articles_text_goes_with_it_and_its_id_posted_again_shows_the_n
     """`dedup index prune` left the service's texts behind: a pruned article's text stayed on disk, and the same id
     posted again was shown (JSON and page) with the old, pruned text (the store kept the first text of an id)."""
     from dedup.jobs.index import prune_index
-    from dedup.serve.views import GroupView
 
     location = str(tmp_path / "h.db")
     old, other = _fresh(2, "o", 3)
@@ -878,3 +877,36 @@ def test_after_a_prune_a_group_names_each_members_own_keeper_and_none_for_the_pr
     assert own == {"D": None, "N": "D"}
     said = {m.id: m.to_json(own[m.id], said=True)["reason"] for m in view.members}
     assert "pruned" in said["D"] and said["N"] == "near copy of D"
+    # the pruned keeper is named by the id prune kept of it, as the export names it
+    assert {m.id: view.keeper_named(m) for m in view.members} == {"D": ("K", True), "N": ("D", False)}
+    assert view.keeper_id == "K"
+
+
+def test_a_copy_whose_keeper_an_earlier_version_pruned_says_pruned_without_an_id(tmp_path: Path) -> None:
+    """An index pruned by a version that kept no ids of removed keepers (no table ``pruned_keepers``): the copy's
+    keeper is unknown, yet it was pruned (not "no keeper"), as `dedup index export` says it."""
+    from dedup.jobs.index import prune_index
+
+    text = ("The finance minister announced on Tuesday a new package of measures to support small businesses hit by "
+            "rising energy prices across the country this winter.")
+    loc = str(tmp_path / "h.db")
+    engine = Engine(loc)
+    try:
+        engine.add([Article("K", text, date="2024-03-01"), Article("D", text + " Reporting by Jane Doe.", date="2024-03-02")])
+    finally:
+        engine.close()
+    prune_index(loc, "2024-03-02", echo=lambda _: None)
+    con = sqlite3.connect(loc)
+    try:
+        con.execute("DROP TABLE pruned_keepers")  # as an earlier version left it
+        con.commit()
+    finally:
+        con.close()
+    engine = Engine(loc)
+    try:
+        found, view = engine.article("D"), engine.group("K")
+    finally:
+        engine.close()
+    assert found is not None and found[1:] == (None, True)
+    assert view is not None and view.keeper is None and view.keeper_id is None
+    assert view.keeper_named(view.members[0]) == (None, True)

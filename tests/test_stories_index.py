@@ -618,3 +618,23 @@ def test_stories_after_dedupe_on_the_same_index_reports_the_groups_dedupe_stored
     assert counts["skipped"] == want_counts["skipped"] == 1 and counts["decided_by_an_earlier_run"] == len(arts)
     assert groups == want_groups
     assert [(x["id"], x["group"], x.get("status")) for x in lines] == [(x["id"], x["group"], x.get("status")) for x in want_lines]
+
+
+@pytest.mark.parametrize("dedupe_first", [False, True], ids=["stories-index", "after-dedupe-index"])
+def test_articles_no_run_compared_are_each_an_event_of_their_own_in_an_index(location: str, dedupe_first: bool) -> None:
+    """`stories --index` put the short items of one text ("Photo", "صور") in one event, and so after `dedupe --index`
+    (which stored them as skipped, too short): each is an event of its own, as in a batch, and stays so in the index."""
+    from dedup.flows.dedupe import dedupe
+    from test_stories_stream import _with_captions
+
+    arts = _with_captions(_feed(2))
+    shorts = [a.id for a in arts[len(_feed(2)):]]
+    batch = _events(stories(arts))
+    with _index(location) as index:
+        if dedupe_first:
+            dedupe(arts, DedupConfig(), index=index)
+        result = stories(arts, index=index)
+        tracked = index.stories.lookup(shorts)
+    assert {i: e for i, e in _events(result).items() if i in shorts} == {i: i for i in shorts}
+    assert {p for p in result.alone()} == {p for p, a in enumerate(arts) if a.id in shorts}
+    assert _events(result) == batch and {i: r.event for i, r in tracked.items()} == {i: i for i in shorts}

@@ -339,3 +339,40 @@ def test_closing_all_events_at_once_picks_what_one_event_at_a_time_did(monkeypat
         assert seen["multi"] > 0 and len(tracked.labels) > 0
     if terms < 256:  # both ways of cutting a long centroid were taken
         assert seen["cut"] > 0 and seen["tied"] > 0
+
+
+def _with_captions(arts: list[Article]) -> list[Article]:
+    """``arts`` and short items dedupe skips as too short: the same caption under unrelated headlines, and the first
+    words of a wire story (its text, but nothing to compare)."""
+    date = arts[0].date
+    captions = [Article(f"photo{k}", "Photo", title, date, f"p{k}") for k, title in
+                enumerate(["Floods hit the north", "Election results announced", "Football final tonight"])]
+    captions += [Article(f"suwar{k}", "صور", title, date, f"s{k}") for k, title in enumerate(["حريق في المصنع", "افتتاح معرض الكتاب"])]
+    captions.append(Article("lede", " ".join(WIRES[0].split()[:6]), WIRES[0][:30], date, "x"))
+    return arts + captions
+
+
+def test_articles_dedupe_skipped_are_each_an_event_of_their_own_streamed_and_in_memory() -> None:
+    """Short items with one text ("Photo", "صور") were put in one event (their texts were compared, though dedupe
+    skipped them as too short); a skipped article was no evidence of anything, so each is an event of its own, the
+    same in the streamed flow and in the stage held in memory, and the other articles' events are as without them."""
+    arts = _with_captions(_feed(2))
+    shorts = [a.id for a in arts[len(_feed(2)):]]
+    config = StoriesConfig()
+    streamed = stories(iter(arts), config)
+    events = _labels([a.id for a in arts], streamed.event)
+    storylines = _labels([a.id for a in arts], streamed.storyline)
+    assert all(events[i] == storylines[i] == i for i in shorts), {i: events[i] for i in shorts}
+    assert set(streamed.alone()) == {p for p, a in enumerate(arts) if a.id in shorts}
+    assert {i: e for i, e in events.items() if i not in shorts} == _labels([a.id for a in _feed(2)], stories(_feed(2), config).event)
+
+    texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
+    titles = [" ".join(lines) for lines in normalize_batch([a.title for a in arts], config.normalize)]
+    times = np.array([timestamp(a.date) for a in arts])
+    d = streamed.dedup
+    copies = copy_groups(d.group, d.pairs, d.pair_relation, d.pair_scores.contain_ij, d.pair_scores.contain_ji)
+    alone = np.isin(np.arange(len(arts)), list(d.not_compared()))
+    held = find_stories(texts, titles, times, config, groups=copies, alone=alone)
+    assert streamed.event.tolist() == held.event.tolist() and streamed.storyline.tolist() == held.storyline.tolist()
+    compared = find_stories(texts, titles, times, config, groups=copies)  # their texts compared: one event of "Photo"s
+    assert len({int(compared.event[p]) for p, a in enumerate(arts) if a.id.startswith("photo")}) == 1

@@ -36,9 +36,10 @@ _DAY = 86_400.0
 
 
 def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] | None, times: np.ndarray,
-              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *, normalize: NormalizeConfig,
-              config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
-    """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here.
+              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, alone: np.ndarray | None = None, *,
+              normalize: NormalizeConfig, config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
+    """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here
+    (``alone``: the articles no dedupe run compared, each an event of its own: :func:`~dedup.stories.events.build_day`).
 
     With ``config.semantic`` the day's articles are embedded here too, from
     the raw headline and text (``raw``, :func:`dedup.stories.semantic.article_text`):
@@ -53,11 +54,11 @@ def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] |
         from ..stories import semantic
 
         vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, raw or [""] * len(titles))])
-    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors, spill=spill)
+    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors, spill=spill, alone=alone)
 
 
-def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, *,  # noqa: ANN001, ANN201
-                 normalize: NormalizeConfig, config: StoriesConfig, park_in: str | None = None):
+def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray,  # noqa: ANN001, ANN201
+                 alone: np.ndarray | None = None, *, normalize: NormalizeConfig, config: StoriesConfig, park_in: str | None = None):
     """:func:`day_input` of a day whose texts the worker reads from the spool itself (``ref``: a
     :class:`~dedup.store.days.DayRef`; the worker shares this machine's disk), so that the parent never holds them.
 
@@ -69,7 +70,7 @@ def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, 
 
     bodies, titles, raw = read_day(ref)
     # parked, the day's largest part (its character counts) goes to disk as it is made, never whole here
-    day = day_input(bodies, titles, raw, times, copies, until, arrival, normalize=normalize, config=config, spill=park_in)
+    day = day_input(bodies, titles, raw, times, copies, until, arrival, alone, normalize=normalize, config=config, spill=park_in)
     if park_in is None:
         return day
     path = park(day, park_in)
@@ -161,6 +162,8 @@ def stories(
         # the edges between texts only: carried to exact copies, one would give the containment guard a second choice
         pairs, rel, scores = dup.text_edges()
         copies = copy_groups(dup.group, pairs, rel, scores.contain_ij, scores.contain_ji)
+        alone = np.zeros(n, dtype=bool)  # not compared (too short...): each an event of its own
+        alone[list(dup.not_compared())] = True
         order = arrival_order(times)
         until = copy_reach(copies, times, config.window_days * _DAY)
         tick = (lambda k: progress("events", k, n)) if progress is not None else None
@@ -170,7 +173,7 @@ def stories(
             for lo, hi in day_blocks(times[order]):
                 pos = order[lo:hi]
                 texts = (spool.ref(pos.tolist()),) if shared else spool.read(pos.tolist())
-                yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi)
+                yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi), alone[pos]
 
         with timer("events"), open_executor(runtime, own_workers=True) as executor:  # a fresh worker; none idles through storylines
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts

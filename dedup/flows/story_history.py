@@ -122,6 +122,8 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     for name in [*(carried.copies if carried else {}), *(x for x in names if x is not None)]:
         copy_ints.setdefault(name, len(copy_ints))
     copies = np.array([-1 if x is None else copy_ints[x] for x in names], dtype=np.int64)
+    alone = np.zeros(n, dtype=bool)  # no dedupe run compared them (this one, or the earlier one that stored them)
+    alone[[*dup.not_compared(), *stored_skips]] = True
     place = np.array([p for p in range(n) if ids[p] not in stored], dtype=np.int64)
     order = place[arrival_order(times[place])]  # new arrival m + j is feed position order[j]
     until = copy_reach(copies[order], times[order], config.window_days * _DAY)  # by new arrival
@@ -135,7 +137,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
         for lo, hi in blocks:
             pos = order[lo:hi]
             bodies, titles, raw = spool.read(pos.tolist())
-            yield bodies, titles, raw, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi)
+            yield bodies, titles, raw, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi), alone[pos]
 
     blocks = day_blocks(times[order])
     dated = [b for b in blocks if not np.isnan(times[order[b[0]]])]

@@ -198,9 +198,8 @@ def write_stories_outputs(
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
     # run did not compare it either (its stored reason)
-    decided_before = [pos for pos, why in result.dedup.reason_skipped.items() if skip_kind(why) == "already in the index"]
-    alone = {pos: why for pos, why in result.dedup.reason_skipped.items() if skip_kind(why) != "already in the index"}
-    alone.update(result.stored_skips)
+    alone = result.alone()  # each placed in an event of its own (dedup.stories.events.build_day)
+    decided_before = sorted(result.dedup.reason_skipped.keys() - result.dedup.not_compared().keys())
     group_of = [result.group_of(p) for p in range(len(arts))]
 
     def lines():

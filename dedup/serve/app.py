@@ -142,8 +142,11 @@ class _Head:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _stored(rec: ArticleRecord, keeper: ArticleRecord | None, known: tuple[str, str] | None) -> dict[str, Any]:
-    return {**rec.to_json(None if keeper is None else keeper.id, said=True), "keeper": None if keeper is None else keeper.id,
+def _stored(rec: ArticleRecord, keeper: tuple[str | None, bool], known: tuple[str, str] | None) -> dict[str, Any]:
+    """A stored record as the service answers it; ``keeper``: its keeper's id and whether it was pruned
+    (:func:`~.views.keeper_ref`), said as ``dedup index export`` says them."""
+    keeper_id, pruned = keeper
+    return {**rec.to_json(keeper_id, said=True, keeper_pruned=pruned), "keeper": keeper_id, "keeper_pruned": pruned,
             "title": None if known is None else known[0], "text": None if known is None else known[1]}
 
 
@@ -308,9 +311,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         found = engine.article(article_id)
         if found is None:
             return not_found(f"no article {article_id!r} in the index")
-        rec, keeper = found
+        rec, keeper_id, pruned = found
         story = engine.story(rec.id)
-        return _stored(rec, keeper, engine.texts.get([rec.id]).get(rec.id)) | (
+        return _stored(rec, (keeper_id, pruned), engine.texts.get([rec.id]).get(rec.id)) | (
             {} if story is None else {"event": story[0], "storyline": story[1]})
 
     @app.get("/v1/events/{event:path}", response_model=EventOut,
@@ -331,10 +334,9 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         view = engine.group(group)
         if view is None:
             return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
-        keeper = view.keeper
-        members = [_stored(m, view.keeper_of(m), None) | ({"group": view.name} if m.group is None else {})
+        members = [_stored(m, view.keeper_named(m), None) | ({"group": view.name} if m.group is None else {})
                    for m in view.members]  # a keeper stored alone, joined later: its record says no group
-        return {"group": view.name, "keeper": None if keeper is None else keeper.id, "size": len(members),
+        return {"group": view.name, "keeper": view.keeper_id, "keeper_pruned": view.keeper is None, "size": len(members),
                 "members": members, "pairs": view.pairs}
 
     @app.post("/v1/similarity", response_model=SimilarityOut, summary="Score two texts as dedup similarity does",

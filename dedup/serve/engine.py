@@ -73,7 +73,7 @@ from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer
 from .texts import open_texts
-from .views import GroupView, PairView, group_view, pair_fields, rounded
+from .views import GroupView, PairView, group_view, keeper_ref, pair_fields, rounded
 
 logger = logging.getLogger(__name__)
 
@@ -309,8 +309,9 @@ class Engine:
         with self._read_lock:
             return self._reader.article_count()
 
-    def article(self, article_id: str) -> tuple[ArticleRecord, ArticleRecord | None] | None:
-        """The stored record of ``article_id`` and that of its keeper (None when it has none); None when absent.
+    def article(self, article_id: str) -> tuple[ArticleRecord, str | None, bool] | None:
+        """The stored record of ``article_id``, the id of its keeper and whether that keeper was pruned from the index
+        (:func:`~.views.keeper_ref`: of a pruned one, the id prune kept); None when absent.
 
         A keeper stored alone before its first copy came records that copy's group (the index writes it since this
         version); an index written before that kept ``group`` None: the group named after it is then given here,
@@ -327,16 +328,19 @@ class Engine:
             keeper = None
             if rec.keeper >= 0:
                 keeper = rec if rec.keeper == rec.row else next(iter(self._reader.articles(_rows([rec.keeper]))), None)
-        return rec, keeper
+            pruned = self._reader.pruned_keepers([rec.keeper]) if keeper is None and rec.keeper >= 0 else {}
+        return rec, *keeper_ref(rec, keeper, pruned)
 
     def group(self, name: str) -> GroupView | None:
         with self._read_lock:
             stored = self._reader.group(name)
-            extra = []
+            extra, pruned = [], {}
             if stored is not None:  # a keeper from an earlier group may lie outside (a group joined later keeps it)
                 have = {m.row for m in stored.members}
                 extra = self._reader.articles(_rows(sorted({m.keeper for m in stored.members} - have - {-1})))
-        return None if stored is None else group_view(name, stored, extra)
+                gone = sorted({m.keeper for m in stored.members} - have - {e.row for e in extra} - {-1})
+                pruned = self._reader.pruned_keepers(gone) if gone else {}  # the ids prune kept of those removed
+        return None if stored is None else group_view(name, stored, extra, pruned)
 
     def latest_groups(self, limit: int = 20, scan: int = 2000) -> list[GroupView]:
         """The ``limit`` groups with the most recently added members, newest first (among the last ``scan`` rows)."""

@@ -101,7 +101,12 @@ class StoredArticle(BaseModel):
     status: Literal["kept", "duplicate", "skipped"]
     group: Optional[str]
     keeper_row: Optional[int]
-    keeper: Optional[str] = Field(description="The id of the keeper of its group (itself when kept).")
+    keeper: Optional[str] = Field(description="The id of the keeper it copies (itself when kept, null when skipped); of "
+                                              "a keeper since pruned from the index (`dedup index prune`), the id prune "
+                                              "kept of it, with `keeper_pruned` true (null when an index pruned by an "
+                                              "earlier version kept no id), as `dedup index export` names it.")
+    keeper_pruned: bool = Field(False, description="Its keeper was pruned from the index (`dedup index prune`): "
+                                                   "`keeper` names it, nothing else of it is left.")
     relation: Optional[Relation]
     scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
     reason: str = Field(description="Why it was skipped, or what it is, as `dedup index export` says it from what the "
@@ -129,7 +134,10 @@ class PairOut(BaseModel):
 
 class GroupOut(BaseModel):
     group: str
-    keeper: Optional[str]
+    keeper: Optional[str] = Field(description="The id of its keeper; of a keeper since pruned from the index, the id "
+                                              "prune kept of it (null when an index pruned by an earlier version kept none).")
+    keeper_pruned: bool = Field(False, description="The group's keeper was pruned from the index (`dedup index prune`): "
+                                                   "it is not among the members.")
     size: int
     members: list[StoredArticle] = Field(description="In the order they were read; texts left out (GET /v1/articles/{id} has them).")
     pairs: list[PairOut] = Field(description="The verified edges among the members, as stored (between distinct texts; "

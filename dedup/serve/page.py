@@ -81,12 +81,17 @@ def _pair_link(a: str, b: str) -> str:
     return f'<a href="/pair?a={_q(a)}&amp;b={_q(b)}">side by side</a>'
 
 
-def _member_row(m: ArticleRecord, keeper: ArticleRecord | None, own: ArticleRecord | None) -> str:
-    """A member's row: ``keeper`` the group's, ``own`` the article it was found a copy of (side by side with it)."""
+def _member_row(m: ArticleRecord, keeper: ArticleRecord | None, own: ArticleRecord | None,
+                named: tuple[str | None, bool] = (None, False)) -> str:
+    """A member's row: ``keeper`` the group's, ``own`` the article it was found a copy of (side by side with it);
+    ``named``: the id of that article and whether it was pruned from the index (then it is named, with no link)."""
     is_keeper = keeper is not None and m.row == keeper.row
     j, c, cos = m.scores[:3]
     own = own if own is not None and own.row != m.row else None
     link = "" if is_keeper or own is None else _pair_link(own.id, m.id)
+    if named[1]:
+        link = (f'<span class="none">copy of {_id(named[0])}, pruned from the index</span>' if named[0] is not None else
+                '<span class="none">its keeper was pruned from the index</span>')
     return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td class="nw">{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
             f'<td class="id">{_id(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_id(m.date or "")}</td>'
             f'<td class="nw">{_e(RELATIONS[m.relation] or "")}</td><td class="nw">{_score(j)}</td><td class="nw">{_score(c)}</td>'
@@ -103,11 +108,12 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
     when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
     title = titles.get(g.keeper.id, "") if g.keeper is not None else ""
     # the keeper's headline (or the start of its text); the index keeps neither, so say why there is none
+    gone = "" if g.keeper_id is None else f" {_id(g.keeper_id)}"
     head = f'<h2 dir="auto">{_e(title)}</h2>' if title else (
-        '<p class="none">no headline: the keeper was pruned from the index</p>' if g.keeper is None else
+        f'<p class="none">no headline: the keeper{gone} was pruned from the index (dedup index prune)</p>' if g.keeper is None else
         '<p class="none">no headline: the index keeps no titles or texts, and this keeper was not posted to this '
         "service (added by <code>dedup dedupe --index</code>)</p>")
-    rows = "\n".join(_member_row(m, g.keeper, g.keeper_of(m)) for m in members)
+    rows = "\n".join(_member_row(m, g.keeper, g.keeper_of(m), g.keeper_named(m)) for m in members)
     return (f'<section class="group" data-group="{_e(g.name)}">{head}'
             f'<p class="meta">group {_id(g.name)} · {len(members)} articles · sources: '
             f'{", ".join(_i(s) for s in sources) or "none"} · {_e(when)} · '

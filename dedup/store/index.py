@@ -339,6 +339,12 @@ class HistoryIndex(Protocol):
         it goes once no article names it."""
         ...
 
+    def pruned_keepers(self, rows: list[int]) -> dict[int, str]:
+        """row → id of those ``rows`` that were keepers pruned from the index while stored articles still name them
+        (what :meth:`prune` keeps of them); a row not among them is left out (never a keeper, still stored, or pruned
+        by a version that kept no ids)."""
+        ...
+
     def export(self) -> Iterator[dict[str, Any]]:
         """Every stored decision, in row order; ``contained_in``: the ids of the stored articles a verified contained
         edge says hold its text (:func:`containers`, the first copies of those texts); ``keeper_pruned``: a

@@ -14,7 +14,7 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
 * ``P:pruned`` hash: row → id of a pruned keeper that stored articles still name;
-* ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it);
+* ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it: :mod:`.redis_lock`);
   ``P:stories-lock``: the same for a ``dedup stories`` run placing articles into events.
 
 Each :meth:`RedisIndex.add` is one ``MULTI``/``EXEC`` transaction. Writers take
@@ -27,27 +27,24 @@ from __future__ import annotations
 import json
 import logging
 import struct
-import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
 
 from ..errors import redact
 from .index import (
-    LOCK_POLL_SECONDS, ArticleRecord, HistoryError, IndexBatch, WaitCalledOff, Waiting, this_process, StoredGroup, StoredSketches, check_params, anchors_as_made, container_names, containers, features_blob, features_from_blobs, iso_time,
+    ArticleRecord, HistoryError, IndexBatch, Waiting, StoredGroup, StoredSketches, check_params, anchors_as_made, container_names, containers, features_blob, features_from_blobs, iso_time,
 )
 from .redis_address import redis_address
+from .redis_lock import held
 from .story_redis import RedisStories
 
 __all__ = ["RedisIndex"]
 
 _SPREAD = 19  # 2^19 hashes per kind of key
 _HEAD = "<QqIIII"  # a sketch: digest, size, then the counts of shingles, tokens, anchors, k-grams
-_LOCK_TTL = 10.0
 _PER_CALL = 20_000  # keys per script call
 # Bulk work runs server-side, one call per many keys (a command per key costs ~30 µs in the client).
 _HGET_MANY = "local out = {} for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('HGET', ARGV[i], ARGV[i + 1]) end return out"
@@ -138,53 +135,11 @@ class RedisIndex:
         return ":".join([self.prefix, *map(str, parts)])
 
     def writer(self, on_wait: Waiting | None = None) -> Any:
-        return self._held("lock", "another dedup run is adding to this index", on_wait)
+        return held(self.r, self._k("lock"), self.location, "another dedup run is adding to this index", on_wait, self._still_there)
 
     def tracker(self, on_wait: Waiting | None = None) -> Any:
-        return self._held("stories-lock", "another dedup run is placing articles into this index's events", on_wait)
-
-    @contextmanager
-    def _held(self, key: str, busy: str, on_wait: Waiting | None) -> Iterator[None]:
-        """The lock key ``key`` while the block runs, renewed while it runs (a second holder waits: ``on_wait`` is told
-        ``busy``, and may call the wait off: :data:`~.index.Waiting`)."""
-        lock = self.r.lock(self._k(key), timeout=_LOCK_TTL, thread_local=False)
-        token = f"{this_process()} {uuid.uuid4().hex}".encode()  # the holder, named to a run that waits for it
-        if not lock.acquire(blocking=False, token=token):
-            held = self.r.get(self._k(key))
-            holder = held.decode(errors="replace").rsplit(" ", 1)[0] if held else "another process"
-            halt = on_wait(f"{self.location}: {busy} ({holder}); waiting for it to finish") if on_wait is not None else None
-            if halt is None:
-                lock.acquire(blocking=True, token=token)
-            else:  # in slices of LOCK_POLL_SECONDS until it is free or the wait is called off
-                while not lock.acquire(blocking=True, blocking_timeout=LOCK_POLL_SECONDS, token=token):
-                    if halt.is_set():
-                        raise WaitCalledOff(f"{self.location}: stopped waiting for {holder} ({busy})")
-        try:
-            self._still_there()
-        except HistoryError:
-            with suppress(self._redis.exceptions.LockError):
-                lock.release()
-            raise
-        done = threading.Event()
-
-        def renew() -> None:  # a run may take longer than the lock's time to live; a killed one lets it lapse
-            while not done.wait(_LOCK_TTL / 3):
-                try:
-                    lock.reacquire()
-                except self._redis.RedisError:
-                    return
-
-        keeper = threading.Thread(target=renew, daemon=True)
-        keeper.start()
-        try:
-            yield
-        finally:
-            done.set()
-            keeper.join()
-            try:
-                lock.release()
-            except self._redis.exceptions.LockError:
-                pass
+        return held(self.r, self._k("stories-lock"), self.location, "another dedup run is placing articles into this index's events",
+                    on_wait, self._still_there)
 
     def article_count(self) -> int:
         return int(self.r.hlen(self._k("art")))
@@ -444,6 +399,10 @@ class RedisIndex:
             pipe.hdel(self._k("pruned"), f)
         pipe.execute()
 
+    def pruned_keepers(self, rows: list[int]) -> dict[int, str]:
+        rows = [int(r) for r in rows]
+        return {r: v.decode() for r, v in zip(rows, self.r.hmget(self._k("pruned"), rows) if rows else []) if v}
+
     def export(self) -> Iterator[dict[str, Any]]:
         from ..results import DUPLICATE
         from ..verify import CONTAINED
@@ -461,7 +420,7 @@ class RedisIndex:
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))
             keepers = {k.row: k.id for k in self.articles(np.array(sorted({r.keeper for r in recs if r.keeper >= 0}), dtype=np.int64))}
             gone = sorted({r.keeper for r in recs if r.status == DUPLICATE and r.keeper not in keepers})  # pruned
-            keepers |= {k: v.decode() for k, v in zip(gone, self.r.hmget(self._k("pruned"), gone) if gone else []) if v}
+            keepers |= self.pruned_keepers(gone)
             for rec in recs:
                 out = rec.status == DUPLICATE and rec.keeper in gone
                 yield {**rec.to_json(keepers.get(rec.keeper), said=True, keeper_pruned=out), "keeper_pruned": out,

@@ -419,6 +419,12 @@ class SQLiteIndex:
             yield {**rec.to_json(keeper_id, said=True, keeper_pruned=gone), "keeper_pruned": gone,
                    "contained_in": named.get(rec.rep, [])}
 
+    def pruned_keepers(self, rows: list[int]) -> dict[int, str]:
+        if not rows or not self._has_table("pruned_keepers"):  # none before a prune of this version
+            return {}
+        self._ask([int(r) for r in rows])
+        return dict(self.conn.execute("SELECT p.row, p.id FROM temp.ask q JOIN pruned_keepers p ON p.row = q.key").fetchall())
+
     def _has_table(self, name: str) -> bool:
         return self.conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
                                  (name,)).fetchone()[0] == 1

@@ -105,6 +105,7 @@ def find_stories(
     config: StoriesConfig = StoriesConfig(),
     groups: np.ndarray | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    alone: np.ndarray | None = None,
 ) -> Stories:
     """Cluster articles into events and events into storylines.
 
@@ -121,6 +122,9 @@ def find_stories(
         progress: called with ``(stage, advance, total)`` as the long steps
             go: ``vectors`` and ``neighbours`` (articles), ``events`` (strong
             pairs), ``storylines`` (events) and ``linking`` (strong event pairs).
+        alone: ``(n,)`` bool, the articles dedupe did not compare (empty, too
+            short, too long: ``DedupResult.not_compared``): each is an event of
+            its own, whatever its text and headline.
 
     Returns:
         :class:`Stories`.
@@ -133,11 +137,13 @@ def find_stories(
     if len(times) != n:
         raise ValueError(f"find_stories: {n} texts but {len(times)} times")
     copies = np.full(n, -1, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    alone = np.zeros(n, dtype=bool) if alone is None else np.asarray(alone, dtype=bool)
     order = arrival_order(times)
     until = copy_reach(copies, times, config.window_days * _DAY)
     tracker = EventTracker(n, config, _ticker(progress, "events", n))
     tracker.add_days(build_day([texts[p] for p in order[lo:hi]], [titles[p] for p in order[lo:hi]], times[order[lo:hi]],
-                               copies[order[lo:hi]], np.arange(lo, hi), config, until[order[lo:hi]])
+                               copies[order[lo:hi]], np.arange(lo, hi), config, until[order[lo:hi]],
+                               alone=alone[order[lo:hi]])
                      for lo, hi in day_blocks(times[order]))
     return stories_from_tracked(tracker.finish(), order, config, progress)
 

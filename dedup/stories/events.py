@@ -456,8 +456,12 @@ def build_day(
     until: np.ndarray | None = None,
     embeddings: np.ndarray | None = None,
     spill: str | None = None,
+    alone: np.ndarray | None = None,
 ) -> DayInput:
     """The :class:`DayInput` of normalized bodies and headlines (one block of arriving articles).
+
+    ``alone`` ``(b,)`` bool: the articles dedupe did not compare (too short...): given no words, numbers or embedding,
+    each is an event of its own (a caption "Photo" shared by unrelated reports is no evidence of one happening).
 
     ``embeddings`` ``(b, d)``: the articles' sentence embeddings, made from
     their raw texts by the caller (:func:`dedup.flows.stories.day_input`),
@@ -469,6 +473,10 @@ def build_day(
     from .slots import slot_rows
     from .vectors import char_counts, number_sets, token_counts, word_counts
 
+    if alone is not None and np.any(alone):
+        texts, titles = (["" if a else t for t, a in zip(x, np.asarray(alone).tolist())] for x in (texts, titles))
+        if embeddings is not None:
+            embeddings = np.where(np.asarray(alone, dtype=bool)[:, None], 0.0, embeddings)
     has_titles = any(titles)
     chars = config.char_weight > 0
     # counts as float32 (whole numbers, exact): a day in flight from a worker costs 8 bytes an entry, not 12
