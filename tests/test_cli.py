@@ -371,14 +371,14 @@ def test_a_warning_quiet_hides_is_kept_in_the_summary(seeds_dir: Path, tmp_path:
     feed.mkdir()
     for path in sorted(seeds_dir.glob("*.txt")):
         (feed / path.name).write_bytes(path.read_bytes())
-    (feed / "more.jsonl").write_text('{"id": "x", "text": "y"}\n', encoding="utf-8")
+    (feed / "notes.md").write_text("how these were collected\n", encoding="utf-8")  # (a feed file beside them: refused)
     for quiet in (["-q"], []):
         out = tmp_path / f"out{len(quiet)}"
         res = run(command, feed, "--out", out, *quiet)
         assert res.exit_code == 0, res.output
         warnings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"]
-        assert len(warnings) == 1 and "1 file left out" in warnings[0] and "more.jsonl" in warnings[0]
-        assert "more.jsonl" in res.stderr
+        assert len(warnings) == 1 and "1 file left out" in warnings[0] and "notes.md" in warnings[0]
+        assert "notes.md" in res.stderr
     clean = tmp_path / "clean"
     assert run(command, seeds_dir, "--out", clean, "-q").exit_code == 0
     assert "warnings" not in json.loads((clean / "summary.json").read_text(encoding="utf-8"))
