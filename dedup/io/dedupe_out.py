@@ -112,6 +112,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         "command": "dedupe",
         "inputs": inputs,
         "counts": {
+            "records": len(result.table) + len(result.bad_records),  # every input record: kept + duplicates + skipped + bad_records
             "articles": len(result.table),
             "kept": int(status[KEPT]),
             "duplicates": int(status[DUPLICATE]),

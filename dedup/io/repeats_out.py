@@ -87,6 +87,7 @@ def write_repeats_outputs(
             "command": "repeats",
             "inputs": inputs,
             "counts": {
+                "records": articles + len(bad),  # every input record: the articles and the bad records
                 "articles": articles,
                 "articles_with_repeats": with_repeats,
                 "relations_by_kind": by_kind,

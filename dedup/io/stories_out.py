@@ -228,6 +228,7 @@ def write_stories_outputs(
         for why in alone.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
         info = {
+            "records": len(arts) + len(bad_records),  # every input record: the articles and the bad records
             "articles": len(arts),
             "skipped": sum(skipped.values()),
             "skipped_by_reason": skipped,

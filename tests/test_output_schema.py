@@ -1,0 +1,48 @@
+"""What every command's outputs say, checked across the commands: the accounting of the records read, the
+processes a run used beside the ones it was asked for, and one name for one thing in every output."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+
+PER_ARTICLE = {"dedupe": "decisions.jsonl", "stories": "stories.jsonl", "repeats": "articles.jsonl"}
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _feed(tmp_path: Path, seeds_dir: Path) -> Path:
+    """Six records: three articles (one a copy of another), one too short to compare, two bad lines."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))[:2]]
+    lines = [json.dumps({"id": "a", "text": texts[0]}, ensure_ascii=False), "{broken",
+             json.dumps({"id": "b", "text": texts[1]}, ensure_ascii=False),
+             json.dumps({"id": "copy", "text": texts[0]}, ensure_ascii=False),
+             json.dumps({"id": "short", "text": "two words"}), json.dumps({"id": None, "text": "no id"})]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return feed
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_the_summary_and_its_line_account_for_every_record_read(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """counts.skipped is the articles skipped (empty, too short): the bad records skipped with --skip-bad were
+    counted apart, and nothing said how many records the run read, so the counts did not add up to the input (user
+    audit). counts.records is every record read, a line each in the per-article file; for dedupe
+    kept + duplicates + skipped + bad_records == records; the printed line ends with the bad records and the total."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    counts = json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]
+    rows = _lines(out / PER_ARTICLE[command])
+    assert counts["records"] == len(rows) == 6
+    assert counts["records"] == counts["articles"] + counts["bad_records"] and counts["bad_records"] == 2
+    if command == "dedupe":
+        assert (counts["kept"], counts["duplicates"], counts["skipped"]) == (2, 1, 1)
+        assert counts["kept"] + counts["duplicates"] + counts["skipped"] + counts["bad_records"] == counts["records"]
+        assert sum(r["status"] == "skipped" for r in rows) == counts["skipped"] + counts["bad_records"]
+    assert "; 2 bad records skipped; 6 records read" in res.output, res.output
