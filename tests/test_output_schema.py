@@ -46,3 +46,37 @@ def test_the_summary_and_its_line_account_for_every_record_read(tmp_path: Path, 
         assert counts["kept"] + counts["duplicates"] + counts["skipped"] + counts["bad_records"] == counts["records"]
         assert sum(r["status"] == "skipped" for r in rows) == counts["skipped"] + counts["bad_records"]
     assert "; 2 bad records skipped; 6 records read" in res.output, res.output
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_the_summary_says_the_processes_asked_for_and_those_used(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """summary.json recorded the n_jobs asked for (repeats not even that), not the processes used: the five seeds fit
+    one chunk, so --jobs 2 runs them in this process. processes.n_jobs is what was asked, processes.workers the most
+    worker processes a stage gave tasks to (0 here), per stage as in timings_seconds."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(seeds_dir), "--out", str(out), "--jobs", "2", "-q"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["config"]["runtime"]["n_jobs"] == 2
+    stages = [s for s in summary.get("timings_seconds", {"repeats": 0}) if s != "total"]
+    assert summary["processes"] == {"n_jobs": 2, "workers": 0, "workers_by_stage": dict.fromkeys(stages, 0)}
+
+
+@pytest.mark.parametrize("jobs", ["2", "-1"])
+def test_workers_that_ran_are_counted_per_stage_and_at_most_the_cores(tmp_path: Path, seeds_dir: Path, jobs: str) -> None:
+    """Blocks of two lines (three, and the file's end): the text stages go to the workers, as many as the cores allow
+    (-1: all of them) and the tasks need."""
+    from dedup.runtime import usable_cores
+
+    config = tmp_path / "small.toml"
+    config.write_text("[runtime]\nchunk_size = 2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["dedupe", str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--jobs", jobs,
+                                   "--config", str(config), "--skip-bad", "-q"])
+    assert res.exit_code == 0, res.output
+    used = json.loads((out / "summary.json").read_text(encoding="utf-8"))["processes"]
+    cores = usable_cores()
+    expected = min(4, cores) if jobs == "-1" else (min(2, cores) if cores > 1 else 0)  # --jobs 2 on one core: this process
+    assert used["n_jobs"] == int(jobs)
+    assert used["workers"] == expected == max(used["workers_by_stage"].values())
+    assert used["workers_by_stage"]["normalize"] == expected and used["workers_by_stage"]["cluster"] == 0

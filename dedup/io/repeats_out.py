@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ def write_repeats_outputs(
     bad_records: Callable[[], Sequence[BadRecord]] = tuple,
     read: ReadConfig | None = None,
     warnings: Sequence[str] = (),
+    runtime: Mapping[str, Any] | None = None,
+    workers: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Write the four files from ``(article, repeats)`` pairs as they stream by; returns the summary.
 
@@ -50,7 +52,10 @@ def write_repeats_outputs(
     folder as it was, an earlier run's summary and files together. ``bad_records`` gives the records
     skipped so far, asked as the stream goes by (each gets its line of
     ``articles.jsonl`` in input order) and once more at its end. ``warnings``:
-    the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary.
+    the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary,
+    as are ``runtime`` (:class:`~dedup.runtime.Runtime` as data: how the run was asked to
+    execute) and ``workers`` (asked once the stream has ended: the most worker processes
+    its articles went to, :meth:`~dedup.exec.Executor.take_workers`).
     """
     out = Path(out_dir)
     start = time.perf_counter()
@@ -81,6 +86,8 @@ def write_repeats_outputs(
             for row in with_skipped(article_rows(), bad_records, blank):
                 art_f.write(json_line(row))
             start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
+        from .dedupe_out import processes_used  # here: the repeats command loads no more of dedupe's outputs than this
+
         bad = list(bad_records())
         info = {
             "dedup_version": __version__,
@@ -94,8 +101,10 @@ def write_repeats_outputs(
                 "redundant_chars": redundant,
                 "bad_records": len(bad),
             },
-            "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config)},
+            "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config),
+                       **({"runtime": dict(runtime)} if runtime is not None else {})},
             "seconds": round(time.perf_counter() - start, 3),
+            **processes_used(runtime or {}, {"repeats": workers() if workers is not None else 0}),
             **summary_bad(bad),
             **({"warnings": list(warnings)} if warnings else {}),
         }
