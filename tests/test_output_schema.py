@@ -80,3 +80,43 @@ def test_workers_that_ran_are_counted_per_stage_and_at_most_the_cores(tmp_path: 
     assert used["n_jobs"] == int(jobs)
     assert used["workers"] == expected == max(used["workers_by_stage"].values())
     assert used["workers_by_stage"]["normalize"] == expected and used["workers_by_stage"]["cluster"] == 0
+
+
+def test_one_thing_has_one_name_in_every_output(tmp_path: Path, seeds_dir: Path) -> None:
+    """The same thing had two names from one output to the next (user audit): a paragraph count `repeats` in
+    decisions.jsonl and `n_repeats` in articles.jsonl; `seconds` in the repeats summary and `timings_seconds` in the
+    others; a bad record's `file` in its line and `path` in summary.json; a stored article's keeper `keeper` in the
+    service and `duplicate_of` in `dedup index export` and decisions.jsonl; the index `index` in /healthz and
+    `location` in `dedup index stats`; the relations per kind `by_kind` per article and `relations_by_kind` summed."""
+    pytest.importorskip("pydantic")
+    from dedup.serve.models import Health, StoredArticle
+
+    feed, db = _feed(tmp_path, seeds_dir), str(tmp_path / "h.db")
+    runner = CliRunner()
+    for command, extra in (("dedupe", ["--repeats", "--index", db]), ("repeats", []), ("stories", [])):
+        res = runner.invoke(app, [command, str(feed), "--out", str(tmp_path / command), "--skip-bad", "-q", *extra])
+        assert res.exit_code == 0, res.output
+    summaries = {c: json.loads((tmp_path / c / "summary.json").read_text(encoding="utf-8")) for c in PER_ARTICLE}
+    rows = {c: _lines(tmp_path / c / name) for c, name in PER_ARTICLE.items()}
+
+    def by_id(command: str, key: str) -> dict:
+        return {r["id"]: r[key] for r in rows[command] if r["id"] is not None}
+
+    assert by_id("dedupe", "repeats") == by_id("repeats", "repeats") and any(by_id("repeats", "repeats").values())
+    assert not any("n_repeats" in r for r in rows["repeats"])
+    totals = {k: sum(r["by_kind"][k] for r in rows["repeats"] if r["id"] is not None) for k in ("exact", "contained", "near", "boilerplate")}
+    assert summaries["repeats"]["counts"]["by_kind"] == totals
+    for command, summary in summaries.items():
+        assert "seconds" not in summary and isinstance(summary["timings_seconds"], dict), command
+        assert list(summary["processes"]["workers_by_stage"]) == [s for s in summary["timings_seconds"] if s != "total"]
+        bad = [{"file": r["file"], "line": r["line"], "reason": r["reason"].removeprefix("skipped: bad record: ")}
+               for r in rows[command] if r["id"] is None]
+        assert summary["bad_records"] == bad and len(bad) == 2, command
+
+    export = [json.loads(line) for line in runner.invoke(app, ["index", "export", db]).stdout.splitlines()]
+    stats = json.loads(runner.invoke(app, ["index", "stats", db]).stdout)
+    copy = next(r for r in export if r["id"] == "copy")
+    assert copy["duplicate_of"] == "a" == by_id("dedupe", "duplicate_of")["copy"]
+    service_only = {"title", "text", "event", "storyline"}  # the service's own: what it stored beside the index
+    assert set(StoredArticle.model_fields) - service_only <= set(copy) and "keeper" not in StoredArticle.model_fields
+    assert "location" in stats and "location" in Health.model_fields and "index" not in Health.model_fields

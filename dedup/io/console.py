@@ -195,7 +195,7 @@ def _why_skipped(by_reason: dict[str, int], shown: int = 3) -> str:
 
 def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     """The counts of a repeats run, in one line on stderr."""
-    c, k = info["counts"], info["counts"]["relations_by_kind"]
+    c, k = info["counts"], info["counts"]["by_kind"]
     say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
         f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')})"
         + _bad_records(c) + f"; outputs in {out}/")

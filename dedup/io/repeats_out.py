@@ -7,6 +7,9 @@
   one line per input record: a record skipped with ``--skip-bad`` has ``"id": null``,
   ``"status": "skipped"``, its ``file`` and ``line`` (:mod:`dedup.io.skipped`);
 * ``summary.json``: totals, parameters and timings, the first 100 skipped records (written last).
+
+The names are those of the other commands' outputs for the same thing: ``repeats`` as ``decisions.jsonl``
+(``dedup dedupe --repeats``), ``timings_seconds`` and ``processes`` as every ``summary.json``.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def write_repeats_outputs(
                     redundant += res.redundant_chars
                     yield {"id": art.id, **res.summary()}
 
-            blank = dict.fromkeys(("n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
+            blank = dict.fromkeys(("n_paragraphs", "repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
             for row in with_skipped(article_rows(), bad_records, blank):
                 art_f.write(json_line(row))
             start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
@@ -97,13 +100,13 @@ def write_repeats_outputs(
                 "records": articles + len(bad),  # every input record: the articles and the bad records
                 "articles": articles,
                 "articles_with_repeats": with_repeats,
-                "relations_by_kind": by_kind,
+                "by_kind": by_kind,  # articles.jsonl's by_kind, summed
                 "redundant_chars": redundant,
                 "bad_records": len(bad),
             },
             "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config),
                        **({"runtime": dict(runtime)} if runtime is not None else {})},
-            "seconds": round(time.perf_counter() - start, 3),
+            "timings_seconds": {"repeats": round(time.perf_counter() - start, 3)},  # one stage: read, find, write
             **processes_used(runtime or {}, {"repeats": workers() if workers is not None else 0}),
             **summary_bad(bad),
             **({"warnings": list(warnings)} if warnings else {}),
