@@ -120,8 +120,8 @@ class DedupResult:
         repeat_counts: ``(n,)`` internally repeated paragraphs (when counted).
         runtime: how the run was asked to execute (:class:`~dedup.runtime.Runtime` as data).
         workers: per stage (the keys of ``timings``), the most worker processes
-            it gave tasks to; 0: it ran in this process (a feed within one
-            chunk does, whatever ``runtime`` asks).
+            it gave tasks to; 0: it ran in this process (work that fits one
+            task does, whatever ``runtime`` asks).
         history: with an index, the stored articles named by positions ``n + k``
             (:class:`HistoryRefs`), and ``history_counts`` what the index added.
     """

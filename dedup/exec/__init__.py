@@ -78,8 +78,8 @@ class Executor(Protocol):
     def take_workers(self) -> int:
         """The most worker processes given tasks since the last call (0: all ran in this process); counts again from 0.
 
-        What a run reports beside the ``n_jobs`` it was asked for (a feed
-        within one chunk runs in this process whatever ``n_jobs`` says):
+        What a run reports beside the ``n_jobs`` it was asked for (work that
+        fits one task, a chunk or a call, runs in this process whatever ``n_jobs`` says):
         :class:`~dedup.flows.timer.StageTimer` asks at each stage's start and end.
         """
         ...

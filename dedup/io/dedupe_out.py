@@ -97,7 +97,7 @@ def processes_used(runtime: Mapping[str, Any], workers: Mapping[str, int]) -> di
 
     ``n_jobs`` as asked (``config.runtime`` has it too: ``-1`` for all cores);
     ``workers``, the most worker processes a stage gave tasks to (0: the
-    whole run in this process, as a feed within one chunk runs whatever
+    whole run in this process, as work that fits one task runs whatever
     ``n_jobs`` says; at most the cores it may use); ``workers_by_stage``, per
     stage of ``timings_seconds``.
 
