@@ -118,7 +118,10 @@ class DedupResult:
         keep_reason: ``(n,)`` for each keeper, why it was kept (``KEEP_*``).
         bad_records: input records skipped by the reader.
         repeat_counts: ``(n,)`` internally repeated paragraphs (when counted).
-        runtime: how the run was executed (:class:`~dedup.runtime.Runtime` as data).
+        runtime: how the run was asked to execute (:class:`~dedup.runtime.Runtime` as data).
+        workers: per stage (the keys of ``timings``), the most worker processes
+            it gave tasks to; 0: it ran in this process (work that fits one
+            task does, whatever ``runtime`` asks).
         history: with an index, the stored articles named by positions ``n + k``
             (:class:`HistoryRefs`), and ``history_counts`` what the index added.
     """
@@ -145,6 +148,7 @@ class DedupResult:
     history: HistoryRefs | None = None
     history_counts: dict[str, object] = field(default_factory=dict)
     copied_pairs: int = 0
+    workers: dict[str, int] = field(default_factory=dict)
 
     def unique(self) -> np.ndarray:
         """``(n,)`` the articles ``unique.jsonl`` holds: every one not a duplicate, nor stored as one by a history index.
@@ -197,6 +201,8 @@ class StoriesResult:
         pairs, scores: candidate pairs within the window and their story scores.
         timings: seconds per stage (the dedupe stages prefixed ``dedupe.``).
         config: the stories configuration used.
+        workers: per stage, as ``timings``, the most worker processes it gave
+            tasks to (0: this process alone; ``dedupe``: the most of its stages).
         history: with an index, articles of earlier feeds named by positions
             ``n + k`` in ``event``, ``storyline`` and ``representative`` (id,
             source and label as ``title``; no text).
@@ -224,6 +230,7 @@ class StoriesResult:
     stored_groups: dict[int, str] = field(default_factory=dict)
     merged: dict[str, list[str]] = field(default_factory=dict)
     stored_skips: dict[int, str] = field(default_factory=dict)  # an earlier run's reason for not comparing one
+    workers: dict[str, int] = field(default_factory=dict)
 
     def alone(self) -> dict[int, str]:
         """position → why, of the articles no dedupe run compared: each is an event of its own (nothing of it was

@@ -375,3 +375,39 @@ def test_workers_are_not_replaced_for_the_growth_they_are_meant_to_have() -> Non
 
     bounds = set(imap_tasks(_leak_bound, [()] * 4, n_jobs=2))
     assert bounds == {_WORKER_GROWTH} and _WORKER_GROWTH >= 1 << 30
+
+
+def test_the_executor_counts_the_worker_processes_it_gave_tasks_to() -> None:
+    """summary.json said n_jobs as asked, also when every task ran here (one chunk, one task, one job): what the
+    executor counts is what ran, 0 for this process alone, else the workers that had tasks (at most the tasks)."""
+    serial, pool = LocalExecutor(n_jobs=1), LocalExecutor(n_jobs=2)
+    serial.map_chunks(sum, list(range(10)), chunk_size=3)
+    list(serial.imap(pow, [(2, k) for k in range(4)]))
+    serial.beside([(pow, (2, 3))])()
+    assert serial.take_workers() == 0
+    pool.map_chunks(sum, list(range(10)), chunk_size=100)  # one chunk: here
+    list(pool.imap(pow, [(2, 3)]))  # one task: here
+    assert pool.take_workers() == 0
+    pool.map_chunks(sum, list(range(10)), chunk_size=3)
+    assert pool.take_workers() == 2  # 4 chunks, 2 workers
+    assert pool.take_workers() == 0  # counted again from 0
+    list(pool.imap(os.getpid, [()] * 4, workers=1))
+    assert pool.take_workers() == 1  # a single worker (the stories' days)
+    pool.beside([(pow, (2, 3))])()  # workers running (the stage before started them): sent to one
+    assert pool.take_workers() == 1
+
+
+def test_a_dask_executor_counts_the_cluster_workers_that_had_tasks() -> None:
+    """Without a cluster: a client that says it has three workers."""
+    from dedup.exec.dask import DaskExecutor
+
+    class Client:
+        def nthreads(self) -> dict[str, int]:
+            return {"w1": 1, "w2": 1, "w3": 1}
+
+    executor = DaskExecutor(Client(), shares_disk=True)
+    assert executor.take_workers() == 0
+    executor._sent(2)
+    assert executor.take_workers() == 2 and executor.take_workers() == 0
+    executor._sent(40)
+    assert executor.take_workers() == 3

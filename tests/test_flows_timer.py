@@ -101,3 +101,47 @@ def test_each_stage_is_announced_to_the_progress_as_it_starts() -> None:
     with timer("verify"):
         pass
     assert heard == [("candidates", 0, 0), ("verify", 0, 0)] and list(timer.seconds) == ["candidates", "verify"]
+
+
+class _Executor:
+    """An executor's take_workers alone: ``sent(k)`` as if ``k`` workers had tasks."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def sent(self, k: int) -> None:
+        self.used = max(self.used, k)
+
+    def take_workers(self) -> int:
+        used, self.used = self.used, 0
+        return used
+
+
+def test_each_stage_records_the_worker_processes_it_gave_tasks_to() -> None:
+    """summary.json gave the n_jobs asked for, not the processes used (a feed within one chunk runs in this process
+    whatever --jobs says). Each stage records the most workers of its executor (0: none); what was sent between two
+    stages is neither's; an executor opened inside a stage counts for that stage once watched."""
+    executor, inner = _Executor(), _Executor()
+    timer = StageTimer(executor=executor)
+    with timer("normalize"):
+        executor.sent(2)
+    executor.sent(2)  # between stages (the IDF fitted beside the candidates): no stage's
+    with timer("candidates"):
+        pass
+    inner.sent(1)  # before it was watched
+    with timer("events"):
+        timer.watch(inner)
+        inner.sent(1)
+    with timer("storylines"):
+        inner.sent(1)  # no longer watched
+    assert timer.workers == {"normalize": 2, "candidates": 0, "events": 1, "storylines": 0}
+    assert list(timer.workers) == list(timer.seconds)
+    with pytest.raises(RuntimeError, match="outside a stage"):
+        timer.watch(inner)
+
+
+def test_a_timer_without_executor_records_no_workers() -> None:
+    timer = StageTimer()
+    with timer("x"):
+        pass
+    assert timer.workers == {"x": 0}

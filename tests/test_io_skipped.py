@@ -107,7 +107,7 @@ def test_summary_bad(n_bad: int, listed: int, n_listed: int, not_listed: int) ->
     bad = [_bad(k + 1, k, f"reason {k}") for k in range(n_bad)]
     out = summary_bad(bad, listed=listed)
     assert out["bad_records_not_listed"] == not_listed
-    assert out["bad_records"] == [{"path": "feed.jsonl", "line": k + 1, "reason": f"reason {k}"} for k in range(n_listed)]
+    assert out["bad_records"] == [{"file": "feed.jsonl", "line": k + 1, "reason": f"reason {k}"} for k in range(n_listed)]
 
 
 def test_summary_bad_lists_the_first_hundred_by_default() -> None:

@@ -70,7 +70,7 @@ def test_summary_is_json_and_has_no_text() -> None:
     a = _article(["exact", "boilerplate"], redundant=42, share=0.125)
     assert a.summary() == {
         "n_paragraphs": 3,
-        "n_repeats": 1,
+        "repeats": 1,
         "n_boilerplate": 1,
         "by_kind": {"exact": 1, "contained": 0, "near": 0, "boilerplate": 1},
         "redundant_chars": 42,

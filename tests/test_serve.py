@@ -238,7 +238,8 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
     assert by_id["short1"]["status"] == "skipped" and by_id["b3"]["relation"] == "exact"
 
     art = server.call("GET", "/v1/articles/b2", "/v1/articles/{article_id}").json()
-    assert (art["id"], art["status"], art["group"], art["keeper"], art["source"]) == ("b2", "duplicate", "b1", "b1", "outlet")
+    assert (art["id"], art["status"], art["group"], art["duplicate_of"], art["source"]) == ("b2", "duplicate", "b1", "b1", "outlet")
+    assert "keeper" not in art  # the stored record names its keeper as decisions.jsonl and `dedup index export` do
     assert art["text"] == batches()[0][2].text and art["scores"]["jaccard"] > 0.5
     assert art["reason"] == f"{art['relation']} copy of b1"  # said from what is stored, as `dedup index export` says it (was "")
     assert server.call("GET", "/v1/articles/b1", "/v1/articles/{article_id}").json()["reason"] == "kept: the keeper of group b1"
@@ -273,7 +274,7 @@ def test_decisions_equal_dedupe_with_index_batch_by_batch_and_every_endpoint(ser
 
     total = sum(len(b) for b in records) + 1
     health = server.call("GET", "/healthz").json()
-    assert health == {"status": "ok", "index": server.location, "next_row": total}
+    assert health == {"status": "ok", "location": server.location, "next_row": total}  # `location`, as `dedup index stats`
     assert sorted(server.stored_ids()) == sorted([r["id"] for b in records for r in b] + [url_id])
     metrics = server.call("GET", "/metrics").text
     assert 'dedup_http_requests_total{endpoint="/v1/articles",method="POST",status="200"}' in metrics
@@ -293,7 +294,7 @@ def test_a_keeper_stored_alone_names_its_group_once_copies_joined_it(server: Ser
     copy = server.post([{"id": f"{tag}-c", "text": text + " " + tag + " شارك"}])
     assert copy.json()[0]["duplicate_of"] == f"{tag}-k" and copy.json()[0]["group"] == f"{tag}-k", copy.text
     keeper = server.call("GET", f"/v1/articles/{tag}-k", "/v1/articles/{article_id}").json()
-    assert keeper["group"] == f"{tag}-k" and keeper["status"] == "kept" and keeper["keeper"] == f"{tag}-k"
+    assert keeper["group"] == f"{tag}-k" and keeper["status"] == "kept" and keeper["duplicate_of"] is None
     group = server.call("GET", f"/v1/groups/{tag}-k", "/v1/groups/{group}").json()
     assert [(m["id"], m["group"]) for m in group["members"]] == [(f"{tag}-k", f"{tag}-k"), (f"{tag}-c", f"{tag}-k")]
 
@@ -328,12 +329,12 @@ def test_a_copy_whose_keeper_was_pruned_names_it_as_the_export_does(location: st
     finally:
         stop(proc)
     exported = {r["id"]: r for r in _export(location)}
-    assert (d["keeper"], d["keeper_pruned"], d["keeper_row"]) == ("K", True, 0), d
+    assert (d["duplicate_of"], d["keeper_pruned"], d["keeper_row"]) == ("K", True, 0), d
     assert d["reason"] == exported["D"]["reason"] == "near copy of K (row 0), since pruned from the index"
     assert (exported["D"]["duplicate_of"], exported["D"]["keeper_pruned"]) == ("K", True)
-    assert (n["keeper"], n["keeper_pruned"], n["reason"]) == ("D", False, exported["N"]["reason"]), n
+    assert (n["duplicate_of"], n["keeper_pruned"], n["reason"]) == ("D", False, exported["N"]["reason"]), n
     assert (group["keeper"], group["keeper_pruned"]) == ("K", True) and [m["id"] for m in group["members"]] == ["D", "N"]
-    assert [(m["keeper"], m["keeper_pruned"]) for m in group["members"]] == [("K", True), ("D", False)]
+    assert [(m["duplicate_of"], m["keeper_pruned"]) for m in group["members"]] == [("K", True), ("D", False)]
     section = home.split('data-group="K"')[1].split("</section>")[0]
     assert 'the keeper <bdi dir="ltr">K</bdi> was pruned from the index' in section, section
     assert 'copy of <bdi dir="ltr">K</bdi>, pruned from the index' in section and "/pair?a=D&amp;b=N" in section

@@ -109,7 +109,7 @@ def test_a_decision_states_every_field_even_when_null(missing: str) -> None:
 
 def test_a_stored_article_has_title_and_text_or_null() -> None:
     row = {"row": 0, "id": "a", "date": None, "source": "", "length": 10, "status": "kept", "group": None, "keeper_row": None,
-           "keeper": "a", "relation": None, "scores": None, "reason": "kept", "title": None, "text": None}
+           "duplicate_of": None, "relation": None, "scores": None, "reason": "kept", "title": None, "text": None}
     assert StoredArticle.model_validate(row).text is None
     del row["text"]
     with pytest.raises(ValidationError):
@@ -132,9 +132,9 @@ def test_similarity_bodies() -> None:
 
 
 def test_health() -> None:
-    assert Health(status="ok", index="h.db", next_row=3).next_row == 3
+    assert Health(status="ok", location="h.db", next_row=3).next_row == 3
     with pytest.raises(ValidationError):
-        Health(status="degraded", index="h.db", next_row=3)
+        Health(status="degraded", location="h.db", next_row=3)
 
 
 def test_the_guards_error_body_is_an_error_out() -> None:

@@ -182,7 +182,7 @@ def test_stories_reports_skipped_records_in_its_summary(tmp_path: Path) -> None:
     assert "line 2" in res.output and "1 bad record skipped" in res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["articles"] == 2 and summary["counts"]["bad_records"] == 1
-    assert [(b["path"], b["line"]) for b in summary["bad_records"]] == [(str(src), 2)]
+    assert [(b["file"], b["line"]) for b in summary["bad_records"]] == [(str(src), 2)]
     assert summary["config"]["stories"]["window_days"] == 3.0
 
 

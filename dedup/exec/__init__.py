@@ -75,6 +75,15 @@ class Executor(Protocol):
         """The LSH banding (:func:`dedup.candidates.banding.lsh_pairs`)."""
         ...
 
+    def take_workers(self) -> int:
+        """The most worker processes given tasks since the last call (0: all ran in this process); counts again from 0.
+
+        What a run reports beside the ``n_jobs`` it was asked for (work that
+        fits one task, a chunk or a call, runs in this process whatever ``n_jobs`` says):
+        :class:`~dedup.flows.timer.StageTimer` asks at each stage's start and end.
+        """
+        ...
+
 
 @contextmanager
 def open_executor(runtime: Runtime, own_workers: bool = False) -> Iterator[Executor]:

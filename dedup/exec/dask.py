@@ -48,6 +48,28 @@ class DaskExecutor:
         self.shares_disk = shares_disk
         self.in_process = False
         self.address = address
+        self._tasks = 0  # the most tasks of one call sent to the cluster since take_workers last asked
+
+    def take_workers(self) -> int:
+        """The most cluster workers this executor gave tasks to since it was last asked (0: every task ran in this
+        process: a single chunk is not sent); the count starts again from 0.
+
+        A call of ``k`` tasks counts ``min(k, workers)``, the workers the
+        cluster has when asked (one question to the scheduler per count, not
+        per task).
+        """
+        tasks, self._tasks = self._tasks, 0
+        if not tasks:
+            return 0
+        try:
+            workers = len(self.client.nthreads())
+        except Exception:  # noqa: BLE001 - a count for the summary, never a reason to fail the run
+            workers = tasks
+        return max(1, min(tasks, workers))
+
+    def _sent(self, k: int) -> None:
+        """``k`` tasks of one call sent to the cluster."""
+        self._tasks = max(self._tasks, k)
 
     @contextmanager
     def _cluster_failures(self) -> Iterator[None]:
@@ -81,7 +103,7 @@ class DaskExecutor:
         from joblib import parallel_config
 
         with self._cluster_failures(), parallel_config(backend="dask"):
-            return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, **kwargs)
+            return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, on_sent=self._sent, **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
              workers: int | None = None, **kwargs: Any) -> Iterator[R]:
@@ -89,7 +111,7 @@ class DaskExecutor:
         # ``workers`` bounds local processes only: the cluster's workers are what the cluster has
 
         with self._cluster_failures(), parallel_config(backend="dask"):
-            yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, **kwargs)
+            yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, on_sent=self._sent, **kwargs)
 
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``map(func, items)`` here, in this thread: the cluster's cores are not this machine's."""
@@ -104,6 +126,8 @@ class DaskExecutor:
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
         with self._cluster_failures():
+            if len(members) >= 2 and bands:
+                self._sent(-(-len(members) // 1000))  # lsh_pairs_dask's row blocks (at most two per worker thread)
             return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
 
 

@@ -62,6 +62,7 @@ def map_chunks(
     chunk_size: int = 2000,
     progress: Callable[[int], None] | None = None,
     backend: str | None = "loky",
+    on_sent: Callable[[int], None] | None = None,
     **kwargs: Any,
 ) -> list[R]:
     """Apply ``func(chunk, **kwargs)`` to consecutive chunks of ``items``.
@@ -73,6 +74,7 @@ def map_chunks(
         chunk_size: items per chunk.
         progress: called with the number of items finished after each chunk.
         backend: joblib backend (None: the one active in ``joblib.parallel_config``).
+        on_sent: told how many tasks went to worker processes (not called when all run here).
         **kwargs: passed to every call (keep them small: they are pickled per task).
 
     Returns:
@@ -86,6 +88,8 @@ def map_chunks(
             if progress is not None:
                 progress(len(chunk))
         return results
+    if on_sent is not None:
+        on_sent(len(chunks))
     if backend == "loky":  # the pool imap_tasks uses: one kind of worker pool in a run
         for chunk, result in zip(chunks, _bounded(func, ((c,) for c in chunks), n_jobs, kwargs)):
             results.append(result)
@@ -111,6 +115,7 @@ def imap_tasks(
     backend: str | None = "loky",
     ahead: int | None = None,
     workers: int | None = None,
+    on_sent: Callable[[int], None] | None = None,
     **kwargs: Any,
 ) -> Iterator[R]:
     """``func(*task, **kwargs)`` for each task, lazily, results in task order.
@@ -127,24 +132,39 @@ def imap_tasks(
     (loky only): at most this many worker processes, even one, when tasks
     are few at a time and a waiting worker's memory counts (the stories
     stage's days: one is made while the tracker places the one before).
+    ``on_sent`` is told how many tasks went to worker processes so far, as
+    each is taken from ``tasks`` (not called when all run here).
     """
     it = iter(tasks)
     if n_jobs != 1:
         head = list(islice(it, 2))  # the first two tasks tell whether workers can help
         if len(head) > 1:
+            sent = chain(head, it) if on_sent is None else _counted(chain(head, it), on_sent)
             if backend == "loky":
-                yield from _bounded(func, chain(head, it), n_jobs if workers is None else min(workers, _pool_size(n_jobs)), kwargs, ahead)
+                yield from _bounded(func, sent, n_jobs if workers is None else min(workers, _pool_size(n_jobs)), kwargs, ahead)
                 return
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator",
                                 pre_dispatch="2*n_jobs" if ahead is None else max(1, ahead))
             _quiet_worker_restarts()
-            yield from parallel(delayed(func)(*task, **kwargs) for task in chain(head, it))
+            yield from parallel(delayed(func)(*task, **kwargs) for task in sent)
             return
         it = iter(head)
     for task in it:
         yield func(*task, **kwargs)
+
+
+def _counted(tasks: Iterator[T], on_sent: Callable[[int], None]) -> Iterator[T]:
+    """``tasks`` as they are taken, ``on_sent`` told how many so far.
+
+    >>> seen = []
+    >>> list(_counted(iter("ab"), seen.append)), seen
+    (['a', 'b'], [1, 2])
+    """
+    for k, task in enumerate(tasks, 1):
+        on_sent(k)
+        yield task
 
 
 def _bounded(func: Callable[..., R], tasks: Iterator[tuple[Any, ...]], n_jobs: int, kwargs: dict[str, Any],
@@ -232,7 +252,8 @@ def _pool(workers: int) -> tuple[Any, Callable[[], None]]:
     return pool, lambda: manager._clean_temporary_resources(context_id=context, force=False)
 
 
-def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: int = 1) -> Beside:
+def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: int = 1,
+           on_sent: Callable[[int], None] | None = None) -> Beside:
     """Start each ``func(*args)`` of ``calls`` in a worker of joblib's reusable loky pool; return what waits for them (:class:`Beside`).
 
     This process goes on with its own work meanwhile. The callable returned
@@ -241,7 +262,8 @@ def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: 
     run (a stage before started them): starting some for this would cost
     more than the calls (~1 s). With ``n_jobs == 1``, or no worker running,
     nothing starts: the calls run here, in order, when their results are
-    asked for (and not at all if they are not needed).
+    asked for (and not at all if they are not needed). ``on_sent`` is told
+    how many calls went to workers (not called when they run here).
     """
     if n_jobs == 1 or not _workers_running():
         def here(needed: bool = True) -> list[Any]:
@@ -250,6 +272,8 @@ def beside(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], n_jobs: 
         return here
     pool, release = _pool(_pool_size(n_jobs))  # one memory-mapping folder for all the calls: each is pickled as it is sent
     futures = [pool.submit(_in_worker, func, *args) for func, args in calls]
+    if on_sent is not None:
+        on_sent(len(futures))
 
     def results(needed: bool = True) -> list[Any]:
         try:
@@ -401,20 +425,39 @@ class LocalExecutor:
     def __init__(self, n_jobs: int = 1) -> None:
         self.n_jobs = n_jobs
         self.in_process = n_jobs == 1
+        self._workers = 0  # the most worker processes given tasks since take_workers last asked
+
+    def take_workers(self) -> int:
+        """The most worker processes this executor gave tasks to since it was last asked (0: every task ran in this
+        process); the count starts again from 0.
+
+        A call of ``k`` tasks in a pool of ``p`` workers counts ``min(k, p)``: the
+        most that had work at once (a stream's tasks counted as they are sent).
+        """
+        used, self._workers = self._workers, 0
+        return used
+
+    def _sent_to(self, workers: int | None = None) -> Callable[[int], None]:
+        """What notes ``k`` tasks sent to a pool of ``workers`` (None: the executor's own) processes."""
+        def sent(k: int) -> None:
+            pool = _pool_size(self.n_jobs) if workers is None else min(workers, _pool_size(self.n_jobs))
+            self._workers = max(self._workers, min(k, pool))
+
+        return sent
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:
         """:func:`map_chunks` over this executor's processes."""
-        return map_chunks(func, items, n_jobs=self.n_jobs, chunk_size=chunk_size, progress=progress, **kwargs)
+        return map_chunks(func, items, n_jobs=self.n_jobs, chunk_size=chunk_size, progress=progress, on_sent=self._sent_to(), **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
              workers: int | None = None, **kwargs: Any) -> Iterator[R]:
         """:func:`imap_tasks` over this executor's processes (at most ``workers`` of them)."""
-        return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, workers=workers, **kwargs)
+        return imap_tasks(func, tasks, n_jobs=self.n_jobs, ahead=ahead, workers=workers, on_sent=self._sent_to(workers), **kwargs)
 
     def beside(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Beside:
         """:func:`beside`: the calls in worker processes while this one works (with one job: here, when asked)."""
-        return beside(calls, n_jobs=self.n_jobs)
+        return beside(calls, n_jobs=self.n_jobs, on_sent=self._sent_to())
 
     def beside_in_workers(self) -> bool:
         """Whether :meth:`beside` would run its calls in workers: several jobs, and workers already running."""

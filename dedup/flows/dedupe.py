@@ -101,7 +101,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
     # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
         from .history import Joined, commit, history_refs, joined_table, meet_history, seen_by, stored_families
-    timer = StageTimer(progress=progress)
+    timer = StageTimer(progress=progress, executor=executor)
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
         feed = prepare_stream(articles, config, executor, tmp, runtime.chunk_size, timer, progress, seen=seen, keep_texts=keep_texts,
@@ -236,7 +236,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
         candidates=cands,
         boilerplate=feed.boilerplate,
         boilerplate_removed=feed.removed,
-        timings=dict(timer.seconds),
+        timings=dict(timer.seconds), workers=dict(timer.workers),
         config=config,
         keep_reason=reasons,
         repeat_counts=feed.repeat_counts,

@@ -21,7 +21,7 @@ from ..cluster.groups import copy_groups
 from ..config import DedupConfig, NormalizeConfig, StoriesConfig
 from ..errors import ConfigError
 from ..exec import open_executor
-from ..results import Progress, StoriesResult
+from ..results import DedupResult, Progress, StoriesResult
 from ..runtime import Runtime
 from ..store.days import DaySpool, unpark
 from ..store.index import HistoryIndex, Waiting
@@ -152,11 +152,11 @@ def stories(
             # Not the writer's lock: dedupe runs (the service's batches) add articles meanwhile; these are placed by
             # a later run, and this one saves only if no other tracker saved since it read the state
             with timer("events"), index.tracker(on_wait):
-                t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input)
+                t = track_with_index(dup, spool, index, config, dedup_config, runtime, progress, day_input, watch=timer.watch)
             return StoriesResult(spool.excerpts(), dup, t.event, t.storyline, t.representative, t.pairs, t.scores,
                                  {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds), config,
                                  history=t.history, earlier=t.earlier, tracking=t.counts, stored_groups=t.stored_groups,
-                                 merged=t.merged, stored_skips=t.stored_skips)
+                                 merged=t.merged, stored_skips=t.stored_skips, workers=_workers(dup, timer))
         n = len(dup.table)
         times = dup.table.times
         # the edges between texts only: carried to exact copies, one would give the containment guard a second choice
@@ -176,6 +176,7 @@ def stories(
                 yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi), alone[pos]
 
         with timer("events"), open_executor(runtime, own_workers=True) as executor:  # a fresh worker; none idles through storylines
+            timer.watch(executor)
             shared = executor.shares_disk  # workers read their day's texts: the parent never holds a day's texts
             if shared and runtime.local_jobs != 1:  # and a day finished early by a worker waits on disk until it is taken
                 days = (unpark(path) for path in executor.imap(day_input_at, tasks(True), ahead=DAYS_AHEAD, workers=DAY_WORKERS,
@@ -199,4 +200,10 @@ def stories(
         scores=found.scores,
         timings=timings,
         config=config,
+        workers=_workers(dup, timer),
     )
+
+
+def _workers(dup: DedupResult, timer: StageTimer) -> dict[str, int]:
+    """Worker processes per stage, as the timings: the dedupe stages prefixed ``dedupe.``, ``dedupe`` the most of them."""
+    return {f"dedupe.{k}": v for k, v in dup.workers.items()} | dict(timer.workers) | {"dedupe": max(dup.workers.values(), default=0)}

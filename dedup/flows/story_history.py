@@ -35,7 +35,7 @@ import numpy as np
 
 from ..cluster.groups import copy_groups
 from ..config import DedupConfig, StoriesConfig
-from ..exec import open_executor
+from ..exec import Executor, open_executor
 from ..results import SKIPPED, DedupResult, Progress
 from ..runtime import Runtime
 from ..store.days import DaySpool
@@ -101,8 +101,10 @@ class TrackedFeed:
 
 def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, config: StoriesConfig,
                      dedup_config: DedupConfig, runtime: Runtime, progress: Progress | None,
-                     day_input: Callable) -> TrackedFeed:
-    """Place the feed of ``dup`` (texts in ``spool``) into the events the index tracks, and save what changed."""
+                     day_input: Callable, watch: Callable[[Executor], None] | None = None) -> TrackedFeed:
+    """Place the feed of ``dup`` (texts in ``spool``) into the events the index tracks, and save what changed.
+
+    ``watch`` is given the executor that makes the days' inputs (:meth:`dedup.flows.timer.StageTimer.watch`)."""
     from ..stories import stories_from_tracked
     from ..stories.carry import StateError, carry, from_bytes, resume, to_bytes
     from ..stories.arrival import DAY_WORKERS, DAYS_AHEAD, arrival_order, copy_reach, day_blocks
@@ -147,6 +149,8 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     history = [Article(id=i, text="", title=lab, date=None, source=s) for i, lab, s in
                zip(carried.ids, carried.labels, carried.sources)] if carried else []
     with open_executor(runtime, own_workers=True) as executor:
+        if watch is not None:
+            watch(executor)
         kwargs = dict(ahead=DAYS_AHEAD, workers=DAY_WORKERS, normalize=dedup_config.normalize, config=config)
         tracker.add_days(executor.imap(day_input, tasks(dated), **kwargs))
         label = lambda a: history[a].title if a < m else article_label(arts[int(order[a - m])])  # noqa: E731

@@ -143,8 +143,7 @@ def print_dedupe_summary(info: dict[str, Any], out: str | Path, report: bool = T
     lines = [
         f"{_count(c['articles'], 'article')}: {c['kept']} kept, {_count(c['duplicates'], 'duplicate')} "
         f"({rel['exact']} exact, {rel['near']} near, {rel['contained']} contained) in {_count(c['duplicate_groups'], 'group')}, "
-        f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}"
-        + (f", {c['bad_records']} bad record{'' if c['bad_records'] == 1 else 's'} skipped" if c["bad_records"] else "")
+        f"{c['skipped']} skipped{_why_skipped(c.get('skipped_by_reason', {}))}" + _bad_records(c)
     ]
     if c.get("dates_unreadable"):
         lines.append(_unreadable_dates(c["dates_unreadable"], info.get("dates_unreadable_ids", [])))
@@ -196,10 +195,27 @@ def _why_skipped(by_reason: dict[str, int], shown: int = 3) -> str:
 
 def print_repeats_summary(info: dict[str, Any], out: str) -> None:
     """The counts of a repeats run, in one line on stderr."""
-    c, k = info["counts"], info["counts"]["relations_by_kind"]
+    c, k = info["counts"], info["counts"]["by_kind"]
     say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
         f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')})"
-        + (f", {_count(c['bad_records'], 'bad record')} skipped" if c.get("bad_records") else "") + f"; outputs in {out}/")
+        + _bad_records(c) + f"; outputs in {out}/")
+
+
+def _bad_records(counts: dict[str, Any]) -> str:
+    """``; 3 bad records skipped; 12 records read``: the input records that are no article, and all the records read
+    (the articles and these: a line each in the per-article output), so that the line accounts for every record.
+    Nothing when no record was bad (the articles are then every record).
+
+    >>> _bad_records({"records": 12, "articles": 9, "bad_records": 3})
+    '; 3 bad records skipped; 12 records read'
+    >>> _bad_records({"records": 9, "articles": 9, "bad_records": 0})
+    ''
+    """
+    bad = counts.get("bad_records") or 0
+    if not bad:
+        return ""
+    records = counts.get("records", counts.get("articles", 0) + bad)
+    return f"; {_count(bad, 'bad record')} skipped; {_count(records, 'record')} read"
 
 
 def _count(n: int, noun: str) -> str:
@@ -235,7 +251,7 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
     say(f"{_count(info['articles'], 'article')}: {_count(info['events'], 'event')} ({info['multi_article_events']} with "
         f"more than one article), {_count(n, 'storyline')}, {_count(g, 'duplicate group')}"
         + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
-        + (f", {info['bad_records']} bad record{'' if info['bad_records'] == 1 else 's'} skipped" if info["bad_records"] else "")
+        + _bad_records(info)
         + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
            f"{_count(info['index']['continued_events'], 'earlier event')} continued"
            + (f", {info['index']['merged_events']} merged into another (a report bridged them)"

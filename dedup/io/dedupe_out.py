@@ -33,7 +33,7 @@ files of the other commands stay: `dedup.io.run_files.start_run`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from ..exec import Executor
 
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
-__all__ = ["RecordSpool", "decision_rows", "pair_rows", "stale_outputs", "summary", "write_dedupe_outputs"]
+__all__ = ["RecordSpool", "decision_rows", "pair_rows", "processes_used", "stale_outputs", "summary", "write_dedupe_outputs"]
 
 # From this many articles the outputs are written in this process only (on its threads): a worker writing decisions.jsonl
 # or pairs.jsonl gets its own copy of the result (the edges of a million articles of large copy families: ~0.4 GB).
@@ -92,6 +92,22 @@ def decision_used(verify: Any) -> dict[str, Any]:
     return {"decision_model": {**used, "min_probability": verify.min_probability or used["threshold"]}}
 
 
+def processes_used(runtime: Mapping[str, Any], workers: Mapping[str, int]) -> dict[str, Any]:
+    """``{"processes": …}`` for ``summary.json``: the processes a run was asked for and those it used.
+
+    ``n_jobs`` as asked (``config.runtime`` has it too: ``-1`` for all cores);
+    ``workers``, the most worker processes a stage gave tasks to (0: the
+    whole run in this process, as work that fits one task runs whatever
+    ``n_jobs`` says; at most the cores it may use); ``workers_by_stage``, per
+    stage of ``timings_seconds``.
+
+    >>> processes_used({"n_jobs": 2}, {"normalize": 0, "verify": 2})
+    {'processes': {'n_jobs': 2, 'workers': 2, 'workers_by_stage': {'normalize': 0, 'verify': 2}}}
+    """
+    return {"processes": {"n_jobs": runtime.get("n_jobs"), "workers": max(workers.values(), default=0),
+                          "workers_by_stage": dict(workers)}}
+
+
 def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = None,
             warnings: Sequence[str] = ()) -> dict[str, Any]:
     """Counts, parameters and timings of a run (and the warnings it gave, :func:`dedup.io.console.kept_warnings`)."""
@@ -112,6 +128,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         "command": "dedupe",
         "inputs": inputs,
         "counts": {
+            "records": len(result.table) + len(result.bad_records),  # every input record: kept + duplicates + skipped + bad_records
             "articles": len(result.table),
             "kept": int(status[KEPT]),
             "duplicates": int(status[DUPLICATE]),
@@ -150,6 +167,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         **({"history": result.history_counts} if result.history_counts else {}),
         "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
+        **processes_used(result.runtime, result.workers),
         **summary_bad(result.bad_records),
         "boilerplate": result.boilerplate.report()[:100],
         **({"warnings": list(warnings)} if warnings else {}),

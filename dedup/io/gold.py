@@ -148,7 +148,7 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
     counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
     # a run that names its command writes a line per record, bad ones too (an earlier version's stories.jsonl
     # had no lines for its bad records: not checked)
-    expected = (counts.get("articles", 0) + counts.get("bad_records", 0)
+    expected = (counts.get("records", counts.get("articles", 0) + counts.get("bad_records", 0))  # records: since it is counted
                 if "articles" in counts and "command" in summary else None)
     if expected is not None and len(rows) != expected:
         raise InputFormatError(f"{len(rows)} lines, but the run's summary.json counts {expected} records: the file is "

@@ -7,6 +7,9 @@
   one line per input record: a record skipped with ``--skip-bad`` has ``"id": null``,
   ``"status": "skipped"``, its ``file`` and ``line`` (:mod:`dedup.io.skipped`);
 * ``summary.json``: totals, parameters and timings, the first 100 skipped records (written last).
+
+The names are those of the other commands' outputs for the same thing: ``repeats`` as ``decisions.jsonl``
+(``dedup dedupe --repeats``), ``timings_seconds`` and ``processes`` as every ``summary.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,8 @@ def write_repeats_outputs(
     bad_records: Callable[[], Sequence[BadRecord]] = tuple,
     read: ReadConfig | None = None,
     warnings: Sequence[str] = (),
+    runtime: Mapping[str, Any] | None = None,
+    workers: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Write the four files from ``(article, repeats)`` pairs as they stream by; returns the summary.
 
@@ -50,7 +55,10 @@ def write_repeats_outputs(
     folder as it was, an earlier run's summary and files together. ``bad_records`` gives the records
     skipped so far, asked as the stream goes by (each gets its line of
     ``articles.jsonl`` in input order) and once more at its end. ``warnings``:
-    the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary.
+    the run's warnings (:func:`dedup.io.console.kept_warnings`), recorded in the summary,
+    as are ``runtime`` (:class:`~dedup.runtime.Runtime` as data: how the run was asked to
+    execute) and ``workers`` (asked once the stream has ended: the most worker processes
+    its articles went to, :meth:`~dedup.exec.Executor.take_workers`).
     """
     out = Path(out_dir)
     start = time.perf_counter()
@@ -77,24 +85,29 @@ def write_repeats_outputs(
                     redundant += res.redundant_chars
                     yield {"id": art.id, **res.summary()}
 
-            blank = dict.fromkeys(("n_paragraphs", "n_repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
+            blank = dict.fromkeys(("n_paragraphs", "repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
             for row in with_skipped(article_rows(), bad_records, blank):
                 art_f.write(json_line(row))
             start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
+        from .dedupe_out import processes_used  # here: the repeats command loads no more of dedupe's outputs than this
+
         bad = list(bad_records())
         info = {
             "dedup_version": __version__,
             "command": "repeats",
             "inputs": inputs,
             "counts": {
+                "records": articles + len(bad),  # every input record: the articles and the bad records
                 "articles": articles,
                 "articles_with_repeats": with_repeats,
-                "relations_by_kind": by_kind,
+                "by_kind": by_kind,  # articles.jsonl's by_kind, summed
                 "redundant_chars": redundant,
                 "bad_records": len(bad),
             },
-            "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config)},
-            "seconds": round(time.perf_counter() - start, 3),
+            "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config),
+                       **({"runtime": dict(runtime)} if runtime is not None else {})},
+            "timings_seconds": {"repeats": round(time.perf_counter() - start, 3)},  # one stage: read, find, write
+            **processes_used(runtime or {}, {"repeats": workers() if workers is not None else 0}),
             **summary_bad(bad),
             **({"warnings": list(warnings)} if warnings else {}),
         }

@@ -91,9 +91,10 @@ def with_skipped(
 
 
 def summary_bad(bad: Sequence[BadRecord], listed: int = LISTED) -> dict[str, Any]:
-    """The ``summary.json`` entries: the first ``listed`` bad records and how many more there are."""
+    """The ``summary.json`` entries: the first ``listed`` bad records (``file``, ``line``, ``reason``: named as in
+    their lines of the per-article file, :func:`skipped_row`) and how many more there are."""
     return {
-        "bad_records": [{"path": b.path, "line": b.line, "reason": b.reason} for b in bad[:listed]],
+        "bad_records": [{"file": b.path, "line": b.line, "reason": b.reason} for b in bad[:listed]],
         "bad_records_not_listed": max(0, len(bad) - listed),
     }
 

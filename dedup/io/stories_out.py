@@ -193,7 +193,7 @@ def write_stories_outputs(
     out = Path(out_dir)
     arts = result.articles
 
-    from .dedupe_out import decision_used, skip_kind
+    from .dedupe_out import decision_used, processes_used, skip_kind
 
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
@@ -228,6 +228,7 @@ def write_stories_outputs(
         for why in alone.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
         info = {
+            "records": len(arts) + len(bad_records),  # every input record: the articles and the bad records
             "articles": len(arts),
             "skipped": sum(skipped.values()),
             "skipped_by_reason": skipped,
@@ -252,6 +253,7 @@ def write_stories_outputs(
             "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
             **decision_used(result.dedup.config.verify),
             "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            **processes_used(result.dedup.runtime, result.workers),
             **summary_bad(bad_records),
             **({"warnings": list(warnings)} if warnings else {}),
         })

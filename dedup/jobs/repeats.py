@@ -46,7 +46,8 @@ def run_repeats(inputs: Sequence[str], out: str, settings: Mapping[str, Any], *,
         stream = ArticleStream(inputs, read)
         tick = None if progress is None else (lambda k: progress("repeats", k, 0))  # a stream: no total
         items = repeats_stream(stream, config, executor, runtime.chunk_size, tick)
-        info = write_repeats_outputs(folder, items, config, list(inputs), lambda: stream.bad, read, notes)
+        info = write_repeats_outputs(folder, items, config, list(inputs), lambda: stream.bad, read, notes,
+                                     runtime=runtime.to_dict(), workers=executor.take_workers)
     if not quiet:
         print_repeats_summary(info, out.rstrip("/"))
     return info

@@ -108,10 +108,11 @@ class ArticleRepeats:
         return counts
 
     def summary(self) -> dict[str, Any]:
-        """Per-article numbers for reports (JSON-able, no text)."""
+        """Per-article numbers for reports (JSON-able, no text): a line of ``articles.jsonl``; the count of content
+        relations is ``repeats``, as ``decisions.jsonl`` names it (``dedup dedupe --repeats``)."""
         return {
             "n_paragraphs": self.n_paragraphs,
-            "n_repeats": self.n_repeats,
+            "repeats": self.n_repeats,
             "n_boilerplate": self.n_boilerplate,
             "by_kind": self.by_kind(),
             "redundant_chars": self.redundant_chars,

@@ -143,10 +143,10 @@ class _Head:
 
 
 def _stored(rec: ArticleRecord, keeper: tuple[str | None, bool], known: tuple[str, str] | None) -> dict[str, Any]:
-    """A stored record as the service answers it; ``keeper``: its keeper's id and whether it was pruned
-    (:func:`~.views.keeper_ref`), said as ``dedup index export`` says them."""
+    """A stored record as ``dedup index export`` gives it, with its title and text; ``keeper``: the id of its keeper
+    and whether it was pruned (:func:`~.views.keeper_ref`), a duplicate's named as ``duplicate_of`` with ``keeper_pruned``."""
     keeper_id, pruned = keeper
-    return {**rec.to_json(keeper_id, said=True, keeper_pruned=pruned), "keeper": keeper_id, "keeper_pruned": pruned,
+    return {**rec.to_json(keeper_id, said=True, keeper_pruned=pruned), "keeper_pruned": pruned,
             "title": None if known is None else known[0], "text": None if known is None else known[1]}
 
 
@@ -359,7 +359,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, summary="Is the index reachable")
     def healthz() -> Any:
-        return {"status": "ok", "index": engine.location, "next_row": engine.next_row()}
+        return {"status": "ok", "location": engine.location, "next_row": engine.next_row()}
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text format 0.0.4)")
     def get_metrics() -> PlainTextResponse:

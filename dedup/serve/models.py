@@ -101,12 +101,14 @@ class StoredArticle(BaseModel):
     status: Literal["kept", "duplicate", "skipped"]
     group: Optional[str]
     keeper_row: Optional[int]
-    keeper: Optional[str] = Field(description="The id of the keeper it copies (itself when kept, null when skipped); of "
-                                              "a keeper since pruned from the index (`dedup index prune`), the id prune "
-                                              "kept of it, with `keeper_pruned` true (null when an index pruned by an "
-                                              "earlier version kept no id), as `dedup index export` names it.")
+    duplicate_of: Optional[str] = Field(description="The id of the keeper it copies (duplicates only: null when kept or "
+                                                    "skipped); of a keeper since pruned from the index (`dedup index "
+                                                    "prune`), the id prune kept of it, with `keeper_pruned` true (null "
+                                                    "when an index pruned by an earlier version kept no id); as "
+                                                    "decisions.jsonl and `dedup index export` name it. Before this "
+                                                    "version: `keeper`, its own id when kept.")
     keeper_pruned: bool = Field(False, description="Its keeper was pruned from the index (`dedup index prune`): "
-                                                   "`keeper` names it, nothing else of it is left.")
+                                                   "`duplicate_of` names it, nothing else of it is left.")
     relation: Optional[Relation]
     scores: Optional[Scores] = Field(description="Against the keeper (duplicates only).")
     reason: str = Field(description="Why it was skipped, or what it is, as `dedup index export` says it from what the "
@@ -188,7 +190,8 @@ class SimilarityOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
-    index: str
+    location: str = Field(description="The index (a Redis password shown as ***), as `dedup index stats` names it. "
+                                      "Before this version: `index`.")
     next_row: int = Field(description="The row number the next article will get (rows are never reused).")
 
 

@@ -1,0 +1,122 @@
+"""What every command's outputs say, checked across the commands: the accounting of the records read, the
+processes a run used beside the ones it was asked for, and one name for one thing in every output."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+
+PER_ARTICLE = {"dedupe": "decisions.jsonl", "stories": "stories.jsonl", "repeats": "articles.jsonl"}
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _feed(tmp_path: Path, seeds_dir: Path) -> Path:
+    """Six records: three articles (one a copy of another), one too short to compare, two bad lines."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))[:2]]
+    lines = [json.dumps({"id": "a", "text": texts[0]}, ensure_ascii=False), "{broken",
+             json.dumps({"id": "b", "text": texts[1]}, ensure_ascii=False),
+             json.dumps({"id": "copy", "text": texts[0]}, ensure_ascii=False),
+             json.dumps({"id": "short", "text": "two words"}), json.dumps({"id": None, "text": "no id"})]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return feed
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_the_summary_and_its_line_account_for_every_record_read(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """counts.skipped is the articles skipped (empty, too short): the bad records skipped with --skip-bad were
+    counted apart, and nothing said how many records the run read, so the counts did not add up to the input (user
+    audit). counts.records is every record read, a line each in the per-article file; for dedupe
+    kept + duplicates + skipped + bad_records == records; the printed line ends with the bad records and the total."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    counts = json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]
+    rows = _lines(out / PER_ARTICLE[command])
+    assert counts["records"] == len(rows) == 6
+    assert counts["records"] == counts["articles"] + counts["bad_records"] and counts["bad_records"] == 2
+    if command == "dedupe":
+        assert (counts["kept"], counts["duplicates"], counts["skipped"]) == (2, 1, 1)
+        assert counts["kept"] + counts["duplicates"] + counts["skipped"] + counts["bad_records"] == counts["records"]
+        assert sum(r["status"] == "skipped" for r in rows) == counts["skipped"] + counts["bad_records"]
+    assert "; 2 bad records skipped; 6 records read" in res.output, res.output
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_the_summary_says_the_processes_asked_for_and_those_used(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """summary.json recorded the n_jobs asked for (repeats not even that), not the processes used: the five seeds fit
+    one chunk, so --jobs 2 runs them in this process. processes.n_jobs is what was asked, processes.workers the most
+    worker processes a stage gave tasks to (0 here), per stage as in timings_seconds."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(seeds_dir), "--out", str(out), "--jobs", "2", "-q"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["config"]["runtime"]["n_jobs"] == 2
+    stages = [s for s in summary.get("timings_seconds", {"repeats": 0}) if s != "total"]
+    assert summary["processes"] == {"n_jobs": 2, "workers": 0, "workers_by_stage": dict.fromkeys(stages, 0)}
+
+
+@pytest.mark.parametrize("jobs", ["2", "-1"])
+def test_workers_that_ran_are_counted_per_stage_and_at_most_the_cores(tmp_path: Path, seeds_dir: Path, jobs: str) -> None:
+    """Blocks of two lines (three, and the file's end): the text stages go to the workers, as many as the cores allow
+    (-1: all of them) and the tasks need."""
+    from dedup.runtime import usable_cores
+
+    config = tmp_path / "small.toml"
+    config.write_text("[runtime]\nchunk_size = 2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["dedupe", str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--jobs", jobs,
+                                   "--config", str(config), "--skip-bad", "-q"])
+    assert res.exit_code == 0, res.output
+    used = json.loads((out / "summary.json").read_text(encoding="utf-8"))["processes"]
+    cores = usable_cores()
+    expected = min(4, cores) if jobs == "-1" else (min(2, cores) if cores > 1 else 0)  # --jobs 2 on one core: this process
+    assert used["n_jobs"] == int(jobs)
+    assert used["workers"] == expected == max(used["workers_by_stage"].values())
+    assert used["workers_by_stage"]["normalize"] == expected and used["workers_by_stage"]["cluster"] == 0
+
+
+def test_one_thing_has_one_name_in_every_output(tmp_path: Path, seeds_dir: Path) -> None:
+    """The same thing had two names from one output to the next (user audit): a paragraph count `repeats` in
+    decisions.jsonl and `n_repeats` in articles.jsonl; `seconds` in the repeats summary and `timings_seconds` in the
+    others; a bad record's `file` in its line and `path` in summary.json; a stored article's keeper `keeper` in the
+    service and `duplicate_of` in `dedup index export` and decisions.jsonl; the index `index` in /healthz and
+    `location` in `dedup index stats`; the relations per kind `by_kind` per article and `relations_by_kind` summed."""
+    pytest.importorskip("pydantic")
+    from dedup.serve.models import Health, StoredArticle
+
+    feed, db = _feed(tmp_path, seeds_dir), str(tmp_path / "h.db")
+    runner = CliRunner()
+    for command, extra in (("dedupe", ["--repeats", "--index", db]), ("repeats", []), ("stories", [])):
+        res = runner.invoke(app, [command, str(feed), "--out", str(tmp_path / command), "--skip-bad", "-q", *extra])
+        assert res.exit_code == 0, res.output
+    summaries = {c: json.loads((tmp_path / c / "summary.json").read_text(encoding="utf-8")) for c in PER_ARTICLE}
+    rows = {c: _lines(tmp_path / c / name) for c, name in PER_ARTICLE.items()}
+
+    def by_id(command: str, key: str) -> dict:
+        return {r["id"]: r[key] for r in rows[command] if r["id"] is not None}
+
+    assert by_id("dedupe", "repeats") == by_id("repeats", "repeats") and any(by_id("repeats", "repeats").values())
+    assert not any("n_repeats" in r for r in rows["repeats"])
+    totals = {k: sum(r["by_kind"][k] for r in rows["repeats"] if r["id"] is not None) for k in ("exact", "contained", "near", "boilerplate")}
+    assert summaries["repeats"]["counts"]["by_kind"] == totals
+    for command, summary in summaries.items():
+        assert "seconds" not in summary and isinstance(summary["timings_seconds"], dict), command
+        assert list(summary["processes"]["workers_by_stage"]) == [s for s in summary["timings_seconds"] if s != "total"]
+        bad = [{"file": r["file"], "line": r["line"], "reason": r["reason"].removeprefix("skipped: bad record: ")}
+               for r in rows[command] if r["id"] is None]
+        assert summary["bad_records"] == bad and len(bad) == 2, command
+
+    export = [json.loads(line) for line in runner.invoke(app, ["index", "export", db]).stdout.splitlines()]
+    stats = json.loads(runner.invoke(app, ["index", "stats", db]).stdout)
+    copy = next(r for r in export if r["id"] == "copy")
+    assert copy["duplicate_of"] == "a" == by_id("dedupe", "duplicate_of")["copy"]
+    service_only = {"title", "text", "event", "storyline"}  # the service's own: what it stored beside the index
+    assert set(StoredArticle.model_fields) - service_only <= set(copy) and "keeper" not in StoredArticle.model_fields
+    assert "location" in stats and "location" in Health.model_fields and "index" not in Health.model_fields
