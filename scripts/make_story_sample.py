@@ -88,7 +88,7 @@ from _common import load_saudinewsnet, run_info, saudinewsnet_dir
 import dedup
 from dedup.config import DedupConfig, StoriesConfig
 from dedup.exec import LocalExecutor
-from dedup.flows.prepare import normalized_lines, without_boilerplate
+from dedup.flows.prepare_held import normalized_lines, without_boilerplate
 from dedup.flows.stories import stories
 from dedup.stories import (
     number_sets,

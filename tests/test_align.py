@@ -10,7 +10,7 @@ import pytest
 from dedup.config import DedupConfig, NormalizeConfig
 from dedup.errors import ConfigError
 from dedup.exec import LocalExecutor
-from dedup.flows.prepare import prepare_texts
+from dedup.flows.prepare_held import prepare_texts
 from dedup.repeats.segment import located_tokens
 from dedup.serve.passages import shared_passages
 from dedup.sketch.feature_store import FeatureStore

@@ -64,15 +64,20 @@ def test_the_summary_says_the_processes_asked_for_and_those_used(tmp_path: Path,
 
 @pytest.mark.parametrize("jobs", ["2", "-1"])
 def test_workers_that_ran_are_counted_per_stage_and_at_most_the_cores(tmp_path: Path, seeds_dir: Path, jobs: str) -> None:
-    """Blocks of two lines (three, and the file's end): the text stages go to the workers, as many as the cores allow
-    (-1: all of them) and the tasks need."""
+    """A feed of more blocks than WORKERS_FROM_BLOCKS (1.2 MB, in blocks of 64 KiB): the text stages go to
+    the workers, as many as the cores allow (-1: all of them) and the tasks need."""
+    from dedup.flows.prepare import WORKERS_FROM_BLOCKS
     from dedup.runtime import usable_cores
 
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"a{k}", "text": f"{texts[k % len(texts)]} {k}"}, ensure_ascii=False) + "\n"
+                            for k in range(200)), encoding="utf-8")
+    assert feed.stat().st_size > (WORKERS_FROM_BLOCKS + 2) << 16
     config = tmp_path / "small.toml"
-    config.write_text("[runtime]\nchunk_size = 2\n", encoding="utf-8")
+    config.write_text("[runtime]\nchunk_size = 2\n", encoding="utf-8")  # blocks of 64 KiB, the least read at once
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["dedupe", str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--jobs", jobs,
-                                   "--config", str(config), "--skip-bad", "-q"])
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(out), "--jobs", jobs, "--config", str(config), "-q"])
     assert res.exit_code == 0, res.output
     used = json.loads((out / "summary.json").read_text(encoding="utf-8"))["processes"]
     cores = usable_cores()
@@ -80,6 +85,21 @@ def test_workers_that_ran_are_counted_per_stage_and_at_most_the_cores(tmp_path: 
     assert used["n_jobs"] == int(jobs)
     assert used["workers"] == expected == max(used["workers_by_stage"].values())
     assert used["workers_by_stage"]["normalize"] == expected and used["workers_by_stage"]["cluster"] == 0
+
+
+def test_a_small_jsonl_feed_is_prepared_here_whatever_jobs_asks(tmp_path: Path, seeds_dir: Path) -> None:
+    """A JSONL feed of a few lines went to two workers with --jobs 2 (its first line, read here, and its end were
+    tasks of their own): ~0.7 s of starting them for milliseconds of work; below WORKERS_FROM_BLOCKS blocks of lines
+    it is prepared in this process, the outputs the same."""
+    feed = _feed(tmp_path, seeds_dir)
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(out), "--jobs", jobs, "--skip-bad", "-q"])
+        assert res.exit_code == 0, res.output
+        assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["processes"]["workers"] == 0
+        outs.append((out / "decisions.jsonl").read_bytes())
+    assert outs[0] == outs[1]
 
 
 def test_one_thing_has_one_name_in_every_output(tmp_path: Path, seeds_dir: Path) -> None:

@@ -3,9 +3,9 @@
 normalize ([repeats], spill) → boilerplate → sketch (strip, screen, collapse
 exact copies, MinHash, anchors, verification features). This is the one
 preparation of every flow: :func:`prepare_stream` for a feed that streams
-(``dedupe``, ``eval --sweep``), :func:`prepare_texts` for texts held in memory
-(``stories``, ``similarity``), both built from the same per-chunk stage
-functions of :mod:`dedup.sketch.prepare`.
+(``dedupe``, ``eval --sweep``); :func:`dedup.flows.prepare_held.prepare_texts` for texts held in memory
+(``similarity``) is built from the same per-chunk stage functions of
+:mod:`dedup.sketch.prepare`.
 
 The feed is consumed once, in chunks: each chunk is normalized and its lines
 spilled to the run's temporary folder (boilerplate needs line counts over the
@@ -20,42 +20,42 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 
 import numpy as np
-import xxhash
 
-from ..config import DedupConfig, NormalizeConfig
-from ..exec import Executor, batches
+from ..config import DedupConfig
+from ..exec import Executor, LocalExecutor, batches
 from ..exec.heap import heap_kept, release_heap
 from ..io.readers.blocks import Block, JsonlBlocks
 from ..results import Progress
 from ..sketch.feature_store import FeatureStore, Segment
-from ..sketch.features import Features
 from ..sketch.prepare import (
     Prepared,
     Sketched,
     kept_rows,
-    normalize_chunk,
     prepare_block,
     prepare_chunk,
     read_spill,
-    sketch_chunk,
     sketch_task,
     write_spill,
 )
 from ..sketch.signatures import permutations
 from ..store.days import DaySpool, put_texts
-from ..text.boilerplate import Boilerplate, find_boilerplate, line_keys, strip_boilerplate
+from ..text.boilerplate import Boilerplate, find_boilerplate
 from ..types import Article, ArticleTable
 from .timer import StageTimer
 
-__all__ = ["PreparedFeed", "Representatives", "Seen", "batches", "prepare_stream", "prepare_texts", "screen"]
+__all__ = ["PreparedFeed", "Representatives", "Seen", "batches", "prepare_stream", "screen"]
 
 # From this many articles a feed is sketched by the compiled kernels (dedup.text.compiled for token hashes,
 # dedup.sketch.compiled for MinHash: the same bits; sketching 20k articles in one process 2.2 -> 1.4 CPU-s); below,
 # numba's import and cache load (0.5-1 s a process) would cost more than they save.
 COMPILED_ARTICLES = 50_000
+# Blocks of lines (about chunk_size lines each) from which a local JSONL feed is prepared by the workers --jobs asks
+# for; a smaller one is prepared in this process. See WORKERS_FROM_BLOCKS's measurement in docs/performance-log.md.
+WORKERS_FROM_BLOCKS = 10
 # Characters of normalized text a run in one process holds between the two sweeps instead of spilling them
 # (64M: the dev days' 20k articles are 35M; at most ~130 MB of Arabic text held, the rest spilled as before).
 HOLD_CHARS = 64 << 20
@@ -134,6 +134,18 @@ def prepare_stream(
         if progress is not None:
             progress(stage, k, of)
 
+    block_stream: Iterator[Block] = iter(())
+    if isinstance(articles, JsonlBlocks):
+        block_stream = articles.blocks(chunk_size)
+        if not executor.in_process:  # a feed of a few blocks is prepared here: starting workers would cost more than they save
+            head: list[Block] = []
+            for block in block_stream:
+                head.append(block)
+                if sum(b.size > 0 for b in head) >= WORKERS_FROM_BLOCKS:
+                    break
+            else:
+                executor = LocalExecutor(1)
+            block_stream = chain(head, block_stream)
     # Workers on another machine cannot see this machine's temporary files:
     # then the parent keeps the spill and ships the lines.
     share_disk = executor.shares_disk
@@ -183,7 +195,7 @@ def prepare_stream(
         sent: deque[tuple[Block, str]] = deque()
 
         def tasks() -> Iterator[tuple[Block, str | None]]:
-            for b, block in enumerate(blocks.blocks(chunk_size)):
+            for b, block in enumerate(block_stream):
                 sent.append((block, spill_path(b)))  # the bytes stay here (the spool copies the lines not located) ...
                 if share_disk and not executor.in_process:  # ... and a worker on this machine reads them from the file itself
                     yield block.located(), spill_path(b)
@@ -442,58 +454,3 @@ def screen(
             ntok = int(n_tokens[pos])
             reason[pos] = f"too short: {ntok} token{'s' if ntok != 1 else ''} < min_tokens={min_tokens}"
     return reason
-
-
-# --- texts held in memory (stories, similarity) ---------------------------
-
-
-def normalized_lines(
-    texts: Sequence[str], config: NormalizeConfig, executor: Executor, chunk_size: int = 2000
-) -> list[list[str]]:
-    """Normalized non-empty lines of every text, in chunks through ``executor``."""
-    chunks = executor.map_chunks(normalize_chunk, texts, chunk_size=chunk_size, config=config)
-    return [art_lines for chunk in chunks for art_lines in chunk]
-
-
-def without_boilerplate(
-    lines: Sequence[Sequence[str]], sources: Sequence[str], config: DedupConfig
-) -> tuple[list[str], Boilerplate, np.ndarray]:
-    """Each article's text to compare (boilerplate left out), the boilerplate, and how many lines it removed."""
-    bp = find_boilerplate(line_keys(lines, sources, config.boilerplate), config.boilerplate)
-    keys = bp.key_set()
-    stripped = [strip_boilerplate(ls, s, keys, config.boilerplate.max_tokens) for ls, s in zip(lines, sources)]
-    bp = bp.with_lines(found for _, _, found in stripped)
-    return [c for c, _, _ in stripped], bp, np.array([r for _, r, _ in stripped], dtype=np.int64)
-
-
-def sketches(
-    contents: Sequence[str], config: DedupConfig, executor: Executor, chunk_size: int = 2000
-) -> tuple[np.ndarray, Features]:
-    """Signatures and verification features of normalized texts, in chunks through ``executor``."""
-    perms = permutations(config.minhash.num_perm, config.minhash.seed)
-    parts = executor.map_chunks(
-        sketch_chunk, contents, chunk_size=chunk_size, shingle_cfg=config.shingle, minhash_cfg=config.minhash, perms=perms,
-    )
-    sigs = np.concatenate([p[4] for p in parts]) if parts else np.zeros((0, config.minhash.num_perm), dtype=np.uint32)
-    return sigs, Features.concat([Features.from_hashes(p[2], p[3], p[0], p[1]) for p in parts])
-
-
-def prepare_texts(
-    texts: Sequence[str], sources: Sequence[str] | None, config: DedupConfig, executor: Executor, chunk_size: int = 2000
-) -> tuple[list[str], Features, np.ndarray]:
-    """Texts held in memory, prepared like a feed: ``(contents, features, digests)``.
-
-    ``contents`` are the normalized texts compared (with ``sources``, each
-    source's boilerplate lines left out; without, the lines are only joined),
-    ``features`` their verification features, ``digests`` the hash of each
-    content (equal digests: exact copies).
-    """
-    lines = normalized_lines(texts, config.normalize, executor, chunk_size)
-    if sources is None:
-        contents = [" ".join(ls) for ls in lines]
-    else:
-        contents, _, _ = without_boilerplate(lines, sources, config)
-    del lines
-    _, feats = sketches(contents, config, executor, chunk_size)
-    digest = np.array([xxhash.xxh3_64_intdigest(c.encode()) for c in contents], dtype=np.uint64)
-    return contents, feats, digest

@@ -12,7 +12,7 @@ from ..results import SimilarityResult
 from ..stories import number_sets, score_features, story_scores, story_vectors, token_counts
 from ..text.normalize import normalize_texts
 from ..verify import NONE, RELATIONS, decide, fit_idf, score_pairs
-from .prepare import prepare_texts
+from .prepare_held import prepare_texts
 from .stories import check_normalize
 
 __all__ = ["similarity"]
