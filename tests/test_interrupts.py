@@ -111,10 +111,13 @@ def test_ctrl_c_with_two_jobs_is_one_message_not_the_workers_tracebacks(tmp_path
     """Ctrl-C signals the terminal's whole process group: workers still importing NumPy printed their own tracebacks
     under the run's one-line message (issue seen 5 runs in 7 with --jobs 2), and stories waited for a worker's task."""
     feed = _feed(tmp_path / "feed.jsonl", 6000)
+    blocks = tmp_path / "blocks.toml"  # blocks of 500 lines: more than WORKERS_FROM_BLOCKS, so the workers prepare the feed
+    blocks.write_text("[runtime]\nchunk_size = 500\n", encoding="utf-8")
     for k, delay in enumerate((0.0, 0.15, 0.3, 0.5, 1.0, 2.0)):
         work, out = tmp_path / f"tmp{k}", tmp_path / f"out{k}"
         work.mkdir()
-        proc = subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2"],
+        proc = subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2",
+                                 "--config", str(blocks)],
                                 env={**os.environ, "TMPDIR": str(work)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
         _wait_for_work(work, proc)
@@ -190,7 +193,10 @@ def _resource_tracker_line(line: str) -> bool:
 
 
 def _run_in_group(command: str, feed: Path, out: Path, work: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2"],
+    blocks = work.parent / "blocks.toml"  # blocks of 500 lines: more than WORKERS_FROM_BLOCKS, so the workers prepare the feed
+    blocks.write_text("[runtime]\nchunk_size = 500\n", encoding="utf-8")
+    return subprocess.Popen([sys.executable, "-m", "dedup", command, str(feed), "--out", str(out), "-q", "--jobs", "2",
+                             "--config", str(blocks)],
                             env={**os.environ, "TMPDIR": str(work)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
 

@@ -191,10 +191,17 @@ def _copies_feed(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_dedupe_outputs_are_those_of_the_line_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    """A feed with copies, boilerplate, bad records and a repeated id: every output byte for byte."""
+    """A feed with copies, boilerplate, bad records and a repeated id: every output byte for byte (with two jobs,
+    parsed by the workers: a feed this small would be prepared here, WORKERS_FROM_BLOCKS)."""
+    import dedup.flows.prepare as flow
+    from dedup.runtime import usable_cores
+
+    monkeypatch.setattr(flow, "WORKERS_FROM_BLOCKS", 1)
     path = _copies_feed(tmp_path)
     settings = {"read": SKIP, "dedupe": DedupConfig(), "runtime": Runtime(n_jobs=jobs, chunk_size=7)}
     run_dedupe([str(path)], str(tmp_path / "blocks"), settings, quiet=True)
+    used = json.loads((tmp_path / "blocks" / "summary.json").read_text())["processes"]["workers_by_stage"]["normalize"]
+    assert used == (min(jobs, usable_cores()) if jobs > 1 else 0)
     monkeypatch.setattr(JsonlBlocks, "usable", staticmethod(lambda paths, config: False))
     run_dedupe([str(path)], str(tmp_path / "lines"), settings, quiet=True)
     for name in ("decisions.jsonl", "pairs.jsonl", "unique.jsonl", "report.html"):
