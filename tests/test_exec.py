@@ -516,6 +516,24 @@ def test_a_cluster_of_one_worker_thread_runs_the_tasks_not_the_client() -> None:
     assert os.getpid() not in ran and ran <= workers
 
 
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_a_cluster_without_workers_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster reached by address with no worker: joblib's TimeoutError and its advice on parallel_config, or the
+    banding's scatter's "No valid workers found", a traceback at the command line; now ClusterLost, one line."""
+    distributed = pytest.importorskip("distributed")
+    import dedup.exec.dask as dask_exec
+
+    monkeypatch.setattr(dask_exec, "_WAIT_FOR_WORKERS", 0.5)
+    with (distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster,
+          dask_exec.dask_executor(cluster.scheduler_address) as executor):
+        sig, members = planted_signatures()
+        for call in (lambda: executor.map_chunks(len, [1, 2, 3], chunk_size=1), lambda: list(executor.imap(len, [([1],), ([2],)])),
+                     lambda: executor.lsh_pairs(sig, members, 25, 5, 20)):
+            with pytest.raises(DedupError, match=f"the Dask cluster at {cluster.scheduler_address} has no workers "
+                                                 r"\(none joined while the run waited\): start some"):
+                call()
+
+
 @pytest.mark.parametrize("kwargs", [{"n_jobs": 0}, {"n_jobs": -2}, {"chunk_size": 0}, {"backend": "spark"}], ids=str)
 def test_runtime_checks(kwargs: dict) -> None:
     with pytest.raises(ConfigError):

@@ -38,8 +38,8 @@ T = TypeVar("T")
 
 
 class ClusterLost(DedupError, RuntimeError):
-    """The Dask cluster failed under a run: a worker died holding data of the run, the scheduler went away, or a task
-    killed every worker that ran it."""
+    """The Dask cluster failed under a run: a worker died holding data of the run, the scheduler went away, a task
+    killed every worker that ran it, or no worker was there to run the tasks."""
 
 
 class DaskExecutor:
@@ -81,6 +81,11 @@ class DaskExecutor:
             raise ClusterLost(f"a task of the run ({getattr(work, '__name__', work)}) killed its Dask worker {times} (the "
                               f"cluster {where}): not enough memory per worker ({memory})? an input that crashes a library "
                               "in the worker? the workers' logs say which; nothing of the run was kept") from None
+        except TimeoutError:  # joblib's or scatter's, when the cluster has no worker (after a wait), or a task's own
+            if self.client.status == "running" and not self._no_workers():
+                raise
+            raise ClusterLost(f"the Dask cluster {where} has no workers (none joined while the run waited): start "
+                              "some (dask worker SCHEDULER-ADDRESS) and run it again; nothing of the run was kept") from None
         except (CancelledError, CommClosedError, OSError, RuntimeError, ValueError) as exc:
             lost = isinstance(exc, (CancelledError, CommClosedError)) or self.client.status != "running"
             if not lost:
@@ -88,6 +93,13 @@ class DaskExecutor:
             raise ClusterLost(f"the Dask cluster {where} failed under the run ({type(exc).__name__}: {exc}): a worker "
                               "died holding data of the run (out of memory? killed?), or the scheduler went away; nothing "
                               "of the run was kept: run it again (the workers' and the scheduler's logs say what happened)") from None
+
+    def _no_workers(self) -> bool:
+        """Whether the cluster has no worker thread now (or cannot say: its scheduler gone)."""
+        try:
+            return not any(self.client.nthreads().values())
+        except Exception:  # noqa: BLE001 - whatever the client raises, it cannot reach a worker through its scheduler
+            return True
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:
@@ -132,7 +144,10 @@ def joblib_backend(client: Any) -> Any:
     Where joblib's backend is not found (another layout), joblib's own is used.
     """
     backend = _backend_class()
-    return "dask" if backend is None else backend(client=client)
+    return "dask" if backend is None else backend(client=client, wait_for_workers_timeout=_WAIT_FOR_WORKERS)
+
+
+_WAIT_FOR_WORKERS = 10.0  # seconds a call waits for a worker when the cluster has none (joblib's default)
 
 
 @functools.cache
