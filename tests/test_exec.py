@@ -381,6 +381,159 @@ def test_a_cluster_gone_under_the_run_is_one_error_and_a_tasks_own_error_is_its_
         cluster.close()
 
 
+# Imported by the Dask workers (on their PYTHONPATH): a task that kills the worker running it; the client runs the real
+# prepare_chunk (so a run is replaced in the client only: the workers unpickle the function by this module's name)
+_KILLER = """
+import os
+
+from dedup.flows import prepare
+
+real_prepare_chunk = prepare.prepare_chunk
+
+
+def in_worker():
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def prepare_chunk(*args, **kwargs):
+    if in_worker():
+        os._exit(1)  # as the kernel's OOM killer or a segfault in a library would end it: no exception, no word
+    return real_prepare_chunk(*args, **kwargs)
+
+
+def length(items):
+    if in_worker() and items == [3]:
+        os._exit(1)
+    return len(items)
+"""
+
+_LIBRARY_RUN = """
+from dedup.errors import DedupError
+from dedup.exec.dask import dask_executor
+from killer import length
+
+if __name__ == "__main__":  # the workers start by importing this file (multiprocessing's spawn)
+    with dask_executor(None, 2) as executor:
+        for call in (lambda: executor.map_chunks(length, [1, 2, 3, 4], chunk_size=1),
+                     lambda: list(executor.imap(length, [([1],), ([2],), ([3],), ([4],)]))):
+            try:
+                call()
+            except DedupError as exc:
+                print("error:", type(exc).__name__, exc, flush=True)
+        print("after:", list(executor.imap(length, [([1, 2],), ([4],), ([5, 6, 7],)])), flush=True)
+"""
+
+_CLI_RUN = """
+import sys
+
+if __name__ == "__main__":  # the workers start by importing this file (multiprocessing's spawn): not a second run
+    import killer
+    from dedup.cli import run
+    from dedup.flows import prepare
+
+    prepare.prepare_chunk = killer.prepare_chunk
+    sys.argv = ["dedup", *sys.argv[1:]]
+    run()
+"""
+
+
+def _guarded(args: list[str], where: Path, timeout: float = 120.0, **env: str) -> subprocess.CompletedProcess:
+    """``args`` run in a child process with :data:`_KILLER` importable (by the child and its Dask workers), stopped after
+    ``timeout`` seconds (SIGTERM: the run unwinds and closes its cluster; then SIGKILL) so that a hang fails the test."""
+    import os
+
+    (where / "killer.py").write_text(_KILLER, encoding="utf-8")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, [str(where), root, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(args, cwd=where, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(f"hung: no end after {timeout:g} s; its stderr ended with:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def test_a_task_that_kills_its_dask_worker_is_one_error_not_a_hang(tmp_path: Path) -> None:
+    """A task that killed every worker that ran it (out of memory, a crash in a library) hung the run forever: the
+    scheduler gave up on it (KilledWorker) but joblib's Dask backend, told of a batch's end only when it returned,
+    waited for it. Both joblib paths (map_chunks, imap) now stop with ClusterLost naming the task and the count, and
+    the cluster, its workers replaced, runs the next call to the right results. In a child process, under a timeout."""
+    pytest.importorskip("distributed")
+    (tmp_path / "run.py").write_text(_LIBRARY_RUN, encoding="utf-8")
+    # the scheduler gives up on a task after 1 + allowed-failures deaths (default 3): 1 here, so 2, and faster
+    done = _guarded([sys.executable, "run.py"], tmp_path, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    errors = [line for line in done.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, done.stdout
+    for line in errors:
+        assert line.startswith("error: ClusterLost a task of the run (length) killed its Dask worker 2 times"), line
+        assert "not enough memory per worker" in line
+    assert "after: [2, 1, 3]" in done.stdout  # the workers replaced, the cluster runs on, to the same results
+
+
+def test_a_dedupe_run_whose_task_kills_its_dask_worker_exits_1_with_one_line_and_no_outputs(tmp_path: Path) -> None:
+    """`dedup dedupe --backend dask` whose sketching task kills its worker each time: exit 1 after one line (the
+    scheduler's and nannies' own log lines aside), no output folder; before, the run hung (killed here by the timeout)."""
+    pytest.importorskip("distributed")
+    (tmp_path / "run.py").write_text(_CLI_RUN, encoding="utf-8")
+    (tmp_path / "dedup.toml").write_text('[runtime]\nbackend = "dask"\nn_jobs = 2\nchunk_size = 2\n', encoding="utf-8")
+    out = tmp_path / "out"
+    done = _guarded([sys.executable, "run.py", "dedupe", str(SEEDS[0].parent), "--out", str(out), "--config", "dedup.toml",
+                     "-q"], tmp_path)
+    ours = [line for line in done.stderr.splitlines() if line.startswith("dedup")]
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert ours == [ours[0]] and ours[0].startswith("dedup: error: a task of the run (prepare_chunk) killed its Dask "
+                                                    "worker 4 times (the cluster started for this run)"), ours
+    assert "nothing of the run was kept" in ours[0]
+    assert not out.exists()
+
+
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_a_cluster_of_one_worker_thread_runs_the_tasks_not_the_client() -> None:
+    """joblib runs a call whose backend counts one job in the calling process: on a cluster of one worker thread (or
+    of two while one is being replaced) the chunks ran in the client, and a task that killed its worker killed it."""
+    import os
+
+    distributed = pytest.importorskip("distributed")
+    from dedup.exec.dask import dask_executor
+
+    with (distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+          dask_executor(cluster.scheduler_address) as executor):
+        workers = set(executor.client.run(os.getpid).values())
+        ran = set(executor.imap(os.getpid, [(), (), ()]))
+    assert os.getpid() not in ran and ran <= workers
+
+
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_a_cluster_without_workers_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster reached by address with no worker: joblib's TimeoutError and its advice on parallel_config, or the
+    banding's scatter's "No valid workers found", a traceback at the command line; now ClusterLost, one line."""
+    distributed = pytest.importorskip("distributed")
+    import dedup.exec.dask as dask_exec
+
+    monkeypatch.setattr(dask_exec, "_WAIT_FOR_WORKERS", 0.5)
+    with (distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster,
+          dask_exec.dask_executor(cluster.scheduler_address) as executor):
+        sig, members = planted_signatures()
+        for call in (lambda: executor.map_chunks(len, [1, 2, 3], chunk_size=1), lambda: list(executor.imap(len, [([1],), ([2],)])),
+                     lambda: executor.lsh_pairs(sig, members, 25, 5, 20)):
+            with pytest.raises(DedupError, match=f"the Dask cluster at {cluster.scheduler_address} has no workers "
+                                                 r"\(none joined while the run waited\): start some"):
+                call()
+
+
 @pytest.mark.parametrize("kwargs", [{"n_jobs": 0}, {"n_jobs": -2}, {"chunk_size": 0}, {"backend": "spark"}], ids=str)
 def test_runtime_checks(kwargs: dict) -> None:
     with pytest.raises(ConfigError):

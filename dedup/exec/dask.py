@@ -6,7 +6,9 @@ than doubles their CPU time on this workload; a local cluster is started
 without it. Arguments travel as plain lists and arrays: joblib's Dask backend
 scatters the members of containers into futures, and resolves them only in
 lists, tuples and dicts (a ``frozenset`` arrived in the workers as a set of
-unresolved futures).
+unresolved futures). The chunks go through :func:`joblib_backend`, joblib's
+backend made to tell joblib of a task the cluster gave up on (joblib's own
+left the run waiting for it forever).
 
 :func:`lsh_pairs_dask` is :func:`dedup.candidates.banding.lsh_pairs` over
 Dask collections: band keys per row block, a shuffle of the records by key
@@ -16,6 +18,7 @@ results.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -28,14 +31,15 @@ from ..candidates.buckets import bucket_pairs, empty_pairs, normalize_pairs
 from ..errors import ConfigError, DedupError
 from .local import Beside, beside, imap_tasks, map_chunks
 
-__all__ = ["ClusterLost", "DaskExecutor", "dask_executor", "lsh_pairs_dask"]
+__all__ = ["ClusterLost", "DaskExecutor", "dask_executor", "joblib_backend", "lsh_pairs_dask"]
 
 R = TypeVar("R")
 T = TypeVar("T")
 
 
 class ClusterLost(DedupError, RuntimeError):
-    """The Dask cluster failed under a run: a worker died holding data of the run, or the scheduler went away."""
+    """The Dask cluster failed under a run: a worker died holding data of the run, the scheduler went away, a task
+    killed every worker that ran it, or no worker was there to run the tasks."""
 
 
 class DaskExecutor:
@@ -72,37 +76,58 @@ class DaskExecutor:
         self._tasks = max(self._tasks, k)
 
     @contextmanager
-    def _cluster_failures(self) -> Iterator[None]:
+    def _cluster_failures(self, work: Callable[..., Any]) -> Iterator[None]:
         """A failure of the cluster itself as :class:`ClusterLost`, one line, not the client's traceback.
 
         A worker killed (out of memory, ``kill -9``) with data scattered to it cancels the tasks that read it
         (``FutureCancelledError``: "already forgotten"); a scheduler gone fails the next call (``CommClosedError``,
-        ``OSError`` "Timed out trying to connect", joblib's ``ValueError`` "first create a Dask Client"). A task's own
-        exception, on a cluster still connected, passes through as it is.
+        ``OSError`` "Timed out trying to connect", ``RuntimeError`` "ConnectionPool is closed" from the client closed
+        after it); a task of ``work`` that killed every worker that ran it (``KilledWorker``: the scheduler gave up
+        after ``distributed.scheduler.allowed-failures`` deaths more than one, 3 by default) says so, with what to
+        check. A task's own exception, on a cluster still connected, passes through as it is.
         """
         from concurrent.futures import CancelledError
 
         from distributed.comm.core import CommClosedError
         from distributed.scheduler import KilledWorker
 
+        where = f"at {self.address}" if self.address else "started for this run"
         try:
             yield
         except DedupError:
             raise
-        except (CancelledError, KilledWorker, CommClosedError, OSError, ValueError) as exc:
-            lost = isinstance(exc, (CancelledError, KilledWorker, CommClosedError)) or self.client.status != "running"
+        except KilledWorker as exc:
+            times = getattr(exc, "allowed_failures", None)  # distributed's own count, where it has one
+            times = f"{times + 1} times" if isinstance(times, int) else "each time it ran"
+            memory = "dask worker --memory-limit" if self.address else "fewer --jobs give each worker more of this machine's"
+            raise ClusterLost(f"a task of the run ({getattr(work, '__name__', work)}) killed its Dask worker {times} (the "
+                              f"cluster {where}): not enough memory per worker ({memory})? an input that crashes a library "
+                              "in the worker? the workers' logs say which; nothing of the run was kept") from None
+        except TimeoutError:  # joblib's or scatter's, when the cluster has no worker (after a wait), or a task's own
+            if self.client.status == "running" and not self._no_workers():
+                raise
+            raise ClusterLost(f"the Dask cluster {where} has no workers (none joined while the run waited): start "
+                              "some (dask worker SCHEDULER-ADDRESS) and run it again; nothing of the run was kept") from None
+        except (CancelledError, CommClosedError, OSError, RuntimeError, ValueError) as exc:
+            lost = isinstance(exc, (CancelledError, CommClosedError)) or self.client.status != "running"
             if not lost:
                 raise
-            where = f"at {self.address}" if self.address else "started for this run"
             raise ClusterLost(f"the Dask cluster {where} failed under the run ({type(exc).__name__}: {exc}): a worker "
                               "died holding data of the run (out of memory? killed?), or the scheduler went away; nothing "
                               "of the run was kept: run it again (the workers' and the scheduler's logs say what happened)") from None
+
+    def _no_workers(self) -> bool:
+        """Whether the cluster has no worker thread now (or cannot say: its scheduler gone)."""
+        try:
+            return not any(self.client.nthreads().values())
+        except Exception:  # noqa: BLE001 - whatever the client raises, it cannot reach a worker through its scheduler
+            return True
 
     def map_chunks(self, func: Callable[..., R], items: Sequence[Any], *, chunk_size: int = 2000,
                    progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[R]:
         from joblib import parallel_config
 
-        with self._cluster_failures(), parallel_config(backend="dask"):
+        with self._cluster_failures(func), parallel_config(backend=joblib_backend(self.client)):
             return map_chunks(func, items, n_jobs=-1, chunk_size=chunk_size, progress=progress, backend=None, on_sent=self._sent, **kwargs)
 
     def imap(self, func: Callable[..., R], tasks: Iterable[tuple[Any, ...]], *, ahead: int | None = None,
@@ -110,7 +135,7 @@ class DaskExecutor:
         from joblib import parallel_config
         # ``workers`` bounds local processes only: the cluster's workers are what the cluster has
 
-        with self._cluster_failures(), parallel_config(backend="dask"):
+        with self._cluster_failures(func), parallel_config(backend=joblib_backend(self.client)):
             yield from imap_tasks(func, tasks, n_jobs=-1, backend=None, ahead=ahead, on_sent=self._sent, **kwargs)
 
     def threads(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -125,10 +150,68 @@ class DaskExecutor:
         return False
 
     def lsh_pairs(self, signatures, members, bands: int, rows: int, max_bucket: int):  # noqa: ANN001, ANN201
-        with self._cluster_failures():
+        with self._cluster_failures(lsh_pairs_dask):
             if len(members) >= 2 and bands:
                 self._sent(-(-len(members) // 1000))  # lsh_pairs_dask's row blocks (at most two per worker thread)
             return lsh_pairs_dask(signatures, members, bands, rows, max_bucket, client=self.client)
+
+
+def joblib_backend(client: Any) -> Any:
+    """joblib's Dask backend on ``client``, which tells joblib of a task the cluster gave up on.
+
+    joblib's backend hands joblib a batch's result, or the exception the batch
+    raised in its worker, through a completion callback; a batch the cluster
+    itself failed (``KilledWorker``: every worker that ran it died) only fails
+    the future it returned, and joblib (1.4 to 1.6), which waits for the
+    callback, waited forever: the run hung, its workers idle. This backend
+    also calls the callback with that failure, which joblib then raises.
+    Where joblib's backend is not found (another layout), joblib's own is used.
+    """
+    backend = _backend_class()
+    return "dask" if backend is None else backend(client=client, wait_for_workers_timeout=_WAIT_FOR_WORKERS)
+
+
+_WAIT_FOR_WORKERS = 10.0  # seconds a call waits for a worker when the cluster has none (joblib's default)
+
+
+@functools.cache
+def _backend_class() -> Any:
+    """joblib's ``DaskDistributedBackend`` whose batches' failures reach joblib's callback (:func:`joblib_backend`)."""
+    try:
+        # joblib's private module: the class behind backend="dask"
+        from joblib._dask import DaskDistributedBackend
+    except ImportError:  # pragma: no cover - another joblib layout
+        return None
+
+    class Backend(DaskDistributedBackend):  # type: ignore[misc, valid-type]
+        def effective_n_jobs(self, n_jobs: int) -> int:
+            # a call with one job joblib runs here, in the calling process, task after task: a cluster of one worker
+            # thread, or of two while one is being replaced (after a worker died), saw none of them, and a task that
+            # kills its worker killed the client instead
+            return max(2, super().effective_n_jobs(n_jobs))
+
+        def submit(self, func: Any, callback: Any = None) -> Any:  # what joblib 1.6 calls
+            return _failure_told(self, super().submit(func, callback=callback), callback)
+
+        def apply_async(self, func: Any, callback: Any = None) -> Any:  # what joblib 1.4 and 1.5 call
+            return _failure_told(self, super().apply_async(func, callback=callback), callback)
+
+    return Backend
+
+
+def _failure_told(backend: Any, future: Any, callback: Any) -> Any:
+    """``future``, whose failure is also handed to ``callback`` (its result the backend hands on itself).
+
+    Only where joblib takes a batch's outcome from the callback (``supports_retrieve_callback``, joblib 1.4 on);
+    before, it asked the future itself, which raised.
+    """
+    if callback is not None and getattr(backend, "supports_retrieve_callback", False):
+        def failed(done: Any) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                callback(done.exception())  # joblib registers it as the batch's error, and raises it
+
+        future.add_done_callback(failed)
+    return future
 
 
 _HANDSHAKE_SECONDS = 30.0
