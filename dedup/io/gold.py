@@ -20,8 +20,9 @@ from .jsonl import json_objects
 __all__ = ["read_edges", "read_gold", "read_run", "run_command"]
 
 
-def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[tuple[int, dict[str, Any]]]:
-    rows = list(json_objects(path, storage_options))
+def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = (), expects: str = ""
+           ) -> list[tuple[int, dict[str, Any]]]:
+    rows = list(json_objects(path, storage_options, expects=expects))
     if not rows:
         raise InputFormatError(f"empty {what}", str(path))
     return rows
@@ -55,7 +56,7 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
             itself or is labelled twice, or an article is given two clusters
             (file and line named).
     """
-    rows = _jsonl(path, "gold file", storage_options)
+    rows = _jsonl(path, "gold file", storage_options, '{"id1", "id2", "label"} or {"id", "cluster"}')
     first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []
