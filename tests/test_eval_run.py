@@ -248,6 +248,16 @@ def test_no_sweep_for_clusters(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}])
     report = evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")  # no inputs needed: nothing to sweep
     assert "sweep" not in report
+    # said: the sweep asked for was left out without a word
+    assert report["warnings"] == [("--sweep jaccard: the gold file holds a cluster per article, not labelled pairs: no sweep "
+                                   "(it scores labelled pairs)")]
+
+
+def test_inputs_without_a_sweep_are_said_to_be_unread(tmp_path: Path) -> None:
+    """--input is read by --sweep alone: given without it, it was left unread without a word."""
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    report = evaluate_run(_run_dir(tmp_path), gold, inputs=["feed.jsonl"])
+    assert "sweep" not in report and "--input (feed.jsonl) is read only with --sweep: left unread" in report["warnings"]
 
 
 def test_sweep_over_an_input_without_the_labelled_articles_is_an_error(tmp_path: Path) -> None:
@@ -263,5 +273,5 @@ def test_a_run_without_its_summary_is_not_scored(tmp_path: Path) -> None:
     """summary.json is written last: a folder without it holds an interrupted run (or two runs' files mixed)."""
     run = _run_dir(tmp_path, None)
     gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
-    with pytest.raises(InputFormatError, match="no summary.json: the run did not finish"):
+    with pytest.raises(InputFormatError, match="no summary.json: not a finished run of dedup dedupe or dedup stories"):
         evaluate_run(run, gold)

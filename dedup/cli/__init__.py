@@ -5,7 +5,6 @@ Options of the settings come from the configs (:mod:`.options`); a user's error 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
@@ -117,7 +116,9 @@ def similarity(
 @app.command("eval")
 @settings_from(read=True)
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
+    run: Annotated[str, typer.Argument(metavar="RUN", show_default=False, help="The --out folder of a dedupe or stories run "
+                                       "(the folder holding its summary.json), or the URL its --out took: s3://bucket/prefix/, "
+                                       "gs://…, https://… (its summary.json and the files scored are fetched).")],
     gold: Annotated[str, typer.Option("--gold", metavar="PATH|URL", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters "
                                       "{id,cluster}; a file (also .gz/.zst/.xz/.bz2), - for stdin, or a URL as the feed inputs take.")],
     level: Annotated[Optional[Literal["group", "event", "storyline"]], typer.Option(

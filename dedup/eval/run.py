@@ -56,14 +56,19 @@ def evaluate_run(
     pairwise counts, B-cubed and the adjusted Rand index.
     """
     if not (Path(run_dir) / "summary.json").is_file():  # written last: without it the files may be half of a run
-        raise InputFormatError("no summary.json: the run did not finish (an interrupted run leaves incomplete files); "
-                               "run it again", str(run_dir))
+        raise InputFormatError("no summary.json: not a finished run of dedup dedupe or dedup stories (a run writes it "
+                               "last; an interrupted run leaves none); give a run's --out folder, or run it again", str(run_dir))
     if level is None:  # the run's own clustering: a stories run's events, a dedupe run's duplicate groups
         level = "event" if run_command(run_dir) == "stories" else "group"
     kind, data = read_gold(gold, set(positive), read_config.storage_options)
     pred = read_run(run_dir, level)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
     report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind, "warnings": []}
+    if sweep_score is not None and kind == "clusters":  # a sweep scores labelled pairs: asked for, it was left out unsaid
+        report["warnings"].append(f"--sweep {sweep_score}: the gold file holds a cluster per article, not labelled pairs: "
+                                  "no sweep (it scores labelled pairs)")
+    elif sweep_score is None and inputs:
+        report["warnings"].append(f"--input ({', '.join(map(str, inputs))}) is read only with --sweep: left unread")
     if kind == "pairs" and not any(s for _, _, s in data):  # type: ignore[union-attr]
         report["warnings"].append(f"no gold pair counts as same (--positive {','.join(positive)}): precision and recall "
                                   "here say nothing of the copies found; is the label name right?")
