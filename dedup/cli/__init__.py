@@ -141,8 +141,9 @@ def evaluate(
     Reads RUN's summary.json and its clustering (a dedupe run's decisions.jsonl, and pairs.jsonl for
     pairwise_with_edges; a stories run's stories.jsonl; the .parquet files alike) and the gold file. Writes no file:
     the report is JSON on standard output, its warnings also on stderr. Gold pairs or articles that are not in the run
-    are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; articles of the run
-    without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input.
+    are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; those naming an article
+    the run skipped count as apart, and are counted (pairs_with_skipped, articles_skipped) and warned of; articles of
+    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input.
 
     \b
     Examples:

@@ -112,12 +112,14 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
     )
 
 
-def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
+def read_run(run_dir: str | Path, level: str, skipped: set[str] | None = None) -> dict[str, str | None]:
     """Cluster of every article in a run: the duplicate group, or the event/storyline.
 
     Lines without an id (a record skipped with ``--skip-bad`` has ``"id":
     null``), or with an id that is not a string or number, name no article and
-    are left out.
+    are left out. ``skipped``: the ids of the articles the run skipped
+    (``"status": "skipped"``: too short or too long to compare, alone in their
+    cluster) are added to it.
 
     Raises:
         InputFormatError: the run is of another command than ``level`` scores
@@ -148,7 +150,8 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         import pyarrow.parquet as pq
 
         file = run / f"{name}.parquet"
-        rows = pq.read_table(file, columns=["id", level]).to_pylist()
+        columns = ["id", level] + (["status"] if "status" in pq.read_schema(file).names else [])
+        rows = pq.read_table(file, columns=columns).to_pylist()
     else:
         file = run / f"{name}.jsonl"
         rows = [r for _, r in _jsonl(file, f"{name} file of a run")]
@@ -161,11 +164,10 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         raise InputFormatError(f"{len(rows)} lines, but the run's summary.json counts {expected} records: the file is "
                                "not this run's (another run wrote into the folder, or it was cut short); run it again",
                                str(file))
-    return {
-        str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
-        for r in rows
-        if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
-    }
+    named = [r for r in rows if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)]
+    if skipped is not None:
+        skipped.update(str(r["id"]) for r in named if r.get("status") == "skipped")
+    return {str(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in named}
 
 
 def run_command(run_dir: str | Path) -> str | None:
