@@ -298,11 +298,11 @@ def test_articles_the_run_skipped_are_counted_and_warned(tmp_path: Path, fmt: st
     report = evaluate_run(run, pairs)
     assert report["pairs"] == 3 and report["pairs_with_skipped"] == 2
     assert (report["pairwise"]["tp"], report["pairwise"]["fn"]) == (1, 1)  # the skipped article's pair: a miss, as before
-    assert report["warnings"] == ["2 of the 3 labelled pairs scored name an article the run skipped (not compared: empty, "
-                                  "too short, too long or already in its index; its reason says which): counted as apart, "
-                                  "a miss when labelled same"]
+    assert report["warnings"] == [("2 of the 3 labelled pairs scored name an article the run skipped (not compared: empty, "
+                                   "too short, too long or already in its index; its reason says which): counted as apart, "
+                                   "a miss when labelled same")]
     clusters = _jsonl(tmp_path / "clusters.jsonl", [{"id": i, "cluster": "x"} for i in "abs"] + [{"id": "c", "cluster": "y"}])
     report = evaluate_run(run, clusters)
     assert report["articles"] == 4 and report["articles_skipped"] == 1
-    assert report["warnings"] == ["1 of the 4 articles scored was skipped by the run (not compared: empty, too short, too "
-                                  "long or already in its index; its reason says which): alone in its cluster"]
+    assert report["warnings"] == [("1 of the 4 articles scored was skipped by the run (not compared: empty, too short, too "
+                                   "long or already in its index; its reason says which): alone in its cluster")]
