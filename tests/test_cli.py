@@ -263,9 +263,21 @@ def test_an_lsh_setting_with_no_banding_is_one_line(tmp_path: Path, seeds_dir: P
 def test_an_fp_weight_of_one_is_refused_as_such() -> None:
     """At 1 no banding can ever be found: the advice to lower the threshold was wrong."""
     res = CliRunner().invoke(app, ["explain-params", "--fp-weight", "1"])
-    assert res.exit_code == 1 and "fp_weight must be at least 0 and below 1" in res.output
+    assert res.exit_code == 1 and "fp_weight (--fp-weight) must be at least 0 and below 1" in res.output
     assert "lower --threshold" not in res.output
     assert CliRunner().invoke(app, ["explain-params", "--fp-weight", "0.99"]).exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--threshold", "1.5"], "LSH threshold (--threshold) must be strictly between 0 and 1, got 1.5"),
+    (["--num-perm", "3"], "num_perm (--num-perm) must be between 16 and 1024, got 3"),
+    (["--fp-weight", "-0.5"], "fp_weight (--fp-weight) must be at least 0 and below 1"),
+], ids=["threshold", "num-perm", "fp-weight"])
+def test_explain_params_names_the_option_of_a_bad_value(args: list[str], said: str) -> None:
+    """The configs' names (num_perm) were said alone: the option typed (--num-perm) is named beside them, as the run
+    commands name theirs."""
+    res = CliRunner().invoke(app, ["explain-params", *args])
+    assert res.exit_code == 1 and res.output.startswith(f"dedup: error: {said}") and len(res.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -348,6 +360,30 @@ def test_help_in_a_narrow_terminal_keeps_every_option_name_whole(command: str) -
         assert ("╭" in run.stdout) == boxed
         words = set(run.stdout.replace(",", " ").replace("/", " ").split())
         assert [n for n in names if n.startswith("--") and n not in words] == [], columns
+
+
+@pytest.mark.parametrize(("command", "example"), [
+    pytest.param(["similarity"], "dedup similarity pairs.jsonl --out scores.jsonl", id="similarity"),
+    pytest.param(["eval"], "dedup eval out --gold gold.jsonl", id="eval"),
+    pytest.param(["explain-params"], "dedup explain-params --threshold 0.5 --num-perm 256", id="explain-params"),
+    pytest.param(["index", "stats"], "dedup index stats history.db", id="index-stats"),
+    pytest.param(["index", "prune"], "dedup index prune history.db --before 2026-11-01", id="index-prune"),
+    pytest.param(["index", "export"], "dedup index export history.db --out decisions.jsonl", id="index-export"),
+])
+def test_the_less_used_commands_help_shows_an_example_on_its_own_line(command: list[str], example: str) -> None:
+    """similarity, eval, explain-params and the index commands said what they do but showed no command to start from;
+    the example stays one line in click's plain help (a narrow terminal rewraps paragraphs) and in rich's."""
+    import os
+    import subprocess
+    import sys
+
+    from dedup.cli import RICH_HELP_COLUMNS
+
+    for columns in (80, RICH_HELP_COLUMNS):
+        run = subprocess.run([sys.executable, "-m", "dedup", *command, "--help"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "COLUMNS": str(columns)}, check=False)
+        assert run.returncode == 0, run.stderr
+        assert example in [line.strip() for line in run.stdout.splitlines()], (columns, run.stdout)
 
 
 def test_similarity_offers_only_the_settings_it_reads() -> None:

@@ -210,3 +210,23 @@ def test_a_run_never_removes_its_own_input(tmp_path: Path) -> None:
     (own / "events.json").write_text("[]", encoding="utf-8")  # a file of the user's, no dedup run here
     assert runner.invoke(app, ["dedupe", str(seeds), "--out", str(own), "-q"]).exit_code == 0
     assert (own / "events.json").read_text(encoding="utf-8") == "[]"
+
+
+@pytest.mark.parametrize(("where", "said"), [
+    pytest.param("absent", "{run}: no such folder; give the --out folder of a dedup dedupe or dedup stories run", id="missing"),
+    pytest.param("out/decisions.jsonl", "{run}: a file, not a run's folder: give the --out folder of a dedup dedupe or "
+                 "dedup stories run (its folder: {out})", id="a-file-of-the-run"),
+    pytest.param("feed.jsonl", "{run}: a file, not a run's folder: give the --out folder of a dedup dedupe or dedup stories "
+                 "run", id="another-file"),
+    pytest.param("empty", "{run}: no summary.json: not a finished run of dedup dedupe or dedup stories (a run writes it "
+                 "last; an interrupted run leaves none); give a run's --out folder, or run it again", id="not-a-run"),
+])
+def test_a_run_that_is_not_a_runs_folder_is_one_line(run_dir, tmp_path: Path, where: str, said: str) -> None:
+    """RUN was checked by typer: a missing folder or a file was a usage box of four lines and exit 2, and a folder
+    without summary.json was called an interrupted run. Each is one line, exit 1, saying what RUN must be."""
+    out, _ = run_dir
+    (tmp_path / "empty").mkdir()
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id1": "a", "id2": "b", "label": "DUP"}\n', encoding="utf-8")
+    r = runner.invoke(app, ["eval", str(tmp_path / where), "--gold", str(gold)])
+    assert r.exit_code == 1 and r.output == f"dedup: error: {said.format(run=tmp_path / where, out=out)}\n"

@@ -248,6 +248,16 @@ def test_no_sweep_for_clusters(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}])
     report = evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")  # no inputs needed: nothing to sweep
     assert "sweep" not in report
+    # said: the sweep asked for was left out without a word
+    assert report["warnings"] == [("--sweep jaccard: the gold file holds a cluster per article, not labelled pairs: no sweep "
+                                   "(it scores labelled pairs)")]
+
+
+def test_inputs_without_a_sweep_are_said_to_be_unread(tmp_path: Path) -> None:
+    """--input is read by --sweep alone: given without it, it was left unread without a word."""
+    gold = _jsonl(tmp_path / "gold.jsonl", SWEEP_PAIRS)
+    report = evaluate_run(_run_dir(tmp_path), gold, inputs=["feed.jsonl"])
+    assert "sweep" not in report and "--input (feed.jsonl) is read only with --sweep: left unread" in report["warnings"]
 
 
 def test_sweep_over_an_input_without_the_labelled_articles_is_an_error(tmp_path: Path) -> None:
@@ -263,5 +273,36 @@ def test_a_run_without_its_summary_is_not_scored(tmp_path: Path) -> None:
     """summary.json is written last: a folder without it holds an interrupted run (or two runs' files mixed)."""
     run = _run_dir(tmp_path, None)
     gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
-    with pytest.raises(InputFormatError, match="no summary.json: the run did not finish"):
+    with pytest.raises(InputFormatError, match="no summary.json: not a finished run of dedup dedupe or dedup stories"):
         evaluate_run(run, gold)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_articles_the_run_skipped_are_counted_and_warned(tmp_path: Path, fmt: str) -> None:
+    """An article the run skipped (too short, too long, ...) is alone in its cluster: a gold pair naming it counted as a
+    miss, and recall fell, without a word. The pairs (and articles) it touches are now counted and said."""
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = [{"id": "a", "status": "kept", "group": "g"}, {"id": "b", "status": "duplicate", "group": "g"},
+            {"id": "s", "status": "skipped", "group": None}, {"id": "c", "status": "kept", "group": None}]
+    if fmt == "jsonl":
+        _jsonl(run / "decisions.jsonl", rows)
+    else:
+        pa = pytest.importorskip("pyarrow")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), run / "decisions.parquet")
+    (run / "summary.json").write_text("{}", encoding="utf-8")
+    pairs = _jsonl(tmp_path / "pairs.jsonl", [{"id1": "a", "id2": "b", "label": "DUP"}, {"id1": "a", "id2": "s", "label": "DUP"},
+                                             {"id1": "s", "id2": "c", "label": "NO"}])
+    report = evaluate_run(run, pairs)
+    assert report["pairs"] == 3 and report["pairs_with_skipped"] == 2
+    assert (report["pairwise"]["tp"], report["pairwise"]["fn"]) == (1, 1)  # the skipped article's pair: a miss, as before
+    assert report["warnings"] == [("2 of the 3 labelled pairs scored name an article the run skipped (not compared: empty, "
+                                   "too short, too long or already in its index; its reason says which): counted as apart, "
+                                   "a miss when labelled same")]
+    clusters = _jsonl(tmp_path / "clusters.jsonl", [{"id": i, "cluster": "x"} for i in "abs"] + [{"id": "c", "cluster": "y"}])
+    report = evaluate_run(run, clusters)
+    assert report["articles"] == 4 and report["articles_skipped"] == 1
+    assert report["warnings"] == [("1 of the 4 articles scored was skipped by the run (not compared: empty, too short, too "
+                                   "long or already in its index; its reason says which): alone in its cluster")]

@@ -1073,3 +1073,11 @@ def test_the_read_only_look_at_a_database_and_the_reading_of_a_redis_location(tm
     assert redis_address("redis://:pw@h:6379/2?prefix=feeds") == ("redis://:pw@h:6379/2", "feeds", {})
     with pytest.raises(HistoryError, match="not a Redis URL dedup can use"):
         redis_address("redis://h:99999/0")
+
+
+@pytest.mark.parametrize("command", [["index", "stats"], ["index", "export"], ["index", "prune", "--before", "2024-01-01"]])
+def test_a_folder_given_to_an_index_command_names_no_option_it_lacks(tmp_path: Path, command: list[str]) -> None:
+    """`dedup index stats FOLDER` said "--index takes a file path": those commands take LOCATION, no --index."""
+    res = CliRunner().invoke(app, [*command[:2], str(tmp_path), *command[2:]])
+    assert res.exit_code == 1 and res.output == (f"dedup: error: {tmp_path}: is a folder; an index is a SQLite file "
+                                                 "(created when absent) or a redis:// URL\n")

@@ -82,6 +82,19 @@ def test_a_missing_gold_file(tmp_path: Path) -> None:
         read_gold(tmp_path / "absent.jsonl", {"DUP"})
 
 
+@pytest.mark.parametrize(("name", "first"), [
+    pytest.param("gold.csv", "id1,id2,label", id="csv"),
+    pytest.param("gold.jsonl", "id1\tid2\tlabel", id="tsv-named-jsonl"),
+])
+def test_a_csv_gold_file_is_named_so_with_the_lines_expected(tmp_path: Path, name: str, first: str) -> None:
+    """A CSV gold file was "malformed JSON" at line 1: the error says what the file looks like and what is read."""
+    gold = _jsonl(tmp_path / name, first, "a,b,DUP")
+    with pytest.raises(InputFormatError, match=r"(CSV|TSV).*not JSON Lines: this input is one JSON object per line, "
+                       r'\{"id1", "id2", "label"\} or \{"id", "cluster"\}; convert it to JSONL') as err:
+        read_gold(gold, {"DUP"})
+    assert err.value.line == 1 and "malformed JSON" not in str(err.value)
+
+
 def test_a_malformed_line_is_located(tmp_path: Path) -> None:
     gold = _jsonl(tmp_path / "gold.jsonl", {"id1": "a", "id2": "b", "label": 1}, "{oops")
     with pytest.raises(InputFormatError) as err:

@@ -502,3 +502,45 @@ def test_a_compressed_side_input_at_a_signed_url_is_decompressed(web: tuple[str,
     assert code == 0, output
     [row] = [json.loads(line) for line in (tmp_path / "scored.jsonl").read_text(encoding="utf-8").splitlines()]
     assert (row["id"], row["verdict"]) == ("p1", "duplicate")
+
+
+def test_eval_scores_a_run_written_to_s3_as_the_same_run_in_a_folder(web: tuple[str, Path], s3: Any, bucket: str,
+                                                                       tmp_path: Path, reference: Path) -> None:
+    """``dedup eval RUN`` took a local folder only (typer: "Directory 's3://…' does not exist", exit 2) while
+    ``--out`` writes runs to s3:// and ``--gold`` reads URLs. A run at a URL is now scored as its local copy would
+    be, in either output format, and the errors name the URL: no run there, no such bucket, another command's run."""
+    base, root = web
+    rows = feed()
+    gold = tmp_path / "gold.jsonl"
+    gold.write_bytes(jsonl_bytes([{"id1": rows[0]["url"], "id2": rows[16]["url"], "label": "DUP"},
+                                  {"id1": rows[0]["url"], "id2": rows[1]["url"], "label": "NO"}]))
+
+    def score(where: object, *more: object) -> tuple[int, str]:
+        result = runner.invoke(app, ["eval", str(where), "--gold", str(gold), *map(str, more)])
+        return result.exit_code, result.output
+
+    code, output = score(reference)
+    assert code == 0, output
+    expected = {k: v for k, v in json.loads(output).items() if k != "run"}
+    assert expected["pairs"] == 2 and "pairwise_with_edges" in expected
+    feed_file = reference.parent / "feed.jsonl"
+    for fmt in ("jsonl", "parquet"):
+        url = f"s3://{bucket}/runs/{fmt}/"
+        assert run("dedupe", feed_file, "--out", url, "--output-format", fmt)[0] == 0
+        code, output = score(url)
+        assert code == 0, output
+        report = json.loads(output)
+        assert report.pop("run") == url and report == expected, fmt
+    for name in ("summary.json", "decisions.jsonl", "pairs.jsonl"):  # a run served over https:// too (read-only)
+        (root / "run" / name).parent.mkdir(exist_ok=True)
+        (root / "run" / name).write_bytes((reference / name).read_bytes())
+    code, output = score(f"{base}/run")
+    assert code == 0 and {k: v for k, v in json.loads(output).items() if k != "run"} == expected, output
+    assert not list(Path(tempfile.gettempdir()).glob(f"dedup-{os.getpid()}-*"))  # the fetched copies are removed
+    assert run("stories", feed_file, "--out", f"s3://{bucket}/runs/stories/")[0] == 0
+    for url, said in ((f"s3://{bucket}/runs/nothing/", "no summary.json: not a finished run of dedup dedupe or dedup stories"),
+                      ("s3://no-such-bucket-here/run/", "no such bucket"),
+                      (f"s3://{bucket}/runs/stories", "a stories run, not a dedupe run: --level group")):
+        code, output = score(url, *(("--level", "group") if "stories" in url else ()))
+        assert code == 1 and one_line(output).startswith(f"dedup: error: {url.rstrip('/')}"), output
+        assert said in output and "dedup-" not in output  # the URL named, never the temporary copy

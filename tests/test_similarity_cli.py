@@ -299,7 +299,7 @@ def test_skip_bad_gives_each_bad_line_an_output_line_in_its_place(tmp_path: Path
     assert res.exit_code == 1 and "pairs.jsonl:2:" in res.output and not (tmp_path / "o2.jsonl").exists()
     src.write_text("{broken\n", encoding="utf-8")
     res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o3.jsonl"), "--skip-bad"])
-    assert res.exit_code == 1 and "no pairs found" in res.output and "1 bad lines skipped" in res.output
+    assert res.exit_code == 1 and "no pairs found" in res.output and "1 bad line skipped; line 1: malformed JSON" in res.output
 
 
 def test_similarity_names_the_relation_and_says_why(tmp_path: Path) -> None:
@@ -349,3 +349,33 @@ def test_a_write_that_fails_is_one_error(tmp_path: Path) -> None:
     (target / "inside").mkdir(parents=True)
     with pytest.raises(OutputError, match="cannot write the output"):
         write_similarity(target, rows, similarity([BODY], [BODY]))
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    pytest.param("pairs.csv", "id,text1,text2\na,one two,one two\n", "a CSV file (named .csv), not JSON Lines", id="csv"),
+    pytest.param("pairs.tsv.gz", None, "a TSV file (named .tsv), not JSON Lines", id="tsv-compressed"),
+    pytest.param("pairs.jsonl", "id,text1,text2\na,one two,one two\n", "CSV (a first line of comma-separated names)", id="csv-as-jsonl"),
+    pytest.param("pairs.json", '[{"id": "a", "text1": "x", "text2": "y"}]\n', "a JSON array, not JSON Lines", id="array"),
+    pytest.param("pairs.json", '[\n  {"id": "a", "text1": "x", "text2": "y"}\n]\n', "a JSON array, not JSON Lines", id="array-indented"),
+    pytest.param("pairs.json", '{\n  "id": "a"\n}\n', "a JSON document written over several lines", id="object-indented"),
+])
+def test_another_format_is_named_with_the_one_expected(tmp_path: Path, name: str, content: str | None, said: str) -> None:
+    """A CSV file (or a JSON document) given as the pairs was "malformed JSON at line 1": the error says what the file
+    looks like and that one {"id", "text1", "text2"} object per line is read."""
+    import gzip
+
+    src = tmp_path / name
+    src.write_bytes(gzip.compress(b"id\ttext1\ttext2\na\tx\ty\n") if content is None else content.encode())
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "scores.jsonl")])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert res.output.startswith(f"dedup: error: {src}:1: {said}")
+    assert 'this input is one JSON object per line, {"id", "text1", "text2"}' in res.output
+    assert "malformed JSON" not in res.output
+
+
+def test_a_bad_json_line_is_still_malformed_json(tmp_path: Path) -> None:
+    """Only a first line that looks like another format is named so: a JSONL file with a broken line keeps its error."""
+    src = tmp_path / "pairs.jsonl"
+    src.write_text('{"id": "a", "text1": "x" "text2": "y"}\n', encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "scores.jsonl")])
+    assert res.exit_code == 1 and f"{src}:1: malformed JSON (Expecting ',' delimiter at column 26)" in res.output

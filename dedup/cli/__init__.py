@@ -5,7 +5,6 @@ Options of the settings come from the configs (:mod:`.options`); a user's error 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
@@ -89,7 +88,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
     "stories.storyline_linkage", "dedupe.boilerplate", "dedupe.minhash", "dedupe.index", "dedupe.cluster",
     "dedupe.count_repeats", "dedupe.clean_repeats", "dedupe.max_chars"))
 def similarity(
-    pairs: Annotated[str, typer.Argument(help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
+    pairs: Annotated[str, typer.Argument(metavar="PAIRS", help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
                                          '"title2"; "date1", "date2", "source1", "source2": the learned decision weighs '
                                          'the days between and one outlet or two, as dedupe does; a side without them is '
                                          'undated, its own outlet), - for stdin, or a URL (s3://…, https://…).', show_default=False)],
@@ -101,12 +100,19 @@ def similarity(
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
 
+    Reads PAIRS (JSON Lines, one pair a line) and writes one JSON line per pair, in their order, to --out: id,
+    jaccard, containment, cosine, story_score, probability, verdict, relation and reason (see the README's Commands).
+
     The verdict is duplicate (as dedupe decides: the learned model by default, whose probability is given; its
     relation exact, near or contained), same_event (story_score at least --event-threshold, and when both dates are
     given, no further apart than --window-days), different, or skipped (a text too short to compare); a reason says
-    why where the verdict needs one. story_score (0 to 1)
-    is how alike readers find the two stories, the score `dedup stories` clusters by. IDF weights come from all texts
-    of the file plus a background prior.
+    why where the verdict needs one. story_score (0 to 1) is how alike readers find the two stories, the score
+    `dedup stories` clusters by. IDF weights come from all texts of the file plus a background prior.
+
+    \b
+    Examples:
+      dedup similarity pairs.jsonl --out scores.jsonl
+      echo '{"id": "p1", "text1": "...", "text2": "..."}' | dedup similarity - --out -
     """
     with user_errors():
         from ..io.paths import parse_storage_options
@@ -117,7 +123,9 @@ def similarity(
 @app.command("eval")
 @settings_from(read=True)
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Output directory of a dedupe (or stories) run.", exists=True, file_okay=False)],
+    run: Annotated[str, typer.Argument(metavar="RUN", show_default=False, help="The --out folder of a dedupe or stories run "
+                                       "(the folder holding its summary.json), or the URL its --out took: s3://bucket/prefix/, "
+                                       "gs://…, https://… (its summary.json and the files scored are fetched).")],
     gold: Annotated[str, typer.Option("--gold", metavar="PATH|URL", help="Gold JSONL: labelled pairs {id1,id2,label} or clusters "
                                       "{id,cluster}; a file (also .gz/.zst/.xz/.bz2), - for stdin, or a URL as the feed inputs take.")],
     level: Annotated[Optional[Literal["group", "event", "storyline"]], typer.Option(
@@ -128,7 +136,20 @@ def evaluate(
     inputs: Annotated[Optional[list[str]], typer.Option("--input", help="The run's input feed (for --sweep); repeat for several files.")] = None,
     settings: Any = None,
 ) -> None:
-    """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters."""
+    """Score a run against gold labels: pairwise P/R/F1, and B-cubed and ARI for clusters.
+
+    Reads RUN's summary.json and its clustering (a dedupe run's decisions.jsonl, and pairs.jsonl for
+    pairwise_with_edges; a stories run's stories.jsonl; the .parquet files alike) and the gold file. Writes no file:
+    the report is JSON on standard output, its warnings also on stderr. Gold pairs or articles that are not in the run
+    are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; those naming an article
+    the run skipped count as apart, and are counted (pairs_with_skipped, articles_skipped) and warned of; articles of
+    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input.
+
+    \b
+    Examples:
+      dedup eval out --gold gold.jsonl
+      dedup eval s3://news/runs/2024-03-01/ --gold gold.jsonl --sweep jaccard --input feed.jsonl
+    """
     labels = [s.strip() for s in positive.split(",") if s.strip()]
     with user_errors():
         report = jobs.run_eval(run, gold, settings, level=level, positive=labels, sweep=sweep, inputs=inputs or [])
@@ -143,7 +164,17 @@ def explain_params(
     num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
     fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights), from 0 up to (not including) 1.")] = IndexConfig.fp_weight,
 ) -> None:
-    """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve."""
+    """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve.
+
+    Reads no feed and writes no file: prints, on standard output, the bands and rows a dedupe run with these
+    settings uses (its --lsh-threshold, --num-perm, and fp_weight of the dedupe.index table of --config),
+    datasketch's false positive and false negative weights, and the chance that a pair of each Jaccard similarity
+    becomes a candidate.
+
+    \b
+    Example:
+      dedup explain-params --threshold 0.5 --num-perm 256
+    """
     with user_errors():
         print_lsh_params(jobs.lsh_params(threshold, num_perm, fp_weight))
 
@@ -158,22 +189,41 @@ ExportTo = Annotated[Optional[str], typer.Option("--out", "-o", metavar="FILE", 
 
 @index_app.command()
 def stats(location: Location) -> None:
-    """Print what the index holds as JSON: articles, oldest and newest date, size, the fixed parameters."""
+    """Print what the index holds as JSON: articles, oldest and newest date, size, the fixed parameters.
+
+    \b
+    Examples:
+      dedup index stats history.db
+      dedup index stats redis://localhost:6379/0
+    """
     with user_errors():
         print_json(jobs.index_stats(location))
 
 
 @index_app.command()
 def prune(location: Location, before: Before) -> None:
-    """Remove old history: every article dated before DATE (undated articles stay)."""
+    """Remove old history: every article dated before DATE (undated articles stay).
+
+    Prints how many were removed and how many are left.
+
+    \b
+    Example:
+      dedup index prune history.db --before 2026-11-01
+    """
     with user_errors():
         jobs.prune_index(location, before)
 
 
 @index_app.command()
 def export(location: Location, out: ExportTo = None) -> None:
-    """Write every stored decision as JSON lines, in the order the articles were read (a copy whose keeper was pruned
-    still names it, with keeper_pruned true)."""
+    """Write every stored decision as JSON lines, in the order the articles were read.
+
+    A copy whose keeper was pruned still names it, with keeper_pruned true.
+
+    \b
+    Example:
+      dedup index export history.db --out decisions.jsonl
+    """
     with user_errors():
         jobs.export_index(location, out)
 

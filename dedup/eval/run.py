@@ -56,14 +56,20 @@ def evaluate_run(
     pairwise counts, B-cubed and the adjusted Rand index.
     """
     if not (Path(run_dir) / "summary.json").is_file():  # written last: without it the files may be half of a run
-        raise InputFormatError("no summary.json: the run did not finish (an interrupted run leaves incomplete files); "
-                               "run it again", str(run_dir))
+        raise InputFormatError("no summary.json: not a finished run of dedup dedupe or dedup stories (a run writes it "
+                               "last; an interrupted run leaves none); give a run's --out folder, or run it again", str(run_dir))
     if level is None:  # the run's own clustering: a stories run's events, a dedupe run's duplicate groups
         level = "event" if run_command(run_dir) == "stories" else "group"
     kind, data = read_gold(gold, set(positive), read_config.storage_options)
-    pred = read_run(run_dir, level)
+    skipped: set[str] = set()  # articles the run did not compare (too short or too long): alone in their cluster
+    pred = read_run(run_dir, level, skipped)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
     report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind, "warnings": []}
+    if sweep_score is not None and kind == "clusters":  # a sweep scores labelled pairs: asked for, it was left out unsaid
+        report["warnings"].append(f"--sweep {sweep_score}: the gold file holds a cluster per article, not labelled pairs: "
+                                  "no sweep (it scores labelled pairs)")
+    elif sweep_score is None and inputs:
+        report["warnings"].append(f"--input ({', '.join(map(str, inputs))}) is read only with --sweep: left unread")
     if kind == "pairs" and not any(s for _, _, s in data):  # type: ignore[union-attr]
         report["warnings"].append(f"no gold pair counts as same (--positive {','.join(positive)}): precision and recall "
                                   "here say nothing of the copies found; is the label name right?")
@@ -77,6 +83,9 @@ def evaluate_run(
         if report["pairs_not_in_run"]:
             report["warnings"].append(f"{report['pairs_not_in_run']} of the {len(data)} labelled pairs name an article "  # type: ignore[arg-type]
                                       "that is not in the run: left out of the scores")
+        report["pairs_with_skipped"] = sum(1 for a, b, _ in known if a in skipped or b in skipped)
+        if report["pairs_with_skipped"]:
+            report["warnings"].append(_skipped_warning(report["pairs_with_skipped"], len(known), "pairs"))
         report["pairwise"] = pairwise_prf([cluster[a] == cluster[b] for a, b, _ in known], [s for _, _, s in known])
         edges = read_edges(run_dir) if level == "group" else None
         if edges is not None:  # the duplicate graph: one group, or a verified edge (a short item two roundups hold)
@@ -101,10 +110,29 @@ def evaluate_run(
         if report["articles_not_in_run"]:
             report["warnings"].append(f"{report['articles_not_in_run']} of the {len(data)} articles of the gold clusters "  # type: ignore[arg-type]
                                       "are not in the run: left out of the scores")
+        report["articles_skipped"] = sum(1 for i in ids if i in skipped)
+        if report["articles_skipped"]:
+            report["warnings"].append(_skipped_warning(report["articles_skipped"], len(ids), "articles"))
         report["pairwise"] = prf_counts(*pair_counts(cluster, g))
         report["bcubed"] = bcubed([cluster[i] for i in ids], [g[i] for i in ids])
         report["ari"] = adjusted_rand([cluster[i] for i in ids], [g[i] for i in ids])
     return report
+
+
+def _skipped_warning(n: int, of: int, kind: str) -> str:
+    """The warning that ``n`` of the ``of`` labelled pairs or articles (``kind``) scored hold an article the run
+    skipped, and how they count.
+
+    >>> _skipped_warning(1, 3, "articles")
+    '1 of the 3 articles scored was skipped by the run (not compared: empty, too short, too long or already in its index; its reason says which): alone in its cluster'
+    """
+    why = "not compared: empty, too short, too long or already in its index"
+    if kind == "pairs":
+        return (f"{n} of the {of} labelled pairs scored name an article the run skipped ({why}; its reason says which): "
+                "counted as apart, a miss when labelled same")
+    return (f"{n} of the {of} articles scored {'was' if n == 1 else 'were'} skipped by the run ({why}; "
+            f"{'its reason says' if n == 1 else 'their reasons say'} which): alone in {'its' if n == 1 else 'their'} "
+            f"cluster{'' if n == 1 else 's'}")
 
 
 def _sweep(run_dir: str | Path, known: list, score: str, inputs: Sequence[str], read_config: ReadConfig) -> tuple[list[dict], int]:

@@ -4,24 +4,31 @@ Pairs: JSONL lines with ``id1``, ``id2`` and ``label`` (true/false, 1/0, or a
 name such as ``DUP``/``EVENT`` — which names count as "same" is the caller's
 choice). Clusters: JSONL lines with ``id`` and ``cluster``. A gold file is a
 path, ``-`` (stdin) or a URL (``s3://``, ``gs://``, ``https://``), perhaps
-compressed, read as a feed's JSONL file is (:func:`~dedup.io.jsonl.json_objects`).
+compressed, read as a feed's JSONL file is (:func:`~dedup.io.jsonl.json_objects`). A run written to a URL
+(``--out s3://…``) is read from a local copy of the files scored (:func:`fetched_run`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputFormatError
+from ..errors import InputError, InputFormatError, InputNotFoundError
 from .jsonl import json_objects
 
-__all__ = ["read_edges", "read_gold", "read_run", "run_command"]
+__all__ = ["EVAL_FILES", "fetched_run", "read_edges", "read_gold", "read_run", "run_command"]
+
+# The files of a run that ``dedup eval`` reads besides its summary.json: the clusters (a dedupe run's decisions, a stories
+# run's stories) and a dedupe run's verified edges, in either --output-format.
+EVAL_FILES = ("decisions.jsonl", "decisions.parquet", "pairs.jsonl", "pairs.parquet", "stories.jsonl")
 
 
-def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = ()) -> list[tuple[int, dict[str, Any]]]:
-    rows = list(json_objects(path, storage_options))
+def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = (), expects: str = ""
+           ) -> list[tuple[int, dict[str, Any]]]:
+    rows = list(json_objects(path, storage_options, expects=expects))
     if not rows:
         raise InputFormatError(f"empty {what}", str(path))
     return rows
@@ -55,7 +62,7 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
             itself or is labelled twice, or an article is given two clusters
             (file and line named).
     """
-    rows = _jsonl(path, "gold file", storage_options)
+    rows = _jsonl(path, "gold file", storage_options, '{"id1", "id2", "label"} or {"id", "cluster"}')
     first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []
@@ -105,12 +112,14 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
     )
 
 
-def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
+def read_run(run_dir: str | Path, level: str, skipped: set[str] | None = None) -> dict[str, str | None]:
     """Cluster of every article in a run: the duplicate group, or the event/storyline.
 
     Lines without an id (a record skipped with ``--skip-bad`` has ``"id":
     null``), or with an id that is not a string or number, name no article and
-    are left out.
+    are left out. ``skipped``: the ids of the articles the run skipped
+    (``"status": "skipped"``: too short or too long to compare, alone in their
+    cluster) are added to it.
 
     Raises:
         InputFormatError: the run is of another command than ``level`` scores
@@ -141,7 +150,8 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         import pyarrow.parquet as pq
 
         file = run / f"{name}.parquet"
-        rows = pq.read_table(file, columns=["id", level]).to_pylist()
+        columns = ["id", level] + (["status"] if "status" in pq.read_schema(file).names else [])
+        rows = pq.read_table(file, columns=columns).to_pylist()
     else:
         file = run / f"{name}.jsonl"
         rows = [r for _, r in _jsonl(file, f"{name} file of a run")]
@@ -154,11 +164,10 @@ def read_run(run_dir: str | Path, level: str) -> dict[str, str | None]:
         raise InputFormatError(f"{len(rows)} lines, but the run's summary.json counts {expected} records: the file is "
                                "not this run's (another run wrote into the folder, or it was cut short); run it again",
                                str(file))
-    return {
-        str(r["id"]): (None if r.get(level) is None else str(r.get(level)))
-        for r in rows
-        if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)
-    }
+    named = [r for r in rows if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)]
+    if skipped is not None:
+        skipped.update(str(r["id"]) for r in named if r.get("status") == "skipped")
+    return {str(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in named}
 
 
 def run_command(run_dir: str | Path) -> str | None:
@@ -198,3 +207,51 @@ def read_edges(run_dir: str | Path) -> set[tuple[str, str]] | None:
         if a is not None and b is not None:
             edges.update(((str(a), str(b)), (str(b), str(a))))
     return edges
+
+
+@contextmanager
+def fetched_run(url: str, storage_options: Sequence[tuple[str, Any]] = ()) -> Iterator[Path]:
+    """A local copy of the run an ``--out`` URL holds (``s3://bucket/prefix/``, ``gs://…``, ``https://…``): its
+    ``summary.json`` and the :data:`EVAL_FILES` there, in a temporary folder removed when the block ends.
+
+    Without a ``summary.json`` the folder is empty (the caller says that no finished run is there). The summary is
+    read again after the files: a run uploaded there meanwhile (summary.json deleted first, written last) would have
+    mixed two runs' files.
+
+    Raises:
+        InputNotFoundError: the storage cannot be reached or read, or the bucket does not exist (the URL named).
+        InputError: the package for the protocol is not installed; or the run changed while it was read.
+    """
+    from ..store.spill import temporary_space
+    from .remote import describe, filesystem
+
+    fs, root = filesystem(url, storage_options, InputError)
+    root = root.rstrip("/")
+
+    def fetch(name: str, into: Path | None = None) -> bytes | None:
+        """The object ``name`` of the run (written to ``into``); None when there is none."""
+        try:
+            if into is None:
+                return fs.cat_file(f"{root}/{name}")
+            fs.get_file(f"{root}/{name}", str(into))
+            return b""
+        except FileNotFoundError as err:
+            if describe(err).startswith("no such bucket"):
+                raise InputNotFoundError(f"{url}: {describe(err)}") from None
+            return None
+        except Exception as err:  # credentials, the endpoint, a server error: one line naming the URL
+            raise InputNotFoundError(f"{url}: {describe(err)}") from None
+
+    with temporary_space() as tmp:
+        local = Path(tmp, "run")
+        local.mkdir()
+        summary = fetch("summary.json")
+        if summary is not None:
+            for name in EVAL_FILES:
+                if fetch(name, local / name) is None:
+                    (local / name).unlink(missing_ok=True)  # nothing half-written stands in for a file not there
+            if fetch("summary.json") != summary:
+                raise InputError(f"{url}: the run there changed while it was read (another run was writing its outputs "
+                                 "there); run dedup eval again when it has finished")
+            (local / "summary.json").write_bytes(summary)
+        yield local

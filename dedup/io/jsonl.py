@@ -16,15 +16,16 @@ from typing import IO, Any
 from ..errors import InputFormatError, InputNotFoundError, json_problem
 from .remote import is_url, remote_file
 
-__all__ = ["json_objects"]
+__all__ = ["json_objects", "other_format"]
 
 
 def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = (),
-                 bad: list[tuple[int, str]] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+                 bad: list[tuple[int, str]] | None = None, expects: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin, a URL is streamed.
 
     ``bad``: a line that is not UTF-8, not JSON or not an object is noted there as ``(line number, why)`` and
-    skipped, instead of raised.
+    skipped, instead of raised. ``expects``: the objects the caller reads (``{"id1", "id2", "label"}``), named
+    when the file is in another format (a CSV file, a JSON array).
 
     Raises:
         InputNotFoundError: the file cannot be opened.
@@ -32,7 +33,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
             the file is UTF-16 or UTF-32, a Parquet file or a zip archive (also with ``bad``), or a compressed file
             cannot be decompressed.
     """
-    for lineno, obj in _json_lines(path, storage_options):
+    for lineno, obj in _json_lines(path, storage_options, expects):
         if isinstance(obj, InputFormatError):
             if bad is None:
                 raise obj
@@ -41,7 +42,7 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
         yield lineno, obj
 
 
-def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) -> Iterator[tuple[int, Any]]:
+def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]], expects: str = "") -> Iterator[tuple[int, Any]]:
     """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
     from .readers.compression import compression_errors, compression_of, decompressed_stdin, file_compression, open_compressed
     from .readers.lines import _not_utf8, refuse_binary, refuse_wide, wide_start
@@ -79,12 +80,14 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                obj = InputFormatError(f"malformed JSON ({json_problem(exc.msg)} at column {exc.colno}); each line must be one "
-                                       "JSON object", name, lineno)
+                other = other_format(name, line, expects) if lineno == 1 else None  # a CSV file given where JSONL is read
+                obj = InputFormatError(other or f"malformed JSON ({json_problem(exc.msg)} at column {exc.colno}); each line "
+                                       "must be one JSON object", name, lineno)
             except RecursionError:  # a value nested thousands deep exhausts the parser's stack
                 obj = InputFormatError("JSON nested too deeply to read", name, lineno)
             if not isinstance(obj, (dict, InputFormatError)):
-                obj = InputFormatError("each line must be a JSON object", name, lineno)
+                other = other_format(name, line, expects) if lineno == 1 and isinstance(obj, list) else None
+                obj = InputFormatError(other or f"each line must be a JSON object, not {_kind(obj)}", name, lineno)
             yield lineno, obj
     except (EOFError, *compression_errors()) as exc:  # gzip's OSError too: cut short, or not compressed as named
         raise InputFormatError(f"cannot decompress the file ({exc}); is it complete, and compressed as its name says?",
@@ -100,3 +103,51 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]]) ->
     finally:
         if name != "-":
             handle.close()
+
+
+def other_format(name: str, line: str, expects: str = "") -> str | None:
+    """What a JSON Lines side input seems to be instead when its first ``line`` is not a JSON object, and what it must
+    be (``expects``: the objects read); None when it looks like JSON Lines with a bad line.
+
+    A CSV file given as gold labels or text pairs was "malformed JSON at line
+    1", naming neither the format expected nor the one given.
+
+    >>> other_format("gold.csv", "id1,id2,label", '{"id1", "id2", "label"}')
+    'a CSV file (named .csv), not JSON Lines: this input is one JSON object per line, {"id1", "id2", "label"}; convert it to JSONL'
+    >>> other_format("-", "id\\ttext1\\ttext2")
+    'TSV (a first line of tab-separated names), not JSON Lines: this input is one JSON object per line; convert it to JSONL'
+    >>> other_format("pairs.jsonl", '{"id": 1, "text1": "a" "text2": "b"}') is None
+    True
+    """
+    from .readers.compression import compression_of
+
+    start = line.strip()
+    must = f"this input is one JSON object per line{', ' + expects if expects else ''}"
+    if start.startswith("["):
+        return f"a JSON array, not JSON Lines: {must}; write each object on its own line (jq -c '.[]' FILE.json > FILE.jsonl)"
+    if start == "{":
+        return f"a JSON document written over several lines, not JSON Lines: {must} (jq -c . FILE.json > FILE.jsonl)"
+    plain = name.split("?", 1)[0]  # a URL's query is not part of its name
+    plain = plain[: len(plain) - len(compression_of(plain) or "")].lower()
+    named = next((k for k in ("csv", "tsv") if plain.endswith(f".{k}")), None)
+    if named is not None:
+        return f"a {named.upper()} file (named .{named}), not JSON Lines: {must}; convert it to JSONL"
+    if not start.startswith("{") and ("," in start or "\t" in start):  # a header line under another name, or on stdin
+        kind = ("TSV", "tab") if "\t" in start else ("CSV", "comma")
+        return f"{kind[0]} (a first line of {kind[1]}-separated names), not JSON Lines: {must}; convert it to JSONL"
+    return None
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of a parsed value that is not an object.
+
+    >>> _kind([1]), _kind("a"), _kind(3.5), _kind(None), _kind(True)
+    ('an array', 'a string', 'a number', 'null', 'a boolean')
+    """
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "null" if value is None else "a number"

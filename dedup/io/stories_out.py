@@ -97,6 +97,9 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
     return records
 
 
+PAIR_FIELDS = '{"id", "text1", "text2"}'  # a line of ``dedup similarity``'s input, as its errors name it
+
+
 def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), skip_bad: bool = False) -> list[dict[str, Any]]:
     """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
 
@@ -118,7 +121,7 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
     rows: list[dict[str, Any]] = []
     bad: list[tuple[int, str]] = []
     seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
-    for lineno, obj in json_objects(path, storage_options, bad if skip_bad else None):
+    for lineno, obj in json_objects(path, storage_options, bad if skip_bad else None, expects=PAIR_FIELDS):
         rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
         bad.clear()
         try:
@@ -135,7 +138,8 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
     rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
     if all("bad" in r for r in rows):
         raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}'
-                               + (f" ({len(rows)} bad lines skipped)" if rows else ""), path)
+                               + (f" ({len(rows)} bad line{'' if len(rows) == 1 else 's'} skipped; line {rows[0]['line']}: "
+                                  f"{rows[0]['bad']})" if rows else ""), path)
     return rows
 
 

@@ -9,6 +9,9 @@ from ..errors import ConfigError
 
 __all__ = ["lsh_params"]
 
+# the names the configs' errors give the settings → this command's options for them
+_OPTIONS = {"LSH threshold": "--threshold", "num_perm": "--num-perm", "fp_weight": "--fp-weight"}
+
 
 def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHashConfig.num_perm,
                fp_weight: float = IndexConfig.fp_weight) -> dict[str, Any]:
@@ -24,7 +27,12 @@ def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHash
     """
     from ..candidates.banding import band_params, lsh_error_rates, s_curve
 
-    IndexConfig(threshold=threshold, fp_weight=fp_weight), MinHashConfig(num_perm=num_perm)  # validated as a run would
+    try:  # validated as a run would
+        IndexConfig(threshold=threshold, fp_weight=fp_weight), MinHashConfig(num_perm=num_perm)
+    except ConfigError as exc:  # the config's name of the setting, and this command's option for it
+        message = str(exc)
+        name = next((n for n in _OPTIONS if message.startswith(n)), None)
+        raise ConfigError(message if name is None else f"{name} ({_OPTIONS[name]}){message[len(name):]}") from None
     try:
         b, r = band_params(threshold, num_perm, fp_weight)
     except ConfigError as exc:  # its advice names a run's options; this command's threshold is --threshold

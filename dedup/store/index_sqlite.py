@@ -83,7 +83,7 @@ class SQLiteIndex:
         self.location = location
         path = Path(location)
         if path.is_dir() or location.endswith(("/", os.sep)):
-            raise HistoryError(f"{location}: is a folder; --index takes a file path (created when absent) or a redis:// URL")
+            raise HistoryError(f"{location}: is a folder; an index is a SQLite file (created when absent) or a redis:// URL")
         if not path.exists():
             if not create or params is None:
                 raise HistoryError(f"{location}: no index here (it is created by `dedup dedupe FEED --index {location}`)")
