@@ -394,9 +394,9 @@ def test_similarity_offers_only_the_settings_it_reads() -> None:
 
     names = {o for p in get_command(app_for("similarity")).commands["similarity"].params for o in p.opts}  # type: ignore[attr-defined]
     assert {"--event-threshold", "--title-weight", "--jaccard", "--min-tokens", "--decision", "--semantic",
-            "--window-days"} <= names  # the window: two dated reports too far apart are not one event
+            "--window-days", "--max-chars"} <= names  # the window: two dated reports too far apart are not one event
     assert not names & {"--neighbours", "--keep", "--source-priority", "--cluster", "--lsh-threshold",
-                        "--num-perm", "--anchors", "--max-chars", "--repeats", "--storyline-threshold", "--boilerplate"}
+                        "--num-perm", "--anchors", "--repeats", "--storyline-threshold", "--boilerplate"}
 
 
 @pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])

@@ -223,6 +223,21 @@ def test_empty_and_short_texts_are_skipped_not_duplicates(tmp_path: Path) -> Non
     assert out["real"]["verdict"] == "duplicate" and out["real"]["jaccard"] == 1.0
 
 
+def test_a_text_longer_than_max_chars_is_skipped_as_dedupe_skips_it(tmp_path: Path) -> None:
+    """similarity normalized and shingled texts of any length (~160 bytes of memory a character: a 2.8 MB text took
+    454 MB), where dedupe skips an article over max_chars; a pair with such a side is skipped, saying which and why."""
+    body = "the council met on monday to discuss the new water plan for the eastern district of the city"
+    rows = [{"id": "long", "text1": body, "text2": body + " and more" * 20}, {"id": "real", "text1": body, "text2": body}]
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, ["similarity", str(src), "--out", str(tmp_path / "o.jsonl"), "--max-chars", "120"])
+    assert res.exit_code == 0, res.output
+    out = {r["id"]: r for r in map(json.loads, (tmp_path / "o.jsonl").read_text().splitlines())}
+    assert out["long"]["verdict"] == "skipped" and out["long"]["jaccard"] is None and out["long"]["story_score"] is None
+    assert out["long"]["reason"] == f"text too long: text2 has {len(body) + 9 * 20} characters > max_chars=120 (as dedupe skips it)"
+    assert out["real"]["verdict"] == "duplicate" and out["real"]["jaccard"] == 1.0
+
+
 def test_similarity_writes_to_standard_output_with_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``-o -`` wrote a file named "-"."""
     monkeypatch.chdir(tmp_path)

@@ -86,7 +86,7 @@ def stories(inputs: Inputs, out: Out, quiet: Quiet = False, index: Index = None,
 @settings_from(stories=StoriesConfig, dedupe=DedupConfig, unused=(  # settings of feeds (windows, groups, LSH), not of pairs
     "stories.neighbours", "stories.event_linkage", "stories.storyline_threshold",
     "stories.storyline_linkage", "dedupe.boilerplate", "dedupe.minhash", "dedupe.index", "dedupe.cluster",
-    "dedupe.count_repeats", "dedupe.clean_repeats", "dedupe.max_chars"))
+    "dedupe.count_repeats", "dedupe.clean_repeats"))
 def similarity(
     pairs: Annotated[str, typer.Argument(metavar="PAIRS", help='JSONL file, one object per line: {"id", "text1", "text2"} (optional "title1", '
                                          '"title2"; "date1", "date2", "source1", "source2": the learned decision weighs '

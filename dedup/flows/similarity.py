@@ -67,6 +67,11 @@ def similarity(
         raise ValueError(f"similarity: {len(text1)} first texts but {len(text2)} second texts")
     m = len(text1)
     raw = list(text1) + list(text2)  # repaired as they are normalized (NormalizeConfig.repair)
+    # As dedupe does, a text longer than max_chars is not compared (nor normalized: ~160 bytes of memory a character)
+    chars = np.array([len(t) for t in raw], dtype=np.int64)
+    too_long = chars > dedup_config.max_chars
+    if too_long.any():
+        raw = ["" if long else t for t, long in zip(raw, too_long.tolist())]
     texts, feats, digest = prepare_texts(raw, None, dedup_config, LocalExecutor(1), chunk_size=max(1, len(raw)))
     heads = list(title1 or [""] * m) + list(title2 or [""] * m)
     titles = [t.replace("\n", " ") for t in normalize_texts(heads, dedup_config.normalize)]
@@ -98,15 +103,20 @@ def similarity(
         else:
             verdict.append("same_event" if s >= config.event_threshold else "different")
             reason.append(None)
-    # As dedupe does, a text too short to compare (or empty) is not compared: no scores, verdict "skipped".
+    # As dedupe does, a text too short to compare (or empty), or too long, is not compared: no scores, verdict "skipped".
     n_tokens = np.array([t.count(" ") + 1 if t else 0 for t in texts])
     least = dedup_config.shingle.min_tokens
-    short = (n_tokens[:m] < least) | (n_tokens[m:] < least)
+    long_pair = too_long[:m] | too_long[m:]
+    short = (n_tokens[:m] < least) | (n_tokens[m:] < least) | long_pair
     jac, cont, cos, story = (np.where(short, np.nan, a) for a in (core.jaccard, core.containment, core.cosine, story))
     if probability is not None:
         probability = np.where(short, np.nan, probability)
     for k in np.flatnonzero(short).tolist():
         verdict[k] = "skipped"
+        if long_pair[k]:
+            sides = [f"text{i + 1} has {chars[k + i * m]} characters" for i in (0, 1) if too_long[k + i * m]]
+            reason[k] = f"text too long: {' and '.join(sides)} > max_chars={dedup_config.max_chars} (as dedupe skips it)"
+            continue
         sides = [f"text{i + 1} has {n_tokens[k + i * m]} word{'' if n_tokens[k + i * m] == 1 else 's'}"
                  for i in (0, 1) if n_tokens[k + i * m] < least]
         reason[k] = f"too short to compare: {' and '.join(sides)} (dedupe compares texts of {least} or more)"
