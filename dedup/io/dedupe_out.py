@@ -6,9 +6,10 @@ This is where positions become ids again. Files:
   duplicate (kept and skipped ones, but not those a history index already
   holds: an earlier run decided them), in input order (a record read from a
   JSONL line is that line, unchanged);
-* ``decisions.jsonl``: exactly one line per input record, in input order (a
+* ``decisions.jsonl``: exactly one line per input record, in input order, each
+  with the keys of :func:`~dedup.io.dedupe_rows.decision_keys` in that order (a
   record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``,
-  its ``file`` and ``line``: :mod:`dedup.io.skipped`);
+  its ``file`` and ``line``, null on an article's line: :mod:`dedup.io.skipped`);
 * ``pairs.jsonl``: every verified duplicate edge with its scores;
 * ``summary.json``: counts, every parameter, stage timings, the first 100 skipped records;
 * ``report.html`` (unless ``report=False``): the groups, each copy beside its
@@ -46,7 +47,7 @@ from ..config import ReadConfig
 from ..errors import ConfigError, InputError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
-from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
+from .dedupe_rows import decision_keys, decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
 from .run_files import start_run
@@ -228,7 +229,7 @@ def write_dedupe_outputs(
     out = Path(out_dir)
     try:
         start_run(out, "dedupe", also=stale_outputs(output_format) + (() if report else ("report.html",)), inputs=inputs)
-        blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
+        blank = decision_keys(result.history is not None, result.repeat_counts is not None)  # a bad record's line: these keys
         beside = output_format == "jsonl" and executor is not None and len(result.table) < BESIDE_MAX_ARTICLES
         if output_format == "parquet":
             from .parquet_out import write_parquet_outputs
@@ -311,13 +312,13 @@ def _call(func: Callable[[], None]) -> None:
     func()
 
 
-def _write_decisions(path: Path, result: DedupResult, blank: dict[str, None]) -> None:
+def _write_decisions(path: Path, result: DedupResult, blank: tuple[str, ...]) -> None:
     """``decisions.jsonl``: an article's line, or a bad record's row, in input order."""
     lines = with_skipped(decision_lines(result), result.bad_records, blank)
     write_lines(path, (x if isinstance(x, str) else json_line(x) for x in lines))
 
 
-def _write_decision_part(path: Path, result: DedupResult, blank: dict[str, None], start: int, stop: int | None) -> None:
+def _write_decision_part(path: Path, result: DedupResult, blank: tuple[str, ...], start: int, stop: int | None) -> None:
     """The lines of ``decisions.jsonl`` for the articles ``start..stop-1`` (``stop`` None: to the end, with the trailing bad records), into a part file."""
     lines = with_skipped(decision_lines(result, start, stop), result.bad_records, blank, start=start, last=stop is None)
     write_part(path, (x if isinstance(x, str) else json_line(x) for x in lines))

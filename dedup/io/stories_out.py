@@ -1,11 +1,14 @@
 """Outputs of ``dedup stories``: positions mapped back to ids.
 
-* ``stories.jsonl``: one line per input article, in input order:
-  ``{"id", "event", "storyline", "group"}`` where each level is named by the
-  id of its first member in input order (``group`` is ``null`` for an
-  article that is in no duplicate group); a record skipped with ``--skip-bad``
-  has its line too, with ``"id": null``, ``"status": "skipped"``, its ``file``
-  and ``line`` (:mod:`dedup.io.skipped`), so the lines equal the input records;
+* ``stories.jsonl``: one line per input record, in input order, every line
+  with the keys of :data:`STORY_KEYS` in that order: ``event``, ``storyline``
+  and ``group`` are named by the id of their first member in input order
+  (``group`` is ``null`` for an article that is in no duplicate group);
+  ``status`` and ``reason`` are null but for an article not compared
+  (``"skipped"`` and why: an event of its own); a record skipped with
+  ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``, the reason, its
+  ``file`` and ``line`` (null on every other line: :mod:`dedup.io.skipped`),
+  so the lines equal the input records;
 * ``events.json``: one entry per event, largest first, with a label (the
   headline of the member nearest the event centroid), size, sources, first
   and last date, members, and its duplicate groups;
@@ -40,7 +43,11 @@ from .skipped import summary_bad, with_skipped
 from .run_files import start_run
 from .writers import atomic_open, write_failure, write_json, write_jsonl
 
-__all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
+__all__ = ["STORY_KEYS", "article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
+
+#: The keys of every line of ``stories.jsonl``, in order (null where one does not apply: ``status`` and ``reason``
+#: but for an article not compared or a bad record, ``file`` and ``line`` but for a bad record).
+STORY_KEYS = ("id", "status", "event", "storyline", "group", "reason", "file", "line")
 
 
 def event_records(result: StoriesResult) -> list[dict[str, Any]]:
@@ -204,19 +211,21 @@ def write_stories_outputs(
 
     def lines():
         for pos, art in enumerate(arts):
-            row = {
+            skipped = pos in alone
+            yield {
                 "id": art.id,
+                "status": "skipped" if skipped else None,
                 "event": result.name(int(result.event[pos])),
                 "storyline": result.name(int(result.storyline[pos])),
                 "group": group_of[pos],
+                "reason": f"skipped: {alone[pos]}" if skipped else None,
+                "file": None,
+                "line": None,
             }
-            if pos in alone:
-                row["status"], row["reason"] = "skipped", f"skipped: {alone[pos]}"
-            yield row
 
     try:
         start_run(out, "stories", inputs=inputs)
-        write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
+        write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, STORY_KEYS))
         events = event_records(result)
         write_json(out / "events.json", events)
         html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
