@@ -194,3 +194,39 @@ def test_decisions_have_the_keys_of_the_runs_options_on_every_line(tmp_path: Pat
     from dedup.io.dedupe_rows import decision_keys  # decisions.parquet's columns (dedup.io.parquet_out.decision_types)
 
     assert list(decision_keys(history=True, repeats=True)) == keys
+
+
+def test_what_the_history_index_did_is_history_in_every_summary(tmp_path: Path, seeds_dir: Path) -> None:
+    """The stories summary said `counts.index` (the events it tracked) and nothing of what its dedupe stage did with
+    the index, while dedupe's said `history` (user audit). Both now say `history`, top level: the location and
+    dedupe's counts in each, and the events' counts beside them in stories'; the printed lines read it."""
+    feed, runner = _feed(tmp_path, seeds_dir), CliRunner()
+    summaries, printed = {}, {}
+    for command in ("dedupe", "stories"):
+        db = str(tmp_path / f"{command}.db")
+        res = runner.invoke(app, [command, str(feed), "--out", str(tmp_path / command), "--index", db, "--skip-bad"])
+        assert res.exit_code == 0, res.output
+        summaries[command] = json.loads((tmp_path / command / "summary.json").read_text(encoding="utf-8"))
+        printed[command] = res.output
+        assert summaries[command]["history"]["location"] == db and summaries[command]["history"]["added"] == 4
+        assert f"history {db}: " in res.output, res.output
+    dedupe_keys, stories_keys = list(summaries["dedupe"]["history"]), list(summaries["stories"]["history"])
+    assert stories_keys == dedupe_keys + ["already_tracked", "placed", "continued_events", "merged_events"]
+    assert summaries["stories"]["history"]["placed"] == 4 and "index" not in summaries["stories"]["counts"]
+    assert "4 placed, 0 already tracked, 0 earlier events continued" in printed["stories"]
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_every_summary_has_a_total_and_one_rounding_of_its_timings(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """dedupe's timings_seconds had a total and 4 places, stories' no total and 3 places, repeats' one stage, 3 places
+    (user audit). Each now ends with `total`, the sum of its stages (stories: of those that are no part of another,
+    `dedupe` but not `dedupe.sketch`), every value at 4 places."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(seeds_dir), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    timings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["timings_seconds"]
+    assert list(timings)[-1] == "total" and all(v == round(v, 4) for v in timings.values())
+    stages = {k: v for k, v in timings.items() if k != "total" and "." not in k}
+    assert timings["total"] == round(sum(stages.values()), 4) and len(stages) > (0 if command == "repeats" else 1)
+    if command == "stories":
+        assert "dedupe.sketch" in timings and list(stages) == ["dedupe", "events", "storylines"]

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from ..exec import Executor
 
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
-__all__ = ["RecordSpool", "decision_rows", "pair_rows", "processes_used", "stale_outputs", "summary", "write_dedupe_outputs"]
+__all__ = ["RecordSpool", "decision_rows", "pair_rows", "processes_used", "stale_outputs", "summary", "timings_used",
+           "write_dedupe_outputs"]
 
 # From this many articles the outputs are written in this process only (on its threads): a worker writing decisions.jsonl
 # or pairs.jsonl gets its own copy of the result (the edges of a million articles of large copy families: ~0.4 GB).
@@ -91,6 +92,26 @@ def decision_used(verify: Any) -> dict[str, Any]:
 
     used = model_identity(verify.model)
     return {"decision_model": {**used, "min_probability": verify.min_probability or used["threshold"]}}
+
+
+#: Places of a second in ``timings_seconds`` (every summary: the stage timer's, :class:`~dedup.flows.timer.StageTimer`).
+TIMING_PLACES = 4
+
+
+def timings_used(seconds: Mapping[str, float]) -> dict[str, Any]:
+    """``{"timings_seconds": …}`` for ``summary.json``: seconds per stage, in the order they ran, and their ``total``.
+
+    Every value is rounded to :data:`TIMING_PLACES` places. A stage named
+    ``part.stage`` is one of the stages of ``part`` (``dedup stories`` times
+    ``dedupe`` and, inside it, ``dedupe.normalize`` …): the total adds the
+    stages that are no part of another, so it counts each second once.
+
+    >>> timings_used({"dedupe.sketch": 0.5, "dedupe": 0.61234, "events": 1.2})
+    {'timings_seconds': {'dedupe.sketch': 0.5, 'dedupe': 0.6123, 'events': 1.2, 'total': 1.8123}}
+    """
+    rounded = {stage: round(s, TIMING_PLACES) for stage, s in seconds.items()}
+    total = round(sum(s for stage, s in rounded.items() if "." not in stage), TIMING_PLACES)
+    return {"timings_seconds": {**rounded, "total": total}}
 
 
 def processes_used(runtime: Mapping[str, Any], workers: Mapping[str, int]) -> dict[str, Any]:
@@ -167,7 +188,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         },
         **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         **({"history": result.history_counts} if result.history_counts else {}),
-        "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
+        **timings_used(result.timings),
         **processes_used(result.runtime, result.workers),
         **summary_bad(result.bad_records),
         "boilerplate": result.boilerplate.report()[:100],

@@ -93,7 +93,7 @@ def write_repeats_outputs(
             for row in with_skipped(article_rows(), bad_records, ARTICLE_KEYS):
                 art_f.write(json_line(row))
             start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
-        from .dedupe_out import processes_used  # here: the repeats command loads no more of dedupe's outputs than this
+        from .dedupe_out import processes_used, timings_used  # here: the repeats command loads no more of dedupe's outputs than these
 
         bad = list(bad_records())
         info = {
@@ -110,7 +110,7 @@ def write_repeats_outputs(
             },
             "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config),
                        **({"runtime": dict(runtime)} if runtime is not None else {})},
-            "timings_seconds": {"repeats": round(time.perf_counter() - start, 3)},  # one stage: read, find, write
+            **timings_used({"repeats": time.perf_counter() - start}),  # one stage: read, find, write
             **processes_used(runtime or {}, {"repeats": workers() if workers is not None else 0}),
             **summary_bad(bad),
             **({"warnings": list(warnings)} if warnings else {}),

@@ -193,14 +193,14 @@ def write_stories_outputs(
     stale or missing summary is recognizably incomplete.
 
     Returns:
-        The summary (counts, timings) for the CLI to print.
+        The summary (what ``summary.json`` holds), for the CLI to print.
     """
     from .report import render_report
 
     out = Path(out_dir)
     arts = result.articles
 
-    from .dedupe_out import decision_used, processes_used, skip_kind
+    from .dedupe_out import decision_used, processes_used, skip_kind, timings_used
 
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
@@ -236,7 +236,7 @@ def write_stories_outputs(
         skipped: dict[str, int] = {}  # not compared (too short, empty, too long): each its own event
         for why in alone.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
-        info = {
+        counts = {
             "records": len(arts) + len(bad_records),  # every input record: the articles and the bad records
             "articles": len(arts),
             "skipped": sum(skipped.values()),
@@ -248,24 +248,26 @@ def write_stories_outputs(
             "duplicate_groups": len({g for g in group_of if g is not None}),
             "bad_records": len(bad_records),
             "dates_unreadable": n_bad_dates,
-            **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
-            **({"index": result.tracking} if result.tracking else {}),
-            "timings_seconds": result.timings,
         }
         config = result.config
-        write_json(out / "summary.json", {
+        # what the history index did: dedupe's part (added, already there, copies of stored articles) and the events'
+        # (placed, already tracked, continued, merged), under one name as in dedupe's summary
+        history = {**result.dedup.history_counts, **result.tracking}
+        info = {
             "dedup_version": __version__,
             "command": "stories",
             "inputs": inputs,
-            "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
+            "counts": counts,
             **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
             "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
             **decision_used(result.dedup.config.verify),
-            "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            **({"history": history} if history else {}),
+            **timings_used(result.timings),
             **processes_used(result.dedup.runtime, result.workers),
             **summary_bad(bad_records),
             **({"warnings": list(warnings)} if warnings else {}),
-        })
+        }
+        write_json(out / "summary.json", info)
     except InputError:  # reading the input went wrong (it streams by as the files are written): said as such
         raise
     except OSError as exc:
