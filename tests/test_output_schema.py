@@ -140,3 +140,93 @@ def test_one_thing_has_one_name_in_every_output(tmp_path: Path, seeds_dir: Path)
     service_only = {"title", "text", "event", "storyline"}  # the service's own: what it stored beside the index
     assert set(StoredArticle.model_fields) - service_only <= set(copy) and "keeper" not in StoredArticle.model_fields
     assert "location" in stats and "location" in Health.model_fields and "index" not in Health.model_fields
+
+
+LINE_KEYS = {  # the keys of every line of each per-article file, in order
+    "dedupe": ["id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in", "file", "line"],
+    "stories": ["id", "status", "event", "storyline", "group", "reason", "file", "line"],
+    "repeats": ["id", "status", "paragraphs", "repeats", "by_kind", "redundant_chars", "redundant_share", "reason", "file", "line"],
+}
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_every_line_of_a_per_article_file_has_the_same_keys_in_the_same_order(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """stories.jsonl gave `status`/`reason` to skipped lines only, after `group` for an article not compared and
+    before `event` for a bad record; articles.jsonl gave `status` to bad records only; decisions.jsonl gave a bad
+    record no `contained_in` and an article no `file`/`line` (user audit: a reader such as pandas or DuckDB takes its
+    columns from the lines it samples). Every line now has the file's keys in one order, null where one does not
+    apply: an article, a bad record, an article too short to compare (stories: an event of its own)."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(_feed(tmp_path, seeds_dir)), "--out", str(out), "--skip-bad", "-q"])
+    assert res.exit_code == 0, res.output
+    rows = _lines(out / PER_ARTICLE[command])
+    assert [list(r) for r in rows] == [LINE_KEYS[command]] * 6
+    bad = [r for r in rows if r["id"] is None]
+    assert len(bad) == 2 and all(r["status"] == "skipped" and r["file"] and r["line"] for r in bad)
+    assert all(r["file"] is None and r["line"] is None for r in rows if r["id"] is not None)
+    short = next(r for r in rows if r["id"] == "short")
+    if command == "stories":  # not compared: an event of its own, and its line says why; the others have no status
+        assert (short["status"], short["reason"]) == ("skipped", "skipped: too short: 2 tokens < min_tokens=8")
+        assert all(r["status"] is None and r["reason"] is None for r in rows if r["id"] in ("a", "b", "copy"))
+    if command == "repeats":  # every article is read for repeats: none is skipped
+        assert all(r["status"] is None and r["reason"] is None for r in rows if r["id"] is not None)
+        assert short["paragraphs"] == 1 and short["by_kind"]["boilerplate"] == 0
+
+
+def test_decisions_have_the_keys_of_the_runs_options_on_every_line(tmp_path: Path, seeds_dir: Path) -> None:
+    """With --index a copy of a stored article had `seen_before` (before `contained_in`), the other lines none: the
+    keys of decisions.jsonl changed with the day's data. Every line has them now, in the order of decisions.parquet's
+    columns, `seen_before` null but for a copy of a stored article."""
+    feed, db, runner = _feed(tmp_path, seeds_dir), str(tmp_path / "h.db"), CliRunner()
+    assert runner.invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "day1"), "--index", db, "--skip-bad", "-q"]).exit_code == 0
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    day2 = tmp_path / "day2.jsonl"  # a copy of stored "a", a bad line, a new article
+    day2.write_text("\n".join([json.dumps({"id": "again", "text": texts[0]}, ensure_ascii=False), "{broken",
+                               json.dumps({"id": "c", "text": texts[2]}, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["dedupe", str(day2), "--out", str(tmp_path / "day2"), "--index", db, "--repeats", "--skip-bad", "-q"])
+    assert res.exit_code == 0, res.output
+    rows = _lines(tmp_path / "day2" / "decisions.jsonl")
+    keys = LINE_KEYS["dedupe"][:8] + ["seen_before", "repeats", "file", "line"]
+    assert [list(r) for r in rows] == [keys] * 3
+    assert rows[0]["duplicate_of"] == "a" and rows[0]["seen_before"] == {"date": None, "source": None}
+    assert rows[1]["seen_before"] is None and rows[2]["seen_before"] is None and rows[1]["repeats"] is None
+    assert rows[1]["contained_in"] is None and rows[2]["contained_in"] == []
+    from dedup.io.dedupe_rows import decision_keys  # decisions.parquet's columns (dedup.io.parquet_out.decision_types)
+
+    assert list(decision_keys(history=True, repeats=True)) == keys
+
+
+def test_what_the_history_index_did_is_history_in_every_summary(tmp_path: Path, seeds_dir: Path) -> None:
+    """The stories summary said `counts.index` (the events it tracked) and nothing of what its dedupe stage did with
+    the index, while dedupe's said `history` (user audit). Both now say `history`, top level: the location and
+    dedupe's counts in each, and the events' counts beside them in stories'; the printed lines read it."""
+    feed, runner = _feed(tmp_path, seeds_dir), CliRunner()
+    summaries, printed = {}, {}
+    for command in ("dedupe", "stories"):
+        db = str(tmp_path / f"{command}.db")
+        res = runner.invoke(app, [command, str(feed), "--out", str(tmp_path / command), "--index", db, "--skip-bad"])
+        assert res.exit_code == 0, res.output
+        summaries[command] = json.loads((tmp_path / command / "summary.json").read_text(encoding="utf-8"))
+        printed[command] = res.output
+        assert summaries[command]["history"]["location"] == db and summaries[command]["history"]["added"] == 4
+        assert f"history {db}: " in res.output, res.output
+    dedupe_keys, stories_keys = list(summaries["dedupe"]["history"]), list(summaries["stories"]["history"])
+    assert stories_keys == dedupe_keys + ["already_tracked", "placed", "continued_events", "merged_events"]
+    assert summaries["stories"]["history"]["placed"] == 4 and "index" not in summaries["stories"]["counts"]
+    assert "4 placed, 0 already tracked, 0 earlier events continued" in printed["stories"]
+
+
+@pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])
+def test_every_summary_has_a_total_and_one_rounding_of_its_timings(tmp_path: Path, seeds_dir: Path, command: str) -> None:
+    """dedupe's timings_seconds had a total and 4 places, stories' no total and 3 places, repeats' one stage, 3 places
+    (user audit). Each now ends with `total`, the sum of its stages (stories: of those that are no part of another,
+    `dedupe` but not `dedupe.sketch`), every value at 4 places."""
+    out = tmp_path / command
+    res = CliRunner().invoke(app, [command, str(seeds_dir), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    timings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["timings_seconds"]
+    assert list(timings)[-1] == "total" and all(v == round(v, 4) for v in timings.values())
+    stages = {k: v for k, v in timings.items() if k != "total" and "." not in k}
+    assert timings["total"] == round(sum(stages.values()), 4) and len(stages) > (0 if command == "repeats" else 1)
+    if command == "stories":
+        assert "dedupe.sketch" in timings and list(stages) == ["dedupe", "events", "storylines"]

@@ -206,7 +206,7 @@ def test_record_has_the_documented_keys() -> None:
         "in_start": 0,
         "in_end": len(P1),
     }
-    assert set(result.summary()) == {"n_paragraphs", "repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"}
+    assert set(result.summary()) == {"paragraphs", "repeats", "by_kind", "redundant_chars", "redundant_share"}
     assert set(result.by_kind()) == set(KINDS)
     assert result.redundant_chars == len(P1) and result.redundant_share == 0.5
 

@@ -163,7 +163,8 @@ def test_stories_command_writes_its_outputs(tmp_path: Path) -> None:
     res = runner.invoke(app, ["stories", str(src), "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     lines = [json.loads(x) for x in (out / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [set(x) for x in lines] == [{"id", "event", "storyline", "group"}] * 3
+    assert [list(x) for x in lines] == [["id", "status", "event", "storyline", "group", "reason", "file", "line"]] * 3
+    assert all(x["status"] is x["reason"] is x["file"] is x["line"] is None for x in lines)
     assert lines[0]["event"] == lines[1]["event"] == "a" and lines[0]["group"] == "a"
     assert lines[2]["group"] is None and lines[2]["event"] == "c"
     events = json.loads((out / "events.json").read_text(encoding="utf-8"))

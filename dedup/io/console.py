@@ -241,21 +241,23 @@ def _unreadable_dates(n: int, ids: list[str]) -> str:
 
 
 def print_stories_summary(info: dict[str, Any], out: str) -> None:
-    """The counts of a stories run, in one line on stderr (and a warning for unreadable dates)."""
-    if info.get("dates_unreadable"):
-        say(_unreadable_dates(info["dates_unreadable"], info.get("dates_unreadable_ids", [])))
-    n, g = info["storylines"], info["duplicate_groups"]
-    # articles already in an index keep the events it tracks for them (the index part of the line counts them)
-    alone = {why: c for why, c in info.get("skipped_by_reason", {}).items() if why != "already in the index"}
+    """The counts of a stories run (its summary), in one line on stderr (and a warning for unreadable dates)."""
+    c = info["counts"]
+    if c.get("dates_unreadable"):
+        say(_unreadable_dates(c["dates_unreadable"], info.get("dates_unreadable_ids", [])))
+    n, g = c["storylines"], c["duplicate_groups"]
+    # articles already in an index keep the events it tracks for them (the history part of the line counts them)
+    alone = {why: k for why, k in c.get("skipped_by_reason", {}).items() if why != "already in the index"}
     k = sum(alone.values())
-    say(f"{_count(info['articles'], 'article')}: {_count(info['events'], 'event')} ({info['multi_article_events']} with "
+    hist = info.get("history")
+    say(f"{_count(c['articles'], 'article')}: {_count(c['events'], 'event')} ({c['multi_article_events']} with "
         f"more than one article), {_count(n, 'storyline')}, {_count(g, 'duplicate group')}"
         + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
-        + _bad_records(info)
-        + (f"; index: {info['index']['placed']} placed, {info['index']['already_tracked']} already tracked, "
-           f"{_count(info['index']['continued_events'], 'earlier event')} continued"
-           + (f", {info['index']['merged_events']} merged into another (a report bridged them)"
-              if info['index'].get("merged_events") else "") if "index" in info else "")
+        + _bad_records(c)
+        + (f"; history {hist['location']}: {hist['placed']} placed, {hist['already_tracked']} already tracked, "
+           f"{_count(hist['continued_events'], 'earlier event')} continued"
+           + (f", {hist['merged_events']} merged into another (a report bridged them)" if hist.get("merged_events") else "")
+           if hist else "")
         + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")
 
 

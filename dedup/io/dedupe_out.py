@@ -6,9 +6,10 @@ This is where positions become ids again. Files:
   duplicate (kept and skipped ones, but not those a history index already
   holds: an earlier run decided them), in input order (a record read from a
   JSONL line is that line, unchanged);
-* ``decisions.jsonl``: exactly one line per input record, in input order (a
+* ``decisions.jsonl``: exactly one line per input record, in input order, each
+  with the keys of :func:`~dedup.io.dedupe_rows.decision_keys` in that order (a
   record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``,
-  its ``file`` and ``line``: :mod:`dedup.io.skipped`);
+  its ``file`` and ``line``, null on an article's line: :mod:`dedup.io.skipped`);
 * ``pairs.jsonl``: every verified duplicate edge with its scores;
 * ``summary.json``: counts, every parameter, stage timings, the first 100 skipped records;
 * ``report.html`` (unless ``report=False``): the groups, each copy beside its
@@ -46,7 +47,7 @@ from ..config import ReadConfig
 from ..errors import ConfigError, InputError, OutputError
 from ..results import DUPLICATE, KEPT, SKIPPED, DedupResult
 from ..verify import RELATIONS
-from .dedupe_rows import decision_lines, decision_rows, pair_lines, pair_rows
+from .dedupe_rows import decision_keys, decision_lines, decision_rows, pair_lines, pair_rows
 from .skipped import summary_bad, with_skipped
 from .spool import RecordSpool
 from .run_files import start_run
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
     from ..exec import Executor
 
 # RecordSpool, decision_rows and pair_rows live in .spool and .dedupe_rows; named here too, where callers found them
-__all__ = ["RecordSpool", "decision_rows", "pair_rows", "processes_used", "stale_outputs", "summary", "write_dedupe_outputs"]
+__all__ = ["RecordSpool", "decision_rows", "pair_rows", "processes_used", "stale_outputs", "summary", "timings_used",
+           "write_dedupe_outputs"]
 
 # From this many articles the outputs are written in this process only (on its threads): a worker writing decisions.jsonl
 # or pairs.jsonl gets its own copy of the result (the edges of a million articles of large copy families: ~0.4 GB).
@@ -90,6 +92,26 @@ def decision_used(verify: Any) -> dict[str, Any]:
 
     used = model_identity(verify.model)
     return {"decision_model": {**used, "min_probability": verify.min_probability or used["threshold"]}}
+
+
+#: Places of a second in ``timings_seconds`` (every summary: the stage timer's, :class:`~dedup.flows.timer.StageTimer`).
+TIMING_PLACES = 4
+
+
+def timings_used(seconds: Mapping[str, float]) -> dict[str, Any]:
+    """``{"timings_seconds": …}`` for ``summary.json``: seconds per stage, in the order they ran, and their ``total``.
+
+    Every value is rounded to :data:`TIMING_PLACES` places. A stage named
+    ``part.stage`` is one of the stages of ``part`` (``dedup stories`` times
+    ``dedupe`` and, inside it, ``dedupe.normalize`` …): the total adds the
+    stages that are no part of another, so it counts each second once.
+
+    >>> timings_used({"dedupe.sketch": 0.5, "dedupe": 0.61234, "events": 1.2})
+    {'timings_seconds': {'dedupe.sketch': 0.5, 'dedupe': 0.6123, 'events': 1.2, 'total': 1.8123}}
+    """
+    rounded = {stage: round(s, TIMING_PLACES) for stage, s in seconds.items()}
+    total = round(sum(s for stage, s in rounded.items() if "." not in stage), TIMING_PLACES)
+    return {"timings_seconds": {**rounded, "total": total}}
 
 
 def processes_used(runtime: Mapping[str, Any], workers: Mapping[str, int]) -> dict[str, Any]:
@@ -166,7 +188,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
         },
         **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
         **({"history": result.history_counts} if result.history_counts else {}),
-        "timings_seconds": {**result.timings, "total": round(sum(result.timings.values()), 4)},
+        **timings_used(result.timings),
         **processes_used(result.runtime, result.workers),
         **summary_bad(result.bad_records),
         "boilerplate": result.boilerplate.report()[:100],
@@ -228,7 +250,7 @@ def write_dedupe_outputs(
     out = Path(out_dir)
     try:
         start_run(out, "dedupe", also=stale_outputs(output_format) + (() if report else ("report.html",)), inputs=inputs)
-        blank = dict.fromkeys(("group", "duplicate_of", "relation", "scores", *(("repeats",) if result.repeat_counts is not None else ())))
+        blank = decision_keys(result.history is not None, result.repeat_counts is not None)  # a bad record's line: these keys
         beside = output_format == "jsonl" and executor is not None and len(result.table) < BESIDE_MAX_ARTICLES
         if output_format == "parquet":
             from .parquet_out import write_parquet_outputs
@@ -311,13 +333,13 @@ def _call(func: Callable[[], None]) -> None:
     func()
 
 
-def _write_decisions(path: Path, result: DedupResult, blank: dict[str, None]) -> None:
+def _write_decisions(path: Path, result: DedupResult, blank: tuple[str, ...]) -> None:
     """``decisions.jsonl``: an article's line, or a bad record's row, in input order."""
     lines = with_skipped(decision_lines(result), result.bad_records, blank)
     write_lines(path, (x if isinstance(x, str) else json_line(x) for x in lines))
 
 
-def _write_decision_part(path: Path, result: DedupResult, blank: dict[str, None], start: int, stop: int | None) -> None:
+def _write_decision_part(path: Path, result: DedupResult, blank: tuple[str, ...], start: int, stop: int | None) -> None:
     """The lines of ``decisions.jsonl`` for the articles ``start..stop-1`` (``stop`` None: to the end, with the trailing bad records), into a part file."""
     lines = with_skipped(decision_lines(result, start, stop), result.bad_records, blank, start=start, last=stop is None)
     write_part(path, (x if isinstance(x, str) else json_line(x) for x in lines))

@@ -22,7 +22,7 @@ import numpy as np
 from ..results import DUPLICATE, KEEP_FIRST_UNDATED, KEEP_NOT_CONTAINED, KEPT, SKIPPED, STATUS, DedupResult
 from ..verify import CONTAINED, RELATIONS
 
-__all__ = ["KEEP_WORDS", "decision_lines", "decision_rows", "pair_lines", "pair_rows"]
+__all__ = ["KEEP_WORDS", "decision_keys", "decision_lines", "decision_rows", "pair_lines", "pair_rows"]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -34,12 +34,28 @@ KEEP_WORDS = {  #: each --keep policy, as the reasons say it
 }
 
 
+def decision_keys(history: bool = False, repeats: bool = False) -> tuple[str, ...]:
+    """The keys of every line of ``decisions.jsonl`` in a run with a history index or not (``seen_before``), counting
+    repeats or not (``repeats``), in order; the columns of ``decisions.parquet``.
+
+    Every line has them all, null where one does not apply (``duplicate_of``, ``relation``, ``scores`` but for a
+    duplicate, ``seen_before`` but for a copy of a stored article, ``file`` and ``line`` but for a bad record, the
+    decision's own fields for a bad record): the run's options fix a file's keys, not the day's data.
+
+    >>> decision_keys(history=True)[-4:]
+    ('contained_in', 'seen_before', 'file', 'line')
+    """
+    return ("id", "status", "group", "duplicate_of", "relation", "scores", "reason", "contained_in",
+            *(("seen_before",) if history else ()), *(("repeats",) if repeats else ()), "file", "line")
+
+
 def _r(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 4)
 
 
 def decision_rows(result: DedupResult, positions: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
-    """One decision per article, in input order (with ``repeats`` when they were counted); or those of ``positions`` only, in their order."""
+    """One decision per article, in input order, with the keys of :func:`decision_keys` (``seen_before`` with a
+    history index, ``repeats`` when they were counted); or those of ``positions`` only, in their order."""
     made = _Decisions(result)
     for pos in range(made.n) if positions is None else positions:
         yield made.row(pos)
@@ -96,7 +112,7 @@ def decision_lines(result: DedupResult, start: int = 0, stop: int | None = None)
             repeats = "" if made.repeats is None else f',"repeats":{made.repeats[pos]}'
             line = (f'{{"id":{me},"status":{status_words[st]},'
                     f'"group":{"null" if g < 0 else (me if g == pos else encode_basestring(ids[g]))},{copy_of},'
-                    f'"reason":{why},"contained_in":[{contained}]{repeats}}}\n')
+                    f'"reason":{why},"contained_in":[{contained}]{repeats},"file":null,"line":null}}\n')
             yield json_line(made.row(pos)) if unsafe and _SURROGATE.search(line) else line
 
 
@@ -175,13 +191,16 @@ class _Decisions:
             row["duplicate_of"] = result.name(k)
             row["relation"] = RELATIONS[rel]
             row["scores"] = {"jaccard": jac, "containment": cont, "cosine": cos, "probability": prob}
-            if k >= self.n:
+        row["contained_in"] = [result.name(c) for c in self.containers.get(pos, ())]
+        if result.history is not None:
+            row["seen_before"] = None
+            if status == DUPLICATE and k >= self.n:
                 ref = k - self.n
                 # null for an unknown date or source alike (the source was "", which read as a source named "")
-                row["seen_before"] = {"date": result.history.dates[ref], "source": result.history.sources[ref] or None}  # type: ignore[union-attr]
-        row["contained_in"] = [result.name(c) for c in self.containers.get(pos, ())]
+                row["seen_before"] = {"date": result.history.dates[ref], "source": result.history.sources[ref] or None}
         if self.repeats is not None:
             row["repeats"] = self.repeats[pos]
+        row["file"] = row["line"] = None  # a bad record's (dedup.io.skipped): every line has the keys of decision_keys
         return row
 
 

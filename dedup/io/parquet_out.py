@@ -4,9 +4,10 @@
   ``decisions.jsonl`` and ``pairs.jsonl``, one column per key (``scores`` a
   struct of four doubles; ids, statuses and reasons strings). Their columns
   are fixed by the run's settings, never by its data
-  (:func:`decision_types`): a key only some lines have (``file`` and ``line``
-  of a bad record, ``seen_before`` of a copy of a stored article) is a column
-  of every run that could write it, null where a line lacks it, so the files
+  (:func:`decision_types`, the keys every line of ``decisions.jsonl`` has): a
+  key that applies to some rows only (``file`` and ``line`` of a bad record,
+  ``seen_before`` of a copy of a stored article) is a column of every run that
+  could write it, null where it does not apply, so the files
   of day after day (a folder a query engine reads as one table) share one
   schema whatever each day held.
 * ``unique.parquet`` holds the articles that are not duplicates, in input
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, OutputError
+from .dedupe_rows import decision_keys
 from .readers.parquet import BATCH_ROWS, READ_OPTIONS, pyarrow_parquet
 from .writers import atomic_open, json_line
 
@@ -148,8 +150,9 @@ def write_parquet_outputs(
 
 
 def decision_types(pa: Any, history: bool = False, repeats: bool = False) -> dict[str, Any]:
-    """The columns of ``decisions.parquet`` and their Arrow types, in order: every key a line of ``decisions.jsonl``
-    may have in a run with a history index or not (``seen_before``), counting repeats or not (``repeats``).
+    """The columns of ``decisions.parquet`` and their Arrow types, in order: the keys of every line of
+    ``decisions.jsonl`` (:func:`~dedup.io.dedupe_rows.decision_keys`) in a run with a history index or not
+    (``seen_before``), counting repeats or not (``repeats``).
 
     >>> import pyarrow as pa
     >>> list(decision_types(pa, history=True))
@@ -158,10 +161,10 @@ def decision_types(pa: Any, history: bool = False, repeats: bool = False) -> dic
     scores = pa.struct([("jaccard", pa.float64()), ("containment", pa.float64()), ("cosine", pa.float64()),
                         ("probability", pa.float64())])
     text = pa.string()
-    return {"id": text, "status": text, "group": text, "duplicate_of": text, "relation": text, "scores": scores,
-            "reason": text, "contained_in": pa.list_(text),
-            **({"seen_before": pa.struct([("date", text), ("source", text)])} if history else {}),
-            **({"repeats": pa.int64()} if repeats else {}), "file": text, "line": pa.int64()}
+    types = {"id": text, "status": text, "group": text, "duplicate_of": text, "relation": text, "scores": scores,
+             "reason": text, "contained_in": pa.list_(text), "seen_before": pa.struct([("date", text), ("source", text)]),
+             "repeats": pa.int64(), "file": text, "line": pa.int64()}
+    return {key: types[key] for key in decision_keys(history, repeats)}  # the keys of decisions.jsonl, in its order
 
 
 def pair_types(pa: Any) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 * ``repeats.jsonl``: one line per repeat relation (paragraph ``i`` appears again in ``in``);
 * ``cleaned.jsonl``: every article's original record with its text field replaced by
   the cleaned text (unchanged when nothing repeats), plus ``"repeats_removed"``;
-* ``articles.jsonl``: per article, how many repeats of each kind and how much text is redundant;
-  one line per input record: a record skipped with ``--skip-bad`` has ``"id": null``,
-  ``"status": "skipped"``, its ``file`` and ``line`` (:mod:`dedup.io.skipped`);
+* ``articles.jsonl``: per article, its paragraphs, how many repeats of each kind and how much text is
+  redundant; one line per input record, each with the keys of :data:`ARTICLE_KEYS` in that order: a
+  record skipped with ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``, the reason, its
+  ``file`` and ``line`` (:mod:`dedup.io.skipped`), null on an article's line, as are its numbers on its own;
 * ``summary.json``: totals, parameters and timings, the first 100 skipped records (written last).
 
 The names are those of the other commands' outputs for the same thing: ``repeats`` as ``decisions.jsonl``
@@ -31,7 +32,11 @@ from .skipped import summary_bad, with_skipped
 from .run_files import start_run
 from .writers import atomic_open, json_line, write_failure, write_json
 
-__all__ = ["write_repeats_outputs"]
+__all__ = ["ARTICLE_KEYS", "write_repeats_outputs"]
+
+#: The keys of every line of ``articles.jsonl``, in order: ``status``, ``reason``, ``file`` and ``line`` are null but
+#: for a bad record (every article is read for repeats: none is skipped), its numbers null for a bad record.
+ARTICLE_KEYS = ("id", "status", "paragraphs", "repeats", "by_kind", "redundant_chars", "redundant_share", "reason", "file", "line")
 
 
 def write_repeats_outputs(
@@ -83,13 +88,12 @@ def write_repeats_outputs(
                     for k, v in res.by_kind().items():
                         by_kind[k] += v
                     redundant += res.redundant_chars
-                    yield {"id": art.id, **res.summary()}
+                    yield {"id": art.id, "status": None, **res.summary(), "reason": None, "file": None, "line": None}
 
-            blank = dict.fromkeys(("n_paragraphs", "repeats", "n_boilerplate", "by_kind", "redundant_chars", "redundant_share"))
-            for row in with_skipped(article_rows(), bad_records, blank):
+            for row in with_skipped(article_rows(), bad_records, ARTICLE_KEYS):
                 art_f.write(json_line(row))
             start_run(out, "repeats", inputs=inputs)  # the input read whole: now the files replace the earlier run's
-        from .dedupe_out import processes_used  # here: the repeats command loads no more of dedupe's outputs than this
+        from .dedupe_out import processes_used, timings_used  # here: the repeats command loads no more of dedupe's outputs than these
 
         bad = list(bad_records())
         info = {
@@ -106,7 +110,7 @@ def write_repeats_outputs(
             },
             "config": {**({"read": read.to_table()} if read is not None else {}), "repeats": asdict(config),
                        **({"runtime": dict(runtime)} if runtime is not None else {})},
-            "timings_seconds": {"repeats": round(time.perf_counter() - start, 3)},  # one stage: read, find, write
+            **timings_used({"repeats": time.perf_counter() - start}),  # one stage: read, find, write
             **processes_used(runtime or {}, {"repeats": workers() if workers is not None else 0}),
             **summary_bad(bad),
             **({"warnings": list(warnings)} if warnings else {}),

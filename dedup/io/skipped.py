@@ -5,21 +5,29 @@ The per-article output of each command (``decisions.jsonl``, ``stories.jsonl``,
 order: an article's line, or for a record the reader could not turn into an
 article (:class:`~dedup.types.BadRecord`) a line with ``"id": null``,
 ``"status": "skipped"``, the reason, and its ``file`` and ``line``; so the
-lines of the file equal the input records. ``summary.json`` counts them all
+lines of the file equal the input records. Every line of one file has the
+same keys in the same order (the file's ``keys``), null where a key does not
+apply: an article's line has ``"file": null``, a bad record's the article's
+fields null, so a reader (pandas, DuckDB, pyarrow) sees one schema whichever
+line it starts from. ``summary.json`` counts them all
 but lists only the first :data:`LISTED` (300,000 bad lines must not make a
 summary of tens of megabytes).
 
 >>> bad = [BadRecord("f.jsonl", 1, "malformed JSON", position=0), BadRecord("f.jsonl", 4, "no text", position=2)]
->>> rows = with_skipped([{"id": "a", "group": "a"}, {"id": "b", "group": None}], bad, {"group": None})
->>> [(r["id"], r.get("line")) for r in rows]
+>>> keys = ("id", "status", "group", "reason", "file", "line")
+>>> row = dict.fromkeys(keys)
+>>> rows = list(with_skipped([{**row, "id": "a", "group": "a"}, {**row, "id": "b"}], bad, keys))
+>>> [(r["id"], r["line"]) for r in rows]
 [(None, 1), ('a', None), ('b', None), (None, 4)]
+>>> {tuple(r) for r in rows} == {keys}
+True
 >>> summary_bad(bad, listed=1)["bad_records_not_listed"]
 1
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ..types import BadRecord
@@ -38,24 +46,33 @@ BAD_CSS = """
 """The style of :func:`bad_records_html`'s block, for a page's own CSS."""
 
 
-def skipped_row(bad: BadRecord, blank: Mapping[str, Any]) -> dict[str, Any]:
-    """The output line of a bad record: ``blank``'s keys (the other fields of an article's line, empty) and where it was.
+def skipped_row(bad: BadRecord, keys: Iterable[str]) -> dict[str, Any]:
+    """The output line of a bad record: the ``keys`` of the file's lines, in their order, null but for the bad record's own.
 
-    The id is null even when the record had one: a bad record's id may be the
-    repeated id of another article, and two lines must not claim one id.
+    ``keys``: every key of an article's line, in order (a mapping: its keys);
+    ``id`` and ``status`` lead and ``reason``, ``file`` and ``line`` close
+    where ``keys`` does not place them. The id is null even when the record had
+    one: a bad record's id may be the repeated id of another article, and two
+    lines must not claim one id.
+
+    >>> list(skipped_row(BadRecord("f.jsonl", 3, "malformed JSON"), ("id", "status", "reason", "extra", "file", "line")))
+    ['id', 'status', 'reason', 'extra', 'file', 'line']
     """
-    return {"id": None, "status": "skipped", **blank, "reason": f"skipped: bad record: {bad.reason}",
-            "file": bad.path, "line": bad.line}
+    row = dict.fromkeys(("id", "status", *keys, "reason", "file", "line"))  # a repeated key keeps its first place
+    row.update(status="skipped", reason=f"skipped: bad record: {bad.reason}", file=bad.path, line=bad.line)
+    return row
 
 
 def with_skipped(
     rows: Iterable[_Row],
     bad: Sequence[BadRecord] | Callable[[], Sequence[BadRecord]],
-    blank: Mapping[str, Any],
+    keys: Iterable[str],
     start: int = 0,
     last: bool = True,
 ) -> Iterator[_Row | dict[str, Any]]:
     """The articles' ``rows`` (one per article, in input order; dicts, or lines made already) with a row for each bad record in its place.
+
+    ``keys``: the keys of the articles' rows, in order (:func:`skipped_row`).
 
     ``bad`` may be a callable that returns the list as it grows (a stream
     being read while its rows are written): the records read before article
@@ -74,6 +91,7 @@ def with_skipped(
     [3, 'b', 9]
     """
     get = bad if callable(bad) else (lambda: bad)
+    keys = tuple(keys)
     done = 0
     if start:
         current = get()
@@ -82,12 +100,12 @@ def with_skipped(
     for k, row in enumerate(rows, start):
         current = get()
         while done < len(current) and current[done].position is not None and current[done].position <= k:  # type: ignore[operator]
-            yield skipped_row(current[done], blank)
+            yield skipped_row(current[done], keys)
             done += 1
         yield row
     if last:
         for b in get()[done:]:
-            yield skipped_row(b, blank)
+            yield skipped_row(b, keys)
 
 
 def summary_bad(bad: Sequence[BadRecord], listed: int = LISTED) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """Outputs of ``dedup stories``: positions mapped back to ids.
 
-* ``stories.jsonl``: one line per input article, in input order:
-  ``{"id", "event", "storyline", "group"}`` where each level is named by the
-  id of its first member in input order (``group`` is ``null`` for an
-  article that is in no duplicate group); a record skipped with ``--skip-bad``
-  has its line too, with ``"id": null``, ``"status": "skipped"``, its ``file``
-  and ``line`` (:mod:`dedup.io.skipped`), so the lines equal the input records;
+* ``stories.jsonl``: one line per input record, in input order, every line
+  with the keys of :data:`STORY_KEYS` in that order: ``event``, ``storyline``
+  and ``group`` are named by the id of their first member in input order
+  (``group`` is ``null`` for an article that is in no duplicate group);
+  ``status`` and ``reason`` are null but for an article not compared
+  (``"skipped"`` and why: an event of its own); a record skipped with
+  ``--skip-bad`` has ``"id": null``, ``"status": "skipped"``, the reason, its
+  ``file`` and ``line`` (null on every other line: :mod:`dedup.io.skipped`),
+  so the lines equal the input records;
 * ``events.json``: one entry per event, largest first, with a label (the
   headline of the member nearest the event centroid), size, sources, first
   and last date, members, and its duplicate groups;
@@ -40,7 +43,11 @@ from .skipped import summary_bad, with_skipped
 from .run_files import start_run
 from .writers import atomic_open, write_failure, write_json, write_jsonl
 
-__all__ = ["article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
+__all__ = ["STORY_KEYS", "article_label", "event_records", "read_text_pairs", "write_stories_outputs"]
+
+#: The keys of every line of ``stories.jsonl``, in order (null where one does not apply: ``status`` and ``reason``
+#: but for an article not compared or a bad record, ``file`` and ``line`` but for a bad record).
+STORY_KEYS = ("id", "status", "event", "storyline", "group", "reason", "file", "line")
 
 
 def event_records(result: StoriesResult) -> list[dict[str, Any]]:
@@ -190,14 +197,14 @@ def write_stories_outputs(
     stale or missing summary is recognizably incomplete.
 
     Returns:
-        The summary (counts, timings) for the CLI to print.
+        The summary (what ``summary.json`` holds), for the CLI to print.
     """
     from .report import render_report
 
     out = Path(out_dir)
     arts = result.articles
 
-    from .dedupe_out import decision_used, processes_used, skip_kind
+    from .dedupe_out import decision_used, processes_used, skip_kind, timings_used
 
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
@@ -208,19 +215,21 @@ def write_stories_outputs(
 
     def lines():
         for pos, art in enumerate(arts):
-            row = {
+            skipped = pos in alone
+            yield {
                 "id": art.id,
+                "status": "skipped" if skipped else None,
                 "event": result.name(int(result.event[pos])),
                 "storyline": result.name(int(result.storyline[pos])),
                 "group": group_of[pos],
+                "reason": f"skipped: {alone[pos]}" if skipped else None,
+                "file": None,
+                "line": None,
             }
-            if pos in alone:
-                row["status"], row["reason"] = "skipped", f"skipped: {alone[pos]}"
-            yield row
 
     try:
         start_run(out, "stories", inputs=inputs)
-        write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, dict.fromkeys(("event", "storyline", "group"))))
+        write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, STORY_KEYS))
         events = event_records(result)
         write_json(out / "events.json", events)
         html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
@@ -231,7 +240,7 @@ def write_stories_outputs(
         skipped: dict[str, int] = {}  # not compared (too short, empty, too long): each its own event
         for why in alone.values():
             skipped[skip_kind(why)] = skipped.get(skip_kind(why), 0) + 1
-        info = {
+        counts = {
             "records": len(arts) + len(bad_records),  # every input record: the articles and the bad records
             "articles": len(arts),
             "skipped": sum(skipped.values()),
@@ -243,24 +252,26 @@ def write_stories_outputs(
             "duplicate_groups": len({g for g in group_of if g is not None}),
             "bad_records": len(bad_records),
             "dates_unreadable": n_bad_dates,
-            **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
-            **({"index": result.tracking} if result.tracking else {}),
-            "timings_seconds": result.timings,
         }
         config = result.config
-        write_json(out / "summary.json", {
+        # what the history index did: dedupe's part (added, already there, copies of stored articles) and the events'
+        # (placed, already tracked, continued, merged), under one name as in dedupe's summary
+        history = {**result.dedup.history_counts, **result.tracking}
+        info = {
             "dedup_version": __version__,
             "command": "stories",
             "inputs": inputs,
-            "counts": {k: v for k, v in info.items() if k not in ("timings_seconds", "dates_unreadable_ids")},
+            "counts": counts,
             **({"dates_unreadable_ids": bad_date_ids} if n_bad_dates else {}),
             "config": {**({"read": read.to_table()} if read is not None else {}), "stories": asdict(config), "dedupe": result.dedup.config.to_dict(), "runtime": result.dedup.runtime},
             **decision_used(result.dedup.config.verify),
-            "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            **({"history": history} if history else {}),
+            **timings_used(result.timings),
             **processes_used(result.dedup.runtime, result.workers),
             **summary_bad(bad_records),
             **({"warnings": list(warnings)} if warnings else {}),
-        })
+        }
+        write_json(out / "summary.json", info)
     except InputError:  # reading the input went wrong (it streams by as the files are written): said as such
         raise
     except OSError as exc:

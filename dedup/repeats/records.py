@@ -108,12 +108,17 @@ class ArticleRepeats:
         return counts
 
     def summary(self) -> dict[str, Any]:
-        """Per-article numbers for reports (JSON-able, no text): a line of ``articles.jsonl``; the count of content
-        relations is ``repeats``, as ``decisions.jsonl`` names it (``dedup dedupe --repeats``)."""
+        """Per-article numbers for reports (JSON-able, no text): the numbers of a line of ``articles.jsonl``.
+
+        The count of content relations is ``repeats``, as ``decisions.jsonl``
+        names it (``dedup dedupe --repeats``); the boilerplate lines are
+        ``by_kind["boilerplate"]``, counted once (``n_boilerplate`` beside it
+        before); the paragraphs are ``paragraphs`` (``n_paragraphs`` before),
+        as ``repeats`` and ``by_kind`` carry no ``n_``.
+        """
         return {
-            "n_paragraphs": self.n_paragraphs,
+            "paragraphs": self.n_paragraphs,
             "repeats": self.n_repeats,
-            "n_boilerplate": self.n_boilerplate,
             "by_kind": self.by_kind(),
             "redundant_chars": self.redundant_chars,
             "redundant_share": self.redundant_share,

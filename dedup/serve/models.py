@@ -83,8 +83,9 @@ class Decision(BaseModel):
     reason: str
     contained_in: list[str] = Field(default_factory=list, description="Articles a verified edge says contain this one "
                                                                       "(a short item reprinted inside roundups).")
-    seen_before: Optional[SeenBefore] = Field(None, description="Present when the keeper came from an earlier batch: its date and source "
-                                                                "(each null when unknown).")
+    seen_before: Optional[SeenBefore] = Field(None, description="When the keeper came from an earlier batch: its date and source "
+                                                                "(each null when unknown); null otherwise (every decision has "
+                                                                "the key, as every line of decisions.jsonl of a run with --index).")
     repeats: Optional[int] = Field(None, description="Paragraphs repeated inside the article (with clean_repeats).")
     warnings: Optional[list[str]] = Field(None, description="Present when something of the record was not used as "
                                                             "given: a date that could not be read (stored undated).")
