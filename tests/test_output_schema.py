@@ -173,6 +173,21 @@ def test_every_line_of_a_per_article_file_has_the_same_keys_in_the_same_order(tm
         assert short["paragraphs"] == 1 and short["by_kind"]["boilerplate"] == 0
 
 
+def test_every_line_of_similaritys_output_has_the_same_keys_in_the_same_order(tmp_path: Path) -> None:
+    """similarity gave a bad line skipped with --skip-bad a `line` key (second) that no other line had."""
+    body = "the council met on monday to discuss the new water plan for the eastern district of the city"
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(json.dumps({"id": "p", "text1": body, "text2": body}) + "\n{broken\n"
+                   + json.dumps({"id": "q", "text1": body, "text2": "another text altogether"}) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    res = CliRunner().invoke(app, ["similarity", str(src), "--out", str(out), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    rows = _lines(out)
+    keys = ["id", "jaccard", "containment", "cosine", "story_score", "probability", "verdict", "relation", "reason", "line"]
+    assert [list(r) for r in rows] == [keys] * 3
+    assert [r["line"] for r in rows] == [None, 2, None] and rows[1]["verdict"] == "skipped"
+
+
 def test_decisions_have_the_keys_of_the_runs_options_on_every_line(tmp_path: Path, seeds_dir: Path) -> None:
     """With --index a copy of a stored article had `seen_before` (before `contained_in`), the other lines none: the
     keys of decisions.jsonl changed with the day's data. Every line has them now, in the order of decisions.parquet's

@@ -36,7 +36,7 @@ def test_similarity_scores_and_verdicts(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert set(rows["copy"]) == {"id", "jaccard", "containment", "cosine", "story_score", "probability", "verdict",
-                                 "relation", "reason"}
+                                 "relation", "reason", "line"}  # line: null but for a bad line (--skip-bad)
     assert rows["copy"]["verdict"] == "duplicate" and rows["copy"]["probability"] > 0.9
     assert rows["copy"]["relation"] in ("near", "contained") and rows["copy"]["reason"] is None
     assert rows["unrelated"]["relation"] is None

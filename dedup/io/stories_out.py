@@ -300,12 +300,13 @@ def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Ite
     """One output line per input line: ``id``, the scores, the learned decision's probability (null under
     ``--decision rule``), the verdict, the ``relation`` of a duplicate (``exact``, ``near``, ``contained``: an exact
     copy is one whatever the probability) and the ``reason`` where the verdict needs one (null elsewhere); a bad line skipped (``--skip-bad``) gives its ``line``, the verdict
-    ``skipped`` and the ``reason``, and no scores. ``result`` holds the scores of the other rows, in order."""
+    ``skipped`` and the ``reason``, and no scores. ``result`` holds the scores of the other rows, in order. Every
+    line has the same keys in one order (``line`` null but for a bad line), as every per-article file has."""
     k = -1
     for r in rows:
         if "bad" in r:
-            yield {"id": r["id"], "line": r["line"], "jaccard": None, "containment": None, "cosine": None, "story_score": None,
-                   "probability": None, "verdict": "skipped", "relation": None, "reason": r["bad"]}
+            yield {"id": r["id"], "jaccard": None, "containment": None, "cosine": None, "story_score": None,
+                   "probability": None, "verdict": "skipped", "relation": None, "reason": r["bad"], "line": r["line"]}
             continue
         k += 1
         yield {
@@ -318,6 +319,7 @@ def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Ite
             "verdict": result.verdict[k],
             "relation": None if result.relation is None else result.relation[k],
             "reason": None if result.reason is None else result.reason[k],
+            "line": None,
         }
 
 
