@@ -24,7 +24,7 @@ from ..text.mojibake import readable
 from ..verify import RELATIONS
 from .views import GroupView, PairView
 
-__all__ = ["render_groups", "render_not_found", "render_pair"]
+__all__ = ["render_groups", "render_not_found", "render_pair", "render_pruned_keeper"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.2rem auto;max-width:72rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
@@ -272,6 +272,22 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
             f'<div class="pair">{_side(view.a, view.texts.get(view.a.id), spans[0], "A")}\n'
             f"{_side(view.b, view.texts.get(view.b.id), spans[1], 'B')}</div>")
     return _page("dedup · side by side", body)
+
+
+def render_pruned_keeper(keeper: str, copy: ArticleRecord) -> str:
+    """The page at ``/pair`` for a copy and its keeper since pruned from the index: what is left of the pair (the
+    copy, its stored scores against the keeper), in place of a side by side that cannot be shown."""
+    j, c, cos, prob = copy.scores
+    scores = (f"jaccard {_score(j)} · containment {_score(c)} (shorter in longer) · cosine {_score(cos)} · "
+              f"probability {_score(prob)}")
+    group = f' · <a href="/v1/groups/{_q(copy.group)}">its group (JSON)</a>' if copy.group else ""
+    body = (f"<h1>pruned from the index</h1>\n<p>{_id(keeper)} was pruned from the index (<code>dedup index prune</code>): "
+            f"nothing of it is kept but its id, which its copy {_id(copy.id)} names as the article it was found a copy "
+            "of. The two cannot be shown side by side.</p>\n"
+            f'<p class="meta">{_id(copy.id)} · {_i(copy.source)} · {_id(copy.date or "undated")} · '
+            f"{_e(RELATIONS[copy.relation] or '')} copy, scored against it when decided: {scores}</p>\n"
+            f'<p><a href="/v1/articles/{_q(copy.id)}">the copy\'s record (JSON)</a>{group} · <a href="/">latest groups</a></p>')
+    return _page("dedup · pruned from the index", body)
 
 
 def render_not_found(message: str, heading: str = "not found") -> str:
