@@ -947,6 +947,18 @@ def test_an_export_names_a_later_exact_copy_of_a_container_too(location: str) ->
     assert exported["T"]["contained_in"] == ["L1", "L-late"]
 
 
+def test_a_decision_lists_its_containers_in_the_exports_order(location: str) -> None:
+    """An item inside a stored roundup and inside the feed's exact copy of it: decisions.jsonl named the feed's copy
+    first (["L-late", "L1"]), the export and the service by row (["L1", "L-late"])."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    _run([Article("L1", roundup, source="a", date="2024-03-01T10:00:00")], location)
+    rows = _rows(_run([Article("L-late", roundup, source="b", date="2024-03-02T10:00:00"),
+                       Article("U", d1[1].text, source="e", date="2024-03-02T12:00:00")], location))
+    exported = {x["id"]: x for x in _export(location)}
+    assert rows["U"]["contained_in"] == exported["U"]["contained_in"] == ["L1", "L-late"]
+
+
 def _containers_named(location: str) -> dict[str, list[str]]:
     """id → the containers of its text as :meth:`containers_of` finds them, one article at a time (the service's way)."""
     from dedup.store.index import container_names
