@@ -200,6 +200,7 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     info = json.loads(res.output)
     assert info["articles"] == len(d1) + len(d2) and info["oldest"] == "2024-03-01T08:00:00Z"
+    assert list(info["by_status"]) == ["kept", "duplicate", "skipped"]  # Redis's said duplicate, kept, skipped
     assert info["params"]["num_perm"] == 128
     res = runner.invoke(app, ["index", "export", location, "--out", str(tmp_path / "e.jsonl")])
     assert res.exit_code == 0, res.output

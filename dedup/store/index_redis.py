@@ -323,9 +323,9 @@ class RedisIndex:
         from ..results import STATUS
 
         n = int(self.r.hlen(self._k("art")))
-        by_status: dict[str, int] = {}
+        by_status: dict[int, int] = {}
         for _, raw in self.r.hscan_iter(self._k("art"), count=5000):
-            s = STATUS[json.loads(raw)["status"]]
+            s = json.loads(raw)["status"]
             by_status[s] = by_status.get(s, 0) + 1
         oldest = self.r.zrange(self._k("t"), 0, 0, withscores=True)
         newest = self.r.zrange(self._k("t"), -1, -1, withscores=True)
@@ -334,7 +334,7 @@ class RedisIndex:
             "location": self.location,
             "kind": "redis",
             "articles": n,
-            "by_status": dict(sorted(by_status.items())),
+            "by_status": {STATUS[k]: v for k, v in sorted(by_status.items())},  # kept, duplicate, skipped: as SQLite's
             "distinct_texts": int(self.r.hlen(self._k("sk"))),
             "undated": n - int(self.r.zcard(self._k("t"))),
             "oldest": iso_time(oldest[0][1]) if oldest else None,
