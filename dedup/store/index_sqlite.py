@@ -401,6 +401,10 @@ class SQLiteIndex:
             self.conn.execute("DELETE FROM pruned_keepers WHERE row NOT IN (SELECT keeper FROM articles)")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.execute("VACUUM")
+        # VACUUM writes the whole file through the log: folded back and emptied now, else the log stays as large as the
+        # index for as long as another process keeps it open (the last connection closing empties it; a service's never
+        # does): a prune doubled the disk used while `dedup serve` ran
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
