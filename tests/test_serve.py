@@ -885,3 +885,23 @@ def test_the_home_page_boxes_the_events_of_several_reports_and_lists_single_repo
     assert page.count('<section class="group event"') == 2
     capped = render_groups([], {}, "h.db", 0, events, boxes=1)  # the page's ?limit= caps the boxes
     assert 'data-event="m1"' in capped and 'data-event="m2"' not in capped and '<li data-event="s2">' in capped
+
+
+def test_the_reports_of_an_event_whose_first_report_was_pruned_open_beside_the_earliest_left() -> None:
+    """After `dedup index prune` took an event's first report (the event keeps its name), every report of its page
+    and of its box on the home page linked side by side with it: "'FIRST' is not in the index", 37 times on the
+    desk's largest event. They open beside the earliest report left, and the page says why."""
+    from types import SimpleNamespace
+
+    from dedup.serve.page import render_event, render_groups
+
+    reports = [SimpleNamespace(id=i, source="وكالة", time=1.7e9 + k, label=f"خبر {k}") for k, i in enumerate(["r1", "r2", "r3"])]
+    gone = {"event": "first", "label": "خبر 1", "size": 3, "sources": ["وكالة"], "first": 1.7e9, "last": 1.7e9 + 2,
+            "members": ["r1", "r2", "r3"], "reports": reports}
+    for page in (render_event(gone), render_groups([], {}, "h.db", 3, [gone])):
+        assert "/pair?a=first" not in page, page
+        assert "/pair?a=r1&amp;b=r2" in page and "/pair?a=r1&amp;b=r3" in page and "b=r1" not in page
+    assert "earliest report left" in render_event(gone) and "was pruned from the index" in render_event(gone)
+    kept = {**gone, "event": "r1", "label": "خبر 0"}  # not pruned: as before
+    assert "first report" in render_event(kept) and "was pruned" not in render_event(kept)
+    assert "/pair?a=r1&amp;b=r2" in render_event(kept)
