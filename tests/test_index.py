@@ -18,6 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -199,6 +200,7 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     info = json.loads(res.output)
     assert info["articles"] == len(d1) + len(d2) and info["oldest"] == "2024-03-01T08:00:00Z"
+    assert list(info["by_status"]) == ["kept", "duplicate", "skipped"]  # Redis's said duplicate, kept, skipped
     assert info["params"]["num_perm"] == 128
     res = runner.invoke(app, ["index", "export", location, "--out", str(tmp_path / "e.jsonl")])
     assert res.exit_code == 0, res.output
@@ -225,6 +227,23 @@ def test_index_commands(location: str, tmp_path: Path) -> None:
     assert rows["again-f5"]["status"] == "kept" and rows["again-g1"]["status"] == "duplicate"
     res = runner.invoke(app, ["index", "prune", location, "--before", "yesterday"])
     assert res.exit_code == 1 and "not an ISO-8601 date" in res.output
+
+
+def test_a_prune_while_another_process_reads_the_index_leaves_no_log_as_large_as_it(tmp_path: Path) -> None:
+    """While `dedup serve` kept the index open, a prune's VACUUM left the write-ahead log as large as the whole
+    index (the desk's 210 MB index: 103 MB file and 103 MB log after the prune), for as long as the service ran."""
+    location = str(tmp_path / "h.db")
+    d1, d2, _ = days()
+    _run(d1 + d2, location)
+    reader = open_index(location, create=False)  # the service's connection, idle between requests
+    try:
+        assert reader.known_ids([d2[0].id])
+        res = CliRunner().invoke(app, ["index", "prune", location, "--before", "2024-03-02"])
+        assert res.exit_code == 0, res.output
+        assert os.path.getsize(location + "-wal") == 0
+        assert [r.id for r in reader.articles(np.arange(len(d1) + len(d2)))] == [a.id for a in d2]  # it reads on
+    finally:
+        reader.close()
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
@@ -944,6 +963,82 @@ def test_an_export_names_a_later_exact_copy_of_a_container_too(location: str) ->
     exported = {x["id"]: x for x in _export(location)}
     assert exported["L-late"]["relation"] == "exact" and exported["L-late"]["duplicate_of"] == "L1"
     assert exported["T"]["contained_in"] == ["L1", "L-late"]
+
+
+def test_a_decision_lists_its_containers_in_the_exports_order(location: str) -> None:
+    """An item inside a stored roundup and inside the feed's exact copy of it: decisions.jsonl named the feed's copy
+    first (["L-late", "L1"]), the export and the service by row (["L1", "L-late"])."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    _run([Article("L1", roundup, source="a", date="2024-03-01T10:00:00")], location)
+    rows = _rows(_run([Article("L-late", roundup, source="b", date="2024-03-02T10:00:00"),
+                       Article("U", d1[1].text, source="e", date="2024-03-02T12:00:00")], location))
+    exported = {x["id"]: x for x in _export(location)}
+    assert rows["U"]["contained_in"] == exported["U"]["contained_in"] == ["L1", "L-late"]
+
+
+def _containers_named(location: str) -> dict[str, list[str]]:
+    """id → the containers of its text as :meth:`containers_of` finds them, one article at a time (the service's way)."""
+    from dedup.store.index import container_names
+
+    idx = open_index(location, create=False)
+    try:
+        recs = idx.articles(np.array([x["row"] for x in idx.export()], dtype=np.int64))
+        return {r.id: container_names(idx, idx.containers_of([r.rep])).get(r.rep, []) if r.rep >= 0 else [] for r in recs}
+    finally:
+        idx.close()
+
+
+def test_the_containers_of_one_stored_text_are_those_the_export_names(location: str) -> None:
+    """The service had no way to name the articles containing one article (only the export, reading every edge): a
+    lookup by the held text gives what the export gives, containers of later runs and their exact copies included,
+    after a prune too, and on an index made before the lookup was kept (read through until a writer makes it)."""
+    import redis as redis_client
+
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    _run([Article("T", d1[0].text, source="c", date="2024-03-01T12:00:00"),
+          Article("alone", d1[4].text, source="c", date="2024-03-01T12:00:00")], location)
+    _run([Article("L1", roundup, source="a", date="2024-03-02T10:00:00"),  # holds the stored T
+          Article("L-late", roundup, source="b", date="2024-03-02T11:00:00")], location)
+    _run([Article("U", d1[1].text, source="e", date="2024-03-03T12:00:00")], location)  # inside the stored L1
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert exported["T"] == exported["U"] == ["L1", "L-late"] and exported["alone"] == []
+    assert _containers_named(location) == exported
+
+    idx = open_index(location, create=False)  # an index made before: without the lookup's index or hash
+    try:
+        if location.startswith("redis://"):
+            client, prefix = redis_client.Redis.from_url(location.split("?")[0]), location.rsplit("=", 1)[1]
+            client.delete(f"{prefix}:in")
+            client.hdel(f"{prefix}:meta", "in")
+        else:
+            idx.conn.execute("DROP INDEX edges_b")
+    finally:
+        idx.close()
+    assert _containers_named(location) == exported  # read through every edge
+    idx = open_index(location, create=False)
+    try:
+        with idx.writer():  # the first writer makes it
+            pass
+        if location.startswith("redis://"):
+            assert client.hexists(f"{prefix}:meta", "in") and client.hlen(f"{prefix}:in") == 2  # T's text and U's
+        else:
+            assert idx.conn.execute("SELECT name FROM sqlite_master WHERE name = 'edges_b'").fetchone() is not None
+    finally:
+        idx.close()
+    assert _containers_named(location) == exported
+    idx = open_index(location, create=False)
+    try:
+        with idx.writer():
+            idx.prune(_epoch("2024-03-02T00:00:00"))  # T and alone go: only U is held
+    finally:
+        idx.close()
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert set(exported) == {"L1", "L-late", "U"} and exported["U"] == ["L1", "L-late"]
+    assert _containers_named(location) == exported
+    if location.startswith("redis://"):
+        assert client.hlen(f"{prefix}:in") == 1
 
 
 def test_an_index_made_without_anchors_before_the_setting_was_recorded_is_known_by_its_keys(tmp_path: Path) -> None:

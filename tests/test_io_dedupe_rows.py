@@ -216,7 +216,11 @@ def test_containers_list_each_short_articles_holders_in_order_whichever_side_the
     contain_ij = np.array([0.2, 0.9, 0.95, 0.5, 0.9])  # the share of the first article found in the second
     contain_ji = np.array([0.9, 0.3, 0.2, 0.5, 0.1])
     result = SimpleNamespace(pairs=pairs, pair_relation=np.array([CONTAINED, CONTAINED, CONTAINED, CONTAINED, near]),
-                             pair_scores=SimpleNamespace(contain_ij=contain_ij, contain_ji=contain_ji))
+                             pair_scores=SimpleNamespace(contain_ij=contain_ij, contain_ji=contain_ji), history=None)
     assert _containers(result) == {2: [5, 7, 9], 3: [4]}  # a tie goes to the first; a near copy holds nothing
+    # with a history index, positions from n (here 6) are stored articles, read before the feed's: listed first
+    with_history = SimpleNamespace(**vars(result), table=[None] * 6)
+    with_history.history = [None] * 4
+    assert _containers(with_history) == {2: [7, 9, 5], 3: [4]}
     result.pair_relation = np.full(5, near)
     assert _containers(result) == {}

@@ -23,6 +23,7 @@ THROUGH = {
     "dedup.serve.app": ("test_serve.py", "every endpoint of a real server"),
     "dedup.serve.page": ("test_serve.py", "the pages of a real server, in headless Chromium"),
     "dedup.store.story_redis": ("test_stories_index.py", "stories tracked in a real redis-server"),
+    "dedup.store.contained_redis": ("test_index.py", "the containers of one text on a real redis-server, as the export names them"),
     "dedup.store.redis_lock": ("test_index.py", "the writer and tracker locks on a real redis-server: a wait, one called off"),
 }
 

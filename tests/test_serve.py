@@ -328,8 +328,14 @@ def test_a_copy_whose_keeper_was_pruned_names_it_as_the_export_does(location: st
             d, n = (client.get(f"/v1/articles/{i}").json() for i in ("D", "N"))
             group = client.get("/v1/groups/K").json()
             home = client.get("/").text
+            pairs = [client.get("/pair", params=ab) for ab in ({"a": "K", "b": "D"}, {"a": "D", "b": "K"})]
     finally:
         stop(proc)
+    for page in pairs:  # the side by side of a copy and its pruned keeper said "'K' is not in the index"
+        assert page.status_code == 404 and "not in the index" not in page.text, page.text
+        assert '<bdi dir="ltr">K</bdi> was pruned from the index' in page.text, page.text
+        assert 'its copy <bdi dir="ltr">D</bdi>' in page.text and "near copy, scored against it when decided" in page.text
+        assert 'href="/v1/articles/D"' in page.text and 'href="/v1/groups/K"' in page.text
     exported = {r["id"]: r for r in _export(location)}
     assert (d["duplicate_of"], d["keeper_pruned"], d["keeper_row"]) == ("K", True, 0), d
     assert d["reason"] == exported["D"]["reason"] == "near copy of K (row 0), since pruned from the index"
@@ -340,6 +346,44 @@ def test_a_copy_whose_keeper_was_pruned_names_it_as_the_export_does(location: st
     section = home.split('data-group="K"')[1].split("</section>")[0]
     assert 'the keeper <bdi dir="ltr">K</bdi> was pruned from the index' in section, section
     assert 'copy of <bdi dir="ltr">K</bdi>, pruned from the index' in section and "/pair?a=D&amp;b=N" in section
+
+
+def test_an_article_names_its_containers_and_a_groups_members_their_events(location: str, tmp_path: Path) -> None:
+    """GET /v1/articles/{id} had no contained_in (`dedup index export` and decisions.jsonl name the stored articles
+    holding its text); GET /v1/groups/{group} gave its members "contained_in" none and "event": null, "not
+    tracked", for articles `dedup stories --index` had placed into events."""
+    if httpx is None:
+        pytest.skip("dedup serve needs the serve extra (pip install 'dedup[serve]') and the tests httpx (the test extra)")
+    seeds = [p.read_text(encoding="utf-8") for p in SEEDS]
+    roundup = "\n".join(seeds[:3])
+    days = [[{"id": "T", "text": seeds[0], "source": "c", "date": "2024-03-01T12:00:00Z"},
+             {"id": "alone", "text": seeds[4], "source": "c", "date": "2024-03-01T13:00:00Z"}],
+            [{"id": "L1", "text": roundup, "source": "a", "date": "2024-03-02T10:00:00Z"},  # holds the stored T
+             {"id": "L-late", "text": roundup, "source": "b", "date": "2024-03-02T11:00:00Z"}],
+            [{"id": "U", "text": seeds[1], "source": "e", "date": "2024-03-03T12:00:00Z"}]]  # inside the stored L1
+    for k, day in enumerate(days):
+        feed = tmp_path / f"day{k}.jsonl"
+        feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in day), encoding="utf-8")
+        res = CliRunner().invoke(cli, ["stories", str(feed), "--index", location, "--out", str(tmp_path / f"out{k}"), "-q"])
+        assert res.exit_code == 0, res.output
+    exported = {r["id"]: r for r in _export(location)}
+    assert exported["T"]["contained_in"] == exported["U"]["contained_in"] == ["L1", "L-late"]
+    port = free_port()
+    proc = start_serve(["--index", location], port, log=tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            articles = {i: client.get(f"/v1/articles/{i}").json() for i in exported}
+            group = client.get("/v1/groups/L1").json()
+    finally:
+        stop(proc)
+    for i, art in articles.items():
+        assert art["contained_in"] == exported[i]["contained_in"], (i, art)
+        assert art["event"] is not None, art
+    members = {m["id"]: m for m in group["members"]}
+    assert {"L1", "L-late", "U"} <= set(members), group
+    for i, m in members.items():
+        assert m["contained_in"] == exported[i]["contained_in"], m
+        assert (m["event"], m["storyline"]) == (articles[i]["event"], articles[i]["storyline"]), m
 
 
 def test_concurrent_posts_are_serialized_and_lose_nothing(server: Server, tmp_path: Path) -> None:
@@ -843,3 +887,23 @@ def test_the_home_page_boxes_the_events_of_several_reports_and_lists_single_repo
     assert page.count('<section class="group event"') == 2
     capped = render_groups([], {}, "h.db", 0, events, boxes=1)  # the page's ?limit= caps the boxes
     assert 'data-event="m1"' in capped and 'data-event="m2"' not in capped and '<li data-event="s2">' in capped
+
+
+def test_the_reports_of_an_event_whose_first_report_was_pruned_open_beside_the_earliest_left() -> None:
+    """After `dedup index prune` took an event's first report (the event keeps its name), every report of its page
+    and of its box on the home page linked side by side with it: "'FIRST' is not in the index", 37 times on the
+    desk's largest event. They open beside the earliest report left, and the page says why."""
+    from types import SimpleNamespace
+
+    from dedup.serve.page import render_event, render_groups
+
+    reports = [SimpleNamespace(id=i, source="وكالة", time=1.7e9 + k, label=f"خبر {k}") for k, i in enumerate(["r1", "r2", "r3"])]
+    gone = {"event": "first", "label": "خبر 1", "size": 3, "sources": ["وكالة"], "first": 1.7e9, "last": 1.7e9 + 2,
+            "members": ["r1", "r2", "r3"], "reports": reports}
+    for page in (render_event(gone), render_groups([], {}, "h.db", 3, [gone])):
+        assert "/pair?a=first" not in page, page
+        assert "/pair?a=r1&amp;b=r2" in page and "/pair?a=r1&amp;b=r3" in page and "b=r1" not in page
+    assert "earliest report left" in render_event(gone) and "was pruned from the index" in render_event(gone)
+    kept = {**gone, "event": "r1", "label": "خبر 0"}  # not pruned: as before
+    assert "first report" in render_event(kept) and "was pruned" not in render_event(kept)
+    assert "/pair?a=r1&amp;b=r2" in render_event(kept)

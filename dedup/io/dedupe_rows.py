@@ -205,7 +205,9 @@ class _Decisions:
 
 
 def _containers(result: DedupResult) -> dict[int, list[int]]:
-    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups), in order.
+    """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups), in the
+    order they were read: a stored article (a position ``n + k``) before the feed's, as ``dedup index export`` lists
+    them by row (the feed's came first).
 
     Made with NumPy (100k synthetic articles, 24k contained edges: 0.38 -> 0.03 s).
     """
@@ -216,7 +218,11 @@ def _containers(result: DedupResult) -> dict[int, list[int]]:
     i, j = result.pairs[m, 0], result.pairs[m, 1]
     first_small = s.contain_ij[m] >= s.contain_ji[m]
     small, big = np.where(first_small, i, j), np.where(first_small, j, i)
-    order = np.lexsort((big, small))
+    read = big
+    if result.history is not None:  # a stored article (n + k, in row order) was read before the feed's: first
+        n = len(result.table)
+        read = np.where(big >= n, big - n - len(result.history), big)
+    order = np.lexsort((read, small))
     small, big = small[order], big[order]
     starts = np.flatnonzero(np.diff(small, prepend=-1)).tolist() + [len(small)]
     small, big = small.tolist(), big.tolist()

@@ -24,7 +24,7 @@ import re
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,7 +45,7 @@ from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
 from .models import ArticleIn, Decision, ErrorOut, EventOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
-from .page import render_event, render_groups, render_not_found, render_pair
+from .page import render_event, render_groups, render_not_found, render_pair, render_pruned_keeper
 from .passages import shared_passages
 
 logger = logging.getLogger(__name__)
@@ -142,12 +142,16 @@ class _Head:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _stored(rec: ArticleRecord, keeper: tuple[str | None, bool], known: tuple[str, str] | None) -> dict[str, Any]:
+def _stored(rec: ArticleRecord, keeper: tuple[str | None, bool], known: tuple[str, str] | None,
+            held: Mapping[int, list[str]], story: tuple[str, str | None] | None) -> dict[str, Any]:
     """A stored record as ``dedup index export`` gives it, with its title and text; ``keeper``: the id of its keeper
-    and whether it was pruned (:func:`~.views.keeper_ref`), a duplicate's named as ``duplicate_of`` with ``keeper_pruned``."""
+    and whether it was pruned (:func:`~.views.keeper_ref`), a duplicate's named as ``duplicate_of`` with ``keeper_pruned``;
+    ``held``: :meth:`~.engine.Engine.contained_in`; ``story``: its event and storyline, when tracked."""
     keeper_id, pruned = keeper
     return {**rec.to_json(keeper_id, said=True, keeper_pruned=pruned), "keeper_pruned": pruned,
-            "title": None if known is None else known[0], "text": None if known is None else known[1]}
+            "contained_in": held.get(rec.rep, []) if rec.rep >= 0 else [],
+            "title": None if known is None else known[0], "text": None if known is None else known[1]} | (
+        {} if story is None else {"event": story[0], "storyline": story[1]})
 
 
 def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int = 32 << 20,
@@ -312,9 +316,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         if found is None:
             return not_found(f"no article {article_id!r} in the index")
         rec, keeper_id, pruned = found
-        story = engine.story(rec.id)
-        return _stored(rec, (keeper_id, pruned), engine.texts.get([rec.id]).get(rec.id)) | (
-            {} if story is None else {"event": story[0], "storyline": story[1]})
+        return _stored(rec, (keeper_id, pruned), engine.texts.get([rec.id]).get(rec.id), engine.contained_in([rec]),
+                       engine.stories_of([rec.id]).get(rec.id))
 
     @app.get("/v1/events/{event:path}", response_model=EventOut,
              responses={404: {"model": ErrorOut, "description": "No tracked article is in this event."}},
@@ -334,7 +337,8 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         view = engine.group(group)
         if view is None:
             return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
-        members = [_stored(m, view.keeper_named(m), None) | ({"group": view.name} if m.group is None else {})
+        held, stories = engine.contained_in(view.members), engine.stories_of([m.id for m in view.members])
+        members = [_stored(m, view.keeper_named(m), None, held, stories.get(m.id)) | ({"group": view.name} if m.group is None else {})
                    for m in view.members]  # a keeper stored alone, joined later: its record says no group
         return {"group": view.name, "keeper": view.keeper_id, "keeper_pruned": view.keeper is None, "size": len(members),
                 "members": members, "pairs": view.pairs}
@@ -387,6 +391,10 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
         view = engine.pair(a, b)
         if view is None:
             metrics.error("not_found")
+            for gone, other in ((a, b), (b, a)):  # a copy and its keeper since pruned: say so (was "not in the index")
+                found = engine.article(other) if gone != other else None
+                if found is not None and found[2] and found[1] == gone:
+                    return HTMLResponse(render_pruned_keeper(gone, found[0]), status_code=404, headers=_PAGE_HEADERS)
             missing = [x for x in dict.fromkeys((a, b)) if engine.article(x) is None] or [a, b]  # the one(s) to name
             message = f"{missing[0]!r} is not in the index" if len(missing) == 1 else f"neither {a!r} nor {b!r} is in the index"
             return HTMLResponse(render_not_found(message), status_code=404, headers=_PAGE_HEADERS)

@@ -68,7 +68,7 @@ from ..io.dedupe_rows import decision_rows
 from ..runtime import Runtime
 from ..errors import redact
 from ..store.history import open_index
-from ..store.index import ArticleRecord, WaitCalledOff, this_process
+from ..store.index import ArticleRecord, WaitCalledOff, container_names, this_process
 from ..types import Article
 from ..verify import RELATIONS
 from .placer import Placer
@@ -375,11 +375,19 @@ class Engine:
                 out |= {i: r.label for i, r in self._reader.stories.lookup(missing).items() if r.label}
         return {i: t for i, t in out.items() if t}
 
-    def story(self, article_id: str) -> tuple[str, str | None] | None:
-        """The event and storyline ``dedup stories --index`` gave ``article_id``; None when it tracked no such article."""
+    def stories_of(self, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """id → the event and storyline ``dedup stories --index`` gave it, for those of ``ids`` it tracked."""
         with self._read_lock:
-            row = self._reader.stories.lookup([article_id]).get(article_id)
-        return None if row is None else (row.event, row.storyline)
+            rows = self._reader.stories.lookup(ids)
+        return {i: (row.event, row.storyline) for i, row in rows.items()}
+
+    def contained_in(self, records: list[ArticleRecord]) -> dict[int, list[str]]:
+        """Representative row → the ids of the stored articles a verified contained edge says hold its text (each
+        container and its exact copies), for the texts of ``records``: ``contained_in`` as ``dedup index export``
+        gives it, found through the edges of those texts alone."""
+        with self._read_lock:
+            held = self._reader.containers_of(sorted({r.rep for r in records if r.rep >= 0}))
+            return container_names(self._reader, held) if held else {}
 
     def event(self, name: str, shown: int = 100) -> dict[str, Any] | None:
         """One tracked event as :meth:`latest_events` gives it, with up to ``shown`` member ids (in time order) and

@@ -115,10 +115,15 @@ class StoredArticle(BaseModel):
     reason: str = Field(description="Why it was skipped, or what it is, as `dedup index export` says it from what the "
                                     "index holds (\"near copy of ID\", \"kept: the keeper of group G\", \"no duplicate found\"); "
                                     "not the whole sentence the answer to its batch gave.")
+    contained_in: list[str] = Field(default_factory=list, description="The stored articles a verified edge says contain "
+                                    "this one's text (each container and its exact copies), as `dedup index export` "
+                                    "names them: those of later batches too, where the answer to its batch named those "
+                                    "known then.")
     title: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     text: Optional[str] = Field(description="When the article was posted to this service; null otherwise.")
     event: Optional[str] = Field(None, description="The event `dedup stories --index` placed it in (the id of the "
-                                                   "event's first report; GET /v1/events/{event}); null when not tracked.")
+                                                   "event's first report; GET /v1/events/{event}); null when not tracked "
+                                                   "(yet: with --stories-every, until the next pass).")
     storyline: Optional[str] = Field(None, description="The storyline of that event (the id of its first event).")
 
 

@@ -24,7 +24,7 @@ from ..text.mojibake import readable
 from ..verify import RELATIONS
 from .views import GroupView, PairView
 
-__all__ = ["render_groups", "render_not_found", "render_pair"]
+__all__ = ["render_groups", "render_not_found", "render_pair", "render_pruned_keeper"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.2rem auto;max-width:72rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
@@ -129,7 +129,8 @@ def _event_section(e: Mapping[str, Any]) -> str:
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
     labels = e.get("labels", {})  # each report's headline (or the start of its text), as dedup stories stored it
-    rows = "\n".join(f"<li>{_headline(labels.get(m))}{_id(m)}{'' if m == e['event'] else ' · ' + _pair_link(e['event'], m)}</li>"
+    anchor = _anchor(e["event"], e["members"])
+    rows = "\n".join(f"<li>{_headline(labels.get(m))}{_id(m)}{'' if m == anchor else ' · ' + _pair_link(anchor, m)}</li>"
                      for m in e["members"])
     more = e["size"] - len(e["members"])
     return (f'<section class="group event" data-event="{_e(e["event"])}"><h2 dir="auto">'
@@ -138,6 +139,12 @@ def _event_section(e: Mapping[str, Any]) -> str:
             f'{", ".join(_i(s) for s in e["sources"]) or "none"} · {_e(when)}</p>\n<ul>{rows}</ul>'
             + (f'<p class="meta">and {more} more: <a href="{_event_href(e["event"])}">every report</a></p>' if more > 0 else "")
             + "</section>")
+
+
+def _anchor(event: str, ids: Sequence[str]) -> str:
+    """The report the others open side by side with: the first (the event's name), or the earliest left when it was
+    pruned from the index (a link to it said "not in the index" for every report)."""
+    return event if event in ids or not ids else ids[0]
 
 
 def _headline(label: str | None) -> str:
@@ -164,19 +171,23 @@ def _event_href(event: str) -> str:
 
 def render_event(e: Mapping[str, Any]) -> str:
     """The page at ``/event``: one tracked event, its reports in time order (id, source, date, headline), each
-    opening side by side with the first report."""
+    opening side by side with the first report (the earliest left when it was pruned)."""
     from ..store.index import iso_time
 
     first, last = iso_time(e.get("first")), iso_time(e.get("last"))
     when = f"{first} – {last}" if first and last and first != last else (first or "undated")
+    anchor = _anchor(e["event"], [r.id for r in e["reports"]])
+    mark = "first report" if anchor == e["event"] else "earliest report left"
     rows = "\n".join(
         f'<tr><td class="id">{_id(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_id(iso_time(r.time) or "undated")}</td>'
-        f'<td dir="auto">{_e(r.label)}</td><td class="nw">{"first report" if r.id == e["event"] else _pair_link(e["event"], r.id)}</td></tr>'
+        f'<td dir="auto">{_e(r.label)}</td><td class="nw">{mark if r.id == anchor else _pair_link(anchor, r.id)}</td></tr>'
         for r in e["reports"])
     more = e["size"] - len(e["reports"])
+    gone = "" if anchor == e["event"] else (f'<p class="meta">its first report, {_id(e["event"])}, was pruned from the index '
+                                           "(<code>dedup index prune</code>): each report opens beside the earliest left</p>\n")
     body = (f'<h1 dir="auto">{_e(e["label"])}</h1>\n<p class="meta"><a href="/">latest groups and events</a> · '
             f'event {_id(e["event"])} · {_reports(e["size"])} · sources: {", ".join(_i(s) for s in e["sources"]) or "none"} · '
-            f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n'
+            f'{_e(when)} · <a href="/v1/events/{_e(quote(e["event"], safe=""))}">JSON</a></p>\n{gone}'
             f'<section class="group event" data-event="{_e(e["event"])}"><table><tr><th>id</th><th>source</th><th>date</th>'
             f"<th>headline</th><th></th></tr>\n{rows}</table>"
             + (f'<p class="meta">and {more} more (the first {len(e["reports"])} shown)</p>' if more > 0 else "") + "</section>")
@@ -272,6 +283,22 @@ def render_pair(view: PairView, spans: tuple[Sequence[tuple[int, int]], Sequence
             f'<div class="pair">{_side(view.a, view.texts.get(view.a.id), spans[0], "A")}\n'
             f"{_side(view.b, view.texts.get(view.b.id), spans[1], 'B')}</div>")
     return _page("dedup · side by side", body)
+
+
+def render_pruned_keeper(keeper: str, copy: ArticleRecord) -> str:
+    """The page at ``/pair`` for a copy and its keeper since pruned from the index: what is left of the pair (the
+    copy, its stored scores against the keeper), in place of a side by side that cannot be shown."""
+    j, c, cos, prob = copy.scores
+    scores = (f"jaccard {_score(j)} · containment {_score(c)} (shorter in longer) · cosine {_score(cos)} · "
+              f"probability {_score(prob)}")
+    group = f' · <a href="/v1/groups/{_q(copy.group)}">its group (JSON)</a>' if copy.group else ""
+    body = (f"<h1>pruned from the index</h1>\n<p>{_id(keeper)} was pruned from the index (<code>dedup index prune</code>): "
+            f"nothing of it is kept but its id, which its copy {_id(copy.id)} names as the article it was found a copy "
+            "of. The two cannot be shown side by side.</p>\n"
+            f'<p class="meta">{_id(copy.id)} · {_i(copy.source)} · {_id(copy.date or "undated")} · '
+            f"{_e(RELATIONS[copy.relation] or '')} copy, scored against it when decided: {scores}</p>\n"
+            f'<p><a href="/v1/articles/{_q(copy.id)}">the copy\'s record (JSON)</a>{group} · <a href="/">latest groups</a></p>')
+    return _page("dedup · pruned from the index", body)
 
 
 def render_not_found(message: str, heading: str = "not found") -> str:

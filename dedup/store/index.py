@@ -352,6 +352,12 @@ class HistoryIndex(Protocol):
         that articles left still name; null for one pruned by a version that did not keep them)."""
         ...
 
+    def containers_of(self, reps: list[int]) -> dict[int, list[int]]:
+        """For the representative rows ``reps``, the rows a verified contained edge says hold their text, in row order:
+        what :meth:`export` reads off every edge (:func:`containers`), found through the edges of those rows alone (a
+        service asks it per article); a row none holds is left out. :func:`container_names` names them."""
+        ...
+
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         """The members of the group ``name`` and the edges among them; None when no article is in it.
 

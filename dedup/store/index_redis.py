@@ -11,7 +11,7 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
   spread over 2^19 small hashes (``N``: high bits of the key) so each stays
   in Redis's compact encoding; a field is the 8-byte key, its value the rows
   (8 bytes each) or the count;
-* ``P:e`` hash: ``"a,b"`` → a verified edge (JSON);
+* ``P:e`` hash: ``"a,b"`` → a verified edge (JSON); ``P:in`` hash: the contained edges by the held row (:mod:`.contained_redis`);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
 * ``P:pruned`` hash: row → id of a pruned keeper that stored articles still name;
 * ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it: :mod:`.redis_lock`);
@@ -29,6 +29,7 @@ import logging
 import struct
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from .index import (
 )
 from .redis_address import redis_address
 from .redis_lock import held
+from .contained_redis import RedisContainers
 from .story_redis import RedisStories
 
 __all__ = ["RedisIndex"]
@@ -130,12 +132,16 @@ class RedisIndex:
         self._append_script = self.r.register_script(_APPEND_MANY)
         self._incr_script = self.r.register_script(_INCR_MANY)
         self.stories = RedisStories(self.r, self.prefix, self.location, self._still_there)
+        self._held = RedisContainers(self.r, self.prefix, self._contained_edges)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
 
-    def writer(self, on_wait: Waiting | None = None) -> Any:
-        return held(self.r, self._k("lock"), self.location, "another dedup run is adding to this index", on_wait, self._still_there)
+    @contextmanager
+    def writer(self, on_wait: Waiting | None = None) -> Iterator[None]:
+        with held(self.r, self._k("lock"), self.location, "another dedup run is adding to this index", on_wait, self._still_there):
+            self._held.make()  # an index made before P:in was kept: made once
+            yield
 
     def tracker(self, on_wait: Waiting | None = None) -> Any:
         return held(self.r, self._k("stories-lock"), self.location, "another dedup run is placing articles into this index's events",
@@ -306,6 +312,8 @@ class RedisIndex:
                  for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())}
         if edges:
             pipe.hset(self._k("e"), mapping=edges)
+        self._many(pipe, self._append_script, self._held.added(
+            [(a, b, r, s[1], s[2]) for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())]))
         top = max([a.row for a in batch.articles], default=-1) + 1
         pipe.eval("local v = tonumber(redis.call('GET', KEYS[1]) or '0'); if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end",
                   1, self._k("next"), top)
@@ -315,9 +323,9 @@ class RedisIndex:
         from ..results import STATUS
 
         n = int(self.r.hlen(self._k("art")))
-        by_status: dict[str, int] = {}
+        by_status: dict[int, int] = {}
         for _, raw in self.r.hscan_iter(self._k("art"), count=5000):
-            s = STATUS[json.loads(raw)["status"]]
+            s = json.loads(raw)["status"]
             by_status[s] = by_status.get(s, 0) + 1
         oldest = self.r.zrange(self._k("t"), 0, 0, withscores=True)
         newest = self.r.zrange(self._k("t"), -1, -1, withscores=True)
@@ -326,7 +334,7 @@ class RedisIndex:
             "location": self.location,
             "kind": "redis",
             "articles": n,
-            "by_status": dict(sorted(by_status.items())),
+            "by_status": {STATUS[k]: v for k, v in sorted(by_status.items())},  # kept, duplicate, skipped: as SQLite's
             "distinct_texts": int(self.r.hlen(self._k("sk"))),
             "undated": n - int(self.r.zcard(self._k("t"))),
             "oldest": iso_time(oldest[0][1]) if oldest else None,
@@ -386,6 +394,7 @@ class RedisIndex:
                 self.r.hdel(self._k("dig"), *dig)
             if edges:
                 self.r.hdel(self._k("e"), *edges)
+            self._held.prune(gone_rows)
         return len(rows)
 
     def _keep_pruned_keepers(self, gone: set[int]) -> None:
@@ -403,8 +412,8 @@ class RedisIndex:
         rows = [int(r) for r in rows]
         return {r: v.decode() for r, v in zip(rows, self.r.hmget(self._k("pruned"), rows) if rows else []) if v}
 
-    def export(self) -> Iterator[dict[str, Any]]:
-        from ..results import DUPLICATE
+    def _contained_edges(self) -> list[tuple[int, int, int, float, float]]:
+        """Every stored ``contained`` edge, as :func:`~.index.containers` reads them (a scan of ``P:e``)."""
         from ..verify import CONTAINED
 
         edges = []
@@ -413,8 +422,15 @@ class RedisIndex:
             if rel == CONTAINED:
                 a, b = map(int, f.decode().split(","))
                 edges.append((a, b, rel, c_ab, c_ba))
-        held = containers(edges)
-        named = container_names(self, held)
+        return edges
+
+    def containers_of(self, reps: list[int]) -> dict[int, list[int]]:
+        return self._held.of([int(r) for r in reps]) if len(reps) else {}
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        from ..results import DUPLICATE
+
+        named = container_names(self, containers(self._contained_edges()))
         top = self.next_row()
         for lo in range(0, top, 5000):
             recs = self.articles(np.arange(lo, min(top, lo + 5000)))

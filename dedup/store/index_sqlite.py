@@ -169,6 +169,9 @@ class SQLiteIndex:
                     for table, column in sorted(self._missing_columns()):
                         self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
                 self._missing = set()
+            if not self._has_table("edges_b", "index"):  # an index made before: the edges by their second row
+                with self._transaction():  # (containers_of; until then it reads the edges table through)
+                    self.conn.execute("CREATE INDEX IF NOT EXISTS edges_b ON edges(b)")
             yield
 
     def tracker(self, on_wait: Waiting | None = None) -> Any:
@@ -398,6 +401,10 @@ class SQLiteIndex:
             self.conn.execute("DELETE FROM pruned_keepers WHERE row NOT IN (SELECT keeper FROM articles)")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.execute("VACUUM")
+        # VACUUM writes the whole file through the log: folded back and emptied now, else the log stays as large as the
+        # index for as long as another process keeps it open (the last connection closing empties it; a service's never
+        # does): a prune doubled the disk used while `dedup serve` ran
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
@@ -425,9 +432,21 @@ class SQLiteIndex:
         self._ask([int(r) for r in rows])
         return dict(self.conn.execute("SELECT p.row, p.id FROM temp.ask q JOIN pruned_keepers p ON p.row = q.key").fetchall())
 
-    def _has_table(self, name: str) -> bool:
-        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
-                                 (name,)).fetchone()[0] == 1
+    def _has_table(self, name: str, kind: str = "table") -> bool:
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?)",
+                                 (kind, name)).fetchone()[0] == 1
+
+    def containers_of(self, reps: list[int]) -> dict[int, list[int]]:
+        from ..verify import CONTAINED
+
+        if not reps:
+            return {}
+        self._ask([int(r) for r in reps])
+        one_way = ("SELECT e.a, e.b, e.relation, e.contain_ab, e.contain_ba FROM temp.ask q JOIN edges e ON e.{} = q.key "
+                   "WHERE e.relation = ?")  # through the primary key (a, b) and the index edges_b
+        found = self.conn.execute(one_way.format("a") + " UNION " + one_way.format("b"), (int(CONTAINED),) * 2).fetchall()
+        want = set(map(int, reps))
+        return {inner: rows for inner, rows in containers(found).items() if inner in want}
 
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = self._cols()

@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS sketches_digest ON sketches(digest);
 CREATE TABLE IF NOT EXISTS edges(
     a INTEGER NOT NULL, b INTEGER NOT NULL, relation INTEGER NOT NULL,
     jaccard REAL, contain_ab REAL, contain_ba REAL, cosine REAL, probability REAL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_b ON edges(b);
 """
 
 def connect(location: str) -> sqlite3.Connection:
