@@ -977,6 +977,50 @@ def test_a_decision_lists_its_containers_in_the_exports_order(location: str) -> 
     assert rows["U"]["contained_in"] == exported["U"]["contained_in"] == ["L1", "L-late"]
 
 
+
+def _decided_after(location: str, tmp_path: Path, feeds: list[list[Article]]) -> dict[str, dict]:
+    """Each feed through `dedup dedupe --index`: the last one's decisions.jsonl, by id."""
+    runner = CliRunner()
+    for k, feed in enumerate(feeds):
+        res = runner.invoke(app, ["dedupe", str(_write(tmp_path / f"d{k}.jsonl", feed)), "--out", str(tmp_path / f"o{k}"),
+                                  "--index", location, "-q"])
+        assert res.exit_code == 0, res.output
+    lines = (tmp_path / f"o{len(feeds) - 1}" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    return {r["id"]: r for r in map(json.loads, lines)}
+
+
+def test_a_decision_names_the_stored_exact_copies_of_its_container(location: str, tmp_path: Path) -> None:
+    """An item inside a stored roundup R reprinted word for word (R2 in its run, R3 in a later one): decisions.jsonl
+    named R and R3 (the texts the feed's edges reach) and left out R2 (it shares R's representative, so no edge
+    reaches it), where `dedup index export` and the service name R, R2 and R3."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    decided = _decided_after(location, tmp_path, [
+        [Article("R", roundup, source="a", date="2024-03-01T10:00:00"),
+         Article("R2", roundup, source="b", date="2024-03-01T11:00:00")],
+        [Article("R3", roundup, source="d", date="2024-03-02T10:00:00")],
+        [Article("U", d1[1].text, source="e", date="2024-03-03T12:00:00")]])  # inside R
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert exported["U"] == _containers_named(location)["U"] == ["R", "R2", "R3"]  # the export, the service's lookup
+    assert decided["U"]["contained_in"] == exported["U"], decided["U"]
+
+
+def test_a_near_copy_of_a_stored_item_names_the_stored_exact_copies_of_its_container(location: str, tmp_path: Path) -> None:
+    """The same for a near copy of a stored item X that the stored roundup R holds: decisions.jsonl named R and R3."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    words = d1[1].text.split(" ")
+    words[len(words) // 2] = "تغيير"
+    decided = _decided_after(location, tmp_path, [
+        [Article("R", roundup, source="a", date="2024-03-01T10:00:00"),
+         Article("R2", roundup, source="b", date="2024-03-01T11:00:00"),
+         Article("X", d1[1].text, source="c", date="2024-03-01T12:00:00")],
+        [Article("R3", roundup, source="d", date="2024-03-02T10:00:00")],
+        [Article("X-edit", " ".join(words), source="e", date="2024-03-03T12:00:00")]])
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert exported["X"] == exported["X-edit"] == ["R", "R2", "R3"]
+    assert decided["X-edit"]["contained_in"] == exported["X-edit"], decided["X-edit"]
+
 def _containers_named(location: str) -> dict[str, list[str]]:
     """id → the containers of its text as :meth:`containers_of` finds them, one article at a time (the service's way)."""
     from dedup.store.index import container_names

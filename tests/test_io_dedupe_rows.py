@@ -206,9 +206,11 @@ def test_decision_lines_of_ranges_that_follow_one_another_are_the_whole_file(mon
 
 
 def test_containers_list_each_short_articles_holders_in_order_whichever_side_the_edge_has_it() -> None:
+    from dataclasses import replace
     from types import SimpleNamespace
 
     from dedup.io.dedupe_rows import _containers
+    from dedup.results import HistoryRefs
     from dedup.verify import CONTAINED, RELATIONS
 
     near = next(code for code, name in RELATIONS.items() if name == "near")
@@ -219,8 +221,12 @@ def test_containers_list_each_short_articles_holders_in_order_whichever_side_the
                              pair_scores=SimpleNamespace(contain_ij=contain_ij, contain_ji=contain_ji), history=None)
     assert _containers(result) == {2: [5, 7, 9], 3: [4]}  # a tie goes to the first; a near copy holds nothing
     # with a history index, positions from n (here 6) are stored articles, read before the feed's: listed first
-    with_history = SimpleNamespace(**vars(result), table=[None] * 6)
-    with_history.history = [None] * 4
+    refs = HistoryRefs(rows=np.arange(4), ids=list("abcd"), dates=[None] * 4, sources=[""] * 4, lengths=np.ones(4, int),
+                       groups=list("abcd"))
+    with_history = SimpleNamespace(**{**vars(result), "history": refs}, table=[None] * 6)
     assert _containers(with_history) == {2: [7, 9, 5], 3: [4]}
+    # a stored container's stored exact copies hold the text too (6 and 9 of 7 here; 9 is named once)
+    with_history.history = replace(refs, copies={1: [0, 3]})
+    assert _containers(with_history) == {2: [6, 7, 9, 5], 3: [4]}
     result.pair_relation = np.full(5, near)
     assert _containers(result) == {}

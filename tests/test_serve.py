@@ -374,8 +374,13 @@ def test_an_article_names_its_containers_and_a_groups_members_their_events(locat
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             articles = {i: client.get(f"/v1/articles/{i}").json() for i in exported}
             group = client.get("/v1/groups/L1").json()
+            # an edit of U, inside the stored L1: its decision named L1 alone (L-late shares L1's representative)
+            edit = seeds[1].replace(" ", " تغيير ", 1)
+            posted = client.post("/v1/articles", json=[{"id": "W", "text": edit, "date": "2024-03-04T12:00:00Z"}])
     finally:
         stop(proc)
+    assert posted.status_code == 200, posted.text
+    assert posted.json()[0]["contained_in"] == ["L1", "L-late"] == {r["id"]: r for r in _export(location)}["W"]["contained_in"]
     for i, art in articles.items():
         assert art["contained_in"] == exported[i]["contained_in"], (i, art)
         assert art["event"] is not None, art

@@ -190,7 +190,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
 
         refs, counts = None, {}
         if met is not None:
-            refs, ref_map = history_refs(met)
+            refs, ref_map = history_refs(met, index, art_pairs, edge_rel, edge_scores)  # type: ignore[arg-type]
 
             def back(x: np.ndarray, col: int) -> np.ndarray:
                 """Joined positions → result positions (stored ones: ``n + ref``)."""

@@ -24,7 +24,7 @@ from ..config import DedupConfig
 from ..results import ALREADY, KEPT, SKIPPED, HistoryRefs, already_indexed
 from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
-from ..store.index import ArticleRecord, HistoryIndex, IndexBatch
+from ..store.index import ArticleRecord, HistoryIndex, IndexBatch, exact_copies
 from ..types import ArticleTable
 from ..verify import PairScores
 from .prepare import PreparedFeed, Seen
@@ -302,10 +302,23 @@ def joined_table(met: Met, table: ArticleTable) -> ArticleTable:
     return ArticleTable.concat(first, table)
 
 
-def history_refs(met: Met) -> tuple[HistoryRefs, np.ndarray]:
-    """The stored articles a result may name, and for each met position its keeper's ref."""
+def history_refs(met: Met, index: HistoryIndex | None = None, art_pairs: np.ndarray | None = None,
+                 edge_rel: np.ndarray | None = None, edge_scores: PairScores | None = None) -> tuple[HistoryRefs, np.ndarray]:
+    """The stored articles a result may name, and for each met position its keeper's ref.
+
+    With the run's verified edges (``art_pairs``, joined positions: the met ones first) and the ``index``, the stored
+    exact copies of each met article that a contained edge names as the container (the longer side) are named too
+    (:attr:`HistoryRefs.copies`): a feed's item inside a stored roundup reprinted word for word names every copy in
+    ``contained_in``, as ``dedup index export`` and the service do. Only the roundup's representative is met (a copy
+    of one run shares it), so no edge reaches the others.
+    """
     named = {r.row: r for r in met.records}
     named.update(met.keepers)
+    copies_of: dict[int, list[int]] = {}  # container row -> its text's other stored rows
+    if index is not None and art_pairs is not None and edge_rel is not None and edge_scores is not None:
+        for row, same in exact_copies(index, _stored_containers(met, art_pairs, edge_rel, edge_scores)).items():
+            named.update((m.row, m) for m in same)
+            copies_of[row] = [m.row for m in same if m.row != row]
     rows = sorted(named)
     ref_of_row = {r: k for k, r in enumerate(rows)}
     refs = HistoryRefs(
@@ -316,10 +329,24 @@ def history_refs(met: Met) -> tuple[HistoryRefs, np.ndarray]:
         lengths=np.array([named[r].length for r in rows], dtype=np.int64),
         groups=[named[r].group or named[r].id for r in rows],
         kept=np.array([named[r].status == KEPT for r in rows], dtype=bool),
+        copies={ref_of_row[r]: [ref_of_row[c] for c in same] for r, same in sorted(copies_of.items()) if same},
     )
     pos_ref = np.array([ref_of_row[r.row] for r in met.records], dtype=np.int64)
     keeper_ref = np.array([ref_of_row.get(r.keeper, ref_of_row[r.row]) for r in met.records], dtype=np.int64)
     return refs, np.stack([pos_ref, keeper_ref], axis=1).reshape(-1, 2)
+
+
+def _stored_containers(met: Met, art_pairs: np.ndarray, edge_rel: np.ndarray, edge_scores: PairScores) -> list[int]:
+    """The rows of the met articles that a verified contained edge names as the longer side (as
+    :func:`dedup.io.dedupe_rows._containers` orients an edge)."""
+    from ..verify import CONTAINED
+
+    m = np.flatnonzero(edge_rel == CONTAINED)
+    if not len(m):
+        return []
+    i, j = art_pairs[m, 0], art_pairs[m, 1]
+    big = np.where(edge_scores.contain_ij[m] >= edge_scores.contain_ji[m], j, i)
+    return sorted({met.records[b].row for b in big[big < met.size].tolist()})
 
 
 def commit(index: HistoryIndex, *args: Any, **kwargs: Any) -> int:

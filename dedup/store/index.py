@@ -387,13 +387,26 @@ def containers(edges: list[tuple[int, int, int, float, float]]) -> dict[int, lis
 
 def container_names(index: Any, held: dict[int, list[int]]) -> dict[int, list[str]]:
     """Per representative row that ``held`` (:func:`containers`) names inside others, the ids of every article holding
-    its text: each container and its exact copies, in row order, as ``decisions.jsonl`` names them (an export named
-    only the first copy of a roundup reprinted word for word)."""
+    its text: each container and its exact copies (:func:`exact_copies`), in row order, as ``decisions.jsonl`` names
+    them (an export named only the first copy of a roundup reprinted word for word)."""
+    copies = exact_copies(index, sorted({c for v in held.values() for c in v}))
+    out: dict[int, list[str]] = {}
+    for inner, rows in held.items():
+        recs = sorted({m.row: m for c in rows for m in copies.get(c, ())}.values(), key=lambda m: m.row)
+        out[inner] = [m.id for m in recs]
+    return out
+
+
+def exact_copies(index: Any, rows: list[int]) -> dict[int, list[ArticleRecord]]:
+    """For stored representative rows, the stored articles holding the same text, in row order (the row's own record
+    first among them): its copies in its run (of one representative) and those of later runs (exact to it).
+
+    The articles :func:`container_names` names for one container; a dedupe run names the same for a stored container
+    its feed meets (:func:`dedup.flows.history.history_refs`). A row no longer stored is left out."""
     from ..verify import EXACT
 
-    outers = sorted({c for v in held.values() for c in v})
     copies: dict[int, list[ArticleRecord]] = {}
-    for rec in index.articles(np.array(outers, dtype=np.int64)):
+    for rec in index.articles(np.array(sorted(set(rows)), dtype=np.int64)):
         same = [rec]
         if rec.group is not None:
             found = index.group(rec.group, around=rec.row)
@@ -401,11 +414,7 @@ def container_names(index: Any, held: dict[int, list[int]]) -> dict[int, list[st
                 same = [m for m in found.members
                         if m.rep == rec.row or (m.relation == EXACT and m.keeper == rec.row)] or [rec]
         copies[rec.row] = sorted(same, key=lambda m: m.row)
-    out: dict[int, list[str]] = {}
-    for inner, rows in held.items():
-        recs = sorted({m.row: m for c in rows for m in copies.get(c, ())}.values(), key=lambda m: m.row)
-        out[inner] = [m.id for m in recs]
-    return out
+    return copies
 
 
 def pack_u64(values: np.ndarray) -> list[int]:
