@@ -41,6 +41,7 @@ from .index import (
 from .redis_address import redis_address
 from .redis_lock import held
 from .contained_redis import RedisContainers
+from .prune_redis import RedisDrops
 from .story_redis import RedisStories
 
 __all__ = ["RedisIndex"]
@@ -259,6 +260,10 @@ class RedisIndex:
                 break
         return out
 
+    def _sketch_signature(self, raw: bytes) -> np.ndarray:
+        o = struct.calcsize(_HEAD)
+        return np.frombuffer(raw[o : o + 4 * int(self.params["num_perm"])], dtype="<u4").astype(np.uint32)
+
     def _sketch_anchors(self, raw: bytes) -> np.ndarray:
         num_perm = int(self.params["num_perm"])
         _, _, nsh, ntok, nanc, _ = struct.unpack_from(_HEAD, raw, 0)
@@ -353,38 +358,21 @@ class RedisIndex:
         if rows:
             self._keep_pruned_keepers(set(rows))
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
+        drops = RedisDrops(self.r, self.prefix)
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
             recs = self.articles(np.array(part))
             raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
-            drop: dict[tuple[str, int], set[int]] = {}
             have = [r for r in part if raw_sk[r] is not None]
-            if have:
-                sk = self.sketches(np.array(have))
-                for b in range(bands):
-                    for key, row in zip(_u64(band_keys(sk.signatures, np.arange(len(have)), b, per_band)), have):
-                        drop.setdefault(("b", key), set()).add(row)
-                for row in have:
-                    for key in _u64(self._sketch_anchors(raw_sk[row])):
-                        drop.setdefault(("a", key), set()).add(row)
-            olds = self.r.pipeline(transaction=False)
-            for kind, key in drop:
-                olds.hget(self._k(kind, _bucket(key)), _field(key))
-            old_vals = olds.execute()
             pipe = self.r.pipeline(transaction=True)
-            for ((kind, key), gone), val in zip(drop.items(), old_vals):
-                left = [x for x in np.frombuffer(val or b"", dtype="<i8").tolist() if x not in gone]
-                if left:
-                    pipe.hset(self._k(kind, _bucket(key)), _field(key), np.array(left, dtype="<i8").tobytes())
-                else:
-                    pipe.hdel(self._k(kind, _bucket(key)), _field(key))
-            for rec in recs:
-                if rec.group is not None:
-                    pipe.srem(self._k("g", rec.group), rec.row)
-                pipe.hdel(self._k("art"), rec.row)
-                pipe.hdel(self._k("ids"), rec.id)
-                pipe.zrem(self._k("t"), rec.row)
-                pipe.hdel(self._k("sk"), rec.row)
+            if have:
+                sig = np.stack([self._sketch_signature(raw_sk[r]) for r in have])
+                band = np.concatenate([band_keys(sig, np.arange(len(have)), b, per_band) for b in range(bands)])
+                drops.rows_from_keys(pipe, "b", band, np.tile(np.array(have, dtype=np.int64), bands))
+                anchors = [self._sketch_anchors(raw_sk[r]) for r in have]
+                drops.rows_from_keys(pipe, "a", np.concatenate(anchors),
+                                     np.repeat(np.array(have, dtype=np.int64), [len(a) for a in anchors]))
+            drops.records(pipe, recs)
             pipe.execute()
         if rows:
             gone_rows = set(rows)
@@ -404,8 +392,8 @@ class RedisIndex:
         pipe = self.r.pipeline(transaction=True)
         if keep:
             pipe.hset(self._k("pruned"), mapping=keep)
-        for f in [f for f in self.r.hkeys(self._k("pruned")) if int(f) not in named]:
-            pipe.hdel(self._k("pruned"), f)
+        if unnamed := [f for f in self.r.hkeys(self._k("pruned")) if int(f) not in named]:
+            pipe.hdel(self._k("pruned"), *unnamed)
         pipe.execute()
 
     def pruned_keepers(self, rows: list[int]) -> dict[int, str]:

@@ -92,10 +92,14 @@ class RedisStories:
     def prune(self, before: float) -> int:
         gone = [_row(i.decode(), raw) for i, raw in self.r.hscan_iter(self.art_key, count=5000)]
         gone = [r for r in gone if r.time == r.time and r.time < before]
-        pipe = self.r.pipeline(transaction=True)
+        by_event: dict[str, list[str]] = {}
         for r in gone:
-            pipe.hdel(self.art_key, r.id)
-            pipe.zrem(self.ev(r.event), r.id)
+            by_event.setdefault(r.event, []).append(r.id)
+        pipe = self.r.pipeline(transaction=True)
+        if gone:  # one command per key, not per article
+            pipe.hdel(self.art_key, *[r.id for r in gone])
+        for event, ids in by_event.items():
+            pipe.zrem(self.ev(event), *ids)
         pipe.execute()
         self._forget_empty({r.event for r in gone})
         return len(gone)
