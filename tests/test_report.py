@@ -139,6 +139,8 @@ def test_a_group_cut_at_the_window_says_where_its_other_copies_are() -> None:
     ev = {"event": "1", "storyline": "1", "label": "t", "size": 1, "sources": [], "first_date": None, "last_date": None,
           "members": ["1"], "groups": [{"group": "g", "size": 1, "members": ["1"], "size_in_feed": 4}]}
     assert "1 of 4 copies (the others in other events)" in render_report([ev], {"1": a})
+    ev["groups"][0]["size_in_feed"] = 2  # one copy elsewhere read "1 of 2 copies (the others in other events)"
+    assert "1 of 2 copies (the other in another event)" in render_report([ev], {"1": a})
 
 
 def test_an_excerpt_leaves_out_its_source_s_boilerplate_lines(tmp_path: Path) -> None:

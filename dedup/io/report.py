@@ -99,13 +99,14 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
 def _copies(group: Mapping[str, Any]) -> str:
     """A group's copies in this event; a group cut at the window says where the rest are ("1 copies" said nothing).
 
-    >>> _copies({"size": 3}), _copies({"size": 1, "size_in_feed": 4})
-    ('3 copies', '1 of 4 copies (the others in other events)')
+    >>> _copies({"size": 3}), _copies({"size": 1, "size_in_feed": 4}), _copies({"size": 1, "size_in_feed": 2})
+    ('3 copies', '1 of 4 copies (the others in other events)', '1 of 2 copies (the other in another event)')
     """
     size, whole = int(group["size"]), int(group.get("size_in_feed", group["size"]))
     if whole == size:
         return _count(size, "copy").replace("copys", "copies")
-    return f"{size:,} of {whole:,} copies (the others in other events)"
+    elsewhere = "the other in another event" if whole - size == 1 else "the others in other events"  # one left: singular
+    return f"{size:,} of {whole:,} copies ({elsewhere})"
 
 
 def _count(k: int, noun: str) -> str:
