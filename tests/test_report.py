@@ -95,6 +95,30 @@ def test_the_page_s_budget_shows_the_largest_events_and_says_what_it_leaves_out(
     assert "showing 5 events" in page
 
 
+def test_the_first_screen_says_what_the_page_shows_with_counts_as_summary_json_gives_them(tmp_path: Path) -> None:
+    """On 20k articles the header read "20329 articles in 12003 events (2646 with ...)": no thousands separators (the
+    dedupe page has them), nothing on what an event, a storyline or "N copies" is, and the articles not compared (381,
+    each an event of its own, in summary.json's ``skipped``) counted among the events without a word."""
+    import json
+
+    result = stories(_articles())
+    write_stories_outputs(tmp_path / "out", result, ["feed.jsonl"], [])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]
+    assert summary["skipped"] >= 1  # the fill's seven-word line is too short to compare
+    page = (tmp_path / "out" / "report.html").read_text()
+    noun = "article" if summary["skipped"] == 1 else "articles"
+    assert f"; {summary['skipped']} {noun} not compared, each an event of its own: empty, too short or too long)" in page
+    assert f"in {summary['events']} events" in page and 'id="about"' in page and "a storyline links related events" in page
+
+    def ev(k: int, size: int) -> dict:
+        return {"event": f"e{k}", "storyline": f"e{k}", "label": f"event {k}", "size": size, "sources": [],
+                "first_date": None, "last_date": None, "members": [f"e{k}"], "groups": []}
+
+    big = render_report([ev(0, 12_003), ev(1, 8_326)], {}, max_events=1)
+    assert "20,329 articles in 2 events (2 with more than one article), 2 storylines" in big
+    assert "showing 1 event (the largest; events.json has all)." in big and "not compared" not in big
+
+
 @needs_chromium
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     result = stories(_articles())
@@ -115,6 +139,8 @@ def test_a_group_cut_at_the_window_says_where_its_other_copies_are() -> None:
     ev = {"event": "1", "storyline": "1", "label": "t", "size": 1, "sources": [], "first_date": None, "last_date": None,
           "members": ["1"], "groups": [{"group": "g", "size": 1, "members": ["1"], "size_in_feed": 4}]}
     assert "1 of 4 copies (the others in other events)" in render_report([ev], {"1": a})
+    ev["groups"][0]["size_in_feed"] = 2  # one copy elsewhere read "1 of 2 copies (the others in other events)"
+    assert "1 of 2 copies (the other in another event)" in render_report([ev], {"1": a})
 
 
 def test_an_excerpt_leaves_out_its_source_s_boilerplate_lines(tmp_path: Path) -> None:

@@ -578,6 +578,25 @@ def test_errors_are_counted_by_their_own_kind_and_the_page_counts_the_articles_h
     assert f" · {len(sqlite_server.stored_ids())} articles · " in page and " rows · " not in page
 
 
+def test_the_page_says_how_many_groups_it_shows_in_what_order_and_how_to_see_more(sqlite_server: Server) -> None:
+    """On an index of 20,329 articles the page listed 20 groups under "latest duplicate groups" and "20329 articles":
+    nothing said how many groups were shown, that "latest" is the order articles were added in (a group of
+    yesterday's articles added today comes first), or that ``?limit=`` shows more."""
+    MAX_LIMIT = 200  # the page's largest ?limit= (dedup.serve.page.MAX_LIMIT; _PAGES says 1 to 200)
+
+    tag = uuid.uuid4().hex[:8]
+    for k in range(2):  # two groups of two copies, unlike each other
+        words = " ".join(f"w{k}x{tag}{j}" for j in range(60))
+        assert sqlite_server.post([{"id": f"lim{tag}{k}a", "text": words}, {"id": f"lim{tag}{k}b", "text": words}]).status_code == 200
+    one = sqlite_server.call("GET", "/?limit=1", "/").text
+    assert one.count('<section class="group" data-group=') == 1
+    assert "1 group, newest first (by the latest article added)" in one and f'href="/?limit={MAX_LIMIT}"' in one
+    every = sqlite_server.call("GET", f"/?limit={MAX_LIMIT}", "/").text
+    n = every.count('<section class="group" data-group=')
+    assert n >= 2 and f"{n} groups, newest first" in every and f'href="/?limit={MAX_LIMIT}"' not in every
+    assert sqlite_server.call("GET", f"/?limit={MAX_LIMIT + 1}", "/").status_code == 422
+
+
 @pytest.mark.parametrize("path", ["/v1/articles", "/v1/similarity"])
 def test_a_compressed_body_is_a_415_saying_so(sqlite_server: Server, path: str) -> None:
     """A gzip body was told 'send UTF-8 (e.g. iconv -f WINDOWS-1256 -t UTF-8 first)'."""

@@ -99,17 +99,18 @@ def _event_section(event: Mapping[str, Any], articles: Mapping[str, Article], he
 def _copies(group: Mapping[str, Any]) -> str:
     """A group's copies in this event; a group cut at the window says where the rest are ("1 copies" said nothing).
 
-    >>> _copies({"size": 3}), _copies({"size": 1, "size_in_feed": 4})
-    ('3 copies', '1 of 4 copies (the others in other events)')
+    >>> _copies({"size": 3}), _copies({"size": 1, "size_in_feed": 4}), _copies({"size": 1, "size_in_feed": 2})
+    ('3 copies', '1 of 4 copies (the others in other events)', '1 of 2 copies (the other in another event)')
     """
     size, whole = int(group["size"]), int(group.get("size_in_feed", group["size"]))
     if whole == size:
         return _count(size, "copy").replace("copys", "copies")
-    return f"{size} of {whole} copies (the others in other events)"
+    elsewhere = "the other in another event" if whole - size == 1 else "the others in other events"  # one left: singular
+    return f"{size:,} of {whole:,} copies ({elsewhere})"
 
 
 def _count(k: int, noun: str) -> str:
-    return f"{k} {noun}" + ("" if k == 1 else "s")
+    return f"{k:,} {noun}" + ("" if k == 1 else "s")
 
 
 def _storyline_section(whole: Sequence[Mapping[str, Any]], articles: Mapping[str, Article],
@@ -140,8 +141,10 @@ def render_report(
     title: str = "dedup stories",
     max_events: int = 1000,
     bad: Sequence[BadRecord] = (),
+    not_compared: int = 0,
 ) -> str:
-    """The HTML page for ``events`` (as in ``events.json``), articles looked up by id; ``bad``: the input records skipped.
+    """The HTML page for ``events`` (as in ``events.json``), articles looked up by id; ``bad``: the input records skipped;
+    ``not_compared``: how many articles were not compared (empty, too short, too long), each an event of its own.
 
     Events are shown inside their storyline: a storyline of two or more
     events is one section (labelled by its largest event) holding its events,
@@ -178,11 +181,18 @@ def render_report(
         parts.append(_storyline_section(block, articles, picked) if len(block) > 1 else _event_section(block[0], articles))
     multi = sum(int(e["size"]) > 1 for e in events)
     n_articles = sum(int(e["size"]) for e in events)
+    alone = f"; {_count(not_compared, 'article')} not compared, each an event of its own: empty, too short or too long" \
+        if not_compared else ""
     summary = (
-        f"{_count(n_articles, 'article')} in {_count(len(events), 'event')} ({multi} with more than one article), "
-        f"{_count(len(by_storyline), 'storyline')} ({sum(len(b) > 1 for b in blocks)} linking two or more events); "
-        f"showing {_count(shown, 'event')}."
+        f"{_count(n_articles, 'article')} in {_count(len(events), 'event')} ({multi:,} with more than one article{alone}), "
+        f"{_count(len(by_storyline), 'storyline')} ({sum(len(b) > 1 for b in blocks):,} linking two or more events); "
+        f"showing {_count(shown, 'event')}" + (" (the largest; events.json has all)." if shown < len(events) else ".")
     )
+    # what the reader is looking at, before the first storyline fills the screen
+    about = (f"An event holds the reports of one happening; a storyline links related events. Storylines and events "
+             f"come largest first; a storyline opens on its {_OPEN_EVENTS} largest events, the rest folded; "
+             "\u201cN copies\u201d opens on the copies of one text (a duplicate group) folded into the event.")
     body = "".join(parts)
-    head = f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p>{bad_records_html(bad, "stories.jsonl")}'
+    head = (f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p><p class="meta" id="about">{esc(about)}</p>'
+            f'{bad_records_html(bad, "stories.jsonl")}')
     return page(title, _CSS + BAD_CSS, f"{head}<main>{body}</main>")

@@ -232,7 +232,8 @@ def write_stories_outputs(
         write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, STORY_KEYS))
         events = event_records(result)
         write_json(out / "events.json", events)
-        html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records)
+        html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records,
+                             not_compared=len(alone))
         with atomic_open(out / "report.html") as f:
             f.write(html)
         sizes = [e["size"] for e in events]

@@ -45,7 +45,7 @@ from .guard import BearerToken, BodyLimit, error_body
 from .intake import RecordError, _record_id, read_records, warnings_of
 from .metrics import Metrics
 from .models import ArticleIn, Decision, ErrorOut, EventOut, GroupOut, Health, SimilarityIn, SimilarityOut, StoredArticle
-from .page import render_event, render_groups, render_not_found, render_pair, render_pruned_keeper
+from .page import MAX_LIMIT, render_event, render_groups, render_not_found, render_pair, render_pruned_keeper
 from .passages import shared_passages
 
 logger = logging.getLogger(__name__)
@@ -377,7 +377,7 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
     bad_address = {422: {"description": "A bad query parameter (an HTML page).", "content": {"text/html": {}}}}
 
     @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)", responses=bad_address)
-    def index_page(limit: int = Query(20, ge=1, le=200)) -> HTMLResponse:
+    def index_page(limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> HTMLResponse:
         groups = engine.latest_groups(limit)
         titles = engine.headlines([g.keeper.id for g in groups if g.keeper is not None])
         events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)

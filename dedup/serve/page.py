@@ -24,7 +24,7 @@ from ..text.mojibake import readable
 from ..verify import RELATIONS
 from .views import GroupView, PairView
 
-__all__ = ["render_groups", "render_not_found", "render_pair", "render_pruned_keeper"]
+__all__ = ["MAX_LIMIT", "render_groups", "render_not_found", "render_pair", "render_pruned_keeper"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.2rem auto;max-width:72rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
@@ -45,6 +45,9 @@ article p{margin:.4rem 0;line-height:1.55}
 mark{background:#ffe58a}
 .none{color:#777;font-style:italic}
 """
+
+
+MAX_LIMIT = 200  #: the largest ?limit= of the page at /
 
 
 def _e(value: Any) -> str:
@@ -214,8 +217,12 @@ def render_groups(groups: Sequence[GroupView], titles: Mapping[str, str], locati
             sections += ('\n<section class="group singles"><h2>single reports</h2><ul>'
                          + "".join(_single_item(e) for e in single) + "</ul></section>")
     to_events = '<a href="#events">latest events</a> · ' if events else ""
-    body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {articles} articles · "
-            f"each copy opens side by side with its keeper · {to_events}"
+    # what the page shows and how to see more: "latest" is the order articles were added in, not their dates
+    shown = (f"{len(groups)} group{'' if len(groups) == 1 else 's'}, newest first (by the latest article added)"
+             + (f' · <a href="/?limit={MAX_LIMIT}">the latest {MAX_LIMIT}</a>' if boxes <= len(groups) < MAX_LIMIT else "")
+             + " · ") if groups else ""
+    body = (f"<h1>dedup · latest duplicate groups</h1>\n<p class=\"meta\">index {_i(location)} · {articles:,} articles · "
+            f"{shown}each copy opens side by side with its keeper · {to_events}"
             f"<a href=\"/metrics\">metrics</a> · <a href=\"/openapi.json\">OpenAPI</a></p>\n{sections}")
     return _page("dedup · latest groups", body)
 
