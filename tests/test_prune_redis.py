@@ -108,3 +108,51 @@ def test_grouped_gives_each_key_its_distinct_rows(keys, rows, expected) -> None:
 
     k, n, r = grouped(np.array(keys, dtype=np.uint64), np.array(rows, dtype=np.int64))
     assert (k.tolist(), n.tolist(), r.tolist()) == expected
+
+
+def test_a_redis_prune_reads_the_digests_of_the_removed_texts_and_counts_what_is_left_without_a_scan(
+        redis_url: str, monkeypatch) -> None:
+    """A prune walked every text's digest (``P:dig``) to find the removed rows', and `dedup index prune` then read
+    every stored article (``stats``) to say how many were left: costs that grew with the history, not with what was
+    pruned. Now it asks for the digests of the removed sketches and counts the articles; the digests left the same."""
+    from dedup.jobs.index import prune_index
+    from dedup.store.index_redis import RedisIndex
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    location = f"{redis_url}?prefix={prefix}"
+    config = DedupConfig()
+    feed = _feed()
+    feed += [Article(id=f"copy-{a.id}", text=a.text, source="t", date="2024-03-02T12:00:00") for a in feed[:3]]  # exact
+    idx = open_index(location, config)
+    try:
+        dedupe(feed, config, runtime=Runtime(chunk_size=8), index=idx)
+        r = idx.r
+        gone = {int(x) for x in r.zrangebyscore(f"{prefix}:t", "-inf", f"({DAY2}")}
+        before = r.hgetall(f"{prefix}:dig")
+        expected = {f: v for f, v in before.items() if int(v) not in gone}
+        assert 0 < len(expected) < len(before)
+    finally:
+        idx.close()
+    scanned = []
+    scan = RedisIndex.__init__  # the client's hscan_iter, wrapped on each index opened
+
+    def opened(self, *args, **kwargs):
+        scan(self, *args, **kwargs)
+        plain = self.r.hscan_iter
+        self.r.hscan_iter = lambda name, *a, **k: (scanned.append(name), plain(name, *a, **k))[1]
+
+    def no_stats(self):
+        raise AssertionError("stats() read every stored article")
+
+    monkeypatch.setattr(RedisIndex, "__init__", opened)
+    monkeypatch.setattr(RedisIndex, "stats", no_stats)
+    said = []
+    assert prune_index(location, "2024-03-02", echo=said.append) == len(gone)
+    monkeypatch.undo()
+    assert f"{prefix}:dig" not in scanned
+    assert said[-1].endswith(f"; {len(feed) - len(gone)} left in {location}")
+    idx = open_index(location, create=False)
+    try:
+        assert idx.r.hgetall(f"{prefix}:dig") == expected
+    finally:
+        idx.close()

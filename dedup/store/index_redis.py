@@ -359,12 +359,14 @@ class RedisIndex:
             self._keep_pruned_keepers(set(rows))
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
         drops = RedisDrops(self.r, self.prefix)
+        digests: list[int] = []  # of the removed sketches: a text's first row is under its digest (P:dig), and only there
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
             recs = self.articles(np.array(part))
             raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
             have = [r for r in part if raw_sk[r] is not None]
             pipe = self.r.pipeline(transaction=True)
+            digests += [struct.unpack_from(_HEAD, raw_sk[r], 0)[0] for r in have]
             if have:
                 sig = np.stack([self._sketch_signature(raw_sk[r]) for r in have])
                 band = np.concatenate([band_keys(sig, np.arange(len(have)), b, per_band) for b in range(bands)])
@@ -376,7 +378,10 @@ class RedisIndex:
             pipe.execute()
         if rows:
             gone_rows = set(rows)
-            dig = [f for f, v in self.r.hscan_iter(self._k("dig"), count=5000) if int(v) in gone_rows]
+            # the digests of the removed sketches, not a scan of every text's: P:dig names a row only with its sketch's
+            fields = [_field(d) for d in sorted(set(digests))]
+            named = self.r.hmget(self._k("dig"), fields) if fields else []
+            dig = [f for f, v in zip(fields, named) if v is not None and int(v) in gone_rows]
             edges = [f for f, _ in self.r.hscan_iter(self._k("e"), count=5000) if set(map(int, f.decode().split(","))) & gone_rows]
             if dig:
                 self.r.hdel(self._k("dig"), *dig)
