@@ -523,6 +523,18 @@ def test_a_feed_in_another_shape_than_its_name_says_gets_a_hint(tmp_path: Path, 
     assert res.exit_code == 1 and hint in res.output and "Traceback" not in res.output, res.output
 
 
+def test_the_repeats_line_says_what_its_numbers_count(seeds_dir: Path, tmp_path: Path) -> None:
+    """The line read "5 articles, 2 with repeated paragraphs (4 exact, 6 contained, 0 near; 7 boilerplate lines)": the
+    kinds looked like a breakdown of the 2 articles (they count 10 repeats), nothing said what the cleaned copies lost,
+    nor that the boilerplate lines stay in them."""
+    res = run("repeats", seeds_dir, "--out", tmp_path)
+    assert res.exit_code == 0, res.output
+    assert ("5 articles, 2 with repeated paragraphs: 10 repeats (4 exact, 6 contained, 0 near), 1450 characters cut in "
+            "cleaned.jsonl; 7 repeated boilerplate lines reported, not cut; outputs in ") in res.stderr, res.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["redundant_chars"] == 1450
+
+
 def test_the_repeats_line_counts_the_bad_records_skipped(tmp_path: Path) -> None:
     (tmp_path / "f.jsonl").write_text(json.dumps(ONE) + "\nnot json\n", encoding="utf-8")
     res = runner.invoke(app, ["repeats", str(tmp_path / "f.jsonl"), "--out", str(tmp_path / "o"), "--skip-bad"])

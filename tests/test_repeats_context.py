@@ -131,7 +131,46 @@ END_TO_END = [
         None,
         id="complete-short-sentence-is-not-a-truncated-copy",
     ),
+    pytest.param(  # al-jazirah 2015-07-25 cu16: a verse line, then the next one beginning with it
+        "وأختم بمقطع من قصيدة لا أقوله إلا لنفسي في مثل هذه الحالات من الالتباس بين المنطق والمقروء:\n"
+        "فإن جمعتَ الكُلَّ في موجٍ عظيمٍ\nمن الرّوايةِ بالرّواةِ،\nوأنتَ في طوْقِ النجاةِ،\n"
+        "وأنتَ في طوْقِ النجاةِ سترتبكْ.\nفإليكَ بكْ)!",
+        set(),
+        None,
+        id="verse-line-ending-on-its-comma-next-to-the-longer-one",
+    ),
+    pytest.param(
+        f"{P3}\nThe foreign ministers of both countries met,\nThe foreign ministers of both countries met in Beijing.\n{P1}",
+        set(),
+        None,
+        id="short-line-ending-on-a-comma-is-no-cut",
+    ),
+    pytest.param(
+        "وأختم بمقطع من قصيدة لا أقوله إلا لنفسي في مثل هذه الحالات من الالتباس بين المنطق والمقروء:\n"
+        "وأنتَ في طوْقِ النجاةِ،\nوأنتَ في طوْقِ النجاةِ، سترتبكْ.\nفإليكَ بكْ)!",
+        set(),
+        None,
+        id="verse-line-that-is-the-first-clause-of-the-next",
+    ),
     # Short repeats where scrapers put them still count.
+    pytest.param(
+        f"{P3}\nThe foreign ministers of both countries met\nThe foreign ministers of both countries met. They agreed.\n{P1}",
+        {(1, 2, "contained")},
+        f"{P3}\nThe foreign ministers of both countries met. They agreed.\n{P1}",
+        id="short-line-glued-to-the-start-of-the-next",
+    ),
+    pytest.param(
+        f"{P3}\nThe foreign ministers of both countries met in\nThe foreign ministers of both countries met in Beijing.\n{P1}",
+        {(1, 2, "contained")},
+        f"{P3}\nThe foreign ministers of both countries met in Beijing.\n{P1}",
+        id="short-cut-copy-next-to-the-full-line",
+    ),
+    pytest.param(
+        f"{P3}\nThe foreign ministers of both countries met…\nThe foreign ministers of both countries met in Beijing.\n{P1}",
+        {(1, 2, "contained")},
+        f"{P3}\nThe foreign ministers of both countries met in Beijing.\n{P1}",
+        id="short-copy-cut-with-an-ellipsis-next-to-the-full-line",
+    ),
     pytest.param(
         f"{HEADLINE}\n{LEAD_TRUNCATED}\n{P1}\n{LEAD}",
         {(1, 3, "contained")},

@@ -194,10 +194,19 @@ def _why_skipped(by_reason: dict[str, int], shown: int = 3) -> str:
 
 
 def print_repeats_summary(info: dict[str, Any], out: str) -> None:
-    """The counts of a repeats run, in one line on stderr."""
+    """The counts of a repeats run, in one line on stderr.
+
+    The kinds count repeats (relations), not articles, so they follow their own total; the characters are those the
+    cleaned copies lose; boilerplate lines are reported only, never cut. On the seeds: ``5 articles, 2 with repeated
+    paragraphs: 10 repeats (4 exact, 6 contained, 0 near), 1450 characters cut in cleaned.jsonl; 7 repeated
+    boilerplate lines reported, not cut; outputs in DIR/``.
+    """
     c, k = info["counts"], info["counts"]["by_kind"]
-    say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs ({k['exact']} exact, "
-        f"{k['contained']} contained, {k['near']} near; {_count(k['boilerplate'], 'boilerplate line')})"
+    content = k["exact"] + k["contained"] + k["near"]
+    say(f"{_count(c['articles'], 'article')}, {c['articles_with_repeats']} with repeated paragraphs: "
+        f"{_count(content, 'repeat')} ({k['exact']} exact, {k['contained']} contained, {k['near']} near), "
+        f"{_count(c.get('redundant_chars', 0), 'character')} cut in cleaned.jsonl; "
+        f"{_count(k['boilerplate'], 'repeated boilerplate line')} reported, not cut"
         + _bad_records(c) + f"; outputs in {out}/")
 
 

@@ -13,6 +13,7 @@ shorter one only in those places. The rule is specified in ``docs/repeats.md``.
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left
 
 from ..config import RepeatsConfig
@@ -20,12 +21,13 @@ from .match import Match
 from .records import Repeat
 from .segment import Paragraph
 
-__all__ = ["complete_sentence", "in_context"]
+__all__ = ["complete_sentence", "ends_as_a_cut", "in_context"]
 
 # A paragraph ending in one of these (then perhaps closing quotes or brackets)
 # is a complete sentence, not a cut; an ellipsis (…, or two dots or more) marks a cut.
 _FULL_STOPS = ".!?;:؟؛۔"
 _CLOSERS = "\"'”’»)]}›"
+_MARKS = ".!?;:,…؟؛،۔"
 
 
 def complete_sentence(text: str) -> bool:
@@ -38,6 +40,22 @@ def complete_sentence(text: str) -> bool:
     """
     body = text.rstrip().rstrip(_CLOSERS).rstrip()
     return bool(body) and body[-1] in _FULL_STOPS and not body.endswith("..")
+
+
+def ends_as_a_cut(text: str) -> bool:
+    """Whether ``text`` ends where a truncation would leave it: on no punctuation mark, or on an ellipsis.
+
+    A line that ends on a mark of its own (a full stop, a comma, ``،``…) was ended
+    there by its writer: a verse or list line that the next line begins with is not
+    a scraper's cut copy of it.
+
+    >>> ends_as_a_cut("The foreign ministers met in"), ends_as_a_cut("The foreign ministers met…")
+    (True, True)
+    >>> ends_as_a_cut("وأنتَ في طوْقِ النجاةِ،"), ends_as_a_cut("The foreign ministers met.")
+    (False, False)
+    """
+    body = text.rstrip().rstrip(_CLOSERS).rstrip()
+    return not body or body.endswith(("…", "..")) or not (body[-1] in _MARKS or unicodedata.category(body[-1]).startswith("P"))
 
 
 def in_context(
@@ -54,7 +72,9 @@ def in_context(
     A shorter paragraph's relation counts when
 
     - no content paragraph stands between it and its copy (for an exact
-      copy: its nearest earlier copy), or
+      copy: its nearest earlier copy), unless it is only the beginning of
+      its copy and ends on a mark of its own (``ends_as_a_cut``): a verse
+      line the next line begins with, or
     - it or its copy is the text's first paragraph (where a headline is), or
     - it is a truncated copy: the beginning of a long paragraph, not ending
       as a complete sentence (``complete_sentence``), or
@@ -87,12 +107,18 @@ def in_context(
             glued.setdefault(j, set()).add(i)
     run_on = {j for j, members in glued.items() if len(members) >= 2}
     truncated = {(i, j) for i, j, m in matches if not m.aligned and long[j]}
+    beginnings = {(i, j) for i, j, m in matches if m.first == 0}  # copies that begin the line holding them
 
     def counts(r: Repeat) -> bool:
         i, j = r.paragraph, r.in_
         if r.kind == "boilerplate" or long[i]:
             return True
-        if adjacent(i, previous_copy.get(i, j) if r.kind == "exact" else j) or 0 in (i, j):
+        if 0 in (i, j):
+            return True
+        # next to its copy; a beginning of the next line counts there only when it ends as a cut (not a verse line)
+        if adjacent(i, previous_copy.get(i, j) if r.kind == "exact" else j) and (
+            (i, j) not in beginnings or ends_as_a_cut(text[paragraphs[i].start : paragraphs[i].end])
+        ):
             return True
         if (i, j) in truncated and not complete_sentence(text[paragraphs[i].start : paragraphs[i].end]):
             return True
