@@ -88,8 +88,9 @@ class HistoryRefs:
     lengths: np.ndarray
     groups: list[str]  # the stored group name (its first member's id)
     kept: np.ndarray | None = None  # (bool) stored as kept; a stored duplicate is named as a keeper once its own was pruned
-    # ref of a stored container (a contained edge's longer side) → refs of the other stored articles of its text, in row
-    # order: ``contained_in`` names them too, as ``dedup index export`` does (:func:`~dedup.store.index.exact_copies`)
+    # ref of a stored end of an edge carried to exact copies (:func:`~dedup.cluster.graph.carried_edges`) → refs of the
+    # other stored articles of its text, in row order (:func:`~dedup.store.index.exact_copies`): the edge is listed again
+    # for each (:func:`~dedup.cluster.graph.with_stored_copies`), so ``contained_in`` names them, as the export does
     copies: dict[int, list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:

@@ -80,3 +80,17 @@ def test_random_feeds_match_the_rule_written_out(monkeypatch: pytest.MonkeyPatch
         want += [(e, x, y) for x, y in sorted(set(both) - {(a[0], b[0])})]
     edges, pairs = _run(rep_of.tolist(), group, rep_pairs, relation)
     assert [(e, x, y) for e, (x, y) in zip(edges, pairs)] == want
+
+
+def test_stored_copies_of_an_edge_past_the_cap_meet_only_the_feed_texts_first_copy() -> None:
+    """A stored text with 2 stored copies against a feed text of 2,000 copies: (1 + 2) x 2,000 pairs pass the cap,
+    so each stored copy is listed once, against the feed text's first copy, in the edge's orientation."""
+    from dedup.cluster.graph import COPY_PAIRS_PER_EDGE, with_stored_copies
+
+    n = 2000
+    assert 3 * n > COPY_PAIRS_PER_EDGE >= 2 * 2
+    none = (np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
+    edge, pairs = with_stored_copies(*none, np.array([[5, n]]), np.array([True]), {0: [1, 2]}, np.full(n, 0), n)
+    assert edge.tolist() == [0, 0] and pairs.tolist() == [[5, n + 1], [5, n + 2]]
+    edge, pairs = with_stored_copies(*none, np.array([[5, n]]), np.array([False]), {0: [1, 2]}, np.full(n, 0), n)
+    assert len(edge) == len(pairs) == 0  # an edge not carried (a near copy in one group) adds nothing

@@ -1021,6 +1021,48 @@ def test_a_near_copy_of_a_stored_item_names_the_stored_exact_copies_of_its_conta
     assert exported["X"] == exported["X-edit"] == ["R", "R2", "R3"]
     assert decided["X-edit"]["contained_in"] == exported["X-edit"], decided["X-edit"]
 
+def _pairs_after(tmp_path: Path, k: int) -> set[frozenset[str]]:
+    lines = (tmp_path / f"o{k}" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
+    return {frozenset((r["id1"], r["id2"])) for r in map(json.loads, lines)}
+
+
+def test_pairs_name_every_container_a_decision_names_stored_exact_copies_too(location: str, tmp_path: Path) -> None:
+    """Day 1: a roundup R and its exact copy R2 (one representative); day 2: an item I inside R and its exact copy I2.
+    decisions.jsonl named R and R2 in I's and I2's contained_in, but pairs.jsonl had edges to R only: a reader joining
+    the two found no edge for R2. Every container named has its line now, with the scores of the edge through R."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    decided = _decided_after(location, tmp_path, [
+        [Article("R", roundup, source="a", date="2024-03-01T10:00:00"),
+         Article("R2", roundup, source="b", date="2024-03-01T11:00:00")],
+        [Article("I", d1[1].text, source="e", date="2024-03-02T12:00:00"),
+         Article("I2", d1[1].text, source="f", date="2024-03-02T13:00:00")]])
+    assert decided["I"]["contained_in"] == decided["I2"]["contained_in"] == ["R", "R2"]
+    lines = [json.loads(x) for x in (tmp_path / "o1" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {frozenset((r["id1"], r["id2"])) for r in lines} == {frozenset(p) for p in
+                                                              [("R", "I"), ("R", "I2"), ("R2", "I"), ("R2", "I2")]}
+    assert len(lines) == 4 and len({tuple(v for k, v in r.items() if k not in ("id1", "id2")) for r in lines}) == 1
+    assert all(r["relation"] == "contained" and r["id1"] in ("R", "R2") for r in lines)  # the edge's orientation
+    summary = json.loads((tmp_path / "o1" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["pairs_of_exact_copies"] == 3
+    for d in decided.values():  # every article a decision names has its edge
+        for other in d["contained_in"] + ([d["duplicate_of"]] if d["relation"] not in (None, "exact") else []):
+            assert frozenset((d["id"], other)) in _pairs_after(tmp_path, 1), (d["id"], other)
+
+
+def test_pairs_name_the_stored_exact_copies_of_an_item_inside_a_new_roundup(location: str, tmp_path: Path) -> None:
+    """The other way round: a stored item X and its exact copy X2, then a roundup N holding X. pairs.jsonl had X-N
+    only, where one batch over both days lists X2-N as well (the export names N for both)."""
+    d1 = days()[0]
+    _decided_after(location, tmp_path, [
+        [Article("X", d1[1].text, source="a", date="2024-03-01T10:00:00"),
+         Article("X2", d1[1].text, source="b", date="2024-03-01T11:00:00")],
+        [Article("N", "\n".join(a.text for a in d1[:3]), source="e", date="2024-03-02T12:00:00")]])
+    assert _pairs_after(tmp_path, 1) == {frozenset(("X", "N")), frozenset(("X2", "N"))}
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert exported["X"] == exported["X2"] == ["N"]
+
+
 def _containers_named(location: str) -> dict[str, list[str]]:
     """id → the containers of its text as :meth:`containers_of` finds them, one article at a time (the service's way)."""
     from dedup.store.index import container_names

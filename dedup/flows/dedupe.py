@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..candidates import anchor_keys, candidate_pairs
-from ..cluster.graph import copy_edges
+from ..cluster.graph import carried_edges, copy_edges, with_stored_copies
 from ..cluster.keepers import assign_groups, explain_drops, keep_reasons
 from ..config import DedupConfig
 from ..exec import Executor, open_executor, release_workers
-from ..results import ALREADY, DUPLICATE, DedupResult, Progress
+from ..results import ALREADY, DedupResult, Progress
 from ..runtime import Runtime
 from ..store.spill import temporary_space
 from ..types import Article, ArticleTable, BadRecord
@@ -100,7 +100,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             keep_texts: DaySpool | None = None, kgrams: bool = True) -> DedupResult:
     # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
-        from .history import Joined, commit, history_refs, joined_table, meet_history, seen_by, stored_families
+        from .history import Joined, commit, history_counts, history_refs, joined_table, meet_history, seen_by, stored_families
     timer = StageTimer(progress=progress, executor=executor)
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
@@ -190,7 +190,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
 
         refs, counts = None, {}
         if met is not None:
-            refs, ref_map = history_refs(met, index, art_pairs, edge_rel, edge_scores)  # type: ignore[arg-type]
+            carried = carried_edges(edge_rel, group[art_pairs])  # before the groups are named for the result
+            refs, ref_map = history_refs(met, index, art_pairs, carried)  # type: ignore[arg-type]
 
             def back(x: np.ndarray, col: int) -> np.ndarray:
                 """Joined positions → result positions (stored ones: ``n + ref``)."""
@@ -202,23 +203,13 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             status, relation, score_arr, reasons = status[h:], relation[h:], score_arr[h:], reasons[h:]
             group, keeper = back(group[h:], 1), back(keeper[h:], 1)
             art_pairs, copy_pairs = back(art_pairs, 0), back(copy_pairs, 0)
+            # a stored text's other stored exact copies: the run met one of them, the edges name each
+            copy_edge, copy_pairs = with_stored_copies(copy_edge, copy_pairs, art_pairs, carried, refs.copies, feed.rep_of, n)
             with timer("index"):
                 known = {p for p, why in feed.reason_skipped.items() if why.startswith(ALREADY)}
                 added = commit(index, feed, met, status, group, keeper, relation, score_arr, refs, art_pairs,  # type: ignore[arg-type]
                                edge_rel, edge_scores, 10 * runtime.chunk_size, known, seen.again)  # type: ignore[union-attr]
-            counts = {
-                "location": index.location,  # type: ignore[union-attr]
-                "window_days": window_days,  # not a config setting (an option of the run): recorded here
-                "already_indexed": len(known),
-                "added": added,
-                "stored_articles_met": h,
-                "candidate_pairs_with_history": len(met.pairs),
-                "from_bands": met.from_bands,
-                "from_anchors": met.from_anchors,
-                "from_digest": met.from_digest,
-                "screened_out": met.screened_out,
-                "duplicates_of_history": int(((keeper >= n) & (status == DUPLICATE)).sum()),
-            }
+            counts = history_counts(index, met, window_days, known, added, status, keeper, n)  # type: ignore[arg-type]
         feed.store.close()
 
     return DedupResult(

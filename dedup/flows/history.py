@@ -21,7 +21,7 @@ import numpy as np
 
 from ..candidates import band_keys, estimated_containment
 from ..config import DedupConfig
-from ..results import ALREADY, KEPT, SKIPPED, HistoryRefs, already_indexed
+from ..results import ALREADY, DUPLICATE, KEPT, SKIPPED, HistoryRefs, already_indexed
 from ..sketch.feature_store import FeatureStore
 from ..sketch.features import Features
 from ..store.index import ArticleRecord, HistoryIndex, IndexBatch, exact_copies
@@ -29,7 +29,7 @@ from ..types import ArticleTable
 from ..verify import PairScores
 from .prepare import PreparedFeed, Seen
 
-__all__ = ["ALREADY", "Joined", "Met", "commit", "history_refs", "joined_table", "meet_history", "seen_by", "stored_families"]
+__all__ = ["ALREADY", "Joined", "Met", "commit", "history_counts", "history_refs", "joined_table", "meet_history", "seen_by", "stored_families"]
 
 log = logging.getLogger(__name__)
 
@@ -303,20 +303,23 @@ def joined_table(met: Met, table: ArticleTable) -> ArticleTable:
 
 
 def history_refs(met: Met, index: HistoryIndex | None = None, art_pairs: np.ndarray | None = None,
-                 edge_rel: np.ndarray | None = None, edge_scores: PairScores | None = None) -> tuple[HistoryRefs, np.ndarray]:
+                 carried: np.ndarray | None = None) -> tuple[HistoryRefs, np.ndarray]:
     """The stored articles a result may name, and for each met position its keeper's ref.
 
-    With the run's verified edges (``art_pairs``, joined positions: the met ones first) and the ``index``, the stored
-    exact copies of each met article that a contained edge names as the container (the longer side) are named too
-    (:attr:`HistoryRefs.copies`): a feed's item inside a stored roundup reprinted word for word names every copy in
-    ``contained_in``, as ``dedup index export`` and the service do. Only the roundup's representative is met (a copy
-    of one run shares it), so no edge reaches the others.
+    With the run's verified edges (``art_pairs``, joined positions: the met ones first), which of them are carried to
+    exact copies (``carried``, :func:`dedup.cluster.graph.carried_edges`) and the ``index``, the stored exact copies of
+    each met article at an end of a carried edge are named too (:attr:`HistoryRefs.copies`): only a stored text's
+    representative is met (a copy of one run shares it), so no edge reaches the others, and
+    :func:`dedup.cluster.graph.with_stored_copies` lists the edge again for each of them (a feed's item inside a
+    stored roundup reprinted word for word: ``pairs.jsonl`` and ``contained_in`` name every copy, as
+    ``dedup index export`` and the service do). One index lookup per such stored article in a group
+    (:func:`~dedup.store.index.exact_copies`).
     """
     named = {r.row: r for r in met.records}
     named.update(met.keepers)
-    copies_of: dict[int, list[int]] = {}  # container row -> its text's other stored rows
-    if index is not None and art_pairs is not None and edge_rel is not None and edge_scores is not None:
-        for row, same in exact_copies(index, _stored_containers(met, art_pairs, edge_rel, edge_scores)).items():
+    copies_of: dict[int, list[int]] = {}  # stored end's row -> its text's other stored rows
+    if index is not None and art_pairs is not None and carried is not None:
+        for row, same in exact_copies(index, _stored_ends(met, art_pairs, carried)).items():
             named.update((m.row, m) for m in same)
             copies_of[row] = [m.row for m in same if m.row != row]
     rows = sorted(named)
@@ -336,17 +339,29 @@ def history_refs(met: Met, index: HistoryIndex | None = None, art_pairs: np.ndar
     return refs, np.stack([pos_ref, keeper_ref], axis=1).reshape(-1, 2)
 
 
-def _stored_containers(met: Met, art_pairs: np.ndarray, edge_rel: np.ndarray, edge_scores: PairScores) -> list[int]:
-    """The rows of the met articles that a verified contained edge names as the longer side (as
-    :func:`dedup.io.dedupe_rows._containers` orients an edge)."""
-    from ..verify import CONTAINED
+def _stored_ends(met: Met, art_pairs: np.ndarray, carried: np.ndarray) -> list[int]:
+    """The rows of the met articles at an end of a carried edge that may have stored exact copies (those in a group:
+    an article stored alone has none, and costs no lookup)."""
+    ends = np.asarray(art_pairs, dtype=np.int64).reshape(-1, 2)[np.asarray(carried, dtype=bool)].ravel()
+    return sorted({met.records[e].row for e in ends[ends < met.size].tolist() if met.records[e].group is not None})
 
-    m = np.flatnonzero(edge_rel == CONTAINED)
-    if not len(m):
-        return []
-    i, j = art_pairs[m, 0], art_pairs[m, 1]
-    big = np.where(edge_scores.contain_ij[m] >= edge_scores.contain_ji[m], j, i)
-    return sorted({met.records[b].row for b in big[big < met.size].tolist()})
+
+def history_counts(index: HistoryIndex, met: Met, window_days: float | None, known: set[int], added: int,
+                   status: np.ndarray, keeper: np.ndarray, n: int) -> dict[str, Any]:
+    """What the history index did in the run (``summary.json``'s ``history``); ``status``/``keeper`` the result's."""
+    return {
+        "location": index.location,
+        "window_days": window_days,  # not a config setting (an option of the run): recorded here
+        "already_indexed": len(known),
+        "added": added,
+        "stored_articles_met": met.size,
+        "candidate_pairs_with_history": len(met.pairs),
+        "from_bands": met.from_bands,
+        "from_anchors": met.from_anchors,
+        "from_digest": met.from_digest,
+        "screened_out": met.screened_out,
+        "duplicates_of_history": int(((keeper >= n) & (status == DUPLICATE)).sum()),
+    }
 
 
 def commit(index: HistoryIndex, *args: Any, **kwargs: Any) -> int:

@@ -207,8 +207,9 @@ class _Decisions:
 def _containers(result: DedupResult) -> dict[int, list[int]]:
     """For each article, the articles a verified ``contained`` edge says hold it (a short item inside roundups), in the
     order they were read: a stored article (a position ``n + k``) before the feed's, as ``dedup index export`` lists
-    them by row (the feed's came first). A stored container brings its stored exact copies
-    (:attr:`~dedup.results.HistoryRefs.copies`), as the export names them.
+    them by row (the feed's came first). Read off the result's edges alone, so ``pairs.jsonl`` has a line for every
+    container named: a stored container's stored exact copies have theirs
+    (:func:`dedup.cluster.graph.with_stored_copies`), and are named as the export names them.
 
     Made with NumPy (100k synthetic articles, 24k contained edges: 0.38 -> 0.03 s).
     """
@@ -222,11 +223,6 @@ def _containers(result: DedupResult) -> dict[int, list[int]]:
     read = big
     if result.history is not None:  # a stored article (n + k, in row order) was read before the feed's: first
         n = len(result.table)
-        copies = result.history.copies  # a stored container's exact copies hold the text too (no edge reaches them)
-        more = [(a, n + c) for a, b in zip(small.tolist(), big.tolist()) if b >= n for c in copies.get(b - n, ())]
-        if more:
-            both = np.unique(np.concatenate([np.stack([small, big], axis=1), np.array(more, dtype=small.dtype)]), axis=0)
-            small, big = both[:, 0], both[:, 1]
         read = np.where(big >= n, big - n - len(result.history), big)
     order = np.lexsort((read, small))
     small, big = small[order], big[order]
