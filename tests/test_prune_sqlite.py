@@ -12,7 +12,7 @@ import pytest
 from test_index import _epoch, _export, _rows, _run, days
 
 from dedup.config import DedupConfig
-from dedup.store import index_sqlite
+from dedup.store import index_sqlite, segments
 from dedup.store.history import open_index
 
 
@@ -71,3 +71,42 @@ def test_a_prune_that_frees_a_large_share_of_the_file_compacts_it(tmp_path: Path
     free, after = _pages(location)
     assert free == 0 and after < pages
     assert [r["id"] for r in _export(location)] == [a.id for a in d2]
+
+
+def _runs(location: str) -> list[tuple]:
+    conn = sqlite3.connect(location)
+    try:
+        return conn.execute("SELECT seg, kind, pairs FROM segments WHERE kind IN ('band', 'anchor') ORDER BY seg").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_prune_leaves_the_band_and_anchor_runs_and_reads_as_one_that_rewrote_them(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prune rewrote every band and anchor run to drop the removed rows' pairs (~6.5M pairs for a day of 100k
+    articles, ~60% of what was left of the prune, growing with the history). The runs stay now and the removed rows
+    are left out of lookups and counts: the same export, stats and decisions as an index whose runs were rewritten."""
+    d1, d2, d3 = days()
+    lazy, rewritten = str(tmp_path / "lazy.db"), str(tmp_path / "rewritten.db")
+    _run(d1 + d2, lazy)
+    shutil.copy(lazy, rewritten)
+    runs = _runs(lazy)
+    assert _prune(lazy, "2024-03-01T10:00:00") > 1  # a few of day 1: under a quarter of the keys
+    assert _runs(lazy) == runs  # not rewritten
+    with monkeypatch.context() as m:
+        m.setattr(segments, "DEAD_SHARE", -1.0)  # always rewritten, as every prune did
+        assert _prune(rewritten, "2024-03-01T10:00:00") > 1
+    assert _runs(rewritten) != runs
+    assert _export(lazy) == _export(rewritten) and _stats(lazy) == _stats(rewritten)
+    # the next day meets the same stored articles: the same candidates and decisions
+    assert _rows(_run(d3, lazy)) == _rows(_run(d3, rewritten))
+    assert _export(lazy) == _export(rewritten) and _stats(lazy) == _stats(rewritten)
+    # a prune of the rest of day 1 (over a quarter now): every run rewritten, nothing of a removed row left
+    assert _prune(lazy, "2024-03-02T00:00:00") > 0
+    assert _prune(rewritten, "2024-03-02T00:00:00") > 0
+    conn = sqlite3.connect(lazy)
+    try:
+        assert conn.execute("SELECT count(*) FROM dead_rows").fetchone()[0] == 0
+    finally:
+        conn.close()
+    assert _export(lazy) == _export(rewritten) and _stats(lazy) == _stats(rewritten)

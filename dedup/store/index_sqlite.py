@@ -391,14 +391,19 @@ class SQLiteIndex:
             self.conn.execute(
                 "INSERT OR REPLACE INTO pruned_keepers SELECT k.row, k.id FROM articles k WHERE k.time < ? AND k.row IN "
                 "(SELECT a.keeper FROM articles a WHERE a.time IS NULL OR a.time >= ?)", (before, before))
-            gone = np.sort(rows)
-            for kind in ("band", "anchor"):  # line counts stay: they describe the sources, not the articles
-                self._keys[kind].merge(keep=lambda k, v: ~np.isin(v, gone))
+            # the band and anchor runs are not rewritten (every block holds some of the rows' keys): the removed texts'
+            # rows are left out of lookups and counts, and out of the runs when they are merged (segments.py)
+            texts: list[tuple[int, int]] = []  # (row, its distinct anchor grams) of each removed text
             for lo in range(0, len(rows), 50_000):
                 self._ask(rows[lo : lo + 50_000].tolist())
+                texts += [(r, len(np.unique(np.frombuffer(g, dtype="<u8")))) for r, g in self.conn.execute(
+                    "SELECT s.row, s.anchors FROM temp.ask q JOIN sketches s ON s.row = q.key")]
                 for table in ("sketches", "articles"):
                     self.conn.execute(f"DELETE FROM {table} WHERE row IN (SELECT key FROM temp.ask)")
                 self.conn.execute("DELETE FROM edges WHERE a IN (SELECT key FROM temp.ask) OR b IN (SELECT key FROM temp.ask)")
+            dead = np.array([r for r, _ in texts], dtype=np.int64)  # line counts stay: they describe the sources
+            self._keys["band"].bury(dead, len(texts) * int(self.params["bands"]))  # a key a band, an anchor key a gram
+            self._keys["anchor"].bury(dead, sum(n for _, n in texts))
             # and those no article names any more go (their last copies were removed now)
             self.conn.execute("DELETE FROM pruned_keepers WHERE row NOT IN (SELECT keeper FROM articles)")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

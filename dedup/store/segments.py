@@ -21,6 +21,16 @@ transaction, so they are as atomic as the rest of it.
 
 Values are int64: a row number (bands, anchors) or a count (line keys: the
 counts of a key are summed over the runs).
+
+Removing rows (:meth:`Segments.bury`) does not rewrite the runs: a pruned
+article's keys are spread over every block, so dropping them at once
+rewrote every pair of the kind (~6.5M for 100k articles, most of a day's
+prune, growing with the history). The rows are recorded as dead instead;
+:meth:`Segments.lookup` leaves out their pairs, :meth:`Segments.pairs`
+counts only the live ones, and a merge drops them from the runs it rewrites
+anyway. When the dead pairs pass :data:`DEAD_SHARE` of the kind's pairs,
+every run is merged into one without them; the set of dead rows is emptied
+whenever every run of the kind has been merged (none of their pairs is left).
 """
 
 from __future__ import annotations
@@ -30,15 +40,23 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["BLOCK", "MAX_SEGMENTS", "Segments"]
+__all__ = ["BLOCK", "DEAD_SHARE", "MAX_SEGMENTS", "Segments"]
 
 BLOCK = 32_768  # pairs per blob (512 KiB)
 MAX_SEGMENTS = 8
+# the share of a kind's stored pairs that may belong to dead (pruned) rows before every run is rewritten without them
+DEAD_SHARE = 0.25
 
+DEAD_SCHEMA = (  # made by the first prune of an index made before them
+    # rows removed whose pairs may still be in the runs of a kind; how many such pairs the kind's runs hold
+    "CREATE TABLE IF NOT EXISTS dead_rows(kind TEXT NOT NULL, row INTEGER NOT NULL, PRIMARY KEY(kind, row)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS dead_pairs(kind TEXT PRIMARY KEY, pairs INTEGER NOT NULL)",
+)
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS segments(seg INTEGER PRIMARY KEY, kind TEXT NOT NULL, pairs INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS blocks(seg INTEGER NOT NULL, block INTEGER NOT NULL, first INTEGER NOT NULL, "
     "last INTEGER NOT NULL, keys BLOB NOT NULL, vals BLOB NOT NULL, PRIMARY KEY(seg, block)) WITHOUT ROWID",
+    *DEAD_SCHEMA,
 )
 
 
@@ -47,6 +65,40 @@ class Segments:
 
     def __init__(self, conn: sqlite3.Connection, kind: str) -> None:
         self.conn, self.kind = conn, kind
+
+    def _has_dead(self) -> bool:  # an index made before dead rows were kept has no such table until its next prune
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_pairs')"
+                                 ).fetchone()[0] == 1
+
+    def _dead(self) -> np.ndarray:
+        """The dead rows of this kind, sorted."""
+        if not self._has_dead():
+            return np.zeros(0, np.int64)
+        return np.array([r for (r,) in self.conn.execute("SELECT row FROM dead_rows WHERE kind = ? ORDER BY row", (self.kind,))],
+                        dtype=np.int64)
+
+    def _dead_pairs(self) -> int:
+        if not self._has_dead():
+            return 0
+        found = self.conn.execute("SELECT pairs FROM dead_pairs WHERE kind = ?", (self.kind,)).fetchone()
+        return 0 if found is None else int(found[0])
+
+    def _set_dead_pairs(self, pairs: int) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO dead_pairs VALUES (?, ?)", (self.kind, max(0, int(pairs))))
+
+    def bury(self, rows: np.ndarray, pairs: int) -> None:
+        """Leave out the pairs of ``rows`` (values) from now on, without rewriting the runs (inside the caller's
+        transaction). ``pairs``: how many pairs of theirs the runs hold (what :meth:`pairs` stops counting)."""
+        if len(rows) == 0:
+            return
+        for stmt in DEAD_SCHEMA:
+            self.conn.execute(stmt)
+        self.conn.executemany("INSERT OR IGNORE INTO dead_rows VALUES (?, ?)",
+                              ((self.kind, int(r)) for r in np.unique(np.asarray(rows, dtype=np.int64)).tolist()))
+        dead = self._dead_pairs() + int(pairs)
+        self._set_dead_pairs(dead)
+        if dead > DEAD_SHARE * self._stored():
+            self.merge()
 
     def _segs(self) -> list[tuple[int, int]]:
         return self.conn.execute("SELECT seg, pairs FROM segments WHERE kind = ? ORDER BY seg", (self.kind,)).fetchall()
@@ -67,7 +119,7 @@ class Segments:
                 total += segs[k][1]
             self._merge([s for s, _ in segs[k:]])
 
-    def _write(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]]) -> int:
+    def _write(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]]) -> tuple[int, int]:
         seg = self.conn.execute("SELECT coalesce(max(seg), -1) + 1 FROM segments").fetchone()[0]
         total = 0
         for b, (k, v) in enumerate(blocks):
@@ -75,7 +127,7 @@ class Segments:
                               (seg, b, int(k[0]), int(k[-1]), k.astype("<i8").tobytes(), v.astype("<i8").tobytes()))
             total += len(k)
         self.conn.execute("INSERT INTO segments VALUES (?, ?, ?)", (seg, self.kind, total))
-        return seg
+        return seg, total
 
     def _read(self, seg: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         cur = self.conn.execute("SELECT keys, vals FROM blocks WHERE seg = ? ORDER BY block", (seg,))
@@ -83,7 +135,8 @@ class Segments:
             yield np.frombuffer(k, dtype="<i8"), np.frombuffer(v, dtype="<i8")
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(positions in keys, values)`` of every stored pair whose key is asked, over all runs."""
+        """``(positions in keys, values)`` of every stored pair whose key is asked, over all runs, a dead row's left out
+        (the dead rows read after the runs: a row dead when a run was read is dead still, rows are never reused)."""
         q = np.asarray(keys, dtype=np.uint64).view(np.int64)
         order = np.argsort(q, kind="stable")
         sq = q[order]
@@ -114,23 +167,42 @@ class Segments:
                 val_parts.append(bv[idx])
         if not pos_parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(pos_parts), np.concatenate(val_parts)
+        pos, vals = np.concatenate(pos_parts), np.concatenate(val_parts)
+        dead = self._dead()
+        if len(dead):
+            live = ~np.isin(vals, dead)
+            pos, vals = pos[live], vals[live]
+        return pos, vals
 
-    def merge(self, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
-        """Merge every run into one, streaming (``keep(keys, vals)`` → mask: pairs to keep)."""
-        self._merge([s for s, _ in self._segs()], keep)
+    def merge(self) -> None:
+        """Merge every run into one, streaming, without the pairs of dead rows (then none is left: the set is emptied)."""
+        self._merge([s for s, _ in self._segs()])
 
-    def _merge(self, segs: list[int], keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+    def _merge(self, segs: list[int]) -> None:
         if not segs:
             return
-        readers = [self._read(s) for s in segs]
-        self._write(_merged(readers, keep))
+        every = len(segs) == len(self._segs())
+        dead = self._dead()
+        keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = (lambda k, v: ~np.isin(v, dead)) if len(dead) else None
         marks = ",".join("?" * len(segs))
+        held = int(self.conn.execute(f"SELECT coalesce(sum(pairs), 0) FROM segments WHERE seg IN ({marks})", segs).fetchone()[0])
+        readers = [self._read(s) for s in segs]
+        _, written = self._write(_merged(readers, keep))
         self.conn.execute(f"DELETE FROM blocks WHERE seg IN ({marks})", segs)
         self.conn.execute(f"DELETE FROM segments WHERE seg IN ({marks})", segs)
+        if len(dead):
+            if every:  # no pair of a dead row is left anywhere
+                self.conn.execute("DELETE FROM dead_rows WHERE kind = ?", (self.kind,))
+                self._set_dead_pairs(0)
+            else:
+                self._set_dead_pairs(self._dead_pairs() - (held - written))
+
+    def _stored(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(sum(pairs), 0) FROM segments WHERE kind = ?", (self.kind,)).fetchone()[0])
 
     def pairs(self) -> int:
-        return int(self.conn.execute("SELECT coalesce(sum(pairs), 0) FROM segments WHERE kind = ?", (self.kind,)).fetchone()[0])
+        """The live pairs: those stored, less the dead rows' still in the runs."""
+        return self._stored() - self._dead_pairs()
 
 
 def _blocks(keys: np.ndarray, vals: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
