@@ -22,7 +22,8 @@ most :data:`TEXT_CHARS` characters of one text (shown and aligned), at most
 ``page_chars`` characters of text on the page, shared out group by group,
 one copy at a time, so that every group shown gets its first comparisons
 before any group gets many; a copy past the budget is listed without its
-text. An article of the history index (``--index``) has no text here: the
+text. An exact copy (the kept article's normalized text) is listed saying
+so, with no side by side and nothing of the budget. An article of the history index (``--index``) has no text here: the
 page shows its id, source and date and says it is from an earlier feed.
 """
 
@@ -172,6 +173,8 @@ def _plan(result: DedupResult, records: RecordSpool | Sequence[Any] | None, max_
                 continue
             more = True
             pos = entry[r]
+            if pos != g.keeper and rows.get(pos, {}).get("relation") == "exact":
+                continue  # the kept article's text: said so, no side by side, nothing of the budget
             others = ([g.keeper] if pos != g.keeper else []) + [c for c in containers.get(pos, ()) if c != g.keeper]
             cost = sum(chars(pos) + chars(o) for o in others)  # each comparison shows both texts
             if others and cost <= budget:
@@ -298,6 +301,10 @@ class _Page:
         line = (f'<span class="rel rel-{esc(rel)}">{esc(rel)}</span> {self.meta(pos)}'
                 + (f' — <span dir="{direction(title)}">{esc(title)}</span>' if title else "")
                 + self.scores(row) + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
+        if rel == "exact":  # its text is the kept article's: a side by side would be marked from end to end
+            return (f'<li>{line}<span class="note same">Its text is the kept article\'s after normalization '
+                    "(case, diacritics, punctuation and spacing aside): nothing to compare side by side.</span>"
+                    f'{self.also(pos, keeper, "this copy")}</li>')
         if pos not in self.plan.compared:
             why = "the page's size limit is reached" if self.plan.have_texts else "the texts are not available"
             return f'<li>{line}<span class="note">Text not shown: {why}; see decisions.jsonl.</span>{self.also(pos, keeper, "this copy")}</li>'
