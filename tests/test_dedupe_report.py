@@ -103,8 +103,8 @@ def _decisions(out: Path) -> dict[str, dict]:
 
 _VOID = {"meta", "br", "hr", "img", "input", "link"}
 _TAGS = {"html", "head", "meta", "title", "style", "body", "header", "main", "h1", "h2", "h3", "p", "div", "span", "bdi",
-         "section", "dl", "dt", "dd", "ol", "li", "details", "summary", "mark"}
-_ATTRS = {"lang", "charset", "http-equiv", "content", "name", "class", "dir", "id", "data-group"}
+         "section", "dl", "dt", "dd", "ol", "li", "details", "summary", "mark", "a"}
+_ATTRS = {"lang", "charset", "http-equiv", "content", "name", "class", "dir", "id", "data-group", "href", "open"}
 
 
 class _Page(HTMLParser):
@@ -207,6 +207,27 @@ def test_hostile_text_makes_no_element(run_dir: Path) -> None:
                    "</summary><img src=x onerror=alert(2)>", "<script>alert(1)</script>"):
         assert needle in text, needle  # shown as text, whole
     assert f"<bdi>{RLO}evil source</bdi>" in page  # an unclosed override stays inside its own isolate
+    assert {a["href"] for t, a in p.tags if t == "a"} <= {f"#group-{r}" for r in range(1, 101)}  # no link of the feed's
+
+
+def test_a_table_of_contents_links_every_group_shown(run_dir: Path) -> None:
+    """The page had no table of contents: 100 groups to scroll through. It now lists each group shown, in the page's
+    order: its size and headline (escaped, its direction isolated), linking to the group's anchor."""
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    p = parse(page)
+    sections = [a for t, a in p.tags if t == "section" and "group" in (a.get("class") or "").split()]
+    assert [a["id"] for a in sections] == [f"group-{r}" for r in range(1, len(sections) + 1)] and len(sections) >= 4
+    toc = re.search(r'<details class="toc" id="contents" open><summary>Contents: the (\d+) groups shown</summary><ol>(.*?)</ol>'
+                    r"</details></header>", page)
+    assert toc and int(toc.group(1)) == len(sections)
+    items = re.findall(r'<li><a href="#group-(\d+)"><span class="copies">(\d+) articles?</span> · <bdi dir="(rtl|ltr|auto)">'
+                       r"(.*?)</bdi></a></li>", toc.group(2))
+    assert [int(r) for r, *_ in items] == list(range(1, len(sections) + 1))
+    heads = {html.unescape(h): (int(size), way) for _, size, way, h in items}
+    assert heads["Minister meets envoy"] == (3, "ltr") and heads["لقاء تاريخي"] == (3, "rtl")
+    assert heads["<script>alert(1)</script>"][0] == 2  # the hostile title, as text
+    for (_, size, _, h), section in zip(items, re.findall(r'<section class="group" id="group-\d+".*?</h2>', page)):
+        assert f'<span class="copies">{size} article' in section and h in section  # the group's own size and headline
 
 
 def test_every_group_and_member_is_on_the_page(run_dir: Path) -> None:
@@ -405,6 +426,8 @@ const paras = [...document.querySelectorAll(".text p")].filter((p) => arabic.tes
 const r = {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
            arabic: paras.length, rtl: paras.filter((p) => getComputedStyle(p).direction === "rtl").length,
            title: document.title, pwned: window.pwned === 1,
+           toc: [...document.querySelectorAll("#contents a")].map((a) => document.querySelector(a.getAttribute("href")) !== null),
+           tocRtl: [...document.querySelectorAll("#contents bdi")].filter((b) => getComputedStyle(b).direction === "rtl").length,
            widest: Math.max(...[...document.querySelectorAll("section, .text, li")].map((e) => e.scrollWidth - e.clientWidth))};
 document.body.setAttribute("data-probe", JSON.stringify(r));
 </script>"""
@@ -428,6 +451,7 @@ def test_page_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> Non
     assert r["widest"] <= 0, r  # nor does any box scroll sideways
     assert r["arabic"] >= 4 and r["rtl"] == r["arabic"], r
     assert r["title"] == "dedup dedupe report" and not r["pwned"], r
+    assert len(r["toc"]) >= 4 and all(r["toc"]) and r["tocRtl"] >= 1, r  # every link of the contents leads to its group
 
 
 def test_a_page_of_articles_made_in_code_with_lone_surrogates_is_written_with_replacement_characters(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """``report.html`` of a dedupe run: each duplicate group, every copy beside its kept article, shared passages marked.
 
 The page, top to bottom: the counts and the decision settings of the run;
-then the duplicate groups, largest first (up to ``max_groups``; the page
+a table of contents (each group shown: its size and headline, a link to
+it); then the duplicate groups, largest first (up to ``max_groups``; the page
 says how many are left out, and ``decisions.jsonl`` has every decision).
 A group shows its kept article and each copy: id, source, date, relation,
 scores and the reason of its decision row. A copy opens (``<details>``, no
@@ -59,6 +60,7 @@ PAGE_CHARS = 2_000_000  #: characters of text on the page (~4 MB of Arabic: a pa
 _TITLE_CHARS = 160
 _NAME_CHARS = 120  # of an id, a source or a date in a line of several (hostile feeds have megabyte names)
 _INPUTS_SHOWN = 10
+_TOC_CHARS = 60  # of a headline in the table of contents
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;color:#222;overflow-wrap:anywhere;line-height:1.45}
@@ -86,6 +88,9 @@ details{margin:.2rem 0}summary{cursor:pointer}
 mark{background:#ffe27a;color:inherit;padding:0}
 .note{color:#666;font-size:.85rem;font-style:italic}
 .also{margin-inline-start:1rem}
+.toc{margin:.6rem 0}.toc>summary{font-weight:600}
+.toc ol{columns:22rem;column-gap:2rem;margin:.3rem 0;padding-inline-start:2.2rem;font-size:.9rem}.toc li{break-inside:avoid}
+.toc .copies{color:#555;white-space:nowrap}
 """
 
 # --- what the page shows -------------------------------------------------------------
@@ -325,14 +330,31 @@ class _Page:
         extra = self.also(k, k, "kept") if self.plan.containers.get(k) or row.get("contained_in") else ""
         return f'<div class="keeper">{line}{extra}</div>'
 
-    def group(self, g: _Group) -> str:
+    def headline(self, g: _Group) -> str:
+        """The group's headline: its kept article's title, else its id."""
         k = g.keeper
         head = self.title(k) if k < self.n else ""
-        head = head or short(self.name(k), _TITLE_CHARS)
+        return head or short(self.name(k), _TITLE_CHARS)
+
+    def contents(self, groups: Sequence[_Group]) -> str:
+        """The table of contents: each group shown, its size and headline, linking to it (an anchor by its rank, not
+        by a feed string)."""
+        if not groups:
+            return ""
+        items = "".join(
+            f'<li><a href="#group-{r}"><span class="copies">{_count(g.size, "article")}</span> · '
+            f'<bdi dir="{direction(head)}">{esc(short(head, _TOC_CHARS))}</bdi></a></li>'
+            for r, (g, head) in enumerate(((g, self.headline(g)) for g in groups), 1))
+        return (f'<details class="toc" id="contents" open><summary>Contents: the {_count(len(groups), "group")} shown'
+                f"</summary><ol>{items}</ol></details>")
+
+    def group(self, g: _Group, rank: int) -> str:
+        k = g.keeper
+        head = self.headline(g)
         copies = "".join(self.copy(m, k) for m in g.members[:MAX_MEMBERS])
         more = len(g.members) - MAX_MEMBERS
         tail = f'<p class="note">…and {_count(more, "more copy", "more copies")}: see decisions.jsonl.</p>' if more > 0 else ""
-        return (f'<section class="group" data-group="{esc(self.result.group_name(g.label))}">'
+        return (f'<section class="group" id="group-{rank}" data-group="{esc(self.result.group_name(g.label))}">'
                 f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="{direction(head)}">{esc(head)}</span></h2>'
                 f"{self.keeper(g)}<ol>{copies}</ol>{tail}</section>")
 
@@ -410,7 +432,7 @@ def render_dedupe_report(
         if shown < plan.total_groups:
             about += (f" Showing the {shown:,} largest; {_count(plan.total_groups - shown, 'group')} "
                       f"({_count(plan.left_out_articles, 'article')}) left out: decisions.jsonl has every decision.")
-    body = "".join(view.group(g) for g in plan.groups)
+    body = "".join(view.group(g, r) for r, g in enumerate(plan.groups, 1))
     title = "dedup dedupe report"
     return page(
         title, _CSS + BAD_CSS,
@@ -418,7 +440,8 @@ def render_dedupe_report(
         + (f" · inputs: {names}" if names else "") + "</p>"
         f'<dl class="counts" id="counts">{count_html}</dl>'
         f'<dl class="settings">{_settings(result.config, result.history_counts)}</dl>'
-        f'<p id="about">{about}</p>{bad_records_html(result.bad_records, "decisions.jsonl")}</header>'
+        f'<p id="about">{about}</p>{bad_records_html(result.bad_records, "decisions.jsonl")}'
+        f"{view.contents(plan.groups)}</header>"
         f"<main>{body}</main>",
     )
 
