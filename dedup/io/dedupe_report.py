@@ -227,7 +227,7 @@ class _Page:
         if pos >= self.n:
             return shown_date(self.result.history.dates[pos - self.n])  # type: ignore[union-attr]
         shown = self.plan.shown.get(pos)
-        return shown_date(shown.date) if shown else ""  # one form, UTC, as the stories page; unreadable: not shown
+        return shown_date(shown.date) if shown else ""  # the one form of every page (shown_date); unreadable: not shown
 
     def title(self, pos: int) -> str:
         shown = self.plan.shown.get(pos)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "short", "shown_date"]
+__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "short", "shown_date", "shown_time"]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -195,8 +195,9 @@ def marked_paragraphs(text: str, spans: Sequence[tuple[int, int]], fold: bool = 
 
 
 def shown_date(value: str | None) -> str:
-    """A date for the page: the feed's date in one form, UTC, to the minute; "" when absent or unreadable (the run
-    counts it undated: an epoch number or a free-text date is not shown as if it were one).
+    """A date for people, the one form of every page (both ``report.html`` and the service's): the feed's date in UTC,
+    to the minute, the zone said, ``2015-07-21 09:00 UTC``; "" when absent or unreadable (the run counts it undated:
+    an epoch number or a free-text date is not shown as if it were one). JSON keeps ISO 8601 (``2015-07-21T09:00:00Z``).
 
     >>> shown_date("2015-07-21 12:00:00+03:00"), shown_date("2015-07-21T09:00:00Z"), shown_date("1394525728525"), shown_date(None)
     ('2015-07-21 09:00 UTC', '2015-07-21 09:00 UTC', '', '')
@@ -205,9 +206,20 @@ def shown_date(value: str | None) -> str:
 
     A date at midnight UTC is shown as the day alone (a feed of dates without times was given an invented 00:00).
     """
-    from ..types import iso_time, timestamp
+    from ..types import timestamp
 
-    shown = iso_time(timestamp(value)) if value else None
+    return shown_time(timestamp(value)) if value else ""
+
+
+def shown_time(t: float | None) -> str:
+    """:func:`shown_date` of epoch seconds (NaN or None: "").
+
+    >>> shown_time(1437469200.0), shown_time(1437436800.0), shown_time(float("nan"))
+    ('2015-07-21 09:00 UTC', '2015-07-21', '')
+    """
+    from ..types import iso_time
+
+    shown = iso_time(t)
     if shown is None:
         return ""
     return shown[:10] if shown.endswith("T00:00:00Z") else f"{shown[:10]} {shown[11:16]} UTC"
