@@ -942,7 +942,7 @@ def test_the_service_pages_write_dates_as_the_reports_do() -> None:
 
     from dedup.io.safe_html import shown_date
     from dedup.results import DUPLICATE, KEPT
-    from dedup.serve.page import render_event, render_groups, render_pair, render_pruned_keeper
+    from dedup.serve import page as pages
     from dedup.serve.views import GroupView, PairView
     from dedup.store.index import ArticleRecord
     from dedup.types import timestamp
@@ -959,21 +959,21 @@ def test_the_service_pages_write_dates_as_the_reports_do() -> None:
     event = {"event": "r1", "label": "قمة", "size": 2, "sources": ["وكالة"], "first": reports[0].time,
              "last": reports[1].time, "members": ["r1", "r2"], "reports": reports}
     single = {**event, "event": "s1", "size": 1, "last": reports[0].time, "members": ["s1"], "reports": reports[:1]}
-    pages = {
-        "home": render_groups([group], {}, "h.db", 3, [event, single]),
-        "event": render_event(event),
-        "pair": render_pair(PairView(keeper, undated, {}, [], None), ([], [])),
-        "pruned": render_pruned_keeper("k", copy),
+    written = {
+        "home": pages.render_groups([group], {}, "h.db", 3, [event, single]),
+        "event": pages.render_event(event),
+        "pair": pages.render_pair(PairView(keeper, undated, {}, [], None), ([], [])),
+        "pruned": pages.render_pruned_keeper("k", copy),
     }
-    for name, page in pages.items():
+    for name, page in written.items():
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", page), name  # no ISO form left for people
-    home = pages["home"]
+    home = written["home"]
     assert '<bdi dir="ltr">2024-05-01 09:00 UTC</bdi>' in home and '<bdi dir="ltr">2024-05-02</bdi>' in home
     assert "2024-05-01 09:00 UTC – 2024-05-02 ·" in home  # the group's span, from the keeper to the copy
     assert "2024-05-01 09:00 UTC – 2024-05-03 17:45 UTC" in home  # the event's span
     assert "· 2024-05-01 09:00 UTC</span></li>" in home  # the single report's line
-    assert "2024-05-01 09:00 UTC – 2024-05-03 17:45 UTC" in pages["event"] and "2024-05-03 17:45 UTC</bdi>" in pages["event"]
-    assert "2024-05-01 09:00 UTC</bdi>" in pages["pair"] and '<bdi dir="ltr">undated</bdi>' in pages["pair"]
-    assert '<bdi dir="ltr">2024-05-02</bdi>' in pages["pruned"]
+    assert "2024-05-01 09:00 UTC – 2024-05-03 17:45 UTC" in written["event"] and "2024-05-03 17:45 UTC</bdi>" in written["event"]
+    assert "2024-05-01 09:00 UTC</bdi>" in written["pair"] and '<bdi dir="ltr">undated</bdi>' in written["pair"]
+    assert '<bdi dir="ltr">2024-05-02</bdi>' in written["pruned"]
     assert shown_date(keeper.date) == "2024-05-01 09:00 UTC"  # the reports' own form (dedupe and stories report.html)
     assert keeper.to_json()["date"] == "2024-05-01T09:00:00Z"  # the JSON unchanged
