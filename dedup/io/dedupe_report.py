@@ -427,8 +427,8 @@ def render_dedupe_report(
     if plan.total_groups == 0:
         about = "No duplicate groups: every article was kept (or skipped)."
     else:
-        about = (f"{_count(plan.total_groups, 'duplicate group')}, largest first. Each copy opens beside its kept article, "
-                 "the passages they share <mark>marked</mark> in both.")
+        about = (f"{_count(plan.total_groups, 'duplicate group')}, largest first. Each near or contained copy opens beside its kept "
+                 "article, the passages they share <mark>marked</mark> in both; an exact copy says its text is the kept article's.")
         if shown < plan.total_groups:
             about += (f" Showing the {shown:,} largest; {_count(plan.total_groups - shown, 'group')} "
                       f"({_count(plan.left_out_articles, 'article')}) left out: decisions.jsonl has every decision.")
