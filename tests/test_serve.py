@@ -14,6 +14,7 @@ import collections
 import html
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -931,3 +932,48 @@ def test_the_reports_of_an_event_whose_first_report_was_pruned_open_beside_the_e
     kept = {**gone, "event": "r1", "label": "خبر 0"}  # not pruned: as before
     assert "first report" in render_event(kept) and "was pruned" not in render_event(kept)
     assert "/pair?a=r1&amp;b=r2" in render_event(kept)
+
+
+def test_the_service_pages_write_dates_as_the_reports_do() -> None:
+    """The service's pages wrote ISO forms (2024-05-01T09:00:00Z, from the index), both report.html pages
+    '2024-05-01 09:00 UTC': two forms for people across the pages. Every page now writes the reports' form (the day
+    alone at midnight UTC); the JSON keeps ISO 8601."""
+    from types import SimpleNamespace
+
+    from dedup.io.safe_html import shown_date
+    from dedup.results import DUPLICATE, KEPT
+    from dedup.serve import page as pages
+    from dedup.serve.views import GroupView, PairView
+    from dedup.store.index import ArticleRecord
+    from dedup.types import timestamp
+
+    def rec(row: int, aid: str, date: str | None, status: int) -> ArticleRecord:
+        return ArticleRecord(row, aid, date, timestamp(date), "وكالة", 100, status, "k", 0, 0, row, 0 if row == 0 else 2,
+                             (0.9, 0.9, 0.9, float("nan")), "")
+
+    keeper, copy = rec(0, "k", "2024-05-01T09:00:00Z", KEPT), rec(1, "c", "2024-05-02T00:00:00Z", DUPLICATE)
+    undated = rec(2, "u", None, DUPLICATE)
+    group = GroupView("k", [keeper, copy, undated], keeper, [], {0: keeper, 1: copy, 2: undated})
+    reports = [SimpleNamespace(id=i, source="وكالة", time=timestamp(d), label=i)
+               for i, d in (("r1", "2024-05-01T09:00:00Z"), ("r2", "2024-05-03T17:45:10Z"))]
+    event = {"event": "r1", "label": "قمة", "size": 2, "sources": ["وكالة"], "first": reports[0].time,
+             "last": reports[1].time, "members": ["r1", "r2"], "reports": reports}
+    single = {**event, "event": "s1", "size": 1, "last": reports[0].time, "members": ["s1"], "reports": reports[:1]}
+    written = {
+        "home": pages.render_groups([group], {}, "h.db", 3, [event, single]),
+        "event": pages.render_event(event),
+        "pair": pages.render_pair(PairView(keeper, undated, {}, [], None), ([], [])),
+        "pruned": pages.render_pruned_keeper("k", copy),
+    }
+    for name, page in written.items():
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", page), name  # no ISO form left for people
+    home = written["home"]
+    assert '<bdi dir="ltr">2024-05-01 09:00 UTC</bdi>' in home and '<bdi dir="ltr">2024-05-02</bdi>' in home
+    assert "2024-05-01 09:00 UTC – 2024-05-02 ·" in home  # the group's span, from the keeper to the copy
+    assert "2024-05-01 09:00 UTC – 2024-05-03 17:45 UTC" in home  # the event's span
+    assert "· 2024-05-01 09:00 UTC</span></li>" in home  # the single report's line
+    assert "2024-05-01 09:00 UTC – 2024-05-03 17:45 UTC" in written["event"] and "2024-05-03 17:45 UTC</bdi>" in written["event"]
+    assert "2024-05-01 09:00 UTC</bdi>" in written["pair"] and '<bdi dir="ltr">undated</bdi>' in written["pair"]
+    assert '<bdi dir="ltr">2024-05-02</bdi>' in written["pruned"]
+    assert shown_date(keeper.date) == "2024-05-01 09:00 UTC"  # the reports' own form (dedupe and stories report.html)
+    assert keeper.to_json()["date"] == "2024-05-01T09:00:00Z"  # the JSON unchanged

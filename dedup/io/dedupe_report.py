@@ -1,7 +1,8 @@
 """``report.html`` of a dedupe run: each duplicate group, every copy beside its kept article, shared passages marked.
 
 The page, top to bottom: the counts and the decision settings of the run;
-then the duplicate groups, largest first (up to ``max_groups``; the page
+a table of contents (each group shown: its size and headline, a link to
+it); then the duplicate groups, largest first (up to ``max_groups``; the page
 says how many are left out, and ``decisions.jsonl`` has every decision).
 A group shows its kept article and each copy: id, source, date, relation,
 scores and the reason of its decision row. A copy opens (``<details>``, no
@@ -22,7 +23,8 @@ most :data:`TEXT_CHARS` characters of one text (shown and aligned), at most
 ``page_chars`` characters of text on the page, shared out group by group,
 one copy at a time, so that every group shown gets its first comparisons
 before any group gets many; a copy past the budget is listed without its
-text. An article of the history index (``--index``) has no text here: the
+text. An exact copy (the kept article's normalized text) is listed saying
+so, with no side by side and nothing of the budget. An article of the history index (``--index``) has no text here: the
 page shows its id, source and date and says it is from an earlier feed.
 """
 
@@ -58,6 +60,7 @@ PAGE_CHARS = 2_000_000  #: characters of text on the page (~4 MB of Arabic: a pa
 _TITLE_CHARS = 160
 _NAME_CHARS = 120  # of an id, a source or a date in a line of several (hostile feeds have megabyte names)
 _INPUTS_SHOWN = 10
+_TOC_CHARS = 60  # of a headline in the table of contents
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;color:#222;overflow-wrap:anywhere;line-height:1.45}
@@ -85,6 +88,9 @@ details{margin:.2rem 0}summary{cursor:pointer}
 mark{background:#ffe27a;color:inherit;padding:0}
 .note{color:#666;font-size:.85rem;font-style:italic}
 .also{margin-inline-start:1rem}
+.toc{margin:.6rem 0}.toc>summary{font-weight:600}
+.toc ol{columns:22rem;column-gap:2rem;margin:.3rem 0;padding-inline-start:2.2rem;font-size:.9rem}.toc li{break-inside:avoid}
+.toc .copies{color:#555;white-space:nowrap}
 """
 
 # --- what the page shows -------------------------------------------------------------
@@ -172,6 +178,8 @@ def _plan(result: DedupResult, records: RecordSpool | Sequence[Any] | None, max_
                 continue
             more = True
             pos = entry[r]
+            if pos != g.keeper and rows.get(pos, {}).get("relation") == "exact":
+                continue  # the kept article's text: said so, no side by side, nothing of the budget
             others = ([g.keeper] if pos != g.keeper else []) + [c for c in containers.get(pos, ()) if c != g.keeper]
             cost = sum(chars(pos) + chars(o) for o in others)  # each comparison shows both texts
             if others and cost <= budget:
@@ -219,7 +227,7 @@ class _Page:
         if pos >= self.n:
             return shown_date(self.result.history.dates[pos - self.n])  # type: ignore[union-attr]
         shown = self.plan.shown.get(pos)
-        return shown_date(shown.date) if shown else ""  # one form, UTC, as the stories page; unreadable: not shown
+        return shown_date(shown.date) if shown else ""  # the one form of every page (shown_date); unreadable: not shown
 
     def title(self, pos: int) -> str:
         shown = self.plan.shown.get(pos)
@@ -298,6 +306,10 @@ class _Page:
         line = (f'<span class="rel rel-{esc(rel)}">{esc(rel)}</span> {self.meta(pos)}'
                 + (f' — <span dir="{direction(title)}">{esc(title)}</span>' if title else "")
                 + self.scores(row) + f'<span class="reason" dir="auto">{esc(row.get("reason", ""))}</span>')
+        if rel == "exact":  # its text is the kept article's: a side by side would be marked from end to end
+            return (f'<li>{line}<span class="note same">Its text is the kept article\'s after normalization '
+                    "(case, diacritics, punctuation and spacing aside): nothing to compare side by side.</span>"
+                    f'{self.also(pos, keeper, "this copy")}</li>')
         if pos not in self.plan.compared:
             why = "the page's size limit is reached" if self.plan.have_texts else "the texts are not available"
             return f'<li>{line}<span class="note">Text not shown: {why}; see decisions.jsonl.</span>{self.also(pos, keeper, "this copy")}</li>'
@@ -318,14 +330,31 @@ class _Page:
         extra = self.also(k, k, "kept") if self.plan.containers.get(k) or row.get("contained_in") else ""
         return f'<div class="keeper">{line}{extra}</div>'
 
-    def group(self, g: _Group) -> str:
+    def headline(self, g: _Group) -> str:
+        """The group's headline: its kept article's title, else its id."""
         k = g.keeper
         head = self.title(k) if k < self.n else ""
-        head = head or short(self.name(k), _TITLE_CHARS)
+        return head or short(self.name(k), _TITLE_CHARS)
+
+    def contents(self, groups: Sequence[_Group]) -> str:
+        """The table of contents: each group shown, its size and headline, linking to it (an anchor by its rank, not
+        by a feed string)."""
+        if not groups:
+            return ""
+        items = "".join(
+            f'<li><a href="#group-{r}"><span class="copies">{_count(g.size, "article")}</span> · '
+            f'<bdi dir="{direction(head)}">{esc(short(head, _TOC_CHARS))}</bdi></a></li>'
+            for r, (g, head) in enumerate(((g, self.headline(g)) for g in groups), 1))
+        return (f'<details class="toc" id="contents" open><summary>Contents: the {_count(len(groups), "group")} shown'
+                f"</summary><ol>{items}</ol></details>")
+
+    def group(self, g: _Group, rank: int) -> str:
+        k = g.keeper
+        head = self.headline(g)
         copies = "".join(self.copy(m, k) for m in g.members[:MAX_MEMBERS])
         more = len(g.members) - MAX_MEMBERS
         tail = f'<p class="note">…and {_count(more, "more copy", "more copies")}: see decisions.jsonl.</p>' if more > 0 else ""
-        return (f'<section class="group" data-group="{esc(self.result.group_name(g.label))}">'
+        return (f'<section class="group" id="group-{rank}" data-group="{esc(self.result.group_name(g.label))}">'
                 f'<h2><span class="copies">{_count(g.size, "article")}</span> · <span dir="{direction(head)}">{esc(head)}</span></h2>'
                 f"{self.keeper(g)}<ol>{copies}</ol>{tail}</section>")
 
@@ -398,12 +427,12 @@ def render_dedupe_report(
     if plan.total_groups == 0:
         about = "No duplicate groups: every article was kept (or skipped)."
     else:
-        about = (f"{_count(plan.total_groups, 'duplicate group')}, largest first. Each copy opens beside its kept article, "
-                 "the passages they share <mark>marked</mark> in both.")
+        about = (f"{_count(plan.total_groups, 'duplicate group')}, largest first. Each near or contained copy opens beside its kept "
+                 "article, the passages they share <mark>marked</mark> in both; an exact copy says its text is the kept article's.")
         if shown < plan.total_groups:
             about += (f" Showing the {shown:,} largest; {_count(plan.total_groups - shown, 'group')} "
                       f"({_count(plan.left_out_articles, 'article')}) left out: decisions.jsonl has every decision.")
-    body = "".join(view.group(g) for g in plan.groups)
+    body = "".join(view.group(g, r) for r, g in enumerate(plan.groups, 1))
     title = "dedup dedupe report"
     return page(
         title, _CSS + BAD_CSS,
@@ -411,7 +440,8 @@ def render_dedupe_report(
         + (f" · inputs: {names}" if names else "") + "</p>"
         f'<dl class="counts" id="counts">{count_html}</dl>'
         f'<dl class="settings">{_settings(result.config, result.history_counts)}</dl>'
-        f'<p id="about">{about}</p>{bad_records_html(result.bad_records, "decisions.jsonl")}</header>'
+        f'<p id="about">{about}</p>{bad_records_html(result.bad_records, "decisions.jsonl")}'
+        f"{view.contents(plan.groups)}</header>"
         f"<main>{body}</main>",
     )
 

@@ -8,7 +8,9 @@ left-to-right, by its first strong character); a string in a line or cell
 with others sits in ``<bdi>``, so a stray right-to-left override (U+202E)
 cannot reverse its neighbours. The pages load nothing: inline CSS, no
 script, no font, no image (the app also sends a Content-Security-Policy
-that forbids loading anything).
+that forbids loading anything). Dates are written for people in the form of
+both ``report.html`` pages (:func:`~dedup.io.safe_html.shown_date`:
+``2024-05-01 09:00 UTC``); the JSON routes keep ISO 8601.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from ..io.safe_html import shown_date, shown_time
 from ..results import STATUS
 from ..store.index import ArticleRecord
 from ..text.mojibake import readable
@@ -80,6 +83,13 @@ def _page(title: str, body: str) -> str:
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
+def _span(first: float | None, last: float | None) -> str:
+    """From ``first`` to ``last`` (epoch seconds) as people read dates (:func:`~dedup.io.safe_html.shown_date`: the
+    reports' form; the JSON keeps ISO 8601); one date when both show the same, "undated" when there is none."""
+    a, b = shown_time(first), shown_time(last)
+    return f"{a} – {b}" if a and b and a != b else (a or b or "undated")
+
+
 def _pair_link(a: str, b: str) -> str:
     return f'<a href="/pair?a={_q(a)}&amp;b={_q(b)}">side by side</a>'
 
@@ -96,7 +106,7 @@ def _member_row(m: ArticleRecord, keeper: ArticleRecord | None, own: ArticleReco
         link = (f'<span class="none">copy of {_id(named[0])}, pruned from the index</span>' if named[0] is not None else
                 '<span class="none">its keeper was pruned from the index</span>')
     return (f'<tr class="{"keeper" if is_keeper else "copy"}"><td class="nw">{"keeper" if is_keeper else _e(STATUS[m.status])}</td>'
-            f'<td class="id">{_id(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_id(m.date or "")}</td>'
+            f'<td class="id">{_id(m.id)}</td><td class="src">{_i(m.source)}</td><td class="nw">{_id(shown_date(m.date))}</td>'
             f'<td class="nw">{_e(RELATIONS[m.relation] or "")}</td><td class="nw">{_score(j)}</td><td class="nw">{_score(c)}</td>'
             f'<td class="nw">{_score(cos)}</td><td class="nw">{link}</td></tr>')
 
@@ -107,8 +117,8 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
         members.insert(0, g.keeper)
     members.sort(key=lambda m: (g.keeper is None or m.row != g.keeper.row, m.row))
     sources = sorted({m.source for m in members if m.source})
-    dates = sorted(m.date for m in members if m.date)
-    when = f"{dates[0]} – {dates[-1]}" if dates else "undated"
+    times = sorted(m.time for m in members if m.time == m.time)
+    when = _span(times[0], times[-1]) if times else "undated"
     title = titles.get(g.keeper.id, "") if g.keeper is not None else ""
     # the keeper's headline (or the start of its text); the index keeps neither, so say why there is none
     gone = "" if g.keeper_id is None else f" {_id(g.keeper_id)}"
@@ -127,10 +137,7 @@ def _group_section(g: GroupView, titles: Mapping[str, str]) -> str:
 
 def _event_section(e: Mapping[str, Any]) -> str:
     """One tracked event: its label (the first report's headline), size, sources, span, and its first members."""
-    from ..store.index import iso_time
-
-    first, last = iso_time(e.get("first")), iso_time(e.get("last"))
-    when = f"{first} – {last}" if first and last and first != last else (first or "undated")
+    when = _span(e.get("first"), e.get("last"))
     labels = e.get("labels", {})  # each report's headline (or the start of its text), as dedup stories stored it
     anchor = _anchor(e["event"], e["members"])
     rows = "\n".join(f"<li>{_headline(labels.get(m))}{_id(m)}{'' if m == anchor else ' · ' + _pair_link(anchor, m)}</li>"
@@ -157,9 +164,7 @@ def _headline(label: str | None) -> str:
 
 def _single_item(e: Mapping[str, Any]) -> str:
     """A one-report event on one line: its headline (linking to its page), outlet and date."""
-    from ..store.index import iso_time
-
-    meta = " · ".join(x for x in (", ".join(_i(s) for s in e["sources"]), _e(iso_time(e.get("first")) or "undated")) if x)
+    meta = " · ".join(x for x in (", ".join(_i(s) for s in e["sources"]), _e(shown_time(e.get("first")) or "undated")) if x)
     return (f'<li data-event="{_e(e["event"])}"><a href="{_event_href(e["event"])}" dir="auto">{_e(e["label"] or e["event"])}</a>'
             f' <span class="meta">· {meta}</span></li>')
 
@@ -175,14 +180,11 @@ def _event_href(event: str) -> str:
 def render_event(e: Mapping[str, Any]) -> str:
     """The page at ``/event``: one tracked event, its reports in time order (id, source, date, headline), each
     opening side by side with the first report (the earliest left when it was pruned)."""
-    from ..store.index import iso_time
-
-    first, last = iso_time(e.get("first")), iso_time(e.get("last"))
-    when = f"{first} – {last}" if first and last and first != last else (first or "undated")
+    when = _span(e.get("first"), e.get("last"))
     anchor = _anchor(e["event"], [r.id for r in e["reports"]])
     mark = "first report" if anchor == e["event"] else "earliest report left"
     rows = "\n".join(
-        f'<tr><td class="id">{_id(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_id(iso_time(r.time) or "undated")}</td>'
+        f'<tr><td class="id">{_id(r.id)}</td><td class="src">{_i(r.source)}</td><td class="nw">{_id(shown_time(r.time) or "undated")}</td>'
         f'<td dir="auto">{_e(r.label)}</td><td class="nw">{mark if r.id == anchor else _pair_link(anchor, r.id)}</td></tr>'
         for r in e["reports"])
     more = e["size"] - len(e["reports"])
@@ -258,7 +260,7 @@ def _containment(s: Mapping[str, Any], names: Mapping[str, str]) -> str:
 
 
 def _side(rec: ArticleRecord, known: tuple[str, str] | None, spans: Sequence[tuple[int, int]], letter: str) -> str:
-    head = (f'<p class="meta">{letter} · {_id(rec.id)} · {_i(rec.source)} · {_id(rec.date or "undated")} · '
+    head = (f'<p class="meta">{letter} · {_id(rec.id)} · {_i(rec.source)} · {_id(shown_date(rec.date) or "undated")} · '
             f"{_e(STATUS[rec.status])}{' in group ' + _id(rec.group) if rec.group else ''}</p>")
     if known is None:
         return (f'<article data-id="{_e(rec.id)}">{head}<p class="none">No text: the index keeps none, and this article '
@@ -302,7 +304,7 @@ def render_pruned_keeper(keeper: str, copy: ArticleRecord) -> str:
     body = (f"<h1>pruned from the index</h1>\n<p>{_id(keeper)} was pruned from the index (<code>dedup index prune</code>): "
             f"nothing of it is kept but its id, which its copy {_id(copy.id)} names as the article it was found a copy "
             "of. The two cannot be shown side by side.</p>\n"
-            f'<p class="meta">{_id(copy.id)} · {_i(copy.source)} · {_id(copy.date or "undated")} · '
+            f'<p class="meta">{_id(copy.id)} · {_i(copy.source)} · {_id(shown_date(copy.date) or "undated")} · '
             f"{_e(RELATIONS[copy.relation] or '')} copy, scored against it when decided: {scores}</p>\n"
             f'<p><a href="/v1/articles/{_q(copy.id)}">the copy\'s record (JSON)</a>{group} · <a href="/">latest groups</a></p>')
     return _page("dedup · pruned from the index", body)
