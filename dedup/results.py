@@ -213,8 +213,10 @@ class StoriesResult:
         earlier: with an index, per continued event (its id) the ids of its
             members from earlier feeds.
         tracking: with an index, counts: ``already_tracked`` (kept their stored
-            event), ``placed``, ``continued_events``, ``merged_events`` (stored
-            events this run merged into another: a report bridged them).
+            event), ``placed``, ``new_events`` (begun by a report of this feed),
+            ``continued_events`` (stored events a report of this feed joined),
+            ``merged_events`` (stored events this run merged into another: a
+            report bridged them).
         merged: with an index, per event (its id) the ids of the stored events
             merged into it by this run (their members now carry its id).
     """

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "iso_time", "timestamp", "timestamps"]
+__all__ = ["Article", "ArticleTable", "BadRecord", "article_label", "id_text", "iso_time", "timestamp", "timestamps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,22 @@ class BadRecord:
     line: int
     reason: str
     position: int | None = None
+
+
+def id_text(value: str | float) -> str:
+    """The text of an id read from an input (a feed, a gold file, a file of pairs): a string as it is; a number that is
+    a whole number as its digits, whatever its JSON spelling (``1``, ``1.0``, ``1e0`` are all ``"1"``); any other number
+    as Python writes it.
+
+    A feed that numbered its articles ``1.0`` matched no gold pair naming them ``1`` (the ids were ``"1.0"`` and
+    ``"1"``), nor a CSV file's ``"1"``. Strings are never changed: ``"1.0"`` and ``"007"`` stay as written.
+
+    >>> id_text(1), id_text(1.0), id_text(-3e2), id_text(2.5), id_text("1.0"), id_text("007"), id_text(float("nan"))
+    ('1', '1', '-300', '2.5', '1.0', '007', 'nan')
+    """
+    if isinstance(value, float) and value.is_integer():  # not nan or ±inf (JSON's NaN, Infinity), which stay as written
+        return str(int(value))
+    return str(value)
 
 
 def article_label(article: Article, limit: int = 120) -> str:

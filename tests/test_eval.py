@@ -230,3 +230,25 @@ def test_a_run_that_is_not_a_runs_folder_is_one_line(run_dir, tmp_path: Path, wh
     gold.write_text('{"id1": "a", "id2": "b", "label": "DUP"}\n', encoding="utf-8")
     r = runner.invoke(app, ["eval", str(tmp_path / where), "--gold", str(gold)])
     assert r.exit_code == 1 and r.output == f"dedup: error: {said.format(run=tmp_path / where, out=out)}\n"
+
+
+def test_eval_matches_gold_ids_written_as_other_numbers_than_the_feeds(tmp_path: Path) -> None:
+    """A feed's "id": 1.0 and a gold file's "id1": 1 name one article (they were "1.0" and "1": no pair matched)."""
+    t1 = ("The central bank raised interest rates by half a point on Tuesday, citing persistent inflation in food and "
+          "energy prices across the region, officials said in a statement.")
+    t2 = ("A new museum of modern art opened downtown with works by local painters and sculptors, drawing large crowds "
+          "on its first weekend despite the rain and cold weather.")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in ((1.0, t1), (2.0, t1), (3.0, t2))),
+                    encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id1": 1, "id2": 2, "label": "DUP"}) + "\n" + json.dumps({"id1": 1, "id2": 3, "label": "NO"})
+                    + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["dedupe", str(feed), "--out", str(out), "--quiet", "--no-report"]).exit_code == 0
+    ids = [json.loads(line)["id"] for line in (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert ids == ["1", "2", "3"]
+    res = runner.invoke(app, ["eval", str(out), "--gold", str(gold)])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["pairs"] == 2 and report["pairs_not_in_run"] == 0 and report["pairwise"]["f1"] == 1.0

@@ -697,3 +697,55 @@ def test_a_dask_address_that_is_none_is_one_error(address: str) -> None:
     pytest.importorskip("distributed")
     with pytest.raises(ConfigError, match="is not a scheduler address"):
         dedupe(feed()[:2], DedupConfig(), runtime=Runtime(dask_address=address))
+
+
+@pytest.mark.filterwarnings(*DASK_WARNINGS, "ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_cluster_that_loses_all_its_workers_mid_run_is_one_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster reached by address whose workers all went away while a run's tasks were queued left the run waiting
+    for them forever (Dask's distributed.scheduler.no-workers-timeout is unset by default). dedup bounds the wait for
+    its run, when nobody configured it, and the run stops with ClusterLost; the scheduler's setting is given back."""
+    import threading
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    import dedup.exec.dask as dask_exec
+
+    monkeypatch.setattr(dask_exec, "_NO_WORKERS_TIMEOUT", 1.0)
+    outcome: dict[str, BaseException | list] = {}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with dask_exec.dask_executor(cluster.scheduler_address) as executor:
+            assert cluster.scheduler.no_workers_timeout == 1.0  # for the run only
+
+            def run() -> None:
+                try:
+                    done = []
+                    for got in executor.imap(time.sleep, [(0.2,)] * 40, ahead=40):
+                        done.append(got)
+                        if len(done) == 1:  # the cluster loses its only worker, its other tasks waiting
+                            cluster.scale(0)
+                    outcome["done"] = done
+                except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+                    outcome["error"] = exc
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            thread.join(30)
+            hung = thread.is_alive()
+        assert cluster.scheduler.no_workers_timeout is None  # given back as it was: the cluster is not ours
+    assert not hung, "the run waited for workers with no end"
+    assert isinstance(outcome.get("error"), DedupError), outcome
+    assert f"the Dask cluster at {cluster.scheduler_address} lost its workers" in str(outcome["error"])
+
+
+@pytest.mark.filterwarnings(*DASK_WARNINGS)
+def test_a_no_workers_timeout_the_user_set_is_left_as_it_is() -> None:
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    import dedup.exec.dask as dask_exec
+
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "7s"}):
+        cluster = distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None)
+    with cluster, dask_exec.dask_executor(cluster.scheduler_address):
+        assert cluster.scheduler.no_workers_timeout == 7.0
+    assert cluster.scheduler.no_workers_timeout == 7.0

@@ -189,3 +189,39 @@ def test_a_byte_order_mark_is_passed_over(tmp_path: Path) -> None:
     gold = tmp_path / "gold.jsonl"
     gold.write_bytes("\ufeff".encode("utf-8") + b'{"id1": "a", "id2": "b", "label": "DUP"}\n')
     assert read_gold(gold, {"DUP"}) == ("pairs", [("a", "b", True)])
+
+
+# ------------------------------------------------------------------ side-input limits and numeric ids
+
+
+def test_a_gold_line_longer_than_the_limit_is_refused_with_its_line(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id1": "a", "id2": "b", "label": "DUP"},
+                  {"id1": "a", "id2": "c", "label": "DUP", "note": "x" * 5000})
+    with pytest.raises(InputFormatError, match=r"gold\.jsonl:2: line too long: \d+ bytes > the limit of 1000 "
+                                               r"\(--max-record-bytes\)"):
+        read_gold(gold, {"DUP"}, limit=1000)
+    assert len(read_gold(gold, {"DUP"})[1]) == 2  # within the default limit
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        pytest.param(1, "1", id="an-integer"),
+        pytest.param(1.0, "1", id="a-whole-float"),
+        pytest.param(1e3, "1000", id="an-exponent"),
+        pytest.param(2.5, "2.5", id="a-fraction-untouched"),
+        pytest.param("1.0", "1.0", id="a-string-untouched"),
+        pytest.param("007", "007", id="leading-zeros-of-a-string"),
+    ],
+)
+def test_whole_number_ids_read_as_their_digits(tmp_path: Path, given: object, read: str) -> None:
+    pairs = _jsonl(tmp_path / "pairs.jsonl", {"id1": given, "id2": "b", "label": "DUP"})
+    assert read_gold(pairs, {"DUP"}) == ("pairs", [(read, "b", True)])
+    clusters = _jsonl(tmp_path / "clusters.jsonl", {"id": given, "cluster": "c"})
+    assert read_gold(clusters, {"DUP"}) == ("clusters", {read: "c"})
+
+
+def test_one_and_one_point_zero_are_one_article_in_a_gold_file(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id1": 1, "id2": 2, "label": "DUP"}, {"id1": 2.0, "id2": 1.0, "label": "DUP"})
+    with pytest.raises(InputFormatError, match="labelled twice"):
+        read_gold(gold, {"DUP"})

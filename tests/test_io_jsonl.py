@@ -135,3 +135,35 @@ def test_json_objects_pass_over_a_byte_order_mark_and_locate_a_bad_byte(tmp_path
     bad.write_bytes(b'{"a": 1}\n' + '{"t": "مصر"}\n'.encode("cp1256"))
     with pytest.raises(InputFormatError, match=r"cp.jsonl:2: byte 0x[0-9A-F]{2} at column 8 is not valid UTF-8: the file is not UTF-8"):
         list(json_objects(bad))
+
+
+# ------------------------------------------------------------------ a line's length
+
+
+def test_a_line_longer_than_the_limit_is_refused_not_read_whole(tmp_path: Path) -> None:
+    path = _write(tmp_path, '{"a": 1}\n{"b": "' + "x" * 5000 + '"}\n{"c": 3}\n')
+    with pytest.raises(InputFormatError, match=r"side\.jsonl:2: line too long: 5009 bytes > the limit of 100 "
+                                               r"\(--max-record-bytes\)"):
+        list(json_objects(path, limit=100))
+    bad: list[tuple[int, str]] = []  # read past, the lines after it read (--skip-bad)
+    assert list(json_objects(path, bad=bad, limit=100)) == [(1, {"a": 1}), (3, {"c": 3})]
+    assert [at for at, _ in bad] == [2] and "line too long" in bad[0][1]
+    assert [at for at, _ in json_objects(path, limit=5009)] == [1, 2, 3]  # a line of the limit exactly fits
+    assert [at for at, _ in json_objects(path, limit=None)] == [1, 2, 3]
+
+
+def test_the_default_limit_is_the_feeds_max_record_bytes(tmp_path: Path) -> None:
+    from dedup.config import ReadConfig
+
+    big = 2 ** 24 + 10  # just past 16 MiB: once read whole and parsed
+    path = _write(tmp_path, b'{"b": "' + b"x" * big + b'"}\n')
+    assert ReadConfig.max_record_bytes < big
+    with pytest.raises(InputFormatError, match=r":1: line too long"):
+        list(json_objects(path))
+
+
+def test_a_long_line_of_a_text_stream_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"a": "' + "y" * 300 + '"}\n{"b": 2}\n'))
+    bad: list[tuple[int, str]] = []
+    assert list(json_objects("-", bad=bad, limit=50)) == [(2, {"b": 2})]
+    assert bad[0][0] == 1 and "309 characters > the limit of 50" in bad[0][1]

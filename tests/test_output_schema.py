@@ -226,9 +226,9 @@ def test_what_the_history_index_did_is_history_in_every_summary(tmp_path: Path, 
         assert summaries[command]["history"]["location"] == db and summaries[command]["history"]["added"] == 4
         assert f"history {db}: " in res.output, res.output
     dedupe_keys, stories_keys = list(summaries["dedupe"]["history"]), list(summaries["stories"]["history"])
-    assert stories_keys == dedupe_keys + ["already_tracked", "placed", "continued_events", "merged_events"]
+    assert stories_keys == dedupe_keys + ["already_tracked", "placed", "new_events", "continued_events", "merged_events"]
     assert summaries["stories"]["history"]["placed"] == 4 and "index" not in summaries["stories"]["counts"]
-    assert "4 placed, 0 already tracked, 0 earlier events continued" in printed["stories"]
+    assert f"history {db}: this run placed 4 (in 3 new events, 0 earlier events continued)" in printed["stories"]
 
 
 @pytest.mark.parametrize("command", ["dedupe", "stories", "repeats"])

@@ -678,3 +678,19 @@ def test_deeply_nested_json_is_a_bad_record_not_a_recursion_error(tmp_path: Path
         path = put(tmp_path / "in.json", '[{"id": "b", "text": "x", "z": ' + deep + "}]")
     with pytest.raises(InputFormatError, match="nested too deeply"):
         read_articles([path])
+
+
+def test_whole_number_ids_read_as_their_digits_other_ids_as_written(tmp_path: Path) -> None:
+    """A feed numbering its articles 1.0 matched no gold pair naming them 1 ("1.0" and "1"), nor a CSV file's "1"."""
+    rows = [{"id": 1.0, "text": "a"}, {"id": 2, "text": "b"}, {"id": 3e1, "text": "c"}, {"id": 2.5, "text": "d"},
+            {"id": "4.0", "text": "e"}, {"id": "007", "text": "f"}]
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    arts, _ = read_articles(path)
+    assert [a.id for a in arts] == ["1", "2", "30", "2.5", "4.0", "007"]
+    csv = tmp_path / "feed.csv"
+    csv.write_text("id,text\n1,a\n2.0,b\n", encoding="utf-8")
+    assert [a.id for a in read_articles(csv)[0]] == ["1", "2.0"]  # a CSV field is a string: as written
+    path.write_text(json.dumps({"id": 1, "text": "a"}) + "\n" + json.dumps({"id": 1.0, "text": "b"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="repeated id '1'"):
+        read_articles(path)  # one number: one article

@@ -395,3 +395,36 @@ def test_a_bad_json_line_is_still_malformed_json(tmp_path: Path) -> None:
     src.write_text('{"id": "a", "text1": "x" "text2": "y"}\n', encoding="utf-8")
     res = runner.invoke(app, ["similarity", str(src), "--out", str(tmp_path / "scores.jsonl")])
     assert res.exit_code == 1 and f"{src}:1: malformed JSON (Expecting ',' delimiter at column 26)" in res.output
+
+
+def test_a_line_longer_than_max_record_bytes_is_refused_or_skipped(tmp_path: Path) -> None:
+    text = "the committee approved the annual budget after a long debate on spending " * 3
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(json.dumps({"id": "a", "text1": text, "text2": text}) + "\n"
+                   + json.dumps({"id": "b", "text1": text * 50, "text2": text}) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out), "--max-record-bytes", "2000"])
+    assert res.exit_code == 1
+    assert "pairs.jsonl:2: line too long" in res.output and "--max-record-bytes" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out), "--max-record-bytes", "2000", "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["verdict"] for r in rows] == ["duplicate", "skipped"] and "line too long" in rows[1]["reason"]
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])  # the default limit holds both
+    assert res.exit_code == 0 and "skipped" not in out.read_text(encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out), "--max-record-bytes", "0"])
+    assert res.exit_code == 1 and "--max-record-bytes must be >= 1" in res.output
+
+
+def test_whole_number_ids_of_pairs_read_as_their_digits(tmp_path: Path) -> None:
+    text = "the committee approved the annual budget after a long debate on spending " * 3
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text1": text, "text2": text}) + "\n" for i in (1.0, 2, 2.5, "3.0")),
+                   encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert runner.invoke(app, ["similarity", str(src), "--out", str(out)]).exit_code == 0
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["1", "2", "2.5", "3.0"]
+    src.write_text("".join(json.dumps({"id": i, "text1": text, "text2": text}) + "\n" for i in (1, 1.0)), encoding="utf-8")
+    res = runner.invoke(app, ["similarity", str(src), "--out", str(out)])
+    assert res.exit_code == 1 and "pairs.jsonl:2" in res.output  # 1.0 repeats the id 1

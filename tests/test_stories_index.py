@@ -57,13 +57,18 @@ def _two_feeds_equal_one_batch(location: str) -> None:
     with _index(location) as index:
         one = stories(first, index=index)
         two = stories(second, index=index)
-        assert one.tracking == {"already_tracked": 0, "placed": len(first), "continued_events": 0, "merged_events": 0}
+        assert one.tracking == {"already_tracked": 0, "placed": len(first), "new_events": len(set(_events(one).values())),
+                                "continued_events": 0, "merged_events": 0}
         assert two.tracking["placed"] == len(second) and two.tracking["continued_events"] >= 1
+        # this run's events: those its reports began, and the earlier ones they joined
+        began = {e for e in _events(two).values() if e in {a.id for a in second}}
+        assert two.tracking["new_events"] == len(began) and len(set(_events(two).values())) == len(began) + two.tracking["continued_events"]
         assert _events(one) | _events(two) == batch
         continued = {e for a, e in _events(two).items() if e in {x.id for x in first}}
         assert continued  # the day-5 follow-up joins the day-4 wire's event, named by its first report
         again = stories(second, index=index)  # a rerun: every article already tracked, same answers, nothing saved
-        assert again.tracking == {"already_tracked": len(second), "placed": 0, "continued_events": 0, "merged_events": 0}
+        assert again.tracking == {"already_tracked": len(second), "placed": 0, "new_events": 0, "continued_events": 0,
+                                  "merged_events": 0}
         assert _events(again) == _events(two)
         stored = index.stories.lookup([a.id for a in arts])
         assert {i: r.event for i, r in stored.items()} == batch
@@ -95,7 +100,7 @@ def _bridge_merges_two_stored_events(location: str, tmp_path) -> None:
         assert _events(one) == {"a": "a", "b": "b"} and one.tracking["merged_events"] == 0
         two = stories([c], index=index)
         assert _events(two) == {"c": "a"}
-        assert two.tracking == {"already_tracked": 0, "placed": 1, "continued_events": 1, "merged_events": 1}
+        assert two.tracking == {"already_tracked": 0, "placed": 1, "new_events": 0, "continued_events": 1, "merged_events": 1}
         assert two.merged == {"a": ["b"]}
         stored = index.stories.lookup(["a", "b", "c"])
         assert {i: (r.event, r.storyline) for i, r in stored.items()} == {i: ("a", "a") for i in "abc"}
@@ -583,6 +588,32 @@ def test_a_rerun_does_not_call_the_tracked_articles_their_own_events(tmp_path) -
     assert CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o1"), "--index", str(db)]).exit_code == 0
     res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o2"), "--index", str(db)])
     assert res.exit_code == 0 and "already tracked" in res.output and "each its own event" not in res.output
+
+
+def test_the_printed_line_of_a_stories_run_with_an_index_says_what_this_run_did(tmp_path) -> None:
+    """A rerun of a tracked feed printed "N articles: E events …", as if it had made every event again; the line
+    says the events hold the feed's articles and, apart, what this run did (placed, new events, continued, kept)."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    feed = tmp_path / "f.jsonl"
+    arts = _feed(1)
+    feed.write_text("".join(json.dumps({"id": a.id, "text": a.text, "date": a.date, "source": a.source}, ensure_ascii=False) + "\n"
+                            for a in arts), encoding="utf-8")
+    db = tmp_path / "h.db"
+    res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o1"), "--index", str(db)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o1" / "summary.json").read_text(encoding="utf-8"))
+    events = summary["counts"]["events"]
+    assert summary["history"]["new_events"] == events and summary["history"]["placed"] == len(arts)
+    assert (f"{len(arts)} articles in {events} events" in res.output
+            and f"history {db}: this run placed {len(arts)} (in {events} new events, 0 earlier events continued)" in res.output)
+    res = CliRunner().invoke(app, ["stories", str(feed), "--out", str(tmp_path / "o2"), "--index", str(db)])
+    assert res.exit_code == 0, res.output
+    assert (f"this run placed 0 (in 0 new events, 0 earlier events continued), {len(arts)} already tracked kept the events "
+            "earlier runs gave them" in res.output)
+    assert json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))["history"]["new_events"] == 0
 
 
 def test_stories_after_dedupe_on_the_same_index_reports_the_groups_dedupe_stored(tmp_path) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 
 from .. import __version__, jobs  # a job's module is imported when its command runs (dedup.jobs resolves names lazily)
-from ..config import DedupConfig, IndexConfig, MinHashConfig, RepeatsConfig, ServeConfig, StoriesConfig
+from ..config import DedupConfig, IndexConfig, ReadConfig, MinHashConfig, RepeatsConfig, ServeConfig, StoriesConfig
 from ..io.console import print_json, print_lsh_params
 from ..runtime import Runtime
 from ..errors import deaf_after_run, unwind_on_signals
@@ -96,6 +96,9 @@ def similarity(
     storage_option: StorageOptions = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="A bad line (not JSON, a text missing, a repeated id) gets an "
                                            "output line with the verdict skipped and the reason, instead of stopping the run.")] = False,
+    max_record_bytes: Annotated[int, typer.Option("--max-record-bytes", metavar="BYTES", help="Lines longer than this are bad "
+                                                  "lines, read past without being held whole (as a feed's records).")
+                                ] = ReadConfig.max_record_bytes,
     settings: Any = None,
 ) -> None:
     """Score text pairs: jaccard, containment, cosine, story_score and a verdict.
@@ -117,7 +120,8 @@ def similarity(
     with user_errors():
         from ..io.paths import parse_storage_options
 
-        jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option), skip_bad=skip_bad)
+        jobs.run_similarity(pairs, out, settings, parse_storage_options(storage_option), skip_bad=skip_bad,
+                            max_record_bytes=max_record_bytes)
 
 
 @app.command("eval")
@@ -143,7 +147,8 @@ def evaluate(
     the report is JSON on standard output, its warnings also on stderr. Gold pairs or articles that are not in the run
     are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; those naming an article
     the run skipped count as apart, and are counted (pairs_with_skipped, articles_skipped) and warned of; articles of
-    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input.
+    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input;
+    --max-record-bytes also bounds the lines of the gold file.
 
     \b
     Examples:

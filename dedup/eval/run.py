@@ -60,7 +60,7 @@ def evaluate_run(
                                "last; an interrupted run leaves none); give a run's --out folder, or run it again", str(run_dir))
     if level is None:  # the run's own clustering: a stories run's events, a dedupe run's duplicate groups
         level = "event" if run_command(run_dir) == "stories" else "group"
-    kind, data = read_gold(gold, set(positive), read_config.storage_options)
+    kind, data = read_gold(gold, set(positive), read_config.storage_options, read_config.max_record_bytes)
     skipped: set[str] = set()  # articles the run did not compare (too short or too long): alone in their cluster
     pred = read_run(run_dir, level, skipped)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster

@@ -19,6 +19,7 @@ results.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -32,6 +33,8 @@ from ..errors import ConfigError, DedupError
 from .local import Beside, beside, imap_tasks, map_chunks
 
 __all__ = ["ClusterLost", "DaskExecutor", "dask_executor", "joblib_backend", "lsh_pairs_dask"]
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -89,7 +92,11 @@ class DaskExecutor:
         from concurrent.futures import CancelledError
 
         from distributed.comm.core import CommClosedError
-        from distributed.scheduler import KilledWorker
+        from distributed.scheduler import (
+            KilledWorker,
+            NoValidWorkerError,
+            NoWorkerError,
+        )
 
         where = f"at {self.address}" if self.address else "started for this run"
         try:
@@ -103,6 +110,11 @@ class DaskExecutor:
             raise ClusterLost(f"a task of the run ({getattr(work, '__name__', work)}) killed its Dask worker {times} (the "
                               f"cluster {where}): not enough memory per worker ({memory})? an input that crashes a library "
                               "in the worker? the workers' logs say which; nothing of the run was kept") from None
+        except (NoWorkerError, NoValidWorkerError) as exc:  # every worker gone, none back within the bounded wait
+            waited = exc.timeout if isinstance(exc.timeout, (int, float)) else _NO_WORKERS_TIMEOUT
+            raise ClusterLost(f"the Dask cluster {where} lost its workers and none came back within "
+                              f"{waited:g} s (distributed.scheduler.no-workers-timeout): start some (dask worker "
+                              "SCHEDULER-ADDRESS) and run it again; nothing of the run was kept") from None
         except TimeoutError:  # joblib's or scatter's, when the cluster has no worker (after a wait), or a task's own
             if self.client.status == "running" and not self._no_workers():
                 raise
@@ -282,12 +294,59 @@ def dask_executor(address: str | None = None, n_workers: int = 2) -> Iterator[Da
             cluster.close()
         raise ConfigError(f"--dask-address {address!r} is not a scheduler address ({exc}); the form is "
                           "tcp://host:port (the scheduler's port, 8786 by default, not its dashboard's)") from None
+    bounded = _bound_no_workers_wait(client)
     try:
         yield DaskExecutor(client, shares_disk=address is None, address=address)
     finally:
+        if bounded:
+            _unbound_no_workers_wait(client)
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# seconds the run's tasks may wait while the cluster has no worker at all (they all died or left mid-run) before the
+# scheduler fails them: time for a nanny or an orchestrator to bring workers back, not a run waiting with no end
+_NO_WORKERS_TIMEOUT = 300.0
+
+
+def _bound_no_workers_wait(client: Any) -> bool:
+    """Give the scheduler a ``no-workers-timeout`` of :data:`_NO_WORKERS_TIMEOUT` when it has none; whether it was set.
+
+    Dask leaves ``distributed.scheduler.no-workers-timeout`` unset: a cluster
+    that lost all its workers mid-run kept the run's tasks queued, and the run
+    waited for them forever. Set on the scheduler itself (it reads the setting
+    in its own process, a remote one its own config), for this run only
+    (:func:`_unbound_no_workers_wait` gives it back); a value someone set is
+    left as it is. A scheduler that refuses the call (``distributed.scheduler.pickle``
+    off) keeps its own: the run goes on as before, and says so in the log.
+    """
+    seconds = _NO_WORKERS_TIMEOUT
+
+    def bound(dask_scheduler: Any) -> bool:  # a local function: sent by value, the scheduler need not import dedup
+        if getattr(dask_scheduler, "no_workers_timeout", 0) is not None:
+            return False
+        dask_scheduler.no_workers_timeout = seconds
+        return True
+
+    try:
+        return bool(client.run_on_scheduler(bound))
+    except Exception as exc:  # noqa: BLE001 - the bound is a safeguard, never a reason to fail the run
+        logger.info("could not bound the Dask scheduler's wait for workers (%s): a cluster that loses all its workers "
+                    "leaves the run waiting", exc)
+        return False
+
+
+def _unbound_no_workers_wait(client: Any) -> None:
+    """The scheduler's ``no-workers-timeout`` unset again, as it was before the run (the cluster is not the run's)."""
+
+    def unbound(dask_scheduler: Any) -> None:
+        dask_scheduler.no_workers_timeout = None
+
+    try:
+        client.run_on_scheduler(unbound)
+    except Exception:  # noqa: BLE001, S110 - the scheduler gone (the run's own error says so) or the client closed
+        pass
 
 
 def _band_blocks(part: tuple[np.ndarray, np.ndarray], bands: int, rows: int, nout: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:

@@ -209,8 +209,10 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     feed_ids = set(ids)
     events = sorted({(ids[e] if e < n else history[e - n].id) for e in event.tolist()})
     earlier = {e: [i for i in ms if i not in feed_ids] for e, ms in index.stories.members(events, EARLIER_SHOWN).items()}
+    placed_in = {int(found.event[a]) for a in range(m, m + len(order))}  # the events this run placed reports in
     counts = {"already_tracked": n - len(order), "placed": int(len(order)),
-              "continued_events": int(len({int(found.event[a]) for a in range(m, m + len(order))} & set(range(m)))),
+              "new_events": len({e for e in placed_in if e >= m}),  # begun by one of this feed's reports
+              "continued_events": len(placed_in & set(range(m))),
               "merged_events": sum(len(v) for v in merged.values())}
     return TrackedFeed(event, storyline, rep, pairs[inside], found.scores[inside], history,
                        {e: ms for e, ms in earlier.items() if ms}, counts, stored_groups,

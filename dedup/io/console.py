@@ -259,15 +259,30 @@ def print_stories_summary(info: dict[str, Any], out: str) -> None:
     alone = {why: k for why, k in c.get("skipped_by_reason", {}).items() if why != "already in the index"}
     k = sum(alone.values())
     hist = info.get("history")
-    say(f"{_count(c['articles'], 'article')}: {_count(c['events'], 'event')} ({c['multi_article_events']} with "
+    # with an index the events are those that hold this feed's articles, earlier runs' too: "in", and what this run
+    # did apart (it read as if the run had made them all: a rerun of a tracked feed "made" every event again)
+    say(f"{_count(c['articles'], 'article')}{' in' if hist else ':'} {_count(c['events'], 'event')} ({c['multi_article_events']} with "
         f"more than one article), {_count(n, 'storyline')}, {_count(g, 'duplicate group')}"
         + (f", {k} not compared{_why_skipped(alone)} (each its own event)" if k else "")
         + _bad_records(c)
-        + (f"; history {hist['location']}: {hist['placed']} placed, {hist['already_tracked']} already tracked, "
-           f"{_count(hist['continued_events'], 'earlier event')} continued"
-           + (f", {hist['merged_events']} merged into another (a report bridged them)" if hist.get("merged_events") else "")
-           if hist else "")
+        + (_tracked(hist) if hist else "")
         + f"; outputs in {out}/: stories.jsonl events.json report.html summary.json")
+
+
+def _tracked(hist: dict[str, Any]) -> str:
+    """What a stories run did with its history index, apart from the events its feed's articles are in.
+
+    >>> _tracked({"location": "h.db", "placed": 3, "new_events": 1, "continued_events": 1, "already_tracked": 2})
+    '; history h.db: this run placed 3 (in 1 new event, 1 earlier event continued), 2 already tracked kept the events earlier runs gave them'
+    >>> _tracked({"location": "h.db", "placed": 0, "new_events": 0, "continued_events": 0, "merged_events": 0, "already_tracked": 0})
+    '; history h.db: this run placed 0 (in 0 new events, 0 earlier events continued)'
+    """
+    new = f"in {_count(hist['new_events'], 'new event')}, " if "new_events" in hist else ""
+    merged = (f", {hist['merged_events']} merged into another (a report bridged them)" if hist.get("merged_events") else "")
+    kept = (f", {hist['already_tracked']} already tracked kept the events earlier runs gave them"
+            if hist.get("already_tracked") else "")
+    return (f"; history {hist['location']}: this run placed {hist['placed']} ({new}"
+            f"{_count(hist['continued_events'], 'earlier event')} continued{merged}){kept}")
 
 
 def print_lsh_params(info: dict[str, Any]) -> None:

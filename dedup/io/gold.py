@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..config import ReadConfig
 from ..errors import InputError, InputFormatError, InputNotFoundError
+from ..types import id_text
 from .jsonl import json_objects
 
 __all__ = ["EVAL_FILES", "fetched_run", "read_edges", "read_gold", "read_run", "run_command"]
@@ -26,9 +28,9 @@ __all__ = ["EVAL_FILES", "fetched_run", "read_edges", "read_gold", "read_run", "
 EVAL_FILES = ("decisions.jsonl", "decisions.parquet", "pairs.jsonl", "pairs.parquet", "stories.jsonl")
 
 
-def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = (), expects: str = ""
-           ) -> list[tuple[int, dict[str, Any]]]:
-    rows = list(json_objects(path, storage_options, expects=expects))
+def _jsonl(path: str | Path, what: str, storage_options: Sequence[tuple[str, Any]] = (), expects: str = "",
+           limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+    rows = list(json_objects(path, storage_options, expects=expects, limit=limit))
     if not rows:
         raise InputFormatError(f"empty {what}", str(path))
     return rows
@@ -45,12 +47,14 @@ def _an_id(value: Any) -> bool:
     return (isinstance(value, str) and value != "") or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tuple[str, Any]] = ()
-              ) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
+def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tuple[str, Any]] = (),
+              limit: int | None = ReadConfig.max_record_bytes) -> tuple[str, list[tuple[str, str, bool]] | dict[str, str]]:
     """Return ``("pairs", [(id1, id2, same)])`` or ``("clusters", {id: cluster})``.
 
     The first line says which kind the file is; every line must then have its fields.
-    ``path`` may be a URL, read with ``storage_options`` (``--storage-option``).
+    ``path`` may be a URL, read with ``storage_options`` (``--storage-option``). A line of more than ``limit``
+    bytes (``--max-record-bytes``) is refused, not read whole. Ids that are whole numbers read as their digits
+    (``1.0`` is ``"1"``, :func:`~dedup.types.id_text`), as a feed's do.
 
     Raises:
         InputNotFoundError: the file cannot be opened; for a URL, the object
@@ -59,10 +63,10 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
         InputFormatError: a line lacks its fields, a label or cluster is
             null or empty (it would silently count as "not same", or join
             every such article in one cluster), a pair is an article with
-            itself or is labelled twice, or an article is given two clusters
-            (file and line named).
+            itself or is labelled twice, an article is given two clusters, or a
+            line is longer than ``limit`` (file and line named).
     """
-    rows = _jsonl(path, "gold file", storage_options, '{"id1", "id2", "label"} or {"id", "cluster"}')
+    rows = _jsonl(path, "gold file", storage_options, '{"id1", "id2", "label"} or {"id", "cluster"}', limit)
     first = rows[0][1]
     if {"id1", "id2", "label"} <= set(first):
         pairs = []
@@ -77,7 +81,7 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
                 if not _an_id(r[key]):
                     raise InputFormatError(f"{key} {json.dumps(r[key])}: a pair names two articles by their ids",
                                            str(path), lineno)
-            a, b = str(r["id1"]), str(r["id2"])
+            a, b = id_text(r["id1"]), id_text(r["id2"])  # 1 and 1.0: one article, as the feeds read it
             if a == b:
                 raise InputFormatError(f"a pair of {a!r} with itself: a pair names two articles", str(path), lineno)
             key = (min(a, b), max(a, b))
@@ -95,7 +99,7 @@ def read_gold(path: str | Path, positive: set[str], storage_options: Sequence[tu
             _needs(path, lineno, r, ("id", "cluster"), "a cluster")
             if not _an_id(r["id"]):
                 raise InputFormatError(f"id {json.dumps(r['id'])}: each line names an article by its id", str(path), lineno)
-            c, i = r["cluster"], str(r["id"])
+            c, i = r["cluster"], id_text(r["id"])
             if c is None or c == "" or isinstance(c, (list, dict)):
                 raise InputFormatError(f"cluster {json.dumps(c)} of {i!r}: every article needs a cluster name (an "
                                        "article alone in its cluster gets a name of its own)", str(path), lineno)
@@ -166,8 +170,8 @@ def read_run(run_dir: str | Path, level: str, skipped: set[str] | None = None) -
                                str(file))
     named = [r for r in rows if isinstance(r.get("id"), (str, int, float)) and not isinstance(r.get("id"), bool)]
     if skipped is not None:
-        skipped.update(str(r["id"]) for r in named if r.get("status") == "skipped")
-    return {str(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in named}
+        skipped.update(id_text(r["id"]) for r in named if r.get("status") == "skipped")
+    return {id_text(r["id"]): (None if r.get(level) is None else str(r.get(level))) for r in named}
 
 
 def run_command(run_dir: str | Path) -> str | None:
@@ -194,7 +198,7 @@ def read_edges(run_dir: str | Path) -> set[tuple[str, str]] | None:
     """
     run = Path(run_dir)
     if (run / "pairs.jsonl").exists():
-        rows = [r for _, r in json_objects(run / "pairs.jsonl")]  # (no edge at all: an empty file)
+        rows = [r for _, r in json_objects(run / "pairs.jsonl", limit=None)]  # (no edge at all: an empty file)
     elif (run / "pairs.parquet").exists():  # --output-format parquet
         import pyarrow.parquet as pq
 
@@ -205,7 +209,7 @@ def read_edges(run_dir: str | Path) -> set[tuple[str, str]] | None:
     for r in rows:
         a, b = r.get("id1"), r.get("id2")
         if a is not None and b is not None:
-            edges.update(((str(a), str(b)), (str(b), str(a))))
+            edges.update(((id_text(a), id_text(b)), (id_text(b), id_text(a))))
     return edges
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..config import ReadConfig
 from ..errors import InputFormatError, InputNotFoundError, json_problem
 from .remote import is_url, remote_file
 
@@ -20,20 +21,23 @@ __all__ = ["json_objects", "other_format"]
 
 
 def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = (),
-                 bad: list[tuple[int, str]] | None = None, expects: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+                 bad: list[tuple[int, str]] | None = None, expects: str = "",
+                 limit: int | None = ReadConfig.max_record_bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)`` for each non-blank line; ``-`` reads stdin, a URL is streamed.
 
     ``bad``: a line that is not UTF-8, not JSON or not an object is noted there as ``(line number, why)`` and
     skipped, instead of raised. ``expects``: the objects the caller reads (``{"id1", "id2", "label"}``), named
-    when the file is in another format (a CSV file, a JSON array).
+    when the file is in another format (a CSV file, a JSON array). ``limit``: a line of more bytes than this (line
+    end aside) is a bad line, read past a block at a time, never held whole, as a feed's record longer than
+    ``--max-record-bytes`` is (the default is that option's default; None: no limit, for the files a run wrote).
 
     Raises:
         InputNotFoundError: the file cannot be opened.
-        InputFormatError: a line is not UTF-8, not JSON, or not an object (file and line named; not with ``bad``),
-            the file is UTF-16 or UTF-32, a Parquet file or a zip archive (also with ``bad``), or a compressed file
-            cannot be decompressed.
+        InputFormatError: a line is not UTF-8, not JSON, or not an object, or is longer than ``limit`` (file and line
+            named; not with ``bad``), the file is UTF-16 or UTF-32, a Parquet file or a zip archive (also with
+            ``bad``), or a compressed file cannot be decompressed.
     """
-    for lineno, obj in _json_lines(path, storage_options, expects):
+    for lineno, obj in _json_lines(path, storage_options, expects, limit):
         if isinstance(obj, InputFormatError):
             if bad is None:
                 raise obj
@@ -42,10 +46,11 @@ def json_objects(path: str | Path, storage_options: Sequence[tuple[str, Any]] = 
         yield lineno, obj
 
 
-def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]], expects: str = "") -> Iterator[tuple[int, Any]]:
+def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]], expects: str = "",
+                limit: int | None = None) -> Iterator[tuple[int, Any]]:
     """:func:`json_objects`'s lines: ``(line number, object)``, or ``(line number, the error of that line)``."""
     from .readers.compression import compression_errors, compression_of, decompressed_stdin, file_compression, open_compressed
-    from .readers.lines import _not_utf8, refuse_binary, refuse_wide, wide_start
+    from .readers.lines import _not_utf8, _skip_rest, refuse_binary, refuse_wide, wide_start
 
     name = str(path)
     try:  # .gz, .zst, .xz, .bz2 decompressed as the feeds' readers do (a .gz was "not UTF-8, iconv it")
@@ -61,9 +66,20 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]], ex
         raise InputNotFoundError(f"{name}: cannot open the file ({exc.strerror or exc}); check the path") from None
     lineno = 0
     try:  # line by line in bytes, each decoded on its own: an undecodable byte is reported at its own line
-        for lineno, raw in enumerate(handle, 1):
+        size = -1 if limit is None else limit + 1  # one more: a line of exactly `limit` plus its "\n" still fits
+        for lineno, raw in enumerate(iter(lambda: handle.readline(size), b""), 1):
+            if not raw:  # a text stream ends with "", not b""
+                break
             if lineno == 1 and isinstance(raw, bytes) and (wide := wide_start(raw)) is not None:
                 raise refuse_wide(wide, None if name == "-" else name)  # its lines are not split at its line ends
+            if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
+                # a line of hundreds of megabytes was read whole (and parsed): bounded as a feed's record is
+                length = len(raw) + _skip_rest(handle)[0]
+                unit = "characters" if isinstance(raw, str) else "bytes"
+                yield lineno, InputFormatError(f"line too long: {length} {unit} > the limit of {limit} (--max-record-bytes); "
+                                               "it was read past, not read whole: raise the limit if the line is meant",
+                                               name, lineno)
+                continue
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off

@@ -36,7 +36,7 @@ from .. import __version__
 from ..config import ReadConfig
 from ..errors import InputError, InputFormatError, OutputError
 from ..results import SimilarityResult, StoriesResult
-from ..types import Article, BadRecord, article_label, iso_time, timestamp
+from ..types import Article, BadRecord, article_label, id_text, iso_time, timestamp
 from .jsonl import json_objects
 from .readers.records import _SURROGATE
 from .skipped import summary_bad, with_skipped
@@ -107,7 +107,8 @@ def event_records(result: StoriesResult) -> list[dict[str, Any]]:
 PAIR_FIELDS = '{"id", "text1", "text2"}'  # a line of ``dedup similarity``'s input, as its errors name it
 
 
-def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), skip_bad: bool = False) -> list[dict[str, Any]]:
+def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), skip_bad: bool = False,
+                    limit: int | None = ReadConfig.max_record_bytes) -> list[dict[str, Any]]:
     """Read ``dedup similarity`` input: JSONL objects with ``id``, ``text1``, ``text2``.
 
     ``title1``/``title2`` are optional (empty when absent), and so are
@@ -117,18 +118,21 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
     ``-`` reads standard input; a URL is streamed (with ``storage_options``).
     With ``skip_bad``, a bad line is a row ``{"id", "line", "bad": why}`` in its
     place (its id when it gives a readable one no line before it claimed, else
-    None: two rows never carry one id), not an error.
+    None: two rows never carry one id), not an error. A line of more than
+    ``limit`` bytes (``--max-record-bytes``) is a bad line, never read whole.
+    An id that is a whole number reads as its digits (``1.0`` is ``"1"``,
+    :func:`~dedup.types.id_text`).
 
     Raises:
         InputNotFoundError: the file does not exist.
         InputFormatError: a line is not a JSON object with string texts (a lone
-            surrogate in a text or title is not text), an id repeats (not with
+            surrogate in a text or title is not text) or is longer than ``limit``, an id repeats (not with
             ``skip_bad``), or there is no pair at all.
     """
     rows: list[dict[str, Any]] = []
     bad: list[tuple[int, str]] = []
     seen: dict[str, int | None] = {}  # id → the line whose number stands in for it (None: the line gave it)
-    for lineno, obj in json_objects(path, storage_options, bad if skip_bad else None, expects=PAIR_FIELDS):
+    for lineno, obj in json_objects(path, storage_options, bad if skip_bad else None, expects=PAIR_FIELDS, limit=limit):
         rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
         bad.clear()
         try:
@@ -138,10 +142,10 @@ def read_text_pairs(path: str, storage_options: Sequence[tuple[str, Any]] = (), 
                 raise
             given = obj.get("id")
             readable = given != "" and not isinstance(given, bool) and isinstance(given, (str, int, float))
-            claimed = readable and str(given) not in seen  # two output lines never carry one id: a repeat's is None
+            claimed = readable and id_text(given) not in seen  # two output lines never carry one id: a repeat's is None
             if claimed:
-                seen[str(given)] = None  # a later line with this id is the repeat
-            rows.append({"id": str(given) if claimed else None, "line": lineno, "bad": err.message})
+                seen[id_text(given)] = None  # a later line with this id is the repeat
+            rows.append({"id": id_text(given) if claimed else None, "line": lineno, "bad": err.message})
     rows += [{"id": None, "line": at, "bad": why} for at, why in bad]
     if all("bad" in r for r in rows):
         raise InputFormatError('empty input: no pairs found; each line must be {"id", "text1", "text2"}'
@@ -156,7 +160,7 @@ def _text_pair(path: str, lineno: int, obj: dict[str, Any], seen: dict[str, int 
     if given is None or given == "" or isinstance(given, bool) or not isinstance(given, (str, int, float)):
         raise InputFormatError(f'field "id" is {"empty" if given == "" else "a boolean" if isinstance(given, bool) else _json_kind(given)}: ids must be strings or '
                                "numbers (leave the field out to number the line by its position)", path, lineno)
-    row: dict[str, Any] = {"id": str(given)}
+    row: dict[str, Any] = {"id": id_text(given)}  # 1.0 and 1: one id, as the feeds read it
     for key in ("text1", "text2", "title1", "title2"):
         if key not in obj and not key.startswith("title"):
             raise InputFormatError(f'no field "{key}": each line must be {{"id", "text1", "text2"}} (this one has: '

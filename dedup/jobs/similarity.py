@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config import DedupConfig, StoriesConfig
+from ..config import DedupConfig, ReadConfig, StoriesConfig
 from ..io.console import logging_to_stderr
 
 __all__ = ["run_similarity"]
 
 
 def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_options: Sequence[tuple[str, Any]] = (),
-                   skip_bad: bool = False) -> int:
+                   skip_bad: bool = False, max_record_bytes: int = ReadConfig.max_record_bytes) -> int:
     """Score every pair of the JSONL file ``pairs`` and write one line per pair to the file ``out``; returns the count.
 
     Args:
@@ -24,12 +24,17 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         storage_options: options of the fsspec filesystem of URLs.
         skip_bad: a bad line is an output line with the verdict ``skipped`` and the reason (and a warning on
             stderr), not an error that stops the run.
+        max_record_bytes: a line of more bytes than this is a bad line, read past without being held whole.
     """
     from ..io.writers import staged_output
     from ..io.stories_out import write_similarity
     from ..io.writers import check_output
 
     _not_the_input(pairs, out)
+    if max_record_bytes < 1:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--max-record-bytes must be >= 1, got {max_record_bytes}")
     _plain_output(out)
     config = settings.get("stories", StoriesConfig())
     if config.semantic:  # before any output place is made
@@ -43,7 +48,7 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         from ..io.stories_out import similarity_rows
         from ..io.writers import json_line
 
-        rows = _read(pairs, storage_options, skip_bad)
+        rows = _read(pairs, storage_options, skip_bad, max_record_bytes)
         res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         sys.stdout.flush()
         stream = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a text stream in tests)
@@ -65,18 +70,18 @@ def run_similarity(pairs: str, out: str, settings: Mapping[str, Any], storage_op
         return len(rows)
     with staged_output(out, storage_options, is_dir=False) as target:
         check_output(target, is_dir=False)
-        rows = _read(pairs, storage_options, skip_bad)
+        rows = _read(pairs, storage_options, skip_bad, max_record_bytes)
         res = _scored(rows, config, settings.get("dedupe", DedupConfig()))
         return write_similarity(target, rows, res)
 
 
-def _read(pairs: str, storage_options: Sequence[tuple[str, Any]], skip_bad: bool) -> list[dict[str, Any]]:
+def _read(pairs: str, storage_options: Sequence[tuple[str, Any]], skip_bad: bool, limit: int) -> list[dict[str, Any]]:
     """The rows of the file of pairs, the bad lines said on stderr (as the feeds' readers say theirs)."""
     import logging
 
     from ..io.stories_out import read_text_pairs
 
-    rows = read_text_pairs(pairs, storage_options, skip_bad)
+    rows = read_text_pairs(pairs, storage_options, skip_bad, limit)
     bad = [r for r in rows if "bad" in r]
     if bad:
         shown = "; ".join(f"line {r['line']}: {r['bad']}" for r in bad[:3]) + ("; …" if len(bad) > 3 else "")

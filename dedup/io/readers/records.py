@@ -28,7 +28,7 @@ from typing import Any
 
 from ...config import ReadConfig
 from ...errors import InputFormatError
-from ...types import Article, BadRecord
+from ...types import Article, BadRecord, id_text
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ class _Collector:
         if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
             self.reject(loc, f"the id field {key!r} is a JSON {_json_type(raw_id)}; ids must be strings or numbers")
             return None
-        return str(raw_id)
+        return id_text(raw_id)  # 1.0 and 1 name one article, as a gold file's 1 names it
 
     def admit(self, loc: _Loc, article: Article | None) -> Article | None:
         """The article as it joins the feed: a positional id is given its position; a repeated id is rejected."""
