@@ -19,7 +19,10 @@ generation, ~2k a day), and writes results/bench_stories_feeds.json: wall
 time, peak RSS, stage timings, articles per day, and what the measured rate
 per article would give for 1M articles (a projection, labelled so: the cost
 per article of the event stage depends on how many articles a day holds,
-not on the feed's length, since only the open window is held).
+not on the feed's length, since only the open window is held). ``--name``
+gives the result another name, so that a feed of another kind (the large
+copy families of ``make_synthetic_feed.py --families 10,100``, say) keeps
+its own result beside the dense one.
 
 Usage: ``python scripts/bench_stories.py [--data DIR] [--sizes 20000,50000,100000] [--feeds A.jsonl,B.jsonl --jobs 2]``
 """
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--feeds", default="", help="comma-separated feed files to time instead (see the module docstring)")
     ap.add_argument("--jobs", type=int, default=2, help="--jobs of the timed runs on --feeds")
     ap.add_argument("--note", action="append", default=[], help="how a --feeds file was made (recorded with the result; repeatable)")
+    ap.add_argument("--name", default="bench_stories_feeds", help="with --feeds: results/NAME.json (default: bench_stories_feeds), "
+                    "so that a second kind of feed keeps its own result beside the first")
     args = ap.parse_args(argv)
     if args.feeds:
         feeds([Path(f) for f in args.feeds.split(",") if f.strip()], args)
@@ -174,7 +179,7 @@ def feeds(paths: list[Path], args: argparse.Namespace) -> None:
             shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_result("bench_stories_feeds", {
+    write_result(args.name, {
         "run": run_info(),
         "question": "what `dedup stories` costs per article at the density of a sparse and of a dense feed",
         "targets": {"1m_seconds": 1200, "1m_peak_gib": 4},
