@@ -61,7 +61,7 @@ from _common import load_average, load_saudinewsnet, run_info, saudinewsnet_dir,
 
 from datasketch import MinHash  # noqa: E402
 
-from dedup.config import DedupConfig, MinHashConfig, ShingleConfig  # noqa: E402
+from dedup.config import MinHashConfig, ShingleConfig  # noqa: E402
 from dedup.text.normalize import normalize  # noqa: E402
 from dedup.exec.local import chunked  # noqa: E402
 from dedup.runtime import Runtime  # noqa: E402

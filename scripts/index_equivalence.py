@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_saudinewsnet, run_info, saudinewsnet_dir, write_result  # noqa: E402
+from _common import run_info, saudinewsnet_dir, write_result  # noqa: E402
 
 from dedup.config import DedupConfig  # noqa: E402
 from dedup.flows.dedupe import dedupe  # noqa: E402

@@ -645,8 +645,6 @@ def test_verifying_family_by_family_decides_the_same(monkeypatch: pytest.MonkeyP
 
 def test_more_jobs_than_cores_start_one_process_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
     """The work is CPU-bound: ``--jobs 1000`` on two cores once started ~740 interpreters and ran the machine out of memory."""
-    import os
-
     import dedup.runtime
 
     monkeypatch.setattr(dedup.runtime, "usable_cores", lambda: 2)
@@ -659,8 +657,6 @@ def test_more_jobs_than_cores_start_one_process_a_core(monkeypatch: pytest.Monke
 
 
 def test_the_cli_says_when_it_runs_fewer_processes_than_asked(tmp_path: Path) -> None:
-    import os
-
     feed = tmp_path / "feed.jsonl"
     feed.write_text("".join('{"id": "%d", "text": "word %d and more words here for the test"}\n' % (k, k) for k in range(5)),
                     encoding="utf-8")

@@ -9,7 +9,7 @@ from dedup.repeats.context import complete_sentence, in_context
 from dedup.repeats.match import find_relations
 from dedup.repeats.segment import analyse
 
-from _repeats_texts import HEADLINE, LEAD, LEAD_TRUNCATED, LONG, P1, P2, P3, check_case
+from _repeats_texts import HEADLINE, LEAD, LEAD_TRUNCATED, P1, P2, P3, check_case
 
 SHORT = "A royal decree has been prepared for this."  # 8 words: under context_tokens
 OTHER = "The cabinet approved the new law on protected areas and wildlife."

@@ -10,7 +10,6 @@ result (workers on another machine).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pickle

@@ -157,8 +157,10 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
                 idf = _ready_to_verify(feed.store, config, True) if len(pairs) else None
             judge = Judge(source, table, all_pos, config)
 
+            large = len(pairs) >= _KERNEL_PAIRS  # (read here: the pairs are let go once verified)
+
             def finished() -> None:
-                if len(pairs) >= _KERNEL_PAIRS:
+                if large:
                     # A large verification's heaps go back once it is over, not after each run of pairs: the next
                     # run reused them (the peak is one run's either way), and handing them back after each made
                     # every run fault its pages in again (a 100k feed of large copy families: verify 21.8 -> 19.0 s,

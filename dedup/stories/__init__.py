@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ..sparse import sp
 
 from ..config import StoriesConfig
 from .arrival import arrival_order, copy_reach, day_blocks
@@ -40,15 +39,12 @@ from .sparse import pair_cosines
 from .linkage import average_linkage
 from .neighbours import neighbour_pairs
 from .score import SCORE_FEATURES, score_features, story_scores
-from .sparse import compact_columns, l2_rows, pair_dots
+from .sparse import compact_columns, pair_dots
 from .vectors import (
     candidate_vectors,
-    candidate_vectors_from_counts,
     number_sets,
     story_vectors,
-    story_vectors_from_counts,
     token_counts,
-    word_counts,
 )
 
 __all__ = [
