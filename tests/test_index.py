@@ -1063,6 +1063,32 @@ def test_pairs_name_the_stored_exact_copies_of_an_item_inside_a_new_roundup(loca
     assert exported["X"] == exported["X2"] == ["N"]
 
 
+def test_a_later_runs_exact_copy_met_alone_names_its_texts_earlier_copies(location: str, tmp_path: Path) -> None:
+    """R and its exact copy R2 stored in run 1, R3 (an exact copy of R) in run 3; run 4's item I inside the roundup,
+    with --window-days 3, meets R3 only. R3 is its run's own representative, so the exact-copies lookup found R3 alone:
+    decisions.jsonl, pairs.jsonl and the export named R3, where R and R2 hold the same text. Now they name R, R2, R3,
+    and every name a decision gives has its line in pairs.jsonl."""
+    d1 = days()[0]
+    roundup = "\n".join(a.text for a in d1[:3])
+    feeds = [[Article("R", roundup, source="a", date="2024-03-01T10:00:00"),
+              Article("R2", roundup, source="b", date="2024-03-01T11:00:00")],
+             [Article("Z", d1[5].text, source="z", date="2024-03-10T10:00:00")],
+             [Article("R3", roundup, source="d", date="2024-03-20T10:00:00")],
+             [Article("I", d1[1].text, source="e", date="2024-03-21T12:00:00")]]
+    runner = CliRunner()
+    for k, feed in enumerate(feeds):
+        window = ["--window-days", "3"] if k == 3 else []
+        res = runner.invoke(app, ["dedupe", str(_write(tmp_path / f"d{k}.jsonl", feed)), "--out", str(tmp_path / f"o{k}"),
+                                  "--index", location, "-q", *window])
+        assert res.exit_code == 0, res.output
+    lines = (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    decided = {r["id"]: r for r in map(json.loads, lines)}
+    assert decided["I"]["contained_in"] == ["R", "R2", "R3"], decided["I"]
+    assert _pairs_after(tmp_path, 3) == {frozenset(("I", r)) for r in ("R", "R2", "R3")}
+    exported = {x["id"]: x["contained_in"] for x in _export(location)}
+    assert exported["I"] == _containers_named(location)["I"] == ["R", "R2", "R3"]
+
+
 def _containers_named(location: str) -> dict[str, list[str]]:
     """id → the containers of its text as :meth:`containers_of` finds them, one article at a time (the service's way)."""
     from dedup.store.index import container_names

@@ -311,6 +311,11 @@ class HistoryIndex(Protocol):
         """digest → representative row, for the digests that are in the index."""
         ...
 
+    def digests(self, rows: np.ndarray) -> dict[int, int]:
+        """representative row → the digest of its text, for the rows whose sketch is in the index (a pruned one's is
+        not)."""
+        ...
+
     def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """``(query positions, rows)`` of the stored ``kind`` ("band" or "anchor") keys equal to ``keys``.
 
@@ -399,21 +404,27 @@ def container_names(index: Any, held: dict[int, list[int]]) -> dict[int, list[st
 
 def exact_copies(index: Any, rows: list[int]) -> dict[int, list[ArticleRecord]]:
     """For stored representative rows, the stored articles holding the same text, in row order (the row's own record
-    first among them): its copies in its run (of one representative) and those of later runs (exact to it).
+    first among them): the members of its group whose representative's text has the same digest, that is its copies
+    in its run (of one representative) and the exact copies of its text stored by other runs, earlier or later.
+
+    A later run's exact copy R3 of a stored R is its run's own representative (and R3 keeps R's keeper, so R3 is told
+    apart from R's near copies by its text alone): asked for R3, the answer is R, R2 (R's copy in its run) and R3; asked
+    for R, the same. A row whose representative's sketch was pruned answers its copies of one representative only.
 
     The articles :func:`container_names` names for one container; a dedupe run names the same for a stored container
     its feed meets (:func:`dedup.flows.history.history_refs`). A row no longer stored is left out."""
-    from ..verify import EXACT
-
+    recs = index.articles(np.array(sorted(set(rows)), dtype=np.int64))
+    groups = {rec.row: index.group(rec.group, around=rec.row) if rec.group is not None else None for rec in recs}
+    reps = {rec.rep for rec in recs} | {m.rep for g in groups.values() if g is not None for m in g.members}
+    digest = index.digests(np.array(sorted(reps - {-1}), dtype=np.int64))
     copies: dict[int, list[ArticleRecord]] = {}
-    for rec in index.articles(np.array(sorted(set(rows)), dtype=np.int64)):
+    for rec in recs:
         same = [rec]
-        if rec.group is not None:
-            found = index.group(rec.group, around=rec.row)
-            if found is not None:  # its copies in its run (one representative), and those of later runs (exact to it)
-                same = [m for m in found.members
-                        if m.rep == rec.row or (m.relation == EXACT and m.keeper == rec.row)] or [rec]
-        copies[rec.row] = sorted(same, key=lambda m: m.row)
+        found, text = groups[rec.row], digest.get(rec.rep)
+        if found is not None:
+            same = [m for m in found.members
+                    if m.rep == rec.rep or (text is not None and digest.get(m.rep) == text)] or [rec]
+        copies[rec.row] = sorted({m.row: m for m in same}.values(), key=lambda m: m.row)
     return copies
 
 

@@ -198,6 +198,11 @@ class RedisIndex:
         vals = self.r.hmget(self._k("dig"), [_field(k) for k in keys])
         return {k: int(v) for k, v in zip(keys, vals) if v is not None}
 
+    def digests(self, rows: np.ndarray) -> dict[int, int]:
+        rows = np.asarray(rows, dtype=np.int64).tolist()
+        vals = self.r.hmget(self._k("sk"), rows) if rows else []
+        return {r: struct.unpack_from(_HEAD, v, 0)[0] for r, v in zip(rows, vals) if v is not None}
+
     def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         vals = self._hget_many({"band": "b", "anchor": "a"}[kind], _u64(keys))
         pos, rows = [], []

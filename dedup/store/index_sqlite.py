@@ -271,6 +271,13 @@ class SQLiteIndex:
         ).fetchall()
         return {int(np.int64(k).view(np.uint64)): int(r) for k, r in found}
 
+    def digests(self, rows: np.ndarray) -> dict[int, int]:
+        if len(rows) == 0:
+            return {}
+        self._ask(np.asarray(rows, dtype=np.int64).tolist())
+        found = self.conn.execute("SELECT s.row, s.digest FROM temp.ask q JOIN sketches s ON s.row = q.key").fetchall()
+        return {int(r): int(np.int64(d).view(np.uint64)) for r, d in found}
+
     def rows_by_keys(self, kind: str, keys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         pos, rows = self._keys[kind].lookup(keys)
         if len(pos) == 0:
