@@ -147,7 +147,9 @@ def evaluate(
     the report is JSON on standard output, its warnings also on stderr. Gold pairs or articles that are not in the run
     are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; those naming an article
     the run skipped count as apart, and are counted (pairs_with_skipped, articles_skipped) and warned of; articles of
-    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input;
+    the run without a gold label are not scored; gold with nothing to find among what is scored is warned of. The
+    report names the labels counted as same (positive), how many scored pairs are (pairs_same) or the gold clusters
+    (gold_clusters), and the thresholds of the run's clustering (thresholds, from its summary.json). The reading options (--id-field, --format, ...) are for --input;
     --max-record-bytes also bounds the lines of the gold file.
 
     \b
