@@ -175,8 +175,10 @@ def explain_params(
 
     Reads no feed and writes no file: prints, on standard output, the bands and rows a dedupe run with these
     settings uses (its --lsh-threshold, --num-perm, and fp_weight of the dedupe.index table of --config),
-    datasketch's false positive and false negative weights, and the chance that a pair of each Jaccard similarity
-    becomes a candidate.
+    datasketch's false positive and false negative weights (areas of the S-curve below and above the threshold, not
+    probabilities of a pair), and the chance that the bands make a pair of each Jaccard similarity a candidate. The
+    bands are not a run's only way to candidates: articles that share an anchor are candidates too (contained
+    copies; --no-anchors), and every candidate is screened by its estimated containment (min_estimate).
 
     \b
     Example:
