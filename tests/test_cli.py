@@ -127,6 +127,34 @@ def test_explain_params() -> None:
     assert "b=9, rows r=13" in r.output and "false positive" in r.output
 
 
+def test_explain_params_says_the_bands_are_not_the_only_way_to_candidates() -> None:
+    """P(candidate) read as a run's chance of comparing a pair; on the dev feed's first 300 articles the bands proposed
+    3 candidate pairs and the anchors 30: the output now says what the curve leaves out, and the screen."""
+    r = run("explain-params")
+    assert r.exit_code == 0
+    assert "P(candidate) is the bands' chance" in r.output and "share an anchor" in r.output
+    assert "min_estimate (0.15; dedupe.index table of --config)" in r.output
+
+
+@pytest.mark.parametrize("args, config", [
+    ((), ""), (("--threshold", "0.5", "--num-perm", "256"), ""), (("--fp-weight", "0.2"), "[dedupe.index]\nfp_weight = 0.2\n"),
+], ids=["defaults", "threshold-and-perms", "fp-weight"])
+def test_explain_params_is_what_a_run_uses(seeds_dir: Path, tmp_path: Path, args: tuple[str, ...], config: str) -> None:
+    """The bands and rows it prints are those in a dedupe run's summary.json (sketch) for the same settings, and its
+    curve is 1 - (1 - s^r)^b."""
+    shown = run("explain-params", *args)
+    b, r = map(int, re.search(r"bands b=(\d+), rows r=(\d+)", shown.output).groups())
+    dedupe = [{"--threshold": "--lsh-threshold"}.get(a, a) for a in args if a != "--fp-weight" and a != "0.2"]
+    if config:
+        (tmp_path / "c.toml").write_text(config, encoding="utf-8")
+        dedupe += ["--config", tmp_path / "c.toml"]
+    assert run("dedupe", seeds_dir, "--out", tmp_path / "out", *dedupe).exit_code == 0
+    sketch = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["sketch"]
+    assert (sketch["bands"], sketch["rows"]) == (b, r)
+    curve = dict(re.findall(r"^\s+(0\.\d+)\s+(\d\.\d{4})", shown.output, re.M))
+    assert len(curve) == 10 and all(abs(float(p) - (1 - (1 - float(s) ** r) ** b)) < 6e-5 for s, p in curve.items())
+
+
 def test_repeats_command_on_seeds(seeds_dir: Path, tmp_path: Path) -> None:
     r = run("repeats", seeds_dir, "--out", tmp_path, "-q")
     assert r.exit_code == 0, r.output

@@ -114,10 +114,49 @@ def test_no_positive_pair_is_a_warning(tmp_path: Path) -> None:
     """A --positive name no pair carries (a typo) scored precision 0 and recall 1 without a word."""
     run = _run_dir(tmp_path)
     gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
-    assert evaluate_run(run, gold)["warnings"] == ["1 of the 6 labelled pairs name an article that is not in the run: "
+    assert evaluate_run(run, gold)["warnings"] == ["1 of the 6 labelled pairs names an article that is not in the run: "
                                                    "left out of the scores"]  # zz
     report = evaluate_run(run, gold, positive=("FOO",))
     assert len(report["warnings"]) == 2 and "--positive FOO" in report["warnings"][0]
+
+
+def test_no_positive_pair_among_those_scored_is_a_warning(tmp_path: Path) -> None:
+    """The only pair labelled same names an article not in the run: the gold file had a positive, so nothing was said,
+    and precision, recall and F1 all read 1.0 over no copy to find (an analyst's gold for the seeds did this)."""
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "c", "id2": "f", "label": "NO"}, {"id1": "a", "id2": "zz", "label": "DUP"}])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["pairs"] == 1 and report["pairs_same"] == 0 and report["pairwise"]["f1"] == 1.0
+    assert report["warnings"] == [
+        "none of the 1 labelled pairs scored counts as same (--positive DUP): the 1 labelled same names an article not "
+        "in the run; precision and recall here say nothing of the copies found",
+        "1 of the 2 labelled pairs names an article that is not in the run: left out of the scores"]
+
+
+def test_the_report_says_what_was_compared(tmp_path: Path) -> None:
+    """The JSON said neither which labels counted as same, nor how many of the scored pairs were, nor the run's
+    thresholds: a report read later could not tell what its scores measured."""
+    gold = _jsonl(tmp_path / "gold.jsonl", PAIRS)
+    report = evaluate_run(_run_dir(tmp_path), gold, positive=("DUP", "EVENT"))
+    assert report["positive"] == ["DUP", "EVENT"] and report["pairs"] == 5 and report["pairs_same"] == 3
+    assert report["pairs_same"] == report["pairwise"]["tp"] + report["pairwise"]["fn"]
+    assert report["thresholds"] == {"lsh_threshold": 0.3, "decision": "model"}  # this summary has no decision_model
+    run = _run_dir(tmp_path / "rule", replace(DEFAULTS, verify=VerifyConfig(decision="rule"))) if (tmp_path / "rule").mkdir() is None else None
+    assert evaluate_run(run, gold)["thresholds"] == {"lsh_threshold": 0.3, "decision": "rule", "jaccard": 0.4,
+                                                     "containment": 0.6, "min_cosine": 0.5}
+
+
+def test_the_thresholds_of_a_real_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["dedupe", str(SEEDS), "--out", str(out)]).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id1": "000_b8850f4b98589b0e", "id2": "002_1f4e6ce772e1f267", "label": "DUP"}])
+    assert evaluate_run(out, gold)["thresholds"] == {
+        "lsh_threshold": 0.3, "bands": summary["sketch"]["bands"], "rows": summary["sketch"]["rows"], "decision": "model",
+        "min_probability": summary["decision_model"]["min_probability"]}
 
 
 # ------------------------------------------------------------------ a cluster per article
@@ -138,6 +177,23 @@ def test_clusters(tmp_path: Path) -> None:
         "tp": 1, "fp": 1, "fn": 1, "precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert report["bcubed"] == {"precision": 0.8, "recall": 0.8, "f1": 0.8}
     assert report["ari"] == 0.375
+
+
+def test_clusters_say_how_many_and_warn_in_the_singular(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}, {"id": "b", "cluster": 1}, {"id": "c", "cluster": 2},
+                                            {"id": "zz", "cluster": 9}])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["articles"] == 3 and report["gold_clusters"] == 2
+    assert report["warnings"] == ["1 of the 4 articles of the gold clusters is not in the run: left out of the scores"]
+
+
+def test_gold_clusters_with_no_two_together_are_warned_of(tmp_path: Path) -> None:
+    """Every article alone in its gold cluster: no pair to find, pairwise recall 1.0 without a word."""
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": i, "cluster": i} for i in "abcd"])
+    report = evaluate_run(_run_dir(tmp_path), gold)
+    assert report["pairwise"]["recall"] == 1.0 and report["gold_clusters"] == 4
+    assert report["warnings"] == ["the gold clusters put no two of the 4 articles scored together: pairwise recall and "
+                                  "B-cubed recall here say nothing of the copies found"]
 
 
 def test_clusters_that_agree(tmp_path: Path) -> None:
@@ -245,7 +301,7 @@ def test_sweep_needs_the_inputs(tmp_path: Path) -> None:
 
 
 def test_no_sweep_for_clusters(tmp_path: Path) -> None:
-    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}])
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"id": "a", "cluster": 1}, {"id": "b", "cluster": 1}])
     report = evaluate_run(_run_dir(tmp_path), gold, sweep_score="jaccard")  # no inputs needed: nothing to sweep
     assert "sweep" not in report
     # said: the sweep asked for was left out without a word
@@ -306,3 +362,10 @@ def test_articles_the_run_skipped_are_counted_and_warned(tmp_path: Path, fmt: st
     assert report["articles"] == 4 and report["articles_skipped"] == 1
     assert report["warnings"] == [("1 of the 4 articles scored was skipped by the run (not compared: empty, too short, too "
                                    "long or already in its index; its reason says which): alone in its cluster")]
+
+
+def test_one_skipped_pair_is_said_in_the_singular() -> None:
+    from dedup.eval.run import _skipped_warning
+
+    assert _skipped_warning(1, 3, "pairs").startswith("1 of the 3 labelled pairs scored names an article the run skipped")
+    assert _skipped_warning(2, 3, "pairs").startswith("2 of the 3 labelled pairs scored name an article the run skipped")

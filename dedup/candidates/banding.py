@@ -45,7 +45,11 @@ def band_params(threshold: float, num_perm: int, fp_weight: float = 0.5) -> tupl
 
 
 def lsh_error_rates(threshold: float, bands: int, rows: int) -> tuple[float, float]:
-    """datasketch's false-positive and false-negative probabilities (integrated S-curve)."""
+    """datasketch's false-positive and false-negative weights: areas of the S-curve (not a pair's probabilities).
+
+    The false-positive weight is the area under ``P(candidate)`` from 0 to ``threshold``, the false-negative
+    weight the area over it (``1 - P``) from ``threshold`` to 1: what ``MinHashLSH`` weighs to choose the bands.
+    """
     from datasketch.lsh import _false_negative_probability, _false_positive_probability
 
     return _false_positive_probability(threshold, bands, rows), _false_negative_probability(threshold, bands, rows)

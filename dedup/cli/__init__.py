@@ -147,7 +147,9 @@ def evaluate(
     the report is JSON on standard output, its warnings also on stderr. Gold pairs or articles that are not in the run
     are left out of the scores, counted (pairs_not_in_run, articles_not_in_run) and warned of; those naming an article
     the run skipped count as apart, and are counted (pairs_with_skipped, articles_skipped) and warned of; articles of
-    the run without a gold label are not scored. The reading options (--id-field, --format, ...) are for --input;
+    the run without a gold label are not scored; gold with nothing to find among what is scored is warned of. The
+    report names the labels counted as same (positive), how many scored pairs are (pairs_same) or the gold clusters
+    (gold_clusters), and the thresholds of the run's clustering (thresholds, from its summary.json). The reading options (--id-field, --format, ...) are for --input;
     --max-record-bytes also bounds the lines of the gold file.
 
     \b
@@ -173,8 +175,10 @@ def explain_params(
 
     Reads no feed and writes no file: prints, on standard output, the bands and rows a dedupe run with these
     settings uses (its --lsh-threshold, --num-perm, and fp_weight of the dedupe.index table of --config),
-    datasketch's false positive and false negative weights, and the chance that a pair of each Jaccard similarity
-    becomes a candidate.
+    datasketch's false positive and false negative weights (areas of the S-curve below and above the threshold, not
+    probabilities of a pair), and the chance that the bands make a pair of each Jaccard similarity a candidate. The
+    bands are not a run's only way to candidates: articles that share an anchor are candidates too (contained
+    copies; --no-anchors), and every candidate is screened by its estimated containment (min_estimate).
 
     \b
     Example:

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import DedupConfig, ReadConfig
 from ..settings import from_dict
 from ..errors import ConfigError, InputFormatError
-from ..io.gold import read_edges, read_gold, read_run, run_command
+from ..io.gold import read_edges, read_gold, read_run, run_command, run_thresholds
 from .metrics import adjusted_rand, bcubed, pair_counts, pairwise_prf, prf_counts, sweep
 
 __all__ = ["evaluate_run", "run_config"]
@@ -64,24 +64,33 @@ def evaluate_run(
     skipped: set[str] = set()  # articles the run did not compare (too short or too long): alone in their cluster
     pred = read_run(run_dir, level, skipped)
     cluster = {i: (c if c is not None else f"\x00{i}") for i, c in pred.items()}  # singletons: own cluster
-    report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind, "warnings": []}
+    report: dict[str, Any] = {"run": str(run_dir), "gold": str(gold), "level": level, "kind": kind,
+                              "thresholds": run_thresholds(run_dir, level), "warnings": []}
     if sweep_score is not None and kind == "clusters":  # a sweep scores labelled pairs: asked for, it was left out unsaid
         report["warnings"].append(f"--sweep {sweep_score}: the gold file holds a cluster per article, not labelled pairs: "
                                   "no sweep (it scores labelled pairs)")
     elif sweep_score is None and inputs:
         report["warnings"].append(f"--input ({', '.join(map(str, inputs))}) is read only with --sweep: left unread")
-    if kind == "pairs" and not any(s for _, _, s in data):  # type: ignore[union-attr]
-        report["warnings"].append(f"no gold pair counts as same (--positive {','.join(positive)}): precision and recall "
-                                  "here say nothing of the copies found; is the label name right?")
     if kind == "pairs":
         known = [(a, b, s) for a, b, s in data if a in cluster and b in cluster]  # type: ignore[union-attr]
         if not known:  # every score would read 1.0 over no pair at all
             raise InputFormatError(f"none of the {len(data)} labelled pairs has both articles in the run {run_dir}: "  # type: ignore[arg-type]
                                    "wrong gold file, or the run of another feed?", str(gold))
+        report["positive"] = list(positive)
         report["pairs"] = len(known)
+        report["pairs_same"] = sum(1 for _, _, s in known if s)  # labelled same (--positive): the copies to find
         report["pairs_not_in_run"] = len(data) - len(known)  # type: ignore[arg-type]
+        if not report["pairs_same"]:  # recall over no copy to find: the scores say nothing of the copies found
+            same_elsewhere = sum(1 for _, _, s in data if s) - report["pairs_same"]  # type: ignore[union-attr]
+            report["warnings"].append(
+                f"no gold pair counts as same (--positive {','.join(positive)}): precision and recall here say nothing "
+                "of the copies found; is the label name right?" if not same_elsewhere else
+                f"none of the {len(known)} labelled pairs scored counts as same (--positive {','.join(positive)}): the "
+                f"{same_elsewhere} labelled same {'names' if same_elsewhere == 1 else 'name'} an article not in the run; "
+                "precision and recall here say nothing of the copies found")
         if report["pairs_not_in_run"]:
-            report["warnings"].append(f"{report['pairs_not_in_run']} of the {len(data)} labelled pairs name an article "  # type: ignore[arg-type]
+            n = report["pairs_not_in_run"]
+            report["warnings"].append(f"{n} of the {len(data)} labelled pairs {'names' if n == 1 else 'name'} an article "  # type: ignore[arg-type]
                                       "that is not in the run: left out of the scores")
         report["pairs_with_skipped"] = sum(1 for a, b, _ in known if a in skipped or b in skipped)
         if report["pairs_with_skipped"]:
@@ -106,10 +115,15 @@ def evaluate_run(
                                    "wrong gold file, or the run of another feed?", str(gold))
         g = {i: data[i] for i in ids}  # type: ignore[index]
         report["articles"] = len(ids)
+        report["gold_clusters"] = len(set(g.values()))
         report["articles_not_in_run"] = len(data) - len(ids)  # type: ignore[arg-type]
         if report["articles_not_in_run"]:
-            report["warnings"].append(f"{report['articles_not_in_run']} of the {len(data)} articles of the gold clusters "  # type: ignore[arg-type]
-                                      "are not in the run: left out of the scores")
+            n = report["articles_not_in_run"]
+            report["warnings"].append(f"{n} of the {len(data)} articles of the gold clusters "  # type: ignore[arg-type]
+                                      f"{'is' if n == 1 else 'are'} not in the run: left out of the scores")
+        if report["gold_clusters"] == len(ids):  # no two together: pairwise recall 1.0 over no pair to find
+            report["warnings"].append(f"the gold clusters put no two of the {len(ids)} articles scored together: "
+                                      "pairwise recall and B-cubed recall here say nothing of the copies found")
         report["articles_skipped"] = sum(1 for i in ids if i in skipped)
         if report["articles_skipped"]:
             report["warnings"].append(_skipped_warning(report["articles_skipped"], len(ids), "articles"))
@@ -128,7 +142,7 @@ def _skipped_warning(n: int, of: int, kind: str) -> str:
     """
     why = "not compared: empty, too short, too long or already in its index"
     if kind == "pairs":
-        return (f"{n} of the {of} labelled pairs scored name an article the run skipped ({why}; its reason says which): "
+        return (f"{n} of the {of} labelled pairs scored {'names' if n == 1 else 'name'} an article the run skipped ({why}; its reason says which): "
                 "counted as apart, a miss when labelled same")
     return (f"{n} of the {of} articles scored {'was' if n == 1 else 'were'} skipped by the run ({why}; "
             f"{'its reason says' if n == 1 else 'their reasons say'} which): alone in {'its' if n == 1 else 'their'} "

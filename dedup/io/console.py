@@ -291,7 +291,10 @@ def print_lsh_params(info: dict[str, Any]) -> None:
     say(f"threshold {threshold}, num_perm {num_perm}: bands b={b}, rows r={r} (b*r={b * r})", err=False)
     # datasketch's names for them; not probabilities of one pair: the areas it weighs to choose b and r
     say(f"false positive weight (area under P(candidate) below the threshold): {info['false_positive']:.4f}", err=False)
-    say(f"false negative weight (area over P(candidate) above the threshold): {info['false_negative']:.4f}\n\njaccard  P(candidate)",
-        err=False)
+    say(f"false negative weight (area over P(candidate) above the threshold): {info['false_negative']:.4f}", err=False)
+    # the bands are one of a run's two ways to candidates: a pair they miss may still be one (most contained copies are)
+    say("P(candidate) is the bands' chance; a dedupe run also takes articles that share an anchor as candidates\n"
+        "(contained copies; --no-anchors), and verifies only candidates whose estimated containment reaches\n"
+        f"min_estimate ({info['min_estimate']}; dedupe.index table of --config)\n\njaccard  P(candidate)", err=False)
     for s, p in info["s_curve"]:
         say(f"{s:7.2f}  {p:12.4f}  {'#' * round(p * 40)}", err=False)

@@ -21,7 +21,7 @@ from ..errors import InputError, InputFormatError, InputNotFoundError
 from ..types import id_text
 from .jsonl import json_objects
 
-__all__ = ["EVAL_FILES", "fetched_run", "read_edges", "read_gold", "read_run", "run_command"]
+__all__ = ["EVAL_FILES", "fetched_run", "read_edges", "read_gold", "read_run", "run_command", "run_thresholds"]
 
 # The files of a run that ``dedup eval`` reads besides its summary.json: the clusters (a dedupe run's decisions, a stories
 # run's stories) and a dedupe run's verified edges, in either --output-format.
@@ -178,6 +178,41 @@ def run_command(run_dir: str | Path) -> str | None:
     """The command that wrote the run in ``run_dir`` (``summary.json``'s ``command``; None when it does not say)."""
     command = _summary(Path(run_dir)).get("command")
     return command if isinstance(command, str) else None
+
+
+# The settings that decide a clustering, per level scored: (name in the report, section of summary.json, key in it).
+_THRESHOLDS = {
+    "group": (("lsh_threshold", ("config", "dedupe", "index"), "threshold"), ("bands", ("sketch",), "bands"),
+              ("rows", ("sketch",), "rows"), ("decision", ("config", "dedupe", "verify"), "decision"),
+              ("min_probability", ("decision_model",), "min_probability"),
+              ("jaccard", ("config", "dedupe", "verify"), "jaccard"),
+              ("containment", ("config", "dedupe", "verify"), "containment"),
+              ("min_cosine", ("config", "dedupe", "verify"), "min_cosine")),
+    "event": (("event_threshold", ("config", "stories"), "event_threshold"),
+              ("event_linkage", ("config", "stories"), "event_linkage"),
+              ("window_days", ("config", "stories"), "window_days")),
+    "storyline": (("storyline_threshold", ("config", "stories"), "storyline_threshold"),
+                  ("storyline_linkage", ("config", "stories"), "storyline_linkage")),
+}
+
+
+def run_thresholds(run_dir: str | Path, level: str) -> dict[str, Any]:
+    """The thresholds the run's clustering at ``level`` was made with, as its ``summary.json`` records them.
+
+    A dedupe run's (``group``): the LSH threshold with its bands and rows, the decision (``model``: the
+    probability from ``min_probability`` on; ``rule``: ``jaccard`` / ``containment`` / ``min_cosine``, only the
+    decision's own); a stories run's events' or storylines' thresholds. Settings the summary does not hold (a run of
+    an older version) are left out.
+    """
+    summary, found = _summary(Path(run_dir)), {}
+    for name, section, key in _THRESHOLDS.get(level, ()):
+        table: Any = summary
+        for part in section:
+            table = table.get(part) if isinstance(table, dict) else None
+        if isinstance(table, dict) and key in table:
+            found[name] = table[key]
+    unused = {"model": ("jaccard", "containment", "min_cosine"), "rule": ("min_probability",)}.get(found.get("decision"), ())
+    return {k: v for k, v in found.items() if k not in unused}
 
 
 def _summary(run: Path) -> dict[str, Any]:

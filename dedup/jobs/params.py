@@ -20,7 +20,8 @@ def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHash
     Returns:
         ``threshold``, ``num_perm``, ``bands``, ``rows``, ``false_positive`` and
         ``false_negative`` (datasketch's integrated S-curve below and above the
-        threshold) and ``s_curve``: ``(jaccard, probability of becoming a candidate)``.
+        threshold), ``s_curve``: ``(jaccard, probability that the bands make a pair a candidate)``, and
+        ``min_estimate``: the default screen of every candidate, the bands' and the anchors' alike.
 
     Raises:
         ConfigError: a value the configs refuse (the same checks as a run's).
@@ -39,4 +40,4 @@ def lsh_params(threshold: float = IndexConfig.threshold, num_perm: int = MinHash
         raise ConfigError(str(exc).replace("--lsh-threshold", "--threshold")) from None
     fp, fn = lsh_error_rates(threshold, b, r)
     return {"threshold": threshold, "num_perm": num_perm, "bands": b, "rows": r, "false_positive": fp, "false_negative": fn,
-            "s_curve": s_curve(b, r)}
+            "s_curve": s_curve(b, r), "min_estimate": IndexConfig.min_estimate}
