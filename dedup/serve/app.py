@@ -312,12 +312,13 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
              responses={404: {"model": ErrorOut, "description": "No article with this id in the index."}},
              summary="An article as the index holds it")
     def get_article(article_id: str) -> Any:
-        found = engine.article(article_id)
-        if found is None:
-            return not_found(f"no article {article_id!r} in the index")
-        rec, keeper_id, pruned = found
-        return _stored(rec, (keeper_id, pruned), engine.texts.get([rec.id]).get(rec.id), engine.contained_in([rec]),
-                       engine.stories_of([rec.id]).get(rec.id))
+        with engine.reading():  # the record, its keeper, containers and event of one state of the index
+            found = engine.article(article_id)
+            if found is None:
+                return not_found(f"no article {article_id!r} in the index")
+            rec, keeper_id, pruned = found
+            held, story = engine.contained_in([rec]), engine.stories_of([rec.id]).get(rec.id)
+        return _stored(rec, (keeper_id, pruned), engine.texts.get([rec.id]).get(rec.id), held, story)
 
     @app.get("/v1/events/{event:path}", response_model=EventOut,
              responses={404: {"model": ErrorOut, "description": "No tracked article is in this event."}},
@@ -334,10 +335,11 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
              responses={404: {"model": ErrorOut, "description": "No group of this name in the index."}},
              summary="A duplicate group: members, keeper, pair scores")
     def get_group(group: str) -> Any:
-        view = engine.group(group)
-        if view is None:
-            return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
-        held, stories = engine.contained_in(view.members), engine.stories_of([m.id for m in view.members])
+        with engine.reading():  # the members, their edges, containers and events of one state of the index
+            view = engine.group(group)
+            if view is None:
+                return not_found(f"no group {group!r} in the index (a group is named after its first member's id)")
+            held, stories = engine.contained_in(view.members), engine.stories_of([m.id for m in view.members])
         members = [_stored(m, view.keeper_named(m), None, held, stories.get(m.id)) | ({"group": view.name} if m.group is None else {})
                    for m in view.members]  # a keeper stored alone, joined later: its record says no group
         return {"group": view.name, "keeper": view.keeper_id, "keeper_pruned": view.keeper is None, "size": len(members),
@@ -378,10 +380,12 @@ def create_app(engine: Engine, *, token: str | None = None, max_body_bytes: int 
 
     @app.get("/", response_class=HTMLResponse, summary="The latest duplicate groups (HTML)", responses=bad_address)
     def index_page(limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> HTMLResponse:
-        groups = engine.latest_groups(limit)
-        titles = engine.headlines([g.keeper.id for g in groups if g.keeper is not None])
-        events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)
-        return HTMLResponse(render_groups(groups, titles, engine.location, engine.article_count(), events, boxes=limit),
+        with engine.reading():  # the groups, events and count of one state of the index (a page's reads, no longer)
+            groups = engine.latest_groups(limit)
+            titles = engine.headlines([g.keeper.id for g in groups if g.keeper is not None])
+            events = engine.latest_events(min(3 * limit, 60))  # single reports take a line each (render_groups)
+            count = engine.article_count()
+        return HTMLResponse(render_groups(groups, titles, engine.location, count, events, boxes=limit),
                             headers=_PAGE_HEADERS)
 
     @app.get("/pair", response_class=HTMLResponse, summary="Two articles side by side, shared passages marked (HTML)",

@@ -34,7 +34,9 @@ the engine decides, with the same flow ``dedup dedupe --index`` runs.
   one by one, so one batch that breaks the flow fails alone.
 * Lookups go through a second connection to the index (SQLite: it sees only
   committed transactions), under a lock of their own, so they never wait for
-  a batch being decided.
+  a batch being decided. The reads of one answer are made on one committed
+  state (:meth:`Engine.reading`: a read transaction, held for that answer
+  only), so a prune or a batch committed meanwhile never shows half.
 * The titles and texts of the articles added are kept in :mod:`.texts`, after
   the batch is committed (a process killed between the two leaves articles
   that show scores without texts, like those added by the CLI).
@@ -57,7 +59,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -134,7 +137,7 @@ class Engine:
         self._stopping = False  # set by stop(): no batch is started any more
         self._halt = threading.Event()  # set once stopping: a run waiting for another process's hold on the index gives up
         self._adding = 0  # add() calls under way (a run, then the texts): close() waits for them
-        self._read_lock = threading.Lock()
+        self._read_lock = threading.RLock()  # held by one answer across its calls (reading())
         self._held = ExitStack()  # what the runs share: the Dask executor (see _runs_executor)
         self._executor: Any = None
         self.runs = 0  # runs of the flow, and the batches they decided
@@ -300,13 +303,20 @@ class Engine:
 
     # --- looking up -------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The lookups of one answer: under the reader's lock, on one committed state of the index (a read transaction,
+        held until the block ends; the app holds one across the calls of an answer). Blocks nest."""
+        with self._read_lock, self._reader.snapshot():
+            yield
+
     def next_row(self) -> int:
-        with self._read_lock:
+        with self.reading():
             return self._reader.next_row()
 
     def article_count(self) -> int:
         """How many articles the index holds."""
-        with self._read_lock:
+        with self.reading():
             return self._reader.article_count()
 
     def article(self, article_id: str) -> tuple[ArticleRecord, str | None, bool] | None:
@@ -317,7 +327,7 @@ class Engine:
         version); an index written before that kept ``group`` None: the group named after it is then given here,
         so that a client can tell the article has copies.
         """
-        with self._read_lock:
+        with self.reading():
             rec = self._reader.known_ids([article_id]).get(article_id)
             if rec is None:
                 return None
@@ -332,7 +342,7 @@ class Engine:
         return rec, *keeper_ref(rec, keeper, pruned)
 
     def group(self, name: str) -> GroupView | None:
-        with self._read_lock:
+        with self.reading():
             stored = self._reader.group(name)
             extra, pruned = [], {}
             if stored is not None:  # a keeper from an earlier group may lie outside (a group joined later keeps it)
@@ -344,7 +354,7 @@ class Engine:
 
     def latest_groups(self, limit: int = 20, scan: int = 2000) -> list[GroupView]:
         """The ``limit`` groups with the most recently added members, newest first (among the last ``scan`` rows)."""
-        with self._read_lock:
+        with self.reading():
             top = self._reader.next_row()
             recent = self._reader.articles(_rows(range(max(0, top - scan), top)))
         names = list(dict.fromkeys(r.group for r in reversed(recent) if r.group is not None))[:limit]
@@ -354,7 +364,7 @@ class Engine:
         """The events tracked by ``dedup stories --index`` with the latest reports, newest first, each with up to
         ``shown`` member ids (first report first) and their headlines (``labels``: id → the stored label, the headline
         or the start of the text); empty when the index tracks no stories."""
-        with self._read_lock:
+        with self.reading():
             events = self._reader.stories.recent(limit)
             members = self._reader.stories.members([e["event"] for e in events], shown)
             rows = self._reader.stories.lookup([m for ms in members.values() for m in ms])
@@ -371,13 +381,13 @@ class Engine:
         out = {i: article_label(Article(i, text, title)) for i, (title, text) in self.texts.get(ids).items()}
         missing = [i for i in dict.fromkeys(ids) if not out.get(i)]
         if missing:
-            with self._read_lock:
+            with self.reading():
                 out |= {i: r.label for i, r in self._reader.stories.lookup(missing).items() if r.label}
         return {i: t for i, t in out.items() if t}
 
     def stories_of(self, ids: list[str]) -> dict[str, tuple[str, str | None]]:
         """id → the event and storyline ``dedup stories --index`` gave it, for those of ``ids`` it tracked."""
-        with self._read_lock:
+        with self.reading():
             rows = self._reader.stories.lookup(ids)
         return {i: (row.event, row.storyline) for i, row in rows.items()}
 
@@ -385,7 +395,7 @@ class Engine:
         """Representative row → the ids of the stored articles a verified contained edge says hold its text (each
         container and its exact copies), for the texts of ``records``: ``contained_in`` as ``dedup index export``
         gives it, found through the edges of those texts alone."""
-        with self._read_lock:
+        with self.reading():
             held = self._reader.containers_of(sorted({r.rep for r in records if r.rep >= 0}))
             return container_names(self._reader, held) if held else {}
 
@@ -393,7 +403,7 @@ class Engine:
         """One tracked event as :meth:`latest_events` gives it, with up to ``shown`` member ids (in time order) and
         their stored rows (``reports``: :class:`~dedup.store.story_log.StoryRow`, in that order); None when no
         tracked article is in it."""
-        with self._read_lock:
+        with self.reading():
             found = self._reader.stories.event(name)
             if found is None:
                 return None
@@ -403,7 +413,7 @@ class Engine:
 
     def pair(self, a: str, b: str) -> PairView | None:
         """Articles ``a`` and ``b`` side by side (None when either is not in the index)."""
-        with self._read_lock:
+        with self.reading():
             found = self._reader.known_ids([a, b])
             if a not in found or b not in found:
                 return None

@@ -370,6 +370,12 @@ class HistoryIndex(Protocol):
         edges by the thousand, a keeper's own are one per member)."""
         ...
 
+    def snapshot(self) -> Any:
+        """A context manager: the reads made in its block see one committed state, a commit of another process
+        meanwhile not at all (SQLite: a read transaction; Redis: none, each command reads the newest). Held for one
+        answer (a service's, ``stats``), never across a run: it keeps a SQLite log from being checkpointed."""
+        ...
+
     def close(self) -> None: ...
 
 

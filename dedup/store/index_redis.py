@@ -29,7 +29,7 @@ import logging
 import struct
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -468,6 +468,9 @@ class RedisIndex:
             edge_scores=np.array([[float("nan") if x is None else x for x in [*v[1:], None][:5]] for _, _, v in found],
                                  dtype=np.float64).reshape(-1, 5),
         )
+
+    def snapshot(self) -> Any:  # Redis answers each command on its own: no snapshot across commands (reads as they were)
+        return nullcontext()
 
     def close(self) -> None:
         self.r.close()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .segments import Segments
+from .snapshot import one_snapshot, read_snapshot
 from .sqlite_file import connect, connect_read_only, dedup_or_blank, init_schema, make_file
 from .index import (
     ArticleRecord,
@@ -162,6 +163,9 @@ class SQLiteIndex:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def snapshot(self) -> Any:  # the reads of the block on one committed state: held for one answer (snapshot.py)
+        return read_snapshot(self.conn)
 
     @contextmanager
     def writer(self, on_wait: Waiting | None = None) -> Iterator[None]:
@@ -358,6 +362,7 @@ class SQLiteIndex:
 
     # --- maintenance ----------------------------------------------------------
 
+    @one_snapshot  # the counts of one state: a prune committing between them made them disagree
     def stats(self) -> dict[str, Any]:
         n, oldest, newest, undated = self.conn.execute(
             "SELECT count(*), min(time), max(time), sum(time IS NULL) FROM articles"
@@ -426,6 +431,11 @@ class SQLiteIndex:
         return len(rows)
 
     def export(self) -> Iterator[dict[str, Any]]:
+        # one state: the rows were one statement's already (its snapshot held to the last row), the containers another's
+        with self.snapshot():
+            yield from self._export()
+
+    def _export(self) -> Iterator[dict[str, Any]]:
         from ..results import DUPLICATE
         from ..verify import CONTAINED
 
@@ -466,6 +476,7 @@ class SQLiteIndex:
         want = set(map(int, reps))
         return {inner: rows for inner, rows in containers(found).items() if inner in want}
 
+    @one_snapshot  # the members and the edges of one state (a prune committing between them left edges out)
     def group(self, name: str, around: int | None = None) -> StoredGroup | None:
         cols = self._cols()
         # the article the group is named after may have been stored alone, before its first copy came

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .snapshot import read_snapshot
+
 __all__ = ["BLOCK", "DEAD_SHARE", "MAX_SEGMENTS", "Segments"]
 
 BLOCK = 32_768  # pairs per blob (512 KiB)
@@ -135,8 +137,16 @@ class Segments:
             yield np.frombuffer(k, dtype="<i8"), np.frombuffer(v, dtype="<i8")
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(positions in keys, values)`` of every stored pair whose key is asked, over all runs, a dead row's left out
-        (the dead rows read after the runs: a row dead when a run was read is dead still, rows are never reused)."""
+        """``(positions in keys, values)`` of every stored pair whose key is asked, over all runs, a dead row's left out.
+
+        The runs, their blocks and the dead rows are read in one read transaction (:func:`~.snapshot.read_snapshot`,
+        held for this lookup only): a merge committed by another connection between the statements deleted runs
+        listed but not yet read (their pairs were missed), and one emptying the dead rows after the runs were read
+        answered the pairs of pruned rows."""
+        with read_snapshot(self.conn):
+            return self._lookup(keys)
+
+    def _lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(keys, dtype=np.uint64).view(np.int64)
         order = np.argsort(q, kind="stable")
         sq = q[order]
@@ -201,8 +211,9 @@ class Segments:
         return int(self.conn.execute("SELECT coalesce(sum(pairs), 0) FROM segments WHERE kind = ?", (self.kind,)).fetchone()[0])
 
     def pairs(self) -> int:
-        """The live pairs: those stored, less the dead rows' still in the runs."""
-        return self._stored() - self._dead_pairs()
+        """The live pairs: those stored, less the dead rows' still in the runs (both counted on one snapshot)."""
+        with read_snapshot(self.conn):
+            return self._stored() - self._dead_pairs()
 
 
 def _blocks(keys: np.ndarray, vals: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
