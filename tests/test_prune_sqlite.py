@@ -12,7 +12,7 @@ import pytest
 from test_index import _epoch, _export, _rows, _run, days
 
 from dedup.config import DedupConfig
-from dedup.store import index_sqlite, segments
+from dedup.store import prune_sqlite, segments
 from dedup.store.history import open_index
 
 
@@ -51,9 +51,9 @@ def test_a_small_prune_leaves_its_pages_for_the_next_adds_and_reads_as_a_compact
     assert _prune(kept, "2024-03-01T09:00:00") == 1  # one article of 74
     free, pages = _pages(kept)
     assert free > 0  # not rewritten: VACUUM leaves no free page
-    assert free <= index_sqlite.VACUUM_FREE * pages
+    assert free <= prune_sqlite.VACUUM_FREE * pages
     with monkeypatch.context() as m:
-        m.setattr(index_sqlite, "VACUUM_FREE", -1.0)  # always compact, as every prune did
+        m.setattr(prune_sqlite, "VACUUM_FREE", -1.0)  # always compact, as every prune did
         assert _prune(compacted, "2024-03-01T09:00:00") == 1
     assert _pages(compacted)[0] == 0
     assert _export(kept) == _export(compacted) and _stats(kept) == _stats(compacted)

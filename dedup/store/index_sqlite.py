@@ -59,7 +59,6 @@ _COLUMNS = "row, id, date, time, source, length, status, grp, keeper, center, re
 _ADDED = (("articles", "probability"), ("edges", "probability"))
 _KINDS = ("band", "anchor", "line")
 # a prune compacts the file (VACUUM) when more than this share of its pages is free after it (else they are reused)
-VACUUM_FREE = 0.25
 
 
 def _nan(x: Any) -> float:
@@ -391,44 +390,9 @@ class SQLiteIndex:
         }
 
     def prune(self, before: float) -> int:
-        self.stories.prune(before)  # the tracked stories of those dates go too
-        rows = np.array([r for (r,) in self.conn.execute("SELECT row FROM articles WHERE time < ?", (before,))], dtype=np.int64)
-        if len(rows) == 0:
-            return 0
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_row', ?)", (str(self.next_row()),))
-            # the ids of the removed keepers that articles left still name: the export names their copies' keeper
-            # (it said duplicate_of null, as of a kept article); rows are never reused, so a row here is that one
-            self.conn.execute("CREATE TABLE IF NOT EXISTS pruned_keepers(row INTEGER PRIMARY KEY, id TEXT NOT NULL)")
-            self.conn.execute(
-                "INSERT OR REPLACE INTO pruned_keepers SELECT k.row, k.id FROM articles k WHERE k.time < ? AND k.row IN "
-                "(SELECT a.keeper FROM articles a WHERE a.time IS NULL OR a.time >= ?)", (before, before))
-            # the band and anchor runs are not rewritten (every block holds some of the rows' keys): the removed texts'
-            # rows are left out of lookups and counts, and out of the runs when they are merged (segments.py)
-            texts: list[tuple[int, int]] = []  # (row, its distinct anchor grams) of each removed text
-            for lo in range(0, len(rows), 50_000):
-                self._ask(rows[lo : lo + 50_000].tolist())
-                texts += [(r, len(np.unique(np.frombuffer(g, dtype="<u8")))) for r, g in self.conn.execute(
-                    "SELECT s.row, s.anchors FROM temp.ask q JOIN sketches s ON s.row = q.key")]
-                for table in ("sketches", "articles"):
-                    self.conn.execute(f"DELETE FROM {table} WHERE row IN (SELECT key FROM temp.ask)")
-                self.conn.execute("DELETE FROM edges WHERE a IN (SELECT key FROM temp.ask) OR b IN (SELECT key FROM temp.ask)")
-            dead = np.array([r for r, _ in texts], dtype=np.int64)  # line counts stay: they describe the sources
-            self._keys["band"].bury(dead, len(texts) * int(self.params["bands"]))  # a key a band, an anchor key a gram
-            self._keys["anchor"].bury(dead, sum(n for _, n in texts))
-            # and those no article names any more go (their last copies were removed now)
-            self.conn.execute("DELETE FROM pruned_keepers WHERE row NOT IN (SELECT keeper FROM articles)")
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        # the freed pages are reused by the next adds; VACUUM (rewriting the whole file: 65% of the prune of a day of 100k
-        # articles, its cost growing with the history kept, not with what went) only when they are over VACUUM_FREE of it
-        free, pages = (self.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
-        if free > VACUUM_FREE * pages:
-            self.conn.execute("VACUUM")
-            # VACUUM writes the whole file through the log: folded back and emptied now, else the log stays as large as
-            # the index for as long as another process keeps it open (the last connection closing empties it; a
-            # service's never does): a prune doubled the disk used while `dedup serve` ran
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(rows)
+        from .prune_sqlite import prune
+
+        return prune(self, before)
 
     def export(self) -> Iterator[dict[str, Any]]:
         # one state: the rows were one statement's already (its snapshot held to the last row), the containers another's
