@@ -115,3 +115,6 @@ def test_candidates_union_and_screen_as_keys_equal_the_pairwise_reference(monkey
     assert len(want) and got.screened_out == len(union) - len(want) > 0
     assert got.pairs.dtype == np.int64 and np.array_equal(got.pairs, want)
     assert (got.from_lsh, got.from_anchors, len(got)) == (len(lsh), len(anchored), len(want))
+    both = len(lsh) + len(anchored) - len(union)  # the pairs both paths proposed: what makes the counts add up
+    assert got.from_both == both > 0
+    assert got.from_lsh + got.from_anchors - got.from_both == len(got) + got.screened_out

@@ -50,6 +50,7 @@ class Candidates:
     bands: int
     rows: int
     screened_out: int = 0
+    from_both: int = 0  # pairs both paths proposed (from_lsh + from_anchors - from_both: the distinct pairs, before the screen)
     released: int = -1  # how many pairs there were, once ``pairs`` is let go (:meth:`release`); -1 while held
 
     def __len__(self) -> int:
@@ -135,6 +136,7 @@ def candidate_pairs(
         union.add(anchor_keys_)
     keys = union.result()
     del union
+    both = n_lsh + n_anchors - len(keys)
     screened = 0
     if sizes is not None and config.min_estimate > 0 and len(keys):
         keep = np.empty(len(keys), dtype=bool)
@@ -145,7 +147,7 @@ def candidate_pairs(
         if screened:
             keys = keys[keep]
         del keep
-    return Candidates(from_keys(keys) if len(keys) else empty_pairs(), n_lsh, n_anchors, capped, bands, rows, screened)
+    return Candidates(from_keys(keys) if len(keys) else empty_pairs(), n_lsh, n_anchors, capped, bands, rows, screened, both)
 
 
 _SCREEN_BLOCK = 1_000_000  # candidate pairs screened at a time

@@ -161,6 +161,7 @@ def summary(result: DedupResult, inputs: list[str], read: ReadConfig | None = No
             "candidate_pairs": len(cand),
             "candidate_pairs_from_lsh": cand.from_lsh,
             "candidate_pairs_from_anchors": cand.from_anchors,
+            "candidate_pairs_from_both": cand.from_both,
             "capped_buckets": cand.capped_buckets,
             "candidate_pairs_screened_out": cand.screened_out,
             "verified_pairs": len(result.pairs) - result.copied_pairs,
