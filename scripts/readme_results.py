@@ -218,34 +218,37 @@ def section() -> str:
             f"{'met' if bst.get('meets_target') else 'not met'}).",
             "",
         ]
-    sf = _load("bench_stories_feeds")
-    if sf and sf.get("runs"):
-        ok = [r for r in sf["runs"] if r.get("status") == "ok"]
-        tg = sf.get("targets", {})
-        lines += [
-            f"**Stories at scale** (`scripts/bench_stories.py --feeds`, commit {_commit(sf)}, `--jobs {sf['runs'][0].get('jobs', '?')}`): "
-            + "; ".join([f"{r['feed']}: {r['articles']:,} articles over {r.get('days')} days (up to {r.get('max_articles_a_day', 0):,} a day) "
-                         f"**stopped at the benchmark's limit after {r['wall_seconds']} s** ({r.get('status')}"
-                         + (f", in {_stopped_in(r)}" if _stopped_in(r) else "") + f"), {r['peak_rss_mib'] / 1024:.2f} GiB process peak"
-                         + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '')
-                         + (": the 1M target not met (time, and memory "
-                            + ("met" if _stories_gib(r) <= tg.get('1m_peak_gib', 0) else "not met") + ")" if r["articles"] >= 1_000_000 else "")
-                         for r in sf["runs"] if r.get("status") != "ok"]
-                        + [f"{r['feed']}: {r['articles']:,} articles over {r['days']} days (up to {r['max_articles_a_day']:,} a day) "
-                        f"in {r['wall_seconds']} s ({r['peak_rss_mib'] / 1024:.2f} GiB process peak"
-                        + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '') + "; "
-                        f"events {_get(r, 'stage_seconds', 'events')} s, "
-                        f"storylines {_get(r, 'stage_seconds', 'storylines')} s), {r['seconds_per_1k_articles']} s per 1k articles, "
-                        + (f"so about {r['projected_seconds_for_1m_at_this_density']:,} s for 1M at that density (a projection)"
-                           if r["articles"] < 1_000_000 else
-                           f"the 1M target itself, measured: time {'met' if r['wall_seconds'] <= tg.get('1m_seconds', 0) else 'not met'}, "
-                           + _memory_verdict(_stories_gib(r), r['peak_rss_mib'] / 1024, tg.get('1m_peak_gib', 0)))
-                        for r in ok])
-            + f". Target for 1M: ≤ {tg.get('1m_seconds')} s and ≤ {tg.get('1m_peak_gib')} GiB. Only the open window is held, so the "
-            "cost per article follows how many articles a day holds, not the feed's length. Feeds: "
-            + "; ".join(sf.get("feeds_made_by") or ["not recorded"]) + ".",
-            "",
-        ]
+    # the dense feed (bench_stories_feeds) and the feeds of large copy families (--name bench_stories_feeds_families…)
+    for name in sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "results").glob("bench_stories_feeds*.json")):
+        sf = _load(name)
+        name_arg = "" if name == "bench_stories_feeds" else f" --name {name}"
+        if sf and sf.get("runs"):
+            ok = [r for r in sf["runs"] if r.get("status") == "ok"]
+            tg = sf.get("targets", {})
+            lines += [
+                f"**Stories at scale** (`scripts/bench_stories.py --feeds{name_arg}`, `results/{name}.json`, commit {_commit(sf)}, `--jobs {sf['runs'][0].get('jobs', '?')}`): "
+                + "; ".join([f"{r['feed']}: {r['articles']:,} articles over {r.get('days')} days (up to {r.get('max_articles_a_day', 0):,} a day) "
+                             f"**stopped at the benchmark's limit after {r['wall_seconds']} s** ({r.get('status')}"
+                             + (f", in {_stopped_in(r)}" if _stopped_in(r) else "") + f"), {r['peak_rss_mib'] / 1024:.2f} GiB process peak"
+                             + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '')
+                             + (": the 1M target not met (time, and memory "
+                                + ("met" if _stories_gib(r) <= tg.get('1m_peak_gib', 0) else "not met") + ")" if r["articles"] >= 1_000_000 else "")
+                             for r in sf["runs"] if r.get("status") != "ok"]
+                            + [f"{r['feed']}: {r['articles']:,} articles over {r['days']} days (up to {r['max_articles_a_day']:,} a day) "
+                            f"in {r['wall_seconds']} s ({r['peak_rss_mib'] / 1024:.2f} GiB process peak"
+                            + (f", {_stories_gib(r):.2f} GiB with the workers" if 'tree_peak_pss_mib' in r else '') + "; "
+                            f"events {_get(r, 'stage_seconds', 'events')} s, "
+                            f"storylines {_get(r, 'stage_seconds', 'storylines')} s), {r['seconds_per_1k_articles']} s per 1k articles, "
+                            + (f"so about {r['projected_seconds_for_1m_at_this_density']:,} s for 1M at that density (a projection)"
+                               if r["articles"] < 1_000_000 else
+                               f"the 1M target itself, measured: time {'met' if r['wall_seconds'] <= tg.get('1m_seconds', 0) else 'not met'}, "
+                               + _memory_verdict(_stories_gib(r), r['peak_rss_mib'] / 1024, tg.get('1m_peak_gib', 0)))
+                            for r in ok])
+                + f". Target for 1M: ≤ {tg.get('1m_seconds')} s and ≤ {tg.get('1m_peak_gib')} GiB. Only the open window is held, so the "
+                "cost per article follows how many articles a day holds, not the feed's length. Feeds: "
+                + "; ".join(sf.get("feeds_made_by") or ["not recorded"]) + ".",
+                "",
+            ]
     ab = _load("semeval_ablation")
     if ab:
         pc = ab.get("pearson_cv", {})
