@@ -363,9 +363,11 @@ class RedisIndex:
         rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]
         gone_rows = set(rows)
         fast = bool(rows) and self._reverse.whole()  # what the removed rows touch, looked up by row (reverse_redis)
+        removed = None  # the removed records, read once (or a chunk at a time below)
         if fast:
+            removed = {rec.row: rec for rec in self.articles(np.array(rows))}
             pipe = self.r.pipeline(transaction=True)
-            self._reverse.keepers(pipe, gone_rows, self.articles(np.array(rows)))
+            self._reverse.keepers(pipe, gone_rows, list(removed.values()))
             pipe.execute()
         elif rows:  # an index made before P:cp and P:er were kept: every article read, every edge
             self._keep_pruned_keepers(gone_rows)
@@ -374,7 +376,7 @@ class RedisIndex:
         digests: list[int] = []  # of the removed sketches: a text's first row is under its digest (P:dig), and only there
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
-            recs = self.articles(np.array(part))
+            recs = self.articles(np.array(part)) if removed is None else [removed[r] for r in part if r in removed]
             raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
             have = [r for r in part if raw_sk[r] is not None]
             pipe = self.r.pipeline(transaction=True)
