@@ -156,3 +156,104 @@ def test_a_redis_prune_reads_the_digests_of_the_removed_texts_and_counts_what_is
         assert idx.r.hgetall(f"{prefix}:dig") == expected
     finally:
         idx.close()
+
+
+def _days() -> tuple[list[Article], list[Article]]:
+    """Two runs: day 1's articles, then day 2's (some sharing a piece of day 1's texts, copies of them word for word, day 1's
+    texts inside longer ones, texts inside day 1's; day 3's copies of day 2's), so that keepers, edges in either order and containments span the
+    days."""
+    day1 = [a for a in _feed() if a.id.startswith("a")]
+    later = [a for a in _feed() if a.id.startswith("b")]
+    later += [Article(id=f"copy-{a.id}", text=a.text, source="t", date="2024-03-02T12:00:00") for a in day1[:4]]
+    later += [Article(id=f"long-{a.id}", text=f"{a.text}\n{later[k].text}", source="t", date="2024-03-02T13:00:00")
+              for k, a in enumerate(day1[4:7])]
+    day1 += [Article(id=f"early-{b.id}", text=f"{b.text}\n{_feed()[-1].text}\n{b.text[::-1]}", source="t",
+                     date="2024-03-01T23:00:00") for b in later[2:4]]  # holding day 2's texts
+    later += [Article(id=f"again-{a.id}", text=a.text, source="t", date="2024-03-03T08:00:00") for a in later[:3]]
+    return day1, later
+
+
+def _contents(r, prefix: str, leave: tuple[str, ...] = ()) -> dict[str, object]:
+    """Every key under ``prefix`` (but ``leave``) → its value, whatever the key's type; ``P:meta`` without ``rev``."""
+    out: dict[str, object] = {}
+    for key in r.scan_iter(match=f"{prefix}:*", count=10_000):
+        name = key.decode()[len(prefix) + 1 :]
+        if name in leave:
+            continue
+        kind = r.type(key).decode()
+        out[name] = {"hash": r.hgetall, "set": r.smembers, "string": r.get,
+                     "zset": lambda k: r.zrange(k, 0, -1, withscores=True)}[kind](key)
+    if "meta" in out:
+        out["meta"] = {f: v for f, v in out["meta"].items() if f not in (b"rev", b"created")}
+    return out
+
+
+def test_a_redis_prune_reads_only_what_the_removed_rows_touch_and_leaves_the_index_as_a_whole_read_does(
+        redis_url: str, monkeypatch) -> None:
+    """A prune decoded every stored article (the removed keepers articles left still name), and read every edge
+    (``P:e``) and every containment (``P:in``) to find those of the removed rows: costs that grew with the whole
+    index. Now the keeper → copies (``P:cp``) and row → edges (``P:er``) hashes written at each add answer them by
+    row. The index after two prunes is the same, key for key, as that of the whole reads (an index without them, as
+    made before they were kept), and what is left of them is what is left of the articles and edges."""
+    from dedup.store.index_redis import RedisIndex
+    from dedup.store.reverse_redis import RedisReverse
+
+    fast, old = (f"t{uuid.uuid4().hex[:8]}" for _ in range(2))
+    config = DedupConfig()
+    day1, later = _days()
+    idx = open_index(f"{redis_url}?prefix={fast}", config)
+    try:
+        dedupe(day1, config, runtime=Runtime(chunk_size=8), index=idx)
+        dedupe(later, config, runtime=Runtime(chunk_size=8), index=idx)
+        r = idx.r
+        assert r.hlen(f"{fast}:in") and r.hlen(f"{fast}:cp") and r.hexists(f"{fast}:meta", "rev")
+        # an edge written with its later row first ("a,b", a > b: a new article's row and a stored one's), as add does
+        last = idx.next_row() - 1
+        r.hset(f"{fast}:e", f"{last},1", r.hget(f"{fast}:e", next(iter(r.hkeys(f"{fast}:e")))))
+        for key, field, rows in RedisReverse(r, fast).added([], [[last, 1]]):
+            r.hset(key, field, (r.hget(key, field) or b"") + rows)
+        for key in r.scan_iter(match=f"{fast}:*", count=10_000):  # the same index, as made before P:cp and P:er
+            r.copy(key, old + key.decode()[len(fast) :])
+        r.delete(f"{old}:cp", f"{old}:er")
+        r.hdel(f"{old}:meta", "rev")
+    finally:
+        idx.close()
+    assert _contents(r, fast, ("cp", "er")) == _contents(r, old)
+    scanned: list[bytes | str] = []
+    opened = RedisIndex.__init__  # the client's hscan_iter, wrapped on each index opened
+
+    def counted(self, *args, **kwargs):
+        opened(self, *args, **kwargs)
+        plain = self.r.hscan_iter
+        self.r.hscan_iter = lambda name, *a, **k: (scanned.append(name), plain(name, *a, **k))[1]
+
+    monkeypatch.setattr(RedisIndex, "__init__", counted)
+    pruned = []
+    for before in (DAY2, datetime(2024, 3, 2, 12, 30, tzinfo=UTC).timestamp()):
+        for prefix in (fast, old):
+            scanned.clear()
+            idx = open_index(f"{redis_url}?prefix={prefix}", create=False)
+            try:
+                with idx.writer():
+                    pruned.append(idx.prune(before))
+                r = idx.r
+                if prefix == fast:
+                    assert not {f"{fast}:{k}" for k in ("art", "e", "in")} & set(scanned), scanned
+                    assert r.hlen(f"{fast}:pruned")  # removed keepers that copies left name
+                    rows = {int(x) for x in r.hkeys(f"{fast}:art")}
+                    named: set[int] = set()
+                    for f, v in r.hgetall(f"{fast}:cp").items():
+                        copies = np.frombuffer(v, dtype="<i8").tolist()
+                        assert set(copies) <= rows and copies
+                        named.add(int(f))
+                    assert {int(f) for f in r.hkeys(f"{fast}:pruned")} <= named
+                    ends = {tuple(map(int, f.decode().split(","))) for f in r.hkeys(f"{fast}:e")}
+                    by_row = {(int(f), e if e >= 0 else ~e) for f, v in r.hgetall(f"{fast}:er").items()
+                              for e in np.frombuffer(v, dtype="<i8").tolist()}
+                    assert by_row == {p for a, b in ends for p in ((a, b), (b, a))}
+                else:
+                    assert f"{old}:art" in scanned
+            finally:
+                idx.close()
+        assert _contents(r, fast, ("cp", "er")) == _contents(r, old)
+    assert pruned[0] == pruned[1] > 0 and pruned[2] == pruned[3] > 0

@@ -59,9 +59,15 @@ class RedisContainers:
             return {r: held[r] for r in reps if r in held}
         return {r: sorted(set(np.frombuffer(v, dtype="<i8").tolist())) for r, v in zip(reps, self.r.hmget(self.key, reps)) if v}
 
-    def prune(self, gone: set[int]) -> None:
-        """Forget the rows ``gone`` (pruned), held or holding."""
-        held = {int(f): np.frombuffer(v, dtype="<i8").tolist() for f, v in self.r.hscan_iter(self.key, count=5000)}
+    def prune(self, gone: set[int], among: list[int] | None = None) -> None:
+        """Forget the rows ``gone`` (pruned), held or holding; ``among``: the only fields that can name them (the rows
+        gone and those sharing an edge with one), else every field is read."""
+        if among is None:
+            found = ((int(f), v) for f, v in self.r.hscan_iter(self.key, count=5000))
+        else:
+            found = ((f, v) for lo in range(0, len(among), 20_000)
+                     for f, v in zip(among[lo : lo + 20_000], self.r.hmget(self.key, among[lo : lo + 20_000])) if v)
+        held = {f: np.frombuffer(v, dtype="<i8").tolist() for f, v in found}
         left = {f: [x for x in v if x not in gone] for f, v in held.items() if f not in gone}
         if emptied := [f for f in held if not left.get(f)]:
             self.r.hdel(self.key, *emptied)

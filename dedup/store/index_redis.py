@@ -14,6 +14,8 @@ Keys, all under one prefix (``dedup`` by default, ``?prefix=NAME`` in the URL):
 * ``P:e`` hash: ``"a,b"`` → a verified edge (JSON); ``P:in`` hash: the contained edges by the held row (:mod:`.contained_redis`);
 * ``P:g:NAME`` set: the rows of the members of the group ``NAME``;
 * ``P:pruned`` hash: row → id of a pruned keeper that stored articles still name;
+* ``P:cp`` hash: keeper row → the rows naming it; ``P:er`` hash: row → the other ends of its edges: what a prune
+  looks up of the rows it removes (:mod:`.reverse_redis`; an index made before they were kept is read whole);
 * ``P:lock``: the writer lock (redis-py's ``Lock``, renewed while a run holds it: :mod:`.redis_lock`);
   ``P:stories-lock``: the same for a ``dedup stories`` run placing articles into events.
 
@@ -42,6 +44,7 @@ from .redis_address import redis_address
 from .redis_lock import held
 from .contained_redis import RedisContainers
 from .prune_redis import RedisDrops
+from .reverse_redis import RedisReverse
 from .story_redis import RedisStories
 
 __all__ = ["RedisIndex"]
@@ -102,6 +105,7 @@ class RedisIndex:
                 if not create or params is None:
                     raise HistoryError(f"{location}: no dedup index under the prefix {self.prefix!r}")
                 if self.r.hsetnx(self._k("meta"), "params", json.dumps(params, sort_keys=True)):
+                    RedisReverse(self.r, self.prefix).mark_new()  # empty: its reverse indexes are whole from here on
                     # a new process cannot tell a first run from a history the server lost (a flush, a restart
                     # without persistence): it says what it does, so that a lost history does not pass unseen
                     logging.getLogger("dedup").warning(
@@ -134,6 +138,7 @@ class RedisIndex:
         self._incr_script = self.r.register_script(_INCR_MANY)
         self.stories = RedisStories(self.r, self.prefix, self.location, self._still_there)
         self._held = RedisContainers(self.r, self.prefix, self._contained_edges)
+        self._reverse = RedisReverse(self.r, self.prefix)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
@@ -324,6 +329,7 @@ class RedisIndex:
             pipe.hset(self._k("e"), mapping=edges)
         self._many(pipe, self._append_script, self._held.added(
             [(a, b, r, s[1], s[2]) for (a, b), r, s in zip(batch.edges.tolist(), batch.edge_relation.tolist(), batch.edge_scores.tolist())]))
+        self._many(pipe, self._append_script, self._reverse.added(batch.articles, batch.edges.tolist()))
         top = max([a.row for a in batch.articles], default=-1) + 1
         pipe.eval("local v = tonumber(redis.call('GET', KEYS[1]) or '0'); if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end",
                   1, self._k("next"), top)
@@ -360,14 +366,22 @@ class RedisIndex:
         from ..candidates import band_keys
 
         rows = [int(r) for r in self.r.zrangebyscore(self._k("t"), "-inf", f"({before}")]
-        if rows:
-            self._keep_pruned_keepers(set(rows))
+        gone_rows = set(rows)
+        fast = bool(rows) and self._reverse.whole()  # what the removed rows touch, looked up by row (reverse_redis)
+        removed = None  # the removed records, read once (or a chunk at a time below)
+        if fast:
+            removed = {rec.row: rec for rec in self.articles(np.array(rows))}
+            pipe = self.r.pipeline(transaction=True)
+            self._reverse.keepers(pipe, gone_rows, list(removed.values()))
+            pipe.execute()
+        elif rows:  # an index made before P:cp and P:er were kept: every article read, every edge
+            self._keep_pruned_keepers(gone_rows)
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
         drops = RedisDrops(self.r, self.prefix)
         digests: list[int] = []  # of the removed sketches: a text's first row is under its digest (P:dig), and only there
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
-            recs = self.articles(np.array(part))
+            recs = self.articles(np.array(part)) if removed is None else [removed[r] for r in part if r in removed]
             raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
             have = [r for r in part if raw_sk[r] is not None]
             pipe = self.r.pipeline(transaction=True)
@@ -382,17 +396,23 @@ class RedisIndex:
             drops.records(pipe, recs)
             pipe.execute()
         if rows:
-            gone_rows = set(rows)
             # the digests of the removed sketches, not a scan of every text's: P:dig names a row only with its sketch's
             fields = [_field(d) for d in sorted(set(digests))]
             named = self.r.hmget(self._k("dig"), fields) if fields else []
             dig = [f for f, v in zip(fields, named) if v is not None and int(v) in gone_rows]
-            edges = [f for f, _ in self.r.hscan_iter(self._k("e"), count=5000) if set(map(int, f.decode().split(","))) & gone_rows]
+            among = None
+            if fast:
+                pipe = self.r.pipeline(transaction=True)
+                edges, left = self._reverse.edges(pipe, gone_rows)
+                among = sorted(gone_rows.union(left))  # P:in names a row only beside one it shares an edge with
+                pipe.execute()
+            else:
+                edges = [f for f, _ in self.r.hscan_iter(self._k("e"), count=5000) if set(map(int, f.decode().split(","))) & gone_rows]
             if dig:
                 self.r.hdel(self._k("dig"), *dig)
             if edges:
                 self.r.hdel(self._k("e"), *edges)
-            self._held.prune(gone_rows)
+            self._held.prune(gone_rows, among)
         return len(rows)
 
     def _keep_pruned_keepers(self, gone: set[int]) -> None:
