@@ -202,3 +202,29 @@ def test_the_service_answers_an_article_from_one_state_while_a_prune_commits(mad
         engine.close()
     assert during is not None and during[1:] == ("s0", False)  # as the record read: its keeper still stored
     assert after is not None and after[1:] == ("s0", True)  # the next answer: pruned since
+
+
+def test_read_snapshot_reads_one_commit_joins_an_open_transaction_and_writes_nothing(tmp_path: Path) -> None:
+    """:func:`dedup.store.snapshot.read_snapshot` on two plain connections: a commit by the other one is not seen
+    inside the block, is seen after it; inside a transaction already, the block joins it and ends nothing."""
+    from dedup.store.snapshot import read_snapshot
+
+    location = str(tmp_path / "plain.db")
+    writer, reader = connect(location), connect(location)
+    writer.execute("CREATE TABLE t(x INTEGER)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    with read_snapshot(reader):
+        assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+        writer.execute("INSERT INTO t VALUES (2)")  # commits meanwhile (autocommit), not blocked by the reader
+        assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 1  # the same commit as the first statement
+        reader.execute("CREATE TEMP TABLE IF NOT EXISTS ask(key INTEGER)")  # temporary tables may be written
+        reader.execute("INSERT INTO temp.ask VALUES (7)")
+    assert not reader.in_transaction
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    reader.execute("BEGIN")
+    with read_snapshot(reader):  # joins the open one
+        assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    assert reader.in_transaction  # and leaves it open for its owner
+    reader.execute("COMMIT")
+    writer.close()
+    reader.close()
