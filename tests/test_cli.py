@@ -136,6 +136,24 @@ def test_explain_params_says_the_bands_are_not_the_only_way_to_candidates() -> N
     assert "min_estimate (0.15; dedupe.index table of --config)" in r.output
 
 
+def test_explain_params_reads_a_runs_config_file_and_the_options_win(seeds_dir: Path, tmp_path: Path) -> None:
+    """A run set up by --config: explain-params reads the same file (it had no --config: the settings had to be copied
+    into options by hand), and an option given beside it wins, as in the run commands."""
+    config = tmp_path / "c.toml"
+    config.write_text("[dedupe.index]\nthreshold = 0.5\nfp_weight = 0.2\n[dedupe.minhash]\nnum_perm = 256\n", encoding="utf-8")
+    shown = run("explain-params", "--config", config)
+    assert shown.exit_code == 0 and "threshold 0.5, num_perm 256" in shown.output
+    b, r = map(int, re.search(r"bands b=(\d+), rows r=(\d+)", shown.output).groups())
+    assert run("dedupe", seeds_dir, "--out", tmp_path / "out", "--config", config).exit_code == 0
+    sketch = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["sketch"]
+    assert (sketch["bands"], sketch["rows"]) == (b, r)
+    assert "threshold 0.3, num_perm 256" in run("explain-params", "--config", config, "--threshold", "0.3").output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[dedupe.index]\nthreshold = "x"\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["explain-params", "--config", str(bad)])
+    assert res.exit_code == 1 and res.output.startswith(f"dedup: error: {bad}") and len(res.output.splitlines()) == 1
+
+
 @pytest.mark.parametrize("args, config", [
     ((), ""), (("--threshold", "0.5", "--num-perm", "256"), ""), (("--fp-weight", "0.2"), "[dedupe.index]\nfp_weight = 0.2\n"),
 ], ids=["defaults", "threshold-and-perms", "fp-weight"])

@@ -5,6 +5,7 @@ Options of the settings come from the configs (:mod:`.options`); a user's error 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
@@ -167,25 +168,40 @@ def evaluate(
 
 @app.command("explain-params")
 def explain_params(
-    threshold: Annotated[float, typer.Option(help="Jaccard threshold for the LSH.")] = IndexConfig.threshold,
-    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = MinHashConfig.num_perm,
-    fp_weight: Annotated[float, typer.Option(help="Weight of false positives against false negatives (datasketch's weights), from 0 up to (not including) 1.")] = IndexConfig.fp_weight,
+    threshold: Annotated[Optional[float], typer.Option(
+        help=f"Jaccard threshold for the LSH (default {IndexConfig.threshold}).", show_default=False)] = None,
+    num_perm: Annotated[Optional[int], typer.Option(
+        help=f"MinHash permutations (default {MinHashConfig.num_perm}).", show_default=False)] = None,
+    fp_weight: Annotated[Optional[float], typer.Option(
+        help="Weight of false positives against false negatives (datasketch's weights), from 0 up to (not including) 1 "
+        f"(default {IndexConfig.fp_weight}).", show_default=False)] = None,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", dir_okay=False, help="TOML file of a dedupe run's settings: its [dedupe.index] threshold and fp_weight "
+        "and [dedupe.minhash] num_perm are read; options given here win.")] = None,
 ) -> None:
     """Show the LSH bands and rows datasketch picks for a threshold, and the S-curve.
 
     Reads no feed and writes no file: prints, on standard output, the bands and rows a dedupe run with these
-    settings uses (its --lsh-threshold, --num-perm, and fp_weight of the dedupe.index table of --config),
+    settings uses (its --lsh-threshold, --num-perm, and fp_weight of the dedupe.index table of --config, a file this
+    command reads too),
     datasketch's false positive and false negative weights (areas of the S-curve below and above the threshold, not
     probabilities of a pair), and the chance that the bands make a pair of each Jaccard similarity a candidate. The
     bands are not a run's only way to candidates: articles that share an anchor are candidates too (contained
     copies; --no-anchors), and every candidate is screened by its estimated containment (min_estimate).
 
     \b
-    Example:
+    Examples:
       dedup explain-params --threshold 0.5 --num-perm 256
+      dedup explain-params --config dedup.toml
     """
     with user_errors():
-        print_lsh_params(jobs.lsh_params(threshold, num_perm, fp_weight))
+        from ..settings import build_settings
+
+        dedupe = build_settings({"dedupe": DedupConfig}, [], {}, config_file)["dedupe"]  # the defaults, then the file's
+        # then the options given (checked by the job, which names them)
+        print_lsh_params(jobs.lsh_params(dedupe.index.threshold if threshold is None else threshold,
+                                         dedupe.minhash.num_perm if num_perm is None else num_perm,
+                                         dedupe.index.fp_weight if fp_weight is None else fp_weight))
 
 
 index_app = typer.Typer(name="index", help="Look after a history index (made by `dedup dedupe FEED --index LOCATION`).",
