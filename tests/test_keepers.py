@@ -157,3 +157,32 @@ def test_a_drop_takes_the_scores_of_its_verified_edge_and_only_the_rest_are_veri
     assert got[4].tolist() == [0.4, 0.5, 0.6, 0.2]  # verified again
     _, scored = explain_drops(status, keeper, rep_of, verify)  # without edges every pair is verified
     assert asked[-1] == [[1, 0], [3, 0]] and scored[1].tolist() == [0.4, 0.5, 0.6, 0.2]
+
+
+# stored 0 (a group's center), 1 (its exact copy: the same digest), 2 (a near copy in 0's group), 3 (stored apart);
+# new texts 4 and 5, and 6 (a new exact copy of 0's text, placed in its group)
+_FIXED, _DIGEST = np.array([0, 0, 0, 3, -1, -1, 0]), np.array([7, 7, 8, 9, 5, 6, 7])
+CENTER_MOVES = [
+    ("copy-met-alone", [[1, 4]], [], [[0, 4]]),
+    ("feed-copy", [[4, 6]], [], [[4, 0]]),
+    ("center-met-too", [[0, 4], [1, 4]], [[0, 4]], [[0, 4], [1, 4]]),
+    ("center-judged-no-edge", [[1, 4]], [[0, 4]], [[1, 4]]),  # the center's verdict stands
+    ("near-member-stays", [[2, 4]], [], [[2, 4]]),
+    ("two-copies-once", [[1, 4], [4, 6]], [], [[0, 4], [4, 6]]),
+    ("copy-and-center", [[0, 1]], [], [[0, 1]]),
+    ("stored-apart", [[3, 5]], [], [[3, 5]]),
+]
+
+
+@pytest.mark.parametrize(("pairs", "judged", "want"), [c[1:] for c in CENTER_MOVES], ids=[c[0] for c in CENTER_MOVES])
+def test_an_edge_to_an_exact_copy_of_a_stored_center_counts_as_the_centers_unless_it_judged_the_pair(
+        pairs: list, judged: list, want: list) -> None:
+    from dedup.cluster.groups import copy_centers, judged_at_centers, onto_centers
+
+    centers = copy_centers(_FIXED, _DIGEST)
+    assert centers is not None and centers.tolist() == [0, 0, 2, 3, 4, 5, 0]
+    candidates = np.array(pairs + judged, dtype=np.int64).reshape(-1, 2)
+    assert {tuple(p) for p in judged} <= {tuple(p) for p in judged_at_centers(candidates, centers).tolist()}
+    got = onto_centers(np.array(pairs, dtype=np.int64), centers, np.array(judged, dtype=np.int64).reshape(-1, 2))
+    assert got.tolist() == want
+    assert copy_centers(None, _DIGEST) is None and copy_centers(np.array([0, 1, -1]), np.array([7, 7, 7])) is None

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..verify import CONTAINED, EXACT, NEAR
 
-__all__ = ["KERNEL_EDGES", "UnionFind", "choose_keepers", "copy_groups", "duplicate_groups", "parts", "star_groups"]
+__all__ = ["KERNEL_EDGES", "UnionFind", "choose_keepers", "copy_centers", "copy_groups", "duplicate_groups", "judged_at_centers", "onto_centers", "parts", "star_groups"]
 
 # From this many edges star grouping runs compiled (:mod:`dedup.cluster.star_kernel`); below, numba's import
 # and cache load (~1.3 s in the parent) cost more than the walk in Python (0.9 s at 1.3M edges).
@@ -166,6 +166,74 @@ def parts(relation: np.ndarray, contain_ij: np.ndarray, contain_ji: np.ndarray) 
     i_part = (contained & (contain_ij >= contain_ji)) | (~contained & (contain_ij > 0) & (contain_ij >= PART_RATIO * contain_ji))
     j_part = (contained & (contain_ji > contain_ij)) | (~contained & (contain_ji > 0) & (contain_ji >= PART_RATIO * contain_ij))
     return i_part, j_part
+
+
+def copy_centers(fixed: np.ndarray | None, digest: np.ndarray) -> np.ndarray | None:
+    """For each representative, the center of its stored group when it holds that center's very text (equal
+    ``digest``), else itself; None when none does (or no index: ``fixed`` None). See :func:`onto_centers`.
+
+    >>> copy_centers(np.array([0, 0, 2, 0, -1]), np.array([7, 7, 8, 9, 7])).tolist()
+    [0, 0, 2, 3, 4]
+    """
+    if fixed is None:
+        return None
+    at = np.arange(len(fixed))
+    copy = (fixed >= 0) & (fixed != at)
+    copy[copy] = digest[copy] == digest[fixed[copy]]
+    return np.where(copy, fixed, at) if copy.any() else None
+
+
+def judged_at_centers(pairs: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    """The candidate pairs ``(k, 2)`` with an end at a center that :func:`copy_centers` moves copies onto (read before
+    verification: they are the pairs its own verdict was asked for)."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    if center is None or not len(pairs):
+        return np.zeros((0, 2), np.int64)
+    targets = np.unique(center[center != np.arange(len(center))])
+    return pairs[np.isin(pairs, targets).any(axis=1)].astype(np.int64)
+
+
+def onto_centers(pairs: np.ndarray, center: np.ndarray | None, judged: np.ndarray) -> np.ndarray:
+    """Verified edges ``(m, 2)`` with an end that is an exact copy of its stored group's center moved onto the center.
+
+    With a history index, the run meets the stored texts its candidates find
+    (within ``--window-days``, when asked) and the centers of their groups. A
+    member of a stored group never takes a new text in (``fixed``, see
+    :func:`star_groups`): only its center does. A member holding the center's
+    very text (:func:`copy_centers`: a later run's exact copy of the keeper,
+    its own representative; or a new exact copy in this feed) is the keeper's
+    text, so an edge verified against it counts as one against the center,
+    whichever copy of the text the run met. Only where the center's own pair
+    with the other end was not a candidate (``judged``, see
+    :func:`judged_at_centers`; outside the window, say): where it was, the
+    center's verdict stands, as in one batch, where the first copy of a text
+    is the one compared. The ends stay apart and each pair is named once; the
+    orientation is kept (the scores' ``ij``/``ji``).
+
+    Stored texts 0 (a center) and 1 (its exact copy), 2 (stored apart); new texts 3, 4 and 5, the pair (0, 5) judged:
+
+    >>> c = copy_centers(np.array([0, 0, 2, -1, -1, -1]), np.array([7, 7, 8, 9, 5, 6]))
+    >>> onto_centers(np.array([[1, 3], [2, 4], [0, 4], [1, 4], [1, 5]]), c, np.array([[0, 5]])).tolist()
+    [[0, 3], [2, 4], [0, 4], [1, 4], [1, 5]]
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if center is None or not len(pairs):
+        return pairs
+    moved = center[pairs]
+    todo = np.flatnonzero((moved != pairs).any(axis=1) & (moved[:, 0] != moved[:, 1]))
+    if not len(todo):
+        return pairs
+    ends = moved[todo][moved[todo] != pairs[todo]]  # the centers edges move onto: only their pairs are looked at
+    near = np.concatenate([pairs[np.isin(pairs, ends).any(axis=1)], judged.reshape(-1, 2)])
+    seen = {(min(a, b), max(a, b)) for a, b in near.tolist()}
+    out = pairs.copy()
+    for k in todo.tolist():
+        a, b = moved[k].tolist()
+        key = (min(a, b), max(a, b))
+        if key not in seen:
+            seen.add(key)
+            out[k] = (a, b)
+    return out
 
 
 def star_groups(

@@ -101,6 +101,7 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
     # kgrams: the k-gram sequences are made (alignment; a history index always stores them)
     if index is not None:  # a run without a history index never loads its code
         from .history import Joined, commit, history_counts, history_refs, joined_table, meet_history, seen_by, stored_families
+        from ..cluster.groups import copy_centers, judged_at_centers, onto_centers
     timer = StageTimer(progress=progress, executor=executor)
     with temporary_space(runtime.temp_dir) as tmp:
         seen = seen_by(index) if index is not None else None
@@ -148,6 +149,8 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             source = feed.store if met is None else Joined(met.features, feed.store)
             digest = rep_digest if met is None else np.concatenate([met.digest, rep_digest])
             pairs = cands.pairs if met is None else np.concatenate([met.pairs, cands.pairs + h])
+            moves = None if met is None else copy_centers(fixed, digest)  # exact copies of a stored group's center
+            judged = None if met is None else judged_at_centers(pairs, moves)  # (before verify: it may reuse pairs)
             # Without a pair nothing is scored (copies of one text are not scored either): the
             # IDF, and the sparse matrices that fit it (SciPy, ~0.25 s to import), are not needed.
             if ready is not None:
@@ -176,16 +179,17 @@ def _dedupe(articles: Iterable[Article], config: DedupConfig, runtime: Runtime, 
             cands = cands.release()  # verified: only their counts are reported
 
         with timer("cluster"):
-            family = stored_families(index, met, rep_pairs, edge_rel, edge_scores, feed.signatures, feed.sizes,
+            grouped = rep_pairs if met is None else onto_centers(rep_pairs, moves, judged)  # outputs: rep_pairs
+            family = stored_families(index, met, grouped, edge_rel, edge_scores, feed.signatures, feed.sizes,
                                      config.index.min_estimate) if met is not None and config.cluster.method == "star" else None
-            status, group, keeper = assign_groups(h + n, rep_of, all_pos, rep_pairs, edge_rel, edge_scores,
+            status, group, keeper = assign_groups(h + n, rep_of, all_pos, grouped, edge_rel, edge_scores,
                                                   skipped, table, config, fixed, family)
             reasons = keep_reasons(status, group, keeper, table, config)
 
         with timer("explain"):
             relation, score_arr = explain_drops(status, keeper, rep_of,
                                                 lambda kp: verify_pairs(executor, kp, source, digest, idf, judge),
-                                                edges=(rep_pairs, edge_rel, edge_scores))
+                                                edges=(grouped, edge_rel, edge_scores))
             # exact copies: a contained edge names their containers, and across groups only an edge links them
             copy_edge, copy_pairs = copy_edges(rep_pairs, edge_rel, rep_of, all_pos, group)
         art_pairs = all_pos[rep_pairs].reshape(-1, 2)
