@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -128,3 +129,35 @@ def test_an_id_stored_as_a_skip_is_decided_when_its_text_comes(location: str, fi
         assert idx.article_count() == 2 and idx.known_ids(["x"])["x"].status == 0  # KEPT
     finally:
         idx.close()
+
+
+def _by_digest(location: str, row: int) -> dict[int, int]:
+    idx = open_index(location, create=False)
+    try:
+        digest = idx.digests(np.array([row]))[row]
+        return idx.rows_by_digest(np.array([digest], dtype=np.uint64))
+    finally:
+        idx.close()
+
+
+def test_a_text_whose_first_row_was_pruned_is_found_by_digest_under_its_copy_left(location: str) -> None:
+    """Each run's exact copy of a stored text keeps a sketch of its own, but Redis named a text's first row only
+    (``P:dig``), and a prune of that row dropped the name: the copy left was no longer found by its digest (a later
+    run's exact copy met it only through the bands, and not at all where a bucket was over ``max_bucket``), while
+    SQLite found it (its first sketch left). Both now answer the first row left that holds the text."""
+    _run([Article(id="k", text=TEXT, source="wire", date="2026-01-01"),
+          Article(id="gone", text=OTHER, source="wire", date="2026-01-01")], location)
+    _run([Article(id="c", text=TEXT, source="paper", date="2026-03-01")], location)
+    stored = _export(location)
+    assert list(_by_digest(location, stored["c"]["row"]).values()) == [stored["k"]["row"]]  # the text's first row
+    gone = _by_digest(location, stored["gone"]["row"])
+    assert list(gone.values()) == [stored["gone"]["row"]]
+    _prune(location, "2026-02-01")
+    assert list(_by_digest(location, stored["c"]["row"]).values()) == [stored["c"]["row"]]
+    idx = open_index(location, create=False)
+    try:  # a text no row left holds is named by none
+        assert idx.rows_by_digest(np.array(list(gone), dtype=np.uint64)) == {}
+    finally:
+        idx.close()
+    row = _run([Article(id="d", text=TEXT, source="web", date="2026-04-01")], location)["d"]
+    assert (row["status"], row["duplicate_of"], row["relation"]) == ("duplicate", "c", "exact")

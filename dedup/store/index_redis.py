@@ -378,14 +378,16 @@ class RedisIndex:
             self._keep_pruned_keepers(gone_rows)
         bands, per_band = int(self.params["bands"]), int(self.params["rows"])
         drops = RedisDrops(self.r, self.prefix)
-        digests: list[int] = []  # of the removed sketches: a text's first row is under its digest (P:dig), and only there
+        held: dict[int, set[str | None]] = {}  # digest of each removed sketch -> the groups its rows were in (P:dig)
         for lo in range(0, len(rows), 2000):
             part = rows[lo : lo + 2000]
             recs = self.articles(np.array(part)) if removed is None else [removed[r] for r in part if r in removed]
             raw_sk = dict(zip(part, self.r.hmget(self._k("sk"), part)))
             have = [r for r in part if raw_sk[r] is not None]
             pipe = self.r.pipeline(transaction=True)
-            digests += [struct.unpack_from(_HEAD, raw_sk[r], 0)[0] for r in have]
+            group_of = {rec.row: rec.group for rec in recs}
+            for r in have:
+                held.setdefault(struct.unpack_from(_HEAD, raw_sk[r], 0)[0], set()).add(group_of.get(r))
             if have:
                 sig = np.stack([self._sketch_signature(raw_sk[r]) for r in have])
                 band = np.concatenate([band_keys(sig, np.arange(len(have)), b, per_band) for b in range(bands)])
@@ -397,10 +399,10 @@ class RedisIndex:
             pipe.execute()
         if rows:
             # the digests of the removed sketches, not a scan of every text's: P:dig names a row only with its sketch's
-            fields = [_field(d) for d in sorted(set(digests))]
+            fields = [_field(d) for d in sorted(held)]
             named = self.r.hmget(self._k("dig"), fields) if fields else []
             dig = [f for f, v in zip(fields, named) if v is not None and int(v) in gone_rows]
-            among = None
+            among, left = None, []
             if fast:
                 pipe = self.r.pipeline(transaction=True)
                 edges, left = self._reverse.edges(pipe, gone_rows)
@@ -408,8 +410,9 @@ class RedisIndex:
                 pipe.execute()
             else:
                 edges = [f for f, _ in self.r.hscan_iter(self._k("e"), count=5000) if set(map(int, f.decode().split(","))) & gone_rows]
-            if dig:
-                self.r.hdel(self._k("dig"), *dig)
+                left = sorted({int(x) for f in edges for x in f.decode().split(",")} - gone_rows)
+            if dig:  # a text whose first row went is found under the first row left that holds it, as on SQLite
+                drops.reassign_digests(self.r, {d: held[d] for d in (struct.unpack("<Q", f)[0] for f in dig)}, left, self.digests)
             if edges:
                 self.r.hdel(self._k("e"), *edges)
             self._held.prune(gone_rows, among)

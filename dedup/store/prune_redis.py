@@ -11,6 +11,8 @@ per key. The result is the same, field for field, as one command each.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -102,3 +104,28 @@ class RedisDrops:
         pipe.hdel(self._k("ids"), *[rec.id for rec in recs])
         pipe.zrem(self._k("t"), *rows)
         pipe.hdel(self._k("sk"), *rows)
+
+    def reassign_digests(self, r: Any, lost: dict[int, set[str | None]], near: list[int],
+                         digests_of: Callable[[np.ndarray], dict[int, int]]) -> None:
+        """Point each digest of ``lost`` (a text whose row under ``P:dig`` was removed) at the first row left that holds
+        that text, or drop it when none is found; called once the removed records went.
+
+        ``P:dig`` names a text's first row only (a later run's exact copy stores a sketch of its own and leaves the
+        field as it was): dropping the field when that row was pruned lost the text's copies left, which a SQLite
+        index still finds by digest (its first sketch left). They are looked for where an exact copy goes: among the
+        members left of the groups the removed rows of that text were in (``lost[d]``) and the rows ``near`` (the
+        other ends of the removed rows' edges). ``digests_of``: row -> digest of the rows with a sketch."""
+        candidates: set[int] = set(near)
+        for name in sorted({g for groups in lost.values() for g in groups if g is not None}):
+            candidates.update(int(m) for m in r.smembers(self._k("g", name)))
+        found = digests_of(np.array(sorted(candidates), dtype=np.int64)) if candidates else {}
+        first: dict[int, int] = {}
+        for row, d in sorted(found.items()):
+            if d in lost and d not in first:
+                first[d] = row
+        pipe = r.pipeline(transaction=True)
+        if first:
+            pipe.hset(self._k("dig"), mapping={struct.pack("<Q", d): row for d, row in first.items()})
+        if gone := [struct.pack("<Q", d) for d in sorted(lost) if d not in first]:
+            pipe.hdel(self._k("dig"), *gone)
+        pipe.execute()
