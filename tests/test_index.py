@@ -1068,35 +1068,17 @@ def test_a_later_runs_exact_copy_met_alone_names_its_texts_earlier_copies(locati
     with --window-days 3, meets R3 only. R3 is its run's own representative, so the exact-copies lookup found R3 alone:
     decisions.jsonl, pairs.jsonl and the export named R3, where R and R2 hold the same text. Now they name R, R2, R3,
     and every name a decision gives has its line in pairs.jsonl."""
-    d1 = days()[0]
-    roundup = "\n".join(a.text for a in d1[:3])
-    feeds = [[Article("R", roundup, source="a", date="2024-03-01T10:00:00"),
-              Article("R2", roundup, source="b", date="2024-03-01T11:00:00")],
-             [Article("Z", d1[5].text, source="z", date="2024-03-10T10:00:00")],
-             [Article("R3", roundup, source="d", date="2024-03-20T10:00:00")],
-             [Article("I", d1[1].text, source="e", date="2024-03-21T12:00:00")]]
-    runner = CliRunner()
-    for k, feed in enumerate(feeds):
-        window = ["--window-days", "3"] if k == 3 else []
-        res = runner.invoke(app, ["dedupe", str(_write(tmp_path / f"d{k}.jsonl", feed)), "--out", str(tmp_path / f"o{k}"),
-                                  "--index", location, "-q", *window])
-        assert res.exit_code == 0, res.output
-    lines = (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
-    decided = {r["id"]: r for r in map(json.loads, lines)}
+    decided = _copies_met_through_a_window(location, tmp_path, ["I"])
     assert decided["I"]["contained_in"] == ["R", "R2", "R3"], decided["I"]
     assert _pairs_after(tmp_path, 3) == {frozenset(("I", r)) for r in ("R", "R2", "R3")}
     exported = {x["id"]: x["contained_in"] for x in _export(location)}
     assert exported["I"] == _containers_named(location)["I"] == ["R", "R2", "R3"]
 
 
-@pytest.mark.parametrize("last", [["I"], ["R4", "I"]], ids=["stored-copy-met-alone", "feed-copy-too"])
-def test_an_item_inside_an_exact_copy_of_a_stored_keeper_met_alone_joins_the_keepers_group(
-        location: str, tmp_path: Path, last: list[str]) -> None:
-    """R and its exact copy R2 in run 1, R3 (an exact copy of R, in R's group) in run 3; run 4's item I inside the
-    roundup, with --window-days 3, meets R3 only (and, in the second case, the feed's own exact copy R4). A member of
-    a stored group never takes a new text in, only its center does: I was kept, as no edge reached R. R3 holds R's
-    very text, so I verified against R3 is verified against R's text: I is R's duplicate (contained), as without a
-    window, whichever copy of the text the run met; the pairs, containers and the stored record follow."""
+def _copies_met_through_a_window(location: str, tmp_path: Path, last: list[str]) -> dict[str, dict]:
+    """Four runs into ``location``: a roundup R and its exact copy R2; an unrelated Z; R3, another exact copy of R
+    (dated 19 days later); then ``last`` (of I, an item inside the roundup, and R4, one more exact copy) with
+    ``--window-days 3``, which meets R3 only. The last run's decisions by id."""
     d1 = days()[0]
     roundup = "\n".join(a.text for a in d1[:3])
     last_feed = {"R4": Article("R4", roundup, source="f", date="2024-03-21T11:00:00"),
@@ -1113,7 +1095,18 @@ def test_an_item_inside_an_exact_copy_of_a_stored_keeper_met_alone_joins_the_kee
                                   "--index", location, "-q", *window])
         assert res.exit_code == 0, res.output
     lines = (tmp_path / "o3" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
-    decided = {r["id"]: r for r in map(json.loads, lines)}
+    return {r["id"]: r for r in map(json.loads, lines)}
+
+
+@pytest.mark.parametrize("last", [["I"], ["R4", "I"]], ids=["stored-copy-met-alone", "feed-copy-too"])
+def test_an_item_inside_an_exact_copy_of_a_stored_keeper_met_alone_joins_the_keepers_group(
+        location: str, tmp_path: Path, last: list[str]) -> None:
+    """R and its exact copy R2 in run 1, R3 (an exact copy of R, in R's group) in run 3; run 4's item I inside the
+    roundup, with --window-days 3, meets R3 only (and, in the second case, the feed's own exact copy R4). A member of
+    a stored group never takes a new text in, only its center does: I was kept, as no edge reached R. R3 holds R's
+    very text, so I verified against R3 is verified against R's text: I is R's duplicate (contained), as without a
+    window, whichever copy of the text the run met; the pairs, containers and the stored record follow."""
+    decided = _copies_met_through_a_window(location, tmp_path, last)
     i = decided["I"]
     assert (i["status"], i["group"], i["duplicate_of"], i["relation"]) == ("duplicate", "R", "R", "contained"), i
     assert i["scores"]["containment"] == 1.0 and i["contained_in"] == ["R", "R2", "R3", *last[:-1]]
