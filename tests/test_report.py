@@ -161,3 +161,26 @@ def test_an_excerpt_leaves_out_its_source_s_boilerplate_lines(tmp_path: Path) ->
     for w in WIRES[:6]:
         assert w[:60] in page
     assert result.articles[0].text.startswith(header)  # the result (and stories.jsonl's records) unchanged
+
+
+def test_the_page_is_written_in_pieces_and_prepares_only_the_articles_it_shows(tmp_path: Path, monkeypatch) -> None:
+    """A large feed's page was joined whole (held two to three times over) after every excerpt of the feed had its
+    boilerplate stripped: now only the shown events' members are prepared, and the page is the same."""
+    from dedup.io import report
+    from dedup.text import boilerplate
+
+    events = [{**_event(str(k), f"event {k}"), "size": 2 + k} for k in range(4)]
+    arts = {aid: Article(id=aid, text=f"text of {aid}", title=f"title {aid}") for e in events for aid in e["members"]}
+    pieces = list(report.report_pieces(events, arts, max_events=2))
+    assert len(pieces) == 4 and "".join(pieces) == render_report(events, arts, max_events=2)
+    assert report.shown_ids(events, max_events=2) == {"3", "3b", "2", "2b"}  # the two largest events' members
+
+    prepared: list[int] = []
+    real = boilerplate.without_boilerplate
+    monkeypatch.setattr(boilerplate, "without_boilerplate", lambda texts, *a, **k: prepared.append(len(texts)) or real(texts, *a, **k))
+    monkeypatch.setattr(report, "_chosen", lambda evs, m: {id(e) for e in sorted(evs, key=lambda e: -int(e["size"]))[:1]})
+    res = stories(_articles())
+    write_stories_outputs(tmp_path, res, ["feed.jsonl"])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</body></html>\n") and page.count("<section") >= 1
+    assert prepared and prepared[-1] < len(res.articles)  # not every article of the feed: those of the one event shown

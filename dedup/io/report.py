@@ -19,15 +19,15 @@ widening the page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..text.mojibake import readable
 from ..types import Article, BadRecord, article_label, timestamp
-from .safe_html import bdi, direction, esc, page, short, shown_date
+from .safe_html import bdi, direction, esc, page_ends, short, shown_date
 from .skipped import BAD_CSS, bad_records_html
 
-__all__ = ["render_report"]
+__all__ = ["render_report", "report_pieces", "shown_ids"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
@@ -154,6 +154,7 @@ def render_report(
     ``max_events`` largest events are shown, each in its storyline (whose
     header counts all its events and says how many are shown), the rest only
     counted, so a large feed still gives a page a browser opens quickly.
+    The page is :func:`report_pieces` joined.
 
     >>> from dedup.types import Article
     >>> a = Article(id="1", text="<b>x</b>", title="<script>alert(1)</script>")
@@ -163,22 +164,51 @@ def render_report(
     >>> "<script>" in page, "&lt;script&gt;" in page
     (False, True)
     """
+    return "".join(report_pieces(events, articles, title, max_events, bad, not_compared))
+
+
+def _chosen(events: Sequence[Mapping[str, Any]], max_events: int) -> set[int]:
+    """The events shown (by ``id()``): the feed's ``max_events`` largest (ties: input order)."""
+    # the largest events of the feed are the ones shown (storylines taken whole, the page filled with the single
+    # reports of a few long storylines and left out events of 30 articles), each in its storyline
+    return {id(e) for e in sorted(events, key=lambda e: -int(e["size"]))[:max_events]}
+
+
+def shown_ids(events: Sequence[Mapping[str, Any]], max_events: int = 1000) -> set[str]:
+    """The ids of the articles the page of ``events`` shows: the members of the events :func:`render_report` shows
+    (a caller then prepares only those articles)."""
+    chosen = _chosen(events, max_events)
+    ids: set[str] = set()
+    for e in events:
+        if id(e) in chosen:
+            ids.update(e["members"])
+            for g in e["groups"]:
+                ids.update(g["members"])
+    return ids
+
+
+def report_pieces(
+    events: Sequence[Mapping[str, Any]],
+    articles: Mapping[str, Article],
+    title: str = "dedup stories",
+    max_events: int = 1000,
+    bad: Sequence[BadRecord] = (),
+    not_compared: int = 0,
+) -> Iterator[str]:
+    """:func:`render_report`'s page a piece at a time (a storyline or a lone event each), to be written as it is made:
+    the page of a million-article feed is ~150 MB, and joined it was held two to three times over."""
     by_storyline: dict[str, list[Mapping[str, Any]]] = {}
     for e in events:
         by_storyline.setdefault(e["storyline"], []).append(e)
     blocks = sorted(by_storyline.values(), key=lambda es: -sum(int(e["size"]) for e in es))  # stable: input order on ties
-    # the largest events of the feed are the ones shown (storylines taken whole, the page filled with the single
-    # reports of a few long storylines and left out events of 30 articles), each in its storyline
-    chosen = {id(e) for e in sorted(events, key=lambda e: -int(e["size"]))[:max_events]}
-    parts: list[str] = []
-    shown = 0
+    chosen = _chosen(events, max_events)
+    picked_blocks: list[tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]] = []
     for block in blocks:
         block = sorted(block, key=lambda e: -int(e["size"]))
         picked = [e for e in block if id(e) in chosen]
-        if not picked:
-            continue
-        shown += len(picked)
-        parts.append(_storyline_section(block, articles, picked) if len(block) > 1 else _event_section(block[0], articles))
+        if picked:
+            picked_blocks.append((block, picked))
+    shown = sum(len(picked) for _, picked in picked_blocks)
     multi = sum(int(e["size"]) > 1 for e in events)
     n_articles = sum(int(e["size"]) for e in events)
     alone = f"; {_count(not_compared, 'article')} not compared, each an event of its own: empty, too short or too long" \
@@ -192,7 +222,10 @@ def render_report(
     about = (f"An event holds the reports of one happening; a storyline links related events. Storylines and events "
              f"come largest first; a storyline opens on its {_OPEN_EVENTS} largest events, the rest folded; "
              "\u201cN copies\u201d opens on the copies of one text (a duplicate group) folded into the event.")
-    body = "".join(parts)
     head = (f'<h1 dir="auto">{esc(title)}</h1><p class="meta" id="summary">{esc(summary)}</p><p class="meta" id="about">{esc(about)}</p>'
             f'{bad_records_html(bad, "stories.jsonl")}')
-    return page(title, _CSS + BAD_CSS, f"{head}<main>{body}</main>")
+    start, end = page_ends(title, _CSS + BAD_CSS)
+    yield f"{start}{head}<main>"
+    for block, picked in picked_blocks:
+        yield _storyline_section(block, articles, picked) if len(block) > 1 else _event_section(block[0], articles)
+    yield f"</main>{end}"

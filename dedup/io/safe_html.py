@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "short", "shown_date", "shown_time"]
+__all__ = ["bdi", "direction", "esc", "marked_paragraphs", "page", "page_ends", "short", "shown_date", "shown_time"]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -121,13 +121,19 @@ def short(text: str, limit: int) -> str:
 
 def page(title: str, css: str, body: str) -> str:
     """A self-contained HTML document: ``title`` (escaped), inline ``css``, a policy that loads nothing, then ``body`` (HTML)."""
+    start, end = page_ends(title, css)
+    return f"{start}{body}{end}"
+
+
+def page_ends(title: str, css: str) -> tuple[str, str]:
+    """What :func:`page` puts before and after the body: a page written a piece at a time is the same document."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="und"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{css}</style></head><body>"
-        f"{body}</body></html>\n"
+        f"<title>{esc(title)}</title><style>{css}</style></head><body>",
+        "</body></html>\n",
     )
 
 

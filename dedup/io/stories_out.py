@@ -203,7 +203,7 @@ def write_stories_outputs(
     Returns:
         The summary (what ``summary.json`` holds), for the CLI to print.
     """
-    from .report import render_report
+    from .report import report_pieces, shown_ids
 
     out = Path(out_dir)
     arts = result.articles
@@ -236,10 +236,14 @@ def write_stories_outputs(
         write_jsonl(out / "stories.jsonl", with_skipped(lines(), bad_records, STORY_KEYS))
         events = event_records(result)
         write_json(out / "events.json", events)
-        html = render_report(events, {a.id: a for a in _shown(result)}, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records,
-                             not_compared=len(alone))
+        # only the articles the page shows are prepared, and the page is written as it is made (a million articles:
+        # ~150 MB of page, held whole two to three times over, beside every excerpt stripped of its boilerplate)
+        shown = _shown(result, shown_ids(events))
         with atomic_open(out / "report.html") as f:
-            f.write(html)
+            for piece in report_pieces(events, shown, title=f"dedup stories: {', '.join(inputs)}", bad=bad_records,
+                                       not_compared=len(alone)):
+                f.write(piece)
+        del shown
         sizes = [e["size"] for e in events]
         n_bad_dates, bad_date_ids = result.dedup.table.unreadable_dates()
         skipped: dict[str, int] = {}  # not compared (too short, empty, too long): each its own event
@@ -288,17 +292,17 @@ def _score(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 4)
 
 
-def _shown(result: StoriesResult) -> list[Article]:
-    """The articles as the page shows them: each excerpt without its source's boilerplate lines (a site's navigation,
-    a byline), which dedupe left out of the comparison too."""
+def _shown(result: StoriesResult, ids: set[str]) -> dict[str, Article]:
+    """The articles ``ids`` as the page shows them, by id: each excerpt without its source's boilerplate lines (a
+    site's navigation, a byline), which dedupe left out of the comparison too."""
     from dataclasses import replace
 
     from ..text.boilerplate import without_boilerplate
 
-    arts, cfg = result.articles, result.dedup.config
+    arts, cfg = [a for a in result.articles if a.id in ids], result.dedup.config
     texts = without_boilerplate([a.text for a in arts], [a.source for a in arts], result.dedup.boilerplate.key_set(),
                                 cfg.normalize, cfg.boilerplate.max_tokens)
-    return [a if t == a.text else replace(a, text=t.lstrip("\n")) for a, t in zip(arts, texts)]
+    return {a.id: (a if t == a.text else replace(a, text=t.lstrip("\n"))) for a, t in zip(arts, texts)}
 
 
 def similarity_rows(rows: list[dict[str, Any]], result: SimilarityResult) -> Iterator[dict[str, Any]]:
