@@ -1,9 +1,11 @@
-"""The closed events' truncated centroids, kept on disk from the moment an event closes until storylines read them.
+"""What the event tracker sets aside on disk until storylines read it: closed events' centroids, the pairs it found.
 
 The event tracker (:mod:`dedup.stories.events`) closes events by the
 hundred thousand on a large feed; none is read again before the storylines,
 which take them all back at once as CSR matrices in label order
-(:meth:`Closed.take`).
+(:meth:`Closed.take`). The candidate pairs it scores (~15M on a million
+articles of large copy families, ~0.35 GB) are likewise only read once the
+window is gone (:class:`FoundPairs`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..sparse import sp
 
 from .sparse import l2_rows
 
-__all__ = ["Closed"]
+__all__ = ["Closed", "FoundPairs"]
 
 
 class Closed:
@@ -119,3 +121,54 @@ class Closed:
         for f in self.files.values():
             f.close()
         self.files = {}
+
+
+class FoundPairs:
+    """Pairs ``(k, 2)`` int64 and their scores, appended as they are found, kept in an unnamed file in ``folder`` until
+    :meth:`take` gives them all back in the order appended."""
+
+    _READ = 1 << 20  # take: pairs read back at a time
+
+    def __init__(self, folder: str | None = None) -> None:
+        self.folder = folder
+        self.count = 0
+        self.file: Any = None  # opened at the first pair
+
+    def __del__(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def append(self, pairs: np.ndarray, scores: np.ndarray) -> None:
+        if len(pairs) != len(scores):
+            raise ValueError(f"FoundPairs.append: {len(pairs)} pairs but {len(scores)} scores")
+        if not len(pairs):
+            return
+        if self.file is None:
+            import tempfile
+
+            self.file = tempfile.TemporaryFile(prefix="dedup-found-pairs-", dir=self.folder)
+        # one record a pair: the two ends and the score's bits, so a block read back is whole
+        rec = np.empty((len(pairs), 3), dtype=np.int64)
+        rec[:, :2] = pairs
+        rec[:, 2] = np.asarray(scores, dtype=np.float64).view(np.int64)
+        rec.tofile(self.file)
+        self.count += len(pairs)
+
+    def take(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(pairs, scores)`` as appended; the file is closed."""
+        if self.file is None:
+            return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+        self.file.flush()
+        self.file.seek(0)
+        pairs, scores = np.empty((self.count, 2), dtype=np.int64), np.empty(self.count)
+        block = self._READ
+        for lo in range(0, self.count, block):
+            hi = min(self.count, lo + block)
+            rec = np.fromfile(self.file, dtype=np.int64, count=3 * (hi - lo)).reshape(-1, 3)
+            if len(rec) != hi - lo:
+                raise OSError(f"FoundPairs.take: {lo + len(rec)} pairs read back of {self.count} written")
+            pairs[lo:hi] = rec[:, :2]
+            scores[lo:hi] = rec[:, 2].view(np.float64)
+        self.file.close()
+        self.file, self.count = None, 0
+        return pairs, scores

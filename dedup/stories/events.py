@@ -54,7 +54,7 @@ from .score import score_features, story_scores
 from .slots import Slots
 from . import closing, sums
 from .sparse import KERNEL_ROWS, top_entries
-from .closed import Closed
+from .closed import Closed, FoundPairs
 from .window import Columns, Rows, Weights
 
 __all__ = ["DayInput", "EventTracker", "TrackedEvents", "build_day"]
@@ -142,8 +142,7 @@ class EventTracker:
         self.event = np.full(n, -1, dtype=np.int64)
         self.representative = np.full(n, -1, dtype=np.int64)
         self.closed = Closed(2 * TOKEN_COLUMNS, spill)
-        self.found_pairs: list[np.ndarray] = []
-        self.found_scores: list[np.ndarray] = []
+        self.found = FoundPairs(spill)  # the candidate pairs and their scores, on disk until finish
         self.undated = False
         self.xcols, self.ncols = Columns(2 * TOKEN_COLUMNS), Columns(TOKEN_COLUMNS)
         self.slots_all: Slots | None = None
@@ -324,8 +323,7 @@ class EventTracker:
         """Place arriving articles in order: copy group first, then strong edges in decreasing score."""
         c = self.config
         if len(pairs):
-            self.found_pairs.append(pairs[:, ::-1].astype(np.int64))
-            self.found_scores.append(scores)
+            self.found.append(pairs[:, ::-1], scores)
         strong = np.flatnonzero(scores >= c.event_threshold)
         strong = strong[np.lexsort((pairs[strong, 1], -scores[strong], pairs[strong, 0]))]
         edge_of = np.searchsorted(pairs[strong, 0], arrivals, side="left") if len(strong) else np.zeros(len(arrivals), np.int64)
@@ -439,10 +437,7 @@ class EventTracker:
         self.rows, self._held, self.slots_all = Rows(), None, None
         self.sums, self.wsums, self.single, self.members, self.last_of_copy = {}, {}, {}, {}, {}
         labels, story, word = self.closed.take()
-        pairs = np.concatenate(self.found_pairs) if self.found_pairs else np.zeros((0, 2), np.int64)
-        self.found_pairs = []
-        scores = np.concatenate(self.found_scores) if self.found_scores else np.zeros(0)
-        self.found_scores = []
+        pairs, scores = self.found.take()
         return TrackedEvents(self.event, self.representative, story, word, labels, pairs, scores)
 
 
