@@ -206,14 +206,14 @@ def test_finish_lets_go_of_the_window_and_the_found_pairs() -> None:
     # before: the last days' rows are held, pairs were found, events are still open
     assert tracker.rows.stacked() is not None and tracker.rows.x.tail > tracker.rows.x.head
     assert min(len(tracker.rows.x.data), len(tracker.rows.w.data), len(tracker.rows.nu.data)) > 0
-    assert tracker.found_pairs and tracker.open
+    assert tracker.found.count > 0 and tracker.found.file is not None and tracker.open  # the pairs wait on disk
 
     done = tracker.finish()
     assert tracker.rows.stacked() is None and tracker.rows.x.tail == tracker.rows.x.head == 0
     assert tracker.rows.w.tail == tracker.rows.nu.tail == 0 and tracker.rows.blocks == []
     # the buffers themselves let go, not only their rows dropped (closing everything leaves them allocated)
     assert len(tracker.rows.x.data) == len(tracker.rows.w.data) == len(tracker.rows.nu.data) == 0
-    assert tracker.found_pairs == [] and tracker.found_scores == []
+    assert tracker.found.count == 0 and tracker.found.file is None
     assert tracker.sums == {} and tracker.wsums == {} and tracker.members == {} and len(tracker.closed) == 0
 
     n_events = len(np.unique(done.event))
