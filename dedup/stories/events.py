@@ -47,6 +47,7 @@ from ..sparse import sp
 
 from ..cluster.groups import UnionFind
 from ..config import StoriesConfig
+from ..exec.heap import release_heap
 from ..sketch.features import TOKEN_COLUMNS
 from ..store.days import DiskRows
 from .neighbours import earlier_neighbours
@@ -211,6 +212,10 @@ class EventTracker:
             box = [day]
             del day
             self._place(box)
+            # a day's temporaries (story blocks, scores, sums; each under glibc's 32 MiB mmap threshold, many made on
+            # threads with heaps of their own) are freed to the heaps and stayed with the process: the peak on the
+            # second dense window of a 1M feed of copy families was ~0.35 GiB above the first's
+            release_heap()
 
     def add_day(self, day: DayInput) -> None:
         """Place one day's articles (or, last, the undated ones)."""
