@@ -27,7 +27,7 @@ from ..types import Article, BadRecord, article_label, timestamp
 from .safe_html import bdi, direction, esc, page_ends, short, shown_date
 from .skipped import BAD_CSS, bad_records_html
 
-__all__ = ["render_report", "report_pieces", "shown_ids"]
+__all__ = ["MAX_EVENTS", "render_report", "report_pieces", "shown_ids"]
 
 _CSS = """
 body{font-family:system-ui,'Noto Naskh Arabic','Segoe UI',sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222;overflow-wrap:anywhere}
@@ -45,6 +45,7 @@ details{margin:.25rem 0}summary{cursor:pointer}
 """
 
 _EXCERPT = 280
+MAX_EVENTS = 1000  # events a page shows (the largest): a large feed still gives a page a browser opens quickly
 _OPEN_EVENTS = 5  # events of a storyline shown before the rest is folded
 _EARLIER_SHOWN = 100  # earlier members events.json names per continued event (flows.story_history.EARLIER_SHOWN)
 _MERGED_NAMED = 5  # merged earlier events named in an event's line
@@ -139,7 +140,7 @@ def render_report(
     events: Sequence[Mapping[str, Any]],
     articles: Mapping[str, Article],
     title: str = "dedup stories",
-    max_events: int = 1000,
+    max_events: int = MAX_EVENTS,
     bad: Sequence[BadRecord] = (),
     not_compared: int = 0,
 ) -> str:
@@ -174,7 +175,7 @@ def _chosen(events: Sequence[Mapping[str, Any]], max_events: int) -> set[int]:
     return {id(e) for e in sorted(events, key=lambda e: -int(e["size"]))[:max_events]}
 
 
-def shown_ids(events: Sequence[Mapping[str, Any]], max_events: int = 1000) -> set[str]:
+def shown_ids(events: Sequence[Mapping[str, Any]], max_events: int = MAX_EVENTS) -> set[str]:
     """The ids of the articles the page of ``events`` shows: the members of the events :func:`render_report` shows
     (a caller then prepares only those articles)."""
     chosen = _chosen(events, max_events)
@@ -191,7 +192,7 @@ def report_pieces(
     events: Sequence[Mapping[str, Any]],
     articles: Mapping[str, Article],
     title: str = "dedup stories",
-    max_events: int = 1000,
+    max_events: int = MAX_EVENTS,
     bad: Sequence[BadRecord] = (),
     not_compared: int = 0,
 ) -> Iterator[str]:
