@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dedup.errors import DedupError, OutputError
-from dedup.store.spill import alive, remove_stale_work, spill, temporary_space, unspill
+from dedup.store.spill import alive, park_arrays, remove_stale_work, spill, temporary_space, unpark_arrays, unspill
 
 
 def _dead_pid() -> int:
@@ -130,3 +130,18 @@ def test_an_interrupt_while_a_worker_still_writes_stays_an_interrupt(tmp_path: P
             raise KeyboardInterrupt
     writer.join()
     assert not Path(work).exists()
+
+
+def test_parked_arrays_come_back_bit_for_bit_and_the_file_goes(tmp_path: Path) -> None:
+    import numpy as np
+
+    arrays = {"pairs": np.array([[0, 5], [2, 9]], dtype=np.int64), "exact": np.array([True, False]),
+              "score": np.array([np.nextafter(0.5, 1.0), np.nan], dtype=np.float64), "small": np.array([1.5], dtype=np.float32),
+              "absent": None, "empty": np.zeros((0, 2), dtype=np.int32)}
+    path = park_arrays(str(tmp_path), "x", arrays)
+    assert os.path.exists(path)
+    back = unpark_arrays(path)
+    assert list(back) == list(arrays) and back["absent"] is None and not os.path.exists(path)
+    for k, v in arrays.items():
+        if v is not None:
+            assert back[k].dtype == v.dtype and back[k].shape == v.shape and back[k].tobytes() == v.tobytes()

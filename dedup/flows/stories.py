@@ -159,9 +159,10 @@ def stories(
                                  merged=t.merged, stored_skips=t.stored_skips, workers=_workers(dup, timer))
         n = len(dup.table)
         times = dup.table.times
-        # the edges between texts only: carried to exact copies, one would give the containment guard a second choice
-        pairs, rel, scores = dup.text_edges()
-        copies = copy_groups(dup.group, pairs, rel, scores.contain_ij, scores.contain_ji)
+        copies = _copy_labels(dup)
+        # dedupe's verified pairs and their scores (~0.35 GB at 1M articles of copy families) are not read again
+        # until the outputs: they wait on disk through the events, the stage of the run's peak
+        dup, parked = _pairs_aside(dup, tmp)
         alone = np.zeros(n, dtype=bool)  # not compared (too short...): each an event of its own
         alone[list(dup.not_compared())] = True
         order = arrival_order(times)
@@ -188,6 +189,7 @@ def stories(
         with timer("storylines"):
             found = stories_from_tracked(tracked, order, config, progress, runtime.threads)
         del tracked, tracker
+        dup = _pairs_back(dup, parked)
         excerpts = spool.excerpts()  # read back last: the window and the centroids are gone
     timings = {f"dedupe.{k}": v for k, v in dup.timings.items()} | dict(timer.seconds)
     return StoriesResult(
@@ -202,6 +204,42 @@ def stories(
         config=config,
         workers=_workers(dup, timer),
     )
+
+
+def _copy_labels(dup: DedupResult) -> np.ndarray:
+    """Who copied whom (:func:`~dedup.cluster.groups.copy_groups`), from the edges between texts only: carried to
+    exact copies, one would give the containment guard a second choice (a copy of them, :meth:`DedupResult.text_edges`,
+    goes when this returns)."""
+    pairs, rel, scores = dup.text_edges()
+    return copy_groups(dup.group, pairs, rel, scores.contain_ij, scores.contain_ji)
+
+
+_PAIR_FIELDS = ("pairs", "pair_relation")
+
+
+def _pairs_aside(dup: DedupResult, folder: str) -> tuple[DedupResult, str]:
+    """``dup`` without its verified pairs (empty arrays of their types), and the file they wait in (:func:`_pairs_back`)."""
+    from dataclasses import fields, replace
+
+    from ..store.spill import park_arrays
+
+    scores = dup.pair_scores
+    path = park_arrays(folder, "dedupe-pairs", {**{f: getattr(dup, f) for f in _PAIR_FIELDS},
+                                                **{f"score.{f.name}": getattr(scores, f.name) for f in fields(scores)}})
+    return replace(dup, pairs=dup.pairs[:0].copy(), pair_relation=dup.pair_relation[:0].copy(),
+                   pair_scores=scores.take(slice(0, 0))), path
+
+
+def _pairs_back(dup: DedupResult, path: str) -> DedupResult:
+    """``dup`` with the pairs :func:`_pairs_aside` put in ``path`` back, bit for bit."""
+    from dataclasses import replace
+
+    from ..store.spill import unpark_arrays
+    from ..verify.scores import PairScores
+
+    got = unpark_arrays(path)
+    scores = PairScores(**{k.removeprefix("score."): v for k, v in got.items() if k.startswith("score.")})
+    return replace(dup, pairs=got["pairs"], pair_relation=got["pair_relation"], pair_scores=scores)
 
 
 def _workers(dup: DedupResult, timer: StageTimer) -> dict[str, int]:

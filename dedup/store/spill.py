@@ -13,10 +13,14 @@ import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ..errors import DedupError, OutputError
 
-__all__ = ["alive", "check_temp_dir", "remove_stale_work", "spill", "temporary_space", "unspill"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["alive", "check_temp_dir", "park_arrays", "remove_stale_work", "spill", "temporary_space", "unpark_arrays", "unspill"]
 
 
 def alive(pid: int) -> bool:
@@ -129,3 +133,23 @@ def unspill(path: str) -> list[list[str]]:
         lines = pickle.load(handle)
     os.remove(path)
     return lines
+
+
+def park_arrays(folder: str, name: str, arrays: dict[str, "np.ndarray | None"]) -> str:
+    """Write ``arrays`` (None: not kept) to ``folder/name.npz``, uncompressed, for :func:`unpark_arrays`; its path."""
+    import numpy as np
+
+    path = os.path.join(folder, f"{name}.npz")
+    kept = {k: v for k, v in arrays.items() if v is not None}
+    np.savez(path, __names__=np.array(list(arrays), dtype=str), **kept)
+    return path
+
+
+def unpark_arrays(path: str) -> dict[str, "np.ndarray | None"]:
+    """Read back (and remove) what :func:`park_arrays` wrote: the same arrays, bit for bit, None where None was given."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as z:
+        out = {str(k): (z[str(k)] if str(k) in z.files else None) for k in z["__names__"]}
+    os.remove(path)
+    return out
