@@ -25,7 +25,8 @@ Parts (each skipped with a message when its data is absent):
   articles, under ``slots_off``. The misclustered pairs are listed under
   ``errors`` (pair id, FP/FN, label, stratum, days apart, story score, whether
   dedupe grouped them; no texts), with ``events_longer_than_window`` as a
-  label-free check of the window.
+  label-free check of the window (late reprints, joined to their duplicate
+  group's event past the window as they stand, make an event longer too).
 * **slots_cv**: the slot rule's settings (:data:`SLOT_GRID`, the rule off
   among them) chosen on folds of the labelled pairs, measured on the held
   fold (5 folds, 10 shuffles): the cross-validated counterpart of the

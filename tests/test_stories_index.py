@@ -49,11 +49,23 @@ def _bridged_feed() -> list[Article]:
     return arts
 
 
+SPLIT = "2015-07-25"  # the first feed: days 0-3 of the bridged feed; the second: days 4-7
+
+
+def across_feeds(batch: dict[str, str]) -> dict[str, str]:
+    """One batch's events as the bridged feed split at :data:`SPLIT` gets them through an index: the same, but a late
+    reprint of an event of the first feed that closed (the fillers ``f4``-``f7`` reprint ``f0``-``f3`` four days
+    later) starts an event of its own across feeds (the carried state names no closed event: docs/stories.md)."""
+    late = {f"f{d}" for d in range(4, 8)}
+    assert all(batch[f] == f"f{int(f[1]) - 4}" for f in late), "the batch joins the late reprints to their events"
+    return {a: (a if a in late else e) for a, e in batch.items()}
+
+
 def _two_feeds_equal_one_batch(location: str) -> None:
     arts = _bridged_feed()
-    first = [a for a in arts if a.date < "2015-07-25"]
-    second = [a for a in arts if a.date >= "2015-07-25"]
-    batch = _events(stories(arts))
+    first = [a for a in arts if a.date < SPLIT]
+    second = [a for a in arts if a.date >= SPLIT]
+    batch = across_feeds(_events(stories(arts)))
     with _index(location) as index:
         one = stories(first, index=index)
         two = stories(second, index=index)
@@ -387,7 +399,7 @@ def _placed_by_the_service(location: str, tmp_path) -> None:
         metrics = httpx.get(f"{url}/metrics", timeout=30).text
     finally:
         stop(proc)
-    assert got == _events(stories(arts))  # as one batch over both posts (and as dedup stories --index, feed by feed)
+    assert got == across_feeds(_events(stories(arts)))  # as one batch over both posts (and as dedup stories --index, feed by feed)
     assert all(sorted(ev["members"]) == sorted(i for i, e in got.items() if e == name) for name, ev in events.items())
     assert "could not place" not in (tmp_path / "serve.log").read_text(encoding="utf-8")
     assert f"dedup_events_placed_total {len(arts)}\n" in metrics and "dedup_events_given_up_total 0\n" in metrics
@@ -528,7 +540,7 @@ def test_kill_9_while_tracking_leaves_a_whole_index_and_a_rerun_completes(tmp_pa
         assert index.stats()["articles"] == len(arts)  # dedupe had committed the feed
         rerun = stories(second, index=index)  # every article already in the dedupe index, none tracked yet
         assert rerun.tracking["placed"] == len(second)
-        assert _events(rerun) == {k: v for k, v in _events(stories(arts)).items() if k in {a.id for a in second}}
+        assert _events(rerun) == {k: v for k, v in across_feeds(_events(stories(arts))).items() if k in {a.id for a in second}}
         assert len(index.stories.lookup([a.id for a in arts])) == len(arts)
 
 

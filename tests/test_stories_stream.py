@@ -62,7 +62,7 @@ def test_streamed_flow_equals_the_stage_in_memory(tmp_path) -> None:
     times = np.array([timestamp(a.date) for a in arts])
     d = streamed.dedup
     copies = copy_groups(d.group, d.pairs, d.pair_relation, d.pair_scores.contain_ij, d.pair_scores.contain_ji)
-    held = find_stories(texts, titles, times, config, groups=copies)
+    held = find_stories(texts, titles, times, config, groups=copies, dup_groups=d.group)
     assert streamed.event.tolist() == held.event.tolist()
     assert streamed.storyline.tolist() == held.storyline.tolist()
     assert np.array_equal(streamed.pairs, held.pairs) and np.allclose(streamed.scores, held.scores)
@@ -390,3 +390,34 @@ def test_add_days_gives_each_day_s_freed_heap_back(monkeypatch) -> None:
     monkeypatch.setattr(events, "release_heap", lambda: calls.append(len(tracker.open)) or True)
     tracker.add_days(day(lo, hi) for lo, hi in blocks)
     assert len(calls) == len(blocks) and calls[-1] > 0  # after each day, the window still open
+
+
+DAY = 86_400.0
+
+
+@pytest.mark.parametrize(
+    ("days_later", "refilled", "joins"),
+    [(5, False, True), (9, False, True), (2, False, True), (5, True, False)],
+    ids=["reprint-5-days-later", "reprint-9-days-later", "within-window", "template-refilled"],
+)
+def test_a_late_reprint_joins_its_duplicate_group_s_event_as_it_stands(days_later: int, refilled: bool, joins: bool) -> None:
+    # a wire text on day 0 (two outlets), reprinted days later by a third outlet; on the reprint's day another outlet
+    # restates the wire closely (an edge to the reprint): it must not reach the old event through the reprint. A
+    # template refilled with other numbers (a match of another day, taken by dedupe for a copy) is another happening.
+    wire = MATCH.format(a=2, b=1) if refilled else WIRES[0]
+    late = MATCH.format(a=0, b=3) if refilled else WIRES[0]
+    texts = [normalize_batch([t], StoriesConfig().normalize)[0] for t in (wire, wire, late, "report " + late + " the spokesman added",
+                                                                            *FILLER)]
+    texts = [" ".join(t) for t in texts]
+    times = np.array([0.0, 3600.0, days_later * DAY, days_later * DAY + 3600.0, *[k * DAY / 2 for k in range(len(FILLER))]])
+    groups = np.array([0, 0, 0, -1, *[-1] * len(FILLER)])
+    titles = [""] * len(texts)
+    config = StoriesConfig()
+    with_groups = find_stories(texts, titles, times, config, groups=groups, dup_groups=groups).event
+    without = find_stories(texts, titles, times, config, groups=groups).event
+    assert bool(with_groups[2] == with_groups[0]) is joins
+    if days_later > config.window_days:
+        assert without[2] != without[0]  # the copy group alone is cut at the window
+        assert with_groups[3] != with_groups[0]  # nothing of the reprint's day joins the old event through it
+    if not joins:
+        assert with_groups.tolist() == without.tolist()

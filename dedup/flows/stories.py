@@ -36,10 +36,11 @@ _DAY = 86_400.0
 
 
 def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] | None, times: np.ndarray,
-              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, alone: np.ndarray | None = None, *,
-              normalize: NormalizeConfig, config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
+              copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, alone: np.ndarray | None = None,
+              groups: np.ndarray | None = None, *, normalize: NormalizeConfig, config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
     """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here
-    (``alone``: the articles no dedupe run compared, each an event of its own: :func:`~dedup.stories.events.build_day`).
+    (``alone``: the articles no dedupe run compared, each an event of its own; ``groups``: dedupe's duplicate groups,
+    for late reprints: :func:`~dedup.stories.events.build_day`).
 
     With ``config.semantic`` the day's articles are embedded here too, from
     the raw headline and text (``raw``, :func:`dedup.stories.semantic.article_text`):
@@ -54,11 +55,13 @@ def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] |
         from ..stories import semantic
 
         vectors = semantic.embed([semantic.article_text(t, b) for t, b in zip(titles, raw or [""] * len(titles))])
-    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors, spill=spill, alone=alone)
+    return build_day(list(bodies), heads, times, copies, arrival, config, until, embeddings=vectors, spill=spill, alone=alone,
+                     groups=groups)
 
 
 def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, arrival: np.ndarray,  # noqa: ANN001, ANN201
-                 alone: np.ndarray | None = None, *, normalize: NormalizeConfig, config: StoriesConfig, park_in: str | None = None):
+                 alone: np.ndarray | None = None, groups: np.ndarray | None = None, *, normalize: NormalizeConfig,
+                 config: StoriesConfig, park_in: str | None = None):
     """:func:`day_input` of a day whose texts the worker reads from the spool itself (``ref``: a
     :class:`~dedup.store.days.DayRef`; the worker shares this machine's disk), so that the parent never holds them.
 
@@ -70,7 +73,8 @@ def day_input_at(ref, times: np.ndarray, copies: np.ndarray, until: np.ndarray, 
 
     bodies, titles, raw = read_day(ref)
     # parked, the day's largest part (its character counts) goes to disk as it is made, never whole here
-    day = day_input(bodies, titles, raw, times, copies, until, arrival, alone, normalize=normalize, config=config, spill=park_in)
+    day = day_input(bodies, titles, raw, times, copies, until, arrival, alone, groups, normalize=normalize, config=config,
+                    spill=park_in)
     if park_in is None:
         return day
     path = park(day, park_in)
@@ -160,6 +164,7 @@ def stories(
         n = len(dup.table)
         times = dup.table.times
         copies = _copy_labels(dup)
+        groups = dup.group  # a late reprint (past the window) joins the event of its duplicate group
         # dedupe's verified pairs and their scores (~0.35 GB at 1M articles of copy families) are not read again
         # until the outputs: they wait on disk through the events, the stage of the run's peak
         dup, parked = _pairs_aside(dup, tmp)
@@ -174,7 +179,7 @@ def stories(
             for lo, hi in day_blocks(times[order]):
                 pos = order[lo:hi]
                 texts = (spool.ref(pos.tolist()),) if shared else spool.read(pos.tolist())
-                yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi), alone[pos]
+                yield *texts, times[pos], copies[pos], until[pos], np.arange(lo, hi), alone[pos], groups[pos]
 
         with timer("events"), open_executor(runtime, own_workers=True) as executor:  # a fresh worker; none idles through storylines
             timer.watch(executor)

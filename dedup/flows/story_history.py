@@ -124,6 +124,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
     for name in [*(carried.copies if carried else {}), *(x for x in names if x is not None)]:
         copy_ints.setdefault(name, len(copy_ints))
     copies = np.array([-1 if x is None else copy_ints[x] for x in names], dtype=np.int64)
+    groups = np.asarray(dup.group, dtype=np.int64)  # late reprints within the feed (a closed carried event has no label)
     alone = np.zeros(n, dtype=bool)  # no dedupe run compared them (this one, or the earlier one that stored them)
     alone[[*dup.not_compared(), *stored_skips]] = True
     place = np.array([p for p in range(n) if ids[p] not in stored], dtype=np.int64)
@@ -139,7 +140,7 @@ def track_with_index(dup: DedupResult, spool: DaySpool, index: HistoryIndex, con
         for lo, hi in blocks:
             pos = order[lo:hi]
             bodies, titles, raw = spool.read(pos.tolist())
-            yield bodies, titles, raw, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi), alone[pos]
+            yield bodies, titles, raw, times[pos], copies[pos], until[lo:hi], np.arange(m + lo, m + hi), alone[pos], groups[pos]
 
     blocks = day_blocks(times[order])
     dated = [b for b in blocks if not np.isnan(times[order[b[0]]])]

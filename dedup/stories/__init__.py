@@ -102,6 +102,7 @@ def find_stories(
     groups: np.ndarray | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     alone: np.ndarray | None = None,
+    dup_groups: np.ndarray | None = None,
 ) -> Stories:
     """Cluster articles into events and events into storylines.
 
@@ -121,6 +122,10 @@ def find_stories(
         alone: ``(n,)`` bool, the articles dedupe did not compare (empty, too
             short, too long: ``DedupResult.not_compared``): each is an event of
             its own, whatever its text and headline.
+        dup_groups: ``(n,)`` dedupe's duplicate groups (-1 = none): a member
+            that its copy group's event cannot take in (past the window) joins
+            the event of the group's previous member as a late reprint
+            (:class:`~dedup.stories.events.EventTracker`); None: it does not.
 
     Returns:
         :class:`Stories`.
@@ -139,7 +144,7 @@ def find_stories(
     tracker = EventTracker(n, config, _ticker(progress, "events", n))
     tracker.add_days(build_day([texts[p] for p in order[lo:hi]], [titles[p] for p in order[lo:hi]], times[order[lo:hi]],
                                copies[order[lo:hi]], np.arange(lo, hi), config, until[order[lo:hi]],
-                               alone=alone[order[lo:hi]])
+                               alone=alone[order[lo:hi]], groups=None if dup_groups is None else dup_groups[order[lo:hi]])
                      for lo, hi in day_blocks(times[order]))
     return stories_from_tracked(tracker.finish(), order, config, progress)
 
