@@ -147,8 +147,9 @@ class EventTracker:
         self.open: set[int] = set()  # roots of events that may still grow
         self.members: dict[int, list[int]] = {}  # root → arrival indices
         self.last_of_copy: dict[int, int] = {}  # copy label → its latest arrived member
-        # duplicate-group label → its latest arrived member and that member's numbers (int32 bytes): late reprints
-        self.last_of_group: dict[int, tuple[int, bytes]] = {}
+        # duplicate-group label → its latest arrived member (int64) and that member's numbers (int32), as one bytes
+        # object (~60 bytes an entry beside the dict's own, not ~140 as a tuple of an int and bytes): late reprints
+        self.last_of_group: dict[int, bytes] = {}
         self.event = np.full(n, -1, dtype=np.int64)
         self.representative = np.full(n, -1, dtype=np.int64)
         self.closed = Closed(2 * TOKEN_COLUMNS, spill)
@@ -369,8 +370,9 @@ class EventTracker:
             if late is not None and late[0][k] >= 0 and not self.undated:
                 d, nums = int(late[0][k]), late[1]
                 mine = nums.indices[nums.indptr[k]:nums.indptr[k + 1]].astype(np.int32).tobytes()
-                earlier, theirs = self.last_of_group.get(d, (None, b""))
-                self.last_of_group[d] = (a, mine)
+                got = self.last_of_group.get(d)
+                earlier, theirs = (None, b"") if got is None else (int(np.frombuffer(got[:8], dtype=np.int64)[0]), got[8:])
+                self.last_of_group[d] = np.int64(a).tobytes() + mine
                 if earlier is not None and self.sets.find(a) == a and _numbers_agree(mine, theirs):  # a late reprint
                     re_ = self.sets.find(earlier)
                     if re_ in self.open:
