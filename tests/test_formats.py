@@ -410,6 +410,18 @@ def _zip_of_feed(path: Path) -> None:
         archive.writestr("feed.jsonl", jsonl_bytes(feed()))
 
 
+def _zip_with_a_newline_in_its_header(path: Path) -> None:
+    """A zip whose local header holds the byte 0x0A at its time field (12:00:20 is 0x600A in DOS time): its first
+    "line" is 10 bytes of valid UTF-8. A zip written at such a second was read as text and named a NUL byte."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("feed.jsonl", date_time=(2015, 7, 21, 12, 0, 20)), jsonl_bytes(feed()),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    first = path.read_bytes().split(b"\n")[0]
+    assert first.startswith(b"PK\x03\x04") and len(first) == 10 and first.decode("utf-8")
+
+
 @pytest.mark.parametrize(
     ("name", "write", "args", "advice"),
     [
@@ -419,6 +431,11 @@ def _zip_of_feed(path: Path) -> None:
                      "a Parquet file (it starts with PAR1), not text; read it with --format parquet", id="parquet-as-csv"),
         pytest.param("feed.jsonl", _zip_of_feed, ["dedupe"],
                      "a zip archive (it starts with PK), not text; read it with --format zip", id="zip-as-jsonl"),
+        pytest.param("feed.jsonl", _zip_with_a_newline_in_its_header, ["dedupe"],
+                     "a zip archive (it starts with PK), not text; read it with --format zip", id="zip-first-line-utf8"),
+        pytest.param("pairs.jsonl", _zip_with_a_newline_in_its_header, ["similarity"],
+                     "a zip archive (it starts with PK), not text; this input is JSON Lines: write it as JSONL, one "
+                     "object per line", id="zip-first-line-utf8-pairs"),
         pytest.param("pairs.parquet", lambda p: pq.write_table(parquet_table(feed()), p), ["similarity", "--skip-bad"],
                      "a Parquet file (it starts with PAR1), not text; this input is JSON Lines: write it as JSONL, one "
                      "object per line", id="similarity-pairs"),

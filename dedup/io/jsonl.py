@@ -80,13 +80,15 @@ def _json_lines(path: str | Path, storage_options: Sequence[tuple[str, Any]], ex
                                                "it was read past, not read whole: raise the limit if the line is meant",
                                                name, lineno)
                 continue
+            # a Parquet or zip file was reported as UTF-16, with an iconv command (checked before decoding: a zip's
+            # first "line" can be valid UTF-8, when its header's time or CRC holds the byte 0x0A)
+            binary = refuse_binary(raw, None if name == "-" else name, "this input is JSON Lines: write it as JSONL, "
+                                   "one object per line") if lineno == 1 and isinstance(raw, bytes) else None
+            if binary is not None:
+                raise binary
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError as exc:  # UTF-16 named as such, a cut-off file as cut off
-                binary = refuse_binary(raw, None if name == "-" else name, "this input is JSON Lines: write it as JSONL, "
-                                       "one object per line") if lineno == 1 else None
-                if binary is not None:  # a Parquet or zip file was reported as UTF-16, with an iconv command
-                    raise binary
                 yield lineno, InputFormatError(_not_utf8(exc, None if name == "-" else name), name, lineno)
                 continue
             if lineno == 1 and line.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write

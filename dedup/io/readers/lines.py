@@ -199,6 +199,9 @@ def _raw_lines(
             return
         if lineno == 1 and isinstance(raw, bytes) and (wide := wide_start(raw)) is not None:
             raise refuse_wide(wide, file)
+        # before decoding: a zip's header whose time or CRC holds the byte 0x0A is a short first "line" of valid UTF-8
+        if lineno == 1 and isinstance(raw, bytes) and (binary := refuse_binary(raw, file)) is not None:
+            raise binary
         if limit is not None and len(raw) > limit and raw[-1:] not in (b"\n", "\n"):
             is_text = isinstance(raw, str)
             rest, quotes = _skip_rest(stream)
@@ -214,7 +217,5 @@ def _raw_lines(
         try:
             text: str | _Bad = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            if lineno == 1 and (binary := refuse_binary(raw, file)) is not None:
-                raise binary from None  # not bad records: none of its "lines" is one
             text = _Bad(_not_utf8(err, file))
         yield lineno, text, raw
