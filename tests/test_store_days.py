@@ -161,7 +161,7 @@ def test_a_parked_day_comes_back_whole_and_its_file_goes(tmp_path) -> None:
     import scipy.sparse as sp
 
     from dedup.config import StoriesConfig
-    from dedup.stories.events import build_day
+    from dedup.stories.day import build_day
     from dedup.store.days import park, unpark
 
     day = build_day(["the cabinet approved a new airport plan today", "rain flooded the coastal road"], ["airports", ""],
@@ -184,7 +184,7 @@ def test_a_day_whose_character_counts_were_spilled_comes_back_the_same(tmp_path,
 
     import dedup.stories.vectors as vectors
     from dedup.config import StoriesConfig
-    from dedup.stories.events import build_day
+    from dedup.stories.day import build_day
     from dedup.store.days import DiskRows, SpilledRows, park, unpark
 
     texts = ["the cabinet approved a new airport plan today", "", "rain flooded the coastal road", "a"]

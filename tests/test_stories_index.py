@@ -14,7 +14,8 @@ from dedup.flows.stories import stories
 from dedup.io.stories_out import write_stories_outputs
 from dedup.stories.carry import StateError, carry, from_bytes, resume, to_bytes
 from dedup.stories.arrival import arrival_order, copy_reach, day_blocks
-from dedup.stories.events import EventTracker, build_day
+from dedup.stories.day import build_day
+from dedup.stories.events import EventTracker
 from dedup.store.history import open_index
 from dedup.store.index import HistoryError
 from dedup.store.story_log import StoryConflict, StoryRow

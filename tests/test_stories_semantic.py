@@ -149,7 +149,8 @@ def test_feeds_through_an_index_with_semantic_equal_one_batch(stand_in: list[int
 
 
 def test_the_tracker_refuses_a_day_without_embeddings(stand_in: list[int]) -> None:
-    from dedup.stories.events import EventTracker, build_day
+    from dedup.stories.day import build_day
+    from dedup.stories.events import EventTracker
 
     config = StoriesConfig(semantic=True)
     day = build_day(["a report"], [""], np.array([0.0]), np.array([-1]), np.array([0]), config)

@@ -116,14 +116,14 @@ def test_cli_streams_and_writes_the_same_events(tmp_path) -> None:
 def test_events_read_the_texts_dedupe_compared_and_normalize_only_headlines(monkeypatch) -> None:
     """No body is normalized twice: events get dedupe's normalized text, its boilerplate left out."""
     from dedup.sketch import prepare as sketch_module
-    from dedup.stories import events
+    from dedup.stories import day as day_module
     from dedup.text import normalize as normalize_module
 
     footer = "follow our channel for the latest news"
     arts = [replace(a, text=a.text + "\n" + footer) if a.source == "o1" else a for a in _feed(6)]
     seen_bodies: list[str] = []
-    build_day = events.build_day
-    monkeypatch.setattr(events, "build_day", lambda texts, *a, **k: seen_bodies.extend(texts) or build_day(texts, *a, **k))
+    build_day = day_module.build_day
+    monkeypatch.setattr(day_module, "build_day", lambda texts, *a, **k: seen_bodies.extend(texts) or build_day(texts, *a, **k))
     normalized: list[str] = []
     real = normalize_module.normalize_texts
     for module in (normalize_module, sketch_module):  # every caller: dedupe's sketch stage imports it by name
@@ -149,7 +149,8 @@ def test_stories_and_dedupe_must_normalize_alike() -> None:
 def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_rows) -> None:
     """Chunks searched and scored on other threads (and by the compiled kernel) while the tracker links in order."""
     from dedup.stories import events, neighbours, sparse
-    from dedup.stories.events import EventTracker, build_day
+    from dedup.stories.day import build_day
+    from dedup.stories.events import EventTracker
 
     arts = _feed(6)
     config = StoriesConfig(chunk_rows=2)
@@ -178,7 +179,7 @@ def test_threads_and_the_compiled_search_change_no_event(monkeypatch, kernel_row
 
 def _day_maker(days: int, config: StoriesConfig):  # noqa: ANN202
     """The arrival-ordered day blocks of ``_feed(days)`` and a maker of each block's DayInput (no copy groups)."""
-    from dedup.stories.events import build_day
+    from dedup.stories.day import build_day
 
     arts = _feed(days)
     texts = [" ".join(lines) for lines in normalize_batch([a.text for a in arts], config.normalize)]
@@ -286,7 +287,8 @@ def test_closing_all_events_at_once_picks_what_one_event_at_a_time_did(monkeypat
     ``top_entries`` of the whole vector in hashed columns).
     """
     from dedup.stories import closing, events
-    from dedup.stories.events import EventTracker, build_day
+    from dedup.stories.day import build_day
+    from dedup.stories.events import EventTracker
     from dedup.stories.sparse import top_entries
 
     seen = {"multi": 0, "cut": 0, "tied": 0}

@@ -38,15 +38,15 @@ _DAY = 86_400.0
 def day_input(bodies: Sequence[str], titles: Sequence[str], raw: Sequence[str] | None, times: np.ndarray,
               copies: np.ndarray, until: np.ndarray, arrival: np.ndarray, alone: np.ndarray | None = None,
               groups: np.ndarray | None = None, *, normalize: NormalizeConfig, config: StoriesConfig, spill: str | None = None):  # noqa: ANN201  (a DayInput; runs in a worker)
-    """One day's :class:`~dedup.stories.events.DayInput`: the texts dedupe compared, the headlines normalized here
+    """One day's :class:`~dedup.stories.day.DayInput`: the texts dedupe compared, the headlines normalized here
     (``alone``: the articles no dedupe run compared, each an event of its own; ``groups``: dedupe's duplicate groups,
-    for late reprints: :func:`~dedup.stories.events.build_day`).
+    for late reprints: :func:`~dedup.stories.day.build_day`).
 
     With ``config.semantic`` the day's articles are embedded here too, from
     the raw headline and text (``raw``, :func:`dedup.stories.semantic.article_text`):
     the worker holds them, the tracker never does.
     """
-    from ..stories.events import build_day
+    from ..stories.day import build_day
     from ..text.normalize import normalize_texts
 
     heads = [t.replace("\n", " ") for t in normalize_texts(titles, normalize)]

@@ -213,7 +213,7 @@ def write_stories_outputs(
     # an article not compared (empty, too short, too long) is an event of its own: its line says so, and why, as
     # dedupe's decision does; one an earlier run decided (already in the index) is placed as any other, unless that
     # run did not compare it either (its stored reason)
-    alone = result.alone()  # each placed in an event of its own (dedup.stories.events.build_day)
+    alone = result.alone()  # each placed in an event of its own (dedup.stories.day.build_day)
     decided_before = sorted(result.dedup.reason_skipped.keys() - result.dedup.not_compared().keys())
     group_of = [result.group_of(p) for p in range(len(arts))]
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..config import StoriesConfig
 from .arrival import arrival_order, copy_reach, day_blocks
-from .events import EventTracker, TrackedEvents, build_day
+from .day import build_day
+from .events import EventTracker, TrackedEvents
 from .sparse import pair_cosines
 from .linkage import average_linkage
 from .neighbours import neighbour_pairs

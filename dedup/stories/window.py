@@ -46,7 +46,7 @@ class Weights:
         self.prior_documents = config.idf_prior_documents
         self.word_seen = np.zeros(TOKEN_COLUMNS)  # the feed's own document frequencies (candidate vectors)
 
-    def count(self, day: Any) -> tuple[np.ndarray | None, np.ndarray | None]:  # day: a dedup.stories.events.DayInput
+    def count(self, day: Any) -> tuple[np.ndarray | None, np.ndarray | None]:  # day: a dedup.stories.day.DayInput
         """Count the day's articles in (each row's columns are distinct: canonical counts).
 
         Returns:
