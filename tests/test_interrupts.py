@@ -6,6 +6,7 @@ Real child processes (``python -m dedup``), a real signal at a real moment.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 import json
 import os
 import random
@@ -16,6 +17,17 @@ import time
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _interruptible() -> Iterator[None]:
+    """The runs these tests start meet Ctrl-C as from a terminal, whatever started the test session: a background job
+    of a script starts with SIGINT ignored, and every process it starts inherits that (the runs then went on through
+    the tests' Ctrl-C: three tests failed, others passed without meeting it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
