@@ -493,6 +493,23 @@ def test_quiet_hides_the_counts_not_the_warnings(tmp_path: Path, seeds_dir: Path
         assert "kept" not in res.output and "stage timings" not in res.output  # the counts and the table stay hidden
 
 
+def test_warnings_after_a_command_go_to_stderr_as_it_is_then(tmp_path: Path, seeds_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A command run in process (click's CliRunner, which swaps sys.stderr for the run and closes its stream after)
+    left the library's warnings bound to that closed stream: each later one was a "--- Logging error ---" traceback."""
+    import logging
+
+    feed = tmp_path / "in.jsonl"
+    text = (seeds_dir / "004_f4e2349ca1c8a4fa.txt").read_text(encoding="utf-8")
+    feed.write_text(json.dumps({"id": "a", "text": text}) + "\n{broken\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["dedupe", str(feed), "--out", str(tmp_path / "o"), "-q", "--skip-bad"])
+    assert res.exit_code == 0 and "skipped 1 bad record" in res.output, res.output
+    capsys.readouterr()
+    logging.getLogger("dedup.io.readers").warning("a later warning")
+    err = capsys.readouterr().err
+    assert err == "dedup: warning: a later warning\n", err
+
+
 def test_a_threshold_the_decision_does_not_read_is_a_warning(tmp_path: Path, seeds_dir: Path) -> None:
     res = CliRunner().invoke(app, ["dedupe", str(seeds_dir), "--out", str(tmp_path / "o"), "-q", "--jaccard", "0.9", "--min-cosine", "0.2"])
     assert res.exit_code == 0

@@ -44,7 +44,18 @@ def logging_to_stderr(quiet: bool) -> None:
         def formatMessage(self, record: logging.LogRecord) -> str:
             return f"dedup: {record.levelname.lower()}: {record.message}"
 
-    handler = logging.StreamHandler(sys.stderr)
+    class ToStderr(logging.StreamHandler):  # sys.stderr as it is at each line, not as it was when the command started
+        def __init__(self) -> None:
+            logging.Handler.__init__(self)
+
+        @property
+        def stream(self) -> Any:  # type: ignore[override]
+            return sys.stderr
+
+    # A stream bound at the start outlived its command when the caller swapped sys.stderr for the run (click's
+    # CliRunner, a test, a notebook): every later warning of the library was a "--- Logging error ---" traceback
+    # about a closed file.
+    handler = ToStderr()
     handler.setFormatter(Lowercase())
     handler.setLevel(logging.WARNING)
     root = logging.getLogger("dedup")
