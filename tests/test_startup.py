@@ -115,17 +115,27 @@ def test_help_is_complete() -> None:
         assert command in out.stdout
 
 
-
 def test_the_process_ends_without_collecting_what_it_holds(tmp_path: Path) -> None:
     """After the command, the objects alive are frozen (``gc.freeze``): Python's shutdown does not walk them (numba's
-    type registries: ~0.35 s of a large run's exit). The exit handlers still run: the run's temporary folder (under
-    TMPDIR, here its own) is gone and the outputs are whole."""
+    type registries: ~0.35 s of a large run's exit). The exit handlers still run: with two workers started (a feed of
+    more blocks than a run prepares alone), the run's temporary folder (under TMPDIR, here its own) is gone, and the
+    outputs are whole."""
+    import random
+
     temp = tmp_path / "temp"
     temp.mkdir()
+    rng = random.Random(3)
+    words = [w for p in sorted((REPO / "seeds").glob("*.txt")) for w in p.read_text(encoding="utf-8").split()]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"a{i}", "text": " ".join(rng.choice(words) for _ in range(60))},
+                                       ensure_ascii=False) + "\n" for i in range(1500)), encoding="utf-8")
+    blocks = tmp_path / "blocks.toml"
+    blocks.write_text("[runtime]\nchunk_size = 100\n", encoding="utf-8")
     code = (
         "import atexit, gc, sys\n"
         "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0, flush=True))\n"
-        f"sys.argv = ['dedup', 'dedupe', {str(REPO / 'seeds')!r}, '--out', {str(tmp_path / 'out')!r}, '-q', '--jobs', '2']\n"
+        f"sys.argv = ['dedup', 'dedupe', {str(feed)!r}, '--out', {str(tmp_path / 'out')!r}, '-q', '--jobs', '2', "
+        f"'--config', {str(blocks)!r}]\n"
         "from dedup.cli import run\n"
         "run()\n"
     )
@@ -135,8 +145,10 @@ def test_the_process_ends_without_collecting_what_it_holds(tmp_path: Path) -> No
     assert "frozen at exit: True" in out.stdout
     assert list(temp.iterdir()) == []
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["counts"]["records"] == 5
-    assert len((tmp_path / "out" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()) == 5
+    assert summary["processes"]["workers"] == 2
+    assert summary["counts"]["records"] == 1500
+    assert len((tmp_path / "out" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()) == 1500
+
 
 def test_pinned_answers_are_datasketchs() -> None:
     """Every pinned entry equals what the installed datasketch answers (rebuild with scripts/build_datasketch_pinned.py)."""
