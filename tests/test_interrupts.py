@@ -6,7 +6,6 @@ Real child processes (``python -m dedup``), a real signal at a real moment.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 import json
 import os
 import random
@@ -14,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
